@@ -1,0 +1,80 @@
+//! Authentication of native API requests.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use miniaws_core::CoreError;
+use miniaws_core::identity::Caller;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The header carrying an API key.
+pub const API_KEY_HEADER: &str = "x-api-key";
+
+/// The authenticated caller of a request. Extracting it fails with 401 when
+/// the request carries no key, or an unknown or revoked one.
+#[derive(Debug, Clone, Copy)]
+pub struct Auth(pub Caller);
+
+/// The caller if the request carries a key; `None` when it carries none.
+/// A key that is present but invalid is still a 401.
+#[derive(Debug, Clone, Copy)]
+pub struct MaybeAuth(pub Option<Caller>);
+
+/// The API key presented by a request: `X-API-Key`, else `Authorization: Bearer`.
+fn presented_key(parts: &Parts) -> Result<Option<&str>, ApiError> {
+    if let Some(value) = parts.headers.get(API_KEY_HEADER) {
+        return value
+            .to_str()
+            .map(|v| Some(v.trim()))
+            .map_err(|_| unauthorized("the X-API-Key header is not valid text"));
+    }
+    if let Some(value) = parts.headers.get(AUTHORIZATION) {
+        let value = value
+            .to_str()
+            .map_err(|_| unauthorized("the Authorization header is not valid text"))?;
+        return match value.split_once(' ') {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
+                Ok(Some(token.trim()))
+            }
+            _ => Err(unauthorized(
+                "unsupported Authorization scheme: use `Authorization: Bearer <key>` or `X-API-Key: <key>`",
+            )),
+        };
+    }
+    Ok(None)
+}
+
+fn unauthorized(message: &str) -> ApiError {
+    ApiError::from(CoreError::Unauthorized(message.to_owned()))
+}
+
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<Caller>, ApiError> {
+    let Some(key) = presented_key(parts)? else {
+        return Ok(None);
+    };
+    let caller = state.identity.authenticate(key).await?;
+    tracing::Span::current().record("owner", tracing::field::display(caller.user_id));
+    Ok(Some(caller))
+}
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        authenticate(parts, state).await?.map(Auth).ok_or_else(|| {
+            unauthorized(
+                "missing API key: send `X-API-Key: <key>` (get one with `cloud auth create-demo <name>` or POST /auth/keys)",
+            )
+        })
+    }
+}
+
+impl FromRequestParts<AppState> for MaybeAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        authenticate(parts, state).await.map(MaybeAuth)
+    }
+}

@@ -1,0 +1,30 @@
+//! `DELETE /auth/keys/{id}[?force=true]`: revoke one of the caller's keys.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use miniaws_core::identity::ApiKeyId;
+use serde::Deserialize;
+
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Query parameters.
+#[derive(Debug, Deserialize)]
+pub struct RevokeQuery {
+    /// Allow revoking the caller's last key.
+    #[serde(default)]
+    pub force: bool,
+}
+
+pub(crate) async fn revoke_key(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    query: Result<Query<RevokeQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<StatusCode, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let id: ApiKeyId = id.parse()?;
+    state.identity.revoke_key(caller, id, query.force).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,36 @@
+//! The HTTP edge of the Mini AWS hexagon.
+//!
+//! Requests come in through axum routers, are authenticated by the
+//! extractors in [`auth`], turned into calls on the services of
+//! `miniaws-core`, and the results (or [`CoreError`](miniaws_core::CoreError)s)
+//! go back out as JSON in the envelope of DESIGN.md. This crate depends on
+//! `miniaws-core` alone; the server binary hands it ready-made services.
+
+pub mod auth;
+pub mod error;
+pub mod health;
+pub mod identity;
+pub mod json;
+pub mod middleware;
+pub mod state;
+
+pub use error::ApiError;
+pub use state::AppState;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+
+/// Largest JSON body the native API accepts.
+pub const MAX_JSON_BODY_BYTES: usize = 1024 * 1024;
+
+/// The native API router with its middleware (request ids, tracing, limits).
+pub fn native_router(state: AppState) -> Router {
+    let routes = Router::new()
+        .merge(health::routes())
+        .merge(identity::routes())
+        .fallback(error::route_not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY_BYTES))
+        .with_state(state);
+    middleware::wrap(routes)
+}

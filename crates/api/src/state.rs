@@ -1,0 +1,16 @@
+//! The shared state every handler receives.
+
+use miniaws_core::health::HealthProbe;
+use miniaws_core::identity::IdentityService;
+use std::sync::Arc;
+
+/// Services and probes, cheap to clone (all `Arc`s).
+#[derive(Clone)]
+pub struct AppState {
+    /// Users, keys and authentication.
+    pub identity: Arc<IdentityService>,
+    /// Checks the metadata database.
+    pub database_probe: Arc<dyn HealthProbe>,
+    /// Checks the Docker daemon.
+    pub docker_probe: Arc<dyn HealthProbe>,
+}

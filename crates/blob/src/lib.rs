@@ -1,0 +1,1 @@
+//! Blob store adapter: object bytes on the local file system. Built in the storage issue.

@@ -1,0 +1,87 @@
+//! Client-side errors.
+
+use reqwest::{Response, StatusCode};
+
+/// What can go wrong talking to the server.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The server is not reachable at all.
+    #[error("cannot reach miniaws at {endpoint} — is `miniaws serve` running? ({message})")]
+    Connect {
+        /// The endpoint tried.
+        endpoint: String,
+        /// The transport error.
+        message: String,
+    },
+    /// The server answered with an error.
+    #[error("{message} ({status} {kind})")]
+    Api {
+        /// HTTP status.
+        status: StatusCode,
+        /// The error `type` (e.g. `NOT_FOUND`).
+        kind: String,
+        /// The server's message.
+        message: String,
+    },
+    /// The connection failed mid-exchange.
+    #[error("transport error: {0}")]
+    Transport(String),
+    /// The body was not what the API promises.
+    #[error("unexpected response from the server: {0}")]
+    Decode(String),
+    /// Local IO (files being uploaded or downloaded).
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// The client could not be constructed.
+    #[error("cannot set up the HTTP client: {0}")]
+    Setup(String),
+}
+
+impl ClientError {
+    pub(crate) async fn from_response(res: Response) -> Self {
+        #[derive(serde::Deserialize)]
+        struct Body {
+            error: Inner,
+        }
+        #[derive(serde::Deserialize)]
+        struct Inner {
+            #[serde(rename = "type")]
+            kind: String,
+            message: String,
+        }
+        let status = res.status();
+        let text = res.text().await.unwrap_or_default();
+        match serde_json::from_str::<Body>(&text) {
+            Ok(b) => ClientError::Api {
+                status,
+                kind: b.error.kind,
+                message: b.error.message,
+            },
+            Err(_) => ClientError::Api {
+                status,
+                kind: status.canonical_reason().unwrap_or("ERROR").to_uppercase(),
+                message: if text.is_empty() {
+                    format!("HTTP {status}")
+                } else {
+                    text
+                },
+            },
+        }
+    }
+
+    /// The HTTP status of an API error.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            ClientError::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The error `type` of an API error.
+    pub fn kind(&self) -> Option<&str> {
+        match self {
+            ClientError::Api { kind, .. } => Some(kind),
+            _ => None,
+        }
+    }
+}

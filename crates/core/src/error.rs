@@ -1,0 +1,178 @@
+//! The one error type of the domain.
+//!
+//! Adapters translate their failures into [`CoreError`]; the API layer maps
+//! each variant to an HTTP status and a wire code at the edge.
+
+use std::fmt;
+
+/// A kind of resource, used to say what was not found or what conflicted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    /// A user account.
+    User,
+    /// An API key.
+    ApiKey,
+    /// A compute instance.
+    Instance,
+    /// A container image.
+    Image,
+    /// A storage bucket.
+    Bucket,
+    /// A stored object.
+    Object,
+    /// A multipart upload.
+    Upload,
+}
+
+impl Resource {
+    /// The lowercase human name used in messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Resource::User => "user",
+            Resource::ApiKey => "API key",
+            Resource::Instance => "instance",
+            Resource::Image => "image",
+            Resource::Bucket => "bucket",
+            Resource::Object => "object",
+            Resource::Upload => "multipart upload",
+        }
+    }
+}
+
+impl fmt::Display for Resource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a request conflicts with the current state of the world.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConflictKind {
+    /// A resource with that name already exists (owned by someone else, or
+    /// the caller when the operation is not idempotent).
+    AlreadyExists,
+    /// The caller already owns a bucket with that name.
+    AlreadyOwnedByYou,
+    /// A bucket still holds objects.
+    BucketNotEmpty,
+    /// A host port is already in use.
+    PortInUse,
+    /// The resource is in a state that does not allow the operation.
+    InvalidState,
+    /// The operation would remove the caller's last API key.
+    LastKey,
+}
+
+/// A dependency the server needs but cannot reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dependency {
+    /// The metadata database.
+    Database,
+    /// The Docker daemon.
+    Docker,
+    /// The blob store on disk.
+    Storage,
+}
+
+/// Every failure the domain can report.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    /// The request is malformed or violates a rule; the message names it.
+    #[error("{0}")]
+    InvalidInput(String),
+    /// No valid credentials were presented.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The caller is known but may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The named resource does not exist (or is not visible to the caller).
+    #[error("{resource} not found: {name}")]
+    NotFound {
+        /// What kind of resource was looked up.
+        resource: Resource,
+        /// The id or name that was looked up.
+        name: String,
+    },
+    /// The request conflicts with the current state.
+    #[error("{message}")]
+    Conflict {
+        /// The kind of conflict, for wire codes.
+        kind: ConflictKind,
+        /// A message naming what conflicted.
+        message: String,
+    },
+    /// A body or value exceeds a configured limit.
+    #[error("{0}")]
+    TooLarge(String),
+    /// A dependency is unreachable; the message names it and what to do.
+    #[error("{message}")]
+    Unavailable {
+        /// Which dependency is missing.
+        dependency: Dependency,
+        /// What is wrong and what to do.
+        message: String,
+    },
+    /// A bug or an unexpected failure; details go to the log only.
+    #[error("internal error: {message}")]
+    Internal {
+        /// A short description for the log.
+        message: String,
+        /// The underlying cause.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+}
+
+/// Result alias used throughout the domain.
+pub type CoreResult<T> = Result<T, CoreError>;
+
+impl CoreError {
+    /// An invalid-input error with the given message.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        CoreError::InvalidInput(message.into())
+    }
+
+    /// A not-found error for `resource` named `name`.
+    pub fn not_found(resource: Resource, name: impl Into<String>) -> Self {
+        CoreError::NotFound {
+            resource,
+            name: name.into(),
+        }
+    }
+
+    /// A conflict of `kind` with the given message.
+    pub fn conflict(kind: ConflictKind, message: impl Into<String>) -> Self {
+        CoreError::Conflict {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// An unavailable-dependency error.
+    pub fn unavailable(dependency: Dependency, message: impl Into<String>) -> Self {
+        CoreError::Unavailable {
+            dependency,
+            message: message.into(),
+        }
+    }
+
+    /// An internal error wrapping `source`.
+    pub fn internal(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        CoreError::Internal {
+            message: message.into(),
+            source: Some(Box::new(source)),
+        }
+    }
+
+    /// An internal error without a source.
+    pub fn internal_msg(message: impl Into<String>) -> Self {
+        CoreError::Internal {
+            message: message.into(),
+            source: None,
+        }
+    }
+}

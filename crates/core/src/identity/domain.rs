@@ -1,0 +1,145 @@
+//! Identity domain types.
+
+use serde::Serialize;
+use std::fmt;
+use time::OffsetDateTime;
+
+use crate::error::{CoreError, CoreResult};
+
+uuid_newtype!(
+    /// The id of a user; every resource is owned by one.
+    UserId
+);
+uuid_newtype!(
+    /// The id of an API key.
+    ApiKeyId
+);
+
+/// Validates a 1–63 character name of `[a-zA-Z0-9-_.]`.
+fn validate_name(what: &str, name: &str) -> CoreResult<()> {
+    if name.is_empty() || name.len() > 63 {
+        return Err(CoreError::invalid(format!(
+            "{what} must be 1 to 63 characters long (got {})",
+            name.len()
+        )));
+    }
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+    {
+        return Err(CoreError::invalid(format!(
+            "{what} may contain only letters, digits, '-', '_' and '.' (found {bad:?})"
+        )));
+    }
+    Ok(())
+}
+
+/// A user name: 1–63 characters of `[a-zA-Z0-9-_.]`, unique.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct UserName(String);
+
+impl UserName {
+    /// Validates and wraps a user name.
+    pub fn parse(name: &str) -> CoreResult<Self> {
+        validate_name("user name", name)?;
+        Ok(Self(name.to_owned()))
+    }
+    /// The name as a string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A key's label: 1–63 characters of `[a-zA-Z0-9-_.]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct KeyName(String);
+
+impl KeyName {
+    /// Validates and wraps a key name.
+    pub fn parse(name: &str) -> CoreResult<Self> {
+        validate_name("key name", name)?;
+        Ok(Self(name.to_owned()))
+    }
+    /// The name as a string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A user account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    /// The user's id.
+    pub id: UserId,
+    /// The unique user name.
+    pub name: String,
+    /// When the user was created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// An API key as stored: never the secret itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApiKey {
+    /// The key's id.
+    pub id: ApiKeyId,
+    /// The owner.
+    pub user_id: UserId,
+    /// The key's label.
+    pub name: String,
+    /// The first characters of the key, to recognise it in lists.
+    pub prefix: String,
+    /// The AWS-style access key id that pairs with this key.
+    pub access_key_id: String,
+    /// When the key was created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// When the key was last used (coalesced: about once a minute).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_used: Option<OffsetDateTime>,
+}
+
+/// Everything a repository needs to insert a key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewApiKey {
+    /// The key's id.
+    pub id: ApiKeyId,
+    /// The owner.
+    pub user_id: UserId,
+    /// The key's label.
+    pub name: KeyName,
+    /// SHA-256 hex digest of the API key.
+    pub key_hash: String,
+    /// The first characters of the key.
+    pub prefix: String,
+    /// The access key id for SigV4.
+    pub access_key_id: String,
+    /// The secret access key, which SigV4 verification needs in clear.
+    pub secret_access_key: String,
+    /// Creation time.
+    pub created_at: OffsetDateTime,
+}
+
+impl fmt::Debug for NewApiKey {
+    // Hand-written so the secret can never reach a log through `{:?}`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewApiKey")
+            .field("id", &self.id)
+            .field("user_id", &self.user_id)
+            .field("name", &self.name)
+            .field("prefix", &self.prefix)
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The authenticated identity behind a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caller {
+    /// The user making the request; owner of what it creates.
+    pub user_id: UserId,
+    /// The key that authenticated the request.
+    pub key_id: ApiKeyId,
+}

@@ -1,0 +1,238 @@
+//! Opening a database from a URL, and the repositories it hands out.
+
+use async_trait::async_trait;
+use miniaws_core::health::{HealthProbe, ProbeStatus};
+use miniaws_core::identity::IdentityRepo;
+use sqlx::ConnectOptions;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::{postgres, sqlite};
+
+/// Which database engine a [`Database`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// PostgreSQL over the network.
+    Postgres,
+    /// Embedded SQLite in a local file.
+    Sqlite,
+}
+
+/// Pool sizing and timeouts.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    /// Maximum open connections.
+    pub max_connections: u32,
+    /// How long a request waits for a free connection before failing.
+    pub acquire_timeout: Duration,
+    /// Server-side limit on one statement (Postgres), busy timeout (SQLite).
+    pub statement_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(3),
+            statement_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Failures while opening a database at start-up.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The URL is neither `postgres://…` nor `sqlite:…`.
+    #[error("unsupported database URL `{0}`: use postgres://user:pass@host:port/db or sqlite:path")]
+    UnsupportedUrl(String),
+    /// The URL does not parse.
+    #[error("invalid database URL `{url}`: {source}")]
+    InvalidUrl {
+        /// The redacted URL.
+        url: String,
+        /// The parse error.
+        source: sqlx::Error,
+    },
+    /// The database did not answer.
+    #[error("cannot connect to {backend} at {url}: {source}{hint}")]
+    Connect {
+        /// "postgres" or "sqlite".
+        backend: &'static str,
+        /// The redacted URL.
+        url: String,
+        /// What the driver said.
+        source: sqlx::Error,
+        /// What to do about it.
+        hint: &'static str,
+    },
+    /// A migration failed.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A query needed by a database-level operation failed.
+    #[error("database error: {0}")]
+    Query(#[from] sqlx::Error),
+}
+
+/// Replaces the password in a database URL with `***`, for logs and banners.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+/// An open connection pool on one of the two backends.
+#[derive(Clone, Debug)]
+pub enum Database {
+    /// A PostgreSQL pool.
+    Postgres(PgPool),
+    /// A SQLite pool.
+    Sqlite(SqlitePool),
+}
+
+impl Database {
+    /// Opens the database at `url` (`postgres://…` or `sqlite:…`), checking
+    /// that it answers. It does not run migrations.
+    ///
+    /// # Errors
+    /// [`DbError`] naming the redacted URL and what to do.
+    pub async fn connect(url: &str, settings: &PoolSettings) -> Result<Self, DbError> {
+        let redacted = redact_url(url);
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(url)
+                .map_err(|source| DbError::InvalidUrl {
+                    url: redacted.clone(),
+                    source,
+                })?
+                .options([(
+                    "statement_timeout",
+                    format!("{}", settings.statement_timeout.as_millis()),
+                )])
+                .log_statements(tracing::log::LevelFilter::Trace);
+            let pool = PgPoolOptions::new()
+                .max_connections(settings.max_connections)
+                .acquire_timeout(settings.acquire_timeout)
+                .connect_with(options)
+                .await
+                .map_err(|source| DbError::Connect {
+                    backend: "postgres",
+                    url: redacted,
+                    source,
+                    hint: " — start it (e.g. `pg_ctlcluster 15 miniaws start`, or run \
+                           ./scripts/provision), or unset DATABASE_URL to use embedded SQLite",
+                })?;
+            Ok(Database::Postgres(pool))
+        } else if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)
+                .map_err(|source| DbError::InvalidUrl {
+                    url: redacted.clone(),
+                    source,
+                })?
+                .create_if_missing(true)
+                // WAL lets readers run beside the single writer; FULL makes a
+                // commit durable before it returns, which the storage engine's
+                // crash-safety promise relies on.
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .foreign_keys(true)
+                .busy_timeout(settings.statement_timeout)
+                .log_statements(tracing::log::LevelFilter::Trace);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(settings.max_connections)
+                .acquire_timeout(settings.acquire_timeout)
+                .connect_with(options)
+                .await
+                .map_err(|source| DbError::Connect {
+                    backend: "sqlite",
+                    url: redacted,
+                    source,
+                    hint: " — check that the data directory exists and is writable",
+                })?;
+            Ok(Database::Sqlite(pool))
+        } else {
+            Err(DbError::UnsupportedUrl(redacted))
+        }
+    }
+
+    /// Which engine this is.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Database::Postgres(_) => Backend::Postgres,
+            Database::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
+    /// The identity repository on this database.
+    pub fn identity_repo(&self) -> Arc<dyn IdentityRepo> {
+        match self {
+            Database::Postgres(pool) => Arc::new(postgres::PgIdentityRepo::new(pool.clone())),
+            Database::Sqlite(pool) => Arc::new(sqlite::SqliteIdentityRepo::new(pool.clone())),
+        }
+    }
+
+    /// A health probe that runs `SELECT 1` with a short timeout.
+    pub fn health_probe(&self) -> Arc<dyn HealthProbe> {
+        Arc::new(DbProbe { db: self.clone() })
+    }
+
+    /// Checks that the database answers a trivial query.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        match self {
+            Database::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
+            Database::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
+        }
+    }
+
+    /// Closes the pool, waiting for checked-out connections to come back.
+    pub async fn close(&self) {
+        match self {
+            Database::Postgres(pool) => pool.close().await,
+            Database::Sqlite(pool) => pool.close().await,
+        }
+    }
+}
+
+struct DbProbe {
+    db: Database,
+}
+
+#[async_trait]
+impl HealthProbe for DbProbe {
+    async fn check(&self) -> ProbeStatus {
+        match tokio::time::timeout(Duration::from_secs(2), self.db.ping()).await {
+            Ok(Ok(())) => ProbeStatus::Up,
+            Ok(Err(e)) => ProbeStatus::Down(e.to_string()),
+            Err(_) => ProbeStatus::Down("no answer within 2 s".into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn redacts_passwords_only() {
+        assert_eq!(
+            redact_url("postgres://cloud:cloud@localhost:5433/miniaws"),
+            "postgres://cloud:***@localhost:5433/miniaws"
+        );
+        assert_eq!(
+            redact_url("postgres://u:p@ss@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact_url("sqlite:./x.db"), "sqlite:./x.db");
+    }
+}

@@ -1,0 +1,44 @@
+//! Translation of `sqlx` errors into the domain's error.
+
+use miniaws_core::CoreError;
+use miniaws_core::error::{ConflictKind, Dependency};
+
+/// Maps a `sqlx` error to a [`CoreError`]: connection trouble becomes
+/// `Unavailable(Database)`, a unique violation `Conflict(AlreadyExists)`
+/// (callers that expect one replace the message with a precise one),
+/// anything else `Internal`. Repositories use `fetch_optional` and build
+/// their own `NotFound`, so a stray `RowNotFound` is a bug: `Internal`.
+pub(crate) fn db_err(err: sqlx::Error) -> CoreError {
+    match err {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => unreachable_db(&err),
+        sqlx::Error::Database(ref db) if db.is_unique_violation() => {
+            CoreError::conflict(ConflictKind::AlreadyExists, "the resource already exists")
+        }
+        sqlx::Error::Database(ref db) if is_connection_loss(db.code().as_deref()) => {
+            unreachable_db(&err)
+        }
+        other => CoreError::internal("database query failed", other),
+    }
+}
+
+fn unreachable_db(err: &sqlx::Error) -> CoreError {
+    CoreError::unavailable(
+        Dependency::Database,
+        format!("the database is unreachable ({err}); check that it is running"),
+    )
+}
+
+/// Whether the error is a unique-constraint violation.
+pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+/// Postgres SQLSTATE classes 08 (connection exception) and 57P (operator
+/// intervention, e.g. the server shutting down) mean the database went away.
+fn is_connection_loss(code: Option<&str>) -> bool {
+    code.is_some_and(|c| c.starts_with("08") || c.starts_with("57P"))
+}

@@ -1,0 +1,16 @@
+//! Database adapters of Mini AWS: the repository ports of `miniaws-core`
+//! implemented on PostgreSQL and on embedded SQLite with `sqlx`.
+//!
+//! [`Database`] opens either backend from a URL, runs the embedded
+//! migrations (`migrations/postgres`, `migrations/sqlite`: the same numbered,
+//! reversible list) and hands out the repositories as trait objects, so the
+//! server never names a backend type.
+
+mod connect;
+mod error;
+mod migrate;
+mod postgres;
+mod sqlite;
+
+pub use connect::{Backend, Database, DbError, PoolSettings, redact_url};
+pub use migrate::{MigrationState, MigrationStatus};

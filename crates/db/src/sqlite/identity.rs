@@ -1,0 +1,216 @@
+//! [`IdentityRepo`] on SQLite.
+
+use async_trait::async_trait;
+use miniaws_core::error::ConflictKind;
+use miniaws_core::identity::{ApiKey, ApiKeyId, IdentityRepo, NewApiKey, User, UserId};
+use miniaws_core::{CoreError, CoreResult, Resource};
+use sqlx::sqlite::{SqlitePool, SqliteRow};
+use sqlx::{Row, Sqlite, Transaction};
+use time::OffsetDateTime;
+
+use super::{fmt_time, parse_opt_time, parse_time, parse_uuid};
+use crate::error::{db_err, is_unique_violation};
+
+const KEY_COLUMNS: &str = "id, user_id, name, prefix, access_key_id, created_at, last_used";
+
+/// Users and API keys in SQLite.
+pub(crate) struct SqliteIdentityRepo {
+    pool: SqlitePool,
+}
+
+impl SqliteIdentityRepo {
+    pub(crate) fn new(pool: SqlitePool) -> Self {
+        Self { pool }
+    }
+}
+
+fn key_from_row(row: &SqliteRow) -> Result<ApiKey, sqlx::Error> {
+    let created: Option<String> = row.try_get("created_at")?;
+    Ok(ApiKey {
+        id: ApiKeyId::from_uuid(parse_uuid(row.try_get("id")?)?),
+        user_id: UserId::from_uuid(parse_uuid(row.try_get("user_id")?)?),
+        name: row
+            .try_get::<Option<String>, _>("name")?
+            .unwrap_or_default(),
+        prefix: row
+            .try_get::<Option<String>, _>("prefix")?
+            .unwrap_or_default(),
+        access_key_id: row
+            .try_get::<Option<String>, _>("access_key_id")?
+            .unwrap_or_default(),
+        created_at: parse_opt_time(created)?.unwrap_or(OffsetDateTime::UNIX_EPOCH),
+        last_used: parse_opt_time(row.try_get("last_used")?)?,
+    })
+}
+
+async fn insert_key(tx: &mut Transaction<'_, Sqlite>, key: &NewApiKey) -> CoreResult<ApiKey> {
+    // SQLite cannot carry the foreign key (see migration 0004), so check the
+    // user inside the same transaction.
+    let user_exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE id = ?)")
+        .bind(key.user_id.to_string())
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    if !user_exists {
+        return Err(CoreError::not_found(
+            Resource::User,
+            key.user_id.to_string(),
+        ));
+    }
+    let sql = format!(
+        "INSERT INTO api_keys (id, user_id, key, name, prefix, access_key_id, secret_access_key, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING {KEY_COLUMNS}"
+    );
+    let row = sqlx::query(&sql)
+        .bind(key.id.to_string())
+        .bind(key.user_id.to_string())
+        .bind(&key.key_hash)
+        .bind(key.name.as_str())
+        .bind(&key.prefix)
+        .bind(&key.access_key_id)
+        .bind(&key.secret_access_key)
+        .bind(fmt_time(key.created_at))
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    key_from_row(&row).map_err(db_err)
+}
+
+#[async_trait]
+impl IdentityRepo for SqliteIdentityRepo {
+    async fn create_user_with_key(&self, user: &User, key: &NewApiKey) -> CoreResult<ApiKey> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        sqlx::query("INSERT INTO users (id, name, created_at) VALUES (?, ?, ?)")
+            .bind(user.id.to_string())
+            .bind(&user.name)
+            .bind(fmt_time(user.created_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    CoreError::conflict(
+                        ConflictKind::AlreadyExists,
+                        format!("user name `{}` is already taken", user.name),
+                    )
+                } else {
+                    db_err(e)
+                }
+            })?;
+        let created = insert_key(&mut tx, key).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(created)
+    }
+
+    async fn get_user(&self, id: UserId) -> CoreResult<User> {
+        let row = sqlx::query("SELECT id, name, created_at FROM users WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(|| CoreError::not_found(Resource::User, id.to_string()))?;
+        let decode = || -> Result<User, sqlx::Error> {
+            Ok(User {
+                id: UserId::from_uuid(parse_uuid(row.try_get("id")?)?),
+                name: row.try_get("name")?,
+                created_at: parse_time(row.try_get("created_at")?)?,
+            })
+        };
+        decode().map_err(db_err)
+    }
+
+    async fn insert_key(&self, key: &NewApiKey) -> CoreResult<ApiKey> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let created = insert_key(&mut tx, key).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(created)
+    }
+
+    async fn find_key_by_hash(&self, key_hash: &str) -> CoreResult<Option<ApiKey>> {
+        let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE key = ?");
+        let row = sqlx::query(&sql)
+            .bind(key_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(key_from_row).transpose().map_err(db_err)
+    }
+
+    async fn find_by_access_key_id(
+        &self,
+        access_key_id: &str,
+    ) -> CoreResult<Option<(ApiKey, String)>> {
+        let sql = format!(
+            "SELECT {KEY_COLUMNS}, secret_access_key FROM api_keys WHERE access_key_id = ?"
+        );
+        let Some(row) = sqlx::query(&sql)
+            .bind(access_key_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+        else {
+            return Ok(None);
+        };
+        let key = key_from_row(&row).map_err(db_err)?;
+        let secret: Option<String> = row.try_get("secret_access_key").map_err(db_err)?;
+        Ok(secret.map(|s| (key, s)))
+    }
+
+    async fn list_keys(&self, user: UserId) -> CoreResult<Vec<ApiKey>> {
+        let sql =
+            format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE user_id = ? ORDER BY created_at, id");
+        let rows = sqlx::query(&sql)
+            .bind(user.to_string())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.iter()
+            .map(key_from_row)
+            .collect::<Result<_, _>>()
+            .map_err(db_err)
+    }
+
+    async fn delete_key(&self, user: UserId, id: ApiKeyId, allow_last: bool) -> CoreResult<()> {
+        // One statement: SQLite runs writers one at a time, so the count and
+        // the delete cannot interleave with another revocation.
+        let deleted = sqlx::query(
+            "DELETE FROM api_keys WHERE id = ?1 AND user_id = ?2
+               AND (?3 OR (SELECT COUNT(*) FROM api_keys WHERE user_id = ?2) > 1)",
+        )
+        .bind(id.to_string())
+        .bind(user.to_string())
+        .bind(allow_last)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if deleted == 1 {
+            return Ok(());
+        }
+        let exists: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM api_keys WHERE id = ? AND user_id = ?)",
+        )
+        .bind(id.to_string())
+        .bind(user.to_string())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_err)?;
+        if exists {
+            Err(CoreError::conflict(
+                ConflictKind::LastKey,
+                "cannot revoke the last API key",
+            ))
+        } else {
+            Err(CoreError::not_found(Resource::ApiKey, id.to_string()))
+        }
+    }
+
+    async fn record_last_used(&self, id: ApiKeyId, at: OffsetDateTime) -> CoreResult<()> {
+        sqlx::query("UPDATE api_keys SET last_used = ? WHERE id = ?")
+            .bind(fmt_time(at))
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+}

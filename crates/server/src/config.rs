@@ -1,0 +1,187 @@
+//! The one typed configuration of `miniaws`, from flags and environment.
+
+use clap::{ArgAction, Parser, Subcommand, ValueEnum};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Mini AWS: compute instances, S3-compatible storage and API keys on one machine.
+#[derive(Debug, Parser)]
+#[command(name = "miniaws", version, about, long_about = None)]
+pub struct Config {
+    /// Address of the native JSON API.
+    #[arg(long, env = "MINIAWS_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+
+    /// Port of the native API on 127.0.0.1, when --listen is not given.
+    #[arg(long, env = "PORT", default_value_t = 8080)]
+    pub port: u16,
+
+    /// Address of the AWS-compatible (S3) endpoint.
+    #[arg(
+        long,
+        env = "MINIAWS_AWS_LISTEN",
+        value_name = "ADDR",
+        default_value = "127.0.0.1:4566"
+    )]
+    pub aws_listen: SocketAddr,
+
+    /// Directory for the SQLite database (when no URL is set) and object bytes.
+    #[arg(long, env = "MINIAWS_DATA_DIR", default_value = "./miniaws-data")]
+    pub data_dir: PathBuf,
+
+    /// Database URL: postgres://user:pass@host:port/db, or sqlite:path.
+    /// Unset: a SQLite file in the data directory.
+    #[arg(long, env = "DATABASE_URL", value_name = "URL")]
+    pub database_url: Option<DatabaseUrl>,
+
+    /// Maximum database connections in the pool.
+    #[arg(long, env = "MINIAWS_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+
+    /// Let anyone create a user with POST /auth/keys (no key needed).
+    #[arg(long, env = "MINIAWS_OPEN_SIGNUP", default_value_t = true, action = ArgAction::Set, value_name = "BOOL")]
+    pub open_signup: bool,
+
+    /// Docker daemon address (unix:///var/run/docker.sock, tcp://host:port).
+    /// Unset: the local socket.
+    #[arg(long, env = "DOCKER_HOST", value_name = "URL")]
+    pub docker_host: Option<String>,
+
+    /// Log format.
+    #[arg(long, env = "MINIAWS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
+    pub log_format: LogFormat,
+
+    /// Log filter, in tracing's EnvFilter syntax (e.g. `info`, `miniaws_api=debug`).
+    #[arg(long, env = "MINIAWS_LOG", default_value = "info")]
+    pub log_level: String,
+
+    /// Run pending migrations and exit.
+    #[arg(long)]
+    pub migrate_only: bool,
+
+    /// What to do (default: serve).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the APIs (the default).
+    Serve,
+    /// Manage the database schema.
+    Migrate {
+        /// Which migration action to take.
+        #[command(subcommand)]
+        action: MigrateAction,
+    },
+}
+
+/// `miniaws migrate …`.
+#[derive(Debug, Subcommand)]
+pub enum MigrateAction {
+    /// Apply every pending migration.
+    Up,
+    /// Revert the newest migrations.
+    Down {
+        /// How many to revert.
+        #[arg(long, default_value_t = 1)]
+        steps: usize,
+    },
+    /// List migrations and whether each is applied.
+    Status,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+/// A database URL whose `Debug` hides the password.
+#[derive(Clone)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// The full URL, password included: only for the driver.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::str::FromStr for DatabaseUrl {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s.starts_with("postgres://")
+            || s.starts_with("postgresql://")
+            || s.starts_with("sqlite:")
+        {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err("expected postgres://user:pass@host:port/db or sqlite:path".into())
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&miniaws_db::redact_url(&self.0))
+    }
+}
+
+impl Config {
+    /// The native API address: --listen, else 127.0.0.1:$PORT.
+    pub fn native_addr(&self) -> SocketAddr {
+        self.listen
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], self.port)))
+    }
+
+    /// The database URL to use: the configured one, else SQLite in the data dir.
+    pub fn effective_database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.expose().to_owned(),
+            None => format!("sqlite://{}", self.data_dir.join("miniaws.db").display()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Config::command().debug_assert();
+    }
+
+    #[test]
+    fn defaults_match_design() {
+        let c = Config::try_parse_from(["miniaws"]).unwrap();
+        assert_eq!(c.native_addr().to_string(), "127.0.0.1:8080");
+        assert_eq!(c.aws_listen.to_string(), "127.0.0.1:4566");
+        assert!(c.open_signup);
+        assert!(
+            c.effective_database_url()
+                .ends_with("miniaws-data/miniaws.db")
+        );
+    }
+
+    #[test]
+    fn open_signup_can_be_turned_off() {
+        let c = Config::try_parse_from(["miniaws", "--open-signup=false"]).unwrap();
+        assert!(!c.open_signup);
+    }
+
+    #[test]
+    fn database_url_debug_is_redacted() {
+        let url: DatabaseUrl = "postgres://cloud:hunter2@localhost:5433/miniaws"
+            .parse()
+            .unwrap();
+        assert!(!format!("{url:?}").contains("hunter2"));
+    }
+}

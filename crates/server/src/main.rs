@@ -1,0 +1,81 @@
+//! `miniaws`: the server binary. It parses the configuration, opens the
+//! database, runs migrations, wires every adapter into the services of
+//! `miniaws-core` and serves the routers of `miniaws-api`.
+
+mod banner;
+mod config;
+mod logging;
+mod serve;
+
+use anyhow::Context;
+use clap::Parser;
+use miniaws_db::{Database, MigrationState, PoolSettings};
+use std::process::ExitCode;
+
+use crate::config::{Command, Config, MigrateAction};
+
+fn main() -> ExitCode {
+    let config = Config::parse();
+    logging::init(config.log_format, &config.log_level);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(config: Config) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {} (set --data-dir / MINIAWS_DATA_DIR)",
+            config.data_dir.display()
+        )
+    })?;
+    let settings = PoolSettings {
+        max_connections: config.db_max_connections,
+        ..PoolSettings::default()
+    };
+    let db = Database::connect(&config.effective_database_url(), &settings).await?;
+
+    match (&config.command, config.migrate_only) {
+        (_, true) => migrate(&db, &MigrateAction::Up).await,
+        (Some(Command::Migrate { action }), false) => migrate(&db, action).await,
+        (Some(Command::Serve) | None, false) => serve::serve(&config, db).await,
+    }
+}
+
+async fn migrate(db: &Database, action: &MigrateAction) -> anyhow::Result<()> {
+    match action {
+        MigrateAction::Up => {
+            let n = db.migrate_up().await?;
+            tracing::info!(applied = n, "migrations up to date");
+        }
+        MigrateAction::Down { steps } => {
+            let n = db.migrate_down(*steps).await?;
+            tracing::info!(reverted = n, "migrations reverted");
+        }
+        MigrateAction::Status => {
+            for m in db.migration_status().await? {
+                let state = match m.state {
+                    MigrationState::Applied => "applied",
+                    MigrationState::Pending => "pending",
+                };
+                banner::line(&format!("{:04} {:<8} {}", m.version, state, m.description));
+            }
+        }
+    }
+    db.close().await;
+    Ok(())
+}

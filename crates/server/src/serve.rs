@@ -1,0 +1,100 @@
+//! `miniaws serve`: wire the adapters and run the listeners until a signal.
+
+use anyhow::Context;
+use axum::serve::ListenerExt;
+use miniaws_api::AppState;
+use miniaws_core::health::{HealthProbe, ProbeStatus};
+use miniaws_core::identity::IdentityService;
+use miniaws_db::{Database, redact_url};
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+use crate::banner::{self, Banner};
+use crate::config::Config;
+
+/// Runs the server until SIGINT or SIGTERM, then drains and closes the pool.
+pub async fn serve(config: &Config, db: Database) -> anyhow::Result<()> {
+    let applied = db.migrate_up().await?;
+    if applied > 0 {
+        tracing::info!(applied, "migrations applied");
+    }
+
+    let docker = match miniaws_docker::connect(config.docker_host.as_deref()) {
+        Ok(d) => Some(d),
+        Err(e) => {
+            tracing::warn!("Docker is not usable ({e}); compute is disabled");
+            None
+        }
+    };
+    let docker_probe: Arc<dyn HealthProbe> = Arc::new(miniaws_docker::DockerProbe::new(docker));
+
+    let state = AppState {
+        identity: Arc::new(IdentityService::new(db.identity_repo(), config.open_signup)),
+        database_probe: db.health_probe(),
+        docker_probe: docker_probe.clone(),
+    };
+
+    let native_addr = config.native_addr();
+    let native = TcpListener::bind(native_addr).await.with_context(|| {
+        format!("cannot listen on {native_addr} (is another miniaws running? use --listen or PORT)")
+    })?;
+    let native_addr = native.local_addr()?;
+
+    let docker_status = match docker_probe.check().await {
+        ProbeStatus::Up => "reachable".to_owned(),
+        ProbeStatus::Down(why) => format!("unreachable — compute answers 503 ({why})"),
+        ProbeStatus::Disabled => "not configured".to_owned(),
+    };
+    banner::print(&Banner {
+        native: native_addr,
+        aws: None,
+        database: redact_url(&config.effective_database_url()),
+        data_dir: &config.data_dir,
+        docker: docker_status,
+        open_signup: config.open_signup,
+    });
+
+    // Small JSON answers must not wait for delayed ACKs (~40 ms stalls).
+    let native = native.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!("cannot set TCP_NODELAY: {e}");
+        }
+    });
+    axum::serve(native, miniaws_api::native_router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("the native API server failed")?;
+
+    tracing::info!("shutting down: closing the database pool");
+    db.close().await;
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!("cannot listen for Ctrl-C: {e}");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!("cannot listen for SIGTERM: {e}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("signal received: finishing in-flight requests");
+}

@@ -1,0 +1,40 @@
+//! Test support shared by the integration tests of every crate.
+//!
+//! [`TestServer`] starts the real `miniaws` binary on random ports with a
+//! temporary data directory and a fresh database — a SQLite file, or a
+//! UUID-named Postgres database created on the server named by
+//! `MINIAWS_TEST_DATABASE_URL` and dropped afterwards.
+//!
+//! [`require_postgres`] and [`require_docker`] implement the rule that a test
+//! never passes silently because a service is missing: when
+//! `MINIAWS_REQUIRE_SERVICES=1` (set by `./scripts/test`) or `CI=true`, a
+//! missing service fails the test; otherwise the test says loudly that it is
+//! skipped.
+
+mod postgres;
+mod server;
+
+pub use postgres::{TestDatabase, require_postgres};
+pub use server::{Backend, TestServer, miniaws_bin};
+
+/// Whether missing services must fail tests rather than skip them.
+pub fn services_required() -> bool {
+    std::env::var("MINIAWS_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
+        || std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// The Docker test image (built by `scripts/provision`), if Docker tests are
+/// enabled. Panics when services are required but Docker is not set up.
+pub fn require_docker() -> Option<String> {
+    match std::env::var("MINIAWS_TEST_IMAGE") {
+        Ok(image) if std::env::var("MINIAWS_TEST_DOCKER").is_ok_and(|v| v == "1") => Some(image),
+        _ if services_required() => panic!(
+            "Docker tests are required (MINIAWS_REQUIRE_SERVICES=1 or CI) but \
+             MINIAWS_TEST_DOCKER/MINIAWS_TEST_IMAGE are not set: run ./scripts/test"
+        ),
+        _ => {
+            eprintln!("SKIPPED: Docker not configured (run ./scripts/test to provision it)");
+            None
+        }
+    }
+}
