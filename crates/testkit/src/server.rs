@@ -26,16 +26,21 @@ pub fn miniaws_bin() -> PathBuf {
         return PathBuf::from(path);
     }
     let exe = std::env::current_exe().expect("the test binary knows its path");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("test binaries live in target/<profile>/deps");
-    let bin = dir.join("miniaws");
-    assert!(
-        bin.exists(),
-        "{} does not exist: run `cargo build --bin miniaws` (or the whole `cargo test --workspace`)",
-        bin.display()
-    );
+    // Test binaries live in target/<profile>/deps, bench binaries beside
+    // miniaws in target/<profile>.
+    let candidates: Vec<PathBuf> = exe
+        .ancestors()
+        .skip(1)
+        .take(2)
+        .map(|dir| dir.join("miniaws"))
+        .collect();
+    let bin = candidates.iter().find(|p| p.exists()).cloned();
+    let bin = bin.unwrap_or_else(|| {
+        panic!(
+            "no miniaws binary in {:?}: run `cargo build --bin miniaws` (or the whole `cargo test --workspace`)",
+            candidates
+        )
+    });
     bin
 }
 

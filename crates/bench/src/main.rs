@@ -1,0 +1,27 @@
+//! `miniaws-bench`: measures a real release `miniaws` and prints figures.
+//!
+//! Run through `./scripts/bench <suite>`, which builds the release binaries
+//! first. Each suite lives in its own module; figures go to stdout and are
+//! recorded by hand in BENCHMARKS.md with the machine they came from.
+
+#[allow(dead_code)] // Until every suite uses every helper.
+mod stats;
+
+use clap::{Parser, Subcommand};
+
+/// Benchmarks of Mini AWS.
+#[derive(Debug, Parser)]
+#[command(name = "miniaws-bench")]
+struct Cli {
+    #[command(subcommand)]
+    suite: Suite,
+}
+
+#[derive(Debug, Subcommand)]
+enum Suite {}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.suite {}
+}
