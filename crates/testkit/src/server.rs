@@ -34,14 +34,12 @@ pub fn miniaws_bin() -> PathBuf {
         .take(2)
         .map(|dir| dir.join("miniaws"))
         .collect();
-    let bin = candidates.iter().find(|p| p.exists()).cloned();
-    let bin = bin.unwrap_or_else(|| {
+    candidates.iter().find(|p| p.exists()).cloned().unwrap_or_else(|| {
         panic!(
             "no miniaws binary in {:?}: run `cargo build --bin miniaws` (or the whole `cargo test --workspace`)",
             candidates
         )
-    });
-    bin
+    })
 }
 
 /// A running `miniaws` with its own data directory and database.
