@@ -22,6 +22,6 @@ enum Suite {}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    match cli.suite {}
+    let Cli { suite } = Cli::parse();
+    match suite {}
 }
