@@ -242,3 +242,176 @@ impl IdentityService {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Resource;
+    use crate::error::ConflictKind;
+    use async_trait::async_trait;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// An in-memory `IdentityRepo` for service tests.
+    #[derive(Default)]
+    struct FakeRepo {
+        users: Mutex<Vec<User>>,
+        keys: Mutex<Vec<NewApiKey>>,
+        touches: AtomicUsize,
+    }
+
+    fn stored(k: &NewApiKey) -> ApiKey {
+        ApiKey {
+            id: k.id,
+            user_id: k.user_id,
+            name: k.name.as_str().to_owned(),
+            prefix: k.prefix.clone(),
+            access_key_id: k.access_key_id.clone(),
+            created_at: k.created_at,
+            last_used: None,
+        }
+    }
+
+    #[async_trait]
+    impl IdentityRepo for FakeRepo {
+        async fn create_user_with_key(&self, user: &User, key: &NewApiKey) -> CoreResult<ApiKey> {
+            let mut users = self.users.lock().unwrap();
+            if users.iter().any(|u| u.name == user.name) {
+                return Err(CoreError::conflict(ConflictKind::AlreadyExists, "taken"));
+            }
+            users.push(user.clone());
+            self.keys.lock().unwrap().push(key.clone());
+            Ok(stored(key))
+        }
+        async fn get_user(&self, id: UserId) -> CoreResult<User> {
+            let users = self.users.lock().unwrap();
+            users
+                .iter()
+                .find(|u| u.id == id)
+                .cloned()
+                .ok_or_else(|| CoreError::not_found(Resource::User, id.to_string()))
+        }
+        async fn insert_key(&self, key: &NewApiKey) -> CoreResult<ApiKey> {
+            self.keys.lock().unwrap().push(key.clone());
+            Ok(stored(key))
+        }
+        async fn find_key_by_hash(&self, key_hash: &str) -> CoreResult<Option<ApiKey>> {
+            let keys = self.keys.lock().unwrap();
+            Ok(keys.iter().find(|k| k.key_hash == key_hash).map(stored))
+        }
+        async fn find_by_access_key_id(&self, id: &str) -> CoreResult<Option<(ApiKey, String)>> {
+            let keys = self.keys.lock().unwrap();
+            Ok(keys
+                .iter()
+                .find(|k| k.access_key_id == id)
+                .map(|k| (stored(k), k.secret_access_key.clone())))
+        }
+        async fn list_keys(&self, user: UserId) -> CoreResult<Vec<ApiKey>> {
+            let keys = self.keys.lock().unwrap();
+            Ok(keys
+                .iter()
+                .filter(|k| k.user_id == user)
+                .map(stored)
+                .collect())
+        }
+        async fn delete_key(&self, user: UserId, id: ApiKeyId, allow_last: bool) -> CoreResult<()> {
+            let mut keys = self.keys.lock().unwrap();
+            let mine = keys.iter().filter(|k| k.user_id == user).count();
+            let Some(pos) = keys.iter().position(|k| k.id == id && k.user_id == user) else {
+                return Err(CoreError::not_found(Resource::ApiKey, id.to_string()));
+            };
+            if mine == 1 && !allow_last {
+                return Err(CoreError::conflict(ConflictKind::LastKey, "last"));
+            }
+            keys.remove(pos);
+            Ok(())
+        }
+        async fn record_last_used(&self, _id: ApiKeyId, _at: OffsetDateTime) -> CoreResult<()> {
+            self.touches.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    fn service(open: bool) -> (IdentityService, Arc<FakeRepo>) {
+        let repo = Arc::new(FakeRepo::default());
+        (IdentityService::new(repo.clone(), open), repo)
+    }
+
+    #[tokio::test]
+    async fn sign_up_issues_working_credentials() {
+        let (svc, _) = service(true);
+        let created = svc.sign_up("dev").await.unwrap();
+        let caller = svc.authenticate(&created.key).await.unwrap();
+        assert_eq!(caller.user_id, created.user_id);
+        let (by_ak, secret) = svc
+            .authenticate_access_key(&created.access_key_id)
+            .await
+            .unwrap();
+        assert_eq!(by_ak, caller);
+        assert_eq!(secret, created.secret_access_key);
+    }
+
+    #[tokio::test]
+    async fn closed_sign_up_is_forbidden() {
+        let (svc, _) = service(false);
+        assert!(matches!(
+            svc.sign_up("dev").await,
+            Err(CoreError::Forbidden(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn bad_names_are_rejected_with_the_rule() {
+        let (svc, _) = service(true);
+        for (name, needle) in [
+            ("", "1 to 63"),
+            ("a b", "letters"),
+            (&"x".repeat(64), "1 to 63"),
+        ] {
+            match svc.sign_up(name).await {
+                Err(CoreError::InvalidInput(m)) => assert!(m.contains(needle), "{name:?}: {m}"),
+                other => panic!("{name:?}: expected invalid input, got {other:?}"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn unknown_keys_are_unauthorized() {
+        let (svc, _) = service(true);
+        svc.sign_up("dev").await.unwrap();
+        assert!(matches!(
+            svc.authenticate("mk_nope").await,
+            Err(CoreError::Unauthorized(_))
+        ));
+        assert!(matches!(
+            svc.authenticate_access_key("AKIANOPE").await,
+            Err(CoreError::Unauthorized(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn last_used_writes_are_coalesced() {
+        let (svc, repo) = service(true);
+        let created = svc.sign_up("dev").await.unwrap();
+        for _ in 0..50 {
+            svc.authenticate(&created.key).await.unwrap();
+        }
+        assert_eq!(repo.touches.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn revoked_keys_stop_working_and_the_last_needs_force() {
+        let (svc, _) = service(true);
+        let first = svc.sign_up("dev").await.unwrap();
+        let caller = svc.authenticate(&first.key).await.unwrap();
+        let second = svc.create_key(caller, "ci").await.unwrap();
+        svc.revoke_key(caller, first.id, false).await.unwrap();
+        assert!(svc.authenticate(&first.key).await.is_err());
+        let caller = svc.authenticate(&second.key).await.unwrap();
+        match svc.revoke_key(caller, second.id, false).await {
+            Err(CoreError::Conflict { message, .. }) => assert!(message.contains("force=true")),
+            other => panic!("expected a conflict, got {other:?}"),
+        }
+        svc.revoke_key(caller, second.id, true).await.unwrap();
+        assert!(svc.authenticate(&second.key).await.is_err());
+    }
+}

@@ -1,0 +1,267 @@
+//! The `IdentityRepo` contract, run against SQLite and Postgres.
+//!
+//! One table of cases drives both backends: each case states what it does
+//! and what every adapter must return.
+
+mod common;
+
+use miniaws_core::error::ConflictKind;
+use miniaws_core::identity::{
+    ApiKeyId, IdentityRepo, KeyName, NewApiKey, User, UserId, hash_api_key,
+};
+use miniaws_core::{CoreError, Resource};
+use std::sync::Arc;
+use time::{Duration, OffsetDateTime};
+
+fn t(offset_secs: i64) -> OffsetDateTime {
+    time::macros::datetime!(2026-01-01 00:00:00.123456 UTC) + Duration::seconds(offset_secs)
+}
+
+fn user(name: &str, at: i64) -> User {
+    User {
+        id: UserId::new(),
+        name: name.into(),
+        created_at: t(at),
+    }
+}
+
+fn key(user: UserId, name: &str, secret: &str, at: i64) -> NewApiKey {
+    NewApiKey {
+        id: ApiKeyId::new(),
+        user_id: user,
+        name: KeyName::parse(name).expect("valid key name"),
+        key_hash: hash_api_key(secret),
+        prefix: secret.chars().take(9).collect(),
+        access_key_id: format!("AKIA{}", secret.to_uppercase()),
+        secret_access_key: format!("secret-of-{secret}"),
+        created_at: t(at),
+    }
+}
+
+fn is_conflict(e: &CoreError, want: ConflictKind) -> bool {
+    matches!(e, CoreError::Conflict { kind, .. } if *kind == want)
+}
+
+fn is_not_found(e: &CoreError, want: Resource) -> bool {
+    matches!(e, CoreError::NotFound { resource, .. } if *resource == want)
+}
+
+/// Every case runs on a fresh repository so cases cannot lean on each other.
+type Case = (
+    &'static str,
+    fn(Arc<dyn IdentityRepo>) -> futures::future::BoxFuture<'static, ()>,
+);
+
+fn cases() -> Vec<Case> {
+    vec![
+        ("sign-up stores the user and its first key", |repo| {
+            Box::pin(async move {
+                let u = user("alice", 0);
+                let k = key(u.id, "alice", "mk_alice", 1);
+                let stored = repo.create_user_with_key(&u, &k).await.expect("created");
+                assert_eq!(stored.id, k.id);
+                assert_eq!(stored.user_id, u.id);
+                assert_eq!(stored.name, "alice");
+                assert_eq!(stored.prefix, "mk_alice");
+                assert_eq!(stored.created_at, t(1));
+                assert_eq!(stored.last_used, None);
+                assert_eq!(repo.get_user(u.id).await.expect("user"), u);
+            })
+        }),
+        (
+            "a taken user name is a conflict and writes nothing",
+            |repo| {
+                Box::pin(async move {
+                    let a = user("bob", 0);
+                    repo.create_user_with_key(&a, &key(a.id, "bob", "mk_one", 0))
+                        .await
+                        .expect("first");
+                    let b = user("bob", 1);
+                    let k2 = key(b.id, "bob", "mk_two", 1);
+                    let err = repo.create_user_with_key(&b, &k2).await.unwrap_err();
+                    assert!(is_conflict(&err, ConflictKind::AlreadyExists), "{err:?}");
+                    assert!(
+                        err.to_string().contains("bob"),
+                        "message names the user: {err}"
+                    );
+                    assert!(repo.find_key_by_hash(&k2.key_hash).await.unwrap().is_none());
+                    assert!(is_not_found(
+                        &repo.get_user(b.id).await.unwrap_err(),
+                        Resource::User
+                    ));
+                })
+            },
+        ),
+        (
+            "keys are found by hash and by access key id, with the secret",
+            |repo| {
+                Box::pin(async move {
+                    let u = user("carol", 0);
+                    let k = key(u.id, "carol", "mk_carol", 0);
+                    repo.create_user_with_key(&u, &k).await.expect("created");
+                    let found = repo
+                        .find_key_by_hash(&hash_api_key("mk_carol"))
+                        .await
+                        .unwrap();
+                    assert_eq!(found.map(|f| f.id), Some(k.id));
+                    assert!(
+                        repo.find_key_by_hash(&hash_api_key("mk_other"))
+                            .await
+                            .unwrap()
+                            .is_none()
+                    );
+                    let (by_ak, secret) = repo
+                        .find_by_access_key_id(&k.access_key_id)
+                        .await
+                        .unwrap()
+                        .expect("found by access key id");
+                    assert_eq!(by_ak.id, k.id);
+                    assert_eq!(secret, "secret-of-mk_carol");
+                    assert!(
+                        repo.find_by_access_key_id("AKIANOPE")
+                            .await
+                            .unwrap()
+                            .is_none()
+                    );
+                })
+            },
+        ),
+        (
+            "more keys list oldest first, scoped to their owner",
+            |repo| {
+                Box::pin(async move {
+                    let a = user("dave", 0);
+                    let b = user("erin", 0);
+                    repo.create_user_with_key(&a, &key(a.id, "first", "mk_d1", 10))
+                        .await
+                        .unwrap();
+                    repo.create_user_with_key(&b, &key(b.id, "other", "mk_e1", 5))
+                        .await
+                        .unwrap();
+                    repo.insert_key(&key(a.id, "third", "mk_d3", 30))
+                        .await
+                        .unwrap();
+                    repo.insert_key(&key(a.id, "second", "mk_d2", 20))
+                        .await
+                        .unwrap();
+                    let names: Vec<String> = repo
+                        .list_keys(a.id)
+                        .await
+                        .unwrap()
+                        .into_iter()
+                        .map(|k| k.name)
+                        .collect();
+                    assert_eq!(names, ["first", "second", "third"]);
+                    assert_eq!(repo.list_keys(b.id).await.unwrap().len(), 1);
+                    assert!(repo.list_keys(UserId::new()).await.unwrap().is_empty());
+                })
+            },
+        ),
+        ("a key for an unknown user is not found", |repo| {
+            Box::pin(async move {
+                let err = repo
+                    .insert_key(&key(UserId::new(), "x", "mk_x", 0))
+                    .await
+                    .unwrap_err();
+                assert!(is_not_found(&err, Resource::User), "{err:?}");
+            })
+        }),
+        (
+            "revoking: own key goes, others' keys are not found, the last needs force",
+            |repo| {
+                Box::pin(async move {
+                    let a = user("frank", 0);
+                    let b = user("grace", 0);
+                    let a1 = key(a.id, "a1", "mk_a1", 0);
+                    let a2 = key(a.id, "a2", "mk_a2", 1);
+                    let b1 = key(b.id, "b1", "mk_b1", 0);
+                    repo.create_user_with_key(&a, &a1).await.unwrap();
+                    repo.insert_key(&a2).await.unwrap();
+                    repo.create_user_with_key(&b, &b1).await.unwrap();
+
+                    let err = repo.delete_key(a.id, b1.id, true).await.unwrap_err();
+                    assert!(
+                        is_not_found(&err, Resource::ApiKey),
+                        "other user's key: {err:?}"
+                    );
+                    assert_eq!(repo.list_keys(b.id).await.unwrap().len(), 1);
+
+                    repo.delete_key(a.id, a1.id, false)
+                        .await
+                        .expect("not the last");
+                    assert!(repo.find_key_by_hash(&a1.key_hash).await.unwrap().is_none());
+                    assert!(
+                        repo.find_by_access_key_id(&a1.access_key_id)
+                            .await
+                            .unwrap()
+                            .is_none()
+                    );
+
+                    let err = repo.delete_key(a.id, a2.id, false).await.unwrap_err();
+                    assert!(is_conflict(&err, ConflictKind::LastKey), "{err:?}");
+                    assert_eq!(repo.list_keys(a.id).await.unwrap().len(), 1);
+                    repo.delete_key(a.id, a2.id, true).await.expect("forced");
+                    assert!(repo.list_keys(a.id).await.unwrap().is_empty());
+
+                    let err = repo.delete_key(a.id, a2.id, true).await.unwrap_err();
+                    assert!(
+                        is_not_found(&err, Resource::ApiKey),
+                        "already gone: {err:?}"
+                    );
+                })
+            },
+        ),
+        ("concurrent revocations never remove the last key", |repo| {
+            Box::pin(async move {
+                let u = user("heidi", 0);
+                let k1 = key(u.id, "k1", "mk_h1", 0);
+                let k2 = key(u.id, "k2", "mk_h2", 1);
+                repo.create_user_with_key(&u, &k1).await.unwrap();
+                repo.insert_key(&k2).await.unwrap();
+                let (r1, r2) = tokio::join!(
+                    repo.delete_key(u.id, k1.id, false),
+                    repo.delete_key(u.id, k2.id, false)
+                );
+                assert_eq!(
+                    [r1.is_ok(), r2.is_ok()].iter().filter(|ok| **ok).count(),
+                    1,
+                    "exactly one revocation wins: {r1:?} {r2:?}"
+                );
+                assert_eq!(repo.list_keys(u.id).await.unwrap().len(), 1);
+            })
+        }),
+        ("last_used is recorded and read back", |repo| {
+            Box::pin(async move {
+                let u = user("ivan", 0);
+                let k = key(u.id, "ivan", "mk_ivan", 0);
+                repo.create_user_with_key(&u, &k).await.unwrap();
+                repo.record_last_used(k.id, t(99)).await.unwrap();
+                repo.record_last_used(ApiKeyId::new(), t(99))
+                    .await
+                    .expect("unknown ids are ignored");
+                let listed = repo.list_keys(u.id).await.unwrap();
+                assert_eq!(listed[0].last_used, Some(t(99)));
+            })
+        }),
+    ]
+}
+
+#[tokio::test]
+async fn identity_contract_on_sqlite() {
+    for (description, case) in cases() {
+        eprintln!("case: {description}");
+        let fresh = common::sqlite(true).await;
+        case(fresh.db.identity_repo()).await;
+    }
+}
+
+#[tokio::test]
+async fn identity_contract_on_postgres() {
+    for (description, case) in cases() {
+        eprintln!("case: {description}");
+        let Some(fresh) = common::postgres(true).await else {
+            return;
+        };
+        case(fresh.db.identity_repo()).await;
+    }
+}

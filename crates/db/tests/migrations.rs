@@ -1,0 +1,160 @@
+//! Every migration is reversible: up, all the way down, and up again, on
+//! both backends; after the downs only the bookkeeping table remains.
+
+mod common;
+
+use miniaws_db::{Database, MigrationState};
+
+async fn tables(db: &Database) -> Vec<String> {
+    match db {
+        Database::Postgres(pool) => sqlx::query_scalar(
+            "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+        )
+        .fetch_all(pool)
+        .await
+        .expect("list tables"),
+        Database::Sqlite(pool) => sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE type IN ('table','index','view','trigger')
+               AND name NOT LIKE 'sqlite_%' ORDER BY 1",
+        )
+        .fetch_all(pool)
+        .await
+        .expect("list tables"),
+    }
+}
+
+async fn indexes(db: &Database) -> Vec<String> {
+    match db {
+        Database::Postgres(pool) => sqlx::query_scalar(
+            "SELECT indexname::text FROM pg_indexes WHERE schemaname = 'public'
+               AND tablename <> '_sqlx_migrations' ORDER BY 1",
+        )
+        .fetch_all(pool)
+        .await
+        .expect("list indexes"),
+        Database::Sqlite(_) => Vec::new(), // covered by `tables`, which lists indexes too
+    }
+}
+
+/// Columns of the seed tables, to check they are created exactly.
+async fn columns(db: &Database, table: &str) -> Vec<String> {
+    match db {
+        Database::Postgres(pool) => sqlx::query_scalar(
+            "SELECT column_name::text || ' ' || data_type::text || ' ' || is_nullable::text
+               FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position",
+        )
+        .bind(table)
+        .fetch_all(pool)
+        .await
+        .expect("list columns"),
+        Database::Sqlite(pool) => sqlx::query_scalar(&format!(
+            "SELECT name FROM pragma_table_info('{table}') ORDER BY cid"
+        ))
+        .fetch_all(pool)
+        .await
+        .expect("list columns"),
+    }
+}
+
+async fn round_trip(db: &Database) {
+    let all = db.migration_status().await.expect("status");
+    assert!(all.len() >= 4, "at least the seed and identity migrations");
+    assert!(all.iter().all(|m| m.state == MigrationState::Applied));
+    let schema_up = tables(db).await;
+    let indexes_up = indexes(db).await;
+    for seed in ["instances", "api_keys", "objects", "users"] {
+        assert!(
+            schema_up.contains(&seed.to_string()),
+            "{seed} exists: {schema_up:?}"
+        );
+    }
+
+    let reverted = db.migrate_down(all.len()).await.expect("all downs run");
+    assert_eq!(reverted, all.len());
+    assert_eq!(
+        tables(db).await,
+        vec!["_sqlx_migrations".to_string()],
+        "after all downs only the bookkeeping table is left"
+    );
+    assert!(
+        db.migration_status()
+            .await
+            .expect("status")
+            .iter()
+            .all(|m| m.state == MigrationState::Pending)
+    );
+
+    let applied = db.migrate_up().await.expect("ups run again");
+    assert_eq!(applied, all.len());
+    assert_eq!(tables(db).await, schema_up, "ups recreate the same schema");
+    assert_eq!(
+        indexes(db).await,
+        indexes_up,
+        "ups recreate the same indexes"
+    );
+}
+
+async fn steps(db: &Database) {
+    let total = db.migration_status().await.expect("status").len();
+    assert_eq!(db.migrate_down(1).await.expect("one down"), 1);
+    let status = db.migration_status().await.expect("status");
+    assert_eq!(
+        status.last().map(|m| m.state),
+        Some(MigrationState::Pending)
+    );
+    assert_eq!(
+        status
+            .iter()
+            .filter(|m| m.state == MigrationState::Applied)
+            .count(),
+        total - 1
+    );
+    assert_eq!(db.migrate_up().await.expect("up"), 1);
+    assert_eq!(db.migrate_up().await.expect("idempotent up"), 0);
+    assert_eq!(db.migrate_down(0).await.expect("zero steps"), 0);
+}
+
+#[tokio::test]
+async fn migrations_round_trip_on_sqlite() {
+    let fresh = common::sqlite(true).await;
+    round_trip(&fresh.db).await;
+    steps(&fresh.db).await;
+    let cols = columns(&fresh.db, "objects").await;
+    assert_eq!(
+        &cols[..8],
+        [
+            "id",
+            "arn",
+            "bucket",
+            "key",
+            "size_bytes",
+            "content_type",
+            "created_at",
+            "deleted_at"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn migrations_round_trip_on_postgres() {
+    let Some(fresh) = common::postgres(true).await else {
+        return;
+    };
+    round_trip(&fresh.db).await;
+    steps(&fresh.db).await;
+    let cols = columns(&fresh.db, "instances").await;
+    assert_eq!(
+        &cols[..9],
+        [
+            "id uuid NO",
+            "name character varying NO",
+            "image character varying NO",
+            "status character varying NO",
+            "container_id character varying YES",
+            "ports character varying YES",
+            "created_at timestamp with time zone YES",
+            "updated_at timestamp with time zone YES",
+            "deleted_at timestamp with time zone YES",
+        ]
+    );
+}
