@@ -85,6 +85,30 @@ impl TestServer {
                 (db.url.clone(), Some(db))
             }
         };
+        Some(Self::start_on(data_dir, database_url, database, args, envs).await)
+    }
+
+    /// Starts a server on an explicit database URL (for tests that route the
+    /// database through a proxy); `database` is dropped with the server.
+    pub async fn start_with_database(
+        database_url: String,
+        database: Option<TestDatabase>,
+        args: &[&str],
+    ) -> Self {
+        let data_dir = tempfile::Builder::new()
+            .prefix("miniaws-test-")
+            .tempdir()
+            .expect("a temporary directory can be created");
+        Self::start_on(data_dir, database_url, database, args, &[]).await
+    }
+
+    async fn start_on(
+        data_dir: tempfile::TempDir,
+        database_url: String,
+        database: Option<TestDatabase>,
+        args: &[&str],
+        envs: &[(&str, &str)],
+    ) -> Self {
         let mut server = Self {
             child: None,
             data_dir,
@@ -99,7 +123,7 @@ impl TestServer {
             aws: None,
         };
         server.spawn().await;
-        Some(server)
+        server
     }
 
     /// The temporary data directory.

@@ -1,0 +1,266 @@
+//! Identity through the real server: sign-up, keys, 401s, ownership and
+//! the error envelope, on SQLite and Postgres.
+
+use miniaws_client::ClientError;
+use miniaws_testkit::{Backend, TestServer};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+fn api_status(result: Result<impl std::fmt::Debug, ClientError>) -> (u16, String) {
+    match result {
+        Err(ClientError::Api { status, kind, .. }) => (status.as_u16(), kind),
+        other => panic!("expected an API error, got {other:?}"),
+    }
+}
+
+async fn key_lifecycle(server: &TestServer) {
+    let anon = server.client();
+    let created = anon.create_key("alice").await.expect("sign-up");
+    assert!(created.key.starts_with("mk_"));
+    assert_eq!(created.access_key_id.len(), 20);
+    assert_eq!(created.secret_access_key.len(), 40);
+    let alice = server.client().with_api_key(created.key.clone());
+
+    // The first key is listed without its secret.
+    let keys = alice.list_keys().await.expect("list");
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0].id, created.id);
+    assert!(created.key.starts_with(&keys[0].prefix));
+    assert!(
+        keys[0].last_used.is_some(),
+        "the list request itself used the key"
+    );
+
+    // A taken name is a conflict; a bad name says what is wrong.
+    assert_eq!(
+        api_status(anon.create_key("alice").await),
+        (409, "CONFLICT".into())
+    );
+    assert_eq!(api_status(anon.create_key("no spaces").await).0, 400);
+
+    // With a key, POST /auth/keys makes another key for the same user.
+    let ci = alice.create_key("ci").await.expect("second key");
+    assert_eq!(ci.user_id, created.user_id);
+    let ci_client = server.client().with_api_key(ci.key.clone());
+    assert_eq!(ci_client.whoami().await.expect("whoami").user.name, "alice");
+    assert_eq!(alice.list_keys().await.expect("list").len(), 2);
+
+    // Bob cannot see or revoke Alice's keys.
+    let (bob, bob_key) = server.user("bob").await;
+    let bob_keys = bob.list_keys().await.expect("bob lists");
+    assert_eq!(bob_keys.len(), 1);
+    assert_eq!(bob_keys[0].id, bob_key.id);
+    assert_eq!(
+        api_status(bob.revoke_key(ci.id, true).await),
+        (404, "NOT_FOUND".into())
+    );
+    assert_eq!(alice.list_keys().await.expect("list").len(), 2);
+
+    // Revoking works at once; the last key needs force.
+    alice.revoke_key(ci.id, false).await.expect("revoke ci");
+    assert_eq!(
+        api_status(ci_client.list_keys().await),
+        (401, "UNAUTHORIZED".into())
+    );
+    assert_eq!(
+        api_status(alice.revoke_key(created.id, false).await),
+        (409, "CONFLICT".into())
+    );
+    alice.revoke_key(created.id, true).await.expect("forced");
+    assert_eq!(api_status(alice.list_keys().await).0, 401);
+}
+
+#[tokio::test]
+async fn key_lifecycle_on_sqlite() {
+    let server = TestServer::start(Backend::Sqlite)
+        .await
+        .expect("sqlite server");
+    key_lifecycle(&server).await;
+}
+
+#[tokio::test]
+async fn key_lifecycle_on_postgres() {
+    let Some(server) = TestServer::start(Backend::Postgres).await else {
+        return;
+    };
+    key_lifecycle(&server).await;
+}
+
+async fn raw(req: reqwest::RequestBuilder) -> (StatusCode, Value) {
+    let res = req.send().await.expect("request sent");
+    let status = res.status();
+    let body = res.json::<Value>().await.unwrap_or(Value::Null);
+    (status, body)
+}
+
+#[tokio::test]
+async fn unauthenticated_and_malformed_requests_get_clear_errors() {
+    let server = TestServer::start(Backend::Sqlite).await.expect("server");
+    let http = reqwest::Client::new();
+    let url = |p: &str| format!("{}{p}", server.url());
+    let json_post = |body: String| {
+        http.post(url("/auth/keys"))
+            .header("content-type", "application/json")
+            .body(body)
+    };
+
+    let cases: Vec<(&str, reqwest::RequestBuilder, u16, &str, &str)> = vec![
+        (
+            "no key",
+            http.get(url("/auth/keys")),
+            401,
+            "UNAUTHORIZED",
+            "missing API key",
+        ),
+        (
+            "unknown key",
+            http.get(url("/auth/keys")).header("x-api-key", "mk_nope"),
+            401,
+            "UNAUTHORIZED",
+            "invalid or revoked",
+        ),
+        (
+            "unknown bearer",
+            http.get(url("/auth/keys")).bearer_auth("mk_nope"),
+            401,
+            "UNAUTHORIZED",
+            "invalid or revoked",
+        ),
+        (
+            "basic auth is not a scheme we take",
+            http.get(url("/auth/keys")).basic_auth("a", Some("b")),
+            401,
+            "UNAUTHORIZED",
+            "Bearer",
+        ),
+        (
+            "malformed JSON",
+            json_post("{\"name\":".into()),
+            400,
+            "INVALID_INPUT",
+            "malformed JSON",
+        ),
+        (
+            "wrong content type",
+            http.post(url("/auth/keys"))
+                .header("content-type", "text/plain")
+                .body("{\"name\":\"x\"}"),
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "application/json",
+        ),
+        (
+            "unknown field",
+            json_post("{\"name\":\"x\",\"admin\":true}".into()),
+            400,
+            "INVALID_INPUT",
+            "unknown field `admin`",
+        ),
+        (
+            "missing field",
+            json_post("{}".into()),
+            400,
+            "INVALID_INPUT",
+            "missing field `name`",
+        ),
+        (
+            "oversized body",
+            json_post(format!("{{\"name\":\"{}\"}}", "x".repeat(2 * 1024 * 1024))),
+            413,
+            "TOO_LARGE",
+            "larger than",
+        ),
+        (
+            "unknown route",
+            http.get(url("/nope")),
+            404,
+            "NOT_FOUND",
+            "/nope",
+        ),
+        (
+            "wrong method",
+            http.put(url("/auth/keys")),
+            405,
+            "METHOD_NOT_ALLOWED",
+            "PUT",
+        ),
+    ];
+    for (description, req, status, kind, needle) in cases {
+        let (got_status, body) = raw(req).await;
+        assert_eq!(got_status.as_u16(), status, "{description}: {body}");
+        assert_eq!(body["error"]["type"], kind, "{description}: {body}");
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(needle),
+            "{description}: message {message:?} lacks {needle:?}"
+        );
+    }
+
+    // A valid key with a malformed id names the problem.
+    let (alice, _) = server.user("alice").await;
+    let err = alice
+        .send(alice.request(reqwest::Method::DELETE, "/auth/keys/not-a-uuid"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::BAD_REQUEST));
+    assert!(err.to_string().contains("not a valid id"), "{err}");
+}
+
+#[tokio::test]
+async fn secrets_never_reach_the_log_and_request_ids_are_echoed() {
+    let server = TestServer::start(Backend::Sqlite).await.expect("server");
+    let (alice, key) = server.user("alice").await;
+    alice.list_keys().await.expect("list");
+    let _ = server
+        .client()
+        .with_api_key("mk_wrong_secret_value")
+        .list_keys()
+        .await;
+
+    let http = reqwest::Client::new();
+    let res = http
+        .get(format!("{}/health", server.url()))
+        .header("x-request-id", "req-123")
+        .send()
+        .await
+        .expect("health");
+    assert_eq!(res.headers()["x-request-id"], "req-123");
+    let res = http
+        .get(format!("{}/health", server.url()))
+        .send()
+        .await
+        .expect("health");
+    assert!(
+        res.headers().contains_key("x-request-id"),
+        "an id is generated"
+    );
+
+    let log = server.log();
+    assert!(log.contains("req-123"), "the request id is in the span");
+    for secret in [
+        key.key.as_str(),
+        key.secret_access_key.as_str(),
+        "mk_wrong_secret_value",
+    ] {
+        assert!(!log.contains(secret), "a secret leaked into the log");
+    }
+}
+
+#[tokio::test]
+async fn closed_signup_refuses_anonymous_key_creation() {
+    let server = TestServer::start_with(Backend::Sqlite, &["--open-signup=false"], &[])
+        .await
+        .expect("server");
+    let (status, kind) = api_status(server.client().create_key("alice").await);
+    assert_eq!((status, kind.as_str()), (403, "FORBIDDEN"));
+}
+
+#[tokio::test]
+async fn health_reports_its_dependencies() {
+    let server = TestServer::start(Backend::Sqlite).await.expect("server");
+    let health = server.client().health().await.expect("health");
+    assert_eq!(health.status, "UP");
+    assert_eq!(health.database, "CONNECTED");
+    assert!(["CONNECTED", "DISCONNECTED", "DISABLED"].contains(&health.docker.as_str()));
+    assert_eq!(health.version, env!("CARGO_PKG_VERSION"));
+}
