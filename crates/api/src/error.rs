@@ -57,6 +57,13 @@ pub fn wire_code(err: &CoreError) -> (StatusCode, &'static str) {
             _ => (StatusCode::CONFLICT, "CONFLICT"),
         },
         CoreError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "TOO_LARGE"),
+        CoreError::BadDigest(_) => (StatusCode::BAD_REQUEST, "BAD_DIGEST"),
+        CoreError::PreconditionFailed(_) => {
+            (StatusCode::PRECONDITION_FAILED, "PRECONDITION_FAILED")
+        }
+        CoreError::RangeNotSatisfiable { .. } => {
+            (StatusCode::RANGE_NOT_SATISFIABLE, "RANGE_NOT_SATISFIABLE")
+        }
         CoreError::Unavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE"),
         CoreError::Internal { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL"),
     }
@@ -168,6 +175,17 @@ mod tests {
                 "PORT_CONFLICT",
             ),
             (CoreError::TooLarge("x".into()), 413, "TOO_LARGE"),
+            (CoreError::BadDigest("x".into()), 400, "BAD_DIGEST"),
+            (
+                CoreError::PreconditionFailed("x".into()),
+                412,
+                "PRECONDITION_FAILED",
+            ),
+            (
+                CoreError::RangeNotSatisfiable { size_bytes: 3 },
+                416,
+                "RANGE_NOT_SATISFIABLE",
+            ),
             (
                 CoreError::unavailable(Dependency::Docker, "x"),
                 503,

@@ -105,6 +105,20 @@ pub enum CoreError {
     /// A body or value exceeds a configured limit.
     #[error("{0}")]
     TooLarge(String),
+    /// A body does not match the digest the client sent with it
+    /// (`Content-MD5`, or an S3 checksum header); nothing was stored.
+    #[error("{0}")]
+    BadDigest(String),
+    /// A conditional request's precondition (`If-Match`,
+    /// `If-Unmodified-Since`) does not hold.
+    #[error("precondition failed: {0}")]
+    PreconditionFailed(String),
+    /// A `Range` selects no byte of the object.
+    #[error("the requested range is not satisfiable: the object has {size_bytes} bytes")]
+    RangeNotSatisfiable {
+        /// The object's size, for `Content-Range: bytes */<size>`.
+        size_bytes: u64,
+    },
     /// A dependency is unreachable; the message names it and what to do.
     #[error("{message}")]
     Unavailable {

@@ -57,5 +57,6 @@ pub mod clock;
 pub mod error;
 pub mod health;
 pub mod identity;
+pub mod storage;
 
 pub use error::{CoreError, CoreResult, Resource};

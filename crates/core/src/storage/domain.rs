@@ -1,0 +1,376 @@
+//! Storage domain types: bucket names, object keys, ETags, object metadata.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::Ipv4Addr;
+use time::OffsetDateTime;
+
+use super::ports::BlobId;
+use crate::error::{CoreError, CoreResult};
+use crate::identity::UserId;
+
+uuid_newtype!(
+    /// The id of one stored version of an object (a new one per write).
+    ObjectId
+);
+
+/// The longest object key S3 allows, in bytes of UTF-8.
+pub const MAX_OBJECT_KEY_BYTES: usize = 1024;
+
+/// The most user metadata (names plus values, in bytes) an object may carry,
+/// as in S3.
+pub const MAX_USER_METADATA_BYTES: usize = 2048;
+
+/// A bucket name, valid under the S3 naming rules.
+///
+/// Rules (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html>):
+/// 3–63 characters; lowercase letters, digits, dots and hyphens; begins and
+/// ends with a letter or digit; no two adjacent dots; not shaped like an IPv4
+/// address; not one of the reserved prefixes or suffixes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct BucketName(String);
+
+impl BucketName {
+    /// Validates `name`; the error names the rule it breaks.
+    ///
+    /// # Errors
+    /// `InvalidInput` naming the broken rule.
+    pub fn parse(name: &str) -> CoreResult<Self> {
+        let bad = |rule: &str| {
+            Err(CoreError::invalid(format!(
+                "invalid bucket name {name:?}: {rule}"
+            )))
+        };
+        if name.len() < 3 || name.len() > 63 {
+            return bad("bucket names must be 3 to 63 characters long");
+        }
+        if let Some(c) = name
+            .chars()
+            .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-')))
+        {
+            return bad(&format!(
+                "bucket names may contain only lowercase letters, digits, '.' and '-' (found {c:?})"
+            ));
+        }
+        let alnum = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+        if !alnum(name.chars().next()) || !alnum(name.chars().last()) {
+            return bad("bucket names must begin and end with a letter or digit");
+        }
+        if name.contains("..") {
+            return bad("bucket names must not contain two adjacent dots");
+        }
+        if name.parse::<Ipv4Addr>().is_ok() {
+            return bad("bucket names must not be formatted as an IP address");
+        }
+        for prefix in ["xn--", "sthree-", "amzn-s3-demo-"] {
+            if name.starts_with(prefix) {
+                return bad(&format!("bucket names must not start with `{prefix}`"));
+            }
+        }
+        for suffix in ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"] {
+            if name.ends_with(suffix) {
+                return bad(&format!("bucket names must not end with `{suffix}`"));
+            }
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    /// The name as a string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for BucketName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An object key: 1 to 1,024 bytes of UTF-8, anything else allowed.
+///
+/// Keys are opaque to the engine: `../../etc/passwd`, NUL bytes and every
+/// other unicode character are stored and returned exactly. They never
+/// reach the file system (bytes live at paths derived from a [`BlobId`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct ObjectKey(String);
+
+impl ObjectKey {
+    /// Validates `key`.
+    ///
+    /// # Errors
+    /// `InvalidInput` for an empty key or one longer than 1,024 bytes.
+    pub fn parse(key: &str) -> CoreResult<Self> {
+        if key.is_empty() {
+            return Err(CoreError::invalid("the object key must not be empty"));
+        }
+        if key.len() > MAX_OBJECT_KEY_BYTES {
+            return Err(CoreError::invalid(format!(
+                "the object key is {} bytes long; keys may be at most {MAX_OBJECT_KEY_BYTES} bytes of UTF-8",
+                key.len()
+            )));
+        }
+        Ok(Self(key.to_owned()))
+    }
+
+    /// The key as a string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ObjectKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An entity tag: the hex MD5 of the body for single-part objects,
+/// `<md5-of-md5s>-<parts>` for multipart ones. Held without quotes; the wire
+/// form is [`ETag::quoted`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ETag(String);
+
+impl ETag {
+    /// The ETag of a body whose MD5 digest is `md5`.
+    pub fn from_md5(md5: &[u8; 16]) -> Self {
+        Self(hex::encode(md5))
+    }
+
+    /// An ETag read back from storage (unquoted), or a multipart one.
+    pub fn from_stored(value: impl Into<String>) -> Self {
+        Self(value.into().trim_matches('"').to_owned())
+    }
+
+    /// The value without quotes.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The wire form, in double quotes.
+    pub fn quoted(&self) -> String {
+        format!("\"{}\"", self.0)
+    }
+}
+
+impl Serialize for ETag {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.quoted())
+    }
+}
+
+/// User metadata (`x-amz-meta-*`): lowercase names to values.
+pub type UserMetadata = BTreeMap<String, String>;
+
+/// Checks user metadata against the S3 limits.
+pub(crate) fn validate_user_metadata(meta: &UserMetadata) -> CoreResult<()> {
+    let mut total = 0;
+    for (name, value) in meta {
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.!#$%&'*+^`|~".contains(&b))
+        {
+            return Err(CoreError::invalid(format!(
+                "invalid metadata name {name:?}: use letters, digits and '-'"
+            )));
+        }
+        if value.chars().any(|c| c.is_control() && c != '\t') {
+            return Err(CoreError::invalid(format!(
+                "the value of metadata {name:?} contains control characters"
+            )));
+        }
+        total += name.len() + value.len();
+    }
+    if total > MAX_USER_METADATA_BYTES {
+        return Err(CoreError::invalid(format!(
+            "user metadata is {total} bytes; at most {MAX_USER_METADATA_BYTES} bytes are allowed"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a content type: printable ASCII, at most 255 bytes.
+pub(crate) fn validate_content_type(value: &str) -> CoreResult<()> {
+    if value.is_empty() || value.len() > 255 || !value.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return Err(CoreError::invalid(
+            "Content-Type must be 1 to 255 printable ASCII characters",
+        ));
+    }
+    Ok(())
+}
+
+/// A bucket and its owner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Bucket {
+    /// The globally unique name.
+    pub name: BucketName,
+    /// The owner: everything in the bucket is theirs.
+    pub owner: UserId,
+    /// When the bucket was created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// The metadata of one stored object (its current version).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ObjectMeta {
+    /// The id of this version (new for every write).
+    pub id: ObjectId,
+    /// The bucket.
+    pub bucket: BucketName,
+    /// The key.
+    pub key: ObjectKey,
+    /// Where the bytes are in the blob store.
+    #[serde(skip)]
+    pub blob_id: BlobId,
+    /// The body's length.
+    pub size_bytes: u64,
+    /// The entity tag (quoted on the wire).
+    pub etag: ETag,
+    /// The media type, as sent or guessed.
+    pub content_type: String,
+    /// `x-amz-meta-*` user metadata.
+    pub user_metadata: UserMetadata,
+    /// Other stored response headers (lowercase names), such as
+    /// `content-encoding`, `cache-control`, `content-disposition` or
+    /// `x-amz-checksum-crc32`: sent back on reads as they were given.
+    pub headers: BTreeMap<String, String>,
+    /// When this version was written.
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_modified: OffsetDateTime,
+}
+
+impl ObjectMeta {
+    /// The object's ARN, `arn:miniaws:storage:local:<account>:object/<bucket>/<key>`.
+    pub fn arn(&self, owner: UserId) -> String {
+        object_arn(owner, &self.bucket, &self.key)
+    }
+}
+
+/// The ARN of an object (the seed's form).
+pub fn object_arn(owner: UserId, bucket: &BucketName, key: &ObjectKey) -> String {
+    format!("arn:miniaws:storage:local:{owner}:object/{bucket}/{key}")
+}
+
+/// The media type for a key from its extension, else
+/// `application/octet-stream`.
+pub fn guess_content_type(key: &str) -> &'static str {
+    let ext = match key.rsplit_once('.') {
+        Some((_, ext)) if !ext.contains('/') => ext.to_ascii_lowercase(),
+        _ => return "application/octet-stream",
+    };
+    match ext.as_str() {
+        "txt" | "text" | "log" => "text/plain",
+        "html" | "htm" => "text/html",
+        "css" => "text/css",
+        "csv" => "text/csv",
+        "md" => "text/markdown",
+        "js" | "mjs" => "text/javascript",
+        "json" => "application/json",
+        "xml" => "application/xml",
+        "pdf" => "application/pdf",
+        "zip" => "application/zip",
+        "gz" | "tgz" => "application/gzip",
+        "tar" => "application/x-tar",
+        "wasm" => "application/wasm",
+        "yaml" | "yml" => "application/yaml",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "svg" => "image/svg+xml",
+        "webp" => "image/webp",
+        "ico" => "image/vnd.microsoft.icon",
+        "mp3" => "audio/mpeg",
+        "wav" => "audio/wav",
+        "mp4" => "video/mp4",
+        "webm" => "video/webm",
+        "woff" => "font/woff",
+        "woff2" => "font/woff2",
+        _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_names_follow_the_s3_rules() {
+        let (a63, a64) = ("a".repeat(63), "a".repeat(64));
+        let cases: &[(&str, Option<&str>)] = &[
+            ("abc", None),
+            ("my-bucket.v2", None),
+            (a63.as_str(), None),
+            ("ab", Some("3 to 63")),
+            (a64.as_str(), Some("3 to 63")),
+            ("My-Bucket", Some("lowercase")),
+            ("under_score", Some("lowercase")),
+            ("-abc", Some("begin and end")),
+            ("abc.", Some("begin and end")),
+            ("a..b", Some("adjacent dots")),
+            ("192.168.1.1", Some("IP address")),
+            ("xn--abc", Some("xn--")),
+            ("abc-s3alias", Some("-s3alias")),
+        ];
+        for (name, expected) in cases {
+            let got = BucketName::parse(name);
+            match expected {
+                None => assert!(got.is_ok(), "{name:?} should be valid: {got:?}"),
+                Some(rule) => {
+                    let msg = got.expect_err(name).to_string();
+                    assert!(msg.contains(rule), "{name:?}: {msg:?} should name {rule:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn keys_are_opaque_but_bounded() {
+        for key in [
+            "../../etc/passwd",
+            "a/../../b",
+            "nul\0byte",
+            "ü/日本/😀",
+            "%2e%2e/x",
+        ] {
+            assert_eq!(ObjectKey::parse(key).unwrap().as_str(), key);
+        }
+        assert!(ObjectKey::parse(&"k".repeat(1024)).is_ok());
+        assert!(ObjectKey::parse(&"k".repeat(1025)).is_err());
+        assert!(ObjectKey::parse("").is_err());
+    }
+
+    #[test]
+    fn etags_are_quoted_md5_hex() {
+        let e = ETag::from_md5(&[
+            0xd4, 0x1d, 0x8c, 0xd9, 0x8f, 0, 0xb2, 0x04, 0xe9, 0x80, 0x09, 0x98, 0xec, 0xf8, 0x42,
+            0x7e,
+        ]);
+        assert_eq!(e.quoted(), "\"d41d8cd98f00b204e9800998ecf8427e\"");
+        assert_eq!(ETag::from_stored("\"abc-2\"").as_str(), "abc-2");
+    }
+
+    #[test]
+    fn content_types_are_guessed_from_the_extension() {
+        assert_eq!(guess_content_type("site/index.HTML"), "text/html");
+        assert_eq!(guess_content_type("a.b/noext"), "application/octet-stream");
+        assert_eq!(guess_content_type("data"), "application/octet-stream");
+        assert_eq!(guess_content_type("x.png"), "image/png");
+    }
+
+    #[test]
+    fn user_metadata_is_limited() {
+        let mut m = UserMetadata::new();
+        m.insert("color".into(), "blue".into());
+        assert!(validate_user_metadata(&m).is_ok());
+        m.insert("big".into(), "x".repeat(2048));
+        assert!(validate_user_metadata(&m).is_err());
+        let mut bad = UserMetadata::new();
+        bad.insert("with space".into(), "v".into());
+        assert!(validate_user_metadata(&bad).is_err());
+    }
+}

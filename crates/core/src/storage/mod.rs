@@ -1,0 +1,29 @@
+//! Object storage: buckets with owners, objects with metadata, and the
+//! engine port that holds their bytes.
+//!
+//! [`StorageService`] is the one place where the rules live (ownership,
+//! naming, conditional and ranged reads, listing semantics, the write
+//! protocol "blob first, metadata second"). The native `/storage` API and the
+//! S3-compatible endpoint both call it; the bytes go through a [`BlobStore`]
+//! and the metadata through a [`StorageRepo`].
+
+mod domain;
+mod listing;
+mod ports;
+mod range;
+mod service;
+
+#[cfg(test)]
+mod tests;
+
+pub use domain::{
+    Bucket, BucketName, ETag, MAX_OBJECT_KEY_BYTES, MAX_USER_METADATA_BYTES, ObjectKey, ObjectMeta,
+    UserMetadata, guess_content_type, object_arn,
+};
+pub use listing::{KeyRange, ListObjectsInput, ListObjectsPage, MAX_LIST_KEYS, key_successor};
+pub use ports::{BlobId, BlobStore, ByteStream, StorageRepo, WrittenBlob, body_error};
+pub use range::{ByteRange, Conditions, RangeSpec};
+pub use service::{
+    CommitObject, GetObjectOptions, GetObjectOutput, HeadObjectOutput, MetadataDirective,
+    PutObjectInput, StorageService, SweepReport,
+};

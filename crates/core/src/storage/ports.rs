@@ -1,0 +1,155 @@
+//! The ports storage needs: metadata in a database, bytes in a blob store.
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use std::collections::HashSet;
+
+use super::domain::{Bucket, BucketName, ObjectKey, ObjectMeta};
+use super::listing::KeyRange;
+use super::range::ByteRange;
+use crate::error::{CoreError, CoreResult};
+use crate::identity::UserId;
+
+uuid_newtype!(
+    /// The id of one blob in the [`BlobStore`]; its path on disk derives from
+    /// it alone.
+    BlobId
+);
+
+/// A body streamed in or out, chunk by chunk.
+///
+/// A producer may end the stream with `Err(io::Error::other(core_error))`
+/// (see [`body_error`]) to abort a write with that [`CoreError`], for
+/// example a checksum mismatch found by the S3 layer at the end of a body;
+/// any other error aborts it as an interrupted upload.
+pub type ByteStream = BoxStream<'static, Result<Bytes, std::io::Error>>;
+
+/// An `io::Error` that carries `err`, for a [`ByteStream`] producer that
+/// wants a write to fail with exactly that domain error.
+pub fn body_error(err: CoreError) -> std::io::Error {
+    std::io::Error::other(err)
+}
+
+/// What [`BlobStore::write`] learned while streaming a body to disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WrittenBlob {
+    /// Bytes written.
+    pub size_bytes: u64,
+    /// MD5 of the bytes, computed while streaming.
+    pub md5: [u8; 16],
+}
+
+/// The storage engine: immutable blobs addressed by [`BlobId`].
+///
+/// # Errors
+///
+/// Adapters return `Unavailable(Storage)` when the disk cannot be used
+/// (full, read-only, missing) and `Internal` for anything unexpected.
+#[async_trait]
+pub trait BlobStore: Send + Sync {
+    /// Streams `body` into a new blob `id` and makes it durable: the bytes go
+    /// to a temporary file while their MD5 and size are computed, the file is
+    /// fsynced, renamed into place and its directory fsynced. When this
+    /// returns `Ok` the blob survives a crash; when it returns `Err` nothing
+    /// is left behind.
+    ///
+    /// # Errors
+    /// `TooLarge` as soon as more than `max_size_bytes` arrive; the
+    /// [`CoreError`] carried by a body error (see [`body_error`]);
+    /// `InvalidInput` when the body stream fails otherwise (client gone).
+    async fn write(
+        &self,
+        id: BlobId,
+        body: ByteStream,
+        max_size_bytes: u64,
+    ) -> CoreResult<WrittenBlob>;
+
+    /// Opens blob `id` and streams `range` of it (all of it when `None`),
+    /// in large chunks. The caller has resolved `range` against the size.
+    ///
+    /// # Errors
+    /// `NotFound(Object)` when the blob does not exist (for instance it was
+    /// replaced and removed since its metadata was read).
+    async fn read(&self, id: BlobId, range: Option<ByteRange>) -> CoreResult<ByteStream>;
+
+    /// Removes blob `id`. A missing blob is not an error.
+    async fn delete(&self, id: BlobId) -> CoreResult<()>;
+
+    /// Every blob currently stored (for the start-up orphan sweep).
+    async fn list(&self) -> CoreResult<Vec<BlobId>>;
+
+    /// Removes temporary files left by interrupted writes; returns how many.
+    /// Only safe while no write is in flight (at start-up).
+    async fn remove_temporaries(&self) -> CoreResult<usize>;
+}
+
+/// Buckets and object metadata in the database.
+///
+/// Keys are compared as bytes (UTF-8 byte order) everywhere: listings, and
+/// the [`KeyRange`] bounds, which may be byte strings that are not UTF-8.
+///
+/// # Errors
+///
+/// Adapters return `Unavailable(Database)` when the database cannot be
+/// reached, and the specific errors listed per method.
+#[async_trait]
+pub trait StorageRepo: Send + Sync {
+    /// Inserts a bucket.
+    ///
+    /// # Errors
+    /// `Conflict(AlreadyExists)` when the name is taken by anyone.
+    async fn create_bucket(&self, bucket: &Bucket) -> CoreResult<()>;
+
+    /// The bucket named `name`, whoever owns it.
+    async fn get_bucket(&self, name: &BucketName) -> CoreResult<Option<Bucket>>;
+
+    /// `owner`'s buckets, by name.
+    async fn list_buckets(&self, owner: UserId) -> CoreResult<Vec<Bucket>>;
+
+    /// Deletes `owner`'s empty bucket `name`, atomically with the emptiness
+    /// check.
+    ///
+    /// # Errors
+    /// `NotFound(Bucket)` when `owner` has no such bucket;
+    /// `Conflict(BucketNotEmpty)` when it still holds objects.
+    async fn delete_bucket(&self, owner: UserId, name: &BucketName) -> CoreResult<()>;
+
+    /// The current metadata of `key` in `bucket`.
+    async fn get_object(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+    ) -> CoreResult<Option<ObjectMeta>>;
+
+    /// Commits `meta` as the current version of its key, replacing any
+    /// previous one, and returns the replaced version's blob (which the
+    /// caller removes after this returns). Concurrent commits to one key
+    /// serialise: each replaced blob is returned to exactly one caller.
+    ///
+    /// # Errors
+    /// `NotFound(Bucket)` when `owner` does not own `meta.bucket` (any more)
+    /// at commit time: nothing is written then.
+    async fn put_object(&self, owner: UserId, meta: &ObjectMeta) -> CoreResult<Option<BlobId>>;
+
+    /// Deletes `key` from `bucket`; returns the blob of the deleted version,
+    /// or `None` when there was no such key.
+    async fn delete_object(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+    ) -> CoreResult<Option<BlobId>>;
+
+    /// Up to `limit` objects of `bucket` whose keys lie in `range`, in byte
+    /// order of their keys. Must be an index range scan.
+    async fn list_objects(
+        &self,
+        bucket: &BucketName,
+        range: &KeyRange,
+        limit: u32,
+    ) -> CoreResult<Vec<ObjectMeta>>;
+
+    /// Which of `candidates` some row points to (objects, and any other
+    /// table that holds blobs, such as multipart parts).
+    async fn referenced_blobs(&self, candidates: &[BlobId]) -> CoreResult<HashSet<BlobId>>;
+}

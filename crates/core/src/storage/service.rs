@@ -1,0 +1,674 @@
+//! The storage service: the rules of buckets and objects over the ports.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::domain::{
+    Bucket, BucketName, ETag, ObjectId, ObjectKey, ObjectMeta, UserMetadata, guess_content_type,
+    validate_content_type, validate_user_metadata,
+};
+use super::listing::{self, ListObjectsInput, ListObjectsPage};
+use super::ports::{BlobId, BlobStore, ByteStream, StorageRepo};
+use super::range::{ByteRange, Conditions, Evaluation, RangeSpec};
+use crate::Resource;
+use crate::clock::now_utc;
+use crate::error::{ConflictKind, CoreError, CoreResult};
+use crate::identity::Caller;
+
+/// How many times a read retries when the blob it was about to open was
+/// replaced (and removed) by a concurrent write in between.
+const READ_ATTEMPTS: usize = 5;
+
+/// Everything a write needs besides the caller.
+pub struct PutObjectInput {
+    /// The bucket name (validated here).
+    pub bucket: String,
+    /// The key (validated here).
+    pub key: String,
+    /// The body, streamed.
+    pub body: ByteStream,
+    /// The declared length, if known: checked against the size limit before
+    /// a byte is read, and against what actually arrives.
+    pub content_length: Option<u64>,
+    /// The media type as sent; `None`: guessed from the key's extension.
+    pub content_type: Option<String>,
+    /// `x-amz-meta-*` user metadata.
+    pub user_metadata: UserMetadata,
+    /// Other response headers to store (lowercase names; see
+    /// [`ObjectMeta::headers`]).
+    pub headers: BTreeMap<String, String>,
+    /// The MD5 the client says the body has (`Content-MD5`): a mismatch is
+    /// `BadDigest` and nothing is stored.
+    pub expected_md5: Option<[u8; 16]>,
+    /// Create the bucket for the caller when it does not exist (the native
+    /// API's behaviour; S3 answers NoSuchBucket instead).
+    pub create_bucket: bool,
+}
+
+/// A blob already in the store, to be committed as an object (how a
+/// completed multipart upload becomes an object).
+#[derive(Debug, Clone)]
+pub struct CommitObject {
+    /// The bucket name.
+    pub bucket: String,
+    /// The key.
+    pub key: String,
+    /// The blob holding the bytes.
+    pub blob_id: BlobId,
+    /// Its length.
+    pub size_bytes: u64,
+    /// Its ETag.
+    pub etag: ETag,
+    /// The media type; `None`: guessed.
+    pub content_type: Option<String>,
+    /// User metadata.
+    pub user_metadata: UserMetadata,
+    /// Other stored headers.
+    pub headers: BTreeMap<String, String>,
+}
+
+/// Options of a read.
+#[derive(Debug, Clone, Default)]
+pub struct GetObjectOptions {
+    /// `Range`, parsed.
+    pub range: Option<RangeSpec>,
+    /// Conditional headers.
+    pub conditions: Conditions,
+}
+
+/// What a read returns.
+pub enum GetObjectOutput {
+    /// The body (or the requested range of it).
+    Body {
+        /// The object's metadata.
+        meta: ObjectMeta,
+        /// The range sent, when the request had a satisfiable one (206).
+        range: Option<ByteRange>,
+        /// The bytes.
+        body: ByteStream,
+    },
+    /// A condition says the client's copy is current (304).
+    NotModified(ObjectMeta),
+}
+
+/// What a metadata read returns.
+#[derive(Debug, Clone)]
+pub enum HeadObjectOutput {
+    /// The object's metadata.
+    Found(ObjectMeta),
+    /// A condition says the client's copy is current (304).
+    NotModified(ObjectMeta),
+}
+
+/// How a copy gets its metadata.
+#[derive(Debug, Clone, Default)]
+pub enum MetadataDirective {
+    /// Keep the source's content type, user metadata and headers.
+    #[default]
+    Copy,
+    /// Use these instead.
+    Replace {
+        /// The media type; `None`: guessed from the destination key.
+        content_type: Option<String>,
+        /// User metadata.
+        user_metadata: UserMetadata,
+        /// Other stored headers.
+        headers: BTreeMap<String, String>,
+    },
+}
+
+/// What the start-up sweep removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Temporary files of interrupted writes.
+    pub temporaries: usize,
+    /// Blobs no row pointed to.
+    pub orphans: usize,
+}
+
+/// Buckets and objects: ownership, naming, the write protocol, reads,
+/// listings. Shared by the native API and the S3 endpoint.
+pub struct StorageService {
+    repo: Arc<dyn StorageRepo>,
+    blobs: Arc<dyn BlobStore>,
+    max_object_size_bytes: u64,
+}
+
+fn validate_headers(headers: &BTreeMap<String, String>) -> CoreResult<()> {
+    for (name, value) in headers {
+        let name_ok = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !name_ok || value.len() > 1024 || value.chars().any(|c| c.is_control()) {
+            return Err(CoreError::invalid(format!(
+                "header {name:?} cannot be stored: names are lowercase letters, digits and '-', \
+                 values at most 1,024 characters without control characters"
+            )));
+        }
+    }
+    Ok(())
+}
+
+impl StorageService {
+    /// A service over `repo` and `blobs`, refusing objects larger than
+    /// `max_object_size_bytes`.
+    pub fn new(
+        repo: Arc<dyn StorageRepo>,
+        blobs: Arc<dyn BlobStore>,
+        max_object_size_bytes: u64,
+    ) -> Self {
+        Self {
+            repo,
+            blobs,
+            max_object_size_bytes,
+        }
+    }
+
+    /// The largest object accepted.
+    pub fn max_object_size_bytes(&self) -> u64 {
+        self.max_object_size_bytes
+    }
+
+    /// The blob store (multipart parts are written through it too).
+    pub fn blobs(&self) -> &Arc<dyn BlobStore> {
+        &self.blobs
+    }
+
+    /// Removes temporary files and blobs that no row points to. Run at
+    /// start-up, before serving: a write in flight would look like garbage.
+    ///
+    /// # Errors
+    /// Whatever the ports return.
+    #[tracing::instrument(skip(self))]
+    pub async fn sweep(&self) -> CoreResult<SweepReport> {
+        let temporaries = self.blobs.remove_temporaries().await?;
+        let stored = self.blobs.list().await?;
+        let mut orphans = 0;
+        for chunk in stored.chunks(500) {
+            let referenced = self.repo.referenced_blobs(chunk).await?;
+            for id in chunk.iter().filter(|id| !referenced.contains(id)) {
+                self.blobs.delete(*id).await?;
+                orphans += 1;
+            }
+        }
+        let report = SweepReport {
+            temporaries,
+            orphans,
+        };
+        tracing::info!(temporaries, orphans, "storage sweep done");
+        Ok(report)
+    }
+
+    /// The caller's bucket `name`.
+    ///
+    /// # Errors
+    /// `InvalidInput` for a bad name, `NotFound(Bucket)`, and `Forbidden`
+    /// when someone else owns it.
+    pub async fn bucket(&self, caller: Caller, name: &str) -> CoreResult<Bucket> {
+        let name = BucketName::parse(name)?;
+        match self.repo.get_bucket(&name).await? {
+            None => Err(CoreError::not_found(Resource::Bucket, name.as_str())),
+            Some(b) if b.owner != caller.user_id => Err(forbidden(&name)),
+            Some(b) => Ok(b),
+        }
+    }
+
+    /// Creates bucket `name` for the caller.
+    ///
+    /// # Errors
+    /// `InvalidInput` naming the broken naming rule;
+    /// `Conflict(AlreadyOwnedByYou)` when the caller has it already;
+    /// `Conflict(AlreadyExists)` when another account has it.
+    #[tracing::instrument(skip(self), fields(owner = %caller.user_id))]
+    pub async fn create_bucket(&self, caller: Caller, name: &str) -> CoreResult<Bucket> {
+        let (bucket, created) = self.ensure_bucket(caller, name).await.map_err(|e| match e {
+            CoreError::Forbidden(_) => CoreError::conflict(
+                ConflictKind::AlreadyExists,
+                format!(
+                    "the bucket name `{name}` is taken by another account; bucket names are global, pick another"
+                ),
+            ),
+            other => other,
+        })?;
+        if !created {
+            return Err(CoreError::conflict(
+                ConflictKind::AlreadyOwnedByYou,
+                format!("you already own the bucket `{name}`"),
+            ));
+        }
+        Ok(bucket)
+    }
+
+    /// The caller's bucket `name`, created if it does not exist; the flag
+    /// says whether it was created now.
+    ///
+    /// # Errors
+    /// `InvalidInput` for a bad name; `Forbidden` when another account owns
+    /// the name.
+    pub async fn ensure_bucket(&self, caller: Caller, name: &str) -> CoreResult<(Bucket, bool)> {
+        let name = BucketName::parse(name)?;
+        loop {
+            if let Some(b) = self.repo.get_bucket(&name).await? {
+                return if b.owner == caller.user_id {
+                    Ok((b, false))
+                } else {
+                    Err(forbidden(&name))
+                };
+            }
+            let bucket = Bucket {
+                name: name.clone(),
+                owner: caller.user_id,
+                created_at: now_utc(),
+            };
+            match self.repo.create_bucket(&bucket).await {
+                Ok(()) => {
+                    tracing::info!(bucket = %name, "bucket created");
+                    return Ok((bucket, true));
+                }
+                // Someone created it in between: look again at who.
+                Err(CoreError::Conflict {
+                    kind: ConflictKind::AlreadyExists,
+                    ..
+                }) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The caller's buckets, by name.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn list_buckets(&self, caller: Caller) -> CoreResult<Vec<Bucket>> {
+        self.repo.list_buckets(caller.user_id).await
+    }
+
+    /// Deletes the caller's empty bucket.
+    ///
+    /// # Errors
+    /// `NotFound(Bucket)`, `Forbidden` (someone else's),
+    /// `Conflict(BucketNotEmpty)`.
+    #[tracing::instrument(skip(self), fields(owner = %caller.user_id))]
+    pub async fn delete_bucket(&self, caller: Caller, name: &str) -> CoreResult<()> {
+        let bucket = self.bucket(caller, name).await?;
+        self.repo
+            .delete_bucket(caller.user_id, &bucket.name)
+            .await
+            .map_err(|e| match e {
+                CoreError::Conflict {
+                    kind: ConflictKind::BucketNotEmpty,
+                    ..
+                } => CoreError::conflict(
+                    ConflictKind::BucketNotEmpty,
+                    format!("the bucket `{name}` is not empty; delete its objects first"),
+                ),
+                other => other,
+            })?;
+        tracing::info!(bucket = %name, "bucket deleted");
+        Ok(())
+    }
+
+    /// Writes an object: the body streams to a new blob (durable when the
+    /// call returns), then the metadata commits, then the replaced version's
+    /// blob is removed. A failure at any step leaves the previous version.
+    ///
+    /// # Errors
+    /// `InvalidInput` (name, key, metadata, interrupted body), `NotFound`/
+    /// `Forbidden` for the bucket, `TooLarge`, `BadDigest`.
+    #[tracing::instrument(skip(self, input), fields(owner = %caller.user_id, bucket = %input.bucket))]
+    pub async fn put_object(
+        &self,
+        caller: Caller,
+        input: PutObjectInput,
+    ) -> CoreResult<ObjectMeta> {
+        let PutObjectInput {
+            bucket,
+            key,
+            body,
+            content_length,
+            content_type,
+            user_metadata,
+            headers,
+            expected_md5,
+            create_bucket,
+        } = input;
+        ObjectKey::parse(&key)?;
+        if let Some(ct) = &content_type {
+            validate_content_type(ct)?;
+        }
+        validate_user_metadata(&user_metadata)?;
+        validate_headers(&headers)?;
+        if let Some(len) = content_length
+            && len > self.max_object_size_bytes
+        {
+            return Err(self.too_large());
+        }
+        if create_bucket {
+            self.ensure_bucket(caller, &bucket).await?;
+        } else {
+            self.bucket(caller, &bucket).await?;
+        }
+
+        let blob_id = BlobId::new();
+        let written = self
+            .blobs
+            .write(blob_id, body, self.max_object_size_bytes)
+            .await
+            .map_err(|e| match e {
+                CoreError::TooLarge(_) => self.too_large(),
+                other => other,
+            })?;
+        let reject = |err: CoreError| async {
+            self.discard(blob_id).await;
+            Err(err)
+        };
+        if let Some(len) = content_length
+            && len != written.size_bytes
+        {
+            return reject(CoreError::invalid(format!(
+                "the body had {} bytes but Content-Length said {len}",
+                written.size_bytes
+            )))
+            .await;
+        }
+        if let Some(md5) = expected_md5
+            && md5 != written.md5
+        {
+            return reject(CoreError::BadDigest(
+                "the Content-MD5 you specified did not match what was received".into(),
+            ))
+            .await;
+        }
+        self.commit_object(
+            caller,
+            CommitObject {
+                bucket,
+                key,
+                blob_id,
+                size_bytes: written.size_bytes,
+                etag: ETag::from_md5(&written.md5),
+                content_type,
+                user_metadata,
+                headers,
+            },
+        )
+        .await
+    }
+
+    /// Commits a blob that is already durable in the store as the current
+    /// version of a key, then removes the replaced version's blob. On
+    /// failure the new blob is removed and the previous version stays.
+    ///
+    /// # Errors
+    /// As [`put_object`](Self::put_object), minus the body errors.
+    pub async fn commit_object(&self, caller: Caller, c: CommitObject) -> CoreResult<ObjectMeta> {
+        let validated = (|| {
+            let bucket = BucketName::parse(&c.bucket)?;
+            let key = ObjectKey::parse(&c.key)?;
+            if let Some(ct) = &c.content_type {
+                validate_content_type(ct)?;
+            }
+            validate_user_metadata(&c.user_metadata)?;
+            validate_headers(&c.headers)?;
+            Ok((bucket, key))
+        })();
+        let (bucket, key) = match validated {
+            Ok(v) => v,
+            Err(e) => {
+                self.discard(c.blob_id).await;
+                return Err(e);
+            }
+        };
+        let content_type = c
+            .content_type
+            .unwrap_or_else(|| guess_content_type(key.as_str()).to_owned());
+        let meta = ObjectMeta {
+            id: ObjectId::new(),
+            bucket,
+            key,
+            blob_id: c.blob_id,
+            size_bytes: c.size_bytes,
+            etag: c.etag,
+            content_type,
+            user_metadata: c.user_metadata,
+            headers: c.headers,
+            last_modified: now_utc(),
+        };
+        let replaced = match self.repo.put_object(caller.user_id, &meta).await {
+            Ok(replaced) => replaced,
+            Err(e) => {
+                self.discard(meta.blob_id).await;
+                return Err(match e {
+                    CoreError::NotFound {
+                        resource: Resource::Bucket,
+                        ..
+                    } => CoreError::not_found(Resource::Bucket, meta.bucket.as_str()),
+                    other => other,
+                });
+            }
+        };
+        if let Some(old) = replaced {
+            self.discard(old).await;
+        }
+        tracing::debug!(object_id = %meta.id, size_bytes = meta.size_bytes, "object written");
+        Ok(meta)
+    }
+
+    /// Removes a blob that is no longer (or never was) referenced; a
+    /// failure only leaves an orphan for the next start-up sweep.
+    async fn discard(&self, blob: BlobId) {
+        if let Err(e) = self.blobs.delete(blob).await {
+            tracing::warn!(blob_id = %blob, error = %e, "could not remove a blob; the start-up sweep will");
+        }
+    }
+
+    fn too_large(&self) -> CoreError {
+        CoreError::TooLarge(format!(
+            "the object is larger than this server's limit of {} bytes (--max-object-size)",
+            self.max_object_size_bytes
+        ))
+    }
+
+    /// The metadata of an object the caller may read.
+    async fn object_meta(&self, caller: Caller, bucket: &str, key: &str) -> CoreResult<ObjectMeta> {
+        let bucket = self.bucket(caller, bucket).await?;
+        let key = ObjectKey::parse(key)?;
+        self.repo
+            .get_object(&bucket.name, &key)
+            .await?
+            .ok_or_else(|| CoreError::not_found(Resource::Object, key.as_str()))
+    }
+
+    /// An object's metadata, after its conditions.
+    ///
+    /// # Errors
+    /// `NotFound(Bucket|Object)`, `Forbidden`, `PreconditionFailed`.
+    pub async fn head_object(
+        &self,
+        caller: Caller,
+        bucket: &str,
+        key: &str,
+        conditions: &Conditions,
+    ) -> CoreResult<HeadObjectOutput> {
+        let meta = self.object_meta(caller, bucket, key).await?;
+        Ok(match conditions.evaluate(&meta)? {
+            Evaluation::Proceed => HeadObjectOutput::Found(meta),
+            Evaluation::NotModified => HeadObjectOutput::NotModified(meta),
+        })
+    }
+
+    /// Reads an object (or a range of it), after its conditions.
+    ///
+    /// # Errors
+    /// `NotFound(Bucket|Object)`, `Forbidden`, `PreconditionFailed`,
+    /// `RangeNotSatisfiable`.
+    pub async fn get_object(
+        &self,
+        caller: Caller,
+        bucket: &str,
+        key: &str,
+        options: &GetObjectOptions,
+    ) -> CoreResult<GetObjectOutput> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let meta = self.object_meta(caller, bucket, key).await?;
+            if conditions_say_not_modified(&options.conditions, &meta)? {
+                return Ok(GetObjectOutput::NotModified(meta));
+            }
+            let range = options
+                .range
+                .map(|spec| spec.resolve(meta.size_bytes))
+                .transpose()?;
+            match self.blobs.read(meta.blob_id, range).await {
+                Ok(body) => return Ok(GetObjectOutput::Body { meta, range, body }),
+                // Replaced and removed between the row and the open: the row
+                // now names a newer blob.
+                Err(CoreError::NotFound { .. }) if attempt < READ_ATTEMPTS => continue,
+                Err(CoreError::NotFound { .. }) => {
+                    return Err(CoreError::internal_msg(format!(
+                        "the blob of object {} is missing",
+                        meta.id
+                    )));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Deletes an object (row and blob); returns whether it existed.
+    ///
+    /// # Errors
+    /// `NotFound(Bucket)`, `Forbidden`, `InvalidInput` for a bad key.
+    #[tracing::instrument(skip(self), fields(owner = %caller.user_id))]
+    pub async fn delete_object(&self, caller: Caller, bucket: &str, key: &str) -> CoreResult<bool> {
+        let bucket = self.bucket(caller, bucket).await?;
+        let key = ObjectKey::parse(key)?;
+        match self.repo.delete_object(&bucket.name, &key).await? {
+            Some(blob) => {
+                self.discard(blob).await;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Deletes several objects of one bucket; one result per key, in order.
+    ///
+    /// # Errors
+    /// `NotFound(Bucket)` or `Forbidden` for the bucket as a whole.
+    pub async fn delete_objects(
+        &self,
+        caller: Caller,
+        bucket: &str,
+        keys: &[String],
+    ) -> CoreResult<Vec<CoreResult<bool>>> {
+        let bucket = self.bucket(caller, bucket).await?;
+        let mut results = Vec::with_capacity(keys.len());
+        for key in keys {
+            let result = async {
+                let key = ObjectKey::parse(key)?;
+                match self.repo.delete_object(&bucket.name, &key).await? {
+                    Some(blob) => {
+                        self.discard(blob).await;
+                        Ok(true)
+                    }
+                    None => Ok(false),
+                }
+            }
+            .await;
+            results.push(result);
+        }
+        Ok(results)
+    }
+
+    /// One page of the caller's bucket, in byte order of keys.
+    ///
+    /// # Errors
+    /// `NotFound(Bucket)`, `Forbidden`, `InvalidInput` for a page size over
+    /// the maximum.
+    pub async fn list_objects(
+        &self,
+        caller: Caller,
+        bucket: &str,
+        input: &ListObjectsInput,
+    ) -> CoreResult<ListObjectsPage> {
+        let bucket = self.bucket(caller, bucket).await?;
+        listing::list(self.repo.as_ref(), &bucket.name, input).await
+    }
+
+    /// Copies an object (streaming its bytes into a new blob) to a bucket
+    /// of the caller's, under `conditions` on the source.
+    ///
+    /// # Errors
+    /// As a read of the source (a "not modified" source is
+    /// `PreconditionFailed`) and a write of the destination.
+    #[allow(clippy::too_many_arguments)]
+    #[tracing::instrument(skip(self, conditions, directive), fields(owner = %caller.user_id))]
+    pub async fn copy_object(
+        &self,
+        caller: Caller,
+        src_bucket: &str,
+        src_key: &str,
+        conditions: &Conditions,
+        dst_bucket: &str,
+        dst_key: &str,
+        directive: MetadataDirective,
+    ) -> CoreResult<ObjectMeta> {
+        self.bucket(caller, dst_bucket).await?;
+        ObjectKey::parse(dst_key)?;
+        let options = GetObjectOptions {
+            range: None,
+            conditions: conditions.clone(),
+        };
+        let (source, body) = match self
+            .get_object(caller, src_bucket, src_key, &options)
+            .await?
+        {
+            GetObjectOutput::Body { meta, body, .. } => (meta, body),
+            GetObjectOutput::NotModified(_) => {
+                return Err(CoreError::PreconditionFailed(
+                    "the copy source matches If-None-Match / was not modified since".into(),
+                ));
+            }
+        };
+        let (content_type, user_metadata, headers) = match directive {
+            MetadataDirective::Copy => (
+                Some(source.content_type),
+                source.user_metadata,
+                source.headers,
+            ),
+            MetadataDirective::Replace {
+                content_type,
+                user_metadata,
+                headers,
+            } => (content_type, user_metadata, headers),
+        };
+        self.put_object(
+            caller,
+            PutObjectInput {
+                bucket: dst_bucket.to_owned(),
+                key: dst_key.to_owned(),
+                body,
+                content_length: Some(source.size_bytes),
+                content_type,
+                user_metadata,
+                headers,
+                expected_md5: None,
+                create_bucket: false,
+            },
+        )
+        .await
+    }
+}
+
+fn conditions_say_not_modified(conditions: &Conditions, meta: &ObjectMeta) -> CoreResult<bool> {
+    Ok(conditions.evaluate(meta)? == Evaluation::NotModified)
+}
+
+fn forbidden(name: &BucketName) -> CoreError {
+    CoreError::Forbidden(format!(
+        "access denied: the bucket `{name}` belongs to another account"
+    ))
+}

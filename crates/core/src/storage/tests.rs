@@ -1,0 +1,770 @@
+//! Service tests against in-memory fakes of the two ports.
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt, stream};
+use md5::{Digest, Md5};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use super::*;
+use crate::Resource;
+use crate::error::{ConflictKind, CoreError, CoreResult};
+use crate::identity::{ApiKeyId, Caller, UserId};
+
+#[derive(Default)]
+struct MemRepo {
+    buckets: Mutex<BTreeMap<String, Bucket>>,
+    /// (bucket, key bytes) → meta
+    objects: Mutex<BTreeMap<(String, Vec<u8>), ObjectMeta>>,
+}
+
+#[async_trait]
+impl StorageRepo for MemRepo {
+    async fn create_bucket(&self, bucket: &Bucket) -> CoreResult<()> {
+        let mut b = self.buckets.lock().unwrap();
+        if b.contains_key(bucket.name.as_str()) {
+            return Err(CoreError::conflict(ConflictKind::AlreadyExists, "taken"));
+        }
+        b.insert(bucket.name.as_str().to_owned(), bucket.clone());
+        Ok(())
+    }
+    async fn get_bucket(&self, name: &BucketName) -> CoreResult<Option<Bucket>> {
+        Ok(self.buckets.lock().unwrap().get(name.as_str()).cloned())
+    }
+    async fn list_buckets(&self, owner: UserId) -> CoreResult<Vec<Bucket>> {
+        Ok(self
+            .buckets
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|b| b.owner == owner)
+            .cloned()
+            .collect())
+    }
+    async fn delete_bucket(&self, owner: UserId, name: &BucketName) -> CoreResult<()> {
+        let objects = self.objects.lock().unwrap();
+        let mut buckets = self.buckets.lock().unwrap();
+        match buckets.get(name.as_str()) {
+            Some(b) if b.owner == owner => {}
+            _ => return Err(CoreError::not_found(Resource::Bucket, name.as_str())),
+        }
+        if objects.keys().any(|(b, _)| b == name.as_str()) {
+            return Err(CoreError::conflict(
+                ConflictKind::BucketNotEmpty,
+                "not empty",
+            ));
+        }
+        buckets.remove(name.as_str());
+        Ok(())
+    }
+    async fn get_object(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+    ) -> CoreResult<Option<ObjectMeta>> {
+        let k = (bucket.as_str().to_owned(), key.as_str().as_bytes().to_vec());
+        Ok(self.objects.lock().unwrap().get(&k).cloned())
+    }
+    async fn put_object(&self, owner: UserId, meta: &ObjectMeta) -> CoreResult<Option<BlobId>> {
+        let mut objects = self.objects.lock().unwrap();
+        let buckets = self.buckets.lock().unwrap();
+        if buckets
+            .get(meta.bucket.as_str())
+            .is_none_or(|b| b.owner != owner)
+        {
+            return Err(CoreError::not_found(Resource::Bucket, meta.bucket.as_str()));
+        }
+        let k = (
+            meta.bucket.as_str().to_owned(),
+            meta.key.as_str().as_bytes().to_vec(),
+        );
+        Ok(objects.insert(k, meta.clone()).map(|old| old.blob_id))
+    }
+    async fn delete_object(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+    ) -> CoreResult<Option<BlobId>> {
+        let k = (bucket.as_str().to_owned(), key.as_str().as_bytes().to_vec());
+        Ok(self.objects.lock().unwrap().remove(&k).map(|m| m.blob_id))
+    }
+    async fn list_objects(
+        &self,
+        bucket: &BucketName,
+        range: &KeyRange,
+        limit: u32,
+    ) -> CoreResult<Vec<ObjectMeta>> {
+        Ok(self
+            .objects
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|((b, k), _)| b == bucket.as_str() && range.contains(k))
+            .take(limit as usize)
+            .map(|(_, m)| m.clone())
+            .collect())
+    }
+    async fn referenced_blobs(&self, candidates: &[BlobId]) -> CoreResult<HashSet<BlobId>> {
+        let referenced: HashSet<BlobId> = self
+            .objects
+            .lock()
+            .unwrap()
+            .values()
+            .map(|m| m.blob_id)
+            .collect();
+        Ok(candidates
+            .iter()
+            .filter(|c| referenced.contains(c))
+            .copied()
+            .collect())
+    }
+}
+
+#[derive(Default)]
+struct MemBlobs {
+    blobs: Mutex<HashMap<BlobId, Vec<u8>>>,
+    temporaries: Mutex<usize>,
+}
+
+#[async_trait]
+impl BlobStore for MemBlobs {
+    async fn write(
+        &self,
+        id: BlobId,
+        mut body: ByteStream,
+        max_size_bytes: u64,
+    ) -> CoreResult<WrittenBlob> {
+        let mut data = Vec::new();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| match e.downcast::<CoreError>() {
+                Ok(core) => core,
+                Err(e) => CoreError::invalid(format!("upload interrupted: {e}")),
+            })?;
+            data.extend_from_slice(&chunk);
+            if data.len() as u64 > max_size_bytes {
+                return Err(CoreError::TooLarge("too large".into()));
+            }
+        }
+        let md5: [u8; 16] = Md5::digest(&data).into();
+        let size_bytes = data.len() as u64;
+        self.blobs.lock().unwrap().insert(id, data);
+        Ok(WrittenBlob { size_bytes, md5 })
+    }
+    async fn read(&self, id: BlobId, range: Option<ByteRange>) -> CoreResult<ByteStream> {
+        let data = self
+            .blobs
+            .lock()
+            .unwrap()
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| CoreError::not_found(Resource::Object, id.to_string()))?;
+        let data = match range {
+            Some(r) => data[r.start as usize..=r.end as usize].to_vec(),
+            None => data,
+        };
+        Ok(stream::iter([Ok(Bytes::from(data))]).boxed())
+    }
+    async fn delete(&self, id: BlobId) -> CoreResult<()> {
+        self.blobs.lock().unwrap().remove(&id);
+        Ok(())
+    }
+    async fn list(&self) -> CoreResult<Vec<BlobId>> {
+        Ok(self.blobs.lock().unwrap().keys().copied().collect())
+    }
+    async fn remove_temporaries(&self) -> CoreResult<usize> {
+        Ok(std::mem::take(&mut *self.temporaries.lock().unwrap()))
+    }
+}
+
+struct Fixture {
+    repo: Arc<MemRepo>,
+    blobs: Arc<MemBlobs>,
+    svc: StorageService,
+    alice: Caller,
+    bob: Caller,
+}
+
+fn caller() -> Caller {
+    Caller {
+        user_id: UserId::new(),
+        key_id: ApiKeyId::new(),
+    }
+}
+
+fn fixture() -> Fixture {
+    let repo = Arc::new(MemRepo::default());
+    let blobs = Arc::new(MemBlobs::default());
+    let svc = StorageService::new(repo.clone(), blobs.clone(), 1024 * 1024);
+    Fixture {
+        repo,
+        blobs,
+        svc,
+        alice: caller(),
+        bob: caller(),
+    }
+}
+
+fn body(data: &[u8]) -> ByteStream {
+    // Several chunks, to exercise streaming.
+    let chunks: Vec<Result<Bytes, std::io::Error>> = data
+        .chunks(7)
+        .map(|c| Ok(Bytes::copy_from_slice(c)))
+        .collect();
+    stream::iter(chunks).boxed()
+}
+
+fn put(bucket: &str, key: &str, data: &[u8]) -> PutObjectInput {
+    PutObjectInput {
+        bucket: bucket.into(),
+        key: key.into(),
+        body: body(data),
+        content_length: Some(data.len() as u64),
+        content_type: None,
+        user_metadata: UserMetadata::new(),
+        headers: BTreeMap::new(),
+        expected_md5: None,
+        create_bucket: true,
+    }
+}
+
+async fn read_all(svc: &StorageService, who: Caller, bucket: &str, key: &str) -> Vec<u8> {
+    match svc
+        .get_object(who, bucket, key, &GetObjectOptions::default())
+        .await
+        .unwrap()
+    {
+        GetObjectOutput::Body { body, .. } => body
+            .try_fold(Vec::new(), |mut acc, c| async move {
+                acc.extend_from_slice(&c);
+                Ok(acc)
+            })
+            .await
+            .unwrap(),
+        GetObjectOutput::NotModified(_) => panic!("unexpected 304"),
+    }
+}
+
+#[tokio::test]
+async fn put_then_get_round_trips_with_md5_etag_and_guessed_type() {
+    let f = fixture();
+    let meta = f
+        .svc
+        .put_object(f.alice, put("photos", "a/b.png", b"hello"))
+        .await
+        .unwrap();
+    assert_eq!(meta.size_bytes, 5);
+    assert_eq!(meta.etag.quoted(), "\"5d41402abc4b2a76b9719d911017c592\"");
+    assert_eq!(meta.content_type, "image/png");
+    assert_eq!(
+        read_all(&f.svc, f.alice, "photos", "a/b.png").await,
+        b"hello"
+    );
+    let buckets = f.svc.list_buckets(f.alice).await.unwrap();
+    assert_eq!(buckets.len(), 1, "the upload created the bucket");
+    assert_eq!(buckets[0].owner, f.alice.user_id);
+}
+
+#[tokio::test]
+async fn overwrite_and_delete_remove_the_old_blobs() {
+    let f = fixture();
+    f.svc
+        .put_object(f.alice, put("b12", "k", b"one"))
+        .await
+        .unwrap();
+    f.svc
+        .put_object(f.alice, put("b12", "k", b"two"))
+        .await
+        .unwrap();
+    assert_eq!(f.blobs.blobs.lock().unwrap().len(), 1);
+    assert_eq!(read_all(&f.svc, f.alice, "b12", "k").await, b"two");
+    assert!(f.svc.delete_object(f.alice, "b12", "k").await.unwrap());
+    assert!(!f.svc.delete_object(f.alice, "b12", "k").await.unwrap());
+    assert!(f.blobs.blobs.lock().unwrap().is_empty());
+    let err = f
+        .svc
+        .get_object(f.alice, "b12", "k", &GetObjectOptions::default())
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(
+        err,
+        CoreError::NotFound {
+            resource: Resource::Object,
+            ..
+        }
+    ));
+    // A deleted key is writable again at once.
+    f.svc
+        .put_object(f.alice, put("b12", "k", b"three"))
+        .await
+        .unwrap();
+    assert_eq!(read_all(&f.svc, f.alice, "b12", "k").await, b"three");
+}
+
+#[tokio::test]
+async fn failed_writes_leave_the_previous_version_and_no_blob() {
+    let f = fixture();
+    f.svc
+        .put_object(f.alice, put("b12", "k", b"old"))
+        .await
+        .unwrap();
+    type Case = (&'static str, PutObjectInput, fn(&CoreError) -> bool);
+    let cases: Vec<Case> = vec![
+        (
+            "bad Content-MD5",
+            PutObjectInput {
+                expected_md5: Some([0; 16]),
+                ..put("b12", "k", b"new")
+            },
+            |e| matches!(e, CoreError::BadDigest(_)),
+        ),
+        (
+            "interrupted body",
+            PutObjectInput {
+                body: stream::iter([
+                    Ok(Bytes::from_static(b"par")),
+                    Err(std::io::Error::other("connection reset")),
+                ])
+                .boxed(),
+                content_length: None,
+                ..put("b12", "k", b"")
+            },
+            |e| matches!(e, CoreError::InvalidInput(_)),
+        ),
+        (
+            "body error carrying a domain error",
+            PutObjectInput {
+                body: stream::iter([Err(body_error(CoreError::BadDigest("crc32".into())))]).boxed(),
+                ..put("b12", "k", b"")
+            },
+            |e| matches!(e, CoreError::BadDigest(m) if m == "crc32"),
+        ),
+        (
+            "declared too large",
+            PutObjectInput {
+                content_length: Some(2 * 1024 * 1024),
+                ..put("b12", "k", b"")
+            },
+            |e| matches!(e, CoreError::TooLarge(_)),
+        ),
+        (
+            "streamed too large",
+            PutObjectInput {
+                content_length: None,
+                ..put("b12", "k", &vec![7u8; 1024 * 1024 + 1])
+            },
+            |e| matches!(e, CoreError::TooLarge(_)),
+        ),
+        (
+            "short body",
+            PutObjectInput {
+                content_length: Some(10),
+                ..put("b12", "k", b"short")
+            },
+            |e| matches!(e, CoreError::InvalidInput(_)),
+        ),
+        ("bad key", put("b12", &"k".repeat(1025), b"x"), |e| {
+            matches!(e, CoreError::InvalidInput(_))
+        }),
+        ("bad bucket", put("B!", "k", b"x"), |e| {
+            matches!(e, CoreError::InvalidInput(_))
+        }),
+    ];
+    for (desc, input, expected) in cases {
+        let err = f.svc.put_object(f.alice, input).await.err();
+        assert!(
+            err.as_ref().is_some_and(expected),
+            "case {desc}: got {err:?}"
+        );
+        assert_eq!(
+            read_all(&f.svc, f.alice, "b12", "k").await,
+            b"old",
+            "case {desc}"
+        );
+        assert_eq!(f.blobs.blobs.lock().unwrap().len(), 1, "case {desc}");
+    }
+}
+
+#[tokio::test]
+async fn other_owners_are_forbidden_everywhere() {
+    let f = fixture();
+    f.svc
+        .put_object(f.alice, put("alices", "secret", b"x"))
+        .await
+        .unwrap();
+    let bob = f.bob;
+    let forbidden = |r: CoreResult<()>| matches!(r, Err(CoreError::Forbidden(_)));
+    assert!(forbidden(
+        f.svc
+            .put_object(bob, put("alices", "k", b"y"))
+            .await
+            .map(drop)
+    ));
+    assert!(forbidden(
+        f.svc
+            .get_object(bob, "alices", "secret", &GetObjectOptions::default())
+            .await
+            .map(drop)
+    ));
+    assert!(forbidden(
+        f.svc
+            .head_object(bob, "alices", "secret", &Conditions::default())
+            .await
+            .map(drop)
+    ));
+    assert!(forbidden(
+        f.svc
+            .list_objects(
+                bob,
+                "alices",
+                &ListObjectsInput {
+                    max_keys: 10,
+                    ..Default::default()
+                }
+            )
+            .await
+            .map(drop)
+    ));
+    assert!(forbidden(
+        f.svc.delete_object(bob, "alices", "secret").await.map(drop)
+    ));
+    assert!(forbidden(f.svc.delete_bucket(bob, "alices").await));
+    assert!(f.svc.list_buckets(bob).await.unwrap().is_empty());
+    let err = f.svc.create_bucket(bob, "alices").await.unwrap_err();
+    assert!(matches!(
+        err,
+        CoreError::Conflict {
+            kind: ConflictKind::AlreadyExists,
+            ..
+        }
+    ));
+    let err = f.svc.create_bucket(f.alice, "alices").await.unwrap_err();
+    assert!(matches!(
+        err,
+        CoreError::Conflict {
+            kind: ConflictKind::AlreadyOwnedByYou,
+            ..
+        }
+    ));
+    // Alice's object is untouched.
+    assert_eq!(read_all(&f.svc, f.alice, "alices", "secret").await, b"x");
+}
+
+#[tokio::test]
+async fn buckets_are_deleted_only_when_empty() {
+    let f = fixture();
+    f.svc.create_bucket(f.alice, "full").await.unwrap();
+    let missing = f.svc.delete_bucket(f.alice, "nope").await.unwrap_err();
+    assert!(matches!(
+        missing,
+        CoreError::NotFound {
+            resource: Resource::Bucket,
+            ..
+        }
+    ));
+    f.svc
+        .put_object(f.alice, put("full", "k", b"x"))
+        .await
+        .unwrap();
+    let err = f.svc.delete_bucket(f.alice, "full").await.unwrap_err();
+    assert!(matches!(
+        err,
+        CoreError::Conflict {
+            kind: ConflictKind::BucketNotEmpty,
+            ..
+        }
+    ));
+    f.svc.delete_object(f.alice, "full", "k").await.unwrap();
+    f.svc.delete_bucket(f.alice, "full").await.unwrap();
+    assert!(f.svc.list_buckets(f.alice).await.unwrap().is_empty());
+    // Without auto-create, a missing bucket is NotFound.
+    let err = f
+        .svc
+        .put_object(
+            f.alice,
+            PutObjectInput {
+                create_bucket: false,
+                ..put("full", "k", b"x")
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        CoreError::NotFound {
+            resource: Resource::Bucket,
+            ..
+        }
+    ));
+}
+
+#[tokio::test]
+async fn conditions_and_ranges() {
+    let f = fixture();
+    let meta = f
+        .svc
+        .put_object(f.alice, put("b12", "k", b"0123456789"))
+        .await
+        .unwrap();
+    let get = |options: GetObjectOptions| {
+        let svc = &f.svc;
+        let who = f.alice;
+        async move { svc.get_object(who, "b12", "k", &options).await }
+    };
+    let etag = meta.etag.quoted();
+    let out = get(GetObjectOptions {
+        conditions: Conditions {
+            if_none_match: Some(etag.clone()),
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    assert!(matches!(out, GetObjectOutput::NotModified(_)));
+    let err = get(GetObjectOptions {
+        conditions: Conditions {
+            if_match: Some("\"other\"".into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await
+    .err()
+    .unwrap();
+    assert!(matches!(err, CoreError::PreconditionFailed(_)));
+    let out = get(GetObjectOptions {
+        range: RangeSpec::parse("bytes=2-4"),
+        conditions: Conditions {
+            if_match: Some(etag),
+            ..Default::default()
+        },
+    })
+    .await
+    .unwrap();
+    match out {
+        GetObjectOutput::Body { range, body, .. } => {
+            assert_eq!(range, Some(ByteRange { start: 2, end: 4 }));
+            let bytes: Vec<Bytes> = body.try_collect().await.unwrap();
+            assert_eq!(bytes.concat(), b"234");
+        }
+        GetObjectOutput::NotModified(_) => panic!("expected a body"),
+    }
+    let err = get(GetObjectOptions {
+        range: RangeSpec::parse("bytes=10-"),
+        ..Default::default()
+    })
+    .await
+    .err()
+    .unwrap();
+    assert!(matches!(
+        err,
+        CoreError::RangeNotSatisfiable { size_bytes: 10 }
+    ));
+}
+
+/// A reference listing computed the obvious way, to compare pages against.
+fn reference_listing(keys: &[String], prefix: &str, delimiter: Option<&str>) -> Vec<String> {
+    let mut sorted: Vec<&String> = keys.iter().filter(|k| k.starts_with(prefix)).collect();
+    sorted.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+    let mut out: Vec<String> = Vec::new();
+    for k in sorted {
+        let entry = match delimiter.and_then(|d| k[prefix.len()..].find(d).map(|i| (i, d))) {
+            Some((i, d)) => format!("P:{}", &k[..prefix.len() + i + d.len()]),
+            None => format!("K:{k}"),
+        };
+        if out.last() != Some(&entry) {
+            out.push(entry);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn listing_pages_match_a_reference_model() {
+    let f = fixture();
+    let mut keys = Vec::new();
+    for dir in ["a", "a/b", "b", "ü", "z"] {
+        for i in 0..7 {
+            keys.push(format!("{dir}/{i}"));
+            keys.push(format!("{dir}/{i}/deep/{i}"));
+        }
+    }
+    keys.extend(["a", "a/", "a0", "a\0b", "aa", "\u{10ffff}"].map(String::from));
+    for k in &keys {
+        f.svc
+            .put_object(f.alice, put("list", k, b""))
+            .await
+            .unwrap();
+    }
+    for prefix in ["", "a", "a/", "a/b/", "ü/", "q"] {
+        for delimiter in [None, Some("/"), Some("/deep/")] {
+            for page_size in [1u32, 3, 1000] {
+                let mut got = Vec::new();
+                let mut start_after = None;
+                let mut pages = 0;
+                loop {
+                    let page = f
+                        .svc
+                        .list_objects(
+                            f.alice,
+                            "list",
+                            &ListObjectsInput {
+                                prefix: prefix.into(),
+                                delimiter: delimiter.map(String::from),
+                                start_after: start_after.clone(),
+                                max_keys: page_size,
+                            },
+                        )
+                        .await
+                        .unwrap();
+                    let entries = page.objects.len() + page.common_prefixes.len();
+                    assert!(entries <= page_size as usize);
+                    // Merge objects and prefixes back into byte order.
+                    let mut merged: Vec<String> = page
+                        .objects
+                        .iter()
+                        .map(|o| format!("K:{}", o.key))
+                        .chain(page.common_prefixes.iter().map(|p| format!("P:{p}")))
+                        .collect();
+                    merged.sort_by(|a, b| a.as_bytes()[2..].cmp(&b.as_bytes()[2..]));
+                    got.extend(merged);
+                    pages += 1;
+                    assert!(pages < 1000, "listing does not terminate");
+                    if !page.is_truncated {
+                        assert!(page.next_start_after.is_none());
+                        break;
+                    }
+                    start_after = page.next_start_after;
+                    assert!(start_after.is_some());
+                }
+                let expected = reference_listing(&keys, prefix, delimiter);
+                assert_eq!(
+                    got, expected,
+                    "prefix {prefix:?} delimiter {delimiter:?} page size {page_size}"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn sweep_removes_orphans_and_keeps_referenced_blobs() {
+    let f = fixture();
+    f.svc
+        .put_object(f.alice, put("b12", "k", b"kept"))
+        .await
+        .unwrap();
+    let orphan = BlobId::new();
+    f.blobs
+        .blobs
+        .lock()
+        .unwrap()
+        .insert(orphan, b"lost".to_vec());
+    *f.blobs.temporaries.lock().unwrap() = 2;
+    let report = f.svc.sweep().await.unwrap();
+    assert_eq!(
+        report,
+        SweepReport {
+            temporaries: 2,
+            orphans: 1
+        }
+    );
+    assert!(!f.blobs.blobs.lock().unwrap().contains_key(&orphan));
+    assert_eq!(read_all(&f.svc, f.alice, "b12", "k").await, b"kept");
+}
+
+#[tokio::test]
+async fn copy_keeps_or_replaces_metadata() {
+    let f = fixture();
+    let mut meta = UserMetadata::new();
+    meta.insert("color".into(), "blue".into());
+    let src = f
+        .svc
+        .put_object(
+            f.alice,
+            PutObjectInput {
+                content_type: Some("text/x-src".into()),
+                user_metadata: meta.clone(),
+                ..put("src", "s.txt", b"payload")
+            },
+        )
+        .await
+        .unwrap();
+    f.svc.create_bucket(f.alice, "dst").await.unwrap();
+    let copied = f
+        .svc
+        .copy_object(
+            f.alice,
+            "src",
+            "s.txt",
+            &Conditions::default(),
+            "dst",
+            "d",
+            MetadataDirective::Copy,
+        )
+        .await
+        .unwrap();
+    assert_eq!(copied.etag, src.etag);
+    assert_eq!(copied.content_type, "text/x-src");
+    assert_eq!(copied.user_metadata, meta);
+    assert_eq!(read_all(&f.svc, f.alice, "dst", "d").await, b"payload");
+    let replaced = f
+        .svc
+        .copy_object(
+            f.alice,
+            "src",
+            "s.txt",
+            &Conditions::default(),
+            "dst",
+            "d.json",
+            MetadataDirective::Replace {
+                content_type: None,
+                user_metadata: UserMetadata::new(),
+                headers: BTreeMap::new(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(replaced.content_type, "application/json");
+    assert!(replaced.user_metadata.is_empty());
+    // Bob can neither copy out of Alice's bucket nor into it.
+    f.svc.create_bucket(f.bob, "bobs").await.unwrap();
+    let err = f
+        .svc
+        .copy_object(
+            f.bob,
+            "src",
+            "s.txt",
+            &Conditions::default(),
+            "bobs",
+            "x",
+            MetadataDirective::Copy,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CoreError::Forbidden(_)));
+    assert_eq!(f.repo.objects.lock().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn delete_many_reports_each_key() {
+    let f = fixture();
+    f.svc
+        .put_object(f.alice, put("b12", "x", b"1"))
+        .await
+        .unwrap();
+    let results = f
+        .svc
+        .delete_objects(
+            f.alice,
+            "b12",
+            &["x".into(), "missing".into(), String::new()],
+        )
+        .await
+        .unwrap();
+    assert!(matches!(results[0], Ok(true)));
+    assert!(matches!(results[1], Ok(false)));
+    assert!(matches!(results[2], Err(CoreError::InvalidInput(_))));
+}
