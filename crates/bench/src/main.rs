@@ -4,7 +4,7 @@
 //! first. Each suite lives in its own module; figures go to stdout and are
 //! recorded by hand in BENCHMARKS.md with the machine they came from.
 
-#[allow(dead_code)] // Until every suite uses every helper.
+mod foundation;
 mod stats;
 
 use clap::{Parser, Subcommand};
@@ -18,10 +18,16 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Suite {}
+enum Suite {
+    /// Start-up time, idle RSS, and GET /auth/keys latency on SQLite and Postgres.
+    Foundation(foundation::Args),
+}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let Cli { suite } = Cli::parse();
-    match suite {}
+    match suite {
+        Suite::Foundation(args) => foundation::run(args).await,
+    }
+    Ok(())
 }
