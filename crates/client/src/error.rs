@@ -32,6 +32,14 @@ pub enum ClientError {
     /// Local IO (files being uploaded or downloaded).
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// The endpoint is not a usable URL.
+    #[error("invalid endpoint {endpoint:?}: {reason} (expected a URL like http://127.0.0.1:8080)")]
+    InvalidEndpoint {
+        /// The endpoint given.
+        endpoint: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The client could not be constructed.
     #[error("cannot set up the HTTP client: {0}")]
     Setup(String),

@@ -10,11 +10,17 @@ mod identity;
 mod types;
 
 pub use error::ClientError;
+pub use reqwest::StatusCode;
 pub use types::*;
 
-use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use reqwest::header::HeaderMap;
+use reqwest::{Method, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Receives one line per traced HTTP event (see [`Client::with_trace`]).
+pub type TraceHook = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// A connection to one Mini AWS server, optionally with an API key.
 #[derive(Clone)]
@@ -22,6 +28,7 @@ pub struct Client {
     http: reqwest::Client,
     endpoint: String,
     api_key: Option<String>,
+    trace: Option<TraceHook>,
 }
 
 impl std::fmt::Debug for Client {
@@ -37,8 +44,20 @@ impl Client {
     /// A client of the server at `endpoint` (e.g. `http://127.0.0.1:8080`).
     ///
     /// # Errors
-    /// [`ClientError::Setup`] when the HTTP client cannot be built.
+    /// [`ClientError::InvalidEndpoint`] when `endpoint` is not an http(s)
+    /// URL, [`ClientError::Setup`] when the HTTP client cannot be built.
     pub fn new(endpoint: &str) -> Result<Self, ClientError> {
+        let invalid = |why: &str| ClientError::InvalidEndpoint {
+            endpoint: endpoint.to_owned(),
+            reason: why.to_owned(),
+        };
+        let url = reqwest::Url::parse(endpoint).map_err(|e| invalid(&e.to_string()))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(invalid("the scheme must be http or https"));
+        }
+        if url.host_str().is_none() {
+            return Err(invalid("it has no host"));
+        }
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .tcp_nodelay(true)
@@ -48,7 +67,18 @@ impl Client {
             http,
             endpoint: endpoint.trim_end_matches('/').to_owned(),
             api_key: None,
+            trace: None,
         })
+    }
+
+    /// The same client, reporting every HTTP exchange (request line and
+    /// headers, response status, headers and time) to `hook`, one line per
+    /// call. Secrets are redacted before `hook` sees them: the API key
+    /// header shows only the key's public prefix, and `Authorization` not
+    /// at all. Bodies are never traced (they may hold secrets or be large).
+    pub fn with_trace(mut self, hook: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        self.trace = Some(Arc::new(hook));
+        self
     }
 
     /// The same client, authenticating with `api_key`.
@@ -79,7 +109,7 @@ impl Client {
     /// [`ClientError::Connect`] when the server cannot be reached,
     /// [`ClientError::Api`] for an error answer.
     pub async fn send(&self, req: RequestBuilder) -> Result<Response, ClientError> {
-        let res = req.send().await.map_err(|e| self.transport_error(e))?;
+        let res = self.execute(req).await?;
         if res.status().is_success() || res.status() == StatusCode::NOT_MODIFIED {
             Ok(res)
         } else {
@@ -106,6 +136,36 @@ impl Client {
             .map_err(|e| ClientError::Decode(e.to_string()))
     }
 
+    /// Sends `req` whatever the answer's status, tracing the exchange.
+    ///
+    /// # Errors
+    /// [`ClientError::Connect`] when the server cannot be reached,
+    /// [`ClientError::Transport`] when the exchange fails.
+    pub async fn execute(&self, req: RequestBuilder) -> Result<Response, ClientError> {
+        let (http, req) = req.build_split();
+        let req = req.map_err(|e| ClientError::Setup(format!("cannot build the request: {e}")))?;
+        if let Some(trace) = &self.trace {
+            trace(&format!("> {} {}", req.method(), req.url()));
+            trace_headers(trace, "> ", req.headers());
+        }
+        let started = Instant::now();
+        let result = http.execute(req).await;
+        match (&self.trace, &result) {
+            (Some(trace), Ok(res)) => {
+                trace(&format!(
+                    "< {:?} {} ({} ms)",
+                    res.version(),
+                    res.status(),
+                    started.elapsed().as_millis()
+                ));
+                trace_headers(trace, "< ", res.headers());
+            }
+            (Some(trace), Err(e)) => trace(&format!("! {e}")),
+            _ => {}
+        }
+        result.map_err(|e| self.transport_error(e))
+    }
+
     pub(crate) fn transport_error(&self, e: reqwest::Error) -> ClientError {
         if e.is_connect() {
             ClientError::Connect {
@@ -123,13 +183,81 @@ impl Client {
     /// [`ClientError::Connect`] when the server is down. A 503 (database
     /// down) is still returned as a [`Health`].
     pub async fn health(&self) -> Result<Health, ClientError> {
-        let res = self
-            .request(Method::GET, "/health")
-            .send()
-            .await
-            .map_err(|e| self.transport_error(e))?;
+        let res = self.execute(self.request(Method::GET, "/health")).await?;
         res.json()
             .await
             .map_err(|e| ClientError::Decode(e.to_string()))
+    }
+}
+
+/// Traces `headers`, redacting credentials.
+fn trace_headers(trace: &TraceHook, prefix: &str, headers: &HeaderMap) {
+    for (name, value) in headers {
+        let value = value.to_str().unwrap_or("<binary>");
+        let shown = match name.as_str() {
+            "x-api-key" => redact_key(value),
+            "authorization" | "cookie" | "set-cookie" => "<redacted>".to_owned(),
+            _ => value.to_owned(),
+        };
+        trace(&format!("{prefix}{name}: {shown}"));
+    }
+}
+
+/// The public prefix of an API key (what `GET /auth/keys` shows), never
+/// enough to use it.
+pub fn redact_key(key: &str) -> String {
+    let prefix: String = key.chars().take(9).collect();
+    if key.chars().count() > 9 {
+        format!("{prefix}…")
+    } else {
+        "<redacted>".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    #[test]
+    fn endpoints_must_be_http_urls() {
+        for (endpoint, ok) in [
+            ("http://127.0.0.1:8080", true),
+            ("https://cloud.example", true),
+            ("127.0.0.1:8080", false),
+            ("ftp://host", false),
+            ("not a url", false),
+        ] {
+            assert_eq!(Client::new(endpoint).is_ok(), ok, "endpoint {endpoint}");
+        }
+    }
+
+    #[test]
+    fn redaction_keeps_only_the_public_prefix() {
+        assert_eq!(redact_key("mk_abcdefghijklmnop"), "mk_abcdef…");
+        assert_eq!(redact_key("short"), "<redacted>");
+    }
+
+    #[tokio::test]
+    async fn trace_never_shows_the_key() {
+        let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+        let sink = lines.clone();
+        // Port 9 (discard) on loopback: nothing listens, the connect fails.
+        let client = Client::new("http://127.0.0.1:9")
+            .expect("valid endpoint")
+            .with_api_key("mk_secretsecretsecretsecret")
+            .with_trace(move |l| sink.lock().expect("not poisoned").push(l.to_owned()));
+        let err = client
+            .whoami()
+            .await
+            .expect_err("nothing listens on port 9");
+        assert!(matches!(err, ClientError::Connect { .. }), "{err:?}");
+        let lines = lines.lock().expect("not poisoned");
+        assert!(lines[0].starts_with("> GET http://127.0.0.1:9/auth/whoami"));
+        assert!(
+            lines.iter().any(|l| l == "> x-api-key: mk_secret…"),
+            "{lines:?}"
+        );
+        assert!(!lines.iter().any(|l| l.contains("mk_secretsecretsecret")));
     }
 }

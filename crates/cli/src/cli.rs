@@ -1,0 +1,151 @@
+//! The command line: every subcommand and flag of `cloud`, as clap derives.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Examples shown at the end of `cloud --help`.
+const EXAMPLES: &str = "\
+Examples:
+  cloud auth create-demo alice          create a user and save its key
+  cloud auth whoami                     who am I, on which server
+  cloud --json auth keys list           machine-readable output
+  cloud completion bash > ~/.local/share/bash-completion/completions/cloud
+
+Run `cloud` with no arguments in a terminal for an interactive menu.";
+
+/// The Mini AWS command-line client.
+///
+/// Talks to a `miniaws` server (start one with `miniaws serve`). Settings
+/// and keys live in $XDG_CONFIG_HOME/miniaws/config.toml, one profile per
+/// server or user.
+#[derive(Debug, Parser)]
+#[command(name = "cloud", version, after_help = EXAMPLES)]
+pub struct Cli {
+    /// Flags that apply to every command.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do; without one, an interactive menu (on a terminal) or
+    /// this help.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Flags accepted before or after any subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// The miniaws server [default: the profile's endpoint, else
+    /// http://127.0.0.1:8080]
+    #[arg(long, env = "MINIAWS_ENDPOINT", global = true, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// The API key to use instead of the profile's
+    #[arg(
+        long,
+        short = 'k',
+        env = "MINIAWS_API_KEY",
+        global = true,
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
+    pub api_key: Option<String>,
+    /// The configuration profile to use [default: the active profile, else
+    /// "default"]
+    #[arg(long, env = "MINIAWS_PROFILE", global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Print the API's data as JSON (stable, for scripts)
+    #[arg(long, short = 'j', global = true)]
+    pub json: bool,
+    /// Show each HTTP exchange on stderr (secrets redacted)
+    #[arg(long, short = 'v', global = true)]
+    pub verbose: bool,
+}
+
+/// The command groups.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Users, API keys and profiles
+    #[command(subcommand)]
+    Auth(AuthCommand),
+    /// Print a shell completion script
+    Completion {
+        /// The shell to complete for
+        shell: CompletionShell,
+    },
+}
+
+/// `cloud auth …`
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// Create a user and its first API key, and save the key as the active
+    /// profile
+    CreateDemo {
+        /// The user name (1–63 characters of a-z A-Z 0-9 - _ .)
+        name: String,
+        /// Replace the key already saved in the profile
+        #[arg(long)]
+        force: bool,
+    },
+    /// Save an existing API key (checked with the server) as the active
+    /// profile
+    Login {
+        /// The key (`mk_…`); `-` reads it from standard input, which keeps it
+        /// out of the shell history
+        key: String,
+    },
+    /// Show the user and key in use
+    Whoami,
+    /// Manage the user's API keys
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+/// `cloud auth keys …`
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// List the user's keys (never their secrets)
+    #[command(visible_alias = "ls")]
+    List,
+    /// Create another key for the same user; its secrets are shown once
+    Create {
+        /// A label for the key
+        name: String,
+    },
+    /// Revoke a key by id or unique id prefix
+    #[command(visible_alias = "rm")]
+    Revoke {
+        /// The key's id, or a unique prefix of it
+        id: String,
+        /// Allow revoking the user's last key
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// Shells `cloud completion` knows.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CompletionShell {
+    /// GNU bash
+    Bash,
+    /// Z shell
+    Zsh,
+    /// fish
+    Fish,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_flags_go_anywhere() {
+        let cli =
+            Cli::try_parse_from(["cloud", "auth", "whoami", "-j", "--endpoint", "http://h:1"])
+                .expect("parses");
+        assert!(cli.global.json);
+        assert_eq!(cli.global.endpoint.as_deref(), Some("http://h:1"));
+    }
+}

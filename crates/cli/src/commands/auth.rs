@@ -1,0 +1,298 @@
+//! `cloud auth …`: sign-up, login, whoami and API keys.
+
+use anyhow::Result;
+use comfy_table::Cell;
+use miniaws_client::{ApiKey, ClientError, CreatedKey, StatusCode, redact_key};
+use std::io::BufRead;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::cli::{AuthCommand, KeysCommand};
+use crate::config::Profile;
+use crate::context::Ctx;
+use crate::error::user;
+use crate::output::{relative_time, short_id};
+
+/// Runs one `cloud auth` command.
+pub async fn run(ctx: &mut Ctx, cmd: AuthCommand) -> Result<()> {
+    match cmd {
+        AuthCommand::CreateDemo { name, force } => create_demo(ctx, &name, force).await,
+        AuthCommand::Login { key } => login(ctx, &key).await,
+        AuthCommand::Whoami => whoami(ctx).await,
+        AuthCommand::Keys(KeysCommand::List) => list_keys(ctx).await,
+        AuthCommand::Keys(KeysCommand::Create { name }) => create_key(ctx, &name).await,
+        AuthCommand::Keys(KeysCommand::Revoke { id, force }) => revoke_key(ctx, &id, force).await,
+    }
+}
+
+async fn create_demo(ctx: &mut Ctx, name: &str, force: bool) -> Result<()> {
+    if let Some(existing) = ctx.profile().filter(|p| p.api_key.is_some())
+        && !force
+    {
+        return Err(user(format!(
+            "profile \"{}\" already holds a key{}: pass --profile <new-name> to keep both, \
+             or --force to replace it",
+            ctx.profile_name,
+            existing
+                .user
+                .as_deref()
+                .map(|u| format!(" (user {u})"))
+                .unwrap_or_default()
+        )));
+    }
+    let created = ctx.anonymous()?.create_key(name).await?;
+    ctx.save_profile(Profile {
+        endpoint: Some(ctx.endpoint()),
+        api_key: Some(created.key.clone()),
+        key_id: Some(created.id),
+        user: Some(name.to_owned()),
+    })?;
+    if ctx.out.json {
+        return ctx.out.print_json(&created);
+    }
+    ctx.out.success(&format!(
+        "Created user {} and its first API key (id {}).",
+        ctx.out.bold(name),
+        short_id(&created.id)
+    ));
+    print_secrets(ctx, &created);
+    ctx.out.line(&format!(
+        "Saved as profile \"{}\" in {}. Try: cloud auth whoami",
+        ctx.profile_name,
+        ctx.config_path.display()
+    ));
+    Ok(())
+}
+
+/// The secrets of a new key: shown once, here.
+fn print_secrets(ctx: &Ctx, created: &CreatedKey) {
+    ctx.out.line("");
+    ctx.out.fields(&[
+        ("  API key", created.key.clone()),
+        ("  AWS access key id", created.access_key_id.clone()),
+        ("  AWS secret access key", created.secret_access_key.clone()),
+    ]);
+    ctx.out.line("");
+    ctx.out
+        .line("These secrets are shown only now; the server keeps no copy it can show again.");
+}
+
+async fn login(ctx: &mut Ctx, key: &str) -> Result<()> {
+    let key = if key == "-" {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        line.trim().to_owned()
+    } else {
+        key.trim().to_owned()
+    };
+    if key.is_empty() {
+        return Err(user(
+            "the key is empty: pass it as `cloud auth login <key>` or on stdin with `-`",
+        ));
+    }
+    let me = ctx.anonymous()?.with_api_key(key.clone()).whoami().await?;
+    let replaced = ctx
+        .profile()
+        .and_then(|p| p.api_key.as_deref())
+        .filter(|old| *old != key)
+        .map(redact_key);
+    ctx.save_profile(Profile {
+        endpoint: Some(ctx.endpoint()),
+        api_key: Some(key.clone()),
+        key_id: Some(me.key_id),
+        user: Some(me.user.name.clone()),
+    })?;
+    if ctx.out.json {
+        return ctx.out.print_json(&me);
+    }
+    ctx.out.success(&format!(
+        "Logged in to {} as {} with key {}.",
+        ctx.endpoint(),
+        ctx.out.bold(&me.user.name),
+        redact_key(&key)
+    ));
+    let mut note = format!(
+        "Saved as profile \"{}\" in {}",
+        ctx.profile_name,
+        ctx.config_path.display()
+    );
+    if let Some(old) = replaced {
+        note.push_str(&format!(" (replacing key {old})"));
+    }
+    ctx.out.line(&format!("{note}."));
+    Ok(())
+}
+
+async fn whoami(ctx: &mut Ctx) -> Result<()> {
+    let me = ctx.client()?.whoami().await?;
+    if ctx.out.json {
+        return ctx.out.print_json(&me);
+    }
+    let key = ctx.api_key().map(|k| redact_key(&k)).unwrap_or_default();
+    let source = if ctx.key_from_profile() {
+        format!("profile \"{}\"", ctx.profile_name)
+    } else {
+        "--api-key / MINIAWS_API_KEY".to_owned()
+    };
+    ctx.out.fields(&[
+        ("user", format!("{} ({})", me.user.name, me.user.id)),
+        ("key", format!("{key} (id {})", me.key_id)),
+        ("from", source),
+        ("endpoint", ctx.endpoint()),
+        (
+            "member since",
+            relative_time(me.user.created_at, OffsetDateTime::now_utc()),
+        ),
+    ]);
+    Ok(())
+}
+
+async fn list_keys(ctx: &mut Ctx) -> Result<()> {
+    let client = ctx.client()?;
+    let (keys, me) = tokio::try_join!(client.list_keys(), client.whoami())?;
+    if ctx.out.json {
+        return ctx.out.print_json(&keys);
+    }
+    let now = OffsetDateTime::now_utc();
+    let mut table = ctx
+        .out
+        .table(&["ID", "NAME", "KEY", "ACCESS KEY ID", "CREATED", "LAST USED"]);
+    for k in &keys {
+        let marker = if k.id == me.key_id { " (this one)" } else { "" };
+        table.add_row(vec![
+            Cell::new(short_id(&k.id)),
+            Cell::new(format!("{}{marker}", k.name)),
+            Cell::new(format!("{}…", k.prefix)),
+            Cell::new(&k.access_key_id),
+            Cell::new(relative_time(k.created_at, now)),
+            Cell::new(
+                k.last_used
+                    .map(|t| relative_time(t, now))
+                    .unwrap_or_else(|| "never".into()),
+            ),
+        ]);
+    }
+    ctx.out.print_table(&table);
+    Ok(())
+}
+
+async fn create_key(ctx: &mut Ctx, name: &str) -> Result<()> {
+    let created = ctx.client()?.create_key(name).await?;
+    if ctx.out.json {
+        return ctx.out.print_json(&created);
+    }
+    ctx.out.success(&format!(
+        "Created API key {} (id {}).",
+        ctx.out.bold(name),
+        short_id(&created.id)
+    ));
+    print_secrets(ctx, &created);
+    ctx.out.line(&format!(
+        "It is not saved. To use it: cloud auth login {} --profile {name}",
+        created.key
+    ));
+    Ok(())
+}
+
+/// Finds the key whose id is `wanted` or starts with it.
+fn resolve_key<'a>(keys: &'a [ApiKey], wanted: &str) -> Result<&'a ApiKey> {
+    let wanted = wanted.trim().to_ascii_lowercase();
+    if let Ok(id) = wanted.parse::<Uuid>() {
+        return keys.iter().find(|k| k.id == id).ok_or_else(|| {
+            user(format!(
+                "you have no API key with id {id}: see `cloud auth keys list`"
+            ))
+        });
+    }
+    let matches: Vec<&ApiKey> = keys
+        .iter()
+        .filter(|k| !wanted.is_empty() && k.id.to_string().starts_with(&wanted))
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok(one),
+        [] => Err(user(format!(
+            "you have no API key whose id starts with {wanted:?}: see `cloud auth keys list`"
+        ))),
+        many => Err(user(format!(
+            "{wanted:?} matches {} keys: give more characters of the id",
+            many.len()
+        ))),
+    }
+}
+
+async fn revoke_key(ctx: &mut Ctx, wanted: &str, force: bool) -> Result<()> {
+    let client = ctx.client()?;
+    let keys = client.list_keys().await?;
+    let key = resolve_key(&keys, wanted)?;
+    match client.revoke_key(key.id, force).await {
+        Err(ClientError::Api { status, .. }) if status == StatusCode::CONFLICT => {
+            return Err(user(
+                "that is your last API key and revoking it locks you out: create another with \
+                 `cloud auth keys create <name>` first, or pass --force",
+            ));
+        }
+        other => other?,
+    }
+    // A revoked key in the profile is useless: drop it from the file.
+    let in_profile = ctx.profile().is_some_and(|p| p.key_id == Some(key.id));
+    if in_profile {
+        let mut profile = ctx.profile().cloned().unwrap_or_default();
+        profile.api_key = None;
+        profile.key_id = None;
+        ctx.save_profile(profile)?;
+    }
+    if ctx.out.json {
+        return ctx
+            .out
+            .print_json(&serde_json::json!({ "id": key.id, "revoked": true }));
+    }
+    ctx.out
+        .success(&format!("Revoked API key {} ({}).", key.name, key.id));
+    if in_profile {
+        ctx.out.line(&format!(
+            "It was the key of profile \"{}\"; removed it from {}.",
+            ctx.profile_name,
+            ctx.config_path.display()
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(id: &str) -> ApiKey {
+        ApiKey {
+            id: id.parse().expect("valid uuid"),
+            user_id: Uuid::nil(),
+            name: "k".into(),
+            prefix: "mk_abcdef".into(),
+            access_key_id: "AKIA".into(),
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            last_used: None,
+        }
+    }
+
+    #[test]
+    fn keys_resolve_by_id_or_unique_prefix() {
+        let keys = [
+            key("11111111-0000-4000-8000-000000000000"),
+            key("11112222-0000-4000-8000-000000000000"),
+            key("33333333-0000-4000-8000-000000000000"),
+        ];
+        let cases = [
+            ("3", Some(2)),
+            ("1111", None),
+            ("11112", Some(1)),
+            ("11111111-0000-4000-8000-000000000000", Some(0)),
+            ("44", None),
+            ("", None),
+            ("44444444-0000-4000-8000-000000000000", None),
+        ];
+        for (wanted, want) in cases {
+            let got = resolve_key(&keys, wanted).ok().map(|k| k.id);
+            assert_eq!(got, want.map(|i| keys[i].id), "case {wanted:?}");
+        }
+    }
+}

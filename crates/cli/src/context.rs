@@ -1,0 +1,119 @@
+//! What every command needs: the resolved endpoint, key, profile and output.
+//!
+//! Precedence, highest first: flags (`--endpoint`, `--api-key`), their
+//! environment variables, the selected profile, the built-in default.
+
+use anyhow::Result;
+use miniaws_client::Client;
+use std::path::PathBuf;
+
+use crate::cli::GlobalArgs;
+use crate::config::{ConfigFile, Profile};
+use crate::error::{NO_API_KEY, user};
+use crate::output::Output;
+
+/// The endpoint when neither a flag, the environment nor a profile names one.
+pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:8080";
+
+/// The resolved settings of one invocation.
+pub struct Ctx {
+    /// The global flags as given.
+    pub global: GlobalArgs,
+    /// Where and how to print.
+    pub out: Output,
+    /// The configuration file's path.
+    pub config_path: PathBuf,
+    /// Its contents.
+    pub config: ConfigFile,
+    /// The selected profile's name.
+    pub profile_name: String,
+}
+
+fn non_empty(s: &Option<String>) -> Option<&str> {
+    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+impl Ctx {
+    /// Reads the configuration and resolves the profile.
+    ///
+    /// # Errors
+    /// When the configuration file exists but cannot be read.
+    pub fn new(global: GlobalArgs, out: Output) -> Result<Self> {
+        let config_path = crate::config::config_path()?;
+        let config = ConfigFile::load(&config_path)?;
+        let profile_name = config.selected_name(non_empty(&global.profile));
+        Ok(Self {
+            global,
+            out,
+            config_path,
+            config,
+            profile_name,
+        })
+    }
+
+    /// The selected profile, if saved.
+    pub fn profile(&self) -> Option<&Profile> {
+        self.config.profile(&self.profile_name)
+    }
+
+    /// The server's URL.
+    pub fn endpoint(&self) -> String {
+        non_empty(&self.global.endpoint)
+            .map(str::to_owned)
+            .or_else(|| self.profile().and_then(|p| p.endpoint.clone()))
+            .unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned())
+    }
+
+    /// The API key: `--api-key`/`MINIAWS_API_KEY`, else the profile's.
+    pub fn api_key(&self) -> Option<String> {
+        non_empty(&self.global.api_key)
+            .map(str::to_owned)
+            .or_else(|| self.profile().and_then(|p| p.api_key.clone()))
+    }
+
+    /// Whether the key in use comes from the profile (not a flag or env).
+    pub fn key_from_profile(&self) -> bool {
+        non_empty(&self.global.api_key).is_none() && self.api_key().is_some()
+    }
+
+    /// A client without a key (sign-up, health).
+    ///
+    /// # Errors
+    /// When the endpoint is not a valid URL.
+    pub fn anonymous(&self) -> Result<Client> {
+        let client = Client::new(&self.endpoint())?;
+        Ok(if self.global.verbose {
+            let stderr_tty = self.out.stderr_tty;
+            client.with_trace(move |line| {
+                if stderr_tty {
+                    eprintln!("{}", console::style(line).dim());
+                } else {
+                    eprintln!("{line}");
+                }
+            })
+        } else {
+            client
+        })
+    }
+
+    /// A client with the API key.
+    ///
+    /// # Errors
+    /// "no API key" when there is none; an invalid endpoint.
+    pub fn client(&self) -> Result<Client> {
+        let key = self.api_key().ok_or_else(|| user(NO_API_KEY))?;
+        Ok(self.anonymous()?.with_api_key(key))
+    }
+
+    /// Saves `profile` under the selected name and makes it active.
+    ///
+    /// # Errors
+    /// When the configuration file cannot be written.
+    pub fn save_profile(&mut self, profile: Profile) -> Result<()> {
+        self.config
+            .profiles
+            .insert(self.profile_name.clone(), profile);
+        self.config.active = Some(self.profile_name.clone());
+        self.config.save(&self.config_path)
+    }
+}

@@ -1,0 +1,55 @@
+//! Turning failures into one line that says what went wrong and what to do.
+
+use miniaws_client::{ClientError, StatusCode};
+
+/// A failure the CLI detected itself, already phrased for the user.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UserError(pub String);
+
+/// Shorthand for an [`UserError`] as `anyhow::Error`.
+pub fn user(message: impl Into<String>) -> anyhow::Error {
+    UserError(message.into()).into()
+}
+
+/// The message for "this command needs a key and there is none".
+pub const NO_API_KEY: &str = "no API key: run `cloud auth create-demo <name>` or pass --api-key";
+
+/// One line for `err`, without the `error:` prefix.
+pub fn describe(err: &anyhow::Error, verbose: bool) -> String {
+    if let Some(e) = err.downcast_ref::<ClientError>() {
+        return describe_client(e, verbose);
+    }
+    // `{:#}` joins the context chain on one line: "outer: inner: cause".
+    format!("{err:#}")
+}
+
+fn describe_client(err: &ClientError, verbose: bool) -> String {
+    match err {
+        ClientError::Connect { endpoint, message } => {
+            let base = format!("cannot reach miniaws at {endpoint} — is `miniaws serve` running?");
+            if verbose {
+                format!("{base} ({message})")
+            } else {
+                base
+            }
+        }
+        ClientError::Api {
+            status, message, ..
+        } if *status == StatusCode::UNAUTHORIZED => format!(
+            "the server rejected the API key ({message}): check --api-key, or run \
+             `cloud auth login <key>` or `cloud auth create-demo <name>`"
+        ),
+        ClientError::Api {
+            status, message, ..
+        } if *status == StatusCode::FORBIDDEN => format!("not allowed: {message}"),
+        ClientError::Api { message, .. } => message.clone(),
+        ClientError::Transport(message) => format!(
+            "the connection to miniaws failed mid-request ({message}): retry, or check the server log"
+        ),
+        ClientError::Decode(message) => format!(
+            "unexpected answer from the server ({message}): are `cloud` and `miniaws` the same version?"
+        ),
+        other => other.to_string(),
+    }
+}

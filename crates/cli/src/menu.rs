@@ -1,0 +1,157 @@
+//! The interactive menu of `cloud` without arguments on a terminal: pick a
+//! service, then an action, answer its prompts; the menu shows the
+//! equivalent command (so users learn it) and runs it like any other.
+
+use anyhow::Result;
+use clap::Parser;
+use dialoguer::theme::ColorfulTheme;
+use dialoguer::{Input, Password, Select};
+
+use crate::cli::{Cli, GlobalArgs};
+use crate::output::Output;
+
+/// One value an action asks for.
+enum Prompt {
+    /// A positional argument, asked with this label.
+    Arg(&'static str),
+    /// A secret positional argument (not echoed, not shown afterwards).
+    Secret(&'static str),
+}
+
+/// One menu entry: the command's words and what to ask for.
+struct Action {
+    label: &'static str,
+    words: &'static [&'static str],
+    prompts: &'static [Prompt],
+}
+
+/// A service and its actions.
+struct Service {
+    label: &'static str,
+    actions: &'static [Action],
+}
+
+const SERVICES: &[Service] = &[Service {
+    label: "auth     users and API keys",
+    actions: &[
+        Action {
+            label: "who am I",
+            words: &["auth", "whoami"],
+            prompts: &[],
+        },
+        Action {
+            label: "list my API keys",
+            words: &["auth", "keys", "list"],
+            prompts: &[],
+        },
+        Action {
+            label: "create another API key",
+            words: &["auth", "keys", "create"],
+            prompts: &[Prompt::Arg("key name")],
+        },
+        Action {
+            label: "revoke an API key",
+            words: &["auth", "keys", "revoke"],
+            prompts: &[Prompt::Arg("key id (or unique prefix)")],
+        },
+        Action {
+            label: "create a demo user and save its key",
+            words: &["auth", "create-demo"],
+            prompts: &[Prompt::Arg("user name")],
+        },
+        Action {
+            label: "log in with an existing key",
+            words: &["auth", "login"],
+            prompts: &[Prompt::Secret("API key")],
+        },
+    ],
+}];
+
+/// Whether a dialoguer error is the user pressing Ctrl-C or Esc.
+fn cancelled(e: &dialoguer::Error) -> bool {
+    let dialoguer::Error::IO(io) = e;
+    io.kind() == std::io::ErrorKind::Interrupted
+}
+
+/// Runs the menu until the user quits.
+pub async fn run(global: GlobalArgs, out: Output) -> Result<()> {
+    let theme = ColorfulTheme::default();
+    loop {
+        let mut items: Vec<&str> = SERVICES.iter().map(|s| s.label).collect();
+        items.push("quit");
+        let picked = match Select::with_theme(&theme)
+            .with_prompt("Mini AWS — what do you want to work on?")
+            .items(&items)
+            .default(0)
+            .interact_opt()
+        {
+            Ok(Some(i)) if i < SERVICES.len() => i,
+            Ok(_) => return Ok(()),
+            Err(e) if cancelled(&e) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        let service = &SERVICES[picked];
+        let mut actions: Vec<&str> = service.actions.iter().map(|a| a.label).collect();
+        actions.push("back");
+        let action = match Select::with_theme(&theme)
+            .with_prompt("Action")
+            .items(&actions)
+            .default(0)
+            .interact_opt()
+        {
+            Ok(Some(i)) if i < service.actions.len() => &service.actions[i],
+            Ok(_) => continue,
+            Err(e) if cancelled(&e) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        let mut argv: Vec<String> = vec!["cloud".into()];
+        argv.extend(action.words.iter().map(|w| w.to_string()));
+        let mut shown = argv.clone();
+        for prompt in action.prompts {
+            let answer = match prompt {
+                Prompt::Arg(label) => Input::<String>::with_theme(&theme)
+                    .with_prompt(*label)
+                    .interact_text(),
+                Prompt::Secret(label) => {
+                    Password::with_theme(&theme).with_prompt(*label).interact()
+                }
+            };
+            let answer = match answer {
+                Ok(a) => a,
+                Err(e) if cancelled(&e) => return Ok(()),
+                Err(e) => return Err(e.into()),
+            };
+            shown.push(match prompt {
+                Prompt::Secret(_) => "<key>".into(),
+                Prompt::Arg(_) => answer.clone(),
+            });
+            argv.push(answer);
+        }
+        eprintln!(
+            "{}",
+            console::style(format!("$ {}", shown.join(" ")))
+                .dim()
+                .for_stderr()
+        );
+        let command = match Cli::try_parse_from(&argv) {
+            Ok(Cli {
+                command: Some(command),
+                ..
+            }) => command,
+            Ok(_) => continue,
+            Err(e) => {
+                eprintln!("{e}");
+                continue;
+            }
+        };
+        // An error ends the command, not the session.
+        if let Err(e) = crate::dispatch(global.clone(), out, command).await {
+            eprintln!(
+                "{} {}",
+                console::style("error:").red().bold().for_stderr(),
+                crate::error::describe(&e, global.verbose)
+            );
+        }
+        eprintln!();
+    }
+}

@@ -1,0 +1,185 @@
+//! Everything `cloud` prints on stdout: tables, key/value blocks, JSON.
+//!
+//! Human output uses colour only when stdout is a terminal and `NO_COLOR`
+//! is unset; `--json` prints the API's data and nothing else.
+
+use comfy_table::{Attribute, Cell, ContentArrangement, Table, presets};
+use serde::Serialize;
+use std::io::{IsTerminal, Write};
+use time::OffsetDateTime;
+
+/// How to print.
+#[derive(Debug, Clone, Copy)]
+pub struct Output {
+    /// `--json`.
+    pub json: bool,
+    /// Colour and styling on stdout.
+    pub color: bool,
+    /// Whether stdout is a terminal (progress bars, menus).
+    pub stdout_tty: bool,
+    /// Whether stderr is a terminal.
+    pub stderr_tty: bool,
+}
+
+/// Whether `NO_COLOR` asks for no colour (set and not empty, per
+/// <https://no-color.org>).
+fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
+impl Output {
+    /// Detects terminals and `NO_COLOR`, and configures `console` to match.
+    pub fn detect(json: bool) -> Self {
+        let stdout_tty = std::io::stdout().is_terminal();
+        let stderr_tty = std::io::stderr().is_terminal();
+        let color = stdout_tty && !no_color();
+        console::set_colors_enabled(color);
+        console::set_colors_enabled_stderr(stderr_tty && !no_color());
+        Self {
+            json,
+            color,
+            stdout_tty,
+            stderr_tty,
+        }
+    }
+
+    /// Prints `value` as pretty JSON.
+    pub fn print_json<T: Serialize + ?Sized>(&self, value: &T) -> anyhow::Result<()> {
+        let text = serde_json::to_string_pretty(value)?;
+        self.line(&text);
+        Ok(())
+    }
+
+    /// Prints one line on stdout. A closed pipe (`cloud … | head`) ends the
+    /// program quietly, as other Unix tools do.
+    pub fn line(&self, text: &str) {
+        let mut out = std::io::stdout().lock();
+        if writeln!(out, "{text}").and_then(|()| out.flush()).is_err() {
+            std::process::exit(0);
+        }
+    }
+
+    /// A table with `headers`, aligned, without borders.
+    pub fn table(&self, headers: &[&str]) -> Table {
+        let mut table = Table::new();
+        table
+            .load_preset(presets::NOTHING)
+            .set_content_arrangement(ContentArrangement::Disabled);
+        if self.color {
+            table.enforce_styling();
+        } else {
+            table.force_no_tty();
+        }
+        table.set_header(
+            headers
+                .iter()
+                .map(|h| Cell::new(h).add_attribute(Attribute::Bold)),
+        );
+        // The preset pads each cell by one space on both sides; keep the
+        // first column flush left, like `docker ps` or `gh`.
+        for (i, column) in table.column_iter_mut().enumerate() {
+            column.set_padding((u16::from(i > 0), 1));
+        }
+        table
+    }
+
+    /// Prints a table built with [`Output::table`] (trailing spaces cut).
+    pub fn print_table(&self, table: &Table) {
+        for row in table.lines() {
+            self.line(row.trim_end());
+        }
+    }
+
+    /// Prints `label  value` pairs with the labels aligned.
+    pub fn fields(&self, pairs: &[(&str, String)]) {
+        let width = pairs
+            .iter()
+            .map(|(k, _)| k.chars().count())
+            .max()
+            .unwrap_or(0);
+        for (k, v) in pairs {
+            let label = format!("{k:<width$}");
+            self.line(&format!("{}  {v}", self.dim(&label)));
+        }
+    }
+
+    /// A success line: `✓ text` on a colour terminal, `text` otherwise.
+    pub fn success(&self, text: &str) {
+        if self.color {
+            self.line(&format!("{} {text}", console::style("✓").green().bold()));
+        } else {
+            self.line(text);
+        }
+    }
+
+    /// `text` dimmed on a colour terminal.
+    pub fn dim(&self, text: &str) -> String {
+        console::style(text).dim().to_string()
+    }
+
+    /// `text` bold on a colour terminal.
+    pub fn bold(&self, text: &str) -> String {
+        console::style(text).bold().to_string()
+    }
+}
+
+/// A short age such as `just now`, `42s ago`, `5m ago`, `3h ago`, `2d ago`,
+/// or the date for anything older than a month.
+pub fn relative_time(t: OffsetDateTime, now: OffsetDateTime) -> String {
+    let secs = (now - t).whole_seconds();
+    if secs < 0 {
+        return "in the future".into();
+    }
+    match secs {
+        0..=4 => "just now".into(),
+        5..=59 => format!("{secs}s ago"),
+        60..=3599 => format!("{}m ago", secs / 60),
+        3600..=86_399 => format!("{}h ago", secs / 3600),
+        86_400..=2_591_999 => format!("{}d ago", secs / 86_400),
+        _ => format!("{}", t.date()),
+    }
+}
+
+/// The first 8 characters of an id, as tables show it.
+pub fn short_id(id: &impl std::fmt::Display) -> String {
+    id.to_string().chars().take(8).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::Duration;
+
+    #[test]
+    fn relative_times() {
+        let now = OffsetDateTime::now_utc();
+        let cases = [
+            (Duration::seconds(0), "just now"),
+            (Duration::seconds(42), "42s ago"),
+            (Duration::minutes(5), "5m ago"),
+            (Duration::hours(3), "3h ago"),
+            (Duration::days(2), "2d ago"),
+            (Duration::seconds(-30), "in the future"),
+        ];
+        for (ago, want) in cases {
+            assert_eq!(relative_time(now - ago, now), want, "{ago}");
+        }
+        let old = now - Duration::days(100);
+        assert_eq!(relative_time(old, now), old.date().to_string());
+    }
+
+    #[test]
+    fn tables_are_aligned_without_colour() {
+        let out = Output {
+            json: false,
+            color: false,
+            stdout_tty: false,
+            stderr_tty: false,
+        };
+        let mut t = out.table(&["ID", "NAME"]);
+        t.add_row(vec!["1", "alpha"]);
+        t.add_row(vec!["22", "b"]);
+        let lines: Vec<String> = t.lines().map(|l| l.trim_end().to_owned()).collect();
+        assert_eq!(lines, ["ID  NAME", "1   alpha", "22  b"]);
+    }
+}

@@ -1,0 +1,272 @@
+//! `cloud auth …`, `cloud completion`, help, the menu and the error paths,
+//! against a real server.
+
+mod common;
+
+use common::{Env, assert_failure, cloud_bare, dead_endpoint};
+use std::os::unix::fs::PermissionsExt;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_commands_in_human_and_json_form() {
+    let env = Env::start().await;
+
+    // create-demo: prints the secrets once, saves the profile with mode 0600.
+    let out = env.ok(&["auth", "create-demo", "alice"]);
+    assert!(out.contains("Created user alice"), "{out}");
+    let key = out
+        .split_whitespace()
+        .find(|w| w.starts_with("mk_"))
+        .expect("the key is shown at creation")
+        .to_owned();
+    assert_eq!(key.len(), 43, "the whole key is shown once: {out}");
+    assert!(out.contains("AKIA"), "{out}");
+    let config = env.config_file();
+    let mode = std::fs::metadata(&config)
+        .expect("config written")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    assert!(
+        std::fs::read_to_string(&config)
+            .expect("readable")
+            .contains(&key)
+    );
+
+    // A second create-demo would overwrite the saved key: refused.
+    let err = env.fails(&["auth", "create-demo", "bob"], 1);
+    assert!(err.contains("already holds a key (user alice)"), "{err}");
+    assert!(err.contains("--profile"), "{err}");
+
+    // whoami: the key is never printed in full again.
+    let out = env.ok(&["auth", "whoami"]);
+    assert!(out.contains("alice"), "{out}");
+    assert!(out.contains(&format!("{}…", &key[..9])), "{out}");
+    assert!(!out.contains(&key), "whoami must not print the key: {out}");
+    let me = env.json(&["auth", "whoami"]);
+    assert_eq!(me["user"]["name"], "alice");
+    let alice_key_id = me["key_id"].as_str().expect("key id").to_owned();
+
+    // keys create: JSON carries the new secrets; list shows both keys.
+    let laptop = env.json(&["auth", "keys", "create", "laptop"]);
+    assert_eq!(laptop["name"], "laptop");
+    let laptop_key = laptop["key"].as_str().expect("key").to_owned();
+    let laptop_id = laptop["id"].as_str().expect("id").to_owned();
+    let out = env.ok(&["auth", "keys", "create", "ci"]);
+    assert!(out.contains("Created API key ci"), "{out}");
+    assert!(out.contains("cloud auth login mk_"), "{out}");
+
+    let table = env.ok(&["auth", "keys", "list"]);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 4, "header + 3 keys:\n{table}");
+    assert!(lines[0].starts_with("ID"), "{table}");
+    assert!(lines[1].contains("alice (this one)"), "{table}");
+    assert!(table.contains("laptop") && table.contains("ci"), "{table}");
+    assert!(
+        !table.contains(&key) && !table.contains(&laptop_key),
+        "{table}"
+    );
+    // Columns are aligned: NAME starts at the same offset on every line.
+    let col = lines[0].find("NAME").expect("NAME column");
+    assert!(
+        lines[1..].iter().all(|l| l[..col].ends_with("  ")),
+        "{table}"
+    );
+    let listed = env.json(&["auth", "keys", "list"]);
+    let listed = listed.as_array().expect("a JSON array");
+    assert_eq!(listed.len(), 3);
+    assert!(
+        listed.iter().all(|k| k.get("key").is_none()),
+        "no secrets listed"
+    );
+
+    // login with the laptop key into its own profile.
+    let out = env.ok(&["auth", "login", &laptop_key, "--profile", "laptop"]);
+    assert!(out.contains("Logged in") && out.contains("alice"), "{out}");
+    assert!(!out.contains(&laptop_key), "{out}");
+    let me = env.json(&["--profile", "laptop", "auth", "whoami"]);
+    assert_eq!(me["key_id"], laptop_id.as_str());
+    // login made "laptop" the active profile.
+    assert_eq!(env.json(&["auth", "whoami"])["key_id"], laptop_id.as_str());
+    // login from stdin keeps the key out of argv.
+    let out = env
+        .cloud()
+        .args(["--json", "auth", "login", "-", "--profile", "default"])
+        .write_stdin(format!("{key}\n"))
+        .output()
+        .expect("runs");
+    common::assert_success(&["auth", "login", "-"], &out);
+    assert_eq!(
+        env.json(&["auth", "whoami"])["key_id"],
+        alice_key_id.as_str()
+    );
+
+    // revoke by unique id prefix (human), then by full id (JSON).
+    let out = env.ok(&["auth", "keys", "revoke", &laptop_id[..8]]);
+    assert!(out.contains("Revoked API key laptop"), "{out}");
+    let err = env.fails(&["--profile", "laptop", "auth", "whoami"], 1);
+    assert!(err.contains("rejected the API key"), "{err}");
+    let ci_id = env
+        .json(&["auth", "keys", "list"])
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|k| k["name"] == "ci")
+        .expect("ci key")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let revoked = env.json(&["auth", "keys", "revoke", &ci_id]);
+    assert_eq!(revoked["revoked"], true);
+    let err = env.fails(&["auth", "keys", "revoke", "ffffffff"], 1);
+    assert!(err.contains("no API key whose id starts with"), "{err}");
+
+    // The last key needs --force; afterwards the profile forgets it.
+    let err = env.fails(&["auth", "keys", "revoke", &alice_key_id], 1);
+    assert!(
+        err.contains("last API key") && err.contains("--force"),
+        "{err}"
+    );
+    let out = env.ok(&["auth", "keys", "revoke", &alice_key_id, "--force"]);
+    assert!(out.contains("removed it from"), "{out}");
+    assert!(
+        !std::fs::read_to_string(&config)
+            .expect("readable")
+            .contains(&key)
+    );
+    let err = env.fails(&["auth", "whoami"], 1);
+    assert_eq!(
+        err.trim(),
+        "error: no API key: run `cloud auth create-demo <name>` or pass --api-key"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_paths_say_what_to_do() {
+    let env = Env::start().await;
+
+    // Server down.
+    let dead = dead_endpoint();
+    let out = cloud_bare(env.home.path())
+        .args(["--endpoint", &dead, "-k", "mk_whatever", "auth", "whoami"])
+        .output()
+        .expect("runs");
+    let err = assert_failure(&["auth", "whoami"], &out, 1);
+    assert_eq!(
+        err.trim(),
+        format!("error: cannot reach miniaws at {dead} — is `miniaws serve` running?")
+    );
+
+    // No key at all, then a bad key.
+    let err = env.fails(&["auth", "keys", "list"], 1);
+    assert!(
+        err.contains("no API key: run `cloud auth create-demo <name>`"),
+        "{err}"
+    );
+    let err = env.fails(&["-k", "mk_notakeynotakeynotakey", "auth", "whoami"], 1);
+    assert!(err.contains("invalid or revoked API key"), "{err}");
+    assert!(err.contains("cloud auth login"), "{err}");
+    // The key from the environment works like --api-key.
+    let key = env.sign_up("carol");
+    std::fs::remove_file(env.config_file()).expect("config removed");
+    let out = env
+        .cloud()
+        .env("MINIAWS_API_KEY", &key)
+        .args(["--json", "auth", "whoami"])
+        .output()
+        .expect("runs");
+    common::assert_success(&["auth", "whoami"], &out);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("carol"));
+
+    // Server-side validation is passed on verbatim.
+    let err = env.fails(&["auth", "create-demo", "bad name!"], 1);
+    assert!(err.contains("user name"), "{err}");
+
+    // Bad endpoint, broken config, usage errors.
+    let err = env.fails(
+        &[
+            "--endpoint",
+            "localhost:8080",
+            "-k",
+            "mk_x",
+            "auth",
+            "whoami",
+        ],
+        1,
+    );
+    assert!(
+        err.contains("invalid endpoint") && err.contains("http://"),
+        "{err}"
+    );
+    std::fs::write(env.config_file(), "profiles = 3\n").expect("writes");
+    let err = env.fails(&["auth", "whoami"], 1);
+    assert!(
+        err.contains("config.toml is not a valid cloud configuration"),
+        "{err}"
+    );
+    let err = env.fails(&["auth", "frobnicate"], 2);
+    assert!(err.contains("unrecognized subcommand"), "{err}");
+    env.fails(&["auth", "keys", "create"], 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verbose_shows_the_exchange_without_secrets() {
+    let env = Env::start().await;
+    let key = env.sign_up("dave");
+    let out = env
+        .cloud()
+        .args(["--verbose", "auth", "whoami"])
+        .output()
+        .expect("runs");
+    common::assert_success(&["--verbose", "auth", "whoami"], &out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("> GET http://"), "{stderr}");
+    assert!(stderr.contains("/auth/whoami"), "{stderr}");
+    assert!(stderr.contains("< HTTP/1.1 200 OK"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("> x-api-key: {}…", &key[..9])),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(&key), "the key leaked: {stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("dave"));
+}
+
+#[test]
+fn completion_scripts_for_three_shells() {
+    let home = tempfile::tempdir().expect("temp dir");
+    for (shell, marker) in [
+        ("bash", "_cloud()"),
+        ("zsh", "#compdef cloud"),
+        ("fish", "complete -c cloud"),
+    ] {
+        let out = cloud_bare(home.path())
+            .args(["completion", shell])
+            .output()
+            .expect("runs");
+        common::assert_success(&["completion", shell], &out);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(marker), "{shell}: {marker} missing");
+        assert!(
+            text.contains("create-demo"),
+            "{shell} completes subcommands"
+        );
+    }
+    let out = cloud_bare(home.path())
+        .args(["completion", "tcsh"])
+        .output()
+        .expect("runs");
+    assert_failure(&["completion", "tcsh"], &out, 2);
+}
+
+#[test]
+fn no_arguments_off_a_terminal_prints_help() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let out = cloud_bare(home.path()).output().expect("runs");
+    common::assert_success(&[], &out);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Usage: cloud"), "{text}");
+    assert!(
+        text.contains("auth") && text.contains("--endpoint"),
+        "{text}"
+    );
+    assert!(!text.contains('\u{1b}'), "no colour off a terminal");
+}

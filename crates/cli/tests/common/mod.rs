@@ -1,0 +1,129 @@
+//! Shared set-up of the CLI tests: a real `miniaws` (testkit), a temporary
+//! config directory, and the real `cloud` binary run as a user would.
+
+#![allow(dead_code)] // Each test binary uses a different part of this module.
+
+use assert_cmd::Command;
+use miniaws_testkit::{Backend, TestServer};
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+/// A server plus a private config directory for `cloud`.
+pub struct Env {
+    /// The running server.
+    pub server: TestServer,
+    /// `$XDG_CONFIG_HOME` (and `$HOME`) for `cloud`.
+    pub home: tempfile::TempDir,
+}
+
+impl Env {
+    /// Starts a server on SQLite with an empty config directory.
+    pub async fn start() -> Self {
+        let server = TestServer::start(Backend::Sqlite)
+            .await
+            .expect("SQLite servers always start");
+        Self {
+            server,
+            home: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    /// `cloud` pointed at this server and config directory, with nothing
+    /// inherited from the developer's environment.
+    pub fn cloud(&self) -> Command {
+        let mut cmd = cloud_bare(self.home.path());
+        cmd.env("MINIAWS_ENDPOINT", self.server.url());
+        cmd
+    }
+
+    /// Runs `cloud args…`, asserts success, returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.cloud().args(args).output().expect("cloud runs");
+        assert_success(args, &out);
+        String::from_utf8(out.stdout).expect("stdout is UTF-8")
+    }
+
+    /// Runs `cloud --json args…`, asserts success, parses stdout.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let text = self.ok(&all);
+        serde_json::from_str(&text).unwrap_or_else(|e| {
+            panic!(
+                "`cloud {}` printed invalid JSON ({e}):\n{text}",
+                all.join(" ")
+            )
+        })
+    }
+
+    /// Runs `cloud args…`, asserts it fails with `code`, returns stderr.
+    pub fn fails(&self, args: &[&str], code: i32) -> String {
+        let out = self.cloud().args(args).output().expect("cloud runs");
+        assert_failure(args, &out, code)
+    }
+
+    /// The config file `cloud` writes.
+    pub fn config_file(&self) -> PathBuf {
+        self.home.path().join("miniaws").join("config.toml")
+    }
+
+    /// Creates user `name` with `cloud auth create-demo` and returns its key.
+    pub fn sign_up(&self, name: &str) -> String {
+        let created = self.json(&["auth", "create-demo", name]);
+        created["key"].as_str().expect("key in JSON").to_owned()
+    }
+}
+
+/// `cloud` with a clean environment and `home` as config/home directory.
+pub fn cloud_bare(home: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("cloud").expect("the cloud binary is built");
+    for var in [
+        "MINIAWS_ENDPOINT",
+        "MINIAWS_API_KEY",
+        "MINIAWS_PROFILE",
+        "NO_COLOR",
+        "CLICOLOR_FORCE",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("XDG_CONFIG_HOME", home).env("HOME", home);
+    cmd
+}
+
+/// Asserts `out` is a success.
+pub fn assert_success(args: &[&str], out: &Output) {
+    assert!(
+        out.status.success(),
+        "`cloud {}` failed with {:?}\nstdout:\n{}\nstderr:\n{}",
+        args.join(" "),
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Asserts `out` failed with exit `code` and a one-line `error:` message
+/// (usage errors, code 2, are clap's multi-line text); returns stderr.
+pub fn assert_failure(args: &[&str], out: &Output, code: i32) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "`cloud {}`: exit code\nstdout:\n{}\nstderr:\n{stderr}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stdout),
+    );
+    if code == 1 {
+        assert_eq!(stderr.lines().count(), 1, "one line of error: {stderr}");
+        assert!(stderr.starts_with("error: "), "{stderr}");
+    }
+    stderr
+}
+
+/// A loopback URL where nothing listens.
+pub fn dead_endpoint() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
+    let port = listener.local_addr().expect("has an address").port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}")
+}
