@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use miniaws_core::health::{HealthProbe, ProbeStatus};
 use miniaws_core::identity::IdentityRepo;
+use miniaws_core::storage::StorageRepo;
 use sqlx::ConnectOptions;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
@@ -178,6 +179,14 @@ impl Database {
         match self {
             Database::Postgres(pool) => Arc::new(postgres::PgIdentityRepo::new(pool.clone())),
             Database::Sqlite(pool) => Arc::new(sqlite::SqliteIdentityRepo::new(pool.clone())),
+        }
+    }
+
+    /// The storage (buckets and object metadata) repository on this database.
+    pub fn storage_repo(&self) -> Arc<dyn StorageRepo> {
+        match self {
+            Database::Postgres(pool) => Arc::new(postgres::PgStorageRepo::new(pool.clone())),
+            Database::Sqlite(pool) => Arc::new(sqlite::SqliteStorageRepo::new(pool.clone())),
         }
     }
 

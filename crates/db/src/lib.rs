@@ -11,6 +11,7 @@ mod error;
 mod migrate;
 mod postgres;
 mod sqlite;
+mod storage_rows;
 
 pub use connect::{Backend, Database, DbError, PoolSettings, redact_url};
 pub use migrate::{MigrationState, MigrationStatus};

@@ -17,8 +17,8 @@ mod service;
 mod tests;
 
 pub use domain::{
-    Bucket, BucketName, ETag, MAX_OBJECT_KEY_BYTES, MAX_USER_METADATA_BYTES, ObjectKey, ObjectMeta,
-    UserMetadata, guess_content_type, object_arn,
+    Bucket, BucketName, ETag, MAX_OBJECT_KEY_BYTES, MAX_USER_METADATA_BYTES, ObjectId, ObjectKey,
+    ObjectMeta, UserMetadata, guess_content_type, object_arn,
 };
 pub use listing::{KeyRange, ListObjectsInput, ListObjectsPage, MAX_LIST_KEYS, key_successor};
 pub use ports::{BlobId, BlobStore, ByteStream, StorageRepo, WrittenBlob, body_error};

@@ -5,8 +5,10 @@
 //! so that text order is time order.
 
 mod identity;
+mod storage;
 
 pub(crate) use identity::SqliteIdentityRepo;
+pub(crate) use storage::SqliteStorageRepo;
 
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;

@@ -1,0 +1,338 @@
+//! [`StorageRepo`] on PostgreSQL.
+
+use async_trait::async_trait;
+use miniaws_core::error::ConflictKind;
+use miniaws_core::identity::UserId;
+use miniaws_core::storage::{
+    BlobId, Bucket, BucketName, ETag, KeyRange, ObjectId, ObjectKey, ObjectMeta, StorageRepo,
+};
+use miniaws_core::{CoreError, CoreResult, Resource};
+use sqlx::postgres::{PgPool, PgRow};
+use sqlx::{Row, Transaction};
+use std::collections::HashSet;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::error::{db_err, is_unique_violation};
+use crate::storage_rows::{
+    OBJECT_COLUMNS, decode_bucket, decode_key, json_to_map, map_to_json, stored_arn,
+};
+
+/// Buckets and object metadata in PostgreSQL.
+pub(crate) struct PgStorageRepo {
+    pool: PgPool,
+}
+
+impl PgStorageRepo {
+    pub(crate) fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+}
+
+fn bucket_from_row(row: &PgRow) -> Result<Bucket, sqlx::Error> {
+    Ok(Bucket {
+        name: decode_bucket(row.try_get("name")?)?,
+        owner: UserId::from_uuid(row.try_get("owner_id")?),
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+fn object_from_row(row: &PgRow) -> Result<ObjectMeta, sqlx::Error> {
+    let size: i64 = row.try_get("size_bytes")?;
+    Ok(ObjectMeta {
+        id: ObjectId::from_uuid(row.try_get("id")?),
+        bucket: decode_bucket(row.try_get("bucket")?)?,
+        key: decode_key(row.try_get("key")?)?,
+        blob_id: BlobId::from_uuid(row.try_get("blob_id")?),
+        size_bytes: u64::try_from(size).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        etag: ETag::from_stored(row.try_get::<String, _>("etag")?),
+        content_type: row
+            .try_get::<Option<String>, _>("content_type")?
+            .unwrap_or_else(|| "application/octet-stream".to_owned()),
+        user_metadata: json_to_map(row.try_get("user_metadata")?)?,
+        headers: json_to_map(row.try_get("headers")?)?,
+        last_modified: row
+            .try_get::<Option<OffsetDateTime>, _>("created_at")?
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+    })
+}
+
+fn size_param(meta: &ObjectMeta) -> CoreResult<i64> {
+    i64::try_from(meta.size_bytes)
+        .map_err(|_| CoreError::TooLarge("the object is larger than 2^63 bytes".into()))
+}
+
+/// Writes `meta` over the locked existing row, or inserts it. `None` from
+/// the insert means a concurrent writer inserted the key first: retry.
+async fn upsert(
+    tx: &mut Transaction<'_, sqlx::Postgres>,
+    owner: UserId,
+    meta: &ObjectMeta,
+) -> CoreResult<Option<Option<BlobId>>> {
+    let key = meta.key.as_str().as_bytes();
+    let old: Option<Option<Uuid>> =
+        sqlx::query_scalar("SELECT blob_id FROM objects WHERE bucket = $1 AND key = $2 FOR UPDATE")
+            .bind(meta.bucket.as_str())
+            .bind(key)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(db_err)?;
+    let arn = stored_arn(owner, &meta.bucket, &meta.key);
+    let size = size_param(meta)?;
+    if let Some(old) = old {
+        sqlx::query(
+            "UPDATE objects SET id = $3, arn = $4, size_bytes = $5, content_type = $6,
+                 created_at = $7, deleted_at = NULL, blob_id = $8, etag = $9,
+                 user_metadata = $10, headers = $11
+             WHERE bucket = $1 AND key = $2",
+        )
+        .bind(meta.bucket.as_str())
+        .bind(key)
+        .bind(meta.id.as_uuid())
+        .bind(&arn)
+        .bind(size)
+        .bind(&meta.content_type)
+        .bind(meta.last_modified)
+        .bind(meta.blob_id.as_uuid())
+        .bind(meta.etag.as_str())
+        .bind(map_to_json(&meta.user_metadata))
+        .bind(map_to_json(&meta.headers))
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err)?;
+        return Ok(Some(old.map(BlobId::from_uuid)));
+    }
+    let inserted = sqlx::query(
+        "INSERT INTO objects (id, arn, bucket, key, size_bytes, content_type, created_at,
+             blob_id, etag, user_metadata, headers)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         ON CONFLICT (bucket, key) DO NOTHING",
+    )
+    .bind(meta.id.as_uuid())
+    .bind(&arn)
+    .bind(meta.bucket.as_str())
+    .bind(key)
+    .bind(size)
+    .bind(&meta.content_type)
+    .bind(meta.last_modified)
+    .bind(meta.blob_id.as_uuid())
+    .bind(meta.etag.as_str())
+    .bind(map_to_json(&meta.user_metadata))
+    .bind(map_to_json(&meta.headers))
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| match &e {
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+            CoreError::not_found(Resource::Bucket, meta.bucket.as_str())
+        }
+        _ => db_err(e),
+    })?;
+    Ok((inserted.rows_affected() == 1).then_some(None))
+}
+
+#[async_trait]
+impl StorageRepo for PgStorageRepo {
+    async fn create_bucket(&self, bucket: &Bucket) -> CoreResult<()> {
+        sqlx::query("INSERT INTO buckets (name, owner_id, created_at) VALUES ($1, $2, $3)")
+            .bind(bucket.name.as_str())
+            .bind(bucket.owner.as_uuid())
+            .bind(bucket.created_at)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    CoreError::conflict(
+                        ConflictKind::AlreadyExists,
+                        format!("the bucket name `{}` is taken", bucket.name),
+                    )
+                } else {
+                    db_err(e)
+                }
+            })?;
+        Ok(())
+    }
+
+    async fn get_bucket(&self, name: &BucketName) -> CoreResult<Option<Bucket>> {
+        let row = sqlx::query("SELECT name, owner_id, created_at FROM buckets WHERE name = $1")
+            .bind(name.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        row.as_ref()
+            .map(bucket_from_row)
+            .transpose()
+            .map_err(db_err)
+    }
+
+    async fn list_buckets(&self, owner: UserId) -> CoreResult<Vec<Bucket>> {
+        let rows = sqlx::query(
+            "SELECT name, owner_id, created_at FROM buckets WHERE owner_id = $1
+             ORDER BY name COLLATE \"C\"",
+        )
+        .bind(owner.as_uuid())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter()
+            .map(bucket_from_row)
+            .collect::<Result<_, _>>()
+            .map_err(db_err)
+    }
+
+    async fn delete_bucket(&self, owner: UserId, name: &BucketName) -> CoreResult<()> {
+        let not_empty = || {
+            CoreError::conflict(
+                ConflictKind::BucketNotEmpty,
+                format!("the bucket `{name}` is not empty"),
+            )
+        };
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let owned: Option<Uuid> =
+            sqlx::query_scalar("SELECT owner_id FROM buckets WHERE name = $1 FOR UPDATE")
+                .bind(name.as_str())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        if owned != Some(owner.as_uuid()) {
+            return Err(CoreError::not_found(Resource::Bucket, name.as_str()));
+        }
+        let has_objects: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM objects WHERE bucket = $1)")
+                .bind(name.as_str())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        if has_objects {
+            return Err(not_empty());
+        }
+        // The foreign key catches an object committed after the check.
+        sqlx::query("DELETE FROM buckets WHERE name = $1")
+            .bind(name.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| match &e {
+                sqlx::Error::Database(db) if db.is_foreign_key_violation() => not_empty(),
+                _ => db_err(e),
+            })?;
+        tx.commit().await.map_err(|e| match &e {
+            sqlx::Error::Database(db) if db.is_foreign_key_violation() => not_empty(),
+            _ => db_err(e),
+        })
+    }
+
+    async fn get_object(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+    ) -> CoreResult<Option<ObjectMeta>> {
+        let sql = format!(
+            "SELECT {OBJECT_COLUMNS} FROM objects
+             WHERE bucket = $1 AND key = $2 AND blob_id IS NOT NULL"
+        );
+        let row = sqlx::query(&sql)
+            .bind(bucket.as_str())
+            .bind(key.as_str().as_bytes())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        row.as_ref()
+            .map(object_from_row)
+            .transpose()
+            .map_err(db_err)
+    }
+
+    async fn put_object(&self, owner: UserId, meta: &ObjectMeta) -> CoreResult<Option<BlobId>> {
+        loop {
+            let mut tx = self.pool.begin().await.map_err(db_err)?;
+            // Lock the bucket row against a concurrent delete, and check the
+            // owner at commit time.
+            let bucket_owner: Option<Uuid> =
+                sqlx::query_scalar("SELECT owner_id FROM buckets WHERE name = $1 FOR SHARE")
+                    .bind(meta.bucket.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+            if bucket_owner != Some(owner.as_uuid()) {
+                return Err(CoreError::not_found(Resource::Bucket, meta.bucket.as_str()));
+            }
+            match upsert(&mut tx, owner, meta).await? {
+                Some(replaced) => {
+                    tx.commit().await.map_err(db_err)?;
+                    return Ok(replaced);
+                }
+                None => {
+                    tx.rollback().await.map_err(db_err)?;
+                }
+            }
+        }
+    }
+
+    async fn delete_object(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+    ) -> CoreResult<Option<BlobId>> {
+        let deleted: Option<Option<Uuid>> = sqlx::query_scalar(
+            "DELETE FROM objects WHERE bucket = $1 AND key = $2 RETURNING blob_id",
+        )
+        .bind(bucket.as_str())
+        .bind(key.as_str().as_bytes())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(deleted.flatten().map(BlobId::from_uuid))
+    }
+
+    async fn list_objects(
+        &self,
+        bucket: &BucketName,
+        range: &KeyRange,
+        limit: u32,
+    ) -> CoreResult<Vec<ObjectMeta>> {
+        let rows = match &range.end {
+            Some(end) => {
+                let sql = format!(
+                    "SELECT {OBJECT_COLUMNS} FROM objects
+                     WHERE bucket = $1 AND key >= $2 AND key < $3 AND blob_id IS NOT NULL
+                     ORDER BY key LIMIT $4"
+                );
+                sqlx::query(&sql)
+                    .bind(bucket.as_str())
+                    .bind(range.start.as_slice())
+                    .bind(end.as_slice())
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+            }
+            None => {
+                let sql = format!(
+                    "SELECT {OBJECT_COLUMNS} FROM objects
+                     WHERE bucket = $1 AND key >= $2 AND blob_id IS NOT NULL
+                     ORDER BY key LIMIT $3"
+                );
+                sqlx::query(&sql)
+                    .bind(bucket.as_str())
+                    .bind(range.start.as_slice())
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+            }
+        }
+        .map_err(db_err)?;
+        rows.iter()
+            .map(object_from_row)
+            .collect::<Result<_, _>>()
+            .map_err(db_err)
+    }
+
+    async fn referenced_blobs(&self, candidates: &[BlobId]) -> CoreResult<HashSet<BlobId>> {
+        let ids: Vec<Uuid> = candidates.iter().map(BlobId::as_uuid).collect();
+        let found: Vec<Uuid> =
+            sqlx::query_scalar("SELECT blob_id FROM objects WHERE blob_id = ANY($1)")
+                .bind(&ids)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+        Ok(found.into_iter().map(BlobId::from_uuid).collect())
+    }
+}

@@ -1,0 +1,303 @@
+//! [`StorageRepo`] on SQLite.
+//!
+//! Keys are bound as BLOBs everywhere, so that comparisons are bytewise
+//! (`memcmp`) and range bounds that are not UTF-8 compare correctly.
+//! Writes use `BEGIN IMMEDIATE`: SQLite has one writer, and taking the write
+//! lock up front (waiting on the busy timeout) avoids a read-then-write
+//! transaction failing with SQLITE_BUSY when it upgrades its lock.
+
+use async_trait::async_trait;
+use miniaws_core::error::ConflictKind;
+use miniaws_core::identity::UserId;
+use miniaws_core::storage::{
+    BlobId, Bucket, BucketName, ETag, KeyRange, ObjectId, ObjectKey, ObjectMeta, StorageRepo,
+};
+use miniaws_core::{CoreError, CoreResult, Resource};
+use sqlx::Row;
+use sqlx::sqlite::{SqlitePool, SqliteRow};
+use std::collections::HashSet;
+
+use super::{fmt_time, parse_opt_time, parse_time, parse_uuid};
+use crate::error::{db_err, is_unique_violation};
+use crate::storage_rows::{
+    OBJECT_COLUMNS, decode_bucket, decode_key, json_to_map, map_to_json, stored_arn,
+};
+
+/// Buckets and object metadata in SQLite.
+pub(crate) struct SqliteStorageRepo {
+    pool: SqlitePool,
+}
+
+impl SqliteStorageRepo {
+    pub(crate) fn new(pool: SqlitePool) -> Self {
+        Self { pool }
+    }
+}
+
+fn bucket_from_row(row: &SqliteRow) -> Result<Bucket, sqlx::Error> {
+    Ok(Bucket {
+        name: decode_bucket(row.try_get("name")?)?,
+        owner: UserId::from_uuid(parse_uuid(row.try_get("owner_id")?)?),
+        created_at: parse_time(row.try_get("created_at")?)?,
+    })
+}
+
+fn object_from_row(row: &SqliteRow) -> Result<ObjectMeta, sqlx::Error> {
+    let size: i64 = row.try_get("size_bytes")?;
+    Ok(ObjectMeta {
+        id: ObjectId::from_uuid(parse_uuid(row.try_get("id")?)?),
+        bucket: decode_bucket(row.try_get("bucket")?)?,
+        key: decode_key(row.try_get("key")?)?,
+        blob_id: BlobId::from_uuid(parse_uuid(row.try_get("blob_id")?)?),
+        size_bytes: u64::try_from(size).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        etag: ETag::from_stored(row.try_get::<String, _>("etag")?),
+        content_type: row
+            .try_get::<Option<String>, _>("content_type")?
+            .unwrap_or_else(|| "application/octet-stream".to_owned()),
+        user_metadata: json_to_map(row.try_get("user_metadata")?)?,
+        headers: json_to_map(row.try_get("headers")?)?,
+        last_modified: parse_opt_time(row.try_get("created_at")?)?
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
+    })
+}
+
+#[async_trait]
+impl StorageRepo for SqliteStorageRepo {
+    async fn create_bucket(&self, bucket: &Bucket) -> CoreResult<()> {
+        sqlx::query("INSERT INTO buckets (name, owner_id, created_at) VALUES (?, ?, ?)")
+            .bind(bucket.name.as_str())
+            .bind(bucket.owner.to_string())
+            .bind(fmt_time(bucket.created_at))
+            .execute(&self.pool)
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    CoreError::conflict(
+                        ConflictKind::AlreadyExists,
+                        format!("the bucket name `{}` is taken", bucket.name),
+                    )
+                } else {
+                    db_err(e)
+                }
+            })?;
+        Ok(())
+    }
+
+    async fn get_bucket(&self, name: &BucketName) -> CoreResult<Option<Bucket>> {
+        let row = sqlx::query("SELECT name, owner_id, created_at FROM buckets WHERE name = ?")
+            .bind(name.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        row.as_ref()
+            .map(bucket_from_row)
+            .transpose()
+            .map_err(db_err)
+    }
+
+    async fn list_buckets(&self, owner: UserId) -> CoreResult<Vec<Bucket>> {
+        let rows = sqlx::query(
+            "SELECT name, owner_id, created_at FROM buckets WHERE owner_id = ? ORDER BY name",
+        )
+        .bind(owner.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter()
+            .map(bucket_from_row)
+            .collect::<Result<_, _>>()
+            .map_err(db_err)
+    }
+
+    async fn delete_bucket(&self, owner: UserId, name: &BucketName) -> CoreResult<()> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_err)?;
+        let owned: Option<String> =
+            sqlx::query_scalar("SELECT owner_id FROM buckets WHERE name = ?")
+                .bind(name.as_str())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        if owned != Some(owner.to_string()) {
+            return Err(CoreError::not_found(Resource::Bucket, name.as_str()));
+        }
+        let has_objects: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM objects WHERE bucket = ?)")
+                .bind(name.as_str())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        if has_objects {
+            return Err(CoreError::conflict(
+                ConflictKind::BucketNotEmpty,
+                format!("the bucket `{name}` is not empty"),
+            ));
+        }
+        sqlx::query("DELETE FROM buckets WHERE name = ?")
+            .bind(name.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn get_object(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+    ) -> CoreResult<Option<ObjectMeta>> {
+        let sql = format!(
+            "SELECT {OBJECT_COLUMNS} FROM objects
+             WHERE bucket = ? AND key = ? AND blob_id IS NOT NULL"
+        );
+        let row = sqlx::query(&sql)
+            .bind(bucket.as_str())
+            .bind(key.as_str().as_bytes())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        row.as_ref()
+            .map(object_from_row)
+            .transpose()
+            .map_err(db_err)
+    }
+
+    async fn put_object(&self, owner: UserId, meta: &ObjectMeta) -> CoreResult<Option<BlobId>> {
+        let size = i64::try_from(meta.size_bytes)
+            .map_err(|_| CoreError::TooLarge("the object is larger than 2^63 bytes".into()))?;
+        let key = meta.key.as_str().as_bytes();
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_err)?;
+        let bucket_owner: Option<String> =
+            sqlx::query_scalar("SELECT owner_id FROM buckets WHERE name = ?")
+                .bind(meta.bucket.as_str())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        if bucket_owner != Some(owner.to_string()) {
+            return Err(CoreError::not_found(Resource::Bucket, meta.bucket.as_str()));
+        }
+        let old: Option<Option<String>> =
+            sqlx::query_scalar("SELECT blob_id FROM objects WHERE bucket = ? AND key = ?")
+                .bind(meta.bucket.as_str())
+                .bind(key)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        let sql = if old.is_some() {
+            "UPDATE objects SET id = ?1, arn = ?2, size_bytes = ?5, content_type = ?6,
+                 created_at = ?7, deleted_at = NULL, blob_id = ?8, etag = ?9,
+                 user_metadata = ?10, headers = ?11
+             WHERE bucket = ?3 AND key = ?4"
+        } else {
+            "INSERT INTO objects (id, arn, bucket, key, size_bytes, content_type, created_at,
+                 blob_id, etag, user_metadata, headers)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+        };
+        sqlx::query(sql)
+            .bind(meta.id.to_string())
+            .bind(stored_arn(owner, &meta.bucket, &meta.key))
+            .bind(meta.bucket.as_str())
+            .bind(key)
+            .bind(size)
+            .bind(&meta.content_type)
+            .bind(fmt_time(meta.last_modified))
+            .bind(meta.blob_id.to_string())
+            .bind(meta.etag.as_str())
+            .bind(map_to_json(&meta.user_metadata))
+            .bind(map_to_json(&meta.headers))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        old.flatten()
+            .map(|s| parse_uuid(&s).map(BlobId::from_uuid))
+            .transpose()
+            .map_err(db_err)
+    }
+
+    async fn delete_object(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+    ) -> CoreResult<Option<BlobId>> {
+        let deleted: Option<Option<String>> = sqlx::query_scalar(
+            "DELETE FROM objects WHERE bucket = ? AND key = ? RETURNING blob_id",
+        )
+        .bind(bucket.as_str())
+        .bind(key.as_str().as_bytes())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        deleted
+            .flatten()
+            .map(|s| parse_uuid(&s).map(BlobId::from_uuid))
+            .transpose()
+            .map_err(db_err)
+    }
+
+    async fn list_objects(
+        &self,
+        bucket: &BucketName,
+        range: &KeyRange,
+        limit: u32,
+    ) -> CoreResult<Vec<ObjectMeta>> {
+        let rows = match &range.end {
+            Some(end) => {
+                let sql = format!(
+                    "SELECT {OBJECT_COLUMNS} FROM objects
+                     WHERE bucket = ? AND key >= ? AND key < ? AND blob_id IS NOT NULL
+                     ORDER BY key LIMIT ?"
+                );
+                sqlx::query(&sql)
+                    .bind(bucket.as_str())
+                    .bind(range.start.as_slice())
+                    .bind(end.as_slice())
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+            }
+            None => {
+                let sql = format!(
+                    "SELECT {OBJECT_COLUMNS} FROM objects
+                     WHERE bucket = ? AND key >= ? AND blob_id IS NOT NULL
+                     ORDER BY key LIMIT ?"
+                );
+                sqlx::query(&sql)
+                    .bind(bucket.as_str())
+                    .bind(range.start.as_slice())
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+            }
+        }
+        .map_err(db_err)?;
+        rows.iter()
+            .map(object_from_row)
+            .collect::<Result<_, _>>()
+            .map_err(db_err)
+    }
+
+    async fn referenced_blobs(&self, candidates: &[BlobId]) -> CoreResult<HashSet<BlobId>> {
+        let mut found = HashSet::new();
+        // SQLite limits bound parameters per statement.
+        for chunk in candidates.chunks(500) {
+            let placeholders = vec!["?"; chunk.len()].join(", ");
+            let sql = format!("SELECT blob_id FROM objects WHERE blob_id IN ({placeholders})");
+            let mut q = sqlx::query_scalar::<_, String>(&sql);
+            for id in chunk {
+                q = q.bind(id.to_string());
+            }
+            for s in q.fetch_all(&self.pool).await.map_err(db_err)? {
+                found.insert(BlobId::from_uuid(parse_uuid(&s).map_err(db_err)?));
+            }
+        }
+        Ok(found)
+    }
+}

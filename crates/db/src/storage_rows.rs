@@ -1,0 +1,39 @@
+//! Encodings shared by both storage repositories.
+
+use miniaws_core::identity::UserId;
+use miniaws_core::storage::{BucketName, ObjectKey, object_arn};
+use std::collections::BTreeMap;
+
+/// The columns every object query selects, in this order.
+pub(crate) const OBJECT_COLUMNS: &str =
+    "id, bucket, key, blob_id, size_bytes, etag, content_type, user_metadata, headers, created_at";
+
+/// The seed's `arn` column, stored injectively: Postgres TEXT cannot hold
+/// NUL, so `%` and NUL are percent-escaped (the domain's
+/// [`object_arn`] stays the real one).
+pub(crate) fn stored_arn(owner: UserId, bucket: &BucketName, key: &ObjectKey) -> String {
+    object_arn(owner, bucket, key)
+        .replace('%', "%25")
+        .replace('\0', "%00")
+}
+
+/// A string map as a JSON object.
+pub(crate) fn map_to_json(map: &BTreeMap<String, String>) -> String {
+    serde_json::to_string(map).unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// A JSON object column back to a map.
+pub(crate) fn json_to_map(json: &str) -> Result<BTreeMap<String, String>, sqlx::Error> {
+    serde_json::from_str(json).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
+/// A key column (bytes) back to a key.
+pub(crate) fn decode_key(bytes: Vec<u8>) -> Result<ObjectKey, sqlx::Error> {
+    let s = String::from_utf8(bytes).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+    ObjectKey::parse(&s).map_err(|e| sqlx::Error::Decode(e.to_string().into()))
+}
+
+/// A bucket column back to a name.
+pub(crate) fn decode_bucket(name: &str) -> Result<BucketName, sqlx::Error> {
+    BucketName::parse(name).map_err(|e| sqlx::Error::Decode(e.to_string().into()))
+}

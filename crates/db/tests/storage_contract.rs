@@ -1,0 +1,488 @@
+//! The `StorageRepo` contract, run against SQLite and Postgres, plus a check
+//! that a prefix listing is an index range scan on both.
+
+mod common;
+
+use miniaws_core::error::ConflictKind;
+use miniaws_core::identity::{ApiKeyId, IdentityRepo, KeyName, NewApiKey, User, UserId};
+use miniaws_core::storage::{
+    BlobId, Bucket, BucketName, ETag, KeyRange, ObjectId, ObjectKey, ObjectMeta, StorageRepo,
+    key_successor,
+};
+use miniaws_core::{CoreError, Resource};
+use miniaws_db::Database;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use time::{Duration, OffsetDateTime};
+
+fn t(offset_secs: i64) -> OffsetDateTime {
+    time::macros::datetime!(2026-01-01 00:00:00.123456 UTC) + Duration::seconds(offset_secs)
+}
+
+#[derive(Clone)]
+struct Repos {
+    storage: Arc<dyn StorageRepo>,
+    identity: Arc<dyn IdentityRepo>,
+}
+
+impl Repos {
+    async fn user(&self, name: &str) -> UserId {
+        let user = User {
+            id: UserId::new(),
+            name: name.into(),
+            created_at: t(0),
+        };
+        let key = NewApiKey {
+            id: ApiKeyId::new(),
+            user_id: user.id,
+            name: KeyName::parse(name).unwrap(),
+            key_hash: format!("hash-{name}"),
+            prefix: "mk_".into(),
+            access_key_id: format!("AKIA{}", name.to_uppercase()),
+            secret_access_key: "s".into(),
+            created_at: t(0),
+        };
+        self.identity
+            .create_user_with_key(&user, &key)
+            .await
+            .expect("user created");
+        user.id
+    }
+
+    async fn bucket(&self, owner: UserId, name: &str) -> BucketName {
+        let bucket = Bucket {
+            name: BucketName::parse(name).unwrap(),
+            owner,
+            created_at: t(1),
+        };
+        self.storage
+            .create_bucket(&bucket)
+            .await
+            .expect("bucket created");
+        bucket.name
+    }
+}
+
+fn object(bucket: &BucketName, key: &str, at: i64) -> ObjectMeta {
+    let mut user_metadata = BTreeMap::new();
+    user_metadata.insert("color".into(), "blü".into());
+    let mut headers = BTreeMap::new();
+    headers.insert("cache-control".into(), "no-cache".into());
+    ObjectMeta {
+        id: ObjectId::new(),
+        bucket: bucket.clone(),
+        key: ObjectKey::parse(key).unwrap(),
+        blob_id: BlobId::new(),
+        size_bytes: 5_000_000_000,
+        etag: ETag::from_stored("0123456789abcdef0123456789abcdef-3"),
+        content_type: "text/plain; charset=utf-8".into(),
+        user_metadata,
+        headers,
+        last_modified: t(at),
+    }
+}
+
+fn range(start: &[u8], end: Option<&[u8]>) -> KeyRange {
+    KeyRange {
+        start: start.to_vec(),
+        end: end.map(<[u8]>::to_vec),
+    }
+}
+
+type Case = (
+    &'static str,
+    fn(Repos) -> futures::future::BoxFuture<'static, ()>,
+);
+
+fn cases() -> Vec<Case> {
+    vec![
+        (
+            "buckets: create, get, list by owner in name order, names are global",
+            |r| {
+                Box::pin(async move {
+                    let (alice, bob) = (r.user("alice").await, r.user("bob").await);
+                    let zeta = r.bucket(alice, "zeta").await;
+                    r.bucket(alice, "alpha").await;
+                    r.bucket(bob, "bobs").await;
+                    let got = r.storage.get_bucket(&zeta).await.unwrap().expect("found");
+                    assert_eq!((got.owner, got.created_at), (alice, t(1)));
+                    let names: Vec<String> = r
+                        .storage
+                        .list_buckets(alice)
+                        .await
+                        .unwrap()
+                        .into_iter()
+                        .map(|b| b.name.to_string())
+                        .collect();
+                    assert_eq!(names, ["alpha", "zeta"]);
+                    let dup = Bucket {
+                        name: zeta.clone(),
+                        owner: bob,
+                        created_at: t(2),
+                    };
+                    let err = r.storage.create_bucket(&dup).await.unwrap_err();
+                    assert!(
+                        matches!(
+                            err,
+                            CoreError::Conflict {
+                                kind: ConflictKind::AlreadyExists,
+                                ..
+                            }
+                        ),
+                        "{err:?}"
+                    );
+                    let missing = BucketName::parse("missing").unwrap();
+                    assert!(r.storage.get_bucket(&missing).await.unwrap().is_none());
+                })
+            },
+        ),
+        ("buckets: delete only the owner's, only when empty", |r| {
+            Box::pin(async move {
+                let (alice, bob) = (r.user("alice").await, r.user("bob").await);
+                let b = r.bucket(alice, "full").await;
+                let err = r.storage.delete_bucket(bob, &b).await.unwrap_err();
+                assert!(
+                    matches!(
+                        err,
+                        CoreError::NotFound {
+                            resource: Resource::Bucket,
+                            ..
+                        }
+                    ),
+                    "{err:?}"
+                );
+                let o = object(&b, "k", 2);
+                r.storage.put_object(alice, &o).await.unwrap();
+                let err = r.storage.delete_bucket(alice, &b).await.unwrap_err();
+                assert!(
+                    matches!(
+                        err,
+                        CoreError::Conflict {
+                            kind: ConflictKind::BucketNotEmpty,
+                            ..
+                        }
+                    ),
+                    "{err:?}"
+                );
+                r.storage.delete_object(&b, &o.key).await.unwrap();
+                r.storage.delete_bucket(alice, &b).await.expect("deleted");
+                assert!(r.storage.get_bucket(&b).await.unwrap().is_none());
+                let err = r.storage.delete_bucket(alice, &b).await.unwrap_err();
+                assert!(matches!(err, CoreError::NotFound { .. }), "{err:?}");
+            })
+        }),
+        (
+            "objects: every field round-trips, hostile keys included",
+            |r| {
+                Box::pin(async move {
+                    let alice = r.user("alice").await;
+                    let b = r.bucket(alice, "data").await;
+                    let long = "k".repeat(1024);
+                    let long_unicode = "é".repeat(512);
+                    for key in [
+                        "../../etc/passwd",
+                        "a/../../b",
+                        "nul\0byte",
+                        "日本/😀",
+                        "%00%2F",
+                        long.as_str(),
+                        long_unicode.as_str(),
+                    ] {
+                        let o = object(&b, key, 3);
+                        assert_eq!(
+                            r.storage.put_object(alice, &o).await.unwrap(),
+                            None,
+                            "key {key:?}"
+                        );
+                        let got = r.storage.get_object(&b, &o.key).await.unwrap();
+                        assert_eq!(got.as_ref(), Some(&o), "key {key:?}");
+                    }
+                    let absent = ObjectKey::parse("nul").unwrap();
+                    assert!(
+                        r.storage.get_object(&b, &absent).await.unwrap().is_none(),
+                        "NUL is not a terminator"
+                    );
+                })
+            },
+        ),
+        (
+            "objects: a put replaces and returns the old blob; delete returns the blob",
+            |r| {
+                Box::pin(async move {
+                    let alice = r.user("alice").await;
+                    let b = r.bucket(alice, "data").await;
+                    let first = object(&b, "k", 2);
+                    let second = object(&b, "k", 3);
+                    assert_eq!(r.storage.put_object(alice, &first).await.unwrap(), None);
+                    assert_eq!(
+                        r.storage.put_object(alice, &second).await.unwrap(),
+                        Some(first.blob_id)
+                    );
+                    assert_eq!(
+                        r.storage.get_object(&b, &first.key).await.unwrap(),
+                        Some(second.clone())
+                    );
+                    assert_eq!(
+                        r.storage.delete_object(&b, &first.key).await.unwrap(),
+                        Some(second.blob_id)
+                    );
+                    assert_eq!(r.storage.delete_object(&b, &first.key).await.unwrap(), None);
+                    assert!(
+                        r.storage
+                            .get_object(&b, &first.key)
+                            .await
+                            .unwrap()
+                            .is_none()
+                    );
+                    // Writable again at once.
+                    let third = object(&b, "k", 4);
+                    assert_eq!(r.storage.put_object(alice, &third).await.unwrap(), None);
+                })
+            },
+        ),
+        (
+            "objects: a put into someone else's (or no) bucket writes nothing",
+            |r| {
+                Box::pin(async move {
+                    let (alice, bob) = (r.user("alice").await, r.user("bob").await);
+                    let b = r.bucket(alice, "alices").await;
+                    let o = object(&b, "k", 2);
+                    let err = r.storage.put_object(bob, &o).await.unwrap_err();
+                    assert!(
+                        matches!(
+                            err,
+                            CoreError::NotFound {
+                                resource: Resource::Bucket,
+                                ..
+                            }
+                        ),
+                        "{err:?}"
+                    );
+                    let nowhere = object(&BucketName::parse("nowhere").unwrap(), "k", 2);
+                    let err = r.storage.put_object(alice, &nowhere).await.unwrap_err();
+                    assert!(
+                        matches!(
+                            err,
+                            CoreError::NotFound {
+                                resource: Resource::Bucket,
+                                ..
+                            }
+                        ),
+                        "{err:?}"
+                    );
+                    assert!(r.storage.get_object(&b, &o.key).await.unwrap().is_none());
+                    assert!(
+                        r.storage
+                            .referenced_blobs(&[o.blob_id, nowhere.blob_id])
+                            .await
+                            .unwrap()
+                            .is_empty()
+                    );
+                })
+            },
+        ),
+        (
+            "listing: byte order within a range, with a limit, per bucket",
+            |r| {
+                Box::pin(async move {
+                    let alice = r.user("alice").await;
+                    let b = r.bucket(alice, "list").await;
+                    let other = r.bucket(alice, "other").await;
+                    let keys = [
+                        "a", "a\0", "a/1", "a/2", "aZ", "a\u{7f}", "aé", "a😀", "b", "Z",
+                    ];
+                    for k in keys {
+                        r.storage
+                            .put_object(alice, &object(&b, k, 2))
+                            .await
+                            .unwrap();
+                    }
+                    r.storage
+                        .put_object(alice, &object(&other, "a/0", 2))
+                        .await
+                        .unwrap();
+                    let list = |range: KeyRange, limit: u32| {
+                        let r = r.clone();
+                        let b = b.clone();
+                        async move {
+                            r.storage
+                                .list_objects(&b, &range, limit)
+                                .await
+                                .unwrap()
+                                .into_iter()
+                                .map(|o| o.key.to_string())
+                                .collect::<Vec<_>>()
+                        }
+                    };
+                    let mut sorted: Vec<&str> = keys.to_vec();
+                    sorted.sort_by(|x, y| x.as_bytes().cmp(y.as_bytes()));
+                    assert_eq!(list(range(b"", None), 100).await, sorted);
+                    assert_eq!(list(range(b"", None), 3).await, sorted[..3]);
+                    let prefix_end = key_successor(b"a").unwrap();
+                    assert_eq!(
+                        list(range(b"a", Some(&prefix_end)), 100).await,
+                        ["a", "a\0", "a/1", "a/2", "aZ", "a\u{7f}", "aé", "a😀"]
+                    );
+                    // A bound that is not UTF-8 (the successor of "a\u{7f}" is "a\x80").
+                    let succ = key_successor("a\u{7f}".as_bytes()).unwrap();
+                    assert_eq!(
+                        list(range(&succ, Some(&prefix_end)), 100).await,
+                        ["aé", "a😀"]
+                    );
+                    assert_eq!(
+                        list(range(b"a/", key_successor(b"a/").as_deref()), 1).await,
+                        ["a/1"]
+                    );
+                    assert!(list(range(b"c", None), 10).await.is_empty());
+                })
+            },
+        ),
+        ("referenced blobs: exactly those some row points to", |r| {
+            Box::pin(async move {
+                let alice = r.user("alice").await;
+                let b = r.bucket(alice, "data").await;
+                let o = object(&b, "k", 2);
+                r.storage.put_object(alice, &o).await.unwrap();
+                let stray = BlobId::new();
+                let found = r
+                    .storage
+                    .referenced_blobs(&[o.blob_id, stray])
+                    .await
+                    .unwrap();
+                assert_eq!(found, HashSet::from([o.blob_id]));
+                let many: Vec<BlobId> = (0..1200)
+                    .map(|_| BlobId::new())
+                    .chain([o.blob_id])
+                    .collect();
+                assert_eq!(r.storage.referenced_blobs(&many).await.unwrap().len(), 1);
+            })
+        }),
+        (
+            "concurrent puts to one key: each replaced blob is returned exactly once",
+            |r| {
+                Box::pin(async move {
+                    let alice = r.user("alice").await;
+                    let b = r.bucket(alice, "race").await;
+                    let writes: Vec<ObjectMeta> = (0..20).map(|i| object(&b, "k", i)).collect();
+                    let tasks: Vec<_> = writes
+                        .iter()
+                        .cloned()
+                        .map(|o| {
+                            let storage = r.storage.clone();
+                            tokio::spawn(async move { storage.put_object(alice, &o).await })
+                        })
+                        .collect();
+                    let mut replaced = Vec::new();
+                    for t in tasks {
+                        if let Some(old) = t.await.unwrap().expect("every put commits") {
+                            replaced.push(old);
+                        }
+                    }
+                    let last = r
+                        .storage
+                        .get_object(&b, &writes[0].key)
+                        .await
+                        .unwrap()
+                        .expect("a winner");
+                    let all: HashSet<BlobId> = writes.iter().map(|o| o.blob_id).collect();
+                    let mut expected: HashSet<BlobId> = all.clone();
+                    expected.remove(&last.blob_id);
+                    let replaced_set: HashSet<BlobId> = replaced.iter().copied().collect();
+                    assert_eq!(replaced.len(), 19, "no blob returned twice");
+                    assert_eq!(replaced_set, expected);
+                })
+            },
+        ),
+    ]
+}
+
+async fn run_all(make: impl AsyncFn() -> Option<common::Fresh>) {
+    for (description, case) in cases() {
+        eprintln!("case: {description}");
+        let Some(fresh) = make().await else {
+            return;
+        };
+        case(Repos {
+            storage: fresh.db.storage_repo(),
+            identity: fresh.db.identity_repo(),
+        })
+        .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn storage_contract_on_sqlite() {
+    run_all(async || Some(common::sqlite(true).await)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn storage_contract_on_postgres() {
+    run_all(async || common::postgres(true).await).await;
+}
+
+/// The plan of the prefix-listing query, with enough rows that a planner
+/// would rather scan the table if no index served the query.
+async fn listing_plan(db: &Database) -> String {
+    match db {
+        Database::Postgres(pool) => {
+            let mut conn = pool.acquire().await.unwrap();
+            sqlx::query("SET enable_seqscan = off")
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+            let rows: Vec<String> = sqlx::query_scalar(
+                "EXPLAIN SELECT id FROM objects WHERE bucket = $1 AND key >= $2 AND key < $3
+                 AND blob_id IS NOT NULL ORDER BY key LIMIT 1000",
+            )
+            .bind("b")
+            .bind(b"a/".as_slice())
+            .bind(b"a0".as_slice())
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
+            rows.join("\n")
+        }
+        Database::Sqlite(pool) => {
+            let rows = sqlx::query(
+                "EXPLAIN QUERY PLAN SELECT id FROM objects WHERE bucket = ? AND key >= ? AND key < ?
+                 AND blob_id IS NOT NULL ORDER BY key LIMIT 1000",
+            )
+            .bind("b")
+            .bind(b"a/".as_slice())
+            .bind(b"a0".as_slice())
+            .fetch_all(pool)
+            .await
+            .unwrap();
+            rows.iter()
+                .map(|r| sqlx::Row::get::<String, _>(r, "detail"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        }
+    }
+}
+
+#[tokio::test]
+async fn prefix_listing_is_an_index_range_scan_on_sqlite() {
+    let fresh = common::sqlite(true).await;
+    let plan = listing_plan(&fresh.db).await;
+    assert!(
+        plan.contains("USING INDEX")
+            && plan.contains("key>? AND key<?")
+            && !plan.contains("TEMP B-TREE"),
+        "plan: {plan}"
+    );
+}
+
+#[tokio::test]
+async fn prefix_listing_is_an_index_range_scan_on_postgres() {
+    let Some(fresh) = common::postgres(true).await else {
+        return;
+    };
+    let plan = listing_plan(&fresh.db).await;
+    assert!(
+        plan.contains("Index Scan using objects_bucket_key_key")
+            && plan.contains("key >=")
+            && !plan.contains("Sort"),
+        "plan: {plan}"
+    );
+}
