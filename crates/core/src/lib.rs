@@ -54,6 +54,7 @@ macro_rules! uuid_newtype {
 }
 
 pub mod clock;
+pub mod compute;
 pub mod error;
 pub mod health;
 pub mod identity;

@@ -1,0 +1,754 @@
+//! Compute domain types: instances, their states, port mappings and the
+//! instance-type catalogue.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+use time::OffsetDateTime;
+
+use crate::error::{ConflictKind, CoreError, CoreResult};
+use crate::identity::UserId;
+
+uuid_newtype!(
+    /// The id of a compute instance.
+    InstanceId
+);
+
+/// Most port mappings one instance may publish.
+pub const MAX_PORTS: usize = 10;
+/// Most environment variables one instance may carry.
+pub const MAX_ENV_VARS: usize = 128;
+/// Largest total size of the environment (names plus values), in bytes.
+pub const MAX_ENV_BYTES: usize = 32 * 1024;
+/// Most arguments in a command override.
+pub const MAX_COMMAND_ARGS: usize = 256;
+/// Longest image reference accepted.
+pub const MAX_IMAGE_LEN: usize = 255;
+
+/// An instance name: 1–63 characters of `[a-zA-Z0-9-_.]`, unique among the
+/// owner's non-terminated instances.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct InstanceName(String);
+
+impl InstanceName {
+    /// Validates and wraps an instance name.
+    ///
+    /// # Errors
+    /// `InvalidInput` naming the rule that was broken.
+    pub fn parse(name: &str) -> CoreResult<Self> {
+        if name.is_empty() || name.len() > 63 {
+            return Err(CoreError::invalid(format!(
+                "instance name must be 1 to 63 characters long (got {})",
+                name.len()
+            )));
+        }
+        if let Some(bad) = name
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        {
+            return Err(CoreError::invalid(format!(
+                "instance name may contain only letters, digits, '-', '_' and '.' (found {bad:?})"
+            )));
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    /// The name as a string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Validates a container image reference (`[registry/]repo[:tag][@digest]`).
+///
+/// Only the character set and length are checked here; Docker has the
+/// final word on whether the reference resolves.
+///
+/// # Errors
+/// `InvalidInput` naming the problem.
+pub fn validate_image(image: &str) -> CoreResult<()> {
+    if image.is_empty() || image.len() > MAX_IMAGE_LEN {
+        return Err(CoreError::invalid(format!(
+            "image must be 1 to {MAX_IMAGE_LEN} characters long (e.g. \"nginx:alpine\")"
+        )));
+    }
+    if let Some(bad) = image.chars().find(|c| {
+        !(c.is_ascii_lowercase()
+            || c.is_ascii_uppercase()
+            || c.is_ascii_digit()
+            || matches!(c, '.' | '_' | '-' | '/' | ':' | '@'))
+    }) {
+        return Err(CoreError::invalid(format!(
+            "image `{image}` is not a valid image reference (unexpected {bad:?})"
+        )));
+    }
+    if image.starts_with(['-', '.', '/', ':', '@']) {
+        return Err(CoreError::invalid(format!(
+            "image `{image}` is not a valid image reference"
+        )));
+    }
+    Ok(())
+}
+
+/// The lifecycle state of an instance.
+///
+/// `STARTING → RUNNING → STOPPING → STOPPED → STARTING …`; `TERMINATED` is
+/// final (soft delete); `ERROR` carries a reason and can be started again or
+/// terminated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum InstanceState {
+    /// The container is being created or started.
+    Starting,
+    /// The container runs.
+    Running,
+    /// The container is being stopped.
+    Stopping,
+    /// The container exists but does not run.
+    Stopped,
+    /// The container was removed at the user's request; final.
+    Terminated,
+    /// Something went wrong; `state_reason` says what.
+    Error,
+}
+
+impl InstanceState {
+    /// Every state, in lifecycle order.
+    pub const ALL: [InstanceState; 6] = [
+        InstanceState::Starting,
+        InstanceState::Running,
+        InstanceState::Stopping,
+        InstanceState::Stopped,
+        InstanceState::Terminated,
+        InstanceState::Error,
+    ];
+
+    /// The wire and database spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstanceState::Starting => "STARTING",
+            InstanceState::Running => "RUNNING",
+            InstanceState::Stopping => "STOPPING",
+            InstanceState::Stopped => "STOPPED",
+            InstanceState::Terminated => "TERMINATED",
+            InstanceState::Error => "ERROR",
+        }
+    }
+}
+
+impl fmt::Display for InstanceState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for InstanceState {
+    type Err = CoreError;
+    fn from_str(s: &str) -> CoreResult<Self> {
+        InstanceState::ALL
+            .into_iter()
+            .find(|st| st.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| CoreError::invalid(format!("unknown instance state `{s}`")))
+    }
+}
+
+/// A transport protocol of a published port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// TCP (the default).
+    Tcp,
+    /// UDP.
+    Udp,
+}
+
+impl Protocol {
+    /// `tcp` or `udp`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+        }
+    }
+}
+
+/// A requested port mapping: `"8080:80"`, `"80"` (host port chosen by the
+/// system) and either with a `/tcp` or `/udp` suffix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct PortMapping {
+    /// The host port, or `None` to let the system choose one.
+    pub host_port: Option<u16>,
+    /// The port inside the container.
+    pub container_port: u16,
+    /// TCP or UDP.
+    pub protocol: Protocol,
+}
+
+fn parse_port(what: &str, s: &str, spec: &str) -> CoreResult<u16> {
+    match s.parse::<u16>() {
+        Ok(p) if p > 0 => Ok(p),
+        _ => Err(CoreError::invalid(format!(
+            "invalid port mapping `{spec}`: {what} port `{s}` must be a number from 1 to 65535 \
+             (use \"HOST:CONTAINER\", \"CONTAINER\", optionally with /tcp or /udp)"
+        ))),
+    }
+}
+
+impl PortMapping {
+    /// Parses one mapping.
+    ///
+    /// # Errors
+    /// `InvalidInput` naming the spec and what is wrong with it.
+    pub fn parse(spec: &str) -> CoreResult<Self> {
+        let trimmed = spec.trim();
+        let (ports, protocol) = match trimmed.rsplit_once('/') {
+            Some((p, proto)) if proto.eq_ignore_ascii_case("tcp") => (p, Protocol::Tcp),
+            Some((p, proto)) if proto.eq_ignore_ascii_case("udp") => (p, Protocol::Udp),
+            Some((_, proto)) => {
+                return Err(CoreError::invalid(format!(
+                    "invalid port mapping `{spec}`: protocol `{proto}` must be tcp or udp"
+                )));
+            }
+            None => (trimmed, Protocol::Tcp),
+        };
+        let (host_port, container_port) = match ports.split_once(':') {
+            Some((host, container)) => (
+                Some(parse_port("host", host, spec)?),
+                parse_port("container", container, spec)?,
+            ),
+            None => (None, parse_port("container", ports, spec)?),
+        };
+        Ok(Self {
+            host_port,
+            container_port,
+            protocol,
+        })
+    }
+
+    /// Parses a list of mappings: at most [`MAX_PORTS`], no host port twice.
+    ///
+    /// # Errors
+    /// `InvalidInput` for a bad spec, too many specs or a duplicate.
+    pub fn parse_list<S: AsRef<str>>(specs: &[S]) -> CoreResult<Vec<Self>> {
+        if specs.len() > MAX_PORTS {
+            return Err(CoreError::invalid(format!(
+                "at most {MAX_PORTS} port mappings per instance (got {})",
+                specs.len()
+            )));
+        }
+        let mut out: Vec<Self> = Vec::with_capacity(specs.len());
+        for spec in specs {
+            let m = Self::parse(spec.as_ref())?;
+            if out
+                .iter()
+                .any(|o| o.container_port == m.container_port && o.protocol == m.protocol)
+            {
+                return Err(CoreError::invalid(format!(
+                    "container port {}/{} is mapped twice",
+                    m.container_port,
+                    m.protocol.as_str()
+                )));
+            }
+            if let Some(h) = m.host_port
+                && out
+                    .iter()
+                    .any(|o| o.host_port == Some(h) && o.protocol == m.protocol)
+            {
+                return Err(CoreError::invalid(format!(
+                    "host port {h}/{} is mapped twice",
+                    m.protocol.as_str()
+                )));
+            }
+            out.push(m);
+        }
+        Ok(out)
+    }
+
+    /// Formats a list compactly (`8080:80/tcp,53/udp`) for storage.
+    pub fn format_list(list: &[Self]) -> String {
+        list.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Parses what [`format_list`](Self::format_list) wrote (empty: none).
+    ///
+    /// # Errors
+    /// `InvalidInput` for a malformed list.
+    pub fn parse_stored(s: &str) -> CoreResult<Vec<Self>> {
+        s.split(',')
+            .filter(|p| !p.trim().is_empty())
+            .map(Self::parse)
+            .collect()
+    }
+}
+
+impl fmt::Display for PortMapping {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.host_port {
+            Some(h) => write!(f, "{h}:{}/{}", self.container_port, self.protocol.as_str()),
+            None => write!(f, "{}/{}", self.container_port, self.protocol.as_str()),
+        }
+    }
+}
+
+/// A port as actually published by the container runtime.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct PublishedPort {
+    /// The host address the port is bound to.
+    pub host_ip: String,
+    /// The host port (the real one, also when the system chose it).
+    pub host_port: u16,
+    /// The port inside the container.
+    pub container_port: u16,
+    /// TCP or UDP.
+    pub protocol: Protocol,
+}
+
+impl PublishedPort {
+    /// Formats a list compactly (`127.0.0.1:8080:80/tcp,…`) for storage.
+    pub fn format_list(list: &[Self]) -> String {
+        list.iter()
+            .map(|p| {
+                format!(
+                    "{}:{}:{}/{}",
+                    p.host_ip,
+                    p.host_port,
+                    p.container_port,
+                    p.protocol.as_str()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Parses what [`format_list`](Self::format_list) wrote.
+    ///
+    /// # Errors
+    /// `InvalidInput` for a malformed list.
+    pub fn parse_stored(s: &str) -> CoreResult<Vec<Self>> {
+        s.split(',')
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| {
+                let bad = || CoreError::invalid(format!("malformed published port `{p}`"));
+                let (ip, rest) = p.rsplit_once(':').ok_or_else(bad)?;
+                let (ip, host) = ip.rsplit_once(':').ok_or_else(bad)?;
+                let m = PortMapping::parse(&format!("{host}:{rest}"))?;
+                Ok(PublishedPort {
+                    host_ip: ip.to_owned(),
+                    host_port: m.host_port.ok_or_else(bad)?,
+                    container_port: m.container_port,
+                    protocol: m.protocol,
+                })
+            })
+            .collect()
+    }
+
+    /// The URL a client can reach a TCP port at (`None` for UDP).
+    pub fn url(&self) -> Option<String> {
+        if self.protocol != Protocol::Tcp {
+            return None;
+        }
+        let host = match self.host_ip.as_str() {
+            "" | "0.0.0.0" => "127.0.0.1".to_owned(),
+            "::" => "[::1]".to_owned(),
+            ip if ip.contains(':') => format!("[{ip}]"),
+            ip => ip.to_owned(),
+        };
+        Some(format!("http://{host}:{}", self.host_port))
+    }
+}
+
+/// Validates environment variables: names non-empty without `=` or NUL,
+/// values without NUL, bounded count and size.
+///
+/// # Errors
+/// `InvalidInput` naming the offending variable.
+pub fn validate_env(env: &BTreeMap<String, String>) -> CoreResult<()> {
+    if env.len() > MAX_ENV_VARS {
+        return Err(CoreError::invalid(format!(
+            "at most {MAX_ENV_VARS} environment variables (got {})",
+            env.len()
+        )));
+    }
+    let mut total = 0;
+    for (k, v) in env {
+        if k.is_empty() || k.contains('=') || k.contains('\0') {
+            return Err(CoreError::invalid(format!(
+                "environment variable name {k:?} must be non-empty and contain no '=' or NUL"
+            )));
+        }
+        if v.contains('\0') {
+            return Err(CoreError::invalid(format!(
+                "environment variable {k} contains a NUL character"
+            )));
+        }
+        total += k.len() + v.len();
+    }
+    if total > MAX_ENV_BYTES {
+        return Err(CoreError::invalid(format!(
+            "the environment is larger than {MAX_ENV_BYTES} bytes"
+        )));
+    }
+    Ok(())
+}
+
+/// Splits a command line into arguments the way a POSIX shell would for
+/// plain words, single quotes, double quotes and backslashes (no expansion).
+/// Hand-written because it is twenty lines and needs no dependency.
+///
+/// # Errors
+/// `InvalidInput` for an unclosed quote or an empty command.
+pub fn split_command(line: &str) -> CoreResult<Vec<String>> {
+    let mut args = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(ch) => cur.push(ch),
+                        None => return Err(CoreError::invalid("command has an unclosed ' quote")),
+                    }
+                }
+            }
+            '"' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(ch @ ('"' | '\\' | '$' | '`')) => cur.push(ch),
+                            Some(ch) => {
+                                cur.push('\\');
+                                cur.push(ch);
+                            }
+                            None => {
+                                return Err(CoreError::invalid("command has an unclosed \" quote"));
+                            }
+                        },
+                        Some(ch) => cur.push(ch),
+                        None => return Err(CoreError::invalid("command has an unclosed \" quote")),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                if let Some(ch) = chars.next() {
+                    cur.push(ch);
+                }
+            }
+            c if c.is_whitespace() => {
+                if in_word {
+                    args.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            c => {
+                in_word = true;
+                cur.push(c);
+            }
+        }
+    }
+    if in_word {
+        args.push(cur);
+    }
+    if args.is_empty() {
+        return Err(CoreError::invalid(
+            "command is empty: omit it (or send null) to use the image's default",
+        ));
+    }
+    Ok(args)
+}
+
+/// Validates a command override (argument vector).
+///
+/// # Errors
+/// `InvalidInput` for an empty vector, too many arguments or a NUL.
+pub fn validate_command(args: &[String]) -> CoreResult<()> {
+    if args.is_empty() {
+        return Err(CoreError::invalid(
+            "command is empty: omit it (or send null) to use the image's default",
+        ));
+    }
+    if args.len() > MAX_COMMAND_ARGS {
+        return Err(CoreError::invalid(format!(
+            "command has more than {MAX_COMMAND_ARGS} arguments"
+        )));
+    }
+    if args.iter().any(|a| a.contains('\0')) {
+        return Err(CoreError::invalid("command arguments may not contain NUL"));
+    }
+    Ok(())
+}
+
+/// One entry of the instance-type catalogue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct InstanceType {
+    /// The AWS name, e.g. `t3.micro`.
+    pub name: &'static str,
+    /// Virtual CPUs: each is one host CPU's worth of time, capped at the
+    /// number of host CPUs.
+    pub vcpus: u32,
+    /// Memory limit in MiB.
+    pub memory_mib: u64,
+}
+
+impl InstanceType {
+    /// The memory limit in bytes.
+    pub fn memory_bytes(&self) -> u64 {
+        self.memory_mib * 1024 * 1024
+    }
+}
+
+/// The type used when a launch names none.
+pub const DEFAULT_INSTANCE_TYPE: &str = "t3.micro";
+
+/// The catalogue, with AWS's names and figures.
+pub const INSTANCE_TYPES: [InstanceType; 6] = [
+    InstanceType {
+        name: "t3.nano",
+        vcpus: 2,
+        memory_mib: 512,
+    },
+    InstanceType {
+        name: "t3.micro",
+        vcpus: 2,
+        memory_mib: 1024,
+    },
+    InstanceType {
+        name: "t3.small",
+        vcpus: 2,
+        memory_mib: 2048,
+    },
+    InstanceType {
+        name: "t3.medium",
+        vcpus: 2,
+        memory_mib: 4096,
+    },
+    InstanceType {
+        name: "t3.large",
+        vcpus: 2,
+        memory_mib: 8192,
+    },
+    InstanceType {
+        name: "t3.xlarge",
+        vcpus: 4,
+        memory_mib: 16384,
+    },
+];
+
+/// Looks a type up by name.
+///
+/// # Errors
+/// `InvalidInput` listing the known types.
+pub fn instance_type(name: &str) -> CoreResult<InstanceType> {
+    INSTANCE_TYPES
+        .iter()
+        .find(|t| t.name == name)
+        .copied()
+        .ok_or_else(|| {
+            let names: Vec<&str> = INSTANCE_TYPES.iter().map(|t| t.name).collect();
+            CoreError::invalid(format!(
+                "unknown instance type `{name}`; choose one of {} (GET /instance-types)",
+                names.join(", ")
+            ))
+        })
+}
+
+/// A compute instance as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Instance {
+    /// The instance's id.
+    pub id: InstanceId,
+    /// Who owns it.
+    pub owner: UserId,
+    /// Its name, unique among the owner's live instances.
+    pub name: String,
+    /// The container image.
+    pub image: String,
+    /// The instance type (catalogue name).
+    pub instance_type: String,
+    /// The lifecycle state.
+    pub state: InstanceState,
+    /// Why it is in `ERROR` (or how it stopped), when known.
+    pub state_reason: Option<String>,
+    /// The exit code of the last run, once it stopped.
+    pub exit_code: Option<i64>,
+    /// The Docker container id, once created.
+    pub container_id: Option<String>,
+    /// The requested port mappings.
+    pub ports: Vec<PortMapping>,
+    /// The ports as actually published (real host ports).
+    pub published_ports: Vec<PublishedPort>,
+    /// Environment variables.
+    pub env: BTreeMap<String, String>,
+    /// The command override, if any.
+    pub command: Option<Vec<String>>,
+    /// When it was launched.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// When it last changed.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    /// When it was terminated.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub deleted_at: Option<OffsetDateTime>,
+}
+
+impl Instance {
+    /// The URLs of its published TCP ports.
+    pub fn access_urls(&self) -> Vec<String> {
+        self.published_ports
+            .iter()
+            .filter_map(PublishedPort::url)
+            .collect()
+    }
+
+    /// The 409 for an operation that the current state does not allow.
+    pub fn illegal(&self, operation: &str) -> CoreError {
+        CoreError::conflict(
+            ConflictKind::InvalidState,
+            format!(
+                "cannot {operation} instance {} ({}): it is {}",
+                self.name, self.id, self.state
+            ),
+        )
+    }
+}
+
+/// What a user asks for when launching.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LaunchRequest {
+    /// The instance name.
+    pub name: String,
+    /// The image reference.
+    pub image: String,
+    /// Port specs (`"8080:80"`, `"80"`, `"53/udp"`).
+    pub ports: Vec<String>,
+    /// Environment variables.
+    pub env: BTreeMap<String, String>,
+    /// Instance type; `None` means [`DEFAULT_INSTANCE_TYPE`].
+    pub instance_type: Option<String>,
+    /// Command override; `None` keeps the image's.
+    pub command: Option<Vec<String>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_specs_parse_or_fail_with_a_reason() {
+        let ok: &[(&str, Option<u16>, u16, Protocol)] = &[
+            ("8080:80", Some(8080), 80, Protocol::Tcp),
+            ("80", None, 80, Protocol::Tcp),
+            ("53/udp", None, 53, Protocol::Udp),
+            ("5353:53/UDP", Some(5353), 53, Protocol::Udp),
+            (" 9000:9000/tcp ", Some(9000), 9000, Protocol::Tcp),
+        ];
+        for (spec, host, container, proto) in ok {
+            let m = PortMapping::parse(spec).unwrap_or_else(|e| panic!("{spec}: {e}"));
+            assert_eq!(
+                (m.host_port, m.container_port, m.protocol),
+                (*host, *container, *proto),
+                "{spec}"
+            );
+            assert_eq!(PortMapping::parse(&m.to_string()).unwrap(), m, "{spec}");
+        }
+        let bad = [
+            "", "0", "65536", "80:", ":80", "a:b", "80/sctp", "1:2:3", "-1", "80/",
+        ];
+        for spec in bad {
+            let err = PortMapping::parse(spec).expect_err(spec);
+            assert!(matches!(err, CoreError::InvalidInput(_)), "{spec}");
+        }
+    }
+
+    #[test]
+    fn port_lists_are_bounded_and_without_duplicates() {
+        let eleven: Vec<String> = (1..=11).map(|p| p.to_string()).collect();
+        assert!(PortMapping::parse_list(&eleven).is_err());
+        assert_eq!(PortMapping::parse_list(&eleven[..10]).unwrap().len(), 10);
+        assert!(PortMapping::parse_list(&["8080:80", "8080:81"]).is_err());
+        assert!(PortMapping::parse_list(&["8080:80", "8081:80"]).is_err());
+        assert!(PortMapping::parse_list(&["8080:80", "8080:80/udp"]).is_ok());
+        let list = PortMapping::parse_list(&["8080:80", "53/udp"]).unwrap();
+        let stored = PortMapping::format_list(&list);
+        assert_eq!(stored, "8080:80/tcp,53/udp");
+        assert_eq!(PortMapping::parse_stored(&stored).unwrap(), list);
+        assert!(PortMapping::parse_stored("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn published_ports_round_trip_and_give_urls() {
+        let list = vec![
+            PublishedPort {
+                host_ip: "127.0.0.1".into(),
+                host_port: 32768,
+                container_port: 80,
+                protocol: Protocol::Tcp,
+            },
+            PublishedPort {
+                host_ip: "0.0.0.0".into(),
+                host_port: 5353,
+                container_port: 53,
+                protocol: Protocol::Udp,
+            },
+        ];
+        let s = PublishedPort::format_list(&list);
+        assert_eq!(PublishedPort::parse_stored(&s).unwrap(), list);
+        assert_eq!(list[0].url().as_deref(), Some("http://127.0.0.1:32768"));
+        assert_eq!(list[1].url(), None);
+    }
+
+    #[test]
+    fn names_images_env_and_commands_are_validated() {
+        assert!(InstanceName::parse("web-1.a_b").is_ok());
+        for bad in ["", "a b", "x/y", &"a".repeat(64)] {
+            assert!(InstanceName::parse(bad).is_err(), "{bad:?}");
+        }
+        for good in ["nginx:alpine", "miniaws-test/busybox:latest", "a@sha256:00"] {
+            assert!(validate_image(good).is_ok(), "{good}");
+        }
+        for bad in ["", "nginx alpine", "-x", "a;b"] {
+            assert!(validate_image(bad).is_err(), "{bad:?}");
+        }
+        let mut env = BTreeMap::new();
+        env.insert("MODE".to_owned(), "dev".to_owned());
+        assert!(validate_env(&env).is_ok());
+        env.insert("A=B".to_owned(), "x".to_owned());
+        assert!(validate_env(&env).is_err());
+        assert_eq!(
+            split_command(r#"sh -c 'echo "hi there"' "a\"b" c\ d"#).unwrap(),
+            vec!["sh", "-c", "echo \"hi there\"", "a\"b", "c d"]
+        );
+        assert!(split_command("  ").is_err());
+        assert!(split_command("echo 'x").is_err());
+        assert!(validate_command(&[]).is_err());
+    }
+
+    #[test]
+    fn catalogue_has_the_aws_figures() {
+        let t = instance_type(DEFAULT_INSTANCE_TYPE).unwrap();
+        assert_eq!((t.vcpus, t.memory_mib), (2, 1024));
+        assert_eq!(instance_type("t3.xlarge").unwrap().memory_bytes(), 16 << 30);
+        let err = instance_type("m5.large").unwrap_err().to_string();
+        assert!(err.contains("t3.nano") && err.contains("m5.large"), "{err}");
+    }
+
+    #[test]
+    fn states_round_trip() {
+        for s in InstanceState::ALL {
+            assert_eq!(s.as_str().parse::<InstanceState>().unwrap(), s);
+        }
+        assert!("NOPE".parse::<InstanceState>().is_err());
+    }
+}

@@ -1,0 +1,240 @@
+//! The ports compute needs: instance storage and a container runtime.
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+use super::domain::{Instance, InstanceId, PortMapping, PublishedPort};
+use crate::error::CoreResult;
+use crate::identity::UserId;
+
+/// Which page of an owner's instances to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQuery {
+    /// Include terminated instances.
+    pub include_terminated: bool,
+    /// Most rows to return.
+    pub limit: u32,
+    /// Return only instances after this one in (created_at, id) order.
+    pub after: Option<InstanceId>,
+}
+
+/// Storage of instances.
+///
+/// Rows are soft-deleted: a terminated instance keeps its row with
+/// `deleted_at` set. Lists are ordered by `(created_at, id)`.
+///
+/// # Errors
+///
+/// Adapters return [`CoreError::Unavailable`](crate::CoreError::Unavailable)
+/// with [`Dependency::Database`](crate::error::Dependency::Database) when the
+/// database cannot be reached, and the specific errors listed per method.
+#[async_trait]
+pub trait InstanceRepo: Send + Sync {
+    /// Inserts a new instance.
+    ///
+    /// # Errors
+    /// `Conflict(AlreadyExists)` naming the name when the owner already has
+    /// a non-terminated instance of that name (nothing is written then).
+    async fn insert(&self, instance: &Instance) -> CoreResult<()>;
+
+    /// Fetches one of `owner`'s instances, terminated ones included.
+    ///
+    /// # Errors
+    /// `NotFound(Instance)` when there is none (also for other owners').
+    async fn get(&self, owner: UserId, id: InstanceId) -> CoreResult<Instance>;
+
+    /// Fetches an instance whoever owns it (for the reconciler).
+    async fn find(&self, id: InstanceId) -> CoreResult<Option<Instance>>;
+
+    /// One page of `owner`'s instances in `(created_at, id)` order.
+    /// An `after` id that is unknown yields an empty page.
+    async fn list(&self, owner: UserId, query: &ListQuery) -> CoreResult<Vec<Instance>>;
+
+    /// Every non-terminated instance of every owner (for the reconciler).
+    async fn list_live(&self) -> CoreResult<Vec<Instance>>;
+
+    /// Writes the mutable fields: state, state_reason, exit_code,
+    /// container_id, published_ports, updated_at and deleted_at.
+    ///
+    /// # Errors
+    /// `NotFound(Instance)` when the row does not exist.
+    async fn update(&self, instance: &Instance) -> CoreResult<()>;
+
+    /// Removes a row for good: only for a launch that failed before its
+    /// container existed, so that nothing misleading is left behind.
+    /// Unknown ids are ignored.
+    async fn delete(&self, id: InstanceId) -> CoreResult<()>;
+}
+
+/// Everything the runtime needs to create an instance's container.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContainerSpec {
+    /// The instance (becomes the `miniaws.instance-id` label).
+    pub instance_id: InstanceId,
+    /// The owner (becomes the `miniaws.owner` label).
+    pub owner: UserId,
+    /// The instance name (part of the container name).
+    pub name: String,
+    /// The image, present locally (see [`ComputeDriver::ensure_image`]).
+    pub image: String,
+    /// CPU limit in billionths of a CPU.
+    pub nano_cpus: i64,
+    /// Memory limit in bytes.
+    pub memory_bytes: i64,
+    /// Ports to publish.
+    pub ports: Vec<PortMapping>,
+    /// Environment variables.
+    pub env: BTreeMap<String, String>,
+    /// Command override.
+    pub command: Option<Vec<String>>,
+}
+
+/// The runtime's view of a container, simplified for the domain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContainerStatus {
+    /// Running (or paused/restarting: a process exists).
+    Running,
+    /// Created but never started, or exited.
+    Exited,
+}
+
+/// What the runtime says about one container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerInfo {
+    /// The container id.
+    pub container_id: String,
+    /// Running or not.
+    pub status: ContainerStatus,
+    /// The exit code of the last run, when it exited.
+    pub exit_code: Option<i64>,
+    /// Whether the kernel killed it for using too much memory.
+    pub oom_killed: bool,
+    /// The runtime's error for a failed start, if any.
+    pub error: Option<String>,
+    /// The ports as published.
+    pub ports: Vec<PublishedPort>,
+}
+
+/// What to read from a container's log.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LogOptions {
+    /// Only the last `tail` lines (`None`: all).
+    pub tail: Option<u32>,
+    /// Only lines since this time.
+    pub since: Option<OffsetDateTime>,
+    /// Keep streaming until the container stops or the reader leaves.
+    pub follow: bool,
+    /// Prefix each line with its RFC 3339 timestamp.
+    pub timestamps: bool,
+}
+
+/// A log stream: chunks of stdout and stderr in the order written.
+pub type LogStream = BoxStream<'static, CoreResult<Bytes>>;
+
+/// One sample of an instance's resource use.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InstanceStats {
+    /// CPU use in percent of one CPU (200 = two CPUs busy).
+    pub cpu_percent: f64,
+    /// Memory in use, in bytes (page cache excluded, as `docker stats`).
+    pub memory_usage_bytes: u64,
+    /// The memory limit, in bytes.
+    pub memory_limit_bytes: u64,
+    /// Bytes received over all interfaces.
+    pub network_rx_bytes: u64,
+    /// Bytes sent over all interfaces.
+    pub network_tx_bytes: u64,
+    /// When the sample was taken.
+    #[serde(with = "time::serde::rfc3339")]
+    pub read_at: OffsetDateTime,
+}
+
+/// Something happened to a labelled container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerEvent {
+    /// The instance named by the container's label.
+    pub instance_id: InstanceId,
+    /// The container.
+    pub container_id: String,
+    /// Docker's action (`start`, `die`, `oom`, `destroy`, …).
+    pub action: String,
+}
+
+/// A stream of container events; it ends (or yields an error) when the
+/// runtime goes away.
+pub type EventStream = BoxStream<'static, CoreResult<ContainerEvent>>;
+
+/// A container runtime. Services never see its types.
+///
+/// # Errors
+///
+/// Every method bounds its time. Adapters return
+/// [`CoreError::Unavailable`](crate::CoreError::Unavailable) with
+/// [`Dependency::Docker`](crate::error::Dependency::Docker) when the runtime
+/// cannot be reached or does not answer in time, and the errors listed per
+/// method.
+#[async_trait]
+pub trait ComputeDriver: Send + Sync {
+    /// How many CPUs the host has (to cap CPU limits).
+    async fn host_cpus(&self) -> CoreResult<u32>;
+
+    /// Makes sure `image` is present: used as is when it is, pulled when not.
+    ///
+    /// # Errors
+    /// `NotFound(Image)` with a message naming the image when it is neither
+    /// present nor pullable.
+    async fn ensure_image(&self, image: &str) -> CoreResult<()>;
+
+    /// Creates (does not start) the container; returns its id.
+    ///
+    /// # Errors
+    /// `InvalidInput` when the runtime rejects the spec.
+    async fn create(&self, spec: &ContainerSpec) -> CoreResult<String>;
+
+    /// Starts a container and describes it once it runs.
+    ///
+    /// # Errors
+    /// `Conflict(PortInUse)` naming the host port when one is taken;
+    /// `NotFound(Instance)` when the container is gone.
+    async fn start(&self, container_id: &str) -> CoreResult<ContainerInfo>;
+
+    /// Sends SIGTERM, waits up to `grace`, then SIGKILL; describes the
+    /// stopped container.
+    ///
+    /// # Errors
+    /// `NotFound(Instance)` when the container is gone.
+    async fn stop(&self, container_id: &str, grace: Duration) -> CoreResult<ContainerInfo>;
+
+    /// Restarts the container (stop with `grace`, then start).
+    ///
+    /// # Errors
+    /// As [`stop`](Self::stop) and [`start`](Self::start).
+    async fn restart(&self, container_id: &str, grace: Duration) -> CoreResult<ContainerInfo>;
+
+    /// Removes a container, killing it if it runs. A missing container is
+    /// not an error.
+    async fn remove(&self, container_id: &str) -> CoreResult<()>;
+
+    /// Describes a container; `None` when it no longer exists.
+    async fn inspect(&self, container_id: &str) -> CoreResult<Option<ContainerInfo>>;
+
+    /// Reads the log of a container.
+    ///
+    /// # Errors
+    /// `NotFound(Instance)` when the container is gone.
+    async fn logs(&self, container_id: &str, options: &LogOptions) -> CoreResult<LogStream>;
+
+    /// Takes one resource-use sample of a running container.
+    ///
+    /// # Errors
+    /// `NotFound(Instance)` when the container is gone.
+    async fn stats(&self, container_id: &str) -> CoreResult<InstanceStats>;
+
+    /// Subscribes to the events of Mini AWS's (labelled) containers.
+    async fn events(&self) -> CoreResult<EventStream>;
+}

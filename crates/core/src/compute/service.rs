@@ -1,0 +1,637 @@
+//! The compute service: the instance lifecycle on top of an [`InstanceRepo`]
+//! and a [`ComputeDriver`], plus the reconciliation that keeps the stored
+//! state true to what the runtime says.
+
+use futures::lock::{Mutex as AsyncMutex, OwnedMutexGuard};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::domain::{
+    DEFAULT_INSTANCE_TYPE, INSTANCE_TYPES, Instance, InstanceId, InstanceName, InstanceState,
+    InstanceType, LaunchRequest, PortMapping, instance_type, validate_command, validate_env,
+    validate_image,
+};
+use super::ports::{
+    ComputeDriver, ContainerEvent, ContainerInfo, ContainerSpec, ContainerStatus, EventStream,
+    InstanceRepo, InstanceStats, ListQuery, LogOptions, LogStream,
+};
+use crate::clock::now_utc;
+use crate::error::{ConflictKind, CoreError, CoreResult, Dependency};
+use crate::identity::Caller;
+
+/// Default page size of instance lists.
+pub const DEFAULT_PAGE_SIZE: u32 = 100;
+/// Largest page size of instance lists.
+pub const MAX_PAGE_SIZE: u32 = 1000;
+
+/// Tunables of the compute service.
+#[derive(Debug, Clone)]
+pub struct ComputeSettings {
+    /// How long `stop` waits after SIGTERM before SIGKILL.
+    pub stop_grace: Duration,
+}
+
+impl Default for ComputeSettings {
+    fn default() -> Self {
+        Self {
+            stop_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// One page of instances.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstancePage {
+    /// The instances, oldest first.
+    pub instances: Vec<Instance>,
+    /// The id to pass as `after` for the next page, when there is one.
+    pub next: Option<InstanceId>,
+}
+
+/// The reason recorded when a user stops an instance.
+const STOPPED_BY_REQUEST: &str = "stopped by request";
+
+/// Instances: launch, list, describe, stop, start, reboot, terminate, logs,
+/// stats and reconciliation.
+///
+/// Every operation on one instance holds that instance's lock, so that
+/// concurrent requests (and the reconciler) see each other's results
+/// whole: a stop racing a start ends in the state of whichever ran last.
+pub struct ComputeService {
+    repo: Arc<dyn InstanceRepo>,
+    driver: Option<Arc<dyn ComputeDriver>>,
+    settings: ComputeSettings,
+    locks: Mutex<HashMap<InstanceId, Arc<AsyncMutex<()>>>>,
+    /// Host CPU count once known (0: not asked yet).
+    host_cpus: AtomicU32,
+}
+
+/// Holds one instance's lock; removes the map entry when nobody else wants it.
+struct InstanceLock<'a> {
+    id: InstanceId,
+    locks: &'a Mutex<HashMap<InstanceId, Arc<AsyncMutex<()>>>>,
+    guard: Option<OwnedMutexGuard<()>>,
+}
+
+impl Drop for InstanceLock<'_> {
+    fn drop(&mut self) {
+        let mut map = self
+            .locks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // The map and our guard each hold one reference; more means waiters.
+        if map.get(&self.id).is_some_and(|m| Arc::strong_count(m) <= 2) {
+            map.remove(&self.id);
+        }
+        self.guard.take();
+    }
+}
+
+fn docker_not_configured() -> CoreError {
+    CoreError::unavailable(
+        Dependency::Docker,
+        "Docker is not configured on this server, so compute is unavailable; \
+         start the server with a reachable DOCKER_HOST",
+    )
+}
+
+/// Brings `inst` in line with what the runtime says about its container.
+fn settle(inst: &mut Instance, info: Option<&ContainerInfo>) {
+    match info {
+        None => {
+            inst.state = InstanceState::Error;
+            inst.state_reason = Some(
+                "container disappeared (removed outside Mini AWS); terminate this instance and \
+                 launch a new one"
+                    .into(),
+            );
+            inst.published_ports.clear();
+        }
+        Some(info) => match info.status {
+            ContainerStatus::Running => {
+                inst.state = InstanceState::Running;
+                inst.state_reason = None;
+                inst.exit_code = None;
+                inst.published_ports = info.ports.clone();
+            }
+            ContainerStatus::Exited => {
+                inst.published_ports.clear();
+                if matches!(inst.state, InstanceState::Stopped | InstanceState::Error) {
+                    return;
+                }
+                inst.exit_code = info.exit_code;
+                if info.oom_killed {
+                    inst.state = InstanceState::Error;
+                    inst.state_reason = Some(format!(
+                        "out of memory: the container was killed for exceeding the memory \
+                         limit of its instance type ({})",
+                        inst.instance_type
+                    ));
+                } else if let Some(err) = info.error.as_deref().filter(|e| !e.is_empty()) {
+                    inst.state = InstanceState::Error;
+                    inst.state_reason = Some(format!("the container failed: {err}"));
+                } else {
+                    inst.state = InstanceState::Stopped;
+                    inst.state_reason = Some(match info.exit_code {
+                        Some(code) => format!("the container exited with code {code}"),
+                        None => "the container exited".to_owned(),
+                    });
+                }
+            }
+        },
+    }
+}
+
+impl ComputeService {
+    /// A service over `repo` and (when Docker is configured) `driver`.
+    pub fn new(
+        repo: Arc<dyn InstanceRepo>,
+        driver: Option<Arc<dyn ComputeDriver>>,
+        settings: ComputeSettings,
+    ) -> Self {
+        Self {
+            repo,
+            driver,
+            settings,
+            locks: Mutex::new(HashMap::new()),
+            host_cpus: AtomicU32::new(0),
+        }
+    }
+
+    /// The instance-type catalogue.
+    pub fn instance_types(&self) -> &'static [InstanceType] {
+        &INSTANCE_TYPES
+    }
+
+    /// The type used when a launch names none.
+    pub fn default_instance_type(&self) -> &'static str {
+        DEFAULT_INSTANCE_TYPE
+    }
+
+    fn driver(&self) -> CoreResult<&Arc<dyn ComputeDriver>> {
+        self.driver.as_ref().ok_or_else(docker_not_configured)
+    }
+
+    async fn lock(&self, id: InstanceId) -> InstanceLock<'_> {
+        let mutex = {
+            let mut map = self
+                .locks
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            map.entry(id).or_default().clone()
+        };
+        let guard = mutex.lock_owned().await;
+        InstanceLock {
+            id,
+            locks: &self.locks,
+            guard: Some(guard),
+        }
+    }
+
+    async fn host_cpus(&self, driver: &Arc<dyn ComputeDriver>) -> CoreResult<u32> {
+        match self.host_cpus.load(Ordering::Relaxed) {
+            0 => {
+                let n = driver.host_cpus().await?.max(1);
+                self.host_cpus.store(n, Ordering::Relaxed);
+                Ok(n)
+            }
+            n => Ok(n),
+        }
+    }
+
+    async fn save(&self, inst: &mut Instance) -> CoreResult<()> {
+        inst.updated_at = now_utc();
+        self.repo.update(inst).await
+    }
+
+    /// Launches an instance: validates everything first, makes sure the
+    /// image is present, records the instance, creates and starts its
+    /// container. Answers with the instance `RUNNING` (or what it became).
+    ///
+    /// # Errors
+    /// `InvalidInput` for a bad request; `NotFound(Image)` when the image is
+    /// neither present nor pullable; `Conflict(AlreadyExists)` for a name in
+    /// use; `Conflict(PortInUse)` for a taken host port; `Unavailable(Docker)`.
+    /// A launch that fails leaves no row and no container behind.
+    #[tracing::instrument(skip(self, request), fields(name = %request.name, image = %request.image))]
+    pub async fn launch(&self, caller: Caller, request: LaunchRequest) -> CoreResult<Instance> {
+        let name = InstanceName::parse(&request.name)?;
+        validate_image(&request.image)?;
+        let ports = PortMapping::parse_list(&request.ports)?;
+        validate_env(&request.env)?;
+        if let Some(cmd) = &request.command {
+            validate_command(cmd)?;
+        }
+        let itype = instance_type(
+            request
+                .instance_type
+                .as_deref()
+                .unwrap_or(DEFAULT_INSTANCE_TYPE),
+        )?;
+        let driver = self.driver()?.clone();
+        let cpus = itype.vcpus.min(self.host_cpus(&driver).await?);
+        driver.ensure_image(&request.image).await?;
+
+        let now = now_utc();
+        let mut inst = Instance {
+            id: InstanceId::new(),
+            owner: caller.user_id,
+            name: name.as_str().to_owned(),
+            image: request.image,
+            instance_type: itype.name.to_owned(),
+            state: InstanceState::Starting,
+            state_reason: None,
+            exit_code: None,
+            container_id: None,
+            ports,
+            published_ports: Vec::new(),
+            env: request.env,
+            command: request.command,
+            created_at: now,
+            updated_at: now,
+            deleted_at: None,
+        };
+        let _lock = self.lock(inst.id).await;
+        self.repo.insert(&inst).await?;
+        let spec = ContainerSpec {
+            instance_id: inst.id,
+            owner: inst.owner,
+            name: inst.name.clone(),
+            image: inst.image.clone(),
+            nano_cpus: i64::from(cpus) * 1_000_000_000,
+            memory_bytes: i64::try_from(itype.memory_bytes()).unwrap_or(i64::MAX),
+            ports: inst.ports.clone(),
+            env: inst.env.clone(),
+            command: inst.command.clone(),
+        };
+        match self.create_and_start(&driver, &mut inst, &spec).await {
+            Ok(()) => {
+                tracing::info!(instance_id = %inst.id, state = %inst.state, "instance launched");
+                Ok(inst)
+            }
+            Err(err) => {
+                self.undo_launch(&driver, &mut inst, &err).await;
+                Err(err)
+            }
+        }
+    }
+
+    async fn create_and_start(
+        &self,
+        driver: &Arc<dyn ComputeDriver>,
+        inst: &mut Instance,
+        spec: &ContainerSpec,
+    ) -> CoreResult<()> {
+        let container_id = driver.create(spec).await?;
+        inst.container_id = Some(container_id.clone());
+        // Recorded before the start, so that a crash from here on leaves a
+        // row pointing at its container for the reconciler to settle.
+        self.save(inst).await?;
+        let info = driver.start(&container_id).await?;
+        settle(inst, Some(&info));
+        self.save(inst).await
+    }
+
+    /// Removes what a failed launch created. When the container cannot be
+    /// removed, the row stays in `ERROR` so that the container is not lost.
+    async fn undo_launch(
+        &self,
+        driver: &Arc<dyn ComputeDriver>,
+        inst: &mut Instance,
+        err: &CoreError,
+    ) {
+        if let Some(cid) = inst.container_id.clone()
+            && let Err(e) = driver.remove(&cid).await
+        {
+            tracing::warn!(instance_id = %inst.id, error = %e, "cannot remove the container of a failed launch");
+            inst.state = InstanceState::Error;
+            inst.state_reason = Some(format!("launch failed: {err}; terminate this instance"));
+            if let Err(e) = self.save(inst).await {
+                tracing::warn!(instance_id = %inst.id, error = %e, "cannot record a failed launch");
+            }
+            return;
+        }
+        if let Err(e) = self.repo.delete(inst.id).await {
+            tracing::warn!(instance_id = %inst.id, error = %e, "cannot delete the row of a failed launch");
+        }
+    }
+
+    /// One page of the caller's instances (terminated ones only with
+    /// `include_terminated`), oldest first.
+    ///
+    /// # Errors
+    /// `InvalidInput` for a limit outside 1..=1000.
+    pub async fn list(
+        &self,
+        caller: Caller,
+        include_terminated: bool,
+        limit: Option<u32>,
+        after: Option<InstanceId>,
+    ) -> CoreResult<InstancePage> {
+        let limit = limit.unwrap_or(DEFAULT_PAGE_SIZE);
+        if limit == 0 || limit > MAX_PAGE_SIZE {
+            return Err(CoreError::invalid(format!(
+                "limit must be from 1 to {MAX_PAGE_SIZE} (got {limit})"
+            )));
+        }
+        let query = ListQuery {
+            include_terminated,
+            limit: limit + 1,
+            after,
+        };
+        let mut instances = self.repo.list(caller.user_id, &query).await?;
+        let next = if instances.len() > limit as usize {
+            instances.truncate(limit as usize);
+            instances.last().map(|i| i.id)
+        } else {
+            None
+        };
+        Ok(InstancePage { instances, next })
+    }
+
+    /// Describes one of the caller's instances (terminated ones too).
+    ///
+    /// # Errors
+    /// `NotFound(Instance)` for unknown ids and other owners' instances.
+    pub async fn get(&self, caller: Caller, id: InstanceId) -> CoreResult<Instance> {
+        self.repo.get(caller.user_id, id).await
+    }
+
+    /// Stops a running instance: SIGTERM, then SIGKILL after the grace
+    /// period.
+    ///
+    /// # Errors
+    /// `Conflict(InvalidState)` naming the current state unless it is
+    /// `RUNNING` (or stuck in `STARTING`/`STOPPING`); `NotFound`;
+    /// `Unavailable(Docker)`.
+    #[tracing::instrument(skip(self))]
+    pub async fn stop(&self, caller: Caller, id: InstanceId) -> CoreResult<Instance> {
+        let driver = self.driver()?.clone();
+        let _lock = self.lock(id).await;
+        let mut inst = self.repo.get(caller.user_id, id).await?;
+        let allowed = matches!(
+            inst.state,
+            InstanceState::Running | InstanceState::Starting | InstanceState::Stopping
+        );
+        let Some(cid) = inst.container_id.clone().filter(|_| allowed) else {
+            return Err(inst.illegal("stop"));
+        };
+        let previous = inst.state;
+        inst.state = InstanceState::Stopping;
+        self.save(&mut inst).await?;
+        match driver.stop(&cid, self.settings.stop_grace).await {
+            Ok(info) => {
+                settle(&mut inst, Some(&info));
+                if inst.state == InstanceState::Stopped {
+                    inst.state_reason = Some(STOPPED_BY_REQUEST.into());
+                }
+            }
+            Err(CoreError::NotFound { .. }) => settle(&mut inst, None),
+            Err(err) => {
+                inst.state = previous;
+                self.save(&mut inst).await?;
+                return Err(err);
+            }
+        }
+        self.save(&mut inst).await?;
+        tracing::info!(instance_id = %id, state = %inst.state, "instance stopped");
+        Ok(inst)
+    }
+
+    /// Starts a stopped (or failed) instance again.
+    ///
+    /// # Errors
+    /// `Conflict(InvalidState)` unless it is `STOPPED` or `ERROR` with a
+    /// container; `Conflict(PortInUse)`; `NotFound`; `Unavailable(Docker)`.
+    #[tracing::instrument(skip(self))]
+    pub async fn start(&self, caller: Caller, id: InstanceId) -> CoreResult<Instance> {
+        let driver = self.driver()?.clone();
+        let _lock = self.lock(id).await;
+        let mut inst = self.repo.get(caller.user_id, id).await?;
+        let allowed = matches!(inst.state, InstanceState::Stopped | InstanceState::Error);
+        let Some(cid) = inst.container_id.clone().filter(|_| allowed) else {
+            return Err(inst.illegal("start"));
+        };
+        let previous = (inst.state, inst.state_reason.clone());
+        inst.state = InstanceState::Starting;
+        inst.state_reason = None;
+        self.save(&mut inst).await?;
+        match driver.start(&cid).await {
+            Ok(info) => {
+                // A container that exits at once settles from STARTING.
+                settle(&mut inst, Some(&info));
+            }
+            Err(CoreError::NotFound { .. }) => {
+                settle(&mut inst, None);
+                self.save(&mut inst).await?;
+                return Err(CoreError::conflict(
+                    ConflictKind::InvalidState,
+                    format!(
+                        "cannot start instance {} ({}): its container disappeared; \
+                         terminate it and launch a new one",
+                        inst.name, inst.id
+                    ),
+                ));
+            }
+            Err(err) => {
+                (inst.state, inst.state_reason) = previous;
+                self.save(&mut inst).await?;
+                return Err(err);
+            }
+        }
+        self.save(&mut inst).await?;
+        tracing::info!(instance_id = %id, state = %inst.state, "instance started");
+        Ok(inst)
+    }
+
+    /// Restarts a running instance's container.
+    ///
+    /// # Errors
+    /// `Conflict(InvalidState)` unless it is `RUNNING`; `NotFound`;
+    /// `Unavailable(Docker)`.
+    #[tracing::instrument(skip(self))]
+    pub async fn reboot(&self, caller: Caller, id: InstanceId) -> CoreResult<Instance> {
+        let driver = self.driver()?.clone();
+        let _lock = self.lock(id).await;
+        let mut inst = self.repo.get(caller.user_id, id).await?;
+        let allowed = inst.state == InstanceState::Running;
+        let Some(cid) = inst.container_id.clone().filter(|_| allowed) else {
+            return Err(inst.illegal("reboot"));
+        };
+        match driver.restart(&cid, self.settings.stop_grace).await {
+            Ok(info) => settle(&mut inst, Some(&info)),
+            Err(CoreError::NotFound { .. }) => settle(&mut inst, None),
+            Err(err) => return Err(err),
+        }
+        self.save(&mut inst).await?;
+        tracing::info!(instance_id = %id, state = %inst.state, "instance rebooted");
+        Ok(inst)
+    }
+
+    /// Terminates an instance: removes its container and marks it
+    /// `TERMINATED` (the row stays, describable). Terminating a terminated
+    /// instance changes nothing.
+    ///
+    /// # Errors
+    /// `NotFound`; `Unavailable(Docker)` (then nothing changes).
+    #[tracing::instrument(skip(self))]
+    pub async fn terminate(&self, caller: Caller, id: InstanceId) -> CoreResult<Instance> {
+        let _lock = self.lock(id).await;
+        let mut inst = self.repo.get(caller.user_id, id).await?;
+        if inst.state == InstanceState::Terminated {
+            return Ok(inst);
+        }
+        if let Some(cid) = &inst.container_id {
+            self.driver()?.remove(cid).await?;
+        }
+        inst.state = InstanceState::Terminated;
+        inst.state_reason = None;
+        inst.published_ports.clear();
+        inst.deleted_at = Some(now_utc());
+        self.save(&mut inst).await?;
+        tracing::info!(instance_id = %id, "instance terminated");
+        Ok(inst)
+    }
+
+    /// The log of an instance's container (stdout and stderr).
+    ///
+    /// # Errors
+    /// `Conflict(InvalidState)` when the instance has no container (it was
+    /// terminated or its launch did not get that far); `NotFound`;
+    /// `Unavailable(Docker)`.
+    pub async fn logs(
+        &self,
+        caller: Caller,
+        id: InstanceId,
+        options: &LogOptions,
+    ) -> CoreResult<LogStream> {
+        let driver = self.driver()?;
+        let inst = self.repo.get(caller.user_id, id).await?;
+        let Some(cid) = inst
+            .container_id
+            .as_deref()
+            .filter(|_| inst.state != InstanceState::Terminated)
+        else {
+            return Err(inst.illegal("read the logs of"));
+        };
+        match driver.logs(cid, options).await {
+            Err(CoreError::NotFound { .. }) => Err(inst.illegal("read the logs of")),
+            other => other,
+        }
+    }
+
+    /// One resource-use sample of a running instance.
+    ///
+    /// # Errors
+    /// `Conflict(InvalidState)` unless it is `RUNNING`; `NotFound`;
+    /// `Unavailable(Docker)`.
+    pub async fn stats(&self, caller: Caller, id: InstanceId) -> CoreResult<InstanceStats> {
+        let driver = self.driver()?;
+        let inst = self.repo.get(caller.user_id, id).await?;
+        let Some(cid) = inst
+            .container_id
+            .as_deref()
+            .filter(|_| inst.state == InstanceState::Running)
+        else {
+            return Err(inst.illegal("read the stats of"));
+        };
+        match driver.stats(cid).await {
+            Err(CoreError::NotFound { .. }) => Err(inst.illegal("read the stats of")),
+            other => other,
+        }
+    }
+
+    /// Subscribes to the runtime's container events (for the reconciler).
+    ///
+    /// # Errors
+    /// `Unavailable(Docker)`.
+    pub async fn events(&self) -> CoreResult<EventStream> {
+        self.driver()?.events().await
+    }
+
+    /// Settles every live instance from what the runtime says; returns how
+    /// many changed.
+    ///
+    /// # Errors
+    /// `Unavailable` when Docker or the database cannot be reached (the
+    /// next resync tries again).
+    pub async fn reconcile_all(&self) -> CoreResult<usize> {
+        self.driver()?;
+        let mut changed = 0;
+        for inst in self.repo.list_live().await? {
+            match self.reconcile_one(inst.id).await {
+                Ok(true) => changed += 1,
+                Ok(false) => {}
+                Err(e @ CoreError::Unavailable { .. }) => return Err(e),
+                Err(e) => {
+                    tracing::warn!(instance_id = %inst.id, error = %e, "cannot reconcile instance");
+                }
+            }
+        }
+        Ok(changed)
+    }
+
+    /// Reacts to one container event by settling its instance.
+    ///
+    /// # Errors
+    /// As [`reconcile_one`](Self::reconcile_one).
+    pub async fn handle_event(&self, event: &ContainerEvent) -> CoreResult<bool> {
+        match event.action.as_str() {
+            "start" | "die" | "stop" | "kill" | "oom" | "destroy" | "pause" | "unpause"
+            | "restart" => self.reconcile_one(event.instance_id).await,
+            _ => Ok(false),
+        }
+    }
+
+    /// Settles one instance from what the runtime says about its container;
+    /// returns whether anything changed. A terminated instance whose
+    /// container survived a crash has it removed.
+    ///
+    /// # Errors
+    /// `Unavailable` when Docker or the database cannot be reached.
+    pub async fn reconcile_one(&self, id: InstanceId) -> CoreResult<bool> {
+        let driver = self.driver()?.clone();
+        let _lock = self.lock(id).await;
+        let Some(mut inst) = self.repo.find(id).await? else {
+            return Ok(false);
+        };
+        if inst.state == InstanceState::Terminated {
+            if let Some(cid) = &inst.container_id
+                && driver.inspect(cid).await?.is_some()
+            {
+                driver.remove(cid).await?;
+                tracing::info!(instance_id = %id, "removed the container of a terminated instance");
+            }
+            return Ok(false);
+        }
+        let before = inst.clone();
+        match inst.container_id.clone() {
+            None => {
+                inst.state = InstanceState::Error;
+                inst.state_reason = Some(
+                    "the launch was interrupted before its container was created; \
+                     terminate this instance and launch it again"
+                        .into(),
+                );
+            }
+            Some(cid) => {
+                let info = driver.inspect(&cid).await?;
+                settle(&mut inst, info.as_ref());
+            }
+        }
+        if inst == before {
+            return Ok(false);
+        }
+        self.save(&mut inst).await?;
+        tracing::info!(
+            instance_id = %id,
+            from = %before.state,
+            to = %inst.state,
+            reason = inst.state_reason.as_deref().unwrap_or(""),
+            "instance state reconciled"
+        );
+        Ok(true)
+    }
+}

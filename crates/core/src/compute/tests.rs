@@ -1,0 +1,723 @@
+//! Service tests against in-memory fakes of the repository and the runtime.
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::*;
+use crate::Resource;
+use crate::error::{ConflictKind, CoreError, CoreResult, Dependency};
+use crate::identity::{ApiKeyId, Caller, UserId};
+
+#[derive(Default)]
+struct FakeRepo {
+    rows: Mutex<Vec<Instance>>,
+}
+
+#[async_trait]
+impl InstanceRepo for FakeRepo {
+    async fn insert(&self, instance: &Instance) -> CoreResult<()> {
+        let mut rows = self.rows.lock().unwrap();
+        if rows
+            .iter()
+            .any(|r| r.owner == instance.owner && r.name == instance.name && r.deleted_at.is_none())
+        {
+            return Err(CoreError::conflict(
+                ConflictKind::AlreadyExists,
+                format!("an instance named `{}` already exists", instance.name),
+            ));
+        }
+        rows.push(instance.clone());
+        Ok(())
+    }
+    async fn get(&self, owner: UserId, id: InstanceId) -> CoreResult<Instance> {
+        self.rows
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|r| r.id == id && r.owner == owner)
+            .cloned()
+            .ok_or_else(|| CoreError::not_found(Resource::Instance, id.to_string()))
+    }
+    async fn find(&self, id: InstanceId) -> CoreResult<Option<Instance>> {
+        Ok(self
+            .rows
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|r| r.id == id)
+            .cloned())
+    }
+    async fn list(&self, owner: UserId, query: &ListQuery) -> CoreResult<Vec<Instance>> {
+        let rows = self.rows.lock().unwrap();
+        let mut out: Vec<Instance> = rows
+            .iter()
+            .filter(|r| r.owner == owner && (query.include_terminated || r.deleted_at.is_none()))
+            .cloned()
+            .collect();
+        out.sort_by_key(|r| (r.created_at, r.id));
+        if let Some(after) = query.after {
+            let Some(a) = rows.iter().find(|r| r.id == after) else {
+                return Ok(Vec::new());
+            };
+            out.retain(|r| (r.created_at, r.id) > (a.created_at, a.id));
+        }
+        out.truncate(query.limit as usize);
+        Ok(out)
+    }
+    async fn list_live(&self) -> CoreResult<Vec<Instance>> {
+        Ok(self
+            .rows
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.deleted_at.is_none())
+            .cloned()
+            .collect())
+    }
+    async fn update(&self, instance: &Instance) -> CoreResult<()> {
+        let mut rows = self.rows.lock().unwrap();
+        let row = rows
+            .iter_mut()
+            .find(|r| r.id == instance.id)
+            .ok_or_else(|| CoreError::not_found(Resource::Instance, instance.id.to_string()))?;
+        *row = instance.clone();
+        Ok(())
+    }
+    async fn delete(&self, id: InstanceId) -> CoreResult<()> {
+        self.rows.lock().unwrap().retain(|r| r.id != id);
+        Ok(())
+    }
+}
+
+#[derive(Clone)]
+struct FakeContainer {
+    spec: ContainerSpec,
+    running: bool,
+    exit_code: Option<i64>,
+    oom: bool,
+    ports: Vec<PublishedPort>,
+}
+
+#[derive(Default)]
+struct FakeDriver {
+    images: Mutex<HashSet<String>>,
+    containers: Mutex<HashMap<String, FakeContainer>>,
+    taken_ports: Mutex<HashSet<u16>>,
+    down: AtomicBool,
+    next: AtomicU32,
+}
+
+impl FakeDriver {
+    fn with_image(image: &str) -> Arc<Self> {
+        let d = Self::default();
+        d.images.lock().unwrap().insert(image.to_owned());
+        d.next.store(40000, Ordering::SeqCst);
+        Arc::new(d)
+    }
+    fn check(&self) -> CoreResult<()> {
+        if self.down.load(Ordering::SeqCst) {
+            Err(CoreError::unavailable(Dependency::Docker, "Docker is down"))
+        } else {
+            Ok(())
+        }
+    }
+    fn info(cid: &str, c: &FakeContainer) -> ContainerInfo {
+        ContainerInfo {
+            container_id: cid.to_owned(),
+            status: if c.running {
+                ContainerStatus::Running
+            } else {
+                ContainerStatus::Exited
+            },
+            exit_code: c.exit_code,
+            oom_killed: c.oom,
+            error: None,
+            ports: if c.running {
+                c.ports.clone()
+            } else {
+                Vec::new()
+            },
+        }
+    }
+    fn gone(cid: &str) -> CoreError {
+        CoreError::not_found(Resource::Instance, cid)
+    }
+    fn count(&self) -> usize {
+        self.containers.lock().unwrap().len()
+    }
+    fn set(&self, cid: &str, f: impl FnOnce(&mut FakeContainer)) {
+        f(self.containers.lock().unwrap().get_mut(cid).unwrap());
+    }
+}
+
+#[async_trait]
+impl ComputeDriver for FakeDriver {
+    async fn host_cpus(&self) -> CoreResult<u32> {
+        self.check()?;
+        Ok(2)
+    }
+    async fn ensure_image(&self, image: &str) -> CoreResult<()> {
+        self.check()?;
+        if self.images.lock().unwrap().contains(image) {
+            Ok(())
+        } else {
+            Err(CoreError::not_found(
+                Resource::Image,
+                format!("{image} (not present and cannot be pulled)"),
+            ))
+        }
+    }
+    async fn create(&self, spec: &ContainerSpec) -> CoreResult<String> {
+        self.check()?;
+        let cid = format!("c{}", self.next.fetch_add(1, Ordering::SeqCst));
+        self.containers.lock().unwrap().insert(
+            cid.clone(),
+            FakeContainer {
+                spec: spec.clone(),
+                running: false,
+                exit_code: None,
+                oom: false,
+                ports: Vec::new(),
+            },
+        );
+        Ok(cid)
+    }
+    async fn start(&self, cid: &str) -> CoreResult<ContainerInfo> {
+        self.check()?;
+        let mut map = self.containers.lock().unwrap();
+        let c = map.get_mut(cid).ok_or_else(|| Self::gone(cid))?;
+        let taken = self.taken_ports.lock().unwrap();
+        if let Some(p) = c
+            .spec
+            .ports
+            .iter()
+            .find_map(|p| p.host_port.filter(|h| taken.contains(h)))
+        {
+            return Err(CoreError::conflict(
+                ConflictKind::PortInUse,
+                format!("host port {p} is already in use"),
+            ));
+        }
+        c.ports = c
+            .spec
+            .ports
+            .iter()
+            .map(|p| PublishedPort {
+                host_ip: "127.0.0.1".into(),
+                host_port: p
+                    .host_port
+                    .unwrap_or_else(|| self.next.fetch_add(1, Ordering::SeqCst) as u16),
+                container_port: p.container_port,
+                protocol: p.protocol,
+            })
+            .collect();
+        c.running = true;
+        c.exit_code = None;
+        Ok(Self::info(cid, c))
+    }
+    async fn stop(&self, cid: &str, _grace: Duration) -> CoreResult<ContainerInfo> {
+        self.check()?;
+        let mut map = self.containers.lock().unwrap();
+        let c = map.get_mut(cid).ok_or_else(|| Self::gone(cid))?;
+        if c.running {
+            c.running = false;
+            c.exit_code = Some(143);
+        }
+        Ok(Self::info(cid, c))
+    }
+    async fn restart(&self, cid: &str, grace: Duration) -> CoreResult<ContainerInfo> {
+        self.stop(cid, grace).await?;
+        self.start(cid).await
+    }
+    async fn remove(&self, cid: &str) -> CoreResult<()> {
+        self.check()?;
+        self.containers.lock().unwrap().remove(cid);
+        Ok(())
+    }
+    async fn inspect(&self, cid: &str) -> CoreResult<Option<ContainerInfo>> {
+        self.check()?;
+        Ok(self
+            .containers
+            .lock()
+            .unwrap()
+            .get(cid)
+            .map(|c| Self::info(cid, c)))
+    }
+    async fn logs(&self, cid: &str, _options: &LogOptions) -> CoreResult<LogStream> {
+        self.check()?;
+        if !self.containers.lock().unwrap().contains_key(cid) {
+            return Err(Self::gone(cid));
+        }
+        Ok(futures::stream::iter(vec![Ok(bytes::Bytes::from_static(b"hello\n"))]).boxed())
+    }
+    async fn stats(&self, cid: &str) -> CoreResult<InstanceStats> {
+        self.check()?;
+        let map = self.containers.lock().unwrap();
+        let c = map.get(cid).ok_or_else(|| Self::gone(cid))?;
+        Ok(InstanceStats {
+            cpu_percent: 1.5,
+            memory_usage_bytes: 1024,
+            memory_limit_bytes: c.spec.memory_bytes as u64,
+            network_rx_bytes: 1,
+            network_tx_bytes: 2,
+            read_at: crate::clock::now_utc(),
+        })
+    }
+    async fn events(&self) -> CoreResult<EventStream> {
+        self.check()?;
+        Ok(futures::stream::empty().boxed())
+    }
+}
+
+const IMAGE: &str = "busybox:latest";
+
+fn caller() -> Caller {
+    Caller {
+        user_id: UserId::new(),
+        key_id: ApiKeyId::new(),
+    }
+}
+
+fn setup() -> (ComputeService, Arc<FakeRepo>, Arc<FakeDriver>) {
+    let repo = Arc::new(FakeRepo::default());
+    let driver = FakeDriver::with_image(IMAGE);
+    let svc = ComputeService::new(
+        repo.clone(),
+        Some(driver.clone() as Arc<dyn ComputeDriver>),
+        ComputeSettings::default(),
+    );
+    (svc, repo, driver)
+}
+
+fn req(name: &str) -> LaunchRequest {
+    LaunchRequest {
+        name: name.into(),
+        image: IMAGE.into(),
+        ..LaunchRequest::default()
+    }
+}
+
+#[tokio::test]
+async fn launch_runs_the_container_with_limits_ports_and_env() {
+    let (svc, _repo, driver) = setup();
+    let me = caller();
+    let mut env = BTreeMap::new();
+    env.insert("MODE".to_owned(), "dev".to_owned());
+    let inst = svc
+        .launch(
+            me,
+            LaunchRequest {
+                ports: vec!["8080:80".into(), "53/udp".into()],
+                env: env.clone(),
+                instance_type: Some("t3.xlarge".into()),
+                command: Some(vec!["httpd".into(), "-f".into()]),
+                ..req("web")
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(inst.state, InstanceState::Running);
+    assert_eq!(inst.instance_type, "t3.xlarge");
+    assert_eq!(inst.access_urls(), vec!["http://127.0.0.1:8080"]);
+    assert_eq!(inst.published_ports.len(), 2);
+    assert_ne!(inst.published_ports[1].host_port, 0);
+    let cid = inst.container_id.clone().unwrap();
+    let spec = driver.containers.lock().unwrap()[&cid].spec.clone();
+    // 4 vCPUs capped at the host's 2.
+    assert_eq!(spec.nano_cpus, 2_000_000_000);
+    assert_eq!(spec.memory_bytes, 16 << 30);
+    assert_eq!(spec.env, env);
+    assert_eq!(spec.owner, me.user_id);
+    assert_eq!(svc.get(me, inst.id).await.unwrap(), inst);
+}
+
+#[tokio::test]
+async fn invalid_launches_are_rejected_before_anything_is_created() {
+    let (svc, repo, driver) = setup();
+    let cases: Vec<(&str, LaunchRequest)> = vec![
+        ("bad name", req("no spaces")),
+        (
+            "empty image",
+            LaunchRequest {
+                image: String::new(),
+                ..req("a")
+            },
+        ),
+        (
+            "bad port",
+            LaunchRequest {
+                ports: vec!["99999".into()],
+                ..req("a")
+            },
+        ),
+        (
+            "eleven ports",
+            LaunchRequest {
+                ports: (1..=11).map(|p| p.to_string()).collect(),
+                ..req("a")
+            },
+        ),
+        (
+            "unknown type",
+            LaunchRequest {
+                instance_type: Some("m5.huge".into()),
+                ..req("a")
+            },
+        ),
+        (
+            "empty command",
+            LaunchRequest {
+                command: Some(vec![]),
+                ..req("a")
+            },
+        ),
+    ];
+    for (desc, r) in cases {
+        let err = svc.launch(caller(), r).await.expect_err(desc);
+        assert!(matches!(err, CoreError::InvalidInput(_)), "{desc}: {err:?}");
+    }
+    assert!(repo.rows.lock().unwrap().is_empty());
+    assert_eq!(driver.count(), 0);
+}
+
+#[tokio::test]
+async fn a_missing_image_or_taken_port_leaves_nothing_behind() {
+    let (svc, repo, driver) = setup();
+    let err = svc
+        .launch(
+            caller(),
+            LaunchRequest {
+                image: "nope:1".into(),
+                ..req("a")
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CoreError::NotFound {
+                resource: Resource::Image,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("nope:1"));
+
+    driver.taken_ports.lock().unwrap().insert(8080);
+    let err = svc
+        .launch(
+            caller(),
+            LaunchRequest {
+                ports: vec!["8080:80".into()],
+                ..req("a")
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CoreError::Conflict {
+                kind: ConflictKind::PortInUse,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(repo.rows.lock().unwrap().is_empty());
+    assert_eq!(driver.count(), 0);
+}
+
+#[tokio::test]
+async fn names_are_unique_per_owner_among_live_instances() {
+    let (svc, _repo, _driver) = setup();
+    let (a, b) = (caller(), caller());
+    let first = svc.launch(a, req("web")).await.unwrap();
+    let err = svc.launch(a, req("web")).await.unwrap_err();
+    assert!(matches!(
+        err,
+        CoreError::Conflict {
+            kind: ConflictKind::AlreadyExists,
+            ..
+        }
+    ));
+    svc.launch(b, req("web"))
+        .await
+        .expect("another owner may reuse the name");
+    svc.terminate(a, first.id).await.unwrap();
+    svc.launch(a, req("web"))
+        .await
+        .expect("a terminated name is free again");
+}
+
+#[tokio::test]
+async fn concurrent_launches_with_one_name_make_one_instance() {
+    let (svc, repo, driver) = setup();
+    let me = caller();
+    let (x, y) = tokio::join!(svc.launch(me, req("twin")), svc.launch(me, req("twin")));
+    assert_eq!(u8::from(x.is_ok()) + u8::from(y.is_ok()), 1);
+    assert_eq!(repo.rows.lock().unwrap().len(), 1);
+    assert_eq!(driver.count(), 1);
+}
+
+#[tokio::test]
+async fn the_state_machine_allows_only_legal_transitions() {
+    let (svc, _repo, driver) = setup();
+    let me = caller();
+    let inst = svc.launch(me, req("sm")).await.unwrap();
+    let id = inst.id;
+    let illegal = |r: CoreResult<Instance>, desc: &str, state: &str| {
+        let err = r.expect_err(desc);
+        assert!(
+            matches!(
+                err,
+                CoreError::Conflict {
+                    kind: ConflictKind::InvalidState,
+                    ..
+                }
+            ),
+            "{desc}: {err:?}"
+        );
+        assert!(err.to_string().contains(state), "{desc}: {err}");
+    };
+    illegal(svc.start(me, id).await, "start running", "RUNNING");
+    let stopped = svc.stop(me, id).await.unwrap();
+    assert_eq!(stopped.state, InstanceState::Stopped);
+    assert_eq!(stopped.state_reason.as_deref(), Some("stopped by request"));
+    assert!(stopped.published_ports.is_empty());
+    illegal(svc.stop(me, id).await, "stop stopped", "STOPPED");
+    illegal(svc.reboot(me, id).await, "reboot stopped", "STOPPED");
+    assert_eq!(
+        svc.start(me, id).await.unwrap().state,
+        InstanceState::Running
+    );
+    assert_eq!(
+        svc.reboot(me, id).await.unwrap().state,
+        InstanceState::Running
+    );
+    let gone = svc.terminate(me, id).await.unwrap();
+    assert_eq!(gone.state, InstanceState::Terminated);
+    assert!(gone.deleted_at.is_some());
+    assert_eq!(driver.count(), 0);
+    illegal(svc.stop(me, id).await, "stop terminated", "TERMINATED");
+    illegal(svc.start(me, id).await, "start terminated", "TERMINATED");
+    assert!(svc.logs(me, id, &LogOptions::default()).await.is_err());
+    // Terminate is idempotent; the instance stays describable, hidden from lists.
+    assert_eq!(
+        svc.terminate(me, id).await.unwrap().state,
+        InstanceState::Terminated
+    );
+    assert_eq!(
+        svc.get(me, id).await.unwrap().state,
+        InstanceState::Terminated
+    );
+    assert!(
+        svc.list(me, false, None, None)
+            .await
+            .unwrap()
+            .instances
+            .is_empty()
+    );
+    assert_eq!(
+        svc.list(me, true, None, None)
+            .await
+            .unwrap()
+            .instances
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn other_owners_get_not_found() {
+    let (svc, _repo, _driver) = setup();
+    let (a, b) = (caller(), caller());
+    let inst = svc.launch(a, req("mine")).await.unwrap();
+    let not_found = |r: CoreResult<Instance>| {
+        assert!(matches!(
+            r,
+            Err(CoreError::NotFound {
+                resource: Resource::Instance,
+                ..
+            })
+        ));
+    };
+    not_found(svc.get(b, inst.id).await);
+    not_found(svc.stop(b, inst.id).await);
+    not_found(svc.terminate(b, inst.id).await);
+    assert!(svc.stats(b, inst.id).await.is_err());
+    assert!(
+        svc.list(b, true, None, None)
+            .await
+            .unwrap()
+            .instances
+            .is_empty()
+    );
+    assert_eq!(
+        svc.get(a, inst.id).await.unwrap().state,
+        InstanceState::Running
+    );
+}
+
+#[tokio::test]
+async fn concurrent_stop_and_start_end_consistent() {
+    let (svc, repo, driver) = setup();
+    let me = caller();
+    let inst = svc.launch(me, req("race")).await.unwrap();
+    for _ in 0..20 {
+        let _ = tokio::join!(svc.stop(me, inst.id), svc.start(me, inst.id));
+        let row = repo.find(inst.id).await.unwrap().unwrap();
+        let running =
+            driver.containers.lock().unwrap()[row.container_id.as_deref().unwrap()].running;
+        match row.state {
+            InstanceState::Running => assert!(running),
+            InstanceState::Stopped => assert!(!running),
+            other => panic!("left in {other}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn reconcile_reflects_what_happened_behind_our_back() {
+    let (svc, repo, driver) = setup();
+    let me = caller();
+    let exits = svc.launch(me, req("exits")).await.unwrap();
+    let oom = svc.launch(me, req("oom")).await.unwrap();
+    let removed = svc.launch(me, req("removed")).await.unwrap();
+    let fine = svc.launch(me, req("fine")).await.unwrap();
+    driver.set(exits.container_id.as_deref().unwrap(), |c| {
+        c.running = false;
+        c.exit_code = Some(3);
+    });
+    driver.set(oom.container_id.as_deref().unwrap(), |c| {
+        c.running = false;
+        c.exit_code = Some(137);
+        c.oom = true;
+    });
+    driver
+        .containers
+        .lock()
+        .unwrap()
+        .remove(removed.container_id.as_deref().unwrap());
+    // A crash during a launch left a STARTING row without a container.
+    let mut orphan = fine.clone();
+    orphan.id = InstanceId::new();
+    orphan.name = "orphan".into();
+    orphan.state = InstanceState::Starting;
+    orphan.container_id = None;
+    repo.insert(&orphan).await.unwrap();
+
+    assert_eq!(svc.reconcile_all().await.unwrap(), 4);
+    let get = |id| svc.get(me, id);
+    let e = get(exits.id).await.unwrap();
+    assert_eq!((e.state, e.exit_code), (InstanceState::Stopped, Some(3)));
+    assert!(e.state_reason.unwrap().contains("code 3"));
+    let o = get(oom.id).await.unwrap();
+    assert_eq!(o.state, InstanceState::Error);
+    assert!(o.state_reason.unwrap().contains("out of memory"));
+    let r = get(removed.id).await.unwrap();
+    assert_eq!(r.state, InstanceState::Error);
+    assert!(r.state_reason.unwrap().contains("container disappeared"));
+    assert_eq!(get(orphan.id).await.unwrap().state, InstanceState::Error);
+    assert_eq!(get(fine.id).await.unwrap().state, InstanceState::Running);
+    // A second pass changes nothing; events for unrelated actions are ignored.
+    assert_eq!(svc.reconcile_all().await.unwrap(), 0);
+    let ev = ContainerEvent {
+        instance_id: fine.id,
+        container_id: fine.container_id.clone().unwrap(),
+        action: "exec_create".into(),
+    };
+    assert!(!svc.handle_event(&ev).await.unwrap());
+    // The exited one can be started again.
+    assert_eq!(
+        svc.start(me, exits.id).await.unwrap().state,
+        InstanceState::Running
+    );
+}
+
+#[tokio::test]
+async fn docker_down_is_unavailable_but_reads_still_work() {
+    let (svc, _repo, driver) = setup();
+    let me = caller();
+    let inst = svc.launch(me, req("up")).await.unwrap();
+    driver.down.store(true, Ordering::SeqCst);
+    let unavailable = |r: CoreResult<Instance>| {
+        assert!(matches!(
+            r,
+            Err(CoreError::Unavailable {
+                dependency: Dependency::Docker,
+                ..
+            })
+        ));
+    };
+    unavailable(svc.launch(me, req("down")).await);
+    unavailable(svc.stop(me, inst.id).await);
+    unavailable(svc.terminate(me, inst.id).await);
+    assert!(svc.reconcile_all().await.is_err());
+    // The failed stop left the recorded state as it was.
+    assert_eq!(
+        svc.get(me, inst.id).await.unwrap().state,
+        InstanceState::Running
+    );
+    assert_eq!(
+        svc.list(me, false, None, None)
+            .await
+            .unwrap()
+            .instances
+            .len(),
+        1
+    );
+
+    let none = ComputeService::new(
+        Arc::new(FakeRepo::default()),
+        None,
+        ComputeSettings::default(),
+    );
+    let err = none.launch(me, req("x")).await.unwrap_err();
+    assert!(err.to_string().contains("Docker"), "{err}");
+}
+
+#[tokio::test]
+async fn lists_paginate_in_creation_order() {
+    let (svc, _repo, _driver) = setup();
+    let me = caller();
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(svc.launch(me, req(&format!("i{i}"))).await.unwrap().id);
+    }
+    let p1 = svc.list(me, false, Some(2), None).await.unwrap();
+    assert_eq!(
+        p1.instances.iter().map(|i| i.id).collect::<Vec<_>>(),
+        ids[..2]
+    );
+    let p2 = svc.list(me, false, Some(2), p1.next).await.unwrap();
+    assert_eq!(
+        p2.instances.iter().map(|i| i.id).collect::<Vec<_>>(),
+        ids[2..4]
+    );
+    let p3 = svc.list(me, false, Some(2), p2.next).await.unwrap();
+    assert_eq!(p3.instances.len(), 1);
+    assert_eq!(p3.next, None);
+    assert!(svc.list(me, false, Some(0), None).await.is_err());
+    assert!(svc.list(me, false, Some(1001), None).await.is_err());
+}
+
+#[tokio::test]
+async fn logs_and_stats_need_a_live_container() {
+    let (svc, _repo, _driver) = setup();
+    let me = caller();
+    let inst = svc.launch(me, req("io")).await.unwrap();
+    let mut logs = svc.logs(me, inst.id, &LogOptions::default()).await.unwrap();
+    assert_eq!(&logs.next().await.unwrap().unwrap()[..], b"hello\n");
+    let stats = svc.stats(me, inst.id).await.unwrap();
+    assert_eq!(stats.memory_limit_bytes, 1 << 30);
+    svc.stop(me, inst.id).await.unwrap();
+    assert!(svc.stats(me, inst.id).await.is_err());
+    assert!(svc.logs(me, inst.id, &LogOptions::default()).await.is_ok());
+}
