@@ -1,6 +1,7 @@
 //! Opening a database from a URL, and the repositories it hands out.
 
 use async_trait::async_trait;
+use miniaws_core::compute::InstanceRepo;
 use miniaws_core::health::{HealthProbe, ProbeStatus};
 use miniaws_core::identity::IdentityRepo;
 use miniaws_core::storage::StorageRepo;
@@ -187,6 +188,14 @@ impl Database {
         match self {
             Database::Postgres(pool) => Arc::new(postgres::PgStorageRepo::new(pool.clone())),
             Database::Sqlite(pool) => Arc::new(sqlite::SqliteStorageRepo::new(pool.clone())),
+        }
+    }
+
+    /// The instance repository on this database.
+    pub fn instance_repo(&self) -> Arc<dyn InstanceRepo> {
+        match self {
+            Database::Postgres(pool) => Arc::new(postgres::PgInstanceRepo::new(pool.clone())),
+            Database::Sqlite(pool) => Arc::new(sqlite::SqliteInstanceRepo::new(pool.clone())),
         }
     }
 

@@ -8,6 +8,7 @@
 
 mod connect;
 mod error;
+mod instance_row;
 mod migrate;
 mod postgres;
 mod sqlite;

@@ -1,7 +1,9 @@
 //! Repositories on PostgreSQL: native `UUID` and `TIMESTAMPTZ` columns.
 
 mod identity;
+mod instance;
 mod storage;
 
 pub(crate) use identity::PgIdentityRepo;
+pub(crate) use instance::PgInstanceRepo;
 pub(crate) use storage::PgStorageRepo;

@@ -5,9 +5,11 @@
 //! so that text order is time order.
 
 mod identity;
+mod instance;
 mod storage;
 
 pub(crate) use identity::SqliteIdentityRepo;
+pub(crate) use instance::SqliteInstanceRepo;
 pub(crate) use storage::SqliteStorageRepo;
 
 use time::OffsetDateTime;

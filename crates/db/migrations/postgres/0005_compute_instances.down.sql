@@ -1,0 +1,12 @@
+DROP INDEX instances_live_idx;
+DROP INDEX instances_owner_created_idx;
+DROP INDEX instances_owner_name_live_idx;
+ALTER TABLE instances
+    DROP CONSTRAINT instances_owner_fk,
+    DROP COLUMN published_ports,
+    DROP COLUMN exit_code,
+    DROP COLUMN state_reason,
+    DROP COLUMN command,
+    DROP COLUMN env,
+    DROP COLUMN instance_type,
+    DROP COLUMN owner_id;

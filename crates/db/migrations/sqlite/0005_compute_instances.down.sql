@@ -1,0 +1,10 @@
+DROP INDEX instances_live_idx;
+DROP INDEX instances_owner_created_idx;
+DROP INDEX instances_owner_name_live_idx;
+ALTER TABLE instances DROP COLUMN published_ports;
+ALTER TABLE instances DROP COLUMN exit_code;
+ALTER TABLE instances DROP COLUMN state_reason;
+ALTER TABLE instances DROP COLUMN command;
+ALTER TABLE instances DROP COLUMN env;
+ALTER TABLE instances DROP COLUMN instance_type;
+ALTER TABLE instances DROP COLUMN owner_id;

@@ -1,0 +1,103 @@
+//! Encoding of instance fields that both backends store as TEXT.
+
+use miniaws_core::compute::{Instance, InstanceId, InstanceState, PortMapping, PublishedPort};
+use miniaws_core::error::ConflictKind;
+use miniaws_core::identity::UserId;
+use miniaws_core::{CoreError, CoreResult};
+use std::collections::BTreeMap;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// The columns every instance query selects, in this order.
+pub(crate) const INSTANCE_COLUMNS: &str = "id, owner_id, name, image, instance_type, status, \
+     state_reason, exit_code, container_id, ports, published_ports, env, command, created_at, \
+     updated_at, deleted_at";
+
+/// An instance row with its TEXT-encoded fields still encoded.
+pub(crate) struct RawInstance {
+    pub id: Uuid,
+    pub owner: Option<Uuid>,
+    pub name: String,
+    pub image: String,
+    pub instance_type: Option<String>,
+    pub status: String,
+    pub state_reason: Option<String>,
+    pub exit_code: Option<i64>,
+    pub container_id: Option<String>,
+    pub ports: Option<String>,
+    pub published_ports: Option<String>,
+    pub env: Option<String>,
+    pub command: Option<String>,
+    pub created_at: Option<OffsetDateTime>,
+    pub updated_at: Option<OffsetDateTime>,
+    pub deleted_at: Option<OffsetDateTime>,
+}
+
+fn corrupt(id: Uuid, what: &str, detail: impl std::fmt::Display) -> CoreError {
+    CoreError::internal_msg(format!(
+        "instance {id} has a malformed {what} column: {detail}"
+    ))
+}
+
+impl RawInstance {
+    /// Decodes the row; a malformed column is an internal error naming it.
+    pub(crate) fn decode(self) -> CoreResult<Instance> {
+        let id = self.id;
+        let env: BTreeMap<String, String> = match self.env.as_deref() {
+            None | Some("") => BTreeMap::new(),
+            Some(s) => serde_json::from_str(s).map_err(|e| corrupt(id, "env", e))?,
+        };
+        let command: Option<Vec<String>> = match self.command.as_deref() {
+            None | Some("") => None,
+            Some(s) => Some(serde_json::from_str(s).map_err(|e| corrupt(id, "command", e))?),
+        };
+        Ok(Instance {
+            id: InstanceId::from_uuid(id),
+            owner: UserId::from_uuid(self.owner.unwrap_or(Uuid::nil())),
+            name: self.name,
+            image: self.image,
+            instance_type: self.instance_type.unwrap_or_default(),
+            state: self
+                .status
+                .parse::<InstanceState>()
+                .map_err(|e| corrupt(id, "status", e))?,
+            state_reason: self.state_reason,
+            exit_code: self.exit_code,
+            container_id: self.container_id,
+            ports: PortMapping::parse_stored(self.ports.as_deref().unwrap_or(""))
+                .map_err(|e| corrupt(id, "ports", e))?,
+            published_ports: PublishedPort::parse_stored(
+                self.published_ports.as_deref().unwrap_or(""),
+            )
+            .map_err(|e| corrupt(id, "published_ports", e))?,
+            env,
+            command,
+            created_at: self.created_at.unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            updated_at: self.updated_at.unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            deleted_at: self.deleted_at,
+        })
+    }
+}
+
+/// The JSON text of an environment.
+pub(crate) fn env_text(instance: &Instance) -> String {
+    serde_json::to_string(&instance.env).unwrap_or_else(|_| "{}".into())
+}
+
+/// The JSON text of a command override, if any.
+pub(crate) fn command_text(instance: &Instance) -> Option<String> {
+    instance
+        .command
+        .as_ref()
+        .map(|c| serde_json::to_string(c).unwrap_or_else(|_| "[]".into()))
+}
+
+/// The conflict for a name that a live instance of the owner already has.
+pub(crate) fn name_taken(name: &str) -> CoreError {
+    CoreError::conflict(
+        ConflictKind::AlreadyExists,
+        format!(
+            "you already have an instance named `{name}`; choose another name or terminate that one first"
+        ),
+    )
+}

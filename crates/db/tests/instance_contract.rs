@@ -1,0 +1,313 @@
+//! The `InstanceRepo` contract, run against SQLite and Postgres.
+//!
+//! One table of cases drives both backends; each case gets a fresh,
+//! migrated database with two users and states what every adapter must do.
+
+mod common;
+
+use miniaws_core::compute::{
+    Instance, InstanceId, InstanceRepo, InstanceState, ListQuery, PortMapping, Protocol,
+    PublishedPort,
+};
+use miniaws_core::error::ConflictKind;
+use miniaws_core::identity::{ApiKeyId, KeyName, NewApiKey, User, UserId};
+use miniaws_core::{CoreError, Resource};
+use miniaws_db::Database;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use time::{Duration, OffsetDateTime};
+
+fn t(offset_secs: i64) -> OffsetDateTime {
+    time::macros::datetime!(2026-01-01 00:00:00.123456 UTC) + Duration::seconds(offset_secs)
+}
+
+/// What every case receives.
+struct Ctx {
+    repo: Arc<dyn InstanceRepo>,
+    alice: UserId,
+    bob: UserId,
+}
+
+fn instance(owner: UserId, name: &str, at: i64) -> Instance {
+    let mut env = BTreeMap::new();
+    env.insert("MODE".to_owned(), "dev".to_owned());
+    env.insert("QUOTE".to_owned(), "a \"b\" = c".to_owned());
+    Instance {
+        id: InstanceId::new(),
+        owner,
+        name: name.into(),
+        image: "miniaws-test/busybox:latest".into(),
+        instance_type: "t3.micro".into(),
+        state: InstanceState::Starting,
+        state_reason: None,
+        exit_code: None,
+        container_id: None,
+        ports: PortMapping::parse_list(&["8080:80", "53/udp"]).expect("valid ports"),
+        published_ports: Vec::new(),
+        env,
+        command: Some(vec!["sh".into(), "-c".into(), "echo 'hi'".into()]),
+        created_at: t(at),
+        updated_at: t(at),
+        deleted_at: None,
+    }
+}
+
+fn all(limit: u32) -> ListQuery {
+    ListQuery {
+        include_terminated: true,
+        limit,
+        after: None,
+    }
+}
+
+fn live(limit: u32) -> ListQuery {
+    ListQuery {
+        include_terminated: false,
+        ..all(limit)
+    }
+}
+
+type Case = (
+    &'static str,
+    fn(Ctx) -> futures::future::BoxFuture<'static, ()>,
+);
+
+fn cases() -> Vec<Case> {
+    vec![
+        ("an inserted instance reads back field for field", |c| {
+            Box::pin(async move {
+                let i = instance(c.alice, "web", 0);
+                c.repo.insert(&i).await.expect("inserted");
+                assert_eq!(c.repo.get(c.alice, i.id).await.expect("get"), i);
+                assert_eq!(c.repo.find(i.id).await.expect("find"), Some(i.clone()));
+                let mut bare = instance(c.alice, "bare", 1);
+                bare.env.clear();
+                bare.command = None;
+                bare.ports.clear();
+                c.repo.insert(&bare).await.expect("inserted");
+                assert_eq!(c.repo.get(c.alice, bare.id).await.unwrap(), bare);
+            })
+        }),
+        (
+            "another owner's instance and unknown ids are not found",
+            |c| {
+                Box::pin(async move {
+                    let i = instance(c.alice, "web", 0);
+                    c.repo.insert(&i).await.unwrap();
+                    let err = c.repo.get(c.bob, i.id).await.unwrap_err();
+                    assert!(
+                        matches!(
+                            err,
+                            CoreError::NotFound {
+                                resource: Resource::Instance,
+                                ..
+                            }
+                        ),
+                        "{err:?}"
+                    );
+                    assert!(c.repo.get(c.alice, InstanceId::new()).await.is_err());
+                    assert_eq!(c.repo.find(InstanceId::new()).await.unwrap(), None);
+                    assert!(c.repo.list(c.bob, &all(10)).await.unwrap().is_empty());
+                })
+            },
+        ),
+        (
+            "a live name is unique per owner; terminated names and other owners are free",
+            |c| {
+                Box::pin(async move {
+                    let mut first = instance(c.alice, "web", 0);
+                    c.repo.insert(&first).await.unwrap();
+                    let err = c
+                        .repo
+                        .insert(&instance(c.alice, "web", 1))
+                        .await
+                        .unwrap_err();
+                    assert!(
+                        matches!(
+                            err,
+                            CoreError::Conflict {
+                                kind: ConflictKind::AlreadyExists,
+                                ..
+                            }
+                        ),
+                        "{err:?}"
+                    );
+                    assert!(err.to_string().contains("web"), "{err}");
+                    c.repo
+                        .insert(&instance(c.bob, "web", 1))
+                        .await
+                        .expect("bob's own");
+                    first.state = InstanceState::Terminated;
+                    first.deleted_at = Some(t(2));
+                    c.repo.update(&first).await.unwrap();
+                    c.repo
+                        .insert(&instance(c.alice, "web", 3))
+                        .await
+                        .expect("name free again");
+                })
+            },
+        ),
+        ("concurrent inserts of one name make exactly one row", |c| {
+            Box::pin(async move {
+                let (a, b) = (instance(c.alice, "twin", 0), instance(c.alice, "twin", 0));
+                let (ra, rb) = tokio::join!(c.repo.insert(&a), c.repo.insert(&b));
+                assert_eq!(
+                    u8::from(ra.is_ok()) + u8::from(rb.is_ok()),
+                    1,
+                    "{ra:?} {rb:?}"
+                );
+                assert_eq!(c.repo.list(c.alice, &all(10)).await.unwrap().len(), 1);
+            })
+        }),
+        ("update writes the mutable fields", |c| {
+            Box::pin(async move {
+                let mut i = instance(c.alice, "web", 0);
+                c.repo.insert(&i).await.unwrap();
+                i.state = InstanceState::Error;
+                i.state_reason = Some("out of memory".into());
+                i.exit_code = Some(137);
+                i.container_id = Some("abc123".into());
+                i.published_ports = vec![PublishedPort {
+                    host_ip: "127.0.0.1".into(),
+                    host_port: 32768,
+                    container_port: 80,
+                    protocol: Protocol::Tcp,
+                }];
+                i.updated_at = t(5);
+                c.repo.update(&i).await.expect("updated");
+                assert_eq!(c.repo.get(c.alice, i.id).await.unwrap(), i);
+                let ghost = instance(c.alice, "ghost", 0);
+                let err = c.repo.update(&ghost).await.unwrap_err();
+                assert!(matches!(err, CoreError::NotFound { .. }), "{err:?}");
+            })
+        }),
+        (
+            "lists are owner-scoped, ordered, paged, and hide terminated ones unless asked",
+            |c| {
+                Box::pin(async move {
+                    let mut ids = Vec::new();
+                    for n in 0..5 {
+                        let i = instance(c.alice, &format!("i{n}"), 10 - n);
+                        c.repo.insert(&i).await.unwrap();
+                        ids.push(i.id);
+                    }
+                    ids.reverse(); // created_at runs backwards with n
+                    c.repo.insert(&instance(c.bob, "other", 0)).await.unwrap();
+                    let mut gone = c.repo.get(c.alice, ids[0]).await.unwrap();
+                    gone.state = InstanceState::Terminated;
+                    gone.deleted_at = Some(t(20));
+                    c.repo.update(&gone).await.unwrap();
+
+                    let listed: Vec<InstanceId> = c
+                        .repo
+                        .list(c.alice, &all(10))
+                        .await
+                        .unwrap()
+                        .iter()
+                        .map(|i| i.id)
+                        .collect();
+                    assert_eq!(listed, ids);
+                    let live_ids: Vec<InstanceId> = c
+                        .repo
+                        .list(c.alice, &live(10))
+                        .await
+                        .unwrap()
+                        .iter()
+                        .map(|i| i.id)
+                        .collect();
+                    assert_eq!(live_ids, ids[1..]);
+                    let page = c.repo.list(c.alice, &all(2)).await.unwrap();
+                    assert_eq!(page.len(), 2);
+                    let next = ListQuery {
+                        after: Some(page[1].id),
+                        ..all(2)
+                    };
+                    let page2: Vec<InstanceId> = c
+                        .repo
+                        .list(c.alice, &next)
+                        .await
+                        .unwrap()
+                        .iter()
+                        .map(|i| i.id)
+                        .collect();
+                    assert_eq!(page2, ids[2..4]);
+                    let unknown = ListQuery {
+                        after: Some(InstanceId::new()),
+                        ..all(2)
+                    };
+                    assert!(c.repo.list(c.alice, &unknown).await.unwrap().is_empty());
+                    let live_all = c.repo.list_live().await.unwrap();
+                    assert_eq!(live_all.len(), 5, "4 of alice's and bob's");
+                })
+            },
+        ),
+        ("delete removes the row; unknown ids are ignored", |c| {
+            Box::pin(async move {
+                let i = instance(c.alice, "web", 0);
+                c.repo.insert(&i).await.unwrap();
+                c.repo.delete(i.id).await.expect("deleted");
+                assert_eq!(c.repo.find(i.id).await.unwrap(), None);
+                c.repo
+                    .delete(InstanceId::new())
+                    .await
+                    .expect("unknown is fine");
+                c.repo
+                    .insert(&instance(c.alice, "web", 1))
+                    .await
+                    .expect("name free");
+            })
+        }),
+    ]
+}
+
+async fn ctx(db: &Database) -> Ctx {
+    let identity = db.identity_repo();
+    let mut owners = Vec::new();
+    for name in ["alice", "bob"] {
+        let user = User {
+            id: UserId::new(),
+            name: name.into(),
+            created_at: t(0),
+        };
+        let key = NewApiKey {
+            id: ApiKeyId::new(),
+            user_id: user.id,
+            name: KeyName::parse(name).expect("valid"),
+            key_hash: format!("hash-{name}"),
+            prefix: "mk_".into(),
+            access_key_id: format!("AKIA{}", name.to_uppercase()),
+            secret_access_key: "s".into(),
+            created_at: t(0),
+        };
+        identity
+            .create_user_with_key(&user, &key)
+            .await
+            .expect("user");
+        owners.push(user.id);
+    }
+    Ctx {
+        repo: db.instance_repo(),
+        alice: owners[0],
+        bob: owners[1],
+    }
+}
+
+#[tokio::test]
+async fn instance_contract_on_sqlite() {
+    for (description, case) in cases() {
+        eprintln!("case: {description}");
+        let fresh = common::sqlite(true).await;
+        case(ctx(&fresh.db).await).await;
+    }
+}
+
+#[tokio::test]
+async fn instance_contract_on_postgres() {
+    for (description, case) in cases() {
+        eprintln!("case: {description}");
+        let Some(fresh) = common::postgres(true).await else {
+            return;
+        };
+        case(ctx(&fresh.db).await).await;
+    }
+}
