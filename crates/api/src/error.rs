@@ -6,8 +6,9 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use miniaws_core::error::{ConflictKind, Dependency};
+use miniaws_core::error::{ConflictKind, Dependency, PartProblem};
 use miniaws_core::{CoreError, Resource};
+use s3s::S3ErrorCode;
 use serde_json::json;
 
 /// An error answer of the native API:
@@ -64,13 +65,71 @@ pub fn wire_code(err: &CoreError) -> (StatusCode, &'static str) {
         CoreError::RangeNotSatisfiable { .. } => {
             (StatusCode::RANGE_NOT_SATISFIABLE, "RANGE_NOT_SATISFIABLE")
         }
+        CoreError::InvalidPart { .. } => (StatusCode::BAD_REQUEST, "INVALID_PART"),
         CoreError::Unavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE"),
         CoreError::Internal { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL"),
     }
 }
 
+/// The S3 endpoint's status and error code for a domain error.
+///
+/// Operations refine a few codes where the context says more than the
+/// variant (an invalid bucket name is `InvalidBucketName`, not
+/// `InvalidArgument`); everything else goes through this table.
+pub fn s3_code(err: &CoreError) -> (StatusCode, S3ErrorCode) {
+    match err {
+        CoreError::InvalidInput(_) => (StatusCode::BAD_REQUEST, S3ErrorCode::InvalidArgument),
+        CoreError::Unauthorized(_) => (StatusCode::FORBIDDEN, S3ErrorCode::AccessDenied),
+        CoreError::Forbidden(_) => (StatusCode::FORBIDDEN, S3ErrorCode::AccessDenied),
+        CoreError::NotFound { resource, .. } => match resource {
+            Resource::Bucket => (StatusCode::NOT_FOUND, S3ErrorCode::NoSuchBucket),
+            Resource::Object => (StatusCode::NOT_FOUND, S3ErrorCode::NoSuchKey),
+            Resource::Upload => (StatusCode::NOT_FOUND, S3ErrorCode::NoSuchUpload),
+            Resource::User | Resource::ApiKey => {
+                (StatusCode::FORBIDDEN, S3ErrorCode::InvalidAccessKeyId)
+            }
+            Resource::Instance | Resource::Image => (StatusCode::NOT_FOUND, S3ErrorCode::NoSuchKey),
+        },
+        CoreError::Conflict { kind, .. } => match kind {
+            ConflictKind::AlreadyExists => (StatusCode::CONFLICT, S3ErrorCode::BucketAlreadyExists),
+            ConflictKind::AlreadyOwnedByYou => {
+                (StatusCode::CONFLICT, S3ErrorCode::BucketAlreadyOwnedByYou)
+            }
+            ConflictKind::BucketNotEmpty => (StatusCode::CONFLICT, S3ErrorCode::BucketNotEmpty),
+            ConflictKind::PortInUse | ConflictKind::InvalidState | ConflictKind::LastKey => {
+                (StatusCode::CONFLICT, S3ErrorCode::OperationAborted)
+            }
+        },
+        CoreError::TooLarge(_) => (StatusCode::BAD_REQUEST, S3ErrorCode::EntityTooLarge),
+        CoreError::BadDigest(_) => (StatusCode::BAD_REQUEST, S3ErrorCode::BadDigest),
+        CoreError::PreconditionFailed(_) => (
+            StatusCode::PRECONDITION_FAILED,
+            S3ErrorCode::PreconditionFailed,
+        ),
+        CoreError::RangeNotSatisfiable { .. } => {
+            (StatusCode::RANGE_NOT_SATISFIABLE, S3ErrorCode::InvalidRange)
+        }
+        CoreError::InvalidPart { problem, .. } => (
+            StatusCode::BAD_REQUEST,
+            match problem {
+                PartProblem::Missing => S3ErrorCode::InvalidPart,
+                PartProblem::Order => S3ErrorCode::InvalidPartOrder,
+                PartProblem::TooSmall => S3ErrorCode::EntityTooSmall,
+            },
+        ),
+        CoreError::Unavailable { .. } => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            S3ErrorCode::ServiceUnavailable,
+        ),
+        CoreError::Internal { .. } => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            S3ErrorCode::InternalError,
+        ),
+    }
+}
+
 /// The message a client sees; internal details stay in the log.
-fn public_message(err: &CoreError) -> String {
+pub(crate) fn public_message(err: &CoreError) -> String {
     match err {
         CoreError::Internal { .. } => {
             "internal server error; the server log has the details (search for the request id)"
@@ -187,6 +246,14 @@ mod tests {
                 "RANGE_NOT_SATISFIABLE",
             ),
             (
+                CoreError::InvalidPart {
+                    problem: PartProblem::Order,
+                    message: "x".into(),
+                },
+                400,
+                "INVALID_PART",
+            ),
+            (
                 CoreError::unavailable(Dependency::Docker, "x"),
                 503,
                 "UNAVAILABLE",
@@ -197,6 +264,128 @@ mod tests {
             let desc = format!("{err:?}");
             let (s, k) = wire_code(&err);
             assert_eq!((s.as_u16(), k), (status, kind), "case {desc}");
+        }
+    }
+
+    #[test]
+    fn every_core_error_maps_to_its_s3_code() {
+        let cases: Vec<(CoreError, u16, &str)> = vec![
+            (CoreError::invalid("x"), 400, "InvalidArgument"),
+            (CoreError::Unauthorized("x".into()), 403, "AccessDenied"),
+            (CoreError::Forbidden("x".into()), 403, "AccessDenied"),
+            (
+                CoreError::not_found(Resource::User, "u"),
+                403,
+                "InvalidAccessKeyId",
+            ),
+            (
+                CoreError::not_found(Resource::ApiKey, "k"),
+                403,
+                "InvalidAccessKeyId",
+            ),
+            (
+                CoreError::not_found(Resource::Instance, "i"),
+                404,
+                "NoSuchKey",
+            ),
+            (CoreError::not_found(Resource::Image, "i"), 404, "NoSuchKey"),
+            (
+                CoreError::not_found(Resource::Bucket, "b"),
+                404,
+                "NoSuchBucket",
+            ),
+            (
+                CoreError::not_found(Resource::Object, "o"),
+                404,
+                "NoSuchKey",
+            ),
+            (
+                CoreError::not_found(Resource::Upload, "u"),
+                404,
+                "NoSuchUpload",
+            ),
+            (
+                CoreError::conflict(ConflictKind::AlreadyExists, "x"),
+                409,
+                "BucketAlreadyExists",
+            ),
+            (
+                CoreError::conflict(ConflictKind::AlreadyOwnedByYou, "x"),
+                409,
+                "BucketAlreadyOwnedByYou",
+            ),
+            (
+                CoreError::conflict(ConflictKind::BucketNotEmpty, "x"),
+                409,
+                "BucketNotEmpty",
+            ),
+            (
+                CoreError::conflict(ConflictKind::PortInUse, "x"),
+                409,
+                "OperationAborted",
+            ),
+            (
+                CoreError::conflict(ConflictKind::InvalidState, "x"),
+                409,
+                "OperationAborted",
+            ),
+            (
+                CoreError::conflict(ConflictKind::LastKey, "x"),
+                409,
+                "OperationAborted",
+            ),
+            (CoreError::TooLarge("x".into()), 400, "EntityTooLarge"),
+            (CoreError::BadDigest("x".into()), 400, "BadDigest"),
+            (
+                CoreError::PreconditionFailed("x".into()),
+                412,
+                "PreconditionFailed",
+            ),
+            (
+                CoreError::RangeNotSatisfiable { size_bytes: 3 },
+                416,
+                "InvalidRange",
+            ),
+            (
+                CoreError::InvalidPart {
+                    problem: PartProblem::Missing,
+                    message: "x".into(),
+                },
+                400,
+                "InvalidPart",
+            ),
+            (
+                CoreError::InvalidPart {
+                    problem: PartProblem::Order,
+                    message: "x".into(),
+                },
+                400,
+                "InvalidPartOrder",
+            ),
+            (
+                CoreError::InvalidPart {
+                    problem: PartProblem::TooSmall,
+                    message: "x".into(),
+                },
+                400,
+                "EntityTooSmall",
+            ),
+            (
+                CoreError::unavailable(Dependency::Database, "x"),
+                503,
+                "ServiceUnavailable",
+            ),
+            (CoreError::internal_msg("x"), 500, "InternalError"),
+        ];
+        for (err, status, code) in cases {
+            let desc = format!("{err:?}");
+            let (s, c) = s3_code(&err);
+            assert_eq!((s.as_u16(), c.as_str()), (status, code), "case {desc}");
+            // The status s3s would send for the code agrees with ours
+            // wherever s3s knows the code.
+            if let Some(default) = c.status_code() {
+                assert_eq!(default.as_u16(), status, "s3s status of {code} ({desc})");
+            }
         }
     }
 

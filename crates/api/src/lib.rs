@@ -12,9 +12,11 @@ pub mod health;
 pub mod identity;
 pub mod json;
 pub mod middleware;
+pub mod s3;
 pub mod state;
 
 pub use error::ApiError;
+pub use s3::aws_router;
 pub use state::AppState;
 
 use axum::Router;

@@ -63,6 +63,17 @@ pub enum ConflictKind {
     LastKey,
 }
 
+/// What is wrong with the parts named to complete a multipart upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartProblem {
+    /// A part was never uploaded, or its ETag differs.
+    Missing,
+    /// The parts are not in ascending order of part number.
+    Order,
+    /// A part other than the last is below the 5 MiB minimum.
+    TooSmall,
+}
+
 /// A dependency the server needs but cannot reach.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dependency {
@@ -113,6 +124,15 @@ pub enum CoreError {
     /// `If-Unmodified-Since`) does not hold.
     #[error("precondition failed: {0}")]
     PreconditionFailed(String),
+    /// The part list of a multipart completion is unusable; the problem
+    /// says how (S3 has one error code for each).
+    #[error("{message}")]
+    InvalidPart {
+        /// What is wrong with the parts.
+        problem: PartProblem,
+        /// Which part, and what to do.
+        message: String,
+    },
     /// A `Range` selects no byte of the object.
     #[error("the requested range is not satisfiable: the object has {size_bytes} bytes")]
     RangeNotSatisfiable {

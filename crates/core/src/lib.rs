@@ -58,6 +58,7 @@ pub mod compute;
 pub mod error;
 pub mod health;
 pub mod identity;
+pub mod multipart;
 pub mod storage;
 
 pub use error::{CoreError, CoreResult, Resource};

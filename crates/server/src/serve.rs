@@ -39,6 +39,11 @@ pub async fn serve(config: &Config, db: Database) -> anyhow::Result<()> {
         format!("cannot listen on {native_addr} (is another miniaws running? use --listen or PORT)")
     })?;
     let native_addr = native.local_addr()?;
+    let aws_addr = config.aws_listen;
+    let aws = TcpListener::bind(aws_addr).await.with_context(|| {
+        format!("cannot listen on {aws_addr} for the AWS (S3) endpoint (is another miniaws or localstack running? use --aws-listen)")
+    })?;
+    let aws_addr = aws.local_addr()?;
 
     let docker_status = match docker_probe.check().await {
         ProbeStatus::Up => "reachable".to_owned(),
@@ -47,7 +52,7 @@ pub async fn serve(config: &Config, db: Database) -> anyhow::Result<()> {
     };
     banner::print(&Banner {
         native: native_addr,
-        aws: None,
+        aws: Some(aws_addr),
         database: redact_url(&config.effective_database_url()),
         data_dir: &config.data_dir,
         docker: docker_status,
@@ -60,10 +65,32 @@ pub async fn serve(config: &Config, db: Database) -> anyhow::Result<()> {
             tracing::debug!("cannot set TCP_NODELAY: {e}");
         }
     });
-    axum::serve(native, miniaws_api::native_router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("the native API server failed")?;
+    let aws = aws.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!("cannot set TCP_NODELAY: {e}");
+        }
+    });
+
+    // One signal stops both listeners; each drains its in-flight requests.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let native_server = axum::serve(native, miniaws_api::native_router(state.clone()))
+        .with_graceful_shutdown(stopped(stop_rx.clone()));
+    let aws_server =
+        axum::serve(aws, miniaws_api::aws_router(state)).with_graceful_shutdown(stopped(stop_rx));
+    let signal = async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    };
+    let (native_result, aws_result, ()) = tokio::join!(
+        async { native_server.await.context("the native API server failed") },
+        async { aws_server.await.context("the AWS (S3) endpoint failed") },
+        signal,
+    );
+    native_result?;
+    aws_result?;
 
     tracing::info!("shutting down: closing the database pool");
     db.close().await;

@@ -1,0 +1,107 @@
+//! SigV4 credentials for the S3 endpoint: s3s verifies the signature (header,
+//! presigned URL, `aws-chunked` streaming and trailer bodies) with the secret
+//! that [`IdentityAuth`] looks up; [`CallerAccess`] then hands the resolved
+//! [`Caller`] to the operation.
+//!
+//! s3s asks its `S3Auth` only for a secret, so the `Caller` found by the same
+//! database lookup is parked in a task-local slot for the one request being
+//! served ([`with_caller_slot`]) and moved into the request's extensions by
+//! the access check. Nothing outlives the request: a revoked key fails on its
+//! very next request, because every request looks the key up afresh.
+
+use miniaws_core::CoreError;
+use miniaws_core::identity::{Caller, IdentityService};
+use s3s::access::{S3Access, S3AccessContext};
+use s3s::auth::{S3Auth, SecretKey};
+use s3s::{S3Result, s3_error};
+use std::cell::RefCell;
+use std::future::Future;
+use std::sync::Arc;
+
+tokio::task_local! {
+    /// The caller resolved by `get_secret_key`, with the access key it belongs to.
+    static RESOLVED: RefCell<Option<(String, Caller)>>;
+}
+
+/// Runs `fut` (one S3 request) with its own empty caller slot.
+pub async fn with_caller_slot<F: Future>(fut: F) -> F::Output {
+    RESOLVED.scope(RefCell::new(None), fut).await
+}
+
+/// s3s's secret lookup over [`IdentityService::authenticate_access_key`].
+pub struct IdentityAuth {
+    identity: Arc<IdentityService>,
+}
+
+impl IdentityAuth {
+    /// Looks secrets up through `identity`, on every request.
+    pub fn new(identity: Arc<IdentityService>) -> Self {
+        Self { identity }
+    }
+}
+
+#[async_trait::async_trait]
+impl S3Auth for IdentityAuth {
+    async fn get_secret_key(&self, access_key: &str) -> S3Result<SecretKey> {
+        match self.identity.authenticate_access_key(access_key).await {
+            Ok((caller, secret)) => {
+                // Outside a slot (never the case when served through
+                // `aws_router`) the caller simply is not recorded, and the
+                // access check denies the request.
+                let _ = RESOLVED.try_with(|slot| {
+                    *slot.borrow_mut() = Some((access_key.to_owned(), caller));
+                });
+                Ok(SecretKey::from(secret))
+            }
+            Err(CoreError::Unauthorized(_)) => Err(s3_error!(
+                InvalidAccessKeyId,
+                "The AWS access key Id you provided does not exist in our records (unknown or revoked)."
+            )),
+            Err(other) => Err(super::error::s3_error(other)),
+        }
+    }
+}
+
+/// Denies anonymous requests and attaches the authenticated [`Caller`] to
+/// the request's extensions, where every operation finds it.
+pub struct CallerAccess;
+
+#[async_trait::async_trait]
+impl S3Access for CallerAccess {
+    async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
+        let Some(access_key) = cx.credentials().map(|c| c.access_key.clone()) else {
+            return Err(s3_error!(
+                AccessDenied,
+                "Anonymous access is not allowed: sign the request with the access key id and secret of an API key"
+            ));
+        };
+        let caller = RESOLVED
+            .try_with(|slot| {
+                slot.borrow()
+                    .as_ref()
+                    .filter(|(key, _)| *key == access_key)
+                    .map(|(_, caller)| *caller)
+            })
+            .ok()
+            .flatten();
+        match caller {
+            Some(caller) => {
+                tracing::Span::current().record("owner", tracing::field::display(caller.user_id));
+                cx.extensions_mut().insert(caller);
+                Ok(())
+            }
+            None => Err(s3_error!(
+                AccessDenied,
+                "the request's credentials were not verified"
+            )),
+        }
+    }
+}
+
+/// The authenticated caller of an S3 request (set by [`CallerAccess`]).
+pub fn caller<T>(req: &s3s::S3Request<T>) -> S3Result<Caller> {
+    req.extensions
+        .get::<Caller>()
+        .copied()
+        .ok_or_else(|| s3_error!(AccessDenied, "the request is not authenticated"))
+}

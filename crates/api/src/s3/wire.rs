@@ -1,0 +1,147 @@
+//! The S3 listener's edge around the s3s service: request ids, error XML
+//! details, and the hand-off between axum and s3s bodies.
+//!
+//! Hand-written on purpose: s3s serialises `<Code>`, `<Message>` and (when an
+//! operation sets one) `<RequestId>`, but not `<Resource>`, and its own
+//! errors (signature checks, routing) carry no request id. S3 clients print
+//! both, and our log is searchable by the id, so every error answer gets them
+//! here, in one place.
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
+use axum::response::Response;
+use s3s::service::S3Service;
+
+use crate::middleware::REQUEST_ID_HEADER;
+
+/// The header AWS SDKs read the request id from.
+pub const AMZ_REQUEST_ID: HeaderName = HeaderName::from_static("x-amz-request-id");
+
+/// Error bodies are a few hundred bytes; anything larger is passed on as is.
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
+/// Serves one request through s3s.
+pub async fn serve(service: S3Service, req: Request) -> Response {
+    let request_id = req
+        .headers()
+        .get(&REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let resource = req.uri().path().to_owned();
+    let is_head = req.method() == Method::HEAD;
+    let req = req.map(s3s::Body::http_body_unsync);
+    let response = match super::auth::with_caller_slot(service.call(req)).await {
+        Ok(response) => response,
+        Err(err) => {
+            // s3s gives up on a request only when it cannot even build an
+            // error response; the connection would be dropped otherwise.
+            tracing::error!(error = ?err, "the S3 service failed");
+            let mut e = s3s::S3Error::new(s3s::S3ErrorCode::InternalError);
+            e.set_message(
+                "internal server error; the server log has the details (search for the request id)",
+            );
+            match e.to_http_response() {
+                Ok(r) => r,
+                Err(_) => {
+                    let mut r = s3s::HttpResponse::new(s3s::Body::empty());
+                    *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                    r
+                }
+            }
+        }
+    };
+    finish(response, &request_id, &resource, is_head).await
+}
+
+async fn finish(
+    response: s3s::HttpResponse,
+    request_id: &str,
+    resource: &str,
+    is_head: bool,
+) -> Response {
+    let (mut parts, mut body) = response.into_parts();
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        parts.headers.insert(AMZ_REQUEST_ID, v);
+    }
+    let is_xml = parts
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("xml"));
+    if parts.status.as_u16() >= 400
+        && !is_head
+        && is_xml
+        && let Ok(bytes) = body.store_all_limited(ERROR_BODY_LIMIT).await
+    {
+        let xml = String::from_utf8_lossy(&bytes);
+        let code = between(&xml, "<Code>", "</Code>").unwrap_or("-");
+        if parts.status.is_server_error() {
+            tracing::error!(status = parts.status.as_u16(), code, "S3 error answer");
+        } else {
+            tracing::info!(
+                status = parts.status.as_u16(),
+                code,
+                message = between(&xml, "<Message>", "</Message>").unwrap_or(""),
+                "S3 request rejected"
+            );
+        }
+        let annotated = annotate_error_xml(&xml, resource, request_id);
+        parts.headers.remove(CONTENT_LENGTH);
+        body = s3s::Body::from(annotated);
+    }
+    Response::from_parts(parts, Body::new(body))
+}
+
+fn between<'a>(s: &'a str, open: &str, close: &str) -> Option<&'a str> {
+    let start = s.find(open)? + open.len();
+    let len = s[start..].find(close)?;
+    Some(&s[start..start + len])
+}
+
+/// Adds `<Resource>` and `<RequestId>` to an S3 `<Error>` document when
+/// they are missing.
+pub fn annotate_error_xml(xml: &str, resource: &str, request_id: &str) -> String {
+    let Some(end) = xml.rfind("</Error>") else {
+        return xml.to_owned();
+    };
+    let mut extra = String::new();
+    if !xml.contains("<Resource>") {
+        extra.push_str(&format!("<Resource>{}</Resource>", escape(resource)));
+    }
+    if !xml.contains("<RequestId>") && !request_id.is_empty() {
+        extra.push_str(&format!("<RequestId>{}</RequestId>", escape(request_id)));
+    }
+    format!("{}{}{}", &xml[..end], extra, &xml[end..])
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_xml_gets_resource_and_request_id() {
+        let xml = r#"<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code><Message>m</Message></Error>"#;
+        let out = annotate_error_xml(xml, "/b/a&b", "rid-1");
+        assert_eq!(
+            out,
+            r#"<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code><Message>m</Message><Resource>/b/a&amp;b</Resource><RequestId>rid-1</RequestId></Error>"#
+        );
+        // Present ones are kept, not doubled.
+        let xml = "<Error><Code>X</Code><RequestId>r0</RequestId></Error>";
+        assert_eq!(
+            annotate_error_xml(xml, "/", "rid-2"),
+            "<Error><Code>X</Code><RequestId>r0</RequestId><Resource>/</Resource></Error>"
+        );
+        assert_eq!(annotate_error_xml("not xml", "/", "r"), "not xml");
+    }
+}

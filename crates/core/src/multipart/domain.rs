@@ -1,0 +1,88 @@
+//! Multipart uploads and their parts.
+
+use md5::{Digest, Md5};
+use std::collections::BTreeMap;
+use time::OffsetDateTime;
+
+use crate::identity::UserId;
+use crate::storage::{BlobId, BucketName, ETag, ObjectKey, UserMetadata};
+
+uuid_newtype!(
+    /// The id of a multipart upload (S3's `UploadId`).
+    UploadId
+);
+
+/// The highest part number S3 allows.
+pub const MAX_PART_NUMBER: u32 = 10_000;
+
+/// Every part but the last must be at least this large (S3's rule).
+pub const MIN_PART_SIZE_BYTES: u64 = 5 * 1024 * 1024;
+
+/// An upload in progress: where the object will go and the metadata it
+/// will get.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MultipartUpload {
+    /// The upload id.
+    pub id: UploadId,
+    /// The target bucket.
+    pub bucket: BucketName,
+    /// The target key.
+    pub key: ObjectKey,
+    /// Who started it (the bucket's owner).
+    pub owner: UserId,
+    /// The completed object's media type; `None`: guessed from the key.
+    pub content_type: Option<String>,
+    /// The completed object's user metadata.
+    pub user_metadata: UserMetadata,
+    /// The completed object's other stored headers.
+    pub headers: BTreeMap<String, String>,
+    /// When the upload was created (abandoned uploads expire from here).
+    pub initiated_at: OffsetDateTime,
+}
+
+/// What a new upload needs besides its id, owner and time.
+#[derive(Debug, Clone, Default)]
+pub struct NewUpload {
+    /// The target bucket (validated by the service).
+    pub bucket: String,
+    /// The target key (validated by the service).
+    pub key: String,
+    /// The media type.
+    pub content_type: Option<String>,
+    /// User metadata.
+    pub user_metadata: UserMetadata,
+    /// Other stored headers.
+    pub headers: BTreeMap<String, String>,
+}
+
+/// One uploaded part (the latest upload of its number).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    /// The upload it belongs to.
+    pub upload_id: UploadId,
+    /// 1 ..= [`MAX_PART_NUMBER`].
+    pub part_number: u32,
+    /// Where its bytes are.
+    pub blob_id: BlobId,
+    /// Its length.
+    pub size_bytes: u64,
+    /// Its ETag: the hex MD5 of its bytes.
+    pub etag: ETag,
+    /// When it was uploaded.
+    pub last_modified: OffsetDateTime,
+}
+
+/// The ETag of a multipart object: the MD5 of the parts' binary MD5s,
+/// then `-<number of parts>`.
+pub fn multipart_etag(parts: &[Part]) -> ETag {
+    let mut md5 = Md5::new();
+    for part in parts {
+        // Part ETags are hex MD5s we computed ourselves; a malformed one
+        // (never stored by this code) contributes its text instead.
+        match hex::decode(part.etag.as_str()) {
+            Ok(bytes) => md5.update(bytes),
+            Err(_) => md5.update(part.etag.as_str().as_bytes()),
+        }
+    }
+    ETag::from_stored(format!("{}-{}", hex::encode(md5.finalize()), parts.len()))
+}

@@ -1,0 +1,21 @@
+//! Multipart uploads (S3's CreateMultipartUpload … CompleteMultipartUpload):
+//! parts are blobs like any object body, and completing an upload streams
+//! them, in order, into one new blob that is committed through
+//! [`StorageService::commit_object`](crate::storage::StorageService::commit_object).
+//!
+//! The rules (part numbers, ETag checks, minimum part size, ownership,
+//! expiry of abandoned uploads) live in [`MultipartService`]; the metadata of
+//! uploads and parts goes through a [`MultipartRepo`].
+
+mod domain;
+mod ports;
+mod service;
+
+pub use domain::{
+    MAX_PART_NUMBER, MIN_PART_SIZE_BYTES, MultipartUpload, NewUpload, Part, UploadId,
+    multipart_etag,
+};
+pub use ports::MultipartRepo;
+pub use service::{
+    CompletedPart, MultipartService, PartListing, UploadListing, write_verified_blob,
+};

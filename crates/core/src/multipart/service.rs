@@ -1,0 +1,520 @@
+//! The multipart service: the rules of S3 multipart uploads over the
+//! [`MultipartRepo`] and the storage service's blob store.
+
+use futures::{StreamExt, TryStreamExt};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::domain::{
+    MAX_PART_NUMBER, MIN_PART_SIZE_BYTES, MultipartUpload, NewUpload, Part, UploadId,
+    multipart_etag,
+};
+use super::ports::MultipartRepo;
+use crate::Resource;
+use crate::clock::now_utc;
+use crate::error::{CoreError, CoreResult, PartProblem};
+use crate::identity::Caller;
+use crate::storage::{
+    BlobId, ByteStream, CommitObject, ETag, GetObjectOptions, GetObjectOutput, ObjectKey,
+    ObjectMeta, StorageService, WrittenBlob, body_error,
+};
+
+/// A part named in a CompleteMultipartUpload request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompletedPart {
+    /// Its number.
+    pub part_number: u32,
+    /// The ETag the client got when it uploaded the part (quotes optional).
+    pub etag: String,
+}
+
+/// One page of an upload's parts.
+#[derive(Debug, Clone)]
+pub struct PartListing {
+    /// The upload.
+    pub upload: MultipartUpload,
+    /// Parts by number.
+    pub parts: Vec<Part>,
+    /// Whether more follow.
+    pub is_truncated: bool,
+    /// The marker for the next page, when truncated.
+    pub next_part_number_marker: Option<u32>,
+}
+
+/// One page of a bucket's uploads in progress.
+#[derive(Debug, Clone)]
+pub struct UploadListing {
+    /// Uploads by key, then initiation.
+    pub uploads: Vec<MultipartUpload>,
+    /// Whether more follow.
+    pub is_truncated: bool,
+    /// The key and upload-id markers of the next page, when truncated.
+    pub next_marker: Option<(String, UploadId)>,
+}
+
+/// Multipart uploads: create, parts, complete, abort, list, expire.
+pub struct MultipartService {
+    repo: Arc<dyn MultipartRepo>,
+    storage: Arc<StorageService>,
+}
+
+impl MultipartService {
+    /// A service storing upload metadata in `repo` and bytes through
+    /// `storage`'s blob store.
+    pub fn new(repo: Arc<dyn MultipartRepo>, storage: Arc<StorageService>) -> Self {
+        Self { repo, storage }
+    }
+
+    /// Starts an upload into the caller's bucket.
+    ///
+    /// # Errors
+    /// `InvalidInput` (name, key), `NotFound(Bucket)`, `Forbidden`.
+    #[tracing::instrument(skip(self, new), fields(owner = %caller.user_id, bucket = %new.bucket))]
+    pub async fn create(&self, caller: Caller, new: NewUpload) -> CoreResult<MultipartUpload> {
+        let bucket = self.storage.bucket(caller, &new.bucket).await?;
+        let key = ObjectKey::parse(&new.key)?;
+        let upload = MultipartUpload {
+            id: UploadId::new(),
+            bucket: bucket.name,
+            key,
+            owner: caller.user_id,
+            content_type: new.content_type,
+            user_metadata: new.user_metadata,
+            headers: new.headers,
+            initiated_at: now_utc(),
+        };
+        self.repo.create_upload(&upload).await?;
+        tracing::debug!(upload_id = %upload.id, "multipart upload created");
+        Ok(upload)
+    }
+
+    /// The caller's upload `id` of `bucket`/`key`.
+    async fn upload_of(
+        &self,
+        caller: Caller,
+        bucket: &str,
+        key: &str,
+        id: &str,
+    ) -> CoreResult<MultipartUpload> {
+        let bucket = self.storage.bucket(caller, bucket).await?;
+        let no_such = || CoreError::not_found(Resource::Upload, id);
+        let id: UploadId = id.parse().map_err(|_| no_such())?;
+        self.repo
+            .get_upload(id)
+            .await?
+            .filter(|u| {
+                u.bucket == bucket.name && u.key.as_str() == key && u.owner == caller.user_id
+            })
+            .ok_or_else(no_such)
+    }
+
+    /// Stores part `part_number` of an upload from `body`.
+    ///
+    /// # Errors
+    /// `NotFound(Upload)`, bucket errors, `InvalidInput` for a part number
+    /// outside 1..=10000 or a short body, `TooLarge`, `BadDigest`.
+    #[allow(clippy::too_many_arguments)]
+    #[tracing::instrument(skip(self, body), fields(owner = %caller.user_id))]
+    pub async fn upload_part(
+        &self,
+        caller: Caller,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        part_number: u32,
+        body: ByteStream,
+        content_length: Option<u64>,
+        expected_md5: Option<[u8; 16]>,
+    ) -> CoreResult<Part> {
+        check_part_number(part_number)?;
+        let upload = self.upload_of(caller, bucket, key, upload_id).await?;
+        let (blob_id, written) =
+            write_verified_blob(&self.storage, body, content_length, expected_md5).await?;
+        let part = Part {
+            upload_id: upload.id,
+            part_number,
+            blob_id,
+            size_bytes: written.size_bytes,
+            etag: ETag::from_md5(&written.md5),
+            last_modified: now_utc(),
+        };
+        self.record_part(part).await
+    }
+
+    /// Stores part `part_number` of an upload from (a range of) an existing
+    /// object of the caller's (UploadPartCopy).
+    ///
+    /// # Errors
+    /// As [`upload_part`](Self::upload_part), plus the source read's errors
+    /// (a "not modified" source is `PreconditionFailed`).
+    #[allow(clippy::too_many_arguments)]
+    #[tracing::instrument(skip(self, options), fields(owner = %caller.user_id))]
+    pub async fn upload_part_copy(
+        &self,
+        caller: Caller,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        part_number: u32,
+        src_bucket: &str,
+        src_key: &str,
+        options: &GetObjectOptions,
+    ) -> CoreResult<Part> {
+        check_part_number(part_number)?;
+        self.upload_of(caller, bucket, key, upload_id).await?;
+        let body = match self
+            .storage
+            .get_object(caller, src_bucket, src_key, options)
+            .await?
+        {
+            GetObjectOutput::Body { body, .. } => body,
+            GetObjectOutput::NotModified(_) => {
+                return Err(CoreError::PreconditionFailed(
+                    "the copy source matches If-None-Match / was not modified since".into(),
+                ));
+            }
+        };
+        self.upload_part(
+            caller,
+            bucket,
+            key,
+            upload_id,
+            part_number,
+            body,
+            None,
+            None,
+        )
+        .await
+    }
+
+    async fn record_part(&self, part: Part) -> CoreResult<Part> {
+        match self.repo.put_part(&part).await {
+            Ok(replaced) => {
+                if let Some(old) = replaced {
+                    self.discard(old).await;
+                }
+                Ok(part)
+            }
+            Err(e) => {
+                self.discard(part.blob_id).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Assembles the named parts, in order, into the object: the parts'
+    /// bytes stream into one new blob (never held in memory), which is
+    /// committed as the key's new version; then the upload and its parts
+    /// are removed.
+    ///
+    /// # Errors
+    /// `NotFound(Upload)`; `InvalidInput` for an empty part list;
+    /// `InvalidPart` (`Order`, `Missing` — unknown number or wrong ETag —,
+    /// `TooSmall` for a non-final part under 5 MiB); the write's errors.
+    #[tracing::instrument(skip(self, requested), fields(owner = %caller.user_id, parts = requested.len()))]
+    pub async fn complete(
+        &self,
+        caller: Caller,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        requested: &[CompletedPart],
+    ) -> CoreResult<ObjectMeta> {
+        let upload = self.upload_of(caller, bucket, key, upload_id).await?;
+        if requested.is_empty() {
+            return Err(CoreError::invalid(
+                "You must specify at least one part to complete a multipart upload",
+            ));
+        }
+        if requested
+            .windows(2)
+            .any(|w| w[0].part_number >= w[1].part_number)
+        {
+            return Err(CoreError::InvalidPart {
+                problem: PartProblem::Order,
+                message: "The list of parts was not in ascending order. Parts must be ordered by part number.".into(),
+            });
+        }
+        let stored = self.repo.list_parts(upload.id, 0, MAX_PART_NUMBER).await?;
+        let mut chosen = Vec::with_capacity(requested.len());
+        for want in requested {
+            let etag = want.etag.trim().trim_start_matches("W/").trim_matches('"');
+            match stored.iter().find(|p| p.part_number == want.part_number) {
+                Some(p) if p.etag.as_str() == etag => chosen.push(p.clone()),
+                _ => {
+                    return Err(CoreError::InvalidPart {
+                        problem: PartProblem::Missing,
+                        message: format!(
+                            "One or more of the specified parts could not be found: part {} with ETag {} was not uploaded, or its ETag differs.",
+                            want.part_number, want.etag
+                        ),
+                    });
+                }
+            }
+        }
+        if let Some(small) = chosen[..chosen.len() - 1]
+            .iter()
+            .find(|p| p.size_bytes < MIN_PART_SIZE_BYTES)
+        {
+            return Err(CoreError::InvalidPart {
+                problem: PartProblem::TooSmall,
+                message: format!(
+                    "Your proposed upload is smaller than the minimum allowed size: part {} has {} bytes; every part but the last needs at least {MIN_PART_SIZE_BYTES}.",
+                    small.part_number, small.size_bytes
+                ),
+            });
+        }
+
+        let blobs = self.storage.blobs().clone();
+        let ids: Vec<BlobId> = chosen.iter().map(|p| p.blob_id).collect();
+        let body: ByteStream = futures::stream::iter(ids)
+            .then(move |id| {
+                let blobs = blobs.clone();
+                async move { blobs.read(id, None).await.map_err(body_error) }
+            })
+            .try_flatten()
+            .boxed();
+        let max = self.storage.max_object_size_bytes();
+        let blob_id = BlobId::new();
+        let written = self
+            .storage
+            .blobs()
+            .write(blob_id, body, max)
+            .await
+            .map_err(|e| match e {
+                CoreError::TooLarge(_) => too_large(max),
+                other => other,
+            })?;
+        let expected: u64 = chosen.iter().map(|p| p.size_bytes).sum();
+        if written.size_bytes != expected {
+            self.discard(blob_id).await;
+            return Err(CoreError::internal_msg(format!(
+                "assembled {} bytes from parts totalling {expected}",
+                written.size_bytes
+            )));
+        }
+        let meta = self
+            .storage
+            .commit_object(
+                caller,
+                CommitObject {
+                    bucket: upload.bucket.as_str().to_owned(),
+                    key: upload.key.as_str().to_owned(),
+                    blob_id,
+                    size_bytes: written.size_bytes,
+                    etag: multipart_etag(&chosen),
+                    content_type: upload.content_type.clone(),
+                    user_metadata: upload.user_metadata.clone(),
+                    headers: upload.headers.clone(),
+                },
+            )
+            .await?;
+        self.remove(upload.id).await?;
+        tracing::info!(upload_id = %upload.id, size_bytes = meta.size_bytes, "multipart upload completed");
+        Ok(meta)
+    }
+
+    /// Aborts an upload: its parts are removed.
+    ///
+    /// # Errors
+    /// `NotFound(Upload)` and bucket errors.
+    #[tracing::instrument(skip(self), fields(owner = %caller.user_id))]
+    pub async fn abort(
+        &self,
+        caller: Caller,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+    ) -> CoreResult<()> {
+        let upload = self.upload_of(caller, bucket, key, upload_id).await?;
+        if !self.remove(upload.id).await? {
+            return Err(CoreError::not_found(Resource::Upload, upload_id));
+        }
+        Ok(())
+    }
+
+    /// Deletes an upload's rows, then its blobs; whether it existed.
+    async fn remove(&self, id: UploadId) -> CoreResult<bool> {
+        let Some(blobs) = self.repo.delete_upload(id).await? else {
+            return Ok(false);
+        };
+        for blob in blobs {
+            self.discard(blob).await;
+        }
+        Ok(true)
+    }
+
+    /// One page of an upload's parts, numbered above `after`.
+    ///
+    /// # Errors
+    /// `NotFound(Upload)` and bucket errors.
+    pub async fn list_parts(
+        &self,
+        caller: Caller,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        after: u32,
+        max_parts: u32,
+    ) -> CoreResult<PartListing> {
+        let upload = self.upload_of(caller, bucket, key, upload_id).await?;
+        let max_parts = max_parts.clamp(1, 1000);
+        let mut parts = self
+            .repo
+            .list_parts(upload.id, after, max_parts + 1)
+            .await?;
+        let is_truncated = parts.len() > max_parts as usize;
+        parts.truncate(max_parts as usize);
+        let next_part_number_marker = is_truncated
+            .then(|| parts.last().map(|p| p.part_number))
+            .flatten();
+        Ok(PartListing {
+            upload,
+            parts,
+            is_truncated,
+            next_part_number_marker,
+        })
+    }
+
+    /// One page of the uploads in progress in the caller's bucket.
+    ///
+    /// # Errors
+    /// Bucket errors.
+    pub async fn list_uploads(
+        &self,
+        caller: Caller,
+        bucket: &str,
+        prefix: &str,
+        key_marker: Option<&str>,
+        upload_id_marker: Option<&str>,
+        max_uploads: u32,
+    ) -> CoreResult<UploadListing> {
+        let bucket = self.storage.bucket(caller, bucket).await?;
+        let max_uploads = max_uploads.clamp(1, 1000);
+        // An upload-id marker only counts together with a key marker (S3).
+        let id_marker = match upload_id_marker {
+            Some(m) if key_marker.is_some() => Some(
+                m.parse::<UploadId>()
+                    .map_err(|_| CoreError::invalid(format!("invalid upload-id-marker {m:?}")))?,
+            ),
+            _ => None,
+        };
+        let after = key_marker.map(|k| (k, id_marker));
+        let mut uploads = self
+            .repo
+            .list_uploads(&bucket.name, prefix, after, max_uploads + 1)
+            .await?;
+        let is_truncated = uploads.len() > max_uploads as usize;
+        uploads.truncate(max_uploads as usize);
+        let next_marker = is_truncated
+            .then(|| uploads.last().map(|u| (u.key.as_str().to_owned(), u.id)))
+            .flatten();
+        Ok(UploadListing {
+            uploads,
+            is_truncated,
+            next_marker,
+        })
+    }
+
+    /// Aborts every upload initiated more than `max_age` ago; returns how
+    /// many. Run periodically by the server.
+    ///
+    /// # Errors
+    /// Database failures.
+    #[tracing::instrument(skip(self))]
+    pub async fn expire_abandoned(&self, max_age: Duration) -> CoreResult<usize> {
+        let cutoff = now_utc() - max_age;
+        let mut removed = 0;
+        loop {
+            let batch = self.repo.uploads_initiated_before(cutoff, 100).await?;
+            if batch.is_empty() {
+                break;
+            }
+            let n = batch.len();
+            for id in batch {
+                if self.remove(id).await? {
+                    removed += 1;
+                }
+            }
+            if n < 100 {
+                break;
+            }
+        }
+        if removed > 0 {
+            tracing::info!(removed, "abandoned multipart uploads removed");
+        }
+        Ok(removed)
+    }
+
+    /// Removes a blob; a failure only leaves an orphan for the start-up sweep.
+    async fn discard(&self, blob: BlobId) {
+        if let Err(e) = self.storage.blobs().delete(blob).await {
+            tracing::warn!(blob_id = %blob, error = %e, "could not remove a blob; the start-up sweep will");
+        }
+    }
+}
+
+/// Streams `body` into a new blob of `storage`'s store and checks it
+/// against the declared length and MD5; on a mismatch the blob is removed.
+/// The caller commits the blob (or removes it).
+///
+/// This is the first half of [`StorageService::put_object`], for writers
+/// that learn part of the metadata only from the body itself (the S3
+/// trailing checksums of `aws-chunked` uploads) and for multipart parts.
+///
+/// # Errors
+/// `TooLarge`, `InvalidInput` (short or interrupted body), `BadDigest`, and
+/// the errors a body carries (see [`body_error`]).
+pub async fn write_verified_blob(
+    storage: &StorageService,
+    body: ByteStream,
+    content_length: Option<u64>,
+    expected_md5: Option<[u8; 16]>,
+) -> CoreResult<(BlobId, WrittenBlob)> {
+    let max = storage.max_object_size_bytes();
+    if content_length.is_some_and(|len| len > max) {
+        return Err(too_large(max));
+    }
+    let blob_id = BlobId::new();
+    let written = storage
+        .blobs()
+        .write(blob_id, body, max)
+        .await
+        .map_err(|e| match e {
+            CoreError::TooLarge(_) => too_large(max),
+            other => other,
+        })?;
+    let mismatch = match (content_length, expected_md5) {
+        (Some(len), _) if len != written.size_bytes => Some(CoreError::invalid(format!(
+            "the body had {} bytes but Content-Length said {len}",
+            written.size_bytes
+        ))),
+        (_, Some(md5)) if md5 != written.md5 => Some(CoreError::BadDigest(
+            "The Content-MD5 you specified did not match what was received.".into(),
+        )),
+        _ => None,
+    };
+    if let Some(err) = mismatch {
+        if let Err(e) = storage.blobs().delete(blob_id).await {
+            tracing::warn!(blob_id = %blob_id, error = %e, "could not remove a rejected blob; the start-up sweep will");
+        }
+        return Err(err);
+    }
+    Ok((blob_id, written))
+}
+
+fn check_part_number(n: u32) -> CoreResult<()> {
+    if (1..=MAX_PART_NUMBER).contains(&n) {
+        Ok(())
+    } else {
+        Err(CoreError::invalid(format!(
+            "Part number must be an integer between 1 and {MAX_PART_NUMBER}, inclusive (got {n})"
+        )))
+    }
+}
+
+fn too_large(max: u64) -> CoreError {
+    CoreError::TooLarge(format!(
+        "the part or object is larger than this server's limit of {max} bytes (--max-object-size)"
+    ))
+}

@@ -1,0 +1,53 @@
+//! Helpers shared by the S3 integration tests: SDK clients pointed at a
+//! test server, and error inspection.
+#![allow(dead_code)]
+
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::config::retry::RetryConfig;
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use miniaws_client::CreatedKey;
+use miniaws_testkit::TestServer;
+
+/// An S3 client (path style, no retries) for `key` on `server`.
+pub fn s3_client(server: &TestServer, key: &CreatedKey) -> aws_sdk_s3::Client {
+    s3_client_with(
+        &server.aws_url(),
+        &key.access_key_id,
+        &key.secret_access_key,
+        |b| b,
+    )
+}
+
+/// An S3 client with explicit credentials and a hook to adjust its config.
+pub fn s3_client_with(
+    endpoint: &str,
+    access_key_id: &str,
+    secret: &str,
+    adjust: impl FnOnce(aws_sdk_s3::config::Builder) -> aws_sdk_s3::config::Builder,
+) -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new(access_key_id, secret, None, None, "test"))
+        .force_path_style(true)
+        .retry_config(RetryConfig::disabled());
+    aws_sdk_s3::Client::from_conf(adjust(config).build())
+}
+
+/// The S3 error code and HTTP status of a failed SDK call.
+pub fn code_of<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> (String, u16) {
+    let status = err.raw_response().map_or(0, |r| r.status().as_u16());
+    (err.code().unwrap_or("-").to_owned(), status)
+}
+
+/// Starts a server on `backend` and signs up `name`.
+pub async fn server_and_user(
+    backend: miniaws_testkit::Backend,
+    name: &str,
+) -> Option<(TestServer, CreatedKey)> {
+    let server = TestServer::start(backend).await?;
+    let (_, key) = server.user(name).await;
+    Some((server, key))
+}

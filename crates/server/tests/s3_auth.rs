@@ -1,0 +1,151 @@
+//! SigV4 on the AWS listener: good and bad credentials, anonymous requests,
+//! clock skew, revocation, and the shape of S3 error XML.
+
+mod common;
+
+use common::{code_of, s3_client, s3_client_with};
+use miniaws_testkit::{Backend, TestServer};
+use std::time::{Duration, SystemTime};
+
+#[derive(Debug)]
+struct FixedClock(SystemTime);
+
+impl aws_smithy_async::time::TimeSource for FixedClock {
+    fn now(&self) -> SystemTime {
+        self.0
+    }
+}
+
+/// Whether a ListBuckets call got past authentication (its answer may still
+/// be an operation error, but not an auth one).
+fn passed_auth(
+    result: &Result<
+        aws_sdk_s3::operation::list_buckets::ListBucketsOutput,
+        aws_sdk_s3::error::SdkError<
+            aws_sdk_s3::operation::list_buckets::ListBucketsError,
+            aws_sdk_s3::config::http::HttpResponse,
+        >,
+    >,
+) -> bool {
+    match result {
+        Ok(_) => true,
+        Err(e) => {
+            let (code, status) = code_of(e);
+            status != 403 && status != 0 && !code.contains("Signature")
+        }
+    }
+}
+
+async fn auth_cases(backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    assert!(server.aws.is_some(), "the banner names the AWS endpoint");
+    let (alice_client, alice) = server.user("alice").await;
+    let endpoint = server.aws_url();
+
+    // A correctly signed request reaches the operation.
+    let ok = s3_client(&server, &alice).list_buckets().send().await;
+    assert!(passed_auth(&ok), "signed ListBuckets: {ok:?}");
+
+    // Wrong secret → SignatureDoesNotMatch.
+    let bad = s3_client_with(&endpoint, &alice.access_key_id, "not-the-secret", |b| b);
+    let err = bad.list_buckets().send().await.expect_err("bad secret");
+    assert_eq!(code_of(&err), ("SignatureDoesNotMatch".into(), 403));
+
+    // Unknown access key → InvalidAccessKeyId.
+    let unknown = s3_client_with(&endpoint, "AKIAUNKNOWNUNKNOWN00", "x", |b| b);
+    let err = unknown
+        .list_buckets()
+        .send()
+        .await
+        .expect_err("unknown key");
+    assert_eq!(code_of(&err), ("InvalidAccessKeyId".into(), 403));
+
+    // A clock 20 minutes off → RequestTimeTooSkewed (both directions).
+    for offset in [
+        SystemTime::now() - Duration::from_secs(20 * 60),
+        SystemTime::now() + Duration::from_secs(20 * 60),
+    ] {
+        let skewed = s3_client_with(
+            &endpoint,
+            &alice.access_key_id,
+            &alice.secret_access_key,
+            |b| b.time_source(FixedClock(offset)),
+        );
+        let err = skewed
+            .list_buckets()
+            .send()
+            .await
+            .expect_err("skewed clock");
+        assert_eq!(code_of(&err), ("RequestTimeTooSkewed".into(), 403));
+    }
+    // 10 minutes off is within S3's 15-minute window.
+    let near = s3_client_with(
+        &endpoint,
+        &alice.access_key_id,
+        &alice.secret_access_key,
+        |b| b.time_source(FixedClock(SystemTime::now() - Duration::from_secs(10 * 60))),
+    );
+    assert!(
+        passed_auth(&near.list_buckets().send().await),
+        "10 min skew is accepted"
+    );
+
+    // Anonymous → AccessDenied, as S3 XML with resource and request id.
+    let http = reqwest::Client::new();
+    let res = http
+        .get(format!("{endpoint}/some-bucket/some/key"))
+        .header("x-request-id", "test-rid-42")
+        .send()
+        .await
+        .expect("anonymous request is answered");
+    assert_eq!(res.status().as_u16(), 403);
+    assert_eq!(
+        res.headers()
+            .get("x-amz-request-id")
+            .and_then(|v| v.to_str().ok()),
+        Some("test-rid-42")
+    );
+    let body = res.text().await.expect("error body");
+    assert!(body.contains("<Code>AccessDenied</Code>"), "{body}");
+    assert!(
+        body.contains("<Resource>/some-bucket/some/key</Resource>"),
+        "{body}"
+    );
+    assert!(
+        body.contains("<RequestId>test-rid-42</RequestId>"),
+        "{body}"
+    );
+
+    // A second key works at once; revoking it stops it at once.
+    let second = alice_client
+        .create_key("second")
+        .await
+        .expect("second key is created");
+    let s2 = s3_client(&server, &second);
+    assert!(
+        passed_auth(&s2.list_buckets().send().await),
+        "second key works"
+    );
+    alice_client
+        .revoke_key(second.id, false)
+        .await
+        .expect("the second key is revoked");
+    let err = s2.list_buckets().send().await.expect_err("revoked key");
+    assert_eq!(code_of(&err), ("InvalidAccessKeyId".into(), 403));
+    // The first key is unaffected.
+    assert!(passed_auth(
+        &s3_client(&server, &alice).list_buckets().send().await
+    ));
+}
+
+#[tokio::test]
+async fn s3_auth_sqlite() {
+    auth_cases(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn s3_auth_postgres() {
+    auth_cases(Backend::Postgres).await;
+}
