@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use miniaws_core::compute::InstanceRepo;
 use miniaws_core::health::{HealthProbe, ProbeStatus};
 use miniaws_core::identity::IdentityRepo;
+use miniaws_core::multipart::MultipartRepo;
 use miniaws_core::storage::StorageRepo;
 use sqlx::ConnectOptions;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -196,6 +197,14 @@ impl Database {
         match self {
             Database::Postgres(pool) => Arc::new(postgres::PgInstanceRepo::new(pool.clone())),
             Database::Sqlite(pool) => Arc::new(sqlite::SqliteInstanceRepo::new(pool.clone())),
+        }
+    }
+
+    /// The multipart-upload repository on this database.
+    pub fn multipart_repo(&self) -> Arc<dyn MultipartRepo> {
+        match self {
+            Database::Postgres(pool) => Arc::new(postgres::PgMultipartRepo::new(pool.clone())),
+            Database::Sqlite(pool) => Arc::new(sqlite::SqliteMultipartRepo::new(pool.clone())),
         }
     }
 

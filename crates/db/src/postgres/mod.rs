@@ -2,8 +2,10 @@
 
 mod identity;
 mod instance;
+mod multipart;
 mod storage;
 
 pub(crate) use identity::PgIdentityRepo;
 pub(crate) use instance::PgInstanceRepo;
+pub(crate) use multipart::PgMultipartRepo;
 pub(crate) use storage::PgStorageRepo;

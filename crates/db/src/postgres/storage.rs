@@ -327,12 +327,14 @@ impl StorageRepo for PgStorageRepo {
 
     async fn referenced_blobs(&self, candidates: &[BlobId]) -> CoreResult<HashSet<BlobId>> {
         let ids: Vec<Uuid> = candidates.iter().map(BlobId::as_uuid).collect();
-        let found: Vec<Uuid> =
-            sqlx::query_scalar("SELECT blob_id FROM objects WHERE blob_id = ANY($1)")
-                .bind(&ids)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db_err)?;
+        let found: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT blob_id FROM objects WHERE blob_id = ANY($1)
+                 UNION SELECT blob_id FROM multipart_parts WHERE blob_id = ANY($1)",
+        )
+        .bind(&ids)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
         Ok(found.into_iter().map(BlobId::from_uuid).collect())
     }
 }

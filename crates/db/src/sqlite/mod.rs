@@ -6,10 +6,12 @@
 
 mod identity;
 mod instance;
+mod multipart;
 mod storage;
 
 pub(crate) use identity::SqliteIdentityRepo;
 pub(crate) use instance::SqliteInstanceRepo;
+pub(crate) use multipart::SqliteMultipartRepo;
 pub(crate) use storage::SqliteStorageRepo;
 
 use time::OffsetDateTime;

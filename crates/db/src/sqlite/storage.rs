@@ -289,10 +289,16 @@ impl StorageRepo for SqliteStorageRepo {
         // SQLite limits bound parameters per statement.
         for chunk in candidates.chunks(500) {
             let placeholders = vec!["?"; chunk.len()].join(", ");
-            let sql = format!("SELECT blob_id FROM objects WHERE blob_id IN ({placeholders})");
+            // Multipart parts hold blobs too (migration 0007).
+            let sql = format!(
+                "SELECT blob_id FROM objects WHERE blob_id IN ({placeholders})
+                 UNION SELECT blob_id FROM multipart_parts WHERE blob_id IN ({placeholders})"
+            );
             let mut q = sqlx::query_scalar::<_, String>(&sql);
-            for id in chunk {
-                q = q.bind(id.to_string());
+            for _ in 0..2 {
+                for id in chunk {
+                    q = q.bind(id.to_string());
+                }
             }
             for s in q.fetch_all(&self.pool).await.map_err(db_err)? {
                 found.insert(BlobId::from_uuid(parse_uuid(&s).map_err(db_err)?));

@@ -1,0 +1,221 @@
+//! Contract of the `MultipartRepo` port: one table of cases, run on SQLite
+//! and on Postgres.
+
+mod common;
+
+use miniaws_core::CoreError;
+use miniaws_core::Resource;
+use miniaws_core::identity::{IdentityService, UserId};
+use miniaws_core::multipart::{MultipartRepo, MultipartUpload, Part, UploadId};
+use miniaws_core::storage::{BlobId, BucketName, ETag, ObjectKey};
+use miniaws_db::Database;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use time::{Duration, OffsetDateTime};
+
+/// (description, prefix, after, limit, expected ids)
+type ListCase<'a> = (
+    &'a str,
+    &'a str,
+    Option<(&'a str, Option<UploadId>)>,
+    u32,
+    Vec<UploadId>,
+);
+
+fn upload(owner: UserId, bucket: &str, key: &str, at: OffsetDateTime) -> MultipartUpload {
+    MultipartUpload {
+        id: UploadId::new(),
+        bucket: BucketName::parse(bucket).expect("valid bucket"),
+        key: ObjectKey::parse(key).expect("valid key"),
+        owner,
+        content_type: Some("text/plain".into()),
+        user_metadata: BTreeMap::from([("colour".to_owned(), "blue".to_owned())]),
+        headers: BTreeMap::from([("cache-control".to_owned(), "no-cache".to_owned())]),
+        initiated_at: at,
+    }
+}
+
+fn part(upload: UploadId, n: u32, size: u64) -> Part {
+    Part {
+        upload_id: upload,
+        part_number: n,
+        blob_id: BlobId::new(),
+        size_bytes: size,
+        etag: ETag::from_stored(format!("{n:032x}")),
+        last_modified: OffsetDateTime::now_utc()
+            .replace_nanosecond(0)
+            .expect("valid"),
+    }
+}
+
+async fn contract(db: &Database) {
+    let identity = IdentityService::new(db.identity_repo(), true);
+    let owner = identity
+        .sign_up("mpu-owner")
+        .await
+        .expect("sign-up")
+        .user_id;
+    let repo: Arc<dyn MultipartRepo> = db.multipart_repo();
+    let t0 = OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .expect("valid")
+        - Duration::hours(2);
+
+    // Uploads: two on one key (ordered by initiation), others around them.
+    let a1 = upload(owner, "bkt", "a", t0);
+    let a2 = upload(owner, "bkt", "a", t0 + Duration::seconds(1));
+    let b = upload(owner, "bkt", "b/x", t0 + Duration::hours(1));
+    let pct = upload(owner, "bkt", "b%", t0 + Duration::hours(1));
+    // Keys are bytes: NUL and non-ASCII survive, and sort by byte.
+    let odd = upload(owner, "bkt", "z\0é", t0 + Duration::hours(1));
+    let other = upload(owner, "other", "a", t0);
+    for u in [&a1, &a2, &b, &pct, &odd, &other] {
+        repo.create_upload(u).await.expect("create upload");
+    }
+    assert_eq!(
+        repo.get_upload(a1.id).await.expect("get"),
+        Some(a1.clone()),
+        "an upload reads back exactly"
+    );
+    assert_eq!(
+        repo.get_upload(odd.id).await.expect("get"),
+        Some(odd.clone())
+    );
+    assert_eq!(repo.get_upload(UploadId::new()).await.expect("get"), None);
+
+    let bkt = BucketName::parse("bkt").expect("valid");
+    let ids = |v: Vec<MultipartUpload>| v.into_iter().map(|u| u.id).collect::<Vec<_>>();
+    let cases: Vec<ListCase> = vec![
+        (
+            "all, by key then time",
+            "",
+            None,
+            10,
+            vec![a1.id, a2.id, pct.id, b.id, odd.id],
+        ),
+        ("limit", "", None, 2, vec![a1.id, a2.id]),
+        ("prefix is literal, not LIKE", "b%", None, 10, vec![pct.id]),
+        ("prefix", "b", None, 10, vec![pct.id, b.id]),
+        (
+            "after a key",
+            "",
+            Some(("a", None)),
+            10,
+            vec![pct.id, b.id, odd.id],
+        ),
+        ("prefix with NUL", "z\0", None, 10, vec![odd.id]),
+        (
+            "after an upload of a key",
+            "",
+            Some(("a", Some(a1.id))),
+            10,
+            vec![a2.id, pct.id, b.id, odd.id],
+        ),
+    ];
+    for (desc, prefix, after, limit, want) in cases {
+        let got = repo
+            .list_uploads(&bkt, prefix, after, limit)
+            .await
+            .unwrap_or_else(|e| panic!("{desc}: {e}"));
+        assert_eq!(ids(got), want, "case: {desc}");
+    }
+
+    // Parts: insert, replace (returns the old blob), list in order.
+    let p1 = part(a1.id, 1, 5 << 20);
+    let p2 = part(a1.id, 2, 10);
+    let p3 = part(a1.id, 3, 0);
+    for p in [&p3, &p1, &p2] {
+        assert_eq!(
+            repo.put_part(p).await.expect("put part"),
+            None,
+            "a new part replaces nothing"
+        );
+    }
+    let p2b = part(a1.id, 2, 11);
+    assert_eq!(
+        repo.put_part(&p2b).await.expect("replace part"),
+        Some(p2.blob_id),
+        "re-uploading a part number returns the replaced blob"
+    );
+    // The start-up sweep must keep part blobs: the storage repo counts them
+    // as referenced.
+    let referenced = db
+        .storage_repo()
+        .referenced_blobs(&[p1.blob_id, p2.blob_id, BlobId::new()])
+        .await
+        .expect("referenced blobs");
+    assert_eq!(
+        referenced,
+        std::collections::HashSet::from([p1.blob_id]),
+        "a part's blob is referenced; a replaced part's blob is not"
+    );
+    let listed = repo.list_parts(a1.id, 0, 100).await.expect("list parts");
+    assert_eq!(
+        listed,
+        vec![p1.clone(), p2b.clone(), p3.clone()],
+        "parts by number"
+    );
+    assert_eq!(
+        repo.list_parts(a1.id, 1, 1).await.expect("page"),
+        vec![p2b.clone()],
+        "after and limit"
+    );
+    match repo.put_part(&part(UploadId::new(), 1, 1)).await {
+        Err(CoreError::NotFound {
+            resource: Resource::Upload,
+            ..
+        }) => {}
+        other => panic!("a part of a missing upload must be NotFound(Upload), got {other:?}"),
+    }
+
+    // Expiry candidates: older than the cutoff, oldest first.
+    let old = repo
+        .uploads_initiated_before(t0 + Duration::minutes(30), 10)
+        .await
+        .expect("old uploads");
+    let mut want = vec![a1.id, a2.id, other.id];
+    want.sort_by_key(|id| {
+        (
+            [&a1, &a2, &other]
+                .iter()
+                .find(|u| u.id == *id)
+                .map(|u| u.initiated_at),
+            *id,
+        )
+    });
+    assert_eq!(old, want, "uploads initiated before the cutoff");
+
+    // Delete: returns the parts' blobs once, then None.
+    let mut blobs = repo
+        .delete_upload(a1.id)
+        .await
+        .expect("delete")
+        .expect("the upload existed");
+    blobs.sort();
+    let mut want = vec![p1.blob_id, p2b.blob_id, p3.blob_id];
+    want.sort();
+    assert_eq!(blobs, want, "deleting returns every part's blob");
+    assert_eq!(repo.delete_upload(a1.id).await.expect("delete again"), None);
+    assert_eq!(repo.get_upload(a1.id).await.expect("get"), None);
+    assert!(
+        repo.list_parts(a1.id, 0, 100)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    db.close().await;
+}
+
+#[tokio::test]
+async fn multipart_repo_contract_sqlite() {
+    let fresh = common::sqlite(true).await;
+    contract(&fresh.db).await;
+}
+
+#[tokio::test]
+async fn multipart_repo_contract_postgres() {
+    let Some(fresh) = common::postgres(true).await else {
+        return;
+    };
+    contract(&fresh.db).await;
+}
