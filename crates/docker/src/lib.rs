@@ -1,6 +1,9 @@
 //! Compute adapter of the Mini AWS hexagon: the ports compute needs,
 //! implemented on the Docker Engine API with `bollard`.
 
+mod driver;
 mod probe;
 
-pub use probe::{DockerProbe, connect};
+pub use driver::{DockerComputeDriver, DockerSettings, LABEL_INSTANCE_ID, LABEL_NAME, LABEL_OWNER};
+
+pub use probe::{DockerConnection, DockerProbe, connect};

@@ -1,0 +1,628 @@
+//! [`ComputeDriver`] on the Docker Engine API.
+
+use async_trait::async_trait;
+use bollard::Docker;
+use bollard::container::LogOutput;
+use bollard::errors::Error as BollardError;
+use bollard::models::{
+    ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum,
+    ContainerStatsResponse, HostConfig, PortBinding,
+};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, EventsOptionsBuilder,
+    LogsOptionsBuilder, RemoveContainerOptionsBuilder, RestartContainerOptionsBuilder,
+    StatsOptionsBuilder, StopContainerOptionsBuilder,
+};
+use futures::{Stream, StreamExt, TryStreamExt};
+use miniaws_core::compute::{
+    ComputeDriver, ContainerEvent, ContainerInfo, ContainerSpec, ContainerStatus, EventStream,
+    InstanceId, InstanceStats, LogOptions, LogStream, Protocol, PublishedPort,
+};
+use miniaws_core::error::{ConflictKind, Dependency};
+use miniaws_core::{CoreError, CoreResult, Resource};
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::probe::DockerConnection;
+
+/// The label that ties a container to its instance.
+pub const LABEL_INSTANCE_ID: &str = "miniaws.instance-id";
+/// The label naming the owner of a container's instance.
+pub const LABEL_OWNER: &str = "miniaws.owner";
+/// The label carrying the instance name (for humans running `docker ps`).
+pub const LABEL_NAME: &str = "miniaws.name";
+
+/// Time limit of a quick Docker call (inspect, create, start, remove…).
+const CALL_TIMEOUT: Duration = Duration::from_secs(20);
+/// Time limit of an image pull.
+const PULL_TIMEOUT: Duration = Duration::from_secs(300);
+/// Time limit of a stats sample (Docker waits about a second for the
+/// previous CPU reading).
+const STATS_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Settings of the Docker compute driver.
+#[derive(Debug, Clone)]
+pub struct DockerSettings {
+    /// The host address published ports bind to.
+    pub publish_host: String,
+}
+
+/// Instances as Docker containers.
+pub struct DockerComputeDriver {
+    conn: Arc<DockerConnection>,
+    settings: DockerSettings,
+}
+
+impl DockerComputeDriver {
+    /// A driver on `conn` (see [`connect`](crate::connect)).
+    pub fn new(conn: Arc<DockerConnection>, settings: DockerSettings) -> Self {
+        Self { conn, settings }
+    }
+
+    fn unreachable(&self, detail: impl std::fmt::Display) -> CoreError {
+        CoreError::unavailable(
+            Dependency::Docker,
+            format!(
+                "the Docker daemon at {} is unreachable ({detail}); compute needs Docker: \
+                 start it or point DOCKER_HOST at it",
+                self.conn.host()
+            ),
+        )
+    }
+
+    /// The client at the negotiated API version.
+    async fn docker(&self) -> CoreResult<&Docker> {
+        self.conn.client().await.map_err(|e| self.unreachable(e))
+    }
+
+    /// Runs one Docker call with a time limit, translating its errors.
+    async fn call<T>(
+        &self,
+        op: &'static str,
+        limit: Duration,
+        fut: impl Future<Output = Result<T, BollardError>>,
+    ) -> CoreResult<T> {
+        match tokio::time::timeout(limit, fut).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(self.translate(op, e)),
+            Err(_) => {
+                Err(self.unreachable(format!("{op} did not finish within {} s", limit.as_secs())))
+            }
+        }
+    }
+
+    fn translate(&self, op: &'static str, err: BollardError) -> CoreError {
+        match err {
+            BollardError::DockerResponseServerError {
+                status_code,
+                message,
+            } => match status_code {
+                404 => CoreError::not_found(Resource::Instance, format!("container ({message})")),
+                400 => CoreError::invalid(format!("Docker rejected the request: {message}")),
+                409 => CoreError::conflict(
+                    ConflictKind::InvalidState,
+                    format!("Docker refused to {op}: {message}"),
+                ),
+                _ if is_port_conflict(&message) => port_conflict(&message),
+                _ => CoreError::internal_msg(format!(
+                    "Docker {op} failed ({status_code}): {message}"
+                )),
+            },
+            e @ (BollardError::JsonDataError { .. } | BollardError::JsonSerdeError { .. }) => {
+                CoreError::internal(format!("cannot decode Docker's answer to {op}"), e)
+            }
+            other => self.unreachable(other),
+        }
+    }
+
+    async fn inspect_raw(
+        &self,
+        container_id: &str,
+    ) -> CoreResult<Option<ContainerInspectResponse>> {
+        let docker = self.docker().await?;
+        match self
+            .call(
+                "inspect the container",
+                CALL_TIMEOUT,
+                docker.inspect_container(
+                    container_id,
+                    None::<bollard::query_parameters::InspectContainerOptions>,
+                ),
+            )
+            .await
+        {
+            Ok(c) => Ok(Some(c)),
+            Err(CoreError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn describe(&self, container_id: &str) -> CoreResult<ContainerInfo> {
+        self.inspect_raw(container_id)
+            .await?
+            .map(|c| info_from(container_id, &c))
+            .ok_or_else(|| {
+                CoreError::not_found(Resource::Instance, format!("container {container_id}"))
+            })
+    }
+}
+
+/// Whether Docker's message says a host port is taken.
+fn is_port_conflict(message: &str) -> bool {
+    message.contains("port is already allocated")
+        || message.contains("address already in use")
+        || message.contains("Bind for")
+}
+
+/// The host port named in a Docker port-conflict message, e.g.
+/// `Bind for 127.0.0.1:8080 failed: port is already allocated` or
+/// `listen tcp4 127.0.0.1:8080: bind: address already in use`.
+fn conflicting_port(message: &str) -> Option<u16> {
+    let end = message
+        .find(" failed: port is already allocated")
+        .or_else(|| message.find(": bind: address already in use"))?;
+    let head = &message[..end];
+    let digits: String = head
+        .chars()
+        .rev()
+        .take_while(char::is_ascii_digit)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    digits.parse().ok()
+}
+
+fn port_conflict(message: &str) -> CoreError {
+    let what = match conflicting_port(message) {
+        Some(p) => format!("host port {p} is already in use"),
+        None => "a requested host port is already in use".to_owned(),
+    };
+    CoreError::conflict(
+        ConflictKind::PortInUse,
+        format!(
+            "{what}; choose another host port, or give only the container port to get a free one"
+        ),
+    )
+}
+
+fn port_key(container_port: u16, protocol: Protocol) -> String {
+    format!("{container_port}/{}", protocol.as_str())
+}
+
+fn info_from(container_id: &str, c: &ContainerInspectResponse) -> ContainerInfo {
+    let state = c.state.clone().unwrap_or_default();
+    let status = match state.status {
+        Some(
+            ContainerStateStatusEnum::RUNNING
+            | ContainerStateStatusEnum::PAUSED
+            | ContainerStateStatusEnum::RESTARTING,
+        ) => ContainerStatus::Running,
+        _ => ContainerStatus::Exited,
+    };
+    let mut ports: Vec<PublishedPort> = Vec::new();
+    if let Some(map) = c.network_settings.as_ref().and_then(|n| n.ports.as_ref()) {
+        for (key, bindings) in map {
+            let Some((port, proto)) = key.split_once('/') else {
+                continue;
+            };
+            let (Ok(container_port), protocol) = (
+                port.parse::<u16>(),
+                if proto == "udp" {
+                    Protocol::Udp
+                } else {
+                    Protocol::Tcp
+                },
+            ) else {
+                continue;
+            };
+            // With 0.0.0.0 Docker also lists an IPv6 binding: keep the first.
+            if let Some(b) = bindings.iter().flatten().find_map(|b| {
+                let host_port = b.host_port.as_deref()?.parse::<u16>().ok()?;
+                Some((b.host_ip.clone().unwrap_or_default(), host_port))
+            }) {
+                ports.push(PublishedPort {
+                    host_ip: b.0,
+                    host_port: b.1,
+                    container_port,
+                    protocol,
+                });
+            }
+        }
+    }
+    ports.sort_by_key(|p| (p.container_port, p.protocol));
+    ContainerInfo {
+        container_id: container_id.to_owned(),
+        status,
+        exit_code: state.exit_code,
+        oom_killed: state.oom_killed.unwrap_or(false),
+        error: state.error.filter(|e| !e.is_empty()),
+        ports,
+    }
+}
+
+/// `repo` → `repo:latest`: pulling a reference without a tag would pull
+/// every tag.
+fn with_tag(image: &str) -> String {
+    let last = image.rsplit('/').next().unwrap_or(image);
+    if last.contains(':') || image.contains('@') {
+        image.to_owned()
+    } else {
+        format!("{image}:latest")
+    }
+}
+
+fn stats_from(s: &ContainerStatsResponse) -> InstanceStats {
+    let cpu = s.cpu_stats.clone().unwrap_or_default();
+    let pre = s.precpu_stats.clone().unwrap_or_default();
+    let total = |c: &bollard::models::ContainerCpuStats| {
+        c.cpu_usage
+            .as_ref()
+            .and_then(|u| u.total_usage)
+            .unwrap_or(0)
+    };
+    let cpu_delta = total(&cpu).saturating_sub(total(&pre)) as f64;
+    let sys_delta = cpu
+        .system_cpu_usage
+        .unwrap_or(0)
+        .saturating_sub(pre.system_cpu_usage.unwrap_or(0)) as f64;
+    let online = f64::from(cpu.online_cpus.unwrap_or(1).max(1));
+    // The formula of `docker stats`: share of the host's time, times CPUs.
+    let cpu_percent = if sys_delta > 0.0 {
+        cpu_delta / sys_delta * online * 100.0
+    } else {
+        0.0
+    };
+    let mem = s.memory_stats.clone().unwrap_or_default();
+    let inactive = mem.stats.as_ref().and_then(|st| {
+        st.get("total_inactive_file")
+            .or_else(|| st.get("inactive_file"))
+            .copied()
+    });
+    let usage = mem.usage.unwrap_or(0).saturating_sub(inactive.unwrap_or(0));
+    let (rx, tx) = s
+        .networks
+        .as_ref()
+        .map(|n| {
+            n.values().fold((0u64, 0u64), |(rx, tx), v| {
+                (rx + v.rx_bytes.unwrap_or(0), tx + v.tx_bytes.unwrap_or(0))
+            })
+        })
+        .unwrap_or((0, 0));
+    InstanceStats {
+        cpu_percent: (cpu_percent * 100.0).round() / 100.0,
+        memory_usage_bytes: usage,
+        memory_limit_bytes: mem.limit.unwrap_or(0),
+        network_rx_bytes: rx,
+        network_tx_bytes: tx,
+        read_at: miniaws_core::clock::now_utc(),
+    }
+}
+
+#[async_trait]
+impl ComputeDriver for DockerComputeDriver {
+    async fn host_cpus(&self) -> CoreResult<u32> {
+        let docker = self.docker().await?;
+        let info = self
+            .call("read the host info", CALL_TIMEOUT, docker.info())
+            .await?;
+        Ok(info.ncpu.and_then(|n| u32::try_from(n).ok()).unwrap_or(1))
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn ensure_image(&self, image: &str) -> CoreResult<()> {
+        let docker = self.docker().await?;
+        match self
+            .call(
+                "inspect the image",
+                CALL_TIMEOUT,
+                docker.inspect_image(image),
+            )
+            .await
+        {
+            Ok(_) => return Ok(()),
+            Err(CoreError::NotFound { .. }) => {}
+            Err(e) => return Err(e),
+        }
+        tracing::info!(image, "image not present locally: pulling it");
+        let options = CreateImageOptionsBuilder::new()
+            .from_image(&with_tag(image))
+            .build();
+        let pull = docker
+            .create_image(Some(options), None, None)
+            .try_for_each(|_| async { Ok(()) });
+        match self.call("pull the image", PULL_TIMEOUT, pull).await {
+            Ok(()) => Ok(()),
+            Err(CoreError::Unavailable { message, .. }) if message.contains("did not finish") => {
+                Err(CoreError::not_found(
+                    Resource::Image,
+                    format!("{image} (not present locally, and pulling it took too long)"),
+                ))
+            }
+            Err(e @ CoreError::Unavailable { .. }) => Err(e),
+            Err(e) => Err(CoreError::not_found(
+                Resource::Image,
+                format!(
+                    "{image} (not present locally and cannot be pulled: {}); build or load it \
+                     first (docker build / docker load), or check the name",
+                    match &e {
+                        CoreError::NotFound { name, .. } => name.clone(),
+                        other => other.to_string(),
+                    }
+                ),
+            )),
+        }
+    }
+
+    #[tracing::instrument(skip(self, spec), fields(instance_id = %spec.instance_id))]
+    async fn create(&self, spec: &ContainerSpec) -> CoreResult<String> {
+        let docker = self.docker().await?;
+        let mut exposed = HashMap::new();
+        let mut bindings = HashMap::new();
+        for p in &spec.ports {
+            let key = port_key(p.container_port, p.protocol);
+            exposed.insert(key.clone(), HashMap::new());
+            bindings.insert(
+                key,
+                Some(vec![PortBinding {
+                    host_ip: Some(self.settings.publish_host.clone()),
+                    host_port: Some(p.host_port.map(|h| h.to_string()).unwrap_or_default()),
+                }]),
+            );
+        }
+        let labels = HashMap::from([
+            (LABEL_INSTANCE_ID.to_owned(), spec.instance_id.to_string()),
+            (LABEL_OWNER.to_owned(), spec.owner.to_string()),
+            (LABEL_NAME.to_owned(), spec.name.clone()),
+        ]);
+        let body = ContainerCreateBody {
+            image: Some(spec.image.clone()),
+            cmd: spec.command.clone(),
+            env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+            labels: Some(labels),
+            exposed_ports: Some(exposed),
+            host_config: Some(HostConfig {
+                // Docker's init (tini) as PID 1 forwards signals and reaps
+                // zombies, so SIGTERM reaches the workload and stop is prompt.
+                init: Some(true),
+                nano_cpus: Some(spec.nano_cpus),
+                memory: Some(spec.memory_bytes),
+                // No swap beyond the limit: an instance type's memory is real.
+                memory_swap: Some(spec.memory_bytes),
+                port_bindings: Some(bindings),
+                ..HostConfig::default()
+            }),
+            ..ContainerCreateBody::default()
+        };
+        let short = spec.instance_id.to_string();
+        let name = format!("miniaws-{}-{}", spec.name, &short[..8]);
+        let options = CreateContainerOptionsBuilder::new().name(&name).build();
+        let created = self
+            .call(
+                "create the container",
+                CALL_TIMEOUT,
+                docker.create_container(Some(options), body),
+            )
+            .await
+            .map_err(|e| match e {
+                CoreError::NotFound { .. } => CoreError::not_found(
+                    Resource::Image,
+                    format!(
+                        "{} (it vanished before the container was created)",
+                        spec.image
+                    ),
+                ),
+                other => other,
+            })?;
+        Ok(created.id)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn start(&self, container_id: &str) -> CoreResult<ContainerInfo> {
+        let docker = self.docker().await?;
+        self.call(
+            "start the container",
+            CALL_TIMEOUT,
+            docker.start_container(
+                container_id,
+                None::<bollard::query_parameters::StartContainerOptions>,
+            ),
+        )
+        .await?;
+        self.describe(container_id).await
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn stop(&self, container_id: &str, grace: Duration) -> CoreResult<ContainerInfo> {
+        let docker = self.docker().await?;
+        let secs = i32::try_from(grace.as_secs()).unwrap_or(i32::MAX);
+        let options = StopContainerOptionsBuilder::new().t(secs).build();
+        self.call(
+            "stop the container",
+            grace + CALL_TIMEOUT,
+            docker.stop_container(container_id, Some(options)),
+        )
+        .await?;
+        self.describe(container_id).await
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn restart(&self, container_id: &str, grace: Duration) -> CoreResult<ContainerInfo> {
+        let docker = self.docker().await?;
+        let secs = i32::try_from(grace.as_secs()).unwrap_or(i32::MAX);
+        let options = RestartContainerOptionsBuilder::new().t(secs).build();
+        self.call(
+            "restart the container",
+            grace + CALL_TIMEOUT,
+            docker.restart_container(container_id, Some(options)),
+        )
+        .await?;
+        self.describe(container_id).await
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn remove(&self, container_id: &str) -> CoreResult<()> {
+        let docker = self.docker().await?;
+        let options = RemoveContainerOptionsBuilder::new()
+            .force(true)
+            .v(true)
+            .build();
+        match self
+            .call(
+                "remove the container",
+                CALL_TIMEOUT,
+                docker.remove_container(container_id, Some(options)),
+            )
+            .await
+        {
+            Ok(()) | Err(CoreError::NotFound { .. }) => Ok(()),
+            // 409: removal already in progress (e.g. `docker rm -f` racing us).
+            Err(CoreError::Conflict { message, .. }) if message.contains("in progress") => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn inspect(&self, container_id: &str) -> CoreResult<Option<ContainerInfo>> {
+        Ok(self
+            .inspect_raw(container_id)
+            .await?
+            .map(|c| info_from(container_id, &c)))
+    }
+
+    async fn logs(&self, container_id: &str, options: &LogOptions) -> CoreResult<LogStream> {
+        let docker = self.docker().await?;
+        // Fail early (404, daemon down) rather than in the middle of a body.
+        self.describe(container_id).await?;
+        let tail = options
+            .tail
+            .map_or_else(|| "all".to_owned(), |t| t.to_string());
+        let since = options
+            .since
+            .map_or(0, |t| i32::try_from(t.unix_timestamp()).unwrap_or(0));
+        let opts = LogsOptionsBuilder::new()
+            .stdout(true)
+            .stderr(true)
+            .follow(options.follow)
+            .timestamps(options.timestamps)
+            .tail(&tail)
+            .since(since)
+            .build();
+        let host = self.conn.host().to_owned();
+        let stream = docker
+            .logs(container_id, Some(opts))
+            .map(move |item| match item {
+                Ok(
+                    LogOutput::StdOut { message }
+                    | LogOutput::StdErr { message }
+                    | LogOutput::Console { message }
+                    | LogOutput::StdIn { message },
+                ) => Ok(message),
+                Err(e) => Err(CoreError::unavailable(
+                    Dependency::Docker,
+                    format!("the log stream from Docker at {host} broke: {e}"),
+                )),
+            });
+        Ok(stream.boxed())
+    }
+
+    async fn stats(&self, container_id: &str) -> CoreResult<InstanceStats> {
+        let docker = self.docker().await?;
+        let options = StatsOptionsBuilder::new()
+            .stream(false)
+            .one_shot(false)
+            .build();
+        let mut stream = docker.stats(container_id, Some(options));
+        let sample = self
+            .call("sample the container's stats", STATS_TIMEOUT, async {
+                stream.next().await.transpose()
+            })
+            .await?
+            .ok_or_else(|| CoreError::internal_msg("Docker sent no stats sample"))?;
+        Ok(stats_from(&sample))
+    }
+
+    async fn events(&self) -> CoreResult<EventStream> {
+        let docker = self.docker().await?;
+        let filters = HashMap::from([
+            ("type".to_owned(), vec!["container".to_owned()]),
+            ("label".to_owned(), vec![LABEL_INSTANCE_ID.to_owned()]),
+        ]);
+        let options = EventsOptionsBuilder::new().filters(&filters).build();
+        let host = self.conn.host().to_owned();
+        let stream = docker.events(Some(options)).filter_map(move |item| {
+            let out = match item {
+                Ok(msg) => {
+                    let actor = msg.actor.unwrap_or_default();
+                    let instance = actor
+                        .attributes
+                        .as_ref()
+                        .and_then(|a| a.get(LABEL_INSTANCE_ID))
+                        .and_then(|id| id.parse::<InstanceId>().ok());
+                    match (instance, actor.id, msg.action) {
+                        (Some(instance_id), Some(container_id), Some(action)) => {
+                            // Docker appends details to some actions
+                            // (`exec_start: sh`, `health_status: healthy`).
+                            let action = action.split(':').next().unwrap_or("").to_owned();
+                            Some(Ok(ContainerEvent {
+                                instance_id,
+                                container_id,
+                                action,
+                            }))
+                        }
+                        _ => None,
+                    }
+                }
+                Err(e) => Some(Err(CoreError::unavailable(
+                    Dependency::Docker,
+                    format!("the event stream from Docker at {host} broke: {e}"),
+                ))),
+            };
+            futures::future::ready(out)
+        });
+        Ok(boxed(stream))
+    }
+}
+
+fn boxed<S>(s: S) -> EventStream
+where
+    S: Stream<Item = CoreResult<ContainerEvent>> + Send + 'static,
+{
+    s.boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_conflicts_name_the_port() {
+        let cases = [
+            (
+                "driver failed programming external connectivity on endpoint x (abc): Bind for 127.0.0.1:8080 failed: port is already allocated",
+                Some(8080),
+            ),
+            (
+                "driver failed programming external connectivity on endpoint x: Error starting userland proxy: listen tcp4 127.0.0.1:18081: bind: address already in use",
+                Some(18081),
+            ),
+            ("something else", None),
+        ];
+        for (msg, want) in cases {
+            assert_eq!(conflicting_port(msg), want, "{msg}");
+        }
+        assert!(port_conflict(cases[0].0).to_string().contains("8080"));
+    }
+
+    #[test]
+    fn untagged_images_pull_latest() {
+        assert_eq!(with_tag("busybox"), "busybox:latest");
+        assert_eq!(
+            with_tag("localhost:5000/busybox"),
+            "localhost:5000/busybox:latest"
+        );
+        assert_eq!(with_tag("nginx:alpine"), "nginx:alpine");
+        assert_eq!(with_tag("a@sha256:00"), "a@sha256:00");
+    }
+}
