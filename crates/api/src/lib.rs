@@ -7,6 +7,7 @@
 //! `miniaws-core` alone; the server binary hands it ready-made services.
 
 pub mod auth;
+pub mod compute;
 pub mod error;
 pub mod health;
 pub mod identity;
@@ -30,6 +31,7 @@ pub fn native_router(state: AppState) -> Router {
     let routes = Router::new()
         .merge(health::routes())
         .merge(identity::routes())
+        .merge(compute::routes())
         .fallback(error::route_not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY_BYTES))

@@ -1,5 +1,6 @@
 //! The shared state every handler receives.
 
+use miniaws_core::compute::ComputeService;
 use miniaws_core::health::HealthProbe;
 use miniaws_core::identity::IdentityService;
 use std::sync::Arc;
@@ -9,6 +10,8 @@ use std::sync::Arc;
 pub struct AppState {
     /// Users, keys and authentication.
     pub identity: Arc<IdentityService>,
+    /// Compute instances.
+    pub compute: Arc<ComputeService>,
     /// Checks the metadata database.
     pub database_probe: Arc<dyn HealthProbe>,
     /// Checks the Docker daemon.

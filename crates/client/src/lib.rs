@@ -5,10 +5,14 @@
 //! envelope and failures come back as [`ClientError::Api`] with the server's
 //! status, `type` and message.
 
+mod compute;
 mod error;
 mod identity;
 mod types;
 
+pub use compute::{
+    Instance, InstancePage, InstancePort, InstanceStats, InstanceType, LaunchInstance, LogsOptions,
+};
 pub use error::ClientError;
 pub use reqwest::StatusCode;
 pub use types::*;

@@ -333,26 +333,26 @@ impl ComputeDriver for DockerComputeDriver {
         let pull = docker
             .create_image(Some(options), None, None)
             .try_for_each(|_| async { Ok(()) });
-        match self.call("pull the image", PULL_TIMEOUT, pull).await {
-            Ok(()) => Ok(()),
-            Err(CoreError::Unavailable { message, .. }) if message.contains("did not finish") => {
-                Err(CoreError::not_found(
-                    Resource::Image,
-                    format!("{image} (not present locally, and pulling it took too long)"),
-                ))
-            }
-            Err(e @ CoreError::Unavailable { .. }) => Err(e),
-            Err(e) => Err(CoreError::not_found(
+        let cannot = |why: String| {
+            CoreError::not_found(
                 Resource::Image,
                 format!(
-                    "{image} (not present locally and cannot be pulled: {}); build or load it \
-                     first (docker build / docker load), or check the name",
-                    match &e {
-                        CoreError::NotFound { name, .. } => name.clone(),
-                        other => other.to_string(),
-                    }
+                    "{image} (not present locally and cannot be pulled: {why}); build or load \
+                     it first (docker build / docker load), or check the name"
                 ),
-            )),
+            )
+        };
+        match tokio::time::timeout(PULL_TIMEOUT, pull).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(BollardError::DockerResponseServerError { message, .. })) => {
+                Err(cannot(message))
+            }
+            Ok(Err(BollardError::DockerStreamError { error })) => Err(cannot(error)),
+            Ok(Err(other)) => Err(self.translate("pull the image", other)),
+            Err(_) => Err(cannot(format!(
+                "the pull did not finish within {} s",
+                PULL_TIMEOUT.as_secs()
+            ))),
         }
     }
 

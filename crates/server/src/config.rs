@@ -48,6 +48,25 @@ pub struct Config {
     #[arg(long, env = "DOCKER_HOST", value_name = "URL")]
     pub docker_host: Option<String>,
 
+    /// Host address that instances' published ports bind to. Keep the
+    /// default to expose instances to this machine only.
+    #[arg(
+        long,
+        env = "MINIAWS_PUBLISH_HOST",
+        default_value = "127.0.0.1",
+        value_name = "IP"
+    )]
+    pub publish_host: std::net::IpAddr,
+
+    /// Seconds `stop` (and `reboot`) wait after SIGTERM before SIGKILL.
+    #[arg(long, env = "MINIAWS_STOP_GRACE_SECS", default_value_t = 10)]
+    pub stop_grace_secs: u64,
+
+    /// Seconds between full resyncs of instance state with Docker (events
+    /// are followed in between).
+    #[arg(long, env = "MINIAWS_RESYNC_INTERVAL_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub resync_interval_secs: u64,
+
     /// Log format.
     #[arg(long, env = "MINIAWS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,
@@ -182,6 +201,8 @@ mod tests {
         assert_eq!(c.native_addr().to_string(), "127.0.0.1:8080");
         assert_eq!(c.aws_listen.to_string(), "127.0.0.1:4566");
         assert!(c.open_signup);
+        assert_eq!(c.publish_host.to_string(), "127.0.0.1");
+        assert_eq!(c.stop_grace_secs, 10);
         assert!(
             c.effective_database_url()
                 .ends_with("miniaws-data/miniaws.db")

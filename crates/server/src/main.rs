@@ -5,6 +5,7 @@
 mod banner;
 mod config;
 mod logging;
+mod reconciler;
 mod serve;
 
 use anyhow::Context;

@@ -3,10 +3,12 @@
 use anyhow::Context;
 use axum::serve::ListenerExt;
 use miniaws_api::AppState;
+use miniaws_core::compute::{ComputeDriver, ComputeService, ComputeSettings};
 use miniaws_core::health::{HealthProbe, ProbeStatus};
 use miniaws_core::identity::IdentityService;
 use miniaws_db::{Database, redact_url};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::banner::{self, Banner};
@@ -26,10 +28,27 @@ pub async fn serve(config: &Config, db: Database) -> anyhow::Result<()> {
             None
         }
     };
-    let docker_probe: Arc<dyn HealthProbe> = Arc::new(miniaws_docker::DockerProbe::new(docker));
+    let docker_probe: Arc<dyn HealthProbe> =
+        Arc::new(miniaws_docker::DockerProbe::new(docker.clone()));
+    let driver = docker.map(|conn| {
+        Arc::new(miniaws_docker::DockerComputeDriver::new(
+            conn,
+            miniaws_docker::DockerSettings {
+                publish_host: config.publish_host.to_string(),
+            },
+        )) as Arc<dyn ComputeDriver>
+    });
+    let compute = Arc::new(ComputeService::new(
+        db.instance_repo(),
+        driver,
+        ComputeSettings {
+            stop_grace: Duration::from_secs(config.stop_grace_secs),
+        },
+    ));
 
     let state = AppState {
         identity: Arc::new(IdentityService::new(db.identity_repo(), config.open_signup)),
+        compute: compute.clone(),
         database_probe: db.health_probe(),
         docker_probe: docker_probe.clone(),
     };
@@ -73,6 +92,11 @@ pub async fn serve(config: &Config, db: Database) -> anyhow::Result<()> {
 
     // One signal stops both listeners; each drains its in-flight requests.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let reconciler = crate::reconciler::spawn(
+        compute,
+        Duration::from_secs(config.resync_interval_secs),
+        stop_rx.clone(),
+    );
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
@@ -92,6 +116,13 @@ pub async fn serve(config: &Config, db: Database) -> anyhow::Result<()> {
     native_result?;
     aws_result?;
 
+    // The signal that stopped the listeners stopped the reconciler too.
+    if tokio::time::timeout(Duration::from_secs(5), reconciler)
+        .await
+        .is_err()
+    {
+        tracing::warn!("the reconciler did not stop within 5 s");
+    }
     tracing::info!("shutting down: closing the database pool");
     db.close().await;
     Ok(())

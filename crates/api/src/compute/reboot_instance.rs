@@ -1,0 +1,18 @@
+//! `POST /instances/{id}/reboot`: restart a running instance's container.
+
+use axum::extract::{Path, State};
+
+use super::{InstanceView, parse_id};
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::json::Data;
+use crate::state::AppState;
+
+pub(crate) async fn reboot_instance(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> Result<Data<InstanceView>, ApiError> {
+    let instance = state.compute.reboot(caller, parse_id(&id)?).await?;
+    Ok(Data(instance.into()))
+}

@@ -1,0 +1,19 @@
+//! `DELETE /instances/{id}`: terminate an instance (its container is removed; the
+//! instance stays describable as TERMINATED).
+
+use axum::extract::{Path, State};
+
+use super::{InstanceView, parse_id};
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::json::Data;
+use crate::state::AppState;
+
+pub(crate) async fn terminate_instance(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> Result<Data<InstanceView>, ApiError> {
+    let instance = state.compute.terminate(caller, parse_id(&id)?).await?;
+    Ok(Data(instance.into()))
+}

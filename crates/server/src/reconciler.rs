@@ -1,0 +1,80 @@
+//! The reconciler task: keeps recorded instance state true to Docker.
+//!
+//! It resyncs every live instance at start-up and every
+//! `--resync-interval-secs`, and in between follows Docker's events for
+//! labelled containers, so that a container killed, removed or exited
+//! behind Mini AWS's back is reflected within moments. When Docker is down
+//! it keeps retrying; the first successful resync after that catches up.
+
+use futures::StreamExt;
+use miniaws_core::compute::ComputeService;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// How long to wait before resubscribing after the event stream broke.
+const RETRY_DELAY: Duration = Duration::from_secs(2);
+
+/// Starts the reconciler; it stops when `shutdown` turns true.
+pub fn spawn(
+    compute: Arc<ComputeService>,
+    interval: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            // Subscribe before resyncing, so nothing that happens during the
+            // resync is missed.
+            let events = compute.events().await;
+            match compute.reconcile_all().await {
+                Ok(changed) => tracing::debug!(changed, "instance state resynced with Docker"),
+                Err(e) => tracing::warn!(error = %e, "cannot resync instance state; retrying"),
+            }
+            let mut events = match events {
+                Ok(events) => events,
+                Err(e) => {
+                    tracing::debug!(error = %e, "cannot follow Docker events; retrying");
+                    tokio::select! {
+                        _ = tokio::time::sleep(RETRY_DELAY) => continue,
+                        _ = shutdown.changed() => return,
+                    }
+                }
+            };
+            let mut ticker = tokio::time::interval(interval);
+            ticker.tick().await; // the first tick fires at once
+            loop {
+                tokio::select! {
+                    _ = shutdown.changed() => return,
+                    _ = ticker.tick() => {
+                        if let Err(e) = compute.reconcile_all().await {
+                            tracing::warn!(error = %e, "periodic resync failed");
+                        }
+                    }
+                    event = events.next() => match event {
+                        Some(Ok(event)) => {
+                            if let Err(e) = compute.handle_event(&event).await {
+                                tracing::warn!(instance_id = %event.instance_id, error = %e, "cannot reconcile after an event");
+                            }
+                        }
+                        Some(Err(e)) => {
+                            tracing::warn!(error = %e, "the Docker event stream broke; resubscribing");
+                            break;
+                        }
+                        None => {
+                            tracing::warn!("the Docker event stream ended; resubscribing");
+                            break;
+                        }
+                    }
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(RETRY_DELAY) => {},
+                _ = shutdown.changed() => return,
+            }
+        }
+    })
+}

@@ -1,0 +1,337 @@
+//! Compute through the HTTP API against the real Docker daemon (SQLite).
+//! Every test removes its containers through a guard, also on failure.
+
+mod compute_support;
+
+use compute_support::{
+    ContainerGuard, SLEEP, api_err, container_exists, containers_of, docker, free_port, launch,
+    server, wait_for,
+};
+use futures::StreamExt;
+use miniaws_client::{LaunchInstance, LogsOptions};
+use miniaws_testkit::{Backend, TestServer};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+#[tokio::test]
+async fn lifecycle_on_sqlite() {
+    compute_support::core_lifecycle(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn httpd_serves_through_the_published_port_with_env_and_limits() {
+    let Some((server, image)) = server(Backend::Sqlite).await else {
+        return;
+    };
+    let mut guard = ContainerGuard::new();
+    let (client, owner) = guard.user(&server, "web").await;
+    let port = free_port();
+    let mut env = BTreeMap::new();
+    env.insert("GREETING".to_owned(), "hello from env".to_owned());
+    let inst = client
+        .launch_instance(&LaunchInstance {
+            name: "web".into(),
+            image: image.clone(),
+            ports: vec![format!("{port}:80"), "81".into()],
+            env,
+            instance_type: Some("t3.nano".into()),
+            command: Some(vec![
+                "sh".into(),
+                "-c".into(),
+                "mkdir -p /www && echo \"$GREETING\" > /www/index.html && exec httpd -f -p 80 -h /www".into(),
+            ]),
+        })
+        .await
+        .expect("launch");
+    assert_eq!(inst.state, "RUNNING");
+    assert_eq!(inst.instance_type, "t3.nano");
+    let url = format!("http://127.0.0.1:{port}");
+    assert!(inst.urls.contains(&url), "{:?}", inst.urls);
+    let auto = inst
+        .ports
+        .iter()
+        .find(|p| p.container_port == 81)
+        .and_then(|p| p.host_port)
+        .expect("the auto-assigned host port is reported");
+    assert_ne!(auto, 0);
+
+    // httpd may need a moment to bind inside the container.
+    let mut body = String::new();
+    for _ in 0..50 {
+        if let Ok(res) = reqwest::get(format!("{url}/index.html")).await {
+            body = res.text().await.unwrap_or_default();
+            if !body.is_empty() {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(body.trim(), "hello from env");
+
+    let cid = inst.container_id.clone().expect("container");
+    let inspected = docker(&[
+        "inspect",
+        "-f",
+        "{{.HostConfig.NanoCpus}} {{.HostConfig.Memory}} {{.HostConfig.Init}} {{index .Config.Labels \"miniaws.owner\"}} {{index .Config.Labels \"miniaws.instance-id\"}} {{(index (index .HostConfig.PortBindings \"80/tcp\") 0).HostIp}}",
+        &cid,
+    ]);
+    assert_eq!(
+        inspected,
+        format!(
+            "2000000000 536870912 true {owner} {} 127.0.0.1",
+            inst.id
+        )
+    );
+    assert!(docker(&["inspect", "-f", "{{.Name}}", &cid]).starts_with("/miniaws-web-"));
+
+    let stats = client.instance_stats(inst.id).await.expect("stats");
+    assert_eq!(stats.memory_limit_bytes, 512 * 1024 * 1024);
+    assert!(stats.memory_usage_bytes > 0);
+    assert!(stats.network_rx_bytes > 0 || stats.network_tx_bytes > 0 || stats.cpu_percent >= 0.0);
+    let types = client.instance_types().await.expect("types");
+    assert_eq!(types.len(), 6);
+    assert!(types.iter().any(|t| t.name == "t3.micro" && t.default));
+}
+
+#[tokio::test]
+async fn logs_tail_and_follow_show_what_the_container_printed() {
+    let Some((server, image)) = server(Backend::Sqlite).await else {
+        return;
+    };
+    let mut guard = ContainerGuard::new();
+    let (client, _) = guard.user(&server, "logs").await;
+    let inst = client
+        .launch_instance(&launch(
+            "talker",
+            &image,
+            &["sh", "-c", "echo one; echo two; echo three >&2; sleep 2; echo four; exec sleep 3600"],
+        ))
+        .await
+        .expect("launch");
+
+    let mut follow = Box::pin(
+        client
+            .instance_logs_stream(
+                inst.id,
+                &LogsOptions {
+                    follow: true,
+                    ..LogsOptions::default()
+                },
+            )
+            .await
+            .expect("follow"),
+    );
+    let mut seen = String::new();
+    let waited = tokio::time::timeout(Duration::from_secs(15), async {
+        while !seen.contains("four") {
+            match follow.next().await {
+                Some(chunk) => seen.push_str(&String::from_utf8_lossy(&chunk.expect("chunk"))),
+                None => break,
+            }
+        }
+    })
+    .await;
+    assert!(waited.is_ok() && seen.contains("four"), "followed: {seen:?}");
+    for line in ["one", "two", "three"] {
+        assert!(seen.contains(line), "stdout and stderr both stream: {seen:?}");
+    }
+
+    let all = client
+        .instance_logs(inst.id, &LogsOptions::default())
+        .await
+        .expect("logs");
+    assert_eq!(all.lines().count(), 4, "{all:?}");
+    let last = client
+        .instance_logs(
+            inst.id,
+            &LogsOptions {
+                tail: Some(1),
+                ..LogsOptions::default()
+            },
+        )
+        .await
+        .expect("tail");
+    assert_eq!(last, "four\n");
+
+    // The followed stream ends when the container stops.
+    client.stop_instance(inst.id).await.expect("stop");
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(chunk) = follow.next().await {
+            if chunk.is_err() {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the follow stream ends after stop");
+    client.terminate_instance(inst.id).await.expect("terminate");
+    assert_eq!(api_err(client.instance_logs(inst.id, &LogsOptions::default()).await).0, 409);
+}
+
+#[tokio::test]
+async fn changes_behind_our_back_are_reflected() {
+    let Some((server, image)) = server(Backend::Sqlite).await else {
+        return;
+    };
+    let mut guard = ContainerGuard::new();
+    let (client, _) = guard.user(&server, "chaos").await;
+    let killed = client.launch_instance(&launch("killed", &image, SLEEP)).await.expect("launch");
+    let removed = client.launch_instance(&launch("removed", &image, SLEEP)).await.expect("launch");
+    let exits = client
+        .launch_instance(&launch("exits", &image, &["sh", "-c", "sleep 1; exit 3"]))
+        .await
+        .expect("launch");
+
+    docker(&["kill", killed.container_id.as_deref().expect("cid")]);
+    docker(&["rm", "-f", removed.container_id.as_deref().expect("cid")]);
+
+    let k = wait_for(&client, killed.id, 10, "STOPPED", |i| i.state == "STOPPED").await;
+    assert_eq!(k.exit_code, Some(137));
+    let r = wait_for(&client, removed.id, 10, "ERROR", |i| i.state == "ERROR").await;
+    assert!(
+        r.state_reason.as_deref().unwrap_or("").contains("container disappeared"),
+        "{r:?}"
+    );
+    let e = wait_for(&client, exits.id, 10, "STOPPED", |i| i.state == "STOPPED").await;
+    assert_eq!(e.exit_code, Some(3));
+    assert!(e.state_reason.as_deref().unwrap_or("").contains("code 3"), "{e:?}");
+
+    // The ones that still have a container can be started again.
+    assert_eq!(client.start_instance(killed.id).await.expect("start").state, "RUNNING");
+    let (status, _, message) = api_err(client.start_instance(removed.id).await);
+    assert_eq!(status, 409, "{message}");
+}
+
+#[tokio::test]
+async fn bad_launches_fail_cleanly_and_leave_nothing_behind() {
+    let Some((server, image)) = server(Backend::Sqlite).await else {
+        return;
+    };
+    let mut guard = ContainerGuard::new();
+    let (client, owner) = guard.user(&server, "careful").await;
+
+    let missing = "miniaws-test/absent:latest";
+    let (status, kind, message) =
+        api_err(client.launch_instance(&launch("ghost", missing, SLEEP)).await);
+    assert_eq!((status, kind.as_str()), (404, "NOT_FOUND"));
+    assert!(message.contains(missing) && message.contains("cannot be pulled"), "{message}");
+
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port();
+    let (status, kind, message) = api_err(
+        client
+            .launch_instance(&LaunchInstance {
+                ports: vec![format!("{port}:80")],
+                ..launch("clash", &image, SLEEP)
+            })
+            .await,
+    );
+    assert_eq!((status, kind.as_str()), (409, "PORT_CONFLICT"), "{message}");
+    assert!(message.contains(&port.to_string()), "names the port: {message}");
+    drop(taken);
+
+    let invalid: Vec<(&str, LaunchInstance)> = vec![
+        ("bad name", launch("no spaces", &image, SLEEP)),
+        (
+            "bad port",
+            LaunchInstance { ports: vec!["99999:80".into()], ..launch("p", &image, SLEEP) },
+        ),
+        (
+            "eleven ports",
+            LaunchInstance {
+                ports: (81..=91).map(|p| p.to_string()).collect(),
+                ..launch("p", &image, SLEEP)
+            },
+        ),
+        (
+            "unknown type",
+            LaunchInstance { instance_type: Some("m5.huge".into()), ..launch("p", &image, SLEEP) },
+        ),
+    ];
+    for (desc, body) in invalid {
+        let (status, kind, _) = api_err(client.launch_instance(&body).await);
+        assert_eq!((status, kind.as_str()), (400, "INVALID_INPUT"), "{desc}");
+    }
+
+    assert!(client.list_instances(true).await.expect("list").is_empty());
+    assert!(containers_of(&owner.to_string()).is_empty(), "no container left");
+}
+
+#[tokio::test]
+async fn owners_are_isolated_and_names_are_unique() {
+    let Some((server, image)) = server(Backend::Sqlite).await else {
+        return;
+    };
+    let mut guard = ContainerGuard::new();
+    let (alice, _) = guard.user(&server, "alice").await;
+    let (bob, _) = guard.user(&server, "bob").await;
+
+    let (a, b) = tokio::join!(
+        alice.launch_instance(&launch("twin", &image, SLEEP)),
+        alice.launch_instance(&launch("twin", &image, SLEEP)),
+    );
+    let (winner, loser) = match (a, b) {
+        (Ok(i), Err(e)) | (Err(e), Ok(i)) => (i, e),
+        other => panic!("exactly one launch wins: {other:?}"),
+    };
+    assert_eq!(loser.status().map(|s| s.as_u16()), Some(409));
+    assert_eq!(alice.list_instances(false).await.expect("list").len(), 1);
+
+    let id = winner.id;
+    assert_eq!(api_err(bob.get_instance(id).await).0, 404);
+    assert_eq!(api_err(bob.stop_instance(id).await).0, 404);
+    assert_eq!(api_err(bob.terminate_instance(id).await).0, 404);
+    assert_eq!(api_err(bob.instance_logs(id, &LogsOptions::default()).await).0, 404);
+    assert!(bob.list_instances(true).await.expect("list").is_empty());
+    // Bob may use the same name.
+    bob.launch_instance(&launch("twin", &image, SLEEP)).await.expect("bob's own twin");
+    assert_eq!(alice.get_instance(id).await.expect("get").state, "RUNNING");
+}
+
+#[tokio::test]
+async fn a_restarted_server_keeps_and_reconciles_state() {
+    let Some((mut server, image)) = server(Backend::Sqlite).await else {
+        return;
+    };
+    let mut guard = ContainerGuard::new();
+    let (client, key) = server.user("survivor").await;
+    guard.watch(key.user_id);
+    let steady = client.launch_instance(&launch("steady", &image, SLEEP)).await.expect("launch");
+    let victim = client.launch_instance(&launch("victim", &image, SLEEP)).await.expect("launch");
+
+    server.kill().await;
+    docker(&["kill", victim.container_id.as_deref().expect("cid")]);
+    server.restart().await;
+
+    // The restarted server listens on a new port: same key, new address.
+    let client = server.client().with_api_key(key.key.clone());
+    let v = wait_for(&client, victim.id, 10, "STOPPED", |i| i.state == "STOPPED").await;
+    assert_eq!(v.exit_code, Some(137));
+    let s = client.get_instance(steady.id).await.expect("get");
+    assert_eq!(s.state, "RUNNING");
+    assert!(container_exists(s.container_id.as_deref().expect("cid")));
+    assert_eq!(client.stop_instance(steady.id).await.expect("stop").state, "STOPPED");
+}
+
+#[tokio::test]
+async fn without_docker_compute_answers_503_and_the_rest_works() {
+    if miniaws_testkit::require_docker().is_none() {
+        return;
+    }
+    let server = TestServer::start_with(
+        Backend::Sqlite,
+        &[],
+        &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
+    )
+    .await
+    .expect("a SQLite server starts");
+    let (client, _) = server.user("offline").await;
+    let (status, kind, message) =
+        api_err(client.launch_instance(&launch("x", "busybox", SLEEP)).await);
+    assert_eq!((status, kind.as_str()), (503, "UNAVAILABLE"));
+    assert!(message.contains("Docker"), "{message}");
+    assert!(client.list_instances(false).await.expect("list works").is_empty());
+    let health = client.health().await.expect("health");
+    assert_eq!((health.status.as_str(), health.docker.as_str()), ("UP", "DISCONNECTED"));
+    assert!(client.whoami().await.is_ok(), "identity keeps working");
+}
