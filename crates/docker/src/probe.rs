@@ -22,8 +22,7 @@ const NEGOTIATE_TIMEOUT: Duration = Duration::from_secs(3);
 /// A lazily negotiated connection to one Docker daemon, shared by the
 /// compute driver and the health probe.
 pub struct DockerConnection {
-    newest: Docker,
-    oldest: Docker,
+    docker_host: Option<String>,
     negotiated: OnceCell<Docker>,
     host: String,
 }
@@ -48,9 +47,12 @@ impl DockerConnection {
                         Err(_) => Err("no answer within 3 s".to_owned()),
                     }
                 };
-                match attempt(self.newest.clone()).await {
+                // Built here rather than at start-up: bollard checks that a
+                // unix socket exists, and Docker may start after Mini AWS.
+                let at = |v| connect_at(self.docker_host.as_deref(), v).map_err(|e| e.to_string());
+                match attempt(at(bollard::API_DEFAULT_VERSION)?).await {
                     Ok(d) => Ok(d),
-                    Err(e) if e.contains("too new") => attempt(self.oldest.clone()).await,
+                    Err(e) if e.contains("too new") => attempt(at(&OLDEST_API)?).await,
                     Err(e) => Err(e),
                 }
             })
@@ -76,9 +78,12 @@ fn connect_at(
 /// # Errors
 /// The bollard error for an unusable `docker_host`.
 pub fn connect(docker_host: Option<&str>) -> Result<Arc<DockerConnection>, bollard::errors::Error> {
+    match connect_at(docker_host, &OLDEST_API) {
+        Ok(_) | Err(bollard::errors::Error::SocketNotFoundError(_)) => {}
+        Err(e) => return Err(e),
+    }
     Ok(Arc::new(DockerConnection {
-        newest: connect_at(docker_host, bollard::API_DEFAULT_VERSION)?,
-        oldest: connect_at(docker_host, &OLDEST_API)?,
+        docker_host: docker_host.map(str::to_owned),
         negotiated: OnceCell::new(),
         host: docker_host
             .unwrap_or("unix:///var/run/docker.sock")

@@ -77,10 +77,7 @@ async fn httpd_serves_through_the_published_port_with_env_and_limits() {
     ]);
     assert_eq!(
         inspected,
-        format!(
-            "2000000000 536870912 true {owner} {} 127.0.0.1",
-            inst.id
-        )
+        format!("2000000000 536870912 true {owner} {} 127.0.0.1", inst.id)
     );
     assert!(docker(&["inspect", "-f", "{{.Name}}", &cid]).starts_with("/miniaws-web-"));
 
@@ -104,7 +101,11 @@ async fn logs_tail_and_follow_show_what_the_container_printed() {
         .launch_instance(&launch(
             "talker",
             &image,
-            &["sh", "-c", "echo one; echo two; echo three >&2; sleep 2; echo four; exec sleep 3600"],
+            &[
+                "sh",
+                "-c",
+                "echo one; echo two; echo three >&2; sleep 2; echo four; exec sleep 3600",
+            ],
         ))
         .await
         .expect("launch");
@@ -131,9 +132,15 @@ async fn logs_tail_and_follow_show_what_the_container_printed() {
         }
     })
     .await;
-    assert!(waited.is_ok() && seen.contains("four"), "followed: {seen:?}");
+    assert!(
+        waited.is_ok() && seen.contains("four"),
+        "followed: {seen:?}"
+    );
     for line in ["one", "two", "three"] {
-        assert!(seen.contains(line), "stdout and stderr both stream: {seen:?}");
+        assert!(
+            seen.contains(line),
+            "stdout and stderr both stream: {seen:?}"
+        );
     }
 
     let all = client
@@ -165,7 +172,10 @@ async fn logs_tail_and_follow_show_what_the_container_printed() {
     .await;
     assert!(ended.is_ok(), "the follow stream ends after stop");
     client.terminate_instance(inst.id).await.expect("terminate");
-    assert_eq!(api_err(client.instance_logs(inst.id, &LogsOptions::default()).await).0, 409);
+    assert_eq!(
+        api_err(client.instance_logs(inst.id, &LogsOptions::default()).await).0,
+        409
+    );
 }
 
 #[tokio::test]
@@ -175,8 +185,14 @@ async fn changes_behind_our_back_are_reflected() {
     };
     let mut guard = ContainerGuard::new();
     let (client, _) = guard.user(&server, "chaos").await;
-    let killed = client.launch_instance(&launch("killed", &image, SLEEP)).await.expect("launch");
-    let removed = client.launch_instance(&launch("removed", &image, SLEEP)).await.expect("launch");
+    let killed = client
+        .launch_instance(&launch("killed", &image, SLEEP))
+        .await
+        .expect("launch");
+    let removed = client
+        .launch_instance(&launch("removed", &image, SLEEP))
+        .await
+        .expect("launch");
     let exits = client
         .launch_instance(&launch("exits", &image, &["sh", "-c", "sleep 1; exit 3"]))
         .await
@@ -189,15 +205,24 @@ async fn changes_behind_our_back_are_reflected() {
     assert_eq!(k.exit_code, Some(137));
     let r = wait_for(&client, removed.id, 10, "ERROR", |i| i.state == "ERROR").await;
     assert!(
-        r.state_reason.as_deref().unwrap_or("").contains("container disappeared"),
+        r.state_reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("container disappeared"),
         "{r:?}"
     );
     let e = wait_for(&client, exits.id, 10, "STOPPED", |i| i.state == "STOPPED").await;
     assert_eq!(e.exit_code, Some(3));
-    assert!(e.state_reason.as_deref().unwrap_or("").contains("code 3"), "{e:?}");
+    assert!(
+        e.state_reason.as_deref().unwrap_or("").contains("code 3"),
+        "{e:?}"
+    );
 
     // The ones that still have a container can be started again.
-    assert_eq!(client.start_instance(killed.id).await.expect("start").state, "RUNNING");
+    assert_eq!(
+        client.start_instance(killed.id).await.expect("start").state,
+        "RUNNING"
+    );
     let (status, _, message) = api_err(client.start_instance(removed.id).await);
     assert_eq!(status, 409, "{message}");
 }
@@ -211,10 +236,16 @@ async fn bad_launches_fail_cleanly_and_leave_nothing_behind() {
     let (client, owner) = guard.user(&server, "careful").await;
 
     let missing = "miniaws-test/absent:latest";
-    let (status, kind, message) =
-        api_err(client.launch_instance(&launch("ghost", missing, SLEEP)).await);
+    let (status, kind, message) = api_err(
+        client
+            .launch_instance(&launch("ghost", missing, SLEEP))
+            .await,
+    );
     assert_eq!((status, kind.as_str()), (404, "NOT_FOUND"));
-    assert!(message.contains(missing) && message.contains("cannot be pulled"), "{message}");
+    assert!(
+        message.contains(missing) && message.contains("cannot be pulled"),
+        "{message}"
+    );
 
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = taken.local_addr().expect("addr").port();
@@ -227,14 +258,20 @@ async fn bad_launches_fail_cleanly_and_leave_nothing_behind() {
             .await,
     );
     assert_eq!((status, kind.as_str()), (409, "PORT_CONFLICT"), "{message}");
-    assert!(message.contains(&port.to_string()), "names the port: {message}");
+    assert!(
+        message.contains(&port.to_string()),
+        "names the port: {message}"
+    );
     drop(taken);
 
     let invalid: Vec<(&str, LaunchInstance)> = vec![
         ("bad name", launch("no spaces", &image, SLEEP)),
         (
             "bad port",
-            LaunchInstance { ports: vec!["99999:80".into()], ..launch("p", &image, SLEEP) },
+            LaunchInstance {
+                ports: vec!["99999:80".into()],
+                ..launch("p", &image, SLEEP)
+            },
         ),
         (
             "eleven ports",
@@ -245,7 +282,10 @@ async fn bad_launches_fail_cleanly_and_leave_nothing_behind() {
         ),
         (
             "unknown type",
-            LaunchInstance { instance_type: Some("m5.huge".into()), ..launch("p", &image, SLEEP) },
+            LaunchInstance {
+                instance_type: Some("m5.huge".into()),
+                ..launch("p", &image, SLEEP)
+            },
         ),
     ];
     for (desc, body) in invalid {
@@ -254,7 +294,10 @@ async fn bad_launches_fail_cleanly_and_leave_nothing_behind() {
     }
 
     assert!(client.list_instances(true).await.expect("list").is_empty());
-    assert!(containers_of(&owner.to_string()).is_empty(), "no container left");
+    assert!(
+        containers_of(&owner.to_string()).is_empty(),
+        "no container left"
+    );
 }
 
 #[tokio::test]
@@ -266,10 +309,8 @@ async fn owners_are_isolated_and_names_are_unique() {
     let (alice, _) = guard.user(&server, "alice").await;
     let (bob, _) = guard.user(&server, "bob").await;
 
-    let (a, b) = tokio::join!(
-        alice.launch_instance(&launch("twin", &image, SLEEP)),
-        alice.launch_instance(&launch("twin", &image, SLEEP)),
-    );
+    let twin = launch("twin", &image, SLEEP);
+    let (a, b) = tokio::join!(alice.launch_instance(&twin), alice.launch_instance(&twin));
     let (winner, loser) = match (a, b) {
         (Ok(i), Err(e)) | (Err(e), Ok(i)) => (i, e),
         other => panic!("exactly one launch wins: {other:?}"),
@@ -281,10 +322,15 @@ async fn owners_are_isolated_and_names_are_unique() {
     assert_eq!(api_err(bob.get_instance(id).await).0, 404);
     assert_eq!(api_err(bob.stop_instance(id).await).0, 404);
     assert_eq!(api_err(bob.terminate_instance(id).await).0, 404);
-    assert_eq!(api_err(bob.instance_logs(id, &LogsOptions::default()).await).0, 404);
+    assert_eq!(
+        api_err(bob.instance_logs(id, &LogsOptions::default()).await).0,
+        404
+    );
     assert!(bob.list_instances(true).await.expect("list").is_empty());
     // Bob may use the same name.
-    bob.launch_instance(&launch("twin", &image, SLEEP)).await.expect("bob's own twin");
+    bob.launch_instance(&launch("twin", &image, SLEEP))
+        .await
+        .expect("bob's own twin");
     assert_eq!(alice.get_instance(id).await.expect("get").state, "RUNNING");
 }
 
@@ -296,8 +342,14 @@ async fn a_restarted_server_keeps_and_reconciles_state() {
     let mut guard = ContainerGuard::new();
     let (client, key) = server.user("survivor").await;
     guard.watch(key.user_id);
-    let steady = client.launch_instance(&launch("steady", &image, SLEEP)).await.expect("launch");
-    let victim = client.launch_instance(&launch("victim", &image, SLEEP)).await.expect("launch");
+    let steady = client
+        .launch_instance(&launch("steady", &image, SLEEP))
+        .await
+        .expect("launch");
+    let victim = client
+        .launch_instance(&launch("victim", &image, SLEEP))
+        .await
+        .expect("launch");
 
     server.kill().await;
     docker(&["kill", victim.container_id.as_deref().expect("cid")]);
@@ -310,7 +362,10 @@ async fn a_restarted_server_keeps_and_reconciles_state() {
     let s = client.get_instance(steady.id).await.expect("get");
     assert_eq!(s.state, "RUNNING");
     assert!(container_exists(s.container_id.as_deref().expect("cid")));
-    assert_eq!(client.stop_instance(steady.id).await.expect("stop").state, "STOPPED");
+    assert_eq!(
+        client.stop_instance(steady.id).await.expect("stop").state,
+        "STOPPED"
+    );
 }
 
 #[tokio::test]
@@ -330,8 +385,17 @@ async fn without_docker_compute_answers_503_and_the_rest_works() {
         api_err(client.launch_instance(&launch("x", "busybox", SLEEP)).await);
     assert_eq!((status, kind.as_str()), (503, "UNAVAILABLE"));
     assert!(message.contains("Docker"), "{message}");
-    assert!(client.list_instances(false).await.expect("list works").is_empty());
+    assert!(
+        client
+            .list_instances(false)
+            .await
+            .expect("list works")
+            .is_empty()
+    );
     let health = client.health().await.expect("health");
-    assert_eq!((health.status.as_str(), health.docker.as_str()), ("UP", "DISCONNECTED"));
+    assert_eq!(
+        (health.status.as_str(), health.docker.as_str()),
+        ("UP", "DISCONNECTED")
+    );
     assert!(client.whoami().await.is_ok(), "identity keeps working");
 }

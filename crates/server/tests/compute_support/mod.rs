@@ -63,7 +63,11 @@ impl Drop for ContainerGuard {
         for owner in &self.owners {
             let ids = containers_of(owner);
             if !ids.is_empty() {
-                let _ = Command::new("docker").arg("rm").arg("-f").args(&ids).output();
+                let _ = Command::new("docker")
+                    .arg("rm")
+                    .arg("-f")
+                    .args(&ids)
+                    .output();
             }
         }
     }
@@ -163,7 +167,10 @@ pub async fn core_lifecycle(backend: Backend) {
         .expect("launch");
     assert_eq!(inst.state, "RUNNING");
     let cid = inst.container_id.clone().expect("a container");
-    assert_eq!(docker(&["inspect", "-f", "{{.State.Running}}", &cid]), "true");
+    assert_eq!(
+        docker(&["inspect", "-f", "{{.State.Running}}", &cid]),
+        "true"
+    );
 
     let (status, kind, message) = api_err(client.start_instance(inst.id).await);
     assert_eq!((status, kind.as_str()), (409, "CONFLICT"));
@@ -177,16 +184,28 @@ pub async fn core_lifecycle(backend: Backend) {
         "with an init process SIGTERM stops sleep at once, took {:?}",
         started.elapsed()
     );
-    assert_eq!(docker(&["inspect", "-f", "{{.State.Running}}", &cid]), "false");
+    assert_eq!(
+        docker(&["inspect", "-f", "{{.State.Running}}", &cid]),
+        "false"
+    );
     let (status, _, message) = api_err(client.stop_instance(inst.id).await);
     assert_eq!(status, 409);
     assert!(message.contains("STOPPED"), "{message}");
     assert_eq!(api_err(client.reboot_instance(inst.id).await).0, 409);
 
-    assert_eq!(client.start_instance(inst.id).await.expect("start").state, "RUNNING");
+    assert_eq!(
+        client.start_instance(inst.id).await.expect("start").state,
+        "RUNNING"
+    );
     let pid_before = docker(&["inspect", "-f", "{{.State.StartedAt}}", &cid]);
-    assert_eq!(client.reboot_instance(inst.id).await.expect("reboot").state, "RUNNING");
-    assert_ne!(docker(&["inspect", "-f", "{{.State.StartedAt}}", &cid]), pid_before);
+    assert_eq!(
+        client.reboot_instance(inst.id).await.expect("reboot").state,
+        "RUNNING"
+    );
+    assert_ne!(
+        docker(&["inspect", "-f", "{{.State.StartedAt}}", &cid]),
+        pid_before
+    );
 
     docker(&["kill", &cid]);
     let killed = wait_for(&client, inst.id, 10, "STOPPED after docker kill", |i| {
@@ -199,9 +218,19 @@ pub async fn core_lifecycle(backend: Backend) {
     assert_eq!(gone.state, "TERMINATED");
     assert!(gone.terminated_at.is_some());
     assert!(!container_exists(&cid), "the container is removed");
-    assert_eq!(client.get_instance(inst.id).await.expect("still describable").state, "TERMINATED");
+    assert_eq!(
+        client
+            .get_instance(inst.id)
+            .await
+            .expect("still describable")
+            .state,
+        "TERMINATED"
+    );
     assert!(client.list_instances(false).await.expect("list").is_empty());
-    assert_eq!(client.list_instances(true).await.expect("list all").len(), 1);
+    assert_eq!(
+        client.list_instances(true).await.expect("list all").len(),
+        1
+    );
     let (status, _, message) = api_err(client.stop_instance(inst.id).await);
     assert_eq!(status, 409);
     assert!(message.contains("TERMINATED"), "{message}");
@@ -210,5 +239,8 @@ pub async fn core_lifecycle(backend: Backend) {
         .launch_instance(&launch("life", &image, SLEEP))
         .await
         .expect("relaunch under the same name");
-    client.terminate_instance(again.id).await.expect("terminate");
+    client
+        .terminate_instance(again.id)
+        .await
+        .expect("terminate");
 }
