@@ -1,0 +1,228 @@
+//! `FsBlobStore` on real files in a temporary directory.
+
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt, stream};
+use miniaws_blob::FsBlobStore;
+use miniaws_core::CoreError;
+use miniaws_core::storage::{BlobId, BlobStore, ByteRange, ByteStream, body_error};
+use std::path::Path;
+use std::time::Duration;
+
+fn store() -> (tempfile::TempDir, FsBlobStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FsBlobStore::open(dir.path().join("objects")).unwrap();
+    (dir, store)
+}
+
+/// Deterministic pseudo-random bytes.
+fn data(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+fn body(bytes: &[u8], chunk: usize) -> ByteStream {
+    let chunks: Vec<Result<Bytes, std::io::Error>> = bytes
+        .chunks(chunk.max(1))
+        .map(|c| Ok(Bytes::copy_from_slice(c)))
+        .collect();
+    stream::iter(chunks).boxed()
+}
+
+async fn read(store: &FsBlobStore, id: BlobId, range: Option<ByteRange>) -> Vec<u8> {
+    let chunks: Vec<Bytes> = store
+        .read(id, range)
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    chunks.concat()
+}
+
+/// Every regular file under `dir`.
+fn files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn writes_are_complete_hashed_and_under_id_derived_paths() {
+    let (_dir, store) = store();
+    // Known MD5s pin the digest; random sizes around the chunk sizes.
+    let known: &[(&[u8], &str)] = &[
+        (b"", "d41d8cd98f00b204e9800998ecf8427e"),
+        (b"a", "0cc175b9c0f1b6a831c399e269772661"),
+        (b"hello", "5d41402abc4b2a76b9719d911017c592"),
+    ];
+    for (bytes, md5) in known {
+        let id = BlobId::new();
+        let w = store.write(id, body(bytes, 2), 1 << 20).await.unwrap();
+        assert_eq!(hex(&w.md5), *md5);
+        assert_eq!(w.size_bytes, bytes.len() as u64);
+        assert_eq!(read(&store, id, None).await, *bytes);
+    }
+    for (len, chunk) in [
+        (1usize, 1usize),
+        (256 * 1024 + 3, 16 * 1024),
+        (3 << 20, 1 << 20),
+    ] {
+        let bytes = data(len, len as u64);
+        let id = BlobId::new();
+        let w = store.write(id, body(&bytes, chunk), 1 << 30).await.unwrap();
+        assert_eq!(w.size_bytes, len as u64);
+        assert_eq!(read(&store, id, None).await, bytes, "{len} bytes");
+        let path = store.blob_path(id);
+        assert!(path.starts_with(store.root()));
+        let name = id.as_uuid().simple().to_string();
+        assert!(path.ends_with(format!("{}/{}/{name}", &name[..2], &name[2..4])));
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), len as u64);
+    }
+    assert!(files(&store.temp_dir()).is_empty(), "no temporaries remain");
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[tokio::test]
+async fn ranged_reads_return_exactly_the_range() {
+    let (_dir, store) = store();
+    let bytes = data(1_000_000, 7);
+    let id = BlobId::new();
+    store.write(id, body(&bytes, 65536), 1 << 30).await.unwrap();
+    for (start, end) in [
+        (0u64, 0u64),
+        (0, 999_999),
+        (10, 20),
+        (999_999, 999_999),
+        (300_000, 700_000),
+    ] {
+        let got = read(&store, id, Some(ByteRange { start, end })).await;
+        assert_eq!(
+            got,
+            bytes[start as usize..=end as usize],
+            "range {start}-{end}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn failed_writes_leave_nothing() {
+    let (_dir, store) = store();
+    let cases: Vec<(&str, ByteStream, fn(&CoreError) -> bool)> = vec![
+        ("over the limit", body(&data(5000, 1), 1000), |e| {
+            matches!(e, CoreError::TooLarge(_))
+        }),
+        (
+            "client gone",
+            stream::iter([
+                Ok(Bytes::from(data(3000, 2))),
+                Err(std::io::Error::other("reset")),
+            ])
+            .boxed(),
+            |e| matches!(e, CoreError::InvalidInput(_)),
+        ),
+        (
+            "a domain error carried by the body",
+            stream::iter([
+                Ok(Bytes::from_static(b"abc")),
+                Err(body_error(CoreError::BadDigest("crc".into()))),
+            ])
+            .boxed(),
+            |e| matches!(e, CoreError::BadDigest(_)),
+        ),
+    ];
+    for (desc, body, expected) in cases {
+        let id = BlobId::new();
+        let err = store.write(id, body, 4096).await.unwrap_err();
+        assert!(expected(&err), "case {desc}: {err:?}");
+        assert!(!store.blob_path(id).exists(), "case {desc}");
+        assert!(
+            files(store.root()).is_empty(),
+            "case {desc}: {:?}",
+            files(store.root())
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_dropped_write_removes_its_temporary() {
+    let (_dir, store) = store();
+    let id = BlobId::new();
+    // A body that sends one chunk and then never ends, like a stalled client.
+    let stalled = stream::iter([Ok(Bytes::from_static(b"partial"))])
+        .chain(stream::pending())
+        .boxed();
+    let write = store.write(id, stalled, 1 << 20);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), write)
+            .await
+            .is_err()
+    );
+    // The future is dropped: the writer thread sees the channel close.
+    for _ in 0..100 {
+        if files(store.root()).is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(files(store.root()).is_empty(), "{:?}", files(store.root()));
+}
+
+#[tokio::test]
+async fn list_delete_and_temporaries() {
+    let (_dir, store) = store();
+    let a = BlobId::new();
+    let b = BlobId::new();
+    store.write(a, body(b"a", 1), 10).await.unwrap();
+    store.write(b, body(b"b", 1), 10).await.unwrap();
+    let mut listed = store.list().await.unwrap();
+    listed.sort();
+    let mut expected = vec![a, b];
+    expected.sort();
+    assert_eq!(listed, expected);
+    std::fs::write(store.temp_dir().join("x.tmp"), b"junk").unwrap();
+    std::fs::write(store.temp_dir().join("y.tmp"), b"junk").unwrap();
+    assert_eq!(store.remove_temporaries().await.unwrap(), 2);
+    assert!(files(&store.temp_dir()).is_empty());
+    store.delete(a).await.unwrap();
+    store
+        .delete(a)
+        .await
+        .expect("deleting a missing blob is fine");
+    assert_eq!(store.list().await.unwrap(), vec![b]);
+    let err = store.read(a, None).await.err().unwrap();
+    assert!(matches!(err, CoreError::NotFound { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn an_open_read_survives_the_blob_being_deleted() {
+    let (_dir, store) = store();
+    let id = BlobId::new();
+    let bytes = data(2 << 20, 3);
+    store
+        .write(id, body(&bytes, 1 << 20), 1 << 30)
+        .await
+        .unwrap();
+    let stream = store.read(id, None).await.unwrap();
+    store.delete(id).await.unwrap();
+    let chunks: Vec<Bytes> = stream.try_collect().await.unwrap();
+    assert_eq!(chunks.concat(), bytes);
+}
