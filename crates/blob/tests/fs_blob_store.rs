@@ -126,7 +126,8 @@ async fn ranged_reads_return_exactly_the_range() {
 #[tokio::test]
 async fn failed_writes_leave_nothing() {
     let (_dir, store) = store();
-    let cases: Vec<(&str, ByteStream, fn(&CoreError) -> bool)> = vec![
+    type Case = (&'static str, ByteStream, fn(&CoreError) -> bool);
+    let cases: Vec<Case> = vec![
         ("over the limit", body(&data(5000, 1), 1000), |e| {
             matches!(e, CoreError::TooLarge(_))
         }),
