@@ -15,6 +15,7 @@ pub mod json;
 pub mod middleware;
 pub mod s3;
 pub mod state;
+pub mod storage;
 
 pub use error::ApiError;
 pub use s3::aws_router;
@@ -32,6 +33,7 @@ pub fn native_router(state: AppState) -> Router {
         .merge(health::routes())
         .merge(identity::routes())
         .merge(compute::routes())
+        .merge(storage::routes())
         .fallback(error::route_not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY_BYTES))

@@ -3,6 +3,7 @@
 use miniaws_core::compute::ComputeService;
 use miniaws_core::health::HealthProbe;
 use miniaws_core::identity::IdentityService;
+use miniaws_core::storage::StorageService;
 use std::sync::Arc;
 
 /// Services and probes, cheap to clone (all `Arc`s).
@@ -12,6 +13,8 @@ pub struct AppState {
     pub identity: Arc<IdentityService>,
     /// Compute instances.
     pub compute: Arc<ComputeService>,
+    /// Buckets and objects.
+    pub storage: Arc<StorageService>,
     /// Checks the metadata database.
     pub database_probe: Arc<dyn HealthProbe>,
     /// Checks the Docker daemon.

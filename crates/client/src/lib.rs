@@ -8,6 +8,7 @@
 mod compute;
 mod error;
 mod identity;
+mod storage;
 mod types;
 
 pub use compute::{
@@ -15,6 +16,7 @@ pub use compute::{
 };
 pub use error::ClientError;
 pub use reqwest::StatusCode;
+pub use storage::{ListObjectsParams, ObjectDownload, encode_key};
 pub use types::*;
 
 use reqwest::header::HeaderMap;

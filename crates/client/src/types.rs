@@ -94,3 +94,50 @@ pub struct WhoAmI {
     /// The key in use.
     pub key_id: Uuid,
 }
+
+/// A storage bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BucketInfo {
+    /// The globally unique name.
+    pub name: String,
+    /// `arn:miniaws:storage:local:<owner>:bucket/<name>`.
+    pub arn: String,
+    /// Creation time.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// A stored object's metadata.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectInfo {
+    /// The bucket.
+    pub bucket: String,
+    /// The key.
+    pub key: String,
+    /// The object's ARN.
+    pub arn: String,
+    /// Length in bytes.
+    pub size_bytes: u64,
+    /// The quoted ETag (MD5 hex for single-part uploads).
+    pub etag: String,
+    /// The media type.
+    pub content_type: String,
+    /// User metadata (`x-amz-meta-*`).
+    #[serde(default)]
+    pub metadata: std::collections::BTreeMap<String, String>,
+    /// When this version was written.
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_modified: OffsetDateTime,
+}
+
+/// One page of `GET /storage/{bucket}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectPage {
+    /// Objects, in byte order of keys.
+    pub objects: Vec<ObjectInfo>,
+    /// Common prefixes (with a delimiter).
+    #[serde(default)]
+    pub common_prefixes: Vec<String>,
+    /// The cursor of the next page; `None` on the last.
+    pub next_cursor: Option<String>,
+}

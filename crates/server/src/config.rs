@@ -35,6 +35,11 @@ pub struct Config {
     #[arg(long, env = "DATABASE_URL", value_name = "URL")]
     pub database_url: Option<DatabaseUrl>,
 
+    /// Largest object accepted by a single upload, in bytes or with a unit
+    /// (`5GiB`, `100MiB`, `64KiB`, `1GB`); larger uploads get 413.
+    #[arg(long, env = "MINIAWS_MAX_OBJECT_SIZE", default_value = "5GiB", value_parser = parse_byte_size, value_name = "SIZE")]
+    pub max_object_size: u64,
+
     /// Maximum database connections in the pool.
     #[arg(long, env = "MINIAWS_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
@@ -152,6 +157,36 @@ impl fmt::Debug for DatabaseUrl {
     }
 }
 
+/// Parses `1234`, `64KiB`, `100MiB`, `5GiB`, `1TiB` (or KB/MB/GB/TB, powers
+/// of 1000) into bytes.
+pub fn parse_byte_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (digits, unit) = s.split_at(split);
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size: use e.g. 5GiB, 100MiB or 1048576"))?;
+    let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" => 1 << 10,
+        "m" | "mib" => 1 << 20,
+        "g" | "gib" => 1 << 30,
+        "t" | "tib" => 1 << 40,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        "tb" => 1_000_000_000_000,
+        other => {
+            return Err(format!(
+                "unknown size unit `{other}`: use B, KiB, MiB, GiB or TiB"
+            ));
+        }
+    };
+    n.checked_mul(multiplier)
+        .filter(|&b| b > 0)
+        .ok_or_else(|| format!("`{s}` is not a usable size (zero or too large)"))
+}
+
 impl Config {
     /// The native API address: --listen, else 127.0.0.1:$PORT.
     pub fn native_addr(&self) -> SocketAddr {
@@ -207,6 +242,19 @@ mod tests {
             c.effective_database_url()
                 .ends_with("miniaws-data/miniaws.db")
         );
+    }
+
+    #[test]
+    fn object_sizes_parse_with_units() {
+        assert_eq!(parse_byte_size("1048576"), Ok(1 << 20));
+        assert_eq!(parse_byte_size("5GiB"), Ok(5 << 30));
+        assert_eq!(parse_byte_size("100 MiB"), Ok(100 << 20));
+        assert_eq!(parse_byte_size("1GB"), Ok(1_000_000_000));
+        assert!(parse_byte_size("0").is_err());
+        assert!(parse_byte_size("ten").is_err());
+        assert!(parse_byte_size("5PB").is_err());
+        let c = Config::try_parse_from(["miniaws"]).unwrap();
+        assert_eq!(c.max_object_size, 5 << 30);
     }
 
     #[test]

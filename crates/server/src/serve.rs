@@ -6,6 +6,7 @@ use miniaws_api::AppState;
 use miniaws_core::compute::{ComputeDriver, ComputeService, ComputeSettings};
 use miniaws_core::health::{HealthProbe, ProbeStatus};
 use miniaws_core::identity::IdentityService;
+use miniaws_core::storage::StorageService;
 use miniaws_db::{Database, redact_url};
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,9 +47,29 @@ pub async fn serve(config: &Config, db: Database) -> anyhow::Result<()> {
         },
     ));
 
+    let objects_dir = config.data_dir.join("objects");
+    let blobs = miniaws_blob::FsBlobStore::open(&objects_dir).with_context(|| {
+        format!(
+            "cannot prepare the object store in {}",
+            objects_dir.display()
+        )
+    })?;
+    let storage = Arc::new(StorageService::new(
+        db.storage_repo(),
+        Arc::new(blobs),
+        config.max_object_size,
+    ));
+    // Before serving: no write is in flight, so every temporary and every
+    // blob without a row is debris of a crash.
+    storage
+        .sweep()
+        .await
+        .context("the start-up sweep of the object store failed")?;
+
     let state = AppState {
         identity: Arc::new(IdentityService::new(db.identity_repo(), config.open_signup)),
         compute: compute.clone(),
+        storage,
         database_probe: db.health_probe(),
         docker_probe: docker_probe.clone(),
     };

@@ -1,0 +1,112 @@
+//! `GET` and `HEAD /storage/{bucket}/{key...}`: stream an object back, with
+//! `Range` (206/416) and conditional requests (304/412).
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use miniaws_core::CoreError;
+use miniaws_core::storage::{
+    Conditions, GetObjectOptions, GetObjectOutput, HeadObjectOutput, ObjectMeta, RangeSpec,
+};
+
+use super::{bucket_and_key, object_headers, parse_http_date};
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The conditional headers of a request.
+pub(crate) fn conditions(headers: &HeaderMap) -> Conditions {
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    Conditions {
+        if_match: text("if-match"),
+        if_none_match: text("if-none-match"),
+        if_modified_since: parse_http_date(headers, "if-modified-since"),
+        if_unmodified_since: parse_http_date(headers, "if-unmodified-since"),
+    }
+}
+
+fn not_modified(meta: &ObjectMeta) -> Response {
+    let mut headers = object_headers(meta);
+    headers.remove(header::CONTENT_TYPE);
+    (StatusCode::NOT_MODIFIED, headers).into_response()
+}
+
+/// A 416 with `Content-Range: bytes */<size>`, in the JSON envelope.
+fn range_not_satisfiable(err: CoreError) -> Response {
+    let size = match &err {
+        CoreError::RangeNotSatisfiable { size_bytes } => Some(*size_bytes),
+        _ => None,
+    };
+    let mut res = ApiError::from(err).into_response();
+    if let Some(v) = size.and_then(|s| HeaderValue::from_str(&format!("bytes */{s}")).ok()) {
+        res.headers_mut().insert(header::CONTENT_RANGE, v);
+    }
+    res
+}
+
+pub(crate) async fn get_object(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (bucket, key) = bucket_and_key(&uri)?;
+    let options = GetObjectOptions {
+        range: headers
+            .get(header::RANGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(RangeSpec::parse),
+        conditions: conditions(&headers),
+    };
+    let out = match state
+        .storage
+        .get_object(caller, &bucket, &key, &options)
+        .await
+    {
+        Ok(out) => out,
+        Err(e @ CoreError::RangeNotSatisfiable { .. }) => return Ok(range_not_satisfiable(e)),
+        Err(e) => return Err(e.into()),
+    };
+    let (meta, range, body) = match out {
+        GetObjectOutput::NotModified(meta) => return Ok(not_modified(&meta)),
+        GetObjectOutput::Body { meta, range, body } => (meta, range, body),
+    };
+    let mut headers = object_headers(&meta);
+    let (status, length) = match range {
+        Some(r) => {
+            if let Ok(v) = HeaderValue::from_str(&r.content_range(meta.size_bytes)) {
+                headers.insert(header::CONTENT_RANGE, v);
+            }
+            (StatusCode::PARTIAL_CONTENT, r.len())
+        }
+        None => (StatusCode::OK, meta.size_bytes),
+    };
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    Ok((status, headers, Body::from_stream(body)).into_response())
+}
+
+pub(crate) async fn head_object(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (bucket, key) = bucket_and_key(&uri)?;
+    let out = state
+        .storage
+        .head_object(caller, &bucket, &key, &conditions(&headers))
+        .await?;
+    let meta = match out {
+        HeadObjectOutput::NotModified(meta) => return Ok(not_modified(&meta)),
+        HeadObjectOutput::Found(meta) => meta,
+    };
+    let mut headers = object_headers(&meta);
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(meta.size_bytes));
+    Ok((StatusCode::OK, headers).into_response())
+}

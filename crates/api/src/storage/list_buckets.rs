@@ -1,0 +1,17 @@
+//! `GET /storage`: the caller's buckets, by name.
+
+use axum::extract::State;
+
+use super::BucketView;
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::json::Data;
+use crate::state::AppState;
+
+pub(crate) async fn list_buckets(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+) -> Result<Data<Vec<BucketView>>, ApiError> {
+    let buckets = state.storage.list_buckets(caller).await?;
+    Ok(Data(buckets.into_iter().map(BucketView::from).collect()))
+}

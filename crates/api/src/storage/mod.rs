@@ -1,0 +1,244 @@
+//! `/storage`: the native object storage API over
+//! [`StorageService`](miniaws_core::storage::StorageService).
+//!
+//! Bodies stream in and out; keys are taken from the raw request path and
+//! percent-decoded here (so `%2F`, `%00` and `%2e%2e` are key bytes, never
+//! path structure).
+
+mod create_bucket;
+mod delete_bucket;
+mod delete_object;
+mod get_object;
+mod list_buckets;
+mod list_objects;
+mod put_object;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Uri};
+use axum::routing::{get, put};
+use miniaws_core::identity::UserId;
+use miniaws_core::storage::{Bucket, ObjectMeta, UserMetadata};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use time::OffsetDateTime;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The prefix of user metadata headers (the S3 one, so the same metadata is
+/// seen through both APIs).
+pub const USER_METADATA_PREFIX: &str = "x-amz-meta-";
+
+/// Standard response headers stored with an object when sent on upload.
+pub const STORED_HEADERS: &[&str] = &[
+    "cache-control",
+    "content-disposition",
+    "content-encoding",
+    "content-language",
+    "expires",
+];
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/storage", get(list_buckets::list_buckets))
+        .route(
+            "/storage/{bucket}",
+            put(create_bucket::create_bucket)
+                .get(list_objects::list_objects)
+                .delete(delete_bucket::delete_bucket),
+        )
+        .route(
+            "/storage/{bucket}/{*key}",
+            put(put_object::put_object)
+                .get(get_object::get_object)
+                .head(get_object::head_object)
+                .delete(delete_object::delete_object),
+        )
+        // Object bodies are streamed and limited by --max-object-size, not
+        // by the JSON body limit.
+        .layer(DefaultBodyLimit::disable())
+}
+
+/// The bucket and key of `/storage/{bucket}/{key...}`, from the raw path.
+pub(crate) fn bucket_and_key(uri: &Uri) -> Result<(String, String), ApiError> {
+    let rest = uri
+        .path()
+        .strip_prefix("/storage/")
+        .ok_or_else(|| ApiError::bad_request("expected /storage/{bucket}/{key}"))?;
+    let (bucket, key) = rest
+        .split_once('/')
+        .ok_or_else(|| ApiError::bad_request("expected /storage/{bucket}/{key}"))?;
+    let decode = |what: &str, s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8()
+            .map(|c| c.into_owned())
+            .map_err(|_| {
+                ApiError::bad_request(format!(
+                    "the {what} is not valid UTF-8 once percent-decoded"
+                ))
+            })
+    };
+    Ok((decode("bucket name", bucket)?, decode("object key", key)?))
+}
+
+/// A bucket as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct BucketView {
+    /// The name.
+    pub name: String,
+    /// `arn:miniaws:storage:local:<owner>:bucket/<name>`.
+    pub arn: String,
+    /// When it was created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl From<Bucket> for BucketView {
+    fn from(b: Bucket) -> Self {
+        Self {
+            arn: format!("arn:miniaws:storage:local:{}:bucket/{}", b.owner, b.name),
+            name: b.name.to_string(),
+            created_at: b.created_at,
+        }
+    }
+}
+
+/// An object as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct ObjectView {
+    /// The bucket.
+    pub bucket: String,
+    /// The key.
+    pub key: String,
+    /// The object's ARN.
+    pub arn: String,
+    /// Length in bytes.
+    pub size_bytes: u64,
+    /// The quoted ETag.
+    pub etag: String,
+    /// The media type.
+    pub content_type: String,
+    /// User metadata.
+    pub metadata: UserMetadata,
+    /// When this version was written.
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_modified: OffsetDateTime,
+}
+
+impl ObjectView {
+    pub(crate) fn new(meta: ObjectMeta, owner: UserId) -> Self {
+        Self {
+            arn: meta.arn(owner),
+            bucket: meta.bucket.to_string(),
+            key: meta.key.to_string(),
+            size_bytes: meta.size_bytes,
+            etag: meta.etag.quoted(),
+            content_type: meta.content_type,
+            metadata: meta.user_metadata,
+            last_modified: meta.last_modified,
+        }
+    }
+}
+
+/// `x-amz-meta-*` headers as user metadata (names lowercased, prefix cut).
+pub(crate) fn user_metadata(headers: &HeaderMap) -> Result<UserMetadata, ApiError> {
+    let mut meta = UserMetadata::new();
+    for (name, value) in headers {
+        if let Some(short) = name.as_str().strip_prefix(USER_METADATA_PREFIX) {
+            let value = value.to_str().map_err(|_| {
+                ApiError::bad_request(format!("header {name} must be printable ASCII"))
+            })?;
+            meta.insert(short.to_owned(), value.to_owned());
+        }
+    }
+    Ok(meta)
+}
+
+/// The standard headers to store with an upload.
+pub(crate) fn stored_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
+    STORED_HEADERS
+        .iter()
+        .filter_map(|name| {
+            let value = headers.get(*name)?.to_str().ok()?;
+            Some(((*name).to_owned(), value.to_owned()))
+        })
+        .collect()
+}
+
+/// The headers every read sends: Content-Type, ETag, Last-Modified,
+/// Accept-Ranges, the stored headers and the user metadata.
+pub(crate) fn object_headers(meta: &ObjectMeta) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    let mut set = |name: &str, value: &str| {
+        if let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::from_str(value)) {
+            h.insert(n, v);
+        }
+    };
+    set("content-type", &meta.content_type);
+    set("etag", &meta.etag.quoted());
+    set("last-modified", &http_date(meta.last_modified));
+    set("accept-ranges", "bytes");
+    for (name, value) in &meta.headers {
+        set(name, value);
+    }
+    for (name, value) in &meta.user_metadata {
+        set(&format!("{USER_METADATA_PREFIX}{name}"), value);
+    }
+    h
+}
+
+/// An HTTP date (IMF-fixdate).
+pub(crate) fn http_date(t: OffsetDateTime) -> String {
+    let secs = u64::try_from(t.unix_timestamp()).unwrap_or(0);
+    httpdate::fmt_http_date(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs))
+}
+
+/// Parses an HTTP date header; a malformed date is ignored, as RFC 9110
+/// requires for conditional headers.
+pub(crate) fn parse_http_date(headers: &HeaderMap, name: &str) -> Option<OffsetDateTime> {
+    let value = headers.get(name)?.to_str().ok()?;
+    let t = httpdate::parse_http_date(value).ok()?;
+    let secs = t.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+    OffsetDateTime::from_unix_timestamp(i64::try_from(secs).ok()?).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_come_from_the_raw_path_percent_decoded() {
+        let cases = [
+            ("/storage/b/plain.txt", Some(("b", "plain.txt"))),
+            ("/storage/b/a/b/c", Some(("b", "a/b/c"))),
+            (
+                "/storage/b/..%2F..%2Fetc%2Fpasswd",
+                Some(("b", "../../etc/passwd")),
+            ),
+            ("/storage/b/%252e%252e", Some(("b", "%2e%2e"))),
+            ("/storage/b/nul%00byte", Some(("b", "nul\0byte"))),
+            ("/storage/b/%E6%97%A5", Some(("b", "日"))),
+            ("/storage/b/%FF", None),
+        ];
+        for (path, expected) in cases {
+            let uri: Uri = path.parse().unwrap();
+            let got = bucket_and_key(&uri).ok();
+            let got = got.as_ref().map(|(b, k)| (b.as_str(), k.as_str()));
+            assert_eq!(got, expected, "{path}");
+        }
+    }
+
+    #[test]
+    fn http_dates_round_trip_to_the_second() {
+        let t = time::macros::datetime!(2026-03-04 05:06:07.5 UTC);
+        let s = http_date(t);
+        assert_eq!(s, "Wed, 04 Mar 2026 05:06:07 GMT");
+        let mut h = HeaderMap::new();
+        h.insert("if-modified-since", s.parse().unwrap());
+        assert_eq!(
+            parse_http_date(&h, "if-modified-since"),
+            Some(time::macros::datetime!(2026-03-04 05:06:07 UTC))
+        );
+    }
+}

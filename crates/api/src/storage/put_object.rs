@@ -1,0 +1,144 @@
+//! `PUT /storage/{bucket}/{key...}`: stream the body into a new version.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use futures::{Stream, StreamExt};
+use miniaws_core::CoreError;
+use miniaws_core::storage::PutObjectInput;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use super::{ObjectView, bucket_and_key, stored_headers, user_metadata};
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::json::Data;
+use crate::state::AppState;
+
+/// How long, and how many bytes, a refused upload is still read (and
+/// discarded) before the error is sent: a client that is still sending when
+/// the server answers and closes would see a connection reset instead of the
+/// 413 (the "lingering close" of Apache and nginx).
+const DRAIN_LIMIT: Duration = Duration::from_secs(2);
+const DRAIN_MAX_BYTES: u64 = 64 << 20;
+
+/// The request body, shared between the write (which may stop reading
+/// early) and the handler (which then drains what is left).
+#[derive(Clone)]
+struct SharedBody(Arc<Mutex<axum::body::BodyDataStream>>);
+
+impl Stream for SharedBody {
+    type Item = Result<bytes::Bytes, std::io::Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        // Uncontended: only one side polls at a time.
+        let mut inner = match self.0.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        inner
+            .poll_next_unpin(cx)
+            .map(|item| item.map(|r| r.map_err(std::io::Error::other)))
+    }
+}
+
+impl SharedBody {
+    /// Reads and discards the rest of the body, within the drain limits.
+    async fn drain(self) {
+        let mut body = self;
+        let mut drained = 0u64;
+        let _ = tokio::time::timeout(DRAIN_LIMIT, async {
+            while let Some(Ok(chunk)) = body.next().await {
+                drained += chunk.len() as u64;
+                if drained > DRAIN_MAX_BYTES {
+                    break;
+                }
+            }
+        })
+        .await;
+    }
+}
+
+/// The declared body length, if any.
+pub(crate) fn content_length(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .map(|v| {
+            v.to_str()
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| ApiError::bad_request("Content-Length is not a number"))
+        })
+        .transpose()
+}
+
+/// `Content-MD5`: base64 of the 16-byte digest.
+pub(crate) fn content_md5(headers: &HeaderMap) -> Result<Option<[u8; 16]>, ApiError> {
+    let Some(value) = headers.get("content-md5") else {
+        return Ok(None);
+    };
+    let invalid =
+        || ApiError::bad_request("Content-MD5 must be the base64 of a 16-byte MD5 digest");
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(value.as_bytes())
+        .map_err(|_| invalid())?;
+    bytes.try_into().map(Some).map_err(|_| invalid())
+}
+
+pub(crate) async fn put_object(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let (bucket, key) = bucket_and_key(&uri)?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .map(|v| {
+            v.to_str()
+                .map(str::to_owned)
+                .map_err(|_| ApiError::bad_request("Content-Type must be printable ASCII"))
+        })
+        .transpose()?;
+    let shared = SharedBody(Arc::new(Mutex::new(body.into_data_stream())));
+    let input = PutObjectInput {
+        bucket,
+        key,
+        body: shared.clone().boxed(),
+        content_length: content_length(&headers)?,
+        content_type,
+        user_metadata: user_metadata(&headers)?,
+        headers: stored_headers(&headers),
+        expected_md5: content_md5(&headers)?,
+        create_bucket: true,
+    };
+    // The write runs in its own task: if the client goes away and the
+    // request future is dropped, the task still sees the body fail and
+    // cleans up, and a write whose body arrived whole still commits or
+    // rolls back as one.
+    let storage = state.storage.clone();
+    let result = tokio::spawn(async move { storage.put_object(caller, input).await })
+        .await
+        .map_err(|e| CoreError::internal("the upload task failed", e))?;
+    let meta = match result {
+        Ok(meta) => meta,
+        Err(e) => {
+            // Whatever the refusal (too large, bad digest, bad name, not
+            // yours), let the client finish sending so it reads the answer.
+            shared.drain().await;
+            return Err(e.into());
+        }
+    };
+    let etag = meta.etag.quoted();
+    let mut res = Data(ObjectView::new(meta, caller.user_id)).into_response();
+    if let Ok(v) = etag.parse() {
+        res.headers_mut().insert(header::ETAG, v);
+    }
+    *res.status_mut() = StatusCode::OK;
+    Ok(res)
+}

@@ -1,0 +1,297 @@
+//! `/storage` calls: buckets, streaming uploads and downloads, listings.
+
+use bytes::Bytes;
+use futures::{Stream, StreamExt, TryStreamExt};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderMap};
+use reqwest::{Body, Method, StatusCode};
+use std::path::Path;
+use tokio::io::AsyncWriteExt;
+
+use crate::{BucketInfo, Client, ClientError, ObjectInfo, ObjectPage};
+
+/// Everything but RFC 3986 unreserved characters is escaped, `/` included:
+/// URL libraries resolve `.` and `..` segments (even as `%2e`), so a key
+/// such as `a/../b` must not reach the URL with its slashes intact.
+const KEY_ESCAPES: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'~');
+
+/// A key or bucket name as one escaped path segment. Dots are escaped too,
+/// so that `.` and `..` are never a path segment.
+pub fn encode_key(key: &str) -> String {
+    utf8_percent_encode(key, KEY_ESCAPES).to_string()
+}
+
+/// Parameters of a listing.
+#[derive(Debug, Clone, Default)]
+pub struct ListObjectsParams {
+    /// Only keys starting with this.
+    pub prefix: Option<String>,
+    /// Roll keys up into common prefixes at this delimiter.
+    pub delimiter: Option<String>,
+    /// Page size (1–1,000; the server's default is 1,000).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// A download in progress: the response headers and the body as a stream.
+pub struct ObjectDownload {
+    /// 200, 206 (range) or 304 (not modified).
+    pub status: StatusCode,
+    /// The response headers (Content-Type, ETag, Last-Modified, …).
+    pub headers: HeaderMap,
+    /// The body; empty for 304.
+    pub body: futures::stream::BoxStream<'static, Result<Bytes, ClientError>>,
+}
+
+impl std::fmt::Debug for ObjectDownload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ObjectDownload")
+            .field("status", &self.status)
+            .field("headers", &self.headers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ObjectDownload {
+    /// A header as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Collects the whole body in memory (small objects and tests only).
+    ///
+    /// # Errors
+    /// A transport error mid-body.
+    pub async fn bytes(self) -> Result<Vec<u8>, ClientError> {
+        self.body
+            .try_fold(Vec::new(), |mut acc, chunk| async move {
+                acc.extend_from_slice(&chunk);
+                Ok(acc)
+            })
+            .await
+    }
+}
+
+fn object_path(bucket: &str, key: &str) -> String {
+    format!("/storage/{}/{}", encode_key(bucket), encode_key(key))
+}
+
+impl Client {
+    /// The caller's buckets.
+    ///
+    /// # Errors
+    /// `Api` 401 without a valid key.
+    pub async fn list_buckets(&self) -> Result<Vec<BucketInfo>, ClientError> {
+        self.send_json(self.request(Method::GET, "/storage")).await
+    }
+
+    /// Creates a bucket (succeeds too when the caller already owns it).
+    ///
+    /// # Errors
+    /// `Api` 400 for a name that breaks the S3 rules, 409 when another
+    /// account has it.
+    pub async fn create_bucket(&self, name: &str) -> Result<BucketInfo, ClientError> {
+        let path = format!("/storage/{}", encode_key(name));
+        self.send_json(self.request(Method::PUT, &path)).await
+    }
+
+    /// Deletes an empty bucket.
+    ///
+    /// # Errors
+    /// `Api` 404 `BUCKET_NOT_FOUND`, 403 for another account's, 409 when
+    /// not empty.
+    pub async fn delete_bucket(&self, name: &str) -> Result<(), ClientError> {
+        let path = format!("/storage/{}", encode_key(name));
+        self.send(self.request(Method::DELETE, &path))
+            .await
+            .map(drop)
+    }
+
+    /// Uploads a body from a stream (never held in memory). The bucket is
+    /// created for the caller if it does not exist. `content_length`, when
+    /// known, lets the server refuse an oversized body before it is sent.
+    ///
+    /// # Errors
+    /// `Api` 403 (another account's bucket), 413 (over the server's limit),
+    /// 400 (bad name or key).
+    pub async fn put_object_stream<S>(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: S,
+        content_length: Option<u64>,
+        content_type: Option<&str>,
+    ) -> Result<ObjectInfo, ClientError>
+    where
+        S: Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
+    {
+        let mut req = self
+            .request(Method::PUT, &object_path(bucket, key))
+            .body(Body::wrap_stream(body));
+        if let Some(len) = content_length {
+            req = req.header(CONTENT_LENGTH, len);
+        }
+        if let Some(ct) = content_type {
+            req = req.header(CONTENT_TYPE, ct);
+        }
+        self.send_json(req).await
+    }
+
+    /// Uploads bytes held in memory.
+    ///
+    /// # Errors
+    /// As [`Client::put_object_stream`].
+    pub async fn put_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: impl Into<Bytes>,
+        content_type: Option<&str>,
+    ) -> Result<ObjectInfo, ClientError> {
+        let mut req = self
+            .request(Method::PUT, &object_path(bucket, key))
+            .body(body.into());
+        if let Some(ct) = content_type {
+            req = req.header(CONTENT_TYPE, ct);
+        }
+        self.send_json(req).await
+    }
+
+    /// Uploads a file, streaming it from disk.
+    ///
+    /// # Errors
+    /// `Io` when the file cannot be read, else as
+    /// [`Client::put_object_stream`].
+    pub async fn upload_file(
+        &self,
+        bucket: &str,
+        key: &str,
+        path: &Path,
+        content_type: Option<&str>,
+    ) -> Result<ObjectInfo, ClientError> {
+        let file = tokio::fs::File::open(path).await?;
+        let len = file.metadata().await?.len();
+        let stream = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024);
+        self.put_object_stream(bucket, key, stream, Some(len), content_type)
+            .await
+    }
+
+    /// Starts a download; `range` is a `Range` header value such as
+    /// `bytes=0-99`, `if_none_match` an ETag for a conditional GET (a 304
+    /// comes back as a download with an empty body).
+    ///
+    /// # Errors
+    /// `Api` 404 `BUCKET_NOT_FOUND`/`OBJECT_NOT_FOUND`, 403, 416.
+    pub async fn get_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        range: Option<&str>,
+        if_none_match: Option<&str>,
+    ) -> Result<ObjectDownload, ClientError> {
+        let mut req = self.request(Method::GET, &object_path(bucket, key));
+        if let Some(r) = range {
+            req = req.header("range", r);
+        }
+        if let Some(etag) = if_none_match {
+            req = req.header("if-none-match", etag);
+        }
+        let res = self.send(req).await?;
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = res
+            .bytes_stream()
+            .map_err(|e| ClientError::Transport(e.to_string()))
+            .boxed();
+        Ok(ObjectDownload {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// Downloads an object into a file, streaming; returns the bytes written.
+    ///
+    /// # Errors
+    /// As [`Client::get_object`], plus `Io` for the file.
+    pub async fn download_file(
+        &self,
+        bucket: &str,
+        key: &str,
+        path: &Path,
+    ) -> Result<u64, ClientError> {
+        let mut download = self.get_object(bucket, key, None, None).await?;
+        let mut file = tokio::fs::File::create(path).await?;
+        let mut written = 0u64;
+        while let Some(chunk) = download.body.next().await {
+            let chunk = chunk?;
+            file.write_all(&chunk).await?;
+            written += chunk.len() as u64;
+        }
+        file.flush().await?;
+        Ok(written)
+    }
+
+    /// An object's headers (`HEAD`).
+    ///
+    /// # Errors
+    /// `Api` 404 (no body comes back on HEAD, so the kind is the status
+    /// name), 403.
+    pub async fn head_object(&self, bucket: &str, key: &str) -> Result<HeaderMap, ClientError> {
+        let res = self
+            .send(self.request(Method::HEAD, &object_path(bucket, key)))
+            .await?;
+        Ok(res.headers().clone())
+    }
+
+    /// Deletes an object.
+    ///
+    /// # Errors
+    /// `Api` 404 `OBJECT_NOT_FOUND` / `BUCKET_NOT_FOUND`, 403.
+    pub async fn delete_object(&self, bucket: &str, key: &str) -> Result<(), ClientError> {
+        self.send(self.request(Method::DELETE, &object_path(bucket, key)))
+            .await
+            .map(drop)
+    }
+
+    /// One page of a bucket's objects.
+    ///
+    /// # Errors
+    /// `Api` 404, 403, 400 (bad limit or cursor).
+    pub async fn list_objects(
+        &self,
+        bucket: &str,
+        params: &ListObjectsParams,
+    ) -> Result<ObjectPage, ClientError> {
+        let mut query: Vec<(&str, String)> = Vec::new();
+        if let Some(p) = &params.prefix {
+            query.push(("prefix", p.clone()));
+        }
+        if let Some(d) = &params.delimiter {
+            query.push(("delimiter", d.clone()));
+        }
+        if let Some(l) = params.limit {
+            query.push(("limit", l.to_string()));
+        }
+        if let Some(c) = &params.cursor {
+            query.push(("cursor", c.clone()));
+        }
+        let path = format!("/storage/{}", encode_key(bucket));
+        self.send_json(self.request(Method::GET, &path).query(&query))
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::encode_key;
+
+    #[test]
+    fn keys_become_one_opaque_segment() {
+        assert_eq!(encode_key("a/../b"), "a%2F%2E%2E%2Fb");
+        assert_eq!(encode_key("ok-_~"), "ok-_~");
+        assert_eq!(encode_key("nul\0"), "nul%00");
+        assert_eq!(encode_key("日"), "%E6%97%A5");
+    }
+}
