@@ -6,6 +6,7 @@
 
 mod foundation;
 mod stats;
+mod storage;
 
 use clap::{Parser, Subcommand};
 
@@ -21,6 +22,9 @@ struct Cli {
 enum Suite {
     /// Start-up time, idle RSS, and GET /auth/keys latency on SQLite and Postgres.
     Foundation(foundation::Args),
+    /// The object store: 256 MiB and 4 KiB PUT/GET, listing, RSS, next to
+    /// the raw disk and database limits measured in the same run.
+    Storage(storage::Args),
 }
 
 #[tokio::main]
@@ -28,6 +32,7 @@ async fn main() -> anyhow::Result<()> {
     let Cli { suite } = Cli::parse();
     match suite {
         Suite::Foundation(args) => foundation::run(args).await,
+        Suite::Storage(args) => storage::run(args).await,
     }
     Ok(())
 }

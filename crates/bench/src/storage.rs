@@ -1,0 +1,395 @@
+//! `storage`: the object store against the machine's raw limits, measured in
+//! the same run and on the same file system (the server's data directory):
+//! 256 MiB PUT/GET throughput, 4 KiB PUT/GET latency at concurrency 1 and
+//! 16, listing 10,000 keys, and server RSS, on SQLite and Postgres.
+
+use bytes::Bytes;
+use futures::{Stream, StreamExt, stream};
+use miniaws_client::ListObjectsParams;
+use miniaws_testkit::{Backend, TestDatabase, TestServer, require_postgres};
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::stats::{ms, percentile, rss_kib};
+
+/// Options of the suite.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Size of the large object, MiB.
+    #[arg(long, default_value_t = 256)]
+    big_mib: u64,
+    /// 4 KiB operations per case.
+    #[arg(long, default_value_t = 2000)]
+    small_ops: usize,
+    /// Keys in the listing case (listed in pages of 1,000).
+    #[arg(long, default_value_t = 10_000)]
+    list_keys: usize,
+    /// Other keys in the same bucket around the listed prefix, to show the
+    /// listing does not depend on them.
+    #[arg(long, default_value_t = 10_000)]
+    other_keys: usize,
+    /// Skip Postgres even when it is configured.
+    #[arg(long)]
+    sqlite_only: bool,
+}
+
+const CHUNK: usize = 1 << 20;
+
+fn body(len: u64) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
+    let chunk = Bytes::from(vec![0x5au8; CHUNK]);
+    let mut left = len;
+    stream::iter(std::iter::from_fn(move || {
+        if left == 0 {
+            return None;
+        }
+        let n = left.min(CHUNK as u64) as usize;
+        left -= n as u64;
+        Some(Ok(chunk.slice(..n)))
+    }))
+}
+
+fn mib_s(bytes: u64, d: Duration) -> f64 {
+    bytes as f64 / (1 << 20) as f64 / d.as_secs_f64()
+}
+
+fn hwm_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Raw figures of the file system under `dir`.
+struct Raw {
+    write_mib_s: f64,
+    small_file_p50: Duration,
+}
+
+fn raw_disk(dir: &Path, big_mib: u64) -> Raw {
+    let path = dir.join("raw-seq.bin");
+    let chunk = vec![0x5au8; CHUNK];
+    let started = Instant::now();
+    {
+        let mut f = std::fs::File::create(&path).expect("raw file");
+        for _ in 0..big_mib {
+            f.write_all(&chunk).expect("raw write");
+        }
+        f.sync_all().expect("raw fsync");
+    }
+    let write = started.elapsed();
+    std::fs::remove_file(&path).ok();
+
+    let mut samples = Vec::new();
+    let small = vec![0x5au8; 4096];
+    let dest_dir = dir.join("raw-small");
+    std::fs::create_dir_all(&dest_dir).expect("raw dir");
+    for i in 0..200 {
+        let t = Instant::now();
+        let tmp = dir.join(format!("raw-{i}.tmp"));
+        let mut f = std::fs::File::create(&tmp).expect("tmp");
+        f.write_all(&small).expect("write");
+        f.sync_all().expect("fsync");
+        drop(f);
+        let dest = dest_dir.join(format!("{i}"));
+        std::fs::rename(&tmp, &dest).expect("rename");
+        std::fs::File::open(&dest_dir)
+            .and_then(|d| d.sync_all())
+            .expect("dir fsync");
+        samples.push(t.elapsed());
+    }
+    std::fs::remove_dir_all(&dest_dir).ok();
+    Raw {
+        write_mib_s: mib_s(big_mib << 20, write),
+        small_file_p50: percentile(&mut samples, 50.0),
+    }
+}
+
+/// p50 of one single-row INSERT commit on the server's database.
+async fn raw_commit(url: &str) -> Duration {
+    use sqlx::Connection;
+    let mut samples = Vec::new();
+    if url.starts_with("postgres") {
+        let mut conn = sqlx::PgConnection::connect(url).await.expect("pg connects");
+        sqlx::query("CREATE TABLE IF NOT EXISTS bench_commit (id BIGINT PRIMARY KEY, v TEXT)")
+            .execute(&mut conn)
+            .await
+            .expect("table");
+        for i in 0..300i64 {
+            let t = Instant::now();
+            sqlx::query("INSERT INTO bench_commit VALUES ($1, 'x')")
+                .bind(i)
+                .execute(&mut conn)
+                .await
+                .expect("insert");
+            samples.push(t.elapsed());
+        }
+        sqlx::query("DROP TABLE bench_commit")
+            .execute(&mut conn)
+            .await
+            .ok();
+    } else {
+        use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+        use std::str::FromStr;
+        let options = SqliteConnectOptions::from_str(url)
+            .expect("sqlite url")
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10));
+        let mut conn = sqlx::SqliteConnection::connect_with(&options)
+            .await
+            .expect("sqlite connects");
+        sqlx::query("CREATE TABLE IF NOT EXISTS bench_commit (id INTEGER PRIMARY KEY, v TEXT)")
+            .execute(&mut conn)
+            .await
+            .expect("table");
+        for i in 0..300i64 {
+            let t = Instant::now();
+            sqlx::query("INSERT INTO bench_commit VALUES (?, 'x')")
+                .bind(i)
+                .execute(&mut conn)
+                .await
+                .expect("insert");
+            samples.push(t.elapsed());
+        }
+        sqlx::query("DROP TABLE bench_commit")
+            .execute(&mut conn)
+            .await
+            .ok();
+    }
+    percentile(&mut samples, 50.0)
+}
+
+/// Runs `ops` calls of `op(i)` at `concurrency`; returns ops/s and samples.
+async fn load<F, Fut>(ops: usize, concurrency: usize, op: F) -> (f64, Vec<Duration>)
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let op = Arc::new(op);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let op = op.clone();
+            let next = next.clone();
+            tokio::spawn(async move {
+                let mut samples = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if i >= ops {
+                        break;
+                    }
+                    let t = Instant::now();
+                    op(i).await;
+                    samples.push(t.elapsed());
+                }
+                samples
+            })
+        })
+        .collect();
+    let mut samples = Vec::new();
+    for t in tasks {
+        samples.extend(t.await.expect("load task"));
+    }
+    (
+        samples.len() as f64 / started.elapsed().as_secs_f64(),
+        samples,
+    )
+}
+
+async fn suite(server: &TestServer, label: &str, args: &Args) {
+    let pid = server.pid().expect("server runs");
+    let data_dir = server.data_dir().join("data");
+    let raw = raw_disk(&data_dir, args.big_mib);
+    let commit = raw_commit(server.database_url()).await;
+    let floor = raw.small_file_p50 + commit;
+    println!("[{label}] raw limits of {}:", data_dir.display());
+    println!(
+        "  sequential write {} MiB + fsync      {:.0} MiB/s",
+        args.big_mib, raw.write_mib_s
+    );
+    println!(
+        "  4 KiB create+write+fsync+rename+dir fsync  p50 {}",
+        ms(raw.small_file_p50)
+    );
+    println!("  one metadata commit (INSERT)        p50 {}", ms(commit));
+    println!(
+        "  floor of a durable 4 KiB PUT        {} = {:.0} ops/s",
+        ms(floor),
+        1.0 / floor.as_secs_f64()
+    );
+
+    let (client, _) = server.user("bench").await;
+    client.create_bucket("bench").await.expect("bucket");
+    let rss_before = rss_kib(pid).unwrap_or(0);
+    let hwm_before = hwm_kib(pid);
+
+    let big = args.big_mib << 20;
+    let t = Instant::now();
+    client
+        .put_object_stream("bench", "big", body(big), Some(big), None)
+        .await
+        .expect("big PUT");
+    let put = t.elapsed();
+    let hwm_put = hwm_kib(pid);
+    let mut get_cold = Duration::ZERO;
+    for round in 0..2 {
+        let t = Instant::now();
+        let mut dl = client
+            .get_object("bench", "big", None, None)
+            .await
+            .expect("big GET");
+        let mut n = 0u64;
+        while let Some(chunk) = dl.body.next().await {
+            n += chunk.expect("chunk").len() as u64;
+        }
+        assert_eq!(n, big);
+        if round == 0 {
+            get_cold = t.elapsed();
+        } else {
+            println!(
+                "  {} MiB PUT {:.0} MiB/s ({:.0}% of raw)   GET {:.0} MiB/s, warm {:.0} MiB/s",
+                args.big_mib,
+                mib_s(big, put),
+                100.0 * mib_s(big, put) / raw.write_mib_s,
+                mib_s(big, get_cold),
+                mib_s(big, t.elapsed())
+            );
+        }
+    }
+    let hwm_get = hwm_kib(pid);
+    println!(
+        "  RSS before {:.1} MiB; peak during PUT +{:.1} MiB, during GET +{:.1} MiB",
+        rss_before as f64 / 1024.0,
+        hwm_put.saturating_sub(hwm_before) as f64 / 1024.0,
+        hwm_get.saturating_sub(hwm_before) as f64 / 1024.0
+    );
+    client.delete_object("bench", "big").await.expect("delete");
+
+    let small = Bytes::from(vec![0x5au8; 4096]);
+    let client = Arc::new(client);
+    for concurrency in [1usize, 16] {
+        let ops = if concurrency == 1 {
+            args.small_ops / 4
+        } else {
+            args.small_ops
+        };
+        let (c, s) = (client.clone(), small.clone());
+        let (rate, mut samples) = load(ops, concurrency, move |i| {
+            let (c, s) = (c.clone(), s.clone());
+            async move {
+                c.put_object("bench", &format!("small/{concurrency}/{i}"), s, None)
+                    .await
+                    .expect("small PUT");
+            }
+        })
+        .await;
+        let p50 = percentile(&mut samples, 50.0);
+        let p99 = percentile(&mut samples, 99.0);
+        let vs_floor = if concurrency == 1 {
+            format!(" ({:.0}% of the floor)", 100.0 * rate * floor.as_secs_f64())
+        } else {
+            String::new()
+        };
+        println!(
+            "  4 KiB PUT c={concurrency:<2} {rate:>6.0} ops/s  p50 {}  p99 {}{vs_floor}",
+            ms(p50),
+            ms(p99)
+        );
+        let c = client.clone();
+        let (rate, mut samples) = load(ops, concurrency, move |i| {
+            let c = c.clone();
+            async move {
+                let dl = c
+                    .get_object("bench", &format!("small/{concurrency}/{i}"), None, None)
+                    .await
+                    .expect("small GET");
+                assert_eq!(dl.bytes().await.expect("body").len(), 4096);
+            }
+        })
+        .await;
+        println!(
+            "  4 KiB GET c={concurrency:<2} {rate:>6.0} ops/s  p50 {}  p99 {}",
+            ms(percentile(&mut samples, 50.0)),
+            ms(percentile(&mut samples, 99.0))
+        );
+    }
+
+    // Listing: the listed prefix sits between other keys of the same bucket.
+    let total = args.list_keys + args.other_keys;
+    let c = client.clone();
+    let list_keys = args.list_keys;
+    load(total, 16, move |i| {
+        let c = c.clone();
+        async move {
+            let key = if i < list_keys {
+                format!("m/{i:06}")
+            } else if (i - list_keys).is_multiple_of(2) {
+                format!("a/{i:06}")
+            } else {
+                format!("z/{i:06}")
+            };
+            c.put_object("bench", &key, Bytes::new(), None)
+                .await
+                .expect("listing PUT");
+        }
+    })
+    .await;
+    let mut rounds = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        let mut params = ListObjectsParams {
+            prefix: Some("m/".into()),
+            limit: Some(1000),
+            ..Default::default()
+        };
+        let mut listed = 0;
+        loop {
+            let page = client.list_objects("bench", &params).await.expect("list");
+            listed += page.objects.len();
+            match page.next_cursor {
+                Some(c) => params.cursor = Some(c),
+                None => break,
+            }
+        }
+        assert_eq!(listed, args.list_keys);
+        rounds.push(t.elapsed());
+    }
+    println!(
+        "  list {} keys (pages of 1,000, {} other keys in the bucket)  median {}",
+        args.list_keys,
+        args.other_keys,
+        ms(percentile(&mut rounds, 50.0))
+    );
+    if let Some(rss) = rss_kib(pid) {
+        println!("  RSS at the end {:.1} MiB", rss as f64 / 1024.0);
+    }
+}
+
+/// Runs the suite.
+pub async fn run(args: Args) {
+    let sqlite = TestServer::start_with(Backend::Sqlite, &[], &[("MINIAWS_LOG", "warn")])
+        .await
+        .expect("sqlite server");
+    suite(&sqlite, "sqlite", &args).await;
+    drop(sqlite);
+    if args.sqlite_only {
+        return;
+    }
+    match require_postgres() {
+        Some(admin) => {
+            let db = TestDatabase::create(&admin).await;
+            let url = db.url.clone();
+            let pg = TestServer::start_with_database(url, Some(db), &[]).await;
+            suite(&pg, "postgres", &args).await;
+        }
+        None => println!("[postgres] skipped: set MINIAWS_TEST_DATABASE_URL"),
+    }
+}
