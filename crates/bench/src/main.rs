@@ -4,6 +4,7 @@
 //! first. Each suite lives in its own module; figures go to stdout and are
 //! recorded by hand in BENCHMARKS.md with the machine they came from.
 
+mod compute;
 mod foundation;
 mod stats;
 mod storage;
@@ -25,6 +26,8 @@ enum Suite {
     /// The object store: 256 MiB and 4 KiB PUT/GET, listing, RSS, next to
     /// the raw disk and database limits measured in the same run.
     Storage(storage::Args),
+    /// Launch-to-RUNNING vs `docker run -d`, GET /instances with 1,000 instances, RSS.
+    Compute(compute::Args),
 }
 
 #[tokio::main]
@@ -33,6 +36,7 @@ async fn main() -> anyhow::Result<()> {
     match suite {
         Suite::Foundation(args) => foundation::run(args).await,
         Suite::Storage(args) => storage::run(args).await,
+        Suite::Compute(args) => compute::run(args).await,
     }
     Ok(())
 }
