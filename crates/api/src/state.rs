@@ -3,6 +3,7 @@
 use miniaws_core::compute::ComputeService;
 use miniaws_core::health::HealthProbe;
 use miniaws_core::identity::IdentityService;
+use miniaws_core::multipart::MultipartService;
 use miniaws_core::storage::StorageService;
 use std::sync::Arc;
 
@@ -15,6 +16,8 @@ pub struct AppState {
     pub compute: Arc<ComputeService>,
     /// Buckets and objects.
     pub storage: Arc<StorageService>,
+    /// S3 multipart uploads, over the same storage.
+    pub multipart: Arc<MultipartService>,
     /// Checks the metadata database.
     pub database_probe: Arc<dyn HealthProbe>,
     /// Checks the Docker daemon.

@@ -40,6 +40,17 @@ pub struct Config {
     #[arg(long, env = "MINIAWS_MAX_OBJECT_SIZE", default_value = "5GiB", value_parser = parse_byte_size, value_name = "SIZE")]
     pub max_object_size: u64,
 
+    /// Multipart uploads not completed or aborted within this many seconds
+    /// are removed with their parts (S3's abandoned uploads).
+    #[arg(
+        long,
+        env = "MINIAWS_MULTIPART_EXPIRY_SECS",
+        default_value_t = 7 * 24 * 3600,
+        value_parser = clap::value_parser!(u64).range(1..),
+        value_name = "SECS"
+    )]
+    pub multipart_expiry_secs: u64,
+
     /// Maximum database connections in the pool.
     #[arg(long, env = "MINIAWS_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,

@@ -6,6 +6,7 @@ use miniaws_api::AppState;
 use miniaws_core::compute::{ComputeDriver, ComputeService, ComputeSettings};
 use miniaws_core::health::{HealthProbe, ProbeStatus};
 use miniaws_core::identity::IdentityService;
+use miniaws_core::multipart::MultipartService;
 use miniaws_core::storage::StorageService;
 use miniaws_db::{Database, redact_url};
 use std::sync::Arc;
@@ -66,10 +67,14 @@ pub async fn serve(config: &Config, db: Database) -> anyhow::Result<()> {
         .await
         .context("the start-up sweep of the object store failed")?;
 
+    let multipart = Arc::new(MultipartService::new(db.multipart_repo(), storage.clone()));
+    spawn_multipart_expiry(multipart.clone(), config.multipart_expiry_secs);
+
     let state = AppState {
         identity: Arc::new(IdentityService::new(db.identity_repo(), config.open_signup)),
         compute: compute.clone(),
         storage,
+        multipart,
         database_probe: db.health_probe(),
         docker_probe: docker_probe.clone(),
     };
@@ -147,6 +152,26 @@ pub async fn serve(config: &Config, db: Database) -> anyhow::Result<()> {
     tracing::info!("shutting down: closing the database pool");
     db.close().await;
     Ok(())
+}
+
+/// Removes multipart uploads older than `expiry_secs`, checking every
+/// quarter of that (between 1 s and 1 h), for as long as the server runs.
+fn spawn_multipart_expiry(multipart: Arc<MultipartService>, expiry_secs: u64) {
+    let max_age = std::time::Duration::from_secs(expiry_secs);
+    let every = (max_age / 4).clamp(
+        std::time::Duration::from_secs(1),
+        std::time::Duration::from_secs(3600),
+    );
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = multipart.expire_abandoned(max_age).await {
+                tracing::warn!(error = %e, "could not remove abandoned multipart uploads; retrying later");
+            }
+        }
+    });
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -7,21 +7,53 @@
 //! [`auth::IdentityAuth`] (`s3s::auth::S3Auth`) finds secrets through the
 //! identity service, [`host::LocalhostHost`] reads virtual-hosted bucket
 //! names, and [`wire`] adds request ids and resources to error XML.
-//! Operations we do not implement fall through to s3s's defaults, which
-//! answer `NotImplemented` (501).
+//! Operations not listed in the `impl s3s::S3` below fall through to s3s's
+//! defaults, which answer `NotImplemented` (501).
 
 pub mod auth;
+pub mod body;
+pub mod convert;
 pub mod error;
 pub mod host;
 pub mod wire;
 
+mod abort_multipart_upload;
+mod complete_multipart_upload;
+mod copy_object;
+mod create_bucket;
+mod create_multipart_upload;
+mod delete_bucket;
+mod delete_object;
+mod delete_objects;
+mod get_bucket_location;
+mod get_object;
+mod head_bucket;
+mod head_object;
+mod list_buckets;
+mod list_multipart_uploads;
+mod list_objects;
+mod list_objects_v2;
+mod list_parts;
+mod put_object;
+mod upload_part;
+mod upload_part_copy;
+
 use axum::Router;
 use axum::extract::Request;
+use http::{HeaderMap, HeaderValue, StatusCode};
+use miniaws_core::CoreError;
+use miniaws_core::identity::Caller;
+use miniaws_core::multipart::MultipartService;
+use miniaws_core::storage::{ObjectMeta, StorageService};
 use s3s::config::{S3Config, StaticConfigProvider};
+use s3s::dto::*;
 use s3s::service::{S3Service, S3ServiceBuilder};
+use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 use std::sync::Arc;
 
 use crate::state::AppState;
+
+pub use error::{s3_error, s3_error_with};
 
 /// Largest clock skew SigV4 accepts, header-signed or presigned (S3's own
 /// limit): beyond it a request fails with `RequestTimeTooSkewed`.
@@ -30,22 +62,235 @@ pub const MAX_CLOCK_SKEW_SECS: u32 = 15 * 60;
 /// Our implementation of the S3 operations, over the core services.
 #[derive(Clone)]
 pub struct MiniS3 {
-    #[allow(dead_code)]
     state: AppState,
 }
 
+impl MiniS3 {
+    fn storage(&self) -> &StorageService {
+        &self.state.storage
+    }
+
+    fn multipart(&self) -> &MultipartService {
+        &self.state.multipart
+    }
+}
+
+/// The authenticated caller of a request.
+fn caller<T>(req: &S3Request<T>) -> S3Result<Caller> {
+    auth::caller(req)
+}
+
+/// Errors of bucket-level operations: a bad name is `InvalidBucketName`.
+fn bucket_error(err: CoreError) -> S3Error {
+    match err {
+        e @ CoreError::InvalidInput(_) => s3_error_with(e, S3ErrorCode::InvalidBucketName),
+        other => s3_error(other),
+    }
+}
+
+/// Errors of object-level operations, through the table (a range that
+/// selects nothing also names the object's size).
+fn object_error(err: CoreError) -> S3Error {
+    let size = match &err {
+        CoreError::RangeNotSatisfiable { size_bytes } => Some(*size_bytes),
+        _ => None,
+    };
+    let mut e = s3_error(err);
+    if let Some(size) = size
+        && let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}"))
+    {
+        let mut headers = HeaderMap::new();
+        headers.insert(http::header::CONTENT_RANGE, v);
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/xml"),
+        );
+        e.set_headers(headers);
+    }
+    e
+}
+
+/// 304 Not Modified, with the validators S3 sends along.
+fn not_modified(meta: &ObjectMeta) -> S3Error {
+    let mut e = S3Error::new(S3ErrorCode::NotModified);
+    e.set_status_code(StatusCode::NOT_MODIFIED);
+    let mut headers = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(&meta.etag.quoted()) {
+        headers.insert(http::header::ETAG, v);
+    }
+    let mut date = Vec::new();
+    if convert::timestamp(meta.last_modified)
+        .format(TimestampFormat::HttpDate, &mut date)
+        .is_ok()
+        && let Ok(v) = HeaderValue::from_bytes(&date)
+    {
+        headers.insert(http::header::LAST_MODIFIED, v);
+    }
+    e.set_headers(headers);
+    e
+}
+
+/// A part number from the wire.
+fn part_number(n: i32) -> S3Result<u32> {
+    u32::try_from(n).map_err(|_| {
+        s3s::s3_error!(
+            InvalidArgument,
+            "Part number must be an integer between 1 and 10000, inclusive"
+        )
+    })
+}
+
 #[async_trait::async_trait]
-impl s3s::S3 for MiniS3 {}
+impl s3s::S3 for MiniS3 {
+    async fn list_buckets(
+        &self,
+        req: S3Request<ListBucketsInput>,
+    ) -> S3Result<S3Response<ListBucketsOutput>> {
+        list_buckets::handle(self, req).await
+    }
+
+    async fn create_bucket(
+        &self,
+        req: S3Request<CreateBucketInput>,
+    ) -> S3Result<S3Response<CreateBucketOutput>> {
+        create_bucket::handle(self, req).await
+    }
+
+    async fn head_bucket(
+        &self,
+        req: S3Request<HeadBucketInput>,
+    ) -> S3Result<S3Response<HeadBucketOutput>> {
+        head_bucket::handle(self, req).await
+    }
+
+    async fn delete_bucket(
+        &self,
+        req: S3Request<DeleteBucketInput>,
+    ) -> S3Result<S3Response<DeleteBucketOutput>> {
+        delete_bucket::handle(self, req).await
+    }
+
+    async fn get_bucket_location(
+        &self,
+        req: S3Request<GetBucketLocationInput>,
+    ) -> S3Result<S3Response<GetBucketLocationOutput>> {
+        get_bucket_location::handle(self, req).await
+    }
+
+    async fn put_object(
+        &self,
+        req: S3Request<PutObjectInput>,
+    ) -> S3Result<S3Response<PutObjectOutput>> {
+        put_object::handle(self, req).await
+    }
+
+    async fn get_object(
+        &self,
+        req: S3Request<GetObjectInput>,
+    ) -> S3Result<S3Response<GetObjectOutput>> {
+        get_object::handle(self, req).await
+    }
+
+    async fn head_object(
+        &self,
+        req: S3Request<HeadObjectInput>,
+    ) -> S3Result<S3Response<HeadObjectOutput>> {
+        head_object::handle(self, req).await
+    }
+
+    async fn delete_object(
+        &self,
+        req: S3Request<DeleteObjectInput>,
+    ) -> S3Result<S3Response<DeleteObjectOutput>> {
+        delete_object::handle(self, req).await
+    }
+
+    async fn delete_objects(
+        &self,
+        req: S3Request<DeleteObjectsInput>,
+    ) -> S3Result<S3Response<DeleteObjectsOutput>> {
+        delete_objects::handle(self, req).await
+    }
+
+    async fn copy_object(
+        &self,
+        req: S3Request<CopyObjectInput>,
+    ) -> S3Result<S3Response<CopyObjectOutput>> {
+        copy_object::handle(self, req).await
+    }
+
+    async fn list_objects(
+        &self,
+        req: S3Request<ListObjectsInput>,
+    ) -> S3Result<S3Response<ListObjectsOutput>> {
+        list_objects::handle(self, req).await
+    }
+
+    async fn list_objects_v2(
+        &self,
+        req: S3Request<ListObjectsV2Input>,
+    ) -> S3Result<S3Response<ListObjectsV2Output>> {
+        list_objects_v2::handle(self, req).await
+    }
+
+    async fn create_multipart_upload(
+        &self,
+        req: S3Request<CreateMultipartUploadInput>,
+    ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+        create_multipart_upload::handle(self, req).await
+    }
+
+    async fn upload_part(
+        &self,
+        req: S3Request<UploadPartInput>,
+    ) -> S3Result<S3Response<UploadPartOutput>> {
+        upload_part::handle(self, req).await
+    }
+
+    async fn upload_part_copy(
+        &self,
+        req: S3Request<UploadPartCopyInput>,
+    ) -> S3Result<S3Response<UploadPartCopyOutput>> {
+        upload_part_copy::handle(self, req).await
+    }
+
+    async fn complete_multipart_upload(
+        &self,
+        req: S3Request<CompleteMultipartUploadInput>,
+    ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+        complete_multipart_upload::handle(self, req).await
+    }
+
+    async fn abort_multipart_upload(
+        &self,
+        req: S3Request<AbortMultipartUploadInput>,
+    ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+        abort_multipart_upload::handle(self, req).await
+    }
+
+    async fn list_parts(
+        &self,
+        req: S3Request<ListPartsInput>,
+    ) -> S3Result<S3Response<ListPartsOutput>> {
+        list_parts::handle(self, req).await
+    }
+
+    async fn list_multipart_uploads(
+        &self,
+        req: S3Request<ListMultipartUploadsInput>,
+    ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
+        list_multipart_uploads::handle(self, req).await
+    }
+}
 
 /// The s3s service with our auth, access check, host parsing and limits.
 pub fn s3_service(state: AppState) -> S3Service {
     let mut config = S3Config::default();
     config.presigned_url_max_skew_time_secs = MAX_CLOCK_SKEW_SECS;
-    let mut builder = S3ServiceBuilder::new(MiniS3 {
-        state: state.clone(),
-    });
+    let identity = state.identity.clone();
+    let mut builder = S3ServiceBuilder::new(MiniS3 { state });
     builder.set_config(Arc::new(StaticConfigProvider::new(Arc::new(config))));
-    builder.set_auth(auth::IdentityAuth::new(state.identity.clone()));
+    builder.set_auth(auth::IdentityAuth::new(identity));
     builder.set_access(auth::CallerAccess);
     builder.set_host(host::LocalhostHost);
     builder.build()

@@ -1,0 +1,347 @@
+//! Request bodies: s3s's `StreamingBlob` (already de-chunked and, for
+//! `aws-chunked` uploads, chunk-signature-checked by s3s) into the storage
+//! engine's [`ByteStream`], verifying the S3 additional checksums on the way.
+//!
+//! s3s parses `x-amz-checksum-*` headers and the trailers of
+//! `STREAMING-UNSIGNED-PAYLOAD-TRAILER` bodies but does not check them, so
+//! this is done here: the checksum is computed while the bytes stream to
+//! disk, and a mismatch ends the stream with `BadDigest`, which makes the
+//! blob store discard the write before any metadata is committed.
+
+use bytes::Bytes;
+use futures::Stream;
+use miniaws_core::CoreError;
+use miniaws_core::storage::{ByteStream, body_error};
+use s3s::checksum::ChecksumHasher;
+use s3s::dto::{Checksum, StreamingBlob};
+use s3s::{S3Result, TrailingHeaders, s3_error};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+/// An S3 additional-checksum algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Algorithm {
+    /// `CRC32`.
+    Crc32,
+    /// `CRC32C`.
+    Crc32c,
+    /// `CRC64NVME`.
+    Crc64Nvme,
+    /// `SHA1`.
+    Sha1,
+    /// `SHA256`.
+    Sha256,
+}
+
+const ALL: [Algorithm; 5] = [
+    Algorithm::Crc32,
+    Algorithm::Crc32c,
+    Algorithm::Crc64Nvme,
+    Algorithm::Sha1,
+    Algorithm::Sha256,
+];
+
+impl Algorithm {
+    /// The header (and trailer) that carries this checksum.
+    pub fn header(self) -> &'static str {
+        match self {
+            Algorithm::Crc32 => "x-amz-checksum-crc32",
+            Algorithm::Crc32c => "x-amz-checksum-crc32c",
+            Algorithm::Crc64Nvme => "x-amz-checksum-crc64nvme",
+            Algorithm::Sha1 => "x-amz-checksum-sha1",
+            Algorithm::Sha256 => "x-amz-checksum-sha256",
+        }
+    }
+
+    /// Parses `CRC32`, `crc32c`, … (as in `x-amz-sdk-checksum-algorithm`).
+    pub fn from_name(name: &str) -> Option<Self> {
+        ALL.into_iter()
+            .find(|a| a.header()["x-amz-checksum-".len()..].eq_ignore_ascii_case(name.trim()))
+    }
+
+    fn hasher(self) -> ChecksumHasher {
+        let mut h = ChecksumHasher::default();
+        match self {
+            Algorithm::Crc32 => h.crc32 = Some(Default::default()),
+            Algorithm::Crc32c => h.crc32c = Some(Default::default()),
+            Algorithm::Crc64Nvme => h.crc64nvme = Some(Default::default()),
+            Algorithm::Sha1 => h.sha1 = Some(Default::default()),
+            Algorithm::Sha256 => h.sha256 = Some(Default::default()),
+        }
+        h
+    }
+
+    fn pick(self, c: Checksum) -> Option<String> {
+        match self {
+            Algorithm::Crc32 => c.checksum_crc32,
+            Algorithm::Crc32c => c.checksum_crc32c,
+            Algorithm::Crc64Nvme => c.checksum_crc64nvme,
+            Algorithm::Sha1 => c.checksum_sha1,
+            Algorithm::Sha256 => c.checksum_sha256,
+        }
+    }
+}
+
+/// The checksum a request asks for: the algorithm, and the value when it
+/// came in a header (trailer values arrive after the body).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChecksumRequest {
+    /// Which checksum.
+    pub algorithm: Algorithm,
+    /// The expected value, base64, if sent as a header.
+    pub expected: Option<String>,
+}
+
+/// Reads the checksum a request declares: an `x-amz-checksum-*` header, an
+/// `x-amz-trailer` naming one, or `x-amz-sdk-checksum-algorithm`.
+///
+/// # Errors
+/// `InvalidRequest` for an unknown algorithm or more than one checksum.
+pub fn checksum_request(headers: &http::HeaderMap) -> S3Result<Option<ChecksumRequest>> {
+    let mut found = None;
+    for algorithm in ALL {
+        if let Some(v) = headers.get(algorithm.header()) {
+            if found.is_some() {
+                return Err(s3_error!(
+                    InvalidRequest,
+                    "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed."
+                ));
+            }
+            let value = v.to_str().map_err(|_| {
+                s3_error!(InvalidRequest, "{} is not valid text", algorithm.header())
+            })?;
+            found = Some(ChecksumRequest {
+                algorithm,
+                expected: Some(value.trim().to_owned()),
+            });
+        }
+    }
+    if found.is_some() {
+        return Ok(found);
+    }
+    let named = |name: &str| -> S3Result<Option<Algorithm>> {
+        let Some(v) = headers.get(name) else {
+            return Ok(None);
+        };
+        let v = v.to_str().unwrap_or_default().trim().to_ascii_lowercase();
+        let v = v.strip_prefix("x-amz-checksum-").unwrap_or(&v);
+        Algorithm::from_name(v).map(Some).ok_or_else(|| {
+            s3_error!(
+                InvalidRequest,
+                "unsupported checksum algorithm in {name}: {v}"
+            )
+        })
+    };
+    let algorithm = match named("x-amz-trailer")? {
+        Some(a) => Some(a),
+        None => named("x-amz-sdk-checksum-algorithm")?,
+    };
+    Ok(algorithm.map(|algorithm| ChecksumRequest {
+        algorithm,
+        expected: None,
+    }))
+}
+
+/// The checksum computed over a body, filled in when the body ends well.
+pub type ComputedChecksum = Arc<Mutex<Option<(Algorithm, String)>>>;
+
+/// The request body as a [`ByteStream`], checking `check` at its end.
+pub fn checked_body(
+    blob: Option<StreamingBlob>,
+    check: Option<ChecksumRequest>,
+    trailers: Option<TrailingHeaders>,
+) -> (ByteStream, ComputedChecksum) {
+    let computed = ComputedChecksum::default();
+    let stream = CheckedBody {
+        inner: blob,
+        hasher: check.as_ref().map(|c| c.algorithm.hasher()),
+        check,
+        trailers,
+        computed: computed.clone(),
+        done: false,
+    };
+    (Box::pin(stream), computed)
+}
+
+struct CheckedBody {
+    inner: Option<StreamingBlob>,
+    hasher: Option<ChecksumHasher>,
+    check: Option<ChecksumRequest>,
+    trailers: Option<TrailingHeaders>,
+    computed: ComputedChecksum,
+    done: bool,
+}
+
+impl CheckedBody {
+    /// At the end of the body: compare, and record what was computed.
+    fn finish(&mut self) -> Option<Result<Bytes, std::io::Error>> {
+        let (Some(check), Some(hasher)) = (self.check.take(), self.hasher.take()) else {
+            return None;
+        };
+        let actual = check.algorithm.pick(hasher.finalize())?;
+        let expected = check.expected.or_else(|| {
+            self.trailers.as_ref().and_then(|t| {
+                t.read(|h| {
+                    h.get(check.algorithm.header())
+                        .and_then(|v| v.to_str().ok())
+                        .map(|v| v.trim().to_owned())
+                })
+                .flatten()
+            })
+        });
+        if let Some(expected) = expected
+            && expected != actual
+        {
+            return Some(Err(body_error(CoreError::BadDigest(format!(
+                "The {} you specified did not match the calculated checksum.",
+                check.algorithm.header()
+            )))));
+        }
+        if let Ok(mut slot) = self.computed.lock() {
+            *slot = Some((check.algorithm, actual));
+        }
+        None
+    }
+}
+
+impl Stream for CheckedBody {
+    type Item = Result<Bytes, std::io::Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.done {
+            return Poll::Ready(None);
+        }
+        let Some(inner) = self.inner.as_mut() else {
+            self.done = true;
+            return Poll::Ready(self.finish());
+        };
+        match Pin::new(inner).poll_next(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Some(Ok(chunk))) => {
+                if let Some(h) = self.hasher.as_mut() {
+                    h.update(&chunk);
+                }
+                Poll::Ready(Some(Ok(chunk)))
+            }
+            Poll::Ready(Some(Err(e))) => {
+                self.done = true;
+                Poll::Ready(Some(Err(std::io::Error::other(e.to_string()))))
+            }
+            Poll::Ready(None) => {
+                self.done = true;
+                Poll::Ready(self.finish())
+            }
+        }
+    }
+}
+
+/// A [`ByteStream`] that is also `Sync`, as s3s's `StreamingBlob` wants.
+///
+/// Only `poll_next` (through `&mut self`) touches the stream, so the mutex
+/// is never locked: `Mutex::get_mut` is a plain field access.
+pub struct SyncStream(Mutex<ByteStream>);
+
+impl SyncStream {
+    /// Wraps `stream`.
+    pub fn new(stream: ByteStream) -> Self {
+        Self(Mutex::new(stream))
+    }
+}
+
+impl Stream for SyncStream {
+    type Item = Result<Bytes, std::io::Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let inner = self
+            .get_mut()
+            .0
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        inner.as_mut().poll_next(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::StreamExt;
+
+    fn blob(parts: &[&'static [u8]]) -> StreamingBlob {
+        let chunks: Vec<Result<Bytes, std::io::Error>> =
+            parts.iter().map(|p| Ok(Bytes::from_static(p))).collect();
+        StreamingBlob::wrap(futures::stream::iter(chunks))
+    }
+
+    async fn drain(mut s: ByteStream) -> Result<Vec<u8>, std::io::Error> {
+        let mut out = Vec::new();
+        while let Some(chunk) = s.next().await {
+            out.extend_from_slice(&chunk?);
+        }
+        Ok(out)
+    }
+
+    #[tokio::test]
+    async fn checksums_are_computed_and_verified() {
+        // CRC32 of "hello world" is 0x0d4a1185.
+        let good = ChecksumRequest {
+            algorithm: Algorithm::Crc32,
+            expected: Some("DUoRhQ==".into()),
+        };
+        let (s, computed) = checked_body(Some(blob(&[b"hello ", b"world"])), Some(good), None);
+        assert_eq!(
+            drain(s).await.expect("a matching checksum passes"),
+            b"hello world"
+        );
+        assert_eq!(
+            computed.lock().expect("not poisoned").clone(),
+            Some((Algorithm::Crc32, "DUoRhQ==".to_owned()))
+        );
+
+        let bad = ChecksumRequest {
+            algorithm: Algorithm::Sha256,
+            expected: Some("AAAA".into()),
+        };
+        let (s, computed) = checked_body(Some(blob(&[b"hello world"])), Some(bad), None);
+        let err = drain(s).await.expect_err("a wrong checksum fails the body");
+        assert!(err.to_string().contains("x-amz-checksum-sha256"), "{err}");
+        assert!(computed.lock().expect("not poisoned").is_none());
+
+        let (s, computed) = checked_body(Some(blob(&[b"x"])), None, None);
+        assert_eq!(drain(s).await.expect("no checksum asked"), b"x");
+        assert!(computed.lock().expect("not poisoned").is_none());
+    }
+
+    #[test]
+    fn checksum_requests_are_read_from_headers() {
+        let mut h = http::HeaderMap::new();
+        assert_eq!(checksum_request(&h).expect("no header is fine"), None);
+        h.insert(
+            "x-amz-trailer",
+            "x-amz-checksum-crc32c".parse().expect("valid"),
+        );
+        assert_eq!(
+            checksum_request(&h).expect("trailer"),
+            Some(ChecksumRequest {
+                algorithm: Algorithm::Crc32c,
+                expected: None
+            })
+        );
+        h.insert("x-amz-checksum-sha1", "abc=".parse().expect("valid"));
+        assert_eq!(
+            checksum_request(&h).expect("header wins"),
+            Some(ChecksumRequest {
+                algorithm: Algorithm::Sha1,
+                expected: Some("abc=".into())
+            })
+        );
+        h.insert("x-amz-checksum-crc32", "abc=".parse().expect("valid"));
+        assert!(checksum_request(&h).is_err(), "two checksums are refused");
+        let mut h = http::HeaderMap::new();
+        h.insert(
+            "x-amz-sdk-checksum-algorithm",
+            "MD4".parse().expect("valid"),
+        );
+        assert!(checksum_request(&h).is_err(), "unknown algorithm");
+    }
+}

@@ -1,0 +1,103 @@
+//! CopyObject: within or across the caller's buckets, `COPY` or `REPLACE`
+//! metadata directive, `x-amz-copy-source-if-*` conditions.
+
+use miniaws_core::storage::MetadataDirective;
+use s3s::dto::{CopyObjectInput, CopyObjectOutput, CopyObjectResult, CopySource};
+use s3s::{S3Request, S3Response, S3Result, s3_error};
+
+use super::convert::{StoredHeaders, conditions, etag, timestamp, user_metadata};
+use super::{MiniS3, caller, object_error};
+
+/// The bucket and key of a copy source (no versions, no access points).
+pub(super) fn source(src: &CopySource) -> S3Result<(&str, &str)> {
+    match src {
+        CopySource::Bucket {
+            bucket,
+            key,
+            version_id: None,
+        } => Ok((bucket, key)),
+        CopySource::Bucket { .. } => Err(s3_error!(
+            NotImplemented,
+            "copying a specific version is not implemented"
+        )),
+        _ => Err(s3_error!(
+            NotImplemented,
+            "access-point copy sources are not implemented"
+        )),
+    }
+}
+
+pub(super) async fn handle(
+    s3: &MiniS3,
+    req: S3Request<CopyObjectInput>,
+) -> S3Result<S3Response<CopyObjectOutput>> {
+    let caller = caller(&req)?;
+    let input = req.input;
+    if input.tagging_directive.is_some() || input.tagging.is_some() {
+        return Err(s3_error!(
+            NotImplemented,
+            "object tagging is not implemented"
+        ));
+    }
+    let (src_bucket, src_key) = source(&input.copy_source)?;
+    let replace = match input.metadata_directive.as_ref().map(|d| d.as_str()) {
+        None | Some("COPY") => false,
+        Some("REPLACE") => true,
+        Some(other) => {
+            return Err(s3_error!(
+                InvalidArgument,
+                "Unknown metadata directive {other:?}: use COPY or REPLACE"
+            ));
+        }
+    };
+    if !replace && src_bucket == input.bucket && src_key == input.key {
+        return Err(s3_error!(
+            InvalidRequest,
+            "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
+        ));
+    }
+    let directive = if replace {
+        MetadataDirective::Replace {
+            content_type: input.content_type,
+            user_metadata: user_metadata(input.metadata),
+            headers: StoredHeaders {
+                cache_control: input.cache_control,
+                content_disposition: input.content_disposition,
+                content_encoding: input.content_encoding,
+                content_language: input.content_language,
+                expires: input.expires,
+                website_redirect_location: input.website_redirect_location,
+            }
+            .into_map(),
+        }
+    } else {
+        MetadataDirective::Copy
+    };
+    let conditions = conditions(
+        input.copy_source_if_match,
+        input.copy_source_if_none_match,
+        input.copy_source_if_modified_since,
+        input.copy_source_if_unmodified_since,
+    );
+    let meta = s3
+        .storage()
+        .copy_object(
+            caller,
+            src_bucket,
+            src_key,
+            &conditions,
+            &input.bucket,
+            &input.key,
+            directive,
+        )
+        .await
+        .map_err(object_error)?;
+    Ok(S3Response::new(CopyObjectOutput {
+        copy_object_result: Some(CopyObjectResult {
+            e_tag: Some(etag(&meta.etag)),
+            last_modified: Some(timestamp(meta.last_modified)),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }))
+}

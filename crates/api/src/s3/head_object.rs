@@ -1,0 +1,67 @@
+//! HeadObject: the object's metadata, after its conditions.
+
+use miniaws_core::storage::HeadObjectOutput as Head;
+use s3s::dto::{ChecksumMode, HeadObjectInput, HeadObjectOutput};
+use s3s::{S3Request, S3Response, S3Result, s3_error};
+
+use super::convert::{StoredChecksums, StoredHeaders, conditions, etag, metadata_out, timestamp};
+use super::{MiniS3, caller, not_modified, object_error};
+
+pub(super) async fn handle(
+    s3: &MiniS3,
+    req: S3Request<HeadObjectInput>,
+) -> S3Result<S3Response<HeadObjectOutput>> {
+    let caller = caller(&req)?;
+    let input = req.input;
+    if input.part_number.is_some() || input.range.is_some() {
+        return Err(s3_error!(
+            NotImplemented,
+            "HeadObject with partNumber or Range is not implemented"
+        ));
+    }
+    let conditions = conditions(
+        input.if_match,
+        input.if_none_match,
+        input.if_modified_since,
+        input.if_unmodified_since,
+    );
+    let meta = match s3
+        .storage()
+        .head_object(caller, &input.bucket, &input.key, &conditions)
+        .await
+        .map_err(object_error)?
+    {
+        Head::Found(meta) => meta,
+        Head::NotModified(meta) => return Err(not_modified(&meta)),
+    };
+    let headers = StoredHeaders::from_meta(&meta);
+    let sums = if input
+        .checksum_mode
+        .as_ref()
+        .is_some_and(|m| m.as_str() == ChecksumMode::ENABLED)
+    {
+        StoredChecksums::from_meta(&meta)
+    } else {
+        StoredChecksums::default()
+    };
+    Ok(S3Response::new(HeadObjectOutput {
+        accept_ranges: Some("bytes".to_owned()),
+        content_length: i64::try_from(meta.size_bytes).ok(),
+        content_type: Some(meta.content_type.clone()),
+        e_tag: Some(etag(&meta.etag)),
+        last_modified: Some(timestamp(meta.last_modified)),
+        metadata: metadata_out(&meta.user_metadata),
+        cache_control: headers.cache_control,
+        content_disposition: headers.content_disposition,
+        content_encoding: headers.content_encoding,
+        content_language: headers.content_language,
+        expires: headers.expires,
+        website_redirect_location: headers.website_redirect_location,
+        checksum_crc32: sums.crc32,
+        checksum_crc32c: sums.crc32c,
+        checksum_crc64nvme: sums.crc64nvme,
+        checksum_sha1: sums.sha1,
+        checksum_sha256: sums.sha256,
+        ..Default::default()
+    }))
+}

@@ -1,0 +1,90 @@
+//! PutObject: streams the body to disk; `Content-MD5` → `BadDigest`,
+//! `x-amz-checksum-*` (header or trailer) verified, stored and returned.
+//!
+//! The object is written in the storage service's two steps (a verified
+//! blob, then the metadata commit) rather than through `put_object`,
+//! because a trailing checksum is known only after the last byte, and it is
+//! part of the metadata committed.
+
+use miniaws_core::multipart::write_verified_blob;
+use miniaws_core::storage::{CommitObject, ObjectKey};
+use s3s::dto::{PutObjectInput, PutObjectOutput};
+use s3s::{S3Request, S3Response, S3Result, s3_error};
+
+use super::body::{checked_body, checksum_request};
+use super::convert::{
+    StoredChecksums, StoredHeaders, checksum_header, content_md5, etag, user_metadata,
+};
+use super::{MiniS3, bucket_error, caller, object_error};
+
+pub(super) async fn handle(
+    s3: &MiniS3,
+    req: S3Request<PutObjectInput>,
+) -> S3Result<S3Response<PutObjectOutput>> {
+    let caller = caller(&req)?;
+    let check = checksum_request(&req.headers)?;
+    let input = req.input;
+    if input.if_match.is_some()
+        || input.if_none_match.is_some()
+        || input.write_offset_bytes.is_some()
+    {
+        return Err(s3_error!(
+            NotImplemented,
+            "conditional writes (If-Match / If-None-Match on PutObject) and append offsets are not implemented"
+        ));
+    }
+    let expected_md5 = content_md5(input.content_md5.as_deref())?;
+    // Refuse before reading a byte: a missing or foreign bucket, a bad key.
+    s3.storage()
+        .bucket(caller, &input.bucket)
+        .await
+        .map_err(bucket_error)?;
+    ObjectKey::parse(&input.key).map_err(object_error)?;
+
+    let content_length = input.content_length.and_then(|l| u64::try_from(l).ok());
+    let (body, computed) = checked_body(input.body, check, req.trailing_headers);
+    let (blob_id, written) = write_verified_blob(s3.storage(), body, content_length, expected_md5)
+        .await
+        .map_err(object_error)?;
+    let computed = computed.lock().map(|c| c.clone()).unwrap_or_default();
+    let mut headers = StoredHeaders {
+        cache_control: input.cache_control,
+        content_disposition: input.content_disposition,
+        content_encoding: input.content_encoding,
+        content_language: input.content_language,
+        expires: input.expires,
+        website_redirect_location: input.website_redirect_location,
+    }
+    .into_map();
+    if let Some((name, value)) = checksum_header(&computed) {
+        headers.insert(name, value);
+    }
+    let meta = s3
+        .storage()
+        .commit_object(
+            caller,
+            CommitObject {
+                bucket: input.bucket,
+                key: input.key,
+                blob_id,
+                size_bytes: written.size_bytes,
+                etag: miniaws_core::storage::ETag::from_md5(&written.md5),
+                content_type: input.content_type,
+                user_metadata: user_metadata(input.metadata),
+                headers,
+            },
+        )
+        .await
+        .map_err(object_error)?;
+    let sums = StoredChecksums::of(computed);
+    Ok(S3Response::new(PutObjectOutput {
+        e_tag: Some(etag(&meta.etag)),
+        checksum_crc32: sums.crc32,
+        checksum_crc32c: sums.crc32c,
+        checksum_crc64nvme: sums.crc64nvme,
+        checksum_sha1: sums.sha1,
+        checksum_sha256: sums.sha256,
+        size: i64::try_from(meta.size_bytes).ok(),
+        ..Default::default()
+    }))
+}

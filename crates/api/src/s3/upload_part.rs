@@ -1,0 +1,46 @@
+//! UploadPart: a part streams to disk like any body; its checksum is
+//! verified and echoed.
+
+use s3s::dto::{UploadPartInput, UploadPartOutput};
+use s3s::{S3Request, S3Response, S3Result};
+
+use super::body::{checked_body, checksum_request};
+use super::convert::{StoredChecksums, content_md5, etag};
+use super::{MiniS3, caller, object_error, part_number};
+
+pub(super) async fn handle(
+    s3: &MiniS3,
+    req: S3Request<UploadPartInput>,
+) -> S3Result<S3Response<UploadPartOutput>> {
+    let caller = caller(&req)?;
+    let check = checksum_request(&req.headers)?;
+    let input = req.input;
+    let number = part_number(input.part_number)?;
+    let expected_md5 = content_md5(input.content_md5.as_deref())?;
+    let content_length = input.content_length.and_then(|l| u64::try_from(l).ok());
+    let (body, computed) = checked_body(input.body, check, req.trailing_headers);
+    let part = s3
+        .multipart()
+        .upload_part(
+            caller,
+            &input.bucket,
+            &input.key,
+            &input.upload_id,
+            number,
+            body,
+            content_length,
+            expected_md5,
+        )
+        .await
+        .map_err(object_error)?;
+    let sums = StoredChecksums::of(computed.lock().map(|c| c.clone()).unwrap_or_default());
+    Ok(S3Response::new(UploadPartOutput {
+        e_tag: Some(etag(&part.etag)),
+        checksum_crc32: sums.crc32,
+        checksum_crc32c: sums.crc32c,
+        checksum_crc64nvme: sums.crc64nvme,
+        checksum_sha1: sums.sha1,
+        checksum_sha256: sums.sha256,
+        ..Default::default()
+    }))
+}

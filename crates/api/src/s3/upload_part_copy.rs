@@ -1,0 +1,63 @@
+//! UploadPartCopy: a part from (a byte range of) an existing object.
+
+use miniaws_core::storage::{GetObjectOptions, RangeSpec};
+use s3s::dto::{CopyPartResult, UploadPartCopyInput, UploadPartCopyOutput};
+use s3s::{S3Request, S3Response, S3Result, s3_error};
+
+use super::convert::{conditions, etag, timestamp};
+use super::copy_object::source;
+use super::{MiniS3, caller, object_error, part_number};
+
+pub(super) async fn handle(
+    s3: &MiniS3,
+    req: S3Request<UploadPartCopyInput>,
+) -> S3Result<S3Response<UploadPartCopyOutput>> {
+    let caller = caller(&req)?;
+    let input = req.input;
+    let number = part_number(input.part_number)?;
+    let (src_bucket, src_key) = source(&input.copy_source)?;
+    // x-amz-copy-source-range must be `bytes=first-last`.
+    let range = match input.copy_source_range.as_deref() {
+        None => None,
+        Some(r) => match RangeSpec::parse(r) {
+            Some(spec @ RangeSpec::FromTo(_, Some(_))) => Some(spec),
+            _ => {
+                return Err(s3_error!(
+                    InvalidArgument,
+                    "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy"
+                ));
+            }
+        },
+    };
+    let options = GetObjectOptions {
+        range,
+        conditions: conditions(
+            input.copy_source_if_match,
+            input.copy_source_if_none_match,
+            input.copy_source_if_modified_since,
+            input.copy_source_if_unmodified_since,
+        ),
+    };
+    let part = s3
+        .multipart()
+        .upload_part_copy(
+            caller,
+            &input.bucket,
+            &input.key,
+            &input.upload_id,
+            number,
+            src_bucket,
+            src_key,
+            &options,
+        )
+        .await
+        .map_err(object_error)?;
+    Ok(S3Response::new(UploadPartCopyOutput {
+        copy_part_result: Some(CopyPartResult {
+            e_tag: Some(etag(&part.etag)),
+            last_modified: Some(timestamp(part.last_modified)),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }))
+}

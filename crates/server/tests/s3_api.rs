@@ -1,0 +1,1342 @@
+//! The S3 endpoint driven by the official AWS SDK for Rust against the real
+//! server, on SQLite and Postgres: every implemented operation, its error
+//! codes, presigned URLs, multipart of 30 MiB, ownership, and objects
+//! crossing between the S3 and native APIs.
+
+mod common;
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::primitives::{ByteStream, DateTime};
+use aws_sdk_s3::types::{
+    ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart, Delete, MetadataDirective,
+    ObjectIdentifier,
+};
+use base64::Engine;
+use common::{code_of, s3_client};
+use md5::{Digest, Md5};
+use miniaws_testkit::{Backend, TestServer};
+use rand::RngCore;
+use std::time::Duration;
+
+fn random_bytes(n: usize) -> Vec<u8> {
+    let mut v = vec![0u8; n];
+    rand::thread_rng().fill_bytes(&mut v);
+    v
+}
+
+fn md5_hex(b: &[u8]) -> String {
+    hex::encode(Md5::digest(b))
+}
+
+async fn get_bytes(s3: &Client, bucket: &str, key: &str) -> Vec<u8> {
+    s3.get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GetObject {bucket}/{key}: {e:?}"))
+        .body
+        .collect()
+        .await
+        .expect("the body streams")
+        .into_bytes()
+        .to_vec()
+}
+
+async fn buckets(s3: &Client, bucket: &str) {
+    // CreateBucket, and its errors.
+    s3.create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("CreateBucket");
+    let err = s3
+        .create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect_err("twice");
+    assert_eq!(code_of(&err), ("BucketAlreadyOwnedByYou".into(), 409));
+    for bad in ["ab", "Upper-Case", "under_score", "192.168.1.1", "-start"] {
+        let err = s3.create_bucket().bucket(bad).send().await.expect_err(bad);
+        assert_eq!(code_of(&err).1, 400, "bad name {bad}: {err:?}");
+        assert_eq!(code_of(&err).0, "InvalidBucketName", "bad name {bad}");
+    }
+    // HeadBucket, GetBucketLocation, ListBuckets.
+    s3.head_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("HeadBucket");
+    let err = s3
+        .head_bucket()
+        .bucket("no-such-bucket-here")
+        .send()
+        .await
+        .expect_err("missing");
+    assert_eq!(code_of(&err).1, 404);
+    let loc = s3
+        .get_bucket_location()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("location");
+    assert!(
+        loc.location_constraint()
+            .is_none_or(|c| c.as_str().is_empty())
+    );
+    let list = s3.list_buckets().send().await.expect("ListBuckets");
+    let names: Vec<_> = list.buckets().iter().filter_map(|b| b.name()).collect();
+    assert_eq!(names, vec![bucket], "only the caller's buckets");
+}
+
+async fn objects(s3: &Client, bucket: &str) {
+    // PutObject: metadata, headers, ETag = quoted MD5.
+    let body = b"hello, object".to_vec();
+    let put = s3
+        .put_object()
+        .bucket(bucket)
+        .key("docs/hello.txt")
+        .body(ByteStream::from(body.clone()))
+        .content_type("text/plain")
+        .cache_control("max-age=60")
+        .content_disposition("attachment; filename=\"hello.txt\"")
+        .metadata("colour", "blue")
+        .metadata("Mixed-Case", "Value")
+        .send()
+        .await
+        .expect("PutObject");
+    assert_eq!(
+        put.e_tag(),
+        Some(format!("\"{}\"", md5_hex(&body)).as_str())
+    );
+
+    let got = s3
+        .get_object()
+        .bucket(bucket)
+        .key("docs/hello.txt")
+        .send()
+        .await
+        .expect("GetObject");
+    assert_eq!(got.content_type(), Some("text/plain"));
+    assert_eq!(got.cache_control(), Some("max-age=60"));
+    assert_eq!(
+        got.content_disposition(),
+        Some("attachment; filename=\"hello.txt\"")
+    );
+    assert_eq!(got.content_length(), Some(body.len() as i64));
+    assert_eq!(got.e_tag(), put.e_tag());
+    let meta = got.metadata().expect("user metadata");
+    assert_eq!(meta.get("colour").map(String::as_str), Some("blue"));
+    assert_eq!(meta.get("mixed-case").map(String::as_str), Some("Value"));
+    let last_modified = *got.last_modified().expect("Last-Modified");
+    assert_eq!(
+        got.body
+            .collect()
+            .await
+            .expect("body")
+            .into_bytes()
+            .as_ref(),
+        body
+    );
+
+    // HeadObject.
+    let head = s3
+        .head_object()
+        .bucket(bucket)
+        .key("docs/hello.txt")
+        .send()
+        .await
+        .expect("head");
+    assert_eq!(head.content_length(), Some(body.len() as i64));
+    assert_eq!(head.e_tag(), put.e_tag());
+    let err = s3
+        .head_object()
+        .bucket(bucket)
+        .key("nope")
+        .send()
+        .await
+        .expect_err("missing");
+    assert_eq!(code_of(&err).1, 404);
+    let err = s3
+        .get_object()
+        .bucket(bucket)
+        .key("nope")
+        .send()
+        .await
+        .expect_err("missing");
+    assert_eq!(code_of(&err), ("NoSuchKey".into(), 404));
+    let err = s3
+        .get_object()
+        .bucket("no-such-bucket-here")
+        .key("k")
+        .send()
+        .await
+        .expect_err("nb");
+    assert_eq!(code_of(&err), ("NoSuchBucket".into(), 404));
+    let err = s3
+        .put_object()
+        .bucket("no-such-bucket-here")
+        .key("k")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .expect_err("PutObject into a missing bucket");
+    assert_eq!(code_of(&err), ("NoSuchBucket".into(), 404));
+
+    // Range.
+    let part = s3
+        .get_object()
+        .bucket(bucket)
+        .key("docs/hello.txt")
+        .range("bytes=7-12")
+        .send()
+        .await
+        .expect("ranged GET");
+    assert_eq!(part.content_range(), Some("bytes 7-12/13"));
+    assert_eq!(
+        part.body
+            .collect()
+            .await
+            .expect("body")
+            .into_bytes()
+            .as_ref(),
+        b"object"
+    );
+    let suffix = s3
+        .get_object()
+        .bucket(bucket)
+        .key("docs/hello.txt")
+        .range("bytes=-6")
+        .send()
+        .await
+        .expect("suffix range");
+    assert_eq!(
+        suffix
+            .body
+            .collect()
+            .await
+            .expect("body")
+            .into_bytes()
+            .as_ref(),
+        b"object"
+    );
+    let err = s3
+        .get_object()
+        .bucket(bucket)
+        .key("docs/hello.txt")
+        .range("bytes=100-200")
+        .send()
+        .await
+        .expect_err("unsatisfiable");
+    assert_eq!(code_of(&err), ("InvalidRange".into(), 416));
+
+    // Conditionals.
+    let etag = put.e_tag().expect("etag").to_owned();
+    let ok = s3
+        .get_object()
+        .bucket(bucket)
+        .key("docs/hello.txt")
+        .if_match(&etag)
+        .send()
+        .await;
+    assert!(ok.is_ok(), "If-Match with the ETag");
+    let err = s3
+        .get_object()
+        .bucket(bucket)
+        .key("docs/hello.txt")
+        .if_match("\"0000\"")
+        .send()
+        .await
+        .expect_err("If-Match mismatch");
+    assert_eq!(code_of(&err), ("PreconditionFailed".into(), 412));
+    let err = s3
+        .get_object()
+        .bucket(bucket)
+        .key("docs/hello.txt")
+        .if_none_match(&etag)
+        .send()
+        .await
+        .expect_err("If-None-Match hit");
+    assert_eq!(code_of(&err).1, 304);
+    let later = DateTime::from_secs(last_modified.secs() + 3600);
+    let earlier = DateTime::from_secs(last_modified.secs() - 3600);
+    let err = s3
+        .get_object()
+        .bucket(bucket)
+        .key("docs/hello.txt")
+        .if_modified_since(later)
+        .send()
+        .await
+        .expect_err("not modified since");
+    assert_eq!(code_of(&err).1, 304);
+    assert!(
+        s3.get_object()
+            .bucket(bucket)
+            .key("docs/hello.txt")
+            .if_modified_since(earlier)
+            .send()
+            .await
+            .is_ok()
+    );
+    let err = s3
+        .get_object()
+        .bucket(bucket)
+        .key("docs/hello.txt")
+        .if_unmodified_since(earlier)
+        .send()
+        .await
+        .expect_err("modified since");
+    assert_eq!(code_of(&err), ("PreconditionFailed".into(), 412));
+
+    // response-* overrides.
+    let over = s3
+        .get_object()
+        .bucket(bucket)
+        .key("docs/hello.txt")
+        .response_content_type("application/x-custom")
+        .response_content_disposition("inline")
+        .response_cache_control("no-store")
+        .send()
+        .await
+        .expect("overrides");
+    assert_eq!(over.content_type(), Some("application/x-custom"));
+    assert_eq!(over.content_disposition(), Some("inline"));
+    assert_eq!(over.cache_control(), Some("no-store"));
+
+    // Content-MD5: a wrong digest is BadDigest and nothing is stored.
+    let wrong = base64::engine::general_purpose::STANDARD.encode(Md5::digest(b"other"));
+    let err = s3
+        .put_object()
+        .bucket(bucket)
+        .key("md5.txt")
+        .body(ByteStream::from_static(b"payload"))
+        .content_md5(wrong)
+        .send()
+        .await
+        .expect_err("bad Content-MD5");
+    assert_eq!(code_of(&err), ("BadDigest".into(), 400));
+    let err = s3
+        .head_object()
+        .bucket(bucket)
+        .key("md5.txt")
+        .send()
+        .await
+        .expect_err("none");
+    assert_eq!(code_of(&err).1, 404, "a BadDigest upload leaves nothing");
+    let right = base64::engine::general_purpose::STANDARD.encode(Md5::digest(b"payload"));
+    s3.put_object()
+        .bucket(bucket)
+        .key("md5.txt")
+        .body(ByteStream::from_static(b"payload"))
+        .content_md5(right)
+        .send()
+        .await
+        .expect("right Content-MD5");
+
+    // Checksums: each algorithm verified and returned; a wrong one refused.
+    for algo in [
+        ChecksumAlgorithm::Crc32,
+        ChecksumAlgorithm::Crc32C,
+        ChecksumAlgorithm::Sha1,
+        ChecksumAlgorithm::Sha256,
+    ] {
+        let key = format!("sum/{}", algo.as_str());
+        let put = s3
+            .put_object()
+            .bucket(bucket)
+            .key(&key)
+            .body(ByteStream::from(random_bytes(100_000)))
+            .checksum_algorithm(algo.clone())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("PutObject with {algo:?}: {e:?}"));
+        let sent = [
+            put.checksum_crc32(),
+            put.checksum_crc32_c(),
+            put.checksum_sha1(),
+            put.checksum_sha256(),
+        ];
+        assert_eq!(
+            sent.iter().flatten().count(),
+            1,
+            "{algo:?}: one checksum returned"
+        );
+        let head = s3
+            .head_object()
+            .bucket(bucket)
+            .key(&key)
+            .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
+            .send()
+            .await
+            .expect("head with checksum mode");
+        let stored = [
+            head.checksum_crc32(),
+            head.checksum_crc32_c(),
+            head.checksum_sha1(),
+            head.checksum_sha256(),
+        ];
+        assert_eq!(stored, sent, "{algo:?}: the stored checksum is returned");
+    }
+    let err = s3
+        .put_object()
+        .bucket(bucket)
+        .key("sum/wrong")
+        .body(ByteStream::from_static(b"abc"))
+        .checksum_crc32("AAAAAA==")
+        .send()
+        .await
+        .expect_err("a wrong CRC32");
+    assert_eq!(code_of(&err), ("BadDigest".into(), 400));
+    let err = s3
+        .head_object()
+        .bucket(bucket)
+        .key("sum/wrong")
+        .send()
+        .await
+        .expect_err("none");
+    assert_eq!(code_of(&err).1, 404, "a wrong checksum leaves nothing");
+
+    // CopyObject: COPY keeps metadata, REPLACE replaces it, across buckets.
+    let other = format!("{bucket}-copy");
+    s3.create_bucket()
+        .bucket(&other)
+        .send()
+        .await
+        .expect("second bucket");
+    let copied = s3
+        .copy_object()
+        .bucket(&other)
+        .key("copied.txt")
+        .copy_source(format!("{bucket}/docs/hello.txt"))
+        .send()
+        .await
+        .expect("CopyObject COPY");
+    assert_eq!(
+        copied.copy_object_result().and_then(|r| r.e_tag()),
+        put_etag(&etag)
+    );
+    let head = s3
+        .head_object()
+        .bucket(&other)
+        .key("copied.txt")
+        .send()
+        .await
+        .expect("head");
+    assert_eq!(head.content_type(), Some("text/plain"));
+    assert_eq!(
+        head.metadata()
+            .and_then(|m| m.get("colour"))
+            .map(String::as_str),
+        Some("blue")
+    );
+    s3.copy_object()
+        .bucket(&other)
+        .key("replaced.txt")
+        .copy_source(format!("{bucket}/docs/hello.txt"))
+        .metadata_directive(MetadataDirective::Replace)
+        .content_type("text/markdown")
+        .metadata("colour", "red")
+        .send()
+        .await
+        .expect("CopyObject REPLACE");
+    let head = s3
+        .head_object()
+        .bucket(&other)
+        .key("replaced.txt")
+        .send()
+        .await
+        .expect("head");
+    assert_eq!(head.content_type(), Some("text/markdown"));
+    assert_eq!(
+        head.metadata()
+            .and_then(|m| m.get("colour"))
+            .map(String::as_str),
+        Some("red")
+    );
+    assert_eq!(get_bytes(s3, &other, "replaced.txt").await, body);
+    let err = s3
+        .copy_object()
+        .bucket(&other)
+        .key("x")
+        .copy_source(format!("{bucket}/missing"))
+        .send()
+        .await
+        .expect_err("missing source");
+    assert_eq!(code_of(&err), ("NoSuchKey".into(), 404));
+    let err = s3
+        .copy_object()
+        .bucket(&other)
+        .key("x")
+        .copy_source(format!("{bucket}/docs/hello.txt"))
+        .copy_source_if_match("\"0000\"")
+        .send()
+        .await
+        .expect_err("copy-source-if-match");
+    assert_eq!(code_of(&err), ("PreconditionFailed".into(), 412));
+
+    // DeleteObject is idempotent.
+    s3.delete_object()
+        .bucket(&other)
+        .key("copied.txt")
+        .send()
+        .await
+        .expect("delete");
+    s3.delete_object()
+        .bucket(&other)
+        .key("copied.txt")
+        .send()
+        .await
+        .expect("delete again");
+    s3.delete_object()
+        .bucket(&other)
+        .key("never-was")
+        .send()
+        .await
+        .expect("delete missing");
+
+    // DeleteObjects, verbose then quiet.
+    let ids = |keys: &[&str]| {
+        Delete::builder().set_objects(Some(
+            keys.iter()
+                .map(|k| ObjectIdentifier::builder().key(*k).build().expect("id"))
+                .collect(),
+        ))
+    };
+    let out = s3
+        .delete_objects()
+        .bucket(&other)
+        .delete(ids(&["replaced.txt", "ghost"]).build().expect("delete"))
+        .send()
+        .await
+        .expect("DeleteObjects verbose");
+    let mut deleted: Vec<_> = out.deleted().iter().filter_map(|d| d.key()).collect();
+    deleted.sort();
+    assert_eq!(deleted, vec!["ghost", "replaced.txt"]);
+    assert!(out.errors().is_empty());
+    s3.put_object()
+        .bucket(&other)
+        .key("q")
+        .body(ByteStream::from_static(b"q"))
+        .send()
+        .await
+        .expect("put");
+    let out = s3
+        .delete_objects()
+        .bucket(&other)
+        .delete(ids(&["q"]).quiet(true).build().expect("delete"))
+        .send()
+        .await
+        .expect("DeleteObjects quiet");
+    assert!(out.deleted().is_empty(), "quiet mode lists no successes");
+    let err = s3
+        .delete_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect_err("not empty");
+    assert_eq!(code_of(&err), ("BucketNotEmpty".into(), 409));
+    s3.delete_bucket()
+        .bucket(&other)
+        .send()
+        .await
+        .expect("DeleteBucket");
+    let err = s3
+        .head_bucket()
+        .bucket(&other)
+        .send()
+        .await
+        .expect_err("deleted");
+    assert_eq!(code_of(&err).1, 404);
+}
+
+fn put_etag(e: &str) -> Option<&str> {
+    Some(e)
+}
+
+async fn listing(s3: &Client, bucket: &str) {
+    s3.create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("bucket");
+    // Byte order: "B" < "a" < "a/" < "a0" < "é".
+    let keys = [
+        "a/1",
+        "a/2",
+        "a/sub/3",
+        "a0",
+        "B",
+        "b/x",
+        "é",
+        "space key",
+        "plus+key",
+    ];
+    for k in keys {
+        s3.put_object()
+            .bucket(bucket)
+            .key(k)
+            .body(ByteStream::from_static(b"."))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("put {k}: {e:?}"));
+    }
+    let mut sorted: Vec<&str> = keys.to_vec();
+    sorted.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+
+    let all = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("list");
+    let got: Vec<_> = all.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(got, sorted, "byte order");
+    assert_eq!(all.key_count(), Some(keys.len() as i32));
+    assert_eq!(all.is_truncated(), Some(false));
+
+    let d = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .delimiter("/")
+        .send()
+        .await
+        .expect("delimiter");
+    let prefixes: Vec<_> = d
+        .common_prefixes()
+        .iter()
+        .filter_map(|p| p.prefix())
+        .collect();
+    assert_eq!(prefixes, vec!["a/", "b/"]);
+    let top: Vec<_> = d.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(top, vec!["B", "a0", "plus+key", "space key", "é"]);
+    assert_eq!(d.key_count(), Some(7));
+
+    let p = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix("a/")
+        .delimiter("/")
+        .send()
+        .await
+        .expect("prefix");
+    let ks: Vec<_> = p.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(ks, vec!["a/1", "a/2"]);
+    let ps: Vec<_> = p
+        .common_prefixes()
+        .iter()
+        .filter_map(|p| p.prefix())
+        .collect();
+    assert_eq!(ps, vec!["a/sub/"]);
+
+    // Pagination with max-keys and continuation tokens.
+    let mut token = None;
+    let mut paged = Vec::new();
+    let mut pages = 0;
+    loop {
+        let page = s3
+            .list_objects_v2()
+            .bucket(bucket)
+            .max_keys(2)
+            .set_continuation_token(token.clone())
+            .send()
+            .await
+            .expect("page");
+        pages += 1;
+        assert!(page.key_count().unwrap_or_default() <= 2);
+        paged.extend(
+            page.contents()
+                .iter()
+                .filter_map(|o| o.key().map(str::to_owned)),
+        );
+        if page.is_truncated() != Some(true) {
+            break;
+        }
+        token = page.next_continuation_token().map(str::to_owned);
+        assert!(token.is_some(), "a truncated page has a next token");
+    }
+    assert_eq!(paged, sorted, "pages cover every key once");
+    assert_eq!(pages, keys.len().div_ceil(2));
+
+    let sa = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .start_after("a0")
+        .send()
+        .await
+        .expect("start-after");
+    let ks: Vec<_> = sa.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(
+        ks,
+        sorted[sorted.iter().position(|k| *k == "a0").expect("a0") + 1..].to_vec()
+    );
+
+    let owner = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .fetch_owner(true)
+        .max_keys(1)
+        .send()
+        .await
+        .expect("fetch-owner");
+    assert!(owner.contents()[0].owner().and_then(|o| o.id()).is_some());
+
+    let enc = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix("space")
+        .encoding_type(aws_sdk_s3::types::EncodingType::Url)
+        .send()
+        .await
+        .expect("encoding-type=url");
+    // The Rust SDK hands url-encoded keys over as sent (boto3 decodes them).
+    let ks: Vec<_> = enc.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(ks, vec!["space%20key"]);
+
+    // ListObjects v1 with marker.
+    let v1 = s3
+        .list_objects()
+        .bucket(bucket)
+        .marker("a/2")
+        .max_keys(3)
+        .send()
+        .await
+        .expect("ListObjects v1");
+    let ks: Vec<_> = v1.contents().iter().filter_map(|o| o.key()).collect();
+    let from = sorted.iter().position(|k| *k == "a/2").expect("a/2") + 1;
+    assert_eq!(ks, sorted[from..from + 3].to_vec());
+    assert_eq!(v1.is_truncated(), Some(true));
+
+    let err = s3
+        .list_objects_v2()
+        .bucket("no-such-bucket-here")
+        .send()
+        .await
+        .expect_err("nb");
+    assert_eq!(code_of(&err), ("NoSuchBucket".into(), 404));
+}
+
+async fn multipart(s3: &Client, bucket: &str) {
+    s3.create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("bucket");
+    let body = random_bytes(30 * 1024 * 1024);
+    let create = s3
+        .create_multipart_upload()
+        .bucket(bucket)
+        .key("big.bin")
+        .content_type("application/x-big")
+        .metadata("kind", "multipart")
+        .send()
+        .await
+        .expect("CreateMultipartUpload");
+    let upload_id = create.upload_id().expect("upload id").to_owned();
+
+    let chunk = 8 * 1024 * 1024;
+    let mut parts = Vec::new();
+    let mut md5s = Vec::new();
+    for (i, piece) in body.chunks(chunk).enumerate() {
+        let n = i as i32 + 1;
+        let out = s3
+            .upload_part()
+            .bucket(bucket)
+            .key("big.bin")
+            .upload_id(&upload_id)
+            .part_number(n)
+            .body(ByteStream::from(piece.to_vec()))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("UploadPart {n}: {e:?}"));
+        assert_eq!(
+            out.e_tag(),
+            Some(format!("\"{}\"", md5_hex(piece)).as_str())
+        );
+        md5s.extend_from_slice(&Md5::digest(piece));
+        parts.push(
+            CompletedPart::builder()
+                .part_number(n)
+                .e_tag(out.e_tag().expect("etag"))
+                .build(),
+        );
+    }
+    assert_eq!(parts.len(), 4);
+
+    let listed = s3
+        .list_parts()
+        .bucket(bucket)
+        .key("big.bin")
+        .upload_id(&upload_id)
+        .max_parts(3)
+        .send()
+        .await
+        .expect("ListParts");
+    assert_eq!(listed.parts().len(), 3);
+    assert_eq!(listed.is_truncated(), Some(true));
+    assert_eq!(listed.parts()[0].size(), Some(chunk as i64));
+    let uploads = s3
+        .list_multipart_uploads()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("ListMultipartUploads");
+    let ids: Vec<_> = uploads
+        .uploads()
+        .iter()
+        .filter_map(|u| u.upload_id())
+        .collect();
+    assert_eq!(ids, vec![upload_id.as_str()]);
+
+    // Completion errors: order, unknown part, wrong ETag.
+    let complete = |ps: Vec<CompletedPart>| {
+        s3.complete_multipart_upload()
+            .bucket(bucket)
+            .key("big.bin")
+            .upload_id(&upload_id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(ps))
+                    .build(),
+            )
+    };
+    let err = complete(vec![parts[1].clone(), parts[0].clone()])
+        .send()
+        .await
+        .expect_err("out of order");
+    assert_eq!(code_of(&err), ("InvalidPartOrder".into(), 400));
+    let ghost = CompletedPart::builder()
+        .part_number(9)
+        .e_tag("\"00\"")
+        .build();
+    let err = complete(vec![parts[0].clone(), ghost])
+        .send()
+        .await
+        .expect_err("unknown part");
+    assert_eq!(code_of(&err), ("InvalidPart".into(), 400));
+    let wrong_tag = CompletedPart::builder()
+        .part_number(1)
+        .e_tag("\"0123\"")
+        .build();
+    let err = complete(vec![wrong_tag])
+        .send()
+        .await
+        .expect_err("wrong etag");
+    assert_eq!(code_of(&err), ("InvalidPart".into(), 400));
+
+    let done = complete(parts.clone())
+        .send()
+        .await
+        .expect("CompleteMultipartUpload");
+    let want_etag = format!("\"{}-4\"", md5_hex(&md5s));
+    assert_eq!(done.e_tag(), Some(want_etag.as_str()));
+    let head = s3
+        .head_object()
+        .bucket(bucket)
+        .key("big.bin")
+        .send()
+        .await
+        .expect("head");
+    assert_eq!(head.content_length(), Some(body.len() as i64));
+    assert_eq!(head.e_tag(), Some(want_etag.as_str()));
+    assert_eq!(head.content_type(), Some("application/x-big"));
+    assert_eq!(
+        head.metadata()
+            .and_then(|m| m.get("kind"))
+            .map(String::as_str),
+        Some("multipart")
+    );
+    assert!(
+        get_bytes(s3, bucket, "big.bin").await == body,
+        "30 MiB round trip"
+    );
+    let err = s3
+        .list_parts()
+        .bucket(bucket)
+        .key("big.bin")
+        .upload_id(&upload_id)
+        .send()
+        .await
+        .expect_err("completed upload is gone");
+    assert_eq!(code_of(&err), ("NoSuchUpload".into(), 404));
+
+    // EntityTooSmall: a non-final part under 5 MiB.
+    let small = s3
+        .create_multipart_upload()
+        .bucket(bucket)
+        .key("small.bin")
+        .send()
+        .await
+        .expect("create");
+    let sid = small.upload_id().expect("id").to_owned();
+    let mut sparts = Vec::new();
+    for n in 1..=2 {
+        let out = s3
+            .upload_part()
+            .bucket(bucket)
+            .key("small.bin")
+            .upload_id(&sid)
+            .part_number(n)
+            .body(ByteStream::from(vec![n as u8; 1024]))
+            .send()
+            .await
+            .expect("small part");
+        sparts.push(
+            CompletedPart::builder()
+                .part_number(n)
+                .e_tag(out.e_tag().expect("etag"))
+                .build(),
+        );
+    }
+    let err = s3
+        .complete_multipart_upload()
+        .bucket(bucket)
+        .key("small.bin")
+        .upload_id(&sid)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(sparts.clone()))
+                .build(),
+        )
+        .send()
+        .await
+        .expect_err("too small");
+    assert_eq!(code_of(&err), ("EntityTooSmall".into(), 400));
+    // A single small part is fine (the last part may be small).
+    s3.complete_multipart_upload()
+        .bucket(bucket)
+        .key("small.bin")
+        .upload_id(&sid)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(vec![sparts[0].clone()]))
+                .build(),
+        )
+        .send()
+        .await
+        .expect("one small part completes");
+    assert_eq!(get_bytes(s3, bucket, "small.bin").await, vec![1u8; 1024]);
+
+    // UploadPartCopy from a range of an existing object, then abort.
+    let copy = s3
+        .create_multipart_upload()
+        .bucket(bucket)
+        .key("copy.bin")
+        .send()
+        .await
+        .expect("create");
+    let cid = copy.upload_id().expect("id").to_owned();
+    let out = s3
+        .upload_part_copy()
+        .bucket(bucket)
+        .key("copy.bin")
+        .upload_id(&cid)
+        .part_number(1)
+        .copy_source(format!("{bucket}/big.bin"))
+        .copy_source_range("bytes=0-1048575")
+        .send()
+        .await
+        .expect("UploadPartCopy");
+    assert_eq!(
+        out.copy_part_result().and_then(|r| r.e_tag()),
+        Some(format!("\"{}\"", md5_hex(&body[..1024 * 1024])).as_str())
+    );
+    s3.abort_multipart_upload()
+        .bucket(bucket)
+        .key("copy.bin")
+        .upload_id(&cid)
+        .send()
+        .await
+        .expect("AbortMultipartUpload");
+    let err = s3
+        .abort_multipart_upload()
+        .bucket(bucket)
+        .key("copy.bin")
+        .upload_id(&cid)
+        .send()
+        .await
+        .expect_err("aborted twice");
+    assert_eq!(code_of(&err), ("NoSuchUpload".into(), 404));
+    let err = s3
+        .upload_part()
+        .bucket(bucket)
+        .key("copy.bin")
+        .upload_id(&cid)
+        .part_number(2)
+        .body(ByteStream::from_static(b"late"))
+        .send()
+        .await
+        .expect_err("part of an aborted upload");
+    assert_eq!(code_of(&err), ("NoSuchUpload".into(), 404));
+    let uploads = s3
+        .list_multipart_uploads()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("list");
+    assert!(uploads.uploads().is_empty(), "nothing in progress");
+}
+
+async fn presigned(s3: &Client, bucket: &str) {
+    s3.create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("bucket");
+    let http = reqwest::Client::new();
+    let cfg = PresigningConfig::expires_in(Duration::from_secs(60)).expect("config");
+    let put = s3
+        .put_object()
+        .bucket(bucket)
+        .key("pre.txt")
+        .presigned(cfg.clone())
+        .await
+        .expect("presign PUT");
+    let res = http
+        .put(put.uri())
+        .body("presigned body")
+        .send()
+        .await
+        .expect("presigned PUT");
+    assert_eq!(
+        res.status().as_u16(),
+        200,
+        "{}",
+        res.text().await.unwrap_or_default()
+    );
+    let get = s3
+        .get_object()
+        .bucket(bucket)
+        .key("pre.txt")
+        .presigned(cfg)
+        .await
+        .expect("presign GET");
+    let res = http.get(get.uri()).send().await.expect("presigned GET");
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(res.text().await.expect("body"), "presigned body");
+
+    // Tampering with the signed URL fails.
+    let tampered = get.uri().replace("pre.txt", "other.txt");
+    let res = http.get(&tampered).send().await.expect("tampered GET");
+    assert_eq!(res.status().as_u16(), 403);
+    assert!(
+        res.text()
+            .await
+            .expect("body")
+            .contains("SignatureDoesNotMatch")
+    );
+
+    // Expiry is enforced.
+    let short = PresigningConfig::expires_in(Duration::from_secs(1)).expect("config");
+    let get = s3
+        .get_object()
+        .bucket(bucket)
+        .key("pre.txt")
+        .presigned(short)
+        .await
+        .expect("presign GET");
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let res = http.get(get.uri()).send().await.expect("expired GET");
+    assert_eq!(res.status().as_u16(), 403);
+    let text = res.text().await.expect("body");
+    assert!(
+        text.contains("AccessDenied") && text.contains("xpired"),
+        "{text}"
+    );
+}
+
+async fn virtual_hosted(server: &TestServer, key: &miniaws_client::CreatedKey, bucket: &str) {
+    // With path style off, the SDK addresses `<bucket>.localhost:<port>`.
+    // Not every resolver maps `*.localhost` to the loopback address (RFC
+    // 6761 says it should), so the requests are presigned by the SDK and
+    // sent by reqwest, told where `<bucket>.localhost` is.
+    let addr = server.aws.expect("aws listener");
+    let s3 = common::s3_client_with(
+        &format!("http://localhost:{}", addr.port()),
+        &key.access_key_id,
+        &key.secret_access_key,
+        |b| b.force_path_style(false),
+    );
+    let host = format!("{bucket}.localhost");
+    let http = reqwest::Client::builder()
+        .resolve(&host, addr)
+        .build()
+        .expect("http client");
+    let cfg = PresigningConfig::expires_in(Duration::from_secs(60)).expect("config");
+    let put = s3
+        .put_object()
+        .bucket(bucket)
+        .key("vh/key.txt")
+        .presigned(cfg.clone())
+        .await
+        .expect("presign PUT");
+    assert!(
+        put.uri()
+            .starts_with(&format!("http://{host}:{}/vh/key.txt", addr.port())),
+        "virtual-hosted URL: {}",
+        put.uri()
+    );
+    let res = http
+        .put(put.uri())
+        .body("virtual")
+        .send()
+        .await
+        .expect("PUT");
+    assert_eq!(
+        res.status().as_u16(),
+        200,
+        "{}",
+        res.text().await.unwrap_or_default()
+    );
+    let get = s3
+        .get_object()
+        .bucket(bucket)
+        .key("vh/key.txt")
+        .presigned(cfg)
+        .await
+        .expect("presign GET");
+    let res = http.get(get.uri()).send().await.expect("GET");
+    assert_eq!(res.text().await.expect("body"), "virtual");
+}
+
+async fn ownership_and_cross_api(server: &TestServer) {
+    let (alice_native, alice) = server.user("alice-own").await;
+    let (_, bob) = server.user("bob-own").await;
+    let a = s3_client(server, &alice);
+    let b = s3_client(server, &bob);
+    a.create_bucket()
+        .bucket("alice-private")
+        .send()
+        .await
+        .expect("bucket");
+    a.put_object()
+        .bucket("alice-private")
+        .key("secret.txt")
+        .body(ByteStream::from_static(b"alice's"))
+        .send()
+        .await
+        .expect("put");
+
+    // Bob neither sees nor touches Alice's bucket.
+    let names: Vec<String> = b
+        .list_buckets()
+        .send()
+        .await
+        .expect("bob lists")
+        .buckets()
+        .iter()
+        .filter_map(|x| x.name().map(str::to_owned))
+        .collect();
+    assert!(!names.contains(&"alice-private".to_owned()));
+    let err = b
+        .get_object()
+        .bucket("alice-private")
+        .key("secret.txt")
+        .send()
+        .await
+        .expect_err("get");
+    assert_eq!(code_of(&err), ("AccessDenied".into(), 403));
+    let err = b
+        .list_objects_v2()
+        .bucket("alice-private")
+        .send()
+        .await
+        .expect_err("list");
+    assert_eq!(code_of(&err), ("AccessDenied".into(), 403));
+    let err = b
+        .put_object()
+        .bucket("alice-private")
+        .key("x")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .expect_err("put");
+    assert_eq!(code_of(&err), ("AccessDenied".into(), 403));
+    let err = b
+        .delete_object()
+        .bucket("alice-private")
+        .key("secret.txt")
+        .send()
+        .await
+        .expect_err("del");
+    assert_eq!(code_of(&err), ("AccessDenied".into(), 403));
+    let err = b
+        .delete_bucket()
+        .bucket("alice-private")
+        .send()
+        .await
+        .expect_err("delete bucket");
+    assert_eq!(code_of(&err), ("AccessDenied".into(), 403));
+    let err = b
+        .create_bucket()
+        .bucket("alice-private")
+        .send()
+        .await
+        .expect_err("create");
+    assert_eq!(code_of(&err), ("BucketAlreadyExists".into(), 409));
+    let err = b
+        .copy_object()
+        .bucket("alice-private")
+        .key("y")
+        .copy_source("alice-private/secret.txt")
+        .send()
+        .await
+        .expect_err("copy");
+    assert_eq!(code_of(&err), ("AccessDenied".into(), 403));
+    let err = b
+        .create_multipart_upload()
+        .bucket("alice-private")
+        .key("m")
+        .send()
+        .await
+        .expect_err("mpu");
+    assert_eq!(code_of(&err), ("AccessDenied".into(), 403));
+    assert_eq!(
+        get_bytes(&a, "alice-private", "secret.txt").await,
+        b"alice's"
+    );
+
+    // S3 → native.
+    let res = alice_native
+        .send(alice_native.request(reqwest::Method::GET, "/storage/alice-private/secret.txt"))
+        .await
+        .expect("native GET");
+    assert_eq!(res.bytes().await.expect("body").as_ref(), b"alice's");
+    // native → S3.
+    alice_native
+        .send(
+            alice_native
+                .request(
+                    reqwest::Method::PUT,
+                    "/storage/alice-private/from-native.txt",
+                )
+                .header("content-type", "text/plain")
+                .body("native bytes"),
+        )
+        .await
+        .expect("native PUT");
+    let got = a
+        .get_object()
+        .bucket("alice-private")
+        .key("from-native.txt")
+        .send()
+        .await
+        .expect("S3 GET of a native object");
+    assert_eq!(got.content_type(), Some("text/plain"));
+    assert_eq!(
+        got.e_tag(),
+        Some(format!("\"{}\"", md5_hex(b"native bytes")).as_str())
+    );
+    assert_eq!(
+        got.body
+            .collect()
+            .await
+            .expect("body")
+            .into_bytes()
+            .as_ref(),
+        b"native bytes"
+    );
+}
+
+async fn everything(backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    let (_, key) = server.user("s3-user").await;
+    let s3 = s3_client(&server, &key);
+    buckets(&s3, "first-bucket").await;
+    objects(&s3, "first-bucket").await;
+    listing(&s3, "listing-bucket").await;
+    multipart(&s3, "multipart-bucket").await;
+    presigned(&s3, "presigned-bucket").await;
+    virtual_hosted(&server, &key, "presigned-bucket").await;
+    ownership_and_cross_api(&server).await;
+}
+
+#[tokio::test]
+async fn s3_operations_sqlite() {
+    everything(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn s3_operations_postgres() {
+    everything(Backend::Postgres).await;
+}
+
+/// Files under the object store (blobs of objects and parts).
+fn blob_files(dir: &std::path::Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| {
+            let p = e.path();
+            if p.is_dir() { blob_files(&p) } else { 1 }
+        })
+        .sum()
+}
+
+#[tokio::test]
+async fn abandoned_multipart_uploads_expire() {
+    let Some(server) =
+        TestServer::start_with(Backend::Sqlite, &["--multipart-expiry-secs", "2"], &[]).await
+    else {
+        return;
+    };
+    let (_, key) = server.user("expiry").await;
+    let s3 = s3_client(&server, &key);
+    s3.create_bucket()
+        .bucket("expiring")
+        .send()
+        .await
+        .expect("bucket");
+    let up = s3
+        .create_multipart_upload()
+        .bucket("expiring")
+        .key("left-behind")
+        .send()
+        .await
+        .expect("create");
+    let id = up.upload_id().expect("id");
+    s3.upload_part()
+        .bucket("expiring")
+        .key("left-behind")
+        .upload_id(id)
+        .part_number(1)
+        .body(ByteStream::from(vec![1u8; 4096]))
+        .send()
+        .await
+        .expect("part");
+    let objects = server.data_dir().join("data").join("objects");
+    assert_eq!(blob_files(&objects), 1, "the part is a blob on disk");
+    // Expiry after 2 s, checked every second: gone within ~4 s.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let listed = s3
+            .list_multipart_uploads()
+            .bucket("expiring")
+            .send()
+            .await
+            .expect("list uploads");
+        if listed.uploads().is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the abandoned upload was not removed"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(blob_files(&objects), 0, "its part's blob is removed too");
+    let err = s3
+        .list_parts()
+        .bucket("expiring")
+        .key("left-behind")
+        .upload_id(id)
+        .send()
+        .await
+        .expect_err("expired upload");
+    assert_eq!(code_of(&err), ("NoSuchUpload".into(), 404));
+}

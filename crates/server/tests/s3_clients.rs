@@ -1,0 +1,290 @@
+//! The real aws CLI and boto3 against the S3 endpoint: multipart `cp` up
+//! and down of 30 MiB, `sync`, `ls`, `rm --recursive`, `s3api
+//! head-object`, and a boto3 put/get/list/delete with default checksum
+//! settings. Objects written through S3 are read through `/storage`.
+//!
+//! The clients come from the virtualenv `scripts/provision` builds
+//! (`MINIAWS_TEST_AWS_CLI`, `MINIAWS_TEST_PYTHON`); without them the test
+//! fails when services are required and is skipped loudly otherwise.
+
+use miniaws_testkit::{Backend, TestServer, services_required};
+use rand::RngCore;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+fn tool(var: &str) -> Option<PathBuf> {
+    match std::env::var(var) {
+        Ok(p) if !p.is_empty() && Path::new(&p).exists() => Some(PathBuf::from(p)),
+        _ if services_required() => panic!(
+            "{var} is not set or does not exist, but services are required: run ./scripts/test (scripts/provision installs awscli and boto3)"
+        ),
+        _ => {
+            eprintln!(
+                "SKIPPED: {var} not set (run ./scripts/test to provision the aws CLI and boto3)"
+            );
+            None
+        }
+    }
+}
+
+/// Runs a client with the key's credentials and an isolated config.
+struct Clients {
+    home: tempfile::TempDir,
+    access_key_id: String,
+    secret: String,
+    endpoint: String,
+}
+
+impl Clients {
+    fn command(&self, program: &Path) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(program);
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.home.path())
+            .env("AWS_ACCESS_KEY_ID", &self.access_key_id)
+            .env("AWS_SECRET_ACCESS_KEY", &self.secret)
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", self.home.path().join("config"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                self.home.path().join("credentials"),
+            )
+            .env("ENDPOINT", &self.endpoint)
+            .kill_on_drop(true);
+        cmd
+    }
+
+    async fn aws(&self, cli: &Path, args: &[&str]) -> Output {
+        let out = self
+            .command(cli)
+            .arg("--endpoint-url")
+            .arg(&self.endpoint)
+            .args(args)
+            .output()
+            .await
+            .expect("the aws CLI runs");
+        assert!(
+            out.status.success(),
+            "aws {args:?} failed: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+}
+
+fn random_bytes(n: usize) -> Vec<u8> {
+    let mut v = vec![0u8; n];
+    rand::thread_rng().fill_bytes(&mut v);
+    v
+}
+
+#[tokio::test]
+async fn aws_cli_and_boto3_work_unchanged() {
+    let (Some(cli), Some(python)) = (tool("MINIAWS_TEST_AWS_CLI"), tool("MINIAWS_TEST_PYTHON"))
+    else {
+        return;
+    };
+    let Some(server) = TestServer::start(Backend::Sqlite).await else {
+        return;
+    };
+    let (native, key) = server.user("cli-user").await;
+    let clients = Clients {
+        home: tempfile::tempdir().expect("temp home"),
+        access_key_id: key.access_key_id.clone(),
+        secret: key.secret_access_key.clone(),
+        endpoint: server.aws_url(),
+    };
+    let work = tempfile::tempdir().expect("work dir");
+
+    clients.aws(&cli, &["s3", "mb", "s3://cli-bucket"]).await;
+
+    // 30 MiB: above the CLI's 8 MiB threshold, so a multipart upload.
+    let big = random_bytes(30 * 1024 * 1024);
+    let up = work.path().join("big.bin");
+    std::fs::write(&up, &big).expect("write the upload file");
+    clients
+        .aws(
+            &cli,
+            &[
+                "s3",
+                "cp",
+                up.to_str().expect("utf-8 path"),
+                "s3://cli-bucket/big.bin",
+            ],
+        )
+        .await;
+    let down = work.path().join("down.bin");
+    clients
+        .aws(
+            &cli,
+            &[
+                "s3",
+                "cp",
+                "s3://cli-bucket/big.bin",
+                down.to_str().expect("utf-8 path"),
+            ],
+        )
+        .await;
+    assert!(
+        std::fs::read(&down).expect("downloaded file") == big,
+        "the 30 MiB object comes back byte for byte"
+    );
+
+    let head = clients
+        .aws(
+            &cli,
+            &[
+                "s3api",
+                "head-object",
+                "--bucket",
+                "cli-bucket",
+                "--key",
+                "big.bin",
+            ],
+        )
+        .await;
+    let head: serde_json::Value =
+        serde_json::from_slice(&head.stdout).expect("head-object prints JSON");
+    assert_eq!(head["ContentLength"], 30 * 1024 * 1024, "{head}");
+    let etag = head["ETag"].as_str().expect("an ETag");
+    assert!(
+        etag.starts_with('"') && etag.trim_matches('"').contains('-'),
+        "a multipart ETag is \"<md5>-N\": {etag}"
+    );
+
+    // The same bytes through the native API.
+    let res = native
+        .send(native.request(reqwest::Method::GET, "/storage/cli-bucket/big.bin"))
+        .await
+        .expect("native GET of an S3-written object");
+    let bytes = res.bytes().await.expect("native body");
+    assert!(
+        bytes.as_ref() == big.as_slice(),
+        "native read of the S3 upload"
+    );
+
+    // sync, ls, rm --recursive.
+    let site = work.path().join("site");
+    std::fs::create_dir_all(site.join("css")).expect("site dirs");
+    std::fs::write(site.join("index.html"), b"<h1>hi</h1>").expect("write");
+    std::fs::write(site.join("css/main.css"), b"body{}").expect("write");
+    std::fs::write(site.join("empty.txt"), b"").expect("write");
+    clients
+        .aws(
+            &cli,
+            &[
+                "s3",
+                "sync",
+                site.to_str().expect("utf-8 path"),
+                "s3://cli-bucket/site",
+            ],
+        )
+        .await;
+    let ls = clients
+        .aws(&cli, &["s3", "ls", "--recursive", "s3://cli-bucket/site/"])
+        .await;
+    let ls = String::from_utf8_lossy(&ls.stdout);
+    for name in ["site/index.html", "site/css/main.css", "site/empty.txt"] {
+        assert!(ls.contains(name), "ls shows {name}:\n{ls}");
+    }
+    // A second sync uploads nothing.
+    let again = clients
+        .aws(
+            &cli,
+            &[
+                "s3",
+                "sync",
+                site.to_str().expect("utf-8 path"),
+                "s3://cli-bucket/site",
+            ],
+        )
+        .await;
+    assert!(
+        !String::from_utf8_lossy(&again.stdout).contains("upload:"),
+        "an unchanged tree syncs nothing: {}",
+        String::from_utf8_lossy(&again.stdout)
+    );
+    let top = clients.aws(&cli, &["s3", "ls", "s3://cli-bucket/"]).await;
+    let top = String::from_utf8_lossy(&top.stdout);
+    assert!(
+        top.contains("PRE site/") && top.contains("big.bin"),
+        "{top}"
+    );
+    clients
+        .aws(&cli, &["s3", "rm", "--recursive", "s3://cli-bucket/site"])
+        .await;
+    let ls = clients
+        .aws(&cli, &["s3", "ls", "--recursive", "s3://cli-bucket/"])
+        .await;
+    let ls = String::from_utf8_lossy(&ls.stdout);
+    assert!(
+        !ls.contains("site/"),
+        "rm --recursive removed the tree:\n{ls}"
+    );
+    assert!(ls.contains("big.bin"), "and nothing else:\n{ls}");
+
+    // An object written natively is read by the CLI.
+    native
+        .send(
+            native
+                .request(reqwest::Method::PUT, "/storage/cli-bucket/native.txt")
+                .body("written natively"),
+        )
+        .await
+        .expect("native PUT");
+    let got = work.path().join("native.txt");
+    clients
+        .aws(
+            &cli,
+            &[
+                "s3",
+                "cp",
+                "s3://cli-bucket/native.txt",
+                got.to_str().expect("utf-8"),
+            ],
+        )
+        .await;
+    assert_eq!(std::fs::read(&got).expect("file"), b"written natively");
+
+    // boto3 with its default checksum settings (CRC32 trailers on PUT).
+    let script = r#"
+import os, sys, boto3
+s3 = boto3.client("s3", endpoint_url=os.environ["ENDPOINT"])
+s3.create_bucket(Bucket="boto-bucket")
+body = os.urandom(1024 * 1024 + 7)
+put = s3.put_object(Bucket="boto-bucket", Key="dir/obj.bin", Body=body, Metadata={"colour": "blue"})
+got = s3.get_object(Bucket="boto-bucket", Key="dir/obj.bin")
+assert got["Body"].read() == body, "round trip"
+assert got["Metadata"] == {"colour": "blue"}, got["Metadata"]
+assert got["ETag"] == put["ETag"], (got["ETag"], put["ETag"])
+s3.put_object(Bucket="boto-bucket", Key="dir/two.txt", Body=b"two")
+listed = s3.list_objects_v2(Bucket="boto-bucket", Prefix="dir/")
+keys = [o["Key"] for o in listed["Contents"]]
+assert keys == ["dir/obj.bin", "dir/two.txt"], keys
+assert listed["KeyCount"] == 2
+s3.delete_object(Bucket="boto-bucket", Key="dir/obj.bin")
+s3.delete_object(Bucket="boto-bucket", Key="dir/two.txt")
+assert s3.list_objects_v2(Bucket="boto-bucket").get("KeyCount") == 0
+try:
+    s3.get_object(Bucket="boto-bucket", Key="dir/obj.bin")
+    sys.exit("a deleted key was found")
+except s3.exceptions.NoSuchKey:
+    pass
+print("boto3 ok")
+"#;
+    let out = clients
+        .command(&python)
+        .arg("-c")
+        .arg(script)
+        .output()
+        .await
+        .expect("python runs");
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("boto3 ok"),
+        "boto3 script failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
