@@ -6,6 +6,7 @@
 
 mod compute;
 mod foundation;
+mod s3;
 mod stats;
 mod storage;
 
@@ -28,6 +29,9 @@ enum Suite {
     Storage(storage::Args),
     /// Launch-to-RUNNING vs `docker run -d`, GET /instances with 1,000 instances, RSS.
     Compute(compute::Args),
+    /// The S3 path (SigV4, aws-sdk-s3) beside the native /storage path:
+    /// large-object MiB/s and 4 KiB ops/s at concurrency 16.
+    S3(s3::Args),
 }
 
 #[tokio::main]
@@ -37,6 +41,7 @@ async fn main() -> anyhow::Result<()> {
         Suite::Foundation(args) => foundation::run(args).await,
         Suite::Storage(args) => storage::run(args).await,
         Suite::Compute(args) => compute::run(args).await,
+        Suite::S3(args) => s3::run(args).await?,
     }
     Ok(())
 }

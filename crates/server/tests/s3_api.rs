@@ -89,6 +89,32 @@ async fn buckets(s3: &Client, bucket: &str) {
     let list = s3.list_buckets().send().await.expect("ListBuckets");
     let names: Vec<_> = list.buckets().iter().filter_map(|b| b.name()).collect();
     assert_eq!(names, vec![bucket], "only the caller's buckets");
+    // Anything not implemented says so (501), never a wrong success.
+    let err = s3
+        .get_bucket_versioning()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect_err("versioning");
+    assert_eq!(code_of(&err), ("NotImplemented".into(), 501));
+    let err = s3
+        .get_object_tagging()
+        .bucket(bucket)
+        .key("k")
+        .send()
+        .await
+        .expect_err("tagging");
+    assert_eq!(code_of(&err), ("NotImplemented".into(), 501));
+    let err = s3
+        .put_object()
+        .bucket(bucket)
+        .key("k")
+        .if_none_match("*")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .expect_err("conditional write");
+    assert_eq!(code_of(&err), ("NotImplemented".into(), 501));
 }
 
 async fn objects(s3: &Client, bucket: &str) {

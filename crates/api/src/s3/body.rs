@@ -16,6 +16,7 @@ use s3s::checksum::ChecksumHasher;
 use s3s::dto::{Checksum, StreamingBlob};
 use s3s::{S3Result, TrailingHeaders, s3_error};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
@@ -143,8 +144,38 @@ pub fn checksum_request(headers: &http::HeaderMap) -> S3Result<Option<ChecksumRe
     }))
 }
 
-/// The checksum computed over a body, filled in when the body ends well.
-pub type ComputedChecksum = Arc<Mutex<Option<(Algorithm, String)>>>;
+/// What streaming a body learned, read by the operation afterwards.
+#[derive(Debug, Default)]
+pub struct BodyOutcome {
+    /// The checksum computed, filled in when the body ended well.
+    checksum: Mutex<Option<(Algorithm, String)>>,
+    /// An `aws-chunked` chunk signature did not verify.
+    signature_mismatch: AtomicBool,
+}
+
+impl BodyOutcome {
+    /// The computed checksum, if one was asked for and the body ended well.
+    pub fn checksum(&self) -> Option<(Algorithm, String)> {
+        self.checksum.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+
+    /// The S3 error for a failed write: a chunk signature that did not
+    /// verify is `SignatureDoesNotMatch` (s3s reports it as a body error,
+    /// which would otherwise surface as an interrupted upload).
+    pub fn error(&self, err: CoreError) -> s3s::S3Error {
+        if self.signature_mismatch.load(Ordering::Relaxed) {
+            s3_error!(
+                SignatureDoesNotMatch,
+                "The chunk signature of the aws-chunked body does not match; nothing was stored."
+            )
+        } else {
+            super::object_error(err)
+        }
+    }
+}
+
+/// Shared between the body stream and the operation.
+pub type ComputedChecksum = Arc<BodyOutcome>;
 
 /// The request body as a [`ByteStream`], checking `check` at its end.
 pub fn checked_body(
@@ -198,7 +229,7 @@ impl CheckedBody {
                 check.algorithm.header()
             )))));
         }
-        if let Ok(mut slot) = self.computed.lock() {
+        if let Ok(mut slot) = self.computed.checksum.lock() {
             *slot = Some((check.algorithm, actual));
         }
         None
@@ -226,7 +257,15 @@ impl Stream for CheckedBody {
             }
             Poll::Ready(Some(Err(e))) => {
                 self.done = true;
-                Poll::Ready(Some(Err(std::io::Error::other(e.to_string()))))
+                // s3s's aws-chunked decoder error type is private; its
+                // message names the signature failure.
+                let message = e.to_string();
+                if message.contains("SignatureMismatch") {
+                    self.computed
+                        .signature_mismatch
+                        .store(true, Ordering::Relaxed);
+                }
+                Poll::Ready(Some(Err(std::io::Error::other(message))))
             }
             Poll::Ready(None) => {
                 self.done = true;
@@ -294,7 +333,7 @@ mod tests {
             b"hello world"
         );
         assert_eq!(
-            computed.lock().expect("not poisoned").clone(),
+            computed.checksum(),
             Some((Algorithm::Crc32, "DUoRhQ==".to_owned()))
         );
 
@@ -305,11 +344,11 @@ mod tests {
         let (s, computed) = checked_body(Some(blob(&[b"hello world"])), Some(bad), None);
         let err = drain(s).await.expect_err("a wrong checksum fails the body");
         assert!(err.to_string().contains("x-amz-checksum-sha256"), "{err}");
-        assert!(computed.lock().expect("not poisoned").is_none());
+        assert!(computed.checksum().is_none());
 
         let (s, computed) = checked_body(Some(blob(&[b"x"])), None, None);
         assert_eq!(drain(s).await.expect("no checksum asked"), b"x");
-        assert!(computed.lock().expect("not poisoned").is_none());
+        assert!(computed.checksum().is_none());
     }
 
     #[test]

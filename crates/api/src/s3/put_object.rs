@@ -42,11 +42,11 @@ pub(super) async fn handle(
     ObjectKey::parse(&input.key).map_err(object_error)?;
 
     let content_length = input.content_length.and_then(|l| u64::try_from(l).ok());
-    let (body, computed) = checked_body(input.body, check, req.trailing_headers);
+    let (body, outcome) = checked_body(input.body, check, req.trailing_headers);
     let (blob_id, written) = write_verified_blob(s3.storage(), body, content_length, expected_md5)
         .await
-        .map_err(object_error)?;
-    let computed = computed.lock().map(|c| c.clone()).unwrap_or_default();
+        .map_err(|e| outcome.error(e))?;
+    let computed = outcome.checksum();
     let mut headers = StoredHeaders {
         cache_control: input.cache_control,
         content_disposition: input.content_disposition,

@@ -6,7 +6,7 @@ use s3s::{S3Request, S3Response, S3Result};
 
 use super::body::{checked_body, checksum_request};
 use super::convert::{StoredChecksums, content_md5, etag};
-use super::{MiniS3, caller, object_error, part_number};
+use super::{MiniS3, caller, part_number};
 
 pub(super) async fn handle(
     s3: &MiniS3,
@@ -18,7 +18,7 @@ pub(super) async fn handle(
     let number = part_number(input.part_number)?;
     let expected_md5 = content_md5(input.content_md5.as_deref())?;
     let content_length = input.content_length.and_then(|l| u64::try_from(l).ok());
-    let (body, computed) = checked_body(input.body, check, req.trailing_headers);
+    let (body, outcome) = checked_body(input.body, check, req.trailing_headers);
     let part = s3
         .multipart()
         .upload_part(
@@ -32,8 +32,8 @@ pub(super) async fn handle(
             expected_md5,
         )
         .await
-        .map_err(object_error)?;
-    let sums = StoredChecksums::of(computed.lock().map(|c| c.clone()).unwrap_or_default());
+        .map_err(|e| outcome.error(e))?;
+    let sums = StoredChecksums::of(outcome.checksum());
     Ok(S3Response::new(UploadPartOutput {
         e_tag: Some(etag(&part.etag)),
         checksum_crc32: sums.crc32,
