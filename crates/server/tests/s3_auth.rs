@@ -149,3 +149,35 @@ async fn s3_auth_sqlite() {
 async fn s3_auth_postgres() {
     auth_cases(Backend::Postgres).await;
 }
+
+#[tokio::test]
+async fn signed_requests_stay_out_of_debug_logs() {
+    let Some(server) =
+        TestServer::start_with(Backend::Sqlite, &[], &[("MINIAWS_LOG", "debug")]).await
+    else {
+        return;
+    };
+    let (_, key) = server.user("quiet").await;
+    let s3 = s3_client(&server, &key);
+    assert!(passed_auth(&s3.list_buckets().send().await));
+    let presigned = s3
+        .get_object()
+        .bucket("any-bucket")
+        .key("any-key")
+        .presigned(
+            aws_sdk_s3::presigning::PresigningConfig::expires_in(Duration::from_secs(60))
+                .expect("config"),
+        )
+        .await
+        .expect("presign");
+    let _ = reqwest::get(presigned.uri()).await.expect("answered");
+    let log = server.log();
+    assert!(log.contains("request"), "the server did log at debug level");
+    for secret in [
+        "AWS4-HMAC-SHA256 Credential",
+        "X-Amz-Signature",
+        &key.secret_access_key,
+    ] {
+        assert!(!log.contains(secret), "the log must not contain {secret:?}");
+    }
+}
