@@ -108,10 +108,10 @@ pub enum KeysCommand {
         /// A label for the key
         name: String,
     },
-    /// Revoke a key by id or unique id prefix
+    /// Revoke a key by id, name or unique id prefix
     #[command(visible_alias = "rm")]
     Revoke {
-        /// The key's id, or a unique prefix of it
+        /// The key's id, name, or a unique prefix of its id
         id: String,
         /// Allow revoking the user's last key
         #[arg(long)]

@@ -16,6 +16,7 @@ mod context;
 mod error;
 mod menu;
 mod output;
+mod resolve;
 
 use clap::{CommandFactory, Parser};
 use std::io::IsTerminal;

@@ -5,13 +5,13 @@ use comfy_table::Cell;
 use miniaws_client::{ApiKey, ClientError, CreatedKey, StatusCode, redact_key};
 use std::io::BufRead;
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use crate::cli::{AuthCommand, KeysCommand};
 use crate::config::Profile;
 use crate::context::Ctx;
 use crate::error::user;
 use crate::output::{relative_time, short_id};
+use crate::resolve::{Kind, resolve};
 
 /// Runs one `cloud auth` command.
 pub async fn run(ctx: &mut Ctx, cmd: AuthCommand) -> Result<()> {
@@ -194,30 +194,15 @@ async fn create_key(ctx: &mut Ctx, name: &str) -> Result<()> {
     Ok(())
 }
 
-/// Finds the key whose id is `wanted` or starts with it.
+/// How keys are named in resolution messages.
+const KEY: Kind = Kind {
+    singular: "API key",
+    list_command: "cloud auth keys list",
+};
+
+/// The caller's key with id, name or unique id prefix `wanted`.
 fn resolve_key<'a>(keys: &'a [ApiKey], wanted: &str) -> Result<&'a ApiKey> {
-    let wanted = wanted.trim().to_ascii_lowercase();
-    if let Ok(id) = wanted.parse::<Uuid>() {
-        return keys.iter().find(|k| k.id == id).ok_or_else(|| {
-            user(format!(
-                "you have no API key with id {id}: see `cloud auth keys list`"
-            ))
-        });
-    }
-    let matches: Vec<&ApiKey> = keys
-        .iter()
-        .filter(|k| !wanted.is_empty() && k.id.to_string().starts_with(&wanted))
-        .collect();
-    match matches.as_slice() {
-        [one] => Ok(one),
-        [] => Err(user(format!(
-            "you have no API key whose id starts with {wanted:?}: see `cloud auth keys list`"
-        ))),
-        many => Err(user(format!(
-            "{wanted:?} matches {} keys: give more characters of the id",
-            many.len()
-        ))),
-    }
+    resolve(keys, wanted, &KEY, |k| k.id.to_string(), |k| Some(&k.name))
 }
 
 async fn revoke_key(ctx: &mut Ctx, wanted: &str, force: bool) -> Result<()> {
@@ -261,6 +246,7 @@ async fn revoke_key(ctx: &mut Ctx, wanted: &str, force: bool) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use uuid::Uuid;
 
     fn key(id: &str) -> ApiKey {
         ApiKey {
@@ -289,6 +275,7 @@ mod tests {
             ("44", None),
             ("", None),
             ("44444444-0000-4000-8000-000000000000", None),
+            ("k", None), // every key here is named "k"
         ];
         for (wanted, want) in cases {
             let got = resolve_key(&keys, wanted).ok().map(|k| k.id);
