@@ -64,6 +64,9 @@ pub enum Command {
     /// Users, API keys and profiles
     #[command(subcommand)]
     Auth(AuthCommand),
+    /// Object storage: buckets and objects
+    #[command(subcommand)]
+    Storage(StorageCommand),
     /// Print a shell completion script
     Completion {
         /// The shell to complete for
@@ -116,6 +119,70 @@ pub enum KeysCommand {
         /// Allow revoking the user's last key
         #[arg(long)]
         force: bool,
+    },
+}
+
+/// `cloud storage …`
+#[derive(Debug, Subcommand)]
+pub enum StorageCommand {
+    /// Make a bucket
+    Mb {
+        /// The bucket name (3–63 characters: a-z 0-9 . -)
+        bucket: String,
+    },
+    /// Remove an empty bucket
+    Rb {
+        /// The bucket name
+        bucket: String,
+    },
+    /// List buckets, or the objects in BUCKET[/PREFIX]
+    Ls {
+        /// A bucket, optionally with a key prefix: my-bucket/photos/
+        target: Option<String>,
+    },
+    /// Upload a file (or, with --recursive, a directory tree)
+    #[command(
+        after_help = "Examples:\n  cloud storage upload my-bucket README.md\n  cloud storage upload my-bucket ./site --recursive --key www/"
+    )]
+    Upload {
+        /// The bucket (created if it does not exist yet)
+        bucket: String,
+        /// The file or directory to upload
+        path: std::path::PathBuf,
+        /// The object key [default: the file's name]; with --recursive, the
+        /// key prefix [default: the directory's name]
+        #[arg(long)]
+        key: Option<String>,
+        /// Upload every file under the directory, keys prefixed
+        #[arg(long, short = 'r')]
+        recursive: bool,
+        /// The media type [default: guessed by the server from the key]
+        #[arg(long, value_name = "TYPE")]
+        content_type: Option<String>,
+        /// Limit the transfer rate (bytes per second: 512K, 10M, …)
+        #[arg(long, value_name = "RATE", value_parser = crate::transfer::parse_rate)]
+        limit_rate: Option<u64>,
+    },
+    /// Download an object to a file (`-` for stdout)
+    Download {
+        /// The bucket
+        bucket: String,
+        /// The object key
+        key: String,
+        /// Where to write [default: the key's last segment, in the current
+        /// directory]; an existing directory receives the key's last segment
+        dest: Option<std::path::PathBuf>,
+        /// Limit the transfer rate (bytes per second: 512K, 10M, …)
+        #[arg(long, value_name = "RATE", value_parser = crate::transfer::parse_rate)]
+        limit_rate: Option<u64>,
+    },
+    /// Delete an object
+    #[command(visible_alias = "rm")]
+    Delete {
+        /// The bucket
+        bucket: String,
+        /// The object key
+        key: String,
     },
 }
 

@@ -7,6 +7,28 @@ use miniaws_client::{ClientError, StatusCode};
 #[error("{0}")]
 pub struct UserError(pub String);
 
+/// The user interrupted the command (Ctrl-C); exit code 130.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Interrupted(pub String);
+
+/// Resolves when the user presses Ctrl-C (SIGINT) or the process gets
+/// SIGTERM, so that commands can clean up before exiting.
+pub async fn interrupted() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = term => {}
+    }
+}
+
 /// Shorthand for an [`UserError`] as `anyhow::Error`.
 pub fn user(message: impl Into<String>) -> anyhow::Error {
     UserError(message.into()).into()

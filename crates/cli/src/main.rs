@@ -7,7 +7,7 @@
 //! user sees.
 //!
 //! Exit codes: 0 success, 1 an error (one line on stderr saying what went
-//! wrong and what to do), 2 a usage error (from clap).
+//! wrong and what to do), 2 a usage error (from clap), 130 interrupted.
 
 mod cli;
 mod commands;
@@ -17,6 +17,7 @@ mod error;
 mod menu;
 mod output;
 mod resolve;
+mod transfer;
 
 use clap::{CommandFactory, Parser};
 use std::io::IsTerminal;
@@ -48,7 +49,12 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             report(&e, verbose, &out);
-            ExitCode::FAILURE
+            if e.downcast_ref::<error::Interrupted>().is_some() {
+                // 128 + SIGINT, as shells report an interrupted command.
+                ExitCode::from(130)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
@@ -90,6 +96,10 @@ pub async fn dispatch(global: GlobalArgs, out: Output, command: Command) -> anyh
         Command::Auth(cmd) => {
             let mut ctx = Ctx::new(global, out)?;
             commands::auth::run(&mut ctx, cmd).await
+        }
+        Command::Storage(cmd) => {
+            let mut ctx = Ctx::new(global, out)?;
+            commands::storage::run(&mut ctx, cmd).await
         }
     }
 }

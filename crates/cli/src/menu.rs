@@ -31,41 +31,83 @@ struct Service {
     actions: &'static [Action],
 }
 
-const SERVICES: &[Service] = &[Service {
-    label: "auth     users and API keys",
-    actions: &[
-        Action {
-            label: "who am I",
-            words: &["auth", "whoami"],
-            prompts: &[],
-        },
-        Action {
-            label: "list my API keys",
-            words: &["auth", "keys", "list"],
-            prompts: &[],
-        },
-        Action {
-            label: "create another API key",
-            words: &["auth", "keys", "create"],
-            prompts: &[Prompt::Arg("key name")],
-        },
-        Action {
-            label: "revoke an API key",
-            words: &["auth", "keys", "revoke"],
-            prompts: &[Prompt::Arg("key id (or unique prefix)")],
-        },
-        Action {
-            label: "create a demo user and save its key",
-            words: &["auth", "create-demo"],
-            prompts: &[Prompt::Arg("user name")],
-        },
-        Action {
-            label: "log in with an existing key",
-            words: &["auth", "login"],
-            prompts: &[Prompt::Secret("API key")],
-        },
-    ],
-}];
+const SERVICES: &[Service] = &[
+    Service {
+        label: "storage  buckets and objects",
+        actions: &[
+            Action {
+                label: "list buckets",
+                words: &["storage", "ls"],
+                prompts: &[],
+            },
+            Action {
+                label: "list objects",
+                words: &["storage", "ls"],
+                prompts: &[Prompt::Arg("bucket (optionally bucket/prefix)")],
+            },
+            Action {
+                label: "upload a file",
+                words: &["storage", "upload"],
+                prompts: &[Prompt::Arg("bucket"), Prompt::Arg("file")],
+            },
+            Action {
+                label: "download an object",
+                words: &["storage", "download"],
+                prompts: &[Prompt::Arg("bucket"), Prompt::Arg("key")],
+            },
+            Action {
+                label: "delete an object",
+                words: &["storage", "delete"],
+                prompts: &[Prompt::Arg("bucket"), Prompt::Arg("key")],
+            },
+            Action {
+                label: "make a bucket",
+                words: &["storage", "mb"],
+                prompts: &[Prompt::Arg("bucket")],
+            },
+            Action {
+                label: "remove an empty bucket",
+                words: &["storage", "rb"],
+                prompts: &[Prompt::Arg("bucket")],
+            },
+        ],
+    },
+    Service {
+        label: "auth     users and API keys",
+        actions: &[
+            Action {
+                label: "who am I",
+                words: &["auth", "whoami"],
+                prompts: &[],
+            },
+            Action {
+                label: "list my API keys",
+                words: &["auth", "keys", "list"],
+                prompts: &[],
+            },
+            Action {
+                label: "create another API key",
+                words: &["auth", "keys", "create"],
+                prompts: &[Prompt::Arg("key name")],
+            },
+            Action {
+                label: "revoke an API key",
+                words: &["auth", "keys", "revoke"],
+                prompts: &[Prompt::Arg("key id (or unique prefix)")],
+            },
+            Action {
+                label: "create a demo user and save its key",
+                words: &["auth", "create-demo"],
+                prompts: &[Prompt::Arg("user name")],
+            },
+            Action {
+                label: "log in with an existing key",
+                words: &["auth", "login"],
+                prompts: &[Prompt::Secret("API key")],
+            },
+        ],
+    },
+];
 
 /// Whether a dialoguer error is the user pressing Ctrl-C or Esc.
 fn cancelled(e: &dialoguer::Error) -> bool {

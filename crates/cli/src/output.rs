@@ -140,6 +140,21 @@ pub fn relative_time(t: OffsetDateTime, now: OffsetDateTime) -> String {
     }
 }
 
+/// A byte count in binary units: `512 B`, `1.5 KiB`, `50.0 MiB`.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
 /// The first 8 characters of an id, as tables show it.
 pub fn short_id(id: &impl std::fmt::Display) -> String {
     id.to_string().chars().take(8).collect()
@@ -166,6 +181,18 @@ mod tests {
         }
         let old = now - Duration::days(100);
         assert_eq!(relative_time(old, now), old.date().to_string());
+    }
+
+    #[test]
+    fn byte_sizes() {
+        for (n, want) in [
+            (0, "0 B"),
+            (1023, "1023 B"),
+            (1536, "1.5 KiB"),
+            (50 * 1024 * 1024, "50.0 MiB"),
+        ] {
+            assert_eq!(human_bytes(n), want, "{n}");
+        }
     }
 
     #[test]

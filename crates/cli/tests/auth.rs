@@ -108,7 +108,10 @@ async fn auth_commands_in_human_and_json_form() {
     let revoked = env.json(&["auth", "keys", "revoke", "ci"]); // by name
     assert_eq!(revoked["revoked"], true);
     let err = env.fails(&["auth", "keys", "revoke", "ffffffff"], 1);
-    assert!(err.contains("no API key with id, id prefix or name"), "{err}");
+    assert!(
+        err.contains("no API key with id, id prefix or name"),
+        "{err}"
+    );
 
     // The last key needs --force; afterwards the profile forgets it.
     let err = env.fails(&["auth", "keys", "revoke", &alice_key_id], 1);

@@ -111,13 +111,14 @@ async fn the_menu_runs_a_command_and_quits() {
     };
 
     screen.wait_for("what do you want to work on?", 1);
-    press(b"\r"); // auth
+    // Up wraps around: the last entry is "quit", the one above it "auth".
+    press(b"k");
+    press(b"k");
+    press(b"\r");
     screen.wait_for("who am I", 1);
     press(b"\r"); // who am I
     screen.wait_for("what do you want to work on?", 3);
-    press(b"\x1b[B"); // down to "quit"
-    std::thread::sleep(Duration::from_millis(200));
-    press(b"\r");
+    press(b"q"); // quit
 
     let deadline = Instant::now() + Duration::from_secs(20);
     let status = loop {
@@ -138,4 +139,35 @@ async fn the_menu_runs_a_command_and_quits() {
         "the menu shows the command: {text}"
     );
     assert!(text.contains("frank"), "and runs it: {text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_bars_only_on_a_terminal() {
+    let env = Env::start().await;
+    env.sign_up("gina");
+    let work = tempfile::tempdir().expect("temp dir");
+    let file = work.path().join("blob.bin");
+    std::fs::write(&file, vec![7u8; 1536 * 1024]).expect("writes");
+    let args = format!("storage upload bars {} --limit-rate 1M", file.display());
+
+    let tty = on_a_terminal(&env, &args).output().expect("script runs");
+    let text = String::from_utf8_lossy(&tty.stdout);
+    assert!(tty.status.success(), "{text}");
+    assert!(
+        text.contains("ETA"),
+        "a terminal shows a progress bar: {text:?}"
+    );
+    assert!(text.contains("Uploaded"), "{text}");
+
+    let out = env
+        .cloud()
+        .args(args.split(' '))
+        .output()
+        .expect("cloud runs");
+    common::assert_success(&["storage", "upload"], &out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("ETA"),
+        "no progress bar off a terminal: {stderr}"
+    );
 }

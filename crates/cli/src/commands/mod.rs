@@ -2,3 +2,4 @@
 
 pub mod auth;
 pub mod completion;
+pub mod storage;

@@ -36,6 +36,13 @@ impl Env {
         cmd
     }
 
+    /// [`Env::cloud`] as a plain `std::process::Command`.
+    pub fn cloud_std(&self) -> std::process::Command {
+        let mut cmd = cloud_std(self.home.path());
+        cmd.env("MINIAWS_ENDPOINT", self.server.url());
+        cmd
+    }
+
     /// Runs `cloud args…`, asserts success, returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.cloud().args(args).output().expect("cloud runs");
@@ -76,7 +83,12 @@ impl Env {
 
 /// `cloud` with a clean environment and `home` as config/home directory.
 pub fn cloud_bare(home: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("cloud").expect("the cloud binary is built");
+    Command::from_std(cloud_std(home))
+}
+
+/// [`cloud_bare`] as a plain `std::process::Command` (to spawn and signal).
+pub fn cloud_std(home: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("cloud"));
     for var in [
         "MINIAWS_ENDPOINT",
         "MINIAWS_API_KEY",

@@ -1,0 +1,453 @@
+//! `cloud storage …`: buckets and objects, streamed from and to disk.
+
+use anyhow::{Context, Result};
+use comfy_table::{Cell, CellAlignment};
+use futures::StreamExt;
+use miniaws_client::{Client, ClientError, ListObjectsParams, ObjectInfo};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use time::OffsetDateTime;
+
+use crate::cli::StorageCommand;
+use crate::context::Ctx;
+use crate::error::{Interrupted, interrupted, user};
+use crate::output::{human_bytes, relative_time};
+use crate::transfer::{download_to, file_stream, progress_bar};
+
+/// Runs one `cloud storage` command.
+pub async fn run(ctx: &mut Ctx, cmd: StorageCommand) -> Result<()> {
+    match cmd {
+        StorageCommand::Mb { bucket } => make_bucket(ctx, &bucket).await,
+        StorageCommand::Rb { bucket } => remove_bucket(ctx, &bucket).await,
+        StorageCommand::Ls { target } => list(ctx, target.as_deref()).await,
+        StorageCommand::Upload {
+            bucket,
+            path,
+            key,
+            recursive,
+            content_type,
+            limit_rate,
+        } => {
+            let opts = UploadOptions {
+                content_type,
+                limit_rate,
+            };
+            if recursive {
+                upload_tree(ctx, &bucket, &path, key.as_deref(), &opts).await
+            } else {
+                upload_one(ctx, &bucket, &path, key.as_deref(), &opts).await
+            }
+        }
+        StorageCommand::Download {
+            bucket,
+            key,
+            dest,
+            limit_rate,
+        } => download(ctx, &bucket, &key, dest, limit_rate).await,
+        StorageCommand::Delete { bucket, key } => delete(ctx, &bucket, &key).await,
+    }
+}
+
+async fn make_bucket(ctx: &mut Ctx, name: &str) -> Result<()> {
+    let bucket = ctx.client()?.create_bucket(name).await?;
+    if ctx.out.json {
+        return ctx.out.print_json(&bucket);
+    }
+    ctx.out
+        .success(&format!("Bucket {} is ready.", bucket.name));
+    Ok(())
+}
+
+async fn remove_bucket(ctx: &mut Ctx, name: &str) -> Result<()> {
+    ctx.client()?.delete_bucket(name).await?;
+    if ctx.out.json {
+        return ctx
+            .out
+            .print_json(&serde_json::json!({ "bucket": name, "deleted": true }));
+    }
+    ctx.out.success(&format!("Removed bucket {name}."));
+    Ok(())
+}
+
+/// Every object of `bucket` under `prefix`, page after page.
+async fn all_objects(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<ObjectInfo>> {
+    let mut objects = Vec::new();
+    let mut params = ListObjectsParams {
+        prefix: Some(prefix.to_owned()).filter(|p| !p.is_empty()),
+        ..ListObjectsParams::default()
+    };
+    loop {
+        let page = client.list_objects(bucket, &params).await?;
+        objects.extend(page.objects);
+        match page.next_cursor {
+            Some(cursor) => params.cursor = Some(cursor),
+            None => return Ok(objects),
+        }
+    }
+}
+
+async fn list(ctx: &mut Ctx, target: Option<&str>) -> Result<()> {
+    let client = ctx.client()?;
+    let now = OffsetDateTime::now_utc();
+    let Some(target) = target.filter(|t| !t.is_empty()) else {
+        let buckets = client.list_buckets().await?;
+        if ctx.out.json {
+            return ctx.out.print_json(&buckets);
+        }
+        let mut table = ctx.out.table(&["NAME", "CREATED"]);
+        for b in &buckets {
+            table.add_row(vec![
+                Cell::new(&b.name),
+                Cell::new(relative_time(b.created_at, now)),
+            ]);
+        }
+        ctx.out.print_table(&table);
+        return Ok(());
+    };
+    let (bucket, prefix) = target.split_once('/').unwrap_or((target, ""));
+    let objects = all_objects(&client, bucket, prefix).await?;
+    if ctx.out.json {
+        return ctx.out.print_json(&objects);
+    }
+    let mut table = ctx.out.table(&["KEY", "SIZE", "MODIFIED", "CONTENT TYPE"]);
+    if let Some(size) = table.column_mut(1) {
+        size.set_cell_alignment(CellAlignment::Right);
+    }
+    for o in &objects {
+        table.add_row(vec![
+            Cell::new(&o.key),
+            Cell::new(human_bytes(o.size_bytes)),
+            Cell::new(relative_time(o.last_modified, now)),
+            Cell::new(&o.content_type),
+        ]);
+    }
+    ctx.out.print_table(&table);
+    Ok(())
+}
+
+/// Settings shared by every file of an upload.
+struct UploadOptions {
+    content_type: Option<String>,
+    limit_rate: Option<u64>,
+}
+
+/// Opens `path` for reading, with a message that names it.
+async fn open(path: &Path) -> Result<(tokio::fs::File, u64)> {
+    let file = tokio::fs::File::open(path).await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            user(format!("no such file: {}", path.display()))
+        } else {
+            user(format!("cannot read {}: {e}", path.display()))
+        }
+    })?;
+    let meta = file
+        .metadata()
+        .await
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    if meta.is_dir() {
+        return Err(user(format!(
+            "{} is a directory: pass --recursive to upload the files under it",
+            path.display()
+        )));
+    }
+    Ok((file, meta.len()))
+}
+
+/// Streams one file; the bar counts its bytes.
+async fn put_file(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    file: tokio::fs::File,
+    len: u64,
+    opts: &UploadOptions,
+    bar: &indicatif::ProgressBar,
+) -> Result<ObjectInfo> {
+    let body = file_stream(file, bar.clone(), opts.limit_rate);
+    let put = client.put_object_stream(bucket, key, body, Some(len), opts.content_type.as_deref());
+    tokio::select! {
+        object = put => Ok(object?),
+        () = interrupted() => {
+            bar.abandon();
+            Err(Interrupted(format!(
+                "interrupted: the upload of {key} was abandoned; the server keeps no partial object"
+            )).into())
+        }
+    }
+}
+
+async fn upload_one(
+    ctx: &mut Ctx,
+    bucket: &str,
+    path: &Path,
+    key: Option<&str>,
+    opts: &UploadOptions,
+) -> Result<()> {
+    let key = match key {
+        Some(k) => k.to_owned(),
+        None => path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .ok_or_else(|| {
+                user(format!(
+                    "cannot name an object after {}: pass --key",
+                    path.display()
+                ))
+            })?,
+    };
+    let client = ctx.client()?;
+    let (file, len) = open(path).await?;
+    let bar = progress_bar(&ctx.out, Some(len), &key);
+    let object = put_file(&client, bucket, &key, file, len, opts, &bar).await?;
+    bar.finish_and_clear();
+    if ctx.out.json {
+        return ctx.out.print_json(&object);
+    }
+    ctx.out.success(&format!(
+        "Uploaded {} to {}/{} ({}, ETag {}).",
+        path.display(),
+        object.bucket,
+        object.key,
+        human_bytes(object.size_bytes),
+        object.etag
+    ));
+    Ok(())
+}
+
+/// The regular files under `root`, sorted, with their paths relative to
+/// it in `/` form. Symbolic links to directories are not followed (they
+/// could loop); links to files are uploaded as the file.
+fn walk(root: &Path) -> Result<Vec<(PathBuf, String)>> {
+    let mut files = Vec::new();
+    let mut dirs = vec![PathBuf::new()];
+    while let Some(rel) = dirs.pop() {
+        let dir = root.join(&rel);
+        let mut entries: Vec<_> = std::fs::read_dir(&dir)
+            .with_context(|| format!("cannot list {}", dir.display()))?
+            .collect::<Result<_, _>>()
+            .with_context(|| format!("cannot list {}", dir.display()))?;
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let rel_path = rel.join(entry.file_name());
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                dirs.push(rel_path);
+            } else if kind.is_file() || (kind.is_symlink() && entry.path().is_file()) {
+                let key = rel_path
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                files.push((entry.path(), key));
+            }
+        }
+    }
+    files.sort_by(|a, b| a.1.cmp(&b.1));
+    Ok(files)
+}
+
+async fn upload_tree(
+    ctx: &mut Ctx,
+    bucket: &str,
+    root: &Path,
+    prefix: Option<&str>,
+    opts: &UploadOptions,
+) -> Result<()> {
+    if !root.is_dir() {
+        if root.exists() {
+            return upload_one(ctx, bucket, root, prefix, opts).await;
+        }
+        return Err(user(format!("no such directory: {}", root.display())));
+    }
+    let prefix = match prefix {
+        Some(p) => p.to_owned(),
+        None => std::fs::canonicalize(root)
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_default(),
+    };
+    let prefix = if prefix.is_empty() || prefix.ends_with('/') {
+        prefix
+    } else {
+        format!("{prefix}/")
+    };
+    let files = walk(root)?;
+    if files.is_empty() {
+        return Err(user(format!("{} holds no files to upload", root.display())));
+    }
+    let client = ctx.client()?;
+    let mut total = 0;
+    for (path, _) in &files {
+        total += std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    }
+    let bar = progress_bar(&ctx.out, Some(total), "uploading");
+    let mut uploaded = Vec::with_capacity(files.len());
+    for (path, rel) in &files {
+        let key = format!("{prefix}{rel}");
+        bar.set_message(key.clone());
+        let (file, len) = open(path).await?;
+        let object = put_file(&client, bucket, &key, file, len, opts, &bar).await?;
+        if !ctx.out.json && !ctx.out.stderr_tty {
+            // Without a progress bar, say what happened file by file.
+            ctx.out.line(&format!(
+                "{} -> {bucket}/{key} ({})",
+                path.display(),
+                human_bytes(object.size_bytes)
+            ));
+        }
+        uploaded.push(object);
+    }
+    bar.finish_and_clear();
+    if ctx.out.json {
+        return ctx.out.print_json(&uploaded);
+    }
+    ctx.out.success(&format!(
+        "Uploaded {} files ({}) to {bucket}/{prefix}.",
+        uploaded.len(),
+        human_bytes(uploaded.iter().map(|o| o.size_bytes).sum())
+    ));
+    Ok(())
+}
+
+/// A missing object or bucket, said with the command that shows what exists.
+fn not_found_hint(err: ClientError, bucket: &str, key: &str) -> anyhow::Error {
+    match err.kind() {
+        Some("OBJECT_NOT_FOUND") => user(format!(
+            "there is no object {key:?} in bucket {bucket}: see `cloud storage ls {bucket}`"
+        )),
+        Some("BUCKET_NOT_FOUND") => user(format!(
+            "there is no bucket {bucket}: see `cloud storage ls`"
+        )),
+        _ => err.into(),
+    }
+}
+
+/// Where a download goes: `dest`, or inside it when it is a directory, or
+/// the key's last segment in the current directory. `None` means stdout.
+fn download_path(dest: Option<PathBuf>, key: &str) -> Result<Option<PathBuf>> {
+    let base = key
+        .rsplit('/')
+        .find(|s| !s.is_empty() && *s != "." && *s != "..");
+    let from_key = || {
+        base.map(PathBuf::from).ok_or_else(|| {
+            user(format!(
+                "cannot name a file after the key {key:?}: give a destination path"
+            ))
+        })
+    };
+    match dest {
+        Some(d) if d.as_os_str() == "-" => Ok(None),
+        Some(d) if d.is_dir() => Ok(Some(d.join(from_key()?))),
+        Some(d) => Ok(Some(d)),
+        None => Ok(Some(from_key()?)),
+    }
+}
+
+async fn download(
+    ctx: &mut Ctx,
+    bucket: &str,
+    key: &str,
+    dest: Option<PathBuf>,
+    limit: Option<u64>,
+) -> Result<()> {
+    let dest = download_path(dest, key)?;
+    let client = ctx.client()?;
+    let object = client
+        .get_object(bucket, key, None, None)
+        .await
+        .map_err(|e| not_found_hint(e, bucket, key))?;
+    let total = object
+        .header("content-length")
+        .and_then(|v| v.parse::<u64>().ok());
+    let Some(dest) = dest else {
+        // To stdout: no temporary file and no progress bar in the way.
+        let mut body = object.body;
+        let mut stdout = std::io::stdout().lock();
+        while let Some(chunk) = body.next().await {
+            stdout.write_all(&chunk?)?;
+        }
+        stdout.flush()?;
+        return Ok(());
+    };
+    let bar = progress_bar(&ctx.out, total, key);
+    let written = tokio::select! {
+        written = download_to(object.body, &dest, total, &bar, limit) => written?,
+        () = interrupted() => {
+            bar.abandon();
+            return Err(Interrupted(format!(
+                "interrupted: {} was not written", dest.display()
+            )).into());
+        }
+    };
+    bar.finish_and_clear();
+    if ctx.out.json {
+        return ctx.out.print_json(&serde_json::json!({
+            "bucket": bucket,
+            "key": key,
+            "path": dest,
+            "size_bytes": written,
+        }));
+    }
+    ctx.out.success(&format!(
+        "Downloaded {bucket}/{key} to {} ({}).",
+        dest.display(),
+        human_bytes(written)
+    ));
+    Ok(())
+}
+
+async fn delete(ctx: &mut Ctx, bucket: &str, key: &str) -> Result<()> {
+    ctx.client()?
+        .delete_object(bucket, key)
+        .await
+        .map_err(|e| not_found_hint(e, bucket, key))?;
+    if ctx.out.json {
+        return ctx
+            .out
+            .print_json(&serde_json::json!({ "bucket": bucket, "key": key, "deleted": true }));
+    }
+    ctx.out.success(&format!("Deleted {bucket}/{key}."));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn download_destinations() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let d = dir.path().to_path_buf();
+        let cases: Vec<(Option<PathBuf>, &str, Option<Option<PathBuf>>)> = vec![
+            (None, "a/b/c.txt", Some(Some(PathBuf::from("c.txt")))),
+            (None, "top", Some(Some(PathBuf::from("top")))),
+            (Some(d.clone()), "x/y.bin", Some(Some(d.join("y.bin")))),
+            (Some(d.join("new.bin")), "y", Some(Some(d.join("new.bin")))),
+            (Some(PathBuf::from("-")), "y", Some(None)),
+            (None, "a/..", Some(Some(PathBuf::from("a")))),
+            (None, "/", None),
+        ];
+        for (dest, key, want) in cases {
+            let got = download_path(dest.clone(), key).ok();
+            assert_eq!(got, want, "case {dest:?} {key:?}");
+        }
+    }
+
+    #[test]
+    fn walk_finds_files_in_key_order() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("b/c")).expect("dirs");
+        std::fs::create_dir_all(root.join("empty")).expect("dirs");
+        for f in ["z.txt", "b/one", "b/c/two", ".hidden"] {
+            std::fs::write(root.join(f), f).expect("writes");
+        }
+        std::os::unix::fs::symlink(root, root.join("b/loop")).expect("symlink");
+        let keys: Vec<String> = walk(root)
+            .expect("walks")
+            .into_iter()
+            .map(|f| f.1)
+            .collect();
+        assert_eq!(keys, [".hidden", "b/c/two", "b/one", "z.txt"]);
+    }
+}

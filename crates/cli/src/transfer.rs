@@ -1,0 +1,253 @@
+//! Streaming transfers between disk and the server: a progress bar (bytes,
+//! rate, ETA) on a terminal and none otherwise, an optional rate limit, and
+//! downloads that land under their final name only when complete.
+
+use anyhow::{Context, Result};
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::time::{Duration, Instant};
+use tokio::io::AsyncWriteExt;
+
+use crate::output::Output;
+
+/// A progress bar on stderr when it is a terminal; hidden otherwise.
+pub fn progress_bar(out: &Output, total_bytes: Option<u64>, label: &str) -> ProgressBar {
+    if !out.stderr_tty {
+        return ProgressBar::hidden();
+    }
+    let bar = match total_bytes {
+        Some(n) => ProgressBar::with_draw_target(Some(n), ProgressDrawTarget::stderr()),
+        None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
+    };
+    let template = if total_bytes.is_some() {
+        "{msg} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}"
+    } else {
+        "{msg} {bytes} {binary_bytes_per_sec}"
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(label.to_owned());
+    bar
+}
+
+/// Parses a rate such as `512K`, `10M` or `1048576` (bytes per second,
+/// binary multiples).
+///
+/// # Errors
+/// A message clap shows as a usage error.
+pub fn parse_rate(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (digits, multiplier) = match s.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&s[..i], 1024),
+        Some((i, 'm' | 'M')) => (&s[..i], 1024 * 1024),
+        Some((i, 'g' | 'G')) => (&s[..i], 1024 * 1024 * 1024),
+        _ => (s, 1),
+    };
+    match digits.parse::<u64>() {
+        Ok(n) if n > 0 => Ok(n.saturating_mul(multiplier)),
+        _ => Err(format!(
+            "invalid rate {s:?}: use bytes per second such as 512K, 10M or 1048576"
+        )),
+    }
+}
+
+/// Paces a transfer to at most `bytes_per_sec`.
+#[derive(Debug, Clone)]
+pub struct RateLimit {
+    bytes_per_sec: u64,
+    started: Instant,
+    sent: u64,
+}
+
+impl RateLimit {
+    /// A limiter starting now.
+    pub fn new(bytes_per_sec: u64) -> Self {
+        Self {
+            bytes_per_sec: bytes_per_sec.max(1),
+            started: Instant::now(),
+            sent: 0,
+        }
+    }
+
+    /// Records `n` more bytes; returns how long to wait before the next.
+    pub fn delay_after(&mut self, n: usize) -> Option<Duration> {
+        self.sent += n as u64;
+        let due = Duration::from_secs_f64(self.sent as f64 / self.bytes_per_sec as f64);
+        due.checked_sub(self.started.elapsed())
+            .filter(|d| !d.is_zero())
+    }
+}
+
+/// The bytes of `file`, chunk by chunk, counted on `bar` and paced by `limit`.
+pub fn file_stream(
+    file: tokio::fs::File,
+    bar: ProgressBar,
+    limit: Option<u64>,
+) -> impl Stream<Item = std::io::Result<Bytes>> + Send + 'static {
+    let mut limiter = limit.map(RateLimit::new);
+    tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024).then(move |chunk| {
+        let delay = match &chunk {
+            Ok(bytes) => {
+                bar.inc(bytes.len() as u64);
+                limiter.as_mut().and_then(|l| l.delay_after(bytes.len()))
+            }
+            Err(_) => None,
+        };
+        async move {
+            if let Some(d) = delay {
+                tokio::time::sleep(d).await;
+            }
+            chunk
+        }
+    })
+}
+
+/// Writes `body` to `dest`: into a temporary file beside it, flushed to
+/// disk, then renamed over `dest`. If the transfer fails or this future is
+/// dropped (Ctrl-C), the temporary file is removed and `dest` is untouched,
+/// so a truncated download never appears under the final name. A body
+/// shorter or longer than `expected_len` (the Content-Length) is an error.
+///
+/// # Errors
+/// Local IO failures, the body's error, or a length mismatch.
+pub async fn download_to<S, E>(
+    mut body: S,
+    dest: &Path,
+    expected_len: Option<u64>,
+    bar: &ProgressBar,
+    limit: Option<u64>,
+) -> Result<u64>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: Into<anyhow::Error>,
+{
+    let dir = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "download".into());
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".part")
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    let mut file = tokio::fs::File::from_std(
+        tmp.as_file()
+            .try_clone()
+            .context("cannot open the temporary file")?,
+    );
+    let mut limiter = limit.map(RateLimit::new);
+    let mut written = 0u64;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(Into::into)?;
+        file.write_all(&chunk)
+            .await
+            .with_context(|| format!("cannot write to {}", tmp.path().display()))?;
+        written += chunk.len() as u64;
+        bar.inc(chunk.len() as u64);
+        if let Some(d) = limiter.as_mut().and_then(|l| l.delay_after(chunk.len())) {
+            tokio::time::sleep(d).await;
+        }
+    }
+    if let Some(expected) = expected_len
+        && expected != written
+    {
+        anyhow::bail!(
+            "the server sent {written} of {expected} bytes; nothing was saved to {}: retry",
+            dest.display()
+        );
+    }
+    file.flush().await?;
+    // Durable before it becomes visible: a crash after the rename must not
+    // expose a file whose bytes never reached the disk.
+    file.sync_all()
+        .await
+        .with_context(|| format!("cannot flush {}", tmp.path().display()))?;
+    drop(file);
+    // Temporary files are created 0600; a download is an ordinary file.
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))?;
+    tmp.persist(dest)
+        .map_err(|e| e.error)
+        .with_context(|| format!("cannot rename the download to {}", dest.display()))?;
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_parse() {
+        for (s, want) in [
+            ("1", Some(1)),
+            ("512K", Some(512 * 1024)),
+            ("10m", Some(10 * 1024 * 1024)),
+            ("1G", Some(1 << 30)),
+            ("0", None),
+            ("K", None),
+            ("fast", None),
+            ("-1M", None),
+        ] {
+            assert_eq!(parse_rate(s).ok(), want, "case {s:?}");
+        }
+    }
+
+    #[test]
+    fn the_limiter_asks_for_the_right_wait() {
+        let mut l = RateLimit::new(1000);
+        let d = l.delay_after(500).expect("half a second of budget used");
+        assert!(
+            d > Duration::from_millis(400) && d <= Duration::from_millis(500),
+            "{d:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_download_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let dest = dir.path().join("out.bin");
+        std::fs::write(&dest, b"old").expect("writes");
+        let body = futures::stream::iter(vec![
+            Ok(Bytes::from_static(b"new bytes")),
+            Err(anyhow::anyhow!("connection reset")),
+        ]);
+        let err = download_to(body, &dest, None, &ProgressBar::hidden(), None)
+            .await
+            .expect_err("the body fails");
+        assert!(err.to_string().contains("connection reset"));
+        assert_eq!(std::fs::read(&dest).expect("still there"), b"old");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("lists")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(names, ["out.bin"], "no temporary file is left");
+
+        let body = futures::stream::iter(vec![
+            Ok::<_, anyhow::Error>(Bytes::from_static(b"new ")),
+            Ok(Bytes::from_static(b"bytes")),
+        ]);
+        let short = futures::stream::iter(vec![Ok::<_, anyhow::Error>(Bytes::from_static(b"new"))]);
+        let err = download_to(short, &dest, Some(9), &ProgressBar::hidden(), None)
+            .await
+            .expect_err("a short body is refused");
+        assert!(err.to_string().contains("3 of 9 bytes"), "{err}");
+        assert_eq!(std::fs::read(&dest).expect("still there"), b"old");
+        let n = download_to(body, &dest, Some(9), &ProgressBar::hidden(), None)
+            .await
+            .expect("downloads");
+        assert_eq!(n, 9);
+        assert_eq!(std::fs::read(&dest).expect("replaced"), b"new bytes");
+        let mode = std::fs::metadata(&dest)
+            .expect("exists")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o644);
+    }
+}
