@@ -418,7 +418,9 @@ mod tests {
     fn download_destinations() {
         let dir = tempfile::tempdir().expect("temp dir");
         let d = dir.path().to_path_buf();
-        let cases: Vec<(Option<PathBuf>, &str, Option<Option<PathBuf>>)> = vec![
+        // (dest, key, Some(where) or None for an error; where None = stdout)
+        type Case<'a> = (Option<PathBuf>, &'a str, Option<Option<PathBuf>>);
+        let cases: Vec<Case> = vec![
             (None, "a/b/c.txt", Some(Some(PathBuf::from("c.txt")))),
             (None, "top", Some(Some(PathBuf::from("top")))),
             (Some(d.clone()), "x/y.bin", Some(Some(d.join("y.bin")))),
