@@ -64,6 +64,9 @@ pub enum Command {
     /// Users, API keys and profiles
     #[command(subcommand)]
     Auth(AuthCommand),
+    /// Compute instances (Docker containers)
+    #[command(subcommand)]
+    Compute(ComputeCommand),
     /// Object storage: buckets and objects
     #[command(subcommand)]
     Storage(StorageCommand),
@@ -120,6 +123,94 @@ pub enum KeysCommand {
         #[arg(long)]
         force: bool,
     },
+}
+
+/// `cloud compute …`
+#[derive(Debug, Subcommand)]
+pub enum ComputeCommand {
+    /// Launch an instance from a container image
+    #[command(
+        after_help = "Example:\n  cloud compute launch --name web --image nginx:alpine --port 8080:80\n  cloud compute launch --name job --image busybox -- sh -c 'echo hi'"
+    )]
+    Launch {
+        /// The instance name (unique among your live instances)
+        #[arg(long)]
+        name: String,
+        /// The container image, e.g. nginx:alpine
+        #[arg(long)]
+        image: String,
+        /// Publish a port: HOST:CONTAINER, CONTAINER (any free host port),
+        /// optionally /tcp or /udp; repeatable
+        #[arg(long = "port", short = 'p', value_name = "SPEC")]
+        ports: Vec<String>,
+        /// An environment variable K=V; repeatable
+        #[arg(long = "env", short = 'e', value_name = "K=V", value_parser = parse_env)]
+        env: Vec<(String, String)>,
+        /// The instance type (t3.nano … t3.xlarge) [default: the server's, t3.micro]
+        #[arg(long = "type", short = 't', value_name = "TYPE")]
+        instance_type: Option<String>,
+        /// The command to run instead of the image's, after `--`
+        #[arg(last = true, value_name = "CMD ARGS")]
+        command: Vec<String>,
+    },
+    /// List instances
+    #[command(visible_alias = "ls")]
+    List {
+        /// Include terminated instances
+        #[arg(long, short = 'a')]
+        all: bool,
+    },
+    /// Show one instance in detail
+    #[command(visible_alias = "describe")]
+    Show {
+        /// Id, unique id prefix, or name
+        instance: String,
+    },
+    /// Start a stopped instance
+    Start {
+        /// Id, unique id prefix, or name
+        instance: String,
+    },
+    /// Stop a running instance
+    Stop {
+        /// Id, unique id prefix, or name
+        instance: String,
+    },
+    /// Restart a running instance
+    Reboot {
+        /// Id, unique id prefix, or name
+        instance: String,
+    },
+    /// Terminate an instance: its container is removed for good
+    #[command(visible_alias = "rm")]
+    Terminate {
+        /// Id, unique id prefix, or name
+        instance: String,
+    },
+    /// Print an instance's output (stdout and stderr)
+    Logs {
+        /// Id, unique id prefix, or name
+        instance: String,
+        /// Keep printing new output until the instance stops or Ctrl-C
+        #[arg(long, short = 'f')]
+        follow: bool,
+        /// Only the last N lines
+        #[arg(long, short = 'n', value_name = "N")]
+        tail: Option<u32>,
+    },
+    /// Show an instance's CPU, memory and network use
+    Stats {
+        /// Id, unique id prefix, or name
+        instance: String,
+    },
+}
+
+/// Parses `K=V` for `--env`.
+fn parse_env(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => Err(format!("expected K=V (got {s:?})")),
+    }
 }
 
 /// `cloud storage …`

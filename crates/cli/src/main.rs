@@ -97,6 +97,10 @@ pub async fn dispatch(global: GlobalArgs, out: Output, command: Command) -> anyh
             let mut ctx = Ctx::new(global, out)?;
             commands::auth::run(&mut ctx, cmd).await
         }
+        Command::Compute(cmd) => {
+            let mut ctx = Ctx::new(global, out)?;
+            commands::compute::run(&mut ctx, cmd).await
+        }
         Command::Storage(cmd) => {
             let mut ctx = Ctx::new(global, out)?;
             commands::storage::run(&mut ctx, cmd).await

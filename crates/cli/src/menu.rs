@@ -16,6 +16,10 @@ enum Prompt {
     Arg(&'static str),
     /// A secret positional argument (not echoed, not shown afterwards).
     Secret(&'static str),
+    /// A flag's value, asked with this label.
+    Flag(&'static str, &'static str),
+    /// A flag's value that may be left empty (then the flag is omitted).
+    OptionalFlag(&'static str, &'static str),
 }
 
 /// One menu entry: the command's words and what to ask for.
@@ -32,6 +36,60 @@ struct Service {
 }
 
 const SERVICES: &[Service] = &[
+    Service {
+        label: "compute  instances (containers)",
+        actions: &[
+            Action {
+                label: "list instances",
+                words: &["compute", "list"],
+                prompts: &[],
+            },
+            Action {
+                label: "launch an instance",
+                words: &["compute", "launch"],
+                prompts: &[
+                    Prompt::Flag("--name", "name"),
+                    Prompt::Flag("--image", "image (e.g. nginx:alpine)"),
+                    Prompt::OptionalFlag("--port", "port HOST:CONTAINER (empty for none)"),
+                ],
+            },
+            Action {
+                label: "show an instance",
+                words: &["compute", "show"],
+                prompts: &[Prompt::Arg("instance (id, prefix or name)")],
+            },
+            Action {
+                label: "stop an instance",
+                words: &["compute", "stop"],
+                prompts: &[Prompt::Arg("instance (id, prefix or name)")],
+            },
+            Action {
+                label: "start an instance",
+                words: &["compute", "start"],
+                prompts: &[Prompt::Arg("instance (id, prefix or name)")],
+            },
+            Action {
+                label: "reboot an instance",
+                words: &["compute", "reboot"],
+                prompts: &[Prompt::Arg("instance (id, prefix or name)")],
+            },
+            Action {
+                label: "terminate an instance",
+                words: &["compute", "terminate"],
+                prompts: &[Prompt::Arg("instance (id, prefix or name)")],
+            },
+            Action {
+                label: "show an instance's logs",
+                words: &["compute", "logs"],
+                prompts: &[Prompt::Arg("instance (id, prefix or name)")],
+            },
+            Action {
+                label: "show an instance's resource use",
+                words: &["compute", "stats"],
+                prompts: &[Prompt::Arg("instance (id, prefix or name)")],
+            },
+        ],
+    },
     Service {
         label: "storage  buckets and objects",
         actions: &[
@@ -151,8 +209,12 @@ pub async fn run(global: GlobalArgs, out: Output) -> Result<()> {
         let mut shown = argv.clone();
         for prompt in action.prompts {
             let answer = match prompt {
-                Prompt::Arg(label) => Input::<String>::with_theme(&theme)
+                Prompt::Arg(label) | Prompt::Flag(_, label) => Input::<String>::with_theme(&theme)
                     .with_prompt(*label)
+                    .interact_text(),
+                Prompt::OptionalFlag(_, label) => Input::<String>::with_theme(&theme)
+                    .with_prompt(*label)
+                    .allow_empty(true)
                     .interact_text(),
                 Prompt::Secret(label) => {
                     Password::with_theme(&theme).with_prompt(*label).interact()
@@ -163,11 +225,22 @@ pub async fn run(global: GlobalArgs, out: Output) -> Result<()> {
                 Err(e) if cancelled(&e) => return Ok(()),
                 Err(e) => return Err(e.into()),
             };
-            shown.push(match prompt {
-                Prompt::Secret(_) => "<key>".into(),
-                Prompt::Arg(_) => answer.clone(),
-            });
-            argv.push(answer);
+            match prompt {
+                Prompt::Secret(_) => {
+                    shown.push("<key>".into());
+                    argv.push(answer);
+                }
+                Prompt::Arg(_) => {
+                    shown.push(answer.clone());
+                    argv.push(answer);
+                }
+                Prompt::Flag(flag, _) | Prompt::OptionalFlag(flag, _) => {
+                    if !answer.trim().is_empty() {
+                        shown.extend([flag.to_string(), answer.clone()]);
+                        argv.extend([flag.to_string(), answer]);
+                    }
+                }
+            }
         }
         eprintln!(
             "{}",

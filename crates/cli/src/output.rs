@@ -3,7 +3,7 @@
 //! Human output uses colour only when stdout is a terminal and `NO_COLOR`
 //! is unset; `--json` prints the API's data and nothing else.
 
-use comfy_table::{Attribute, Cell, ContentArrangement, Table, presets};
+use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table, presets};
 use serde::Serialize;
 use std::io::{IsTerminal, Write};
 use time::OffsetDateTime;
@@ -120,6 +120,23 @@ impl Output {
     /// `text` bold on a colour terminal.
     pub fn bold(&self, text: &str) -> String {
         console::style(text).bold().to_string()
+    }
+}
+
+/// A cell for a resource state, lower-cased and coloured by meaning
+/// (running green, in-between yellow, stopped plain, failed red).
+pub fn state_cell(state: &str, color: bool) -> Cell {
+    let state = state.to_ascii_lowercase();
+    let fg = match state.as_str() {
+        "running" => Some(Color::Green),
+        "starting" | "stopping" => Some(Color::Yellow),
+        "error" => Some(Color::Red),
+        "terminated" => Some(Color::DarkGrey),
+        _ => None,
+    };
+    match fg {
+        Some(fg) if color => Cell::new(state).fg(fg),
+        _ => Cell::new(state),
     }
 }
 

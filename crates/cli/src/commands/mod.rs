@@ -2,4 +2,5 @@
 
 pub mod auth;
 pub mod completion;
+pub mod compute;
 pub mod storage;

@@ -1,0 +1,341 @@
+//! `cloud compute …`: instances, addressed by id, unique id prefix or name.
+
+use anyhow::Result;
+use comfy_table::Cell;
+use futures::StreamExt;
+use miniaws_client::{Client, Instance, InstancePort, LaunchInstance, LogsOptions};
+use std::io::Write;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::cli::ComputeCommand;
+use crate::context::Ctx;
+use crate::error::{interrupted, user};
+use crate::output::{human_bytes, relative_time, short_id, state_cell};
+use crate::resolve::{Kind, resolve};
+
+const INSTANCE: Kind = Kind {
+    singular: "instance",
+    list_command: "cloud compute list",
+};
+
+/// Runs one `cloud compute` command.
+pub async fn run(ctx: &mut Ctx, cmd: ComputeCommand) -> Result<()> {
+    match cmd {
+        ComputeCommand::Launch {
+            name,
+            image,
+            ports,
+            env,
+            instance_type,
+            command,
+        } => {
+            let launch = LaunchInstance {
+                name,
+                image,
+                ports,
+                env: env.into_iter().collect(),
+                instance_type,
+                command: Some(command).filter(|c| !c.is_empty()),
+            };
+            launch_instance(ctx, &launch).await
+        }
+        ComputeCommand::List { all } => list(ctx, all).await,
+        ComputeCommand::Show { instance } => show(ctx, &instance).await,
+        ComputeCommand::Start { instance } => act(ctx, &instance, Action::Start).await,
+        ComputeCommand::Stop { instance } => act(ctx, &instance, Action::Stop).await,
+        ComputeCommand::Reboot { instance } => act(ctx, &instance, Action::Reboot).await,
+        ComputeCommand::Terminate { instance } => act(ctx, &instance, Action::Terminate).await,
+        ComputeCommand::Logs {
+            instance,
+            follow,
+            tail,
+        } => logs(ctx, &instance, follow, tail).await,
+        ComputeCommand::Stats { instance } => stats(ctx, &instance).await,
+    }
+}
+
+/// The id of the instance the user means: a full id as given, else the
+/// live instance with that name or unique id prefix (terminated ones only
+/// when nothing live matches and `terminated_too`).
+async fn resolve_instance(client: &Client, wanted: &str, terminated_too: bool) -> Result<Uuid> {
+    if let Ok(id) = wanted.trim().parse::<Uuid>() {
+        return Ok(id);
+    }
+    let all = client.list_instances(true).await?;
+    let (live, dead): (Vec<Instance>, Vec<Instance>) =
+        all.into_iter().partition(|i| i.state != "TERMINATED");
+    match resolve(
+        &live,
+        wanted,
+        &INSTANCE,
+        |i| i.id.to_string(),
+        |i| Some(&i.name),
+    ) {
+        Ok(i) => Ok(i.id),
+        Err(e) if terminated_too => resolve(
+            &dead,
+            wanted,
+            &INSTANCE,
+            |i| i.id.to_string(),
+            |i| Some(&i.name),
+        )
+        .map(|i| i.id)
+        .map_err(|_| e),
+        Err(e) => Err(e),
+    }
+}
+
+/// `127.0.0.1:8080->80` (and `/udp` for UDP), as `docker ps` shows ports.
+fn port_text(p: &InstancePort) -> String {
+    let proto = if p.protocol == "tcp" {
+        String::new()
+    } else {
+        format!("/{}", p.protocol)
+    };
+    match (&p.host_ip, p.host_port) {
+        (Some(ip), Some(host)) => format!("{ip}:{host}->{}{proto}", p.container_port),
+        (None, Some(host)) => format!("{host}->{}{proto}", p.container_port),
+        (_, None) => format!("{}{proto}", p.container_port),
+    }
+}
+
+fn ports_text(i: &Instance) -> String {
+    i.ports.iter().map(port_text).collect::<Vec<_>>().join(", ")
+}
+
+/// One line summing up an instance after an action.
+fn summary(ctx: &Ctx, verb: &str, i: &Instance) {
+    let mut line = format!(
+        "{verb} {} ({}): {}",
+        ctx.out.bold(&i.name),
+        short_id(&i.id),
+        i.state.to_ascii_lowercase()
+    );
+    if let Some(reason) = i.state_reason.as_deref().filter(|_| i.state == "ERROR") {
+        line.push_str(&format!(" — {reason}"));
+    }
+    ctx.out.success(&line);
+    if !i.urls.is_empty() {
+        ctx.out
+            .line(&format!("  reachable at {}", i.urls.join(", ")));
+    }
+}
+
+async fn launch_instance(ctx: &mut Ctx, launch: &LaunchInstance) -> Result<()> {
+    let instance = ctx.client()?.launch_instance(launch).await?;
+    if ctx.out.json {
+        return ctx.out.print_json(&instance);
+    }
+    summary(ctx, "Launched", &instance);
+    Ok(())
+}
+
+async fn list(ctx: &mut Ctx, all: bool) -> Result<()> {
+    let instances = ctx.client()?.list_instances(all).await?;
+    if ctx.out.json {
+        return ctx.out.print_json(&instances);
+    }
+    let now = OffsetDateTime::now_utc();
+    let mut table = ctx
+        .out
+        .table(&["ID", "NAME", "IMAGE", "TYPE", "STATE", "PORTS", "CREATED"]);
+    for i in &instances {
+        table.add_row(vec![
+            Cell::new(short_id(&i.id)),
+            Cell::new(&i.name),
+            Cell::new(&i.image),
+            Cell::new(&i.instance_type),
+            state_cell(&i.state, ctx.out.color),
+            Cell::new(ports_text(i)),
+            Cell::new(relative_time(i.created_at, now)),
+        ]);
+    }
+    ctx.out.print_table(&table);
+    Ok(())
+}
+
+async fn show(ctx: &mut Ctx, wanted: &str) -> Result<()> {
+    let client = ctx.client()?;
+    let id = resolve_instance(&client, wanted, true).await?;
+    let i = client.get_instance(id).await?;
+    if ctx.out.json {
+        return ctx.out.print_json(&i);
+    }
+    let now = OffsetDateTime::now_utc();
+    let when = |t: OffsetDateTime| format!("{} ({})", relative_time(t, now), t.date());
+    let mut fields = vec![
+        ("id", i.id.to_string()),
+        ("name", i.name.clone()),
+        ("state", i.state.to_ascii_lowercase()),
+    ];
+    if let Some(reason) = &i.state_reason {
+        fields.push(("reason", reason.clone()));
+    }
+    if let Some(code) = i.exit_code {
+        fields.push(("exit code", code.to_string()));
+    }
+    fields.extend([
+        ("image", i.image.clone()),
+        ("type", i.instance_type.clone()),
+        (
+            "ports",
+            Some(ports_text(&i))
+                .filter(|p| !p.is_empty())
+                .unwrap_or_else(|| "none".into()),
+        ),
+    ]);
+    if !i.urls.is_empty() {
+        fields.push(("urls", i.urls.join(", ")));
+    }
+    if !i.env.is_empty() {
+        let env: Vec<String> = i.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        fields.push(("env", env.join(" ")));
+    }
+    if let Some(cmd) = &i.command {
+        fields.push(("command", cmd.join(" ")));
+    }
+    fields.push(("created", when(i.created_at)));
+    if let Some(t) = i.terminated_at {
+        fields.push(("terminated", when(t)));
+    }
+    if let Some(c) = &i.container_id {
+        fields.push(("container", c.chars().take(12).collect()));
+    }
+    fields.push(("arn", i.arn.clone()));
+    ctx.out.fields(&fields);
+    Ok(())
+}
+
+/// A lifecycle action.
+#[derive(Clone, Copy)]
+enum Action {
+    Start,
+    Stop,
+    Reboot,
+    Terminate,
+}
+
+async fn act(ctx: &mut Ctx, wanted: &str, action: Action) -> Result<()> {
+    let client = ctx.client()?;
+    let id = resolve_instance(&client, wanted, false).await?;
+    let (instance, verb) = match action {
+        Action::Start => (client.start_instance(id).await?, "Started"),
+        Action::Stop => (client.stop_instance(id).await?, "Stopped"),
+        Action::Reboot => (client.reboot_instance(id).await?, "Rebooted"),
+        Action::Terminate => (client.terminate_instance(id).await?, "Terminated"),
+    };
+    if ctx.out.json {
+        return ctx.out.print_json(&instance);
+    }
+    summary(ctx, verb, &instance);
+    Ok(())
+}
+
+async fn logs(ctx: &mut Ctx, wanted: &str, follow: bool, tail: Option<u32>) -> Result<()> {
+    if follow && ctx.out.json {
+        return Err(user(
+            "--json prints the log collected so far and cannot --follow: drop one of them",
+        ));
+    }
+    let client = ctx.client()?;
+    let id = resolve_instance(&client, wanted, true).await?;
+    let options = LogsOptions {
+        tail,
+        follow,
+        ..LogsOptions::default()
+    };
+    if ctx.out.json {
+        let text = client.instance_logs(id, &options).await?;
+        return ctx
+            .out
+            .print_json(&serde_json::json!({ "id": id, "logs": text }));
+    }
+    let stream = client.instance_logs_stream(id, &options).await?;
+    let copy = async {
+        let mut stream = std::pin::pin!(stream);
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk?;
+            let mut out = std::io::stdout().lock();
+            if out.write_all(&chunk).and_then(|()| out.flush()).is_err() {
+                // The reader went away (`| head`): stop quietly.
+                return Ok(());
+            }
+        }
+        anyhow::Ok(())
+    };
+    tokio::select! {
+        done = copy => done,
+        // Ctrl-C is how one leaves `--follow`: not an error.
+        () = interrupted() => Ok(()),
+    }
+}
+
+async fn stats(ctx: &mut Ctx, wanted: &str) -> Result<()> {
+    let client = ctx.client()?;
+    let id = resolve_instance(&client, wanted, false).await?;
+    let s = client.instance_stats(id).await?;
+    if ctx.out.json {
+        return ctx.out.print_json(&s);
+    }
+    let mem_percent = if s.memory_limit_bytes > 0 {
+        s.memory_usage_bytes as f64 * 100.0 / s.memory_limit_bytes as f64
+    } else {
+        0.0
+    };
+    ctx.out.fields(&[
+        ("cpu", format!("{:.1}%", s.cpu_percent)),
+        (
+            "memory",
+            format!(
+                "{} / {} ({mem_percent:.1}%)",
+                human_bytes(s.memory_usage_bytes),
+                human_bytes(s.memory_limit_bytes)
+            ),
+        ),
+        (
+            "network",
+            format!(
+                "{} in, {} out",
+                human_bytes(s.network_rx_bytes),
+                human_bytes(s.network_tx_bytes)
+            ),
+        ),
+        (
+            "sampled",
+            relative_time(s.read_at, OffsetDateTime::now_utc()),
+        ),
+    ]);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_read_like_docker_ps() {
+        let port =
+            |ip: Option<&str>, host: Option<u16>, container: u16, proto: &str| InstancePort {
+                host_ip: ip.map(str::to_owned),
+                host_port: host,
+                container_port: container,
+                protocol: proto.to_owned(),
+            };
+        let cases = [
+            (
+                port(Some("127.0.0.1"), Some(8080), 80, "tcp"),
+                "127.0.0.1:8080->80",
+            ),
+            (
+                port(Some("127.0.0.1"), Some(5353), 53, "udp"),
+                "127.0.0.1:5353->53/udp",
+            ),
+            (port(None, Some(8080), 80, "tcp"), "8080->80"),
+            (port(None, None, 80, "tcp"), "80"),
+        ];
+        for (p, want) in cases {
+            assert_eq!(port_text(&p), want);
+        }
+    }
+}

@@ -1,0 +1,259 @@
+//! `cloud compute …` against a real server and the real Docker daemon, with
+//! the busybox test image. Every container the server creates for this test
+//! carries the `miniaws.owner` label of the test's user and is removed at
+//! the end, even when an assertion fails.
+
+mod common;
+
+use common::Env;
+use std::io::{Read, Write};
+use std::process::Stdio;
+use std::time::Duration;
+
+/// Removes every container of `owner` when dropped.
+struct Containers {
+    owner: String,
+}
+
+impl Drop for Containers {
+    fn drop(&mut self) {
+        let filter = format!("label=miniaws.owner={}", self.owner);
+        let Ok(out) = std::process::Command::new("docker")
+            .args(["ps", "-aq", "--filter", &filter])
+            .output()
+        else {
+            return;
+        };
+        let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        if !ids.is_empty() {
+            let _ = std::process::Command::new("docker")
+                .args(["rm", "-f"])
+                .args(&ids)
+                .output();
+        }
+    }
+}
+
+/// One HTTP/1.0 request to `url` (`http://127.0.0.1:PORT`); the status line.
+fn http_status_line(url: &str) -> String {
+    let addr = url.trim_start_matches("http://");
+    let mut stream =
+        std::net::TcpStream::connect(addr).expect("the access URL accepts connections");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("sets a timeout");
+    stream
+        .write_all(b"GET / HTTP/1.0\r\nHost: test\r\n\r\n")
+        .expect("sends");
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer.lines().next().unwrap_or_default().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compute_commands_against_real_docker() {
+    let Some(image) = miniaws_testkit::require_docker() else {
+        return;
+    };
+    let env = Env::start().await;
+    env.sign_up("alice");
+    let owner = env.json(&["auth", "whoami"])["user"]["id"]
+        .as_str()
+        .expect("user id")
+        .to_owned();
+    let _cleanup = Containers { owner };
+
+    // The seed's command, exactly as written: nginx:alpine is not on this
+    // machine and no registry is reachable, so the server's image error
+    // comes through as one line.
+    let err = env.fails(
+        &[
+            "compute",
+            "launch",
+            "--name",
+            "my-server",
+            "--image",
+            "nginx:alpine",
+            "--port",
+            "8080:80",
+        ],
+        1,
+    );
+    assert!(err.contains("image not found: nginx:alpine"), "{err}");
+    assert!(err.contains("docker build / docker load"), "{err}");
+
+    // launch: JSON, with a port on any free host port, env and a command.
+    let web = env.json(&[
+        "compute", "launch", "--name", "web", "--image", &image, "--port", "80", "--env",
+        "MODE=dev", "--", "httpd", "-f", "-p", "80", "-h", "/",
+    ]);
+    assert_eq!(web["state"], "RUNNING", "{web}");
+    assert_eq!(web["env"]["MODE"], "dev");
+    assert_eq!(web["command"][0], "httpd");
+    let web_id = web["id"].as_str().expect("id").to_owned();
+    let host_port = web["ports"][0]["host_port"].as_u64().expect("published");
+    let access = format!("127.0.0.1:{host_port}->80");
+    let url = web["urls"][0].as_str().expect("a URL").to_owned();
+    assert!(
+        http_status_line(&url).starts_with("HTTP/1."),
+        "httpd answers at {url}"
+    );
+
+    // launch: human, with a command after `--`.
+    let out = env.ok(&[
+        "compute",
+        "launch",
+        "--name",
+        "job",
+        "--image",
+        &image,
+        "--type",
+        "t3.nano",
+        "--",
+        "sh",
+        "-c",
+        "echo hello from job; echo second line; sleep 300",
+    ]);
+    assert!(
+        out.contains("Launched job") && out.contains("running"),
+        "{out}"
+    );
+
+    // list: the access URL in the table; JSON is the API's data.
+    let table = env.ok(&["compute", "list"]);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 3, "header + 2 instances:\n{table}");
+    assert!(
+        lines[0].starts_with("ID") && lines[0].contains("PORTS"),
+        "{table}"
+    );
+    assert!(
+        table.contains(&access),
+        "access URL {access} missing:\n{table}"
+    );
+    assert!(table.contains("t3.nano"), "{table}");
+    let listed = env.json(&["compute", "list"]);
+    assert_eq!(listed.as_array().map(Vec::len), Some(2));
+
+    // show: by name (human), by unique id prefix (JSON).
+    let out = env.ok(&["compute", "show", "web"]);
+    assert!(out.contains(&web_id) && out.contains(&access), "{out}");
+    assert!(out.contains("MODE=dev"), "{out}");
+    let shown = env.json(&["compute", "show", &web_id[..8]]);
+    assert_eq!(shown["name"], "web");
+
+    // logs: all, --tail, JSON; --follow ends when the container stops.
+    let mut logs = String::new();
+    for _ in 0..50 {
+        logs = env.ok(&["compute", "logs", "job"]);
+        if logs.contains("second line") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(logs, "hello from job\nsecond line\n");
+    assert_eq!(
+        env.ok(&["compute", "logs", "job", "--tail", "1"]),
+        "second line\n"
+    );
+    let json_logs = env.json(&["compute", "logs", "job"]);
+    assert_eq!(json_logs["logs"], "hello from job\nsecond line\n");
+    env.fails(&["compute", "logs", "job", "--json", "--follow"], 1);
+    let short = env.json(&[
+        "compute",
+        "launch",
+        "--name",
+        "short",
+        "--image",
+        &image,
+        "--",
+        "sh",
+        "-c",
+        "echo one; sleep 1; echo two",
+    ]);
+    let mut follow = env
+        .cloud_std()
+        .args(["compute", "logs", "short", "--follow"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("cloud starts");
+    let mut followed = String::new();
+    follow
+        .stdout
+        .take()
+        .expect("piped")
+        .read_to_string(&mut followed)
+        .expect("reads");
+    let status = follow.wait().expect("exits");
+    assert!(status.success());
+    assert_eq!(
+        followed, "one\ntwo\n",
+        "--follow streams until the container stops"
+    );
+
+    // stats: human and JSON.
+    let out = env.ok(&["compute", "stats", "web"]);
+    assert!(
+        out.contains("cpu") && out.contains("memory") && out.contains("/ 1.0 GiB"),
+        "{out}"
+    );
+    let stats = env.json(&["compute", "stats", "job"]);
+    assert_eq!(
+        stats["memory_limit_bytes"],
+        512u64 * 1024 * 1024,
+        "t3.nano has 512 MiB"
+    );
+
+    // stop / start / reboot, human and JSON, and a state error.
+    let out = env.ok(&["compute", "stop", "web"]);
+    assert!(
+        out.contains("Stopped web") && out.contains("stopped"),
+        "{out}"
+    );
+    let err = env.fails(&["compute", "stop", "web"], 1);
+    assert!(err.contains("STOPPED") || err.contains("stopped"), "{err}");
+    let started = env.json(&["compute", "start", "web"]);
+    assert_eq!(started["state"], "RUNNING");
+    let out = env.ok(&["compute", "reboot", &web_id]);
+    assert!(
+        out.contains("Rebooted web") && out.contains("reachable at http://127.0.0.1:"),
+        "{out}"
+    );
+
+    // Errors: unknown instance, duplicate name, bad --env (usage).
+    let err = env.fails(&["compute", "show", "nosuch"], 1);
+    assert!(
+        err.contains("no instance with id, id prefix or name \"nosuch\""),
+        "{err}"
+    );
+    assert!(err.contains("cloud compute list"), "{err}");
+    let err = env.fails(
+        &["compute", "launch", "--name", "web", "--image", &image],
+        1,
+    );
+    assert!(err.contains("web"), "{err}");
+    env.fails(
+        &[
+            "compute", "launch", "--name", "x", "--image", &image, "--env", "NOVALUE",
+        ],
+        2,
+    );
+
+    // terminate: by prefix (JSON) and by name (human); list --all keeps them.
+    let gone = env.json(&["compute", "terminate", &web_id[..8]]);
+    assert_eq!(gone["state"], "TERMINATED");
+    let out = env.ok(&["compute", "terminate", "job"]);
+    assert!(out.contains("Terminated job"), "{out}");
+    env.ok(&["compute", "terminate", short["id"].as_str().expect("id")]);
+    let live = env.json(&["compute", "list"]);
+    assert_eq!(live.as_array().map(Vec::len), Some(0), "{live}");
+    let out = env.ok(&["compute", "list", "--all"]);
+    assert_eq!(out.lines().count(), 4, "{out}");
+    assert!(out.contains("terminated"), "{out}");
+    // A terminated instance can still be shown by name.
+    let out = env.ok(&["compute", "show", "web"]);
+    assert!(out.contains("terminated"), "{out}");
+}
