@@ -7,7 +7,11 @@ const EXAMPLES: &str = "\
 Examples:
   cloud auth create-demo alice          create a user and save its key
   cloud auth whoami                     who am I, on which server
-  cloud --json auth keys list           machine-readable output
+  cloud compute launch --name web --image nginx:alpine --port 8080:80
+  cloud compute list                    instances with their access URLs
+  cloud storage upload my-bucket README.md
+  cloud storage download my-bucket README.md copy.md
+  cloud --json compute list             machine-readable output
   cloud completion bash > ~/.local/share/bash-completion/completions/cloud
 
 Run `cloud` with no arguments in a terminal for an interactive menu.";
@@ -34,7 +38,13 @@ pub struct Cli {
 pub struct GlobalArgs {
     /// The miniaws server [default: the profile's endpoint, else
     /// http://127.0.0.1:8080]
-    #[arg(long, env = "MINIAWS_ENDPOINT", global = true, value_name = "URL")]
+    #[arg(
+        long,
+        env = "MINIAWS_ENDPOINT",
+        global = true,
+        value_name = "URL",
+        help_heading = "Global options"
+    )]
     pub endpoint: Option<String>,
     /// The API key to use instead of the profile's
     #[arg(
@@ -43,18 +53,25 @@ pub struct GlobalArgs {
         env = "MINIAWS_API_KEY",
         global = true,
         hide_env_values = true,
-        value_name = "KEY"
+        value_name = "KEY",
+        help_heading = "Global options"
     )]
     pub api_key: Option<String>,
     /// The configuration profile to use [default: the active profile, else
     /// "default"]
-    #[arg(long, env = "MINIAWS_PROFILE", global = true, value_name = "NAME")]
+    #[arg(
+        long,
+        env = "MINIAWS_PROFILE",
+        global = true,
+        value_name = "NAME",
+        help_heading = "Global options"
+    )]
     pub profile: Option<String>,
     /// Print the API's data as JSON (stable, for scripts)
-    #[arg(long, short = 'j', global = true)]
+    #[arg(long, short = 'j', global = true, help_heading = "Global options")]
     pub json: bool,
     /// Show each HTTP exchange on stderr (secrets redacted)
-    #[arg(long, short = 'v', global = true)]
+    #[arg(long, short = 'v', global = true, help_heading = "Global options")]
     pub verbose: bool,
 }
 
