@@ -203,7 +203,57 @@ async fn contract(db: &Database) {
             .expect("list")
             .is_empty()
     );
+    races(&repo, owner, t0).await;
     db.close().await;
+}
+
+/// Concurrent writers: every blob a part ever pointed to is handed back
+/// exactly once — as a replaced part, as a deleted upload's part, or as the
+/// refused write of a part that came too late — so none is left orphaned.
+async fn races(repo: &Arc<dyn MultipartRepo>, owner: UserId, t0: OffsetDateTime) {
+    // Sixteen uploads of the same part number at once.
+    let u = upload(owner, "bkt", "race", t0);
+    repo.create_upload(&u).await.expect("create upload");
+    let parts: Vec<Part> = (0..16).map(|_| part(u.id, 7, 100)).collect();
+    let results = futures::future::join_all(parts.iter().map(|p| repo.put_part(p))).await;
+    let mut handed_back: Vec<BlobId> = results
+        .into_iter()
+        .filter_map(|r| r.expect("every concurrent put_part succeeds"))
+        .collect();
+    let stored = repo.list_parts(u.id, 0, 100).await.expect("list parts");
+    assert_eq!(stored.len(), 1, "one part 7 remains");
+    handed_back.push(stored[0].blob_id);
+    handed_back.sort();
+    let mut all: Vec<BlobId> = parts.iter().map(|p| p.blob_id).collect();
+    all.sort();
+    assert_eq!(
+        handed_back, all,
+        "same-part uploads: each blob is either stored or returned as replaced, once"
+    );
+
+    // Parts racing an abort of their upload.
+    let parts: Vec<Part> = (1..=16).map(|n| part(u.id, n, 100)).collect();
+    let puts = futures::future::join_all(parts.iter().map(|p| repo.put_part(p)));
+    let (results, deleted) = tokio::join!(puts, repo.delete_upload(u.id));
+    let mut handed_back = deleted.expect("delete").expect("the upload existed");
+    for (p, r) in parts.iter().zip(results) {
+        match r {
+            Ok(replaced) => handed_back.extend(replaced),
+            Err(CoreError::NotFound {
+                resource: Resource::Upload,
+                ..
+            }) => handed_back.push(p.blob_id),
+            Err(e) => panic!("put_part racing delete_upload: {e:?}"),
+        }
+    }
+    handed_back.sort();
+    let mut all: Vec<BlobId> = parts.iter().map(|p| p.blob_id).collect();
+    all.extend(stored.iter().map(|p| p.blob_id));
+    all.sort();
+    assert_eq!(
+        handed_back, all,
+        "parts racing an abort: each blob is returned by the delete or refused, once"
+    );
 }
 
 #[tokio::test]

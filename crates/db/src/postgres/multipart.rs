@@ -133,8 +133,14 @@ impl MultipartRepo for PgMultipartRepo {
 
     async fn put_part(&self, p: &Part) -> CoreResult<Option<BlobId>> {
         let mut tx = self.pool.begin().await.map_err(db_err)?;
-        // Lock the upload against a concurrent abort/complete.
-        let exists = sqlx::query("SELECT 1 FROM multipart_uploads WHERE id = $1 FOR SHARE")
+        // Lock the upload row exclusively: against a concurrent abort or
+        // complete, and against a concurrent upload of the same part. Under
+        // READ COMMITTED two writers of a part that does not exist yet would
+        // both read "no old part" (there is no row to lock), and the second
+        // upsert would then replace the first one's blob without returning
+        // it, leaving an orphan file. The lock is held for three short
+        // statements, not for the body transfer.
+        let exists = sqlx::query("SELECT 1 FROM multipart_uploads WHERE id = $1 FOR UPDATE")
             .bind(p.upload_id.as_uuid())
             .fetch_optional(&mut *tx)
             .await
@@ -147,7 +153,7 @@ impl MultipartRepo for PgMultipartRepo {
             ));
         }
         let old: Option<Uuid> = sqlx::query_scalar(
-            "SELECT blob_id FROM multipart_parts WHERE upload_id = $1 AND part_number = $2 FOR UPDATE",
+            "SELECT blob_id FROM multipart_parts WHERE upload_id = $1 AND part_number = $2",
         )
         .bind(p.upload_id.as_uuid())
         .bind(part_i32(p.part_number)?)
@@ -192,6 +198,13 @@ impl MultipartRepo for PgMultipartRepo {
 
     async fn delete_upload(&self, id: UploadId) -> CoreResult<Option<Vec<BlobId>>> {
         let mut tx = self.pool.begin().await.map_err(db_err)?;
+        // Lock the upload first, as `put_part` does: a part committed after
+        // the parts were read would otherwise be cascaded away unseen.
+        sqlx::query("SELECT 1 FROM multipart_uploads WHERE id = $1 FOR UPDATE")
+            .bind(id.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
         // Parts first, to learn their blobs (deleting the upload would
         // cascade them away unseen).
         let blobs: Vec<Uuid> = sqlx::query_scalar(

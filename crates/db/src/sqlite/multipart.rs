@@ -1,4 +1,10 @@
 //! [`MultipartRepo`] on SQLite.
+//!
+//! Writes that read first (`put_part`, `delete_upload`) use `BEGIN
+//! IMMEDIATE`: it takes SQLite's single write lock up front, so two
+//! uploads of the same part serialise, and the second sees (and returns)
+//! the first one's blob. A deferred transaction would read the part under a
+//! snapshot and then fail with SQLITE_BUSY when upgrading to write.
 
 use async_trait::async_trait;
 use miniaws_core::multipart::{MultipartRepo, MultipartUpload, Part, UploadId};
@@ -138,7 +144,11 @@ impl MultipartRepo for SqliteMultipartRepo {
     }
 
     async fn put_part(&self, p: &Part) -> CoreResult<Option<BlobId>> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_err)?;
         let exists: bool =
             sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM multipart_uploads WHERE id = ?)")
                 .bind(p.upload_id.to_string())
@@ -198,7 +208,11 @@ impl MultipartRepo for SqliteMultipartRepo {
     }
 
     async fn delete_upload(&self, id: UploadId) -> CoreResult<Option<Vec<BlobId>>> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_err)?;
         let blobs: Vec<String> =
             sqlx::query_scalar("SELECT blob_id FROM multipart_parts WHERE upload_id = ?")
                 .bind(id.to_string())
