@@ -6,17 +6,18 @@ use bollard::container::LogOutput;
 use bollard::errors::Error as BollardError;
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum,
-    ContainerStatsResponse, HostConfig, PortBinding,
+    ContainerStatsResponse, ContainerSummary as ContainerSummaryModel, ContainerSummaryStateEnum,
+    HostConfig, PortBinding,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, EventsOptionsBuilder,
-    LogsOptionsBuilder, RemoveContainerOptionsBuilder, RestartContainerOptionsBuilder,
-    StatsOptionsBuilder, StopContainerOptionsBuilder,
+    ListContainersOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
+    RestartContainerOptionsBuilder, StatsOptionsBuilder, StopContainerOptionsBuilder,
 };
 use futures::{Stream, StreamExt, TryStreamExt};
 use miniaws_core::compute::{
-    ComputeDriver, ContainerEvent, ContainerInfo, ContainerSpec, ContainerStatus, EventStream,
-    InstanceId, InstanceStats, LogOptions, LogStream, Protocol, PublishedPort,
+    ComputeDriver, ContainerEvent, ContainerInfo, ContainerSpec, ContainerStatus, ContainerSummary,
+    EventStream, InstanceId, InstanceStats, LogOptions, LogStream, Protocol, PublishedPort,
 };
 use miniaws_core::error::{ConflictKind, Dependency};
 use miniaws_core::{CoreError, CoreResult, Resource};
@@ -254,27 +255,73 @@ fn with_tag(image: &str) -> String {
     }
 }
 
+/// A labelled container of a list; `None` without a usable label.
+fn summary_from(c: &ContainerSummaryModel) -> Option<ContainerSummary> {
+    let instance_id = c
+        .labels
+        .as_ref()?
+        .get(LABEL_INSTANCE_ID)?
+        .parse::<InstanceId>()
+        .ok()?;
+    let status = match c.state {
+        Some(
+            ContainerSummaryStateEnum::RUNNING
+            | ContainerSummaryStateEnum::PAUSED
+            | ContainerSummaryStateEnum::RESTARTING,
+        ) => ContainerStatus::Running,
+        _ => ContainerStatus::Exited,
+    };
+    Some(ContainerSummary {
+        container_id: c.id.clone()?,
+        instance_id,
+        status,
+    })
+}
+
+/// CPU use in percent of one CPU, from the two readings of one sample.
+///
+/// Docker's stats carry the current reading (`cpu_stats`) and the one it
+/// took about a second earlier (`precpu_stats`); the use is the container's
+/// share of the host's CPU time between the two, times the host's CPUs, as
+/// `docker stats` computes it. Without an earlier reading (a first sample)
+/// there is no interval to measure, and the answer is 0 rather than the
+/// average since the container started.
+fn cpu_percent(s: &ContainerStatsResponse) -> f64 {
+    let (Some(cpu), Some(pre)) = (s.cpu_stats.as_ref(), s.precpu_stats.as_ref()) else {
+        return 0.0;
+    };
+    let total =
+        |c: &bollard::models::ContainerCpuStats| c.cpu_usage.as_ref().and_then(|u| u.total_usage);
+    let (Some(now_total), Some(pre_total), Some(now_sys), Some(pre_sys)) = (
+        total(cpu),
+        total(pre),
+        cpu.system_cpu_usage,
+        pre.system_cpu_usage,
+    ) else {
+        return 0.0;
+    };
+    if pre_sys == 0 || now_sys <= pre_sys {
+        return 0.0;
+    }
+    let cpu_delta = now_total.saturating_sub(pre_total) as f64;
+    let sys_delta = (now_sys - pre_sys) as f64;
+    // Old daemons leave online_cpus out: count the per-CPU readings.
+    let online = cpu
+        .online_cpus
+        .filter(|n| *n > 0)
+        .map(f64::from)
+        .or_else(|| {
+            cpu.cpu_usage
+                .as_ref()
+                .and_then(|u| u.percpu_usage.as_ref())
+                .map(|p| p.len().max(1) as f64)
+        })
+        .unwrap_or(1.0);
+    let percent = cpu_delta / sys_delta * online * 100.0;
+    (percent * 100.0).round() / 100.0
+}
+
 fn stats_from(s: &ContainerStatsResponse) -> InstanceStats {
-    let cpu = s.cpu_stats.clone().unwrap_or_default();
-    let pre = s.precpu_stats.clone().unwrap_or_default();
-    let total = |c: &bollard::models::ContainerCpuStats| {
-        c.cpu_usage
-            .as_ref()
-            .and_then(|u| u.total_usage)
-            .unwrap_or(0)
-    };
-    let cpu_delta = total(&cpu).saturating_sub(total(&pre)) as f64;
-    let sys_delta = cpu
-        .system_cpu_usage
-        .unwrap_or(0)
-        .saturating_sub(pre.system_cpu_usage.unwrap_or(0)) as f64;
-    let online = f64::from(cpu.online_cpus.unwrap_or(1).max(1));
-    // The formula of `docker stats`: share of the host's time, times CPUs.
-    let cpu_percent = if sys_delta > 0.0 {
-        cpu_delta / sys_delta * online * 100.0
-    } else {
-        0.0
-    };
     let mem = s.memory_stats.clone().unwrap_or_default();
     let inactive = mem.stats.as_ref().and_then(|st| {
         st.get("total_inactive_file")
@@ -292,7 +339,7 @@ fn stats_from(s: &ContainerStatsResponse) -> InstanceStats {
         })
         .unwrap_or((0, 0));
     InstanceStats {
-        cpu_percent: (cpu_percent * 100.0).round() / 100.0,
+        cpu_percent: cpu_percent(s),
         memory_usage_bytes: usage,
         memory_limit_bytes: mem.limit.unwrap_or(0),
         network_rx_bytes: rx,
@@ -491,6 +538,23 @@ impl ComputeDriver for DockerComputeDriver {
             .map(|c| info_from(container_id, &c)))
     }
 
+    async fn list_containers(&self) -> CoreResult<Vec<ContainerSummary>> {
+        let docker = self.docker().await?;
+        let filters = HashMap::from([("label".to_owned(), vec![LABEL_INSTANCE_ID.to_owned()])]);
+        let options = ListContainersOptionsBuilder::new()
+            .all(true)
+            .filters(&filters)
+            .build();
+        let listed = self
+            .call(
+                "list the containers",
+                CALL_TIMEOUT,
+                docker.list_containers(Some(options)),
+            )
+            .await?;
+        Ok(listed.iter().filter_map(summary_from).collect())
+    }
+
     async fn logs(&self, container_id: &str, options: &LogOptions) -> CoreResult<LogStream> {
         let docker = self.docker().await?;
         // Fail early (404, daemon down) rather than in the middle of a body.
@@ -549,7 +613,15 @@ impl ComputeDriver for DockerComputeDriver {
             ("type".to_owned(), vec!["container".to_owned()]),
             ("label".to_owned(), vec![LABEL_INSTANCE_ID.to_owned()]),
         ]);
-        let options = EventsOptionsBuilder::new().filters(&filters).build();
+        // bollard sends the request only when the stream is first polled;
+        // `since` makes Docker replay what happened from now on, so that
+        // nothing is lost in between (a second earlier, in case the
+        // daemon's clock is a little behind ours: replays are harmless).
+        let since = (miniaws_core::clock::now_utc().unix_timestamp() - 1).to_string();
+        let options = EventsOptionsBuilder::new()
+            .filters(&filters)
+            .since(&since)
+            .build();
         let host = self.conn.host().to_owned();
         let stream = docker.events(Some(options)).filter_map(move |item| {
             let out = match item {
@@ -595,6 +667,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bollard::models::{ContainerCpuStats, ContainerCpuUsage};
 
     #[test]
     fn port_conflicts_name_the_port() {
@@ -613,6 +686,73 @@ mod tests {
             assert_eq!(conflicting_port(msg), want, "{msg}");
         }
         assert!(port_conflict(cases[0].0).to_string().contains("8080"));
+    }
+
+    fn cpu(total_ns: u64, system_ns: u64, online: Option<u32>) -> ContainerCpuStats {
+        ContainerCpuStats {
+            cpu_usage: Some(ContainerCpuUsage {
+                total_usage: Some(total_ns),
+                percpu_usage: Some(vec![0, 0]),
+                ..ContainerCpuUsage::default()
+            }),
+            system_cpu_usage: Some(system_ns),
+            online_cpus: online,
+            ..ContainerCpuStats::default()
+        }
+    }
+
+    #[test]
+    fn cpu_percent_comes_from_the_two_readings_of_a_sample() {
+        let sample =
+            |now: ContainerCpuStats, pre: Option<ContainerCpuStats>| ContainerStatsResponse {
+                cpu_stats: Some(now),
+                precpu_stats: pre,
+                ..ContainerStatsResponse::default()
+            };
+        // Host: 2 CPUs, so 2 s of system time pass per second.
+        let cases = [
+            (
+                "one CPU busy over the interval",
+                sample(
+                    cpu(11_000_000_000, 102_000_000_000, Some(2)),
+                    Some(cpu(10_000_000_000, 100_000_000_000, Some(2))),
+                ),
+                100.0,
+            ),
+            (
+                "a quarter CPU, online_cpus missing (counted per CPU)",
+                sample(
+                    cpu(10_250_000_000, 102_000_000_000, None),
+                    Some(cpu(10_000_000_000, 100_000_000_000, None)),
+                ),
+                25.0,
+            ),
+            (
+                "both CPUs busy",
+                sample(
+                    cpu(12_000_000_000, 102_000_000_000, Some(2)),
+                    Some(cpu(10_000_000_000, 100_000_000_000, Some(2))),
+                ),
+                200.0,
+            ),
+            (
+                "no earlier reading: not the lifetime average",
+                sample(cpu(50_000_000_000, 102_000_000_000, Some(2)), None),
+                0.0,
+            ),
+            (
+                "an empty earlier reading (first sample of a stream)",
+                sample(
+                    cpu(50_000_000_000, 102_000_000_000, Some(2)),
+                    Some(ContainerCpuStats::default()),
+                ),
+                0.0,
+            ),
+        ];
+        for (desc, stats, want) in cases {
+            assert_eq!(cpu_percent(&stats), want, "{desc}");
+            assert_eq!(stats_from(&stats).cpu_percent, want, "{desc}");
+        }
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! The reconciler task: keeps recorded instance state true to Docker.
 //!
-//! It resyncs every live instance at start-up and every
-//! `--resync-interval-secs`, and in between follows Docker's events for
-//! labelled containers, so that a container killed, removed or exited
-//! behind Mini AWS's back is reflected within moments. When Docker is down
-//! it keeps retrying; the first successful resync after that catches up.
+//! It follows Docker's events for labelled containers, so that a container
+//! killed, removed or exited behind Mini AWS's back is reflected within
+//! moments, and resyncs every live instance (one container list, then an
+//! inspect of what the list contradicts) at start-up, every
+//! `--resync-interval-secs` and each time it subscribes again. When Docker
+//! is down it retries every two seconds; the resync that comes with the
+//! new subscription catches up with what happened meanwhile.
 
 use futures::StreamExt;
 use miniaws_core::compute::ComputeService;

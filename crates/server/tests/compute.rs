@@ -81,10 +81,6 @@ async fn httpd_serves_through_the_published_port_with_env_and_limits() {
     );
     assert!(docker(&["inspect", "-f", "{{.Name}}", &cid]).starts_with("/miniaws-web-"));
 
-    let stats = client.instance_stats(inst.id).await.expect("stats");
-    assert_eq!(stats.memory_limit_bytes, 512 * 1024 * 1024);
-    assert!(stats.memory_usage_bytes > 0);
-    assert!(stats.network_rx_bytes > 0 || stats.network_tx_bytes > 0 || stats.cpu_percent >= 0.0);
     let types = client.instance_types().await.expect("types");
     assert_eq!(types.len(), 6);
     assert!(types.iter().any(|t| t.name == "t3.micro" && t.default));
@@ -398,4 +394,150 @@ async fn without_docker_compute_answers_503_and_the_rest_works() {
         ("UP", "DISCONNECTED")
     );
     assert!(client.whoami().await.is_ok(), "identity keeps working");
+}
+
+#[tokio::test]
+async fn stats_measure_cpu_memory_and_network() {
+    let Some((server, image)) = server(Backend::Sqlite).await else {
+        return;
+    };
+    let mut guard = ContainerGuard::new();
+    let (client, _) = guard.user(&server, "stats").await;
+    let port = free_port();
+    let web = client
+        .launch_instance(&LaunchInstance {
+            ports: vec![format!("{port}:80")],
+            instance_type: Some("t3.nano".into()),
+            ..launch(
+                "web",
+                &image,
+                &[
+                    "sh",
+                    "-c",
+                    "mkdir -p /www && head -c 102400 /dev/zero > /www/big && exec httpd -f -p 80 -h /www",
+                ],
+            )
+        })
+        .await
+        .expect("launch web");
+    // Two busy loops: even on a loaded host they get a clear share of it.
+    let burner = client
+        .launch_instance(&launch(
+            "burner",
+            &image,
+            &["sh", "-c", "while :; do :; done & while :; do :; done"],
+        ))
+        .await
+        .expect("launch burner");
+    let idle = client
+        .launch_instance(&launch("idle", &image, SLEEP))
+        .await
+        .expect("launch idle");
+
+    let page = format!("http://127.0.0.1:{port}/big");
+    let fetch = || async {
+        match reqwest::get(&page).await {
+            Ok(res) if res.status().is_success() => res.bytes().await.map(|b| b.len()).ok(),
+            _ => None,
+        }
+    };
+    // httpd may need a moment to bind inside the container.
+    let mut first = None;
+    for _ in 0..50 {
+        first = fetch().await;
+        if first.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(first, Some(102_400), "httpd serves the page");
+
+    let (before, hot, cold) = tokio::join!(
+        client.instance_stats(web.id),
+        client.instance_stats(burner.id),
+        client.instance_stats(idle.id),
+    );
+    let (before, hot, cold) = (
+        before.expect("web stats"),
+        hot.expect("burner stats"),
+        cold.expect("idle stats"),
+    );
+    assert!(hot.cpu_percent > 25.0, "two busy loops use CPU: {hot:?}");
+    assert!(cold.cpu_percent < 5.0, "sleep uses none: {cold:?}");
+    assert_eq!(before.memory_limit_bytes, 512 * 1024 * 1024);
+    assert!(before.memory_usage_bytes > 0, "{before:?}");
+    assert!(
+        before.network_rx_bytes > 0 && before.network_tx_bytes >= 102_400,
+        "one page was fetched: {before:?}"
+    );
+
+    for _ in 0..5 {
+        assert_eq!(fetch().await, Some(102_400));
+    }
+    let after = client.instance_stats(web.id).await.expect("web stats");
+    assert!(
+        after.network_tx_bytes >= before.network_tx_bytes + 5 * 102_400,
+        "five more pages went out: {before:?} then {after:?}"
+    );
+    assert!(
+        after.network_rx_bytes > before.network_rx_bytes,
+        "five more requests came in: {before:?} then {after:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_instance_over_its_memory_limit_ends_in_error_out_of_memory() {
+    let Some((server, image)) = server(Backend::Sqlite).await else {
+        return;
+    };
+    let mut guard = ContainerGuard::new();
+    let (client, _) = guard.user(&server, "hungry").await;
+    // `tail` keeps everything after the last newline, and /dev/zero has
+    // none: it grows past t3.nano's 512 MiB. The second of sleep lets the
+    // launch answer RUNNING first, so only the reconciler can record the OOM.
+    let inst = client
+        .launch_instance(&LaunchInstance {
+            instance_type: Some("t3.nano".into()),
+            ..launch(
+                "hungry",
+                &image,
+                &["sh", "-c", "sleep 1; head -c 700m /dev/zero | tail"],
+            )
+        })
+        .await
+        .expect("launch");
+    assert_eq!(inst.state, "RUNNING");
+    let cid = inst.container_id.clone().expect("container");
+    // No swap beyond the limit (as on AWS), or the kernel would page out
+    // instead of killing.
+    assert_eq!(
+        docker(&[
+            "inspect",
+            "-f",
+            "{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}}",
+            &cid
+        ]),
+        "536870912 536870912"
+    );
+
+    let failed = wait_for(&client, inst.id, 15, "ERROR (out of memory)", |i| {
+        i.state != "RUNNING"
+    })
+    .await;
+    assert_eq!(failed.state, "ERROR", "{failed:?}");
+    let reason = failed.state_reason.clone().unwrap_or_default();
+    assert!(
+        reason.contains("out of memory") && reason.contains("t3.nano"),
+        "{reason}"
+    );
+    assert_eq!(failed.exit_code, Some(137), "{failed:?}");
+    assert_eq!(
+        docker(&["inspect", "-f", "{{.State.OOMKilled}}", &cid]),
+        "true"
+    );
+    // An instance in ERROR with its container can be started again.
+    assert_eq!(
+        client.start_instance(inst.id).await.expect("start").state,
+        "RUNNING"
+    );
 }

@@ -13,8 +13,8 @@ pub use domain::{
     split_command, validate_command, validate_env, validate_image,
 };
 pub use ports::{
-    ComputeDriver, ContainerEvent, ContainerInfo, ContainerSpec, ContainerStatus, EventStream,
-    InstanceRepo, InstanceStats, ListQuery, LogOptions, LogStream,
+    ComputeDriver, ContainerEvent, ContainerInfo, ContainerSpec, ContainerStatus, ContainerSummary,
+    EventStream, InstanceRepo, InstanceStats, ListQuery, LogOptions, LogStream,
 };
 pub use service::{
     ComputeService, ComputeSettings, DEFAULT_PAGE_SIZE, InstancePage, MAX_PAGE_SIZE,

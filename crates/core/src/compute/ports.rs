@@ -120,6 +120,18 @@ pub struct ContainerInfo {
     pub ports: Vec<PublishedPort>,
 }
 
+/// One labelled container as the runtime lists it: enough to tell whether
+/// its instance's recorded state can still be right, without inspecting it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerSummary {
+    /// The container id.
+    pub container_id: String,
+    /// The instance named by the container's label.
+    pub instance_id: InstanceId,
+    /// Running or not.
+    pub status: ContainerStatus,
+}
+
 /// What to read from a container's log.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LogOptions {
@@ -223,6 +235,10 @@ pub trait ComputeDriver: Send + Sync {
     /// Describes a container; `None` when it no longer exists.
     async fn inspect(&self, container_id: &str) -> CoreResult<Option<ContainerInfo>>;
 
+    /// Lists every container labelled as an instance's (running or not, of
+    /// any server sharing the runtime) in one call.
+    async fn list_containers(&self) -> CoreResult<Vec<ContainerSummary>>;
+
     /// Reads the log of a container.
     ///
     /// # Errors
@@ -235,6 +251,9 @@ pub trait ComputeDriver: Send + Sync {
     /// `NotFound(Instance)` when the container is gone.
     async fn stats(&self, container_id: &str) -> CoreResult<InstanceStats>;
 
-    /// Subscribes to the events of Mini AWS's (labelled) containers.
+    /// Subscribes to the events of Mini AWS's (labelled) containers. The
+    /// subscription covers everything from the moment of the call, even
+    /// when the runtime is first asked later (the stream is lazy), so that
+    /// a resync run right after subscribing misses nothing.
     async fn events(&self) -> CoreResult<EventStream>;
 }

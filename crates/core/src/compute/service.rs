@@ -3,7 +3,7 @@
 //! state true to what the runtime says.
 
 use futures::lock::{Mutex as AsyncMutex, OwnedMutexGuard};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -14,8 +14,8 @@ use super::domain::{
     validate_image,
 };
 use super::ports::{
-    ComputeDriver, ContainerEvent, ContainerInfo, ContainerSpec, ContainerStatus, EventStream,
-    InstanceRepo, InstanceStats, ListQuery, LogOptions, LogStream,
+    ComputeDriver, ContainerEvent, ContainerInfo, ContainerSpec, ContainerStatus, ContainerSummary,
+    EventStream, InstanceRepo, InstanceStats, ListQuery, LogOptions, LogStream,
 };
 use crate::clock::now_utc;
 use crate::error::{ConflictKind, CoreError, CoreResult, Dependency};
@@ -141,6 +141,18 @@ fn settle(inst: &mut Instance, info: Option<&ContainerInfo>) {
                 }
             }
         },
+    }
+}
+
+/// Whether a container list entry confirms an instance's recorded state,
+/// so that inspecting the container would change nothing.
+fn list_confirms(inst: &Instance, listed: Option<&ContainerSummary>) -> bool {
+    match (inst.state, listed.map(|c| c.status)) {
+        (InstanceState::Running, Some(ContainerStatus::Running)) => true,
+        (InstanceState::Stopped | InstanceState::Error, Some(ContainerStatus::Exited)) => {
+            inst.published_ports.is_empty()
+        }
+        _ => false,
     }
 }
 
@@ -554,19 +566,57 @@ impl ComputeService {
     /// Settles every live instance from what the runtime says; returns how
     /// many changed.
     ///
+    /// One container list answers for every instance whose recorded state
+    /// it confirms (`RUNNING` with a running container, `STOPPED`/`ERROR`
+    /// with an exited one); only the others are inspected and settled one
+    /// by one: a state the list contradicts, `STARTING`/`STOPPING` left by a
+    /// crash, a container missing from the list (gone → `ERROR`), an
+    /// instance without a container. Labelled containers of instances that
+    /// are not live here are looked up too: a terminated instance's
+    /// container that survived a crash is removed; another server's is
+    /// left alone.
+    ///
     /// # Errors
     /// `Unavailable` when Docker or the database cannot be reached (the
     /// next resync tries again).
     pub async fn reconcile_all(&self) -> CoreResult<usize> {
-        self.driver()?;
+        let driver = self.driver()?.clone();
+        // Listed before the rows are read: whatever the two disagree on is
+        // settled under the instance's lock from a fresh inspect anyway.
+        let containers = driver.list_containers().await?;
+        let live = self.repo.list_live().await?;
+        let by_container: HashMap<&str, &ContainerSummary> = containers
+            .iter()
+            .map(|c| (c.container_id.as_str(), c))
+            .collect();
+        let live_ids: HashSet<InstanceId> = live.iter().map(|i| i.id).collect();
+        let mut suspects: Vec<InstanceId> = live
+            .iter()
+            .filter(|inst| {
+                let listed = inst
+                    .container_id
+                    .as_deref()
+                    .and_then(|cid| by_container.get(cid));
+                !list_confirms(inst, listed.copied())
+            })
+            .map(|inst| inst.id)
+            .collect();
+        let mut strays: Vec<InstanceId> = containers
+            .iter()
+            .map(|c| c.instance_id)
+            .filter(|id| !live_ids.contains(id))
+            .collect();
+        strays.sort_unstable();
+        strays.dedup();
+        suspects.extend(strays);
         let mut changed = 0;
-        for inst in self.repo.list_live().await? {
-            match self.reconcile_one(inst.id).await {
+        for id in suspects {
+            match self.reconcile_one(id).await {
                 Ok(true) => changed += 1,
                 Ok(false) => {}
                 Err(e @ CoreError::Unavailable { .. }) => return Err(e),
                 Err(e) => {
-                    tracing::warn!(instance_id = %inst.id, error = %e, "cannot reconcile instance");
+                    tracing::warn!(instance_id = %id, error = %e, "cannot reconcile instance");
                 }
             }
         }

@@ -109,6 +109,7 @@ struct FakeDriver {
     taken_ports: Mutex<HashSet<u16>>,
     down: AtomicBool,
     next: AtomicU32,
+    inspections: AtomicU32,
 }
 
 impl FakeDriver {
@@ -240,12 +241,27 @@ impl ComputeDriver for FakeDriver {
     }
     async fn inspect(&self, cid: &str) -> CoreResult<Option<ContainerInfo>> {
         self.check()?;
+        self.inspections.fetch_add(1, Ordering::SeqCst);
         Ok(self
             .containers
             .lock()
             .unwrap()
             .get(cid)
             .map(|c| Self::info(cid, c)))
+    }
+    async fn list_containers(&self) -> CoreResult<Vec<ContainerSummary>> {
+        self.check()?;
+        Ok(self
+            .containers
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(cid, c)| ContainerSummary {
+                container_id: cid.clone(),
+                instance_id: c.spec.instance_id,
+                status: Self::info(cid, c).status,
+            })
+            .collect())
     }
     async fn logs(&self, cid: &str, _options: &LogOptions) -> CoreResult<LogStream> {
         self.check()?;
@@ -638,6 +654,73 @@ async fn reconcile_reflects_what_happened_behind_our_back() {
     assert_eq!(
         svc.start(me, exits.id).await.unwrap().state,
         InstanceState::Running
+    );
+}
+
+#[tokio::test]
+async fn resync_inspects_only_what_the_container_list_contradicts() {
+    let (svc, repo, driver) = setup();
+    let me = caller();
+    let mut running = Vec::new();
+    for i in 0..5 {
+        running.push(svc.launch(me, req(&format!("r{i}"))).await.unwrap());
+    }
+    let stopped = svc.launch(me, req("stopped")).await.unwrap();
+    svc.stop(me, stopped.id).await.unwrap();
+    let killed = svc.launch(me, req("killed")).await.unwrap();
+    driver.set(killed.container_id.as_deref().unwrap(), |c| {
+        c.running = false;
+        c.exit_code = Some(137);
+    });
+    // A crash while stopping left a STOPPING row whose container runs.
+    let mut stuck = repo.find(running[0].id).await.unwrap().unwrap();
+    stuck.state = InstanceState::Stopping;
+    repo.update(&stuck).await.unwrap();
+    // A terminated instance whose container survived (a crash between
+    // the row and the removal), and another server's container.
+    let survivor = svc.launch(me, req("survivor")).await.unwrap();
+    let mut gone = repo.find(survivor.id).await.unwrap().unwrap();
+    gone.state = InstanceState::Terminated;
+    gone.deleted_at = Some(crate::clock::now_utc());
+    repo.update(&gone).await.unwrap();
+    let mut foreign =
+        driver.containers.lock().unwrap()[running[1].container_id.as_deref().unwrap()].clone();
+    foreign.spec.instance_id = InstanceId::new();
+    driver
+        .containers
+        .lock()
+        .unwrap()
+        .insert("foreign".into(), foreign);
+
+    driver.inspections.store(0, Ordering::SeqCst);
+    assert_eq!(svc.reconcile_all().await.unwrap(), 2, "killed and stuck");
+    // killed, stuck, survivor: the four confirmed running instances, the
+    // stopped one and the foreign container are not inspected.
+    assert_eq!(driver.inspections.load(Ordering::SeqCst), 3);
+    let k = svc.get(me, killed.id).await.unwrap();
+    assert_eq!((k.state, k.exit_code), (InstanceState::Stopped, Some(137)));
+    assert_eq!(
+        svc.get(me, stuck.id).await.unwrap().state,
+        InstanceState::Running
+    );
+    assert!(
+        !driver
+            .containers
+            .lock()
+            .unwrap()
+            .contains_key(survivor.container_id.as_deref().unwrap()),
+        "the terminated instance's container is removed"
+    );
+    assert!(
+        driver.containers.lock().unwrap().contains_key("foreign"),
+        "another server's container is left alone"
+    );
+    driver.inspections.store(0, Ordering::SeqCst);
+    assert_eq!(svc.reconcile_all().await.unwrap(), 0);
+    assert_eq!(
+        driver.inspections.load(Ordering::SeqCst),
+        0,
+        "all confirmed"
     );
 }
 

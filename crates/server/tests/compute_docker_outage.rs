@@ -1,0 +1,193 @@
+//! Docker goes away while the server runs and comes back: compute answers
+//! 503 naming Docker, /health says so, identity and storage keep working,
+//! and once Docker is back the event stream reconnects and the resync
+//! catches up with what happened meanwhile.
+//!
+//! The server reaches Docker through a Unix-socket proxy that the test
+//! controls, so "Docker is down" is exact and instantaneous: cutting the
+//! proxy removes its socket and drops every open connection (the event
+//! stream included), while the test still reaches the real daemon directly.
+
+mod compute_support;
+
+use compute_support::{ContainerGuard, SLEEP, api_err, docker, launch, wait_for};
+use miniaws_testkit::{Backend, TestServer, require_docker};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// The real daemon's socket.
+const DOCKER_SOCKET: &str = "/var/run/docker.sock";
+
+/// A Unix-socket proxy to the Docker daemon that can be cut and restored
+/// on the same path.
+struct DockerProxy {
+    path: PathBuf,
+    /// The accept loop and the sender whose drop ends every connection.
+    running: Option<(JoinHandle<()>, watch::Sender<()>)>,
+}
+
+impl DockerProxy {
+    fn new(path: PathBuf) -> Self {
+        Self {
+            path,
+            running: None,
+        }
+    }
+
+    fn restore(&mut self) {
+        assert!(self.running.is_none(), "the proxy is already up");
+        let _ = std::fs::remove_file(&self.path);
+        let listener = UnixListener::bind(&self.path).expect("the proxy socket binds");
+        let (alive, _) = watch::channel(());
+        let connections = alive.clone();
+        let accept = tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let mut cut = connections.subscribe();
+                tokio::spawn(async move {
+                    let Ok(mut daemon) = UnixStream::connect(DOCKER_SOCKET).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut daemon) => {}
+                        // Resolves when the sender is dropped: the cut.
+                        _ = cut.changed() => {}
+                    }
+                });
+            }
+        });
+        self.running = Some((accept, alive));
+    }
+
+    fn cut(&mut self) {
+        if let Some((accept, alive)) = self.running.take() {
+            accept.abort(); // drops the listener
+            drop(alive); // ends every forwarded connection
+        }
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+impl Drop for DockerProxy {
+    fn drop(&mut self) {
+        self.cut();
+    }
+}
+
+#[tokio::test]
+async fn docker_outage_answers_503_and_state_resyncs_when_it_is_back() {
+    let Some(image) = require_docker() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let socket = dir.path().join("docker.sock");
+    let mut proxy = DockerProxy::new(socket.clone());
+    proxy.restore();
+    // A long periodic resync: only the resync on reconnect can catch up.
+    let server = TestServer::start_with(
+        Backend::Sqlite,
+        &["--stop-grace-secs", "2", "--resync-interval-secs", "600"],
+        &[("DOCKER_HOST", &format!("unix://{}", socket.display()))],
+    )
+    .await
+    .expect("a SQLite server starts");
+    let mut guard = ContainerGuard::new();
+    let (alice, _) = guard.user(&server, "alice").await;
+    let victim = alice
+        .launch_instance(&launch("victim", &image, SLEEP))
+        .await
+        .expect("launch through the proxy");
+    let bystander = alice
+        .launch_instance(&launch("bystander", &image, SLEEP))
+        .await
+        .expect("launch through the proxy");
+    assert_eq!(
+        (victim.state.as_str(), bystander.state.as_str()),
+        ("RUNNING", "RUNNING")
+    );
+
+    proxy.cut();
+    let (status, kind, message) =
+        api_err(alice.launch_instance(&launch("new", &image, SLEEP)).await);
+    assert_eq!((status, kind.as_str()), (503, "UNAVAILABLE"), "{message}");
+    assert!(message.contains("Docker"), "{message}");
+    let (status, _, message) = api_err(alice.stop_instance(bystander.id).await);
+    assert_eq!(status, 503, "{message}");
+    assert!(message.contains("Docker"), "{message}");
+    let health = server.client().health().await.expect("health answers");
+    assert_eq!(
+        (health.status.as_str(), health.docker.as_str()),
+        ("UP", "DISCONNECTED")
+    );
+    assert!(
+        health.problems.iter().any(|p| p.contains("Docker")),
+        "{:?}",
+        health.problems
+    );
+    // Identity and storage do not need Docker.
+    assert!(alice.whoami().await.is_ok(), "identity keeps working");
+    server
+        .client()
+        .create_key("bob")
+        .await
+        .expect("sign-up keeps working");
+    alice.create_bucket("outage").await.expect("bucket");
+    alice
+        .put_object("outage", "note.txt", &b"docker is down"[..], None)
+        .await
+        .expect("put");
+    let got = alice
+        .get_object("outage", "note.txt", None, None)
+        .await
+        .expect("get")
+        .bytes()
+        .await
+        .expect("body");
+    assert_eq!(got, b"docker is down");
+
+    // Behind the server's back, while it cannot see Docker.
+    docker(&["kill", victim.container_id.as_deref().expect("cid")]);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        alice.get_instance(victim.id).await.expect("get").state,
+        "RUNNING",
+        "nothing can be seen while Docker is unreachable"
+    );
+
+    proxy.restore();
+    let back = Instant::now();
+    let v = wait_for(&alice, victim.id, 8, "STOPPED after Docker is back", |i| {
+        i.state == "STOPPED"
+    })
+    .await;
+    assert_eq!(v.exit_code, Some(137), "{v:?}");
+    eprintln!("resynced {:?} after Docker came back", back.elapsed());
+    assert_eq!(
+        alice
+            .stop_instance(bystander.id)
+            .await
+            .expect("compute works again")
+            .state,
+        "STOPPED"
+    );
+    assert_eq!(
+        server.client().health().await.expect("health").docker,
+        "CONNECTED"
+    );
+
+    // The event stream is followed again: a kill now shows up at once
+    // (the periodic resync is 10 minutes away).
+    let again = alice
+        .launch_instance(&launch("again", &image, SLEEP))
+        .await
+        .expect("launch after the outage");
+    docker(&["kill", again.container_id.as_deref().expect("cid")]);
+    let a = wait_for(&alice, again.id, 5, "STOPPED via events", |i| {
+        i.state == "STOPPED"
+    })
+    .await;
+    assert_eq!(a.exit_code, Some(137));
+    assert!(!server.log().contains("panicked"), "no panic in the log");
+}
