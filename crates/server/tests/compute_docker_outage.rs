@@ -109,6 +109,10 @@ async fn docker_outage_answers_503_and_state_resyncs_when_it_is_back() {
     );
 
     proxy.cut();
+    // Behind the server's back, while it cannot see Docker.
+    docker(&["kill", victim.container_id.as_deref().expect("cid")]);
+    let killed_at = Instant::now();
+
     let (status, kind, message) =
         api_err(alice.launch_instance(&launch("new", &image, SLEEP)).await);
     assert_eq!((status, kind.as_str()), (503, "UNAVAILABLE"), "{message}");
@@ -147,9 +151,9 @@ async fn docker_outage_answers_503_and_state_resyncs_when_it_is_back() {
         .expect("body");
     assert_eq!(got, b"docker is down");
 
-    // Behind the server's back, while it cannot see Docker.
-    docker(&["kill", victim.container_id.as_deref().expect("cid")]);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The event subscription replays from a second or two before it is
+    // made: restoring later than that leaves the kill to the resync.
+    tokio::time::sleep(Duration::from_millis(3500).saturating_sub(killed_at.elapsed())).await;
     assert_eq!(
         alice.get_instance(victim.id).await.expect("get").state,
         "RUNNING",
