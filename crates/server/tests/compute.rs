@@ -462,6 +462,10 @@ async fn stats_measure_cpu_memory_and_network() {
         hot.expect("burner stats"),
         cold.expect("idle stats"),
     );
+    eprintln!(
+        "cpu: burner {} %, idle {} %",
+        hot.cpu_percent, cold.cpu_percent
+    );
     assert!(hot.cpu_percent > 25.0, "two busy loops use CPU: {hot:?}");
     assert!(cold.cpu_percent < 5.0, "sleep uses none: {cold:?}");
     assert_eq!(before.memory_limit_bytes, 512 * 1024 * 1024);
