@@ -1,9 +1,13 @@
-//! ListMultipartUploads (prefix, key-marker, upload-id-marker, max-uploads).
+//! ListMultipartUploads (prefix, delimiter, key-marker, upload-id-marker,
+//! max-uploads, encoding-type=url).
 
-use s3s::dto::{Initiator, ListMultipartUploadsInput, ListMultipartUploadsOutput, MultipartUpload};
-use s3s::{S3Request, S3Response, S3Result, s3_error};
+use s3s::dto::{
+    CommonPrefix, EncodingType, Initiator, ListMultipartUploadsInput, ListMultipartUploadsOutput,
+    MultipartUpload,
+};
+use s3s::{S3Request, S3Response, S3Result};
 
-use super::convert::{owner, timestamp};
+use super::convert::{owner, timestamp, url_encode};
 use super::{MiniS3, bucket_error, caller};
 
 pub(super) async fn handle(
@@ -12,12 +16,11 @@ pub(super) async fn handle(
 ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
     let caller = caller(&req)?;
     let input = req.input;
-    if input.delimiter.as_deref().is_some_and(|d| !d.is_empty()) {
-        return Err(s3_error!(
-            NotImplemented,
-            "ListMultipartUploads with a delimiter is not implemented"
-        ));
-    }
+    let url = input
+        .encoding_type
+        .as_ref()
+        .is_some_and(|e| e.as_str() == EncodingType::URL);
+    let enc = |s: &str| if url { url_encode(s) } else { s.to_owned() };
     let max_uploads = input.max_uploads.unwrap_or(1000).clamp(1, 1000) as u32;
     let prefix = input.prefix.clone().unwrap_or_default();
     let listing = s3
@@ -26,6 +29,7 @@ pub(super) async fn handle(
             caller,
             &input.bucket,
             &prefix,
+            input.delimiter.as_deref(),
             input.key_marker.as_deref().filter(|m| !m.is_empty()),
             input.upload_id_marker.as_deref().filter(|m| !m.is_empty()),
             max_uploads,
@@ -37,7 +41,7 @@ pub(super) async fn handle(
         .uploads
         .iter()
         .map(|u| MultipartUpload {
-            key: Some(u.key.as_str().to_owned()),
+            key: Some(enc(u.key.as_str())),
             upload_id: Some(u.id.to_string()),
             initiated: Some(timestamp(u.initiated_at)),
             initiator: Some(Initiator {
@@ -50,12 +54,12 @@ pub(super) async fn handle(
         })
         .collect();
     let (next_key_marker, next_upload_id_marker) = match listing.next_marker {
-        Some((key, id)) => (Some(key), Some(id.to_string())),
+        Some((key, id)) => (Some(enc(&key)), id.map(|i| i.to_string())),
         None => (None, None),
     };
     Ok(S3Response::new(ListMultipartUploadsOutput {
         bucket: Some(input.bucket),
-        prefix: input.prefix,
+        prefix: input.prefix.map(|p| enc(&p)),
         key_marker: input.key_marker,
         upload_id_marker: input.upload_id_marker,
         next_key_marker,
@@ -63,6 +67,17 @@ pub(super) async fn handle(
         max_uploads: Some(max_uploads as i32),
         is_truncated: Some(listing.is_truncated),
         uploads: Some(uploads),
+        common_prefixes: Some(
+            listing
+                .common_prefixes
+                .iter()
+                .map(|p| CommonPrefix {
+                    prefix: Some(enc(p)),
+                })
+                .collect(),
+        ),
+        delimiter: input.delimiter,
+        encoding_type: input.encoding_type,
         ..Default::default()
     }))
 }

@@ -11,6 +11,9 @@ mod domain;
 mod ports;
 mod service;
 
+#[cfg(test)]
+mod tests;
+
 pub use domain::{
     MAX_PART_NUMBER, MIN_PART_SIZE_BYTES, MultipartUpload, NewUpload, Part, UploadId,
     multipart_etag,

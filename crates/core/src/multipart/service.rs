@@ -46,10 +46,13 @@ pub struct PartListing {
 pub struct UploadListing {
     /// Uploads by key, then initiation.
     pub uploads: Vec<MultipartUpload>,
+    /// Common prefixes (with a delimiter), in key order.
+    pub common_prefixes: Vec<String>,
     /// Whether more follow.
     pub is_truncated: bool,
-    /// The key and upload-id markers of the next page, when truncated.
-    pub next_marker: Option<(String, UploadId)>,
+    /// The key and upload-id markers of the next page, when truncated (no
+    /// upload id when the page ended on a common prefix).
+    pub next_marker: Option<(String, Option<UploadId>)>,
 }
 
 /// Multipart uploads: create, parts, complete, abort, list, expire.
@@ -376,21 +379,28 @@ impl MultipartService {
         })
     }
 
-    /// One page of the uploads in progress in the caller's bucket.
+    /// One page of the uploads in progress in the caller's bucket, keys
+    /// starting with `prefix`. With a `delimiter`, keys that contain it
+    /// after the prefix roll up into one common prefix each (up to and
+    /// including the delimiter), which counts as one entry of the page, as
+    /// in S3.
     ///
     /// # Errors
-    /// Bucket errors.
+    /// Bucket errors; `InvalidInput` for a malformed upload-id marker.
+    #[allow(clippy::too_many_arguments)]
     pub async fn list_uploads(
         &self,
         caller: Caller,
         bucket: &str,
         prefix: &str,
+        delimiter: Option<&str>,
         key_marker: Option<&str>,
         upload_id_marker: Option<&str>,
         max_uploads: u32,
     ) -> CoreResult<UploadListing> {
         let bucket = self.storage.bucket(caller, bucket).await?;
-        let max_uploads = max_uploads.clamp(1, 1000);
+        let max_uploads = max_uploads.clamp(1, 1000) as usize;
+        let delimiter = delimiter.filter(|d| !d.is_empty());
         // An upload-id marker only counts together with a key marker (S3).
         let id_marker = match upload_id_marker {
             Some(m) if key_marker.is_some() => Some(
@@ -399,20 +409,66 @@ impl MultipartService {
             ),
             _ => None,
         };
-        let after = key_marker.map(|k| (k, id_marker));
-        let mut uploads = self
-            .repo
-            .list_uploads(&bucket.name, prefix, after, max_uploads + 1)
-            .await?;
-        let is_truncated = uploads.len() > max_uploads as usize;
-        uploads.truncate(max_uploads as usize);
-        let next_marker = is_truncated
-            .then(|| uploads.last().map(|u| (u.key.as_str().to_owned(), u.id)))
-            .flatten();
+        let common_prefix = |key: &str| -> Option<String> {
+            let d = delimiter?;
+            let rest = key.strip_prefix(prefix)?;
+            rest.find(d)
+                .map(|i| format!("{prefix}{}", &rest[..i + d.len()]))
+        };
+        // A key marker that is a common prefix (the previous page ended on
+        // it) skips every key under it.
+        let mut skip: Option<String> = key_marker
+            .filter(|m| id_marker.is_none() && common_prefix(m).as_deref() == Some(*m))
+            .map(str::to_owned);
+        let mut after: Option<(String, Option<UploadId>)> =
+            key_marker.map(|k| (k.to_owned(), id_marker));
+        let mut uploads = Vec::new();
+        let mut common_prefixes: Vec<String> = Vec::new();
+        let mut last: Option<(String, Option<UploadId>)> = None;
+        let mut is_truncated = false;
+        const PAGE: u32 = 1000;
+        'pages: loop {
+            let page = self
+                .repo
+                .list_uploads(
+                    &bucket.name,
+                    prefix,
+                    after.as_ref().map(|(k, id)| (k.as_str(), *id)),
+                    PAGE,
+                )
+                .await?;
+            let n = page.len();
+            for upload in page {
+                after = Some((upload.key.as_str().to_owned(), Some(upload.id)));
+                let key = upload.key.as_str();
+                if skip.as_deref().is_some_and(|s| key.starts_with(s)) {
+                    continue;
+                }
+                if uploads.len() + common_prefixes.len() == max_uploads {
+                    is_truncated = true;
+                    break 'pages;
+                }
+                match common_prefix(key) {
+                    Some(cp) => {
+                        skip = Some(cp.clone());
+                        last = Some((cp.clone(), None));
+                        common_prefixes.push(cp);
+                    }
+                    None => {
+                        last = Some((key.to_owned(), Some(upload.id)));
+                        uploads.push(upload);
+                    }
+                }
+            }
+            if n < PAGE as usize {
+                break;
+            }
+        }
         Ok(UploadListing {
             uploads,
+            common_prefixes,
             is_truncated,
-            next_marker,
+            next_marker: if is_truncated { last } else { None },
         })
     }
 

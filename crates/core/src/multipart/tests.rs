@@ -1,0 +1,712 @@
+//! Multipart service tests against in-memory fakes of its ports (the
+//! multipart repo, and the storage service's repo and blob store).
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt, stream};
+use md5::{Digest, Md5};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use time::OffsetDateTime;
+
+use super::*;
+use crate::Resource;
+use crate::error::{CoreError, CoreResult, PartProblem};
+use crate::identity::{ApiKeyId, Caller, UserId};
+use crate::storage::{
+    BlobId, BlobStore, Bucket, BucketName, ByteRange, ByteStream, GetObjectOptions,
+    GetObjectOutput, KeyRange, ObjectKey, ObjectMeta, StorageRepo, StorageService, WrittenBlob,
+};
+
+#[derive(Default)]
+struct MemStorage {
+    buckets: Mutex<BTreeMap<String, Bucket>>,
+    objects: Mutex<BTreeMap<(String, String), ObjectMeta>>,
+}
+
+#[async_trait]
+impl StorageRepo for MemStorage {
+    async fn create_bucket(&self, bucket: &Bucket) -> CoreResult<()> {
+        self.buckets
+            .lock()
+            .unwrap()
+            .insert(bucket.name.as_str().to_owned(), bucket.clone());
+        Ok(())
+    }
+    async fn get_bucket(&self, name: &BucketName) -> CoreResult<Option<Bucket>> {
+        Ok(self.buckets.lock().unwrap().get(name.as_str()).cloned())
+    }
+    async fn list_buckets(&self, owner: UserId) -> CoreResult<Vec<Bucket>> {
+        Ok(self
+            .buckets
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|b| b.owner == owner)
+            .cloned()
+            .collect())
+    }
+    async fn delete_bucket(&self, _owner: UserId, name: &BucketName) -> CoreResult<()> {
+        self.buckets.lock().unwrap().remove(name.as_str());
+        Ok(())
+    }
+    async fn get_object(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+    ) -> CoreResult<Option<ObjectMeta>> {
+        let k = (bucket.as_str().to_owned(), key.as_str().to_owned());
+        Ok(self.objects.lock().unwrap().get(&k).cloned())
+    }
+    async fn put_object(&self, _owner: UserId, meta: &ObjectMeta) -> CoreResult<Option<BlobId>> {
+        let k = (
+            meta.bucket.as_str().to_owned(),
+            meta.key.as_str().to_owned(),
+        );
+        Ok(self
+            .objects
+            .lock()
+            .unwrap()
+            .insert(k, meta.clone())
+            .map(|old| old.blob_id))
+    }
+    async fn delete_object(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+    ) -> CoreResult<Option<BlobId>> {
+        let k = (bucket.as_str().to_owned(), key.as_str().to_owned());
+        Ok(self.objects.lock().unwrap().remove(&k).map(|m| m.blob_id))
+    }
+    async fn list_objects(
+        &self,
+        _bucket: &BucketName,
+        _range: &KeyRange,
+        _limit: u32,
+    ) -> CoreResult<Vec<ObjectMeta>> {
+        Ok(Vec::new())
+    }
+    async fn referenced_blobs(&self, _candidates: &[BlobId]) -> CoreResult<HashSet<BlobId>> {
+        Ok(HashSet::new())
+    }
+}
+
+#[derive(Default)]
+struct MemBlobs {
+    blobs: Mutex<HashMap<BlobId, Vec<u8>>>,
+}
+
+impl MemBlobs {
+    fn ids(&self) -> HashSet<BlobId> {
+        self.blobs.lock().unwrap().keys().copied().collect()
+    }
+}
+
+#[async_trait]
+impl BlobStore for MemBlobs {
+    async fn write(
+        &self,
+        id: BlobId,
+        mut body: ByteStream,
+        max_size_bytes: u64,
+    ) -> CoreResult<WrittenBlob> {
+        let mut data = Vec::new();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| CoreError::invalid(format!("interrupted: {e}")))?;
+            data.extend_from_slice(&chunk);
+            if data.len() as u64 > max_size_bytes {
+                return Err(CoreError::TooLarge("too large".into()));
+            }
+        }
+        let md5: [u8; 16] = Md5::digest(&data).into();
+        let size_bytes = data.len() as u64;
+        self.blobs.lock().unwrap().insert(id, data);
+        Ok(WrittenBlob { size_bytes, md5 })
+    }
+    async fn read(&self, id: BlobId, range: Option<ByteRange>) -> CoreResult<ByteStream> {
+        let data = self
+            .blobs
+            .lock()
+            .unwrap()
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| CoreError::not_found(Resource::Object, id.to_string()))?;
+        let data = match range {
+            Some(r) => data[r.start as usize..=r.end as usize].to_vec(),
+            None => data,
+        };
+        // Several chunks, as a file read would give.
+        let chunks: Vec<Result<Bytes, std::io::Error>> = data
+            .chunks(1 << 20)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
+        Ok(stream::iter(chunks).boxed())
+    }
+    async fn delete(&self, id: BlobId) -> CoreResult<()> {
+        self.blobs.lock().unwrap().remove(&id);
+        Ok(())
+    }
+    async fn list(&self) -> CoreResult<Vec<BlobId>> {
+        Ok(self.ids().into_iter().collect())
+    }
+    async fn remove_temporaries(&self) -> CoreResult<usize> {
+        Ok(0)
+    }
+}
+
+#[derive(Default)]
+struct MemMultipart {
+    uploads: Mutex<BTreeMap<UploadId, MultipartUpload>>,
+    parts: Mutex<BTreeMap<(UploadId, u32), Part>>,
+}
+
+impl MemMultipart {
+    /// Makes an upload look as if it was started `age` ago.
+    fn age(&self, id: UploadId, age: time::Duration) {
+        if let Some(u) = self.uploads.lock().unwrap().get_mut(&id) {
+            u.initiated_at -= age;
+        }
+    }
+}
+
+#[async_trait]
+impl MultipartRepo for MemMultipart {
+    async fn create_upload(&self, upload: &MultipartUpload) -> CoreResult<()> {
+        self.uploads
+            .lock()
+            .unwrap()
+            .insert(upload.id, upload.clone());
+        Ok(())
+    }
+    async fn get_upload(&self, id: UploadId) -> CoreResult<Option<MultipartUpload>> {
+        Ok(self.uploads.lock().unwrap().get(&id).cloned())
+    }
+    async fn list_uploads(
+        &self,
+        bucket: &BucketName,
+        prefix: &str,
+        after: Option<(&str, Option<UploadId>)>,
+        limit: u32,
+    ) -> CoreResult<Vec<MultipartUpload>> {
+        let uploads = self.uploads.lock().unwrap();
+        let pos = |u: &MultipartUpload| (u.key.as_str().to_owned(), u.initiated_at, u.id);
+        let after_pos = after.map(|(k, id)| match id.and_then(|id| uploads.get(&id)) {
+            Some(u) => (pos(u), true),
+            None => (
+                (k.to_owned(), OffsetDateTime::UNIX_EPOCH, UploadId::new()),
+                false,
+            ),
+        });
+        let mut v: Vec<MultipartUpload> = uploads
+            .values()
+            .filter(|u| &u.bucket == bucket && u.key.as_str().starts_with(prefix))
+            .filter(|u| match &after_pos {
+                None => true,
+                Some((p, true)) => pos(u) > *p,
+                Some((p, false)) => u.key.as_str() > p.0.as_str(),
+            })
+            .cloned()
+            .collect();
+        v.sort_by_key(pos);
+        v.truncate(limit as usize);
+        Ok(v)
+    }
+    async fn put_part(&self, part: &Part) -> CoreResult<Option<BlobId>> {
+        if !self.uploads.lock().unwrap().contains_key(&part.upload_id) {
+            return Err(CoreError::not_found(
+                Resource::Upload,
+                part.upload_id.to_string(),
+            ));
+        }
+        Ok(self
+            .parts
+            .lock()
+            .unwrap()
+            .insert((part.upload_id, part.part_number), part.clone())
+            .map(|old| old.blob_id))
+    }
+    async fn list_parts(&self, upload: UploadId, after: u32, limit: u32) -> CoreResult<Vec<Part>> {
+        Ok(self
+            .parts
+            .lock()
+            .unwrap()
+            .range((upload, after + 1)..=(upload, u32::MAX))
+            .take(limit as usize)
+            .map(|(_, p)| p.clone())
+            .collect())
+    }
+    async fn delete_upload(&self, id: UploadId) -> CoreResult<Option<Vec<BlobId>>> {
+        if self.uploads.lock().unwrap().remove(&id).is_none() {
+            return Ok(None);
+        }
+        let mut parts = self.parts.lock().unwrap();
+        let keys: Vec<(UploadId, u32)> = parts.keys().filter(|(u, _)| *u == id).copied().collect();
+        Ok(Some(
+            keys.iter()
+                .filter_map(|k| parts.remove(k))
+                .map(|p| p.blob_id)
+                .collect(),
+        ))
+    }
+    async fn uploads_initiated_before(
+        &self,
+        cutoff: OffsetDateTime,
+        limit: u32,
+    ) -> CoreResult<Vec<UploadId>> {
+        let mut v: Vec<(OffsetDateTime, UploadId)> = self
+            .uploads
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|u| u.initiated_at < cutoff)
+            .map(|u| (u.initiated_at, u.id))
+            .collect();
+        v.sort();
+        Ok(v.into_iter()
+            .take(limit as usize)
+            .map(|(_, id)| id)
+            .collect())
+    }
+}
+
+const MIB: usize = 1024 * 1024;
+
+struct Fixture {
+    repo: Arc<MemMultipart>,
+    blobs: Arc<MemBlobs>,
+    storage: Arc<StorageService>,
+    svc: MultipartService,
+    alice: Caller,
+    bob: Caller,
+}
+
+fn caller() -> Caller {
+    Caller {
+        user_id: UserId::new(),
+        key_id: ApiKeyId::new(),
+    }
+}
+
+async fn fixture() -> Fixture {
+    let repo = Arc::new(MemMultipart::default());
+    let blobs = Arc::new(MemBlobs::default());
+    let storage = Arc::new(StorageService::new(
+        Arc::new(MemStorage::default()),
+        blobs.clone(),
+        64 * MIB as u64,
+    ));
+    let svc = MultipartService::new(repo.clone(), storage.clone());
+    let alice = caller();
+    storage
+        .create_bucket(alice, "bkt")
+        .await
+        .expect("the bucket is created");
+    Fixture {
+        repo,
+        blobs,
+        storage,
+        svc,
+        alice,
+        bob: caller(),
+    }
+}
+
+fn body(data: &[u8]) -> ByteStream {
+    let chunks: Vec<Result<Bytes, std::io::Error>> = data
+        .chunks(MIB)
+        .map(|c| Ok(Bytes::copy_from_slice(c)))
+        .collect();
+    stream::iter(chunks).boxed()
+}
+
+fn bytes(n: usize, seed: u8) -> Vec<u8> {
+    (0..n).map(|i| (i as u8).wrapping_mul(31) ^ seed).collect()
+}
+
+impl Fixture {
+    async fn start(&self, key: &str) -> String {
+        self.svc
+            .create(
+                self.alice,
+                NewUpload {
+                    bucket: "bkt".into(),
+                    key: key.into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("the upload starts")
+            .id
+            .to_string()
+    }
+
+    async fn part(&self, key: &str, id: &str, n: u32, data: &[u8]) -> Part {
+        self.svc
+            .upload_part(
+                self.alice,
+                "bkt",
+                key,
+                id,
+                n,
+                body(data),
+                Some(data.len() as u64),
+                None,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("part {n} uploads: {e:?}"))
+    }
+
+    async fn read(&self, key: &str) -> Vec<u8> {
+        match self
+            .storage
+            .get_object(self.alice, "bkt", key, &GetObjectOptions::default())
+            .await
+            .expect("the object reads")
+        {
+            GetObjectOutput::Body { body, .. } => body
+                .try_fold(Vec::new(), |mut acc, c| async move {
+                    acc.extend_from_slice(&c);
+                    Ok(acc)
+                })
+                .await
+                .expect("the body streams"),
+            GetObjectOutput::NotModified(_) => panic!("unexpected 304"),
+        }
+    }
+}
+
+fn done(parts: &[&Part]) -> Vec<CompletedPart> {
+    parts
+        .iter()
+        .map(|p| CompletedPart {
+            part_number: p.part_number,
+            etag: p.etag.quoted(),
+        })
+        .collect()
+}
+
+fn problem(err: CoreError) -> PartProblem {
+    match err {
+        CoreError::InvalidPart { problem, .. } => problem,
+        other => panic!("expected InvalidPart, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn complete_assembles_parts_with_the_md5_of_md5s_etag() {
+    let f = fixture().await;
+    let id = f.start("big").await;
+    let (a, b, c) = (bytes(5 * MIB, 1), bytes(5 * MIB, 2), bytes(1000, 3));
+    let p1 = f.part("big", &id, 1, &a).await;
+    // A part uploaded twice: the later upload counts, the earlier blob goes.
+    let first_p2 = f.part("big", &id, 2, &c).await;
+    let p2 = f.part("big", &id, 2, &b).await;
+    assert!(
+        !f.blobs.ids().contains(&first_p2.blob_id),
+        "a replaced part's blob is removed"
+    );
+    let p3 = f.part("big", &id, 3, &c).await;
+    assert_eq!(p1.etag.as_str(), hex::encode(Md5::digest(&a)));
+
+    let meta = f
+        .svc
+        .complete(f.alice, "bkt", "big", &id, &done(&[&p1, &p2, &p3]))
+        .await
+        .expect("the upload completes");
+    let mut md5s = Vec::new();
+    for part in [&a, &b, &c] {
+        md5s.extend_from_slice(&Md5::digest(part));
+    }
+    assert_eq!(
+        meta.etag.as_str(),
+        format!("{}-3", hex::encode(Md5::digest(&md5s)))
+    );
+    assert_eq!(meta.size_bytes, (a.len() + b.len() + c.len()) as u64);
+    assert_eq!(f.read("big").await, [a, b, c].concat());
+    assert_eq!(
+        f.blobs.ids(),
+        HashSet::from([meta.blob_id]),
+        "only the object's blob remains: the parts' blobs are removed"
+    );
+    assert!(matches!(
+        f.svc.list_parts(f.alice, "bkt", "big", &id, 0, 100).await,
+        Err(CoreError::NotFound {
+            resource: Resource::Upload,
+            ..
+        })
+    ));
+    // Quotes are optional in the request; a subset of parts may complete.
+    let id = f.start("subset").await;
+    let q1 = f.part("subset", &id, 1, &bytes(5 * MIB, 4)).await;
+    f.part("subset", &id, 2, b"unused").await;
+    let q3 = f.part("subset", &id, 3, b"tail").await;
+    let requested = vec![
+        CompletedPart {
+            part_number: 1,
+            etag: q1.etag.as_str().to_owned(),
+        },
+        CompletedPart {
+            part_number: 3,
+            etag: q3.etag.quoted(),
+        },
+    ];
+    let meta = f
+        .svc
+        .complete(f.alice, "bkt", "subset", &id, &requested)
+        .await
+        .expect("a subset completes");
+    assert!(meta.etag.as_str().ends_with("-2"));
+    assert_eq!(
+        f.read("subset").await,
+        [bytes(5 * MIB, 4), b"tail".to_vec()].concat()
+    );
+    assert_eq!(f.blobs.ids().len(), 2, "the unused part's blob is removed");
+}
+
+#[tokio::test]
+async fn complete_refuses_unknown_parts_wrong_etags_and_bad_order() {
+    let f = fixture().await;
+    let id = f.start("k").await;
+    let p1 = f.part("k", &id, 1, &bytes(5 * MIB, 1)).await;
+    let p2 = f.part("k", &id, 2, b"last").await;
+    let cases: Vec<(&str, Vec<CompletedPart>, PartProblem)> = vec![
+        (
+            "a part number never uploaded",
+            vec![CompletedPart {
+                part_number: 9,
+                etag: p2.etag.quoted(),
+            }],
+            PartProblem::Missing,
+        ),
+        (
+            "a wrong ETag",
+            vec![CompletedPart {
+                part_number: 1,
+                etag: "\"0123456789abcdef0123456789abcdef\"".into(),
+            }],
+            PartProblem::Missing,
+        ),
+        ("descending numbers", done(&[&p2, &p1]), PartProblem::Order),
+        ("a repeated number", done(&[&p1, &p1]), PartProblem::Order),
+    ];
+    for (what, requested, want) in cases {
+        let err = f
+            .svc
+            .complete(f.alice, "bkt", "k", &id, &requested)
+            .await
+            .expect_err(what);
+        assert_eq!(problem(err), want, "{what}");
+    }
+    assert!(matches!(
+        f.svc.complete(f.alice, "bkt", "k", &id, &[]).await,
+        Err(CoreError::InvalidInput(_))
+    ));
+    // Nothing was written: the upload and its parts are intact.
+    let listing = f
+        .svc
+        .list_parts(f.alice, "bkt", "k", &id, 0, 100)
+        .await
+        .expect("the upload is still there");
+    assert_eq!(listing.parts, vec![p1.clone(), p2.clone()]);
+    assert_eq!(f.blobs.ids(), HashSet::from([p1.blob_id, p2.blob_id]));
+    f.svc
+        .complete(f.alice, "bkt", "k", &id, &done(&[&p1, &p2]))
+        .await
+        .expect("the right list completes afterwards");
+}
+
+#[tokio::test]
+async fn every_part_but_the_last_needs_five_mib() {
+    let f = fixture().await;
+    let id = f.start("k").await;
+    let just_under = f.part("k", &id, 1, &bytes(5 * MIB - 1, 1)).await;
+    let last = f.part("k", &id, 2, b"x").await;
+    let err = f
+        .svc
+        .complete(f.alice, "bkt", "k", &id, &done(&[&just_under, &last]))
+        .await
+        .expect_err("a non-final part under 5 MiB");
+    assert_eq!(problem(err), PartProblem::TooSmall);
+    let exactly = f.part("k", &id, 1, &bytes(5 * MIB, 1)).await;
+    let meta = f
+        .svc
+        .complete(f.alice, "bkt", "k", &id, &done(&[&exactly, &last]))
+        .await
+        .expect("5 MiB exactly is enough, and the last part may be tiny");
+    assert_eq!(meta.size_bytes, 5 * MIB as u64 + 1);
+}
+
+#[tokio::test]
+async fn abort_removes_the_parts_and_the_upload() {
+    let f = fixture().await;
+    let id = f.start("k").await;
+    f.part("k", &id, 1, b"one").await;
+    f.part("k", &id, 2, b"two").await;
+    assert_eq!(f.blobs.ids().len(), 2);
+    // Someone else cannot abort it: the bucket is not theirs.
+    assert!(matches!(
+        f.svc.abort(f.bob, "bkt", "k", &id).await,
+        Err(CoreError::Forbidden(_))
+    ));
+    // Nor can it be reached under another key.
+    assert!(matches!(
+        f.svc.abort(f.alice, "bkt", "other", &id).await,
+        Err(CoreError::NotFound {
+            resource: Resource::Upload,
+            ..
+        })
+    ));
+    f.svc
+        .abort(f.alice, "bkt", "k", &id)
+        .await
+        .expect("abort works");
+    assert!(f.blobs.ids().is_empty(), "every part's blob is removed");
+    assert!(matches!(
+        f.svc.abort(f.alice, "bkt", "k", &id).await,
+        Err(CoreError::NotFound {
+            resource: Resource::Upload,
+            ..
+        })
+    ));
+    let late = f
+        .svc
+        .upload_part(f.alice, "bkt", "k", &id, 3, body(b"late"), None, None)
+        .await;
+    assert!(matches!(
+        late,
+        Err(CoreError::NotFound {
+            resource: Resource::Upload,
+            ..
+        })
+    ));
+    assert!(
+        f.blobs.ids().is_empty(),
+        "a part for an aborted upload leaves no blob"
+    );
+}
+
+#[tokio::test]
+async fn abandoned_uploads_expire_with_their_parts() {
+    let f = fixture().await;
+    let old = f.start("old").await;
+    f.part("old", &old, 1, b"stale").await;
+    let fresh = f.start("fresh").await;
+    let kept = f.part("fresh", &fresh, 1, b"recent").await;
+    f.repo.age(
+        old.parse().expect("an upload id"),
+        time::Duration::hours(25),
+    );
+    let removed = f
+        .svc
+        .expire_abandoned(Duration::from_secs(24 * 3600))
+        .await
+        .expect("expiry runs");
+    assert_eq!(removed, 1, "only the upload older than the age expires");
+    assert_eq!(f.blobs.ids(), HashSet::from([kept.blob_id]));
+    assert!(
+        f.svc
+            .list_parts(f.alice, "bkt", "old", &old, 0, 10)
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        f.svc
+            .list_parts(f.alice, "bkt", "fresh", &fresh, 0, 10)
+            .await
+            .expect("the fresh upload stays")
+            .parts,
+        vec![kept]
+    );
+    assert_eq!(
+        f.svc
+            .expire_abandoned(Duration::from_secs(24 * 3600))
+            .await
+            .expect("expiry runs again"),
+        0
+    );
+}
+
+#[tokio::test]
+async fn part_numbers_are_checked_before_a_byte_is_stored() {
+    let f = fixture().await;
+    let id = f.start("k").await;
+    for n in [0, MAX_PART_NUMBER + 1] {
+        let r = f
+            .svc
+            .upload_part(f.alice, "bkt", "k", &id, n, body(b"x"), None, None)
+            .await;
+        assert!(matches!(r, Err(CoreError::InvalidInput(_))), "part {n}");
+    }
+    assert!(f.blobs.ids().is_empty());
+}
+
+#[tokio::test]
+async fn listing_uploads_rolls_keys_up_at_the_delimiter() {
+    let f = fixture().await;
+    let mut ids = BTreeMap::new();
+    for key in ["a/1", "a/2", "b", "c/x/1", "c/y", "d"] {
+        ids.insert(key, f.start(key).await);
+    }
+    let list = |delimiter: Option<&'static str>,
+                prefix: &'static str,
+                marker: Option<String>,
+                id_marker: Option<String>,
+                max: u32| {
+        let svc = &f.svc;
+        let alice = f.alice;
+        async move {
+            svc.list_uploads(
+                alice,
+                "bkt",
+                prefix,
+                delimiter,
+                marker.as_deref(),
+                id_marker.as_deref(),
+                max,
+            )
+            .await
+            .expect("listing works")
+        }
+    };
+    let keys = |l: &UploadListing| -> Vec<String> {
+        l.uploads
+            .iter()
+            .map(|u| u.key.as_str().to_owned())
+            .collect()
+    };
+
+    let all = list(Some("/"), "", None, None, 100).await;
+    assert_eq!(keys(&all), ["b", "d"]);
+    assert_eq!(all.common_prefixes, ["a/", "c/"]);
+    assert!(!all.is_truncated);
+
+    let under_c = list(Some("/"), "c/", None, None, 100).await;
+    assert!(under_c.uploads.iter().any(|u| u.key.as_str() == "c/y"));
+    assert_eq!(under_c.common_prefixes, ["c/x/"]);
+
+    // Pages of two: a prefix counts as one entry, and a page that ends on
+    // one resumes after everything under it.
+    let mut seen = Vec::new();
+    let (mut marker, mut id_marker) = (None, None);
+    loop {
+        let page = list(Some("/"), "", marker.clone(), id_marker.clone(), 2).await;
+        assert!(page.uploads.len() + page.common_prefixes.len() <= 2);
+        seen.extend(page.common_prefixes.iter().cloned());
+        seen.extend(keys(&page));
+        let Some((k, id)) = page.next_marker else {
+            assert!(!page.is_truncated);
+            break;
+        };
+        marker = Some(k);
+        id_marker = id.map(|i| i.to_string());
+    }
+    seen.sort();
+    assert_eq!(seen, ["a/", "b", "c/", "d"]);
+
+    // Without a delimiter, every upload is listed.
+    let flat = list(None, "", None, None, 100).await;
+    assert_eq!(keys(&flat), ["a/1", "a/2", "b", "c/x/1", "c/y", "d"]);
+    assert!(flat.common_prefixes.is_empty());
+    assert_eq!(ids.len(), 6);
+}
