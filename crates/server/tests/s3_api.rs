@@ -109,11 +109,11 @@ async fn buckets(s3: &Client, bucket: &str) {
         .put_object()
         .bucket(bucket)
         .key("k")
-        .if_none_match("*")
+        .write_offset_bytes(1)
         .body(ByteStream::from_static(b"x"))
         .send()
         .await
-        .expect_err("conditional write");
+        .expect_err("append");
     assert_eq!(code_of(&err), ("NotImplemented".into(), 501));
 }
 
@@ -1278,6 +1278,197 @@ async fn everything(backend: Backend) {
     presigned(&s3, "presigned-bucket").await;
     virtual_hosted(&server, &key, "presigned-bucket").await;
     ownership_and_cross_api(&server).await;
+    conditional_writes_and_head_ranges(&s3, "conditional-bucket").await;
+}
+
+/// HeadObject with a Range (206 semantics without a body); PutObject and
+/// CompleteMultipartUpload with `If-None-Match: *` and `If-Match`;
+/// ListMultipartUploads with a delimiter.
+async fn conditional_writes_and_head_ranges(s3: &Client, bucket: &str) {
+    s3.create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("bucket");
+    let put = |key: &'static str, body: &'static [u8]| {
+        s3.put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(ByteStream::from_static(body))
+    };
+
+    // If-None-Match: * creates once, then refuses with 412.
+    let first = put("once", b"first")
+        .if_none_match("*")
+        .send()
+        .await
+        .expect("If-None-Match: * on a new key");
+    let err = put("once", b"second")
+        .if_none_match("*")
+        .send()
+        .await
+        .expect_err("If-None-Match: * on an existing key");
+    assert_eq!(code_of(&err), ("PreconditionFailed".into(), 412));
+    assert_eq!(get_bytes(s3, bucket, "once").await, b"first");
+
+    // If-Match: the current ETag replaces; another ETag is 412; a missing
+    // key is 404 NoSuchKey.
+    let etag = first.e_tag().expect("etag").to_owned();
+    let err = put("once", b"third")
+        .if_match("\"0123456789abcdef0123456789abcdef\"")
+        .send()
+        .await
+        .expect_err("If-Match with another ETag");
+    assert_eq!(code_of(&err), ("PreconditionFailed".into(), 412));
+    put("once", b"third")
+        .if_match(&etag)
+        .send()
+        .await
+        .expect("If-Match with the current ETag");
+    assert_eq!(get_bytes(s3, bucket, "once").await, b"third");
+    let err = put("never", b"x")
+        .if_match(&etag)
+        .send()
+        .await
+        .expect_err("If-Match on a missing key");
+    assert_eq!(code_of(&err), ("NoSuchKey".into(), 404));
+
+    // Sixteen racing creators: exactly one wins.
+    let racers = (0..16).map(|_| put("race", b"mine").if_none_match("*").send());
+    let results = futures::future::join_all(racers).await;
+    let won = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(won, 1, "exactly one If-None-Match: * writer wins");
+    for r in results.iter().filter_map(|r| r.as_ref().err()) {
+        assert_eq!(code_of(r), ("PreconditionFailed".into(), 412));
+    }
+
+    // CompleteMultipartUpload is conditional too.
+    let up = s3
+        .create_multipart_upload()
+        .bucket(bucket)
+        .key("once")
+        .send()
+        .await
+        .expect("create");
+    let id = up.upload_id().expect("id");
+    let part = s3
+        .upload_part()
+        .bucket(bucket)
+        .key("once")
+        .upload_id(id)
+        .part_number(1)
+        .body(ByteStream::from_static(b"multipart"))
+        .send()
+        .await
+        .expect("part");
+    let complete = || {
+        s3.complete_multipart_upload()
+            .bucket(bucket)
+            .key("once")
+            .upload_id(id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .parts(
+                        CompletedPart::builder()
+                            .part_number(1)
+                            .e_tag(part.e_tag().expect("etag"))
+                            .build(),
+                    )
+                    .build(),
+            )
+    };
+    let err = complete()
+        .if_none_match("*")
+        .send()
+        .await
+        .expect_err("the key exists");
+    assert_eq!(code_of(&err), ("PreconditionFailed".into(), 412));
+    complete()
+        .send()
+        .await
+        .expect("unconditional completion still works");
+    assert_eq!(get_bytes(s3, bucket, "once").await, b"multipart");
+
+    // HeadObject with a Range: 206, the range's length and Content-Range.
+    put("ranged", b"0123456789")
+        .send()
+        .await
+        .expect("put ranged");
+    let head = s3
+        .head_object()
+        .bucket(bucket)
+        .key("ranged")
+        .range("bytes=2-5")
+        .send()
+        .await
+        .expect("HeadObject with Range");
+    assert_eq!(head.content_length(), Some(4));
+    assert_eq!(head.content_range(), Some("bytes 2-5/10"));
+    let head = s3
+        .head_object()
+        .bucket(bucket)
+        .key("ranged")
+        .range("bytes=-3")
+        .send()
+        .await
+        .expect("suffix range");
+    assert_eq!(head.content_range(), Some("bytes 7-9/10"));
+    let err = s3
+        .head_object()
+        .bucket(bucket)
+        .key("ranged")
+        .range("bytes=10-")
+        .send()
+        .await
+        .expect_err("a range past the end");
+    assert_eq!(code_of(&err).1, 416);
+
+    // ListMultipartUploads with a delimiter.
+    let mut ids = Vec::new();
+    for key in ["dir/a", "dir/b", "top", "other/x/y"] {
+        let up = s3
+            .create_multipart_upload()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .expect("create");
+        ids.push((key, up.upload_id().expect("id").to_owned()));
+    }
+    let listed = s3
+        .list_multipart_uploads()
+        .bucket(bucket)
+        .delimiter("/")
+        .send()
+        .await
+        .expect("ListMultipartUploads with a delimiter");
+    let keys: Vec<_> = listed.uploads().iter().filter_map(|u| u.key()).collect();
+    assert_eq!(keys, ["top"]);
+    let prefixes: Vec<_> = listed
+        .common_prefixes()
+        .iter()
+        .filter_map(|p| p.prefix())
+        .collect();
+    assert_eq!(prefixes, ["dir/", "other/"]);
+    let listed = s3
+        .list_multipart_uploads()
+        .bucket(bucket)
+        .prefix("dir/")
+        .delimiter("/")
+        .send()
+        .await
+        .expect("under a prefix");
+    let keys: Vec<_> = listed.uploads().iter().filter_map(|u| u.key()).collect();
+    assert_eq!(keys, ["dir/a", "dir/b"]);
+    for (key, id) in ids {
+        s3.abort_multipart_upload()
+            .bucket(bucket)
+            .key(key)
+            .upload_id(id)
+            .send()
+            .await
+            .expect("abort");
+    }
 }
 
 #[tokio::test]
@@ -1365,4 +1556,85 @@ async fn abandoned_multipart_uploads_expire() {
         .await
         .expect_err("expired upload");
     assert_eq!(code_of(&err), ("NoSuchUpload".into(), 404));
+}
+
+/// Concurrent uploads of the same part number leave exactly one blob: the
+/// replaced parts' blobs are removed when each upload commits, and after
+/// completion only the object's blob remains.
+async fn same_part_races(backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    let (_, key) = server.user("racer").await;
+    let s3 = s3_client(&server, &key);
+    s3.create_bucket()
+        .bucket("races")
+        .send()
+        .await
+        .expect("bucket");
+    let up = s3
+        .create_multipart_upload()
+        .bucket("races")
+        .key("k")
+        .send()
+        .await
+        .expect("create");
+    let id = up.upload_id().expect("id");
+    let bodies: Vec<Vec<u8>> = (0..16).map(|_| random_bytes(64 * 1024)).collect();
+    let uploads = bodies.iter().map(|b| {
+        s3.upload_part()
+            .bucket("races")
+            .key("k")
+            .upload_id(id)
+            .part_number(1)
+            .body(ByteStream::from(b.clone()))
+            .send()
+    });
+    for r in futures::future::join_all(uploads).await {
+        r.expect("every concurrent UploadPart succeeds");
+    }
+    let objects = server.data_dir().join("data").join("objects");
+    assert_eq!(
+        blob_files(&objects),
+        1,
+        "one part row, one blob: no orphan from the replaced uploads"
+    );
+    let parts = s3
+        .list_parts()
+        .bucket("races")
+        .key("k")
+        .upload_id(id)
+        .send()
+        .await
+        .expect("ListParts");
+    assert_eq!(parts.parts().len(), 1);
+    let etag = parts.parts()[0].e_tag().expect("etag").to_owned();
+    let winner = bodies
+        .iter()
+        .find(|b| format!("\"{}\"", md5_hex(b)) == etag)
+        .expect("the stored part is one of the uploaded bodies");
+    s3.complete_multipart_upload()
+        .bucket("races")
+        .key("k")
+        .upload_id(id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .parts(CompletedPart::builder().part_number(1).e_tag(&etag).build())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("complete");
+    assert_eq!(&get_bytes(&s3, "races", "k").await, winner);
+    assert_eq!(blob_files(&objects), 1, "only the object's blob remains");
+}
+
+#[tokio::test]
+async fn same_part_races_leave_no_orphans_sqlite() {
+    same_part_races(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn same_part_races_leave_no_orphans_postgres() {
+    same_part_races(Backend::Postgres).await;
 }

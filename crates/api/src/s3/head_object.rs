@@ -1,10 +1,15 @@
-//! HeadObject: the object's metadata, after its conditions.
+//! HeadObject: the object's metadata, after its conditions. With a
+//! `Range`, the answer is what GetObject would send without the body: 206
+//! with `Content-Range` and the range's length (416 when it selects nothing),
+//! as S3 does.
 
 use miniaws_core::storage::HeadObjectOutput as Head;
 use s3s::dto::{ChecksumMode, HeadObjectInput, HeadObjectOutput};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
-use super::convert::{StoredChecksums, StoredHeaders, conditions, etag, metadata_out, timestamp};
+use super::convert::{
+    StoredChecksums, StoredHeaders, conditions, etag, metadata_out, range, timestamp,
+};
 use super::{MiniS3, caller, not_modified, object_error};
 
 pub(super) async fn handle(
@@ -13,12 +18,13 @@ pub(super) async fn handle(
 ) -> S3Result<S3Response<HeadObjectOutput>> {
     let caller = caller(&req)?;
     let input = req.input;
-    if input.part_number.is_some() || input.range.is_some() {
+    if input.part_number.is_some() {
         return Err(s3_error!(
             NotImplemented,
-            "HeadObject with partNumber or Range is not implemented"
+            "HeadObject with partNumber is not implemented (part boundaries are not kept); use a Range instead"
         ));
     }
+    let range_spec = range(input.range);
     let conditions = conditions(
         input.if_match,
         input.if_none_match,
@@ -34,19 +40,27 @@ pub(super) async fn handle(
         Head::Found(meta) => meta,
         Head::NotModified(meta) => return Err(not_modified(&meta)),
     };
+    let range = range_spec
+        .map(|spec| spec.resolve(meta.size_bytes))
+        .transpose()
+        .map_err(object_error)?;
     let headers = StoredHeaders::from_meta(&meta);
-    let sums = if input
-        .checksum_mode
-        .as_ref()
-        .is_some_and(|m| m.as_str() == ChecksumMode::ENABLED)
+    // As on GetObject: checksums describe the whole object, never a range.
+    let sums = if range.is_none()
+        && input
+            .checksum_mode
+            .as_ref()
+            .is_some_and(|m| m.as_str() == ChecksumMode::ENABLED)
     {
         StoredChecksums::from_meta(&meta)
     } else {
         StoredChecksums::default()
     };
-    Ok(S3Response::new(HeadObjectOutput {
+    let length = range.map_or(meta.size_bytes, |r| r.len());
+    let mut response = S3Response::new(HeadObjectOutput {
         accept_ranges: Some("bytes".to_owned()),
-        content_length: i64::try_from(meta.size_bytes).ok(),
+        content_length: i64::try_from(length).ok(),
+        content_range: range.map(|r| r.content_range(meta.size_bytes)),
         content_type: Some(meta.content_type.clone()),
         e_tag: Some(etag(&meta.etag)),
         last_modified: Some(timestamp(meta.last_modified)),
@@ -63,5 +77,9 @@ pub(super) async fn handle(
         checksum_sha1: sums.sha1,
         checksum_sha256: sums.sha256,
         ..Default::default()
-    }))
+    });
+    if range.is_some() {
+        response.status = Some(http::StatusCode::PARTIAL_CONTENT);
+    }
+    Ok(response)
 }

@@ -5,6 +5,9 @@
 //! blob, then the metadata commit) rather than through `put_object`,
 //! because a trailing checksum is known only after the last byte, and it is
 //! part of the metadata committed.
+//!
+//! `If-None-Match: *` and `If-Match` make the write conditional (see
+//! [`super::write_conditions`]).
 
 use miniaws_core::multipart::write_verified_blob;
 use miniaws_core::storage::{CommitObject, ObjectKey};
@@ -15,6 +18,7 @@ use super::body::{checked_body, checksum_request};
 use super::convert::{
     StoredChecksums, StoredHeaders, checksum_header, content_md5, etag, user_metadata,
 };
+use super::write_conditions::WriteConditions;
 use super::{MiniS3, bucket_error, caller, object_error};
 
 pub(super) async fn handle(
@@ -24,15 +28,13 @@ pub(super) async fn handle(
     let caller = caller(&req)?;
     let check = checksum_request(&req.headers)?;
     let input = req.input;
-    if input.if_match.is_some()
-        || input.if_none_match.is_some()
-        || input.write_offset_bytes.is_some()
-    {
+    if input.write_offset_bytes.is_some() {
         return Err(s3_error!(
             NotImplemented,
-            "conditional writes (If-Match / If-None-Match on PutObject) and append offsets are not implemented"
+            "appends (x-amz-write-offset-bytes) are not implemented"
         ));
     }
+    let conditions = WriteConditions::from_input(input.if_match, input.if_none_match)?;
     let expected_md5 = content_md5(input.content_md5.as_deref())?;
     // Refuse before reading a byte: a missing or foreign bucket, a bad key.
     s3.storage()
@@ -40,6 +42,10 @@ pub(super) async fn handle(
         .await
         .map_err(bucket_error)?;
     ObjectKey::parse(&input.key).map_err(object_error)?;
+    // A refused conditional write reads no body.
+    conditions
+        .check(s3.storage(), caller, &input.bucket, &input.key)
+        .await?;
 
     let content_length = input.content_length.and_then(|l| u64::try_from(l).ok());
     let (body, outcome) = checked_body(input.body, check, req.trailing_headers);
@@ -59,6 +65,22 @@ pub(super) async fn handle(
     if let Some((name, value)) = checksum_header(&computed) {
         headers.insert(name, value);
     }
+    // Conditional writes re-check under the key's lock, then commit.
+    let _key_lock = if conditions.is_empty() {
+        None
+    } else {
+        let guard = s3.key_locks.lock(&input.bucket, &input.key).await;
+        if let Err(e) = conditions
+            .check(s3.storage(), caller, &input.bucket, &input.key)
+            .await
+        {
+            if let Err(e) = s3.storage().blobs().delete(blob_id).await {
+                tracing::warn!(blob_id = %blob_id, error = %e, "could not remove a refused blob; the start-up sweep will");
+            }
+            return Err(e);
+        }
+        Some(guard)
+    };
     let meta = s3
         .storage()
         .commit_object(
