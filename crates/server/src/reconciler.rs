@@ -25,6 +25,9 @@ pub fn spawn(
     mut shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
+        // Whether the last resync failed: an outage is logged once as a
+        // warning and once when it ends, not at every retry.
+        let mut failing = false;
         loop {
             if *shutdown.borrow() {
                 return;
@@ -33,8 +36,20 @@ pub fn spawn(
             // resync is missed.
             let events = compute.events().await;
             match compute.reconcile_all().await {
+                Ok(changed) if failing => {
+                    failing = false;
+                    tracing::info!(changed, "instance state resynced with Docker again");
+                }
                 Ok(changed) => tracing::debug!(changed, "instance state resynced with Docker"),
-                Err(e) => tracing::warn!(error = %e, "cannot resync instance state; retrying"),
+                Err(e) if failing => tracing::debug!(error = %e, "resync still failing"),
+                Err(e) => {
+                    failing = true;
+                    tracing::warn!(
+                        error = %e,
+                        "cannot resync instance state; retrying every {} s",
+                        RETRY_DELAY.as_secs()
+                    );
+                }
             }
             let mut events = match events {
                 Ok(events) => events,
@@ -61,6 +76,11 @@ pub fn spawn(
                             if let Err(e) = compute.handle_event(&event).await {
                                 tracing::warn!(instance_id = %event.instance_id, error = %e, "cannot reconcile after an event");
                             }
+                        }
+                        // While resyncs fail, the (lazy) stream fails at once.
+                        Some(Err(e)) if failing => {
+                            tracing::debug!(error = %e, "cannot follow Docker events; retrying");
+                            break;
                         }
                         Some(Err(e)) => {
                             tracing::warn!(error = %e, "the Docker event stream broke; resubscribing");

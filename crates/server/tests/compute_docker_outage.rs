@@ -193,5 +193,13 @@ async fn docker_outage_answers_503_and_state_resyncs_when_it_is_back() {
     })
     .await;
     assert_eq!(a.exit_code, Some(137));
-    assert!(!server.log().contains("panicked"), "no panic in the log");
+    let log = server.log();
+    assert!(!log.contains("panicked"), "no panic in the log");
+    // The outage is logged once as a warning, not at every retry, and its end.
+    assert_eq!(
+        log.matches("cannot resync instance state").count(),
+        1,
+        "{log}"
+    );
+    assert!(log.contains("resynced with Docker again"), "{log}");
 }
