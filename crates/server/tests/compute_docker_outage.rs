@@ -202,4 +202,13 @@ async fn docker_outage_answers_503_and_state_resyncs_when_it_is_back() {
         "{log}"
     );
     assert!(log.contains("resynced with Docker again"), "{log}");
+    // The stream broke at the cut only: after it the subscription held (a
+    // stream that kept failing would be resubscribed, and resynced, every
+    // two seconds, which would also catch the last kill).
+    assert_eq!(
+        log.matches("the Docker event stream broke").count()
+            + log.matches("the Docker event stream ended").count(),
+        1,
+        "{log}"
+    );
 }
