@@ -91,7 +91,7 @@ async fn writes_are_complete_hashed_and_under_id_derived_paths() {
         let path = store.blob_path(id);
         assert!(path.starts_with(store.root()));
         let name = id.as_uuid().simple().to_string();
-        assert!(path.ends_with(format!("{}/{}/{name}", &name[..2], &name[2..4])));
+        assert!(path.ends_with(format!("{}/{name}", &name[..2])));
         assert_eq!(std::fs::metadata(&path).unwrap().len(), len as u64);
     }
     assert!(files(&store.temp_dir()).is_empty(), "no temporaries remain");
@@ -126,11 +126,18 @@ async fn ranged_reads_return_exactly_the_range() {
 #[tokio::test]
 async fn failed_writes_leave_nothing() {
     let (_dir, store) = store();
-    type Case = (&'static str, ByteStream, fn(&CoreError) -> bool);
+    // (description, body, size limit, expected error)
+    type Case = (&'static str, ByteStream, u64, fn(&CoreError) -> bool);
     let cases: Vec<Case> = vec![
-        ("over the limit", body(&data(5000, 1), 1000), |e| {
+        ("over the limit", body(&data(5000, 1), 1000), 4096, |e| {
             matches!(e, CoreError::TooLarge(_))
         }),
+        (
+            "over the limit after several batches",
+            body(&data(6 << 20, 4), 100_000),
+            5 << 20,
+            |e| matches!(e, CoreError::TooLarge(_)),
+        ),
         (
             "client gone",
             stream::iter([
@@ -138,6 +145,18 @@ async fn failed_writes_leave_nothing() {
                 Err(std::io::Error::other("reset")),
             ])
             .boxed(),
+            4096,
+            |e| matches!(e, CoreError::InvalidInput(_)),
+        ),
+        (
+            "client gone after several batches",
+            stream::iter([
+                Ok(Bytes::from(data(2 << 20, 5))),
+                Ok(Bytes::from(data(100, 6))),
+                Err(std::io::Error::other("reset")),
+            ])
+            .boxed(),
+            5 << 20,
             |e| matches!(e, CoreError::InvalidInput(_)),
         ),
         (
@@ -147,12 +166,23 @@ async fn failed_writes_leave_nothing() {
                 Err(body_error(CoreError::BadDigest("crc".into()))),
             ])
             .boxed(),
+            4096,
+            |e| matches!(e, CoreError::BadDigest(_)),
+        ),
+        (
+            "a domain error carried by a large body",
+            stream::iter([
+                Ok(Bytes::from(data(3 << 20, 7))),
+                Err(body_error(CoreError::BadDigest("crc".into()))),
+            ])
+            .boxed(),
+            5 << 20,
             |e| matches!(e, CoreError::BadDigest(_)),
         ),
     ];
-    for (desc, body, expected) in cases {
+    for (desc, body, limit, expected) in cases {
         let id = BlobId::new();
-        let err = store.write(id, body, 4096).await.unwrap_err();
+        let err = store.write(id, body, limit).await.unwrap_err();
         assert!(expected(&err), "case {desc}: {err:?}");
         assert!(!store.blob_path(id).exists(), "case {desc}");
         assert!(
@@ -166,25 +196,76 @@ async fn failed_writes_leave_nothing() {
 #[tokio::test]
 async fn a_dropped_write_removes_its_temporary() {
     let (_dir, store) = store();
-    let id = BlobId::new();
-    // A body that sends one chunk and then never ends, like a stalled client.
-    let stalled = stream::iter([Ok(Bytes::from_static(b"partial"))])
-        .chain(stream::pending())
-        .boxed();
-    let write = store.write(id, stalled, 1 << 20);
-    assert!(
-        tokio::time::timeout(Duration::from_millis(200), write)
-            .await
-            .is_err()
-    );
-    // The future is dropped: the writer thread sees the channel close.
-    for _ in 0..100 {
-        if files(store.root()).is_empty() {
-            break;
+    // Bodies that send some bytes (less than one batch, then several) and
+    // then never end, like a stalled client.
+    for sent in [7usize, 3 << 20] {
+        let id = BlobId::new();
+        let stalled = stream::iter([Ok(Bytes::from(data(sent, 9)))])
+            .chain(stream::pending())
+            .boxed();
+        let write = store.write(id, stalled, 1 << 30);
+        assert!(
+            tokio::time::timeout(Duration::from_millis(200), write)
+                .await
+                .is_err()
+        );
+        // The future is dropped: the writer thread sees the channel close.
+        for _ in 0..100 {
+            if files(store.root()).is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert!(
+            files(store.root()).is_empty(),
+            "{sent} bytes sent: {:?}",
+            files(store.root())
+        );
     }
-    assert!(files(store.root()).is_empty(), "{:?}", files(store.root()));
+}
+
+#[tokio::test]
+async fn large_bodies_in_any_chunking_hash_and_store_exactly() {
+    use md5::{Digest, Md5};
+    let (_dir, store) = store();
+    // Across the batch size (1 MiB) and the write-back interval (8 MiB),
+    // with chunks that straddle both.
+    for (len, chunk) in [
+        ((1 << 20) - 1, 4096usize),
+        (1 << 20, 1 << 20),
+        ((1 << 20) + 1, 65_537),
+        ((9 << 20) + 12_345, 333_333),
+    ] {
+        let bytes = data(len, len as u64 + 1);
+        let id = BlobId::new();
+        let w = store.write(id, body(&bytes, chunk), 1 << 30).await.unwrap();
+        assert_eq!(w.size_bytes, len as u64, "{len} bytes");
+        assert_eq!(w.md5, <[u8; 16]>::from(Md5::digest(&bytes)), "{len} bytes");
+        assert_eq!(read(&store, id, None).await, bytes, "{len} bytes");
+    }
+    assert!(files(&store.temp_dir()).is_empty(), "no temporaries remain");
+}
+
+#[tokio::test]
+async fn blobs_of_the_first_layout_are_still_read_listed_and_deleted() {
+    let (_dir, store) = store();
+    let id = BlobId::new();
+    let name = id.as_uuid().simple().to_string();
+    let legacy = store.root().join(&name[..2]).join(&name[2..4]).join(&name);
+    std::fs::create_dir_all(legacy.parent().unwrap()).unwrap();
+    std::fs::write(&legacy, b"old layout").unwrap();
+    let current = BlobId::new();
+    store.write(current, body(b"new", 1), 10).await.unwrap();
+
+    assert_eq!(read(&store, id, None).await, b"old layout");
+    let mut listed = store.list().await.unwrap();
+    listed.sort();
+    let mut expected = vec![id, current];
+    expected.sort();
+    assert_eq!(listed, expected);
+    store.delete(id).await.unwrap();
+    assert!(!legacy.exists());
+    assert_eq!(store.list().await.unwrap(), vec![current]);
 }
 
 #[tokio::test]

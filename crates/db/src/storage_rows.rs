@@ -24,6 +24,11 @@ pub(crate) fn map_to_json(map: &BTreeMap<String, String>) -> String {
 
 /// A JSON object column back to a map.
 pub(crate) fn json_to_map(json: &str) -> Result<BTreeMap<String, String>, sqlx::Error> {
+    // Most objects carry no metadata: skip the parser for them (a listing
+    // decodes two maps per row).
+    if json == "{}" {
+        return Ok(BTreeMap::new());
+    }
     serde_json::from_str(json).map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
 

@@ -358,6 +358,138 @@ fn cases() -> Vec<Case> {
             })
         }),
         (
+            "group commit: items apply in order, fail alone, and hand back replaced blobs",
+            |r| {
+                Box::pin(async move {
+                    let (alice, bob) = (r.user("alice").await, r.user("bob").await);
+                    let grp = r.bucket(alice, "grp").await;
+                    let bobs = r.bucket(bob, "bobs").await;
+                    let missing = BucketName::parse("missing").unwrap();
+                    let before = object(&grp, "k0", 1);
+                    r.storage.put_object(alice, &before).await.unwrap();
+                    let items = vec![
+                        (alice, object(&grp, "k0", 2)),
+                        (alice, object(&grp, "k1", 3)),
+                        (alice, object(&grp, "k1", 4)),
+                        (alice, object(&bobs, "theirs", 5)),
+                        (alice, object(&missing, "nowhere", 6)),
+                        (bob, object(&bobs, "mine", 7)),
+                    ];
+                    let results = r.storage.put_objects(&items).await;
+                    assert_eq!(results.len(), items.len());
+                    assert_eq!(results[0].as_ref().unwrap(), &Some(before.blob_id));
+                    assert_eq!(results[1].as_ref().unwrap(), &None);
+                    assert_eq!(
+                        results[2].as_ref().unwrap(),
+                        &Some(items[1].1.blob_id),
+                        "the later write to k1 wins and gets the earlier's blob"
+                    );
+                    for i in [3, 4] {
+                        assert!(
+                            matches!(
+                                results[i],
+                                Err(CoreError::NotFound {
+                                    resource: Resource::Bucket,
+                                    ..
+                                })
+                            ),
+                            "item {i}: {:?}",
+                            results[i]
+                        );
+                    }
+                    assert_eq!(results[5].as_ref().unwrap(), &None);
+                    let get = |b: BucketName, k: &'static str| {
+                        let storage = r.storage.clone();
+                        async move {
+                            storage
+                                .get_object(&b, &ObjectKey::parse(k).unwrap())
+                                .await
+                                .unwrap()
+                                .map(|o| o.blob_id)
+                        }
+                    };
+                    assert_eq!(get(grp.clone(), "k0").await, Some(items[0].1.blob_id));
+                    assert_eq!(get(grp.clone(), "k1").await, Some(items[2].1.blob_id));
+                    assert_eq!(get(bobs.clone(), "theirs").await, None);
+                    assert_eq!(get(bobs.clone(), "mine").await, Some(items[5].1.blob_id));
+                    assert!(r.storage.put_objects(&[]).await.is_empty());
+                })
+            },
+        ),
+        (
+            "concurrent group commits and single puts: each replaced blob is returned once",
+            |r| {
+                Box::pin(async move {
+                    let alice = r.user("alice").await;
+                    let b = r.bucket(alice, "race").await;
+                    // Four batches of five and ten single writes, all to one
+                    // key except one other key per batch, at once.
+                    let batches: Vec<Vec<(UserId, ObjectMeta)>> = (0..4)
+                        .map(|t| {
+                            (0..5)
+                                .map(|i| {
+                                    let key = if i == 2 {
+                                        format!("other{t}")
+                                    } else {
+                                        "k".into()
+                                    };
+                                    (alice, object(&b, &key, t * 10 + i))
+                                })
+                                .collect()
+                        })
+                        .collect();
+                    let singles: Vec<ObjectMeta> =
+                        (0..10).map(|i| object(&b, "k", 100 + i)).collect();
+                    let mut tasks = Vec::new();
+                    for batch in batches.clone() {
+                        let storage = r.storage.clone();
+                        tasks.push(tokio::spawn(async move {
+                            storage
+                                .put_objects(&batch)
+                                .await
+                                .into_iter()
+                                .map(|r| r.expect("every write commits"))
+                                .collect::<Vec<_>>()
+                        }));
+                    }
+                    for o in singles.clone() {
+                        let storage = r.storage.clone();
+                        tasks.push(tokio::spawn(async move {
+                            vec![
+                                storage
+                                    .put_object(alice, &o)
+                                    .await
+                                    .expect("every write commits"),
+                            ]
+                        }));
+                    }
+                    let mut replaced = Vec::new();
+                    for t in tasks {
+                        replaced.extend(t.await.unwrap().into_iter().flatten());
+                    }
+                    let key = ObjectKey::parse("k").unwrap();
+                    let last = r
+                        .storage
+                        .get_object(&b, &key)
+                        .await
+                        .unwrap()
+                        .expect("a winner");
+                    let mut expected: HashSet<BlobId> = batches
+                        .iter()
+                        .flatten()
+                        .map(|(_, o)| o)
+                        .chain(&singles)
+                        .filter(|o| o.key == key)
+                        .map(|o| o.blob_id)
+                        .collect();
+                    assert!(expected.remove(&last.blob_id));
+                    let replaced_set: HashSet<BlobId> = replaced.iter().copied().collect();
+                    assert_eq!(replaced.len(), replaced_set.len(), "no blob returned twice");
+                    assert_eq!(replaced_set, expected, "every loser's blob returned");
+                })
+            },
+        ),
+        (
             "concurrent puts to one key: each replaced blob is returned exactly once",
             |r| {
                 Box::pin(async move {

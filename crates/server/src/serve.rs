@@ -60,6 +60,11 @@ pub async fn serve(config: &Config, db: Database) -> anyhow::Result<()> {
         Arc::new(blobs),
         config.max_object_size,
     ));
+    // Object writes that queue while a commit is in flight share the next
+    // transaction (group commit).
+    if let Some(driver) = storage.commit_driver() {
+        tokio::spawn(driver);
+    }
     // Before serving: no write is in flight, so every temporary and every
     // blob without a row is debris of a crash.
     storage

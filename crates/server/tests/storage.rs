@@ -36,6 +36,7 @@ on_both_backends!(
     hostile_keys_stay_inside_the_object_store,
     crash_mid_upload_leaves_the_previous_version,
     concurrent_puts_to_one_key_leave_exactly_one,
+    concurrent_puts_to_many_keys_all_commit,
     interrupted_upload_commits_nothing,
     other_users_are_locked_out,
     size_limit_and_errors,
@@ -663,6 +664,51 @@ async fn concurrent_puts_to_one_key_leave_exactly_one(backend: Backend) {
     assert!(expected.contains(&got), "the body is exactly one of the 50");
     assert_eq!((etag, length), got, "ETag and size match the body");
     assert_eq!(blobs(&server).len(), 1, "replaced blobs are gone");
+    assert!(temporaries(&server).is_empty());
+}
+
+/// 96 small PUTs at once, 12 per key over 8 keys: the server groups the
+/// commits that queue behind one another; every write must still get its
+/// own answer, each key hold one of its bodies, and every replaced blob be
+/// gone.
+async fn concurrent_puts_to_many_keys_all_commit(backend: Backend) {
+    let Some(server) = start(backend).await else {
+        return;
+    };
+    let (alice, _) = server.user("alice").await;
+    alice.create_bucket("group").await.unwrap();
+    let body = |i: u64| Bytes::from(format!("write {i} to key {}", i % 8).repeat(100));
+    let results: Vec<_> = stream::iter(0..96u64)
+        .map(|i| {
+            let c = alice.clone();
+            async move {
+                c.put_object("group", &format!("k{}", i % 8), body(i), None)
+                    .await
+            }
+        })
+        .buffer_unordered(96)
+        .collect()
+        .await;
+    for r in &results {
+        assert!(r.is_ok(), "every PUT succeeds: {r:?}");
+    }
+    let listed = list_all(&alice, "group", ListObjectsParams::default()).await;
+    let expected: Vec<String> = (0..8).map(|k| format!("k{k}")).collect();
+    assert_eq!(listed.0, expected, "exactly the eight keys");
+    for k in 0..8u64 {
+        let got = alice
+            .get_object("group", &format!("k{k}"), None, None)
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert!(
+            (0..12).any(|n| got == body(k + 8 * n)),
+            "k{k} holds one of its bodies"
+        );
+    }
+    assert_eq!(blobs(&server).len(), 8, "replaced blobs are gone");
     assert!(temporaries(&server).is_empty());
 }
 

@@ -53,6 +53,23 @@ pub struct IdentityService {
     open_signup: bool,
     /// When each key's `last_used` was last written, to coalesce writes.
     last_used_written: Mutex<HashMap<ApiKeyId, Instant>>,
+    /// Callers of recently presented keys, by key hash.
+    known_keys: Mutex<KeyCache>,
+}
+
+/// The most keys [`KeyCache`] holds before it starts over.
+const KEY_CACHE_ENTRIES: usize = 10_000;
+
+/// Callers of keys seen recently, so that a request costs no database round
+/// trip to authenticate. Revocation empties the entries of the revoked key
+/// at once; there is one server process per database, so no other process
+/// can revoke behind this one's back.
+#[derive(Default)]
+struct KeyCache {
+    callers: HashMap<String, Caller>,
+    /// Bumped by every revocation: a lookup that started before one must
+    /// not cache what it found, as that may be the revoked key.
+    generation: u64,
 }
 
 impl IdentityService {
@@ -62,6 +79,7 @@ impl IdentityService {
             repo,
             open_signup,
             last_used_written: Mutex::new(HashMap::new()),
+            known_keys: Mutex::new(KeyCache::default()),
         }
     }
 
@@ -166,6 +184,11 @@ impl IdentityService {
                 other => other,
             })?;
         self.lock_last_used().remove(&id);
+        {
+            let mut cache = self.lock_known_keys();
+            cache.generation += 1;
+            cache.callers.retain(|_, caller| caller.key_id != id);
+        }
         tracing::info!(key_id = %id, "API key revoked");
         Ok(())
     }
@@ -178,16 +201,35 @@ impl IdentityService {
     pub async fn authenticate(&self, api_key: &str) -> CoreResult<Caller> {
         // SHA-256 of a short key takes well under a microsecond, so it runs
         // inline rather than in spawn_blocking.
+        let hash = hash_api_key(api_key);
+        let (cached, generation) = {
+            let cache = self.lock_known_keys();
+            (cache.callers.get(&hash).copied(), cache.generation)
+        };
+        if let Some(caller) = cached {
+            self.touch(caller.key_id).await;
+            return Ok(caller);
+        }
         let key = self
             .repo
-            .find_key_by_hash(&hash_api_key(api_key))
+            .find_key_by_hash(&hash)
             .await?
             .ok_or_else(|| CoreError::Unauthorized("invalid or revoked API key".into()))?;
-        self.touch(key.id).await;
-        Ok(Caller {
+        let caller = Caller {
             user_id: key.user_id,
             key_id: key.id,
-        })
+        };
+        {
+            let mut cache = self.lock_known_keys();
+            if cache.generation == generation {
+                if cache.callers.len() >= KEY_CACHE_ENTRIES {
+                    cache.callers.clear();
+                }
+                cache.callers.insert(hash, caller);
+            }
+        }
+        self.touch(key.id).await;
+        Ok(caller)
     }
 
     /// Resolves an access key id to the caller and the secret SigV4 needs.
@@ -211,6 +253,16 @@ impl IdentityService {
             },
             secret,
         ))
+    }
+
+    fn lock_known_keys(&self) -> std::sync::MutexGuard<'_, KeyCache> {
+        // A poisoned cache may be half-updated: start it over.
+        self.known_keys.lock().unwrap_or_else(|poisoned| {
+            let mut guard = poisoned.into_inner();
+            guard.callers.clear();
+            guard.generation += 1;
+            guard
+        })
     }
 
     fn lock_last_used(&self) -> std::sync::MutexGuard<'_, HashMap<ApiKeyId, Instant>> {

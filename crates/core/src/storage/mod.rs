@@ -7,6 +7,7 @@
 //! S3-compatible endpoint both call it; the bytes go through a [`BlobStore`]
 //! and the metadata through a [`StorageRepo`].
 
+mod commit;
 mod domain;
 mod listing;
 mod ports;
@@ -16,6 +17,7 @@ mod service;
 #[cfg(test)]
 mod tests;
 
+pub use commit::MAX_COMMIT_BATCH;
 pub use domain::{
     Bucket, BucketName, ETag, MAX_OBJECT_KEY_BYTES, MAX_USER_METADATA_BYTES, ObjectId, ObjectKey,
     ObjectMeta, UserMetadata, guess_content_type, object_arn,

@@ -132,6 +132,23 @@ pub trait StorageRepo: Send + Sync {
     /// at commit time: nothing is written then.
     async fn put_object(&self, owner: UserId, meta: &ObjectMeta) -> CoreResult<Option<BlobId>>;
 
+    /// Commits several writes, each as [`put_object`](Self::put_object)
+    /// would, in one transaction where the adapter can (a group commit):
+    /// one result per item, in order. Items apply in order, so of two
+    /// writes to one key the later wins and is handed the earlier's blob as
+    /// the replaced one. One item's failure (such as `NotFound(Bucket)`)
+    /// must not fail the others; an adapter whose batch fails as a whole
+    /// retries the items one by one.
+    ///
+    /// The default commits the items one by one.
+    async fn put_objects(&self, items: &[(UserId, ObjectMeta)]) -> Vec<CoreResult<Option<BlobId>>> {
+        let mut results = Vec::with_capacity(items.len());
+        for (owner, meta) in items {
+            results.push(self.put_object(*owner, meta).await);
+        }
+        results
+    }
+
     /// Deletes `key` from `bucket`; returns the blob of the deleted version,
     /// or `None` when there was no such key.
     async fn delete_object(

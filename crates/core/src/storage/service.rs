@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::commit::CommitQueue;
 use super::domain::{
     Bucket, BucketName, ETag, ObjectId, ObjectKey, ObjectMeta, UserMetadata, guess_content_type,
     validate_content_type, validate_user_metadata,
@@ -131,6 +132,7 @@ pub struct SweepReport {
 pub struct StorageService {
     repo: Arc<dyn StorageRepo>,
     blobs: Arc<dyn BlobStore>,
+    commits: CommitQueue,
     max_object_size_bytes: u64,
 }
 
@@ -159,10 +161,19 @@ impl StorageService {
         max_object_size_bytes: u64,
     ) -> Self {
         Self {
+            commits: CommitQueue::new(repo.clone(), blobs.clone()),
             repo,
             blobs,
             max_object_size_bytes,
         }
+    }
+
+    /// The group committer of object writes, to be spawned once on the
+    /// runtime (`None` once taken). While it runs, writes that queue during
+    /// a commit share the next transaction; without it, each write commits
+    /// on its own.
+    pub fn commit_driver(&self) -> Option<futures::future::BoxFuture<'static, ()>> {
+        self.commits.take_driver()
     }
 
     /// The largest object accepted.
@@ -435,7 +446,7 @@ impl StorageService {
             headers: c.headers,
             last_modified: now_utc(),
         };
-        let replaced = match self.repo.put_object(caller.user_id, &meta).await {
+        let replaced = match self.commits.commit(caller.user_id, meta.clone()).await {
             Ok(replaced) => replaced,
             Err(e) => {
                 self.discard(meta.blob_id).await;

@@ -17,6 +17,10 @@ struct MemRepo {
     buckets: Mutex<BTreeMap<String, Bucket>>,
     /// (bucket, key bytes) → meta
     objects: Mutex<BTreeMap<(String, Vec<u8>), ObjectMeta>>,
+    /// The size of every group commit, in order.
+    batches: Mutex<Vec<usize>>,
+    /// When set, a group commit waits for a permit before it applies.
+    gate: Mutex<Option<Arc<tokio::sync::Semaphore>>>,
 }
 
 #[async_trait]
@@ -80,6 +84,18 @@ impl StorageRepo for MemRepo {
             meta.key.as_str().as_bytes().to_vec(),
         );
         Ok(objects.insert(k, meta.clone()).map(|old| old.blob_id))
+    }
+    async fn put_objects(&self, items: &[(UserId, ObjectMeta)]) -> Vec<CoreResult<Option<BlobId>>> {
+        self.batches.lock().unwrap().push(items.len());
+        let gate = self.gate.lock().unwrap().clone();
+        if let Some(gate) = gate {
+            let _permit = gate.acquire().await.unwrap();
+        }
+        let mut results = Vec::new();
+        for (owner, meta) in items {
+            results.push(self.put_object(*owner, meta).await);
+        }
+        results
     }
     async fn delete_object(
         &self,
@@ -767,4 +783,110 @@ async fn delete_many_reports_each_key() {
     assert!(matches!(results[0], Ok(true)));
     assert!(matches!(results[1], Ok(false)));
     assert!(matches!(results[2], Err(CoreError::InvalidInput(_))));
+}
+
+/// Polls `cond` every few milliseconds for up to two seconds.
+async fn eventually(what: &str, cond: impl Fn() -> bool) {
+    for _ in 0..400 {
+        if cond() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_queued_during_a_commit_share_the_next_one() {
+    let f = fixture();
+    tokio::spawn(f.svc.commit_driver().expect("a commit driver"));
+    assert!(
+        f.svc.commit_driver().is_none(),
+        "the driver is handed out once"
+    );
+    let (repo, blobs, alice) = (f.repo.clone(), f.blobs.clone(), f.alice);
+    let svc = Arc::new(f.svc);
+    svc.create_bucket(alice, "group").await.unwrap();
+    svc.create_bucket(alice, "gone").await.unwrap();
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    *repo.gate.lock().unwrap() = Some(gate.clone());
+    let spawn_put = |bucket: &'static str, key: &'static str, data: &'static [u8]| {
+        let svc = svc.clone();
+        tokio::spawn(async move { svc.put_object(alice, put(bucket, key, data)).await })
+    };
+
+    // The first write's commit is held at the gate...
+    let first = spawn_put("group", "a", b"first");
+    eventually("the first commit", || *repo.batches.lock().unwrap() == [1]).await;
+    // ...while four more queue behind it: two to one key, and one whose
+    // bucket is deleted before its commit.
+    let queued = [
+        spawn_put("group", "b", b"bee"),
+        spawn_put("group", "c", b"c-one"),
+        spawn_put("group", "c", b"c-two"),
+        spawn_put("gone", "x", b"too late"),
+    ];
+    // Each queued write has its blob (5 in all) before it waits to commit.
+    eventually("the queued blobs", || {
+        blobs.blobs.lock().unwrap().len() == 5
+    })
+    .await;
+    svc.delete_bucket(alice, "gone").await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    gate.add_permits(100);
+
+    assert_eq!(first.await.unwrap().unwrap().key.as_str(), "a");
+    let mut results = Vec::new();
+    for task in queued {
+        results.push(task.await.unwrap());
+    }
+    assert_eq!(
+        *repo.batches.lock().unwrap(),
+        [1, 4],
+        "the four queued writes shared one commit"
+    );
+    assert!(results[0].is_ok() && results[1].is_ok() && results[2].is_ok());
+    let err = results[3].as_ref().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CoreError::NotFound {
+                resource: Resource::Bucket,
+                ..
+            }
+        ),
+        "the failed write fails alone: {err:?}"
+    );
+    // Last wins: the key holds one of the two bodies, and only its blob
+    // remains (with those of a and b); the failed write's blob is gone.
+    let c = read_all(&svc, alice, "group", "c").await;
+    assert!(c == b"c-one" || c == b"c-two", "{c:?}");
+    let live: HashSet<BlobId> = repo
+        .objects
+        .lock()
+        .unwrap()
+        .values()
+        .map(|m| m.blob_id)
+        .collect();
+    let stored: HashSet<BlobId> = blobs.blobs.lock().unwrap().keys().copied().collect();
+    assert_eq!(live.len(), 3);
+    assert_eq!(stored, live, "no blob is left without a row");
+}
+
+#[tokio::test]
+async fn without_a_running_driver_writes_commit_on_their_own() {
+    let f = fixture();
+    // Taken and dropped: never runs.
+    drop(f.svc.commit_driver());
+    f.svc
+        .put_object(f.alice, put("solo", "k", b"one"))
+        .await
+        .unwrap();
+    f.svc
+        .put_object(f.alice, put("solo", "k", b"two"))
+        .await
+        .unwrap();
+    assert_eq!(read_all(&f.svc, f.alice, "solo", "k").await, b"two");
+    assert_eq!(f.blobs.blobs.lock().unwrap().len(), 1);
+    assert!(f.repo.batches.lock().unwrap().is_empty(), "no group commit");
 }

@@ -7,8 +7,8 @@ use miniaws_core::storage::{
     BlobId, Bucket, BucketName, ETag, KeyRange, ObjectId, ObjectKey, ObjectMeta, StorageRepo,
 };
 use miniaws_core::{CoreError, CoreResult, Resource};
+use sqlx::Row;
 use sqlx::postgres::{PgPool, PgRow};
-use sqlx::{Row, Transaction};
 use std::collections::HashSet;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -37,11 +37,13 @@ fn bucket_from_row(row: &PgRow) -> Result<Bucket, sqlx::Error> {
     })
 }
 
-fn object_from_row(row: &PgRow) -> Result<ObjectMeta, sqlx::Error> {
+/// An object row of `bucket` (the bucket every query here filters on, so
+/// it is not decoded again per row).
+fn object_from_row(row: &PgRow, bucket: &BucketName) -> Result<ObjectMeta, sqlx::Error> {
     let size: i64 = row.try_get("size_bytes")?;
     Ok(ObjectMeta {
         id: ObjectId::from_uuid(row.try_get("id")?),
-        bucket: decode_bucket(row.try_get("bucket")?)?,
+        bucket: bucket.clone(),
         key: decode_key(row.try_get("key")?)?,
         blob_id: BlobId::from_uuid(row.try_get("blob_id")?),
         size_bytes: u64::try_from(size).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
@@ -62,34 +64,45 @@ fn size_param(meta: &ObjectMeta) -> CoreResult<i64> {
         .map_err(|_| CoreError::TooLarge("the object is larger than 2^63 bytes".into()))
 }
 
-/// Writes `meta` over the locked existing row, or inserts it. `None` from
-/// the insert means a concurrent writer inserted the key first: retry.
-async fn upsert(
-    tx: &mut Transaction<'_, sqlx::Postgres>,
+/// Commits one write in a single statement: the owner check (`EXISTS`),
+/// the upsert, and the replaced blob (the update copies the old `blob_id`
+/// into `replaced_blob_id`, migration 0008, and `RETURNING` hands it back;
+/// `ON CONFLICT DO UPDATE` locks the row, so of two concurrent writes the
+/// second returns the first's blob). No row back: `owner` does not own the
+/// bucket, and nothing was written. A bucket deleted meanwhile fails the
+/// foreign key.
+const UPSERT_OBJECT: &str = "
+    INSERT INTO objects (id, arn, bucket, key, size_bytes, content_type, created_at,
+        blob_id, etag, user_metadata, headers, replaced_blob_id)
+    SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL
+    WHERE EXISTS (SELECT 1 FROM buckets WHERE name = $3 AND owner_id = $12)
+    ON CONFLICT (bucket, key) DO UPDATE SET
+        id = excluded.id, arn = excluded.arn, size_bytes = excluded.size_bytes,
+        content_type = excluded.content_type, created_at = excluded.created_at,
+        deleted_at = NULL, blob_id = excluded.blob_id, etag = excluded.etag,
+        user_metadata = excluded.user_metadata, headers = excluded.headers,
+        replaced_blob_id = objects.blob_id
+    RETURNING replaced_blob_id";
+
+/// Runs [`UPSERT_OBJECT`] for one write on `conn`. The outer error is a
+/// database failure; the inner one concerns this write alone.
+async fn upsert<'c, E>(
+    conn: E,
     owner: UserId,
     meta: &ObjectMeta,
-) -> CoreResult<Option<Option<BlobId>>> {
-    let key = meta.key.as_str().as_bytes();
-    let old: Option<Option<Uuid>> =
-        sqlx::query_scalar("SELECT blob_id FROM objects WHERE bucket = $1 AND key = $2 FOR UPDATE")
-            .bind(meta.bucket.as_str())
-            .bind(key)
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(db_err)?;
-    let arn = stored_arn(owner, &meta.bucket, &meta.key);
-    let size = size_param(meta)?;
-    if let Some(old) = old {
-        sqlx::query(
-            "UPDATE objects SET id = $3, arn = $4, size_bytes = $5, content_type = $6,
-                 created_at = $7, deleted_at = NULL, blob_id = $8, etag = $9,
-                 user_metadata = $10, headers = $11
-             WHERE bucket = $1 AND key = $2",
-        )
-        .bind(meta.bucket.as_str())
-        .bind(key)
+) -> Result<CoreResult<Option<BlobId>>, sqlx::Error>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Postgres>,
+{
+    let size = match size_param(meta) {
+        Ok(size) => size,
+        Err(e) => return Ok(Err(e)),
+    };
+    let row: Option<Option<Uuid>> = sqlx::query_scalar(UPSERT_OBJECT)
         .bind(meta.id.as_uuid())
-        .bind(&arn)
+        .bind(stored_arn(owner, &meta.bucket, &meta.key))
+        .bind(meta.bucket.as_str())
+        .bind(meta.key.as_str().as_bytes())
         .bind(size)
         .bind(&meta.content_type)
         .bind(meta.last_modified)
@@ -97,37 +110,34 @@ async fn upsert(
         .bind(meta.etag.as_str())
         .bind(map_to_json(&meta.user_metadata))
         .bind(map_to_json(&meta.headers))
-        .execute(&mut **tx)
-        .await
-        .map_err(db_err)?;
-        return Ok(Some(old.map(BlobId::from_uuid)));
-    }
-    let inserted = sqlx::query(
-        "INSERT INTO objects (id, arn, bucket, key, size_bytes, content_type, created_at,
-             blob_id, etag, user_metadata, headers)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-         ON CONFLICT (bucket, key) DO NOTHING",
-    )
-    .bind(meta.id.as_uuid())
-    .bind(&arn)
-    .bind(meta.bucket.as_str())
-    .bind(key)
-    .bind(size)
-    .bind(&meta.content_type)
-    .bind(meta.last_modified)
-    .bind(meta.blob_id.as_uuid())
-    .bind(meta.etag.as_str())
-    .bind(map_to_json(&meta.user_metadata))
-    .bind(map_to_json(&meta.headers))
-    .execute(&mut **tx)
-    .await
-    .map_err(|e| match &e {
-        sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
-            CoreError::not_found(Resource::Bucket, meta.bucket.as_str())
+        .bind(owner.as_uuid())
+        .fetch_optional(conn)
+        .await?;
+    Ok(match row {
+        None => Err(CoreError::not_found(Resource::Bucket, meta.bucket.as_str())),
+        Some(replaced) => Ok(replaced.map(BlobId::from_uuid)),
+    })
+}
+
+fn is_fk_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_foreign_key_violation())
+}
+
+impl PgStorageRepo {
+    /// Every write of `items` in one transaction; a database error fails
+    /// the whole batch, and nothing of it is kept.
+    async fn put_batch(
+        &self,
+        items: &[(UserId, ObjectMeta)],
+    ) -> Result<Vec<CoreResult<Option<BlobId>>>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let mut results = Vec::with_capacity(items.len());
+        for (owner, meta) in items {
+            results.push(upsert(&mut *tx, *owner, meta).await?);
         }
-        _ => db_err(e),
-    })?;
-    Ok((inserted.rows_affected() == 1).then_some(None))
+        tx.commit().await?;
+        Ok(results)
+    }
 }
 
 #[async_trait]
@@ -236,35 +246,38 @@ impl StorageRepo for PgStorageRepo {
             .await
             .map_err(db_err)?;
         row.as_ref()
-            .map(object_from_row)
+            .map(|row| object_from_row(row, bucket))
             .transpose()
             .map_err(db_err)
     }
 
     async fn put_object(&self, owner: UserId, meta: &ObjectMeta) -> CoreResult<Option<BlobId>> {
-        loop {
-            let mut tx = self.pool.begin().await.map_err(db_err)?;
-            // Lock the bucket row against a concurrent delete, and check the
-            // owner at commit time.
-            let bucket_owner: Option<Uuid> =
-                sqlx::query_scalar("SELECT owner_id FROM buckets WHERE name = $1 FOR SHARE")
-                    .bind(meta.bucket.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-            if bucket_owner != Some(owner.as_uuid()) {
-                return Err(CoreError::not_found(Resource::Bucket, meta.bucket.as_str()));
+        upsert(&self.pool, owner, meta).await.map_err(|e| {
+            if is_fk_violation(&e) {
+                // The bucket was deleted between the check and the insert.
+                CoreError::not_found(Resource::Bucket, meta.bucket.as_str())
+            } else {
+                db_err(e)
             }
-            match upsert(&mut tx, owner, meta).await? {
-                Some(replaced) => {
-                    tx.commit().await.map_err(db_err)?;
-                    return Ok(replaced);
-                }
-                None => {
-                    tx.rollback().await.map_err(db_err)?;
+        })?
+    }
+
+    async fn put_objects(&self, items: &[(UserId, ObjectMeta)]) -> Vec<CoreResult<Option<BlobId>>> {
+        if items.len() > 1 {
+            match self.put_batch(items).await {
+                Ok(results) => return results,
+                // A foreign-key failure (a bucket deleted meanwhile) aborts
+                // the transaction: the others commit one by one.
+                Err(e) => {
+                    tracing::debug!(error = %e, writes = items.len(), "a group commit failed; committing its writes one by one");
                 }
             }
         }
+        let mut results = Vec::with_capacity(items.len());
+        for (owner, meta) in items {
+            results.push(self.put_object(*owner, meta).await);
+        }
+        results
     }
 
     async fn delete_object(
@@ -320,7 +333,7 @@ impl StorageRepo for PgStorageRepo {
         }
         .map_err(db_err)?;
         rows.iter()
-            .map(object_from_row)
+            .map(|row| object_from_row(row, bucket))
             .collect::<Result<_, _>>()
             .map_err(db_err)
     }

@@ -42,11 +42,13 @@ fn bucket_from_row(row: &SqliteRow) -> Result<Bucket, sqlx::Error> {
     })
 }
 
-fn object_from_row(row: &SqliteRow) -> Result<ObjectMeta, sqlx::Error> {
+/// An object row of `bucket` (the bucket every query here filters on, so
+/// it is not decoded again per row).
+fn object_from_row(row: &SqliteRow, bucket: &BucketName) -> Result<ObjectMeta, sqlx::Error> {
     let size: i64 = row.try_get("size_bytes")?;
     Ok(ObjectMeta {
         id: ObjectId::from_uuid(parse_uuid(row.try_get("id")?)?),
-        bucket: decode_bucket(row.try_get("bucket")?)?,
+        bucket: bucket.clone(),
         key: decode_key(row.try_get("key")?)?,
         blob_id: BlobId::from_uuid(parse_uuid(row.try_get("blob_id")?)?),
         size_bytes: u64::try_from(size).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
@@ -59,6 +61,81 @@ fn object_from_row(row: &SqliteRow) -> Result<ObjectMeta, sqlx::Error> {
         last_modified: parse_opt_time(row.try_get("created_at")?)?
             .unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
     })
+}
+
+/// Commits one write in a single statement, which is atomic on its own:
+/// the owner check (`EXISTS`), the upsert, and the replaced blob (the
+/// update copies the old `blob_id` into `replaced_blob_id`, migration 0008,
+/// and `RETURNING` hands it back). No row back: `owner` does not own the
+/// bucket, and nothing was written.
+const UPSERT_OBJECT: &str = "
+    INSERT INTO objects (id, arn, bucket, key, size_bytes, content_type, created_at,
+        blob_id, etag, user_metadata, headers, replaced_blob_id)
+    SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL
+    WHERE EXISTS (SELECT 1 FROM buckets WHERE name = ?3 AND owner_id = ?12)
+    ON CONFLICT (bucket, key) DO UPDATE SET
+        id = excluded.id, arn = excluded.arn, size_bytes = excluded.size_bytes,
+        content_type = excluded.content_type, created_at = excluded.created_at,
+        deleted_at = NULL, blob_id = excluded.blob_id, etag = excluded.etag,
+        user_metadata = excluded.user_metadata, headers = excluded.headers,
+        replaced_blob_id = objects.blob_id
+    RETURNING replaced_blob_id";
+
+/// Runs [`UPSERT_OBJECT`] for one write on `conn`. The outer error is a
+/// database failure; the inner one concerns this write alone.
+async fn upsert<'c, E>(
+    conn: E,
+    owner: UserId,
+    meta: &ObjectMeta,
+) -> Result<CoreResult<Option<BlobId>>, sqlx::Error>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Sqlite>,
+{
+    let Ok(size) = i64::try_from(meta.size_bytes) else {
+        return Ok(Err(CoreError::TooLarge(
+            "the object is larger than 2^63 bytes".into(),
+        )));
+    };
+    let row: Option<Option<String>> = sqlx::query_scalar(UPSERT_OBJECT)
+        .bind(meta.id.to_string())
+        .bind(stored_arn(owner, &meta.bucket, &meta.key))
+        .bind(meta.bucket.as_str())
+        .bind(meta.key.as_str().as_bytes())
+        .bind(size)
+        .bind(&meta.content_type)
+        .bind(fmt_time(meta.last_modified))
+        .bind(meta.blob_id.to_string())
+        .bind(meta.etag.as_str())
+        .bind(map_to_json(&meta.user_metadata))
+        .bind(map_to_json(&meta.headers))
+        .bind(owner.to_string())
+        .fetch_optional(conn)
+        .await?;
+    Ok(match row {
+        None => Err(CoreError::not_found(Resource::Bucket, meta.bucket.as_str())),
+        Some(replaced) => replaced
+            .map(|s| parse_uuid(&s).map(BlobId::from_uuid))
+            .transpose()
+            .map_err(db_err),
+    })
+}
+
+impl SqliteStorageRepo {
+    /// Every write of `items` in one transaction (one WAL fsync for all);
+    /// a database error fails the whole batch, and nothing of it is kept.
+    async fn put_batch(
+        &self,
+        items: &[(UserId, ObjectMeta)],
+    ) -> Result<Vec<CoreResult<Option<BlobId>>>, sqlx::Error> {
+        // BEGIN IMMEDIATE: see the module comment.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut results = Vec::with_capacity(items.len());
+        for (owner, meta) in items {
+            results.push(upsert(&mut *tx, *owner, meta).await?);
+        }
+        tx.commit().await?;
+        Ok(results)
+    }
 }
 
 #[async_trait]
@@ -160,66 +237,29 @@ impl StorageRepo for SqliteStorageRepo {
             .await
             .map_err(db_err)?;
         row.as_ref()
-            .map(object_from_row)
+            .map(|row| object_from_row(row, bucket))
             .transpose()
             .map_err(db_err)
     }
 
     async fn put_object(&self, owner: UserId, meta: &ObjectMeta) -> CoreResult<Option<BlobId>> {
-        let size = i64::try_from(meta.size_bytes)
-            .map_err(|_| CoreError::TooLarge("the object is larger than 2^63 bytes".into()))?;
-        let key = meta.key.as_str().as_bytes();
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_err)?;
-        let bucket_owner: Option<String> =
-            sqlx::query_scalar("SELECT owner_id FROM buckets WHERE name = ?")
-                .bind(meta.bucket.as_str())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db_err)?;
-        if bucket_owner != Some(owner.to_string()) {
-            return Err(CoreError::not_found(Resource::Bucket, meta.bucket.as_str()));
+        upsert(&self.pool, owner, meta).await.map_err(db_err)?
+    }
+
+    async fn put_objects(&self, items: &[(UserId, ObjectMeta)]) -> Vec<CoreResult<Option<BlobId>>> {
+        if items.len() > 1 {
+            match self.put_batch(items).await {
+                Ok(results) => return results,
+                Err(e) => {
+                    tracing::warn!(error = %e, writes = items.len(), "a group commit failed; committing its writes one by one");
+                }
+            }
         }
-        let old: Option<Option<String>> =
-            sqlx::query_scalar("SELECT blob_id FROM objects WHERE bucket = ? AND key = ?")
-                .bind(meta.bucket.as_str())
-                .bind(key)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db_err)?;
-        let sql = if old.is_some() {
-            "UPDATE objects SET id = ?1, arn = ?2, size_bytes = ?5, content_type = ?6,
-                 created_at = ?7, deleted_at = NULL, blob_id = ?8, etag = ?9,
-                 user_metadata = ?10, headers = ?11
-             WHERE bucket = ?3 AND key = ?4"
-        } else {
-            "INSERT INTO objects (id, arn, bucket, key, size_bytes, content_type, created_at,
-                 blob_id, etag, user_metadata, headers)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
-        };
-        sqlx::query(sql)
-            .bind(meta.id.to_string())
-            .bind(stored_arn(owner, &meta.bucket, &meta.key))
-            .bind(meta.bucket.as_str())
-            .bind(key)
-            .bind(size)
-            .bind(&meta.content_type)
-            .bind(fmt_time(meta.last_modified))
-            .bind(meta.blob_id.to_string())
-            .bind(meta.etag.as_str())
-            .bind(map_to_json(&meta.user_metadata))
-            .bind(map_to_json(&meta.headers))
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        old.flatten()
-            .map(|s| parse_uuid(&s).map(BlobId::from_uuid))
-            .transpose()
-            .map_err(db_err)
+        let mut results = Vec::with_capacity(items.len());
+        for (owner, meta) in items {
+            results.push(self.put_object(*owner, meta).await);
+        }
+        results
     }
 
     async fn delete_object(
@@ -279,7 +319,7 @@ impl StorageRepo for SqliteStorageRepo {
         }
         .map_err(db_err)?;
         rows.iter()
-            .map(object_from_row)
+            .map(|row| object_from_row(row, bucket))
             .collect::<Result<_, _>>()
             .map_err(db_err)
     }

@@ -1,0 +1,6 @@
+-- A write commits in one statement, an upsert, and must learn which blob it
+-- replaced so that it can remove that blob once committed: the update copies
+-- the old blob_id here and RETURNING hands it back (ON CONFLICT DO UPDATE
+-- locks the row, so concurrent writers each get the blob they replaced).
+-- Nothing else reads it.
+ALTER TABLE objects ADD COLUMN replaced_blob_id UUID;

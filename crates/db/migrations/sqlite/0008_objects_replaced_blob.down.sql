@@ -1,0 +1,1 @@
+ALTER TABLE objects DROP COLUMN replaced_blob_id;
