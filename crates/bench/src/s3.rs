@@ -1,10 +1,26 @@
 //! `miniaws-bench s3`: the S3 path beside the native path, on one server.
 //!
 //! Both paths write and read through the same storage service and engine;
-//! the difference is the protocol: SigV4 verification, s3s's routing and
-//! XML, and (for the SDK's default uploads) the CRC32 trailer checksum of
-//! `aws-chunked` bodies. Figures: one 256 MiB PUT and GET (MiB/s), and 4 KiB
-//! PUT and GET at concurrency 16 (ops/s, p50/p99).
+//! the difference is the protocol. Figures: one 256 MiB PUT and GET (MiB/s),
+//! and 4 KiB PUT and GET at concurrency 16 (ops/s, p50/p99).
+//!
+//! The S3 client is `aws-sdk-s3` with its defaults (`when_supported`
+//! request checksums), which send a body in one of two ways depending on
+//! where it comes from, so both are measured:
+//! - from memory (`ByteStream::from(Bytes)`): a signed payload — the
+//!   SDK hashes the body with SHA-256 into `x-amz-content-sha256` and sends
+//!   `x-amz-checksum-crc32` as a header; the server recomputes both (plus
+//!   the MD5 ETag);
+//! - from a file (`ByteStream::from_path`): `aws-chunked`, and over plain
+//!   `http://` the SDK signs every chunk
+//!   (`STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER`) with a CRC32 trailer;
+//!   the server verifies each chunk signature and the trailer.
+//!
+//! Over https the file case would be the unsigned `STREAMING-UNSIGNED-
+//! PAYLOAD-TRAILER` form instead; Mini AWS listens on http only. A fourth
+//! row turns payload signing off (`disable_payload_signing`, what the SDK
+//! does for https by default with streaming bodies) to show what the
+//! SHA-256 of the payload costs on each side.
 
 use anyhow::Context;
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
@@ -34,22 +50,49 @@ pub struct Args {
     concurrency: usize,
 }
 
+/// CPU time (user + system) the process `pid` has used so far, from
+/// `/proc/<pid>/stat` (Linux; ticks of 10 ms, summed over thousands of
+/// operations).
+fn server_cpu(pid: Option<u32>) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid?)).ok()?;
+    // Fields after the parenthesised command name; utime and stime are the
+    // 14th and 15th fields of the whole line.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
+
+/// The 1, 5 and 15 minute load averages (Linux), for the record.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
 fn mib_s(bytes: usize, d: Duration) -> f64 {
     bytes as f64 / (1024.0 * 1024.0) / d.as_secs_f64()
 }
 
-/// A path under test: native `/storage` or S3.
+/// A path under test: native `/storage`, or S3 with bodies from memory or
+/// from a file.
 #[derive(Clone)]
 enum Path {
     Native(miniaws_client::Client),
     S3(aws_sdk_s3::Client),
+    S3File(aws_sdk_s3::Client, std::path::PathBuf),
+    S3Unsigned(aws_sdk_s3::Client),
 }
 
 impl Path {
     fn name(&self) -> &'static str {
         match self {
-            Path::Native(_) => "native",
-            Path::S3(_) => "S3 (SigV4)",
+            Path::Native(_) => "native (X-API-Key)",
+            Path::S3(_) => "S3, body from memory (SigV4 signed payload + CRC32 header)",
+            Path::S3File(..) => "S3, body from a file (aws-chunked, signed chunks + CRC32 trailer)",
+            Path::S3Unsigned(_) => {
+                "S3, body from memory, UNSIGNED-PAYLOAD (disable_payload_signing) + CRC32 header"
+            }
         }
     }
 
@@ -72,6 +115,32 @@ impl Path {
                     .await
                     .context("S3 PutObject")?;
             }
+            Path::S3Unsigned(s3) => {
+                s3.put_object()
+                    .bucket(bucket)
+                    .key(key)
+                    .body(ByteStream::from(body))
+                    .customize()
+                    .disable_payload_signing()
+                    .send()
+                    .await
+                    .context("S3 PutObject, unsigned payload")?;
+            }
+            Path::S3File(s3, dir) => {
+                // The file is written before the clock matters only for the
+                // large object: small files come from the page cache.
+                let file = dir.join(key.replace('/', "_"));
+                if std::fs::metadata(&file).map(|m| m.len()).ok() != Some(body.len() as u64) {
+                    std::fs::write(&file, &body).context("write the upload file")?;
+                }
+                s3.put_object()
+                    .bucket(bucket)
+                    .key(key)
+                    .body(ByteStream::from_path(&file).await.context("open file")?)
+                    .send()
+                    .await
+                    .context("S3 PutObject from a file")?;
+            }
         }
         Ok(())
     }
@@ -90,7 +159,7 @@ impl Path {
                     n += chunk?.len();
                 }
             }
-            Path::S3(s3) => {
+            Path::S3(s3) | Path::S3File(s3, _) | Path::S3Unsigned(s3) => {
                 let mut body = s3
                     .get_object()
                     .bucket(bucket)
@@ -177,32 +246,46 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .force_path_style(true)
         .build();
     let s3 = aws_sdk_s3::Client::from_conf(config);
-    for b in ["bench-native", "bench-s3"] {
+    for b in [
+        "bench-native",
+        "bench-s3",
+        "bench-s3-file",
+        "bench-s3-unsigned",
+    ] {
         s3.create_bucket()
             .bucket(b)
             .send()
             .await
             .context("create bucket")?;
     }
+    let files = tempfile::tempdir().context("temp dir for upload files")?;
     let paths = [
         (Path::Native(native), "bench-native"),
-        (Path::S3(s3), "bench-s3"),
+        (Path::S3(s3.clone()), "bench-s3"),
+        (
+            Path::S3File(s3.clone(), files.path().to_path_buf()),
+            "bench-s3-file",
+        ),
+        (Path::S3Unsigned(s3), "bench-s3-unsigned"),
     ];
 
     println!(
-        "# s3 suite: {} backend, {} MiB object, 4 KiB x {} ops at concurrency {}",
+        "# s3 suite: {} backend, {} MiB object, 4 KiB x {} ops at concurrency {}; load average {}",
         if args.postgres { "postgres" } else { "sqlite" },
         args.large_mib,
         args.ops,
-        args.concurrency
+        args.concurrency,
+        load_average()
     );
     let large = Bytes::from(vec![0x5au8; args.large_mib * 1024 * 1024]);
-    println!(
-        "| path | {0} MiB PUT MiB/s | {0} MiB GET MiB/s | 4 KiB PUT ops/s (p50 / p99) | 4 KiB GET ops/s (p50 / p99) |",
-        args.large_mib
-    );
-    println!("|---|---|---|---|---|");
+    let mut rows = Vec::new();
+    let mut cpu_rows = Vec::new();
+    let pid = server.pid();
     for (path, bucket) in &paths {
+        if let Path::S3File(_, dir) = path {
+            // Written (and cached) before the timed upload.
+            std::fs::write(dir.join("large.bin"), &large).context("write the large file")?;
+        }
         let t = Instant::now();
         path.put(bucket, "large.bin", large.clone()).await?;
         let put = mib_s(large.len(), t.elapsed());
@@ -212,16 +295,55 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         let n = path.get(bucket, "large.bin").await?;
         anyhow::ensure!(n == large.len(), "short large read");
         let get = mib_s(n, t.elapsed());
+        let cpu0 = server_cpu(pid);
         let (wops, wp50, wp99) = small_ops(path, bucket, args.ops, args.concurrency, true).await?;
+        let cpu1 = server_cpu(pid);
         let (rops, rp50, rp99) = small_ops(path, bucket, args.ops, args.concurrency, false).await?;
-        println!(
-            "| {} | {put:.0} | {get:.0} | {wops:.0} ({} / {}) | {rops:.0} ({} / {}) |",
+        let cpu2 = server_cpu(pid);
+        let per_op = |a: Option<Duration>, b: Option<Duration>| match (a, b) {
+            (Some(a), Some(b)) => {
+                format!("{:.0} µs", (b - a).as_secs_f64() * 1e6 / args.ops as f64)
+            }
+            _ => "?".to_owned(),
+        };
+        cpu_rows.push((path.name(), per_op(cpu0, cpu1), per_op(cpu1, cpu2)));
+        rows.push((
             path.name(),
-            ms(wp50),
-            ms(wp99),
-            ms(rp50),
-            ms(rp99)
+            [put, get, wops, rops],
+            [ms(wp50), ms(wp99), ms(rp50), ms(rp99)],
+        ));
+    }
+    println!(
+        "| path | {0} MiB PUT MiB/s | {0} MiB GET MiB/s | 4 KiB PUT ops/s (p50 / p99) | 4 KiB GET ops/s (p50 / p99) |",
+        args.large_mib
+    );
+    println!("|---|---|---|---|---|");
+    let native = rows[0].1;
+    for (name, [put, get, wops, rops], [wp50, wp99, rp50, rp99]) in &rows {
+        let pct = |v: f64, base: f64| format!("{:.0}%", 100.0 * v / base);
+        let ratio = |i: usize, v: f64| {
+            if *name == rows[0].0 {
+                String::new()
+            } else {
+                format!(" ({} of native)", pct(v, native[i]))
+            }
+        };
+        println!(
+            "| {name} | {put:.0}{} | {get:.0}{} | {wops:.0}{} ({wp50} / {wp99}) | {rops:.0}{} ({rp50} / {rp99}) |",
+            ratio(0, *put),
+            ratio(1, *get),
+            ratio(2, *wops),
+            ratio(3, *rops),
         );
     }
+    println!();
+    println!("Server CPU time (user + system) per 4 KiB operation, the client excluded:");
+    println!();
+    println!("| path | PUT | GET |");
+    println!("|---|---|---|");
+    for (name, put, get) in &cpu_rows {
+        println!("| {name} | {put} | {get} |");
+    }
+    println!("# load average after the run: {}", load_average());
     Ok(())
 }
