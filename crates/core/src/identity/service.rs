@@ -67,6 +67,8 @@ const KEY_CACHE_ENTRIES: usize = 10_000;
 #[derive(Default)]
 struct KeyCache {
     callers: HashMap<String, Caller>,
+    /// SigV4 access key id → caller and secret (the S3 endpoint's lookup).
+    access_keys: HashMap<String, (Caller, String)>,
     /// Bumped by every revocation: a lookup that started before one must
     /// not cache what it found, as that may be the revoked key.
     generation: u64,
@@ -188,6 +190,9 @@ impl IdentityService {
             let mut cache = self.lock_known_keys();
             cache.generation += 1;
             cache.callers.retain(|_, caller| caller.key_id != id);
+            cache
+                .access_keys
+                .retain(|_, (caller, _)| caller.key_id != id);
         }
         tracing::info!(key_id = %id, "API key revoked");
         Ok(())
@@ -240,19 +245,42 @@ impl IdentityService {
         &self,
         access_key_id: &str,
     ) -> CoreResult<(Caller, String)> {
+        // Cached like API keys (see `KeyCache`): an S3 request then costs no
+        // database round trip to find its secret, and revocation drops the
+        // entry at once.
+        let (cached, generation) = {
+            let cache = self.lock_known_keys();
+            (
+                cache.access_keys.get(access_key_id).cloned(),
+                cache.generation,
+            )
+        };
+        if let Some((caller, secret)) = cached {
+            self.touch(caller.key_id).await;
+            return Ok((caller, secret));
+        }
         let (key, secret) = self
             .repo
             .find_by_access_key_id(access_key_id)
             .await?
             .ok_or_else(|| CoreError::Unauthorized("unknown or revoked access key id".into()))?;
+        let caller = Caller {
+            user_id: key.user_id,
+            key_id: key.id,
+        };
+        {
+            let mut cache = self.lock_known_keys();
+            if cache.generation == generation {
+                if cache.access_keys.len() >= KEY_CACHE_ENTRIES {
+                    cache.access_keys.clear();
+                }
+                cache
+                    .access_keys
+                    .insert(access_key_id.to_owned(), (caller, secret.clone()));
+            }
+        }
         self.touch(key.id).await;
-        Ok((
-            Caller {
-                user_id: key.user_id,
-                key_id: key.id,
-            },
-            secret,
-        ))
+        Ok((caller, secret))
     }
 
     fn lock_known_keys(&self) -> std::sync::MutexGuard<'_, KeyCache> {
@@ -260,6 +288,7 @@ impl IdentityService {
         self.known_keys.lock().unwrap_or_else(|poisoned| {
             let mut guard = poisoned.into_inner();
             guard.callers.clear();
+            guard.access_keys.clear();
             guard.generation += 1;
             guard
         })
@@ -465,5 +494,32 @@ mod tests {
         }
         svc.revoke_key(caller, second.id, true).await.unwrap();
         assert!(svc.authenticate(&second.key).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn cached_access_keys_are_dropped_on_revoke() {
+        let (svc, _) = service(true);
+        let first = svc.sign_up("dev").await.unwrap();
+        let caller = svc.authenticate(&first.key).await.unwrap();
+        let second = svc.create_key(caller, "ci").await.unwrap();
+        for _ in 0..3 {
+            let (who, secret) = svc
+                .authenticate_access_key(&first.access_key_id)
+                .await
+                .expect("a known access key (cached after the first lookup)");
+            assert_eq!(who, caller);
+            assert_eq!(secret, first.secret_access_key);
+        }
+        svc.revoke_key(caller, first.id, false).await.unwrap();
+        assert!(matches!(
+            svc.authenticate_access_key(&first.access_key_id).await,
+            Err(CoreError::Unauthorized(_))
+        ));
+        assert!(
+            svc.authenticate_access_key(&second.access_key_id)
+                .await
+                .is_ok(),
+            "other keys stay valid"
+        );
     }
 }
