@@ -1,7 +1,8 @@
 //! The real aws CLI and boto3 against the S3 endpoint: multipart `cp` up
 //! and down of 30 MiB, `sync`, `ls`, `rm --recursive`, `s3api
 //! head-object`, and a boto3 put/get/list/delete with default checksum
-//! settings. Objects written through S3 are read through `/storage`.
+//! settings. Objects written through S3 are read through `/storage`. On
+//! SQLite and on Postgres.
 //!
 //! The clients come from the virtualenv `scripts/provision` builds
 //! (`MINIAWS_TEST_AWS_CLI`, `MINIAWS_TEST_PYTHON`); without them the test
@@ -81,12 +82,21 @@ fn random_bytes(n: usize) -> Vec<u8> {
 }
 
 #[tokio::test]
-async fn aws_cli_and_boto3_work_unchanged() {
+async fn aws_cli_and_boto3_work_unchanged_sqlite() {
+    clients_work(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn aws_cli_and_boto3_work_unchanged_postgres() {
+    clients_work(Backend::Postgres).await;
+}
+
+async fn clients_work(backend: Backend) {
     let (Some(cli), Some(python)) = (tool("MINIAWS_TEST_AWS_CLI"), tool("MINIAWS_TEST_PYTHON"))
     else {
         return;
     };
-    let Some(server) = TestServer::start(Backend::Sqlite).await else {
+    let Some(server) = TestServer::start(backend).await else {
         return;
     };
     let (native, key) = server.user("cli-user").await;
