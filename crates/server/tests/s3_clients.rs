@@ -1,11 +1,13 @@
 //! The real aws CLI and boto3 against the S3 endpoint: multipart `cp` up
 //! and down of 30 MiB, `sync`, `ls`, `rm --recursive`, `s3api
 //! head-object`, and a boto3 put/get/list/delete with default checksum
-//! settings. Objects written through S3 are read through `/storage`. On
-//! SQLite and on Postgres.
+//! settings; rclone `copy` up and down, `lsf`, `check`, `delete`, `rmdir`.
+//! Objects written through S3 are read through `/storage`. On SQLite and
+//! on Postgres.
 //!
 //! The clients come from the virtualenv `scripts/provision` builds
-//! (`MINIAWS_TEST_AWS_CLI`, `MINIAWS_TEST_PYTHON`); without them the test
+//! (`MINIAWS_TEST_AWS_CLI`, `MINIAWS_TEST_PYTHON`) and rclone
+//! (`MINIAWS_TEST_RCLONE`, Debian's package); without them the test
 //! fails when services are required and is skipped loudly otherwise.
 
 use miniaws_testkit::{Backend, TestServer, services_required};
@@ -82,18 +84,21 @@ fn random_bytes(n: usize) -> Vec<u8> {
 }
 
 #[tokio::test]
-async fn aws_cli_and_boto3_work_unchanged_sqlite() {
+async fn aws_cli_boto3_and_rclone_work_unchanged_sqlite() {
     clients_work(Backend::Sqlite).await;
 }
 
 #[tokio::test]
-async fn aws_cli_and_boto3_work_unchanged_postgres() {
+async fn aws_cli_boto3_and_rclone_work_unchanged_postgres() {
     clients_work(Backend::Postgres).await;
 }
 
 async fn clients_work(backend: Backend) {
-    let (Some(cli), Some(python)) = (tool("MINIAWS_TEST_AWS_CLI"), tool("MINIAWS_TEST_PYTHON"))
-    else {
+    let (Some(cli), Some(python), Some(rclone)) = (
+        tool("MINIAWS_TEST_AWS_CLI"),
+        tool("MINIAWS_TEST_PYTHON"),
+        tool("MINIAWS_TEST_RCLONE"),
+    ) else {
         return;
     };
     let Some(server) = TestServer::start(backend).await else {
@@ -296,5 +301,95 @@ print("boto3 ok")
         "boto3 script failed: {}\n{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
+    );
+
+    rclone_works(&clients, &rclone, work.path()).await;
+}
+
+impl Clients {
+    /// Runs rclone against a remote `mini:` configured from the environment.
+    async fn rclone(&self, rclone: &Path, args: &[&str]) -> String {
+        let out = self
+            .command(rclone)
+            .env("RCLONE_CONFIG", self.home.path().join("rclone.conf"))
+            .env("RCLONE_CONFIG_MINI_TYPE", "s3")
+            .env("RCLONE_CONFIG_MINI_PROVIDER", "Other")
+            .env("RCLONE_CONFIG_MINI_ACCESS_KEY_ID", &self.access_key_id)
+            .env("RCLONE_CONFIG_MINI_SECRET_ACCESS_KEY", &self.secret)
+            .env("RCLONE_CONFIG_MINI_ENDPOINT", &self.endpoint)
+            .env("RCLONE_CONFIG_MINI_REGION", "us-east-1")
+            .env("RCLONE_CONFIG_MINI_FORCE_PATH_STYLE", "true")
+            .args(args)
+            .output()
+            .await
+            .expect("rclone runs");
+        assert!(
+            out.status.success(),
+            "rclone {args:?} failed: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+/// rclone: copy a tree up and down, list it, check its hashes, delete it.
+async fn rclone_works(clients: &Clients, rclone: &Path, work: &Path) {
+    let src = work.join("rclone-src");
+    std::fs::create_dir_all(src.join("sub")).expect("src dir");
+    std::fs::write(src.join("a.txt"), b"hello rclone\n").expect("a.txt");
+    let b = random_bytes(1024 * 1024 + 7);
+    std::fs::write(src.join("sub").join("b.bin"), &b).expect("b.bin");
+    let src_s = src.to_str().expect("utf-8 path");
+
+    clients
+        .rclone(rclone, &["mkdir", "mini:rclone-bucket"])
+        .await;
+    clients
+        .rclone(rclone, &["copy", src_s, "mini:rclone-bucket/tree"])
+        .await;
+    let listed = clients
+        .rclone(rclone, &["lsf", "-R", "--files-only", "mini:rclone-bucket"])
+        .await;
+    let mut names: Vec<&str> = listed.lines().collect();
+    names.sort();
+    assert_eq!(names, ["tree/a.txt", "tree/sub/b.bin"], "rclone lsf");
+    // Sizes and MD5s (from our ETags) match the local files.
+    clients
+        .rclone(rclone, &["check", src_s, "mini:rclone-bucket/tree"])
+        .await;
+    let down = work.join("rclone-down");
+    clients
+        .rclone(
+            rclone,
+            &[
+                "copy",
+                "mini:rclone-bucket/tree",
+                down.to_str().expect("utf-8 path"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        std::fs::read(down.join("sub").join("b.bin")).expect("downloaded b.bin"),
+        b
+    );
+    assert_eq!(
+        std::fs::read(down.join("a.txt")).expect("downloaded a.txt"),
+        b"hello rclone\n"
+    );
+    clients
+        .rclone(rclone, &["delete", "mini:rclone-bucket"])
+        .await;
+    let left = clients
+        .rclone(rclone, &["lsf", "-R", "mini:rclone-bucket"])
+        .await;
+    assert_eq!(left.trim(), "", "rclone delete removed every object");
+    clients
+        .rclone(rclone, &["rmdir", "mini:rclone-bucket"])
+        .await;
+    let buckets = clients.rclone(rclone, &["lsd", "mini:"]).await;
+    assert!(
+        !buckets.contains("rclone-bucket"),
+        "rclone rmdir removed the bucket: {buckets}"
     );
 }
