@@ -4,10 +4,11 @@
 //! [`Caller`] to the operation.
 //!
 //! s3s asks its `S3Auth` only for a secret, so the `Caller` found by the same
-//! database lookup is parked in a task-local slot for the one request being
+//! lookup is parked in a task-local slot for the one request being
 //! served ([`with_caller_slot`]) and moved into the request's extensions by
-//! the access check. Nothing outlives the request: a revoked key fails on its
-//! very next request, because every request looks the key up afresh.
+//! the access check. Nothing outlives the request. The identity service caches
+//! access keys in-process and drops a key's entry when it is revoked, so a
+//! revoked key fails on its very next request.
 
 use miniaws_core::CoreError;
 use miniaws_core::identity::{Caller, IdentityService};
@@ -34,7 +35,7 @@ pub struct IdentityAuth {
 }
 
 impl IdentityAuth {
-    /// Looks secrets up through `identity`, on every request.
+    /// Looks secrets up through `identity` (its key cache, else the database).
     pub fn new(identity: Arc<IdentityService>) -> Self {
         Self { identity }
     }
