@@ -30,6 +30,20 @@ fn tool(var: &str) -> Option<PathBuf> {
     }
 }
 
+/// `var`, else `program` found on `PATH` (a test-env written before
+/// provisioning learned of the tool), else as [`tool`] decides.
+fn tool_or_path(var: &str, program: &str) -> Option<PathBuf> {
+    if std::env::var(var).is_ok_and(|p| !p.is_empty()) {
+        return tool(var);
+    }
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(program))
+            .find(|p| p.is_file())
+    });
+    on_path.or_else(|| tool(var))
+}
+
 /// Runs a client with the key's credentials and an isolated config.
 struct Clients {
     home: tempfile::TempDir,
@@ -97,7 +111,7 @@ async fn clients_work(backend: Backend) {
     let (Some(cli), Some(python), Some(rclone)) = (
         tool("MINIAWS_TEST_AWS_CLI"),
         tool("MINIAWS_TEST_PYTHON"),
-        tool("MINIAWS_TEST_RCLONE"),
+        tool_or_path("MINIAWS_TEST_RCLONE", "rclone"),
     ) else {
         return;
     };
