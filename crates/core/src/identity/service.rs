@@ -55,20 +55,29 @@ pub struct IdentityService {
     last_used_written: Mutex<HashMap<ApiKeyId, Instant>>,
     /// Callers of recently presented keys, by key hash.
     known_keys: Mutex<KeyCache>,
+    /// How long a cached key is trusted ([`KEY_CACHE_TTL`]; tests shorten it).
+    key_cache_ttl: Duration,
 }
 
 /// The most keys [`KeyCache`] holds before it starts over.
 const KEY_CACHE_ENTRIES: usize = 10_000;
 
+/// How long a cached key is trusted before the database is asked again.
+/// Revocation through this process drops the entry at once; the bound is
+/// for a revocation made by another process sharing the database (not a
+/// supported set-up, but one that must not leave a key alive for ever).
+const KEY_CACHE_TTL: Duration = Duration::from_secs(30);
+
 /// Callers of keys seen recently, so that a request costs no database round
 /// trip to authenticate. Revocation empties the entries of the revoked key
-/// at once; there is one server process per database, so no other process
-/// can revoke behind this one's back.
+/// at once; there is one server process per database, and entries expire
+/// after [`KEY_CACHE_TTL`] in case another process revokes behind this
+/// one's back.
 #[derive(Default)]
 struct KeyCache {
-    callers: HashMap<String, Caller>,
+    callers: HashMap<String, (Caller, Instant)>,
     /// SigV4 access key id → caller and secret (the S3 endpoint's lookup).
-    access_keys: HashMap<String, (Caller, String)>,
+    access_keys: HashMap<String, (Caller, String, Instant)>,
     /// Bumped by every revocation: a lookup that started before one must
     /// not cache what it found, as that may be the revoked key.
     generation: u64,
@@ -82,6 +91,7 @@ impl IdentityService {
             open_signup,
             last_used_written: Mutex::new(HashMap::new()),
             known_keys: Mutex::new(KeyCache::default()),
+            key_cache_ttl: KEY_CACHE_TTL,
         }
     }
 
@@ -189,10 +199,10 @@ impl IdentityService {
         {
             let mut cache = self.lock_known_keys();
             cache.generation += 1;
-            cache.callers.retain(|_, caller| caller.key_id != id);
+            cache.callers.retain(|_, (caller, _)| caller.key_id != id);
             cache
                 .access_keys
-                .retain(|_, (caller, _)| caller.key_id != id);
+                .retain(|_, (caller, _, _)| caller.key_id != id);
         }
         tracing::info!(key_id = %id, "API key revoked");
         Ok(())
@@ -209,7 +219,12 @@ impl IdentityService {
         let hash = hash_api_key(api_key);
         let (cached, generation) = {
             let cache = self.lock_known_keys();
-            (cache.callers.get(&hash).copied(), cache.generation)
+            let fresh = cache
+                .callers
+                .get(&hash)
+                .filter(|(_, at)| at.elapsed() < self.key_cache_ttl)
+                .map(|(caller, _)| *caller);
+            (fresh, cache.generation)
         };
         if let Some(caller) = cached {
             self.touch(caller.key_id).await;
@@ -230,7 +245,7 @@ impl IdentityService {
                 if cache.callers.len() >= KEY_CACHE_ENTRIES {
                     cache.callers.clear();
                 }
-                cache.callers.insert(hash, caller);
+                cache.callers.insert(hash, (caller, Instant::now()));
             }
         }
         self.touch(key.id).await;
@@ -251,7 +266,11 @@ impl IdentityService {
         let (cached, generation) = {
             let cache = self.lock_known_keys();
             (
-                cache.access_keys.get(access_key_id).cloned(),
+                cache
+                    .access_keys
+                    .get(access_key_id)
+                    .filter(|(_, _, at)| at.elapsed() < self.key_cache_ttl)
+                    .map(|(caller, secret, _)| (*caller, secret.clone())),
                 cache.generation,
             )
         };
@@ -274,9 +293,10 @@ impl IdentityService {
                 if cache.access_keys.len() >= KEY_CACHE_ENTRIES {
                     cache.access_keys.clear();
                 }
-                cache
-                    .access_keys
-                    .insert(access_key_id.to_owned(), (caller, secret.clone()));
+                cache.access_keys.insert(
+                    access_key_id.to_owned(),
+                    (caller, secret.clone(), Instant::now()),
+                );
             }
         }
         self.touch(key.id).await;
@@ -521,5 +541,37 @@ mod tests {
                 .is_ok(),
             "other keys stay valid"
         );
+    }
+
+    /// A key deleted behind the service's back (another process sharing the
+    /// database) stays usable only until its cache entry expires.
+    #[tokio::test]
+    async fn cached_keys_expire_after_their_ttl() {
+        let (mut svc, repo) = service(true);
+        svc.key_cache_ttl = Duration::from_millis(50);
+        let first = svc.sign_up("dev").await.unwrap();
+        let caller = svc.authenticate(&first.key).await.unwrap();
+        svc.authenticate_access_key(&first.access_key_id)
+            .await
+            .unwrap();
+        repo.delete_key(caller.user_id, first.id, true)
+            .await
+            .unwrap();
+        assert!(svc.authenticate(&first.key).await.is_ok(), "cached");
+        assert!(
+            svc.authenticate_access_key(&first.access_key_id)
+                .await
+                .is_ok(),
+            "cached"
+        );
+        tokio::time::sleep(Duration::from_millis(80)).await;
+        assert!(matches!(
+            svc.authenticate(&first.key).await,
+            Err(CoreError::Unauthorized(_))
+        ));
+        assert!(matches!(
+            svc.authenticate_access_key(&first.access_key_id).await,
+            Err(CoreError::Unauthorized(_))
+        ));
     }
 }
