@@ -38,16 +38,35 @@ impl Drop for Containers {
 }
 
 /// One HTTP/1.0 request to `url` (`http://127.0.0.1:PORT`); the status line.
+/// The first line of the answer to `GET /` at `url`, retried for a few
+/// seconds: RUNNING means the container runs, not that its workload has
+/// bound its port yet (Docker's proxy accepts and then drops the
+/// connection until it has).
 fn http_status_line(url: &str) -> String {
     let addr = url.trim_start_matches("http://");
-    let mut stream =
-        std::net::TcpStream::connect(addr).expect("the access URL accepts connections");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let line = try_status_line(addr);
+        if !line.is_empty() || std::time::Instant::now() >= deadline {
+            return line;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn try_status_line(addr: &str) -> String {
+    let Ok(mut stream) = std::net::TcpStream::connect(addr) else {
+        return String::new();
+    };
     stream
         .set_read_timeout(Some(Duration::from_secs(5)))
         .expect("sets a timeout");
-    stream
+    if stream
         .write_all(b"GET / HTTP/1.0\r\nHost: test\r\n\r\n")
-        .expect("sends");
+        .is_err()
+    {
+        return String::new();
+    }
     let mut answer = String::new();
     let _ = stream.read_to_string(&mut answer);
     answer.lines().next().unwrap_or_default().to_owned()
