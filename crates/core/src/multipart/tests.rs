@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt, stream};
 use md5::{Digest, Md5};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -14,9 +14,10 @@ use super::*;
 use crate::Resource;
 use crate::error::{CoreError, CoreResult, PartProblem};
 use crate::identity::{ApiKeyId, Caller, UserId};
+use crate::storage::mem_blobs::MemBlobs;
 use crate::storage::{
-    BlobId, BlobStore, Bucket, BucketName, ByteRange, ByteStream, GetObjectOptions,
-    GetObjectOutput, KeyRange, ObjectKey, ObjectMeta, StorageRepo, StorageService, WrittenBlob,
+    BlobId, Bucket, BucketName, ByteStream, GetObjectOptions, GetObjectOutput, KeyRange, ObjectKey,
+    ObjectMeta, StorageRepo, StorageService,
 };
 
 #[derive(Default)]
@@ -89,69 +90,6 @@ impl StorageRepo for MemStorage {
     }
     async fn referenced_blobs(&self, _candidates: &[BlobId]) -> CoreResult<HashSet<BlobId>> {
         Ok(HashSet::new())
-    }
-}
-
-#[derive(Default)]
-struct MemBlobs {
-    blobs: Mutex<HashMap<BlobId, Vec<u8>>>,
-}
-
-impl MemBlobs {
-    fn ids(&self) -> HashSet<BlobId> {
-        self.blobs.lock().unwrap().keys().copied().collect()
-    }
-}
-
-#[async_trait]
-impl BlobStore for MemBlobs {
-    async fn write(
-        &self,
-        id: BlobId,
-        mut body: ByteStream,
-        max_size_bytes: u64,
-    ) -> CoreResult<WrittenBlob> {
-        let mut data = Vec::new();
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| CoreError::invalid(format!("interrupted: {e}")))?;
-            data.extend_from_slice(&chunk);
-            if data.len() as u64 > max_size_bytes {
-                return Err(CoreError::TooLarge("too large".into()));
-            }
-        }
-        let md5: [u8; 16] = Md5::digest(&data).into();
-        let size_bytes = data.len() as u64;
-        self.blobs.lock().unwrap().insert(id, data);
-        Ok(WrittenBlob { size_bytes, md5 })
-    }
-    async fn read(&self, id: BlobId, range: Option<ByteRange>) -> CoreResult<ByteStream> {
-        let data = self
-            .blobs
-            .lock()
-            .unwrap()
-            .get(&id)
-            .cloned()
-            .ok_or_else(|| CoreError::not_found(Resource::Object, id.to_string()))?;
-        let data = match range {
-            Some(r) => data[r.start as usize..=r.end as usize].to_vec(),
-            None => data,
-        };
-        // Several chunks, as a file read would give.
-        let chunks: Vec<Result<Bytes, std::io::Error>> = data
-            .chunks(1 << 20)
-            .map(|c| Ok(Bytes::copy_from_slice(c)))
-            .collect();
-        Ok(stream::iter(chunks).boxed())
-    }
-    async fn delete(&self, id: BlobId) -> CoreResult<()> {
-        self.blobs.lock().unwrap().remove(&id);
-        Ok(())
-    }
-    async fn list(&self) -> CoreResult<Vec<BlobId>> {
-        Ok(self.ids().into_iter().collect())
-    }
-    async fn remove_temporaries(&self) -> CoreResult<usize> {
-        Ok(0)
     }
 }
 

@@ -15,6 +15,8 @@ mod range;
 mod service;
 
 #[cfg(test)]
+pub(crate) mod mem_blobs;
+#[cfg(test)]
 mod tests;
 
 pub use commit::MAX_COMMIT_BATCH;

@@ -3,14 +3,14 @@
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt, stream};
-use md5::{Digest, Md5};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use super::*;
 use crate::Resource;
 use crate::error::{ConflictKind, CoreError, CoreResult};
 use crate::identity::{ApiKeyId, Caller, UserId};
+use crate::storage::mem_blobs::MemBlobs;
 
 #[derive(Default)]
 struct MemRepo {
@@ -134,62 +134,6 @@ impl StorageRepo for MemRepo {
             .filter(|c| referenced.contains(c))
             .copied()
             .collect())
-    }
-}
-
-#[derive(Default)]
-struct MemBlobs {
-    blobs: Mutex<HashMap<BlobId, Vec<u8>>>,
-    temporaries: Mutex<usize>,
-}
-
-#[async_trait]
-impl BlobStore for MemBlobs {
-    async fn write(
-        &self,
-        id: BlobId,
-        mut body: ByteStream,
-        max_size_bytes: u64,
-    ) -> CoreResult<WrittenBlob> {
-        let mut data = Vec::new();
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| match e.downcast::<CoreError>() {
-                Ok(core) => core,
-                Err(e) => CoreError::invalid(format!("upload interrupted: {e}")),
-            })?;
-            data.extend_from_slice(&chunk);
-            if data.len() as u64 > max_size_bytes {
-                return Err(CoreError::TooLarge("too large".into()));
-            }
-        }
-        let md5: [u8; 16] = Md5::digest(&data).into();
-        let size_bytes = data.len() as u64;
-        self.blobs.lock().unwrap().insert(id, data);
-        Ok(WrittenBlob { size_bytes, md5 })
-    }
-    async fn read(&self, id: BlobId, range: Option<ByteRange>) -> CoreResult<ByteStream> {
-        let data = self
-            .blobs
-            .lock()
-            .unwrap()
-            .get(&id)
-            .cloned()
-            .ok_or_else(|| CoreError::not_found(Resource::Object, id.to_string()))?;
-        let data = match range {
-            Some(r) => data[r.start as usize..=r.end as usize].to_vec(),
-            None => data,
-        };
-        Ok(stream::iter([Ok(Bytes::from(data))]).boxed())
-    }
-    async fn delete(&self, id: BlobId) -> CoreResult<()> {
-        self.blobs.lock().unwrap().remove(&id);
-        Ok(())
-    }
-    async fn list(&self) -> CoreResult<Vec<BlobId>> {
-        Ok(self.blobs.lock().unwrap().keys().copied().collect())
-    }
-    async fn remove_temporaries(&self) -> CoreResult<usize> {
-        Ok(std::mem::take(&mut *self.temporaries.lock().unwrap()))
     }
 }
 
