@@ -496,16 +496,22 @@ async fn an_instance_over_its_memory_limit_ends_in_error_out_of_memory() {
     };
     let mut guard = ContainerGuard::new();
     let (client, _) = guard.user(&server, "hungry").await;
-    // `tail` keeps everything after the last newline, and /dev/zero has
-    // none: it grows past t3.nano's 512 MiB. The second of sleep lets the
-    // launch answer RUNNING first, so only the reconciler can record the OOM.
+    // `dd` with a 700 MiB block allocates and fills one 700 MiB buffer: it
+    // passes t3.nano's 512 MiB within a second, even on a busy machine (a
+    // `head | tail` pipeline took over 15 s beside the stats test's busy
+    // loops). The second of sleep lets the launch answer RUNNING first, so
+    // only the reconciler can record the OOM.
     let inst = client
         .launch_instance(&LaunchInstance {
             instance_type: Some("t3.nano".into()),
             ..launch(
                 "hungry",
                 &image,
-                &["sh", "-c", "sleep 1; head -c 700m /dev/zero | tail"],
+                &[
+                    "sh",
+                    "-c",
+                    "sleep 1; dd if=/dev/zero of=/dev/null bs=700M count=1",
+                ],
             )
         })
         .await
@@ -524,7 +530,7 @@ async fn an_instance_over_its_memory_limit_ends_in_error_out_of_memory() {
         "536870912 536870912"
     );
 
-    let failed = wait_for(&client, inst.id, 15, "ERROR (out of memory)", |i| {
+    let failed = wait_for(&client, inst.id, 30, "ERROR (out of memory)", |i| {
         i.state != "RUNNING"
     })
     .await;
