@@ -75,12 +75,66 @@ const KEY_CACHE_TTL: Duration = Duration::from_secs(30);
 /// one's back.
 #[derive(Default)]
 struct KeyCache {
-    callers: HashMap<String, (Caller, Instant)>,
+    /// API key hash → caller.
+    callers: CacheMap<Caller>,
     /// SigV4 access key id → caller and secret (the S3 endpoint's lookup).
-    access_keys: HashMap<String, (Caller, String, Instant)>,
+    access_keys: CacheMap<(Caller, String)>,
     /// Bumped by every revocation: a lookup that started before one must
     /// not cache what it found, as that may be the revoked key.
     generation: u64,
+}
+
+/// What a cache entry says about the key it was found by.
+trait KeyEntry: Clone {
+    fn caller(&self) -> Caller;
+}
+
+impl KeyEntry for Caller {
+    fn caller(&self) -> Caller {
+        *self
+    }
+}
+
+impl KeyEntry for (Caller, String) {
+    fn caller(&self) -> Caller {
+        self.0
+    }
+}
+
+/// One map of [`KeyCache`]: entries with the time they were cached, at
+/// most [`KEY_CACHE_ENTRIES`] of them.
+struct CacheMap<V> {
+    entries: HashMap<String, (V, Instant)>,
+}
+
+impl<V> Default for CacheMap<V> {
+    fn default() -> Self {
+        Self {
+            entries: HashMap::new(),
+        }
+    }
+}
+
+impl<V: KeyEntry> CacheMap<V> {
+    /// The entry of `k` if it was cached less than `ttl` ago.
+    fn fresh(&self, k: &str, ttl: Duration) -> Option<V> {
+        self.entries
+            .get(k)
+            .filter(|(_, at)| at.elapsed() < ttl)
+            .map(|(v, _)| v.clone())
+    }
+
+    fn insert(&mut self, k: String, v: V) {
+        if self.entries.len() >= KEY_CACHE_ENTRIES {
+            self.entries.clear();
+        }
+        self.entries.insert(k, (v, Instant::now()));
+    }
+
+    /// Drops every entry of API key `id`.
+    fn forget(&mut self, id: ApiKeyId) {
+        self.entries.retain(|_, (v, _)| v.caller().key_id != id);
+    }
 }
 
 impl IdentityService {
@@ -199,10 +253,8 @@ impl IdentityService {
         {
             let mut cache = self.lock_known_keys();
             cache.generation += 1;
-            cache.callers.retain(|_, (caller, _)| caller.key_id != id);
-            cache
-                .access_keys
-                .retain(|_, (caller, _, _)| caller.key_id != id);
+            cache.callers.forget(id);
+            cache.access_keys.forget(id);
         }
         tracing::info!(key_id = %id, "API key revoked");
         Ok(())
@@ -217,39 +269,21 @@ impl IdentityService {
         // SHA-256 of a short key takes well under a microsecond, so it runs
         // inline rather than in spawn_blocking.
         let hash = hash_api_key(api_key);
-        let (cached, generation) = {
-            let cache = self.lock_known_keys();
-            let fresh = cache
-                .callers
-                .get(&hash)
-                .filter(|(_, at)| at.elapsed() < self.key_cache_ttl)
-                .map(|(caller, _)| *caller);
-            (fresh, cache.generation)
-        };
-        if let Some(caller) = cached {
-            self.touch(caller.key_id).await;
-            return Ok(caller);
-        }
-        let key = self
-            .repo
-            .find_key_by_hash(&hash)
-            .await?
-            .ok_or_else(|| CoreError::Unauthorized("invalid or revoked API key".into()))?;
-        let caller = Caller {
-            user_id: key.user_id,
-            key_id: key.id,
-        };
-        {
-            let mut cache = self.lock_known_keys();
-            if cache.generation == generation {
-                if cache.callers.len() >= KEY_CACHE_ENTRIES {
-                    cache.callers.clear();
-                }
-                cache.callers.insert(hash, (caller, Instant::now()));
-            }
-        }
-        self.touch(key.id).await;
-        Ok(caller)
+        self.cached_lookup(
+            |cache| &mut cache.callers,
+            hash.clone(),
+            || async {
+                let key =
+                    self.repo.find_key_by_hash(&hash).await?.ok_or_else(|| {
+                        CoreError::Unauthorized("invalid or revoked API key".into())
+                    })?;
+                Ok(Caller {
+                    user_id: key.user_id,
+                    key_id: key.id,
+                })
+            },
+        )
+        .await
     }
 
     /// Resolves an access key id to the caller and the secret SigV4 needs.
@@ -263,52 +297,66 @@ impl IdentityService {
         // Cached like API keys (see `KeyCache`): an S3 request then costs no
         // database round trip to find its secret, and revocation drops the
         // entry at once.
+        self.cached_lookup(
+            |cache| &mut cache.access_keys,
+            access_key_id.to_owned(),
+            || async {
+                let (key, secret) = self
+                    .repo
+                    .find_by_access_key_id(access_key_id)
+                    .await?
+                    .ok_or_else(|| {
+                        CoreError::Unauthorized("unknown or revoked access key id".into())
+                    })?;
+                let caller = Caller {
+                    user_id: key.user_id,
+                    key_id: key.id,
+                };
+                Ok((caller, secret))
+            },
+        )
+        .await
+    }
+
+    /// The entry of `k` in the cache map `map` picks, else what `load`
+    /// finds (cached unless a revocation happened meanwhile); either way the
+    /// key's `last_used` is touched.
+    async fn cached_lookup<V, Fut>(
+        &self,
+        map: fn(&mut KeyCache) -> &mut CacheMap<V>,
+        k: String,
+        load: impl FnOnce() -> Fut,
+    ) -> CoreResult<V>
+    where
+        V: KeyEntry,
+        Fut: std::future::Future<Output = CoreResult<V>>,
+    {
         let (cached, generation) = {
-            let cache = self.lock_known_keys();
-            (
-                cache
-                    .access_keys
-                    .get(access_key_id)
-                    .filter(|(_, _, at)| at.elapsed() < self.key_cache_ttl)
-                    .map(|(caller, secret, _)| (*caller, secret.clone())),
-                cache.generation,
-            )
-        };
-        if let Some((caller, secret)) = cached {
-            self.touch(caller.key_id).await;
-            return Ok((caller, secret));
-        }
-        let (key, secret) = self
-            .repo
-            .find_by_access_key_id(access_key_id)
-            .await?
-            .ok_or_else(|| CoreError::Unauthorized("unknown or revoked access key id".into()))?;
-        let caller = Caller {
-            user_id: key.user_id,
-            key_id: key.id,
-        };
-        {
             let mut cache = self.lock_known_keys();
-            if cache.generation == generation {
-                if cache.access_keys.len() >= KEY_CACHE_ENTRIES {
-                    cache.access_keys.clear();
+            let generation = cache.generation;
+            (map(&mut cache).fresh(&k, self.key_cache_ttl), generation)
+        };
+        let value = match cached {
+            Some(v) => v,
+            None => {
+                let v = load().await?;
+                let mut cache = self.lock_known_keys();
+                if cache.generation == generation {
+                    map(&mut cache).insert(k, v.clone());
                 }
-                cache.access_keys.insert(
-                    access_key_id.to_owned(),
-                    (caller, secret.clone(), Instant::now()),
-                );
+                v
             }
-        }
-        self.touch(key.id).await;
-        Ok((caller, secret))
+        };
+        self.touch(value.caller().key_id).await;
+        Ok(value)
     }
 
     fn lock_known_keys(&self) -> std::sync::MutexGuard<'_, KeyCache> {
         // A poisoned cache may be half-updated: start it over.
         self.known_keys.lock().unwrap_or_else(|poisoned| {
             let mut guard = poisoned.into_inner();
-            guard.callers.clear();
-            guard.access_keys.clear();
+            guard.callers = CacheMap::default();
+            guard.access_keys = CacheMap::default();
             guard.generation += 1;
             guard
         })
