@@ -1,7 +1,8 @@
 //! Encodings shared by both storage repositories.
 
 use miniaws_core::identity::UserId;
-use miniaws_core::storage::{BucketName, ObjectKey, object_arn};
+use miniaws_core::storage::{BucketName, ETag, ObjectKey, ObjectMeta, WriteCondition, object_arn};
+use miniaws_core::{CoreError, Resource};
 use std::collections::BTreeMap;
 
 /// The columns every object query selects, in this order.
@@ -15,6 +16,29 @@ pub(crate) fn stored_arn(owner: UserId, bucket: &BucketName, key: &ObjectKey) ->
     object_arn(owner, bucket, key)
         .replace('%', "%25")
         .replace('\0', "%00")
+}
+
+/// The error of a write that wrote nothing, from what the database holds
+/// now: whether `owner` owns the bucket, and the key's current ETag.
+pub(crate) fn refusal_error(
+    owned: bool,
+    current: Option<String>,
+    meta: &ObjectMeta,
+    condition: &WriteCondition,
+) -> CoreError {
+    // An unconditional write is refused only for the bucket.
+    if !owned || *condition == WriteCondition::Always {
+        return CoreError::not_found(Resource::Bucket, meta.bucket.as_str());
+    }
+    let current = current.map(ETag::from_stored);
+    match condition.check(meta.bucket.as_str(), meta.key.as_str(), current.as_ref()) {
+        Err(refused) => refused,
+        // The key changed again since the write was refused.
+        Ok(()) => CoreError::PreconditionFailed(format!(
+            "At least one of the pre-conditions you specified did not hold: {}/{} changed while the write committed",
+            meta.bucket, meta.key
+        )),
+    }
 }
 
 /// A string map as a JSON object.

@@ -6,8 +6,8 @@ mod common;
 use miniaws_core::error::ConflictKind;
 use miniaws_core::identity::{ApiKeyId, IdentityRepo, KeyName, NewApiKey, User, UserId};
 use miniaws_core::storage::{
-    BlobId, Bucket, BucketName, ETag, KeyRange, ObjectId, ObjectKey, ObjectMeta, StorageRepo,
-    key_successor,
+    BlobId, Bucket, BucketName, ETag, KeyRange, ObjectId, ObjectKey, ObjectMeta, ObjectWrite,
+    StorageRepo, WriteCondition, key_successor,
 };
 use miniaws_core::{CoreError, Resource};
 use miniaws_db::Database;
@@ -80,6 +80,31 @@ fn object(bucket: &BucketName, key: &str, at: i64) -> ObjectMeta {
         headers,
         last_modified: t(at),
     }
+}
+
+/// [`object`] with its own ETag.
+fn tagged(bucket: &BucketName, key: &str, at: i64, etag: &str) -> ObjectMeta {
+    ObjectMeta {
+        etag: ETag::from_stored(etag),
+        ..object(bucket, key, at)
+    }
+}
+
+/// An unconditional write by `owner`.
+fn write(owner: UserId, meta: ObjectMeta) -> ObjectWrite {
+    ObjectWrite {
+        owner,
+        meta,
+        condition: WriteCondition::Always,
+    }
+}
+
+fn is_precondition_failed<T: std::fmt::Debug>(r: &Result<T, CoreError>) -> bool {
+    matches!(r, Err(CoreError::PreconditionFailed(_)))
+}
+
+fn is_not_found<T: std::fmt::Debug>(r: &Result<T, CoreError>, what: Resource) -> bool {
+    matches!(r, Err(CoreError::NotFound { resource, .. }) if *resource == what)
 }
 
 fn range(start: &[u8], end: Option<&[u8]>) -> KeyRange {
@@ -368,12 +393,12 @@ fn cases() -> Vec<Case> {
                     let before = object(&grp, "k0", 1);
                     r.storage.put_object(alice, &before).await.unwrap();
                     let items = vec![
-                        (alice, object(&grp, "k0", 2)),
-                        (alice, object(&grp, "k1", 3)),
-                        (alice, object(&grp, "k1", 4)),
-                        (alice, object(&bobs, "theirs", 5)),
-                        (alice, object(&missing, "nowhere", 6)),
-                        (bob, object(&bobs, "mine", 7)),
+                        write(alice, object(&grp, "k0", 2)),
+                        write(alice, object(&grp, "k1", 3)),
+                        write(alice, object(&grp, "k1", 4)),
+                        write(alice, object(&bobs, "theirs", 5)),
+                        write(alice, object(&missing, "nowhere", 6)),
+                        write(bob, object(&bobs, "mine", 7)),
                     ];
                     let results = r.storage.put_objects(&items).await;
                     assert_eq!(results.len(), items.len());
@@ -381,7 +406,7 @@ fn cases() -> Vec<Case> {
                     assert_eq!(results[1].as_ref().unwrap(), &None);
                     assert_eq!(
                         results[2].as_ref().unwrap(),
-                        &Some(items[1].1.blob_id),
+                        &Some(items[1].meta.blob_id),
                         "the later write to k1 wins and gets the earlier's blob"
                     );
                     for i in [3, 4] {
@@ -408,11 +433,170 @@ fn cases() -> Vec<Case> {
                                 .map(|o| o.blob_id)
                         }
                     };
-                    assert_eq!(get(grp.clone(), "k0").await, Some(items[0].1.blob_id));
-                    assert_eq!(get(grp.clone(), "k1").await, Some(items[2].1.blob_id));
+                    assert_eq!(get(grp.clone(), "k0").await, Some(items[0].meta.blob_id));
+                    assert_eq!(get(grp.clone(), "k1").await, Some(items[2].meta.blob_id));
                     assert_eq!(get(bobs.clone(), "theirs").await, None);
-                    assert_eq!(get(bobs.clone(), "mine").await, Some(items[5].1.blob_id));
+                    assert_eq!(get(bobs.clone(), "mine").await, Some(items[5].meta.blob_id));
                     assert!(r.storage.put_objects(&[]).await.is_empty());
+                })
+            },
+        ),
+        (
+            "conditional writes: checked with the write, nothing written when refused",
+            |r| {
+                Box::pin(async move {
+                    let (alice, bob) = (r.user("alice").await, r.user("bob").await);
+                    let b = r.bucket(alice, "cond").await;
+                    let bobs = r.bucket(bob, "bobs").await;
+                    let key = ObjectKey::parse("k").unwrap();
+                    let current = || {
+                        let (storage, b, key) = (r.storage.clone(), b.clone(), key.clone());
+                        async move { storage.get_object(&b, &key).await.unwrap() }
+                    };
+                    let etag = |v: &str| WriteCondition::ETagIs(ETag::from_stored(v));
+
+                    let missing = r
+                        .storage
+                        .put_object_if(alice, &tagged(&b, "k", 1, "e1"), &WriteCondition::Exists)
+                        .await;
+                    assert!(is_not_found(&missing, Resource::Object), "{missing:?}");
+                    let stale = r
+                        .storage
+                        .put_object_if(alice, &tagged(&b, "k", 1, "e1"), &etag("e0"))
+                        .await;
+                    assert!(is_not_found(&stale, Resource::Object), "{stale:?}");
+                    assert_eq!(current().await, None, "a refused write writes nothing");
+
+                    let first = tagged(&b, "k", 1, "e1");
+                    let created = r
+                        .storage
+                        .put_object_if(alice, &first, &WriteCondition::Absent)
+                        .await;
+                    assert_eq!(created.unwrap(), None);
+                    let again = r
+                        .storage
+                        .put_object_if(alice, &tagged(&b, "k", 2, "e2"), &WriteCondition::Absent)
+                        .await;
+                    assert!(is_precondition_failed(&again), "{again:?}");
+                    let wrong = r
+                        .storage
+                        .put_object_if(alice, &tagged(&b, "k", 2, "e2"), &etag("nope"))
+                        .await;
+                    assert!(is_precondition_failed(&wrong), "{wrong:?}");
+                    assert_eq!(current().await.unwrap().blob_id, first.blob_id);
+
+                    let second = tagged(&b, "k", 2, "e2");
+                    let swapped = r.storage.put_object_if(alice, &second, &etag("e1")).await;
+                    assert_eq!(swapped.unwrap(), Some(first.blob_id));
+                    let third = tagged(&b, "k", 3, "e3");
+                    let any = r
+                        .storage
+                        .put_object_if(alice, &third, &WriteCondition::Exists)
+                        .await;
+                    assert_eq!(any.unwrap(), Some(second.blob_id));
+                    let got = current().await.unwrap();
+                    assert_eq!((got.blob_id, got.etag.as_str()), (third.blob_id, "e3"));
+
+                    // Someone else's bucket: the bucket, whatever the condition.
+                    for condition in [WriteCondition::Absent, WriteCondition::Exists, etag("e3")] {
+                        let theirs = r
+                            .storage
+                            .put_object_if(alice, &tagged(&bobs, "k", 4, "x"), &condition)
+                            .await;
+                        assert!(is_not_found(&theirs, Resource::Bucket), "{theirs:?}");
+                    }
+
+                    // In a group commit, each condition sees the items before it.
+                    let n1 = tagged(&b, "n", 5, "n1");
+                    let n2 = tagged(&b, "n", 6, "n2");
+                    let items = vec![
+                        ObjectWrite {
+                            owner: alice,
+                            meta: n1.clone(),
+                            condition: WriteCondition::Absent,
+                        },
+                        ObjectWrite {
+                            owner: alice,
+                            meta: tagged(&b, "n", 7, "x"),
+                            condition: WriteCondition::Absent,
+                        },
+                        ObjectWrite {
+                            owner: alice,
+                            meta: n2.clone(),
+                            condition: etag("n1"),
+                        },
+                        ObjectWrite {
+                            owner: alice,
+                            meta: tagged(&b, "n", 8, "y"),
+                            condition: etag("n1"),
+                        },
+                        write(alice, tagged(&b, "m", 9, "m1")),
+                    ];
+                    let results = r.storage.put_objects(&items).await;
+                    assert_eq!(results.len(), 5);
+                    assert_eq!(results[0].as_ref().unwrap(), &None);
+                    assert!(is_precondition_failed(&results[1]), "{:?}", results[1]);
+                    assert_eq!(results[2].as_ref().unwrap(), &Some(n1.blob_id));
+                    assert!(is_precondition_failed(&results[3]), "{:?}", results[3]);
+                    assert_eq!(results[4].as_ref().unwrap(), &None);
+                    let n = r
+                        .storage
+                        .get_object(&b, &ObjectKey::parse("n").unwrap())
+                        .await
+                        .unwrap()
+                        .unwrap();
+                    assert_eq!(n.blob_id, n2.blob_id);
+                })
+            },
+        ),
+        (
+            "racing conditional writers: one create and one compare-and-swap win",
+            |r| {
+                Box::pin(async move {
+                    let alice = r.user("alice").await;
+                    let b = r.bucket(alice, "racecond").await;
+                    let base = tagged(&b, "cas", 0, "base");
+                    r.storage.put_object(alice, &base).await.unwrap();
+                    let mut tasks = Vec::new();
+                    for i in 0..16 {
+                        let storage = r.storage.clone();
+                        let create = tagged(&b, "new", i, &format!("c{i}"));
+                        let swap = tagged(&b, "cas", i, &format!("s{i}"));
+                        tasks.push(tokio::spawn(async move {
+                            let created = storage
+                                .put_object_if(alice, &create, &WriteCondition::Absent)
+                                .await;
+                            let swapped = storage
+                                .put_object_if(
+                                    alice,
+                                    &swap,
+                                    &WriteCondition::ETagIs(ETag::from_stored("base")),
+                                )
+                                .await;
+                            (created, swapped)
+                        }));
+                    }
+                    let (mut created, mut swapped) = (0, Vec::new());
+                    for t in tasks {
+                        let (c, s) = t.await.unwrap();
+                        match c {
+                            Ok(None) => created += 1,
+                            other => assert!(is_precondition_failed(&other), "{other:?}"),
+                        }
+                        match s {
+                            Ok(replaced) => swapped.push(replaced),
+                            other => assert!(is_precondition_failed(&other), "{other:?}"),
+                        }
+                    }
+                    assert_eq!(
+                        created, 1,
+                        "exactly one If-None-Match: * writer creates the key"
+                    );
+                    assert_eq!(
+                        swapped,
+                        [Some(base.blob_id)],
+                        "exactly one If-Match writer replaces the version it saw"
+                    );
                 })
             },
         ),
@@ -424,7 +608,7 @@ fn cases() -> Vec<Case> {
                     let b = r.bucket(alice, "race").await;
                     // Four batches of five and ten single writes, all to one
                     // key except one other key per batch, at once.
-                    let batches: Vec<Vec<(UserId, ObjectMeta)>> = (0..4)
+                    let batches: Vec<Vec<ObjectWrite>> = (0..4)
                         .map(|t| {
                             (0..5)
                                 .map(|i| {
@@ -433,7 +617,7 @@ fn cases() -> Vec<Case> {
                                     } else {
                                         "k".into()
                                     };
-                                    (alice, object(&b, &key, t * 10 + i))
+                                    write(alice, object(&b, &key, t * 10 + i))
                                 })
                                 .collect()
                         })
@@ -477,7 +661,7 @@ fn cases() -> Vec<Case> {
                     let mut expected: HashSet<BlobId> = batches
                         .iter()
                         .flatten()
-                        .map(|(_, o)| o)
+                        .map(|w| &w.meta)
                         .chain(&singles)
                         .filter(|o| o.key == key)
                         .map(|o| o.blob_id)

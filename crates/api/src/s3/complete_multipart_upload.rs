@@ -1,14 +1,14 @@
 //! CompleteMultipartUpload: ETag `"<md5-of-md5s>-N"`; `InvalidPart`,
 //! `InvalidPartOrder`, `EntityTooSmall`. `If-None-Match: *` and `If-Match`
-//! make it conditional (see [`super::write_conditions`]): checked under the
-//! key's lock, before the parts are assembled.
+//! make it conditional (see [`super::write_conditions`]): checked before the
+//! parts are assembled, and again atomically by the commit.
 
 use miniaws_core::multipart::CompletedPart;
 use s3s::dto::{CompleteMultipartUploadInput, CompleteMultipartUploadOutput};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use super::convert::etag;
-use super::write_conditions::WriteConditions;
+use super::write_conditions::write_condition;
 use super::{MiniS3, caller, object_error};
 
 pub(super) async fn handle(
@@ -17,7 +17,7 @@ pub(super) async fn handle(
 ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
     let caller = caller(&req)?;
     let input = req.input;
-    let conditions = WriteConditions::from_input(input.if_match, input.if_none_match)?;
+    let condition = write_condition(input.if_match, input.if_none_match)?;
     let parts = input
         .multipart_upload
         .and_then(|m| m.parts)
@@ -43,15 +43,6 @@ pub(super) async fn handle(
             "The XML you provided was not well-formed or did not validate against our published schema: name at least one part"
         ));
     }
-    let _key_lock = if conditions.is_empty() {
-        None
-    } else {
-        let guard = s3.key_locks.lock(&input.bucket, &input.key).await;
-        conditions
-            .check(s3.storage(), caller, &input.bucket, &input.key)
-            .await?;
-        Some(guard)
-    };
     let meta = s3
         .multipart()
         .complete(
@@ -60,6 +51,7 @@ pub(super) async fn handle(
             &input.key,
             &input.upload_id,
             &requested,
+            &condition,
         )
         .await
         .map_err(object_error)?;

@@ -64,8 +64,6 @@ pub const MAX_CLOCK_SKEW_SECS: u32 = 15 * 60;
 #[derive(Clone)]
 pub struct MiniS3 {
     state: AppState,
-    /// Serialises conditional writes per key (see [`write_conditions`]).
-    key_locks: Arc<write_conditions::KeyLocks>,
 }
 
 impl MiniS3 {
@@ -291,10 +289,7 @@ pub fn s3_service(state: AppState) -> S3Service {
     let mut config = S3Config::default();
     config.presigned_url_max_skew_time_secs = MAX_CLOCK_SKEW_SECS;
     let identity = state.identity.clone();
-    let mut builder = S3ServiceBuilder::new(MiniS3 {
-        state,
-        key_locks: Arc::default(),
-    });
+    let mut builder = S3ServiceBuilder::new(MiniS3 { state });
     builder.set_config(Arc::new(StaticConfigProvider::new(Arc::new(config))));
     builder.set_auth(auth::IdentityAuth::new(identity));
     builder.set_access(auth::CallerAccess);

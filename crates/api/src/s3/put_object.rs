@@ -7,7 +7,8 @@
 //! part of the metadata committed.
 //!
 //! `If-None-Match: *` and `If-Match` make the write conditional (see
-//! [`super::write_conditions`]).
+//! [`super::write_conditions`]): checked before the body is read, and again
+//! atomically by the commit.
 
 use miniaws_core::multipart::write_verified_blob;
 use miniaws_core::storage::{CommitObject, ObjectKey};
@@ -18,7 +19,7 @@ use super::body::{checked_body, checksum_request};
 use super::convert::{
     StoredChecksums, StoredHeaders, checksum_header, content_md5, etag, user_metadata,
 };
-use super::write_conditions::WriteConditions;
+use super::write_conditions::write_condition;
 use super::{MiniS3, bucket_error, caller, object_error};
 
 pub(super) async fn handle(
@@ -34,7 +35,7 @@ pub(super) async fn handle(
             "appends (x-amz-write-offset-bytes) are not implemented"
         ));
     }
-    let conditions = WriteConditions::from_input(input.if_match, input.if_none_match)?;
+    let condition = write_condition(input.if_match, input.if_none_match)?;
     let expected_md5 = content_md5(input.content_md5.as_deref())?;
     // Refuse before reading a byte: a missing or foreign bucket, a bad key.
     s3.storage()
@@ -43,9 +44,10 @@ pub(super) async fn handle(
         .map_err(bucket_error)?;
     ObjectKey::parse(&input.key).map_err(object_error)?;
     // A refused conditional write reads no body.
-    conditions
-        .check(s3.storage(), caller, &input.bucket, &input.key)
-        .await?;
+    s3.storage()
+        .check_write(caller, &input.bucket, &input.key, &condition)
+        .await
+        .map_err(object_error)?;
 
     let content_length = input.content_length.and_then(|l| u64::try_from(l).ok());
     let (body, outcome) = checked_body(input.body, check, req.trailing_headers);
@@ -65,22 +67,6 @@ pub(super) async fn handle(
     if let Some((name, value)) = checksum_header(&computed) {
         headers.insert(name, value);
     }
-    // Conditional writes re-check under the key's lock, then commit.
-    let _key_lock = if conditions.is_empty() {
-        None
-    } else {
-        let guard = s3.key_locks.lock(&input.bucket, &input.key).await;
-        if let Err(e) = conditions
-            .check(s3.storage(), caller, &input.bucket, &input.key)
-            .await
-        {
-            if let Err(e) = s3.storage().blobs().delete(blob_id).await {
-                tracing::warn!(blob_id = %blob_id, error = %e, "could not remove a refused blob; the start-up sweep will");
-            }
-            return Err(e);
-        }
-        Some(guard)
-    };
     let meta = s3
         .storage()
         .commit_object(
@@ -94,6 +80,7 @@ pub(super) async fn handle(
                 content_type: input.content_type,
                 user_metadata: user_metadata(input.metadata),
                 headers,
+                condition,
             },
         )
         .await

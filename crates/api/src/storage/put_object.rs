@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use futures::{Stream, StreamExt};
 use miniaws_core::CoreError;
-use miniaws_core::storage::PutObjectInput;
+use miniaws_core::storage::{ETag, PutObjectInput, WriteCondition};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -89,6 +89,45 @@ pub(crate) fn content_md5(headers: &HeaderMap) -> Result<Option<[u8; 16]>, ApiEr
     bytes.try_into().map(Some).map_err(|_| invalid())
 }
 
+/// The write's condition: `If-None-Match: *` (create only) or `If-Match:
+/// "<etag>"` / `*` (replace only that version / an existing object). The
+/// storage service checks it before the body is read and again, atomically,
+/// at the commit.
+pub(crate) fn write_condition(headers: &HeaderMap) -> Result<WriteCondition, ApiError> {
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .map(|v| {
+                v.to_str()
+                    .map(str::trim)
+                    .map_err(|_| ApiError::bad_request(format!("{name} must be printable ASCII")))
+            })
+            .transpose()
+    };
+    match (text("if-match")?, text("if-none-match")?) {
+        (None, None) => Ok(WriteCondition::Always),
+        (None, Some("*")) => Ok(WriteCondition::Absent),
+        (None, Some(_)) => Err(ApiError::bad_request(
+            "If-None-Match on a PUT accepts only `*` (create the object only if it does not exist)",
+        )),
+        (Some("*"), None) => Ok(WriteCondition::Exists),
+        (Some(tag), None) => {
+            let value = tag.strip_prefix("W/").unwrap_or(tag);
+            match value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+                Some(inner) if !inner.is_empty() && !inner.contains('"') => {
+                    Ok(WriteCondition::ETagIs(ETag::from_stored(inner)))
+                }
+                _ => Err(ApiError::bad_request(
+                    "If-Match on a PUT takes `*` or one quoted ETag, such as \"9a0364b9e99bb480dd25e1f0284c8555\"",
+                )),
+            }
+        }
+        (Some(_), Some(_)) => Err(ApiError::bad_request(
+            "a PUT takes If-Match or If-None-Match, not both",
+        )),
+    }
+}
+
 pub(crate) async fn put_object(
     State(state): State<AppState>,
     Auth(caller): Auth,
@@ -116,6 +155,7 @@ pub(crate) async fn put_object(
         headers: stored_headers(&headers),
         expected_md5: content_md5(&headers)?,
         create_bucket: true,
+        condition: write_condition(&headers)?,
     };
     // The write runs in its own task: if the client goes away and the
     // request future is dropped, the task still sees the body fail and

@@ -16,7 +16,7 @@ use crate::error::{CoreError, CoreResult, PartProblem};
 use crate::identity::Caller;
 use crate::storage::{
     BlobId, ByteStream, CommitObject, ETag, GetObjectOptions, GetObjectOutput, ObjectKey,
-    ObjectMeta, StorageService, WrittenBlob, body_error,
+    ObjectMeta, StorageService, WriteCondition, WrittenBlob, body_error,
 };
 
 /// A part named in a CompleteMultipartUpload request.
@@ -213,8 +213,10 @@ impl MultipartService {
     /// # Errors
     /// `NotFound(Upload)`; `InvalidInput` for an empty part list;
     /// `InvalidPart` (`Order`, `Missing` — unknown number or wrong ETag —,
-    /// `TooSmall` for a non-final part under 5 MiB); the write's errors.
-    #[tracing::instrument(skip(self, requested), fields(owner = %caller.user_id, parts = requested.len()))]
+    /// `TooSmall` for a non-final part under 5 MiB); the refusals of
+    /// [`WriteCondition::check`] (the upload stays then); the write's
+    /// errors.
+    #[tracing::instrument(skip(self, requested, condition), fields(owner = %caller.user_id, parts = requested.len()))]
     pub async fn complete(
         &self,
         caller: Caller,
@@ -222,8 +224,14 @@ impl MultipartService {
         key: &str,
         upload_id: &str,
         requested: &[CompletedPart],
+        condition: &WriteCondition,
     ) -> CoreResult<ObjectMeta> {
         let upload = self.upload_of(caller, bucket, key, upload_id).await?;
+        // A refused conditional completion assembles nothing; the commit
+        // checks again, atomically.
+        self.storage
+            .check_write(caller, bucket, key, condition)
+            .await?;
         if requested.is_empty() {
             return Err(CoreError::invalid(
                 "You must specify at least one part to complete a multipart upload",
@@ -309,6 +317,7 @@ impl MultipartService {
                     content_type: upload.content_type.clone(),
                     user_metadata: upload.user_metadata.clone(),
                     headers: upload.headers.clone(),
+                    condition: condition.clone(),
                 },
             )
             .await?;

@@ -17,7 +17,7 @@ use crate::identity::{ApiKeyId, Caller, UserId};
 use crate::storage::mem_blobs::MemBlobs;
 use crate::storage::{
     BlobId, Bucket, BucketName, ByteStream, GetObjectOptions, GetObjectOutput, KeyRange, ObjectKey,
-    ObjectMeta, StorageRepo, StorageService,
+    ObjectMeta, StorageRepo, StorageService, WriteCondition,
 };
 
 #[derive(Default)]
@@ -60,17 +60,23 @@ impl StorageRepo for MemStorage {
         let k = (bucket.as_str().to_owned(), key.as_str().to_owned());
         Ok(self.objects.lock().unwrap().get(&k).cloned())
     }
-    async fn put_object(&self, _owner: UserId, meta: &ObjectMeta) -> CoreResult<Option<BlobId>> {
+    async fn put_object_if(
+        &self,
+        _owner: UserId,
+        meta: &ObjectMeta,
+        condition: &WriteCondition,
+    ) -> CoreResult<Option<BlobId>> {
         let k = (
             meta.bucket.as_str().to_owned(),
             meta.key.as_str().to_owned(),
         );
-        Ok(self
-            .objects
-            .lock()
-            .unwrap()
-            .insert(k, meta.clone())
-            .map(|old| old.blob_id))
+        let mut objects = self.objects.lock().unwrap();
+        condition.check(
+            meta.bucket.as_str(),
+            meta.key.as_str(),
+            objects.get(&k).map(|m| &m.etag),
+        )?;
+        Ok(objects.insert(k, meta.clone()).map(|old| old.blob_id))
     }
     async fn delete_object(
         &self,
@@ -349,7 +355,14 @@ async fn complete_assembles_parts_with_the_md5_of_md5s_etag() {
 
     let meta = f
         .svc
-        .complete(f.alice, "bkt", "big", &id, &done(&[&p1, &p2, &p3]))
+        .complete(
+            f.alice,
+            "bkt",
+            "big",
+            &id,
+            &done(&[&p1, &p2, &p3]),
+            &WriteCondition::Always,
+        )
         .await
         .expect("the upload completes");
     let mut md5s = Vec::new();
@@ -391,7 +404,14 @@ async fn complete_assembles_parts_with_the_md5_of_md5s_etag() {
     ];
     let meta = f
         .svc
-        .complete(f.alice, "bkt", "subset", &id, &requested)
+        .complete(
+            f.alice,
+            "bkt",
+            "subset",
+            &id,
+            &requested,
+            &WriteCondition::Always,
+        )
         .await
         .expect("a subset completes");
     assert!(meta.etag.as_str().ends_with("-2"));
@@ -431,13 +451,22 @@ async fn complete_refuses_unknown_parts_wrong_etags_and_bad_order() {
     for (what, requested, want) in cases {
         let err = f
             .svc
-            .complete(f.alice, "bkt", "k", &id, &requested)
+            .complete(
+                f.alice,
+                "bkt",
+                "k",
+                &id,
+                &requested,
+                &WriteCondition::Always,
+            )
             .await
             .expect_err(what);
         assert_eq!(problem(err), want, "{what}");
     }
     assert!(matches!(
-        f.svc.complete(f.alice, "bkt", "k", &id, &[]).await,
+        f.svc
+            .complete(f.alice, "bkt", "k", &id, &[], &WriteCondition::Always)
+            .await,
         Err(CoreError::InvalidInput(_))
     ));
     // Nothing was written: the upload and its parts are intact.
@@ -449,7 +478,14 @@ async fn complete_refuses_unknown_parts_wrong_etags_and_bad_order() {
     assert_eq!(listing.parts, vec![p1.clone(), p2.clone()]);
     assert_eq!(f.blobs.ids(), HashSet::from([p1.blob_id, p2.blob_id]));
     f.svc
-        .complete(f.alice, "bkt", "k", &id, &done(&[&p1, &p2]))
+        .complete(
+            f.alice,
+            "bkt",
+            "k",
+            &id,
+            &done(&[&p1, &p2]),
+            &WriteCondition::Always,
+        )
         .await
         .expect("the right list completes afterwards");
 }
@@ -462,14 +498,28 @@ async fn every_part_but_the_last_needs_five_mib() {
     let last = f.part("k", &id, 2, b"x").await;
     let err = f
         .svc
-        .complete(f.alice, "bkt", "k", &id, &done(&[&just_under, &last]))
+        .complete(
+            f.alice,
+            "bkt",
+            "k",
+            &id,
+            &done(&[&just_under, &last]),
+            &WriteCondition::Always,
+        )
         .await
         .expect_err("a non-final part under 5 MiB");
     assert_eq!(problem(err), PartProblem::TooSmall);
     let exactly = f.part("k", &id, 1, &bytes(5 * MIB, 1)).await;
     let meta = f
         .svc
-        .complete(f.alice, "bkt", "k", &id, &done(&[&exactly, &last]))
+        .complete(
+            f.alice,
+            "bkt",
+            "k",
+            &id,
+            &done(&[&exactly, &last]),
+            &WriteCondition::Always,
+        )
         .await
         .expect("5 MiB exactly is enough, and the last part may be tiny");
     assert_eq!(meta.size_bytes, 5 * MIB as u64 + 1);
@@ -647,4 +697,59 @@ async fn listing_uploads_rolls_keys_up_at_the_delimiter() {
     assert_eq!(keys(&flat), ["a/1", "a/2", "b", "c/x/1", "c/y", "d"]);
     assert!(flat.common_prefixes.is_empty());
     assert_eq!(ids.len(), 6);
+}
+
+#[tokio::test]
+async fn a_refused_conditional_completion_keeps_the_upload() {
+    let f = fixture().await;
+    let id = f.start("k").await;
+    let p1 = f.part("k", &id, 1, b"new").await;
+    f.storage
+        .put_object(
+            f.alice,
+            crate::storage::PutObjectInput {
+                bucket: "bkt".into(),
+                key: "k".into(),
+                body: futures::stream::iter([Ok(Bytes::from_static(b"old"))]).boxed(),
+                content_length: Some(3),
+                content_type: None,
+                user_metadata: BTreeMap::new(),
+                headers: BTreeMap::new(),
+                expected_md5: None,
+                create_bucket: false,
+                condition: WriteCondition::Always,
+            },
+        )
+        .await
+        .expect("the key exists");
+    let blobs_before = f.blobs.ids();
+    let err = f
+        .svc
+        .complete(
+            f.alice,
+            "bkt",
+            "k",
+            &id,
+            &done(&[&p1]),
+            &WriteCondition::Absent,
+        )
+        .await
+        .expect_err("the key exists");
+    assert!(matches!(err, CoreError::PreconditionFailed(_)), "{err:?}");
+    assert_eq!(f.read("k").await, b"old");
+    assert_eq!(f.blobs.ids(), blobs_before, "nothing assembled or removed");
+    let meta = f
+        .svc
+        .complete(
+            f.alice,
+            "bkt",
+            "k",
+            &id,
+            &done(&[&p1]),
+            &WriteCondition::Exists,
+        )
+        .await
+        .expect("the upload is still there and completes under If-Match: *");
+    assert_eq!(meta.size_bytes, 3);
+    assert_eq!(f.read("k").await, b"new");
 }

@@ -14,10 +14,8 @@ use futures::{FutureExt, StreamExt};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::domain::ObjectMeta;
-use super::ports::{BlobId, BlobStore, StorageRepo};
+use super::ports::{BlobId, BlobStore, ObjectWrite, StorageRepo};
 use crate::error::{CoreError, CoreResult};
-use crate::identity::UserId;
 
 /// The most writes one transaction takes: keeps a transaction (and the
 /// write lock it holds) short when a burst queues up.
@@ -25,8 +23,7 @@ pub const MAX_COMMIT_BATCH: usize = 64;
 
 /// One write waiting for its commit.
 struct Pending {
-    owner: UserId,
-    meta: ObjectMeta,
+    write: ObjectWrite,
     reply: oneshot::Sender<CoreResult<Option<BlobId>>>,
 }
 
@@ -69,29 +66,32 @@ impl CommitQueue {
             .take()
     }
 
-    /// Commits `meta` as `owner`'s write, in the next group when the driver
-    /// runs; returns the replaced version's blob, as
-    /// [`StorageRepo::put_object`].
-    pub(crate) async fn commit(
-        &self,
-        owner: UserId,
-        meta: ObjectMeta,
-    ) -> CoreResult<Option<BlobId>> {
+    /// Commits `write`, in the next group when the driver runs; returns
+    /// the replaced version's blob, as [`StorageRepo::put_object_if`].
+    pub(crate) async fn commit(&self, write: ObjectWrite) -> CoreResult<Option<BlobId>> {
         if !self.running.load(Ordering::SeqCst) {
-            let replaced = self.repo.put_object(owner, &meta).await?;
-            return Ok(replaced.filter(|b| *b != meta.blob_id));
+            return self.commit_alone(&write).await;
         }
         let (reply, answer) = oneshot::channel();
-        if let Err(refused) = self.tx.unbounded_send(Pending { owner, meta, reply }) {
-            let Pending { owner, meta, .. } = refused.into_inner();
-            let replaced = self.repo.put_object(owner, &meta).await?;
-            return Ok(replaced.filter(|b| *b != meta.blob_id));
+        if let Err(refused) = self.tx.unbounded_send(Pending { write, reply }) {
+            return self.commit_alone(&refused.into_inner().write).await;
         }
         answer.await.unwrap_or_else(|_| {
             Err(CoreError::internal_msg(
                 "the commit queue stopped before answering; the write may or may not be committed",
             ))
         })
+    }
+}
+
+impl CommitQueue {
+    /// Commits `write` on the caller's task, without the queue.
+    async fn commit_alone(&self, write: &ObjectWrite) -> CoreResult<Option<BlobId>> {
+        let replaced = self
+            .repo
+            .put_object_if(write.owner, &write.meta, &write.condition)
+            .await?;
+        Ok(replaced.filter(|b| *b != write.meta.blob_id))
     }
 }
 
@@ -107,12 +107,12 @@ async fn drive(
     let _guard = RunningGuard(running.clone());
     running.store(true, Ordering::SeqCst);
     while let Some(first) = rx.next().await {
-        let mut items = vec![(first.owner, first.meta)];
+        let mut items = vec![first.write];
         let mut replies = vec![first.reply];
         while items.len() < MAX_COMMIT_BATCH {
             match rx.try_recv() {
                 Ok(p) => {
-                    items.push((p.owner, p.meta));
+                    items.push(p.write);
                     replies.push(p.reply);
                 }
                 _ => break,
@@ -131,10 +131,10 @@ async fn drive(
                 .collect();
         }
         tracing::debug!(writes = items.len(), "group commit");
-        for ((reply, result), (_, meta)) in replies.into_iter().zip(results).zip(&items) {
+        for ((reply, result), write) in replies.into_iter().zip(results).zip(&items) {
             // A retried commit may report the write's own blob as replaced:
             // never hand that out for removal.
-            let result = result.map(|r| r.filter(|b| *b != meta.blob_id));
+            let result = result.map(|r| r.filter(|b| *b != write.meta.blob_id));
             if let Err(Ok(Some(replaced))) = reply.send(result) {
                 // The writer went away: remove what it would have.
                 if let Err(e) = blobs.delete(replaced).await {

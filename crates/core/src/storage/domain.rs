@@ -162,6 +162,50 @@ impl Serialize for ETag {
     }
 }
 
+/// What must hold of a key's current version for a write to commit
+/// (`If-None-Match: *` / `If-Match` on a PUT). The repository checks it in
+/// the same statement that writes, so no other write can land between the
+/// check and the commit.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum WriteCondition {
+    /// Write whatever is there.
+    #[default]
+    Always,
+    /// `If-None-Match: *`: only if the key does not exist.
+    Absent,
+    /// `If-Match: *`: only if the key exists.
+    Exists,
+    /// `If-Match: "<etag>"`: only if the key exists with this ETag.
+    ETagIs(ETag),
+}
+
+impl WriteCondition {
+    /// Whether a key whose current ETag is `current` (`None`: no such key)
+    /// satisfies the condition; the refusal is `PreconditionFailed`, or
+    /// `NotFound(Object)` when `If-Match` meets a missing key (as S3
+    /// answers).
+    ///
+    /// # Errors
+    /// As described.
+    pub fn check(&self, bucket: &str, key: &str, current: Option<&ETag>) -> CoreResult<()> {
+        match (self, current) {
+            (Self::Always, _) | (Self::Absent, None) | (Self::Exists, Some(_)) => Ok(()),
+            (Self::ETagIs(want), Some(have)) if want == have => Ok(()),
+            (Self::Absent, Some(_)) => Err(CoreError::PreconditionFailed(format!(
+                "At least one of the pre-conditions you specified did not hold: If-None-Match: * and {bucket}/{key} exists"
+            ))),
+            (Self::Exists | Self::ETagIs(_), None) => {
+                Err(CoreError::not_found(crate::error::Resource::Object, key))
+            }
+            (Self::ETagIs(want), Some(have)) => Err(CoreError::PreconditionFailed(format!(
+                "At least one of the pre-conditions you specified did not hold: If-Match {} but {bucket}/{key} has ETag {}",
+                want.quoted(),
+                have.quoted()
+            ))),
+        }
+    }
+}
+
 /// User metadata (`x-amz-meta-*`): lowercase names to values.
 pub type UserMetadata = BTreeMap<String, String>;
 

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use futures::stream::BoxStream;
 use std::collections::HashSet;
 
-use super::domain::{Bucket, BucketName, ObjectKey, ObjectMeta};
+use super::domain::{Bucket, BucketName, ObjectKey, ObjectMeta, WriteCondition};
 use super::listing::KeyRange;
 use super::range::ByteRange;
 use crate::error::{CoreError, CoreResult};
@@ -84,6 +84,17 @@ pub trait BlobStore: Send + Sync {
     async fn remove_temporaries(&self) -> CoreResult<usize>;
 }
 
+/// One write for [`StorageRepo::put_objects`].
+#[derive(Debug, Clone)]
+pub struct ObjectWrite {
+    /// Who writes (must own the bucket at commit time).
+    pub owner: UserId,
+    /// The new version.
+    pub meta: ObjectMeta,
+    /// What must hold of the current version.
+    pub condition: WriteCondition,
+}
+
 /// Buckets and object metadata in the database.
 ///
 /// Keys are compared as bytes (UTF-8 byte order) everywhere: listings, and
@@ -127,24 +138,45 @@ pub trait StorageRepo: Send + Sync {
     /// caller removes after this returns). Concurrent commits to one key
     /// serialise: each replaced blob is returned to exactly one caller.
     ///
+    /// `condition` is checked against the key's current version atomically
+    /// with the write (in the same statement): when it does not hold,
+    /// nothing is written.
+    ///
     /// # Errors
     /// `NotFound(Bucket)` when `owner` does not own `meta.bucket` (any more)
-    /// at commit time: nothing is written then.
-    async fn put_object(&self, owner: UserId, meta: &ObjectMeta) -> CoreResult<Option<BlobId>>;
+    /// at commit time; the refusals of [`WriteCondition::check`]
+    /// (`PreconditionFailed`, `NotFound(Object)`). Nothing is written then.
+    async fn put_object_if(
+        &self,
+        owner: UserId,
+        meta: &ObjectMeta,
+        condition: &WriteCondition,
+    ) -> CoreResult<Option<BlobId>>;
 
-    /// Commits several writes, each as [`put_object`](Self::put_object)
-    /// would, in one transaction where the adapter can (a group commit):
-    /// one result per item, in order. Items apply in order, so of two
-    /// writes to one key the later wins and is handed the earlier's blob as
-    /// the replaced one. One item's failure (such as `NotFound(Bucket)`)
-    /// must not fail the others; an adapter whose batch fails as a whole
-    /// retries the items one by one.
+    /// [`put_object_if`](Self::put_object_if) without a condition.
+    ///
+    /// # Errors
+    /// `NotFound(Bucket)` as there.
+    async fn put_object(&self, owner: UserId, meta: &ObjectMeta) -> CoreResult<Option<BlobId>> {
+        self.put_object_if(owner, meta, &WriteCondition::Always)
+            .await
+    }
+
+    /// Commits several writes, each as
+    /// [`put_object_if`](Self::put_object_if) would, in one transaction
+    /// where the adapter can (a group commit): one result per item, in
+    /// order. Items apply in order, so of two writes to one key the later
+    /// wins and is handed the earlier's blob as the replaced one, and a
+    /// condition sees the writes before it. One item's failure (such as
+    /// `NotFound(Bucket)` or a condition that does not hold) must not fail
+    /// the others; an adapter whose batch fails as a whole retries the
+    /// items one by one.
     ///
     /// The default commits the items one by one.
-    async fn put_objects(&self, items: &[(UserId, ObjectMeta)]) -> Vec<CoreResult<Option<BlobId>>> {
+    async fn put_objects(&self, items: &[ObjectWrite]) -> Vec<CoreResult<Option<BlobId>>> {
         let mut results = Vec::with_capacity(items.len());
-        for (owner, meta) in items {
-            results.push(self.put_object(*owner, meta).await);
+        for w in items {
+            results.push(self.put_object_if(w.owner, &w.meta, &w.condition).await);
         }
         results
     }

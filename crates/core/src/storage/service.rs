@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use super::commit::CommitQueue;
 use super::domain::{
-    Bucket, BucketName, ETag, ObjectId, ObjectKey, ObjectMeta, UserMetadata, guess_content_type,
-    validate_content_type, validate_user_metadata,
+    Bucket, BucketName, ETag, ObjectId, ObjectKey, ObjectMeta, UserMetadata, WriteCondition,
+    guess_content_type, validate_content_type, validate_user_metadata,
 };
 use super::listing::{self, ListObjectsInput, ListObjectsPage};
-use super::ports::{BlobId, BlobStore, ByteStream, StorageRepo};
+use super::ports::{BlobId, BlobStore, ByteStream, ObjectWrite, StorageRepo};
 use super::range::{ByteRange, Conditions, Evaluation, RangeSpec};
 use crate::Resource;
 use crate::clock::now_utc;
@@ -44,6 +44,10 @@ pub struct PutObjectInput {
     /// Create the bucket for the caller when it does not exist (the native
     /// API's behaviour; S3 answers NoSuchBucket instead).
     pub create_bucket: bool,
+    /// What must hold of the key's current version: checked before the
+    /// body is read (a refused write costs no transfer) and again,
+    /// atomically, by the commit.
+    pub condition: WriteCondition,
 }
 
 /// A blob already in the store, to be committed as an object (how a
@@ -66,6 +70,8 @@ pub struct CommitObject {
     pub user_metadata: UserMetadata,
     /// Other stored headers.
     pub headers: BTreeMap<String, String>,
+    /// What must hold of the key's current version at commit time.
+    pub condition: WriteCondition,
 }
 
 /// Options of a read.
@@ -343,6 +349,7 @@ impl StorageService {
             headers,
             expected_md5,
             create_bucket,
+            condition,
         } = input;
         ObjectKey::parse(&key)?;
         if let Some(ct) = &content_type {
@@ -355,11 +362,13 @@ impl StorageService {
         {
             return Err(self.too_large());
         }
-        if create_bucket {
+        // A write that needs the key to exist never creates its bucket.
+        if create_bucket && matches!(condition, WriteCondition::Always | WriteCondition::Absent) {
             self.ensure_bucket(caller, &bucket).await?;
         } else {
             self.bucket(caller, &bucket).await?;
         }
+        self.check_write(caller, &bucket, &key, &condition).await?;
 
         let blob_id = BlobId::new();
         let written = self
@@ -402,9 +411,36 @@ impl StorageService {
                 content_type,
                 user_metadata,
                 headers,
+                condition,
             },
         )
         .await
+    }
+
+    /// Checks `condition` against the current version of `bucket`/`key`,
+    /// before a conditional write reads its body. Only an early answer: the
+    /// commit checks again, atomically.
+    ///
+    /// # Errors
+    /// Bucket and key errors; the refusals of [`WriteCondition::check`].
+    pub async fn check_write(
+        &self,
+        caller: Caller,
+        bucket: &str,
+        key: &str,
+        condition: &WriteCondition,
+    ) -> CoreResult<()> {
+        if *condition == WriteCondition::Always {
+            return Ok(());
+        }
+        let bucket = self.bucket(caller, bucket).await?;
+        let key = ObjectKey::parse(key)?;
+        let current = self.repo.get_object(&bucket.name, &key).await?;
+        condition.check(
+            bucket.name.as_str(),
+            key.as_str(),
+            current.as_ref().map(|m| &m.etag),
+        )
     }
 
     /// Commits a blob that is already durable in the store as the current
@@ -446,7 +482,12 @@ impl StorageService {
             headers: c.headers,
             last_modified: now_utc(),
         };
-        let replaced = match self.commits.commit(caller.user_id, meta.clone()).await {
+        let write = ObjectWrite {
+            owner: caller.user_id,
+            meta: meta.clone(),
+            condition: c.condition,
+        };
+        let replaced = match self.commits.commit(write).await {
             Ok(replaced) => replaced,
             Err(e) => {
                 self.discard(meta.blob_id).await;
@@ -668,6 +709,7 @@ impl StorageService {
                 headers,
                 expected_md5: None,
                 create_bucket: false,
+                condition: WriteCondition::Always,
             },
         )
         .await

@@ -70,7 +70,12 @@ impl StorageRepo for MemRepo {
         let k = (bucket.as_str().to_owned(), key.as_str().as_bytes().to_vec());
         Ok(self.objects.lock().unwrap().get(&k).cloned())
     }
-    async fn put_object(&self, owner: UserId, meta: &ObjectMeta) -> CoreResult<Option<BlobId>> {
+    async fn put_object_if(
+        &self,
+        owner: UserId,
+        meta: &ObjectMeta,
+        condition: &WriteCondition,
+    ) -> CoreResult<Option<BlobId>> {
         let mut objects = self.objects.lock().unwrap();
         let buckets = self.buckets.lock().unwrap();
         if buckets
@@ -83,17 +88,22 @@ impl StorageRepo for MemRepo {
             meta.bucket.as_str().to_owned(),
             meta.key.as_str().as_bytes().to_vec(),
         );
+        condition.check(
+            meta.bucket.as_str(),
+            meta.key.as_str(),
+            objects.get(&k).map(|m| &m.etag),
+        )?;
         Ok(objects.insert(k, meta.clone()).map(|old| old.blob_id))
     }
-    async fn put_objects(&self, items: &[(UserId, ObjectMeta)]) -> Vec<CoreResult<Option<BlobId>>> {
+    async fn put_objects(&self, items: &[ObjectWrite]) -> Vec<CoreResult<Option<BlobId>>> {
         self.batches.lock().unwrap().push(items.len());
         let gate = self.gate.lock().unwrap().clone();
         if let Some(gate) = gate {
             let _permit = gate.acquire().await.unwrap();
         }
         let mut results = Vec::new();
-        for (owner, meta) in items {
-            results.push(self.put_object(*owner, meta).await);
+        for w in items {
+            results.push(self.put_object_if(w.owner, &w.meta, &w.condition).await);
         }
         results
     }
@@ -185,6 +195,7 @@ fn put(bucket: &str, key: &str, data: &[u8]) -> PutObjectInput {
         headers: BTreeMap::new(),
         expected_md5: None,
         create_bucket: true,
+        condition: WriteCondition::Always,
     }
 }
 
@@ -833,4 +844,136 @@ async fn without_a_running_driver_writes_commit_on_their_own() {
     assert_eq!(read_all(&f.svc, f.alice, "solo", "k").await, b"two");
     assert_eq!(f.blobs.blobs.lock().unwrap().len(), 1);
     assert!(f.repo.batches.lock().unwrap().is_empty(), "no group commit");
+}
+
+fn put_if(bucket: &str, key: &str, data: &[u8], condition: WriteCondition) -> PutObjectInput {
+    PutObjectInput {
+        condition,
+        ..put(bucket, key, data)
+    }
+}
+
+#[tokio::test]
+async fn a_refused_conditional_write_reads_no_body_and_creates_no_bucket() {
+    let f = fixture();
+    let v1 = f
+        .svc
+        .put_object(f.alice, put("cond", "k", b"one"))
+        .await
+        .unwrap();
+    let polled = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watched = {
+        let polled = polled.clone();
+        stream::poll_fn(move |_| {
+            polled.store(true, std::sync::atomic::Ordering::SeqCst);
+            std::task::Poll::Ready(Some(Ok(Bytes::from_static(b"two"))))
+        })
+        .boxed()
+    };
+    let input = PutObjectInput {
+        body: watched,
+        content_length: None,
+        ..put_if("cond", "k", b"", WriteCondition::Absent)
+    };
+    let err = f.svc.put_object(f.alice, input).await.unwrap_err();
+    assert!(matches!(err, CoreError::PreconditionFailed(_)), "{err:?}");
+    assert!(
+        !polled.load(std::sync::atomic::Ordering::SeqCst),
+        "the body was not read"
+    );
+
+    // A stale If-Match, If-Match: * on a missing key, and If-Match on a
+    // bucket that does not exist (which it does not create).
+    let refusals = [
+        (
+            "k",
+            "cond",
+            WriteCondition::ETagIs(ETag::from_stored("0123")),
+            "412",
+        ),
+        ("nokey", "cond", WriteCondition::Exists, "object"),
+        ("k", "nobucket", WriteCondition::Exists, "bucket"),
+    ];
+    for (key, bucket, condition, want) in refusals {
+        let err = f
+            .svc
+            .put_object(f.alice, put_if(bucket, key, b"two", condition))
+            .await
+            .unwrap_err();
+        let got = match &err {
+            CoreError::PreconditionFailed(_) => "412",
+            CoreError::NotFound { resource, .. } => resource.as_str(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(got, want, "{bucket}/{key}: {err:?}");
+    }
+    assert!(f.repo.buckets.lock().unwrap().get("nobucket").is_none());
+    // If-None-Match: * may create both.
+    f.svc
+        .put_object(
+            f.alice,
+            put_if("newbucket", "k", b"x", WriteCondition::Absent),
+        )
+        .await
+        .unwrap();
+
+    let v2 = f
+        .svc
+        .put_object(
+            f.alice,
+            put_if("cond", "k", b"two", WriteCondition::ETagIs(v1.etag.clone())),
+        )
+        .await
+        .unwrap();
+    assert_eq!(read_all(&f.svc, f.alice, "cond", "k").await, b"two");
+    assert_ne!(v1.blob_id, v2.blob_id);
+    assert_eq!(
+        f.blobs.blobs.lock().unwrap().len(),
+        2,
+        "no refused blob kept"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_conditional_writes_are_checked_at_their_commit() {
+    let f = fixture();
+    tokio::spawn(f.svc.commit_driver().expect("a commit driver"));
+    let (repo, blobs, alice) = (f.repo.clone(), f.blobs.clone(), f.alice);
+    let svc = Arc::new(f.svc);
+    svc.create_bucket(alice, "cond").await.unwrap();
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    *repo.gate.lock().unwrap() = Some(gate.clone());
+    let spawn_put = |key: &'static str, data: &'static [u8], condition: WriteCondition| {
+        let svc = svc.clone();
+        tokio::spawn(async move {
+            svc.put_object(alice, put_if("cond", key, data, condition))
+                .await
+        })
+    };
+    // Held at the gate, so every later write passes its early check...
+    let first = spawn_put("other", b"first", WriteCondition::Always);
+    eventually("the first commit", || *repo.batches.lock().unwrap() == [1]).await;
+    // ...and only the commit can tell the two creators of `k` apart.
+    let racers = [
+        spawn_put("k", b"one", WriteCondition::Absent),
+        spawn_put("k", b"two", WriteCondition::Absent),
+    ];
+    eventually("the queued blobs", || {
+        blobs.blobs.lock().unwrap().len() == 3
+    })
+    .await;
+    gate.add_permits(100);
+    first.await.unwrap().unwrap();
+    let mut won = Vec::new();
+    for task in racers {
+        match task.await.unwrap() {
+            Ok(meta) => won.push(meta),
+            Err(e) => assert!(matches!(e, CoreError::PreconditionFailed(_)), "{e:?}"),
+        }
+    }
+    assert_eq!(won.len(), 1, "exactly one creator wins");
+    assert_eq!(*repo.batches.lock().unwrap(), [1, 2]);
+    let stored: HashSet<BlobId> = blobs.blobs.lock().unwrap().keys().copied().collect();
+    assert_eq!(stored.len(), 2, "the loser's blob is removed: {stored:?}");
+    assert!(stored.contains(&won[0].blob_id));
 }

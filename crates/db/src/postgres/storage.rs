@@ -4,18 +4,19 @@ use async_trait::async_trait;
 use miniaws_core::error::ConflictKind;
 use miniaws_core::identity::UserId;
 use miniaws_core::storage::{
-    BlobId, Bucket, BucketName, ETag, KeyRange, ObjectId, ObjectKey, ObjectMeta, StorageRepo,
+    BlobId, Bucket, BucketName, ETag, KeyRange, ObjectId, ObjectKey, ObjectMeta, ObjectWrite,
+    StorageRepo, WriteCondition,
 };
 use miniaws_core::{CoreError, CoreResult, Resource};
 use sqlx::Row;
-use sqlx::postgres::{PgPool, PgRow};
+use sqlx::postgres::{PgConnection, PgPool, PgRow};
 use std::collections::HashSet;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::error::{db_err, is_unique_violation};
 use crate::storage_rows::{
-    OBJECT_COLUMNS, decode_bucket, decode_key, json_to_map, map_to_json, stored_arn,
+    OBJECT_COLUMNS, decode_bucket, decode_key, json_to_map, map_to_json, refusal_error, stored_arn,
 };
 
 /// Buckets and object metadata in PostgreSQL.
@@ -84,21 +85,48 @@ const UPSERT_OBJECT: &str = "
         replaced_blob_id = objects.blob_id
     RETURNING replaced_blob_id";
 
-/// Runs [`UPSERT_OBJECT`] for one write on `conn`. The outer error is a
+/// [`WriteCondition::Absent`]: the insert of [`UPSERT_OBJECT`], and on a
+/// conflict nothing (the key exists): no row back.
+const INSERT_OBJECT_IF_ABSENT: &str = "
+    INSERT INTO objects (id, arn, bucket, key, size_bytes, content_type, created_at,
+        blob_id, etag, user_metadata, headers, replaced_blob_id)
+    SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL
+    WHERE EXISTS (SELECT 1 FROM buckets WHERE name = $3 AND owner_id = $12)
+    ON CONFLICT (bucket, key) DO NOTHING
+    RETURNING replaced_blob_id";
+
+/// [`WriteCondition::Exists`] / [`WriteCondition::ETagIs`]: an update of
+/// the existing row only, when its ETag is `$13` (any when `$13` is NULL).
+/// The row lock makes it a compare-and-swap: a concurrent writer of the key
+/// waits, then the condition is evaluated again on the row it committed.
+const UPDATE_OBJECT_IF_MATCH: &str = "
+    UPDATE objects SET
+        id = $1, arn = $2, size_bytes = $5, content_type = $6, created_at = $7,
+        deleted_at = NULL, blob_id = $8, etag = $9, user_metadata = $10, headers = $11,
+        replaced_blob_id = blob_id
+    WHERE bucket = $3 AND key = $4 AND ($13::text IS NULL OR etag = $13)
+        AND EXISTS (SELECT 1 FROM buckets WHERE name = $3 AND owner_id = $12)
+    RETURNING replaced_blob_id";
+
+/// Commits one write on `conn`, under `condition`. The outer error is a
 /// database failure; the inner one concerns this write alone.
-async fn upsert<'c, E>(
-    conn: E,
+async fn upsert(
+    conn: &mut PgConnection,
     owner: UserId,
     meta: &ObjectMeta,
-) -> Result<CoreResult<Option<BlobId>>, sqlx::Error>
-where
-    E: sqlx::Executor<'c, Database = sqlx::Postgres>,
-{
+    condition: &WriteCondition,
+) -> Result<CoreResult<Option<BlobId>>, sqlx::Error> {
     let size = match size_param(meta) {
         Ok(size) => size,
         Err(e) => return Ok(Err(e)),
     };
-    let row: Option<Option<Uuid>> = sqlx::query_scalar(UPSERT_OBJECT)
+    let (sql, etag) = match condition {
+        WriteCondition::Always => (UPSERT_OBJECT, None),
+        WriteCondition::Absent => (INSERT_OBJECT_IF_ABSENT, None),
+        WriteCondition::Exists => (UPDATE_OBJECT_IF_MATCH, None),
+        WriteCondition::ETagIs(etag) => (UPDATE_OBJECT_IF_MATCH, Some(etag.as_str())),
+    };
+    let mut query = sqlx::query_scalar(sql)
         .bind(meta.id.as_uuid())
         .bind(stored_arn(owner, &meta.bucket, &meta.key))
         .bind(meta.bucket.as_str())
@@ -110,13 +138,36 @@ where
         .bind(meta.etag.as_str())
         .bind(map_to_json(&meta.user_metadata))
         .bind(map_to_json(&meta.headers))
-        .bind(owner.as_uuid())
-        .fetch_optional(conn)
-        .await?;
+        .bind(owner.as_uuid());
+    if sql == UPDATE_OBJECT_IF_MATCH {
+        query = query.bind(etag);
+    }
+    let row: Option<Option<Uuid>> = query.fetch_optional(&mut *conn).await?;
     Ok(match row {
-        None => Err(CoreError::not_found(Resource::Bucket, meta.bucket.as_str())),
         Some(replaced) => Ok(replaced.map(BlobId::from_uuid)),
+        None => Err(refusal(conn, owner, meta, condition).await?),
     })
+}
+
+/// Why a write under `condition` wrote nothing: the bucket is not
+/// `owner`'s, or the condition does not hold (read again after the fact;
+/// should the key have changed in between, still `PreconditionFailed`).
+async fn refusal(
+    conn: &mut PgConnection,
+    owner: UserId,
+    meta: &ObjectMeta,
+    condition: &WriteCondition,
+) -> Result<CoreError, sqlx::Error> {
+    let (owned, current): (bool, Option<String>) = sqlx::query_as(
+        "SELECT EXISTS (SELECT 1 FROM buckets WHERE name = $1 AND owner_id = $2),
+            (SELECT etag FROM objects WHERE bucket = $1 AND key = $3)",
+    )
+    .bind(meta.bucket.as_str())
+    .bind(owner.as_uuid())
+    .bind(meta.key.as_str().as_bytes())
+    .fetch_one(conn)
+    .await?;
+    Ok(refusal_error(owned, current, meta, condition))
 }
 
 fn is_fk_violation(e: &sqlx::Error) -> bool {
@@ -128,12 +179,12 @@ impl PgStorageRepo {
     /// the whole batch, and nothing of it is kept.
     async fn put_batch(
         &self,
-        items: &[(UserId, ObjectMeta)],
+        items: &[ObjectWrite],
     ) -> Result<Vec<CoreResult<Option<BlobId>>>, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         let mut results = Vec::with_capacity(items.len());
-        for (owner, meta) in items {
-            results.push(upsert(&mut *tx, *owner, meta).await?);
+        for w in items {
+            results.push(upsert(&mut tx, w.owner, &w.meta, &w.condition).await?);
         }
         tx.commit().await?;
         Ok(results)
@@ -251,18 +302,26 @@ impl StorageRepo for PgStorageRepo {
             .map_err(db_err)
     }
 
-    async fn put_object(&self, owner: UserId, meta: &ObjectMeta) -> CoreResult<Option<BlobId>> {
-        upsert(&self.pool, owner, meta).await.map_err(|e| {
-            if is_fk_violation(&e) {
-                // The bucket was deleted between the check and the insert.
-                CoreError::not_found(Resource::Bucket, meta.bucket.as_str())
-            } else {
-                db_err(e)
-            }
-        })?
+    async fn put_object_if(
+        &self,
+        owner: UserId,
+        meta: &ObjectMeta,
+        condition: &WriteCondition,
+    ) -> CoreResult<Option<BlobId>> {
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        upsert(&mut conn, owner, meta, condition)
+            .await
+            .map_err(|e| {
+                if is_fk_violation(&e) {
+                    // The bucket was deleted between the check and the insert.
+                    CoreError::not_found(Resource::Bucket, meta.bucket.as_str())
+                } else {
+                    db_err(e)
+                }
+            })?
     }
 
-    async fn put_objects(&self, items: &[(UserId, ObjectMeta)]) -> Vec<CoreResult<Option<BlobId>>> {
+    async fn put_objects(&self, items: &[ObjectWrite]) -> Vec<CoreResult<Option<BlobId>>> {
         if items.len() > 1 {
             match self.put_batch(items).await {
                 Ok(results) => return results,
@@ -274,8 +333,8 @@ impl StorageRepo for PgStorageRepo {
             }
         }
         let mut results = Vec::with_capacity(items.len());
-        for (owner, meta) in items {
-            results.push(self.put_object(*owner, meta).await);
+        for w in items {
+            results.push(self.put_object_if(w.owner, &w.meta, &w.condition).await);
         }
         results
     }

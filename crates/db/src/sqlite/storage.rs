@@ -10,17 +10,18 @@ use async_trait::async_trait;
 use miniaws_core::error::ConflictKind;
 use miniaws_core::identity::UserId;
 use miniaws_core::storage::{
-    BlobId, Bucket, BucketName, ETag, KeyRange, ObjectId, ObjectKey, ObjectMeta, StorageRepo,
+    BlobId, Bucket, BucketName, ETag, KeyRange, ObjectId, ObjectKey, ObjectMeta, ObjectWrite,
+    StorageRepo, WriteCondition,
 };
 use miniaws_core::{CoreError, CoreResult, Resource};
 use sqlx::Row;
-use sqlx::sqlite::{SqlitePool, SqliteRow};
+use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
 use std::collections::HashSet;
 
 use super::{fmt_time, parse_opt_time, parse_time, parse_uuid};
 use crate::error::{db_err, is_unique_violation};
 use crate::storage_rows::{
-    OBJECT_COLUMNS, decode_bucket, decode_key, json_to_map, map_to_json, stored_arn,
+    OBJECT_COLUMNS, decode_bucket, decode_key, json_to_map, map_to_json, refusal_error, stored_arn,
 };
 
 /// Buckets and object metadata in SQLite.
@@ -81,22 +82,49 @@ const UPSERT_OBJECT: &str = "
         replaced_blob_id = objects.blob_id
     RETURNING replaced_blob_id";
 
-/// Runs [`UPSERT_OBJECT`] for one write on `conn`. The outer error is a
+/// [`WriteCondition::Absent`]: the insert of [`UPSERT_OBJECT`], and on a
+/// conflict nothing (the key exists): no row back.
+const INSERT_OBJECT_IF_ABSENT: &str = "
+    INSERT INTO objects (id, arn, bucket, key, size_bytes, content_type, created_at,
+        blob_id, etag, user_metadata, headers, replaced_blob_id)
+    SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL
+    WHERE EXISTS (SELECT 1 FROM buckets WHERE name = ?3 AND owner_id = ?12)
+    ON CONFLICT (bucket, key) DO NOTHING
+    RETURNING replaced_blob_id";
+
+/// [`WriteCondition::Exists`] / [`WriteCondition::ETagIs`]: an update of
+/// the existing row only, when its ETag is `?13` (any when `?13` is NULL).
+/// One statement under SQLite's single writer: nothing lands between the
+/// check and the write.
+const UPDATE_OBJECT_IF_MATCH: &str = "
+    UPDATE objects SET
+        id = ?1, arn = ?2, size_bytes = ?5, content_type = ?6, created_at = ?7,
+        deleted_at = NULL, blob_id = ?8, etag = ?9, user_metadata = ?10, headers = ?11,
+        replaced_blob_id = blob_id
+    WHERE bucket = ?3 AND key = ?4 AND (?13 IS NULL OR etag = ?13)
+        AND EXISTS (SELECT 1 FROM buckets WHERE name = ?3 AND owner_id = ?12)
+    RETURNING replaced_blob_id";
+
+/// Commits one write on `conn`, under `condition`. The outer error is a
 /// database failure; the inner one concerns this write alone.
-async fn upsert<'c, E>(
-    conn: E,
+async fn upsert(
+    conn: &mut SqliteConnection,
     owner: UserId,
     meta: &ObjectMeta,
-) -> Result<CoreResult<Option<BlobId>>, sqlx::Error>
-where
-    E: sqlx::Executor<'c, Database = sqlx::Sqlite>,
-{
+    condition: &WriteCondition,
+) -> Result<CoreResult<Option<BlobId>>, sqlx::Error> {
     let Ok(size) = i64::try_from(meta.size_bytes) else {
         return Ok(Err(CoreError::TooLarge(
             "the object is larger than 2^63 bytes".into(),
         )));
     };
-    let row: Option<Option<String>> = sqlx::query_scalar(UPSERT_OBJECT)
+    let (sql, etag) = match condition {
+        WriteCondition::Always => (UPSERT_OBJECT, None),
+        WriteCondition::Absent => (INSERT_OBJECT_IF_ABSENT, None),
+        WriteCondition::Exists => (UPDATE_OBJECT_IF_MATCH, None),
+        WriteCondition::ETagIs(etag) => (UPDATE_OBJECT_IF_MATCH, Some(etag.as_str())),
+    };
+    let mut query = sqlx::query_scalar(sql)
         .bind(meta.id.to_string())
         .bind(stored_arn(owner, &meta.bucket, &meta.key))
         .bind(meta.bucket.as_str())
@@ -108,16 +136,38 @@ where
         .bind(meta.etag.as_str())
         .bind(map_to_json(&meta.user_metadata))
         .bind(map_to_json(&meta.headers))
-        .bind(owner.to_string())
-        .fetch_optional(conn)
-        .await?;
+        .bind(owner.to_string());
+    if sql == UPDATE_OBJECT_IF_MATCH {
+        query = query.bind(etag);
+    }
+    let row: Option<Option<String>> = query.fetch_optional(&mut *conn).await?;
     Ok(match row {
-        None => Err(CoreError::not_found(Resource::Bucket, meta.bucket.as_str())),
         Some(replaced) => replaced
             .map(|s| parse_uuid(&s).map(BlobId::from_uuid))
             .transpose()
             .map_err(db_err),
+        None => Err(refusal(conn, owner, meta, condition).await?),
     })
+}
+
+/// Why a write under `condition` wrote nothing: the bucket is not
+/// `owner`'s, or the condition does not hold.
+async fn refusal(
+    conn: &mut SqliteConnection,
+    owner: UserId,
+    meta: &ObjectMeta,
+    condition: &WriteCondition,
+) -> Result<CoreError, sqlx::Error> {
+    let (owned, current): (bool, Option<String>) = sqlx::query_as(
+        "SELECT EXISTS (SELECT 1 FROM buckets WHERE name = ?1 AND owner_id = ?2),
+            (SELECT etag FROM objects WHERE bucket = ?1 AND key = ?3)",
+    )
+    .bind(meta.bucket.as_str())
+    .bind(owner.to_string())
+    .bind(meta.key.as_str().as_bytes())
+    .fetch_one(conn)
+    .await?;
+    Ok(refusal_error(owned, current, meta, condition))
 }
 
 /// One row of a listing page, as the JSON array the listing query builds:
@@ -173,13 +223,13 @@ impl SqliteStorageRepo {
     /// a database error fails the whole batch, and nothing of it is kept.
     async fn put_batch(
         &self,
-        items: &[(UserId, ObjectMeta)],
+        items: &[ObjectWrite],
     ) -> Result<Vec<CoreResult<Option<BlobId>>>, sqlx::Error> {
         // BEGIN IMMEDIATE: see the module comment.
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let mut results = Vec::with_capacity(items.len());
-        for (owner, meta) in items {
-            results.push(upsert(&mut *tx, *owner, meta).await?);
+        for w in items {
+            results.push(upsert(&mut tx, w.owner, &w.meta, &w.condition).await?);
         }
         tx.commit().await?;
         Ok(results)
@@ -290,11 +340,19 @@ impl StorageRepo for SqliteStorageRepo {
             .map_err(db_err)
     }
 
-    async fn put_object(&self, owner: UserId, meta: &ObjectMeta) -> CoreResult<Option<BlobId>> {
-        upsert(&self.pool, owner, meta).await.map_err(db_err)?
+    async fn put_object_if(
+        &self,
+        owner: UserId,
+        meta: &ObjectMeta,
+        condition: &WriteCondition,
+    ) -> CoreResult<Option<BlobId>> {
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        upsert(&mut conn, owner, meta, condition)
+            .await
+            .map_err(db_err)?
     }
 
-    async fn put_objects(&self, items: &[(UserId, ObjectMeta)]) -> Vec<CoreResult<Option<BlobId>>> {
+    async fn put_objects(&self, items: &[ObjectWrite]) -> Vec<CoreResult<Option<BlobId>>> {
         if items.len() > 1 {
             match self.put_batch(items).await {
                 Ok(results) => return results,
@@ -304,8 +362,8 @@ impl StorageRepo for SqliteStorageRepo {
             }
         }
         let mut results = Vec::with_capacity(items.len());
-        for (owner, meta) in items {
-            results.push(self.put_object(*owner, meta).await);
+        for w in items {
+            results.push(self.put_object_if(w.owner, &w.meta, &w.condition).await);
         }
         results
     }
