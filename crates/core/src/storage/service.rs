@@ -16,6 +16,11 @@ use crate::clock::now_utc;
 use crate::error::{ConflictKind, CoreError, CoreResult};
 use crate::identity::Caller;
 
+/// The largest declared body whose bucket lookup overlaps its blob write
+/// (see [`StorageService::put_object`]): at most this much is read before
+/// a write to a bucket that turns out to be missing or foreign is refused.
+const OVERLAPPED_CHECK_MAX_BYTES: u64 = 64 * 1024;
+
 /// How many times a read retries when the blob it was about to open was
 /// replaced (and removed) by a concurrent write in between.
 const READ_ATTEMPTS: usize = 5;
@@ -362,23 +367,39 @@ impl StorageService {
         {
             return Err(self.too_large());
         }
-        // A write that needs the key to exist never creates its bucket.
-        if create_bucket && matches!(condition, WriteCondition::Always | WriteCondition::Absent) {
-            self.ensure_bucket(caller, &bucket).await?;
-        } else {
-            self.bucket(caller, &bucket).await?;
-        }
-        self.check_write(caller, &bucket, &key, &condition).await?;
-
         let blob_id = BlobId::new();
-        let written = self
-            .blobs
-            .write(blob_id, body, self.max_object_size_bytes)
-            .await
-            .map_err(|e| match e {
-                CoreError::TooLarge(_) => self.too_large(),
-                other => other,
-            })?;
+        let write = async {
+            self.blobs
+                .write(blob_id, body, self.max_object_size_bytes)
+                .await
+                .map_err(|e| match e {
+                    CoreError::TooLarge(_) => self.too_large(),
+                    other => other,
+                })
+        };
+        let written = if condition == WriteCondition::Always
+            && content_length.is_some_and(|len| len <= OVERLAPPED_CHECK_MAX_BYTES)
+        {
+            // A small body: look the bucket up while the blob is written
+            // (the lookup hides behind the fsync); a refusal then removes
+            // the blob. A large body is refused before a byte is read.
+            let (allowed, written) = futures::join!(
+                self.writable_bucket(caller, &bucket, create_bucket, &condition),
+                write
+            );
+            if let Err(e) = allowed {
+                if written.is_ok() {
+                    self.discard(blob_id).await;
+                }
+                return Err(e);
+            }
+            written?
+        } else {
+            self.writable_bucket(caller, &bucket, create_bucket, &condition)
+                .await?;
+            self.check_write(caller, &bucket, &key, &condition).await?;
+            write.await?
+        };
         let reject = |err: CoreError| async {
             self.discard(blob_id).await;
             Err(err)
@@ -415,6 +436,23 @@ impl StorageService {
             },
         )
         .await
+    }
+
+    /// The bucket a write goes to, which `caller` must own; created for
+    /// them when `create` says so (the native API) and the write does not
+    /// need the key to exist.
+    async fn writable_bucket(
+        &self,
+        caller: Caller,
+        bucket: &str,
+        create: bool,
+        condition: &WriteCondition,
+    ) -> CoreResult<()> {
+        if create && matches!(condition, WriteCondition::Always | WriteCondition::Absent) {
+            self.ensure_bucket(caller, bucket).await.map(drop)
+        } else {
+            self.bucket(caller, bucket).await.map(drop)
+        }
     }
 
     /// Checks `condition` against the current version of `bucket`/`key`,

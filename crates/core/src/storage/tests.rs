@@ -366,12 +366,26 @@ async fn other_owners_are_forbidden_everywhere() {
         .unwrap();
     let bob = f.bob;
     let forbidden = |r: CoreResult<()>| matches!(r, Err(CoreError::Forbidden(_)));
+    let blobs_before = f.blobs.blobs.lock().unwrap().len();
     assert!(forbidden(
         f.svc
             .put_object(bob, put("alices", "k", b"y"))
             .await
             .map(drop)
     ));
+    // Without a declared length the bucket is checked before the body.
+    let unsized_put = PutObjectInput {
+        content_length: None,
+        ..put("alices", "k", b"y")
+    };
+    assert!(forbidden(
+        f.svc.put_object(bob, unsized_put).await.map(drop)
+    ));
+    assert_eq!(
+        f.blobs.blobs.lock().unwrap().len(),
+        blobs_before,
+        "a refused small write, whose blob was written beside the bucket lookup, leaves no blob"
+    );
     assert!(forbidden(
         f.svc
             .get_object(bob, "alices", "secret", &GetObjectOptions::default())
