@@ -1,13 +1,15 @@
 //! Encodings shared by both storage repositories.
 
 use miniaws_core::identity::UserId;
-use miniaws_core::storage::{BucketName, ETag, ObjectKey, ObjectMeta, WriteCondition, object_arn};
+use miniaws_core::multipart::{ChecksumAlgorithm, PartChecksum};
+use miniaws_core::storage::{
+    BucketName, ETag, ObjectKey, ObjectMeta, ObjectPart, WriteCondition, object_arn,
+};
 use miniaws_core::{CoreError, Resource};
 use std::collections::BTreeMap;
 
 /// The columns every object query selects, in this order.
-pub(crate) const OBJECT_COLUMNS: &str =
-    "id, bucket, key, blob_id, size_bytes, etag, content_type, user_metadata, headers, created_at";
+pub(crate) const OBJECT_COLUMNS: &str = "id, bucket, key, blob_id, size_bytes, etag, content_type, user_metadata, headers, created_at, parts";
 
 /// The seed's `arn` column, stored injectively: Postgres TEXT cannot hold
 /// NUL, so `%` and NUL are percent-escaped (the domain's
@@ -65,4 +67,43 @@ pub(crate) fn decode_key(bytes: Vec<u8>) -> Result<ObjectKey, sqlx::Error> {
 /// A bucket column back to a name.
 pub(crate) fn decode_bucket(name: &str) -> Result<BucketName, sqlx::Error> {
     BucketName::parse(name).map_err(|e| sqlx::Error::Decode(e.to_string().into()))
+}
+
+/// A multipart object's parts as the `parts` column (migration 0009)
+/// stores them: a JSON array, or NULL for an object written in one piece.
+pub(crate) fn parts_to_json(parts: &[ObjectPart]) -> Option<String> {
+    if parts.is_empty() {
+        return None;
+    }
+    serde_json::to_string(parts).ok()
+}
+
+/// The `parts` column back to parts.
+pub(crate) fn json_to_parts(json: Option<&str>) -> Result<Vec<ObjectPart>, sqlx::Error> {
+    match json {
+        None => Ok(Vec::new()),
+        Some(json) => serde_json::from_str(json).map_err(|e| sqlx::Error::Decode(Box::new(e))),
+    }
+}
+
+/// A checksum algorithm column (its S3 name) back to the algorithm.
+pub(crate) fn decode_algorithm(
+    name: Option<String>,
+) -> Result<Option<ChecksumAlgorithm>, sqlx::Error> {
+    name.map(|n| {
+        ChecksumAlgorithm::parse(&n)
+            .ok_or_else(|| sqlx::Error::Decode(format!("unknown checksum algorithm {n:?}").into()))
+    })
+    .transpose()
+}
+
+/// A part's checksum columns back to its checksum.
+pub(crate) fn decode_part_checksum(
+    algorithm: Option<String>,
+    value: Option<String>,
+) -> Result<Option<PartChecksum>, sqlx::Error> {
+    Ok(match (decode_algorithm(algorithm)?, value) {
+        (Some(algorithm), Some(value)) => Some(PartChecksum { algorithm, value }),
+        _ => None,
+    })
 }

@@ -6,7 +6,9 @@ mod common;
 use miniaws_core::CoreError;
 use miniaws_core::Resource;
 use miniaws_core::identity::{IdentityService, UserId};
-use miniaws_core::multipart::{MultipartRepo, MultipartUpload, Part, UploadId};
+use miniaws_core::multipart::{
+    ChecksumAlgorithm, MultipartRepo, MultipartUpload, Part, PartChecksum, UploadId,
+};
 use miniaws_core::storage::{BlobId, BucketName, ETag, ObjectKey};
 use miniaws_db::Database;
 use std::collections::BTreeMap;
@@ -32,6 +34,7 @@ fn upload(owner: UserId, bucket: &str, key: &str, at: OffsetDateTime) -> Multipa
         user_metadata: BTreeMap::from([("colour".to_owned(), "blue".to_owned())]),
         headers: BTreeMap::from([("cache-control".to_owned(), "no-cache".to_owned())]),
         initiated_at: at,
+        checksum_algorithm: None,
     }
 }
 
@@ -45,7 +48,16 @@ fn part(upload: UploadId, n: u32, size: u64) -> Part {
         last_modified: OffsetDateTime::now_utc()
             .replace_nanosecond(0)
             .expect("valid"),
+        checksum: None,
     }
+}
+
+fn with_checksum(mut p: Part, algorithm: ChecksumAlgorithm, value: &str) -> Part {
+    p.checksum = Some(PartChecksum {
+        algorithm,
+        value: value.to_owned(),
+    });
+    p
 }
 
 async fn contract(db: &Database) {
@@ -64,7 +76,9 @@ async fn contract(db: &Database) {
     // Uploads: two on one key (ordered by initiation), others around them.
     let a1 = upload(owner, "bkt", "a", t0);
     let a2 = upload(owner, "bkt", "a", t0 + Duration::seconds(1));
-    let b = upload(owner, "bkt", "b/x", t0 + Duration::hours(1));
+    let mut b = upload(owner, "bkt", "b/x", t0 + Duration::hours(1));
+    // An upload created with a checksum algorithm keeps it (migration 0009).
+    b.checksum_algorithm = Some(ChecksumAlgorithm::Sha256);
     let pct = upload(owner, "bkt", "b%", t0 + Duration::hours(1));
     // Keys are bytes: NUL and non-ASCII survive, and sort by byte.
     let odd = upload(owner, "bkt", "z\0é", t0 + Duration::hours(1));
@@ -80,6 +94,18 @@ async fn contract(db: &Database) {
     assert_eq!(
         repo.get_upload(odd.id).await.expect("get"),
         Some(odd.clone())
+    );
+    assert_eq!(
+        repo.get_upload(b.id).await.expect("get"),
+        Some(b.clone()),
+        "the checksum algorithm reads back"
+    );
+    assert_eq!(
+        repo.list_uploads(&BucketName::parse("bkt").expect("valid"), "b/", None, 10)
+            .await
+            .expect("list"),
+        vec![b.clone()],
+        "a listed upload carries its checksum algorithm"
     );
     assert_eq!(repo.get_upload(UploadId::new()).await.expect("get"), None);
 
@@ -121,8 +147,13 @@ async fn contract(db: &Database) {
     }
 
     // Parts: insert, replace (returns the old blob), list in order.
-    let p1 = part(a1.id, 1, 5 << 20);
-    let p2 = part(a1.id, 2, 10);
+    // Part checksums round-trip, and a re-upload replaces (or clears) them.
+    let p1 = with_checksum(
+        part(a1.id, 1, 5 << 20),
+        ChecksumAlgorithm::Crc32,
+        "DUoRhQ==",
+    );
+    let p2 = with_checksum(part(a1.id, 2, 10), ChecksumAlgorithm::Sha1, "c2hhMQ==");
     let p3 = part(a1.id, 3, 0);
     for p in [&p3, &p1, &p2] {
         assert_eq!(
@@ -132,6 +163,12 @@ async fn contract(db: &Database) {
         );
     }
     let p2b = part(a1.id, 2, 11);
+    let p3b = with_checksum(part(a1.id, 3, 1), ChecksumAlgorithm::Crc32c, "yZRlqg==");
+    assert_eq!(
+        repo.put_part(&p3b).await.expect("replace part"),
+        Some(p3.blob_id)
+    );
+    let p3 = p3b;
     assert_eq!(
         repo.put_part(&p2b).await.expect("replace part"),
         Some(p2.blob_id),

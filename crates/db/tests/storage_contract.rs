@@ -6,8 +6,8 @@ mod common;
 use miniaws_core::error::ConflictKind;
 use miniaws_core::identity::{ApiKeyId, IdentityRepo, KeyName, NewApiKey, User, UserId};
 use miniaws_core::storage::{
-    BlobId, Bucket, BucketName, ETag, KeyRange, ObjectId, ObjectKey, ObjectMeta, ObjectWrite,
-    StorageRepo, WriteCondition, key_successor,
+    BlobId, Bucket, BucketName, ETag, KeyRange, ObjectId, ObjectKey, ObjectMeta, ObjectPart,
+    ObjectWrite, StorageRepo, WriteCondition, key_successor,
 };
 use miniaws_core::{CoreError, Resource};
 use miniaws_db::Database;
@@ -79,6 +79,7 @@ fn object(bucket: &BucketName, key: &str, at: i64) -> ObjectMeta {
         user_metadata,
         headers,
         last_modified: t(at),
+        parts: Vec::new(),
     }
 }
 
@@ -121,6 +122,77 @@ type Case = (
 
 fn cases() -> Vec<Case> {
     vec![
+        (
+            "objects: a multipart object's parts round-trip, a rewrite replaces them",
+            |r| {
+                Box::pin(async move {
+                    let alice = r.user("alice").await;
+                    let b = r.bucket(alice, "parts").await;
+                    let mut o = object(&b, "mp", 3);
+                    o.parts = vec![
+                        ObjectPart {
+                            size_bytes: 5 << 20,
+                            checksum: Some("DUoRhQ==".into()),
+                        },
+                        ObjectPart {
+                            size_bytes: 7,
+                            checksum: None,
+                        },
+                    ];
+                    r.storage.put_object(alice, &o).await.unwrap();
+                    let got = r.storage.get_object(&b, &o.key).await.unwrap();
+                    assert_eq!(got.as_ref(), Some(&o), "parts read back");
+                    let listed = r
+                        .storage
+                        .list_objects(&b, &range(b"", None), 10)
+                        .await
+                        .unwrap();
+                    assert_eq!(listed, vec![o.clone()], "parts are listed too");
+                    // Replaced by an object written in one piece: no parts.
+                    let one = object(&b, "mp", 4);
+                    assert_eq!(
+                        r.storage.put_object(alice, &one).await.unwrap(),
+                        Some(o.blob_id)
+                    );
+                    let got = r.storage.get_object(&b, &o.key).await.unwrap();
+                    assert_eq!(got.map(|m| m.parts), Some(Vec::new()));
+                    // And back: a batch commit keeps them as well.
+                    let mut again = object(&b, "mp", 5);
+                    again.parts = o.parts.clone();
+                    let results = r.storage.put_objects(&[write(alice, again.clone())]).await;
+                    assert_eq!(results.len(), 1);
+                    assert_eq!(
+                        r.storage.get_object(&b, &o.key).await.unwrap(),
+                        Some(again.clone())
+                    );
+                    // A conditional write (the update-if-match statement)
+                    // replaces them too, and one creating a key sets them.
+                    let mut swapped = object(&b, "mp", 6);
+                    swapped.parts = vec![ObjectPart {
+                        size_bytes: 1,
+                        checksum: None,
+                    }];
+                    r.storage
+                        .put_object_if(alice, &swapped, &WriteCondition::Exists)
+                        .await
+                        .unwrap();
+                    assert_eq!(
+                        r.storage.get_object(&b, &o.key).await.unwrap(),
+                        Some(swapped.clone())
+                    );
+                    let mut fresh = object(&b, "mp-new", 6);
+                    fresh.parts = swapped.parts.clone();
+                    r.storage
+                        .put_object_if(alice, &fresh, &WriteCondition::Absent)
+                        .await
+                        .unwrap();
+                    assert_eq!(
+                        r.storage.get_object(&b, &fresh.key).await.unwrap(),
+                        Some(fresh)
+                    );
+                })
+            },
+        ),
         (
             "buckets: create, get, list by owner in name order, names are global",
             |r| {

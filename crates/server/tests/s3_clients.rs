@@ -2,8 +2,10 @@
 //! and down of 30 MiB, `sync`, `ls`, `rm --recursive`, `s3api
 //! head-object`, and a boto3 put/get/list/delete with default checksum
 //! settings; rclone `copy` up and down, `lsf`, `check`, `delete`, `rmdir`.
-//! Objects written through S3 are read through `/storage`. On SQLite and
-//! on Postgres.
+//! Objects written through S3 are read through `/storage`. `s3api
+//! get-object --part-number` and `head-object --checksum-mode ENABLED` read
+//! a part and the composite checksum of the CLI's multipart upload. On
+//! SQLite and on Postgres.
 //!
 //! The clients come from the virtualenv `scripts/provision` builds
 //! (`MINIAWS_TEST_AWS_CLI`, `MINIAWS_TEST_PYTHON`) and rclone
@@ -182,6 +184,67 @@ async fn clients_work(backend: Backend) {
         etag.starts_with('"') && etag.trim_matches('"').contains('-'),
         "a multipart ETag is \"<md5>-N\": {etag}"
     );
+
+    // Part 2 by number (the CLI uploads 8 MiB parts), and the composite
+    // checksum of the CRC32 parts the CLI sends by default.
+    let part_file = work.path().join("part2.bin");
+    let got = clients
+        .aws(
+            &cli,
+            &[
+                "s3api",
+                "get-object",
+                "--bucket",
+                "cli-bucket",
+                "--key",
+                "big.bin",
+                "--part-number",
+                "2",
+                part_file.to_str().expect("utf-8 path"),
+            ],
+        )
+        .await;
+    let got: serde_json::Value =
+        serde_json::from_slice(&got.stdout).expect("get-object prints JSON");
+    const PART: usize = 8 * 1024 * 1024;
+    assert_eq!(got["PartsCount"], 4, "{got}");
+    assert_eq!(got["ContentLength"], PART, "{got}");
+    assert_eq!(
+        got["ContentRange"],
+        format!("bytes {PART}-{}/{}", 2 * PART - 1, big.len()),
+        "{got}"
+    );
+    assert_eq!(got["ETag"].as_str(), Some(etag), "{got}");
+    assert!(
+        std::fs::read(&part_file).expect("part file") == big[PART..2 * PART],
+        "part 2's bytes"
+    );
+    let sums = clients
+        .aws(
+            &cli,
+            &[
+                "s3api",
+                "head-object",
+                "--bucket",
+                "cli-bucket",
+                "--key",
+                "big.bin",
+                "--checksum-mode",
+                "ENABLED",
+            ],
+        )
+        .await;
+    let sums: serde_json::Value =
+        serde_json::from_slice(&sums.stdout).expect("head-object prints JSON");
+    // The CLI creates its uploads with CRC32 (its default checksum
+    // settings); the composite's value is checked in s3_parts.rs.
+    assert!(
+        sums["ChecksumCRC32"]
+            .as_str()
+            .is_some_and(|c| c.ends_with("-4")),
+        "{sums}"
+    );
+    assert_eq!(sums["ChecksumType"], "COMPOSITE", "{sums}");
 
     // The same bytes through the native API.
     let res = native

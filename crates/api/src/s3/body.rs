@@ -11,6 +11,7 @@
 use bytes::Bytes;
 use futures::Stream;
 use miniaws_core::CoreError;
+use miniaws_core::multipart::ChecksumAlgorithm;
 use miniaws_core::storage::{ByteStream, body_error};
 use s3s::checksum::ChecksumHasher;
 use s3s::dto::{Checksum, StreamingBlob};
@@ -52,6 +53,28 @@ impl Algorithm {
             Algorithm::Crc64Nvme => "x-amz-checksum-crc64nvme",
             Algorithm::Sha1 => "x-amz-checksum-sha1",
             Algorithm::Sha256 => "x-amz-checksum-sha256",
+        }
+    }
+
+    /// The same algorithm in the core's terms (multipart uploads keep it).
+    pub fn core(self) -> ChecksumAlgorithm {
+        match self {
+            Algorithm::Crc32 => ChecksumAlgorithm::Crc32,
+            Algorithm::Crc32c => ChecksumAlgorithm::Crc32c,
+            Algorithm::Crc64Nvme => ChecksumAlgorithm::Crc64Nvme,
+            Algorithm::Sha1 => ChecksumAlgorithm::Sha1,
+            Algorithm::Sha256 => ChecksumAlgorithm::Sha256,
+        }
+    }
+
+    /// From the core's algorithm.
+    pub fn from_core(a: ChecksumAlgorithm) -> Self {
+        match a {
+            ChecksumAlgorithm::Crc32 => Algorithm::Crc32,
+            ChecksumAlgorithm::Crc32c => Algorithm::Crc32c,
+            ChecksumAlgorithm::Crc64Nvme => Algorithm::Crc64Nvme,
+            ChecksumAlgorithm::Sha1 => Algorithm::Sha1,
+            ChecksumAlgorithm::Sha256 => Algorithm::Sha256,
         }
     }
 

@@ -2,12 +2,17 @@
 //! `InvalidPartOrder`, `EntityTooSmall`. `If-None-Match: *` and `If-Match`
 //! make it conditional (see [`super::write_conditions`]): checked before the
 //! parts are assembled, and again atomically by the commit.
+//!
+//! A part may name its checksum (`ChecksumCRC32`, …): it must be the one
+//! the part was stored with, else `InvalidPart`. An upload created with a
+//! checksum algorithm needs one for every part, and its object gets their
+//! composite checksum (`x-amz-checksum-type: COMPOSITE`), answered here.
 
 use miniaws_core::multipart::CompletedPart;
 use s3s::dto::{CompleteMultipartUploadInput, CompleteMultipartUploadOutput};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
-use super::convert::etag;
+use super::convert::{StoredChecksums, etag, named_checksum};
 use super::write_conditions::write_condition;
 use super::{MiniS3, caller, object_error};
 
@@ -24,6 +29,13 @@ pub(super) async fn handle(
         .unwrap_or_default();
     let mut requested = Vec::with_capacity(parts.len());
     for p in parts {
+        let checksum = named_checksum(
+            p.checksum_crc32,
+            p.checksum_crc32c,
+            p.checksum_crc64nvme,
+            p.checksum_sha1,
+            p.checksum_sha256,
+        )?;
         let (Some(number), Some(tag)) = (p.part_number, p.e_tag) else {
             return Err(s3_error!(
                 MalformedXML,
@@ -35,6 +47,7 @@ pub(super) async fn handle(
         requested.push(CompletedPart {
             part_number,
             etag: tag.value().to_owned(),
+            checksum,
         });
     }
     if requested.is_empty() {
@@ -55,11 +68,18 @@ pub(super) async fn handle(
         )
         .await
         .map_err(object_error)?;
+    let sums = StoredChecksums::from_meta(&meta);
     Ok(S3Response::new(CompleteMultipartUploadOutput {
         bucket: Some(input.bucket.clone()),
         key: Some(input.key.clone()),
         e_tag: Some(etag(&meta.etag)),
         location: Some(format!("/{}/{}", input.bucket, input.key)),
+        checksum_crc32: sums.crc32,
+        checksum_crc32c: sums.crc32c,
+        checksum_crc64nvme: sums.crc64nvme,
+        checksum_sha1: sums.sha1,
+        checksum_sha256: sums.sha256,
+        checksum_type: sums.checksum_type,
         ..Default::default()
     }))
 }

@@ -1,10 +1,12 @@
 //! Conversions between s3s's DTOs and the storage domain.
 
 use base64::Engine;
+use miniaws_core::CoreError;
 use miniaws_core::identity::Caller;
+use miniaws_core::multipart::{CHECKSUM_TYPE_HEADER, MAX_PART_NUMBER, PartChecksum};
 use miniaws_core::storage::{Conditions, ETag, ObjectMeta, RangeSpec, UserMetadata};
-use s3s::dto::{self, ETagCondition, Metadata, Timestamp, TimestampFormat};
-use s3s::{S3Result, s3_error};
+use s3s::dto::{self, ChecksumType, ETagCondition, Metadata, Timestamp, TimestampFormat};
+use s3s::{S3ErrorCode, S3Result, s3_error};
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
@@ -174,36 +176,158 @@ pub struct StoredChecksums {
     pub sha1: Option<String>,
     /// `x-amz-checksum-sha256`.
     pub sha256: Option<String>,
+    /// `x-amz-checksum-type`: `COMPOSITE` for a multipart object's checksum
+    /// of its parts' checksums, `FULL_OBJECT` for a checksum of the bytes.
+    pub checksum_type: Option<ChecksumType>,
 }
+
+const ALGORITHMS: [Algorithm; 5] = [
+    Algorithm::Crc32,
+    Algorithm::Crc32c,
+    Algorithm::Crc64Nvme,
+    Algorithm::Sha1,
+    Algorithm::Sha256,
+];
 
 impl StoredChecksums {
     /// The one computed checksum, by algorithm.
     pub fn of(computed: Option<(Algorithm, String)>) -> Self {
         let mut c = Self::default();
         if let Some((algorithm, value)) = computed {
-            let slot = match algorithm {
-                Algorithm::Crc32 => &mut c.crc32,
-                Algorithm::Crc32c => &mut c.crc32c,
-                Algorithm::Crc64Nvme => &mut c.crc64nvme,
-                Algorithm::Sha1 => &mut c.sha1,
-                Algorithm::Sha256 => &mut c.sha256,
-            };
-            *slot = Some(value);
+            *c.slot(algorithm) = Some(value);
         }
         c
     }
 
-    /// Read back from an object's stored headers.
-    pub fn from_meta(meta: &ObjectMeta) -> Self {
-        let get = |a: Algorithm| meta.headers.get(a.header()).cloned();
-        Self {
-            crc32: get(Algorithm::Crc32),
-            crc32c: get(Algorithm::Crc32c),
-            crc64nvme: get(Algorithm::Crc64Nvme),
-            sha1: get(Algorithm::Sha1),
-            sha256: get(Algorithm::Sha256),
+    fn slot(&mut self, algorithm: Algorithm) -> &mut Option<String> {
+        match algorithm {
+            Algorithm::Crc32 => &mut self.crc32,
+            Algorithm::Crc32c => &mut self.crc32c,
+            Algorithm::Crc64Nvme => &mut self.crc64nvme,
+            Algorithm::Sha1 => &mut self.sha1,
+            Algorithm::Sha256 => &mut self.sha256,
         }
     }
+
+    /// Read back from an object's stored headers, with its type: stored
+    /// (`COMPOSITE`) for a multipart object, else `FULL_OBJECT` (a checksum
+    /// of the body sent in one piece).
+    pub fn from_meta(meta: &ObjectMeta) -> Self {
+        let mut c = Self::default();
+        for a in ALGORITHMS {
+            *c.slot(a) = meta.headers.get(a.header()).cloned();
+        }
+        if ALGORITHMS
+            .iter()
+            .any(|a| meta.headers.contains_key(a.header()))
+        {
+            c.checksum_type = Some(ChecksumType::from(
+                meta.headers
+                    .get(CHECKSUM_TYPE_HEADER)
+                    .cloned()
+                    .unwrap_or_else(|| ChecksumType::FULL_OBJECT.to_owned()),
+            ));
+        }
+        c
+    }
+
+    /// The checksum of part `number` of a multipart object (what S3 sends
+    /// for a GetObject/HeadObject with `partNumber`): the part's own, in
+    /// the algorithm of the object's composite checksum. Nothing for an
+    /// object written in one piece: its part 1 is the whole object, whose
+    /// checksum [`from_meta`](Self::from_meta) gives.
+    pub fn of_part(meta: &ObjectMeta, number: u32) -> Self {
+        if meta.parts.is_empty() {
+            return Self::from_meta(meta);
+        }
+        let mut c = Self::default();
+        let algorithm = ALGORITHMS
+            .into_iter()
+            .find(|a| meta.headers.contains_key(a.header()));
+        let value = usize::try_from(number)
+            .ok()
+            .and_then(|n| n.checked_sub(1))
+            .and_then(|i| meta.parts.get(i))
+            .and_then(|p| p.checksum.clone());
+        if let (Some(a), Some(v)) = (algorithm, value) {
+            *c.slot(a) = Some(v);
+        }
+        c
+    }
+}
+
+/// A checksum named in the wire's per-algorithm fields (a part of a
+/// CompleteMultipartUpload request, say), as the core's part checksum.
+///
+/// # Errors
+/// `InvalidRequest` when more than one is named.
+pub fn named_checksum(
+    crc32: Option<String>,
+    crc32c: Option<String>,
+    crc64nvme: Option<String>,
+    sha1: Option<String>,
+    sha256: Option<String>,
+) -> S3Result<Option<PartChecksum>> {
+    let named: Vec<PartChecksum> = [
+        (Algorithm::Crc32, crc32),
+        (Algorithm::Crc32c, crc32c),
+        (Algorithm::Crc64Nvme, crc64nvme),
+        (Algorithm::Sha1, sha1),
+        (Algorithm::Sha256, sha256),
+    ]
+    .into_iter()
+    .filter_map(|(a, v)| {
+        v.map(|value| PartChecksum {
+            algorithm: a.core(),
+            value: value.trim().to_owned(),
+        })
+    })
+    .collect();
+    if named.len() > 1 {
+        return Err(s3_error!(
+            InvalidRequest,
+            "Expecting a single checksum per part. Multiple checksum Types are not allowed."
+        ));
+    }
+    Ok(named.into_iter().next())
+}
+
+/// The `partNumber` of a GetObject or HeadObject: 1 to 10,000, and never
+/// together with a `Range` (as S3).
+///
+/// # Errors
+/// `InvalidArgument` for a number out of range; `InvalidRequest` with a
+/// `Range`.
+pub fn read_part_number(number: Option<i32>, has_range: bool) -> S3Result<Option<u32>> {
+    let Some(n) = number else { return Ok(None) };
+    if has_range {
+        return Err(s3_error!(
+            InvalidRequest,
+            "Cannot specify both Range header and partNumber query parameter"
+        ));
+    }
+    match u32::try_from(n) {
+        Ok(n) if (1..=MAX_PART_NUMBER).contains(&n) => Ok(Some(n)),
+        _ => Err(s3_error!(
+            InvalidArgument,
+            "Part number must be an integer between 1 and 10000, inclusive"
+        )),
+    }
+}
+
+/// The error of a read, by `partNumber` when `by_part`: a part the object
+/// does not have is S3's `InvalidPartNumber` (416); others (and every error
+/// of a read without a part number) as any object error.
+pub fn read_error(err: CoreError, by_part: bool) -> s3s::S3Error {
+    if by_part && matches!(err, CoreError::RangeNotSatisfiable { .. }) {
+        let mut e = s3s::S3Error::with_message(
+            S3ErrorCode::Custom("InvalidPartNumber".into()),
+            "The requested partnumber is not satisfiable",
+        );
+        e.set_status_code(http::StatusCode::RANGE_NOT_SATISFIABLE);
+        return e;
+    }
+    super::object_error(err)
 }
 
 /// The checksum header to store for `computed`.

@@ -1,14 +1,16 @@
 //! HeadObject: the object's metadata, after its conditions. With a
 //! `Range`, the answer is what GetObject would send without the body: 206
 //! with `Content-Range` and the range's length (416 when it selects nothing),
-//! as S3 does.
+//! as S3 does. With `partNumber`, the same for that part (see
+//! [`super::get_object`]).
 
 use miniaws_core::storage::HeadObjectOutput as Head;
 use s3s::dto::{ChecksumMode, HeadObjectInput, HeadObjectOutput};
-use s3s::{S3Request, S3Response, S3Result, s3_error};
+use s3s::{S3Request, S3Response, S3Result};
 
 use super::convert::{
-    StoredChecksums, StoredHeaders, conditions, etag, metadata_out, range, timestamp,
+    StoredChecksums, StoredHeaders, conditions, etag, metadata_out, range, read_error,
+    read_part_number, timestamp,
 };
 use super::{MiniS3, caller, not_modified, object_error};
 
@@ -18,12 +20,7 @@ pub(super) async fn handle(
 ) -> S3Result<S3Response<HeadObjectOutput>> {
     let caller = caller(&req)?;
     let input = req.input;
-    if input.part_number.is_some() {
-        return Err(s3_error!(
-            NotImplemented,
-            "HeadObject with partNumber is not implemented (part boundaries are not kept); use a Range instead"
-        ));
-    }
+    let part_number = read_part_number(input.part_number, input.range.is_some())?;
     let range_spec = range(input.range);
     let conditions = conditions(
         input.if_match,
@@ -40,21 +37,25 @@ pub(super) async fn handle(
         Head::Found(meta) => meta,
         Head::NotModified(meta) => return Err(not_modified(&meta)),
     };
-    let range = range_spec
-        .map(|spec| spec.resolve(meta.size_bytes))
-        .transpose()
-        .map_err(object_error)?;
+    let range = match part_number {
+        Some(n) => meta.part_range(n).map_err(|e| read_error(e, true))?,
+        None => range_spec
+            .map(|spec| spec.resolve(meta.size_bytes))
+            .transpose()
+            .map_err(object_error)?,
+    };
     let headers = StoredHeaders::from_meta(&meta);
-    // As on GetObject: checksums describe the whole object, never a range.
-    let sums = if range.is_none()
-        && input
-            .checksum_mode
-            .as_ref()
-            .is_some_and(|m| m.as_str() == ChecksumMode::ENABLED)
-    {
-        StoredChecksums::from_meta(&meta)
-    } else {
-        StoredChecksums::default()
+    // As on GetObject: the object's checksums, or the part's; never a
+    // Range's.
+    let wanted = input
+        .checksum_mode
+        .as_ref()
+        .is_some_and(|m| m.as_str() == ChecksumMode::ENABLED);
+    let sums = match part_number {
+        _ if !wanted => StoredChecksums::default(),
+        Some(n) => StoredChecksums::of_part(&meta, n),
+        None if range.is_none() => StoredChecksums::from_meta(&meta),
+        None => StoredChecksums::default(),
     };
     let length = range.map_or(meta.size_bytes, |r| r.len());
     let mut response = S3Response::new(HeadObjectOutput {
@@ -76,6 +77,10 @@ pub(super) async fn handle(
         checksum_crc64nvme: sums.crc64nvme,
         checksum_sha1: sums.sha1,
         checksum_sha256: sums.sha256,
+        checksum_type: sums.checksum_type,
+        parts_count: part_number
+            .and(meta.parts_count())
+            .and_then(|n| i32::try_from(n).ok()),
         ..Default::default()
     });
     if range.is_some() {

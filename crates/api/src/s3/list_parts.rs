@@ -1,9 +1,10 @@
-//! ListParts.
+//! ListParts, with each part's checksum and the upload's algorithm.
 
-use s3s::dto::{Initiator, ListPartsInput, ListPartsOutput, Part};
+use s3s::dto::{ChecksumAlgorithm, ChecksumType, Initiator, ListPartsInput, ListPartsOutput, Part};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
-use super::convert::{etag, owner, timestamp};
+use super::body::Algorithm;
+use super::convert::{StoredChecksums, etag, owner, timestamp};
 use super::{MiniS3, caller, object_error};
 
 pub(super) async fn handle(
@@ -35,6 +36,7 @@ pub(super) async fn handle(
         .await
         .map_err(object_error)?;
     let who = owner(caller);
+    let algorithm = listing.upload.checksum_algorithm;
     Ok(S3Response::new(ListPartsOutput {
         bucket: Some(input.bucket),
         key: Some(input.key),
@@ -51,16 +53,29 @@ pub(super) async fn handle(
         }),
         owner: Some(who),
         storage_class: Some("STANDARD".to_owned().into()),
+        checksum_algorithm: algorithm.map(|a| ChecksumAlgorithm::from(a.name().to_owned())),
+        checksum_type: algorithm.map(|_| ChecksumType::from(ChecksumType::COMPOSITE.to_owned())),
         parts: Some(
             listing
                 .parts
                 .iter()
-                .map(|p| Part {
-                    part_number: Some(p.part_number as i32),
-                    e_tag: Some(etag(&p.etag)),
-                    size: i64::try_from(p.size_bytes).ok(),
-                    last_modified: Some(timestamp(p.last_modified)),
-                    ..Default::default()
+                .map(|p| {
+                    let sums = StoredChecksums::of(
+                        p.checksum
+                            .as_ref()
+                            .map(|c| (Algorithm::from_core(c.algorithm), c.value.clone())),
+                    );
+                    Part {
+                        part_number: Some(p.part_number as i32),
+                        e_tag: Some(etag(&p.etag)),
+                        size: i64::try_from(p.size_bytes).ok(),
+                        last_modified: Some(timestamp(p.last_modified)),
+                        checksum_crc32: sums.crc32,
+                        checksum_crc32c: sums.crc32c,
+                        checksum_crc64nvme: sums.crc64nvme,
+                        checksum_sha1: sums.sha1,
+                        checksum_sha256: sums.sha256,
+                    }
                 })
                 .collect(),
         ),

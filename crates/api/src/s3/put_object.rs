@@ -81,6 +81,7 @@ pub(super) async fn handle(
                 user_metadata: user_metadata(input.metadata),
                 headers,
                 condition,
+                parts: Vec::new(),
             },
         )
         .await

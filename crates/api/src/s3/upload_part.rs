@@ -1,10 +1,12 @@
 //! UploadPart: a part streams to disk like any body; its checksum is
-//! verified and echoed.
+//! verified, kept with the part (ListParts, the composite at completion)
+//! and echoed.
 
+use miniaws_core::multipart::PartChecksum;
 use s3s::dto::{UploadPartInput, UploadPartOutput};
 use s3s::{S3Request, S3Response, S3Result};
 
-use super::body::{checked_body, checksum_request};
+use super::body::{Algorithm, checked_body, checksum_request};
 use super::convert::{StoredChecksums, content_md5, etag};
 use super::{MiniS3, caller, part_number};
 
@@ -19,6 +21,7 @@ pub(super) async fn handle(
     let expected_md5 = content_md5(input.content_md5.as_deref())?;
     let content_length = input.content_length.and_then(|l| u64::try_from(l).ok());
     let (body, outcome) = checked_body(input.body, check, req.trailing_headers);
+    let computed = outcome.clone();
     let part = s3
         .multipart()
         .upload_part(
@@ -30,10 +33,20 @@ pub(super) async fn handle(
             body,
             content_length,
             expected_md5,
+            move || {
+                computed.checksum().map(|(a, value)| PartChecksum {
+                    algorithm: a.core(),
+                    value,
+                })
+            },
         )
         .await
         .map_err(|e| outcome.error(e))?;
-    let sums = StoredChecksums::of(outcome.checksum());
+    let sums = StoredChecksums::of(
+        part.checksum
+            .as_ref()
+            .map(|c| (Algorithm::from_core(c.algorithm), c.value.clone())),
+    );
     Ok(S3Response::new(UploadPartOutput {
         e_tag: Some(etag(&part.etag)),
         checksum_crc32: sums.crc32,

@@ -31,6 +31,7 @@ pub(super) async fn handle(
     };
     let options = GetObjectOptions {
         range,
+        part_number: None,
         conditions: conditions(
             input.copy_source_if_match,
             input.copy_source_if_none_match,

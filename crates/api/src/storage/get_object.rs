@@ -62,6 +62,7 @@ pub(crate) async fn get_object(
             .get(header::RANGE)
             .and_then(|v| v.to_str().ok())
             .and_then(RangeSpec::parse),
+        part_number: None,
         conditions: conditions(&headers),
     };
     let out = match state

@@ -4,6 +4,7 @@ use md5::{Digest, Md5};
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
+use super::checksum::{ChecksumAlgorithm, PartChecksum};
 use crate::identity::UserId;
 use crate::storage::{BlobId, BucketName, ETag, ObjectKey, UserMetadata};
 
@@ -38,6 +39,9 @@ pub struct MultipartUpload {
     pub headers: BTreeMap<String, String>,
     /// When the upload was created (abandoned uploads expire from here).
     pub initiated_at: OffsetDateTime,
+    /// The additional checksum it was created with: every part must carry
+    /// one, and the object gets their composite.
+    pub checksum_algorithm: Option<ChecksumAlgorithm>,
 }
 
 /// What a new upload needs besides its id, owner and time.
@@ -53,6 +57,8 @@ pub struct NewUpload {
     pub user_metadata: UserMetadata,
     /// Other stored headers.
     pub headers: BTreeMap<String, String>,
+    /// The additional checksum of its parts (one that supports a composite).
+    pub checksum_algorithm: Option<ChecksumAlgorithm>,
 }
 
 /// One uploaded part (the latest upload of its number).
@@ -70,6 +76,8 @@ pub struct Part {
     pub etag: ETag,
     /// When it was uploaded.
     pub last_modified: OffsetDateTime,
+    /// Its verified additional checksum, when it came with one.
+    pub checksum: Option<PartChecksum>,
 }
 
 /// The ETag of a multipart object: the MD5 of the parts' binary MD5s,

@@ -7,6 +7,7 @@
 //! expiry of abandoned uploads) live in [`MultipartService`]; the metadata of
 //! uploads and parts goes through a [`MultipartRepo`].
 
+mod checksum;
 mod domain;
 mod ports;
 mod service;
@@ -14,11 +15,13 @@ mod service;
 #[cfg(test)]
 mod tests;
 
+pub use checksum::{ChecksumAlgorithm, ChecksumHasher, PartChecksum, composite_checksum};
 pub use domain::{
     MAX_PART_NUMBER, MIN_PART_SIZE_BYTES, MultipartUpload, NewUpload, Part, UploadId,
     multipart_etag,
 };
 pub use ports::MultipartRepo;
 pub use service::{
-    CompletedPart, MultipartService, PartListing, UploadListing, write_verified_blob,
+    CHECKSUM_TYPE_HEADER, CompletedPart, MultipartService, PartListing, UploadListing,
+    checksum_header, write_verified_blob,
 };

@@ -5,6 +5,7 @@ use futures::{StreamExt, TryStreamExt};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::checksum::{ChecksumAlgorithm, PartChecksum, composite_checksum};
 use super::domain::{
     MAX_PART_NUMBER, MIN_PART_SIZE_BYTES, MultipartUpload, NewUpload, Part, UploadId,
     multipart_etag,
@@ -16,7 +17,7 @@ use crate::error::{CoreError, CoreResult, PartProblem};
 use crate::identity::Caller;
 use crate::storage::{
     BlobId, ByteStream, CommitObject, ETag, GetObjectOptions, GetObjectOutput, ObjectKey,
-    ObjectMeta, StorageService, WriteCondition, WrittenBlob, body_error,
+    ObjectMeta, ObjectPart, StorageService, WriteCondition, WrittenBlob, body_error,
 };
 
 /// A part named in a CompleteMultipartUpload request.
@@ -26,6 +27,9 @@ pub struct CompletedPart {
     pub part_number: u32,
     /// The ETag the client got when it uploaded the part (quotes optional).
     pub etag: String,
+    /// The checksum the client names for the part, if any: it must be the
+    /// one the part was stored with.
+    pub checksum: Option<PartChecksum>,
 }
 
 /// One page of an upload's parts.
@@ -76,6 +80,13 @@ impl MultipartService {
     pub async fn create(&self, caller: Caller, new: NewUpload) -> CoreResult<MultipartUpload> {
         let bucket = self.storage.bucket(caller, &new.bucket).await?;
         let key = ObjectKey::parse(&new.key)?;
+        if let Some(a) = new.checksum_algorithm
+            && !a.supports_composite()
+        {
+            return Err(CoreError::invalid(format!(
+                "{a} checksums of multipart uploads are full-object checksums, which this server does not compute; use CRC32, CRC32C, SHA1 or SHA256"
+            )));
+        }
         let upload = MultipartUpload {
             id: UploadId::new(),
             bucket: bucket.name,
@@ -85,6 +96,7 @@ impl MultipartService {
             user_metadata: new.user_metadata,
             headers: new.headers,
             initiated_at: now_utc(),
+            checksum_algorithm: new.checksum_algorithm,
         };
         self.repo.create_upload(&upload).await?;
         tracing::debug!(upload_id = %upload.id, "multipart upload created");
@@ -111,13 +123,18 @@ impl MultipartService {
             .ok_or_else(no_such)
     }
 
-    /// Stores part `part_number` of an upload from `body`.
+    /// Stores part `part_number` of an upload from `body`. `checksum` is
+    /// asked, once the body has been stored, for the additional checksum
+    /// the body was verified against (the caller computes it while the body
+    /// streams): an upload created with a checksum algorithm needs one of
+    /// that algorithm on every part, as S3 does.
     ///
     /// # Errors
     /// `NotFound(Upload)`, bucket errors, `InvalidInput` for a part number
-    /// outside 1..=10000 or a short body, `TooLarge`, `BadDigest`.
+    /// outside 1..=10000, a short body, or a missing or other-algorithm
+    /// checksum; `TooLarge`, `BadDigest`.
     #[allow(clippy::too_many_arguments)]
-    #[tracing::instrument(skip(self, body), fields(owner = %caller.user_id))]
+    #[tracing::instrument(skip(self, body, checksum), fields(owner = %caller.user_id))]
     pub async fn upload_part(
         &self,
         caller: Caller,
@@ -128,11 +145,17 @@ impl MultipartService {
         body: ByteStream,
         content_length: Option<u64>,
         expected_md5: Option<[u8; 16]>,
+        checksum: impl FnOnce() -> Option<PartChecksum> + Send,
     ) -> CoreResult<Part> {
         check_part_number(part_number)?;
         let upload = self.upload_of(caller, bucket, key, upload_id).await?;
         let (blob_id, written) =
             write_verified_blob(&self.storage, body, content_length, expected_md5).await?;
+        let checksum = checksum();
+        if let Err(e) = check_part_checksum(upload.checksum_algorithm, checksum.as_ref()) {
+            self.discard(blob_id).await;
+            return Err(e);
+        }
         let part = Part {
             upload_id: upload.id,
             part_number,
@@ -140,6 +163,7 @@ impl MultipartService {
             size_bytes: written.size_bytes,
             etag: ETag::from_md5(&written.md5),
             last_modified: now_utc(),
+            checksum,
         };
         self.record_part(part).await
     }
@@ -164,7 +188,7 @@ impl MultipartService {
         options: &GetObjectOptions,
     ) -> CoreResult<Part> {
         check_part_number(part_number)?;
-        self.upload_of(caller, bucket, key, upload_id).await?;
+        let upload = self.upload_of(caller, bucket, key, upload_id).await?;
         let body = match self
             .storage
             .get_object(caller, src_bucket, src_key, options)
@@ -177,6 +201,34 @@ impl MultipartService {
                 ));
             }
         };
+        // The copied bytes never pass through the S3 layer: an upload with
+        // a checksum algorithm gets the part's checksum computed here.
+        let hashed = upload.checksum_algorithm.map(|a| {
+            let state = Arc::new(std::sync::Mutex::new(Some(a.hasher())));
+            (a, state)
+        });
+        let body: ByteStream = match &hashed {
+            None => body,
+            Some((_, state)) => {
+                let state = state.clone();
+                body.inspect_ok(move |chunk| {
+                    if let Ok(mut h) = state.lock()
+                        && let Some(h) = h.as_mut()
+                    {
+                        h.update(chunk);
+                    }
+                })
+                .boxed()
+            }
+        };
+        let checksum = move || {
+            let (algorithm, state) = hashed?;
+            let hasher = state.lock().ok()?.take()?;
+            Some(PartChecksum {
+                algorithm,
+                value: hasher.finalize(),
+            })
+        };
         self.upload_part(
             caller,
             bucket,
@@ -186,6 +238,7 @@ impl MultipartService {
             body,
             None,
             None,
+            checksum,
         )
         .await
     }
@@ -250,14 +303,36 @@ impl MultipartService {
         let mut chosen = Vec::with_capacity(requested.len());
         for want in requested {
             let etag = want.etag.trim().trim_start_matches("W/").trim_matches('"');
+            if let Some(a) = upload.checksum_algorithm
+                && want.checksum.is_none()
+            {
+                return Err(CoreError::invalid(format!(
+                    "The upload was created using a {a} checksum. The complete request must include the checksum for each part. It was missing for part {} in the request.",
+                    want.part_number
+                )));
+            }
             match stored.iter().find(|p| p.part_number == want.part_number) {
-                Some(p) if p.etag.as_str() == etag => chosen.push(p.clone()),
+                Some(p)
+                    if p.etag.as_str() == etag
+                        && want.checksum.as_ref().is_none_or(|c| {
+                            p.checksum.as_ref().is_some_and(|s| {
+                                s.algorithm == c.algorithm && s.value == c.value.trim()
+                            })
+                        }) =>
+                {
+                    chosen.push(p.clone())
+                }
                 _ => {
                     return Err(CoreError::InvalidPart {
                         problem: PartProblem::Missing,
                         message: format!(
-                            "One or more of the specified parts could not be found: part {} with ETag {} was not uploaded, or its ETag differs.",
-                            want.part_number, want.etag
+                            "One or more of the specified parts could not be found: part {} with ETag {}{} was not uploaded, or its ETag or checksum differs.",
+                            want.part_number,
+                            want.etag,
+                            want.checksum
+                                .as_ref()
+                                .map(|c| format!(" and {} {}", c.algorithm, c.value))
+                                .unwrap_or_default()
                         ),
                     });
                 }
@@ -304,6 +379,13 @@ impl MultipartService {
                 written.size_bytes
             )));
         }
+        let (headers, parts) = match completed_checksums(&upload, &chosen) {
+            Ok(v) => v,
+            Err(e) => {
+                self.discard(blob_id).await;
+                return Err(e);
+            }
+        };
         let meta = self
             .storage
             .commit_object(
@@ -316,7 +398,8 @@ impl MultipartService {
                     etag: multipart_etag(&chosen),
                     content_type: upload.content_type.clone(),
                     user_metadata: upload.user_metadata.clone(),
-                    headers: upload.headers.clone(),
+                    headers,
+                    parts,
                     condition: condition.clone(),
                 },
             )
@@ -566,6 +649,74 @@ pub async fn write_verified_blob(
         return Err(err);
     }
     Ok((blob_id, written))
+}
+
+/// The stored header of an object's additional checksum (the S3 name;
+/// single-part objects store theirs the same way).
+pub fn checksum_header(algorithm: ChecksumAlgorithm) -> String {
+    format!("x-amz-checksum-{}", algorithm.name().to_ascii_lowercase())
+}
+
+/// The stored header naming how an object's checksum was computed
+/// (`COMPOSITE` for a multipart object's checksum of part checksums).
+pub const CHECKSUM_TYPE_HEADER: &str = "x-amz-checksum-type";
+
+/// The completed object's headers (the upload's, plus the composite
+/// checksum when the upload has an algorithm) and its parts.
+fn completed_checksums(
+    upload: &MultipartUpload,
+    chosen: &[Part],
+) -> CoreResult<(std::collections::BTreeMap<String, String>, Vec<ObjectPart>)> {
+    let mut headers = upload.headers.clone();
+    let algorithm = upload.checksum_algorithm;
+    let part_sums: Option<Vec<&str>> = algorithm.and_then(|a| {
+        chosen
+            .iter()
+            .map(|p| {
+                p.checksum
+                    .as_ref()
+                    .filter(|c| c.algorithm == a)
+                    .map(|c| c.value.as_str())
+            })
+            .collect()
+    });
+    if let (Some(a), Some(sums)) = (algorithm, &part_sums) {
+        headers.insert(checksum_header(a), composite_checksum(a, sums)?);
+        headers.insert(CHECKSUM_TYPE_HEADER.to_owned(), "COMPOSITE".to_owned());
+    }
+    let parts = chosen
+        .iter()
+        .enumerate()
+        .map(|(i, p)| ObjectPart {
+            size_bytes: p.size_bytes,
+            checksum: part_sums
+                .as_ref()
+                .and_then(|sums| sums.get(i))
+                .map(|s| (*s).to_owned()),
+        })
+        .collect();
+    Ok((headers, parts))
+}
+
+/// A part of an upload created with `algorithm` must carry a checksum of
+/// that algorithm (S3's rule).
+fn check_part_checksum(
+    algorithm: Option<ChecksumAlgorithm>,
+    checksum: Option<&PartChecksum>,
+) -> CoreResult<()> {
+    match (algorithm, checksum) {
+        (None, _) => Ok(()),
+        (Some(a), Some(c)) if c.algorithm == a => Ok(()),
+        (Some(a), Some(c)) => Err(CoreError::invalid(format!(
+            "Checksum Type mismatch occurred, expected checksum Type: {}, actual checksum Type: {}",
+            a.name().to_ascii_lowercase(),
+            c.algorithm.name().to_ascii_lowercase()
+        ))),
+        (Some(a), None) => Err(CoreError::invalid(format!(
+            "The upload was created using a {} checksum. The part upload request must include a checksum header.",
+            a.name().to_ascii_lowercase()
+        ))),
+    }
 }
 
 fn check_part_number(n: u32) -> CoreResult<()> {

@@ -296,6 +296,7 @@ impl Fixture {
                 body(data),
                 Some(data.len() as u64),
                 None,
+                || None,
             )
             .await
             .unwrap_or_else(|e| panic!("part {n} uploads: {e:?}"))
@@ -326,6 +327,7 @@ fn done(parts: &[&Part]) -> Vec<CompletedPart> {
         .map(|p| CompletedPart {
             part_number: p.part_number,
             etag: p.etag.quoted(),
+            checksum: None,
         })
         .collect()
 }
@@ -396,10 +398,12 @@ async fn complete_assembles_parts_with_the_md5_of_md5s_etag() {
         CompletedPart {
             part_number: 1,
             etag: q1.etag.as_str().to_owned(),
+            checksum: None,
         },
         CompletedPart {
             part_number: 3,
             etag: q3.etag.quoted(),
+            checksum: None,
         },
     ];
     let meta = f
@@ -434,6 +438,7 @@ async fn complete_refuses_unknown_parts_wrong_etags_and_bad_order() {
             vec![CompletedPart {
                 part_number: 9,
                 etag: p2.etag.quoted(),
+                checksum: None,
             }],
             PartProblem::Missing,
         ),
@@ -442,6 +447,7 @@ async fn complete_refuses_unknown_parts_wrong_etags_and_bad_order() {
             vec![CompletedPart {
                 part_number: 1,
                 etag: "\"0123456789abcdef0123456789abcdef\"".into(),
+                checksum: None,
             }],
             PartProblem::Missing,
         ),
@@ -559,7 +565,17 @@ async fn abort_removes_the_parts_and_the_upload() {
     ));
     let late = f
         .svc
-        .upload_part(f.alice, "bkt", "k", &id, 3, body(b"late"), None, None)
+        .upload_part(
+            f.alice,
+            "bkt",
+            "k",
+            &id,
+            3,
+            body(b"late"),
+            None,
+            None,
+            || None,
+        )
         .await;
     assert!(matches!(
         late,
@@ -622,7 +638,7 @@ async fn part_numbers_are_checked_before_a_byte_is_stored() {
     for n in [0, MAX_PART_NUMBER + 1] {
         let r = f
             .svc
-            .upload_part(f.alice, "bkt", "k", &id, n, body(b"x"), None, None)
+            .upload_part(f.alice, "bkt", "k", &id, n, body(b"x"), None, None, || None)
             .await;
         assert!(matches!(r, Err(CoreError::InvalidInput(_))), "part {n}");
     }
@@ -752,4 +768,237 @@ async fn a_refused_conditional_completion_keeps_the_upload() {
         .expect("the upload is still there and completes under If-Match: *");
     assert_eq!(meta.size_bytes, 3);
     assert_eq!(f.read("k").await, b"new");
+}
+
+fn sha256(data: &[u8]) -> PartChecksum {
+    let mut h = ChecksumAlgorithm::Sha256.hasher();
+    h.update(data);
+    PartChecksum {
+        algorithm: ChecksumAlgorithm::Sha256,
+        value: h.finalize(),
+    }
+}
+
+#[tokio::test]
+async fn checksummed_uploads_keep_part_checksums_and_get_a_composite() {
+    let f = fixture().await;
+    let id = f
+        .svc
+        .create(
+            f.alice,
+            NewUpload {
+                bucket: "bkt".into(),
+                key: "sums".into(),
+                checksum_algorithm: Some(ChecksumAlgorithm::Sha256),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("the upload starts")
+        .id
+        .to_string();
+    let upload = |n: u32, data: Vec<u8>, sum: Option<PartChecksum>| {
+        let id = id.clone();
+        let svc = &f.svc;
+        async move {
+            svc.upload_part(
+                f.alice,
+                "bkt",
+                "sums",
+                &id,
+                n,
+                body(&data),
+                None,
+                None,
+                || sum,
+            )
+            .await
+        }
+    };
+    let (a, b) = (bytes(5 * MIB, 7), b"tail".to_vec());
+    // A part without a checksum, or with another algorithm's, is refused
+    // and leaves no blob behind.
+    let before = f.blobs.ids();
+    for (what, sum) in [
+        ("no checksum", None),
+        (
+            "another algorithm",
+            Some(PartChecksum {
+                algorithm: ChecksumAlgorithm::Crc32,
+                value: "DUoRhQ==".into(),
+            }),
+        ),
+    ] {
+        let err = upload(1, a.clone(), sum).await.expect_err(what);
+        assert!(matches!(err, CoreError::InvalidInput(_)), "{what}: {err:?}");
+    }
+    assert_eq!(f.blobs.ids(), before, "refused parts leave no blob");
+    let p1 = upload(1, a.clone(), Some(sha256(&a)))
+        .await
+        .expect("part 1");
+    let p2 = upload(2, b.clone(), Some(sha256(&b)))
+        .await
+        .expect("part 2");
+    assert_eq!(p1.checksum, Some(sha256(&a)));
+    let listed = f
+        .svc
+        .list_parts(f.alice, "bkt", "sums", &id, 0, 10)
+        .await
+        .expect("list");
+    assert_eq!(
+        listed
+            .parts
+            .iter()
+            .map(|p| p.checksum.clone())
+            .collect::<Vec<_>>(),
+        vec![Some(sha256(&a)), Some(sha256(&b))],
+        "parts keep their checksums"
+    );
+    let named = |p: &Part, sum: Option<PartChecksum>| CompletedPart {
+        part_number: p.part_number,
+        etag: p.etag.quoted(),
+        checksum: sum,
+    };
+    // Completing: every part must name its checksum, and the right one.
+    let err = f
+        .svc
+        .complete(
+            f.alice,
+            "bkt",
+            "sums",
+            &id,
+            &[named(&p1, Some(sha256(&a))), named(&p2, None)],
+            &WriteCondition::Always,
+        )
+        .await
+        .expect_err("a part without its checksum");
+    assert!(matches!(err, CoreError::InvalidInput(_)), "{err:?}");
+    let err = f
+        .svc
+        .complete(
+            f.alice,
+            "bkt",
+            "sums",
+            &id,
+            &[
+                named(&p1, Some(sha256(&a))),
+                named(&p2, Some(sha256(b"other"))),
+            ],
+            &WriteCondition::Always,
+        )
+        .await
+        .expect_err("a wrong part checksum");
+    assert_eq!(problem(err), PartProblem::Missing);
+    let meta = f
+        .svc
+        .complete(
+            f.alice,
+            "bkt",
+            "sums",
+            &id,
+            &[named(&p1, Some(sha256(&a))), named(&p2, Some(sha256(&b)))],
+            &WriteCondition::Always,
+        )
+        .await
+        .expect("completes");
+    let want = composite_checksum(
+        ChecksumAlgorithm::Sha256,
+        &[&sha256(&a).value, &sha256(&b).value],
+    )
+    .expect("composite");
+    assert!(want.ends_with("-2"));
+    assert_eq!(
+        meta.headers.get("x-amz-checksum-sha256"),
+        Some(&want),
+        "the object carries the composite checksum"
+    );
+    assert_eq!(
+        meta.headers.get(CHECKSUM_TYPE_HEADER).map(String::as_str),
+        Some("COMPOSITE")
+    );
+    assert_eq!(
+        meta.parts,
+        vec![
+            crate::storage::ObjectPart {
+                size_bytes: a.len() as u64,
+                checksum: Some(sha256(&a).value),
+            },
+            crate::storage::ObjectPart {
+                size_bytes: b.len() as u64,
+                checksum: Some(sha256(&b).value),
+            },
+        ],
+        "the object keeps its part layout"
+    );
+    assert_eq!(
+        meta.part_range(2).expect("part 2"),
+        Some(crate::storage::ByteRange {
+            start: a.len() as u64,
+            end: (a.len() + b.len()) as u64 - 1
+        })
+    );
+}
+
+#[tokio::test]
+async fn copied_parts_of_a_checksummed_upload_get_their_checksum_computed() {
+    let f = fixture().await;
+    let src = bytes(5 * MIB, 9);
+    let id = f.start("src").await;
+    let p = f.part("src", &id, 1, &src).await;
+    f.svc
+        .complete(
+            f.alice,
+            "bkt",
+            "src",
+            &id,
+            &done(&[&p]),
+            &WriteCondition::Always,
+        )
+        .await
+        .expect("the source completes");
+    let id = f
+        .svc
+        .create(
+            f.alice,
+            NewUpload {
+                bucket: "bkt".into(),
+                key: "copy".into(),
+                checksum_algorithm: Some(ChecksumAlgorithm::Sha256),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("the upload starts")
+        .id
+        .to_string();
+    let part = f
+        .svc
+        .upload_part_copy(
+            f.alice,
+            "bkt",
+            "copy",
+            &id,
+            1,
+            "bkt",
+            "src",
+            &GetObjectOptions::default(),
+        )
+        .await
+        .expect("the copy uploads");
+    assert_eq!(part.checksum, Some(sha256(&src)));
+    // CRC64NVME has no composite form: refused at creation.
+    let err = f
+        .svc
+        .create(
+            f.alice,
+            NewUpload {
+                bucket: "bkt".into(),
+                key: "nvme".into(),
+                checksum_algorithm: Some(ChecksumAlgorithm::Crc64Nvme),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect_err("CRC64NVME is full-object only");
+    assert!(matches!(err, CoreError::InvalidInput(_)), "{err:?}");
 }

@@ -7,6 +7,7 @@ use std::net::Ipv4Addr;
 use time::OffsetDateTime;
 
 use super::ports::BlobId;
+use super::range::ByteRange;
 use crate::error::{CoreError, CoreResult};
 use crate::identity::UserId;
 
@@ -286,12 +287,80 @@ pub struct ObjectMeta {
     /// When this version was written.
     #[serde(with = "time::serde::rfc3339")]
     pub last_modified: OffsetDateTime,
+    /// The parts, in order, of an object completed from a multipart upload;
+    /// empty for an object written in one piece.
+    #[serde(skip)]
+    pub parts: Vec<ObjectPart>,
+}
+
+/// One part of an object completed from a multipart upload.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, Serialize)]
+pub struct ObjectPart {
+    /// Its length.
+    pub size_bytes: u64,
+    /// Its additional checksum (base64), in the algorithm of the object's
+    /// composite checksum, when the upload had one.
+    #[serde(default)]
+    pub checksum: Option<String>,
 }
 
 impl ObjectMeta {
     /// The object's ARN, `arn:miniaws:storage:local:<account>:object/<bucket>/<key>`.
     pub fn arn(&self, owner: UserId) -> String {
         object_arn(owner, &self.bucket, &self.key)
+    }
+
+    /// How many parts a multipart object has (`None` for one written in one
+    /// piece), as S3's `x-amz-mp-parts-count`.
+    pub fn parts_count(&self) -> Option<u32> {
+        (!self.parts.is_empty()).then(|| u32::try_from(self.parts.len()).unwrap_or(u32::MAX))
+    }
+
+    /// The bytes of part `number` (1-based), as S3's `partNumber` reads
+    /// them: a multipart object's part, or the whole of an object written in
+    /// one piece as its part 1. `None` for an empty object's part 1 (there
+    /// is no byte to range over: the whole, empty, object is sent).
+    ///
+    /// # Errors
+    /// `RangeNotSatisfiable` for a part the object does not have;
+    /// `InvalidInput` for a multipart object completed before part
+    /// boundaries were kept (migration 0009), whose parts are unknown.
+    pub fn part_range(&self, number: u32) -> CoreResult<Option<ByteRange>> {
+        let unsatisfiable = || CoreError::RangeNotSatisfiable {
+            size_bytes: self.size_bytes,
+        };
+        if number == 0 {
+            return Err(unsatisfiable());
+        }
+        if self.parts.is_empty() {
+            // A multipart ETag ("<md5>-<n>") without stored parts: completed
+            // by a version that did not keep them.
+            if self.etag.as_str().contains('-') {
+                return Err(CoreError::invalid(
+                    "the part boundaries of this object are unknown (it was completed before \
+                     they were kept); read it with a Range instead of a partNumber",
+                ));
+            }
+            return match (number, self.size_bytes) {
+                (1, 0) => Ok(None),
+                (1, size) => Ok(Some(ByteRange {
+                    start: 0,
+                    end: size - 1,
+                })),
+                _ => Err(unsatisfiable()),
+            };
+        }
+        let index = usize::try_from(number - 1).map_err(|_| unsatisfiable())?;
+        let part = self.parts.get(index).ok_or_else(unsatisfiable)?;
+        let start: u64 = self.parts[..index].iter().map(|p| p.size_bytes).sum();
+        if part.size_bytes == 0 {
+            // Only the single part of an empty upload can be empty.
+            return Ok(None);
+        }
+        Ok(Some(ByteRange {
+            start,
+            end: start + part.size_bytes - 1,
+        }))
     }
 }
 
@@ -396,6 +465,63 @@ mod tests {
         ]);
         assert_eq!(e.quoted(), "\"d41d8cd98f00b204e9800998ecf8427e\"");
         assert_eq!(ETag::from_stored("\"abc-2\"").as_str(), "abc-2");
+    }
+
+    #[test]
+    fn part_ranges_follow_the_stored_parts() {
+        let meta = |size: u64, etag: &str, parts: &[u64]| ObjectMeta {
+            id: ObjectId::new(),
+            bucket: BucketName::parse("bkt").unwrap(),
+            key: ObjectKey::parse("k").unwrap(),
+            blob_id: BlobId::new(),
+            size_bytes: size,
+            etag: ETag::from_stored(etag),
+            content_type: "text/plain".into(),
+            user_metadata: UserMetadata::new(),
+            headers: BTreeMap::new(),
+            last_modified: OffsetDateTime::UNIX_EPOCH,
+            parts: parts
+                .iter()
+                .map(|&size_bytes| ObjectPart {
+                    size_bytes,
+                    checksum: None,
+                })
+                .collect(),
+        };
+        let r = |start, end| Ok(Some(ByteRange { start, end }));
+        let unsatisfiable = |size_bytes| Err(CoreError::RangeNotSatisfiable { size_bytes });
+        let mp = meta(13, "abc-3", &[5, 5, 3]);
+        let single = meta(10, "abc", &[]);
+        let cases: Vec<(&str, &ObjectMeta, u32, CoreResult<Option<ByteRange>>)> = vec![
+            ("first part", &mp, 1, r(0, 4)),
+            ("middle part", &mp, 2, r(5, 9)),
+            ("last part", &mp, 3, r(10, 12)),
+            ("beyond the count", &mp, 4, unsatisfiable(13)),
+            ("part zero", &mp, 0, unsatisfiable(13)),
+            ("one piece is its own part 1", &single, 1, r(0, 9)),
+            ("one piece has no part 2", &single, 2, unsatisfiable(10)),
+        ];
+        for (what, m, n, want) in cases {
+            // CoreError has no PartialEq: compare the debug forms.
+            assert_eq!(
+                format!("{:?}", m.part_range(n)),
+                format!("{want:?}"),
+                "{what}"
+            );
+        }
+        assert_eq!(mp.parts_count(), Some(3));
+        assert_eq!(single.parts_count(), None);
+        assert!(
+            matches!(meta(0, "abc", &[]).part_range(1), Ok(None)),
+            "empty object"
+        );
+        assert!(
+            matches!(
+                meta(10, "abc-2", &[]).part_range(1),
+                Err(CoreError::InvalidInput(_))
+            ),
+            "a multipart object without stored parts"
+        );
     }
 
     #[test]

@@ -22,7 +22,7 @@ mod tests;
 pub use commit::MAX_COMMIT_BATCH;
 pub use domain::{
     Bucket, BucketName, ETag, MAX_OBJECT_KEY_BYTES, MAX_USER_METADATA_BYTES, ObjectId, ObjectKey,
-    ObjectMeta, UserMetadata, WriteCondition, guess_content_type, object_arn,
+    ObjectMeta, ObjectPart, UserMetadata, WriteCondition, guess_content_type, object_arn,
 };
 pub use listing::{KeyRange, ListObjectsInput, ListObjectsPage, MAX_LIST_KEYS, key_successor};
 pub use ports::{BlobId, BlobStore, ByteStream, ObjectWrite, StorageRepo, WrittenBlob, body_error};

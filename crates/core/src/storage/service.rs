@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use super::commit::CommitQueue;
 use super::domain::{
-    Bucket, BucketName, ETag, ObjectId, ObjectKey, ObjectMeta, UserMetadata, WriteCondition,
-    guess_content_type, validate_content_type, validate_user_metadata,
+    Bucket, BucketName, ETag, ObjectId, ObjectKey, ObjectMeta, ObjectPart, UserMetadata,
+    WriteCondition, guess_content_type, validate_content_type, validate_user_metadata,
 };
 use super::listing::{self, ListObjectsInput, ListObjectsPage};
 use super::ports::{BlobId, BlobStore, ByteStream, ObjectWrite, StorageRepo};
@@ -77,6 +77,8 @@ pub struct CommitObject {
     pub headers: BTreeMap<String, String>,
     /// What must hold of the key's current version at commit time.
     pub condition: WriteCondition,
+    /// The parts of a multipart object, in order (empty otherwise).
+    pub parts: Vec<ObjectPart>,
 }
 
 /// Options of a read.
@@ -84,6 +86,9 @@ pub struct CommitObject {
 pub struct GetObjectOptions {
     /// `Range`, parsed.
     pub range: Option<RangeSpec>,
+    /// S3's `partNumber`: read that part (see [`ObjectMeta::part_range`])
+    /// instead of a `range` (the caller refuses both at once).
+    pub part_number: Option<u32>,
     /// Conditional headers.
     pub conditions: Conditions,
 }
@@ -433,6 +438,7 @@ impl StorageService {
                 user_metadata,
                 headers,
                 condition,
+                parts: Vec::new(),
             },
         )
         .await
@@ -519,6 +525,7 @@ impl StorageService {
             user_metadata: c.user_metadata,
             headers: c.headers,
             last_modified: now_utc(),
+            parts: c.parts,
         };
         let write = ObjectWrite {
             owner: caller.user_id,
@@ -607,10 +614,13 @@ impl StorageService {
             if conditions_say_not_modified(&options.conditions, &meta)? {
                 return Ok(GetObjectOutput::NotModified(meta));
             }
-            let range = options
-                .range
-                .map(|spec| spec.resolve(meta.size_bytes))
-                .transpose()?;
+            let range = match options.part_number {
+                Some(number) => meta.part_range(number)?,
+                None => options
+                    .range
+                    .map(|spec| spec.resolve(meta.size_bytes))
+                    .transpose()?,
+            };
             match self.blobs.read(meta.blob_id, range).await {
                 Ok(body) => return Ok(GetObjectOutput::Body { meta, range, body }),
                 // Replaced and removed between the row and the open: the row
@@ -710,6 +720,7 @@ impl StorageService {
         ObjectKey::parse(dst_key)?;
         let options = GetObjectOptions {
             range: None,
+            part_number: None,
             conditions: conditions.clone(),
         };
         let (source, body) = match self
@@ -724,11 +735,15 @@ impl StorageService {
             }
         };
         let (content_type, user_metadata, headers) = match directive {
-            MetadataDirective::Copy => (
-                Some(source.content_type),
-                source.user_metadata,
-                source.headers,
-            ),
+            MetadataDirective::Copy => {
+                let mut headers = source.headers;
+                if !source.parts.is_empty() {
+                    // The copy is one piece: a multipart source's composite
+                    // checksum (of its parts' checksums) does not describe it.
+                    headers.retain(|name, _| !name.starts_with("x-amz-checksum-"));
+                }
+                (Some(source.content_type), source.user_metadata, headers)
+            }
             MetadataDirective::Replace {
                 content_type,
                 user_metadata,

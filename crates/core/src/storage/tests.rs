@@ -525,6 +525,7 @@ async fn conditions_and_ranges() {
             if_match: Some(etag),
             ..Default::default()
         },
+        ..Default::default()
     })
     .await
     .unwrap();

@@ -10,11 +10,13 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::error::db_err;
-use crate::storage_rows::{decode_bucket, decode_key, json_to_map, map_to_json};
+use crate::storage_rows::{
+    decode_algorithm, decode_bucket, decode_key, decode_part_checksum, json_to_map, map_to_json,
+};
 
-const UPLOAD_COLUMNS: &str =
-    "id, bucket, key, owner_id, content_type, user_metadata, headers, initiated_at";
-const PART_COLUMNS: &str = "upload_id, part_number, blob_id, size_bytes, etag, last_modified";
+const UPLOAD_COLUMNS: &str = "id, bucket, key, owner_id, content_type, user_metadata, headers, initiated_at, checksum_algorithm";
+const PART_COLUMNS: &str = "upload_id, part_number, blob_id, size_bytes, etag, last_modified, \
+     checksum_algorithm, checksum_value";
 
 /// Multipart uploads and parts in PostgreSQL.
 pub(crate) struct PgMultipartRepo {
@@ -37,6 +39,7 @@ fn upload_from_row(row: &PgRow) -> Result<MultipartUpload, sqlx::Error> {
         user_metadata: json_to_map(row.try_get("user_metadata")?)?,
         headers: json_to_map(row.try_get("headers")?)?,
         initiated_at: row.try_get("initiated_at")?,
+        checksum_algorithm: decode_algorithm(row.try_get("checksum_algorithm")?)?,
     })
 }
 
@@ -50,6 +53,10 @@ fn part_from_row(row: &PgRow) -> Result<Part, sqlx::Error> {
             .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
         etag: ETag::from_stored(row.try_get::<String, _>("etag")?),
         last_modified: row.try_get("last_modified")?,
+        checksum: decode_part_checksum(
+            row.try_get("checksum_algorithm")?,
+            row.try_get("checksum_value")?,
+        )?,
     })
 }
 
@@ -65,7 +72,7 @@ fn size_i64(n: u64) -> CoreResult<i64> {
 impl MultipartRepo for PgMultipartRepo {
     async fn create_upload(&self, u: &MultipartUpload) -> CoreResult<()> {
         sqlx::query(&format!(
-            "INSERT INTO multipart_uploads ({UPLOAD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            "INSERT INTO multipart_uploads ({UPLOAD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
         ))
         .bind(u.id.as_uuid())
         .bind(u.bucket.as_str())
@@ -75,6 +82,7 @@ impl MultipartRepo for PgMultipartRepo {
         .bind(map_to_json(&u.user_metadata))
         .bind(map_to_json(&u.headers))
         .bind(u.initiated_at)
+        .bind(u.checksum_algorithm.map(|a| a.name()))
         .execute(&self.pool)
         .await
         .map_err(db_err)?;
@@ -161,10 +169,12 @@ impl MultipartRepo for PgMultipartRepo {
         .await
         .map_err(db_err)?;
         sqlx::query(&format!(
-            "INSERT INTO multipart_parts ({PART_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)
+            "INSERT INTO multipart_parts ({PART_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
              ON CONFLICT (upload_id, part_number) DO UPDATE SET
                blob_id = EXCLUDED.blob_id, size_bytes = EXCLUDED.size_bytes,
-               etag = EXCLUDED.etag, last_modified = EXCLUDED.last_modified"
+               etag = EXCLUDED.etag, last_modified = EXCLUDED.last_modified,
+               checksum_algorithm = EXCLUDED.checksum_algorithm,
+               checksum_value = EXCLUDED.checksum_value"
         ))
         .bind(p.upload_id.as_uuid())
         .bind(part_i32(p.part_number)?)
@@ -172,6 +182,8 @@ impl MultipartRepo for PgMultipartRepo {
         .bind(size_i64(p.size_bytes)?)
         .bind(p.etag.as_str())
         .bind(p.last_modified)
+        .bind(p.checksum.as_ref().map(|c| c.algorithm.name()))
+        .bind(p.checksum.as_ref().map(|c| c.value.as_str()))
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;

@@ -16,11 +16,13 @@ use time::OffsetDateTime;
 
 use super::{fmt_time, parse_time, parse_uuid};
 use crate::error::db_err;
-use crate::storage_rows::{decode_bucket, decode_key, json_to_map, map_to_json};
+use crate::storage_rows::{
+    decode_algorithm, decode_bucket, decode_key, decode_part_checksum, json_to_map, map_to_json,
+};
 
-const UPLOAD_COLUMNS: &str =
-    "id, bucket, key, owner_id, content_type, user_metadata, headers, initiated_at";
-const PART_COLUMNS: &str = "upload_id, part_number, blob_id, size_bytes, etag, last_modified";
+const UPLOAD_COLUMNS: &str = "id, bucket, key, owner_id, content_type, user_metadata, headers, initiated_at, checksum_algorithm";
+const PART_COLUMNS: &str = "upload_id, part_number, blob_id, size_bytes, etag, last_modified, \
+     checksum_algorithm, checksum_value";
 
 /// Multipart uploads and parts in SQLite.
 pub(crate) struct SqliteMultipartRepo {
@@ -43,6 +45,7 @@ fn upload_from_row(row: &SqliteRow) -> Result<MultipartUpload, sqlx::Error> {
         user_metadata: json_to_map(row.try_get("user_metadata")?)?,
         headers: json_to_map(row.try_get("headers")?)?,
         initiated_at: parse_time(row.try_get("initiated_at")?)?,
+        checksum_algorithm: decode_algorithm(row.try_get("checksum_algorithm")?)?,
     })
 }
 
@@ -56,6 +59,10 @@ fn part_from_row(row: &SqliteRow) -> Result<Part, sqlx::Error> {
             .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
         etag: ETag::from_stored(row.try_get::<String, _>("etag")?),
         last_modified: parse_time(row.try_get("last_modified")?)?,
+        checksum: decode_part_checksum(
+            row.try_get("checksum_algorithm")?,
+            row.try_get("checksum_value")?,
+        )?,
     })
 }
 
@@ -67,7 +74,7 @@ fn size_i64(n: u64) -> CoreResult<i64> {
 impl MultipartRepo for SqliteMultipartRepo {
     async fn create_upload(&self, u: &MultipartUpload) -> CoreResult<()> {
         sqlx::query(&format!(
-            "INSERT INTO multipart_uploads ({UPLOAD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            "INSERT INTO multipart_uploads ({UPLOAD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
         ))
         .bind(u.id.to_string())
         .bind(u.bucket.as_str())
@@ -77,6 +84,7 @@ impl MultipartRepo for SqliteMultipartRepo {
         .bind(map_to_json(&u.user_metadata))
         .bind(map_to_json(&u.headers))
         .bind(fmt_time(u.initiated_at))
+        .bind(u.checksum_algorithm.map(|a| a.name()))
         .execute(&self.pool)
         .await
         .map_err(db_err)?;
@@ -170,10 +178,12 @@ impl MultipartRepo for SqliteMultipartRepo {
         .await
         .map_err(db_err)?;
         sqlx::query(&format!(
-            "INSERT INTO multipart_parts ({PART_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)
+            "INSERT INTO multipart_parts ({PART_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (upload_id, part_number) DO UPDATE SET
                blob_id = excluded.blob_id, size_bytes = excluded.size_bytes,
-               etag = excluded.etag, last_modified = excluded.last_modified"
+               etag = excluded.etag, last_modified = excluded.last_modified,
+               checksum_algorithm = excluded.checksum_algorithm,
+               checksum_value = excluded.checksum_value"
         ))
         .bind(p.upload_id.to_string())
         .bind(i64::from(p.part_number))
@@ -181,6 +191,8 @@ impl MultipartRepo for SqliteMultipartRepo {
         .bind(size_i64(p.size_bytes)?)
         .bind(p.etag.as_str())
         .bind(fmt_time(p.last_modified))
+        .bind(p.checksum.as_ref().map(|c| c.algorithm.name()))
+        .bind(p.checksum.as_ref().map(|c| c.value.as_str()))
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;

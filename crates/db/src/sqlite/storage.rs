@@ -21,7 +21,8 @@ use std::collections::HashSet;
 use super::{fmt_time, parse_opt_time, parse_time, parse_uuid};
 use crate::error::{db_err, is_unique_violation};
 use crate::storage_rows::{
-    OBJECT_COLUMNS, decode_bucket, decode_key, json_to_map, map_to_json, refusal_error, stored_arn,
+    OBJECT_COLUMNS, decode_bucket, decode_key, json_to_map, json_to_parts, map_to_json,
+    parts_to_json, refusal_error, stored_arn,
 };
 
 /// Buckets and object metadata in SQLite.
@@ -61,6 +62,7 @@ fn object_from_row(row: &SqliteRow, bucket: &BucketName) -> Result<ObjectMeta, s
         headers: json_to_map(row.try_get("headers")?)?,
         last_modified: parse_opt_time(row.try_get("created_at")?)?
             .unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
+        parts: json_to_parts(row.try_get("parts")?)?,
     })
 }
 
@@ -71,37 +73,37 @@ fn object_from_row(row: &SqliteRow, bucket: &BucketName) -> Result<ObjectMeta, s
 /// bucket, and nothing was written.
 const UPSERT_OBJECT: &str = "
     INSERT INTO objects (id, arn, bucket, key, size_bytes, content_type, created_at,
-        blob_id, etag, user_metadata, headers, replaced_blob_id)
-    SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL
+        blob_id, etag, user_metadata, headers, replaced_blob_id, parts)
+    SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL, ?13
     WHERE EXISTS (SELECT 1 FROM buckets WHERE name = ?3 AND owner_id = ?12)
     ON CONFLICT (bucket, key) DO UPDATE SET
         id = excluded.id, arn = excluded.arn, size_bytes = excluded.size_bytes,
         content_type = excluded.content_type, created_at = excluded.created_at,
         deleted_at = NULL, blob_id = excluded.blob_id, etag = excluded.etag,
         user_metadata = excluded.user_metadata, headers = excluded.headers,
-        replaced_blob_id = objects.blob_id
+        replaced_blob_id = objects.blob_id, parts = excluded.parts
     RETURNING replaced_blob_id";
 
 /// [`WriteCondition::Absent`]: the insert of [`UPSERT_OBJECT`], and on a
 /// conflict nothing (the key exists): no row back.
 const INSERT_OBJECT_IF_ABSENT: &str = "
     INSERT INTO objects (id, arn, bucket, key, size_bytes, content_type, created_at,
-        blob_id, etag, user_metadata, headers, replaced_blob_id)
-    SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL
+        blob_id, etag, user_metadata, headers, replaced_blob_id, parts)
+    SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL, ?13
     WHERE EXISTS (SELECT 1 FROM buckets WHERE name = ?3 AND owner_id = ?12)
     ON CONFLICT (bucket, key) DO NOTHING
     RETURNING replaced_blob_id";
 
 /// [`WriteCondition::Exists`] / [`WriteCondition::ETagIs`]: an update of
-/// the existing row only, when its ETag is `?13` (any when `?13` is NULL).
+/// the existing row only, when its ETag is `?14` (any when `?14` is NULL).
 /// One statement under SQLite's single writer: nothing lands between the
 /// check and the write.
 const UPDATE_OBJECT_IF_MATCH: &str = "
     UPDATE objects SET
         id = ?1, arn = ?2, size_bytes = ?5, content_type = ?6, created_at = ?7,
         deleted_at = NULL, blob_id = ?8, etag = ?9, user_metadata = ?10, headers = ?11,
-        replaced_blob_id = blob_id
-    WHERE bucket = ?3 AND key = ?4 AND (?13 IS NULL OR etag = ?13)
+        replaced_blob_id = blob_id, parts = ?13
+    WHERE bucket = ?3 AND key = ?4 AND (?14 IS NULL OR etag = ?14)
         AND EXISTS (SELECT 1 FROM buckets WHERE name = ?3 AND owner_id = ?12)
     RETURNING replaced_blob_id";
 
@@ -136,7 +138,8 @@ async fn upsert(
         .bind(meta.etag.as_str())
         .bind(map_to_json(&meta.user_metadata))
         .bind(map_to_json(&meta.headers))
-        .bind(owner.to_string());
+        .bind(owner.to_string())
+        .bind(parts_to_json(&meta.parts));
     if sql == UPDATE_OBJECT_IF_MATCH {
         query = query.bind(etag);
     }
@@ -172,7 +175,7 @@ async fn refusal(
 
 /// One row of a listing page, as the JSON array the listing query builds:
 /// id, hex(key), blob_id, size_bytes, etag, content_type, user_metadata,
-/// headers, created_at.
+/// headers, created_at, parts.
 type ListedRow = (
     String,
     String,
@@ -183,10 +186,11 @@ type ListedRow = (
     String,
     String,
     Option<String>,
+    Option<String>,
 );
 
 fn listed_into_meta(row: ListedRow, bucket: &BucketName) -> Result<ObjectMeta, sqlx::Error> {
-    let (id, key_hex, blob_id, size, etag, content_type, user_metadata, headers, at) = row;
+    let (id, key_hex, blob_id, size, etag, content_type, user_metadata, headers, at, parts) = row;
     Ok(ObjectMeta {
         id: ObjectId::from_uuid(parse_uuid(&id)?),
         bucket: bucket.clone(),
@@ -198,6 +202,7 @@ fn listed_into_meta(row: ListedRow, bucket: &BucketName) -> Result<ObjectMeta, s
         user_metadata: json_to_map(&user_metadata)?,
         headers: json_to_map(&headers)?,
         last_modified: parse_opt_time(at)?.unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
+        parts: json_to_parts(parts.as_deref())?,
     })
 }
 
@@ -406,9 +411,9 @@ impl StorageRepo for SqliteStorageRepo {
         };
         let sql = format!(
             "SELECT json_group_array(json_array(id, hex(key), blob_id, size_bytes, etag,
-                 content_type, user_metadata, headers, created_at))
+                 content_type, user_metadata, headers, created_at, parts))
              FROM (SELECT id, key, blob_id, size_bytes, etag, content_type, user_metadata,
-                       headers, created_at
+                       headers, created_at, parts
                    FROM objects
                    WHERE bucket = ? AND key >= ? {end_clause} AND blob_id IS NOT NULL
                    ORDER BY key LIMIT ?)"

@@ -1,0 +1,528 @@
+//! Multipart objects after completion, driven by the official AWS SDK for
+//! Rust against the real server on SQLite and Postgres: GetObject and
+//! HeadObject by `partNumber` (byte-exact part ranges, `x-amz-mp-parts-count`,
+//! the whole object's ETag, `InvalidPartNumber`, `partNumber` with `Range`),
+//! and additional checksums of multipart uploads (per part in ListParts, the
+//! composite `<checksum-of-checksums>-N` on Complete and on reads with
+//! checksum mode, a wrong part checksum at Complete → `InvalidPart`).
+
+mod common;
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{
+    ChecksumAlgorithm, ChecksumMode, ChecksumType, CompletedMultipartUpload, CompletedPart,
+};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use common::{code_of, s3_client};
+use md5::{Digest, Md5};
+use miniaws_testkit::{Backend, TestServer};
+use rand::RngCore;
+use sha2::Sha256;
+use std::time::Duration;
+
+const MIB: usize = 1024 * 1024;
+
+fn random_bytes(n: usize) -> Vec<u8> {
+    let mut v = vec![0u8; n];
+    rand::thread_rng().fill_bytes(&mut v);
+    v
+}
+
+fn sha256_b64(b: &[u8]) -> String {
+    BASE64.encode(Sha256::digest(b))
+}
+
+/// S3's composite checksum: SHA-256 of the concatenated binary part
+/// checksums, base64, then `-<parts>`.
+fn composite_sha256(parts: &[&[u8]]) -> String {
+    let mut concatenated = Vec::new();
+    for p in parts {
+        concatenated.extend_from_slice(&Sha256::digest(p));
+    }
+    format!(
+        "{}-{}",
+        BASE64.encode(Sha256::digest(&concatenated)),
+        parts.len()
+    )
+}
+
+async fn body_of(out: aws_sdk_s3::operation::get_object::GetObjectOutput) -> Vec<u8> {
+    out.body
+        .collect()
+        .await
+        .expect("the body streams")
+        .into_bytes()
+        .to_vec()
+}
+
+/// The status and body of a presigned GET of `key` with `partNumber`.
+async fn presigned_part(s3: &Client, bucket: &str, key: &str, n: i32) -> (u16, Vec<u8>) {
+    let url = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .part_number(n)
+        .presigned(PresigningConfig::expires_in(Duration::from_secs(60)).expect("config"))
+        .await
+        .expect("presign");
+    let res = reqwest::get(url.uri()).await.expect("presigned GET");
+    let status = res.status().as_u16();
+    (status, res.bytes().await.expect("body").to_vec())
+}
+
+/// A three-part upload created with SHA-256 checksums: parts and their
+/// checksums in ListParts, Complete refusing a wrong or missing part
+/// checksum, the composite checksum; then reads by part number.
+async fn checksummed_parts(s3: &Client, bucket: &str) {
+    let key = "three.bin";
+    let pieces = [
+        random_bytes(5 * MIB),
+        random_bytes(5 * MIB),
+        random_bytes(1500),
+    ];
+    let create = s3
+        .create_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .checksum_algorithm(ChecksumAlgorithm::Sha256)
+        .send()
+        .await
+        .expect("CreateMultipartUpload");
+    assert_eq!(
+        create.checksum_algorithm(),
+        Some(&ChecksumAlgorithm::Sha256)
+    );
+    assert_eq!(create.checksum_type(), Some(&ChecksumType::Composite));
+    let upload_id = create.upload_id().expect("upload id").to_owned();
+
+    // A part with another algorithm's checksum is refused.
+    let err = s3
+        .upload_part()
+        .bucket(bucket)
+        .key(key)
+        .upload_id(&upload_id)
+        .part_number(1)
+        .checksum_algorithm(ChecksumAlgorithm::Crc32)
+        .body(ByteStream::from_static(b"wrong algorithm"))
+        .send()
+        .await
+        .expect_err("a CRC32 part of a SHA256 upload");
+    assert_eq!(code_of(&err).1, 400, "{err:?}");
+
+    let mut parts = Vec::new();
+    for (i, piece) in pieces.iter().enumerate() {
+        let n = i as i32 + 1;
+        let out = s3
+            .upload_part()
+            .bucket(bucket)
+            .key(key)
+            .upload_id(&upload_id)
+            .part_number(n)
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            .body(ByteStream::from(piece.clone()))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("UploadPart {n}: {e:?}"));
+        assert_eq!(
+            out.checksum_sha256(),
+            Some(sha256_b64(piece).as_str()),
+            "part {n}'s checksum is echoed"
+        );
+        parts.push(
+            CompletedPart::builder()
+                .part_number(n)
+                .e_tag(out.e_tag().expect("etag"))
+                .checksum_sha256(sha256_b64(piece))
+                .build(),
+        );
+    }
+
+    let listed = s3
+        .list_parts()
+        .bucket(bucket)
+        .key(key)
+        .upload_id(&upload_id)
+        .send()
+        .await
+        .expect("ListParts");
+    assert_eq!(
+        listed.checksum_algorithm(),
+        Some(&ChecksumAlgorithm::Sha256)
+    );
+    let listed_sums: Vec<Option<&str>> =
+        listed.parts().iter().map(|p| p.checksum_sha256()).collect();
+    let want_sums: Vec<String> = pieces.iter().map(|p| sha256_b64(p)).collect();
+    assert_eq!(
+        listed_sums,
+        want_sums
+            .iter()
+            .map(|s| Some(s.as_str()))
+            .collect::<Vec<_>>(),
+        "ListParts returns each part's checksum"
+    );
+
+    let complete = |ps: Vec<CompletedPart>| {
+        s3.complete_multipart_upload()
+            .bucket(bucket)
+            .key(key)
+            .upload_id(&upload_id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(ps))
+                    .build(),
+            )
+    };
+    // A part checksum that is not the stored one: InvalidPart.
+    let mut wrong = parts.clone();
+    wrong[1] = CompletedPart::builder()
+        .part_number(2)
+        .e_tag(parts[1].e_tag().expect("etag"))
+        .checksum_sha256(sha256_b64(b"something else"))
+        .build();
+    let err = complete(wrong)
+        .send()
+        .await
+        .expect_err("wrong part checksum");
+    assert_eq!(code_of(&err), ("InvalidPart".into(), 400));
+    // An upload with an algorithm needs every part's checksum.
+    let mut missing = parts.clone();
+    missing[2] = CompletedPart::builder()
+        .part_number(3)
+        .e_tag(parts[2].e_tag().expect("etag"))
+        .build();
+    let err = complete(missing)
+        .send()
+        .await
+        .expect_err("missing part checksum");
+    assert_eq!(code_of(&err).1, 400, "{err:?}");
+
+    let done = complete(parts.clone())
+        .send()
+        .await
+        .expect("CompleteMultipartUpload");
+    let composite = composite_sha256(&[&pieces[0], &pieces[1], &pieces[2]]);
+    assert_eq!(done.checksum_sha256(), Some(composite.as_str()));
+    assert_eq!(done.checksum_type(), Some(&ChecksumType::Composite));
+    let etag = done.e_tag().expect("etag").to_owned();
+    let mut md5s = Vec::new();
+    for p in &pieces {
+        md5s.extend_from_slice(&Md5::digest(p));
+    }
+    assert_eq!(etag, format!("\"{}-3\"", hex::encode(Md5::digest(&md5s))));
+    let whole = pieces.concat();
+    let size = whole.len() as i64;
+
+    // The composite checksum on reads with checksum mode; no parts count
+    // without a partNumber (as S3).
+    let head = s3
+        .head_object()
+        .bucket(bucket)
+        .key(key)
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await
+        .expect("HeadObject");
+    assert_eq!(head.checksum_sha256(), Some(composite.as_str()));
+    assert_eq!(head.checksum_type(), Some(&ChecksumType::Composite));
+    assert_eq!(head.parts_count(), None);
+    let got = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await
+        .expect("GetObject");
+    assert_eq!(got.checksum_sha256(), Some(composite.as_str()));
+    assert_eq!(got.checksum_type(), Some(&ChecksumType::Composite));
+    assert_eq!(got.parts_count(), None);
+    assert!(body_of(got).await == whole, "the whole object reads back");
+    // Without checksum mode, no checksum.
+    let plain = s3
+        .head_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .expect("HeadObject");
+    assert_eq!(plain.checksum_sha256(), None);
+
+    // Each part by number: its bytes, its range, the object's ETag, the
+    // parts count, and (with checksum mode) the part's checksum.
+    let mut start = 0i64;
+    for (i, piece) in pieces.iter().enumerate() {
+        let n = i as i32 + 1;
+        let end = start + piece.len() as i64 - 1;
+        let range = format!("bytes {start}-{end}/{size}");
+        let got = s3
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .part_number(n)
+            .checksum_mode(ChecksumMode::Enabled)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GetObject part {n}: {e:?}"));
+        assert_eq!(got.content_range(), Some(range.as_str()), "part {n}");
+        assert_eq!(got.content_length(), Some(piece.len() as i64), "part {n}");
+        assert_eq!(got.parts_count(), Some(3), "part {n}");
+        assert_eq!(got.e_tag(), Some(etag.as_str()), "part {n}");
+        assert_eq!(
+            got.checksum_sha256(),
+            Some(sha256_b64(piece).as_str()),
+            "part {n}'s own checksum"
+        );
+        assert!(body_of(got).await == *piece, "part {n}'s bytes");
+        let head = s3
+            .head_object()
+            .bucket(bucket)
+            .key(key)
+            .part_number(n)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("HeadObject part {n}: {e:?}"));
+        assert_eq!(head.content_range(), Some(range.as_str()), "HEAD part {n}");
+        assert_eq!(head.content_length(), Some(piece.len() as i64));
+        assert_eq!(head.parts_count(), Some(3));
+        assert_eq!(head.e_tag(), Some(etag.as_str()));
+        start = end + 1;
+    }
+    let (status, bytes) = presigned_part(s3, bucket, key, 3).await;
+    assert_eq!(status, 206, "a part read is a ranged read");
+    assert!(bytes == pieces[2]);
+
+    // A part the object does not have, a bad number, and partNumber with
+    // a Range.
+    let err = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .part_number(4)
+        .send()
+        .await
+        .expect_err("part 4 of 3");
+    assert_eq!(code_of(&err), ("InvalidPartNumber".into(), 416));
+    let err = s3
+        .head_object()
+        .bucket(bucket)
+        .key(key)
+        .part_number(4)
+        .send()
+        .await
+        .expect_err("HEAD part 4 of 3");
+    assert_eq!(code_of(&err).1, 416);
+    let err = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .part_number(0)
+        .send()
+        .await
+        .expect_err("part 0");
+    assert_eq!(code_of(&err), ("InvalidArgument".into(), 400));
+    let err = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .part_number(1)
+        .range("bytes=0-9")
+        .send()
+        .await
+        .expect_err("partNumber and Range");
+    assert_eq!(code_of(&err), ("InvalidRequest".into(), 400));
+
+    // A copy is one piece: the composite checksum does not follow it, and
+    // it has no part 2.
+    s3.copy_object()
+        .bucket(bucket)
+        .key("copy.bin")
+        .copy_source(format!("{bucket}/{key}"))
+        .send()
+        .await
+        .expect("CopyObject");
+    let head = s3
+        .head_object()
+        .bucket(bucket)
+        .key("copy.bin")
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await
+        .expect("HeadObject copy");
+    assert_eq!(head.checksum_sha256(), None);
+    assert_eq!(head.content_length(), Some(size));
+    let err = s3
+        .head_object()
+        .bucket(bucket)
+        .key("copy.bin")
+        .part_number(2)
+        .send()
+        .await
+        .expect_err("a copy has one part");
+    assert_eq!(code_of(&err).1, 416);
+}
+
+/// An object written in one piece is its own part 1 (206 over all of it,
+/// no parts count); it has no part 2.
+async fn single_part_objects(s3: &Client, bucket: &str) {
+    let body = random_bytes(1000);
+    s3.put_object()
+        .bucket(bucket)
+        .key("one.bin")
+        .checksum_algorithm(ChecksumAlgorithm::Sha256)
+        .body(ByteStream::from(body.clone()))
+        .send()
+        .await
+        .expect("PutObject");
+    let got = s3
+        .get_object()
+        .bucket(bucket)
+        .key("one.bin")
+        .part_number(1)
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await
+        .expect("part 1 of a single-part object");
+    assert_eq!(got.content_range(), Some("bytes 0-999/1000"));
+    assert_eq!(got.parts_count(), None);
+    assert_eq!(
+        got.e_tag(),
+        Some(format!("\"{}\"", hex::encode(Md5::digest(&body))).as_str())
+    );
+    assert_eq!(got.checksum_sha256(), Some(sha256_b64(&body).as_str()));
+    assert_eq!(got.checksum_type(), Some(&ChecksumType::FullObject));
+    assert!(body_of(got).await == body);
+    let head = s3
+        .head_object()
+        .bucket(bucket)
+        .key("one.bin")
+        .part_number(1)
+        .send()
+        .await
+        .expect("HEAD part 1");
+    assert_eq!(head.content_length(), Some(1000));
+    assert_eq!(head.parts_count(), None);
+    let (status, bytes) = presigned_part(s3, bucket, "one.bin", 1).await;
+    assert_eq!(status, 206);
+    assert!(bytes == body);
+    let err = s3
+        .get_object()
+        .bucket(bucket)
+        .key("one.bin")
+        .part_number(2)
+        .send()
+        .await
+        .expect_err("part 2 of one");
+    assert_eq!(code_of(&err), ("InvalidPartNumber".into(), 416));
+}
+
+/// The aws CLI's way: an upload created with CRC32, parts with CRC32 (the
+/// SDK's default), Complete naming them; and what is not implemented.
+async fn crc32_uploads(s3: &Client, bucket: &str) {
+    let key = "crc.bin";
+    let piece = random_bytes(2048);
+    let upload_id = s3
+        .create_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .checksum_algorithm(ChecksumAlgorithm::Crc32)
+        .send()
+        .await
+        .expect("create")
+        .upload_id()
+        .expect("id")
+        .to_owned();
+    let out = s3
+        .upload_part()
+        .bucket(bucket)
+        .key(key)
+        .upload_id(&upload_id)
+        .part_number(1)
+        .checksum_algorithm(ChecksumAlgorithm::Crc32)
+        .body(ByteStream::from(piece.clone()))
+        .send()
+        .await
+        .expect("UploadPart");
+    let part_crc = out.checksum_crc32().expect("part CRC32").to_owned();
+    let done = s3
+        .complete_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .upload_id(&upload_id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .parts(
+                    CompletedPart::builder()
+                        .part_number(1)
+                        .e_tag(out.e_tag().expect("etag"))
+                        .checksum_crc32(&part_crc)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("Complete");
+    // The composite of one part: CRC32 of the part's 4-byte CRC32.
+    let raw = BASE64.decode(&part_crc).expect("base64");
+    let want = format!("{}-1", BASE64.encode(crc32_ieee(&raw).to_be_bytes()));
+    assert_eq!(done.checksum_crc32(), Some(want.as_str()));
+
+    // Full-object checksums of multipart uploads are not implemented.
+    let err = s3
+        .create_multipart_upload()
+        .bucket(bucket)
+        .key("full.bin")
+        .checksum_algorithm(ChecksumAlgorithm::Crc32)
+        .checksum_type(ChecksumType::FullObject)
+        .send()
+        .await
+        .expect_err("FULL_OBJECT");
+    assert_eq!(code_of(&err), ("NotImplemented".into(), 501));
+}
+
+/// CRC-32 (IEEE), bitwise: enough for 4 bytes, and independent of the
+/// server's implementation.
+fn crc32_ieee(data: &[u8]) -> u32 {
+    let mut crc = 0xffff_ffffu32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+async fn run(backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    let (_, key) = server.user("parts-user").await;
+    let s3 = s3_client(&server, &key);
+    let bucket = "parts-bucket";
+    s3.create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("bucket");
+    checksummed_parts(&s3, bucket).await;
+    single_part_objects(&s3, bucket).await;
+    crc32_uploads(&s3, bucket).await;
+}
+
+#[tokio::test]
+async fn parts_and_checksums_sqlite() {
+    run(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn parts_and_checksums_postgres() {
+    run(Backend::Postgres).await;
+}
