@@ -364,6 +364,92 @@ async fn checksummed_parts(s3: &Client, bucket: &str) {
     assert_eq!(code_of(&err).1, 416);
 }
 
+/// UploadPartCopy into an upload with a checksum algorithm: the copied
+/// part gets its checksum computed, answered, listed and used in the
+/// composite.
+async fn copied_parts(s3: &Client, bucket: &str) {
+    let src = random_bytes(5 * MIB + 3);
+    s3.put_object()
+        .bucket(bucket)
+        .key("copy-src.bin")
+        .body(ByteStream::from(src.clone()))
+        .send()
+        .await
+        .expect("PutObject source");
+    let key = "copied.bin";
+    let upload_id = s3
+        .create_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .checksum_algorithm(ChecksumAlgorithm::Sha256)
+        .send()
+        .await
+        .expect("create")
+        .upload_id()
+        .expect("id")
+        .to_owned();
+    let first = &src[..5 * MIB];
+    let copied = s3
+        .upload_part_copy()
+        .bucket(bucket)
+        .key(key)
+        .upload_id(&upload_id)
+        .part_number(1)
+        .copy_source(format!("{bucket}/copy-src.bin"))
+        .copy_source_range(format!("bytes=0-{}", 5 * MIB - 1))
+        .send()
+        .await
+        .expect("UploadPartCopy");
+    let result = copied.copy_part_result().expect("CopyPartResult");
+    assert_eq!(
+        result.checksum_sha256(),
+        Some(sha256_b64(first).as_str()),
+        "the copied part's checksum is computed"
+    );
+    let tail = b"and a tail".to_vec();
+    let out = s3
+        .upload_part()
+        .bucket(bucket)
+        .key(key)
+        .upload_id(&upload_id)
+        .part_number(2)
+        .checksum_algorithm(ChecksumAlgorithm::Sha256)
+        .body(ByteStream::from(tail.clone()))
+        .send()
+        .await
+        .expect("UploadPart");
+    let done = s3
+        .complete_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .upload_id(&upload_id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .parts(
+                    CompletedPart::builder()
+                        .part_number(1)
+                        .e_tag(result.e_tag().expect("etag"))
+                        .checksum_sha256(sha256_b64(first))
+                        .build(),
+                )
+                .parts(
+                    CompletedPart::builder()
+                        .part_number(2)
+                        .e_tag(out.e_tag().expect("etag"))
+                        .checksum_sha256(sha256_b64(&tail))
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("Complete");
+    assert_eq!(
+        done.checksum_sha256(),
+        Some(composite_sha256(&[first, &tail]).as_str())
+    );
+}
+
 /// An object written in one piece is its own part 1 (206 over all of it,
 /// no parts count); it has no part 2.
 async fn single_part_objects(s3: &Client, bucket: &str) {
@@ -513,6 +599,7 @@ async fn run(backend: Backend) {
         .await
         .expect("bucket");
     checksummed_parts(&s3, bucket).await;
+    copied_parts(&s3, bucket).await;
     single_part_objects(&s3, bucket).await;
     crc32_uploads(&s3, bucket).await;
 }

@@ -1,10 +1,13 @@
-//! UploadPartCopy: a part from (a byte range of) an existing object.
+//! UploadPartCopy: a part from (a byte range of) an existing object. In an
+//! upload created with a checksum algorithm the part's checksum is computed
+//! while the bytes are copied, kept, and answered in `CopyPartResult`.
 
 use miniaws_core::storage::{GetObjectOptions, RangeSpec};
 use s3s::dto::{CopyPartResult, UploadPartCopyInput, UploadPartCopyOutput};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
-use super::convert::{conditions, etag, timestamp};
+use super::body::Algorithm;
+use super::convert::{StoredChecksums, conditions, etag, timestamp};
 use super::copy_object::source;
 use super::{MiniS3, caller, object_error, part_number};
 
@@ -53,11 +56,20 @@ pub(super) async fn handle(
         )
         .await
         .map_err(object_error)?;
+    let sums = StoredChecksums::of(
+        part.checksum
+            .as_ref()
+            .map(|c| (Algorithm::from_core(c.algorithm), c.value.clone())),
+    );
     Ok(S3Response::new(UploadPartCopyOutput {
         copy_part_result: Some(CopyPartResult {
             e_tag: Some(etag(&part.etag)),
             last_modified: Some(timestamp(part.last_modified)),
-            ..Default::default()
+            checksum_crc32: sums.crc32,
+            checksum_crc32c: sums.crc32c,
+            checksum_crc64nvme: sums.crc64nvme,
+            checksum_sha1: sums.sha1,
+            checksum_sha256: sums.sha256,
         }),
         ..Default::default()
     }))
