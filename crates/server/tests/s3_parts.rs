@@ -4,7 +4,8 @@
 //! the whole object's ETag, `InvalidPartNumber`, `partNumber` with `Range`),
 //! and additional checksums of multipart uploads (per part in ListParts, the
 //! composite `<checksum-of-checksums>-N` on Complete and on reads with
-//! checksum mode, a wrong part checksum at Complete → `InvalidPart`).
+//! checksum mode, a wrong part checksum at Complete → `InvalidPart`;
+//! full-object CRCs, checked against the one Complete names).
 
 mod common;
 
@@ -505,7 +506,7 @@ async fn single_part_objects(s3: &Client, bucket: &str) {
 }
 
 /// The aws CLI's way: an upload created with CRC32, parts with CRC32 (the
-/// SDK's default), Complete naming them; and what is not implemented.
+/// SDK's default), Complete naming them.
 async fn crc32_uploads(s3: &Client, bucket: &str) {
     let key = "crc.bin";
     let piece = random_bytes(2048);
@@ -555,22 +556,10 @@ async fn crc32_uploads(s3: &Client, bucket: &str) {
     let raw = BASE64.decode(&part_crc).expect("base64");
     let want = format!("{}-1", BASE64.encode(crc32_ieee(&raw).to_be_bytes()));
     assert_eq!(done.checksum_crc32(), Some(want.as_str()));
-
-    // Full-object checksums of multipart uploads are not implemented.
-    let err = s3
-        .create_multipart_upload()
-        .bucket(bucket)
-        .key("full.bin")
-        .checksum_algorithm(ChecksumAlgorithm::Crc32)
-        .checksum_type(ChecksumType::FullObject)
-        .send()
-        .await
-        .expect_err("FULL_OBJECT");
-    assert_eq!(code_of(&err), ("NotImplemented".into(), 501));
 }
 
-/// CRC-32 (IEEE), bitwise: enough for 4 bytes, and independent of the
-/// server's implementation.
+/// CRC-32 (IEEE), bitwise: slow, but independent of the server's
+/// implementation.
 fn crc32_ieee(data: &[u8]) -> u32 {
     let mut crc = 0xffff_ffffu32;
     for &b in data {
@@ -584,6 +573,152 @@ fn crc32_ieee(data: &[u8]) -> u32 {
         }
     }
     !crc
+}
+
+/// CRC-64/NVME (reflected polynomial 0x9a6c9329ac4bc9b5), bitwise.
+fn crc64_nvme(data: &[u8]) -> u64 {
+    let mut crc = u64::MAX;
+    for &b in data {
+        crc ^= u64::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0x9a6c_9329_ac4b_c9b5
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// Full-object checksums: CRC64NVME (FULL_OBJECT by default) and CRC32
+/// asked for as FULL_OBJECT; the object's checksum is the CRC of all its
+/// bytes, checked against the one Complete names; SHA256 has no full-object
+/// form.
+async fn full_object_uploads(s3: &Client, bucket: &str) {
+    assert_eq!(
+        BASE64.encode(crc64_nvme(b"hello world").to_be_bytes()),
+        "jSnVw/bqjr4=",
+        "the test's own CRC64NVME"
+    );
+    let pieces = [random_bytes(5 * MIB), random_bytes(777)];
+    let whole = pieces.concat();
+    let cases = [
+        (
+            "nvme.bin",
+            ChecksumAlgorithm::Crc64Nvme,
+            None,
+            BASE64.encode(crc64_nvme(&whole).to_be_bytes()),
+        ),
+        (
+            "crc32-full.bin",
+            ChecksumAlgorithm::Crc32,
+            Some(ChecksumType::FullObject),
+            BASE64.encode(crc32_ieee(&whole).to_be_bytes()),
+        ),
+    ];
+    for (key, algorithm, checksum_type, want) in cases {
+        let create = s3
+            .create_multipart_upload()
+            .bucket(bucket)
+            .key(key)
+            .checksum_algorithm(algorithm.clone())
+            .set_checksum_type(checksum_type)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("create {key}: {e:?}"));
+        assert_eq!(
+            create.checksum_type(),
+            Some(&ChecksumType::FullObject),
+            "{key}"
+        );
+        let upload_id = create.upload_id().expect("id").to_owned();
+        let mut parts = Vec::new();
+        for (i, piece) in pieces.iter().enumerate() {
+            let n = i as i32 + 1;
+            let out = s3
+                .upload_part()
+                .bucket(bucket)
+                .key(key)
+                .upload_id(&upload_id)
+                .part_number(n)
+                .checksum_algorithm(algorithm.clone())
+                .body(ByteStream::from(piece.clone()))
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("UploadPart {key} {n}: {e:?}"));
+            // Part checksums are optional in a full-object Complete.
+            parts.push(
+                CompletedPart::builder()
+                    .part_number(n)
+                    .e_tag(out.e_tag().expect("etag"))
+                    .build(),
+            );
+        }
+        let complete = |named: &str| {
+            let c = s3
+                .complete_multipart_upload()
+                .bucket(bucket)
+                .key(key)
+                .upload_id(&upload_id)
+                .multipart_upload(
+                    CompletedMultipartUpload::builder()
+                        .set_parts(Some(parts.clone()))
+                        .build(),
+                );
+            if algorithm == ChecksumAlgorithm::Crc64Nvme {
+                c.checksum_crc64_nvme(named)
+            } else {
+                c.checksum_crc32(named)
+            }
+        };
+        let zero_len = if algorithm == ChecksumAlgorithm::Crc32 {
+            4
+        } else {
+            8
+        };
+        let err = complete(&BASE64.encode(&[0u8; 8][..zero_len]))
+            .send()
+            .await
+            .expect_err("a wrong object checksum");
+        assert_eq!(code_of(&err), ("BadDigest".into(), 400), "{key}");
+        let done = complete(&want)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("Complete {key}: {e:?}"));
+        assert_eq!(
+            done.checksum_type(),
+            Some(&ChecksumType::FullObject),
+            "{key}"
+        );
+        let got = s3
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .checksum_mode(ChecksumMode::Enabled)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GetObject {key}: {e:?}"));
+        let sum = if algorithm == ChecksumAlgorithm::Crc64Nvme {
+            got.checksum_crc64_nvme().map(str::to_owned)
+        } else {
+            got.checksum_crc32().map(str::to_owned)
+        };
+        assert_eq!(sum.as_deref(), Some(want.as_str()), "{key}");
+        assert_eq!(got.checksum_type(), Some(&ChecksumType::FullObject));
+        // The SDK validates a full-object checksum as the body streams.
+        assert!(body_of(got).await == whole, "{key}");
+    }
+    let err = s3
+        .create_multipart_upload()
+        .bucket(bucket)
+        .key("sha-full.bin")
+        .checksum_algorithm(ChecksumAlgorithm::Sha256)
+        .checksum_type(ChecksumType::FullObject)
+        .send()
+        .await
+        .expect_err("SHA256 FULL_OBJECT");
+    assert_eq!(code_of(&err).1, 400);
 }
 
 async fn run(backend: Backend) {
@@ -602,6 +737,7 @@ async fn run(backend: Backend) {
     copied_parts(&s3, bucket).await;
     single_part_objects(&s3, bucket).await;
     crc32_uploads(&s3, bucket).await;
+    full_object_uploads(&s3, bucket).await;
 }
 
 #[tokio::test]

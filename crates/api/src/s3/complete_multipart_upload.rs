@@ -5,8 +5,11 @@
 //!
 //! A part may name its checksum (`ChecksumCRC32`, …): it must be the one
 //! the part was stored with, else `InvalidPart`. An upload created with a
-//! checksum algorithm needs one for every part, and its object gets their
-//! composite checksum (`x-amz-checksum-type: COMPOSITE`), answered here.
+//! checksum algorithm needs one for every part (for a composite), and its
+//! object gets their composite checksum (`x-amz-checksum-type: COMPOSITE`)
+//! or a CRC of all its bytes (`FULL_OBJECT`), answered here; an object
+//! checksum the request names (`x-amz-checksum-*`) must match it
+//! (`BadDigest`).
 
 use miniaws_core::multipart::CompletedPart;
 use s3s::dto::{CompleteMultipartUploadInput, CompleteMultipartUploadOutput};
@@ -23,6 +26,13 @@ pub(super) async fn handle(
     let caller = caller(&req)?;
     let input = req.input;
     let condition = write_condition(input.if_match, input.if_none_match)?;
+    let object_checksum = named_checksum(
+        input.checksum_crc32,
+        input.checksum_crc32c,
+        input.checksum_crc64nvme,
+        input.checksum_sha1,
+        input.checksum_sha256,
+    )?;
     let parts = input
         .multipart_upload
         .and_then(|m| m.parts)
@@ -58,13 +68,14 @@ pub(super) async fn handle(
     }
     let meta = s3
         .multipart()
-        .complete(
+        .complete_with_checksum(
             caller,
             &input.bucket,
             &input.key,
             &input.upload_id,
             &requested,
             &condition,
+            object_checksum.as_ref(),
         )
         .await
         .map_err(object_error)?;

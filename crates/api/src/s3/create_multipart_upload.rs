@@ -1,7 +1,8 @@
-//! CreateMultipartUpload. `x-amz-checksum-algorithm` (CRC32, CRC32C, SHA1,
-//! SHA256) makes every part carry that checksum and gives the object their
-//! composite (`x-amz-checksum-type: COMPOSITE`); full-object checksums of
-//! multipart uploads (`FULL_OBJECT`, CRC64NVME) are not implemented.
+//! CreateMultipartUpload. `x-amz-checksum-algorithm` makes every part carry
+//! that checksum, and gives the object either their composite
+//! (`x-amz-checksum-type: COMPOSITE`, the default for CRC32, CRC32C, SHA1
+//! and SHA256) or a checksum of all its bytes (`FULL_OBJECT`, the default
+//! for CRC64NVME and a choice for CRC32 and CRC32C), as S3.
 
 use miniaws_core::multipart::NewUpload;
 use s3s::dto::{
@@ -35,16 +36,17 @@ pub(super) async fn handle(
             )
         })?),
     };
-    let full_object = input
-        .checksum_type
-        .as_ref()
-        .is_some_and(|t| t.as_str().eq_ignore_ascii_case(ChecksumType::FULL_OBJECT));
-    if full_object || algorithm == Some(Algorithm::Crc64Nvme) {
-        return Err(s3_error!(
-            NotImplemented,
-            "full-object checksums of multipart uploads (FULL_OBJECT, CRC64NVME) are not implemented; use the COMPOSITE type with CRC32, CRC32C, SHA1 or SHA256"
-        ));
-    }
+    let full_object = match input.checksum_type.as_ref().map(|t| t.as_str()) {
+        None => algorithm == Some(Algorithm::Crc64Nvme),
+        Some(t) if t.eq_ignore_ascii_case(ChecksumType::FULL_OBJECT) => true,
+        Some(t) if t.eq_ignore_ascii_case(ChecksumType::COMPOSITE) => false,
+        Some(t) => {
+            return Err(s3_error!(
+                InvalidArgument,
+                "unsupported checksum type {t}; use COMPOSITE or FULL_OBJECT"
+            ));
+        }
+    };
     let upload = s3
         .multipart()
         .create(
@@ -64,6 +66,7 @@ pub(super) async fn handle(
                 }
                 .into_map(),
                 checksum_algorithm: algorithm.map(Algorithm::core),
+                full_object_checksum: full_object,
             },
         )
         .await
@@ -75,9 +78,16 @@ pub(super) async fn handle(
         checksum_algorithm: upload
             .checksum_algorithm
             .map(|a| ChecksumAlgorithm::from(a.name().to_owned())),
-        checksum_type: upload
-            .checksum_algorithm
-            .map(|_| ChecksumType::from(ChecksumType::COMPOSITE.to_owned())),
+        checksum_type: upload.checksum_algorithm.map(|_| {
+            ChecksumType::from(
+                if upload.full_object_checksum() {
+                    ChecksumType::FULL_OBJECT
+                } else {
+                    ChecksumType::COMPOSITE
+                }
+                .to_owned(),
+            )
+        }),
         ..Default::default()
     }))
 }

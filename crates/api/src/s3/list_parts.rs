@@ -54,7 +54,16 @@ pub(super) async fn handle(
         owner: Some(who),
         storage_class: Some("STANDARD".to_owned().into()),
         checksum_algorithm: algorithm.map(|a| ChecksumAlgorithm::from(a.name().to_owned())),
-        checksum_type: algorithm.map(|_| ChecksumType::from(ChecksumType::COMPOSITE.to_owned())),
+        checksum_type: algorithm.map(|_| {
+            ChecksumType::from(
+                if listing.upload.full_object_checksum() {
+                    ChecksumType::FULL_OBJECT
+                } else {
+                    ChecksumType::COMPOSITE
+                }
+                .to_owned(),
+            )
+        }),
         parts: Some(
             listing
                 .parts

@@ -63,6 +63,12 @@ impl ChecksumAlgorithm {
         self != Self::Crc64Nvme
     }
 
+    /// Whether S3 offers a full-object checksum (of all the bytes) of a
+    /// multipart upload with it: the CRCs, which S3 combines from the parts.
+    pub fn supports_full_object(self) -> bool {
+        matches!(self, Self::Crc32 | Self::Crc32c | Self::Crc64Nvme)
+    }
+
     /// A streaming hasher.
     pub fn hasher(self) -> ChecksumHasher {
         ChecksumHasher(match self {
@@ -167,6 +173,7 @@ mod tests {
     fn algorithms_hash_like_s3() {
         // Known values of "hello world" (the same as s3s and the AWS SDKs).
         let cases = [
+            (ChecksumAlgorithm::Crc64Nvme, "jSnVw/bqjr4="),
             (ChecksumAlgorithm::Crc32, "DUoRhQ=="),
             (ChecksumAlgorithm::Crc32c, "yZRlqg=="),
             (ChecksumAlgorithm::Sha1, "Kq5sNclPz7QV2+lfQIuc6R7oRu0="),
@@ -191,6 +198,8 @@ mod tests {
         }
         assert_eq!(ChecksumAlgorithm::parse("MD5"), None);
         assert!(!ChecksumAlgorithm::Crc64Nvme.supports_composite());
+        assert!(ChecksumAlgorithm::Crc64Nvme.supports_full_object());
+        assert!(!ChecksumAlgorithm::Sha256.supports_full_object());
     }
 
     #[test]

@@ -57,8 +57,11 @@ pub struct NewUpload {
     pub user_metadata: UserMetadata,
     /// Other stored headers.
     pub headers: BTreeMap<String, String>,
-    /// The additional checksum of its parts (one that supports a composite).
+    /// The additional checksum of its parts.
     pub checksum_algorithm: Option<ChecksumAlgorithm>,
+    /// The object's checksum is a full-object one (a CRC of all its bytes,
+    /// S3's `FULL_OBJECT` type) instead of the composite of its parts'.
+    pub full_object_checksum: bool,
 }
 
 /// One uploaded part (the latest upload of its number).
@@ -79,6 +82,22 @@ pub struct Part {
     /// Its verified additional checksum, when it came with one.
     pub checksum: Option<PartChecksum>,
 }
+
+impl MultipartUpload {
+    /// Whether the object gets a full-object checksum (S3's `FULL_OBJECT`
+    /// type) rather than a composite one. Kept in the upload's stored
+    /// headers, which become the object's: the type header the object will
+    /// carry anyway.
+    pub fn full_object_checksum(&self) -> bool {
+        self.headers
+            .get(super::service::CHECKSUM_TYPE_HEADER)
+            .map(String::as_str)
+            == Some(FULL_OBJECT)
+    }
+}
+
+/// S3's name of the full-object checksum type.
+pub(crate) const FULL_OBJECT: &str = "FULL_OBJECT";
 
 /// The ETag of a multipart object: the MD5 of the parts' binary MD5s,
 /// then `-<number of parts>`.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::checksum::{ChecksumAlgorithm, PartChecksum, composite_checksum};
 use super::domain::{
-    MAX_PART_NUMBER, MIN_PART_SIZE_BYTES, MultipartUpload, NewUpload, Part, UploadId,
+    FULL_OBJECT, MAX_PART_NUMBER, MIN_PART_SIZE_BYTES, MultipartUpload, NewUpload, Part, UploadId,
     multipart_etag,
 };
 use super::ports::MultipartRepo;
@@ -80,12 +80,30 @@ impl MultipartService {
     pub async fn create(&self, caller: Caller, new: NewUpload) -> CoreResult<MultipartUpload> {
         let bucket = self.storage.bucket(caller, &new.bucket).await?;
         let key = ObjectKey::parse(&new.key)?;
-        if let Some(a) = new.checksum_algorithm
-            && !a.supports_composite()
-        {
-            return Err(CoreError::invalid(format!(
-                "{a} checksums of multipart uploads are full-object checksums, which this server does not compute; use CRC32, CRC32C, SHA1 or SHA256"
-            )));
+        let mut headers = new.headers;
+        headers.remove(CHECKSUM_TYPE_HEADER);
+        match (new.checksum_algorithm, new.full_object_checksum) {
+            (None, true) => {
+                return Err(CoreError::invalid(
+                    "The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.",
+                ));
+            }
+            (Some(a), true) if !a.supports_full_object() => {
+                return Err(CoreError::invalid(format!(
+                    "The FULL_OBJECT checksum type cannot be used with the {} checksum algorithm.",
+                    a.name().to_ascii_lowercase()
+                )));
+            }
+            (Some(a), false) if !a.supports_composite() => {
+                return Err(CoreError::invalid(format!(
+                    "The COMPOSITE checksum type cannot be used with the {} checksum algorithm.",
+                    a.name().to_ascii_lowercase()
+                )));
+            }
+            (Some(_), true) => {
+                headers.insert(CHECKSUM_TYPE_HEADER.to_owned(), FULL_OBJECT.to_owned());
+            }
+            _ => {}
         }
         let upload = MultipartUpload {
             id: UploadId::new(),
@@ -94,7 +112,7 @@ impl MultipartService {
             owner: caller.user_id,
             content_type: new.content_type,
             user_metadata: new.user_metadata,
-            headers: new.headers,
+            headers,
             initiated_at: now_utc(),
             checksum_algorithm: new.checksum_algorithm,
         };
@@ -279,7 +297,41 @@ impl MultipartService {
         requested: &[CompletedPart],
         condition: &WriteCondition,
     ) -> CoreResult<ObjectMeta> {
+        self.complete_with_checksum(caller, bucket, key, upload_id, requested, condition, None)
+            .await
+    }
+
+    /// [`complete`](Self::complete), checking the object's checksum
+    /// against `object_checksum` when the client names one (the
+    /// `x-amz-checksum-*` of CompleteMultipartUpload): the full-object CRC,
+    /// or the composite (with or without its `-N`).
+    ///
+    /// # Errors
+    /// As [`complete`](Self::complete); `BadDigest` when `object_checksum`
+    /// differs (nothing is committed, the upload stays); `InvalidInput`
+    /// when it names another algorithm than the upload's.
+    #[allow(clippy::too_many_arguments)]
+    #[tracing::instrument(skip(self, requested, condition, object_checksum), fields(owner = %caller.user_id, parts = requested.len()))]
+    pub async fn complete_with_checksum(
+        &self,
+        caller: Caller,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        requested: &[CompletedPart],
+        condition: &WriteCondition,
+        object_checksum: Option<&PartChecksum>,
+    ) -> CoreResult<ObjectMeta> {
         let upload = self.upload_of(caller, bucket, key, upload_id).await?;
+        if let Some(c) = object_checksum
+            && upload.checksum_algorithm != Some(c.algorithm)
+        {
+            return Err(CoreError::invalid(format!(
+                "The upload was not created with a {} checksum; the complete request cannot name one",
+                c.algorithm
+            )));
+        }
+        let full_object = upload.full_object_checksum();
         // A refused conditional completion assembles nothing; the commit
         // checks again, atomically.
         self.storage
@@ -303,7 +355,9 @@ impl MultipartService {
         let mut chosen = Vec::with_capacity(requested.len());
         for want in requested {
             let etag = want.etag.trim().trim_start_matches("W/").trim_matches('"');
+            // A composite is made of the parts' checksums: each must be named.
             if let Some(a) = upload.checksum_algorithm
+                && !full_object
                 && want.checksum.is_none()
             {
                 return Err(CoreError::invalid(format!(
@@ -360,6 +414,27 @@ impl MultipartService {
             })
             .try_flatten()
             .boxed();
+        // A full-object checksum is computed over the bytes as they are
+        // assembled (one pass; S3 combines the parts' CRCs instead, which
+        // gives the same value).
+        let hasher = upload
+            .checksum_algorithm
+            .filter(|_| full_object)
+            .map(|a| Arc::new(std::sync::Mutex::new(Some(a.hasher()))));
+        let body: ByteStream = match &hasher {
+            None => body,
+            Some(state) => {
+                let state = state.clone();
+                body.inspect_ok(move |chunk| {
+                    if let Ok(mut h) = state.lock()
+                        && let Some(h) = h.as_mut()
+                    {
+                        h.update(chunk);
+                    }
+                })
+                .boxed()
+            }
+        };
         let max = self.storage.max_object_size_bytes();
         let blob_id = BlobId::new();
         let written = self
@@ -379,13 +454,17 @@ impl MultipartService {
                 written.size_bytes
             )));
         }
-        let (headers, parts) = match completed_checksums(&upload, &chosen) {
-            Ok(v) => v,
-            Err(e) => {
-                self.discard(blob_id).await;
-                return Err(e);
-            }
-        };
+        let full_value = hasher
+            .and_then(|state| state.lock().ok()?.take())
+            .map(|h| h.finalize());
+        let (headers, parts) =
+            match completed_checksums(&upload, &chosen, full_value, object_checksum) {
+                Ok(v) => v,
+                Err(e) => {
+                    self.discard(blob_id).await;
+                    return Err(e);
+                }
+            };
         let meta = self
             .storage
             .commit_object(
@@ -661,11 +740,15 @@ pub fn checksum_header(algorithm: ChecksumAlgorithm) -> String {
 /// (`COMPOSITE` for a multipart object's checksum of part checksums).
 pub const CHECKSUM_TYPE_HEADER: &str = "x-amz-checksum-type";
 
-/// The completed object's headers (the upload's, plus the composite
-/// checksum when the upload has an algorithm) and its parts.
+/// The completed object's headers (the upload's, plus its checksum when the
+/// upload has an algorithm: `full_value`, computed over the assembled
+/// bytes, or the composite of the parts') and its parts; `BadDigest` when
+/// the checksum the client named for the object differs.
 fn completed_checksums(
     upload: &MultipartUpload,
     chosen: &[Part],
+    full_value: Option<String>,
+    named: Option<&PartChecksum>,
 ) -> CoreResult<(std::collections::BTreeMap<String, String>, Vec<ObjectPart>)> {
     let mut headers = upload.headers.clone();
     let algorithm = upload.checksum_algorithm;
@@ -680,9 +763,26 @@ fn completed_checksums(
             })
             .collect()
     });
-    if let (Some(a), Some(sums)) = (algorithm, &part_sums) {
-        headers.insert(checksum_header(a), composite_checksum(a, sums)?);
-        headers.insert(CHECKSUM_TYPE_HEADER.to_owned(), "COMPOSITE".to_owned());
+    let object_sum = match (algorithm, full_value, &part_sums) {
+        (Some(a), Some(full), _) => Some((a, full)),
+        (Some(a), None, Some(sums)) => {
+            headers.insert(CHECKSUM_TYPE_HEADER.to_owned(), "COMPOSITE".to_owned());
+            Some((a, composite_checksum(a, sums)?))
+        }
+        _ => None,
+    };
+    if let Some((a, value)) = object_sum {
+        if let Some(named) = named {
+            let given = named.value.trim();
+            let bare = value.split_once('-').map_or(value.as_str(), |(v, _)| v);
+            if given != value && given != bare {
+                return Err(CoreError::BadDigest(format!(
+                    "The {} you specified for the object did not match the calculated checksum.",
+                    checksum_header(a)
+                )));
+            }
+        }
+        headers.insert(checksum_header(a), value);
     }
     let parts = chosen
         .iter()

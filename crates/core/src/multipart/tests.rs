@@ -1002,3 +1002,99 @@ async fn copied_parts_of_a_checksummed_upload_get_their_checksum_computed() {
         .expect_err("CRC64NVME is full-object only");
     assert!(matches!(err, CoreError::InvalidInput(_)), "{err:?}");
 }
+
+#[tokio::test]
+async fn full_object_checksums_are_a_crc_of_all_the_bytes() {
+    let f = fixture().await;
+    let new = |key: &str, algorithm, full| NewUpload {
+        bucket: "bkt".into(),
+        key: key.into(),
+        checksum_algorithm: algorithm,
+        full_object_checksum: full,
+        ..Default::default()
+    };
+    for (what, refused) in [
+        (
+            "SHA256 has no full-object form",
+            new("x", Some(ChecksumAlgorithm::Sha256), true),
+        ),
+        ("a type needs an algorithm", new("x", None, true)),
+    ] {
+        let err = f.svc.create(f.alice, refused).await.expect_err(what);
+        assert!(matches!(err, CoreError::InvalidInput(_)), "{what}: {err:?}");
+    }
+    let upload = f
+        .svc
+        .create(f.alice, new("full", Some(ChecksumAlgorithm::Crc32), true))
+        .await
+        .expect("the upload starts");
+    assert!(upload.full_object_checksum());
+    let id = upload.id.to_string();
+    let crc = |data: &[u8]| {
+        let mut h = ChecksumAlgorithm::Crc32.hasher();
+        h.update(data);
+        PartChecksum {
+            algorithm: ChecksumAlgorithm::Crc32,
+            value: h.finalize(),
+        }
+    };
+    let (a, b) = (bytes(5 * MIB, 5), b"the end".to_vec());
+    let mut parts = Vec::new();
+    for (n, data) in [(1, &a), (2, &b)] {
+        let sum = crc(data);
+        parts.push(
+            f.svc
+                .upload_part(
+                    f.alice,
+                    "bkt",
+                    "full",
+                    &id,
+                    n,
+                    body(data),
+                    None,
+                    None,
+                    || Some(sum),
+                )
+                .await
+                .expect("part"),
+        );
+    }
+    let whole = crc(&[a.clone(), b.clone()].concat());
+    // Part checksums are optional in the request here; a wrong object
+    // checksum is BadDigest and keeps the upload.
+    let requested = done(&[&parts[0], &parts[1]]);
+    let wrong = crc(b"not the object");
+    let err = f
+        .svc
+        .complete_with_checksum(
+            f.alice,
+            "bkt",
+            "full",
+            &id,
+            &requested,
+            &WriteCondition::Always,
+            Some(&wrong),
+        )
+        .await
+        .expect_err("a wrong object checksum");
+    assert!(matches!(err, CoreError::BadDigest(_)), "{err:?}");
+    let meta = f
+        .svc
+        .complete_with_checksum(
+            f.alice,
+            "bkt",
+            "full",
+            &id,
+            &requested,
+            &WriteCondition::Always,
+            Some(&whole),
+        )
+        .await
+        .expect("completes with the right object checksum");
+    assert_eq!(meta.headers.get("x-amz-checksum-crc32"), Some(&whole.value));
+    assert_eq!(
+        meta.headers.get(CHECKSUM_TYPE_HEADER).map(String::as_str),
+        Some("FULL_OBJECT")
+    );
+    assert_eq!(f.read("full").await, [a, b].concat());
+}
