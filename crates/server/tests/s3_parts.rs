@@ -153,6 +153,26 @@ async fn checksummed_parts(s3: &Client, bucket: &str) {
         listed.checksum_algorithm(),
         Some(&ChecksumAlgorithm::Sha256)
     );
+    assert_eq!(listed.checksum_type(), Some(&ChecksumType::Composite));
+    let uploads = s3
+        .list_multipart_uploads()
+        .bucket(bucket)
+        .prefix(key)
+        .send()
+        .await
+        .expect("ListMultipartUploads");
+    let listed_upload = &uploads.uploads()[0];
+    assert_eq!(
+        (
+            listed_upload.checksum_algorithm(),
+            listed_upload.checksum_type()
+        ),
+        (
+            Some(&ChecksumAlgorithm::Sha256),
+            Some(&ChecksumType::Composite)
+        ),
+        "ListMultipartUploads names the upload's checksum"
+    );
     let listed_sums: Vec<Option<&str>> =
         listed.parts().iter().map(|p| p.checksum_sha256()).collect();
     let want_sums: Vec<String> = pieces.iter().map(|p| sha256_b64(p)).collect();

@@ -3,7 +3,9 @@
 use base64::Engine;
 use miniaws_core::CoreError;
 use miniaws_core::identity::Caller;
-use miniaws_core::multipart::{CHECKSUM_TYPE_HEADER, MAX_PART_NUMBER, PartChecksum};
+use miniaws_core::multipart::{
+    CHECKSUM_TYPE_HEADER, MAX_PART_NUMBER, MultipartUpload, PartChecksum,
+};
 use miniaws_core::storage::{Conditions, ETag, ObjectMeta, RangeSpec, UserMetadata};
 use s3s::dto::{self, ChecksumType, ETagCondition, Metadata, Timestamp, TimestampFormat};
 use s3s::{S3ErrorCode, S3Result, s3_error};
@@ -254,6 +256,25 @@ impl StoredChecksums {
         }
         c
     }
+}
+
+/// An upload's checksum algorithm and type on the wire (CreateMultipartUpload,
+/// ListParts, ListMultipartUploads), when it has one.
+pub fn upload_checksum(
+    upload: &MultipartUpload,
+) -> (Option<dto::ChecksumAlgorithm>, Option<ChecksumType>) {
+    let Some(algorithm) = upload.checksum_algorithm else {
+        return (None, None);
+    };
+    let kind = if upload.full_object_checksum() {
+        ChecksumType::FULL_OBJECT
+    } else {
+        ChecksumType::COMPOSITE
+    };
+    (
+        Some(dto::ChecksumAlgorithm::from(algorithm.name().to_owned())),
+        Some(ChecksumType::from(kind.to_owned())),
+    )
 }
 
 /// A checksum named in the wire's per-algorithm fields (a part of a

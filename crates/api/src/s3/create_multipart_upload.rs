@@ -5,13 +5,11 @@
 //! for CRC64NVME and a choice for CRC32 and CRC32C), as S3.
 
 use miniaws_core::multipart::NewUpload;
-use s3s::dto::{
-    ChecksumAlgorithm, ChecksumType, CreateMultipartUploadInput, CreateMultipartUploadOutput,
-};
+use s3s::dto::{ChecksumType, CreateMultipartUploadInput, CreateMultipartUploadOutput};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use super::body::Algorithm;
-use super::convert::{StoredHeaders, user_metadata};
+use super::convert::{StoredHeaders, upload_checksum, user_metadata};
 use super::{MiniS3, caller, object_error};
 
 pub(super) async fn handle(
@@ -71,23 +69,13 @@ pub(super) async fn handle(
         )
         .await
         .map_err(object_error)?;
+    let (checksum_algorithm, checksum_type) = upload_checksum(&upload);
     Ok(S3Response::new(CreateMultipartUploadOutput {
         bucket: Some(input.bucket),
         key: Some(input.key),
         upload_id: Some(upload.id.to_string()),
-        checksum_algorithm: upload
-            .checksum_algorithm
-            .map(|a| ChecksumAlgorithm::from(a.name().to_owned())),
-        checksum_type: upload.checksum_algorithm.map(|_| {
-            ChecksumType::from(
-                if upload.full_object_checksum() {
-                    ChecksumType::FULL_OBJECT
-                } else {
-                    ChecksumType::COMPOSITE
-                }
-                .to_owned(),
-            )
-        }),
+        checksum_algorithm,
+        checksum_type,
         ..Default::default()
     }))
 }

@@ -7,7 +7,7 @@ use s3s::dto::{
 };
 use s3s::{S3Request, S3Response, S3Result};
 
-use super::convert::{owner, timestamp, url_encode};
+use super::convert::{owner, timestamp, upload_checksum, url_encode};
 use super::{MiniS3, bucket_error, caller};
 
 pub(super) async fn handle(
@@ -40,17 +40,21 @@ pub(super) async fn handle(
     let uploads = listing
         .uploads
         .iter()
-        .map(|u| MultipartUpload {
-            key: Some(enc(u.key.as_str())),
-            upload_id: Some(u.id.to_string()),
-            initiated: Some(timestamp(u.initiated_at)),
-            initiator: Some(Initiator {
-                id: who.id.clone(),
-                display_name: who.display_name.clone(),
-            }),
-            owner: Some(who.clone()),
-            storage_class: Some("STANDARD".to_owned().into()),
-            ..Default::default()
+        .map(|u| {
+            let (checksum_algorithm, checksum_type) = upload_checksum(u);
+            MultipartUpload {
+                checksum_algorithm,
+                checksum_type,
+                key: Some(enc(u.key.as_str())),
+                upload_id: Some(u.id.to_string()),
+                initiated: Some(timestamp(u.initiated_at)),
+                initiator: Some(Initiator {
+                    id: who.id.clone(),
+                    display_name: who.display_name.clone(),
+                }),
+                owner: Some(who.clone()),
+                storage_class: Some("STANDARD".to_owned().into()),
+            }
         })
         .collect();
     let (next_key_marker, next_upload_id_marker) = match listing.next_marker {

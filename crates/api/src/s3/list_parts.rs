@@ -1,10 +1,10 @@
 //! ListParts, with each part's checksum and the upload's algorithm.
 
-use s3s::dto::{ChecksumAlgorithm, ChecksumType, Initiator, ListPartsInput, ListPartsOutput, Part};
+use s3s::dto::{Initiator, ListPartsInput, ListPartsOutput, Part};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use super::body::Algorithm;
-use super::convert::{StoredChecksums, etag, owner, timestamp};
+use super::convert::{StoredChecksums, etag, owner, timestamp, upload_checksum};
 use super::{MiniS3, caller, object_error};
 
 pub(super) async fn handle(
@@ -36,7 +36,7 @@ pub(super) async fn handle(
         .await
         .map_err(object_error)?;
     let who = owner(caller);
-    let algorithm = listing.upload.checksum_algorithm;
+    let (checksum_algorithm, checksum_type) = upload_checksum(&listing.upload);
     Ok(S3Response::new(ListPartsOutput {
         bucket: Some(input.bucket),
         key: Some(input.key),
@@ -53,17 +53,8 @@ pub(super) async fn handle(
         }),
         owner: Some(who),
         storage_class: Some("STANDARD".to_owned().into()),
-        checksum_algorithm: algorithm.map(|a| ChecksumAlgorithm::from(a.name().to_owned())),
-        checksum_type: algorithm.map(|_| {
-            ChecksumType::from(
-                if listing.upload.full_object_checksum() {
-                    ChecksumType::FULL_OBJECT
-                } else {
-                    ChecksumType::COMPOSITE
-                }
-                .to_owned(),
-            )
-        }),
+        checksum_algorithm,
+        checksum_type,
         parts: Some(
             listing
                 .parts
