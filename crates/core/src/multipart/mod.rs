@@ -4,7 +4,8 @@
 //! [`StorageService::commit_object`](crate::storage::StorageService::commit_object).
 //!
 //! The rules (part numbers, ETag checks, minimum part size, ownership,
-//! expiry of abandoned uploads) live in [`MultipartService`]; the metadata of
+//! expiry of abandoned uploads, S3's additional checksums of parts and of
+//! the completed object) live in [`MultipartService`]; the metadata of
 //! uploads and parts goes through a [`MultipartRepo`].
 
 mod checksum;

@@ -278,16 +278,18 @@ impl MultipartService {
 
     /// Assembles the named parts, in order, into the object: the parts'
     /// bytes stream into one new blob (never held in memory), which is
-    /// committed as the key's new version; then the upload and its parts
-    /// are removed.
+    /// committed as the key's new version, with its parts' sizes and
+    /// checksums (for reads by part number) and, when the upload has a
+    /// checksum algorithm, its checksum (the composite of the parts', or a
+    /// CRC of all the bytes); then the upload and its parts are removed.
     ///
     /// # Errors
-    /// `NotFound(Upload)`; `InvalidInput` for an empty part list;
-    /// `InvalidPart` (`Order`, `Missing` — unknown number or wrong ETag —,
-    /// `TooSmall` for a non-final part under 5 MiB); the refusals of
-    /// [`WriteCondition::check`] (the upload stays then); the write's
-    /// errors.
-    #[tracing::instrument(skip(self, requested, condition), fields(owner = %caller.user_id, parts = requested.len()))]
+    /// `NotFound(Upload)`; `InvalidInput` for an empty part list, or a part
+    /// without its checksum in a composite-checksum upload;
+    /// `InvalidPart` (`Order`, `Missing` — unknown number, wrong ETag or
+    /// wrong checksum —, `TooSmall` for a non-final part under 5 MiB); the
+    /// refusals of [`WriteCondition::check`] (the upload stays then); the
+    /// write's errors.
     pub async fn complete(
         &self,
         caller: Caller,
