@@ -26,6 +26,10 @@ pub enum Backend {
     Sqlite,
 }
 
+/// How long a pooled Postgres connection may sit idle before it is
+/// pinged on acquire.
+const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
+
 /// Pool sizing and timeouts.
 #[derive(Debug, Clone)]
 pub struct PoolSettings {
@@ -126,6 +130,19 @@ impl Database {
             let pool = PgPoolOptions::new()
                 .max_connections(settings.max_connections)
                 .acquire_timeout(settings.acquire_timeout)
+                // Ping a pooled connection only when it has sat idle (it may
+                // have died with the server meanwhile), not on every acquire:
+                // a ping is a round trip in front of every query. A connection
+                // that fails in use is dropped by sqlx.
+                .test_before_acquire(false)
+                .before_acquire(|conn, meta| {
+                    Box::pin(async move {
+                        if meta.idle_for >= PING_IF_IDLE_FOR {
+                            sqlx::Connection::ping(conn).await?;
+                        }
+                        Ok(true)
+                    })
+                })
                 .connect_with(options)
                 .await
                 .map_err(|source| DbError::Connect {
@@ -154,6 +171,9 @@ impl Database {
             let pool = SqlitePoolOptions::new()
                 .max_connections(settings.max_connections)
                 .acquire_timeout(settings.acquire_timeout)
+                // An in-process connection cannot go stale; pinging it on
+                // every acquire costs two thread switches per query.
+                .test_before_acquire(false)
                 .connect_with(options)
                 .await
                 .map_err(|source| DbError::Connect {

@@ -17,7 +17,7 @@ use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use super::convert::{StoredChecksums, etag, named_checksum};
 use super::write_conditions::write_condition;
-use super::{MiniS3, caller, object_error};
+use super::{MiniS3, caller, detached, object_error};
 
 pub(super) async fn handle(
     s3: &MiniS3,
@@ -66,19 +66,28 @@ pub(super) async fn handle(
             "The XML you provided was not well-formed or did not validate against our published schema: name at least one part"
         ));
     }
-    let meta = s3
-        .multipart()
-        .complete_with_checksum(
-            caller,
-            &input.bucket,
-            &input.key,
-            &input.upload_id,
-            &requested,
-            &condition,
-            object_checksum.as_ref(),
-        )
-        .await
-        .map_err(object_error)?;
+    // Assembly and commit run to the end even if the client goes away.
+    let multipart = s3.state.multipart.clone();
+    let (bucket, key, upload_id) = (
+        input.bucket.clone(),
+        input.key.clone(),
+        input.upload_id.clone(),
+    );
+    let meta = detached(async move {
+        multipart
+            .complete_with_checksum(
+                caller,
+                &bucket,
+                &key,
+                &upload_id,
+                &requested,
+                &condition,
+                object_checksum.as_ref(),
+            )
+            .await
+    })
+    .await
+    .map_err(object_error)?;
     let sums = StoredChecksums::from_meta(&meta);
     Ok(S3Response::new(CompleteMultipartUploadOutput {
         bucket: Some(input.bucket.clone()),

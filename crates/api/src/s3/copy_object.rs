@@ -6,7 +6,7 @@ use s3s::dto::{CopyObjectInput, CopyObjectOutput, CopyObjectResult, CopySource};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use super::convert::{StoredHeaders, conditions, etag, timestamp, user_metadata};
-use super::{MiniS3, caller, object_error};
+use super::{MiniS3, caller, detached, object_error};
 
 /// The bucket and key of a copy source (no versions, no access points).
 pub(super) fn source(src: &CopySource) -> S3Result<(&str, &str)> {
@@ -79,19 +79,25 @@ pub(super) async fn handle(
         input.copy_source_if_modified_since,
         input.copy_source_if_unmodified_since,
     );
-    let meta = s3
-        .storage()
-        .copy_object(
-            caller,
-            src_bucket,
-            src_key,
-            &conditions,
-            &input.bucket,
-            &input.key,
-            directive,
-        )
-        .await
-        .map_err(object_error)?;
+    // The copy runs to the end even if the client goes away.
+    let storage = s3.state.storage.clone();
+    let (src_bucket, src_key) = (src_bucket.to_owned(), src_key.to_owned());
+    let (bucket, key) = (input.bucket, input.key);
+    let meta = detached(async move {
+        storage
+            .copy_object(
+                caller,
+                &src_bucket,
+                &src_key,
+                &conditions,
+                &bucket,
+                &key,
+                directive,
+            )
+            .await
+    })
+    .await
+    .map_err(object_error)?;
     Ok(S3Response::new(CopyObjectOutput {
         copy_object_result: Some(CopyObjectResult {
             e_tag: Some(etag(&meta.etag)),

@@ -76,6 +76,18 @@ impl MiniS3 {
     }
 }
 
+/// Runs a write's last steps (commit, removal of the replaced blob) in a
+/// task of their own: hyper drops a request's future when its client goes
+/// away, and a commit cut off half-way could leave the replaced version's
+/// blob behind until the next start-up sweep.
+async fn detached<T: Send + 'static>(
+    work: impl std::future::Future<Output = Result<T, CoreError>> + Send + 'static,
+) -> Result<T, CoreError> {
+    tokio::spawn(work)
+        .await
+        .map_err(|e| CoreError::internal("a write task failed", e))?
+}
+
 /// The authenticated caller of a request.
 fn caller<T>(req: &S3Request<T>) -> S3Result<Caller> {
     auth::caller(req)

@@ -20,7 +20,7 @@ use super::convert::{
     StoredChecksums, StoredHeaders, checksum_header, content_md5, etag, user_metadata,
 };
 use super::write_conditions::write_condition;
-use super::{MiniS3, bucket_error, caller, object_error};
+use super::{MiniS3, bucket_error, caller, detached, object_error};
 
 pub(super) async fn handle(
     s3: &MiniS3,
@@ -67,25 +67,28 @@ pub(super) async fn handle(
     if let Some((name, value)) = checksum_header(&computed) {
         headers.insert(name, value);
     }
-    let meta = s3
-        .storage()
-        .commit_object(
-            caller,
-            CommitObject {
-                bucket: input.bucket,
-                key: input.key,
-                blob_id,
-                size_bytes: written.size_bytes,
-                etag: miniaws_core::storage::ETag::from_md5(&written.md5),
-                content_type: input.content_type,
-                user_metadata: user_metadata(input.metadata),
-                headers,
-                condition,
-                parts: Vec::new(),
-            },
-        )
-        .await
-        .map_err(object_error)?;
+    let storage = s3.state.storage.clone();
+    let meta = detached(async move {
+        storage
+            .commit_object(
+                caller,
+                CommitObject {
+                    bucket: input.bucket,
+                    key: input.key,
+                    blob_id,
+                    size_bytes: written.size_bytes,
+                    etag: miniaws_core::storage::ETag::from_md5(&written.md5),
+                    content_type: input.content_type,
+                    user_metadata: user_metadata(input.metadata),
+                    headers,
+                    condition,
+                    parts: Vec::new(),
+                },
+            )
+            .await
+    })
+    .await
+    .map_err(object_error)?;
     let sums = StoredChecksums::of(computed);
     Ok(S3Response::new(PutObjectOutput {
         e_tag: Some(etag(&meta.etag)),
