@@ -45,7 +45,9 @@ impl ApiError {
 /// The native API's status and `type` for a domain error.
 pub fn wire_code(err: &CoreError) -> (StatusCode, &'static str) {
     match err {
-        CoreError::InvalidInput(_) => (StatusCode::BAD_REQUEST, "INVALID_INPUT"),
+        CoreError::InvalidInput(_) | CoreError::InvalidRequest(_) => {
+            (StatusCode::BAD_REQUEST, "INVALID_INPUT")
+        }
         CoreError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "UNAUTHORIZED"),
         CoreError::Forbidden(_) => (StatusCode::FORBIDDEN, "FORBIDDEN"),
         CoreError::NotFound { resource, .. } => match resource {
@@ -79,6 +81,7 @@ pub fn wire_code(err: &CoreError) -> (StatusCode, &'static str) {
 pub fn s3_code(err: &CoreError) -> (StatusCode, S3ErrorCode) {
     match err {
         CoreError::InvalidInput(_) => (StatusCode::BAD_REQUEST, S3ErrorCode::InvalidArgument),
+        CoreError::InvalidRequest(_) => (StatusCode::BAD_REQUEST, S3ErrorCode::InvalidRequest),
         CoreError::Unauthorized(_) => (StatusCode::FORBIDDEN, S3ErrorCode::AccessDenied),
         CoreError::Forbidden(_) => (StatusCode::FORBIDDEN, S3ErrorCode::AccessDenied),
         CoreError::NotFound { resource, .. } => match resource {
@@ -235,6 +238,7 @@ mod tests {
             ),
             (CoreError::TooLarge("x".into()), 413, "TOO_LARGE"),
             (CoreError::BadDigest("x".into()), 400, "BAD_DIGEST"),
+            (CoreError::InvalidRequest("x".into()), 400, "INVALID_INPUT"),
             (
                 CoreError::PreconditionFailed("x".into()),
                 412,
@@ -336,6 +340,7 @@ mod tests {
             ),
             (CoreError::TooLarge("x".into()), 400, "EntityTooLarge"),
             (CoreError::BadDigest("x".into()), 400, "BadDigest"),
+            (CoreError::InvalidRequest("x".into()), 400, "InvalidRequest"),
             (
                 CoreError::PreconditionFailed("x".into()),
                 412,

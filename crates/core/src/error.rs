@@ -91,6 +91,12 @@ pub enum CoreError {
     /// The request is malformed or violates a rule; the message names it.
     #[error("{0}")]
     InvalidInput(String),
+    /// The request is well-formed but does not fit what it applies to (S3's
+    /// `InvalidRequest`): a part checksum of another algorithm than its
+    /// upload's, a completion that leaves out a part checksum the upload
+    /// needs.
+    #[error("{0}")]
+    InvalidRequest(String),
     /// No valid credentials were presented.
     #[error("{0}")]
     Unauthorized(String),

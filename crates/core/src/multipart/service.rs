@@ -84,18 +84,18 @@ impl MultipartService {
         headers.remove(CHECKSUM_TYPE_HEADER);
         match (new.checksum_algorithm, new.full_object_checksum) {
             (None, true) => {
-                return Err(CoreError::invalid(
-                    "The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.",
+                return Err(CoreError::InvalidRequest(
+                    "The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.".into(),
                 ));
             }
             (Some(a), true) if !a.supports_full_object() => {
-                return Err(CoreError::invalid(format!(
+                return Err(CoreError::InvalidRequest(format!(
                     "The FULL_OBJECT checksum type cannot be used with the {} checksum algorithm.",
                     a.name().to_ascii_lowercase()
                 )));
             }
             (Some(a), false) if !a.supports_composite() => {
-                return Err(CoreError::invalid(format!(
+                return Err(CoreError::InvalidRequest(format!(
                     "The COMPOSITE checksum type cannot be used with the {} checksum algorithm.",
                     a.name().to_ascii_lowercase()
                 )));
@@ -328,7 +328,7 @@ impl MultipartService {
         if let Some(c) = object_checksum
             && upload.checksum_algorithm != Some(c.algorithm)
         {
-            return Err(CoreError::invalid(format!(
+            return Err(CoreError::InvalidRequest(format!(
                 "The upload was not created with a {} checksum; the complete request cannot name one",
                 c.algorithm
             )));
@@ -362,7 +362,7 @@ impl MultipartService {
                 && !full_object
                 && want.checksum.is_none()
             {
-                return Err(CoreError::invalid(format!(
+                return Err(CoreError::InvalidRequest(format!(
                     "The upload was created using a {a} checksum. The complete request must include the checksum for each part. It was missing for part {} in the request.",
                     want.part_number
                 )));
@@ -809,12 +809,12 @@ fn check_part_checksum(
     match (algorithm, checksum) {
         (None, _) => Ok(()),
         (Some(a), Some(c)) if c.algorithm == a => Ok(()),
-        (Some(a), Some(c)) => Err(CoreError::invalid(format!(
+        (Some(a), Some(c)) => Err(CoreError::InvalidRequest(format!(
             "Checksum Type mismatch occurred, expected checksum Type: {}, actual checksum Type: {}",
             a.name().to_ascii_lowercase(),
             c.algorithm.name().to_ascii_lowercase()
         ))),
-        (Some(a), None) => Err(CoreError::invalid(format!(
+        (Some(a), None) => Err(CoreError::InvalidRequest(format!(
             "The upload was created using a {} checksum. The part upload request must include a checksum header.",
             a.name().to_ascii_lowercase()
         ))),

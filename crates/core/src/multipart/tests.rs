@@ -830,7 +830,10 @@ async fn checksummed_uploads_keep_part_checksums_and_get_a_composite() {
         ),
     ] {
         let err = upload(1, a.clone(), sum).await.expect_err(what);
-        assert!(matches!(err, CoreError::InvalidInput(_)), "{what}: {err:?}");
+        assert!(
+            matches!(err, CoreError::InvalidRequest(_)),
+            "{what}: {err:?}"
+        );
     }
     assert_eq!(f.blobs.ids(), before, "refused parts leave no blob");
     let p1 = upload(1, a.clone(), Some(sha256(&a)))
@@ -872,7 +875,7 @@ async fn checksummed_uploads_keep_part_checksums_and_get_a_composite() {
         )
         .await
         .expect_err("a part without its checksum");
-    assert!(matches!(err, CoreError::InvalidInput(_)), "{err:?}");
+    assert!(matches!(err, CoreError::InvalidRequest(_)), "{err:?}");
     let err = f
         .svc
         .complete(
@@ -1000,7 +1003,7 @@ async fn copied_parts_of_a_checksummed_upload_get_their_checksum_computed() {
         )
         .await
         .expect_err("CRC64NVME is full-object only");
-    assert!(matches!(err, CoreError::InvalidInput(_)), "{err:?}");
+    assert!(matches!(err, CoreError::InvalidRequest(_)), "{err:?}");
 }
 
 #[tokio::test]
@@ -1021,7 +1024,10 @@ async fn full_object_checksums_are_a_crc_of_all_the_bytes() {
         ("a type needs an algorithm", new("x", None, true)),
     ] {
         let err = f.svc.create(f.alice, refused).await.expect_err(what);
-        assert!(matches!(err, CoreError::InvalidInput(_)), "{what}: {err:?}");
+        assert!(
+            matches!(err, CoreError::InvalidRequest(_)),
+            "{what}: {err:?}"
+        );
     }
     let upload = f
         .svc
