@@ -93,6 +93,23 @@ fn raw_md5(mib: u64) -> f64 {
     mib_s(mib << 20, best)
 }
 
+/// One durable 4 KiB file the way a blob is written: create a temporary in
+/// `dir`, write, fsync, rename into `dest_dir`, fsync `dest_dir`.
+fn raw_small_file(dir: &Path, dest_dir: &Path, name: &str) -> Duration {
+    let small = [0x5au8; 4096];
+    let t = Instant::now();
+    let tmp = dir.join(format!("raw-{name}.tmp"));
+    let mut f = std::fs::File::create(&tmp).expect("tmp");
+    f.write_all(&small).expect("write");
+    f.sync_all().expect("fsync");
+    drop(f);
+    std::fs::rename(&tmp, dest_dir.join(name)).expect("rename");
+    std::fs::File::open(dest_dir)
+        .and_then(|d| d.sync_all())
+        .expect("dir fsync");
+    t.elapsed()
+}
+
 fn raw_disk(dir: &Path, big_mib: u64) -> Raw {
     let path = dir.join("raw-seq.bin");
     let chunk = vec![0x5au8; CHUNK];
@@ -107,24 +124,11 @@ fn raw_disk(dir: &Path, big_mib: u64) -> Raw {
     let write = started.elapsed();
     std::fs::remove_file(&path).ok();
 
-    let mut samples = Vec::new();
-    let small = vec![0x5au8; 4096];
     let dest_dir = dir.join("raw-small");
     std::fs::create_dir_all(&dest_dir).expect("raw dir");
-    for i in 0..200 {
-        let t = Instant::now();
-        let tmp = dir.join(format!("raw-{i}.tmp"));
-        let mut f = std::fs::File::create(&tmp).expect("tmp");
-        f.write_all(&small).expect("write");
-        f.sync_all().expect("fsync");
-        drop(f);
-        let dest = dest_dir.join(format!("{i}"));
-        std::fs::rename(&tmp, &dest).expect("rename");
-        std::fs::File::open(&dest_dir)
-            .and_then(|d| d.sync_all())
-            .expect("dir fsync");
-        samples.push(t.elapsed());
-    }
+    let mut samples: Vec<Duration> = (0..200)
+        .map(|i| raw_small_file(dir, &dest_dir, &format!("a{i}")))
+        .collect();
     std::fs::remove_dir_all(&dest_dir).ok();
     Raw {
         write_mib_s: mib_s(big_mib << 20, write),
@@ -133,59 +137,106 @@ fn raw_disk(dir: &Path, big_mib: u64) -> Raw {
     }
 }
 
+/// A connection of its own to the server's database, for single-row
+/// INSERT commits (the metadata part of the floor).
+enum RawCommitter {
+    Postgres(sqlx::PgConnection),
+    Sqlite(sqlx::SqliteConnection),
+}
+
+impl RawCommitter {
+    async fn open(url: &str) -> Self {
+        use sqlx::Connection;
+        let create = "CREATE TABLE IF NOT EXISTS bench_commit (id BIGINT PRIMARY KEY, v TEXT)";
+        if url.starts_with("postgres") {
+            let mut conn = sqlx::PgConnection::connect(url).await.expect("pg connects");
+            sqlx::query(create).execute(&mut conn).await.expect("table");
+            Self::Postgres(conn)
+        } else {
+            use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+            use std::str::FromStr;
+            let options = SqliteConnectOptions::from_str(url)
+                .expect("sqlite url")
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(Duration::from_secs(10));
+            let mut conn = sqlx::SqliteConnection::connect_with(&options)
+                .await
+                .expect("sqlite connects");
+            sqlx::query(create).execute(&mut conn).await.expect("table");
+            Self::Sqlite(conn)
+        }
+    }
+
+    /// The time of one committed single-row INSERT with key `id`.
+    async fn commit(&mut self, id: i64) -> Duration {
+        let t = Instant::now();
+        match self {
+            Self::Postgres(conn) => sqlx::query("INSERT INTO bench_commit VALUES ($1, 'x')")
+                .bind(id)
+                .execute(conn)
+                .await
+                .map(drop),
+            Self::Sqlite(conn) => sqlx::query("INSERT INTO bench_commit VALUES (?, 'x')")
+                .bind(id)
+                .execute(conn)
+                .await
+                .map(drop),
+        }
+        .expect("insert");
+        t.elapsed()
+    }
+
+    async fn close(self) {
+        let drop_table = "DROP TABLE bench_commit";
+        let _ = match self {
+            Self::Postgres(mut conn) => sqlx::query(drop_table).execute(&mut conn).await.map(drop),
+            Self::Sqlite(mut conn) => sqlx::query(drop_table).execute(&mut conn).await.map(drop),
+        };
+    }
+}
+
 /// p50 of one single-row INSERT commit on the server's database.
 async fn raw_commit(url: &str) -> Duration {
-    use sqlx::Connection;
+    let mut committer = RawCommitter::open(url).await;
     let mut samples = Vec::new();
-    if url.starts_with("postgres") {
-        let mut conn = sqlx::PgConnection::connect(url).await.expect("pg connects");
-        sqlx::query("CREATE TABLE IF NOT EXISTS bench_commit (id BIGINT PRIMARY KEY, v TEXT)")
-            .execute(&mut conn)
-            .await
-            .expect("table");
-        for i in 0..300i64 {
-            let t = Instant::now();
-            sqlx::query("INSERT INTO bench_commit VALUES ($1, 'x')")
-                .bind(i)
-                .execute(&mut conn)
-                .await
-                .expect("insert");
-            samples.push(t.elapsed());
-        }
-        sqlx::query("DROP TABLE bench_commit")
-            .execute(&mut conn)
-            .await
-            .ok();
-    } else {
-        use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
-        use std::str::FromStr;
-        let options = SqliteConnectOptions::from_str(url)
-            .expect("sqlite url")
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(10));
-        let mut conn = sqlx::SqliteConnection::connect_with(&options)
-            .await
-            .expect("sqlite connects");
-        sqlx::query("CREATE TABLE IF NOT EXISTS bench_commit (id INTEGER PRIMARY KEY, v TEXT)")
-            .execute(&mut conn)
-            .await
-            .expect("table");
-        for i in 0..300i64 {
-            let t = Instant::now();
-            sqlx::query("INSERT INTO bench_commit VALUES (?, 'x')")
-                .bind(i)
-                .execute(&mut conn)
-                .await
-                .expect("insert");
-            samples.push(t.elapsed());
-        }
-        sqlx::query("DROP TABLE bench_commit")
-            .execute(&mut conn)
-            .await
-            .ok();
+    for i in 0..300i64 {
+        samples.push(committer.commit(i).await);
     }
+    committer.close().await;
     percentile(&mut samples, 50.0)
+}
+
+/// 4 KiB PUTs at concurrency 1, each right after one floor measurement (a
+/// raw small file and a raw commit), so that the PUTs and the floor they
+/// are compared with see the same disk at the same moments: a small fsync's
+/// latency drifts by a factor of two over a minute on this kind of
+/// machine. Returns the p50s of the PUTs and of the floor.
+async fn interleaved_small_puts(
+    client: &miniaws_client::Client,
+    data_dir: &Path,
+    url: &str,
+    ops: usize,
+) -> (Duration, Duration) {
+    let dest_dir = data_dir.join("raw-interleaved");
+    std::fs::create_dir_all(&dest_dir).expect("raw dir");
+    let mut committer = RawCommitter::open(url).await;
+    let small = Bytes::from(vec![0x5au8; 4096]);
+    let (mut puts, mut floors) = (Vec::new(), Vec::new());
+    for i in 0..ops {
+        let file = raw_small_file(data_dir, &dest_dir, &format!("i{i}"));
+        let commit = committer.commit(i as i64).await;
+        floors.push(file + commit);
+        let t = Instant::now();
+        client
+            .put_object("bench", &format!("interleaved/{i}"), small.clone(), None)
+            .await
+            .expect("small PUT");
+        puts.push(t.elapsed());
+    }
+    committer.close().await;
+    std::fs::remove_dir_all(&dest_dir).ok();
+    (percentile(&mut puts, 50.0), percentile(&mut floors, 50.0))
 }
 
 /// Runs `ops` calls of `op(i)` at `concurrency`; returns ops/s and samples.
@@ -300,6 +351,20 @@ async fn suite(server: &TestServer, label: &str, args: &Args) {
         hwm_get.saturating_sub(hwm_before) as f64 / 1024.0
     );
     client.delete_object("bench", "big").await.expect("delete");
+
+    let (put_p50, floor_p50) = interleaved_small_puts(
+        &client,
+        &data_dir,
+        server.database_url(),
+        args.small_ops / 4,
+    )
+    .await;
+    println!(
+        "  4 KiB PUT c=1 interleaved with the floor: PUT p50 {}, floor p50 {} ({:.0}% of the floor)",
+        ms(put_p50),
+        ms(floor_p50),
+        100.0 * floor_p50.as_secs_f64() / put_p50.as_secs_f64()
+    );
 
     let small = Bytes::from(vec![0x5au8; 4096]);
     let client = Arc::new(client);
