@@ -16,6 +16,7 @@ pub mod middleware;
 pub mod s3;
 pub mod state;
 pub mod storage;
+mod views;
 
 pub use error::ApiError;
 pub use s3::aws_router;

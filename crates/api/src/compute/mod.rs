@@ -21,6 +21,11 @@ use time::OffsetDateTime;
 use crate::error::ApiError;
 use crate::state::AppState;
 
+#[cfg(test)]
+pub(crate) use instance_types::InstanceTypeView;
+#[cfg(test)]
+pub(crate) use list_instances::ListPage;
+
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route(

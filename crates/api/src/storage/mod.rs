@@ -26,6 +26,9 @@ use time::OffsetDateTime;
 use crate::error::ApiError;
 use crate::state::AppState;
 
+#[cfg(test)]
+pub(crate) use list_objects::ListObjectsView;
+
 /// The prefix of user metadata headers (the S3 one, so the same metadata is
 /// seen through both APIs).
 pub const USER_METADATA_PREFIX: &str = "x-amz-meta-";

@@ -1,0 +1,337 @@
+//! How the domain is shown on the native API.
+
+#[cfg(test)]
+mod tests {
+    //! The exact JSON of every view, from fixed domain values: a renamed,
+    //! reordered or reshaped field fails here before it reaches a client.
+
+    use axum::response::IntoResponse;
+    use miniaws_core::compute::{
+        Instance, InstanceId, InstanceState, InstanceStats, PortMapping, Protocol, PublishedPort,
+    };
+    use miniaws_core::identity::{ApiKey, ApiKeyId, CreatedKey, User, UserId};
+    use miniaws_core::storage::{Bucket, BucketName, ETag, ObjectId, ObjectKey, ObjectMeta};
+    use std::collections::BTreeMap;
+    use time::macros::datetime;
+    use uuid::Uuid;
+
+    use crate::compute::{InstanceTypeView, InstanceView, ListPage};
+    use crate::health::Health;
+    use crate::identity::WhoAmI;
+    use crate::json::Data;
+    use crate::storage::{BucketView, ListObjectsView, ObjectView};
+
+    const OWNER: &str = "11111111-1111-4111-8111-111111111111";
+    const INSTANCE: &str = "22222222-2222-4222-8222-222222222222";
+    const KEY: &str = "33333333-3333-4333-8333-333333333333";
+
+    fn owner() -> UserId {
+        UserId::from_uuid(Uuid::parse_str(OWNER).expect("a valid UUID"))
+    }
+
+    fn json<T: serde::Serialize>(value: &T) -> String {
+        serde_json::to_string(value).expect("views serialise")
+    }
+
+    async fn body(response: impl IntoResponse) -> String {
+        let bytes = axum::body::to_bytes(response.into_response().into_body(), usize::MAX)
+            .await
+            .expect("an in-memory body");
+        String::from_utf8(bytes.to_vec()).expect("JSON is UTF-8")
+    }
+
+    fn running_instance() -> Instance {
+        Instance {
+            id: InstanceId::from_uuid(Uuid::parse_str(INSTANCE).expect("a valid UUID")),
+            owner: owner(),
+            name: "web".into(),
+            image: "nginx:alpine".into(),
+            instance_type: "t3.micro".into(),
+            state: InstanceState::Running,
+            state_reason: None,
+            exit_code: None,
+            container_id: Some("c0ffee".into()),
+            ports: vec![
+                PortMapping {
+                    host_port: None,
+                    container_port: 80,
+                    protocol: Protocol::Tcp,
+                },
+                PortMapping {
+                    host_port: Some(5353),
+                    container_port: 53,
+                    protocol: Protocol::Udp,
+                },
+            ],
+            published_ports: vec![PublishedPort {
+                host_ip: "127.0.0.1".into(),
+                host_port: 49153,
+                container_port: 80,
+                protocol: Protocol::Tcp,
+            }],
+            env: BTreeMap::from([("B".into(), "2".into()), ("A".into(), "1".into())]),
+            command: Some(vec!["sleep".into(), "60".into()]),
+            created_at: datetime!(2026-03-04 05:06:07.123456789 UTC),
+            updated_at: datetime!(2026-03-04 05:06:08 UTC),
+            deleted_at: None,
+        }
+    }
+
+    const RUNNING_JSON: &str = concat!(
+        r#"{"id":"22222222-2222-4222-8222-222222222222","#,
+        r#""arn":"arn:miniaws:compute:local:11111111-1111-4111-8111-111111111111:instance/22222222-2222-4222-8222-222222222222","#,
+        r#""name":"web","image":"nginx:alpine","instance_type":"t3.micro","state":"RUNNING","#,
+        r#""state_reason":null,"exit_code":null,"container_id":"c0ffee","#,
+        r#""ports":[{"host_ip":"127.0.0.1","host_port":49153,"container_port":80,"protocol":"tcp"},"#,
+        r#"{"host_ip":null,"host_port":5353,"container_port":53,"protocol":"udp"}],"#,
+        r#""urls":["http://127.0.0.1:49153"],"env":{"A":"1","B":"2"},"command":["sleep","60"],"#,
+        r#""created_at":"2026-03-04T05:06:07.123456789Z","updated_at":"2026-03-04T05:06:08Z","#,
+        r#""terminated_at":null}"#
+    );
+
+    #[test]
+    fn instances() {
+        assert_eq!(json(&InstanceView::from(running_instance())), RUNNING_JSON);
+
+        let terminated = Instance {
+            state: InstanceState::Terminated,
+            state_reason: Some("terminated by request".into()),
+            exit_code: Some(137),
+            container_id: None,
+            ports: Vec::new(),
+            published_ports: Vec::new(),
+            env: BTreeMap::new(),
+            command: None,
+            deleted_at: Some(datetime!(2026-03-04 06:00:00 UTC)),
+            ..running_instance()
+        };
+        assert_eq!(
+            json(&InstanceView::from(terminated)),
+            concat!(
+                r#"{"id":"22222222-2222-4222-8222-222222222222","#,
+                r#""arn":"arn:miniaws:compute:local:11111111-1111-4111-8111-111111111111:instance/22222222-2222-4222-8222-222222222222","#,
+                r#""name":"web","image":"nginx:alpine","instance_type":"t3.micro","state":"TERMINATED","#,
+                r#""state_reason":"terminated by request","exit_code":137,"container_id":null,"#,
+                r#""ports":[],"urls":[],"env":{},"command":null,"#,
+                r#""created_at":"2026-03-04T05:06:07.123456789Z","updated_at":"2026-03-04T05:06:08Z","#,
+                r#""terminated_at":"2026-03-04T06:00:00Z"}"#
+            )
+        );
+    }
+
+    #[test]
+    fn instance_pages_types_and_stats() {
+        let page = ListPage {
+            data: vec![InstanceView::from(running_instance())],
+            next_token: Some(INSTANCE.into()),
+        };
+        assert_eq!(
+            json(&page),
+            format!(r#"{{"data":[{RUNNING_JSON}],"next_token":"{INSTANCE}"}}"#)
+        );
+
+        let instance_type = InstanceTypeView {
+            name: "t3.micro",
+            vcpus: 2,
+            memory_mib: 1024,
+            default: true,
+        };
+        assert_eq!(
+            json(&instance_type),
+            r#"{"name":"t3.micro","vcpus":2,"memory_mib":1024,"default":true}"#
+        );
+
+        let stats = InstanceStats {
+            cpu_percent: 12.5,
+            memory_usage_bytes: 1_048_576,
+            memory_limit_bytes: 1_073_741_824,
+            network_rx_bytes: 10,
+            network_tx_bytes: 20,
+            read_at: datetime!(2026-03-04 05:06:07.5 UTC),
+        };
+        assert_eq!(
+            json(&stats),
+            concat!(
+                r#"{"cpu_percent":12.5,"memory_usage_bytes":1048576,"memory_limit_bytes":1073741824,"#,
+                r#""network_rx_bytes":10,"network_tx_bytes":20,"read_at":"2026-03-04T05:06:07.5Z"}"#
+            )
+        );
+    }
+
+    fn object() -> ObjectMeta {
+        ObjectMeta {
+            id: ObjectId::from_uuid(Uuid::nil()),
+            bucket: BucketName::parse("photos").expect("a valid name"),
+            key: ObjectKey::parse("2026/cat.jpg").expect("a valid key"),
+            blob_id: Default::default(),
+            size_bytes: 5,
+            etag: ETag::from_stored("5d41402abc4b2a76b9719d911017c592"),
+            content_type: "image/jpeg".into(),
+            user_metadata: BTreeMap::from([("colour".into(), "blue".into())]),
+            headers: BTreeMap::from([("cache-control".into(), "no-cache".into())]),
+            last_modified: datetime!(2026-03-04 05:06:07 UTC),
+            parts: Vec::new(),
+        }
+    }
+
+    const OBJECT_JSON: &str = concat!(
+        r#"{"bucket":"photos","key":"2026/cat.jpg","#,
+        r#""arn":"arn:miniaws:storage:local:11111111-1111-4111-8111-111111111111:object/photos/2026/cat.jpg","#,
+        r#""size_bytes":5,"etag":"\"5d41402abc4b2a76b9719d911017c592\"","content_type":"image/jpeg","#,
+        r#""metadata":{"colour":"blue"},"last_modified":"2026-03-04T05:06:07Z"}"#
+    );
+
+    #[test]
+    fn buckets_objects_and_listings() {
+        let bucket = Bucket {
+            name: BucketName::parse("photos").expect("a valid name"),
+            owner: owner(),
+            created_at: datetime!(2026-03-04 05:06:07 UTC),
+        };
+        assert_eq!(
+            json(&BucketView::from(bucket)),
+            concat!(
+                r#"{"name":"photos","#,
+                r#""arn":"arn:miniaws:storage:local:11111111-1111-4111-8111-111111111111:bucket/photos","#,
+                r#""created_at":"2026-03-04T05:06:07Z"}"#
+            )
+        );
+
+        assert_eq!(json(&ObjectView::new(object(), owner())), OBJECT_JSON);
+
+        let page = ListObjectsView {
+            objects: vec![ObjectView::new(object(), owner())],
+            common_prefixes: vec!["2027/".into()],
+            next_cursor: Some("c1.00".into()),
+        };
+        assert_eq!(
+            json(&page),
+            format!(
+                r#"{{"objects":[{OBJECT_JSON}],"common_prefixes":["2027/"],"next_cursor":"c1.00"}}"#
+            )
+        );
+        let last = ListObjectsView {
+            objects: Vec::new(),
+            common_prefixes: Vec::new(),
+            next_cursor: None,
+        };
+        assert_eq!(
+            json(&last),
+            r#"{"objects":[],"common_prefixes":[],"next_cursor":null}"#
+        );
+    }
+
+    #[test]
+    fn users_and_keys() {
+        let key_id = ApiKeyId::from_uuid(Uuid::parse_str(KEY).expect("a valid UUID"));
+        let user = User {
+            id: owner(),
+            name: "alice".into(),
+            created_at: datetime!(2026-03-04 05:06:07 UTC),
+        };
+        let user_json = concat!(
+            r#"{"id":"11111111-1111-4111-8111-111111111111","name":"alice","#,
+            r#""created_at":"2026-03-04T05:06:07Z"}"#
+        );
+        assert_eq!(json(&user), user_json);
+        let whoami = WhoAmI { user, key_id };
+        assert_eq!(
+            json(&whoami),
+            format!(r#"{{"user":{user_json},"key_id":"{KEY}"}}"#)
+        );
+
+        let key = ApiKey {
+            id: key_id,
+            user_id: owner(),
+            name: "laptop".into(),
+            prefix: "mk_abcdef".into(),
+            access_key_id: "AKIAEXAMPLE".into(),
+            created_at: datetime!(2026-03-04 05:06:07 UTC),
+            last_used: None,
+        };
+        let listed = |last_used: &str| {
+            format!(
+                concat!(
+                    r#"{{"id":"{KEY}","user_id":"{OWNER}","name":"laptop","prefix":"mk_abcdef","#,
+                    r#""access_key_id":"AKIAEXAMPLE","created_at":"2026-03-04T05:06:07Z","last_used":{}}}"#
+                ),
+                last_used,
+                KEY = KEY,
+                OWNER = OWNER
+            )
+        };
+        assert_eq!(json(&key), listed("null"));
+        let used = ApiKey {
+            last_used: Some(datetime!(2026-03-04 05:07:00 UTC)),
+            ..key
+        };
+        assert_eq!(json(&used), listed(r#""2026-03-04T05:07:00Z""#));
+
+        let created = CreatedKey {
+            id: key_id,
+            user_id: owner(),
+            name: "laptop".into(),
+            key: "mk_secret".into(),
+            access_key_id: "AKIAEXAMPLE".into(),
+            secret_access_key: "shh".into(),
+            created_at: datetime!(2026-03-04 05:06:07 UTC),
+        };
+        assert_eq!(
+            json(&created),
+            format!(
+                concat!(
+                    r#"{{"id":"{}","user_id":"{}","name":"laptop","key":"mk_secret","#,
+                    r#""access_key_id":"AKIAEXAMPLE","secret_access_key":"shh","#,
+                    r#""created_at":"2026-03-04T05:06:07Z"}}"#
+                ),
+                KEY, OWNER
+            )
+        );
+    }
+
+    #[test]
+    fn health() {
+        let up = Health {
+            status: "UP",
+            database: "CONNECTED",
+            docker: "DISABLED",
+            problems: Vec::new(),
+            version: "0.1.0",
+            time: datetime!(2026-03-04 05:06:07.25 UTC),
+        };
+        assert_eq!(
+            json(&up),
+            concat!(
+                r#"{"status":"UP","database":"CONNECTED","docker":"DISABLED","version":"0.1.0","#,
+                r#""time":"2026-03-04T05:06:07.25Z"}"#
+            )
+        );
+        let down = Health {
+            status: "DOWN",
+            database: "DISCONNECTED",
+            problems: vec!["database: refused".into()],
+            ..up
+        };
+        assert_eq!(
+            json(&down),
+            concat!(
+                r#"{"status":"DOWN","database":"DISCONNECTED","docker":"DISABLED","#,
+                r#""problems":["database: refused"],"version":"0.1.0","time":"2026-03-04T05:06:07.25Z"}"#
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn envelopes() {
+        assert_eq!(
+            body(Data(vec!["x"])).await,
+            r#"{"data":["x"]}"#,
+            "success envelope"
+        );
+        assert_eq!(
+            body(crate::ApiError::bad_request("name is \"bad\"")).await,
+            r#"{"error":{"message":"name is \"bad\"","type":"INVALID_INPUT"}}"#,
+            "error envelope"
+        );
+    }
+}
