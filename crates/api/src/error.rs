@@ -8,8 +8,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use miniaws_core::error::{ConflictKind, Dependency, PartProblem};
 use miniaws_core::{CoreError, Resource};
+use miniaws_wire::{ErrorBody, ErrorEnvelope};
 use s3s::S3ErrorCode;
-use serde_json::json;
 
 /// An error answer of the native API:
 /// `{"error": {"type": "...", "message": "..."}}` with a status.
@@ -169,7 +169,12 @@ impl IntoResponse for ApiError {
                 tracing::info!(status = %self.status.as_u16(), kind = self.kind, message = %self.message, "request rejected")
             }
         }
-        let body = json!({ "error": { "type": self.kind, "message": self.message } });
+        let body = ErrorEnvelope {
+            error: ErrorBody {
+                message: self.message,
+                kind: self.kind.to_owned(),
+            },
+        };
         let mut response = (self.status, Json(body)).into_response();
         if self.status == StatusCode::PAYLOAD_TOO_LARGE {
             // The rest of the body was never read, so the connection cannot

@@ -6,29 +6,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use miniaws_core::health::ProbeStatus;
-use serde::Serialize;
+use miniaws_wire::Health;
 use time::OffsetDateTime;
 
 use crate::state::AppState;
-
-/// The body of `GET /health`.
-#[derive(Debug, Serialize)]
-pub struct Health {
-    /// `UP` when the database answers, `DOWN` otherwise.
-    pub status: &'static str,
-    /// `CONNECTED` or `DISCONNECTED`.
-    pub database: &'static str,
-    /// `CONNECTED`, `DISCONNECTED` or `DISABLED`.
-    pub docker: &'static str,
-    /// Why a dependency is down, when one is.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub problems: Vec<String>,
-    /// The server version.
-    pub version: &'static str,
-    /// The server's current time.
-    #[serde(with = "time::serde::rfc3339")]
-    pub time: OffsetDateTime,
-}
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new().route("/health", get(health))
@@ -60,11 +41,11 @@ async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
         StatusCode::SERVICE_UNAVAILABLE
     };
     let body = Health {
-        status: if db_up { "UP" } else { "DOWN" },
-        database: word(&db),
-        docker: word(&docker),
+        status: if db_up { "UP" } else { "DOWN" }.to_owned(),
+        database: word(&db).to_owned(),
+        docker: word(&docker).to_owned(),
         problems,
-        version: env!("CARGO_PKG_VERSION"),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
         time: OffsetDateTime::now_utc(),
     };
     (status, Json(body))

@@ -56,10 +56,6 @@ pub struct Data<T>(pub T);
 
 impl<T: serde::Serialize> axum::response::IntoResponse for Data<T> {
     fn into_response(self) -> axum::response::Response {
-        #[derive(serde::Serialize)]
-        struct Envelope<T> {
-            data: T,
-        }
-        axum::Json(Envelope { data: self.0 }).into_response()
+        axum::Json(miniaws_wire::Envelope { data: self.0 }).into_response()
     }
 }

@@ -1,4 +1,133 @@
-//! How the domain is shown on the native API.
+//! How the domain is shown on the native API: conversions from the types of
+//! `miniaws-core` to the wire types of `miniaws-wire`, the one place where
+//! the two meet. (Functions rather than `From` impls: both sides are foreign
+//! to this crate.)
+
+use miniaws_core::compute::{Instance, InstanceStats, InstanceType};
+use miniaws_core::identity::{ApiKey, CreatedKey, User, UserId};
+use miniaws_core::storage::{Bucket, ObjectMeta};
+use miniaws_wire as wire;
+
+/// An instance, with its ports as published (or as requested, before they
+/// are) and the URLs of its published TCP ports.
+pub(crate) fn instance(i: Instance) -> wire::Instance {
+    let urls = i.access_urls();
+    let ports = i
+        .ports
+        .iter()
+        .map(|p| {
+            let published = i
+                .published_ports
+                .iter()
+                .find(|q| q.container_port == p.container_port && q.protocol == p.protocol);
+            wire::InstancePort {
+                host_ip: published.map(|q| q.host_ip.clone()),
+                host_port: published.map(|q| q.host_port).or(p.host_port),
+                container_port: p.container_port,
+                protocol: p.protocol.as_str().to_owned(),
+            }
+        })
+        .collect();
+    wire::Instance {
+        arn: format!("arn:miniaws:compute:local:{}:instance/{}", i.owner, i.id),
+        id: i.id.as_uuid(),
+        name: i.name,
+        image: i.image,
+        instance_type: i.instance_type,
+        state: i.state.as_str().to_owned(),
+        state_reason: i.state_reason,
+        exit_code: i.exit_code,
+        container_id: i.container_id,
+        ports,
+        urls,
+        env: i.env,
+        command: i.command,
+        created_at: i.created_at,
+        updated_at: i.updated_at,
+        terminated_at: i.deleted_at,
+    }
+}
+
+/// An entry of the instance-type catalogue; `default` when launches without
+/// a type get this one.
+pub(crate) fn instance_type(t: &InstanceType, default: bool) -> wire::InstanceType {
+    wire::InstanceType {
+        name: t.name.to_owned(),
+        vcpus: t.vcpus,
+        memory_mib: t.memory_mib,
+        default,
+    }
+}
+
+/// One stats sample.
+pub(crate) fn instance_stats(s: InstanceStats) -> wire::InstanceStats {
+    wire::InstanceStats {
+        cpu_percent: s.cpu_percent,
+        memory_usage_bytes: s.memory_usage_bytes,
+        memory_limit_bytes: s.memory_limit_bytes,
+        network_rx_bytes: s.network_rx_bytes,
+        network_tx_bytes: s.network_tx_bytes,
+        read_at: s.read_at,
+    }
+}
+
+/// A bucket, with its ARN.
+pub(crate) fn bucket(b: Bucket) -> wire::BucketInfo {
+    wire::BucketInfo {
+        arn: format!("arn:miniaws:storage:local:{}:bucket/{}", b.owner, b.name),
+        name: b.name.to_string(),
+        created_at: b.created_at,
+    }
+}
+
+/// An object's metadata, with its ARN under `owner` and the quoted ETag.
+pub(crate) fn object(meta: ObjectMeta, owner: UserId) -> wire::ObjectInfo {
+    wire::ObjectInfo {
+        arn: meta.arn(owner),
+        bucket: meta.bucket.to_string(),
+        key: meta.key.to_string(),
+        size_bytes: meta.size_bytes,
+        etag: meta.etag.quoted(),
+        content_type: meta.content_type,
+        metadata: meta.user_metadata,
+        last_modified: meta.last_modified,
+    }
+}
+
+/// A user.
+pub(crate) fn user(u: User) -> wire::User {
+    wire::User {
+        id: u.id.as_uuid(),
+        name: u.name,
+        created_at: u.created_at,
+    }
+}
+
+/// A key as listed: no secret.
+pub(crate) fn api_key(k: ApiKey) -> wire::ApiKey {
+    wire::ApiKey {
+        id: k.id.as_uuid(),
+        user_id: k.user_id.as_uuid(),
+        name: k.name,
+        prefix: k.prefix,
+        access_key_id: k.access_key_id,
+        created_at: k.created_at,
+        last_used: k.last_used,
+    }
+}
+
+/// A key just created, with its secrets (shown this once).
+pub(crate) fn created_key(k: CreatedKey) -> wire::CreatedKey {
+    wire::CreatedKey {
+        id: k.id.as_uuid(),
+        user_id: k.user_id.as_uuid(),
+        name: k.name,
+        key: k.key,
+        access_key_id: k.access_key_id,
+        secret_access_key: k.secret_access_key,
+        created_at: k.created_at,
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -7,7 +136,8 @@ mod tests {
 
     use axum::response::IntoResponse;
     use miniaws_core::compute::{
-        Instance, InstanceId, InstanceState, InstanceStats, PortMapping, Protocol, PublishedPort,
+        Instance, InstanceId, InstanceState, InstanceStats, InstanceType, PortMapping, Protocol,
+        PublishedPort,
     };
     use miniaws_core::identity::{ApiKey, ApiKeyId, CreatedKey, User, UserId};
     use miniaws_core::storage::{Bucket, BucketName, ETag, ObjectId, ObjectKey, ObjectMeta};
@@ -15,11 +145,8 @@ mod tests {
     use time::macros::datetime;
     use uuid::Uuid;
 
-    use crate::compute::{InstanceTypeView, InstanceView, ListPage};
-    use crate::health::Health;
-    use crate::identity::WhoAmI;
+    use super::wire;
     use crate::json::Data;
-    use crate::storage::{BucketView, ListObjectsView, ObjectView};
 
     const OWNER: &str = "11111111-1111-4111-8111-111111111111";
     const INSTANCE: &str = "22222222-2222-4222-8222-222222222222";
@@ -91,7 +218,7 @@ mod tests {
 
     #[test]
     fn instances() {
-        assert_eq!(json(&InstanceView::from(running_instance())), RUNNING_JSON);
+        assert_eq!(json(&super::instance(running_instance())), RUNNING_JSON);
 
         let terminated = Instance {
             state: InstanceState::Terminated,
@@ -106,7 +233,7 @@ mod tests {
             ..running_instance()
         };
         assert_eq!(
-            json(&InstanceView::from(terminated)),
+            json(&super::instance(terminated)),
             concat!(
                 r#"{"id":"22222222-2222-4222-8222-222222222222","#,
                 r#""arn":"arn:miniaws:compute:local:11111111-1111-4111-8111-111111111111:instance/22222222-2222-4222-8222-222222222222","#,
@@ -121,8 +248,8 @@ mod tests {
 
     #[test]
     fn instance_pages_types_and_stats() {
-        let page = ListPage {
-            data: vec![InstanceView::from(running_instance())],
+        let page = wire::InstancePage {
+            data: vec![super::instance(running_instance())],
             next_token: Some(INSTANCE.into()),
         };
         assert_eq!(
@@ -130,12 +257,12 @@ mod tests {
             format!(r#"{{"data":[{RUNNING_JSON}],"next_token":"{INSTANCE}"}}"#)
         );
 
-        let instance_type = InstanceTypeView {
+        let t3_micro = InstanceType {
             name: "t3.micro",
             vcpus: 2,
             memory_mib: 1024,
-            default: true,
         };
+        let instance_type = super::instance_type(&t3_micro, true);
         assert_eq!(
             json(&instance_type),
             r#"{"name":"t3.micro","vcpus":2,"memory_mib":1024,"default":true}"#
@@ -150,7 +277,7 @@ mod tests {
             read_at: datetime!(2026-03-04 05:06:07.5 UTC),
         };
         assert_eq!(
-            json(&stats),
+            json(&super::instance_stats(stats)),
             concat!(
                 r#"{"cpu_percent":12.5,"memory_usage_bytes":1048576,"memory_limit_bytes":1073741824,"#,
                 r#""network_rx_bytes":10,"network_tx_bytes":20,"read_at":"2026-03-04T05:06:07.5Z"}"#
@@ -189,7 +316,7 @@ mod tests {
             created_at: datetime!(2026-03-04 05:06:07 UTC),
         };
         assert_eq!(
-            json(&BucketView::from(bucket)),
+            json(&super::bucket(bucket)),
             concat!(
                 r#"{"name":"photos","#,
                 r#""arn":"arn:miniaws:storage:local:11111111-1111-4111-8111-111111111111:bucket/photos","#,
@@ -197,10 +324,10 @@ mod tests {
             )
         );
 
-        assert_eq!(json(&ObjectView::new(object(), owner())), OBJECT_JSON);
+        assert_eq!(json(&super::object(object(), owner())), OBJECT_JSON);
 
-        let page = ListObjectsView {
-            objects: vec![ObjectView::new(object(), owner())],
+        let page = wire::ObjectPage {
+            objects: vec![super::object(object(), owner())],
             common_prefixes: vec!["2027/".into()],
             next_cursor: Some("c1.00".into()),
         };
@@ -210,7 +337,7 @@ mod tests {
                 r#"{{"objects":[{OBJECT_JSON}],"common_prefixes":["2027/"],"next_cursor":"c1.00"}}"#
             )
         );
-        let last = ListObjectsView {
+        let last = wire::ObjectPage {
             objects: Vec::new(),
             common_prefixes: Vec::new(),
             next_cursor: None,
@@ -233,8 +360,11 @@ mod tests {
             r#"{"id":"11111111-1111-4111-8111-111111111111","name":"alice","#,
             r#""created_at":"2026-03-04T05:06:07Z"}"#
         );
-        assert_eq!(json(&user), user_json);
-        let whoami = WhoAmI { user, key_id };
+        assert_eq!(json(&super::user(user.clone())), user_json);
+        let whoami = wire::WhoAmI {
+            user: super::user(user),
+            key_id: key_id.as_uuid(),
+        };
         assert_eq!(
             json(&whoami),
             format!(r#"{{"user":{user_json},"key_id":"{KEY}"}}"#)
@@ -260,12 +390,15 @@ mod tests {
                 OWNER = OWNER
             )
         };
-        assert_eq!(json(&key), listed("null"));
+        assert_eq!(json(&super::api_key(key.clone())), listed("null"));
         let used = ApiKey {
             last_used: Some(datetime!(2026-03-04 05:07:00 UTC)),
             ..key
         };
-        assert_eq!(json(&used), listed(r#""2026-03-04T05:07:00Z""#));
+        assert_eq!(
+            json(&super::api_key(used)),
+            listed(r#""2026-03-04T05:07:00Z""#)
+        );
 
         let created = CreatedKey {
             id: key_id,
@@ -277,7 +410,7 @@ mod tests {
             created_at: datetime!(2026-03-04 05:06:07 UTC),
         };
         assert_eq!(
-            json(&created),
+            json(&super::created_key(created)),
             format!(
                 concat!(
                     r#"{{"id":"{}","user_id":"{}","name":"laptop","key":"mk_secret","#,
@@ -291,12 +424,12 @@ mod tests {
 
     #[test]
     fn health() {
-        let up = Health {
-            status: "UP",
-            database: "CONNECTED",
-            docker: "DISABLED",
+        let up = wire::Health {
+            status: "UP".into(),
+            database: "CONNECTED".into(),
+            docker: "DISABLED".into(),
             problems: Vec::new(),
-            version: "0.1.0",
+            version: "0.1.0".into(),
             time: datetime!(2026-03-04 05:06:07.25 UTC),
         };
         assert_eq!(
@@ -306,9 +439,9 @@ mod tests {
                 r#""time":"2026-03-04T05:06:07.25Z"}"#
             )
         );
-        let down = Health {
-            status: "DOWN",
-            database: "DISCONNECTED",
+        let down = wire::Health {
+            status: "DOWN".into(),
+            database: "DISCONNECTED".into(),
             problems: vec!["database: refused".into()],
             ..up
         };

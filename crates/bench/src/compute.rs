@@ -114,7 +114,10 @@ pub async fn run(args: Args) {
         .launch_instance(&LaunchInstance {
             name: "warm".into(),
             image: image.clone(),
-            command: Some(vec!["sleep".into(), "3600".into()]),
+            command: Some(miniaws_client::Command::Args(vec![
+                "sleep".into(),
+                "3600".into(),
+            ])),
             ..LaunchInstance::default()
         })
         .await
@@ -129,7 +132,10 @@ pub async fn run(args: Args) {
             .launch_instance(&LaunchInstance {
                 name: format!("bench-{i}"),
                 image: image.clone(),
-                command: Some(vec!["sleep".into(), "3600".into()]),
+                command: Some(miniaws_client::Command::Args(vec![
+                    "sleep".into(),
+                    "3600".into(),
+                ])),
                 ..LaunchInstance::default()
             })
             .await

@@ -47,19 +47,9 @@ pub enum ClientError {
 
 impl ClientError {
     pub(crate) async fn from_response(res: Response) -> Self {
-        #[derive(serde::Deserialize)]
-        struct Body {
-            error: Inner,
-        }
-        #[derive(serde::Deserialize)]
-        struct Inner {
-            #[serde(rename = "type")]
-            kind: String,
-            message: String,
-        }
         let status = res.status();
         let text = res.text().await.unwrap_or_default();
-        match serde_json::from_str::<Body>(&text) {
+        match serde_json::from_str::<miniaws_wire::ErrorEnvelope>(&text) {
             Ok(b) => ClientError::Api {
                 status,
                 kind: b.error.kind,

@@ -1,7 +1,7 @@
 //! `/auth/*` calls.
 
+use miniaws_wire::CreateKeyRequest;
 use reqwest::Method;
-use serde_json::json;
 use uuid::Uuid;
 
 use crate::{ApiKey, Client, ClientError, CreatedKey, WhoAmI};
@@ -15,7 +15,9 @@ impl Client {
     pub async fn create_key(&self, name: &str) -> Result<CreatedKey, ClientError> {
         self.send_json(
             self.request(Method::POST, "/auth/keys")
-                .json(&json!({ "name": name })),
+                .json(&CreateKeyRequest {
+                    name: name.to_owned(),
+                }),
         )
         .await
     }

@@ -9,15 +9,17 @@ mod compute;
 mod error;
 mod identity;
 mod storage;
-mod types;
 
-pub use compute::{
-    Instance, InstancePage, InstancePort, InstanceStats, InstanceType, LaunchInstance, LogsOptions,
-};
+pub use compute::LogsOptions;
 pub use error::ClientError;
+/// The wire types, for what is not re-exported below.
+pub use miniaws_wire as wire;
+pub use miniaws_wire::{
+    ApiKey, BucketInfo, Command, CreatedKey, Health, Instance, InstancePage, InstancePort,
+    InstanceStats, InstanceType, LaunchInstance, ObjectInfo, ObjectPage, User, WhoAmI,
+};
 pub use reqwest::StatusCode;
 pub use storage::{ListObjectsParams, ObjectDownload, encode_key};
-pub use types::*;
 
 use reqwest::header::HeaderMap;
 use reqwest::{Method, RequestBuilder, Response};
@@ -131,13 +133,9 @@ impl Client {
         &self,
         req: RequestBuilder,
     ) -> Result<T, ClientError> {
-        #[derive(serde::Deserialize)]
-        struct Envelope<T> {
-            data: T,
-        }
         let res = self.send(req).await?;
         let bytes = res.bytes().await.map_err(|e| self.transport_error(e))?;
-        serde_json::from_slice::<Envelope<T>>(&bytes)
+        serde_json::from_slice::<miniaws_wire::Envelope<T>>(&bytes)
             .map(|e| e.data)
             .map_err(|e| ClientError::Decode(e.to_string()))
     }

@@ -8,7 +8,7 @@ use compute_support::{
     server, wait_for,
 };
 use futures::StreamExt;
-use miniaws_client::{LaunchInstance, LogsOptions};
+use miniaws_client::{Command, LaunchInstance, LogsOptions};
 use miniaws_testkit::{Backend, TestServer};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -35,11 +35,11 @@ async fn httpd_serves_through_the_published_port_with_env_and_limits() {
             ports: vec![format!("{port}:80"), "81".into()],
             env,
             instance_type: Some("t3.nano".into()),
-            command: Some(vec![
+            command: Some(Command::Args(vec![
                 "sh".into(),
                 "-c".into(),
                 "mkdir -p /www && echo \"$GREETING\" > /www/index.html && exec httpd -f -p 80 -h /www".into(),
-            ]),
+            ])),
         })
         .await
         .expect("launch");

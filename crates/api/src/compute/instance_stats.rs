@@ -1,18 +1,20 @@
 //! `GET /instances/{id}/stats`: one sample of CPU, memory and network use.
 
 use axum::extract::{Path, State};
-use miniaws_core::compute::InstanceStats;
+use miniaws_wire::InstanceStats;
 
 use super::parse_id;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::json::Data;
 use crate::state::AppState;
+use crate::views;
 
 pub(crate) async fn instance_stats(
     State(state): State<AppState>,
     Auth(caller): Auth,
     Path(id): Path<String>,
 ) -> Result<Data<InstanceStats>, ApiError> {
-    Ok(Data(state.compute.stats(caller, parse_id(&id)?).await?))
+    let stats = state.compute.stats(caller, parse_id(&id)?).await?;
+    Ok(Data(views::instance_stats(stats)))
 }

@@ -4,12 +4,13 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use miniaws_core::compute::InstanceId;
-use serde::{Deserialize, Serialize};
+use miniaws_wire::InstancePage;
+use serde::Deserialize;
 
-use super::InstanceView;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::views;
 
 /// Query parameters.
 #[derive(Debug, Deserialize)]
@@ -24,20 +25,11 @@ pub struct ListQuery {
     pub next_token: Option<String>,
 }
 
-/// A page: `{"data": [...], "next_token": "..."}`.
-#[derive(Debug, Serialize)]
-pub struct ListPage {
-    /// The instances, oldest first.
-    pub data: Vec<InstanceView>,
-    /// Pass as `next_token` for the next page; null on the last page.
-    pub next_token: Option<String>,
-}
-
 pub(crate) async fn list_instances(
     State(state): State<AppState>,
     Auth(caller): Auth,
     query: Result<Query<ListQuery>, QueryRejection>,
-) -> Result<Json<ListPage>, ApiError> {
+) -> Result<Json<InstancePage>, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let after = query
         .next_token
@@ -51,8 +43,8 @@ pub(crate) async fn list_instances(
         .compute
         .list(caller, query.all, query.limit, after)
         .await?;
-    Ok(Json(ListPage {
-        data: page.instances.into_iter().map(InstanceView::from).collect(),
+    Ok(Json(InstancePage {
+        data: page.instances.into_iter().map(views::instance).collect(),
         next_token: page.next.map(|id| id.to_string()),
     }))
 }

@@ -1,18 +1,20 @@
 //! `POST /instances/{id}/reboot`: restart a running instance's container.
 
 use axum::extract::{Path, State};
+use miniaws_wire::Instance;
 
-use super::{InstanceView, parse_id};
+use super::parse_id;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::json::Data;
 use crate::state::AppState;
+use crate::views;
 
 pub(crate) async fn reboot_instance(
     State(state): State<AppState>,
     Auth(caller): Auth,
     Path(id): Path<String>,
-) -> Result<Data<InstanceView>, ApiError> {
+) -> Result<Data<Instance>, ApiError> {
     let instance = state.compute.reboot(caller, parse_id(&id)?).await?;
-    Ok(Data(instance.into()))
+    Ok(Data(views::instance(instance)))
 }

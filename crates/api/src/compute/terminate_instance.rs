@@ -2,18 +2,20 @@
 //! instance stays describable as TERMINATED).
 
 use axum::extract::{Path, State};
+use miniaws_wire::Instance;
 
-use super::{InstanceView, parse_id};
+use super::parse_id;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::json::Data;
 use crate::state::AppState;
+use crate::views;
 
 pub(crate) async fn terminate_instance(
     State(state): State<AppState>,
     Auth(caller): Auth,
     Path(id): Path<String>,
-) -> Result<Data<InstanceView>, ApiError> {
+) -> Result<Data<Instance>, ApiError> {
     let instance = state.compute.terminate(caller, parse_id(&id)?).await?;
-    Ok(Data(instance.into()))
+    Ok(Data(views::instance(instance)))
 }

@@ -2,21 +2,13 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use miniaws_core::identity::CreatedKey;
-use serde::Deserialize;
+use miniaws_wire::{CreateKeyRequest, CreatedKey};
 
 use crate::auth::MaybeAuth;
 use crate::error::ApiError;
 use crate::json::{Data, Json};
 use crate::state::AppState;
-
-/// The request body.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateKeyRequest {
-    /// User name (sign-up) or key label (additional key).
-    pub name: String,
-}
+use crate::views;
 
 pub(crate) async fn create_key(
     State(state): State<AppState>,
@@ -27,5 +19,5 @@ pub(crate) async fn create_key(
         Some(caller) => state.identity.create_key(caller, &body.name).await?,
         None => state.identity.sign_up(&body.name).await?,
     };
-    Ok((StatusCode::CREATED, Data(created)))
+    Ok((StatusCode::CREATED, Data(views::created_key(created))))
 }

@@ -10,9 +10,6 @@ use axum::routing::{delete, get};
 
 use crate::state::AppState;
 
-#[cfg(test)]
-pub(crate) use whoami::WhoAmI;
-
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route(

@@ -1,22 +1,13 @@
 //! `GET /auth/whoami`: the caller's user and the key in use.
 
 use axum::extract::State;
-use miniaws_core::identity::{ApiKeyId, User};
-use serde::Serialize;
+use miniaws_wire::WhoAmI;
 
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::json::Data;
 use crate::state::AppState;
-
-/// Who the caller is.
-#[derive(Debug, Serialize)]
-pub struct WhoAmI {
-    /// The user.
-    pub user: User,
-    /// The key that authenticated this request.
-    pub key_id: ApiKeyId,
-}
+use crate::views;
 
 pub(crate) async fn whoami(
     State(state): State<AppState>,
@@ -24,7 +15,7 @@ pub(crate) async fn whoami(
 ) -> Result<Data<WhoAmI>, ApiError> {
     let user = state.identity.whoami(caller).await?;
     Ok(Data(WhoAmI {
-        user,
-        key_id: caller.key_id,
+        user: views::user(user),
+        key_id: caller.key_id.as_uuid(),
     }))
 }

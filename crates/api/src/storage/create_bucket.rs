@@ -4,12 +4,13 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use miniaws_core::CoreError;
 use miniaws_core::error::ConflictKind;
+use miniaws_wire::BucketInfo;
 
-use super::BucketView;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::json::Data;
 use crate::state::AppState;
+use crate::views;
 
 /// 201 when created, 200 when the caller already owns it, 409 when another
 /// account has the name (names are global), 400 naming a broken rule.
@@ -17,15 +18,15 @@ pub(crate) async fn create_bucket(
     State(state): State<AppState>,
     Auth(caller): Auth,
     Path(name): Path<String>,
-) -> Result<(StatusCode, Data<BucketView>), ApiError> {
+) -> Result<(StatusCode, Data<BucketInfo>), ApiError> {
     match state.storage.create_bucket(caller, &name).await {
-        Ok(bucket) => Ok((StatusCode::CREATED, Data(bucket.into()))),
+        Ok(bucket) => Ok((StatusCode::CREATED, Data(views::bucket(bucket)))),
         Err(CoreError::Conflict {
             kind: ConflictKind::AlreadyOwnedByYou,
             ..
         }) => {
             let bucket = state.storage.bucket(caller, &name).await?;
-            Ok((StatusCode::OK, Data(bucket.into())))
+            Ok((StatusCode::OK, Data(views::bucket(bucket))))
         }
         Err(e) => Err(e.into()),
     }

@@ -4,13 +4,14 @@
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use miniaws_core::storage::{ListObjectsInput, MAX_LIST_KEYS};
-use serde::{Deserialize, Serialize};
+use miniaws_wire::ObjectPage;
+use serde::Deserialize;
 
-use super::ObjectView;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::json::Data;
 use crate::state::AppState;
+use crate::views;
 
 /// Query parameters.
 #[derive(Debug, Deserialize)]
@@ -25,17 +26,6 @@ pub struct ListObjectsQuery {
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
-}
-
-/// One page.
-#[derive(Debug, Serialize)]
-pub struct ListObjectsView {
-    /// Objects, in byte order of keys.
-    pub objects: Vec<ObjectView>,
-    /// Common prefixes, when a delimiter was given.
-    pub common_prefixes: Vec<String>,
-    /// Pass as `cursor` for the next page; absent on the last page.
-    pub next_cursor: Option<String>,
 }
 
 /// Cursors are opaque to clients: a version tag and the hex of the last
@@ -59,7 +49,7 @@ pub(crate) async fn list_objects(
     Auth(caller): Auth,
     Path(bucket): Path<String>,
     query: Result<Query<ListObjectsQuery>, QueryRejection>,
-) -> Result<Data<ListObjectsView>, ApiError> {
+) -> Result<Data<ObjectPage>, ApiError> {
     let Query(q) =
         query.map_err(|e| ApiError::bad_request(format!("invalid query: {}", e.body_text())))?;
     let limit = q.limit.unwrap_or(MAX_LIST_KEYS);
@@ -75,11 +65,11 @@ pub(crate) async fn list_objects(
         max_keys: limit,
     };
     let page = state.storage.list_objects(caller, &bucket, &input).await?;
-    Ok(Data(ListObjectsView {
+    Ok(Data(ObjectPage {
         objects: page
             .objects
             .into_iter()
-            .map(|o| ObjectView::new(o, caller.user_id))
+            .map(|o| views::object(o, caller.user_id))
             .collect(),
         common_prefixes: page.common_prefixes,
         next_cursor: page.next_start_after.as_deref().map(encode_cursor),

@@ -17,17 +17,12 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Uri};
 use axum::routing::{get, put};
-use miniaws_core::identity::UserId;
-use miniaws_core::storage::{Bucket, ObjectMeta, UserMetadata};
-use serde::Serialize;
+use miniaws_core::storage::{ObjectMeta, UserMetadata};
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-
-#[cfg(test)]
-pub(crate) use list_objects::ListObjectsView;
 
 /// The prefix of user metadata headers (the S3 one, so the same metadata is
 /// seen through both APIs).
@@ -83,65 +78,6 @@ pub(crate) fn bucket_and_key(uri: &Uri) -> Result<(String, String), ApiError> {
             })
     };
     Ok((decode("bucket name", bucket)?, decode("object key", key)?))
-}
-
-/// A bucket as the API shows it.
-#[derive(Debug, Serialize)]
-pub struct BucketView {
-    /// The name.
-    pub name: String,
-    /// `arn:miniaws:storage:local:<owner>:bucket/<name>`.
-    pub arn: String,
-    /// When it was created.
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: OffsetDateTime,
-}
-
-impl From<Bucket> for BucketView {
-    fn from(b: Bucket) -> Self {
-        Self {
-            arn: format!("arn:miniaws:storage:local:{}:bucket/{}", b.owner, b.name),
-            name: b.name.to_string(),
-            created_at: b.created_at,
-        }
-    }
-}
-
-/// An object as the API shows it.
-#[derive(Debug, Serialize)]
-pub struct ObjectView {
-    /// The bucket.
-    pub bucket: String,
-    /// The key.
-    pub key: String,
-    /// The object's ARN.
-    pub arn: String,
-    /// Length in bytes.
-    pub size_bytes: u64,
-    /// The quoted ETag.
-    pub etag: String,
-    /// The media type.
-    pub content_type: String,
-    /// User metadata.
-    pub metadata: UserMetadata,
-    /// When this version was written.
-    #[serde(with = "time::serde::rfc3339")]
-    pub last_modified: OffsetDateTime,
-}
-
-impl ObjectView {
-    pub(crate) fn new(meta: ObjectMeta, owner: UserId) -> Self {
-        Self {
-            arn: meta.arn(owner),
-            bucket: meta.bucket.to_string(),
-            key: meta.key.to_string(),
-            size_bytes: meta.size_bytes,
-            etag: meta.etag.quoted(),
-            content_type: meta.content_type,
-            metadata: meta.user_metadata,
-            last_modified: meta.last_modified,
-        }
-    }
 }
 
 /// `x-amz-meta-*` headers as user metadata (names lowercased, prefix cut).

@@ -13,11 +13,12 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use super::{ObjectView, bucket_and_key, stored_headers, user_metadata};
+use super::{bucket_and_key, stored_headers, user_metadata};
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::json::Data;
 use crate::state::AppState;
+use crate::views;
 
 /// How long, and how many bytes, a refused upload is still read (and
 /// discarded) before the error is sent: a client that is still sending when
@@ -175,7 +176,7 @@ pub(crate) async fn put_object(
         }
     };
     let etag = meta.etag.quoted();
-    let mut res = Data(ObjectView::new(meta, caller.user_id)).into_response();
+    let mut res = Data(views::object(meta, caller.user_id)).into_response();
     if let Ok(v) = etag.parse() {
         res.headers_mut().insert(header::ETAG, v);
     }

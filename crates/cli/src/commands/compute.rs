@@ -3,7 +3,7 @@
 use anyhow::Result;
 use comfy_table::Cell;
 use futures::StreamExt;
-use miniaws_client::{Client, Instance, InstancePort, LaunchInstance, LogsOptions};
+use miniaws_client::{Client, Command, Instance, InstancePort, LaunchInstance, LogsOptions};
 use std::io::Write;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -36,7 +36,7 @@ pub async fn run(ctx: &mut Ctx, cmd: ComputeCommand) -> Result<()> {
                 ports,
                 env: env.into_iter().collect(),
                 instance_type,
-                command: Some(command).filter(|c| !c.is_empty()),
+                command: Some(command).filter(|c| !c.is_empty()).map(Command::Args),
             };
             launch_instance(ctx, &launch).await
         }

@@ -110,7 +110,9 @@ pub fn launch(name: &str, image: &str, command: &[&str]) -> LaunchInstance {
     LaunchInstance {
         name: name.into(),
         image: image.into(),
-        command: Some(command.iter().map(|s| s.to_string()).collect()),
+        command: Some(miniaws_client::Command::Args(
+            command.iter().map(|s| s.to_string()).collect(),
+        )),
         ..LaunchInstance::default()
     }
 }

@@ -1,0 +1,284 @@
+//! `/instances` and `/instance-types`.
+
+use serde::{Deserialize, Deserializer, Serialize};
+use std::collections::BTreeMap;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// The body of `POST /instances`: what to launch.
+///
+/// The server takes more shapes than a client sends: `ports` may also be
+/// one string listing specs comma-separated, a bare number, a list mixing
+/// strings and numbers, or null; `env` may be null; `command` may be one
+/// string, split like a shell would (see [`Command`]).
+///
+/// Serde names types in the server's 400 messages (`expected struct
+/// LaunchInstance`, `untagged enum Command`, `untagged enum Ports`): a
+/// rename here changes what clients read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LaunchInstance {
+    /// Instance name (1–63 of `[a-zA-Z0-9-_.]`).
+    pub name: String,
+    /// Image reference, e.g. `nginx:alpine`.
+    pub image: String,
+    /// Port specs: `"8080:80"`, `"80"`, `"53/udp"`.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "port_specs"
+    )]
+    pub ports: Vec<String>,
+    /// Environment variables.
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "null_as_empty"
+    )]
+    pub env: BTreeMap<String, String>,
+    /// Instance type (the server's default, `t3.micro`, when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_type: Option<String>,
+    /// Command override.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Command>,
+}
+
+/// A command override: an argument list, or one line that the server splits
+/// into arguments (quotes respected, no expansion).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Command {
+    /// One line, split by the server.
+    Line(String),
+    /// An argument list, used as is.
+    Args(Vec<String>),
+}
+
+/// One port spec as sent: text or a bare container port.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum PortSpec {
+    Text(String),
+    Number(u16),
+}
+
+/// One spec (a string may list several, comma-separated) or a list.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Ports {
+    One(PortSpec),
+    Many(Vec<PortSpec>),
+}
+
+/// Reads every accepted shape of `ports` as a list of spec strings.
+fn port_specs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let text = |p: PortSpec| match p {
+        PortSpec::Text(s) => s,
+        PortSpec::Number(n) => n.to_string(),
+    };
+    Ok(match Option::<Ports>::deserialize(d)? {
+        None => Vec::new(),
+        Some(Ports::One(PortSpec::Text(s))) => s
+            .split(',')
+            .filter(|p| !p.trim().is_empty())
+            .map(str::to_owned)
+            .collect(),
+        Some(Ports::One(p)) => vec![text(p)],
+        Some(Ports::Many(list)) => list.into_iter().map(text).collect(),
+    })
+}
+
+/// Reads null as an empty map.
+fn null_as_empty<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
+    Ok(Option::<BTreeMap<String, String>>::deserialize(d)?.unwrap_or_default())
+}
+
+/// One port of an instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstancePort {
+    /// The host address, once published.
+    pub host_ip: Option<String>,
+    /// The real host port once published; the requested one (or null for
+    /// "any") before that.
+    pub host_port: Option<u16>,
+    /// The port inside the container.
+    pub container_port: u16,
+    /// `tcp` or `udp`.
+    pub protocol: String,
+}
+
+/// An instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Instance {
+    /// The instance id.
+    pub id: Uuid,
+    /// `arn:miniaws:compute:local:<owner>:instance/<id>`.
+    pub arn: String,
+    /// The name.
+    pub name: String,
+    /// The image.
+    pub image: String,
+    /// The instance type.
+    pub instance_type: String,
+    /// `STARTING`, `RUNNING`, `STOPPING`, `STOPPED`, `TERMINATED` or `ERROR`.
+    pub state: String,
+    /// Why it is in this state, when there is something to say.
+    pub state_reason: Option<String>,
+    /// Exit code of the last run, once stopped.
+    pub exit_code: Option<i64>,
+    /// The Docker container id.
+    pub container_id: Option<String>,
+    /// Port mappings.
+    pub ports: Vec<InstancePort>,
+    /// Where the published TCP ports can be reached.
+    pub urls: Vec<String>,
+    /// Environment variables.
+    pub env: BTreeMap<String, String>,
+    /// Command override.
+    pub command: Option<Vec<String>>,
+    /// Launch time.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Last change.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    /// Termination time.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub terminated_at: Option<OffsetDateTime>,
+}
+
+/// One page of `GET /instances`: `{"data": […], "next_token": …}` (the
+/// page is the whole body, not inside an envelope).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstancePage {
+    /// The instances, oldest first.
+    pub data: Vec<Instance>,
+    /// Pass as `next_token` for the next page; null on the last page.
+    pub next_token: Option<String>,
+}
+
+/// An entry of `GET /instance-types`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceType {
+    /// The AWS name, e.g. `t3.micro`.
+    pub name: String,
+    /// vCPUs (host CPU shares, capped at the host's CPU count).
+    pub vcpus: u32,
+    /// Memory limit in MiB.
+    pub memory_mib: u64,
+    /// Whether launches without `instance_type` get this one.
+    pub default: bool,
+}
+
+/// `GET /instances/{id}/stats`: one sample of resource use.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstanceStats {
+    /// CPU use in percent of one CPU (200 = two CPUs busy).
+    pub cpu_percent: f64,
+    /// Memory in use, in bytes (page cache excluded, as `docker stats`).
+    pub memory_usage_bytes: u64,
+    /// The memory limit, in bytes.
+    pub memory_limit_bytes: u64,
+    /// Bytes received over all interfaces.
+    pub network_rx_bytes: u64,
+    /// Bytes sent over all interfaces.
+    pub network_tx_bytes: u64,
+    /// When the sample was taken.
+    #[serde(with = "time::serde::rfc3339")]
+    pub read_at: OffsetDateTime,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn launch(json: &str) -> Result<LaunchInstance, String> {
+        serde_json::from_str(json).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn launch_bodies_take_every_documented_shape() {
+        let cases: &[(&str, &str, &[&str])] = &[
+            ("absent", r#"{"name":"a","image":"i"}"#, &[]),
+            ("null", r#"{"name":"a","image":"i","ports":null}"#, &[]),
+            (
+                "comma list",
+                r#"{"name":"a","image":"i","ports":"8080:80, ,53/udp,"}"#,
+                &["8080:80", "53/udp"][..],
+            ),
+            ("number", r#"{"name":"a","image":"i","ports":80}"#, &["80"]),
+            (
+                "mixed list",
+                r#"{"name":"a","image":"i","ports":[80,"81:81"]}"#,
+                &["80", "81:81"],
+            ),
+        ];
+        for (desc, json, ports) in cases {
+            let body = launch(json).unwrap_or_else(|e| panic!("{desc}: {e}"));
+            assert_eq!(body.ports, *ports, "{desc}");
+        }
+
+        let body = launch(r#"{"name":"a","image":"i","env":null,"command":"sleep 1"}"#)
+            .expect("null env and a command line");
+        assert!(body.env.is_empty());
+        assert_eq!(body.command, Some(Command::Line("sleep 1".into())));
+        let body = launch(r#"{"name":"a","image":"i","command":["sleep","1"]}"#).expect("args");
+        assert_eq!(
+            body.command,
+            Some(Command::Args(vec!["sleep".into(), "1".into()]))
+        );
+    }
+
+    #[test]
+    fn launch_bodies_refuse_other_shapes_naming_the_field() {
+        let cases = [
+            (
+                r#"{"name":"a","image":"i","ports":true}"#,
+                "untagged enum Ports",
+            ),
+            (
+                r#"{"name":"a","image":"i","ports":[true]}"#,
+                "untagged enum Ports",
+            ),
+            (
+                r#"{"name":"a","image":"i","command":5}"#,
+                "untagged enum Command",
+            ),
+            (r#"{"name":"a","image":"i","env":[1]}"#, "expected a map"),
+            (r#"{"name":"a","image":"i","zzz":1}"#, "unknown field `zzz`"),
+            (r#"{"image":"i"}"#, "missing field `name`"),
+            ("[]", "expected struct LaunchInstance with 6 elements"),
+        ];
+        for (json, want) in cases {
+            let err = launch(json).expect_err(json);
+            assert!(err.contains(want), "{json}: {err}");
+        }
+    }
+
+    #[test]
+    fn launch_bodies_serialise_only_what_is_set() {
+        let minimal = LaunchInstance {
+            name: "a".into(),
+            image: "i".into(),
+            ..LaunchInstance::default()
+        };
+        assert_eq!(
+            serde_json::to_string(&minimal).expect("serialises"),
+            r#"{"name":"a","image":"i"}"#
+        );
+        let full = LaunchInstance {
+            ports: vec!["80".into()],
+            env: BTreeMap::from([("A".into(), "1".into())]),
+            instance_type: Some("t3.nano".into()),
+            command: Some(Command::Args(vec!["sleep".into(), "1".into()])),
+            ..minimal
+        };
+        let json = serde_json::to_string(&full).expect("serialises");
+        assert_eq!(
+            json,
+            r#"{"name":"a","image":"i","ports":["80"],"env":{"A":"1"},"instance_type":"t3.nano","command":["sleep","1"]}"#
+        );
+        assert_eq!(launch(&json), Ok(full), "round trip");
+    }
+}

@@ -1,0 +1,54 @@
+//! `/storage`: buckets and object metadata.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use time::OffsetDateTime;
+
+/// A bucket (`GET /storage`, `PUT /storage/{bucket}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BucketInfo {
+    /// The globally unique name.
+    pub name: String,
+    /// `arn:miniaws:storage:local:<owner>:bucket/<name>`.
+    pub arn: String,
+    /// Creation time.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// A stored object's metadata (the answer to an upload, and the entries of
+/// a listing).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectInfo {
+    /// The bucket.
+    pub bucket: String,
+    /// The key.
+    pub key: String,
+    /// `arn:miniaws:storage:local:<owner>:object/<bucket>/<key>`.
+    pub arn: String,
+    /// Length in bytes.
+    pub size_bytes: u64,
+    /// The ETag in double quotes (the hex MD5 for single-part uploads).
+    pub etag: String,
+    /// The media type.
+    pub content_type: String,
+    /// User metadata (`x-amz-meta-*`, names lowercased and without the
+    /// prefix).
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+    /// When this version was written.
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_modified: OffsetDateTime,
+}
+
+/// One page of `GET /storage/{bucket}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectPage {
+    /// Objects, in byte order of keys.
+    pub objects: Vec<ObjectInfo>,
+    /// Common prefixes, when a delimiter was given.
+    #[serde(default)]
+    pub common_prefixes: Vec<String>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
