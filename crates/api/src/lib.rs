@@ -3,8 +3,10 @@
 //! Requests come in through axum routers, are authenticated by the
 //! extractors in [`auth`], turned into calls on the services of
 //! `miniaws-core`, and the results (or [`CoreError`](miniaws_core::CoreError)s)
-//! go back out as JSON in the envelope of DESIGN.md. This crate depends on
-//! `miniaws-core` alone; the server binary hands it ready-made services.
+//! go back out as JSON in the envelope of DESIGN.md, as the types of
+//! `miniaws-wire` (built from domain values in `views`). This crate depends
+//! on `miniaws-core` and `miniaws-wire` alone; the server binary hands it
+//! ready-made services.
 
 pub mod auth;
 pub mod compute;

@@ -3,7 +3,8 @@
 //! The `cloud` CLI and the integration tests use it; nothing else builds
 //! native API requests by hand. Responses are unwrapped from the `{"data": …}`
 //! envelope and failures come back as [`ClientError::Api`] with the server's
-//! status, `type` and message.
+//! status, `type` and message. The bodies are the types of `miniaws-wire`,
+//! the same ones the server serialises, re-exported here.
 
 mod compute;
 mod error;

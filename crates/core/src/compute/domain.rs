@@ -1,7 +1,6 @@
 //! Compute domain types: instances, their states, port mappings and the
 //! instance-type catalogue.
 
-use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
@@ -28,8 +27,7 @@ pub const MAX_IMAGE_LEN: usize = 255;
 
 /// An instance name: 1–63 characters of `[a-zA-Z0-9-_.]`, unique among the
 /// owner's non-terminated instances.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct InstanceName(String);
 
 impl InstanceName {
@@ -97,8 +95,7 @@ pub fn validate_image(image: &str) -> CoreResult<()> {
 /// `STARTING → RUNNING → STOPPING → STOPPED → STARTING …`; `TERMINATED` is
 /// final (soft delete); `ERROR` carries a reason and can be started again or
 /// terminated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum InstanceState {
     /// The container is being created or started.
     Starting,
@@ -155,8 +152,7 @@ impl FromStr for InstanceState {
 }
 
 /// A transport protocol of a published port.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Protocol {
     /// TCP (the default).
     Tcp,
@@ -176,7 +172,7 @@ impl Protocol {
 
 /// A requested port mapping: `"8080:80"`, `"80"` (host port chosen by the
 /// system) and either with a `/tcp` or `/udp` suffix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PortMapping {
     /// The host port, or `None` to let the system choose one.
     pub host_port: Option<u16>,
@@ -296,7 +292,7 @@ impl fmt::Display for PortMapping {
 }
 
 /// A port as actually published by the container runtime.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PublishedPort {
     /// The host address the port is bound to.
     pub host_ip: String,
@@ -490,7 +486,7 @@ pub fn validate_command(args: &[String]) -> CoreResult<()> {
 }
 
 /// One entry of the instance-type catalogue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InstanceType {
     /// The AWS name, e.g. `t3.micro`.
     pub name: &'static str,
@@ -564,7 +560,7 @@ pub fn instance_type(name: &str) -> CoreResult<InstanceType> {
 }
 
 /// A compute instance as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Instance {
     /// The instance's id.
     pub id: InstanceId,
@@ -593,13 +589,10 @@ pub struct Instance {
     /// The command override, if any.
     pub command: Option<Vec<String>>,
     /// When it was launched.
-    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// When it last changed.
-    #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
     /// When it was terminated.
-    #[serde(with = "time::serde::rfc3339::option")]
     pub deleted_at: Option<OffsetDateTime>,
 }
 

@@ -3,7 +3,6 @@
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::stream::BoxStream;
-use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -149,7 +148,7 @@ pub struct LogOptions {
 pub type LogStream = BoxStream<'static, CoreResult<Bytes>>;
 
 /// One sample of an instance's resource use.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct InstanceStats {
     /// CPU use in percent of one CPU (200 = two CPUs busy).
     pub cpu_percent: f64,
@@ -162,7 +161,6 @@ pub struct InstanceStats {
     /// Bytes sent over all interfaces.
     pub network_tx_bytes: u64,
     /// When the sample was taken.
-    #[serde(with = "time::serde::rfc3339")]
     pub read_at: OffsetDateTime,
 }
 

@@ -1,6 +1,5 @@
 //! Identity domain types.
 
-use serde::Serialize;
 use std::fmt;
 use time::OffsetDateTime;
 
@@ -35,8 +34,7 @@ fn validate_name(what: &str, name: &str) -> CoreResult<()> {
 }
 
 /// A user name: 1–63 characters of `[a-zA-Z0-9-_.]`, unique.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct UserName(String);
 
 impl UserName {
@@ -52,8 +50,7 @@ impl UserName {
 }
 
 /// A key's label: 1–63 characters of `[a-zA-Z0-9-_.]`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct KeyName(String);
 
 impl KeyName {
@@ -69,19 +66,18 @@ impl KeyName {
 }
 
 /// A user account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
     /// The user's id.
     pub id: UserId,
     /// The unique user name.
     pub name: String,
     /// When the user was created.
-    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
 
 /// An API key as stored: never the secret itself.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKey {
     /// The key's id.
     pub id: ApiKeyId,
@@ -94,10 +90,8 @@ pub struct ApiKey {
     /// The AWS-style access key id that pairs with this key.
     pub access_key_id: String,
     /// When the key was created.
-    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// When the key was last used (coalesced: about once a minute).
-    #[serde(with = "time::serde::rfc3339::option")]
     pub last_used: Option<OffsetDateTime>,
 }
 

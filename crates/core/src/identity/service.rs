@@ -1,6 +1,5 @@
 //! The identity service: sign-up, key management and authentication.
 
-use serde::Serialize;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -17,7 +16,7 @@ use crate::error::{CoreError, CoreResult};
 pub const LAST_USED_INTERVAL: Duration = Duration::from_secs(60);
 
 /// A key as returned once at creation: the only time its secrets are shown.
-#[derive(Clone, Serialize)]
+#[derive(Clone)]
 pub struct CreatedKey {
     /// The key's id.
     pub id: ApiKeyId,
@@ -32,7 +31,6 @@ pub struct CreatedKey {
     /// The AWS-style secret access key.
     pub secret_access_key: String,
     /// Creation time.
-    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
 

@@ -1,6 +1,5 @@
 //! Storage domain types: bucket names, object keys, ETags, object metadata.
 
-use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::Ipv4Addr;
@@ -29,8 +28,7 @@ pub const MAX_USER_METADATA_BYTES: usize = 2048;
 /// 3–63 characters; lowercase letters, digits, dots and hyphens; begins and
 /// ends with a letter or digit; no two adjacent dots; not shaped like an IPv4
 /// address; not one of the reserved prefixes or suffixes.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct BucketName(String);
 
 impl BucketName {
@@ -95,8 +93,7 @@ impl fmt::Display for BucketName {
 /// Keys are opaque to the engine: `../../etc/passwd`, NUL bytes and every
 /// other unicode character are stored and returned exactly. They never
 /// reach the file system (bytes live at paths derived from a [`BlobId`]).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ObjectKey(String);
 
 impl ObjectKey {
@@ -154,12 +151,6 @@ impl ETag {
     /// The wire form, in double quotes.
     pub fn quoted(&self) -> String {
         format!("\"{}\"", self.0)
-    }
-}
-
-impl Serialize for ETag {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.quoted())
     }
 }
 
@@ -249,19 +240,18 @@ pub(crate) fn validate_content_type(value: &str) -> CoreResult<()> {
 }
 
 /// A bucket and its owner.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bucket {
     /// The globally unique name.
     pub name: BucketName,
     /// The owner: everything in the bucket is theirs.
     pub owner: UserId,
     /// When the bucket was created.
-    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
 
 /// The metadata of one stored object (its current version).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectMeta {
     /// The id of this version (new for every write).
     pub id: ObjectId,
@@ -270,7 +260,6 @@ pub struct ObjectMeta {
     /// The key.
     pub key: ObjectKey,
     /// Where the bytes are in the blob store.
-    #[serde(skip)]
     pub blob_id: BlobId,
     /// The body's length.
     pub size_bytes: u64,
@@ -285,16 +274,14 @@ pub struct ObjectMeta {
     /// `x-amz-checksum-crc32`: sent back on reads as they were given.
     pub headers: BTreeMap<String, String>,
     /// When this version was written.
-    #[serde(with = "time::serde::rfc3339")]
     pub last_modified: OffsetDateTime,
     /// The parts, in order, of an object completed from a multipart upload;
     /// empty for an object written in one piece.
-    #[serde(skip)]
     pub parts: Vec<ObjectPart>,
 }
 
 /// One part of an object completed from a multipart upload.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 pub struct ObjectPart {
     /// Its length.
     pub size_bytes: u64,

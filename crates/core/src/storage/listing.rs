@@ -1,8 +1,6 @@
 //! Listing objects: prefix, delimiter (common prefixes), start-after and
 //! page size, in byte order of the keys, on top of ordered range scans.
 
-use serde::Serialize;
-
 use super::domain::{BucketName, ObjectMeta};
 use super::ports::StorageRepo;
 use crate::error::{CoreError, CoreResult};
@@ -65,7 +63,7 @@ pub struct ListObjectsInput {
 }
 
 /// One page of a listing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListObjectsPage {
     /// Objects, in byte order of their keys.
     pub objects: Vec<ObjectMeta>,
