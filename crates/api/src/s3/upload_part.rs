@@ -8,7 +8,7 @@ use s3s::{S3Request, S3Response, S3Result};
 
 use super::body::{Algorithm, checked_body, checksum_request};
 use super::convert::{StoredChecksums, content_md5, etag};
-use super::{MiniS3, caller, part_number};
+use super::{MiniS3, caller, detached, part_number};
 
 pub(super) async fn handle(
     s3: &MiniS3,
@@ -22,26 +22,33 @@ pub(super) async fn handle(
     let content_length = input.content_length.and_then(|l| u64::try_from(l).ok());
     let (body, outcome) = checked_body(input.body, check, req.trailing_headers);
     let computed = outcome.clone();
-    let part = s3
-        .multipart()
-        .upload_part(
-            caller,
-            &input.bucket,
-            &input.key,
-            &input.upload_id,
-            number,
-            body,
-            content_length,
-            expected_md5,
-            move || {
-                computed.checksum().map(|(a, value)| PartChecksum {
-                    algorithm: a.core(),
-                    value,
-                })
-            },
-        )
-        .await
-        .map_err(|e| outcome.error(e))?;
+    // In a task of its own: a client that goes away mid-body fails the
+    // write (nothing is kept), and one that goes away after it cannot cut
+    // the part's commit off half-way.
+    let multipart = s3.state.multipart.clone();
+    let (bucket, key, upload_id) = (input.bucket, input.key, input.upload_id);
+    let part = detached(async move {
+        multipart
+            .upload_part(
+                caller,
+                &bucket,
+                &key,
+                &upload_id,
+                number,
+                body,
+                content_length,
+                expected_md5,
+                move || {
+                    computed.checksum().map(|(a, value)| PartChecksum {
+                        algorithm: a.core(),
+                        value,
+                    })
+                },
+            )
+            .await
+    })
+    .await
+    .map_err(|e| outcome.error(e))?;
     let sums = StoredChecksums::of(
         part.checksum
             .as_ref()

@@ -9,7 +9,7 @@ use s3s::{S3Request, S3Response, S3Result, s3_error};
 use super::body::Algorithm;
 use super::convert::{StoredChecksums, conditions, etag, timestamp};
 use super::copy_object::source;
-use super::{MiniS3, caller, object_error, part_number};
+use super::{MiniS3, caller, detached, object_error, part_number};
 
 pub(super) async fn handle(
     s3: &MiniS3,
@@ -42,20 +42,26 @@ pub(super) async fn handle(
             input.copy_source_if_unmodified_since,
         ),
     };
-    let part = s3
-        .multipart()
-        .upload_part_copy(
-            caller,
-            &input.bucket,
-            &input.key,
-            &input.upload_id,
-            number,
-            src_bucket,
-            src_key,
-            &options,
-        )
-        .await
-        .map_err(object_error)?;
+    // The copy runs to the end even if the client goes away.
+    let multipart = s3.state.multipart.clone();
+    let (src_bucket, src_key) = (src_bucket.to_owned(), src_key.to_owned());
+    let (bucket, key, upload_id) = (input.bucket, input.key, input.upload_id);
+    let part = detached(async move {
+        multipart
+            .upload_part_copy(
+                caller,
+                &bucket,
+                &key,
+                &upload_id,
+                number,
+                &src_bucket,
+                &src_key,
+                &options,
+            )
+            .await
+    })
+    .await
+    .map_err(object_error)?;
     let sums = StoredChecksums::of(
         part.checksum
             .as_ref()
