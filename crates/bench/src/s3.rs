@@ -20,10 +20,15 @@
 //! PAYLOAD-TRAILER` form instead; Mini AWS listens on http only. A fourth
 //! row turns payload signing off (`disable_payload_signing`, what the SDK
 //! does for https by default with streaming bodies) to show what the
-//! SHA-256 of the payload costs on each side.
+//! SHA-256 of the payload costs on each side, and a fifth keeps the signed
+//! payload but has the SDK compute and validate checksums only when an
+//! operation requires them (no CRC32 on either side), to show what those
+//! cost the client.
 
 use anyhow::Context;
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_s3::config::{
+    BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
+};
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
 use futures::StreamExt;
@@ -82,6 +87,9 @@ enum Path {
     S3(aws_sdk_s3::Client),
     S3File(aws_sdk_s3::Client, std::path::PathBuf),
     S3Unsigned(aws_sdk_s3::Client),
+    /// A client that computes and validates checksums only when an
+    /// operation requires them (no CRC32 on PUT or GET), signed payload.
+    S3Lean(aws_sdk_s3::Client),
 }
 
 impl Path {
@@ -92,6 +100,9 @@ impl Path {
             Path::S3File(..) => "S3, body from a file (aws-chunked, signed chunks + CRC32 trailer)",
             Path::S3Unsigned(_) => {
                 "S3, body from memory, UNSIGNED-PAYLOAD (disable_payload_signing) + CRC32 header"
+            }
+            Path::S3Lean(_) => {
+                "S3, body from memory, signed payload, checksums only when required (no CRC32)"
             }
         }
     }
@@ -106,7 +117,7 @@ impl Path {
                 .await
                 .context("native PUT")?;
             }
-            Path::S3(s3) => {
+            Path::S3(s3) | Path::S3Lean(s3) => {
                 s3.put_object()
                     .bucket(bucket)
                     .key(key)
@@ -159,7 +170,7 @@ impl Path {
                     n += chunk?.len();
                 }
             }
-            Path::S3(s3) | Path::S3File(s3, _) | Path::S3Unsigned(s3) => {
+            Path::S3(s3) | Path::S3File(s3, _) | Path::S3Unsigned(s3) | Path::S3Lean(s3) => {
                 let mut body = s3
                     .get_object()
                     .bucket(bucket)
@@ -245,12 +256,20 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         ))
         .force_path_style(true)
         .build();
+    let lean = aws_sdk_s3::Client::from_conf(
+        config
+            .to_builder()
+            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+            .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
+            .build(),
+    );
     let s3 = aws_sdk_s3::Client::from_conf(config);
     for b in [
         "bench-native",
         "bench-s3",
         "bench-s3-file",
         "bench-s3-unsigned",
+        "bench-s3-lean",
     ] {
         s3.create_bucket()
             .bucket(b)
@@ -267,6 +286,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             "bench-s3-file",
         ),
         (Path::S3Unsigned(s3), "bench-s3-unsigned"),
+        (Path::S3Lean(lean), "bench-s3-lean"),
     ];
 
     println!(

@@ -29,5 +29,5 @@ pub use ports::{BlobId, BlobStore, ByteStream, ObjectWrite, StorageRepo, Written
 pub use range::{ByteRange, Conditions, RangeSpec};
 pub use service::{
     CommitObject, GetObjectOptions, GetObjectOutput, HeadObjectOutput, MetadataDirective,
-    PutObjectInput, StorageService, SweepReport,
+    OVERLAPPED_CHECK_MAX_BYTES, PutObjectInput, StorageService, SweepReport,
 };

@@ -19,7 +19,7 @@ use crate::identity::Caller;
 /// The largest declared body whose bucket lookup overlaps its blob write
 /// (see [`StorageService::put_object`]): at most this much is read before
 /// a write to a bucket that turns out to be missing or foreign is refused.
-const OVERLAPPED_CHECK_MAX_BYTES: u64 = 64 * 1024;
+pub const OVERLAPPED_CHECK_MAX_BYTES: u64 = 64 * 1024;
 
 /// How many times a read retries when the blob it was about to open was
 /// replaced (and removed) by a concurrent write in between.
