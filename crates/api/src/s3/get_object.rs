@@ -10,13 +10,11 @@
 //! (416); a `Range` besides is `InvalidRequest`.
 
 use miniaws_core::storage::{GetObjectOptions, GetObjectOutput as Read};
-use s3s::dto::{ChecksumMode, GetObjectInput, GetObjectOutput, StreamingBlob};
+use s3s::dto::{GetObjectInput, GetObjectOutput, StreamingBlob};
 use s3s::{S3Request, S3Response, S3Result};
 
-use super::convert::{
-    StoredChecksums, StoredHeaders, conditions, etag, metadata_out, range, read_error,
-    read_part_number, timestamp,
-};
+use super::convert::{conditions, range, read_error, read_part_number};
+use super::object_answer::{ObjectAnswer, object_output};
 use super::{MiniS3, caller, not_modified};
 
 pub(super) async fn handle(
@@ -45,46 +43,9 @@ pub(super) async fn handle(
         Read::Body { meta, range, body } => (meta, range, body),
         Read::NotModified(meta) => return Err(not_modified(&meta)),
     };
-    let headers = StoredHeaders::from_meta(&meta);
-    // Checksums are sent on request: the object's, or with a partNumber
-    // the part's; never with a Range (as S3 does).
-    let wanted = input
-        .checksum_mode
-        .as_ref()
-        .is_some_and(|m| m.as_str() == ChecksumMode::ENABLED);
-    let sums = match part_number {
-        _ if !wanted => StoredChecksums::default(),
-        Some(n) => StoredChecksums::of_part(&meta, n),
-        None if range.is_none() => StoredChecksums::from_meta(&meta),
-        None => StoredChecksums::default(),
-    };
-    let length = range.map_or(meta.size_bytes, |r| r.len());
-    let mut response = S3Response::new(GetObjectOutput {
-        body: Some(StreamingBlob::wrap(super::body::SyncStream::new(body))),
-        accept_ranges: Some("bytes".to_owned()),
-        content_length: i64::try_from(length).ok(),
-        content_range: range.map(|r| r.content_range(meta.size_bytes)),
-        content_type: Some(meta.content_type.clone()),
-        e_tag: Some(etag(&meta.etag)),
-        last_modified: Some(timestamp(meta.last_modified)),
-        metadata: metadata_out(&meta.user_metadata),
-        cache_control: headers.cache_control,
-        content_disposition: headers.content_disposition,
-        content_encoding: headers.content_encoding,
-        content_language: headers.content_language,
-        expires: headers.expires,
-        website_redirect_location: headers.website_redirect_location,
-        checksum_crc32: sums.crc32,
-        checksum_crc32c: sums.crc32c,
-        checksum_crc64nvme: sums.crc64nvme,
-        checksum_sha1: sums.sha1,
-        checksum_sha256: sums.sha256,
-        checksum_type: sums.checksum_type,
-        parts_count: part_number
-            .and(meta.parts_count())
-            .and_then(|n| i32::try_from(n).ok()),
-        ..Default::default()
-    });
+    let answer = ObjectAnswer::new(&meta, range, part_number, input.checksum_mode.as_ref());
+    let body = Some(StreamingBlob::wrap(super::body::SyncStream::new(body)));
+    let mut response = S3Response::new(object_output!(GetObjectOutput, answer, body: body));
     // A part read is a ranged read (206) even when the part is the whole
     // object, as S3 answers.
     if part_number.is_some() && range.is_some() {

@@ -15,6 +15,7 @@ pub mod body;
 pub mod convert;
 pub mod error;
 pub mod host;
+pub mod object_answer;
 pub mod wire;
 pub mod write_conditions;
 
