@@ -8,7 +8,7 @@ mod common;
 
 use aws_sdk_s3::primitives::ByteStream;
 use base64::Engine;
-use common::s3_client;
+use common::{crc32_ieee, s3_client};
 use hmac::{Hmac, Mac};
 use miniaws_testkit::{Backend, TestServer};
 use sha2::{Digest, Sha256};
@@ -23,22 +23,6 @@ fn hmac(key: &[u8], data: &str) -> Vec<u8> {
 
 fn sha256_hex(b: &[u8]) -> String {
     hex::encode(Sha256::digest(b))
-}
-
-/// CRC32 (IEEE), bitwise: small and obviously independent of the server's.
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = 0xffff_ffffu32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xedb8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
 }
 
 struct Signer {
@@ -282,7 +266,7 @@ async fn aws_chunked_bodies_signed_and_with_trailers() {
         &signer,
         "/chunked/trailer.bin",
         &data,
-        crc32(&data),
+        crc32_ieee(&data),
     )
     .await;
     assert_eq!(
@@ -291,7 +275,7 @@ async fn aws_chunked_bodies_signed_and_with_trailers() {
         "{}",
         res.text().await.unwrap_or_default()
     );
-    let want = base64::engine::general_purpose::STANDARD.encode(crc32(&data).to_be_bytes());
+    let want = base64::engine::general_purpose::STANDARD.encode(crc32_ieee(&data).to_be_bytes());
     assert_eq!(
         res.headers()
             .get("x-amz-checksum-crc32")
@@ -321,7 +305,7 @@ async fn aws_chunked_bodies_signed_and_with_trailers() {
         &signer,
         "/chunked/bad-trailer.bin",
         &data,
-        crc32(&data) ^ 1,
+        crc32_ieee(&data) ^ 1,
     )
     .await;
     assert_eq!(res.status().as_u16(), 400);

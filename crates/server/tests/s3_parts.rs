@@ -17,7 +17,7 @@ use aws_sdk_s3::types::{
 };
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use common::{code_of, s3_client};
+use common::{code_of, crc32_ieee, s3_client};
 use md5::{Digest, Md5};
 use miniaws_testkit::{Backend, TestServer};
 use rand::RngCore;
@@ -576,23 +576,6 @@ async fn crc32_uploads(s3: &Client, bucket: &str) {
     let raw = BASE64.decode(&part_crc).expect("base64");
     let want = format!("{}-1", BASE64.encode(crc32_ieee(&raw).to_be_bytes()));
     assert_eq!(done.checksum_crc32(), Some(want.as_str()));
-}
-
-/// CRC-32 (IEEE), bitwise: slow, but independent of the server's
-/// implementation.
-fn crc32_ieee(data: &[u8]) -> u32 {
-    let mut crc = 0xffff_ffffu32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xedb8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
 }
 
 /// CRC-64/NVME (reflected polynomial 0x9a6c9329ac4bc9b5), bitwise.

@@ -5,7 +5,7 @@ use futures::{StreamExt, TryStreamExt};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::checksum::{ChecksumAlgorithm, PartChecksum, composite_checksum};
+use super::checksum::{ChecksumAlgorithm, ChecksumHasher, PartChecksum, composite_checksum};
 use super::domain::{
     FULL_OBJECT, MAX_PART_NUMBER, MIN_PART_SIZE_BYTES, MultipartUpload, NewUpload, Part, UploadId,
     multipart_etag,
@@ -221,24 +221,10 @@ impl MultipartService {
         };
         // The copied bytes never pass through the S3 layer: an upload with
         // a checksum algorithm gets the part's checksum computed here.
-        let hashed = upload.checksum_algorithm.map(|a| {
-            let state = Arc::new(std::sync::Mutex::new(Some(a.hasher())));
-            (a, state)
-        });
-        let body: ByteStream = match &hashed {
-            None => body,
-            Some((_, state)) => {
-                let state = state.clone();
-                body.inspect_ok(move |chunk| {
-                    if let Ok(mut h) = state.lock()
-                        && let Some(h) = h.as_mut()
-                    {
-                        h.update(chunk);
-                    }
-                })
-                .boxed()
-            }
-        };
+        let hashed = upload
+            .checksum_algorithm
+            .map(|a| (a, Arc::new(std::sync::Mutex::new(Some(a.hasher())))));
+        let body = feeding(body, hashed.as_ref().map(|(_, state)| state));
         let checksum = move || {
             let (algorithm, state) = hashed?;
             let hasher = state.lock().ok()?.take()?;
@@ -423,20 +409,7 @@ impl MultipartService {
             .checksum_algorithm
             .filter(|_| full_object)
             .map(|a| Arc::new(std::sync::Mutex::new(Some(a.hasher()))));
-        let body: ByteStream = match &hasher {
-            None => body,
-            Some(state) => {
-                let state = state.clone();
-                body.inspect_ok(move |chunk| {
-                    if let Ok(mut h) = state.lock()
-                        && let Some(h) = h.as_mut()
-                    {
-                        h.update(chunk);
-                    }
-                })
-                .boxed()
-            }
-        };
+        let body = feeding(body, hasher.as_ref());
         let max = self.storage.max_object_size_bytes();
         let blob_id = BlobId::new();
         let written = self
@@ -681,6 +654,25 @@ impl MultipartService {
             tracing::warn!(blob_id = %blob, error = %e, "could not remove a blob; the start-up sweep will");
         }
     }
+}
+
+/// A running checksum that a body feeds as it streams and its reader
+/// takes at the end.
+type SharedHasher = Arc<std::sync::Mutex<Option<ChecksumHasher>>>;
+
+/// `body`, feeding every chunk to `hasher` (when there is one) on its way.
+fn feeding(body: ByteStream, hasher: Option<&SharedHasher>) -> ByteStream {
+    let Some(state) = hasher.cloned() else {
+        return body;
+    };
+    body.inspect_ok(move |chunk| {
+        if let Ok(mut h) = state.lock()
+            && let Some(h) = h.as_mut()
+        {
+            h.update(chunk);
+        }
+    })
+    .boxed()
 }
 
 /// Streams `body` into a new blob of `storage`'s store and checks it

@@ -51,3 +51,20 @@ pub async fn server_and_user(
     let (_, key) = server.user(name).await;
     Some((server, key))
 }
+
+/// CRC-32 (IEEE), bitwise: slow, but small and independent of the
+/// server's implementation.
+pub fn crc32_ieee(data: &[u8]) -> u32 {
+    let mut crc = 0xffff_ffffu32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
