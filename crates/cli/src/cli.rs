@@ -250,7 +250,7 @@ pub enum StorageCommand {
     },
     /// Upload a file (or, with --recursive, a directory tree)
     #[command(
-        after_help = "Examples:\n  cloud storage upload my-bucket README.md\n  cloud storage upload my-bucket ./site --recursive --key www/"
+        after_help = "Examples:\n  cloud storage upload my-bucket README.md\n  cloud storage upload my-bucket ./site --recursive --key www/\n  cloud storage upload my-bucket ./photos --recursive --no-overwrite"
     )]
     Upload {
         /// The bucket (created if it does not exist yet)
@@ -270,6 +270,10 @@ pub enum StorageCommand {
         /// Limit the transfer rate (bytes per second: 512K, 10M, …)
         #[arg(long, value_name = "RATE", value_parser = crate::transfer::parse_rate)]
         limit_rate: Option<u64>,
+        /// Never replace an object that already exists: such files are
+        /// skipped and reported (the server checks atomically with the write)
+        #[arg(long)]
+        no_overwrite: bool,
     },
     /// Download an object to a file (`-` for stdout)
     Download {

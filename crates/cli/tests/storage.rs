@@ -349,3 +349,81 @@ async fn interrupted_downloads_leave_no_partial_file() {
         names(out_dir.path())
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_overwrite_skips_existing_objects() {
+    let env = Env::start().await;
+    env.sign_up("carol");
+    let work = tempfile::tempdir().expect("temp dir");
+    let file = work.path().join("a.txt");
+    let file_arg = file.to_string_lossy().into_owned();
+    std::fs::write(&file, "one").expect("writes");
+    env.ok(&["storage", "upload", "keep", &file_arg]);
+
+    // The key exists: skipped, and the stored object is untouched.
+    std::fs::write(&file, "two").expect("writes");
+    let out = env.ok(&["storage", "upload", "keep", &file_arg, "--no-overwrite"]);
+    assert!(
+        out.contains("Skipped") && out.contains("already exists"),
+        "{out}"
+    );
+    let json = env.json(&["storage", "upload", "keep", &file_arg, "--no-overwrite"]);
+    assert!(json.is_null(), "a skipped upload prints null: {json}");
+    let back = work.path().join("back.txt");
+    env.ok(&[
+        "storage",
+        "download",
+        "keep",
+        "a.txt",
+        &back.to_string_lossy(),
+    ]);
+    assert_eq!(std::fs::read_to_string(&back).expect("reads"), "one");
+
+    // A tree: existing keys are skipped, new ones uploaded.
+    let tree = work.path().join("tree");
+    std::fs::create_dir(&tree).expect("mkdir");
+    std::fs::write(tree.join("a.txt"), "three").expect("writes");
+    std::fs::write(tree.join("b.txt"), "new").expect("writes");
+    let tree_arg = tree.to_string_lossy().into_owned();
+    let out = env.ok(&[
+        "storage",
+        "upload",
+        "keep",
+        &tree_arg,
+        "--recursive",
+        "--key",
+        "",
+        "--no-overwrite",
+    ]);
+    assert!(
+        out.contains("Uploaded 1 files") && out.contains("skipped 1 that already existed"),
+        "{out}"
+    );
+    env.ok(&[
+        "storage",
+        "download",
+        "keep",
+        "a.txt",
+        &back.to_string_lossy(),
+    ]);
+    assert_eq!(std::fs::read_to_string(&back).expect("reads"), "one");
+    env.ok(&[
+        "storage",
+        "download",
+        "keep",
+        "b.txt",
+        &back.to_string_lossy(),
+    ]);
+    assert_eq!(std::fs::read_to_string(&back).expect("reads"), "new");
+
+    // Without the flag the object is replaced.
+    env.ok(&["storage", "upload", "keep", &file_arg]);
+    env.ok(&[
+        "storage",
+        "download",
+        "keep",
+        "a.txt",
+        &back.to_string_lossy(),
+    ]);
+    assert_eq!(std::fs::read_to_string(&back).expect("reads"), "two");
+}

@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use futures::{Stream, StreamExt, TryStreamExt};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderMap};
+use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, IF_NONE_MATCH};
 use reqwest::{Body, Method, StatusCode};
 use std::path::Path;
 use tokio::io::AsyncWriteExt;
@@ -126,6 +126,48 @@ impl Client {
     where
         S: Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
     {
+        let req = self.put_stream_request(bucket, key, body, content_length, content_type);
+        self.send_json(req).await
+    }
+
+    /// As [`Client::put_object_stream`], but only if the key does not exist
+    /// yet (`If-None-Match: *`, checked by the server atomically with the
+    /// write): `Ok(None)` when it does, and nothing is replaced.
+    ///
+    /// # Errors
+    /// As [`Client::put_object_stream`].
+    pub async fn put_object_stream_if_absent<S>(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: S,
+        content_length: Option<u64>,
+        content_type: Option<&str>,
+    ) -> Result<Option<ObjectInfo>, ClientError>
+    where
+        S: Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
+    {
+        let req = self
+            .put_stream_request(bucket, key, body, content_length, content_type)
+            .header(IF_NONE_MATCH, "*");
+        match self.send_json(req).await {
+            Ok(object) => Ok(Some(object)),
+            Err(e) if e.status() == Some(StatusCode::PRECONDITION_FAILED) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn put_stream_request<S>(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: S,
+        content_length: Option<u64>,
+        content_type: Option<&str>,
+    ) -> reqwest::RequestBuilder
+    where
+        S: Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
+    {
         let mut req = self
             .request(Method::PUT, &object_path(bucket, key))
             .body(Body::wrap_stream(body));
@@ -135,7 +177,7 @@ impl Client {
         if let Some(ct) = content_type {
             req = req.header(CONTENT_TYPE, ct);
         }
-        self.send_json(req).await
+        req
     }
 
     /// Uploads bytes held in memory.

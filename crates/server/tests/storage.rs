@@ -960,6 +960,15 @@ async fn conditional_puts_are_atomic(backend: Backend) {
         b"one",
         "refused writes changed nothing"
     );
+    // The client's create-only upload: Some the first time, None after.
+    for want_created in [true, false] {
+        let body = stream::iter([Ok::<_, std::io::Error>(Bytes::from_static(b"x"))]);
+        let created = alice
+            .put_object_stream_if_absent("cond", "fresh", body, Some(1), None)
+            .await
+            .unwrap();
+        assert_eq!(created.is_some(), want_created);
+    }
     let (status, _, _) = put_with(&alice, path, Some(("if-match", &etag)), "1".into()).await;
     assert_eq!(status, 200, "If-Match with the current ETag replaces it");
 
@@ -1000,7 +1009,7 @@ async fn conditional_puts_are_atomic(backend: Backend) {
     assert!(temporaries(&server).is_empty());
     assert_eq!(
         blobs(&server).len(),
-        1,
-        "every refused write's blob is gone"
+        2,
+        "two keys, and every refused write's blob is gone"
     );
 }

@@ -27,10 +27,12 @@ pub async fn run(ctx: &mut Ctx, cmd: StorageCommand) -> Result<()> {
             recursive,
             content_type,
             limit_rate,
+            no_overwrite,
         } => {
             let opts = UploadOptions {
                 content_type,
                 limit_rate,
+                no_overwrite,
             };
             if recursive {
                 upload_tree(ctx, &bucket, &path, key.as_deref(), &opts).await
@@ -129,6 +131,8 @@ async fn list(ctx: &mut Ctx, target: Option<&str>) -> Result<()> {
 struct UploadOptions {
     content_type: Option<String>,
     limit_rate: Option<u64>,
+    /// Skip keys that exist (`--no-overwrite`).
+    no_overwrite: bool,
 }
 
 /// Opens `path` for reading, with a message that names it.
@@ -153,7 +157,18 @@ async fn open(path: &Path) -> Result<(tokio::fs::File, u64)> {
     Ok((file, meta.len()))
 }
 
-/// Streams one file; the bar counts its bytes.
+/// Whether `bucket`/`key` exists (a missing bucket: no).
+async fn object_exists(client: &Client, bucket: &str, key: &str) -> Result<bool> {
+    match client.head_object(bucket, key).await {
+        Ok(_) => Ok(true),
+        Err(e) if e.status().map(|s| s.as_u16()) == Some(404) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Streams one file; the bar counts its bytes. `None`: skipped under
+/// `--no-overwrite` because the key exists (looked up first, so that an
+/// existing object costs no transfer, and checked again by the server).
 async fn put_file(
     client: &Client,
     bucket: &str,
@@ -162,9 +177,25 @@ async fn put_file(
     len: u64,
     opts: &UploadOptions,
     bar: &indicatif::ProgressBar,
-) -> Result<ObjectInfo> {
+) -> Result<Option<ObjectInfo>> {
+    if opts.no_overwrite && object_exists(client, bucket, key).await? {
+        bar.inc(len);
+        return Ok(None);
+    }
     let body = file_stream(file, bar.clone(), opts.limit_rate);
-    let put = client.put_object_stream(bucket, key, body, Some(len), opts.content_type.as_deref());
+    let content_type = opts.content_type.as_deref();
+    let put = async {
+        if opts.no_overwrite {
+            client
+                .put_object_stream_if_absent(bucket, key, body, Some(len), content_type)
+                .await
+        } else {
+            client
+                .put_object_stream(bucket, key, body, Some(len), content_type)
+                .await
+                .map(Some)
+        }
+    };
     tokio::select! {
         object = put => Ok(object?),
         () = interrupted() => {
@@ -201,8 +232,16 @@ async fn upload_one(
     let object = put_file(&client, bucket, &key, file, len, opts, &bar).await?;
     bar.finish_and_clear();
     if ctx.out.json {
+        // `null` when skipped under --no-overwrite.
         return ctx.out.print_json(&object);
     }
+    let Some(object) = object else {
+        ctx.out.success(&format!(
+            "Skipped {}: {bucket}/{key} already exists (--no-overwrite).",
+            path.display()
+        ));
+        return Ok(());
+    };
     ctx.out.success(&format!(
         "Uploaded {} to {}/{} ({}, ETag {}).",
         path.display(),
@@ -282,11 +321,21 @@ async fn upload_tree(
     }
     let bar = progress_bar(&ctx.out, Some(total), "uploading");
     let mut uploaded = Vec::with_capacity(files.len());
+    let mut skipped = 0usize;
     for (path, rel) in &files {
         let key = format!("{prefix}{rel}");
         bar.set_message(key.clone());
         let (file, len) = open(path).await?;
-        let object = put_file(&client, bucket, &key, file, len, opts, &bar).await?;
+        let Some(object) = put_file(&client, bucket, &key, file, len, opts, &bar).await? else {
+            skipped += 1;
+            if !ctx.out.json && !ctx.out.stderr_tty {
+                ctx.out.line(&format!(
+                    "{} -> {bucket}/{key} skipped: it exists",
+                    path.display()
+                ));
+            }
+            continue;
+        };
         if !ctx.out.json && !ctx.out.stderr_tty {
             // Without a progress bar, say what happened file by file.
             ctx.out.line(&format!(
@@ -301,8 +350,13 @@ async fn upload_tree(
     if ctx.out.json {
         return ctx.out.print_json(&uploaded);
     }
+    let skipped = if skipped > 0 {
+        format!("; skipped {skipped} that already existed")
+    } else {
+        String::new()
+    };
     ctx.out.success(&format!(
-        "Uploaded {} files ({}) to {bucket}/{prefix}.",
+        "Uploaded {} files ({}) to {bucket}/{prefix}{skipped}.",
         uploaded.len(),
         human_bytes(uploaded.iter().map(|o| o.size_bytes).sum())
     ));
