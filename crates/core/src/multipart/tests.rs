@@ -15,89 +15,11 @@ use crate::Resource;
 use crate::error::{CoreError, CoreResult, PartProblem};
 use crate::identity::{ApiKeyId, Caller, UserId};
 use crate::storage::mem_blobs::MemBlobs;
+use crate::storage::mem_repo::MemRepo;
 use crate::storage::{
-    BlobId, Bucket, BucketName, ByteStream, GetObjectOptions, GetObjectOutput, KeyRange, ObjectKey,
-    ObjectMeta, StorageRepo, StorageService, WriteCondition,
+    BlobId, BucketName, ByteStream, GetObjectOptions, GetObjectOutput, StorageService,
+    WriteCondition,
 };
-
-#[derive(Default)]
-struct MemStorage {
-    buckets: Mutex<BTreeMap<String, Bucket>>,
-    objects: Mutex<BTreeMap<(String, String), ObjectMeta>>,
-}
-
-#[async_trait]
-impl StorageRepo for MemStorage {
-    async fn create_bucket(&self, bucket: &Bucket) -> CoreResult<()> {
-        self.buckets
-            .lock()
-            .unwrap()
-            .insert(bucket.name.as_str().to_owned(), bucket.clone());
-        Ok(())
-    }
-    async fn get_bucket(&self, name: &BucketName) -> CoreResult<Option<Bucket>> {
-        Ok(self.buckets.lock().unwrap().get(name.as_str()).cloned())
-    }
-    async fn list_buckets(&self, owner: UserId) -> CoreResult<Vec<Bucket>> {
-        Ok(self
-            .buckets
-            .lock()
-            .unwrap()
-            .values()
-            .filter(|b| b.owner == owner)
-            .cloned()
-            .collect())
-    }
-    async fn delete_bucket(&self, _owner: UserId, name: &BucketName) -> CoreResult<()> {
-        self.buckets.lock().unwrap().remove(name.as_str());
-        Ok(())
-    }
-    async fn get_object(
-        &self,
-        bucket: &BucketName,
-        key: &ObjectKey,
-    ) -> CoreResult<Option<ObjectMeta>> {
-        let k = (bucket.as_str().to_owned(), key.as_str().to_owned());
-        Ok(self.objects.lock().unwrap().get(&k).cloned())
-    }
-    async fn put_object_if(
-        &self,
-        _owner: UserId,
-        meta: &ObjectMeta,
-        condition: &WriteCondition,
-    ) -> CoreResult<Option<BlobId>> {
-        let k = (
-            meta.bucket.as_str().to_owned(),
-            meta.key.as_str().to_owned(),
-        );
-        let mut objects = self.objects.lock().unwrap();
-        condition.check(
-            meta.bucket.as_str(),
-            meta.key.as_str(),
-            objects.get(&k).map(|m| &m.etag),
-        )?;
-        Ok(objects.insert(k, meta.clone()).map(|old| old.blob_id))
-    }
-    async fn delete_object(
-        &self,
-        bucket: &BucketName,
-        key: &ObjectKey,
-    ) -> CoreResult<Option<BlobId>> {
-        let k = (bucket.as_str().to_owned(), key.as_str().to_owned());
-        Ok(self.objects.lock().unwrap().remove(&k).map(|m| m.blob_id))
-    }
-    async fn list_objects(
-        &self,
-        _bucket: &BucketName,
-        _range: &KeyRange,
-        _limit: u32,
-    ) -> CoreResult<Vec<ObjectMeta>> {
-        Ok(Vec::new())
-    }
-    async fn referenced_blobs(&self, _candidates: &[BlobId]) -> CoreResult<HashSet<BlobId>> {
-        Ok(HashSet::new())
-    }
-}
 
 #[derive(Default)]
 struct MemMultipart {
@@ -236,7 +158,7 @@ async fn fixture() -> Fixture {
     let repo = Arc::new(MemMultipart::default());
     let blobs = Arc::new(MemBlobs::default());
     let storage = Arc::new(StorageService::new(
-        Arc::new(MemStorage::default()),
+        Arc::new(MemRepo::default()),
         blobs.clone(),
         64 * MIB as u64,
     ));

@@ -17,6 +17,8 @@ mod service;
 #[cfg(test)]
 pub(crate) mod mem_blobs;
 #[cfg(test)]
+pub(crate) mod mem_repo;
+#[cfg(test)]
 mod tests;
 
 pub use commit::MAX_COMMIT_BATCH;

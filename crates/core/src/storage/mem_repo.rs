@@ -1,0 +1,152 @@
+//! An in-memory [`StorageRepo`] for the unit tests of the storage and
+//! multipart services (one fake, so both test the same behaviour).
+
+use async_trait::async_trait;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use super::{
+    BlobId, Bucket, BucketName, KeyRange, ObjectKey, ObjectMeta, ObjectWrite, StorageRepo,
+    WriteCondition,
+};
+use crate::Resource;
+use crate::error::{ConflictKind, CoreError, CoreResult};
+use crate::identity::UserId;
+
+/// Buckets and object metadata held in maps, with the owner checks and
+/// write conditions of the real repositories; `batches` records every group
+/// commit and `gate` can hold one back.
+#[derive(Default)]
+pub(crate) struct MemRepo {
+    pub(crate) buckets: Mutex<BTreeMap<String, Bucket>>,
+    /// (bucket, key bytes) → meta
+    pub(crate) objects: Mutex<BTreeMap<(String, Vec<u8>), ObjectMeta>>,
+    /// The size of every group commit, in order.
+    pub(crate) batches: Mutex<Vec<usize>>,
+    /// When set, a group commit waits for a permit before it applies.
+    pub(crate) gate: Mutex<Option<Arc<tokio::sync::Semaphore>>>,
+}
+
+#[async_trait]
+impl StorageRepo for MemRepo {
+    async fn create_bucket(&self, bucket: &Bucket) -> CoreResult<()> {
+        let mut b = self.buckets.lock().unwrap();
+        if b.contains_key(bucket.name.as_str()) {
+            return Err(CoreError::conflict(ConflictKind::AlreadyExists, "taken"));
+        }
+        b.insert(bucket.name.as_str().to_owned(), bucket.clone());
+        Ok(())
+    }
+    async fn get_bucket(&self, name: &BucketName) -> CoreResult<Option<Bucket>> {
+        Ok(self.buckets.lock().unwrap().get(name.as_str()).cloned())
+    }
+    async fn list_buckets(&self, owner: UserId) -> CoreResult<Vec<Bucket>> {
+        Ok(self
+            .buckets
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|b| b.owner == owner)
+            .cloned()
+            .collect())
+    }
+    async fn delete_bucket(&self, owner: UserId, name: &BucketName) -> CoreResult<()> {
+        let objects = self.objects.lock().unwrap();
+        let mut buckets = self.buckets.lock().unwrap();
+        match buckets.get(name.as_str()) {
+            Some(b) if b.owner == owner => {}
+            _ => return Err(CoreError::not_found(Resource::Bucket, name.as_str())),
+        }
+        if objects.keys().any(|(b, _)| b == name.as_str()) {
+            return Err(CoreError::conflict(
+                ConflictKind::BucketNotEmpty,
+                "not empty",
+            ));
+        }
+        buckets.remove(name.as_str());
+        Ok(())
+    }
+    async fn get_object(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+    ) -> CoreResult<Option<ObjectMeta>> {
+        let k = (bucket.as_str().to_owned(), key.as_str().as_bytes().to_vec());
+        Ok(self.objects.lock().unwrap().get(&k).cloned())
+    }
+    async fn put_object_if(
+        &self,
+        owner: UserId,
+        meta: &ObjectMeta,
+        condition: &WriteCondition,
+    ) -> CoreResult<Option<BlobId>> {
+        let mut objects = self.objects.lock().unwrap();
+        let buckets = self.buckets.lock().unwrap();
+        if buckets
+            .get(meta.bucket.as_str())
+            .is_none_or(|b| b.owner != owner)
+        {
+            return Err(CoreError::not_found(Resource::Bucket, meta.bucket.as_str()));
+        }
+        let k = (
+            meta.bucket.as_str().to_owned(),
+            meta.key.as_str().as_bytes().to_vec(),
+        );
+        condition.check(
+            meta.bucket.as_str(),
+            meta.key.as_str(),
+            objects.get(&k).map(|m| &m.etag),
+        )?;
+        Ok(objects.insert(k, meta.clone()).map(|old| old.blob_id))
+    }
+    async fn put_objects(&self, items: &[ObjectWrite]) -> Vec<CoreResult<Option<BlobId>>> {
+        self.batches.lock().unwrap().push(items.len());
+        let gate = self.gate.lock().unwrap().clone();
+        if let Some(gate) = gate {
+            let _permit = gate.acquire().await.unwrap();
+        }
+        let mut results = Vec::new();
+        for w in items {
+            results.push(self.put_object_if(w.owner, &w.meta, &w.condition).await);
+        }
+        results
+    }
+    async fn delete_object(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+    ) -> CoreResult<Option<BlobId>> {
+        let k = (bucket.as_str().to_owned(), key.as_str().as_bytes().to_vec());
+        Ok(self.objects.lock().unwrap().remove(&k).map(|m| m.blob_id))
+    }
+    async fn list_objects(
+        &self,
+        bucket: &BucketName,
+        range: &KeyRange,
+        limit: u32,
+    ) -> CoreResult<Vec<ObjectMeta>> {
+        Ok(self
+            .objects
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|((b, k), _)| b == bucket.as_str() && range.contains(k))
+            .take(limit as usize)
+            .map(|(_, m)| m.clone())
+            .collect())
+    }
+    async fn referenced_blobs(&self, candidates: &[BlobId]) -> CoreResult<HashSet<BlobId>> {
+        let referenced: HashSet<BlobId> = self
+            .objects
+            .lock()
+            .unwrap()
+            .values()
+            .map(|m| m.blob_id)
+            .collect();
+        Ok(candidates
+            .iter()
+            .filter(|c| referenced.contains(c))
+            .copied()
+            .collect())
+    }
+}
