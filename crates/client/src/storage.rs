@@ -126,7 +126,13 @@ impl Client {
     where
         S: Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
     {
-        let req = self.put_stream_request(bucket, key, body, content_length, content_type);
+        let req = self.put_request(
+            bucket,
+            key,
+            Body::wrap_stream(body),
+            content_length,
+            content_type,
+        );
         self.send_json(req).await
     }
 
@@ -148,7 +154,13 @@ impl Client {
         S: Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
     {
         let req = self
-            .put_stream_request(bucket, key, body, content_length, content_type)
+            .put_request(
+                bucket,
+                key,
+                Body::wrap_stream(body),
+                content_length,
+                content_type,
+            )
             .header(IF_NONE_MATCH, "*");
         match self.send_json(req).await {
             Ok(object) => Ok(Some(object)),
@@ -157,20 +169,18 @@ impl Client {
         }
     }
 
-    fn put_stream_request<S>(
+    /// `PUT /storage/{bucket}/{key}` with `body` and the optional headers.
+    fn put_request(
         &self,
         bucket: &str,
         key: &str,
-        body: S,
+        body: Body,
         content_length: Option<u64>,
         content_type: Option<&str>,
-    ) -> reqwest::RequestBuilder
-    where
-        S: Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
-    {
+    ) -> reqwest::RequestBuilder {
         let mut req = self
             .request(Method::PUT, &object_path(bucket, key))
-            .body(Body::wrap_stream(body));
+            .body(body);
         if let Some(len) = content_length {
             req = req.header(CONTENT_LENGTH, len);
         }
@@ -191,12 +201,8 @@ impl Client {
         body: impl Into<Bytes>,
         content_type: Option<&str>,
     ) -> Result<ObjectInfo, ClientError> {
-        let mut req = self
-            .request(Method::PUT, &object_path(bucket, key))
-            .body(body.into());
-        if let Some(ct) = content_type {
-            req = req.header(CONTENT_TYPE, ct);
-        }
+        // reqwest sets Content-Length for a body held in memory.
+        let req = self.put_request(bucket, key, Body::from(body.into()), None, content_type);
         self.send_json(req).await
     }
 
