@@ -370,14 +370,11 @@ async fn no_overwrite_skips_existing_objects() {
     let json = env.json(&["storage", "upload", "keep", &file_arg, "--no-overwrite"]);
     assert!(json.is_null(), "a skipped upload prints null: {json}");
     let back = work.path().join("back.txt");
-    env.ok(&[
-        "storage",
-        "download",
-        "keep",
-        "a.txt",
-        &back.to_string_lossy(),
-    ]);
-    assert_eq!(std::fs::read_to_string(&back).expect("reads"), "one");
+    let stored = |key: &str| {
+        env.ok(&["storage", "download", "keep", key, &back.to_string_lossy()]);
+        std::fs::read_to_string(&back).expect("reads")
+    };
+    assert_eq!(stored("a.txt"), "one");
 
     // A tree: existing keys are skipped, new ones uploaded.
     let tree = work.path().join("tree");
@@ -399,31 +396,10 @@ async fn no_overwrite_skips_existing_objects() {
         out.contains("Uploaded 1 files") && out.contains("skipped 1 that already existed"),
         "{out}"
     );
-    env.ok(&[
-        "storage",
-        "download",
-        "keep",
-        "a.txt",
-        &back.to_string_lossy(),
-    ]);
-    assert_eq!(std::fs::read_to_string(&back).expect("reads"), "one");
-    env.ok(&[
-        "storage",
-        "download",
-        "keep",
-        "b.txt",
-        &back.to_string_lossy(),
-    ]);
-    assert_eq!(std::fs::read_to_string(&back).expect("reads"), "new");
+    assert_eq!(stored("a.txt"), "one");
+    assert_eq!(stored("b.txt"), "new");
 
     // Without the flag the object is replaced.
     env.ok(&["storage", "upload", "keep", &file_arg]);
-    env.ok(&[
-        "storage",
-        "download",
-        "keep",
-        "a.txt",
-        &back.to_string_lossy(),
-    ]);
-    assert_eq!(std::fs::read_to_string(&back).expect("reads"), "two");
+    assert_eq!(stored("a.txt"), "two");
 }
