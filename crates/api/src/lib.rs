@@ -10,6 +10,7 @@
 
 pub mod auth;
 pub mod compute;
+mod detached;
 pub mod error;
 pub mod health;
 pub mod identity;

@@ -53,6 +53,7 @@ use s3s::service::{S3Service, S3ServiceBuilder};
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 use std::sync::Arc;
 
+use crate::detached::detached;
 use crate::state::AppState;
 
 pub use error::{s3_error, s3_error_with};
@@ -75,18 +76,6 @@ impl MiniS3 {
     fn multipart(&self) -> &MultipartService {
         &self.state.multipart
     }
-}
-
-/// Runs a write's last steps (commit, removal of the replaced blob) in a
-/// task of their own: hyper drops a request's future when its client goes
-/// away, and a commit cut off half-way could leave the replaced version's
-/// blob behind until the next start-up sweep.
-async fn detached<T: Send + 'static>(
-    work: impl std::future::Future<Output = Result<T, CoreError>> + Send + 'static,
-) -> Result<T, CoreError> {
-    tokio::spawn(work)
-        .await
-        .map_err(|e| CoreError::internal("a write task failed", e))?
 }
 
 /// The authenticated caller of a request.

@@ -6,7 +6,6 @@ use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use futures::{Stream, StreamExt};
-use miniaws_core::CoreError;
 use miniaws_core::storage::{ETag, PutObjectInput, WriteCondition};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -15,6 +14,7 @@ use std::time::Duration;
 
 use super::{bucket_and_key, stored_headers, user_metadata};
 use crate::auth::Auth;
+use crate::detached::detached;
 use crate::error::ApiError;
 use crate::json::Data;
 use crate::state::AppState;
@@ -158,15 +158,8 @@ pub(crate) async fn put_object(
         create_bucket: true,
         condition: write_condition(&headers)?,
     };
-    // The write runs in its own task: if the client goes away and the
-    // request future is dropped, the task still sees the body fail and
-    // cleans up, and a write whose body arrived whole still commits or
-    // rolls back as one.
     let storage = state.storage.clone();
-    let result = tokio::spawn(async move { storage.put_object(caller, input).await })
-        .await
-        .map_err(|e| CoreError::internal("the upload task failed", e))?;
-    let meta = match result {
+    let meta = match detached(async move { storage.put_object(caller, input).await }).await {
         Ok(meta) => meta,
         Err(e) => {
             // Whatever the refusal (too large, bad digest, bad name, not
