@@ -10,8 +10,7 @@
 //! [`super::write_conditions`]): checked before the body is read, and again
 //! atomically by the commit.
 
-use miniaws_core::multipart::write_verified_blob;
-use miniaws_core::storage::{CommitObject, OVERLAPPED_CHECK_MAX_BYTES, ObjectKey, WriteCondition};
+use miniaws_core::storage::{BucketName, CommitObject};
 use s3s::dto::{PutObjectInput, PutObjectOutput};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
@@ -37,42 +36,25 @@ pub(super) async fn handle(
     }
     let condition = write_condition(input.if_match, input.if_none_match)?;
     let expected_md5 = content_md5(input.content_md5.as_deref())?;
-    ObjectKey::parse(&input.key).map_err(object_error)?;
+    // A bad name is `InvalidBucketName`; every other refusal of the
+    // bucket, the key or the condition comes from the write below.
+    BucketName::parse(&input.bucket).map_err(bucket_error)?;
     let content_length = input.content_length.and_then(|l| u64::try_from(l).ok());
-    let storage = s3.storage();
-    // A missing or foreign bucket, or a condition that does not hold.
-    let allowed = async {
-        storage
-            .bucket(caller, &input.bucket)
-            .await
-            .map_err(bucket_error)?;
-        storage
-            .check_write(caller, &input.bucket, &input.key, &condition)
-            .await
-            .map_err(object_error)
-    };
     let (body, outcome) = checked_body(input.body, check, req.trailing_headers);
-    let write = write_verified_blob(storage, body, content_length, expected_md5);
-    let (blob_id, written) = if condition == WriteCondition::Always
-        && content_length.is_some_and(|len| len <= OVERLAPPED_CHECK_MAX_BYTES)
-    {
-        // A small body: the bucket lookup runs while the blob is written,
-        // as on the native API (see `StorageService::put_object`).
-        let (allowed, written) = futures::join!(allowed, write);
-        if let Err(e) = allowed {
-            if let Ok((blob_id, _)) = written
-                && let Err(e) = storage.blobs().delete(blob_id).await
-            {
-                tracing::warn!(blob_id = %blob_id, error = %e, "could not remove a refused blob; the start-up sweep will");
-            }
-            return Err(e);
-        }
-        written.map_err(|e| outcome.error(e))?
-    } else {
-        // Refused before a byte is read.
-        allowed.await?;
-        write.await.map_err(|e| outcome.error(e))?
-    };
+    let (blob_id, written) = s3
+        .storage()
+        .write_checked_blob(
+            caller,
+            &input.bucket,
+            &input.key,
+            false,
+            &condition,
+            body,
+            content_length,
+            expected_md5,
+        )
+        .await
+        .map_err(|e| outcome.error(e))?;
     let computed = outcome.checksum();
     let mut headers = StoredHeaders {
         cache_control: input.cache_control,

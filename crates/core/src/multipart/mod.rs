@@ -24,5 +24,5 @@ pub use domain::{
 pub use ports::MultipartRepo;
 pub use service::{
     CHECKSUM_TYPE_HEADER, CompletedPart, MultipartService, PartListing, UploadListing,
-    checksum_header, write_verified_blob,
+    checksum_header,
 };

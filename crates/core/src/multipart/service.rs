@@ -17,7 +17,7 @@ use crate::error::{CoreError, CoreResult, PartProblem};
 use crate::identity::Caller;
 use crate::storage::{
     BlobId, ByteStream, CommitObject, ETag, GetObjectOptions, GetObjectOutput, ObjectKey,
-    ObjectMeta, ObjectPart, StorageService, WriteCondition, WrittenBlob, body_error,
+    ObjectMeta, ObjectPart, StorageService, WriteCondition, body_error,
 };
 
 /// A part named in a CompleteMultipartUpload request.
@@ -167,8 +167,10 @@ impl MultipartService {
     ) -> CoreResult<Part> {
         check_part_number(part_number)?;
         let upload = self.upload_of(caller, bucket, key, upload_id).await?;
-        let (blob_id, written) =
-            write_verified_blob(&self.storage, body, content_length, expected_md5).await?;
+        let (blob_id, written) = self
+            .storage
+            .write_verified_blob(body, content_length, expected_md5)
+            .await?;
         let checksum = checksum();
         if let Err(e) = check_part_checksum(upload.checksum_algorithm, checksum.as_ref()) {
             self.discard(blob_id).await;
@@ -673,55 +675,6 @@ fn feeding(body: ByteStream, hasher: Option<&SharedHasher>) -> ByteStream {
         }
     })
     .boxed()
-}
-
-/// Streams `body` into a new blob of `storage`'s store and checks it
-/// against the declared length and MD5; on a mismatch the blob is removed.
-/// The caller commits the blob (or removes it).
-///
-/// This is the first half of [`StorageService::put_object`], for writers
-/// that learn part of the metadata only from the body itself (the S3
-/// trailing checksums of `aws-chunked` uploads) and for multipart parts.
-///
-/// # Errors
-/// `TooLarge`, `InvalidInput` (short or interrupted body), `BadDigest`, and
-/// the errors a body carries (see [`body_error`]).
-pub async fn write_verified_blob(
-    storage: &StorageService,
-    body: ByteStream,
-    content_length: Option<u64>,
-    expected_md5: Option<[u8; 16]>,
-) -> CoreResult<(BlobId, WrittenBlob)> {
-    let max = storage.max_object_size_bytes();
-    if content_length.is_some_and(|len| len > max) {
-        return Err(too_large(max));
-    }
-    let blob_id = BlobId::new();
-    let written = storage
-        .blobs()
-        .write(blob_id, body, max)
-        .await
-        .map_err(|e| match e {
-            CoreError::TooLarge(_) => too_large(max),
-            other => other,
-        })?;
-    let mismatch = match (content_length, expected_md5) {
-        (Some(len), _) if len != written.size_bytes => Some(CoreError::invalid(format!(
-            "the body had {} bytes but Content-Length said {len}",
-            written.size_bytes
-        ))),
-        (_, Some(md5)) if md5 != written.md5 => Some(CoreError::BadDigest(
-            "The Content-MD5 you specified did not match what was received.".into(),
-        )),
-        _ => None,
-    };
-    if let Some(err) = mismatch {
-        if let Err(e) = storage.blobs().delete(blob_id).await {
-            tracing::warn!(blob_id = %blob_id, error = %e, "could not remove a rejected blob; the start-up sweep will");
-        }
-        return Err(err);
-    }
-    Ok((blob_id, written))
 }
 
 /// The stored header of an object's additional checksum (the S3 name;

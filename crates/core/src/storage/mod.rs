@@ -31,5 +31,5 @@ pub use ports::{BlobId, BlobStore, ByteStream, ObjectWrite, StorageRepo, Written
 pub use range::{ByteRange, Conditions, RangeSpec};
 pub use service::{
     CommitObject, GetObjectOptions, GetObjectOutput, HeadObjectOutput, MetadataDirective,
-    OVERLAPPED_CHECK_MAX_BYTES, PutObjectInput, StorageService, SweepReport,
+    PutObjectInput, StorageService, SweepReport,
 };

@@ -9,7 +9,7 @@ use super::domain::{
     WriteCondition, guess_content_type, validate_content_type, validate_user_metadata,
 };
 use super::listing::{self, ListObjectsInput, ListObjectsPage};
-use super::ports::{BlobId, BlobStore, ByteStream, ObjectWrite, StorageRepo};
+use super::ports::{BlobId, BlobStore, ByteStream, ObjectWrite, StorageRepo, WrittenBlob};
 use super::range::{ByteRange, Conditions, Evaluation, RangeSpec};
 use crate::Resource;
 use crate::clock::now_utc;
@@ -17,9 +17,9 @@ use crate::error::{ConflictKind, CoreError, CoreResult};
 use crate::identity::Caller;
 
 /// The largest declared body whose bucket lookup overlaps its blob write
-/// (see [`StorageService::put_object`]): at most this much is read before
+/// (see [`StorageService::write_checked_blob`]): at most this much is read before
 /// a write to a bucket that turns out to be missing or foreign is refused.
-pub const OVERLAPPED_CHECK_MAX_BYTES: u64 = 64 * 1024;
+const OVERLAPPED_CHECK_MAX_BYTES: u64 = 64 * 1024;
 
 /// How many times a read retries when the blob it was about to open was
 /// replaced (and removed) by a concurrent write in between.
@@ -361,71 +361,23 @@ impl StorageService {
             create_bucket,
             condition,
         } = input;
-        ObjectKey::parse(&key)?;
         if let Some(ct) = &content_type {
             validate_content_type(ct)?;
         }
         validate_user_metadata(&user_metadata)?;
         validate_headers(&headers)?;
-        if let Some(len) = content_length
-            && len > self.max_object_size_bytes
-        {
-            return Err(self.too_large());
-        }
-        let blob_id = BlobId::new();
-        let write = async {
-            self.blobs
-                .write(blob_id, body, self.max_object_size_bytes)
-                .await
-                .map_err(|e| match e {
-                    CoreError::TooLarge(_) => self.too_large(),
-                    other => other,
-                })
-        };
-        let written = if condition == WriteCondition::Always
-            && content_length.is_some_and(|len| len <= OVERLAPPED_CHECK_MAX_BYTES)
-        {
-            // A small body: look the bucket up while the blob is written
-            // (the lookup hides behind the fsync); a refusal then removes
-            // the blob. A large body is refused before a byte is read.
-            let (allowed, written) = futures::join!(
-                self.writable_bucket(caller, &bucket, create_bucket, &condition),
-                write
-            );
-            if let Err(e) = allowed {
-                if written.is_ok() {
-                    self.discard(blob_id).await;
-                }
-                return Err(e);
-            }
-            written?
-        } else {
-            self.writable_bucket(caller, &bucket, create_bucket, &condition)
-                .await?;
-            self.check_write(caller, &bucket, &key, &condition).await?;
-            write.await?
-        };
-        let reject = |err: CoreError| async {
-            self.discard(blob_id).await;
-            Err(err)
-        };
-        if let Some(len) = content_length
-            && len != written.size_bytes
-        {
-            return reject(CoreError::invalid(format!(
-                "the body had {} bytes but Content-Length said {len}",
-                written.size_bytes
-            )))
-            .await;
-        }
-        if let Some(md5) = expected_md5
-            && md5 != written.md5
-        {
-            return reject(CoreError::BadDigest(
-                "the Content-MD5 you specified did not match what was received".into(),
-            ))
-            .await;
-        }
+        let (blob_id, written) = self
+            .write_checked_blob(
+                caller,
+                &bucket,
+                &key,
+                create_bucket,
+                &condition,
+                body,
+                content_length,
+                expected_md5,
+            )
+            .await?;
         self.commit_object(
             caller,
             CommitObject {
@@ -442,6 +394,101 @@ impl StorageService {
             },
         )
         .await
+    }
+
+    /// Checks that `caller` may write `key` into `bucket` under
+    /// `condition` (creating the bucket for them when `create_bucket` says
+    /// so and the write does not need the key to exist), and streams `body`
+    /// into a verified blob (see
+    /// [`write_verified_blob`](Self::write_verified_blob)), which the caller
+    /// then commits. A large or undeclared body, or a conditional write, is
+    /// refused before a byte is read; a small declared body has its bucket
+    /// looked up while the blob is written (the lookup hides behind the
+    /// fsync), and a refusal then removes the blob.
+    ///
+    /// # Errors
+    /// Bucket and condition refusals, and those of
+    /// [`write_verified_blob`](Self::write_verified_blob).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn write_checked_blob(
+        &self,
+        caller: Caller,
+        bucket: &str,
+        key: &str,
+        create_bucket: bool,
+        condition: &WriteCondition,
+        body: ByteStream,
+        content_length: Option<u64>,
+        expected_md5: Option<[u8; 16]>,
+    ) -> CoreResult<(BlobId, WrittenBlob)> {
+        ObjectKey::parse(key)?;
+        if content_length.is_some_and(|len| len > self.max_object_size_bytes) {
+            return Err(self.too_large());
+        }
+        let allowed = async {
+            self.writable_bucket(caller, bucket, create_bucket, condition)
+                .await?;
+            self.check_write(caller, bucket, key, condition).await
+        };
+        let write = self.write_verified_blob(body, content_length, expected_md5);
+        if *condition != WriteCondition::Always
+            || content_length.is_none_or(|len| len > OVERLAPPED_CHECK_MAX_BYTES)
+        {
+            allowed.await?;
+            return write.await;
+        }
+        let (allowed, written) = futures::join!(allowed, write);
+        if let Err(e) = allowed {
+            if let Ok((blob_id, _)) = written {
+                self.discard(blob_id).await;
+            }
+            return Err(e);
+        }
+        written
+    }
+
+    /// Streams `body` into a new blob and checks it against the declared
+    /// length and MD5; on a mismatch the blob is removed. The caller commits
+    /// the blob (or removes it): writers that learn part of the metadata only
+    /// from the body itself (the S3 trailing checksums of `aws-chunked`
+    /// uploads) and multipart parts commit it themselves.
+    ///
+    /// # Errors
+    /// `TooLarge`, `InvalidInput` (short or interrupted body), `BadDigest`,
+    /// and the errors a body carries (see [`body_error`](super::body_error)).
+    pub async fn write_verified_blob(
+        &self,
+        body: ByteStream,
+        content_length: Option<u64>,
+        expected_md5: Option<[u8; 16]>,
+    ) -> CoreResult<(BlobId, WrittenBlob)> {
+        if content_length.is_some_and(|len| len > self.max_object_size_bytes) {
+            return Err(self.too_large());
+        }
+        let blob_id = BlobId::new();
+        let written = self
+            .blobs
+            .write(blob_id, body, self.max_object_size_bytes)
+            .await
+            .map_err(|e| match e {
+                CoreError::TooLarge(_) => self.too_large(),
+                other => other,
+            })?;
+        let mismatch = match (content_length, expected_md5) {
+            (Some(len), _) if len != written.size_bytes => Some(CoreError::invalid(format!(
+                "the body had {} bytes but Content-Length said {len}",
+                written.size_bytes
+            ))),
+            (_, Some(md5)) if md5 != written.md5 => Some(CoreError::BadDigest(
+                "The Content-MD5 you specified did not match what was received.".into(),
+            )),
+            _ => None,
+        };
+        if let Some(err) = mismatch {
+            self.discard(blob_id).await;
+            return Err(err);
+        }
+        Ok((blob_id, written))
     }
 
     /// The bucket a write goes to, which `caller` must own; created for
