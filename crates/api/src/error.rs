@@ -6,7 +6,7 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use miniaws_core::error::{ConflictKind, Dependency, PartProblem};
+use miniaws_core::error::{ConflictKind, Dependency, PartProblem, TagProblem};
 use miniaws_core::{CoreError, Resource};
 use miniaws_wire::{ErrorBody, ErrorEnvelope};
 use s3s::S3ErrorCode;
@@ -45,9 +45,9 @@ impl ApiError {
 /// The native API's status and `type` for a domain error.
 pub fn wire_code(err: &CoreError) -> (StatusCode, &'static str) {
     match err {
-        CoreError::InvalidInput(_) | CoreError::InvalidRequest(_) => {
-            (StatusCode::BAD_REQUEST, "INVALID_INPUT")
-        }
+        CoreError::InvalidInput(_)
+        | CoreError::InvalidRequest(_)
+        | CoreError::InvalidTag { .. } => (StatusCode::BAD_REQUEST, "INVALID_INPUT"),
         CoreError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "UNAUTHORIZED"),
         CoreError::Forbidden(_) => (StatusCode::FORBIDDEN, "FORBIDDEN"),
         CoreError::NotFound { resource, .. } => match resource {
@@ -118,6 +118,15 @@ pub fn s3_code(err: &CoreError) -> (StatusCode, S3ErrorCode) {
                 PartProblem::Missing => S3ErrorCode::InvalidPart,
                 PartProblem::Order => S3ErrorCode::InvalidPartOrder,
                 PartProblem::TooSmall => S3ErrorCode::EntityTooSmall,
+            },
+        ),
+        // S3 answers too many tags with a code of its own, observed as
+        // `BadRequest` (400) on PutObject and PutObjectTagging alike.
+        CoreError::InvalidTag { problem, .. } => (
+            StatusCode::BAD_REQUEST,
+            match problem {
+                TagProblem::Invalid => S3ErrorCode::InvalidTag,
+                TagProblem::TooMany => S3ErrorCode::Custom("BadRequest".into()),
             },
         ),
         CoreError::Unavailable { .. } => (
@@ -245,6 +254,14 @@ mod tests {
             (CoreError::BadDigest("x".into()), 400, "BAD_DIGEST"),
             (CoreError::InvalidRequest("x".into()), 400, "INVALID_INPUT"),
             (
+                CoreError::InvalidTag {
+                    problem: TagProblem::TooMany,
+                    message: "x".into(),
+                },
+                400,
+                "INVALID_INPUT",
+            ),
+            (
                 CoreError::PreconditionFailed("x".into()),
                 412,
                 "PRECONDITION_FAILED",
@@ -346,6 +363,22 @@ mod tests {
             (CoreError::TooLarge("x".into()), 400, "EntityTooLarge"),
             (CoreError::BadDigest("x".into()), 400, "BadDigest"),
             (CoreError::InvalidRequest("x".into()), 400, "InvalidRequest"),
+            (
+                CoreError::InvalidTag {
+                    problem: TagProblem::Invalid,
+                    message: "x".into(),
+                },
+                400,
+                "InvalidTag",
+            ),
+            (
+                CoreError::InvalidTag {
+                    problem: TagProblem::TooMany,
+                    message: "x".into(),
+                },
+                400,
+                "BadRequest",
+            ),
             (
                 CoreError::PreconditionFailed("x".into()),
                 412,

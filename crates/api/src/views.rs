@@ -298,6 +298,7 @@ mod tests {
             headers: BTreeMap::from([("cache-control".into(), "no-cache".into())]),
             last_modified: datetime!(2026-03-04 05:06:07 UTC),
             parts: Vec::new(),
+            tags: Default::default(),
         }
     }
 

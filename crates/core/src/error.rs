@@ -74,6 +74,16 @@ pub enum PartProblem {
     TooSmall,
 }
 
+/// What is wrong with a tag set (S3 answers the count with a code of its
+/// own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TagProblem {
+    /// A key or value breaks a rule, or a key repeats.
+    Invalid,
+    /// More tags than an object may carry.
+    TooMany,
+}
+
 /// A dependency the server needs but cannot reach.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dependency {
@@ -126,6 +136,14 @@ pub enum CoreError {
     /// (`Content-MD5`, or an S3 checksum header); nothing was stored.
     #[error("{0}")]
     BadDigest(String),
+    /// A tag set breaks S3's tagging rules; the message is S3's.
+    #[error("{message}")]
+    InvalidTag {
+        /// Which rule.
+        problem: TagProblem,
+        /// S3's message for it.
+        message: String,
+    },
     /// A conditional request's precondition (`If-Match`,
     /// `If-Unmodified-Since`) does not hold.
     #[error("precondition failed: {0}")]

@@ -3,13 +3,13 @@
 use miniaws_core::identity::UserId;
 use miniaws_core::multipart::{ChecksumAlgorithm, PartChecksum};
 use miniaws_core::storage::{
-    BucketName, ETag, ObjectKey, ObjectMeta, ObjectPart, WriteCondition, object_arn,
+    BucketName, ETag, ObjectKey, ObjectMeta, ObjectPart, Tags, WriteCondition, object_arn,
 };
 use miniaws_core::{CoreError, Resource};
 use std::collections::BTreeMap;
 
 /// The columns every object query selects, in this order.
-pub(crate) const OBJECT_COLUMNS: &str = "id, bucket, key, blob_id, size_bytes, etag, content_type, user_metadata, headers, created_at, parts";
+pub(crate) const OBJECT_COLUMNS: &str = "id, bucket, key, blob_id, size_bytes, etag, content_type, user_metadata, headers, created_at, parts, tags";
 
 /// The seed's `arn` column, stored injectively: Postgres TEXT cannot hold
 /// NUL, so `%` and NUL are percent-escaped (the domain's
@@ -84,6 +84,27 @@ pub(crate) fn json_to_parts(json: Option<&str>) -> Result<Vec<ObjectPart>, sqlx:
         None => Ok(Vec::new()),
         Some(json) => serde_json::from_str(json).map_err(|e| sqlx::Error::Decode(Box::new(e))),
     }
+}
+
+/// Tags as the `tags` column (migration 0010) stores them: a JSON array of
+/// `[key, value]` pairs, in order.
+pub(crate) fn tags_to_json(tags: &Tags) -> String {
+    if tags.is_empty() {
+        return "[]".to_owned();
+    }
+    serde_json::to_string(tags.as_pairs()).unwrap_or_else(|_| "[]".to_owned())
+}
+
+/// The `tags` column back to tags (validated again: a row that breaks the
+/// rules is a decode error, not a tag set S3 would refuse).
+pub(crate) fn json_to_tags(json: &str) -> Result<Tags, sqlx::Error> {
+    // Most objects carry no tags: skip the parser for them.
+    if json == "[]" {
+        return Ok(Tags::default());
+    }
+    let pairs: Vec<(String, String)> =
+        serde_json::from_str(json).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+    Tags::new(pairs).map_err(|e| sqlx::Error::Decode(e.to_string().into()))
 }
 
 /// A checksum algorithm column (its S3 name) back to the algorithm.

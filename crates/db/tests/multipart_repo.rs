@@ -9,7 +9,7 @@ use miniaws_core::identity::{IdentityService, UserId};
 use miniaws_core::multipart::{
     ChecksumAlgorithm, MultipartRepo, MultipartUpload, Part, PartChecksum, UploadId,
 };
-use miniaws_core::storage::{BlobId, BucketName, ETag, ObjectKey};
+use miniaws_core::storage::{BlobId, BucketName, ETag, ObjectKey, Tags};
 use miniaws_db::Database;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -35,6 +35,7 @@ fn upload(owner: UserId, bucket: &str, key: &str, at: OffsetDateTime) -> Multipa
         headers: BTreeMap::from([("cache-control".to_owned(), "no-cache".to_owned())]),
         initiated_at: at,
         checksum_algorithm: None,
+        tags: Tags::default(),
     }
 }
 
@@ -79,6 +80,12 @@ async fn contract(db: &Database) {
     let mut b = upload(owner, "bkt", "b/x", t0 + Duration::hours(1));
     // An upload created with a checksum algorithm keeps it (migration 0009).
     b.checksum_algorithm = Some(ChecksumAlgorithm::Sha256);
+    // And one created with tags keeps them, in order (migration 0010).
+    b.tags = Tags::new(vec![
+        ("team".to_owned(), "blü e".to_owned()),
+        ("env".to_owned(), String::new()),
+    ])
+    .expect("valid tags");
     let pct = upload(owner, "bkt", "b%", t0 + Duration::hours(1));
     // Keys are bytes: NUL and non-ASCII survive, and sort by byte.
     let odd = upload(owner, "bkt", "z\0é", t0 + Duration::hours(1));
@@ -98,14 +105,14 @@ async fn contract(db: &Database) {
     assert_eq!(
         repo.get_upload(b.id).await.expect("get"),
         Some(b.clone()),
-        "the checksum algorithm reads back"
+        "the checksum algorithm and the tags read back"
     );
     assert_eq!(
         repo.list_uploads(&BucketName::parse("bkt").expect("valid"), "b/", None, 10)
             .await
             .expect("list"),
         vec![b.clone()],
-        "a listed upload carries its checksum algorithm"
+        "a listed upload carries its checksum algorithm and tags"
     );
     assert_eq!(repo.get_upload(UploadId::new()).await.expect("get"), None);
 

@@ -7,7 +7,7 @@ use miniaws_core::error::ConflictKind;
 use miniaws_core::identity::{ApiKeyId, IdentityRepo, KeyName, NewApiKey, User, UserId};
 use miniaws_core::storage::{
     BlobId, Bucket, BucketName, ETag, KeyRange, ObjectId, ObjectKey, ObjectMeta, ObjectPart,
-    ObjectWrite, StorageRepo, WriteCondition, key_successor,
+    ObjectWrite, StorageRepo, Tags, WriteCondition, key_successor,
 };
 use miniaws_core::{CoreError, Resource};
 use miniaws_db::Database;
@@ -80,7 +80,18 @@ fn object(bucket: &BucketName, key: &str, at: i64) -> ObjectMeta {
         headers,
         last_modified: t(at),
         parts: Vec::new(),
+        tags: Tags::default(),
     }
+}
+
+fn tags(pairs: &[(&str, &str)]) -> Tags {
+    Tags::new(
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+    )
+    .expect("valid tags")
 }
 
 /// [`object`] with its own ETag.
@@ -122,6 +133,133 @@ type Case = (
 
 fn cases() -> Vec<Case> {
     vec![
+        (
+            "tags: stored in order with the object, listed, replaced by a rewrite",
+            |r| {
+                Box::pin(async move {
+                    let alice = r.user("alice").await;
+                    let b = r.bucket(alice, "tags").await;
+                    let mut o = object(&b, "k", 3);
+                    o.tags = tags(&[("z", "last ü"), ("a", ""), ("m", "x=y/z@w")]);
+                    r.storage.put_object(alice, &o).await.unwrap();
+                    let got = r.storage.get_object(&b, &o.key).await.unwrap().unwrap();
+                    assert_eq!(got, o, "the object reads back with its tags, in order");
+                    let listed = r
+                        .storage
+                        .list_objects(&b, &range(b"", None), 10)
+                        .await
+                        .unwrap();
+                    assert_eq!(listed, vec![o.clone()], "a listing carries the tags");
+                    // A conditional rewrite and an unconditional one carry their own.
+                    let mut o2 = tagged(&b, "k", 4, "e2");
+                    o2.tags = tags(&[("v", "2")]);
+                    r.storage
+                        .put_object_if(alice, &o2, &WriteCondition::ETagIs(o.etag.clone()))
+                        .await
+                        .unwrap();
+                    let got = r.storage.get_object(&b, &o.key).await.unwrap().unwrap();
+                    assert_eq!(got.tags, o2.tags);
+                    let o3 = object(&b, "k", 5);
+                    r.storage.put_object(alice, &o3).await.unwrap();
+                    let got = r.storage.get_object(&b, &o.key).await.unwrap().unwrap();
+                    assert!(got.tags.is_empty(), "a write without tags has none");
+                })
+            },
+        ),
+        (
+            "tags: set_object_tags changes only the tags of the current version",
+            |r| {
+                Box::pin(async move {
+                    let alice = r.user("alice").await;
+                    let bob = r.user("bob").await;
+                    let b = r.bucket(alice, "tagset").await;
+                    let o = object(&b, "k\0ü", 3);
+                    r.storage.put_object(alice, &o).await.unwrap();
+                    let t = tags(&[("b", "2"), ("a", "1")]);
+                    let id = r
+                        .storage
+                        .set_object_tags(alice, &b, &o.key, &t)
+                        .await
+                        .unwrap();
+                    assert_eq!(id, Some(o.id), "the current version is the one tagged");
+                    let got = r.storage.get_object(&b, &o.key).await.unwrap().unwrap();
+                    assert_eq!(
+                        got,
+                        ObjectMeta {
+                            tags: t.clone(),
+                            ..o.clone()
+                        },
+                        "id, blob, ETag and last-modified time are unchanged"
+                    );
+                    // Another owner, a missing key, a missing bucket: nothing.
+                    let other = tags(&[("x", "y")]);
+                    let missing = ObjectKey::parse("nope").unwrap();
+                    let nobucket = BucketName::parse("no-such-bucket").unwrap();
+                    for (what, owner, bucket, key) in [
+                        ("another owner", bob, &b, &o.key),
+                        ("a missing key", alice, &b, &missing),
+                        ("a missing bucket", alice, &nobucket, &o.key),
+                    ] {
+                        assert_eq!(
+                            r.storage
+                                .set_object_tags(owner, bucket, key, &other)
+                                .await
+                                .unwrap(),
+                            None,
+                            "{what}"
+                        );
+                    }
+                    let got = r.storage.get_object(&b, &o.key).await.unwrap().unwrap();
+                    assert_eq!(got.tags, t, "refused updates change nothing");
+                    assert!(
+                        r.storage.get_object(&b, &missing).await.unwrap().is_none(),
+                        "tagging a missing key creates nothing"
+                    );
+                    // An empty set removes the tags.
+                    r.storage
+                        .set_object_tags(alice, &b, &o.key, &Tags::default())
+                        .await
+                        .unwrap();
+                    let got = r.storage.get_object(&b, &o.key).await.unwrap().unwrap();
+                    assert!(got.tags.is_empty());
+                })
+            },
+        ),
+        (
+            "tags: a tagging update racing a write of the key tags the version it found",
+            |r| {
+                Box::pin(async move {
+                    let alice = r.user("alice").await;
+                    let b = r.bucket(alice, "tagrace").await;
+                    let first = object(&b, "k", 3);
+                    r.storage.put_object(alice, &first).await.unwrap();
+                    let set = tags(&[("set", "by-tagging")]);
+                    for round in 0..20 {
+                        let mut write = tagged(&b, "k", 10 + round, &format!("e{round}"));
+                        write.tags = tags(&[("set", "by-write")]);
+                        let (s1, s2) = (r.storage.clone(), r.storage.clone());
+                        let (w, key, bucket, set2) =
+                            (write.clone(), write.key.clone(), b.clone(), set.clone());
+                        let put = tokio::spawn(async move { s1.put_object(alice, &w).await });
+                        let tag = tokio::spawn(async move {
+                            s2.set_object_tags(alice, &bucket, &key, &set2).await
+                        });
+                        put.await.unwrap().expect("the write commits");
+                        let tagged_id = tag.await.unwrap().expect("the update runs");
+                        let now = r.storage.get_object(&b, &write.key).await.unwrap().unwrap();
+                        assert_eq!(now.id, write.id, "round {round}: the write is current");
+                        if tagged_id == Some(write.id) {
+                            assert_eq!(now.tags, set, "round {round}: tagged after the write");
+                        } else {
+                            assert_eq!(
+                                now.tags, write.tags,
+                                "round {round}: the write came after the tagging, with its own tags"
+                            );
+                        }
+                    }
+                })
+            },
+        ),
         (
             "objects: a multipart object's parts round-trip, a rewrite replaces them",
             |r| {

@@ -93,6 +93,7 @@ pub(super) async fn handle(
                 &bucket,
                 &key,
                 directive,
+                miniaws_core::storage::TaggingDirective::Copy,
             )
             .await
     })

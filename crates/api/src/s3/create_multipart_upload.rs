@@ -65,6 +65,7 @@ pub(super) async fn handle(
                 .into_map(),
                 checksum_algorithm: algorithm.map(Algorithm::core),
                 full_object_checksum: full_object,
+                tags: miniaws_core::storage::Tags::default(),
             },
         )
         .await

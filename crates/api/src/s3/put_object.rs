@@ -84,6 +84,7 @@ pub(super) async fn handle(
                     headers,
                     condition,
                     parts: Vec::new(),
+                    tags: miniaws_core::storage::Tags::default(),
                 },
             )
             .await

@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use futures::{Stream, StreamExt};
-use miniaws_core::storage::{ETag, PutObjectInput, WriteCondition};
+use miniaws_core::storage::{ETag, PutObjectInput, Tags, WriteCondition};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -157,6 +157,7 @@ pub(crate) async fn put_object(
         expected_md5: content_md5(&headers)?,
         create_bucket: true,
         condition: write_condition(&headers)?,
+        tags: Tags::default(),
     };
     let storage = state.storage.clone();
     let meta = match detached(async move { storage.put_object(caller, input).await }).await {

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 
 use super::checksum::{ChecksumAlgorithm, PartChecksum};
 use crate::identity::UserId;
-use crate::storage::{BlobId, BucketName, ETag, ObjectKey, UserMetadata};
+use crate::storage::{BlobId, BucketName, ETag, ObjectKey, Tags, UserMetadata};
 
 uuid_newtype!(
     /// The id of a multipart upload (S3's `UploadId`).
@@ -42,6 +42,8 @@ pub struct MultipartUpload {
     /// The additional checksum it was created with: every part must carry
     /// one, and the object gets their composite.
     pub checksum_algorithm: Option<ChecksumAlgorithm>,
+    /// The completed object's tags (`x-amz-tagging` on the create).
+    pub tags: Tags,
 }
 
 /// What a new upload needs besides its id, owner and time.
@@ -62,6 +64,8 @@ pub struct NewUpload {
     /// The object's checksum is a full-object one (a CRC of all its bytes,
     /// S3's `FULL_OBJECT` type) instead of the composite of its parts'.
     pub full_object_checksum: bool,
+    /// The completed object's tags.
+    pub tags: Tags,
 }
 
 /// One uploaded part (the latest upload of its number).

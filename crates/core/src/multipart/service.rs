@@ -115,6 +115,7 @@ impl MultipartService {
             headers,
             initiated_at: now_utc(),
             checksum_algorithm: new.checksum_algorithm,
+            tags: new.tags,
         };
         self.repo.create_upload(&upload).await?;
         tracing::debug!(upload_id = %upload.id, "multipart upload created");
@@ -457,6 +458,7 @@ impl MultipartService {
                     headers,
                     parts,
                     condition: condition.clone(),
+                    tags: upload.tags.clone(),
                 },
             )
             .await?;

@@ -656,6 +656,7 @@ async fn a_refused_conditional_completion_keeps_the_upload() {
                 expected_md5: None,
                 create_bucket: false,
                 condition: WriteCondition::Always,
+                tags: crate::storage::Tags::default(),
             },
         )
         .await
@@ -1025,4 +1026,50 @@ async fn full_object_checksums_are_a_crc_of_all_the_bytes() {
         Some("FULL_OBJECT")
     );
     assert_eq!(f.read("full").await, [a, b].concat());
+}
+
+#[tokio::test]
+async fn an_upload_created_with_tags_gives_them_to_its_object() {
+    let f = fixture().await;
+    let tags = crate::storage::Tags::new(vec![
+        ("project".to_owned(), "x".to_owned()),
+        ("a".to_owned(), String::new()),
+    ])
+    .expect("valid tags");
+    let upload = f
+        .svc
+        .create(
+            f.alice,
+            NewUpload {
+                bucket: "bkt".into(),
+                key: "tagged".into(),
+                tags: tags.clone(),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("the upload starts");
+    assert_eq!(upload.tags, tags);
+    let id = upload.id.to_string();
+    let p1 = f.part("tagged", &id, 1, b"abc").await;
+    let meta = f
+        .svc
+        .complete(
+            f.alice,
+            "bkt",
+            "tagged",
+            &id,
+            &done(&[&p1]),
+            &WriteCondition::Always,
+        )
+        .await
+        .expect("the upload completes");
+    assert_eq!(meta.tags, tags);
+    assert_eq!(
+        f.storage
+            .get_object_tags(f.alice, "bkt", "tagged")
+            .await
+            .expect("tags read"),
+        tags
+    );
 }

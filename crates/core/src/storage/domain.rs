@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 
 use super::ports::BlobId;
 use super::range::ByteRange;
+use super::tags::Tags;
 use crate::error::{CoreError, CoreResult};
 use crate::identity::UserId;
 
@@ -278,6 +279,9 @@ pub struct ObjectMeta {
     /// The parts, in order, of an object completed from a multipart upload;
     /// empty for an object written in one piece.
     pub parts: Vec<ObjectPart>,
+    /// The object's tags (S3 object tagging). Changing them changes
+    /// neither the version id, the ETag nor the last-modified time.
+    pub tags: Tags,
 }
 
 /// One part of an object completed from a multipart upload.
@@ -474,6 +478,7 @@ mod tests {
                     checksum: None,
                 })
                 .collect(),
+            tags: Tags::default(),
         };
         let r = |start, end| Ok(Some(ByteRange { start, end }));
         let unsatisfiable = |size_bytes| Err(CoreError::RangeNotSatisfiable { size_bytes });

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use super::{
-    BlobId, Bucket, BucketName, KeyRange, ObjectKey, ObjectMeta, ObjectWrite, StorageRepo,
-    WriteCondition,
+    BlobId, Bucket, BucketName, KeyRange, ObjectId, ObjectKey, ObjectMeta, ObjectWrite,
+    StorageRepo, Tags, WriteCondition,
 };
 use crate::Resource;
 use crate::error::{ConflictKind, CoreError, CoreResult};
@@ -110,6 +110,29 @@ impl StorageRepo for MemRepo {
             results.push(self.put_object_if(w.owner, &w.meta, &w.condition).await);
         }
         results
+    }
+    async fn set_object_tags(
+        &self,
+        owner: UserId,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        tags: &Tags,
+    ) -> CoreResult<Option<ObjectId>> {
+        let mut objects = self.objects.lock().unwrap();
+        let owned = self
+            .buckets
+            .lock()
+            .unwrap()
+            .get(bucket.as_str())
+            .is_some_and(|b| b.owner == owner);
+        let k = (bucket.as_str().to_owned(), key.as_str().as_bytes().to_vec());
+        Ok(match objects.get_mut(&k) {
+            Some(meta) if owned => {
+                meta.tags = tags.clone();
+                Some(meta.id)
+            }
+            _ => None,
+        })
     }
     async fn delete_object(
         &self,

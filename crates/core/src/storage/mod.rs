@@ -13,6 +13,7 @@ mod listing;
 mod ports;
 mod range;
 mod service;
+mod tags;
 
 #[cfg(test)]
 pub(crate) mod mem_blobs;
@@ -31,5 +32,6 @@ pub use ports::{BlobId, BlobStore, ByteStream, ObjectWrite, StorageRepo, Written
 pub use range::{ByteRange, Conditions, RangeSpec};
 pub use service::{
     CommitObject, GetObjectOptions, GetObjectOutput, HeadObjectOutput, MetadataDirective,
-    PutObjectInput, StorageService, SweepReport,
+    PutObjectInput, StorageService, SweepReport, TaggingDirective,
 };
+pub use tags::{MAX_TAG_KEY_LEN, MAX_TAG_VALUE_LEN, MAX_TAGS, Tags};

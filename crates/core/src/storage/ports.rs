@@ -5,9 +5,10 @@ use bytes::Bytes;
 use futures::stream::BoxStream;
 use std::collections::HashSet;
 
-use super::domain::{Bucket, BucketName, ObjectKey, ObjectMeta, WriteCondition};
+use super::domain::{Bucket, BucketName, ObjectId, ObjectKey, ObjectMeta, WriteCondition};
 use super::listing::KeyRange;
 use super::range::ByteRange;
+use super::tags::Tags;
 use crate::error::{CoreError, CoreResult};
 use crate::identity::UserId;
 
@@ -180,6 +181,24 @@ pub trait StorageRepo: Send + Sync {
         }
         results
     }
+
+    /// Replaces the tags of the current version of `key` in `bucket`, in
+    /// one statement that also checks that `owner` owns the bucket, and
+    /// returns that version's id. Nothing else of the row changes (not its
+    /// id, ETag, blob or last-modified time), so a concurrent write of the
+    /// key either lands before (and is the version tagged) or after (and
+    /// replaces the tags with its own).
+    ///
+    /// # Errors
+    /// None of its own: `None` when there is no such key (or the bucket is
+    /// not `owner`'s).
+    async fn set_object_tags(
+        &self,
+        owner: UserId,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        tags: &Tags,
+    ) -> CoreResult<Option<ObjectId>>;
 
     /// Deletes `key` from `bucket`; returns the blob of the deleted version,
     /// or `None` when there was no such key.

@@ -11,6 +11,7 @@ use super::domain::{
 use super::listing::{self, ListObjectsInput, ListObjectsPage};
 use super::ports::{BlobId, BlobStore, ByteStream, ObjectWrite, StorageRepo, WrittenBlob};
 use super::range::{ByteRange, Conditions, Evaluation, RangeSpec};
+use super::tags::Tags;
 use crate::Resource;
 use crate::clock::now_utc;
 use crate::error::{ConflictKind, CoreError, CoreResult};
@@ -53,6 +54,8 @@ pub struct PutObjectInput {
     /// body is read (a refused write costs no transfer) and again,
     /// atomically, by the commit.
     pub condition: WriteCondition,
+    /// The object's tags (validated by [`Tags::new`]).
+    pub tags: Tags,
 }
 
 /// A blob already in the store, to be committed as an object (how a
@@ -79,6 +82,8 @@ pub struct CommitObject {
     pub condition: WriteCondition,
     /// The parts of a multipart object, in order (empty otherwise).
     pub parts: Vec<ObjectPart>,
+    /// The object's tags.
+    pub tags: Tags,
 }
 
 /// Options of a read.
@@ -132,6 +137,16 @@ pub enum MetadataDirective {
         /// Other stored headers.
         headers: BTreeMap<String, String>,
     },
+}
+
+/// How a copy gets its tags (S3's `x-amz-tagging-directive`).
+#[derive(Debug, Clone, Default)]
+pub enum TaggingDirective {
+    /// Keep the source's tags.
+    #[default]
+    Copy,
+    /// Use these instead.
+    Replace(Tags),
 }
 
 /// What the start-up sweep removed.
@@ -360,6 +375,7 @@ impl StorageService {
             expected_md5,
             create_bucket,
             condition,
+            tags,
         } = input;
         if let Some(ct) = &content_type {
             validate_content_type(ct)?;
@@ -391,6 +407,7 @@ impl StorageService {
                 headers,
                 condition,
                 parts: Vec::new(),
+                tags,
             },
         )
         .await
@@ -573,6 +590,7 @@ impl StorageService {
             headers: c.headers,
             last_modified: now_utc(),
             parts: c.parts,
+            tags: c.tags,
         };
         let write = ObjectWrite {
             owner: caller.user_id,
@@ -746,13 +764,14 @@ impl StorageService {
     }
 
     /// Copies an object (streaming its bytes into a new blob) to a bucket
-    /// of the caller's, under `conditions` on the source.
+    /// of the caller's, under `conditions` on the source; its metadata and
+    /// its tags come from the source or the directives.
     ///
     /// # Errors
     /// As a read of the source (a "not modified" source is
     /// `PreconditionFailed`) and a write of the destination.
     #[allow(clippy::too_many_arguments)]
-    #[tracing::instrument(skip(self, conditions, directive), fields(owner = %caller.user_id))]
+    #[tracing::instrument(skip(self, conditions, directive, tagging), fields(owner = %caller.user_id))]
     pub async fn copy_object(
         &self,
         caller: Caller,
@@ -762,6 +781,7 @@ impl StorageService {
         dst_bucket: &str,
         dst_key: &str,
         directive: MetadataDirective,
+        tagging: TaggingDirective,
     ) -> CoreResult<ObjectMeta> {
         self.bucket(caller, dst_bucket).await?;
         ObjectKey::parse(dst_key)?;
@@ -780,6 +800,10 @@ impl StorageService {
                     "the copy source matches If-None-Match / was not modified since".into(),
                 ));
             }
+        };
+        let tags = match tagging {
+            TaggingDirective::Copy => source.tags.clone(),
+            TaggingDirective::Replace(tags) => tags,
         };
         let (content_type, user_metadata, headers) = match directive {
             MetadataDirective::Copy => {
@@ -810,9 +834,53 @@ impl StorageService {
                 expected_md5: None,
                 create_bucket: false,
                 condition: WriteCondition::Always,
+                tags,
             },
         )
         .await
+    }
+
+    /// The tags of an object the caller may read, in their stored order.
+    ///
+    /// # Errors
+    /// `NotFound(Bucket|Object)`, `Forbidden`, `InvalidInput` for a bad key.
+    pub async fn get_object_tags(
+        &self,
+        caller: Caller,
+        bucket: &str,
+        key: &str,
+    ) -> CoreResult<Tags> {
+        Ok(self.object_meta(caller, bucket, key).await?.tags)
+    }
+
+    /// Replaces the tags of the caller's object (an empty set removes
+    /// them). Only the tags change: not the body, the ETag, the version id
+    /// nor the last-modified time. The update applies, in one statement,
+    /// to whichever version is current when it runs.
+    ///
+    /// # Errors
+    /// `NotFound(Bucket|Object)`, `Forbidden`, `InvalidInput` for a bad key.
+    #[tracing::instrument(skip(self, tags), fields(owner = %caller.user_id, tags = tags.len()))]
+    pub async fn put_object_tags(
+        &self,
+        caller: Caller,
+        bucket: &str,
+        key: &str,
+        tags: &Tags,
+    ) -> CoreResult<()> {
+        let bucket = self.bucket(caller, bucket).await?;
+        let key = ObjectKey::parse(key)?;
+        match self
+            .repo
+            .set_object_tags(caller.user_id, &bucket.name, &key, tags)
+            .await?
+        {
+            Some(id) => {
+                tracing::debug!(object_id = %id, "object tags set");
+                Ok(())
+            }
+            None => Err(CoreError::not_found(Resource::Object, key.as_str())),
+        }
     }
 }
 

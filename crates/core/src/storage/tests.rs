@@ -61,6 +61,7 @@ fn put(bucket: &str, key: &str, data: &[u8]) -> PutObjectInput {
         expected_md5: None,
         create_bucket: true,
         condition: WriteCondition::Always,
+        tags: Tags::default(),
     }
 }
 
@@ -554,6 +555,7 @@ async fn copy_keeps_or_replaces_metadata() {
             "dst",
             "d",
             MetadataDirective::Copy,
+            TaggingDirective::Copy,
         )
         .await
         .unwrap();
@@ -575,6 +577,7 @@ async fn copy_keeps_or_replaces_metadata() {
                 user_metadata: UserMetadata::new(),
                 headers: BTreeMap::new(),
             },
+            TaggingDirective::Copy,
         )
         .await
         .unwrap();
@@ -592,6 +595,7 @@ async fn copy_keeps_or_replaces_metadata() {
             "bobs",
             "x",
             MetadataDirective::Copy,
+            TaggingDirective::Copy,
         )
         .await
         .unwrap_err();
@@ -856,4 +860,173 @@ async fn queued_conditional_writes_are_checked_at_their_commit() {
     let stored: HashSet<BlobId> = blobs.blobs.lock().unwrap().keys().copied().collect();
     assert_eq!(stored.len(), 2, "the loser's blob is removed: {stored:?}");
     assert!(stored.contains(&won[0].blob_id));
+}
+
+fn tag_set(pairs: &[(&str, &str)]) -> Tags {
+    Tags::new(
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+    )
+    .expect("valid tags")
+}
+
+#[tokio::test]
+async fn tags_are_written_read_replaced_and_copied() {
+    let f = fixture();
+    let t = tag_set(&[("b", "2"), ("a", "1")]);
+    let written = f
+        .svc
+        .put_object(
+            f.alice,
+            PutObjectInput {
+                tags: t.clone(),
+                ..put("tagb", "k", b"body")
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(written.tags, t);
+    assert_eq!(
+        f.svc.get_object_tags(f.alice, "tagb", "k").await.unwrap(),
+        t
+    );
+
+    // Replacing the tags changes nothing else of the object.
+    let t2 = tag_set(&[("only", "one")]);
+    f.svc
+        .put_object_tags(f.alice, "tagb", "k", &t2)
+        .await
+        .unwrap();
+    let HeadObjectOutput::Found(after) = f
+        .svc
+        .head_object(f.alice, "tagb", "k", &Conditions::default())
+        .await
+        .unwrap()
+    else {
+        panic!("no conditions, no 304");
+    };
+    assert_eq!(
+        after,
+        ObjectMeta {
+            tags: t2.clone(),
+            ..written.clone()
+        },
+        "same id, blob, ETag and last-modified time"
+    );
+    assert_eq!(read_all(&f.svc, f.alice, "tagb", "k").await, b"body");
+
+    // A copy keeps the source's tags, or takes the ones given.
+    let copied = f
+        .svc
+        .copy_object(
+            f.alice,
+            "tagb",
+            "k",
+            &Conditions::default(),
+            "tagb",
+            "copy",
+            MetadataDirective::Copy,
+            TaggingDirective::Copy,
+        )
+        .await
+        .unwrap();
+    assert_eq!(copied.tags, t2);
+    let replaced = f
+        .svc
+        .copy_object(
+            f.alice,
+            "tagb",
+            "k",
+            &Conditions::default(),
+            "tagb",
+            "copy2",
+            MetadataDirective::Copy,
+            TaggingDirective::Replace(Tags::default()),
+        )
+        .await
+        .unwrap();
+    assert!(replaced.tags.is_empty());
+
+    // An empty set removes them; a rewrite without tags has none.
+    f.svc
+        .put_object_tags(f.alice, "tagb", "copy", &Tags::default())
+        .await
+        .unwrap();
+    assert!(
+        f.svc
+            .get_object_tags(f.alice, "tagb", "copy")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    f.svc
+        .put_object(f.alice, put("tagb", "k", b"again"))
+        .await
+        .unwrap();
+    assert!(
+        f.svc
+            .get_object_tags(f.alice, "tagb", "k")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn tagging_is_owner_checked_and_needs_the_object() {
+    let f = fixture();
+    f.svc
+        .put_object(f.alice, put("owned", "k", b"x"))
+        .await
+        .unwrap();
+    let t = tag_set(&[("a", "b")]);
+    let refusals: Vec<(&str, CoreResult<()>, &str)> = vec![
+        (
+            "another owner's object",
+            f.svc.put_object_tags(f.bob, "owned", "k", &t).await,
+            "Forbidden",
+        ),
+        (
+            "another owner's read",
+            f.svc.get_object_tags(f.bob, "owned", "k").await.map(drop),
+            "Forbidden",
+        ),
+        (
+            "a missing key",
+            f.svc.put_object_tags(f.alice, "owned", "nope", &t).await,
+            "NotFound(Object)",
+        ),
+        (
+            "a missing key's tags",
+            f.svc
+                .get_object_tags(f.alice, "owned", "nope")
+                .await
+                .map(drop),
+            "NotFound(Object)",
+        ),
+        (
+            "a missing bucket",
+            f.svc.put_object_tags(f.alice, "nobucket", "k", &t).await,
+            "NotFound(Bucket)",
+        ),
+    ];
+    for (what, got, want) in refusals {
+        let kind = match got {
+            Err(CoreError::Forbidden(_)) => "Forbidden".to_owned(),
+            Err(CoreError::NotFound { resource, .. }) => format!("NotFound({resource:?})"),
+            other => format!("{other:?}"),
+        };
+        assert_eq!(kind, want, "{what}");
+    }
+    assert!(
+        f.svc
+            .get_object_tags(f.alice, "owned", "k")
+            .await
+            .unwrap()
+            .is_empty(),
+        "refused updates change nothing"
+    );
+    assert_eq!(f.repo.objects.lock().unwrap().len(), 1, "nothing created");
 }

@@ -11,10 +11,11 @@ use uuid::Uuid;
 
 use crate::error::db_err;
 use crate::storage_rows::{
-    decode_algorithm, decode_bucket, decode_key, decode_part_checksum, json_to_map, map_to_json,
+    decode_algorithm, decode_bucket, decode_key, decode_part_checksum, json_to_map, json_to_tags,
+    map_to_json, tags_to_json,
 };
 
-const UPLOAD_COLUMNS: &str = "id, bucket, key, owner_id, content_type, user_metadata, headers, initiated_at, checksum_algorithm";
+const UPLOAD_COLUMNS: &str = "id, bucket, key, owner_id, content_type, user_metadata, headers, initiated_at, checksum_algorithm, tags";
 const PART_COLUMNS: &str = "upload_id, part_number, blob_id, size_bytes, etag, last_modified, \
      checksum_algorithm, checksum_value";
 
@@ -40,6 +41,7 @@ fn upload_from_row(row: &PgRow) -> Result<MultipartUpload, sqlx::Error> {
         headers: json_to_map(row.try_get("headers")?)?,
         initiated_at: row.try_get("initiated_at")?,
         checksum_algorithm: decode_algorithm(row.try_get("checksum_algorithm")?)?,
+        tags: json_to_tags(row.try_get("tags")?)?,
     })
 }
 
@@ -72,7 +74,7 @@ fn size_i64(n: u64) -> CoreResult<i64> {
 impl MultipartRepo for PgMultipartRepo {
     async fn create_upload(&self, u: &MultipartUpload) -> CoreResult<()> {
         sqlx::query(&format!(
-            "INSERT INTO multipart_uploads ({UPLOAD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            "INSERT INTO multipart_uploads ({UPLOAD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         ))
         .bind(u.id.as_uuid())
         .bind(u.bucket.as_str())
@@ -83,6 +85,7 @@ impl MultipartRepo for PgMultipartRepo {
         .bind(map_to_json(&u.headers))
         .bind(u.initiated_at)
         .bind(u.checksum_algorithm.map(|a| a.name()))
+        .bind(tags_to_json(&u.tags))
         .execute(&self.pool)
         .await
         .map_err(db_err)?;

@@ -5,7 +5,7 @@ use miniaws_core::error::ConflictKind;
 use miniaws_core::identity::UserId;
 use miniaws_core::storage::{
     BlobId, Bucket, BucketName, ETag, KeyRange, ObjectId, ObjectKey, ObjectMeta, ObjectWrite,
-    StorageRepo, WriteCondition,
+    StorageRepo, Tags, WriteCondition,
 };
 use miniaws_core::{CoreError, CoreResult, Resource};
 use sqlx::Row;
@@ -16,8 +16,8 @@ use uuid::Uuid;
 
 use crate::error::{db_err, is_unique_violation};
 use crate::storage_rows::{
-    OBJECT_COLUMNS, decode_bucket, decode_key, json_to_map, json_to_parts, map_to_json,
-    parts_to_json, refusal_error, stored_arn,
+    OBJECT_COLUMNS, decode_bucket, decode_key, json_to_map, json_to_parts, json_to_tags,
+    map_to_json, parts_to_json, refusal_error, stored_arn, tags_to_json,
 };
 
 /// Buckets and object metadata in PostgreSQL.
@@ -59,6 +59,7 @@ fn object_from_row(row: &PgRow, bucket: &BucketName) -> Result<ObjectMeta, sqlx:
             .try_get::<Option<OffsetDateTime>, _>("created_at")?
             .unwrap_or(OffsetDateTime::UNIX_EPOCH),
         parts: json_to_parts(row.try_get("parts")?)?,
+        tags: json_to_tags(row.try_get("tags")?)?,
     })
 }
 
@@ -76,37 +77,37 @@ fn size_param(meta: &ObjectMeta) -> CoreResult<i64> {
 /// foreign key.
 const UPSERT_OBJECT: &str = "
     INSERT INTO objects (id, arn, bucket, key, size_bytes, content_type, created_at,
-        blob_id, etag, user_metadata, headers, replaced_blob_id, parts)
-    SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, $13
+        blob_id, etag, user_metadata, headers, replaced_blob_id, parts, tags)
+    SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, $13, $14
     WHERE EXISTS (SELECT 1 FROM buckets WHERE name = $3 AND owner_id = $12)
     ON CONFLICT (bucket, key) DO UPDATE SET
         id = excluded.id, arn = excluded.arn, size_bytes = excluded.size_bytes,
         content_type = excluded.content_type, created_at = excluded.created_at,
         deleted_at = NULL, blob_id = excluded.blob_id, etag = excluded.etag,
         user_metadata = excluded.user_metadata, headers = excluded.headers,
-        replaced_blob_id = objects.blob_id, parts = excluded.parts
+        replaced_blob_id = objects.blob_id, parts = excluded.parts, tags = excluded.tags
     RETURNING replaced_blob_id";
 
 /// [`WriteCondition::Absent`]: the insert of [`UPSERT_OBJECT`], and on a
 /// conflict nothing (the key exists): no row back.
 const INSERT_OBJECT_IF_ABSENT: &str = "
     INSERT INTO objects (id, arn, bucket, key, size_bytes, content_type, created_at,
-        blob_id, etag, user_metadata, headers, replaced_blob_id, parts)
-    SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, $13
+        blob_id, etag, user_metadata, headers, replaced_blob_id, parts, tags)
+    SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, $13, $14
     WHERE EXISTS (SELECT 1 FROM buckets WHERE name = $3 AND owner_id = $12)
     ON CONFLICT (bucket, key) DO NOTHING
     RETURNING replaced_blob_id";
 
 /// [`WriteCondition::Exists`] / [`WriteCondition::ETagIs`]: an update of
-/// the existing row only, when its ETag is `$14` (any when `$14` is NULL).
+/// the existing row only, when its ETag is `$15` (any when `$15` is NULL).
 /// The row lock makes it a compare-and-swap: a concurrent writer of the key
 /// waits, then the condition is evaluated again on the row it committed.
 const UPDATE_OBJECT_IF_MATCH: &str = "
     UPDATE objects SET
         id = $1, arn = $2, size_bytes = $5, content_type = $6, created_at = $7,
         deleted_at = NULL, blob_id = $8, etag = $9, user_metadata = $10, headers = $11,
-        replaced_blob_id = blob_id, parts = $13
-    WHERE bucket = $3 AND key = $4 AND ($14::text IS NULL OR etag = $14)
+        replaced_blob_id = blob_id, parts = $13, tags = $14
+    WHERE bucket = $3 AND key = $4 AND ($15::text IS NULL OR etag = $15)
         AND EXISTS (SELECT 1 FROM buckets WHERE name = $3 AND owner_id = $12)
     RETURNING replaced_blob_id";
 
@@ -141,7 +142,8 @@ async fn upsert(
         .bind(map_to_json(&meta.user_metadata))
         .bind(map_to_json(&meta.headers))
         .bind(owner.as_uuid())
-        .bind(parts_to_json(&meta.parts));
+        .bind(parts_to_json(&meta.parts))
+        .bind(tags_to_json(&meta.tags));
     if sql == UPDATE_OBJECT_IF_MATCH {
         query = query.bind(etag);
     }
@@ -340,6 +342,32 @@ impl StorageRepo for PgStorageRepo {
             results.push(self.put_object_if(w.owner, &w.meta, &w.condition).await);
         }
         results
+    }
+
+    async fn set_object_tags(
+        &self,
+        owner: UserId,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        tags: &Tags,
+    ) -> CoreResult<Option<ObjectId>> {
+        // One statement: the owner check and the update of whichever row is
+        // current (the row lock orders it against a concurrent upsert of the
+        // key); nothing else of the row changes.
+        let id: Option<Uuid> = sqlx::query_scalar(
+            "UPDATE objects SET tags = $1
+             WHERE bucket = $2 AND key = $3 AND blob_id IS NOT NULL
+               AND EXISTS (SELECT 1 FROM buckets WHERE name = $2 AND owner_id = $4)
+             RETURNING id",
+        )
+        .bind(tags_to_json(tags))
+        .bind(bucket.as_str())
+        .bind(key.as_str().as_bytes())
+        .bind(owner.as_uuid())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(id.map(ObjectId::from_uuid))
     }
 
     async fn delete_object(

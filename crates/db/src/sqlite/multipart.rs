@@ -17,10 +17,11 @@ use time::OffsetDateTime;
 use super::{fmt_time, parse_time, parse_uuid};
 use crate::error::db_err;
 use crate::storage_rows::{
-    decode_algorithm, decode_bucket, decode_key, decode_part_checksum, json_to_map, map_to_json,
+    decode_algorithm, decode_bucket, decode_key, decode_part_checksum, json_to_map, json_to_tags,
+    map_to_json, tags_to_json,
 };
 
-const UPLOAD_COLUMNS: &str = "id, bucket, key, owner_id, content_type, user_metadata, headers, initiated_at, checksum_algorithm";
+const UPLOAD_COLUMNS: &str = "id, bucket, key, owner_id, content_type, user_metadata, headers, initiated_at, checksum_algorithm, tags";
 const PART_COLUMNS: &str = "upload_id, part_number, blob_id, size_bytes, etag, last_modified, \
      checksum_algorithm, checksum_value";
 
@@ -46,6 +47,7 @@ fn upload_from_row(row: &SqliteRow) -> Result<MultipartUpload, sqlx::Error> {
         headers: json_to_map(row.try_get("headers")?)?,
         initiated_at: parse_time(row.try_get("initiated_at")?)?,
         checksum_algorithm: decode_algorithm(row.try_get("checksum_algorithm")?)?,
+        tags: json_to_tags(row.try_get("tags")?)?,
     })
 }
 
@@ -74,7 +76,7 @@ fn size_i64(n: u64) -> CoreResult<i64> {
 impl MultipartRepo for SqliteMultipartRepo {
     async fn create_upload(&self, u: &MultipartUpload) -> CoreResult<()> {
         sqlx::query(&format!(
-            "INSERT INTO multipart_uploads ({UPLOAD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            "INSERT INTO multipart_uploads ({UPLOAD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         ))
         .bind(u.id.to_string())
         .bind(u.bucket.as_str())
@@ -85,6 +87,7 @@ impl MultipartRepo for SqliteMultipartRepo {
         .bind(map_to_json(&u.headers))
         .bind(fmt_time(u.initiated_at))
         .bind(u.checksum_algorithm.map(|a| a.name()))
+        .bind(tags_to_json(&u.tags))
         .execute(&self.pool)
         .await
         .map_err(db_err)?;

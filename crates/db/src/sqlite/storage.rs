@@ -11,7 +11,7 @@ use miniaws_core::error::ConflictKind;
 use miniaws_core::identity::UserId;
 use miniaws_core::storage::{
     BlobId, Bucket, BucketName, ETag, KeyRange, ObjectId, ObjectKey, ObjectMeta, ObjectWrite,
-    StorageRepo, WriteCondition,
+    StorageRepo, Tags, WriteCondition,
 };
 use miniaws_core::{CoreError, CoreResult, Resource};
 use sqlx::Row;
@@ -21,8 +21,8 @@ use std::collections::HashSet;
 use super::{fmt_time, parse_opt_time, parse_time, parse_uuid};
 use crate::error::{db_err, is_unique_violation};
 use crate::storage_rows::{
-    OBJECT_COLUMNS, decode_bucket, decode_key, json_to_map, json_to_parts, map_to_json,
-    parts_to_json, refusal_error, stored_arn,
+    OBJECT_COLUMNS, decode_bucket, decode_key, json_to_map, json_to_parts, json_to_tags,
+    map_to_json, parts_to_json, refusal_error, stored_arn, tags_to_json,
 };
 
 /// Buckets and object metadata in SQLite.
@@ -63,6 +63,7 @@ fn object_from_row(row: &SqliteRow, bucket: &BucketName) -> Result<ObjectMeta, s
         last_modified: parse_opt_time(row.try_get("created_at")?)?
             .unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
         parts: json_to_parts(row.try_get("parts")?)?,
+        tags: json_to_tags(row.try_get("tags")?)?,
     })
 }
 
@@ -73,37 +74,37 @@ fn object_from_row(row: &SqliteRow, bucket: &BucketName) -> Result<ObjectMeta, s
 /// bucket, and nothing was written.
 const UPSERT_OBJECT: &str = "
     INSERT INTO objects (id, arn, bucket, key, size_bytes, content_type, created_at,
-        blob_id, etag, user_metadata, headers, replaced_blob_id, parts)
-    SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL, ?13
+        blob_id, etag, user_metadata, headers, replaced_blob_id, parts, tags)
+    SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL, ?13, ?14
     WHERE EXISTS (SELECT 1 FROM buckets WHERE name = ?3 AND owner_id = ?12)
     ON CONFLICT (bucket, key) DO UPDATE SET
         id = excluded.id, arn = excluded.arn, size_bytes = excluded.size_bytes,
         content_type = excluded.content_type, created_at = excluded.created_at,
         deleted_at = NULL, blob_id = excluded.blob_id, etag = excluded.etag,
         user_metadata = excluded.user_metadata, headers = excluded.headers,
-        replaced_blob_id = objects.blob_id, parts = excluded.parts
+        replaced_blob_id = objects.blob_id, parts = excluded.parts, tags = excluded.tags
     RETURNING replaced_blob_id";
 
 /// [`WriteCondition::Absent`]: the insert of [`UPSERT_OBJECT`], and on a
 /// conflict nothing (the key exists): no row back.
 const INSERT_OBJECT_IF_ABSENT: &str = "
     INSERT INTO objects (id, arn, bucket, key, size_bytes, content_type, created_at,
-        blob_id, etag, user_metadata, headers, replaced_blob_id, parts)
-    SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL, ?13
+        blob_id, etag, user_metadata, headers, replaced_blob_id, parts, tags)
+    SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL, ?13, ?14
     WHERE EXISTS (SELECT 1 FROM buckets WHERE name = ?3 AND owner_id = ?12)
     ON CONFLICT (bucket, key) DO NOTHING
     RETURNING replaced_blob_id";
 
 /// [`WriteCondition::Exists`] / [`WriteCondition::ETagIs`]: an update of
-/// the existing row only, when its ETag is `?14` (any when `?14` is NULL).
+/// the existing row only, when its ETag is `?15` (any when `?15` is NULL).
 /// One statement under SQLite's single writer: nothing lands between the
 /// check and the write.
 const UPDATE_OBJECT_IF_MATCH: &str = "
     UPDATE objects SET
         id = ?1, arn = ?2, size_bytes = ?5, content_type = ?6, created_at = ?7,
         deleted_at = NULL, blob_id = ?8, etag = ?9, user_metadata = ?10, headers = ?11,
-        replaced_blob_id = blob_id, parts = ?13
-    WHERE bucket = ?3 AND key = ?4 AND (?14 IS NULL OR etag = ?14)
+        replaced_blob_id = blob_id, parts = ?13, tags = ?14
+    WHERE bucket = ?3 AND key = ?4 AND (?15 IS NULL OR etag = ?15)
         AND EXISTS (SELECT 1 FROM buckets WHERE name = ?3 AND owner_id = ?12)
     RETURNING replaced_blob_id";
 
@@ -139,7 +140,8 @@ async fn upsert(
         .bind(map_to_json(&meta.user_metadata))
         .bind(map_to_json(&meta.headers))
         .bind(owner.to_string())
-        .bind(parts_to_json(&meta.parts));
+        .bind(parts_to_json(&meta.parts))
+        .bind(tags_to_json(&meta.tags));
     if sql == UPDATE_OBJECT_IF_MATCH {
         query = query.bind(etag);
     }
@@ -175,7 +177,7 @@ async fn refusal(
 
 /// One row of a listing page, as the JSON array the listing query builds:
 /// id, hex(key), blob_id, size_bytes, etag, content_type, user_metadata,
-/// headers, created_at, parts.
+/// headers, created_at, parts, tags.
 type ListedRow = (
     String,
     String,
@@ -187,10 +189,12 @@ type ListedRow = (
     String,
     Option<String>,
     Option<String>,
+    String,
 );
 
 fn listed_into_meta(row: ListedRow, bucket: &BucketName) -> Result<ObjectMeta, sqlx::Error> {
-    let (id, key_hex, blob_id, size, etag, content_type, user_metadata, headers, at, parts) = row;
+    let (id, key_hex, blob_id, size, etag, content_type, user_metadata, headers, at, parts, tags) =
+        row;
     Ok(ObjectMeta {
         id: ObjectId::from_uuid(parse_uuid(&id)?),
         bucket: bucket.clone(),
@@ -203,6 +207,7 @@ fn listed_into_meta(row: ListedRow, bucket: &BucketName) -> Result<ObjectMeta, s
         headers: json_to_map(&headers)?,
         last_modified: parse_opt_time(at)?.unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
         parts: json_to_parts(parts.as_deref())?,
+        tags: json_to_tags(&tags)?,
     })
 }
 
@@ -373,6 +378,33 @@ impl StorageRepo for SqliteStorageRepo {
         results
     }
 
+    async fn set_object_tags(
+        &self,
+        owner: UserId,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        tags: &Tags,
+    ) -> CoreResult<Option<ObjectId>> {
+        // One statement: the owner check and the update of whichever row is
+        // current; nothing else of the row changes.
+        let id: Option<String> = sqlx::query_scalar(
+            "UPDATE objects SET tags = ?1
+             WHERE bucket = ?2 AND key = ?3 AND blob_id IS NOT NULL
+               AND EXISTS (SELECT 1 FROM buckets WHERE name = ?2 AND owner_id = ?4)
+             RETURNING id",
+        )
+        .bind(tags_to_json(tags))
+        .bind(bucket.as_str())
+        .bind(key.as_str().as_bytes())
+        .bind(owner.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        id.map(|s| parse_uuid(&s).map(ObjectId::from_uuid))
+            .transpose()
+            .map_err(db_err)
+    }
+
     async fn delete_object(
         &self,
         bucket: &BucketName,
@@ -411,9 +443,9 @@ impl StorageRepo for SqliteStorageRepo {
         };
         let sql = format!(
             "SELECT json_group_array(json_array(id, hex(key), blob_id, size_bytes, etag,
-                 content_type, user_metadata, headers, created_at, parts))
+                 content_type, user_metadata, headers, created_at, parts, tags))
              FROM (SELECT id, key, blob_id, size_bytes, etag, content_type, user_metadata,
-                       headers, created_at, parts
+                       headers, created_at, parts, tags
                    FROM objects
                    WHERE bucket = ? AND key >= ? {end_clause} AND blob_id IS NOT NULL
                    ORDER BY key LIMIT ?)"

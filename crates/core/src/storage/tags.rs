@@ -1,0 +1,273 @@
+//! Object tags: S3's key-value labels on an object, validated as S3 does.
+//!
+//! The rules (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-tagging.html>,
+//! <https://docs.aws.amazon.com/AmazonS3/latest/userguide/tagging-managing.html>): at most
+//! 10 tags; keys unique, 1 to 128 characters, not starting with `aws:`;
+//! values 0 to 256 characters; Unicode letters, digits, white space and
+//! `+ - = . _ : / @` only. S3 counts lengths in UTF-16 code units ("object
+//! tags are internally represented in UTF-16"), and so do we.
+
+use crate::error::{CoreError, CoreResult, TagProblem};
+
+/// The most tags an object may carry.
+pub const MAX_TAGS: usize = 10;
+
+/// The longest tag key, in UTF-16 code units.
+pub const MAX_TAG_KEY_LEN: usize = 128;
+
+/// The longest tag value, in UTF-16 code units.
+pub const MAX_TAG_VALUE_LEN: usize = 256;
+
+/// The reserved key prefix (compared without regard to ASCII case).
+const RESERVED_PREFIX: &str = "aws:";
+
+/// An object's tag set: valid under S3's rules, in the order it was given
+/// (GetObjectTagging answers it in that order).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tags(Vec<(String, String)>);
+
+impl Tags {
+    /// Validates `pairs` (key, value) as a tag set.
+    ///
+    /// # Errors
+    /// `InvalidTag` naming the broken rule, with S3's message: more than
+    /// [`MAX_TAGS`] tags is [`TagProblem::TooMany`], anything else
+    /// [`TagProblem::Invalid`].
+    pub fn new(pairs: Vec<(String, String)>) -> CoreResult<Self> {
+        if pairs.len() > MAX_TAGS {
+            return Err(CoreError::InvalidTag {
+                problem: TagProblem::TooMany,
+                message: format!("Object tags cannot be greater than {MAX_TAGS}"),
+            });
+        }
+        for (i, (key, value)) in pairs.iter().enumerate() {
+            if key.is_empty() || !key.chars().all(allowed) {
+                return Err(invalid("The TagKey you have provided is invalid"));
+            }
+            if utf16_len(key) > MAX_TAG_KEY_LEN {
+                return Err(invalid(format!(
+                    "The TagKey you have provided is too long, max {MAX_TAG_KEY_LEN}"
+                )));
+            }
+            if key
+                .get(..RESERVED_PREFIX.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(RESERVED_PREFIX))
+            {
+                return Err(invalid(format!(
+                    "Your TagKey cannot be prefixed with {RESERVED_PREFIX}"
+                )));
+            }
+            if !value.chars().all(allowed) {
+                return Err(invalid("The TagValue you have provided is invalid"));
+            }
+            if utf16_len(value) > MAX_TAG_VALUE_LEN {
+                return Err(invalid(format!(
+                    "The TagValue you have provided is too long, max {MAX_TAG_VALUE_LEN}"
+                )));
+            }
+            if pairs[..i].iter().any(|(k, _)| k == key) {
+                return Err(invalid("Cannot provide multiple Tags with the same key"));
+            }
+        }
+        Ok(Self(pairs))
+    }
+
+    /// The tags, (key, value), in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// How many tags there are.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The pairs, (key, value), in order.
+    pub fn as_pairs(&self) -> &[(String, String)] {
+        &self.0
+    }
+}
+
+fn invalid(message: impl Into<String>) -> CoreError {
+    CoreError::InvalidTag {
+        problem: TagProblem::Invalid,
+        message: message.into(),
+    }
+}
+
+/// S3's tag alphabet: Unicode letters and numbers, white space (not control
+/// characters such as tab or newline), and `+ - = . _ : / @`.
+fn allowed(c: char) -> bool {
+    c.is_alphanumeric() || (c.is_whitespace() && !c.is_control()) || "+-=._:/@".contains(c)
+}
+
+fn utf16_len(s: &str) -> usize {
+    s.chars().map(char::len_utf16).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    /// (description, input, expected refusal)
+    type Case = (
+        &'static str,
+        Vec<(String, String)>,
+        Option<(TagProblem, &'static str)>,
+    );
+
+    #[test]
+    fn tags_follow_the_s3_rules() {
+        let k128 = "k".repeat(128);
+        let k129 = "k".repeat(129);
+        let v256 = "v".repeat(256);
+        let v257 = "v".repeat(257);
+        // 64 characters outside the BMP are 128 UTF-16 code units; 65 are 130.
+        let wide64 = "𝒜".repeat(64);
+        let wide65 = "𝒜".repeat(65);
+        let ten: Vec<(String, String)> = (0..10).map(|i| (format!("k{i}"), "v".into())).collect();
+        let eleven: Vec<(String, String)> =
+            (0..11).map(|i| (format!("k{i}"), "v".into())).collect();
+        let cases: Vec<Case> = vec![
+            ("no tags", vec![], None),
+            (
+                "every allowed character",
+                pairs(&[("Ab9 +-=._:/@", "xY0 +-=._:/@"), ("ü日本", "")]),
+                None,
+            ),
+            ("ten tags", ten, None),
+            ("longest key and value", vec![(k128, v256.clone())], None),
+            (
+                "key of 64 astral characters",
+                vec![(wide64, "v".into())],
+                None,
+            ),
+            (
+                "eleven tags",
+                eleven,
+                Some((TagProblem::TooMany, "Object tags cannot be greater than 10")),
+            ),
+            (
+                "empty key",
+                pairs(&[("", "v")]),
+                Some((
+                    TagProblem::Invalid,
+                    "The TagKey you have provided is invalid",
+                )),
+            ),
+            (
+                "key too long",
+                vec![(k129, "v".into())],
+                Some((
+                    TagProblem::Invalid,
+                    "The TagKey you have provided is too long, max 128",
+                )),
+            ),
+            (
+                "key too long in UTF-16",
+                vec![(wide65, "v".into())],
+                Some((
+                    TagProblem::Invalid,
+                    "The TagKey you have provided is too long, max 128",
+                )),
+            ),
+            (
+                "value too long",
+                vec![("k".into(), v257)],
+                Some((
+                    TagProblem::Invalid,
+                    "The TagValue you have provided is too long, max 256",
+                )),
+            ),
+            (
+                "aws: prefix",
+                pairs(&[("aws:created-by", "me")]),
+                Some((
+                    TagProblem::Invalid,
+                    "Your TagKey cannot be prefixed with aws:",
+                )),
+            ),
+            (
+                "AWS: prefix in capitals",
+                pairs(&[("AWS:x", "me")]),
+                Some((
+                    TagProblem::Invalid,
+                    "Your TagKey cannot be prefixed with aws:",
+                )),
+            ),
+            ("aws without colon is fine", pairs(&[("awsome", "v")]), None),
+            (
+                "key with a character outside the set",
+                pairs(&[("a,b", "v")]),
+                Some((
+                    TagProblem::Invalid,
+                    "The TagKey you have provided is invalid",
+                )),
+            ),
+            (
+                "key with a tab",
+                pairs(&[("a\tb", "v")]),
+                Some((
+                    TagProblem::Invalid,
+                    "The TagKey you have provided is invalid",
+                )),
+            ),
+            (
+                "value with a character outside the set",
+                pairs(&[("k", "a&b")]),
+                Some((
+                    TagProblem::Invalid,
+                    "The TagValue you have provided is invalid",
+                )),
+            ),
+            (
+                "duplicate keys",
+                pairs(&[("k", "1"), ("j", "2"), ("k", "3")]),
+                Some((
+                    TagProblem::Invalid,
+                    "Cannot provide multiple Tags with the same key",
+                )),
+            ),
+            (
+                "keys differing in case are distinct",
+                pairs(&[("k", "1"), ("K", "2")]),
+                None,
+            ),
+        ];
+        for (what, input, want) in cases {
+            let got = Tags::new(input.clone());
+            match want {
+                None => {
+                    let tags = got.unwrap_or_else(|e| panic!("{what}: refused: {e}"));
+                    assert_eq!(tags.as_pairs(), input.as_slice(), "{what}: kept in order");
+                }
+                Some((problem, message)) => match got {
+                    Err(CoreError::InvalidTag {
+                        problem: p,
+                        message: m,
+                    }) => assert_eq!((p, m.as_str()), (problem, message), "{what}"),
+                    other => panic!("{what}: expected InvalidTag, got {other:?}"),
+                },
+            }
+        }
+        assert!(Tags::default().is_empty());
+        let two = Tags::new(pairs(&[("b", "2"), ("a", "1")])).unwrap();
+        assert_eq!(two.len(), 2);
+        assert_eq!(
+            two.iter().collect::<Vec<_>>(),
+            [("b", "2"), ("a", "1")],
+            "given order, not sorted"
+        );
+    }
+}

@@ -1,0 +1,2 @@
+ALTER TABLE multipart_uploads DROP COLUMN tags;
+ALTER TABLE objects DROP COLUMN tags;
