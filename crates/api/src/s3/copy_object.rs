@@ -1,25 +1,27 @@
 //! CopyObject: within or across the caller's buckets, `COPY` or `REPLACE`
-//! metadata directive, `x-amz-copy-source-if-*` conditions.
+//! metadata directive, `x-amz-copy-source-if-*` conditions. A source
+//! `?versionId=null` names the current object and is answered with
+//! `x-amz-copy-source-version-id: null` (see [`super::versions`]). ACL
+//! headers are checked as on PutObject (see [`super::acl`]).
 
 use miniaws_core::storage::MetadataDirective;
 use s3s::dto::{CopyObjectInput, CopyObjectOutput, CopyObjectResult, CopySource};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
+use super::acl::{AclHeaders, check_write_acl};
 use super::convert::{StoredHeaders, conditions, etag, timestamp, user_metadata};
+use super::versions::{echo, null_version};
 use super::{MiniS3, caller, detached, object_error};
 
-/// The bucket and key of a copy source (no versions, no access points).
-pub(super) fn source(src: &CopySource) -> S3Result<(&str, &str)> {
+/// The bucket and key of a copy source, and whether it named the version
+/// `null` (no other versions, no access points).
+pub(super) fn source(src: &CopySource) -> S3Result<(&str, &str, bool)> {
     match src {
         CopySource::Bucket {
             bucket,
             key,
-            version_id: None,
-        } => Ok((bucket, key)),
-        CopySource::Bucket { .. } => Err(s3_error!(
-            NotImplemented,
-            "copying a specific version is not implemented"
-        )),
+            version_id,
+        } => Ok((bucket, key, null_version(version_id.as_deref())?)),
         _ => Err(s3_error!(
             NotImplemented,
             "access-point copy sources are not implemented"
@@ -39,7 +41,18 @@ pub(super) async fn handle(
             "object tagging is not implemented"
         ));
     }
-    let (src_bucket, src_key) = source(&input.copy_source)?;
+    let (src_bucket, src_key, named_null) = source(&input.copy_source)?;
+    let acl = AclHeaders {
+        canned: input.acl.as_ref().map(|a| a.as_str()),
+        full_control: input.grant_full_control.as_deref(),
+        others: [
+            input.grant_read.as_deref(),
+            input.grant_read_acp.as_deref(),
+            input.grant_write_acp.as_deref(),
+            None,
+        ],
+    };
+    check_write_acl(s3, caller, &input.bucket, &acl).await?;
     let replace = match input.metadata_directive.as_ref().map(|d| d.as_str()) {
         None | Some("COPY") => false,
         Some("REPLACE") => true,
@@ -105,6 +118,7 @@ pub(super) async fn handle(
             last_modified: Some(timestamp(meta.last_modified)),
             ..Default::default()
         }),
+        copy_source_version_id: echo(named_null),
         ..Default::default()
     }))
 }

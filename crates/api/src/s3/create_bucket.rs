@@ -1,10 +1,18 @@
 //! CreateBucket: `BucketAlreadyOwnedByYou`, `BucketAlreadyExists`,
 //! `InvalidBucketName`.
+//!
+//! Every bucket has Object Ownership "BucketOwnerEnforced" (ACLs disabled,
+//! see [`super::acl`]): `x-amz-acl: private` (what rclone sends) or the
+//! owner's own full control is accepted; any other ACL is
+//! `InvalidBucketAclWithObjectOwnership`, as S3 answers. Asking for
+//! another ownership setting (`x-amz-object-ownership: ObjectWriter` or
+//! `BucketOwnerPreferred`, which enable ACLs) is `NotImplemented`.
 
 use miniaws_core::CoreError;
 use s3s::dto::{CreateBucketInput, CreateBucketOutput};
-use s3s::{S3ErrorCode, S3Request, S3Response, S3Result};
+use s3s::{S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 
+use super::acl::{AclHeaders, BUCKET_OWNER_ENFORCED, bucket_acl_with_ownership};
 use super::{MiniS3, caller, s3_error, s3_error_with};
 
 pub(super) async fn handle(
@@ -12,7 +20,32 @@ pub(super) async fn handle(
     req: S3Request<CreateBucketInput>,
 ) -> S3Result<S3Response<CreateBucketOutput>> {
     let caller = caller(&req)?;
-    let name = req.input.bucket;
+    let input = req.input;
+    if let Some(ownership) = input
+        .object_ownership
+        .as_ref()
+        .filter(|o| o.as_str() != BUCKET_OWNER_ENFORCED)
+    {
+        return Err(s3_error!(
+            NotImplemented,
+            "Object Ownership {} is not implemented: every bucket is {BUCKET_OWNER_ENFORCED} (ACLs disabled)",
+            ownership.as_str()
+        ));
+    }
+    let acl = AclHeaders {
+        canned: input.acl.as_ref().map(|a| a.as_str()),
+        full_control: input.grant_full_control.as_deref(),
+        others: [
+            input.grant_read.as_deref(),
+            input.grant_write.as_deref(),
+            input.grant_read_acp.as_deref(),
+            input.grant_write_acp.as_deref(),
+        ],
+    };
+    if !acl.owner_only(&caller.user_id.to_string()) {
+        return Err(bucket_acl_with_ownership());
+    }
+    let name = input.bucket;
     s3.storage()
         .create_bucket(caller, &name)
         .await

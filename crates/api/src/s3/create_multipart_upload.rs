@@ -2,12 +2,14 @@
 //! that checksum, and gives the object either their composite
 //! (`x-amz-checksum-type: COMPOSITE`, the default for CRC32, CRC32C, SHA1
 //! and SHA256) or a checksum of all its bytes (`FULL_OBJECT`, the default
-//! for CRC64NVME and a choice for CRC32 and CRC32C), as S3.
+//! for CRC64NVME and a choice for CRC32 and CRC32C), as S3. ACL headers are
+//! checked as on PutObject (see [`super::acl`]).
 
 use miniaws_core::multipart::NewUpload;
 use s3s::dto::{ChecksumType, CreateMultipartUploadInput, CreateMultipartUploadOutput};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
+use super::acl::{AclHeaders, check_write_acl};
 use super::body::Algorithm;
 use super::convert::{StoredHeaders, upload_checksum, user_metadata};
 use super::{MiniS3, caller, object_error};
@@ -24,6 +26,17 @@ pub(super) async fn handle(
             "object tagging is not implemented"
         ));
     }
+    let acl = AclHeaders {
+        canned: input.acl.as_ref().map(|a| a.as_str()),
+        full_control: input.grant_full_control.as_deref(),
+        others: [
+            input.grant_read.as_deref(),
+            input.grant_read_acp.as_deref(),
+            input.grant_write_acp.as_deref(),
+            None,
+        ],
+    };
+    check_write_acl(s3, caller, &input.bucket, &acl).await?;
     let algorithm = match input.checksum_algorithm.as_ref() {
         None => None,
         Some(name) => Some(Algorithm::from_name(name.as_str()).ok_or_else(|| {

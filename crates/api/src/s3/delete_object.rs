@@ -1,8 +1,12 @@
 //! DeleteObject: idempotent, 204 whether or not the key existed.
+//! `versionId=null` deletes the current object (the one version an
+//! unversioned bucket keeps) and is answered with `x-amz-version-id: null`;
+//! any other version id is `InvalidArgument` (see [`super::versions`]).
 
 use s3s::dto::{DeleteObjectInput, DeleteObjectOutput};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
+use super::versions::{echo, null_version};
 use super::{MiniS3, caller, object_error};
 
 pub(super) async fn handle(
@@ -11,15 +15,19 @@ pub(super) async fn handle(
 ) -> S3Result<S3Response<DeleteObjectOutput>> {
     let caller = caller(&req)?;
     let input = req.input;
-    if input.if_match.is_some() || input.version_id.is_some() {
+    if input.if_match.is_some() {
         return Err(s3_error!(
             NotImplemented,
-            "conditional and versioned deletes are not implemented"
+            "conditional deletes (If-Match) are not implemented"
         ));
     }
+    let named_null = null_version(input.version_id.as_deref())?;
     s3.storage()
         .delete_object(caller, &input.bucket, &input.key)
         .await
         .map_err(object_error)?;
-    Ok(S3Response::new(DeleteObjectOutput::default()))
+    Ok(S3Response::new(DeleteObjectOutput {
+        version_id: echo(named_null),
+        ..Default::default()
+    }))
 }

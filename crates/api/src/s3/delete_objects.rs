@@ -1,8 +1,12 @@
-//! DeleteObjects: up to 1,000 keys; quiet mode reports errors only.
+//! DeleteObjects: up to 1,000 keys; quiet mode reports errors only. An
+//! entry with `VersionId` `null` deletes the current object and is reported
+//! with that version id; any other version id is that entry's
+//! `InvalidArgument` error (see [`super::versions`]).
 
 use s3s::dto::{DeleteObjectsInput, DeleteObjectsOutput, DeletedObject, Error};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
+use super::versions::null_version;
 use super::{MiniS3, bucket_error, caller};
 
 /// S3's limit on keys per request.
@@ -22,35 +26,43 @@ pub(super) async fn handle(
             objects.len()
         ));
     }
-    if objects.iter().any(|o| o.version_id.is_some()) {
-        return Err(s3_error!(
-            NotImplemented,
-            "versioned deletes are not implemented"
-        ));
-    }
     let quiet = input.delete.quiet.unwrap_or(false);
-    let keys: Vec<String> = objects.into_iter().map(|o| o.key).collect();
+    let mut deleted = Vec::new();
+    let mut errors = Vec::new();
+    // The entries whose version id names the current object, and their keys.
+    let mut current = Vec::with_capacity(objects.len());
+    for o in objects {
+        match null_version(o.version_id.as_deref()) {
+            Ok(_) => current.push(o),
+            Err(e) => errors.push(Error {
+                code: Some(e.code().as_str().to_owned()),
+                key: Some(o.key),
+                message: e.message().map(str::to_owned),
+                version_id: o.version_id,
+            }),
+        }
+    }
+    let keys: Vec<String> = current.iter().map(|o| o.key.clone()).collect();
     let results = s3
         .storage()
         .delete_objects(caller, &input.bucket, &keys)
         .await
         .map_err(bucket_error)?;
-    let mut deleted = Vec::new();
-    let mut errors = Vec::new();
-    for (key, result) in keys.into_iter().zip(results) {
+    for (o, result) in current.into_iter().zip(results) {
         match result {
             Ok(_) if quiet => {}
             Ok(_) => deleted.push(DeletedObject {
-                key: Some(key),
+                key: Some(o.key),
+                version_id: o.version_id,
                 ..Default::default()
             }),
             Err(e) => {
                 let (_, code) = crate::error::s3_code(&e);
                 errors.push(Error {
                     code: Some(code.as_str().to_owned()),
-                    key: Some(key),
+                    key: Some(o.key),
                     message: Some(crate::error::public_message(&e)),
-                    version_id: None,
+                    version_id: o.version_id,
                 });
             }
         }

@@ -8,6 +8,9 @@
 //! an object written in one piece is its own part 1 (206 over all of it, no
 //! parts count); a part the object does not have is `InvalidPartNumber`
 //! (416); a `Range` besides is `InvalidRequest`.
+//!
+//! `versionId=null` reads the current object and is answered with
+//! `x-amz-version-id: null` (see [`super::versions`]).
 
 use miniaws_core::storage::{GetObjectOptions, GetObjectOutput as Read};
 use s3s::dto::{GetObjectInput, GetObjectOutput, StreamingBlob};
@@ -15,6 +18,7 @@ use s3s::{S3Request, S3Response, S3Result};
 
 use super::convert::{conditions, range, read_error, read_part_number};
 use super::object_answer::{ObjectAnswer, object_output};
+use super::versions::{echo, null_version};
 use super::{MiniS3, caller, not_modified};
 
 pub(super) async fn handle(
@@ -23,6 +27,7 @@ pub(super) async fn handle(
 ) -> S3Result<S3Response<GetObjectOutput>> {
     let caller = caller(&req)?;
     let input = req.input;
+    let named_null = null_version(input.version_id.as_deref())?;
     let part_number = read_part_number(input.part_number, input.range.is_some())?;
     let options = GetObjectOptions {
         range: range(input.range),
@@ -45,7 +50,12 @@ pub(super) async fn handle(
     };
     let answer = ObjectAnswer::new(&meta, range, part_number, input.checksum_mode.as_ref());
     let body = Some(StreamingBlob::wrap(super::body::SyncStream::new(body)));
-    let mut response = S3Response::new(object_output!(GetObjectOutput, answer, body: body));
+    let mut response = S3Response::new(object_output!(
+        GetObjectOutput,
+        answer,
+        body: body,
+        version_id: echo(named_null),
+    ));
     // A part read is a ranged read (206) even when the part is the whole
     // object, as S3 answers.
     if part_number.is_some() && range.is_some() {

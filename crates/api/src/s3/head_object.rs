@@ -2,7 +2,7 @@
 //! `Range`, the answer is what GetObject would send without the body: 206
 //! with `Content-Range` and the range's length (416 when it selects nothing),
 //! as S3 does. With `partNumber`, the same for that part (see
-//! [`super::get_object`]).
+//! [`super::get_object`]). `versionId=null` as on GetObject.
 
 use miniaws_core::storage::HeadObjectOutput as Head;
 use s3s::dto::{HeadObjectInput, HeadObjectOutput};
@@ -10,6 +10,7 @@ use s3s::{S3Request, S3Response, S3Result};
 
 use super::convert::{conditions, range, read_error, read_part_number};
 use super::object_answer::{ObjectAnswer, object_output};
+use super::versions::{echo, null_version};
 use super::{MiniS3, caller, not_modified, object_error};
 
 pub(super) async fn handle(
@@ -18,6 +19,7 @@ pub(super) async fn handle(
 ) -> S3Result<S3Response<HeadObjectOutput>> {
     let caller = caller(&req)?;
     let input = req.input;
+    let named_null = null_version(input.version_id.as_deref())?;
     let part_number = read_part_number(input.part_number, input.range.is_some())?;
     let range_spec = range(input.range);
     let conditions = conditions(
@@ -43,7 +45,11 @@ pub(super) async fn handle(
             .map_err(object_error)?,
     };
     let answer = ObjectAnswer::new(&meta, range, part_number, input.checksum_mode.as_ref());
-    let mut response = S3Response::new(object_output!(HeadObjectOutput, answer));
+    let mut response = S3Response::new(object_output!(
+        HeadObjectOutput,
+        answer,
+        version_id: echo(named_null),
+    ));
     if range.is_some() {
         response.status = Some(http::StatusCode::PARTIAL_CONTENT);
     }

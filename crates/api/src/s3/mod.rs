@@ -10,12 +10,14 @@
 //! Operations not listed in the `impl s3s::S3` below fall through to s3s's
 //! defaults, which answer `NotImplemented` (501).
 
+pub mod acl;
 pub mod auth;
 pub mod body;
 pub mod convert;
 pub mod error;
 pub mod host;
 pub mod object_answer;
+pub mod versions;
 pub mod wire;
 pub mod write_conditions;
 
@@ -27,16 +29,23 @@ mod create_multipart_upload;
 mod delete_bucket;
 mod delete_object;
 mod delete_objects;
+mod get_bucket_acl;
 mod get_bucket_location;
+mod get_bucket_versioning;
 mod get_object;
+mod get_object_acl;
 mod head_bucket;
 mod head_object;
 mod list_buckets;
 mod list_multipart_uploads;
+mod list_object_versions;
 mod list_objects;
 mod list_objects_v2;
 mod list_parts;
+mod put_bucket_acl;
+mod put_bucket_versioning;
 mod put_object;
+mod put_object_acl;
 mod upload_part;
 mod upload_part_copy;
 
@@ -178,6 +187,55 @@ impl s3s::S3 for MiniS3 {
         req: S3Request<GetBucketLocationInput>,
     ) -> S3Result<S3Response<GetBucketLocationOutput>> {
         get_bucket_location::handle(self, req).await
+    }
+
+    async fn get_bucket_versioning(
+        &self,
+        req: S3Request<GetBucketVersioningInput>,
+    ) -> S3Result<S3Response<GetBucketVersioningOutput>> {
+        get_bucket_versioning::handle(self, req).await
+    }
+
+    async fn put_bucket_versioning(
+        &self,
+        req: S3Request<PutBucketVersioningInput>,
+    ) -> S3Result<S3Response<PutBucketVersioningOutput>> {
+        put_bucket_versioning::handle(self, req).await
+    }
+
+    async fn list_object_versions(
+        &self,
+        req: S3Request<ListObjectVersionsInput>,
+    ) -> S3Result<S3Response<ListObjectVersionsOutput>> {
+        list_object_versions::handle(self, req).await
+    }
+
+    async fn get_bucket_acl(
+        &self,
+        req: S3Request<GetBucketAclInput>,
+    ) -> S3Result<S3Response<GetBucketAclOutput>> {
+        get_bucket_acl::handle(self, req).await
+    }
+
+    async fn put_bucket_acl(
+        &self,
+        req: S3Request<PutBucketAclInput>,
+    ) -> S3Result<S3Response<PutBucketAclOutput>> {
+        put_bucket_acl::handle(self, req).await
+    }
+
+    async fn get_object_acl(
+        &self,
+        req: S3Request<GetObjectAclInput>,
+    ) -> S3Result<S3Response<GetObjectAclOutput>> {
+        get_object_acl::handle(self, req).await
+    }
+
+    async fn put_object_acl(
+        &self,
+        req: S3Request<PutObjectAclInput>,
+    ) -> S3Result<S3Response<PutObjectAclOutput>> {
+        put_object_acl::handle(self, req).await
     }
 
     async fn put_object(

@@ -9,11 +9,16 @@
 //! `If-None-Match: *` and `If-Match` make the write conditional (see
 //! [`super::write_conditions`]): checked before the body is read, and again
 //! atomically by the commit.
+//!
+//! ACLs are disabled (see [`super::acl`]): `x-amz-acl: private` or
+//! `bucket-owner-full-control` (or none) is accepted, any other ACL or grant
+//! is `AccessControlListNotSupported`, before the body is read.
 
 use miniaws_core::storage::{BucketName, CommitObject};
 use s3s::dto::{PutObjectInput, PutObjectOutput};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
+use super::acl::{AclHeaders, check_write_acl};
 use super::body::{checked_body, checksum_request};
 use super::convert::{
     StoredChecksums, StoredHeaders, checksum_header, content_md5, etag, user_metadata,
@@ -35,6 +40,17 @@ pub(super) async fn handle(
         ));
     }
     let condition = write_condition(input.if_match, input.if_none_match)?;
+    let acl = AclHeaders {
+        canned: input.acl.as_ref().map(|a| a.as_str()),
+        full_control: input.grant_full_control.as_deref(),
+        others: [
+            input.grant_read.as_deref(),
+            input.grant_read_acp.as_deref(),
+            input.grant_write_acp.as_deref(),
+            None,
+        ],
+    };
+    check_write_acl(s3, caller, &input.bucket, &acl).await?;
     let expected_md5 = content_md5(input.content_md5.as_deref())?;
     // A bad name is `InvalidBucketName`; every other refusal of the
     // bucket, the key or the condition comes from the write below.

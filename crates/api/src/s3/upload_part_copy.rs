@@ -18,7 +18,7 @@ pub(super) async fn handle(
     let caller = caller(&req)?;
     let input = req.input;
     let number = part_number(input.part_number)?;
-    let (src_bucket, src_key) = source(&input.copy_source)?;
+    let (src_bucket, src_key, named_null) = source(&input.copy_source)?;
     // x-amz-copy-source-range must be `bytes=first-last`.
     let range = match input.copy_source_range.as_deref() {
         None => None,
@@ -77,6 +77,7 @@ pub(super) async fn handle(
             checksum_sha1: sums.sha1,
             checksum_sha256: sums.sha256,
         }),
+        copy_source_version_id: super::versions::echo(named_null),
         ..Default::default()
     }))
 }

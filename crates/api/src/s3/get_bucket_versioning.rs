@@ -1,0 +1,20 @@
+//! GetBucketVersioning: no bucket is ever versioned, so the answer is what
+//! S3 gives for a bucket whose versioning was never enabled: an empty
+//! `VersioningConfiguration` (no `Status`, no `MfaDelete`).
+
+use s3s::dto::{GetBucketVersioningInput, GetBucketVersioningOutput};
+use s3s::{S3Request, S3Response, S3Result};
+
+use super::{MiniS3, bucket_error, caller};
+
+pub(super) async fn handle(
+    s3: &MiniS3,
+    req: S3Request<GetBucketVersioningInput>,
+) -> S3Result<S3Response<GetBucketVersioningOutput>> {
+    let caller = caller(&req)?;
+    s3.storage()
+        .bucket(caller, &req.input.bucket)
+        .await
+        .map_err(bucket_error)?;
+    Ok(S3Response::new(GetBucketVersioningOutput::default()))
+}

@@ -1,0 +1,42 @@
+//! PutObjectAcl: ACLs are disabled (see [`super::acl`]). On an object that
+//! exists, an ACL that leaves the owner alone with full control (`private`,
+//! `bucket-owner-full-control`, or the document GetObjectAcl answers)
+//! changes nothing and succeeds; any other is
+//! `AccessControlListNotSupported`, as S3 answers.
+
+use miniaws_core::storage::Conditions;
+use s3s::dto::{PutObjectAclInput, PutObjectAclOutput};
+use s3s::{S3Request, S3Response, S3Result};
+
+use super::acl::{AclHeaders, check_acl_request};
+use super::versions::null_version;
+use super::{MiniS3, caller, object_error};
+
+pub(super) async fn handle(
+    s3: &MiniS3,
+    req: S3Request<PutObjectAclInput>,
+) -> S3Result<S3Response<PutObjectAclOutput>> {
+    let caller = caller(&req)?;
+    let input = req.input;
+    null_version(input.version_id.as_deref())?;
+    s3.storage()
+        .head_object(caller, &input.bucket, &input.key, &Conditions::default())
+        .await
+        .map_err(object_error)?;
+    let headers = AclHeaders {
+        canned: input.acl.as_ref().map(|a| a.as_str()),
+        full_control: input.grant_full_control.as_deref(),
+        others: [
+            input.grant_read.as_deref(),
+            input.grant_write.as_deref(),
+            input.grant_read_acp.as_deref(),
+            input.grant_write_acp.as_deref(),
+        ],
+    };
+    check_acl_request(
+        &headers,
+        input.access_control_policy.as_ref(),
+        &caller.user_id.to_string(),
+    )?;
+    Ok(S3Response::new(PutObjectAclOutput::default()))
+}

@@ -1,0 +1,1037 @@
+//! Versioning and ACL questions, answered as S3 answers them for a bucket
+//! that was never versioned and whose ACLs are disabled
+//! ("BucketOwnerEnforced"), with `aws-sdk-s3` against the real server on
+//! SQLite and Postgres: GetBucketVersioning / PutBucketVersioning,
+//! ListObjectVersions (fields, paging over a few hundred keys with prefix
+//! and delimiter, markers, encoding), `versionId=null` on object
+//! operations and every other version id refused, Get/Put Bucket/Object
+//! ACL and the ACL headers of writes, and another owner refused on each.
+
+mod common;
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{
+    AccessControlPolicy, BucketCannedAcl, Delete, EncodingType, Grant, Grantee, ObjectCannedAcl,
+    ObjectIdentifier, ObjectVersion, Permission, Type,
+};
+use common::{code_of, s3_client};
+use futures::StreamExt;
+use miniaws_testkit::{Backend, TestServer};
+use std::collections::BTreeSet;
+
+async fn put(s3: &Client, bucket: &str, key: &str, body: &'static [u8]) {
+    s3.put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(ByteStream::from_static(body))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("PutObject {bucket}/{key}: {e:?}"));
+}
+
+async fn exists(s3: &Client, bucket: &str, key: &str) -> bool {
+    s3.head_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .is_ok()
+}
+
+/// GetBucketVersioning answers "never enabled"; PutBucketVersioning is
+/// refused and says why.
+async fn bucket_versioning(s3: &Client, bucket: &str) {
+    let v = s3
+        .get_bucket_versioning()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("GetBucketVersioning");
+    assert_eq!(v.status(), None, "never enabled: no Status");
+    assert_eq!(v.mfa_delete(), None);
+    let err = s3
+        .get_bucket_versioning()
+        .bucket("no-such-bucket-versions")
+        .send()
+        .await
+        .expect_err("missing bucket");
+    assert_eq!(code_of(&err), ("NoSuchBucket".into(), 404));
+    for status in [
+        aws_sdk_s3::types::BucketVersioningStatus::Enabled,
+        aws_sdk_s3::types::BucketVersioningStatus::Suspended,
+    ] {
+        let err = s3
+            .put_bucket_versioning()
+            .bucket(bucket)
+            .versioning_configuration(
+                aws_sdk_s3::types::VersioningConfiguration::builder()
+                    .status(status.clone())
+                    .build(),
+            )
+            .send()
+            .await
+            .expect_err("versioning cannot be turned on");
+        assert_eq!(code_of(&err), ("NotImplemented".into(), 501), "{status:?}");
+        let message = aws_sdk_s3::error::ProvideErrorMetadata::message(&err).unwrap_or_default();
+        assert!(
+            message.contains("not versioned"),
+            "the refusal says why: {message}"
+        );
+    }
+    // Still unversioned.
+    let v = s3
+        .get_bucket_versioning()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("GetBucketVersioning");
+    assert_eq!(v.status(), None);
+}
+
+/// Every version of a listing, following the next markers; checks each
+/// page's markers on the way.
+async fn all_versions(
+    s3: &Client,
+    bucket: &str,
+    prefix: Option<&str>,
+    delimiter: Option<&str>,
+    max_keys: i32,
+) -> (Vec<ObjectVersion>, Vec<String>) {
+    let mut versions = Vec::new();
+    let mut prefixes = Vec::new();
+    let mut key_marker: Option<String> = None;
+    let mut version_marker: Option<String> = None;
+    for page_no in 0.. {
+        assert!(page_no < 1000, "the listing ends");
+        let page = s3
+            .list_object_versions()
+            .bucket(bucket)
+            .set_prefix(prefix.map(str::to_owned))
+            .set_delimiter(delimiter.map(str::to_owned))
+            .max_keys(max_keys)
+            .set_key_marker(key_marker.clone())
+            .set_version_id_marker(version_marker.clone())
+            .send()
+            .await
+            .expect("ListObjectVersions");
+        assert_eq!(page.max_keys(), Some(max_keys));
+        assert_eq!(
+            page.key_marker().unwrap_or(""),
+            key_marker.as_deref().unwrap_or("")
+        );
+        assert!(page.delete_markers().is_empty(), "no delete markers, ever");
+        let n = page.versions().len() + page.common_prefixes().len();
+        assert!(n <= max_keys as usize, "page of {n} > {max_keys}");
+        versions.extend(page.versions().iter().cloned());
+        let page_prefixes: Vec<String> = page
+            .common_prefixes()
+            .iter()
+            .filter_map(|p| p.prefix().map(str::to_owned))
+            .collect();
+        if page.is_truncated() != Some(true) {
+            assert_eq!(page.next_key_marker(), None, "last page: no next marker");
+            prefixes.extend(page_prefixes);
+            break;
+        }
+        let next = page
+            .next_key_marker()
+            .expect("a truncated page has a next key marker");
+        let last_version = page.versions().last().and_then(|v| v.key());
+        let last_prefix = page_prefixes.iter().max().map(String::as_str);
+        let last = last_version.max(last_prefix);
+        assert_eq!(
+            Some(next),
+            last,
+            "the next key marker is the page's last entry"
+        );
+        if last_version == Some(next) {
+            assert_eq!(page.next_version_id_marker(), Some("null"));
+        } else {
+            assert_eq!(
+                page.next_version_id_marker(),
+                None,
+                "ends on a common prefix"
+            );
+        }
+        key_marker = Some(next.to_owned());
+        version_marker = page.next_version_id_marker().map(str::to_owned);
+        prefixes.extend(page_prefixes);
+    }
+    (versions, prefixes)
+}
+
+fn keys_of(versions: &[ObjectVersion]) -> Vec<String> {
+    versions
+        .iter()
+        .filter_map(|v| v.key().map(str::to_owned))
+        .collect()
+}
+
+/// ListObjectVersions over a few hundred keys: every object once, as its
+/// `null` version, latest, with ListObjectsV2's ETag, size, date and owner;
+/// paged with prefix, delimiter and markers in byte order.
+async fn list_versions(s3: &Client, bucket: &str) {
+    s3.create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("CreateBucket");
+    let empty = s3
+        .list_object_versions()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("an empty bucket");
+    assert!(empty.versions().is_empty() && empty.is_truncated() == Some(false));
+
+    let mut keys: BTreeSet<String> = BTreeSet::new();
+    keys.extend((0..100).map(|i| format!("top-{i:03}")));
+    keys.extend((0..100).map(|i| format!("dir-a/{i:03}")));
+    keys.extend((0..80).map(|i| format!("dir-b/sub/{i:03}")));
+    keys.extend([
+        "dir-b/x".to_owned(),
+        "z space+key".to_owned(),
+        "Zcap".to_owned(),
+    ]);
+    let puts: Vec<_> = keys
+        .iter()
+        .map(|k| {
+            s3.put_object()
+                .bucket(bucket)
+                .key(k)
+                .body(ByteStream::from(k.as_bytes().to_vec()))
+                .send()
+        })
+        .collect();
+    for chunk in futures::stream::iter(puts)
+        .buffer_unordered(16)
+        .collect::<Vec<_>>()
+        .await
+    {
+        chunk.expect("PutObject");
+    }
+
+    // Everything, 7 at a time, in byte order ("Zcap" before "dir-a/…").
+    let (versions, prefixes) = all_versions(s3, bucket, None, None, 7).await;
+    assert!(prefixes.is_empty());
+    let expected: Vec<String> = keys.iter().cloned().collect();
+    assert_eq!(keys_of(&versions), expected);
+    assert_eq!(versions.first().and_then(|v| v.key()), Some("Zcap"));
+    // Each version as ListObjectsV2 (with its owner) lists the object.
+    let mut listed = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = s3
+            .list_objects_v2()
+            .bucket(bucket)
+            .fetch_owner(true)
+            .set_continuation_token(token.clone())
+            .send()
+            .await
+            .expect("ListObjectsV2");
+        listed.extend(page.contents().iter().cloned());
+        token = page.next_continuation_token().map(str::to_owned);
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(listed.len(), versions.len());
+    for (v, o) in versions.iter().zip(&listed) {
+        assert_eq!(v.key(), o.key());
+        assert_eq!(v.version_id(), Some("null"), "{:?}", v.key());
+        assert_eq!(v.is_latest(), Some(true), "{:?}", v.key());
+        assert_eq!(v.e_tag(), o.e_tag());
+        assert_eq!(v.size(), o.size());
+        assert_eq!(v.last_modified(), o.last_modified());
+        assert_eq!(v.storage_class().map(|c| c.as_str()), Some("STANDARD"));
+        let (vo, oo) = (v.owner().expect("an owner"), o.owner().expect("an owner"));
+        assert_eq!(vo.id(), oo.id());
+        assert!(vo.id().is_some_and(|id| !id.is_empty()));
+    }
+
+    // With a delimiter, 5 at a time: the top-level keys and two prefixes.
+    let (versions, prefixes) = all_versions(s3, bucket, None, Some("/"), 5).await;
+    let top: Vec<String> = keys.iter().filter(|k| !k.contains('/')).cloned().collect();
+    assert_eq!(keys_of(&versions), top);
+    assert_eq!(prefixes, vec!["dir-a/", "dir-b/"]);
+    // A prefix and a delimiter.
+    let (versions, prefixes) = all_versions(s3, bucket, Some("dir-b/"), Some("/"), 1).await;
+    assert_eq!(keys_of(&versions), vec!["dir-b/x"]);
+    assert_eq!(prefixes, vec!["dir-b/sub/"]);
+    // A prefix alone, in pages of 30 and in one page.
+    let (versions, _) = all_versions(s3, bucket, Some("dir-a/"), None, 30).await;
+    assert_eq!(versions.len(), 100);
+    let whole = s3
+        .list_object_versions()
+        .bucket(bucket)
+        .prefix("dir-b/sub/")
+        .send()
+        .await
+        .expect("one page");
+    assert_eq!(whole.versions().len(), 80);
+    assert_eq!(whole.is_truncated(), Some(false));
+    assert_eq!(whole.max_keys(), Some(1000));
+    assert_eq!(whole.prefix(), Some("dir-b/sub/"));
+
+    // key-marker alone and with version-id-marker null: after that key.
+    for version_marker in [None, Some("null")] {
+        let page = s3
+            .list_object_versions()
+            .bucket(bucket)
+            .key_marker("top-097")
+            .set_version_id_marker(version_marker.map(str::to_owned))
+            .send()
+            .await
+            .expect("key-marker");
+        assert_eq!(
+            keys_of(page.versions()),
+            vec!["top-098", "top-099", "z space+key"],
+            "{version_marker:?}"
+        );
+        assert_eq!(
+            page.version_id_marker().unwrap_or(""),
+            version_marker.unwrap_or("")
+        );
+    }
+    // encoding-type=url (the Rust SDK hands the encoded key over as sent).
+    let enc = s3
+        .list_object_versions()
+        .bucket(bucket)
+        .prefix("z ")
+        .encoding_type(EncodingType::Url)
+        .send()
+        .await
+        .expect("encoding-type=url");
+    assert_eq!(keys_of(enc.versions()), vec!["z%20space%2Bkey"]);
+    assert_eq!(enc.prefix(), Some("z%20"));
+
+    // Refusals.
+    let err = s3
+        .list_object_versions()
+        .bucket(bucket)
+        .version_id_marker("null")
+        .send()
+        .await
+        .expect_err("a version marker needs a key marker");
+    assert_eq!(code_of(&err), ("InvalidArgument".into(), 400));
+    let err = s3
+        .list_object_versions()
+        .bucket(bucket)
+        .key_marker("top-001")
+        .version_id_marker("3sL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY")
+        .send()
+        .await
+        .expect_err("no such version");
+    assert_eq!(code_of(&err), ("InvalidArgument".into(), 400));
+    let err = s3
+        .list_object_versions()
+        .bucket(bucket)
+        .max_keys(-1)
+        .send()
+        .await
+        .expect_err("negative max-keys");
+    assert_eq!(code_of(&err), ("InvalidArgument".into(), 400));
+    let err = s3
+        .list_object_versions()
+        .bucket("no-such-bucket-versions")
+        .send()
+        .await
+        .expect_err("missing bucket");
+    assert_eq!(code_of(&err), ("NoSuchBucket".into(), 404));
+}
+
+/// `versionId=null` names the current object on every object operation;
+/// any other version id is `InvalidArgument`.
+async fn version_ids(s3: &Client, bucket: &str) {
+    s3.create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("CreateBucket");
+    put(s3, bucket, "k", b"current").await;
+    const BAD: &str = "3sL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY";
+
+    // GetObject, HeadObject.
+    let got = s3
+        .get_object()
+        .bucket(bucket)
+        .key("k")
+        .version_id("null")
+        .send()
+        .await
+        .expect("GetObject versionId=null");
+    assert_eq!(got.version_id(), Some("null"));
+    let body = got.body.collect().await.expect("body").into_bytes();
+    assert_eq!(body.as_ref(), b"current");
+    let plain = s3
+        .get_object()
+        .bucket(bucket)
+        .key("k")
+        .send()
+        .await
+        .expect("GetObject");
+    assert_eq!(plain.version_id(), None, "no version id unless asked for");
+    let head = s3
+        .head_object()
+        .bucket(bucket)
+        .key("k")
+        .version_id("null")
+        .send()
+        .await
+        .expect("HeadObject versionId=null");
+    assert_eq!(head.version_id(), Some("null"));
+    assert_eq!(head.content_length(), Some(7));
+    for bad in [BAD, "1", "NULL"] {
+        let err = s3
+            .get_object()
+            .bucket(bucket)
+            .key("k")
+            .version_id(bad)
+            .send()
+            .await
+            .expect_err("another version");
+        assert_eq!(code_of(&err), ("InvalidArgument".into(), 400), "{bad}");
+        assert_eq!(
+            aws_sdk_s3::error::ProvideErrorMetadata::message(&err),
+            Some("Invalid version id specified")
+        );
+        let err = s3
+            .head_object()
+            .bucket(bucket)
+            .key("k")
+            .version_id(bad)
+            .send()
+            .await
+            .expect_err("another version");
+        assert_eq!(code_of(&err).1, 400, "{bad}");
+    }
+    let err = s3
+        .get_object()
+        .bucket(bucket)
+        .key("missing")
+        .version_id("null")
+        .send()
+        .await
+        .expect_err("no object");
+    assert_eq!(code_of(&err), ("NoSuchKey".into(), 404));
+
+    // CopyObject from `?versionId=null`, and from any other version.
+    let copied = s3
+        .copy_object()
+        .bucket(bucket)
+        .key("copy")
+        .copy_source(format!("{bucket}/k?versionId=null"))
+        .send()
+        .await
+        .expect("CopyObject from versionId=null");
+    assert_eq!(copied.copy_source_version_id(), Some("null"));
+    let err = s3
+        .copy_object()
+        .bucket(bucket)
+        .key("copy2")
+        .copy_source(format!("{bucket}/k?versionId={BAD}"))
+        .send()
+        .await
+        .expect_err("copy of another version");
+    assert_eq!(code_of(&err), ("InvalidArgument".into(), 400));
+    assert!(!exists(s3, bucket, "copy2").await);
+
+    // UploadPartCopy likewise.
+    let upload = s3
+        .create_multipart_upload()
+        .bucket(bucket)
+        .key("mp")
+        .send()
+        .await
+        .expect("CreateMultipartUpload");
+    let upload_id = upload.upload_id().expect("an upload id");
+    let part = s3
+        .upload_part_copy()
+        .bucket(bucket)
+        .key("mp")
+        .upload_id(upload_id)
+        .part_number(1)
+        .copy_source(format!("{bucket}/k?versionId=null"))
+        .send()
+        .await
+        .expect("UploadPartCopy from versionId=null");
+    assert_eq!(part.copy_source_version_id(), Some("null"));
+    let err = s3
+        .upload_part_copy()
+        .bucket(bucket)
+        .key("mp")
+        .upload_id(upload_id)
+        .part_number(2)
+        .copy_source(format!("{bucket}/k?versionId={BAD}"))
+        .send()
+        .await
+        .expect_err("part from another version");
+    assert_eq!(code_of(&err), ("InvalidArgument".into(), 400));
+    s3.abort_multipart_upload()
+        .bucket(bucket)
+        .key("mp")
+        .upload_id(upload_id)
+        .send()
+        .await
+        .expect("abort");
+
+    // DeleteObject: another version is refused and deletes nothing; null
+    // deletes the object.
+    let err = s3
+        .delete_object()
+        .bucket(bucket)
+        .key("k")
+        .version_id(BAD)
+        .send()
+        .await
+        .expect_err("delete another version");
+    assert_eq!(code_of(&err), ("InvalidArgument".into(), 400));
+    assert!(exists(s3, bucket, "k").await, "nothing was deleted");
+    let del = s3
+        .delete_object()
+        .bucket(bucket)
+        .key("k")
+        .version_id("null")
+        .send()
+        .await
+        .expect("DeleteObject versionId=null");
+    assert_eq!(del.version_id(), Some("null"));
+    assert!(!exists(s3, bucket, "k").await, "the object is gone");
+
+    // DeleteObjects: per entry.
+    put(s3, bucket, "a", b"a").await;
+    put(s3, bucket, "b", b"b").await;
+    let out = s3
+        .delete_objects()
+        .bucket(bucket)
+        .delete(
+            Delete::builder()
+                .objects(
+                    ObjectIdentifier::builder()
+                        .key("a")
+                        .version_id("null")
+                        .build()
+                        .expect("id"),
+                )
+                .objects(
+                    ObjectIdentifier::builder()
+                        .key("b")
+                        .version_id(BAD)
+                        .build()
+                        .expect("id"),
+                )
+                .objects(ObjectIdentifier::builder().key("copy").build().expect("id"))
+                .build()
+                .expect("delete"),
+        )
+        .send()
+        .await
+        .expect("DeleteObjects");
+    let deleted: Vec<(Option<&str>, Option<&str>)> = out
+        .deleted()
+        .iter()
+        .map(|d| (d.key(), d.version_id()))
+        .collect();
+    assert_eq!(
+        deleted,
+        vec![(Some("a"), Some("null")), (Some("copy"), None)]
+    );
+    assert_eq!(out.errors().len(), 1, "{:?}", out.errors());
+    let e = &out.errors()[0];
+    assert_eq!(
+        (e.key(), e.version_id(), e.code()),
+        (Some("b"), Some(BAD), Some("InvalidArgument"))
+    );
+    assert!(!exists(s3, bucket, "a").await);
+    assert!(
+        exists(s3, bucket, "b").await,
+        "a refused entry deletes nothing"
+    );
+}
+
+fn assert_owner_full_control(
+    owner: Option<&aws_sdk_s3::types::Owner>,
+    grants: &[Grant],
+    owner_id: &str,
+) {
+    assert_eq!(owner.and_then(|o| o.id()), Some(owner_id));
+    assert_eq!(grants.len(), 1, "{grants:?}");
+    let g = &grants[0];
+    assert_eq!(g.permission(), Some(&Permission::FullControl));
+    let grantee = g.grantee().expect("a grantee");
+    assert_eq!(grantee.r#type(), &Type::CanonicalUser);
+    assert_eq!(grantee.id(), Some(owner_id));
+}
+
+fn owner_only_policy(owner_id: &str) -> AccessControlPolicy {
+    AccessControlPolicy::builder()
+        .owner(aws_sdk_s3::types::Owner::builder().id(owner_id).build())
+        .grants(
+            Grant::builder()
+                .grantee(
+                    Grantee::builder()
+                        .r#type(Type::CanonicalUser)
+                        .id(owner_id)
+                        .build()
+                        .expect("grantee"),
+                )
+                .permission(Permission::FullControl)
+                .build(),
+        )
+        .build()
+}
+
+fn public_read_policy(owner_id: &str) -> AccessControlPolicy {
+    let mut p = owner_only_policy(owner_id);
+    p.grants.get_or_insert_with(Vec::new).push(
+        Grant::builder()
+            .grantee(
+                Grantee::builder()
+                    .r#type(Type::Group)
+                    .uri("http://acs.amazonaws.com/groups/global/AllUsers")
+                    .build()
+                    .expect("grantee"),
+            )
+            .permission(Permission::Read)
+            .build(),
+    );
+    p
+}
+
+/// ACLs read as the owner's full control; writes that would change that
+/// are refused, before anything is written.
+async fn acls(s3: &Client, bucket: &str) -> String {
+    s3.create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("CreateBucket");
+    put(s3, bucket, "obj", b"x").await;
+    // The owner id of listings (fetch-owner).
+    let owner_id = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .fetch_owner(true)
+        .send()
+        .await
+        .expect("list")
+        .contents()[0]
+        .owner()
+        .and_then(|o| o.id())
+        .expect("an owner id")
+        .to_owned();
+
+    let acl = s3
+        .get_bucket_acl()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("GetBucketAcl");
+    assert_owner_full_control(acl.owner(), acl.grants(), &owner_id);
+    let acl = s3
+        .get_object_acl()
+        .bucket(bucket)
+        .key("obj")
+        .send()
+        .await
+        .expect("GetObjectAcl");
+    assert_owner_full_control(acl.owner(), acl.grants(), &owner_id);
+    let acl = s3
+        .get_object_acl()
+        .bucket(bucket)
+        .key("obj")
+        .version_id("null")
+        .send()
+        .await
+        .expect("GetObjectAcl versionId=null");
+    assert_owner_full_control(acl.owner(), acl.grants(), &owner_id);
+    let err = s3
+        .get_object_acl()
+        .bucket(bucket)
+        .key("obj")
+        .version_id("v2")
+        .send()
+        .await
+        .expect_err("another version");
+    assert_eq!(code_of(&err), ("InvalidArgument".into(), 400));
+    let err = s3
+        .get_object_acl()
+        .bucket(bucket)
+        .key("missing")
+        .send()
+        .await
+        .expect_err("no object");
+    assert_eq!(code_of(&err), ("NoSuchKey".into(), 404));
+    let err = s3
+        .get_bucket_acl()
+        .bucket("no-such-bucket-acl")
+        .send()
+        .await
+        .expect_err("no bucket");
+    assert_eq!(code_of(&err), ("NoSuchBucket".into(), 404));
+
+    // PutBucketAcl / PutObjectAcl: the owner's full control is accepted
+    // and changes nothing; anything more is refused.
+    s3.put_bucket_acl()
+        .bucket(bucket)
+        .acl(BucketCannedAcl::Private)
+        .send()
+        .await
+        .expect("PutBucketAcl private");
+    s3.put_bucket_acl()
+        .bucket(bucket)
+        .access_control_policy(owner_only_policy(&owner_id))
+        .send()
+        .await
+        .expect("PutBucketAcl with the owner's full control");
+    s3.put_object_acl()
+        .bucket(bucket)
+        .key("obj")
+        .acl(ObjectCannedAcl::BucketOwnerFullControl)
+        .send()
+        .await
+        .expect("PutObjectAcl bucket-owner-full-control");
+    s3.put_object_acl()
+        .bucket(bucket)
+        .key("obj")
+        .access_control_policy(owner_only_policy(&owner_id))
+        .send()
+        .await
+        .expect("PutObjectAcl with the owner's full control");
+    let not_supported = ("AccessControlListNotSupported".to_owned(), 400);
+    for canned in [
+        BucketCannedAcl::PublicRead,
+        BucketCannedAcl::AuthenticatedRead,
+    ] {
+        let err = s3
+            .put_bucket_acl()
+            .bucket(bucket)
+            .acl(canned.clone())
+            .send()
+            .await
+            .expect_err("a public bucket ACL");
+        assert_eq!(code_of(&err), not_supported, "{canned:?}");
+        assert_eq!(
+            aws_sdk_s3::error::ProvideErrorMetadata::message(&err),
+            Some("The bucket does not allow ACLs")
+        );
+    }
+    let err = s3
+        .put_bucket_acl()
+        .bucket(bucket)
+        .grant_read("uri=\"http://acs.amazonaws.com/groups/global/AllUsers\"")
+        .send()
+        .await
+        .expect_err("a grant");
+    assert_eq!(code_of(&err), not_supported);
+    let err = s3
+        .put_bucket_acl()
+        .bucket(bucket)
+        .access_control_policy(public_read_policy(&owner_id))
+        .send()
+        .await
+        .expect_err("a public document");
+    assert_eq!(code_of(&err), not_supported);
+    let err = s3
+        .put_object_acl()
+        .bucket(bucket)
+        .key("obj")
+        .acl(ObjectCannedAcl::PublicRead)
+        .send()
+        .await
+        .expect_err("a public object ACL");
+    assert_eq!(code_of(&err), not_supported);
+    let err = s3
+        .put_object_acl()
+        .bucket(bucket)
+        .key("obj")
+        .access_control_policy(public_read_policy(&owner_id))
+        .send()
+        .await
+        .expect_err("a public document");
+    assert_eq!(code_of(&err), not_supported);
+    let err = s3
+        .put_object_acl()
+        .bucket(bucket)
+        .key("missing")
+        .acl(ObjectCannedAcl::Private)
+        .send()
+        .await
+        .expect_err("no object");
+    assert_eq!(code_of(&err), ("NoSuchKey".into(), 404));
+    // Still the owner's full control.
+    let acl = s3
+        .get_object_acl()
+        .bucket(bucket)
+        .key("obj")
+        .send()
+        .await
+        .expect("GetObjectAcl");
+    assert_owner_full_control(acl.owner(), acl.grants(), &owner_id);
+
+    // The ACL headers of writes.
+    for canned in [
+        ObjectCannedAcl::Private,
+        ObjectCannedAcl::BucketOwnerFullControl,
+    ] {
+        s3.put_object()
+            .bucket(bucket)
+            .key("with-acl")
+            .acl(canned.clone())
+            .body(ByteStream::from_static(b"ok"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("PutObject with {canned:?}: {e:?}"));
+    }
+    s3.put_object()
+        .bucket(bucket)
+        .key("with-grant")
+        .grant_full_control(format!("id=\"{owner_id}\""))
+        .body(ByteStream::from_static(b"ok"))
+        .send()
+        .await
+        .expect("PutObject granting the owner full control");
+    let err = s3
+        .put_object()
+        .bucket(bucket)
+        .key("public")
+        .acl(ObjectCannedAcl::PublicRead)
+        .body(ByteStream::from_static(b"no"))
+        .send()
+        .await
+        .expect_err("PutObject public-read");
+    assert_eq!(code_of(&err), not_supported);
+    let err = s3
+        .put_object()
+        .bucket(bucket)
+        .key("public")
+        .grant_read("uri=\"http://acs.amazonaws.com/groups/global/AllUsers\"")
+        .body(ByteStream::from_static(b"no"))
+        .send()
+        .await
+        .expect_err("PutObject with a grant");
+    assert_eq!(code_of(&err), not_supported);
+    assert!(
+        !exists(s3, bucket, "public").await,
+        "a refused PUT writes nothing"
+    );
+    let err = s3
+        .copy_object()
+        .bucket(bucket)
+        .key("public")
+        .copy_source(format!("{bucket}/obj"))
+        .acl(ObjectCannedAcl::PublicReadWrite)
+        .send()
+        .await
+        .expect_err("CopyObject public-read-write");
+    assert_eq!(code_of(&err), not_supported);
+    assert!(
+        !exists(s3, bucket, "public").await,
+        "a refused copy writes nothing"
+    );
+    s3.copy_object()
+        .bucket(bucket)
+        .key("copied-private")
+        .copy_source(format!("{bucket}/obj"))
+        .acl(ObjectCannedAcl::Private)
+        .send()
+        .await
+        .expect("CopyObject private");
+    let err = s3
+        .create_multipart_upload()
+        .bucket(bucket)
+        .key("public")
+        .acl(ObjectCannedAcl::PublicRead)
+        .send()
+        .await
+        .expect_err("CreateMultipartUpload public-read");
+    assert_eq!(code_of(&err), not_supported);
+    let up = s3
+        .create_multipart_upload()
+        .bucket(bucket)
+        .key("mp")
+        .acl(ObjectCannedAcl::BucketOwnerFullControl)
+        .send()
+        .await
+        .expect("CreateMultipartUpload bucket-owner-full-control");
+    s3.abort_multipart_upload()
+        .bucket(bucket)
+        .key("mp")
+        .upload_id(up.upload_id().expect("id"))
+        .send()
+        .await
+        .expect("abort");
+    let err = s3
+        .put_object()
+        .bucket("no-such-bucket-acl")
+        .key("k")
+        .acl(ObjectCannedAcl::PublicRead)
+        .body(ByteStream::from_static(b"no"))
+        .send()
+        .await
+        .expect_err("no bucket");
+    assert_eq!(
+        code_of(&err),
+        ("NoSuchBucket".into(), 404),
+        "the bucket first"
+    );
+
+    // CreateBucket: private is fine, anything more is refused.
+    s3.create_bucket()
+        .bucket(format!("{bucket}-private"))
+        .acl(BucketCannedAcl::Private)
+        .send()
+        .await
+        .expect("CreateBucket private");
+    let err = s3
+        .create_bucket()
+        .bucket(format!("{bucket}-public"))
+        .acl(BucketCannedAcl::PublicRead)
+        .send()
+        .await
+        .expect_err("CreateBucket public-read");
+    assert_eq!(
+        code_of(&err),
+        ("InvalidBucketAclWithObjectOwnership".into(), 400)
+    );
+    let err = s3
+        .head_bucket()
+        .bucket(format!("{bucket}-public"))
+        .send()
+        .await
+        .expect_err("not created");
+    assert_eq!(code_of(&err).1, 404);
+    let err = s3
+        .create_bucket()
+        .bucket(format!("{bucket}-writer"))
+        .object_ownership(aws_sdk_s3::types::ObjectOwnership::ObjectWriter)
+        .send()
+        .await
+        .expect_err("ACLs cannot be enabled");
+    assert_eq!(code_of(&err), ("NotImplemented".into(), 501));
+    s3.create_bucket()
+        .bucket(format!("{bucket}-enforced"))
+        .object_ownership(aws_sdk_s3::types::ObjectOwnership::BucketOwnerEnforced)
+        .send()
+        .await
+        .expect("CreateBucket BucketOwnerEnforced");
+    owner_id
+}
+
+/// Another owner gets `AccessDenied` from every one of these operations.
+async fn another_owner(other: &Client, bucket: &str, owner_id: &str) {
+    let denied = ("AccessDenied".to_owned(), 403);
+    macro_rules! denied {
+        ($what:literal, $call:expr) => {
+            let err = $call.send().await.expect_err($what);
+            assert_eq!(code_of(&err), denied, $what);
+        };
+    }
+    denied!(
+        "GetBucketVersioning",
+        other.get_bucket_versioning().bucket(bucket)
+    );
+    denied!(
+        "PutBucketVersioning",
+        other
+            .put_bucket_versioning()
+            .bucket(bucket)
+            .versioning_configuration(
+                aws_sdk_s3::types::VersioningConfiguration::builder()
+                    .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                    .build()
+            )
+    );
+    denied!(
+        "ListObjectVersions",
+        other.list_object_versions().bucket(bucket)
+    );
+    denied!("GetBucketAcl", other.get_bucket_acl().bucket(bucket));
+    denied!(
+        "PutBucketAcl",
+        other
+            .put_bucket_acl()
+            .bucket(bucket)
+            .acl(BucketCannedAcl::Private)
+    );
+    denied!(
+        "PutBucketAcl public",
+        other
+            .put_bucket_acl()
+            .bucket(bucket)
+            .acl(BucketCannedAcl::PublicRead)
+    );
+    denied!(
+        "GetObjectAcl",
+        other.get_object_acl().bucket(bucket).key("obj")
+    );
+    denied!(
+        "PutObjectAcl",
+        other
+            .put_object_acl()
+            .bucket(bucket)
+            .key("obj")
+            .access_control_policy(owner_only_policy(owner_id))
+    );
+    denied!(
+        "GetObject versionId=null",
+        other
+            .get_object()
+            .bucket(bucket)
+            .key("obj")
+            .version_id("null")
+    );
+    denied!(
+        "DeleteObject versionId=null",
+        other
+            .delete_object()
+            .bucket(bucket)
+            .key("obj")
+            .version_id("null")
+    );
+    denied!(
+        "PutObject public-read",
+        other
+            .put_object()
+            .bucket(bucket)
+            .key("x")
+            .acl(ObjectCannedAcl::PublicRead)
+            .body(ByteStream::from_static(b"x"))
+    );
+    denied!(
+        "CopyObject from versionId=null",
+        other
+            .copy_object()
+            .bucket(bucket)
+            .key("y")
+            .copy_source(format!("{bucket}/obj?versionId=null"))
+    );
+}
+
+async fn versions_and_acls(backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    let (_, alice) = server.user("alice-versions").await;
+    let (_, bob) = server.user("bob-versions").await;
+    let a = s3_client(&server, &alice);
+    let b = s3_client(&server, &bob);
+    list_versions(&a, "versions-listing").await;
+    bucket_versioning(&a, "versions-listing").await;
+    version_ids(&a, "versions-ids").await;
+    let owner_id = acls(&a, "versions-acls").await;
+    another_owner(&b, "versions-acls", &owner_id).await;
+    // Alice's object is untouched.
+    assert!(exists(&a, "versions-acls", "obj").await);
+}
+
+#[tokio::test]
+async fn versions_and_acls_sqlite() {
+    versions_and_acls(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn versions_and_acls_postgres() {
+    versions_and_acls(Backend::Postgres).await;
+}
