@@ -4,8 +4,13 @@
 //! settings; rclone `copy` up and down, `lsf`, `check`, `delete`, `rmdir`.
 //! Objects written through S3 are read through `/storage`. `s3api
 //! get-object --part-number` and `head-object --checksum-mode ENABLED` read
-//! a part and the composite checksum of the CLI's multipart upload. On
-//! SQLite and on Postgres.
+//! a part and the composite checksum of the CLI's multipart upload. boto3's
+//! `bucket.object_versions.delete()` (paged and not) empties a bucket that
+//! is then deleted, and the CLI's `s3api get-bucket-versioning`,
+//! `list-object-versions`, `delete-object --version-id null`,
+//! `get-bucket-acl` and a refused `put-object --acl public-read` answer as
+//! S3 does for an unversioned, ACL-disabled bucket. On SQLite and on
+//! Postgres.
 //!
 //! The clients come from the virtualenv `scripts/provision` builds
 //! (`MINIAWS_TEST_AWS_CLI`, `MINIAWS_TEST_PYTHON`) and rclone
@@ -90,6 +95,24 @@ impl Clients {
             String::from_utf8_lossy(&out.stderr)
         );
         out
+    }
+
+    /// Runs the aws CLI expecting it to fail; returns its stderr.
+    async fn aws_fails(&self, cli: &Path, args: &[&str]) -> String {
+        let out = self
+            .command(cli)
+            .arg("--endpoint-url")
+            .arg(&self.endpoint)
+            .args(args)
+            .output()
+            .await
+            .expect("the aws CLI runs");
+        assert!(
+            !out.status.success(),
+            "aws {args:?} succeeded: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
     }
 }
 
@@ -468,5 +491,199 @@ async fn rclone_works(clients: &Clients, rclone: &Path, work: &Path) {
     assert!(
         !buckets.contains("rclone-bucket"),
         "rclone rmdir removed the bucket: {buckets}"
+    );
+}
+
+#[tokio::test]
+async fn versions_and_acls_with_boto3_and_the_aws_cli_sqlite() {
+    versions_and_acls(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn versions_and_acls_with_boto3_and_the_aws_cli_postgres() {
+    versions_and_acls(Backend::Postgres).await;
+}
+
+/// boto3's empty-a-bucket idiom (`bucket.object_versions.delete()`, paged
+/// and not) and the CLI's versioning and ACL questions, on a bucket that is
+/// never versioned and whose ACLs are disabled.
+async fn versions_and_acls(backend: Backend) {
+    let (Some(cli), Some(python)) = (tool("MINIAWS_TEST_AWS_CLI"), tool("MINIAWS_TEST_PYTHON"))
+    else {
+        return;
+    };
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    let (_, key) = server.user("versions-user").await;
+    let clients = Clients {
+        home: tempfile::tempdir().expect("temp home"),
+        access_key_id: key.access_key_id.clone(),
+        secret: key.secret_access_key.clone(),
+        endpoint: server.aws_url(),
+    };
+
+    let script = r#"
+import os, sys, boto3
+s3 = boto3.resource("s3", endpoint_url=os.environ["ENDPOINT"])
+client = s3.meta.client
+bucket = s3.create_bucket(Bucket="boto-versions")
+assert "Status" not in client.get_bucket_versioning(Bucket="boto-versions")
+keys = ["k%03d" % i for i in range(120)] + ["dir/a b+c", "dir/sub/x"]
+for k in keys:
+    bucket.put_object(Key=k, Body=k.encode())
+# boto3 asks with encoding-type=url and decodes the keys.
+listed = client.list_object_versions(Bucket="boto-versions", Prefix="dir/")
+assert [v["Key"] for v in listed["Versions"]] == ["dir/a b+c", "dir/sub/x"], listed
+assert all(v["VersionId"] == "null" and v["IsLatest"] for v in listed["Versions"])
+assert "DeleteMarkers" not in listed, listed
+versions = list(bucket.object_versions.all())
+assert sorted(v.object_key for v in versions) == sorted(keys), len(versions)
+assert {v.id for v in versions} == {"null"}
+# Paged: listing 50 at a time, one DeleteObjects per page.
+bucket.object_versions.filter(Prefix="k").page_size(50).delete()
+left = [o.key for o in bucket.objects.all()]
+assert left == ["dir/a b+c", "dir/sub/x"], left
+got = client.get_object(Bucket="boto-versions", Key="dir/sub/x", VersionId="null")
+assert got["Body"].read() == b"dir/sub/x" and got["VersionId"] == "null"
+try:
+    client.get_object(Bucket="boto-versions", Key="dir/sub/x", VersionId="abc")
+    sys.exit("another version id was accepted")
+except client.exceptions.ClientError as e:
+    assert e.response["Error"]["Code"] == "InvalidArgument", e.response
+try:
+    bucket.put_object(Key="public", Body=b"x", ACL="public-read")
+    sys.exit("a public-read object was accepted")
+except client.exceptions.ClientError as e:
+    assert e.response["Error"]["Code"] == "AccessControlListNotSupported", e.response
+bucket.put_object(Key="owned", Body=b"x", ACL="bucket-owner-full-control")
+acl = s3.BucketAcl("boto-versions")
+assert [g["Permission"] for g in acl.grants] == ["FULL_CONTROL"], acl.grants
+# The common idiom, then the bucket goes.
+bucket.object_versions.delete()
+assert list(bucket.object_versions.all()) == []
+bucket.delete()
+assert "boto-versions" not in [b.name for b in s3.buckets.all()]
+print("boto3 versions ok")
+"#;
+    let out = clients
+        .command(&python)
+        .arg("-c")
+        .arg(script)
+        .output()
+        .await
+        .expect("python runs");
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("boto3 versions ok"),
+        "boto3 script failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The aws CLI.
+    clients.aws(&cli, &["s3", "mb", "s3://cli-versions"]).await;
+    let work = tempfile::tempdir().expect("work dir");
+    let file = work.path().join("f.txt");
+    std::fs::write(&file, b"hello").expect("write");
+    let file = file.to_str().expect("utf-8 path");
+    for key in ["a.txt", "b/c.txt"] {
+        clients
+            .aws(
+                &cli,
+                &["s3", "cp", file, &format!("s3://cli-versions/{key}")],
+            )
+            .await;
+    }
+    let v = clients
+        .aws(
+            &cli,
+            &["s3api", "get-bucket-versioning", "--bucket", "cli-versions"],
+        )
+        .await;
+    let v = String::from_utf8_lossy(&v.stdout);
+    assert!(!v.contains("Status"), "never enabled: {v}");
+    let err = clients
+        .aws_fails(
+            &cli,
+            &[
+                "s3api",
+                "put-bucket-versioning",
+                "--bucket",
+                "cli-versions",
+                "--versioning-configuration",
+                "Status=Enabled",
+            ],
+        )
+        .await;
+    assert!(err.contains("NotImplemented"), "{err}");
+    let listed = clients
+        .aws(
+            &cli,
+            &["s3api", "list-object-versions", "--bucket", "cli-versions"],
+        )
+        .await;
+    let listed: serde_json::Value =
+        serde_json::from_slice(&listed.stdout).expect("list-object-versions prints JSON");
+    let versions = listed["Versions"].as_array().expect("Versions");
+    let keys: Vec<&str> = versions.iter().filter_map(|v| v["Key"].as_str()).collect();
+    assert_eq!(keys, ["a.txt", "b/c.txt"], "{listed}");
+    for v in versions {
+        assert_eq!(v["VersionId"], "null", "{v}");
+        assert_eq!(v["IsLatest"], true, "{v}");
+        assert_eq!(v["Size"], 5, "{v}");
+    }
+    let deleted = clients
+        .aws(
+            &cli,
+            &[
+                "s3api",
+                "delete-object",
+                "--bucket",
+                "cli-versions",
+                "--key",
+                "a.txt",
+                "--version-id",
+                "null",
+            ],
+        )
+        .await;
+    let deleted: serde_json::Value =
+        serde_json::from_slice(&deleted.stdout).expect("delete-object prints JSON");
+    assert_eq!(deleted["VersionId"], "null", "{deleted}");
+    let acl = clients
+        .aws(
+            &cli,
+            &["s3api", "get-bucket-acl", "--bucket", "cli-versions"],
+        )
+        .await;
+    let acl: serde_json::Value = serde_json::from_slice(&acl.stdout).expect("JSON");
+    assert_eq!(acl["Grants"][0]["Permission"], "FULL_CONTROL", "{acl}");
+    assert_eq!(
+        acl["Grants"][0]["Grantee"]["ID"], acl["Owner"]["ID"],
+        "{acl}"
+    );
+    let err = clients
+        .aws_fails(
+            &cli,
+            &[
+                "s3api",
+                "put-object",
+                "--bucket",
+                "cli-versions",
+                "--key",
+                "public.txt",
+                "--acl",
+                "public-read",
+            ],
+        )
+        .await;
+    assert!(err.contains("AccessControlListNotSupported"), "{err}");
+    let left = clients
+        .aws(&cli, &["s3", "ls", "--recursive", "s3://cli-versions/"])
+        .await;
+    let left = String::from_utf8_lossy(&left.stdout);
+    assert!(
+        left.contains("b/c.txt") && !left.contains("a.txt"),
+        "{left}"
     );
 }
