@@ -17,6 +17,7 @@ pub mod convert;
 pub mod error;
 pub mod host;
 pub mod object_answer;
+pub mod post_policy;
 pub mod versions;
 pub mod wire;
 pub mod write_conditions;
@@ -42,6 +43,7 @@ mod list_object_versions;
 mod list_objects;
 mod list_objects_v2;
 mod list_parts;
+mod post_object;
 mod put_bucket_acl;
 mod put_bucket_versioning;
 mod put_object;
@@ -357,13 +359,22 @@ pub fn s3_service(state: AppState) -> S3Service {
     builder.build()
 }
 
-/// The AWS listener's router: every request goes to s3s, inside the same
-/// request-id and tracing middleware as the native API.
+/// The AWS listener's router, inside the same request-id and tracing
+/// middleware as the native API: form uploads (PostObject) are ours (see
+/// [`post_object`]: s3s would buffer them whole), everything else goes to
+/// s3s.
 pub fn aws_router(state: AppState) -> Router {
-    let service = s3_service(state);
+    let service = s3_service(state.clone());
     let routes = Router::new().fallback(move |req: Request| {
         let service = service.clone();
-        async move { wire::serve(service, req).await }
+        let state = state.clone();
+        async move {
+            if post_object::is_form_post(&req) {
+                wire::answer(req, |req| post_object::handle(state, req)).await
+            } else {
+                wire::serve(service, req).await
+            }
+        }
     });
     crate::middleware::wrap(routes)
 }

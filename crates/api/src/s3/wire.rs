@@ -24,6 +24,28 @@ const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
 /// Serves one request through s3s.
 pub async fn serve(service: S3Service, req: Request) -> Response {
+    answer(req, |req| async move {
+        let req = req.map(s3s::Body::http_body_unsync);
+        super::auth::with_caller_slot(service.call(req))
+            .await
+            .map_err(|err| {
+                // s3s gives up on a request only when it cannot even build an
+                // error response; the connection would be dropped otherwise.
+                tracing::error!(error = ?err, "the S3 service failed");
+                internal_error()
+            })
+    })
+    .await
+}
+
+/// Serves one request with `handler` (s3s, or one of the operations we
+/// answer in front of it): its error becomes S3 XML, and every answer gets
+/// the request id (and an error its resource).
+pub async fn answer<F, Fut>(req: Request, handler: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: std::future::Future<Output = s3s::S3Result<s3s::HttpResponse>>,
+{
     let request_id = req
         .headers()
         .get(&REQUEST_ID_HEADER)
@@ -32,28 +54,31 @@ pub async fn serve(service: S3Service, req: Request) -> Response {
         .to_owned();
     let resource = req.uri().path().to_owned();
     let is_head = req.method() == Method::HEAD;
-    let req = req.map(s3s::Body::http_body_unsync);
-    let response = match super::auth::with_caller_slot(service.call(req)).await {
+    let response = match handler(req).await {
         Ok(response) => response,
-        Err(err) => {
-            // s3s gives up on a request only when it cannot even build an
-            // error response; the connection would be dropped otherwise.
-            tracing::error!(error = ?err, "the S3 service failed");
-            let mut e = s3s::S3Error::new(s3s::S3ErrorCode::InternalError);
-            e.set_message(
-                "internal server error; the server log has the details (search for the request id)",
-            );
-            match e.to_http_response() {
-                Ok(r) => r,
-                Err(_) => {
-                    let mut r = s3s::HttpResponse::new(s3s::Body::empty());
-                    *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-                    r
-                }
-            }
-        }
+        Err(e) => error_response(e),
     };
     finish(response, &request_id, &resource, is_head).await
+}
+
+fn internal_error() -> s3s::S3Error {
+    let mut e = s3s::S3Error::new(s3s::S3ErrorCode::InternalError);
+    e.set_message(
+        "internal server error; the server log has the details (search for the request id)",
+    );
+    e
+}
+
+/// An S3 error as its XML answer.
+fn error_response(e: s3s::S3Error) -> s3s::HttpResponse {
+    match e.to_http_response() {
+        Ok(r) => r,
+        Err(_) => {
+            let mut r = s3s::HttpResponse::new(s3s::Body::empty());
+            *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+            r
+        }
+    }
 }
 
 async fn finish(

@@ -1,0 +1,678 @@
+//! PostObject: browser-form uploads (`POST /<bucket>`, or `POST /` on
+//! `<bucket>.localhost`, with a `multipart/form-data` body; what boto3's
+//! `generate_presigned_post` prepares), handled here in front of s3s.
+//!
+//! Hand-written on purpose: s3s 0.14 reads the whole `file` field into
+//! memory (up to 5 GB) before it checks the form's signature, so any
+//! anonymous client could exhaust the server's memory. Here the form is
+//! parsed as a stream (`multer`): the fields before `file` are read with
+//! S3's 20 KB bound, the form is authenticated and its policy checked from
+//! them (see [`super::post_policy`]), and only then is the file streamed,
+//! chunk by chunk, into the same storage path as PutObject (in a task of
+//! its own, see [`detached`]), with the policy's `content-length-range` and
+//! the server's `--max-object-size` enforced on the way. Fields after
+//! `file` are ignored, as S3 does.
+//! <https://docs.aws.amazon.com/AmazonS3/latest/API/RESTObjectPOST.html>
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+
+use axum::extract::Request;
+use bytes::Bytes;
+use futures::Stream;
+use http::{HeaderValue, Method, StatusCode, header};
+use miniaws_core::CoreError;
+use miniaws_core::storage::{
+    BucketName, PutObjectInput, Tags, UserMetadata, WriteCondition, body_error,
+};
+use s3s::dto::{Timestamp, TimestampFormat};
+use s3s::{S3Error, S3Result, s3_error};
+
+use super::acl::{AclHeaders, acl_not_supported};
+use super::convert::{StoredHeaders, url_encode};
+use super::host::bucket_of_host;
+use super::post_policy::{self, FormFields, LengthRange};
+use super::{bucket_error, object_error};
+use crate::detached::detached;
+use crate::state::AppState;
+
+/// S3's bound on the form data before the `file` field
+/// (`MaxPostPreDataLengthExceededError`).
+const PRE_DATA_MAX_BYTES: usize = 20 * 1024;
+
+/// Counted toward [`PRE_DATA_MAX_BYTES`] for each field besides its name
+/// and value (its boundary and part headers), so that many empty fields
+/// reach the bound too.
+const FIELD_OVERHEAD_BYTES: usize = 64;
+
+/// The most request bytes handed to the form parser before it finds the
+/// `file` field. The parser buffers a part's headers until their end, so
+/// without this bound a part header that never ends would grow without
+/// limit. Body chunks are handed over one at a time (see [`PacedBody`]),
+/// so a well-formed form is at most [`PRE_DATA_MAX_BYTES`] plus part
+/// headers plus one chunk in when its file field starts.
+const PRE_FILE_STREAM_MAX_BYTES: u64 = 1 << 20;
+
+/// True for a form upload: a POST with a `multipart/form-data` body. Every
+/// such request is ours, whatever its path, so that s3s never buffers one.
+pub(crate) fn is_form_post(req: &Request) -> bool {
+    req.method() == Method::POST
+        && req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<mime::Mime>().ok())
+            .is_some_and(|m| m.type_() == mime::MULTIPART && m.subtype() == mime::FORM_DATA)
+}
+
+/// Where the form was posted: the bucket, and whether virtual-hosted.
+fn posted_bucket(req: &Request) -> Option<(String, bool)> {
+    let path = percent_encoding::percent_decode_str(req.uri().path())
+        .decode_utf8()
+        .ok()?;
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()));
+    if let Some(bucket) = host.and_then(bucket_of_host) {
+        return (path == "/" || path.is_empty()).then(|| (bucket.to_owned(), true));
+    }
+    let name = path.trim_start_matches('/');
+    let name = name.strip_suffix('/').unwrap_or(name);
+    (!name.is_empty() && !name.contains('/')).then(|| (name.to_owned(), false))
+}
+
+/// Serves one form upload; errors become S3 XML at the edge (`wire`).
+pub(crate) async fn handle(state: AppState, req: Request) -> S3Result<s3s::HttpResponse> {
+    let Some((bucket, virtual_hosted)) = posted_bucket(&req) else {
+        return Err(s3_error!(
+            MethodNotAllowed,
+            "A form upload (POST with multipart/form-data) goes to the bucket's URL: POST /<bucket>, or POST / on <bucket>.localhost"
+        ));
+    };
+    let boundary = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| multer::parse_boundary(v).ok())
+        .ok_or_else(|| {
+            s3_error!(
+                MalformedPOSTRequest,
+                "The body of your POST request is not well-formed multipart/form-data: no boundary."
+            )
+        })?;
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("127.0.0.1")
+        .to_owned();
+
+    let pre_file = Arc::new(PreFile::default());
+    let body = PacedBody {
+        inner: req.into_body().into_data_stream(),
+        pre_file: pre_file.clone(),
+        seen_bytes: 0,
+        yielded: false,
+    };
+    let mut multipart = multer::Multipart::new(body, boundary);
+    let (form, file) = read_fields(&mut multipart, &pre_file).await?;
+    pre_file.active.store(false, Ordering::Relaxed);
+
+    // Authenticated and allowed by its policy before a byte of the file is read.
+    let (caller, policy) = post_policy::authenticate(&state.identity, &form).await?;
+    tracing::Span::current().record("owner", tracing::field::display(caller.user_id));
+    let range =
+        post_policy::check_policy(&policy, &form, &bucket, time::OffsetDateTime::now_utc())?;
+    let upload = Upload::from_form(&form, file.file_name().unwrap_or_default())?;
+    BucketName::parse(&bucket).map_err(bucket_error)?;
+    // ACLs are disabled, as on PutObject (see `super::acl`): an `acl` field
+    // other than the owner's full control is refused, after the bucket's
+    // own refusal when it is missing or someone else's.
+    let acl = AclHeaders {
+        canned: form.get("acl"),
+        ..Default::default()
+    };
+    if !acl.owner_only(&caller.user_id.to_string()) {
+        state
+            .storage
+            .bucket(caller, &bucket)
+            .await
+            .map_err(bucket_error)?;
+        return Err(acl_not_supported());
+    }
+
+    let too_small = Arc::new(AtomicBool::new(false));
+    let file_body = FileBody {
+        field: file,
+        range,
+        size_bytes: 0,
+        too_small: too_small.clone(),
+        done: false,
+    };
+    let storage = state.storage.clone();
+    let input = PutObjectInput {
+        bucket: bucket.clone(),
+        key: upload.key.clone(),
+        body: Box::pin(file_body),
+        content_length: None,
+        content_type: upload.content_type,
+        user_metadata: upload.user_metadata,
+        headers: upload.headers,
+        expected_md5: None,
+        // As PutObject: a missing bucket is NoSuchBucket, checked before
+        // the file is read.
+        create_bucket: false,
+        condition: WriteCondition::Always,
+        // A `tagging` field is refused (NotImplemented) above.
+        tags: Tags::default(),
+    };
+    let meta = detached(async move { storage.put_object(caller, input).await })
+        .await
+        .map_err(|e| {
+            if too_small.load(Ordering::Relaxed) {
+                s3_error!(
+                    EntityTooSmall,
+                    "Your proposed upload is smaller than the minimum allowed size (the policy's content-length-range)."
+                )
+            } else {
+                object_error(e)
+            }
+        })?;
+
+    let etag = meta.etag.quoted();
+    let encoded_key = url_encode(&upload.key);
+    let location = if virtual_hosted {
+        format!("http://{host}/{encoded_key}")
+    } else {
+        format!("http://{host}/{bucket}/{encoded_key}")
+    };
+    Ok(answer(
+        &upload.success,
+        &bucket,
+        &upload.key,
+        &etag,
+        &location,
+    ))
+}
+
+/// Reads the fields before `file` (at most [`PRE_DATA_MAX_BYTES`]) and
+/// returns them with the `file` field, unread.
+async fn read_fields(
+    multipart: &mut multer::Multipart<'static>,
+    pre_file: &PreFile,
+) -> S3Result<(FormFields, multer::Field<'static>)> {
+    let malformed = |e: multer::Error| -> S3Error {
+        if pre_file.overflowed.load(Ordering::Relaxed) {
+            pre_data_too_long()
+        } else {
+            s3_error!(
+                MalformedPOSTRequest,
+                "The body of your POST request is not well-formed multipart/form-data: {e}"
+            )
+        }
+    };
+    let mut form = FormFields::default();
+    let mut used_bytes = 0usize;
+    loop {
+        let Some(mut field) = multipart.next_field().await.map_err(malformed)? else {
+            return Err(s3_error!(
+                IncorrectNumberOfFilesInPostRequest,
+                "POST requires exactly one file upload per request."
+            ));
+        };
+        let name = field.name().unwrap_or_default().to_owned();
+        if name.eq_ignore_ascii_case("file") {
+            return Ok((form, field));
+        }
+        used_bytes += name.len() + FIELD_OVERHEAD_BYTES;
+        let mut value = Vec::new();
+        while let Some(chunk) = field.chunk().await.map_err(malformed)? {
+            used_bytes += chunk.len();
+            if used_bytes > PRE_DATA_MAX_BYTES {
+                return Err(pre_data_too_long());
+            }
+            value.extend_from_slice(&chunk);
+        }
+        if used_bytes > PRE_DATA_MAX_BYTES {
+            return Err(pre_data_too_long());
+        }
+        let value = String::from_utf8(value).map_err(|_| {
+            s3_error!(
+                InvalidArgument,
+                "The form field {name:?} is not UTF-8 text."
+            )
+        })?;
+        form.push(&name, value)?;
+    }
+}
+
+fn pre_data_too_long() -> S3Error {
+    s3_error!(
+        MaxPostPreDataLengthExceededError,
+        "Your POST request fields preceding the upload file were too large (at most 20 KB)."
+    )
+}
+
+/// How to answer a successful upload.
+#[derive(Debug, Default)]
+struct Success {
+    /// `success_action_redirect` (or the older `redirect`).
+    redirect: Option<String>,
+    /// `success_action_status`.
+    status: Option<String>,
+}
+
+/// What the form asks to store.
+struct Upload {
+    key: String,
+    content_type: Option<String>,
+    user_metadata: UserMetadata,
+    headers: std::collections::BTreeMap<String, String>,
+    success: Success,
+}
+
+impl Upload {
+    fn from_form(form: &FormFields, filename: &str) -> S3Result<Self> {
+        let key = form
+            .get("key")
+            .ok_or_else(|| {
+                s3_error!(
+                    InvalidArgument,
+                    "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields."
+                )
+            })?
+            .replace("${filename}", filename);
+        let field = |name: &str| form.get(name).map(str::to_owned);
+        if let Some(class) = form.get("x-amz-storage-class")
+            && class != "STANDARD"
+        {
+            return Err(s3_error!(
+                NotImplemented,
+                "storage classes other than STANDARD are not implemented"
+            ));
+        }
+        for (name, _) in form.iter() {
+            if name == "tagging" || name == "x-amz-tagging" {
+                return Err(s3_error!(
+                    NotImplemented,
+                    "object tagging is not implemented"
+                ));
+            }
+            if name.starts_with("x-amz-server-side-encryption") {
+                return Err(s3_error!(
+                    NotImplemented,
+                    "server-side encryption is not implemented"
+                ));
+            }
+        }
+        let expires = match form.get("expires") {
+            Some(v) => Some(
+                Timestamp::parse(TimestampFormat::HttpDate, v.trim()).map_err(|_| {
+                    s3_error!(
+                        InvalidArgument,
+                        "Expires must be an HTTP date (e.g. Wed, 21 Oct 2030 07:28:00 GMT)"
+                    )
+                })?,
+            ),
+            None => None,
+        };
+        let headers = StoredHeaders {
+            cache_control: field("cache-control"),
+            content_disposition: field("content-disposition"),
+            content_encoding: field("content-encoding"),
+            content_language: field("content-language"),
+            expires,
+            website_redirect_location: field("x-amz-website-redirect-location"),
+        }
+        .into_map();
+        let user_metadata = form
+            .iter()
+            .filter_map(|(name, value)| {
+                name.strip_prefix("x-amz-meta-")
+                    .map(|n| (n.to_owned(), value.to_owned()))
+            })
+            .collect();
+        Ok(Self {
+            key,
+            content_type: field("content-type"),
+            user_metadata,
+            headers,
+            success: Success {
+                redirect: field("success_action_redirect").or_else(|| field("redirect")),
+                status: field("success_action_status"),
+            },
+        })
+    }
+}
+
+/// S3's answers: a 303 to `success_action_redirect` with `bucket`, `key`
+/// and `etag` added to its query; else `success_action_status` 200 (empty),
+/// 201 (a `PostResponse` document) or 204 (the default). `ETag` and
+/// `Location` are always sent.
+fn answer(
+    success: &Success,
+    bucket: &str,
+    key: &str,
+    etag: &str,
+    location: &str,
+) -> s3s::HttpResponse {
+    let mut status = StatusCode::NO_CONTENT;
+    let mut location = location.to_owned();
+    let mut body = s3s::Body::empty();
+    let mut xml = false;
+    let redirect = success
+        .redirect
+        .as_deref()
+        .filter(|url| url.parse::<http::Uri>().is_ok_and(|u| u.scheme().is_some()));
+    if let Some(url) = redirect {
+        // Everything but RFC 3986's unreserved characters.
+        const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+            .remove(b'-')
+            .remove(b'.')
+            .remove(b'_')
+            .remove(b'~');
+        let q = |s: &str| percent_encoding::utf8_percent_encode(s, QUERY_VALUE).to_string();
+        let sep = if url.contains('?') { '&' } else { '?' };
+        location = format!(
+            "{url}{sep}bucket={}&key={}&etag={}",
+            q(bucket),
+            q(key),
+            q(etag)
+        );
+        status = StatusCode::SEE_OTHER;
+    } else {
+        match success.status.as_deref() {
+            Some("200") => status = StatusCode::OK,
+            Some("201") => {
+                status = StatusCode::CREATED;
+                xml = true;
+                body = s3s::Body::from(format!(
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<PostResponse><Location>{}</Location><Bucket>{}</Bucket><Key>{}</Key><ETag>{}</ETag></PostResponse>",
+                    escape(&location),
+                    escape(bucket),
+                    escape(key),
+                    escape(etag)
+                ));
+            }
+            _ => {}
+        }
+    }
+    let mut response = s3s::HttpResponse::new(body);
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(etag) {
+        headers.insert(header::ETAG, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        headers.insert(header::LOCATION, v);
+    }
+    if xml {
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/xml"),
+        );
+    } else {
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+    }
+    response
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Whether the parser is still before the `file` field, and whether it was
+/// handed more than [`PRE_FILE_STREAM_MAX_BYTES`] there.
+#[derive(Debug)]
+struct PreFile {
+    active: AtomicBool,
+    overflowed: AtomicBool,
+}
+
+impl Default for PreFile {
+    fn default() -> Self {
+        Self {
+            active: AtomicBool::new(true),
+            overflowed: AtomicBool::new(false),
+        }
+    }
+}
+
+/// The request body as the form parser reads it: one chunk per poll (the
+/// parser otherwise drains every chunk that is ready into its buffer), and
+/// at most [`PRE_FILE_STREAM_MAX_BYTES`] before the `file` field.
+struct PacedBody {
+    inner: axum::body::BodyDataStream,
+    pre_file: Arc<PreFile>,
+    seen_bytes: u64,
+    yielded: bool,
+}
+
+impl Stream for PacedBody {
+    type Item = Result<Bytes, std::io::Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.yielded {
+            // Let the parser work through the chunk it has before the next.
+            self.yielded = false;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        match Pin::new(&mut self.inner).poll_next(cx) {
+            Poll::Ready(Some(Ok(chunk))) => {
+                if self.pre_file.active.load(Ordering::Relaxed) {
+                    if self.seen_bytes > PRE_FILE_STREAM_MAX_BYTES {
+                        self.pre_file.overflowed.store(true, Ordering::Relaxed);
+                        return Poll::Ready(Some(Err(std::io::Error::other(
+                            "the form's fields before its file are too long",
+                        ))));
+                    }
+                    self.seen_bytes += chunk.len() as u64;
+                }
+                self.yielded = true;
+                Poll::Ready(Some(Ok(chunk)))
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(std::io::Error::other(e)))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// The `file` field as the storage engine reads it, held to the policy's
+/// content-length-range: past its maximum the write fails at once
+/// (`EntityTooLarge`); short of its minimum it fails at the end and
+/// `too_small` says why (`EntityTooSmall`).
+struct FileBody {
+    field: multer::Field<'static>,
+    range: LengthRange,
+    size_bytes: u64,
+    too_small: Arc<AtomicBool>,
+    done: bool,
+}
+
+impl Stream for FileBody {
+    type Item = Result<Bytes, std::io::Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.done {
+            return Poll::Ready(None);
+        }
+        let (min, max) = self.range.unwrap_or((0, u64::MAX));
+        match Pin::new(&mut self.field).poll_next(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Some(Ok(chunk))) => {
+                self.size_bytes += chunk.len() as u64;
+                if self.size_bytes > max {
+                    self.done = true;
+                    return Poll::Ready(Some(Err(body_error(CoreError::TooLarge(format!(
+                        "Your proposed upload exceeds the maximum allowed size: the policy's content-length-range allows at most {max} bytes."
+                    ))))));
+                }
+                Poll::Ready(Some(Ok(chunk)))
+            }
+            Poll::Ready(Some(Err(e))) => {
+                self.done = true;
+                Poll::Ready(Some(Err(std::io::Error::other(e))))
+            }
+            Poll::Ready(None) => {
+                self.done = true;
+                if self.size_bytes < min {
+                    self.too_small.store(true, Ordering::Relaxed);
+                    return Poll::Ready(Some(Err(body_error(CoreError::invalid(format!(
+                        "Your proposed upload is smaller than the minimum allowed size ({min} bytes)."
+                    ))))));
+                }
+                Poll::Ready(None)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::StreamExt;
+    use futures::stream::BoxStream;
+    use s3s::S3ErrorCode;
+
+    fn chunks(parts: Vec<&'static [u8]>) -> BoxStream<'static, Result<Bytes, std::io::Error>> {
+        Box::pin(futures::stream::iter(
+            parts.into_iter().map(|p| Ok(Bytes::from_static(p))),
+        ))
+    }
+
+    #[test]
+    fn answers_follow_the_success_fields() {
+        let etag = "\"abc\"";
+        let loc = "http://h/b/k";
+        let r = answer(&Success::default(), "b", "k", etag, loc);
+        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+        assert_eq!(r.headers()[header::ETAG], etag);
+        assert_eq!(r.headers()[header::LOCATION], loc);
+
+        let ok = Success {
+            redirect: None,
+            status: Some("200".into()),
+        };
+        assert_eq!(answer(&ok, "b", "k", etag, loc).status(), StatusCode::OK);
+        let created = Success {
+            redirect: None,
+            status: Some("201".into()),
+        };
+        let r = answer(&created, "b", "k", etag, loc);
+        assert_eq!(r.status(), StatusCode::CREATED);
+        assert_eq!(r.headers()[header::CONTENT_TYPE], "application/xml");
+
+        let redirect = Success {
+            redirect: Some("http://example.test/done?x=1".into()),
+            status: Some("201".into()),
+        };
+        let r = answer(&redirect, "b", "a b", etag, loc);
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            r.headers()[header::LOCATION],
+            "http://example.test/done?x=1&bucket=b&key=a%20b&etag=%22abc%22"
+        );
+        // Not a URL: the status decides.
+        let bad = Success {
+            redirect: Some("not a url".into()),
+            status: None,
+        };
+        assert_eq!(
+            answer(&bad, "b", "k", etag, loc).status(),
+            StatusCode::NO_CONTENT
+        );
+    }
+
+    #[test]
+    fn form_fields_make_the_upload() {
+        let mut form = FormFields::default();
+        for (n, v) in [
+            ("Key", "posted/${filename}"),
+            ("Content-Type", "text/plain"),
+            ("x-amz-meta-Colour", "blue"),
+            ("Cache-Control", "max-age=60"),
+            ("success_action_status", "201"),
+        ] {
+            form.push(n, v.to_owned()).expect("distinct");
+        }
+        let up = Upload::from_form(&form, "a.txt").expect("a valid form");
+        assert_eq!(up.key, "posted/a.txt");
+        assert_eq!(up.content_type.as_deref(), Some("text/plain"));
+        assert_eq!(
+            up.user_metadata.get("colour").map(String::as_str),
+            Some("blue")
+        );
+        assert_eq!(
+            up.headers.get("cache-control").map(String::as_str),
+            Some("max-age=60")
+        );
+        assert_eq!(up.success.status.as_deref(), Some("201"));
+
+        let mut no_key = FormFields::default();
+        no_key.push("acl", "private".into()).expect("one field");
+        assert!(Upload::from_form(&no_key, "f").is_err());
+        let mut tagged = FormFields::default();
+        tagged.push("key", "k".into()).expect("one field");
+        tagged
+            .push("tagging", "<Tagging/>".into())
+            .expect("two fields");
+        assert_eq!(
+            *Upload::from_form(&tagged, "f")
+                .err()
+                .expect("refused")
+                .code(),
+            S3ErrorCode::NotImplemented
+        );
+    }
+
+    #[tokio::test]
+    async fn the_file_is_held_to_the_length_range() {
+        async fn run(range: LengthRange) -> (Result<Vec<u8>, std::io::Error>, bool) {
+            let body = b"--X\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f\"\r\n\r\nhello world\r\n--X--\r\n";
+            let mut mp = multer::Multipart::new(chunks(vec![&body[..20], &body[20..]]), "X");
+            let field = mp.next_field().await.expect("parses").expect("a field");
+            let too_small = Arc::new(AtomicBool::new(false));
+            let mut s = FileBody {
+                field,
+                range,
+                size_bytes: 0,
+                too_small: too_small.clone(),
+                done: false,
+            };
+            let mut out = Vec::new();
+            while let Some(chunk) = s.next().await {
+                match chunk {
+                    Ok(c) => out.extend_from_slice(&c),
+                    Err(e) => return (Err(e), too_small.load(Ordering::Relaxed)),
+                }
+            }
+            (Ok(out), too_small.load(Ordering::Relaxed))
+        }
+        let (got, small) = run(None).await;
+        assert_eq!(got.expect("no range"), b"hello world");
+        assert!(!small);
+        assert!(
+            run(Some((0, 11))).await.0.is_ok(),
+            "the maximum is inclusive"
+        );
+        let (got, small) = run(Some((0, 10))).await;
+        assert!(
+            got.expect_err("too large")
+                .to_string()
+                .contains("at most 10")
+        );
+        assert!(!small);
+        let (got, small) = run(Some((12, 100))).await;
+        assert!(got.is_err());
+        assert!(small, "too small is flagged");
+    }
+}

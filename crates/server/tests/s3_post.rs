@@ -1,0 +1,308 @@
+//! Browser-form uploads (PostObject) prepared by boto3's
+//! `generate_presigned_post`, with its default signature (SigV2 fields)
+//! and with `signature_version="s3v4"`, sent as real multipart forms by
+//! Python's `http.client`: `${filename}` substitution, content type and
+//! user metadata, the 204 / 201 XML / 303 redirect answers with `ETag` and
+//! `Location`, virtual-hosted addressing, and the refusals (length range,
+//! starts-with, a public ACL, expiry, bad signature, unknown and revoked keys, uncovered
+//! fields, another owner's bucket, a missing bucket). The objects are read
+//! back through GetObject and through `/storage`. On SQLite and Postgres.
+//!
+//! boto3 comes from the virtualenv `scripts/provision` builds
+//! (`MINIAWS_TEST_PYTHON`); without it the test fails when services are
+//! required and is skipped loudly otherwise.
+
+mod common;
+
+use common::s3_client;
+use miniaws_testkit::{Backend, TestServer, services_required};
+use std::path::PathBuf;
+
+fn python() -> Option<PathBuf> {
+    match std::env::var("MINIAWS_TEST_PYTHON") {
+        Ok(p) if !p.is_empty() && std::path::Path::new(&p).exists() => Some(PathBuf::from(p)),
+        _ if services_required() => panic!(
+            "MINIAWS_TEST_PYTHON is not set or does not exist, but services are required: run ./scripts/test (scripts/provision installs boto3)"
+        ),
+        _ => {
+            eprintln!(
+                "SKIPPED: MINIAWS_TEST_PYTHON not set (run ./scripts/test to provision boto3)"
+            );
+            None
+        }
+    }
+}
+
+/// Shared by both scripts: boto3 clients for both signature versions and a
+/// form sender that returns the raw status, headers and body (redirects
+/// are not followed).
+const PRELUDE: &str = r#"
+import os, sys, uuid, http.client, urllib.parse, hashlib, re
+import boto3
+from botocore.config import Config
+
+ENDPOINT = os.environ["ENDPOINT"]
+HOSTPORT = urllib.parse.urlparse(ENDPOINT).netloc
+PORT = HOSTPORT.rsplit(":", 1)[1]
+
+def client(ak, sk, v4=False):
+    cfg = Config(signature_version="s3v4") if v4 else None
+    return boto3.client("s3", endpoint_url=ENDPOINT, aws_access_key_id=ak,
+                        aws_secret_access_key=sk, region_name="us-east-1", config=cfg)
+
+def send(post, filename, data, extra=None, host=None, drop=()):
+    """POSTs the presigned form with a file; returns (status, headers, body)."""
+    boundary = uuid.uuid4().hex
+    fields = dict(post["fields"])
+    fields.update(extra or {})
+    for name in drop:
+        fields.pop(name, None)
+    out = b""
+    for k, v in fields.items():
+        out += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").encode()
+    out += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n"
+            "Content-Type: application/octet-stream\r\n\r\n").encode() + data + b"\r\n"
+    out += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"after\"\r\n\r\nignored\r\n--{boundary}--\r\n").encode()
+    url = urllib.parse.urlparse(post["url"])
+    conn = http.client.HTTPConnection("127.0.0.1", int(PORT), timeout=30)
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    if host:
+        headers["Host"] = host
+    conn.request("POST", url.path or "/", body=out, headers=headers)
+    r = conn.getresponse()
+    body = r.read().decode()
+    conn.close()
+    return r.status, {k.lower(): v for k, v in r.getheaders()}, body
+
+def code(body):
+    m = re.search(r"<Code>(.*?)</Code>", body)
+    return m.group(1) if m else None
+
+def check(cond, what):
+    if not cond:
+        sys.exit(f"FAILED: {what}")
+"#;
+
+const MAIN: &str = r#"
+ak, sk = os.environ["AK"], os.environ["SK"]
+v2, v4 = client(ak, sk), client(ak, sk, v4=True)
+v2.create_bucket(Bucket="forms")
+
+# SigV2 (boto3's default here): ${filename}, content type, metadata, 204.
+post = v2.generate_presigned_post("forms", "posted/${filename}",
+    Fields={"Content-Type": "text/plain", "x-amz-meta-colour": "blue"},
+    Conditions=[{"Content-Type": "text/plain"}, {"x-amz-meta-colour": "blue"},
+                ["content-length-range", 1, 1000]],
+    ExpiresIn=300)
+check("AWSAccessKeyId" in post["fields"] and "signature" in post["fields"], f"V2 fields: {post['fields']}")
+status, headers, body = send(post, "hello.txt", b"hello form")
+check(status == 204, f"V2 upload: {status} {body}")
+md5 = hashlib.md5(b"hello form").hexdigest()
+check(headers.get("etag") == f'"{md5}"', f"ETag header: {headers}")
+check(headers.get("location") == f"http://{HOSTPORT}/forms/posted/hello.txt", f"Location: {headers}")
+got = v2.get_object(Bucket="forms", Key="posted/hello.txt")
+check(got["Body"].read() == b"hello form", "V2 round trip")
+check(got["ContentType"] == "text/plain", got["ContentType"])
+check(got["Metadata"] == {"colour": "blue"}, got["Metadata"])
+
+# SigV4: 201 with the PostResponse document.
+post = v4.generate_presigned_post("forms", "v4/${filename}",
+    Fields={"success_action_status": "201"}, Conditions=[{"success_action_status": "201"}],
+    ExpiresIn=300)
+check(post["fields"].get("x-amz-algorithm") == "AWS4-HMAC-SHA256", f"V4 fields: {post['fields']}")
+data = os.urandom(300 * 1024)
+status, headers, body = send(post, "data.bin", data)
+check(status == 201, f"V4 upload: {status} {body}")
+md5 = hashlib.md5(data).hexdigest()
+check(f"<Key>v4/data.bin</Key>" in body and "<Bucket>forms</Bucket>" in body, body)
+check(f"<ETag>&quot;{md5}&quot;</ETag>" in body, body)
+check(f"<Location>http://{HOSTPORT}/forms/v4/data.bin</Location>" in body, body)
+check(v4.get_object(Bucket="forms", Key="v4/data.bin")["Body"].read() == data, "V4 round trip")
+
+# A redirect: 303 to the URL with bucket, key and etag.
+target = "http://127.0.0.1:9/done?from=form"
+post = v4.generate_presigned_post("forms", "redirected.txt",
+    Fields={"success_action_redirect": target}, Conditions=[{"success_action_redirect": target}],
+    ExpiresIn=300)
+status, headers, body = send(post, "ignored-name.txt", b"redirect me")
+md5 = hashlib.md5(b"redirect me").hexdigest()
+check(status == 303, f"redirect: {status} {body}")
+check(headers.get("location") == f"{target}&bucket=forms&key=redirected.txt&etag=%22{md5}%22", headers)
+check(headers.get("etag") == f'"{md5}"', headers)
+
+# Virtual-hosted: POST / on forms.localhost; success_action_status 200.
+post = v4.generate_presigned_post("forms", "vhost.txt",
+    Fields={"success_action_status": "200"}, Conditions=[{"success_action_status": "200"}], ExpiresIn=300)
+post = dict(post, url=ENDPOINT + "/")
+status, headers, body = send(post, "v.txt", b"virtual", host=f"forms.localhost:{PORT}")
+check(status == 200 and body == "", f"virtual-hosted: {status} {body}")
+check(headers.get("location") == f"http://forms.localhost:{PORT}/vhost.txt", headers)
+
+# content-length-range: too large, too small.
+post = v2.generate_presigned_post("forms", "ranged.txt",
+    Conditions=[["content-length-range", 3, 5]], ExpiresIn=300)
+status, _, body = send(post, "r", b"0123456789")
+check((status, code(body)) == (400, "EntityTooLarge"), f"too large: {status} {body}")
+status, _, body = send(post, "r", b"01")
+check((status, code(body)) == (400, "EntityTooSmall"), f"too small: {status} {body}")
+check("<RequestId>" in body and "<Resource>/forms</Resource>" in body, f"error XML: {body}")
+
+# starts-with on the key violated.
+post = v2.generate_presigned_post("forms", "posted/${filename}", ExpiresIn=300)
+status, _, body = send(post, "x", b"x", extra={"key": "elsewhere/x"})
+check((status, code(body)) == (403, "AccessDenied") and "Invalid according to Policy" in body,
+      f"starts-with: {status} {body}")
+
+# A field no condition covers.
+status, _, body = send(post, "x", b"x", extra={"x-amz-meta-sneaky": "1"})
+check((status, code(body)) == (403, "AccessDenied") and "Extra input fields" in body, f"extra: {status} {body}")
+
+# ACLs are disabled, as on PutObject.
+post = v2.generate_presigned_post("forms", "public.txt", Fields={"acl": "public-read"},
+    Conditions=[{"acl": "public-read"}], ExpiresIn=300)
+status, _, body = send(post, "x", b"x")
+check((status, code(body)) == (400, "AccessControlListNotSupported"), f"acl: {status} {body}")
+
+# Expired.
+post = v4.generate_presigned_post("forms", "late.txt", ExpiresIn=-5)
+status, _, body = send(post, "x", b"x")
+check((status, code(body)) == (403, "AccessDenied") and "Policy expired." in body, f"expired: {status} {body}")
+
+# Tampered signatures, unknown key, anonymous.
+post = v4.generate_presigned_post("forms", "sig.txt", ExpiresIn=300)
+bad = post["fields"]["x-amz-signature"][:-4] + "0000"
+status, _, body = send(post, "x", b"x", extra={"x-amz-signature": bad})
+check((status, code(body)) == (403, "SignatureDoesNotMatch"), f"V4 bad signature: {status} {body}")
+post = v2.generate_presigned_post("forms", "sig.txt", ExpiresIn=300)
+status, _, body = send(post, "x", b"x", extra={"signature": "AAAA" + post["fields"]["signature"][4:]})
+check((status, code(body)) == (403, "SignatureDoesNotMatch"), f"V2 bad signature: {status} {body}")
+status, _, body = send(post, "x", b"x", extra={"AWSAccessKeyId": "AKIANOSUCHKEY0000000"})
+check((status, code(body)) == (403, "InvalidAccessKeyId"), f"unknown key: {status} {body}")
+status, _, body = send(post, "x", b"x", drop=("signature", "AWSAccessKeyId", "policy"))
+check((status, code(body)) == (403, "AccessDenied"), f"anonymous: {status} {body}")
+
+# Another owner's bucket, a missing bucket.
+other = client(os.environ["OTHER_AK"], os.environ["OTHER_SK"])
+post = other.generate_presigned_post("forms", "intruder.txt", ExpiresIn=300)
+status, _, body = send(post, "x", b"x")
+check((status, code(body)) == (403, "AccessDenied"), f"foreign bucket: {status} {body}")
+post = v2.generate_presigned_post("no-such-forms", "k", ExpiresIn=300)
+status, _, body = send(post, "x", b"x")
+check((status, code(body)) == (404, "NoSuchBucket"), f"missing bucket: {status} {body}")
+
+# A form that the revoked-key script replays later.
+post = other.generate_presigned_post("other-forms", "k", ExpiresIn=300)
+other.create_bucket(Bucket="other-forms")
+status, _, body = send(post, "x", b"before revocation")
+check(status == 204, f"other user's own bucket: {status} {body}")
+print("forms ok")
+"#;
+
+const REVOKED: &str = r#"
+other = client(os.environ["OTHER_AK"], os.environ["OTHER_SK"])
+post = other.generate_presigned_post("other-forms", "k", ExpiresIn=300)
+status, _, body = send(post, "x", b"after revocation")
+check((status, code(body)) == (403, "InvalidAccessKeyId"), f"revoked key: {status} {body}")
+print("revoked ok")
+"#;
+
+async fn run_python(
+    python: &PathBuf,
+    server: &TestServer,
+    env: &[(&str, &str)],
+    script: &str,
+    ok: &str,
+) {
+    let out = tokio::process::Command::new(python)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("ENDPOINT", server.aws_url())
+        .envs(env.iter().copied())
+        .arg("-c")
+        .arg(format!("{PRELUDE}\n{script}"))
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("python runs");
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains(ok),
+        "the boto3 form script failed: {}\n{}\nserver log:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        server.log()
+    );
+}
+
+async fn form_uploads(backend: Backend) {
+    let Some(python) = python() else { return };
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    let (native, alice) = server.user("alice").await;
+    let (mallory_native, mallory) = server.user("mallory").await;
+    let env = [
+        ("AK", alice.access_key_id.as_str()),
+        ("SK", alice.secret_access_key.as_str()),
+        ("OTHER_AK", mallory.access_key_id.as_str()),
+        ("OTHER_SK", mallory.secret_access_key.as_str()),
+    ];
+    run_python(&python, &server, &env, MAIN, "forms ok").await;
+
+    // Revoking mallory's key revokes its form uploads at once.
+    mallory_native
+        .revoke_key(mallory.id, true)
+        .await
+        .expect("revoke mallory's key");
+    run_python(&python, &server, &env, REVOKED, "revoked ok").await;
+
+    // What was stored, through the SDK and through /storage.
+    let s3 = s3_client(&server, &alice);
+    let listed = s3
+        .list_objects_v2()
+        .bucket("forms")
+        .send()
+        .await
+        .expect("list");
+    let keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(
+        keys,
+        [
+            "posted/hello.txt",
+            "redirected.txt",
+            "v4/data.bin",
+            "vhost.txt"
+        ],
+        "exactly the accepted uploads, nothing from the refused ones"
+    );
+    let head = native
+        .head_object("forms", "posted/hello.txt")
+        .await
+        .expect("native HEAD");
+    assert_eq!(head["content-type"], "text/plain");
+    assert_eq!(head["x-amz-meta-colour"], "blue");
+    let download = native
+        .get_object("forms", "posted/hello.txt", None, None)
+        .await
+        .expect("native GET");
+    use futures::StreamExt;
+    let body: Vec<u8> = download
+        .body
+        .map(|c| c.expect("chunk").to_vec())
+        .concat()
+        .await;
+    assert_eq!(body, b"hello form");
+    assert!(!server.log().contains("panicked"), "no panic in the log");
+}
+
+#[tokio::test]
+async fn form_uploads_sqlite() {
+    form_uploads(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn form_uploads_postgres() {
+    form_uploads(Backend::Postgres).await;
+}

@@ -1,0 +1,354 @@
+//! Form uploads (PostObject) and XML bodies at their limits, over raw
+//! sockets: an anonymous and a badly signed form declaring a 300 MiB file
+//! are refused before the file is sent, without the server's memory
+//! growing; a signed form cut off mid-file leaves nothing behind (no row,
+//! no blob, no temporary; the previous version stays), on SQLite and
+//! Postgres.
+
+mod common;
+
+use aws_sdk_s3::primitives::ByteStream;
+use base64::Engine;
+use common::{s3_client, server_and_user};
+use hmac::{Hmac, Mac};
+use miniaws_testkit::{Backend, TestServer};
+use sha2::Sha256;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const BOUNDARY: &str = "----miniawsFormBoundary7MA4YWxkTrZu0gW";
+
+fn hmac(key: &[u8], data: &str) -> Vec<u8> {
+    let mut m = Hmac::<Sha256>::new_from_slice(key).expect("any key length");
+    m.update(data.as_bytes());
+    m.finalize().into_bytes().to_vec()
+}
+
+/// The fields of a SigV4 form for `bucket`/`key` signed with `secret`.
+fn signed_fields(
+    access_key_id: &str,
+    secret: &str,
+    bucket: &str,
+    key: &str,
+) -> Vec<(String, String)> {
+    let now = time::OffsetDateTime::now_utc();
+    let date = format!(
+        "{:04}{:02}{:02}",
+        now.year(),
+        u8::from(now.month()),
+        now.day()
+    );
+    let amz_date = format!(
+        "{date}T{:02}{:02}{:02}Z",
+        now.hour(),
+        now.minute(),
+        now.second()
+    );
+    let credential = format!("{access_key_id}/{date}/us-east-1/s3/aws4_request");
+    let expires = (now + time::Duration::hours(1))
+        .replace_nanosecond(0)
+        .expect("zero nanoseconds")
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("RFC 3339");
+    let policy = serde_json::json!({
+        "expiration": expires,
+        "conditions": [
+            {"bucket": bucket},
+            {"key": key},
+            {"x-amz-algorithm": "AWS4-HMAC-SHA256"},
+            {"x-amz-credential": credential},
+            {"x-amz-date": amz_date},
+        ]
+    });
+    let policy = base64::engine::general_purpose::STANDARD.encode(policy.to_string());
+    let k = hmac(format!("AWS4{secret}").as_bytes(), &date);
+    let k = hmac(&k, "us-east-1");
+    let k = hmac(&k, "s3");
+    let k = hmac(&k, "aws4_request");
+    let signature = hex::encode(hmac(&k, &policy));
+    [
+        ("key", key.to_owned()),
+        ("x-amz-algorithm", "AWS4-HMAC-SHA256".to_owned()),
+        ("x-amz-credential", credential),
+        ("x-amz-date", amz_date),
+        ("policy", policy),
+        ("x-amz-signature", signature),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+/// The request head and the form up to the start of the file's bytes, for
+/// a file of `file_bytes`; and the form's closing.
+fn form_head(
+    addr: &str,
+    bucket: &str,
+    fields: &[(String, String)],
+    file_bytes: u64,
+) -> (Vec<u8>, Vec<u8>) {
+    let mut preamble = String::new();
+    for (name, value) in fields {
+        preamble.push_str(&format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        ));
+    }
+    preamble.push_str(&format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    ));
+    let epilogue = format!("\r\n--{BOUNDARY}--\r\n").into_bytes();
+    let length = preamble.len() as u64 + file_bytes + epilogue.len() as u64;
+    let head = format!(
+        "POST /{bucket} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {length}\r\n\r\n{preamble}"
+    );
+    (head.into_bytes(), epilogue)
+}
+
+/// Reads one HTTP response: status and body.
+async fn read_response(conn: &mut tokio::net::tcp::OwnedReadHalf) -> (u16, String) {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = conn.read(&mut chunk).await.expect("read the answer");
+        assert!(
+            n > 0,
+            "the connection closed before an answer: {:?}",
+            String::from_utf8_lossy(&buf)
+        );
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+    let status: u16 = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status line");
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())?
+        })
+        .unwrap_or(0);
+    while buf.len() < head_end + length {
+        let n = conn.read(&mut chunk).await.expect("read the body");
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    (
+        status,
+        String::from_utf8_lossy(&buf[head_end..]).to_string(),
+    )
+}
+
+/// The server's peak resident memory (`VmHWM`), in KiB.
+fn peak_rss_kib(server: &TestServer) -> u64 {
+    let pid = server.pid().expect("the server runs");
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM")
+}
+
+/// Posts a form declaring a 300 MiB file, sending the file while reading
+/// the answer; returns the answer and how much of the file was sent by then.
+async fn post_huge_form(
+    server: &TestServer,
+    bucket: &str,
+    fields: &[(String, String)],
+) -> ((u16, String), u64) {
+    const FILE_BYTES: u64 = 300 << 20;
+    let addr = server.aws_url().trim_start_matches("http://").to_owned();
+    let (head, _) = form_head(&addr, bucket, fields, FILE_BYTES);
+    let conn = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    let (mut read, mut write) = conn.into_split();
+    write.write_all(&head).await.expect("head");
+    let sent = Arc::new(AtomicU64::new(0));
+    let counter = sent.clone();
+    let writer = tokio::spawn(async move {
+        let chunk = vec![0x61u8; 1 << 20];
+        while counter.load(Ordering::Relaxed) < FILE_BYTES {
+            if write.write_all(&chunk).await.is_err() {
+                break;
+            }
+            counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+        }
+    });
+    let answer = tokio::time::timeout(Duration::from_secs(20), read_response(&mut read))
+        .await
+        .expect("an answer while the file is still being sent");
+    let sent_then = sent.load(Ordering::Relaxed);
+    writer.abort();
+    (answer, sent_then)
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .flat_map(|e| {
+            let p = e.path();
+            if p.is_dir() { files_under(&p) } else { vec![p] }
+        })
+        .collect()
+}
+
+fn objects_dir(server: &TestServer) -> PathBuf {
+    server.data_dir().join("data").join("objects")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn unauthenticated_forms_are_refused_before_their_file() {
+    let Some((server, key)) = server_and_user(Backend::Sqlite, "alice").await else {
+        return;
+    };
+    let s3 = s3_client(&server, &key);
+    s3.create_bucket()
+        .bucket("forms")
+        .send()
+        .await
+        .expect("bucket");
+    let before_kib = peak_rss_kib(&server);
+
+    let anonymous = vec![("key".to_owned(), "anon.bin".to_owned())];
+    let ((status, body), sent) = post_huge_form(&server, "forms", &anonymous).await;
+    assert_eq!(status, 403, "anonymous: {body}");
+    assert!(body.contains("<Code>AccessDenied</Code>"), "{body}");
+    assert!(
+        sent < 64 << 20,
+        "refused before the file: {sent} bytes sent by then"
+    );
+
+    let mut forged = signed_fields(&key.access_key_id, "not-the-secret", "forms", "forged.bin");
+    forged.retain(|(n, _)| n != "key");
+    forged.insert(0, ("key".to_owned(), "forged.bin".to_owned()));
+    let ((status, body), sent) = post_huge_form(&server, "forms", &forged).await;
+    assert_eq!(status, 403, "bad signature: {body}");
+    assert!(
+        body.contains("<Code>SignatureDoesNotMatch</Code>"),
+        "{body}"
+    );
+    assert!(
+        sent < 64 << 20,
+        "refused before the file: {sent} bytes sent by then"
+    );
+
+    let grown_kib = peak_rss_kib(&server).saturating_sub(before_kib);
+    assert!(grown_kib < 64 << 10, "peak RSS grew by {grown_kib} KiB");
+    let listed = s3
+        .list_objects_v2()
+        .bucket("forms")
+        .send()
+        .await
+        .expect("list");
+    assert_eq!(listed.key_count(), Some(0), "nothing stored");
+    assert!(
+        files_under(&objects_dir(&server)).is_empty(),
+        "no blob or temporary"
+    );
+}
+
+async fn interrupted_form_leaves_nothing(backend: Backend) {
+    let Some((server, key)) = server_and_user(backend, "alice").await else {
+        return;
+    };
+    let s3 = s3_client(&server, &key);
+    s3.create_bucket()
+        .bucket("forms")
+        .send()
+        .await
+        .expect("bucket");
+    s3.put_object()
+        .bucket("forms")
+        .key("k")
+        .body(ByteStream::from_static(b"version one"))
+        .send()
+        .await
+        .expect("first version");
+
+    let addr = server.aws_url().trim_start_matches("http://").to_owned();
+    let fields = signed_fields(&key.access_key_id, &key.secret_access_key, "forms", "k");
+    let (head, _) = form_head(&addr, "forms", &fields, 8 << 20);
+    let mut conn = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    conn.write_all(&head).await.expect("head");
+    conn.write_all(&vec![0x61u8; 1 << 20])
+        .await
+        .expect("part of the file");
+    conn.flush().await.expect("flush");
+    let tmp = objects_dir(&server).join("tmp");
+    for _ in 0..100 {
+        if !files_under(&tmp).is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        !files_under(&tmp).is_empty(),
+        "the file streams to a temporary"
+    );
+    drop(conn);
+    for _ in 0..100 {
+        if files_under(&tmp).is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        files_under(&tmp),
+        Vec::<PathBuf>::new(),
+        "no temporary left"
+    );
+    let got = s3
+        .get_object()
+        .bucket("forms")
+        .key("k")
+        .send()
+        .await
+        .expect("GET")
+        .body
+        .collect()
+        .await
+        .expect("body")
+        .into_bytes();
+    assert_eq!(&got[..], b"version one", "the previous version stays");
+    let blobs: Vec<PathBuf> = files_under(&objects_dir(&server))
+        .into_iter()
+        .filter(|p| !p.starts_with(&tmp))
+        .collect();
+    assert_eq!(blobs.len(), 1, "only the first version's blob: {blobs:?}");
+    let listed = s3
+        .list_objects_v2()
+        .bucket("forms")
+        .send()
+        .await
+        .expect("list");
+    assert_eq!(listed.key_count(), Some(1), "no new row");
+    assert!(!server.log().contains("panicked"), "no panic in the log");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn interrupted_form_leaves_nothing_sqlite() {
+    interrupted_form_leaves_nothing(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn interrupted_form_leaves_nothing_postgres() {
+    interrupted_form_leaves_nothing(Backend::Postgres).await;
+}
