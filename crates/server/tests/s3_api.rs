@@ -98,12 +98,11 @@ async fn buckets(s3: &Client, bucket: &str) {
         .expect_err("policy");
     assert_eq!(code_of(&err), ("NotImplemented".into(), 501));
     let err = s3
-        .get_object_tagging()
+        .get_bucket_tagging()
         .bucket(bucket)
-        .key("k")
         .send()
         .await
-        .expect_err("tagging");
+        .expect_err("bucket tagging");
     assert_eq!(code_of(&err), ("NotImplemented".into(), 501));
     let err = s3
         .put_object()

@@ -1,7 +1,7 @@
 //! The real aws CLI and boto3 against the S3 endpoint: multipart `cp` up
 //! and down of 30 MiB, `sync`, `ls`, `rm --recursive`, `s3api
-//! head-object`, and a boto3 put/get/list/delete with default checksum
-//! settings; rclone `copy` up and down, `lsf`, `check`, `delete`, `rmdir`.
+//! head-object`, `s3api put-object-tagging` / `get-object-tagging`, and a
+//! boto3 put/get/list/delete with default checksum settings; rclone `copy` up and down, `lsf`, `check`, `delete`, `rmdir`.
 //! Objects written through S3 are read through `/storage`. `s3api
 //! get-object --part-number` and `head-object --checksum-mode ENABLED` read
 //! a part and the composite checksum of the CLI's multipart upload. boto3's
@@ -206,6 +206,47 @@ async fn clients_work(backend: Backend) {
     assert!(
         etag.starts_with('"') && etag.trim_matches('"').contains('-'),
         "a multipart ETag is \"<md5>-N\": {etag}"
+    );
+
+    // Object tagging: `s3api put-object-tagging` (botocore sends the
+    // document with its checksum) and `get-object-tagging`, in order.
+    clients
+        .aws(
+            &cli,
+            &[
+                "s3api",
+                "put-object-tagging",
+                "--bucket",
+                "cli-bucket",
+                "--key",
+                "big.bin",
+                "--tagging",
+                r#"{"TagSet":[{"Key":"team","Value":"blue green"},{"Key":"env","Value":"dev"}]}"#,
+            ],
+        )
+        .await;
+    let tags = clients
+        .aws(
+            &cli,
+            &[
+                "s3api",
+                "get-object-tagging",
+                "--bucket",
+                "cli-bucket",
+                "--key",
+                "big.bin",
+            ],
+        )
+        .await;
+    let tags: serde_json::Value =
+        serde_json::from_slice(&tags.stdout).expect("get-object-tagging prints JSON");
+    assert_eq!(
+        tags["TagSet"],
+        serde_json::json!([
+            {"Key": "team", "Value": "blue green"},
+            {"Key": "env", "Value": "dev"}
+        ]),
+        "{tags}"
     );
 
     // Part 2 by number (the CLI uploads 8 MiB parts), and the composite

@@ -1,16 +1,19 @@
 //! CopyObject: within or across the caller's buckets, `COPY` or `REPLACE`
-//! metadata directive, `x-amz-copy-source-if-*` conditions. A source
+//! metadata directive, `x-amz-copy-source-if-*` conditions, and `COPY`
+//! (the source's tags, the default) or `REPLACE` (those of `x-amz-tagging`,
+//! none when it is absent) tagging directive. A source
 //! `?versionId=null` names the current object and is answered with
 //! `x-amz-copy-source-version-id: null` (see [`super::versions`]). ACL
 //! headers are checked as on PutObject (see [`super::acl`]).
 
-use miniaws_core::storage::MetadataDirective;
+use miniaws_core::storage::{MetadataDirective, TaggingDirective};
 use s3s::dto::{CopyObjectInput, CopyObjectOutput, CopyObjectResult, CopySource};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use super::acl::{AclHeaders, check_write_acl};
 use super::convert::{StoredHeaders, conditions, etag, timestamp, user_metadata};
 use super::versions::{echo, null_version};
+use super::tagging::{header_tags, replaces_tags};
 use super::{MiniS3, caller, detached, object_error};
 
 /// The bucket and key of a copy source, and whether it named the version
@@ -35,12 +38,12 @@ pub(super) async fn handle(
 ) -> S3Result<S3Response<CopyObjectOutput>> {
     let caller = caller(&req)?;
     let input = req.input;
-    if input.tagging_directive.is_some() || input.tagging.is_some() {
-        return Err(s3_error!(
-            NotImplemented,
-            "object tagging is not implemented"
-        ));
-    }
+    // `x-amz-tagging` counts (and is checked) only with REPLACE.
+    let tagging = if replaces_tags(input.tagging_directive.as_ref())? {
+        TaggingDirective::Replace(header_tags(input.tagging.as_deref())?)
+    } else {
+        TaggingDirective::Copy
+    };
     let (src_bucket, src_key, named_null) = source(&input.copy_source)?;
     let acl = AclHeaders {
         canned: input.acl.as_ref().map(|a| a.as_str()),
@@ -106,7 +109,7 @@ pub(super) async fn handle(
                 &bucket,
                 &key,
                 directive,
-                miniaws_core::storage::TaggingDirective::Copy,
+                tagging,
             )
             .await
     })

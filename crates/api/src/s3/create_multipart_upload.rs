@@ -3,7 +3,9 @@
 //! (`x-amz-checksum-type: COMPOSITE`, the default for CRC32, CRC32C, SHA1
 //! and SHA256) or a checksum of all its bytes (`FULL_OBJECT`, the default
 //! for CRC64NVME and a choice for CRC32 and CRC32C), as S3. ACL headers are
-//! checked as on PutObject (see [`super::acl`]).
+//! checked as on PutObject (see [`super::acl`]). `x-amz-tagging` gives the
+//! completed object its tags; a bad tag set is refused here, not at
+//! completion.
 
 use miniaws_core::multipart::NewUpload;
 use s3s::dto::{ChecksumType, CreateMultipartUploadInput, CreateMultipartUploadOutput};
@@ -12,6 +14,7 @@ use s3s::{S3Request, S3Response, S3Result, s3_error};
 use super::acl::{AclHeaders, check_write_acl};
 use super::body::Algorithm;
 use super::convert::{StoredHeaders, upload_checksum, user_metadata};
+use super::tagging::header_tags;
 use super::{MiniS3, caller, object_error};
 
 pub(super) async fn handle(
@@ -20,12 +23,7 @@ pub(super) async fn handle(
 ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
     let caller = caller(&req)?;
     let input = req.input;
-    if input.tagging.is_some() {
-        return Err(s3_error!(
-            NotImplemented,
-            "object tagging is not implemented"
-        ));
-    }
+    let tags = header_tags(input.tagging.as_deref())?;
     let acl = AclHeaders {
         canned: input.acl.as_ref().map(|a| a.as_str()),
         full_control: input.grant_full_control.as_deref(),
@@ -78,7 +76,7 @@ pub(super) async fn handle(
                 .into_map(),
                 checksum_algorithm: algorithm.map(Algorithm::core),
                 full_object_checksum: full_object,
-                tags: miniaws_core::storage::Tags::default(),
+                tags,
             },
         )
         .await

@@ -19,6 +19,7 @@ use s3s::{S3Request, S3Response, S3Result};
 use super::convert::{conditions, range, read_error, read_part_number};
 use super::object_answer::{ObjectAnswer, object_output};
 use super::versions::{echo, null_version};
+use super::tagging::tag_count;
 use super::{MiniS3, caller, not_modified};
 
 pub(super) async fn handle(
@@ -55,6 +56,7 @@ pub(super) async fn handle(
         answer,
         body: body,
         version_id: echo(named_null),
+        tag_count: tag_count(&meta.tags),
     ));
     // A part read is a ranged read (206) even when the part is the whole
     // object, as S3 answers.

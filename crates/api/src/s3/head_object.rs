@@ -3,6 +3,11 @@
 //! with `Content-Range` and the range's length (416 when it selects nothing),
 //! as S3 does. With `partNumber`, the same for that part (see
 //! [`super::get_object`]). `versionId=null` as on GetObject.
+//!
+//! `x-amz-tagging-count` goes out as on GetObject when the object has tags:
+//! S3 sends it on HEAD too, though its API model (and so s3s's
+//! `HeadObjectOutput`) leaves it out, so it is added as a header here
+//! (<https://github.com/aws/aws-sdk-go-v2/issues/1331>).
 
 use miniaws_core::storage::HeadObjectOutput as Head;
 use s3s::dto::{HeadObjectInput, HeadObjectOutput};
@@ -10,6 +15,7 @@ use s3s::{S3Request, S3Response, S3Result};
 
 use super::convert::{conditions, range, read_error, read_part_number};
 use super::object_answer::{ObjectAnswer, object_output};
+use super::tagging::tag_count;
 use super::versions::{echo, null_version};
 use super::{MiniS3, caller, not_modified, object_error};
 
@@ -52,6 +58,12 @@ pub(super) async fn handle(
     ));
     if range.is_some() {
         response.status = Some(http::StatusCode::PARTIAL_CONTENT);
+    }
+    if let Some(count) = tag_count(&meta.tags) {
+        response.headers.insert(
+            s3s::header::X_AMZ_TAGGING_COUNT,
+            http::HeaderValue::from(count),
+        );
     }
     Ok(response)
 }

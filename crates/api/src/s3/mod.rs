@@ -19,6 +19,7 @@ pub mod host;
 pub mod object_answer;
 pub mod post_policy;
 pub mod versions;
+pub mod tagging;
 pub mod wire;
 pub mod write_conditions;
 
@@ -29,12 +30,14 @@ mod create_bucket;
 mod create_multipart_upload;
 mod delete_bucket;
 mod delete_object;
+mod delete_object_tagging;
 mod delete_objects;
 mod get_bucket_acl;
 mod get_bucket_location;
 mod get_bucket_versioning;
 mod get_object;
 mod get_object_acl;
+mod get_object_tagging;
 mod head_bucket;
 mod head_object;
 mod list_buckets;
@@ -48,6 +51,7 @@ mod put_bucket_acl;
 mod put_bucket_versioning;
 mod put_object;
 mod put_object_acl;
+mod put_object_tagging;
 mod upload_part;
 mod upload_part_copy;
 
@@ -273,6 +277,27 @@ impl s3s::S3 for MiniS3 {
         req: S3Request<DeleteObjectsInput>,
     ) -> S3Result<S3Response<DeleteObjectsOutput>> {
         delete_objects::handle(self, req).await
+    }
+
+    async fn get_object_tagging(
+        &self,
+        req: S3Request<GetObjectTaggingInput>,
+    ) -> S3Result<S3Response<GetObjectTaggingOutput>> {
+        get_object_tagging::handle(self, req).await
+    }
+
+    async fn put_object_tagging(
+        &self,
+        req: S3Request<PutObjectTaggingInput>,
+    ) -> S3Result<S3Response<PutObjectTaggingOutput>> {
+        put_object_tagging::handle(self, req).await
+    }
+
+    async fn delete_object_tagging(
+        &self,
+        req: S3Request<DeleteObjectTaggingInput>,
+    ) -> S3Result<S3Response<DeleteObjectTaggingOutput>> {
+        delete_object_tagging::handle(self, req).await
     }
 
     async fn copy_object(

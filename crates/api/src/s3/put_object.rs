@@ -8,7 +8,9 @@
 //!
 //! `If-None-Match: *` and `If-Match` make the write conditional (see
 //! [`super::write_conditions`]): checked before the body is read, and again
-//! atomically by the commit.
+//! atomically by the commit. `x-amz-tagging` gives the object its tags
+//! (see [`super::tagging`]); a bad tag set is refused before the body is
+//! read.
 //!
 //! ACLs are disabled (see [`super::acl`]): `x-amz-acl: private` or
 //! `bucket-owner-full-control` (or none) is accepted, any other ACL or grant
@@ -23,6 +25,7 @@ use super::body::{checked_body, checksum_request};
 use super::convert::{
     StoredChecksums, StoredHeaders, checksum_header, content_md5, etag, user_metadata,
 };
+use super::tagging::header_tags;
 use super::write_conditions::write_condition;
 use super::{MiniS3, bucket_error, caller, detached, object_error};
 
@@ -52,6 +55,7 @@ pub(super) async fn handle(
     };
     check_write_acl(s3, caller, &input.bucket, &acl).await?;
     let expected_md5 = content_md5(input.content_md5.as_deref())?;
+    let tags = header_tags(input.tagging.as_deref())?;
     // A bad name is `InvalidBucketName`; every other refusal of the
     // bucket, the key or the condition comes from the write below.
     BucketName::parse(&input.bucket).map_err(bucket_error)?;
@@ -100,7 +104,7 @@ pub(super) async fn handle(
                     headers,
                     condition,
                     parts: Vec::new(),
-                    tags: miniaws_core::storage::Tags::default(),
+                    tags,
                 },
             )
             .await
