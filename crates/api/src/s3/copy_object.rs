@@ -12,8 +12,8 @@ use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use super::acl::{AclHeaders, check_write_acl};
 use super::convert::{StoredHeaders, conditions, etag, timestamp, user_metadata};
-use super::versions::{echo, null_version};
 use super::tagging::{header_tags, replaces_tags};
+use super::versions::{echo, null_version};
 use super::{MiniS3, caller, detached, object_error};
 
 /// The bucket and key of a copy source, and whether it named the version

@@ -18,8 +18,8 @@ use s3s::{S3Request, S3Response, S3Result};
 
 use super::convert::{conditions, range, read_error, read_part_number};
 use super::object_answer::{ObjectAnswer, object_output};
-use super::versions::{echo, null_version};
 use super::tagging::tag_count;
+use super::versions::{echo, null_version};
 use super::{MiniS3, caller, not_modified};
 
 pub(super) async fn handle(

@@ -18,8 +18,8 @@ pub mod error;
 pub mod host;
 pub mod object_answer;
 pub mod post_policy;
-pub mod versions;
 pub mod tagging;
+pub mod versions;
 pub mod wire;
 pub mod write_conditions;
 
