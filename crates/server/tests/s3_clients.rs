@@ -8,8 +8,9 @@
 //! `bucket.object_versions.delete()` (paged and not) empties a bucket that
 //! is then deleted, and the CLI's `s3api get-bucket-versioning`,
 //! `list-object-versions`, `delete-object --version-id null`,
-//! `get-bucket-acl` and a refused `put-object --acl public-read` answer as
-//! S3 does for an unversioned, ACL-disabled bucket. On SQLite and on
+//! `get-bucket-acl`, `get-object-attributes` and a refused `put-object
+//! --acl public-read` answer as S3 does for an unversioned, ACL-disabled
+//! bucket. On SQLite and on
 //! Postgres.
 //!
 //! The clients come from the virtualenv `scripts/provision` builds
@@ -719,6 +720,28 @@ print("boto3 versions ok")
         )
         .await;
     assert!(err.contains("AccessControlListNotSupported"), "{err}");
+    let attrs = clients
+        .aws(
+            &cli,
+            &[
+                "s3api",
+                "get-object-attributes",
+                "--bucket",
+                "cli-versions",
+                "--key",
+                "b/c.txt",
+                "--object-attributes",
+                "ETag",
+                "ObjectSize",
+                "StorageClass",
+            ],
+        )
+        .await;
+    let attrs: serde_json::Value = serde_json::from_slice(&attrs.stdout).expect("JSON");
+    // MD5("hello"), without quotes, as S3 answers it here.
+    assert_eq!(attrs["ETag"], "5d41402abc4b2a76b9719d911017c592", "{attrs}");
+    assert_eq!(attrs["ObjectSize"], 5, "{attrs}");
+    assert_eq!(attrs["StorageClass"], "STANDARD", "{attrs}");
     let left = clients
         .aws(&cli, &["s3", "ls", "--recursive", "s3://cli-versions/"])
         .await;

@@ -5,15 +5,18 @@
 //! ListObjectVersions (fields, paging over a few hundred keys with prefix
 //! and delimiter, markers, encoding), `versionId=null` on object
 //! operations and every other version id refused, Get/Put Bucket/Object
-//! ACL and the ACL headers of writes, and another owner refused on each.
+//! ACL and the ACL headers of writes, GetObjectAttributes (single-part and
+//! multipart objects, with and without checksums, parts paged), and another
+//! owner refused on each.
 
 mod common;
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
-    AccessControlPolicy, BucketCannedAcl, Delete, EncodingType, Grant, Grantee, ObjectCannedAcl,
-    ObjectIdentifier, ObjectVersion, Permission, Type,
+    AccessControlPolicy, BucketCannedAcl, ChecksumAlgorithm, ChecksumType,
+    CompletedMultipartUpload, CompletedPart, Delete, EncodingType, Grant, Grantee,
+    ObjectAttributes, ObjectCannedAcl, ObjectIdentifier, ObjectVersion, Permission, Type,
 };
 use common::{code_of, s3_client};
 use futures::StreamExt;
@@ -550,6 +553,264 @@ async fn version_ids(s3: &Client, bucket: &str) {
     );
 }
 
+/// A multipart object of a 5 MiB part and a small one, with CRC32 part
+/// checksums (a COMPOSITE object checksum) or none; returns the part
+/// checksums and the object's checksum as Complete answered them.
+async fn multipart_object(
+    s3: &Client,
+    bucket: &str,
+    key: &str,
+    crc32: bool,
+) -> (Vec<Option<String>>, Option<String>) {
+    let create = s3
+        .create_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .set_checksum_algorithm(crc32.then_some(ChecksumAlgorithm::Crc32))
+        .send()
+        .await
+        .expect("CreateMultipartUpload");
+    let upload_id = create.upload_id().expect("an upload id");
+    let bodies = [vec![7u8; 5 * 1024 * 1024], b"the last part".to_vec()];
+    let mut parts = Vec::new();
+    let mut sums = Vec::new();
+    for (i, body) in bodies.iter().enumerate() {
+        let number = i32::try_from(i + 1).expect("part number");
+        let out = s3
+            .upload_part()
+            .bucket(bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .part_number(number)
+            .set_checksum_algorithm(crc32.then_some(ChecksumAlgorithm::Crc32))
+            .body(ByteStream::from(body.clone()))
+            .send()
+            .await
+            .expect("UploadPart");
+        // (The SDK sends a CRC32 of every body by default; an upload
+        // without an algorithm gives the object no checksum all the same.)
+        let sum = out.checksum_crc32().map(str::to_owned).filter(|_| crc32);
+        assert!(!crc32 || sum.is_some(), "the part's CRC32 is answered");
+        parts.push(
+            CompletedPart::builder()
+                .part_number(number)
+                .e_tag(out.e_tag().expect("an ETag"))
+                .set_checksum_crc32(sum.clone())
+                .build(),
+        );
+        sums.push(sum);
+    }
+    let done = s3
+        .complete_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .upload_id(upload_id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(parts))
+                .build(),
+        )
+        .send()
+        .await
+        .expect("CompleteMultipartUpload");
+    (sums, done.checksum_crc32().map(str::to_owned))
+}
+
+/// GetObjectAttributes, as S3 answers it.
+async fn object_attributes(s3: &Client, bucket: &str) {
+    s3.create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("CreateBucket");
+    let all = [
+        ObjectAttributes::Etag,
+        ObjectAttributes::Checksum,
+        ObjectAttributes::ObjectParts,
+        ObjectAttributes::StorageClass,
+        ObjectAttributes::ObjectSize,
+    ];
+    // One piece, with a CRC32.
+    let put = s3
+        .put_object()
+        .bucket(bucket)
+        .key("one")
+        .checksum_algorithm(ChecksumAlgorithm::Crc32)
+        .body(ByteStream::from_static(b"hello attributes"))
+        .send()
+        .await
+        .expect("PutObject");
+    let head = s3
+        .head_object()
+        .bucket(bucket)
+        .key("one")
+        .send()
+        .await
+        .expect("HeadObject");
+    let attrs = s3
+        .get_object_attributes()
+        .bucket(bucket)
+        .key("one")
+        .set_object_attributes(Some(all.to_vec()))
+        .send()
+        .await
+        .expect("GetObjectAttributes");
+    let quoted = put.e_tag().expect("an ETag");
+    assert_eq!(
+        attrs.e_tag(),
+        Some(quoted.trim_matches('"')),
+        "S3 answers this ETag without quotes"
+    );
+    assert_eq!(attrs.object_size(), Some(16));
+    assert_eq!(attrs.storage_class().map(|c| c.as_str()), Some("STANDARD"));
+    assert_eq!(attrs.last_modified(), head.last_modified());
+    assert_eq!(attrs.version_id(), None);
+    let sum = attrs.checksum().expect("a checksum");
+    assert_eq!(sum.checksum_crc32(), put.checksum_crc32());
+    assert_eq!(sum.checksum_type(), Some(&ChecksumType::FullObject));
+    assert!(attrs.object_parts().is_none(), "one piece has no parts");
+    // Only what is asked for.
+    let size_only = s3
+        .get_object_attributes()
+        .bucket(bucket)
+        .key("one")
+        .object_attributes(ObjectAttributes::ObjectSize)
+        .version_id("null")
+        .send()
+        .await
+        .expect("GetObjectAttributes ObjectSize");
+    assert_eq!(size_only.object_size(), Some(16));
+    assert_eq!(size_only.e_tag(), None);
+    assert!(size_only.checksum().is_none());
+    assert_eq!(size_only.version_id(), Some("null"));
+
+    // Multipart with CRC32 parts: the composite without "-2", and the parts.
+    let (part_sums, object_sum) = multipart_object(s3, bucket, "multi", true).await;
+    let object_sum = object_sum.expect("a composite checksum");
+    assert!(object_sum.ends_with("-2"), "{object_sum}");
+    let attrs = s3
+        .get_object_attributes()
+        .bucket(bucket)
+        .key("multi")
+        .set_object_attributes(Some(all.to_vec()))
+        .send()
+        .await
+        .expect("GetObjectAttributes of a multipart object");
+    assert!(
+        attrs
+            .e_tag()
+            .is_some_and(|e| e.ends_with("-2") && !e.contains('"'))
+    );
+    let sum = attrs.checksum().expect("a checksum");
+    assert_eq!(
+        sum.checksum_crc32(),
+        object_sum.strip_suffix("-2"),
+        "the composite value without its part count"
+    );
+    assert_eq!(sum.checksum_type(), Some(&ChecksumType::Composite));
+    let parts = attrs.object_parts().expect("parts");
+    assert_eq!(parts.total_parts_count(), Some(2));
+    assert_eq!(parts.is_truncated(), Some(false));
+    let listed: Vec<(Option<i32>, Option<i64>, Option<String>)> = parts
+        .parts()
+        .iter()
+        .map(|p| {
+            (
+                p.part_number(),
+                p.size(),
+                p.checksum_crc32().map(str::to_owned),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        vec![
+            (Some(1), Some(5 * 1024 * 1024), part_sums[0].clone()),
+            (Some(2), Some(13), part_sums[1].clone()),
+        ]
+    );
+    // Paged one part at a time.
+    let first = s3
+        .get_object_attributes()
+        .bucket(bucket)
+        .key("multi")
+        .object_attributes(ObjectAttributes::ObjectParts)
+        .max_parts(1)
+        .send()
+        .await
+        .expect("first part");
+    let p = first.object_parts().expect("parts");
+    assert_eq!(p.is_truncated(), Some(true));
+    assert_eq!(p.max_parts(), Some(1));
+    assert_eq!(p.parts().len(), 1);
+    assert_eq!(p.next_part_number_marker(), Some("1"));
+    let second = s3
+        .get_object_attributes()
+        .bucket(bucket)
+        .key("multi")
+        .object_attributes(ObjectAttributes::ObjectParts)
+        .max_parts(1)
+        .part_number_marker("1")
+        .send()
+        .await
+        .expect("second part");
+    let p = second.object_parts().expect("parts");
+    assert_eq!(p.is_truncated(), Some(false));
+    assert_eq!(
+        p.parts()
+            .iter()
+            .map(|p| p.part_number())
+            .collect::<Vec<_>>(),
+        vec![Some(2)]
+    );
+
+    // Multipart without checksums: the count alone, no checksum.
+    multipart_object(s3, bucket, "plain-multi", false).await;
+    let attrs = s3
+        .get_object_attributes()
+        .bucket(bucket)
+        .key("plain-multi")
+        .set_object_attributes(Some(all.to_vec()))
+        .send()
+        .await
+        .expect("GetObjectAttributes");
+    assert!(attrs.checksum().is_none());
+    let parts = attrs.object_parts().expect("parts");
+    assert_eq!(parts.total_parts_count(), Some(2));
+    assert!(parts.parts().is_empty(), "no per-part checksums, no parts");
+    assert_eq!(attrs.object_size(), Some(5 * 1024 * 1024 + 13));
+
+    // Refusals.
+    let err = s3
+        .get_object_attributes()
+        .bucket(bucket)
+        .key("missing")
+        .object_attributes(ObjectAttributes::Etag)
+        .send()
+        .await
+        .expect_err("no object");
+    assert_eq!(code_of(&err), ("NoSuchKey".into(), 404));
+    let err = s3
+        .get_object_attributes()
+        .bucket(bucket)
+        .key("one")
+        .object_attributes(ObjectAttributes::Etag)
+        .version_id("v1")
+        .send()
+        .await
+        .expect_err("another version");
+    assert_eq!(code_of(&err), ("InvalidArgument".into(), 400));
+    let err = s3
+        .get_object_attributes()
+        .bucket(bucket)
+        .key("one")
+        .object_attributes(ObjectAttributes::from("Colour"))
+        .send()
+        .await
+        .expect_err("an unknown attribute");
+    assert_eq!(code_of(&err), ("InvalidArgument".into(), 400));
+}
+
 fn assert_owner_full_control(
     owner: Option<&aws_sdk_s3::types::Owner>,
     grants: &[Grant],
@@ -1020,6 +1281,7 @@ async fn versions_and_acls(backend: Backend) {
     list_versions(&a, "versions-listing").await;
     bucket_versioning(&a, "versions-listing").await;
     version_ids(&a, "versions-ids").await;
+    object_attributes(&a, "versions-attributes").await;
     let owner_id = acls(&a, "versions-acls").await;
     another_owner(&b, "versions-acls", &owner_id).await;
     // Alice's object is untouched.

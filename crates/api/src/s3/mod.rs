@@ -37,6 +37,7 @@ mod get_bucket_location;
 mod get_bucket_versioning;
 mod get_object;
 mod get_object_acl;
+mod get_object_attributes;
 mod get_object_tagging;
 mod head_bucket;
 mod head_object;
@@ -235,6 +236,13 @@ impl s3s::S3 for MiniS3 {
         req: S3Request<GetObjectAclInput>,
     ) -> S3Result<S3Response<GetObjectAclOutput>> {
         get_object_acl::handle(self, req).await
+    }
+
+    async fn get_object_attributes(
+        &self,
+        req: S3Request<GetObjectAttributesInput>,
+    ) -> S3Result<S3Response<GetObjectAttributesOutput>> {
+        get_object_attributes::handle(self, req).await
     }
 
     async fn put_object_acl(
