@@ -3,7 +3,12 @@
 //! are refused before the file is sent, without the server's memory
 //! growing; a signed form cut off mid-file leaves nothing behind (no row,
 //! no blob, no temporary; the previous version stays), on SQLite and
-//! Postgres.
+//! Postgres. XML bodies over s3s's 20 MiB limit are 400
+//! `MaxMessageLengthExceeded` (not 500): DeleteObjects and
+//! CompleteMultipartUpload declaring 21 MB, and a chunked DeleteObjects
+//! body through a presigned URL that runs over (header-signed, a chunked
+//! body is 411 `MissingContentLength` before it is read); anonymous, the
+//! same is 403.
 
 mod common;
 
@@ -12,7 +17,7 @@ use base64::Engine;
 use common::{s3_client, server_and_user};
 use hmac::{Hmac, Mac};
 use miniaws_testkit::{Backend, TestServer};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -351,4 +356,251 @@ async fn interrupted_form_leaves_nothing_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn interrupted_form_leaves_nothing_postgres() {
     interrupted_form_leaves_nothing(Backend::Postgres).await;
+}
+
+/// A SigV4-signed request head (`UNSIGNED-PAYLOAD`) for `method` on
+/// `path?query`, with `extra` headers (lowercase, signed too).
+fn signed_head(
+    addr: &str,
+    access_key_id: &str,
+    secret: &str,
+    method: &str,
+    path: &str,
+    query: &str,
+    extra: &[(&str, String)],
+) -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let date = format!(
+        "{:04}{:02}{:02}",
+        now.year(),
+        u8::from(now.month()),
+        now.day()
+    );
+    let amz_date = format!(
+        "{date}T{:02}{:02}{:02}Z",
+        now.hour(),
+        now.minute(),
+        now.second()
+    );
+    let mut headers: Vec<(String, String)> = vec![
+        ("host".into(), addr.to_owned()),
+        ("x-amz-content-sha256".into(), "UNSIGNED-PAYLOAD".into()),
+        ("x-amz-date".into(), amz_date.clone()),
+    ];
+    headers.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+    headers.sort();
+    let canonical_headers: String = headers.iter().map(|(k, v)| format!("{k}:{v}\n")).collect();
+    let signed: Vec<&str> = headers.iter().map(|(k, _)| k.as_str()).collect();
+    let signed = signed.join(";");
+    let canonical =
+        format!("{method}\n{path}\n{query}\n{canonical_headers}\n{signed}\nUNSIGNED-PAYLOAD");
+    let scope = format!("{date}/us-east-1/s3/aws4_request");
+    let sts = format!(
+        "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
+        hex::encode(Sha256::digest(canonical.as_bytes()))
+    );
+    let k = hmac(format!("AWS4{secret}").as_bytes(), &date);
+    let k = hmac(&k, "us-east-1");
+    let k = hmac(&k, "s3");
+    let k = hmac(&k, "aws4_request");
+    let signature = hex::encode(hmac(&k, &sts));
+    let mut head = format!("{method} {path}?{query} HTTP/1.1\r\n");
+    for (k, v) in &headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str(&format!(
+        "authorization: AWS4-HMAC-SHA256 Credential={access_key_id}/{scope}, SignedHeaders={signed}, Signature={signature}\r\n\r\n"
+    ));
+    head
+}
+
+/// The query of a presigned (SigV4, `UNSIGNED-PAYLOAD`) URL for `method`
+/// on `path` with the extra query `extra` (`name=` with an empty value).
+fn presigned_query(
+    addr: &str,
+    access_key_id: &str,
+    secret: &str,
+    method: &str,
+    path: &str,
+    extra: &str,
+) -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let date = format!(
+        "{:04}{:02}{:02}",
+        now.year(),
+        u8::from(now.month()),
+        now.day()
+    );
+    let amz_date = format!(
+        "{date}T{:02}{:02}{:02}Z",
+        now.hour(),
+        now.minute(),
+        now.second()
+    );
+    let scope = format!("{date}/us-east-1/s3/aws4_request");
+    let credential = format!("{access_key_id}/{scope}").replace('/', "%2F");
+    // Sorted by name: the X-Amz-* parameters come before lowercase ones.
+    let query = format!(
+        "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential={credential}&X-Amz-Date={amz_date}&X-Amz-Expires=300&X-Amz-SignedHeaders=host&{extra}"
+    );
+    let canonical = format!("{method}\n{path}\n{query}\nhost:{addr}\n\nhost\nUNSIGNED-PAYLOAD");
+    let sts = format!(
+        "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
+        hex::encode(Sha256::digest(canonical.as_bytes()))
+    );
+    let k = hmac(format!("AWS4{secret}").as_bytes(), &date);
+    let k = hmac(&k, "us-east-1");
+    let k = hmac(&k, "s3");
+    let k = hmac(&k, "aws4_request");
+    format!("{query}&X-Amz-Signature={}", hex::encode(hmac(&k, &sts)))
+}
+
+/// Sends `head`, then up to `body_bytes` of XML-ish filler (chunked when
+/// `chunked`), reading the answer while sending.
+async fn send_big_body(
+    addr: &str,
+    head: String,
+    body_bytes: u64,
+    chunked: bool,
+) -> ((u16, String), u64) {
+    let conn = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let (mut read, mut write) = conn.into_split();
+    write.write_all(head.as_bytes()).await.expect("head");
+    let sent = Arc::new(AtomicU64::new(0));
+    let counter = sent.clone();
+    let writer = tokio::spawn(async move {
+        let piece = vec![b' '; 1 << 20];
+        while counter.load(Ordering::Relaxed) < body_bytes {
+            let n = (body_bytes - counter.load(Ordering::Relaxed)).min(piece.len() as u64) as usize;
+            let ok = if chunked {
+                let mut frame = format!("{n:x}\r\n").into_bytes();
+                frame.extend_from_slice(&piece[..n]);
+                frame.extend_from_slice(b"\r\n");
+                write.write_all(&frame).await.is_ok()
+            } else {
+                write.write_all(&piece[..n]).await.is_ok()
+            };
+            if !ok {
+                return;
+            }
+            counter.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        if chunked {
+            let _ = write.write_all(b"0\r\n\r\n").await;
+        }
+        // Keep the connection open until the test is done reading.
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    });
+    let answer = tokio::time::timeout(Duration::from_secs(30), read_response(&mut read))
+        .await
+        .expect("an answer");
+    let sent_then = sent.load(Ordering::Relaxed);
+    writer.abort();
+    (answer, sent_then)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn oversized_xml_bodies_are_max_message_length_exceeded() {
+    let Some((server, key)) = server_and_user(Backend::Sqlite, "alice").await else {
+        return;
+    };
+    let s3 = s3_client(&server, &key);
+    s3.create_bucket()
+        .bucket("xml")
+        .send()
+        .await
+        .expect("bucket");
+    s3.put_object()
+        .bucket("xml")
+        .key("kept")
+        .body(ByteStream::from_static(b"still here"))
+        .send()
+        .await
+        .expect("an object");
+    let addr = server.aws_url().trim_start_matches("http://").to_owned();
+    let (ak, sk) = (key.access_key_id.as_str(), key.secret_access_key.as_str());
+    const DECLARED: u64 = 21_000_000;
+
+    // DeleteObjects declaring 21 MB: refused before the body.
+    let xml = [
+        ("content-type", "application/xml".to_owned()),
+        ("content-length", DECLARED.to_string()),
+    ];
+    let head = signed_head(&addr, ak, sk, "POST", "/xml", "delete=", &xml);
+    let ((status, body), sent) = send_big_body(&addr, head, DECLARED, false).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("<Code>MaxMessageLengthExceeded</Code>"),
+        "{body}"
+    );
+    assert!(body.contains("<RequestId>"), "{body}");
+    assert!(sent < DECLARED, "answered before the whole body: {sent}");
+
+    // CompleteMultipartUpload the same.
+    let upload = s3
+        .create_multipart_upload()
+        .bucket("xml")
+        .key("mp")
+        .send()
+        .await
+        .expect("CreateMultipartUpload");
+    let query = format!("uploadId={}", upload.upload_id().expect("upload id"));
+    let head = signed_head(&addr, ak, sk, "POST", "/xml/mp", &query, &xml);
+    let ((status, body), _) = send_big_body(&addr, head, DECLARED, false).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("<Code>MaxMessageLengthExceeded</Code>"),
+        "{body}"
+    );
+
+    // A chunked body with a header signature: s3s wants its length first
+    // (411, as S3 answers chunked uploads), before reading any of it.
+    let chunked = [
+        ("content-type", "application/xml".to_owned()),
+        ("transfer-encoding", "chunked".to_owned()),
+    ];
+    let head = signed_head(&addr, ak, sk, "POST", "/xml", "delete=", &chunked);
+    let ((status, body), _) = send_big_body(&addr, head, 22 << 20, true).await;
+    assert_eq!(status, 411, "{body}");
+    assert!(body.contains("<Code>MissingContentLength</Code>"), "{body}");
+
+    // Through a presigned URL s3s reads a chunked body up to its limit:
+    // one that runs over is MaxMessageLengthExceeded, not InternalError.
+    let query = presigned_query(&addr, ak, sk, "POST", "/xml", "delete=");
+    let head = format!(
+        "POST /xml?{query} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/xml\r\ntransfer-encoding: chunked\r\n\r\n"
+    );
+    let ((status, body), _) = send_big_body(&addr, head, 22 << 20, true).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("<Code>MaxMessageLengthExceeded</Code>"),
+        "{body}"
+    );
+    // Under the limit, s3s reads the chunked body and then wants its
+    // length (411): the 400 above is the limit's own answer.
+    let query = presigned_query(&addr, ak, sk, "POST", "/xml", "delete=");
+    let head = format!(
+        "POST /xml?{query} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/xml\r\ntransfer-encoding: chunked\r\n\r\n"
+    );
+    let ((status, body), _) = send_big_body(&addr, head, 1 << 20, true).await;
+    assert_eq!(status, 411, "{body}");
+    assert!(body.contains("<Code>MissingContentLength</Code>"), "{body}");
+
+    // Anonymous: refused as anonymous first.
+    let head = format!(
+        "POST /xml?delete= HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/xml\r\ncontent-length: {DECLARED}\r\n\r\n"
+    );
+    let ((status, body), _) = send_big_body(&addr, head, DECLARED, false).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("<Code>AccessDenied</Code>"), "{body}");
+
+    // Nothing was deleted, and the server is fine.
+    let listed = s3
+        .list_objects_v2()
+        .bucket("xml")
+        .send()
+        .await
+        .expect("list");
+    assert_eq!(listed.key_count(), Some(1));
+    assert!(!server.log().contains("panicked"), "no panic in the log");
 }

@@ -15,18 +15,28 @@ use miniaws_core::identity::{Caller, IdentityService};
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::auth::{S3Auth, SecretKey};
 use s3s::{S3Result, s3_error};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::sync::Arc;
 
 tokio::task_local! {
     /// The caller resolved by `get_secret_key`, with the access key it belongs to.
     static RESOLVED: RefCell<Option<(String, Caller)>>;
+    /// Whether the access check found an operation whose body is XML
+    /// (see [`super::xml_limit`]).
+    static XML_BODY: Cell<bool>;
 }
 
-/// Runs `fut` (one S3 request) with its own empty caller slot.
-pub async fn with_caller_slot<F: Future>(fut: F) -> F::Output {
-    RESOLVED.scope(RefCell::new(None), fut).await
+/// Runs `fut` (one S3 request) with its own empty caller slot; also says
+/// whether the request was an operation with an XML body.
+pub async fn with_caller_slot<F: Future>(fut: F) -> (F::Output, bool) {
+    let run = async {
+        let out = fut.await;
+        (out, XML_BODY.try_with(Cell::get).unwrap_or(false))
+    };
+    RESOLVED
+        .scope(RefCell::new(None), XML_BODY.scope(Cell::new(false), run))
+        .await
 }
 
 /// s3s's secret lookup over [`IdentityService::authenticate_access_key`].
@@ -89,7 +99,12 @@ impl S3Access for CallerAccess {
             Some(caller) => {
                 tracing::Span::current().record("owner", tracing::field::display(caller.user_id));
                 cx.extensions_mut().insert(caller);
-                Ok(())
+                // After the signature, before s3s reads an XML body whole.
+                let op = cx.s3_op().name();
+                if super::xml_limit::has_xml_body(op) {
+                    let _ = XML_BODY.try_with(|flag| flag.set(true));
+                }
+                super::xml_limit::refuse_declared(op, cx.headers())
             }
             None => Err(s3_error!(
                 AccessDenied,

@@ -22,6 +22,7 @@ pub mod tagging;
 pub mod versions;
 pub mod wire;
 pub mod write_conditions;
+pub mod xml_limit;
 
 mod abort_multipart_upload;
 mod complete_multipart_upload;
@@ -383,6 +384,7 @@ impl s3s::S3 for MiniS3 {
 pub fn s3_service(state: AppState) -> S3Service {
     let mut config = S3Config::default();
     config.presigned_url_max_skew_time_secs = MAX_CLOCK_SKEW_SECS;
+    config.xml_max_body_size = xml_limit::XML_MAX_BODY_BYTES;
     let identity = state.identity.clone();
     let mut builder = S3ServiceBuilder::new(MiniS3 { state });
     builder.set_config(Arc::new(StaticConfigProvider::new(Arc::new(config))));

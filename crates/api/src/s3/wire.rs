@@ -11,12 +11,16 @@
 //! (the one answer that does), while s3s quotes every XML ETag; the quotes
 //! come off in [`unquote_attributes_etag`].
 
-use axum::body::Body;
+use axum::body::{Body, HttpBody};
 use axum::extract::Request;
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use s3s::service::S3Service;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::xml_limit::{CountedBody, is_overrun, too_large};
 
 use crate::middleware::REQUEST_ID_HEADER;
 
@@ -42,15 +46,30 @@ fn is_get_object_attributes(req: &Request) -> bool {
 /// Serves one request through s3s.
 pub async fn serve(service: S3Service, req: Request) -> Response {
     answer(req, |req| async move {
+        // A body of undeclared length is counted, for an XML body that runs
+        // over s3s's limit (see `xml_limit`).
+        let counted = Arc::new(AtomicU64::new(0));
+        // (Only a streamed body of unknown length: an empty or declared one
+        // keeps its exact size, which s3s reads.)
+        let undeclared = req.body().size_hint().exact().is_none();
+        let req = if undeclared {
+            let counter = counted.clone();
+            req.map(|body| Body::from_stream(CountedBody::new(body, counter)))
+        } else {
+            req
+        };
         let req = req.map(s3s::Body::http_body_unsync);
-        super::auth::with_caller_slot(service.call(req))
-            .await
-            .map_err(|err| {
-                // s3s gives up on a request only when it cannot even build an
-                // error response; the connection would be dropped otherwise.
-                tracing::error!(error = ?err, "the S3 service failed");
-                internal_error()
-            })
+        let (result, xml_op) = super::auth::with_caller_slot(service.call(req)).await;
+        let response = result.map_err(|err| {
+            // s3s gives up on a request only when it cannot even build an
+            // error response; the connection would be dropped otherwise.
+            tracing::error!(error = ?err, "the S3 service failed");
+            internal_error()
+        })?;
+        if is_overrun(response.status(), xml_op, counted.load(Ordering::Relaxed)) {
+            return Err(too_large());
+        }
+        Ok(response)
     })
     .await
 }
