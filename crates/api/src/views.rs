@@ -91,6 +91,14 @@ pub(crate) fn object(meta: ObjectMeta, owner: UserId) -> wire::ObjectInfo {
         content_type: meta.content_type,
         metadata: meta.user_metadata,
         last_modified: meta.last_modified,
+        tags: meta
+            .tags
+            .iter()
+            .map(|(key, value)| wire::ObjectTag {
+                key: key.to_owned(),
+                value: value.to_owned(),
+            })
+            .collect(),
     }
 }
 
@@ -326,6 +334,22 @@ mod tests {
         );
 
         assert_eq!(json(&super::object(object(), owner())), OBJECT_JSON);
+        let tagged = ObjectMeta {
+            tags: miniaws_core::storage::Tags::new(vec![
+                ("team".into(), "blue green".into()),
+                ("env".into(), String::new()),
+            ])
+            .expect("valid tags"),
+            ..object()
+        };
+        assert_eq!(
+            json(&super::object(tagged, owner())),
+            format!(
+                r#"{}"tags":[{{"key":"team","value":"blue green"}},{{"key":"env","value":""}}]}}"#,
+                OBJECT_JSON.strip_suffix('}').expect("an object").to_owned() + ","
+            ),
+            "tags, in order, only when there are some"
+        );
 
         let page = wire::ObjectPage {
             objects: vec![super::object(object(), owner())],

@@ -548,7 +548,7 @@ async fn run(backend: Backend) {
     let Some(mut server) = TestServer::start(backend).await else {
         return;
     };
-    let (_, alice) = server.user("tag-alice").await;
+    let (native, alice) = server.user("tag-alice").await;
     let (_, bob) = server.user("tag-bob").await;
     let s3 = s3_client(&server, &alice);
     let bucket = "tag-bucket";
@@ -561,6 +561,32 @@ async fn run(backend: Backend) {
     tagging_headers(&s3, bucket).await;
     refusals(&s3, bucket).await;
     access(&s3, &s3_client(&server, &bob), bucket).await;
+
+    // The native API's listing shows the tags, in order.
+    let page = native
+        .list_objects(
+            bucket,
+            &miniaws_client::ListObjectsParams {
+                prefix: Some("headed.txt".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("native listing");
+    let listed: Vec<(String, String)> = page.objects[0]
+        .tags
+        .iter()
+        .map(|t| (t.key.clone(), t.value.clone()))
+        .collect();
+    assert_eq!(
+        listed,
+        owned(&[
+            ("team", "blue green"),
+            ("env", "dev"),
+            ("path", "a/b=c"),
+            ("empty", ""),
+        ])
+    );
 
     server.restart().await;
     let s3 = s3_client(&server, &alice);

@@ -22,7 +22,7 @@ pub use compute::{
 };
 pub use health::Health;
 pub use identity::{ApiKey, CreateKeyRequest, CreatedKey, User, WhoAmI};
-pub use storage::{BucketInfo, ObjectInfo, ObjectPage};
+pub use storage::{BucketInfo, ObjectInfo, ObjectPage, ObjectTag};
 
 use serde::{Deserialize, Serialize};
 

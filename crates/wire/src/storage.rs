@@ -39,6 +39,19 @@ pub struct ObjectInfo {
     /// When this version was written.
     #[serde(with = "time::serde::rfc3339")]
     pub last_modified: OffsetDateTime,
+    /// The object's tags (set through the S3 endpoint), in their stored
+    /// order; left out when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<ObjectTag>,
+}
+
+/// One tag of an object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectTag {
+    /// The tag's key.
+    pub key: String,
+    /// Its value (possibly empty).
+    pub value: String,
 }
 
 /// One page of `GET /storage/{bucket}`.
