@@ -2,7 +2,7 @@
 //! `generate_presigned_post`, with its default signature (SigV2 fields)
 //! and with `signature_version="s3v4"`, sent as real multipart forms by
 //! Python's `http.client`: `${filename}` substitution, content type and
-//! user metadata, the 204 / 201 XML / 303 redirect answers with `ETag` and
+//! user metadata, tags, the 204 / 201 XML / 303 redirect answers with `ETag` and
 //! `Location`, virtual-hosted addressing, and the refusals (length range,
 //! starts-with, a public ACL, expiry, bad signature, unknown and revoked keys, uncovered
 //! fields, another owner's bucket, a missing bucket). The objects are read
@@ -138,6 +138,15 @@ status, headers, body = send(post, "v.txt", b"virtual", host=f"forms.localhost:{
 check(status == 200 and body == "", f"virtual-hosted: {status} {body}")
 check(headers.get("location") == f"http://forms.localhost:{PORT}/vhost.txt", headers)
 
+# Tags from the tagging field, a <Tagging> document.
+tagging = "<Tagging><TagSet><Tag><Key>team</Key><Value>blue</Value></Tag></TagSet></Tagging>"
+post = v4.generate_presigned_post("forms", "tagged.txt", Fields={"tagging": tagging},
+    Conditions=[{"tagging": tagging}], ExpiresIn=300)
+status, headers, body = send(post, "t.txt", b"tagged")
+check(status == 204, f"tagged: {status} {body}")
+tags = v4.get_object_tagging(Bucket="forms", Key="tagged.txt")["TagSet"]
+check(tags == [{"Key": "team", "Value": "blue"}], tags)
+
 # content-length-range: too large, too small.
 post = v2.generate_presigned_post("forms", "ranged.txt",
     Conditions=[["content-length-range", 3, 5]], ExpiresIn=300)
@@ -272,6 +281,7 @@ async fn form_uploads(backend: Backend) {
         [
             "posted/hello.txt",
             "redirected.txt",
+            "tagged.txt",
             "v4/data.bin",
             "vhost.txt"
         ],

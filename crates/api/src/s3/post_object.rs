@@ -27,13 +27,14 @@ use miniaws_core::CoreError;
 use miniaws_core::storage::{
     BucketName, PutObjectInput, Tags, UserMetadata, WriteCondition, body_error,
 };
-use s3s::dto::{Timestamp, TimestampFormat};
+use s3s::dto::{Tagging, Timestamp, TimestampFormat};
 use s3s::{S3Error, S3Result, s3_error};
 
 use super::acl::{AclHeaders, acl_not_supported};
 use super::convert::{StoredHeaders, url_encode};
 use super::host::bucket_of_host;
 use super::post_policy::{self, FormFields, LengthRange};
+use super::tagging::{document_tags, header_tags};
 use super::{bucket_error, object_error};
 use crate::detached::detached;
 use crate::state::AppState;
@@ -167,8 +168,7 @@ pub(crate) async fn handle(state: AppState, req: Request) -> S3Result<s3s::HttpR
         // the file is read.
         create_bucket: false,
         condition: WriteCondition::Always,
-        // A `tagging` field is refused (NotImplemented) above.
-        tags: Tags::default(),
+        tags: upload.tags,
     };
     let meta = detached(async move { storage.put_object(caller, input).await })
         .await
@@ -257,6 +257,30 @@ fn pre_data_too_long() -> S3Error {
     )
 }
 
+/// The object's tags: S3's `tagging` field, a `<Tagging>` document as
+/// PutObjectTagging takes, or `x-amz-tagging` read as the PutObject header.
+fn form_tags(form: &FormFields) -> S3Result<Tags> {
+    match (form.get("tagging"), form.get("x-amz-tagging")) {
+        (Some(_), Some(_)) => Err(s3_error!(
+            InvalidArgument,
+            "Give the tags either as the tagging document or as x-amz-tagging, not both."
+        )),
+        (Some(xml), None) => {
+            let mut d = s3s::xml::Deserializer::new(xml.as_bytes());
+            let tagging = <Tagging as s3s::xml::Deserialize>::deserialize(&mut d)
+                .and_then(|t| d.expect_eof().map(|()| t))
+                .map_err(|_| {
+                    s3_error!(
+                        MalformedXML,
+                        "The tagging field is not a well-formed <Tagging> document."
+                    )
+                })?;
+            document_tags(tagging)
+        }
+        (None, header) => header_tags(header),
+    }
+}
+
 /// How to answer a successful upload.
 #[derive(Debug, Default)]
 struct Success {
@@ -269,6 +293,7 @@ struct Success {
 /// What the form asks to store.
 struct Upload {
     key: String,
+    tags: Tags,
     content_type: Option<String>,
     user_metadata: UserMetadata,
     headers: std::collections::BTreeMap<String, String>,
@@ -295,13 +320,8 @@ impl Upload {
                 "storage classes other than STANDARD are not implemented"
             ));
         }
+        let tags = form_tags(form)?;
         for (name, _) in form.iter() {
-            if name == "tagging" || name == "x-amz-tagging" {
-                return Err(s3_error!(
-                    NotImplemented,
-                    "object tagging is not implemented"
-                ));
-            }
             if name.starts_with("x-amz-server-side-encryption") {
                 return Err(s3_error!(
                     NotImplemented,
@@ -338,6 +358,7 @@ impl Upload {
             .collect();
         Ok(Self {
             key,
+            tags,
             content_type: field("content-type"),
             user_metadata,
             headers,
@@ -623,15 +644,31 @@ mod tests {
         let mut tagged = FormFields::default();
         tagged.push("key", "k".into()).expect("one field");
         tagged
-            .push("tagging", "<Tagging/>".into())
+            .push(
+                "tagging",
+                "<Tagging><TagSet><Tag><Key>team</Key><Value>blue</Value></Tag></TagSet></Tagging>"
+                    .into(),
+            )
             .expect("two fields");
+        let up = Upload::from_form(&tagged, "f").expect("tags");
         assert_eq!(
-            *Upload::from_form(&tagged, "f")
-                .err()
-                .expect("refused")
-                .code(),
-            S3ErrorCode::NotImplemented
+            up.tags.iter().collect::<Vec<_>>(),
+            [("team", "blue")],
+            "the tagging document"
         );
+        let mut bad = FormFields::default();
+        bad.push("key", "k".into()).expect("one field");
+        bad.push("tagging", "<Tagging>".into()).expect("two fields");
+        assert_eq!(
+            *Upload::from_form(&bad, "f").err().expect("refused").code(),
+            S3ErrorCode::MalformedXML
+        );
+        let mut header = FormFields::default();
+        header.push("key", "k".into()).expect("one field");
+        header
+            .push("x-amz-tagging", "a=1&b=2".into())
+            .expect("two fields");
+        assert_eq!(Upload::from_form(&header, "f").expect("tags").tags.len(), 2);
     }
 
     #[tokio::test]
