@@ -5,7 +5,8 @@
 //! ListObjectVersions (fields, paging over a few hundred keys with prefix
 //! and delimiter, markers, encoding), `versionId=null` on object
 //! operations and every other version id refused, Get/Put Bucket/Object
-//! ACL and the ACL headers of writes, GetObjectAttributes (single-part and
+//! ACL, Get/Put/Delete BucketOwnershipControls and the ACL headers of
+//! writes, GetObjectAttributes (single-part and
 //! multipart objects, with and without checksums, parts paged), and another
 //! owner refused on each.
 
@@ -16,7 +17,8 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
     AccessControlPolicy, BucketCannedAcl, ChecksumAlgorithm, ChecksumType,
     CompletedMultipartUpload, CompletedPart, Delete, EncodingType, Grant, Grantee,
-    ObjectAttributes, ObjectCannedAcl, ObjectIdentifier, ObjectVersion, Permission, Type,
+    ObjectAttributes, ObjectCannedAcl, ObjectIdentifier, ObjectOwnership, ObjectVersion,
+    OwnershipControls, OwnershipControlsRule, Permission, Type,
 };
 use common::{code_of, s3_client};
 use futures::StreamExt;
@@ -825,6 +827,18 @@ fn assert_owner_full_control(
     assert_eq!(grantee.id(), Some(owner_id));
 }
 
+fn controls_of(o: ObjectOwnership) -> OwnershipControls {
+    OwnershipControls::builder()
+        .rules(
+            OwnershipControlsRule::builder()
+                .object_ownership(o)
+                .build()
+                .expect("rule"),
+        )
+        .build()
+        .expect("controls")
+}
+
 fn owner_only_policy(owner_id: &str) -> AccessControlPolicy {
     AccessControlPolicy::builder()
         .owner(aws_sdk_s3::types::Owner::builder().id(owner_id).build())
@@ -1138,6 +1152,57 @@ async fn acls(s3: &Client, bucket: &str) -> String {
         "the bucket first"
     );
 
+    // Object Ownership: BucketOwnerEnforced, and nothing else.
+    let controls = s3
+        .get_bucket_ownership_controls()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("GetBucketOwnershipControls");
+    let rules: Vec<_> = controls
+        .ownership_controls()
+        .map(|c| {
+            c.rules()
+                .iter()
+                .map(|r| r.object_ownership().clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(rules, vec![ObjectOwnership::BucketOwnerEnforced]);
+    s3.put_bucket_ownership_controls()
+        .bucket(bucket)
+        .ownership_controls(controls_of(ObjectOwnership::BucketOwnerEnforced))
+        .send()
+        .await
+        .expect("PutBucketOwnershipControls BucketOwnerEnforced");
+    for o in [
+        ObjectOwnership::ObjectWriter,
+        ObjectOwnership::BucketOwnerPreferred,
+    ] {
+        let err = s3
+            .put_bucket_ownership_controls()
+            .bucket(bucket)
+            .ownership_controls(controls_of(o.clone()))
+            .send()
+            .await
+            .expect_err("ACLs cannot be enabled");
+        assert_eq!(code_of(&err), ("NotImplemented".into(), 501), "{o:?}");
+    }
+    let err = s3
+        .delete_bucket_ownership_controls()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect_err("ACLs cannot be enabled");
+    assert_eq!(code_of(&err), ("NotImplemented".into(), 501));
+    let err = s3
+        .get_bucket_ownership_controls()
+        .bucket("no-such-bucket-acl")
+        .send()
+        .await
+        .expect_err("no bucket");
+    assert_eq!(code_of(&err), ("NoSuchBucket".into(), 404));
+
     // CreateBucket: private is fine, anything more is refused.
     s3.create_bucket()
         .bucket(format!("{bucket}-private"))
@@ -1166,14 +1231,14 @@ async fn acls(s3: &Client, bucket: &str) -> String {
     let err = s3
         .create_bucket()
         .bucket(format!("{bucket}-writer"))
-        .object_ownership(aws_sdk_s3::types::ObjectOwnership::ObjectWriter)
+        .object_ownership(ObjectOwnership::ObjectWriter)
         .send()
         .await
         .expect_err("ACLs cannot be enabled");
     assert_eq!(code_of(&err), ("NotImplemented".into(), 501));
     s3.create_bucket()
         .bucket(format!("{bucket}-enforced"))
-        .object_ownership(aws_sdk_s3::types::ObjectOwnership::BucketOwnerEnforced)
+        .object_ownership(ObjectOwnership::BucketOwnerEnforced)
         .send()
         .await
         .expect("CreateBucket BucketOwnerEnforced");
@@ -1209,6 +1274,21 @@ async fn another_owner(other: &Client, bucket: &str, owner_id: &str) {
         other.list_object_versions().bucket(bucket)
     );
     denied!("GetBucketAcl", other.get_bucket_acl().bucket(bucket));
+    denied!(
+        "GetBucketOwnershipControls",
+        other.get_bucket_ownership_controls().bucket(bucket)
+    );
+    denied!(
+        "PutBucketOwnershipControls",
+        other
+            .put_bucket_ownership_controls()
+            .bucket(bucket)
+            .ownership_controls(controls_of(ObjectOwnership::BucketOwnerEnforced))
+    );
+    denied!(
+        "DeleteBucketOwnershipControls",
+        other.delete_bucket_ownership_controls().bucket(bucket)
+    );
     denied!(
         "PutBucketAcl",
         other

@@ -30,11 +30,13 @@ mod copy_object;
 mod create_bucket;
 mod create_multipart_upload;
 mod delete_bucket;
+mod delete_bucket_ownership_controls;
 mod delete_object;
 mod delete_object_tagging;
 mod delete_objects;
 mod get_bucket_acl;
 mod get_bucket_location;
+mod get_bucket_ownership_controls;
 mod get_bucket_versioning;
 mod get_object;
 mod get_object_acl;
@@ -50,6 +52,7 @@ mod list_objects_v2;
 mod list_parts;
 mod post_object;
 mod put_bucket_acl;
+mod put_bucket_ownership_controls;
 mod put_bucket_versioning;
 mod put_object;
 mod put_object_acl;
@@ -230,6 +233,27 @@ impl s3s::S3 for MiniS3 {
         req: S3Request<PutBucketAclInput>,
     ) -> S3Result<S3Response<PutBucketAclOutput>> {
         put_bucket_acl::handle(self, req).await
+    }
+
+    async fn get_bucket_ownership_controls(
+        &self,
+        req: S3Request<GetBucketOwnershipControlsInput>,
+    ) -> S3Result<S3Response<GetBucketOwnershipControlsOutput>> {
+        get_bucket_ownership_controls::handle(self, req).await
+    }
+
+    async fn put_bucket_ownership_controls(
+        &self,
+        req: S3Request<PutBucketOwnershipControlsInput>,
+    ) -> S3Result<S3Response<PutBucketOwnershipControlsOutput>> {
+        put_bucket_ownership_controls::handle(self, req).await
+    }
+
+    async fn delete_bucket_ownership_controls(
+        &self,
+        req: S3Request<DeleteBucketOwnershipControlsInput>,
+    ) -> S3Result<S3Response<DeleteBucketOwnershipControlsOutput>> {
+        delete_bucket_ownership_controls::handle(self, req).await
     }
 
     async fn get_object_acl(
