@@ -1,11 +1,12 @@
 //! S3 object tagging, driven by the official AWS SDK for Rust against the
 //! real server on SQLite and Postgres: PutObjectTagging, GetObjectTagging
-//! (stored order), DeleteObjectTagging; `x-amz-tagging` on PutObject,
-//! CreateMultipartUpload (carried to the completed object) and CopyObject
-//! (`COPY` / `REPLACE` directive); `x-amz-tagging-count` on GET and HEAD;
-//! every tag rule's refusal; tagging leaving the ETag, Last-Modified and
-//! body alone; another owner's object (AccessDenied); a missing key or
-//! bucket; and tags surviving a restart.
+//! (stored order), DeleteObjectTagging; `x-amz-tagging` on PutObject (also
+//! presigned), CreateMultipartUpload (carried to the completed object) and
+//! CopyObject (`COPY` / `REPLACE` directive); `x-amz-tagging-count` on GET
+//! and HEAD; every tag rule's refusal; tagging leaving the ETag,
+//! Last-Modified and body alone; another owner's object (AccessDenied); a
+//! missing key or bucket; the tags in the native API's listing; and tags
+//! surviving a restart.
 
 mod common;
 
@@ -299,6 +300,44 @@ async fn tagging_headers(s3: &Client, bucket: &str) {
     assert!(tags_of(s3, bucket, "copy-none.txt").await.is_empty());
 }
 
+/// A presigned PutObject with tags: the presigner signs `x-amz-tagging` as
+/// a header (`X-Amz-SignedHeaders=host;x-amz-tagging`) that the uploader
+/// then sends, and the object gets them.
+async fn presigned_put(s3: &Client, bucket: &str) {
+    let put = s3
+        .put_object()
+        .bucket(bucket)
+        .key("presigned.txt")
+        .tagging("via=presigned&n=2")
+        .presigned(
+            aws_sdk_s3::presigning::PresigningConfig::expires_in(std::time::Duration::from_secs(
+                60,
+            ))
+            .expect("config"),
+        )
+        .await
+        .expect("presign PUT");
+    let mut req = reqwest::Client::new().put(put.uri());
+    for (name, value) in put.headers() {
+        req = req.header(name, value);
+    }
+    let res = req
+        .body("presigned body")
+        .send()
+        .await
+        .expect("presigned PUT");
+    assert_eq!(
+        res.status().as_u16(),
+        200,
+        "{}",
+        res.text().await.unwrap_or_default()
+    );
+    assert_eq!(
+        tags_of(s3, bucket, "presigned.txt").await,
+        owned(&[("via", "presigned"), ("n", "2")])
+    );
+}
+
 /// Every tag rule, through PutObjectTagging, and the header's through
 /// PutObject and CreateMultipartUpload (which then store nothing).
 async fn refusals(s3: &Client, bucket: &str) {
@@ -559,6 +598,7 @@ async fn run(backend: Backend) {
         .expect("bucket");
     round_trip(&s3, bucket).await;
     tagging_headers(&s3, bucket).await;
+    presigned_put(&s3, bucket).await;
     refusals(&s3, bucket).await;
     access(&s3, &s3_client(&server, &bob), bucket).await;
 
