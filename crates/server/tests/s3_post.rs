@@ -4,7 +4,7 @@
 //! Python's `http.client`: `${filename}` substitution, content type and
 //! user metadata, tags, the 204 / 201 XML / 303 redirect answers with `ETag` and
 //! `Location`, virtual-hosted addressing, and the refusals (length range,
-//! starts-with, a public ACL, expiry, bad signature, unknown and revoked keys, uncovered
+//! starts-with, a public ACL, over 20 KB of fields before the file, expiry, bad signature, unknown and revoked keys, uncovered
 //! fields, another owner's bucket, a missing bucket). The objects are read
 //! back through GetObject and through `/storage`. On SQLite and Postgres.
 //!
@@ -171,6 +171,10 @@ post = v2.generate_presigned_post("forms", "public.txt", Fields={"acl": "public-
     Conditions=[{"acl": "public-read"}], ExpiresIn=300)
 status, _, body = send(post, "x", b"x")
 check((status, code(body)) == (400, "AccessControlListNotSupported"), f"acl: {status} {body}")
+
+# More than 20 KB of fields before the file.
+status, _, body = send(post, "x", b"x", extra={"x-ignore-padding": "p" * 25000})
+check((status, code(body)) == (400, "MaxPostPreDataLengthExceededError"), f"pre-data: {status} {body}")
 
 # Expired.
 post = v4.generate_presigned_post("forms", "late.txt", ExpiresIn=-5)

@@ -7,6 +7,10 @@
 //! [`auth::IdentityAuth`] (`s3s::auth::S3Auth`) finds secrets through the
 //! identity service, [`host::LocalhostHost`] reads virtual-hosted bucket
 //! names, and [`wire`] adds request ids and resources to error XML.
+//! Form uploads (PostObject) never reach s3s: `post_object` (with
+//! [`post_policy`]) serves them, streamed and authenticated before the
+//! file; [`xml_limit`] turns s3s's 500 for an oversized XML body into S3's
+//! 400 `MaxMessageLengthExceeded`.
 //! Operations not listed in the `impl s3s::S3` below fall through to s3s's
 //! defaults, which answer `NotImplemented` (501).
 
@@ -420,7 +424,7 @@ pub fn s3_service(state: AppState) -> S3Service {
 
 /// The AWS listener's router, inside the same request-id and tracing
 /// middleware as the native API: form uploads (PostObject) are ours (see
-/// [`post_object`]: s3s would buffer them whole), everything else goes to
+/// `post_object`: s3s would buffer them whole), everything else goes to
 /// s3s.
 pub fn aws_router(state: AppState) -> Router {
     let service = s3_service(state.clone());

@@ -671,6 +671,76 @@ mod tests {
         assert_eq!(Upload::from_form(&header, "f").expect("tags").tags.len(), 2);
     }
 
+    /// Reads the fields of `body` (in 8 KiB chunks) as a request would.
+    async fn fields_of(body: Vec<u8>) -> S3Result<(FormFields, Option<String>)> {
+        let pieces: Vec<Result<Bytes, std::io::Error>> = body
+            .chunks(8192)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
+        let pre_file = Arc::new(PreFile::default());
+        let paced = PacedBody {
+            inner: axum::body::Body::from_stream(futures::stream::iter(pieces)).into_data_stream(),
+            pre_file: pre_file.clone(),
+            seen_bytes: 0,
+            yielded: false,
+        };
+        let mut mp = multer::Multipart::new(paced, "X");
+        let (form, file) = read_fields(&mut mp, &pre_file).await?;
+        Ok((form, file.file_name().map(str::to_owned)))
+    }
+
+    fn part(name: &str, value: &str) -> String {
+        format!("--X\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+    }
+
+    const FILE: &str = "--X\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\nbytes\r\n--X--\r\n";
+
+    #[tokio::test]
+    async fn fields_before_the_file_are_bounded() {
+        let ok = format!("{}{}{FILE}", part("Key", "k"), part("policy", "p"));
+        let (form, filename) = fields_of(ok.into_bytes()).await.expect("a good form");
+        assert_eq!(form.get("key"), Some("k"), "names are lowercased");
+        assert_eq!(filename.as_deref(), Some("a.txt"));
+
+        let code = |r: S3Result<(FormFields, Option<String>)>| r.err().map(|e| e.code().clone());
+        let long_value = format!("{}{FILE}", part("x-ignore-pad", &"a".repeat(21 * 1024)));
+        assert_eq!(
+            code(fields_of(long_value.into_bytes()).await),
+            Some(S3ErrorCode::MaxPostPreDataLengthExceededError)
+        );
+        let many: String = (0..400).map(|i| part(&format!("f{i}"), "")).collect();
+        assert_eq!(
+            code(fields_of(format!("{many}{FILE}").into_bytes()).await),
+            Some(S3ErrorCode::MaxPostPreDataLengthExceededError),
+            "empty fields count too"
+        );
+        // A part header that never ends: refused once 1 MiB went in.
+        let endless = format!(
+            "--X\r\nContent-Disposition: form-data; name=\"a\"\r\nX-Pad: {}",
+            "a".repeat(3 << 20)
+        );
+        assert_eq!(
+            code(fields_of(endless.into_bytes()).await),
+            Some(S3ErrorCode::MaxPostPreDataLengthExceededError)
+        );
+        assert_eq!(
+            code(fields_of(format!("{}--X--\r\n", part("key", "k")).into_bytes()).await),
+            Some(S3ErrorCode::IncorrectNumberOfFilesInPostRequest)
+        );
+        assert_eq!(
+            code(
+                fields_of(format!("{}{}{FILE}", part("key", "a"), part("KEY", "b")).into_bytes())
+                    .await
+            ),
+            Some(S3ErrorCode::InvalidArgument),
+            "a field given twice"
+        );
+        assert_eq!(
+            code(fields_of(b"not a form".to_vec()).await),
+            Some(S3ErrorCode::MalformedPOSTRequest)
+        );
+    }
+
     #[tokio::test]
     async fn the_file_is_held_to_the_length_range() {
         async fn run(range: LengthRange) -> (Result<Vec<u8>, std::io::Error>, bool) {

@@ -1,5 +1,7 @@
-//! The S3 listener's edge around the s3s service: request ids, error XML
-//! details, and the hand-off between axum and s3s bodies.
+//! The S3 listener's edge around the s3s service (and the operations we
+//! answer in front of it): request ids, error XML details, and the
+//! hand-off between axum and s3s bodies (a body of unknown length is
+//! counted there, see [`super::xml_limit`]).
 //!
 //! Hand-written on purpose: s3s serialises `<Code>`, `<Message>` and (when an
 //! operation sets one) `<RequestId>`, but not `<Resource>`, and its own
