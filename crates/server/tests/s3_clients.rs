@@ -593,6 +593,8 @@ try:
     sys.exit("another version id was accepted")
 except client.exceptions.ClientError as e:
     assert e.response["Error"]["Code"] == "InvalidArgument", e.response
+    assert e.response["Error"]["ArgumentName"] == "versionId", e.response
+    assert e.response["Error"]["ArgumentValue"] == "abc", e.response
 try:
     bucket.put_object(Key="public", Body=b"x", ACL="public-read")
     sys.exit("a public-read object was accepted")

@@ -35,6 +35,16 @@ async fn put(s3: &Client, bucket: &str, key: &str, body: &'static [u8]) {
         .unwrap_or_else(|e| panic!("PutObject {bucket}/{key}: {e:?}"));
 }
 
+/// The XML body of a failed call.
+fn error_body<E>(
+    err: &aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+) -> String {
+    err.raw_response()
+        .and_then(|r| r.body().bytes())
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .unwrap_or_default()
+}
+
 async fn exists(s3: &Client, bucket: &str, key: &str) -> bool {
     s3.head_object()
         .bucket(bucket)
@@ -320,6 +330,9 @@ async fn list_versions(s3: &Client, bucket: &str) {
         .await
         .expect_err("a version marker needs a key marker");
     assert_eq!(code_of(&err), ("InvalidArgument".into(), 400));
+    assert!(error_body(&err).contains(
+        "<ArgumentName>version-id-marker</ArgumentName><ArgumentValue>null</ArgumentValue>"
+    ));
     let err = s3
         .list_object_versions()
         .bucket(bucket)
@@ -400,6 +413,13 @@ async fn version_ids(s3: &Client, bucket: &str) {
         assert_eq!(
             aws_sdk_s3::error::ProvideErrorMetadata::message(&err),
             Some("Invalid version id specified")
+        );
+        let xml = error_body(&err);
+        assert!(
+            xml.contains(&format!(
+                "<ArgumentName>versionId</ArgumentName><ArgumentValue>{bad}</ArgumentValue>"
+            )),
+            "S3 names the argument: {xml}"
         );
         let err = s3
             .head_object()

@@ -10,10 +10,11 @@ use s3s::dto::{
     EncodingType, ListObjectVersionsInput, ListObjectVersionsOutput, ObjectVersion,
     ObjectVersionStorageClass,
 };
-use s3s::{S3Request, S3Response, S3Result, s3_error};
+use s3s::{S3Request, S3Response, S3Result};
 
 use super::list_objects::{Listing, list};
 use super::versions::{NULL_VERSION, invalid_version_id};
+use super::wire::invalid_argument;
 use super::{MiniS3, caller};
 
 pub(super) async fn handle(
@@ -25,15 +26,16 @@ pub(super) async fn handle(
     let key_marker = input.key_marker.clone().filter(|m| !m.is_empty());
     match input.version_id_marker.as_deref() {
         None | Some("") => {}
-        Some(_) if key_marker.is_none() => {
-            return Err(s3_error!(
-                InvalidArgument,
-                "A version-id marker cannot be specified without a key marker."
+        Some(marker) if key_marker.is_none() => {
+            return Err(invalid_argument(
+                "A version-id marker cannot be specified without a key marker.",
+                "version-id-marker",
+                marker,
             ));
         }
         // The key marker's one version: resume after the key.
         Some(NULL_VERSION) => {}
-        Some(_) => return Err(invalid_version_id()),
+        Some(marker) => return Err(invalid_version_id("version-id-marker", marker)),
     }
     let url = input
         .encoding_type

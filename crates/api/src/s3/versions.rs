@@ -8,7 +8,9 @@
 //! id specified" (400) for it on an unversioned bucket, and so do we.
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/userguide/AddingObjectstoVersionSuspendedBuckets.html>.
 
-use s3s::{S3Result, s3_error};
+use s3s::S3Result;
+
+use super::wire::invalid_argument;
 
 /// The version id of every object of an unversioned bucket.
 pub const NULL_VERSION: &str = "null";
@@ -17,22 +19,25 @@ pub const NULL_VERSION: &str = "null";
 /// (the current object; its answer then carries `x-amz-version-id: null`).
 ///
 /// # Errors
-/// `InvalidArgument` for an empty or any other version id.
+/// `InvalidArgument` (naming `versionId`) for an empty or any other version
+/// id.
 pub fn null_version(version_id: Option<&str>) -> S3Result<bool> {
     match version_id {
         None => Ok(false),
         Some(NULL_VERSION) => Ok(true),
-        Some("") => Err(s3_error!(
-            InvalidArgument,
-            "Version id cannot be the empty string"
+        Some("") => Err(invalid_argument(
+            "Version id cannot be the empty string",
+            "versionId",
+            "",
         )),
-        Some(_) => Err(invalid_version_id()),
+        Some(other) => Err(invalid_version_id("versionId", other)),
     }
 }
 
-/// S3's refusal of a version id that names no version.
-pub fn invalid_version_id() -> s3s::S3Error {
-    s3_error!(InvalidArgument, "Invalid version id specified")
+/// S3's refusal of a version id that names no version: the argument
+/// (`versionId`, `version-id-marker`) and its value.
+pub fn invalid_version_id(argument: &'static str, value: &str) -> s3s::S3Error {
+    invalid_argument("Invalid version id specified", argument, value)
 }
 
 /// The version id to answer with: `null` when the request named it.

@@ -9,14 +9,17 @@
 //! both, and our log is searchable by the id, so every error answer gets them
 //! here, in one place.
 //!
-//! Also here: GetObjectAttributes answers its `ETag` without quotes on S3
+//! Also here: S3 names the argument an `InvalidArgument` is about
+//! (`<ArgumentName>`, `<ArgumentValue>`), which s3s's error XML cannot hold;
+//! an operation passes them in two internal headers ([`invalid_argument`])
+//! that become those elements here. And GetObjectAttributes answers its `ETag` without quotes on S3
 //! (the one answer that does), while s3s quotes every XML ETag; the quotes
 //! come off in [`unquote_attributes_etag`].
 
 use axum::body::{Body, HttpBody};
 use axum::extract::Request;
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
-use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use s3s::service::S3Service;
 use std::sync::Arc;
@@ -28,6 +31,26 @@ use crate::middleware::REQUEST_ID_HEADER;
 
 /// The header AWS SDKs read the request id from.
 pub const AMZ_REQUEST_ID: HeaderName = HeaderName::from_static("x-amz-request-id");
+
+/// Internal headers carrying an `InvalidArgument`'s argument from an
+/// operation to [`finish`], which turns them into XML; never sent.
+const ARGUMENT_NAME: HeaderName = HeaderName::from_static("x-miniaws-argument-name");
+const ARGUMENT_VALUE: HeaderName = HeaderName::from_static("x-miniaws-argument-value");
+
+/// An `InvalidArgument` error naming its argument, as S3 answers:
+/// `<ArgumentName>` and (when it can travel in a header) `<ArgumentValue>`.
+pub fn invalid_argument(message: &'static str, name: &'static str, value: &str) -> s3s::S3Error {
+    let mut e = s3s::S3Error::with_message(s3s::S3ErrorCode::InvalidArgument, message);
+    // The error's headers replace s3s's, its content type included.
+    let mut headers = HeaderMap::new();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/xml"));
+    headers.insert(ARGUMENT_NAME, HeaderValue::from_static(name));
+    if let Ok(v) = HeaderValue::from_str(value) {
+        headers.insert(ARGUMENT_VALUE, v);
+    }
+    e.set_headers(headers);
+    e
+}
 
 /// Error bodies are a few hundred bytes; anything larger is passed on as is.
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
@@ -131,6 +154,8 @@ async fn finish(
     if let Ok(v) = HeaderValue::from_str(request_id) {
         parts.headers.insert(AMZ_REQUEST_ID, v);
     }
+    let argument_name = parts.headers.remove(ARGUMENT_NAME);
+    let argument_value = parts.headers.remove(ARGUMENT_VALUE);
     let is_xml = parts
         .headers
         .get(CONTENT_TYPE)
@@ -153,7 +178,11 @@ async fn finish(
                 "S3 request rejected"
             );
         }
-        let annotated = annotate_error_xml(&xml, resource, request_id);
+        let mut annotated = annotate_error_xml(&xml, resource, request_id);
+        if let Some(name) = argument_name.as_ref().and_then(|v| v.to_str().ok()) {
+            let value = argument_value.as_ref().and_then(|v| v.to_str().ok());
+            annotated = add_argument_xml(&annotated, name, value);
+        }
         parts.headers.remove(CONTENT_LENGTH);
         body = s3s::Body::from(annotated);
     }
@@ -197,6 +226,23 @@ pub fn annotate_error_xml(xml: &str, resource: &str, request_id: &str) -> String
     format!("{}{}{}", &xml[..end], extra, &xml[end..])
 }
 
+/// Adds `<ArgumentName>` (and `<ArgumentValue>`) after an error's
+/// `<Message>`, where S3 puts them.
+pub fn add_argument_xml(xml: &str, name: &str, value: Option<&str>) -> String {
+    let Some(at) = xml
+        .find("</Message>")
+        .map(|i| i + "</Message>".len())
+        .or_else(|| xml.rfind("</Error>"))
+    else {
+        return xml.to_owned();
+    };
+    let mut extra = format!("<ArgumentName>{}</ArgumentName>", escape(name));
+    if let Some(value) = value {
+        extra.push_str(&format!("<ArgumentValue>{}</ArgumentValue>", escape(value)));
+    }
+    format!("{}{}{}", &xml[..at], extra, &xml[at..])
+}
+
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -223,6 +269,19 @@ mod tests {
             "<Error><Code>X</Code><RequestId>r0</RequestId><Resource>/</Resource></Error>"
         );
         assert_eq!(annotate_error_xml("not xml", "/", "r"), "not xml");
+    }
+
+    #[test]
+    fn an_invalid_argument_names_it() {
+        let xml = "<Error><Code>InvalidArgument</Code><Message>Invalid version id specified</Message></Error>";
+        assert_eq!(
+            add_argument_xml(xml, "versionId", Some("a<b")),
+            "<Error><Code>InvalidArgument</Code><Message>Invalid version id specified</Message><ArgumentName>versionId</ArgumentName><ArgumentValue>a&lt;b</ArgumentValue></Error>"
+        );
+        assert_eq!(
+            add_argument_xml("<Error><Code>X</Code></Error>", "n", None),
+            "<Error><Code>X</Code><ArgumentName>n</ArgumentName></Error>"
+        );
     }
 
     #[test]
