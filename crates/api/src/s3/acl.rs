@@ -14,11 +14,12 @@
 
 use http::StatusCode;
 use miniaws_core::identity::Caller;
+use miniaws_core::storage::StorageService;
 use s3s::dto::{AccessControlPolicy, Grant, Grantee, Owner, Permission, Type};
 use s3s::{S3Error, S3ErrorCode, S3Result};
 
+use super::bucket_error;
 use super::convert::owner;
-use super::{MiniS3, bucket_error};
 
 /// The Object Ownership setting of every bucket.
 pub const BUCKET_OWNER_ENFORCED: &str = "BucketOwnerEnforced";
@@ -51,9 +52,23 @@ pub struct AclHeaders<'a> {
     pub canned: Option<&'a str>,
     /// `x-amz-grant-full-control`.
     pub full_control: Option<&'a str>,
-    /// `x-amz-grant-read`, `-write`, `-read-acp`, `-write-acp`.
-    pub others: [Option<&'a str>; 4],
+    /// `x-amz-grant-read`, `-write`, `-read-acp`, `-write-acp` (those the
+    /// operation has).
+    pub others: Vec<Option<&'a str>>,
 }
+
+/// The [`AclHeaders`] of an s3s input: its `acl`, `grant_full_control` and
+/// the other `grant_*` fields named (object writes have no `grant_write`).
+macro_rules! acl_headers {
+    ($input:expr $(, $grant:ident)* $(,)?) => {
+        $crate::s3::acl::AclHeaders {
+            canned: $input.acl.as_ref().map(|a| a.as_str()),
+            full_control: $input.grant_full_control.as_deref(),
+            others: vec![$($input.$grant.as_deref()),*],
+        }
+    };
+}
+pub(crate) use acl_headers;
 
 /// Canned ACLs that give nobody but the owner any access.
 fn owner_only_canned(acl: &str) -> bool {
@@ -95,7 +110,7 @@ impl AclHeaders<'_> {
 /// # Errors
 /// `AccessControlListNotSupported`, or the bucket's error.
 pub async fn check_write_acl(
-    s3: &MiniS3,
+    storage: &StorageService,
     caller: Caller,
     bucket: &str,
     headers: &AclHeaders<'_>,
@@ -103,10 +118,7 @@ pub async fn check_write_acl(
     if headers.owner_only(&caller.user_id.to_string()) {
         return Ok(());
     }
-    s3.storage()
-        .bucket(caller, bucket)
-        .await
-        .map_err(bucket_error)?;
+    storage.bucket(caller, bucket).await.map_err(bucket_error)?;
     Err(acl_not_supported())
 }
 
@@ -215,10 +227,8 @@ mod tests {
         };
         assert!(!h.owner_only(OWNER));
         let h = AclHeaders {
-            others: [
+            others: vec![
                 Some("uri=\"http://acs.amazonaws.com/groups/global/AllUsers\""),
-                None,
-                None,
                 None,
             ],
             ..Default::default()

@@ -10,7 +10,7 @@ use miniaws_core::storage::{MetadataDirective, TaggingDirective};
 use s3s::dto::{CopyObjectInput, CopyObjectOutput, CopyObjectResult, CopySource};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
-use super::acl::{AclHeaders, check_write_acl};
+use super::acl::{acl_headers, check_write_acl};
 use super::convert::{StoredHeaders, conditions, etag, timestamp, user_metadata};
 use super::tagging::{header_tags, replaces_tags};
 use super::versions::{echo, null_version};
@@ -45,17 +45,8 @@ pub(super) async fn handle(
         TaggingDirective::Copy
     };
     let (src_bucket, src_key, named_null) = source(&input.copy_source)?;
-    let acl = AclHeaders {
-        canned: input.acl.as_ref().map(|a| a.as_str()),
-        full_control: input.grant_full_control.as_deref(),
-        others: [
-            input.grant_read.as_deref(),
-            input.grant_read_acp.as_deref(),
-            input.grant_write_acp.as_deref(),
-            None,
-        ],
-    };
-    check_write_acl(s3, caller, &input.bucket, &acl).await?;
+    let acl = acl_headers!(input, grant_read, grant_read_acp, grant_write_acp);
+    check_write_acl(s3.storage(), caller, &input.bucket, &acl).await?;
     let replace = match input.metadata_directive.as_ref().map(|d| d.as_str()) {
         None | Some("COPY") => false,
         Some("REPLACE") => true,

@@ -12,7 +12,7 @@ use miniaws_core::CoreError;
 use s3s::dto::{CreateBucketInput, CreateBucketOutput};
 use s3s::{S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 
-use super::acl::{AclHeaders, BUCKET_OWNER_ENFORCED, bucket_acl_with_ownership};
+use super::acl::{BUCKET_OWNER_ENFORCED, acl_headers, bucket_acl_with_ownership};
 use super::{MiniS3, caller, s3_error, s3_error_with};
 
 pub(super) async fn handle(
@@ -32,16 +32,13 @@ pub(super) async fn handle(
             ownership.as_str()
         ));
     }
-    let acl = AclHeaders {
-        canned: input.acl.as_ref().map(|a| a.as_str()),
-        full_control: input.grant_full_control.as_deref(),
-        others: [
-            input.grant_read.as_deref(),
-            input.grant_write.as_deref(),
-            input.grant_read_acp.as_deref(),
-            input.grant_write_acp.as_deref(),
-        ],
-    };
+    let acl = acl_headers!(
+        input,
+        grant_read,
+        grant_write,
+        grant_read_acp,
+        grant_write_acp
+    );
     if !acl.owner_only(&caller.user_id.to_string()) {
         return Err(bucket_acl_with_ownership());
     }

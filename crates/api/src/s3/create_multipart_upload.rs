@@ -11,7 +11,7 @@ use miniaws_core::multipart::NewUpload;
 use s3s::dto::{ChecksumType, CreateMultipartUploadInput, CreateMultipartUploadOutput};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
-use super::acl::{AclHeaders, check_write_acl};
+use super::acl::{acl_headers, check_write_acl};
 use super::body::Algorithm;
 use super::convert::{StoredHeaders, upload_checksum, user_metadata};
 use super::tagging::header_tags;
@@ -24,17 +24,8 @@ pub(super) async fn handle(
     let caller = caller(&req)?;
     let input = req.input;
     let tags = header_tags(input.tagging.as_deref())?;
-    let acl = AclHeaders {
-        canned: input.acl.as_ref().map(|a| a.as_str()),
-        full_control: input.grant_full_control.as_deref(),
-        others: [
-            input.grant_read.as_deref(),
-            input.grant_read_acp.as_deref(),
-            input.grant_write_acp.as_deref(),
-            None,
-        ],
-    };
-    check_write_acl(s3, caller, &input.bucket, &acl).await?;
+    let acl = acl_headers!(input, grant_read, grant_read_acp, grant_write_acp);
+    check_write_acl(s3.storage(), caller, &input.bucket, &acl).await?;
     let algorithm = match input.checksum_algorithm.as_ref() {
         None => None,
         Some(name) => Some(Algorithm::from_name(name.as_str()).ok_or_else(|| {

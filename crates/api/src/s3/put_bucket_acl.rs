@@ -6,7 +6,7 @@
 use s3s::dto::{PutBucketAclInput, PutBucketAclOutput};
 use s3s::{S3Request, S3Response, S3Result};
 
-use super::acl::{AclHeaders, check_acl_request};
+use super::acl::{acl_headers, check_acl_request};
 use super::{MiniS3, bucket_error, caller};
 
 pub(super) async fn handle(
@@ -20,16 +20,13 @@ pub(super) async fn handle(
         .await
         .map_err(bucket_error)?;
     let owner_id = caller.user_id.to_string();
-    let headers = AclHeaders {
-        canned: input.acl.as_ref().map(|a| a.as_str()),
-        full_control: input.grant_full_control.as_deref(),
-        others: [
-            input.grant_read.as_deref(),
-            input.grant_write.as_deref(),
-            input.grant_read_acp.as_deref(),
-            input.grant_write_acp.as_deref(),
-        ],
-    };
+    let headers = acl_headers!(
+        input,
+        grant_read,
+        grant_write,
+        grant_read_acp,
+        grant_write_acp
+    );
     check_acl_request(&headers, input.access_control_policy.as_ref(), &owner_id)?;
     Ok(S3Response::new(PutBucketAclOutput::default()))
 }

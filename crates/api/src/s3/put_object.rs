@@ -20,7 +20,7 @@ use miniaws_core::storage::{BucketName, CommitObject};
 use s3s::dto::{PutObjectInput, PutObjectOutput};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
-use super::acl::{AclHeaders, check_write_acl};
+use super::acl::{acl_headers, check_write_acl};
 use super::body::{checked_body, checksum_request};
 use super::convert::{
     StoredChecksums, StoredHeaders, checksum_header, content_md5, etag, user_metadata,
@@ -43,17 +43,8 @@ pub(super) async fn handle(
         ));
     }
     let condition = write_condition(input.if_match, input.if_none_match)?;
-    let acl = AclHeaders {
-        canned: input.acl.as_ref().map(|a| a.as_str()),
-        full_control: input.grant_full_control.as_deref(),
-        others: [
-            input.grant_read.as_deref(),
-            input.grant_read_acp.as_deref(),
-            input.grant_write_acp.as_deref(),
-            None,
-        ],
-    };
-    check_write_acl(s3, caller, &input.bucket, &acl).await?;
+    let acl = acl_headers!(input, grant_read, grant_read_acp, grant_write_acp);
+    check_write_acl(s3.storage(), caller, &input.bucket, &acl).await?;
     let expected_md5 = content_md5(input.content_md5.as_deref())?;
     let tags = header_tags(input.tagging.as_deref())?;
     // A bad name is `InvalidBucketName`; every other refusal of the

@@ -8,7 +8,7 @@ use miniaws_core::storage::Conditions;
 use s3s::dto::{PutObjectAclInput, PutObjectAclOutput};
 use s3s::{S3Request, S3Response, S3Result};
 
-use super::acl::{AclHeaders, check_acl_request};
+use super::acl::{acl_headers, check_acl_request};
 use super::versions::null_version;
 use super::{MiniS3, caller, object_error};
 
@@ -23,16 +23,13 @@ pub(super) async fn handle(
         .head_object(caller, &input.bucket, &input.key, &Conditions::default())
         .await
         .map_err(object_error)?;
-    let headers = AclHeaders {
-        canned: input.acl.as_ref().map(|a| a.as_str()),
-        full_control: input.grant_full_control.as_deref(),
-        others: [
-            input.grant_read.as_deref(),
-            input.grant_write.as_deref(),
-            input.grant_read_acp.as_deref(),
-            input.grant_write_acp.as_deref(),
-        ],
-    };
+    let headers = acl_headers!(
+        input,
+        grant_read,
+        grant_write,
+        grant_read_acp,
+        grant_write_acp
+    );
     check_acl_request(
         &headers,
         input.access_control_policy.as_ref(),
