@@ -14,6 +14,7 @@ mod detached;
 pub mod error;
 pub mod health;
 pub mod identity;
+mod idle_body;
 pub mod json;
 pub mod middleware;
 pub mod s3;
@@ -41,6 +42,6 @@ pub fn native_router(state: AppState) -> Router {
         .fallback(error::route_not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY_BYTES))
-        .with_state(state);
-    middleware::wrap(routes)
+        .with_state(state.clone());
+    middleware::wrap(routes, state.body_idle_timeout)
 }

@@ -1,8 +1,12 @@
 //! Request ids and one tracing span per request.
 
 use axum::Router;
+use axum::body::Body;
 use axum::http::{HeaderName, Request, Response};
 use std::time::Duration;
+use tower::util::MapRequestLayer;
+
+use crate::idle_body::IdleTimeoutBody;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use tracing::Span;
@@ -36,9 +40,16 @@ fn on_response<B>(res: &Response<B>, latency: Duration, _span: &Span) {
     );
 }
 
-/// Adds request-id propagation and request tracing around `router`.
-pub fn wrap(router: Router) -> Router {
+/// Gives the request's body an idle timeout (see [`IdleTimeoutBody`]).
+fn body_idle_timeout(timeout: Duration) -> impl Fn(Request<Body>) -> Request<Body> + Clone {
+    move |req: Request<Body>| req.map(|body| Body::new(IdleTimeoutBody::new(body, timeout)))
+}
+
+/// Adds request-id propagation, request tracing and the request bodies'
+/// idle timeout around `router`.
+pub fn wrap(router: Router, body_idle: Duration) -> Router {
     router
+        .layer(MapRequestLayer::new(body_idle_timeout(body_idle)))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID_HEADER))
         .layer(
             TraceLayer::new_for_http()

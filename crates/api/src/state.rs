@@ -22,4 +22,7 @@ pub struct AppState {
     pub database_probe: Arc<dyn HealthProbe>,
     /// Checks the Docker daemon.
     pub docker_probe: Arc<dyn HealthProbe>,
+    /// How long a request body may send nothing before the request is
+    /// abandoned (`--body-idle-timeout-secs`).
+    pub body_idle_timeout: std::time::Duration,
 }

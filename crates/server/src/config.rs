@@ -51,6 +51,17 @@ pub struct Config {
     )]
     pub multipart_expiry_secs: u64,
 
+    /// A request body that sends nothing for this many seconds is abandoned
+    /// (the upload is discarded, as if the client had disconnected).
+    #[arg(
+        long,
+        env = "MINIAWS_BODY_IDLE_TIMEOUT_SECS",
+        default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(1..),
+        value_name = "SECS"
+    )]
+    pub body_idle_timeout_secs: u64,
+
     /// Maximum database connections in the pool.
     #[arg(long, env = "MINIAWS_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,

@@ -82,6 +82,7 @@ pub async fn serve(config: &Config, db: Database) -> anyhow::Result<()> {
         multipart,
         database_probe: db.health_probe(),
         docker_probe: docker_probe.clone(),
+        body_idle_timeout: std::time::Duration::from_secs(config.body_idle_timeout_secs),
     };
 
     let native_addr = config.native_addr();

@@ -427,6 +427,7 @@ pub fn s3_service(state: AppState) -> S3Service {
 /// `post_object`: s3s would buffer them whole), everything else goes to
 /// s3s.
 pub fn aws_router(state: AppState) -> Router {
+    let body_idle = state.body_idle_timeout;
     let service = s3_service(state.clone());
     let routes = Router::new().fallback(move |req: Request| {
         let service = service.clone();
@@ -439,5 +440,5 @@ pub fn aws_router(state: AppState) -> Router {
             }
         }
     });
-    crate::middleware::wrap(routes)
+    crate::middleware::wrap(routes, body_idle)
 }

@@ -47,7 +47,16 @@ pub async fn server_and_user(
     backend: miniaws_testkit::Backend,
     name: &str,
 ) -> Option<(TestServer, CreatedKey)> {
-    let server = TestServer::start(backend).await?;
+    server_and_user_with(backend, name, &[]).await
+}
+
+/// [`server_and_user`] with extra command-line arguments for the server.
+pub async fn server_and_user_with(
+    backend: miniaws_testkit::Backend,
+    name: &str,
+    args: &[&str],
+) -> Option<(TestServer, CreatedKey)> {
+    let server = TestServer::start_with(backend, args, &[]).await?;
     let (_, key) = server.user(name).await;
     Some((server, key))
 }

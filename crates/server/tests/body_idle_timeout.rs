@@ -1,0 +1,162 @@
+//! Uploads whose client stops sending mid-body but keeps the connection
+//! open, on SQLite and Postgres: after `--body-idle-timeout-secs` the server
+//! abandons the body, answers with an error, and leaves nothing behind (no
+//! temporary file, no row), on the native API and on S3 alike.
+
+mod common;
+
+use aws_sdk_s3::presigning::PresigningConfig;
+use common::{s3_client, server_and_user_with};
+use miniaws_testkit::{Backend, TestServer};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// The idle timeout the servers here run with.
+const IDLE_SECS: u64 = 1;
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .flat_map(|e| {
+            let p = e.path();
+            if p.is_dir() { files_under(&p) } else { vec![p] }
+        })
+        .collect()
+}
+
+fn temporaries(server: &TestServer) -> Vec<PathBuf> {
+    files_under(&server.data_dir().join("data").join("objects").join("tmp"))
+}
+
+/// Sends `head` and 1 MiB of a declared 8 MiB body, then nothing while
+/// keeping the connection open; returns the server's answer, its status
+/// line and how long after the last byte sent it came.
+async fn stall(addr: &str, head: &str) -> (String, Duration) {
+    let mut conn = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    conn.write_all(head.as_bytes()).await.expect("head");
+    conn.write_all(&vec![0x61u8; 1 << 20]).await.expect("body");
+    conn.flush().await.expect("flush");
+    let stalled_at = Instant::now();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    // The answer comes once the timeout fires; the connection is then
+    // closed (the rest of the declared body will never be read).
+    let read = tokio::time::timeout(Duration::from_secs(IDLE_SECS + 10), async {
+        loop {
+            match conn.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "the server answered a stalled upload");
+    (
+        String::from_utf8_lossy(&answer).into_owned(),
+        stalled_at.elapsed(),
+    )
+}
+
+async fn stalled_uploads_are_abandoned(backend: Backend) {
+    let args = ["--body-idle-timeout-secs", "1"];
+    let Some((server, key)) = server_and_user_with(backend, "alice", &args).await else {
+        return;
+    };
+    let s3 = s3_client(&server, &key);
+    s3.create_bucket()
+        .bucket("stall")
+        .send()
+        .await
+        .expect("bucket");
+
+    // Native PUT.
+    let native = server.native.to_string();
+    let head = format!(
+        "PUT /storage/stall/native HTTP/1.1\r\nHost: {native}\r\nX-API-Key: {}\r\nContent-Length: {}\r\n\r\n",
+        key.key,
+        8 << 20
+    );
+    let (answer, after) = stall(&native, &head).await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(
+        answer.contains("timed out") || answer.contains("timeout"),
+        "{answer}"
+    );
+    assert!(
+        after >= Duration::from_millis(900),
+        "not before the timeout: {after:?}"
+    );
+
+    // S3 PutObject through a presigned URL.
+    let cfg = PresigningConfig::expires_in(Duration::from_secs(300)).expect("config");
+    let put = s3
+        .put_object()
+        .bucket("stall")
+        .key("s3")
+        .presigned(cfg)
+        .await
+        .expect("presign PUT");
+    let aws = server.aws_url().trim_start_matches("http://").to_owned();
+    let path = put
+        .uri()
+        .split_once(&aws)
+        .map(|(_, rest)| rest.to_owned())
+        .expect("the presigned URL points at the server");
+    let head = format!(
+        "PUT {path} HTTP/1.1\r\nHost: {aws}\r\nContent-Length: {}\r\n\r\n",
+        8 << 20
+    );
+    let (answer, after) = stall(&aws, &head).await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("<Error>"), "S3 XML: {answer}");
+    assert!(
+        after >= Duration::from_millis(900),
+        "not before the timeout: {after:?}"
+    );
+
+    // Nothing was kept: no temporary, no object.
+    for _ in 0..100 {
+        if temporaries(&server).is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(temporaries(&server), Vec::<PathBuf>::new());
+    let listed = s3
+        .list_objects_v2()
+        .bucket("stall")
+        .send()
+        .await
+        .expect("list");
+    assert_eq!(listed.key_count(), Some(0));
+
+    // An upload that merely pauses for less than the timeout is fine.
+    let mut conn = tokio::net::TcpStream::connect(&native)
+        .await
+        .expect("connect");
+    let head = format!(
+        "PUT /storage/stall/slow HTTP/1.1\r\nHost: {native}\r\nX-API-Key: {}\r\nContent-Length: 6\r\n\r\nabc",
+        key.key
+    );
+    conn.write_all(head.as_bytes()).await.expect("head");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    conn.write_all(b"def").await.expect("rest");
+    let mut answer = vec![0u8; 4096];
+    let n = conn.read(&mut answer).await.expect("answer");
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 20"), "{answer}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_uploads_are_abandoned_sqlite() {
+    stalled_uploads_are_abandoned(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_uploads_are_abandoned_postgres() {
+    stalled_uploads_are_abandoned(Backend::Postgres).await;
+}
