@@ -10,7 +10,8 @@
 //! `list-object-versions`, `delete-object --version-id null`,
 //! `get-bucket-acl`, `get-object-attributes` and a refused `put-object
 //! --acl public-read` answer as S3 does for an unversioned, ACL-disabled
-//! bucket. On SQLite and on
+//! bucket; a SigV4 URL presigned by the CLI for more than a week is
+//! refused. On SQLite and on
 //! Postgres.
 //!
 //! The clients come from the virtualenv `scripts/provision` builds
@@ -96,6 +97,14 @@ impl Clients {
             String::from_utf8_lossy(&out.stderr)
         );
         out
+    }
+
+    /// `aws s3 presign <target> --expires-in <secs>`: the URL.
+    async fn presign(&self, cli: &Path, target: &str, secs: &str) -> String {
+        let out = self
+            .aws(cli, &["s3", "presign", target, "--expires-in", secs])
+            .await;
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
 
     /// Runs the aws CLI expecting it to fail; returns its stderr.
@@ -752,4 +761,33 @@ print("boto3 versions ok")
         left.contains("b/c.txt") && !left.contains("a.txt"),
         "{left}"
     );
+
+    // By default the CLI presigns with SigV2 against a custom endpoint;
+    // that URL works. With SigV4 it presigns for any duration, and S3 (and
+    // we) refuse a URL valid for more than a week but take one of a week.
+    let v2 = clients
+        .presign(&cli, "s3://cli-versions/b/c.txt", "60")
+        .await;
+    assert!(v2.contains("Signature="), "a SigV2 URL: {v2}");
+    let res = reqwest::get(&v2).await.expect("presigned GET");
+    assert_eq!(res.text().await.expect("body"), "hello");
+    std::fs::write(
+        clients.home.path().join("config"),
+        "[default]\ns3 =\n    signature_version = s3v4\n",
+    )
+    .expect("aws config");
+    for (secs, status) in [("604800", 200u16), ("604801", 400)] {
+        let url = clients
+            .presign(&cli, "s3://cli-versions/b/c.txt", secs)
+            .await;
+        assert!(url.contains("X-Amz-Expires="), "a SigV4 URL: {url}");
+        let res = reqwest::get(&url).await.expect("presigned GET");
+        assert_eq!(res.status().as_u16(), status, "--expires-in {secs}");
+        let body = res.text().await.expect("body");
+        if status == 400 {
+            assert!(body.contains("AuthorizationQueryParametersError"), "{body}");
+        } else {
+            assert_eq!(body, "hello");
+        }
+    }
 }

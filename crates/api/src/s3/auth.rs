@@ -98,6 +98,7 @@ impl S3Access for CallerAccess {
         match caller {
             Some(caller) => {
                 tracing::Span::current().record("owner", tracing::field::display(caller.user_id));
+                refuse_long_presigned(cx.uri().query())?;
                 cx.extensions_mut().insert(caller);
                 // After the signature, before s3s reads an XML body whole.
                 let op = cx.s3_op().name();
@@ -111,6 +112,31 @@ impl S3Access for CallerAccess {
                 "the request's credentials were not verified"
             )),
         }
+    }
+}
+
+/// The longest validity S3 accepts for a SigV4 presigned URL: 7 days.
+pub const MAX_PRESIGNED_EXPIRY_SECS: u64 = 7 * 24 * 3600;
+
+/// Refuses a SigV4 presigned URL valid for longer than S3 allows. s3s 0.14
+/// verifies the signature and that the URL has not expired, but not this
+/// bound, so a URL meant to be refused (say, one valid for a year) would
+/// work here and fail against S3.
+fn refuse_long_presigned(query: Option<&str>) -> S3Result<()> {
+    let Some(query) = query else {
+        return Ok(());
+    };
+    let expires = query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(name, _)| *name == "X-Amz-Expires")
+        .and_then(|(_, value)| value.parse::<u64>().ok());
+    match expires {
+        Some(secs) if secs > MAX_PRESIGNED_EXPIRY_SECS => Err(s3_error!(
+            AuthorizationQueryParametersError,
+            "X-Amz-Expires must be less than a week (in seconds) that is, the given X-Amz-Expires must be less than {MAX_PRESIGNED_EXPIRY_SECS} seconds"
+        )),
+        _ => Ok(()),
     }
 }
 
