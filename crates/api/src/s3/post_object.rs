@@ -30,7 +30,7 @@ use miniaws_core::storage::{
 use s3s::dto::{Tagging, Timestamp, TimestampFormat};
 use s3s::{S3Error, S3Result, s3_error};
 
-use super::acl::{AclHeaders, acl_not_supported};
+use super::acl::{AclHeaders, check_write_acl};
 use super::convert::{StoredHeaders, url_encode};
 use super::host::bucket_of_host;
 use super::post_policy::{self, FormFields, LengthRange};
@@ -137,14 +137,7 @@ pub(crate) async fn handle(state: AppState, req: Request) -> S3Result<s3s::HttpR
         canned: form.get("acl"),
         ..Default::default()
     };
-    if !acl.owner_only(&caller.user_id.to_string()) {
-        state
-            .storage
-            .bucket(caller, &bucket)
-            .await
-            .map_err(bucket_error)?;
-        return Err(acl_not_supported());
-    }
+    check_write_acl(&state.storage, caller, &bucket, &acl).await?;
 
     let too_small = Arc::new(AtomicBool::new(false));
     let file_body = FileBody {
