@@ -6,30 +6,17 @@
 mod common;
 
 use aws_sdk_s3::presigning::PresigningConfig;
-use common::{s3_client, server_and_user_with};
+use common::{files_under, objects_dir, s3_client, server_and_user_with};
 use miniaws_testkit::{Backend, TestServer};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The idle timeout the servers here run with.
 const IDLE_SECS: u64 = 1;
 
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .flat_map(|e| {
-            let p = e.path();
-            if p.is_dir() { files_under(&p) } else { vec![p] }
-        })
-        .collect()
-}
-
 fn temporaries(server: &TestServer) -> Vec<PathBuf> {
-    files_under(&server.data_dir().join("data").join("objects").join("tmp"))
+    files_under(&objects_dir(server).join("tmp"))
 }
 
 /// Sends `head` and 1 MiB of a declared 8 MiB body, then nothing while

@@ -7,29 +7,11 @@ mod common;
 
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
-use common::{s3_client, server_and_user};
+use common::{files_under, objects_dir, s3_client, server_and_user};
 use miniaws_testkit::{Backend, TestServer};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
-
-/// Every regular file under `dir`.
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .flat_map(|e| {
-            let p = e.path();
-            if p.is_dir() { files_under(&p) } else { vec![p] }
-        })
-        .collect()
-}
-
-fn objects_dir(server: &TestServer) -> PathBuf {
-    server.data_dir().join("data").join("objects")
-}
 
 /// Sends the head of a PUT to the presigned `uri` declaring `declared`
 /// bytes, then `sent` of them, waits until the server holds a temporary

@@ -15,11 +15,11 @@ mod common;
 
 use aws_sdk_s3::primitives::ByteStream;
 use base64::Engine;
-use common::{s3_client, server_and_user};
+use common::{files_under, objects_dir, s3_client, server_and_user};
 use hmac::{Hmac, Mac};
 use miniaws_testkit::{Backend, TestServer};
 use sha2::{Digest, Sha256};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -199,23 +199,6 @@ async fn post_huge_form(
     let sent_then = sent.load(Ordering::Relaxed);
     writer.abort();
     (answer, sent_then)
-}
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .flat_map(|e| {
-            let p = e.path();
-            if p.is_dir() { files_under(&p) } else { vec![p] }
-        })
-        .collect()
-}
-
-fn objects_dir(server: &TestServer) -> PathBuf {
-    server.data_dir().join("data").join("objects")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -77,3 +77,22 @@ pub fn crc32_ieee(data: &[u8]) -> u32 {
     }
     !crc
 }
+
+/// Every regular file under `dir` (none if it does not exist).
+pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .flat_map(|e| {
+            let p = e.path();
+            if p.is_dir() { files_under(&p) } else { vec![p] }
+        })
+        .collect()
+}
+
+/// The object store of `server`: `<data-dir>/objects`.
+pub fn objects_dir(server: &TestServer) -> std::path::PathBuf {
+    server.data_dir().join("data").join("objects")
+}
