@@ -3,7 +3,8 @@
 use miniaws_core::identity::UserId;
 use miniaws_core::multipart::{ChecksumAlgorithm, PartChecksum};
 use miniaws_core::storage::{
-    BucketName, ETag, ObjectKey, ObjectMeta, ObjectPart, Tags, WriteCondition, object_arn,
+    BucketName, CorsConfiguration, ETag, ObjectKey, ObjectMeta, ObjectPart, Tags, WriteCondition,
+    object_arn,
 };
 use miniaws_core::{CoreError, Resource};
 use std::collections::BTreeMap;
@@ -127,4 +128,23 @@ pub(crate) fn decode_part_checksum(
         (Some(algorithm), Some(value)) => Some(PartChecksum { algorithm, value }),
         _ => None,
     })
+}
+
+/// A CORS configuration as the `cors` column (migration 0011) stores it:
+/// JSON, or NULL for none.
+pub(crate) fn cors_to_json(cors: Option<&CorsConfiguration>) -> Option<String> {
+    cors.and_then(|c| serde_json::to_string(c).ok())
+}
+
+/// The `cors` column back to a configuration (validated again: a row that
+/// breaks the rules is a decode error).
+pub(crate) fn json_to_cors(json: Option<&str>) -> Result<Option<CorsConfiguration>, sqlx::Error> {
+    let Some(json) = json else {
+        return Ok(None);
+    };
+    let stored: CorsConfiguration =
+        serde_json::from_str(json).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+    CorsConfiguration::new(stored.rules().to_vec())
+        .map(Some)
+        .map_err(|e| sqlx::Error::Decode(e.to_string().into()))
 }

@@ -7,6 +7,8 @@
 //! [`auth::IdentityAuth`] (`s3s::auth::S3Auth`) finds secrets through the
 //! identity service, [`host::LocalhostHost`] reads virtual-hosted bucket
 //! names, and [`wire`] adds request ids and resources to error XML.
+//! CORS preflights never reach s3s and every answer to a request with an
+//! `Origin` gets its bucket's CORS headers ([`cors`]).
 //! Form uploads (PostObject) never reach s3s: `post_object` (with
 //! [`post_policy`]) serves them, streamed and authenticated before the
 //! file; [`xml_limit`] turns s3s's 500 for an oversized XML body into S3's
@@ -18,6 +20,7 @@ pub mod acl;
 pub mod auth;
 pub mod body;
 pub mod convert;
+pub mod cors;
 pub mod error;
 pub mod host;
 pub mod object_answer;
@@ -34,11 +37,13 @@ mod copy_object;
 mod create_bucket;
 mod create_multipart_upload;
 mod delete_bucket;
+mod delete_bucket_cors;
 mod delete_bucket_ownership_controls;
 mod delete_object;
 mod delete_object_tagging;
 mod delete_objects;
 mod get_bucket_acl;
+mod get_bucket_cors;
 mod get_bucket_location;
 mod get_bucket_ownership_controls;
 mod get_bucket_versioning;
@@ -56,6 +61,7 @@ mod list_objects_v2;
 mod list_parts;
 mod post_object;
 mod put_bucket_acl;
+mod put_bucket_cors;
 mod put_bucket_ownership_controls;
 mod put_bucket_versioning;
 mod put_object;
@@ -223,6 +229,27 @@ impl s3s::S3 for MiniS3 {
         req: S3Request<ListObjectVersionsInput>,
     ) -> S3Result<S3Response<ListObjectVersionsOutput>> {
         list_object_versions::handle(self, req).await
+    }
+
+    async fn get_bucket_cors(
+        &self,
+        req: S3Request<GetBucketCorsInput>,
+    ) -> S3Result<S3Response<GetBucketCorsOutput>> {
+        get_bucket_cors::handle(self, req).await
+    }
+
+    async fn put_bucket_cors(
+        &self,
+        req: S3Request<PutBucketCorsInput>,
+    ) -> S3Result<S3Response<PutBucketCorsOutput>> {
+        put_bucket_cors::handle(self, req).await
+    }
+
+    async fn delete_bucket_cors(
+        &self,
+        req: S3Request<DeleteBucketCorsInput>,
+    ) -> S3Result<S3Response<DeleteBucketCorsOutput>> {
+        delete_bucket_cors::handle(self, req).await
     }
 
     async fn get_bucket_acl(
@@ -424,8 +451,9 @@ pub fn s3_service(state: AppState) -> S3Service {
 
 /// The AWS listener's router, inside the same request-id and tracing
 /// middleware as the native API: form uploads (PostObject) are ours (see
-/// `post_object`: s3s would buffer them whole), everything else goes to
-/// s3s.
+/// `post_object`: s3s would buffer them whole), and so are CORS preflights
+/// (see [`cors`]); everything else goes to s3s. A request with an `Origin`
+/// gets its bucket's CORS headers on the answer, whoever produced it.
 pub fn aws_router(state: AppState) -> Router {
     let body_idle = state.body_idle_timeout;
     let service = s3_service(state.clone());
@@ -433,11 +461,19 @@ pub fn aws_router(state: AppState) -> Router {
         let service = service.clone();
         let state = state.clone();
         async move {
-            if post_object::is_form_post(&req) {
-                wire::answer(req, |req| post_object::handle(state, req)).await
+            if cors::is_preflight(&req) {
+                return wire::answer(req, |req| cors::preflight(state, req)).await;
+            }
+            let cors_request = cors::CorsRequest::of(&req);
+            let mut response = if post_object::is_form_post(&req) {
+                wire::answer(req, |req| post_object::handle(state.clone(), req)).await
             } else {
                 wire::serve(service, req).await
+            };
+            if let Some(cors_request) = cors_request {
+                cors::decorate(&state, cors_request, &mut response).await;
             }
+            response
         }
     });
     crate::middleware::wrap(routes, body_idle)

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use super::{
-    BlobId, Bucket, BucketName, KeyRange, ObjectId, ObjectKey, ObjectMeta, ObjectWrite,
-    StorageRepo, Tags, WriteCondition,
+    BlobId, Bucket, BucketName, CorsConfiguration, KeyRange, ObjectId, ObjectKey, ObjectMeta,
+    ObjectWrite, StorageRepo, Tags, WriteCondition,
 };
 use crate::Resource;
 use crate::error::{ConflictKind, CoreError, CoreResult};
@@ -21,6 +21,8 @@ pub(crate) struct MemRepo {
     pub(crate) buckets: Mutex<BTreeMap<String, Bucket>>,
     /// (bucket, key bytes) → meta
     pub(crate) objects: Mutex<BTreeMap<(String, Vec<u8>), ObjectMeta>>,
+    /// bucket → its CORS configuration.
+    pub(crate) cors: Mutex<BTreeMap<String, CorsConfiguration>>,
     /// The size of every group commit, in order.
     pub(crate) batches: Mutex<Vec<usize>>,
     /// When set, a group commit waits for a permit before it applies.
@@ -64,7 +66,34 @@ impl StorageRepo for MemRepo {
             ));
         }
         buckets.remove(name.as_str());
+        self.cors.lock().unwrap().remove(name.as_str());
         Ok(())
+    }
+    async fn get_bucket_cors(
+        &self,
+        name: &BucketName,
+    ) -> CoreResult<Option<Option<CorsConfiguration>>> {
+        if !self.buckets.lock().unwrap().contains_key(name.as_str()) {
+            return Ok(None);
+        }
+        Ok(Some(self.cors.lock().unwrap().get(name.as_str()).cloned()))
+    }
+    async fn set_bucket_cors(
+        &self,
+        owner: UserId,
+        name: &BucketName,
+        cors: Option<&CorsConfiguration>,
+    ) -> CoreResult<bool> {
+        match self.buckets.lock().unwrap().get(name.as_str()) {
+            Some(b) if b.owner == owner => {}
+            _ => return Ok(false),
+        }
+        let mut all = self.cors.lock().unwrap();
+        match cors {
+            Some(c) => all.insert(name.as_str().to_owned(), c.clone()),
+            None => all.remove(name.as_str()),
+        };
+        Ok(true)
     }
     async fn get_object(
         &self,

@@ -8,6 +8,7 @@
 //! and the metadata through a [`StorageRepo`].
 
 mod commit;
+mod cors;
 mod domain;
 mod listing;
 mod ports;
@@ -23,6 +24,7 @@ pub(crate) mod mem_repo;
 mod tests;
 
 pub use commit::MAX_COMMIT_BATCH;
+pub use cors::{CORS_METHODS, CorsConfiguration, CorsRule, MAX_CORS_RULES};
 pub use domain::{
     Bucket, BucketName, ETag, MAX_OBJECT_KEY_BYTES, MAX_USER_METADATA_BYTES, ObjectId, ObjectKey,
     ObjectMeta, ObjectPart, UserMetadata, WriteCondition, guess_content_type, object_arn,
@@ -31,7 +33,7 @@ pub use listing::{KeyRange, ListObjectsInput, ListObjectsPage, MAX_LIST_KEYS, ke
 pub use ports::{BlobId, BlobStore, ByteStream, ObjectWrite, StorageRepo, WrittenBlob, body_error};
 pub use range::{ByteRange, Conditions, RangeSpec};
 pub use service::{
-    CommitObject, GetObjectOptions, GetObjectOutput, HeadObjectOutput, MetadataDirective,
-    PutObjectInput, StorageService, SweepReport, TaggingDirective,
+    BucketCors, CommitObject, GetObjectOptions, GetObjectOutput, HeadObjectOutput,
+    MetadataDirective, PutObjectInput, StorageService, SweepReport, TaggingDirective,
 };
 pub use tags::{MAX_TAG_KEY_LEN, MAX_TAG_VALUE_LEN, MAX_TAGS, Tags};

@@ -5,6 +5,7 @@ use bytes::Bytes;
 use futures::stream::BoxStream;
 use std::collections::HashSet;
 
+use super::cors::CorsConfiguration;
 use super::domain::{Bucket, BucketName, ObjectId, ObjectKey, ObjectMeta, WriteCondition};
 use super::listing::KeyRange;
 use super::range::ByteRange;
@@ -126,6 +127,26 @@ pub trait StorageRepo: Send + Sync {
     /// `NotFound(Bucket)` when `owner` has no such bucket;
     /// `Conflict(BucketNotEmpty)` when it still holds objects.
     async fn delete_bucket(&self, owner: UserId, name: &BucketName) -> CoreResult<()>;
+
+    /// The CORS configuration of bucket `name`, whoever owns it: `None`
+    /// when there is no such bucket, `Some(None)` when it has none.
+    async fn get_bucket_cors(
+        &self,
+        name: &BucketName,
+    ) -> CoreResult<Option<Option<CorsConfiguration>>>;
+
+    /// Replaces (`Some`) or removes (`None`) the CORS configuration of
+    /// `owner`'s bucket `name`, in one statement that checks the owner.
+    ///
+    /// # Errors
+    /// None of its own: `false` when `owner` has no such bucket (nothing
+    /// was written).
+    async fn set_bucket_cors(
+        &self,
+        owner: UserId,
+        name: &BucketName,
+        cors: Option<&CorsConfiguration>,
+    ) -> CoreResult<bool>;
 
     /// The current metadata of `key` in `bucket`.
     async fn get_object(

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::commit::CommitQueue;
+use super::cors::CorsConfiguration;
 use super::domain::{
     Bucket, BucketName, ETag, ObjectId, ObjectKey, ObjectMeta, ObjectPart, UserMetadata,
     WriteCondition, guess_content_type, validate_content_type, validate_user_metadata,
@@ -56,6 +57,18 @@ pub struct PutObjectInput {
     pub condition: WriteCondition,
     /// The object's tags (validated by [`Tags::new`]).
     pub tags: Tags,
+}
+
+/// What a bucket says about CORS, for a request that may not be
+/// authenticated (a preflight, or an actual request's `Origin`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BucketCors {
+    /// There is no such bucket (or the name is not a bucket name).
+    NoBucket,
+    /// The bucket has no CORS configuration.
+    NotConfigured,
+    /// The bucket's configuration.
+    Configured(CorsConfiguration),
 }
 
 /// A blob already in the store, to be committed as an object (how a
@@ -349,6 +362,65 @@ impl StorageService {
             })?;
         tracing::info!(bucket = %name, "bucket deleted");
         Ok(())
+    }
+
+    /// The CORS configuration of the caller's bucket `name` (`None`: it
+    /// has none).
+    ///
+    /// # Errors
+    /// `InvalidInput` for a bad name, `NotFound(Bucket)`, `Forbidden`.
+    pub async fn get_bucket_cors(
+        &self,
+        caller: Caller,
+        name: &str,
+    ) -> CoreResult<Option<CorsConfiguration>> {
+        let bucket = self.bucket(caller, name).await?;
+        match self.repo.get_bucket_cors(&bucket.name).await? {
+            Some(cors) => Ok(cors),
+            None => Err(CoreError::not_found(Resource::Bucket, bucket.name.as_str())),
+        }
+    }
+
+    /// Replaces (`Some`) or removes (`None`) the CORS configuration of the
+    /// caller's bucket `name`.
+    ///
+    /// # Errors
+    /// `InvalidInput` for a bad name, `NotFound(Bucket)`, `Forbidden`.
+    #[tracing::instrument(skip(self, cors), fields(owner = %caller.user_id, rules = cors.map(|c| c.rules().len())))]
+    pub async fn set_bucket_cors(
+        &self,
+        caller: Caller,
+        name: &str,
+        cors: Option<&CorsConfiguration>,
+    ) -> CoreResult<()> {
+        let bucket = self.bucket(caller, name).await?;
+        if self
+            .repo
+            .set_bucket_cors(caller.user_id, &bucket.name, cors)
+            .await?
+        {
+            tracing::info!(bucket = %bucket.name, "bucket CORS configuration set");
+            Ok(())
+        } else {
+            // Deleted (or given away) since it was looked up.
+            Err(CoreError::not_found(Resource::Bucket, bucket.name.as_str()))
+        }
+    }
+
+    /// What bucket `name` says about CORS, whoever owns it: CORS is
+    /// answered before (and regardless of) authentication, as on S3.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn bucket_cors(&self, name: &str) -> CoreResult<BucketCors> {
+        let Ok(name) = BucketName::parse(name) else {
+            return Ok(BucketCors::NoBucket);
+        };
+        Ok(match self.repo.get_bucket_cors(&name).await? {
+            None => BucketCors::NoBucket,
+            Some(None) => BucketCors::NotConfigured,
+            Some(Some(cors)) => BucketCors::Configured(cors),
+        })
     }
 
     /// Writes an object: the body streams to a new blob (durable when the

@@ -1030,3 +1030,65 @@ async fn tagging_is_owner_checked_and_needs_the_object() {
     );
     assert_eq!(f.repo.objects.lock().unwrap().len(), 1, "nothing created");
 }
+
+#[tokio::test]
+async fn bucket_cors_is_the_owners_and_readable_by_anyone() {
+    let f = fixture();
+    f.svc.create_bucket(f.alice, "site").await.unwrap();
+    let cors = CorsConfiguration::new(vec![CorsRule {
+        allowed_origins: vec!["http://localhost:3000".into()],
+        allowed_methods: vec!["PUT".into()],
+        ..CorsRule::default()
+    }])
+    .unwrap();
+    assert_eq!(f.svc.get_bucket_cors(f.alice, "site").await.unwrap(), None);
+    assert_eq!(
+        f.svc.bucket_cors("site").await.unwrap(),
+        BucketCors::NotConfigured
+    );
+    f.svc
+        .set_bucket_cors(f.alice, "site", Some(&cors))
+        .await
+        .unwrap();
+    assert_eq!(
+        f.svc.get_bucket_cors(f.alice, "site").await.unwrap(),
+        Some(cors.clone())
+    );
+    // Anyone's request reads it (CORS is decided before authentication).
+    assert_eq!(
+        f.svc.bucket_cors("site").await.unwrap(),
+        BucketCors::Configured(cors.clone())
+    );
+    // Another owner can neither read nor change it.
+    assert!(matches!(
+        f.svc.get_bucket_cors(f.bob, "site").await,
+        Err(CoreError::Forbidden(_))
+    ));
+    assert!(matches!(
+        f.svc.set_bucket_cors(f.bob, "site", None).await,
+        Err(CoreError::Forbidden(_))
+    ));
+    assert_eq!(
+        f.svc.bucket_cors("site").await.unwrap(),
+        BucketCors::Configured(cors)
+    );
+    // Missing buckets, and names that are no bucket names.
+    assert!(matches!(
+        f.svc.set_bucket_cors(f.alice, "nope", None).await,
+        Err(CoreError::NotFound {
+            resource: Resource::Bucket,
+            ..
+        })
+    ));
+    assert_eq!(
+        f.svc.bucket_cors("nope").await.unwrap(),
+        BucketCors::NoBucket
+    );
+    assert_eq!(
+        f.svc.bucket_cors("UP/per").await.unwrap(),
+        BucketCors::NoBucket
+    );
+    // Removing it.
+    f.svc.set_bucket_cors(f.alice, "site", None).await.unwrap();
+    assert_eq!(f.svc.get_bucket_cors(f.alice, "site").await.unwrap(), None);
+}

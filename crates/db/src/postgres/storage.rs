@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use miniaws_core::error::ConflictKind;
 use miniaws_core::identity::UserId;
 use miniaws_core::storage::{
-    BlobId, Bucket, BucketName, ETag, KeyRange, ObjectId, ObjectKey, ObjectMeta, ObjectWrite,
-    StorageRepo, Tags, WriteCondition,
+    BlobId, Bucket, BucketName, CorsConfiguration, ETag, KeyRange, ObjectId, ObjectKey, ObjectMeta,
+    ObjectWrite, StorageRepo, Tags, WriteCondition,
 };
 use miniaws_core::{CoreError, CoreResult, Resource};
 use sqlx::Row;
@@ -16,8 +16,9 @@ use uuid::Uuid;
 
 use crate::error::{db_err, is_unique_violation};
 use crate::storage_rows::{
-    OBJECT_COLUMNS, decode_bucket, decode_key, json_to_map, json_to_parts, json_to_tags,
-    map_to_json, parts_to_json, refusal_error, stored_arn, tags_to_json,
+    OBJECT_COLUMNS, cors_to_json, decode_bucket, decode_key, json_to_cors, json_to_map,
+    json_to_parts, json_to_tags, map_to_json, parts_to_json, refusal_error, stored_arn,
+    tags_to_json,
 };
 
 /// Buckets and object metadata in PostgreSQL.
@@ -284,6 +285,37 @@ impl StorageRepo for PgStorageRepo {
             sqlx::Error::Database(db) if db.is_foreign_key_violation() => not_empty(),
             _ => db_err(e),
         })
+    }
+
+    async fn get_bucket_cors(
+        &self,
+        name: &BucketName,
+    ) -> CoreResult<Option<Option<CorsConfiguration>>> {
+        let row: Option<(Option<String>,)> =
+            sqlx::query_as("SELECT cors FROM buckets WHERE name = $1")
+                .bind(name.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+        row.map(|(json,)| json_to_cors(json.as_deref()))
+            .transpose()
+            .map_err(db_err)
+    }
+
+    async fn set_bucket_cors(
+        &self,
+        owner: UserId,
+        name: &BucketName,
+        cors: Option<&CorsConfiguration>,
+    ) -> CoreResult<bool> {
+        let done = sqlx::query("UPDATE buckets SET cors = $1 WHERE name = $2 AND owner_id = $3")
+            .bind(cors_to_json(cors))
+            .bind(name.as_str())
+            .bind(owner.as_uuid())
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn get_object(

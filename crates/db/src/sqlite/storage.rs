@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use miniaws_core::error::ConflictKind;
 use miniaws_core::identity::UserId;
 use miniaws_core::storage::{
-    BlobId, Bucket, BucketName, ETag, KeyRange, ObjectId, ObjectKey, ObjectMeta, ObjectWrite,
-    StorageRepo, Tags, WriteCondition,
+    BlobId, Bucket, BucketName, CorsConfiguration, ETag, KeyRange, ObjectId, ObjectKey, ObjectMeta,
+    ObjectWrite, StorageRepo, Tags, WriteCondition,
 };
 use miniaws_core::{CoreError, CoreResult, Resource};
 use sqlx::Row;
@@ -21,8 +21,9 @@ use std::collections::HashSet;
 use super::{fmt_time, parse_opt_time, parse_time, parse_uuid};
 use crate::error::{db_err, is_unique_violation};
 use crate::storage_rows::{
-    OBJECT_COLUMNS, decode_bucket, decode_key, json_to_map, json_to_parts, json_to_tags,
-    map_to_json, parts_to_json, refusal_error, stored_arn, tags_to_json,
+    OBJECT_COLUMNS, cors_to_json, decode_bucket, decode_key, json_to_cors, json_to_map,
+    json_to_parts, json_to_tags, map_to_json, parts_to_json, refusal_error, stored_arn,
+    tags_to_json,
 };
 
 /// Buckets and object metadata in SQLite.
@@ -327,6 +328,37 @@ impl StorageRepo for SqliteStorageRepo {
             .await
             .map_err(db_err)?;
         tx.commit().await.map_err(db_err)
+    }
+
+    async fn get_bucket_cors(
+        &self,
+        name: &BucketName,
+    ) -> CoreResult<Option<Option<CorsConfiguration>>> {
+        let row: Option<(Option<String>,)> =
+            sqlx::query_as("SELECT cors FROM buckets WHERE name = ?")
+                .bind(name.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+        row.map(|(json,)| json_to_cors(json.as_deref()))
+            .transpose()
+            .map_err(db_err)
+    }
+
+    async fn set_bucket_cors(
+        &self,
+        owner: UserId,
+        name: &BucketName,
+        cors: Option<&CorsConfiguration>,
+    ) -> CoreResult<bool> {
+        let done = sqlx::query("UPDATE buckets SET cors = ? WHERE name = ? AND owner_id = ?")
+            .bind(cors_to_json(cors))
+            .bind(name.as_str())
+            .bind(owner.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn get_object(
