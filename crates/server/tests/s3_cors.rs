@@ -437,6 +437,22 @@ async fn preflights(server: &TestServer, owner: &Client, bucket: &str, bare: &st
     )
     .await;
     assert_eq!(status, 403, "{body}");
+
+    // A rule whose origin is `*` answers `*`, without credentials.
+    put_cors(owner, bare, config(vec![rule(&["*"], &["GET"], &["*"])])).await;
+    let (status, h, body) = preflight(
+        &http,
+        &format!("{base}/{bare}/k"),
+        Some("http://anywhere.test"),
+        Some("GET"),
+        Some("x-custom"),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(header(&h, "access-control-allow-origin"), Some("*"));
+    assert_eq!(header(&h, "access-control-allow-credentials"), None);
+    assert_eq!(header(&h, "access-control-allow-headers"), Some("x-custom"));
+    assert_eq!(header(&h, "vary"), Some(VARY));
 }
 
 /// Actual requests: a presigned PUT and GET with `Origin` get the rule's
@@ -551,6 +567,26 @@ async fn actual_requests(server: &TestServer, owner: &Client, bucket: &str) {
     assert_eq!(
         header(res.headers(), "access-control-allow-origin"),
         Some(APP)
+    );
+
+    // So does a browser form POST's (here refused: it is not signed).
+    let form = "--XyZ\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nform.txt\r\n--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f\"\r\n\r\nbody\r\n--XyZ--\r\n";
+    let res = http
+        .post(format!("{}/{bucket}", server.aws_url()))
+        .header("Origin", APP)
+        .header("Content-Type", "multipart/form-data; boundary=XyZ")
+        .body(form)
+        .send()
+        .await
+        .expect("form POST");
+    let status = res.status().as_u16();
+    let h = res.headers().clone();
+    let body = res.text().await.unwrap_or_default();
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(header(&h, "access-control-allow-origin"), Some(APP));
+    assert_eq!(
+        header(&h, "access-control-allow-methods"),
+        Some("GET, PUT, POST")
     );
 }
 

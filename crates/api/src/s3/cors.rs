@@ -26,7 +26,7 @@ use http::header::{
     ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, HOST, ORIGIN, VARY,
 };
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
-use miniaws_core::storage::{BucketCors, CorsRule};
+use miniaws_core::storage::{BucketCors, CorsMatch};
 use s3s::{S3Error, S3ErrorCode, S3Result};
 
 use super::host::bucket_of_host;
@@ -111,12 +111,12 @@ pub async fn preflight(state: AppState, req: Request) -> S3Result<s3s::HttpRespo
         BucketCors::NotConfigured => return Err(forbidden(NOT_ENABLED)),
         BucketCors::Configured(cors) => cors,
     };
-    let Some(rule) = cors.find_rule(origin, method, &requested) else {
+    let Some(matched) = cors.find_rule(origin, method, &requested) else {
         return Err(forbidden(NOT_ALLOWED));
     };
     let mut response = s3s::HttpResponse::new(s3s::Body::empty());
     let out = response.headers_mut();
-    allow(out, rule, origin);
+    allow(out, matched, origin);
     if !requested.is_empty()
         && let Ok(v) = HeaderValue::from_str(&requested.join(", "))
     {
@@ -125,10 +125,11 @@ pub async fn preflight(state: AppState, req: Request) -> S3Result<s3s::HttpRespo
     Ok(response)
 }
 
-/// The `Access-Control-*` headers S3 answers for `rule` to `origin`, on a
-/// preflight and on an actual request alike.
-fn allow(out: &mut HeaderMap, rule: &CorsRule, origin: &str) {
-    if rule.allows_any_origin() {
+/// The `Access-Control-*` headers S3 answers for the matched rule to
+/// `origin`, on a preflight and on an actual request alike.
+fn allow(out: &mut HeaderMap, matched: CorsMatch<'_>, origin: &str) {
+    let rule = matched.rule;
+    if matched.any_origin {
         out.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     } else if let Ok(v) = HeaderValue::from_str(origin) {
         out.insert(ACCESS_CONTROL_ALLOW_ORIGIN, v);
@@ -192,8 +193,8 @@ pub async fn decorate(state: &AppState, request: CorsRequest, response: &mut Res
         }
     };
     let none: [&str; 0] = [];
-    if let Some(rule) = cors.find_rule(&request.origin, &request.method, &none) {
-        allow(response.headers_mut(), rule, &request.origin);
+    if let Some(matched) = cors.find_rule(&request.origin, &request.method, &none) {
+        allow(response.headers_mut(), matched, &request.origin);
     }
 }
 

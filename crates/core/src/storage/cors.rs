@@ -123,27 +123,35 @@ impl CorsConfiguration {
         origin: &str,
         method: &str,
         headers: &[H],
-    ) -> Option<&CorsRule> {
-        self.rules.iter().find(|rule| {
-            rule.allowed_origins
+    ) -> Option<CorsMatch<'_>> {
+        self.rules.iter().find_map(|rule| {
+            let pattern = rule
+                .allowed_origins
                 .iter()
-                .any(|p| wildcard_match(p, origin, false))
-                && rule.allowed_methods.iter().any(|m| m == method)
+                .find(|p| wildcard_match(p, origin, false))?;
+            let allowed = rule.allowed_methods.iter().any(|m| m == method)
                 && headers.iter().all(|h| {
                     rule.allowed_headers
                         .iter()
                         .any(|p| wildcard_match(p, h.as_ref(), true))
-                })
+                });
+            allowed.then_some(CorsMatch {
+                rule,
+                any_origin: pattern == "*",
+            })
         })
     }
 }
 
-impl CorsRule {
-    /// Whether the rule's origin that matched is the bare `*` (every
-    /// origin), which S3 answers as `Access-Control-Allow-Origin: *`.
-    pub fn allows_any_origin(&self) -> bool {
-        self.allowed_origins.iter().any(|o| o == "*")
-    }
+/// The rule that allows a request, and how it allowed the origin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CorsMatch<'a> {
+    /// The rule.
+    pub rule: &'a CorsRule,
+    /// Whether the rule's first origin pattern that matched is the bare
+    /// `*` (every origin), which S3 answers as
+    /// `Access-Control-Allow-Origin: *` (without credentials).
+    pub any_origin: bool,
 }
 
 /// Whether `value` matches `pattern`, in which one `*` stands for any run
@@ -333,14 +341,29 @@ mod tests {
             ),
         ];
         for (what, origin, method, headers, want) in cases {
-            let got = config
-                .find_rule(origin, method, &headers)
-                .map(|r| config.rules().iter().position(|x| x == r).unwrap_or(99));
+            let got = config.find_rule(origin, method, &headers).map(|m| {
+                config
+                    .rules()
+                    .iter()
+                    .position(|x| x == m.rule)
+                    .unwrap_or(99)
+            });
             assert_eq!(got, want, "{what}");
         }
-        assert!(config.find_rule("http://x", "HEAD", &none).is_some());
-        assert!(config.rules()[2].allows_any_origin());
-        assert!(!config.rules()[1].allows_any_origin());
+        let any = |origin: &str, method: &str| {
+            config
+                .find_rule(origin, method, &none)
+                .map(|m| m.any_origin)
+        };
+        assert_eq!(any("http://x", "HEAD"), Some(true), "matched by `*`");
+        assert_eq!(any("http://a.example.com", "GET"), Some(false));
+        // A rule naming the origin before `*` answers the origin.
+        let config =
+            CorsConfiguration::new(vec![rule(&["http://a", "*"], &["GET"], &[])]).expect("valid");
+        let m = config.find_rule("http://a", "GET", &none).expect("a match");
+        assert!(!m.any_origin);
+        let m = config.find_rule("http://b", "GET", &none).expect("a match");
+        assert!(m.any_origin);
     }
 
     #[test]

@@ -24,7 +24,7 @@ pub(crate) mod mem_repo;
 mod tests;
 
 pub use commit::MAX_COMMIT_BATCH;
-pub use cors::{CORS_METHODS, CorsConfiguration, CorsRule, MAX_CORS_RULES};
+pub use cors::{CORS_METHODS, CorsConfiguration, CorsMatch, CorsRule, MAX_CORS_RULES};
 pub use domain::{
     Bucket, BucketName, ETag, MAX_OBJECT_KEY_BYTES, MAX_USER_METADATA_BYTES, ObjectId, ObjectKey,
     ObjectMeta, ObjectPart, UserMetadata, WriteCondition, guess_content_type, object_arn,
