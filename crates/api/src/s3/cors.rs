@@ -7,7 +7,8 @@
 //!   The first rule matching `Origin`, `Access-Control-Request-Method` and
 //!   every `Access-Control-Request-Headers` entry gives 200 with the
 //!   `Access-Control-*` headers; anything else is 403 `AccessForbidden`
-//!   with S3's `CORSResponse: …` message.
+//!   with S3's `CORSResponse: …` message; a preflight without `Origin`, or
+//!   without (or with another) `Access-Control-Request-Method`, is 400.
 //! - Any other request with an `Origin` gets the matching rule's
 //!   `Access-Control-*` headers on its answer, errors included (S3 decides
 //!   on the configuration alone, whatever the outcome of authentication).
@@ -26,7 +27,7 @@ use http::header::{
     ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, HOST, ORIGIN, VARY,
 };
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
-use miniaws_core::storage::{BucketCors, CorsMatch};
+use miniaws_core::storage::{BucketCors, CORS_METHODS, CorsMatch};
 use s3s::{S3Error, S3ErrorCode, S3Result};
 
 use super::host::bucket_of_host;
@@ -92,10 +93,13 @@ pub async fn preflight(state: AppState, req: Request) -> S3Result<s3s::HttpRespo
             "Insufficient information. Origin request header needed.".to_owned(),
         ));
     };
-    let Some(method) = header_str(headers, &ACCESS_CONTROL_REQUEST_METHOD) else {
-        return Err(bad_request(
-            "Invalid Access-Control-Request-Method: null".to_owned(),
-        ));
+    // Missing, or none of the methods a rule can allow: 400, as S3 answers.
+    let method = header_str(headers, &ACCESS_CONTROL_REQUEST_METHOD);
+    let Some(method) = method.filter(|m| CORS_METHODS.contains(m)) else {
+        return Err(bad_request(format!(
+            "Invalid Access-Control-Request-Method: {}",
+            method.unwrap_or("null")
+        )));
     };
     let requested: Vec<&str> = header_str(headers, &ACCESS_CONTROL_REQUEST_HEADERS)
         .unwrap_or("")
