@@ -12,7 +12,9 @@
 //! --acl public-read` answer as S3 does for an unversioned, ACL-disabled
 //! bucket; a SigV4 URL presigned by the CLI for more than a week is
 //! refused. On SQLite and on
-//! Postgres.
+//! Postgres. The CLI's `put-object --server-side-encryption aws:kms`,
+//! `--sse-customer-key` and `--storage-class GLACIER` are refused with
+//! `NotImplemented`, `AES256` and `STANDARD_IA` honoured (SQLite).
 //!
 //! The clients come from the virtualenv `scripts/provision` builds
 //! (`MINIAWS_TEST_AWS_CLI`, `MINIAWS_TEST_PYTHON`) and rclone
@@ -790,4 +792,103 @@ print("boto3 versions ok")
             assert_eq!(body, "hello");
         }
     }
+}
+
+/// The aws CLI's encryption and storage-class options: refused with
+/// `NotImplemented` where Mini AWS cannot honour them (SSE-KMS, SSE-C,
+/// GLACIER), honoured and answered as S3 does otherwise (SSE-S3,
+/// STANDARD_IA). The server's answers do not depend on the database, so
+/// SQLite alone.
+#[tokio::test]
+async fn aws_cli_encryption_and_storage_class_options() {
+    let Some(cli) = tool("MINIAWS_TEST_AWS_CLI") else {
+        return;
+    };
+    let Some(server) = TestServer::start(Backend::Sqlite).await else {
+        return;
+    };
+    let (_, key) = server.user("options-user").await;
+    let clients = Clients {
+        home: tempfile::tempdir().expect("temp home"),
+        access_key_id: key.access_key_id.clone(),
+        secret: key.secret_access_key.clone(),
+        endpoint: server.aws_url(),
+    };
+    let work = tempfile::tempdir().expect("work dir");
+    let file = work.path().join("body.txt");
+    std::fs::write(&file, b"option bytes").expect("write the body");
+    let body = file.to_str().expect("utf-8 path");
+    clients
+        .aws(&cli, &["s3api", "create-bucket", "--bucket", "opts"])
+        .await;
+    let put = |extra: &'static [&'static str]| {
+        let mut args = vec![
+            "s3api",
+            "put-object",
+            "--bucket",
+            "opts",
+            "--key",
+            "k",
+            "--body",
+            body,
+        ];
+        args.extend_from_slice(extra);
+        args
+    };
+
+    for extra in [
+        &[
+            "--server-side-encryption",
+            "aws:kms",
+            "--ssekms-key-id",
+            "alias/foo",
+        ][..],
+        &[
+            "--sse-customer-algorithm",
+            "AES256",
+            "--sse-customer-key",
+            "0123456789abcdef0123456789abcdef",
+        ][..],
+        &["--storage-class", "GLACIER"][..],
+    ] {
+        let stderr = clients.aws_fails(&cli, &put(extra)).await;
+        assert!(
+            stderr.contains("NotImplemented"),
+            "put-object {extra:?}: {stderr}"
+        );
+    }
+    let listed = clients
+        .aws(&cli, &["s3api", "list-objects-v2", "--bucket", "opts"])
+        .await;
+    assert!(
+        !String::from_utf8_lossy(&listed.stdout).contains("\"Key\""),
+        "nothing stored: {}",
+        String::from_utf8_lossy(&listed.stdout)
+    );
+
+    let out = clients
+        .aws(
+            &cli,
+            &put(&[
+                "--server-side-encryption",
+                "AES256",
+                "--storage-class",
+                "STANDARD_IA",
+            ]),
+        )
+        .await;
+    let answer: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("put-object answers JSON");
+    assert_eq!(answer["ServerSideEncryption"], "AES256", "{answer}");
+    let out = clients
+        .aws(
+            &cli,
+            &["s3api", "head-object", "--bucket", "opts", "--key", "k"],
+        )
+        .await;
+    let head: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("head-object answers JSON");
+    assert_eq!(head["StorageClass"], "STANDARD_IA", "{head}");
+    assert_eq!(head["ServerSideEncryption"], "AES256", "{head}");
+    assert_eq!(head["ContentLength"], 12, "{head}");
 }

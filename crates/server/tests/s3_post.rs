@@ -2,9 +2,10 @@
 //! `generate_presigned_post`, with its default signature (SigV2 fields)
 //! and with `signature_version="s3v4"`, sent as real multipart forms by
 //! Python's `http.client`: `${filename}` substitution, content type and
-//! user metadata, tags, the 204 / 201 XML / 303 redirect answers with `ETag` and
+//! user metadata, tags, a storage class and SSE-S3, the 204 / 201 XML / 303 redirect answers with `ETag` and
 //! `Location`, virtual-hosted addressing, and the refusals (length range,
-//! starts-with, a public ACL, over 20 KB of fields before the file, expiry, bad signature, unknown and revoked keys, uncovered
+//! starts-with, a public ACL, SSE-KMS, archive and unknown storage classes,
+//! Object Lock fields, over 20 KB of fields before the file, expiry, bad signature, unknown and revoked keys, uncovered
 //! fields, another owner's bucket, a missing bucket). The objects are read
 //! back through GetObject and through `/storage`. On SQLite and Postgres.
 //!
@@ -194,6 +195,25 @@ check((status, code(body)) == (403, "InvalidAccessKeyId"), f"unknown key: {statu
 status, _, body = send(post, "x", b"x", drop=("signature", "AWSAccessKeyId", "policy"))
 check((status, code(body)) == (403, "AccessDenied"), f"anonymous: {status} {body}")
 
+# Storage class and SSE-S3 honoured; SSE-KMS, archive classes, Object Lock refused.
+fields = {"x-amz-storage-class": "STANDARD_IA", "x-amz-server-side-encryption": "AES256"}
+post = v4.generate_presigned_post("forms", "classy.txt", Fields=fields,
+    Conditions=[{k: v} for k, v in fields.items()], ExpiresIn=300)
+status, _, body = send(post, "c", b"classy")
+check(status == 204, f"storage class: {status} {body}")
+head = v4.head_object(Bucket="forms", Key="classy.txt")
+check(head.get("StorageClass") == "STANDARD_IA", f"stored class: {head}")
+check(head.get("ServerSideEncryption") == "AES256", f"SSE: {head}")
+for name, value, want in [
+        ("x-amz-server-side-encryption", "aws:kms", (501, "NotImplemented")),
+        ("x-amz-storage-class", "GLACIER", (501, "NotImplemented")),
+        ("x-amz-storage-class", "BOGUS", (400, "InvalidStorageClass")),
+        ("x-amz-object-lock-legal-hold", "ON", (400, "InvalidRequest"))]:
+    post = v4.generate_presigned_post("forms", "refused.txt", Fields={name: value},
+        Conditions=[{name: value}], ExpiresIn=300)
+    status, _, body = send(post, "x", b"x")
+    check((status, code(body)) == want, f"{name}: {value}: {status} {body}")
+
 # Another owner's bucket, a missing bucket.
 other = client(os.environ["OTHER_AK"], os.environ["OTHER_SK"])
 post = other.generate_presigned_post("forms", "intruder.txt", ExpiresIn=300)
@@ -283,6 +303,7 @@ async fn form_uploads(backend: Backend) {
     assert_eq!(
         keys,
         [
+            "classy.txt",
             "posted/hello.txt",
             "redirected.txt",
             "tagged.txt",

@@ -105,7 +105,14 @@ impl S3Access for CallerAccess {
                 if super::xml_limit::has_xml_body(op) {
                     let _ = XML_BODY.try_with(|flag| flag.set(true));
                 }
-                super::xml_limit::refuse_declared(op, cx.headers())
+                super::xml_limit::refuse_declared(op, cx.headers())?;
+                // Encryption, storage class, Object Lock, expected owner:
+                // honoured or refused, never ignored.
+                let headers = cx.headers();
+                super::request_options::check(op, &caller.user_id.to_string(), |name| {
+                    // A value that is not text is never a valid one.
+                    headers.get(name).map(|v| v.to_str().unwrap_or("\u{fffd}"))
+                })
             }
             None => Err(s3_error!(
                 AccessDenied,

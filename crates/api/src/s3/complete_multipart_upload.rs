@@ -100,6 +100,7 @@ pub(super) async fn handle(
         checksum_sha1: sums.sha1,
         checksum_sha256: sums.sha256,
         checksum_type: sums.checksum_type,
+        server_side_encryption: super::request_options::sse_s3(),
         ..Default::default()
     }))
 }

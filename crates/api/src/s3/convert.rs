@@ -106,6 +106,9 @@ pub struct StoredHeaders {
     pub expires: Option<Timestamp>,
     /// `x-amz-website-redirect-location`.
     pub website_redirect_location: Option<String>,
+    /// `x-amz-storage-class`, other than STANDARD (which is not stored, and
+    /// which S3 never names on GET/HEAD); see [`super::request_options`].
+    pub storage_class: Option<String>,
 }
 
 const CACHE_CONTROL: &str = "cache-control";
@@ -114,6 +117,7 @@ const CONTENT_ENCODING: &str = "content-encoding";
 const CONTENT_LANGUAGE: &str = "content-language";
 const EXPIRES: &str = "expires";
 const WEBSITE_REDIRECT: &str = "x-amz-website-redirect-location";
+const STORAGE_CLASS: &str = super::request_options::STORAGE_CLASS;
 
 impl StoredHeaders {
     /// As the storage service stores them.
@@ -147,6 +151,7 @@ impl StoredHeaders {
             }),
         );
         put(WEBSITE_REDIRECT, self.website_redirect_location);
+        put(STORAGE_CLASS, self.storage_class);
         m
     }
 
@@ -161,6 +166,7 @@ impl StoredHeaders {
             expires: get(EXPIRES)
                 .and_then(|v| Timestamp::parse(TimestampFormat::HttpDate, &v).ok()),
             website_redirect_location: get(WEBSITE_REDIRECT),
+            storage_class: get(STORAGE_CLASS),
         }
     }
 }

@@ -4,7 +4,9 @@
 //! none when it is absent) tagging directive. A source
 //! `?versionId=null` names the current object and is answered with
 //! `x-amz-copy-source-version-id: null` (see [`super::versions`]). ACL
-//! headers are checked as on PutObject (see [`super::acl`]).
+//! headers are checked as on PutObject (see [`super::acl`]). The copy's
+//! storage class is `x-amz-storage-class`, else STANDARD, whatever the
+//! metadata directive, as S3 documents for CopyObject.
 
 use miniaws_core::storage::{MetadataDirective, TaggingDirective};
 use s3s::dto::{CopyObjectInput, CopyObjectOutput, CopyObjectResult, CopySource};
@@ -12,6 +14,7 @@ use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use super::acl::{acl_headers, check_write_acl};
 use super::convert::{StoredHeaders, conditions, etag, timestamp, user_metadata};
+use super::request_options::{STORAGE_CLASS, sse_s3, stored_class};
 use super::tagging::{header_tags, replaces_tags};
 use super::versions::{echo, null_version};
 use super::{MiniS3, caller, detached, object_error};
@@ -57,7 +60,14 @@ pub(super) async fn handle(
             ));
         }
     };
-    if !replace && src_bucket == input.bucket && src_key == input.key {
+    // A copy's storage class is the one it names, else STANDARD, never the
+    // source's (S3's CopyObject; see `super::request_options`).
+    let class = stored_class(input.storage_class.as_ref())?;
+    // Naming a storage class or SSE-S3 makes a copy onto itself legal, as
+    // on S3 (how a client changes an object's class in place).
+    let changes_attributes =
+        input.storage_class.is_some() || input.server_side_encryption.is_some();
+    if !replace && !changes_attributes && src_bucket == input.bucket && src_key == input.key {
         return Err(s3_error!(
             InvalidRequest,
             "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
@@ -74,11 +84,12 @@ pub(super) async fn handle(
                 content_language: input.content_language,
                 expires: input.expires,
                 website_redirect_location: input.website_redirect_location,
+                storage_class: class,
             }
             .into_map(),
         }
     } else {
-        MetadataDirective::Copy
+        MetadataDirective::CopyChanging([(STORAGE_CLASS.to_owned(), class)].into_iter().collect())
     };
     let conditions = conditions(
         input.copy_source_if_match,
@@ -113,6 +124,7 @@ pub(super) async fn handle(
             ..Default::default()
         }),
         copy_source_version_id: echo(named_null),
+        server_side_encryption: sse_s3(),
         ..Default::default()
     }))
 }

@@ -14,6 +14,7 @@ use s3s::{S3Request, S3Response, S3Result, s3_error};
 use super::acl::{acl_headers, check_write_acl};
 use super::body::Algorithm;
 use super::convert::{StoredHeaders, upload_checksum, user_metadata};
+use super::request_options::{sse_s3, stored_class};
 use super::tagging::header_tags;
 use super::{MiniS3, caller, object_error};
 
@@ -63,6 +64,7 @@ pub(super) async fn handle(
                     content_language: input.content_language,
                     expires: input.expires,
                     website_redirect_location: input.website_redirect_location,
+                    storage_class: stored_class(input.storage_class.as_ref())?,
                 }
                 .into_map(),
                 checksum_algorithm: algorithm.map(Algorithm::core),
@@ -79,6 +81,7 @@ pub(super) async fn handle(
         upload_id: Some(upload.id.to_string()),
         checksum_algorithm,
         checksum_type,
+        server_side_encryption: sse_s3(),
         ..Default::default()
     }))
 }

@@ -10,7 +10,7 @@
 //!   object has a `COMPOSITE` checksum its parts (number, size, checksum) as
 //!   ListParts pages them (`x-amz-max-parts`, default and at most 1,000;
 //!   `x-amz-part-number-marker`);
-//! - `StorageClass` `STANDARD`; `ObjectSize`.
+//! - `StorageClass`: the object's (see [`super::request_options`]); `ObjectSize`.
 //!
 //! `Last-Modified` goes in a header; `versionId=null` names the current
 //! object (see [`super::versions`]).
@@ -24,6 +24,7 @@ use s3s::dto::{
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use super::convert::{StoredChecksums, etag, timestamp};
+use super::request_options::{STORAGE_CLASS, listed_class};
 use super::versions::{echo, null_version};
 use super::{MiniS3, caller, object_error};
 
@@ -211,7 +212,7 @@ pub(super) async fn handle(
             .flatten(),
         storage_class: wanted
             .storage_class
-            .then(|| StorageClass::from_static(StorageClass::STANDARD)),
+            .then(|| StorageClass::from(listed_class(meta.headers.get(STORAGE_CLASS)))),
         object_size: wanted
             .size
             .then(|| i64::try_from(meta.size_bytes).ok())

@@ -8,6 +8,7 @@ use s3s::dto::{
 use s3s::{S3Request, S3Response, S3Result};
 
 use super::convert::{owner, timestamp, upload_checksum, url_encode};
+use super::request_options::{STORAGE_CLASS, listed_class};
 use super::{MiniS3, bucket_error, caller};
 
 pub(super) async fn handle(
@@ -53,7 +54,7 @@ pub(super) async fn handle(
                     display_name: who.display_name.clone(),
                 }),
                 owner: Some(who.clone()),
-                storage_class: Some("STANDARD".to_owned().into()),
+                storage_class: Some(listed_class(u.headers.get(STORAGE_CLASS)).into()),
             }
         })
         .collect();

@@ -74,9 +74,9 @@ pub(super) async fn handle(
             last_modified: o.last_modified,
             size: o.size,
             owner: o.owner,
-            storage_class: Some(ObjectVersionStorageClass::from_static(
-                ObjectVersionStorageClass::STANDARD,
-            )),
+            storage_class: o
+                .storage_class
+                .map(|c| ObjectVersionStorageClass::from(c.as_str().to_owned())),
             version_id: Some(NULL_VERSION.to_owned()),
             is_latest: Some(true),
             ..Default::default()

@@ -8,6 +8,7 @@ use s3s::dto::{
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use super::convert::{etag, owner, timestamp, url_encode};
+use super::request_options::{STORAGE_CLASS, listed_class};
 use super::{MiniS3, bucket_error, caller};
 
 /// A page, ready for either version's output.
@@ -76,7 +77,7 @@ pub(super) async fn list(
             e_tag: Some(etag(&o.etag)),
             last_modified: Some(timestamp(o.last_modified)),
             size: i64::try_from(o.size_bytes).ok(),
-            storage_class: Some("STANDARD".to_owned().into()),
+            storage_class: Some(listed_class(o.headers.get(STORAGE_CLASS)).into()),
             owner: owner.clone(),
             ..Default::default()
         })

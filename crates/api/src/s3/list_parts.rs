@@ -5,6 +5,7 @@ use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use super::body::Algorithm;
 use super::convert::{StoredChecksums, etag, owner, timestamp, upload_checksum};
+use super::request_options::{STORAGE_CLASS, listed_class};
 use super::{MiniS3, caller, object_error};
 
 pub(super) async fn handle(
@@ -52,7 +53,7 @@ pub(super) async fn handle(
             display_name: who.display_name.clone(),
         }),
         owner: Some(who),
-        storage_class: Some("STANDARD".to_owned().into()),
+        storage_class: Some(listed_class(listing.upload.headers.get(STORAGE_CLASS)).into()),
         checksum_algorithm,
         checksum_type,
         parts: Some(

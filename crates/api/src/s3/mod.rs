@@ -19,12 +19,14 @@
 pub mod acl;
 pub mod auth;
 pub mod body;
+pub mod bucket_encryption;
 pub mod convert;
 pub mod cors;
 pub mod error;
 pub mod host;
 pub mod object_answer;
 pub mod post_policy;
+pub mod request_options;
 pub mod tagging;
 pub mod versions;
 pub mod wire;
@@ -38,12 +40,14 @@ mod create_bucket;
 mod create_multipart_upload;
 mod delete_bucket;
 mod delete_bucket_cors;
+mod delete_bucket_encryption;
 mod delete_bucket_ownership_controls;
 mod delete_object;
 mod delete_object_tagging;
 mod delete_objects;
 mod get_bucket_acl;
 mod get_bucket_cors;
+mod get_bucket_encryption;
 mod get_bucket_location;
 mod get_bucket_ownership_controls;
 mod get_bucket_versioning;
@@ -62,6 +66,7 @@ mod list_parts;
 mod post_object;
 mod put_bucket_acl;
 mod put_bucket_cors;
+mod put_bucket_encryption;
 mod put_bucket_ownership_controls;
 mod put_bucket_versioning;
 mod put_object;
@@ -250,6 +255,27 @@ impl s3s::S3 for MiniS3 {
         req: S3Request<DeleteBucketCorsInput>,
     ) -> S3Result<S3Response<DeleteBucketCorsOutput>> {
         delete_bucket_cors::handle(self, req).await
+    }
+
+    async fn get_bucket_encryption(
+        &self,
+        req: S3Request<GetBucketEncryptionInput>,
+    ) -> S3Result<S3Response<GetBucketEncryptionOutput>> {
+        get_bucket_encryption::handle(self, req).await
+    }
+
+    async fn put_bucket_encryption(
+        &self,
+        req: S3Request<PutBucketEncryptionInput>,
+    ) -> S3Result<S3Response<PutBucketEncryptionOutput>> {
+        put_bucket_encryption::handle(self, req).await
+    }
+
+    async fn delete_bucket_encryption(
+        &self,
+        req: S3Request<DeleteBucketEncryptionInput>,
+    ) -> S3Result<S3Response<DeleteBucketEncryptionOutput>> {
+        delete_bucket_encryption::handle(self, req).await
     }
 
     async fn get_bucket_acl(

@@ -92,6 +92,8 @@ macro_rules! object_output {
             checksum_sha256: a.sums.sha256,
             checksum_type: a.sums.checksum_type,
             parts_count: a.parts_count,
+            storage_class: a.headers.storage_class.map(s3s::dto::StorageClass::from),
+            server_side_encryption: $crate::s3::request_options::sse_s3(),
             ..Default::default()
         }
     }};

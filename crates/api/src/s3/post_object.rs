@@ -34,6 +34,7 @@ use super::acl::{AclHeaders, check_write_acl};
 use super::convert::{StoredHeaders, url_encode};
 use super::host::bucket_of_host;
 use super::post_policy::{self, FormFields, LengthRange};
+use super::request_options;
 use super::tagging::{document_tags, header_tags};
 use super::{bucket_error, object_error};
 use crate::detached::detached;
@@ -128,6 +129,11 @@ pub(crate) async fn handle(state: AppState, req: Request) -> S3Result<s3s::HttpR
     tracing::Span::current().record("owner", tracing::field::display(caller.user_id));
     let range =
         post_policy::check_policy(&policy, &form, &bucket, time::OffsetDateTime::now_utc())?;
+    // Encryption, storage class, Object Lock, expected owner: as the
+    // headers of a PutObject (see `super::request_options`).
+    request_options::check("PostObject", &caller.user_id.to_string(), |name| {
+        form.get(name)
+    })?;
     let upload = Upload::from_form(&form, file.file_name().unwrap_or_default())?;
     BucketName::parse(&bucket).map_err(bucket_error)?;
     // ACLs are disabled, as on PutObject (see `super::acl`): an `acl` field
@@ -305,23 +311,7 @@ impl Upload {
             })?
             .replace("${filename}", filename);
         let field = |name: &str| form.get(name).map(str::to_owned);
-        if let Some(class) = form.get("x-amz-storage-class")
-            && class != "STANDARD"
-        {
-            return Err(s3_error!(
-                NotImplemented,
-                "storage classes other than STANDARD are not implemented"
-            ));
-        }
         let tags = form_tags(form)?;
-        for (name, _) in form.iter() {
-            if name.starts_with("x-amz-server-side-encryption") {
-                return Err(s3_error!(
-                    NotImplemented,
-                    "server-side encryption is not implemented"
-                ));
-            }
-        }
         let expires = match form.get("expires") {
             Some(v) => Some(
                 Timestamp::parse(TimestampFormat::HttpDate, v.trim()).map_err(|_| {
@@ -340,6 +330,10 @@ impl Upload {
             content_language: field("content-language"),
             expires,
             website_redirect_location: field("x-amz-website-redirect-location"),
+            storage_class: match form.get(request_options::STORAGE_CLASS) {
+                Some(class) => request_options::storage_class(class)?,
+                None => None,
+            },
         }
         .into_map();
         let user_metadata = form

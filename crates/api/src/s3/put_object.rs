@@ -25,6 +25,7 @@ use super::body::{checked_body, checksum_request};
 use super::convert::{
     StoredChecksums, StoredHeaders, checksum_header, content_md5, etag, user_metadata,
 };
+use super::request_options::{sse_s3, stored_class};
 use super::tagging::header_tags;
 use super::write_conditions::write_condition;
 use super::{MiniS3, bucket_error, caller, detached, object_error};
@@ -74,6 +75,7 @@ pub(super) async fn handle(
         content_language: input.content_language,
         expires: input.expires,
         website_redirect_location: input.website_redirect_location,
+        storage_class: stored_class(input.storage_class.as_ref())?,
     }
     .into_map();
     if let Some((name, value)) = checksum_header(&computed) {
@@ -111,6 +113,7 @@ pub(super) async fn handle(
         checksum_sha1: sums.sha1,
         checksum_sha256: sums.sha256,
         size: i64::try_from(meta.size_bytes).ok(),
+        server_side_encryption: sse_s3(),
         ..Default::default()
     }))
 }

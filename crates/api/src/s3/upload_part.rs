@@ -61,6 +61,7 @@ pub(super) async fn handle(
         checksum_crc64nvme: sums.crc64nvme,
         checksum_sha1: sums.sha1,
         checksum_sha256: sums.sha256,
+        server_side_encryption: super::request_options::sse_s3(),
         ..Default::default()
     }))
 }

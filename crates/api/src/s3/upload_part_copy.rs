@@ -78,6 +78,7 @@ pub(super) async fn handle(
             checksum_sha256: sums.sha256,
         }),
         copy_source_version_id: super::versions::echo(named_null),
+        server_side_encryption: super::request_options::sse_s3(),
         ..Default::default()
     }))
 }

@@ -141,6 +141,11 @@ pub enum MetadataDirective {
     /// Keep the source's content type, user metadata and headers.
     #[default]
     Copy,
+    /// Keep the source's content type and user metadata, and its headers
+    /// changed: each name given with `Some` is set to that value, with
+    /// `None` removed (S3's storage class is not metadata: a copy gets the
+    /// one it names, else the default, whatever the directive).
+    CopyChanging(BTreeMap<String, Option<String>>),
     /// Use these instead.
     Replace {
         /// The media type; `None`: guessed from the destination key.
@@ -878,12 +883,21 @@ impl StorageService {
             TaggingDirective::Replace(tags) => tags,
         };
         let (content_type, user_metadata, headers) = match directive {
-            MetadataDirective::Copy => {
+            MetadataDirective::Copy | MetadataDirective::CopyChanging(_) => {
                 let mut headers = source.headers;
                 if !source.parts.is_empty() {
                     // The copy is one piece: a multipart source's composite
                     // checksum (of its parts' checksums) does not describe it.
                     headers.retain(|name, _| !name.starts_with("x-amz-checksum-"));
+                }
+                if let MetadataDirective::CopyChanging(changes) = directive {
+                    for (name, value) in changes {
+                        match value {
+                            Some(v) => headers.insert(name, v),
+                            None => headers.remove(&name),
+                        };
+                    }
+                    validate_headers(&headers)?;
                 }
                 (Some(source.content_type), source.user_metadata, headers)
             }
