@@ -91,6 +91,33 @@ async fn refusals(s3: &Client) {
         "NotImplemented",
         501
     );
+    let err = s3
+        .put_object()
+        .bucket(BUCKET)
+        .key("kms")
+        .server_side_encryption(ServerSideEncryption::AwsKms)
+        .body(body())
+        .send()
+        .await
+        .expect_err("PutObject aws:kms");
+    assert_eq!(
+        aws_sdk_s3::error::ProvideErrorMetadata::message(&err),
+        Some("SSE-KMS is not implemented (Mini AWS has no KMS)")
+    );
+    let err = s3
+        .put_object()
+        .bucket(BUCKET)
+        .key("archive")
+        .storage_class(StorageClass::Glacier)
+        .body(body())
+        .send()
+        .await
+        .expect_err("PutObject GLACIER");
+    assert!(
+        aws_sdk_s3::error::ProvideErrorMetadata::message(&err)
+            .is_some_and(|m| m.starts_with("archive storage classes are not implemented")),
+        "{err:?}"
+    );
     refused!(
         "PutObject DSSE-KMS",
         s3.put_object()
@@ -187,6 +214,16 @@ async fn refusals(s3: &Client) {
         Some("Bucket is missing ObjectLockConfiguration")
     );
 
+    refused!(
+        "PutObject legal hold, missing bucket",
+        s3.put_object()
+            .bucket("options-missing")
+            .key("locked")
+            .object_lock_legal_hold_status(ObjectLockLegalHoldStatus::On)
+            .body(body()),
+        "NoSuchBucket",
+        404
+    );
     refused!(
         "CreateMultipartUpload SSE-KMS",
         s3.create_multipart_upload()
@@ -783,6 +820,17 @@ async fn bucket_encryption(s3: &Client, other: &Client) {
         403
     );
     refused!(
+        "PutObject legal hold, another owner's bucket",
+        other
+            .put_object()
+            .bucket(BUCKET)
+            .key("intruder")
+            .object_lock_legal_hold_status(ObjectLockLegalHoldStatus::On)
+            .body(ByteStream::from_static(b"x")),
+        "AccessDenied",
+        403
+    );
+    refused!(
         "DeleteBucketEncryption, another owner",
         other.delete_bucket_encryption().bucket(BUCKET),
         "AccessDenied",
@@ -853,6 +901,53 @@ async fn expected_owner(s3: &Client, owner_id: &str) {
         "AccessDenied",
         403
     );
+    let upload = s3
+        .create_multipart_upload()
+        .bucket(BUCKET)
+        .key("owned-parts")
+        .expected_bucket_owner(owner_id)
+        .send()
+        .await
+        .expect("CreateMultipartUpload, expected owner matches");
+    let upload_id = upload.upload_id().expect("an upload id");
+    refused!(
+        "UploadPartCopy, source owner differs",
+        s3.upload_part_copy()
+            .bucket(BUCKET)
+            .key("owned-parts")
+            .upload_id(upload_id)
+            .part_number(1)
+            .copy_source(format!("{BUCKET}/owned"))
+            .expected_source_bucket_owner(SOMEONE),
+        "AccessDenied",
+        403
+    );
+    s3.upload_part_copy()
+        .bucket(BUCKET)
+        .key("owned-parts")
+        .upload_id(upload_id)
+        .part_number(1)
+        .copy_source(format!("{BUCKET}/owned"))
+        .expected_source_bucket_owner(owner_id)
+        .send()
+        .await
+        .expect("UploadPartCopy, source owner matches");
+    let err = s3
+        .head_object()
+        .bucket(BUCKET)
+        .key("owned")
+        .expected_bucket_owner(SOMEONE)
+        .send()
+        .await
+        .expect_err("HeadObject, expected owner differs");
+    assert_eq!(code_of(&err).1, 403, "{err:?}");
+    s3.abort_multipart_upload()
+        .bucket(BUCKET)
+        .key("owned-parts")
+        .upload_id(upload_id)
+        .send()
+        .await
+        .expect("AbortMultipartUpload");
     let names = keys(s3).await;
     assert!(
         names.contains(&"owned".to_owned()) && names.contains(&"owned-copy".to_owned()),

@@ -199,8 +199,9 @@ check((status, code(body)) == (403, "AccessDenied"), f"anonymous: {status} {body
 fields = {"x-amz-storage-class": "STANDARD_IA", "x-amz-server-side-encryption": "AES256"}
 post = v4.generate_presigned_post("forms", "classy.txt", Fields=fields,
     Conditions=[{k: v} for k, v in fields.items()], ExpiresIn=300)
-status, _, body = send(post, "c", b"classy")
+status, headers, body = send(post, "c", b"classy")
 check(status == 204, f"storage class: {status} {body}")
+check(headers.get("x-amz-server-side-encryption") == "AES256", f"SSE answer: {headers}")
 head = v4.head_object(Bucket="forms", Key="classy.txt")
 check(head.get("StorageClass") == "STANDARD_IA", f"stored class: {head}")
 check(head.get("ServerSideEncryption") == "AES256", f"SSE: {head}")

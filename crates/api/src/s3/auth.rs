@@ -12,8 +12,10 @@
 
 use miniaws_core::CoreError;
 use miniaws_core::identity::{Caller, IdentityService};
+use miniaws_core::storage::StorageService;
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::auth::{S3Auth, SecretKey};
+use s3s::path::S3Path;
 use s3s::{S3Result, s3_error};
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -75,7 +77,10 @@ impl S3Auth for IdentityAuth {
 
 /// Denies anonymous requests and attaches the authenticated [`Caller`] to
 /// the request's extensions, where every operation finds it.
-pub struct CallerAccess;
+pub struct CallerAccess {
+    /// For the answers that depend on a bucket (Object Lock's).
+    pub storage: Arc<StorageService>,
+}
 
 #[async_trait::async_trait]
 impl S3Access for CallerAccess {
@@ -109,10 +114,22 @@ impl S3Access for CallerAccess {
                 // Encryption, storage class, Object Lock, expected owner:
                 // honoured or refused, never ignored.
                 let headers = cx.headers();
-                super::request_options::check(op, &caller.user_id.to_string(), |name| {
-                    // A value that is not text is never a valid one.
-                    headers.get(name).map(|v| v.to_str().unwrap_or("\u{fffd}"))
-                })
+                // A value that is not text is never a valid one.
+                let get = |name: &str| headers.get(name).map(|v| v.to_str().unwrap_or("\u{fffd}"));
+                super::request_options::check(op, &caller.user_id.to_string(), get)?;
+                if super::request_options::asks_object_lock(op, get) {
+                    let bucket = match cx.s3_path() {
+                        S3Path::Bucket { bucket } | S3Path::Object { bucket, .. } => bucket,
+                        S3Path::Root => "",
+                    };
+                    return Err(super::request_options::object_lock_refusal(
+                        &self.storage,
+                        caller,
+                        bucket,
+                    )
+                    .await);
+                }
+                Ok(())
             }
             None => Err(s3_error!(
                 AccessDenied,

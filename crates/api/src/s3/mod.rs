@@ -467,10 +467,11 @@ pub fn s3_service(state: AppState) -> S3Service {
     config.presigned_url_max_skew_time_secs = MAX_CLOCK_SKEW_SECS;
     config.xml_max_body_size = xml_limit::XML_MAX_BODY_BYTES;
     let identity = state.identity.clone();
+    let storage = state.storage.clone();
     let mut builder = S3ServiceBuilder::new(MiniS3 { state });
     builder.set_config(Arc::new(StaticConfigProvider::new(Arc::new(config))));
     builder.set_auth(auth::IdentityAuth::new(identity));
-    builder.set_access(auth::CallerAccess);
+    builder.set_access(auth::CallerAccess { storage });
     builder.set_host(host::LocalhostHost);
     builder.build()
 }

@@ -39,6 +39,7 @@ use super::tagging::{document_tags, header_tags};
 use super::{bucket_error, object_error};
 use crate::detached::detached;
 use crate::state::AppState;
+use s3s::dto::ServerSideEncryption;
 
 /// S3's bound on the form data before the `file` field
 /// (`MaxPostPreDataLengthExceededError`).
@@ -144,6 +145,9 @@ pub(crate) async fn handle(state: AppState, req: Request) -> S3Result<s3s::HttpR
         ..Default::default()
     };
     check_write_acl(&state.storage, caller, &bucket, &acl).await?;
+    if request_options::asks_object_lock("PostObject", |name| form.get(name)) {
+        return Err(request_options::object_lock_refusal(&state.storage, caller, &bucket).await);
+    }
 
     let too_small = Arc::new(AtomicBool::new(false));
     let file_body = FileBody {
@@ -418,6 +422,11 @@ fn answer(
     if let Ok(v) = HeaderValue::from_str(&location) {
         headers.insert(header::LOCATION, v);
     }
+    // SSE-S3, as on every answer about an object (see `request_options::sse_s3`).
+    headers.insert(
+        request_options::SSE,
+        HeaderValue::from_static(ServerSideEncryption::AES256),
+    );
     if xml {
         headers.insert(
             header::CONTENT_TYPE,
