@@ -13,6 +13,9 @@
 //! [`post_policy`]) serves them, streamed and authenticated before the
 //! file; [`xml_limit`] turns s3s's 500 for an oversized XML body into S3's
 //! 400 `MaxMessageLengthExceeded`.
+//! Request headers that change what S3 does with an object (encryption,
+//! storage class, Object Lock, expected bucket owner) are honoured or
+//! refused by [`request_options`], from the access check.
 //! Operations not listed in the `impl s3s::S3` below fall through to s3s's
 //! defaults, which answer `NotImplemented` (501).
 

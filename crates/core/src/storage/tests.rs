@@ -583,6 +583,49 @@ async fn copy_keeps_or_replaces_metadata() {
         .unwrap();
     assert_eq!(replaced.content_type, "application/json");
     assert!(replaced.user_metadata.is_empty());
+    // Copying with changed headers keeps the rest; `None` removes one.
+    let mut headers = BTreeMap::new();
+    headers.insert("cache-control".to_owned(), "no-cache".to_owned());
+    headers.insert("x-amz-storage-class".to_owned(), "STANDARD_IA".to_owned());
+    f.svc
+        .put_object(
+            f.alice,
+            PutObjectInput {
+                content_type: Some("text/x-src".into()),
+                user_metadata: meta.clone(),
+                headers,
+                ..put("src", "h.txt", b"headers")
+            },
+        )
+        .await
+        .unwrap();
+    let changes = [
+        ("x-amz-storage-class".to_owned(), None),
+        ("content-language".to_owned(), Some("fr".to_owned())),
+    ];
+    let changed = f
+        .svc
+        .copy_object(
+            f.alice,
+            "src",
+            "h.txt",
+            &Conditions::default(),
+            "dst",
+            "h",
+            MetadataDirective::CopyChanging(changes.into_iter().collect()),
+            TaggingDirective::Copy,
+        )
+        .await
+        .unwrap();
+    assert_eq!(changed.content_type, "text/x-src");
+    assert_eq!(changed.user_metadata, meta);
+    let want: BTreeMap<String, String> = [
+        ("cache-control".to_owned(), "no-cache".to_owned()),
+        ("content-language".to_owned(), "fr".to_owned()),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(changed.headers, want);
     // Bob can neither copy out of Alice's bucket nor into it.
     f.svc.create_bucket(f.bob, "bobs").await.unwrap();
     let err = f
@@ -600,7 +643,7 @@ async fn copy_keeps_or_replaces_metadata() {
         .await
         .unwrap_err();
     assert!(matches!(err, CoreError::Forbidden(_)));
-    assert_eq!(f.repo.objects.lock().unwrap().len(), 3);
+    assert_eq!(f.repo.objects.lock().unwrap().len(), 5);
 }
 
 #[tokio::test]
