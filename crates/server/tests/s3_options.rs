@@ -13,6 +13,9 @@
 //!   ListMultipartUploads), set by CopyObject (else STANDARD, as S3) and
 //!   carried from CreateMultipartUpload to the completed object;
 //! - Get/Put/DeleteBucketEncryption answering the default SSE-S3 rule;
+//! - GetObjectLockConfiguration, PutObjectLockConfiguration and the
+//!   retention and legal-hold operations answered as for a bucket without
+//!   Object Lock;
 //! - `x-amz-expected-bucket-owner` and `x-amz-source-expected-bucket-owner`
 //!   matching and not.
 
@@ -22,8 +25,10 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::{ByteStream, DateTime};
 use aws_sdk_s3::types::{
     CompletedMultipartUpload, CompletedPart, MetadataDirective, ObjectAttributes,
-    ObjectLockLegalHoldStatus, ObjectLockMode, ServerSideEncryption, ServerSideEncryptionByDefault,
-    ServerSideEncryptionConfiguration, ServerSideEncryptionRule, StorageClass,
+    ObjectLockConfiguration, ObjectLockEnabled, ObjectLockLegalHold, ObjectLockLegalHoldStatus,
+    ObjectLockMode, ObjectLockRetention, ObjectLockRetentionMode, ServerSideEncryption,
+    ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+    StorageClass,
 };
 use base64::Engine;
 use common::{code_of, s3_client};
@@ -838,6 +843,89 @@ async fn bucket_encryption(s3: &Client, other: &Client) {
     );
 }
 
+/// The Object Lock questions, answered for a bucket without Object Lock.
+async fn object_lock(s3: &Client, other: &Client) {
+    let err = s3
+        .get_object_lock_configuration()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .expect_err("GetObjectLockConfiguration");
+    assert_eq!(
+        code_of(&err),
+        ("ObjectLockConfigurationNotFoundError".into(), 404)
+    );
+    refused!(
+        "PutObjectLockConfiguration",
+        s3.put_object_lock_configuration()
+            .bucket(BUCKET)
+            .object_lock_configuration(
+                ObjectLockConfiguration::builder()
+                    .object_lock_enabled(ObjectLockEnabled::Enabled)
+                    .build()
+            ),
+        "NotImplemented",
+        501
+    );
+    refused!(
+        "GetObjectRetention",
+        s3.get_object_retention().bucket(BUCKET).key("src"),
+        "InvalidRequest",
+        400
+    );
+    refused!(
+        "GetObjectLegalHold",
+        s3.get_object_legal_hold().bucket(BUCKET).key("src"),
+        "InvalidRequest",
+        400
+    );
+    refused!(
+        "PutObjectLegalHold",
+        s3.put_object_legal_hold()
+            .bucket(BUCKET)
+            .key("src")
+            .legal_hold(
+                ObjectLockLegalHold::builder()
+                    .status(ObjectLockLegalHoldStatus::On)
+                    .build()
+            ),
+        "InvalidRequest",
+        400
+    );
+    refused!(
+        "PutObjectRetention",
+        s3.put_object_retention()
+            .bucket(BUCKET)
+            .key("src")
+            .retention(
+                ObjectLockRetention::builder()
+                    .mode(ObjectLockRetentionMode::Governance)
+                    .retain_until_date(DateTime::from_secs(4_102_444_800))
+                    .build()
+            ),
+        "InvalidRequest",
+        400
+    );
+    refused!(
+        "GetObjectLockConfiguration, missing bucket",
+        s3.get_object_lock_configuration().bucket("options-missing"),
+        "NoSuchBucket",
+        404
+    );
+    refused!(
+        "GetObjectLockConfiguration, another owner",
+        other.get_object_lock_configuration().bucket(BUCKET),
+        "AccessDenied",
+        403
+    );
+    refused!(
+        "GetObjectRetention, another owner",
+        other.get_object_retention().bucket(BUCKET).key("src"),
+        "AccessDenied",
+        403
+    );
+}
+
 /// `x-amz-expected-bucket-owner` and `x-amz-source-expected-bucket-owner`.
 async fn expected_owner(s3: &Client, owner_id: &str) {
     const SOMEONE: &str = "123456789012";
@@ -973,6 +1061,7 @@ async fn options(backend: Backend) {
     sse_s3(&a).await;
     storage_classes(&a).await;
     bucket_encryption(&a, &b).await;
+    object_lock(&a, &b).await;
     let owner_id = a
         .list_buckets()
         .send()

@@ -28,6 +28,7 @@ pub mod cors;
 pub mod error;
 pub mod host;
 pub mod object_answer;
+pub mod object_lock;
 pub mod post_policy;
 pub mod request_options;
 pub mod tagging;
@@ -57,6 +58,9 @@ mod get_bucket_versioning;
 mod get_object;
 mod get_object_acl;
 mod get_object_attributes;
+mod get_object_legal_hold;
+mod get_object_lock_configuration;
+mod get_object_retention;
 mod get_object_tagging;
 mod head_bucket;
 mod head_object;
@@ -74,6 +78,9 @@ mod put_bucket_ownership_controls;
 mod put_bucket_versioning;
 mod put_object;
 mod put_object_acl;
+mod put_object_legal_hold;
+mod put_object_lock_configuration;
+mod put_object_retention;
 mod put_object_tagging;
 mod upload_part;
 mod upload_part_copy;
@@ -279,6 +286,48 @@ impl s3s::S3 for MiniS3 {
         req: S3Request<DeleteBucketEncryptionInput>,
     ) -> S3Result<S3Response<DeleteBucketEncryptionOutput>> {
         delete_bucket_encryption::handle(self, req).await
+    }
+
+    async fn get_object_lock_configuration(
+        &self,
+        req: S3Request<GetObjectLockConfigurationInput>,
+    ) -> S3Result<S3Response<GetObjectLockConfigurationOutput>> {
+        get_object_lock_configuration::handle(self, req).await
+    }
+
+    async fn put_object_lock_configuration(
+        &self,
+        req: S3Request<PutObjectLockConfigurationInput>,
+    ) -> S3Result<S3Response<PutObjectLockConfigurationOutput>> {
+        put_object_lock_configuration::handle(self, req).await
+    }
+
+    async fn get_object_retention(
+        &self,
+        req: S3Request<GetObjectRetentionInput>,
+    ) -> S3Result<S3Response<GetObjectRetentionOutput>> {
+        get_object_retention::handle(self, req).await
+    }
+
+    async fn put_object_retention(
+        &self,
+        req: S3Request<PutObjectRetentionInput>,
+    ) -> S3Result<S3Response<PutObjectRetentionOutput>> {
+        put_object_retention::handle(self, req).await
+    }
+
+    async fn get_object_legal_hold(
+        &self,
+        req: S3Request<GetObjectLegalHoldInput>,
+    ) -> S3Result<S3Response<GetObjectLegalHoldOutput>> {
+        get_object_legal_hold::handle(self, req).await
+    }
+
+    async fn put_object_legal_hold(
+        &self,
+        req: S3Request<PutObjectLegalHoldInput>,
+    ) -> S3Result<S3Response<PutObjectLegalHoldOutput>> {
+        put_object_legal_hold::handle(self, req).await
     }
 
     async fn get_bucket_acl(

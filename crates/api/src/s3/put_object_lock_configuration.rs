@@ -1,0 +1,16 @@
+//! PutObjectLockConfiguration: see [`super::object_lock`].
+
+use s3s::dto::{PutObjectLockConfigurationInput, PutObjectLockConfigurationOutput};
+use s3s::{S3Request, S3Response, S3Result};
+
+use super::object_lock::{not_implemented, owned_bucket};
+use super::{MiniS3, caller};
+
+pub(super) async fn handle(
+    s3: &MiniS3,
+    req: S3Request<PutObjectLockConfigurationInput>,
+) -> S3Result<S3Response<PutObjectLockConfigurationOutput>> {
+    let caller = caller(&req)?;
+    owned_bucket(s3.storage(), caller, &req.input.bucket).await?;
+    Err(not_implemented())
+}

@@ -1,0 +1,16 @@
+//! PutObjectRetention: see [`super::object_lock`].
+
+use s3s::dto::{PutObjectRetentionInput, PutObjectRetentionOutput};
+use s3s::{S3Request, S3Response, S3Result};
+
+use super::object_lock::{missing_configuration, owned_bucket};
+use super::{MiniS3, caller};
+
+pub(super) async fn handle(
+    s3: &MiniS3,
+    req: S3Request<PutObjectRetentionInput>,
+) -> S3Result<S3Response<PutObjectRetentionOutput>> {
+    let caller = caller(&req)?;
+    owned_bucket(s3.storage(), caller, &req.input.bucket).await?;
+    Err(missing_configuration())
+}
