@@ -401,6 +401,21 @@ async fn refusals(s3: &Client) {
         .expect_err("HeadObject SSE-C");
     assert_eq!(code_of(&err).1, 501, "HeadObject SSE-C: {err:?}");
 
+    // A read cannot choose an encryption: S3's documented 400. The SDKs
+    // have no such field, so the header is added by hand.
+    let err = s3
+        .get_object()
+        .bucket(BUCKET)
+        .key("src")
+        .customize()
+        .mutate_request(|r| {
+            r.headers_mut()
+                .insert("x-amz-server-side-encryption", "AES256");
+        })
+        .send()
+        .await
+        .expect_err("GetObject with x-amz-server-side-encryption");
+    assert_eq!(code_of(&err), ("InvalidArgument".into(), 400));
     refused!(
         "CreateBucket with Object Lock",
         s3.create_bucket()

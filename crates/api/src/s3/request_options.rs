@@ -15,7 +15,8 @@
 //!   a KMS key id / context with them) and **SSE-C** (the
 //!   `x-amz-server-side-encryption-customer-*` and
 //!   `x-amz-copy-source-server-side-encryption-customer-*` headers, on
-//!   writes and reads) are `NotImplemented`; any other value is
+//!   writes and reads) are `NotImplemented`; any other value, and
+//!   `x-amz-server-side-encryption` on a GetObject or HeadObject, are
 //!   `InvalidArgument`, as S3 answers.
 //! - **Storage class**: the classes whose objects are readable at once are
 //!   accepted and stored with the object ([`storage_class`]); the archive
@@ -125,6 +126,12 @@ pub fn check<'a>(op: &str, owner_id: &str, get: impl Fn(&str) -> Option<&'a str>
         return Err(s3_error!(
             NotImplemented,
             "Object Lock is not implemented: create the bucket without x-amz-bucket-object-lock-enabled"
+        ));
+    }
+    if matches!(op, "GetObject" | "HeadObject") && get(SSE).is_some() {
+        // S3 documents a 400 for it: a read cannot choose the encryption.
+        return Err(invalid_sse(
+            "Unsupported header 'x-amz-server-side-encryption' received for this API call.",
         ));
     }
     if !creates_object(op) {
@@ -321,6 +328,12 @@ mod tests {
                 Some(C::NotImplemented),
             ),
             ("no bucket key", "PutObject", &[(BUCKET_KEY, "false")], None),
+            (
+                "SSE on a read",
+                "HeadObject",
+                &[(SSE, "AES256")],
+                Some(C::InvalidArgument),
+            ),
             (
                 "SSE-C on a read",
                 "GetObject",
