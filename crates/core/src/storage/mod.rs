@@ -11,6 +11,7 @@ mod commit;
 mod cors;
 mod domain;
 mod listing;
+mod policy;
 mod ports;
 mod range;
 mod service;
@@ -30,6 +31,10 @@ pub use domain::{
     ObjectMeta, ObjectPart, UserMetadata, WriteCondition, guess_content_type, object_arn,
 };
 pub use listing::{KeyRange, ListObjectsInput, ListObjectsPage, MAX_LIST_KEYS, key_successor};
+pub use policy::{
+    BucketPolicy, MAX_POLICY_BYTES, MalformedPolicy, PolicyEffect, PolicyStatement,
+    PublicAccessBlock, PublicAction,
+};
 pub use ports::{BlobId, BlobStore, ByteStream, ObjectWrite, StorageRepo, WrittenBlob, body_error};
 pub use range::{ByteRange, Conditions, RangeSpec};
 pub use service::{

@@ -1,0 +1,531 @@
+//! A bucket's policy and its Block Public Access settings, parsed, validated
+//! and evaluated for anonymous callers.
+//!
+//! The policy language is AWS IAM's
+//! (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-policies.html>).
+//! Mini AWS supports the subset it can enforce exactly, and refuses the rest
+//! with `MalformedPolicy` naming the element, so that a stored policy never
+//! means less than it says:
+//! - `Version` (`2012-10-17` or `2008-10-17`), `Id`, `Statement` (one object
+//!   or a non-empty list);
+//! - per statement `Sid`, `Effect` (`Allow` | `Deny`), `Principal` (`"*"`,
+//!   `{"AWS": "*"}` or `{"AWS": ["*"]}`), `Action` (`s3:` names with `*`/`?`
+//!   wildcards, or `*`), `Resource` (`arn:aws:s3:::<this bucket>` or
+//!   `arn:aws:s3:::<this bucket>/<key pattern>` with `*`/`?` wildcards);
+//! - `NotPrincipal`, `NotAction`, `NotResource`, `Condition` and any principal
+//!   other than everyone are refused as not supported.
+//!
+//! Evaluation follows IAM: an explicit `Deny` wins, then an `Allow` grants,
+//! otherwise the request is denied.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// The largest policy document S3 accepts (20 KB).
+pub const MAX_POLICY_BYTES: usize = 20 * 1024;
+
+/// Why a policy was refused: S3's `MalformedPolicy` (400) with this message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct MalformedPolicy(pub String);
+
+fn malformed(message: impl Into<String>) -> MalformedPolicy {
+    MalformedPolicy(message.into())
+}
+
+/// A statement's effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyEffect {
+    /// Grants the statement's actions.
+    Allow,
+    /// Refuses the statement's actions, whatever any `Allow` says.
+    Deny,
+}
+
+/// One validated statement. Its principal is always everyone (`*`): nothing
+/// else is accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyStatement {
+    /// The statement's optional name.
+    pub sid: Option<String>,
+    /// Allow or Deny.
+    pub effect: PolicyEffect,
+    /// Action patterns, lower-cased (`s3:getobject`, `s3:get*`, `*`).
+    pub actions: Vec<String>,
+    /// Resource patterns after `arn:aws:s3:::` (`bucket`, `bucket/pub/*`).
+    pub resources: Vec<String>,
+}
+
+/// A bucket policy: the document as the owner sent it (GetBucketPolicy
+/// answers it unchanged) and its validated statements.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketPolicy {
+    document: String,
+    statements: Vec<PolicyStatement>,
+}
+
+/// The S3 actions Mini AWS grants to anonymous callers under a policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublicAction {
+    /// GetObject and HeadObject, on `arn:aws:s3:::bucket/key`.
+    GetObject,
+    /// ListObjects and ListObjectsV2, on `arn:aws:s3:::bucket`.
+    ListBucket,
+}
+
+impl PublicAction {
+    fn name(self) -> &'static str {
+        match self {
+            Self::GetObject => "s3:getobject",
+            Self::ListBucket => "s3:listbucket",
+        }
+    }
+}
+
+const RESOURCE_PREFIX: &str = "arn:aws:s3:::";
+
+impl BucketPolicy {
+    /// Parses and validates `document` as the policy of `bucket`.
+    ///
+    /// # Errors
+    /// [`MalformedPolicy`] with a message naming the offending element: not
+    /// JSON, too large, a missing or unknown element, an unsupported element
+    /// (`Condition`, `NotPrincipal`, `NotAction`, `NotResource`, a principal
+    /// other than `*`), an invalid action, or a resource outside `bucket`
+    /// ("Policy has invalid resource", as S3 answers).
+    pub fn parse(bucket: &str, document: &str) -> Result<Self, MalformedPolicy> {
+        if document.len() > MAX_POLICY_BYTES {
+            return Err(malformed(format!(
+                "Policies must not exceed {MAX_POLICY_BYTES} bytes"
+            )));
+        }
+        let value: Value = serde_json::from_str(document)
+            .map_err(|_| malformed("Policies must be valid JSON and the first byte must be '{'"))?;
+        let Value::Object(top) = value else {
+            return Err(malformed(
+                "Policies must be valid JSON and the first byte must be '{'",
+            ));
+        };
+        let mut statements_value = None;
+        for (key, value) in &top {
+            match key.as_str() {
+                "Version" => match value.as_str() {
+                    Some("2012-10-17" | "2008-10-17") => {}
+                    _ => return Err(malformed("The policy must contain a valid version string")),
+                },
+                "Id" => {
+                    if !value.is_string() {
+                        return Err(malformed("Policy Id must be a string"));
+                    }
+                }
+                "Statement" => statements_value = Some(value),
+                other => {
+                    return Err(malformed(format!(
+                        "Unknown field {other}: Mini AWS supports Version, Id and Statement"
+                    )));
+                }
+            }
+        }
+        let raw = match statements_value {
+            Some(Value::Array(list)) if !list.is_empty() => list.iter().collect::<Vec<_>>(),
+            Some(v @ Value::Object(_)) => vec![v],
+            _ => return Err(malformed("Missing required field Statement")),
+        };
+        let statements = raw
+            .into_iter()
+            .map(|s| match s {
+                Value::Object(map) => parse_statement(bucket, map),
+                _ => Err(malformed("Each Statement must be a JSON object")),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            document: document.to_owned(),
+            statements,
+        })
+    }
+
+    /// Rebuilds a policy stored earlier (it was validated when it was put).
+    ///
+    /// # Errors
+    /// [`MalformedPolicy`] if the stored document no longer validates.
+    pub fn from_stored(bucket: &str, document: &str) -> Result<Self, MalformedPolicy> {
+        Self::parse(bucket, document)
+    }
+
+    /// The document as the owner sent it.
+    pub fn document(&self) -> &str {
+        &self.document
+    }
+
+    /// The validated statements, in order.
+    pub fn statements(&self) -> &[PolicyStatement] {
+        &self.statements
+    }
+
+    /// Whether the policy grants anything to everyone — S3's "public"
+    /// policy, which `BlockPublicPolicy` refuses. Every accepted statement's
+    /// principal is `*` and none has a `Condition`, so any `Allow` is public.
+    pub fn is_public(&self) -> bool {
+        self.statements
+            .iter()
+            .any(|s| s.effect == PolicyEffect::Allow)
+    }
+
+    /// Whether an anonymous caller may perform `action` on `key` of `bucket`
+    /// (`key` is ignored for [`PublicAction::ListBucket`], which acts on the
+    /// bucket itself): no `Deny` matches, and some `Allow` does.
+    pub fn allows_anonymous(&self, action: PublicAction, bucket: &str, key: &str) -> bool {
+        let resource = match action {
+            PublicAction::GetObject => format!("{bucket}/{key}"),
+            PublicAction::ListBucket => bucket.to_owned(),
+        };
+        let matches = |s: &PolicyStatement| {
+            s.actions.iter().any(|a| wildcard_match(a, action.name()))
+                && s.resources.iter().any(|r| wildcard_match(r, &resource))
+        };
+        let denied = self
+            .statements
+            .iter()
+            .any(|s| s.effect == PolicyEffect::Deny && matches(s));
+        !denied
+            && self
+                .statements
+                .iter()
+                .any(|s| s.effect == PolicyEffect::Allow && matches(s))
+    }
+}
+
+fn parse_statement(
+    bucket: &str,
+    map: &Map<String, Value>,
+) -> Result<PolicyStatement, MalformedPolicy> {
+    let mut sid = None;
+    let mut effect = None;
+    let mut principal_seen = false;
+    let mut actions = None;
+    let mut resources = None;
+    for (key, value) in map {
+        match key.as_str() {
+            "Sid" => {
+                let Some(s) = value.as_str() else {
+                    return Err(malformed("Statement Sid must be a string"));
+                };
+                sid = Some(s.to_owned());
+            }
+            "Effect" => {
+                effect = Some(match value.as_str() {
+                    Some("Allow") => PolicyEffect::Allow,
+                    Some("Deny") => PolicyEffect::Deny,
+                    _ => return Err(malformed("Invalid effect: Effect must be Allow or Deny")),
+                });
+            }
+            "Principal" => {
+                check_principal(value)?;
+                principal_seen = true;
+            }
+            "Action" => actions = Some(parse_actions(value)?),
+            "Resource" => resources = Some(parse_resources(bucket, value)?),
+            "NotPrincipal" | "NotAction" | "NotResource" | "Condition" => {
+                return Err(malformed(format!(
+                    "Policy element {key} is not supported by Mini AWS"
+                )));
+            }
+            other => {
+                return Err(malformed(format!("Unknown field {other} in Statement")));
+            }
+        }
+    }
+    let Some(effect) = effect else {
+        return Err(malformed("Missing required field Effect"));
+    };
+    if !principal_seen {
+        return Err(malformed("Missing required field Principal"));
+    }
+    let Some(actions) = actions else {
+        return Err(malformed("Missing required field Action"));
+    };
+    let Some(resources) = resources else {
+        return Err(malformed("Missing required field Resource"));
+    };
+    Ok(PolicyStatement {
+        sid,
+        effect,
+        actions,
+        resources,
+    })
+}
+
+fn unsupported_principal() -> MalformedPolicy {
+    malformed("Invalid principal in policy: Mini AWS supports only \"*\" (everyone) as a Principal")
+}
+
+fn check_principal(value: &Value) -> Result<(), MalformedPolicy> {
+    match value {
+        Value::String(s) if s == "*" => Ok(()),
+        Value::Object(map) => {
+            if map.len() != 1 {
+                return Err(unsupported_principal());
+            }
+            match map.get("AWS") {
+                Some(Value::String(s)) if s == "*" => Ok(()),
+                Some(Value::Array(list))
+                    if !list.is_empty() && list.iter().all(|p| p.as_str() == Some("*")) =>
+                {
+                    Ok(())
+                }
+                _ => Err(unsupported_principal()),
+            }
+        }
+        _ => Err(unsupported_principal()),
+    }
+}
+
+fn string_or_list<'a>(value: &'a Value, element: &str) -> Result<Vec<&'a str>, MalformedPolicy> {
+    let list: Vec<&str> = match value {
+        Value::String(s) => vec![s.as_str()],
+        Value::Array(items) if !items.is_empty() => items
+            .iter()
+            .map(|v| {
+                v.as_str().ok_or_else(|| {
+                    malformed(format!("{element} must be a string or a list of strings"))
+                })
+            })
+            .collect::<Result<_, _>>()?,
+        _ => {
+            return Err(malformed(format!(
+                "{element} must be a string or a non-empty list of strings"
+            )));
+        }
+    };
+    Ok(list)
+}
+
+fn parse_actions(value: &Value) -> Result<Vec<String>, MalformedPolicy> {
+    string_or_list(value, "Action")?
+        .into_iter()
+        .map(|a| {
+            let lower = a.to_ascii_lowercase();
+            let valid = lower == "*"
+                || lower.strip_prefix("s3:").is_some_and(|name| {
+                    !name.is_empty()
+                        && name
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '*' || c == '?')
+                });
+            if valid {
+                Ok(lower)
+            } else {
+                Err(malformed("Policy has invalid action"))
+            }
+        })
+        .collect()
+}
+
+fn parse_resources(bucket: &str, value: &Value) -> Result<Vec<String>, MalformedPolicy> {
+    string_or_list(value, "Resource")?
+        .into_iter()
+        .map(|r| {
+            let rest = r
+                .strip_prefix(RESOURCE_PREFIX)
+                .ok_or_else(|| malformed("Policy has invalid resource"))?;
+            let bucket_part = rest.split_once('/').map_or(rest, |(b, _)| b);
+            // A wildcard in the bucket part could reach other buckets; S3
+            // refuses any resource that is not this bucket.
+            if bucket_part != bucket {
+                return Err(malformed("Policy has invalid resource"));
+            }
+            Ok(rest.to_owned())
+        })
+        .collect()
+}
+
+/// Matches IAM wildcards: `*` any run of characters (also empty), `?` exactly
+/// one. Case-sensitive; callers lower-case both sides where IAM ignores case.
+fn wildcard_match(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+/// A bucket's Block Public Access settings
+/// (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html>).
+/// Every bucket starts with all four on, as S3 does for buckets created
+/// since April 2023.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicAccessBlock {
+    /// Refuse requests that set public ACLs (Mini AWS accepts only private
+    /// ACLs anyway).
+    pub block_public_acls: bool,
+    /// Ignore public ACLs (Mini AWS grants nothing through ACLs anyway).
+    pub ignore_public_acls: bool,
+    /// Refuse PutBucketPolicy with a public policy.
+    pub block_public_policy: bool,
+    /// Grant nothing to anonymous callers, whatever the policy says.
+    pub restrict_public_buckets: bool,
+}
+
+impl Default for PublicAccessBlock {
+    fn default() -> Self {
+        Self {
+            block_public_acls: true,
+            ignore_public_acls: true,
+            block_public_policy: true,
+            restrict_public_buckets: true,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const B: &str = "site";
+
+    fn public_read() -> String {
+        r#"{"Version":"2012-10-17","Statement":[{"Sid":"Pub","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::site/*"}]}"#.to_owned()
+    }
+
+    #[test]
+    fn public_read_policy_grants_get_and_not_list() {
+        let p = BucketPolicy::parse(B, &public_read()).expect("valid policy");
+        assert!(p.is_public());
+        assert_eq!(p.document(), public_read());
+        assert!(p.allows_anonymous(PublicAction::GetObject, B, "a/b.png"));
+        assert!(!p.allows_anonymous(PublicAction::ListBucket, B, ""));
+        assert!(!p.allows_anonymous(PublicAction::GetObject, "other", "a"));
+    }
+
+    #[test]
+    fn deny_wins_over_allow() {
+        let doc = r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Principal":{"AWS":"*"},"Action":["s3:Get*","s3:ListBucket"],"Resource":["arn:aws:s3:::site","arn:aws:s3:::site/*"]},
+            {"Effect":"Deny","Principal":{"AWS":["*"]},"Action":"s3:*","Resource":"arn:aws:s3:::site/private/*"}]}"#;
+        let p = BucketPolicy::parse(B, doc).expect("valid policy");
+        assert!(p.allows_anonymous(PublicAction::GetObject, B, "public/x"));
+        assert!(!p.allows_anonymous(PublicAction::GetObject, B, "private/x"));
+        assert!(p.allows_anonymous(PublicAction::ListBucket, B, ""));
+    }
+
+    #[test]
+    fn single_statement_object_and_question_mark() {
+        let doc = r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"S3:GETOBJECT","Resource":"arn:aws:s3:::site/img?.png"}}"#;
+        let p = BucketPolicy::parse(B, doc).expect("valid policy");
+        assert!(p.allows_anonymous(PublicAction::GetObject, B, "img1.png"));
+        assert!(!p.allows_anonymous(PublicAction::GetObject, B, "img12.png"));
+    }
+
+    #[test]
+    fn deny_only_policy_is_not_public() {
+        let doc = r#"{"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::site/*"}]}"#;
+        let p = BucketPolicy::parse(B, doc).expect("valid policy");
+        assert!(!p.is_public());
+        assert!(!p.allows_anonymous(PublicAction::GetObject, B, "x"));
+    }
+
+    #[test]
+    fn refusals_name_the_element() {
+        let stmt = |extra: &str| {
+            format!(
+                r#"{{"Statement":[{{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::site/*"{extra}}}]}}"#
+            )
+        };
+        let cases: Vec<(&str, String, &str)> = vec![
+            ("not json", "nope".into(), "valid JSON"),
+            ("not an object", "[]".into(), "valid JSON"),
+            ("no statement", r#"{"Version":"2012-10-17"}"#.into(), "Statement"),
+            ("empty statement list", r#"{"Statement":[]}"#.into(), "Statement"),
+            ("bad version", r#"{"Version":"2020","Statement":[]}"#.into(), "version"),
+            ("unknown top field", r#"{"Foo":1}"#.into(), "Foo"),
+            ("condition", stmt(r#","Condition":{"Bool":{"aws:SecureTransport":"true"}}"#), "Condition"),
+            ("not action", stmt(r#","NotAction":"s3:PutObject""#), "NotAction"),
+            ("not resource", stmt(r#","NotResource":"arn:aws:s3:::site/x""#), "NotResource"),
+            ("not principal", stmt(r#","NotPrincipal":"*""#), "NotPrincipal"),
+            ("unknown statement field", stmt(r#","Foo":"x""#), "Foo"),
+            (
+                "other bucket",
+                r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::other/*"}]}"#.into(),
+                "Policy has invalid resource",
+            ),
+            (
+                "wildcard bucket",
+                r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::*"}]}"#.into(),
+                "Policy has invalid resource",
+            ),
+            (
+                "not an s3 arn",
+                r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"site/*"}]}"#.into(),
+                "Policy has invalid resource",
+            ),
+            (
+                "account principal",
+                r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::site/*"}]}"#.into(),
+                "Principal",
+            ),
+            (
+                "service principal",
+                r#"{"Statement":[{"Effect":"Allow","Principal":{"Service":"logging.s3.amazonaws.com"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::site/*"}]}"#.into(),
+                "Principal",
+            ),
+            (
+                "bad action",
+                r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"ec2:RunInstances","Resource":"arn:aws:s3:::site/*"}]}"#.into(),
+                "Policy has invalid action",
+            ),
+            (
+                "bad effect",
+                r#"{"Statement":[{"Effect":"Maybe","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::site/*"}]}"#.into(),
+                "Effect",
+            ),
+            (
+                "no principal",
+                r#"{"Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::site/*"}]}"#.into(),
+                "Principal",
+            ),
+            ("too large", format!(r#"{{"Id":"{}"}}"#, "x".repeat(MAX_POLICY_BYTES)), "exceed"),
+        ];
+        for (description, doc, needle) in cases {
+            let err = BucketPolicy::parse(B, &doc).expect_err(description);
+            assert!(err.0.contains(needle), "{description}: {}", err.0);
+        }
+    }
+
+    #[test]
+    fn wildcards() {
+        assert!(wildcard_match("site/*", "site/"));
+        assert!(wildcard_match("site/*", "site/a/b"));
+        assert!(!wildcard_match("site/*", "site"));
+        assert!(wildcard_match("s3:get*", "s3:getobject"));
+        assert!(!wildcard_match("s3:get*", "s3:listbucket"));
+        assert!(wildcard_match("*", "s3:listbucket"));
+        assert!(wildcard_match("a?c", "abc"));
+        assert!(!wildcard_match("a?c", "ac"));
+    }
+
+    #[test]
+    fn public_access_block_defaults_to_all_on() {
+        let d = PublicAccessBlock::default();
+        assert!(
+            d.block_public_acls
+                && d.ignore_public_acls
+                && d.block_public_policy
+                && d.restrict_public_buckets
+        );
+    }
+}
