@@ -3,8 +3,8 @@
 use miniaws_core::identity::UserId;
 use miniaws_core::multipart::{ChecksumAlgorithm, PartChecksum};
 use miniaws_core::storage::{
-    BucketName, CorsConfiguration, ETag, ObjectKey, ObjectMeta, ObjectPart, Tags, WriteCondition,
-    object_arn,
+    BucketName, CorsConfiguration, ETag, ObjectKey, ObjectMeta, ObjectPart, PublicAccessBlock,
+    Tags, WriteCondition, object_arn,
 };
 use miniaws_core::{CoreError, Resource};
 use std::collections::BTreeMap;
@@ -147,4 +147,18 @@ pub(crate) fn json_to_cors(json: Option<&str>) -> Result<Option<CorsConfiguratio
     CorsConfiguration::new(stored.rules().to_vec())
         .map(Some)
         .map_err(|e| sqlx::Error::Decode(e.to_string().into()))
+}
+
+/// Block Public Access settings as the `public_access_block` column
+/// (migration 0012) stores them: JSON, or NULL once deleted.
+pub(crate) fn access_block_to_json(block: Option<&PublicAccessBlock>) -> Option<String> {
+    block.and_then(|b| serde_json::to_string(b).ok())
+}
+
+/// The `public_access_block` column back to the settings.
+pub(crate) fn json_to_access_block(
+    json: Option<&str>,
+) -> Result<Option<PublicAccessBlock>, sqlx::Error> {
+    json.map(|j| serde_json::from_str(j).map_err(|e| sqlx::Error::Decode(Box::new(e))))
+        .transpose()
 }

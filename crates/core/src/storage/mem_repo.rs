@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use super::{
-    BlobId, Bucket, BucketName, CorsConfiguration, KeyRange, ObjectId, ObjectKey, ObjectMeta,
-    ObjectWrite, StorageRepo, Tags, WriteCondition,
+    BlobId, Bucket, BucketAccess, BucketName, CorsConfiguration, KeyRange, ObjectId, ObjectKey,
+    ObjectMeta, ObjectWrite, PublicAccessBlock, StorageRepo, Tags, WriteCondition,
 };
 use crate::Resource;
 use crate::error::{ConflictKind, CoreError, CoreResult};
@@ -23,6 +23,8 @@ pub(crate) struct MemRepo {
     pub(crate) objects: Mutex<BTreeMap<(String, Vec<u8>), ObjectMeta>>,
     /// bucket → its CORS configuration.
     pub(crate) cors: Mutex<BTreeMap<String, CorsConfiguration>>,
+    /// bucket → its policy and Block Public Access settings, once written.
+    pub(crate) access: Mutex<BTreeMap<String, (Option<String>, Option<PublicAccessBlock>)>>,
     /// The size of every group commit, in order.
     pub(crate) batches: Mutex<Vec<usize>>,
     /// When set, a group commit waits for a permit before it applies.
@@ -67,7 +69,65 @@ impl StorageRepo for MemRepo {
         }
         buckets.remove(name.as_str());
         self.cors.lock().unwrap().remove(name.as_str());
+        self.access.lock().unwrap().remove(name.as_str());
         Ok(())
+    }
+    async fn get_bucket_access(&self, name: &BucketName) -> CoreResult<Option<BucketAccess>> {
+        let Some(owner) = self
+            .buckets
+            .lock()
+            .unwrap()
+            .get(name.as_str())
+            .map(|b| b.owner)
+        else {
+            return Ok(None);
+        };
+        let (policy, public_access_block) = self
+            .access
+            .lock()
+            .unwrap()
+            .get(name.as_str())
+            .cloned()
+            .unwrap_or((None, Some(PublicAccessBlock::default())));
+        Ok(Some(BucketAccess {
+            owner,
+            policy,
+            public_access_block,
+        }))
+    }
+    async fn set_bucket_policy(
+        &self,
+        owner: UserId,
+        name: &BucketName,
+        policy: Option<&str>,
+    ) -> CoreResult<bool> {
+        match self.buckets.lock().unwrap().get(name.as_str()) {
+            Some(b) if b.owner == owner => {}
+            _ => return Ok(false),
+        }
+        let mut all = self.access.lock().unwrap();
+        let entry = all
+            .entry(name.as_str().to_owned())
+            .or_insert((None, Some(PublicAccessBlock::default())));
+        entry.0 = policy.map(str::to_owned);
+        Ok(true)
+    }
+    async fn set_public_access_block(
+        &self,
+        owner: UserId,
+        name: &BucketName,
+        block: Option<&PublicAccessBlock>,
+    ) -> CoreResult<bool> {
+        match self.buckets.lock().unwrap().get(name.as_str()) {
+            Some(b) if b.owner == owner => {}
+            _ => return Ok(false),
+        }
+        let mut all = self.access.lock().unwrap();
+        let entry = all
+            .entry(name.as_str().to_owned())
+            .or_insert((None, Some(PublicAccessBlock::default())));
+        entry.1 = block.copied();
+        Ok(true)
     }
     async fn get_bucket_cors(
         &self,

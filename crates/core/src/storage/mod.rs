@@ -32,7 +32,7 @@ pub use domain::{
 };
 pub use listing::{KeyRange, ListObjectsInput, ListObjectsPage, MAX_LIST_KEYS, key_successor};
 pub use policy::{
-    BucketPolicy, MAX_POLICY_BYTES, MalformedPolicy, PolicyEffect, PolicyStatement,
+    BucketAccess, BucketPolicy, MAX_POLICY_BYTES, MalformedPolicy, PolicyEffect, PolicyStatement,
     PublicAccessBlock, PublicAction,
 };
 pub use ports::{BlobId, BlobStore, ByteStream, ObjectWrite, StorageRepo, WrittenBlob, body_error};

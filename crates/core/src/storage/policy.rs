@@ -21,6 +21,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::identity::UserId;
+
 /// The largest policy document S3 accepts (20 KB).
 pub const MAX_POLICY_BYTES: usize = 20 * 1024;
 
@@ -390,6 +392,18 @@ impl Default for PublicAccessBlock {
             restrict_public_buckets: true,
         }
     }
+}
+
+/// What a bucket's row says about public access, whoever asks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketAccess {
+    /// The bucket's owner.
+    pub owner: UserId,
+    /// The policy document as the owner put it, if any.
+    pub policy: Option<String>,
+    /// The Block Public Access settings; `None` once the owner deleted them
+    /// (a new bucket has [`PublicAccessBlock::default`]).
+    pub public_access_block: Option<PublicAccessBlock>,
 }
 
 #[cfg(test)]

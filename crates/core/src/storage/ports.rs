@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use super::cors::CorsConfiguration;
 use super::domain::{Bucket, BucketName, ObjectId, ObjectKey, ObjectMeta, WriteCondition};
 use super::listing::KeyRange;
+use super::policy::{BucketAccess, PublicAccessBlock};
 use super::range::ByteRange;
 use super::tags::Tags;
 use crate::error::{CoreError, CoreResult};
@@ -146,6 +147,41 @@ pub trait StorageRepo: Send + Sync {
         owner: UserId,
         name: &BucketName,
         cors: Option<&CorsConfiguration>,
+    ) -> CoreResult<bool>;
+
+    /// The owner, policy and Block Public Access settings of bucket `name`,
+    /// whoever owns it: `None` when there is no such bucket. A new bucket
+    /// has no policy and [`PublicAccessBlock::default`] (all four on).
+    ///
+    /// # Errors
+    /// Database failures; a stored setting that does not decode.
+    async fn get_bucket_access(&self, name: &BucketName) -> CoreResult<Option<BucketAccess>>;
+
+    /// Replaces (`Some`) or removes (`None`) the policy document of
+    /// `owner`'s bucket `name`, in one statement that checks the owner.
+    ///
+    /// # Errors
+    /// None of its own: `false` when `owner` has no such bucket (nothing
+    /// was written).
+    async fn set_bucket_policy(
+        &self,
+        owner: UserId,
+        name: &BucketName,
+        policy: Option<&str>,
+    ) -> CoreResult<bool>;
+
+    /// Replaces (`Some`) or removes (`None`) the Block Public Access
+    /// settings of `owner`'s bucket `name`, in one statement that checks
+    /// the owner.
+    ///
+    /// # Errors
+    /// None of its own: `false` when `owner` has no such bucket (nothing
+    /// was written).
+    async fn set_public_access_block(
+        &self,
+        owner: UserId,
+        name: &BucketName,
+        block: Option<&PublicAccessBlock>,
     ) -> CoreResult<bool>;
 
     /// The current metadata of `key` in `bucket`.

@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use miniaws_core::error::ConflictKind;
 use miniaws_core::identity::UserId;
 use miniaws_core::storage::{
-    BlobId, Bucket, BucketName, CorsConfiguration, ETag, KeyRange, ObjectId, ObjectKey, ObjectMeta,
-    ObjectWrite, StorageRepo, Tags, WriteCondition,
+    BlobId, Bucket, BucketAccess, BucketName, CorsConfiguration, ETag, KeyRange, ObjectId,
+    ObjectKey, ObjectMeta, ObjectWrite, PublicAccessBlock, StorageRepo, Tags, WriteCondition,
 };
 use miniaws_core::{CoreError, CoreResult, Resource};
 use sqlx::Row;
@@ -21,9 +21,9 @@ use std::collections::HashSet;
 use super::{fmt_time, parse_opt_time, parse_time, parse_uuid};
 use crate::error::{db_err, is_unique_violation};
 use crate::storage_rows::{
-    OBJECT_COLUMNS, cors_to_json, decode_bucket, decode_key, json_to_cors, json_to_map,
-    json_to_parts, json_to_tags, map_to_json, parts_to_json, refusal_error, stored_arn,
-    tags_to_json,
+    OBJECT_COLUMNS, access_block_to_json, cors_to_json, decode_bucket, decode_key,
+    json_to_access_block, json_to_cors, json_to_map, json_to_parts, json_to_tags, map_to_json,
+    parts_to_json, refusal_error, stored_arn, tags_to_json,
 };
 
 /// Buckets and object metadata in SQLite.
@@ -328,6 +328,60 @@ impl StorageRepo for SqliteStorageRepo {
             .await
             .map_err(db_err)?;
         tx.commit().await.map_err(db_err)
+    }
+
+    async fn get_bucket_access(&self, name: &BucketName) -> CoreResult<Option<BucketAccess>> {
+        let row: Option<(String, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT owner_id, policy, public_access_block FROM buckets WHERE name = ?",
+        )
+        .bind(name.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        let Some((owner, policy, block)) = row else {
+            return Ok(None);
+        };
+        let owner = UserId::from_uuid(parse_uuid(&owner).map_err(db_err)?);
+        let public_access_block = json_to_access_block(block.as_deref()).map_err(db_err)?;
+        Ok(Some(BucketAccess {
+            owner,
+            policy,
+            public_access_block,
+        }))
+    }
+
+    async fn set_bucket_policy(
+        &self,
+        owner: UserId,
+        name: &BucketName,
+        policy: Option<&str>,
+    ) -> CoreResult<bool> {
+        let done = sqlx::query("UPDATE buckets SET policy = ? WHERE name = ? AND owner_id = ?")
+            .bind(policy)
+            .bind(name.as_str())
+            .bind(owner.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn set_public_access_block(
+        &self,
+        owner: UserId,
+        name: &BucketName,
+        block: Option<&PublicAccessBlock>,
+    ) -> CoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE buckets SET public_access_block = ? WHERE name = ? AND owner_id = ?",
+        )
+        .bind(access_block_to_json(block))
+        .bind(name.as_str())
+        .bind(owner.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn get_bucket_cors(
