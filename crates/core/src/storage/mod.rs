@@ -33,7 +33,7 @@ pub use domain::{
 pub use listing::{KeyRange, ListObjectsInput, ListObjectsPage, MAX_LIST_KEYS, key_successor};
 pub use policy::{
     BucketAccess, BucketPolicy, MAX_POLICY_BYTES, MalformedPolicy, PolicyEffect, PolicyStatement,
-    PublicAccessBlock, PublicAction,
+    PublicAccessBlock, PublicAction, PublicGrant, Reader,
 };
 pub use ports::{BlobId, BlobStore, ByteStream, ObjectWrite, StorageRepo, WrittenBlob, body_error};
 pub use range::{ByteRange, Conditions, RangeSpec};

@@ -406,6 +406,50 @@ pub struct BucketAccess {
     pub public_access_block: Option<PublicAccessBlock>,
 }
 
+/// Permission for one anonymous read, granted by a bucket's policy (see
+/// `StorageService::public_grant`). It is a distinct type from the owner's
+/// [`crate::identity::Caller`], its fields are private and only the
+/// policy check builds one, so no code path can mistake an anonymous
+/// request for the owner: a grant reads exactly the bucket (and, for
+/// [`PublicAction::GetObject`], the key) it was granted for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicGrant {
+    pub(crate) bucket: String,
+    pub(crate) owner: UserId,
+    pub(crate) action: PublicAction,
+    /// The key, for [`PublicAction::GetObject`].
+    pub(crate) key: Option<String>,
+}
+
+impl PublicGrant {
+    /// The owner of the bucket the grant reads (S3's answers name it, as
+    /// in a listing's `Owner`).
+    pub fn owner(&self) -> UserId {
+        self.owner
+    }
+
+    /// The action granted.
+    pub fn action(&self) -> PublicAction {
+        self.action
+    }
+}
+
+/// Who reads: the authenticated owner, or an anonymous caller holding a
+/// [`PublicGrant`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reader {
+    /// A signed request; the ownership rule applies.
+    Owner(crate::identity::Caller),
+    /// An anonymous request the bucket's policy allows.
+    Public(PublicGrant),
+}
+
+impl From<crate::identity::Caller> for Reader {
+    fn from(caller: crate::identity::Caller) -> Self {
+        Self::Owner(caller)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,7 @@ use super::domain::{
     WriteCondition, guess_content_type, validate_content_type, validate_user_metadata,
 };
 use super::listing::{self, ListObjectsInput, ListObjectsPage};
+use super::policy::{BucketPolicy, PublicAccessBlock, PublicAction, PublicGrant, Reader};
 use super::ports::{BlobId, BlobStore, ByteStream, ObjectWrite, StorageRepo, WrittenBlob};
 use super::range::{ByteRange, Conditions, Evaluation, RangeSpec};
 use super::tags::Tags;
@@ -428,6 +429,200 @@ impl StorageService {
         })
     }
 
+    /// The bucket `name` as `reader` may read it: the owner's own bucket,
+    /// or exactly the bucket (and key, for an object read) a public grant
+    /// was given for, still owned by the same account.
+    async fn readable_bucket(
+        &self,
+        reader: &Reader,
+        name: &str,
+        key: Option<&str>,
+    ) -> CoreResult<Bucket> {
+        let grant = match reader {
+            Reader::Owner(caller) => return self.bucket(*caller, name).await,
+            Reader::Public(grant) => grant,
+        };
+        let denied = || CoreError::Forbidden("Access Denied".into());
+        let wanted_action = if key.is_some() {
+            PublicAction::GetObject
+        } else {
+            PublicAction::ListBucket
+        };
+        if grant.bucket != name || grant.action != wanted_action || grant.key.as_deref() != key {
+            return Err(denied());
+        }
+        let name = BucketName::parse(name)?;
+        match self.repo.get_bucket(&name).await? {
+            Some(b) if b.owner == grant.owner => Ok(b),
+            _ => Err(denied()),
+        }
+    }
+
+    /// Whether the policy of bucket `bucket` lets an anonymous caller
+    /// perform `action` (on `key`, for [`PublicAction::GetObject`]): the
+    /// bucket exists, its Block Public Access setting
+    /// `RestrictPublicBuckets` is off (or the settings were deleted), its
+    /// policy has an `Allow` that matches and no `Deny` that does. `None`
+    /// otherwise; a stored policy that no longer validates grants nothing.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn public_grant(
+        &self,
+        bucket: &str,
+        action: PublicAction,
+        key: Option<&str>,
+    ) -> CoreResult<Option<PublicGrant>> {
+        let Ok(name) = BucketName::parse(bucket) else {
+            return Ok(None);
+        };
+        let key = match (action, key) {
+            (PublicAction::GetObject, Some(key)) => Some(key),
+            (PublicAction::ListBucket, None) => None,
+            _ => return Ok(None),
+        };
+        let Some(access) = self.repo.get_bucket_access(&name).await? else {
+            return Ok(None);
+        };
+        if access
+            .public_access_block
+            .is_some_and(|b| b.restrict_public_buckets)
+        {
+            return Ok(None);
+        }
+        let Some(document) = access.policy else {
+            return Ok(None);
+        };
+        let policy = match BucketPolicy::from_stored(name.as_str(), &document) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(bucket = %name, error = %e, "a stored bucket policy does not validate; it grants nothing");
+                return Ok(None);
+            }
+        };
+        if !policy.allows_anonymous(action, name.as_str(), key.unwrap_or("")) {
+            return Ok(None);
+        }
+        Ok(Some(PublicGrant {
+            bucket: name.as_str().to_owned(),
+            owner: access.owner,
+            action,
+            key: key.map(str::to_owned),
+        }))
+    }
+
+    /// The policy document of the caller's bucket `name` (`None`: it has
+    /// none).
+    ///
+    /// # Errors
+    /// `InvalidInput` for a bad name, `NotFound(Bucket)`, `Forbidden`.
+    pub async fn get_bucket_policy(
+        &self,
+        caller: Caller,
+        name: &str,
+    ) -> CoreResult<Option<String>> {
+        let bucket = self.bucket(caller, name).await?;
+        match self.repo.get_bucket_access(&bucket.name).await? {
+            Some(access) => Ok(access.policy),
+            None => Err(CoreError::not_found(Resource::Bucket, bucket.name.as_str())),
+        }
+    }
+
+    /// Sets the policy of the caller's bucket `name` (validated by the
+    /// caller with [`BucketPolicy::parse`] against this bucket's name), or
+    /// removes it (`None`). A public policy is refused while the bucket's
+    /// `BlockPublicPolicy` setting is on.
+    ///
+    /// # Errors
+    /// `InvalidInput` for a bad name or a policy parsed for another
+    /// bucket, `NotFound(Bucket)`, `Forbidden` (someone else's bucket, or
+    /// public policies blocked, with S3's message).
+    #[tracing::instrument(skip(self, policy), fields(owner = %caller.user_id))]
+    pub async fn set_bucket_policy(
+        &self,
+        caller: Caller,
+        name: &str,
+        policy: Option<&BucketPolicy>,
+    ) -> CoreResult<()> {
+        let bucket = self.bucket(caller, name).await?;
+        if let Some(policy) = policy {
+            // The caller parsed it for a bucket name; make sure it is this one.
+            BucketPolicy::parse(bucket.name.as_str(), policy.document())
+                .map_err(|e| CoreError::invalid(e.0))?;
+            let access = self
+                .repo
+                .get_bucket_access(&bucket.name)
+                .await?
+                .ok_or_else(|| CoreError::not_found(Resource::Bucket, bucket.name.as_str()))?;
+            if policy.is_public()
+                && access
+                    .public_access_block
+                    .is_some_and(|b| b.block_public_policy)
+            {
+                return Err(CoreError::Forbidden(format!(
+                    "User: {} is not authorized to perform: s3:PutBucketPolicy on resource: \"arn:aws:s3:::{}\" because public policies are blocked by the BlockPublicPolicy block public access setting.",
+                    caller.user_id, bucket.name
+                )));
+            }
+        }
+        if self
+            .repo
+            .set_bucket_policy(
+                caller.user_id,
+                &bucket.name,
+                policy.map(BucketPolicy::document),
+            )
+            .await?
+        {
+            tracing::info!(bucket = %bucket.name, set = policy.is_some(), "bucket policy written");
+            Ok(())
+        } else {
+            Err(CoreError::not_found(Resource::Bucket, bucket.name.as_str()))
+        }
+    }
+
+    /// The Block Public Access settings of the caller's bucket `name`
+    /// (`None`: deleted).
+    ///
+    /// # Errors
+    /// `InvalidInput` for a bad name, `NotFound(Bucket)`, `Forbidden`.
+    pub async fn get_public_access_block(
+        &self,
+        caller: Caller,
+        name: &str,
+    ) -> CoreResult<Option<PublicAccessBlock>> {
+        let bucket = self.bucket(caller, name).await?;
+        match self.repo.get_bucket_access(&bucket.name).await? {
+            Some(access) => Ok(access.public_access_block),
+            None => Err(CoreError::not_found(Resource::Bucket, bucket.name.as_str())),
+        }
+    }
+
+    /// Replaces (`Some`) or deletes (`None`) the Block Public Access
+    /// settings of the caller's bucket `name`.
+    ///
+    /// # Errors
+    /// `InvalidInput` for a bad name, `NotFound(Bucket)`, `Forbidden`.
+    #[tracing::instrument(skip(self), fields(owner = %caller.user_id))]
+    pub async fn set_public_access_block(
+        &self,
+        caller: Caller,
+        name: &str,
+        block: Option<&PublicAccessBlock>,
+    ) -> CoreResult<()> {
+        let bucket = self.bucket(caller, name).await?;
+        if self
+            .repo
+            .set_public_access_block(caller.user_id, &bucket.name, block)
+            .await?
+        {
+            tracing::info!(bucket = %bucket.name, ?block, "block public access settings written");
+            Ok(())
+        } else {
+            Err(CoreError::not_found(Resource::Bucket, bucket.name.as_str()))
+        }
+    }
+
     /// Writes an object: the body streams to a new blob (durable when the
     /// call returns), then the metadata commits, then the replaced version's
     /// blob is removed. A failure at any step leaves the previous version.
@@ -710,8 +905,15 @@ impl StorageService {
     }
 
     /// The metadata of an object the caller may read.
-    async fn object_meta(&self, caller: Caller, bucket: &str, key: &str) -> CoreResult<ObjectMeta> {
-        let bucket = self.bucket(caller, bucket).await?;
+    async fn object_meta(
+        &self,
+        reader: impl Into<Reader>,
+        bucket: &str,
+        key: &str,
+    ) -> CoreResult<ObjectMeta> {
+        let bucket = self
+            .readable_bucket(&reader.into(), bucket, Some(key))
+            .await?;
         let key = ObjectKey::parse(key)?;
         self.repo
             .get_object(&bucket.name, &key)
@@ -725,7 +927,7 @@ impl StorageService {
     /// `NotFound(Bucket|Object)`, `Forbidden`, `PreconditionFailed`.
     pub async fn head_object(
         &self,
-        caller: Caller,
+        caller: impl Into<Reader>,
         bucket: &str,
         key: &str,
         conditions: &Conditions,
@@ -744,15 +946,16 @@ impl StorageService {
     /// `RangeNotSatisfiable`.
     pub async fn get_object(
         &self,
-        caller: Caller,
+        caller: impl Into<Reader>,
         bucket: &str,
         key: &str,
         options: &GetObjectOptions,
     ) -> CoreResult<GetObjectOutput> {
+        let reader = caller.into();
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let meta = self.object_meta(caller, bucket, key).await?;
+            let meta = self.object_meta(reader.clone(), bucket, key).await?;
             if conditions_say_not_modified(&options.conditions, &meta)? {
                 return Ok(GetObjectOutput::NotModified(meta));
             }
@@ -832,11 +1035,11 @@ impl StorageService {
     /// the maximum.
     pub async fn list_objects(
         &self,
-        caller: Caller,
+        caller: impl Into<Reader>,
         bucket: &str,
         input: &ListObjectsInput,
     ) -> CoreResult<ListObjectsPage> {
-        let bucket = self.bucket(caller, bucket).await?;
+        let bucket = self.readable_bucket(&caller.into(), bucket, None).await?;
         listing::list(self.repo.as_ref(), &bucket.name, input).await
     }
 

@@ -1135,3 +1135,138 @@ async fn bucket_cors_is_the_owners_and_readable_by_anyone() {
     f.svc.set_bucket_cors(f.alice, "site", None).await.unwrap();
     assert_eq!(f.svc.get_bucket_cors(f.alice, "site").await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn public_reads_need_a_lifted_block_and_a_matching_policy() {
+    let f = fixture();
+    let forbidden = |r: CoreResult<()>| matches!(r, Err(CoreError::Forbidden(_)));
+    f.svc
+        .put_object(f.alice, put("site", "pub/a.txt", b"hello"))
+        .await
+        .unwrap();
+    f.svc
+        .put_object(f.alice, put("site", "private/b.txt", b"secret"))
+        .await
+        .unwrap();
+    let get = PublicAction::GetObject;
+    let grant = |key: &'static str| {
+        let svc = &f.svc;
+        async move { svc.public_grant("site", get, Some(key)).await.unwrap() }
+    };
+    let doc = r#"{"Statement":[
+        {"Effect":"Allow","Principal":"*","Action":["s3:GetObject","s3:ListBucket"],"Resource":["arn:aws:s3:::site/*","arn:aws:s3:::site"]},
+        {"Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::site/private/*"}]}"#;
+    let policy = BucketPolicy::parse("site", doc).unwrap();
+    // No policy: nothing.
+    assert_eq!(grant("pub/a.txt").await, None);
+    // A public policy is refused while BlockPublicPolicy is on (default).
+    let err = f
+        .svc
+        .set_bucket_policy(f.alice, "site", Some(&policy))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, CoreError::Forbidden(m) if m.contains("BlockPublicPolicy")),
+        "{err:?}"
+    );
+    // Bob may neither lift the block nor put a policy.
+    assert!(forbidden(
+        f.svc.set_public_access_block(f.bob, "site", None).await
+    ));
+    assert!(forbidden(
+        f.svc.set_bucket_policy(f.bob, "site", Some(&policy)).await
+    ));
+    f.svc
+        .set_public_access_block(f.alice, "site", None)
+        .await
+        .unwrap();
+    f.svc
+        .set_bucket_policy(f.alice, "site", Some(&policy))
+        .await
+        .unwrap();
+    assert_eq!(
+        f.svc.get_bucket_policy(f.alice, "site").await.unwrap(),
+        Some(doc.to_owned())
+    );
+    let g = grant("pub/a.txt").await.expect("public read granted");
+    assert_eq!(g.owner(), f.alice.user_id);
+    match f
+        .svc
+        .get_object(
+            Reader::Public(g.clone()),
+            "site",
+            "pub/a.txt",
+            &GetObjectOptions::default(),
+        )
+        .await
+        .unwrap()
+    {
+        GetObjectOutput::Body { meta, .. } => assert_eq!(meta.size_bytes, 5),
+        GetObjectOutput::NotModified(_) => panic!("not modified"),
+    }
+    // The grant reads only its own key.
+    assert!(forbidden(
+        f.svc
+            .get_object(
+                Reader::Public(g.clone()),
+                "site",
+                "private/b.txt",
+                &GetObjectOptions::default()
+            )
+            .await
+            .map(drop)
+    ));
+    assert!(forbidden(
+        f.svc
+            .list_objects(Reader::Public(g), "site", &ListObjectsInput::default())
+            .await
+            .map(drop)
+    ));
+    assert_eq!(grant("private/b.txt").await, None, "Deny wins");
+    let list = f
+        .svc
+        .public_grant("site", PublicAction::ListBucket, None)
+        .await
+        .unwrap()
+        .expect("list granted");
+    let page = f
+        .svc
+        .list_objects(
+            Reader::Public(list),
+            "site",
+            &ListObjectsInput {
+                max_keys: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.objects.len(), 2);
+    // RestrictPublicBuckets back on: nothing, policy or not.
+    f.svc
+        .set_public_access_block(
+            f.alice,
+            "site",
+            Some(&PublicAccessBlock {
+                block_public_policy: false,
+                ..PublicAccessBlock::default()
+            }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(grant("pub/a.txt").await, None);
+    f.svc
+        .set_public_access_block(f.alice, "site", None)
+        .await
+        .unwrap();
+    assert!(grant("pub/a.txt").await.is_some());
+    f.svc
+        .set_bucket_policy(f.alice, "site", None)
+        .await
+        .unwrap();
+    assert_eq!(grant("pub/a.txt").await, None);
+    assert_eq!(
+        f.svc.get_bucket_policy(f.alice, "site").await.unwrap(),
+        None
+    );
+}
