@@ -91,11 +91,11 @@ async fn buckets(s3: &Client, bucket: &str) {
     assert_eq!(names, vec![bucket], "only the caller's buckets");
     // Anything not implemented says so (501), never a wrong success.
     let err = s3
-        .get_bucket_policy()
+        .get_bucket_website()
         .bucket(bucket)
         .send()
         .await
-        .expect_err("policy");
+        .expect_err("website");
     assert_eq!(code_of(&err), ("NotImplemented".into(), 501));
     let err = s3
         .get_bucket_tagging()

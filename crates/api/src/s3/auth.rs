@@ -12,7 +12,7 @@
 
 use miniaws_core::CoreError;
 use miniaws_core::identity::{Caller, IdentityService};
-use miniaws_core::storage::StorageService;
+use miniaws_core::storage::{PublicAction, PublicGrant, Reader, StorageService};
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::auth::{S3Auth, SecretKey};
 use s3s::path::S3Path;
@@ -75,8 +75,9 @@ impl S3Auth for IdentityAuth {
     }
 }
 
-/// Denies anonymous requests and attaches the authenticated [`Caller`] to
-/// the request's extensions, where every operation finds it.
+/// Attaches the authenticated [`Caller`] to the request's extensions, where
+/// every operation finds it; denies anonymous requests but the public reads
+/// a bucket policy grants (see [`CallerAccess::check_anonymous`]).
 pub struct CallerAccess {
     /// For the answers that depend on a bucket (Object Lock's).
     pub storage: Arc<StorageService>,
@@ -86,10 +87,7 @@ pub struct CallerAccess {
 impl S3Access for CallerAccess {
     async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
         let Some(access_key) = cx.credentials().map(|c| c.access_key.clone()) else {
-            return Err(s3_error!(
-                AccessDenied,
-                "Anonymous access is not allowed: sign the request with the access key id and secret of an API key"
-            ));
+            return self.check_anonymous(cx).await;
         };
         let caller = RESOLVED
             .try_with(|slot| {
@@ -139,6 +137,52 @@ impl S3Access for CallerAccess {
     }
 }
 
+impl CallerAccess {
+    /// An unsigned request: allowed only for the reads a bucket policy
+    /// grants to everyone (GetObject and HeadObject under `s3:GetObject`,
+    /// ListObjects and ListObjectsV2 under `s3:ListBucket`), while the
+    /// bucket's `RestrictPublicBuckets` is off. The grant, a
+    /// [`PublicGrant`] for exactly that bucket and key, goes into the
+    /// extensions instead of a [`Caller`]: operations that need a `Caller`
+    /// (every write, every bucket setting) still refuse the request.
+    async fn check_anonymous(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
+        let denied = || {
+            s3_error!(
+                AccessDenied,
+                "Anonymous access is not allowed: sign the request with the access key id and secret of an API key, or read a bucket whose policy allows public reads"
+            )
+        };
+        let op = cx.s3_op().name();
+        let (bucket, action, key) = match (op, cx.s3_path()) {
+            ("GetObject" | "HeadObject", S3Path::Object { bucket, key }) => (
+                bucket.to_string(),
+                PublicAction::GetObject,
+                Some(key.to_string()),
+            ),
+            ("ListObjects" | "ListObjectsV2", S3Path::Bucket { bucket }) => {
+                (bucket.to_string(), PublicAction::ListBucket, None)
+            }
+            _ => return Err(denied()),
+        };
+        let Some(grant) = self
+            .storage
+            .public_grant(&bucket, action, key.as_deref())
+            .await
+            .map_err(super::error::s3_error)?
+        else {
+            return Err(denied());
+        };
+        let headers = cx.headers();
+        let get = |name: &str| headers.get(name).map(|v| v.to_str().unwrap_or("\u{fffd}"));
+        if super::request_options::asks_object_lock(op, get) {
+            return Err(denied());
+        }
+        super::request_options::check(op, &grant.owner().to_string(), get)?;
+        cx.extensions_mut().insert(grant);
+        Ok(())
+    }
+}
+
 /// The longest validity S3 accepts for a SigV4 presigned URL: 7 days.
 pub const MAX_PRESIGNED_EXPIRY_SECS: u64 = 7 * 24 * 3600;
 
@@ -162,6 +206,21 @@ fn refuse_long_presigned(query: Option<&str>) -> S3Result<()> {
         )),
         _ => Ok(()),
     }
+}
+
+/// Who reads, for the operations a bucket policy may open to everyone
+/// (GetObject, HeadObject, ListObjects, ListObjectsV2): the authenticated
+/// caller, or the anonymous caller's [`PublicGrant`] (both set by
+/// [`CallerAccess`]).
+pub fn reader<T>(req: &s3s::S3Request<T>) -> S3Result<Reader> {
+    if let Some(caller) = req.extensions.get::<Caller>() {
+        return Ok(Reader::Owner(*caller));
+    }
+    req.extensions
+        .get::<PublicGrant>()
+        .cloned()
+        .map(Reader::Public)
+        .ok_or_else(|| s3_error!(AccessDenied, "the request is not authenticated"))
 }
 
 /// The authenticated caller of an S3 request (set by [`CallerAccess`]).

@@ -29,9 +29,14 @@ pub fn etag(e: &ETag) -> dto::ETag {
 
 /// The owner element of listings: the account is the user id.
 pub fn owner(caller: Caller) -> dto::Owner {
+    owner_of(caller.user_id)
+}
+
+/// The S3 `Owner` element naming `user_id`.
+pub fn owner_of(user_id: miniaws_core::identity::UserId) -> dto::Owner {
     dto::Owner {
-        id: Some(caller.user_id.to_string()),
-        display_name: Some(caller.user_id.to_string()),
+        id: Some(user_id.to_string()),
+        display_name: Some(user_id.to_string()),
     }
 }
 

@@ -20,13 +20,13 @@ use super::convert::{conditions, range, read_error, read_part_number};
 use super::object_answer::{ObjectAnswer, object_output};
 use super::tagging::tag_count;
 use super::versions::{echo, null_version};
-use super::{MiniS3, caller, not_modified};
+use super::{MiniS3, not_modified, reader};
 
 pub(super) async fn handle(
     s3: &MiniS3,
     req: S3Request<GetObjectInput>,
 ) -> S3Result<S3Response<GetObjectOutput>> {
-    let caller = caller(&req)?;
+    let reader = reader(&req)?;
     let input = req.input;
     let named_null = null_version(input.version_id.as_deref())?;
     let part_number = read_part_number(input.part_number, input.range.is_some())?;
@@ -42,7 +42,7 @@ pub(super) async fn handle(
     };
     let read = s3
         .storage()
-        .get_object(caller, &input.bucket, &input.key, &options)
+        .get_object(reader, &input.bucket, &input.key, &options)
         .await
         .map_err(|e| read_error(e, part_number.is_some()))?;
     let (meta, range, body) = match read {

@@ -17,13 +17,13 @@ use super::convert::{conditions, range, read_error, read_part_number};
 use super::object_answer::{ObjectAnswer, object_output};
 use super::tagging::tag_count;
 use super::versions::{echo, null_version};
-use super::{MiniS3, caller, not_modified, object_error};
+use super::{MiniS3, not_modified, object_error, reader};
 
 pub(super) async fn handle(
     s3: &MiniS3,
     req: S3Request<HeadObjectInput>,
 ) -> S3Result<S3Response<HeadObjectOutput>> {
-    let caller = caller(&req)?;
+    let reader = reader(&req)?;
     let input = req.input;
     let named_null = null_version(input.version_id.as_deref())?;
     let part_number = read_part_number(input.part_number, input.range.is_some())?;
@@ -36,7 +36,7 @@ pub(super) async fn handle(
     );
     let meta = match s3
         .storage()
-        .head_object(caller, &input.bucket, &input.key, &conditions)
+        .head_object(reader, &input.bucket, &input.key, &conditions)
         .await
         .map_err(object_error)?
     {

@@ -50,7 +50,7 @@ pub(super) async fn handle(
         enc,
     } = list(
         s3,
-        caller,
+        caller.into(),
         &input.bucket,
         input.prefix.clone(),
         input.delimiter.clone(),

@@ -1,15 +1,15 @@
 //! ListObjects (v1, `marker`), and the listing both versions share.
 
-use miniaws_core::identity::Caller;
+use miniaws_core::storage::Reader;
 use miniaws_core::storage::{ListObjectsInput, MAX_LIST_KEYS};
 use s3s::dto::{
     CommonPrefix, EncodingType, ListObjectsInput as V1Input, ListObjectsOutput, Object,
 };
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
-use super::convert::{etag, owner, timestamp, url_encode};
+use super::convert::{etag, owner_of, timestamp, url_encode};
 use super::request_options::{STORAGE_CLASS, listed_class};
-use super::{MiniS3, bucket_error, caller};
+use super::{MiniS3, bucket_error, reader};
 
 /// A page, ready for either version's output.
 pub(super) struct Listing {
@@ -34,7 +34,7 @@ fn encoded(s: String) -> String {
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn list(
     s3: &MiniS3,
-    caller: Caller,
+    reader: Reader,
     bucket: &str,
     prefix: Option<String>,
     delimiter: Option<String>,
@@ -53,10 +53,15 @@ pub(super) async fn list(
         }
         Some(n) => n.min(MAX_LIST_KEYS as i32),
     };
+    // A listing's owner is the bucket's, whoever reads it.
+    let owner_id = match &reader {
+        Reader::Owner(caller) => caller.user_id,
+        Reader::Public(grant) => grant.owner(),
+    };
     let page = s3
         .storage()
         .list_objects(
-            caller,
+            reader,
             bucket,
             &ListObjectsInput {
                 prefix: prefix.unwrap_or_default(),
@@ -68,7 +73,7 @@ pub(super) async fn list(
         .await
         .map_err(bucket_error)?;
     let enc: fn(String) -> String = if url { encoded } else { plain };
-    let owner = fetch_owner.then(|| owner(caller));
+    let owner = fetch_owner.then(|| owner_of(owner_id));
     let contents = page
         .objects
         .into_iter()
@@ -103,7 +108,7 @@ pub(super) async fn handle(
     s3: &MiniS3,
     req: S3Request<V1Input>,
 ) -> S3Result<S3Response<ListObjectsOutput>> {
-    let caller = caller(&req)?;
+    let reader = reader(&req)?;
     let input = req.input;
     let url = input
         .encoding_type
@@ -118,7 +123,7 @@ pub(super) async fn handle(
         enc,
     } = list(
         s3,
-        caller,
+        reader,
         &input.bucket,
         input.prefix.clone(),
         input.delimiter.clone(),

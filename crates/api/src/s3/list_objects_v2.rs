@@ -7,7 +7,7 @@ use s3s::dto::{EncodingType, ListObjectsV2Input, ListObjectsV2Output};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use super::list_objects::{Listing, list};
-use super::{MiniS3, caller};
+use super::{MiniS3, reader};
 
 /// The continuation token of a page: the opaque form of its last entry.
 fn token(after: &str) -> String {
@@ -31,7 +31,7 @@ pub(super) async fn handle(
     s3: &MiniS3,
     req: S3Request<ListObjectsV2Input>,
 ) -> S3Result<S3Response<ListObjectsV2Output>> {
-    let caller = caller(&req)?;
+    let reader = reader(&req)?;
     let input = req.input;
     let start_after = match &input.continuation_token {
         Some(t) => Some(untoken(t)?),
@@ -50,7 +50,7 @@ pub(super) async fn handle(
         enc,
     } = list(
         s3,
-        caller,
+        reader,
         &input.bucket,
         input.prefix.clone(),
         input.delimiter.clone(),

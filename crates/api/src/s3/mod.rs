@@ -46,6 +46,7 @@ mod delete_bucket;
 mod delete_bucket_cors;
 mod delete_bucket_encryption;
 mod delete_bucket_ownership_controls;
+mod delete_bucket_policy;
 mod delete_object;
 mod delete_object_tagging;
 mod delete_objects;
@@ -54,6 +55,7 @@ mod get_bucket_cors;
 mod get_bucket_encryption;
 mod get_bucket_location;
 mod get_bucket_ownership_controls;
+mod get_bucket_policy;
 mod get_bucket_versioning;
 mod get_object;
 mod get_object_acl;
@@ -71,10 +73,12 @@ mod list_objects;
 mod list_objects_v2;
 mod list_parts;
 mod post_object;
+mod public_access_block;
 mod put_bucket_acl;
 mod put_bucket_cors;
 mod put_bucket_encryption;
 mod put_bucket_ownership_controls;
+mod put_bucket_policy;
 mod put_bucket_versioning;
 mod put_object;
 mod put_object_acl;
@@ -121,6 +125,12 @@ impl MiniS3 {
     fn multipart(&self) -> &MultipartService {
         &self.state.multipart
     }
+}
+
+/// Who reads: the authenticated caller, or an anonymous caller with a
+/// public grant (GetObject, HeadObject, ListObjects, ListObjectsV2 only).
+fn reader<T>(req: &S3Request<T>) -> S3Result<miniaws_core::storage::Reader> {
+    auth::reader(req)
 }
 
 /// The authenticated caller of a request.
@@ -244,6 +254,48 @@ impl s3s::S3 for MiniS3 {
         req: S3Request<ListObjectVersionsInput>,
     ) -> S3Result<S3Response<ListObjectVersionsOutput>> {
         list_object_versions::handle(self, req).await
+    }
+
+    async fn get_bucket_policy(
+        &self,
+        req: S3Request<GetBucketPolicyInput>,
+    ) -> S3Result<S3Response<GetBucketPolicyOutput>> {
+        get_bucket_policy::handle(self, req).await
+    }
+
+    async fn put_bucket_policy(
+        &self,
+        req: S3Request<PutBucketPolicyInput>,
+    ) -> S3Result<S3Response<PutBucketPolicyOutput>> {
+        put_bucket_policy::handle(self, req).await
+    }
+
+    async fn delete_bucket_policy(
+        &self,
+        req: S3Request<DeleteBucketPolicyInput>,
+    ) -> S3Result<S3Response<DeleteBucketPolicyOutput>> {
+        delete_bucket_policy::handle(self, req).await
+    }
+
+    async fn get_public_access_block(
+        &self,
+        req: S3Request<GetPublicAccessBlockInput>,
+    ) -> S3Result<S3Response<GetPublicAccessBlockOutput>> {
+        public_access_block::get(self, req).await
+    }
+
+    async fn put_public_access_block(
+        &self,
+        req: S3Request<PutPublicAccessBlockInput>,
+    ) -> S3Result<S3Response<PutPublicAccessBlockOutput>> {
+        public_access_block::put(self, req).await
+    }
+
+    async fn delete_public_access_block(
+        &self,
+        req: S3Request<DeletePublicAccessBlockInput>,
+    ) -> S3Result<S3Response<DeletePublicAccessBlockOutput>> {
+        public_access_block::delete(self, req).await
     }
 
     async fn get_bucket_cors(

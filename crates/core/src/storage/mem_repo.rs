@@ -13,6 +13,9 @@ use crate::Resource;
 use crate::error::{ConflictKind, CoreError, CoreResult};
 use crate::identity::UserId;
 
+/// A bucket's policy document and Block Public Access settings.
+type Access = (Option<String>, Option<PublicAccessBlock>);
+
 /// Buckets and object metadata held in maps, with the owner checks and
 /// write conditions of the real repositories; `batches` records every group
 /// commit and `gate` can hold one back.
@@ -24,7 +27,7 @@ pub(crate) struct MemRepo {
     /// bucket → its CORS configuration.
     pub(crate) cors: Mutex<BTreeMap<String, CorsConfiguration>>,
     /// bucket → its policy and Block Public Access settings, once written.
-    pub(crate) access: Mutex<BTreeMap<String, (Option<String>, Option<PublicAccessBlock>)>>,
+    pub(crate) access: Mutex<BTreeMap<String, Access>>,
     /// The size of every group commit, in order.
     pub(crate) batches: Mutex<Vec<usize>>,
     /// When set, a group commit waits for a permit before it applies.

@@ -419,6 +419,9 @@ pub struct PublicGrant {
     pub(crate) action: PublicAction,
     /// The key, for [`PublicAction::GetObject`].
     pub(crate) key: Option<String>,
+    /// Whether the policy also lets everyone list the bucket: without it,
+    /// a missing key is `AccessDenied`, not `NoSuchKey`, as on S3.
+    pub(crate) may_list: bool,
 }
 
 impl PublicGrant {

@@ -503,11 +503,13 @@ impl StorageService {
         if !policy.allows_anonymous(action, name.as_str(), key.unwrap_or("")) {
             return Ok(None);
         }
+        let may_list = policy.allows_anonymous(PublicAction::ListBucket, name.as_str(), "");
         Ok(Some(PublicGrant {
             bucket: name.as_str().to_owned(),
             owner: access.owner,
             action,
             key: key.map(str::to_owned),
+            may_list,
         }))
     }
 
@@ -911,14 +913,20 @@ impl StorageService {
         bucket: &str,
         key: &str,
     ) -> CoreResult<ObjectMeta> {
-        let bucket = self
-            .readable_bucket(&reader.into(), bucket, Some(key))
-            .await?;
+        let reader = reader.into();
+        let bucket = self.readable_bucket(&reader, bucket, Some(key)).await?;
         let key = ObjectKey::parse(key)?;
         self.repo
             .get_object(&bucket.name, &key)
             .await?
-            .ok_or_else(|| CoreError::not_found(Resource::Object, key.as_str()))
+            .ok_or_else(|| match reader {
+                // S3 tells an anonymous caller that a key is missing only
+                // when the policy lets everyone list the bucket.
+                Reader::Public(grant) if !grant.may_list => {
+                    CoreError::Forbidden("Access Denied".into())
+                }
+                _ => CoreError::not_found(Resource::Object, key.as_str()),
+            })
     }
 
     /// An object's metadata, after its conditions.

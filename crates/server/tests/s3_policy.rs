@@ -1,0 +1,693 @@
+//! Public-read buckets against the real server on SQLite and Postgres:
+//! Put/Get/DeleteBucketPolicy and Get/Put/DeletePublicAccessBlock through
+//! the official AWS SDK (S3's defaults for a new bucket, `NoSuchBucketPolicy`,
+//! `NoSuchPublicAccessBlockConfiguration`, `MalformedPolicy` for what Mini
+//! AWS cannot enforce, a resource naming another bucket, a public policy
+//! blocked by `BlockPublicPolicy`, another owner's bucket, a missing one);
+//! unsigned requests sent raw with reqwest (no policy, a public policy
+//! behind the default block, lifted: GET with the exact bytes, HEAD, both
+//! list versions; a Deny on a prefix, a key outside the Resource, anonymous
+//! writes, `RestrictPublicBuckets` back on, the policy deleted, another
+//! bucket of the same owner); the policy and settings surviving a restart;
+//! and the real aws CLI's `s3api put-bucket-policy` / `get-bucket-policy` /
+//! `delete-public-access-block`.
+
+mod common;
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::PublicAccessBlockConfiguration;
+use common::{code_of, s3_client};
+use miniaws_testkit::{Backend, TestServer, services_required};
+use std::path::{Path, PathBuf};
+
+fn public_read(bucket: &str) -> String {
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[
+  {{"Sid":"PublicRead","Effect":"Allow","Principal":"*","Action":["s3:GetObject","s3:ListBucket"],"Resource":["arn:aws:s3:::{bucket}/*","arn:aws:s3:::{bucket}"]}},
+  {{"Sid":"NotPrivate","Effect":"Deny","Principal":{{"AWS":"*"}},"Action":"s3:GetObject","Resource":"arn:aws:s3:::{bucket}/private/*"}}]}}"#
+    )
+}
+
+fn block(restrict: bool, block_policy: bool) -> PublicAccessBlockConfiguration {
+    PublicAccessBlockConfiguration::builder()
+        .block_public_acls(true)
+        .ignore_public_acls(true)
+        .block_public_policy(block_policy)
+        .restrict_public_buckets(restrict)
+        .build()
+}
+
+async fn put_policy(s3: &Client, bucket: &str, policy: &str) -> Result<(), (String, u16)> {
+    s3.put_bucket_policy()
+        .bucket(bucket)
+        .policy(policy)
+        .send()
+        .await
+        .map(drop)
+        .map_err(|e| code_of(&e))
+}
+
+/// An unsigned request: status and body.
+async fn anon(method: reqwest::Method, url: &str) -> (u16, Vec<u8>) {
+    let resp = reqwest::Client::new()
+        .request(method, url)
+        .send()
+        .await
+        .expect("request sent");
+    let status = resp.status().as_u16();
+    (status, resp.bytes().await.expect("body").to_vec())
+}
+
+async fn anon_get(url: &str) -> (u16, Vec<u8>) {
+    anon(reqwest::Method::GET, url).await
+}
+
+/// The operations and S3's refusals, through the SDK.
+async fn operations(server: &TestServer, s3: &Client, bucket: &str) {
+    // A new bucket: all four settings on, no policy.
+    let got = s3
+        .get_public_access_block()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("GetPublicAccessBlock on a new bucket");
+    let c = got
+        .public_access_block_configuration()
+        .expect("a configuration");
+    assert_eq!(
+        (
+            c.block_public_acls(),
+            c.ignore_public_acls(),
+            c.block_public_policy(),
+            c.restrict_public_buckets()
+        ),
+        (Some(true), Some(true), Some(true), Some(true))
+    );
+    let err = s3
+        .get_bucket_policy()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect_err("no policy yet");
+    assert_eq!(code_of(&err), ("NoSuchBucketPolicy".to_owned(), 404));
+
+    // A public policy is blocked by default.
+    let err = put_policy(s3, bucket, &public_read(bucket))
+        .await
+        .expect_err("blocked");
+    assert_eq!(err, ("AccessDenied".to_owned(), 403));
+    let raw = s3
+        .put_bucket_policy()
+        .bucket(bucket)
+        .policy(public_read(bucket))
+        .send()
+        .await
+        .expect_err("blocked");
+    let message = raw
+        .as_service_error()
+        .and_then(|e| aws_sdk_s3::error::ProvideErrorMetadata::message(e).map(str::to_owned));
+    assert!(
+        message.as_deref().is_some_and(|m| m.contains(
+            "because public policies are blocked by the BlockPublicPolicy block public access setting."
+        )),
+        "{message:?}"
+    );
+    // A Deny-only policy is not public: accepted behind the block.
+    let deny_only = format!(
+        r#"{{"Statement":[{{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::{bucket}/*"}}]}}"#
+    );
+    put_policy(s3, bucket, &deny_only)
+        .await
+        .expect("a Deny-only policy");
+    let got = s3
+        .get_bucket_policy()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("GetBucketPolicy");
+    assert_eq!(got.policy(), Some(deny_only.as_str()), "answered as put");
+
+    // What Mini AWS cannot enforce exactly is refused, naming the element.
+    let stmt = |extra: &str, principal: &str, resource: &str| {
+        format!(
+            r#"{{"Statement":[{{"Effect":"Allow","Principal":{principal},"Action":"s3:GetObject","Resource":"{resource}"{extra}}}]}}"#
+        )
+    };
+    let own = format!("arn:aws:s3:::{bucket}/*");
+    for (what, policy, needle) in [
+        ("not JSON", "{nope".to_owned(), "JSON"),
+        (
+            "Condition",
+            stmt(
+                r#","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}"#,
+                r#""*""#,
+                &own,
+            ),
+            "Condition",
+        ),
+        (
+            "NotAction",
+            stmt(r#","NotAction":"s3:PutObject""#, r#""*""#, &own),
+            "NotAction",
+        ),
+        (
+            "NotResource",
+            stmt(r#","NotResource":"arn:aws:s3:::x/*""#, r#""*""#, &own),
+            "NotResource",
+        ),
+        (
+            "an account principal",
+            stmt("", r#"{"AWS":"arn:aws:iam::123456789012:root"}"#, &own),
+            "Principal",
+        ),
+        (
+            "another bucket",
+            stmt("", r#""*""#, "arn:aws:s3:::someone-elses/*"),
+            "Policy has invalid resource",
+        ),
+    ] {
+        let err = s3
+            .put_bucket_policy()
+            .bucket(bucket)
+            .policy(policy)
+            .send()
+            .await
+            .expect_err(what);
+        assert_eq!(code_of(&err), ("MalformedPolicy".to_owned(), 400), "{what}");
+        let message = err
+            .as_service_error()
+            .and_then(|e| aws_sdk_s3::error::ProvideErrorMetadata::message(e).map(str::to_owned))
+            .unwrap_or_default();
+        assert!(message.contains(needle), "{what}: {message}");
+    }
+    // The refused puts changed nothing.
+    let got = s3
+        .get_bucket_policy()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("GetBucketPolicy");
+    assert_eq!(got.policy(), Some(deny_only.as_str()));
+
+    // Settings: put (a setting left out is off), read back, delete.
+    s3.put_public_access_block()
+        .bucket(bucket)
+        .public_access_block_configuration(
+            PublicAccessBlockConfiguration::builder()
+                .block_public_acls(true)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("PutPublicAccessBlock");
+    let got = s3
+        .get_public_access_block()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("GetPublicAccessBlock");
+    let c = got.public_access_block_configuration().expect("config");
+    assert_eq!(
+        (
+            c.block_public_acls(),
+            c.ignore_public_acls(),
+            c.block_public_policy(),
+            c.restrict_public_buckets()
+        ),
+        (Some(true), Some(false), Some(false), Some(false))
+    );
+    s3.delete_public_access_block()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("DeletePublicAccessBlock");
+    let err = s3
+        .get_public_access_block()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect_err("deleted");
+    assert_eq!(
+        code_of(&err),
+        ("NoSuchPublicAccessBlockConfiguration".to_owned(), 404)
+    );
+    s3.delete_bucket_policy()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("DeleteBucketPolicy");
+    s3.delete_bucket_policy()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("DeleteBucketPolicy again (204)");
+    let err = s3
+        .get_bucket_policy()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect_err("deleted");
+    assert_eq!(code_of(&err), ("NoSuchBucketPolicy".to_owned(), 404));
+
+    // Another owner: AccessDenied for every operation, nothing changed.
+    let (_, bob) = server.user("bob-policy").await;
+    let bob = s3_client(server, &bob);
+    put_policy(s3, bucket, &deny_only).await.expect("put");
+    let results = [
+        ("put policy", put_policy(&bob, bucket, &deny_only).await),
+        (
+            "get policy",
+            bob.get_bucket_policy()
+                .bucket(bucket)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| code_of(&e)),
+        ),
+        (
+            "delete policy",
+            bob.delete_bucket_policy()
+                .bucket(bucket)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| code_of(&e)),
+        ),
+        (
+            "get block",
+            bob.get_public_access_block()
+                .bucket(bucket)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| code_of(&e)),
+        ),
+        (
+            "put block",
+            bob.put_public_access_block()
+                .bucket(bucket)
+                .public_access_block_configuration(block(false, false))
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| code_of(&e)),
+        ),
+        (
+            "delete block",
+            bob.delete_public_access_block()
+                .bucket(bucket)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| code_of(&e)),
+        ),
+    ];
+    for (what, result) in results {
+        assert_eq!(result, Err(("AccessDenied".to_owned(), 403)), "{what}");
+    }
+    let got = s3
+        .get_bucket_policy()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("the owner's policy is untouched");
+    assert_eq!(got.policy(), Some(deny_only.as_str()));
+    assert!(
+        s3.get_public_access_block()
+            .bucket(bucket)
+            .send()
+            .await
+            .is_err(),
+        "still deleted: bob's put wrote nothing"
+    );
+    // A missing bucket.
+    let err = put_policy(s3, "no-such-policy-bucket", &deny_only)
+        .await
+        .expect_err("missing");
+    assert_eq!(err, ("NoSuchBucket".to_owned(), 404));
+    let err = s3
+        .get_public_access_block()
+        .bucket("no-such-policy-bucket")
+        .send()
+        .await
+        .expect_err("missing");
+    assert_eq!(code_of(&err), ("NoSuchBucket".to_owned(), 404));
+}
+
+/// Unsigned reads and writes against a bucket as its owner opens it up.
+async fn anonymous(server: &TestServer, s3: &Client, bucket: &str, other: &str) {
+    let base = server.aws_url();
+    let body = b"avatar bytes \x00\x01\xff".to_vec();
+    for (b, key) in [
+        (bucket, "avatars/a.png"),
+        (bucket, "private/p.txt"),
+        (bucket, "outside.txt"),
+        (other, "avatars/a.png"),
+    ] {
+        s3.put_object()
+            .bucket(b)
+            .key(key)
+            .body(ByteStream::from(body.clone()))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("PutObject {b}/{key}: {e:?}"));
+    }
+    let url = format!("{base}/{bucket}/avatars/a.png");
+    // No policy: 403.
+    assert_eq!(anon_get(&url).await.0, 403);
+    // A public policy is refused behind the default block; still 403.
+    let policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[
+  {{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::{bucket}/avatars/*"}},
+  {{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::{bucket}/private/*"}},
+  {{"Effect":"Allow","Principal":"*","Action":"s3:ListBucket","Resource":"arn:aws:s3:::{bucket}"}},
+  {{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::{bucket}/private/*"}}]}}"#
+    );
+    assert_eq!(
+        put_policy(s3, bucket, &policy).await,
+        Err(("AccessDenied".to_owned(), 403))
+    );
+    assert_eq!(anon_get(&url).await.0, 403);
+    // Lifted: the two commands a user runs.
+    s3.delete_public_access_block()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("DeletePublicAccessBlock");
+    put_policy(s3, bucket, &policy)
+        .await
+        .expect("a public policy once the block is lifted");
+    let (status, got) = anon_get(&url).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&got));
+    assert_eq!(got, body, "the exact bytes");
+    let head = reqwest::Client::new()
+        .head(&url)
+        .send()
+        .await
+        .expect("HEAD");
+    assert_eq!(head.status().as_u16(), 200);
+    assert_eq!(
+        head.headers()
+            .get("content-length")
+            .and_then(|v| v.to_str().ok()),
+        Some(body.len().to_string().as_str())
+    );
+    // Listing, both versions.
+    let (status, xml) = anon_get(&format!("{base}/{bucket}?list-type=2")).await;
+    let xml = String::from_utf8_lossy(&xml).into_owned();
+    assert_eq!(status, 200, "{xml}");
+    for key in ["avatars/a.png", "private/p.txt", "outside.txt"] {
+        assert!(xml.contains(&format!("<Key>{key}</Key>")), "{xml}");
+    }
+    let (status, xml) = anon_get(&format!("{base}/{bucket}?prefix=avatars/")).await;
+    let xml = String::from_utf8_lossy(&xml).into_owned();
+    assert_eq!(status, 200, "{xml}");
+    assert!(xml.contains("<Key>avatars/a.png</Key>"), "{xml}");
+    assert!(!xml.contains("outside.txt"), "{xml}");
+    // A missing key under the public prefix: S3 answers 404 when the
+    // caller may list the bucket.
+    assert_eq!(
+        anon_get(&format!("{base}/{bucket}/avatars/none.png"))
+            .await
+            .0,
+        404
+    );
+    // The Deny on a prefix wins over its Allow; a key outside every
+    // Resource is refused.
+    assert_eq!(
+        anon_get(&format!("{base}/{bucket}/private/p.txt")).await.0,
+        403
+    );
+    assert_eq!(
+        anon_get(&format!("{base}/{bucket}/outside.txt")).await.0,
+        403
+    );
+    // Anonymous writes: refused, nothing changed.
+    let (status, _) = anon(reqwest::Method::PUT, &url).await;
+    assert_eq!(status, 403, "anonymous PUT");
+    let (status, _) = anon(reqwest::Method::DELETE, &url).await;
+    assert_eq!(status, 403, "anonymous DELETE");
+    let (status, _) = anon(
+        reqwest::Method::DELETE,
+        &format!("{base}/{bucket}/outside.txt"),
+    )
+    .await;
+    assert_eq!(status, 403, "anonymous DELETE");
+    assert_eq!(
+        anon(reqwest::Method::GET, &format!("{base}/{bucket}?policy"))
+            .await
+            .0,
+        403,
+        "anonymous GetBucketPolicy"
+    );
+    assert_eq!(
+        anon(reqwest::Method::DELETE, &format!("{base}/{bucket}?policy"))
+            .await
+            .0,
+        403,
+        "anonymous DeleteBucketPolicy"
+    );
+    let got = s3
+        .get_object()
+        .bucket(bucket)
+        .key("avatars/a.png")
+        .send()
+        .await
+        .expect("still there");
+    assert_eq!(
+        got.body
+            .collect()
+            .await
+            .expect("body")
+            .into_bytes()
+            .to_vec(),
+        body
+    );
+    s3.head_object()
+        .bucket(bucket)
+        .key("outside.txt")
+        .send()
+        .await
+        .expect("still there");
+    // Another bucket of the same owner, without a policy.
+    assert_eq!(
+        anon_get(&format!("{base}/{other}/avatars/a.png")).await.0,
+        403
+    );
+    assert_eq!(
+        anon_get(&format!("{base}/{other}?list-type=2")).await.0,
+        403
+    );
+    // RestrictPublicBuckets back on: nothing, though the policy stays.
+    s3.put_public_access_block()
+        .bucket(bucket)
+        .public_access_block_configuration(block(true, false))
+        .send()
+        .await
+        .expect("PutPublicAccessBlock");
+    assert_eq!(anon_get(&url).await.0, 403);
+    assert_eq!(
+        anon_get(&format!("{base}/{bucket}?list-type=2")).await.0,
+        403
+    );
+    s3.put_public_access_block()
+        .bucket(bucket)
+        .public_access_block_configuration(block(false, true))
+        .send()
+        .await
+        .expect("PutPublicAccessBlock");
+    assert_eq!(anon_get(&url).await.0, 200);
+    // Policy deleted: 403 again.
+    s3.delete_bucket_policy()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("DeleteBucketPolicy");
+    assert_eq!(anon_get(&url).await.0, 403);
+    // Back on for the restart check.
+    s3.delete_public_access_block()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("DeletePublicAccessBlock");
+    put_policy(s3, bucket, &policy).await.expect("policy again");
+}
+
+fn aws_cli_path() -> Option<PathBuf> {
+    match std::env::var("MINIAWS_TEST_AWS_CLI") {
+        Ok(p) if !p.is_empty() && Path::new(&p).exists() => Some(PathBuf::from(p)),
+        _ if services_required() => panic!(
+            "MINIAWS_TEST_AWS_CLI is not set or does not exist, but services are required: run ./scripts/test"
+        ),
+        _ => {
+            eprintln!("SKIPPED: MINIAWS_TEST_AWS_CLI not set (run ./scripts/test)");
+            None
+        }
+    }
+}
+
+async fn aws_cli(server: &TestServer, key: &miniaws_client::CreatedKey, bucket: &str) {
+    let Some(cli) = aws_cli_path() else {
+        return;
+    };
+    let home = tempfile::tempdir().expect("temp home");
+    let file = home.path().join("policy.json");
+    let policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"PublicRead","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::{bucket}/*"}}]}}"#
+    );
+    std::fs::write(&file, &policy).expect("write policy.json");
+    let run = |args: Vec<String>| {
+        let mut cmd = tokio::process::Command::new(&cli);
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", home.path())
+            .env("AWS_ACCESS_KEY_ID", &key.access_key_id)
+            .env("AWS_SECRET_ACCESS_KEY", &key.secret_access_key)
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", home.path().join("config"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                home.path().join("credentials"),
+            )
+            .arg("--endpoint-url")
+            .arg(server.aws_url())
+            .args(args)
+            .kill_on_drop(true);
+        async move {
+            let out = cmd.output().await.expect("the aws CLI runs");
+            (
+                out.status.success(),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        }
+    };
+    let put = vec![
+        "s3api".into(),
+        "put-bucket-policy".into(),
+        "--bucket".into(),
+        bucket.into(),
+        "--policy".into(),
+        format!("file://{}", file.display()),
+    ];
+    let (ok, _, stderr) = run(put.clone()).await;
+    assert!(!ok, "blocked by default");
+    assert!(stderr.contains("AccessDenied"), "{stderr}");
+    let (ok, out, stderr) = run(vec![
+        "s3api".into(),
+        "delete-public-access-block".into(),
+        "--bucket".into(),
+        bucket.into(),
+    ])
+    .await;
+    assert!(ok, "{out}{stderr}");
+    let (ok, out, stderr) = run(put).await;
+    assert!(ok, "{out}{stderr}");
+    let (ok, out, stderr) = run(vec![
+        "s3api".into(),
+        "get-bucket-policy".into(),
+        "--bucket".into(),
+        bucket.into(),
+    ])
+    .await;
+    assert!(ok, "{stderr}");
+    let got: serde_json::Value = serde_json::from_str(&out).expect("JSON from the CLI");
+    assert_eq!(got["Policy"].as_str(), Some(policy.as_str()), "{out}");
+    let (ok, out, stderr) = run(vec![
+        "s3".into(),
+        "cp".into(),
+        format!("{}", file.display()),
+        format!("s3://{bucket}/site/index.json"),
+    ])
+    .await;
+    assert!(ok, "{out}{stderr}");
+    let (status, body) = anon_get(&format!("{}/{bucket}/site/index.json", server.aws_url())).await;
+    assert_eq!(status, 200);
+    assert_eq!(body, policy.as_bytes());
+    // Without s3:ListBucket a missing key is AccessDenied, not NoSuchKey,
+    // as on S3; and the listing itself is refused.
+    let (status, body) = anon_get(&format!("{}/{bucket}/site/none.json", server.aws_url())).await;
+    assert_eq!(status, 403, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(
+        anon_get(&format!("{}/{bucket}?list-type=2", server.aws_url()))
+            .await
+            .0,
+        403
+    );
+}
+
+async fn run(backend: Backend) {
+    let Some(mut server) = TestServer::start(backend).await else {
+        return;
+    };
+    let (_, key) = server.user("alice-policy").await;
+    let s3 = s3_client(&server, &key);
+    for bucket in ["policy-ops", "policy-site", "policy-other", "policy-cli"] {
+        s3.create_bucket()
+            .bucket(bucket)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("CreateBucket {bucket}: {e:?}"));
+    }
+    operations(&server, &s3, "policy-ops").await;
+    anonymous(&server, &s3, "policy-site", "policy-other").await;
+    aws_cli(&server, &key, "policy-cli").await;
+
+    // The policy and the settings survive a restart.
+    server.restart().await;
+    let s3 = s3_client(&server, &key);
+    let got = s3
+        .get_bucket_policy()
+        .bucket("policy-site")
+        .send()
+        .await
+        .expect("GetBucketPolicy after a restart");
+    assert!(got.policy().is_some_and(|p| p.contains("avatars")));
+    assert!(
+        s3.get_public_access_block()
+            .bucket("policy-site")
+            .send()
+            .await
+            .is_err(),
+        "still deleted after a restart"
+    );
+    let got = s3
+        .get_public_access_block()
+        .bucket("policy-other")
+        .send()
+        .await
+        .expect("the default after a restart");
+    assert_eq!(
+        got.public_access_block_configuration()
+            .and_then(|c| c.restrict_public_buckets()),
+        Some(true)
+    );
+    let base = server.aws_url();
+    let (status, body) = anon_get(&format!("{base}/policy-site/avatars/a.png")).await;
+    assert_eq!(status, 200);
+    assert_eq!(body, b"avatar bytes \x00\x01\xff");
+    assert_eq!(
+        anon_get(&format!("{base}/policy-site/private/p.txt"))
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        anon_get(&format!("{base}/policy-other/avatars/a.png"))
+            .await
+            .0,
+        403
+    );
+}
+
+#[tokio::test]
+async fn bucket_policy_sqlite() {
+    run(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn bucket_policy_postgres() {
+    run(Backend::Postgres).await;
+}
