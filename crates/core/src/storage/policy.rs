@@ -101,8 +101,13 @@ impl BucketPolicy {
                 "Policies must not exceed {MAX_POLICY_BYTES} bytes"
             )));
         }
-        let value: Value = serde_json::from_str(document)
-            .map_err(|_| malformed("Policies must be valid JSON and the first byte must be '{'"))?;
+        let Strict(value) = serde_json::from_str(document).map_err(|e| {
+            if e.to_string().contains(DUPLICATE) {
+                malformed(format!("Policy has a {e}"))
+            } else {
+                malformed("Policies must be valid JSON and the first byte must be '{'")
+            }
+        })?;
         let Value::Object(top) = value else {
             return Err(malformed(
                 "Policies must be valid JSON and the first byte must be '{'",
@@ -341,6 +346,72 @@ fn parse_resources(bucket: &str, value: &Value) -> Result<Vec<String>, Malformed
         .collect()
 }
 
+const DUPLICATE: &str = "duplicate element";
+
+/// A JSON value read with every object's keys unique. `serde_json::Value`
+/// keeps the last of duplicated keys, so `{"Effect":"Deny","Effect":"Allow"}`
+/// would be stored and answered with a `Deny` that is silently ignored;
+/// refusing duplicates keeps the stored document meaning what it says.
+struct Strict(Value);
+
+impl<'de> Deserialize<'de> for Strict {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Strict(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if out.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!("{DUPLICATE} {key}")));
+            }
+            let Strict(value) = map.next_value()?;
+            out.insert(key, value);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
 /// Matches IAM wildcards: `*` any run of characters (also empty), `?` exactly
 /// one. Case-sensitive; callers lower-case both sides where IAM ignores case.
 fn wildcard_match(pattern: &str, text: &str) -> bool {
@@ -558,6 +629,16 @@ mod tests {
                 "no principal",
                 r#"{"Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::site/*"}]}"#.into(),
                 "Principal",
+            ),
+            (
+                "duplicated Effect",
+                r#"{"Statement":[{"Effect":"Deny","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::site/*"}]}"#.into(),
+                "duplicate element Effect",
+            ),
+            (
+                "duplicated Statement",
+                r#"{"Statement":[],"Statement":{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::site/*"}}"#.into(),
+                "duplicate element Statement",
             ),
             ("too large", format!(r#"{{"Id":"{}"}}"#, "x".repeat(MAX_POLICY_BYTES)), "exceed"),
         ];
