@@ -393,6 +393,12 @@ async fn anonymous(server: &TestServer, s3: &Client, bucket: &str, other: &str) 
             .and_then(|v| v.to_str().ok()),
         Some(body.len().to_string().as_str())
     );
+    // S3 refuses response-header overrides on anonymous GETs (a public
+    // object could otherwise be served as HTML from the bucket's origin).
+    let (status, xml) = anon_get(&format!("{url}?response-content-type=text/html")).await;
+    let xml = String::from_utf8_lossy(&xml).into_owned();
+    assert_eq!(status, 400, "{xml}");
+    assert!(xml.contains("InvalidRequest"), "{xml}");
     // Listing, both versions.
     let (status, xml) = anon_get(&format!("{base}/{bucket}?list-type=2")).await;
     let xml = String::from_utf8_lossy(&xml).into_owned();

@@ -164,6 +164,12 @@ impl CallerAccess {
             }
             _ => return Err(denied()),
         };
+        if action == PublicAction::GetObject && has_response_overrides(cx.uri().query()) {
+            return Err(s3_error!(
+                InvalidRequest,
+                "Request specific response headers cannot be used for anonymous GET requests."
+            ));
+        }
         let Some(grant) = self
             .storage
             .public_grant(&bucket, action, key.as_deref())
@@ -181,6 +187,18 @@ impl CallerAccess {
         cx.extensions_mut().insert(grant);
         Ok(())
     }
+}
+
+/// Whether the query asks GetObject to override response headers
+/// (`response-content-type` and the like). S3 refuses these on anonymous
+/// requests: anyone could otherwise serve a public object as, say,
+/// `text/html` from the bucket's origin.
+fn has_response_overrides(query: Option<&str>) -> bool {
+    query.is_some_and(|q| {
+        q.split('&')
+            .map(|pair| pair.split_once('=').map_or(pair, |(name, _)| name))
+            .any(|name| name.starts_with("response-"))
+    })
 }
 
 /// The longest validity S3 accepts for a SigV4 presigned URL: 7 days.
