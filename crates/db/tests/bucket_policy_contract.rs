@@ -4,52 +4,9 @@
 
 mod common;
 
-use miniaws_core::identity::{ApiKeyId, IdentityRepo, KeyName, NewApiKey, User, UserId};
-use miniaws_core::storage::{Bucket, BucketName, PublicAccessBlock, StorageRepo};
-use std::sync::Arc;
+use common::Repos;
 
-struct Repos {
-    storage: Arc<dyn StorageRepo>,
-    identity: Arc<dyn IdentityRepo>,
-}
-
-impl Repos {
-    async fn user(&self, name: &str) -> UserId {
-        let user = User {
-            id: UserId::new(),
-            name: name.into(),
-            created_at: time::OffsetDateTime::UNIX_EPOCH,
-        };
-        let key = NewApiKey {
-            id: ApiKeyId::new(),
-            user_id: user.id,
-            name: KeyName::parse(name).expect("key name"),
-            key_hash: format!("hash-{name}"),
-            prefix: "mk_".into(),
-            access_key_id: format!("AKIA{}", name.to_uppercase()),
-            secret_access_key: "s".into(),
-            created_at: time::OffsetDateTime::UNIX_EPOCH,
-        };
-        self.identity
-            .create_user_with_key(&user, &key)
-            .await
-            .expect("user created");
-        user.id
-    }
-
-    async fn bucket(&self, owner: UserId, name: &str) -> BucketName {
-        let bucket = Bucket {
-            name: BucketName::parse(name).expect("bucket name"),
-            owner,
-            created_at: time::OffsetDateTime::UNIX_EPOCH,
-        };
-        self.storage
-            .create_bucket(&bucket)
-            .await
-            .expect("bucket created");
-        bucket.name
-    }
-}
+use miniaws_core::storage::{BucketName, PublicAccessBlock};
 
 const POLICY_A: &str = r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::a/*"}]}"#;
 const POLICY_B: &str = r#"{"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::b/*"}]}"#;
@@ -310,11 +267,7 @@ async fn run(repos: Repos) {
 #[tokio::test]
 async fn bucket_policy_contract_on_sqlite() {
     let fresh = common::sqlite(true).await;
-    run(Repos {
-        storage: fresh.db.storage_repo(),
-        identity: fresh.db.identity_repo(),
-    })
-    .await;
+    run(Repos::of(&fresh)).await;
 }
 
 #[tokio::test]
@@ -322,9 +275,5 @@ async fn bucket_policy_contract_on_postgres() {
     let Some(fresh) = common::postgres(true).await else {
         return;
     };
-    run(Repos {
-        storage: fresh.db.storage_repo(),
-        identity: fresh.db.identity_repo(),
-    })
-    .await;
+    run(Repos::of(&fresh)).await;
 }

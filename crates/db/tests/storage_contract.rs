@@ -3,64 +3,21 @@
 
 mod common;
 
+use common::Repos;
+
 use miniaws_core::error::ConflictKind;
-use miniaws_core::identity::{ApiKeyId, IdentityRepo, KeyName, NewApiKey, User, UserId};
+use miniaws_core::identity::UserId;
 use miniaws_core::storage::{
     BlobId, Bucket, BucketName, ETag, KeyRange, ObjectId, ObjectKey, ObjectMeta, ObjectPart,
-    ObjectWrite, StorageRepo, Tags, WriteCondition, key_successor,
+    ObjectWrite, Tags, WriteCondition, key_successor,
 };
 use miniaws_core::{CoreError, Resource};
 use miniaws_db::Database;
 use std::collections::{BTreeMap, HashSet};
-use std::sync::Arc;
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 fn t(offset_secs: i64) -> OffsetDateTime {
-    time::macros::datetime!(2026-01-01 00:00:00.123456 UTC) + Duration::seconds(offset_secs)
-}
-
-#[derive(Clone)]
-struct Repos {
-    storage: Arc<dyn StorageRepo>,
-    identity: Arc<dyn IdentityRepo>,
-}
-
-impl Repos {
-    async fn user(&self, name: &str) -> UserId {
-        let user = User {
-            id: UserId::new(),
-            name: name.into(),
-            created_at: t(0),
-        };
-        let key = NewApiKey {
-            id: ApiKeyId::new(),
-            user_id: user.id,
-            name: KeyName::parse(name).unwrap(),
-            key_hash: format!("hash-{name}"),
-            prefix: "mk_".into(),
-            access_key_id: format!("AKIA{}", name.to_uppercase()),
-            secret_access_key: "s".into(),
-            created_at: t(0),
-        };
-        self.identity
-            .create_user_with_key(&user, &key)
-            .await
-            .expect("user created");
-        user.id
-    }
-
-    async fn bucket(&self, owner: UserId, name: &str) -> BucketName {
-        let bucket = Bucket {
-            name: BucketName::parse(name).unwrap(),
-            owner,
-            created_at: t(1),
-        };
-        self.storage
-            .create_bucket(&bucket)
-            .await
-            .expect("bucket created");
-        bucket.name
-    }
+    common::at(offset_secs)
 }
 
 fn object(bucket: &BucketName, key: &str, at: i64) -> ObjectMeta {
@@ -928,11 +885,7 @@ async fn run_all(make: impl AsyncFn() -> Option<common::Fresh>) {
         let Some(fresh) = make().await else {
             return;
         };
-        case(Repos {
-            storage: fresh.db.storage_repo(),
-            identity: fresh.db.identity_repo(),
-        })
-        .await;
+        case(Repos::of(&fresh)).await;
     }
 }
 

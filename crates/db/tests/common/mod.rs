@@ -2,8 +2,12 @@
 
 #![allow(dead_code)] // Each test file uses a subset.
 
+use miniaws_core::identity::{ApiKeyId, IdentityRepo, KeyName, NewApiKey, User, UserId};
+use miniaws_core::storage::{Bucket, BucketName, StorageRepo};
 use miniaws_db::{Database, PoolSettings};
 use miniaws_testkit::{TestDatabase, require_postgres};
+use std::sync::Arc;
+use time::{Duration, OffsetDateTime};
 
 /// A migrated database plus whatever keeps it alive.
 pub struct Fresh {
@@ -45,4 +49,66 @@ pub async fn postgres(migrate: bool) -> Option<Fresh> {
         _dir: None,
         _pg: Some(pg),
     })
+}
+
+/// A fixed instant `offset_secs` after the tests' epoch (with microseconds,
+/// so that both backends must keep them).
+pub fn at(offset_secs: i64) -> OffsetDateTime {
+    time::macros::datetime!(2026-01-01 00:00:00.123456 UTC) + Duration::seconds(offset_secs)
+}
+
+/// The repositories the storage contract tests use, with helpers that
+/// create a user (created at `at(0)`) and a bucket (at `at(1)`).
+#[derive(Clone)]
+pub struct Repos {
+    pub storage: Arc<dyn StorageRepo>,
+    pub identity: Arc<dyn IdentityRepo>,
+}
+
+impl Repos {
+    /// The repositories of `fresh`.
+    pub fn of(fresh: &Fresh) -> Self {
+        Self {
+            storage: fresh.db.storage_repo(),
+            identity: fresh.db.identity_repo(),
+        }
+    }
+
+    /// Creates user `name` with one key; returns its id.
+    pub async fn user(&self, name: &str) -> UserId {
+        let user = User {
+            id: UserId::new(),
+            name: name.into(),
+            created_at: at(0),
+        };
+        let key = NewApiKey {
+            id: ApiKeyId::new(),
+            user_id: user.id,
+            name: KeyName::parse(name).expect("key name"),
+            key_hash: format!("hash-{name}"),
+            prefix: "mk_".into(),
+            access_key_id: format!("AKIA{}", name.to_uppercase()),
+            secret_access_key: "s".into(),
+            created_at: at(0),
+        };
+        self.identity
+            .create_user_with_key(&user, &key)
+            .await
+            .expect("user created");
+        user.id
+    }
+
+    /// Creates bucket `name` owned by `owner`.
+    pub async fn bucket(&self, owner: UserId, name: &str) -> BucketName {
+        let bucket = Bucket {
+            name: BucketName::parse(name).expect("bucket name"),
+            owner,
+            created_at: at(1),
+        };
+        self.storage
+            .create_bucket(&bucket)
+            .await
+            .expect("bucket created");
+        bucket.name
+    }
 }
