@@ -162,3 +162,23 @@ pub(crate) fn json_to_access_block(
     json.map(|j| serde_json::from_str(j).map_err(|e| sqlx::Error::Decode(Box::new(e))))
         .transpose()
 }
+
+/// A bucket setting kept as one JSON (or text) column of `buckets`, set by
+/// its owner with one `UPDATE … WHERE name AND owner_id` on both backends.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum BucketSetting {
+    Policy,
+    PublicAccessBlock,
+    Cors,
+}
+
+impl BucketSetting {
+    /// Its column (a constant of ours, so safe to put in the SQL text).
+    pub(crate) fn column(self) -> &'static str {
+        match self {
+            Self::Policy => "policy",
+            Self::PublicAccessBlock => "public_access_block",
+            Self::Cors => "cors",
+        }
+    }
+}

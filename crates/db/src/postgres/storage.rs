@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::error::{db_err, is_unique_violation};
 use crate::storage_rows::{
-    OBJECT_COLUMNS, access_block_to_json, cors_to_json, decode_bucket, decode_key,
+    BucketSetting, OBJECT_COLUMNS, access_block_to_json, cors_to_json, decode_bucket, decode_key,
     json_to_access_block, json_to_cors, json_to_map, json_to_parts, json_to_tags, map_to_json,
     parts_to_json, refusal_error, stored_arn, tags_to_json,
 };
@@ -29,6 +29,29 @@ pub(crate) struct PgStorageRepo {
 impl PgStorageRepo {
     pub(crate) fn new(pool: PgPool) -> Self {
         Self { pool }
+    }
+
+    /// Sets (or clears) one of the bucket's settings, if `owner` owns it;
+    /// returns whether it did.
+    async fn set_bucket_setting(
+        &self,
+        setting: BucketSetting,
+        owner: UserId,
+        name: &BucketName,
+        value: Option<&str>,
+    ) -> CoreResult<bool> {
+        let sql = format!(
+            "UPDATE buckets SET {} = $1 WHERE name = $2 AND owner_id = $3",
+            setting.column()
+        );
+        let done = sqlx::query(&sql)
+            .bind(value)
+            .bind(name.as_str())
+            .bind(owner.as_uuid())
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
     }
 }
 
@@ -313,14 +336,8 @@ impl StorageRepo for PgStorageRepo {
         name: &BucketName,
         policy: Option<&str>,
     ) -> CoreResult<bool> {
-        let done = sqlx::query("UPDATE buckets SET policy = $1 WHERE name = $2 AND owner_id = $3")
-            .bind(policy)
-            .bind(name.as_str())
-            .bind(owner.as_uuid())
-            .execute(&self.pool)
+        self.set_bucket_setting(BucketSetting::Policy, owner, name, policy)
             .await
-            .map_err(db_err)?;
-        Ok(done.rows_affected() == 1)
     }
 
     async fn set_public_access_block(
@@ -329,16 +346,14 @@ impl StorageRepo for PgStorageRepo {
         name: &BucketName,
         block: Option<&PublicAccessBlock>,
     ) -> CoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE buckets SET public_access_block = $1 WHERE name = $2 AND owner_id = $3",
+        let json = access_block_to_json(block);
+        self.set_bucket_setting(
+            BucketSetting::PublicAccessBlock,
+            owner,
+            name,
+            json.as_deref(),
         )
-        .bind(access_block_to_json(block))
-        .bind(name.as_str())
-        .bind(owner.as_uuid())
-        .execute(&self.pool)
         .await
-        .map_err(db_err)?;
-        Ok(done.rows_affected() == 1)
     }
 
     async fn get_bucket_cors(
@@ -362,14 +377,9 @@ impl StorageRepo for PgStorageRepo {
         name: &BucketName,
         cors: Option<&CorsConfiguration>,
     ) -> CoreResult<bool> {
-        let done = sqlx::query("UPDATE buckets SET cors = $1 WHERE name = $2 AND owner_id = $3")
-            .bind(cors_to_json(cors))
-            .bind(name.as_str())
-            .bind(owner.as_uuid())
-            .execute(&self.pool)
+        let json = cors_to_json(cors);
+        self.set_bucket_setting(BucketSetting::Cors, owner, name, json.as_deref())
             .await
-            .map_err(db_err)?;
-        Ok(done.rows_affected() == 1)
     }
 
     async fn get_object(

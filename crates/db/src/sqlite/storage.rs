@@ -21,7 +21,7 @@ use std::collections::HashSet;
 use super::{fmt_time, parse_opt_time, parse_time, parse_uuid};
 use crate::error::{db_err, is_unique_violation};
 use crate::storage_rows::{
-    OBJECT_COLUMNS, access_block_to_json, cors_to_json, decode_bucket, decode_key,
+    BucketSetting, OBJECT_COLUMNS, access_block_to_json, cors_to_json, decode_bucket, decode_key,
     json_to_access_block, json_to_cors, json_to_map, json_to_parts, json_to_tags, map_to_json,
     parts_to_json, refusal_error, stored_arn, tags_to_json,
 };
@@ -34,6 +34,29 @@ pub(crate) struct SqliteStorageRepo {
 impl SqliteStorageRepo {
     pub(crate) fn new(pool: SqlitePool) -> Self {
         Self { pool }
+    }
+
+    /// Sets (or clears) one of the bucket's settings, if `owner` owns it;
+    /// returns whether it did.
+    async fn set_bucket_setting(
+        &self,
+        setting: BucketSetting,
+        owner: UserId,
+        name: &BucketName,
+        value: Option<&str>,
+    ) -> CoreResult<bool> {
+        let sql = format!(
+            "UPDATE buckets SET {} = ? WHERE name = ? AND owner_id = ?",
+            setting.column()
+        );
+        let done = sqlx::query(&sql)
+            .bind(value)
+            .bind(name.as_str())
+            .bind(owner.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
     }
 }
 
@@ -356,14 +379,8 @@ impl StorageRepo for SqliteStorageRepo {
         name: &BucketName,
         policy: Option<&str>,
     ) -> CoreResult<bool> {
-        let done = sqlx::query("UPDATE buckets SET policy = ? WHERE name = ? AND owner_id = ?")
-            .bind(policy)
-            .bind(name.as_str())
-            .bind(owner.to_string())
-            .execute(&self.pool)
+        self.set_bucket_setting(BucketSetting::Policy, owner, name, policy)
             .await
-            .map_err(db_err)?;
-        Ok(done.rows_affected() == 1)
     }
 
     async fn set_public_access_block(
@@ -372,16 +389,14 @@ impl StorageRepo for SqliteStorageRepo {
         name: &BucketName,
         block: Option<&PublicAccessBlock>,
     ) -> CoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE buckets SET public_access_block = ? WHERE name = ? AND owner_id = ?",
+        let json = access_block_to_json(block);
+        self.set_bucket_setting(
+            BucketSetting::PublicAccessBlock,
+            owner,
+            name,
+            json.as_deref(),
         )
-        .bind(access_block_to_json(block))
-        .bind(name.as_str())
-        .bind(owner.to_string())
-        .execute(&self.pool)
         .await
-        .map_err(db_err)?;
-        Ok(done.rows_affected() == 1)
     }
 
     async fn get_bucket_cors(
@@ -405,14 +420,9 @@ impl StorageRepo for SqliteStorageRepo {
         name: &BucketName,
         cors: Option<&CorsConfiguration>,
     ) -> CoreResult<bool> {
-        let done = sqlx::query("UPDATE buckets SET cors = ? WHERE name = ? AND owner_id = ?")
-            .bind(cors_to_json(cors))
-            .bind(name.as_str())
-            .bind(owner.to_string())
-            .execute(&self.pool)
+        let json = cors_to_json(cors);
+        self.set_bucket_setting(BucketSetting::Cors, owner, name, json.as_deref())
             .await
-            .map_err(db_err)?;
-        Ok(done.rows_affected() == 1)
     }
 
     async fn get_object(
