@@ -60,9 +60,6 @@ mod get_bucket_versioning;
 mod get_object;
 mod get_object_acl;
 mod get_object_attributes;
-mod get_object_legal_hold;
-mod get_object_lock_configuration;
-mod get_object_retention;
 mod get_object_tagging;
 mod head_bucket;
 mod head_object;
@@ -82,9 +79,6 @@ mod put_bucket_policy;
 mod put_bucket_versioning;
 mod put_object;
 mod put_object_acl;
-mod put_object_legal_hold;
-mod put_object_lock_configuration;
-mod put_object_retention;
 mod put_object_tagging;
 mod upload_part;
 mod upload_part_copy;
@@ -344,42 +338,84 @@ impl s3s::S3 for MiniS3 {
         &self,
         req: S3Request<GetObjectLockConfigurationInput>,
     ) -> S3Result<S3Response<GetObjectLockConfigurationOutput>> {
-        get_object_lock_configuration::handle(self, req).await
+        let caller = caller(&req)?;
+        object_lock::refuse(
+            self.storage(),
+            caller,
+            &req.input.bucket,
+            object_lock::configuration_not_found(),
+        )
+        .await
     }
 
     async fn put_object_lock_configuration(
         &self,
         req: S3Request<PutObjectLockConfigurationInput>,
     ) -> S3Result<S3Response<PutObjectLockConfigurationOutput>> {
-        put_object_lock_configuration::handle(self, req).await
+        let caller = caller(&req)?;
+        object_lock::refuse(
+            self.storage(),
+            caller,
+            &req.input.bucket,
+            object_lock::not_implemented(),
+        )
+        .await
     }
 
     async fn get_object_retention(
         &self,
         req: S3Request<GetObjectRetentionInput>,
     ) -> S3Result<S3Response<GetObjectRetentionOutput>> {
-        get_object_retention::handle(self, req).await
+        let caller = caller(&req)?;
+        object_lock::refuse(
+            self.storage(),
+            caller,
+            &req.input.bucket,
+            object_lock::missing_configuration(),
+        )
+        .await
     }
 
     async fn put_object_retention(
         &self,
         req: S3Request<PutObjectRetentionInput>,
     ) -> S3Result<S3Response<PutObjectRetentionOutput>> {
-        put_object_retention::handle(self, req).await
+        let caller = caller(&req)?;
+        object_lock::refuse(
+            self.storage(),
+            caller,
+            &req.input.bucket,
+            object_lock::missing_configuration(),
+        )
+        .await
     }
 
     async fn get_object_legal_hold(
         &self,
         req: S3Request<GetObjectLegalHoldInput>,
     ) -> S3Result<S3Response<GetObjectLegalHoldOutput>> {
-        get_object_legal_hold::handle(self, req).await
+        let caller = caller(&req)?;
+        object_lock::refuse(
+            self.storage(),
+            caller,
+            &req.input.bucket,
+            object_lock::missing_configuration(),
+        )
+        .await
     }
 
     async fn put_object_legal_hold(
         &self,
         req: S3Request<PutObjectLegalHoldInput>,
     ) -> S3Result<S3Response<PutObjectLegalHoldOutput>> {
-        put_object_legal_hold::handle(self, req).await
+        let caller = caller(&req)?;
+        object_lock::refuse(
+            self.storage(),
+            caller,
+            &req.input.bucket,
+            object_lock::missing_configuration(),
+        )
+        .await
     }
 
     async fn get_bucket_acl(

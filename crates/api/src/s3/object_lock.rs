@@ -20,13 +20,16 @@ use s3s::{S3Error, S3ErrorCode, S3Result, s3_error};
 
 use super::bucket_error;
 
-/// The bucket's own refusal, if any.
-pub async fn owned_bucket(storage: &StorageService, caller: Caller, bucket: &str) -> S3Result<()> {
-    storage
-        .bucket(caller, bucket)
-        .await
-        .map(|_| ())
-        .map_err(bucket_error)
+/// Answers an Object Lock operation on `bucket`: the bucket's own refusal
+/// first (missing, another owner's), else `answer`.
+pub async fn refuse<T>(
+    storage: &StorageService,
+    caller: Caller,
+    bucket: &str,
+    answer: S3Error,
+) -> S3Result<T> {
+    storage.bucket(caller, bucket).await.map_err(bucket_error)?;
+    Err(answer)
 }
 
 /// GetObjectLockConfiguration's answer for a bucket without Object Lock.
