@@ -7,17 +7,14 @@ use s3s::dto::{DeleteBucketOwnershipControlsInput, DeleteBucketOwnershipControls
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use super::acl::BUCKET_OWNER_ENFORCED;
-use super::{MiniS3, bucket_error, caller};
+use super::{MiniS3, caller};
 
 pub(super) async fn handle(
     s3: &MiniS3,
     req: S3Request<DeleteBucketOwnershipControlsInput>,
 ) -> S3Result<S3Response<DeleteBucketOwnershipControlsOutput>> {
     let caller = caller(&req)?;
-    s3.storage()
-        .bucket(caller, &req.input.bucket)
-        .await
-        .map_err(bucket_error)?;
+    s3.owned_bucket(caller, &req.input.bucket).await?;
     Err(s3_error!(
         NotImplemented,
         "deleting Object Ownership (which enables ACLs) is not implemented: ACLs are disabled on every bucket ({BUCKET_OWNER_ENFORCED})"

@@ -5,17 +5,14 @@ use s3s::dto::{GetBucketAclInput, GetBucketAclOutput};
 use s3s::{S3Request, S3Response, S3Result};
 
 use super::acl::owner_full_control;
-use super::{MiniS3, bucket_error, caller};
+use super::{MiniS3, caller};
 
 pub(super) async fn handle(
     s3: &MiniS3,
     req: S3Request<GetBucketAclInput>,
 ) -> S3Result<S3Response<GetBucketAclOutput>> {
     let caller = caller(&req)?;
-    s3.storage()
-        .bucket(caller, &req.input.bucket)
-        .await
-        .map_err(bucket_error)?;
+    s3.owned_bucket(caller, &req.input.bucket).await?;
     let (owner, grants) = owner_full_control(caller);
     Ok(S3Response::new(GetBucketAclOutput {
         owner: Some(owner),

@@ -3,17 +3,14 @@
 use s3s::dto::{GetBucketEncryptionInput, GetBucketEncryptionOutput};
 use s3s::{S3Request, S3Response, S3Result};
 
-use super::{MiniS3, bucket_error, caller};
+use super::{MiniS3, caller};
 
 pub(super) async fn handle(
     s3: &MiniS3,
     req: S3Request<GetBucketEncryptionInput>,
 ) -> S3Result<S3Response<GetBucketEncryptionOutput>> {
     let caller = caller(&req)?;
-    s3.storage()
-        .bucket(caller, &req.input.bucket)
-        .await
-        .map_err(bucket_error)?;
+    s3.owned_bucket(caller, &req.input.bucket).await?;
     Ok(S3Response::new(GetBucketEncryptionOutput {
         server_side_encryption_configuration: Some(
             super::bucket_encryption::default_configuration(),

@@ -9,17 +9,14 @@ use s3s::dto::{
 use s3s::{S3Request, S3Response, S3Result};
 
 use super::acl::BUCKET_OWNER_ENFORCED;
-use super::{MiniS3, bucket_error, caller};
+use super::{MiniS3, caller};
 
 pub(super) async fn handle(
     s3: &MiniS3,
     req: S3Request<GetBucketOwnershipControlsInput>,
 ) -> S3Result<S3Response<GetBucketOwnershipControlsOutput>> {
     let caller = caller(&req)?;
-    s3.storage()
-        .bucket(caller, &req.input.bucket)
-        .await
-        .map_err(bucket_error)?;
+    s3.owned_bucket(caller, &req.input.bucket).await?;
     Ok(S3Response::new(GetBucketOwnershipControlsOutput {
         ownership_controls: Some(OwnershipControls {
             rules: vec![OwnershipControlsRule {

@@ -4,17 +4,14 @@ use s3s::dto::{HeadBucketInput, HeadBucketOutput};
 use s3s::{S3Request, S3Response, S3Result};
 
 use super::convert::REGION;
-use super::{MiniS3, bucket_error, caller};
+use super::{MiniS3, caller};
 
 pub(super) async fn handle(
     s3: &MiniS3,
     req: S3Request<HeadBucketInput>,
 ) -> S3Result<S3Response<HeadBucketOutput>> {
     let caller = caller(&req)?;
-    s3.storage()
-        .bucket(caller, &req.input.bucket)
-        .await
-        .map_err(bucket_error)?;
+    s3.owned_bucket(caller, &req.input.bucket).await?;
     Ok(S3Response::new(HeadBucketOutput {
         bucket_region: Some(REGION.to_owned()),
         ..Default::default()

@@ -89,7 +89,7 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 use miniaws_core::CoreError;
 use miniaws_core::identity::Caller;
 use miniaws_core::multipart::MultipartService;
-use miniaws_core::storage::{ObjectMeta, StorageService};
+use miniaws_core::storage::{Bucket, ObjectMeta, StorageService};
 use s3s::config::{S3Config, StaticConfigProvider};
 use s3s::dto::*;
 use s3s::service::{S3Service, S3ServiceBuilder};
@@ -118,6 +118,15 @@ impl MiniS3 {
 
     fn multipart(&self) -> &MultipartService {
         &self.state.multipart
+    }
+
+    /// Bucket `name`, if `caller` owns it; else S3's refusal (`NoSuchBucket`,
+    /// `AccessDenied`, `InvalidBucketName`).
+    async fn owned_bucket(&self, caller: Caller, name: &str) -> S3Result<Bucket> {
+        self.storage()
+            .bucket(caller, name)
+            .await
+            .map_err(bucket_error)
     }
 }
 

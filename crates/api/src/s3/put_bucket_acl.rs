@@ -7,7 +7,7 @@ use s3s::dto::{PutBucketAclInput, PutBucketAclOutput};
 use s3s::{S3Request, S3Response, S3Result};
 
 use super::acl::{acl_headers, check_acl_request};
-use super::{MiniS3, bucket_error, caller};
+use super::{MiniS3, caller};
 
 pub(super) async fn handle(
     s3: &MiniS3,
@@ -15,10 +15,7 @@ pub(super) async fn handle(
 ) -> S3Result<S3Response<PutBucketAclOutput>> {
     let caller = caller(&req)?;
     let input = req.input;
-    s3.storage()
-        .bucket(caller, &input.bucket)
-        .await
-        .map_err(bucket_error)?;
+    s3.owned_bucket(caller, &input.bucket).await?;
     let owner_id = caller.user_id.to_string();
     let headers = acl_headers!(
         input,

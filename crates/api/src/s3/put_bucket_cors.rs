@@ -18,10 +18,7 @@ pub(super) async fn handle(
     let input = req.input;
     // The bucket's own refusals (NoSuchBucket, AccessDenied) come before
     // the document's, as on S3.
-    s3.storage()
-        .bucket(caller, &input.bucket)
-        .await
-        .map_err(bucket_error)?;
+    s3.owned_bucket(caller, &input.bucket).await?;
     let rules = input
         .cors_configuration
         .cors_rules

@@ -7,7 +7,7 @@ use s3s::dto::{PutBucketOwnershipControlsInput, PutBucketOwnershipControlsOutput
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use super::acl::BUCKET_OWNER_ENFORCED;
-use super::{MiniS3, bucket_error, caller};
+use super::{MiniS3, caller};
 
 pub(super) async fn handle(
     s3: &MiniS3,
@@ -15,10 +15,7 @@ pub(super) async fn handle(
 ) -> S3Result<S3Response<PutBucketOwnershipControlsOutput>> {
     let caller = caller(&req)?;
     let input = req.input;
-    s3.storage()
-        .bucket(caller, &input.bucket)
-        .await
-        .map_err(bucket_error)?;
+    s3.owned_bucket(caller, &input.bucket).await?;
     let rules = &input.ownership_controls.rules;
     if rules.len() != 1 {
         return Err(s3_error!(

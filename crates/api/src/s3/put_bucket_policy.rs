@@ -17,11 +17,7 @@ pub(super) async fn handle(
     let caller = caller(&req)?;
     let input = req.input;
     // The owner first: another account learns nothing about the policy.
-    let bucket = s3
-        .storage()
-        .bucket(caller, &input.bucket)
-        .await
-        .map_err(bucket_error)?;
+    let bucket = s3.owned_bucket(caller, &input.bucket).await?;
     let policy = BucketPolicy::parse(bucket.name.as_str(), &input.policy)
         .map_err(|e| s3_error!(MalformedPolicy, "{}", e.0))?;
     s3.storage()

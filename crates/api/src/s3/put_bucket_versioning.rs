@@ -6,17 +6,14 @@
 use s3s::dto::{PutBucketVersioningInput, PutBucketVersioningOutput};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
-use super::{MiniS3, bucket_error, caller};
+use super::{MiniS3, caller};
 
 pub(super) async fn handle(
     s3: &MiniS3,
     req: S3Request<PutBucketVersioningInput>,
 ) -> S3Result<S3Response<PutBucketVersioningOutput>> {
     let caller = caller(&req)?;
-    s3.storage()
-        .bucket(caller, &req.input.bucket)
-        .await
-        .map_err(bucket_error)?;
+    s3.owned_bucket(caller, &req.input.bucket).await?;
     Err(s3_error!(
         NotImplemented,
         "Mini AWS buckets are not versioned: each key holds one object, and versioning cannot be enabled or suspended (GetBucketVersioning answers that it was never enabled)"
