@@ -108,6 +108,23 @@ pub(crate) fn json_to_tags(json: &str) -> Result<Tags, sqlx::Error> {
     Tags::new(pairs).map_err(|e| sqlx::Error::Decode(e.to_string().into()))
 }
 
+/// A bucket's tag set as the `buckets.tags` column (migration 0013)
+/// stores it: the JSON of [`tags_to_json`], or NULL for none.
+pub(crate) fn bucket_tags_to_json(tags: &Tags) -> Option<String> {
+    (!tags.is_empty()).then(|| tags_to_json(tags))
+}
+
+/// The `buckets.tags` column back to tags (validated again under the
+/// bucket rules: a row that breaks them is a decode error).
+pub(crate) fn json_to_bucket_tags(json: Option<&str>) -> Result<Tags, sqlx::Error> {
+    let Some(json) = json else {
+        return Ok(Tags::default());
+    };
+    let pairs: Vec<(String, String)> =
+        serde_json::from_str(json).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+    Tags::for_bucket(pairs).map_err(|e| sqlx::Error::Decode(e.to_string().into()))
+}
+
 /// A checksum algorithm column (its S3 name) back to the algorithm.
 pub(crate) fn decode_algorithm(
     name: Option<String>,
@@ -170,6 +187,7 @@ pub(crate) enum BucketSetting {
     Policy,
     PublicAccessBlock,
     Cors,
+    Tags,
 }
 
 impl BucketSetting {
@@ -179,6 +197,7 @@ impl BucketSetting {
             Self::Policy => "policy",
             Self::PublicAccessBlock => "public_access_block",
             Self::Cors => "cors",
+            Self::Tags => "tags",
         }
     }
 }

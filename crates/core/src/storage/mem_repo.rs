@@ -26,6 +26,8 @@ pub(crate) struct MemRepo {
     pub(crate) objects: Mutex<BTreeMap<(String, Vec<u8>), ObjectMeta>>,
     /// bucket → its CORS configuration.
     pub(crate) cors: Mutex<BTreeMap<String, CorsConfiguration>>,
+    /// bucket → its tag set (never empty).
+    pub(crate) bucket_tags: Mutex<BTreeMap<String, Tags>>,
     /// bucket → its policy and Block Public Access settings, once written.
     pub(crate) access: Mutex<BTreeMap<String, Access>>,
     /// The size of every group commit, in order.
@@ -72,6 +74,7 @@ impl StorageRepo for MemRepo {
         }
         buckets.remove(name.as_str());
         self.cors.lock().unwrap().remove(name.as_str());
+        self.bucket_tags.lock().unwrap().remove(name.as_str());
         self.access.lock().unwrap().remove(name.as_str());
         Ok(())
     }
@@ -130,6 +133,37 @@ impl StorageRepo for MemRepo {
             .entry(name.as_str().to_owned())
             .or_insert((None, Some(PublicAccessBlock::default())));
         entry.1 = block.copied();
+        Ok(true)
+    }
+    async fn get_bucket_tags(&self, name: &BucketName) -> CoreResult<Option<Tags>> {
+        if !self.buckets.lock().unwrap().contains_key(name.as_str()) {
+            return Ok(None);
+        }
+        Ok(Some(
+            self.bucket_tags
+                .lock()
+                .unwrap()
+                .get(name.as_str())
+                .cloned()
+                .unwrap_or_default(),
+        ))
+    }
+    async fn set_bucket_tags(
+        &self,
+        owner: UserId,
+        name: &BucketName,
+        tags: &Tags,
+    ) -> CoreResult<bool> {
+        match self.buckets.lock().unwrap().get(name.as_str()) {
+            Some(b) if b.owner == owner => {}
+            _ => return Ok(false),
+        }
+        let mut all = self.bucket_tags.lock().unwrap();
+        if tags.is_empty() {
+            all.remove(name.as_str());
+        } else {
+            all.insert(name.as_str().to_owned(), tags.clone());
+        }
         Ok(true)
     }
     async fn get_bucket_cors(

@@ -41,4 +41,4 @@ pub use service::{
     BucketCors, CommitObject, GetObjectOptions, GetObjectOutput, HeadObjectOutput,
     MetadataDirective, PutObjectInput, StorageService, SweepReport, TaggingDirective,
 };
-pub use tags::{MAX_TAG_KEY_LEN, MAX_TAG_VALUE_LEN, MAX_TAGS, Tags};
+pub use tags::{MAX_BUCKET_TAGS, MAX_TAG_KEY_LEN, MAX_TAG_VALUE_LEN, MAX_TAGS, Tags};

@@ -149,6 +149,26 @@ pub trait StorageRepo: Send + Sync {
         cors: Option<&CorsConfiguration>,
     ) -> CoreResult<bool>;
 
+    /// The tag set of bucket `name`, whoever owns it, in the order it was
+    /// put: `None` when there is no such bucket, empty when it has none.
+    ///
+    /// # Errors
+    /// Database failures; a stored tag set that does not decode.
+    async fn get_bucket_tags(&self, name: &BucketName) -> CoreResult<Option<Tags>>;
+
+    /// Replaces the tag set of `owner`'s bucket `name` (an empty set
+    /// removes it), in one statement that checks the owner.
+    ///
+    /// # Errors
+    /// None of its own: `false` when `owner` has no such bucket (nothing
+    /// was written).
+    async fn set_bucket_tags(
+        &self,
+        owner: UserId,
+        name: &BucketName,
+        tags: &Tags,
+    ) -> CoreResult<bool>;
+
     /// The owner, policy and Block Public Access settings of bucket `name`,
     /// whoever owns it: `None` when there is no such bucket. A new bucket
     /// has no policy and [`PublicAccessBlock::default`] (all four on).

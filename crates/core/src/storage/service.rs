@@ -413,6 +413,41 @@ impl StorageService {
         }
     }
 
+    /// The tag set of the caller's bucket `name`, in the order it was put
+    /// (empty: it has none).
+    ///
+    /// # Errors
+    /// `InvalidInput` for a bad name, `NotFound(Bucket)`, `Forbidden`.
+    pub async fn get_bucket_tags(&self, caller: Caller, name: &str) -> CoreResult<Tags> {
+        let bucket = self.bucket(caller, name).await?;
+        match self.repo.get_bucket_tags(&bucket.name).await? {
+            Some(tags) => Ok(tags),
+            None => Err(CoreError::not_found(Resource::Bucket, bucket.name.as_str())),
+        }
+    }
+
+    /// Replaces the tag set of the caller's bucket `name`; an empty set
+    /// removes it (PutBucketTagging with an empty `TagSet`, and
+    /// DeleteBucketTagging).
+    ///
+    /// # Errors
+    /// `InvalidInput` for a bad name, `NotFound(Bucket)`, `Forbidden`.
+    #[tracing::instrument(skip(self, tags), fields(owner = %caller.user_id, tags = tags.len()))]
+    pub async fn set_bucket_tags(&self, caller: Caller, name: &str, tags: &Tags) -> CoreResult<()> {
+        let bucket = self.bucket(caller, name).await?;
+        if self
+            .repo
+            .set_bucket_tags(caller.user_id, &bucket.name, tags)
+            .await?
+        {
+            tracing::info!(bucket = %bucket.name, "bucket tags set");
+            Ok(())
+        } else {
+            // Deleted (or given away) since it was looked up.
+            Err(CoreError::not_found(Resource::Bucket, bucket.name.as_str()))
+        }
+    }
+
     /// What bucket `name` says about CORS, whoever owns it: CORS is
     /// answered before (and regardless of) authentication, as on S3.
     ///

@@ -1137,6 +1137,82 @@ async fn bucket_cors_is_the_owners_and_readable_by_anyone() {
 }
 
 #[tokio::test]
+async fn bucket_tags_are_the_owners_and_go_with_the_bucket() {
+    let f = fixture();
+    f.svc.create_bucket(f.alice, "tagged").await.unwrap();
+    let tags = Tags::for_bucket(vec![
+        ("team".into(), "blue".into()),
+        ("env".into(), "dev".into()),
+    ])
+    .unwrap();
+    assert!(
+        f.svc
+            .get_bucket_tags(f.alice, "tagged")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    f.svc
+        .set_bucket_tags(f.alice, "tagged", &tags)
+        .await
+        .unwrap();
+    assert_eq!(
+        f.svc.get_bucket_tags(f.alice, "tagged").await.unwrap(),
+        tags,
+        "read back in the order put"
+    );
+    // Another owner can neither read nor change them.
+    assert!(matches!(
+        f.svc.get_bucket_tags(f.bob, "tagged").await,
+        Err(CoreError::Forbidden(_))
+    ));
+    assert!(matches!(
+        f.svc
+            .set_bucket_tags(f.bob, "tagged", &Tags::default())
+            .await,
+        Err(CoreError::Forbidden(_))
+    ));
+    assert_eq!(
+        f.svc.get_bucket_tags(f.alice, "tagged").await.unwrap(),
+        tags
+    );
+    assert!(matches!(
+        f.svc.get_bucket_tags(f.alice, "nope").await,
+        Err(CoreError::NotFound {
+            resource: Resource::Bucket,
+            ..
+        })
+    ));
+    // An empty set removes them.
+    f.svc
+        .set_bucket_tags(f.alice, "tagged", &Tags::default())
+        .await
+        .unwrap();
+    assert!(
+        f.svc
+            .get_bucket_tags(f.alice, "tagged")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Deleting the bucket drops them.
+    f.svc
+        .set_bucket_tags(f.alice, "tagged", &tags)
+        .await
+        .unwrap();
+    f.svc.delete_bucket(f.alice, "tagged").await.unwrap();
+    f.svc.create_bucket(f.alice, "tagged").await.unwrap();
+    assert!(
+        f.svc
+            .get_bucket_tags(f.alice, "tagged")
+            .await
+            .unwrap()
+            .is_empty(),
+        "a recreated bucket has no tags"
+    );
+}
+
+#[tokio::test]
 async fn public_reads_need_a_lifted_block_and_a_matching_policy() {
     let f = fixture();
     let forbidden = |r: CoreResult<()>| matches!(r, Err(CoreError::Forbidden(_)));

@@ -16,9 +16,10 @@ use uuid::Uuid;
 
 use crate::error::{db_err, is_unique_violation};
 use crate::storage_rows::{
-    BucketSetting, OBJECT_COLUMNS, access_block_to_json, cors_to_json, decode_bucket, decode_key,
-    json_to_access_block, json_to_cors, json_to_map, json_to_parts, json_to_tags, map_to_json,
-    parts_to_json, refusal_error, stored_arn, tags_to_json,
+    BucketSetting, OBJECT_COLUMNS, access_block_to_json, bucket_tags_to_json, cors_to_json,
+    decode_bucket, decode_key, json_to_access_block, json_to_bucket_tags, json_to_cors,
+    json_to_map, json_to_parts, json_to_tags, map_to_json, parts_to_json, refusal_error,
+    stored_arn, tags_to_json,
 };
 
 /// Buckets and object metadata in PostgreSQL.
@@ -379,6 +380,29 @@ impl StorageRepo for PgStorageRepo {
     ) -> CoreResult<bool> {
         let json = cors_to_json(cors);
         self.set_bucket_setting(BucketSetting::Cors, owner, name, json.as_deref())
+            .await
+    }
+
+    async fn get_bucket_tags(&self, name: &BucketName) -> CoreResult<Option<Tags>> {
+        let row: Option<(Option<String>,)> =
+            sqlx::query_as("SELECT tags FROM buckets WHERE name = $1")
+                .bind(name.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+        row.map(|(json,)| json_to_bucket_tags(json.as_deref()))
+            .transpose()
+            .map_err(db_err)
+    }
+
+    async fn set_bucket_tags(
+        &self,
+        owner: UserId,
+        name: &BucketName,
+        tags: &Tags,
+    ) -> CoreResult<bool> {
+        let json = bucket_tags_to_json(tags);
+        self.set_bucket_setting(BucketSetting::Tags, owner, name, json.as_deref())
             .await
     }
 
