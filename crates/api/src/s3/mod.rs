@@ -47,6 +47,7 @@ mod delete_bucket_cors;
 mod delete_bucket_encryption;
 mod delete_bucket_ownership_controls;
 mod delete_bucket_policy;
+mod delete_bucket_tagging;
 mod delete_object;
 mod delete_object_tagging;
 mod delete_objects;
@@ -56,6 +57,7 @@ mod get_bucket_encryption;
 mod get_bucket_location;
 mod get_bucket_ownership_controls;
 mod get_bucket_policy;
+mod get_bucket_tagging;
 mod get_bucket_versioning;
 mod get_object;
 mod get_object_acl;
@@ -76,6 +78,7 @@ mod put_bucket_cors;
 mod put_bucket_encryption;
 mod put_bucket_ownership_controls;
 mod put_bucket_policy;
+mod put_bucket_tagging;
 mod put_bucket_versioning;
 mod put_object;
 mod put_object_acl;
@@ -320,6 +323,27 @@ impl s3s::S3 for MiniS3 {
         req: S3Request<DeleteBucketCorsInput>,
     ) -> S3Result<S3Response<DeleteBucketCorsOutput>> {
         delete_bucket_cors::handle(self, req).await
+    }
+
+    async fn get_bucket_tagging(
+        &self,
+        req: S3Request<GetBucketTaggingInput>,
+    ) -> S3Result<S3Response<GetBucketTaggingOutput>> {
+        get_bucket_tagging::handle(self, req).await
+    }
+
+    async fn put_bucket_tagging(
+        &self,
+        req: S3Request<PutBucketTaggingInput>,
+    ) -> S3Result<S3Response<PutBucketTaggingOutput>> {
+        put_bucket_tagging::handle(self, req).await
+    }
+
+    async fn delete_bucket_tagging(
+        &self,
+        req: S3Request<DeleteBucketTaggingInput>,
+    ) -> S3Result<S3Response<DeleteBucketTaggingOutput>> {
+        delete_bucket_tagging::handle(self, req).await
     }
 
     async fn get_bucket_encryption(

@@ -1,6 +1,7 @@
-//! Object tags on the wire: the `x-amz-tagging` header of PutObject,
+//! Tags on the wire: the `x-amz-tagging` header of PutObject,
 //! CreateMultipartUpload and CopyObject, the `<Tagging>` document of
-//! PutObjectTagging, and the `TagSet` and `x-amz-tagging-count` answers.
+//! PutObjectTagging and PutBucketTagging, and the `TagSet` and
+//! `x-amz-tagging-count` answers.
 //! The rules themselves are the core's ([`Tags::new`]).
 
 use miniaws_core::storage::Tags;
@@ -58,8 +59,22 @@ pub fn header_tags(header: Option<&str>) -> S3Result<Tags> {
 /// `MalformedXML` for a `Tag` without `Key` or `Value` (both required by
 /// S3's schema); `InvalidTag` / `BadRequest` for tags that break the rules.
 pub fn document_tags(tagging: Tagging) -> S3Result<Tags> {
-    let pairs = tagging
-        .tag_set
+    Tags::new(tag_pairs(tagging.tag_set)?).map_err(object_error)
+}
+
+/// The tags of a PutBucketTagging document (or of CreateBucket's
+/// `<Tags>`), in its order, under the bucket rules (at most 50). An empty
+/// `TagSet` removes the bucket's tags.
+///
+/// # Errors
+/// As [`document_tags`].
+pub fn document_bucket_tags(tag_set: TagSet) -> S3Result<Tags> {
+    Tags::for_bucket(tag_pairs(tag_set)?).map_err(object_error)
+}
+
+/// The (key, value) pairs of a `TagSet`.
+fn tag_pairs(tag_set: TagSet) -> S3Result<Vec<(String, String)>> {
+    tag_set
         .into_iter()
         .map(|tag| match (tag.key, tag.value) {
             (Some(key), Some(value)) => Ok((key, value)),
@@ -68,11 +83,11 @@ pub fn document_tags(tagging: Tagging) -> S3Result<Tags> {
                 "The XML you provided was not well-formed or did not validate against our published schema: every Tag needs a Key and a Value"
             )),
         })
-        .collect::<S3Result<Vec<_>>>()?;
-    Tags::new(pairs).map_err(object_error)
+        .collect()
 }
 
-/// The `TagSet` of a GetObjectTagging answer, in stored order.
+/// The `TagSet` of a GetObjectTagging or GetBucketTagging answer, in
+/// stored order.
 pub fn tag_set(tags: &Tags) -> TagSet {
     tags.iter()
         .map(|(key, value)| Tag {
@@ -188,6 +203,20 @@ mod tests {
             let err = document_tags(doc(vec![bad])).expect_err(what);
             assert_eq!(err.code().as_str(), code, "{what}");
         }
+        let fifty: Vec<Tag> = (0..50)
+            .map(|i| tag(Some(&format!("k{i}")), Some("v")))
+            .collect();
+        assert!(
+            document_tags(doc(fifty.clone())).is_err(),
+            "50 on an object"
+        );
+        assert_eq!(document_bucket_tags(fifty.clone()).expect("50").len(), 50);
+        let mut fifty_one = fifty;
+        fifty_one.push(tag(Some("last"), Some("v")));
+        let err = document_bucket_tags(fifty_one).expect_err("51 on a bucket");
+        assert_eq!(err.code().as_str(), "BadRequest");
+        let err = document_bucket_tags(vec![tag(Some("k"), None)]).expect_err("no value");
+        assert_eq!(err.code().as_str(), "MalformedXML");
         assert_eq!(tag_count(&Tags::default()), None);
         assert_eq!(tag_count(&tags), Some(2));
         assert_eq!(tag_set(&tags).len(), 2);

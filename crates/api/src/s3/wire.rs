@@ -15,6 +15,11 @@
 //! that become those elements here. And GetObjectAttributes answers its `ETag` without quotes on S3
 //! (the one answer that does), while s3s quotes every XML ETag; the quotes
 //! come off in [`unquote_attributes_etag`].
+//!
+//! And s3s 0.14 ignores the status an operation sets on its
+//! `S3Response` (it always answers the output's default): an operation
+//! that must answer otherwise puts a [`Status`] into the response's
+//! extensions, applied in [`serve`].
 
 use axum::body::{Body, HttpBody};
 use axum::extract::Request;
@@ -52,6 +57,11 @@ pub fn invalid_argument(message: &'static str, name: &'static str, value: &str) 
     e
 }
 
+/// The status a successful answer must have instead of s3s's default
+/// (PutBucketTagging's 204), set in the `S3Response`'s extensions.
+#[derive(Debug, Clone, Copy)]
+pub struct Status(pub StatusCode);
+
 /// Error bodies are a few hundred bytes; anything larger is passed on as is.
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
@@ -85,12 +95,17 @@ pub async fn serve(service: S3Service, req: Request) -> Response {
         };
         let req = req.map(s3s::Body::http_body_unsync);
         let (result, xml_op) = super::auth::with_caller_slot(service.call(req)).await;
-        let response = result.map_err(|err| {
+        let mut response = result.map_err(|err| {
             // s3s gives up on a request only when it cannot even build an
             // error response; the connection would be dropped otherwise.
             tracing::error!(error = ?err, "the S3 service failed");
             internal_error()
         })?;
+        if let Some(Status(status)) = response.extensions().get::<Status>().copied()
+            && response.status().is_success()
+        {
+            *response.status_mut() = status;
+        }
         if is_overrun(response.status(), xml_op, counted.load(Ordering::Relaxed)) {
             return Err(too_large());
         }
