@@ -100,6 +100,10 @@ impl S3Access for CallerAccess {
             .flatten();
         match caller {
             Some(caller) => {
+                let slot = cx
+                    .extensions_mut()
+                    .get::<super::document_digest::BodySlot>()
+                    .cloned();
                 tracing::Span::current().record("owner", tracing::field::display(caller.user_id));
                 refuse_long_presigned(cx.uri().query())?;
                 cx.extensions_mut().insert(caller);
@@ -127,7 +131,8 @@ impl S3Access for CallerAccess {
                     )
                     .await);
                 }
-                Ok(())
+                // Last, as it reads the body: the digest of an XML document.
+                super::document_digest::verify(op, cx.headers(), slot.as_ref()).await
             }
             None => Err(s3_error!(
                 AccessDenied,

@@ -36,7 +36,8 @@ pub enum Algorithm {
     Sha256,
 }
 
-const ALL: [Algorithm; 5] = [
+/// Every algorithm, in S3's order.
+pub const ALGORITHMS: [Algorithm; 5] = [
     Algorithm::Crc32,
     Algorithm::Crc32c,
     Algorithm::Crc64Nvme,
@@ -78,9 +79,57 @@ impl Algorithm {
         }
     }
 
+    /// S3's name of the algorithm (`CRC32`, `CRC64NVME`, `SHA256`…), as its
+    /// error messages say it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::Crc32 => "CRC32",
+            Algorithm::Crc32c => "CRC32C",
+            Algorithm::Crc64Nvme => "CRC64NVME",
+            Algorithm::Sha1 => "SHA1",
+            Algorithm::Sha256 => "SHA256",
+        }
+    }
+
+    /// The length in bytes of this algorithm's digest.
+    fn digest_len(self) -> usize {
+        match self {
+            Algorithm::Crc32 | Algorithm::Crc32c => 4,
+            Algorithm::Crc64Nvme => 8,
+            Algorithm::Sha1 => 20,
+            Algorithm::Sha256 => 32,
+        }
+    }
+
+    /// Whether `value` can be a checksum of this algorithm: the base64 of
+    /// a digest of the right length.
+    pub fn is_valid_value(self, value: &str) -> bool {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD
+            .decode(value.trim())
+            .is_ok_and(|b| b.len() == self.digest_len())
+    }
+
+    /// The checksum of `data`, base64, as the header carries it.
+    pub fn digest(self, data: &[u8]) -> String {
+        let mut h = self.hasher();
+        h.update(data);
+        self.pick(h.finalize()).unwrap_or_default()
+    }
+
+    /// S3's 400 `BadDigest` for a checksum of this algorithm that did not
+    /// match the bytes received.
+    pub fn mismatch(self) -> CoreError {
+        CoreError::BadDigest(format!(
+            "The {} you specified did not match the calculated checksum.",
+            self.name()
+        ))
+    }
+
     /// Parses `CRC32`, `crc32c`, … (as in `x-amz-sdk-checksum-algorithm`).
     pub fn from_name(name: &str) -> Option<Self> {
-        ALL.into_iter()
+        ALGORITHMS
+            .into_iter()
             .find(|a| a.header()["x-amz-checksum-".len()..].eq_ignore_ascii_case(name.trim()))
     }
 
@@ -121,10 +170,12 @@ pub struct ChecksumRequest {
 /// `x-amz-trailer` naming one, or `x-amz-sdk-checksum-algorithm`.
 ///
 /// # Errors
-/// `InvalidRequest` for an unknown algorithm or more than one checksum.
+/// `InvalidRequest` for an unknown algorithm, more than one checksum, or a
+/// value that is not the base64 of a digest of the algorithm's length
+/// (S3's "Value for x-amz-checksum-crc32 header is invalid.").
 pub fn checksum_request(headers: &http::HeaderMap) -> S3Result<Option<ChecksumRequest>> {
     let mut found = None;
-    for algorithm in ALL {
+    for algorithm in ALGORITHMS {
         if let Some(v) = headers.get(algorithm.header()) {
             if found.is_some() {
                 return Err(s3_error!(
@@ -132,9 +183,17 @@ pub fn checksum_request(headers: &http::HeaderMap) -> S3Result<Option<ChecksumRe
                     "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed."
                 ));
             }
-            let value = v.to_str().map_err(|_| {
-                s3_error!(InvalidRequest, "{} is not valid text", algorithm.header())
-            })?;
+            let value = v
+                .to_str()
+                .ok()
+                .filter(|v| algorithm.is_valid_value(v))
+                .ok_or_else(|| {
+                    s3_error!(
+                        InvalidRequest,
+                        "Value for {} header is invalid.",
+                        algorithm.header()
+                    )
+                })?;
             found = Some(ChecksumRequest {
                 algorithm,
                 expected: Some(value.trim().to_owned()),
@@ -247,10 +306,7 @@ impl CheckedBody {
         if let Some(expected) = expected
             && expected != actual
         {
-            return Some(Err(body_error(CoreError::BadDigest(format!(
-                "The {} you specified did not match the calculated checksum.",
-                check.algorithm.header()
-            )))));
+            return Some(Err(body_error(check.algorithm.mismatch())));
         }
         if let Ok(mut slot) = self.computed.checksum.lock() {
             *slot = Some((check.algorithm, actual));
@@ -366,7 +422,11 @@ mod tests {
         };
         let (s, computed) = checked_body(Some(blob(&[b"hello world"])), Some(bad), None);
         let err = drain(s).await.expect_err("a wrong checksum fails the body");
-        assert!(err.to_string().contains("x-amz-checksum-sha256"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("The SHA256 you specified did not match the calculated checksum."),
+            "{err}"
+        );
         assert!(computed.checksum().is_none());
 
         let (s, computed) = checked_body(Some(blob(&[b"x"])), None, None);
@@ -389,15 +449,18 @@ mod tests {
                 expected: None
             })
         );
-        h.insert("x-amz-checksum-sha1", "abc=".parse().expect("valid"));
+        // SHA-1 of "abc".
+        let sha1 = "qZk+NkcGgWq6PiVxeFDCbJzQ2J0=";
+        h.insert("x-amz-checksum-sha1", sha1.parse().expect("valid"));
         assert_eq!(
             checksum_request(&h).expect("header wins"),
             Some(ChecksumRequest {
                 algorithm: Algorithm::Sha1,
-                expected: Some("abc=".into())
+                expected: Some(sha1.into())
             })
         );
-        h.insert("x-amz-checksum-crc32", "abc=".parse().expect("valid"));
+        assert_eq!(Algorithm::Sha1.digest(b"abc"), sha1);
+        h.insert("x-amz-checksum-crc32", "DUoRhQ==".parse().expect("valid"));
         assert!(checksum_request(&h).is_err(), "two checksums are refused");
         let mut h = http::HeaderMap::new();
         h.insert(
@@ -405,5 +468,20 @@ mod tests {
             "MD4".parse().expect("valid"),
         );
         assert!(checksum_request(&h).is_err(), "unknown algorithm");
+        for (header, value) in [
+            ("x-amz-checksum-crc32", "abc="),
+            ("x-amz-checksum-crc32", "not base64!"),
+            ("x-amz-checksum-sha256", "DUoRhQ=="),
+            ("x-amz-checksum-crc64nvme", "DUoRhQ=="),
+        ] {
+            let mut h = http::HeaderMap::new();
+            h.insert(header, value.parse().expect("valid"));
+            let err = checksum_request(&h).expect_err(value);
+            assert_eq!(*err.code(), s3s::S3ErrorCode::InvalidRequest, "{value}");
+            assert_eq!(
+                err.message(),
+                Some(format!("Value for {header} header is invalid.").as_str())
+            );
+        }
     }
 }

@@ -13,6 +13,9 @@
 //! [`post_policy`]) serves them, streamed and authenticated before the
 //! file; [`xml_limit`] turns s3s's 500 for an oversized XML body into S3's
 //! 400 `MaxMessageLengthExceeded`.
+//! The `Content-MD5` / `x-amz-checksum-*` of XML documents (DeleteObjects,
+//! PutObjectTagging, the bucket configurations…) are verified by
+//! [`document_digest`] before the document is applied.
 //! Request headers that change what S3 does with an object (encryption,
 //! storage class, Object Lock, expected bucket owner) are honoured or
 //! refused by [`request_options`], from the access check.
@@ -25,6 +28,7 @@ pub mod body;
 pub mod bucket_encryption;
 pub mod convert;
 pub mod cors;
+pub mod document_digest;
 pub mod error;
 pub mod host;
 pub mod object_answer;

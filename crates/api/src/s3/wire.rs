@@ -93,6 +93,9 @@ pub async fn serve(service: S3Service, req: Request) -> Response {
         } else {
             req
         };
+        // A document's digest is checked in the access check, which reads
+        // the body through this slot (see `document_digest`).
+        let req = super::document_digest::hold(req);
         let req = req.map(s3s::Body::http_body_unsync);
         let (result, xml_op) = super::auth::with_caller_slot(service.call(req)).await;
         let mut response = result.map_err(|err| {

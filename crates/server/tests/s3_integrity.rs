@@ -1,0 +1,591 @@
+//! Integrity checks on what is not object data, against the real server on
+//! SQLite and Postgres, with `aws-sdk-s3` and hand-signed requests (the
+//! SDKs always send right digests, so wrong ones are written by hand):
+//!
+//! - the `Content-MD5` and `x-amz-checksum-*` of XML documents: a wrong one
+//!   on DeleteObjects, PutObjectTagging or PutBucketCors is 400
+//!   `BadDigest` and nothing is deleted or changed; a malformed one is
+//!   `InvalidDigest` / `InvalidRequest`; DeleteObjects without either is
+//!   refused; right ones (the SDK's own, and hand-made) work; an
+//!   `aws-chunked` document is refused clearly; PutBucketTagging (written
+//!   after the check) is covered by it too.
+
+mod common;
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CorsConfiguration, CorsRule, Tag, Tagging};
+use base64::Engine;
+use common::{code_of, crc32_ieee, s3_client};
+use hmac::{Hmac, Mac};
+use md5::Md5;
+use miniaws_client::CreatedKey;
+use miniaws_testkit::{Backend, TestServer};
+use sha2::{Digest, Sha256};
+
+const REGION: &str = "us-east-1";
+const BUCKET: &str = "integrity";
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn md5_b64(data: &[u8]) -> String {
+    b64(&Md5::digest(data))
+}
+
+fn crc32_b64(data: &[u8]) -> String {
+    b64(&crc32_ieee(data).to_be_bytes())
+}
+
+fn hmac(key: &[u8], data: &str) -> Vec<u8> {
+    let mut m = Hmac::<Sha256>::new_from_slice(key).expect("any key length");
+    m.update(data.as_bytes());
+    m.finalize().into_bytes().to_vec()
+}
+
+fn sha256_hex(b: &[u8]) -> String {
+    hex::encode(Sha256::digest(b))
+}
+
+/// SigV4's URI encoding (unreserved characters kept, the rest `%XX`).
+fn uri_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A SigV4 signer for hand-made requests: header-signed with the body's
+/// SHA-256, or presigned URLs.
+struct Signer {
+    endpoint: String,
+    host: String,
+    access_key_id: String,
+    signing_key: Vec<u8>,
+    amz_date: String,
+    scope: String,
+}
+
+impl Signer {
+    fn new(server: &TestServer, key: &CreatedKey) -> Self {
+        let now = time::OffsetDateTime::now_utc();
+        let date = format!(
+            "{:04}{:02}{:02}",
+            now.year(),
+            u8::from(now.month()),
+            now.day()
+        );
+        let amz_date = format!(
+            "{date}T{:02}{:02}{:02}Z",
+            now.hour(),
+            now.minute(),
+            now.second()
+        );
+        let k_date = hmac(format!("AWS4{}", key.secret_access_key).as_bytes(), &date);
+        let k_region = hmac(&k_date, REGION);
+        let k_service = hmac(&k_region, "s3");
+        let endpoint = server.aws_url();
+        Self {
+            host: endpoint.trim_start_matches("http://").to_owned(),
+            endpoint,
+            access_key_id: key.access_key_id.clone(),
+            signing_key: hmac(&k_service, "aws4_request"),
+            amz_date,
+            scope: format!("{date}/{REGION}/s3/aws4_request"),
+        }
+    }
+
+    fn signature(&self, canonical: &str) -> String {
+        let sts = format!(
+            "AWS4-HMAC-SHA256\n{}\n{}\n{}",
+            self.amz_date,
+            self.scope,
+            sha256_hex(canonical.as_bytes())
+        );
+        hex::encode(hmac(&self.signing_key, &sts))
+    }
+
+    /// Sends `method path?query` with `headers` (besides host, date and
+    /// payload hash, all signed) and `body`; `query` is given as
+    /// (name, value) pairs.
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        extra: &[(&str, String)],
+        body: Vec<u8>,
+    ) -> (u16, String) {
+        self.send_with_payload(method, path, query, extra, body, None)
+            .await
+    }
+
+    async fn send_with_payload(
+        &self,
+        method: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        extra: &[(&str, String)],
+        body: Vec<u8>,
+        payload: Option<&str>,
+    ) -> (u16, String) {
+        let payload = payload.map_or_else(|| sha256_hex(&body), str::to_owned);
+        let mut headers: Vec<(String, String)> = vec![
+            ("host".into(), self.host.clone()),
+            ("x-amz-content-sha256".into(), payload.clone()),
+            ("x-amz-date".into(), self.amz_date.clone()),
+        ];
+        headers.extend(
+            extra
+                .iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v.clone())),
+        );
+        headers.sort();
+        let canonical_headers: String = headers
+            .iter()
+            .map(|(k, v)| format!("{k}:{}\n", v.trim()))
+            .collect();
+        let signed: Vec<&str> = headers.iter().map(|(k, _)| k.as_str()).collect();
+        let signed = signed.join(";");
+        let canonical_query = canonical_query(query);
+        let canonical = format!(
+            "{method}\n{path}\n{canonical_query}\n{canonical_headers}\n{signed}\n{payload}"
+        );
+        let authorization = format!(
+            "AWS4-HMAC-SHA256 Credential={}/{}, SignedHeaders={signed}, Signature={}",
+            self.access_key_id,
+            self.scope,
+            self.signature(&canonical)
+        );
+        let url = if canonical_query.is_empty() {
+            format!("{}{path}", self.endpoint)
+        } else {
+            format!("{}{path}?{canonical_query}", self.endpoint)
+        };
+        let mut req = reqwest::Client::new()
+            .request(method.parse().expect("a method"), url)
+            .header("authorization", authorization)
+            .body(body);
+        for (k, v) in &headers {
+            if k != "host" {
+                req = req.header(k.as_str(), v.as_str());
+            }
+        }
+        let res = req.send().await.expect("the server answers");
+        let status = res.status().as_u16();
+        (status, res.text().await.unwrap_or_default())
+    }
+}
+
+/// The canonical (and sent) query: names and values encoded, sorted.
+fn canonical_query(query: &[(&str, &str)]) -> String {
+    let mut pairs: Vec<(String, String)> = query
+        .iter()
+        .map(|(k, v)| (uri_encode(k), uri_encode(v)))
+        .collect();
+    pairs.sort();
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The `<Code>` and `<Message>` of an S3 error document.
+fn code_and_message(xml: &str) -> (String, String) {
+    let between = |open: &str, close: &str| {
+        xml.split_once(open)
+            .and_then(|(_, rest)| rest.split_once(close))
+            .map_or_else(String::new, |(v, _)| v.to_owned())
+    };
+    (
+        between("<Code>", "</Code>"),
+        between("<Message>", "</Message>"),
+    )
+}
+
+async fn put(s3: &Client, key: &str) {
+    s3.put_object()
+        .bucket(BUCKET)
+        .key(key)
+        .body(ByteStream::from_static(b"kept"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("PutObject {key}: {e:?}"));
+}
+
+async fn keys(s3: &Client) -> Vec<String> {
+    s3.list_objects_v2()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .expect("ListObjectsV2")
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_owned))
+        .collect()
+}
+
+fn delete_document(keys: &[&str]) -> Vec<u8> {
+    let objects: String = keys
+        .iter()
+        .map(|k| format!("<Object><Key>{k}</Key></Object>"))
+        .collect();
+    format!("<Delete><Quiet>true</Quiet>{objects}</Delete>").into_bytes()
+}
+
+/// What, the digest headers, the code and message expected.
+type Refusal<'a> = (&'a str, Vec<(&'a str, String)>, &'a str, &'a str);
+
+/// DeleteObjects: wrong, malformed and missing digests refused with nothing
+/// deleted; right ones (by hand and the SDK's) delete.
+async fn delete_objects(s3: &Client, signer: &Signer) {
+    for k in ["a", "b", "c", "d"] {
+        put(s3, k).await;
+    }
+    let path = format!("/{BUCKET}");
+    let doc = delete_document(&["a", "b"]);
+    let refusals: Vec<Refusal> = vec![
+        (
+            "a wrong Content-MD5",
+            vec![("content-md5", md5_b64(b"another document"))],
+            "BadDigest",
+            "The Content-MD5 you specified did not match what we received.",
+        ),
+        (
+            "a wrong CRC32",
+            vec![("x-amz-checksum-crc32", crc32_b64(b"another document"))],
+            "BadDigest",
+            "The CRC32 you specified did not match the calculated checksum.",
+        ),
+        (
+            "a right Content-MD5 and a wrong CRC32",
+            vec![
+                ("content-md5", md5_b64(&doc)),
+                ("x-amz-sdk-checksum-algorithm", "CRC32".into()),
+                ("x-amz-checksum-crc32", crc32_b64(b"another document")),
+            ],
+            "BadDigest",
+            "The CRC32 you specified did not match the calculated checksum.",
+        ),
+        (
+            "a wrong SHA256",
+            vec![("x-amz-checksum-sha256", b64(&Sha256::digest(b"other")))],
+            "BadDigest",
+            "The SHA256 you specified did not match the calculated checksum.",
+        ),
+        (
+            "a Content-MD5 that is not one",
+            vec![("content-md5", "bm90IGFuIE1ENQ==".into())],
+            "InvalidDigest",
+            "The Content-MD5 you specified is not valid.",
+        ),
+        (
+            "a malformed CRC32",
+            vec![("x-amz-checksum-crc32", "AAAAAAAA".into())],
+            "InvalidRequest",
+            "Value for x-amz-checksum-crc32 header is invalid.",
+        ),
+        (
+            "no digest at all",
+            vec![],
+            "InvalidRequest",
+            "Missing required header for this request: Content-MD5",
+        ),
+    ];
+    for (what, headers, code, message) in refusals {
+        let (status, body) = signer
+            .send("POST", &path, &[("delete", "")], &headers, doc.clone())
+            .await;
+        assert_eq!(status, 400, "{what}: {body}");
+        assert_eq!(
+            code_and_message(&body),
+            (code.to_owned(), message.to_owned()),
+            "{what}: {body}"
+        );
+        assert_eq!(
+            keys(s3).await,
+            ["a", "b", "c", "d"],
+            "{what}: nothing deleted"
+        );
+    }
+
+    // aws-chunked documents are refused clearly (before any byte is read).
+    let chunked = format!(
+        "{:x}\r\n{}\r\n0\r\nx-amz-checksum-crc32:{}\r\n\r\n",
+        doc.len(),
+        String::from_utf8_lossy(&doc),
+        crc32_b64(&doc)
+    );
+    let (status, body) = signer
+        .send_with_payload(
+            "POST",
+            &path,
+            &[("delete", "")],
+            &[
+                ("content-encoding", "aws-chunked".into()),
+                ("x-amz-decoded-content-length", doc.len().to_string()),
+                ("x-amz-trailer", "x-amz-checksum-crc32".into()),
+            ],
+            chunked.into_bytes(),
+            Some("STREAMING-UNSIGNED-PAYLOAD-TRAILER"),
+        )
+        .await;
+    assert_eq!(status, 501, "aws-chunked DeleteObjects: {body}");
+    assert_eq!(code_and_message(&body).0, "NotImplemented", "{body}");
+    assert!(body.contains("aws-chunked"), "{body}");
+    assert_eq!(
+        keys(s3).await,
+        ["a", "b", "c", "d"],
+        "aws-chunked: nothing deleted"
+    );
+
+    // Right digests delete.
+    let (status, body) = signer
+        .send(
+            "POST",
+            &path,
+            &[("delete", "")],
+            &[("content-md5", md5_b64(&doc))],
+            doc.clone(),
+        )
+        .await;
+    assert_eq!(status, 200, "a right Content-MD5: {body}");
+    assert_eq!(keys(s3).await, ["c", "d"]);
+    let doc = delete_document(&["c"]);
+    let (status, body) = signer
+        .send(
+            "POST",
+            &path,
+            &[("delete", "")],
+            &[("x-amz-checksum-crc32", crc32_b64(&doc))],
+            doc.clone(),
+        )
+        .await;
+    assert_eq!(status, 200, "a right CRC32: {body}");
+    assert_eq!(keys(s3).await, ["d"]);
+    // The SDK's own request (a CRC32 it computes).
+    s3.delete_objects()
+        .bucket(BUCKET)
+        .delete(
+            aws_sdk_s3::types::Delete::builder()
+                .objects(
+                    aws_sdk_s3::types::ObjectIdentifier::builder()
+                        .key("d")
+                        .build()
+                        .expect("an object"),
+                )
+                .build()
+                .expect("a delete"),
+        )
+        .send()
+        .await
+        .expect("the SDK's DeleteObjects");
+    assert!(keys(s3).await.is_empty());
+}
+
+fn tag_set(s3: &[(&str, &str)]) -> Tagging {
+    let tags = s3
+        .iter()
+        .map(|(k, v)| Tag::builder().key(*k).value(*v).build().expect("a tag"))
+        .collect();
+    Tagging::builder()
+        .set_tag_set(Some(tags))
+        .build()
+        .expect("a tag set")
+}
+
+async fn tags(s3: &Client, key: &str) -> Vec<(String, String)> {
+    s3.get_object_tagging()
+        .bucket(BUCKET)
+        .key(key)
+        .send()
+        .await
+        .expect("GetObjectTagging")
+        .tag_set()
+        .iter()
+        .map(|t| (t.key().to_owned(), t.value().to_owned()))
+        .collect()
+}
+
+/// PutObjectTagging and PutBucketCors with wrong digests change nothing.
+async fn configurations(s3: &Client, signer: &Signer) {
+    put(s3, "tagged").await;
+    s3.put_object_tagging()
+        .bucket(BUCKET)
+        .key("tagged")
+        .tagging(tag_set(&[("colour", "blue")]))
+        .send()
+        .await
+        .expect("the SDK's PutObjectTagging");
+    let blue = vec![("colour".to_owned(), "blue".to_owned())];
+    assert_eq!(tags(s3, "tagged").await, blue);
+
+    // Through the SDK: a Content-MD5 of the wrong bytes (its own CRC32 is
+    // right).
+    let err = s3
+        .put_object_tagging()
+        .bucket(BUCKET)
+        .key("tagged")
+        .tagging(tag_set(&[("colour", "red")]))
+        .content_md5(md5_b64(b"not this document"))
+        .send()
+        .await
+        .expect_err("a wrong Content-MD5");
+    assert_eq!(code_of(&err), ("BadDigest".into(), 400), "{err:?}");
+    assert_eq!(tags(s3, "tagged").await, blue, "the tags are unchanged");
+
+    let doc = b"<Tagging><TagSet><Tag><Key>colour</Key><Value>red</Value></Tag></TagSet></Tagging>";
+    let path = format!("/{BUCKET}/tagged");
+    let (status, body) = signer
+        .send(
+            "PUT",
+            &path,
+            &[("tagging", "")],
+            &[("x-amz-checksum-crc32c", b64(&[0, 0, 0, 0]))],
+            doc.to_vec(),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        code_and_message(&body),
+        (
+            "BadDigest".to_owned(),
+            "The CRC32C you specified did not match the calculated checksum.".to_owned()
+        )
+    );
+    assert_eq!(tags(s3, "tagged").await, blue, "the tags are unchanged");
+    let (status, body) = signer
+        .send(
+            "PUT",
+            &path,
+            &[("tagging", "")],
+            &[("x-amz-checksum-crc32", crc32_b64(doc))],
+            doc.to_vec(),
+        )
+        .await;
+    assert_eq!(status, 200, "a right CRC32: {body}");
+    assert_eq!(
+        tags(s3, "tagged").await,
+        [("colour".to_owned(), "red".to_owned())]
+    );
+
+    // PutBucketCors: a wrong CRC32 leaves the bucket without CORS.
+    let doc = b"<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>";
+    let path = format!("/{BUCKET}");
+    let (status, body) = signer
+        .send(
+            "PUT",
+            &path,
+            &[("cors", "")],
+            &[("x-amz-checksum-crc32", crc32_b64(b"another"))],
+            doc.to_vec(),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(code_and_message(&body).0, "BadDigest", "{body}");
+    let err = s3
+        .get_bucket_cors()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .expect_err("no CORS configuration");
+    assert_eq!(
+        code_of(&err),
+        ("NoSuchCORSConfiguration".into(), 404),
+        "nothing was applied"
+    );
+    // The SDK's own PutBucketCors works.
+    s3.put_bucket_cors()
+        .bucket(BUCKET)
+        .cors_configuration(
+            CorsConfiguration::builder()
+                .cors_rules(
+                    CorsRule::builder()
+                        .allowed_origins("*")
+                        .allowed_methods("GET")
+                        .build()
+                        .expect("a rule"),
+                )
+                .build()
+                .expect("a configuration"),
+        )
+        .send()
+        .await
+        .expect("the SDK's PutBucketCors");
+    let rules = s3
+        .get_bucket_cors()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .expect("GetBucketCors");
+    assert_eq!(rules.cors_rules().len(), 1);
+
+    // PutBucketTagging (added after the check, covered by it unchanged).
+    let doc =
+        b"<Tagging><TagSet><Tag><Key>team</Key><Value>storage</Value></Tag></TagSet></Tagging>";
+    let (status, body) = signer
+        .send(
+            "PUT",
+            &path,
+            &[("tagging", "")],
+            &[("content-md5", md5_b64(b"another"))],
+            doc.to_vec(),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(code_and_message(&body).0, "BadDigest", "{body}");
+    let err = s3
+        .get_bucket_tagging()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .expect_err("no bucket tags");
+    assert_eq!(
+        code_of(&err),
+        ("NoSuchTagSet".into(), 404),
+        "nothing applied"
+    );
+    let (status, body) = signer
+        .send(
+            "PUT",
+            &path,
+            &[("tagging", "")],
+            &[("content-md5", md5_b64(doc))],
+            doc.to_vec(),
+        )
+        .await;
+    assert_eq!(status, 204, "a right Content-MD5: {body}");
+}
+
+async fn run(backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    let (_, key) = server.user("integrity").await;
+    let s3 = s3_client(&server, &key);
+    s3.create_bucket()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .expect("CreateBucket");
+    let signer = Signer::new(&server, &key);
+    delete_objects(&s3, &signer).await;
+    configurations(&s3, &signer).await;
+    assert!(!server.log().contains("panicked"), "no panic in the log");
+}
+
+#[tokio::test]
+async fn integrity_sqlite() {
+    run(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn integrity_postgres() {
+    run(Backend::Postgres).await;
+}
