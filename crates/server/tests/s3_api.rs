@@ -98,11 +98,11 @@ async fn buckets(s3: &Client, bucket: &str) {
         .expect_err("website");
     assert_eq!(code_of(&err), ("NotImplemented".into(), 501));
     let err = s3
-        .get_bucket_tagging()
+        .get_bucket_logging()
         .bucket(bucket)
         .send()
         .await
-        .expect_err("bucket tagging");
+        .expect_err("bucket logging");
     assert_eq!(code_of(&err), ("NotImplemented".into(), 501));
     let err = s3
         .put_object()
