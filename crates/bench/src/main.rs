@@ -6,6 +6,7 @@
 
 mod compute;
 mod foundation;
+mod lean_s3;
 mod s3;
 mod stats;
 mod storage;
@@ -29,8 +30,9 @@ enum Suite {
     Storage(storage::Args),
     /// Launch-to-RUNNING vs `docker run -d`, GET /instances with 1,000 instances, RSS.
     Compute(compute::Args),
-    /// The S3 path (SigV4, aws-sdk-s3) beside the native /storage path:
-    /// large-object MiB/s and 4 KiB ops/s at concurrency 16.
+    /// The S3 path (SigV4; aws-sdk-s3, and a lean reqwest + aws-sigv4
+    /// client) beside the native /storage path: large-object MiB/s and
+    /// 4 KiB ops/s at concurrency 16.
     S3(s3::Args),
 }
 

@@ -24,6 +24,12 @@
 //! payload but has the SDK compute and validate checksums only when an
 //! operation requires them (no CRC32 on either side), to show what those
 //! cost the client.
+//!
+//! Two more rows take the SDK out: the same requests from the lean client
+//! of [`crate::lean_s3`] (the native rows' `reqwest` settings, each request
+//! signed with `aws-sigv4`), once with `UNSIGNED-PAYLOAD` and once with a
+//! signed payload (the client hashes the body with SHA-256). Beside the
+//! native row they show the protocol's own cost.
 
 use anyhow::Context;
 use aws_sdk_s3::config::{
@@ -36,6 +42,7 @@ use miniaws_testkit::{Backend, TestServer};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::lean_s3::{LeanS3, Payload};
 use crate::stats::{ms, percentile};
 
 /// Options of the suite.
@@ -90,6 +97,9 @@ enum Path {
     /// A client that computes and validates checksums only when an
     /// operation requires them (no CRC32 on PUT or GET), signed payload.
     S3Lean(aws_sdk_s3::Client),
+    /// `reqwest` + `aws-sigv4`, no SDK: the protocol without the SDK's
+    /// client-side costs.
+    S3Sigv4(LeanS3, Payload),
 }
 
 impl Path {
@@ -103,6 +113,12 @@ impl Path {
             }
             Path::S3Lean(_) => {
                 "S3, body from memory, signed payload, checksums only when required (no CRC32)"
+            }
+            Path::S3Sigv4(_, Payload::Unsigned) => {
+                "S3, lean client (reqwest + aws-sigv4), UNSIGNED-PAYLOAD"
+            }
+            Path::S3Sigv4(_, Payload::Signed) => {
+                "S3, lean client (reqwest + aws-sigv4), signed payload (client SHA-256)"
             }
         }
     }
@@ -137,6 +153,7 @@ impl Path {
                     .await
                     .context("S3 PutObject, unsigned payload")?;
             }
+            Path::S3Sigv4(lean, _) => lean.put(bucket, key, body).await?,
             Path::S3File(s3, dir) => {
                 // The file is written before the clock matters only for the
                 // large object: small files come from the page cache.
@@ -183,6 +200,7 @@ impl Path {
                     n += chunk?.len();
                 }
             }
+            Path::S3Sigv4(lean, _) => n = lean.get(bucket, key).await?,
         }
         Ok(n)
     }
@@ -264,8 +282,19 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             .build(),
     );
     let s3 = aws_sdk_s3::Client::from_conf(config);
+    let sigv4 = |payload| {
+        LeanS3::new(
+            &server.aws_url(),
+            &key.access_key_id,
+            &key.secret_access_key,
+            payload,
+        )
+        .map(|c| Path::S3Sigv4(c, payload))
+    };
     for b in [
         "bench-native",
+        "bench-s3-sigv4-unsigned",
+        "bench-s3-sigv4-signed",
         "bench-s3",
         "bench-s3-file",
         "bench-s3-unsigned",
@@ -278,8 +307,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             .context("create bucket")?;
     }
     let files = tempfile::tempdir().context("temp dir for upload files")?;
+    // The lean rows run right after the native one, so that the closest
+    // comparison is also the closest in time.
     let paths = [
         (Path::Native(native), "bench-native"),
+        (sigv4(Payload::Unsigned)?, "bench-s3-sigv4-unsigned"),
+        (sigv4(Payload::Signed)?, "bench-s3-sigv4-signed"),
         (Path::S3(s3.clone()), "bench-s3"),
         (
             Path::S3File(s3.clone(), files.path().to_path_buf()),
