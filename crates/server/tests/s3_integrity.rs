@@ -8,7 +8,10 @@
 //!   `InvalidDigest` / `InvalidRequest`; DeleteObjects without either is
 //!   refused; right ones (the SDK's own, and hand-made) work; an
 //!   `aws-chunked` document is refused clearly; PutBucketTagging (written
-//!   after the check) is covered by it too.
+//!   after the check) is covered by it too;
+//! - request options in a presigned URL's query (`x-amz-storage-class`,
+//!   `x-amz-server-side-encryption`, `x-amz-acl`, metadata, tags): refused
+//!   or honoured as the same headers, a checksum there ignored as S3 does.
 
 mod common;
 
@@ -179,6 +182,32 @@ impl Signer {
         let res = req.send().await.expect("the server answers");
         let status = res.status().as_u16();
         (status, res.text().await.unwrap_or_default())
+    }
+}
+
+impl Signer {
+    /// A SigV4 presigned URL for `method path`, with `extra` query
+    /// parameters (signed with the rest of the query).
+    fn presign(&self, method: &str, path: &str, extra: &[(&str, &str)]) -> String {
+        let credential = format!("{}/{}", self.access_key_id, self.scope);
+        let mut query: Vec<(&str, &str)> = vec![
+            ("X-Amz-Algorithm", "AWS4-HMAC-SHA256"),
+            ("X-Amz-Credential", &credential),
+            ("X-Amz-Date", &self.amz_date),
+            ("X-Amz-Expires", "300"),
+            ("X-Amz-SignedHeaders", "host"),
+        ];
+        query.extend_from_slice(extra);
+        let canonical_query = canonical_query(&query);
+        let canonical = format!(
+            "{method}\n{path}\n{canonical_query}\nhost:{}\n\nhost\nUNSIGNED-PAYLOAD",
+            self.host
+        );
+        format!(
+            "{}{path}?{canonical_query}&X-Amz-Signature={}",
+            self.endpoint,
+            self.signature(&canonical)
+        )
     }
 }
 
@@ -563,6 +592,109 @@ async fn configurations(s3: &Client, signer: &Signer) {
     assert_eq!(status, 204, "a right Content-MD5: {body}");
 }
 
+/// What, the query options, the status and code expected.
+type QueryRefusal<'a> = (&'a str, &'a [(&'a str, &'a str)], u16, &'a str);
+
+/// Presigned PUTs with request options in their query: refused or
+/// honoured as the same headers would be.
+async fn presigned_query_options(s3: &Client, signer: &Signer) {
+    let client = reqwest::Client::new();
+    let put = |url: String| {
+        let client = client.clone();
+        async move {
+            let res = client
+                .put(url)
+                .body(&b"presigned bytes"[..])
+                .send()
+                .await
+                .expect("the server answers");
+            let status = res.status().as_u16();
+            (status, res.text().await.unwrap_or_default())
+        }
+    };
+    let refusals: [QueryRefusal; 4] = [
+        (
+            "GLACIER",
+            &[("x-amz-storage-class", "GLACIER")],
+            501,
+            "NotImplemented",
+        ),
+        (
+            "SSE-KMS",
+            &[("x-amz-server-side-encryption", "aws:kms")],
+            501,
+            "NotImplemented",
+        ),
+        (
+            "an unknown storage class",
+            &[("x-amz-storage-class", "EXPRESS_ONEZONE")],
+            400,
+            "InvalidStorageClass",
+        ),
+        (
+            "a public ACL",
+            &[("x-amz-acl", "public-read")],
+            400,
+            "AccessControlListNotSupported",
+        ),
+    ];
+    let path = format!("/{BUCKET}/presigned");
+    for (what, query, status, code) in refusals {
+        let (got, body) = put(signer.presign("PUT", &path, query)).await;
+        assert_eq!(
+            (got, code_and_message(&body).0.as_str()),
+            (status, code),
+            "{what}: {body}"
+        );
+        let err = s3
+            .head_object()
+            .bucket(BUCKET)
+            .key("presigned")
+            .send()
+            .await
+            .expect_err("nothing stored");
+        assert_eq!(code_of(&err).1, 404, "{what}: nothing stored");
+    }
+
+    // Honoured: a readable class, metadata, tags; a checksum an SDK put in
+    // the URL (computed before the body existed) is ignored, as S3 does.
+    let (status, body) = put(signer.presign(
+        "PUT",
+        &path,
+        &[
+            ("x-amz-storage-class", "STANDARD_IA"),
+            ("x-amz-server-side-encryption", "AES256"),
+            ("x-amz-meta-colour", "blue green"),
+            ("x-amz-tagging", "team=storage"),
+            ("x-amz-sdk-checksum-algorithm", "CRC32"),
+            ("x-amz-checksum-crc32", "AAAAAA=="),
+        ],
+    ))
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let head = s3
+        .head_object()
+        .bucket(BUCKET)
+        .key("presigned")
+        .send()
+        .await
+        .expect("stored");
+    assert_eq!(
+        head.storage_class(),
+        Some(&aws_sdk_s3::types::StorageClass::StandardIa)
+    );
+    assert_eq!(
+        head.metadata()
+            .and_then(|m| m.get("colour"))
+            .map(String::as_str),
+        Some("blue green")
+    );
+    assert_eq!(
+        tags(s3, "presigned").await,
+        [("team".to_owned(), "storage".to_owned())]
+    );
+}
+
 async fn run(backend: Backend) {
     let Some(server) = TestServer::start(backend).await else {
         return;
@@ -577,6 +709,7 @@ async fn run(backend: Backend) {
     let signer = Signer::new(&server, &key);
     delete_objects(&s3, &signer).await;
     configurations(&s3, &signer).await;
+    presigned_query_options(&s3, &signer).await;
     assert!(!server.log().contains("panicked"), "no panic in the log");
 }
 

@@ -30,12 +30,20 @@
 //!   caller's is S3's 400 `InvalidRequest` "Bucket is missing
 //!   ObjectLockConfiguration" ([`object_lock_refusal`], which looks the
 //!   bucket up first, as S3 answers a missing or foreign bucket).
+//! - **Presigned URLs** may carry any of these as query parameters
+//!   (`x-amz-server-side-encryption=aws:kms`, `x-amz-storage-class=GLACIER`:
+//!   the AWS JS SDK's presigner hoists every `x-amz-*` header into the
+//!   query, and S3 reads them there as headers). s3s reads them only from
+//!   headers, so [`hoist_presigned`] copies them into the headers before
+//!   s3s sees the request: every rule here, and every operation, then
+//!   applies to them as to headers (`x-amz-meta-*`, `x-amz-tagging` and
+//!   `x-amz-acl` too).
 //! - **Expected bucket owner**: a bucket is reachable only by its owner, so
 //!   `x-amz-expected-bucket-owner` and `x-amz-source-expected-bucket-owner`
 //!   other than the caller's id (the owner id of ListBuckets and ACLs) are
 //!   403 `AccessDenied`, as S3 answers a mismatch.
 
-use http::StatusCode;
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use miniaws_core::identity::Caller;
 use miniaws_core::storage::StorageService;
 use s3s::dto::{ServerSideEncryption, StorageClass};
@@ -71,6 +79,78 @@ const EXPECTED_OWNER_HEADERS: [&str; 2] = [
     "x-amz-expected-bucket-owner",
     "x-amz-source-expected-bucket-owner",
 ];
+
+/// Query parameters of a SigV4 presigned URL that are not request
+/// headers: the signature's own, and the checksum an SDK computed over an
+/// empty body when it presigned (S3 ignores those in a URL; the body's
+/// checksum is checked from headers only).
+fn never_hoisted(name: &str) -> bool {
+    matches!(
+        name,
+        "x-amz-algorithm"
+            | "x-amz-credential"
+            | "x-amz-date"
+            | "x-amz-expires"
+            | "x-amz-signedheaders"
+            | "x-amz-signature"
+            | "x-amz-security-token"
+            | "x-amz-content-sha256"
+            | "x-amz-decoded-content-length"
+            | "x-amz-trailer"
+            | "x-amz-sdk-checksum-algorithm"
+    ) || name.starts_with("x-amz-checksum")
+}
+
+/// Copies the `x-amz-*` query parameters of a SigV4 presigned URL into
+/// the request's headers (unless a header of the name is already there),
+/// as S3 reads them. The signature covers the whole query, so they are
+/// as signed as the URL; a SigV4 presigned signature covers only the
+/// headers `X-Amz-SignedHeaders` lists, so adding headers leaves it valid.
+/// Only SigV4: a SigV2 signature covers every `x-amz-*` header, so one
+/// added here would break it.
+///
+/// # Errors
+/// `InvalidArgument` for a parameter that cannot be a header value.
+pub fn hoist_presigned(query: Option<&str>, headers: &mut HeaderMap) -> S3Result<()> {
+    let Some(query) = query else { return Ok(()) };
+    let decode = |s: &str| percent_encoding::percent_decode_str(s).collect::<Vec<u8>>();
+    let pairs: Vec<(String, Vec<u8>)> = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (name, value) = p.split_once('=').unwrap_or((p, ""));
+            (
+                String::from_utf8_lossy(&decode(name)).to_ascii_lowercase(),
+                decode(value),
+            )
+        })
+        .collect();
+    if !pairs.iter().any(|(n, _)| n == "x-amz-signature") {
+        return Ok(());
+    }
+    for (name, value) in pairs {
+        if !name.starts_with("x-amz-") || never_hoisted(&name) {
+            continue;
+        }
+        let Ok(header) = HeaderName::from_bytes(name.as_bytes()) else {
+            return Err(s3_error!(
+                InvalidArgument,
+                "the query parameter {name} cannot be a request header"
+            ));
+        };
+        if headers.contains_key(&header) {
+            continue;
+        }
+        let value = HeaderValue::from_bytes(&value).map_err(|_| {
+            s3_error!(
+                InvalidArgument,
+                "the value of the query parameter {name} cannot be a request header"
+            )
+        })?;
+        headers.insert(header, value);
+    }
+    Ok(())
+}
 
 /// Operations that write a new object (or upload) and so may name its
 /// encryption, storage class and lock.
@@ -278,6 +358,37 @@ mod tests {
             headers.iter().find(|(k, _)| *k == n).map(|(_, v)| *v)
         })
         .map_err(|e| (e.code().clone(), e.status_code()))
+    }
+
+    #[test]
+    fn presigned_query_options_become_headers() {
+        let mut h = HeaderMap::new();
+        h.insert(STORAGE_CLASS, HeaderValue::from_static("STANDARD_IA"));
+        let query = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=abc&x-amz-server-side-encryption=aws%3Akms\
+            &x-amz-storage-class=GLACIER&x-amz-meta-colour=blue%20green&x-amz-checksum-crc32=AAAAAA%3D%3D\
+            &X-Amz-Date=20260101T000000Z&x-id=PutObject&tagging";
+        hoist_presigned(Some(query), &mut h).expect("valid");
+        let got = |n: &str| h.get(n).and_then(|v| v.to_str().ok());
+        assert_eq!(got(SSE), Some("aws:kms"));
+        assert_eq!(got(STORAGE_CLASS), Some("STANDARD_IA"), "a header wins");
+        assert_eq!(got("x-amz-meta-colour"), Some("blue green"));
+        assert_eq!(got("x-amz-checksum-crc32"), None, "checksums stay out");
+        assert_eq!(got("x-amz-date"), None, "the signature's own stay out");
+        assert_eq!(got("x-id"), None);
+        assert_eq!(got("tagging"), None);
+
+        let mut h = HeaderMap::new();
+        hoist_presigned(Some("x-amz-storage-class=GLACIER"), &mut h).expect("valid");
+        assert!(h.is_empty(), "not presigned: nothing hoisted");
+        hoist_presigned(
+            Some("Signature=abc&AWSAccessKeyId=k&x-amz-storage-class=GLACIER"),
+            &mut h,
+        )
+        .expect("valid");
+        assert!(h.is_empty(), "SigV2: nothing hoisted");
+        let err = hoist_presigned(Some("X-Amz-Signature=abc&x-amz-meta-a=%0A"), &mut h)
+            .expect_err("a newline is no header value");
+        assert_eq!(*err.code(), S3ErrorCode::InvalidArgument);
     }
 
     #[test]

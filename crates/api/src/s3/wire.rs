@@ -93,6 +93,10 @@ pub async fn serve(service: S3Service, req: Request) -> Response {
         } else {
             req
         };
+        // Request options in a presigned URL's query count as headers.
+        let mut req = req;
+        let query = req.uri().query().map(str::to_owned);
+        super::request_options::hoist_presigned(query.as_deref(), req.headers_mut())?;
         // A document's digest is checked in the access check, which reads
         // the body through this slot (see `document_digest`).
         let req = super::document_digest::hold(req);
