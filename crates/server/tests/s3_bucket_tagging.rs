@@ -4,8 +4,9 @@
 //! DeleteBucketTagging (204); an empty `TagSet` removing the tags; every
 //! tag rule's refusal with S3's code and message (50 tags allowed, 51
 //! `BadRequest`); another owner's bucket (`AccessDenied`) and a missing one
-//! (`NoSuchBucket`) on all three; tags surviving a restart and going with
-//! a deleted bucket. Then the real aws CLI (`s3api put-bucket-tagging`,
+//! (`NoSuchBucket`) on all three; tags given to CreateBucket in its
+//! configuration (kept, or refused with nothing created); tags surviving a
+//! restart and going with a deleted bucket. Then the real aws CLI (`s3api put-bucket-tagging`,
 //! `get-bucket-tagging`, `delete-bucket-tagging`), from the virtualenv
 //! `scripts/provision` builds (`MINIAWS_TEST_AWS_CLI`).
 
@@ -15,7 +16,7 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::config::interceptors::BeforeDeserializationInterceptorContextRef;
 use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_s3::error::{BoxError, ProvideErrorMetadata};
-use aws_sdk_s3::types::{Tag, Tagging};
+use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration, Tag, Tagging};
 use common::{code_of, s3_client, s3_client_with};
 use miniaws_client::CreatedKey;
 use miniaws_testkit::{Backend, TestServer, services_required};
@@ -294,6 +295,70 @@ async fn access(alice: &Client, bob: &Client, bucket: &str) {
     assert_eq!(tags_of(alice, bucket).await, set, "Bob changed nothing");
 }
 
+/// CreateBucket with tags in its configuration (as current SDKs send
+/// them): they are the new bucket's; a set S3 refuses creates nothing.
+async fn create_with_tags(s3: &Client) {
+    let config = |pairs: &[(String, String)]| {
+        let mut b = CreateBucketConfiguration::builder();
+        for (k, v) in pairs {
+            b = b.tags(Tag::builder().key(k).value(v).build().expect("a tag"));
+        }
+        b.build()
+    };
+    let set = owned(&[("stack", "dev"), ("app", "photos")]);
+    s3.create_bucket()
+        .bucket("btag-created")
+        .create_bucket_configuration(config(&set))
+        .send()
+        .await
+        .expect("CreateBucket with tags");
+    assert_eq!(tags_of(s3, "btag-created").await, set, "the tags given");
+
+    for (what, pairs, code, message) in [
+        (
+            "an aws: key",
+            owned(&[("aws:cloudformation:stack-id", "x")]),
+            "InvalidTag",
+            "Your TagKey cannot be prefixed with aws:",
+        ),
+        (
+            "fifty-one tags",
+            (0..51).map(|i| (format!("k{i}"), "v".into())).collect(),
+            "BadRequest",
+            "Bucket tag count cannot be greater than 50",
+        ),
+    ] {
+        let err = s3
+            .create_bucket()
+            .bucket("btag-refused")
+            .create_bucket_configuration(config(&pairs))
+            .send()
+            .await
+            .expect_err(what);
+        assert_eq!(code_of(&err), (code.into(), 400), "{what}");
+        assert_eq!(err.message(), Some(message), "{what}");
+        let err = s3
+            .head_bucket()
+            .bucket("btag-refused")
+            .send()
+            .await
+            .expect_err("no bucket was created");
+        assert_eq!(code_of(&err).1, 404, "{what}: no bucket was created");
+    }
+    // A configuration without tags, as before.
+    s3.create_bucket()
+        .bucket("btag-plain")
+        .create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from("us-east-1"))
+                .build(),
+        )
+        .send()
+        .await
+        .expect("CreateBucket with a location");
+    assert_no_tag_set(s3, "btag-plain", "a bucket created without tags").await;
+}
+
 async fn run(backend: Backend) {
     let Some(mut server) = TestServer::start(backend).await else {
         return;
@@ -311,6 +376,7 @@ async fn run(backend: Backend) {
     statuses(&server, &alice, bucket).await;
     refusals(&s3, bucket).await;
     access(&s3, &s3_client(&server, &bob), bucket).await;
+    create_with_tags(&s3).await;
 
     server.restart().await;
     let s3 = s3_client(&server, &alice);

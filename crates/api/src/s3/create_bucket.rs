@@ -7,12 +7,17 @@
 //! `InvalidBucketAclWithObjectOwnership`, as S3 answers. Asking for
 //! another ownership setting (`x-amz-object-ownership: ObjectWriter` or
 //! `BucketOwnerPreferred`, which enable ACLs) is `NotImplemented`.
+//!
+//! Tags in the `CreateBucketConfiguration` are honoured (see
+//! [`super::create_bucket_tags`]): checked under the bucket rules before
+//! the bucket is created (a bad set creates nothing), then put on it.
 
 use miniaws_core::CoreError;
 use s3s::dto::{CreateBucketInput, CreateBucketOutput};
 use s3s::{S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 
 use super::acl::{BUCKET_OWNER_ENFORCED, acl_headers, bucket_acl_with_ownership};
+use super::create_bucket_tags::requested_tags;
 use super::{MiniS3, caller, s3_error, s3_error_with};
 
 pub(super) async fn handle(
@@ -20,6 +25,7 @@ pub(super) async fn handle(
     req: S3Request<CreateBucketInput>,
 ) -> S3Result<S3Response<CreateBucketOutput>> {
     let caller = caller(&req)?;
+    let tags = requested_tags(&req.extensions, &req.headers)?;
     let input = req.input;
     if let Some(ownership) = input
         .object_ownership
@@ -50,6 +56,12 @@ pub(super) async fn handle(
             e @ CoreError::InvalidInput(_) => s3_error_with(e, S3ErrorCode::InvalidBucketName),
             other => s3_error(other),
         })?;
+    if !tags.is_empty() {
+        s3.storage()
+            .set_bucket_tags(caller, &name, &tags)
+            .await
+            .map_err(s3_error)?;
+    }
     Ok(S3Response::new(CreateBucketOutput {
         location: Some(format!("/{name}")),
     }))

@@ -9,6 +9,8 @@
 //! names, and [`wire`] adds request ids and resources to error XML.
 //! CORS preflights never reach s3s and every answer to a request with an
 //! `Origin` gets its bucket's CORS headers ([`cors`]).
+//! CreateBucket's tags, which s3s drops, are read from a copy of its body
+//! ([`create_bucket_tags`]).
 //! Form uploads (PostObject) never reach s3s: `post_object` (with
 //! [`post_policy`]) serves them, streamed and authenticated before the
 //! file; [`xml_limit`] turns s3s's 500 for an oversized XML body into S3's
@@ -28,6 +30,7 @@ pub mod body;
 pub mod bucket_encryption;
 pub mod convert;
 pub mod cors;
+pub mod create_bucket_tags;
 pub mod document_digest;
 pub mod error;
 pub mod host;
@@ -672,7 +675,7 @@ pub fn aws_router(state: AppState) -> Router {
             let mut response = if post_object::is_form_post(&req) {
                 wire::answer(req, |req| post_object::handle(state.clone(), req)).await
             } else {
-                wire::serve(service, req).await
+                wire::serve(service, create_bucket_tags::capture(req)).await
             };
             if let Some(cors_request) = cors_request {
                 cors::decorate(&state, cors_request, &mut response).await;
