@@ -64,6 +64,13 @@ impl Tags {
     /// reproduced by S3-compatible servers that test against it, e.g.
     /// versitygw's `ErrBucketTaggingLimited` and Scality CloudServer's
     /// `bucketPutTagging`).
+    ///
+    /// The count is checked first, as for objects: S3 reportedly checks
+    /// each tag first and the count last (Scality's tests against AWS,
+    /// scality/cloudserver#4451), so 51 tags of which one is invalid are
+    /// `BadRequest` here and `InvalidTag` there. Kept: checking the count
+    /// first bounds the work on a huge set (the duplicate check is
+    /// quadratic).
     pub fn for_bucket(pairs: Vec<(String, String)>) -> CoreResult<Self> {
         if pairs.len() > MAX_BUCKET_TAGS {
             return Err(CoreError::InvalidTag {
