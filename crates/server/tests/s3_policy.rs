@@ -8,9 +8,16 @@
 //! behind the default block, lifted: GET with the exact bytes, HEAD, both
 //! list versions; a Deny on a prefix, a key outside the Resource, anonymous
 //! writes, `RestrictPublicBuckets` back on, the policy deleted, another
-//! bucket of the same owner); the policy and settings surviving a restart;
-//! and the real aws CLI's `s3api put-bucket-policy` / `get-bucket-policy` /
-//! `delete-public-access-block`.
+//! bucket of the same owner); signed requests by another account through
+//! the SDK (GET, HEAD, both listings, response-* overrides, NoSuchKey or
+//! AccessDenied for a missing key, the expected owner, copies and part
+//! copies out of the public bucket; refused: a Deny'd prefix, a key outside
+//! the Resource, every write and setting, RestrictPublicBuckets on, the
+//! policy deleted; ListBuckets unchanged); the policy and settings
+//! surviving a restart; and the real aws CLI's `s3api put-bucket-policy` /
+//! `get-bucket-policy` / `delete-public-access-block`, `s3 cp` and `s3 ls`
+//! of a public bucket unsigned (`--no-sign-request`) and with another
+//! user's keys, and their refusal without the policy.
 
 mod common;
 
@@ -520,6 +527,429 @@ async fn anonymous(server: &TestServer, s3: &Client, bucket: &str, other: &str) 
     put_policy(s3, bucket, &policy).await.expect("policy again");
 }
 
+/// A signed request by another account (Bob, with his own keys) gets what
+/// the policy grants everyone, exactly as an unsigned one would, and
+/// nothing else.
+async fn other_account(server: &TestServer, s3: &Client, bucket: &str) {
+    let (_, bob_key) = server.user("bob-reader").await;
+    let bob = s3_client(server, &bob_key);
+    let bobs = "policy-bobs";
+    bob.create_bucket()
+        .bucket(bobs)
+        .send()
+        .await
+        .expect("Bob's own bucket");
+    let alice_id = s3
+        .list_buckets()
+        .send()
+        .await
+        .expect("ListBuckets")
+        .owner()
+        .and_then(|o| o.id())
+        .expect("an owner id")
+        .to_owned();
+    let bob_id = bob
+        .list_buckets()
+        .send()
+        .await
+        .expect("ListBuckets")
+        .owner()
+        .and_then(|o| o.id())
+        .expect("an owner id")
+        .to_owned();
+    let body = b"shared bytes \x00\xfe".to_vec();
+    for key in ["pub/a.txt", "private/p.txt", "outside.txt"] {
+        s3.put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type("text/plain")
+            .tagging("team=web")
+            .body(ByteStream::from(body.clone()))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("PutObject {key}: {e:?}"));
+    }
+    let get = |key: &'static str| bob.get_object().bucket(bucket).key(key).send();
+    // No policy: AccessDenied, as before.
+    let err = get("pub/a.txt").await.expect_err("no policy");
+    assert_eq!(code_of(&err), ("AccessDenied".to_owned(), 403));
+    let policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[
+  {{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":["arn:aws:s3:::{bucket}/pub/*","arn:aws:s3:::{bucket}/private/*"]}},
+  {{"Effect":"Allow","Principal":{{"AWS":"*"}},"Action":"s3:ListBucket","Resource":"arn:aws:s3:::{bucket}"}},
+  {{"Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::{bucket}/private/*"}}]}}"#
+    );
+    s3.delete_public_access_block()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("DeletePublicAccessBlock");
+    put_policy(s3, bucket, &policy)
+        .await
+        .expect("public policy");
+
+    // Reads: GET with the exact bytes, HEAD, both listings.
+    let got = get("pub/a.txt").await.expect("Bob's GetObject");
+    assert_eq!(got.content_type(), Some("text/plain"));
+    let bytes = got.body.collect().await.expect("body").into_bytes();
+    assert_eq!(bytes.to_vec(), body, "the exact bytes");
+    let head = bob
+        .head_object()
+        .bucket(bucket)
+        .key("pub/a.txt")
+        .send()
+        .await
+        .expect("Bob's HeadObject");
+    assert_eq!(head.content_length(), Some(body.len() as i64));
+    let listed = bob
+        .list_objects_v2()
+        .bucket(bucket)
+        .fetch_owner(true)
+        .send()
+        .await
+        .expect("Bob's ListObjectsV2");
+    let keys: Vec<_> = listed.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(keys, ["outside.txt", "private/p.txt", "pub/a.txt"]);
+    assert!(
+        listed
+            .contents()
+            .iter()
+            .all(|o| o.owner().and_then(|o| o.id()) == Some(alice_id.as_str())),
+        "a listing names the bucket's owner, whoever reads it"
+    );
+    let v1 = bob
+        .list_objects()
+        .bucket(bucket)
+        .prefix("pub/")
+        .send()
+        .await
+        .expect("Bob's ListObjects");
+    assert_eq!(v1.contents().len(), 1);
+    // Signed requests may override response headers (only anonymous
+    // ones may not, as on S3).
+    let got = bob
+        .get_object()
+        .bucket(bucket)
+        .key("pub/a.txt")
+        .response_content_type("text/html")
+        .send()
+        .await
+        .expect("Bob's GetObject with response-content-type");
+    assert_eq!(got.content_type(), Some("text/html"));
+    // A missing key: 404 NoSuchKey, since the policy grants s3:ListBucket.
+    let err = get("pub/none.txt").await.expect_err("missing");
+    assert_eq!(code_of(&err), ("NoSuchKey".to_owned(), 404));
+    // The Deny'd prefix, a key outside every Resource: 403.
+    for key in ["private/p.txt", "outside.txt"] {
+        let err = get(key).await.expect_err(key);
+        assert_eq!(code_of(&err), ("AccessDenied".to_owned(), 403), "{key}");
+        let err = bob
+            .head_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .expect_err(key);
+        assert_eq!(code_of(&err).1, 403, "HEAD {key}");
+    }
+    // The owner's own access does not depend on the policy, Deny included.
+    s3.get_object()
+        .bucket(bucket)
+        .key("private/p.txt")
+        .send()
+        .await
+        .expect("Alice reads her Deny'd prefix");
+    // x-amz-expected-bucket-owner names the bucket's real owner.
+    bob.get_object()
+        .bucket(bucket)
+        .key("pub/a.txt")
+        .expected_bucket_owner(&alice_id)
+        .send()
+        .await
+        .expect("the expected owner is Alice");
+    let err = bob
+        .get_object()
+        .bucket(bucket)
+        .key("pub/a.txt")
+        .expected_bucket_owner(&bob_id)
+        .send()
+        .await
+        .expect_err("Bob does not own it");
+    assert_eq!(code_of(&err), ("AccessDenied".to_owned(), 403));
+
+    // Everything else stays refused, and changes nothing.
+    let denied = |r: Result<(), (String, u16)>, what: &str| {
+        assert_eq!(r, Err(("AccessDenied".to_owned(), 403)), "{what}");
+    };
+    denied(
+        bob.put_object()
+            .bucket(bucket)
+            .key("pub/a.txt")
+            .body(ByteStream::from_static(b"overwritten"))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|x| code_of(&x)),
+        "PutObject",
+    );
+    denied(
+        bob.delete_object()
+            .bucket(bucket)
+            .key("pub/a.txt")
+            .send()
+            .await
+            .map(drop)
+            .map_err(|x| code_of(&x)),
+        "DeleteObject",
+    );
+    denied(
+        bob.put_object_tagging()
+            .bucket(bucket)
+            .key("pub/a.txt")
+            .tagging(
+                aws_sdk_s3::types::Tagging::builder()
+                    .set_tag_set(Some(vec![]))
+                    .build()
+                    .expect("tagging"),
+            )
+            .send()
+            .await
+            .map(drop)
+            .map_err(|x| code_of(&x)),
+        "PutObjectTagging",
+    );
+    denied(
+        bob.get_object_tagging()
+            .bucket(bucket)
+            .key("pub/a.txt")
+            .send()
+            .await
+            .map(drop)
+            .map_err(|x| code_of(&x)),
+        "GetObjectTagging",
+    );
+    denied(
+        bob.get_object_acl()
+            .bucket(bucket)
+            .key("pub/a.txt")
+            .send()
+            .await
+            .map(drop)
+            .map_err(|x| code_of(&x)),
+        "GetObjectAcl",
+    );
+    denied(
+        bob.get_bucket_policy()
+            .bucket(bucket)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|x| code_of(&x)),
+        "GetBucketPolicy",
+    );
+    denied(
+        bob.create_multipart_upload()
+            .bucket(bucket)
+            .key("mp")
+            .send()
+            .await
+            .map(drop)
+            .map_err(|x| code_of(&x)),
+        "CreateMultipartUpload",
+    );
+    denied(
+        bob.copy_object()
+            .bucket(bucket)
+            .key("copied-in")
+            .copy_source(format!("{bobs}/none"))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|x| code_of(&x)),
+        "CopyObject into Alice's bucket",
+    );
+    let err = bob
+        .head_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect_err("HeadBucket");
+    assert_eq!(code_of(&err).1, 403, "HeadBucket");
+    let got = s3
+        .get_object()
+        .bucket(bucket)
+        .key("pub/a.txt")
+        .send()
+        .await
+        .expect("still there");
+    let bytes = got.body.collect().await.expect("body").into_bytes();
+    assert_eq!(bytes.to_vec(), body, "unchanged");
+    let tags = s3
+        .get_object_tagging()
+        .bucket(bucket)
+        .key("pub/a.txt")
+        .send()
+        .await
+        .expect("tags");
+    assert_eq!(tags.tag_set().len(), 1, "tags unchanged");
+    // ListBuckets: Bob's own buckets only.
+    let names: Vec<_> = bob
+        .list_buckets()
+        .send()
+        .await
+        .expect("ListBuckets")
+        .buckets()
+        .iter()
+        .filter_map(|b| b.name().map(str::to_owned))
+        .collect();
+    assert_eq!(names, [bobs]);
+
+    // Copies out of the public bucket into Bob's own: the source's tags
+    // need s3:GetObjectTagging, which this policy does not grant.
+    let err = bob
+        .copy_object()
+        .bucket(bobs)
+        .key("copy.txt")
+        .copy_source(format!("{bucket}/pub/a.txt"))
+        .send()
+        .await
+        .expect_err("the tags may not be read");
+    assert_eq!(code_of(&err), ("AccessDenied".to_owned(), 403));
+    bob.copy_object()
+        .bucket(bobs)
+        .key("copy.txt")
+        .copy_source(format!("{bucket}/pub/a.txt"))
+        .tagging_directive(aws_sdk_s3::types::TaggingDirective::Replace)
+        .send()
+        .await
+        .expect("CopyObject from a public source");
+    let got = bob
+        .get_object()
+        .bucket(bobs)
+        .key("copy.txt")
+        .send()
+        .await
+        .expect("Bob's copy");
+    let bytes = got.body.collect().await.expect("body").into_bytes();
+    assert_eq!(bytes.to_vec(), body);
+    let err = bob
+        .copy_object()
+        .bucket(bobs)
+        .key("copy2.txt")
+        .copy_source(format!("{bucket}/private/p.txt"))
+        .tagging_directive(aws_sdk_s3::types::TaggingDirective::Replace)
+        .send()
+        .await
+        .expect_err("a Deny'd source");
+    assert_eq!(code_of(&err), ("AccessDenied".to_owned(), 403));
+    let upload = bob
+        .create_multipart_upload()
+        .bucket(bobs)
+        .key("parts.txt")
+        .send()
+        .await
+        .expect("CreateMultipartUpload");
+    let upload_id = upload.upload_id().expect("upload id");
+    let part = bob
+        .upload_part_copy()
+        .bucket(bobs)
+        .key("parts.txt")
+        .upload_id(upload_id)
+        .part_number(1)
+        .copy_source(format!("{bucket}/pub/a.txt"))
+        .send()
+        .await
+        .expect("UploadPartCopy from a public source");
+    let etag = part
+        .copy_part_result()
+        .and_then(|r| r.e_tag())
+        .expect("part ETag")
+        .to_owned();
+    let err = bob
+        .upload_part_copy()
+        .bucket(bobs)
+        .key("parts.txt")
+        .upload_id(upload_id)
+        .part_number(2)
+        .copy_source(format!("{bucket}/outside.txt"))
+        .send()
+        .await
+        .expect_err("a source outside the Resource");
+    assert_eq!(code_of(&err), ("AccessDenied".to_owned(), 403));
+    bob.complete_multipart_upload()
+        .bucket(bobs)
+        .key("parts.txt")
+        .upload_id(upload_id)
+        .multipart_upload(
+            aws_sdk_s3::types::CompletedMultipartUpload::builder()
+                .parts(
+                    aws_sdk_s3::types::CompletedPart::builder()
+                        .part_number(1)
+                        .e_tag(etag)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("CompleteMultipartUpload");
+    let got = bob
+        .get_object()
+        .bucket(bobs)
+        .key("parts.txt")
+        .send()
+        .await
+        .expect("Bob's assembled copy");
+    let bytes = got.body.collect().await.expect("body").into_bytes();
+    assert_eq!(bytes.to_vec(), body);
+
+    // Without s3:ListBucket: a missing key is 403, the listing too.
+    let get_only = format!(
+        r#"{{"Statement":[{{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::{bucket}/pub/*"}}]}}"#
+    );
+    put_policy(s3, bucket, &get_only).await.expect("policy");
+    get("pub/a.txt").await.expect("still readable");
+    let err = get("pub/none.txt").await.expect_err("missing");
+    assert_eq!(code_of(&err), ("AccessDenied".to_owned(), 403));
+    let err = bob
+        .list_objects_v2()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect_err("no s3:ListBucket");
+    assert_eq!(code_of(&err), ("AccessDenied".to_owned(), 403));
+    // RestrictPublicBuckets on: nothing for Bob, the owner unaffected.
+    s3.put_public_access_block()
+        .bucket(bucket)
+        .public_access_block_configuration(block(true, false))
+        .send()
+        .await
+        .expect("PutPublicAccessBlock");
+    let err = get("pub/a.txt").await.expect_err("restricted");
+    assert_eq!(code_of(&err), ("AccessDenied".to_owned(), 403));
+    s3.get_object()
+        .bucket(bucket)
+        .key("pub/a.txt")
+        .send()
+        .await
+        .expect("Alice still reads");
+    // Lifted again, then the policy deleted: nothing for Bob.
+    s3.put_public_access_block()
+        .bucket(bucket)
+        .public_access_block_configuration(block(false, false))
+        .send()
+        .await
+        .expect("PutPublicAccessBlock");
+    get("pub/a.txt").await.expect("readable again");
+    s3.delete_bucket_policy()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("DeleteBucketPolicy");
+    let err = get("pub/a.txt").await.expect_err("no policy");
+    assert_eq!(code_of(&err), ("AccessDenied".to_owned(), 403));
+}
+
 fn aws_cli_path() -> Option<PathBuf> {
     match std::env::var("MINIAWS_TEST_AWS_CLI") {
         Ok(p) if !p.is_empty() && Path::new(&p).exists() => Some(PathBuf::from(p)),
@@ -543,7 +973,8 @@ async fn aws_cli(server: &TestServer, key: &miniaws_client::CreatedKey, bucket: 
         r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"PublicRead","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::{bucket}/*"}}]}}"#
     );
     std::fs::write(&file, &policy).expect("write policy.json");
-    let run = |args: Vec<String>| {
+    let (_, bob) = server.user("bob-cli").await;
+    let run_as = |key: &miniaws_client::CreatedKey, args: Vec<String>| {
         let mut cmd = tokio::process::Command::new(&cli);
         cmd.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -570,6 +1001,7 @@ async fn aws_cli(server: &TestServer, key: &miniaws_client::CreatedKey, bucket: 
             )
         }
     };
+    let run = |args: Vec<String>| run_as(key, args);
     let put = vec![
         "s3api".into(),
         "put-bucket-policy".into(),
@@ -622,6 +1054,67 @@ async fn aws_cli(server: &TestServer, key: &miniaws_client::CreatedKey, bucket: 
             .0,
         403
     );
+    // The CLI unsigned, and signed by another account (Bob's keys).
+    let args = |list: &[&str]| list.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>();
+    let object = format!("s3://{bucket}/site/index.json");
+    let listing = format!("s3://{bucket}/");
+    let cp_anon = args(&["s3", "cp", "--no-sign-request", &object, "-"]);
+    let ls_anon = args(&["s3", "ls", "--no-sign-request", &listing]);
+    let cp_bob = args(&["s3", "cp", &object, "-"]);
+    let ls_bob = args(&["s3", "ls", &listing]);
+    let (ok, out, stderr) = run(cp_anon.clone()).await;
+    assert!(ok, "{stderr}");
+    assert_eq!(out, policy, "the object's bytes, unsigned");
+    let (ok, out, stderr) = run_as(&bob, cp_bob.clone()).await;
+    assert!(ok, "{stderr}");
+    assert_eq!(out, policy, "the object's bytes, signed by Bob");
+    for (who, ls) in [
+        ("unsigned", run(ls_anon.clone())),
+        ("Bob", run_as(&bob, ls_bob.clone())),
+    ] {
+        let (ok, _, stderr) = ls.await;
+        assert!(!ok, "{who}: no s3:ListBucket");
+        assert!(stderr.contains("AccessDenied"), "{who}: {stderr}");
+    }
+    // With s3:ListBucket granted too, `s3 ls` works for both.
+    let with_list = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::{bucket}/*"}},{{"Effect":"Allow","Principal":"*","Action":"s3:ListBucket","Resource":"arn:aws:s3:::{bucket}"}}]}}"#
+    );
+    std::fs::write(&file, &with_list).expect("write policy.json");
+    let (ok, out, stderr) = run(args(&[
+        "s3api",
+        "put-bucket-policy",
+        "--bucket",
+        bucket,
+        "--policy",
+        &format!("file://{}", file.display()),
+    ]))
+    .await;
+    assert!(ok, "{out}{stderr}");
+    for (who, ls) in [
+        ("unsigned", run(ls_anon.clone())),
+        ("Bob", run_as(&bob, ls_bob.clone())),
+    ] {
+        let (ok, out, stderr) = ls.await;
+        assert!(ok, "{who}: {stderr}");
+        assert!(out.contains("PRE site/"), "{who}: {out}");
+    }
+    // No policy: refused again, both ways.
+    let (ok, out, stderr) = run(args(&["s3api", "delete-bucket-policy", "--bucket", bucket])).await;
+    assert!(ok, "{out}{stderr}");
+    for (who, cmd) in [
+        ("unsigned cp", run(cp_anon)),
+        ("unsigned ls", run(ls_anon)),
+        ("Bob's cp", run_as(&bob, cp_bob)),
+        ("Bob's ls", run_as(&bob, ls_bob)),
+    ] {
+        let (ok, out, stderr) = cmd.await;
+        assert!(!ok, "{who}: {out}");
+        assert!(
+            stderr.contains("AccessDenied") || stderr.contains("403"),
+            "{who}: {stderr}"
+        );
+    }
 }
 
 async fn run(backend: Backend) {
@@ -630,7 +1123,13 @@ async fn run(backend: Backend) {
     };
     let (_, key) = server.user("alice-policy").await;
     let s3 = s3_client(&server, &key);
-    for bucket in ["policy-ops", "policy-site", "policy-other", "policy-cli"] {
+    for bucket in [
+        "policy-ops",
+        "policy-site",
+        "policy-other",
+        "policy-cli",
+        "policy-shared",
+    ] {
         s3.create_bucket()
             .bucket(bucket)
             .send()
@@ -639,6 +1138,7 @@ async fn run(backend: Backend) {
     }
     operations(&server, &s3, "policy-ops").await;
     anonymous(&server, &s3, "policy-site", "policy-other").await;
+    other_account(&server, &s3, "policy-shared").await;
     aws_cli(&server, &key, "policy-cli").await;
 
     // The policy and the settings survive a restart.

@@ -10,11 +10,13 @@
 //! access keys in-process and drops a key's entry when it is revoked, so a
 //! revoked key fails on its very next request.
 
+use super::request_options::{EXPECTED_OWNER, SOURCE_EXPECTED_OWNER};
 use miniaws_core::CoreError;
 use miniaws_core::identity::{Caller, IdentityService};
 use miniaws_core::storage::{PublicAction, PublicGrant, Reader, StorageService};
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::auth::{S3Auth, SecretKey};
+use s3s::dto::CopySource;
 use s3s::path::S3Path;
 use s3s::{S3Result, s3_error};
 use std::cell::{Cell, RefCell};
@@ -76,8 +78,10 @@ impl S3Auth for IdentityAuth {
 }
 
 /// Attaches the authenticated [`Caller`] to the request's extensions, where
-/// every operation finds it; denies anonymous requests but the public reads
-/// a bucket policy grants (see [`CallerAccess::check_anonymous`]).
+/// every operation finds it (the four public reads then serve another
+/// account's bucket only through its policy: see [`reader`]); denies
+/// anonymous requests but the public reads a bucket policy grants (see
+/// [`CallerAccess::check_anonymous`]).
 pub struct CallerAccess {
     /// For the answers that depend on a bucket (Object Lock's).
     pub storage: Arc<StorageService>,
@@ -115,10 +119,11 @@ impl S3Access for CallerAccess {
                 super::xml_limit::refuse_declared(op, cx.headers())?;
                 // Encryption, storage class, Object Lock, expected owner:
                 // honoured or refused, never ignored.
+                let (bucket_owner, source_owner) = self.expected_owners(cx, caller).await?;
                 let headers = cx.headers();
                 // A value that is not text is never a valid one.
                 let get = |name: &str| headers.get(name).map(|v| v.to_str().unwrap_or("\u{fffd}"));
-                super::request_options::check(op, &caller.user_id.to_string(), get)?;
+                super::request_options::check_owners(op, &bucket_owner, &source_owner, get)?;
                 if super::request_options::asks_object_lock(op, get) {
                     let bucket = match cx.s3_path() {
                         S3Path::Bucket { bucket } | S3Path::Object { bucket, .. } => bucket,
@@ -158,16 +163,8 @@ impl CallerAccess {
             )
         };
         let op = cx.s3_op().name();
-        let (bucket, action, key) = match (op, cx.s3_path()) {
-            ("GetObject" | "HeadObject", S3Path::Object { bucket, key }) => (
-                bucket.to_string(),
-                PublicAction::GetObject,
-                Some(key.to_string()),
-            ),
-            ("ListObjects" | "ListObjectsV2", S3Path::Bucket { bucket }) => {
-                (bucket.to_string(), PublicAction::ListBucket, None)
-            }
-            _ => return Err(denied()),
+        let Some((bucket, action, key)) = public_read(op, cx.s3_path()) else {
+            return Err(denied());
         };
         if action == PublicAction::GetObject && has_response_overrides(cx.uri().query()) {
             return Err(s3_error!(
@@ -194,10 +191,80 @@ impl CallerAccess {
     }
 }
 
+impl CallerAccess {
+    /// The owner ids a signed request's `x-amz-expected-bucket-owner` and
+    /// `x-amz-source-expected-bucket-owner` must name. Only its owner
+    /// writes to a bucket, so that is the caller's own id, except on the
+    /// reads another account's bucket policy may grant (the four public
+    /// reads, a copy's source): there it is the bucket's actual owner,
+    /// looked up only when the header is sent, so that a caller who says
+    /// "my own bucket" is never served someone else's public one.
+    async fn expected_owners(
+        &self,
+        cx: &S3AccessContext<'_>,
+        caller: Caller,
+    ) -> S3Result<(String, String)> {
+        let op = cx.s3_op().name();
+        let headers = cx.headers();
+        let bucket = public_read(op, cx.s3_path())
+            .filter(|_| headers.contains_key(EXPECTED_OWNER))
+            .map(|(bucket, _, _)| bucket);
+        let source = matches!(op, "CopyObject" | "UploadPartCopy")
+            .then(|| {
+                headers
+                    .get(SOURCE_EXPECTED_OWNER)
+                    .and(headers.get("x-amz-copy-source"))
+            })
+            .flatten()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| CopySource::parse(v).ok())
+            .and_then(|source| match source {
+                CopySource::Bucket { bucket, .. } => Some(bucket.to_string()),
+                _ => None,
+            });
+        let me = caller.user_id.to_string();
+        let mut owners = [me.clone(), me];
+        for (slot, bucket) in owners.iter_mut().zip([bucket, source]) {
+            let Some(bucket) = bucket else { continue };
+            // A missing bucket: checked against the caller, as before the
+            // handler answers NoSuchBucket.
+            if let Some(owner) = self
+                .storage
+                .bucket_owner(&bucket)
+                .await
+                .map_err(super::error::s3_error)?
+            {
+                *slot = owner.to_string();
+            }
+        }
+        let [bucket_owner, source_owner] = owners;
+        Ok((bucket_owner, source_owner))
+    }
+}
+
+/// The reads a bucket policy may open to everyone, anonymous or signed by
+/// another account: GetObject and HeadObject under `s3:GetObject` on the
+/// key, ListObjects and ListObjectsV2 under `s3:ListBucket` on the bucket.
+/// The bucket, the action and (for an object read) the key.
+fn public_read(op: &str, path: &S3Path) -> Option<(String, PublicAction, Option<String>)> {
+    match (op, path) {
+        ("GetObject" | "HeadObject", S3Path::Object { bucket, key }) => Some((
+            bucket.to_string(),
+            PublicAction::GetObject,
+            Some(key.to_string()),
+        )),
+        ("ListObjects" | "ListObjectsV2", S3Path::Bucket { bucket }) => {
+            Some((bucket.to_string(), PublicAction::ListBucket, None))
+        }
+        _ => None,
+    }
+}
+
 /// Whether the query asks GetObject to override response headers
 /// (`response-content-type` and the like). S3 refuses these on anonymous
 /// requests: anyone could otherwise serve a public object as, say,
-/// `text/html` from the bucket's origin.
+/// `text/html` from the bucket's origin. Signed requests, another
+/// account's included, may use them, as on S3.
 fn has_response_overrides(query: Option<&str>) -> bool {
     query.is_some_and(|q| {
         q.split('&')
@@ -233,11 +300,12 @@ fn refuse_long_presigned(query: Option<&str>) -> S3Result<()> {
 
 /// Who reads, for the operations a bucket policy may open to everyone
 /// (GetObject, HeadObject, ListObjects, ListObjectsV2): the authenticated
-/// caller, or the anonymous caller's [`PublicGrant`] (both set by
-/// [`CallerAccess`]).
+/// caller — their own buckets as owner, another account's through what
+/// its policy grants everyone ([`Reader::Signed`]) —, or the anonymous
+/// caller's [`PublicGrant`] (both set by [`CallerAccess`]).
 pub fn reader<T>(req: &s3s::S3Request<T>) -> S3Result<Reader> {
     if let Some(caller) = req.extensions.get::<Caller>() {
-        return Ok(Reader::Owner(*caller));
+        return Ok(Reader::Signed(*caller));
     }
     req.extensions
         .get::<PublicGrant>()

@@ -53,11 +53,6 @@ pub(super) async fn list(
         }
         Some(n) => n.min(MAX_LIST_KEYS as i32),
     };
-    // A listing's owner is the bucket's, whoever reads it.
-    let owner_id = match &reader {
-        Reader::Owner(caller) => caller.user_id,
-        Reader::Public(grant) => grant.owner(),
-    };
     let page = s3
         .storage()
         .list_objects(
@@ -73,7 +68,8 @@ pub(super) async fn list(
         .await
         .map_err(bucket_error)?;
     let enc: fn(String) -> String = if url { encoded } else { plain };
-    let owner = fetch_owner.then(|| owner_of(owner_id));
+    // A listing's owner is the bucket's, whoever reads it.
+    let owner = fetch_owner.then(|| owner_of(page.owner));
     let contents = page
         .objects
         .into_iter()

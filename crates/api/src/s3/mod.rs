@@ -140,8 +140,9 @@ impl MiniS3 {
     }
 }
 
-/// Who reads: the authenticated caller, or an anonymous caller with a
-/// public grant (GetObject, HeadObject, ListObjects, ListObjectsV2 only).
+/// Who reads (GetObject, HeadObject, ListObjects, ListObjectsV2 only): the
+/// authenticated caller (another account's bucket only through what its
+/// policy grants everyone), or an anonymous caller with a public grant.
 fn reader<T>(req: &S3Request<T>) -> S3Result<miniaws_core::storage::Reader> {
     auth::reader(req)
 }

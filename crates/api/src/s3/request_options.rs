@@ -38,10 +38,14 @@
 //!   s3s sees the request: every rule here, and every operation, then
 //!   applies to them as to headers (`x-amz-meta-*`, `x-amz-tagging` and
 //!   `x-amz-acl` too).
-//! - **Expected bucket owner**: a bucket is reachable only by its owner, so
-//!   `x-amz-expected-bucket-owner` and `x-amz-source-expected-bucket-owner`
-//!   other than the caller's id (the owner id of ListBuckets and ACLs) are
-//!   403 `AccessDenied`, as S3 answers a mismatch.
+//! - **Expected bucket owner**: `x-amz-expected-bucket-owner` and
+//!   `x-amz-source-expected-bucket-owner` other than the owner id (of
+//!   ListBuckets and ACLs) of the bucket they are about are 403
+//!   `AccessDenied`, as S3 answers a mismatch. Only its owner writes to a
+//!   bucket, so that is the caller's id, except for the reads a bucket
+//!   policy may open to other accounts (GetObject, HeadObject, ListObjects,
+//!   ListObjectsV2, and a copy's source): there the access check looks the
+//!   bucket's owner up when the header is sent ([`super::auth`]).
 
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use miniaws_core::identity::Caller;
@@ -75,10 +79,10 @@ const OBJECT_LOCK_HEADERS: [&str; 3] = [
     "x-amz-object-lock-legal-hold",
 ];
 const BUCKET_OBJECT_LOCK: &str = "x-amz-bucket-object-lock-enabled";
-const EXPECTED_OWNER_HEADERS: [&str; 2] = [
-    "x-amz-expected-bucket-owner",
-    "x-amz-source-expected-bucket-owner",
-];
+/// The header naming the account a request expects to own the bucket.
+pub const EXPECTED_OWNER: &str = "x-amz-expected-bucket-owner";
+/// The header naming the account a copy expects to own the source bucket.
+pub const SOURCE_EXPECTED_OWNER: &str = "x-amz-source-expected-bucket-owner";
 
 /// Query parameters of a SigV4 presigned URL that are not request
 /// headers: the signature's own, and the checksum an SDK computed over an
@@ -184,7 +188,25 @@ pub fn sse_s3() -> Option<ServerSideEncryption> {
 /// `NotImplemented`, `InvalidArgument`, `InvalidStorageClass`,
 /// `InvalidRequest` or `AccessDenied`, as described in the module.
 pub fn check<'a>(op: &str, owner_id: &str, get: impl Fn(&str) -> Option<&'a str>) -> S3Result<()> {
-    for name in EXPECTED_OWNER_HEADERS {
+    check_owners(op, owner_id, owner_id, get)
+}
+
+/// [`check`], with the owner id of the bucket (`bucket_owner_id`, for
+/// `x-amz-expected-bucket-owner`) and of a copy's source bucket
+/// (`source_owner_id`, for `x-amz-source-expected-bucket-owner`).
+///
+/// # Errors
+/// As [`check`].
+pub fn check_owners<'a>(
+    op: &str,
+    bucket_owner_id: &str,
+    source_owner_id: &str,
+    get: impl Fn(&str) -> Option<&'a str>,
+) -> S3Result<()> {
+    for (name, owner_id) in [
+        (EXPECTED_OWNER, bucket_owner_id),
+        (SOURCE_EXPECTED_OWNER, source_owner_id),
+    ] {
         if let Some(expected) = get(name)
             && expected.trim() != owner_id
         {
@@ -514,19 +536,19 @@ mod tests {
             (
                 "expected owner",
                 "ListObjectsV2",
-                &[(EXPECTED_OWNER_HEADERS[0], OWNER)],
+                &[(EXPECTED_OWNER, OWNER)],
                 None,
             ),
             (
                 "other owner",
                 "HeadBucket",
-                &[(EXPECTED_OWNER_HEADERS[0], "123456789012")],
+                &[(EXPECTED_OWNER, "123456789012")],
                 Some(C::AccessDenied),
             ),
             (
                 "other source owner",
                 "CopyObject",
-                &[(EXPECTED_OWNER_HEADERS[1], "123456789012")],
+                &[(SOURCE_EXPECTED_OWNER, "123456789012")],
                 Some(C::AccessDenied),
             ),
         ];

@@ -17,7 +17,7 @@ use crate::error::{CoreError, CoreResult, PartProblem};
 use crate::identity::Caller;
 use crate::storage::{
     BlobId, ByteStream, CommitObject, ETag, GetObjectOptions, GetObjectOutput, ObjectKey,
-    ObjectMeta, ObjectPart, StorageService, WriteCondition, body_error,
+    ObjectMeta, ObjectPart, Reader, StorageService, WriteCondition, body_error,
 };
 
 /// A part named in a CompleteMultipartUpload request.
@@ -190,7 +190,9 @@ impl MultipartService {
     }
 
     /// Stores part `part_number` of an upload from (a range of) an existing
-    /// object of the caller's (UploadPartCopy).
+    /// object (UploadPartCopy): the caller's own, or another account's that
+    /// its bucket's policy lets everyone read (`s3:GetObject`), read as a
+    /// [`Reader::Signed`].
     ///
     /// # Errors
     /// As [`upload_part`](Self::upload_part), plus the source read's errors
@@ -212,7 +214,7 @@ impl MultipartService {
         let upload = self.upload_of(caller, bucket, key, upload_id).await?;
         let body = match self
             .storage
-            .get_object(caller, src_bucket, src_key, options)
+            .get_object(Reader::Signed(caller), src_bucket, src_key, options)
             .await?
         {
             GetObjectOutput::Body { body, .. } => body,

@@ -1,9 +1,10 @@
 //! Listing objects: prefix, delimiter (common prefixes), start-after and
 //! page size, in byte order of the keys, on top of ordered range scans.
 
-use super::domain::{BucketName, ObjectMeta};
+use super::domain::{Bucket, ObjectMeta};
 use super::ports::StorageRepo;
 use crate::error::{CoreError, CoreResult};
+use crate::identity::UserId;
 
 /// The most entries (objects plus common prefixes) one page may hold.
 pub const MAX_LIST_KEYS: u32 = 1000;
@@ -74,21 +75,25 @@ pub struct ListObjectsPage {
     /// The last entry of this page (key or common prefix) when truncated:
     /// pass it as `start_after` for the next page.
     pub next_start_after: Option<String>,
+    /// The owner of the bucket listed (a listing's `Owner`, whoever reads).
+    pub owner: UserId,
 }
 
 /// Runs a listing over `repo`.
 pub(crate) async fn list(
     repo: &dyn StorageRepo,
-    bucket: &BucketName,
+    bucket: &Bucket,
     input: &ListObjectsInput,
 ) -> CoreResult<ListObjectsPage> {
+    let owner = bucket.owner;
+    let bucket = &bucket.name;
     if input.max_keys > MAX_LIST_KEYS {
         return Err(CoreError::invalid(format!(
             "max_keys may be at most {MAX_LIST_KEYS}"
         )));
     }
     if input.max_keys == 0 {
-        return Ok(empty_page());
+        return Ok(empty_page(owner));
     }
     let prefix = input.prefix.as_bytes();
     let delimiter = input.delimiter.as_deref().filter(|d| !d.is_empty());
@@ -115,11 +120,11 @@ pub(crate) async fn list(
         match resume {
             Some(r) if r > start => start = r,
             Some(_) => {}
-            None => return Ok(empty_page()),
+            None => return Ok(empty_page(owner)),
         }
     }
 
-    let mut page = empty_page();
+    let mut page = empty_page(owner);
     let mut count = 0u32;
     let mut last: Option<String> = None;
     'scan: loop {
@@ -170,12 +175,13 @@ pub(crate) async fn list(
     Ok(page)
 }
 
-fn empty_page() -> ListObjectsPage {
+fn empty_page(owner: UserId) -> ListObjectsPage {
     ListObjectsPage {
         objects: Vec::new(),
         common_prefixes: Vec::new(),
         is_truncated: false,
         next_start_after: None,
+        owner,
     }
 }
 

@@ -1,5 +1,7 @@
 //! A bucket's policy and its Block Public Access settings, parsed, validated
-//! and evaluated for anonymous callers.
+//! and evaluated for everyone but the owner: anonymous callers and signed
+//! callers of other accounts alike (the owner's access does not depend on
+//! the policy: see `Reader`).
 //!
 //! The policy language is AWS IAM's
 //! (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-policies.html>).
@@ -178,17 +180,32 @@ impl BucketPolicy {
             .any(|s| s.effect == PolicyEffect::Allow)
     }
 
-    /// Whether an anonymous caller may perform `action` on `key` of `bucket`
-    /// (`key` is ignored for [`PublicAction::ListBucket`], which acts on the
-    /// bucket itself): no `Deny` matches, and some `Allow` does.
+    /// Whether everyone — an anonymous caller, or a signed caller of
+    /// another account: `"Principal": "*"` names them all — may perform
+    /// `action` on `key` of `bucket` (`key` is ignored for
+    /// [`PublicAction::ListBucket`], which acts on the bucket itself): no
+    /// `Deny` matches, and some `Allow` does.
     pub fn allows_anonymous(&self, action: PublicAction, bucket: &str, key: &str) -> bool {
         let resource = match action {
             PublicAction::GetObject => format!("{bucket}/{key}"),
             PublicAction::ListBucket => bucket.to_owned(),
         };
+        self.allows(action.name(), &resource)
+    }
+
+    /// Whether everyone may read the tags of `key` of `bucket`
+    /// (`s3:GetObjectTagging`): a copy from a public object takes the
+    /// source's tags along only then. No operation is served under it.
+    pub fn allows_tag_read(&self, bucket: &str, key: &str) -> bool {
+        self.allows("s3:getobjecttagging", &format!("{bucket}/{key}"))
+    }
+
+    /// IAM's evaluation of `action` (lower-cased) on `resource` (after
+    /// `arn:aws:s3:::`).
+    fn allows(&self, action: &str, resource: &str) -> bool {
         let matches = |s: &PolicyStatement| {
-            s.actions.iter().any(|a| wildcard_match(a, action.name()))
-                && s.resources.iter().any(|r| wildcard_match(r, &resource))
+            s.actions.iter().any(|a| wildcard_match(a, action))
+                && s.resources.iter().any(|r| wildcard_match(r, resource))
         };
         let denied = self
             .statements
@@ -477,11 +494,12 @@ pub struct BucketAccess {
     pub public_access_block: Option<PublicAccessBlock>,
 }
 
-/// Permission for one anonymous read, granted by a bucket's policy (see
-/// `StorageService::public_grant`). It is a distinct type from the owner's
-/// [`crate::identity::Caller`], its fields are private and only the
-/// policy check builds one, so no code path can mistake an anonymous
-/// request for the owner: a grant reads exactly the bucket (and, for
+/// Permission for one read by someone other than the bucket's owner
+/// (anonymous, or signed by another account), granted by a bucket's policy
+/// (see `StorageService::public_grant`). It is a distinct type from the
+/// owner's [`crate::identity::Caller`], its fields are private and only the
+/// policy check builds one, so no code path can mistake such a request for
+/// the owner: a grant reads exactly the bucket (and, for
 /// [`PublicAction::GetObject`], the key) it was granted for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublicGrant {
@@ -493,6 +511,10 @@ pub struct PublicGrant {
     /// Whether the policy also lets everyone list the bucket: without it,
     /// a missing key is `AccessDenied`, not `NoSuchKey`, as on S3.
     pub(crate) may_list: bool,
+    /// Whether the policy also lets everyone read the key's tags
+    /// (`s3:GetObjectTagging`): a copy of the object takes its tags along
+    /// only then.
+    pub(crate) may_read_tags: bool,
 }
 
 impl PublicGrant {
@@ -508,12 +530,18 @@ impl PublicGrant {
     }
 }
 
-/// Who reads: the authenticated owner, or an anonymous caller holding a
-/// [`PublicGrant`].
+/// Who reads: the authenticated owner, a signed caller who may also read
+/// what a bucket's policy opens to everyone, or an anonymous caller
+/// holding a [`PublicGrant`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reader {
     /// A signed request; the ownership rule applies.
     Owner(crate::identity::Caller),
+    /// A signed request on the S3 endpoint: the caller's own bucket as for
+    /// [`Reader::Owner`]; another account's bucket only through the
+    /// [`PublicGrant`] its policy gives everyone (`"Principal": "*"`), as
+    /// for an anonymous caller, never as its owner.
+    Signed(crate::identity::Caller),
     /// An anonymous request the bucket's policy allows.
     Public(PublicGrant),
 }

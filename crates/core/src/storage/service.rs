@@ -17,7 +17,7 @@ use super::tags::Tags;
 use crate::Resource;
 use crate::clock::now_utc;
 use crate::error::{ConflictKind, CoreError, CoreResult};
-use crate::identity::Caller;
+use crate::identity::{Caller, UserId};
 
 /// The largest declared body whose bucket lookup overlaps its blob write
 /// (see [`StorageService::write_checked_blob`]): at most this much is read before
@@ -275,6 +275,20 @@ impl StorageService {
         }
     }
 
+    /// The owner of bucket `name`, whoever asks (`None`: no such bucket, or
+    /// not a valid name). Only for checking what a request says the owner
+    /// is (S3's `x-amz-expected-bucket-owner`) where the caller need not
+    /// own the bucket; never to decide access.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn bucket_owner(&self, name: &str) -> CoreResult<Option<UserId>> {
+        let Ok(name) = BucketName::parse(name) else {
+            return Ok(None);
+        };
+        Ok(self.repo.get_bucket(&name).await?.map(|b| b.owner))
+    }
+
     /// Creates bucket `name` for the caller.
     ///
     /// # Errors
@@ -466,35 +480,55 @@ impl StorageService {
 
     /// The bucket `name` as `reader` may read it: the owner's own bucket,
     /// or exactly the bucket (and key, for an object read) a public grant
-    /// was given for, still owned by the same account.
+    /// was given for, still owned by the same account. A
+    /// [`Reader::Signed`] caller reads their own bucket as its owner and
+    /// another account's through the grant its policy gives everyone. The
+    /// grant comes back when it is what let the read in.
     async fn readable_bucket(
         &self,
         reader: &Reader,
         name: &str,
         key: Option<&str>,
-    ) -> CoreResult<Bucket> {
-        let grant = match reader {
-            Reader::Owner(caller) => return self.bucket(*caller, name).await,
-            Reader::Public(grant) => grant,
-        };
-        let denied = || CoreError::Forbidden("Access Denied".into());
+    ) -> CoreResult<(Bucket, Option<PublicGrant>)> {
         let wanted_action = if key.is_some() {
             PublicAction::GetObject
         } else {
             PublicAction::ListBucket
         };
+        let grant = match reader {
+            Reader::Owner(caller) => return Ok((self.bucket(*caller, name).await?, None)),
+            Reader::Signed(caller) => {
+                let bucket_name = BucketName::parse(name)?;
+                let bucket = match self.repo.get_bucket(&bucket_name).await? {
+                    None => {
+                        return Err(CoreError::not_found(Resource::Bucket, bucket_name.as_str()));
+                    }
+                    Some(b) if b.owner == caller.user_id => return Ok((b, None)),
+                    Some(b) => b,
+                };
+                // Another account's bucket: only what its policy grants
+                // everyone, checked exactly as for an anonymous caller.
+                return match self.public_grant(name, wanted_action, key).await? {
+                    Some(grant) if grant.owner == bucket.owner => Ok((bucket, Some(grant))),
+                    _ => Err(forbidden(&bucket_name)),
+                };
+            }
+            Reader::Public(grant) => grant,
+        };
+        let denied = || CoreError::Forbidden("Access Denied".into());
         if grant.bucket != name || grant.action != wanted_action || grant.key.as_deref() != key {
             return Err(denied());
         }
         let name = BucketName::parse(name)?;
         match self.repo.get_bucket(&name).await? {
-            Some(b) if b.owner == grant.owner => Ok(b),
+            Some(b) if b.owner == grant.owner => Ok((b, Some(grant.clone()))),
             _ => Err(denied()),
         }
     }
 
-    /// Whether the policy of bucket `bucket` lets an anonymous caller
-    /// perform `action` (on `key`, for [`PublicAction::GetObject`]): the
+    /// Whether the policy of bucket `bucket` lets everyone — an anonymous
+    /// caller, or a signed caller of another account — perform `action`
+    /// (on `key`, for [`PublicAction::GetObject`]): the
     /// bucket exists, its Block Public Access setting
     /// `RestrictPublicBuckets` is off (or the settings were deleted), its
     /// policy has an `Allow` that matches and no `Deny` that does. `None`
@@ -539,12 +573,14 @@ impl StorageService {
             return Ok(None);
         }
         let may_list = policy.allows_anonymous(PublicAction::ListBucket, name.as_str(), "");
+        let may_read_tags = key.is_some_and(|k| policy.allows_tag_read(name.as_str(), k));
         Ok(Some(PublicGrant {
             bucket: name.as_str().to_owned(),
             owner: access.owner,
             action,
             key: key.map(str::to_owned),
             may_list,
+            may_read_tags,
         }))
     }
 
@@ -948,20 +984,28 @@ impl StorageService {
         bucket: &str,
         key: &str,
     ) -> CoreResult<ObjectMeta> {
-        let reader = reader.into();
-        let bucket = self.readable_bucket(&reader, bucket, Some(key)).await?;
+        Ok(self.object_meta_as(&reader.into(), bucket, key).await?.0)
+    }
+
+    /// The metadata of an object `reader` may read, with the public grant
+    /// that let the read in (if it was not the owner's).
+    async fn object_meta_as(
+        &self,
+        reader: &Reader,
+        bucket: &str,
+        key: &str,
+    ) -> CoreResult<(ObjectMeta, Option<PublicGrant>)> {
+        let (bucket, grant) = self.readable_bucket(reader, bucket, Some(key)).await?;
         let key = ObjectKey::parse(key)?;
-        self.repo
-            .get_object(&bucket.name, &key)
-            .await?
-            .ok_or_else(|| match reader {
-                // S3 tells an anonymous caller that a key is missing only
-                // when the policy lets everyone list the bucket.
-                Reader::Public(grant) if !grant.may_list => {
-                    CoreError::Forbidden("Access Denied".into())
-                }
-                _ => CoreError::not_found(Resource::Object, key.as_str()),
-            })
+        match self.repo.get_object(&bucket.name, &key).await? {
+            Some(meta) => Ok((meta, grant)),
+            // S3 tells a caller other than the owner that a key is missing
+            // only when the policy lets everyone list the bucket.
+            None if grant.as_ref().is_some_and(|g| !g.may_list) => {
+                Err(CoreError::Forbidden("Access Denied".into()))
+            }
+            None => Err(CoreError::not_found(Resource::Object, key.as_str())),
+        }
     }
 
     /// An object's metadata, after its conditions.
@@ -994,13 +1038,27 @@ impl StorageService {
         key: &str,
         options: &GetObjectOptions,
     ) -> CoreResult<GetObjectOutput> {
-        let reader = caller.into();
+        Ok(self
+            .read_object(&caller.into(), bucket, key, options)
+            .await?
+            .0)
+    }
+
+    /// [`get_object`](Self::get_object), with the public grant that let the
+    /// read in (if it was not the owner's).
+    async fn read_object(
+        &self,
+        reader: &Reader,
+        bucket: &str,
+        key: &str,
+        options: &GetObjectOptions,
+    ) -> CoreResult<(GetObjectOutput, Option<PublicGrant>)> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let meta = self.object_meta(reader.clone(), bucket, key).await?;
+            let (meta, grant) = self.object_meta_as(reader, bucket, key).await?;
             if conditions_say_not_modified(&options.conditions, &meta)? {
-                return Ok(GetObjectOutput::NotModified(meta));
+                return Ok((GetObjectOutput::NotModified(meta), grant));
             }
             let range = match options.part_number {
                 Some(number) => meta.part_range(number)?,
@@ -1010,7 +1068,7 @@ impl StorageService {
                     .transpose()?,
             };
             match self.blobs.read(meta.blob_id, range).await {
-                Ok(body) => return Ok(GetObjectOutput::Body { meta, range, body }),
+                Ok(body) => return Ok((GetObjectOutput::Body { meta, range, body }, grant)),
                 // Replaced and removed between the row and the open: the row
                 // now names a newer blob.
                 Err(CoreError::NotFound { .. }) if attempt < READ_ATTEMPTS => continue,
@@ -1082,17 +1140,23 @@ impl StorageService {
         bucket: &str,
         input: &ListObjectsInput,
     ) -> CoreResult<ListObjectsPage> {
-        let bucket = self.readable_bucket(&caller.into(), bucket, None).await?;
-        listing::list(self.repo.as_ref(), &bucket.name, input).await
+        let (bucket, _) = self.readable_bucket(&caller.into(), bucket, None).await?;
+        listing::list(self.repo.as_ref(), &bucket, input).await
     }
 
     /// Copies an object (streaming its bytes into a new blob) to a bucket
     /// of the caller's, under `conditions` on the source; its metadata and
-    /// its tags come from the source or the directives.
+    /// its tags come from the source or the directives. The source is read
+    /// as a [`Reader::Signed`]: the caller's own object, or another
+    /// account's that the bucket's policy lets everyone read
+    /// (`s3:GetObject`, as S3 requires of a copy source).
     ///
     /// # Errors
     /// As a read of the source (a "not modified" source is
-    /// `PreconditionFailed`) and a write of the destination.
+    /// `PreconditionFailed`) and a write of the destination; `Forbidden`
+    /// for copying the tags of another account's object (the default
+    /// tagging directive) when its policy does not also grant
+    /// `s3:GetObjectTagging` on it.
     #[allow(clippy::too_many_arguments)]
     #[tracing::instrument(skip(self, conditions, directive, tagging), fields(owner = %caller.user_id))]
     pub async fn copy_object(
@@ -1113,19 +1177,29 @@ impl StorageService {
             part_number: None,
             conditions: conditions.clone(),
         };
-        let (source, body) = match self
-            .get_object(caller, src_bucket, src_key, &options)
+        let (source, body, grant) = match self
+            .read_object(&Reader::Signed(caller), src_bucket, src_key, &options)
             .await?
         {
-            GetObjectOutput::Body { meta, body, .. } => (meta, body),
-            GetObjectOutput::NotModified(_) => {
+            (GetObjectOutput::Body { meta, body, .. }, grant) => (meta, body, grant),
+            (GetObjectOutput::NotModified(_), _) => {
                 return Err(CoreError::PreconditionFailed(
                     "the copy source matches If-None-Match / was not modified since".into(),
                 ));
             }
         };
         let tags = match tagging {
-            TaggingDirective::Copy => source.tags.clone(),
+            TaggingDirective::Copy => {
+                // Tags are not part of what s3:GetObject reads: taking them
+                // along from another account's object needs the policy to
+                // grant reading them too.
+                if !source.tags.is_empty() && grant.is_some_and(|g| !g.may_read_tags) {
+                    return Err(CoreError::Forbidden(
+                        "Access Denied: copying the source's tags needs s3:GetObjectTagging on it; copy with the tagging directive REPLACE instead".into(),
+                    ));
+                }
+                source.tags.clone()
+            }
             TaggingDirective::Replace(tags) => tags,
         };
         let (content_type, user_metadata, headers) = match directive {

@@ -1346,3 +1346,173 @@ async fn public_reads_need_a_lifted_block_and_a_matching_policy() {
         None
     );
 }
+
+#[tokio::test]
+async fn signed_callers_of_other_accounts_get_what_the_policy_grants_everyone() {
+    let f = fixture();
+    let forbidden = |r: CoreResult<()>| matches!(r, Err(CoreError::Forbidden(_)));
+    let mut tagged = put("site", "pub/a.txt", b"hello");
+    tagged.tags = tag_set(&[("team", "web")]);
+    f.svc.put_object(f.alice, tagged).await.unwrap();
+    f.svc
+        .put_object(f.alice, put("site", "private/b.txt", b"secret"))
+        .await
+        .unwrap();
+    f.svc
+        .put_object(f.bob, put("mine", "x", b"x"))
+        .await
+        .unwrap();
+    let read = |reader: Reader, key: &'static str| {
+        let svc = &f.svc;
+        async move {
+            svc.get_object(reader, "site", key, &GetObjectOptions::default())
+                .await
+                .map(|out| match out {
+                    GetObjectOutput::Body { meta, .. } => meta.size_bytes,
+                    GetObjectOutput::NotModified(_) => panic!("not modified"),
+                })
+        }
+    };
+    let bob = Reader::Signed(f.bob);
+    // No policy: Bob is refused.
+    assert!(forbidden(read(bob.clone(), "pub/a.txt").await.map(drop)));
+    let doc = r#"{"Statement":[
+        {"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::site/*"},
+        {"Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::site/private/*"}]}"#;
+    f.svc
+        .set_public_access_block(f.alice, "site", None)
+        .await
+        .unwrap();
+    f.svc
+        .set_bucket_policy(
+            f.alice,
+            "site",
+            Some(&BucketPolicy::parse("site", doc).unwrap()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(read(bob.clone(), "pub/a.txt").await.unwrap(), 5);
+    // As owner (the native API's rule) Bob still reads nothing of Alice's.
+    assert!(forbidden(
+        read(Reader::Owner(f.bob), "pub/a.txt").await.map(drop)
+    ));
+    // Without s3:ListBucket a missing key is Forbidden, not NotFound.
+    assert!(forbidden(read(bob.clone(), "pub/none").await.map(drop)));
+    // The Deny applies to Bob; Alice's own access does not depend on it.
+    assert!(forbidden(
+        read(bob.clone(), "private/b.txt").await.map(drop)
+    ));
+    assert_eq!(
+        read(Reader::Signed(f.alice), "private/b.txt")
+            .await
+            .unwrap(),
+        6
+    );
+    assert!(matches!(
+        read(Reader::Signed(f.alice), "pub/none").await,
+        Err(CoreError::NotFound {
+            resource: Resource::Object,
+            ..
+        })
+    ));
+    // No listing for Bob; Alice's listing names her as the owner.
+    assert!(forbidden(
+        f.svc
+            .list_objects(bob.clone(), "site", &ListObjectsInput::default())
+            .await
+            .map(drop)
+    ));
+    let page = f
+        .svc
+        .list_objects(
+            Reader::Signed(f.alice),
+            "site",
+            &ListObjectsInput {
+                max_keys: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((page.objects.len(), page.owner), (2, f.alice.user_id));
+    // Copies: a public source into Bob's own bucket, not its tags (the
+    // policy does not grant s3:GetObjectTagging), never into Alice's.
+    let copy = |dst: &'static str, key: &'static str, tagging: TaggingDirective| {
+        let svc = &f.svc;
+        let bob = f.bob;
+        async move {
+            svc.copy_object(
+                bob,
+                "site",
+                key,
+                &Conditions::default(),
+                dst,
+                "copied",
+                MetadataDirective::Copy,
+                tagging,
+            )
+            .await
+        }
+    };
+    let err = copy("mine", "pub/a.txt", TaggingDirective::Copy)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, CoreError::Forbidden(m) if m.contains("s3:GetObjectTagging")),
+        "{err:?}"
+    );
+    let copied = copy(
+        "mine",
+        "pub/a.txt",
+        TaggingDirective::Replace(Tags::default()),
+    )
+    .await
+    .unwrap();
+    assert_eq!((copied.size_bytes, copied.tags.len()), (5, 0));
+    assert!(forbidden(
+        copy(
+            "mine",
+            "private/b.txt",
+            TaggingDirective::Replace(Tags::default())
+        )
+        .await
+        .map(drop)
+    ));
+    assert!(forbidden(
+        copy(
+            "site",
+            "pub/a.txt",
+            TaggingDirective::Replace(Tags::default())
+        )
+        .await
+        .map(drop)
+    ));
+    // With s3:GetObjectTagging granted too, the tags come along.
+    let doc = r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":["s3:GetObject","s3:GetObjectTagging"],"Resource":"arn:aws:s3:::site/pub/*"}}"#;
+    f.svc
+        .set_bucket_policy(
+            f.alice,
+            "site",
+            Some(&BucketPolicy::parse("site", doc).unwrap()),
+        )
+        .await
+        .unwrap();
+    let copied = copy("mine", "pub/a.txt", TaggingDirective::Copy)
+        .await
+        .unwrap();
+    assert_eq!(copied.tags, tag_set(&[("team", "web")]));
+    // RestrictPublicBuckets on: nothing for Bob; Alice unaffected.
+    f.svc
+        .set_public_access_block(
+            f.alice,
+            "site",
+            Some(&PublicAccessBlock {
+                block_public_policy: false,
+                ..PublicAccessBlock::default()
+            }),
+        )
+        .await
+        .unwrap();
+    assert!(forbidden(read(bob, "pub/a.txt").await.map(drop)));
+    assert_eq!(read(Reader::Signed(f.alice), "pub/a.txt").await.unwrap(), 5);
+}
