@@ -842,7 +842,7 @@ impl StorageService {
                 written.size_bytes
             ))),
             (_, Some(md5)) if md5 != written.md5 => Some(CoreError::BadDigest(
-                "The Content-MD5 you specified did not match what was received.".into(),
+                "The Content-MD5 you specified did not match what we received.".into(),
             )),
             _ => None,
         };
