@@ -11,7 +11,11 @@
 //!   after the check) is covered by it too;
 //! - request options in a presigned URL's query (`x-amz-storage-class`,
 //!   `x-amz-server-side-encryption`, `x-amz-acl`, metadata, tags): refused
-//!   or honoured as the same headers, a checksum there ignored as S3 does.
+//!   or honoured as the same headers, a checksum there ignored as S3 does;
+//! - form uploads (boto3's `generate_presigned_post`) with `Content-MD5`,
+//!   `x-amz-checksum-algorithm` and `x-amz-checksum-*` fields: verified and
+//!   the checksum stored, or refused (wrong, malformed, an algorithm without
+//!   or unlike its checksum) with nothing stored.
 
 mod common;
 
@@ -555,6 +559,18 @@ async fn configurations(s3: &Client, signer: &Signer) {
         .expect("GetBucketCors");
     assert_eq!(rules.cors_rules().len(), 1);
 
+    // A malformed checksum on an object body: InvalidRequest, as S3.
+    let err = s3
+        .put_object()
+        .bucket(BUCKET)
+        .key("malformed")
+        .body(ByteStream::from_static(b"abc"))
+        .checksum_crc32("AAAA")
+        .send()
+        .await
+        .expect_err("a malformed CRC32");
+    assert_eq!(code_of(&err), ("InvalidRequest".into(), 400), "{err:?}");
+
     // PutBucketTagging (added after the check, covered by it unchanged).
     let doc =
         b"<Tagging><TagSet><Tag><Key>team</Key><Value>storage</Value></Tag></TagSet></Tagging>";
@@ -695,6 +711,127 @@ async fn presigned_query_options(s3: &Client, signer: &Signer) {
     );
 }
 
+/// boto3 from the virtualenv `scripts/provision` builds; required when
+/// services are.
+fn python() -> Option<std::path::PathBuf> {
+    match std::env::var("MINIAWS_TEST_PYTHON") {
+        Ok(p) if !p.is_empty() && std::path::Path::new(&p).exists() => Some(p.into()),
+        _ if miniaws_testkit::services_required() => panic!(
+            "MINIAWS_TEST_PYTHON is not set or does not exist, but services are required: run ./scripts/test (scripts/provision installs boto3)"
+        ),
+        _ => {
+            eprintln!("SKIPPED: the form cases need MINIAWS_TEST_PYTHON (run ./scripts/test)");
+            None
+        }
+    }
+}
+
+/// Form uploads prepared by boto3's `generate_presigned_post` (SigV4) with
+/// `Content-MD5` / `x-amz-checksum-*` fields, sent as real multipart forms.
+const FORMS: &str = r#"
+import os, sys, uuid, http.client, urllib.parse, base64, hashlib, re, zlib
+import boto3
+from botocore.config import Config
+
+ENDPOINT = os.environ["ENDPOINT"]
+s3 = boto3.client("s3", endpoint_url=ENDPOINT, aws_access_key_id=os.environ["AK"],
+                  aws_secret_access_key=os.environ["SK"], region_name="us-east-1",
+                  config=Config(signature_version="s3v4"))
+
+def send(post, data):
+    boundary = uuid.uuid4().hex
+    out = b""
+    for k, v in post["fields"].items():
+        out += f"--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n".encode()
+    out += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f\"\r\n"
+            "Content-Type: application/octet-stream\r\n\r\n").encode() + data + b"\r\n"
+    out += f"--{boundary}--\r\n".encode()
+    url = urllib.parse.urlparse(post["url"])
+    conn = http.client.HTTPConnection(url.netloc, timeout=30)
+    conn.request("POST", url.path, body=out,
+                 headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    r = conn.getresponse()
+    body = r.read().decode()
+    conn.close()
+    m = re.search(r"<Code>(.*?)</Code>", body)
+    return r.status, (m.group(1) if m else None), body
+
+b64 = lambda b: base64.b64encode(b).decode()
+DATA = b"form bytes, checked"
+crc = b64(zlib.crc32(DATA).to_bytes(4, "big"))
+sha = b64(hashlib.sha256(DATA).digest())
+md5 = b64(hashlib.md5(DATA).digest())
+cases = [
+    ("a right CRC32 with its algorithm", "crc-ok",
+     {"x-amz-checksum-algorithm": "CRC32", "x-amz-checksum-crc32": crc}, 204, None),
+    ("a right SHA256 alone", "sha-ok", {"x-amz-checksum-sha256": sha}, 204, None),
+    ("a right Content-MD5", "md5-ok", {"Content-MD5": md5}, 204, None),
+    ("a wrong CRC32", "crc-bad",
+     {"x-amz-checksum-algorithm": "CRC32", "x-amz-checksum-crc32": b64(zlib.crc32(b"x").to_bytes(4, "big"))},
+     400, "BadDigest"),
+    ("a wrong Content-MD5", "md5-bad", {"Content-MD5": b64(hashlib.md5(b"x").digest())}, 400, "BadDigest"),
+    ("a right Content-MD5 and a wrong SHA256", "both-bad",
+     {"Content-MD5": md5, "x-amz-checksum-sha256": b64(hashlib.sha256(b"x").digest())}, 400, "BadDigest"),
+    ("a malformed CRC32", "crc-malformed", {"x-amz-checksum-crc32": "AAAA"}, 400, "InvalidRequest"),
+    ("an algorithm without its checksum", "algo-only", {"x-amz-checksum-algorithm": "SHA256"}, 400, "InvalidRequest"),
+    ("an algorithm that is not the checksum's", "algo-other",
+     {"x-amz-checksum-algorithm": "SHA256", "x-amz-checksum-crc32": crc}, 400, "InvalidRequest"),
+    ("an unknown algorithm", "algo-unknown", {"x-amz-checksum-algorithm": "MD4"}, 400, "InvalidRequest"),
+    ("a Content-MD5 that is not one", "md5-malformed", {"Content-MD5": "bm90"}, 400, "InvalidDigest"),
+]
+for what, key, fields, want_status, want_code in cases:
+    post = s3.generate_presigned_post("integrity", key, Fields=fields,
+                                      Conditions=[{k: v} for k, v in fields.items()], ExpiresIn=300)
+    status, code, body = send(post, DATA)
+    if (status, code) != (want_status, want_code):
+        sys.exit(f"FAILED: {what}: {status} {body}")
+got = s3.head_object(Bucket="integrity", Key="crc-ok", ChecksumMode="ENABLED")
+if got.get("ChecksumCRC32") != crc:
+    sys.exit(f"FAILED: the form's CRC32 is stored: {got}")
+got = s3.head_object(Bucket="integrity", Key="sha-ok", ChecksumMode="ENABLED")
+if got.get("ChecksumSHA256") != sha:
+    sys.exit(f"FAILED: the form's SHA256 is stored: {got}")
+print("forms ok")
+"#;
+
+/// Form uploads with digests: verified, stored, refused with nothing
+/// stored.
+async fn form_checksums(server: &TestServer, key: &CreatedKey, s3: &Client) {
+    let Some(python) = python() else { return };
+    let out = tokio::process::Command::new(python)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("ENDPOINT", server.aws_url())
+        .env("AK", &key.access_key_id)
+        .env("SK", &key.secret_access_key)
+        .arg("-c")
+        .arg(FORMS)
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("python runs");
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("forms ok"),
+        "the boto3 form script failed: {}\n{}\nserver log:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        server.log()
+    );
+    let stored: Vec<String> = keys(s3)
+        .await
+        .into_iter()
+        .filter(|k| !k.starts_with("presigned") && k != "tagged")
+        .collect();
+    assert_eq!(
+        stored,
+        ["crc-ok", "md5-ok", "sha-ok"],
+        "exactly the accepted forms, nothing from the refused ones"
+    );
+}
+
 async fn run(backend: Backend) {
     let Some(server) = TestServer::start(backend).await else {
         return;
@@ -710,6 +847,7 @@ async fn run(backend: Backend) {
     delete_objects(&s3, &signer).await;
     configurations(&s3, &signer).await;
     presigned_query_options(&s3, &signer).await;
+    form_checksums(&server, &key, &s3).await;
     assert!(!server.log().contains("panicked"), "no panic in the log");
 }
 

@@ -265,9 +265,30 @@ pub fn checked_body(
     check: Option<ChecksumRequest>,
     trailers: Option<TrailingHeaders>,
 ) -> (ByteStream, ComputedChecksum) {
+    checked(blob, check, trailers)
+}
+
+/// A body that is already a [`ByteStream`] (a form upload's file),
+/// checking `check` at its end; its own errors pass through unchanged.
+pub fn checked_stream(
+    stream: ByteStream,
+    check: Option<ChecksumRequest>,
+) -> (ByteStream, ComputedChecksum) {
+    checked(Some(stream), check, None)
+}
+
+fn checked<S, E>(
+    inner: Option<S>,
+    check: Option<ChecksumRequest>,
+    trailers: Option<TrailingHeaders>,
+) -> (ByteStream, ComputedChecksum)
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin + Send + 'static,
+    E: BodyError,
+{
     let computed = ComputedChecksum::default();
     let stream = CheckedBody {
-        inner: blob,
+        inner,
         hasher: check.as_ref().map(|c| c.algorithm.hasher()),
         check,
         trailers,
@@ -277,8 +298,31 @@ pub fn checked_body(
     (Box::pin(stream), computed)
 }
 
-struct CheckedBody {
-    inner: Option<StreamingBlob>,
+/// How an error of the wrapped body becomes the stream's.
+trait BodyError {
+    fn into_io(self, outcome: &BodyOutcome) -> std::io::Error;
+}
+
+impl BodyError for s3s::StdError {
+    fn into_io(self, outcome: &BodyOutcome) -> std::io::Error {
+        // s3s's aws-chunked decoder error type is private; its message
+        // names the signature failure.
+        let message = self.to_string();
+        if message.contains("SignatureMismatch") {
+            outcome.signature_mismatch.store(true, Ordering::Relaxed);
+        }
+        std::io::Error::other(message)
+    }
+}
+
+impl BodyError for std::io::Error {
+    fn into_io(self, _: &BodyOutcome) -> std::io::Error {
+        self
+    }
+}
+
+struct CheckedBody<S> {
+    inner: Option<S>,
     hasher: Option<ChecksumHasher>,
     check: Option<ChecksumRequest>,
     trailers: Option<TrailingHeaders>,
@@ -286,7 +330,7 @@ struct CheckedBody {
     done: bool,
 }
 
-impl CheckedBody {
+impl<S> CheckedBody<S> {
     /// At the end of the body: compare, and record what was computed.
     fn finish(&mut self) -> Option<Result<Bytes, std::io::Error>> {
         let (Some(check), Some(hasher)) = (self.check.take(), self.hasher.take()) else {
@@ -315,7 +359,11 @@ impl CheckedBody {
     }
 }
 
-impl Stream for CheckedBody {
+impl<S, E> Stream for CheckedBody<S>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: BodyError,
+{
     type Item = Result<Bytes, std::io::Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
@@ -336,15 +384,7 @@ impl Stream for CheckedBody {
             }
             Poll::Ready(Some(Err(e))) => {
                 self.done = true;
-                // s3s's aws-chunked decoder error type is private; its
-                // message names the signature failure.
-                let message = e.to_string();
-                if message.contains("SignatureMismatch") {
-                    self.computed
-                        .signature_mismatch
-                        .store(true, Ordering::Relaxed);
-                }
-                Poll::Ready(Some(Err(std::io::Error::other(message))))
+                Poll::Ready(Some(Err(e.into_io(&self.computed))))
             }
             Poll::Ready(None) => {
                 self.done = true;

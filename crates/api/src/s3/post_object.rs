@@ -11,7 +11,9 @@
 //! chunk by chunk, into the same storage path as PutObject (in a task of
 //! its own, see [`detached`]), with the policy's `content-length-range` and
 //! the server's `--max-object-size` enforced on the way. Fields after
-//! `file` are ignored, as S3 does.
+//! `file` are ignored, as S3 does. A `Content-MD5` or `x-amz-checksum-*`
+//! field is verified against the file as it streams (`BadDigest`, nothing
+//! stored) and the checksum stored, as PutObject's headers are.
 //! <https://docs.aws.amazon.com/AmazonS3/latest/API/RESTObjectPOST.html>
 
 use std::pin::Pin;
@@ -31,7 +33,8 @@ use s3s::dto::{Tagging, Timestamp, TimestampFormat};
 use s3s::{S3Error, S3Result, s3_error};
 
 use super::acl::{AclHeaders, check_write_acl};
-use super::convert::{StoredHeaders, url_encode};
+use super::body::{ALGORITHMS, Algorithm, ChecksumRequest, checked_stream, checksum_request};
+use super::convert::{StoredHeaders, content_md5, url_encode};
 use super::host::bucket_of_host;
 use super::post_policy::{self, FormFields, LengthRange};
 use super::request_options;
@@ -135,7 +138,20 @@ pub(crate) async fn handle(state: AppState, req: Request) -> S3Result<s3s::HttpR
     request_options::check("PostObject", &caller.user_id.to_string(), |name| {
         form.get(name)
     })?;
-    let upload = Upload::from_form(&form, file.file_name().unwrap_or_default())?;
+    let mut upload = Upload::from_form(&form, file.file_name().unwrap_or_default())?;
+    // The file's digests, as PutObject's headers: verified while it streams
+    // (a mismatch stores nothing), the checksum stored with the object.
+    let expected_md5 = content_md5(form.get("content-md5"))?;
+    let check = form_checksum(&form)?;
+    if let Some(ChecksumRequest {
+        algorithm,
+        expected: Some(value),
+    }) = &check
+    {
+        upload
+            .headers
+            .insert(algorithm.header().to_owned(), value.clone());
+    }
     BucketName::parse(&bucket).map_err(bucket_error)?;
     // ACLs are disabled, as on PutObject (see `super::acl`): an `acl` field
     // other than the owner's full control is refused, after the bucket's
@@ -157,16 +173,17 @@ pub(crate) async fn handle(state: AppState, req: Request) -> S3Result<s3s::HttpR
         too_small: too_small.clone(),
         done: false,
     };
+    let (body, _) = checked_stream(Box::pin(file_body), check);
     let storage = state.storage.clone();
     let input = PutObjectInput {
         bucket: bucket.clone(),
         key: upload.key.clone(),
-        body: Box::pin(file_body),
+        body,
         content_length: None,
         content_type: upload.content_type,
         user_metadata: upload.user_metadata,
         headers: upload.headers,
-        expected_md5: None,
+        expected_md5,
         // As PutObject: a missing bucket is NoSuchBucket, checked before
         // the file is read.
         create_bucket: false,
@@ -200,6 +217,57 @@ pub(crate) async fn handle(state: AppState, req: Request) -> S3Result<s3s::HttpR
         &etag,
         &location,
     ))
+}
+
+/// The checksum a form gives for its file: an `x-amz-checksum-*` field
+/// (read as PutObject reads the header), with or without
+/// `x-amz-checksum-algorithm` naming the same algorithm.
+///
+/// # Errors
+/// `InvalidRequest` for a malformed value, two checksums, an unknown
+/// algorithm, an algorithm that is not the checksum's, or an algorithm
+/// without its checksum (Mini AWS stores a form's checksum only when the
+/// form gives it, rather than ignoring the request for one).
+fn form_checksum(form: &FormFields) -> S3Result<Option<ChecksumRequest>> {
+    let mut headers = http::HeaderMap::new();
+    for algorithm in ALGORITHMS {
+        if let Some(value) = form.get(algorithm.header()) {
+            let value = HeaderValue::from_str(value).map_err(|_| {
+                s3_error!(
+                    InvalidRequest,
+                    "Value for {} header is invalid.",
+                    algorithm.header()
+                )
+            })?;
+            headers.insert(algorithm.header(), value);
+        }
+    }
+    let check = checksum_request(&headers)?;
+    let named = match form.get("x-amz-checksum-algorithm") {
+        None => None,
+        Some(name) => Some(Algorithm::from_name(name).ok_or_else(|| {
+            s3_error!(
+                InvalidRequest,
+                "Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]"
+            )
+        })?),
+    };
+    match (check, named) {
+        (check, None) => Ok(check),
+        (Some(check), Some(named)) if check.algorithm == named => Ok(Some(check)),
+        (Some(check), Some(named)) => Err(s3_error!(
+            InvalidRequest,
+            "The x-amz-checksum-algorithm field names {} but the form's checksum field is {}.",
+            named.name(),
+            check.algorithm.header()
+        )),
+        (None, Some(named)) => Err(s3_error!(
+            InvalidRequest,
+            "x-amz-checksum-algorithm {} needs the {} field: the base64 checksum of the file.",
+            named.name(),
+            named.header()
+        )),
+    }
 }
 
 /// Reads the fields before `file` (at most [`PRE_DATA_MAX_BYTES`]) and
