@@ -85,9 +85,10 @@ pub const EXPECTED_OWNER: &str = "x-amz-expected-bucket-owner";
 pub const SOURCE_EXPECTED_OWNER: &str = "x-amz-source-expected-bucket-owner";
 
 /// Query parameters of a SigV4 presigned URL that are not request
-/// headers: the signature's own, and the checksum an SDK computed over an
-/// empty body when it presigned (S3 ignores those in a URL; the body's
-/// checksum is checked from headers only).
+/// headers: the signature's own, and the body checksum an SDK computed
+/// over an empty body when it presigned (S3 ignores those in a URL; the
+/// body's checksum is checked from headers only). `x-amz-checksum-mode`,
+/// `-algorithm` and `-type` are options like the others.
 fn never_hoisted(name: &str) -> bool {
     matches!(
         name,
@@ -102,7 +103,7 @@ fn never_hoisted(name: &str) -> bool {
             | "x-amz-decoded-content-length"
             | "x-amz-trailer"
             | "x-amz-sdk-checksum-algorithm"
-    ) || name.starts_with("x-amz-checksum")
+    ) || super::body::ALGORITHMS.iter().any(|a| a.header() == name)
 }
 
 /// Copies the `x-amz-*` query parameters of a SigV4 presigned URL into
@@ -388,13 +389,14 @@ mod tests {
         h.insert(STORAGE_CLASS, HeaderValue::from_static("STANDARD_IA"));
         let query = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=abc&x-amz-server-side-encryption=aws%3Akms\
             &x-amz-storage-class=GLACIER&x-amz-meta-colour=blue%20green&x-amz-checksum-crc32=AAAAAA%3D%3D\
-            &X-Amz-Date=20260101T000000Z&x-id=PutObject&tagging";
+            &x-amz-checksum-mode=ENABLED&X-Amz-Date=20260101T000000Z&x-id=PutObject&tagging";
         hoist_presigned(Some(query), &mut h).expect("valid");
         let got = |n: &str| h.get(n).and_then(|v| v.to_str().ok());
         assert_eq!(got(SSE), Some("aws:kms"));
         assert_eq!(got(STORAGE_CLASS), Some("STANDARD_IA"), "a header wins");
         assert_eq!(got("x-amz-meta-colour"), Some("blue green"));
         assert_eq!(got("x-amz-checksum-crc32"), None, "checksums stay out");
+        assert_eq!(got("x-amz-checksum-mode"), Some("ENABLED"), "an option");
         assert_eq!(got("x-amz-date"), None, "the signature's own stay out");
         assert_eq!(got("x-id"), None);
         assert_eq!(got("tagging"), None);
