@@ -12,3 +12,20 @@ pub fn now_utc() -> OffsetDateTime {
     now.replace_microsecond(micros)
         .expect("a microsecond read from a valid time is valid")
 }
+
+/// Where services that act on age read the time (a port: the server uses
+/// [`SystemClock`], unit tests a clock they move by hand).
+pub trait Clock: Send + Sync {
+    /// The current time in UTC.
+    fn now(&self) -> OffsetDateTime;
+}
+
+/// The system clock, through [`now_utc`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> OffsetDateTime {
+        now_utc()
+    }
+}

@@ -58,6 +58,7 @@ pub mod compute;
 pub mod error;
 pub mod health;
 pub mod identity;
+pub mod lifecycle;
 pub mod multipart;
 pub mod storage;
 

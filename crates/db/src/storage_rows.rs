@@ -3,8 +3,8 @@
 use miniaws_core::identity::UserId;
 use miniaws_core::multipart::{ChecksumAlgorithm, PartChecksum};
 use miniaws_core::storage::{
-    BucketName, CorsConfiguration, ETag, ObjectKey, ObjectMeta, ObjectPart, PublicAccessBlock,
-    Tags, WriteCondition, object_arn,
+    BucketName, CorsConfiguration, ETag, LifecycleConfiguration, ObjectKey, ObjectMeta, ObjectPart,
+    PublicAccessBlock, Tags, WriteCondition, object_arn,
 };
 use miniaws_core::{CoreError, Resource};
 use std::collections::BTreeMap;
@@ -180,6 +180,20 @@ pub(crate) fn json_to_access_block(
         .transpose()
 }
 
+/// A lifecycle configuration as the `lifecycle` column (migration 0014)
+/// stores it: JSON, or NULL for none.
+pub(crate) fn lifecycle_to_json(lifecycle: Option<&LifecycleConfiguration>) -> Option<String> {
+    lifecycle.and_then(|c| serde_json::to_string(c).ok())
+}
+
+/// The `lifecycle` column back to a configuration.
+pub(crate) fn json_to_lifecycle(
+    json: Option<&str>,
+) -> Result<Option<LifecycleConfiguration>, sqlx::Error> {
+    json.map(|j| serde_json::from_str(j).map_err(|e| sqlx::Error::Decode(Box::new(e))))
+        .transpose()
+}
+
 /// A bucket setting kept as one JSON (or text) column of `buckets`, set by
 /// its owner with one `UPDATE … WHERE name AND owner_id` on both backends.
 #[derive(Debug, Clone, Copy)]
@@ -188,6 +202,7 @@ pub(crate) enum BucketSetting {
     PublicAccessBlock,
     Cors,
     Tags,
+    Lifecycle,
 }
 
 impl BucketSetting {
@@ -198,6 +213,7 @@ impl BucketSetting {
             Self::PublicAccessBlock => "public_access_block",
             Self::Cors => "cors",
             Self::Tags => "tags",
+            Self::Lifecycle => "lifecycle",
         }
     }
 }

@@ -16,8 +16,9 @@ use crate::clock::now_utc;
 use crate::error::{CoreError, CoreResult, PartProblem};
 use crate::identity::Caller;
 use crate::storage::{
-    BlobId, ByteStream, CommitObject, ETag, GetObjectOptions, GetObjectOutput, ObjectKey,
-    ObjectMeta, ObjectPart, Reader, StorageService, WriteCondition, body_error,
+    BlobId, BucketName, ByteStream, CommitObject, ETag, GetObjectOptions, GetObjectOutput,
+    LifecycleConfiguration, ObjectKey, ObjectMeta, ObjectPart, Reader, StorageService,
+    WriteCondition, body_error,
 };
 
 /// A part named in a CompleteMultipartUpload request.
@@ -652,6 +653,52 @@ impl MultipartService {
             tracing::info!(removed, "abandoned multipart uploads removed");
         }
         Ok(removed)
+    }
+
+    /// Aborts the uploads of `bucket` that `lifecycle`'s
+    /// `AbortIncompleteMultipartUpload` rules expire at `now`, parts and
+    /// all, as AbortMultipartUpload does; returns how many. Pages through
+    /// the uploads under each prefix such a rule covers.
+    ///
+    /// # Errors
+    /// Database failures (what was aborted before stays aborted).
+    #[tracing::instrument(skip(self, lifecycle))]
+    pub async fn abort_expired_uploads(
+        &self,
+        bucket: &BucketName,
+        lifecycle: &LifecycleConfiguration,
+        now: time::OffsetDateTime,
+    ) -> CoreResult<usize> {
+        const PAGE: u32 = 1000;
+        let mut aborted = 0;
+        for prefix in lifecycle.abort_prefixes() {
+            let mut after: Option<(String, UploadId)> = None;
+            loop {
+                let page = self
+                    .repo
+                    .list_uploads(
+                        bucket,
+                        &prefix,
+                        after.as_ref().map(|(k, id)| (k.as_str(), Some(*id))),
+                        PAGE,
+                    )
+                    .await?;
+                for upload in &page {
+                    let due = lifecycle.abort_of(upload.key.as_str(), upload.initiated_at);
+                    if due.is_some_and(|at| at <= now) && self.remove(upload.id).await? {
+                        aborted += 1;
+                        tracing::debug!(upload_id = %upload.id, "upload aborted by lifecycle");
+                    }
+                }
+                match page.last() {
+                    Some(last) if page.len() == PAGE as usize => {
+                        after = Some((last.key.as_str().to_owned(), last.id));
+                    }
+                    _ => break,
+                }
+            }
+        }
+        Ok(aborted)
     }
 
     /// Removes a blob; a failure only leaves an orphan for the start-up sweep.

@@ -1073,3 +1073,207 @@ async fn an_upload_created_with_tags_gives_them_to_its_object() {
         tags
     );
 }
+
+/// A clock the test moves by hand (the lifecycle sweep reads the time
+/// through the `Clock` port).
+struct FakeClock(Mutex<OffsetDateTime>);
+
+impl crate::clock::Clock for FakeClock {
+    fn now(&self) -> OffsetDateTime {
+        *self.0.lock().unwrap()
+    }
+}
+
+impl FakeClock {
+    fn set(&self, t: OffsetDateTime) {
+        *self.0.lock().unwrap() = t;
+    }
+}
+
+impl Fixture {
+    async fn put_tagged(
+        &self,
+        key: &str,
+        data: &[u8],
+        tags: &[(&str, &str)],
+    ) -> crate::storage::ObjectMeta {
+        self.storage
+            .put_object(
+                self.alice,
+                crate::storage::PutObjectInput {
+                    bucket: "bkt".into(),
+                    key: key.into(),
+                    body: futures::stream::iter([Ok(Bytes::copy_from_slice(data))]).boxed(),
+                    content_length: Some(data.len() as u64),
+                    content_type: None,
+                    user_metadata: BTreeMap::new(),
+                    headers: BTreeMap::new(),
+                    expected_md5: None,
+                    create_bucket: false,
+                    condition: WriteCondition::Always,
+                    tags: crate::storage::Tags::new(
+                        tags.iter()
+                            .map(|(k, v)| ((*k).into(), (*v).into()))
+                            .collect(),
+                    )
+                    .expect("tags"),
+                },
+            )
+            .await
+            .expect("the object is written")
+    }
+
+    async fn keys(&self) -> Vec<String> {
+        self.storage
+            .list_objects(
+                self.alice,
+                "bkt",
+                &crate::storage::ListObjectsInput {
+                    max_keys: 1000,
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("listed")
+            .objects
+            .into_iter()
+            .map(|m| m.key.as_str().to_owned())
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn the_lifecycle_sweep_expires_objects_and_aborts_uploads_when_due() {
+    use crate::lifecycle::LifecycleSweeper;
+    use crate::storage::{
+        ExpirationInput, FilterInput, LifecycleConfiguration, LifecycleRuleInput,
+        TransitionMinimumSize,
+    };
+    let f = fixture().await;
+    let filtered = |id: &str, filter: FilterInput, days: i32| LifecycleRuleInput {
+        id: Some(id.into()),
+        status: "Enabled".into(),
+        filter: Some(filter),
+        expiration: Some(ExpirationInput {
+            days: Some(days),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let prefix = |p: &str| FilterInput {
+        prefix: Some(p.into()),
+        ..Default::default()
+    };
+    let config = LifecycleConfiguration::new(
+        vec![
+            filtered("logs", prefix("logs/"), 1),
+            filtered(
+                "tmp",
+                FilterInput {
+                    tag: Some(("tmp".into(), "yes".into())),
+                    ..Default::default()
+                },
+                1,
+            ),
+            filtered(
+                "huge",
+                FilterInput {
+                    object_size_greater_than: Some(4),
+                    ..Default::default()
+                },
+                3,
+            ),
+            LifecycleRuleInput {
+                status: "Disabled".into(),
+                ..filtered("off", prefix("keep/"), 1)
+            },
+            LifecycleRuleInput {
+                expiration: None,
+                abort_incomplete_multipart_upload: Some(Some(2)),
+                ..filtered("uploads", prefix("up/"), 1)
+            },
+        ],
+        TransitionMinimumSize::default(),
+    )
+    .expect("valid");
+    f.storage
+        .set_bucket_lifecycle(f.alice, "bkt", Some(&config))
+        .await
+        .expect("set");
+    let log = f.put_tagged("logs/a", b"log", &[]).await;
+    f.put_tagged("data/t", b"tmp", &[("tmp", "yes")]).await;
+    f.put_tagged("data/u", b"tmp", &[("tmp", "no")]).await;
+    f.put_tagged("data/big", b"12345", &[]).await;
+    f.put_tagged("keep/a", b"kept", &[]).await;
+    let upload = f.start("up/file").await;
+    f.part("up/file", &upload, 1, b"part").await;
+    let other_upload = f.start("data/file").await;
+    let blobs_at_start = f.blobs.ids().len();
+
+    let clock = Arc::new(FakeClock(Mutex::new(log.last_modified)));
+    let sweeper = LifecycleSweeper::new(
+        f.storage.clone(),
+        Arc::new(MultipartService::new(f.repo.clone(), f.storage.clone())),
+        clock.clone(),
+    );
+    let one_day = crate::storage::days_after(log.last_modified, 1).expect("a time");
+    let two_days = crate::storage::days_after(log.last_modified, 2).expect("a time");
+    let three_days = crate::storage::days_after(log.last_modified, 3).expect("a time");
+
+    // Just before the first midnight that makes them a day old: nothing.
+    clock.set(one_day - time::Duration::SECOND);
+    let report = sweeper.sweep().await.expect("sweep");
+    assert_eq!((report.expired_objects, report.aborted_uploads), (0, 0));
+    assert_eq!(f.keys().await.len(), 5);
+
+    // At that midnight: the log and the object tagged tmp=yes.
+    clock.set(one_day);
+    let report = sweeper.sweep().await.expect("sweep");
+    assert_eq!(report.buckets, 1);
+    assert_eq!(report.expired_objects, 2);
+    assert_eq!(f.keys().await, ["data/big", "data/u", "keep/a"]);
+    assert_eq!(
+        f.blobs.ids().len(),
+        blobs_at_start - 2,
+        "their blobs are gone"
+    );
+
+    // Two days: the upload under up/ (and its part), not the other one.
+    clock.set(two_days);
+    let report = sweeper.sweep().await.expect("sweep");
+    assert_eq!((report.expired_objects, report.aborted_uploads), (0, 1));
+    assert!(
+        f.repo
+            .get_upload(upload.parse().expect("id"))
+            .await
+            .expect("read")
+            .is_none()
+    );
+    assert!(
+        f.repo
+            .get_upload(other_upload.parse().expect("id"))
+            .await
+            .expect("read")
+            .is_some()
+    );
+    assert_eq!(
+        f.blobs.ids().len(),
+        blobs_at_start - 3,
+        "the part's blob is gone"
+    );
+
+    // Three days: the object larger than 4 bytes; the disabled rule's and
+    // the small untagged one stay, whatever the time.
+    clock.set(three_days + time::Duration::days(400));
+    let report = sweeper.sweep().await.expect("sweep");
+    assert_eq!(report.expired_objects, 1);
+    assert_eq!(f.keys().await, ["data/u", "keep/a"]);
+
+    // Without a configuration the sweep does nothing.
+    f.storage
+        .set_bucket_lifecycle(f.alice, "bkt", None)
+        .await
+        .expect("removed");
+    let report = sweeper.sweep().await.expect("sweep");
+    assert_eq!(report, crate::lifecycle::LifecycleReport::default());
+}

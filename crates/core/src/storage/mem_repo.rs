@@ -6,8 +6,9 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use super::{
-    BlobId, Bucket, BucketAccess, BucketName, CorsConfiguration, KeyRange, ObjectId, ObjectKey,
-    ObjectMeta, ObjectWrite, PublicAccessBlock, StorageRepo, Tags, WriteCondition,
+    BlobId, Bucket, BucketAccess, BucketName, CorsConfiguration, KeyRange, LifecycleConfiguration,
+    ObjectId, ObjectKey, ObjectMeta, ObjectWrite, PublicAccessBlock, StorageRepo, Tags,
+    WriteCondition,
 };
 use crate::Resource;
 use crate::error::{ConflictKind, CoreError, CoreResult};
@@ -28,6 +29,8 @@ pub(crate) struct MemRepo {
     pub(crate) cors: Mutex<BTreeMap<String, CorsConfiguration>>,
     /// bucket → its tag set (never empty).
     pub(crate) bucket_tags: Mutex<BTreeMap<String, Tags>>,
+    /// bucket → its lifecycle configuration.
+    pub(crate) lifecycle: Mutex<BTreeMap<String, LifecycleConfiguration>>,
     /// bucket → its policy and Block Public Access settings, once written.
     pub(crate) access: Mutex<BTreeMap<String, Access>>,
     /// The size of every group commit, in order.
@@ -75,6 +78,7 @@ impl StorageRepo for MemRepo {
         buckets.remove(name.as_str());
         self.cors.lock().unwrap().remove(name.as_str());
         self.bucket_tags.lock().unwrap().remove(name.as_str());
+        self.lifecycle.lock().unwrap().remove(name.as_str());
         self.access.lock().unwrap().remove(name.as_str());
         Ok(())
     }
@@ -191,6 +195,63 @@ impl StorageRepo for MemRepo {
             None => all.remove(name.as_str()),
         };
         Ok(true)
+    }
+    async fn get_bucket_lifecycle(
+        &self,
+        name: &BucketName,
+    ) -> CoreResult<Option<Option<LifecycleConfiguration>>> {
+        if !self.buckets.lock().unwrap().contains_key(name.as_str()) {
+            return Ok(None);
+        }
+        Ok(Some(
+            self.lifecycle.lock().unwrap().get(name.as_str()).cloned(),
+        ))
+    }
+    async fn set_bucket_lifecycle(
+        &self,
+        owner: UserId,
+        name: &BucketName,
+        lifecycle: Option<&LifecycleConfiguration>,
+    ) -> CoreResult<bool> {
+        match self.buckets.lock().unwrap().get(name.as_str()) {
+            Some(b) if b.owner == owner => {}
+            _ => return Ok(false),
+        }
+        let mut all = self.lifecycle.lock().unwrap();
+        match lifecycle {
+            Some(c) => all.insert(name.as_str().to_owned(), c.clone()),
+            None => all.remove(name.as_str()),
+        };
+        Ok(true)
+    }
+    async fn lifecycle_buckets(
+        &self,
+        after: Option<&BucketName>,
+        limit: u32,
+    ) -> CoreResult<Vec<(BucketName, LifecycleConfiguration)>> {
+        Ok(self
+            .lifecycle
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(name, _)| after.is_none_or(|a| name.as_str() > a.as_str()))
+            .take(limit as usize)
+            .map(|(name, c)| (BucketName::parse(name).expect("a stored name"), c.clone()))
+            .collect())
+    }
+    async fn delete_object_if(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        id: ObjectId,
+        tags: &Tags,
+    ) -> CoreResult<Option<BlobId>> {
+        let k = (bucket.as_str().to_owned(), key.as_str().as_bytes().to_vec());
+        let mut objects = self.objects.lock().unwrap();
+        match objects.get(&k) {
+            Some(m) if m.id == id && m.tags == *tags => Ok(objects.remove(&k).map(|m| m.blob_id)),
+            _ => Ok(None),
+        }
     }
     async fn get_object(
         &self,

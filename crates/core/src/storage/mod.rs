@@ -10,6 +10,7 @@
 mod commit;
 mod cors;
 mod domain;
+mod lifecycle;
 mod listing;
 mod policy;
 mod ports;
@@ -29,6 +30,12 @@ pub use cors::{CORS_METHODS, CorsConfiguration, CorsMatch, CorsRule, MAX_CORS_RU
 pub use domain::{
     Bucket, BucketName, ETag, MAX_OBJECT_KEY_BYTES, MAX_USER_METADATA_BYTES, ObjectId, ObjectKey,
     ObjectMeta, ObjectPart, UserMetadata, WriteCondition, guess_content_type, object_arn,
+};
+pub use lifecycle::{
+    AndFilter, AndInput, Expiration, ExpirationInput, FilterInput, InvalidLifecycle,
+    LifecycleConfiguration, LifecycleFault, LifecycleFilter, LifecycleRule, LifecycleRuleInput,
+    MAX_FILTER_SIZE_BYTES, MAX_LIFECYCLE_RULE_ID_CHARS, MAX_LIFECYCLE_RULES, NoncurrentExpiration,
+    NoncurrentInput, RuleScope, TransitionMinimumSize, days_after,
 };
 pub use listing::{KeyRange, ListObjectsInput, ListObjectsPage, MAX_LIST_KEYS, key_successor};
 pub use policy::{

@@ -7,6 +7,7 @@ use std::collections::HashSet;
 
 use super::cors::CorsConfiguration;
 use super::domain::{Bucket, BucketName, ObjectId, ObjectKey, ObjectMeta, WriteCondition};
+use super::lifecycle::LifecycleConfiguration;
 use super::listing::KeyRange;
 use super::policy::{BucketAccess, PublicAccessBlock};
 use super::range::ByteRange;
@@ -169,6 +170,40 @@ pub trait StorageRepo: Send + Sync {
         tags: &Tags,
     ) -> CoreResult<bool>;
 
+    /// The lifecycle configuration of bucket `name`, whoever owns it:
+    /// `None` when there is no such bucket, `Some(None)` when it has none.
+    ///
+    /// # Errors
+    /// Database failures; a stored configuration that does not decode.
+    async fn get_bucket_lifecycle(
+        &self,
+        name: &BucketName,
+    ) -> CoreResult<Option<Option<LifecycleConfiguration>>>;
+
+    /// Replaces (`Some`) or removes (`None`) the lifecycle configuration of
+    /// `owner`'s bucket `name`, in one statement that checks the owner.
+    ///
+    /// # Errors
+    /// None of its own: `false` when `owner` has no such bucket (nothing
+    /// was written).
+    async fn set_bucket_lifecycle(
+        &self,
+        owner: UserId,
+        name: &BucketName,
+        lifecycle: Option<&LifecycleConfiguration>,
+    ) -> CoreResult<bool>;
+
+    /// Up to `limit` buckets that have a lifecycle configuration, with it,
+    /// by name, starting after `after` (for the lifecycle sweep).
+    ///
+    /// # Errors
+    /// Database failures; a stored configuration that does not decode.
+    async fn lifecycle_buckets(
+        &self,
+        after: Option<&BucketName>,
+        limit: u32,
+    ) -> CoreResult<Vec<(BucketName, LifecycleConfiguration)>>;
+
     /// The owner, policy and Block Public Access settings of bucket `name`,
     /// whoever owns it: `None` when there is no such bucket. A new bucket
     /// has no policy and [`PublicAccessBlock::default`] (all four on).
@@ -283,6 +318,20 @@ pub trait StorageRepo: Send + Sync {
         &self,
         bucket: &BucketName,
         key: &ObjectKey,
+    ) -> CoreResult<Option<BlobId>>;
+
+    /// Deletes `key` from `bucket` only while its current version is `id`
+    /// and carries exactly `tags` (checked in the same statement), and
+    /// returns the deleted version's blob; `None` when it wrote nothing (no
+    /// such key, or the key was rewritten or retagged since it was read).
+    /// The lifecycle sweep deletes through this, so that a version written
+    /// after the sweep looked is never the one deleted.
+    async fn delete_object_if(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        id: ObjectId,
+        tags: &Tags,
     ) -> CoreResult<Option<BlobId>>;
 
     /// Up to `limit` objects of `bucket` whose keys lie in `range`, in byte

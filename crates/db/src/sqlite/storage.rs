@@ -10,8 +10,9 @@ use async_trait::async_trait;
 use miniaws_core::error::ConflictKind;
 use miniaws_core::identity::UserId;
 use miniaws_core::storage::{
-    BlobId, Bucket, BucketAccess, BucketName, CorsConfiguration, ETag, KeyRange, ObjectId,
-    ObjectKey, ObjectMeta, ObjectWrite, PublicAccessBlock, StorageRepo, Tags, WriteCondition,
+    BlobId, Bucket, BucketAccess, BucketName, CorsConfiguration, ETag, KeyRange,
+    LifecycleConfiguration, ObjectId, ObjectKey, ObjectMeta, ObjectWrite, PublicAccessBlock,
+    StorageRepo, Tags, WriteCondition,
 };
 use miniaws_core::{CoreError, CoreResult, Resource};
 use sqlx::Row;
@@ -23,8 +24,8 @@ use crate::error::{db_err, is_unique_violation};
 use crate::storage_rows::{
     BucketSetting, OBJECT_COLUMNS, access_block_to_json, bucket_tags_to_json, cors_to_json,
     decode_bucket, decode_key, json_to_access_block, json_to_bucket_tags, json_to_cors,
-    json_to_map, json_to_parts, json_to_tags, map_to_json, parts_to_json, refusal_error,
-    stored_arn, tags_to_json,
+    json_to_lifecycle, json_to_map, json_to_parts, json_to_tags, lifecycle_to_json, map_to_json,
+    parts_to_json, refusal_error, stored_arn, tags_to_json,
 };
 
 /// Buckets and object metadata in SQLite.
@@ -449,6 +450,57 @@ impl StorageRepo for SqliteStorageRepo {
             .await
     }
 
+    async fn get_bucket_lifecycle(
+        &self,
+        name: &BucketName,
+    ) -> CoreResult<Option<Option<LifecycleConfiguration>>> {
+        let row: Option<(Option<String>,)> =
+            sqlx::query_as("SELECT lifecycle FROM buckets WHERE name = ?")
+                .bind(name.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+        row.map(|(json,)| json_to_lifecycle(json.as_deref()))
+            .transpose()
+            .map_err(db_err)
+    }
+
+    async fn set_bucket_lifecycle(
+        &self,
+        owner: UserId,
+        name: &BucketName,
+        lifecycle: Option<&LifecycleConfiguration>,
+    ) -> CoreResult<bool> {
+        let json = lifecycle_to_json(lifecycle);
+        self.set_bucket_setting(BucketSetting::Lifecycle, owner, name, json.as_deref())
+            .await
+    }
+
+    async fn lifecycle_buckets(
+        &self,
+        after: Option<&BucketName>,
+        limit: u32,
+    ) -> CoreResult<Vec<(BucketName, LifecycleConfiguration)>> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT name, lifecycle FROM buckets
+             WHERE lifecycle IS NOT NULL AND name > ?
+             ORDER BY name LIMIT ?",
+        )
+        .bind(after.map_or("", |a| a.as_str()))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.into_iter()
+            .map(|(name, json)| {
+                let lifecycle = json_to_lifecycle(Some(&json))?
+                    .ok_or_else(|| sqlx::Error::Decode("a NULL lifecycle".into()))?;
+                Ok((decode_bucket(&name)?, lifecycle))
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(db_err)
+    }
+
     async fn get_object(
         &self,
         bucket: &BucketName,
@@ -535,6 +587,33 @@ impl StorageRepo for SqliteStorageRepo {
         )
         .bind(bucket.as_str())
         .bind(key.as_str().as_bytes())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        deleted
+            .flatten()
+            .map(|s| parse_uuid(&s).map(BlobId::from_uuid))
+            .transpose()
+            .map_err(db_err)
+    }
+
+    async fn delete_object_if(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        id: ObjectId,
+        tags: &Tags,
+    ) -> CoreResult<Option<BlobId>> {
+        // One statement: the row goes only while it is still that version
+        // with those tags (as stored by `tags_to_json`, deterministically).
+        let deleted: Option<Option<String>> = sqlx::query_scalar(
+            "DELETE FROM objects WHERE bucket = ? AND key = ? AND id = ? AND tags = ?
+             RETURNING blob_id",
+        )
+        .bind(bucket.as_str())
+        .bind(key.as_str().as_bytes())
+        .bind(id.to_string())
+        .bind(tags_to_json(tags))
         .fetch_optional(&self.pool)
         .await
         .map_err(db_err)?;

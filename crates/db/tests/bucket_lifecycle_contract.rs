@@ -1,0 +1,291 @@
+//! The lifecycle part of the `StorageRepo` contract (`get_bucket_lifecycle`,
+//! `set_bucket_lifecycle`, `lifecycle_buckets`, and `delete_object_if`, the
+//! conditional delete the lifecycle sweep uses), run against SQLite and
+//! Postgres.
+
+mod common;
+
+use common::Repos;
+
+use miniaws_core::storage::{
+    BlobId, BucketName, ETag, ExpirationInput, FilterInput, LifecycleConfiguration,
+    LifecycleRuleInput, ObjectId, ObjectKey, ObjectMeta, Tags, TransitionMinimumSize,
+};
+use std::collections::BTreeMap;
+
+fn config(prefix: &str) -> LifecycleConfiguration {
+    LifecycleConfiguration::new(
+        vec![LifecycleRuleInput {
+            id: Some("expire".into()),
+            status: "Enabled".into(),
+            filter: Some(FilterInput {
+                prefix: Some(prefix.into()),
+                ..Default::default()
+            }),
+            expiration: Some(ExpirationInput {
+                days: Some(7),
+                ..Default::default()
+            }),
+            abort_incomplete_multipart_upload: Some(Some(2)),
+            ..Default::default()
+        }],
+        TransitionMinimumSize::VariesByStorageClass,
+    )
+    .expect("valid configuration")
+}
+
+fn tags(pairs: &[(&str, &str)]) -> Tags {
+    Tags::new(
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+    )
+    .expect("valid tags")
+}
+
+fn object(bucket: &BucketName, key: &str, tags: Tags) -> ObjectMeta {
+    ObjectMeta {
+        id: ObjectId::new(),
+        bucket: bucket.clone(),
+        key: ObjectKey::parse(key).expect("key"),
+        blob_id: BlobId::new(),
+        size_bytes: 3,
+        etag: ETag::from_stored("0123456789abcdef0123456789abcdef"),
+        content_type: "text/plain".into(),
+        user_metadata: BTreeMap::new(),
+        headers: BTreeMap::new(),
+        last_modified: common::at(0),
+        parts: Vec::new(),
+        tags,
+    }
+}
+
+async fn settings(repos: &Repos) {
+    let alice = repos.user("alice").await;
+    let bob = repos.user("bob").await;
+    let suffix = format!("-{}", uuid::Uuid::new_v4().simple());
+    let photos = repos.bucket(alice, &format!("a-photos{suffix}")).await;
+    let videos = repos.bucket(bob, &format!("b-videos{suffix}")).await;
+    let plain = repos.bucket(bob, &format!("c-plain{suffix}")).await;
+    let missing = BucketName::parse(&format!("missing{suffix}")).expect("name");
+    let s = &repos.storage;
+    // (what, result of the step, expected)
+    let read = |b: &BucketName| {
+        let b = b.clone();
+        async move { s.get_bucket_lifecycle(&b).await.expect("read") }
+    };
+    assert_eq!(read(&photos).await, Some(None), "a new bucket has none");
+    assert_eq!(read(&missing).await, None, "a missing bucket is None");
+    let cases: Vec<(&str, bool, bool)> = vec![
+        (
+            "alice sets hers",
+            s.set_bucket_lifecycle(alice, &photos, Some(&config("logs/")))
+                .await
+                .expect("set"),
+            true,
+        ),
+        (
+            "alice replaces hers",
+            s.set_bucket_lifecycle(alice, &photos, Some(&config("tmp/")))
+                .await
+                .expect("set"),
+            true,
+        ),
+        (
+            "bob cannot set alice's",
+            s.set_bucket_lifecycle(bob, &photos, Some(&config("x/")))
+                .await
+                .expect("set"),
+            false,
+        ),
+        (
+            "bob cannot remove alice's",
+            s.set_bucket_lifecycle(bob, &photos, None)
+                .await
+                .expect("set"),
+            false,
+        ),
+        (
+            "a missing bucket writes nothing",
+            s.set_bucket_lifecycle(alice, &missing, Some(&config("x/")))
+                .await
+                .expect("set"),
+            false,
+        ),
+        (
+            "bob sets his",
+            s.set_bucket_lifecycle(bob, &videos, Some(&config("v/")))
+                .await
+                .expect("set"),
+            true,
+        ),
+    ];
+    for (what, got, want) in cases {
+        assert_eq!(got, want, "{what}");
+    }
+    assert_eq!(read(&photos).await, Some(Some(config("tmp/"))), "read back");
+    assert_eq!(read(&videos).await, Some(Some(config("v/"))));
+    assert_eq!(read(&plain).await, Some(None));
+
+    // The sweep's listing: only buckets with one, by name, paged.
+    let ours = |page: Vec<(BucketName, LifecycleConfiguration)>| -> Vec<BucketName> {
+        page.into_iter()
+            .map(|(b, _)| b)
+            .filter(|b| b.as_str().ends_with(&suffix))
+            .collect()
+    };
+    let all = s.lifecycle_buckets(None, 1000).await.expect("listed");
+    assert!(all.contains(&(photos.clone(), config("tmp/"))));
+    assert_eq!(ours(all), vec![photos.clone(), videos.clone()]);
+    let after = s
+        .lifecycle_buckets(Some(&photos), 1000)
+        .await
+        .expect("listed");
+    assert_eq!(ours(after), vec![videos.clone()], "after a name");
+    assert_eq!(
+        s.lifecycle_buckets(None, 1).await.expect("listed").len(),
+        1,
+        "the limit"
+    );
+
+    // Removed: gone from both.
+    assert!(
+        s.set_bucket_lifecycle(alice, &photos, None)
+            .await
+            .expect("removed")
+    );
+    assert_eq!(read(&photos).await, Some(None));
+    let all = s.lifecycle_buckets(None, 1000).await.expect("listed");
+    assert_eq!(ours(all), vec![videos.clone()]);
+
+    // Deleting the bucket drops it: a bucket of the same name starts clean.
+    s.set_bucket_lifecycle(bob, &plain, Some(&config("p/")))
+        .await
+        .expect("set");
+    s.delete_bucket(bob, &plain).await.expect("deleted");
+    assert_eq!(read(&plain).await, None);
+    repos.bucket(alice, plain.as_str()).await;
+    assert_eq!(
+        read(&plain).await,
+        Some(None),
+        "a recreated bucket has none"
+    );
+}
+
+async fn conditional_delete(repos: &Repos) {
+    let alice = repos.user("carol").await;
+    let suffix = format!("-{}", uuid::Uuid::new_v4().simple());
+    let bucket = repos.bucket(alice, &format!("d-objects{suffix}")).await;
+    let s = &repos.storage;
+    let put = |meta: ObjectMeta| async move {
+        s.put_object(alice, &meta).await.expect("written");
+        meta
+    };
+    let key = |k: &str| ObjectKey::parse(k).expect("key");
+    let tmp = tags(&[("tmp", "yes"), ("team", "a")]);
+
+    let v1 = put(object(&bucket, "rewritten", Tags::default())).await;
+    let v2 = put(object(&bucket, "rewritten", Tags::default())).await;
+    let plain = put(object(&bucket, "plain", Tags::default())).await;
+    let tagged = put(object(&bucket, "tagged", tmp.clone())).await;
+    let retagged = put(object(&bucket, "retagged", tmp.clone())).await;
+    s.set_object_tags(alice, &bucket, &key("retagged"), &tags(&[("tmp", "no")]))
+        .await
+        .expect("retagged");
+
+    // (what, key, id, tags, blob expected back)
+    let cases: Vec<(&str, &str, ObjectId, Tags, Option<BlobId>)> = vec![
+        (
+            "a version since replaced stays",
+            "rewritten",
+            v1.id,
+            Tags::default(),
+            None,
+        ),
+        (
+            "a missing key is nothing",
+            "missing",
+            v1.id,
+            Tags::default(),
+            None,
+        ),
+        (
+            "tags that changed since keep it",
+            "retagged",
+            retagged.id,
+            tmp.clone(),
+            None,
+        ),
+        (
+            "tags in another order are other tags",
+            "tagged",
+            tagged.id,
+            tags(&[("team", "a"), ("tmp", "yes")]),
+            None,
+        ),
+        (
+            "the current version goes",
+            "rewritten",
+            v2.id,
+            Tags::default(),
+            Some(v2.blob_id),
+        ),
+        (
+            "with its tags, it goes",
+            "tagged",
+            tagged.id,
+            tmp.clone(),
+            Some(tagged.blob_id),
+        ),
+        ("only once", "tagged", tagged.id, tmp.clone(), None),
+    ];
+    for (what, k, id, t, want) in cases {
+        let got = s
+            .delete_object_if(&bucket, &key(k), id, &t)
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(got, want, "{what}");
+    }
+    let left: Vec<String> = s
+        .list_objects(
+            &bucket,
+            &miniaws_core::storage::KeyRange {
+                start: Vec::new(),
+                end: None,
+            },
+            100,
+        )
+        .await
+        .expect("listed")
+        .into_iter()
+        .map(|m| m.key.as_str().to_owned())
+        .collect();
+    assert_eq!(left, ["plain", "retagged"]);
+    assert_eq!(
+        s.get_object(&bucket, &key("plain"))
+            .await
+            .expect("read")
+            .map(|m| m.id),
+        Some(plain.id)
+    );
+}
+
+async fn run(repos: Repos) {
+    settings(&repos).await;
+    conditional_delete(&repos).await;
+}
+
+#[tokio::test]
+async fn bucket_lifecycle_contract_on_sqlite() {
+    let fresh = common::sqlite(true).await;
+    run(Repos::of(&fresh)).await;
+}
+
+#[tokio::test]
+async fn bucket_lifecycle_contract_on_postgres() {
+    let Some(fresh) = common::postgres(true).await else {
+        return;
+    };
+    run(Repos::of(&fresh)).await;
+}
