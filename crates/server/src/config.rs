@@ -51,6 +51,18 @@ pub struct Config {
     )]
     pub multipart_expiry_secs: u64,
 
+    /// How often the lifecycle sweep enforces the buckets' lifecycle rules
+    /// (S3 Expiration and AbortIncompleteMultipartUpload), in seconds; the
+    /// first sweep runs at start-up.
+    #[arg(
+        long,
+        env = "MINIAWS_LIFECYCLE_INTERVAL_SECS",
+        default_value_t = 3600,
+        value_parser = clap::value_parser!(u64).range(1..),
+        value_name = "SECS"
+    )]
+    pub lifecycle_interval_secs: u64,
+
     /// A request body that sends nothing for this many seconds is abandoned
     /// (the upload is discarded, as if the client had disconnected).
     #[arg(

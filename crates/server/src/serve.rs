@@ -3,9 +3,11 @@
 use anyhow::Context;
 use axum::serve::ListenerExt;
 use miniaws_api::AppState;
+use miniaws_core::clock::SystemClock;
 use miniaws_core::compute::{ComputeDriver, ComputeService, ComputeSettings};
 use miniaws_core::health::{HealthProbe, ProbeStatus};
 use miniaws_core::identity::IdentityService;
+use miniaws_core::lifecycle::LifecycleSweeper;
 use miniaws_core::multipart::MultipartService;
 use miniaws_core::storage::StorageService;
 use miniaws_db::{Database, redact_url};
@@ -74,6 +76,10 @@ pub async fn serve(config: &Config, db: Database) -> anyhow::Result<()> {
 
     let multipart = Arc::new(MultipartService::new(db.multipart_repo(), storage.clone()));
     spawn_multipart_expiry(multipart.clone(), config.multipart_expiry_secs);
+    spawn_lifecycle_sweep(
+        LifecycleSweeper::new(storage.clone(), multipart.clone(), Arc::new(SystemClock)),
+        Duration::from_secs(config.lifecycle_interval_secs),
+    );
 
     let state = AppState {
         identity: Arc::new(IdentityService::new(db.identity_repo(), config.open_signup)),
@@ -175,6 +181,23 @@ fn spawn_multipart_expiry(multipart: Arc<MultipartService>, expiry_secs: u64) {
             tick.tick().await;
             if let Err(e) = multipart.expire_abandoned(max_age).await {
                 tracing::warn!(error = %e, "could not remove abandoned multipart uploads; retrying later");
+            }
+        }
+    });
+}
+
+/// Enforces the buckets' lifecycle rules every `every`, from start-up on,
+/// for as long as the server runs. S3 runs lifecycle about once a day; an
+/// hour (the default) costs one ordered listing per covered prefix and
+/// removes what expired at midnight soon after.
+fn spawn_lifecycle_sweep(sweeper: LifecycleSweeper, every: Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = sweeper.sweep().await {
+                tracing::warn!(error = %e, "the lifecycle sweep failed; retrying at the next one");
             }
         }
     });

@@ -52,6 +52,7 @@ mod create_multipart_upload;
 mod delete_bucket;
 mod delete_bucket_cors;
 mod delete_bucket_encryption;
+mod delete_bucket_lifecycle;
 mod delete_bucket_ownership_controls;
 mod delete_bucket_policy;
 mod delete_bucket_tagging;
@@ -61,6 +62,7 @@ mod delete_objects;
 mod get_bucket_acl;
 mod get_bucket_cors;
 mod get_bucket_encryption;
+mod get_bucket_lifecycle_configuration;
 mod get_bucket_location;
 mod get_bucket_ownership_controls;
 mod get_bucket_policy;
@@ -83,6 +85,7 @@ mod public_access_block;
 mod put_bucket_acl;
 mod put_bucket_cors;
 mod put_bucket_encryption;
+mod put_bucket_lifecycle_configuration;
 mod put_bucket_ownership_controls;
 mod put_bucket_policy;
 mod put_bucket_tagging;
@@ -352,6 +355,27 @@ impl s3s::S3 for MiniS3 {
         req: S3Request<DeleteBucketTaggingInput>,
     ) -> S3Result<S3Response<DeleteBucketTaggingOutput>> {
         delete_bucket_tagging::handle(self, req).await
+    }
+
+    async fn get_bucket_lifecycle_configuration(
+        &self,
+        req: S3Request<GetBucketLifecycleConfigurationInput>,
+    ) -> S3Result<S3Response<GetBucketLifecycleConfigurationOutput>> {
+        get_bucket_lifecycle_configuration::handle(self, req).await
+    }
+
+    async fn put_bucket_lifecycle_configuration(
+        &self,
+        req: S3Request<PutBucketLifecycleConfigurationInput>,
+    ) -> S3Result<S3Response<PutBucketLifecycleConfigurationOutput>> {
+        put_bucket_lifecycle_configuration::handle(self, req).await
+    }
+
+    async fn delete_bucket_lifecycle(
+        &self,
+        req: S3Request<DeleteBucketLifecycleInput>,
+    ) -> S3Result<S3Response<DeleteBucketLifecycleOutput>> {
+        delete_bucket_lifecycle::handle(self, req).await
     }
 
     async fn get_bucket_encryption(

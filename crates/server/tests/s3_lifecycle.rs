@@ -1,0 +1,918 @@
+//! Bucket lifecycle configuration against the real server on SQLite and
+//! Postgres: Put/Get/DeleteBucketLifecycle(Configuration) through the
+//! official AWS SDK (read back as put, replaced, removed,
+//! `NoSuchLifecycleConfiguration`), every validation refusal with S3's
+//! code and status, transitions refused as `NotImplemented` and not
+//! stored, another owner's bucket and a missing one; and the enforcement,
+//! by the server's own lifecycle sweep (`--lifecycle-interval-secs 1`):
+//! objects a rule expires disappear, rows and blob files both, while
+//! objects outside its prefix, tag or size filter and those of a disabled
+//! rule stay; a `Days` rule and an `AbortIncompleteMultipartUpload` rule
+//! act on an object and an upload made old in the database itself (their
+//! timestamps moved back to 2020: the server's clock is not faked, and the
+//! day arithmetic is unit-tested in core with a clock moved by hand).
+//! On SQLite, boto3 (modern and the deprecated PutBucketLifecycle) and the
+//! aws CLI's `s3api put-bucket-lifecycle-configuration`.
+
+mod common;
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::primitives::{ByteStream, DateTime};
+use aws_sdk_s3::types::{
+    AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, CompletedMultipartUpload,
+    ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleAndOperator,
+    LifecycleRuleFilter, NoncurrentVersionExpiration, Tag, Transition, TransitionStorageClass,
+};
+use common::{code_of, files_under, objects_dir, s3_client};
+use miniaws_testkit::{Backend, TestServer, services_required};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// 2020-01-01T00:00:00Z: a midnight in the past.
+const PAST_MIDNIGHT: i64 = 1_577_836_800;
+
+fn prefix(p: &str) -> LifecycleRuleFilter {
+    LifecycleRuleFilter::builder().prefix(p).build()
+}
+
+fn tag(k: &str, v: &str) -> Tag {
+    Tag::builder().key(k).value(v).build().expect("a tag")
+}
+
+fn days(n: i32) -> LifecycleExpiration {
+    LifecycleExpiration::builder().days(n).build()
+}
+
+fn date(secs: i64) -> LifecycleExpiration {
+    LifecycleExpiration::builder()
+        .date(DateTime::from_secs(secs))
+        .build()
+}
+
+/// An enabled rule `id` with `filter` and `expiration`.
+fn rule(id: &str, filter: LifecycleRuleFilter, expiration: LifecycleExpiration) -> LifecycleRule {
+    LifecycleRule::builder()
+        .id(id)
+        .status(ExpirationStatus::Enabled)
+        .filter(filter)
+        .expiration(expiration)
+        .build()
+        .expect("a rule")
+}
+
+fn config(rules: Vec<LifecycleRule>) -> BucketLifecycleConfiguration {
+    BucketLifecycleConfiguration::builder()
+        .set_rules(Some(rules))
+        .build()
+        .expect("a configuration")
+}
+
+async fn put(s3: &Client, bucket: &str, rules: Vec<LifecycleRule>) {
+    s3.put_bucket_lifecycle_configuration()
+        .bucket(bucket)
+        .lifecycle_configuration(config(rules))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("PutBucketLifecycleConfiguration {bucket}: {e:?}"));
+}
+
+async fn get(s3: &Client, bucket: &str) -> Vec<LifecycleRule> {
+    s3.get_bucket_lifecycle_configuration()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GetBucketLifecycleConfiguration {bucket}: {e:?}"))
+        .rules()
+        .to_vec()
+}
+
+async fn put_object(s3: &Client, bucket: &str, key: &str, body: &[u8], tagging: Option<&str>) {
+    s3.put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(ByteStream::from(body.to_vec()))
+        .set_tagging(tagging.map(str::to_owned))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("PutObject {bucket}/{key}: {e:?}"));
+}
+
+async fn keys(s3: &Client, bucket: &str) -> Vec<String> {
+    s3.list_objects_v2()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("ListObjectsV2")
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_owned))
+        .collect()
+}
+
+/// Waits (up to 15 s; the sweep runs every second) until `bucket` holds
+/// exactly `want`.
+async fn wait_for_keys(s3: &Client, bucket: &str, want: &[&str]) {
+    let mut got = Vec::new();
+    for _ in 0..75 {
+        got = keys(s3, bucket).await;
+        if got == want {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{bucket}: the sweep left {got:?}, want {want:?}");
+}
+
+/// Put, read back as put, replace, delete.
+async fn sdk_round_trip(s3: &Client, bucket: &str) {
+    let err = s3
+        .get_bucket_lifecycle_configuration()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect_err("no configuration yet");
+    assert_eq!(
+        code_of(&err),
+        ("NoSuchLifecycleConfiguration".to_owned(), 404)
+    );
+
+    let and = LifecycleRuleFilter::builder()
+        .and(
+            LifecycleRuleAndOperator::builder()
+                .prefix("cache/")
+                .tags(tag("kind", "cache"))
+                .object_size_greater_than(1024)
+                .object_size_less_than(1 << 30)
+                .build(),
+        )
+        .build();
+    let rules = vec![
+        rule("logs", prefix("logs/"), days(30)),
+        rule("cache", and, days(7)),
+        rule(
+            "tagged",
+            LifecycleRuleFilter::builder()
+                .tag(tag("tmp", "yes"))
+                .build(),
+            date(1_893_456_000), // 2030-01-01
+        ),
+        LifecycleRule::builder()
+            .id("uploads")
+            .status(ExpirationStatus::Disabled)
+            .filter(prefix("up/"))
+            .abort_incomplete_multipart_upload(
+                AbortIncompleteMultipartUpload::builder()
+                    .days_after_initiation(3)
+                    .build(),
+            )
+            .build()
+            .expect("rule"),
+        LifecycleRule::builder()
+            .id("versions")
+            .status(ExpirationStatus::Enabled)
+            .filter(LifecycleRuleFilter::builder().build())
+            .expiration(
+                LifecycleExpiration::builder()
+                    .expired_object_delete_marker(true)
+                    .build(),
+            )
+            .noncurrent_version_expiration(
+                NoncurrentVersionExpiration::builder()
+                    .noncurrent_days(30)
+                    .newer_noncurrent_versions(2)
+                    .build(),
+            )
+            .build()
+            .expect("rule"),
+    ];
+    let out = s3
+        .put_bucket_lifecycle_configuration()
+        .bucket(bucket)
+        .lifecycle_configuration(config(rules.clone()))
+        .send()
+        .await
+        .expect("PutBucketLifecycleConfiguration");
+    assert_eq!(
+        out.transition_default_minimum_object_size()
+            .map(|m| m.as_str()),
+        Some("all_storage_classes_128K")
+    );
+    assert_eq!(get(s3, bucket).await, rules, "read back as put");
+
+    // A rule given no ID gets one; a replacement replaces everything.
+    let anonymous = LifecycleRule::builder()
+        .status(ExpirationStatus::Enabled)
+        .filter(prefix("tmp/"))
+        .expiration(days(1))
+        .build()
+        .expect("rule");
+    put(s3, bucket, vec![anonymous]).await;
+    let got = get(s3, bucket).await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].id().map(str::len), Some(48), "{got:?}");
+    assert_eq!(got[0].filter().and_then(|f| f.prefix()), Some("tmp/"));
+
+    s3.delete_bucket_lifecycle()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("DeleteBucketLifecycle");
+    let err = s3
+        .get_bucket_lifecycle_configuration()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect_err("deleted");
+    assert_eq!(
+        code_of(&err),
+        ("NoSuchLifecycleConfiguration".to_owned(), 404)
+    );
+    s3.delete_bucket_lifecycle()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("DeleteBucketLifecycle again (nothing to delete) is fine");
+}
+
+/// A rule with both the deprecated rule-level `Prefix` and a `Filter`.
+#[allow(deprecated)]
+fn legacy_prefix_and_filter() -> LifecycleRule {
+    LifecycleRule::builder()
+        .id("r")
+        .status(ExpirationStatus::Enabled)
+        .prefix("a/")
+        .filter(prefix("a/"))
+        .expiration(days(1))
+        .build()
+        .expect("rule")
+}
+
+/// Each of S3's refusals, with its code and status; none is stored.
+async fn refusals(s3: &Client, bucket: &str) {
+    let kept = vec![rule("kept", prefix("kept/"), days(1))];
+    put(s3, bucket, kept.clone()).await;
+    let good = || rule("r", prefix("a/"), days(1));
+    let with_filter = |f: LifecycleRuleFilter| rule("r", f, days(1));
+    let abort = |f: LifecycleRuleFilter| {
+        LifecycleRule::builder()
+            .id("r")
+            .status(ExpirationStatus::Enabled)
+            .filter(f)
+            .abort_incomplete_multipart_upload(
+                AbortIncompleteMultipartUpload::builder()
+                    .days_after_initiation(1)
+                    .build(),
+            )
+            .build()
+            .expect("rule")
+    };
+    let two_tags = LifecycleRuleFilter::builder()
+        .and(
+            LifecycleRuleAndOperator::builder()
+                .tags(tag("k", "1"))
+                .tags(tag("k", "2"))
+                .build(),
+        )
+        .build();
+    let sizes = |gt: i64, lt: i64| {
+        LifecycleRuleFilter::builder()
+            .and(
+                LifecycleRuleAndOperator::builder()
+                    .object_size_greater_than(gt)
+                    .object_size_less_than(lt)
+                    .build(),
+            )
+            .build()
+    };
+    let cases: Vec<(&str, Vec<LifecycleRule>, &str, u16)> = vec![
+        (
+            "1,001 rules",
+            (0..1001)
+                .map(|i| rule(&format!("r{i}"), prefix(&format!("p{i}/")), days(1)))
+                .collect(),
+            "InvalidRequest",
+            400,
+        ),
+        (
+            "an ID of 256 characters",
+            vec![rule(&"x".repeat(256), prefix(""), days(1))],
+            "InvalidArgument",
+            400,
+        ),
+        (
+            "the same ID twice",
+            vec![good(), rule("r", prefix("b/"), days(2))],
+            "InvalidArgument",
+            400,
+        ),
+        (
+            "a Status that is neither Enabled nor Disabled",
+            vec![
+                LifecycleRule::builder()
+                    .id("r")
+                    .status(ExpirationStatus::from("On"))
+                    .filter(prefix(""))
+                    .expiration(days(1))
+                    .build()
+                    .expect("rule"),
+            ],
+            "MalformedXML",
+            400,
+        ),
+        (
+            "neither Filter nor Prefix",
+            vec![
+                LifecycleRule::builder()
+                    .id("r")
+                    .status(ExpirationStatus::Enabled)
+                    .expiration(days(1))
+                    .build()
+                    .expect("rule"),
+            ],
+            "MalformedXML",
+            400,
+        ),
+        (
+            "Filter and Prefix",
+            vec![legacy_prefix_and_filter()],
+            "InvalidRequest",
+            400,
+        ),
+        (
+            "a Filter with a Prefix and a Tag",
+            vec![with_filter(
+                LifecycleRuleFilter::builder()
+                    .prefix("a/")
+                    .tag(tag("k", "v"))
+                    .build(),
+            )],
+            "MalformedXML",
+            400,
+        ),
+        (
+            "an And with one tag key twice",
+            vec![with_filter(two_tags)],
+            "InvalidRequest",
+            400,
+        ),
+        (
+            "ObjectSizeLessThan not above ObjectSizeGreaterThan",
+            vec![with_filter(sizes(100, 100))],
+            "InvalidRequest",
+            400,
+        ),
+        (
+            "a rule without an action",
+            vec![
+                LifecycleRule::builder()
+                    .id("r")
+                    .status(ExpirationStatus::Enabled)
+                    .filter(prefix(""))
+                    .build()
+                    .expect("rule"),
+            ],
+            "InvalidRequest",
+            400,
+        ),
+        (
+            "Expiration Days 0",
+            vec![rule("r", prefix(""), days(0))],
+            "InvalidArgument",
+            400,
+        ),
+        (
+            "Expiration with Days and Date",
+            vec![rule(
+                "r",
+                prefix(""),
+                LifecycleExpiration::builder()
+                    .days(1)
+                    .date(DateTime::from_secs(PAST_MIDNIGHT))
+                    .build(),
+            )],
+            "MalformedXML",
+            400,
+        ),
+        (
+            "a Date that is not midnight UTC",
+            vec![rule("r", prefix(""), date(PAST_MIDNIGHT + 3600))],
+            "InvalidArgument",
+            400,
+        ),
+        (
+            "DaysAfterInitiation 0",
+            vec![
+                LifecycleRule::builder()
+                    .id("r")
+                    .status(ExpirationStatus::Enabled)
+                    .filter(prefix(""))
+                    .abort_incomplete_multipart_upload(
+                        AbortIncompleteMultipartUpload::builder()
+                            .days_after_initiation(0)
+                            .build(),
+                    )
+                    .build()
+                    .expect("rule"),
+            ],
+            "InvalidArgument",
+            400,
+        ),
+        (
+            "AbortIncompleteMultipartUpload with a Tag filter",
+            vec![abort(
+                LifecycleRuleFilter::builder().tag(tag("k", "v")).build(),
+            )],
+            "InvalidRequest",
+            400,
+        ),
+        (
+            "a Transition (archive classes are not implemented)",
+            vec![
+                LifecycleRule::builder()
+                    .id("r")
+                    .status(ExpirationStatus::Enabled)
+                    .filter(prefix(""))
+                    .transitions(
+                        Transition::builder()
+                            .days(30)
+                            .storage_class(TransitionStorageClass::Glacier)
+                            .build(),
+                    )
+                    .build()
+                    .expect("rule"),
+            ],
+            "NotImplemented",
+            501,
+        ),
+    ];
+    for (what, rules, code, status) in cases {
+        let err = s3
+            .put_bucket_lifecycle_configuration()
+            .bucket(bucket)
+            .lifecycle_configuration(config(rules))
+            .send()
+            .await
+            .expect_err(what);
+        assert_eq!(code_of(&err), (code.to_owned(), status), "{what}: {err:?}");
+    }
+    assert_eq!(
+        get(s3, bucket).await,
+        kept,
+        "no refused document was stored"
+    );
+}
+
+/// Another owner's bucket is AccessDenied, a missing one NoSuchBucket,
+/// for all three operations.
+async fn ownership(server: &TestServer, s3: &Client, bucket: &str) {
+    put(s3, bucket, vec![rule("mine", prefix(""), days(1))]).await;
+    let (_, bob) = server.user("bob-lifecycle").await;
+    let bob = s3_client(server, &bob);
+    for (target, code, status) in [
+        (bucket, "AccessDenied", 403),
+        ("no-such-lifecycle-bucket", "NoSuchBucket", 404),
+    ] {
+        let put = bob
+            .put_bucket_lifecycle_configuration()
+            .bucket(target)
+            .lifecycle_configuration(config(vec![rule("evil", prefix(""), days(1))]))
+            .send()
+            .await
+            .expect_err("put refused");
+        assert_eq!(code_of(&put), (code.to_owned(), status), "put {target}");
+        let get = bob
+            .get_bucket_lifecycle_configuration()
+            .bucket(target)
+            .send()
+            .await
+            .expect_err("get refused");
+        assert_eq!(code_of(&get), (code.to_owned(), status), "get {target}");
+        let delete = bob
+            .delete_bucket_lifecycle()
+            .bucket(target)
+            .send()
+            .await
+            .expect_err("delete refused");
+        assert_eq!(
+            code_of(&delete),
+            (code.to_owned(), status),
+            "delete {target}"
+        );
+    }
+    assert_eq!(
+        get(s3, bucket).await,
+        vec![rule("mine", prefix(""), days(1))],
+        "untouched"
+    );
+}
+
+/// Rules whose Date has passed: the next sweep deletes what they select,
+/// rows and blob files, and nothing else.
+async fn expiration_by_date(server: &TestServer, s3: &Client, bucket: &str) {
+    put_object(s3, bucket, "tmp/a", b"a", None).await;
+    put_object(s3, bucket, "tmp/b", b"b", None).await;
+    put_object(s3, bucket, "tmpfile", b"not under tmp/", None).await;
+    put_object(s3, bucket, "tagged/x", b"x", Some("expire=yes")).await;
+    put_object(s3, bucket, "tagged/y", b"y", Some("expire=no")).await;
+    put_object(s3, bucket, "big/large", &[7u8; 2000], None).await;
+    put_object(s3, bucket, "big/small", &[7u8; 10], None).await;
+    put_object(s3, bucket, "keep/c", b"c", None).await;
+    let blobs_before = files_under(&objects_dir(server)).len();
+    let past = || date(PAST_MIDNIGHT);
+    put(
+        s3,
+        bucket,
+        vec![
+            rule("tmp", prefix("tmp/"), past()),
+            rule(
+                "tagged",
+                LifecycleRuleFilter::builder()
+                    .tag(tag("expire", "yes"))
+                    .build(),
+                past(),
+            ),
+            rule(
+                "large",
+                LifecycleRuleFilter::builder()
+                    .and(
+                        LifecycleRuleAndOperator::builder()
+                            .prefix("big/")
+                            .object_size_greater_than(1000)
+                            .build(),
+                    )
+                    .build(),
+                past(),
+            ),
+            LifecycleRule::builder()
+                .id("disabled")
+                .status(ExpirationStatus::Disabled)
+                .filter(prefix("keep/"))
+                .expiration(past())
+                .build()
+                .expect("rule"),
+        ],
+    )
+    .await;
+    wait_for_keys(s3, bucket, &["big/small", "keep/c", "tagged/y", "tmpfile"]).await;
+    assert_eq!(
+        files_under(&objects_dir(server)).len(),
+        blobs_before - 4,
+        "the expired objects' blob files are gone with their rows"
+    );
+    let err = s3
+        .get_object()
+        .bucket(bucket)
+        .key("tmp/a")
+        .send()
+        .await
+        .expect_err("expired");
+    assert_eq!(code_of(&err), ("NoSuchKey".to_owned(), 404));
+    // The rule keeps acting: an object written under tmp/ now goes too.
+    put_object(s3, bucket, "tmp/later", b"later", None).await;
+    wait_for_keys(s3, bucket, &["big/small", "keep/c", "tagged/y", "tmpfile"]).await;
+}
+
+/// Runs `sql` on the server's database (to make a row old: the server's
+/// clock is real).
+async fn execute(server: &TestServer, backend: Backend, sql: &str) -> u64 {
+    let url = server.database_url();
+    match backend {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(url).await.expect("sqlite");
+            let n = sqlx::query(sql)
+                .execute(&pool)
+                .await
+                .expect("update")
+                .rows_affected();
+            pool.close().await;
+            n
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(url).await.expect("postgres");
+            let n = sqlx::query(sql)
+                .execute(&pool)
+                .await
+                .expect("update")
+                .rows_affected();
+            pool.close().await;
+            n
+        }
+    }
+}
+
+/// A `Days` rule expires an object written long ago, not a fresh one; an
+/// `AbortIncompleteMultipartUpload` rule aborts an upload started long ago
+/// (parts and their blob files), not a fresh one nor one outside its
+/// prefix.
+async fn days_and_aborts(server: &TestServer, backend: Backend, s3: &Client, bucket: &str) {
+    put_object(s3, bucket, "logs/old", b"old", None).await;
+    put_object(s3, bucket, "logs/new", b"new", None).await;
+    let start = |key: &'static str| async move {
+        s3.create_multipart_upload()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .expect("CreateMultipartUpload")
+            .upload_id()
+            .expect("an upload id")
+            .to_owned()
+    };
+    let old_upload = start("up/old").await;
+    let new_upload = start("up/new").await;
+    let other_upload = start("other/old").await;
+    for (key, id) in [
+        ("up/old", &old_upload),
+        ("up/new", &new_upload),
+        ("other/old", &other_upload),
+    ] {
+        s3.upload_part()
+            .bucket(bucket)
+            .key(key)
+            .upload_id(id)
+            .part_number(1)
+            .body(ByteStream::from_static(b"part"))
+            .send()
+            .await
+            .expect("UploadPart");
+    }
+    let (objects, uploads) = match backend {
+        Backend::Sqlite => (
+            "UPDATE objects SET created_at = '2020-01-01T00:00:00.000000Z' WHERE key = CAST('logs/old' AS BLOB)",
+            "UPDATE multipart_uploads SET initiated_at = '2020-01-01T00:00:00.000000Z' WHERE key = CAST('up/old' AS BLOB) OR key = CAST('other/old' AS BLOB)",
+        ),
+        Backend::Postgres => (
+            "UPDATE objects SET created_at = '2020-01-01T00:00:00Z' WHERE key = convert_to('logs/old', 'UTF8')",
+            "UPDATE multipart_uploads SET initiated_at = '2020-01-01T00:00:00Z' WHERE key IN (convert_to('up/old', 'UTF8'), convert_to('other/old', 'UTF8'))",
+        ),
+    };
+    assert_eq!(execute(server, backend, objects).await, 1, "{objects}");
+    assert_eq!(execute(server, backend, uploads).await, 2, "{uploads}");
+    let blobs_before = files_under(&objects_dir(server)).len();
+    put(
+        s3,
+        bucket,
+        vec![
+            rule("logs", prefix("logs/"), days(30)),
+            LifecycleRule::builder()
+                .id("uploads")
+                .status(ExpirationStatus::Enabled)
+                .filter(prefix("up/"))
+                .abort_incomplete_multipart_upload(
+                    AbortIncompleteMultipartUpload::builder()
+                        .days_after_initiation(1)
+                        .build(),
+                )
+                .build()
+                .expect("rule"),
+        ],
+    )
+    .await;
+    wait_for_keys(s3, bucket, &["logs/new"]).await;
+    let mut uploads = Vec::new();
+    for _ in 0..75 {
+        uploads = s3
+            .list_multipart_uploads()
+            .bucket(bucket)
+            .send()
+            .await
+            .expect("ListMultipartUploads")
+            .uploads()
+            .iter()
+            .filter_map(|u| u.key().map(str::to_owned))
+            .collect::<Vec<_>>();
+        if uploads == ["other/old", "up/new"] {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(uploads, ["other/old", "up/new"]);
+    let err = s3
+        .list_parts()
+        .bucket(bucket)
+        .key("up/old")
+        .upload_id(&old_upload)
+        .send()
+        .await
+        .expect_err("aborted");
+    assert_eq!(code_of(&err), ("NoSuchUpload".to_owned(), 404));
+    assert_eq!(
+        files_under(&objects_dir(server)).len(),
+        blobs_before - 2,
+        "the old object's blob and the aborted upload's part are gone"
+    );
+    // The fresh upload still completes.
+    let part = s3
+        .list_parts()
+        .bucket(bucket)
+        .key("up/new")
+        .upload_id(&new_upload)
+        .send()
+        .await
+        .expect("ListParts");
+    let etag = part.parts()[0].e_tag().expect("an etag").to_owned();
+    s3.complete_multipart_upload()
+        .bucket(bucket)
+        .key("up/new")
+        .upload_id(&new_upload)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .parts(
+                    aws_sdk_s3::types::CompletedPart::builder()
+                        .part_number(1)
+                        .e_tag(etag)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("the fresh upload completes");
+}
+
+fn tool(var: &str) -> Option<PathBuf> {
+    match std::env::var(var) {
+        Ok(p) if !p.is_empty() && Path::new(&p).exists() => Some(PathBuf::from(p)),
+        _ if services_required() => panic!(
+            "{var} is not set or does not exist, but services are required: run ./scripts/test"
+        ),
+        _ => {
+            eprintln!("SKIPPED: {var} not set (run ./scripts/test)");
+            None
+        }
+    }
+}
+
+/// Runs `program` with the key's credentials and an isolated config;
+/// returns (success, stdout, stderr).
+async fn run_tool(
+    server: &TestServer,
+    key: &miniaws_client::CreatedKey,
+    home: &Path,
+    program: &Path,
+    args: &[&str],
+) -> (bool, String, String) {
+    let out = tokio::process::Command::new(program)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("AWS_ACCESS_KEY_ID", &key.access_key_id)
+        .env("AWS_SECRET_ACCESS_KEY", &key.secret_access_key)
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", home.join("config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", home.join("credentials"))
+        .env("ENDPOINT", server.aws_url())
+        .args(args)
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("the tool runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const BOTO3_SCRIPT: &str = r#"
+import os, sys, datetime, boto3, botocore
+s3 = boto3.client("s3", endpoint_url=os.environ["ENDPOINT"],
+                  config=botocore.config.Config(s3={"addressing_style": "path"}))
+bucket = sys.argv[1]
+s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [
+    {"ID": "scratch", "Status": "Enabled", "Filter": {"Prefix": "scratch/"},
+     "Expiration": {"Date": datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc)}},
+    {"ID": "uploads", "Status": "Enabled", "Filter": {},
+     "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7}},
+]})
+rules = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+assert [r["ID"] for r in rules] == ["scratch", "uploads"], rules
+assert rules[0]["Expiration"]["Date"].year == 2020, rules
+assert rules[1]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 7}, rules
+try:
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [
+        {"ID": "archive", "Status": "Enabled", "Filter": {},
+         "Transitions": [{"Days": 30, "StorageClass": "GLACIER"}]}]})
+    sys.exit("a transition was accepted")
+except botocore.exceptions.ClientError as e:
+    assert e.response["Error"]["Code"] == "NotImplemented", e.response
+    assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 501, e.response
+# The deprecated PutBucketLifecycle / GetBucketLifecycle: the same
+# request, rules with their own Prefix.
+s3.put_bucket_lifecycle(Bucket=bucket, LifecycleConfiguration={"Rules": [
+    {"ID": "legacy", "Prefix": "old/", "Status": "Enabled", "Expiration": {"Days": 3}}]})
+rules = s3.get_bucket_lifecycle(Bucket=bucket)["Rules"]
+assert rules == [{"ID": "legacy", "Prefix": "old/", "Status": "Enabled",
+                  "Expiration": {"Days": 3}}], rules
+s3.delete_bucket_lifecycle(Bucket=bucket)
+print("ok")
+"#;
+
+/// boto3 (modern and legacy calls) and the aws CLI.
+async fn clients(server: &TestServer, key: &miniaws_client::CreatedKey, s3: &Client) {
+    let (Some(cli), Some(python)) = (tool("MINIAWS_TEST_AWS_CLI"), tool("MINIAWS_TEST_PYTHON"))
+    else {
+        return;
+    };
+    let home = tempfile::tempdir().expect("temp home");
+    for b in ["lc-boto3", "lc-cli"] {
+        s3.create_bucket().bucket(b).send().await.expect("bucket");
+    }
+    let script = home.path().join("lifecycle.py");
+    std::fs::write(&script, BOTO3_SCRIPT).expect("write the script");
+    let (ok, out, err) = run_tool(
+        server,
+        key,
+        home.path(),
+        &python,
+        &[script.to_str().expect("utf-8"), "lc-boto3"],
+    )
+    .await;
+    assert!(ok && out.trim() == "ok", "boto3: {out}\n{err}");
+
+    let file = home.path().join("lifecycle.json");
+    std::fs::write(
+        &file,
+        r#"{"Rules":[{"ID":"expire-tmp","Status":"Enabled","Filter":{"Prefix":"tmp/"},"Expiration":{"Days":1}}]}"#,
+    )
+    .expect("write lifecycle.json");
+    let endpoint = server.aws_url();
+    let file_arg = format!("file://{}", file.display());
+    let (ok, out, err) = run_tool(
+        server,
+        key,
+        home.path(),
+        &cli,
+        &[
+            "--endpoint-url",
+            &endpoint,
+            "s3api",
+            "put-bucket-lifecycle-configuration",
+            "--bucket",
+            "lc-cli",
+            "--lifecycle-configuration",
+            &file_arg,
+        ],
+    )
+    .await;
+    assert!(ok, "aws put-bucket-lifecycle-configuration: {out}\n{err}");
+    let (ok, out, err) = run_tool(
+        server,
+        key,
+        home.path(),
+        &cli,
+        &[
+            "--endpoint-url",
+            &endpoint,
+            "s3api",
+            "get-bucket-lifecycle-configuration",
+            "--bucket",
+            "lc-cli",
+        ],
+    )
+    .await;
+    assert!(ok, "aws get-bucket-lifecycle-configuration: {out}\n{err}");
+    let got: serde_json::Value = serde_json::from_str(&out).expect("JSON from the CLI");
+    assert_eq!(
+        got["Rules"],
+        serde_json::json!([{"ID": "expire-tmp", "Status": "Enabled",
+            "Filter": {"Prefix": "tmp/"}, "Expiration": {"Days": 1}}]),
+        "{out}"
+    );
+}
+
+async fn run(backend: Backend) {
+    let Some(server) =
+        TestServer::start_with(backend, &["--lifecycle-interval-secs", "1"], &[]).await
+    else {
+        return;
+    };
+    let (_, key) = server.user("alice-lifecycle").await;
+    let s3 = s3_client(&server, &key);
+    for bucket in ["lc-sdk", "lc-refused", "lc-owned", "lc-date", "lc-days"] {
+        s3.create_bucket()
+            .bucket(bucket)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("CreateBucket {bucket}: {e:?}"));
+    }
+    sdk_round_trip(&s3, "lc-sdk").await;
+    refusals(&s3, "lc-refused").await;
+    ownership(&server, &s3, "lc-owned").await;
+    expiration_by_date(&server, &s3, "lc-date").await;
+    days_and_aborts(&server, backend, &s3, "lc-days").await;
+    if backend == Backend::Sqlite {
+        clients(&server, &key, &s3).await;
+    }
+}
+
+#[tokio::test]
+async fn lifecycle_on_sqlite() {
+    run(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn lifecycle_on_postgres() {
+    run(Backend::Postgres).await;
+}
