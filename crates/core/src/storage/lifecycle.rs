@@ -322,15 +322,28 @@ impl LifecycleConfiguration {
                 ));
             }
         }
-        if rules.iter().any(|r| r.filter.is_some()) && rules.iter().any(|r| r.prefix.is_some()) {
+        // S3 reads a document whose first rule has a Filter as "Lifecycle
+        // V2", where rule-level prefixes are refused, and one whose first
+        // rule has a rule-level Prefix as the older form, where filters are.
+        let v2 = rules[0].filter.is_some() || rules[0].prefix.is_none();
+        if v2 && rules.iter().any(|r| r.prefix.is_some()) {
             return Err(refuse(
                 LifecycleFault::Request,
                 "Base level prefix cannot be used in Lifecycle V2, prefixes are only supported in the Filter.",
             ));
         }
+        if !v2 && rules.iter().any(|r| r.filter.is_some()) {
+            return Err(refuse(
+                LifecycleFault::Request,
+                "Filter element can only be used in Lifecycle V2.",
+            ));
+        }
         let mut checked = Vec::with_capacity(rules.len());
         for rule in &rules {
             checked.push(check_rule(rule)?);
+        }
+        if !v2 {
+            overlapping(&rules)?;
         }
         if rules
             .iter()
@@ -418,6 +431,47 @@ impl LifecycleConfiguration {
                 .filter(|r| r.enabled && r.abort_after_days.is_some()),
         )
     }
+}
+
+/// In the form before filters, no two rules whose prefixes overlap (one
+/// starts with the other) may take the same kind of action: S3 answers
+/// `InvalidRequest` "Found overlapping prefixes 'a' and 'ab' for same
+/// action type 'Expiration'".
+fn overlapping(rules: &[LifecycleRuleInput]) -> Result<(), InvalidLifecycle> {
+    type Takes = fn(&LifecycleRuleInput) -> bool;
+    let kinds: [(&str, Takes); 5] = [
+        ("Expiration", |r| r.expiration.is_some()),
+        ("Transition", |r| r.transitions > 0),
+        ("NoncurrentVersionTransition", |r| {
+            r.noncurrent_transitions > 0
+        }),
+        ("NoncurrentVersionExpiration", |r| {
+            r.noncurrent_expiration.is_some()
+        }),
+        ("AbortIncompleteMultipartUpload", |r| {
+            r.abort_incomplete_multipart_upload.is_some()
+        }),
+    ];
+    for (kind, takes) in kinds {
+        let mut prefixes: Vec<&str> = rules
+            .iter()
+            .filter(|r| takes(r))
+            .filter_map(|r| r.prefix.as_deref())
+            .collect();
+        prefixes.sort_unstable();
+        // Sorted, a prefix that starts another comes right before it (or
+        // before one that it also starts).
+        if let Some(pair) = prefixes.windows(2).find(|w| w[1].starts_with(w[0])) {
+            return Err(refuse(
+                LifecycleFault::Request,
+                format!(
+                    "Found overlapping prefixes '{}' and '{}' for same action type '{kind}'",
+                    pair[0], pair[1]
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The prefixes of `rules`, sorted, without those another one covers.
@@ -909,6 +963,61 @@ mod tests {
                     r
                 }],
                 Some((Request, "Base level prefix cannot be used in Lifecycle V2")),
+            ),
+            (
+                "the old form, then a Filter",
+                vec![
+                    {
+                        let mut r = rule("old", prefix(""));
+                        r.filter = None;
+                        r.prefix = Some("tmp/".into());
+                        r
+                    },
+                    base(),
+                ],
+                Some((Request, "Filter element can only be used in Lifecycle V2.")),
+            ),
+            (
+                "the old form: overlapping prefixes for one action",
+                ["logs/", "logs/app/"]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| {
+                        let mut r = rule(&format!("r{i}"), prefix(""));
+                        r.filter = None;
+                        r.prefix = Some((*p).into());
+                        r
+                    })
+                    .collect(),
+                Some((
+                    Request,
+                    "Found overlapping prefixes 'logs/' and 'logs/app/' for same action type 'Expiration'",
+                )),
+            ),
+            (
+                "the old form: overlapping prefixes for different actions",
+                vec![
+                    {
+                        let mut r = rule("a", prefix(""));
+                        r.filter = None;
+                        r.prefix = Some("logs/".into());
+                        r
+                    },
+                    {
+                        let mut r = rule("b", prefix(""));
+                        r.filter = None;
+                        r.prefix = Some("logs/app/".into());
+                        r.expiration = None;
+                        r.abort_incomplete_multipart_upload = Some(Some(1));
+                        r
+                    },
+                ],
+                None,
+            ),
+            (
+                "overlapping prefixes in filters are fine",
+                vec![rule("a", prefix("logs/")), rule("b", prefix("logs/app/"))],
+                None,
             ),
             (
                 "a Filter with two elements",
