@@ -5,7 +5,7 @@ mod common;
 
 use common::Repos;
 
-use miniaws_core::storage::{BucketName, MAX_BUCKET_TAGS, Tags};
+use miniaws_core::storage::{Bucket, BucketName, MAX_BUCKET_TAGS, Tags};
 
 /// A tag set from (key, value) pairs, under the bucket rules.
 fn tags(pairs: &[(&str, &str)]) -> Tags {
@@ -180,6 +180,28 @@ async fn run(repos: Repos) {
         repos.storage.get_bucket_tags(&name).await.expect("read"),
         Some(Tags::default()),
         "a recreated bucket has no tags"
+    );
+    // A bucket created with tags has them from its first read on (one
+    // statement: there is no moment without them).
+    let tagged = Bucket {
+        name: BucketName::parse(&format!("born-tagged-{}", uuid::Uuid::new_v4().simple()))
+            .expect("name"),
+        owner: carol,
+        created_at: time::OffsetDateTime::now_utc(),
+    };
+    repos
+        .storage
+        .create_bucket(&tagged, &full())
+        .await
+        .expect("created with tags");
+    assert_eq!(
+        repos
+            .storage
+            .get_bucket_tags(&tagged.name)
+            .await
+            .expect("read"),
+        Some(full()),
+        "created with its tags"
     );
 }
 

@@ -312,7 +312,11 @@ fn cases() -> Vec<Case> {
                         owner: bob,
                         created_at: t(2),
                     };
-                    let err = r.storage.create_bucket(&dup).await.unwrap_err();
+                    let err = r
+                        .storage
+                        .create_bucket(&dup, &Tags::default())
+                        .await
+                        .unwrap_err();
                     assert!(
                         matches!(
                             err,

@@ -10,7 +10,8 @@
 //!
 //! Tags in the `CreateBucketConfiguration` are honoured (see
 //! [`super::create_bucket_tags`]): checked under the bucket rules before
-//! the bucket is created (a bad set creates nothing), then put on it.
+//! the bucket is created (a bad set creates nothing), and stored by the
+//! statement that creates the bucket (it never exists without them).
 
 use miniaws_core::CoreError;
 use s3s::dto::{CreateBucketInput, CreateBucketOutput};
@@ -50,18 +51,12 @@ pub(super) async fn handle(
     }
     let name = input.bucket;
     s3.storage()
-        .create_bucket(caller, &name)
+        .create_bucket_with_tags(caller, &name, &tags)
         .await
         .map_err(|e| match e {
             e @ CoreError::InvalidInput(_) => s3_error_with(e, S3ErrorCode::InvalidBucketName),
             other => s3_error(other),
         })?;
-    if !tags.is_empty() {
-        s3.storage()
-            .set_bucket_tags(caller, &name, &tags)
-            .await
-            .map_err(s3_error)?;
-    }
     Ok(S3Response::new(CreateBucketOutput {
         location: Some(format!("/{name}")),
     }))

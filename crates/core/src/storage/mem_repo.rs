@@ -41,12 +41,16 @@ pub(crate) struct MemRepo {
 
 #[async_trait]
 impl StorageRepo for MemRepo {
-    async fn create_bucket(&self, bucket: &Bucket) -> CoreResult<()> {
+    async fn create_bucket(&self, bucket: &Bucket, tags: &Tags) -> CoreResult<()> {
         let mut b = self.buckets.lock().unwrap();
         if b.contains_key(bucket.name.as_str()) {
             return Err(CoreError::conflict(ConflictKind::AlreadyExists, "taken"));
         }
         b.insert(bucket.name.as_str().to_owned(), bucket.clone());
+        if !tags.is_empty() {
+            let mut all = self.bucket_tags.lock().unwrap();
+            all.insert(bucket.name.as_str().to_owned(), tags.clone());
+        }
         Ok(())
     }
     async fn get_bucket(&self, name: &BucketName) -> CoreResult<Option<Bucket>> {

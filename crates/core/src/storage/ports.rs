@@ -110,11 +110,13 @@ pub struct ObjectWrite {
 /// reached, and the specific errors listed per method.
 #[async_trait]
 pub trait StorageRepo: Send + Sync {
-    /// Inserts a bucket.
+    /// Inserts a bucket with its tag set (empty: none), in one statement,
+    /// so a bucket created with tags (S3's CreateBucket configuration) never
+    /// exists without them.
     ///
     /// # Errors
     /// `Conflict(AlreadyExists)` when the name is taken by anyone.
-    async fn create_bucket(&self, bucket: &Bucket) -> CoreResult<()>;
+    async fn create_bucket(&self, bucket: &Bucket, tags: &Tags) -> CoreResult<()>;
 
     /// The bucket named `name`, whoever owns it.
     async fn get_bucket(&self, name: &BucketName) -> CoreResult<Option<Bucket>>;

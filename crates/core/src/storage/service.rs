@@ -296,9 +296,25 @@ impl StorageService {
     /// `InvalidInput` naming the broken naming rule;
     /// `Conflict(AlreadyOwnedByYou)` when the caller has it already;
     /// `Conflict(AlreadyExists)` when another account has it.
-    #[tracing::instrument(skip(self), fields(owner = %caller.user_id))]
     pub async fn create_bucket(&self, caller: Caller, name: &str) -> CoreResult<Bucket> {
-        let (bucket, created) = self.ensure_bucket(caller, name).await.map_err(|e| match e {
+        self.create_bucket_with_tags(caller, name, &Tags::default())
+            .await
+    }
+
+    /// Creates bucket `name` for the caller with the tag set `tags`
+    /// (S3's CreateBucket configuration), in the same statement: the bucket
+    /// never exists without them.
+    ///
+    /// # Errors
+    /// As [`Self::create_bucket`].
+    #[tracing::instrument(skip(self, tags), fields(owner = %caller.user_id, tags = tags.len()))]
+    pub async fn create_bucket_with_tags(
+        &self,
+        caller: Caller,
+        name: &str,
+        tags: &Tags,
+    ) -> CoreResult<Bucket> {
+        let (bucket, created) = self.ensure(caller, name, tags).await.map_err(|e| match e {
             CoreError::Forbidden(_) => CoreError::conflict(
                 ConflictKind::AlreadyExists,
                 format!(
@@ -323,6 +339,11 @@ impl StorageService {
     /// `InvalidInput` for a bad name; `Forbidden` when another account owns
     /// the name.
     pub async fn ensure_bucket(&self, caller: Caller, name: &str) -> CoreResult<(Bucket, bool)> {
+        self.ensure(caller, name, &Tags::default()).await
+    }
+
+    /// [`Self::ensure_bucket`], creating the bucket with `tags`.
+    async fn ensure(&self, caller: Caller, name: &str, tags: &Tags) -> CoreResult<(Bucket, bool)> {
         let name = BucketName::parse(name)?;
         loop {
             if let Some(b) = self.repo.get_bucket(&name).await? {
@@ -337,7 +358,7 @@ impl StorageService {
                 owner: caller.user_id,
                 created_at: now_utc(),
             };
-            match self.repo.create_bucket(&bucket).await {
+            match self.repo.create_bucket(&bucket, tags).await {
                 Ok(()) => {
                     tracing::info!(bucket = %name, "bucket created");
                     return Ok((bucket, true));

@@ -224,23 +224,26 @@ impl PgStorageRepo {
 
 #[async_trait]
 impl StorageRepo for PgStorageRepo {
-    async fn create_bucket(&self, bucket: &Bucket) -> CoreResult<()> {
-        sqlx::query("INSERT INTO buckets (name, owner_id, created_at) VALUES ($1, $2, $3)")
-            .bind(bucket.name.as_str())
-            .bind(bucket.owner.as_uuid())
-            .bind(bucket.created_at)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    CoreError::conflict(
-                        ConflictKind::AlreadyExists,
-                        format!("the bucket name `{}` is taken", bucket.name),
-                    )
-                } else {
-                    db_err(e)
-                }
-            })?;
+    async fn create_bucket(&self, bucket: &Bucket, tags: &Tags) -> CoreResult<()> {
+        sqlx::query(
+            "INSERT INTO buckets (name, owner_id, created_at, tags) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(bucket.name.as_str())
+        .bind(bucket.owner.as_uuid())
+        .bind(bucket.created_at)
+        .bind(bucket_tags_to_json(tags))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                CoreError::conflict(
+                    ConflictKind::AlreadyExists,
+                    format!("the bucket name `{}` is taken", bucket.name),
+                )
+            } else {
+                db_err(e)
+            }
+        })?;
         Ok(())
     }
 

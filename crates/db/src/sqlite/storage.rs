@@ -274,11 +274,12 @@ impl SqliteStorageRepo {
 
 #[async_trait]
 impl StorageRepo for SqliteStorageRepo {
-    async fn create_bucket(&self, bucket: &Bucket) -> CoreResult<()> {
-        sqlx::query("INSERT INTO buckets (name, owner_id, created_at) VALUES (?, ?, ?)")
+    async fn create_bucket(&self, bucket: &Bucket, tags: &Tags) -> CoreResult<()> {
+        sqlx::query("INSERT INTO buckets (name, owner_id, created_at, tags) VALUES (?, ?, ?, ?)")
             .bind(bucket.name.as_str())
             .bind(bucket.owner.to_string())
             .bind(fmt_time(bucket.created_at))
+            .bind(bucket_tags_to_json(tags))
             .execute(&self.pool)
             .await
             .map_err(|e| {

@@ -3,7 +3,7 @@
 #![allow(dead_code)] // Each test file uses a subset.
 
 use miniaws_core::identity::{ApiKeyId, IdentityRepo, KeyName, NewApiKey, User, UserId};
-use miniaws_core::storage::{Bucket, BucketName, StorageRepo};
+use miniaws_core::storage::{Bucket, BucketName, StorageRepo, Tags};
 use miniaws_db::{Database, PoolSettings};
 use miniaws_testkit::{TestDatabase, require_postgres};
 use std::sync::Arc;
@@ -106,7 +106,7 @@ impl Repos {
             created_at: at(1),
         };
         self.storage
-            .create_bucket(&bucket)
+            .create_bucket(&bucket, &Tags::default())
             .await
             .expect("bucket created");
         bucket.name
