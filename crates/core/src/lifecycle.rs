@@ -63,7 +63,7 @@ impl LifecycleSweeper {
                 match self.storage.expire_objects(bucket, lifecycle, now).await {
                     Ok(n) => report.expired_objects += n,
                     Err(e) => {
-                        tracing::warn!(%bucket, error = %e, "lifecycle expiration failed; retrying at the next sweep")
+                        tracing::warn!(bucket = %bucket.name, error = %e, "lifecycle expiration failed; retrying at the next sweep")
                     }
                 }
                 match self
@@ -73,12 +73,12 @@ impl LifecycleSweeper {
                 {
                     Ok(n) => report.aborted_uploads += n,
                     Err(e) => {
-                        tracing::warn!(%bucket, error = %e, "lifecycle abort of uploads failed; retrying at the next sweep")
+                        tracing::warn!(bucket = %bucket.name, error = %e, "lifecycle abort of uploads failed; retrying at the next sweep")
                     }
                 }
             }
             match page.last() {
-                Some((last, _)) if page.len() == PAGE as usize => after = Some(last.clone()),
+                Some((last, _)) if page.len() == PAGE as usize => after = Some(last.name.clone()),
                 _ => break,
             }
         }

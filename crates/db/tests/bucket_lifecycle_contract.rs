@@ -8,7 +8,7 @@ mod common;
 use common::Repos;
 
 use miniaws_core::storage::{
-    BlobId, BucketName, ETag, ExpirationInput, FilterInput, LifecycleConfiguration,
+    BlobId, Bucket, BucketName, ETag, ExpirationInput, FilterInput, LifecycleConfiguration,
     LifecycleRuleInput, ObjectId, ObjectKey, ObjectMeta, Tags, TransitionMinimumSize,
 };
 use std::collections::BTreeMap;
@@ -128,15 +128,22 @@ async fn settings(repos: &Repos) {
     assert_eq!(read(&videos).await, Some(Some(config("v/"))));
     assert_eq!(read(&plain).await, Some(None));
 
-    // The sweep's listing: only buckets with one, by name, paged.
-    let ours = |page: Vec<(BucketName, LifecycleConfiguration)>| -> Vec<BucketName> {
+    // The sweep's listing: only buckets with one, by name, paged, each
+    // with its owner.
+    let ours = |page: Vec<(Bucket, LifecycleConfiguration)>| -> Vec<BucketName> {
         page.into_iter()
-            .map(|(b, _)| b)
+            .map(|(b, _)| b.name)
             .filter(|b| b.as_str().ends_with(&suffix))
             .collect()
     };
     let all = s.lifecycle_buckets(None, 1000).await.expect("listed");
-    assert!(all.contains(&(photos.clone(), config("tmp/"))));
+    let listed = |name: &BucketName| {
+        all.iter()
+            .find(|(b, _)| b.name == *name)
+            .map(|(b, c)| (b.owner, c.clone()))
+    };
+    assert_eq!(listed(&photos), Some((alice, config("tmp/"))));
+    assert_eq!(listed(&videos), Some((bob, config("v/"))));
     assert_eq!(ours(all), vec![photos.clone(), videos.clone()]);
     let after = s
         .lifecycle_buckets(Some(&photos), 1000)
@@ -175,9 +182,16 @@ async fn settings(repos: &Repos) {
 
 async fn conditional_delete(repos: &Repos) {
     let alice = repos.user("carol").await;
+    let dave = repos.user("dave").await;
     let suffix = format!("-{}", uuid::Uuid::new_v4().simple());
     let bucket = repos.bucket(alice, &format!("d-objects{suffix}")).await;
     let s = &repos.storage;
+    // The sweep deletes only in a bucket that has a configuration.
+    assert!(
+        s.set_bucket_lifecycle(alice, &bucket, Some(&config("")))
+            .await
+            .expect("set")
+    );
     let put = |meta: ObjectMeta| async move {
         s.put_object(alice, &meta).await.expect("written");
         meta
@@ -194,10 +208,19 @@ async fn conditional_delete(repos: &Repos) {
         .await
         .expect("retagged");
 
-    // (what, key, id, tags, blob expected back)
-    let cases: Vec<(&str, &str, ObjectId, Tags, Option<BlobId>)> = vec![
+    // (what, owner asked for, key, id, tags, blob expected back)
+    let cases: Vec<(&str, _, &str, ObjectId, Tags, Option<BlobId>)> = vec![
+        (
+            "another owner's (the bucket was created again since it was listed): it stays",
+            dave,
+            "plain",
+            plain.id,
+            Tags::default(),
+            None,
+        ),
         (
             "a version since replaced stays",
+            alice,
             "rewritten",
             v1.id,
             Tags::default(),
@@ -205,6 +228,7 @@ async fn conditional_delete(repos: &Repos) {
         ),
         (
             "a missing key is nothing",
+            alice,
             "missing",
             v1.id,
             Tags::default(),
@@ -212,6 +236,7 @@ async fn conditional_delete(repos: &Repos) {
         ),
         (
             "tags that changed since keep it",
+            alice,
             "retagged",
             retagged.id,
             tmp.clone(),
@@ -219,6 +244,7 @@ async fn conditional_delete(repos: &Repos) {
         ),
         (
             "tags in another order are other tags",
+            alice,
             "tagged",
             tagged.id,
             tags(&[("team", "a"), ("tmp", "yes")]),
@@ -226,6 +252,7 @@ async fn conditional_delete(repos: &Repos) {
         ),
         (
             "the current version goes",
+            alice,
             "rewritten",
             v2.id,
             Tags::default(),
@@ -233,16 +260,17 @@ async fn conditional_delete(repos: &Repos) {
         ),
         (
             "with its tags, it goes",
+            alice,
             "tagged",
             tagged.id,
             tmp.clone(),
             Some(tagged.blob_id),
         ),
-        ("only once", "tagged", tagged.id, tmp.clone(), None),
+        ("only once", alice, "tagged", tagged.id, tmp.clone(), None),
     ];
-    for (what, k, id, t, want) in cases {
+    for (what, owner, k, id, t, want) in cases {
         let got = s
-            .delete_object_if(&bucket, &key(k), id, &t)
+            .delete_object_if(owner, &bucket, &key(k), id, &t)
             .await
             .unwrap_or_else(|e| panic!("{what}: {e}"));
         assert_eq!(got, want, "{what}");
@@ -268,6 +296,27 @@ async fn conditional_delete(repos: &Repos) {
             .expect("read")
             .map(|m| m.id),
         Some(plain.id)
+    );
+
+    // The configuration removed since the sweep listed the bucket: the
+    // object stays.
+    assert!(
+        s.set_bucket_lifecycle(alice, &bucket, None)
+            .await
+            .expect("removed")
+    );
+    assert_eq!(
+        s.delete_object_if(alice, &bucket, &key("plain"), plain.id, &Tags::default())
+            .await
+            .expect("asked"),
+        None,
+        "no configuration: it stays"
+    );
+    assert!(
+        s.get_object(&bucket, &key("plain"))
+            .await
+            .expect("read")
+            .is_some()
     );
 }
 

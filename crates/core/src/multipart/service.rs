@@ -16,7 +16,7 @@ use crate::clock::now_utc;
 use crate::error::{CoreError, CoreResult, PartProblem};
 use crate::identity::Caller;
 use crate::storage::{
-    BlobId, BucketName, ByteStream, CommitObject, ETag, GetObjectOptions, GetObjectOutput,
+    BlobId, Bucket, ByteStream, CommitObject, ETag, GetObjectOptions, GetObjectOutput,
     LifecycleConfiguration, ObjectKey, ObjectMeta, ObjectPart, Reader, StorageService,
     WriteCondition, body_error,
 };
@@ -658,18 +658,22 @@ impl MultipartService {
     /// Aborts the uploads of `bucket` that `lifecycle`'s
     /// `AbortIncompleteMultipartUpload` rules expire at `now`, parts and
     /// all, as AbortMultipartUpload does; returns how many. Pages through
-    /// the uploads under each prefix such a rule covers.
+    /// the uploads under each prefix such a rule covers. Only
+    /// `bucket.owner`'s uploads go: the bucket may have been deleted and
+    /// created again by another account since `bucket` was read, and an
+    /// upload's owner never changes.
     ///
     /// # Errors
     /// Database failures (what was aborted before stays aborted).
-    #[tracing::instrument(skip(self, lifecycle))]
+    #[tracing::instrument(skip(self, bucket, lifecycle), fields(bucket = %bucket.name))]
     pub async fn abort_expired_uploads(
         &self,
-        bucket: &BucketName,
+        bucket: &Bucket,
         lifecycle: &LifecycleConfiguration,
         now: time::OffsetDateTime,
     ) -> CoreResult<usize> {
         const PAGE: u32 = 1000;
+        let (owner, bucket) = (bucket.owner, &bucket.name);
         let mut aborted = 0;
         for prefix in lifecycle.abort_prefixes() {
             let mut after: Option<(String, UploadId)> = None;
@@ -685,7 +689,10 @@ impl MultipartService {
                     .await?;
                 for upload in &page {
                     let due = lifecycle.abort_of(upload.key.as_str(), upload.initiated_at);
-                    if due.is_some_and(|at| at <= now) && self.remove(upload.id).await? {
+                    if upload.owner == owner
+                        && due.is_some_and(|at| at <= now)
+                        && self.remove(upload.id).await?
+                    {
                         aborted += 1;
                         tracing::debug!(upload_id = %upload.id, "upload aborted by lifecycle");
                     }

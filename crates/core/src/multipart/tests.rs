@@ -1097,9 +1097,19 @@ impl Fixture {
         data: &[u8],
         tags: &[(&str, &str)],
     ) -> crate::storage::ObjectMeta {
+        self.put_as(self.alice, key, data, tags).await
+    }
+
+    async fn put_as(
+        &self,
+        caller: Caller,
+        key: &str,
+        data: &[u8],
+        tags: &[(&str, &str)],
+    ) -> crate::storage::ObjectMeta {
         self.storage
             .put_object(
-                self.alice,
+                caller,
                 crate::storage::PutObjectInput {
                     bucket: "bkt".into(),
                     key: key.into(),
@@ -1276,4 +1286,128 @@ async fn the_lifecycle_sweep_expires_objects_and_aborts_uploads_when_due() {
         .expect("removed");
     let report = sweeper.sweep().await.expect("sweep");
     assert_eq!(report, crate::lifecycle::LifecycleReport::default());
+}
+
+/// A configuration that expires every object after a day and aborts every
+/// upload after a day.
+fn expire_everything() -> crate::storage::LifecycleConfiguration {
+    use crate::storage::{
+        ExpirationInput, FilterInput, LifecycleConfiguration, LifecycleRuleInput,
+        TransitionMinimumSize,
+    };
+    LifecycleConfiguration::new(
+        vec![LifecycleRuleInput {
+            id: Some("all".into()),
+            status: "Enabled".into(),
+            filter: Some(FilterInput::default()),
+            expiration: Some(ExpirationInput {
+                days: Some(1),
+                ..Default::default()
+            }),
+            abort_incomplete_multipart_upload: Some(Some(1)),
+            ..Default::default()
+        }],
+        TransitionMinimumSize::default(),
+    )
+    .expect("valid")
+}
+
+#[tokio::test]
+async fn a_sweep_never_acts_on_a_bucket_created_again_by_another_owner() {
+    let f = fixture().await;
+    let config = expire_everything();
+    f.storage
+        .set_bucket_lifecycle(f.alice, "bkt", Some(&config))
+        .await
+        .expect("set");
+    // What the sweep listed: alice's bucket with her configuration.
+    let listed = f.storage.lifecycle_buckets(None, 10).await.expect("listed");
+    let [(stale, _)] = listed.as_slice() else {
+        panic!("one bucket listed: {listed:?}");
+    };
+    assert_eq!(stale.owner, f.alice.user_id);
+
+    // Meanwhile alice deletes it and bob creates a bucket of that name,
+    // with objects, an upload and a configuration of his own.
+    f.storage
+        .delete_bucket(f.alice, "bkt")
+        .await
+        .expect("deleted");
+    f.storage
+        .create_bucket(f.bob, "bkt")
+        .await
+        .expect("created");
+    f.storage
+        .set_bucket_lifecycle(f.bob, "bkt", Some(&config))
+        .await
+        .expect("set");
+    let object = f.put_as(f.bob, "data/x", b"bob's", &[]).await;
+    let upload = f
+        .svc
+        .create(
+            f.bob,
+            NewUpload {
+                bucket: "bkt".into(),
+                key: "up/x".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("the upload starts");
+
+    // The rest of the sweep, with what it listed, long after both are due.
+    let later = object.last_modified + time::Duration::days(30);
+    let expired = f
+        .storage
+        .expire_objects(stale, &config, later)
+        .await
+        .expect("swept");
+    let aborted = f
+        .svc
+        .abort_expired_uploads(stale, &config, later)
+        .await
+        .expect("swept");
+    assert_eq!((expired, aborted), (0, 0), "bob's bucket is not alice's");
+    let bobs: Vec<_> = f
+        .storage
+        .list_objects(
+            f.bob,
+            "bkt",
+            &crate::storage::ListObjectsInput {
+                max_keys: 1000,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("listed")
+        .objects
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(bobs, [object.id], "bob's object stays");
+    assert!(
+        f.repo.get_upload(upload.id).await.expect("read").is_some(),
+        "bob's upload stays"
+    );
+
+    // Listed again, the bucket is bob's, and his own configuration applies.
+    let listed = f.storage.lifecycle_buckets(None, 10).await.expect("listed");
+    let [(fresh, _)] = listed.as_slice() else {
+        panic!("one bucket listed: {listed:?}");
+    };
+    assert_eq!(fresh.owner, f.bob.user_id);
+    assert_eq!(
+        f.storage
+            .expire_objects(fresh, &config, later)
+            .await
+            .expect("swept"),
+        1
+    );
+    assert_eq!(
+        f.svc
+            .abort_expired_uploads(fresh, &config, later)
+            .await
+            .expect("swept"),
+        1
+    );
 }

@@ -232,7 +232,8 @@ impl StorageRepo for MemRepo {
         &self,
         after: Option<&BucketName>,
         limit: u32,
-    ) -> CoreResult<Vec<(BucketName, LifecycleConfiguration)>> {
+    ) -> CoreResult<Vec<(Bucket, LifecycleConfiguration)>> {
+        let buckets = self.buckets.lock().unwrap();
         Ok(self
             .lifecycle
             .lock()
@@ -240,11 +241,12 @@ impl StorageRepo for MemRepo {
             .iter()
             .filter(|(name, _)| after.is_none_or(|a| name.as_str() > a.as_str()))
             .take(limit as usize)
-            .map(|(name, c)| (BucketName::parse(name).expect("a stored name"), c.clone()))
+            .filter_map(|(name, c)| Some((buckets.get(name)?.clone(), c.clone())))
             .collect())
     }
     async fn delete_object_if(
         &self,
+        owner: UserId,
         bucket: &BucketName,
         key: &ObjectKey,
         id: ObjectId,
@@ -252,6 +254,14 @@ impl StorageRepo for MemRepo {
     ) -> CoreResult<Option<BlobId>> {
         let k = (bucket.as_str().to_owned(), key.as_str().as_bytes().to_vec());
         let mut objects = self.objects.lock().unwrap();
+        let buckets = self.buckets.lock().unwrap();
+        let still_swept = buckets
+            .get(bucket.as_str())
+            .is_some_and(|b| b.owner == owner)
+            && self.lifecycle.lock().unwrap().contains_key(bucket.as_str());
+        if !still_swept {
+            return Ok(None);
+        }
         match objects.get(&k) {
             Some(m) if m.id == id && m.tags == *tags => Ok(objects.remove(&k).map(|m| m.blob_id)),
             _ => Ok(None),

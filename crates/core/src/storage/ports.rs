@@ -196,7 +196,10 @@ pub trait StorageRepo: Send + Sync {
     ) -> CoreResult<bool>;
 
     /// Up to `limit` buckets that have a lifecycle configuration, with it,
-    /// by name, starting after `after` (for the lifecycle sweep).
+    /// by name, starting after `after` (for the lifecycle sweep). Each
+    /// bucket comes with its owner, read in the same statement as the
+    /// configuration: the sweep deletes only while that owner still has
+    /// the bucket (see [`Self::delete_object_if`]).
     ///
     /// # Errors
     /// Database failures; a stored configuration that does not decode.
@@ -204,7 +207,7 @@ pub trait StorageRepo: Send + Sync {
         &self,
         after: Option<&BucketName>,
         limit: u32,
-    ) -> CoreResult<Vec<(BucketName, LifecycleConfiguration)>>;
+    ) -> CoreResult<Vec<(Bucket, LifecycleConfiguration)>>;
 
     /// The owner, policy and Block Public Access settings of bucket `name`,
     /// whoever owns it: `None` when there is no such bucket. A new bucket
@@ -323,13 +326,21 @@ pub trait StorageRepo: Send + Sync {
     ) -> CoreResult<Option<BlobId>>;
 
     /// Deletes `key` from `bucket` only while its current version is `id`
-    /// and carries exactly `tags` (checked in the same statement), and
-    /// returns the deleted version's blob; `None` when it wrote nothing (no
-    /// such key, or the key was rewritten or retagged since it was read).
-    /// The lifecycle sweep deletes through this, so that a version written
-    /// after the sweep looked is never the one deleted.
+    /// and carries exactly `tags`, and `bucket` is still `owner`'s and
+    /// still has a lifecycle configuration (all checked in the same
+    /// statement); returns the deleted version's blob. `None` when it wrote
+    /// nothing: no such key, the key was rewritten or retagged since it was
+    /// read, or the bucket was deleted (and perhaps created again by
+    /// someone else) or its configuration removed since the sweep listed
+    /// it. The lifecycle sweep deletes through this, so that it never
+    /// deletes a version written after it looked, nor in a bucket whose
+    /// configuration it no longer holds.
+    ///
+    /// # Errors
+    /// None of its own.
     async fn delete_object_if(
         &self,
+        owner: UserId,
         bucket: &BucketName,
         key: &ObjectKey,
         id: ObjectId,

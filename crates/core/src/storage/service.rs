@@ -536,7 +536,7 @@ impl StorageService {
         &self,
         after: Option<&BucketName>,
         limit: u32,
-    ) -> CoreResult<Vec<(BucketName, LifecycleConfiguration)>> {
+    ) -> CoreResult<Vec<(Bucket, LifecycleConfiguration)>> {
         self.repo.lifecycle_buckets(after, limit).await
     }
 
@@ -544,18 +544,22 @@ impl StorageService {
     /// row and blob as a DeleteObject does; returns how many. It pages
     /// through the ordered listing of each prefix an expiration rule
     /// covers, and deletes a key only while it is still the version that
-    /// was looked at (a write or retag in between keeps the key).
+    /// was looked at (a write or retag in between keeps the key) and the
+    /// bucket is still `bucket.owner`'s with a configuration: one deleted
+    /// and created again by another account since `bucket` was read keeps
+    /// its objects.
     ///
     /// # Errors
     /// Database failures (what was deleted before stays deleted).
-    #[tracing::instrument(skip(self, lifecycle))]
+    #[tracing::instrument(skip(self, bucket, lifecycle), fields(bucket = %bucket.name))]
     pub async fn expire_objects(
         &self,
-        bucket: &BucketName,
+        bucket: &Bucket,
         lifecycle: &LifecycleConfiguration,
         now: time::OffsetDateTime,
     ) -> CoreResult<usize> {
         const PAGE: u32 = 1000;
+        let (owner, bucket) = (bucket.owner, &bucket.name);
         let mut expired = 0;
         for prefix in lifecycle.expiration_prefixes() {
             let mut range = KeyRange {
@@ -567,7 +571,7 @@ impl StorageService {
                 for meta in page.iter().filter(|m| lifecycle.is_expired(m, now)) {
                     if let Some(blob) = self
                         .repo
-                        .delete_object_if(bucket, &meta.key, meta.id, &meta.tags)
+                        .delete_object_if(owner, bucket, &meta.key, meta.id, &meta.tags)
                         .await?
                     {
                         self.discard(blob).await;

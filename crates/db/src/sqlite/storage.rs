@@ -481,9 +481,9 @@ impl StorageRepo for SqliteStorageRepo {
         &self,
         after: Option<&BucketName>,
         limit: u32,
-    ) -> CoreResult<Vec<(BucketName, LifecycleConfiguration)>> {
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT name, lifecycle FROM buckets
+    ) -> CoreResult<Vec<(Bucket, LifecycleConfiguration)>> {
+        let rows = sqlx::query(
+            "SELECT name, owner_id, created_at, lifecycle FROM buckets
              WHERE lifecycle IS NOT NULL AND name > ?
              ORDER BY name LIMIT ?",
         )
@@ -492,11 +492,12 @@ impl StorageRepo for SqliteStorageRepo {
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
-        rows.into_iter()
-            .map(|(name, json)| {
-                let lifecycle = json_to_lifecycle(Some(&json))?
+        rows.iter()
+            .map(|row| {
+                let json: Option<String> = row.try_get("lifecycle")?;
+                let lifecycle = json_to_lifecycle(json.as_deref())?
                     .ok_or_else(|| sqlx::Error::Decode("a NULL lifecycle".into()))?;
-                Ok((decode_bucket(&name)?, lifecycle))
+                Ok((bucket_from_row(row)?, lifecycle))
             })
             .collect::<Result<_, sqlx::Error>>()
             .map_err(db_err)
@@ -600,21 +601,26 @@ impl StorageRepo for SqliteStorageRepo {
 
     async fn delete_object_if(
         &self,
+        owner: UserId,
         bucket: &BucketName,
         key: &ObjectKey,
         id: ObjectId,
         tags: &Tags,
     ) -> CoreResult<Option<BlobId>> {
         // One statement: the row goes only while it is still that version
-        // with those tags (as stored by `tags_to_json`, deterministically).
+        // with those tags (as stored by `tags_to_json`, deterministically)
+        // in a bucket that is still the owner's, with a configuration.
         let deleted: Option<Option<String>> = sqlx::query_scalar(
-            "DELETE FROM objects WHERE bucket = ? AND key = ? AND id = ? AND tags = ?
+            "DELETE FROM objects WHERE bucket = ?1 AND key = ?2 AND id = ?3 AND tags = ?4
+               AND EXISTS (SELECT 1 FROM buckets WHERE name = ?1 AND owner_id = ?5
+                                                   AND lifecycle IS NOT NULL)
              RETURNING blob_id",
         )
         .bind(bucket.as_str())
         .bind(key.as_str().as_bytes())
         .bind(id.to_string())
         .bind(tags_to_json(tags))
+        .bind(owner.to_string())
         .fetch_optional(&self.pool)
         .await
         .map_err(db_err)?;
