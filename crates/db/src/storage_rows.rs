@@ -194,8 +194,9 @@ pub(crate) fn json_to_lifecycle(
         .transpose()
 }
 
-/// A bucket setting kept as one JSON (or text) column of `buckets`, set by
-/// its owner with one `UPDATE … WHERE name AND owner_id` on both backends.
+/// A bucket setting kept as one JSON (or text) column of `buckets`, read
+/// with one `SELECT … WHERE name` and set by its owner with one `UPDATE …
+/// WHERE name AND owner_id` on both backends.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum BucketSetting {
     Policy,

@@ -33,6 +33,22 @@ impl PgStorageRepo {
         Self { pool }
     }
 
+    /// One of the bucket's settings, whoever owns the bucket: `None` when
+    /// there is no such bucket, `Some(None)` when the setting is unset.
+    async fn get_bucket_setting(
+        &self,
+        setting: BucketSetting,
+        name: &BucketName,
+    ) -> CoreResult<Option<Option<String>>> {
+        let sql = format!("SELECT {} FROM buckets WHERE name = $1", setting.column());
+        let row: Option<(Option<String>,)> = sqlx::query_as(&sql)
+            .bind(name.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(row.map(|(value,)| value))
+    }
+
     /// Sets (or clears) one of the bucket's settings, if `owner` owns it;
     /// returns whether it did.
     async fn set_bucket_setting(
@@ -365,13 +381,9 @@ impl StorageRepo for PgStorageRepo {
         &self,
         name: &BucketName,
     ) -> CoreResult<Option<Option<CorsConfiguration>>> {
-        let row: Option<(Option<String>,)> =
-            sqlx::query_as("SELECT cors FROM buckets WHERE name = $1")
-                .bind(name.as_str())
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db_err)?;
-        row.map(|(json,)| json_to_cors(json.as_deref()))
+        self.get_bucket_setting(BucketSetting::Cors, name)
+            .await?
+            .map(|json| json_to_cors(json.as_deref()))
             .transpose()
             .map_err(db_err)
     }
@@ -388,13 +400,9 @@ impl StorageRepo for PgStorageRepo {
     }
 
     async fn get_bucket_tags(&self, name: &BucketName) -> CoreResult<Option<Tags>> {
-        let row: Option<(Option<String>,)> =
-            sqlx::query_as("SELECT tags FROM buckets WHERE name = $1")
-                .bind(name.as_str())
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db_err)?;
-        row.map(|(json,)| json_to_bucket_tags(json.as_deref()))
+        self.get_bucket_setting(BucketSetting::Tags, name)
+            .await?
+            .map(|json| json_to_bucket_tags(json.as_deref()))
             .transpose()
             .map_err(db_err)
     }
@@ -414,13 +422,9 @@ impl StorageRepo for PgStorageRepo {
         &self,
         name: &BucketName,
     ) -> CoreResult<Option<Option<LifecycleConfiguration>>> {
-        let row: Option<(Option<String>,)> =
-            sqlx::query_as("SELECT lifecycle FROM buckets WHERE name = $1")
-                .bind(name.as_str())
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db_err)?;
-        row.map(|(json,)| json_to_lifecycle(json.as_deref()))
+        self.get_bucket_setting(BucketSetting::Lifecycle, name)
+            .await?
+            .map(|json| json_to_lifecycle(json.as_deref()))
             .transpose()
             .map_err(db_err)
     }

@@ -38,6 +38,22 @@ impl SqliteStorageRepo {
         Self { pool }
     }
 
+    /// One of the bucket's settings, whoever owns the bucket: `None` when
+    /// there is no such bucket, `Some(None)` when the setting is unset.
+    async fn get_bucket_setting(
+        &self,
+        setting: BucketSetting,
+        name: &BucketName,
+    ) -> CoreResult<Option<Option<String>>> {
+        let sql = format!("SELECT {} FROM buckets WHERE name = ?", setting.column());
+        let row: Option<(Option<String>,)> = sqlx::query_as(&sql)
+            .bind(name.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(row.map(|(value,)| value))
+    }
+
     /// Sets (or clears) one of the bucket's settings, if `owner` owns it;
     /// returns whether it did.
     async fn set_bucket_setting(
@@ -406,13 +422,9 @@ impl StorageRepo for SqliteStorageRepo {
         &self,
         name: &BucketName,
     ) -> CoreResult<Option<Option<CorsConfiguration>>> {
-        let row: Option<(Option<String>,)> =
-            sqlx::query_as("SELECT cors FROM buckets WHERE name = ?")
-                .bind(name.as_str())
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db_err)?;
-        row.map(|(json,)| json_to_cors(json.as_deref()))
+        self.get_bucket_setting(BucketSetting::Cors, name)
+            .await?
+            .map(|json| json_to_cors(json.as_deref()))
             .transpose()
             .map_err(db_err)
     }
@@ -429,13 +441,9 @@ impl StorageRepo for SqliteStorageRepo {
     }
 
     async fn get_bucket_tags(&self, name: &BucketName) -> CoreResult<Option<Tags>> {
-        let row: Option<(Option<String>,)> =
-            sqlx::query_as("SELECT tags FROM buckets WHERE name = ?")
-                .bind(name.as_str())
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db_err)?;
-        row.map(|(json,)| json_to_bucket_tags(json.as_deref()))
+        self.get_bucket_setting(BucketSetting::Tags, name)
+            .await?
+            .map(|json| json_to_bucket_tags(json.as_deref()))
             .transpose()
             .map_err(db_err)
     }
@@ -455,13 +463,9 @@ impl StorageRepo for SqliteStorageRepo {
         &self,
         name: &BucketName,
     ) -> CoreResult<Option<Option<LifecycleConfiguration>>> {
-        let row: Option<(Option<String>,)> =
-            sqlx::query_as("SELECT lifecycle FROM buckets WHERE name = ?")
-                .bind(name.as_str())
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db_err)?;
-        row.map(|(json,)| json_to_lifecycle(json.as_deref()))
+        self.get_bucket_setting(BucketSetting::Lifecycle, name)
+            .await?
+            .map(|json| json_to_lifecycle(json.as_deref()))
             .transpose()
             .map_err(db_err)
     }
