@@ -66,6 +66,7 @@ mod get_bucket_lifecycle_configuration;
 mod get_bucket_location;
 mod get_bucket_ownership_controls;
 mod get_bucket_policy;
+mod get_bucket_request_payment;
 mod get_bucket_tagging;
 mod get_bucket_versioning;
 mod get_object;
@@ -257,6 +258,13 @@ impl s3s::S3 for MiniS3 {
         req: S3Request<GetBucketVersioningInput>,
     ) -> S3Result<S3Response<GetBucketVersioningOutput>> {
         get_bucket_versioning::handle(self, req).await
+    }
+
+    async fn get_bucket_request_payment(
+        &self,
+        req: S3Request<GetBucketRequestPaymentInput>,
+    ) -> S3Result<S3Response<GetBucketRequestPaymentOutput>> {
+        get_bucket_request_payment::handle(self, req).await
     }
 
     async fn put_bucket_versioning(

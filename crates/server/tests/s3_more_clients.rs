@@ -1,0 +1,419 @@
+//! S3 clients that implement the protocol independently of botocore and the
+//! Rust SDK, against the real server: minio-py (its own SigV4 and XML; on
+//! SQLite and Postgres), s3fs/fsspec (aiobotocore, what pandas uses for
+//! `s3://` URLs), the AWS SDK for JavaScript v3 (its default CRC32 checksums
+//! in aws-chunked trailers, lib-storage's multipart `Upload`, presigned
+//! URLs) and s3cmd (`mb`, `put` single and multipart, `get`, `ls`, `la`,
+//! `info`, `sync`, `del`, `rb`). Each asserts what came back (bytes, keys,
+//! ETags) and that the server answered no request with a 5xx.
+//! GetBucketRequestPayment, which s3cmd's `info` asks, is checked with
+//! `aws-sdk-s3` too.
+//!
+//! The scripts are under `tests/s3_more_clients/`. The clients come from
+//! `scripts/provision`: minio, s3fs and s3cmd in the virtualenv
+//! `target/pyenv` (`MINIAWS_TEST_PYTHON`, `MINIAWS_TEST_S3CMD`), the
+//! JavaScript SDK from `tests/s3_js/package-lock.json` into `target/jsenv`
+//! (`MINIAWS_TEST_NODE`, `MINIAWS_TEST_NODE_PATH`); without them a test
+//! fails when services are required and is skipped loudly otherwise.
+
+mod common;
+
+use common::{code_of, s3_client};
+use miniaws_testkit::{Backend, TestServer, services_required};
+use rand::RngCore;
+use std::path::{Path, PathBuf};
+
+/// `var`'s path, or `None` (skipped loudly) when it is unset and services
+/// are not required.
+fn tool(var: &str) -> Option<PathBuf> {
+    match std::env::var(var) {
+        Ok(p) if !p.is_empty() && Path::new(&p).exists() => Some(PathBuf::from(p)),
+        _ if services_required() => panic!(
+            "{var} is not set or does not exist, but services are required: run ./scripts/test (scripts/provision installs the S3 clients)"
+        ),
+        _ => {
+            eprintln!("SKIPPED: {var} not set (run ./scripts/test to provision the S3 clients)");
+            None
+        }
+    }
+}
+
+/// The script `name` under `tests/s3_more_clients/`.
+fn script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/s3_more_clients")
+        .join(name)
+}
+
+/// A signed-up user's key and a private home for a client.
+struct Run {
+    server: TestServer,
+    home: tempfile::TempDir,
+    access_key_id: String,
+    secret: String,
+}
+
+impl Run {
+    async fn start(backend: Backend) -> Option<Self> {
+        let server = TestServer::start(backend).await?;
+        let (_, key) = server.user("client-user").await;
+        Some(Self {
+            server,
+            home: tempfile::tempdir().expect("temp home"),
+            access_key_id: key.access_key_id,
+            secret: key.secret_access_key,
+        })
+    }
+
+    /// `program` with a clean environment: only the key, a temp HOME and
+    /// `ENDPOINT`.
+    fn command(&self, program: &Path, endpoint: &str) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(program);
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.home.path())
+            .env("AWS_ACCESS_KEY_ID", &self.access_key_id)
+            .env("AWS_SECRET_ACCESS_KEY", &self.secret)
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", self.home.path().join("config"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                self.home.path().join("credentials"),
+            )
+            .env("ENDPOINT", endpoint)
+            .current_dir(self.home.path())
+            .kill_on_drop(true);
+        cmd
+    }
+
+    /// Runs `cmd`, asserting it succeeds and prints `ok_line`; returns stdout.
+    async fn expect_ok(&self, what: &str, mut cmd: tokio::process::Command, ok_line: &str) {
+        let out = tokio::time::timeout(std::time::Duration::from_secs(120), cmd.output())
+            .await
+            .unwrap_or_else(|_| panic!("{what} did not finish in 120 s"))
+            .unwrap_or_else(|e| panic!("{what} does not run: {e}"));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.lines().any(|l| l == ok_line),
+            "{what} failed ({}): {stdout}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        self.no_server_errors(what);
+    }
+
+    /// The server answered no request with a 5xx (the log's response lines).
+    fn no_server_errors(&self, what: &str) {
+        let log = strip_ansi(&self.server.log());
+        let bad: Vec<&str> = log.lines().filter(|l| l.contains("status=5")).collect();
+        assert!(
+            bad.is_empty(),
+            "{what}: the server answered 5xx:\n{}",
+            bad.join("\n")
+        );
+    }
+}
+
+/// The log without its colour escapes (`ESC [ … m`).
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn random_bytes(n: usize) -> Vec<u8> {
+    let mut v = vec![0u8; n];
+    rand::thread_rng().fill_bytes(&mut v);
+    v
+}
+
+#[tokio::test]
+async fn minio_py_works_unchanged_sqlite() {
+    minio_py(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn minio_py_works_unchanged_postgres() {
+    minio_py(Backend::Postgres).await;
+}
+
+/// minio-py: buckets, small and multipart puts, fput/fget, stat, listings,
+/// presigned GET/PUT through urllib, copy, tags, DeleteObjects
+/// (`minio_client.py` asserts each).
+async fn minio_py(backend: Backend) {
+    let Some(python) = tool("MINIAWS_TEST_PYTHON") else {
+        return;
+    };
+    let Some(run) = Run::start(backend).await else {
+        return;
+    };
+    // minio wants host:port, and a scheme through `secure`.
+    let url = run.server.aws_url();
+    let host = url.trim_start_matches("http://").trim_end_matches('/');
+    let mut cmd = run.command(&python, host);
+    cmd.arg(script("minio_client.py"));
+    run.expect_ok("minio_client.py", cmd, "minio ok").await;
+}
+
+/// s3fs / fsspec: open/write/read (a two-part upload), ranged reads, ls,
+/// glob, cat, find, copy, `fsspec.open("s3://…")`, rm recursive, rmdir.
+#[tokio::test]
+async fn s3fs_works_unchanged() {
+    let Some(python) = tool("MINIAWS_TEST_PYTHON") else {
+        return;
+    };
+    let Some(run) = Run::start(Backend::Sqlite).await else {
+        return;
+    };
+    let mut cmd = run.command(&python, &run.server.aws_url());
+    cmd.arg(script("s3fs_client.py"));
+    run.expect_ok("s3fs_client.py", cmd, "s3fs ok").await;
+}
+
+/// The AWS SDK for JavaScript v3 with its default checksum settings:
+/// put/get (a stream body goes aws-chunked with a CRC32 trailer), list,
+/// a 12 MiB lib-storage `Upload`, presigned GET/PUT, DeleteObjects.
+#[tokio::test]
+async fn aws_sdk_for_javascript_v3_works_unchanged() {
+    let (Some(node), Some(modules)) = (tool("MINIAWS_TEST_NODE"), tool("MINIAWS_TEST_NODE_PATH"))
+    else {
+        return;
+    };
+    let Some(run) = Run::start(Backend::Sqlite).await else {
+        return;
+    };
+    let mut cmd = run.command(&node, &run.server.aws_url());
+    cmd.env("NODE_PATH", modules)
+        // The SDK warns on stderr that Node 20 support ends in 2027.
+        .env("NODE_NO_WARNINGS", "1")
+        .arg(script("sdk_v3.js"));
+    run.expect_ok("sdk_v3.js", cmd, "sdk v3 ok").await;
+}
+
+impl Run {
+    /// Runs s3cmd with the config in `cfg`; asserts success, returns stdout.
+    async fn s3cmd(&self, s3cmd: &Path, cfg: &Path, args: &[&str]) -> String {
+        let out = self
+            .command(s3cmd, "")
+            .arg("--config")
+            .arg(cfg)
+            .args(args)
+            .output()
+            .await
+            .expect("s3cmd runs");
+        assert!(
+            out.status.success(),
+            "s3cmd {args:?} failed ({}): {}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+/// s3cmd: path-style (`host_bucket` without `%(bucket)s`), SigV4, plain
+/// HTTP; `info` asks a bucket for its location, request payment,
+/// versioning, ownership controls, public access block, lifecycle, policy,
+/// CORS and ACL, each of which must answer as S3 does.
+#[tokio::test]
+async fn s3cmd_works_unchanged() {
+    let Some(s3cmd) = tool("MINIAWS_TEST_S3CMD") else {
+        return;
+    };
+    let Some(run) = Run::start(Backend::Sqlite).await else {
+        return;
+    };
+    let url = run.server.aws_url();
+    let host = url.trim_start_matches("http://").trim_end_matches('/');
+    let cfg = run.home.path().join("s3cfg");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[default]\naccess_key = {}\nsecret_key = {}\nhost_base = {host}\nhost_bucket = {host}\nuse_https = False\nbucket_location = us-east-1\n",
+            run.access_key_id, run.secret
+        ),
+    )
+    .expect("s3cmd config");
+    let work = tempfile::tempdir().expect("work dir");
+    let path = |name: &str| work.path().join(name).to_str().expect("utf-8").to_owned();
+    let small = b"hello s3cmd\n".to_vec();
+    std::fs::write(path("small.txt"), &small).expect("write");
+    let big = random_bytes(12 * 1024 * 1024);
+    std::fs::write(path("big.bin"), &big).expect("write");
+    let s = |args: &'static [&'static str]| args;
+
+    run.s3cmd(&s3cmd, &cfg, s(&["mb", "s3://cmd-bucket"])).await;
+    run.s3cmd(
+        &s3cmd,
+        &cfg,
+        &["put", &path("small.txt"), "s3://cmd-bucket/small.txt"],
+    )
+    .await;
+    // 12 MiB in 5 MiB chunks: a three-part upload.
+    run.s3cmd(
+        &s3cmd,
+        &cfg,
+        &[
+            "put",
+            "--multipart-chunk-size-mb=5",
+            &path("big.bin"),
+            "s3://cmd-bucket/big.bin",
+        ],
+    )
+    .await;
+    run.s3cmd(
+        &s3cmd,
+        &cfg,
+        &["get", "s3://cmd-bucket/big.bin", &path("big.down")],
+    )
+    .await;
+    assert!(
+        std::fs::read(path("big.down")).expect("downloaded") == big,
+        "the multipart object comes back byte for byte"
+    );
+    run.s3cmd(
+        &s3cmd,
+        &cfg,
+        &["get", "s3://cmd-bucket/small.txt", &path("small.down")],
+    )
+    .await;
+    assert_eq!(
+        std::fs::read(path("small.down")).expect("downloaded"),
+        small
+    );
+
+    let ls = run.s3cmd(&s3cmd, &cfg, s(&["ls", "s3://cmd-bucket"])).await;
+    assert!(
+        ls.contains("s3://cmd-bucket/small.txt") && ls.contains("s3://cmd-bucket/big.bin"),
+        "{ls}"
+    );
+    let la = run.s3cmd(&s3cmd, &cfg, s(&["la"])).await;
+    assert!(
+        la.contains(&format!("{}  s3://cmd-bucket/big.bin", big.len())),
+        "{la}"
+    );
+
+    let info = run
+        .s3cmd(&s3cmd, &cfg, s(&["info", "s3://cmd-bucket"]))
+        .await;
+    for line in [
+        "Location:  us-east-1",
+        "Payer:     BucketOwner",
+        "Ownership: BucketOwnerEnforced",
+        "Versioning:none",
+        "Expiration rule: none",
+        "Policy:    none",
+        "CORS:      none",
+    ] {
+        assert!(info.contains(line), "info shows {line:?}:\n{info}");
+    }
+    let info = run
+        .s3cmd(&s3cmd, &cfg, s(&["info", "s3://cmd-bucket/small.txt"]))
+        .await;
+    let md5 = {
+        use md5::Digest;
+        hex::encode(md5::Md5::digest(&small))
+    };
+    assert!(info.contains(&format!("MD5 sum:   {md5}")), "{info}");
+    assert!(info.contains("File size: 12"), "{info}");
+
+    // sync a tree up; a second sync uploads nothing.
+    let tree = work.path().join("tree");
+    std::fs::create_dir_all(tree.join("sub")).expect("tree");
+    std::fs::write(tree.join("a.txt"), b"a").expect("write");
+    std::fs::write(tree.join("sub/b.bin"), random_bytes(100_000)).expect("write");
+    let tree_s = format!("{}/", tree.to_str().expect("utf-8"));
+    run.s3cmd(&s3cmd, &cfg, &["sync", &tree_s, "s3://cmd-bucket/tree/"])
+        .await;
+    let again = run
+        .s3cmd(&s3cmd, &cfg, &["sync", &tree_s, "s3://cmd-bucket/tree/"])
+        .await;
+    assert!(!again.contains("upload:"), "nothing changed: {again}");
+    let listed = run
+        .s3cmd(
+            &s3cmd,
+            &cfg,
+            s(&["ls", "--recursive", "s3://cmd-bucket/tree/"]),
+        )
+        .await;
+    assert!(
+        listed.contains("s3://cmd-bucket/tree/a.txt")
+            && listed.contains("s3://cmd-bucket/tree/sub/b.bin"),
+        "{listed}"
+    );
+
+    run.s3cmd(&s3cmd, &cfg, s(&["del", "s3://cmd-bucket/small.txt"]))
+        .await;
+    // s3cmd itself insists on --force for a recursive delete of a bucket's
+    // whole contents.
+    run.s3cmd(
+        &s3cmd,
+        &cfg,
+        s(&["del", "--recursive", "--force", "s3://cmd-bucket/"]),
+    )
+    .await;
+    let left = run
+        .s3cmd(&s3cmd, &cfg, s(&["ls", "--recursive", "s3://cmd-bucket"]))
+        .await;
+    assert_eq!(left.trim(), "", "everything deleted");
+    run.s3cmd(&s3cmd, &cfg, s(&["rb", "s3://cmd-bucket"])).await;
+    let buckets = run.s3cmd(&s3cmd, &cfg, s(&["ls"])).await;
+    assert!(!buckets.contains("cmd-bucket"), "{buckets}");
+    run.no_server_errors("s3cmd");
+}
+
+/// GetBucketRequestPayment (asked by s3cmd's `info`): `BucketOwner` for
+/// every bucket, as S3 answers for a bucket that is not Requester Pays;
+/// `NoSuchBucket` and `AccessDenied` as for the other bucket settings.
+#[tokio::test]
+async fn get_bucket_request_payment_answers_bucket_owner() {
+    let Some(server) = TestServer::start(Backend::Sqlite).await else {
+        return;
+    };
+    let (_, key) = server.user("payer").await;
+    let (_, other_key) = server.user("other-payer").await;
+    let s3 = s3_client(&server, &key);
+    s3.create_bucket()
+        .bucket("pays")
+        .send()
+        .await
+        .expect("CreateBucket");
+    let got = s3
+        .get_bucket_request_payment()
+        .bucket("pays")
+        .send()
+        .await
+        .expect("GetBucketRequestPayment");
+    assert_eq!(
+        got.payer(),
+        Some(&aws_sdk_s3::types::Payer::BucketOwner),
+        "{got:?}"
+    );
+    let err = s3
+        .get_bucket_request_payment()
+        .bucket("no-such-pays")
+        .send()
+        .await
+        .expect_err("no bucket");
+    assert_eq!(code_of(&err), ("NoSuchBucket".into(), 404));
+    let err = s3_client(&server, &other_key)
+        .get_bucket_request_payment()
+        .bucket("pays")
+        .send()
+        .await
+        .expect_err("another owner");
+    assert_eq!(code_of(&err), ("AccessDenied".into(), 403));
+}
