@@ -293,6 +293,23 @@ async fn access(alice: &Client, bob: &Client, bucket: &str) {
         assert_eq!(code_of(&err), (code.into(), status), "delete on {target}");
     }
     assert_eq!(tags_of(alice, bucket).await, set, "Bob changed nothing");
+    // Nor can Bob tell a bucket without tags from one with: the same
+    // AccessDenied, never NoSuchTagSet.
+    alice
+        .delete_bucket_tagging()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("DeleteBucketTagging");
+    let err = bob
+        .get_bucket_tagging()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect_err("get of an untagged bucket");
+    assert_eq!(code_of(&err), ("AccessDenied".into(), 403), "no tags");
+    assert_no_tag_set(alice, bucket, "Alice's own bucket has none").await;
+    put_tags(alice, bucket, &set).await;
 }
 
 /// CreateBucket with tags in its configuration (as current SDKs send

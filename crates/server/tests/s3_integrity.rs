@@ -606,6 +606,14 @@ async fn configurations(s3: &Client, signer: &Signer) {
         )
         .await;
     assert_eq!(status, 204, "a right Content-MD5: {body}");
+    let got = s3
+        .get_bucket_tagging()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .expect("the tags were applied");
+    let got: Vec<(&str, &str)> = got.tag_set().iter().map(|t| (t.key(), t.value())).collect();
+    assert_eq!(got, [("team", "storage")]);
 }
 
 /// What, the query options, the status and code expected.

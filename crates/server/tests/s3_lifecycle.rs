@@ -504,6 +504,30 @@ async fn ownership(server: &TestServer, s3: &Client, bucket: &str) {
         vec![rule("mine", prefix(""), days(1))],
         "untouched"
     );
+    // Nor can Bob tell a bucket without a configuration from one with:
+    // the same AccessDenied, never NoSuchLifecycleConfiguration.
+    s3.delete_bucket_lifecycle()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("DeleteBucketLifecycle");
+    let err = bob
+        .get_bucket_lifecycle_configuration()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect_err("get refused");
+    assert_eq!(code_of(&err), ("AccessDenied".to_owned(), 403), "none set");
+    let err = s3
+        .get_bucket_lifecycle_configuration()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect_err("the owner's own: none");
+    assert_eq!(
+        code_of(&err),
+        ("NoSuchLifecycleConfiguration".to_owned(), 404)
+    );
 }
 
 /// Rules whose Date has passed: the next sweep deletes what they select,
