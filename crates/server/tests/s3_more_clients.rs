@@ -4,9 +4,11 @@
 //! `s3://` URLs), the AWS SDK for JavaScript v3 (its default CRC32 checksums
 //! in aws-chunked trailers, lib-storage's multipart `Upload`, presigned
 //! URLs) and s3cmd (`mb`, `put` single and multipart, `get`, `ls`, `la`,
-//! `info`, `sync`, `del`, `rb`). Each asserts what came back (bytes, keys,
-//! ETags) and that the server answered no request with a 5xx.
-//! GetBucketRequestPayment, which s3cmd's `info` asks, is checked with
+//! `info`, `ws-info`, `accesslog`, `getnotification`, `payer`, `sync`,
+//! `del`, `rb`). Each asserts what came back (bytes, keys,
+//! ETags) and that the server answered no request with a 5xx. The bucket
+//! settings these clients ask about and Mini AWS has none of (request
+//! payment, website, logging, notifications, replication) are checked with
 //! `aws-sdk-s3` too.
 //!
 //! The scripts are under `tests/s3_more_clients/`. The clients come from
@@ -320,6 +322,31 @@ async fn s3cmd_works_unchanged() {
     ] {
         assert!(info.contains(line), "info shows {line:?}:\n{info}");
     }
+    // The settings Mini AWS has none of, asked one by one.
+    let website = run
+        .s3cmd(&s3cmd, &cfg, s(&["ws-info", "s3://cmd-bucket"]))
+        .await;
+    assert!(
+        website.contains("No website configuration found"),
+        "{website}"
+    );
+    let logging = run
+        .s3cmd(&s3cmd, &cfg, s(&["accesslog", "s3://cmd-bucket"]))
+        .await;
+    assert!(logging.contains("Logging Enabled: False"), "{logging}");
+    let notification = run
+        .s3cmd(&s3cmd, &cfg, s(&["getnotification", "s3://cmd-bucket"]))
+        .await;
+    assert!(
+        notification.contains("<NotificationConfiguration")
+            && !notification.contains("Configuration>"),
+        "an empty configuration: {notification}"
+    );
+    let payer = run
+        .s3cmd(&s3cmd, &cfg, s(&["payer", "s3://cmd-bucket"]))
+        .await;
+    assert!(payer.contains("Payer updated"), "{payer}");
+
     let info = run
         .s3cmd(&s3cmd, &cfg, s(&["info", "s3://cmd-bucket/small.txt"]))
         .await;
@@ -375,45 +402,152 @@ async fn s3cmd_works_unchanged() {
     run.no_server_errors("s3cmd");
 }
 
-/// GetBucketRequestPayment (asked by s3cmd's `info`): `BucketOwner` for
-/// every bucket, as S3 answers for a bucket that is not Requester Pays;
-/// `NoSuchBucket` and `AccessDenied` as for the other bucket settings.
+/// The bucket settings Mini AWS has none of, which s3cmd and minio ask
+/// about, answer as S3 answers for a bucket without them:
+/// GetBucketRequestPayment `BucketOwner` (PutBucketRequestPayment accepts
+/// that and refuses `Requester`), GetBucketWebsite
+/// `NoSuchWebsiteConfiguration` (DeleteBucketWebsite 204), GetBucketLogging
+/// and GetBucketNotificationConfiguration empty, GetBucketReplication
+/// `ReplicationConfigurationNotFoundError`; `NoSuchBucket` and
+/// `AccessDenied` as for the other bucket settings.
 #[tokio::test]
-async fn get_bucket_request_payment_answers_bucket_owner() {
+async fn bucket_settings_mini_aws_lacks_answer_as_s3() {
+    use aws_sdk_s3::types::{Payer, RequestPaymentConfiguration};
     let Some(server) = TestServer::start(Backend::Sqlite).await else {
         return;
     };
     let (_, key) = server.user("payer").await;
     let (_, other_key) = server.user("other-payer").await;
     let s3 = s3_client(&server, &key);
+    let other = s3_client(&server, &other_key);
     s3.create_bucket()
         .bucket("pays")
         .send()
         .await
         .expect("CreateBucket");
+    let payment = |payer: Payer| {
+        RequestPaymentConfiguration::builder()
+            .payer(payer)
+            .build()
+            .expect("payment configuration")
+    };
+
     let got = s3
         .get_bucket_request_payment()
         .bucket("pays")
         .send()
         .await
         .expect("GetBucketRequestPayment");
-    assert_eq!(
-        got.payer(),
-        Some(&aws_sdk_s3::types::Payer::BucketOwner),
-        "{got:?}"
-    );
-    let err = s3
-        .get_bucket_request_payment()
-        .bucket("no-such-pays")
+    assert_eq!(got.payer(), Some(&Payer::BucketOwner), "{got:?}");
+    s3.put_bucket_request_payment()
+        .bucket("pays")
+        .request_payment_configuration(payment(Payer::BucketOwner))
         .send()
         .await
-        .expect_err("no bucket");
-    assert_eq!(code_of(&err), ("NoSuchBucket".into(), 404));
-    let err = s3_client(&server, &other_key)
+        .expect("PutBucketRequestPayment BucketOwner");
+    let err = s3
+        .put_bucket_request_payment()
+        .bucket("pays")
+        .request_payment_configuration(payment(Payer::Requester))
+        .send()
+        .await
+        .expect_err("Requester Pays");
+    assert_eq!(code_of(&err), ("NotImplemented".into(), 501));
+    let got = s3
         .get_bucket_request_payment()
         .bucket("pays")
         .send()
         .await
-        .expect_err("another owner");
-    assert_eq!(code_of(&err), ("AccessDenied".into(), 403));
+        .expect("GetBucketRequestPayment");
+    assert_eq!(got.payer(), Some(&Payer::BucketOwner), "unchanged");
+
+    let err = s3
+        .get_bucket_website()
+        .bucket("pays")
+        .send()
+        .await
+        .expect_err("no website");
+    assert_eq!(code_of(&err), ("NoSuchWebsiteConfiguration".into(), 404));
+    s3.delete_bucket_website()
+        .bucket("pays")
+        .send()
+        .await
+        .expect("DeleteBucketWebsite");
+    let logging = s3
+        .get_bucket_logging()
+        .bucket("pays")
+        .send()
+        .await
+        .expect("GetBucketLogging");
+    assert!(logging.logging_enabled().is_none(), "{logging:?}");
+    let notification = s3
+        .get_bucket_notification_configuration()
+        .bucket("pays")
+        .send()
+        .await
+        .expect("GetBucketNotificationConfiguration");
+    assert!(
+        notification.topic_configurations().is_empty()
+            && notification.queue_configurations().is_empty()
+            && notification.lambda_function_configurations().is_empty()
+            && notification.event_bridge_configuration().is_none(),
+        "{notification:?}"
+    );
+    let err = s3
+        .get_bucket_replication()
+        .bucket("pays")
+        .send()
+        .await
+        .expect_err("no replication");
+    assert_eq!(
+        code_of(&err),
+        ("ReplicationConfigurationNotFoundError".into(), 404)
+    );
+
+    // A missing bucket, then another owner's, for each.
+    for (bucket, expected) in [
+        ("no-such-pays", ("NoSuchBucket".to_owned(), 404)),
+        ("pays", ("AccessDenied".to_owned(), 403)),
+    ] {
+        let client = if bucket == "pays" { &other } else { &s3 };
+        macro_rules! refused {
+            ($what:literal, $call:expr) => {
+                let err = $call.send().await.expect_err($what);
+                assert_eq!(code_of(&err), expected, "{} on {bucket}", $what);
+            };
+        }
+        refused!(
+            "GetBucketRequestPayment",
+            client.get_bucket_request_payment().bucket(bucket)
+        );
+        refused!(
+            "PutBucketRequestPayment",
+            client
+                .put_bucket_request_payment()
+                .bucket(bucket)
+                .request_payment_configuration(payment(Payer::BucketOwner))
+        );
+        refused!(
+            "GetBucketWebsite",
+            client.get_bucket_website().bucket(bucket)
+        );
+        refused!(
+            "DeleteBucketWebsite",
+            client.delete_bucket_website().bucket(bucket)
+        );
+        refused!(
+            "GetBucketLogging",
+            client.get_bucket_logging().bucket(bucket)
+        );
+        refused!(
+            "GetBucketNotificationConfiguration",
+            client
+                .get_bucket_notification_configuration()
+                .bucket(bucket)
+        );
+        refused!(
+            "GetBucketReplication",
+            client.get_bucket_replication().bucket(bucket)
+        );
+    }
 }

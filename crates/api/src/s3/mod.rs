@@ -56,6 +56,7 @@ mod delete_bucket_lifecycle;
 mod delete_bucket_ownership_controls;
 mod delete_bucket_policy;
 mod delete_bucket_tagging;
+mod delete_bucket_website;
 mod delete_object;
 mod delete_object_tagging;
 mod delete_objects;
@@ -64,11 +65,15 @@ mod get_bucket_cors;
 mod get_bucket_encryption;
 mod get_bucket_lifecycle_configuration;
 mod get_bucket_location;
+mod get_bucket_logging;
+mod get_bucket_notification_configuration;
 mod get_bucket_ownership_controls;
 mod get_bucket_policy;
+mod get_bucket_replication;
 mod get_bucket_request_payment;
 mod get_bucket_tagging;
 mod get_bucket_versioning;
+mod get_bucket_website;
 mod get_object;
 mod get_object_acl;
 mod get_object_attributes;
@@ -89,6 +94,7 @@ mod put_bucket_encryption;
 mod put_bucket_lifecycle_configuration;
 mod put_bucket_ownership_controls;
 mod put_bucket_policy;
+mod put_bucket_request_payment;
 mod put_bucket_tagging;
 mod put_bucket_versioning;
 mod put_object;
@@ -265,6 +271,48 @@ impl s3s::S3 for MiniS3 {
         req: S3Request<GetBucketRequestPaymentInput>,
     ) -> S3Result<S3Response<GetBucketRequestPaymentOutput>> {
         get_bucket_request_payment::handle(self, req).await
+    }
+
+    async fn get_bucket_website(
+        &self,
+        req: S3Request<GetBucketWebsiteInput>,
+    ) -> S3Result<S3Response<GetBucketWebsiteOutput>> {
+        get_bucket_website::handle(self, req).await
+    }
+
+    async fn delete_bucket_website(
+        &self,
+        req: S3Request<DeleteBucketWebsiteInput>,
+    ) -> S3Result<S3Response<DeleteBucketWebsiteOutput>> {
+        delete_bucket_website::handle(self, req).await
+    }
+
+    async fn get_bucket_logging(
+        &self,
+        req: S3Request<GetBucketLoggingInput>,
+    ) -> S3Result<S3Response<GetBucketLoggingOutput>> {
+        get_bucket_logging::handle(self, req).await
+    }
+
+    async fn get_bucket_notification_configuration(
+        &self,
+        req: S3Request<GetBucketNotificationConfigurationInput>,
+    ) -> S3Result<S3Response<GetBucketNotificationConfigurationOutput>> {
+        get_bucket_notification_configuration::handle(self, req).await
+    }
+
+    async fn get_bucket_replication(
+        &self,
+        req: S3Request<GetBucketReplicationInput>,
+    ) -> S3Result<S3Response<GetBucketReplicationOutput>> {
+        get_bucket_replication::handle(self, req).await
+    }
+
+    async fn put_bucket_request_payment(
+        &self,
+        req: S3Request<PutBucketRequestPaymentInput>,
+    ) -> S3Result<S3Response<PutBucketRequestPaymentOutput>> {
+        put_bucket_request_payment::handle(self, req).await
     }
 
     async fn put_bucket_versioning(

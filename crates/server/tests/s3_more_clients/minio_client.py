@@ -119,6 +119,12 @@ assert dict(got) == {"kind": "text"}, got
 client.delete_object_tags(B, "dir/small.txt")
 assert not client.get_object_tags(B, "dir/small.txt")
 
+# Settings Mini AWS has none of answer as S3 answers for a bucket without
+# them: no notifications, no replication (minio maps its 404 to None).
+notif = client.get_bucket_notification(B)
+assert not notif.queue_config_list and not notif.cloud_func_config_list and not notif.topic_config_list, notif
+assert client.get_bucket_replication(B) is None
+
 # remove_objects: one DeleteObjects (quiet); an error list that is empty.
 names = [o.object_name for o in client.list_objects(B, recursive=True)]
 assert len(names) == 5, names
