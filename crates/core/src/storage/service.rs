@@ -417,10 +417,7 @@ impl StorageService {
         name: &str,
     ) -> CoreResult<Option<CorsConfiguration>> {
         let bucket = self.bucket(caller, name).await?;
-        match self.repo.get_bucket_cors(&bucket.name).await? {
-            Some(cors) => Ok(cors),
-            None => Err(CoreError::not_found(Resource::Bucket, bucket.name.as_str())),
-        }
+        still_there(&bucket, self.repo.get_bucket_cors(&bucket.name).await?)
     }
 
     /// Replaces (`Some`) or removes (`None`) the CORS configuration of the
@@ -436,17 +433,13 @@ impl StorageService {
         cors: Option<&CorsConfiguration>,
     ) -> CoreResult<()> {
         let bucket = self.bucket(caller, name).await?;
-        if self
+        let written = self
             .repo
             .set_bucket_cors(caller.user_id, &bucket.name, cors)
-            .await?
-        {
-            tracing::info!(bucket = %bucket.name, "bucket CORS configuration set");
-            Ok(())
-        } else {
-            // Deleted (or given away) since it was looked up.
-            Err(CoreError::not_found(Resource::Bucket, bucket.name.as_str()))
-        }
+            .await?;
+        still_there(&bucket, written.then_some(()))?;
+        tracing::info!(bucket = %bucket.name, "bucket CORS configuration set");
+        Ok(())
     }
 
     /// The tag set of the caller's bucket `name`, in the order it was put
@@ -456,10 +449,7 @@ impl StorageService {
     /// `InvalidInput` for a bad name, `NotFound(Bucket)`, `Forbidden`.
     pub async fn get_bucket_tags(&self, caller: Caller, name: &str) -> CoreResult<Tags> {
         let bucket = self.bucket(caller, name).await?;
-        match self.repo.get_bucket_tags(&bucket.name).await? {
-            Some(tags) => Ok(tags),
-            None => Err(CoreError::not_found(Resource::Bucket, bucket.name.as_str())),
-        }
+        still_there(&bucket, self.repo.get_bucket_tags(&bucket.name).await?)
     }
 
     /// Replaces the tag set of the caller's bucket `name`; an empty set
@@ -471,17 +461,13 @@ impl StorageService {
     #[tracing::instrument(skip(self, tags), fields(owner = %caller.user_id, tags = tags.len()))]
     pub async fn set_bucket_tags(&self, caller: Caller, name: &str, tags: &Tags) -> CoreResult<()> {
         let bucket = self.bucket(caller, name).await?;
-        if self
+        let written = self
             .repo
             .set_bucket_tags(caller.user_id, &bucket.name, tags)
-            .await?
-        {
-            tracing::info!(bucket = %bucket.name, "bucket tags set");
-            Ok(())
-        } else {
-            // Deleted (or given away) since it was looked up.
-            Err(CoreError::not_found(Resource::Bucket, bucket.name.as_str()))
-        }
+            .await?;
+        still_there(&bucket, written.then_some(()))?;
+        tracing::info!(bucket = %bucket.name, "bucket tags set");
+        Ok(())
     }
 
     /// The lifecycle configuration of the caller's bucket `name` (`None`:
@@ -495,10 +481,7 @@ impl StorageService {
         name: &str,
     ) -> CoreResult<Option<LifecycleConfiguration>> {
         let bucket = self.bucket(caller, name).await?;
-        match self.repo.get_bucket_lifecycle(&bucket.name).await? {
-            Some(lifecycle) => Ok(lifecycle),
-            None => Err(CoreError::not_found(Resource::Bucket, bucket.name.as_str())),
-        }
+        still_there(&bucket, self.repo.get_bucket_lifecycle(&bucket.name).await?)
     }
 
     /// Replaces (`Some`) or removes (`None`) the lifecycle configuration
@@ -514,17 +497,13 @@ impl StorageService {
         lifecycle: Option<&LifecycleConfiguration>,
     ) -> CoreResult<()> {
         let bucket = self.bucket(caller, name).await?;
-        if self
+        let written = self
             .repo
             .set_bucket_lifecycle(caller.user_id, &bucket.name, lifecycle)
-            .await?
-        {
-            tracing::info!(bucket = %bucket.name, "bucket lifecycle configuration set");
-            Ok(())
-        } else {
-            // Deleted (or given away) since it was looked up.
-            Err(CoreError::not_found(Resource::Bucket, bucket.name.as_str()))
-        }
+            .await?;
+        still_there(&bucket, written.then_some(()))?;
+        tracing::info!(bucket = %bucket.name, "bucket lifecycle configuration set");
+        Ok(())
     }
 
     /// Up to `limit` buckets with a lifecycle configuration, by name,
@@ -1423,6 +1402,14 @@ impl StorageService {
 
 fn conditions_say_not_modified(conditions: &Conditions, meta: &ObjectMeta) -> CoreResult<bool> {
     Ok(conditions.evaluate(meta)? == Evaluation::NotModified)
+}
+
+/// What the repository answered about a setting of `bucket` after the
+/// bucket was looked up (`None`, or a write that found no row to change,
+/// owner checked): the bucket was deleted, or given away, in between, so
+/// it is `NotFound(Bucket)` as if it had been gone all along.
+fn still_there<T>(bucket: &Bucket, answer: Option<T>) -> CoreResult<T> {
+    answer.ok_or_else(|| CoreError::not_found(Resource::Bucket, bucket.name.as_str()))
 }
 
 fn forbidden(name: &BucketName) -> CoreError {
