@@ -560,7 +560,9 @@ impl StorageService {
                 }
                 match page.last() {
                     Some(last) if page.len() == PAGE as usize => {
-                        // The next key after the last one seen.
+                        // Resume just past the last key seen (no key sorts
+                        // between a key and itself plus a NUL byte), not at
+                        // an offset: the deletes above shift any offset.
                         let mut start = last.key.as_str().as_bytes().to_vec();
                         start.push(0);
                         range.start = start;
