@@ -8,8 +8,9 @@
 //! `del`, `rb`). Each asserts what came back (bytes, keys,
 //! ETags) and that the server answered no request with a 5xx. The bucket
 //! settings these clients ask about and Mini AWS has none of (request
-//! payment, website, logging, notifications, replication) are checked with
-//! `aws-sdk-s3` too.
+//! payment, website, logging, notifications, replication, acceleration)
+//! and ListBuckets' paging (which the JavaScript SDK's paginator uses) are
+//! checked with `aws-sdk-s3` too.
 //!
 //! The scripts are under `tests/s3_more_clients/`. The clients come from
 //! `scripts/provision`: minio, s3fs and s3cmd in the virtualenv
@@ -406,8 +407,9 @@ async fn s3cmd_works_unchanged() {
 /// about, answer as S3 answers for a bucket without them:
 /// GetBucketRequestPayment `BucketOwner` (PutBucketRequestPayment accepts
 /// that and refuses `Requester`), GetBucketWebsite
-/// `NoSuchWebsiteConfiguration` (DeleteBucketWebsite 204), GetBucketLogging
-/// and GetBucketNotificationConfiguration empty, GetBucketReplication
+/// `NoSuchWebsiteConfiguration` (DeleteBucketWebsite 204), GetBucketLogging,
+/// GetBucketNotificationConfiguration and GetBucketAccelerateConfiguration
+/// empty, GetBucketReplication
 /// `ReplicationConfigurationNotFoundError`; `NoSuchBucket` and
 /// `AccessDenied` as for the other bucket settings.
 #[tokio::test]
@@ -493,6 +495,13 @@ async fn bucket_settings_mini_aws_lacks_answer_as_s3() {
             && notification.event_bridge_configuration().is_none(),
         "{notification:?}"
     );
+    let accelerate = s3
+        .get_bucket_accelerate_configuration()
+        .bucket("pays")
+        .send()
+        .await
+        .expect("GetBucketAccelerateConfiguration");
+    assert!(accelerate.status().is_none(), "{accelerate:?}");
     let err = s3
         .get_bucket_replication()
         .bucket("pays")
@@ -549,5 +558,90 @@ async fn bucket_settings_mini_aws_lacks_answer_as_s3() {
             "GetBucketReplication",
             client.get_bucket_replication().bucket(bucket)
         );
+        refused!(
+            "GetBucketAccelerateConfiguration",
+            client.get_bucket_accelerate_configuration().bucket(bucket)
+        );
     }
+}
+
+/// ListBuckets pages as S3 does: `max-buckets` (1 to 10000) and an opaque
+/// `continuation-token`, with `prefix`, in name order; out-of-range sizes
+/// and foreign tokens are `InvalidArgument`.
+#[tokio::test]
+async fn list_buckets_pages_with_max_buckets_and_continuation_tokens() {
+    let Some(server) = TestServer::start(Backend::Sqlite).await else {
+        return;
+    };
+    let (_, key) = server.user("lister").await;
+    let (_, other_key) = server.user("other-lister").await;
+    let s3 = s3_client(&server, &key);
+    for name in ["page-c", "page-a", "page-b", "zzz-not-a-page"] {
+        s3.create_bucket()
+            .bucket(name)
+            .send()
+            .await
+            .expect("CreateBucket");
+    }
+    s3_client(&server, &other_key)
+        .create_bucket()
+        .bucket("page-others")
+        .send()
+        .await
+        .expect("CreateBucket (another owner)");
+
+    let mut pages = Vec::new();
+    let mut token = None;
+    loop {
+        let page = s3
+            .list_buckets()
+            .prefix("page-")
+            .max_buckets(2)
+            .set_continuation_token(token.clone())
+            .send()
+            .await
+            .expect("ListBuckets page");
+        assert_eq!(page.prefix(), Some("page-"));
+        pages.push(
+            page.buckets()
+                .iter()
+                .filter_map(|b| b.name().map(str::to_owned))
+                .collect::<Vec<_>>(),
+        );
+        token = page.continuation_token().map(str::to_owned);
+        if token.is_none() {
+            break;
+        }
+        assert!(pages.len() < 5, "the pages end");
+    }
+    assert_eq!(pages, [vec!["page-a", "page-b"], vec!["page-c"]]);
+    let all = s3.list_buckets().send().await.expect("ListBuckets");
+    let names: Vec<_> = all.buckets().iter().filter_map(|b| b.name()).collect();
+    assert_eq!(names, ["page-a", "page-b", "page-c", "zzz-not-a-page"]);
+    assert!(all.continuation_token().is_none());
+    let exact = s3
+        .list_buckets()
+        .max_buckets(4)
+        .send()
+        .await
+        .expect("ListBuckets");
+    assert_eq!(exact.buckets().len(), 4);
+    assert!(exact.continuation_token().is_none(), "nothing more");
+
+    for n in [0, 10_001] {
+        let err = s3
+            .list_buckets()
+            .max_buckets(n)
+            .send()
+            .await
+            .expect_err("max-buckets out of range");
+        assert_eq!(code_of(&err), ("InvalidArgument".into(), 400), "{n}");
+    }
+    let err = s3
+        .list_buckets()
+        .continuation_token("not a token!")
+        .send()
+        .await
+        .expect_err("a foreign token");
+    assert_eq!(code_of(&err), ("InvalidArgument".into(), 400));
 }

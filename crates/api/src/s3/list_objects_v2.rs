@@ -10,11 +10,11 @@ use super::list_objects::{Listing, list};
 use super::{MiniS3, reader};
 
 /// The continuation token of a page: the opaque form of its last entry.
-fn token(after: &str) -> String {
+pub(super) fn token(after: &str) -> String {
     URL_SAFE_NO_PAD.encode(after.as_bytes())
 }
 
-fn untoken(token: &str) -> S3Result<String> {
+pub(super) fn untoken(token: &str) -> S3Result<String> {
     URL_SAFE_NO_PAD
         .decode(token.trim())
         .ok()

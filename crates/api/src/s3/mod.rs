@@ -60,6 +60,7 @@ mod delete_bucket_website;
 mod delete_object;
 mod delete_object_tagging;
 mod delete_objects;
+mod get_bucket_accelerate_configuration;
 mod get_bucket_acl;
 mod get_bucket_cors;
 mod get_bucket_encryption;
@@ -313,6 +314,13 @@ impl s3s::S3 for MiniS3 {
         req: S3Request<PutBucketRequestPaymentInput>,
     ) -> S3Result<S3Response<PutBucketRequestPaymentOutput>> {
         put_bucket_request_payment::handle(self, req).await
+    }
+
+    async fn get_bucket_accelerate_configuration(
+        &self,
+        req: S3Request<GetBucketAccelerateConfigurationInput>,
+    ) -> S3Result<S3Response<GetBucketAccelerateConfigurationOutput>> {
+        get_bucket_accelerate_configuration::handle(self, req).await
     }
 
     async fn put_bucket_versioning(

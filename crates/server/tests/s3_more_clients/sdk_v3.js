@@ -17,6 +17,7 @@ const {
   DeleteObjectsCommand,
   DeleteBucketCommand,
   ListBucketsCommand,
+  paginateListBuckets,
 } = require("@aws-sdk/client-s3");
 const { Upload } = require("@aws-sdk/lib-storage");
 const { getSignedUrl } = require("@aws-sdk/s3-request-presigner");
@@ -53,6 +54,14 @@ async function main() {
   await s3.send(new CreateBucketCommand({ Bucket }));
   const buckets = await s3.send(new ListBucketsCommand({}));
   assert.ok(buckets.Buckets.some((b) => b.Name === Bucket), "listed bucket");
+  // The SDK's paginator, one bucket a page (max-buckets, continuation-token).
+  await s3.send(new CreateBucketCommand({ Bucket: "js-bucket-2" }));
+  const pages = [];
+  for await (const page of paginateListBuckets({ client: s3, pageSize: 1 }, { Prefix: "js-" })) {
+    pages.push(page.Buckets.map((b) => b.Name));
+  }
+  assert.deepEqual(pages, [[Bucket], ["js-bucket-2"]]);
+  await s3.send(new DeleteBucketCommand({ Bucket: "js-bucket-2" }));
 
   // put/get with the default checksums: a Buffer body and a string body.
   const body = crypto.randomBytes(1024 * 1024 + 7);
