@@ -7,8 +7,9 @@
 //!   `BadDigest` and nothing is deleted or changed; a malformed one is
 //!   `InvalidDigest` / `InvalidRequest`; DeleteObjects without either is
 //!   refused; right ones (the SDK's own, and hand-made) work; an
-//!   `aws-chunked` document is refused clearly; PutBucketTagging (written
-//!   after the check) is covered by it too;
+//!   `aws-chunked` document is refused clearly; PutBucketTagging and
+//!   PutBucketLifecycleConfiguration (written after the check) are covered
+//!   by it too;
 //! - request options in a presigned URL's query (`x-amz-storage-class`,
 //!   `x-amz-server-side-encryption`, `x-amz-acl`, metadata, tags): refused
 //!   or honoured as the same headers, a checksum there ignored as S3 does;
@@ -614,6 +615,61 @@ async fn configurations(s3: &Client, signer: &Signer) {
         .expect("the tags were applied");
     let got: Vec<(&str, &str)> = got.tag_set().iter().map(|t| (t.key(), t.value())).collect();
     assert_eq!(got, [("team", "storage")]);
+
+    // PutBucketLifecycleConfiguration (added after the check too): a wrong
+    // SHA256 stores no configuration, a right one stores it.
+    let doc = b"<LifecycleConfiguration><Rule><ID>tmp</ID><Status>Enabled</Status><Filter><Prefix>tmp/</Prefix></Filter><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>";
+    let (status, body) = signer
+        .send(
+            "PUT",
+            &path,
+            &[("lifecycle", "")],
+            &[("x-amz-checksum-sha256", b64(&Sha256::digest(b"another")))],
+            doc.to_vec(),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        code_and_message(&body),
+        (
+            "BadDigest".to_owned(),
+            "The SHA256 you specified did not match the calculated checksum.".to_owned()
+        )
+    );
+    let err = s3
+        .get_bucket_lifecycle_configuration()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .expect_err("no lifecycle configuration");
+    assert_eq!(
+        code_of(&err),
+        ("NoSuchLifecycleConfiguration".into(), 404),
+        "nothing applied"
+    );
+    let (status, body) = signer
+        .send(
+            "PUT",
+            &path,
+            &[("lifecycle", "")],
+            &[("x-amz-checksum-sha256", b64(&Sha256::digest(doc)))],
+            doc.to_vec(),
+        )
+        .await;
+    assert_eq!(status, 200, "a right SHA256: {body}");
+    let got = s3
+        .get_bucket_lifecycle_configuration()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .expect("the configuration was applied");
+    let ids: Vec<Option<&str>> = got.rules().iter().map(|r| r.id()).collect();
+    assert_eq!(ids, [Some("tmp")]);
+    s3.delete_bucket_lifecycle()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .expect("DeleteBucketLifecycle: the rule must not expire this test's objects");
 }
 
 /// What, the query options, the status and code expected.
