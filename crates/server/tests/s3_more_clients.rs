@@ -90,7 +90,7 @@ impl Run {
         cmd
     }
 
-    /// Runs `cmd`, asserting it succeeds and prints `ok_line`; returns stdout.
+    /// Runs `cmd`, asserting it succeeds, prints `ok_line` and leaves no 5xx.
     async fn expect_ok(&self, what: &str, mut cmd: tokio::process::Command, ok_line: &str) {
         let out = tokio::time::timeout(std::time::Duration::from_secs(120), cmd.output())
             .await
