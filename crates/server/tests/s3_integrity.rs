@@ -447,7 +447,36 @@ async fn tags(s3: &Client, key: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// PutObjectTagging and PutBucketCors with wrong digests change nothing.
+/// A document PUT by hand to `path?{sub}` with one digest header: the
+/// status and body of the answer.
+async fn put_document(
+    signer: &Signer,
+    path: &str,
+    sub: &str,
+    digest: (&str, String),
+    doc: &[u8],
+) -> (u16, String) {
+    signer
+        .send("PUT", path, &[(sub, "")], &[digest], doc.to_vec())
+        .await
+}
+
+/// S3's 400 `BadDigest` for a checksum of `algorithm` (`CRC32C`,
+/// `SHA256`…) that does not match the document.
+fn assert_bad_checksum((status, body): (u16, String), algorithm: &str) {
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        code_and_message(&body),
+        (
+            "BadDigest".to_owned(),
+            format!("The {algorithm} you specified did not match the calculated checksum.")
+        )
+    );
+}
+
+/// PutObjectTagging, PutBucketCors, PutBucketTagging and
+/// PutBucketLifecycleConfiguration with wrong digests change nothing; with
+/// right ones they apply.
 async fn configurations(s3: &Client, signer: &Signer) {
     put(s3, "tagged").await;
     s3.put_object_tagging()
@@ -476,33 +505,26 @@ async fn configurations(s3: &Client, signer: &Signer) {
 
     let doc = b"<Tagging><TagSet><Tag><Key>colour</Key><Value>red</Value></Tag></TagSet></Tagging>";
     let path = format!("/{BUCKET}/tagged");
-    let (status, body) = signer
-        .send(
-            "PUT",
+    assert_bad_checksum(
+        put_document(
+            signer,
             &path,
-            &[("tagging", "")],
-            &[("x-amz-checksum-crc32c", b64(&[0, 0, 0, 0]))],
-            doc.to_vec(),
+            "tagging",
+            ("x-amz-checksum-crc32c", b64(&[0, 0, 0, 0])),
+            doc,
         )
-        .await;
-    assert_eq!(status, 400, "{body}");
-    assert_eq!(
-        code_and_message(&body),
-        (
-            "BadDigest".to_owned(),
-            "The CRC32C you specified did not match the calculated checksum.".to_owned()
-        )
+        .await,
+        "CRC32C",
     );
     assert_eq!(tags(s3, "tagged").await, blue, "the tags are unchanged");
-    let (status, body) = signer
-        .send(
-            "PUT",
-            &path,
-            &[("tagging", "")],
-            &[("x-amz-checksum-crc32", crc32_b64(doc))],
-            doc.to_vec(),
-        )
-        .await;
+    let (status, body) = put_document(
+        signer,
+        &path,
+        "tagging",
+        ("x-amz-checksum-crc32", crc32_b64(doc)),
+        doc,
+    )
+    .await;
     assert_eq!(status, 200, "a right CRC32: {body}");
     assert_eq!(
         tags(s3, "tagged").await,
@@ -512,17 +534,17 @@ async fn configurations(s3: &Client, signer: &Signer) {
     // PutBucketCors: a wrong CRC32 leaves the bucket without CORS.
     let doc = b"<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>";
     let path = format!("/{BUCKET}");
-    let (status, body) = signer
-        .send(
-            "PUT",
+    assert_bad_checksum(
+        put_document(
+            signer,
             &path,
-            &[("cors", "")],
-            &[("x-amz-checksum-crc32", crc32_b64(b"another"))],
-            doc.to_vec(),
+            "cors",
+            ("x-amz-checksum-crc32", crc32_b64(b"another")),
+            doc,
         )
-        .await;
-    assert_eq!(status, 400, "{body}");
-    assert_eq!(code_and_message(&body).0, "BadDigest", "{body}");
+        .await,
+        "CRC32",
+    );
     let err = s3
         .get_bucket_cors()
         .bucket(BUCKET)
@@ -575,17 +597,22 @@ async fn configurations(s3: &Client, signer: &Signer) {
     // PutBucketTagging (added after the check, covered by it unchanged).
     let doc =
         b"<Tagging><TagSet><Tag><Key>team</Key><Value>storage</Value></Tag></TagSet></Tagging>";
-    let (status, body) = signer
-        .send(
-            "PUT",
-            &path,
-            &[("tagging", "")],
-            &[("content-md5", md5_b64(b"another"))],
-            doc.to_vec(),
-        )
-        .await;
+    let (status, body) = put_document(
+        signer,
+        &path,
+        "tagging",
+        ("content-md5", md5_b64(b"another")),
+        doc,
+    )
+    .await;
     assert_eq!(status, 400, "{body}");
-    assert_eq!(code_and_message(&body).0, "BadDigest", "{body}");
+    assert_eq!(
+        code_and_message(&body),
+        (
+            "BadDigest".to_owned(),
+            "The Content-MD5 you specified did not match what we received.".to_owned()
+        )
+    );
     let err = s3
         .get_bucket_tagging()
         .bucket(BUCKET)
@@ -597,15 +624,8 @@ async fn configurations(s3: &Client, signer: &Signer) {
         ("NoSuchTagSet".into(), 404),
         "nothing applied"
     );
-    let (status, body) = signer
-        .send(
-            "PUT",
-            &path,
-            &[("tagging", "")],
-            &[("content-md5", md5_b64(doc))],
-            doc.to_vec(),
-        )
-        .await;
+    let (status, body) =
+        put_document(signer, &path, "tagging", ("content-md5", md5_b64(doc)), doc).await;
     assert_eq!(status, 204, "a right Content-MD5: {body}");
     let got = s3
         .get_bucket_tagging()
@@ -619,22 +639,16 @@ async fn configurations(s3: &Client, signer: &Signer) {
     // PutBucketLifecycleConfiguration (added after the check too): a wrong
     // SHA256 stores no configuration, a right one stores it.
     let doc = b"<LifecycleConfiguration><Rule><ID>tmp</ID><Status>Enabled</Status><Filter><Prefix>tmp/</Prefix></Filter><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>";
-    let (status, body) = signer
-        .send(
-            "PUT",
+    assert_bad_checksum(
+        put_document(
+            signer,
             &path,
-            &[("lifecycle", "")],
-            &[("x-amz-checksum-sha256", b64(&Sha256::digest(b"another")))],
-            doc.to_vec(),
+            "lifecycle",
+            ("x-amz-checksum-sha256", b64(&Sha256::digest(b"another"))),
+            doc,
         )
-        .await;
-    assert_eq!(status, 400, "{body}");
-    assert_eq!(
-        code_and_message(&body),
-        (
-            "BadDigest".to_owned(),
-            "The SHA256 you specified did not match the calculated checksum.".to_owned()
-        )
+        .await,
+        "SHA256",
     );
     let err = s3
         .get_bucket_lifecycle_configuration()
@@ -647,15 +661,14 @@ async fn configurations(s3: &Client, signer: &Signer) {
         ("NoSuchLifecycleConfiguration".into(), 404),
         "nothing applied"
     );
-    let (status, body) = signer
-        .send(
-            "PUT",
-            &path,
-            &[("lifecycle", "")],
-            &[("x-amz-checksum-sha256", b64(&Sha256::digest(doc)))],
-            doc.to_vec(),
-        )
-        .await;
+    let (status, body) = put_document(
+        signer,
+        &path,
+        "lifecycle",
+        ("x-amz-checksum-sha256", b64(&Sha256::digest(doc))),
+        doc,
+    )
+    .await;
     assert_eq!(status, 200, "a right SHA256: {body}");
     let got = s3
         .get_bucket_lifecycle_configuration()
