@@ -9,6 +9,7 @@ const crypto = require("node:crypto");
 const {
   S3Client,
   CreateBucketCommand,
+  CopyObjectCommand,
   PutObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -147,6 +148,25 @@ async function main() {
   assert.equal(putRes.status, 200, await putRes.text());
   const viaUrl = await s3.send(new GetObjectCommand({ Bucket, Key: "dir/url.txt" }));
   assert.equal(await viaUrl.Body.transformToString(), "by url");
+
+  // Keys that need escaping in the path, the signature and the XML (sent
+  // as UTF-8), through put, copy, list and DeleteObjects.
+  const odd = ["odd/a b+c ü?.txt", "odd/emoji 😀", "odd/x=y&z;1 ~!'()*", "odd/pct%20lit"];
+  for (const Key of odd) {
+    await s3.send(new PutObjectCommand({ Bucket, Key, Body: Key }));
+    await s3.send(
+      new CopyObjectCommand({ Bucket, Key: `${Key}.copy`, CopySource: encodeURIComponent(`${Bucket}/${Key}`) }),
+    );
+    const back = await s3.send(new GetObjectCommand({ Bucket, Key: `${Key}.copy` }));
+    assert.equal(await back.Body.transformToString(), Key);
+  }
+  const oddListed = await s3.send(new ListObjectsV2Command({ Bucket, Prefix: "odd/" }));
+  const oddKeys = odd.flatMap((k) => [k, `${k}.copy`]);
+  assert.deepEqual(oddListed.Contents.map((o) => o.Key), [...oddKeys].sort());
+  const oddDel = await s3.send(
+    new DeleteObjectsCommand({ Bucket, Delete: { Objects: oddKeys.map((Key) => ({ Key })) } }),
+  );
+  assert.deepEqual(oddDel.Deleted.map((d) => d.Key).sort(), [...oddKeys].sort());
 
   // Delete: one by one and DeleteObjects (which the SDK sends with a checksum).
   await s3.send(new DeleteObjectCommand({ Bucket, Key: "dir/url.txt" }));
