@@ -227,8 +227,8 @@ impl Run {
     }
 }
 
-/// s3cmd: path-style (`host_bucket` without `%(bucket)s`), SigV4, plain
-/// HTTP; `info` asks a bucket for its location, request payment,
+/// s3cmd: path-style (`host_bucket` without `%(bucket)s`), SigV4 (and
+/// SigV2 headers with `--signature-v2`), plain HTTP; `info` asks a bucket for its location, request payment,
 /// versioning, ownership controls, public access block, lifecycle, policy,
 /// CORS and ACL, each of which must answer as S3 does.
 #[tokio::test]
@@ -297,6 +297,37 @@ async fn s3cmd_works_unchanged() {
         std::fs::read(path("small.down")).expect("downloaded"),
         small
     );
+
+    // SigV2 in the Authorization header (`--signature-v2`), up and down.
+    run.s3cmd(
+        &s3cmd,
+        &cfg,
+        &[
+            "--signature-v2",
+            "put",
+            &path("small.txt"),
+            "s3://cmd-bucket/v2.txt",
+        ],
+    )
+    .await;
+    run.s3cmd(
+        &s3cmd,
+        &cfg,
+        &[
+            "--signature-v2",
+            "get",
+            "s3://cmd-bucket/v2.txt",
+            &path("v2.down"),
+        ],
+    )
+    .await;
+    assert_eq!(std::fs::read(path("v2.down")).expect("downloaded"), small);
+    run.s3cmd(
+        &s3cmd,
+        &cfg,
+        s(&["--signature-v2", "del", "s3://cmd-bucket/v2.txt"]),
+    )
+    .await;
 
     let ls = run.s3cmd(&s3cmd, &cfg, s(&["ls", "s3://cmd-bucket"])).await;
     assert!(
