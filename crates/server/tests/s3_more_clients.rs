@@ -109,6 +109,12 @@ impl Run {
     /// The server answered no request with a 5xx (the log's response lines).
     fn no_server_errors(&self, what: &str) {
         let log = strip_ansi(&self.server.log());
+        // The responses are logged as `status=NNN`: without any, this check
+        // would pass on a log format it no longer reads.
+        assert!(
+            log.contains("status=200"),
+            "{what}: no response lines in the server log"
+        );
         let bad: Vec<&str> = log.lines().filter(|l| l.contains("status=5")).collect();
         assert!(
             bad.is_empty(),
