@@ -62,10 +62,11 @@ pub struct Args {
     concurrency: usize,
 }
 
-/// CPU time (user + system) the process `pid` has used so far, from
+/// CPU time (user + system) the process `pid` (the server, or this client
+/// with all its threads) has used so far, from
 /// `/proc/<pid>/stat` (Linux; ticks of 10 ms, summed over thousands of
 /// operations).
-fn server_cpu(pid: Option<u32>) -> Option<Duration> {
+fn process_cpu(pid: Option<u32>) -> Option<Duration> {
     let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid?)).ok()?;
     // Fields after the parenthesised command name; utime and stime are the
     // 14th and 15th fields of the whole line.
@@ -348,18 +349,29 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         let n = path.get(bucket, "large.bin").await?;
         anyhow::ensure!(n == large.len(), "short large read");
         let get = mib_s(n, t.elapsed());
-        let cpu0 = server_cpu(pid);
+        // The client's CPU (this process) beside the server's: the two
+        // share the machine's cores, so a heavier client costs throughput.
+        let me = Some(std::process::id());
+        let (cpu0, me0) = (process_cpu(pid), process_cpu(me));
         let (wops, wp50, wp99) = small_ops(path, bucket, args.ops, args.concurrency, true).await?;
-        let cpu1 = server_cpu(pid);
+        let (cpu1, me1) = (process_cpu(pid), process_cpu(me));
         let (rops, rp50, rp99) = small_ops(path, bucket, args.ops, args.concurrency, false).await?;
-        let cpu2 = server_cpu(pid);
+        let (cpu2, me2) = (process_cpu(pid), process_cpu(me));
         let per_op = |a: Option<Duration>, b: Option<Duration>| match (a, b) {
             (Some(a), Some(b)) => {
                 format!("{:.0} µs", (b - a).as_secs_f64() * 1e6 / args.ops as f64)
             }
             _ => "?".to_owned(),
         };
-        cpu_rows.push((path.name(), per_op(cpu0, cpu1), per_op(cpu1, cpu2)));
+        cpu_rows.push((
+            path.name(),
+            [
+                per_op(cpu0, cpu1),
+                per_op(cpu1, cpu2),
+                per_op(me0, me1),
+                per_op(me1, me2),
+            ],
+        ));
         rows.push((
             path.name(),
             [put, get, wops, rops],
@@ -390,12 +402,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     println!();
-    println!("Server CPU time (user + system) per 4 KiB operation, the client excluded:");
+    println!(
+        "CPU time (user + system) per 4 KiB operation: the server's, the client excluded, and the client's (this process)"
+    );
     println!();
-    println!("| path | PUT | GET |");
-    println!("|---|---|---|");
-    for (name, put, get) in &cpu_rows {
-        println!("| {name} | {put} | {get} |");
+    println!("| path | server PUT | server GET | client PUT | client GET |");
+    println!("|---|---|---|---|---|");
+    for (name, [put, get, client_put, client_get]) in &cpu_rows {
+        println!("| {name} | {put} | {get} | {client_put} | {client_get} |");
     }
     println!("# load average after the run: {}", load_average());
     Ok(())
