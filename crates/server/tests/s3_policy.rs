@@ -22,6 +22,7 @@
 mod common;
 
 use aws_sdk_s3::Client;
+use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::PublicAccessBlockConfiguration;
 use common::{code_of, s3_client};
@@ -823,6 +824,64 @@ async fn other_account(server: &TestServer, s3: &Client, bucket: &str) {
         .send()
         .await
         .expect("CopyObject from a public source");
+    // x-amz-source-expected-bucket-owner names the source bucket's real
+    // owner, as x-amz-expected-bucket-owner does for reads.
+    bob.copy_object()
+        .bucket(bobs)
+        .key("copy-owned.txt")
+        .copy_source(format!("{bucket}/pub/a.txt"))
+        .tagging_directive(aws_sdk_s3::types::TaggingDirective::Replace)
+        .expected_source_bucket_owner(&alice_id)
+        .send()
+        .await
+        .expect("the source's expected owner is Alice");
+    let err = bob
+        .copy_object()
+        .bucket(bobs)
+        .key("copy-not-owned.txt")
+        .copy_source(format!("{bucket}/pub/a.txt"))
+        .tagging_directive(aws_sdk_s3::types::TaggingDirective::Replace)
+        .expected_source_bucket_owner(&bob_id)
+        .send()
+        .await
+        .expect_err("Bob does not own the source bucket");
+    assert_eq!(code_of(&err), ("AccessDenied".to_owned(), 403));
+    let err = bob
+        .head_object()
+        .bucket(bobs)
+        .key("copy-not-owned.txt")
+        .send()
+        .await
+        .expect_err("the refused copy wrote nothing");
+    assert_eq!(code_of(&err).1, 404);
+    // A URL Bob presigns for Alice's public object is a signed read by Bob.
+    let presigned = bob
+        .get_object()
+        .bucket(bucket)
+        .key("pub/a.txt")
+        .presigned(
+            PresigningConfig::expires_in(std::time::Duration::from_secs(300)).expect("config"),
+        )
+        .await
+        .expect("presign");
+    let fetched = reqwest::get(presigned.uri()).await.expect("presigned GET");
+    assert_eq!(fetched.status().as_u16(), 200, "Bob's presigned read");
+    assert_eq!(fetched.bytes().await.expect("body").to_vec(), body);
+    let presigned = bob
+        .get_object()
+        .bucket(bucket)
+        .key("private/p.txt")
+        .presigned(
+            PresigningConfig::expires_in(std::time::Duration::from_secs(300)).expect("config"),
+        )
+        .await
+        .expect("presign");
+    let fetched = reqwest::get(presigned.uri()).await.expect("presigned GET");
+    assert_eq!(
+        fetched.status().as_u16(),
+        403,
+        "Bob's presigned read of a Deny'd key"
+    );
     let got = bob
         .get_object()
         .bucket(bobs)
