@@ -419,6 +419,11 @@ async fn anonymous(server: &TestServer, s3: &Client, bucket: &str, other: &str) 
     assert_eq!(status, 200, "{xml}");
     assert!(xml.contains("<Key>avatars/a.png</Key>"), "{xml}");
     assert!(!xml.contains("outside.txt"), "{xml}");
+    // HeadBucket needs s3:ListBucket: granted here; not on the other bucket.
+    let (status, _) = anon(reqwest::Method::HEAD, &format!("{base}/{bucket}")).await;
+    assert_eq!(status, 200, "anonymous HeadBucket");
+    let (status, _) = anon(reqwest::Method::HEAD, &format!("{base}/{other}")).await;
+    assert_eq!(status, 403, "anonymous HeadBucket without a policy");
     // A missing key under the public prefix: S3 answers 404 when the
     // caller may list the bucket.
     assert_eq!(
@@ -505,6 +510,8 @@ async fn anonymous(server: &TestServer, s3: &Client, bucket: &str, other: &str) 
         anon_get(&format!("{base}/{bucket}?list-type=2")).await.0,
         403
     );
+    let (status, _) = anon(reqwest::Method::HEAD, &format!("{base}/{bucket}")).await;
+    assert_eq!(status, 403, "anonymous HeadBucket, restricted");
     s3.put_public_access_block()
         .bucket(bucket)
         .public_access_block_configuration(block(false, true))
@@ -769,13 +776,14 @@ async fn other_account(server: &TestServer, s3: &Client, bucket: &str) {
             .map_err(|x| code_of(&x)),
         "CopyObject into Alice's bucket",
     );
-    let err = bob
+    // HeadBucket needs s3:ListBucket, which the policy grants everyone.
+    let head = bob
         .head_bucket()
         .bucket(bucket)
         .send()
         .await
-        .expect_err("HeadBucket");
-    assert_eq!(code_of(&err).1, 403, "HeadBucket");
+        .expect("Bob's HeadBucket under the policy's s3:ListBucket");
+    assert_eq!(head.bucket_region(), Some("us-east-1"));
     let got = s3
         .get_object()
         .bucket(bucket)
@@ -977,6 +985,13 @@ async fn other_account(server: &TestServer, s3: &Client, bucket: &str) {
         .await
         .expect_err("no s3:ListBucket");
     assert_eq!(code_of(&err), ("AccessDenied".to_owned(), 403));
+    let err = bob
+        .head_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect_err("HeadBucket without s3:ListBucket");
+    assert_eq!(code_of(&err).1, 403, "HeadBucket without s3:ListBucket");
     // RestrictPublicBuckets on: nothing for Bob, the owner unaffected.
     s3.put_public_access_block()
         .bucket(bucket)

@@ -78,7 +78,7 @@ impl S3Auth for IdentityAuth {
 }
 
 /// Attaches the authenticated [`Caller`] to the request's extensions, where
-/// every operation finds it (the four public reads then serve another
+/// every operation finds it (the five public reads then serve another
 /// account's bucket only through its policy: see [`reader`]); denies
 /// anonymous requests but the public reads a bucket policy grants (see
 /// [`CallerAccess::check_anonymous`]).
@@ -150,7 +150,7 @@ impl S3Access for CallerAccess {
 impl CallerAccess {
     /// An unsigned request: allowed only for the reads a bucket policy
     /// grants to everyone (GetObject and HeadObject under `s3:GetObject`,
-    /// ListObjects and ListObjectsV2 under `s3:ListBucket`), while the
+    /// ListObjects, ListObjectsV2 and HeadBucket under `s3:ListBucket`), while the
     /// bucket's `RestrictPublicBuckets` is off. The grant, a
     /// [`PublicGrant`] for exactly that bucket and key, goes into the
     /// extensions instead of a [`Caller`]: operations that need a `Caller`
@@ -195,7 +195,7 @@ impl CallerAccess {
     /// The owner ids a signed request's `x-amz-expected-bucket-owner` and
     /// `x-amz-source-expected-bucket-owner` must name. Only its owner
     /// writes to a bucket, so that is the caller's own id, except on the
-    /// reads another account's bucket policy may grant (the four public
+    /// reads another account's bucket policy may grant (the five public
     /// reads, a copy's source): there it is the bucket's actual owner,
     /// looked up only when the header is sent, so that a caller who says
     /// "my own bucket" is never served someone else's public one.
@@ -253,7 +253,7 @@ fn public_read(op: &str, path: &S3Path) -> Option<(String, PublicAction, Option<
             PublicAction::GetObject,
             Some(key.to_string()),
         )),
-        ("ListObjects" | "ListObjectsV2", S3Path::Bucket { bucket }) => {
+        ("ListObjects" | "ListObjectsV2" | "HeadBucket", S3Path::Bucket { bucket }) => {
             Some((bucket.to_string(), PublicAction::ListBucket, None))
         }
         _ => None,
@@ -299,7 +299,7 @@ fn refuse_long_presigned(query: Option<&str>) -> S3Result<()> {
 }
 
 /// Who reads, for the operations a bucket policy may open to everyone
-/// (GetObject, HeadObject, ListObjects, ListObjectsV2): the authenticated
+/// (GetObject, HeadObject, ListObjects, ListObjectsV2, HeadBucket): the authenticated
 /// caller — their own buckets as owner, another account's through what
 /// its policy grants everyone ([`Reader::Signed`]) —, or the anonymous
 /// caller's [`PublicGrant`] (both set by [`CallerAccess`]).

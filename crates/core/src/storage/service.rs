@@ -373,6 +373,16 @@ impl StorageService {
         }
     }
 
+    /// The bucket `name` if `reader` may see it (S3's HeadBucket, which
+    /// needs `s3:ListBucket`): the caller's own bucket, or one whose
+    /// policy grants `s3:ListBucket` to everyone.
+    ///
+    /// # Errors
+    /// `InvalidInput` for a bad name, `NotFound(Bucket)`, `Forbidden`.
+    pub async fn head_bucket(&self, reader: impl Into<Reader>, name: &str) -> CoreResult<Bucket> {
+        Ok(self.readable_bucket(&reader.into(), name, None).await?.0)
+    }
+
     /// The caller's buckets, by name.
     ///
     /// # Errors
