@@ -1,0 +1,420 @@
+//! The bucket settings of the storage service — CORS, tags, lifecycle
+//! (and what the lifecycle sweep asks of the service), policy, Block Public
+//! Access — and the policy reads that let someone other than the owner in
+//! ([`StorageService::public_grant`]). Split from `service.rs`, which keeps
+//! buckets and objects; same `impl`, same rules.
+
+use super::{BucketCors, StorageService, forbidden, still_there};
+use crate::Resource;
+use crate::error::{CoreError, CoreResult};
+use crate::identity::Caller;
+use crate::storage::cors::CorsConfiguration;
+use crate::storage::domain::{Bucket, BucketName};
+use crate::storage::lifecycle::LifecycleConfiguration;
+use crate::storage::listing::{KeyRange, key_successor};
+use crate::storage::policy::{BucketPolicy, PublicAccessBlock, PublicAction, PublicGrant, Reader};
+use crate::storage::tags::Tags;
+
+impl StorageService {
+    /// The CORS configuration of the caller's bucket `name` (`None`: it
+    /// has none).
+    ///
+    /// # Errors
+    /// `InvalidInput` for a bad name, `NotFound(Bucket)`, `Forbidden`.
+    pub async fn get_bucket_cors(
+        &self,
+        caller: Caller,
+        name: &str,
+    ) -> CoreResult<Option<CorsConfiguration>> {
+        let bucket = self.bucket(caller, name).await?;
+        still_there(&bucket, self.repo.get_bucket_cors(&bucket.name).await?)
+    }
+
+    /// Replaces (`Some`) or removes (`None`) the CORS configuration of the
+    /// caller's bucket `name`.
+    ///
+    /// # Errors
+    /// `InvalidInput` for a bad name, `NotFound(Bucket)`, `Forbidden`.
+    #[tracing::instrument(skip(self, cors), fields(owner = %caller.user_id, rules = cors.map(|c| c.rules().len())))]
+    pub async fn set_bucket_cors(
+        &self,
+        caller: Caller,
+        name: &str,
+        cors: Option<&CorsConfiguration>,
+    ) -> CoreResult<()> {
+        let bucket = self.bucket(caller, name).await?;
+        let written = self
+            .repo
+            .set_bucket_cors(caller.user_id, &bucket.name, cors)
+            .await?;
+        still_there(&bucket, written.then_some(()))?;
+        tracing::info!(bucket = %bucket.name, "bucket CORS configuration set");
+        Ok(())
+    }
+
+    /// The tag set of the caller's bucket `name`, in the order it was put
+    /// (empty: it has none).
+    ///
+    /// # Errors
+    /// `InvalidInput` for a bad name, `NotFound(Bucket)`, `Forbidden`.
+    pub async fn get_bucket_tags(&self, caller: Caller, name: &str) -> CoreResult<Tags> {
+        let bucket = self.bucket(caller, name).await?;
+        still_there(&bucket, self.repo.get_bucket_tags(&bucket.name).await?)
+    }
+
+    /// Replaces the tag set of the caller's bucket `name`; an empty set
+    /// removes it (PutBucketTagging with an empty `TagSet`, and
+    /// DeleteBucketTagging).
+    ///
+    /// # Errors
+    /// `InvalidInput` for a bad name, `NotFound(Bucket)`, `Forbidden`.
+    #[tracing::instrument(skip(self, tags), fields(owner = %caller.user_id, tags = tags.len()))]
+    pub async fn set_bucket_tags(&self, caller: Caller, name: &str, tags: &Tags) -> CoreResult<()> {
+        let bucket = self.bucket(caller, name).await?;
+        let written = self
+            .repo
+            .set_bucket_tags(caller.user_id, &bucket.name, tags)
+            .await?;
+        still_there(&bucket, written.then_some(()))?;
+        tracing::info!(bucket = %bucket.name, "bucket tags set");
+        Ok(())
+    }
+
+    /// The lifecycle configuration of the caller's bucket `name` (`None`:
+    /// it has none).
+    ///
+    /// # Errors
+    /// `InvalidInput` for a bad name, `NotFound(Bucket)`, `Forbidden`.
+    pub async fn get_bucket_lifecycle(
+        &self,
+        caller: Caller,
+        name: &str,
+    ) -> CoreResult<Option<LifecycleConfiguration>> {
+        let bucket = self.bucket(caller, name).await?;
+        still_there(&bucket, self.repo.get_bucket_lifecycle(&bucket.name).await?)
+    }
+
+    /// Replaces (`Some`) or removes (`None`) the lifecycle configuration
+    /// of the caller's bucket `name`. The lifecycle sweep enforces it.
+    ///
+    /// # Errors
+    /// `InvalidInput` for a bad name, `NotFound(Bucket)`, `Forbidden`.
+    #[tracing::instrument(skip(self, lifecycle), fields(owner = %caller.user_id, rules = lifecycle.map(|c| c.rules().len())))]
+    pub async fn set_bucket_lifecycle(
+        &self,
+        caller: Caller,
+        name: &str,
+        lifecycle: Option<&LifecycleConfiguration>,
+    ) -> CoreResult<()> {
+        let bucket = self.bucket(caller, name).await?;
+        let written = self
+            .repo
+            .set_bucket_lifecycle(caller.user_id, &bucket.name, lifecycle)
+            .await?;
+        still_there(&bucket, written.then_some(()))?;
+        tracing::info!(bucket = %bucket.name, "bucket lifecycle configuration set");
+        Ok(())
+    }
+
+    /// Up to `limit` buckets with a lifecycle configuration, by name,
+    /// after `after` (for the lifecycle sweep).
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn lifecycle_buckets(
+        &self,
+        after: Option<&BucketName>,
+        limit: u32,
+    ) -> CoreResult<Vec<(Bucket, LifecycleConfiguration)>> {
+        self.repo.lifecycle_buckets(after, limit).await
+    }
+
+    /// Deletes the objects of `bucket` that `lifecycle` expires at `now`,
+    /// row and blob as a DeleteObject does; returns how many. It pages
+    /// through the ordered listing of each prefix an expiration rule
+    /// covers, and deletes a key only while it is still the version that
+    /// was looked at (a write or retag in between keeps the key) and the
+    /// bucket is still `bucket.owner`'s with a configuration: one deleted
+    /// and created again by another account since `bucket` was read keeps
+    /// its objects.
+    ///
+    /// # Errors
+    /// Database failures (what was deleted before stays deleted).
+    #[tracing::instrument(skip(self, bucket, lifecycle), fields(bucket = %bucket.name))]
+    pub async fn expire_objects(
+        &self,
+        bucket: &Bucket,
+        lifecycle: &LifecycleConfiguration,
+        now: time::OffsetDateTime,
+    ) -> CoreResult<usize> {
+        const PAGE: u32 = 1000;
+        let (owner, bucket) = (bucket.owner, &bucket.name);
+        let mut expired = 0;
+        for prefix in lifecycle.expiration_prefixes() {
+            let mut range = KeyRange {
+                start: prefix.as_bytes().to_vec(),
+                end: key_successor(prefix.as_bytes()),
+            };
+            loop {
+                let page = self.repo.list_objects(bucket, &range, PAGE).await?;
+                for meta in page.iter().filter(|m| lifecycle.is_expired(m, now)) {
+                    if let Some(blob) = self
+                        .repo
+                        .delete_object_if(owner, bucket, &meta.key, meta.id, &meta.tags)
+                        .await?
+                    {
+                        self.discard(blob).await;
+                        expired += 1;
+                        tracing::debug!(object_id = %meta.id, "object expired by lifecycle");
+                    }
+                }
+                match page.last() {
+                    Some(last) if page.len() == PAGE as usize => {
+                        // Resume just past the last key seen (no key sorts
+                        // between a key and itself plus a NUL byte), not at
+                        // an offset: the deletes above shift any offset.
+                        let mut start = last.key.as_str().as_bytes().to_vec();
+                        start.push(0);
+                        range.start = start;
+                    }
+                    _ => break,
+                }
+            }
+        }
+        Ok(expired)
+    }
+
+    /// What bucket `name` says about CORS, whoever owns it: CORS is
+    /// answered before (and regardless of) authentication, as on S3.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn bucket_cors(&self, name: &str) -> CoreResult<BucketCors> {
+        let Ok(name) = BucketName::parse(name) else {
+            return Ok(BucketCors::NoBucket);
+        };
+        Ok(match self.repo.get_bucket_cors(&name).await? {
+            None => BucketCors::NoBucket,
+            Some(None) => BucketCors::NotConfigured,
+            Some(Some(cors)) => BucketCors::Configured(cors),
+        })
+    }
+
+    /// The bucket `name` as `reader` may read it: the owner's own bucket,
+    /// or exactly the bucket (and key, for an object read) a public grant
+    /// was given for, still owned by the same account. A
+    /// [`Reader::Signed`] caller reads their own bucket as its owner and
+    /// another account's through the grant its policy gives everyone. The
+    /// grant comes back when it is what let the read in.
+    pub(super) async fn readable_bucket(
+        &self,
+        reader: &Reader,
+        name: &str,
+        key: Option<&str>,
+    ) -> CoreResult<(Bucket, Option<PublicGrant>)> {
+        let wanted_action = if key.is_some() {
+            PublicAction::GetObject
+        } else {
+            PublicAction::ListBucket
+        };
+        let grant = match reader {
+            Reader::Owner(caller) => return Ok((self.bucket(*caller, name).await?, None)),
+            Reader::Signed(caller) => {
+                let bucket_name = BucketName::parse(name)?;
+                let bucket = match self.repo.get_bucket(&bucket_name).await? {
+                    None => {
+                        return Err(CoreError::not_found(Resource::Bucket, bucket_name.as_str()));
+                    }
+                    Some(b) if b.owner == caller.user_id => return Ok((b, None)),
+                    Some(b) => b,
+                };
+                // Another account's bucket: only what its policy grants
+                // everyone, checked exactly as for an anonymous caller.
+                return match self.public_grant(name, wanted_action, key).await? {
+                    Some(grant) if grant.owner == bucket.owner => Ok((bucket, Some(grant))),
+                    _ => Err(forbidden(&bucket_name)),
+                };
+            }
+            Reader::Public(grant) => grant,
+        };
+        let denied = || CoreError::Forbidden("Access Denied".into());
+        if grant.bucket != name || grant.action != wanted_action || grant.key.as_deref() != key {
+            return Err(denied());
+        }
+        let name = BucketName::parse(name)?;
+        match self.repo.get_bucket(&name).await? {
+            Some(b) if b.owner == grant.owner => Ok((b, Some(grant.clone()))),
+            _ => Err(denied()),
+        }
+    }
+
+    /// Whether the policy of bucket `bucket` lets everyone — an anonymous
+    /// caller, or a signed caller of another account — perform `action`
+    /// (on `key`, for [`PublicAction::GetObject`]): the
+    /// bucket exists, its Block Public Access setting
+    /// `RestrictPublicBuckets` is off (or the settings were deleted), its
+    /// policy has an `Allow` that matches and no `Deny` that does. `None`
+    /// otherwise; a stored policy that no longer validates grants nothing.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn public_grant(
+        &self,
+        bucket: &str,
+        action: PublicAction,
+        key: Option<&str>,
+    ) -> CoreResult<Option<PublicGrant>> {
+        let Ok(name) = BucketName::parse(bucket) else {
+            return Ok(None);
+        };
+        let key = match (action, key) {
+            (PublicAction::GetObject, Some(key)) => Some(key),
+            (PublicAction::ListBucket, None) => None,
+            _ => return Ok(None),
+        };
+        let Some(access) = self.repo.get_bucket_access(&name).await? else {
+            return Ok(None);
+        };
+        if access
+            .public_access_block
+            .is_some_and(|b| b.restrict_public_buckets)
+        {
+            return Ok(None);
+        }
+        let Some(document) = access.policy else {
+            return Ok(None);
+        };
+        let policy = match BucketPolicy::from_stored(name.as_str(), &document) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(bucket = %name, error = %e, "a stored bucket policy does not validate; it grants nothing");
+                return Ok(None);
+            }
+        };
+        if !policy.allows_anonymous(action, name.as_str(), key.unwrap_or("")) {
+            return Ok(None);
+        }
+        let may_list = policy.allows_anonymous(PublicAction::ListBucket, name.as_str(), "");
+        let may_read_tags = key.is_some_and(|k| policy.allows_tag_read(name.as_str(), k));
+        Ok(Some(PublicGrant {
+            bucket: name.as_str().to_owned(),
+            owner: access.owner,
+            action,
+            key: key.map(str::to_owned),
+            may_list,
+            may_read_tags,
+        }))
+    }
+
+    /// The policy document of the caller's bucket `name` (`None`: it has
+    /// none).
+    ///
+    /// # Errors
+    /// `InvalidInput` for a bad name, `NotFound(Bucket)`, `Forbidden`.
+    pub async fn get_bucket_policy(
+        &self,
+        caller: Caller,
+        name: &str,
+    ) -> CoreResult<Option<String>> {
+        let bucket = self.bucket(caller, name).await?;
+        match self.repo.get_bucket_access(&bucket.name).await? {
+            Some(access) => Ok(access.policy),
+            None => Err(CoreError::not_found(Resource::Bucket, bucket.name.as_str())),
+        }
+    }
+
+    /// Sets the policy of the caller's bucket `name` (validated by the
+    /// caller with [`BucketPolicy::parse`] against this bucket's name), or
+    /// removes it (`None`). A public policy is refused while the bucket's
+    /// `BlockPublicPolicy` setting is on.
+    ///
+    /// # Errors
+    /// `InvalidInput` for a bad name or a policy parsed for another
+    /// bucket, `NotFound(Bucket)`, `Forbidden` (someone else's bucket, or
+    /// public policies blocked, with S3's message).
+    #[tracing::instrument(skip(self, policy), fields(owner = %caller.user_id))]
+    pub async fn set_bucket_policy(
+        &self,
+        caller: Caller,
+        name: &str,
+        policy: Option<&BucketPolicy>,
+    ) -> CoreResult<()> {
+        let bucket = self.bucket(caller, name).await?;
+        if let Some(policy) = policy {
+            // The caller parsed it for a bucket name; make sure it is this one.
+            BucketPolicy::parse(bucket.name.as_str(), policy.document())
+                .map_err(|e| CoreError::invalid(e.0))?;
+            let access = self
+                .repo
+                .get_bucket_access(&bucket.name)
+                .await?
+                .ok_or_else(|| CoreError::not_found(Resource::Bucket, bucket.name.as_str()))?;
+            if policy.is_public()
+                && access
+                    .public_access_block
+                    .is_some_and(|b| b.block_public_policy)
+            {
+                return Err(CoreError::Forbidden(format!(
+                    "User: {} is not authorized to perform: s3:PutBucketPolicy on resource: \"arn:aws:s3:::{}\" because public policies are blocked by the BlockPublicPolicy block public access setting.",
+                    caller.user_id, bucket.name
+                )));
+            }
+        }
+        if self
+            .repo
+            .set_bucket_policy(
+                caller.user_id,
+                &bucket.name,
+                policy.map(BucketPolicy::document),
+            )
+            .await?
+        {
+            tracing::info!(bucket = %bucket.name, set = policy.is_some(), "bucket policy written");
+            Ok(())
+        } else {
+            Err(CoreError::not_found(Resource::Bucket, bucket.name.as_str()))
+        }
+    }
+
+    /// The Block Public Access settings of the caller's bucket `name`
+    /// (`None`: deleted).
+    ///
+    /// # Errors
+    /// `InvalidInput` for a bad name, `NotFound(Bucket)`, `Forbidden`.
+    pub async fn get_public_access_block(
+        &self,
+        caller: Caller,
+        name: &str,
+    ) -> CoreResult<Option<PublicAccessBlock>> {
+        let bucket = self.bucket(caller, name).await?;
+        match self.repo.get_bucket_access(&bucket.name).await? {
+            Some(access) => Ok(access.public_access_block),
+            None => Err(CoreError::not_found(Resource::Bucket, bucket.name.as_str())),
+        }
+    }
+
+    /// Replaces (`Some`) or deletes (`None`) the Block Public Access
+    /// settings of the caller's bucket `name`.
+    ///
+    /// # Errors
+    /// `InvalidInput` for a bad name, `NotFound(Bucket)`, `Forbidden`.
+    #[tracing::instrument(skip(self), fields(owner = %caller.user_id))]
+    pub async fn set_public_access_block(
+        &self,
+        caller: Caller,
+        name: &str,
+        block: Option<&PublicAccessBlock>,
+    ) -> CoreResult<()> {
+        let bucket = self.bucket(caller, name).await?;
+        if self
+            .repo
+            .set_public_access_block(caller.user_id, &bucket.name, block)
+            .await?
+        {
+            tracing::info!(bucket = %bucket.name, ?block, "block public access settings written");
+            Ok(())
+        } else {
+            Err(CoreError::not_found(Resource::Bucket, bucket.name.as_str()))
+        }
+    }
+}
