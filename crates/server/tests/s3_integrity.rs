@@ -909,6 +909,52 @@ async fn form_checksums(server: &TestServer, key: &CreatedKey, s3: &Client) {
     );
 }
 
+/// PutObject whose `x-amz-sdk-checksum-algorithm` names another algorithm
+/// than its value header: S3's `InvalidRequest`, nothing stored; agreeing
+/// headers store the object.
+async fn sdk_algorithm_mismatch(s3: &Client, signer: &Signer) {
+    let body = b"checksummed".to_vec();
+    let path = format!("/{BUCKET}/sdk-mismatch");
+    let (status, xml) = signer
+        .send(
+            "PUT",
+            &path,
+            &[],
+            &[
+                ("x-amz-sdk-checksum-algorithm", "CRC32C".into()),
+                ("x-amz-checksum-crc32", crc32_b64(&body)),
+            ],
+            body.clone(),
+        )
+        .await;
+    assert_eq!(status, 400, "{xml}");
+    assert_eq!(
+        code_and_message(&xml),
+        (
+            "InvalidRequest".to_owned(),
+            "Value for x-amz-sdk-checksum-algorithm header is invalid.".to_owned()
+        )
+    );
+    assert!(
+        !keys(s3).await.contains(&"sdk-mismatch".to_owned()),
+        "nothing stored"
+    );
+    let (status, xml) = signer
+        .send(
+            "PUT",
+            &path,
+            &[],
+            &[
+                ("x-amz-sdk-checksum-algorithm", "CRC32".into()),
+                ("x-amz-checksum-crc32", crc32_b64(&body)),
+            ],
+            body,
+        )
+        .await;
+    assert_eq!(status, 200, "{xml}");
+    assert!(keys(s3).await.contains(&"sdk-mismatch".to_owned()));
+}
+
 async fn run(backend: Backend) {
     let Some(server) = TestServer::start(backend).await else {
         return;
@@ -925,6 +971,7 @@ async fn run(backend: Backend) {
     configurations(&s3, &signer).await;
     presigned_query_options(&s3, &signer).await;
     form_checksums(&server, &key, &s3).await;
+    sdk_algorithm_mismatch(&s3, &signer).await;
     assert!(!server.log().contains("panicked"), "no panic in the log");
 }
 

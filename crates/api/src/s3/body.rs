@@ -170,10 +170,34 @@ pub struct ChecksumRequest {
 /// `x-amz-trailer` naming one, or `x-amz-sdk-checksum-algorithm`.
 ///
 /// # Errors
-/// `InvalidRequest` for an unknown algorithm, more than one checksum, or a
+/// `InvalidRequest` for an unknown algorithm, more than one checksum, a
 /// value that is not the base64 of a digest of the algorithm's length
-/// (S3's "Value for x-amz-checksum-crc32 header is invalid.").
+/// (S3's "Value for x-amz-checksum-crc32 header is invalid."), or an
+/// `x-amz-sdk-checksum-algorithm` that names another algorithm than the
+/// header or trailer that carries the value.
 pub fn checksum_request(headers: &http::HeaderMap) -> S3Result<Option<ChecksumRequest>> {
+    let declared = declared_checksum(headers)?;
+    // S3 refuses an SDK algorithm that disagrees with the value's header
+    // (versitygw's tests against S3, issue #1598: "Value for
+    // x-amz-sdk-checksum-algorithm header is invalid."); SDKs never send
+    // one, so a disagreement is a client bug that must not pick a checksum.
+    if let Some(found) = &declared
+        && (found.expected.is_some() || headers.contains_key("x-amz-trailer"))
+        && let Some(sdk) = headers.get("x-amz-sdk-checksum-algorithm")
+    {
+        let sdk = sdk.to_str().unwrap_or_default().trim();
+        if Algorithm::from_name(&sdk.to_ascii_lowercase()) != Some(found.algorithm) {
+            return Err(s3_error!(
+                InvalidRequest,
+                "Value for x-amz-sdk-checksum-algorithm header is invalid."
+            ));
+        }
+    }
+    Ok(declared)
+}
+
+/// [`checksum_request`] before the SDK algorithm is compared with it.
+fn declared_checksum(headers: &http::HeaderMap) -> S3Result<Option<ChecksumRequest>> {
     let mut found = None;
     for algorithm in ALGORITHMS {
         if let Some(v) = headers.get(algorithm.header()) {
@@ -521,6 +545,55 @@ mod tests {
             assert_eq!(
                 err.message(),
                 Some(format!("Value for {header} header is invalid.").as_str())
+            );
+        }
+    }
+
+    #[test]
+    fn the_sdk_algorithm_must_name_the_checksum_sent() {
+        let request = |pairs: &[(&'static str, &str)]| {
+            let mut h = http::HeaderMap::new();
+            for (name, value) in pairs {
+                h.insert(*name, value.parse().expect("valid"));
+            }
+            checksum_request(&h)
+        };
+        let crc32 = ("x-amz-checksum-crc32", "DUoRhQ==");
+        let crc32c = ("x-amz-checksum-crc32c", "ImIEBA==");
+        // Agreeing (any case), or no SDK header: fine.
+        for pairs in [
+            vec![crc32, ("x-amz-sdk-checksum-algorithm", "CRC32")],
+            vec![crc32, ("x-amz-sdk-checksum-algorithm", "crc32")],
+            vec![crc32],
+            vec![
+                ("x-amz-trailer", "x-amz-checksum-crc32c"),
+                ("x-amz-sdk-checksum-algorithm", "CRC32C"),
+            ],
+        ] {
+            let got = request(&pairs).expect("agreeing headers");
+            assert!(got.is_some(), "{pairs:?}");
+        }
+        // The SDK algorithm alone still asks for that checksum.
+        assert_eq!(
+            request(&[("x-amz-sdk-checksum-algorithm", "SHA256")])
+                .expect("algorithm alone")
+                .map(|c| c.algorithm),
+            Some(Algorithm::Sha256)
+        );
+        // Disagreeing: S3's answer.
+        for pairs in [
+            vec![crc32c, ("x-amz-sdk-checksum-algorithm", "CRC32")],
+            vec![
+                ("x-amz-trailer", "x-amz-checksum-crc32"),
+                ("x-amz-sdk-checksum-algorithm", "SHA1"),
+            ],
+            vec![crc32, ("x-amz-sdk-checksum-algorithm", "MD5")],
+        ] {
+            let err = request(&pairs).expect_err("disagreeing headers");
+            assert_eq!(*err.code(), s3s::S3ErrorCode::InvalidRequest, "{pairs:?}");
+            assert_eq!(
+                err.message(),
+                Some("Value for x-amz-sdk-checksum-algorithm header is invalid.")
             );
         }
     }
