@@ -25,7 +25,7 @@ use s3s::dto::Tag;
 use s3s::xml::{DeResult, DeserializeContent, Deserializer};
 use s3s::{S3Result, s3_error};
 
-use super::host::bucket_of_host;
+use super::host::bucket_alone;
 use super::tagging::document_bucket_tags;
 use super::xml_limit::XML_MAX_BODY_BYTES;
 
@@ -38,21 +38,9 @@ pub struct CapturedBody(Arc<Mutex<Vec<u8>>>);
 /// `bucket.localhost`). Never an object's path: object bodies are not
 /// copied.
 fn is_create_bucket(req: &Request) -> bool {
-    if req.method() != Method::PUT || req.uri().query().is_some_and(|q| !q.is_empty()) {
-        return false;
-    }
-    let path = req.uri().path();
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .or_else(|| req.uri().authority().map(|a| a.as_str()));
-    if host.and_then(bucket_of_host).is_some() {
-        return path == "/" || path.is_empty();
-    }
-    let name = path.trim_start_matches('/');
-    let name = name.strip_suffix('/').unwrap_or(name);
-    !name.is_empty() && !name.contains('/')
+    req.method() == Method::PUT
+        && req.uri().query().is_none_or(str::is_empty)
+        && bucket_alone(req).is_some()
 }
 
 /// `req`, with its body copied into a [`CapturedBody`] in its extensions

@@ -36,6 +36,27 @@ pub fn bucket_of_host(host: &str) -> Option<&str> {
     (!bucket.is_empty()).then_some(bucket)
 }
 
+/// The bucket a request addresses when it names a bucket alone, without a
+/// key — `/<bucket>` path style, or `/` on `<bucket>.localhost` — and
+/// whether it came virtual-hosted. (For the requests answered or inspected
+/// before s3s routes them: form uploads, CreateBucket's tags.)
+pub fn bucket_alone(req: &axum::extract::Request) -> Option<(String, bool)> {
+    let path = percent_encoding::percent_decode_str(req.uri().path())
+        .decode_utf8()
+        .ok()?;
+    let host = req
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()));
+    if let Some(bucket) = host.and_then(bucket_of_host) {
+        return (path == "/" || path.is_empty()).then(|| (bucket.to_owned(), true));
+    }
+    let name = path.trim_start_matches('/');
+    let name = name.strip_suffix('/').unwrap_or(name);
+    (!name.is_empty() && !name.contains('/')).then(|| (name.to_owned(), false))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

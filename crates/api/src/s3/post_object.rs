@@ -35,7 +35,7 @@ use s3s::{S3Error, S3Result, s3_error};
 use super::acl::{AclHeaders, check_write_acl};
 use super::body::{ALGORITHMS, Algorithm, ChecksumRequest, checked_stream, checksum_request};
 use super::convert::{StoredHeaders, content_md5, url_encode};
-use super::host::bucket_of_host;
+use super::host::bucket_alone;
 use super::post_policy::{self, FormFields, LengthRange};
 use super::request_options;
 use super::tagging::{document_tags, header_tags};
@@ -73,27 +73,9 @@ pub(crate) fn is_form_post(req: &Request) -> bool {
             .is_some_and(|m| m.type_() == mime::MULTIPART && m.subtype() == mime::FORM_DATA)
 }
 
-/// Where the form was posted: the bucket, and whether virtual-hosted.
-fn posted_bucket(req: &Request) -> Option<(String, bool)> {
-    let path = percent_encoding::percent_decode_str(req.uri().path())
-        .decode_utf8()
-        .ok()?;
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .or_else(|| req.uri().authority().map(|a| a.as_str()));
-    if let Some(bucket) = host.and_then(bucket_of_host) {
-        return (path == "/" || path.is_empty()).then(|| (bucket.to_owned(), true));
-    }
-    let name = path.trim_start_matches('/');
-    let name = name.strip_suffix('/').unwrap_or(name);
-    (!name.is_empty() && !name.contains('/')).then(|| (name.to_owned(), false))
-}
-
 /// Serves one form upload; errors become S3 XML at the edge (`wire`).
 pub(crate) async fn handle(state: AppState, req: Request) -> S3Result<s3s::HttpResponse> {
-    let Some((bucket, virtual_hosted)) = posted_bucket(&req) else {
+    let Some((bucket, virtual_hosted)) = bucket_alone(&req) else {
         return Err(s3_error!(
             MethodNotAllowed,
             "A form upload (POST with multipart/form-data) goes to the bucket's URL: POST /<bucket>, or POST / on <bucket>.localhost"
