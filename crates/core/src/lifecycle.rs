@@ -21,6 +21,8 @@ pub struct LifecycleReport {
     pub expired_objects: usize,
     /// Multipart uploads aborted.
     pub aborted_uploads: usize,
+    /// Buckets skipped because their stored configuration does not decode.
+    pub undecodable: usize,
 }
 
 /// Runs lifecycle sweeps over the storage and multipart services.
@@ -46,7 +48,10 @@ impl LifecycleSweeper {
 
     /// One pass over every bucket with a lifecycle configuration, at the
     /// clock's current time. A bucket that fails is logged and skipped;
-    /// the next sweep tries it again.
+    /// the next sweep tries it again. A bucket whose stored configuration
+    /// does not decode is skipped with a warning naming the bucket (never
+    /// the stored text), at every sweep until its owner puts or deletes
+    /// the configuration: one damaged row must not stop the others.
     ///
     /// # Errors
     /// Database failures while listing the buckets.
@@ -60,6 +65,14 @@ impl LifecycleSweeper {
             let page = self.storage.lifecycle_buckets(after.as_ref(), PAGE).await?;
             for (bucket, lifecycle) in &page {
                 report.buckets += 1;
+                let Some(lifecycle) = lifecycle else {
+                    report.undecodable += 1;
+                    tracing::warn!(
+                        bucket = %bucket.name,
+                        "the bucket's stored lifecycle configuration does not decode; skipping the bucket (put or delete its configuration to repair it)"
+                    );
+                    continue;
+                };
                 match self.storage.expire_objects(bucket, lifecycle, now).await {
                     Ok(n) => report.expired_objects += n,
                     Err(e) => {

@@ -186,6 +186,29 @@ pub(crate) fn lifecycle_to_json(lifecycle: Option<&LifecycleConfiguration>) -> O
     lifecycle.and_then(|c| serde_json::to_string(c).ok())
 }
 
+/// The `lifecycle` column of bucket `bucket` for the lifecycle sweep:
+/// `None` when it does not decode (a row damaged or written by another
+/// version), so that the sweep skips that bucket alone. The log names the
+/// bucket and where the text stops making sense, never the text itself.
+pub(crate) fn stored_lifecycle(
+    bucket: &BucketName,
+    json: Option<&str>,
+) -> Option<LifecycleConfiguration> {
+    match serde_json::from_str(json?) {
+        Ok(lifecycle) => Some(lifecycle),
+        Err(e) => {
+            tracing::debug!(
+                bucket = %bucket,
+                category = ?e.classify(),
+                line = e.line(),
+                column = e.column(),
+                "a stored lifecycle configuration does not decode"
+            );
+            None
+        }
+    }
+}
+
 /// The `lifecycle` column back to a configuration.
 pub(crate) fn json_to_lifecycle(
     json: Option<&str>,

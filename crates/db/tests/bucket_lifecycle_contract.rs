@@ -5,7 +5,8 @@
 
 mod common;
 
-use common::Repos;
+use common::{Fresh, Repos};
+use miniaws_db::Database;
 
 use miniaws_core::storage::{
     BlobId, Bucket, BucketName, ETag, ExpirationInput, FilterInput, LifecycleConfiguration,
@@ -130,7 +131,7 @@ async fn settings(repos: &Repos) {
 
     // The sweep's listing: only buckets with one, by name, paged, each
     // with its owner.
-    let ours = |page: Vec<(Bucket, LifecycleConfiguration)>| -> Vec<BucketName> {
+    let ours = |page: Vec<(Bucket, Option<LifecycleConfiguration>)>| -> Vec<BucketName> {
         page.into_iter()
             .map(|(b, _)| b.name)
             .filter(|b| b.as_str().ends_with(&suffix))
@@ -142,8 +143,8 @@ async fn settings(repos: &Repos) {
             .find(|(b, _)| b.name == *name)
             .map(|(b, c)| (b.owner, c.clone()))
     };
-    assert_eq!(listed(&photos), Some((alice, config("tmp/"))));
-    assert_eq!(listed(&videos), Some((bob, config("v/"))));
+    assert_eq!(listed(&photos), Some((alice, Some(config("tmp/")))));
+    assert_eq!(listed(&videos), Some((bob, Some(config("v/")))));
     assert_eq!(ours(all), vec![photos.clone(), videos.clone()]);
     let after = s
         .lifecycle_buckets(Some(&photos), 1000)
@@ -320,15 +321,122 @@ async fn conditional_delete(repos: &Repos) {
     );
 }
 
-async fn run(repos: Repos) {
+/// Writes `text` into the `lifecycle` column of bucket `name` directly, as
+/// a damaged row or another version of the server would leave it.
+async fn write_raw_lifecycle(fresh: &Fresh, name: &BucketName, text: &str) {
+    let written = match &fresh.db {
+        Database::Sqlite(pool) => sqlx::query("UPDATE buckets SET lifecycle = ? WHERE name = ?")
+            .bind(text)
+            .bind(name.as_str())
+            .execute(pool)
+            .await
+            .expect("written")
+            .rows_affected(),
+        Database::Postgres(pool) => {
+            sqlx::query("UPDATE buckets SET lifecycle = $1 WHERE name = $2")
+                .bind(text)
+                .bind(name.as_str())
+                .execute(pool)
+                .await
+                .expect("written")
+                .rows_affected()
+        }
+    };
+    assert_eq!(written, 1, "the bucket exists");
+}
+
+/// A stored configuration that does not decode: the sweep's listing gives
+/// its bucket without one, in its place, and goes on with the others,
+/// page by page; a direct read of it is an error; putting a configuration
+/// again repairs it.
+async fn undecodable(fresh: &Fresh) {
+    let repos = Repos::of(fresh);
+    let s = &repos.storage;
+    let erin = repos.user("erin").await;
+    let suffix = format!("-{}", uuid::Uuid::new_v4().simple());
+    let first = repos.bucket(erin, &format!("e1-first{suffix}")).await;
+    let broken = repos.bucket(erin, &format!("e2-broken{suffix}")).await;
+    let wrong_shape = repos.bucket(erin, &format!("e3-shape{suffix}")).await;
+    let last = repos.bucket(erin, &format!("e4-last{suffix}")).await;
+    for b in [&first, &broken, &wrong_shape, &last] {
+        assert!(
+            s.set_bucket_lifecycle(erin, b, Some(&config("x/")))
+                .await
+                .expect("set")
+        );
+    }
+    // (description, the column's text)
+    let damage = [
+        (&broken, "not json at all {"),
+        (
+            &wrong_shape,
+            r#"{"rules": "a string where a list belongs"}"#,
+        ),
+    ];
+    for (b, text) in damage {
+        write_raw_lifecycle(fresh, b, text).await;
+    }
+
+    let ours = |page: Vec<(Bucket, Option<LifecycleConfiguration>)>| {
+        page.into_iter()
+            .filter(|(b, _)| b.name.as_str().ends_with(&suffix))
+            .map(|(b, c)| (b.name, b.owner, c))
+            .collect::<Vec<_>>()
+    };
+    let want = vec![
+        (first.clone(), erin, Some(config("x/"))),
+        (broken.clone(), erin, None),
+        (wrong_shape.clone(), erin, None),
+        (last.clone(), erin, Some(config("x/"))),
+    ];
+    // One page, then one bucket per page: the bad rows never stop the
+    // listing nor hide the buckets after them.
+    let all = s.lifecycle_buckets(None, 1000).await.expect("listed");
+    assert_eq!(ours(all), want, "in one page");
+    let mut paged = Vec::new();
+    let mut after = Some(BucketName::parse(&format!("e0{suffix}")).expect("name"));
+    loop {
+        let page = s
+            .lifecycle_buckets(after.as_ref(), 1)
+            .await
+            .expect("a page with a bad row is still a page");
+        let Some((b, _)) = page.first() else { break };
+        if !b.name.as_str().ends_with(&suffix) {
+            break;
+        }
+        after = Some(b.name.clone());
+        paged.extend(ours(page));
+    }
+    assert_eq!(paged, want, "a bucket per page");
+
+    assert!(
+        s.get_bucket_lifecycle(&broken).await.is_err(),
+        "a direct read of a damaged configuration is an error"
+    );
+    assert!(
+        s.set_bucket_lifecycle(erin, &broken, Some(&config("y/")))
+            .await
+            .expect("set")
+    );
+    let all = s.lifecycle_buckets(None, 1000).await.expect("listed");
+    assert_eq!(
+        ours(all)[1],
+        (broken.clone(), erin, Some(config("y/"))),
+        "repaired by its owner"
+    );
+}
+
+async fn run(fresh: &Fresh) {
+    let repos = Repos::of(fresh);
     settings(&repos).await;
     conditional_delete(&repos).await;
+    undecodable(fresh).await;
 }
 
 #[tokio::test]
 async fn bucket_lifecycle_contract_on_sqlite() {
     let fresh = common::sqlite(true).await;
-    run(Repos::of(&fresh)).await;
+    run(&fresh).await;
 }
 
 #[tokio::test]
@@ -336,5 +444,5 @@ async fn bucket_lifecycle_contract_on_postgres() {
     let Some(fresh) = common::postgres(true).await else {
         return;
     };
-    run(Repos::of(&fresh)).await;
+    run(&fresh).await;
 }

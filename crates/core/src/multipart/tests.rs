@@ -140,6 +140,8 @@ const MIB: usize = 1024 * 1024;
 
 struct Fixture {
     repo: Arc<MemMultipart>,
+    /// The storage service's repository (to damage a row behind its back).
+    buckets: Arc<MemRepo>,
     blobs: Arc<MemBlobs>,
     storage: Arc<StorageService>,
     svc: MultipartService,
@@ -157,8 +159,9 @@ fn caller() -> Caller {
 async fn fixture() -> Fixture {
     let repo = Arc::new(MemMultipart::default());
     let blobs = Arc::new(MemBlobs::default());
+    let buckets = Arc::new(MemRepo::default());
     let storage = Arc::new(StorageService::new(
-        Arc::new(MemRepo::default()),
+        buckets.clone(),
         blobs.clone(),
         64 * MIB as u64,
     ));
@@ -170,6 +173,7 @@ async fn fixture() -> Fixture {
         .expect("the bucket is created");
     Fixture {
         repo,
+        buckets,
         blobs,
         storage,
         svc,
@@ -1107,11 +1111,22 @@ impl Fixture {
         data: &[u8],
         tags: &[(&str, &str)],
     ) -> crate::storage::ObjectMeta {
+        self.put_into(caller, "bkt", key, data, tags).await
+    }
+
+    async fn put_into(
+        &self,
+        caller: Caller,
+        bucket: &str,
+        key: &str,
+        data: &[u8],
+        tags: &[(&str, &str)],
+    ) -> crate::storage::ObjectMeta {
         self.storage
             .put_object(
                 caller,
                 crate::storage::PutObjectInput {
-                    bucket: "bkt".into(),
+                    bucket: bucket.into(),
                     key: key.into(),
                     body: futures::stream::iter([Ok(Bytes::copy_from_slice(data))]).boxed(),
                     content_length: Some(data.len() as u64),
@@ -1138,10 +1153,14 @@ impl Fixture {
     }
 
     async fn keys_of(&self, caller: Caller) -> Vec<String> {
+        self.keys_in(caller, "bkt").await
+    }
+
+    async fn keys_in(&self, caller: Caller, bucket: &str) -> Vec<String> {
         self.storage
             .list_objects(
                 caller,
-                "bkt",
+                bucket,
                 &crate::storage::ListObjectsInput {
                     max_keys: 1000,
                     ..Default::default()
@@ -1398,4 +1417,84 @@ async fn a_sweep_never_acts_on_a_bucket_created_again_by_another_owner() {
             .expect("swept"),
         1
     );
+}
+
+#[tokio::test]
+async fn a_configuration_that_does_not_decode_skips_its_bucket_alone() {
+    use crate::lifecycle::{LifecycleReport, LifecycleSweeper};
+    let f = fixture().await;
+    let config = expire_everything();
+    // Three configured buckets in name order, the damaged one between the
+    // others (and, with bob's, across owners).
+    for (caller, bucket) in [(f.alice, "aaa"), (f.bob, "ccc")] {
+        f.storage
+            .create_bucket(caller, bucket)
+            .await
+            .expect("created");
+    }
+    for (caller, bucket) in [(f.alice, "aaa"), (f.alice, "bkt"), (f.bob, "ccc")] {
+        f.storage
+            .set_bucket_lifecycle(caller, bucket, Some(&config))
+            .await
+            .expect("set");
+    }
+    let a = f.put_into(f.alice, "aaa", "x", b"a", &[]).await;
+    f.put_into(f.alice, "bkt", "x", b"b", &[]).await;
+    f.put_into(f.bob, "ccc", "x", b"c", &[]).await;
+    let upload = f.start("up/x").await;
+    // The row of "bkt" is damaged behind the server's back.
+    f.buckets
+        .undecodable_lifecycle
+        .lock()
+        .unwrap()
+        .insert("bkt".into());
+
+    let clock = Arc::new(FakeClock(Mutex::new(
+        a.last_modified + time::Duration::days(30),
+    )));
+    let sweeper = LifecycleSweeper::new(
+        f.storage.clone(),
+        Arc::new(MultipartService::new(f.repo.clone(), f.storage.clone())),
+        clock,
+    );
+    let report = sweeper.sweep().await.expect("the sweep goes on");
+    assert_eq!(
+        report,
+        LifecycleReport {
+            buckets: 3,
+            expired_objects: 2,
+            aborted_uploads: 0,
+            undecodable: 1,
+        }
+    );
+    assert!(
+        f.keys_in(f.alice, "aaa").await.is_empty(),
+        "swept before it"
+    );
+    assert!(f.keys_in(f.bob, "ccc").await.is_empty(), "swept after it");
+    assert_eq!(f.keys().await, ["x"], "the damaged bucket keeps its object");
+    assert!(
+        f.repo
+            .get_upload(upload.parse().expect("id"))
+            .await
+            .expect("read")
+            .is_some(),
+        "and its upload"
+    );
+
+    // Its owner puts a configuration again: the next sweep acts on it.
+    f.storage
+        .set_bucket_lifecycle(f.alice, "bkt", Some(&config))
+        .await
+        .expect("repaired");
+    let report = sweeper.sweep().await.expect("swept");
+    assert_eq!(
+        (
+            report.undecodable,
+            report.expired_objects,
+            report.aborted_uploads
+        ),
+        (0, 1, 1)
+    );
+    assert!(f.keys().await.is_empty());
 }

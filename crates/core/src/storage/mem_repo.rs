@@ -2,7 +2,7 @@
 //! multipart services (one fake, so both test the same behaviour).
 
 use async_trait::async_trait;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::{Arc, Mutex};
 
 use super::{
@@ -31,6 +31,10 @@ pub(crate) struct MemRepo {
     pub(crate) bucket_tags: Mutex<BTreeMap<String, Tags>>,
     /// bucket → its lifecycle configuration.
     pub(crate) lifecycle: Mutex<BTreeMap<String, LifecycleConfiguration>>,
+    /// Buckets whose stored lifecycle configuration no longer decodes (a
+    /// row damaged behind the server's back): the sweep's listing gives
+    /// them without one and a read of it fails, as the real repositories do.
+    pub(crate) undecodable_lifecycle: Mutex<BTreeSet<String>>,
     /// bucket → its policy and Block Public Access settings, once written.
     pub(crate) access: Mutex<BTreeMap<String, Access>>,
     /// The size of every group commit, in order.
@@ -83,6 +87,10 @@ impl StorageRepo for MemRepo {
         self.cors.lock().unwrap().remove(name.as_str());
         self.bucket_tags.lock().unwrap().remove(name.as_str());
         self.lifecycle.lock().unwrap().remove(name.as_str());
+        self.undecodable_lifecycle
+            .lock()
+            .unwrap()
+            .remove(name.as_str());
         self.access.lock().unwrap().remove(name.as_str());
         Ok(())
     }
@@ -207,6 +215,16 @@ impl StorageRepo for MemRepo {
         if !self.buckets.lock().unwrap().contains_key(name.as_str()) {
             return Ok(None);
         }
+        if self
+            .undecodable_lifecycle
+            .lock()
+            .unwrap()
+            .contains(name.as_str())
+        {
+            return Err(CoreError::internal_msg(
+                "a stored lifecycle configuration does not decode",
+            ));
+        }
         Ok(Some(
             self.lifecycle.lock().unwrap().get(name.as_str()).cloned(),
         ))
@@ -221,6 +239,10 @@ impl StorageRepo for MemRepo {
             Some(b) if b.owner == owner => {}
             _ => return Ok(false),
         }
+        self.undecodable_lifecycle
+            .lock()
+            .unwrap()
+            .remove(name.as_str());
         let mut all = self.lifecycle.lock().unwrap();
         match lifecycle {
             Some(c) => all.insert(name.as_str().to_owned(), c.clone()),
@@ -232,16 +254,23 @@ impl StorageRepo for MemRepo {
         &self,
         after: Option<&BucketName>,
         limit: u32,
-    ) -> CoreResult<Vec<(Bucket, LifecycleConfiguration)>> {
+    ) -> CoreResult<Vec<(Bucket, Option<LifecycleConfiguration>)>> {
         let buckets = self.buckets.lock().unwrap();
-        Ok(self
+        let mut stored: BTreeMap<String, Option<LifecycleConfiguration>> = self
             .lifecycle
             .lock()
             .unwrap()
             .iter()
+            .map(|(name, c)| (name.clone(), Some(c.clone())))
+            .collect();
+        for name in self.undecodable_lifecycle.lock().unwrap().iter() {
+            stored.insert(name.clone(), None);
+        }
+        Ok(stored
+            .into_iter()
             .filter(|(name, _)| after.is_none_or(|a| name.as_str() > a.as_str()))
             .take(limit as usize)
-            .filter_map(|(name, c)| Some((buckets.get(name)?.clone(), c.clone())))
+            .filter_map(|(name, c)| Some((buckets.get(&name)?.clone(), c)))
             .collect())
     }
     async fn delete_object_if(

@@ -199,15 +199,18 @@ pub trait StorageRepo: Send + Sync {
     /// by name, starting after `after` (for the lifecycle sweep). Each
     /// bucket comes with its owner, read in the same statement as the
     /// configuration: the sweep deletes only while that owner still has
-    /// the bucket (see [`Self::delete_object_if`]).
+    /// the bucket (see [`Self::delete_object_if`]). A stored configuration
+    /// that does not decode comes back as `None`, in its place in the
+    /// order, so that one bad row costs its bucket alone a sweep and the
+    /// listing goes on past it.
     ///
     /// # Errors
-    /// Database failures; a stored configuration that does not decode.
+    /// Database failures (never a configuration that does not decode).
     async fn lifecycle_buckets(
         &self,
         after: Option<&BucketName>,
         limit: u32,
-    ) -> CoreResult<Vec<(Bucket, LifecycleConfiguration)>>;
+    ) -> CoreResult<Vec<(Bucket, Option<LifecycleConfiguration>)>>;
 
     /// The owner, policy and Block Public Access settings of bucket `name`,
     /// whoever owns it: `None` when there is no such bucket. A new bucket

@@ -25,7 +25,7 @@ use crate::storage_rows::{
     BucketSetting, OBJECT_COLUMNS, access_block_to_json, bucket_tags_to_json, cors_to_json,
     decode_bucket, decode_key, json_to_access_block, json_to_bucket_tags, json_to_cors,
     json_to_lifecycle, json_to_map, json_to_parts, json_to_tags, lifecycle_to_json, map_to_json,
-    parts_to_json, refusal_error, stored_arn, tags_to_json,
+    parts_to_json, refusal_error, stored_arn, stored_lifecycle, tags_to_json,
 };
 
 /// Buckets and object metadata in SQLite.
@@ -485,7 +485,7 @@ impl StorageRepo for SqliteStorageRepo {
         &self,
         after: Option<&BucketName>,
         limit: u32,
-    ) -> CoreResult<Vec<(Bucket, LifecycleConfiguration)>> {
+    ) -> CoreResult<Vec<(Bucket, Option<LifecycleConfiguration>)>> {
         let rows = sqlx::query(
             "SELECT name, owner_id, created_at, lifecycle FROM buckets
              WHERE lifecycle IS NOT NULL AND name > ?
@@ -498,10 +498,10 @@ impl StorageRepo for SqliteStorageRepo {
         .map_err(db_err)?;
         rows.iter()
             .map(|row| {
+                let bucket = bucket_from_row(row)?;
                 let json: Option<String> = row.try_get("lifecycle")?;
-                let lifecycle = json_to_lifecycle(json.as_deref())?
-                    .ok_or_else(|| sqlx::Error::Decode("a NULL lifecycle".into()))?;
-                Ok((bucket_from_row(row)?, lifecycle))
+                let lifecycle = stored_lifecycle(&bucket.name, json.as_deref());
+                Ok((bucket, lifecycle))
             })
             .collect::<Result<_, sqlx::Error>>()
             .map_err(db_err)

@@ -117,7 +117,9 @@ impl StorageService {
     }
 
     /// Up to `limit` buckets with a lifecycle configuration, by name,
-    /// after `after` (for the lifecycle sweep).
+    /// after `after` (for the lifecycle sweep); `None` for a stored
+    /// configuration that does not decode (see
+    /// [`StorageRepo::lifecycle_buckets`](crate::storage::StorageRepo::lifecycle_buckets)).
     ///
     /// # Errors
     /// Database failures.
@@ -125,7 +127,7 @@ impl StorageService {
         &self,
         after: Option<&BucketName>,
         limit: u32,
-    ) -> CoreResult<Vec<(Bucket, LifecycleConfiguration)>> {
+    ) -> CoreResult<Vec<(Bucket, Option<LifecycleConfiguration>)>> {
         self.repo.lifecycle_buckets(after, limit).await
     }
 
