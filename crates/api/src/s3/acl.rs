@@ -13,13 +13,13 @@
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-ownership-error-responses.html>.
 
 use http::StatusCode;
-use miniaws_core::identity::Caller;
+use miniaws_core::identity::{Caller, UserId};
 use miniaws_core::storage::StorageService;
 use s3s::dto::{AccessControlPolicy, Grant, Grantee, Owner, Permission, Type};
 use s3s::{S3Error, S3ErrorCode, S3Result};
 
 use super::bucket_error;
-use super::convert::owner;
+use super::convert::owner_of;
 
 /// The Object Ownership setting of every bucket.
 pub const BUCKET_OWNER_ENFORCED: &str = "BucketOwnerEnforced";
@@ -174,8 +174,8 @@ pub fn check_acl_request(
 }
 
 /// The only ACL a bucket or object has: its owner's full control.
-pub fn owner_full_control(caller: Caller) -> (Owner, Vec<Grant>) {
-    let owner = owner(caller);
+pub fn owner_full_control(owner_id: UserId) -> (Owner, Vec<Grant>) {
+    let owner = owner_of(owner_id);
     let grant = Grant {
         grantee: Some(Grantee {
             display_name: owner.display_name.clone(),
@@ -242,7 +242,7 @@ mod tests {
             user_id: OWNER.parse().expect("a user id"),
             key_id: miniaws_core::identity::ApiKeyId::new(),
         };
-        let (owner, grants) = owner_full_control(caller);
+        let (owner, grants) = owner_full_control(caller.user_id);
         let mut policy = AccessControlPolicy {
             owner: Some(owner),
             grants: Some(grants),

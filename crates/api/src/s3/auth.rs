@@ -78,7 +78,7 @@ impl S3Auth for IdentityAuth {
 }
 
 /// Attaches the authenticated [`Caller`] to the request's extensions, where
-/// every operation finds it (the five public reads then serve another
+/// every operation finds it (the public reads then serve another
 /// account's bucket only through its policy: see [`reader`]); denies
 /// anonymous requests but the public reads a bucket policy grants (see
 /// [`CallerAccess::check_anonymous`]).
@@ -149,9 +149,8 @@ impl S3Access for CallerAccess {
 
 impl CallerAccess {
     /// An unsigned request: allowed only for the reads a bucket policy
-    /// grants to everyone (GetObject and HeadObject under `s3:GetObject`,
-    /// ListObjects, ListObjectsV2 and HeadBucket under `s3:ListBucket`), while the
-    /// bucket's `RestrictPublicBuckets` is off. The grant, a
+    /// grants to everyone (see [`public_read`]), while the bucket's
+    /// `RestrictPublicBuckets` is off. The grant, a
     /// [`PublicGrant`] for exactly that bucket and key, goes into the
     /// extensions instead of a [`Caller`]: operations that need a `Caller`
     /// (every write, every bucket setting) still refuse the request.
@@ -195,7 +194,7 @@ impl CallerAccess {
     /// The owner ids a signed request's `x-amz-expected-bucket-owner` and
     /// `x-amz-source-expected-bucket-owner` must name. Only its owner
     /// writes to a bucket, so that is the caller's own id, except on the
-    /// reads another account's bucket policy may grant (the five public
+    /// reads another account's bucket policy may grant (the public
     /// reads, a copy's source): there it is the bucket's actual owner,
     /// looked up only when the header is sent, so that a caller who says
     /// "my own bucket" is never served someone else's public one.
@@ -244,15 +243,21 @@ impl CallerAccess {
 
 /// The reads a bucket policy may open to everyone, anonymous or signed by
 /// another account: GetObject and HeadObject under `s3:GetObject` on the
-/// key, ListObjects and ListObjectsV2 under `s3:ListBucket` on the bucket.
-/// The bucket, the action and (for an object read) the key.
+/// key, GetObjectAttributes under `s3:GetObject` and
+/// `s3:GetObjectAttributes`, GetObjectAcl under `s3:GetObjectAcl`;
+/// ListObjects, ListObjectsV2 and HeadBucket under `s3:ListBucket` on the
+/// bucket. The bucket, the action and (for an object read) the key.
 fn public_read(op: &str, path: &S3Path) -> Option<(String, PublicAction, Option<String>)> {
     match (op, path) {
-        ("GetObject" | "HeadObject", S3Path::Object { bucket, key }) => Some((
-            bucket.to_string(),
-            PublicAction::GetObject,
-            Some(key.to_string()),
-        )),
+        (op, S3Path::Object { bucket, key }) => {
+            let action = match op {
+                "GetObject" | "HeadObject" => PublicAction::GetObject,
+                "GetObjectAttributes" => PublicAction::GetObjectAttributes,
+                "GetObjectAcl" => PublicAction::GetObjectAcl,
+                _ => return None,
+            };
+            Some((bucket.to_string(), action, Some(key.to_string())))
+        }
         ("ListObjects" | "ListObjectsV2" | "HeadBucket", S3Path::Bucket { bucket }) => {
             Some((bucket.to_string(), PublicAction::ListBucket, None))
         }
@@ -299,7 +304,7 @@ fn refuse_long_presigned(query: Option<&str>) -> S3Result<()> {
 }
 
 /// Who reads, for the operations a bucket policy may open to everyone
-/// (GetObject, HeadObject, ListObjects, ListObjectsV2, HeadBucket): the authenticated
+/// (see [`public_read`]): the authenticated
 /// caller — their own buckets as owner, another account's through what
 /// its policy grants everyone ([`Reader::Signed`]) —, or the anonymous
 /// caller's [`PublicGrant`] (both set by [`CallerAccess`]).

@@ -13,7 +13,7 @@ pub(super) async fn handle(
 ) -> S3Result<S3Response<GetBucketAclOutput>> {
     let caller = caller(&req)?;
     s3.owned_bucket(caller, &req.input.bucket).await?;
-    let (owner, grants) = owner_full_control(caller);
+    let (owner, grants) = owner_full_control(caller.user_id);
     Ok(S3Response::new(GetBucketAclOutput {
         owner: Some(owner),
         grants: Some(grants),

@@ -1,27 +1,32 @@
 //! GetObjectAcl: ACLs are disabled (see [`super::acl`]), so the answer for
-//! an object that exists is always the owner with `FULL_CONTROL`.
+//! an object that exists is always its bucket's owner with `FULL_CONTROL`,
+//! whoever asks: the owner, or — when the bucket's policy grants everyone
+//! `s3:GetObjectAcl` on the key, as S3 requires
+//! (<https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectAcl.html>)
+//! — another account's signed request or an unsigned one (see
+//! [`super::auth::reader`]), which get exactly the owner's answer.
 //! `versionId=null` names the current object (see [`super::versions`]).
 
-use miniaws_core::storage::Conditions;
 use s3s::dto::{GetObjectAclInput, GetObjectAclOutput};
 use s3s::{S3Request, S3Response, S3Result};
 
 use super::acl::owner_full_control;
 use super::versions::null_version;
-use super::{MiniS3, caller, object_error};
+use super::{MiniS3, object_error, reader};
 
 pub(super) async fn handle(
     s3: &MiniS3,
     req: S3Request<GetObjectAclInput>,
 ) -> S3Result<S3Response<GetObjectAclOutput>> {
-    let caller = caller(&req)?;
+    let reader = reader(&req)?;
     let input = req.input;
     null_version(input.version_id.as_deref())?;
-    s3.storage()
-        .head_object(caller, &input.bucket, &input.key, &Conditions::default())
+    let owner = s3
+        .storage()
+        .get_object_acl_owner(reader, &input.bucket, &input.key)
         .await
         .map_err(object_error)?;
-    let (owner, grants) = owner_full_control(caller);
+    let (owner, grants) = owner_full_control(owner);
     Ok(S3Response::new(GetObjectAclOutput {
         owner: Some(owner),
         grants: Some(grants),

@@ -13,10 +13,13 @@
 //! - `StorageClass`: the object's (see [`super::request_options`]); `ObjectSize`.
 //!
 //! `Last-Modified` goes in a header; `versionId=null` names the current
-//! object (see [`super::versions`]).
+//! object (see [`super::versions`]). Another account's signed request or an
+//! unsigned one is answered the same when the bucket's policy grants
+//! everyone `s3:GetObject` and `s3:GetObjectAttributes` on the key (see
+//! [`super::auth::reader`]).
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectAttributes.html>.
 
-use miniaws_core::storage::{Conditions, ObjectMeta};
+use miniaws_core::storage::ObjectMeta;
 use s3s::dto::{
     Checksum, ChecksumType, GetObjectAttributesInput, GetObjectAttributesOutput,
     GetObjectAttributesParts, ObjectAttributes, ObjectPart, StorageClass,
@@ -26,7 +29,7 @@ use s3s::{S3Request, S3Response, S3Result, s3_error};
 use super::convert::{StoredChecksums, etag, timestamp};
 use super::request_options::{STORAGE_CLASS, listed_class};
 use super::versions::{echo, null_version};
-use super::{MiniS3, caller, object_error};
+use super::{MiniS3, object_error, reader};
 
 /// The most parts one answer lists (as ListParts).
 const MAX_PARTS: i32 = 1000;
@@ -168,7 +171,7 @@ pub(super) async fn handle(
     s3: &MiniS3,
     req: S3Request<GetObjectAttributesInput>,
 ) -> S3Result<S3Response<GetObjectAttributesOutput>> {
-    let caller = caller(&req)?;
+    let reader = reader(&req)?;
     let input = req.input;
     let named_null = null_version(input.version_id.as_deref())?;
     let wanted = wanted(&input.object_attributes)?;
@@ -192,15 +195,11 @@ pub(super) async fn handle(
         }
         Some(n) => n,
     };
-    let meta = match s3
+    let meta = s3
         .storage()
-        .head_object(caller, &input.bucket, &input.key, &Conditions::default())
+        .get_object_attributes(reader, &input.bucket, &input.key)
         .await
-        .map_err(object_error)?
-    {
-        miniaws_core::storage::HeadObjectOutput::Found(meta)
-        | miniaws_core::storage::HeadObjectOutput::NotModified(meta) => meta,
-    };
+        .map_err(object_error)?;
     Ok(S3Response::new(GetObjectAttributesOutput {
         last_modified: Some(timestamp(meta.last_modified)),
         version_id: echo(named_null),

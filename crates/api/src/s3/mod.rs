@@ -151,7 +151,7 @@ impl MiniS3 {
     }
 }
 
-/// Who reads (GetObject, HeadObject, ListObjects, ListObjectsV2, HeadBucket only): the
+/// Who reads (the public reads of [`auth::reader`] only): the
 /// authenticated caller (another account's bucket only through what its
 /// policy grants everyone), or an anonymous caller with a public grant.
 fn reader<T>(req: &S3Request<T>) -> S3Result<miniaws_core::storage::Reader> {

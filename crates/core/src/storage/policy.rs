@@ -68,21 +68,42 @@ pub struct BucketPolicy {
     statements: Vec<PolicyStatement>,
 }
 
-/// The S3 actions Mini AWS grants to anonymous callers under a policy.
+/// The S3 reads a bucket policy may open to someone other than the owner
+/// (anonymous, or signed by another account), each with the IAM actions it
+/// needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PublicAction {
-    /// GetObject and HeadObject, on `arn:aws:s3:::bucket/key`.
+    /// GetObject and HeadObject: `s3:GetObject` on `arn:aws:s3:::bucket/key`.
     GetObject,
-    /// ListObjects and ListObjectsV2, on `arn:aws:s3:::bucket`.
+    /// ListObjects, ListObjectsV2 and HeadBucket: `s3:ListBucket` on
+    /// `arn:aws:s3:::bucket`.
     ListBucket,
+    /// GetObjectAttributes: `s3:GetObject` *and* `s3:GetObjectAttributes`
+    /// on `arn:aws:s3:::bucket/key`, as S3 requires of an unversioned
+    /// bucket (every Mini AWS bucket): "If the bucket is not versioned, you
+    /// need the s3:GetObject and s3:GetObjectAttributes permissions"
+    /// (<https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectAttributes.html>).
+    GetObjectAttributes,
+    /// GetObjectAcl: `s3:GetObjectAcl` on `arn:aws:s3:::bucket/key`
+    /// (<https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectAcl.html>).
+    GetObjectAcl,
 }
 
 impl PublicAction {
-    fn name(self) -> &'static str {
+    /// The IAM actions (lower-cased) the read needs, all of them.
+    fn names(self) -> &'static [&'static str] {
         match self {
-            Self::GetObject => "s3:getobject",
-            Self::ListBucket => "s3:listbucket",
+            Self::GetObject => &["s3:getobject"],
+            Self::ListBucket => &["s3:listbucket"],
+            Self::GetObjectAttributes => &["s3:getobject", "s3:getobjectattributes"],
+            Self::GetObjectAcl => &["s3:getobjectacl"],
         }
+    }
+
+    /// Whether it acts on a key (`arn:aws:s3:::bucket/key`) rather than on
+    /// the bucket itself.
+    pub fn on_object(self) -> bool {
+        !matches!(self, Self::ListBucket)
     }
 }
 
@@ -183,14 +204,15 @@ impl BucketPolicy {
     /// Whether everyone — an anonymous caller, or a signed caller of
     /// another account: `"Principal": "*"` names them all — may perform
     /// `action` on `key` of `bucket` (`key` is ignored for
-    /// [`PublicAction::ListBucket`], which acts on the bucket itself): no
-    /// `Deny` matches, and some `Allow` does.
+    /// [`PublicAction::ListBucket`], which acts on the bucket itself): for
+    /// each IAM action it needs, no `Deny` matches, and some `Allow` does.
     pub fn allows_anonymous(&self, action: PublicAction, bucket: &str, key: &str) -> bool {
-        let resource = match action {
-            PublicAction::GetObject => format!("{bucket}/{key}"),
-            PublicAction::ListBucket => bucket.to_owned(),
+        let resource = if action.on_object() {
+            format!("{bucket}/{key}")
+        } else {
+            bucket.to_owned()
         };
-        self.allows(action.name(), &resource)
+        action.names().iter().all(|a| self.allows(a, &resource))
     }
 
     /// Whether everyone may read the tags of `key` of `bucket`
@@ -500,13 +522,13 @@ pub struct BucketAccess {
 /// owner's [`crate::identity::Caller`], its fields are private and only the
 /// policy check builds one, so no code path can mistake such a request for
 /// the owner: a grant reads exactly the bucket (and, for
-/// [`PublicAction::GetObject`], the key) it was granted for.
+/// an object read, the key) it was granted for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublicGrant {
     pub(crate) bucket: String,
     pub(crate) owner: UserId,
     pub(crate) action: PublicAction,
-    /// The key, for [`PublicAction::GetObject`].
+    /// The key, for an object read ([`PublicAction::on_object`]).
     pub(crate) key: Option<String>,
     /// Whether the policy also lets everyone list the bucket: without it,
     /// a missing key is `AccessDenied`, not `NoSuchKey`, as on S3.
@@ -570,6 +592,38 @@ mod tests {
         assert!(p.allows_anonymous(PublicAction::GetObject, B, "a/b.png"));
         assert!(!p.allows_anonymous(PublicAction::ListBucket, B, ""));
         assert!(!p.allows_anonymous(PublicAction::GetObject, "other", "a"));
+    }
+
+    #[test]
+    fn object_attributes_need_get_object_and_get_object_attributes() {
+        let policy = |actions: &str| {
+            let doc = format!(
+                r#"{{"Statement":[{{"Effect":"Allow","Principal":"*","Action":{actions},"Resource":"arn:aws:s3:::site/*"}},
+                {{"Effect":"Deny","Principal":"*","Action":"s3:GetObjectAcl","Resource":"arn:aws:s3:::site/private/*"}}]}}"#
+            );
+            BucketPolicy::parse(B, &doc).expect("valid policy")
+        };
+        let attributes = PublicAction::GetObjectAttributes;
+        let acl = PublicAction::GetObjectAcl;
+        for (actions, attributes_ok, acl_ok) in [
+            (r#""s3:GetObject""#, false, false),
+            (r#""s3:GetObjectAttributes""#, false, false),
+            (r#"["s3:GetObject","s3:GetObjectAttributes"]"#, true, false),
+            (r#""s3:GetObjectAcl""#, false, true),
+            (r#""s3:GetObject*""#, true, true),
+        ] {
+            let p = policy(actions);
+            assert_eq!(
+                p.allows_anonymous(attributes, B, "a"),
+                attributes_ok,
+                "{actions}"
+            );
+            assert_eq!(p.allows_anonymous(acl, B, "a"), acl_ok, "{actions}");
+            assert!(
+                !p.allows_anonymous(acl, B, "private/a"),
+                "{actions}: denied"
+            );
+        }
     }
 
     #[test]

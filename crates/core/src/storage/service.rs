@@ -12,7 +12,7 @@ use super::domain::{
     WriteCondition, guess_content_type, validate_content_type, validate_user_metadata,
 };
 use super::listing::{self, ListObjectsInput, ListObjectsPage};
-use super::policy::{PublicGrant, Reader};
+use super::policy::{PublicAction, PublicGrant, Reader};
 use super::ports::{BlobId, BlobStore, ByteStream, ObjectWrite, StorageRepo, WrittenBlob};
 use super::range::{ByteRange, Conditions, Evaluation, RangeSpec};
 use super::tags::Tags;
@@ -383,7 +383,10 @@ impl StorageService {
     /// # Errors
     /// `InvalidInput` for a bad name, `NotFound(Bucket)`, `Forbidden`.
     pub async fn head_bucket(&self, reader: impl Into<Reader>, name: &str) -> CoreResult<Bucket> {
-        Ok(self.readable_bucket(&reader.into(), name, None).await?.0)
+        Ok(self
+            .readable_bucket(&reader.into(), name, PublicAction::ListBucket, None)
+            .await?
+            .0)
     }
 
     /// The caller's buckets, by name.
@@ -707,18 +710,24 @@ impl StorageService {
         bucket: &str,
         key: &str,
     ) -> CoreResult<ObjectMeta> {
-        Ok(self.object_meta_as(&reader.into(), bucket, key).await?.0)
+        Ok(self
+            .object_meta_as(&reader.into(), PublicAction::GetObject, bucket, key)
+            .await?
+            .0)
     }
 
-    /// The metadata of an object `reader` may read, with the public grant
-    /// that let the read in (if it was not the owner's).
+    /// The metadata of an object `reader` may read for `action`, with the
+    /// public grant that let the read in (if it was not the owner's).
     async fn object_meta_as(
         &self,
         reader: &Reader,
+        action: PublicAction,
         bucket: &str,
         key: &str,
     ) -> CoreResult<(ObjectMeta, Option<PublicGrant>)> {
-        let (bucket, grant) = self.readable_bucket(reader, bucket, Some(key)).await?;
+        let (bucket, grant) = self
+            .readable_bucket(reader, bucket, action, Some(key))
+            .await?;
         let key = ObjectKey::parse(key)?;
         match self.repo.get_object(&bucket.name, &key).await? {
             Some(meta) => Ok((meta, grant)),
@@ -746,6 +755,50 @@ impl StorageService {
         Ok(match conditions.evaluate(&meta)? {
             Evaluation::Proceed => HeadObjectOutput::Found(meta),
             Evaluation::NotModified => HeadObjectOutput::NotModified(meta),
+        })
+    }
+
+    /// An object's metadata for S3's GetObjectAttributes: the owner's
+    /// object, or another account's whose policy grants everyone both
+    /// `s3:GetObject` and `s3:GetObjectAttributes` on it
+    /// ([`PublicAction::GetObjectAttributes`]). Whoever reads, the answer
+    /// is the same.
+    ///
+    /// # Errors
+    /// `NotFound(Bucket|Object)` (a missing key is `Forbidden` for a
+    /// reader the policy does not also let list the bucket), `Forbidden`.
+    pub async fn get_object_attributes(
+        &self,
+        reader: impl Into<Reader>,
+        bucket: &str,
+        key: &str,
+    ) -> CoreResult<ObjectMeta> {
+        let reader = reader.into();
+        let action = PublicAction::GetObjectAttributes;
+        Ok(self.object_meta_as(&reader, action, bucket, key).await?.0)
+    }
+
+    /// The owner of an existing object, for S3's GetObjectAcl (ACLs are
+    /// disabled: an object's ACL is its bucket owner's full control): the
+    /// caller's own object, or another account's whose policy grants
+    /// everyone `s3:GetObjectAcl` on it ([`PublicAction::GetObjectAcl`]).
+    ///
+    /// # Errors
+    /// As [`Self::get_object_attributes`].
+    pub async fn get_object_acl_owner(
+        &self,
+        reader: impl Into<Reader>,
+        bucket: &str,
+        key: &str,
+    ) -> CoreResult<UserId> {
+        let reader = reader.into();
+        let action = PublicAction::GetObjectAcl;
+        let (_, grant) = self.object_meta_as(&reader, action, bucket, key).await?;
+        // Without a grant the reader read their own bucket.
+        Ok(match (grant, reader) {
+            (Some(grant), _) => grant.owner,
+            (None, Reader::Owner(caller) | Reader::Signed(caller)) => caller.user_id,
+            (None, Reader::Public(grant)) => grant.owner,
         })
     }
 
@@ -779,7 +832,9 @@ impl StorageService {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let (meta, grant) = self.object_meta_as(reader, bucket, key).await?;
+            let (meta, grant) = self
+                .object_meta_as(reader, PublicAction::GetObject, bucket, key)
+                .await?;
             if conditions_say_not_modified(&options.conditions, &meta)? {
                 return Ok((GetObjectOutput::NotModified(meta), grant));
             }
@@ -863,7 +918,9 @@ impl StorageService {
         bucket: &str,
         input: &ListObjectsInput,
     ) -> CoreResult<ListObjectsPage> {
-        let (bucket, _) = self.readable_bucket(&caller.into(), bucket, None).await?;
+        let (bucket, _) = self
+            .readable_bucket(&caller.into(), bucket, PublicAction::ListBucket, None)
+            .await?;
         listing::list(self.repo.as_ref(), &bucket, input).await
     }
 

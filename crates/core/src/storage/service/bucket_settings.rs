@@ -202,9 +202,10 @@ impl StorageService {
         })
     }
 
-    /// The bucket `name` as `reader` may read it: the owner's own bucket,
-    /// or exactly the bucket (and key, for an object read) a public grant
-    /// was given for, still owned by the same account. A
+    /// The bucket `name` as `reader` may read it for `action` (on `key`,
+    /// for an object read; `None` for [`PublicAction::ListBucket`]): the
+    /// owner's own bucket, or exactly the bucket, key and action a public
+    /// grant was given for, still owned by the same account. A
     /// [`Reader::Signed`] caller reads their own bucket as its owner and
     /// another account's through the grant its policy gives everyone. The
     /// grant comes back when it is what let the read in.
@@ -212,13 +213,9 @@ impl StorageService {
         &self,
         reader: &Reader,
         name: &str,
+        action: PublicAction,
         key: Option<&str>,
     ) -> CoreResult<(Bucket, Option<PublicGrant>)> {
-        let wanted_action = if key.is_some() {
-            PublicAction::GetObject
-        } else {
-            PublicAction::ListBucket
-        };
         let grant = match reader {
             Reader::Owner(caller) => return Ok((self.bucket(*caller, name).await?, None)),
             Reader::Signed(caller) => {
@@ -232,7 +229,7 @@ impl StorageService {
                 };
                 // Another account's bucket: only what its policy grants
                 // everyone, checked exactly as for an anonymous caller.
-                return match self.public_grant(name, wanted_action, key).await? {
+                return match self.public_grant(name, action, key).await? {
                     Some(grant) if grant.owner == bucket.owner => Ok((bucket, Some(grant))),
                     _ => Err(forbidden(&bucket_name)),
                 };
@@ -240,7 +237,7 @@ impl StorageService {
             Reader::Public(grant) => grant,
         };
         let denied = || CoreError::Forbidden("Access Denied".into());
-        if grant.bucket != name || grant.action != wanted_action || grant.key.as_deref() != key {
+        if grant.bucket != name || grant.action != action || grant.key.as_deref() != key {
             return Err(denied());
         }
         let name = BucketName::parse(name)?;
@@ -252,11 +249,12 @@ impl StorageService {
 
     /// Whether the policy of bucket `bucket` lets everyone — an anonymous
     /// caller, or a signed caller of another account — perform `action`
-    /// (on `key`, for [`PublicAction::GetObject`]): the
+    /// (on `key`, for an object read: [`PublicAction::on_object`]): the
     /// bucket exists, its Block Public Access setting
     /// `RestrictPublicBuckets` is off (or the settings were deleted), its
-    /// policy has an `Allow` that matches and no `Deny` that does. `None`
-    /// otherwise; a stored policy that no longer validates grants nothing.
+    /// policy has an `Allow` that matches each IAM action `action` needs and
+    /// no `Deny` that does. `None` otherwise; a stored policy that no
+    /// longer validates grants nothing.
     ///
     /// # Errors
     /// Database failures.
@@ -269,9 +267,9 @@ impl StorageService {
         let Ok(name) = BucketName::parse(bucket) else {
             return Ok(None);
         };
-        let key = match (action, key) {
-            (PublicAction::GetObject, Some(key)) => Some(key),
-            (PublicAction::ListBucket, None) => None,
+        let key = match (action.on_object(), key) {
+            (true, Some(key)) => Some(key),
+            (false, None) => None,
             _ => return Ok(None),
         };
         let Some(access) = self.repo.get_bucket_access(&name).await? else {

@@ -1,0 +1,407 @@
+//! Bucket-policy rules beyond the public GET/HEAD/list reads of
+//! `s3_policy.rs`, against the real server on SQLite and Postgres with
+//! real clients (the AWS SDK, unsigned requests sent raw, boto3):
+//! GetObjectAttributes (`s3:GetObject` and `s3:GetObjectAttributes`) and
+//! GetObjectAcl (`s3:GetObjectAcl`) for another user's signed requests and
+//! unsigned ones: granted → the owner's very answer; not granted (no
+//! policy, one of the two attribute permissions only, a key outside the
+//! `Resource`, a `Deny`, `RestrictPublicBuckets` on) → `AccessDenied`; a
+//! missing key → `AccessDenied` without `s3:ListBucket`.
+
+mod common;
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{ChecksumAlgorithm, ObjectAttributes, PublicAccessBlockConfiguration};
+use common::{code_of, s3_client};
+use miniaws_testkit::{Backend, TestServer, services_required};
+use std::path::{Path, PathBuf};
+
+const BUCKET: &str = "rules-shared";
+const PRIVATE: &str = "rules-private";
+
+async fn put_policy(s3: &Client, bucket: &str, statements: &str) {
+    let policy = format!(r#"{{"Version":"2012-10-17","Statement":[{statements}]}}"#);
+    s3.put_bucket_policy()
+        .bucket(bucket)
+        .policy(policy)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("PutBucketPolicy {statements}: {e:?}"));
+}
+
+fn allow(actions: &str, resource: &str) -> String {
+    format!(
+        r#"{{"Effect":"Allow","Principal":"*","Action":{actions},"Resource":"arn:aws:s3:::{resource}"}}"#
+    )
+}
+
+fn deny(actions: &str, resource: &str) -> String {
+    format!(
+        r#"{{"Effect":"Deny","Principal":"*","Action":{actions},"Resource":"arn:aws:s3:::{resource}"}}"#
+    )
+}
+
+/// What GetObjectAttributes answers, comparable across callers.
+async fn attributes(s3: &Client, bucket: &str, key: &str) -> Result<String, (String, u16)> {
+    s3.get_object_attributes()
+        .bucket(bucket)
+        .key(key)
+        .object_attributes(ObjectAttributes::Etag)
+        .object_attributes(ObjectAttributes::ObjectSize)
+        .object_attributes(ObjectAttributes::StorageClass)
+        .object_attributes(ObjectAttributes::Checksum)
+        .send()
+        .await
+        .map(|o| {
+            format!(
+                "etag={:?} size={:?} class={:?} crc32={:?} modified={:?}",
+                o.e_tag(),
+                o.object_size(),
+                o.storage_class(),
+                o.checksum().and_then(|c| c.checksum_crc32()),
+                o.last_modified()
+            )
+        })
+        .map_err(|e| code_of(&e))
+}
+
+/// What GetObjectAcl answers, comparable across callers.
+async fn acl(s3: &Client, bucket: &str, key: &str) -> Result<String, (String, u16)> {
+    s3.get_object_acl()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map(|o| {
+            let grants: Vec<String> = o
+                .grants()
+                .iter()
+                .map(|g| {
+                    format!(
+                        "{:?}:{:?}:{:?}",
+                        g.grantee().and_then(|g| g.id()),
+                        g.grantee().map(|g| g.r#type()),
+                        g.permission()
+                    )
+                })
+                .collect();
+            format!(
+                "owner={:?} grants={grants:?}",
+                o.owner().and_then(|o| o.id())
+            )
+        })
+        .map_err(|e| code_of(&e))
+}
+
+/// An unsigned request: status and body.
+async fn anon(url: &str, headers: &[(&str, &str)]) -> (u16, String) {
+    let mut req = reqwest::Client::new().get(url);
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    let resp = req.send().await.expect("request sent");
+    let status = resp.status().as_u16();
+    (status, resp.text().await.expect("body"))
+}
+
+fn denied() -> Result<String, (String, u16)> {
+    Err(("AccessDenied".to_owned(), 403))
+}
+
+/// GetObjectAttributes and GetObjectAcl by Bob (signed) and unsigned.
+async fn attributes_and_acl(server: &TestServer, alice: &Client, bob: &Client, alice_id: &str) {
+    let base = server.aws_url();
+    let body = b"attributes bytes".to_vec();
+    for (bucket, key) in [
+        (BUCKET, "pub/a.txt"),
+        (BUCKET, "outside.txt"),
+        (PRIVATE, "pub/a.txt"),
+    ] {
+        alice
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .checksum_algorithm(ChecksumAlgorithm::Crc32)
+            .body(ByteStream::from(body.clone()))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("PutObject {bucket}/{key}: {e:?}"));
+    }
+    let own_attributes = attributes(alice, BUCKET, "pub/a.txt")
+        .await
+        .expect("the owner's GetObjectAttributes");
+    assert!(
+        own_attributes.contains(&format!("size=Some({})", body.len())),
+        "{own_attributes}"
+    );
+    let own_acl = acl(alice, BUCKET, "pub/a.txt")
+        .await
+        .expect("the owner's GetObjectAcl");
+    assert!(own_acl.contains(alice_id), "{own_acl}");
+    let attrs_url = format!("{base}/{BUCKET}/pub/a.txt?attributes");
+    let acl_url = format!("{base}/{BUCKET}/pub/a.txt?acl");
+    let wanted = [("x-amz-object-attributes", "ETag,ObjectSize")];
+
+    // No policy: refused, signed or not.
+    assert_eq!(attributes(bob, BUCKET, "pub/a.txt").await, denied());
+    assert_eq!(acl(bob, BUCKET, "pub/a.txt").await, denied());
+    assert_eq!(anon(&attrs_url, &wanted).await.0, 403);
+    assert_eq!(anon(&acl_url, &[]).await.0, 403);
+
+    alice
+        .delete_public_access_block()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .expect("DeletePublicAccessBlock");
+    // s3:GetObject alone is not enough for GetObjectAttributes, nor is
+    // s3:GetObjectAttributes alone: S3 needs both.
+    for actions in [r#""s3:GetObject""#, r#""s3:GetObjectAttributes""#] {
+        put_policy(alice, BUCKET, &allow(actions, &format!("{BUCKET}/pub/*"))).await;
+        assert_eq!(
+            attributes(bob, BUCKET, "pub/a.txt").await,
+            denied(),
+            "{actions} alone"
+        );
+        assert_eq!(anon(&attrs_url, &wanted).await.0, 403, "{actions} alone");
+        assert_eq!(acl(bob, BUCKET, "pub/a.txt").await, denied(), "{actions}");
+    }
+
+    // Granted, with a Deny on part of the prefix.
+    put_policy(
+        alice,
+        BUCKET,
+        &[
+            allow(
+                r#"["s3:GetObject","s3:GetObjectAttributes","s3:GetObjectAcl"]"#,
+                &format!("{BUCKET}/pub/*"),
+            ),
+            deny(
+                r#"["s3:GetObjectAttributes","s3:GetObjectAcl"]"#,
+                &format!("{BUCKET}/pub/closed/*"),
+            ),
+        ]
+        .join(","),
+    )
+    .await;
+    assert_eq!(
+        attributes(bob, BUCKET, "pub/a.txt").await.as_deref(),
+        Ok(own_attributes.as_str()),
+        "Bob gets the owner's answer"
+    );
+    assert_eq!(
+        acl(bob, BUCKET, "pub/a.txt").await.as_deref(),
+        Ok(own_acl.as_str()),
+        "Bob gets the owner's ACL"
+    );
+    let (status, xml) = anon(&attrs_url, &wanted).await;
+    assert_eq!(status, 200, "{xml}");
+    assert!(
+        xml.contains(&format!("<ObjectSize>{}</ObjectSize>", body.len())),
+        "{xml}"
+    );
+    let md5 = hex::encode(<md5::Md5 as md5::Digest>::digest(&body));
+    assert!(xml.contains(&format!("<ETag>{md5}</ETag>")), "{xml}");
+    assert!(!xml.contains("StorageClass"), "only what was asked: {xml}");
+    let (status, xml) = anon(&acl_url, &[]).await;
+    assert_eq!(status, 200, "{xml}");
+    assert!(xml.contains(&format!("<ID>{alice_id}</ID>")), "{xml}");
+    assert!(xml.contains("FULL_CONTROL"), "{xml}");
+    assert_eq!(xml.matches("<Grant>").count(), 1, "{xml}");
+    // x-amz-expected-bucket-owner must name the bucket's owner.
+    let (status, _) = anon(&acl_url, &[("x-amz-expected-bucket-owner", alice_id)]).await;
+    assert_eq!(status, 200, "the expected owner named");
+    let (status, _) = anon(&acl_url, &[("x-amz-expected-bucket-owner", "someone")]).await;
+    assert_eq!(status, 403, "another expected owner");
+
+    // Refused: the Deny'd prefix, a key outside the Resource, another
+    // bucket of the same owner without a policy.
+    alice
+        .put_object()
+        .bucket(BUCKET)
+        .key("pub/closed/c.txt")
+        .body(ByteStream::from_static(b"closed"))
+        .send()
+        .await
+        .expect("PutObject");
+    for key in ["pub/closed/c.txt", "outside.txt"] {
+        assert_eq!(attributes(bob, BUCKET, key).await, denied(), "{key}");
+        assert_eq!(acl(bob, BUCKET, key).await, denied(), "{key}");
+        let url = format!("{base}/{BUCKET}/{key}");
+        assert_eq!(anon(&format!("{url}?attributes"), &wanted).await.0, 403);
+        assert_eq!(anon(&format!("{url}?acl"), &[]).await.0, 403, "{key}");
+    }
+    assert_eq!(attributes(bob, PRIVATE, "pub/a.txt").await, denied());
+    assert_eq!(acl(bob, PRIVATE, "pub/a.txt").await, denied());
+    // A missing key: AccessDenied without s3:ListBucket, NoSuchKey with it.
+    assert_eq!(attributes(bob, BUCKET, "pub/none").await, denied());
+    assert_eq!(acl(bob, BUCKET, "pub/none").await, denied());
+    put_policy(
+        alice,
+        BUCKET,
+        &[
+            allow(
+                r#"["s3:GetObject","s3:GetObjectAttributes","s3:GetObjectAcl"]"#,
+                &format!("{BUCKET}/pub/*"),
+            ),
+            allow(r#""s3:ListBucket""#, BUCKET),
+        ]
+        .join(","),
+    )
+    .await;
+    assert_eq!(
+        attributes(bob, BUCKET, "pub/none").await,
+        Err(("NoSuchKey".to_owned(), 404))
+    );
+    assert_eq!(
+        acl(bob, BUCKET, "pub/none").await,
+        Err(("NoSuchKey".to_owned(), 404))
+    );
+    // Bob's own bucket is his; Alice's answers are unchanged by the grant.
+    assert_eq!(
+        attributes(alice, BUCKET, "pub/a.txt").await.as_deref(),
+        Ok(own_attributes.as_str())
+    );
+
+    // RestrictPublicBuckets on: nothing for others, though the policy stays.
+    alice
+        .put_public_access_block()
+        .bucket(BUCKET)
+        .public_access_block_configuration(
+            PublicAccessBlockConfiguration::builder()
+                .restrict_public_buckets(true)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("PutPublicAccessBlock");
+    assert_eq!(attributes(bob, BUCKET, "pub/a.txt").await, denied());
+    assert_eq!(acl(bob, BUCKET, "pub/a.txt").await, denied());
+    assert_eq!(anon(&attrs_url, &wanted).await.0, 403);
+    assert_eq!(anon(&acl_url, &[]).await.0, 403);
+    alice
+        .delete_public_access_block()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .expect("DeletePublicAccessBlock");
+}
+
+fn python() -> Option<PathBuf> {
+    match std::env::var("MINIAWS_TEST_PYTHON") {
+        Ok(p) if !p.is_empty() && Path::new(&p).exists() => Some(PathBuf::from(p)),
+        _ if services_required() => panic!(
+            "MINIAWS_TEST_PYTHON is not set or does not exist, but services are required: run ./scripts/test"
+        ),
+        _ => {
+            eprintln!("SKIPPED: MINIAWS_TEST_PYTHON not set (run ./scripts/test)");
+            None
+        }
+    }
+}
+
+/// boto3 as Bob and unsigned: granted reads answered, others AccessDenied.
+async fn boto3(server: &TestServer, bob: &miniaws_client::CreatedKey, alice_id: &str) {
+    let Some(python) = python() else {
+        return;
+    };
+    let script = r#"
+import os, sys
+import boto3
+from botocore import UNSIGNED
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+bucket, private, owner = sys.argv[1], sys.argv[2], sys.argv[3]
+common = dict(endpoint_url=os.environ["ENDPOINT"], region_name="us-east-1")
+signed = boto3.client("s3", config=Config(s3={"addressing_style": "path"}), **common)
+unsigned = boto3.client(
+    "s3", config=Config(signature_version=UNSIGNED, s3={"addressing_style": "path"}), **common
+)
+for who, s3 in (("bob", signed), ("unsigned", unsigned)):
+    got = s3.get_object_attributes(Bucket=bucket, Key="pub/a.txt", ObjectAttributes=["ObjectSize", "ETag"])
+    assert got["ObjectSize"] == 16, (who, got)
+    acl = s3.get_object_acl(Bucket=bucket, Key="pub/a.txt")
+    assert acl["Owner"]["ID"] == owner, (who, acl)
+    assert [(g["Grantee"]["ID"], g["Permission"]) for g in acl["Grants"]] == [(owner, "FULL_CONTROL")], (who, acl)
+    for b, key in ((bucket, "outside.txt"), (private, "pub/a.txt")):
+        for call in (
+            lambda: s3.get_object_attributes(Bucket=b, Key=key, ObjectAttributes=["ObjectSize"]),
+            lambda: s3.get_object_acl(Bucket=b, Key=key),
+        ):
+            try:
+                call()
+                sys.exit(f"{who}: {b}/{key} was answered")
+            except ClientError as e:
+                assert e.response["Error"]["Code"] == "AccessDenied", (who, b, key, e.response)
+print("boto3 ok")
+"#;
+    let home = tempfile::tempdir().expect("temp home");
+    let out = tokio::process::Command::new(&python)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("ENDPOINT", server.aws_url())
+        .env("AWS_ACCESS_KEY_ID", &bob.access_key_id)
+        .env("AWS_SECRET_ACCESS_KEY", &bob.secret_access_key)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", home.path().join("config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            home.path().join("credentials"),
+        )
+        .arg("-c")
+        .arg(script)
+        .args([BUCKET, PRIVATE, alice_id])
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("python runs");
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("boto3 ok"),
+        "boto3 script failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+async fn run(backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    let (_, alice_key) = server.user("alice-rules").await;
+    let (_, bob_key) = server.user("bob-rules").await;
+    let alice = s3_client(&server, &alice_key);
+    let bob = s3_client(&server, &bob_key);
+    for bucket in [BUCKET, PRIVATE] {
+        alice
+            .create_bucket()
+            .bucket(bucket)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("CreateBucket {bucket}: {e:?}"));
+    }
+    let alice_id = alice
+        .list_buckets()
+        .send()
+        .await
+        .expect("ListBuckets")
+        .owner()
+        .and_then(|o| o.id())
+        .expect("an owner id")
+        .to_owned();
+    attributes_and_acl(&server, &alice, &bob, &alice_id).await;
+    // The last policy of the above grants the three reads on pub/*.
+    boto3(&server, &bob_key, &alice_id).await;
+}
+
+#[tokio::test]
+async fn policy_rules_sqlite() {
+    run(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn policy_rules_postgres() {
+    run(Backend::Postgres).await;
+}
