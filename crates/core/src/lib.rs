@@ -63,3 +63,14 @@ pub mod multipart;
 pub mod storage;
 
 pub use error::{CoreError, CoreResult, Resource};
+
+/// The question a background pass (the lifecycle sweep, the expiry of
+/// abandoned multipart uploads) asks between its steps — one delete or one
+/// abort, row and blob, never inside one: once it answers `true` (the
+/// server is shutting down), the pass finishes the step in hand and
+/// returns what it did so far. Whatever the pass did not reach waits for
+/// the next one, as on any early stop.
+pub type StopRequested<'a> = &'a (dyn Fn() -> bool + Sync);
+
+/// Never asks a pass to stop: it runs to its end.
+pub const NEVER_STOP: StopRequested<'static> = &|| false;

@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use crate::StopRequested;
 use crate::clock::Clock;
 use crate::error::CoreResult;
 use crate::multipart::MultipartService;
@@ -23,6 +24,9 @@ pub struct LifecycleReport {
     pub aborted_uploads: usize,
     /// Buckets skipped because their stored configuration does not decode.
     pub undecodable: usize,
+    /// Whether the pass stopped early because it was asked to (between two
+    /// steps, never inside one).
+    pub stopped: bool,
 }
 
 /// Runs lifecycle sweeps over the storage and multipart services.
@@ -53,10 +57,14 @@ impl LifecycleSweeper {
     /// the stored text), at every sweep until its owner puts or deletes
     /// the configuration: one damaged row must not stop the others.
     ///
+    /// `stop` is asked before each bucket and each delete or abort: once
+    /// it answers `true` the pass returns at once with `stopped` set,
+    /// having finished the step in hand (a row and its blob go together).
+    ///
     /// # Errors
     /// Database failures while listing the buckets.
-    #[tracing::instrument(skip(self))]
-    pub async fn sweep(&self) -> CoreResult<LifecycleReport> {
+    #[tracing::instrument(skip_all)]
+    pub async fn sweep(&self, stop: StopRequested<'_>) -> CoreResult<LifecycleReport> {
         const PAGE: u32 = 100;
         let now = self.clock.now();
         let mut report = LifecycleReport::default();
@@ -64,6 +72,10 @@ impl LifecycleSweeper {
         loop {
             let page = self.storage.lifecycle_buckets(after.as_ref(), PAGE).await?;
             for (bucket, lifecycle) in &page {
+                if stop() {
+                    report.stopped = true;
+                    break;
+                }
                 report.buckets += 1;
                 let Some(lifecycle) = lifecycle else {
                     report.undecodable += 1;
@@ -73,7 +85,11 @@ impl LifecycleSweeper {
                     );
                     continue;
                 };
-                match self.storage.expire_objects(bucket, lifecycle, now).await {
+                match self
+                    .storage
+                    .expire_objects(bucket, lifecycle, now, stop)
+                    .await
+                {
                     Ok(n) => report.expired_objects += n,
                     Err(e) => {
                         tracing::warn!(bucket = %bucket.name, error = %e, "lifecycle expiration failed; retrying at the next sweep")
@@ -81,7 +97,7 @@ impl LifecycleSweeper {
                 }
                 match self
                     .multipart
-                    .abort_expired_uploads(bucket, lifecycle, now)
+                    .abort_expired_uploads(bucket, lifecycle, now, stop)
                     .await
                 {
                     Ok(n) => report.aborted_uploads += n,
@@ -90,12 +106,23 @@ impl LifecycleSweeper {
                     }
                 }
             }
+            if stop() {
+                report.stopped = true;
+                break;
+            }
             match page.last() {
                 Some((last, _)) if page.len() == PAGE as usize => after = Some(last.name.clone()),
                 _ => break,
             }
         }
-        if report.expired_objects > 0 || report.aborted_uploads > 0 {
+        if report.stopped {
+            tracing::info!(
+                buckets = report.buckets,
+                expired_objects = report.expired_objects,
+                aborted_uploads = report.aborted_uploads,
+                "lifecycle sweep stopped early (shutting down); the next one goes on"
+            );
+        } else if report.expired_objects > 0 || report.aborted_uploads > 0 {
             tracing::info!(
                 buckets = report.buckets,
                 expired_objects = report.expired_objects,

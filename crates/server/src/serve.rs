@@ -14,6 +14,8 @@ use miniaws_db::{Database, redact_url};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 use crate::banner::{self, Banner};
 use crate::config::Config;
@@ -74,11 +76,21 @@ pub async fn serve(config: &Config, db: Database) -> anyhow::Result<()> {
         .await
         .context("the start-up sweep of the object store failed")?;
 
+    // One signal stops the listeners and the background tasks. Each task
+    // watches it between steps, so a pass is never cut inside one (a row
+    // deleted and its blob kept), and serve waits for them before closing
+    // the pool they use.
+    let (stop_tx, stop_rx) = watch::channel(false);
     let multipart = Arc::new(MultipartService::new(db.multipart_repo(), storage.clone()));
-    spawn_multipart_expiry(multipart.clone(), config.multipart_expiry_secs);
-    spawn_lifecycle_sweep(
+    let multipart_expiry = spawn_multipart_expiry(
+        multipart.clone(),
+        config.multipart_expiry_secs,
+        stop_rx.clone(),
+    );
+    let lifecycle_sweep = spawn_lifecycle_sweep(
         LifecycleSweeper::new(storage.clone(), multipart.clone(), Arc::new(SystemClock)),
         Duration::from_secs(config.lifecycle_interval_secs),
+        stop_rx.clone(),
     );
 
     let state = AppState {
@@ -128,14 +140,13 @@ pub async fn serve(config: &Config, db: Database) -> anyhow::Result<()> {
         }
     });
 
-    // One signal stops both listeners; each drains its in-flight requests.
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    // The listeners drain their in-flight requests on the same signal.
     let reconciler = crate::reconciler::spawn(
         compute,
         Duration::from_secs(config.resync_interval_secs),
         stop_rx.clone(),
     );
-    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+    let stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
     let native_server = axum::serve(native, miniaws_api::native_router(state.clone()))
@@ -154,21 +165,51 @@ pub async fn serve(config: &Config, db: Database) -> anyhow::Result<()> {
     native_result?;
     aws_result?;
 
-    // The signal that stopped the listeners stopped the reconciler too.
-    if tokio::time::timeout(Duration::from_secs(5), reconciler)
-        .await
-        .is_err()
-    {
-        tracing::warn!("the reconciler did not stop within 5 s");
+    // The signal that stopped the listeners stopped the background tasks
+    // too: each finishes the step in hand. They share one bounded wait.
+    let deadline = tokio::time::Instant::now() + BACKGROUND_STOP_WAIT;
+    for (task, handle) in [
+        ("the lifecycle sweep", lifecycle_sweep),
+        ("the multipart expiry", multipart_expiry),
+        ("the reconciler", reconciler),
+    ] {
+        match tokio::time::timeout_at(deadline, handle).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!("{task} ended abnormally: {e}"),
+            Err(_) => tracing::warn!(
+                "{task} did not stop within {} s of the signal; leaving it (its next start resumes its work)",
+                BACKGROUND_STOP_WAIT.as_secs()
+            ),
+        }
     }
     tracing::info!("shutting down: closing the database pool");
     db.close().await;
     Ok(())
 }
 
+/// How long serve waits, after the listeners have drained, for the
+/// background tasks to finish the step in hand (one delete, one abort, one
+/// resync with Docker, each under its own database or Docker timeout).
+const BACKGROUND_STOP_WAIT: Duration = Duration::from_secs(5);
+
+/// Waits for the next tick of `tick`; `false` once `stop` turns true (or
+/// its sender is gone) instead.
+async fn next_tick(tick: &mut tokio::time::Interval, stop: &mut watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        biased;
+        _ = stop.wait_for(|stop| *stop) => false,
+        _ = tick.tick() => true,
+    }
+}
+
 /// Removes multipart uploads older than `expiry_secs`, checking every
-/// quarter of that (between 1 s and 1 h), for as long as the server runs.
-fn spawn_multipart_expiry(multipart: Arc<MultipartService>, expiry_secs: u64) {
+/// quarter of that (between 1 s and 1 h), until `stop` turns true: a pass
+/// in progress then finishes the upload in hand and the task ends.
+fn spawn_multipart_expiry(
+    multipart: Arc<MultipartService>,
+    expiry_secs: u64,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
     let max_age = std::time::Duration::from_secs(expiry_secs);
     let every = (max_age / 4).clamp(
         std::time::Duration::from_secs(1),
@@ -177,30 +218,37 @@ fn spawn_multipart_expiry(multipart: Arc<MultipartService>, expiry_secs: u64) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            if let Err(e) = multipart.expire_abandoned(max_age).await {
+        while next_tick(&mut tick, &mut stop).await {
+            let stopping = || *stop.borrow();
+            if let Err(e) = multipart.expire_abandoned(max_age, &stopping).await {
                 tracing::warn!(error = %e, "could not remove abandoned multipart uploads; retrying later");
             }
         }
-    });
+        tracing::debug!("the multipart expiry stopped");
+    })
 }
 
 /// Enforces the buckets' lifecycle rules every `every`, from start-up on,
-/// for as long as the server runs. S3 runs lifecycle about once a day; an
-/// hour (the default) costs one ordered listing per covered prefix and
+/// until `stop` turns true: a sweep in progress then finishes the delete
+/// or abort in hand and the task ends. S3 runs lifecycle about once a day;
+/// an hour (the default) costs one ordered listing per covered prefix and
 /// removes what expired at midnight soon after.
-fn spawn_lifecycle_sweep(sweeper: LifecycleSweeper, every: Duration) {
+fn spawn_lifecycle_sweep(
+    sweeper: LifecycleSweeper,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            if let Err(e) = sweeper.sweep().await {
+        while next_tick(&mut tick, &mut stop).await {
+            let stopping = || *stop.borrow();
+            if let Err(e) = sweeper.sweep(&stopping).await {
                 tracing::warn!(error = %e, "the lifecycle sweep failed; retrying at the next one");
             }
         }
-    });
+        tracing::debug!("the lifecycle sweep task stopped");
+    })
 }
 
 /// Resolves on SIGINT or SIGTERM.

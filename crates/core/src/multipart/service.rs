@@ -11,7 +11,6 @@ use super::domain::{
     multipart_etag,
 };
 use super::ports::MultipartRepo;
-use crate::Resource;
 use crate::clock::now_utc;
 use crate::error::{CoreError, CoreResult, PartProblem};
 use crate::identity::Caller;
@@ -20,6 +19,7 @@ use crate::storage::{
     LifecycleConfiguration, ObjectKey, ObjectMeta, ObjectPart, Reader, StorageService,
     WriteCondition, body_error,
 };
+use crate::{Resource, StopRequested};
 
 /// A part named in a CompleteMultipartUpload request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -626,21 +626,30 @@ impl MultipartService {
     }
 
     /// Aborts every upload initiated more than `max_age` ago; returns how
-    /// many. Run periodically by the server.
+    /// many. Run periodically by the server. `stop` is asked before each
+    /// upload (rows, then blobs: one step); once it answers `true` this
+    /// returns what it removed.
     ///
     /// # Errors
     /// Database failures.
-    #[tracing::instrument(skip(self))]
-    pub async fn expire_abandoned(&self, max_age: Duration) -> CoreResult<usize> {
+    #[tracing::instrument(skip(self, stop))]
+    pub async fn expire_abandoned(
+        &self,
+        max_age: Duration,
+        stop: StopRequested<'_>,
+    ) -> CoreResult<usize> {
         let cutoff = now_utc() - max_age;
         let mut removed = 0;
-        loop {
+        'batches: loop {
             let batch = self.repo.uploads_initiated_before(cutoff, 100).await?;
             if batch.is_empty() {
                 break;
             }
             let n = batch.len();
             for id in batch {
+                if stop() {
+                    break 'batches;
+                }
                 if self.remove(id).await? {
                     removed += 1;
                 }
@@ -661,16 +670,18 @@ impl MultipartService {
     /// the uploads under each prefix such a rule covers. Only
     /// `bucket.owner`'s uploads go: the bucket may have been deleted and
     /// created again by another account since `bucket` was read, and an
-    /// upload's owner never changes.
+    /// upload's owner never changes. `stop` is asked before each abort;
+    /// once it answers `true` this returns what it aborted.
     ///
     /// # Errors
     /// Database failures (what was aborted before stays aborted).
-    #[tracing::instrument(skip(self, bucket, lifecycle), fields(bucket = %bucket.name))]
+    #[tracing::instrument(skip(self, bucket, lifecycle, stop), fields(bucket = %bucket.name))]
     pub async fn abort_expired_uploads(
         &self,
         bucket: &Bucket,
         lifecycle: &LifecycleConfiguration,
         now: time::OffsetDateTime,
+        stop: StopRequested<'_>,
     ) -> CoreResult<usize> {
         const PAGE: u32 = 1000;
         let (owner, bucket) = (bucket.owner, &bucket.name);
@@ -678,6 +689,9 @@ impl MultipartService {
         for prefix in lifecycle.abort_prefixes() {
             let mut after: Option<(String, UploadId)> = None;
             loop {
+                if stop() {
+                    return Ok(aborted);
+                }
                 let page = self
                     .repo
                     .list_uploads(
@@ -688,6 +702,9 @@ impl MultipartService {
                     )
                     .await?;
                 for upload in &page {
+                    if stop() {
+                        return Ok(aborted);
+                    }
                     let due = lifecycle.abort_of(upload.key.as_str(), upload.initiated_at);
                     if upload.owner == owner
                         && due.is_some_and(|at| at <= now)

@@ -529,7 +529,7 @@ async fn abandoned_uploads_expire_with_their_parts() {
     );
     let removed = f
         .svc
-        .expire_abandoned(Duration::from_secs(24 * 3600))
+        .expire_abandoned(Duration::from_secs(24 * 3600), crate::NEVER_STOP)
         .await
         .expect("expiry runs");
     assert_eq!(removed, 1, "only the upload older than the age expires");
@@ -550,7 +550,7 @@ async fn abandoned_uploads_expire_with_their_parts() {
     );
     assert_eq!(
         f.svc
-            .expire_abandoned(Duration::from_secs(24 * 3600))
+            .expire_abandoned(Duration::from_secs(24 * 3600), crate::NEVER_STOP)
             .await
             .expect("expiry runs again"),
         0
@@ -1255,13 +1255,13 @@ async fn the_lifecycle_sweep_expires_objects_and_aborts_uploads_when_due() {
 
     // Just before the first midnight that makes them a day old: nothing.
     clock.set(one_day - time::Duration::SECOND);
-    let report = sweeper.sweep().await.expect("sweep");
+    let report = sweeper.sweep(crate::NEVER_STOP).await.expect("sweep");
     assert_eq!((report.expired_objects, report.aborted_uploads), (0, 0));
     assert_eq!(f.keys().await.len(), 5);
 
     // At that midnight: the log and the object tagged tmp=yes.
     clock.set(one_day);
-    let report = sweeper.sweep().await.expect("sweep");
+    let report = sweeper.sweep(crate::NEVER_STOP).await.expect("sweep");
     assert_eq!(report.buckets, 1);
     assert_eq!(report.expired_objects, 2);
     assert_eq!(f.keys().await, ["data/big", "data/u", "keep/a"]);
@@ -1273,7 +1273,7 @@ async fn the_lifecycle_sweep_expires_objects_and_aborts_uploads_when_due() {
 
     // Two days: the upload under up/ (and its part), not the other one.
     clock.set(two_days);
-    let report = sweeper.sweep().await.expect("sweep");
+    let report = sweeper.sweep(crate::NEVER_STOP).await.expect("sweep");
     assert_eq!((report.expired_objects, report.aborted_uploads), (0, 1));
     assert!(
         f.repo
@@ -1298,7 +1298,7 @@ async fn the_lifecycle_sweep_expires_objects_and_aborts_uploads_when_due() {
     // Three days: the object larger than 4 bytes; the disabled rule's and
     // the small untagged one stay, whatever the time.
     clock.set(three_days + time::Duration::days(400));
-    let report = sweeper.sweep().await.expect("sweep");
+    let report = sweeper.sweep(crate::NEVER_STOP).await.expect("sweep");
     assert_eq!(report.expired_objects, 1);
     assert_eq!(f.keys().await, ["data/u", "keep/a"]);
 
@@ -1307,7 +1307,7 @@ async fn the_lifecycle_sweep_expires_objects_and_aborts_uploads_when_due() {
         .set_bucket_lifecycle(f.alice, "bkt", None)
         .await
         .expect("removed");
-    let report = sweeper.sweep().await.expect("sweep");
+    let report = sweeper.sweep(crate::NEVER_STOP).await.expect("sweep");
     assert_eq!(report, crate::lifecycle::LifecycleReport::default());
 }
 
@@ -1382,12 +1382,12 @@ async fn a_sweep_never_acts_on_a_bucket_created_again_by_another_owner() {
     let later = object.last_modified + time::Duration::days(30);
     let expired = f
         .storage
-        .expire_objects(stale, &config, later)
+        .expire_objects(stale, &config, later, crate::NEVER_STOP)
         .await
         .expect("swept");
     let aborted = f
         .svc
-        .abort_expired_uploads(stale, &config, later)
+        .abort_expired_uploads(stale, &config, later, crate::NEVER_STOP)
         .await
         .expect("swept");
     assert_eq!((expired, aborted), (0, 0), "bob's bucket is not alice's");
@@ -1405,14 +1405,14 @@ async fn a_sweep_never_acts_on_a_bucket_created_again_by_another_owner() {
     assert_eq!(fresh.owner, f.bob.user_id);
     assert_eq!(
         f.storage
-            .expire_objects(fresh, &config, later)
+            .expire_objects(fresh, &config, later, crate::NEVER_STOP)
             .await
             .expect("swept"),
         1
     );
     assert_eq!(
         f.svc
-            .abort_expired_uploads(fresh, &config, later)
+            .abort_expired_uploads(fresh, &config, later, crate::NEVER_STOP)
             .await
             .expect("swept"),
         1
@@ -1457,7 +1457,10 @@ async fn a_configuration_that_does_not_decode_skips_its_bucket_alone() {
         Arc::new(MultipartService::new(f.repo.clone(), f.storage.clone())),
         clock,
     );
-    let report = sweeper.sweep().await.expect("the sweep goes on");
+    let report = sweeper
+        .sweep(crate::NEVER_STOP)
+        .await
+        .expect("the sweep goes on");
     assert_eq!(
         report,
         LifecycleReport {
@@ -1465,6 +1468,7 @@ async fn a_configuration_that_does_not_decode_skips_its_bucket_alone() {
             expired_objects: 2,
             aborted_uploads: 0,
             undecodable: 1,
+            stopped: false,
         }
     );
     assert!(
@@ -1487,7 +1491,7 @@ async fn a_configuration_that_does_not_decode_skips_its_bucket_alone() {
         .set_bucket_lifecycle(f.alice, "bkt", Some(&config))
         .await
         .expect("repaired");
-    let report = sweeper.sweep().await.expect("swept");
+    let report = sweeper.sweep(crate::NEVER_STOP).await.expect("swept");
     assert_eq!(
         (
             report.undecodable,
@@ -1497,4 +1501,76 @@ async fn a_configuration_that_does_not_decode_skips_its_bucket_alone() {
         (0, 1, 1)
     );
     assert!(f.keys().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_sweep_asked_to_stop_finishes_the_step_in_hand_and_returns() {
+    use crate::lifecycle::LifecycleSweeper;
+    let f = fixture().await;
+    f.storage
+        .set_bucket_lifecycle(f.alice, "bkt", Some(&expire_everything()))
+        .await
+        .expect("set");
+    let mut first = None;
+    for i in 0..5 {
+        let meta = f.put_tagged(&format!("k{i}"), b"x", &[]).await;
+        first.get_or_insert(meta);
+    }
+    let upload = f.start("up/x").await;
+    f.part("up/x", &upload, 1, b"part").await;
+    let blobs_at_start = f.blobs.ids().len();
+    assert_eq!(blobs_at_start, 6);
+    let later = first.expect("written").last_modified + time::Duration::days(30);
+    let sweeper = LifecycleSweeper::new(
+        f.storage.clone(),
+        Arc::new(MultipartService::new(f.repo.clone(), f.storage.clone())),
+        Arc::new(FakeClock(Mutex::new(later))),
+    );
+
+    // Asked to stop as soon as two objects are gone (the signal arriving
+    // while the second delete runs): no third delete starts, and every
+    // delete that ran took its row and its blob.
+    let stop = || f.blobs.ids().len() <= blobs_at_start - 2;
+    let report = sweeper.sweep(&stop).await.expect("the sweep stops");
+    assert!(report.stopped);
+    assert_eq!((report.expired_objects, report.aborted_uploads), (2, 0));
+    let keys = f.keys().await;
+    assert_eq!(keys, ["k2", "k3", "k4"]);
+    assert_eq!(
+        f.blobs.ids().len(),
+        keys.len() + 1,
+        "a blob for every row left (and the part's), none without one"
+    );
+
+    // The next sweep goes on where this one stopped.
+    let report = sweeper.sweep(crate::NEVER_STOP).await.expect("swept");
+    assert!(!report.stopped);
+    assert_eq!((report.expired_objects, report.aborted_uploads), (3, 1));
+    assert!(f.blobs.ids().is_empty());
+}
+
+#[tokio::test]
+async fn the_expiry_of_abandoned_uploads_stops_between_uploads() {
+    let f = fixture().await;
+    let mut ids = Vec::new();
+    for key in ["a", "b", "c"] {
+        let id = f.start(key).await;
+        f.part(key, &id, 1, b"stale").await;
+        f.repo
+            .age(id.parse().expect("an upload id"), time::Duration::hours(25));
+        ids.push(id);
+    }
+    let day = Duration::from_secs(24 * 3600);
+    // Asked to stop once the first upload (and its part) is gone.
+    let stop = || f.blobs.ids().len() < 3;
+    let removed = f.svc.expire_abandoned(day, &stop).await.expect("stops");
+    assert_eq!(removed, 1);
+    assert_eq!(f.blobs.ids().len(), 2, "the others keep their parts");
+    let removed = f
+        .svc
+        .expire_abandoned(day, crate::NEVER_STOP)
+        .await
+        .expect("runs");
+    assert_eq!(removed, 2);
+    assert!(f.blobs.ids().is_empty());
 }

@@ -5,7 +5,6 @@
 //! buckets and objects; same `impl`, same rules.
 
 use super::{BucketCors, StorageService, forbidden, still_there};
-use crate::Resource;
 use crate::error::{CoreError, CoreResult};
 use crate::identity::Caller;
 use crate::storage::cors::CorsConfiguration;
@@ -14,6 +13,7 @@ use crate::storage::lifecycle::LifecycleConfiguration;
 use crate::storage::listing::{KeyRange, key_successor};
 use crate::storage::policy::{BucketPolicy, PublicAccessBlock, PublicAction, PublicGrant, Reader};
 use crate::storage::tags::Tags;
+use crate::{Resource, StopRequested};
 
 impl StorageService {
     /// The CORS configuration of the caller's bucket `name` (`None`: it
@@ -138,16 +138,18 @@ impl StorageService {
     /// was looked at (a write or retag in between keeps the key) and the
     /// bucket is still `bucket.owner`'s with a configuration: one deleted
     /// and created again by another account since `bucket` was read keeps
-    /// its objects.
+    /// its objects. `stop` is asked before each delete (row, then blob:
+    /// one step); once it answers `true` this returns what it deleted.
     ///
     /// # Errors
     /// Database failures (what was deleted before stays deleted).
-    #[tracing::instrument(skip(self, bucket, lifecycle), fields(bucket = %bucket.name))]
+    #[tracing::instrument(skip(self, bucket, lifecycle, stop), fields(bucket = %bucket.name))]
     pub async fn expire_objects(
         &self,
         bucket: &Bucket,
         lifecycle: &LifecycleConfiguration,
         now: time::OffsetDateTime,
+        stop: StopRequested<'_>,
     ) -> CoreResult<usize> {
         const PAGE: u32 = 1000;
         let (owner, bucket) = (bucket.owner, &bucket.name);
@@ -158,8 +160,15 @@ impl StorageService {
                 end: key_successor(prefix.as_bytes()),
             };
             loop {
+                // Also between pages: a bucket with nothing due may be long.
+                if stop() {
+                    return Ok(expired);
+                }
                 let page = self.repo.list_objects(bucket, &range, PAGE).await?;
                 for meta in page.iter().filter(|m| lifecycle.is_expired(m, now)) {
+                    if stop() {
+                        return Ok(expired);
+                    }
                     if let Some(blob) = self
                         .repo
                         .delete_object_if(owner, bucket, &meta.key, meta.id, &meta.tags)
