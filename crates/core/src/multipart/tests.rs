@@ -1574,3 +1574,45 @@ async fn the_expiry_of_abandoned_uploads_stops_between_uploads() {
     assert_eq!(removed, 2);
     assert!(f.blobs.ids().is_empty());
 }
+
+#[tokio::test]
+async fn a_sweep_asked_to_stop_between_two_aborts_keeps_the_second_whole() {
+    use crate::lifecycle::LifecycleSweeper;
+    let f = fixture().await;
+    f.storage
+        .set_bucket_lifecycle(f.alice, "bkt", Some(&expire_everything()))
+        .await
+        .expect("set");
+    let mut started = None;
+    for key in ["up/a", "up/b"] {
+        let id = f.start(key).await;
+        f.part(key, &id, 1, b"p1").await;
+        f.part(key, &id, 2, b"p2").await;
+        started.get_or_insert(id);
+    }
+    let initiated = f
+        .repo
+        .get_upload(started.expect("started").parse().expect("id"))
+        .await
+        .expect("read")
+        .expect("there")
+        .initiated_at;
+    let sweeper = LifecycleSweeper::new(
+        f.storage.clone(),
+        Arc::new(MultipartService::new(f.repo.clone(), f.storage.clone())),
+        Arc::new(FakeClock(Mutex::new(initiated + time::Duration::days(30)))),
+    );
+    // Asked to stop once the first upload's two parts are gone.
+    let stop = || f.blobs.ids().len() <= 2;
+    let report = sweeper.sweep(&stop).await.expect("the sweep stops");
+    assert!(report.stopped);
+    assert_eq!(report.aborted_uploads, 1);
+    assert_eq!(
+        f.blobs.ids().len(),
+        2,
+        "the other upload keeps both its parts"
+    );
+    let report = sweeper.sweep(crate::NEVER_STOP).await.expect("swept");
+    assert_eq!(report.aborted_uploads, 1);
+    assert!(f.blobs.ids().is_empty());
+}
