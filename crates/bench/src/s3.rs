@@ -57,9 +57,20 @@ pub struct Args {
     /// Small-object operations per measurement.
     #[arg(long, default_value_t = 2000)]
     ops: usize,
+    /// 4 KiB PUTs per measurement, when not `--ops` (at least 1,000: the
+    /// GETs read the 1,000 keys the PUTs wrote). A long GET run after a
+    /// short PUT run gives a profiler the read path alone.
+    #[arg(long)]
+    write_ops: Option<usize>,
     /// Concurrent clients for the small-object runs.
     #[arg(long, default_value_t = 16)]
     concurrency: usize,
+    /// Run only these paths (comma-separated short names: native,
+    /// lean-unsigned, lean-signed, sdk, sdk-file, sdk-unsigned, sdk-lean),
+    /// e.g. to profile one path's server alone. The first one listed is the
+    /// base of the percentages. Default: all, native first.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
 }
 
 /// CPU time (user + system) the process `pid` (the server, or this client
@@ -104,9 +115,11 @@ enum Path {
 }
 
 impl Path {
+    const NATIVE: &'static str = "native (X-API-Key)";
+
     fn name(&self) -> &'static str {
         match self {
-            Path::Native(_) => "native (X-API-Key)",
+            Path::Native(_) => Self::NATIVE,
             Path::S3(_) => "S3, body from memory (SigV4 signed payload + CRC32 header)",
             Path::S3File(..) => "S3, body from a file (aws-chunked, signed chunks + CRC32 trailer)",
             Path::S3Unsigned(_) => {
@@ -251,6 +264,30 @@ async fn small_ops(
     Ok((ops as f64 / elapsed.as_secs_f64(), p50, p99))
 }
 
+/// The paths named in `only` (in that order), or all of them.
+fn select_paths<const N: usize>(
+    all: [(&'static str, Path, &'static str); N],
+    only: &[String],
+) -> anyhow::Result<Vec<(Path, &'static str)>> {
+    if only.is_empty() {
+        return Ok(all.into_iter().map(|(_, p, b)| (p, b)).collect());
+    }
+    let names: Vec<&str> = all.iter().map(|(n, ..)| *n).collect();
+    let mut slots: Vec<Option<(Path, &'static str)>> =
+        all.into_iter().map(|(_, p, b)| Some((p, b))).collect();
+    only.iter()
+        .map(|want| {
+            let i = names
+                .iter()
+                .position(|n| n == want)
+                .with_context(|| format!("unknown path {want:?}; known: {}", names.join(", ")))?;
+            slots[i]
+                .take()
+                .with_context(|| format!("path {want:?} named twice"))
+        })
+        .collect()
+}
+
 /// Runs the suite and prints its table.
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let backend = if args.postgres {
@@ -310,18 +347,28 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let files = tempfile::tempdir().context("temp dir for upload files")?;
     // The lean rows run right after the native one, so that the closest
     // comparison is also the closest in time.
-    let paths = [
-        (Path::Native(native), "bench-native"),
-        (sigv4(Payload::Unsigned)?, "bench-s3-sigv4-unsigned"),
-        (sigv4(Payload::Signed)?, "bench-s3-sigv4-signed"),
-        (Path::S3(s3.clone()), "bench-s3"),
+    let all = [
+        ("native", Path::Native(native), "bench-native"),
         (
+            "lean-unsigned",
+            sigv4(Payload::Unsigned)?,
+            "bench-s3-sigv4-unsigned",
+        ),
+        (
+            "lean-signed",
+            sigv4(Payload::Signed)?,
+            "bench-s3-sigv4-signed",
+        ),
+        ("sdk", Path::S3(s3.clone()), "bench-s3"),
+        (
+            "sdk-file",
             Path::S3File(s3.clone(), files.path().to_path_buf()),
             "bench-s3-file",
         ),
-        (Path::S3Unsigned(s3), "bench-s3-unsigned"),
-        (Path::S3Lean(lean), "bench-s3-lean"),
+        ("sdk-unsigned", Path::S3Unsigned(s3), "bench-s3-unsigned"),
+        ("sdk-lean", Path::S3Lean(lean), "bench-s3-lean"),
     ];
+    let paths = select_paths(all, &args.only)?;
 
     println!(
         "# s3 suite: {} backend, {} MiB object, 4 KiB x {} ops at concurrency {}; load average {}",
@@ -330,6 +377,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         args.ops,
         args.concurrency,
         load_average()
+    );
+    let write_ops = args.write_ops.unwrap_or(args.ops);
+    anyhow::ensure!(
+        write_ops >= 1000,
+        "--write-ops must be at least 1000: the GETs read the 1,000 keys the PUTs write"
     );
     let large = Bytes::from(vec![0x5au8; args.large_mib * 1024 * 1024]);
     let mut rows = Vec::new();
@@ -353,23 +405,23 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         // share the machine's cores, so a heavier client costs throughput.
         let me = Some(std::process::id());
         let (cpu0, me0) = (process_cpu(pid), process_cpu(me));
-        let (wops, wp50, wp99) = small_ops(path, bucket, args.ops, args.concurrency, true).await?;
+        let (wops, wp50, wp99) = small_ops(path, bucket, write_ops, args.concurrency, true).await?;
         let (cpu1, me1) = (process_cpu(pid), process_cpu(me));
         let (rops, rp50, rp99) = small_ops(path, bucket, args.ops, args.concurrency, false).await?;
         let (cpu2, me2) = (process_cpu(pid), process_cpu(me));
-        let per_op = |a: Option<Duration>, b: Option<Duration>| match (a, b) {
+        let per_op = |a: Option<Duration>, b: Option<Duration>, n: usize| match (a, b) {
             (Some(a), Some(b)) => {
-                format!("{:.0} µs", (b - a).as_secs_f64() * 1e6 / args.ops as f64)
+                format!("{:.0} µs", (b - a).as_secs_f64() * 1e6 / n as f64)
             }
             _ => "?".to_owned(),
         };
         cpu_rows.push((
             path.name(),
             [
-                per_op(cpu0, cpu1),
-                per_op(cpu1, cpu2),
-                per_op(me0, me1),
-                per_op(me1, me2),
+                per_op(cpu0, cpu1, write_ops),
+                per_op(cpu1, cpu2, args.ops),
+                per_op(me0, me1, write_ops),
+                per_op(me1, me2, args.ops),
             ],
         ));
         rows.push((
@@ -384,13 +436,18 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     );
     println!("|---|---|---|---|---|");
     let native = rows[0].1;
+    let base = if rows[0].0 == Path::NATIVE {
+        "native"
+    } else {
+        "the first row"
+    };
     for (name, [put, get, wops, rops], [wp50, wp99, rp50, rp99]) in &rows {
         let pct = |v: f64, base: f64| format!("{:.0}%", 100.0 * v / base);
         let ratio = |i: usize, v: f64| {
             if *name == rows[0].0 {
                 String::new()
             } else {
-                format!(" ({} of native)", pct(v, native[i]))
+                format!(" ({} of {base})", pct(v, native[i]))
             }
         };
         println!(

@@ -509,6 +509,9 @@ impl StorageService {
         content_length: Option<u64>,
         expected_md5: Option<[u8; 16]>,
     ) -> CoreResult<(BlobId, WrittenBlob)> {
+        // The names first: a request that can only be refused must not
+        // write (and fsync) a blob before it is.
+        BucketName::parse(bucket)?;
         ObjectKey::parse(key)?;
         if content_length.is_some_and(|len| len > self.max_object_size_bytes) {
             return Err(self.too_large());

@@ -861,6 +861,39 @@ async fn a_refused_conditional_write_reads_no_body_and_creates_no_bucket() {
     );
 }
 
+#[tokio::test]
+async fn a_bad_bucket_name_is_refused_before_the_body_is_read() {
+    let f = fixture();
+    for bucket in ["ab", "Upper", "192.168.0.1", "a..b"] {
+        let polled = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let watched = {
+            let polled = polled.clone();
+            stream::poll_fn(move |_| {
+                polled.store(true, std::sync::atomic::Ordering::SeqCst);
+                std::task::Poll::Ready(Some(Ok(Bytes::from_static(b"data"))))
+            })
+            .boxed()
+        };
+        // A small declared body: the case whose bucket check otherwise
+        // overlaps the blob write.
+        let input = PutObjectInput {
+            body: watched,
+            content_length: Some(4),
+            ..put(bucket, "k", b"")
+        };
+        let err = f.svc.put_object(f.alice, input).await.unwrap_err();
+        assert!(
+            matches!(err, CoreError::InvalidInput(_)),
+            "{bucket}: {err:?}"
+        );
+        assert!(
+            !polled.load(std::sync::atomic::Ordering::SeqCst),
+            "{bucket}: the body was not read"
+        );
+    }
+    assert!(f.blobs.blobs.lock().unwrap().is_empty(), "no blob written");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queued_conditional_writes_are_checked_at_their_commit() {
     let f = fixture();
