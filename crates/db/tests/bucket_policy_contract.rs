@@ -1,6 +1,6 @@
 //! The bucket-policy part of the `StorageRepo` contract
-//! (`get_bucket_access`, `set_bucket_policy`, `set_public_access_block`),
-//! run against SQLite and Postgres.
+//! (`get_bucket_access`, `get_bucket_with_policy`, `set_bucket_policy`,
+//! `set_public_access_block`), run against SQLite and Postgres.
 
 mod common;
 
@@ -221,6 +221,19 @@ async fn run(repos: Repos) {
                 s.read.map(|(p, b)| (p.map(str::to_owned), b)),
                 "{description} step {i}: read back"
             );
+            // The owner's lookup reads the same policy with the bucket.
+            let with_policy = repos
+                .storage
+                .get_bucket_with_policy(bucket)
+                .await
+                .unwrap_or_else(|e| panic!("{description} step {i}: lookup failed: {e}"))
+                .map(|(b, policy)| (b.name, b.owner, policy));
+            assert_eq!(
+                with_policy,
+                s.read
+                    .map(|(p, _)| (bucket.clone(), owner, p.map(str::to_owned))),
+                "{description} step {i}: bucket with its policy"
+            );
         }
     }
     // Deleting the bucket drops its policy and settings: a bucket of the
@@ -250,6 +263,14 @@ async fn run(repos: Repos) {
         repos.storage.get_bucket_access(&name).await.expect("read"),
         None
     );
+    assert_eq!(
+        repos
+            .storage
+            .get_bucket_with_policy(&name)
+            .await
+            .expect("read"),
+        None
+    );
     repos.bucket(carol, "recycled").await;
     let again = repos
         .storage
@@ -261,6 +282,17 @@ async fn run(repos: Repos) {
         (again.policy, again.public_access_block),
         (None, Some(PublicAccessBlock::default())),
         "a recreated bucket starts closed"
+    );
+    let (bucket, policy) = repos
+        .storage
+        .get_bucket_with_policy(&name)
+        .await
+        .expect("read")
+        .expect("bucket");
+    assert_eq!(
+        (bucket.owner, policy),
+        (carol, None),
+        "and without a policy"
     );
 }
 

@@ -660,13 +660,16 @@ async fn other_account(server: &TestServer, s3: &Client, bucket: &str) {
             .expect_err(key);
         assert_eq!(code_of(&err).1, 403, "HEAD {key}");
     }
-    // The owner's own access does not depend on the policy, Deny included.
-    s3.get_object()
+    // The Deny names everyone ("*"): the owner too, as on S3 (see
+    // s3_policy_rules.rs for the owner's side).
+    let err = s3
+        .get_object()
         .bucket(bucket)
         .key("private/p.txt")
         .send()
         .await
-        .expect("Alice reads her Deny'd prefix");
+        .expect_err("Alice's Deny'd prefix");
+    assert_eq!(code_of(&err), ("AccessDenied".to_owned(), 403));
     // x-amz-expected-bucket-owner names the bucket's real owner.
     bob.get_object()
         .bucket(bucket)

@@ -6,7 +6,12 @@
 //! unsigned ones: granted → the owner's very answer; not granted (no
 //! policy, one of the two attribute permissions only, a key outside the
 //! `Resource`, a `Deny`, `RestrictPublicBuckets` on) → `AccessDenied`; a
-//! missing key → `AccessDenied` without `s3:ListBucket`.
+//! missing key → `AccessDenied` without `s3:ListBucket`. And an explicit
+//! `Deny` applies to the bucket's owner too (SDK, boto3 and the native
+//! API): GetObject, HeadObject, GetObjectAttributes, writes, deletes,
+//! listings and bucket settings it matches are `AccessDenied`, what it does
+//! not match is served, and the owner can always get, replace and delete
+//! the policy, then read again.
 
 mod common;
 
@@ -19,6 +24,7 @@ use std::path::{Path, PathBuf};
 
 const BUCKET: &str = "rules-shared";
 const PRIVATE: &str = "rules-private";
+const DENIED: &str = "rules-deny";
 
 async fn put_policy(s3: &Client, bucket: &str, statements: &str) {
     let policy = format!(r#"{{"Version":"2012-10-17","Statement":[{statements}]}}"#);
@@ -288,6 +294,264 @@ async fn attributes_and_acl(server: &TestServer, alice: &Client, bob: &Client, a
         .expect("DeletePublicAccessBlock");
 }
 
+/// What a failed SDK call says; `Ok` as `None`.
+fn refusal<T, E: aws_sdk_s3::error::ProvideErrorMetadata>(
+    result: Result<T, aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>>,
+) -> Option<(String, u16)> {
+    result.err().map(|e| code_of(&e))
+}
+
+fn access_denied() -> Option<(String, u16)> {
+    Some(("AccessDenied".to_owned(), 403))
+}
+
+/// An explicit Deny refuses the owner what it matches, and nothing else;
+/// the policy stays the owner's to manage.
+async fn owner_denied(alice: &Client, bob: &Client, native: &miniaws_client::Client) {
+    let body = b"locked bytes".to_vec();
+    for key in ["locked/a.txt", "open/b.txt"] {
+        alice
+            .put_object()
+            .bucket(DENIED)
+            .key(key)
+            .body(ByteStream::from(body.clone()))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("PutObject {key}: {e:?}"));
+    }
+    // A Deny-only policy is not public: accepted behind the default block.
+    put_policy(
+        alice,
+        DENIED,
+        &deny(r#""s3:GetObject""#, &format!("{DENIED}/locked/*")),
+    )
+    .await;
+    let get = |key: &'static str| alice.get_object().bucket(DENIED).key(key).send();
+    let err = get("locked/a.txt").await.expect_err("denied to the owner");
+    assert_eq!(code_of(&err), ("AccessDenied".to_owned(), 403));
+    let message = err
+        .as_service_error()
+        .and_then(|e| aws_sdk_s3::error::ProvideErrorMetadata::message(e).map(str::to_owned))
+        .unwrap_or_default();
+    assert!(
+        message.contains("s3:GetObject") && message.contains("explicit deny"),
+        "{message}"
+    );
+    assert_eq!(
+        alice
+            .head_object()
+            .bucket(DENIED)
+            .key("locked/a.txt")
+            .send()
+            .await
+            .expect_err("HeadObject denied")
+            .raw_response()
+            .map(|r| r.status().as_u16()),
+        Some(403)
+    );
+    assert_eq!(
+        attributes(alice, DENIED, "locked/a.txt").await,
+        denied(),
+        "GetObjectAttributes needs s3:GetObject too"
+    );
+    // Through the native API too: the policy is the bucket's.
+    let native_err = native
+        .get_object(DENIED, "locked/a.txt", None, None)
+        .await
+        .err()
+        .map(|e| e.to_string());
+    assert!(
+        native_err.as_deref().is_some_and(|e| e.contains("403")),
+        "{native_err:?}"
+    );
+    // What the Deny does not match is served: another prefix, other
+    // actions on the denied prefix.
+    let got = get("open/b.txt").await.expect("another prefix");
+    assert_eq!(
+        got.body
+            .collect()
+            .await
+            .expect("body")
+            .into_bytes()
+            .to_vec(),
+        body
+    );
+    alice
+        .put_object()
+        .bucket(DENIED)
+        .key("locked/a.txt")
+        .body(ByteStream::from(body.clone()))
+        .send()
+        .await
+        .expect("PutObject is not denied");
+    alice
+        .get_object_tagging()
+        .bucket(DENIED)
+        .key("locked/a.txt")
+        .send()
+        .await
+        .expect("GetObjectTagging is not denied");
+    // Other accounts: still nothing without an Allow.
+    assert_eq!(
+        refusal(
+            bob.get_object()
+                .bucket(DENIED)
+                .key("open/b.txt")
+                .send()
+                .await
+        ),
+        access_denied()
+    );
+
+    // Everything denied, on the bucket and its keys.
+    put_policy(
+        alice,
+        DENIED,
+        &format!(
+            r#"{{"Effect":"Deny","Principal":{{"AWS":"*"}},"Action":"s3:*","Resource":["arn:aws:s3:::{DENIED}","arn:aws:s3:::{DENIED}/*"]}}"#
+        ),
+    )
+    .await;
+    let results = [
+        ("GetObject", refusal(get("open/b.txt").await)),
+        (
+            "PutObject",
+            refusal(
+                alice
+                    .put_object()
+                    .bucket(DENIED)
+                    .key("open/new.txt")
+                    .body(ByteStream::from_static(b"x"))
+                    .send()
+                    .await,
+            ),
+        ),
+        (
+            "DeleteObject",
+            refusal(
+                alice
+                    .delete_object()
+                    .bucket(DENIED)
+                    .key("open/b.txt")
+                    .send()
+                    .await,
+            ),
+        ),
+        (
+            "ListObjectsV2",
+            refusal(alice.list_objects_v2().bucket(DENIED).send().await),
+        ),
+        (
+            "GetBucketTagging",
+            refusal(alice.get_bucket_tagging().bucket(DENIED).send().await),
+        ),
+        (
+            "GetPublicAccessBlock",
+            refusal(alice.get_public_access_block().bucket(DENIED).send().await),
+        ),
+        (
+            "CreateMultipartUpload",
+            refusal(
+                alice
+                    .create_multipart_upload()
+                    .bucket(DENIED)
+                    .key("open/parts.bin")
+                    .send()
+                    .await,
+            ),
+        ),
+        (
+            "DeleteBucket",
+            refusal(alice.delete_bucket().bucket(DENIED).send().await),
+        ),
+    ];
+    for (what, result) in results {
+        assert_eq!(result, access_denied(), "{what}");
+    }
+    let status = alice
+        .head_bucket()
+        .bucket(DENIED)
+        .send()
+        .await
+        .expect_err("HeadBucket denied")
+        .raw_response()
+        .map(|r| r.status().as_u16());
+    assert_eq!(status, Some(403), "HeadBucket");
+    // The lock-out escape: the owner reads, replaces and deletes the policy.
+    let got = alice
+        .get_bucket_policy()
+        .bucket(DENIED)
+        .send()
+        .await
+        .expect("GetBucketPolicy is never denied to the owner");
+    let policy = got.policy().expect("a policy").to_owned();
+    alice
+        .put_bucket_policy()
+        .bucket(DENIED)
+        .policy(&policy)
+        .send()
+        .await
+        .expect("PutBucketPolicy is never denied to the owner");
+    assert_eq!(refusal(get("locked/a.txt").await), access_denied());
+    alice
+        .delete_bucket_policy()
+        .bucket(DENIED)
+        .send()
+        .await
+        .expect("DeleteBucketPolicy is never denied to the owner");
+    let got = get("locked/a.txt").await.expect("readable again");
+    assert_eq!(
+        got.body
+            .collect()
+            .await
+            .expect("body")
+            .into_bytes()
+            .to_vec(),
+        body
+    );
+    server_still_lists(alice).await;
+}
+
+/// ListBuckets is not a bucket's action: no policy refuses it.
+async fn server_still_lists(alice: &Client) {
+    let listed = alice.list_buckets().send().await.expect("ListBuckets");
+    assert!(listed.buckets().iter().any(|b| b.name() == Some(DENIED)));
+}
+
+/// boto3 as the owner: a Deny on s3:GetObject refuses the read; the owner
+/// deletes the policy and reads.
+async fn boto3_owner_denied(server: &TestServer, alice: &miniaws_client::CreatedKey) {
+    let script = r#"
+import json, os, sys
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+bucket = sys.argv[1]
+s3 = boto3.client(
+    "s3",
+    endpoint_url=os.environ["ENDPOINT"],
+    region_name="us-east-1",
+    config=Config(s3={"addressing_style": "path"}),
+)
+s3.put_object(Bucket=bucket, Key="boto/a.txt", Body=b"boto bytes")
+s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
+                   "Resource": f"arn:aws:s3:::{bucket}/boto/*"}],
+}))
+try:
+    s3.get_object(Bucket=bucket, Key="boto/a.txt")
+    sys.exit("the owner read a denied key")
+except ClientError as e:
+    assert e.response["Error"]["Code"] == "AccessDenied", e.response
+s3.delete_bucket_policy(Bucket=bucket)
+assert s3.get_object(Bucket=bucket, Key="boto/a.txt")["Body"].read() == b"boto bytes"
+print("boto3 ok")
+"#;
+    boto3(server, alice, script, &[DENIED]).await;
+}
+
 fn python() -> Option<PathBuf> {
     match std::env::var("MINIAWS_TEST_PYTHON") {
         Ok(p) if !p.is_empty() && Path::new(&p).exists() => Some(PathBuf::from(p)),
@@ -302,10 +566,7 @@ fn python() -> Option<PathBuf> {
 }
 
 /// boto3 as Bob and unsigned: granted reads answered, others AccessDenied.
-async fn boto3(server: &TestServer, bob: &miniaws_client::CreatedKey, alice_id: &str) {
-    let Some(python) = python() else {
-        return;
-    };
+async fn boto3_reads(server: &TestServer, bob: &miniaws_client::CreatedKey, alice_id: &str) {
     let script = r#"
 import os, sys
 import boto3
@@ -337,14 +598,23 @@ for who, s3 in (("bob", signed), ("unsigned", unsigned)):
                 assert e.response["Error"]["Code"] == "AccessDenied", (who, b, key, e.response)
 print("boto3 ok")
 "#;
+    boto3(server, bob, script, &[BUCKET, PRIVATE, alice_id]).await;
+}
+
+/// Runs a boto3 `script` with `key`'s credentials and `args`; it prints
+/// "boto3 ok" when all its assertions held.
+async fn boto3(server: &TestServer, key: &miniaws_client::CreatedKey, script: &str, args: &[&str]) {
+    let Some(python) = python() else {
+        return;
+    };
     let home = tempfile::tempdir().expect("temp home");
     let out = tokio::process::Command::new(&python)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", home.path())
         .env("ENDPOINT", server.aws_url())
-        .env("AWS_ACCESS_KEY_ID", &bob.access_key_id)
-        .env("AWS_SECRET_ACCESS_KEY", &bob.secret_access_key)
+        .env("AWS_ACCESS_KEY_ID", &key.access_key_id)
+        .env("AWS_SECRET_ACCESS_KEY", &key.secret_access_key)
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_CONFIG_FILE", home.path().join("config"))
         .env(
@@ -353,7 +623,7 @@ print("boto3 ok")
         )
         .arg("-c")
         .arg(script)
-        .args([BUCKET, PRIVATE, alice_id])
+        .args(args)
         .kill_on_drop(true)
         .output()
         .await
@@ -370,11 +640,11 @@ async fn run(backend: Backend) {
     let Some(server) = TestServer::start(backend).await else {
         return;
     };
-    let (_, alice_key) = server.user("alice-rules").await;
+    let (native, alice_key) = server.user("alice-rules").await;
     let (_, bob_key) = server.user("bob-rules").await;
     let alice = s3_client(&server, &alice_key);
     let bob = s3_client(&server, &bob_key);
-    for bucket in [BUCKET, PRIVATE] {
+    for bucket in [BUCKET, PRIVATE, DENIED] {
         alice
             .create_bucket()
             .bucket(bucket)
@@ -393,7 +663,9 @@ async fn run(backend: Backend) {
         .to_owned();
     attributes_and_acl(&server, &alice, &bob, &alice_id).await;
     // The last policy of the above grants the three reads on pub/*.
-    boto3(&server, &bob_key, &alice_id).await;
+    boto3_reads(&server, &bob_key, &alice_id).await;
+    owner_denied(&alice, &bob, &native).await;
+    boto3_owner_denied(&server, &alice_key).await;
 }
 
 #[tokio::test]

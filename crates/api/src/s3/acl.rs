@@ -14,7 +14,7 @@
 
 use http::StatusCode;
 use miniaws_core::identity::{Caller, UserId};
-use miniaws_core::storage::StorageService;
+use miniaws_core::storage::{Access, S3Action, StorageService};
 use s3s::dto::{AccessControlPolicy, Grant, Grantee, Owner, Permission, Type};
 use s3s::{S3Error, S3ErrorCode, S3Result};
 
@@ -103,9 +103,9 @@ impl AclHeaders<'_> {
     }
 }
 
-/// Checks the ACL headers of an object write into `bucket`. A refused ACL
-/// on a bucket that is missing or someone else's is answered as that
-/// (`NoSuchBucket`, `AccessDenied`), as S3 does.
+/// Checks the ACL headers of a write of `key` into `bucket`. A refused ACL
+/// on a bucket that is missing, someone else's or whose policy denies the
+/// write is answered as that (`NoSuchBucket`, `AccessDenied`), as S3 does.
 ///
 /// # Errors
 /// `AccessControlListNotSupported`, or the bucket's error.
@@ -113,12 +113,16 @@ pub async fn check_write_acl(
     storage: &StorageService,
     caller: Caller,
     bucket: &str,
+    key: &str,
     headers: &AclHeaders<'_>,
 ) -> S3Result<()> {
     if headers.owner_only(&caller.user_id.to_string()) {
         return Ok(());
     }
-    storage.bucket(caller, bucket).await.map_err(bucket_error)?;
+    storage
+        .bucket(caller, bucket, Access::object(S3Action::PutObject, key))
+        .await
+        .map_err(bucket_error)?;
     Err(acl_not_supported())
 }
 

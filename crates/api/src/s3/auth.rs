@@ -125,14 +125,16 @@ impl S3Access for CallerAccess {
                 let get = |name: &str| headers.get(name).map(|v| v.to_str().unwrap_or("\u{fffd}"));
                 super::request_options::check_owners(op, &bucket_owner, &source_owner, get)?;
                 if super::request_options::asks_object_lock(op, get) {
-                    let bucket = match cx.s3_path() {
-                        S3Path::Bucket { bucket } | S3Path::Object { bucket, .. } => bucket,
-                        S3Path::Root => "",
+                    let (bucket, key) = match cx.s3_path() {
+                        S3Path::Object { bucket, key } => (&**bucket, &**key),
+                        S3Path::Bucket { bucket } => (&**bucket, ""),
+                        S3Path::Root => ("", ""),
                     };
                     return Err(super::request_options::object_lock_refusal(
                         &self.storage,
                         caller,
                         bucket,
+                        key,
                     )
                     .await);
                 }

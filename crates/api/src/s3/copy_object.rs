@@ -49,7 +49,7 @@ pub(super) async fn handle(
     };
     let (src_bucket, src_key, named_null) = source(&input.copy_source)?;
     let acl = acl_headers!(input, grant_read, grant_read_acp, grant_write_acp);
-    check_write_acl(s3.storage(), caller, &input.bucket, &acl).await?;
+    check_write_acl(s3.storage(), caller, &input.bucket, &input.key, &acl).await?;
     let replace = match input.metadata_directive.as_ref().map(|d| d.as_str()) {
         None | Some("COPY") => false,
         Some("REPLACE") => true,

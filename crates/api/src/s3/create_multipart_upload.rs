@@ -26,7 +26,7 @@ pub(super) async fn handle(
     let input = req.input;
     let tags = header_tags(input.tagging.as_deref())?;
     let acl = acl_headers!(input, grant_read, grant_read_acp, grant_write_acp);
-    check_write_acl(s3.storage(), caller, &input.bucket, &acl).await?;
+    check_write_acl(s3.storage(), caller, &input.bucket, &input.key, &acl).await?;
     let algorithm = match input.checksum_algorithm.as_ref() {
         None => None,
         Some(name) => Some(Algorithm::from_name(name.as_str()).ok_or_else(|| {

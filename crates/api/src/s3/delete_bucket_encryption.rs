@@ -1,5 +1,6 @@
 //! DeleteBucketEncryption: see [`super::bucket_encryption`].
 
+use miniaws_core::storage::S3Action;
 use s3s::dto::{DeleteBucketEncryptionInput, DeleteBucketEncryptionOutput};
 use s3s::{S3Request, S3Response, S3Result};
 
@@ -10,6 +11,11 @@ pub(super) async fn handle(
     req: S3Request<DeleteBucketEncryptionInput>,
 ) -> S3Result<S3Response<DeleteBucketEncryptionOutput>> {
     let caller = caller(&req)?;
-    s3.owned_bucket(caller, &req.input.bucket).await?;
+    s3.owned_bucket(
+        caller,
+        &req.input.bucket,
+        S3Action::PutEncryptionConfiguration,
+    )
+    .await?;
     Ok(S3Response::new(DeleteBucketEncryptionOutput::default()))
 }

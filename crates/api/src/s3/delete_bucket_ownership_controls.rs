@@ -3,6 +3,7 @@
 //! keeps `BucketOwnerEnforced` (see [`super::acl`]), so it is
 //! `NotImplemented`, never a wrong success.
 
+use miniaws_core::storage::S3Action;
 use s3s::dto::{DeleteBucketOwnershipControlsInput, DeleteBucketOwnershipControlsOutput};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
@@ -14,7 +15,12 @@ pub(super) async fn handle(
     req: S3Request<DeleteBucketOwnershipControlsInput>,
 ) -> S3Result<S3Response<DeleteBucketOwnershipControlsOutput>> {
     let caller = caller(&req)?;
-    s3.owned_bucket(caller, &req.input.bucket).await?;
+    s3.owned_bucket(
+        caller,
+        &req.input.bucket,
+        S3Action::PutBucketOwnershipControls,
+    )
+    .await?;
     Err(s3_error!(
         NotImplemented,
         "deleting Object Ownership (which enables ACLs) is not implemented: ACLs are disabled on every bucket ({BUCKET_OWNER_ENFORCED})"

@@ -1,6 +1,5 @@
 //! DeleteObjectTagging: removes the object's tag set; 204.
 
-use miniaws_core::storage::Tags;
 use s3s::dto::{DeleteObjectTaggingInput, DeleteObjectTaggingOutput};
 use s3s::{S3Request, S3Response, S3Result};
 
@@ -15,7 +14,7 @@ pub(super) async fn handle(
     let input = req.input;
     let named_null = null_version(input.version_id.as_deref())?;
     s3.storage()
-        .put_object_tags(caller, &input.bucket, &input.key, &Tags::default())
+        .delete_object_tags(caller, &input.bucket, &input.key)
         .await
         .map_err(object_error)?;
     Ok(S3Response::new(DeleteObjectTaggingOutput {

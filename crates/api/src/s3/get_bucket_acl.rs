@@ -1,6 +1,7 @@
 //! GetBucketAcl: ACLs are disabled (see [`super::acl`]), so the answer is
 //! always the owner with `FULL_CONTROL`.
 
+use miniaws_core::storage::S3Action;
 use s3s::dto::{GetBucketAclInput, GetBucketAclOutput};
 use s3s::{S3Request, S3Response, S3Result};
 
@@ -12,7 +13,8 @@ pub(super) async fn handle(
     req: S3Request<GetBucketAclInput>,
 ) -> S3Result<S3Response<GetBucketAclOutput>> {
     let caller = caller(&req)?;
-    s3.owned_bucket(caller, &req.input.bucket).await?;
+    s3.owned_bucket(caller, &req.input.bucket, S3Action::GetBucketAcl)
+        .await?;
     let (owner, grants) = owner_full_control(caller.user_id);
     Ok(S3Response::new(GetBucketAclOutput {
         owner: Some(owner),

@@ -5,6 +5,7 @@
 //! <https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketLogging.html>.
 //! PutBucketLogging stays `NotImplemented`.
 
+use miniaws_core::storage::S3Action;
 use s3s::dto::{GetBucketLoggingInput, GetBucketLoggingOutput};
 use s3s::{S3Request, S3Response, S3Result};
 
@@ -15,6 +16,7 @@ pub(super) async fn handle(
     req: S3Request<GetBucketLoggingInput>,
 ) -> S3Result<S3Response<GetBucketLoggingOutput>> {
     let caller = caller(&req)?;
-    s3.owned_bucket(caller, &req.input.bucket).await?;
+    s3.owned_bucket(caller, &req.input.bucket, S3Action::GetBucketLogging)
+        .await?;
     Ok(S3Response::new(GetBucketLoggingOutput::default()))
 }

@@ -5,6 +5,7 @@
 //! <https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketNotificationConfiguration.html>.
 //! PutBucketNotificationConfiguration stays `NotImplemented`.
 
+use miniaws_core::storage::S3Action;
 use s3s::dto::{GetBucketNotificationConfigurationInput, GetBucketNotificationConfigurationOutput};
 use s3s::{S3Request, S3Response, S3Result};
 
@@ -15,7 +16,8 @@ pub(super) async fn handle(
     req: S3Request<GetBucketNotificationConfigurationInput>,
 ) -> S3Result<S3Response<GetBucketNotificationConfigurationOutput>> {
     let caller = caller(&req)?;
-    s3.owned_bucket(caller, &req.input.bucket).await?;
+    s3.owned_bucket(caller, &req.input.bucket, S3Action::GetBucketNotification)
+        .await?;
     Ok(S3Response::new(
         GetBucketNotificationConfigurationOutput::default(),
     ))

@@ -2,6 +2,7 @@
 //! `BucketOwnerEnforced` (ACLs disabled, see [`super::acl`]), which is what
 //! S3 answers for a bucket created with its defaults.
 
+use miniaws_core::storage::S3Action;
 use s3s::dto::{
     GetBucketOwnershipControlsInput, GetBucketOwnershipControlsOutput, ObjectOwnership,
     OwnershipControls, OwnershipControlsRule,
@@ -16,7 +17,12 @@ pub(super) async fn handle(
     req: S3Request<GetBucketOwnershipControlsInput>,
 ) -> S3Result<S3Response<GetBucketOwnershipControlsOutput>> {
     let caller = caller(&req)?;
-    s3.owned_bucket(caller, &req.input.bucket).await?;
+    s3.owned_bucket(
+        caller,
+        &req.input.bucket,
+        S3Action::GetBucketOwnershipControls,
+    )
+    .await?;
     Ok(S3Response::new(GetBucketOwnershipControlsOutput {
         ownership_controls: Some(OwnershipControls {
             rules: vec![OwnershipControlsRule {

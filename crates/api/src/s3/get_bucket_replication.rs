@@ -5,6 +5,7 @@
 //! <https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketReplication.html>.
 //! PutBucketReplication stays `NotImplemented`.
 
+use miniaws_core::storage::S3Action;
 use s3s::dto::{GetBucketReplicationInput, GetBucketReplicationOutput};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
@@ -15,7 +16,12 @@ pub(super) async fn handle(
     req: S3Request<GetBucketReplicationInput>,
 ) -> S3Result<S3Response<GetBucketReplicationOutput>> {
     let caller = caller(&req)?;
-    s3.owned_bucket(caller, &req.input.bucket).await?;
+    s3.owned_bucket(
+        caller,
+        &req.input.bucket,
+        S3Action::GetReplicationConfiguration,
+    )
+    .await?;
     Err(s3_error!(
         ReplicationConfigurationNotFoundError,
         "The replication configuration was not found"

@@ -5,6 +5,7 @@
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketRequestPayment.html>.
 //! PutBucketRequestPayment stays `NotImplemented`.
 
+use miniaws_core::storage::S3Action;
 use s3s::dto::{GetBucketRequestPaymentInput, GetBucketRequestPaymentOutput, Payer};
 use s3s::{S3Request, S3Response, S3Result};
 
@@ -15,7 +16,8 @@ pub(super) async fn handle(
     req: S3Request<GetBucketRequestPaymentInput>,
 ) -> S3Result<S3Response<GetBucketRequestPaymentOutput>> {
     let caller = caller(&req)?;
-    s3.owned_bucket(caller, &req.input.bucket).await?;
+    s3.owned_bucket(caller, &req.input.bucket, S3Action::GetBucketRequestPayment)
+        .await?;
     Ok(S3Response::new(GetBucketRequestPaymentOutput {
         payer: Some(Payer::from_static(Payer::BUCKET_OWNER)),
     }))

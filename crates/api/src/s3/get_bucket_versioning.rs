@@ -2,6 +2,7 @@
 //! S3 gives for a bucket whose versioning was never enabled: an empty
 //! `VersioningConfiguration` (no `Status`, no `MfaDelete`).
 
+use miniaws_core::storage::S3Action;
 use s3s::dto::{GetBucketVersioningInput, GetBucketVersioningOutput};
 use s3s::{S3Request, S3Response, S3Result};
 
@@ -12,6 +13,7 @@ pub(super) async fn handle(
     req: S3Request<GetBucketVersioningInput>,
 ) -> S3Result<S3Response<GetBucketVersioningOutput>> {
     let caller = caller(&req)?;
-    s3.owned_bucket(caller, &req.input.bucket).await?;
+    s3.owned_bucket(caller, &req.input.bucket, S3Action::GetBucketVersioning)
+        .await?;
     Ok(S3Response::new(GetBucketVersioningOutput::default()))
 }

@@ -4,6 +4,7 @@
 //! <https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketWebsite.html>.
 //! PutBucketWebsite stays `NotImplemented`.
 
+use miniaws_core::storage::S3Action;
 use s3s::dto::{GetBucketWebsiteInput, GetBucketWebsiteOutput};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
@@ -14,7 +15,8 @@ pub(super) async fn handle(
     req: S3Request<GetBucketWebsiteInput>,
 ) -> S3Result<S3Response<GetBucketWebsiteOutput>> {
     let caller = caller(&req)?;
-    s3.owned_bucket(caller, &req.input.bucket).await?;
+    s3.owned_bucket(caller, &req.input.bucket, S3Action::GetBucketWebsite)
+        .await?;
     Err(s3_error!(
         NoSuchWebsiteConfiguration,
         "The specified bucket does not have a website configuration"

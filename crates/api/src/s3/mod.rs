@@ -110,7 +110,7 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 use miniaws_core::CoreError;
 use miniaws_core::identity::Caller;
 use miniaws_core::multipart::MultipartService;
-use miniaws_core::storage::{Bucket, ObjectMeta, StorageService};
+use miniaws_core::storage::{Access, Bucket, ObjectMeta, S3Action, StorageService};
 use s3s::config::{S3Config, StaticConfigProvider};
 use s3s::dto::*;
 use s3s::service::{S3Service, S3ServiceBuilder};
@@ -141,11 +141,12 @@ impl MiniS3 {
         &self.state.multipart
     }
 
-    /// Bucket `name`, if `caller` owns it; else S3's refusal (`NoSuchBucket`,
+    /// Bucket `name`, if `caller` owns it and its policy does not deny
+    /// them `action` on it; else S3's refusal (`NoSuchBucket`,
     /// `AccessDenied`, `InvalidBucketName`).
-    async fn owned_bucket(&self, caller: Caller, name: &str) -> S3Result<Bucket> {
+    async fn owned_bucket(&self, caller: Caller, name: &str, action: S3Action) -> S3Result<Bucket> {
         self.storage()
-            .bucket(caller, name)
+            .bucket(caller, name, Access::bucket(action))
             .await
             .map_err(bucket_error)
     }
@@ -472,6 +473,7 @@ impl s3s::S3 for MiniS3 {
             self.storage(),
             caller,
             &req.input.bucket,
+            Access::bucket(S3Action::GetBucketObjectLockConfiguration),
             object_lock::configuration_not_found(),
         )
         .await
@@ -486,6 +488,7 @@ impl s3s::S3 for MiniS3 {
             self.storage(),
             caller,
             &req.input.bucket,
+            Access::bucket(S3Action::PutBucketObjectLockConfiguration),
             object_lock::not_implemented(),
         )
         .await
@@ -500,6 +503,7 @@ impl s3s::S3 for MiniS3 {
             self.storage(),
             caller,
             &req.input.bucket,
+            Access::object(S3Action::GetObjectRetention, &req.input.key),
             object_lock::missing_configuration(),
         )
         .await
@@ -514,6 +518,7 @@ impl s3s::S3 for MiniS3 {
             self.storage(),
             caller,
             &req.input.bucket,
+            Access::object(S3Action::PutObjectRetention, &req.input.key),
             object_lock::missing_configuration(),
         )
         .await
@@ -528,6 +533,7 @@ impl s3s::S3 for MiniS3 {
             self.storage(),
             caller,
             &req.input.bucket,
+            Access::object(S3Action::GetObjectLegalHold, &req.input.key),
             object_lock::missing_configuration(),
         )
         .await
@@ -542,6 +548,7 @@ impl s3s::S3 for MiniS3 {
             self.storage(),
             caller,
             &req.input.bucket,
+            Access::object(S3Action::PutObjectLegalHold, &req.input.key),
             object_lock::missing_configuration(),
         )
         .await

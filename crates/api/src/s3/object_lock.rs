@@ -15,20 +15,25 @@
 
 use http::StatusCode;
 use miniaws_core::identity::Caller;
-use miniaws_core::storage::StorageService;
+use miniaws_core::storage::{Access, StorageService};
 use s3s::{S3Error, S3ErrorCode, S3Result, s3_error};
 
 use super::bucket_error;
 
-/// Answers an Object Lock operation on `bucket`: the bucket's own refusal
-/// first (missing, another owner's), else `answer`.
+/// Answers an Object Lock operation (`access`) on `bucket`: the bucket's
+/// own refusal first (missing, another owner's, its policy denying
+/// `access`), else `answer`.
 pub async fn refuse<T>(
     storage: &StorageService,
     caller: Caller,
     bucket: &str,
+    access: Access<'_>,
     answer: S3Error,
 ) -> S3Result<T> {
-    storage.bucket(caller, bucket).await.map_err(bucket_error)?;
+    storage
+        .bucket(caller, bucket, access)
+        .await
+        .map_err(bucket_error)?;
     Err(answer)
 }
 

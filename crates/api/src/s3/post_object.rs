@@ -142,9 +142,15 @@ pub(crate) async fn handle(state: AppState, req: Request) -> S3Result<s3s::HttpR
         canned: form.get("acl"),
         ..Default::default()
     };
-    check_write_acl(&state.storage, caller, &bucket, &acl).await?;
+    check_write_acl(&state.storage, caller, &bucket, &upload.key, &acl).await?;
     if request_options::asks_object_lock("PostObject", |name| form.get(name)) {
-        return Err(request_options::object_lock_refusal(&state.storage, caller, &bucket).await);
+        return Err(request_options::object_lock_refusal(
+            &state.storage,
+            caller,
+            &bucket,
+            &upload.key,
+        )
+        .await);
     }
 
     let too_small = Arc::new(AtomicBool::new(false));

@@ -3,6 +3,7 @@
 //! GetBucketAcl answers) changes nothing and succeeds; any other is
 //! `AccessControlListNotSupported`, as S3 answers.
 
+use miniaws_core::storage::S3Action;
 use s3s::dto::{PutBucketAclInput, PutBucketAclOutput};
 use s3s::{S3Request, S3Response, S3Result};
 
@@ -15,7 +16,8 @@ pub(super) async fn handle(
 ) -> S3Result<S3Response<PutBucketAclOutput>> {
     let caller = caller(&req)?;
     let input = req.input;
-    s3.owned_bucket(caller, &input.bucket).await?;
+    s3.owned_bucket(caller, &input.bucket, S3Action::PutBucketAcl)
+        .await?;
     let owner_id = caller.user_id.to_string();
     let headers = acl_headers!(
         input,

@@ -4,6 +4,7 @@
 //! rules, an unsupported method or a second `*` is `InvalidRequest`.
 
 use miniaws_core::CoreError;
+use miniaws_core::storage::S3Action;
 use miniaws_core::storage::{CorsConfiguration, CorsRule};
 use s3s::dto::{CORSRule, PutBucketCorsInput, PutBucketCorsOutput};
 use s3s::{S3ErrorCode, S3Request, S3Response, S3Result};
@@ -18,7 +19,8 @@ pub(super) async fn handle(
     let input = req.input;
     // The bucket's own refusals (NoSuchBucket, AccessDenied) come before
     // the document's, as on S3.
-    s3.owned_bucket(caller, &input.bucket).await?;
+    s3.owned_bucket(caller, &input.bucket, S3Action::PutBucketCors)
+        .await?;
     let rules = input
         .cors_configuration
         .cors_rules

@@ -10,6 +10,7 @@
 //! /{bucket}?lifecycle`, rules with their own `Prefix`), so it lands here
 //! too and is answered the same way.
 
+use miniaws_core::storage::S3Action;
 use miniaws_core::storage::{
     AndInput, ExpirationInput, FilterInput, InvalidLifecycle, LifecycleConfiguration,
     LifecycleFault, LifecycleRuleInput, NoncurrentInput, TransitionMinimumSize,
@@ -30,7 +31,8 @@ pub(super) async fn handle(
     let input = req.input;
     // The bucket's own refusals (NoSuchBucket, AccessDenied) come before
     // the document's, as on S3.
-    s3.owned_bucket(caller, &input.bucket).await?;
+    s3.owned_bucket(caller, &input.bucket, S3Action::PutLifecycleConfiguration)
+        .await?;
     let Some(document) = input.lifecycle_configuration else {
         return Err(s3_error!(
             MalformedXML,

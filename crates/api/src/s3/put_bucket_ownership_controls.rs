@@ -3,6 +3,7 @@
 //! succeeds; `ObjectWriter` or `BucketOwnerPreferred` (ACLs enabled) is
 //! `NotImplemented`, never a wrong success.
 
+use miniaws_core::storage::S3Action;
 use s3s::dto::{PutBucketOwnershipControlsInput, PutBucketOwnershipControlsOutput};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
@@ -15,7 +16,8 @@ pub(super) async fn handle(
 ) -> S3Result<S3Response<PutBucketOwnershipControlsOutput>> {
     let caller = caller(&req)?;
     let input = req.input;
-    s3.owned_bucket(caller, &input.bucket).await?;
+    s3.owned_bucket(caller, &input.bucket, S3Action::PutBucketOwnershipControls)
+        .await?;
     let rules = &input.ownership_controls.rules;
     if rules.len() != 1 {
         return Err(s3_error!(

@@ -5,6 +5,7 @@
 //! `BlockPublicPolicy` setting is on, as on S3.
 
 use miniaws_core::storage::BucketPolicy;
+use miniaws_core::storage::S3Action;
 use s3s::dto::{PutBucketPolicyInput, PutBucketPolicyOutput};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
@@ -17,7 +18,9 @@ pub(super) async fn handle(
     let caller = caller(&req)?;
     let input = req.input;
     // The owner first: another account learns nothing about the policy.
-    let bucket = s3.owned_bucket(caller, &input.bucket).await?;
+    let bucket = s3
+        .owned_bucket(caller, &input.bucket, S3Action::PutBucketPolicy)
+        .await?;
     let policy = BucketPolicy::parse(bucket.name.as_str(), &input.policy)
         .map_err(|e| s3_error!(MalformedPolicy, "{}", e.0))?;
     s3.storage()

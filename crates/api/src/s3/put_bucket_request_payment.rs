@@ -4,6 +4,7 @@
 //! Pays bucket, which Mini AWS has no notion of: `NotImplemented`, and
 //! nothing changes.
 
+use miniaws_core::storage::S3Action;
 use s3s::dto::{Payer, PutBucketRequestPaymentInput, PutBucketRequestPaymentOutput};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
@@ -14,7 +15,8 @@ pub(super) async fn handle(
     req: S3Request<PutBucketRequestPaymentInput>,
 ) -> S3Result<S3Response<PutBucketRequestPaymentOutput>> {
     let caller = caller(&req)?;
-    s3.owned_bucket(caller, &req.input.bucket).await?;
+    s3.owned_bucket(caller, &req.input.bucket, S3Action::PutBucketRequestPayment)
+        .await?;
     if req.input.request_payment_configuration.payer.as_str() != Payer::BUCKET_OWNER {
         return Err(s3_error!(
             NotImplemented,

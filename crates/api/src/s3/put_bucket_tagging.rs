@@ -9,6 +9,7 @@
 //! s3s would answer 200 (see [`super::wire::Status`]).
 
 use http::StatusCode;
+use miniaws_core::storage::S3Action;
 use s3s::dto::{PutBucketTaggingInput, PutBucketTaggingOutput};
 use s3s::{S3Request, S3Response, S3Result};
 
@@ -24,7 +25,8 @@ pub(super) async fn handle(
     let input = req.input;
     // The bucket's own refusals (NoSuchBucket, AccessDenied) come before
     // the document's, as on S3.
-    s3.owned_bucket(caller, &input.bucket).await?;
+    s3.owned_bucket(caller, &input.bucket, S3Action::PutBucketTagging)
+        .await?;
     let tags = document_bucket_tags(input.tagging.tag_set)?;
     s3.storage()
         .set_bucket_tags(caller, &input.bucket, &tags)

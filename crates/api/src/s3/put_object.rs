@@ -45,7 +45,7 @@ pub(super) async fn handle(
     }
     let condition = write_condition(input.if_match, input.if_none_match)?;
     let acl = acl_headers!(input, grant_read, grant_read_acp, grant_write_acp);
-    check_write_acl(s3.storage(), caller, &input.bucket, &acl).await?;
+    check_write_acl(s3.storage(), caller, &input.bucket, &input.key, &acl).await?;
     let expected_md5 = content_md5(input.content_md5.as_deref())?;
     let tags = header_tags(input.tagging.as_deref())?;
     // A bad name is `InvalidBucketName`; every other refusal of the

@@ -49,7 +49,7 @@
 
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use miniaws_core::identity::Caller;
-use miniaws_core::storage::StorageService;
+use miniaws_core::storage::{Access, S3Action, StorageService};
 use s3s::dto::{ServerSideEncryption, StorageClass};
 use s3s::{S3Error, S3ErrorCode, S3Result, s3_error};
 
@@ -254,17 +254,20 @@ pub fn asks_object_lock<'a>(op: &str, get: impl Fn(&str) -> Option<&'a str>) -> 
     creates_object(op) && OBJECT_LOCK_HEADERS.iter().any(|n| get(n).is_some())
 }
 
-/// S3's answer to a write asking for Object Lock in `bucket`, which has
-/// none: the bucket's own refusal when it is missing or someone else's
-/// (`NoSuchBucket`, `AccessDenied`), else 400 `InvalidRequest` "Bucket is
+/// S3's answer to a write of `key` asking for Object Lock in `bucket`,
+/// which has none: the bucket's own refusal when it is missing, someone
+/// else's or its policy denies the write (`NoSuchBucket`, `AccessDenied`),
+/// else 400 `InvalidRequest` "Bucket is
 /// missing ObjectLockConfiguration" (S3's wording for PutObject,
 /// CopyObject and CreateMultipartUpload).
 pub async fn object_lock_refusal(
     storage: &StorageService,
     caller: Caller,
     bucket: &str,
+    key: &str,
 ) -> S3Error {
-    match storage.bucket(caller, bucket).await {
+    let access = Access::object(S3Action::PutObject, key);
+    match storage.bucket(caller, bucket, access).await {
         Err(e) => bucket_error(e),
         Ok(_) => s3_error!(InvalidRequest, "Bucket is missing ObjectLockConfiguration"),
     }

@@ -4,6 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use miniaws_core::CoreError;
 use miniaws_core::error::ConflictKind;
+use miniaws_core::storage::{Access, S3Action};
 use miniaws_wire::BucketInfo;
 
 use crate::auth::Auth;
@@ -25,7 +26,9 @@ pub(crate) async fn create_bucket(
             kind: ConflictKind::AlreadyOwnedByYou,
             ..
         }) => {
-            let bucket = state.storage.bucket(caller, &name).await?;
+            // As HeadBucket would answer it (`s3:ListBucket`).
+            let access = Access::bucket(S3Action::ListBucket);
+            let bucket = state.storage.bucket(caller, &name, access).await?;
             Ok((StatusCode::OK, Data(views::bucket(bucket))))
         }
         Err(e) => Err(e.into()),

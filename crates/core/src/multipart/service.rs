@@ -15,8 +15,8 @@ use crate::clock::now_utc;
 use crate::error::{CoreError, CoreResult, PartProblem};
 use crate::identity::Caller;
 use crate::storage::{
-    BlobId, Bucket, ByteStream, CommitObject, ETag, GetObjectOptions, GetObjectOutput,
-    LifecycleConfiguration, ObjectKey, ObjectMeta, ObjectPart, Reader, StorageService,
+    Access, BlobId, Bucket, ByteStream, CommitObject, ETag, GetObjectOptions, GetObjectOutput,
+    LifecycleConfiguration, ObjectKey, ObjectMeta, ObjectPart, Reader, S3Action, StorageService,
     WriteCondition, body_error,
 };
 use crate::{Resource, StopRequested};
@@ -79,7 +79,8 @@ impl MultipartService {
     /// `InvalidInput` (name, key), `NotFound(Bucket)`, `Forbidden`.
     #[tracing::instrument(skip(self, new), fields(owner = %caller.user_id, bucket = %new.bucket))]
     pub async fn create(&self, caller: Caller, new: NewUpload) -> CoreResult<MultipartUpload> {
-        let bucket = self.storage.bucket(caller, &new.bucket).await?;
+        let access = Access::object(S3Action::PutObject, &new.key);
+        let bucket = self.storage.bucket(caller, &new.bucket, access).await?;
         let key = ObjectKey::parse(&new.key)?;
         let mut headers = new.headers;
         headers.remove(CHECKSUM_TYPE_HEADER);
@@ -123,15 +124,18 @@ impl MultipartService {
         Ok(upload)
     }
 
-    /// The caller's upload `id` of `bucket`/`key`.
+    /// The caller's upload `id` of `bucket`/`key`, for `action` on the key
+    /// (which the bucket's policy may deny).
     async fn upload_of(
         &self,
         caller: Caller,
         bucket: &str,
         key: &str,
         id: &str,
+        action: S3Action,
     ) -> CoreResult<MultipartUpload> {
-        let bucket = self.storage.bucket(caller, bucket).await?;
+        let access = Access::object(action, key);
+        let bucket = self.storage.bucket(caller, bucket, access).await?;
         let no_such = || CoreError::not_found(Resource::Upload, id);
         let id: UploadId = id.parse().map_err(|_| no_such())?;
         self.repo
@@ -168,7 +172,9 @@ impl MultipartService {
         checksum: impl FnOnce() -> Option<PartChecksum> + Send,
     ) -> CoreResult<Part> {
         check_part_number(part_number)?;
-        let upload = self.upload_of(caller, bucket, key, upload_id).await?;
+        let upload = self
+            .upload_of(caller, bucket, key, upload_id, S3Action::PutObject)
+            .await?;
         let (blob_id, written) = self
             .storage
             .write_verified_blob(body, content_length, expected_md5)
@@ -212,7 +218,9 @@ impl MultipartService {
         options: &GetObjectOptions,
     ) -> CoreResult<Part> {
         check_part_number(part_number)?;
-        let upload = self.upload_of(caller, bucket, key, upload_id).await?;
+        let upload = self
+            .upload_of(caller, bucket, key, upload_id, S3Action::PutObject)
+            .await?;
         let body = match self
             .storage
             .get_object(Reader::Signed(caller), src_bucket, src_key, options)
@@ -316,7 +324,9 @@ impl MultipartService {
         condition: &WriteCondition,
         object_checksum: Option<&PartChecksum>,
     ) -> CoreResult<ObjectMeta> {
-        let upload = self.upload_of(caller, bucket, key, upload_id).await?;
+        let upload = self
+            .upload_of(caller, bucket, key, upload_id, S3Action::PutObject)
+            .await?;
         if let Some(c) = object_checksum
             && upload.checksum_algorithm != Some(c.algorithm)
         {
@@ -482,7 +492,15 @@ impl MultipartService {
         key: &str,
         upload_id: &str,
     ) -> CoreResult<()> {
-        let upload = self.upload_of(caller, bucket, key, upload_id).await?;
+        let upload = self
+            .upload_of(
+                caller,
+                bucket,
+                key,
+                upload_id,
+                S3Action::AbortMultipartUpload,
+            )
+            .await?;
         if !self.remove(upload.id).await? {
             return Err(CoreError::not_found(Resource::Upload, upload_id));
         }
@@ -513,7 +531,15 @@ impl MultipartService {
         after: u32,
         max_parts: u32,
     ) -> CoreResult<PartListing> {
-        let upload = self.upload_of(caller, bucket, key, upload_id).await?;
+        let upload = self
+            .upload_of(
+                caller,
+                bucket,
+                key,
+                upload_id,
+                S3Action::ListMultipartUploadParts,
+            )
+            .await?;
         let max_parts = max_parts.clamp(1, 1000);
         let mut parts = self
             .repo
@@ -551,7 +577,8 @@ impl MultipartService {
         upload_id_marker: Option<&str>,
         max_uploads: u32,
     ) -> CoreResult<UploadListing> {
-        let bucket = self.storage.bucket(caller, bucket).await?;
+        let access = Access::bucket(S3Action::ListBucketMultipartUploads);
+        let bucket = self.storage.bucket(caller, bucket, access).await?;
         let max_uploads = max_uploads.clamp(1, 1000) as usize;
         let delimiter = delimiter.filter(|d| !d.is_empty());
         // An upload-id marker only counts together with a key marker (S3).

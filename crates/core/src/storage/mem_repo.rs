@@ -60,6 +60,21 @@ impl StorageRepo for MemRepo {
     async fn get_bucket(&self, name: &BucketName) -> CoreResult<Option<Bucket>> {
         Ok(self.buckets.lock().unwrap().get(name.as_str()).cloned())
     }
+    async fn get_bucket_with_policy(
+        &self,
+        name: &BucketName,
+    ) -> CoreResult<Option<(Bucket, Option<String>)>> {
+        let Some(bucket) = self.buckets.lock().unwrap().get(name.as_str()).cloned() else {
+            return Ok(None);
+        };
+        let policy = self
+            .access
+            .lock()
+            .unwrap()
+            .get(name.as_str())
+            .and_then(|(policy, _)| policy.clone());
+        Ok(Some((bucket, policy)))
+    }
     async fn list_buckets(&self, owner: UserId) -> CoreResult<Vec<Bucket>> {
         Ok(self
             .buckets

@@ -39,8 +39,8 @@ pub use lifecycle::{
 };
 pub use listing::{KeyRange, ListObjectsInput, ListObjectsPage, MAX_LIST_KEYS, key_successor};
 pub use policy::{
-    BucketAccess, BucketPolicy, MAX_POLICY_BYTES, MalformedPolicy, PolicyEffect, PolicyStatement,
-    PublicAccessBlock, PublicAction, PublicGrant, Reader,
+    Access, BucketAccess, BucketPolicy, MAX_POLICY_BYTES, MalformedPolicy, PolicyEffect,
+    PolicyStatement, PublicAccessBlock, PublicAction, PublicGrant, Reader, S3Action,
 };
 pub use ports::{BlobId, BlobStore, ByteStream, ObjectWrite, StorageRepo, WrittenBlob, body_error};
 pub use range::{ByteRange, Conditions, RangeSpec};

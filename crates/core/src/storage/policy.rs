@@ -1,7 +1,8 @@
 //! A bucket's policy and its Block Public Access settings, parsed, validated
-//! and evaluated for everyone but the owner: anonymous callers and signed
-//! callers of other accounts alike (the owner's access does not depend on
-//! the policy: see `Reader`).
+//! and evaluated: its `Allow`s for everyone but the owner — anonymous
+//! callers and signed callers of other accounts alike —, its explicit
+//! `Deny`s for everyone, the owner included (but for managing the policy
+//! itself: see [`BucketPolicy::denies_owner`]).
 //!
 //! The policy language is AWS IAM's
 //! (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-policies.html>).
@@ -90,13 +91,13 @@ pub enum PublicAction {
 }
 
 impl PublicAction {
-    /// The IAM actions (lower-cased) the read needs, all of them.
-    fn names(self) -> &'static [&'static str] {
+    /// The operation's [`S3Action`].
+    pub fn action(self) -> S3Action {
         match self {
-            Self::GetObject => &["s3:getobject"],
-            Self::ListBucket => &["s3:listbucket"],
-            Self::GetObjectAttributes => &["s3:getobject", "s3:getobjectattributes"],
-            Self::GetObjectAcl => &["s3:getobjectacl"],
+            Self::GetObject => S3Action::GetObject,
+            Self::ListBucket => S3Action::ListBucket,
+            Self::GetObjectAttributes => S3Action::GetObjectAttributes,
+            Self::GetObjectAcl => S3Action::GetObjectAcl,
         }
     }
 
@@ -104,6 +105,180 @@ impl PublicAction {
     /// the bucket itself.
     pub fn on_object(self) -> bool {
         !matches!(self, Self::ListBucket)
+    }
+}
+
+/// What an S3 operation needs from a bucket policy, named for the IAM
+/// action(s) S3 checks for it
+/// (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-with-s3-policy-actions.html>):
+/// an explicit `Deny` matching any of them refuses the operation, to the
+/// bucket's owner too (see [`BucketPolicy::denies_owner`]). Deleting a
+/// configuration needs its `Put` action, as on S3 (DeleteBucketCors needs
+/// `s3:PutBucketCORS`, and so on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)] // each variant is the IAM action of the same name
+pub enum S3Action {
+    // On the bucket (`arn:aws:s3:::bucket`).
+    ListBucket,
+    ListBucketVersions,
+    ListBucketMultipartUploads,
+    DeleteBucket,
+    GetBucketLocation,
+    GetBucketVersioning,
+    PutBucketVersioning,
+    GetBucketRequestPayment,
+    PutBucketRequestPayment,
+    GetBucketWebsite,
+    DeleteBucketWebsite,
+    GetBucketLogging,
+    GetBucketNotification,
+    GetReplicationConfiguration,
+    GetAccelerateConfiguration,
+    GetBucketPolicy,
+    PutBucketPolicy,
+    DeleteBucketPolicy,
+    GetBucketPublicAccessBlock,
+    PutBucketPublicAccessBlock,
+    GetBucketCors,
+    PutBucketCors,
+    GetBucketTagging,
+    PutBucketTagging,
+    GetLifecycleConfiguration,
+    PutLifecycleConfiguration,
+    GetEncryptionConfiguration,
+    PutEncryptionConfiguration,
+    GetBucketObjectLockConfiguration,
+    PutBucketObjectLockConfiguration,
+    GetBucketAcl,
+    PutBucketAcl,
+    GetBucketOwnershipControls,
+    PutBucketOwnershipControls,
+    // On a key (`arn:aws:s3:::bucket/key`).
+    GetObject,
+    /// `s3:GetObject` and `s3:GetObjectAttributes` (see
+    /// [`PublicAction::GetObjectAttributes`]).
+    GetObjectAttributes,
+    GetObjectAcl,
+    PutObjectAcl,
+    /// Also every step of a multipart upload but abort and list parts.
+    PutObject,
+    DeleteObject,
+    GetObjectTagging,
+    PutObjectTagging,
+    DeleteObjectTagging,
+    AbortMultipartUpload,
+    ListMultipartUploadParts,
+    GetObjectRetention,
+    PutObjectRetention,
+    GetObjectLegalHold,
+    PutObjectLegalHold,
+}
+
+impl S3Action {
+    /// The IAM actions the operation needs, all of them, as IAM spells
+    /// them.
+    pub fn names(self) -> &'static [&'static str] {
+        match self {
+            Self::ListBucket => &["s3:ListBucket"],
+            Self::ListBucketVersions => &["s3:ListBucketVersions"],
+            Self::ListBucketMultipartUploads => &["s3:ListBucketMultipartUploads"],
+            Self::DeleteBucket => &["s3:DeleteBucket"],
+            Self::GetBucketLocation => &["s3:GetBucketLocation"],
+            Self::GetBucketVersioning => &["s3:GetBucketVersioning"],
+            Self::PutBucketVersioning => &["s3:PutBucketVersioning"],
+            Self::GetBucketRequestPayment => &["s3:GetBucketRequestPayment"],
+            Self::PutBucketRequestPayment => &["s3:PutBucketRequestPayment"],
+            Self::GetBucketWebsite => &["s3:GetBucketWebsite"],
+            Self::DeleteBucketWebsite => &["s3:DeleteBucketWebsite"],
+            Self::GetBucketLogging => &["s3:GetBucketLogging"],
+            Self::GetBucketNotification => &["s3:GetBucketNotification"],
+            Self::GetReplicationConfiguration => &["s3:GetReplicationConfiguration"],
+            Self::GetAccelerateConfiguration => &["s3:GetAccelerateConfiguration"],
+            Self::GetBucketPolicy => &["s3:GetBucketPolicy"],
+            Self::PutBucketPolicy => &["s3:PutBucketPolicy"],
+            Self::DeleteBucketPolicy => &["s3:DeleteBucketPolicy"],
+            Self::GetBucketPublicAccessBlock => &["s3:GetBucketPublicAccessBlock"],
+            Self::PutBucketPublicAccessBlock => &["s3:PutBucketPublicAccessBlock"],
+            Self::GetBucketCors => &["s3:GetBucketCORS"],
+            Self::PutBucketCors => &["s3:PutBucketCORS"],
+            Self::GetBucketTagging => &["s3:GetBucketTagging"],
+            Self::PutBucketTagging => &["s3:PutBucketTagging"],
+            Self::GetLifecycleConfiguration => &["s3:GetLifecycleConfiguration"],
+            Self::PutLifecycleConfiguration => &["s3:PutLifecycleConfiguration"],
+            Self::GetEncryptionConfiguration => &["s3:GetEncryptionConfiguration"],
+            Self::PutEncryptionConfiguration => &["s3:PutEncryptionConfiguration"],
+            Self::GetBucketObjectLockConfiguration => &["s3:GetBucketObjectLockConfiguration"],
+            Self::PutBucketObjectLockConfiguration => &["s3:PutBucketObjectLockConfiguration"],
+            Self::GetBucketAcl => &["s3:GetBucketAcl"],
+            Self::PutBucketAcl => &["s3:PutBucketAcl"],
+            Self::GetBucketOwnershipControls => &["s3:GetBucketOwnershipControls"],
+            Self::PutBucketOwnershipControls => &["s3:PutBucketOwnershipControls"],
+            Self::GetObject => &["s3:GetObject"],
+            Self::GetObjectAttributes => &["s3:GetObject", "s3:GetObjectAttributes"],
+            Self::GetObjectAcl => &["s3:GetObjectAcl"],
+            Self::PutObjectAcl => &["s3:PutObjectAcl"],
+            Self::PutObject => &["s3:PutObject"],
+            Self::DeleteObject => &["s3:DeleteObject"],
+            Self::GetObjectTagging => &["s3:GetObjectTagging"],
+            Self::PutObjectTagging => &["s3:PutObjectTagging"],
+            Self::DeleteObjectTagging => &["s3:DeleteObjectTagging"],
+            Self::AbortMultipartUpload => &["s3:AbortMultipartUpload"],
+            Self::ListMultipartUploadParts => &["s3:ListMultipartUploadParts"],
+            Self::GetObjectRetention => &["s3:GetObjectRetention"],
+            Self::PutObjectRetention => &["s3:PutObjectRetention"],
+            Self::GetObjectLegalHold => &["s3:GetObjectLegalHold"],
+            Self::PutObjectLegalHold => &["s3:PutObjectLegalHold"],
+        }
+    }
+
+    /// Whether the action manages the bucket policy itself, which the
+    /// owner may always do, whatever the policy denies: S3's escape from a
+    /// policy that locks its owner out ("the root principal in a bucket
+    /// owner's AWS account can perform the GetBucketPolicy,
+    /// PutBucketPolicy, and DeleteBucketPolicy API actions, even if their
+    /// bucket policy explicitly denies the root principal's access",
+    /// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucketPolicy.html>).
+    fn manages_policy(self) -> bool {
+        matches!(
+            self,
+            Self::GetBucketPolicy | Self::PutBucketPolicy | Self::DeleteBucketPolicy
+        )
+    }
+}
+
+/// One operation on a bucket, or on one key of it: what a bucket policy is
+/// matched against for the owner's requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Access<'a> {
+    action: S3Action,
+    key: Option<&'a str>,
+}
+
+impl<'a> Access<'a> {
+    /// `action` on the bucket itself (`arn:aws:s3:::bucket`).
+    pub fn bucket(action: S3Action) -> Self {
+        Self { action, key: None }
+    }
+
+    /// `action` on `key` (`arn:aws:s3:::bucket/key`).
+    pub fn object(action: S3Action, key: &'a str) -> Self {
+        Self {
+            action,
+            key: Some(key),
+        }
+    }
+
+    /// The operation.
+    pub fn action(&self) -> S3Action {
+        self.action
+    }
+
+    /// The resource after `arn:aws:s3:::`.
+    pub(crate) fn resource(&self, bucket: &str) -> String {
+        match self.key {
+            Some(key) => format!("{bucket}/{key}"),
+            None => bucket.to_owned(),
+        }
     }
 }
 
@@ -212,7 +387,35 @@ impl BucketPolicy {
         } else {
             bucket.to_owned()
         };
-        action.names().iter().all(|a| self.allows(a, &resource))
+        action
+            .action()
+            .names()
+            .iter()
+            .all(|a| self.allows(&a.to_ascii_lowercase(), &resource))
+    }
+
+    /// The IAM action an explicit `Deny` of this policy refuses to the
+    /// bucket's owner for `access` of `bucket`, if any. On S3 an explicit
+    /// `Deny` applies to every principal it names, the owning account
+    /// included ("an explicit deny in any of these policies overrides the
+    /// allow",
+    /// <https://docs.aws.amazon.com/AmazonS3/latest/userguide/how-s3-evaluates-access-control.html>),
+    /// and every statement here names everyone (`"*"`), so every matching
+    /// `Deny` applies to the owner; except that the owner can always read,
+    /// replace and delete the policy itself (see
+    /// [`S3Action`]'s `manages_policy`), or a policy could lock them out
+    /// for good.
+    pub fn denies_owner(&self, bucket: &str, access: &Access<'_>) -> Option<&'static str> {
+        if access.action.manages_policy() {
+            return None;
+        }
+        let resource = access.resource(bucket);
+        access
+            .action
+            .names()
+            .iter()
+            .find(|a| self.denies(&a.to_ascii_lowercase(), &resource))
+            .copied()
     }
 
     /// Whether everyone may read the tags of `key` of `bucket`
@@ -225,19 +428,26 @@ impl BucketPolicy {
     /// IAM's evaluation of `action` (lower-cased) on `resource` (after
     /// `arn:aws:s3:::`).
     fn allows(&self, action: &str, resource: &str) -> bool {
-        let matches = |s: &PolicyStatement| {
-            s.actions.iter().any(|a| wildcard_match(a, action))
-                && s.resources.iter().any(|r| wildcard_match(r, resource))
-        };
-        let denied = self
-            .statements
-            .iter()
-            .any(|s| s.effect == PolicyEffect::Deny && matches(s));
-        !denied
+        !self.denies(action, resource)
             && self
                 .statements
                 .iter()
-                .any(|s| s.effect == PolicyEffect::Allow && matches(s))
+                .any(|s| s.effect == PolicyEffect::Allow && s.matches(action, resource))
+    }
+
+    /// Whether a `Deny` matches `action` (lower-cased) on `resource`.
+    fn denies(&self, action: &str, resource: &str) -> bool {
+        self.statements
+            .iter()
+            .any(|s| s.effect == PolicyEffect::Deny && s.matches(action, resource))
+    }
+}
+
+impl PolicyStatement {
+    /// Whether the statement names `action` (lower-cased) and `resource`.
+    fn matches(&self, action: &str, resource: &str) -> bool {
+        self.actions.iter().any(|a| wildcard_match(a, action))
+            && self.resources.iter().any(|r| wildcard_match(r, resource))
     }
 }
 
@@ -624,6 +834,41 @@ mod tests {
                 "{actions}: denied"
             );
         }
+    }
+
+    #[test]
+    fn a_deny_names_the_owner_too_but_not_for_the_policy_itself() {
+        let doc = r#"{"Statement":[
+            {"Effect":"Deny","Principal":"*","Action":["s3:Get*","s3:*Policy"],"Resource":["arn:aws:s3:::site","arn:aws:s3:::site/locked/*"]},
+            {"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::site/*"}]}"#;
+        let p = BucketPolicy::parse(B, doc).expect("valid policy");
+        let cases = [
+            (
+                Access::object(S3Action::GetObject, "locked/a"),
+                Some("s3:GetObject"),
+            ),
+            (Access::object(S3Action::GetObject, "open/a"), None),
+            (Access::object(S3Action::PutObject, "locked/a"), None),
+            (
+                Access::object(S3Action::GetObjectAttributes, "locked/a"),
+                Some("s3:GetObject"),
+            ),
+            (
+                Access::bucket(S3Action::GetBucketTagging),
+                Some("s3:GetBucketTagging"),
+            ),
+            (Access::bucket(S3Action::ListBucket), None),
+            (Access::bucket(S3Action::GetBucketPolicy), None),
+            (Access::bucket(S3Action::PutBucketPolicy), None),
+            (Access::bucket(S3Action::DeleteBucketPolicy), None),
+        ];
+        for (access, denied) in cases {
+            assert_eq!(p.denies_owner(B, &access), denied, "{access:?}");
+        }
+        // An Allow grants the owner nothing more: only a Deny counts.
+        let allow_only = BucketPolicy::parse(B, &public_read()).expect("valid policy");
+        let any = Access::object(S3Action::DeleteObject, "x");
+        assert_eq!(allow_only.denies_owner(B, &any), None);
     }
 
     #[test]

@@ -121,6 +121,15 @@ pub trait StorageRepo: Send + Sync {
     /// The bucket named `name`, whoever owns it.
     async fn get_bucket(&self, name: &BucketName) -> CoreResult<Option<Bucket>>;
 
+    /// The bucket named `name`, whoever owns it, with its policy document
+    /// (`None`: it has none), read in the same statement: the lookup every
+    /// request of the owner makes, which a `Deny` in the policy may refuse.
+    /// A bucket without a policy costs what [`Self::get_bucket`] costs.
+    async fn get_bucket_with_policy(
+        &self,
+        name: &BucketName,
+    ) -> CoreResult<Option<(Bucket, Option<String>)>>;
+
     /// `owner`'s buckets, by name.
     async fn list_buckets(&self, owner: UserId) -> CoreResult<Vec<Bucket>>;
 

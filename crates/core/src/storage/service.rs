@@ -12,7 +12,7 @@ use super::domain::{
     WriteCondition, guess_content_type, validate_content_type, validate_user_metadata,
 };
 use super::listing::{self, ListObjectsInput, ListObjectsPage};
-use super::policy::{PublicAction, PublicGrant, Reader};
+use super::policy::{Access, BucketPolicy, PublicAction, PublicGrant, Reader, S3Action};
 use super::ports::{BlobId, BlobStore, ByteStream, ObjectWrite, StorageRepo, WrittenBlob};
 use super::range::{ByteRange, Conditions, Evaluation, RangeSpec};
 use super::tags::Tags;
@@ -265,17 +265,40 @@ impl StorageService {
         Ok(report)
     }
 
-    /// The caller's bucket `name`.
+    /// The caller's bucket `name`, for `access`: the owner's request, which
+    /// an explicit `Deny` in the bucket's policy may still refuse (see
+    /// [`BucketPolicy::denies_owner`]). The policy comes with the bucket's
+    /// row, in the one lookup; a bucket without one costs nothing more.
     ///
     /// # Errors
     /// `InvalidInput` for a bad name, `NotFound(Bucket)`, and `Forbidden`
-    /// when someone else owns it.
-    pub async fn bucket(&self, caller: Caller, name: &str) -> CoreResult<Bucket> {
+    /// when someone else owns it or the policy denies `access`.
+    pub async fn bucket(
+        &self,
+        caller: Caller,
+        name: &str,
+        access: Access<'_>,
+    ) -> CoreResult<Bucket> {
+        let (bucket, policy) = self.owned_bucket(caller, name).await?;
+        owner_may(&bucket, policy.as_ref(), caller, &access)?;
+        Ok(bucket)
+    }
+
+    /// The caller's bucket `name` with its policy, if it has one (access
+    /// not checked yet: see [`owner_may`]).
+    async fn owned_bucket(
+        &self,
+        caller: Caller,
+        name: &str,
+    ) -> CoreResult<(Bucket, Option<BucketPolicy>)> {
         let name = BucketName::parse(name)?;
-        match self.repo.get_bucket(&name).await? {
+        match self.repo.get_bucket_with_policy(&name).await? {
             None => Err(CoreError::not_found(Resource::Bucket, name.as_str())),
-            Some(b) if b.owner != caller.user_id => Err(forbidden(&name)),
-            Some(b) => Ok(b),
+            Some((b, _)) if b.owner != caller.user_id => Err(forbidden(&name)),
+            Some((b, policy)) => {
+                let policy = policy.and_then(|doc| stored_policy(&b.name, &doc));
+                Ok((b, policy))
+            }
         }
     }
 
@@ -317,7 +340,7 @@ impl StorageService {
         name: &str,
         tags: &Tags,
     ) -> CoreResult<Bucket> {
-        let (bucket, created) = self.ensure(caller, name, tags).await.map_err(|e| match e {
+        let (bucket, created) = self.ensure(caller, name, tags, None).await.map_err(|e| match e {
             CoreError::Forbidden(_) => CoreError::conflict(
                 ConflictKind::AlreadyExists,
                 format!(
@@ -341,20 +364,36 @@ impl StorageService {
     /// # Errors
     /// `InvalidInput` for a bad name; `Forbidden` when another account owns
     /// the name.
-    pub async fn ensure_bucket(&self, caller: Caller, name: &str) -> CoreResult<(Bucket, bool)> {
-        self.ensure(caller, name, &Tags::default()).await
+    pub async fn ensure_bucket(
+        &self,
+        caller: Caller,
+        name: &str,
+        access: Access<'_>,
+    ) -> CoreResult<(Bucket, bool)> {
+        self.ensure(caller, name, &Tags::default(), Some(access))
+            .await
     }
 
-    /// [`Self::ensure_bucket`], creating the bucket with `tags`.
-    async fn ensure(&self, caller: Caller, name: &str, tags: &Tags) -> CoreResult<(Bucket, bool)> {
+    /// [`Self::ensure_bucket`], creating the bucket with `tags`; an
+    /// existing bucket is checked for `access` (`None`: CreateBucket, which
+    /// refuses an existing bucket anyway).
+    async fn ensure(
+        &self,
+        caller: Caller,
+        name: &str,
+        tags: &Tags,
+        access: Option<Access<'_>>,
+    ) -> CoreResult<(Bucket, bool)> {
         let name = BucketName::parse(name)?;
         loop {
-            if let Some(b) = self.repo.get_bucket(&name).await? {
-                return if b.owner == caller.user_id {
-                    Ok((b, false))
-                } else {
-                    Err(forbidden(&name))
-                };
+            if let Some((b, policy)) = self.repo.get_bucket_with_policy(&name).await? {
+                if b.owner != caller.user_id {
+                    return Err(forbidden(&name));
+                }
+                if let (Some(access), Some(doc)) = (access, policy) {
+                    owner_may(&b, stored_policy(&b.name, &doc).as_ref(), caller, &access)?;
+                }
+                return Ok((b, false));
             }
             let bucket = Bucket {
                 name: name.clone(),
@@ -404,7 +443,9 @@ impl StorageService {
     /// `Conflict(BucketNotEmpty)`.
     #[tracing::instrument(skip(self), fields(owner = %caller.user_id))]
     pub async fn delete_bucket(&self, caller: Caller, name: &str) -> CoreResult<()> {
-        let bucket = self.bucket(caller, name).await?;
+        let bucket = self
+            .bucket(caller, name, Access::bucket(S3Action::DeleteBucket))
+            .await?;
         self.repo
             .delete_bucket(caller.user_id, &bucket.name)
             .await
@@ -517,7 +558,7 @@ impl StorageService {
             return Err(self.too_large());
         }
         let allowed = async {
-            self.writable_bucket(caller, bucket, create_bucket, condition)
+            self.writable_bucket(caller, bucket, key, create_bucket, condition)
                 .await?;
             self.check_write(caller, bucket, key, condition).await
         };
@@ -589,13 +630,15 @@ impl StorageService {
         &self,
         caller: Caller,
         bucket: &str,
+        key: &str,
         create: bool,
         condition: &WriteCondition,
     ) -> CoreResult<()> {
+        let access = Access::object(S3Action::PutObject, key);
         if create && matches!(condition, WriteCondition::Always | WriteCondition::Absent) {
-            self.ensure_bucket(caller, bucket).await.map(drop)
+            self.ensure_bucket(caller, bucket, access).await.map(drop)
         } else {
-            self.bucket(caller, bucket).await.map(drop)
+            self.bucket(caller, bucket, access).await.map(drop)
         }
     }
 
@@ -615,7 +658,9 @@ impl StorageService {
         if *condition == WriteCondition::Always {
             return Ok(());
         }
-        let bucket = self.bucket(caller, bucket).await?;
+        let bucket = self
+            .bucket(caller, bucket, Access::object(S3Action::PutObject, key))
+            .await?;
         let key = ObjectKey::parse(key)?;
         let current = self.repo.get_object(&bucket.name, &key).await?;
         condition.check(
@@ -870,7 +915,9 @@ impl StorageService {
     /// `NotFound(Bucket)`, `Forbidden`, `InvalidInput` for a bad key.
     #[tracing::instrument(skip(self), fields(owner = %caller.user_id))]
     pub async fn delete_object(&self, caller: Caller, bucket: &str, key: &str) -> CoreResult<bool> {
-        let bucket = self.bucket(caller, bucket).await?;
+        let bucket = self
+            .bucket(caller, bucket, Access::object(S3Action::DeleteObject, key))
+            .await?;
         let key = ObjectKey::parse(key)?;
         match self.repo.delete_object(&bucket.name, &key).await? {
             Some(blob) => {
@@ -881,7 +928,9 @@ impl StorageService {
         }
     }
 
-    /// Deletes several objects of one bucket; one result per key, in order.
+    /// Deletes several objects of one bucket; one result per key, in order
+    /// (a key the bucket's policy denies `s3:DeleteObject` on is
+    /// `Forbidden`, as S3 answers that entry `AccessDenied`).
     ///
     /// # Errors
     /// `NotFound(Bucket)` or `Forbidden` for the bucket as a whole.
@@ -891,10 +940,13 @@ impl StorageService {
         bucket: &str,
         keys: &[String],
     ) -> CoreResult<Vec<CoreResult<bool>>> {
-        let bucket = self.bucket(caller, bucket).await?;
+        // One lookup for all the keys; each is checked against the policy.
+        let (bucket, policy) = self.owned_bucket(caller, bucket).await?;
         let mut results = Vec::with_capacity(keys.len());
         for key in keys {
             let result = async {
+                let access = Access::object(S3Action::DeleteObject, key);
+                owner_may(&bucket, policy.as_ref(), caller, &access)?;
                 let key = ObjectKey::parse(key)?;
                 match self.repo.delete_object(&bucket.name, &key).await? {
                     Some(blob) => {
@@ -953,7 +1005,12 @@ impl StorageService {
         directive: MetadataDirective,
         tagging: TaggingDirective,
     ) -> CoreResult<ObjectMeta> {
-        self.bucket(caller, dst_bucket).await?;
+        self.bucket(
+            caller,
+            dst_bucket,
+            Access::object(S3Action::PutObject, dst_key),
+        )
+        .await?;
         ObjectKey::parse(dst_key)?;
         let options = GetObjectOptions {
             range: None,
@@ -1039,7 +1096,13 @@ impl StorageService {
         bucket: &str,
         key: &str,
     ) -> CoreResult<Tags> {
-        Ok(self.object_meta(caller, bucket, key).await?.tags)
+        let access = Access::object(S3Action::GetObjectTagging, key);
+        let bucket = self.bucket(caller, bucket, access).await?;
+        let key = ObjectKey::parse(key)?;
+        match self.repo.get_object(&bucket.name, &key).await? {
+            Some(meta) => Ok(meta.tags),
+            None => Err(CoreError::not_found(Resource::Object, key.as_str())),
+        }
     }
 
     /// Replaces the tags of the caller's object (an empty set removes
@@ -1057,7 +1120,36 @@ impl StorageService {
         key: &str,
         tags: &Tags,
     ) -> CoreResult<()> {
-        let bucket = self.bucket(caller, bucket).await?;
+        let access = Access::object(S3Action::PutObjectTagging, key);
+        self.write_object_tags(caller, bucket, key, tags, access)
+            .await
+    }
+
+    /// Removes the tags of the caller's object (S3's DeleteObjectTagging,
+    /// which needs `s3:DeleteObjectTagging`).
+    ///
+    /// # Errors
+    /// As [`Self::put_object_tags`].
+    pub async fn delete_object_tags(
+        &self,
+        caller: Caller,
+        bucket: &str,
+        key: &str,
+    ) -> CoreResult<()> {
+        let access = Access::object(S3Action::DeleteObjectTagging, key);
+        self.write_object_tags(caller, bucket, key, &Tags::default(), access)
+            .await
+    }
+
+    async fn write_object_tags(
+        &self,
+        caller: Caller,
+        bucket: &str,
+        key: &str,
+        tags: &Tags,
+        access: Access<'_>,
+    ) -> CoreResult<()> {
+        let bucket = self.bucket(caller, bucket, access).await?;
         let key = ObjectKey::parse(key)?;
         match self
             .repo
@@ -1083,6 +1175,37 @@ fn conditions_say_not_modified(conditions: &Conditions, meta: &ObjectMeta) -> Co
 /// it is `NotFound(Bucket)` as if it had been gone all along.
 fn still_there<T>(bucket: &Bucket, answer: Option<T>) -> CoreResult<T> {
     answer.ok_or_else(|| CoreError::not_found(Resource::Bucket, bucket.name.as_str()))
+}
+
+/// A policy read back with its bucket; one that no longer validates (it
+/// was validated when it was put) denies nothing and grants nothing.
+fn stored_policy(bucket: &BucketName, document: &str) -> Option<BucketPolicy> {
+    match BucketPolicy::from_stored(bucket.as_str(), document) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            tracing::warn!(bucket = %bucket, error = %e, "a stored bucket policy does not validate; it is ignored");
+            None
+        }
+    }
+}
+
+/// Whether the owner `caller` of `bucket` may perform `access`: refused
+/// only by an explicit `Deny` of the bucket's `policy`
+/// ([`BucketPolicy::denies_owner`]), with S3's message.
+fn owner_may(
+    bucket: &Bucket,
+    policy: Option<&BucketPolicy>,
+    caller: Caller,
+    access: &Access<'_>,
+) -> CoreResult<()> {
+    let Some(denied) = policy.and_then(|p| p.denies_owner(bucket.name.as_str(), access)) else {
+        return Ok(());
+    };
+    Err(CoreError::Forbidden(format!(
+        "User: {} is not authorized to perform: {denied} on resource: \"arn:aws:s3:::{}\" with an explicit deny in a resource-based policy (the bucket's policy: the owner can still get, put and delete it)",
+        caller.user_id,
+        access.resource(bucket.name.as_str())
+    )))
 }
 
 fn forbidden(name: &BucketName) -> CoreError {

@@ -1431,16 +1431,15 @@ async fn signed_callers_of_other_accounts_get_what_the_policy_grants_everyone() 
     ));
     // Without s3:ListBucket a missing key is Forbidden, not NotFound.
     assert!(forbidden(read(bob.clone(), "pub/none").await.map(drop)));
-    // The Deny applies to Bob; Alice's own access does not depend on it.
+    // The Deny applies to Bob, and to Alice too: it names everyone.
     assert!(forbidden(
         read(bob.clone(), "private/b.txt").await.map(drop)
     ));
-    assert_eq!(
+    assert!(forbidden(
         read(Reader::Signed(f.alice), "private/b.txt")
             .await
-            .unwrap(),
-        6
-    );
+            .map(drop)
+    ));
     assert!(matches!(
         read(Reader::Signed(f.alice), "pub/none").await,
         Err(CoreError::NotFound {
@@ -1548,4 +1547,122 @@ async fn signed_callers_of_other_accounts_get_what_the_policy_grants_everyone() 
         .unwrap();
     assert!(forbidden(read(bob, "pub/a.txt").await.map(drop)));
     assert_eq!(read(Reader::Signed(f.alice), "pub/a.txt").await.unwrap(), 5);
+}
+
+#[tokio::test]
+async fn an_explicit_deny_applies_to_the_owner_but_never_to_managing_the_policy() {
+    let f = fixture();
+    let forbidden = |r: CoreResult<()>| matches!(r, Err(CoreError::Forbidden(_)));
+    for key in ["locked/a.txt", "open/b.txt"] {
+        f.svc
+            .put_object(f.alice, put("site", key, b"bytes"))
+            .await
+            .unwrap();
+    }
+    let deny_all = r#"{"Statement":[
+        {"Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::site/locked/*"},
+        {"Effect":"Deny","Principal":{"AWS":"*"},"Action":["s3:PutObject","s3:DeleteObject"],"Resource":"arn:aws:s3:::site/locked/*"},
+        {"Effect":"Deny","Principal":"*","Action":["s3:*"],"Resource":"arn:aws:s3:::site"}]}"#;
+    f.svc
+        .set_bucket_policy(
+            f.alice,
+            "site",
+            Some(&BucketPolicy::parse("site", deny_all).unwrap()),
+        )
+        .await
+        .unwrap();
+    let alice = f.alice;
+    let get = |key: &'static str| {
+        let svc = &f.svc;
+        async move {
+            svc.get_object(alice, "site", key, &GetObjectOptions::default())
+                .await
+                .map(drop)
+        }
+    };
+    // Denied: reads, metadata, writes and deletes under the prefix, and
+    // every bucket-level action (`s3:*` on the bucket).
+    let err = get("locked/a.txt").await.unwrap_err();
+    assert!(
+        matches!(&err, CoreError::Forbidden(m) if m.contains("s3:GetObject") && m.contains("explicit deny")),
+        "{err:?}"
+    );
+    assert!(forbidden(
+        f.svc
+            .head_object(alice, "site", "locked/a.txt", &Conditions::default())
+            .await
+            .map(drop)
+    ));
+    assert!(forbidden(
+        f.svc
+            .get_object_attributes(alice, "site", "locked/a.txt")
+            .await
+            .map(drop)
+    ));
+    assert!(forbidden(
+        f.svc
+            .put_object(alice, put("site", "locked/new.txt", b"x"))
+            .await
+            .map(drop)
+    ));
+    assert!(forbidden(
+        f.svc
+            .delete_object(alice, "site", "locked/a.txt")
+            .await
+            .map(drop)
+    ));
+    let results = f
+        .svc
+        .delete_objects(alice, "site", &["locked/a.txt".into(), "open/b.txt".into()])
+        .await
+        .unwrap();
+    assert!(
+        matches!(results[0], Err(CoreError::Forbidden(_))),
+        "{results:?}"
+    );
+    assert!(matches!(results[1], Ok(true)), "{results:?}");
+    assert!(forbidden(
+        f.svc
+            .list_objects(alice, "site", &ListObjectsInput::default())
+            .await
+            .map(drop)
+    ));
+    assert!(forbidden(
+        f.svc.get_bucket_tags(alice, "site").await.map(drop)
+    ));
+    assert!(forbidden(f.svc.delete_bucket(alice, "site").await));
+    // Not denied: other keys, other actions on the prefix.
+    f.svc
+        .put_object(alice, put("site", "open/c.txt", b"c"))
+        .await
+        .unwrap();
+    get("open/c.txt").await.unwrap();
+    assert!(
+        f.svc
+            .get_object_tags(alice, "site", "locked/a.txt")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // The policy itself: always the owner's to read, replace and delete.
+    assert!(
+        f.svc
+            .get_bucket_policy(alice, "site")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    f.svc.set_bucket_policy(alice, "site", None).await.unwrap();
+    get("locked/a.txt").await.unwrap();
+    f.svc
+        .delete_object(alice, "site", "locked/a.txt")
+        .await
+        .unwrap();
+    // Another account is still refused as before, policy or not.
+    assert!(forbidden(
+        f.svc
+            .get_object(f.bob, "site", "open/c.txt", &GetObjectOptions::default())
+            .await
+            .map(drop)
+    ));
 }

@@ -275,6 +275,22 @@ impl StorageRepo for PgStorageRepo {
             .map_err(db_err)
     }
 
+    async fn get_bucket_with_policy(
+        &self,
+        name: &BucketName,
+    ) -> CoreResult<Option<(Bucket, Option<String>)>> {
+        let row =
+            sqlx::query("SELECT name, owner_id, created_at, policy FROM buckets WHERE name = $1")
+                .bind(name.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+        row.as_ref()
+            .map(|r| Ok((bucket_from_row(r)?, r.try_get("policy")?)))
+            .transpose()
+            .map_err(db_err)
+    }
+
     async fn list_buckets(&self, owner: UserId) -> CoreResult<Vec<Bucket>> {
         let rows = sqlx::query(
             "SELECT name, owner_id, created_at FROM buckets WHERE owner_id = $1

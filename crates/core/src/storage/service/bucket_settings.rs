@@ -4,14 +4,16 @@
 //! ([`StorageService::public_grant`]). Split from `service.rs`, which keeps
 //! buckets and objects; same `impl`, same rules.
 
-use super::{BucketCors, StorageService, forbidden, still_there};
+use super::{BucketCors, StorageService, forbidden, owner_may, still_there, stored_policy};
 use crate::error::{CoreError, CoreResult};
 use crate::identity::Caller;
 use crate::storage::cors::CorsConfiguration;
 use crate::storage::domain::{Bucket, BucketName};
 use crate::storage::lifecycle::LifecycleConfiguration;
 use crate::storage::listing::{KeyRange, key_successor};
-use crate::storage::policy::{BucketPolicy, PublicAccessBlock, PublicAction, PublicGrant, Reader};
+use crate::storage::policy::{
+    Access, BucketPolicy, PublicAccessBlock, PublicAction, PublicGrant, Reader, S3Action,
+};
 use crate::storage::tags::Tags;
 use crate::{Resource, StopRequested};
 
@@ -26,7 +28,9 @@ impl StorageService {
         caller: Caller,
         name: &str,
     ) -> CoreResult<Option<CorsConfiguration>> {
-        let bucket = self.bucket(caller, name).await?;
+        let bucket = self
+            .bucket(caller, name, Access::bucket(S3Action::GetBucketCors))
+            .await?;
         still_there(&bucket, self.repo.get_bucket_cors(&bucket.name).await?)
     }
 
@@ -42,7 +46,9 @@ impl StorageService {
         name: &str,
         cors: Option<&CorsConfiguration>,
     ) -> CoreResult<()> {
-        let bucket = self.bucket(caller, name).await?;
+        let bucket = self
+            .bucket(caller, name, Access::bucket(S3Action::PutBucketCors))
+            .await?;
         let written = self
             .repo
             .set_bucket_cors(caller.user_id, &bucket.name, cors)
@@ -58,7 +64,9 @@ impl StorageService {
     /// # Errors
     /// `InvalidInput` for a bad name, `NotFound(Bucket)`, `Forbidden`.
     pub async fn get_bucket_tags(&self, caller: Caller, name: &str) -> CoreResult<Tags> {
-        let bucket = self.bucket(caller, name).await?;
+        let bucket = self
+            .bucket(caller, name, Access::bucket(S3Action::GetBucketTagging))
+            .await?;
         still_there(&bucket, self.repo.get_bucket_tags(&bucket.name).await?)
     }
 
@@ -70,7 +78,9 @@ impl StorageService {
     /// `InvalidInput` for a bad name, `NotFound(Bucket)`, `Forbidden`.
     #[tracing::instrument(skip(self, tags), fields(owner = %caller.user_id, tags = tags.len()))]
     pub async fn set_bucket_tags(&self, caller: Caller, name: &str, tags: &Tags) -> CoreResult<()> {
-        let bucket = self.bucket(caller, name).await?;
+        let bucket = self
+            .bucket(caller, name, Access::bucket(S3Action::PutBucketTagging))
+            .await?;
         let written = self
             .repo
             .set_bucket_tags(caller.user_id, &bucket.name, tags)
@@ -90,7 +100,13 @@ impl StorageService {
         caller: Caller,
         name: &str,
     ) -> CoreResult<Option<LifecycleConfiguration>> {
-        let bucket = self.bucket(caller, name).await?;
+        let bucket = self
+            .bucket(
+                caller,
+                name,
+                Access::bucket(S3Action::GetLifecycleConfiguration),
+            )
+            .await?;
         still_there(&bucket, self.repo.get_bucket_lifecycle(&bucket.name).await?)
     }
 
@@ -106,7 +122,13 @@ impl StorageService {
         name: &str,
         lifecycle: Option<&LifecycleConfiguration>,
     ) -> CoreResult<()> {
-        let bucket = self.bucket(caller, name).await?;
+        let bucket = self
+            .bucket(
+                caller,
+                name,
+                Access::bucket(S3Action::PutLifecycleConfiguration),
+            )
+            .await?;
         let written = self
             .repo
             .set_bucket_lifecycle(caller.user_id, &bucket.name, lifecycle)
@@ -213,7 +235,7 @@ impl StorageService {
 
     /// The bucket `name` as `reader` may read it for `action` (on `key`,
     /// for an object read; `None` for [`PublicAction::ListBucket`]): the
-    /// owner's own bucket, or exactly the bucket, key and action a public
+    /// owner's own bucket (unless its policy denies them `action`), or exactly the bucket, key and action a public
     /// grant was given for, still owned by the same account. A
     /// [`Reader::Signed`] caller reads their own bucket as its owner and
     /// another account's through the grant its policy gives everyone. The
@@ -225,16 +247,26 @@ impl StorageService {
         action: PublicAction,
         key: Option<&str>,
     ) -> CoreResult<(Bucket, Option<PublicGrant>)> {
+        let owner_access = match key {
+            Some(key) => Access::object(action.action(), key),
+            None => Access::bucket(action.action()),
+        };
         let grant = match reader {
-            Reader::Owner(caller) => return Ok((self.bucket(*caller, name).await?, None)),
+            Reader::Owner(caller) => {
+                return Ok((self.bucket(*caller, name, owner_access).await?, None));
+            }
             Reader::Signed(caller) => {
                 let bucket_name = BucketName::parse(name)?;
-                let bucket = match self.repo.get_bucket(&bucket_name).await? {
+                let bucket = match self.repo.get_bucket_with_policy(&bucket_name).await? {
                     None => {
                         return Err(CoreError::not_found(Resource::Bucket, bucket_name.as_str()));
                     }
-                    Some(b) if b.owner == caller.user_id => return Ok((b, None)),
-                    Some(b) => b,
+                    Some((b, policy)) if b.owner == caller.user_id => {
+                        let policy = policy.and_then(|doc| stored_policy(&b.name, &doc));
+                        owner_may(&b, policy.as_ref(), *caller, &owner_access)?;
+                        return Ok((b, None));
+                    }
+                    Some((b, _)) => b,
                 };
                 // Another account's bucket: only what its policy grants
                 // everyone, checked exactly as for an anonymous caller.
@@ -325,7 +357,9 @@ impl StorageService {
         caller: Caller,
         name: &str,
     ) -> CoreResult<Option<String>> {
-        let bucket = self.bucket(caller, name).await?;
+        let bucket = self
+            .bucket(caller, name, Access::bucket(S3Action::GetBucketPolicy))
+            .await?;
         match self.repo.get_bucket_access(&bucket.name).await? {
             Some(access) => Ok(access.policy),
             None => Err(CoreError::not_found(Resource::Bucket, bucket.name.as_str())),
@@ -348,7 +382,13 @@ impl StorageService {
         name: &str,
         policy: Option<&BucketPolicy>,
     ) -> CoreResult<()> {
-        let bucket = self.bucket(caller, name).await?;
+        // Never denied to the owner (see `BucketPolicy::denies_owner`).
+        let action = if policy.is_some() {
+            S3Action::PutBucketPolicy
+        } else {
+            S3Action::DeleteBucketPolicy
+        };
+        let bucket = self.bucket(caller, name, Access::bucket(action)).await?;
         if let Some(policy) = policy {
             // The caller parsed it for a bucket name; make sure it is this one.
             BucketPolicy::parse(bucket.name.as_str(), policy.document())
@@ -395,7 +435,13 @@ impl StorageService {
         caller: Caller,
         name: &str,
     ) -> CoreResult<Option<PublicAccessBlock>> {
-        let bucket = self.bucket(caller, name).await?;
+        let bucket = self
+            .bucket(
+                caller,
+                name,
+                Access::bucket(S3Action::GetBucketPublicAccessBlock),
+            )
+            .await?;
         match self.repo.get_bucket_access(&bucket.name).await? {
             Some(access) => Ok(access.public_access_block),
             None => Err(CoreError::not_found(Resource::Bucket, bucket.name.as_str())),
@@ -414,7 +460,13 @@ impl StorageService {
         name: &str,
         block: Option<&PublicAccessBlock>,
     ) -> CoreResult<()> {
-        let bucket = self.bucket(caller, name).await?;
+        let bucket = self
+            .bucket(
+                caller,
+                name,
+                Access::bucket(S3Action::PutBucketPublicAccessBlock),
+            )
+            .await?;
         if self
             .repo
             .set_public_access_block(caller.user_id, &bucket.name, block)
