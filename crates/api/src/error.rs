@@ -47,7 +47,8 @@ pub fn wire_code(err: &CoreError) -> (StatusCode, &'static str) {
     match err {
         CoreError::InvalidInput(_)
         | CoreError::InvalidRequest(_)
-        | CoreError::InvalidTag { .. } => (StatusCode::BAD_REQUEST, "INVALID_INPUT"),
+        | CoreError::InvalidTag { .. }
+        | CoreError::MetadataTooLarge(_) => (StatusCode::BAD_REQUEST, "INVALID_INPUT"),
         CoreError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "UNAUTHORIZED"),
         CoreError::Forbidden(_) => (StatusCode::FORBIDDEN, "FORBIDDEN"),
         CoreError::NotFound { resource, .. } => match resource {
@@ -105,6 +106,7 @@ pub fn s3_code(err: &CoreError) -> (StatusCode, S3ErrorCode) {
         },
         CoreError::TooLarge(_) => (StatusCode::BAD_REQUEST, S3ErrorCode::EntityTooLarge),
         CoreError::BadDigest(_) => (StatusCode::BAD_REQUEST, S3ErrorCode::BadDigest),
+        CoreError::MetadataTooLarge(_) => (StatusCode::BAD_REQUEST, S3ErrorCode::MetadataTooLarge),
         CoreError::PreconditionFailed(_) => (
             StatusCode::PRECONDITION_FAILED,
             S3ErrorCode::PreconditionFailed,
@@ -252,6 +254,11 @@ mod tests {
             ),
             (CoreError::TooLarge("x".into()), 413, "TOO_LARGE"),
             (CoreError::BadDigest("x".into()), 400, "BAD_DIGEST"),
+            (
+                CoreError::MetadataTooLarge("x".into()),
+                400,
+                "INVALID_INPUT",
+            ),
             (CoreError::InvalidRequest("x".into()), 400, "INVALID_INPUT"),
             (
                 CoreError::InvalidTag {
@@ -362,6 +369,11 @@ mod tests {
             ),
             (CoreError::TooLarge("x".into()), 400, "EntityTooLarge"),
             (CoreError::BadDigest("x".into()), 400, "BadDigest"),
+            (
+                CoreError::MetadataTooLarge("x".into()),
+                400,
+                "MetadataTooLarge",
+            ),
             (CoreError::InvalidRequest("x".into()), 400, "InvalidRequest"),
             (
                 CoreError::InvalidTag {

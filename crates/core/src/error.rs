@@ -136,6 +136,10 @@ pub enum CoreError {
     /// (`Content-MD5`, or an S3 checksum header); nothing was stored.
     #[error("{0}")]
     BadDigest(String),
+    /// The user metadata of an object is larger than S3 allows (2 KiB of
+    /// names and values); S3 answers it with a code of its own.
+    #[error("{0}")]
+    MetadataTooLarge(String),
     /// A tag set breaks S3's tagging rules; the message is S3's.
     #[error("{message}")]
     InvalidTag {

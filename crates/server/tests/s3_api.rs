@@ -764,6 +764,34 @@ async fn multipart(s3: &Client, bucket: &str) {
         .await
         .expect("CreateMultipartUpload");
     let upload_id = create.upload_id().expect("upload id").to_owned();
+    // What the object could not store is refused when the upload is
+    // created, not after its parts were sent; PutObject says the same.
+    let err = s3
+        .create_multipart_upload()
+        .bucket(bucket)
+        .key("too-much-metadata.bin")
+        .metadata("big", "x".repeat(3000))
+        .send()
+        .await
+        .expect_err("2 KiB of user metadata at most");
+    assert_eq!(code_of(&err), ("MetadataTooLarge".to_owned(), 400));
+    let err = s3
+        .put_object()
+        .bucket(bucket)
+        .key("too-much-metadata.bin")
+        .metadata("big", "x".repeat(3000))
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .expect_err("2 KiB of user metadata at most");
+    assert_eq!(code_of(&err), ("MetadataTooLarge".to_owned(), 400));
+    let uploads = s3
+        .list_multipart_uploads()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("ListMultipartUploads");
+    assert_eq!(uploads.uploads().len(), 1, "only big.bin's upload exists");
 
     let chunk = 8 * 1024 * 1024;
     let mut parts = Vec::new();

@@ -17,7 +17,7 @@ use crate::identity::Caller;
 use crate::storage::{
     Access, BlobId, Bucket, ByteStream, CommitObject, ETag, GetObjectOptions, GetObjectOutput,
     LifecycleConfiguration, ObjectKey, ObjectMeta, ObjectPart, Reader, S3Action, StorageService,
-    WriteCondition, body_error,
+    WriteCondition, body_error, validate_object_fields,
 };
 use crate::{Resource, StopRequested};
 
@@ -82,6 +82,11 @@ impl MultipartService {
         let access = Access::object(S3Action::PutObject, &new.key);
         let bucket = self.storage.bucket(caller, &new.bucket, access).await?;
         let key = ObjectKey::parse(&new.key)?;
+        validate_object_fields(
+            new.content_type.as_deref(),
+            &new.user_metadata,
+            &new.headers,
+        )?;
         let mut headers = new.headers;
         headers.remove(CHECKSUM_TYPE_HEADER);
         match (new.checksum_algorithm, new.full_object_checksum) {

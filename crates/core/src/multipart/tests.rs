@@ -1033,6 +1033,52 @@ async fn full_object_checksums_are_a_crc_of_all_the_bytes() {
 }
 
 #[tokio::test]
+async fn an_upload_is_refused_at_creation_for_what_its_object_could_not_store() {
+    let f = fixture().await;
+    let too_much = std::iter::once(("a".to_owned(), "b".repeat(3000))).collect();
+    let bad_name = std::iter::once(("bad name".to_owned(), "v".to_owned())).collect();
+    let cases = [
+        NewUpload {
+            user_metadata: too_much,
+            ..Default::default()
+        },
+        NewUpload {
+            user_metadata: bad_name,
+            ..Default::default()
+        },
+        NewUpload {
+            content_type: Some("text/plain\u{7f}".into()),
+            ..Default::default()
+        },
+        NewUpload {
+            headers: std::iter::once(("cache-control".to_owned(), "x".repeat(2000))).collect(),
+            ..Default::default()
+        },
+    ];
+    for (i, new) in cases.into_iter().enumerate() {
+        let err = f
+            .svc
+            .create(
+                f.alice,
+                NewUpload {
+                    bucket: "bkt".into(),
+                    key: format!("k{i}"),
+                    ..new
+                },
+            )
+            .await
+            .expect_err("refused at creation");
+        let expected = if i == 0 {
+            matches!(err, CoreError::MetadataTooLarge(_))
+        } else {
+            matches!(err, CoreError::InvalidInput(_))
+        };
+        assert!(expected, "case {i}: {err:?}");
+    }
+    assert!(f.repo.uploads.lock().unwrap().is_empty(), "no upload kept");
+}
+
+#[tokio::test]
 async fn an_upload_created_with_tags_gives_them_to_its_object() {
     let f = fixture().await;
     let tags = crate::storage::Tags::new(vec![

@@ -223,7 +223,7 @@ pub(crate) fn validate_user_metadata(meta: &UserMetadata) -> CoreResult<()> {
         total += name.len() + value.len();
     }
     if total > MAX_USER_METADATA_BYTES {
-        return Err(CoreError::invalid(format!(
+        return Err(CoreError::MetadataTooLarge(format!(
             "user metadata is {total} bytes; at most {MAX_USER_METADATA_BYTES} bytes are allowed"
         )));
     }

@@ -44,6 +44,7 @@ pub use policy::{
 };
 pub use ports::{BlobId, BlobStore, ByteStream, ObjectWrite, StorageRepo, WrittenBlob, body_error};
 pub use range::{ByteRange, Conditions, RangeSpec};
+pub(crate) use service::validate_object_fields;
 pub use service::{
     BucketCors, CommitObject, GetObjectOptions, GetObjectOutput, HeadObjectOutput,
     MetadataDirective, PutObjectInput, StorageService, SweepReport, TaggingDirective,

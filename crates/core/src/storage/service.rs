@@ -190,6 +190,22 @@ pub struct StorageService {
     max_object_size_bytes: u64,
 }
 
+/// Checks what an object version carries besides its bytes: the content
+/// type, the user metadata (S3's 2 KiB) and the stored headers. Every write
+/// checks them before it reads a body, and a multipart upload when it is
+/// created, not when it completes after all its parts were sent.
+pub(crate) fn validate_object_fields(
+    content_type: Option<&str>,
+    user_metadata: &UserMetadata,
+    headers: &BTreeMap<String, String>,
+) -> CoreResult<()> {
+    if let Some(ct) = content_type {
+        validate_content_type(ct)?;
+    }
+    validate_user_metadata(user_metadata)?;
+    validate_headers(headers)
+}
+
 fn validate_headers(headers: &BTreeMap<String, String>) -> CoreResult<()> {
     for (name, value) in headers {
         let name_ok = !name.is_empty()
@@ -489,11 +505,7 @@ impl StorageService {
             condition,
             tags,
         } = input;
-        if let Some(ct) = &content_type {
-            validate_content_type(ct)?;
-        }
-        validate_user_metadata(&user_metadata)?;
-        validate_headers(&headers)?;
+        validate_object_fields(content_type.as_deref(), &user_metadata, &headers)?;
         let (blob_id, written) = self
             .write_checked_blob(
                 caller,
@@ -680,11 +692,7 @@ impl StorageService {
         let validated = (|| {
             let bucket = BucketName::parse(&c.bucket)?;
             let key = ObjectKey::parse(&c.key)?;
-            if let Some(ct) = &c.content_type {
-                validate_content_type(ct)?;
-            }
-            validate_user_metadata(&c.user_metadata)?;
-            validate_headers(&c.headers)?;
+            validate_object_fields(c.content_type.as_deref(), &c.user_metadata, &c.headers)?;
             Ok((bucket, key))
         })();
         let (bucket, key) = match validated {
