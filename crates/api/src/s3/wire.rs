@@ -190,7 +190,8 @@ async fn finish(
     {
         let xml = String::from_utf8_lossy(&bytes);
         let code = between(&xml, "<Code>", "</Code>").unwrap_or("-");
-        if parts.status.is_server_error() {
+        // 501 is a refusal (a feature Mini AWS does not have), not a fault.
+        if parts.status.is_server_error() && parts.status != StatusCode::NOT_IMPLEMENTED {
             tracing::error!(status = parts.status.as_u16(), code, "S3 error answer");
         } else {
             tracing::info!(
