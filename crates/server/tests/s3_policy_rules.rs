@@ -11,7 +11,9 @@
 //! API): GetObject, HeadObject, GetObjectAttributes, writes, deletes,
 //! listings and bucket settings it matches are `AccessDenied`, what it does
 //! not match is served, and the owner can always get, replace and delete
-//! the policy, then read again.
+//! the policy, then read again. A `Deny` naming another user (ARN or
+//! canonical id) refuses that user alone; one naming the owner's id
+//! refuses the owner; an `Allow` naming a user is `MalformedPolicy`.
 
 mod common;
 
@@ -512,6 +514,93 @@ async fn owner_denied(alice: &Client, bob: &Client, native: &miniaws_client::Cli
     server_still_lists(alice).await;
 }
 
+/// A `Deny` naming users applies to them alone: one naming Bob leaves the
+/// owner and anonymous readers alone; one naming the owner refuses the
+/// owner. An `Allow` naming a user is refused (`MalformedPolicy`).
+async fn deny_principals(
+    server: &TestServer,
+    alice: &Client,
+    bob: &Client,
+    alice_id: &str,
+    bob_id: &str,
+) {
+    let url = format!("{}/{DENIED}/open/b.txt", server.aws_url());
+    alice
+        .delete_public_access_block()
+        .bucket(DENIED)
+        .send()
+        .await
+        .expect("DeletePublicAccessBlock");
+    let public_read = allow(r#""s3:GetObject""#, &format!("{DENIED}/open/*"));
+    let deny_to = |principal: String| {
+        format!(
+            r#"{{"Effect":"Deny","Principal":{principal},"Action":"s3:GetObject","Resource":"arn:aws:s3:::{DENIED}/*"}}"#
+        )
+    };
+    let get = |s3: &Client, key: &'static str| {
+        let request = s3.get_object().bucket(DENIED).key(key).send();
+        async move { refusal(request.await) }
+    };
+    // Denied to Bob (an account's ARN, as S3 names one): Bob is refused,
+    // the owner and anonymous readers are not.
+    for principal in [
+        format!(r#"{{"AWS":"arn:aws:iam::{bob_id}:root"}}"#),
+        format!(r#"{{"CanonicalUser":["{bob_id}"]}}"#),
+    ] {
+        put_policy(
+            alice,
+            DENIED,
+            &[public_read.clone(), deny_to(principal.clone())].join(","),
+        )
+        .await;
+        assert_eq!(get(bob, "open/b.txt").await, access_denied(), "{principal}");
+        assert_eq!(
+            get(alice, "open/b.txt").await,
+            None,
+            "{principal}: the owner"
+        );
+        assert_eq!(
+            get(alice, "locked/a.txt").await,
+            None,
+            "{principal}: the owner"
+        );
+        assert_eq!(anon(&url, &[]).await.0, 200, "{principal}: anonymous");
+    }
+    // Denied to the owner by their own id: the owner is refused, Bob is not.
+    put_policy(
+        alice,
+        DENIED,
+        &[
+            public_read.clone(),
+            deny_to(format!(r#"{{"AWS":"{alice_id}"}}"#)),
+        ]
+        .join(","),
+    )
+    .await;
+    assert_eq!(get(alice, "open/b.txt").await, access_denied());
+    assert_eq!(get(bob, "open/b.txt").await, None, "Bob is not named");
+    assert_eq!(anon(&url, &[]).await.0, 200, "anonymous");
+    // An Allow names everyone, or is refused: it would be read as public.
+    let err = alice
+        .put_bucket_policy()
+        .bucket(DENIED)
+        .policy(format!(
+            r#"{{"Statement":[{{"Effect":"Allow","Principal":{{"AWS":"{bob_id}"}},"Action":"s3:GetObject","Resource":"arn:aws:s3:::{DENIED}/*"}}]}}"#
+        ))
+        .send()
+        .await
+        .expect_err("an Allow to one user");
+    assert_eq!(code_of(&err), ("MalformedPolicy".to_owned(), 400));
+    alice
+        .delete_bucket_policy()
+        .bucket(DENIED)
+        .send()
+        .await
+        .expect("DeleteBucketPolicy");
+    assert_eq!(get(alice, "open/b.txt").await, None);
+    assert_eq!(get(bob, "open/b.txt").await, access_denied(), "no policy");
+}
+
 /// ListBuckets is not a bucket's action: no policy refuses it.
 async fn server_still_lists(alice: &Client) {
     let listed = alice.list_buckets().send().await.expect("ListBuckets");
@@ -666,6 +755,16 @@ async fn run(backend: Backend) {
     boto3_reads(&server, &bob_key, &alice_id).await;
     owner_denied(&alice, &bob, &native).await;
     boto3_owner_denied(&server, &alice_key).await;
+    let bob_id = bob
+        .list_buckets()
+        .send()
+        .await
+        .expect("ListBuckets")
+        .owner()
+        .and_then(|o| o.id())
+        .expect("an owner id")
+        .to_owned();
+    deny_principals(&server, &alice, &bob, &alice_id, &bob_id).await;
 }
 
 #[tokio::test]

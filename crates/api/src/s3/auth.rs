@@ -175,7 +175,7 @@ impl CallerAccess {
         }
         let Some(grant) = self
             .storage
-            .public_grant(&bucket, action, key.as_deref())
+            .public_grant(None, &bucket, action, key.as_deref())
             .await
             .map_err(super::error::s3_error)?
         else {

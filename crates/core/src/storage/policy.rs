@@ -12,11 +12,13 @@
 //! - `Version` (`2012-10-17` or `2008-10-17`), `Id`, `Statement` (one object
 //!   or a non-empty list);
 //! - per statement `Sid`, `Effect` (`Allow` | `Deny`), `Principal` (`"*"`,
-//!   `{"AWS": "*"}` or `{"AWS": ["*"]}`), `Action` (`s3:` names with `*`/`?`
+//!   `{"AWS": "*"}` or `{"AWS": ["*"]}` for everyone; in a `Deny` also
+//!   users, see [`Principals`]), `Action` (`s3:` names with `*`/`?`
 //!   wildcards, or `*`), `Resource` (`arn:aws:s3:::<this bucket>` or
 //!   `arn:aws:s3:::<this bucket>/<key pattern>` with `*`/`?` wildcards);
-//! - `NotPrincipal`, `NotAction`, `NotResource`, `Condition` and any principal
-//!   other than everyone are refused as not supported.
+//! - `NotPrincipal`, `NotAction`, `NotResource`, `Condition`, an `Allow`
+//!   naming anyone but everyone, and any other principal are refused as not
+//!   supported.
 //!
 //! Evaluation follows IAM: an explicit `Deny` wins, then an `Allow` grants,
 //! otherwise the request is denied.
@@ -47,14 +49,44 @@ pub enum PolicyEffect {
     Deny,
 }
 
-/// One validated statement. Its principal is always everyone (`*`): nothing
-/// else is accepted.
+/// Whom a statement names.
+///
+/// Everyone is `"*"`, `{"AWS": "*"}` or a list holding `"*"`. A user — an
+/// account of Mini AWS, whose id is the canonical id S3 answers as an
+/// `Owner` `ID` (ListBuckets, ACLs) — is named as S3 names an account
+/// (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/s3-bucket-user-policy-specifying-principal-intro.html>):
+/// `{"AWS": "arn:aws:iam::<id>:root"}`, `{"AWS": "<id>"}` or
+/// `{"CanonicalUser": "<id>"}`, one or a list. Only a `Deny` may name
+/// users: an `Allow` to one user would open the bucket to that account
+/// alone, which the grants here (made for everyone) do not express, so it
+/// is refused rather than stored and misread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principals {
+    /// Every caller: anonymous, any account, the owner.
+    Everyone,
+    /// These users' signed requests (never an anonymous one).
+    Users(Vec<UserId>),
+}
+
+impl Principals {
+    /// Whether a request by `who` (`None`: anonymous) is named.
+    fn names(&self, who: Option<UserId>) -> bool {
+        match self {
+            Self::Everyone => true,
+            Self::Users(users) => who.is_some_and(|u| users.contains(&u)),
+        }
+    }
+}
+
+/// One validated statement.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyStatement {
     /// The statement's optional name.
     pub sid: Option<String>,
     /// Allow or Deny.
     pub effect: PolicyEffect,
+    /// Whom it names (always [`Principals::Everyone`] for an `Allow`).
+    pub principals: Principals,
     /// Action patterns, lower-cased (`s3:getobject`, `s3:get*`, `*`).
     pub actions: Vec<String>,
     /// Resource patterns after `arn:aws:s3:::` (`bucket`, `bucket/pub/*`).
@@ -368,20 +400,27 @@ impl BucketPolicy {
     }
 
     /// Whether the policy grants anything to everyone — S3's "public"
-    /// policy, which `BlockPublicPolicy` refuses. Every accepted statement's
-    /// principal is `*` and none has a `Condition`, so any `Allow` is public.
+    /// policy, which `BlockPublicPolicy` refuses. Every accepted `Allow`
+    /// names everyone and none has a `Condition`, so any `Allow` is public.
     pub fn is_public(&self) -> bool {
         self.statements
             .iter()
             .any(|s| s.effect == PolicyEffect::Allow)
     }
 
-    /// Whether everyone — an anonymous caller, or a signed caller of
-    /// another account: `"Principal": "*"` names them all — may perform
-    /// `action` on `key` of `bucket` (`key` is ignored for
+    /// Whether `who` — an anonymous caller (`None`), or a signed caller of
+    /// another account: an `Allow` here names everyone (`"*"`) — may
+    /// perform `action` on `key` of `bucket` (`key` is ignored for
     /// [`PublicAction::ListBucket`], which acts on the bucket itself): for
-    /// each IAM action it needs, no `Deny` matches, and some `Allow` does.
-    pub fn allows_anonymous(&self, action: PublicAction, bucket: &str, key: &str) -> bool {
+    /// each IAM action it needs, no `Deny` naming `who` matches, and some
+    /// `Allow` does.
+    pub fn grants(
+        &self,
+        who: Option<UserId>,
+        action: PublicAction,
+        bucket: &str,
+        key: &str,
+    ) -> bool {
         let resource = if action.on_object() {
             format!("{bucket}/{key}")
         } else {
@@ -391,7 +430,7 @@ impl BucketPolicy {
             .action()
             .names()
             .iter()
-            .all(|a| self.allows(&a.to_ascii_lowercase(), &resource))
+            .all(|a| self.allows(who, &a.to_ascii_lowercase(), &resource))
     }
 
     /// The IAM action an explicit `Deny` of this policy refuses to the
@@ -400,12 +439,17 @@ impl BucketPolicy {
     /// included ("an explicit deny in any of these policies overrides the
     /// allow",
     /// <https://docs.aws.amazon.com/AmazonS3/latest/userguide/how-s3-evaluates-access-control.html>),
-    /// and every statement here names everyone (`"*"`), so every matching
-    /// `Deny` applies to the owner; except that the owner can always read,
+    /// so a matching `Deny` naming everyone (`"*"`) or `owner` applies to
+    /// the owner's requests, one naming other users does not; except that the owner can always read,
     /// replace and delete the policy itself (see
     /// [`S3Action`]'s `manages_policy`), or a policy could lock them out
     /// for good.
-    pub fn denies_owner(&self, bucket: &str, access: &Access<'_>) -> Option<&'static str> {
+    pub fn denies_owner(
+        &self,
+        bucket: &str,
+        owner: UserId,
+        access: &Access<'_>,
+    ) -> Option<&'static str> {
         if access.action.manages_policy() {
             return None;
         }
@@ -414,32 +458,34 @@ impl BucketPolicy {
             .action
             .names()
             .iter()
-            .find(|a| self.denies(&a.to_ascii_lowercase(), &resource))
+            .find(|a| self.denies(Some(owner), &a.to_ascii_lowercase(), &resource))
             .copied()
     }
 
     /// Whether everyone may read the tags of `key` of `bucket`
     /// (`s3:GetObjectTagging`): a copy from a public object takes the
     /// source's tags along only then. No operation is served under it.
-    pub fn allows_tag_read(&self, bucket: &str, key: &str) -> bool {
-        self.allows("s3:getobjecttagging", &format!("{bucket}/{key}"))
+    pub fn allows_tag_read(&self, who: Option<UserId>, bucket: &str, key: &str) -> bool {
+        self.allows(who, "s3:getobjecttagging", &format!("{bucket}/{key}"))
     }
 
     /// IAM's evaluation of `action` (lower-cased) on `resource` (after
-    /// `arn:aws:s3:::`).
-    fn allows(&self, action: &str, resource: &str) -> bool {
-        !self.denies(action, resource)
+    /// `arn:aws:s3:::`) for `who` (`None`: anonymous) — someone other than
+    /// the owner, whom an `Allow` names as everyone.
+    fn allows(&self, who: Option<UserId>, action: &str, resource: &str) -> bool {
+        !self.denies(who, action, resource)
             && self
                 .statements
                 .iter()
                 .any(|s| s.effect == PolicyEffect::Allow && s.matches(action, resource))
     }
 
-    /// Whether a `Deny` matches `action` (lower-cased) on `resource`.
-    fn denies(&self, action: &str, resource: &str) -> bool {
-        self.statements
-            .iter()
-            .any(|s| s.effect == PolicyEffect::Deny && s.matches(action, resource))
+    /// Whether a `Deny` naming `who` matches `action` (lower-cased) on
+    /// `resource`.
+    fn denies(&self, who: Option<UserId>, action: &str, resource: &str) -> bool {
+        self.statements.iter().any(|s| {
+            s.effect == PolicyEffect::Deny && s.principals.names(who) && s.matches(action, resource)
+        })
     }
 }
 
@@ -457,7 +503,7 @@ fn parse_statement(
 ) -> Result<PolicyStatement, MalformedPolicy> {
     let mut sid = None;
     let mut effect = None;
-    let mut principal_seen = false;
+    let mut principals = None;
     let mut actions = None;
     let mut resources = None;
     for (key, value) in map {
@@ -475,10 +521,7 @@ fn parse_statement(
                     _ => return Err(malformed("Invalid effect: Effect must be Allow or Deny")),
                 });
             }
-            "Principal" => {
-                check_principal(value)?;
-                principal_seen = true;
-            }
+            "Principal" => principals = Some(parse_principal(value)?),
             "Action" => actions = Some(parse_actions(value)?),
             "Resource" => resources = Some(parse_resources(bucket, value)?),
             "NotPrincipal" | "NotAction" | "NotResource" | "Condition" => {
@@ -494,8 +537,13 @@ fn parse_statement(
     let Some(effect) = effect else {
         return Err(malformed("Missing required field Effect"));
     };
-    if !principal_seen {
+    let Some(principals) = principals else {
         return Err(malformed("Missing required field Principal"));
+    };
+    if effect == PolicyEffect::Allow && principals != Principals::Everyone {
+        return Err(malformed(
+            "Invalid principal in policy: Mini AWS supports only \"*\" (everyone) as the Principal of an Allow; a Deny may also name users",
+        ));
     }
     let Some(actions) = actions else {
         return Err(malformed("Missing required field Action"));
@@ -506,34 +554,62 @@ fn parse_statement(
     Ok(PolicyStatement {
         sid,
         effect,
+        principals,
         actions,
         resources,
     })
 }
 
 fn unsupported_principal() -> MalformedPolicy {
-    malformed("Invalid principal in policy: Mini AWS supports only \"*\" (everyone) as a Principal")
+    malformed(
+        "Invalid principal in policy: Mini AWS supports as a Principal \"*\" (everyone) and, in a Deny, users named {\"AWS\": \"arn:aws:iam::<user id>:root\"}, {\"AWS\": \"<user id>\"} or {\"CanonicalUser\": \"<user id>\"}",
+    )
 }
 
-fn check_principal(value: &Value) -> Result<(), MalformedPolicy> {
-    match value {
-        Value::String(s) if s == "*" => Ok(()),
-        Value::Object(map) => {
-            if map.len() != 1 {
-                return Err(unsupported_principal());
-            }
-            match map.get("AWS") {
-                Some(Value::String(s)) if s == "*" => Ok(()),
-                Some(Value::Array(list))
-                    if !list.is_empty() && list.iter().all(|p| p.as_str() == Some("*")) =>
-                {
-                    Ok(())
+/// The user a principal string names: `<id>` or `arn:aws:iam::<id>:root`.
+fn principal_user(value: &str) -> Option<UserId> {
+    let id = value
+        .strip_prefix("arn:aws:iam::")
+        .and_then(|rest| rest.strip_suffix(":root"))
+        .unwrap_or(value);
+    id.parse().ok()
+}
+
+fn parse_principal(value: &Value) -> Result<Principals, MalformedPolicy> {
+    let map = match value {
+        Value::String(s) if s == "*" => return Ok(Principals::Everyone),
+        Value::Object(map) if !map.is_empty() => map,
+        _ => return Err(unsupported_principal()),
+    };
+    let mut users = Vec::new();
+    let mut everyone = false;
+    for (kind, names) in map {
+        let names = match names {
+            Value::String(s) => vec![s.as_str()],
+            Value::Array(list) if !list.is_empty() => list
+                .iter()
+                .map(|v| v.as_str().ok_or_else(unsupported_principal))
+                .collect::<Result<_, _>>()?,
+            _ => return Err(unsupported_principal()),
+        };
+        for name in names {
+            match (kind.as_str(), name) {
+                ("AWS", "*") => everyone = true,
+                ("AWS", name) => {
+                    users.push(principal_user(name).ok_or_else(unsupported_principal)?)
                 }
-                _ => Err(unsupported_principal()),
+                ("CanonicalUser", name) => {
+                    users.push(name.parse().map_err(|_| unsupported_principal())?);
+                }
+                _ => return Err(unsupported_principal()),
             }
         }
-        _ => Err(unsupported_principal()),
     }
+    Ok(if everyone {
+        Principals::Everyone
+    } else {
+        Principals::Users(users)
+    })
 }
 
 fn string_or_list<'a>(value: &'a Value, element: &str) -> Result<Vec<&'a str>, MalformedPolicy> {
@@ -799,9 +875,9 @@ mod tests {
         let p = BucketPolicy::parse(B, &public_read()).expect("valid policy");
         assert!(p.is_public());
         assert_eq!(p.document(), public_read());
-        assert!(p.allows_anonymous(PublicAction::GetObject, B, "a/b.png"));
-        assert!(!p.allows_anonymous(PublicAction::ListBucket, B, ""));
-        assert!(!p.allows_anonymous(PublicAction::GetObject, "other", "a"));
+        assert!(p.grants(None, PublicAction::GetObject, B, "a/b.png"));
+        assert!(!p.grants(None, PublicAction::ListBucket, B, ""));
+        assert!(!p.grants(None, PublicAction::GetObject, "other", "a"));
     }
 
     #[test]
@@ -824,15 +900,12 @@ mod tests {
         ] {
             let p = policy(actions);
             assert_eq!(
-                p.allows_anonymous(attributes, B, "a"),
+                p.grants(None, attributes, B, "a"),
                 attributes_ok,
                 "{actions}"
             );
-            assert_eq!(p.allows_anonymous(acl, B, "a"), acl_ok, "{actions}");
-            assert!(
-                !p.allows_anonymous(acl, B, "private/a"),
-                "{actions}: denied"
-            );
+            assert_eq!(p.grants(None, acl, B, "a"), acl_ok, "{actions}");
+            assert!(!p.grants(None, acl, B, "private/a"), "{actions}: denied");
         }
     }
 
@@ -842,6 +915,7 @@ mod tests {
             {"Effect":"Deny","Principal":"*","Action":["s3:Get*","s3:*Policy"],"Resource":["arn:aws:s3:::site","arn:aws:s3:::site/locked/*"]},
             {"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::site/*"}]}"#;
         let p = BucketPolicy::parse(B, doc).expect("valid policy");
+        let owner = UserId::new();
         let cases = [
             (
                 Access::object(S3Action::GetObject, "locked/a"),
@@ -863,12 +937,78 @@ mod tests {
             (Access::bucket(S3Action::DeleteBucketPolicy), None),
         ];
         for (access, denied) in cases {
-            assert_eq!(p.denies_owner(B, &access), denied, "{access:?}");
+            assert_eq!(p.denies_owner(B, owner, &access), denied, "{access:?}");
         }
         // An Allow grants the owner nothing more: only a Deny counts.
         let allow_only = BucketPolicy::parse(B, &public_read()).expect("valid policy");
         let any = Access::object(S3Action::DeleteObject, "x");
-        assert_eq!(allow_only.denies_owner(B, &any), None);
+        assert_eq!(allow_only.denies_owner(B, owner, &any), None);
+    }
+
+    #[test]
+    fn a_deny_may_name_users_and_applies_to_them_alone() {
+        let (alice, bob, carol) = (UserId::new(), UserId::new(), UserId::new());
+        let doc = |principal: &str| {
+            format!(
+                r#"{{"Statement":[
+                {{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::site/*"}},
+                {{"Effect":"Deny","Principal":{principal},"Action":"s3:GetObject","Resource":"arn:aws:s3:::site/*"}}]}}"#
+            )
+        };
+        let get = PublicAction::GetObject;
+        let read = Access::object(S3Action::GetObject, "a");
+        for principal in [
+            format!(r#"{{"AWS":"arn:aws:iam::{bob}:root"}}"#),
+            format!(r#"{{"AWS":"{bob}"}}"#),
+            format!(r#"{{"CanonicalUser":"{bob}"}}"#),
+            format!(r#"{{"AWS":["{carol}","arn:aws:iam::{bob}:root"]}}"#),
+        ] {
+            let p = BucketPolicy::parse(B, &doc(&principal)).expect("valid policy");
+            assert!(!p.grants(Some(bob), get, B, "a"), "{principal}: Bob denied");
+            assert!(
+                p.grants(None, get, B, "a"),
+                "{principal}: anonymous allowed"
+            );
+            assert_eq!(
+                p.denies_owner(B, alice, &read),
+                None,
+                "{principal}: the owner is not named"
+            );
+        }
+        let p = BucketPolicy::parse(B, &doc(&format!(r#"{{"AWS":"{alice}"}}"#))).expect("valid");
+        assert_eq!(p.denies_owner(B, alice, &read), Some("s3:GetObject"));
+        assert!(p.grants(Some(bob), get, B, "a"), "Bob is not named");
+        let p =
+            BucketPolicy::parse(B, &doc(&format!(r#"{{"AWS":["*","{carol}"]}}"#))).expect("valid");
+        assert_eq!(
+            p.denies_owner(B, alice, &read),
+            Some("s3:GetObject"),
+            "* is everyone"
+        );
+        // An Allow names everyone or is refused; so is anything that is not a user.
+        let allow_bob = format!(
+            r#"{{"Statement":{{"Effect":"Allow","Principal":{{"AWS":"{bob}"}},"Action":"s3:GetObject","Resource":"arn:aws:s3:::site/*"}}}}"#
+        );
+        for (what, document) in [
+            ("an Allow to a user", allow_bob),
+            (
+                "an AWS account id",
+                doc(r#"{"AWS":"arn:aws:iam::123456789012:root"}"#),
+            ),
+            (
+                "an IAM user",
+                doc(&format!(r#"{{"AWS":"arn:aws:iam::{bob}:user/x"}}"#)),
+            ),
+            (
+                "a service",
+                doc(r#"{"Service":"logging.s3.amazonaws.com"}"#),
+            ),
+            ("an empty list", doc(r#"{"AWS":[]}"#)),
+            ("an empty object", doc("{}")),
+        ] {
+            let err = BucketPolicy::parse(B, &document).expect_err(what);
+            assert!(err.0.contains("Principal"), "{what}: {}", err.0);
+        }
     }
 
     #[test]
@@ -877,17 +1017,17 @@ mod tests {
             {"Effect":"Allow","Principal":{"AWS":"*"},"Action":["s3:Get*","s3:ListBucket"],"Resource":["arn:aws:s3:::site","arn:aws:s3:::site/*"]},
             {"Effect":"Deny","Principal":{"AWS":["*"]},"Action":"s3:*","Resource":"arn:aws:s3:::site/private/*"}]}"#;
         let p = BucketPolicy::parse(B, doc).expect("valid policy");
-        assert!(p.allows_anonymous(PublicAction::GetObject, B, "public/x"));
-        assert!(!p.allows_anonymous(PublicAction::GetObject, B, "private/x"));
-        assert!(p.allows_anonymous(PublicAction::ListBucket, B, ""));
+        assert!(p.grants(None, PublicAction::GetObject, B, "public/x"));
+        assert!(!p.grants(None, PublicAction::GetObject, B, "private/x"));
+        assert!(p.grants(None, PublicAction::ListBucket, B, ""));
     }
 
     #[test]
     fn single_statement_object_and_question_mark() {
         let doc = r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"S3:GETOBJECT","Resource":"arn:aws:s3:::site/img?.png"}}"#;
         let p = BucketPolicy::parse(B, doc).expect("valid policy");
-        assert!(p.allows_anonymous(PublicAction::GetObject, B, "img1.png"));
-        assert!(!p.allows_anonymous(PublicAction::GetObject, B, "img12.png"));
+        assert!(p.grants(None, PublicAction::GetObject, B, "img1.png"));
+        assert!(!p.grants(None, PublicAction::GetObject, B, "img12.png"));
     }
 
     #[test]
@@ -895,7 +1035,7 @@ mod tests {
         let doc = r#"{"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::site/*"}]}"#;
         let p = BucketPolicy::parse(B, doc).expect("valid policy");
         assert!(!p.is_public());
-        assert!(!p.allows_anonymous(PublicAction::GetObject, B, "x"));
+        assert!(!p.grants(None, PublicAction::GetObject, B, "x"));
     }
 
     #[test]

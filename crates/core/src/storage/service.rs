@@ -1206,7 +1206,9 @@ fn owner_may(
     caller: Caller,
     access: &Access<'_>,
 ) -> CoreResult<()> {
-    let Some(denied) = policy.and_then(|p| p.denies_owner(bucket.name.as_str(), access)) else {
+    let Some(denied) =
+        policy.and_then(|p| p.denies_owner(bucket.name.as_str(), caller.user_id, access))
+    else {
         return Ok(());
     };
     Err(CoreError::Forbidden(format!(

@@ -1260,7 +1260,11 @@ async fn public_reads_need_a_lifted_block_and_a_matching_policy() {
     let get = PublicAction::GetObject;
     let grant = |key: &'static str| {
         let svc = &f.svc;
-        async move { svc.public_grant("site", get, Some(key)).await.unwrap() }
+        async move {
+            svc.public_grant(None, "site", get, Some(key))
+                .await
+                .unwrap()
+        }
     };
     let doc = r#"{"Statement":[
         {"Effect":"Allow","Principal":"*","Action":["s3:GetObject","s3:ListBucket"],"Resource":["arn:aws:s3:::site/*","arn:aws:s3:::site"]},
@@ -1334,7 +1338,7 @@ async fn public_reads_need_a_lifted_block_and_a_matching_policy() {
     assert_eq!(grant("private/b.txt").await, None, "Deny wins");
     let list = f
         .svc
-        .public_grant("site", PublicAction::ListBucket, None)
+        .public_grant(None, "site", PublicAction::ListBucket, None)
         .await
         .unwrap()
         .expect("list granted");

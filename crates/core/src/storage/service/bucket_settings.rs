@@ -6,7 +6,7 @@
 
 use super::{BucketCors, StorageService, forbidden, owner_may, still_there, stored_policy};
 use crate::error::{CoreError, CoreResult};
-use crate::identity::Caller;
+use crate::identity::{Caller, UserId};
 use crate::storage::cors::CorsConfiguration;
 use crate::storage::domain::{Bucket, BucketName};
 use crate::storage::lifecycle::LifecycleConfiguration;
@@ -270,7 +270,8 @@ impl StorageService {
                 };
                 // Another account's bucket: only what its policy grants
                 // everyone, checked exactly as for an anonymous caller.
-                return match self.public_grant(name, action, key).await? {
+                let who = Some(caller.user_id);
+                return match self.public_grant(who, name, action, key).await? {
                     Some(grant) if grant.owner == bucket.owner => Ok((bucket, Some(grant))),
                     _ => Err(forbidden(&bucket_name)),
                 };
@@ -288,19 +289,20 @@ impl StorageService {
         }
     }
 
-    /// Whether the policy of bucket `bucket` lets everyone — an anonymous
-    /// caller, or a signed caller of another account — perform `action`
+    /// Whether the policy of bucket `bucket` lets `who` — an anonymous
+    /// caller (`None`), or a signed caller of another account — perform `action`
     /// (on `key`, for an object read: [`PublicAction::on_object`]): the
     /// bucket exists, its Block Public Access setting
     /// `RestrictPublicBuckets` is off (or the settings were deleted), its
     /// policy has an `Allow` that matches each IAM action `action` needs and
-    /// no `Deny` that does. `None` otherwise; a stored policy that no
+    /// no `Deny` naming `who` that does. `None` otherwise; a stored policy that no
     /// longer validates grants nothing.
     ///
     /// # Errors
     /// Database failures.
     pub async fn public_grant(
         &self,
+        who: Option<UserId>,
         bucket: &str,
         action: PublicAction,
         key: Option<&str>,
@@ -332,11 +334,11 @@ impl StorageService {
                 return Ok(None);
             }
         };
-        if !policy.allows_anonymous(action, name.as_str(), key.unwrap_or("")) {
+        if !policy.grants(who, action, name.as_str(), key.unwrap_or("")) {
             return Ok(None);
         }
-        let may_list = policy.allows_anonymous(PublicAction::ListBucket, name.as_str(), "");
-        let may_read_tags = key.is_some_and(|k| policy.allows_tag_read(name.as_str(), k));
+        let may_list = policy.grants(who, PublicAction::ListBucket, name.as_str(), "");
+        let may_read_tags = key.is_some_and(|k| policy.allows_tag_read(who, name.as_str(), k));
         Ok(Some(PublicGrant {
             bucket: name.as_str().to_owned(),
             owner: access.owner,
