@@ -393,6 +393,20 @@ async fn owner_denied(alice: &Client, bob: &Client, native: &miniaws_client::Cli
         .send()
         .await
         .expect("GetObjectTagging is not denied");
+    alice
+        .put_object_acl()
+        .bucket(DENIED)
+        .key("locked/a.txt")
+        .acl(aws_sdk_s3::types::ObjectCannedAcl::Private)
+        .send()
+        .await
+        .expect("PutObjectAcl is not denied");
+    alice
+        .list_object_versions()
+        .bucket(DENIED)
+        .send()
+        .await
+        .expect("ListObjectVersions is not denied");
     // Other accounts: still nothing without an Allow.
     assert_eq!(
         refusal(
@@ -465,6 +479,33 @@ async fn owner_denied(alice: &Client, bob: &Client, native: &miniaws_client::Cli
         (
             "DeleteBucket",
             refusal(alice.delete_bucket().bucket(DENIED).send().await),
+        ),
+        (
+            "ListObjectVersions",
+            refusal(alice.list_object_versions().bucket(DENIED).send().await),
+        ),
+        (
+            "PutObjectAcl",
+            refusal(
+                alice
+                    .put_object_acl()
+                    .bucket(DENIED)
+                    .key("open/b.txt")
+                    .acl(aws_sdk_s3::types::ObjectCannedAcl::Private)
+                    .send()
+                    .await,
+            ),
+        ),
+        (
+            "GetObjectAcl",
+            refusal(
+                alice
+                    .get_object_acl()
+                    .bucket(DENIED)
+                    .key("open/b.txt")
+                    .send()
+                    .await,
+            ),
         ),
     ];
     for (what, result) in results {

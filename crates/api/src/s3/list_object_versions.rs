@@ -12,7 +12,7 @@ use s3s::dto::{
 };
 use s3s::{S3Request, S3Response, S3Result};
 
-use super::list_objects::{Listing, list};
+use super::list_objects::{Lister, Listing, list};
 use super::versions::{NULL_VERSION, invalid_version_id};
 use super::wire::invalid_argument;
 use super::{MiniS3, caller};
@@ -50,7 +50,7 @@ pub(super) async fn handle(
         enc,
     } = list(
         s3,
-        caller.into(),
+        Lister::Versions(caller),
         &input.bucket,
         input.prefix.clone(),
         input.delimiter.clone(),

@@ -1,5 +1,6 @@
 //! ListObjects (v1, `marker`), and the listing both versions share.
 
+use miniaws_core::identity::Caller;
 use miniaws_core::storage::Reader;
 use miniaws_core::storage::{ListObjectsInput, MAX_LIST_KEYS};
 use s3s::dto::{
@@ -31,10 +32,20 @@ fn encoded(s: String) -> String {
     url_encode(&s)
 }
 
+/// Which listing: ListObjects(V2)'s, by whoever the policy lets read
+/// (`s3:ListBucket`), or ListObjectVersions', by the owner
+/// (`s3:ListBucketVersions`).
+pub(super) enum Lister {
+    /// ListObjects and ListObjectsV2.
+    Objects(Reader),
+    /// ListObjectVersions.
+    Versions(Caller),
+}
+
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn list(
     s3: &MiniS3,
-    reader: Reader,
+    lister: Lister,
     bucket: &str,
     prefix: Option<String>,
     delimiter: Option<String>,
@@ -53,20 +64,21 @@ pub(super) async fn list(
         }
         Some(n) => n.min(MAX_LIST_KEYS as i32),
     };
-    let page = s3
-        .storage()
-        .list_objects(
-            reader,
-            bucket,
-            &ListObjectsInput {
-                prefix: prefix.unwrap_or_default(),
-                delimiter: delimiter.filter(|d| !d.is_empty()),
-                start_after,
-                max_keys: u32::try_from(max_keys).unwrap_or(0),
-            },
-        )
-        .await
-        .map_err(bucket_error)?;
+    let input = ListObjectsInput {
+        prefix: prefix.unwrap_or_default(),
+        delimiter: delimiter.filter(|d| !d.is_empty()),
+        start_after,
+        max_keys: u32::try_from(max_keys).unwrap_or(0),
+    };
+    let page = match lister {
+        Lister::Objects(reader) => s3.storage().list_objects(reader, bucket, &input).await,
+        Lister::Versions(caller) => {
+            s3.storage()
+                .list_object_versions(caller, bucket, &input)
+                .await
+        }
+    }
+    .map_err(bucket_error)?;
     let enc: fn(String) -> String = if url { encoded } else { plain };
     // A listing's owner is the bucket's, whoever reads it.
     let owner = fetch_owner.then(|| owner_of(page.owner));
@@ -119,7 +131,7 @@ pub(super) async fn handle(
         enc,
     } = list(
         s3,
-        reader,
+        Lister::Objects(reader),
         &input.bucket,
         input.prefix.clone(),
         input.delimiter.clone(),

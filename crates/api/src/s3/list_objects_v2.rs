@@ -6,7 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use s3s::dto::{EncodingType, ListObjectsV2Input, ListObjectsV2Output};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
-use super::list_objects::{Listing, list};
+use super::list_objects::{Lister, Listing, list};
 use super::{MiniS3, reader};
 
 /// The continuation token of a page: the opaque form of its last entry.
@@ -50,7 +50,7 @@ pub(super) async fn handle(
         enc,
     } = list(
         s3,
-        reader,
+        Lister::Objects(reader),
         &input.bucket,
         input.prefix.clone(),
         input.delimiter.clone(),

@@ -4,7 +4,7 @@
 //! changes nothing and succeeds; any other is
 //! `AccessControlListNotSupported`, as S3 answers.
 
-use miniaws_core::storage::Conditions;
+use miniaws_core::storage::S3Action;
 use s3s::dto::{PutObjectAclInput, PutObjectAclOutput};
 use s3s::{S3Request, S3Response, S3Result};
 
@@ -20,7 +20,7 @@ pub(super) async fn handle(
     let input = req.input;
     null_version(input.version_id.as_deref())?;
     s3.storage()
-        .head_object(caller, &input.bucket, &input.key, &Conditions::default())
+        .owned_object(caller, &input.bucket, &input.key, S3Action::PutObjectAcl)
         .await
         .map_err(object_error)?;
     let headers = acl_headers!(

@@ -987,6 +987,48 @@ impl StorageService {
         listing::list(self.repo.as_ref(), &bucket, input).await
     }
 
+    /// One page of the caller's bucket for S3's ListObjectVersions (every
+    /// object its one `null` version): the listing of
+    /// [`Self::list_objects`], which needs `s3:ListBucketVersions` of a
+    /// policy's `Deny` rather than `s3:ListBucket`.
+    ///
+    /// # Errors
+    /// As [`Self::list_objects`].
+    pub async fn list_object_versions(
+        &self,
+        caller: Caller,
+        bucket: &str,
+        input: &ListObjectsInput,
+    ) -> CoreResult<ListObjectsPage> {
+        let access = Access::bucket(S3Action::ListBucketVersions);
+        let bucket = self.bucket(caller, bucket, access).await?;
+        listing::list(self.repo.as_ref(), &bucket, input).await
+    }
+
+    /// The metadata of the caller's object `key` of `bucket`, for an
+    /// operation on it other than a read of it (`action`: S3's
+    /// PutObjectAcl, GetObjectTagging …), which the bucket's policy may
+    /// deny.
+    ///
+    /// # Errors
+    /// `NotFound(Bucket|Object)`, `Forbidden`, `InvalidInput` for a bad key.
+    pub async fn owned_object(
+        &self,
+        caller: Caller,
+        bucket: &str,
+        key: &str,
+        action: S3Action,
+    ) -> CoreResult<ObjectMeta> {
+        let bucket = self
+            .bucket(caller, bucket, Access::object(action, key))
+            .await?;
+        let key = ObjectKey::parse(key)?;
+        match self.repo.get_object(&bucket.name, &key).await? {
+            Some(meta) => Ok(meta),
+            None => Err(CoreError::not_found(Resource::Object, key.as_str())),
+        }
+    }
+
     /// Copies an object (streaming its bytes into a new blob) to a bucket
     /// of the caller's, under `conditions` on the source; its metadata and
     /// its tags come from the source or the directives. The source is read
@@ -1104,13 +1146,8 @@ impl StorageService {
         bucket: &str,
         key: &str,
     ) -> CoreResult<Tags> {
-        let access = Access::object(S3Action::GetObjectTagging, key);
-        let bucket = self.bucket(caller, bucket, access).await?;
-        let key = ObjectKey::parse(key)?;
-        match self.repo.get_object(&bucket.name, &key).await? {
-            Some(meta) => Ok(meta.tags),
-            None => Err(CoreError::not_found(Resource::Object, key.as_str())),
-        }
+        let action = S3Action::GetObjectTagging;
+        Ok(self.owned_object(caller, bucket, key, action).await?.tags)
     }
 
     /// Replaces the tags of the caller's object (an empty set removes
