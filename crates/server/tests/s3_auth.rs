@@ -52,6 +52,12 @@ async fn auth_cases(backend: Backend) {
     let bad = s3_client_with(&endpoint, &alice.access_key_id, "not-the-secret", |b| b);
     let err = bad.list_buckets().send().await.expect_err("bad secret");
     assert_eq!(code_of(&err), ("SignatureDoesNotMatch".into(), 403));
+    // s3s raises it without a message; S3 always sends one.
+    let message = aws_sdk_s3::error::ProvideErrorMetadata::message(&err).unwrap_or_default();
+    assert!(
+        message.starts_with("The request signature"),
+        "S3's message: {message:?}"
+    );
 
     // Unknown access key → InvalidAccessKeyId.
     let unknown = s3_client_with(&endpoint, "AKIAUNKNOWNUNKNOWN00", "x", |b| b);

@@ -33,6 +33,7 @@ pub mod cors;
 pub mod create_bucket_tags;
 pub mod document_digest;
 pub mod error;
+pub mod error_messages;
 pub mod host;
 pub mod object_answer;
 pub mod object_lock;

@@ -189,7 +189,8 @@ async fn finish(
         && let Ok(bytes) = body.store_all_limited(ERROR_BODY_LIMIT).await
     {
         let xml = String::from_utf8_lossy(&bytes);
-        let code = between(&xml, "<Code>", "</Code>").unwrap_or("-");
+        let mut annotated = annotate_error_xml(&xml, resource, request_id);
+        let code = between(&annotated, "<Code>", "</Code>").unwrap_or("-");
         // 501 is a refusal (a feature Mini AWS does not have), not a fault.
         if parts.status.is_server_error() && parts.status != StatusCode::NOT_IMPLEMENTED {
             tracing::error!(status = parts.status.as_u16(), code, "S3 error answer");
@@ -197,11 +198,10 @@ async fn finish(
             tracing::info!(
                 status = parts.status.as_u16(),
                 code,
-                message = between(&xml, "<Message>", "</Message>").unwrap_or(""),
+                message = between(&annotated, "<Message>", "</Message>").unwrap_or(""),
                 "S3 request rejected"
             );
         }
-        let mut annotated = annotate_error_xml(&xml, resource, request_id);
         if let Some(name) = argument_name.as_ref().and_then(|v| v.to_str().ok()) {
             let value = argument_value.as_ref().and_then(|v| v.to_str().ok());
             annotated = add_argument_xml(&annotated, name, value);
@@ -233,12 +233,26 @@ fn between<'a>(s: &'a str, open: &str, close: &str) -> Option<&'a str> {
     Some(&s[start..start + len])
 }
 
-/// Adds `<Resource>` and `<RequestId>` to an S3 `<Error>` document when
-/// they are missing.
+/// Adds S3's `<Message>` for the code (see [`super::error_messages`]),
+/// `<Resource>` and `<RequestId>` to an S3 `<Error>` document when they
+/// are missing.
 pub fn annotate_error_xml(xml: &str, resource: &str, request_id: &str) -> String {
     let Some(end) = xml.rfind("</Error>") else {
         return xml.to_owned();
     };
+    if !xml.contains("<Message>")
+        && let Some(code) = between(xml, "<Code>", "</Code>")
+        && let Some(after_code) = xml.find("</Code>").map(|i| i + "</Code>".len())
+    {
+        let message = super::error_messages::default_message(code);
+        let with_message = format!(
+            "{}<Message>{}</Message>{}",
+            &xml[..after_code],
+            escape(&message),
+            &xml[after_code..]
+        );
+        return annotate_error_xml(&with_message, resource, request_id);
+    }
     let mut extra = String::new();
     if !xml.contains("<Resource>") {
         extra.push_str(&format!("<Resource>{}</Resource>", escape(resource)));
@@ -286,10 +300,21 @@ mod tests {
             r#"<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code><Message>m</Message><Resource>/b/a&amp;b</Resource><RequestId>rid-1</RequestId></Error>"#
         );
         // Present ones are kept, not doubled.
-        let xml = "<Error><Code>X</Code><RequestId>r0</RequestId></Error>";
+        let xml = "<Error><Code>X</Code><Message>m</Message><RequestId>r0</RequestId></Error>";
         assert_eq!(
             annotate_error_xml(xml, "/", "rid-2"),
-            "<Error><Code>X</Code><RequestId>r0</RequestId><Resource>/</Resource></Error>"
+            "<Error><Code>X</Code><Message>m</Message><RequestId>r0</RequestId><Resource>/</Resource></Error>"
+        );
+        // A missing message is S3's for the code.
+        let xml = "<Error><Code>SignatureDoesNotMatch</Code></Error>";
+        let out = annotate_error_xml(xml, "/", "r");
+        assert!(
+            out.starts_with("<Error><Code>SignatureDoesNotMatch</Code><Message>The request signature that the server calculated does not match"),
+            "{out}"
+        );
+        assert!(
+            out.ends_with("</Message><Resource>/</Resource><RequestId>r</RequestId></Error>"),
+            "{out}"
         );
         assert_eq!(annotate_error_xml("not xml", "/", "r"), "not xml");
     }
