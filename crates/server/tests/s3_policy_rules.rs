@@ -13,7 +13,8 @@
 //! not match is served, and the owner can always get, replace and delete
 //! the policy, then read again. A `Deny` naming another user (ARN or
 //! canonical id) refuses that user alone; one naming the owner's id
-//! refuses the owner; an `Allow` naming a user is `MalformedPolicy`.
+//! refuses the owner; an `Allow` naming a user grants that user alone
+//! (more in `s3_policy_grants.rs`).
 
 mod common;
 
@@ -557,7 +558,7 @@ async fn owner_denied(alice: &Client, bob: &Client, native: &miniaws_client::Cli
 
 /// A `Deny` naming users applies to them alone: one naming Bob leaves the
 /// owner and anonymous readers alone; one naming the owner refuses the
-/// owner. An `Allow` naming a user is refused (`MalformedPolicy`).
+/// owner. An `Allow` naming a user grants that user alone.
 async fn deny_principals(
     server: &TestServer,
     alice: &Client,
@@ -621,17 +622,17 @@ async fn deny_principals(
     assert_eq!(get(alice, "open/b.txt").await, access_denied());
     assert_eq!(get(bob, "open/b.txt").await, None, "Bob is not named");
     assert_eq!(anon(&url, &[]).await.0, 200, "anonymous");
-    // An Allow names everyone, or is refused: it would be read as public.
-    let err = alice
-        .put_bucket_policy()
-        .bucket(DENIED)
-        .policy(format!(
-            r#"{{"Statement":[{{"Effect":"Allow","Principal":{{"AWS":"{bob_id}"}},"Action":"s3:GetObject","Resource":"arn:aws:s3:::{DENIED}/*"}}]}}"#
-        ))
-        .send()
-        .await
-        .expect_err("an Allow to one user");
-    assert_eq!(code_of(&err), ("MalformedPolicy".to_owned(), 400));
+    // An Allow naming Bob grants Bob, not anonymous readers.
+    put_policy(
+        alice,
+        DENIED,
+        &format!(
+            r#"{{"Effect":"Allow","Principal":{{"AWS":"{bob_id}"}},"Action":"s3:GetObject","Resource":"arn:aws:s3:::{DENIED}/*"}}"#
+        ),
+    )
+    .await;
+    assert_eq!(get(bob, "locked/a.txt").await, None, "Bob is named");
+    assert_eq!(anon(&url, &[]).await.0, 403, "anonymous");
     alice
         .delete_bucket_policy()
         .bucket(DENIED)

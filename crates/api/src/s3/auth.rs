@@ -244,7 +244,7 @@ impl CallerAccess {
 }
 
 /// The reads a bucket policy may open to everyone, anonymous or signed by
-/// another account: GetObject and HeadObject under `s3:GetObject` on the
+/// another account, or to particular users' signed requests: GetObject and HeadObject under `s3:GetObject` on the
 /// key, GetObjectAttributes under `s3:GetObject` and
 /// `s3:GetObjectAttributes`, GetObjectAcl under `s3:GetObjectAcl`;
 /// ListObjects, ListObjectsV2 and HeadBucket under `s3:ListBucket` on the
@@ -308,7 +308,7 @@ fn refuse_long_presigned(query: Option<&str>) -> S3Result<()> {
 /// Who reads, for the operations a bucket policy may open to everyone
 /// (see [`public_read`]): the authenticated
 /// caller — their own buckets as owner, another account's through what
-/// its policy grants everyone ([`Reader::Signed`]) —, or the anonymous
+/// its policy grants everyone or them ([`Reader::Signed`]) —, or the anonymous
 /// caller's [`PublicGrant`] (both set by [`CallerAccess`]).
 pub fn reader<T>(req: &s3s::S3Request<T>) -> S3Result<Reader> {
     if let Some(caller) = req.extensions.get::<Caller>() {

@@ -71,6 +71,7 @@ mod get_bucket_logging;
 mod get_bucket_notification_configuration;
 mod get_bucket_ownership_controls;
 mod get_bucket_policy;
+mod get_bucket_policy_status;
 mod get_bucket_replication;
 mod get_bucket_request_payment;
 mod get_bucket_tagging;
@@ -155,7 +156,8 @@ impl MiniS3 {
 
 /// Who reads (the public reads of [`auth::reader`] only): the
 /// authenticated caller (another account's bucket only through what its
-/// policy grants everyone), or an anonymous caller with a public grant.
+/// policy grants everyone or them), or an anonymous caller with a public
+/// grant.
 fn reader<T>(req: &S3Request<T>) -> S3Result<miniaws_core::storage::Reader> {
     auth::reader(req)
 }
@@ -344,6 +346,13 @@ impl s3s::S3 for MiniS3 {
         req: S3Request<GetBucketPolicyInput>,
     ) -> S3Result<S3Response<GetBucketPolicyOutput>> {
         get_bucket_policy::handle(self, req).await
+    }
+
+    async fn get_bucket_policy_status(
+        &self,
+        req: S3Request<GetBucketPolicyStatusInput>,
+    ) -> S3Result<S3Response<GetBucketPolicyStatusOutput>> {
+        get_bucket_policy_status::handle(self, req).await
     }
 
     async fn put_bucket_policy(

@@ -1,8 +1,9 @@
 //! A bucket's policy and its Block Public Access settings, parsed, validated
-//! and evaluated: its `Allow`s for everyone but the owner — anonymous
-//! callers and signed callers of other accounts alike —, its explicit
-//! `Deny`s for everyone, the owner included (but for managing the policy
-//! itself: see [`BucketPolicy::denies_owner`]).
+//! and evaluated: its `Allow`s for those they name but the owner — everyone
+//! (anonymous callers and signed callers of other accounts alike), or
+//! particular users' signed requests —, its explicit `Deny`s for those they
+//! name, the owner included (but for managing the policy itself: see
+//! [`BucketPolicy::denies_owner`]).
 //!
 //! The policy language is AWS IAM's
 //! (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-policies.html>).
@@ -12,13 +13,12 @@
 //! - `Version` (`2012-10-17` or `2008-10-17`), `Id`, `Statement` (one object
 //!   or a non-empty list);
 //! - per statement `Sid`, `Effect` (`Allow` | `Deny`), `Principal` (`"*"`,
-//!   `{"AWS": "*"}` or `{"AWS": ["*"]}` for everyone; in a `Deny` also
-//!   users, see [`Principals`]), `Action` (`s3:` names with `*`/`?`
+//!   `{"AWS": "*"}` or `{"AWS": ["*"]}` for everyone, or users: see
+//!   [`Principals`]), `Action` (`s3:` names with `*`/`?`
 //!   wildcards, or `*`), `Resource` (`arn:aws:s3:::<this bucket>` or
 //!   `arn:aws:s3:::<this bucket>/<key pattern>` with `*`/`?` wildcards);
-//! - `NotPrincipal`, `NotAction`, `NotResource`, `Condition`, an `Allow`
-//!   naming anyone but everyone, and any other principal are refused as not
-//!   supported.
+//! - `NotPrincipal`, `NotAction`, `NotResource`, `Condition` and any other
+//!   principal are refused as not supported.
 //!
 //! Evaluation follows IAM: an explicit `Deny` wins, then an `Allow` grants,
 //! otherwise the request is denied.
@@ -56,10 +56,9 @@ pub enum PolicyEffect {
 /// `Owner` `ID` (ListBuckets, ACLs) — is named as S3 names an account
 /// (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/s3-bucket-user-policy-specifying-principal-intro.html>):
 /// `{"AWS": "arn:aws:iam::<id>:root"}`, `{"AWS": "<id>"}` or
-/// `{"CanonicalUser": "<id>"}`, one or a list. Only a `Deny` may name
-/// users: an `Allow` to one user would open the bucket to that account
-/// alone, which the grants here (made for everyone) do not express, so it
-/// is refused rather than stored and misread.
+/// `{"CanonicalUser": "<id>"}`, one or a list. An `Allow` naming users
+/// grants their signed requests alone (S3's cross-account grant); a `Deny`
+/// naming them refuses those alone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principals {
     /// Every caller: anonymous, any account, the owner.
@@ -85,7 +84,7 @@ pub struct PolicyStatement {
     pub sid: Option<String>,
     /// Allow or Deny.
     pub effect: PolicyEffect,
-    /// Whom it names (always [`Principals::Everyone`] for an `Allow`).
+    /// Whom it names.
     pub principals: Principals,
     /// Action patterns, lower-cased (`s3:getobject`, `s3:get*`, `*`).
     pub actions: Vec<String>,
@@ -169,6 +168,7 @@ pub enum S3Action {
     GetBucketPolicy,
     PutBucketPolicy,
     DeleteBucketPolicy,
+    GetBucketPolicyStatus,
     GetBucketPublicAccessBlock,
     PutBucketPublicAccessBlock,
     GetBucketCors,
@@ -229,6 +229,7 @@ impl S3Action {
             Self::GetBucketPolicy => &["s3:GetBucketPolicy"],
             Self::PutBucketPolicy => &["s3:PutBucketPolicy"],
             Self::DeleteBucketPolicy => &["s3:DeleteBucketPolicy"],
+            Self::GetBucketPolicyStatus => &["s3:GetBucketPolicyStatus"],
             Self::GetBucketPublicAccessBlock => &["s3:GetBucketPublicAccessBlock"],
             Self::PutBucketPublicAccessBlock => &["s3:PutBucketPublicAccessBlock"],
             Self::GetBucketCors => &["s3:GetBucketCORS"],
@@ -323,7 +324,7 @@ impl BucketPolicy {
     /// [`MalformedPolicy`] with a message naming the offending element: not
     /// JSON, too large, a missing or unknown element, an unsupported element
     /// (`Condition`, `NotPrincipal`, `NotAction`, `NotResource`, a principal
-    /// other than `*`), an invalid action, or a resource outside `bucket`
+    /// other than `*` or a user), an invalid action, or a resource outside `bucket`
     /// ("Policy has invalid resource", as S3 answers).
     pub fn parse(bucket: &str, document: &str) -> Result<Self, MalformedPolicy> {
         if document.len() > MAX_POLICY_BYTES {
@@ -399,21 +400,30 @@ impl BucketPolicy {
         &self.statements
     }
 
-    /// Whether the policy grants anything to everyone — S3's "public"
-    /// policy, which `BlockPublicPolicy` refuses. Every accepted `Allow`
-    /// names everyone and none has a `Condition`, so any `Allow` is public.
+    /// Whether the policy is S3's "public" policy — the one
+    /// `BlockPublicPolicy` refuses, `RestrictPublicBuckets` neutralises and
+    /// GetBucketPolicyStatus reports as `IsPublic`. S3 assumes a policy is
+    /// public unless it grants access only to fixed values (values without
+    /// a wildcard), such as a fixed AWS principal, account or canonical
+    /// user ("The meaning of "public"",
+    /// <https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html#access-control-block-public-access-policy-status>).
+    /// Of what Mini AWS accepts — no `Condition`, principals that are `*`
+    /// or user ids — that makes an `Allow` naming everyone (`"*"`, alone or
+    /// in a list) public and one naming only users not; a `Deny` grants
+    /// nothing, so it never makes a policy public.
     pub fn is_public(&self) -> bool {
         self.statements
             .iter()
-            .any(|s| s.effect == PolicyEffect::Allow)
+            .any(|s| s.effect == PolicyEffect::Allow && s.principals == Principals::Everyone)
     }
 
     /// Whether `who` — an anonymous caller (`None`), or a signed caller of
-    /// another account: an `Allow` here names everyone (`"*"`) — may
-    /// perform `action` on `key` of `bucket` (`key` is ignored for
-    /// [`PublicAction::ListBucket`], which acts on the bucket itself): for
-    /// each IAM action it needs, no `Deny` naming `who` matches, and some
-    /// `Allow` does.
+    /// another account — may perform `action` on `key` of `bucket` (`key`
+    /// is ignored for [`PublicAction::ListBucket`], which acts on the
+    /// bucket itself): for each IAM action it needs, no `Deny` naming `who`
+    /// matches, and some `Allow` naming `who` (everyone, or that user) does.
+    /// Block Public Access is the caller's business (see
+    /// `StorageService::public_grant`).
     pub fn grants(
         &self,
         who: Option<UserId>,
@@ -462,7 +472,7 @@ impl BucketPolicy {
             .copied()
     }
 
-    /// Whether everyone may read the tags of `key` of `bucket`
+    /// Whether `who` may read the tags of `key` of `bucket`
     /// (`s3:GetObjectTagging`): a copy from a public object takes the
     /// source's tags along only then. No operation is served under it.
     pub fn allows_tag_read(&self, who: Option<UserId>, bucket: &str, key: &str) -> bool {
@@ -471,13 +481,15 @@ impl BucketPolicy {
 
     /// IAM's evaluation of `action` (lower-cased) on `resource` (after
     /// `arn:aws:s3:::`) for `who` (`None`: anonymous) — someone other than
-    /// the owner, whom an `Allow` names as everyone.
+    /// the owner: no `Deny` naming `who` matches, an `Allow` naming `who`
+    /// does.
     fn allows(&self, who: Option<UserId>, action: &str, resource: &str) -> bool {
         !self.denies(who, action, resource)
-            && self
-                .statements
-                .iter()
-                .any(|s| s.effect == PolicyEffect::Allow && s.matches(action, resource))
+            && self.statements.iter().any(|s| {
+                s.effect == PolicyEffect::Allow
+                    && s.principals.names(who)
+                    && s.matches(action, resource)
+            })
     }
 
     /// Whether a `Deny` naming `who` matches `action` (lower-cased) on
@@ -540,11 +552,6 @@ fn parse_statement(
     let Some(principals) = principals else {
         return Err(malformed("Missing required field Principal"));
     };
-    if effect == PolicyEffect::Allow && principals != Principals::Everyone {
-        return Err(malformed(
-            "Invalid principal in policy: Mini AWS supports only \"*\" (everyone) as the Principal of an Allow; a Deny may also name users",
-        ));
-    }
     let Some(actions) = actions else {
         return Err(malformed("Missing required field Action"));
     };
@@ -562,7 +569,7 @@ fn parse_statement(
 
 fn unsupported_principal() -> MalformedPolicy {
     malformed(
-        "Invalid principal in policy: Mini AWS supports as a Principal \"*\" (everyone) and, in a Deny, users named {\"AWS\": \"arn:aws:iam::<user id>:root\"}, {\"AWS\": \"<user id>\"} or {\"CanonicalUser\": \"<user id>\"}",
+        "Invalid principal in policy: Mini AWS supports as a Principal \"*\" (everyone) and users named {\"AWS\": \"arn:aws:iam::<user id>:root\"}, {\"AWS\": \"<user id>\"} or {\"CanonicalUser\": \"<user id>\"}",
     )
 }
 
@@ -775,7 +782,10 @@ pub struct PublicAccessBlock {
     pub ignore_public_acls: bool,
     /// Refuse PutBucketPolicy with a public policy.
     pub block_public_policy: bool,
-    /// Grant nothing to anonymous callers, whatever the policy says.
+    /// While the policy is public ([`BucketPolicy::is_public`]), grant
+    /// nothing to anyone but the owner — anonymous callers and other
+    /// users, even those an `Allow` names — whatever the policy says; a
+    /// policy that is not public keeps granting the users it names.
     pub restrict_public_buckets: bool,
 }
 
@@ -804,7 +814,7 @@ pub struct BucketAccess {
 
 /// Permission for one read by someone other than the bucket's owner
 /// (anonymous, or signed by another account), granted by a bucket's policy
-/// (see `StorageService::public_grant`). It is a distinct type from the
+/// to everyone or to that account (see `StorageService::public_grant`). It is a distinct type from the
 /// owner's [`crate::identity::Caller`], its fields are private and only the
 /// policy check builds one, so no code path can mistake such a request for
 /// the owner: a grant reads exactly the bucket (and, for
@@ -816,10 +826,10 @@ pub struct PublicGrant {
     pub(crate) action: PublicAction,
     /// The key, for an object read ([`PublicAction::on_object`]).
     pub(crate) key: Option<String>,
-    /// Whether the policy also lets everyone list the bucket: without it,
+    /// Whether the policy also lets the reader list the bucket: without it,
     /// a missing key is `AccessDenied`, not `NoSuchKey`, as on S3.
     pub(crate) may_list: bool,
-    /// Whether the policy also lets everyone read the key's tags
+    /// Whether the policy also lets the reader read the key's tags
     /// (`s3:GetObjectTagging`): a copy of the object takes its tags along
     /// only then.
     pub(crate) may_read_tags: bool,
@@ -839,16 +849,17 @@ impl PublicGrant {
 }
 
 /// Who reads: the authenticated owner, a signed caller who may also read
-/// what a bucket's policy opens to everyone, or an anonymous caller
-/// holding a [`PublicGrant`].
+/// what a bucket's policy opens to everyone or to them, or an anonymous
+/// caller holding a [`PublicGrant`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reader {
     /// A signed request; the ownership rule applies.
     Owner(crate::identity::Caller),
     /// A signed request on the S3 endpoint: the caller's own bucket as for
     /// [`Reader::Owner`]; another account's bucket only through the
-    /// [`PublicGrant`] its policy gives everyone (`"Principal": "*"`), as
-    /// for an anonymous caller, never as its owner.
+    /// [`PublicGrant`] its policy gives everyone (`"Principal": "*"`) or
+    /// this caller (a `Principal` naming their user id), checked as for an
+    /// anonymous caller, never as its owner.
     Signed(crate::identity::Caller),
     /// An anonymous request the bucket's policy allows.
     Public(PublicGrant),
@@ -985,12 +996,8 @@ mod tests {
             Some("s3:GetObject"),
             "* is everyone"
         );
-        // An Allow names everyone or is refused; so is anything that is not a user.
-        let allow_bob = format!(
-            r#"{{"Statement":{{"Effect":"Allow","Principal":{{"AWS":"{bob}"}},"Action":"s3:GetObject","Resource":"arn:aws:s3:::site/*"}}}}"#
-        );
+        // Anything that is not everyone or a user is refused.
         for (what, document) in [
-            ("an Allow to a user", allow_bob),
             (
                 "an AWS account id",
                 doc(r#"{"AWS":"arn:aws:iam::123456789012:root"}"#),
@@ -1008,6 +1015,74 @@ mod tests {
         ] {
             let err = BucketPolicy::parse(B, &document).expect_err(what);
             assert!(err.0.contains("Principal"), "{what}: {}", err.0);
+        }
+    }
+
+    #[test]
+    fn an_allow_may_name_users_and_grants_them_alone() {
+        let (alice, bob, carol) = (UserId::new(), UserId::new(), UserId::new());
+        let doc = |principal: &str, extra: &str| {
+            format!(
+                r#"{{"Statement":[
+                {{"Effect":"Allow","Principal":{principal},"Action":["s3:GetObject","s3:ListBucket"],"Resource":["arn:aws:s3:::site","arn:aws:s3:::site/shared/*"]}}{extra}]}}"#
+            )
+        };
+        let (get, list) = (PublicAction::GetObject, PublicAction::ListBucket);
+        for principal in [
+            format!(r#"{{"AWS":"arn:aws:iam::{bob}:root"}}"#),
+            format!(r#"{{"AWS":"{bob}"}}"#),
+            format!(r#"{{"CanonicalUser":"{bob}"}}"#),
+            format!(r#"{{"AWS":["{carol}","arn:aws:iam::{bob}:root"]}}"#),
+            format!(r#"{{"AWS":"{carol}","CanonicalUser":["{bob}"]}}"#),
+        ] {
+            let p = BucketPolicy::parse(B, &doc(&principal, "")).expect("valid policy");
+            assert!(!p.is_public(), "{principal}: names users only");
+            assert!(p.grants(Some(bob), get, B, "shared/a"), "{principal}");
+            assert!(p.grants(Some(bob), list, B, ""), "{principal}");
+            assert!(
+                !p.grants(Some(bob), get, B, "other/a"),
+                "{principal}: outside the Resource"
+            );
+            assert!(
+                !p.grants(Some(bob), PublicAction::GetObjectAcl, B, "shared/a"),
+                "{principal}: an action not granted"
+            );
+            assert!(
+                !p.grants(None, get, B, "shared/a"),
+                "{principal}: anonymous"
+            );
+            assert!(!p.grants(Some(alice), get, B, "shared/a"), "{principal}");
+            assert!(
+                !p.allows_tag_read(Some(bob), B, "shared/a"),
+                "{principal}: no s3:GetObjectTagging"
+            );
+        }
+        let p = BucketPolicy::parse(B, &doc(&format!(r#"{{"AWS":"{bob}"}}"#), "")).expect("valid");
+        assert!(
+            !p.grants(Some(carol), get, B, "shared/a"),
+            "Carol is not named"
+        );
+        // A Deny naming Bob (or everyone) wins over the Allow naming him.
+        for deny in [format!(r#"{{"AWS":"{bob}"}}"#), r#""*""#.to_owned()] {
+            let extra = format!(
+                r#",{{"Effect":"Deny","Principal":{deny},"Action":"s3:GetObject","Resource":"arn:aws:s3:::site/shared/secret/*"}}"#
+            );
+            let p = BucketPolicy::parse(B, &doc(&format!(r#"{{"AWS":"{bob}"}}"#), &extra))
+                .expect("valid");
+            assert!(!p.is_public(), "{deny}: a Deny makes nothing public");
+            assert!(!p.grants(Some(bob), get, B, "shared/secret/x"), "{deny}");
+            assert!(p.grants(Some(bob), get, B, "shared/a"), "{deny}");
+        }
+        // Everyone and Bob in one policy: public (one Allow names everyone).
+        for principal in [format!(r#"{{"AWS":["*","{bob}"]}}"#), r#""*""#.to_owned()] {
+            let extra = format!(
+                r#",{{"Effect":"Allow","Principal":{principal},"Action":"s3:GetObject","Resource":"arn:aws:s3:::site/pub/*"}}"#
+            );
+            let p = BucketPolicy::parse(B, &doc(&format!(r#"{{"AWS":"{bob}"}}"#), &extra))
+                .expect("valid");
+            assert!(p.is_public(), "{principal}");
+            assert!(p.grants(None, get, B, "pub/a"), "{principal}");
+            assert!(!p.grants(None, get, B, "shared/a"), "{principal}");
         }
     }
 

@@ -1554,6 +1554,161 @@ async fn signed_callers_of_other_accounts_get_what_the_policy_grants_everyone() 
 }
 
 #[tokio::test]
+async fn an_allow_naming_a_user_grants_that_user_alone_even_behind_block_public_access() {
+    let f = fixture();
+    let carol = caller();
+    let forbidden = |r: CoreResult<()>| matches!(r, Err(CoreError::Forbidden(_)));
+    f.svc
+        .put_object(f.alice, put("site", "shared/a.txt", b"hello"))
+        .await
+        .unwrap();
+    f.svc
+        .put_object(f.alice, put("site", "shared/secret.txt", b"secret"))
+        .await
+        .unwrap();
+    let read = |reader: Reader, key: &'static str| {
+        let svc = &f.svc;
+        async move {
+            svc.get_object(reader, "site", key, &GetObjectOptions::default())
+                .await
+                .map(|out| match out {
+                    GetObjectOutput::Body { meta, .. } => meta.size_bytes,
+                    GetObjectOutput::NotModified(_) => panic!("not modified"),
+                })
+        }
+    };
+    let set = |doc: String| {
+        let svc = &f.svc;
+        let alice = f.alice;
+        async move {
+            let policy = BucketPolicy::parse("site", &doc).unwrap();
+            svc.set_bucket_policy(alice, "site", Some(&policy)).await
+        }
+    };
+    let bob_id = f.bob.user_id;
+    let to_bob = format!(
+        r#"{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{bob_id}:root"}},"Action":["s3:GetObject","s3:ListBucket"],"Resource":["arn:aws:s3:::site","arn:aws:s3:::site/shared/*"]}}"#
+    );
+    let deny_bob = format!(
+        r#"{{"Effect":"Deny","Principal":{{"CanonicalUser":"{bob_id}"}},"Action":"s3:GetObject","Resource":"arn:aws:s3:::site/shared/secret.txt"}}"#
+    );
+    // Not public: accepted with all four Block Public Access settings on.
+    assert_eq!(
+        f.svc
+            .get_bucket_policy_status(f.alice, "site")
+            .await
+            .unwrap(),
+        None
+    );
+    set(format!(r#"{{"Statement":[{to_bob},{deny_bob}]}}"#))
+        .await
+        .unwrap();
+    assert_eq!(
+        f.svc
+            .get_bucket_policy_status(f.alice, "site")
+            .await
+            .unwrap(),
+        Some(false)
+    );
+    assert!(forbidden(
+        f.svc
+            .get_bucket_policy_status(f.bob, "site")
+            .await
+            .map(drop)
+    ));
+    let bob = Reader::Signed(f.bob);
+    assert_eq!(read(bob.clone(), "shared/a.txt").await.unwrap(), 5);
+    let page = f
+        .svc
+        .list_objects(
+            bob.clone(),
+            "site",
+            &ListObjectsInput {
+                max_keys: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((page.objects.len(), page.owner), (2, f.alice.user_id));
+    // With s3:ListBucket a missing key is NotFound for Bob.
+    assert!(matches!(
+        read(bob.clone(), "shared/none").await,
+        Err(CoreError::NotFound {
+            resource: Resource::Object,
+            ..
+        })
+    ));
+    // The Deny naming Bob wins; Carol and anonymous callers get nothing;
+    // the owner is unaffected; a write is never granted.
+    assert!(forbidden(
+        read(bob.clone(), "shared/secret.txt").await.map(drop)
+    ));
+    assert!(forbidden(
+        read(Reader::Signed(carol), "shared/a.txt").await.map(drop)
+    ));
+    assert_eq!(
+        f.svc
+            .public_grant(None, "site", PublicAction::GetObject, Some("shared/a.txt"))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        read(Reader::Signed(f.alice), "shared/secret.txt")
+            .await
+            .unwrap(),
+        6
+    );
+    assert!(forbidden(
+        f.svc
+            .put_object(f.bob, put("site", "shared/b.txt", b"x"))
+            .await
+            .map(drop)
+    ));
+    // Everyone and Bob in one policy is public: refused by
+    // BlockPublicPolicy, the stored policy unchanged.
+    let everyone = r#"{"Effect":"Allow","Principal":{"AWS":["*"]},"Action":"s3:GetObject","Resource":"arn:aws:s3:::site/pub/*"}"#;
+    let mixed = format!(r#"{{"Statement":[{to_bob},{everyone}]}}"#);
+    let err = set(mixed.clone()).await.unwrap_err();
+    assert!(
+        matches!(&err, CoreError::Forbidden(m) if m.contains("BlockPublicPolicy")),
+        "{err:?}"
+    );
+    assert_eq!(read(bob.clone(), "shared/a.txt").await.unwrap(), 5);
+    // Accepted once BlockPublicPolicy is off; then RestrictPublicBuckets
+    // (still on) blocks every grant of the public policy, Bob's too.
+    f.svc
+        .set_public_access_block(
+            f.alice,
+            "site",
+            Some(&PublicAccessBlock {
+                block_public_policy: false,
+                ..PublicAccessBlock::default()
+            }),
+        )
+        .await
+        .unwrap();
+    set(mixed).await.unwrap();
+    assert_eq!(
+        f.svc
+            .get_bucket_policy_status(f.alice, "site")
+            .await
+            .unwrap(),
+        Some(true)
+    );
+    assert!(forbidden(read(bob.clone(), "shared/a.txt").await.map(drop)));
+    f.svc
+        .set_public_access_block(f.alice, "site", None)
+        .await
+        .unwrap();
+    assert_eq!(read(bob, "shared/a.txt").await.unwrap(), 5);
+    assert!(forbidden(
+        read(Reader::Signed(carol), "shared/a.txt").await.map(drop)
+    ));
+}
+
+#[tokio::test]
 async fn an_explicit_deny_applies_to_the_owner_but_never_to_managing_the_policy() {
     let f = fixture();
     let forbidden = |r: CoreResult<()>| matches!(r, Err(CoreError::Forbidden(_)));

@@ -238,8 +238,8 @@ impl StorageService {
     /// owner's own bucket (unless its policy denies them `action`), or exactly the bucket, key and action a public
     /// grant was given for, still owned by the same account. A
     /// [`Reader::Signed`] caller reads their own bucket as its owner and
-    /// another account's through the grant its policy gives everyone. The
-    /// grant comes back when it is what let the read in.
+    /// another account's through the grant its policy gives everyone or
+    /// them. The grant comes back when it is what let the read in.
     pub(super) async fn readable_bucket(
         &self,
         reader: &Reader,
@@ -269,7 +269,7 @@ impl StorageService {
                     Some((b, _)) => b,
                 };
                 // Another account's bucket: only what its policy grants
-                // everyone, checked exactly as for an anonymous caller.
+                // everyone or this caller, checked as for an anonymous one.
                 let who = Some(caller.user_id);
                 return match self.public_grant(who, name, action, key).await? {
                     Some(grant) if grant.owner == bucket.owner => Ok((bucket, Some(grant))),
@@ -292,11 +292,18 @@ impl StorageService {
     /// Whether the policy of bucket `bucket` lets `who` — an anonymous
     /// caller (`None`), or a signed caller of another account — perform `action`
     /// (on `key`, for an object read: [`PublicAction::on_object`]): the
-    /// bucket exists, its Block Public Access setting
-    /// `RestrictPublicBuckets` is off (or the settings were deleted), its
-    /// policy has an `Allow` that matches each IAM action `action` needs and
-    /// no `Deny` naming `who` that does. `None` otherwise; a stored policy that no
-    /// longer validates grants nothing.
+    /// bucket exists, its policy has an `Allow` naming `who` (everyone, or
+    /// that user) that matches each IAM action `action` needs and no `Deny`
+    /// naming `who` that does, and — if the policy is public
+    /// ([`BucketPolicy::is_public`]) — the bucket's Block Public Access
+    /// setting `RestrictPublicBuckets` is off (or the settings were
+    /// deleted). S3 restricts only buckets with a public policy, and then
+    /// every cross-account grant in it, "including non-public delegation to
+    /// specific accounts"
+    /// (<https://docs.aws.amazon.com/AmazonS3/latest/API/API_PublicAccessBlockConfiguration.html>);
+    /// a policy that names only users keeps granting them with all four
+    /// settings on. `None` otherwise; a stored policy that no longer
+    /// validates grants nothing.
     ///
     /// # Errors
     /// Database failures.
@@ -318,12 +325,6 @@ impl StorageService {
         let Some(access) = self.repo.get_bucket_access(&name).await? else {
             return Ok(None);
         };
-        if access
-            .public_access_block
-            .is_some_and(|b| b.restrict_public_buckets)
-        {
-            return Ok(None);
-        }
         let Some(document) = access.policy else {
             return Ok(None);
         };
@@ -334,7 +335,12 @@ impl StorageService {
                 return Ok(None);
             }
         };
-        if !policy.grants(who, action, name.as_str(), key.unwrap_or("")) {
+        let restricted = access
+            .public_access_block
+            .is_some_and(|b| b.restrict_public_buckets);
+        if (restricted && policy.is_public())
+            || !policy.grants(who, action, name.as_str(), key.unwrap_or(""))
+        {
             return Ok(None);
         }
         let may_list = policy.grants(who, PublicAction::ListBucket, name.as_str(), "");
@@ -366,6 +372,36 @@ impl StorageService {
             Some(access) => Ok(access.policy),
             None => Err(CoreError::not_found(Resource::Bucket, bucket.name.as_str())),
         }
+    }
+
+    /// Whether the policy of the caller's bucket `name` is public
+    /// ([`BucketPolicy::is_public`]: GetBucketPolicyStatus's `IsPublic`);
+    /// `None`: it has no policy. The policy alone decides, as on S3 (the
+    /// Block Public Access settings say what is done with a public one).
+    ///
+    /// # Errors
+    /// `InvalidInput` for a bad name, `NotFound(Bucket)`, `Forbidden`.
+    pub async fn get_bucket_policy_status(
+        &self,
+        caller: Caller,
+        name: &str,
+    ) -> CoreResult<Option<bool>> {
+        let bucket = self
+            .bucket(
+                caller,
+                name,
+                Access::bucket(S3Action::GetBucketPolicyStatus),
+            )
+            .await?;
+        let access = self
+            .repo
+            .get_bucket_access(&bucket.name)
+            .await?
+            .ok_or_else(|| CoreError::not_found(Resource::Bucket, bucket.name.as_str()))?;
+        Ok(access.policy.map(|document| {
+            // A stored policy that no longer validates grants nothing.
+            stored_policy(&bucket.name, &document).is_some_and(|p| p.is_public())
+        }))
     }
 
     /// Sets the policy of the caller's bucket `name` (validated by the
