@@ -21,6 +21,12 @@ pub(crate) fn db_err(err: sqlx::Error) -> CoreError {
         sqlx::Error::Database(ref db) if is_connection_loss(db.code().as_deref()) => {
             unreachable_db(&err)
         }
+        sqlx::Error::Database(ref db) if is_disk_full(db.code().as_deref()) => {
+            CoreError::unavailable(
+                Dependency::Database,
+                format!("the database cannot write: its disk is full ({err}); free space"),
+            )
+        }
         other => CoreError::internal("database query failed", other),
     }
 }
@@ -41,4 +47,10 @@ pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
 /// intervention, e.g. the server shutting down) mean the database went away.
 fn is_connection_loss(code: Option<&str>) -> bool {
     code.is_some_and(|c| c.starts_with("08") || c.starts_with("57P"))
+}
+
+/// SQLite's `SQLITE_FULL` (13) and Postgres's `disk_full` (53100): nothing
+/// was written, and nothing will be until space is freed.
+fn is_disk_full(code: Option<&str>) -> bool {
+    matches!(code, Some("13" | "53100"))
 }

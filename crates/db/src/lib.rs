@@ -6,6 +6,7 @@
 //! reversible list) and hands out the repositories as trait objects, so the
 //! server never names a backend type.
 
+mod complete;
 mod connect;
 mod error;
 mod instance_row;

@@ -15,6 +15,7 @@ use std::collections::HashSet;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::complete::first;
 use crate::error::{db_err, is_unique_violation};
 use crate::storage_rows::{
     BucketSetting, OBJECT_COLUMNS, access_block_to_json, bucket_tags_to_json, cors_to_json,
@@ -189,7 +190,7 @@ async fn upsert(
     if sql == UPDATE_OBJECT_IF_MATCH {
         query = query.bind(etag);
     }
-    let row: Option<Option<Uuid>> = query.fetch_optional(&mut *conn).await?;
+    let row: Option<Option<Uuid>> = first(query.fetch_all(&mut *conn).await?);
     Ok(match row {
         Some(replaced) => Ok(replaced.map(BlobId::from_uuid)),
         None => Err(refusal(conn, owner, meta, condition).await?),
@@ -561,8 +562,9 @@ impl StorageRepo for PgStorageRepo {
         .bind(bucket.as_str())
         .bind(key.as_str().as_bytes())
         .bind(owner.as_uuid())
-        .fetch_optional(&self.pool)
+        .fetch_all(&self.pool)
         .await
+        .map(first)
         .map_err(db_err)?;
         Ok(id.map(ObjectId::from_uuid))
     }
@@ -577,8 +579,9 @@ impl StorageRepo for PgStorageRepo {
         )
         .bind(bucket.as_str())
         .bind(key.as_str().as_bytes())
-        .fetch_optional(&self.pool)
+        .fetch_all(&self.pool)
         .await
+        .map(first)
         .map_err(db_err)?;
         Ok(deleted.flatten().map(BlobId::from_uuid))
     }
@@ -605,8 +608,9 @@ impl StorageRepo for PgStorageRepo {
         .bind(id.as_uuid())
         .bind(tags_to_json(tags))
         .bind(owner.as_uuid())
-        .fetch_optional(&self.pool)
+        .fetch_all(&self.pool)
         .await
+        .map(first)
         .map_err(db_err)?;
         Ok(deleted.flatten().map(BlobId::from_uuid))
     }

@@ -20,6 +20,7 @@ use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
 use std::collections::HashSet;
 
 use super::{fmt_time, parse_opt_time, parse_time, parse_uuid};
+use crate::complete::first;
 use crate::error::{db_err, is_unique_violation};
 use crate::storage_rows::{
     BucketSetting, OBJECT_COLUMNS, access_block_to_json, bucket_tags_to_json, cors_to_json,
@@ -187,7 +188,7 @@ async fn upsert(
     if sql == UPDATE_OBJECT_IF_MATCH {
         query = query.bind(etag);
     }
-    let row: Option<Option<String>> = query.fetch_optional(&mut *conn).await?;
+    let row: Option<Option<String>> = first(query.fetch_all(&mut *conn).await?);
     Ok(match row {
         Some(replaced) => replaced
             .map(|s| parse_uuid(&s).map(BlobId::from_uuid))
@@ -591,8 +592,9 @@ impl StorageRepo for SqliteStorageRepo {
         .bind(bucket.as_str())
         .bind(key.as_str().as_bytes())
         .bind(owner.to_string())
-        .fetch_optional(&self.pool)
+        .fetch_all(&self.pool)
         .await
+        .map(first)
         .map_err(db_err)?;
         id.map(|s| parse_uuid(&s).map(ObjectId::from_uuid))
             .transpose()
@@ -609,8 +611,9 @@ impl StorageRepo for SqliteStorageRepo {
         )
         .bind(bucket.as_str())
         .bind(key.as_str().as_bytes())
-        .fetch_optional(&self.pool)
+        .fetch_all(&self.pool)
         .await
+        .map(first)
         .map_err(db_err)?;
         deleted
             .flatten()
@@ -641,8 +644,9 @@ impl StorageRepo for SqliteStorageRepo {
         .bind(id.to_string())
         .bind(tags_to_json(tags))
         .bind(owner.to_string())
-        .fetch_optional(&self.pool)
+        .fetch_all(&self.pool)
         .await
+        .map(first)
         .map_err(db_err)?;
         deleted
             .flatten()
