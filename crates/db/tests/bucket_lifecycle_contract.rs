@@ -1,5 +1,6 @@
 //! The lifecycle part of the `StorageRepo` contract (`get_bucket_lifecycle`,
-//! `set_bucket_lifecycle`, `lifecycle_buckets`, and `delete_object_if`, the
+//! `set_bucket_lifecycle`, `lifecycle_buckets`, the lifecycle `lookup_bucket`
+//! carries, and `delete_object_if`, the
 //! conditional delete the lifecycle sweep uses), run against SQLite and
 //! Postgres.
 
@@ -72,9 +73,19 @@ async fn settings(repos: &Repos) {
     let missing = BucketName::parse(&format!("missing{suffix}")).expect("name");
     let s = &repos.storage;
     // (what, result of the step, expected)
+    // Every read also asks the lookup each request makes (`lookup_bucket`),
+    // which must carry the same configuration with the bucket's row.
     let read = |b: &BucketName| {
         let b = b.clone();
-        async move { s.get_bucket_lifecycle(&b).await.expect("read") }
+        async move {
+            let direct = s.get_bucket_lifecycle(&b).await.expect("read");
+            let looked_up = s.lookup_bucket(&b).await.expect("lookup").map(|found| {
+                assert_eq!(found.bucket.name, b, "the lookup's bucket");
+                found.lifecycle
+            });
+            assert_eq!(looked_up, direct, "the lookup carries {b}'s lifecycle");
+            direct
+        }
     };
     assert_eq!(read(&photos).await, Some(None), "a new bucket has none");
     assert_eq!(read(&missing).await, None, "a missing bucket is None");
@@ -413,6 +424,24 @@ async fn undecodable(fresh: &Fresh) {
         s.get_bucket_lifecycle(&broken).await.is_err(),
         "a direct read of a damaged configuration is an error"
     );
+    // The lookup every request makes still finds the bucket: a damaged
+    // configuration reads as none there, never as an error.
+    for (b, want) in [
+        (&broken, None),
+        (&wrong_shape, None),
+        (&first, Some(config("x/"))),
+    ] {
+        let found = s
+            .lookup_bucket(b)
+            .await
+            .expect("the lookup of a bucket with a damaged configuration")
+            .expect("the bucket");
+        assert_eq!(
+            (found.bucket.owner, found.lifecycle),
+            (erin, want),
+            "lookup of {b}"
+        );
+    }
     assert!(
         s.set_bucket_lifecycle(erin, &broken, Some(&config("y/")))
             .await

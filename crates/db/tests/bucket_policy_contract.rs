@@ -1,5 +1,5 @@
 //! The bucket-policy part of the `StorageRepo` contract
-//! (`get_bucket_access`, `get_bucket_with_policy`, `set_bucket_policy`,
+//! (`get_bucket_access`, `lookup_bucket`, `set_bucket_policy`,
 //! `set_public_access_block`), run against SQLite and Postgres.
 
 mod common;
@@ -224,10 +224,10 @@ async fn run(repos: Repos) {
             // The owner's lookup reads the same policy with the bucket.
             let with_policy = repos
                 .storage
-                .get_bucket_with_policy(bucket)
+                .lookup_bucket(bucket)
                 .await
                 .unwrap_or_else(|e| panic!("{description} step {i}: lookup failed: {e}"))
-                .map(|(b, policy)| (b.name, b.owner, policy));
+                .map(|found| (found.bucket.name, found.bucket.owner, found.policy));
             assert_eq!(
                 with_policy,
                 s.read
@@ -264,11 +264,7 @@ async fn run(repos: Repos) {
         None
     );
     assert_eq!(
-        repos
-            .storage
-            .get_bucket_with_policy(&name)
-            .await
-            .expect("read"),
+        repos.storage.lookup_bucket(&name).await.expect("read"),
         None
     );
     repos.bucket(carol, "recycled").await;
@@ -283,14 +279,14 @@ async fn run(repos: Repos) {
         (None, Some(PublicAccessBlock::default())),
         "a recreated bucket starts closed"
     );
-    let (bucket, policy) = repos
+    let found = repos
         .storage
-        .get_bucket_with_policy(&name)
+        .lookup_bucket(&name)
         .await
         .expect("read")
         .expect("bucket");
     assert_eq!(
-        (bucket.owner, policy),
+        (found.bucket.owner, found.policy),
         (carol, None),
         "and without a policy"
     );

@@ -11,13 +11,19 @@
 //! act on an object and an upload made old in the database itself (their
 //! timestamps moved back to 2020: the server's clock is not faked, and the
 //! day arithmetic is unit-tested in core with a clock moved by hand).
-//! On SQLite, boto3 (modern and the deprecated PutBucketLifecycle) and the
-//! aws CLI's `s3api put-bucket-lifecycle-configuration`.
+//! The answers that tell a client what the lifecycle will do:
+//! `x-amz-expiration` on PutObject, HeadObject, GetObject, CopyObject and
+//! CompleteMultipartUpload, `x-amz-abort-date` / `x-amz-abort-rule-id` on
+//! CreateMultipartUpload and ListParts (none without a configuration,
+//! outside a filter, for a disabled rule; the earliest of two rules; to
+//! another account's and an anonymous public read too).
+//! On SQLite, boto3 (modern and the deprecated PutBucketLifecycle, and the
+//! headers above) and the aws CLI's `s3api put-bucket-lifecycle-configuration`.
 
 mod common;
 
 use aws_sdk_s3::Client;
-use aws_sdk_s3::primitives::{ByteStream, DateTime};
+use aws_sdk_s3::primitives::{ByteStream, DateTime, DateTimeFormat};
 use aws_sdk_s3::types::{
     AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, CompletedMultipartUpload,
     ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleAndOperator,
@@ -596,6 +602,336 @@ async fn expiration_by_date(server: &TestServer, s3: &Client, bucket: &str) {
     wait_for_keys(s3, bucket, &["big/small", "keep/c", "tagged/y", "tmpfile"]).await;
 }
 
+/// 2100-01-01T00:00:00Z: a midnight no test outlives.
+const FUTURE_MIDNIGHT: i64 = 4_102_444_800;
+
+/// The midnight UTC `days` after `secs` (a time of day is rounded up to
+/// the next midnight, as S3 counts; whole seconds, as HTTP dates carry).
+fn midnight_after(secs: i64, days: i64) -> i64 {
+    let at = secs + days * 86_400;
+    if at % 86_400 == 0 {
+        at
+    } else {
+        (at / 86_400 + 1) * 86_400
+    }
+}
+
+/// The `x-amz-expiration` S3 sends for an expiry at `secs` by `rule_id`
+/// (already URL-encoded).
+fn expiration(secs: i64, rule_id: &str) -> String {
+    let date = DateTime::from_secs(secs)
+        .fmt(DateTimeFormat::HttpDate)
+        .expect("an HTTP date");
+    format!(r#"expiry-date="{date}", rule-id="{rule_id}""#)
+}
+
+/// `x-amz-expiration` (HEAD, GET) of `bucket`/`key`, read by `s3`, and the
+/// object's Last-Modified in seconds.
+async fn expiration_of(s3: &Client, bucket: &str, key: &str) -> (Option<String>, i64) {
+    let head = s3
+        .head_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("HeadObject {bucket}/{key}: {e:?}"));
+    let get = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GetObject {bucket}/{key}: {e:?}"));
+    assert_eq!(
+        head.expiration(),
+        get.expiration(),
+        "HEAD and GET of {bucket}/{key} agree"
+    );
+    let written = head.last_modified().expect("Last-Modified").secs();
+    (head.expiration().map(str::to_owned), written)
+}
+
+/// The headers that say when the lifecycle will act: `x-amz-expiration`
+/// on PutObject, HeadObject, GetObject, CopyObject and
+/// CompleteMultipartUpload, `x-amz-abort-date` / `x-amz-abort-rule-id` on
+/// CreateMultipartUpload and ListParts; none without a configuration,
+/// outside a rule's filter or for a disabled rule; the earliest of two
+/// matching rules; also to another account reading through a public
+/// policy. Every rule acts in the future: the sweep deletes nothing here.
+async fn headers(server: &TestServer, s3: &Client, bucket: &str, plain: &str) {
+    // No configuration: no header anywhere.
+    let written = s3
+        .put_object()
+        .bucket(plain)
+        .key("logs/a")
+        .body(ByteStream::from_static(b"a"))
+        .send()
+        .await
+        .expect("PutObject");
+    assert_eq!(written.expiration(), None, "PutObject, no configuration");
+    assert_eq!(expiration_of(s3, plain, "logs/a").await.0, None);
+    let created = s3
+        .create_multipart_upload()
+        .bucket(plain)
+        .key("up/x")
+        .send()
+        .await
+        .expect("CreateMultipartUpload");
+    assert_eq!(
+        (created.abort_date(), created.abort_rule_id()),
+        (None, None),
+        "CreateMultipartUpload, no configuration"
+    );
+
+    let and = |p: &str, k: &str, v: &str| {
+        LifecycleRuleFilter::builder()
+            .and(
+                LifecycleRuleAndOperator::builder()
+                    .prefix(p)
+                    .tags(tag(k, v))
+                    .build(),
+            )
+            .build()
+    };
+    put(
+        s3,
+        bucket,
+        vec![
+            rule("logs 30", prefix("logs/"), days(30)),
+            rule("short-lived", and("logs/", "ttl", "short"), days(7)),
+            rule("dated", prefix("dated/"), date(FUTURE_MIDNIGHT)),
+            LifecycleRule::builder()
+                .id("off")
+                .status(ExpirationStatus::Disabled)
+                .filter(prefix("off/"))
+                .expiration(days(1))
+                .build()
+                .expect("rule"),
+            LifecycleRule::builder()
+                .id("uploads")
+                .status(ExpirationStatus::Enabled)
+                .filter(prefix("up/"))
+                .abort_incomplete_multipart_upload(
+                    AbortIncompleteMultipartUpload::builder()
+                        .days_after_initiation(5)
+                        .build(),
+                )
+                .build()
+                .expect("rule"),
+        ],
+    )
+    .await;
+
+    // PutObject, then HEAD and GET: the same header, from the write time.
+    // (what, key, tagging, expected rule and days: None for no header)
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        Option<&'a str>,
+        Option<(&'a str, Option<i64>)>,
+    );
+    let cases: [Case; 5] = [
+        (
+            "a Days rule; its ID URL-encoded",
+            "logs/a",
+            None,
+            Some(("logs%2030", Some(30))),
+        ),
+        (
+            "two rules match: the earlier expiry",
+            "logs/t",
+            Some("ttl=short"),
+            Some(("short-lived", Some(7))),
+        ),
+        ("a Date rule", "dated/x", None, Some(("dated", None))),
+        ("outside every filter", "other/x", None, None),
+        ("a disabled rule", "off/x", None, None),
+    ];
+    for (what, key, tagging, want) in cases {
+        let put = s3
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(ByteStream::from_static(b"x"))
+            .set_tagging(tagging.map(str::to_owned))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("PutObject {key}: {e:?}"));
+        let (read, written) = expiration_of(s3, bucket, key).await;
+        let want = want.map(|(id, n)| {
+            let at = n.map_or(FUTURE_MIDNIGHT, |n| midnight_after(written, n));
+            expiration(at, id)
+        });
+        assert_eq!(read, want, "{what}: HEAD/GET");
+        assert_eq!(put.expiration().map(str::to_owned), want, "{what}: PUT");
+    }
+
+    // CopyObject: the destination's rules, from the copy's time.
+    let copy = s3
+        .copy_object()
+        .bucket(bucket)
+        .key("logs/copy")
+        .copy_source(format!("{bucket}/other/x"))
+        .send()
+        .await
+        .expect("CopyObject");
+    let copied = copy
+        .copy_object_result()
+        .and_then(|r| r.last_modified())
+        .expect("LastModified")
+        .secs();
+    assert_eq!(
+        copy.expiration(),
+        Some(expiration(midnight_after(copied, 30), "logs%2030").as_str()),
+        "CopyObject"
+    );
+
+    // Multipart: the abort date of an upload its rule covers, and the
+    // expiration of the object a completion writes.
+    let created = s3
+        .create_multipart_upload()
+        .bucket(bucket)
+        .key("up/big")
+        .send()
+        .await
+        .expect("CreateMultipartUpload");
+    let upload_id = created.upload_id().expect("UploadId");
+    let initiated = s3
+        .list_multipart_uploads()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("ListMultipartUploads")
+        .uploads()
+        .iter()
+        .find(|u| u.upload_id() == Some(upload_id))
+        .and_then(|u| u.initiated())
+        .expect("Initiated")
+        .secs();
+    let abort_at = DateTime::from_secs(midnight_after(initiated, 5));
+    assert_eq!(
+        (created.abort_date(), created.abort_rule_id()),
+        (Some(&abort_at), Some("uploads")),
+        "CreateMultipartUpload"
+    );
+    let parts = s3
+        .list_parts()
+        .bucket(bucket)
+        .key("up/big")
+        .upload_id(upload_id)
+        .send()
+        .await
+        .expect("ListParts");
+    assert_eq!(
+        (parts.abort_date(), parts.abort_rule_id()),
+        (Some(&abort_at), Some("uploads")),
+        "ListParts"
+    );
+    s3.abort_multipart_upload()
+        .bucket(bucket)
+        .key("up/big")
+        .upload_id(upload_id)
+        .send()
+        .await
+        .expect("AbortMultipartUpload");
+    let created = s3
+        .create_multipart_upload()
+        .bucket(bucket)
+        .key("logs/mp")
+        .send()
+        .await
+        .expect("CreateMultipartUpload");
+    assert_eq!(
+        (created.abort_date(), created.abort_rule_id()),
+        (None, None),
+        "an upload outside the abort rule's prefix"
+    );
+    let upload_id = created.upload_id().expect("UploadId");
+    let part = s3
+        .upload_part()
+        .bucket(bucket)
+        .key("logs/mp")
+        .upload_id(upload_id)
+        .part_number(1)
+        .body(ByteStream::from_static(b"part"))
+        .send()
+        .await
+        .expect("UploadPart");
+    let done = s3
+        .complete_multipart_upload()
+        .bucket(bucket)
+        .key("logs/mp")
+        .upload_id(upload_id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .parts(
+                    aws_sdk_s3::types::CompletedPart::builder()
+                        .part_number(1)
+                        .e_tag(part.e_tag().expect("ETag"))
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("CompleteMultipartUpload");
+    let (read, written) = expiration_of(s3, bucket, "logs/mp").await;
+    let want = expiration(midnight_after(written, 30), "logs%2030");
+    assert_eq!(read.as_deref(), Some(want.as_str()), "the completed object");
+    assert_eq!(
+        done.expiration(),
+        Some(want.as_str()),
+        "CompleteMultipartUpload"
+    );
+
+    // Another account reading through a public policy is told too.
+    s3.delete_public_access_block()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("DeletePublicAccessBlock");
+    s3.put_bucket_policy()
+        .bucket(bucket)
+        .policy(format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::{bucket}/*"}}]}}"#
+        ))
+        .send()
+        .await
+        .expect("PutBucketPolicy");
+    let (owner_view, written) = expiration_of(s3, bucket, "logs/a").await;
+    let want = expiration(midnight_after(written, 30), "logs%2030");
+    assert_eq!(owner_view.as_deref(), Some(want.as_str()));
+    let (_, carol) = server.user("carol-lifecycle").await;
+    let carol = s3_client(server, &carol);
+    assert_eq!(
+        expiration_of(&carol, bucket, "logs/a").await.0.as_deref(),
+        Some(want.as_str()),
+        "another account's public read"
+    );
+    let anonymous = reqwest::Client::new()
+        .head(format!("{}/{bucket}/logs/a", server.aws_url()))
+        .send()
+        .await
+        .expect("anonymous HEAD");
+    assert_eq!(anonymous.status().as_u16(), 200, "anonymous HEAD");
+    assert_eq!(
+        anonymous
+            .headers()
+            .get("x-amz-expiration")
+            .and_then(|v| v.to_str().ok()),
+        Some(want.as_str()),
+        "an anonymous public read"
+    );
+    // Removing the configuration removes the header.
+    s3.delete_bucket_lifecycle()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("DeleteBucketLifecycle");
+    assert_eq!(expiration_of(s3, bucket, "logs/a").await.0, None, "removed");
+    assert_eq!(expiration_of(&carol, bucket, "logs/a").await.0, None);
+}
+
 /// Runs `sql` on the server's database (to make a row old: the server's
 /// clock is real).
 async fn execute(server: &TestServer, backend: Backend, sql: &str) -> u64 {
@@ -800,7 +1136,7 @@ async fn run_tool(
 }
 
 const BOTO3_SCRIPT: &str = r#"
-import os, sys, datetime, boto3, botocore
+import os, sys, datetime, email.utils, boto3, botocore
 s3 = boto3.client("s3", endpoint_url=os.environ["ENDPOINT"],
                   config=botocore.config.Config(s3={"addressing_style": "path"}))
 bucket = sys.argv[1]
@@ -829,6 +1165,35 @@ s3.put_bucket_lifecycle(Bucket=bucket, LifecycleConfiguration={"Rules": [
 rules = s3.get_bucket_lifecycle(Bucket=bucket)["Rules"]
 assert rules == [{"ID": "legacy", "Prefix": "old/", "Status": "Enabled",
                   "Expiration": {"Days": 3}}], rules
+s3.delete_bucket_lifecycle(Bucket=bucket)
+# What the lifecycle will do, told in object answers: x-amz-expiration
+# (the rule ID URL-encoded) and x-amz-abort-date / x-amz-abort-rule-id.
+assert "Expiration" not in s3.put_object(Bucket=bucket, Key="docs/none", Body=b"n")
+s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [
+    {"ID": "docs 30", "Status": "Enabled", "Filter": {"Prefix": "docs/"},
+     "Expiration": {"Days": 30}},
+    {"ID": "uploads", "Status": "Enabled", "Filter": {"Prefix": "docs/"},
+     "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7}},
+]})
+def midnight_after(t, days):
+    t = t + datetime.timedelta(days=days)
+    day = t.date() if t.time() == datetime.time(0) else t.date() + datetime.timedelta(days=1)
+    return datetime.datetime.combine(day, datetime.time(0), tzinfo=datetime.timezone.utc)
+put = s3.put_object(Bucket=bucket, Key="docs/a", Body=b"a")
+head = s3.head_object(Bucket=bucket, Key="docs/a")
+want = 'expiry-date="%s", rule-id="docs%%2030"' % email.utils.format_datetime(
+    midnight_after(head["LastModified"], 30), usegmt=True)
+assert put.get("Expiration") == want, (put.get("Expiration"), want)
+assert head.get("Expiration") == want, (head.get("Expiration"), want)
+assert s3.get_object(Bucket=bucket, Key="docs/a").get("Expiration") == want
+s3.put_object(Bucket=bucket, Key="elsewhere", Body=b"e")
+assert "Expiration" not in s3.head_object(Bucket=bucket, Key="elsewhere"), "outside the filter"
+mp = s3.create_multipart_upload(Bucket=bucket, Key="docs/mp")
+assert mp.get("AbortRuleId") == "uploads", mp
+now = datetime.datetime.now(datetime.timezone.utc)
+assert mp["AbortDate"].time() == datetime.time(0), mp["AbortDate"]
+assert now + datetime.timedelta(days=7) <= mp["AbortDate"] <= now + datetime.timedelta(days=8), mp
+s3.abort_multipart_upload(Bucket=bucket, Key="docs/mp", UploadId=mp["UploadId"])
 s3.delete_bucket_lifecycle(Bucket=bucket)
 print("ok")
 "#;
@@ -914,7 +1279,15 @@ async fn run(backend: Backend) {
     };
     let (_, key) = server.user("alice-lifecycle").await;
     let s3 = s3_client(&server, &key);
-    for bucket in ["lc-sdk", "lc-refused", "lc-owned", "lc-date", "lc-days"] {
+    for bucket in [
+        "lc-sdk",
+        "lc-refused",
+        "lc-owned",
+        "lc-date",
+        "lc-days",
+        "lc-headers",
+        "lc-plain",
+    ] {
         s3.create_bucket()
             .bucket(bucket)
             .send()
@@ -926,6 +1299,7 @@ async fn run(backend: Backend) {
     ownership(&server, &s3, "lc-owned").await;
     expiration_by_date(&server, &s3, "lc-date").await;
     days_and_aborts(&server, backend, &s3, "lc-days").await;
+    headers(&server, &s3, "lc-headers", "lc-plain").await;
     if backend == Backend::Sqlite {
         clients(&server, &key, &s3).await;
     }

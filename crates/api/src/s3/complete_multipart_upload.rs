@@ -10,12 +10,15 @@
 //! or a CRC of all its bytes (`FULL_OBJECT`), answered here; an object
 //! checksum the request names (`x-amz-checksum-*`) must match it
 //! (`BadDigest`).
+//!
+//! `x-amz-expiration` says when the bucket's lifecycle expires the object.
 
 use miniaws_core::multipart::CompletedPart;
 use s3s::dto::{CompleteMultipartUploadInput, CompleteMultipartUploadOutput};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use super::convert::{StoredChecksums, etag, named_checksum};
+use super::expiration::expiration_header;
 use super::write_conditions::write_condition;
 use super::{MiniS3, caller, detached, object_error};
 
@@ -73,7 +76,7 @@ pub(super) async fn handle(
         input.key.clone(),
         input.upload_id.clone(),
     );
-    let meta = detached(async move {
+    let (meta, expiration) = detached(async move {
         multipart
             .complete_with_checksum(
                 caller,
@@ -101,6 +104,7 @@ pub(super) async fn handle(
         checksum_sha256: sums.sha256,
         checksum_type: sums.checksum_type,
         server_side_encryption: super::request_options::sse_s3(),
+        expiration: expiration_header(expiration.as_ref()),
         ..Default::default()
     }))
 }

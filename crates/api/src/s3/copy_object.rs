@@ -6,7 +6,8 @@
 //! `x-amz-copy-source-version-id: null` (see [`super::versions`]). ACL
 //! headers are checked as on PutObject (see [`super::acl`]). The copy's
 //! storage class is `x-amz-storage-class`, else STANDARD, whatever the
-//! metadata directive, as S3 documents for CopyObject.
+//! metadata directive, as S3 documents for CopyObject. `x-amz-expiration`
+//! says when the destination bucket's lifecycle expires the copy.
 
 use miniaws_core::storage::{MetadataDirective, TaggingDirective};
 use s3s::dto::{CopyObjectInput, CopyObjectOutput, CopyObjectResult, CopySource};
@@ -14,6 +15,7 @@ use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use super::acl::{acl_headers, check_write_acl};
 use super::convert::{StoredHeaders, conditions, etag, timestamp, user_metadata};
+use super::expiration::expiration_header;
 use super::request_options::{STORAGE_CLASS, sse_s3, stored_class};
 use super::tagging::{header_tags, replaces_tags};
 use super::versions::{echo, null_version};
@@ -101,7 +103,7 @@ pub(super) async fn handle(
     let storage = s3.state.storage.clone();
     let (src_bucket, src_key) = (src_bucket.to_owned(), src_key.to_owned());
     let (bucket, key) = (input.bucket, input.key);
-    let meta = detached(async move {
+    let (meta, expiration) = detached(async move {
         storage
             .copy_object(
                 caller,
@@ -125,6 +127,7 @@ pub(super) async fn handle(
         }),
         copy_source_version_id: echo(named_null),
         server_side_encryption: sse_s3(),
+        expiration: expiration_header(expiration.as_ref()),
         ..Default::default()
     }))
 }

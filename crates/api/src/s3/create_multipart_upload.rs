@@ -5,7 +5,8 @@
 //! for CRC64NVME and a choice for CRC32 and CRC32C), as S3. ACL headers are
 //! checked as on PutObject (see [`super::acl`]). `x-amz-tagging` gives the
 //! completed object its tags; a bad tag set is refused here, not at
-//! completion.
+//! completion. `x-amz-abort-date` and `x-amz-abort-rule-id` say when the
+//! bucket's lifecycle (`AbortIncompleteMultipartUpload`) aborts the upload.
 
 use miniaws_core::multipart::NewUpload;
 use s3s::dto::{ChecksumType, CreateMultipartUploadInput, CreateMultipartUploadOutput};
@@ -14,6 +15,7 @@ use s3s::{S3Request, S3Response, S3Result, s3_error};
 use super::acl::{acl_headers, check_write_acl};
 use super::body::Algorithm;
 use super::convert::{StoredHeaders, upload_checksum, user_metadata};
+use super::expiration::{abort_date, abort_rule_id};
 use super::request_options::{sse_s3, stored_class};
 use super::tagging::header_tags;
 use super::{MiniS3, caller, object_error};
@@ -48,7 +50,7 @@ pub(super) async fn handle(
             ));
         }
     };
-    let upload = s3
+    let (upload, abort) = s3
         .multipart()
         .create(
             caller,
@@ -82,6 +84,8 @@ pub(super) async fn handle(
         checksum_algorithm,
         checksum_type,
         server_side_encryption: sse_s3(),
+        abort_date: abort_date(abort.as_ref()),
+        abort_rule_id: abort_rule_id(abort.as_ref()),
         ..Default::default()
     }))
 }

@@ -9,6 +9,9 @@
 //! parts count); a part the object does not have is `InvalidPartNumber`
 //! (416); a `Range` besides is `InvalidRequest`.
 //!
+//! `x-amz-expiration` says when the bucket's lifecycle expires the object
+//! (see [`super::expiration`]), to whoever may read it.
+//!
 //! `versionId=null` reads the current object and is answered with
 //! `x-amz-version-id: null` (see [`super::versions`]).
 
@@ -17,6 +20,7 @@ use s3s::dto::{GetObjectInput, GetObjectOutput, StreamingBlob};
 use s3s::{S3Request, S3Response, S3Result};
 
 use super::convert::{conditions, range, read_error, read_part_number};
+use super::expiration::expiration_header;
 use super::object_answer::{ObjectAnswer, object_output};
 use super::tagging::tag_count;
 use super::versions::{echo, null_version};
@@ -45,8 +49,13 @@ pub(super) async fn handle(
         .get_object(reader, &input.bucket, &input.key, &options)
         .await
         .map_err(|e| read_error(e, part_number.is_some()))?;
-    let (meta, range, body) = match read {
-        Read::Body { meta, range, body } => (meta, range, body),
+    let (meta, expiration, range, body) = match read {
+        Read::Body {
+            meta,
+            expiration,
+            range,
+            body,
+        } => (meta, expiration, range, body),
         Read::NotModified(meta) => return Err(not_modified(&meta)),
     };
     let answer = ObjectAnswer::new(&meta, range, part_number, input.checksum_mode.as_ref());
@@ -57,6 +66,7 @@ pub(super) async fn handle(
         body: body,
         version_id: echo(named_null),
         tag_count: tag_count(&meta.tags),
+        expiration: expiration_header(expiration.as_ref()),
     ));
     // A part read is a ranged read (206) even when the part is the whole
     // object, as S3 answers.

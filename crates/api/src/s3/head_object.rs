@@ -4,6 +4,9 @@
 //! as S3 does. With `partNumber`, the same for that part (see
 //! [`super::get_object`]). `versionId=null` as on GetObject.
 //!
+//! `x-amz-expiration` says when the bucket's lifecycle expires the object
+//! (see [`super::expiration`]), to whoever may read it.
+//!
 //! `x-amz-tagging-count` goes out as on GetObject when the object has tags:
 //! S3 sends it on HEAD too, though its API model (and so s3s's
 //! `HeadObjectOutput`) leaves it out, so it is added as a header here
@@ -14,6 +17,7 @@ use s3s::dto::{HeadObjectInput, HeadObjectOutput};
 use s3s::{S3Request, S3Response, S3Result};
 
 use super::convert::{conditions, range, read_error, read_part_number};
+use super::expiration::expiration_header;
 use super::object_answer::{ObjectAnswer, object_output};
 use super::tagging::tag_count;
 use super::versions::{echo, null_version};
@@ -34,13 +38,13 @@ pub(super) async fn handle(
         input.if_modified_since,
         input.if_unmodified_since,
     );
-    let meta = match s3
+    let (meta, expiration) = match s3
         .storage()
         .head_object(reader, &input.bucket, &input.key, &conditions)
         .await
         .map_err(object_error)?
     {
-        Head::Found(meta) => meta,
+        Head::Found { meta, expiration } => (meta, expiration),
         Head::NotModified(meta) => return Err(not_modified(&meta)),
     };
     let range = match part_number {
@@ -55,6 +59,7 @@ pub(super) async fn handle(
         HeadObjectOutput,
         answer,
         version_id: echo(named_null),
+        expiration: expiration_header(expiration.as_ref()),
     ));
     if range.is_some() {
         response.status = Some(http::StatusCode::PARTIAL_CONTENT);

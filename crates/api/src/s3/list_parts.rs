@@ -1,10 +1,13 @@
-//! ListParts, with each part's checksum and the upload's algorithm.
+//! ListParts, with each part's checksum and the upload's algorithm, and
+//! `x-amz-abort-date` / `x-amz-abort-rule-id` when the bucket's lifecycle
+//! aborts the upload.
 
 use s3s::dto::{Initiator, ListPartsInput, ListPartsOutput, Part};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use super::body::Algorithm;
 use super::convert::{StoredChecksums, etag, owner, timestamp, upload_checksum};
+use super::expiration::{abort_date, abort_rule_id};
 use super::request_options::{STORAGE_CLASS, listed_class};
 use super::{MiniS3, caller, object_error};
 
@@ -56,6 +59,8 @@ pub(super) async fn handle(
         storage_class: Some(listed_class(listing.upload.headers.get(STORAGE_CLASS)).into()),
         checksum_algorithm,
         checksum_type,
+        abort_date: abort_date(listing.abort.as_ref()),
+        abort_rule_id: abort_rule_id(listing.abort.as_ref()),
         parts: Some(
             listing
                 .parts

@@ -34,6 +34,7 @@ pub mod create_bucket_tags;
 pub mod document_digest;
 pub mod error;
 pub mod error_messages;
+pub mod expiration;
 pub mod host;
 pub mod object_answer;
 pub mod object_lock;

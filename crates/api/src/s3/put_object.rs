@@ -12,6 +12,9 @@
 //! (see [`super::tagging`]); a bad tag set is refused before the body is
 //! read.
 //!
+//! `x-amz-expiration` says when the bucket's lifecycle (read with the
+//! bucket, before the body) expires the new object.
+//!
 //! ACLs are disabled (see [`super::acl`]): `x-amz-acl: private` or
 //! `bucket-owner-full-control` (or none) is accepted, any other ACL or grant
 //! is `AccessControlListNotSupported`, before the body is read.
@@ -25,6 +28,7 @@ use super::body::{checked_body, checksum_request};
 use super::convert::{
     StoredChecksums, StoredHeaders, checksum_header, content_md5, etag, user_metadata,
 };
+use super::expiration::expiration_header;
 use super::request_options::{sse_s3, stored_class};
 use super::tagging::header_tags;
 use super::write_conditions::write_condition;
@@ -53,7 +57,7 @@ pub(super) async fn handle(
     BucketName::parse(&input.bucket).map_err(bucket_error)?;
     let content_length = input.content_length.and_then(|l| u64::try_from(l).ok());
     let (body, outcome) = checked_body(input.body, check, req.trailing_headers);
-    let (blob_id, written) = s3
+    let (blob_id, written, lifecycle) = s3
         .storage()
         .write_checked_blob(
             caller,
@@ -114,6 +118,7 @@ pub(super) async fn handle(
         checksum_sha256: sums.sha256,
         size: i64::try_from(meta.size_bytes).ok(),
         server_side_encryption: sse_s3(),
+        expiration: expiration_header(lifecycle.and_then(|l| l.expiration(&meta)).as_ref()),
         ..Default::default()
     }))
 }

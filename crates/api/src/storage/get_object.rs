@@ -76,7 +76,9 @@ pub(crate) async fn get_object(
     };
     let (meta, range, body) = match out {
         GetObjectOutput::NotModified(meta) => return Ok(not_modified(&meta)),
-        GetObjectOutput::Body { meta, range, body } => (meta, range, body),
+        GetObjectOutput::Body {
+            meta, range, body, ..
+        } => (meta, range, body),
     };
     let mut headers = object_headers(&meta);
     let (status, length) = match range {
@@ -105,7 +107,7 @@ pub(crate) async fn head_object(
         .await?;
     let meta = match out {
         HeadObjectOutput::NotModified(meta) => return Ok(not_modified(&meta)),
-        HeadObjectOutput::Found(meta) => meta,
+        HeadObjectOutput::Found { meta, .. } => meta,
     };
     let mut headers = object_headers(&meta);
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(meta.size_bytes));

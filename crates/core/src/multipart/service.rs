@@ -16,8 +16,8 @@ use crate::error::{CoreError, CoreResult, PartProblem};
 use crate::identity::Caller;
 use crate::storage::{
     Access, BlobId, Bucket, ByteStream, CommitObject, ETag, GetObjectOptions, GetObjectOutput,
-    LifecycleConfiguration, ObjectKey, ObjectMeta, ObjectPart, Reader, S3Action, StorageService,
-    WriteCondition, body_error, validate_object_fields,
+    LifecycleConfiguration, ObjectExpiry, ObjectKey, ObjectMeta, ObjectPart, Reader, S3Action,
+    StorageService, UploadAbort, WriteCondition, body_error, validate_object_fields,
 };
 use crate::{Resource, StopRequested};
 
@@ -44,6 +44,8 @@ pub struct PartListing {
     pub is_truncated: bool,
     /// The marker for the next page, when truncated.
     pub next_part_number_marker: Option<u32>,
+    /// When the bucket's lifecycle aborts the upload (`None`: never).
+    pub abort: Option<UploadAbort>,
 }
 
 /// One page of a bucket's uploads in progress.
@@ -78,9 +80,16 @@ impl MultipartService {
     /// # Errors
     /// `InvalidInput` (name, key), `NotFound(Bucket)`, `Forbidden`.
     #[tracing::instrument(skip(self, new), fields(owner = %caller.user_id, bucket = %new.bucket))]
-    pub async fn create(&self, caller: Caller, new: NewUpload) -> CoreResult<MultipartUpload> {
+    pub async fn create(
+        &self,
+        caller: Caller,
+        new: NewUpload,
+    ) -> CoreResult<(MultipartUpload, Option<UploadAbort>)> {
         let access = Access::object(S3Action::PutObject, &new.key);
-        let bucket = self.storage.bucket(caller, &new.bucket, access).await?;
+        let (bucket, lifecycle) = self
+            .storage
+            .bucket_with_lifecycle(caller, &new.bucket, access)
+            .await?;
         let key = ObjectKey::parse(&new.key)?;
         validate_object_fields(
             new.content_type.as_deref(),
@@ -126,7 +135,8 @@ impl MultipartService {
         };
         self.repo.create_upload(&upload).await?;
         tracing::debug!(upload_id = %upload.id, "multipart upload created");
-        Ok(upload)
+        let abort = lifecycle.and_then(|l| l.abort(upload.key.as_str(), upload.initiated_at));
+        Ok((upload, abort))
     }
 
     /// The caller's upload `id` of `bucket`/`key`, for `action` on the key
@@ -139,17 +149,38 @@ impl MultipartService {
         id: &str,
         action: S3Action,
     ) -> CoreResult<MultipartUpload> {
+        Ok(self
+            .upload_with_lifecycle(caller, bucket, key, id, action)
+            .await?
+            .0)
+    }
+
+    /// [`upload_of`](Self::upload_of), with the bucket's lifecycle
+    /// configuration (read with the bucket, in the same lookup).
+    async fn upload_with_lifecycle(
+        &self,
+        caller: Caller,
+        bucket: &str,
+        key: &str,
+        id: &str,
+        action: S3Action,
+    ) -> CoreResult<(MultipartUpload, Option<LifecycleConfiguration>)> {
         let access = Access::object(action, key);
-        let bucket = self.storage.bucket(caller, bucket, access).await?;
+        let (bucket, lifecycle) = self
+            .storage
+            .bucket_with_lifecycle(caller, bucket, access)
+            .await?;
         let no_such = || CoreError::not_found(Resource::Upload, id);
         let id: UploadId = id.parse().map_err(|_| no_such())?;
-        self.repo
+        let upload = self
+            .repo
             .get_upload(id)
             .await?
             .filter(|u| {
                 u.bucket == bucket.name && u.key.as_str() == key && u.owner == caller.user_id
             })
-            .ok_or_else(no_such)
+            .ok_or_else(no_such)?;
+        Ok((upload, lifecycle))
     }
 
     /// Stores part `part_number` of an upload from `body`. `checksum` is
@@ -304,14 +335,17 @@ impl MultipartService {
         requested: &[CompletedPart],
         condition: &WriteCondition,
     ) -> CoreResult<ObjectMeta> {
-        self.complete_with_checksum(caller, bucket, key, upload_id, requested, condition, None)
-            .await
+        let (meta, _) = self
+            .complete_with_checksum(caller, bucket, key, upload_id, requested, condition, None)
+            .await?;
+        Ok(meta)
     }
 
     /// [`complete`](Self::complete), checking the object's checksum
     /// against `object_checksum` when the client names one (the
     /// `x-amz-checksum-*` of CompleteMultipartUpload): the full-object CRC,
-    /// or the composite (with or without its `-N`).
+    /// or the composite (with or without its `-N`). When the bucket's
+    /// lifecycle expires the object comes back with it.
     ///
     /// # Errors
     /// As [`complete`](Self::complete); `BadDigest` when `object_checksum`
@@ -328,9 +362,9 @@ impl MultipartService {
         requested: &[CompletedPart],
         condition: &WriteCondition,
         object_checksum: Option<&PartChecksum>,
-    ) -> CoreResult<ObjectMeta> {
-        let upload = self
-            .upload_of(caller, bucket, key, upload_id, S3Action::PutObject)
+    ) -> CoreResult<(ObjectMeta, Option<ObjectExpiry>)> {
+        let (upload, lifecycle) = self
+            .upload_with_lifecycle(caller, bucket, key, upload_id, S3Action::PutObject)
             .await?;
         if let Some(c) = object_checksum
             && upload.checksum_algorithm != Some(c.algorithm)
@@ -482,7 +516,8 @@ impl MultipartService {
             .await?;
         self.remove(upload.id).await?;
         tracing::info!(upload_id = %upload.id, size_bytes = meta.size_bytes, "multipart upload completed");
-        Ok(meta)
+        let expiration = lifecycle.and_then(|l| l.expiration(&meta));
+        Ok((meta, expiration))
     }
 
     /// Aborts an upload: its parts are removed.
@@ -536,8 +571,8 @@ impl MultipartService {
         after: u32,
         max_parts: u32,
     ) -> CoreResult<PartListing> {
-        let upload = self
-            .upload_of(
+        let (upload, lifecycle) = self
+            .upload_with_lifecycle(
                 caller,
                 bucket,
                 key,
@@ -556,6 +591,7 @@ impl MultipartService {
             .then(|| parts.last().map(|p| p.part_number))
             .flatten();
         Ok(PartListing {
+            abort: lifecycle.and_then(|l| l.abort(upload.key.as_str(), upload.initiated_at)),
             upload,
             parts,
             is_truncated,

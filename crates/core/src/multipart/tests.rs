@@ -207,6 +207,7 @@ impl Fixture {
             )
             .await
             .expect("the upload starts")
+            .0
             .id
             .to_string()
     }
@@ -722,6 +723,7 @@ async fn checksummed_uploads_keep_part_checksums_and_get_a_composite() {
         )
         .await
         .expect("the upload starts")
+        .0
         .id
         .to_string();
     let upload = |n: u32, data: Vec<u8>, sum: Option<PartChecksum>| {
@@ -899,6 +901,7 @@ async fn copied_parts_of_a_checksummed_upload_get_their_checksum_computed() {
         )
         .await
         .expect("the upload starts")
+        .0
         .id
         .to_string();
     let part = f
@@ -960,7 +963,8 @@ async fn full_object_checksums_are_a_crc_of_all_the_bytes() {
         .svc
         .create(f.alice, new("full", Some(ChecksumAlgorithm::Crc32), true))
         .await
-        .expect("the upload starts");
+        .expect("the upload starts")
+        .0;
     assert!(upload.full_object_checksum());
     let id = upload.id.to_string();
     let crc = |data: &[u8]| {
@@ -1023,7 +1027,8 @@ async fn full_object_checksums_are_a_crc_of_all_the_bytes() {
             Some(&whole),
         )
         .await
-        .expect("completes with the right object checksum");
+        .expect("completes with the right object checksum")
+        .0;
     assert_eq!(meta.headers.get("x-amz-checksum-crc32"), Some(&whole.value));
     assert_eq!(
         meta.headers.get(CHECKSUM_TYPE_HEADER).map(String::as_str),
@@ -1098,7 +1103,8 @@ async fn an_upload_created_with_tags_gives_them_to_its_object() {
             },
         )
         .await
-        .expect("the upload starts");
+        .expect("the upload starts")
+        .0;
     assert_eq!(upload.tags, tags);
     let id = upload.id.to_string();
     let p1 = f.part("tagged", &id, 1, b"abc").await;
@@ -1422,7 +1428,8 @@ async fn a_sweep_never_acts_on_a_bucket_created_again_by_another_owner() {
             },
         )
         .await
-        .expect("the upload starts");
+        .expect("the upload starts")
+        .0;
 
     // The rest of the sweep, with what it listed, long after both are due.
     let later = object.last_modified + time::Duration::days(30);

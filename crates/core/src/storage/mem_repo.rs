@@ -6,9 +6,9 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::{Arc, Mutex};
 
 use super::{
-    BlobId, Bucket, BucketAccess, BucketName, CorsConfiguration, KeyRange, LifecycleConfiguration,
-    ObjectId, ObjectKey, ObjectMeta, ObjectWrite, PublicAccessBlock, StorageRepo, Tags,
-    WriteCondition,
+    BlobId, Bucket, BucketAccess, BucketLookup, BucketName, CorsConfiguration, KeyRange,
+    LifecycleConfiguration, ObjectId, ObjectKey, ObjectMeta, ObjectWrite, PublicAccessBlock,
+    StorageRepo, Tags, WriteCondition,
 };
 use crate::Resource;
 use crate::error::{ConflictKind, CoreError, CoreResult};
@@ -60,10 +60,7 @@ impl StorageRepo for MemRepo {
     async fn get_bucket(&self, name: &BucketName) -> CoreResult<Option<Bucket>> {
         Ok(self.buckets.lock().unwrap().get(name.as_str()).cloned())
     }
-    async fn get_bucket_with_policy(
-        &self,
-        name: &BucketName,
-    ) -> CoreResult<Option<(Bucket, Option<String>)>> {
+    async fn lookup_bucket(&self, name: &BucketName) -> CoreResult<Option<BucketLookup>> {
         let Some(bucket) = self.buckets.lock().unwrap().get(name.as_str()).cloned() else {
             return Ok(None);
         };
@@ -73,7 +70,12 @@ impl StorageRepo for MemRepo {
             .unwrap()
             .get(name.as_str())
             .and_then(|(policy, _)| policy.clone());
-        Ok(Some((bucket, policy)))
+        let lifecycle = self.lifecycle.lock().unwrap().get(name.as_str()).cloned();
+        Ok(Some(BucketLookup {
+            bucket,
+            policy,
+            lifecycle,
+        }))
     }
     async fn list_buckets(&self, owner: UserId) -> CoreResult<Vec<Bucket>> {
         Ok(self

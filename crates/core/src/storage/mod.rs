@@ -35,14 +35,16 @@ pub use lifecycle::{
     AndFilter, AndInput, Expiration, ExpirationInput, FilterInput, InvalidLifecycle,
     LifecycleConfiguration, LifecycleFault, LifecycleFilter, LifecycleRule, LifecycleRuleInput,
     MAX_FILTER_SIZE_BYTES, MAX_LIFECYCLE_RULE_ID_CHARS, MAX_LIFECYCLE_RULES, NoncurrentExpiration,
-    NoncurrentInput, RuleScope, TransitionMinimumSize, days_after,
+    NoncurrentInput, ObjectExpiry, RuleScope, TransitionMinimumSize, UploadAbort, days_after,
 };
 pub use listing::{KeyRange, ListObjectsInput, ListObjectsPage, MAX_LIST_KEYS, key_successor};
 pub use policy::{
     Access, BucketAccess, BucketPolicy, MAX_POLICY_BYTES, MalformedPolicy, PolicyEffect,
     PolicyStatement, PublicAccessBlock, PublicAction, PublicGrant, Reader, S3Action,
 };
-pub use ports::{BlobId, BlobStore, ByteStream, ObjectWrite, StorageRepo, WrittenBlob, body_error};
+pub use ports::{
+    BlobId, BlobStore, BucketLookup, ByteStream, ObjectWrite, StorageRepo, WrittenBlob, body_error,
+};
 pub use range::{ByteRange, Conditions, RangeSpec};
 pub(crate) use service::validate_object_fields;
 pub use service::{

@@ -99,6 +99,21 @@ pub struct ObjectWrite {
     pub condition: WriteCondition,
 }
 
+/// A bucket's row as the lookup every request makes reads it, for
+/// [`StorageRepo::lookup_bucket`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketLookup {
+    /// The bucket.
+    pub bucket: Bucket,
+    /// Its policy document (`None`: it has none), which a `Deny` of the
+    /// owner's request may be in.
+    pub policy: Option<String>,
+    /// Its lifecycle configuration (`None`: it has none, or the stored one
+    /// does not decode), which says when its objects expire
+    /// (`x-amz-expiration`).
+    pub lifecycle: Option<LifecycleConfiguration>,
+}
+
 /// Buckets and object metadata in the database.
 ///
 /// Keys are compared as bytes (UTF-8 byte order) everywhere: listings, and
@@ -122,13 +137,17 @@ pub trait StorageRepo: Send + Sync {
     async fn get_bucket(&self, name: &BucketName) -> CoreResult<Option<Bucket>>;
 
     /// The bucket named `name`, whoever owns it, with its policy document
-    /// (`None`: it has none), read in the same statement: the lookup every
-    /// request of the owner makes, which a `Deny` in the policy may refuse.
-    /// A bucket without a policy costs what [`Self::get_bucket`] costs.
-    async fn get_bucket_with_policy(
-        &self,
-        name: &BucketName,
-    ) -> CoreResult<Option<(Bucket, Option<String>)>>;
+    /// and its lifecycle configuration, read in the same statement: the
+    /// lookup every request makes (a `Deny` in the policy may refuse the
+    /// owner's; object answers say when the lifecycle expires the object).
+    /// A bucket without either costs what [`Self::get_bucket`] costs: the
+    /// lifecycle is decoded only when there is one.
+    ///
+    /// # Errors
+    /// Database failures. A stored lifecycle configuration that does not
+    /// decode is `lifecycle: None` (logged), never an error: it must not
+    /// make the bucket unreadable.
+    async fn lookup_bucket(&self, name: &BucketName) -> CoreResult<Option<BucketLookup>>;
 
     /// `owner`'s buckets, by name.
     async fn list_buckets(&self, owner: UserId) -> CoreResult<Vec<Bucket>>;

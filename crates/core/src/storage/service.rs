@@ -11,9 +11,12 @@ use super::domain::{
     Bucket, BucketName, ETag, ObjectId, ObjectKey, ObjectMeta, ObjectPart, UserMetadata,
     WriteCondition, guess_content_type, validate_content_type, validate_user_metadata,
 };
+use super::lifecycle::{LifecycleConfiguration, ObjectExpiry};
 use super::listing::{self, ListObjectsInput, ListObjectsPage};
 use super::policy::{Access, BucketPolicy, PublicAction, PublicGrant, Reader, S3Action};
-use super::ports::{BlobId, BlobStore, ByteStream, ObjectWrite, StorageRepo, WrittenBlob};
+use super::ports::{
+    BlobId, BlobStore, BucketLookup, ByteStream, ObjectWrite, StorageRepo, WrittenBlob,
+};
 use super::range::{ByteRange, Conditions, Evaluation, RangeSpec};
 use super::tags::Tags;
 use crate::Resource;
@@ -122,6 +125,8 @@ pub enum GetObjectOutput {
     Body {
         /// The object's metadata.
         meta: ObjectMeta,
+        /// When the bucket's lifecycle expires the object (`None`: never).
+        expiration: Option<ObjectExpiry>,
         /// The range sent, when the request had a satisfiable one (206).
         range: Option<ByteRange>,
         /// The bytes.
@@ -135,7 +140,12 @@ pub enum GetObjectOutput {
 #[derive(Debug, Clone)]
 pub enum HeadObjectOutput {
     /// The object's metadata.
-    Found(ObjectMeta),
+    Found {
+        /// The object's metadata.
+        meta: ObjectMeta,
+        /// When the bucket's lifecycle expires the object (`None`: never).
+        expiration: Option<ObjectExpiry>,
+    },
     /// A condition says the client's copy is current (304).
     NotModified(ObjectMeta),
 }
@@ -295,26 +305,37 @@ impl StorageService {
         name: &str,
         access: Access<'_>,
     ) -> CoreResult<Bucket> {
-        let (bucket, policy) = self.owned_bucket(caller, name).await?;
-        owner_may(&bucket, policy.as_ref(), caller, &access)?;
-        Ok(bucket)
+        Ok(self.bucket_with_lifecycle(caller, name, access).await?.0)
     }
 
-    /// The caller's bucket `name` with its policy, if it has one (access
-    /// not checked yet: see [`owner_may`]).
-    async fn owned_bucket(
+    /// [`Self::bucket`], with the bucket's lifecycle configuration (`None`:
+    /// it has none), which came with the bucket's row: what says when an
+    /// object written or read there expires.
+    ///
+    /// # Errors
+    /// As [`Self::bucket`].
+    pub async fn bucket_with_lifecycle(
         &self,
         caller: Caller,
         name: &str,
-    ) -> CoreResult<(Bucket, Option<BucketPolicy>)> {
+        access: Access<'_>,
+    ) -> CoreResult<(Bucket, Option<LifecycleConfiguration>)> {
+        let found = self.owned_bucket(caller, name).await?;
+        let policy = found
+            .policy
+            .and_then(|doc| stored_policy(&found.bucket.name, &doc));
+        owner_may(&found.bucket, policy.as_ref(), caller, &access)?;
+        Ok((found.bucket, found.lifecycle))
+    }
+
+    /// The caller's bucket `name` as the lookup reads it (access not
+    /// checked yet: see [`owner_may`]).
+    async fn owned_bucket(&self, caller: Caller, name: &str) -> CoreResult<BucketLookup> {
         let name = BucketName::parse(name)?;
-        match self.repo.get_bucket_with_policy(&name).await? {
+        match self.repo.lookup_bucket(&name).await? {
             None => Err(CoreError::not_found(Resource::Bucket, name.as_str())),
-            Some((b, _)) if b.owner != caller.user_id => Err(forbidden(&name)),
-            Some((b, policy)) => {
-                let policy = policy.and_then(|doc| stored_policy(&b.name, &doc));
-                Ok((b, policy))
-            }
+            Some(found) if found.bucket.owner != caller.user_id => Err(forbidden(&name)),
+            Some(found) => Ok(found),
         }
     }
 
@@ -356,7 +377,7 @@ impl StorageService {
         name: &str,
         tags: &Tags,
     ) -> CoreResult<Bucket> {
-        let (bucket, created) = self.ensure(caller, name, tags, None).await.map_err(|e| match e {
+        let (bucket, created, _) = self.ensure(caller, name, tags, None).await.map_err(|e| match e {
             CoreError::Forbidden(_) => CoreError::conflict(
                 ConflictKind::AlreadyExists,
                 format!(
@@ -386,30 +407,34 @@ impl StorageService {
         name: &str,
         access: Access<'_>,
     ) -> CoreResult<(Bucket, bool)> {
-        self.ensure(caller, name, &Tags::default(), Some(access))
-            .await
+        let (bucket, created, _) = self
+            .ensure(caller, name, &Tags::default(), Some(access))
+            .await?;
+        Ok((bucket, created))
     }
 
     /// [`Self::ensure_bucket`], creating the bucket with `tags`; an
     /// existing bucket is checked for `access` (`None`: CreateBucket, which
-    /// refuses an existing bucket anyway).
+    /// refuses an existing bucket anyway), and comes with its lifecycle
+    /// configuration (a new one has none).
     async fn ensure(
         &self,
         caller: Caller,
         name: &str,
         tags: &Tags,
         access: Option<Access<'_>>,
-    ) -> CoreResult<(Bucket, bool)> {
+    ) -> CoreResult<(Bucket, bool, Option<LifecycleConfiguration>)> {
         let name = BucketName::parse(name)?;
         loop {
-            if let Some((b, policy)) = self.repo.get_bucket_with_policy(&name).await? {
+            if let Some(found) = self.repo.lookup_bucket(&name).await? {
+                let b = found.bucket;
                 if b.owner != caller.user_id {
                     return Err(forbidden(&name));
                 }
-                if let (Some(access), Some(doc)) = (access, policy) {
+                if let (Some(access), Some(doc)) = (access, found.policy) {
                     owner_may(&b, stored_policy(&b.name, &doc).as_ref(), caller, &access)?;
                 }
-                return Ok((b, false));
+                return Ok((b, false, found.lifecycle));
             }
             let bucket = Bucket {
                 name: name.clone(),
@@ -419,7 +444,7 @@ impl StorageService {
             match self.repo.create_bucket(&bucket, tags).await {
                 Ok(()) => {
                     tracing::info!(bucket = %name, "bucket created");
-                    return Ok((bucket, true));
+                    return Ok((bucket, true, None));
                 }
                 // Someone created it in between: look again at who.
                 Err(CoreError::Conflict {
@@ -506,7 +531,7 @@ impl StorageService {
             tags,
         } = input;
         validate_object_fields(content_type.as_deref(), &user_metadata, &headers)?;
-        let (blob_id, written) = self
+        let (blob_id, written, _) = self
             .write_checked_blob(
                 caller,
                 &bucket,
@@ -542,7 +567,8 @@ impl StorageService {
     /// so and the write does not need the key to exist), and streams `body`
     /// into a verified blob (see
     /// [`write_verified_blob`](Self::write_verified_blob)), which the caller
-    /// then commits. A large or undeclared body, or a conditional write, is
+    /// then commits, with the bucket's lifecycle configuration (which says
+    /// when the object will expire). A large or undeclared body, or a conditional write, is
     /// refused before a byte is read; a small declared body has its bucket
     /// looked up while the blob is written (the lookup hides behind the
     /// fsync), and a refusal then removes the blob.
@@ -561,7 +587,7 @@ impl StorageService {
         body: ByteStream,
         content_length: Option<u64>,
         expected_md5: Option<[u8; 16]>,
-    ) -> CoreResult<(BlobId, WrittenBlob)> {
+    ) -> CoreResult<(BlobId, WrittenBlob, Option<LifecycleConfiguration>)> {
         // The names first: a request that can only be refused must not
         // write (and fsync) a blob before it is.
         BucketName::parse(bucket)?;
@@ -570,25 +596,30 @@ impl StorageService {
             return Err(self.too_large());
         }
         let allowed = async {
-            self.writable_bucket(caller, bucket, key, create_bucket, condition)
+            let lifecycle = self
+                .writable_bucket(caller, bucket, key, create_bucket, condition)
                 .await?;
-            self.check_write(caller, bucket, key, condition).await
+            self.check_write(caller, bucket, key, condition).await?;
+            Ok(lifecycle)
         };
         let write = self.write_verified_blob(body, content_length, expected_md5);
         if *condition != WriteCondition::Always
             || content_length.is_none_or(|len| len > OVERLAPPED_CHECK_MAX_BYTES)
         {
-            allowed.await?;
-            return write.await;
+            let lifecycle = allowed.await?;
+            let (blob_id, written) = write.await?;
+            return Ok((blob_id, written, lifecycle));
         }
         let (allowed, written) = futures::join!(allowed, write);
-        if let Err(e) = allowed {
-            if let Ok((blob_id, _)) = written {
-                self.discard(blob_id).await;
+        match allowed {
+            Ok(lifecycle) => written.map(|(blob_id, written)| (blob_id, written, lifecycle)),
+            Err(e) => {
+                if let Ok((blob_id, _)) = written {
+                    self.discard(blob_id).await;
+                }
+                Err(e)
             }
-            return Err(e);
         }
-        written
     }
 
     /// Streams `body` into a new blob and checks it against the declared
@@ -637,7 +668,7 @@ impl StorageService {
 
     /// The bucket a write goes to, which `caller` must own; created for
     /// them when `create` says so (the native API) and the write does not
-    /// need the key to exist.
+    /// need the key to exist. Its lifecycle configuration comes back.
     async fn writable_bucket(
         &self,
         caller: Caller,
@@ -645,12 +676,15 @@ impl StorageService {
         key: &str,
         create: bool,
         condition: &WriteCondition,
-    ) -> CoreResult<()> {
+    ) -> CoreResult<Option<LifecycleConfiguration>> {
         let access = Access::object(S3Action::PutObject, key);
         if create && matches!(condition, WriteCondition::Always | WriteCondition::Absent) {
-            self.ensure_bucket(caller, bucket, access).await.map(drop)
+            let (_, _, lifecycle) = self
+                .ensure(caller, bucket, &Tags::default(), Some(access))
+                .await?;
+            Ok(lifecycle)
         } else {
-            self.bucket(caller, bucket, access).await.map(drop)
+            Ok(self.bucket_with_lifecycle(caller, bucket, access).await?.1)
         }
     }
 
@@ -759,34 +793,40 @@ impl StorageService {
         ))
     }
 
-    /// The metadata of an object the caller may read.
+    /// The metadata of an object the caller may read, with its bucket's
+    /// lifecycle configuration.
     async fn object_meta(
         &self,
         reader: impl Into<Reader>,
         bucket: &str,
         key: &str,
-    ) -> CoreResult<ObjectMeta> {
-        Ok(self
+    ) -> CoreResult<(ObjectMeta, Option<LifecycleConfiguration>)> {
+        let (meta, _, lifecycle) = self
             .object_meta_as(&reader.into(), PublicAction::GetObject, bucket, key)
-            .await?
-            .0)
+            .await?;
+        Ok((meta, lifecycle))
     }
 
     /// The metadata of an object `reader` may read for `action`, with the
-    /// public grant that let the read in (if it was not the owner's).
+    /// public grant that let the read in (if it was not the owner's) and
+    /// the bucket's lifecycle configuration.
     async fn object_meta_as(
         &self,
         reader: &Reader,
         action: PublicAction,
         bucket: &str,
         key: &str,
-    ) -> CoreResult<(ObjectMeta, Option<PublicGrant>)> {
-        let (bucket, grant) = self
+    ) -> CoreResult<(
+        ObjectMeta,
+        Option<PublicGrant>,
+        Option<LifecycleConfiguration>,
+    )> {
+        let (bucket, grant, lifecycle) = self
             .readable_bucket(reader, bucket, action, Some(key))
             .await?;
         let key = ObjectKey::parse(key)?;
         match self.repo.get_object(&bucket.name, &key).await? {
-            Some(meta) => Ok((meta, grant)),
+            Some(meta) => Ok((meta, grant, lifecycle)),
             // S3 tells a caller other than the owner that a key is missing
             // only when the policy lets everyone list the bucket.
             None if grant.as_ref().is_some_and(|g| !g.may_list) => {
@@ -796,7 +836,8 @@ impl StorageService {
         }
     }
 
-    /// An object's metadata, after its conditions.
+    /// An object's metadata, after its conditions, with when the bucket's
+    /// lifecycle expires it.
     ///
     /// # Errors
     /// `NotFound(Bucket|Object)`, `Forbidden`, `PreconditionFailed`.
@@ -807,9 +848,12 @@ impl StorageService {
         key: &str,
         conditions: &Conditions,
     ) -> CoreResult<HeadObjectOutput> {
-        let meta = self.object_meta(caller, bucket, key).await?;
+        let (meta, lifecycle) = self.object_meta(caller, bucket, key).await?;
         Ok(match conditions.evaluate(&meta)? {
-            Evaluation::Proceed => HeadObjectOutput::Found(meta),
+            Evaluation::Proceed => HeadObjectOutput::Found {
+                expiration: lifecycle.and_then(|l| l.expiration(&meta)),
+                meta,
+            },
             Evaluation::NotModified => HeadObjectOutput::NotModified(meta),
         })
     }
@@ -849,7 +893,7 @@ impl StorageService {
     ) -> CoreResult<UserId> {
         let reader = reader.into();
         let action = PublicAction::GetObjectAcl;
-        let (_, grant) = self.object_meta_as(&reader, action, bucket, key).await?;
+        let (_, grant, _) = self.object_meta_as(&reader, action, bucket, key).await?;
         // Without a grant the reader read their own bucket.
         Ok(match (grant, reader) {
             (Some(grant), _) => grant.owner,
@@ -858,7 +902,8 @@ impl StorageService {
         })
     }
 
-    /// Reads an object (or a range of it), after its conditions.
+    /// Reads an object (or a range of it), after its conditions, with when
+    /// the bucket's lifecycle expires it.
     ///
     /// # Errors
     /// `NotFound(Bucket|Object)`, `Forbidden`, `PreconditionFailed`,
@@ -888,7 +933,7 @@ impl StorageService {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let (meta, grant) = self
+            let (meta, grant, lifecycle) = self
                 .object_meta_as(reader, PublicAction::GetObject, bucket, key)
                 .await?;
             if conditions_say_not_modified(&options.conditions, &meta)? {
@@ -902,7 +947,16 @@ impl StorageService {
                     .transpose()?,
             };
             match self.blobs.read(meta.blob_id, range).await {
-                Ok(body) => return Ok((GetObjectOutput::Body { meta, range, body }, grant)),
+                Ok(body) => {
+                    let expiration = lifecycle.and_then(|l| l.expiration(&meta));
+                    let read = GetObjectOutput::Body {
+                        meta,
+                        expiration,
+                        range,
+                        body,
+                    };
+                    return Ok((read, grant));
+                }
                 // Replaced and removed between the row and the open: the row
                 // now names a newer blob.
                 Err(CoreError::NotFound { .. }) if attempt < READ_ATTEMPTS => continue,
@@ -949,7 +1003,11 @@ impl StorageService {
         keys: &[String],
     ) -> CoreResult<Vec<CoreResult<bool>>> {
         // One lookup for all the keys; each is checked against the policy.
-        let (bucket, policy) = self.owned_bucket(caller, bucket).await?;
+        let found = self.owned_bucket(caller, bucket).await?;
+        let bucket = found.bucket;
+        let policy = found
+            .policy
+            .and_then(|doc| stored_policy(&bucket.name, &doc));
         let mut results = Vec::with_capacity(keys.len());
         for key in keys {
             let result = async {
@@ -981,7 +1039,7 @@ impl StorageService {
         bucket: &str,
         input: &ListObjectsInput,
     ) -> CoreResult<ListObjectsPage> {
-        let (bucket, _) = self
+        let (bucket, _, _) = self
             .readable_bucket(&caller.into(), bucket, PublicAction::ListBucket, None)
             .await?;
         listing::list(self.repo.as_ref(), &bucket, input).await
@@ -1054,13 +1112,14 @@ impl StorageService {
         dst_key: &str,
         directive: MetadataDirective,
         tagging: TaggingDirective,
-    ) -> CoreResult<ObjectMeta> {
-        self.bucket(
-            caller,
-            dst_bucket,
-            Access::object(S3Action::PutObject, dst_key),
-        )
-        .await?;
+    ) -> CoreResult<(ObjectMeta, Option<ObjectExpiry>)> {
+        let (_, lifecycle) = self
+            .bucket_with_lifecycle(
+                caller,
+                dst_bucket,
+                Access::object(S3Action::PutObject, dst_key),
+            )
+            .await?;
         ObjectKey::parse(dst_key)?;
         let options = GetObjectOptions {
             range: None,
@@ -1117,23 +1176,26 @@ impl StorageService {
                 headers,
             } => (content_type, user_metadata, headers),
         };
-        self.put_object(
-            caller,
-            PutObjectInput {
-                bucket: dst_bucket.to_owned(),
-                key: dst_key.to_owned(),
-                body,
-                content_length: Some(source.size_bytes),
-                content_type,
-                user_metadata,
-                headers,
-                expected_md5: None,
-                create_bucket: false,
-                condition: WriteCondition::Always,
-                tags,
-            },
-        )
-        .await
+        let copy = self
+            .put_object(
+                caller,
+                PutObjectInput {
+                    bucket: dst_bucket.to_owned(),
+                    key: dst_key.to_owned(),
+                    body,
+                    content_length: Some(source.size_bytes),
+                    content_type,
+                    user_metadata,
+                    headers,
+                    expected_md5: None,
+                    create_bucket: false,
+                    condition: WriteCondition::Always,
+                    tags,
+                },
+            )
+            .await?;
+        let expiration = lifecycle.and_then(|l| l.expiration(&copy));
+        Ok((copy, expiration))
     }
 
     /// The tags of an object the caller may read, in their stored order.

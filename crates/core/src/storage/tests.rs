@@ -558,7 +558,8 @@ async fn copy_keeps_or_replaces_metadata() {
             TaggingDirective::Copy,
         )
         .await
-        .unwrap();
+        .unwrap()
+        .0;
     assert_eq!(copied.etag, src.etag);
     assert_eq!(copied.content_type, "text/x-src");
     assert_eq!(copied.user_metadata, meta);
@@ -580,7 +581,8 @@ async fn copy_keeps_or_replaces_metadata() {
             TaggingDirective::Copy,
         )
         .await
-        .unwrap();
+        .unwrap()
+        .0;
     assert_eq!(replaced.content_type, "application/json");
     assert!(replaced.user_metadata.is_empty());
     // Copying with changed headers keeps the rest; `None` removes one.
@@ -616,7 +618,8 @@ async fn copy_keeps_or_replaces_metadata() {
             TaggingDirective::Copy,
         )
         .await
-        .unwrap();
+        .unwrap()
+        .0;
     assert_eq!(changed.content_type, "text/x-src");
     assert_eq!(changed.user_metadata, meta);
     let want: BTreeMap<String, String> = [
@@ -975,7 +978,7 @@ async fn tags_are_written_read_replaced_and_copied() {
         .put_object_tags(f.alice, "tagb", "k", &t2)
         .await
         .unwrap();
-    let HeadObjectOutput::Found(after) = f
+    let HeadObjectOutput::Found { meta: after, .. } = f
         .svc
         .head_object(f.alice, "tagb", "k", &Conditions::default())
         .await
@@ -1007,7 +1010,8 @@ async fn tags_are_written_read_replaced_and_copied() {
             TaggingDirective::Copy,
         )
         .await
-        .unwrap();
+        .unwrap()
+        .0;
     assert_eq!(copied.tags, t2);
     let replaced = f
         .svc
@@ -1022,7 +1026,8 @@ async fn tags_are_written_read_replaced_and_copied() {
             TaggingDirective::Replace(Tags::default()),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .0;
     assert!(replaced.tags.is_empty());
 
     // An empty set removes them; a rewrite without tags has none.
@@ -1488,6 +1493,7 @@ async fn signed_callers_of_other_accounts_get_what_the_policy_grants_everyone() 
                 tagging,
             )
             .await
+            .map(|(copied, _)| copied)
         }
     };
     let err = copy("mine", "pub/a.txt", TaggingDirective::Copy)

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use miniaws_core::error::ConflictKind;
 use miniaws_core::identity::UserId;
 use miniaws_core::storage::{
-    BlobId, Bucket, BucketAccess, BucketName, CorsConfiguration, ETag, KeyRange,
+    BlobId, Bucket, BucketAccess, BucketLookup, BucketName, CorsConfiguration, ETag, KeyRange,
     LifecycleConfiguration, ObjectId, ObjectKey, ObjectMeta, ObjectWrite, PublicAccessBlock,
     StorageRepo, Tags, WriteCondition,
 };
@@ -276,20 +276,32 @@ impl StorageRepo for PgStorageRepo {
             .map_err(db_err)
     }
 
-    async fn get_bucket_with_policy(
-        &self,
-        name: &BucketName,
-    ) -> CoreResult<Option<(Bucket, Option<String>)>> {
-        let row =
-            sqlx::query("SELECT name, owner_id, created_at, policy FROM buckets WHERE name = $1")
-                .bind(name.as_str())
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db_err)?;
-        row.as_ref()
-            .map(|r| Ok((bucket_from_row(r)?, r.try_get("policy")?)))
-            .transpose()
-            .map_err(db_err)
+    async fn lookup_bucket(&self, name: &BucketName) -> CoreResult<Option<BucketLookup>> {
+        let row = sqlx::query(
+            "SELECT name, owner_id, created_at, policy, lifecycle FROM buckets WHERE name = $1",
+        )
+        .bind(name.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let (bucket, policy, lifecycle) = (|| {
+            let bucket = bucket_from_row(&row)?;
+            let policy: Option<String> = row.try_get("policy")?;
+            let lifecycle: Option<String> = row.try_get("lifecycle")?;
+            Ok::<_, sqlx::Error>((bucket, policy, lifecycle))
+        })()
+        .map_err(db_err)?;
+        // Decoded only when there is one: a bucket without a configuration
+        // costs nothing here.
+        let lifecycle = stored_lifecycle(&bucket.name, lifecycle.as_deref());
+        Ok(Some(BucketLookup {
+            bucket,
+            policy,
+            lifecycle,
+        }))
     }
 
     async fn list_buckets(&self, owner: UserId) -> CoreResult<Vec<Bucket>> {

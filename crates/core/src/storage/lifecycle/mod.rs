@@ -377,20 +377,26 @@ impl LifecycleConfiguration {
         self.minimum_object_size
     }
 
-    /// When the object `meta` expires under the enabled rules that apply
-    /// to it: the earliest of their `Expiration` times (S3: when rules
-    /// overlap, the shorter expiration wins). `None`: never.
-    pub fn expiry_of(&self, meta: &ObjectMeta) -> Option<OffsetDateTime> {
-        let key = meta.key.as_str();
+    /// When the object `meta` expires and under which rule: the earliest
+    /// of the enabled `Expiration` rules that apply to it (S3: when rules
+    /// overlap, the shorter expiration wins; S3 reports that one in
+    /// `x-amz-expiration`), the first of them in order on a tie. `None`:
+    /// never. The sweep deletes by this very answer, so what a client is
+    /// told and what the sweep does cannot disagree.
+    pub fn expiration(&self, meta: &ObjectMeta) -> Option<ObjectExpiry> {
         self.rules
             .iter()
-            .filter(|r| r.enabled && r.scope.matches(key, &meta.tags, meta.size_bytes))
-            .filter_map(|r| match r.expiration? {
-                Expiration::Days(days) => days_after(meta.last_modified, days),
-                Expiration::Date(date) => Some(date.with_time(Time::MIDNIGHT).assume_utc()),
-                Expiration::ExpiredObjectDeleteMarker(_) => None,
+            .filter_map(|r| Some((r.expiry_of(meta)?, r)))
+            .min_by_key(|(at, _)| *at)
+            .map(|(at, r)| ObjectExpiry {
+                at,
+                rule_id: r.id.clone(),
             })
-            .min()
+    }
+
+    /// When the object `meta` expires (see [`Self::expiration`]).
+    pub fn expiry_of(&self, meta: &ObjectMeta) -> Option<OffsetDateTime> {
+        self.expiration(meta).map(|e| e.at)
     }
 
     /// Whether the object `meta` has expired at `now`.
@@ -399,14 +405,25 @@ impl LifecycleConfiguration {
     }
 
     /// When an incomplete multipart upload of `key`, initiated at
-    /// `initiated`, is aborted under the enabled rules whose prefix `key`
-    /// has (validation admits no tag or size predicate beside an abort).
-    pub fn abort_of(&self, key: &str, initiated: OffsetDateTime) -> Option<OffsetDateTime> {
+    /// `initiated`, is aborted and under which rule: the earliest of the
+    /// enabled `AbortIncompleteMultipartUpload` rules whose prefix `key`
+    /// has, the first in order on a tie (S3's `x-amz-abort-date` and
+    /// `x-amz-abort-rule-id`). `None`: never.
+    pub fn abort(&self, key: &str, initiated: OffsetDateTime) -> Option<UploadAbort> {
         self.rules
             .iter()
-            .filter(|r| r.enabled && key.starts_with(r.scope.prefix()))
-            .filter_map(|r| days_after(initiated, r.abort_after_days?))
-            .min()
+            .filter_map(|r| Some((r.abort_of(key, initiated)?, r)))
+            .min_by_key(|(at, _)| *at)
+            .map(|(at, r)| UploadAbort {
+                at,
+                rule_id: r.id.clone(),
+            })
+    }
+
+    /// When an incomplete multipart upload of `key`, initiated at
+    /// `initiated`, is aborted (see [`Self::abort`]).
+    pub fn abort_of(&self, key: &str, initiated: OffsetDateTime) -> Option<OffsetDateTime> {
+        self.abort(key, initiated).map(|a| a.at)
     }
 
     /// The key prefixes a sweep must scan to find every object an enabled
@@ -434,6 +451,62 @@ impl LifecycleConfiguration {
         )
     }
 }
+/// When an object expires, and the rule that says so: what S3 sends as
+/// `x-amz-expiration`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectExpiry {
+    /// The midnight UTC the object expires at.
+    pub at: OffsetDateTime,
+    /// The ID of the rule that expires it.
+    pub rule_id: String,
+}
+
+/// When an incomplete multipart upload is aborted, and the rule that says
+/// so: what S3 sends as `x-amz-abort-date` and `x-amz-abort-rule-id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadAbort {
+    /// The midnight UTC the upload is aborted at.
+    pub at: OffsetDateTime,
+    /// The ID of the rule that aborts it.
+    pub rule_id: String,
+}
+
+impl LifecycleRule {
+    /// When this rule expires the object `meta`: `None` when the rule is
+    /// disabled, has no `Expiration` with `Days` or `Date`, or its filter
+    /// does not select the object (prefix, tags, size, `And`). With `Days`,
+    /// the object's creation (its last write) plus the days, rounded up to
+    /// the next midnight UTC; with `Date`, that day's midnight UTC. The one
+    /// decision behind both the sweep and the `x-amz-expiration` header.
+    pub fn expiry_of(&self, meta: &ObjectMeta) -> Option<OffsetDateTime> {
+        if !self.enabled
+            || !self
+                .scope
+                .matches(meta.key.as_str(), &meta.tags, meta.size_bytes)
+        {
+            return None;
+        }
+        match self.expiration? {
+            Expiration::Days(days) => days_after(meta.last_modified, days),
+            Expiration::Date(date) => Some(date.with_time(Time::MIDNIGHT).assume_utc()),
+            Expiration::ExpiredObjectDeleteMarker(_) => None,
+        }
+    }
+
+    /// When this rule aborts an incomplete multipart upload of `key`
+    /// initiated at `initiated`: `None` when the rule is disabled, has no
+    /// `AbortIncompleteMultipartUpload`, or `key` lacks its prefix
+    /// (validation admits no tag or size predicate beside an abort).
+    /// `DaysAfterInitiation` is rounded up to the next midnight UTC, as
+    /// expirations are.
+    pub fn abort_of(&self, key: &str, initiated: OffsetDateTime) -> Option<OffsetDateTime> {
+        if !self.enabled || !key.starts_with(self.scope.prefix()) {
+            return None;
+        }
+        days_after(initiated, self.abort_after_days?)
+    }
+}
+
 /// The prefixes of `rules`, sorted, without those another one covers.
 fn outermost<'a>(rules: impl Iterator<Item = &'a LifecycleRule>) -> Vec<String> {
     let prefixes: BTreeSet<&str> = rules.map(|r| r.scope.prefix()).collect();

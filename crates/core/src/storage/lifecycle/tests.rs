@@ -580,16 +580,19 @@ fn which_objects_expire_when() {
             ..days(rule("off", prefix("keep/")), 1)
         },
     ]);
+    // What the sweep and the x-amz-expiration header both read: when, and
+    // which rule.
     let at = |key: &str, tags: &[(&str, &str)], size: u64| {
-        c.expiry_of(&object(key, tags, size, written))
+        c.expiration(&object(key, tags, size, written))
+            .map(|e| (e.at, e.rule_id))
     };
-    // (what, key, tags, size, expected expiry)
+    // (what, key, tags, size, expected expiry and rule)
     type Case<'a> = (
         &'a str,
         &'a str,
         Vec<(&'a str, &'a str)>,
         u64,
-        Option<OffsetDateTime>,
+        Option<(OffsetDateTime, &'a str)>,
     );
     let cases: Vec<Case> = vec![
         (
@@ -597,7 +600,7 @@ fn which_objects_expire_when() {
             "logs/a",
             vec![],
             50,
-            Some(datetime!(2026-03-13 0:00 UTC)),
+            Some((datetime!(2026-03-13 0:00 UTC), "logs")),
         ),
         ("outside every rule", "data/a", vec![], 50, None),
         ("a prefix is not a substring", "x/logs/a", vec![], 50, None),
@@ -606,7 +609,7 @@ fn which_objects_expire_when() {
             "data/t",
             vec![("tmp", "yes")],
             50,
-            Some(datetime!(2026-03-11 0:00 UTC)),
+            Some((datetime!(2026-03-11 0:00 UTC), "tmp-tagged")),
         ),
         (
             "tag with another value",
@@ -620,14 +623,14 @@ fn which_objects_expire_when() {
             "logs/t",
             vec![("tmp", "yes")],
             50,
-            Some(datetime!(2026-03-11 0:00 UTC)),
+            Some((datetime!(2026-03-11 0:00 UTC), "tmp-tagged")),
         ),
         (
             "And: all of it",
             "cache/a",
             vec![("kind", "cache")],
             500,
-            Some(datetime!(2026-03-12 0:00 UTC)),
+            Some((datetime!(2026-03-12 0:00 UTC), "big-cache")),
         ),
         (
             "And: too small",
@@ -656,12 +659,15 @@ fn which_objects_expire_when() {
             "data/s",
             vec![],
             9,
-            Some(datetime!(2026-03-16 0:00 UTC)),
+            Some((datetime!(2026-03-16 0:00 UTC), "small")),
         ),
         ("disabled rule", "keep/a", vec![], 50, None),
     ];
     for (what, key, tags, size, want) in cases {
+        let want = want.map(|(at, id)| (at, id.to_owned()));
         assert_eq!(at(key, &tags, size), want, "{what}");
+        let expiry = c.expiry_of(&object(key, &tags, size, written));
+        assert_eq!(expiry, want.map(|(at, _)| at), "{what}: expiry_of agrees");
     }
     let log = object("logs/a", &[], 50, written);
     assert!(!c.is_expired(&log, datetime!(2026-03-12 23:59:59 UTC)));
@@ -697,6 +703,18 @@ fn uploads_are_aborted_after_their_days() {
         Some(datetime!(2026-03-12 0:00 UTC))
     );
     assert_eq!(c.abort_of("off/x", started), None);
+    // What CreateMultipartUpload tells the client: the earliest, and its rule.
+    let named = |key: &str| c.abort(key, started).map(|a| (a.at, a.rule_id));
+    assert_eq!(
+        named("up/fast/x"),
+        Some((datetime!(2026-03-12 0:00 UTC), "b".to_owned())),
+        "the shorter of two matching rules"
+    );
+    assert_eq!(
+        named("up/x"),
+        Some((datetime!(2026-03-14 0:00 UTC), "a".to_owned()))
+    );
+    assert_eq!(named("off/x"), None, "a disabled rule aborts nothing");
     assert_eq!(
         c.abort_of("exp/x", started),
         None,
@@ -704,6 +722,101 @@ fn uploads_are_aborted_after_their_days() {
     );
     assert_eq!(c.abort_prefixes(), vec!["up/".to_owned()]);
     assert_eq!(c.expiration_prefixes(), vec!["exp/".to_owned()]);
+}
+
+#[test]
+fn one_rule_decision_serves_the_header_and_the_sweep() {
+    // Written one second before midnight: a day later is rounded up to the
+    // midnight after, which is also the Date rule's day.
+    let written = datetime!(2026-03-10 23:59:59 UTC);
+    let c = config(vec![
+        days(rule("first", prefix("a/")), 1),
+        days(rule("second", prefix("a/b/")), 1),
+        LifecycleRuleInput {
+            expiration: Some(ExpirationInput {
+                date: Some(datetime!(2026-03-12 0:00 UTC)),
+                ..Default::default()
+            }),
+            ..rule("dated", prefix("a/b/c/"))
+        },
+        days(rule("long", prefix("z/")), 10),
+        days(
+            rule(
+                "short",
+                FilterInput {
+                    and: Some(AndInput {
+                        prefix: Some("z/".into()),
+                        tags: vec![tag("ttl", "short")],
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+            ),
+            2,
+        ),
+        LifecycleRuleInput {
+            status: "Disabled".into(),
+            ..days(rule("off", prefix("z/")), 1)
+        },
+    ]);
+    let midnight = datetime!(2026-03-12 0:00 UTC);
+    // (what, key, tags, expected expiry and rule)
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        Vec<(&'a str, &'a str)>,
+        Option<(OffsetDateTime, &'a str)>,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "three rules tie: the first in order is named",
+            "a/b/c/x",
+            vec![],
+            Some((midnight, "first")),
+        ),
+        ("two rules tie", "a/b/x", vec![], Some((midnight, "first"))),
+        (
+            "a later rule that expires sooner wins",
+            "z/x",
+            vec![("ttl", "short")],
+            Some((datetime!(2026-03-13 0:00 UTC), "short")),
+        ),
+        (
+            "outside the And filter, the longer rule; never the disabled one",
+            "z/x",
+            vec![],
+            Some((datetime!(2026-03-21 0:00 UTC), "long")),
+        ),
+        ("no rule", "b/x", vec![], None),
+    ];
+    for (what, key, tags, want) in cases {
+        let meta = object(key, &tags, 10, written);
+        let got = c.expiration(&meta);
+        assert_eq!(
+            got.as_ref().map(|e| (e.at, e.rule_id.as_str())),
+            want,
+            "{what}"
+        );
+        // Each rule alone, as the header's choice is made of them.
+        let earliest = c.rules().iter().filter_map(|r| r.expiry_of(&meta)).min();
+        assert_eq!(earliest, want.map(|(at, _)| at), "{what}: per rule");
+        // A hand-set clock on either side of the expiry: the sweep deletes
+        // exactly when the header said it would.
+        if let Some((at, _)) = want {
+            let second = time::Duration::seconds(1);
+            assert!(!c.is_expired(&meta, at - second), "{what}: not before");
+            assert!(c.is_expired(&meta, at), "{what}: at the midnight");
+        } else {
+            assert!(
+                !c.is_expired(&meta, datetime!(2100-01-01 0:00 UTC)),
+                "{what}"
+            );
+        }
+    }
+    let off = &c.rules()[5];
+    assert!(!off.enabled);
+    assert_eq!(off.expiry_of(&object("z/x", &[], 10, written)), None);
+    assert_eq!(off.abort_of("z/x", written), None);
 }
 
 #[test]

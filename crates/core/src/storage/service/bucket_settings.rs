@@ -239,40 +239,48 @@ impl StorageService {
     /// grant was given for, still owned by the same account. A
     /// [`Reader::Signed`] caller reads their own bucket as its owner and
     /// another account's through the grant its policy gives everyone or
-    /// them. The grant comes back when it is what let the read in.
+    /// them. The grant comes back when it is what let the read in, and the
+    /// bucket's lifecycle configuration always (S3 tells any reader when an
+    /// object expires); both come with the bucket's row, in its one lookup.
     pub(super) async fn readable_bucket(
         &self,
         reader: &Reader,
         name: &str,
         action: PublicAction,
         key: Option<&str>,
-    ) -> CoreResult<(Bucket, Option<PublicGrant>)> {
+    ) -> CoreResult<(Bucket, Option<PublicGrant>, Option<LifecycleConfiguration>)> {
         let owner_access = match key {
             Some(key) => Access::object(action.action(), key),
             None => Access::bucket(action.action()),
         };
         let grant = match reader {
             Reader::Owner(caller) => {
-                return Ok((self.bucket(*caller, name, owner_access).await?, None));
+                let (bucket, lifecycle) = self
+                    .bucket_with_lifecycle(*caller, name, owner_access)
+                    .await?;
+                return Ok((bucket, None, lifecycle));
             }
             Reader::Signed(caller) => {
                 let bucket_name = BucketName::parse(name)?;
-                let bucket = match self.repo.get_bucket_with_policy(&bucket_name).await? {
+                let found = match self.repo.lookup_bucket(&bucket_name).await? {
                     None => {
                         return Err(CoreError::not_found(Resource::Bucket, bucket_name.as_str()));
                     }
-                    Some((b, policy)) if b.owner == caller.user_id => {
-                        let policy = policy.and_then(|doc| stored_policy(&b.name, &doc));
+                    Some(found) if found.bucket.owner == caller.user_id => {
+                        let b = found.bucket;
+                        let policy = found.policy.and_then(|doc| stored_policy(&b.name, &doc));
                         owner_may(&b, policy.as_ref(), *caller, &owner_access)?;
-                        return Ok((b, None));
+                        return Ok((b, None, found.lifecycle));
                     }
-                    Some((b, _)) => b,
+                    Some(found) => found,
                 };
                 // Another account's bucket: only what its policy grants
                 // everyone or this caller, checked as for an anonymous one.
                 let who = Some(caller.user_id);
                 return match self.public_grant(who, name, action, key).await? {
-                    Some(grant) if grant.owner == bucket.owner => Ok((bucket, Some(grant))),
+                    Some(grant) if grant.owner == found.bucket.owner => {
+                        Ok((found.bucket, Some(grant), found.lifecycle))
+                    }
                     _ => Err(forbidden(&bucket_name)),
                 };
             }
@@ -283,8 +291,10 @@ impl StorageService {
             return Err(denied());
         }
         let name = BucketName::parse(name)?;
-        match self.repo.get_bucket(&name).await? {
-            Some(b) if b.owner == grant.owner => Ok((b, Some(grant.clone()))),
+        match self.repo.lookup_bucket(&name).await? {
+            Some(found) if found.bucket.owner == grant.owner => {
+                Ok((found.bucket, Some(grant.clone()), found.lifecycle))
+            }
             _ => Err(denied()),
         }
     }
