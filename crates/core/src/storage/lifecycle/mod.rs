@@ -394,9 +394,12 @@ impl LifecycleConfiguration {
             })
     }
 
-    /// When the object `meta` expires (see [`Self::expiration`]).
+    /// When the object `meta` expires: the time of
+    /// [`Self::expiration`], from the same per-rule decision, without
+    /// naming the rule (the sweep asks this of every object it pages
+    /// through, and needs no copy of an ID).
     pub fn expiry_of(&self, meta: &ObjectMeta) -> Option<OffsetDateTime> {
-        self.expiration(meta).map(|e| e.at)
+        self.rules.iter().filter_map(|r| r.expiry_of(meta)).min()
     }
 
     /// Whether the object `meta` has expired at `now`.
@@ -421,9 +424,13 @@ impl LifecycleConfiguration {
     }
 
     /// When an incomplete multipart upload of `key`, initiated at
-    /// `initiated`, is aborted (see [`Self::abort`]).
+    /// `initiated`, is aborted: the time of [`Self::abort`], without naming
+    /// the rule (what the sweep asks).
     pub fn abort_of(&self, key: &str, initiated: OffsetDateTime) -> Option<OffsetDateTime> {
-        self.abort(key, initiated).map(|a| a.at)
+        self.rules
+            .iter()
+            .filter_map(|r| r.abort_of(key, initiated))
+            .min()
     }
 
     /// The key prefixes a sweep must scan to find every object an enabled
