@@ -1,6 +1,6 @@
 //! The lifecycle part of the `StorageRepo` contract (`get_bucket_lifecycle`,
 //! `set_bucket_lifecycle`, `lifecycle_buckets`, the lifecycle `lookup_bucket`
-//! carries, and `delete_object_if`, the
+//! and `get_bucket_with_lifecycle` carry, and `delete_object_if`, the
 //! conditional delete the lifecycle sweep uses), run against SQLite and
 //! Postgres.
 
@@ -84,6 +84,13 @@ async fn settings(repos: &Repos) {
                 found.lifecycle
             });
             assert_eq!(looked_up, direct, "the lookup carries {b}'s lifecycle");
+            let public = s.get_bucket_with_lifecycle(&b).await.expect("lookup").map(
+                |(bucket, lifecycle)| {
+                    assert_eq!(bucket.name, b, "the public read's bucket");
+                    lifecycle
+                },
+            );
+            assert_eq!(public, direct, "the public read's lookup of {b}");
             direct
         }
     };
@@ -438,8 +445,18 @@ async fn undecodable(fresh: &Fresh) {
             .expect("the bucket");
         assert_eq!(
             (found.bucket.owner, found.lifecycle),
-            (erin, want),
+            (erin, want.clone()),
             "lookup of {b}"
+        );
+        let (bucket, lifecycle) = s
+            .get_bucket_with_lifecycle(b)
+            .await
+            .expect("the public read's lookup")
+            .expect("the bucket");
+        assert_eq!(
+            (bucket.owner, lifecycle),
+            (erin, want),
+            "public lookup of {b}"
         );
     }
     assert!(

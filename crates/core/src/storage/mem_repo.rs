@@ -77,6 +77,15 @@ impl StorageRepo for MemRepo {
             lifecycle,
         }))
     }
+    async fn get_bucket_with_lifecycle(
+        &self,
+        name: &BucketName,
+    ) -> CoreResult<Option<(Bucket, Option<LifecycleConfiguration>)>> {
+        Ok(self
+            .lookup_bucket(name)
+            .await?
+            .map(|found| (found.bucket, found.lifecycle)))
+    }
     async fn list_buckets(&self, owner: UserId) -> CoreResult<Vec<Bucket>> {
         Ok(self
             .buckets

@@ -149,6 +149,17 @@ pub trait StorageRepo: Send + Sync {
     /// make the bucket unreadable.
     async fn lookup_bucket(&self, name: &BucketName) -> CoreResult<Option<BucketLookup>>;
 
+    /// [`Self::lookup_bucket`] without the policy: the lookup of a read a
+    /// public grant let in, whose policy was read (for the grant) by
+    /// [`Self::get_bucket_access`] already.
+    ///
+    /// # Errors
+    /// As [`Self::lookup_bucket`].
+    async fn get_bucket_with_lifecycle(
+        &self,
+        name: &BucketName,
+    ) -> CoreResult<Option<(Bucket, Option<LifecycleConfiguration>)>>;
+
     /// `owner`'s buckets, by name.
     async fn list_buckets(&self, owner: UserId) -> CoreResult<Vec<Bucket>>;
 

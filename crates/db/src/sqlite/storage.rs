@@ -352,6 +352,26 @@ impl StorageRepo for SqliteStorageRepo {
         }))
     }
 
+    async fn get_bucket_with_lifecycle(
+        &self,
+        name: &BucketName,
+    ) -> CoreResult<Option<(Bucket, Option<LifecycleConfiguration>)>> {
+        let row =
+            sqlx::query("SELECT name, owner_id, created_at, lifecycle FROM buckets WHERE name = ?")
+                .bind(name.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let bucket = bucket_from_row(&row).map_err(db_err)?;
+        let lifecycle: Option<String> = row.try_get("lifecycle").map_err(db_err)?;
+        // Decoded only when there is one, as in `lookup_bucket`.
+        let lifecycle = stored_lifecycle(&bucket.name, lifecycle.as_deref());
+        Ok(Some((bucket, lifecycle)))
+    }
+
     async fn list_buckets(&self, owner: UserId) -> CoreResult<Vec<Bucket>> {
         let rows = sqlx::query(
             "SELECT name, owner_id, created_at FROM buckets WHERE owner_id = ? ORDER BY name",

@@ -291,9 +291,9 @@ impl StorageService {
             return Err(denied());
         }
         let name = BucketName::parse(name)?;
-        match self.repo.lookup_bucket(&name).await? {
-            Some(found) if found.bucket.owner == grant.owner => {
-                Ok((found.bucket, Some(grant.clone()), found.lifecycle))
+        match self.repo.get_bucket_with_lifecycle(&name).await? {
+            Some((b, lifecycle)) if b.owner == grant.owner => {
+                Ok((b, Some(grant.clone()), lifecycle))
             }
             _ => Err(denied()),
         }
