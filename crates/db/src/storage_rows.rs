@@ -12,6 +12,13 @@ use std::collections::BTreeMap;
 /// The columns every object query selects, in this order.
 pub(crate) const OBJECT_COLUMNS: &str = "id, bucket, key, blob_id, size_bytes, etag, content_type, user_metadata, headers, created_at, parts, tags";
 
+/// `lookup_object`'s select list: the bucket's lookup columns renamed
+/// `b_*` (`created_at` is in both tables) and [`OBJECT_COLUMNS`] of the
+/// joined object `o`, which keep their names.
+pub(crate) const BUCKET_AND_OBJECT_COLUMNS: &str = "b.name AS b_name, b.owner_id AS b_owner_id, b.created_at AS b_created_at, \
+     b.policy AS b_policy, b.lifecycle AS b_lifecycle, \
+     o.id, o.bucket, o.key, o.blob_id, o.size_bytes, o.etag, o.content_type, o.user_metadata, o.headers, o.created_at, o.parts, o.tags";
+
 /// The seed's `arn` column, stored injectively: Postgres TEXT cannot hold
 /// NUL, so `%` and NUL are percent-escaped (the domain's
 /// [`object_arn`] stays the real one).
@@ -239,5 +246,21 @@ impl BucketSetting {
             Self::Tags => "tags",
             Self::Lifecycle => "lifecycle",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_joined_select_names_every_object_column() {
+        let joined: Vec<&str> = BUCKET_AND_OBJECT_COLUMNS
+            .split(',')
+            .map(str::trim)
+            .filter_map(|c| c.strip_prefix("o."))
+            .collect();
+        let plain: Vec<&str> = OBJECT_COLUMNS.split(',').map(str::trim).collect();
+        assert_eq!(joined, plain);
     }
 }

@@ -84,6 +84,20 @@ async fn settings(repos: &Repos) {
                 found.lifecycle
             });
             assert_eq!(looked_up, direct, "the lookup carries {b}'s lifecycle");
+            let key = ObjectKey::parse("no-such-key").expect("key");
+            let with_object =
+                s.lookup_object(&b, &key)
+                    .await
+                    .expect("lookup")
+                    .map(|(found, meta)| {
+                        assert_eq!(found.bucket.name, b, "the joined lookup's bucket");
+                        assert_eq!(meta, None, "no object under that key");
+                        found.lifecycle
+                    });
+            assert_eq!(
+                with_object, direct,
+                "the joined lookup carries {b}'s lifecycle"
+            );
             let public = s.get_bucket_with_lifecycle(&b).await.expect("lookup").map(
                 |(bucket, lifecycle)| {
                     assert_eq!(bucket.name, b, "the public read's bucket");

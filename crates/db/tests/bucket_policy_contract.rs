@@ -6,7 +6,7 @@ mod common;
 
 use common::Repos;
 
-use miniaws_core::storage::{BucketName, PublicAccessBlock};
+use miniaws_core::storage::{BucketName, ObjectKey, PublicAccessBlock};
 
 const POLICY_A: &str = r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::a/*"}]}"#;
 const POLICY_B: &str = r#"{"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::b/*"}]}"#;
@@ -233,6 +233,18 @@ async fn run(repos: Repos) {
                 s.read
                     .map(|(p, _)| (bucket.clone(), owner, p.map(str::to_owned))),
                 "{description} step {i}: bucket with its policy"
+            );
+            // And so does the lookup joined to an object (an owner's GET).
+            let key = ObjectKey::parse("any-key").expect("key");
+            let joined = repos
+                .storage
+                .lookup_object(bucket, &key)
+                .await
+                .unwrap_or_else(|e| panic!("{description} step {i}: joined lookup failed: {e}"))
+                .map(|(found, _)| (found.bucket.name, found.bucket.owner, found.policy));
+            assert_eq!(
+                joined, with_policy,
+                "{description} step {i}: the joined lookup's bucket and policy"
             );
         }
     }

@@ -91,6 +91,52 @@ type Case = (
 fn cases() -> Vec<Case> {
     vec![
         (
+            "lookup_object: the bucket's lookup and the key's current version in one",
+            |r| {
+                Box::pin(async move {
+                    let alice = r.user("alice").await;
+                    let b = r.bucket(alice, "joined").await;
+                    let other = r.bucket(alice, "joined-other").await;
+                    let o = object(&b, "k", 3);
+                    r.storage.put_object(alice, &o).await.unwrap();
+                    // The same key in another bucket is not this one's.
+                    r.storage
+                        .put_object(alice, &object(&other, "only-there", 4))
+                        .await
+                        .unwrap();
+                    let lookup = r.storage.lookup_bucket(&b).await.unwrap().unwrap();
+                    for (key, expected) in [
+                        ("k", Some(o.clone())),
+                        ("missing", None),
+                        ("only-there", None),
+                    ] {
+                        let key = ObjectKey::parse(key).unwrap();
+                        let (found, meta) =
+                            r.storage.lookup_object(&b, &key).await.unwrap().unwrap();
+                        assert_eq!(
+                            found, lookup,
+                            "{key:?}: the bucket as lookup_bucket reads it"
+                        );
+                        assert_eq!(meta, expected, "{key:?}: as get_object reads it");
+                        assert_eq!(meta, r.storage.get_object(&b, &key).await.unwrap());
+                    }
+                    // Deleted: gone from the join too.
+                    r.storage.delete_object(&b, &o.key).await.unwrap();
+                    let (_, meta) = r.storage.lookup_object(&b, &o.key).await.unwrap().unwrap();
+                    assert_eq!(meta, None, "a deleted key is not joined");
+                    let missing = BucketName::parse("joined-missing").unwrap();
+                    assert!(
+                        r.storage
+                            .lookup_object(&missing, &o.key)
+                            .await
+                            .unwrap()
+                            .is_none(),
+                        "no bucket, no lookup"
+                    );
+                })
+            },
+        ),
+        (
             "tags: stored in order with the object, listed, replaced by a rewrite",
             |r| {
                 Box::pin(async move {

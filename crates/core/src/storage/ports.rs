@@ -149,6 +149,26 @@ pub trait StorageRepo: Send + Sync {
     /// make the bucket unreadable.
     async fn lookup_bucket(&self, name: &BucketName) -> CoreResult<Option<BucketLookup>>;
 
+    /// [`Self::lookup_bucket`] and [`Self::get_object`] at once: the bucket
+    /// (`None`: there is no such bucket) and the current version of `key`
+    /// in it, if any. The read path of the bucket's owner (GET, HEAD), which
+    /// otherwise pays two round trips to the database; adapters answer it
+    /// with one statement. The default makes the two calls.
+    ///
+    /// # Errors
+    /// As [`Self::lookup_bucket`] and [`Self::get_object`].
+    async fn lookup_object(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+    ) -> CoreResult<Option<(BucketLookup, Option<ObjectMeta>)>> {
+        let Some(found) = self.lookup_bucket(bucket).await? else {
+            return Ok(None);
+        };
+        let meta = self.get_object(bucket, key).await?;
+        Ok(Some((found, meta)))
+    }
+
     /// [`Self::lookup_bucket`] without the policy: the lookup of a read a
     /// public grant let in, whose policy was read (for the grant) by
     /// [`Self::get_bucket_access`] already.

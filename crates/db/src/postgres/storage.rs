@@ -18,10 +18,11 @@ use uuid::Uuid;
 use crate::complete::first;
 use crate::error::{db_err, is_unique_violation};
 use crate::storage_rows::{
-    BucketSetting, OBJECT_COLUMNS, access_block_to_json, bucket_tags_to_json, cors_to_json,
-    decode_bucket, decode_key, json_to_access_block, json_to_bucket_tags, json_to_cors,
-    json_to_lifecycle, json_to_map, json_to_parts, json_to_tags, lifecycle_to_json, map_to_json,
-    parts_to_json, refusal_error, stored_arn, stored_lifecycle, tags_to_json,
+    BUCKET_AND_OBJECT_COLUMNS, BucketSetting, OBJECT_COLUMNS, access_block_to_json,
+    bucket_tags_to_json, cors_to_json, decode_bucket, decode_key, json_to_access_block,
+    json_to_bucket_tags, json_to_cors, json_to_lifecycle, json_to_map, json_to_parts, json_to_tags,
+    lifecycle_to_json, map_to_json, parts_to_json, refusal_error, stored_arn, stored_lifecycle,
+    tags_to_json,
 };
 
 /// Buckets and object metadata in PostgreSQL.
@@ -302,6 +303,52 @@ impl StorageRepo for PgStorageRepo {
             policy,
             lifecycle,
         }))
+    }
+
+    async fn lookup_object(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+    ) -> CoreResult<Option<(BucketLookup, Option<ObjectMeta>)>> {
+        // One statement for the two lookups of an owner's GET or HEAD: the
+        // bucket, and the key's current version joined to it (NULL columns
+        // when there is none).
+        let sql = format!(
+            "SELECT {BUCKET_AND_OBJECT_COLUMNS} FROM buckets b
+             LEFT JOIN objects o ON o.bucket = b.name AND o.key = $2 AND o.blob_id IS NOT NULL
+             WHERE b.name = $1"
+        );
+        let row = sqlx::query(&sql)
+            .bind(bucket.as_str())
+            .bind(key.as_str().as_bytes())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let (found, lifecycle, meta) = (|| {
+            let found = BucketLookup {
+                bucket: Bucket {
+                    name: decode_bucket(row.try_get("b_name")?)?,
+                    owner: UserId::from_uuid(row.try_get("b_owner_id")?),
+                    created_at: row.try_get("b_created_at")?,
+                },
+                policy: row.try_get("b_policy")?,
+                lifecycle: None,
+            };
+            let lifecycle: Option<String> = row.try_get("b_lifecycle")?;
+            let has_object = row.try_get::<Option<Uuid>, _>("id")?.is_some();
+            let meta = if has_object {
+                Some(object_from_row(&row, bucket)?)
+            } else {
+                None
+            };
+            Ok::<_, sqlx::Error>((found, lifecycle, meta))
+        })()
+        .map_err(db_err)?;
+        let lifecycle = stored_lifecycle(&found.bucket.name, lifecycle.as_deref());
+        Ok(Some((BucketLookup { lifecycle, ..found }, meta)))
     }
 
     async fn get_bucket_with_lifecycle(

@@ -14,6 +14,7 @@ use crate::storage::listing::{KeyRange, key_successor};
 use crate::storage::policy::{
     Access, BucketPolicy, PublicAccessBlock, PublicAction, PublicGrant, Reader, S3Action,
 };
+use crate::storage::ports::BucketLookup;
 use crate::storage::tags::Tags;
 use crate::{Resource, StopRequested};
 
@@ -274,15 +275,7 @@ impl StorageService {
                     }
                     Some(found) => found,
                 };
-                // Another account's bucket: only what its policy grants
-                // everyone or this caller, checked as for an anonymous one.
-                let who = Some(caller.user_id);
-                return match self.public_grant(who, name, action, key).await? {
-                    Some(grant) if grant.owner == found.bucket.owner => {
-                        Ok((found.bucket, Some(grant), found.lifecycle))
-                    }
-                    _ => Err(forbidden(&bucket_name)),
-                };
+                return self.granted_to_other(*caller, found, action, key).await;
             }
             Reader::Public(grant) => grant,
         };
@@ -296,6 +289,31 @@ impl StorageService {
                 Ok((b, Some(grant.clone()), lifecycle))
             }
             _ => Err(denied()),
+        }
+    }
+
+    /// Another account's bucket, as [`Self::lookup_bucket`] found it, read
+    /// by `caller`: only what its policy grants everyone or this caller,
+    /// checked as for an anonymous caller.
+    ///
+    /// # Errors
+    /// `Forbidden` without a grant; database failures.
+    pub(super) async fn granted_to_other(
+        &self,
+        caller: Caller,
+        found: BucketLookup,
+        action: PublicAction,
+        key: Option<&str>,
+    ) -> CoreResult<(Bucket, Option<PublicGrant>, Option<LifecycleConfiguration>)> {
+        let name = found.bucket.name.clone();
+        match self
+            .public_grant(Some(caller.user_id), name.as_str(), action, key)
+            .await?
+        {
+            Some(grant) if grant.owner == found.bucket.owner => {
+                Ok((found.bucket, Some(grant), found.lifecycle))
+            }
+            _ => Err(forbidden(&name)),
         }
     }
 
