@@ -24,7 +24,7 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CorsConfiguration, CorsRule, Tag, Tagging};
 use base64::Engine;
-use common::{code_of, crc32_ieee, s3_client};
+use common::{code_of, crc32_ieee, crc64_nvme, s3_client};
 use hmac::{Hmac, Mac};
 use md5::Md5;
 use miniaws_client::CreatedKey;
@@ -955,6 +955,96 @@ async fn sdk_algorithm_mismatch(s3: &Client, signer: &Signer) {
     assert!(keys(s3).await.contains(&"sdk-mismatch".to_owned()));
 }
 
+/// An object uploaded without a checksum gets S3's default, a full-object
+/// CRC64NVME: answered by PutObject, stored, returned by HeadObject and
+/// GetObject with `x-amz-checksum-mode: ENABLED` (which the SDK then
+/// validates) and by GetObjectAttributes; one uploaded with its own
+/// checksum keeps that one alone.
+async fn default_checksum(server: &TestServer, key: &CreatedKey) {
+    use aws_sdk_s3::config::RequestChecksumCalculation;
+    use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, ChecksumType, ObjectAttributes};
+    let plain = common::s3_client_with(
+        &server.aws_url(),
+        &key.access_key_id,
+        &key.secret_access_key,
+        |b| b.request_checksum_calculation(RequestChecksumCalculation::WhenRequired),
+    );
+    let body = b"bytes sent without any checksum".repeat(1000);
+    let want = b64(&crc64_nvme(&body).to_be_bytes());
+    let put = plain
+        .put_object()
+        .bucket(BUCKET)
+        .key("default-checksum")
+        .body(ByteStream::from(body.clone()))
+        .send()
+        .await
+        .expect("PutObject without a checksum");
+    assert_eq!(
+        put.checksum_crc64_nvme(),
+        Some(want.as_str()),
+        "PutObject answers it"
+    );
+    assert_eq!(put.checksum_crc32(), None);
+    let head = plain
+        .head_object()
+        .bucket(BUCKET)
+        .key("default-checksum")
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await
+        .expect("HeadObject");
+    assert_eq!(head.checksum_crc64_nvme(), Some(want.as_str()));
+    assert_eq!(head.checksum_type(), Some(&ChecksumType::FullObject));
+    let got = plain
+        .get_object()
+        .bucket(BUCKET)
+        .key("default-checksum")
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await
+        .expect("GetObject");
+    assert_eq!(got.checksum_crc64_nvme(), Some(want.as_str()));
+    let bytes = got
+        .body
+        .collect()
+        .await
+        .expect("the SDK validates the CRC64NVME");
+    assert_eq!(bytes.into_bytes().as_ref(), body.as_slice());
+    let attrs = plain
+        .get_object_attributes()
+        .bucket(BUCKET)
+        .key("default-checksum")
+        .object_attributes(ObjectAttributes::Checksum)
+        .send()
+        .await
+        .expect("GetObjectAttributes");
+    let sum = attrs.checksum().expect("a checksum");
+    assert_eq!(sum.checksum_crc64_nvme(), Some(want.as_str()));
+
+    // The client's own checksum is the object's; no default is added.
+    let own = plain
+        .put_object()
+        .bucket(BUCKET)
+        .key("own-checksum")
+        .checksum_algorithm(ChecksumAlgorithm::Sha256)
+        .body(ByteStream::from(body.clone()))
+        .send()
+        .await
+        .expect("PutObject with SHA256");
+    assert!(own.checksum_sha256().is_some());
+    assert_eq!(own.checksum_crc64_nvme(), None, "no default beside it");
+    let head = plain
+        .head_object()
+        .bucket(BUCKET)
+        .key("own-checksum")
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await
+        .expect("HeadObject");
+    assert_eq!(head.checksum_crc64_nvme(), None);
+    assert_eq!(head.checksum_sha256(), own.checksum_sha256());
+}
+
 async fn run(backend: Backend) {
     let Some(server) = TestServer::start(backend).await else {
         return;
@@ -972,6 +1062,7 @@ async fn run(backend: Backend) {
     presigned_query_options(&s3, &signer).await;
     form_checksums(&server, &key, &s3).await;
     sdk_algorithm_mismatch(&s3, &signer).await;
+    default_checksum(&server, &key).await;
     assert!(!server.log().contains("panicked"), "no panic in the log");
 }
 

@@ -17,7 +17,7 @@ use aws_sdk_s3::types::{
 };
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use common::{code_of, crc32_ieee, s3_client};
+use common::{code_of, crc32_ieee, crc64_nvme, s3_client};
 use md5::{Digest, Md5};
 use miniaws_testkit::{Backend, TestServer};
 use rand::RngCore;
@@ -576,22 +576,6 @@ async fn crc32_uploads(s3: &Client, bucket: &str) {
     let raw = BASE64.decode(&part_crc).expect("base64");
     let want = format!("{}-1", BASE64.encode(crc32_ieee(&raw).to_be_bytes()));
     assert_eq!(done.checksum_crc32(), Some(want.as_str()));
-}
-
-/// CRC-64/NVME (reflected polynomial 0x9a6c9329ac4bc9b5), bitwise.
-fn crc64_nvme(data: &[u8]) -> u64 {
-    let mut crc = u64::MAX;
-    for &b in data {
-        crc ^= u64::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0x9a6c_9329_ac4b_c9b5
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
 }
 
 /// Full-object checksums: CRC64NVME (FULL_OBJECT by default) and CRC32

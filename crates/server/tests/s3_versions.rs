@@ -20,7 +20,8 @@ use aws_sdk_s3::types::{
     ObjectAttributes, ObjectCannedAcl, ObjectIdentifier, ObjectOwnership, ObjectVersion,
     OwnershipControls, OwnershipControlsRule, Permission, Type,
 };
-use common::{code_of, s3_client};
+use base64::Engine;
+use common::{code_of, crc64_nvme, s3_client};
 use futures::StreamExt;
 use miniaws_testkit::{Backend, TestServer};
 use std::collections::BTreeSet;
@@ -786,7 +787,8 @@ async fn object_attributes(s3: &Client, bucket: &str) {
         vec![Some(2)]
     );
 
-    // Multipart without checksums: the count alone, no checksum.
+    // Multipart without checksums: the count, and S3's default checksum
+    // of the object, a full-object CRC64NVME (no per-part checksums).
     multipart_object(s3, bucket, "plain-multi", false).await;
     let attrs = s3
         .get_object_attributes()
@@ -796,7 +798,18 @@ async fn object_attributes(s3: &Client, bucket: &str) {
         .send()
         .await
         .expect("GetObjectAttributes");
-    assert!(attrs.checksum().is_none());
+    let whole = [vec![7u8; 5 * 1024 * 1024], b"the last part".to_vec()].concat();
+    let checksum = attrs.checksum().expect("the default checksum");
+    assert_eq!(
+        checksum.checksum_crc64_nvme(),
+        Some(
+            base64::engine::general_purpose::STANDARD
+                .encode(crc64_nvme(&whole).to_be_bytes())
+                .as_str()
+        )
+    );
+    assert_eq!(checksum.checksum_type(), Some(&ChecksumType::FullObject));
+    assert_eq!(checksum.checksum_crc32(), None);
     let parts = attrs.object_parts().expect("parts");
     assert_eq!(parts.total_parts_count(), Some(2));
     assert!(parts.parts().is_empty(), "no per-part checksums, no parts");

@@ -166,6 +166,18 @@ pub struct ChecksumRequest {
     pub expected: Option<String>,
 }
 
+impl ChecksumRequest {
+    /// What an upload that declares no checksum gets: S3's default, a
+    /// CRC64NVME of the object, computed as the body streams (nothing to
+    /// compare it with).
+    pub fn s3_default() -> Self {
+        Self {
+            algorithm: Algorithm::Crc64Nvme,
+            expected: None,
+        }
+    }
+}
+
 /// Reads the checksum a request declares: an `x-amz-checksum-*` header, an
 /// `x-amz-trailer` naming one, or `x-amz-sdk-checksum-algorithm`.
 ///

@@ -1,5 +1,6 @@
 //! PutObject: streams the body to disk; `Content-MD5` → `BadDigest`,
-//! `x-amz-checksum-*` (header or trailer) verified, stored and returned.
+//! `x-amz-checksum-*` (header or trailer) verified, stored and returned; an
+//! object uploaded without one gets S3's default, a CRC64NVME.
 //!
 //! The object is written in the storage service's two steps (a verified
 //! blob, then the metadata commit) rather than through `put_object`,
@@ -24,7 +25,7 @@ use s3s::dto::{PutObjectInput, PutObjectOutput};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use super::acl::{acl_headers, check_write_acl};
-use super::body::{checked_body, checksum_request};
+use super::body::{ChecksumRequest, checked_body, checksum_request};
 use super::convert::{
     StoredChecksums, StoredHeaders, checksum_header, content_md5, etag, user_metadata,
 };
@@ -39,7 +40,8 @@ pub(super) async fn handle(
     req: S3Request<PutObjectInput>,
 ) -> S3Result<S3Response<PutObjectOutput>> {
     let caller = caller(&req)?;
-    let check = checksum_request(&req.headers)?;
+    // Without a checksum of its own, the object gets S3's default one.
+    let check = checksum_request(&req.headers)?.unwrap_or_else(ChecksumRequest::s3_default);
     let input = req.input;
     if input.write_offset_bytes.is_some() {
         return Err(s3_error!(
@@ -56,7 +58,7 @@ pub(super) async fn handle(
     // bucket, the key or the condition comes from the write below.
     BucketName::parse(&input.bucket).map_err(bucket_error)?;
     let content_length = input.content_length.and_then(|l| u64::try_from(l).ok());
-    let (body, outcome) = checked_body(input.body, check, req.trailing_headers);
+    let (body, outcome) = checked_body(input.body, Some(check), req.trailing_headers);
     let (blob_id, written, lifecycle) = s3
         .storage()
         .write_checked_blob(

@@ -460,10 +460,13 @@ impl MultipartService {
         // A full-object checksum is computed over the bytes as they are
         // assembled (one pass; S3 combines the parts' CRCs instead, which
         // gives the same value).
-        let hasher = upload
-            .checksum_algorithm
-            .filter(|_| full_object)
-            .map(|a| Arc::new(std::sync::Mutex::new(Some(a.hasher()))));
+        // An upload created without an algorithm gets S3's default, a
+        // full-object CRC64NVME ([`DEFAULT_CHECKSUM`]), computed the same way.
+        let full_algorithm = match upload.checksum_algorithm {
+            Some(a) => full_object.then_some(a),
+            None => Some(DEFAULT_CHECKSUM),
+        };
+        let hasher = full_algorithm.map(|a| Arc::new(std::sync::Mutex::new(Some(a.hasher()))));
         let body = feeding(body, hasher.as_ref());
         let max = self.storage.max_object_size_bytes();
         let blob_id = BlobId::new();
@@ -826,6 +829,11 @@ pub fn checksum_header(algorithm: ChecksumAlgorithm) -> String {
     format!("x-amz-checksum-{}", algorithm.name().to_ascii_lowercase())
 }
 
+/// The checksum S3 gives an object uploaded without one: a full-object
+/// CRC64NVME ("Amazon S3 added the default checksum, CRC64NVME, to the
+/// uploaded object", S3's `Checksum` reference).
+pub const DEFAULT_CHECKSUM: ChecksumAlgorithm = ChecksumAlgorithm::Crc64Nvme;
+
 /// The stored header naming how an object's checksum was computed
 /// (`COMPOSITE` for a multipart object's checksum of part checksums).
 pub const CHECKSUM_TYPE_HEADER: &str = "x-amz-checksum-type";
@@ -859,10 +867,16 @@ fn completed_checksums(
             headers.insert(CHECKSUM_TYPE_HEADER.to_owned(), "COMPOSITE".to_owned());
             Some((a, composite_checksum(a, sums)?))
         }
+        (None, Some(full), _) => {
+            headers.insert(CHECKSUM_TYPE_HEADER.to_owned(), FULL_OBJECT.to_owned());
+            Some((DEFAULT_CHECKSUM, full))
+        }
         _ => None,
     };
     if let Some((a, value)) = object_sum {
-        if let Some(named) = named {
+        // A checksum named on completion is compared when it is of the
+        // object's algorithm (an upload without one: only a CRC64NVME).
+        if let Some(named) = named.filter(|n| algorithm.is_some() || n.algorithm == a) {
             let given = named.value.trim();
             let bare = value.split_once('-').map_or(value.as_str(), |(v, _)| v);
             if given != value && given != bare {

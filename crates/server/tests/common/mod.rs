@@ -78,6 +78,22 @@ pub fn crc32_ieee(data: &[u8]) -> u32 {
     !crc
 }
 
+/// CRC-64/NVME (reflected polynomial 0x9a6c9329ac4bc9b5), bitwise.
+pub fn crc64_nvme(data: &[u8]) -> u64 {
+    let mut crc = u64::MAX;
+    for &b in data {
+        crc ^= u64::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0x9a6c_9329_ac4b_c9b5
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
 /// Every regular file under `dir` (none if it does not exist).
 pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
