@@ -1021,6 +1021,22 @@ async fn default_checksum(server: &TestServer, key: &CreatedKey) {
     let sum = attrs.checksum().expect("a checksum");
     assert_eq!(sum.checksum_crc64_nvme(), Some(want.as_str()));
 
+    // An object written through the native API gets it too.
+    let native = server.client().with_api_key(key.key.clone());
+    native
+        .put_object(BUCKET, "native-default", body.clone(), None)
+        .await
+        .expect("native PUT");
+    let head = plain
+        .head_object()
+        .bucket(BUCKET)
+        .key("native-default")
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await
+        .expect("HeadObject of the native object");
+    assert_eq!(head.checksum_crc64_nvme(), Some(want.as_str()));
+
     // The client's own checksum is the object's; no default is added.
     let own = plain
         .put_object()

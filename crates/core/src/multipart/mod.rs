@@ -22,7 +22,8 @@ pub use domain::{
     multipart_etag,
 };
 pub use ports::MultipartRepo;
+pub(crate) use service::feeding;
 pub use service::{
-    CHECKSUM_TYPE_HEADER, CompletedPart, MultipartService, PartListing, UploadListing,
-    checksum_header,
+    CHECKSUM_TYPE_HEADER, CompletedPart, DEFAULT_CHECKSUM, MultipartService, PartListing,
+    UploadListing, checksum_header,
 };

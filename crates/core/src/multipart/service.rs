@@ -806,10 +806,10 @@ impl MultipartService {
 
 /// A running checksum that a body feeds as it streams and its reader
 /// takes at the end.
-type SharedHasher = Arc<std::sync::Mutex<Option<ChecksumHasher>>>;
+pub(crate) type SharedHasher = Arc<std::sync::Mutex<Option<ChecksumHasher>>>;
 
 /// `body`, feeding every chunk to `hasher` (when there is one) on its way.
-fn feeding(body: ByteStream, hasher: Option<&SharedHasher>) -> ByteStream {
+pub(crate) fn feeding(body: ByteStream, hasher: Option<&SharedHasher>) -> ByteStream {
     let Some(state) = hasher.cloned() else {
         return body;
     };

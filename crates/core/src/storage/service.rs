@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::multipart::{CHECKSUM_TYPE_HEADER, DEFAULT_CHECKSUM, checksum_header, feeding};
+
 use super::commit::CommitQueue;
 use super::cors::CorsConfiguration;
 use super::domain::{
@@ -531,6 +533,15 @@ impl StorageService {
             tags,
         } = input;
         validate_object_fields(content_type.as_deref(), &user_metadata, &headers)?;
+        // Without a checksum of its own (a form's field), the object gets
+        // S3's default one, computed as the body streams (as PutObject on
+        // the S3 endpoint does).
+        let mut headers = headers;
+        let default_sum = (!headers
+            .keys()
+            .any(|k| k.starts_with("x-amz-checksum-") && k != CHECKSUM_TYPE_HEADER))
+        .then(|| Arc::new(std::sync::Mutex::new(Some(DEFAULT_CHECKSUM.hasher()))));
+        let body = feeding(body, default_sum.as_ref());
         let (blob_id, written, _) = self
             .write_checked_blob(
                 caller,
@@ -543,6 +554,12 @@ impl StorageService {
                 expected_md5,
             )
             .await?;
+        if let Some(value) = default_sum
+            .and_then(|state| state.lock().ok()?.take())
+            .map(|h| h.finalize())
+        {
+            headers.insert(checksum_header(DEFAULT_CHECKSUM), value);
+        }
         self.commit_object(
             caller,
             CommitObject {

@@ -628,7 +628,24 @@ async fn copy_keeps_or_replaces_metadata() {
     ]
     .into_iter()
     .collect();
-    assert_eq!(changed.headers, want);
+    // The source's checksum (S3's default CRC64NVME, as it was put without
+    // one) goes with the bytes.
+    let mut headers = changed.headers.clone();
+    let checksum = headers.remove("x-amz-checksum-crc64nvme");
+    assert_eq!(headers, want);
+    let source = f
+        .svc
+        .head_object(f.alice, "src", "h.txt", &Conditions::default())
+        .await
+        .unwrap();
+    let HeadObjectOutput::Found { meta: source, .. } = source else {
+        panic!("the source is there");
+    };
+    assert!(checksum.is_some(), "a default checksum");
+    assert_eq!(
+        source.headers.get("x-amz-checksum-crc64nvme"),
+        checksum.as_ref()
+    );
     // Bob can neither copy out of Alice's bucket nor into it.
     f.svc.create_bucket(f.bob, "bobs").await.unwrap();
     let err = f
@@ -895,6 +912,44 @@ async fn a_bad_bucket_name_is_refused_before_the_body_is_read() {
         );
     }
     assert!(f.blobs.blobs.lock().unwrap().is_empty(), "no blob written");
+}
+
+#[tokio::test]
+async fn an_object_put_without_a_checksum_gets_the_default_crc64nvme() {
+    use base64::Engine;
+    let f = fixture();
+    // CRC-64/NVME's check value (the CRC of "123456789").
+    let check =
+        base64::engine::general_purpose::STANDARD.encode(0xAE8B_1486_0A79_9888u64.to_be_bytes());
+    let meta = f
+        .svc
+        .put_object(f.alice, put("sums", "plain", b"123456789"))
+        .await
+        .unwrap();
+    assert_eq!(
+        meta.headers.get("x-amz-checksum-crc64nvme"),
+        Some(&check),
+        "S3's default checksum, computed as the body streamed"
+    );
+    // A checksum of its own (a form's field) is the object's alone.
+    let mut headers = BTreeMap::new();
+    headers.insert("x-amz-checksum-crc32".to_owned(), "y/Q5Jg==".to_owned());
+    let own = f
+        .svc
+        .put_object(
+            f.alice,
+            PutObjectInput {
+                headers,
+                ..put("sums", "own", b"123456789")
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(own.headers.get("x-amz-checksum-crc64nvme"), None);
+    assert_eq!(
+        own.headers.get("x-amz-checksum-crc32").map(String::as_str),
+        Some("y/Q5Jg==")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
