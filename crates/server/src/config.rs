@@ -74,6 +74,19 @@ pub struct Config {
     )]
     pub body_idle_timeout_secs: u64,
 
+    /// How long a client may take to send a request's headers, from its
+    /// first byte (or, on a kept-alive connection, from the end of the
+    /// previous request); a connection that takes longer is closed, so
+    /// stalled or idle clients cannot hold connections forever.
+    #[arg(
+        long,
+        env = "MINIAWS_HEADER_TIMEOUT_SECS",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..),
+        value_name = "SECS"
+    )]
+    pub header_timeout_secs: u64,
+
     /// Maximum database connections in the pool.
     #[arg(long, env = "MINIAWS_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,

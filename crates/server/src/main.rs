@@ -4,6 +4,7 @@
 
 mod banner;
 mod config;
+mod http;
 mod logging;
 mod reconciler;
 mod serve;

@@ -1,7 +1,6 @@
 //! `miniaws serve`: wire the adapters and run the listeners until a signal.
 
 use anyhow::Context;
-use axum::serve::ListenerExt;
 use miniaws_api::AppState;
 use miniaws_core::clock::SystemClock;
 use miniaws_core::compute::{ComputeDriver, ComputeService, ComputeSettings};
@@ -128,18 +127,6 @@ pub async fn serve(config: &Config, db: Database) -> anyhow::Result<()> {
         open_signup: config.open_signup,
     });
 
-    // Small JSON answers must not wait for delayed ACKs (~40 ms stalls).
-    let native = native.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!("cannot set TCP_NODELAY: {e}");
-        }
-    });
-    let aws = aws.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!("cannot set TCP_NODELAY: {e}");
-        }
-    });
-
     // The listeners drain their in-flight requests on the same signal.
     let reconciler = crate::reconciler::spawn(
         compute,
@@ -149,21 +136,27 @@ pub async fn serve(config: &Config, db: Database) -> anyhow::Result<()> {
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
-    let native_server = axum::serve(native, miniaws_api::native_router(state.clone()))
-        .with_graceful_shutdown(stopped(stop_rx.clone()));
-    let aws_server =
-        axum::serve(aws, miniaws_api::aws_router(state)).with_graceful_shutdown(stopped(stop_rx));
+    // (`crate::http`: axum::serve's loop with a deadline for request
+    // headers, and TCP_NODELAY so that small answers do not wait for
+    // delayed ACKs.)
+    let header_timeout = Duration::from_secs(config.header_timeout_secs);
+    let native_server = crate::http::serve(
+        native,
+        miniaws_api::native_router(state.clone()),
+        header_timeout,
+        stopped(stop_rx.clone()),
+    );
+    let aws_server = crate::http::serve(
+        aws,
+        miniaws_api::aws_router(state),
+        header_timeout,
+        stopped(stop_rx),
+    );
     let signal = async move {
         shutdown_signal().await;
         let _ = stop_tx.send(true);
     };
-    let (native_result, aws_result, ()) = tokio::join!(
-        async { native_server.await.context("the native API server failed") },
-        async { aws_server.await.context("the AWS (S3) endpoint failed") },
-        signal,
-    );
-    native_result?;
-    aws_result?;
+    tokio::join!(native_server, aws_server, signal);
 
     // The signal that stopped the listeners stopped the background tasks
     // too: each finishes the step in hand. They share one bounded wait.

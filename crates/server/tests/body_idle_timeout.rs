@@ -147,3 +147,58 @@ async fn stalled_uploads_are_abandoned_sqlite() {
 async fn stalled_uploads_are_abandoned_postgres() {
     stalled_uploads_are_abandoned(Backend::Postgres).await;
 }
+
+/// Reads from `conn` until the server closes it; how long that took (the
+/// test fails if it takes more than 10 s).
+async fn closed_within(conn: &mut tokio::net::TcpStream) -> Duration {
+    let started = Instant::now();
+    let mut buf = [0u8; 1024];
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match conn.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the server closed the connection");
+    started.elapsed()
+}
+
+/// A client that sends half a request's headers, or keeps a connection
+/// open without a next request, is disconnected after
+/// `--header-timeout-secs`, on both listeners; a prompt request still
+/// works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_or_idle_clients_are_disconnected() {
+    let Some(server) =
+        TestServer::start_with(Backend::Sqlite, &["--header-timeout-secs", "1"], &[]).await
+    else {
+        return;
+    };
+    let aws = server.aws.expect("the AWS endpoint");
+    for addr in [server.native, aws] {
+        let mut conn = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        conn.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .expect("half the headers");
+        let waited = closed_within(&mut conn).await;
+        assert!(
+            waited >= Duration::from_millis(900),
+            "{addr}: not before the timeout ({waited:?})"
+        );
+
+        // A whole request is answered; the kept-alive connection is then
+        // closed once it has been idle for the timeout.
+        let mut conn = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        conn.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .expect("a request");
+        let mut answer = vec![0u8; 4096];
+        let n = conn.read(&mut answer).await.expect("an answer");
+        let answer = String::from_utf8_lossy(&answer[..n]);
+        assert!(answer.starts_with("HTTP/1.1 "), "{addr}: {answer}");
+        closed_within(&mut conn).await;
+    }
+}

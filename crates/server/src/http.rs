@@ -1,0 +1,71 @@
+//! Serving a router on a listener: `axum::serve`'s accept loop, with what
+//! `axum::serve` cannot be told — a deadline for a request's headers.
+//!
+//! Without one, a client that opens a connection and sends half a request
+//! line (or nothing after a request) holds its connection and task for as
+//! long as it likes; a few hundred of them exhaust the process's file
+//! descriptors. hyper has the knob (`header_read_timeout`, which needs a
+//! timer), `axum::serve` builds its hyper connection without exposing it,
+//! so this module builds it, as axum's own "serve with hyper" example does:
+//! hyper-util's `auto` builder (HTTP/1.1 and HTTP/2), `TCP_NODELAY` on every
+//! accepted socket, and a graceful shutdown that stops accepting and lets
+//! every connection finish its request in flight.
+
+use axum::Router;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use std::future::Future;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// Serves `router` on `listener` until `stop` completes, then waits for the
+/// connections' requests in flight. A connection whose request headers do
+/// not arrive whole within `header_timeout` (counted from its first byte,
+/// or from the end of its previous request while it is kept alive) is
+/// closed.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    header_timeout: Duration,
+    stop: impl Future<Output = ()>,
+) {
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    let graceful = GracefulShutdown::new();
+    let mut stop = std::pin::pin!(stop);
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut stop => break,
+        };
+        let tcp = match accepted {
+            Ok((tcp, _)) => tcp,
+            Err(e) => {
+                // Out of file descriptors and the like: axum::serve waits a
+                // second too, rather than spinning on the error.
+                tracing::warn!(error = %e, "accepting a connection failed; retrying in 1 s");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        // Small answers go out at once instead of waiting for more bytes.
+        let _ = tcp.set_nodelay(true);
+        let service = TowerToHyperService::new(router.clone());
+        let conn = builder
+            .serve_connection(TokioIo::new(tcp), service)
+            .into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "a connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+}
