@@ -12,9 +12,14 @@ use std::collections::BTreeMap;
 /// The columns every object query selects, in this order.
 pub(crate) const OBJECT_COLUMNS: &str = "id, bucket, key, blob_id, size_bytes, etag, content_type, user_metadata, headers, created_at, parts, tags";
 
-/// `lookup_object`'s select list: the bucket's lookup columns renamed
-/// `b_*` (`created_at` is in both tables) and [`OBJECT_COLUMNS`] of the
-/// joined object `o`, which keep their names.
+/// `lookup_bucket`'s select list over `buckets b`: the bucket's columns
+/// renamed `b_*` (`created_at` is in `objects` too, which `lookup_object`
+/// joins).
+pub(crate) const BUCKET_LOOKUP_COLUMNS: &str = "b.name AS b_name, b.owner_id AS b_owner_id, b.created_at AS b_created_at, \
+     b.policy AS b_policy, b.lifecycle AS b_lifecycle";
+
+/// `lookup_object`'s select list: [`BUCKET_LOOKUP_COLUMNS`] and
+/// [`OBJECT_COLUMNS`] of the joined object `o`, which keep their names.
 pub(crate) const BUCKET_AND_OBJECT_COLUMNS: &str = "b.name AS b_name, b.owner_id AS b_owner_id, b.created_at AS b_created_at, \
      b.policy AS b_policy, b.lifecycle AS b_lifecycle, \
      o.id, o.bucket, o.key, o.blob_id, o.size_bytes, o.etag, o.content_type, o.user_metadata, o.headers, o.created_at, o.parts, o.tags";
@@ -262,5 +267,6 @@ mod tests {
             .collect();
         let plain: Vec<&str> = OBJECT_COLUMNS.split(',').map(str::trim).collect();
         assert_eq!(joined, plain);
+        assert!(BUCKET_AND_OBJECT_COLUMNS.starts_with(BUCKET_LOOKUP_COLUMNS));
     }
 }

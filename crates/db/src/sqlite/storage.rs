@@ -23,11 +23,11 @@ use super::{fmt_time, parse_opt_time, parse_time, parse_uuid};
 use crate::complete::first;
 use crate::error::{db_err, is_unique_violation};
 use crate::storage_rows::{
-    BUCKET_AND_OBJECT_COLUMNS, BucketSetting, OBJECT_COLUMNS, access_block_to_json,
-    bucket_tags_to_json, cors_to_json, decode_bucket, decode_key, json_to_access_block,
-    json_to_bucket_tags, json_to_cors, json_to_lifecycle, json_to_map, json_to_parts, json_to_tags,
-    lifecycle_to_json, map_to_json, parts_to_json, refusal_error, stored_arn, stored_lifecycle,
-    tags_to_json,
+    BUCKET_AND_OBJECT_COLUMNS, BUCKET_LOOKUP_COLUMNS, BucketSetting, OBJECT_COLUMNS,
+    access_block_to_json, bucket_tags_to_json, cors_to_json, decode_bucket, decode_key,
+    json_to_access_block, json_to_bucket_tags, json_to_cors, json_to_lifecycle, json_to_map,
+    json_to_parts, json_to_tags, lifecycle_to_json, map_to_json, parts_to_json, refusal_error,
+    stored_arn, stored_lifecycle, tags_to_json,
 };
 
 /// Buckets and object metadata in SQLite.
@@ -255,6 +255,29 @@ fn listed_into_meta(row: ListedRow, bucket: &BucketName) -> Result<ObjectMeta, s
     })
 }
 
+/// A bucket as [`StorageRepo::lookup_bucket`] reads it, from a row with
+/// [`BUCKET_LOOKUP_COLUMNS`] (alone, or before a joined object's columns):
+/// the lifecycle configuration is decoded only when there is one.
+fn bucket_lookup_from_row(row: &SqliteRow) -> CoreResult<BucketLookup> {
+    let (bucket, policy, lifecycle) = (|| {
+        let bucket = Bucket {
+            name: decode_bucket(row.try_get("b_name")?)?,
+            owner: UserId::from_uuid(parse_uuid(row.try_get("b_owner_id")?)?),
+            created_at: parse_time(row.try_get("b_created_at")?)?,
+        };
+        let policy: Option<String> = row.try_get("b_policy")?;
+        let lifecycle: Option<String> = row.try_get("b_lifecycle")?;
+        Ok::<_, sqlx::Error>((bucket, policy, lifecycle))
+    })()
+    .map_err(db_err)?;
+    let lifecycle = stored_lifecycle(&bucket.name, lifecycle.as_deref());
+    Ok(BucketLookup {
+        bucket,
+        policy,
+        lifecycle,
+    })
+}
+
 /// SQLite's `hex()` (uppercase) back to bytes.
 fn unhex(s: &str) -> Result<Vec<u8>, sqlx::Error> {
     let bad = || sqlx::Error::Decode("a listed key is not hex".into());
@@ -326,31 +349,13 @@ impl StorageRepo for SqliteStorageRepo {
     }
 
     async fn lookup_bucket(&self, name: &BucketName) -> CoreResult<Option<BucketLookup>> {
-        let row = sqlx::query(
-            "SELECT name, owner_id, created_at, policy, lifecycle FROM buckets WHERE name = ?",
-        )
-        .bind(name.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_err)?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let (bucket, policy, lifecycle) = (|| {
-            let bucket = bucket_from_row(&row)?;
-            let policy: Option<String> = row.try_get("policy")?;
-            let lifecycle: Option<String> = row.try_get("lifecycle")?;
-            Ok::<_, sqlx::Error>((bucket, policy, lifecycle))
-        })()
-        .map_err(db_err)?;
-        // Decoded only when there is one: a bucket without a configuration
-        // costs nothing here.
-        let lifecycle = stored_lifecycle(&bucket.name, lifecycle.as_deref());
-        Ok(Some(BucketLookup {
-            bucket,
-            policy,
-            lifecycle,
-        }))
+        let sql = format!("SELECT {BUCKET_LOOKUP_COLUMNS} FROM buckets b WHERE b.name = ?");
+        let row = sqlx::query(&sql)
+            .bind(name.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(bucket_lookup_from_row).transpose()
     }
 
     async fn lookup_object(
@@ -375,28 +380,15 @@ impl StorageRepo for SqliteStorageRepo {
         let Some(row) = row else {
             return Ok(None);
         };
-        let (found, lifecycle, meta) = (|| {
-            let found = BucketLookup {
-                bucket: Bucket {
-                    name: decode_bucket(row.try_get("b_name")?)?,
-                    owner: UserId::from_uuid(parse_uuid(row.try_get("b_owner_id")?)?),
-                    created_at: parse_time(row.try_get("b_created_at")?)?,
-                },
-                policy: row.try_get("b_policy")?,
-                lifecycle: None,
-            };
-            let lifecycle: Option<String> = row.try_get("b_lifecycle")?;
-            let has_object = row.try_get::<Option<String>, _>("id")?.is_some();
-            let meta = if has_object {
-                Some(object_from_row(&row, bucket)?)
-            } else {
-                None
-            };
-            Ok::<_, sqlx::Error>((found, lifecycle, meta))
+        let found = bucket_lookup_from_row(&row)?;
+        let meta = (|| {
+            if row.try_get::<Option<String>, _>("id")?.is_none() {
+                return Ok(None);
+            }
+            object_from_row(&row, bucket).map(Some)
         })()
         .map_err(db_err)?;
-        let lifecycle = stored_lifecycle(&found.bucket.name, lifecycle.as_deref());
-        Ok(Some((BucketLookup { lifecycle, ..found }, meta)))
+        Ok(Some((found, meta)))
     }
 
     async fn get_bucket_with_lifecycle(
