@@ -838,7 +838,7 @@ impl StorageService {
         Option<PublicGrant>,
         Option<LifecycleConfiguration>,
     )> {
-        if let Some(found) = self.signed_read(reader, action, bucket, key).await? {
+        if let Some(found) = self.joined_read(reader, action, bucket, key).await? {
             return Ok(found);
         }
         let (bucket, grant, lifecycle) = self
@@ -856,12 +856,51 @@ impl StorageService {
         }
     }
 
-    /// [`Self::object_meta_as`] for a signed reader, with the bucket and
-    /// the object read by one [`StorageRepo::lookup_object`] (the two
-    /// lookups of every GET and HEAD by a bucket's owner, one round trip to
-    /// the database). `None` when the names do not parse or the reader is
-    /// anonymous: the general path then answers, with its errors in its
-    /// order.
+    /// [`Self::object_meta_as`] with the bucket and the object read by one
+    /// [`StorageRepo::lookup_object`] (the two lookups of every GET and
+    /// HEAD, one round trip to the database). `None` when the names do not
+    /// parse, or an anonymous reader's grant is not for this object: the
+    /// general path then answers, with its errors in its order.
+    async fn joined_read(
+        &self,
+        reader: &Reader,
+        action: PublicAction,
+        bucket: &str,
+        key: &str,
+    ) -> CoreResult<
+        Option<(
+            ObjectMeta,
+            Option<PublicGrant>,
+            Option<LifecycleConfiguration>,
+        )>,
+    > {
+        let Reader::Public(grant) = reader else {
+            return self.signed_read(reader, action, bucket, key).await;
+        };
+        if grant.bucket != bucket || grant.action != action || grant.key.as_deref() != Some(key) {
+            return Ok(None);
+        }
+        let (Ok(name), Ok(object_key)) = (BucketName::parse(bucket), ObjectKey::parse(key)) else {
+            return Ok(None);
+        };
+        let denied = || CoreError::Forbidden("Access Denied".into());
+        // The grant was given for the bucket of this owner: a bucket that
+        // went away or changed hands since is refused, as a missing one.
+        let (found, meta) = match self.repo.lookup_object(&name, &object_key).await? {
+            Some((found, meta)) if found.bucket.owner == grant.owner => (found, meta),
+            _ => return Err(denied()),
+        };
+        match meta {
+            Some(meta) => Ok(Some((meta, Some(grant.clone()), found.lifecycle))),
+            // S3 tells an anonymous caller that a key is missing only when
+            // the policy lets everyone list the bucket.
+            None if !grant.may_list => Err(denied()),
+            None => Err(CoreError::not_found(Resource::Object, key)),
+        }
+    }
+
+    /// [`Self::joined_read`] for a signed reader: the bucket's owner, or
+    /// another account's caller through its grant.
     async fn signed_read(
         &self,
         reader: &Reader,
