@@ -79,7 +79,17 @@ async fn insert_key(tx: &mut Transaction<'_, Sqlite>, key: &NewApiKey) -> CoreRe
 #[async_trait]
 impl IdentityRepo for SqliteIdentityRepo {
     async fn create_user_with_key(&self, user: &User, key: &NewApiKey) -> CoreResult<ApiKey> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        // IMMEDIATE: the write lock is taken at BEGIN, where the busy
+        // timeout waits for it. A deferred transaction reads first and
+        // upgrades at its first write, and an upgrade after another
+        // connection's commit (a key's `last_used`, written as requests
+        // come in) fails at once with SQLITE_BUSY: a 500 for a request
+        // that only had to wait.
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_err)?;
         sqlx::query("INSERT INTO users (id, name, created_at) VALUES (?, ?, ?)")
             .bind(user.id.to_string())
             .bind(&user.name)
@@ -119,7 +129,12 @@ impl IdentityRepo for SqliteIdentityRepo {
     }
 
     async fn insert_key(&self, key: &NewApiKey) -> CoreResult<ApiKey> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        // IMMEDIATE, as in `create_user_with_key`.
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_err)?;
         let created = insert_key(&mut tx, key).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(created)
