@@ -12,6 +12,9 @@
 //! Mounting needs root (CI and `./scripts/test` run as root); elsewhere the
 //! test is skipped with a message unless services are required.
 
+mod common;
+
+use common::{files_under, objects_dir};
 use futures::TryStreamExt;
 use miniaws_client::ListObjectsParams;
 use miniaws_testkit::{TestServer, services_required};
@@ -75,15 +78,9 @@ impl Drop for Tmpfs {
 }
 
 /// Blob files under the server's object store (temporaries excluded).
-fn blob_files(data_dir: &Path) -> usize {
-    let objects = data_dir.join("data").join("objects");
-    let Ok(fan) = std::fs::read_dir(&objects) else {
-        return 0;
-    };
-    fan.flatten()
-        .filter(|d| d.file_name() != "tmp" && d.path().is_dir())
-        .map(|d| std::fs::read_dir(d.path()).map_or(0, |f| f.count()))
-        .sum()
+fn blob_files(server: &TestServer) -> usize {
+    let objects = objects_dir(server);
+    files_under(&objects).len() - files_under(&objects.join("tmp")).len()
 }
 
 #[tokio::test]
@@ -155,7 +152,7 @@ async fn acknowledged_writes_survive_a_full_database_disk() {
         "exactly the acknowledged writes are listed"
     );
     assert_eq!(
-        blob_files(server.data_dir()),
+        blob_files(&server),
         acknowledged.len(),
         "a refused write left no blob"
     );

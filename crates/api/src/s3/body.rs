@@ -172,7 +172,7 @@ impl ChecksumRequest {
     /// compare it with).
     pub fn s3_default() -> Self {
         Self {
-            algorithm: Algorithm::Crc64Nvme,
+            algorithm: Algorithm::from_core(miniaws_core::multipart::DEFAULT_CHECKSUM),
             expected: None,
         }
     }

@@ -833,11 +833,7 @@ impl StorageService {
         action: PublicAction,
         bucket: &str,
         key: &str,
-    ) -> CoreResult<(
-        ObjectMeta,
-        Option<PublicGrant>,
-        Option<LifecycleConfiguration>,
-    )> {
+    ) -> CoreResult<ObjectRead> {
         if let Some(found) = self.joined_read(reader, action, bucket, key).await? {
             return Ok(found);
         }
@@ -845,15 +841,8 @@ impl StorageService {
             .readable_bucket(reader, bucket, action, Some(key))
             .await?;
         let key = ObjectKey::parse(key)?;
-        match self.repo.get_object(&bucket.name, &key).await? {
-            Some(meta) => Ok((meta, grant, lifecycle)),
-            // S3 tells a caller other than the owner that a key is missing
-            // only when the policy lets everyone list the bucket.
-            None if grant.as_ref().is_some_and(|g| !g.may_list) => {
-                Err(CoreError::Forbidden("Access Denied".into()))
-            }
-            None => Err(CoreError::not_found(Resource::Object, key.as_str())),
-        }
+        let meta = self.repo.get_object(&bucket.name, &key).await?;
+        found_object(meta, grant, lifecycle, key.as_str())
     }
 
     /// [`Self::object_meta_as`] with the bucket and the object read by one
@@ -867,13 +856,7 @@ impl StorageService {
         action: PublicAction,
         bucket: &str,
         key: &str,
-    ) -> CoreResult<
-        Option<(
-            ObjectMeta,
-            Option<PublicGrant>,
-            Option<LifecycleConfiguration>,
-        )>,
-    > {
+    ) -> CoreResult<Option<ObjectRead>> {
         let Reader::Public(grant) = reader else {
             return self.signed_read(reader, action, bucket, key).await;
         };
@@ -890,13 +873,7 @@ impl StorageService {
             Some((found, meta)) if found.bucket.owner == grant.owner => (found, meta),
             _ => return Err(denied()),
         };
-        match meta {
-            Some(meta) => Ok(Some((meta, Some(grant.clone()), found.lifecycle))),
-            // S3 tells an anonymous caller that a key is missing only when
-            // the policy lets everyone list the bucket.
-            None if !grant.may_list => Err(denied()),
-            None => Err(CoreError::not_found(Resource::Object, key)),
-        }
+        found_object(meta, Some(grant.clone()), found.lifecycle, key).map(Some)
     }
 
     /// [`Self::joined_read`] for a signed reader: the bucket's owner, or
@@ -907,13 +884,7 @@ impl StorageService {
         action: PublicAction,
         bucket: &str,
         key: &str,
-    ) -> CoreResult<
-        Option<(
-            ObjectMeta,
-            Option<PublicGrant>,
-            Option<LifecycleConfiguration>,
-        )>,
-    > {
+    ) -> CoreResult<Option<ObjectRead>> {
         let (Reader::Owner(caller) | Reader::Signed(caller)) = reader else {
             return Ok(None);
         };
@@ -932,13 +903,7 @@ impl StorageService {
             let (_, grant, lifecycle) = self
                 .granted_to_other(*caller, found, action, Some(key))
                 .await?;
-            return match meta {
-                Some(meta) => Ok(Some((meta, grant, lifecycle))),
-                None if grant.as_ref().is_some_and(|g| !g.may_list) => {
-                    Err(CoreError::Forbidden("Access Denied".into()))
-                }
-                None => Err(CoreError::not_found(Resource::Object, key)),
-            };
+            return found_object(meta, grant, lifecycle, key).map(Some);
         }
         let policy = found
             .policy
@@ -949,10 +914,7 @@ impl StorageService {
             *caller,
             &Access::object(action.action(), key),
         )?;
-        match meta {
-            Some(meta) => Ok(Some((meta, None, found.lifecycle))),
-            None => Err(CoreError::not_found(Resource::Object, key)),
-        }
+        found_object(meta, None, found.lifecycle, key).map(Some)
     }
 
     /// An object's metadata, after its conditions, with when the bucket's
@@ -1388,6 +1350,33 @@ impl StorageService {
             }
             None => Err(CoreError::not_found(Resource::Object, key.as_str())),
         }
+    }
+}
+
+/// An object a read found: its metadata, the grant it was read under (a
+/// reader other than the owner) and its bucket's lifecycle configuration.
+type ObjectRead = (
+    ObjectMeta,
+    Option<PublicGrant>,
+    Option<LifecycleConfiguration>,
+);
+
+/// The answer of a read that looked `key` up: the object, or `NotFound`
+/// for a missing key, except that S3 tells a reader other than the owner
+/// that a key is missing only when the policy lets them list the bucket
+/// (`AccessDenied` otherwise).
+fn found_object(
+    meta: Option<ObjectMeta>,
+    grant: Option<PublicGrant>,
+    lifecycle: Option<LifecycleConfiguration>,
+    key: &str,
+) -> CoreResult<ObjectRead> {
+    match meta {
+        Some(meta) => Ok((meta, grant, lifecycle)),
+        None if grant.as_ref().is_some_and(|g| !g.may_list) => {
+            Err(CoreError::Forbidden("Access Denied".into()))
+        }
+        None => Err(CoreError::not_found(Resource::Object, key)),
     }
 }
 
