@@ -364,6 +364,84 @@ async fn a_restarted_server_keeps_and_reconciles_state() {
     );
 }
 
+/// A crash between Docker's create and the row recording the container
+/// (staged here by clearing the recorded id while the server is down):
+/// the container, found by its label, is removed at start-up, the live
+/// instance is `ERROR` and the terminated one keeps no container.
+#[tokio::test]
+async fn containers_a_crashed_launch_never_recorded_are_removed_at_start_up() {
+    let Some((mut server, image)) = server(Backend::Sqlite).await else {
+        return;
+    };
+    let mut guard = ContainerGuard::new();
+    let (client, key) = server.user("crasher").await;
+    guard.watch(key.user_id);
+    let live = client
+        .launch_instance(&launch("interrupted", &image, SLEEP))
+        .await
+        .expect("launch");
+    let ended = client
+        .launch_instance(&launch("ended", &image, SLEEP))
+        .await
+        .expect("launch");
+    server.kill().await;
+    let pool = sqlx::SqlitePool::connect(server.database_url())
+        .await
+        .expect("sqlite");
+    for (id, state, deleted) in [
+        (live.id, "STARTING", None),
+        (ended.id, "TERMINATED", Some("2026-01-01T00:00:00Z")),
+    ] {
+        let n = sqlx::query(
+            "UPDATE instances SET status = ?, container_id = NULL, deleted_at = ? WHERE id = ?",
+        )
+        .bind(state)
+        .bind(deleted)
+        .bind(id.to_string())
+        .execute(&pool)
+        .await
+        .expect("update")
+        .rows_affected();
+        assert_eq!(n, 1);
+    }
+    pool.close().await;
+    let cids = [&live, &ended].map(|i| i.container_id.clone().expect("cid"));
+    assert!(cids.iter().all(|c| container_exists(c)));
+
+    server.restart().await;
+    let client = server.client().with_api_key(key.key.clone());
+    // The start-up resync runs beside the first requests.
+    let i = wait_for(&client, live.id, 10, "ERROR", |i| i.state == "ERROR").await;
+    assert!(
+        i.state_reason
+            .as_deref()
+            .is_some_and(|r| r.contains("interrupted")),
+        "{i:?}"
+    );
+    assert_eq!(
+        client.get_instance(ended.id).await.expect("get").state,
+        "TERMINATED"
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while cids.iter().any(|c| container_exists(c)) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "containers left behind: {:?}",
+            containers_of(&key.user_id.to_string())
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(containers_of(&key.user_id.to_string()).is_empty());
+    assert_eq!(
+        client
+            .terminate_instance(live.id)
+            .await
+            .expect("terminate")
+            .state,
+        "TERMINATED"
+    );
+}
+
 #[tokio::test]
 async fn without_docker_compute_answers_503_and_the_rest_works() {
     if miniaws_testkit::require_docker().is_none() {

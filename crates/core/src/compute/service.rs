@@ -144,6 +144,18 @@ fn settle(inst: &mut Instance, info: Option<&ContainerInfo>) {
     }
 }
 
+/// Removes the containers labelled as instance `id`'s that its row does
+/// not name (see [`ComputeService::reconcile_one`]).
+async fn remove_unrecorded(driver: &Arc<dyn ComputeDriver>, id: InstanceId) -> CoreResult<()> {
+    for c in driver.list_containers().await? {
+        if c.instance_id == id {
+            driver.remove(&c.container_id).await?;
+            tracing::info!(instance_id = %id, container_id = %c.container_id, "removed a container its interrupted launch never recorded");
+        }
+    }
+    Ok(())
+}
+
 /// Whether a container list entry confirms an instance's recorded state,
 /// so that inspecting the container would change nothing.
 fn list_confirms(inst: &Instance, listed: Option<&ContainerSummary>) -> bool {
@@ -495,8 +507,11 @@ impl ComputeService {
         if inst.state == InstanceState::Terminated {
             return Ok(inst);
         }
-        if let Some(cid) = &inst.container_id {
-            self.driver()?.remove(cid).await?;
+        match &inst.container_id {
+            Some(cid) => self.driver()?.remove(cid).await?,
+            // An interrupted launch: a container Docker made after all
+            // goes with the instance.
+            None => remove_unrecorded(self.driver()?, id).await?,
         }
         inst.state = InstanceState::Terminated;
         inst.state_reason = None;
@@ -648,20 +663,30 @@ impl ComputeService {
             return Ok(false);
         };
         if inst.state == InstanceState::Terminated {
-            if let Some(cid) = &inst.container_id
-                && driver.inspect(cid).await?.is_some()
-            {
-                driver.remove(cid).await?;
-                tracing::info!(instance_id = %id, "removed the container of a terminated instance");
+            match &inst.container_id {
+                Some(cid) => {
+                    if driver.inspect(cid).await?.is_some() {
+                        driver.remove(cid).await?;
+                        tracing::info!(instance_id = %id, "removed the container of a terminated instance");
+                    }
+                }
+                None => remove_unrecorded(&driver, id).await?,
             }
             return Ok(false);
         }
         let before = inst.clone();
         match inst.container_id.clone() {
             None => {
+                // The launch never recorded a container. Docker may still
+                // have made one, for the create request of a server that
+                // died waiting for the answer (even after this server
+                // started): found by its label, it is removed, since the
+                // row cannot own a container it does not name. A later
+                // resync finds a late one the same way.
+                remove_unrecorded(&driver, id).await?;
                 inst.state = InstanceState::Error;
                 inst.state_reason = Some(
-                    "the launch was interrupted before its container was created; \
+                    "the launch was interrupted before its container was recorded; \
                      terminate this instance and launch it again"
                         .into(),
                 );

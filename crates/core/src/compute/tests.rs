@@ -725,6 +725,79 @@ async fn resync_inspects_only_what_the_container_list_contradicts() {
 }
 
 #[tokio::test]
+async fn containers_an_interrupted_launch_never_recorded_are_removed() {
+    let (svc, repo, driver) = setup();
+    let me = caller();
+    let template = svc.launch(me, req("template")).await.unwrap();
+    // A crash between Docker's create and the row's update: the row has no
+    // container id, Docker has a container labelled with the instance.
+    let plant = |name: &str, state: InstanceState| {
+        let mut row = template.clone();
+        row.id = InstanceId::new();
+        row.name = name.into();
+        row.state = state;
+        row.container_id = None;
+        let mut c =
+            driver.containers.lock().unwrap()[template.container_id.as_deref().unwrap()].clone();
+        c.spec.instance_id = row.id;
+        c.running = false;
+        driver
+            .containers
+            .lock()
+            .unwrap()
+            .insert(format!("late-{name}"), c);
+        row
+    };
+    let starting = plant("starting", InstanceState::Starting);
+    repo.insert(&starting).await.unwrap();
+    let mut ended = plant("ended", InstanceState::Terminated);
+    ended.deleted_at = Some(crate::clock::now_utc());
+    repo.insert(&ended).await.unwrap();
+    let errored = plant("errored", InstanceState::Error);
+    repo.insert(&errored).await.unwrap();
+
+    svc.reconcile_all().await.unwrap();
+    let left: Vec<String> = driver.containers.lock().unwrap().keys().cloned().collect();
+    assert!(
+        !left
+            .iter()
+            .any(|cid| cid.starts_with("late-starting") || cid.starts_with("late-ended")),
+        "unrecorded containers of a live and a terminated instance are removed: {left:?}"
+    );
+    let s = svc.get(me, starting.id).await.unwrap();
+    assert_eq!((s.state, s.container_id), (InstanceState::Error, None));
+    assert!(s.state_reason.unwrap().contains("interrupted"));
+    // Terminating removes one directly too (here the resync got it first:
+    // the errored row is reconciled on every pass, as the list cannot
+    // confirm it).
+    assert!(!left.contains(&"late-errored".to_owned()));
+    let c = driver.containers.lock().unwrap()[template.container_id.as_deref().unwrap()].clone();
+    let mut late = c;
+    late.spec.instance_id = errored.id;
+    driver
+        .containers
+        .lock()
+        .unwrap()
+        .insert("later-errored".into(), late);
+    svc.terminate(me, errored.id).await.unwrap();
+    assert!(
+        !driver
+            .containers
+            .lock()
+            .unwrap()
+            .contains_key("later-errored")
+    );
+    assert!(
+        driver
+            .containers
+            .lock()
+            .unwrap()
+            .contains_key(template.container_id.as_deref().unwrap()),
+        "the recorded container is left alone"
+    );
+}
+
+#[tokio::test]
 async fn docker_down_is_unavailable_but_reads_still_work() {
     let (svc, _repo, driver) = setup();
     let me = caller();
