@@ -244,6 +244,7 @@ pub enum StorageCommand {
         bucket: String,
     },
     /// List buckets, or the objects in BUCKET[/PREFIX]
+    #[command(visible_alias = "list")]
     Ls {
         /// A bucket, optionally with a key prefix: my-bucket/photos/
         target: Option<String>,

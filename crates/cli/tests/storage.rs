@@ -130,7 +130,8 @@ async fn storage_commands_in_human_and_json_form() {
         out.contains("site/index.html") && out.contains("11 B"),
         "{out}"
     );
-    let listed = env.json(&["storage", "ls", "photos/www/"]);
+    // `list` is `ls` (as `compute list` is `compute ls`).
+    let listed = env.json(&["storage", "list", "photos/www/"]);
     let keys: Vec<&str> = listed
         .as_array()
         .expect("array")
