@@ -494,12 +494,14 @@ impl ComputeService {
         Ok(inst)
     }
 
-    /// Terminates an instance: removes its container and marks it
-    /// `TERMINATED` (the row stays, describable). Terminating a terminated
-    /// instance changes nothing.
+    /// Terminates an instance: marks it `TERMINATED` (the row stays,
+    /// describable), then removes its container. Terminating a terminated
+    /// instance changes nothing. Should the removal fail after the row is
+    /// marked (Docker gone in between), the resync removes the container.
     ///
     /// # Errors
-    /// `NotFound`; `Unavailable(Docker)` (then nothing changes).
+    /// `NotFound`; `Unavailable(Docker)` when Docker does not answer first
+    /// (then nothing changes).
     #[tracing::instrument(skip(self))]
     pub async fn terminate(&self, caller: Caller, id: InstanceId) -> CoreResult<Instance> {
         let _lock = self.lock(id).await;
@@ -507,17 +509,32 @@ impl ComputeService {
         if inst.state == InstanceState::Terminated {
             return Ok(inst);
         }
-        match &inst.container_id {
-            Some(cid) => self.driver()?.remove(cid).await?,
-            // An interrupted launch: a container Docker made after all
-            // goes with the instance.
-            None => remove_unrecorded(self.driver()?, id).await?,
-        }
+        let driver = self.driver()?.clone();
+        // The row is marked first and the container removed after, so
+        // that a crash in between leaves a terminated row whose container
+        // the resync removes (removing first left a live row whose
+        // container had vanished: "removed outside Mini AWS", which was
+        // not true). Docker must answer first, so that while it is down
+        // nothing changes.
+        let container = match &inst.container_id {
+            Some(cid) => driver.inspect(cid).await?.map(|_| cid.clone()),
+            None => {
+                // An interrupted launch: a container Docker made after
+                // all goes with the instance.
+                remove_unrecorded(&driver, id).await?;
+                None
+            }
+        };
         inst.state = InstanceState::Terminated;
         inst.state_reason = None;
         inst.published_ports.clear();
         inst.deleted_at = Some(now_utc());
         self.save(&mut inst).await?;
+        if let Some(cid) = container
+            && let Err(e) = driver.remove(&cid).await
+        {
+            tracing::warn!(instance_id = %id, error = %e, "cannot remove the container of a terminated instance yet; the resync will");
+        }
         tracing::info!(instance_id = %id, "instance terminated");
         Ok(inst)
     }

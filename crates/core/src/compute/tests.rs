@@ -110,6 +110,8 @@ struct FakeDriver {
     down: AtomicBool,
     next: AtomicU32,
     inspections: AtomicU32,
+    /// Removals fail (as when Docker goes away mid-request).
+    failing_removes: AtomicBool,
 }
 
 impl FakeDriver {
@@ -236,6 +238,12 @@ impl ComputeDriver for FakeDriver {
     }
     async fn remove(&self, cid: &str) -> CoreResult<()> {
         self.check()?;
+        if self.failing_removes.load(Ordering::SeqCst) {
+            return Err(CoreError::unavailable(
+                Dependency::Docker,
+                "Docker went away",
+            ));
+        }
         self.containers.lock().unwrap().remove(cid);
         Ok(())
     }
@@ -794,6 +802,39 @@ async fn containers_an_interrupted_launch_never_recorded_are_removed() {
             .unwrap()
             .contains_key(template.container_id.as_deref().unwrap()),
         "the recorded container is left alone"
+    );
+}
+
+#[tokio::test]
+async fn terminate_marks_the_row_before_removing_the_container() {
+    let (svc, repo, driver) = setup();
+    let me = caller();
+    let inst = svc.launch(me, req("doomed")).await.unwrap();
+    let cid = inst.container_id.clone().unwrap();
+    // Docker answers the inspection, then fails the removal: the row is
+    // terminated all the same, and the resync removes the container.
+    driver.failing_removes.store(true, Ordering::SeqCst);
+    let t = svc.terminate(me, inst.id).await.unwrap();
+    assert_eq!(t.state, InstanceState::Terminated);
+    assert_eq!(
+        repo.find(inst.id).await.unwrap().unwrap().state,
+        InstanceState::Terminated
+    );
+    assert!(driver.containers.lock().unwrap().contains_key(&cid));
+    driver.failing_removes.store(false, Ordering::SeqCst);
+    svc.reconcile_all().await.unwrap();
+    assert!(!driver.containers.lock().unwrap().contains_key(&cid));
+    // Docker down before anything: nothing changes.
+    let other = svc.launch(me, req("kept")).await.unwrap();
+    driver.down.store(true, Ordering::SeqCst);
+    assert!(matches!(
+        svc.terminate(me, other.id).await,
+        Err(CoreError::Unavailable { .. })
+    ));
+    driver.down.store(false, Ordering::SeqCst);
+    assert_eq!(
+        svc.get(me, other.id).await.unwrap().state,
+        InstanceState::Running
     );
 }
 
