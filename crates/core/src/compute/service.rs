@@ -101,12 +101,20 @@ fn docker_not_configured() -> CoreError {
 fn settle(inst: &mut Instance, info: Option<&ContainerInfo>) {
     match info {
         None => {
-            inst.state = InstanceState::Error;
+            // A launch that failed removes its container before its row:
+            // a crash in between leaves a STARTING row without one, which
+            // nobody outside removed.
             inst.state_reason = Some(
-                "container disappeared (removed outside Mini AWS); terminate this instance and \
-                 launch a new one"
-                    .into(),
+                if inst.state == InstanceState::Starting {
+                    "the launch was interrupted and its container is gone; terminate this \
+                     instance and launch it again"
+                } else {
+                    "container disappeared (removed outside Mini AWS); terminate this instance \
+                     and launch a new one"
+                }
+                .into(),
             );
+            inst.state = InstanceState::Error;
             inst.published_ports.clear();
         }
         Some(info) => match info.status {
