@@ -7,9 +7,13 @@ use miniaws_core::CoreError;
 use miniaws_core::Resource;
 use miniaws_core::identity::{IdentityService, UserId};
 use miniaws_core::multipart::{
-    ChecksumAlgorithm, MultipartRepo, MultipartUpload, Part, PartChecksum, UploadId,
+    ChecksumAlgorithm, CompletedUpload, MultipartRepo, MultipartUpload, Part, PartChecksum,
+    UploadId,
 };
-use miniaws_core::storage::{BlobId, BucketName, ETag, ObjectKey, Tags};
+use miniaws_core::storage::{
+    BlobId, BucketName, ETag, ObjectId, ObjectKey, ObjectMeta, ObjectWrite, StorageRepo, Tags,
+    WriteCondition,
+};
 use miniaws_db::Database;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -298,6 +302,376 @@ async fn races(repo: &Arc<dyn MultipartRepo>, owner: UserId, t0: OffsetDateTime)
         handed_back, all,
         "parts racing an abort: each blob is returned by the delete or refused, once"
     );
+}
+
+/// The completed object of an upload of `bucket`/`key`, as the service
+/// builds it (a new blob, a multipart ETag).
+fn completed(
+    owner: UserId,
+    bucket: &BucketName,
+    key: &str,
+    condition: WriteCondition,
+) -> ObjectWrite {
+    ObjectWrite {
+        owner,
+        meta: ObjectMeta {
+            id: ObjectId::new(),
+            bucket: bucket.clone(),
+            key: ObjectKey::parse(key).expect("valid key"),
+            blob_id: BlobId::new(),
+            size_bytes: 5 << 20,
+            etag: ETag::from_stored(format!("{:032x}-2", rand_u128())),
+            content_type: "text/plain".into(),
+            user_metadata: BTreeMap::new(),
+            headers: BTreeMap::new(),
+            last_modified: common::at(10),
+            parts: Vec::new(),
+            tags: Tags::default(),
+        },
+        condition,
+    }
+}
+
+fn rand_u128() -> u128 {
+    uuid::Uuid::new_v4().as_u128()
+}
+
+/// What a case of the completion contract expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// Committed, and the upload consumed.
+    Completed,
+    /// `NotFound(Upload)`.
+    NoSuchUpload,
+    /// `NotFound(Bucket)`.
+    NoSuchBucket,
+    /// `PreconditionFailed`.
+    PreconditionFailed,
+    /// `NotFound(Object)` (If-Match on a missing key).
+    NoSuchKey,
+}
+
+fn outcome_of(r: &Result<CompletedUpload, CoreError>) -> Outcome {
+    match r {
+        Ok(_) => Outcome::Completed,
+        Err(CoreError::NotFound {
+            resource: Resource::Upload,
+            ..
+        }) => Outcome::NoSuchUpload,
+        Err(CoreError::NotFound {
+            resource: Resource::Bucket,
+            ..
+        }) => Outcome::NoSuchBucket,
+        Err(CoreError::NotFound {
+            resource: Resource::Object,
+            ..
+        }) => Outcome::NoSuchKey,
+        Err(CoreError::PreconditionFailed(_)) => Outcome::PreconditionFailed,
+        Err(e) => panic!("an unexpected error: {e:?}"),
+    }
+}
+
+/// The contract of `MultipartRepo::complete_upload`: the object's commit
+/// and the upload's removal are one transaction, which happens once.
+async fn completion_contract(fresh: &common::Fresh) {
+    let repos = common::Repos::of(fresh);
+    let repo: Arc<dyn MultipartRepo> = fresh.db.multipart_repo();
+    let storage: Arc<dyn StorageRepo> = repos.storage.clone();
+    let alice = repos.user("alice").await;
+    let bob = repos.user("bob").await;
+    let bkt = repos.bucket(alice, "bkt").await;
+    let bobs = repos.bucket(bob, "bobs").await;
+    let t0 = common::at(2);
+
+    // The key "old" exists, "k" does not.
+    let old = completed(alice, &bkt, "old", WriteCondition::Always);
+    storage
+        .put_object(alice, &old.meta)
+        .await
+        .expect("the existing version is written");
+
+    let on_k = upload(alice, "bkt", "k", t0);
+    let on_old = upload(alice, "bkt", "old", t0);
+    let in_bobs = upload(alice, "bobs", "k", t0);
+    let mut parts = Vec::new();
+    for u in [&on_k, &on_old, &in_bobs] {
+        repo.create_upload(u).await.expect("create upload");
+        for n in 1..=3 {
+            let p = part(u.id, n, 5 << 20);
+            repo.put_part(&p).await.expect("put part");
+            parts.push(p);
+        }
+    }
+    let blobs_of = |id: UploadId| -> Vec<BlobId> {
+        let mut v: Vec<BlobId> = parts
+            .iter()
+            .filter(|p| p.upload_id == id)
+            .map(|p| p.blob_id)
+            .collect();
+        v.sort();
+        v
+    };
+    let etag_of_old = old.meta.etag.clone();
+
+    // (description, upload, write, expected outcome). In order: a refused
+    // case writes nothing and leaves the upload whole for the next.
+    let cases: Vec<(&str, UploadId, ObjectWrite, Outcome)> = vec![
+        (
+            "an unknown upload",
+            UploadId::new(),
+            completed(alice, &bkt, "k", WriteCondition::Always),
+            Outcome::NoSuchUpload,
+        ),
+        (
+            "an upload of another key",
+            on_k.id,
+            completed(alice, &bkt, "other", WriteCondition::Always),
+            Outcome::NoSuchUpload,
+        ),
+        (
+            "an upload of another owner",
+            on_k.id,
+            completed(bob, &bkt, "k", WriteCondition::Always),
+            Outcome::NoSuchUpload,
+        ),
+        (
+            "a bucket that is not the writer's",
+            in_bobs.id,
+            completed(alice, &bobs, "k", WriteCondition::Always),
+            Outcome::NoSuchBucket,
+        ),
+        (
+            "If-None-Match: * on a key that exists",
+            on_old.id,
+            completed(alice, &bkt, "old", WriteCondition::Absent),
+            Outcome::PreconditionFailed,
+        ),
+        (
+            "If-Match with another ETag",
+            on_old.id,
+            completed(
+                alice,
+                &bkt,
+                "old",
+                WriteCondition::ETagIs(ETag::from_stored("0".repeat(32))),
+            ),
+            Outcome::PreconditionFailed,
+        ),
+        (
+            "If-Match: * on a key that does not exist",
+            on_k.id,
+            completed(alice, &bkt, "k", WriteCondition::Exists),
+            Outcome::NoSuchKey,
+        ),
+        (
+            "If-Match with the current ETag completes",
+            on_old.id,
+            completed(alice, &bkt, "old", WriteCondition::ETagIs(etag_of_old)),
+            Outcome::Completed,
+        ),
+        (
+            "a second completion of the same upload",
+            on_old.id,
+            completed(alice, &bkt, "old", WriteCondition::Always),
+            Outcome::NoSuchUpload,
+        ),
+        (
+            "If-None-Match: * on a new key completes",
+            on_k.id,
+            completed(alice, &bkt, "k", WriteCondition::Absent),
+            Outcome::Completed,
+        ),
+        (
+            "a completion after the upload completed",
+            on_k.id,
+            completed(alice, &bkt, "k", WriteCondition::Absent),
+            Outcome::NoSuchUpload,
+        ),
+    ];
+    for (desc, id, write, want) in cases {
+        let key = &write.meta.key;
+        let bucket = &write.meta.bucket;
+        let before = storage.get_object(bucket, key).await.expect("read");
+        let upload_before = repo.get_upload(id).await.expect("get upload");
+        let parts_before = repo.list_parts(id, 0, 100).await.expect("list parts");
+        let result = repo.complete_upload(id, &write).await;
+        assert_eq!(outcome_of(&result), want, "case: {desc}: {result:?}");
+        let after = storage.get_object(bucket, key).await.expect("read");
+        match result {
+            Ok(done) => {
+                assert_eq!(
+                    after.as_ref(),
+                    Some(&write.meta),
+                    "case: {desc}: the object is committed"
+                );
+                assert_eq!(
+                    done.replaced,
+                    before.map(|m| m.blob_id),
+                    "case: {desc}: the replaced version's blob is handed back"
+                );
+                let mut handed = done.part_blobs.clone();
+                handed.sort();
+                assert_eq!(
+                    handed,
+                    blobs_of(id),
+                    "case: {desc}: every part's blob is handed back"
+                );
+                assert_eq!(
+                    repo.get_upload(id).await.expect("get"),
+                    None,
+                    "case: {desc}: the upload is gone"
+                );
+                assert!(
+                    repo.list_parts(id, 0, 100).await.expect("list").is_empty(),
+                    "case: {desc}: its parts are gone"
+                );
+                assert!(
+                    storage
+                        .referenced_blobs(&done.part_blobs)
+                        .await
+                        .expect("referenced")
+                        .is_empty(),
+                    "case: {desc}: no row points to the parts' blobs any more (the sweep may remove them)"
+                );
+            }
+            Err(_) => {
+                assert_eq!(after, before, "case: {desc}: nothing is committed");
+                assert_eq!(
+                    repo.get_upload(id).await.expect("get"),
+                    upload_before,
+                    "case: {desc}: the upload is as it was"
+                );
+                assert_eq!(
+                    repo.list_parts(id, 0, 100).await.expect("list"),
+                    parts_before,
+                    "case: {desc}: its parts are as they were"
+                );
+            }
+        }
+    }
+    assert!(
+        repo.list_uploads(&bkt, "", None, 10)
+            .await
+            .expect("list")
+            .is_empty(),
+        "both uploads of bkt are consumed"
+    );
+    assert_eq!(
+        repo.list_uploads(&bobs, "", None, 10).await.expect("list"),
+        vec![in_bobs.clone()],
+        "the refused one stays"
+    );
+
+    // Racing completions of one upload: exactly one commits.
+    let racing = upload(alice, "bkt", "race", t0);
+    repo.create_upload(&racing).await.expect("create upload");
+    let racing_parts: Vec<Part> = (1..=3).map(|n| part(racing.id, n, 5 << 20)).collect();
+    for p in &racing_parts {
+        repo.put_part(p).await.expect("put part");
+    }
+    let writes: Vec<ObjectWrite> = (0..8)
+        .map(|_| completed(alice, &bkt, "race", WriteCondition::Always))
+        .collect();
+    let results =
+        futures::future::join_all(writes.iter().map(|w| repo.complete_upload(racing.id, w))).await;
+    let outcomes: Vec<Outcome> = results.iter().map(outcome_of).collect();
+    let winners: Vec<usize> = (0..8)
+        .filter(|&i| outcomes[i] == Outcome::Completed)
+        .collect();
+    assert_eq!(
+        winners.len(),
+        1,
+        "exactly one of racing completions commits: {outcomes:?}"
+    );
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, Outcome::Completed | Outcome::NoSuchUpload)),
+        "the others are NoSuchUpload: {outcomes:?}"
+    );
+    let race_key = ObjectKey::parse("race").expect("valid");
+    assert_eq!(
+        storage.get_object(&bkt, &race_key).await.expect("read"),
+        Some(writes[winners[0]].meta.clone()),
+        "the winner's version is the object"
+    );
+    let done = results[winners[0]].as_ref().expect("the winner");
+    let mut handed = done.part_blobs.clone();
+    handed.sort();
+    let mut want: Vec<BlobId> = racing_parts.iter().map(|p| p.blob_id).collect();
+    want.sort();
+    assert_eq!(handed, want, "the winner hands back every part's blob");
+
+    // A completion racing an abort: exactly one of them consumes the
+    // upload, and the parts' blobs are handed back once.
+    for round in 0..4 {
+        let u = upload(alice, "bkt", "vs-abort", t0);
+        repo.create_upload(&u).await.expect("create upload");
+        let ps: Vec<Part> = (1..=2).map(|n| part(u.id, n, 5 << 20)).collect();
+        for p in &ps {
+            repo.put_part(p).await.expect("put part");
+        }
+        let w = completed(alice, &bkt, "vs-abort", WriteCondition::Always);
+        let key = w.meta.key.clone();
+        let before = storage.get_object(&bkt, &key).await.expect("read");
+        let (completion, aborted) =
+            tokio::join!(repo.complete_upload(u.id, &w), repo.delete_upload(u.id));
+        let mut handed = match (&completion, aborted.expect("delete")) {
+            (Ok(done), None) => {
+                assert_eq!(
+                    storage.get_object(&bkt, &key).await.expect("read"),
+                    Some(w.meta.clone()),
+                    "round {round}: the completion won and its object is committed"
+                );
+                done.part_blobs.clone()
+            }
+            (
+                Err(CoreError::NotFound {
+                    resource: Resource::Upload,
+                    ..
+                }),
+                Some(blobs),
+            ) => {
+                assert_eq!(
+                    storage.get_object(&bkt, &key).await.expect("read"),
+                    before,
+                    "round {round}: the abort won and nothing is committed"
+                );
+                blobs
+            }
+            (c, a) => panic!("round {round}: exactly one must win: complete {c:?}, abort {a:?}"),
+        };
+        handed.sort();
+        let mut want: Vec<BlobId> = ps.iter().map(|p| p.blob_id).collect();
+        want.sort();
+        assert_eq!(
+            handed, want,
+            "round {round}: the parts' blobs are handed back once"
+        );
+        assert_eq!(repo.get_upload(u.id).await.expect("get"), None);
+        assert!(
+            repo.list_parts(u.id, 0, 100)
+                .await
+                .expect("list")
+                .is_empty()
+        );
+    }
+}
+
+#[tokio::test]
+async fn multipart_completion_contract_sqlite() {
+    let fresh = common::sqlite(true).await;
+    completion_contract(&fresh).await;
+    fresh.db.close().await;
+}
+
+#[tokio::test]
+async fn multipart_completion_contract_postgres() {
+    let Some(fresh) = common::postgres(true).await else {
+        return;
+    };
+    completion_contract(&fresh).await;
+    fresh.db.close().await;
 }
 
 #[tokio::test]

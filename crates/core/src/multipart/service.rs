@@ -17,7 +17,8 @@ use crate::identity::Caller;
 use crate::storage::{
     Access, BlobId, Bucket, ByteStream, CommitObject, ETag, GetObjectOptions, GetObjectOutput,
     LifecycleConfiguration, ObjectExpiry, ObjectKey, ObjectMeta, ObjectPart, Reader, S3Action,
-    StorageService, UploadAbort, WriteCondition, body_error, validate_object_fields,
+    StorageService, UploadAbort, WriteCondition, body_error, commit_error, object_write,
+    validate_object_fields,
 };
 use crate::{Resource, StopRequested};
 
@@ -317,10 +318,15 @@ impl MultipartService {
     /// committed as the key's new version, with its parts' sizes and
     /// checksums (for reads by part number) and, when the upload has a
     /// checksum algorithm, its checksum (the composite of the parts', or a
-    /// CRC of all the bytes); then the upload and its parts are removed.
+    /// CRC of all the bytes). The commit deletes the upload and its parts'
+    /// rows in the same transaction ([`MultipartRepo::complete_upload`]);
+    /// the parts' blobs are removed after it.
     ///
     /// # Errors
-    /// `NotFound(Upload)`; `InvalidInput` for an empty part list, or a part
+    /// `NotFound(Upload)`, also when the upload was completed, aborted or
+    /// expired while its parts were being assembled (nothing is committed
+    /// then, and the assembled blob is removed: of racing completes of one
+    /// upload exactly one succeeds); `InvalidInput` for an empty part list, or a part
     /// without its checksum in a composite-checksum upload;
     /// `InvalidPart` (`Order`, `Missing` — unknown number, wrong ETag or
     /// wrong checksum —, `TooSmall` for a non-final part under 5 MiB); the
@@ -498,26 +504,59 @@ impl MultipartService {
                     return Err(e);
                 }
             };
-        let meta = self
-            .storage
-            .commit_object(
-                caller,
-                CommitObject {
-                    bucket: upload.bucket.as_str().to_owned(),
-                    key: upload.key.as_str().to_owned(),
-                    blob_id,
-                    size_bytes: written.size_bytes,
-                    etag: multipart_etag(&chosen),
-                    content_type: upload.content_type.clone(),
-                    user_metadata: upload.user_metadata.clone(),
-                    headers,
-                    parts,
-                    condition: condition.clone(),
-                    tags: upload.tags.clone(),
-                },
-            )
-            .await?;
-        self.remove(upload.id).await?;
+        let commit = CommitObject {
+            bucket: upload.bucket.as_str().to_owned(),
+            key: upload.key.as_str().to_owned(),
+            blob_id,
+            size_bytes: written.size_bytes,
+            etag: multipart_etag(&chosen),
+            content_type: upload.content_type.clone(),
+            user_metadata: upload.user_metadata.clone(),
+            headers,
+            parts,
+            condition: condition.clone(),
+            tags: upload.tags.clone(),
+        };
+        let write = match object_write(caller, commit) {
+            Ok(write) => write,
+            Err(e) => {
+                self.discard(blob_id).await;
+                return Err(e);
+            }
+        };
+        // The object's commit and the upload's removal are one transaction
+        // (so a crash never leaves both, and of racing completes and aborts
+        // exactly one wins). It is its own transaction, not a place in the
+        // storage service's group commit: it writes two more tables and
+        // hands back the parts' blobs, which the batch interface of small
+        // PUTs does not carry, and a completion (rare, and which has just
+        // copied all its bytes) gains nothing from sharing an fsync.
+        let done = match self.repo.complete_upload(upload.id, &write).await {
+            Ok(done) => done,
+            Err(e) => {
+                self.discard(blob_id).await;
+                if matches!(
+                    e,
+                    CoreError::NotFound {
+                        resource: Resource::Upload,
+                        ..
+                    }
+                ) {
+                    tracing::info!(upload_id = %upload.id, "the upload was completed, aborted or expired meanwhile; the assembled object is discarded");
+                    return Err(CoreError::not_found(Resource::Upload, upload_id));
+                }
+                return Err(commit_error(e, &write.meta.bucket));
+            }
+        };
+        // Blobs go only once no row points to them: a crash before (or a
+        // failed removal) leaves orphans, which the start-up sweep removes.
+        if let Some(old) = done.replaced.filter(|b| *b != blob_id) {
+            self.discard(old).await;
+        }
+        for part in done.part_blobs {
+            self.discard(part).await;
+        }
+        let meta = write.meta;
         tracing::info!(upload_id = %upload.id, size_bytes = meta.size_bytes, "multipart upload completed");
         let expiration = lifecycle.and_then(|l| l.expiration(&meta));
         Ok((meta, expiration))

@@ -17,17 +17,54 @@ use crate::identity::{ApiKeyId, Caller, UserId};
 use crate::storage::mem_blobs::MemBlobs;
 use crate::storage::mem_repo::MemRepo;
 use crate::storage::{
-    BlobId, BucketName, ByteStream, GetObjectOptions, GetObjectOutput, StorageService,
-    WriteCondition,
+    BlobId, BucketName, ByteStream, GetObjectOptions, GetObjectOutput, ObjectMeta, ObjectWrite,
+    StorageService, WriteCondition,
 };
 
-#[derive(Default)]
+/// Uploads and parts in maps. A completion writes its object into
+/// `objects` (the storage service's fake repository) while it holds the
+/// uploads' lock, so that the write and the upload's removal are one step,
+/// as in the real repositories' transaction.
 struct MemMultipart {
     uploads: Mutex<BTreeMap<UploadId, MultipartUpload>>,
     parts: Mutex<BTreeMap<(UploadId, u32), Part>>,
+    objects: Arc<MemRepo>,
+    /// When set, a completion reports on the sender that it reached the
+    /// repository, then waits for a permit before it applies: a test can
+    /// hold completions back and race them (with each other, with an abort).
+    gate: Mutex<Option<Gate>>,
 }
 
+/// See [`MemMultipart::gate`].
+type Gate = (
+    tokio::sync::mpsc::UnboundedSender<()>,
+    Arc<tokio::sync::Semaphore>,
+);
+
 impl MemMultipart {
+    fn new(objects: Arc<MemRepo>) -> Self {
+        Self {
+            uploads: Mutex::default(),
+            parts: Mutex::default(),
+            objects,
+            gate: Mutex::default(),
+        }
+    }
+
+    /// Holds completions back from now on: returns the receiver of their
+    /// arrivals and the semaphore that lets them go.
+    fn hold_completions(
+        &self,
+    ) -> (
+        tokio::sync::mpsc::UnboundedReceiver<()>,
+        Arc<tokio::sync::Semaphore>,
+    ) {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let go = Arc::new(tokio::sync::Semaphore::new(0));
+        *self.gate.lock().unwrap() = Some((tx, go.clone()));
+        (rx, go)
+    }
+
     /// Makes an upload look as if it was started `age` ago.
     fn age(&self, id: UploadId, age: time::Duration) {
         if let Some(u) = self.uploads.lock().unwrap().get_mut(&id) {
@@ -115,6 +152,40 @@ impl MultipartRepo for MemMultipart {
                 .collect(),
         ))
     }
+    async fn complete_upload(
+        &self,
+        id: UploadId,
+        write: &ObjectWrite,
+    ) -> CoreResult<CompletedUpload> {
+        let gate = self.gate.lock().unwrap().clone();
+        if let Some((arrived, go)) = gate {
+            let _ = arrived.send(());
+            go.acquire().await.expect("the gate stays open").forget();
+        }
+        let mut uploads = self.uploads.lock().unwrap();
+        match uploads.get(&id) {
+            Some(u)
+                if u.bucket == write.meta.bucket
+                    && u.key == write.meta.key
+                    && u.owner == write.owner => {}
+            _ => return Err(CoreError::not_found(Resource::Upload, id.to_string())),
+        }
+        let replaced = self
+            .objects
+            .apply_write(write.owner, &write.meta, &write.condition)?;
+        uploads.remove(&id);
+        let mut parts = self.parts.lock().unwrap();
+        let keys: Vec<(UploadId, u32)> = parts.keys().filter(|(u, _)| *u == id).copied().collect();
+        let part_blobs = keys
+            .iter()
+            .filter_map(|k| parts.remove(k))
+            .map(|p| p.blob_id)
+            .collect();
+        Ok(CompletedUpload {
+            replaced,
+            part_blobs,
+        })
+    }
     async fn uploads_initiated_before(
         &self,
         cutoff: OffsetDateTime,
@@ -157,9 +228,9 @@ fn caller() -> Caller {
 }
 
 async fn fixture() -> Fixture {
-    let repo = Arc::new(MemMultipart::default());
     let blobs = Arc::new(MemBlobs::default());
     let buckets = Arc::new(MemRepo::default());
+    let repo = Arc::new(MemMultipart::new(buckets.clone()));
     let storage = Arc::new(StorageService::new(
         buckets.clone(),
         blobs.clone(),
@@ -696,6 +767,185 @@ async fn a_refused_conditional_completion_keeps_the_upload() {
         .expect("the upload is still there and completes under If-Match: *");
     assert_eq!(meta.size_bytes, 3);
     assert_eq!(f.read("k").await, b"new");
+}
+
+/// Waits for a held completion to reach the repository's commit.
+async fn arrival(arrived: &mut tokio::sync::mpsc::UnboundedReceiver<()>) {
+    tokio::time::timeout(Duration::from_secs(10), arrived.recv())
+        .await
+        .expect("a completion reaches MultipartRepo::complete_upload")
+        .expect("the gate stays open");
+}
+
+fn is_no_such_upload<T: std::fmt::Debug>(r: &CoreResult<T>) -> bool {
+    matches!(
+        r,
+        Err(CoreError::NotFound {
+            resource: Resource::Upload,
+            ..
+        })
+    )
+}
+
+impl Fixture {
+    /// An object `key` of `data` written by a plain PutObject.
+    async fn put(&self, key: &str, data: &'static [u8]) {
+        self.storage
+            .put_object(
+                self.alice,
+                crate::storage::PutObjectInput {
+                    bucket: "bkt".into(),
+                    key: key.into(),
+                    body: futures::stream::iter([Ok(Bytes::from_static(data))]).boxed(),
+                    content_length: Some(data.len() as u64),
+                    content_type: None,
+                    user_metadata: BTreeMap::new(),
+                    headers: BTreeMap::new(),
+                    expected_md5: None,
+                    create_bucket: false,
+                    condition: WriteCondition::Always,
+                    tags: crate::storage::Tags::default(),
+                },
+            )
+            .await
+            .expect("the object is written");
+    }
+}
+
+#[tokio::test]
+async fn of_racing_completes_of_one_upload_exactly_one_commits() {
+    let f = fixture().await;
+    let id = f.start("k").await;
+    let (a, b) = (bytes(5 * MIB, 7), bytes(100, 8));
+    let p1 = f.part("k", &id, 1, &a).await;
+    let p2 = f.part("k", &id, 2, &b).await;
+    // Both completions assemble their blob, then commit at once.
+    let (mut arrived, go) = f.repo.hold_completions();
+    let parts = done(&[&p1, &p2]);
+    let complete = || {
+        f.svc
+            .complete(f.alice, "bkt", "k", &id, &parts, &WriteCondition::Always)
+    };
+    let release = async {
+        for _ in 0..3 {
+            arrival(&mut arrived).await;
+        }
+        go.add_permits(3);
+    };
+    let (r1, r2, r3, ()) = tokio::join!(complete(), complete(), complete(), release);
+    let results = [r1, r2, r3];
+    let won: Vec<&ObjectMeta> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(won.len(), 1, "exactly one completion commits: {results:?}");
+    assert_eq!(
+        results.iter().filter(|r| is_no_such_upload(r)).count(),
+        2,
+        "the others are NoSuchUpload: {results:?}"
+    );
+    assert_eq!(f.read("k").await, [a, b].concat());
+    assert_eq!(
+        f.blobs.ids(),
+        HashSet::from([won[0].blob_id]),
+        "the losers' assembled blobs and the parts' blobs are removed"
+    );
+    assert!(f.repo.uploads.lock().unwrap().is_empty());
+    assert!(f.repo.parts.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_complete_that_loses_to_an_abort_commits_nothing() {
+    let f = fixture().await;
+    let id = f.start("k").await;
+    let p1 = f.part("k", &id, 1, b"lost").await;
+    let (mut arrived, go) = f.repo.hold_completions();
+    // The abort lands while the completion has assembled its blob and is
+    // about to commit.
+    let abort = async {
+        arrival(&mut arrived).await;
+        let aborted = f.svc.abort(f.alice, "bkt", "k", &id).await;
+        go.add_permits(1);
+        aborted
+    };
+    let parts = done(&[&p1]);
+    let (completed, aborted) = tokio::join!(
+        f.svc
+            .complete(f.alice, "bkt", "k", &id, &parts, &WriteCondition::Always),
+        abort
+    );
+    aborted.expect("the abort wins");
+    assert!(is_no_such_upload(&completed), "{completed:?}");
+    assert!(
+        matches!(
+            f.storage
+                .get_object(f.alice, "bkt", "k", &GetObjectOptions::default())
+                .await,
+            Err(CoreError::NotFound {
+                resource: Resource::Object,
+                ..
+            })
+        ),
+        "no object was committed"
+    );
+    assert!(
+        f.blobs.ids().is_empty(),
+        "the parts' blobs and the assembled blob are removed"
+    );
+    // The other way round: a completion that won makes the abort NoSuchUpload.
+    let id = f.start("k2").await;
+    let p1 = f.part("k2", &id, 1, b"kept").await;
+    *f.repo.gate.lock().unwrap() = None;
+    f.svc
+        .complete(
+            f.alice,
+            "bkt",
+            "k2",
+            &id,
+            &done(&[&p1]),
+            &WriteCondition::Always,
+        )
+        .await
+        .expect("the completion wins");
+    assert!(is_no_such_upload(
+        &f.svc.abort(f.alice, "bkt", "k2", &id).await
+    ));
+    assert_eq!(f.read("k2").await, b"kept");
+}
+
+#[tokio::test]
+async fn a_write_landing_during_the_assembly_fails_a_conditional_completion() {
+    let f = fixture().await;
+    let id = f.start("k").await;
+    let p1 = f.part("k", &id, 1, b"new").await;
+    let (mut arrived, go) = f.repo.hold_completions();
+    // If-None-Match: * passes the early check (no key yet); a PUT lands
+    // before the commit, which checks again in the same step.
+    let put = async {
+        arrival(&mut arrived).await;
+        f.put("k", b"old").await;
+        go.add_permits(1);
+    };
+    let parts = done(&[&p1]);
+    let (completed, ()) = tokio::join!(
+        f.svc
+            .complete(f.alice, "bkt", "k", &id, &parts, &WriteCondition::Absent),
+        put
+    );
+    assert!(
+        matches!(completed, Err(CoreError::PreconditionFailed(_))),
+        "{completed:?}"
+    );
+    assert_eq!(f.read("k").await, b"old");
+    let listed = f
+        .svc
+        .list_parts(f.alice, "bkt", "k", &id, 0, 100)
+        .await
+        .expect("the upload stays");
+    assert_eq!(listed.parts, vec![p1.clone()], "with its parts");
+    assert_eq!(
+        f.blobs.ids().len(),
+        2,
+        "the part's blob and the PUT's remain; the assembled blob is removed"
+    );
+    assert!(f.blobs.ids().contains(&p1.blob_id));
 }
 
 fn sha256(data: &[u8]) -> PartChecksum {

@@ -43,6 +43,38 @@ pub(crate) struct MemRepo {
     pub(crate) gate: Mutex<Option<Arc<tokio::sync::Semaphore>>>,
 }
 
+impl MemRepo {
+    /// [`StorageRepo::put_object_if`], synchronously: the in-memory
+    /// multipart repository applies a completion's write through it while
+    /// it holds its own lock, so that the write and the upload's removal
+    /// are one step, as in the real repositories' transaction.
+    pub(crate) fn apply_write(
+        &self,
+        owner: UserId,
+        meta: &ObjectMeta,
+        condition: &WriteCondition,
+    ) -> CoreResult<Option<BlobId>> {
+        let mut objects = self.objects.lock().unwrap();
+        let buckets = self.buckets.lock().unwrap();
+        if buckets
+            .get(meta.bucket.as_str())
+            .is_none_or(|b| b.owner != owner)
+        {
+            return Err(CoreError::not_found(Resource::Bucket, meta.bucket.as_str()));
+        }
+        let k = (
+            meta.bucket.as_str().to_owned(),
+            meta.key.as_str().as_bytes().to_vec(),
+        );
+        condition.check(
+            meta.bucket.as_str(),
+            meta.key.as_str(),
+            objects.get(&k).map(|m| &m.etag),
+        )?;
+        Ok(objects.insert(k, meta.clone()).map(|old| old.blob_id))
+    }
+}
+
 #[async_trait]
 impl StorageRepo for MemRepo {
     async fn create_bucket(&self, bucket: &Bucket, tags: &Tags) -> CoreResult<()> {
@@ -336,24 +368,7 @@ impl StorageRepo for MemRepo {
         meta: &ObjectMeta,
         condition: &WriteCondition,
     ) -> CoreResult<Option<BlobId>> {
-        let mut objects = self.objects.lock().unwrap();
-        let buckets = self.buckets.lock().unwrap();
-        if buckets
-            .get(meta.bucket.as_str())
-            .is_none_or(|b| b.owner != owner)
-        {
-            return Err(CoreError::not_found(Resource::Bucket, meta.bucket.as_str()));
-        }
-        let k = (
-            meta.bucket.as_str().to_owned(),
-            meta.key.as_str().as_bytes().to_vec(),
-        );
-        condition.check(
-            meta.bucket.as_str(),
-            meta.key.as_str(),
-            objects.get(&k).map(|m| &m.etag),
-        )?;
-        Ok(objects.insert(k, meta.clone()).map(|old| old.blob_id))
+        self.apply_write(owner, meta, condition)
     }
     async fn put_objects(&self, items: &[ObjectWrite]) -> Vec<CoreResult<Option<BlobId>>> {
         self.batches.lock().unwrap().push(items.len());

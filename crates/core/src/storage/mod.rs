@@ -46,9 +46,9 @@ pub use ports::{
     BlobId, BlobStore, BucketLookup, ByteStream, ObjectWrite, StorageRepo, WrittenBlob, body_error,
 };
 pub use range::{ByteRange, Conditions, RangeSpec};
-pub(crate) use service::validate_object_fields;
 pub use service::{
     BucketCors, CommitObject, GetObjectOptions, GetObjectOutput, HeadObjectOutput,
     MetadataDirective, PutObjectInput, StorageService, SweepReport, TaggingDirective,
 };
+pub(crate) use service::{commit_error, object_write, validate_object_fields};
 pub use tags::{MAX_BUCKET_TAGS, MAX_TAG_KEY_LEN, MAX_TAG_VALUE_LEN, MAX_TAGS, Tags};

@@ -740,57 +740,25 @@ impl StorageService {
     /// # Errors
     /// As [`put_object`](Self::put_object), minus the body errors.
     pub async fn commit_object(&self, caller: Caller, c: CommitObject) -> CoreResult<ObjectMeta> {
-        let validated = (|| {
-            let bucket = BucketName::parse(&c.bucket)?;
-            let key = ObjectKey::parse(&c.key)?;
-            validate_object_fields(c.content_type.as_deref(), &c.user_metadata, &c.headers)?;
-            Ok((bucket, key))
-        })();
-        let (bucket, key) = match validated {
-            Ok(v) => v,
+        let blob_id = c.blob_id;
+        let write = match object_write(caller, c) {
+            Ok(write) => write,
             Err(e) => {
-                self.discard(c.blob_id).await;
+                self.discard(blob_id).await;
                 return Err(e);
             }
         };
-        let content_type = c
-            .content_type
-            .unwrap_or_else(|| guess_content_type(key.as_str()).to_owned());
-        let meta = ObjectMeta {
-            id: ObjectId::new(),
-            bucket,
-            key,
-            blob_id: c.blob_id,
-            size_bytes: c.size_bytes,
-            etag: c.etag,
-            content_type,
-            user_metadata: c.user_metadata,
-            headers: c.headers,
-            last_modified: now_utc(),
-            parts: c.parts,
-            tags: c.tags,
-        };
-        let write = ObjectWrite {
-            owner: caller.user_id,
-            meta: meta.clone(),
-            condition: c.condition,
-        };
-        let replaced = match self.commits.commit(write).await {
+        let replaced = match self.commits.commit(write.clone()).await {
             Ok(replaced) => replaced,
             Err(e) => {
-                self.discard(meta.blob_id).await;
-                return Err(match e {
-                    CoreError::NotFound {
-                        resource: Resource::Bucket,
-                        ..
-                    } => CoreError::not_found(Resource::Bucket, meta.bucket.as_str()),
-                    other => other,
-                });
+                self.discard(blob_id).await;
+                return Err(commit_error(e, &write.meta.bucket));
             }
         };
         if let Some(old) = replaced {
             self.discard(old).await;
         }
+        let meta = write.meta;
         tracing::debug!(object_id = %meta.id, size_bytes = meta.size_bytes, "object written");
         Ok(meta)
     }
@@ -1429,4 +1397,50 @@ fn forbidden(name: &BucketName) -> CoreError {
     CoreError::Forbidden(format!(
         "access denied: the bucket `{name}` belongs to another account"
     ))
+}
+
+/// The write that commits `c` for `caller`: the bucket, key and fields
+/// validated, the new version's metadata built (a new id, the time now, the
+/// media type guessed from the key when `c` names none). The blob is the
+/// caller's to remove when this fails.
+///
+/// # Errors
+/// `InvalidInput` for a bad bucket name, key or field.
+pub(crate) fn object_write(caller: Caller, c: CommitObject) -> CoreResult<ObjectWrite> {
+    let bucket = BucketName::parse(&c.bucket)?;
+    let key = ObjectKey::parse(&c.key)?;
+    validate_object_fields(c.content_type.as_deref(), &c.user_metadata, &c.headers)?;
+    let content_type = c
+        .content_type
+        .unwrap_or_else(|| guess_content_type(key.as_str()).to_owned());
+    Ok(ObjectWrite {
+        owner: caller.user_id,
+        meta: ObjectMeta {
+            id: ObjectId::new(),
+            bucket,
+            key,
+            blob_id: c.blob_id,
+            size_bytes: c.size_bytes,
+            etag: c.etag,
+            content_type,
+            user_metadata: c.user_metadata,
+            headers: c.headers,
+            last_modified: now_utc(),
+            parts: c.parts,
+            tags: c.tags,
+        },
+        condition: c.condition,
+    })
+}
+
+/// A commit's error as the client gets it: a bucket the caller does not
+/// own (any more) is named as the client named it.
+pub(crate) fn commit_error(e: CoreError, bucket: &BucketName) -> CoreError {
+    match e {
+        CoreError::NotFound {
+            resource: Resource::Bucket,
+            ..
+        } => CoreError::not_found(Resource::Bucket, bucket.as_str()),
+        other => other,
+    }
 }

@@ -1,14 +1,15 @@
 //! [`MultipartRepo`] on PostgreSQL.
 
 use async_trait::async_trait;
-use miniaws_core::multipart::{MultipartRepo, MultipartUpload, Part, UploadId};
-use miniaws_core::storage::{BlobId, BucketName, ETag};
+use miniaws_core::multipart::{CompletedUpload, MultipartRepo, MultipartUpload, Part, UploadId};
+use miniaws_core::storage::{BlobId, BucketName, ETag, ObjectWrite};
 use miniaws_core::{CoreError, CoreResult, Resource};
 use sqlx::Row;
 use sqlx::postgres::{PgPool, PgRow};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::storage::{is_fk_violation, upsert};
 use crate::error::db_err;
 use crate::storage_rows::{
     decode_algorithm, decode_bucket, decode_key, decode_part_checksum, json_to_map, json_to_tags,
@@ -236,6 +237,66 @@ impl MultipartRepo for PgMultipartRepo {
             .map_err(db_err)?;
         tx.commit().await.map_err(db_err)?;
         Ok(deleted.map(|_| blobs.into_iter().map(BlobId::from_uuid).collect()))
+    }
+
+    async fn complete_upload(
+        &self,
+        id: UploadId,
+        write: &ObjectWrite,
+    ) -> CoreResult<CompletedUpload> {
+        // An error return drops the transaction, which rolls it back:
+        // nothing is written.
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let meta = &write.meta;
+        // Lock the upload first, as `put_part` and `delete_upload` do: a
+        // concurrent completion or abort of it waits here, then finds no
+        // row (READ COMMITTED reads the committed delete), so exactly one
+        // of them consumes the upload; and no part lands after the parts
+        // are deleted below.
+        let found = sqlx::query(
+            "SELECT 1 FROM multipart_uploads
+             WHERE id = $1 AND bucket = $2 AND key = $3 AND owner_id = $4 FOR UPDATE",
+        )
+        .bind(id.as_uuid())
+        .bind(meta.bucket.as_str())
+        .bind(meta.key.as_str().as_bytes())
+        .bind(write.owner.as_uuid())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .is_some();
+        if !found {
+            return Err(CoreError::not_found(Resource::Upload, id.to_string()));
+        }
+        let replaced = upsert(&mut tx, write.owner, meta, &write.condition)
+            .await
+            .map_err(|e| {
+                if is_fk_violation(&e) {
+                    // The bucket was deleted between the check and the insert.
+                    CoreError::not_found(Resource::Bucket, meta.bucket.as_str())
+                } else {
+                    db_err(e)
+                }
+            })??;
+        // Parts first, to learn their blobs (deleting the upload would
+        // cascade them away unseen).
+        let parts: Vec<Uuid> = sqlx::query_scalar(
+            "DELETE FROM multipart_parts WHERE upload_id = $1 RETURNING blob_id",
+        )
+        .bind(id.as_uuid())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        sqlx::query("DELETE FROM multipart_uploads WHERE id = $1")
+            .bind(id.as_uuid())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(CompletedUpload {
+            replaced,
+            part_blobs: parts.into_iter().map(BlobId::from_uuid).collect(),
+        })
     }
 
     async fn uploads_initiated_before(

@@ -179,8 +179,9 @@ const UPDATE_OBJECT_IF_MATCH: &str = "
     RETURNING replaced_blob_id";
 
 /// Commits one write on `conn`, under `condition`. The outer error is a
-/// database failure; the inner one concerns this write alone.
-async fn upsert(
+/// database failure; the inner one concerns this write alone. Also the
+/// object write of a multipart completion's transaction.
+pub(super) async fn upsert(
     conn: &mut PgConnection,
     owner: UserId,
     meta: &ObjectMeta,
@@ -242,7 +243,7 @@ async fn refusal(
     Ok(refusal_error(owned, current, meta, condition))
 }
 
-fn is_fk_violation(e: &sqlx::Error) -> bool {
+pub(super) fn is_fk_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_foreign_key_violation())
 }
 

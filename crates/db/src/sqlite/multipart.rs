@@ -5,15 +5,18 @@
 //! uploads of the same part serialise, and the second sees (and returns)
 //! the first one's blob. A deferred transaction would read the part under a
 //! snapshot and then fail with SQLITE_BUSY when upgrading to write.
+//! `complete_upload` too: under the write lock, the upload it finds is
+//! still there when it commits the object and deletes the upload.
 
 use async_trait::async_trait;
-use miniaws_core::multipart::{MultipartRepo, MultipartUpload, Part, UploadId};
-use miniaws_core::storage::{BlobId, BucketName, ETag};
+use miniaws_core::multipart::{CompletedUpload, MultipartRepo, MultipartUpload, Part, UploadId};
+use miniaws_core::storage::{BlobId, BucketName, ETag, ObjectWrite};
 use miniaws_core::{CoreError, CoreResult, Resource};
 use sqlx::Row;
 use sqlx::sqlite::{SqlitePool, SqliteRow};
 use time::OffsetDateTime;
 
+use super::storage::upsert;
 use super::{fmt_time, parse_time, parse_uuid};
 use crate::error::db_err;
 use crate::storage_rows::{
@@ -255,6 +258,61 @@ impl MultipartRepo for SqliteMultipartRepo {
             .collect::<Result<Vec<_>, _>>()
             .map(Some)
             .map_err(db_err)
+    }
+
+    async fn complete_upload(
+        &self,
+        id: UploadId,
+        write: &ObjectWrite,
+    ) -> CoreResult<CompletedUpload> {
+        // BEGIN IMMEDIATE: see the module comment. An error return drops
+        // the transaction, which rolls it back: nothing is written.
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_err)?;
+        let meta = &write.meta;
+        let found: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM multipart_uploads
+                            WHERE id = ? AND bucket = ? AND key = ? AND owner_id = ?)",
+        )
+        .bind(id.to_string())
+        .bind(meta.bucket.as_str())
+        .bind(meta.key.as_str().as_bytes())
+        .bind(write.owner.to_string())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if !found {
+            return Err(CoreError::not_found(Resource::Upload, id.to_string()));
+        }
+        let replaced = upsert(&mut tx, write.owner, meta, &write.condition)
+            .await
+            .map_err(db_err)??;
+        // Parts first, to learn their blobs (deleting the upload would
+        // cascade them away unseen).
+        let parts: Vec<String> =
+            sqlx::query_scalar("DELETE FROM multipart_parts WHERE upload_id = ? RETURNING blob_id")
+                .bind(id.to_string())
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        sqlx::query("DELETE FROM multipart_uploads WHERE id = ?")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        let part_blobs = parts
+            .iter()
+            .map(|s| parse_uuid(s).map(BlobId::from_uuid))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db_err)?;
+        Ok(CompletedUpload {
+            replaced,
+            part_blobs,
+        })
     }
 
     async fn uploads_initiated_before(

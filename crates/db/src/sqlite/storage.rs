@@ -153,8 +153,9 @@ const UPDATE_OBJECT_IF_MATCH: &str = "
     RETURNING replaced_blob_id";
 
 /// Commits one write on `conn`, under `condition`. The outer error is a
-/// database failure; the inner one concerns this write alone.
-async fn upsert(
+/// database failure; the inner one concerns this write alone. Also the
+/// object write of a multipart completion's transaction.
+pub(super) async fn upsert(
     conn: &mut SqliteConnection,
     owner: UserId,
     meta: &ObjectMeta,
