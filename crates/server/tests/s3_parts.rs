@@ -5,7 +5,11 @@
 //! and additional checksums of multipart uploads (per part in ListParts, the
 //! composite `<checksum-of-checksums>-N` on Complete and on reads with
 //! checksum mode, a wrong part checksum at Complete → `InvalidPart`;
-//! full-object CRCs, checked against the one Complete names).
+//! full-object CRCs, checked against the one Complete names). And the
+//! atomicity of CompleteMultipartUpload: of concurrent completes of one
+//! upload (or a complete and an abort) exactly one succeeds, and nothing is
+//! left behind on disk or in the upload listing; part files left by a crash
+//! after the commit go at the next start-up.
 
 mod common;
 
@@ -17,7 +21,7 @@ use aws_sdk_s3::types::{
 };
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use common::{code_of, crc32_ieee, crc64_nvme, s3_client};
+use common::{code_of, crc32_ieee, crc64_nvme, files_under, objects_dir, s3_client};
 use md5::{Digest, Md5};
 use miniaws_testkit::{Backend, TestServer};
 use rand::RngCore;
@@ -735,4 +739,246 @@ async fn parts_and_checksums_sqlite() {
 #[tokio::test]
 async fn parts_and_checksums_postgres() {
     run(Backend::Postgres).await;
+}
+
+/// An upload of `key` with a 5 MiB part and a small last part; returns its
+/// id, the parts to name on Complete, and the object's bytes.
+async fn two_part_upload(
+    s3: &Client,
+    bucket: &str,
+    key: &str,
+) -> (String, CompletedMultipartUpload, Vec<u8>) {
+    let upload_id = s3
+        .create_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .expect("CreateMultipartUpload")
+        .upload_id()
+        .expect("an upload id")
+        .to_owned();
+    let pieces = [random_bytes(5 * MIB), random_bytes(1000)];
+    let mut done = CompletedMultipartUpload::builder();
+    for (i, piece) in pieces.iter().enumerate() {
+        let n = i as i32 + 1;
+        let out = s3
+            .upload_part()
+            .bucket(bucket)
+            .key(key)
+            .upload_id(&upload_id)
+            .part_number(n)
+            .body(ByteStream::from(piece.clone()))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("UploadPart {n}: {e:?}"));
+        done = done.parts(
+            CompletedPart::builder()
+                .part_number(n)
+                .e_tag(out.e_tag().expect("an ETag"))
+                .build(),
+        );
+    }
+    (upload_id, done.build(), pieces.concat())
+}
+
+async fn complete(
+    s3: &Client,
+    bucket: &str,
+    key: &str,
+    upload_id: &str,
+    parts: &CompletedMultipartUpload,
+) -> Result<(), (String, u16)> {
+    s3.complete_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .upload_id(upload_id)
+        .multipart_upload(parts.clone())
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| code_of(&e))
+}
+
+async fn uploads_in_progress(s3: &Client, bucket: &str) -> usize {
+    s3.list_multipart_uploads()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("ListMultipartUploads")
+        .uploads()
+        .len()
+}
+
+/// The bytes of every blob file under the server's object store
+/// (temporaries included: none may be left either).
+fn blob_files(server: &TestServer) -> Vec<Vec<u8>> {
+    files_under(&objects_dir(server))
+        .iter()
+        .map(|p| std::fs::read(p).expect("a blob file reads"))
+        .collect()
+}
+
+async fn read_back(s3: &Client, bucket: &str, key: &str) -> Option<Vec<u8>> {
+    match s3.get_object().bucket(bucket).key(key).send().await {
+        Ok(out) => Some(body_of(out).await),
+        Err(e) => {
+            assert_eq!(code_of(&e), ("NoSuchKey".into(), 404), "{e:?}");
+            None
+        }
+    }
+}
+
+async fn racing_completions(backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    let (_, key) = server.user("race-user").await;
+    let s3 = s3_client(&server, &key);
+    let bucket = "race-bucket";
+    s3.create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("bucket");
+
+    // Four completes of one upload at once: one 200, three NoSuchUpload.
+    let (upload_id, parts, data) = two_part_upload(&s3, bucket, "one").await;
+    let results =
+        futures::future::join_all((0..4).map(|_| complete(&s3, bucket, "one", &upload_id, &parts)))
+            .await;
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "exactly one complete succeeds: {results:?}"
+    );
+    for r in results.iter().filter_map(|r| r.as_ref().err()) {
+        assert_eq!(r, &("NoSuchUpload".to_owned(), 404), "{results:?}");
+    }
+    assert_eq!(read_back(&s3, bucket, "one").await, Some(data.clone()));
+    assert_eq!(uploads_in_progress(&s3, bucket).await, 0);
+    assert_eq!(
+        blob_files(&server),
+        vec![data.clone()],
+        "one blob file remains, the object's: no part or assembled blob is left"
+    );
+
+    // A complete racing an abort: exactly one succeeds, and the world
+    // agrees with the one that did.
+    let mut object_files = vec![data];
+    for round in 0..3 {
+        let key = format!("vs-abort-{round}");
+        let (upload_id, parts, data) = two_part_upload(&s3, bucket, &key).await;
+        let abort = async {
+            s3.abort_multipart_upload()
+                .bucket(bucket)
+                .key(&key)
+                .upload_id(&upload_id)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| code_of(&e))
+        };
+        let (completed, aborted) =
+            tokio::join!(complete(&s3, bucket, &key, &upload_id, &parts), abort);
+        let object = read_back(&s3, bucket, &key).await;
+        match (&completed, &aborted) {
+            (Ok(()), Err(e)) => {
+                assert_eq!(e, &("NoSuchUpload".to_owned(), 404), "round {round}");
+                assert_eq!(
+                    object,
+                    Some(data.clone()),
+                    "round {round}: the object is whole"
+                );
+                object_files.push(data);
+            }
+            (Err(e), Ok(())) => {
+                assert_eq!(e, &("NoSuchUpload".to_owned(), 404), "round {round}");
+                assert_eq!(object, None, "round {round}: no object was committed");
+            }
+            _ => panic!(
+                "round {round}: exactly one of complete and abort must succeed: {completed:?}, {aborted:?}"
+            ),
+        }
+        assert_eq!(uploads_in_progress(&s3, bucket).await, 0, "round {round}");
+        let mut files = blob_files(&server);
+        files.sort();
+        object_files.sort();
+        assert_eq!(
+            files, object_files,
+            "round {round}: only the objects' blob files remain"
+        );
+    }
+}
+
+#[tokio::test]
+async fn racing_completions_sqlite() {
+    racing_completions(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn racing_completions_postgres() {
+    racing_completions(Backend::Postgres).await;
+}
+
+/// A crash after a completion's commit and before its part files are
+/// removed leaves those files with no row pointing to them; the start-up
+/// sweep removes them. The crash window cannot be hit on purpose, so the
+/// test puts the part files back after a completion (the state such a
+/// crash leaves), kills the server and starts it again.
+async fn part_files_of_a_crashed_completion(backend: Backend) {
+    let Some(mut server) = TestServer::start(backend).await else {
+        return;
+    };
+    let (_, key) = server.user("crash-user").await;
+    let s3 = s3_client(&server, &key);
+    let bucket = "crash-bucket";
+    s3.create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("bucket");
+    let (upload_id, parts, data) = two_part_upload(&s3, bucket, "k").await;
+    let part_files: Vec<(std::path::PathBuf, Vec<u8>)> = files_under(&objects_dir(&server))
+        .into_iter()
+        .map(|p| {
+            let bytes = std::fs::read(&p).expect("a part file reads");
+            (p, bytes)
+        })
+        .collect();
+    assert_eq!(part_files.len(), 2, "one file per part");
+    complete(&s3, bucket, "k", &upload_id, &parts)
+        .await
+        .expect("the upload completes");
+    for (path, bytes) in &part_files {
+        assert!(!path.exists(), "a completion removes its part files");
+        std::fs::write(path, bytes).expect("the part file is put back");
+    }
+    server.kill().await;
+    server.restart().await;
+    let s3 = s3_client(&server, &key);
+    assert_eq!(read_back(&s3, bucket, "k").await, Some(data.clone()));
+    assert_eq!(uploads_in_progress(&s3, bucket).await, 0);
+    for (path, _) in &part_files {
+        assert!(
+            !path.exists(),
+            "the start-up sweep removes a part file no row points to: {}",
+            path.display()
+        );
+    }
+    assert_eq!(
+        blob_files(&server),
+        vec![data],
+        "only the object's file remains"
+    );
+}
+
+#[tokio::test]
+async fn part_files_of_a_crashed_completion_go_at_start_up_sqlite() {
+    part_files_of_a_crashed_completion(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn part_files_of_a_crashed_completion_go_at_start_up_postgres() {
+    part_files_of_a_crashed_completion(Backend::Postgres).await;
 }

@@ -3,6 +3,10 @@
 //! make it conditional (see [`super::write_conditions`]): checked before the
 //! parts are assembled, and again atomically by the commit.
 //!
+//! The commit consumes the upload in the same transaction: of concurrent
+//! completes of one upload (or a complete and an abort) exactly one
+//! succeeds, and the others answer `NoSuchUpload`.
+//!
 //! A part may name its checksum (`ChecksumCRC32`, …): it must be the one
 //! the part was stored with, else `InvalidPart`. An upload created with a
 //! checksum algorithm needs one for every part (for a composite), and its

@@ -22,6 +22,16 @@ use crate::storage::{
 };
 use crate::{Resource, StopRequested};
 
+/// A completion's object before its commit: its blob (durable), its
+/// parts, and the metadata they give it.
+struct Assembled {
+    blob_id: BlobId,
+    size_bytes: u64,
+    chosen: Vec<Part>,
+    headers: std::collections::BTreeMap<String, String>,
+    parts: Vec<ObjectPart>,
+}
+
 /// A part named in a CompleteMultipartUpload request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompletedPart {
@@ -400,6 +410,91 @@ impl MultipartService {
                 message: "The list of parts was not in ascending order. Parts must be ordered by part number.".into(),
             });
         }
+        // A completion that fails while it reads the parts because a
+        // concurrent completion or abort consumed the upload (its parts'
+        // rows, then their files, vanish) answers what happened: the upload
+        // is gone.
+        let Assembled {
+            blob_id,
+            size_bytes,
+            chosen,
+            headers,
+            parts,
+        } = match self
+            .assemble(&upload, requested, object_checksum, full_object)
+            .await
+        {
+            Ok(assembled) => assembled,
+            Err(e) => return Err(self.unless_consumed(&upload, upload_id, e).await),
+        };
+        let commit = CommitObject {
+            bucket: upload.bucket.as_str().to_owned(),
+            key: upload.key.as_str().to_owned(),
+            blob_id,
+            size_bytes,
+            etag: multipart_etag(&chosen),
+            content_type: upload.content_type.clone(),
+            user_metadata: upload.user_metadata.clone(),
+            headers,
+            parts,
+            condition: condition.clone(),
+            tags: upload.tags.clone(),
+        };
+        let write = match object_write(caller, commit) {
+            Ok(write) => write,
+            Err(e) => {
+                self.discard(blob_id).await;
+                return Err(e);
+            }
+        };
+        // The object's commit and the upload's removal are one transaction
+        // (so a crash never leaves both, and of racing completes and aborts
+        // exactly one wins). It is its own transaction, not a place in the
+        // storage service's group commit: it writes two more tables and
+        // hands back the parts' blobs, which the batch interface of small
+        // PUTs does not carry, and a completion (rare, and which has just
+        // copied all its bytes) gains nothing from sharing an fsync.
+        let done = match self.repo.complete_upload(upload.id, &write).await {
+            Ok(done) => done,
+            Err(e) => {
+                self.discard(blob_id).await;
+                if matches!(
+                    e,
+                    CoreError::NotFound {
+                        resource: Resource::Upload,
+                        ..
+                    }
+                ) {
+                    tracing::info!(upload_id = %upload.id, "the upload was completed, aborted or expired meanwhile; the assembled object is discarded");
+                    return Err(CoreError::not_found(Resource::Upload, upload_id));
+                }
+                return Err(commit_error(e, &write.meta.bucket));
+            }
+        };
+        // Blobs go only once no row points to them: a crash before (or a
+        // failed removal) leaves orphans, which the start-up sweep removes.
+        if let Some(old) = done.replaced.filter(|b| *b != blob_id) {
+            self.discard(old).await;
+        }
+        for part in done.part_blobs {
+            self.discard(part).await;
+        }
+        let meta = write.meta;
+        tracing::info!(upload_id = %upload.id, size_bytes = meta.size_bytes, "multipart upload completed");
+        let expiration = lifecycle.and_then(|l| l.expiration(&meta));
+        Ok((meta, expiration))
+    }
+
+    /// Checks the named parts against the stored ones and streams them, in
+    /// order, into a new blob; the completed object's headers (with its
+    /// checksum) and parts. On an error no blob is left.
+    async fn assemble(
+        &self,
+        upload: &MultipartUpload,
+        requested: &[CompletedPart],
+        object_checksum: Option<&PartChecksum>,
+        full_object: bool,
+    ) -> CoreResult<Assembled> {
         let stored = self.repo.list_parts(upload.id, 0, MAX_PART_NUMBER).await?;
         let mut chosen = Vec::with_capacity(requested.len());
         for want in requested {
@@ -497,69 +592,36 @@ impl MultipartService {
             .and_then(|state| state.lock().ok()?.take())
             .map(|h| h.finalize());
         let (headers, parts) =
-            match completed_checksums(&upload, &chosen, full_value, object_checksum) {
+            match completed_checksums(upload, &chosen, full_value, object_checksum) {
                 Ok(v) => v,
                 Err(e) => {
                     self.discard(blob_id).await;
                     return Err(e);
                 }
             };
-        let commit = CommitObject {
-            bucket: upload.bucket.as_str().to_owned(),
-            key: upload.key.as_str().to_owned(),
+        Ok(Assembled {
             blob_id,
             size_bytes: written.size_bytes,
-            etag: multipart_etag(&chosen),
-            content_type: upload.content_type.clone(),
-            user_metadata: upload.user_metadata.clone(),
+            chosen,
             headers,
             parts,
-            condition: condition.clone(),
-            tags: upload.tags.clone(),
-        };
-        let write = match object_write(caller, commit) {
-            Ok(write) => write,
-            Err(e) => {
-                self.discard(blob_id).await;
-                return Err(e);
+        })
+    }
+
+    /// `e`, or `NoSuchUpload` when `upload` no longer exists.
+    async fn unless_consumed(
+        &self,
+        upload: &MultipartUpload,
+        upload_id: &str,
+        e: CoreError,
+    ) -> CoreError {
+        match self.repo.get_upload(upload.id).await {
+            Ok(None) => {
+                tracing::info!(upload_id = %upload.id, error = %e, "the upload was completed, aborted or expired meanwhile");
+                CoreError::not_found(Resource::Upload, upload_id)
             }
-        };
-        // The object's commit and the upload's removal are one transaction
-        // (so a crash never leaves both, and of racing completes and aborts
-        // exactly one wins). It is its own transaction, not a place in the
-        // storage service's group commit: it writes two more tables and
-        // hands back the parts' blobs, which the batch interface of small
-        // PUTs does not carry, and a completion (rare, and which has just
-        // copied all its bytes) gains nothing from sharing an fsync.
-        let done = match self.repo.complete_upload(upload.id, &write).await {
-            Ok(done) => done,
-            Err(e) => {
-                self.discard(blob_id).await;
-                if matches!(
-                    e,
-                    CoreError::NotFound {
-                        resource: Resource::Upload,
-                        ..
-                    }
-                ) {
-                    tracing::info!(upload_id = %upload.id, "the upload was completed, aborted or expired meanwhile; the assembled object is discarded");
-                    return Err(CoreError::not_found(Resource::Upload, upload_id));
-                }
-                return Err(commit_error(e, &write.meta.bucket));
-            }
-        };
-        // Blobs go only once no row points to them: a crash before (or a
-        // failed removal) leaves orphans, which the start-up sweep removes.
-        if let Some(old) = done.replaced.filter(|b| *b != blob_id) {
-            self.discard(old).await;
+            _ => e,
         }
-        for part in done.part_blobs {
-            self.discard(part).await;
-        }
-        let meta = write.meta;
-        tracing::info!(upload_id = %upload.id, size_bytes = meta.size_bytes, "multipart upload completed");
-        let expiration = lifecycle.and_then(|l| l.expiration(&meta));
-        Ok((meta, expiration))
     }
 
     /// Aborts an upload: its parts are removed.

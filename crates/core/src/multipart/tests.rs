@@ -29,13 +29,14 @@ struct MemMultipart {
     uploads: Mutex<BTreeMap<UploadId, MultipartUpload>>,
     parts: Mutex<BTreeMap<(UploadId, u32), Part>>,
     objects: Arc<MemRepo>,
-    /// When set, a completion reports on the sender that it reached the
-    /// repository, then waits for a permit before it applies: a test can
-    /// hold completions back and race them (with each other, with an abort).
-    gate: Mutex<Option<Gate>>,
+    /// Calls held back, by the name of the method (`complete_upload`,
+    /// `list_parts`): such a call reports on the sender that it arrived,
+    /// then waits for a permit before it runs. A test can race a completion
+    /// (with another, with an abort) at the step it chooses.
+    gates: Mutex<BTreeMap<&'static str, Gate>>,
 }
 
-/// See [`MemMultipart::gate`].
+/// See [`MemMultipart::gates`].
 type Gate = (
     tokio::sync::mpsc::UnboundedSender<()>,
     Arc<tokio::sync::Semaphore>,
@@ -47,22 +48,37 @@ impl MemMultipart {
             uploads: Mutex::default(),
             parts: Mutex::default(),
             objects,
-            gate: Mutex::default(),
+            gates: Mutex::default(),
         }
     }
 
-    /// Holds completions back from now on: returns the receiver of their
-    /// arrivals and the semaphore that lets them go.
-    fn hold_completions(
+    /// Holds calls of `method` back from now on: returns the receiver of
+    /// their arrivals and the semaphore that lets them go.
+    fn hold(
         &self,
+        method: &'static str,
     ) -> (
         tokio::sync::mpsc::UnboundedReceiver<()>,
         Arc<tokio::sync::Semaphore>,
     ) {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let go = Arc::new(tokio::sync::Semaphore::new(0));
-        *self.gate.lock().unwrap() = Some((tx, go.clone()));
+        self.gates.lock().unwrap().insert(method, (tx, go.clone()));
         (rx, go)
+    }
+
+    /// Lets calls of `method` run unheld again.
+    fn release(&self, method: &'static str) {
+        self.gates.lock().unwrap().remove(method);
+    }
+
+    /// Reports a call of `method` and waits for its permit, when held.
+    async fn pass(&self, method: &'static str) {
+        let gate = self.gates.lock().unwrap().get(method).cloned();
+        if let Some((arrived, go)) = gate {
+            let _ = arrived.send(());
+            go.acquire().await.expect("the gate stays open").forget();
+        }
     }
 
     /// Makes an upload look as if it was started `age` ago.
@@ -130,6 +146,7 @@ impl MultipartRepo for MemMultipart {
             .map(|old| old.blob_id))
     }
     async fn list_parts(&self, upload: UploadId, after: u32, limit: u32) -> CoreResult<Vec<Part>> {
+        self.pass("list_parts").await;
         Ok(self
             .parts
             .lock()
@@ -157,11 +174,7 @@ impl MultipartRepo for MemMultipart {
         id: UploadId,
         write: &ObjectWrite,
     ) -> CoreResult<CompletedUpload> {
-        let gate = self.gate.lock().unwrap().clone();
-        if let Some((arrived, go)) = gate {
-            let _ = arrived.send(());
-            go.acquire().await.expect("the gate stays open").forget();
-        }
+        self.pass("complete_upload").await;
         let mut uploads = self.uploads.lock().unwrap();
         match uploads.get(&id) {
             Some(u)
@@ -820,7 +833,7 @@ async fn of_racing_completes_of_one_upload_exactly_one_commits() {
     let p1 = f.part("k", &id, 1, &a).await;
     let p2 = f.part("k", &id, 2, &b).await;
     // Both completions assemble their blob, then commit at once.
-    let (mut arrived, go) = f.repo.hold_completions();
+    let (mut arrived, go) = f.repo.hold("complete_upload");
     let parts = done(&[&p1, &p2]);
     let complete = || {
         f.svc
@@ -856,7 +869,7 @@ async fn a_complete_that_loses_to_an_abort_commits_nothing() {
     let f = fixture().await;
     let id = f.start("k").await;
     let p1 = f.part("k", &id, 1, b"lost").await;
-    let (mut arrived, go) = f.repo.hold_completions();
+    let (mut arrived, go) = f.repo.hold("complete_upload");
     // The abort lands while the completion has assembled its blob and is
     // about to commit.
     let abort = async {
@@ -892,7 +905,7 @@ async fn a_complete_that_loses_to_an_abort_commits_nothing() {
     // The other way round: a completion that won makes the abort NoSuchUpload.
     let id = f.start("k2").await;
     let p1 = f.part("k2", &id, 1, b"kept").await;
-    *f.repo.gate.lock().unwrap() = None;
+    f.repo.release("complete_upload");
     f.svc
         .complete(
             f.alice,
@@ -911,11 +924,37 @@ async fn a_complete_that_loses_to_an_abort_commits_nothing() {
 }
 
 #[tokio::test]
+async fn a_complete_whose_parts_an_abort_took_is_no_such_upload() {
+    let f = fixture().await;
+    let id = f.start("k").await;
+    let p1 = f.part("k", &id, 1, b"gone").await;
+    // The abort lands after the completion found the upload and before it
+    // reads the parts: it finds none of those it names, because the upload
+    // is gone, and says so (not InvalidPart).
+    let (mut arrived, go) = f.repo.hold("list_parts");
+    let abort = async {
+        arrival(&mut arrived).await;
+        let aborted = f.svc.abort(f.alice, "bkt", "k", &id).await;
+        go.add_permits(1);
+        aborted
+    };
+    let parts = done(&[&p1]);
+    let (completed, aborted) = tokio::join!(
+        f.svc
+            .complete(f.alice, "bkt", "k", &id, &parts, &WriteCondition::Always),
+        abort
+    );
+    aborted.expect("the abort wins");
+    assert!(is_no_such_upload(&completed), "{completed:?}");
+    assert!(f.blobs.ids().is_empty(), "nothing is left");
+}
+
+#[tokio::test]
 async fn a_write_landing_during_the_assembly_fails_a_conditional_completion() {
     let f = fixture().await;
     let id = f.start("k").await;
     let p1 = f.part("k", &id, 1, b"new").await;
-    let (mut arrived, go) = f.repo.hold_completions();
+    let (mut arrived, go) = f.repo.hold("complete_upload");
     // If-None-Match: * passes the early check (no key yet); a PUT lands
     // before the commit, which checks again in the same step.
     let put = async {

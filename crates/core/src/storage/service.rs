@@ -81,8 +81,10 @@ pub enum BucketCors {
     Configured(CorsConfiguration),
 }
 
-/// A blob already in the store, to be committed as an object (how a
-/// completed multipart upload becomes an object).
+/// A blob already in the store, to be committed as an object: by
+/// [`StorageService::commit_object`] (an S3 PutObject whose body was
+/// written first), or by a multipart completion, whose commit also
+/// consumes its upload ([`MultipartRepo::complete_upload`](crate::multipart::MultipartRepo::complete_upload)).
 #[derive(Debug, Clone)]
 pub struct CommitObject {
     /// The bucket name.
@@ -734,8 +736,9 @@ impl StorageService {
     }
 
     /// Commits a blob that is already durable in the store as the current
-    /// version of a key, then removes the replaced version's blob. On
-    /// failure the new blob is removed and the previous version stays.
+    /// version of a key (through the group commit), then removes the
+    /// replaced version's blob. On failure the new blob is removed and the
+    /// previous version stays.
     ///
     /// # Errors
     /// As [`put_object`](Self::put_object), minus the body errors.
