@@ -19,6 +19,7 @@ use crate::config::{Command, Config, MigrateAction};
 fn main() -> ExitCode {
     let config = Config::parse();
     logging::init(config.log_format, &config.log_level);
+    raise_open_file_limit();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -35,6 +36,26 @@ fn main() -> ExitCode {
             tracing::error!("{e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Raises the soft limit on open files to the hard one, as Go servers
+/// (MinIO among them) do at start-up: every connection, upload in flight
+/// and database file holds a descriptor, and the soft limit many systems
+/// start processes with (1,024) would refuse connections under a few
+/// hundred concurrent uploads while the hard limit allows far more.
+fn raise_open_file_limit() {
+    let before = rlimit::Resource::NOFILE.get().map(|(soft, _)| soft);
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(now) if before.as_ref().is_ok_and(|b| *b < now) => {
+            tracing::debug!(
+                from = before.unwrap_or_default(),
+                to = now,
+                "open-file limit raised"
+            );
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot raise the open-file limit; keeping it"),
     }
 }
 
