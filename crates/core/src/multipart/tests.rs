@@ -132,7 +132,10 @@ impl MultipartRepo for MemMultipart {
         Ok(v)
     }
     async fn put_part(&self, part: &Part) -> CoreResult<Option<BlobId>> {
-        if !self.uploads.lock().unwrap().contains_key(&part.upload_id) {
+        // The uploads' lock is held to the end, as the real repositories
+        // lock the upload: no part lands after its upload went.
+        let uploads = self.uploads.lock().unwrap();
+        if !uploads.contains_key(&part.upload_id) {
             return Err(CoreError::not_found(
                 Resource::Upload,
                 part.upload_id.to_string(),
@@ -157,7 +160,8 @@ impl MultipartRepo for MemMultipart {
             .collect())
     }
     async fn delete_upload(&self, id: UploadId) -> CoreResult<Option<Vec<BlobId>>> {
-        if self.uploads.lock().unwrap().remove(&id).is_none() {
+        let mut uploads = self.uploads.lock().unwrap();
+        if uploads.remove(&id).is_none() {
             return Ok(None);
         }
         let mut parts = self.parts.lock().unwrap();
