@@ -70,7 +70,9 @@ pub fn wire_code(err: &CoreError) -> (StatusCode, &'static str) {
         }
         CoreError::InvalidPart { .. } => (StatusCode::BAD_REQUEST, "INVALID_PART"),
         CoreError::Unavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE"),
-        CoreError::Internal { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL"),
+        CoreError::Damaged(_) | CoreError::Internal { .. } => {
+            (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL")
+        }
     }
 }
 
@@ -135,7 +137,7 @@ pub fn s3_code(err: &CoreError) -> (StatusCode, S3ErrorCode) {
             StatusCode::SERVICE_UNAVAILABLE,
             S3ErrorCode::ServiceUnavailable,
         ),
-        CoreError::Internal { .. } => (
+        CoreError::Damaged(_) | CoreError::Internal { .. } => (
             StatusCode::INTERNAL_SERVER_ERROR,
             S3ErrorCode::InternalError,
         ),
@@ -291,6 +293,7 @@ mod tests {
                 503,
                 "UNAVAILABLE",
             ),
+            (CoreError::Damaged("x".into()), 500, "INTERNAL"),
             (CoreError::internal_msg("x"), 500, "INTERNAL"),
         ];
         for (err, status, kind) in cases {
@@ -430,6 +433,7 @@ mod tests {
                 503,
                 "ServiceUnavailable",
             ),
+            (CoreError::Damaged("x".into()), 500, "InternalError"),
             (CoreError::internal_msg("x"), 500, "InternalError"),
         ];
         for (err, status, code) in cases {
@@ -448,5 +452,8 @@ mod tests {
     fn internal_details_are_not_sent() {
         let api = ApiError::from(CoreError::internal_msg("secret table name"));
         assert!(!api.message.contains("secret table name"));
+        // What is damaged, and how to repair it, is the client's to know.
+        let damaged = ApiError::from(CoreError::Damaged("the stored x does not decode".into()));
+        assert_eq!(damaged.message, "the stored x does not decode");
     }
 }

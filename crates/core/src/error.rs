@@ -175,6 +175,12 @@ pub enum CoreError {
         /// What is wrong and what to do.
         message: String,
     },
+    /// Something stored no longer decodes (a row edited by hand, or
+    /// written by another version of Mini AWS): the server's fault, but
+    /// one the client can repair, so the message — which names what is
+    /// damaged and what to do, never what is stored — is sent as is.
+    #[error("{0}")]
+    Damaged(String),
     /// A bug or an unexpected failure; details go to the log only.
     #[error("internal error: {message}")]
     Internal {

@@ -6,7 +6,7 @@ use miniaws_core::storage::{
     BucketName, CorsConfiguration, ETag, LifecycleConfiguration, ObjectKey, ObjectMeta, ObjectPart,
     PublicAccessBlock, Tags, WriteCondition, object_arn,
 };
-use miniaws_core::{CoreError, Resource};
+use miniaws_core::{CoreError, CoreResult, Resource};
 use std::collections::BTreeMap;
 
 /// The columns every object query selects, in this order.
@@ -221,12 +221,26 @@ pub(crate) fn stored_lifecycle(
     }
 }
 
-/// The `lifecycle` column back to a configuration.
+/// The `lifecycle` column of bucket `bucket` back to a configuration, for
+/// GetBucketLifecycleConfiguration. One that no longer decodes is
+/// `Damaged`: a 500 whose message names the bucket, where the decoding
+/// failed and what to do — never what is stored (serde's own message may
+/// quote it) — logged once where it is answered.
 pub(crate) fn json_to_lifecycle(
+    bucket: &BucketName,
     json: Option<&str>,
-) -> Result<Option<LifecycleConfiguration>, sqlx::Error> {
-    json.map(|j| serde_json::from_str(j).map_err(|e| sqlx::Error::Decode(Box::new(e))))
-        .transpose()
+) -> CoreResult<Option<LifecycleConfiguration>> {
+    let Some(json) = json else {
+        return Ok(None);
+    };
+    serde_json::from_str(json).map(Some).map_err(|e| {
+        CoreError::Damaged(format!(
+            "The stored lifecycle configuration of bucket {bucket} cannot be read ({:?} error at line {}, column {}): it was edited by hand or written by another version of Mini AWS, and no rule of it is enforced. Put a new configuration, or delete it.",
+            e.classify(),
+            e.line(),
+            e.column()
+        ))
+    })
 }
 
 /// A bucket setting kept as one JSON (or text) column of `buckets`, read

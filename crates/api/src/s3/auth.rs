@@ -246,9 +246,12 @@ impl CallerAccess {
 /// The reads a bucket policy may open to everyone, anonymous or signed by
 /// another account, or to particular users' signed requests: GetObject and HeadObject under `s3:GetObject` on the
 /// key, GetObjectAttributes under `s3:GetObject` and
-/// `s3:GetObjectAttributes`, GetObjectAcl under `s3:GetObjectAcl`;
-/// ListObjects, ListObjectsV2 and HeadBucket under `s3:ListBucket` on the
-/// bucket. The bucket, the action and (for an object read) the key.
+/// `s3:GetObjectAttributes`, GetObjectAcl under `s3:GetObjectAcl`,
+/// GetObjectTagging under `s3:GetObjectTagging`; ListObjects,
+/// ListObjectsV2 and HeadBucket under `s3:ListBucket` on the bucket,
+/// ListObjectVersions under `s3:ListBucketVersions`, GetBucketAcl under
+/// `s3:GetBucketAcl`. The bucket, the action and (for an object read) the
+/// key.
 fn public_read(op: &str, path: &S3Path) -> Option<(String, PublicAction, Option<String>)> {
     match (op, path) {
         (op, S3Path::Object { bucket, key }) => {
@@ -256,12 +259,19 @@ fn public_read(op: &str, path: &S3Path) -> Option<(String, PublicAction, Option<
                 "GetObject" | "HeadObject" => PublicAction::GetObject,
                 "GetObjectAttributes" => PublicAction::GetObjectAttributes,
                 "GetObjectAcl" => PublicAction::GetObjectAcl,
+                "GetObjectTagging" => PublicAction::GetObjectTagging,
                 _ => return None,
             };
             Some((bucket.to_string(), action, Some(key.to_string())))
         }
-        ("ListObjects" | "ListObjectsV2" | "HeadBucket", S3Path::Bucket { bucket }) => {
-            Some((bucket.to_string(), PublicAction::ListBucket, None))
+        (op, S3Path::Bucket { bucket }) => {
+            let action = match op {
+                "ListObjects" | "ListObjectsV2" | "HeadBucket" => PublicAction::ListBucket,
+                "ListObjectVersions" => PublicAction::ListBucketVersions,
+                "GetBucketAcl" => PublicAction::GetBucketAcl,
+                _ => return None,
+            };
+            Some((bucket.to_string(), action, None))
         }
         _ => None,
     }

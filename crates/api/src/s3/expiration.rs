@@ -1,6 +1,7 @@
 //! What S3 tells a client about a bucket's lifecycle in object answers:
-//! `x-amz-expiration` on GetObject, HeadObject, PutObject, CopyObject and
-//! CompleteMultipartUpload, `x-amz-abort-date` and `x-amz-abort-rule-id` on
+//! `x-amz-expiration` on GetObject and HeadObject (their 304 too),
+//! PutObject, CopyObject, CompleteMultipartUpload and PostObject, and on
+//! the native API's object answers, `x-amz-abort-date` and `x-amz-abort-rule-id` on
 //! CreateMultipartUpload and ListParts. The core decides when (see
 //! [`miniaws_core::storage::LifecycleConfiguration::expiration`]); this is
 //! the wire form.
@@ -19,6 +20,10 @@ const RULE_ID: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'.')
     .remove(b'~');
+
+/// The header that carries [`expiration_header`], where s3s does not
+/// write it (a 304, a form upload, the native API).
+pub const X_AMZ_EXPIRATION: http::HeaderName = http::HeaderName::from_static("x-amz-expiration");
 
 /// `x-amz-expiration`: `expiry-date="<HTTP date>", rule-id="<id>"`, the
 /// rule ID URL-encoded, as S3 documents

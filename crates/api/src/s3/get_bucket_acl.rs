@@ -1,21 +1,27 @@
 //! GetBucketAcl: ACLs are disabled (see [`super::acl`]), so the answer is
-//! always the owner with `FULL_CONTROL`.
+//! always the bucket's owner with `FULL_CONTROL`, whoever asks: the owner,
+//! or another account's signed request or an unsigned one when the
+//! bucket's policy grants it `s3:GetBucketAcl`
+//! (<https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketAcl.html>;
+//! see [`super::auth::reader`]).
 
-use miniaws_core::storage::S3Action;
 use s3s::dto::{GetBucketAclInput, GetBucketAclOutput};
 use s3s::{S3Request, S3Response, S3Result};
 
 use super::acl::owner_full_control;
-use super::{MiniS3, caller};
+use super::{MiniS3, bucket_error, reader};
 
 pub(super) async fn handle(
     s3: &MiniS3,
     req: S3Request<GetBucketAclInput>,
 ) -> S3Result<S3Response<GetBucketAclOutput>> {
-    let caller = caller(&req)?;
-    s3.owned_bucket(caller, &req.input.bucket, S3Action::GetBucketAcl)
-        .await?;
-    let (owner, grants) = owner_full_control(caller.user_id);
+    let reader = reader(&req)?;
+    let owner = s3
+        .storage()
+        .bucket_acl_owner(reader, &req.input.bucket)
+        .await
+        .map_err(bucket_error)?;
+    let (owner, grants) = owner_full_control(owner);
     Ok(S3Response::new(GetBucketAclOutput {
         owner: Some(owner),
         grants: Some(grants),

@@ -56,7 +56,9 @@ pub(super) async fn handle(
             range,
             body,
         } => (meta, expiration, range, body),
-        Read::NotModified(meta) => return Err(not_modified(&meta)),
+        Read::NotModified(meta, expiration) => {
+            return Err(not_modified(&meta, expiration.as_ref()));
+        }
     };
     let answer = ObjectAnswer::new(&meta, range, part_number, input.checksum_mode.as_ref());
     let body = Some(StreamingBlob::wrap(super::body::SyncStream::new(body)));

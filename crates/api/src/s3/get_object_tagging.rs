@@ -1,24 +1,27 @@
 //! GetObjectTagging: the object's tag set, in the order it was given (an
 //! untagged object's is empty). `versionId=null` names the current object
 //! (see [`super::versions`]), as on the other two tagging operations.
+//! The owner's, or another account's signed request or an unsigned one
+//! when the bucket's policy grants it `s3:GetObjectTagging` on the key (see
+//! [`super::auth::reader`]).
 
 use s3s::dto::{GetObjectTaggingInput, GetObjectTaggingOutput};
 use s3s::{S3Request, S3Response, S3Result};
 
 use super::tagging::tag_set;
 use super::versions::{echo, null_version};
-use super::{MiniS3, caller, object_error};
+use super::{MiniS3, object_error, reader};
 
 pub(super) async fn handle(
     s3: &MiniS3,
     req: S3Request<GetObjectTaggingInput>,
 ) -> S3Result<S3Response<GetObjectTaggingOutput>> {
-    let caller = caller(&req)?;
+    let reader = reader(&req)?;
     let input = req.input;
     let named_null = null_version(input.version_id.as_deref())?;
     let tags = s3
         .storage()
-        .get_object_tags(caller, &input.bucket, &input.key)
+        .get_object_tags(reader, &input.bucket, &input.key)
         .await
         .map_err(object_error)?;
     Ok(S3Response::new(GetObjectTaggingOutput {

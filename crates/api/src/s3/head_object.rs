@@ -45,7 +45,9 @@ pub(super) async fn handle(
         .map_err(object_error)?
     {
         Head::Found { meta, expiration } => (meta, expiration),
-        Head::NotModified(meta) => return Err(not_modified(&meta)),
+        Head::NotModified(meta, expiration) => {
+            return Err(not_modified(&meta, expiration.as_ref()));
+        }
     };
     let range = match part_number {
         Some(n) => meta.part_range(n).map_err(|e| read_error(e, true))?,

@@ -4,7 +4,10 @@
 //! prefixes, max-keys, encoding-type=url, keys in byte order), paged by
 //! `key-marker` (with `version-id-marker`, which can only be `null`), as S3
 //! answers for an unversioned bucket. This is what `aws s3api
-//! list-object-versions` and boto3's `bucket.object_versions` read.
+//! list-object-versions` and boto3's `bucket.object_versions` read. The
+//! owner's, or another account's signed request or an unsigned one when
+//! the bucket's policy grants it `s3:ListBucketVersions` (see
+//! [`super::auth::reader`]).
 
 use s3s::dto::{
     EncodingType, ListObjectVersionsInput, ListObjectVersionsOutput, ObjectVersion,
@@ -15,13 +18,13 @@ use s3s::{S3Request, S3Response, S3Result};
 use super::list_objects::{Lister, Listing, list};
 use super::versions::{NULL_VERSION, invalid_version_id};
 use super::wire::invalid_argument;
-use super::{MiniS3, caller};
+use super::{MiniS3, reader};
 
 pub(super) async fn handle(
     s3: &MiniS3,
     req: S3Request<ListObjectVersionsInput>,
 ) -> S3Result<S3Response<ListObjectVersionsOutput>> {
-    let caller = caller(&req)?;
+    let reader = reader(&req)?;
     let input = req.input;
     let key_marker = input.key_marker.clone().filter(|m| !m.is_empty());
     match input.version_id_marker.as_deref() {
@@ -50,7 +53,7 @@ pub(super) async fn handle(
         enc,
     } = list(
         s3,
-        Lister::Versions(caller),
+        Lister::Versions(reader),
         &input.bucket,
         input.prefix.clone(),
         input.delimiter.clone(),

@@ -1,6 +1,5 @@
 //! ListObjects (v1, `marker`), and the listing both versions share.
 
-use miniaws_core::identity::Caller;
 use miniaws_core::storage::Reader;
 use miniaws_core::storage::{ListObjectsInput, MAX_LIST_KEYS};
 use s3s::dto::{
@@ -32,14 +31,14 @@ fn encoded(s: String) -> String {
     url_encode(&s)
 }
 
-/// Which listing: ListObjects(V2)'s, by whoever the policy lets read
-/// (`s3:ListBucket`), or ListObjectVersions', by the owner
-/// (`s3:ListBucketVersions`).
+/// Which listing: ListObjects(V2)'s (`s3:ListBucket`) or
+/// ListObjectVersions' (`s3:ListBucketVersions`), by whoever the policy
+/// lets read.
 pub(super) enum Lister {
     /// ListObjects and ListObjectsV2.
     Objects(Reader),
     /// ListObjectVersions.
-    Versions(Caller),
+    Versions(Reader),
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -72,9 +71,9 @@ pub(super) async fn list(
     };
     let page = match lister {
         Lister::Objects(reader) => s3.storage().list_objects(reader, bucket, &input).await,
-        Lister::Versions(caller) => {
+        Lister::Versions(reader) => {
             s3.storage()
-                .list_object_versions(caller, bucket, &input)
+                .list_object_versions(reader, bucket, &input)
                 .await
         }
     }

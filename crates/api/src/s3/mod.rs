@@ -113,7 +113,7 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 use miniaws_core::CoreError;
 use miniaws_core::identity::Caller;
 use miniaws_core::multipart::MultipartService;
-use miniaws_core::storage::{Access, Bucket, ObjectMeta, S3Action, StorageService};
+use miniaws_core::storage::{Access, Bucket, ObjectExpiry, ObjectMeta, S3Action, StorageService};
 use s3s::config::{S3Config, StaticConfigProvider};
 use s3s::dto::*;
 use s3s::service::{S3Service, S3ServiceBuilder};
@@ -198,8 +198,10 @@ fn object_error(err: CoreError) -> S3Error {
     e
 }
 
-/// 304 Not Modified, with the validators S3 sends along.
-fn not_modified(meta: &ObjectMeta) -> S3Error {
+/// 304 Not Modified, with the validators S3 sends along, and
+/// `x-amz-expiration` when the bucket's lifecycle expires the object (S3
+/// sends it on a 304 too).
+fn not_modified(meta: &ObjectMeta, expiration: Option<&ObjectExpiry>) -> S3Error {
     let mut e = S3Error::new(S3ErrorCode::NotModified);
     e.set_status_code(StatusCode::NOT_MODIFIED);
     let mut headers = HeaderMap::new();
@@ -213,6 +215,11 @@ fn not_modified(meta: &ObjectMeta) -> S3Error {
         && let Ok(v) = HeaderValue::from_bytes(&date)
     {
         headers.insert(http::header::LAST_MODIFIED, v);
+    }
+    if let Some(v) =
+        expiration::expiration_header(expiration).and_then(|e| HeaderValue::from_str(&e).ok())
+    {
+        headers.insert(expiration::X_AMZ_EXPIRATION, v);
     }
     e.set_headers(headers);
     e

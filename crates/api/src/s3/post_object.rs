@@ -14,6 +14,8 @@
 //! `file` are ignored, as S3 does. A `Content-MD5` or `x-amz-checksum-*`
 //! field is verified against the file as it streams (`BadDigest`, nothing
 //! stored) and the checksum stored, as PutObject's headers are.
+//! `x-amz-expiration` says when the bucket's lifecycle expires the object,
+//! as on PutObject.
 //! <https://docs.aws.amazon.com/AmazonS3/latest/API/RESTObjectPOST.html>
 
 use std::pin::Pin;
@@ -35,6 +37,7 @@ use s3s::{S3Error, S3Result, s3_error};
 use super::acl::{AclHeaders, check_write_acl};
 use super::body::{ALGORITHMS, Algorithm, ChecksumRequest, checked_stream, checksum_request};
 use super::convert::{StoredHeaders, content_md5, url_encode};
+use super::expiration::{X_AMZ_EXPIRATION, expiration_header};
 use super::host::bucket_alone;
 use super::post_policy::{self, FormFields, LengthRange};
 use super::request_options;
@@ -178,7 +181,7 @@ pub(crate) async fn handle(state: AppState, req: Request) -> S3Result<s3s::HttpR
         condition: WriteCondition::Always,
         tags: upload.tags,
     };
-    let meta = detached(async move { storage.put_object(caller, input).await })
+    let (meta, expiration) = detached(async move { storage.put_object_expiring(caller, input).await })
         .await
         .map_err(|e| {
             if too_small.load(Ordering::Relaxed) {
@@ -198,13 +201,14 @@ pub(crate) async fn handle(state: AppState, req: Request) -> S3Result<s3s::HttpR
     } else {
         format!("http://{host}/{bucket}/{encoded_key}")
     };
-    Ok(answer(
-        &upload.success,
-        &bucket,
-        &upload.key,
-        &etag,
-        &location,
-    ))
+    let mut response = answer(&upload.success, &bucket, &upload.key, &etag, &location);
+    // When the bucket's lifecycle expires the object, as PutObject says.
+    if let Some(v) =
+        expiration_header(expiration.as_ref()).and_then(|e| HeaderValue::from_str(&e).ok())
+    {
+        response.headers_mut().insert(X_AMZ_EXPIRATION, v);
+    }
+    Ok(response)
 }
 
 /// The checksum a form gives for its file: an `x-amz-checksum-*` field

@@ -11,7 +11,9 @@
 //! [`super::write_conditions`]): checked before the body is read, and again
 //! atomically by the commit. `x-amz-tagging` gives the object its tags
 //! (see [`super::tagging`]); a bad tag set is refused before the body is
-//! read.
+//! read, and so is a tagged write the bucket's policy denies
+//! `s3:PutObjectTagging` (S3 authorizes tags given with the write as that
+//! action too).
 //!
 //! `x-amz-expiration` says when the bucket's lifecycle (read with the
 //! bucket, before the body) expires the new object.
@@ -20,7 +22,7 @@
 //! `bucket-owner-full-control` (or none) is accepted, any other ACL or grant
 //! is `AccessControlListNotSupported`, before the body is read.
 
-use miniaws_core::storage::{BucketName, CommitObject};
+use miniaws_core::storage::{BucketName, CommitObject, S3Action};
 use s3s::dto::{PutObjectInput, PutObjectOutput};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
@@ -65,6 +67,8 @@ pub(super) async fn handle(
             caller,
             &input.bucket,
             &input.key,
+            // Tags from `x-amz-tagging` need s3:PutObjectTagging too.
+            S3Action::object_write(!tags.is_empty()),
             false,
             &condition,
             body,

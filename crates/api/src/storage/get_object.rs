@@ -1,5 +1,6 @@
 //! `GET` and `HEAD /storage/{bucket}/{key...}`: stream an object back, with
-//! `Range` (206/416) and conditional requests (304/412).
+//! `Range` (206/416) and conditional requests (304/412); `x-amz-expiration`
+//! when the bucket's lifecycle expires the object (on a 304 too).
 
 use axum::body::Body;
 use axum::extract::State;
@@ -7,10 +8,11 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use miniaws_core::CoreError;
 use miniaws_core::storage::{
-    Conditions, GetObjectOptions, GetObjectOutput, HeadObjectOutput, ObjectMeta, RangeSpec,
+    Conditions, GetObjectOptions, GetObjectOutput, HeadObjectOutput, ObjectExpiry, ObjectMeta,
+    RangeSpec,
 };
 
-use super::{bucket_and_key, object_headers, parse_http_date};
+use super::{bucket_and_key, insert_expiration, object_headers, parse_http_date};
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -31,9 +33,10 @@ pub(crate) fn conditions(headers: &HeaderMap) -> Conditions {
     }
 }
 
-fn not_modified(meta: &ObjectMeta) -> Response {
+fn not_modified(meta: &ObjectMeta, expiration: Option<&ObjectExpiry>) -> Response {
     let mut headers = object_headers(meta);
     headers.remove(header::CONTENT_TYPE);
+    insert_expiration(&mut headers, expiration);
     (StatusCode::NOT_MODIFIED, headers).into_response()
 }
 
@@ -74,13 +77,19 @@ pub(crate) async fn get_object(
         Err(e @ CoreError::RangeNotSatisfiable { .. }) => return Ok(range_not_satisfiable(e)),
         Err(e) => return Err(e.into()),
     };
-    let (meta, range, body) = match out {
-        GetObjectOutput::NotModified(meta) => return Ok(not_modified(&meta)),
+    let (meta, expiration, range, body) = match out {
+        GetObjectOutput::NotModified(meta, expiration) => {
+            return Ok(not_modified(&meta, expiration.as_ref()));
+        }
         GetObjectOutput::Body {
-            meta, range, body, ..
-        } => (meta, range, body),
+            meta,
+            expiration,
+            range,
+            body,
+        } => (meta, expiration, range, body),
     };
     let mut headers = object_headers(&meta);
+    insert_expiration(&mut headers, expiration.as_ref());
     let (status, length) = match range {
         Some(r) => {
             if let Ok(v) = HeaderValue::from_str(&r.content_range(meta.size_bytes)) {
@@ -105,11 +114,14 @@ pub(crate) async fn head_object(
         .storage
         .head_object(caller, &bucket, &key, &conditions(&headers))
         .await?;
-    let meta = match out {
-        HeadObjectOutput::NotModified(meta) => return Ok(not_modified(&meta)),
-        HeadObjectOutput::Found { meta, .. } => meta,
+    let (meta, expiration) = match out {
+        HeadObjectOutput::NotModified(meta, expiration) => {
+            return Ok(not_modified(&meta, expiration.as_ref()));
+        }
+        HeadObjectOutput::Found { meta, expiration } => (meta, expiration),
     };
     let mut headers = object_headers(&meta);
+    insert_expiration(&mut headers, expiration.as_ref());
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(meta.size_bytes));
     Ok((StatusCode::OK, headers).into_response())
 }

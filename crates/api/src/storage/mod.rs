@@ -4,6 +4,10 @@
 //! Bodies stream in and out; keys are taken from the raw request path and
 //! percent-decoded here (so `%2F`, `%00` and `%2e%2e` are key bytes, never
 //! path structure).
+//!
+//! Object answers (PUT, GET, HEAD, a 304 too) carry `x-amz-expiration` when
+//! the bucket's lifecycle expires the object, as on the S3 endpoint; the
+//! configuration comes with the bucket's row in the one lookup.
 
 mod create_bucket;
 mod delete_bucket;
@@ -17,7 +21,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Uri};
 use axum::routing::{get, put};
-use miniaws_core::storage::{ObjectMeta, UserMetadata};
+use miniaws_core::storage::{ObjectExpiry, ObjectMeta, UserMetadata};
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
@@ -125,6 +129,17 @@ pub(crate) fn object_headers(meta: &ObjectMeta) -> HeaderMap {
         set(&format!("{USER_METADATA_PREFIX}{name}"), value);
     }
     h
+}
+
+/// `x-amz-expiration`, as the S3 endpoint sends it (see
+/// [`crate::s3::expiration`]), when the bucket's lifecycle expires the
+/// object.
+pub(crate) fn insert_expiration(headers: &mut HeaderMap, expiration: Option<&ObjectExpiry>) {
+    if let Some(v) = crate::s3::expiration::expiration_header(expiration)
+        .and_then(|e| HeaderValue::from_str(&e).ok())
+    {
+        headers.insert(crate::s3::expiration::X_AMZ_EXPIRATION, v);
+    }
 }
 
 /// An HTTP date (IMF-fixdate).

@@ -1,4 +1,5 @@
-//! `PUT /storage/{bucket}/{key...}`: stream the body into a new version.
+//! `PUT /storage/{bucket}/{key...}`: stream the body into a new version;
+//! `x-amz-expiration` says when the bucket's lifecycle expires it.
 
 use axum::body::Body;
 use axum::extract::State;
@@ -160,8 +161,9 @@ pub(crate) async fn put_object(
         tags: Tags::default(),
     };
     let storage = state.storage.clone();
-    let meta = match detached(async move { storage.put_object(caller, input).await }).await {
-        Ok(meta) => meta,
+    let put = detached(async move { storage.put_object_expiring(caller, input).await }).await;
+    let (meta, expiration) = match put {
+        Ok(put) => put,
         Err(e) => {
             // Whatever the refusal (too large, bad digest, bad name, not
             // yours), let the client finish sending so it reads the answer.
@@ -174,6 +176,7 @@ pub(crate) async fn put_object(
     if let Ok(v) = etag.parse() {
         res.headers_mut().insert(header::ETAG, v);
     }
+    super::insert_expiration(res.headers_mut(), expiration.as_ref());
     *res.status_mut() = StatusCode::OK;
     Ok(res)
 }

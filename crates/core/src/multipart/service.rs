@@ -96,7 +96,8 @@ impl MultipartService {
         caller: Caller,
         new: NewUpload,
     ) -> CoreResult<(MultipartUpload, Option<UploadAbort>)> {
-        let access = Access::object(S3Action::PutObject, &new.key);
+        // Tags given now need s3:PutObjectTagging too, as on PutObject.
+        let access = Access::object(S3Action::object_write(!new.tags.is_empty()), &new.key);
         let (bucket, lifecycle) = self
             .storage
             .bucket_with_lifecycle(caller, &new.bucket, access)
@@ -274,7 +275,7 @@ impl MultipartService {
             .await?
         {
             GetObjectOutput::Body { body, .. } => body,
-            GetObjectOutput::NotModified(_) => {
+            GetObjectOutput::NotModified(..) => {
                 return Err(CoreError::PreconditionFailed(
                     "the copy source matches If-None-Match / was not modified since".into(),
                 ));

@@ -331,7 +331,7 @@ impl Fixture {
                 })
                 .await
                 .expect("the body streams"),
-            GetObjectOutput::NotModified(_) => panic!("unexpected 304"),
+            GetObjectOutput::NotModified(..) => panic!("unexpected 304"),
         }
     }
 }

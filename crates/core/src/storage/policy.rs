@@ -119,6 +119,15 @@ pub enum PublicAction {
     /// GetObjectAcl: `s3:GetObjectAcl` on `arn:aws:s3:::bucket/key`
     /// (<https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectAcl.html>).
     GetObjectAcl,
+    /// GetObjectTagging: `s3:GetObjectTagging` on `arn:aws:s3:::bucket/key`
+    /// (<https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectTagging.html>).
+    GetObjectTagging,
+    /// ListObjectVersions: `s3:ListBucketVersions` on `arn:aws:s3:::bucket`
+    /// (<https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectVersions.html>).
+    ListBucketVersions,
+    /// GetBucketAcl: `s3:GetBucketAcl` on `arn:aws:s3:::bucket`
+    /// (<https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketAcl.html>).
+    GetBucketAcl,
 }
 
 impl PublicAction {
@@ -129,13 +138,19 @@ impl PublicAction {
             Self::ListBucket => S3Action::ListBucket,
             Self::GetObjectAttributes => S3Action::GetObjectAttributes,
             Self::GetObjectAcl => S3Action::GetObjectAcl,
+            Self::GetObjectTagging => S3Action::GetObjectTagging,
+            Self::ListBucketVersions => S3Action::ListBucketVersions,
+            Self::GetBucketAcl => S3Action::GetBucketAcl,
         }
     }
 
     /// Whether it acts on a key (`arn:aws:s3:::bucket/key`) rather than on
     /// the bucket itself.
     pub fn on_object(self) -> bool {
-        !matches!(self, Self::ListBucket)
+        !matches!(
+            self,
+            Self::ListBucket | Self::ListBucketVersions | Self::GetBucketAcl
+        )
     }
 }
 
@@ -194,6 +209,12 @@ pub enum S3Action {
     PutObjectAcl,
     /// Also every step of a multipart upload but abort and list parts.
     PutObject,
+    /// A write that sets the new object's tags from the request (PutObject
+    /// or CreateMultipartUpload with `x-amz-tagging`, CopyObject with the
+    /// tagging directive `REPLACE` and tags, a form upload with a tagging
+    /// field): `s3:PutObject` *and* `s3:PutObjectTagging`, as on S3 (see
+    /// [`S3Action::object_write`]).
+    PutObjectWithTags,
     DeleteObject,
     GetObjectTagging,
     PutObjectTagging,
@@ -251,6 +272,7 @@ impl S3Action {
             Self::GetObjectAcl => &["s3:GetObjectAcl"],
             Self::PutObjectAcl => &["s3:PutObjectAcl"],
             Self::PutObject => &["s3:PutObject"],
+            Self::PutObjectWithTags => &["s3:PutObject", "s3:PutObjectTagging"],
             Self::DeleteObject => &["s3:DeleteObject"],
             Self::GetObjectTagging => &["s3:GetObjectTagging"],
             Self::PutObjectTagging => &["s3:PutObjectTagging"],
@@ -261,6 +283,23 @@ impl S3Action {
             Self::PutObjectRetention => &["s3:PutObjectRetention"],
             Self::GetObjectLegalHold => &["s3:GetObjectLegalHold"],
             Self::PutObjectLegalHold => &["s3:PutObjectLegalHold"],
+        }
+    }
+
+    /// The action of a write of an object (PutObject, CopyObject,
+    /// CreateMultipartUpload, a form upload): [`Self::PutObjectWithTags`]
+    /// when the request itself gives the object tags, which S3 authorizes
+    /// as `s3:PutObjectTagging` besides `s3:PutObject` (its tagging
+    /// condition keys apply to "PutObjectTagging and PutObject, and POST
+    /// object requests" alike:
+    /// <https://docs.aws.amazon.com/AmazonS3/latest/userguide/tagging-and-policies.html>),
+    /// else [`Self::PutObject`]. A copy that keeps its source's tags
+    /// (directive `COPY`) gives none of its own.
+    pub fn object_write(sets_tags: bool) -> Self {
+        if sets_tags {
+            Self::PutObjectWithTags
+        } else {
+            Self::PutObject
         }
     }
 
@@ -419,8 +458,8 @@ impl BucketPolicy {
 
     /// Whether `who` — an anonymous caller (`None`), or a signed caller of
     /// another account — may perform `action` on `key` of `bucket` (`key`
-    /// is ignored for [`PublicAction::ListBucket`], which acts on the
-    /// bucket itself): for each IAM action it needs, no `Deny` naming `who`
+    /// is ignored for the actions on the bucket itself, such as
+    /// [`PublicAction::ListBucket`]: see [`PublicAction::on_object`]): for each IAM action it needs, no `Deny` naming `who`
     /// matches, and some `Allow` naming `who` (everyone, or that user) does.
     /// Block Public Access is the caller's business (see
     /// `StorageService::public_grant`).
@@ -954,6 +993,54 @@ mod tests {
         let allow_only = BucketPolicy::parse(B, &public_read()).expect("valid policy");
         let any = Access::object(S3Action::DeleteObject, "x");
         assert_eq!(allow_only.denies_owner(B, owner, &any), None);
+    }
+
+    #[test]
+    fn a_write_that_sets_tags_needs_put_object_tagging_too() {
+        let doc = r#"{"Statement":{"Effect":"Deny","Principal":"*","Action":"s3:PutObjectTagging","Resource":"arn:aws:s3:::site/locked/*"}}"#;
+        let p = BucketPolicy::parse(B, doc).expect("valid policy");
+        let owner = UserId::new();
+        let write = |tagged: bool, key| Access::object(S3Action::object_write(tagged), key);
+        assert_eq!(
+            p.denies_owner(B, owner, &write(true, "locked/a")),
+            Some("s3:PutObjectTagging")
+        );
+        assert_eq!(p.denies_owner(B, owner, &write(false, "locked/a")), None);
+        assert_eq!(p.denies_owner(B, owner, &write(true, "open/a")), None);
+        // A Deny of s3:PutObject refuses tagged writes too.
+        let doc = r#"{"Statement":{"Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::site/*"}}"#;
+        let p = BucketPolicy::parse(B, doc).expect("valid policy");
+        assert_eq!(
+            p.denies_owner(B, owner, &write(true, "a")),
+            Some("s3:PutObject")
+        );
+    }
+
+    #[test]
+    fn version_listings_object_tags_and_the_bucket_acl_are_grantable() {
+        let bob = UserId::new();
+        let doc = format!(
+            r#"{{"Statement":[
+            {{"Effect":"Allow","Principal":{{"AWS":"{bob}"}},"Action":["s3:ListBucketVersions","s3:GetBucketAcl"],"Resource":"arn:aws:s3:::site"}},
+            {{"Effect":"Allow","Principal":"*","Action":"s3:GetObjectTagging","Resource":"arn:aws:s3:::site/pub/*"}},
+            {{"Effect":"Deny","Principal":"*","Action":"s3:GetObjectTagging","Resource":"arn:aws:s3:::site/pub/secret"}}]}}"#
+        );
+        let p = BucketPolicy::parse(B, &doc).expect("valid policy");
+        for action in [PublicAction::ListBucketVersions, PublicAction::GetBucketAcl] {
+            assert!(!action.on_object(), "{action:?}");
+            assert!(p.grants(Some(bob), action, B, ""), "{action:?} to Bob");
+            assert!(!p.grants(None, action, B, ""), "{action:?} to anyone");
+        }
+        let tags = PublicAction::GetObjectTagging;
+        assert!(tags.on_object());
+        assert!(p.grants(None, tags, B, "pub/a"));
+        assert!(p.grants(Some(bob), tags, B, "pub/a"));
+        assert!(!p.grants(None, tags, B, "other"), "outside the Resource");
+        assert!(!p.grants(None, tags, B, "pub/secret"), "a Deny wins");
+        assert!(
+            !p.grants(None, PublicAction::ListBucket, B, ""),
+            "not listed"
+        );
     }
 
     #[test]

@@ -136,8 +136,10 @@ pub enum GetObjectOutput {
         /// The bytes.
         body: ByteStream,
     },
-    /// A condition says the client's copy is current (304).
-    NotModified(ObjectMeta),
+    /// A condition says the client's copy is current (304): the object's
+    /// metadata, and when the bucket's lifecycle expires it (S3 sends
+    /// `x-amz-expiration` on a 304 too).
+    NotModified(ObjectMeta, Option<ObjectExpiry>),
 }
 
 /// What a metadata read returns.
@@ -150,8 +152,10 @@ pub enum HeadObjectOutput {
         /// When the bucket's lifecycle expires the object (`None`: never).
         expiration: Option<ObjectExpiry>,
     },
-    /// A condition says the client's copy is current (304).
-    NotModified(ObjectMeta),
+    /// A condition says the client's copy is current (304): the object's
+    /// metadata, and when the bucket's lifecycle expires it (S3 sends
+    /// `x-amz-expiration` on a 304 too).
+    NotModified(ObjectMeta, Option<ObjectExpiry>),
 }
 
 /// How a copy gets its metadata.
@@ -521,6 +525,34 @@ impl StorageService {
         caller: Caller,
         input: PutObjectInput,
     ) -> CoreResult<ObjectMeta> {
+        Ok(self.put_object_expiring(caller, input).await?.0)
+    }
+
+    /// [`Self::put_object`], with when the bucket's lifecycle expires the
+    /// new object (`None`: never), from the configuration read with the
+    /// bucket before the body (S3's `x-amz-expiration`). A write that
+    /// gives the object tags needs `s3:PutObjectTagging` too
+    /// ([`S3Action::object_write`]).
+    ///
+    /// # Errors
+    /// As [`Self::put_object`].
+    pub async fn put_object_expiring(
+        &self,
+        caller: Caller,
+        input: PutObjectInput,
+    ) -> CoreResult<(ObjectMeta, Option<ObjectExpiry>)> {
+        let action = S3Action::object_write(!input.tags.is_empty());
+        self.put_object_as(caller, input, action).await
+    }
+
+    /// [`Self::put_object_expiring`], checked for `action` (a copy keeping
+    /// its source's tags sets none of its own: `s3:PutObject` alone).
+    async fn put_object_as(
+        &self,
+        caller: Caller,
+        input: PutObjectInput,
+        action: S3Action,
+    ) -> CoreResult<(ObjectMeta, Option<ObjectExpiry>)> {
         let PutObjectInput {
             bucket,
             key,
@@ -544,11 +576,12 @@ impl StorageService {
             .any(|k| k.starts_with("x-amz-checksum-") && k != CHECKSUM_TYPE_HEADER))
         .then(|| Arc::new(std::sync::Mutex::new(Some(DEFAULT_CHECKSUM.hasher()))));
         let body = feeding(body, default_sum.as_ref());
-        let (blob_id, written, _) = self
+        let (blob_id, written, lifecycle) = self
             .write_checked_blob(
                 caller,
                 &bucket,
                 &key,
+                action,
                 create_bucket,
                 &condition,
                 body,
@@ -562,35 +595,41 @@ impl StorageService {
         {
             headers.insert(checksum_header(DEFAULT_CHECKSUM), value);
         }
-        self.commit_object(
-            caller,
-            CommitObject {
-                bucket,
-                key,
-                blob_id,
-                size_bytes: written.size_bytes,
-                etag: ETag::from_md5(&written.md5),
-                content_type,
-                user_metadata,
-                headers,
-                condition,
-                parts: Vec::new(),
-                tags,
-            },
-        )
-        .await
+        let meta = self
+            .commit_object(
+                caller,
+                CommitObject {
+                    bucket,
+                    key,
+                    blob_id,
+                    size_bytes: written.size_bytes,
+                    etag: ETag::from_md5(&written.md5),
+                    content_type,
+                    user_metadata,
+                    headers,
+                    condition,
+                    parts: Vec::new(),
+                    tags,
+                },
+            )
+            .await?;
+        let expiration = lifecycle.and_then(|l| l.expiration(&meta));
+        Ok((meta, expiration))
     }
 
     /// Checks that `caller` may write `key` into `bucket` under
-    /// `condition` (creating the bucket for them when `create_bucket` says
-    /// so and the write does not need the key to exist), and streams `body`
+    /// `condition` for `action` (`PutObject`, or `PutObjectWithTags` when
+    /// the request gives the object tags: [`S3Action::object_write`]),
+    /// creating the bucket for them when `create_bucket` says so and the
+    /// write does not need the key to exist, and streams `body`
     /// into a verified blob (see
     /// [`write_verified_blob`](Self::write_verified_blob)), which the caller
     /// then commits, with the bucket's lifecycle configuration (which says
     /// when the object will expire). A large or undeclared body, or a conditional write, is
     /// refused before a byte is read; a small declared body has its bucket
     /// looked up while the blob is written (the lookup hides behind the
-    /// fsync), and a refusal then removes the blob.
+    /// fsync), and a refusal then removes the blob; a write that sets tags
+    /// is checked before a byte is read whatever its size.
     ///
     /// # Errors
     /// Bucket and condition refusals, and those of
@@ -601,6 +640,7 @@ impl StorageService {
         caller: Caller,
         bucket: &str,
         key: &str,
+        action: S3Action,
         create_bucket: bool,
         condition: &WriteCondition,
         body: ByteStream,
@@ -616,13 +656,14 @@ impl StorageService {
         }
         let allowed = async {
             let lifecycle = self
-                .writable_bucket(caller, bucket, key, create_bucket, condition)
+                .writable_bucket(caller, bucket, key, action, create_bucket, condition)
                 .await?;
             self.check_write(caller, bucket, key, condition).await?;
             Ok(lifecycle)
         };
         let write = self.write_verified_blob(body, content_length, expected_md5);
         if *condition != WriteCondition::Always
+            || action != S3Action::PutObject
             || content_length.is_none_or(|len| len > OVERLAPPED_CHECK_MAX_BYTES)
         {
             let lifecycle = allowed.await?;
@@ -693,10 +734,11 @@ impl StorageService {
         caller: Caller,
         bucket: &str,
         key: &str,
+        action: S3Action,
         create: bool,
         condition: &WriteCondition,
     ) -> CoreResult<Option<LifecycleConfiguration>> {
-        let access = Access::object(S3Action::PutObject, key);
+        let access = Access::object(action, key);
         if create && matches!(condition, WriteCondition::Always | WriteCondition::Absent) {
             let (_, _, lifecycle) = self
                 .ensure(caller, bucket, &Tags::default(), Some(access))
@@ -901,12 +943,10 @@ impl StorageService {
         conditions: &Conditions,
     ) -> CoreResult<HeadObjectOutput> {
         let (meta, lifecycle) = self.object_meta(caller, bucket, key).await?;
+        let expiration = lifecycle.and_then(|l| l.expiration(&meta));
         Ok(match conditions.evaluate(&meta)? {
-            Evaluation::Proceed => HeadObjectOutput::Found {
-                expiration: lifecycle.and_then(|l| l.expiration(&meta)),
-                meta,
-            },
-            Evaluation::NotModified => HeadObjectOutput::NotModified(meta),
+            Evaluation::Proceed => HeadObjectOutput::Found { expiration, meta },
+            Evaluation::NotModified => HeadObjectOutput::NotModified(meta, expiration),
         })
     }
 
@@ -989,7 +1029,8 @@ impl StorageService {
                 .object_meta_as(reader, PublicAction::GetObject, bucket, key)
                 .await?;
             if conditions_say_not_modified(&options.conditions, &meta)? {
-                return Ok((GetObjectOutput::NotModified(meta), grant));
+                let expiration = lifecycle.and_then(|l| l.expiration(&meta));
+                return Ok((GetObjectOutput::NotModified(meta, expiration), grant));
             }
             let range = match options.part_number {
                 Some(number) => meta.part_range(number)?,
@@ -1097,22 +1138,46 @@ impl StorageService {
         listing::list(self.repo.as_ref(), &bucket, input).await
     }
 
-    /// One page of the caller's bucket for S3's ListObjectVersions (every
-    /// object its one `null` version): the listing of
-    /// [`Self::list_objects`], which needs `s3:ListBucketVersions` of a
-    /// policy's `Deny` rather than `s3:ListBucket`.
+    /// One page of a bucket for S3's ListObjectVersions (every object its
+    /// one `null` version): the listing of [`Self::list_objects`], under
+    /// `s3:ListBucketVersions` rather than `s3:ListBucket` — the owner's,
+    /// unless the policy denies it them, or another account's or an
+    /// anonymous reader's when the policy grants it them
+    /// ([`PublicAction::ListBucketVersions`]).
     ///
     /// # Errors
     /// As [`Self::list_objects`].
     pub async fn list_object_versions(
         &self,
-        caller: Caller,
+        reader: impl Into<Reader>,
         bucket: &str,
         input: &ListObjectsInput,
     ) -> CoreResult<ListObjectsPage> {
-        let access = Access::bucket(S3Action::ListBucketVersions);
-        let bucket = self.bucket(caller, bucket, access).await?;
+        let action = PublicAction::ListBucketVersions;
+        let (bucket, _, _) = self
+            .readable_bucket(&reader.into(), bucket, action, None)
+            .await?;
         listing::list(self.repo.as_ref(), &bucket, input).await
+    }
+
+    /// The owner of bucket `name`, for S3's GetBucketAcl (ACLs are
+    /// disabled: a bucket's ACL is its owner's full control): the caller's
+    /// own bucket (unless the policy denies them `s3:GetBucketAcl`), or
+    /// another account's whose policy grants the reader `s3:GetBucketAcl`
+    /// ([`PublicAction::GetBucketAcl`]).
+    ///
+    /// # Errors
+    /// `InvalidInput` for a bad name, `NotFound(Bucket)`, `Forbidden`.
+    pub async fn bucket_acl_owner(
+        &self,
+        reader: impl Into<Reader>,
+        name: &str,
+    ) -> CoreResult<UserId> {
+        let action = PublicAction::GetBucketAcl;
+        let (bucket, _, _) = self
+            .readable_bucket(&reader.into(), name, action, None)
+            .await?;
+        Ok(bucket.owner)
     }
 
     /// The metadata of the caller's object `key` of `bucket`, for an
@@ -1165,12 +1230,12 @@ impl StorageService {
         directive: MetadataDirective,
         tagging: TaggingDirective,
     ) -> CoreResult<(ObjectMeta, Option<ObjectExpiry>)> {
-        let (_, lifecycle) = self
-            .bucket_with_lifecycle(
-                caller,
-                dst_bucket,
-                Access::object(S3Action::PutObject, dst_key),
-            )
+        // Tags given by the request (`REPLACE`) need s3:PutObjectTagging
+        // too; the source's, copied along, do not.
+        let action = S3Action::object_write(
+            matches!(&tagging, TaggingDirective::Replace(tags) if !tags.is_empty()),
+        );
+        self.bucket(caller, dst_bucket, Access::object(action, dst_key))
             .await?;
         ObjectKey::parse(dst_key)?;
         let options = GetObjectOptions {
@@ -1183,7 +1248,7 @@ impl StorageService {
             .await?
         {
             (GetObjectOutput::Body { meta, body, .. }, grant) => (meta, body, grant),
-            (GetObjectOutput::NotModified(_), _) => {
+            (GetObjectOutput::NotModified(..), _) => {
                 return Err(CoreError::PreconditionFailed(
                     "the copy source matches If-None-Match / was not modified since".into(),
                 ));
@@ -1228,40 +1293,48 @@ impl StorageService {
                 headers,
             } => (content_type, user_metadata, headers),
         };
-        let copy = self
-            .put_object(
-                caller,
-                PutObjectInput {
-                    bucket: dst_bucket.to_owned(),
-                    key: dst_key.to_owned(),
-                    body,
-                    content_length: Some(source.size_bytes),
-                    content_type,
-                    user_metadata,
-                    headers,
-                    expected_md5: None,
-                    create_bucket: false,
-                    condition: WriteCondition::Always,
-                    tags,
-                },
-            )
-            .await?;
-        let expiration = lifecycle.and_then(|l| l.expiration(&copy));
-        Ok((copy, expiration))
+        self.put_object_as(
+            caller,
+            PutObjectInput {
+                bucket: dst_bucket.to_owned(),
+                key: dst_key.to_owned(),
+                body,
+                content_length: Some(source.size_bytes),
+                content_type,
+                user_metadata,
+                headers,
+                expected_md5: None,
+                create_bucket: false,
+                condition: WriteCondition::Always,
+                tags,
+            },
+            action,
+        )
+        .await
     }
 
-    /// The tags of an object the caller may read, in their stored order.
+    /// The tags of an object, in their stored order: the owner's object
+    /// (unless the policy denies them `s3:GetObjectTagging`), or another
+    /// account's whose policy grants the reader `s3:GetObjectTagging` on
+    /// it ([`PublicAction::GetObjectTagging`]).
     ///
     /// # Errors
-    /// `NotFound(Bucket|Object)`, `Forbidden`, `InvalidInput` for a bad key.
+    /// `NotFound(Bucket|Object)` (a missing key is `Forbidden` for a
+    /// reader the policy does not also let list the bucket), `Forbidden`,
+    /// `InvalidInput` for a bad key.
     pub async fn get_object_tags(
         &self,
-        caller: Caller,
+        reader: impl Into<Reader>,
         bucket: &str,
         key: &str,
     ) -> CoreResult<Tags> {
-        let action = S3Action::GetObjectTagging;
-        Ok(self.owned_object(caller, bucket, key, action).await?.tags)
+        let reader = reader.into();
+        let action = PublicAction::GetObjectTagging;
+        Ok(self
+            .object_meta_as(&reader, action, bucket, key)
+            .await?
+            .0
+            .tags)
     }
 
     /// Replaces the tags of the caller's object (an empty set removes

@@ -78,7 +78,7 @@ async fn read_all(svc: &StorageService, who: Caller, bucket: &str, key: &str) ->
             })
             .await
             .unwrap(),
-        GetObjectOutput::NotModified(_) => panic!("unexpected 304"),
+        GetObjectOutput::NotModified(..) => panic!("unexpected 304"),
     }
 }
 
@@ -373,7 +373,7 @@ async fn conditions_and_ranges() {
     })
     .await
     .unwrap();
-    assert!(matches!(out, GetObjectOutput::NotModified(_)));
+    assert!(matches!(out, GetObjectOutput::NotModified(..)));
     let err = get(GetObjectOptions {
         conditions: Conditions {
             if_match: Some("\"other\"".into()),
@@ -401,7 +401,7 @@ async fn conditions_and_ranges() {
             let bytes: Vec<Bytes> = body.try_collect().await.unwrap();
             assert_eq!(bytes.concat(), b"234");
         }
-        GetObjectOutput::NotModified(_) => panic!("expected a body"),
+        GetObjectOutput::NotModified(..) => panic!("expected a body"),
     }
     let err = get(GetObjectOptions {
         range: RangeSpec::parse("bytes=10-"),
@@ -1375,7 +1375,7 @@ async fn public_reads_need_a_lifted_block_and_a_matching_policy() {
         .unwrap()
     {
         GetObjectOutput::Body { meta, .. } => assert_eq!(meta.size_bytes, 5),
-        GetObjectOutput::NotModified(_) => panic!("not modified"),
+        GetObjectOutput::NotModified(..) => panic!("not modified"),
     }
     // The grant reads only its own key.
     assert!(forbidden(
@@ -1466,7 +1466,7 @@ async fn signed_callers_of_other_accounts_get_what_the_policy_grants_everyone() 
                 .await
                 .map(|out| match out {
                     GetObjectOutput::Body { meta, .. } => meta.size_bytes,
-                    GetObjectOutput::NotModified(_) => panic!("not modified"),
+                    GetObjectOutput::NotModified(..) => panic!("not modified"),
                 })
         }
     };
@@ -1634,7 +1634,7 @@ async fn an_allow_naming_a_user_grants_that_user_alone_even_behind_block_public_
                 .await
                 .map(|out| match out {
                     GetObjectOutput::Body { meta, .. } => meta.size_bytes,
-                    GetObjectOutput::NotModified(_) => panic!("not modified"),
+                    GetObjectOutput::NotModified(..) => panic!("not modified"),
                 })
         }
     };

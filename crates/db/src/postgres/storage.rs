@@ -514,9 +514,8 @@ impl StorageRepo for PgStorageRepo {
     ) -> CoreResult<Option<Option<LifecycleConfiguration>>> {
         self.get_bucket_setting(BucketSetting::Lifecycle, name)
             .await?
-            .map(|json| json_to_lifecycle(json.as_deref()))
+            .map(|json| json_to_lifecycle(name, json.as_deref()))
             .transpose()
-            .map_err(db_err)
     }
 
     async fn set_bucket_lifecycle(

@@ -112,3 +112,113 @@ pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 pub fn objects_dir(server: &TestServer) -> std::path::PathBuf {
     server.data_dir().join("data").join("objects")
 }
+
+fn hmac_sha256(key: &[u8], data: &str) -> Vec<u8> {
+    let mut m =
+        <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(key).expect("any key length");
+    hmac::Mac::update(&mut m, data.as_bytes());
+    hmac::Mac::finalize(m).into_bytes().to_vec()
+}
+
+/// The fields of a SigV4 form upload of `key` into `bucket`, with `extra`
+/// fields (each covered by the policy).
+pub fn form_fields(
+    key: &miniaws_client::CreatedKey,
+    bucket: &str,
+    object: &str,
+    extra: &[(&str, &str)],
+) -> Vec<(String, String)> {
+    let now = time::OffsetDateTime::now_utc();
+    let date = format!(
+        "{:04}{:02}{:02}",
+        now.year(),
+        u8::from(now.month()),
+        now.day()
+    );
+    let amz_date = format!(
+        "{date}T{:02}{:02}{:02}Z",
+        now.hour(),
+        now.minute(),
+        now.second()
+    );
+    let credential = format!("{}/{date}/us-east-1/s3/aws4_request", key.access_key_id);
+    let expires = (now + time::Duration::hours(1))
+        .replace_nanosecond(0)
+        .expect("zero nanoseconds")
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("RFC 3339");
+    let mut conditions = vec![
+        serde_json::json!({"bucket": bucket}),
+        serde_json::json!({"key": object}),
+        serde_json::json!({"x-amz-algorithm": "AWS4-HMAC-SHA256"}),
+        serde_json::json!({"x-amz-credential": credential}),
+        serde_json::json!({"x-amz-date": amz_date}),
+    ];
+    for (name, value) in extra {
+        conditions.push(serde_json::json!({ *name: *value }));
+    }
+    let policy = serde_json::json!({"expiration": expires, "conditions": conditions});
+    let policy = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        policy.to_string(),
+    );
+    let k = hmac_sha256(format!("AWS4{}", key.secret_access_key).as_bytes(), &date);
+    let k = hmac_sha256(&k, "us-east-1");
+    let k = hmac_sha256(&k, "s3");
+    let k = hmac_sha256(&k, "aws4_request");
+    let signature = hex::encode(hmac_sha256(&k, &policy));
+    let mut fields: Vec<(String, String)> = [
+        ("key", object.to_owned()),
+        ("x-amz-algorithm", "AWS4-HMAC-SHA256".to_owned()),
+        ("x-amz-credential", credential),
+        ("x-amz-date", amz_date),
+        ("policy", policy),
+        ("x-amz-signature", signature),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    fields.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    fields
+}
+
+/// Sends a form upload of `file` with `fields`: status, headers, body.
+pub async fn post_form(
+    server: &TestServer,
+    bucket: &str,
+    fields: &[(String, String)],
+    file: &[u8],
+) -> (u16, reqwest::header::HeaderMap, String) {
+    const BOUNDARY: &str = "----miniawsTagsBoundary";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
+    );
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+    let resp = reqwest::Client::new()
+        .post(format!("{}/{bucket}", server.aws_url()))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .expect("form sent");
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    (status, headers, resp.text().await.expect("body"))
+}
