@@ -7,6 +7,7 @@
 mod common;
 
 use common::{Fresh, Repos};
+use miniaws_core::CoreError;
 use miniaws_db::Database;
 
 use miniaws_core::storage::{
@@ -441,9 +442,11 @@ async fn undecodable(fresh: &Fresh) {
     }
     assert_eq!(paged, want, "a bucket per page");
 
+    let read = s.get_bucket_lifecycle(&broken).await;
     assert!(
-        s.get_bucket_lifecycle(&broken).await.is_err(),
-        "a direct read of a damaged configuration is an error"
+        matches!(&read, Err(CoreError::Damaged(m))
+            if m.contains(broken.as_str()) && m.contains("cannot be read")),
+        "a direct read of a damaged configuration is an error naming the bucket: {read:?}"
     );
     // The lookup every request makes still finds the bucket: a damaged
     // configuration reads as none there, never as an error.
