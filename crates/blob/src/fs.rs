@@ -11,7 +11,7 @@ use std::io::{self, IoSlice, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::io::ReaderStream;
 
 use crate::error::BlobError;
@@ -340,6 +340,33 @@ async fn blocking<T: Send + 'static>(
         .map_err(CoreError::from)
 }
 
+/// Runs one side (hasher or writer) of a large upload on a thread of its
+/// own, answering through the returned channel.
+///
+/// Not tokio's blocking pool: these threads wait for the client's bytes
+/// for as long as the upload lasts, and the pool's threads (512) are what
+/// every file read and small write needs. Two pool threads per upload let
+/// 256 stalled uploads stop every GET of the server; a thread of its own
+/// costs only its (mostly untouched) stack while it waits.
+fn upload_thread<T: Send + 'static>(
+    name: &str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> CoreResult<oneshot::Receiver<T>> {
+    let (tx, rx) = oneshot::channel();
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(move || {
+            let _ = tx.send(work());
+        })
+        .map_err(|e| {
+            CoreError::unavailable(
+                miniaws_core::error::Dependency::Storage,
+                format!("cannot start a thread for an upload: {e}"),
+            )
+        })?;
+    Ok(rx)
+}
+
 /// Up to [`BATCH_BYTES`] of a body, and whether the body ended.
 struct Gathered {
     chunks: Vec<Bytes>,
@@ -398,10 +425,10 @@ impl FsBlobStore {
         let dest = self.blob_path(id);
         let (hash_tx, hash_rx) = mpsc::channel::<Batch>(QUEUE_BATCHES);
         let (write_tx, write_rx) = mpsc::channel::<Msg>(QUEUE_BATCHES);
-        let hasher = tokio::task::spawn_blocking(move || hash_batches(hash_rx));
+        let hasher = upload_thread("blob-hash", move || hash_batches(hash_rx))?;
         let writer = {
             let temp = temp.clone();
-            tokio::task::spawn_blocking(move || write_batches(&temp, &dest, write_rx))
+            upload_thread("blob-write", move || write_batches(&temp, &dest, write_rx))?
         };
         let mut next = Some(first);
         let outcome: CoreResult<()> = async {
@@ -431,8 +458,9 @@ impl FsBlobStore {
         }
         drop(write_tx);
         drop(hash_tx);
-        let writer_err =
-            |e: tokio::task::JoinError| CoreError::from(BlobError::Writer(e.to_string()));
+        let writer_err = |_: oneshot::error::RecvError| {
+            CoreError::from(BlobError::Writer("an upload thread panicked".into()))
+        };
         let written = writer.await.map_err(writer_err);
         let md5 = hasher.await.map_err(writer_err);
         match (outcome, written, md5) {
