@@ -174,6 +174,10 @@ pub enum CoreError {
         dependency: Dependency,
         /// What is wrong and what to do.
         message: String,
+        /// The request reached the dependency and its answer was lost (the
+        /// connection broke on the way back): a write may have taken
+        /// effect, so what it refers to must not be undone.
+        outcome_unknown: bool,
     },
     /// Something stored no longer decodes (a row edited by hand, or
     /// written by another version of Mini AWS): the server's fault, but
@@ -222,7 +226,33 @@ impl CoreError {
         CoreError::Unavailable {
             dependency,
             message: message.into(),
+            outcome_unknown: false,
         }
+    }
+
+    /// An unavailable-dependency error for a request whose answer was
+    /// lost: it may have taken effect (see [`Self::outcome_unknown`]).
+    pub fn unavailable_outcome_unknown(dependency: Dependency, message: impl Into<String>) -> Self {
+        CoreError::Unavailable {
+            dependency,
+            message: message.into(),
+            outcome_unknown: true,
+        }
+    }
+
+    /// Whether a write that failed with this error may have taken effect
+    /// all the same (its answer was lost with the connection). A write's
+    /// blob is then kept: removing it could leave a committed row without
+    /// its bytes, while keeping it leaves at worst an orphan, which the
+    /// start-up sweep removes.
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(
+            self,
+            CoreError::Unavailable {
+                outcome_unknown: true,
+                ..
+            }
+        )
     }
 
     /// An internal error wrapping `source`.

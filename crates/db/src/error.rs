@@ -4,17 +4,25 @@ use miniaws_core::CoreError;
 use miniaws_core::error::{ConflictKind, Dependency};
 
 /// Maps a `sqlx` error to a [`CoreError`]: connection trouble becomes
-/// `Unavailable(Database)`, a unique violation `Conflict(AlreadyExists)`
+/// `Unavailable(Database)` (with an unknown outcome when the connection
+/// broke under a statement in flight), a unique violation `Conflict(AlreadyExists)`
 /// (callers that expect one replace the message with a precise one),
 /// anything else `Internal`. Repositories use `fetch_optional` and build
 /// their own `NotFound`, so a stray `RowNotFound` is a bug: `Internal`.
 pub(crate) fn db_err(err: sqlx::Error) -> CoreError {
     match err {
-        sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::WorkerCrashed => unreachable_db(&err),
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => unreachable_db(&err),
+        // The connection broke while the statement was in flight: the
+        // database may have committed it before its answer was lost.
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed => {
+            CoreError::unavailable_outcome_unknown(
+                Dependency::Database,
+                format!(
+                    "the connection to the database broke ({err}); check that it is running. \
+                     The request may or may not have taken effect"
+                ),
+            )
+        }
         sqlx::Error::Database(ref db) if db.is_unique_violation() => {
             CoreError::conflict(ConflictKind::AlreadyExists, "the resource already exists")
         }

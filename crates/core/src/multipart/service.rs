@@ -318,7 +318,7 @@ impl MultipartService {
                 Ok(part)
             }
             Err(e) => {
-                self.discard(part.blob_id).await;
+                self.storage.discard_uncommitted(part.blob_id, &e).await;
                 Err(e)
             }
         }
@@ -458,7 +458,7 @@ impl MultipartService {
         let done = match self.repo.complete_upload(upload.id, &write).await {
             Ok(done) => done,
             Err(e) => {
-                self.discard(blob_id).await;
+                self.storage.discard_uncommitted(blob_id, &e).await;
                 if matches!(
                     e,
                     CoreError::NotFound {

@@ -114,8 +114,9 @@ impl CommitQueue {
             return self.commit_alone(&refused.into_inner().write).await;
         }
         answer.await.unwrap_or_else(|_| {
-            Err(CoreError::internal_msg(
-                "the commit queue stopped before answering; the write may or may not be committed",
+            Err(CoreError::unavailable_outcome_unknown(
+                crate::error::Dependency::Database,
+                "the commit queue stopped before answering (the server is stopping); the write may or may not be committed",
             ))
         })
     }

@@ -41,6 +41,9 @@ pub(crate) struct MemRepo {
     pub(crate) batches: Mutex<Vec<usize>>,
     /// When set, a group commit waits for a permit before it applies.
     pub(crate) gate: Mutex<Option<Arc<tokio::sync::Semaphore>>>,
+    /// When set, an object write's answer is lost (an unknown outcome)
+    /// after it applied (`true`) or before (`false`).
+    pub(crate) lose_answers: Mutex<Option<bool>>,
 }
 
 impl MemRepo {
@@ -54,6 +57,16 @@ impl MemRepo {
         meta: &ObjectMeta,
         condition: &WriteCondition,
     ) -> CoreResult<Option<BlobId>> {
+        let lost = *self.lose_answers.lock().unwrap();
+        let lost_answer = || {
+            CoreError::unavailable_outcome_unknown(
+                crate::error::Dependency::Database,
+                "the connection broke",
+            )
+        };
+        if lost == Some(false) {
+            return Err(lost_answer());
+        }
         let mut objects = self.objects.lock().unwrap();
         let buckets = self.buckets.lock().unwrap();
         if buckets
@@ -71,7 +84,11 @@ impl MemRepo {
             meta.key.as_str(),
             objects.get(&k).map(|m| &m.etag),
         )?;
-        Ok(objects.insert(k, meta.clone()).map(|old| old.blob_id))
+        let replaced = objects.insert(k, meta.clone()).map(|old| old.blob_id);
+        if lost == Some(true) {
+            return Err(lost_answer());
+        }
+        Ok(replaced)
     }
 }
 

@@ -796,7 +796,7 @@ impl StorageService {
         let replaced = match self.commits.commit(write.clone()).await {
             Ok(replaced) => replaced,
             Err(e) => {
-                self.discard(blob_id).await;
+                self.discard_uncommitted(blob_id, &e).await;
                 return Err(commit_error(e, &write.meta.bucket));
             }
         };
@@ -806,6 +806,21 @@ impl StorageService {
         let meta = write.meta;
         tracing::debug!(object_id = %meta.id, size_bytes = meta.size_bytes, "object written");
         Ok(meta)
+    }
+
+    /// Removes the blob of a write whose commit failed, unless the commit
+    /// may have happened all the same (its answer lost with the
+    /// connection, see [`CoreError::outcome_unknown`]): then the blob
+    /// stays, since removing it could leave a committed row without its
+    /// bytes; if nothing was committed it is an orphan, which the next
+    /// start-up sweep removes. (Asking the database again could race a
+    /// commit still in flight on its side.)
+    pub(crate) async fn discard_uncommitted(&self, blob: BlobId, err: &CoreError) {
+        if err.outcome_unknown() {
+            tracing::warn!(blob_id = %blob, error = %err, "the answer to a write's commit was lost; its blob is kept in case it was committed (if not, the start-up sweep removes it)");
+        } else {
+            self.discard(blob).await;
+        }
     }
 
     /// Removes a blob that is no longer (or never was) referenced; a

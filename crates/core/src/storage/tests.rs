@@ -1886,3 +1886,41 @@ async fn an_explicit_deny_applies_to_the_owner_but_never_to_managing_the_policy(
             .map(drop)
     ));
 }
+
+/// A commit whose answer is lost (the connection broke) may have happened:
+/// its blob is kept, so a committed row never loses its bytes; when it did
+/// not happen the blob is an orphan, which the start-up sweep removes.
+#[tokio::test]
+async fn a_commit_whose_answer_is_lost_keeps_its_blob() {
+    let f = fixture();
+    f.svc
+        .put_object(f.alice, put("lost", "k", b"first"))
+        .await
+        .unwrap();
+    // Committed, answer lost: the error reaches the client, and the row's
+    // bytes are still there.
+    *f.repo.lose_answers.lock().unwrap() = Some(true);
+    let err = f
+        .svc
+        .put_object(f.alice, put("lost", "k", b"second"))
+        .await
+        .unwrap_err();
+    assert!(err.outcome_unknown(), "{err:?}");
+    *f.repo.lose_answers.lock().unwrap() = None;
+    assert_eq!(read_all(&f.svc, f.alice, "lost", "k").await, b"second");
+
+    // Not committed, answer lost: the previous version stays, the new blob
+    // is an orphan until the sweep.
+    *f.repo.lose_answers.lock().unwrap() = Some(false);
+    let before = f.blobs.ids().len();
+    f.svc
+        .put_object(f.alice, put("lost", "k", b"third"))
+        .await
+        .unwrap_err();
+    *f.repo.lose_answers.lock().unwrap() = None;
+    assert_eq!(read_all(&f.svc, f.alice, "lost", "k").await, b"second");
+    assert_eq!(f.blobs.ids().len(), before + 1);
+    let report = f.svc.sweep().await.unwrap();
+    assert!(report.orphans >= 1, "{report:?}");
+    assert_eq!(read_all(&f.svc, f.alice, "lost", "k").await, b"second");
+}
