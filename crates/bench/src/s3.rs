@@ -71,6 +71,10 @@ pub struct Args {
     /// base of the percentages. Default: all, native first.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
+    /// The server's log filter (`--log-level`): by default the product's
+    /// own, `info`, which logs one line per request.
+    #[arg(long, default_value = "info")]
+    log_level: String,
 }
 
 /// CPU time (user + system) the process `pid` (the server, or this client
@@ -295,7 +299,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     } else {
         Backend::Sqlite
     };
-    let server = TestServer::start(backend)
+    let server = TestServer::start_with(backend, &[], &[("MINIAWS_LOG", &args.log_level)])
         .await
         .context("Postgres is not configured: set MINIAWS_TEST_DATABASE_URL")?;
     let (native, key) = server.user("bench").await;

@@ -513,7 +513,9 @@ pub async fn run(args: Args) {
         Some(admin) => {
             let db = TestDatabase::create(&admin).await;
             let url = db.url.clone();
-            let pg = TestServer::start_with_database(url, Some(db), &[]).await;
+            let pg =
+                TestServer::start_with_database(url, Some(db), &[], &[("MINIAWS_LOG", "warn")])
+                    .await;
             suite(&pg, "postgres", &args).await;
         }
         None => println!("[postgres] skipped: set MINIAWS_TEST_DATABASE_URL"),

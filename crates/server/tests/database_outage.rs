@@ -82,7 +82,7 @@ async fn database_outage_answers_503_and_recovers() {
     };
     let proxy = Proxy::start(upstream).await;
     let url = via(&db.url, proxy.addr);
-    let server = TestServer::start_with_database(url, Some(db), &[]).await;
+    let server = TestServer::start_with_database(url, Some(db), &[], &[]).await;
     let (alice, _) = server.user("alice").await;
     assert_eq!(alice.list_keys().await.expect("works").len(), 1);
 

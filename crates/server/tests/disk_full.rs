@@ -89,7 +89,7 @@ async fn acknowledged_writes_survive_a_full_database_disk() {
         return;
     };
     let url = format!("sqlite://{}", fs.path().join("miniaws.db").display());
-    let server = TestServer::start_with_database(url, None, &[]).await;
+    let server = TestServer::start_with_database(url, None, &[], &[]).await;
     let (client, _) = server.user("full").await;
     client.create_bucket("full-disk").await.expect("bucket");
     let filler = fs.fill();

@@ -89,17 +89,19 @@ impl TestServer {
     }
 
     /// Starts a server on an explicit database URL (for tests that route the
-    /// database through a proxy); `database` is dropped with the server.
+    /// database through a proxy, and the benches), with extra environment
+    /// variables; `database` is dropped with the server.
     pub async fn start_with_database(
         database_url: String,
         database: Option<TestDatabase>,
         args: &[&str],
+        envs: &[(&str, &str)],
     ) -> Self {
         let data_dir = tempfile::Builder::new()
             .prefix("miniaws-test-")
             .tempdir()
             .expect("a temporary directory can be created");
-        Self::start_on(data_dir, database_url, database, args, &[]).await
+        Self::start_on(data_dir, database_url, database, args, envs).await
     }
 
     async fn start_on(
