@@ -926,6 +926,35 @@ fn cases() -> Vec<Case> {
                 })
             },
         ),
+        (
+            "object_blobs_after pages every object in blob-id order",
+            |r| {
+                Box::pin(async move {
+                    let alice = r.user("alice").await;
+                    let b = r.bucket(alice, "pages").await;
+                    let mut written = Vec::new();
+                    for (i, key) in ["a", "b/ü", "c", "d", "e"].iter().enumerate() {
+                        let o = object(&b, key, i as i64);
+                        r.storage.put_object(alice, &o).await.unwrap();
+                        written.push((o.blob_id, key.to_string()));
+                    }
+                    written.sort_by_key(|(blob, _)| blob.as_uuid());
+                    let mut seen = Vec::new();
+                    let mut after = None;
+                    loop {
+                        let page = r.storage.object_blobs_after(after, 2).await.unwrap();
+                        assert!(page.len() <= 2);
+                        let Some(last) = page.last() else { break };
+                        after = Some(last.0);
+                        for (blob, bucket, key) in page {
+                            assert_eq!(bucket, "pages");
+                            seen.push((blob, key));
+                        }
+                    }
+                    assert_eq!(seen, written);
+                })
+            },
+        ),
     ]
 }
 

@@ -446,6 +446,29 @@ impl StorageRepo for MemRepo {
             .map(|(_, m)| m.clone())
             .collect())
     }
+    async fn object_blobs_after(
+        &self,
+        after: Option<BlobId>,
+        limit: u32,
+    ) -> CoreResult<Vec<(BlobId, String, String)>> {
+        let mut all: Vec<(BlobId, String, String)> = self
+            .objects
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|m| after.is_none_or(|a| m.blob_id.as_uuid() > a.as_uuid()))
+            .map(|m| {
+                (
+                    m.blob_id,
+                    m.bucket.as_str().to_owned(),
+                    m.key.as_str().to_owned(),
+                )
+            })
+            .collect();
+        all.sort_by_key(|(b, _, _)| b.as_uuid());
+        all.truncate(limit as usize);
+        Ok(all)
+    }
     async fn referenced_blobs(&self, candidates: &[BlobId]) -> CoreResult<HashSet<BlobId>> {
         let referenced: HashSet<BlobId> = self
             .objects

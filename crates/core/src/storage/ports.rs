@@ -421,4 +421,14 @@ pub trait StorageRepo: Send + Sync {
     /// Which of `candidates` some row points to (objects, and any other
     /// table that holds blobs, such as multipart parts).
     async fn referenced_blobs(&self, candidates: &[BlobId]) -> CoreResult<HashSet<BlobId>>;
+
+    /// Up to `limit` objects whose blob ids come after `after` (from the
+    /// first when `None`), in blob-id order: each one's blob id, bucket and
+    /// key (lossily decoded for display). For the start-up check that every
+    /// object's bytes are on disk.
+    async fn object_blobs_after(
+        &self,
+        after: Option<BlobId>,
+        limit: u32,
+    ) -> CoreResult<Vec<(BlobId, String, String)>>;
 }

@@ -2,7 +2,7 @@
 //! Bucket settings (CORS, tags, lifecycle, policy, Block Public Access)
 //! and the policy reads are in [`bucket_settings`], the same `impl`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use crate::multipart::{CHECKSUM_TYPE_HEADER, DEFAULT_CHECKSUM, checksum_header, feeding};
@@ -197,7 +197,14 @@ pub struct SweepReport {
     pub temporaries: usize,
     /// Blobs no row pointed to.
     pub orphans: usize,
+    /// Objects whose blob is not on disk (removed outside Mini AWS): they
+    /// are left as they are, and logged.
+    pub missing: usize,
 }
+
+/// How many objects without their bytes the start-up sweep names in its
+/// warning (the count covers them all).
+const MISSING_NAMED: usize = 10;
 
 /// Buckets and objects: ownership, naming, the write protocol, reads,
 /// listings. Shared by the native API and the S3 endpoint.
@@ -291,12 +298,53 @@ impl StorageService {
                 orphans += 1;
             }
         }
+        let missing = self
+            .report_missing_bytes(stored.into_iter().collect())
+            .await?;
         let report = SweepReport {
             temporaries,
             orphans,
+            missing,
         };
-        tracing::info!(temporaries, orphans, "storage sweep done");
+        tracing::info!(temporaries, orphans, missing, "storage sweep done");
         Ok(report)
+    }
+
+    /// Counts the objects whose blob is not among `stored` (every blob
+    /// file), warning once with the first few by name. Mini AWS never
+    /// commits a row before its bytes are durable, so such a row means
+    /// files were removed behind its back (or restored from an older
+    /// backup): a GET of it fails with 500 until it is overwritten or
+    /// deleted. The rows are left as they are: deciding to drop an object
+    /// is the operator's.
+    async fn report_missing_bytes(&self, stored: HashSet<BlobId>) -> CoreResult<usize> {
+        let mut after = None;
+        let mut missing = 0;
+        let mut named = Vec::new();
+        loop {
+            let page = self.repo.object_blobs_after(after, 1000).await?;
+            let Some((last, _, _)) = page.last() else {
+                break;
+            };
+            after = Some(*last);
+            for (blob, bucket, key) in page {
+                if !stored.contains(&blob) {
+                    missing += 1;
+                    if named.len() < MISSING_NAMED {
+                        named.push(format!("{bucket}/{key}"));
+                    }
+                }
+            }
+        }
+        if missing > 0 {
+            tracing::warn!(
+                missing,
+                objects = ?named,
+                "objects whose bytes are missing from the data directory (removed outside Mini AWS?): \
+                 reading them fails with 500; overwrite or delete them"
+            );
+        }
+        Ok(missing)
     }
 
     /// The caller's bucket `name`, for `access`: the owner's request, which

@@ -520,11 +520,36 @@ async fn sweep_removes_orphans_and_keeps_referenced_blobs() {
         report,
         SweepReport {
             temporaries: 2,
-            orphans: 1
+            orphans: 1,
+            missing: 0,
         }
     );
     assert!(!f.blobs.blobs.lock().unwrap().contains_key(&orphan));
     assert_eq!(read_all(&f.svc, f.alice, "b12", "k").await, b"kept");
+}
+
+#[tokio::test]
+async fn sweep_counts_objects_whose_bytes_are_missing_and_keeps_them() {
+    let f = fixture();
+    // More than a page of the check (1,000), a few of them without bytes.
+    for i in 0..1203 {
+        f.svc
+            .put_object(f.alice, put("many", &format!("k{i}"), b"x"))
+            .await
+            .unwrap();
+    }
+    let blob_of = |key: &str| {
+        f.repo.objects.lock().unwrap()[&("many".to_owned(), key.as_bytes().to_vec())].blob_id
+    };
+    for key in ["k0", "k600", "k1202"] {
+        let blob = blob_of(key);
+        f.blobs.blobs.lock().unwrap().remove(&blob);
+    }
+    let report = f.svc.sweep().await.unwrap();
+    assert_eq!((report.orphans, report.missing), (0, 3));
+    // The rows stay: still listed, and the others read back.
+    assert_eq!(f.repo.objects.lock().unwrap().len(), 1203);
+    assert_eq!(read_all(&f.svc, f.alice, "many", "k1").await, b"x");
 }
 
 #[tokio::test]

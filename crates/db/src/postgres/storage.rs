@@ -729,6 +729,34 @@ impl StorageRepo for PgStorageRepo {
             .map_err(db_err)
     }
 
+    async fn object_blobs_after(
+        &self,
+        after: Option<BlobId>,
+        limit: u32,
+    ) -> CoreResult<Vec<(BlobId, String, String)>> {
+        // A range scan of the unique index on blob_id (migration 0006).
+        let rows: Vec<(Uuid, String, Vec<u8>)> = sqlx::query_as(
+            "SELECT blob_id, bucket, key FROM objects
+             WHERE blob_id IS NOT NULL AND ($1::uuid IS NULL OR blob_id > $1)
+             ORDER BY blob_id LIMIT $2",
+        )
+        .bind(after.map(|b| b.as_uuid()))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|(blob, bucket, key)| {
+                (
+                    BlobId::from_uuid(blob),
+                    bucket,
+                    String::from_utf8_lossy(&key).into_owned(),
+                )
+            })
+            .collect())
+    }
+
     async fn referenced_blobs(&self, candidates: &[BlobId]) -> CoreResult<HashSet<BlobId>> {
         let ids: Vec<Uuid> = candidates.iter().map(BlobId::as_uuid).collect();
         let found: Vec<Uuid> = sqlx::query_scalar(

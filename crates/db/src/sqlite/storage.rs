@@ -775,6 +775,30 @@ impl StorageRepo for SqliteStorageRepo {
         Ok(objects)
     }
 
+    async fn object_blobs_after(
+        &self,
+        after: Option<BlobId>,
+        limit: u32,
+    ) -> CoreResult<Vec<(BlobId, String, String)>> {
+        // The unique index on blob_id (migration 0006) makes this a range
+        // scan; ids are stored as hyphenated text, which sorts as the UUIDs.
+        let rows: Vec<(String, String, Vec<u8>)> = sqlx::query_as(
+            "SELECT blob_id, bucket, key FROM objects
+             WHERE blob_id IS NOT NULL AND blob_id > ? ORDER BY blob_id LIMIT ?",
+        )
+        .bind(after.map(|b| b.to_string()).unwrap_or_default())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.into_iter()
+            .map(|(blob, bucket, key)| {
+                let blob = BlobId::from_uuid(parse_uuid(&blob).map_err(db_err)?);
+                Ok((blob, bucket, String::from_utf8_lossy(&key).into_owned()))
+            })
+            .collect()
+    }
+
     async fn referenced_blobs(&self, candidates: &[BlobId]) -> CoreResult<HashSet<BlobId>> {
         let mut found = HashSet::new();
         // SQLite limits bound parameters per statement.
