@@ -101,6 +101,12 @@ fn docker_not_configured() -> CoreError {
 fn settle(inst: &mut Instance, info: Option<&ContainerInfo>) {
     match info {
         None => {
+            inst.published_ports.clear();
+            // Settled already: the first reason stays (the next resync
+            // must not turn "interrupted" into "removed outside").
+            if inst.state == InstanceState::Error {
+                return;
+            }
             // A launch that failed removes its container before its row:
             // a crash in between leaves a STARTING row without one, which
             // nobody outside removed.
@@ -115,7 +121,6 @@ fn settle(inst: &mut Instance, info: Option<&ContainerInfo>) {
                 .into(),
             );
             inst.state = InstanceState::Error;
-            inst.published_ports.clear();
         }
         Some(info) => match info.status {
             ContainerStatus::Running => {

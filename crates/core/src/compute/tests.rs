@@ -806,6 +806,30 @@ async fn containers_an_interrupted_launch_never_recorded_are_removed() {
 }
 
 #[tokio::test]
+async fn a_failed_launch_cut_before_its_row_went_keeps_its_first_reason() {
+    let (svc, repo, driver) = setup();
+    let me = caller();
+    let inst = svc.launch(me, req("cut")).await.unwrap();
+    // A failed launch removed its container, then could not delete its
+    // row (the database went away): a STARTING row whose container is gone.
+    let mut row = repo.find(inst.id).await.unwrap().unwrap();
+    row.state = InstanceState::Starting;
+    repo.update(&row).await.unwrap();
+    driver
+        .containers
+        .lock()
+        .unwrap()
+        .remove(inst.container_id.as_deref().unwrap());
+    for _ in 0..2 {
+        svc.reconcile_all().await.unwrap();
+        let r = svc.get(me, inst.id).await.unwrap();
+        assert_eq!(r.state, InstanceState::Error);
+        let reason = r.state_reason.unwrap();
+        assert!(reason.contains("launch was interrupted"), "{reason}");
+    }
+}
+
+#[tokio::test]
 async fn terminate_marks_the_row_before_removing_the_container() {
     let (svc, repo, driver) = setup();
     let me = caller();
