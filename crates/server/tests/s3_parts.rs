@@ -712,6 +712,164 @@ async fn full_object_uploads(s3: &Client, bucket: &str) {
     assert_eq!(code_of(&err), ("InvalidRequest".into(), 400));
 }
 
+/// Parts of an upload created without an algorithm and sent without a
+/// checksum (`plain`: the SDK asked to send none) get S3's default, a
+/// CRC64NVME of their bytes: answered by UploadPart and UploadPartCopy,
+/// listed by ListParts, named on Complete or not, and kept for
+/// GetObjectAttributes and part reads; the object's checksum is the
+/// FULL_OBJECT CRC64NVME of all its bytes. All values are computed here
+/// with an independent CRC.
+async fn default_part_checksums(plain: &Client, bucket: &str) {
+    use aws_sdk_s3::types::ObjectAttributes;
+    let nvme = |b: &[u8]| BASE64.encode(crc64_nvme(b).to_be_bytes());
+    let (a, b) = (random_bytes(5 * MIB), b"the default's last part".to_vec());
+    let whole = [a.clone(), b.clone()].concat();
+    for (key, named) in [("default-named.bin", true), ("default-bare.bin", false)] {
+        let upload_id = plain
+            .create_multipart_upload()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .expect("create without an algorithm")
+            .upload_id()
+            .expect("id")
+            .to_owned();
+        // The first part is sent, or (the second time) copied from the
+        // first object.
+        let first_etag = if named {
+            let out = plain
+                .upload_part()
+                .bucket(bucket)
+                .key(key)
+                .upload_id(&upload_id)
+                .part_number(1)
+                .body(ByteStream::from(a.clone()))
+                .send()
+                .await
+                .expect("UploadPart without a checksum");
+            assert_eq!(out.checksum_crc64_nvme(), Some(nvme(&a).as_str()), "{key}");
+            assert_eq!(out.checksum_crc32(), None);
+            out.e_tag().expect("etag").to_owned()
+        } else {
+            let copied = plain
+                .upload_part_copy()
+                .bucket(bucket)
+                .key(key)
+                .upload_id(&upload_id)
+                .part_number(1)
+                .copy_source(format!("{bucket}/default-named.bin"))
+                .copy_source_range(format!("bytes=0-{}", 5 * MIB - 1))
+                .send()
+                .await
+                .expect("UploadPartCopy");
+            let result = copied.copy_part_result().expect("CopyPartResult");
+            assert_eq!(result.checksum_crc64_nvme(), Some(nvme(&a).as_str()));
+            result.e_tag().expect("etag").to_owned()
+        };
+        let out = plain
+            .upload_part()
+            .bucket(bucket)
+            .key(key)
+            .upload_id(&upload_id)
+            .part_number(2)
+            .body(ByteStream::from(b.clone()))
+            .send()
+            .await
+            .expect("UploadPart without a checksum");
+        assert_eq!(out.checksum_crc64_nvme(), Some(nvme(&b).as_str()));
+        let listed = plain
+            .list_parts()
+            .bucket(bucket)
+            .key(key)
+            .upload_id(&upload_id)
+            .send()
+            .await
+            .expect("ListParts");
+        let sums: Vec<Option<&str>> = listed
+            .parts()
+            .iter()
+            .map(|p| p.checksum_crc64_nvme())
+            .collect();
+        assert_eq!(sums, [Some(nvme(&a).as_str()), Some(nvme(&b).as_str())]);
+        assert_eq!(listed.checksum_algorithm(), None, "the upload has none");
+        let part = |n: i32, etag: &str, data: &[u8]| {
+            CompletedPart::builder()
+                .part_number(n)
+                .e_tag(etag)
+                .set_checksum_crc64_nvme(named.then(|| nvme(data)))
+                .build()
+        };
+        // The first time, the object's default CRC64NVME is named as well.
+        let done = plain
+            .complete_multipart_upload()
+            .bucket(bucket)
+            .key(key)
+            .upload_id(&upload_id)
+            .set_checksum_crc64_nvme(named.then(|| nvme(&whole)))
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .parts(part(1, &first_etag, &a))
+                    .parts(part(2, out.e_tag().expect("etag"), &b))
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("Complete ({key}): {e:?}"));
+        assert_eq!(done.checksum_crc64_nvme(), Some(nvme(&whole).as_str()));
+        assert_eq!(done.checksum_type(), Some(&ChecksumType::FullObject));
+
+        let attrs = plain
+            .get_object_attributes()
+            .bucket(bucket)
+            .key(key)
+            .object_attributes(ObjectAttributes::Checksum)
+            .object_attributes(ObjectAttributes::ObjectParts)
+            .send()
+            .await
+            .expect("GetObjectAttributes");
+        let sum = attrs.checksum().expect("the object's checksum");
+        assert_eq!(sum.checksum_crc64_nvme(), Some(nvme(&whole).as_str()));
+        assert_eq!(sum.checksum_type(), Some(&ChecksumType::FullObject));
+        let parts = attrs.object_parts().expect("ObjectParts");
+        assert_eq!(parts.total_parts_count(), Some(2));
+        let listed: Vec<(Option<i32>, Option<i64>, Option<&str>)> = parts
+            .parts()
+            .iter()
+            .map(|p| (p.part_number(), p.size(), p.checksum_crc64_nvme()))
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                (Some(1), Some(a.len() as i64), Some(nvme(&a).as_str())),
+                (Some(2), Some(b.len() as i64), Some(nvme(&b).as_str())),
+            ]
+        );
+        // A part read with checksum mode answers the part's own (which
+        // the SDK validates); the whole object's is validated too.
+        let got = plain
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .part_number(2)
+            .checksum_mode(ChecksumMode::Enabled)
+            .send()
+            .await
+            .expect("GetObject part 2");
+        assert_eq!(got.checksum_crc64_nvme(), Some(nvme(&b).as_str()));
+        assert!(body_of(got).await == b);
+        let got = plain
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .checksum_mode(ChecksumMode::Enabled)
+            .send()
+            .await
+            .expect("GetObject");
+        assert!(body_of(got).await == whole, "{key}");
+    }
+}
+
 async fn run(backend: Backend) {
     let Some(server) = TestServer::start(backend).await else {
         return;
@@ -729,6 +887,17 @@ async fn run(backend: Backend) {
     single_part_objects(&s3, bucket).await;
     crc32_uploads(&s3, bucket).await;
     full_object_uploads(&s3, bucket).await;
+    let plain = common::s3_client_with(
+        &server.aws_url(),
+        &key.access_key_id,
+        &key.secret_access_key,
+        |b| {
+            b.request_checksum_calculation(
+                aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired,
+            )
+        },
+    );
+    default_part_checksums(&plain, bucket).await;
 }
 
 #[tokio::test]

@@ -13,7 +13,9 @@
 //! object gets their composite checksum (`x-amz-checksum-type: COMPOSITE`)
 //! or a CRC of all its bytes (`FULL_OBJECT`), answered here; an object
 //! checksum the request names (`x-amz-checksum-*`) must match it
-//! (`BadDigest`).
+//! (`BadDigest`). An upload created without one gets S3's default: its
+//! parts' CRC64NVMEs may be named or not, and the object gets a
+//! `FULL_OBJECT` CRC64NVME of all its bytes (which the request may name).
 //!
 //! `x-amz-expiration` says when the bucket's lifecycle expires the object.
 

@@ -7,9 +7,10 @@
 //! - `Checksum`: the stored checksum and its type; a multipart object's
 //!   `COMPOSITE` checksum without its `-N` suffix;
 //! - `ObjectParts`, for a multipart object only: `PartsCount`, and when the
-//!   object has a `COMPOSITE` checksum its parts (number, size, checksum) as
-//!   ListParts pages them (`x-amz-max-parts`, default and at most 1,000;
-//!   `x-amz-part-number-marker`);
+//!   object has a `COMPOSITE` checksum, or a CRC64NVME one (asked for, or
+//!   S3's default) with one on every part, its parts (number, size,
+//!   checksum) as ListParts pages them (`x-amz-max-parts`, default and at
+//!   most 1,000; `x-amz-part-number-marker`);
 //! - `StorageClass`: the object's (see [`super::request_options`]); `ObjectSize`.
 //!
 //! `Last-Modified` goes in a header; `versionId=null` names the current
@@ -122,10 +123,17 @@ fn object_parts(
     marker: i32,
 ) -> Option<GetObjectAttributesParts> {
     let total = parts_count(meta)?;
-    let composite = StoredChecksums::from_meta(meta)
+    let sums = StoredChecksums::from_meta(meta);
+    let composite = sums
         .checksum_type
         .is_some_and(|t| t.as_str() == ChecksumType::COMPOSITE);
-    if !composite || meta.parts.is_empty() {
+    // A CRC64NVME object (asked for, or S3's default of an upload created
+    // without an algorithm) lists its parts' CRC64NVMEs, as S3's
+    // `ObjectPart` reference says, when every part has one (parts stored
+    // before parts got the default, or sent with a client's own checksum
+    // of another algorithm, have none).
+    let crc64nvme = sums.crc64nvme.is_some() && meta.parts.iter().all(|p| p.checksum.is_some());
+    if !(composite || crc64nvme) || meta.parts.is_empty() {
         // Without per-part checksums S3 answers the count alone.
         return Some(GetObjectAttributesParts {
             total_parts_count: Some(total),

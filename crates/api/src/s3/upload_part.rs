@@ -1,6 +1,8 @@
 //! UploadPart: a part streams to disk like any body; its checksum is
 //! verified, kept with the part (ListParts, the composite at completion)
-//! and echoed.
+//! and echoed. A part sent without one into an upload created without an
+//! algorithm gets S3's default, a CRC64NVME the core computes as the body
+//! streams, kept and answered (`x-amz-checksum-crc64nvme`) the same way.
 
 use miniaws_core::multipart::PartChecksum;
 use s3s::dto::{UploadPartInput, UploadPartOutput};

@@ -1,6 +1,7 @@
 //! UploadPartCopy: a part from (a byte range of) an existing object. In an
 //! upload created with a checksum algorithm the part's checksum is computed
-//! while the bytes are copied, kept, and answered in `CopyPartResult`.
+//! while the bytes are copied, kept, and answered in `CopyPartResult`; in
+//! one created without, so is S3's default, the part's CRC64NVME.
 
 use miniaws_core::storage::{GetObjectOptions, RangeSpec};
 use s3s::dto::{CopyPartResult, UploadPartCopyInput, UploadPartCopyOutput};

@@ -83,7 +83,10 @@ pub struct Part {
     pub etag: ETag,
     /// When it was uploaded.
     pub last_modified: OffsetDateTime,
-    /// Its verified additional checksum, when it came with one.
+    /// Its verified additional checksum, when it came with one; in an
+    /// upload created without an algorithm, otherwise S3's default
+    /// CRC64NVME of its bytes (`None` for a part stored before parts got
+    /// it).
     pub checksum: Option<PartChecksum>,
 }
 

@@ -199,7 +199,13 @@ impl MultipartService {
     /// asked, once the body has been stored, for the additional checksum
     /// the body was verified against (the caller computes it while the body
     /// streams): an upload created with a checksum algorithm needs one of
-    /// that algorithm on every part, as S3 does.
+    /// that algorithm on every part, as S3 does. A part of an upload
+    /// created without one keeps the client's checksum when it sent one,
+    /// and otherwise gets S3's default, a CRC64NVME of its bytes
+    /// ([`DEFAULT_CHECKSUM`]), computed here as the body streams (S3's
+    /// `Part` and `ObjectPart` references: "present … if the object was
+    /// uploaded without a checksum (and Amazon S3 added the default
+    /// checksum, CRC64NVME, to the uploaded object)").
     ///
     /// # Errors
     /// `NotFound(Upload)`, bucket errors, `InvalidInput` for a part number
@@ -223,11 +229,22 @@ impl MultipartService {
         let upload = self
             .upload_of(caller, bucket, key, upload_id, S3Action::PutObject)
             .await?;
+        let default_sum = upload
+            .checksum_algorithm
+            .is_none()
+            .then(|| Arc::new(std::sync::Mutex::new(Some(DEFAULT_CHECKSUM.hasher()))));
+        let body = feeding(body, default_sum.as_ref());
         let (blob_id, written) = self
             .storage
             .write_verified_blob(body, content_length, expected_md5)
             .await?;
-        let checksum = checksum();
+        let checksum = checksum().or_else(|| {
+            let hasher = default_sum?.lock().ok()?.take()?;
+            Some(PartChecksum {
+                algorithm: DEFAULT_CHECKSUM,
+                value: hasher.finalize(),
+            })
+        });
         if let Err(e) = check_part_checksum(upload.checksum_algorithm, checksum.as_ref()) {
             self.discard(blob_id).await;
             return Err(e);
@@ -282,7 +299,8 @@ impl MultipartService {
             }
         };
         // The copied bytes never pass through the S3 layer: an upload with
-        // a checksum algorithm gets the part's checksum computed here.
+        // a checksum algorithm gets the part's checksum computed here (one
+        // without gets S3's default from `upload_part`).
         let hashed = upload
             .checksum_algorithm
             .map(|a| (a, Arc::new(std::sync::Mutex::new(Some(a.hasher())))));
@@ -367,7 +385,8 @@ impl MultipartService {
     /// # Errors
     /// As [`complete`](Self::complete); `BadDigest` when `object_checksum`
     /// differs (nothing is committed, the upload stays); `InvalidInput`
-    /// when it names another algorithm than the upload's.
+    /// when it names another algorithm than the upload's (than CRC64NVME,
+    /// S3's default, for an upload created without one).
     #[allow(clippy::too_many_arguments)]
     #[tracing::instrument(skip(self, requested, condition, object_checksum), fields(owner = %caller.user_id, parts = requested.len()))]
     pub async fn complete_with_checksum(
@@ -383,8 +402,10 @@ impl MultipartService {
         let (upload, lifecycle) = self
             .upload_with_lifecycle(caller, bucket, key, upload_id, S3Action::PutObject)
             .await?;
+        // An upload without an algorithm gets S3's default, which the
+        // request may name (and which is then compared).
         if let Some(c) = object_checksum
-            && upload.checksum_algorithm != Some(c.algorithm)
+            && upload.checksum_algorithm.unwrap_or(DEFAULT_CHECKSUM) != c.algorithm
         {
             return Err(CoreError::InvalidRequest(format!(
                 "The upload was not created with a {} checksum; the complete request cannot name one",
@@ -940,9 +961,11 @@ pub const DEFAULT_CHECKSUM: ChecksumAlgorithm = ChecksumAlgorithm::Crc64Nvme;
 /// (`COMPOSITE` for a multipart object's checksum of part checksums).
 pub const CHECKSUM_TYPE_HEADER: &str = "x-amz-checksum-type";
 
-/// The completed object's headers (the upload's, plus its checksum when the
-/// upload has an algorithm: `full_value`, computed over the assembled
-/// bytes, or the composite of the parts') and its parts; `BadDigest` when
+/// The completed object's headers (the upload's, plus its checksum:
+/// `full_value`, computed over the assembled bytes — S3's default
+/// CRC64NVME for an upload without an algorithm —, or the composite of the
+/// parts') and its parts, with their checksums of the object's algorithm
+/// (the default CRC64NVME for an upload without one); `BadDigest` when
 /// the checksum the client named for the object differs.
 fn completed_checksums(
     upload: &MultipartUpload,
@@ -952,17 +975,20 @@ fn completed_checksums(
 ) -> CoreResult<(std::collections::BTreeMap<String, String>, Vec<ObjectPart>)> {
     let mut headers = upload.headers.clone();
     let algorithm = upload.checksum_algorithm;
-    let part_sums: Option<Vec<&str>> = algorithm.and_then(|a| {
-        chosen
-            .iter()
-            .map(|p| {
-                p.checksum
-                    .as_ref()
-                    .filter(|c| c.algorithm == a)
-                    .map(|c| c.value.as_str())
-            })
-            .collect()
-    });
+    // The parts' checksums of the object's algorithm; of an upload without
+    // one, the parts' default CRC64NVMEs when every part has one (parts
+    // stored before parts got it, or sent with a checksum of the client's
+    // own, have none).
+    let part_algorithm = algorithm.unwrap_or(DEFAULT_CHECKSUM);
+    let part_sums: Option<Vec<&str>> = chosen
+        .iter()
+        .map(|p| {
+            p.checksum
+                .as_ref()
+                .filter(|c| c.algorithm == part_algorithm)
+                .map(|c| c.value.as_str())
+        })
+        .collect();
     let object_sum = match (algorithm, full_value, &part_sums) {
         (Some(a), Some(full), _) => Some((a, full)),
         (Some(a), None, Some(sums)) => {

@@ -1229,6 +1229,178 @@ async fn copied_parts_of_a_checksummed_upload_get_their_checksum_computed() {
     assert!(matches!(err, CoreError::InvalidRequest(_)), "{err:?}");
 }
 
+fn crc64nvme(data: &[u8]) -> PartChecksum {
+    let mut h = DEFAULT_CHECKSUM.hasher();
+    h.update(data);
+    PartChecksum {
+        algorithm: ChecksumAlgorithm::Crc64Nvme,
+        value: h.finalize(),
+    }
+}
+
+#[tokio::test]
+async fn parts_of_an_upload_without_an_algorithm_get_the_default_crc64nvme() {
+    let f = fixture().await;
+    let (a, b) = (bytes(5 * MIB, 3), b"the last part".to_vec());
+    // Parts sent without a checksum get S3's default, computed as they
+    // stream; a part sent with the client's own checksum keeps it alone.
+    let id = f.start("plain").await;
+    let p1 = f.part("plain", &id, 1, &a).await;
+    assert_eq!(p1.checksum, Some(crc64nvme(&a)));
+    let own = sha256(&b);
+    let p2 = f
+        .svc
+        .upload_part(
+            f.alice,
+            "bkt",
+            "plain",
+            &id,
+            2,
+            body(&b),
+            None,
+            None,
+            || Some(own.clone()),
+        )
+        .await
+        .expect("a part with its own checksum");
+    assert_eq!(p2.checksum, Some(sha256(&b)));
+    let p2 = f.part("plain", &id, 2, &b).await;
+    assert_eq!(p2.checksum, Some(crc64nvme(&b)), "replaced without one");
+    let listed = f
+        .svc
+        .list_parts(f.alice, "bkt", "plain", &id, 0, 1000)
+        .await
+        .expect("ListParts");
+    let listed: Vec<_> = listed.parts.iter().map(|p| p.checksum.clone()).collect();
+    assert_eq!(listed, [Some(crc64nvme(&a)), Some(crc64nvme(&b))]);
+    // Complete names the parts' CRC64NVMEs (or not: below); a wrong one is
+    // InvalidPart.
+    let mut named = done(&[&p1, &p2]);
+    named[1].checksum = Some(crc64nvme(b"other bytes"));
+    let err = f
+        .svc
+        .complete(
+            f.alice,
+            "bkt",
+            "plain",
+            &id,
+            &named,
+            &WriteCondition::Always,
+        )
+        .await
+        .expect_err("a wrong part checksum");
+    assert_eq!(problem(err), PartProblem::Missing);
+    named[0].checksum = Some(crc64nvme(&a));
+    named[1].checksum = Some(crc64nvme(&b));
+    // The object's default CRC64NVME may be named too: a wrong one is
+    // BadDigest (the upload stays), another algorithm is refused.
+    let whole = [a.clone(), b.clone()].concat();
+    for (wrong, bad_digest) in [
+        (crc64nvme(b"not the object"), true),
+        (sha256(&whole), false),
+    ] {
+        let what = format!("{wrong:?}");
+        let err = f
+            .svc
+            .complete_with_checksum(
+                f.alice,
+                "bkt",
+                "plain",
+                &id,
+                &named,
+                &WriteCondition::Always,
+                Some(&wrong),
+            )
+            .await
+            .expect_err(&what);
+        if bad_digest {
+            assert!(matches!(err, CoreError::BadDigest(_)), "{what}: {err:?}");
+        } else {
+            assert!(
+                matches!(err, CoreError::InvalidRequest(_)),
+                "{what}: {err:?}"
+            );
+        }
+    }
+    let meta = f
+        .svc
+        .complete_with_checksum(
+            f.alice,
+            "bkt",
+            "plain",
+            &id,
+            &named,
+            &WriteCondition::Always,
+            Some(&crc64nvme(&whole)),
+        )
+        .await
+        .expect("completes with the parts' and the object's checksums named")
+        .0;
+    assert_eq!(
+        meta.headers.get("x-amz-checksum-crc64nvme"),
+        Some(&crc64nvme(&whole).value)
+    );
+    assert_eq!(
+        meta.headers.get(CHECKSUM_TYPE_HEADER).map(String::as_str),
+        Some("FULL_OBJECT")
+    );
+    let part_sums: Vec<_> = meta.parts.iter().map(|p| p.checksum.clone()).collect();
+    assert_eq!(
+        part_sums,
+        [Some(crc64nvme(&a).value), Some(crc64nvme(&b).value)],
+        "the object keeps its parts' CRC64NVMEs"
+    );
+    assert_eq!(f.read("plain").await, whole);
+
+    // A copied part gets it too; a part stored before parts got it (no
+    // checksum) still completes, without naming one, and the object then
+    // keeps no part checksums.
+    let id = f.start("mixed").await;
+    let copied = f
+        .svc
+        .upload_part_copy(
+            f.alice,
+            "bkt",
+            "mixed",
+            &id,
+            1,
+            "bkt",
+            "plain",
+            &GetObjectOptions::default(),
+        )
+        .await
+        .expect("the copy uploads");
+    assert_eq!(copied.checksum, Some(crc64nvme(&whole)));
+    let old = f.part("mixed", &id, 2, &b).await;
+    let upload_id: UploadId = id.parse().expect("an upload id");
+    f.repo
+        .parts
+        .lock()
+        .unwrap()
+        .get_mut(&(upload_id, 2))
+        .expect("part 2")
+        .checksum = None;
+    let meta = f
+        .svc
+        .complete(
+            f.alice,
+            "bkt",
+            "mixed",
+            &id,
+            &done(&[&copied, &old]),
+            &WriteCondition::Always,
+        )
+        .await
+        .expect("an old part completes");
+    let both = [whole.clone(), b.clone()].concat();
+    assert_eq!(
+        meta.headers.get("x-amz-checksum-crc64nvme"),
+        Some(&crc64nvme(&both).value)
+    );
+    assert!(meta.parts.iter().all(|p| p.checksum.is_none()));
+    assert_eq!(f.read("mixed").await, both);
+}
+
 #[tokio::test]
 async fn full_object_checksums_are_a_crc_of_all_the_bytes() {
     let f = fixture().await;

@@ -290,7 +290,8 @@ pub struct ObjectPart {
     /// Its length.
     pub size_bytes: u64,
     /// Its additional checksum (base64), in the algorithm of the object's
-    /// composite checksum, when the upload had one.
+    /// checksum (the upload's, or S3's default CRC64NVME for an upload
+    /// without one), when every part of the upload had one of it.
     #[serde(default)]
     pub checksum: Option<String>,
 }
