@@ -11,6 +11,7 @@ Examples:
   cloud compute list                    instances with their access URLs
   cloud storage upload my-bucket README.md
   cloud storage download my-bucket README.md copy.md
+  cloud storage download my-bucket/site/ ./site --recursive
   cloud --json compute list             machine-readable output
   cloud completion bash > ~/.local/share/bash-completion/completions/cloud
 
@@ -276,26 +277,55 @@ pub enum StorageCommand {
         #[arg(long)]
         no_overwrite: bool,
     },
-    /// Download an object to a file (`-` for stdout)
+    /// Download an object to a file (`-` for stdout), or with --recursive
+    /// every object under a prefix into a directory
+    #[command(
+        after_help = "Examples:\n  cloud storage download my-bucket README.md copy.md\n  cloud storage download my-bucket/www/ ./site --recursive\n  cloud storage download my-bucket ./backup -r --no-overwrite\n\nWith --recursive, each key's part after the prefix becomes a path under\nDIR. Keys that are not plain relative paths (`..`, `.` or empty segments,\na leading `/`, a backslash, NUL or another control character) are\nrefused and reported; nothing is ever written outside DIR, nor through\na symbolic link."
+    )]
     Download {
-        /// The bucket
+        /// The bucket; with --recursive, BUCKET[/PREFIX] as `ls` takes it
+        /// (a prefix names a folder: `photos` means `photos/`)
+        #[arg(value_name = "BUCKET")]
         bucket: String,
-        /// The object key
+        /// The object key; with --recursive, the directory to download
+        /// into (created if needed)
+        #[arg(value_name = "KEY|DIR")]
         key: String,
         /// Where to write [default: the key's last segment, in the current
         /// directory]; an existing directory receives the key's last segment
+        #[arg(conflicts_with = "recursive")]
         dest: Option<std::path::PathBuf>,
+        /// Download every object under BUCKET[/PREFIX] into DIR
+        #[arg(long, short = 'r')]
+        recursive: bool,
+        /// With --recursive: never replace a file that exists (skipped and
+        /// reported)
+        #[arg(long, requires = "recursive")]
+        no_overwrite: bool,
         /// Limit the transfer rate (bytes per second: 512K, 10M, …)
         #[arg(long, value_name = "RATE", value_parser = crate::transfer::parse_rate)]
         limit_rate: Option<u64>,
     },
-    /// Delete an object
-    #[command(visible_alias = "rm")]
+    /// Delete an object, or with --recursive every object under a prefix
+    #[command(
+        visible_alias = "rm",
+        after_help = "Examples:\n  cloud storage delete my-bucket README.md\n  cloud storage delete my-bucket/logs/ --recursive\n  cloud storage delete my-bucket --recursive --yes     (the whole bucket)\n\nWith --recursive, `cloud` counts the objects and asks before deleting\nthem; without a terminal it refuses unless --yes is given."
+    )]
     Delete {
-        /// The bucket
+        /// The bucket; with --recursive, BUCKET[/PREFIX] as `ls` takes it
+        /// (no prefix: every object in the bucket)
+        #[arg(value_name = "BUCKET")]
         bucket: String,
         /// The object key
-        key: String,
+        #[arg(required_unless_present = "recursive", conflicts_with = "recursive")]
+        key: Option<String>,
+        /// Delete every object under BUCKET[/PREFIX]
+        #[arg(long, short = 'r')]
+        recursive: bool,
+        /// With --recursive: do not ask for confirmation (needed when not on
+        /// a terminal); a single key is never asked about
+        #[arg(long, short = 'y')]
+        yes: bool,
     },
 }
 

@@ -17,6 +17,7 @@ mod error;
 mod menu;
 mod output;
 mod resolve;
+mod sandbox;
 mod transfer;
 
 use clap::{CommandFactory, Parser};

@@ -114,9 +114,22 @@ const SERVICES: &[Service] = &[
                 prompts: &[Prompt::Arg("bucket"), Prompt::Arg("key")],
             },
             Action {
+                label: "download every object under a prefix",
+                words: &["storage", "download", "--recursive"],
+                prompts: &[
+                    Prompt::Arg("bucket (optionally bucket/prefix)"),
+                    Prompt::Arg("directory"),
+                ],
+            },
+            Action {
                 label: "delete an object",
                 words: &["storage", "delete"],
                 prompts: &[Prompt::Arg("bucket"), Prompt::Arg("key")],
+            },
+            Action {
+                label: "delete every object under a prefix (asks first)",
+                words: &["storage", "delete", "--recursive"],
+                prompts: &[Prompt::Arg("bucket (optionally bucket/prefix)")],
             },
             Action {
                 label: "make a bucket",
@@ -168,7 +181,7 @@ const SERVICES: &[Service] = &[
 ];
 
 /// Whether a dialoguer error is the user pressing Ctrl-C or Esc.
-fn cancelled(e: &dialoguer::Error) -> bool {
+pub(crate) fn cancelled(e: &dialoguer::Error) -> bool {
     let dialoguer::Error::IO(io) = e;
     io.kind() == std::io::ErrorKind::Interrupted
 }

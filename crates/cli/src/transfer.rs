@@ -34,6 +34,20 @@ pub fn progress_bar(out: &Output, total_bytes: Option<u64>, label: &str) -> Prog
     bar
 }
 
+/// A progress bar counting items (objects deleted) on stderr when it is a
+/// terminal; hidden otherwise.
+pub fn count_bar(out: &Output, total: u64, label: &str) -> ProgressBar {
+    if !out.stderr_tty {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ETA {eta}") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(label.to_owned());
+    bar
+}
+
 /// Parses a rate such as `512K`, `10M` or `1048576` (bytes per second,
 /// binary multiples).
 ///
@@ -143,13 +157,52 @@ where
             .try_clone()
             .context("cannot open the temporary file")?,
     );
+    let written = stream_into(
+        &mut body,
+        &mut file,
+        tmp.path(),
+        dest,
+        expected_len,
+        bar,
+        limit,
+    )
+    .await?;
+    drop(file);
+    // Temporary files are created 0600; a download is an ordinary file.
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))?;
+    tmp.persist(dest)
+        .map_err(|e| e.error)
+        .with_context(|| format!("cannot rename the download to {}", dest.display()))?;
+    Ok(written)
+}
+
+/// Writes `body` into `file` (the temporary `tmp` standing for `dest`),
+/// counted on `bar` and paced by `limit`, then flushes it to disk. A body
+/// shorter or longer than `expected_len` is an error. Shared by the
+/// single download and the recursive one (`crate::sandbox`).
+///
+/// # Errors
+/// Local IO failures, the body's error, or a length mismatch.
+pub async fn stream_into<S, E>(
+    body: &mut S,
+    file: &mut tokio::fs::File,
+    tmp: &Path,
+    dest: &Path,
+    expected_len: Option<u64>,
+    bar: &ProgressBar,
+    limit: Option<u64>,
+) -> Result<u64>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: Into<anyhow::Error>,
+{
     let mut limiter = limit.map(RateLimit::new);
     let mut written = 0u64;
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(Into::into)?;
         file.write_all(&chunk)
             .await
-            .with_context(|| format!("cannot write to {}", tmp.path().display()))?;
+            .with_context(|| format!("cannot write to {}", tmp.display()))?;
         written += chunk.len() as u64;
         bar.inc(chunk.len() as u64);
         if let Some(d) = limiter.as_mut().and_then(|l| l.delay_after(chunk.len())) {
@@ -169,13 +222,7 @@ where
     // expose a file whose bytes never reached the disk.
     file.sync_all()
         .await
-        .with_context(|| format!("cannot flush {}", tmp.path().display()))?;
-    drop(file);
-    // Temporary files are created 0600; a download is an ordinary file.
-    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))?;
-    tmp.persist(dest)
-        .map_err(|e| e.error)
-        .with_context(|| format!("cannot rename the download to {}", dest.display()))?;
+        .with_context(|| format!("cannot flush {}", tmp.display()))?;
     Ok(written)
 }
 

@@ -404,3 +404,330 @@ async fn no_overwrite_skips_existing_objects() {
     env.ok(&["storage", "upload", "keep", &file_arg]);
     assert_eq!(stored("a.txt"), "two");
 }
+
+/// Every file under `root` (links as `-> target`), relative, with its bytes.
+fn tree(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("lists") {
+            let entry = entry.expect("entry");
+            let path = entry.path();
+            let rel = path
+                .strip_prefix(root)
+                .expect("under root")
+                .to_string_lossy()
+                .into_owned();
+            let kind = entry.file_type().expect("type");
+            if kind.is_symlink() {
+                let target = std::fs::read_link(&path).expect("reads link");
+                out.push((format!("{rel} -> {}", target.display()), Vec::new()));
+            } else if kind.is_dir() {
+                out.push((format!("{rel}/"), Vec::new()));
+                dirs.push(path);
+            } else {
+                out.push((rel, std::fs::read(&path).expect("reads")));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A keyed client for putting keys `cloud` would never upload.
+fn client(env: &Env, key: &str) -> miniaws_client::Client {
+    miniaws_client::Client::new(&env.server.url())
+        .expect("client")
+        .with_api_key(key)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recursive_download_round_trips_a_tree() {
+    let env = Env::start().await;
+    let api_key = env.sign_up("rita");
+    let work = tempfile::tempdir().expect("temp dir");
+    let src = work.path().join("src");
+    std::fs::create_dir_all(src.join("nested/deep/er")).expect("dirs");
+    std::fs::create_dir_all(src.join("ünï")).expect("dirs");
+    std::fs::write(src.join("a.txt"), "alpha\n").expect("writes");
+    std::fs::write(src.join("empty"), "").expect("writes");
+    std::fs::write(src.join(".hidden"), "h").expect("writes");
+    std::fs::write(src.join("nested/deep/er/file.bin"), noise(300_000, 3)).expect("writes");
+    std::fs::write(src.join("ünï/日本語 😀.txt"), "unicode").expect("writes");
+    env.ok(&[
+        "storage",
+        "upload",
+        "rtrip",
+        &src.to_string_lossy(),
+        "-r",
+        "--key",
+        "tree",
+    ]);
+    // Neighbours the prefix must not reach: `tree` is the folder `tree/`.
+    let c = client(&env, &api_key);
+    c.put_object("rtrip", "tree-old/x.txt", "no", None)
+        .await
+        .expect("puts");
+    c.put_object("rtrip", "other.txt", "no", None)
+        .await
+        .expect("puts");
+
+    let dest = work.path().join("out/new/dir");
+    let out = env.ok(&[
+        "storage",
+        "download",
+        "rtrip/tree",
+        &dest.to_string_lossy(),
+        "--recursive",
+    ]);
+    assert!(
+        out.contains("Downloaded 5 files") && out.contains("from rtrip/tree/"),
+        "{out}"
+    );
+    assert!(out.contains("rtrip/tree/empty ->"), "file by file: {out}");
+    assert_eq!(tree(&dest), tree(&src), "byte for byte, nothing more");
+
+    // JSON, the whole bucket, through `rt/` into an existing directory.
+    let all = work.path().join("all");
+    let got = env.json(&[
+        "storage",
+        "download",
+        "rtrip/",
+        &all.to_string_lossy(),
+        "-r",
+    ]);
+    assert_eq!(got["downloaded"].as_array().map(Vec::len), Some(7), "{got}");
+    assert_eq!(got["failed"].as_array().map(Vec::len), Some(0), "{got}");
+    assert_eq!(tree(&all.join("tree")), tree(&src));
+    assert_eq!(
+        std::fs::read_to_string(all.join("tree-old/x.txt")).expect("reads"),
+        "no"
+    );
+
+    // --no-overwrite leaves changed files alone; without it they are replaced.
+    std::fs::write(dest.join("a.txt"), "mine").expect("writes");
+    let args = [
+        "storage",
+        "download",
+        "rtrip/tree/",
+        &dest.to_string_lossy(),
+        "-r",
+        "--no-overwrite",
+    ];
+    let out = env.ok(&args);
+    assert!(
+        out.contains("Downloaded 0 files") && out.contains("skipped 5 that already existed"),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dest.join("a.txt")).expect("reads"),
+        "mine"
+    );
+    env.ok(&args[..5]);
+    assert_eq!(tree(&dest), tree(&src));
+
+    // Usage: no third positional, no --no-overwrite without -r; errors.
+    env.fails(&["storage", "download", "rtrip", "tree/", "x", "-r"], 2);
+    env.fails(
+        &["storage", "download", "rtrip", "a.txt", "--no-overwrite"],
+        2,
+    );
+    let err = env.fails(&["storage", "download", "rtrip/nothing", "x", "-r"], 1);
+    assert!(err.contains("no objects under rtrip/nothing/"), "{err}");
+    let err = env.fails(&["storage", "download", "nobucket", "x", "-r"], 1);
+    assert!(err.contains("there is no bucket nobucket"), "{err}");
+    assert!(!work.path().join("x").exists() && !Path::new("x").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recursive_download_never_leaves_the_destination() {
+    let env = Env::start().await;
+    let api_key = env.sign_up("mallory");
+    env.ok(&["storage", "mb", "evil"]);
+    let c = client(&env, &api_key);
+    let hostile = [
+        "../escape",
+        "a/../../escape2",
+        "/abs",
+        "dir/./x",
+        "x\\y",
+        "nul\0byte",
+        "a//b",
+        "a/..",
+        "term\u{1b}]0;pwned\u{7}",
+    ];
+    for key in hostile {
+        c.put_object("evil", key, "bad", None).await.expect("puts");
+    }
+    for key in [
+        "fine.txt",
+        "ok/good.txt",
+        "flink",
+        "link/through",
+        "clash",
+        "clash/child",
+    ] {
+        c.put_object("evil", key, key.to_owned(), None)
+            .await
+            .expect("puts");
+    }
+
+    let parent = tempfile::tempdir().expect("temp dir");
+    let dest = parent.path().join("dest");
+    let outside = parent.path().join("outside");
+    std::fs::create_dir_all(&dest).expect("dirs");
+    std::fs::create_dir_all(&outside).expect("dirs");
+    std::fs::write(outside.join("target.txt"), "original").expect("writes");
+    // Links already inside the destination that point out of it.
+    std::os::unix::fs::symlink(&outside, dest.join("link")).expect("symlink");
+    std::os::unix::fs::symlink(outside.join("target.txt"), dest.join("flink")).expect("symlink");
+
+    let out = env
+        .cloud()
+        .args(["storage", "download", "evil"])
+        .arg(&dest)
+        .arg("--recursive")
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    // Nothing beside the destination, nothing new outside, nothing through
+    // a link; the safe keys are there.
+    assert_eq!(names(parent.path()), ["dest", "outside"]);
+    assert_eq!(names(&outside), ["target.txt"]);
+    assert_eq!(
+        std::fs::read_to_string(outside.join("target.txt")).expect("reads"),
+        "original"
+    );
+    let link = format!("link -> {}", outside.display());
+    let want: Vec<(String, Vec<u8>)> = vec![
+        ("clash".into(), b"clash".to_vec()),
+        ("fine.txt".into(), b"fine.txt".to_vec()),
+        ("flink".into(), b"flink".to_vec()),
+        (link, Vec::new()),
+        ("ok/".into(), Vec::new()),
+        ("ok/good.txt".into(), b"ok/good.txt".to_vec()),
+    ];
+    assert_eq!(tree(&dest), want);
+
+    for key in hostile {
+        assert!(
+            stderr.contains(&format!("refused the key {key:?}")),
+            "{key:?} is reported:\n{stderr}"
+        );
+    }
+    assert!(!stderr.contains('\u{1b}'), "no escape reaches the terminal");
+    assert!(
+        stderr.contains("\"link/through\" was not downloaded")
+            && stderr.contains("is a symbolic link"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("\"clash/child\" was not downloaded") && stderr.contains("is a file"),
+        "{stderr}"
+    );
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("error: 11 of 15 objects were not downloaded: "),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("Downloaded 4 files") && stdout.contains("refused 9 unsafe keys; 2 failed"),
+        "{stdout}"
+    );
+
+    // The same in JSON: each refused key with its reason.
+    let out = env
+        .cloud()
+        .args(["--json", "storage", "download", "evil"])
+        .arg(parent.path().join("again"))
+        .arg("-r")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let got: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let refused: Vec<&str> = got["refused"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|p| p["key"].as_str().expect("key"))
+        .collect();
+    let mut want: Vec<&str> = hostile.to_vec();
+    want.sort();
+    assert_eq!(refused, want);
+    // No links there: only the clash remains.
+    assert_eq!(got["downloaded"].as_array().map(Vec::len), Some(5), "{got}");
+    assert_eq!(got["failed"][0]["key"], "clash/child", "{got}");
+    assert_eq!(got["failed"].as_array().map(Vec::len), Some(1), "{got}");
+    assert_eq!(names(parent.path()), ["again", "dest", "outside"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recursive_delete_removes_exactly_the_prefix() {
+    let env = Env::start().await;
+    let api_key = env.sign_up("dora");
+    env.ok(&["storage", "mb", "bin"]);
+    let c = client(&env, &api_key);
+    for key in [
+        "logs/a",
+        "logs/b/c",
+        "logs/",
+        "logs-old/x",
+        "keep.txt",
+        "other/logs/z",
+    ] {
+        c.put_object("bin", key, "x", None).await.expect("puts");
+    }
+    let keys = || -> Vec<String> {
+        env.json(&["storage", "ls", "bin"])
+            .as_array()
+            .expect("array")
+            .iter()
+            .map(|o| o["key"].as_str().expect("key").to_owned())
+            .collect()
+    };
+
+    // Not a terminal and no --yes: refused, nothing deleted.
+    let err = env.fails(&["storage", "delete", "bin/logs", "--recursive"], 1);
+    assert!(
+        err.contains("refusing to delete 3 objects (3 B) under bin/logs/")
+            && err.contains("pass --yes"),
+        "{err}"
+    );
+    assert_eq!(keys().len(), 6);
+
+    let out = env.ok(&["storage", "rm", "bin/logs", "-r", "--yes"]);
+    assert!(
+        out.contains("Deleted 3 objects (3 B) under bin/logs/."),
+        "{out}"
+    );
+    assert!(
+        out.contains("deleted bin/logs/b/c"),
+        "object by object: {out}"
+    );
+    assert_eq!(keys(), ["keep.txt", "logs-old/x", "other/logs/z"]);
+    let out = env.ok(&["storage", "delete", "bin/logs/", "-r", "-y"]);
+    assert!(out.contains("No objects under bin/logs/"), "{out}");
+
+    // The whole bucket needs the same confirmation.
+    let err = env.fails(&["storage", "delete", "bin", "-r"], 1);
+    assert!(
+        err.contains("in bucket bin (all of its objects)") && err.contains("pass --yes"),
+        "{err}"
+    );
+    assert_eq!(keys().len(), 3);
+    let gone = env.json(&["storage", "delete", "bin", "-r", "--yes"]);
+    assert_eq!(
+        gone["deleted"],
+        serde_json::json!(["keep.txt", "logs-old/x", "other/logs/z"])
+    );
+    assert!(keys().is_empty());
+    env.ok(&["storage", "rb", "bin"]);
+
+    // Usage: a key with -r, no key without -r.
+    env.fails(&["storage", "delete", "bin", "k", "-r"], 2);
+    env.fails(&["storage", "delete", "bin"], 2);
+    let err = env.fails(&["storage", "delete", "nobucket", "-r", "--yes"], 1);
+    assert!(err.contains("there is no bucket nobucket"), "{err}");
+}

@@ -171,3 +171,71 @@ async fn progress_bars_only_on_a_terminal() {
         "no progress bar off a terminal: {stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recursive_delete_asks_first_on_a_terminal() {
+    let env = Env::start().await;
+    env.sign_up("hank");
+    let work = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir(work.path().join("sub")).expect("mkdir");
+    std::fs::write(work.path().join("one"), "1").expect("writes");
+    std::fs::write(work.path().join("sub/two"), "22").expect("writes");
+    let dir = work.path().to_string_lossy().into_owned();
+    env.ok(&["storage", "upload", "asked", &dir, "-r", "--key", "p"]);
+    env.ok(&["storage", "upload", "asked", &dir, "-r", "--key", "keep"]);
+    let count = || {
+        env.json(&["storage", "ls", "asked"])
+            .as_array()
+            .map(Vec::len)
+            .expect("array")
+    };
+
+    // "n" deletes nothing (exit 1), "y" deletes the prefix only.
+    for (answer, code, left) in [(b"n", 1, 4), (b"y", 0, 2)] {
+        let mut child = on_a_terminal(&env, "storage delete asked/p --recursive")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("script runs");
+        let screen = Screen::default();
+        let mut stdout = child.stdout.take().expect("piped");
+        let sink = screen.clone();
+        let reader = std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.0
+                    .lock()
+                    .expect("not poisoned")
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        screen.wait_for("Delete 2 objects (3 B) under asked/p/?", 1);
+        let mut keys = child.stdin.take().expect("piped");
+        keys.write_all(answer).expect("the terminal takes keys");
+        keys.flush().expect("flushes");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("waits") {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("the prompt did not end; screen:\n{}", screen.text());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        reader.join().expect("reader ends");
+        let text = screen.text();
+        assert_eq!(status.code(), Some(code), "{text}");
+        assert_eq!(count(), left, "{text}");
+        if code == 0 {
+            assert!(text.contains("Deleted 2 objects"), "{text}");
+        } else {
+            assert!(text.contains("nothing was deleted"), "{text}");
+        }
+    }
+}

@@ -4,3 +4,4 @@ pub mod auth;
 pub mod completion;
 pub mod compute;
 pub mod storage;
+pub mod storage_tree;

@@ -8,6 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 
+use super::storage_tree::{delete_tree, download_tree};
 use crate::cli::StorageCommand;
 use crate::context::Ctx;
 use crate::error::{Interrupted, interrupted, user};
@@ -44,9 +45,26 @@ pub async fn run(ctx: &mut Ctx, cmd: StorageCommand) -> Result<()> {
             bucket,
             key,
             dest,
+            recursive,
+            no_overwrite,
             limit_rate,
-        } => download(ctx, &bucket, &key, dest, limit_rate).await,
-        StorageCommand::Delete { bucket, key } => delete(ctx, &bucket, &key).await,
+        } => {
+            if recursive {
+                // `download BUCKET[/PREFIX] DIR --recursive`.
+                download_tree(ctx, &bucket, Path::new(&key), no_overwrite, limit_rate).await
+            } else {
+                download(ctx, &bucket, &key, dest, limit_rate).await
+            }
+        }
+        StorageCommand::Delete {
+            bucket,
+            key,
+            recursive,
+            yes,
+        } => match key {
+            Some(key) if !recursive => delete(ctx, &bucket, &key).await,
+            _ => delete_tree(ctx, &bucket, yes).await,
+        },
     }
 }
 
@@ -72,7 +90,11 @@ async fn remove_bucket(ctx: &mut Ctx, name: &str) -> Result<()> {
 }
 
 /// Every object of `bucket` under `prefix`, page after page.
-async fn all_objects(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<ObjectInfo>> {
+pub(crate) async fn all_objects(
+    client: &Client,
+    bucket: &str,
+    prefix: &str,
+) -> Result<Vec<ObjectInfo>, ClientError> {
     let mut objects = Vec::new();
     let mut params = ListObjectsParams {
         prefix: Some(prefix.to_owned()).filter(|p| !p.is_empty()),
@@ -364,7 +386,7 @@ async fn upload_tree(
 }
 
 /// A missing object or bucket, said with the command that shows what exists.
-fn not_found_hint(err: ClientError, bucket: &str, key: &str) -> anyhow::Error {
+pub(crate) fn not_found_hint(err: ClientError, bucket: &str, key: &str) -> anyhow::Error {
     match err.kind() {
         Some("OBJECT_NOT_FOUND") => user(format!(
             "there is no object {key:?} in bucket {bucket}: see `cloud storage ls {bucket}`"

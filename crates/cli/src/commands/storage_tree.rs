@@ -1,0 +1,466 @@
+//! `cloud storage download --recursive` and `cloud storage delete
+//! --recursive`: every object under a prefix, the way back from `upload
+//! --recursive`.
+//!
+//! The target is `BUCKET[/PREFIX]`, as `ls` takes it. A prefix names a
+//! folder (`photos` means `photos/`, as `aws s3 cp --recursive` reads it),
+//! so that `photos` never reaches `photos-old/…`. Keys are hostile input
+//! for downloads: see [`crate::sandbox`] for what is refused and why.
+
+use anyhow::Result;
+use dialoguer::theme::ColorfulTheme;
+use futures::StreamExt;
+use indicatif::ProgressBar;
+use miniaws_client::{Client, ClientError, ObjectInfo};
+use rustix::fs::FileType;
+use serde::Serialize;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use super::storage::{all_objects, not_found_hint};
+use crate::context::Ctx;
+use crate::error::{Interrupted, describe, interrupted, user};
+use crate::output::{Output, human_bytes};
+use crate::sandbox::{Place, Sandbox, Target, Written, place};
+use crate::transfer::{count_bar, progress_bar};
+
+/// How many deletions are in flight at once.
+const DELETE_CONCURRENCY: usize = 8;
+
+/// `BUCKET[/PREFIX]` as the bucket and the prefix as a folder (empty, or
+/// ending in `/`).
+fn split_target(target: &str) -> Result<(&str, String)> {
+    let (bucket, prefix) = target.split_once('/').unwrap_or((target, ""));
+    if bucket.is_empty() {
+        return Err(user(format!(
+            "{target:?} names no bucket: give BUCKET or BUCKET/PREFIX"
+        )));
+    }
+    let prefix = if prefix.is_empty() || prefix.ends_with('/') {
+        prefix.to_owned()
+    } else {
+        format!("{prefix}/")
+    };
+    Ok((bucket, prefix))
+}
+
+/// Every object under the prefix, with the bucket's absence said plainly.
+async fn listing(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<ObjectInfo>> {
+    all_objects(client, bucket, prefix)
+        .await
+        .map_err(|e| not_found_hint(e, bucket, prefix))
+}
+
+/// A key that was not handled, and why.
+#[derive(Debug, Serialize)]
+struct Problem {
+    key: String,
+    reason: String,
+}
+
+/// A downloaded object.
+#[derive(Debug, Serialize)]
+struct Saved {
+    key: String,
+    path: PathBuf,
+    size_bytes: u64,
+}
+
+/// Prints `warning: text` on stderr without breaking the progress bar.
+fn warn(out: &Output, bar: &ProgressBar, text: &str) {
+    let prefix = if out.stderr_tty {
+        console::style("warning:")
+            .yellow()
+            .bold()
+            .for_stderr()
+            .to_string()
+    } else {
+        "warning:".to_owned()
+    };
+    bar.suspend(|| eprintln!("{prefix} {text}"));
+}
+
+/// The first few keys of `problems`, quoted, for a one-line error.
+fn named(problems: &[&Problem]) -> String {
+    const SHOWN: usize = 5;
+    let mut text = problems
+        .iter()
+        .take(SHOWN)
+        .map(|p| format!("{:?}", p.key))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if problems.len() > SHOWN {
+        text.push_str(&format!(" and {} more", problems.len() - SHOWN));
+    }
+    text
+}
+
+/// What a recursive download did, key by key.
+#[derive(Default)]
+struct DownloadReport {
+    downloaded: Vec<Saved>,
+    /// Existing files left alone (`--no-overwrite`).
+    skipped: Vec<String>,
+    /// Keys that are not safe relative paths: never written.
+    refused: Vec<Problem>,
+    /// Conflicts (a file where a directory is needed, …) and transfer errors.
+    failed: Vec<Problem>,
+}
+
+/// Downloads one object into `target`.
+async fn fetch(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    target: &Target,
+    bar: &ProgressBar,
+    limit: Option<u64>,
+    no_overwrite: bool,
+) -> Result<Written> {
+    let object = client.get_object(bucket, key, None, None).await?;
+    let total = object
+        .header("content-length")
+        .and_then(|v| v.parse::<u64>().ok());
+    target
+        .write(object.body, total, bar, limit, no_overwrite)
+        .await
+}
+
+/// Why a fetch failed, in words.
+fn fetch_failure(err: &anyhow::Error) -> String {
+    match err
+        .downcast_ref::<ClientError>()
+        .and_then(ClientError::kind)
+    {
+        Some("OBJECT_NOT_FOUND") => "it was deleted after the listing".into(),
+        _ => describe(err, false),
+    }
+}
+
+/// `cloud storage download BUCKET[/PREFIX] DIR --recursive`.
+pub async fn download_tree(
+    ctx: &mut Ctx,
+    target: &str,
+    dest: &Path,
+    no_overwrite: bool,
+    limit: Option<u64>,
+) -> Result<()> {
+    let (bucket, prefix) = split_target(target)?;
+    let client = ctx.client()?;
+    let objects = listing(&client, bucket, &prefix).await?;
+    if objects.is_empty() {
+        return Err(user(format!(
+            "there are no objects under {bucket}/{prefix}: see `cloud storage ls {bucket}`"
+        )));
+    }
+    let sandbox = Sandbox::open(dest)?;
+    let out = ctx.out;
+    let total: u64 = objects.iter().map(|o| o.size_bytes).sum();
+    let bar = progress_bar(&out, Some(total), "downloading");
+    let stop = interrupted();
+    tokio::pin!(stop);
+    let mut report = DownloadReport::default();
+    let mut done_bytes = 0u64;
+    for object in &objects {
+        // Failed and skipped objects count as done, so the bar ends full.
+        bar.set_position(done_bytes);
+        done_bytes += object.size_bytes;
+        let key = object.key.as_str();
+        // Escaped: a hostile key must not drive the terminal.
+        bar.set_message(key.escape_debug().to_string());
+        let mut refuse = |reason: String| {
+            warn(&out, &bar, &format!("refused the key {key:?}: it {reason}"));
+            report.refused.push(Problem {
+                key: key.to_owned(),
+                reason,
+            });
+        };
+        let Some(rel) = key.strip_prefix(prefix.as_str()) else {
+            refuse(format!("is not under the prefix {prefix:?}"));
+            continue;
+        };
+        let segments = match place(rel) {
+            Ok(Place::File(segments)) => segments,
+            Ok(Place::Dir(segments)) if object.size_bytes == 0 => {
+                // A folder marker (`photos/`, as S3 consoles make): the
+                // directory, no file.
+                if let Err(reason) = sandbox.dir(&segments) {
+                    warn(&out, &bar, &format!("{key:?} was not downloaded: {reason}"));
+                    report.failed.push(Problem {
+                        key: key.to_owned(),
+                        reason,
+                    });
+                }
+                continue;
+            }
+            Ok(Place::Dir(_)) => {
+                refuse(format!(
+                    "ends with `/` but holds {} bytes: no file can have that name",
+                    object.size_bytes
+                ));
+                continue;
+            }
+            Err(reason) => {
+                refuse(reason);
+                continue;
+            }
+        };
+        let mut fail = |reason: String| {
+            warn(&out, &bar, &format!("{key:?} was not downloaded: {reason}"));
+            report.failed.push(Problem {
+                key: key.to_owned(),
+                reason,
+            });
+        };
+        let target = match sandbox.target(&segments) {
+            Ok(t) => t,
+            Err(reason) => {
+                fail(reason);
+                continue;
+            }
+        };
+        match target.existing() {
+            Some(_) if no_overwrite => {
+                report.skipped.push(key.to_owned());
+                if !out.json && !out.stderr_tty {
+                    out.line(&format!(
+                        "{bucket}/{key} -> {} skipped: it exists",
+                        target.path.display()
+                    ));
+                }
+                continue;
+            }
+            Some(FileType::Directory) => {
+                fail(format!(
+                    "{} is a directory (another key's, or one already there)",
+                    target.path.display()
+                ));
+                continue;
+            }
+            _ => {}
+        }
+        let fetched = tokio::select! {
+            r = fetch(&client, bucket, key, &target, &bar, limit, no_overwrite) => r,
+            () = &mut stop => {
+                bar.abandon();
+                return Err(Interrupted(format!(
+                    "interrupted: {} of {} files were downloaded; {} was not written",
+                    report.downloaded.len(),
+                    objects.len(),
+                    target.path.display()
+                ))
+                .into());
+            }
+        };
+        match fetched {
+            Ok(Written::Saved(size_bytes)) => {
+                if !out.json && !out.stderr_tty {
+                    // Without a progress bar, say what happened file by file.
+                    out.line(&format!(
+                        "{bucket}/{key} -> {} ({})",
+                        target.path.display(),
+                        human_bytes(size_bytes)
+                    ));
+                }
+                report.downloaded.push(Saved {
+                    key: key.to_owned(),
+                    path: target.path,
+                    size_bytes,
+                });
+            }
+            Ok(Written::Exists) => report.skipped.push(key.to_owned()),
+            Err(e) => fail(fetch_failure(&e)),
+        }
+    }
+    bar.finish_and_clear();
+    let problems: Vec<&Problem> = report.refused.iter().chain(&report.failed).collect();
+    if out.json {
+        out.print_json(&serde_json::json!({
+            "bucket": bucket,
+            "prefix": prefix,
+            "directory": dest,
+            "downloaded": report.downloaded,
+            "skipped": report.skipped,
+            "refused": report.refused,
+            "failed": report.failed,
+        }))?;
+    } else {
+        let mut summary = format!(
+            "Downloaded {} files ({}) from {bucket}/{prefix} to {}",
+            report.downloaded.len(),
+            human_bytes(report.downloaded.iter().map(|s| s.size_bytes).sum()),
+            dest.display()
+        );
+        if !report.skipped.is_empty() {
+            summary.push_str(&format!(
+                "; skipped {} that already existed",
+                report.skipped.len()
+            ));
+        }
+        if !report.refused.is_empty() {
+            summary.push_str(&format!("; refused {} unsafe keys", report.refused.len()));
+        }
+        if !report.failed.is_empty() {
+            summary.push_str(&format!("; {} failed", report.failed.len()));
+        }
+        summary.push('.');
+        if problems.is_empty() {
+            out.success(&summary);
+        } else {
+            out.line(&summary);
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(user(format!(
+        "{} of {} objects were not downloaded: {}",
+        problems.len(),
+        objects.len(),
+        named(&problems)
+    )))
+}
+
+/// Asks `question` on the terminal; refuses without one.
+fn confirm(out: &Output, question: &str, refusal: String) -> Result<()> {
+    if !(std::io::stdin().is_terminal() && out.stderr_tty) {
+        return Err(user(refusal));
+    }
+    let answer = dialoguer::Confirm::with_theme(&ColorfulTheme::default())
+        .with_prompt(question)
+        .default(false)
+        .interact_opt();
+    match answer {
+        Ok(Some(true)) => Ok(()),
+        Ok(_) => Err(user("cancelled: nothing was deleted")),
+        Err(e) if crate::menu::cancelled(&e) => {
+            Err(Interrupted("interrupted: nothing was deleted".into()).into())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `cloud storage delete BUCKET[/PREFIX] --recursive [--yes]`.
+pub async fn delete_tree(ctx: &mut Ctx, target: &str, yes: bool) -> Result<()> {
+    let (bucket, prefix) = split_target(target)?;
+    let client = ctx.client()?;
+    let objects = listing(&client, bucket, &prefix).await?;
+    let out = ctx.out;
+    let scope = if prefix.is_empty() {
+        format!("in bucket {bucket} (all of its objects)")
+    } else {
+        format!("under {bucket}/{prefix}")
+    };
+    let count = objects.len();
+    let size = human_bytes(objects.iter().map(|o| o.size_bytes).sum());
+    if count > 0 && !yes {
+        confirm(
+            &out,
+            &format!("Delete {count} objects ({size}) {scope}?"),
+            format!(
+                "refusing to delete {count} objects ({size}) {scope} without confirmation: pass --yes"
+            ),
+        )?;
+    }
+    let bar = count_bar(&out, count as u64, "deleting");
+    let stop = interrupted();
+    tokio::pin!(stop);
+    let client = &client;
+    let mut results = futures::stream::iter(&objects)
+        .map(|o| async move { (o, client.delete_object(bucket, &o.key).await) })
+        .buffer_unordered(DELETE_CONCURRENCY);
+    let mut deleted: Vec<String> = Vec::with_capacity(count);
+    let mut failed: Vec<Problem> = Vec::new();
+    loop {
+        let next = tokio::select! {
+            next = results.next() => next,
+            () = &mut stop => {
+                bar.abandon();
+                return Err(Interrupted(format!(
+                    "interrupted after deleting {} of {count} objects {scope}",
+                    deleted.len()
+                ))
+                .into());
+            }
+        };
+        let Some((object, result)) = next else {
+            break;
+        };
+        bar.inc(1);
+        match result {
+            // Gone already (deleted by someone else meanwhile): so much the
+            // better, the prefix is emptied all the same.
+            Ok(()) => {}
+            Err(e) if e.kind() == Some("OBJECT_NOT_FOUND") => {}
+            Err(e) => {
+                let reason = describe(&e.into(), false);
+                warn(
+                    &out,
+                    &bar,
+                    &format!("{:?} was not deleted: {reason}", object.key),
+                );
+                failed.push(Problem {
+                    key: object.key.clone(),
+                    reason,
+                });
+                continue;
+            }
+        }
+        if !out.json && !out.stderr_tty {
+            out.line(&format!("deleted {bucket}/{}", object.key));
+        }
+        deleted.push(object.key.clone());
+    }
+    bar.finish_and_clear();
+    deleted.sort();
+    failed.sort_by(|a, b| a.key.cmp(&b.key));
+    if out.json {
+        out.print_json(&serde_json::json!({
+            "bucket": bucket,
+            "prefix": prefix,
+            "deleted": deleted,
+            "failed": failed,
+        }))?;
+    } else if count == 0 {
+        out.success(&format!("No objects {scope}: nothing to delete."));
+    } else if failed.is_empty() {
+        out.success(&format!("Deleted {count} objects ({size}) {scope}."));
+    } else {
+        out.line(&format!(
+            "Deleted {} of {count} objects {scope}; {} failed.",
+            deleted.len(),
+            failed.len()
+        ));
+    }
+    if failed.is_empty() {
+        return Ok(());
+    }
+    Err(user(format!(
+        "{} of {count} objects were not deleted: {}",
+        failed.len(),
+        named(&failed.iter().collect::<Vec<_>>())
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_name_a_bucket_and_a_folder() {
+        let cases = [
+            ("b", Some(("b", ""))),
+            ("b/", Some(("b", ""))),
+            ("b/photos", Some(("b", "photos/"))),
+            ("b/photos/", Some(("b", "photos/"))),
+            ("b/a/b", Some(("b", "a/b/"))),
+            ("/x", None),
+            ("", None),
+        ];
+        for (target, want) in cases {
+            let got = split_target(target).ok();
+            let got = got.as_ref().map(|(b, p)| (*b, p.as_str()));
+            assert_eq!(got, want, "case {target:?}");
+        }
+    }
+}
