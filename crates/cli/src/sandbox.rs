@@ -134,7 +134,7 @@ fn kind_at(dir: BorrowedFd<'_>, name: &str) -> Option<FileType> {
 fn not_a_directory(kind: Option<FileType>, path: &Path) -> String {
     match kind {
         Some(FileType::Symlink) => format!(
-            "{} is a symbolic link: it is not followed out of the destination",
+            "{} is a symbolic link, which a download never follows",
             path.display()
         ),
         Some(FileType::RegularFile) => format!(

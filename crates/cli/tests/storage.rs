@@ -5,6 +5,7 @@
 mod common;
 
 use common::Env;
+use futures::StreamExt;
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -730,4 +731,105 @@ async fn recursive_delete_removes_exactly_the_prefix() {
     env.fails(&["storage", "delete", "bin"], 2);
     let err = env.fails(&["storage", "delete", "nobucket", "-r", "--yes"], 1);
     assert!(err.contains("there is no bucket nobucket"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recursive_commands_page_through_long_listings() {
+    let env = Env::start().await;
+    let api_key = env.sign_up("paula");
+    env.ok(&["storage", "mb", "pages"]);
+    let c = client(&env, &api_key);
+    // One more than the server's page (1,000 keys).
+    let keys: Vec<String> = (0..1001).map(|i| format!("many/k{i:04}")).collect();
+    futures::stream::iter(&keys)
+        .for_each_concurrent(16, |key| {
+            let c = c.clone();
+            async move {
+                c.put_object("pages", key, key.clone(), None)
+                    .await
+                    .expect("puts");
+            }
+        })
+        .await;
+    c.put_object("pages", "zz-other", "x", None)
+        .await
+        .expect("puts");
+
+    let dest = tempfile::tempdir().expect("temp dir");
+    let got = env.json(&[
+        "storage",
+        "download",
+        "pages/many",
+        &dest.path().to_string_lossy(),
+        "-r",
+    ]);
+    assert_eq!(got["downloaded"].as_array().map(Vec::len), Some(1001));
+    assert_eq!(names(dest.path()).len(), 1001);
+    assert_eq!(
+        std::fs::read_to_string(dest.path().join("k1000")).expect("the last page too"),
+        "many/k1000"
+    );
+
+    let out = env.ok(&["storage", "delete", "pages/many", "-r", "--yes"]);
+    assert!(out.contains("Deleted 1001 objects"), "{out}");
+    let left = env.json(&["storage", "ls", "pages"]);
+    assert_eq!(left.as_array().map(Vec::len), Some(1), "{left}");
+    assert_eq!(left[0]["key"], "zz-other");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_recursive_download_leaves_no_partial_file() {
+    let env = Env::start().await;
+    env.sign_up("ivan");
+    let work = tempfile::tempdir().expect("temp dir");
+    let src = work.path().join("src");
+    std::fs::create_dir_all(src.join("b")).expect("dirs");
+    std::fs::write(src.join("a.txt"), "small").expect("writes");
+    std::fs::write(src.join("b/big.bin"), noise(4 * 1024 * 1024, 9)).expect("writes");
+    env.ok(&[
+        "storage",
+        "upload",
+        "halt",
+        &src.to_string_lossy(),
+        "-r",
+        "--key",
+        "",
+    ]);
+
+    let dest = work.path().join("dest");
+    let mut child = env
+        .cloud_std()
+        .args(["storage", "download", "halt"])
+        .arg(&dest)
+        .args(["-r", "--limit-rate", "512K"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cloud starts");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !dest.join("b").is_dir() || !names(&dest.join("b")).iter().any(|n| n.ends_with(".part")) {
+        assert!(child.try_wait().expect("waits").is_none(), "ended too soon");
+        assert!(Instant::now() < deadline, "no partial download appeared");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let out = child.wait_with_output().expect("cloud exits");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("interrupted: 1 of 2 files were downloaded") && stderr.contains("big.bin"),
+        "{stderr}"
+    );
+    // The finished file stays; the interrupted one left nothing.
+    assert_eq!(
+        tree(&dest),
+        [
+            ("a.txt".into(), b"small".to_vec()),
+            ("b/".into(), Vec::new())
+        ]
+    );
 }
