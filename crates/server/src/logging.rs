@@ -1,5 +1,7 @@
 //! Log set-up: tracing to stderr, pretty or JSON.
 
+use std::ffi::OsString;
+use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
@@ -15,16 +17,28 @@ const S3S_CAP: &str = "s3s=info";
 const S3S_DEFAULT: &str = "s3s=off";
 
 /// Installs the global subscriber. Logs go to stderr so that stdout carries
-/// only the banner and command output.
+/// only the banner and command output. Colours only on a terminal (and
+/// not with `NO_COLOR` set): a log redirected to a file or a collector
+/// gets plain text it can grep.
 pub fn init(format: LogFormat, filter: &str) {
     let filter = with_s3s_directive(filter);
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colours(
+            std::io::stderr().is_terminal(),
+            std::env::var_os("NO_COLOR"),
+        ))
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Pretty => builder.compact().init(),
         LogFormat::Json => builder.json().flatten_event(true).init(),
     }
+}
+
+/// Whether to colour the log: on a terminal, unless `NO_COLOR` is set to
+/// anything non-empty (<https://no-color.org>).
+fn colours(terminal: bool, no_color: Option<OsString>) -> bool {
+    terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
 /// `filter` (or `info` when it does not parse) with s3s's directive: off
@@ -40,4 +54,17 @@ fn with_s3s_directive(filter: &str) -> EnvFilter {
     };
     let directive = if named { S3S_CAP } else { S3S_DEFAULT };
     parsed.add_directive(directive.parse().expect("a valid directive"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::colours;
+
+    #[test]
+    fn colours_only_on_a_terminal_without_no_color() {
+        assert!(colours(true, None));
+        assert!(colours(true, Some("".into())));
+        assert!(!colours(true, Some("1".into())));
+        assert!(!colours(false, None));
+    }
 }
