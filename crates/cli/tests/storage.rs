@@ -677,6 +677,7 @@ async fn recursive_delete_removes_exactly_the_prefix() {
         "logs-old/x",
         "keep.txt",
         "other/logs/z",
+        "logs/esc\u{1b}[2J",
     ] {
         c.put_object("bin", key, "x", None).await.expect("puts");
     }
@@ -692,20 +693,24 @@ async fn recursive_delete_removes_exactly_the_prefix() {
     // Not a terminal and no --yes: refused, nothing deleted.
     let err = env.fails(&["storage", "delete", "bin/logs", "--recursive"], 1);
     assert!(
-        err.contains("refusing to delete 3 objects (3 B) under bin/logs/")
+        err.contains("refusing to delete 4 objects (4 B) under bin/logs/")
             && err.contains("pass --yes"),
         "{err}"
     );
-    assert_eq!(keys().len(), 6);
+    assert_eq!(keys().len(), 7);
 
     let out = env.ok(&["storage", "rm", "bin/logs", "-r", "--yes"]);
     assert!(
-        out.contains("Deleted 3 objects (3 B) under bin/logs/."),
+        out.contains("Deleted 4 objects (4 B) under bin/logs/."),
         "{out}"
     );
     assert!(
         out.contains("deleted bin/logs/b/c"),
         "object by object: {out}"
+    );
+    assert!(
+        out.contains("deleted bin/logs/esc\\u{1b}[2J") && !out.contains('\u{1b}'),
+        "a key cannot drive the terminal: {out:?}"
     );
     assert_eq!(keys(), ["keep.txt", "logs-old/x", "other/logs/z"]);
     let out = env.ok(&["storage", "delete", "bin/logs/", "-r", "-y"]);

@@ -80,6 +80,20 @@ fn warn(out: &Output, bar: &ProgressBar, text: &str) {
     bar.suspend(|| eprintln!("{prefix} {text}"));
 }
 
+/// `key` with its control characters escaped (`\u{1b}`, `\n`), so that a
+/// hostile key shown on a terminal cannot drive it; everything else as is.
+fn printable(key: &str) -> String {
+    key.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// The first few keys of `problems`, quoted, for a one-line error.
 fn named(problems: &[&Problem]) -> String {
     const SHOWN: usize = 5;
@@ -167,7 +181,7 @@ pub async fn download_tree(
         done_bytes += object.size_bytes;
         let key = object.key.as_str();
         // Escaped: a hostile key must not drive the terminal.
-        bar.set_message(key.escape_debug().to_string());
+        bar.set_message(printable(key));
         let mut refuse = |reason: String| {
             warn(&out, &bar, &format!("refused the key {key:?}: it {reason}"));
             report.refused.push(Problem {
@@ -407,7 +421,7 @@ pub async fn delete_tree(ctx: &mut Ctx, target: &str, yes: bool) -> Result<()> {
             }
         }
         if !out.json && !out.stderr_tty {
-            out.line(&format!("deleted {bucket}/{}", object.key));
+            out.line(&format!("deleted {bucket}/{}", printable(&object.key)));
         }
         deleted.push(object.key.clone());
     }
@@ -462,5 +476,11 @@ mod tests {
             let got = got.as_ref().map(|(b, p)| (*b, p.as_str()));
             assert_eq!(got, want, "case {target:?}");
         }
+    }
+
+    #[test]
+    fn keys_are_shown_without_control_characters() {
+        assert_eq!(printable("ü/日本 it's \"x\""), "ü/日本 it's \"x\"");
+        assert_eq!(printable("a\u{1b}]0;t\u{7}\nb"), "a\\u{1b}]0;t\\u{7}\\nb");
     }
 }
