@@ -782,21 +782,35 @@ impl StorageRepo for SqliteStorageRepo {
     ) -> CoreResult<Vec<(BlobId, String, String)>> {
         // The unique index on blob_id (migration 0006) makes this a range
         // scan; ids are stored as hyphenated text, which sorts as the UUIDs.
-        let rows: Vec<(String, String, Vec<u8>)> = sqlx::query_as(
-            "SELECT blob_id, bucket, key FROM objects
-             WHERE blob_id IS NOT NULL AND blob_id > ? ORDER BY blob_id LIMIT ?",
+        // The page comes back as one JSON row (keys hex-encoded: they are
+        // bytes), as listings do: sqlx hands rows over from SQLite's worker
+        // thread one message each, which made a start-up over 100,000
+        // objects take 0.9 s instead of the scan's few milliseconds.
+        let json: String = sqlx::query_scalar(
+            "SELECT json_group_array(json_array(blob_id, bucket, hex(key))) FROM (
+                 SELECT blob_id, bucket, key FROM objects
+                 WHERE blob_id IS NOT NULL AND blob_id > ? ORDER BY blob_id LIMIT ?)",
         )
         .bind(after.map(|b| b.to_string()).unwrap_or_default())
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_one(&self.pool)
         .await
         .map_err(db_err)?;
-        rows.into_iter()
+        let rows: Vec<(String, String, String)> =
+            serde_json::from_str(&json).map_err(|e| db_err(sqlx::Error::Decode(Box::new(e))))?;
+        let mut page = rows
+            .into_iter()
             .map(|(blob, bucket, key)| {
                 let blob = BlobId::from_uuid(parse_uuid(&blob).map_err(db_err)?);
+                let key =
+                    hex::decode(&key).map_err(|e| db_err(sqlx::Error::Decode(Box::new(e))))?;
                 Ok((blob, bucket, String::from_utf8_lossy(&key).into_owned()))
             })
-            .collect()
+            .collect::<CoreResult<Vec<_>>>()?;
+        // The aggregate follows the subquery's order in practice; sorting
+        // again makes it certain.
+        page.sort_by_key(|(blob, _, _)| blob.as_uuid());
+        Ok(page)
     }
 
     async fn referenced_blobs(&self, candidates: &[BlobId]) -> CoreResult<HashSet<BlobId>> {
