@@ -9,7 +9,7 @@ use sqlx::postgres::{PgPool, PgRow};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::storage::{is_fk_violation, upsert};
+use super::storage::{upsert, upsert_error};
 use crate::error::db_err;
 use crate::storage_rows::{
     decode_algorithm, decode_bucket, decode_key, decode_part_checksum, json_to_map, json_to_tags,
@@ -270,14 +270,7 @@ impl MultipartRepo for PgMultipartRepo {
         }
         let replaced = upsert(&mut tx, write.owner, meta, &write.condition)
             .await
-            .map_err(|e| {
-                if is_fk_violation(&e) {
-                    // The bucket was deleted between the check and the insert.
-                    CoreError::not_found(Resource::Bucket, meta.bucket.as_str())
-                } else {
-                    db_err(e)
-                }
-            })??;
+            .map_err(|e| upsert_error(e, &meta.bucket))??;
         // Parts first, to learn their blobs (deleting the upload would
         // cascade them away unseen).
         let parts: Vec<Uuid> = sqlx::query_scalar(

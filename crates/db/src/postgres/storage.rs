@@ -247,6 +247,16 @@ pub(super) fn is_fk_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_foreign_key_violation())
 }
 
+/// The error of an [`upsert`] into `bucket`: a foreign-key violation means
+/// the bucket was deleted between the owner check and the insert.
+pub(super) fn upsert_error(e: sqlx::Error, bucket: &BucketName) -> CoreError {
+    if is_fk_violation(&e) {
+        CoreError::not_found(Resource::Bucket, bucket.as_str())
+    } else {
+        db_err(e)
+    }
+}
+
 impl PgStorageRepo {
     /// Every write of `items` in one transaction; a database error fails
     /// the whole batch, and nothing of it is kept.
@@ -586,14 +596,7 @@ impl StorageRepo for PgStorageRepo {
         let mut conn = self.pool.acquire().await.map_err(db_err)?;
         upsert(&mut conn, owner, meta, condition)
             .await
-            .map_err(|e| {
-                if is_fk_violation(&e) {
-                    // The bucket was deleted between the check and the insert.
-                    CoreError::not_found(Resource::Bucket, meta.bucket.as_str())
-                } else {
-                    db_err(e)
-                }
-            })?
+            .map_err(|e| upsert_error(e, &meta.bucket))?
     }
 
     async fn put_objects(&self, items: &[ObjectWrite]) -> Vec<CoreResult<Option<BlobId>>> {
