@@ -34,6 +34,44 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+impl Cli {
+    /// Parses the command line, exiting with clap's usage error (status 2)
+    /// on a flag that needs `--recursive` without it. clap's `requires`
+    /// cannot say this: a present argument that conflicts with
+    /// `--recursive` (the single key) satisfies it.
+    pub fn parse_checked() -> Self {
+        let cli = Self::parse();
+        if let Err(e) = cli.check() {
+            e.exit();
+        }
+        cli
+    }
+
+    /// The rules [`parse_checked`](Self::parse_checked) adds to clap's.
+    ///
+    /// # Errors
+    /// A usage error naming the flag.
+    pub fn check(&self) -> Result<(), clap::Error> {
+        let flag = match &self.command {
+            Some(Command::Storage(StorageCommand::Delete {
+                yes: true,
+                recursive: false,
+                ..
+            })) => "--yes",
+            Some(Command::Storage(StorageCommand::Download {
+                no_overwrite: true,
+                recursive: false,
+                ..
+            })) => "--no-overwrite",
+            _ => return Ok(()),
+        };
+        Err(<Self as clap::CommandFactory>::command().error(
+            clap::error::ErrorKind::MissingRequiredArgument,
+            format!("{flag} applies only with --recursive"),
+        ))
+    }
+}
+
 /// Flags accepted before or after any subcommand.
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
@@ -348,6 +386,41 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn flags_of_recursive_transfers_need_recursive() {
+        let parse = |args: &[&str]| Cli::try_parse_from(args).expect("parses");
+        for args in [
+            &["cloud", "storage", "delete", "b", "k", "--yes"][..],
+            &[
+                "cloud",
+                "storage",
+                "download",
+                "b",
+                "k",
+                "dest",
+                "--no-overwrite",
+            ][..],
+        ] {
+            let err = parse(args).check().expect_err("refused");
+            assert!(err.to_string().contains("only with --recursive"), "{err}");
+        }
+        for args in [
+            &["cloud", "storage", "delete", "b", "--recursive", "--yes"][..],
+            &["cloud", "storage", "delete", "b", "k"][..],
+            &[
+                "cloud",
+                "storage",
+                "download",
+                "b",
+                "dir",
+                "-r",
+                "--no-overwrite",
+            ][..],
+        ] {
+            parse(args).check().expect("accepted");
+        }
     }
 
     #[test]

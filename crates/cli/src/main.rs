@@ -20,7 +20,7 @@ mod resolve;
 mod sandbox;
 mod transfer;
 
-use clap::{CommandFactory, Parser};
+use clap::CommandFactory;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
@@ -29,7 +29,7 @@ use context::Ctx;
 use output::Output;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_checked();
     let out = Output::detect(cli.global.json);
     let verbose = cli.global.verbose;
     let runtime = match tokio::runtime::Builder::new_current_thread()

@@ -157,6 +157,21 @@ pub fn relative_time(t: OffsetDateTime, now: OffsetDateTime) -> String {
     }
 }
 
+/// `text` (an object key, say) with its control characters escaped
+/// (`\u{1b}`, `\n`), so that a hostile key shown on a terminal cannot
+/// drive it; everything else as is.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// A byte count in binary units: `512 B`, `1.5 KiB`, `50.0 MiB`.
 pub fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
@@ -181,6 +196,12 @@ pub fn short_id(id: &impl std::fmt::Display) -> String {
 mod tests {
     use super::*;
     use time::Duration;
+
+    #[test]
+    fn keys_are_shown_without_control_characters() {
+        assert_eq!(printable("ü/日本 it's \"x\""), "ü/日本 it's \"x\"");
+        assert_eq!(printable("a\u{1b}]0;t\u{7}\nb"), "a\\u{1b}]0;t\\u{7}\\nb");
+    }
 
     #[test]
     fn relative_times() {

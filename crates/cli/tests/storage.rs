@@ -619,6 +619,10 @@ async fn recursive_download_never_leaves_the_destination() {
         );
     }
     assert!(!stderr.contains('\u{1b}'), "no escape reaches the terminal");
+    // Nor through a listing.
+    let listed = env.ok(&["storage", "ls", "evil"]);
+    assert!(!listed.contains('\u{1b}'), "{listed}");
+    assert!(listed.contains("term\\u{1b}]0;pwned\\u{7}"), "{listed}");
     assert!(
         stderr.contains("\"link/through\" was not downloaded")
             && stderr.contains("is a symbolic link"),

@@ -12,7 +12,7 @@ use super::storage_tree::{delete_tree, download_tree};
 use crate::cli::StorageCommand;
 use crate::context::Ctx;
 use crate::error::{Interrupted, interrupted, user};
-use crate::output::{human_bytes, relative_time};
+use crate::output::{human_bytes, printable, relative_time};
 use crate::transfer::{download_to, file_stream, progress_bar};
 
 /// Runs one `cloud storage` command.
@@ -139,7 +139,7 @@ async fn list(ctx: &mut Ctx, target: Option<&str>) -> Result<()> {
     }
     for o in &objects {
         table.add_row(vec![
-            Cell::new(&o.key),
+            Cell::new(printable(&o.key)),
             Cell::new(human_bytes(o.size_bytes)),
             Cell::new(relative_time(o.last_modified, now)),
             Cell::new(&o.content_type),

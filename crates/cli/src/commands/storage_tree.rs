@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use super::storage::{all_objects, not_found_hint};
 use crate::context::Ctx;
 use crate::error::{Interrupted, describe, interrupted, user};
-use crate::output::{Output, human_bytes};
+use crate::output::{Output, human_bytes, printable};
 use crate::sandbox::{Place, Sandbox, Target, Written, place};
 use crate::transfer::{count_bar, progress_bar};
 
@@ -78,20 +78,6 @@ fn warn(out: &Output, bar: &ProgressBar, text: &str) {
         "warning:".to_owned()
     };
     bar.suspend(|| eprintln!("{prefix} {text}"));
-}
-
-/// `key` with its control characters escaped (`\u{1b}`, `\n`), so that a
-/// hostile key shown on a terminal cannot drive it; everything else as is.
-fn printable(key: &str) -> String {
-    key.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
 }
 
 /// The first few keys of `problems`, quoted, for a one-line error.
@@ -476,11 +462,5 @@ mod tests {
             let got = got.as_ref().map(|(b, p)| (*b, p.as_str()));
             assert_eq!(got, want, "case {target:?}");
         }
-    }
-
-    #[test]
-    fn keys_are_shown_without_control_characters() {
-        assert_eq!(printable("ü/日本 it's \"x\""), "ü/日本 it's \"x\"");
-        assert_eq!(printable("a\u{1b}]0;t\u{7}\nb"), "a\\u{1b}]0;t\\u{7}\\nb");
     }
 }
