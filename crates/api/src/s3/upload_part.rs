@@ -18,6 +18,7 @@ pub(super) async fn handle(
 ) -> S3Result<S3Response<UploadPartOutput>> {
     let caller = caller(&req)?;
     let check = checksum_request(&req.headers)?;
+    let client_checksum = check.is_some();
     let input = req.input;
     let number = part_number(input.part_number)?;
     let expected_md5 = content_md5(input.content_md5.as_deref())?;
@@ -40,6 +41,7 @@ pub(super) async fn handle(
                 body,
                 content_length,
                 expected_md5,
+                client_checksum,
                 move || {
                     computed.checksum().map(|(a, value)| PartChecksum {
                         algorithm: a.core(),

@@ -198,7 +198,8 @@ impl MultipartService {
     /// Stores part `part_number` of an upload from `body`. `checksum` is
     /// asked, once the body has been stored, for the additional checksum
     /// the body was verified against (the caller computes it while the body
-    /// streams): an upload created with a checksum algorithm needs one of
+    /// streams; `client_checksum` says the client declared one, so that it
+    /// will be there): an upload created with a checksum algorithm needs one of
     /// that algorithm on every part, as S3 does. A part of an upload
     /// created without one keeps the client's checksum when it sent one,
     /// and otherwise gets S3's default, a CRC64NVME of its bytes
@@ -223,15 +224,16 @@ impl MultipartService {
         body: ByteStream,
         content_length: Option<u64>,
         expected_md5: Option<[u8; 16]>,
+        client_checksum: bool,
         checksum: impl FnOnce() -> Option<PartChecksum> + Send,
     ) -> CoreResult<Part> {
         check_part_number(part_number)?;
         let upload = self
             .upload_of(caller, bucket, key, upload_id, S3Action::PutObject)
             .await?;
-        let default_sum = upload
-            .checksum_algorithm
-            .is_none()
+        // A client that declared a checksum of its own keeps it: the
+        // default would be computed only to be dropped.
+        let default_sum = (upload.checksum_algorithm.is_none() && !client_checksum)
             .then(|| Arc::new(std::sync::Mutex::new(Some(DEFAULT_CHECKSUM.hasher()))));
         let body = feeding(body, default_sum.as_ref());
         let (blob_id, written) = self
@@ -322,6 +324,7 @@ impl MultipartService {
             body,
             None,
             None,
+            false,
             checksum,
         )
         .await

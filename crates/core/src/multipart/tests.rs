@@ -311,6 +311,7 @@ impl Fixture {
                 body(data),
                 Some(data.len() as u64),
                 None,
+                false,
                 || None,
             )
             .await
@@ -589,6 +590,7 @@ async fn abort_removes_the_parts_and_the_upload() {
             body(b"late"),
             None,
             None,
+            false,
             || None,
         )
         .await;
@@ -653,7 +655,18 @@ async fn part_numbers_are_checked_before_a_byte_is_stored() {
     for n in [0, MAX_PART_NUMBER + 1] {
         let r = f
             .svc
-            .upload_part(f.alice, "bkt", "k", &id, n, body(b"x"), None, None, || None)
+            .upload_part(
+                f.alice,
+                "bkt",
+                "k",
+                &id,
+                n,
+                body(b"x"),
+                None,
+                None,
+                false,
+                || None,
+            )
             .await;
         assert!(matches!(r, Err(CoreError::InvalidInput(_))), "part {n}");
     }
@@ -1032,6 +1045,7 @@ async fn checksummed_uploads_keep_part_checksums_and_get_a_composite() {
                 body(&data),
                 None,
                 None,
+                false,
                 || sum,
             )
             .await
@@ -1259,6 +1273,7 @@ async fn parts_of_an_upload_without_an_algorithm_get_the_default_crc64nvme() {
             body(&b),
             None,
             None,
+            true,
             || Some(own.clone()),
         )
         .await
@@ -1455,6 +1470,7 @@ async fn full_object_checksums_are_a_crc_of_all_the_bytes() {
                     body(data),
                     None,
                     None,
+                    false,
                     || Some(sum),
                 )
                 .await
