@@ -635,9 +635,16 @@ impl ComputeService {
             .map(|c| (c.container_id.as_str(), c))
             .collect();
         let live_ids: HashSet<InstanceId> = live.iter().map(|i| i.id).collect();
+        let labelled: HashSet<InstanceId> = containers.iter().map(|c| c.instance_id).collect();
         let mut suspects: Vec<InstanceId> = live
             .iter()
             .filter(|inst| {
+                // An interrupted launch already settled (ERROR, no
+                // container recorded) needs a look only when the list
+                // shows a container labelled with it.
+                if inst.container_id.is_none() && inst.state == InstanceState::Error {
+                    return labelled.contains(&inst.id);
+                }
                 let listed = inst
                     .container_id
                     .as_deref()
@@ -646,13 +653,8 @@ impl ComputeService {
             })
             .map(|inst| inst.id)
             .collect();
-        let mut strays: Vec<InstanceId> = containers
-            .iter()
-            .map(|c| c.instance_id)
-            .filter(|id| !live_ids.contains(id))
-            .collect();
+        let mut strays: Vec<InstanceId> = labelled.difference(&live_ids).copied().collect();
         strays.sort_unstable();
-        strays.dedup();
         suspects.extend(strays);
         let mut changed = 0;
         for id in suspects {
