@@ -6,15 +6,16 @@ use miniaws_core::health::{HealthProbe, ProbeStatus};
 use miniaws_core::identity::IdentityRepo;
 use miniaws_core::multipart::MultipartRepo;
 use miniaws_core::storage::StorageRepo;
-use sqlx::ConnectOptions;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use sqlx::{ConnectOptions, Postgres, Sqlite};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::hot::HotConnections;
 use crate::{postgres, sqlite};
 
 /// Which database engine a [`Database`] talks to.
@@ -27,7 +28,7 @@ pub enum Backend {
 }
 
 /// How long a pooled Postgres connection may sit idle before it is
-/// pinged on acquire.
+/// pinged on acquire (or on a lease from the hot statements' cache).
 const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
 
 /// Pool sizing and timeouts.
@@ -99,13 +100,22 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-/// An open connection pool on one of the two backends.
+/// An open connection pool on one of the two backends, with the cache of
+/// checked-out connections its hot statements use (see [`HotConnections`]:
+/// they skip the ping sqlx pays on every connection returned to the pool).
 #[derive(Clone, Debug)]
 pub enum Database {
     /// A PostgreSQL pool.
-    Postgres(PgPool),
+    Postgres(PgPool, Arc<HotConnections<Postgres>>),
     /// A SQLite pool.
-    Sqlite(SqlitePool),
+    Sqlite(SqlitePool, Arc<HotConnections<Sqlite>>),
+}
+
+/// The most idle connections the hot statements' cache keeps: half the
+/// pool (rounded down: none for a pool of one), so that the statements on
+/// the pool always have the other half.
+fn hot_cap(settings: &PoolSettings) -> usize {
+    usize::try_from(settings.max_connections / 2).unwrap_or(usize::MAX)
 }
 
 impl Database {
@@ -152,7 +162,8 @@ impl Database {
                     hint: " — start it (e.g. `pg_ctlcluster 15 miniaws start`, or run \
                            ./scripts/provision), or unset DATABASE_URL to use embedded SQLite",
                 })?;
-            Ok(Database::Postgres(pool))
+            let hot = HotConnections::new(pool.clone(), hot_cap(settings), Some(PING_IF_IDLE_FOR));
+            Ok(Database::Postgres(pool, Arc::new(hot)))
         } else if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)
                 .map_err(|source| DbError::InvalidUrl {
@@ -182,7 +193,8 @@ impl Database {
                     source,
                     hint: " — check that the data directory exists and is writable",
                 })?;
-            Ok(Database::Sqlite(pool))
+            let hot = HotConnections::new(pool.clone(), hot_cap(settings), None);
+            Ok(Database::Sqlite(pool, Arc::new(hot)))
         } else {
             Err(DbError::UnsupportedUrl(redacted))
         }
@@ -191,40 +203,44 @@ impl Database {
     /// Which engine this is.
     pub fn backend(&self) -> Backend {
         match self {
-            Database::Postgres(_) => Backend::Postgres,
-            Database::Sqlite(_) => Backend::Sqlite,
+            Database::Postgres(..) => Backend::Postgres,
+            Database::Sqlite(..) => Backend::Sqlite,
         }
     }
 
     /// The identity repository on this database.
     pub fn identity_repo(&self) -> Arc<dyn IdentityRepo> {
         match self {
-            Database::Postgres(pool) => Arc::new(postgres::PgIdentityRepo::new(pool.clone())),
-            Database::Sqlite(pool) => Arc::new(sqlite::SqliteIdentityRepo::new(pool.clone())),
+            Database::Postgres(pool, _) => Arc::new(postgres::PgIdentityRepo::new(pool.clone())),
+            Database::Sqlite(pool, _) => Arc::new(sqlite::SqliteIdentityRepo::new(pool.clone())),
         }
     }
 
     /// The storage (buckets and object metadata) repository on this database.
     pub fn storage_repo(&self) -> Arc<dyn StorageRepo> {
         match self {
-            Database::Postgres(pool) => Arc::new(postgres::PgStorageRepo::new(pool.clone())),
-            Database::Sqlite(pool) => Arc::new(sqlite::SqliteStorageRepo::new(pool.clone())),
+            Database::Postgres(pool, hot) => {
+                Arc::new(postgres::PgStorageRepo::new(pool.clone(), hot.clone()))
+            }
+            Database::Sqlite(pool, hot) => {
+                Arc::new(sqlite::SqliteStorageRepo::new(pool.clone(), hot.clone()))
+            }
         }
     }
 
     /// The instance repository on this database.
     pub fn instance_repo(&self) -> Arc<dyn InstanceRepo> {
         match self {
-            Database::Postgres(pool) => Arc::new(postgres::PgInstanceRepo::new(pool.clone())),
-            Database::Sqlite(pool) => Arc::new(sqlite::SqliteInstanceRepo::new(pool.clone())),
+            Database::Postgres(pool, _) => Arc::new(postgres::PgInstanceRepo::new(pool.clone())),
+            Database::Sqlite(pool, _) => Arc::new(sqlite::SqliteInstanceRepo::new(pool.clone())),
         }
     }
 
     /// The multipart-upload repository on this database.
     pub fn multipart_repo(&self) -> Arc<dyn MultipartRepo> {
         match self {
-            Database::Postgres(pool) => Arc::new(postgres::PgMultipartRepo::new(pool.clone())),
-            Database::Sqlite(pool) => Arc::new(sqlite::SqliteMultipartRepo::new(pool.clone())),
+            Database::Postgres(pool, _) => Arc::new(postgres::PgMultipartRepo::new(pool.clone())),
+            Database::Sqlite(pool, _) => Arc::new(sqlite::SqliteMultipartRepo::new(pool.clone())),
         }
     }
 
@@ -236,16 +252,24 @@ impl Database {
     /// Checks that the database answers a trivial query.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         match self {
-            Database::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
-            Database::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
+            Database::Postgres(pool, _) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
+            Database::Sqlite(pool, _) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
         }
     }
 
     /// Closes the pool, waiting for checked-out connections to come back.
+    /// The hot statements' cache is emptied (and closed) first: sqlx's
+    /// close waits for every checked-out connection, cached ones included.
     pub async fn close(&self) {
         match self {
-            Database::Postgres(pool) => pool.close().await,
-            Database::Sqlite(pool) => pool.close().await,
+            Database::Postgres(pool, hot) => {
+                hot.close();
+                pool.close().await;
+            }
+            Database::Sqlite(pool, hot) => {
+                hot.close();
+                pool.close().await;
+            }
         }
     }
 }

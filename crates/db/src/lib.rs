@@ -9,6 +9,7 @@
 mod complete;
 mod connect;
 mod error;
+mod hot;
 mod instance_row;
 mod migrate;
 mod postgres;
@@ -16,4 +17,5 @@ mod sqlite;
 mod storage_rows;
 
 pub use connect::{Backend, Database, DbError, PoolSettings, redact_url};
+pub use hot::{HotConnections, Lease};
 pub use migrate::{MigrationState, MigrationStatus};

@@ -33,8 +33,8 @@ pub struct MigrationStatus {
 impl Database {
     fn migrator(&self) -> &'static Migrator {
         match self {
-            Database::Postgres(_) => &POSTGRES,
-            Database::Sqlite(_) => &SQLITE,
+            Database::Postgres(..) => &POSTGRES,
+            Database::Sqlite(..) => &SQLITE,
         }
     }
 
@@ -45,8 +45,8 @@ impl Database {
     pub async fn migrate_up(&self) -> Result<usize, DbError> {
         let before = self.applied_versions().await?.len();
         match self {
-            Database::Postgres(pool) => POSTGRES.run(pool).await?,
-            Database::Sqlite(pool) => SQLITE.run(pool).await?,
+            Database::Postgres(pool, _) => POSTGRES.run(pool).await?,
+            Database::Sqlite(pool, _) => SQLITE.run(pool).await?,
         }
         Ok(self.applied_versions().await?.len() - before)
     }
@@ -68,8 +68,8 @@ impl Database {
             applied[applied.len() - undone - 1]
         };
         match self {
-            Database::Postgres(pool) => POSTGRES.undo(pool, target).await?,
-            Database::Sqlite(pool) => SQLITE.undo(pool, target).await?,
+            Database::Postgres(pool, _) => POSTGRES.undo(pool, target).await?,
+            Database::Sqlite(pool, _) => SQLITE.undo(pool, target).await?,
         }
         Ok(undone)
     }
@@ -104,14 +104,14 @@ impl Database {
         const VERSIONS: &str =
             "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version";
         let versions = match self {
-            Database::Postgres(pool) => {
+            Database::Postgres(pool, _) => {
                 let exists: bool = sqlx::query_scalar(EXISTS_PG).fetch_one(pool).await?;
                 if !exists {
                     return Ok(Vec::new());
                 }
                 sqlx::query_scalar(VERSIONS).fetch_all(pool).await?
             }
-            Database::Sqlite(pool) => {
+            Database::Sqlite(pool, _) => {
                 let exists: bool = sqlx::query_scalar(EXISTS_SQLITE).fetch_one(pool).await?;
                 if !exists {
                     return Ok(Vec::new());

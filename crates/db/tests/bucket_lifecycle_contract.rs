@@ -358,14 +358,14 @@ async fn conditional_delete(repos: &Repos) {
 /// a damaged row or another version of the server would leave it.
 async fn write_raw_lifecycle(fresh: &Fresh, name: &BucketName, text: &str) {
     let written = match &fresh.db {
-        Database::Sqlite(pool) => sqlx::query("UPDATE buckets SET lifecycle = ? WHERE name = ?")
+        Database::Sqlite(pool, _) => sqlx::query("UPDATE buckets SET lifecycle = ? WHERE name = ?")
             .bind(text)
             .bind(name.as_str())
             .execute(pool)
             .await
             .expect("written")
             .rows_affected(),
-        Database::Postgres(pool) => {
+        Database::Postgres(pool, _) => {
             sqlx::query("UPDATE buckets SET lifecycle = $1 WHERE name = $2")
                 .bind(text)
                 .bind(name.as_str())

@@ -7,13 +7,13 @@ use miniaws_db::{Database, MigrationState};
 
 async fn tables(db: &Database) -> Vec<String> {
     match db {
-        Database::Postgres(pool) => sqlx::query_scalar(
+        Database::Postgres(pool, _) => sqlx::query_scalar(
             "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
         )
         .fetch_all(pool)
         .await
         .expect("list tables"),
-        Database::Sqlite(pool) => sqlx::query_scalar(
+        Database::Sqlite(pool, _) => sqlx::query_scalar(
             "SELECT name FROM sqlite_master WHERE type IN ('table','index','view','trigger')
                AND name NOT LIKE 'sqlite_%' ORDER BY 1",
         )
@@ -25,21 +25,21 @@ async fn tables(db: &Database) -> Vec<String> {
 
 async fn indexes(db: &Database) -> Vec<String> {
     match db {
-        Database::Postgres(pool) => sqlx::query_scalar(
+        Database::Postgres(pool, _) => sqlx::query_scalar(
             "SELECT indexname::text FROM pg_indexes WHERE schemaname = 'public'
                AND tablename <> '_sqlx_migrations' ORDER BY 1",
         )
         .fetch_all(pool)
         .await
         .expect("list indexes"),
-        Database::Sqlite(_) => Vec::new(), // covered by `tables`, which lists indexes too
+        Database::Sqlite(..) => Vec::new(), // covered by `tables`, which lists indexes too
     }
 }
 
 /// Columns of the seed tables, to check they are created exactly.
 async fn columns(db: &Database, table: &str) -> Vec<String> {
     match db {
-        Database::Postgres(pool) => sqlx::query_scalar(
+        Database::Postgres(pool, _) => sqlx::query_scalar(
             "SELECT column_name::text || ' ' || data_type::text || ' ' || is_nullable::text
                FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position",
         )
@@ -47,7 +47,7 @@ async fn columns(db: &Database, table: &str) -> Vec<String> {
         .fetch_all(pool)
         .await
         .expect("list columns"),
-        Database::Sqlite(pool) => sqlx::query_scalar(&format!(
+        Database::Sqlite(pool, _) => sqlx::query_scalar(&format!(
             "SELECT name FROM pragma_table_info('{table}') ORDER BY cid"
         ))
         .fetch_all(pool)

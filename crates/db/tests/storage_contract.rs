@@ -982,7 +982,7 @@ async fn storage_contract_on_postgres() {
 /// would rather scan the table if no index served the query.
 async fn listing_plan(db: &Database) -> String {
     match db {
-        Database::Postgres(pool) => {
+        Database::Postgres(pool, _) => {
             let mut conn = pool.acquire().await.unwrap();
             sqlx::query("SET enable_seqscan = off")
                 .execute(&mut *conn)
@@ -1000,7 +1000,7 @@ async fn listing_plan(db: &Database) -> String {
             .unwrap();
             rows.join("\n")
         }
-        Database::Sqlite(pool) => {
+        Database::Sqlite(pool, _) => {
             let rows = sqlx::query(
                 "EXPLAIN QUERY PLAN SELECT id FROM objects WHERE bucket = ? AND key >= ? AND key < ?
                  AND blob_id IS NOT NULL ORDER BY key LIMIT 1000",

@@ -9,14 +9,16 @@ use miniaws_core::storage::{
     StorageRepo, Tags, WriteCondition,
 };
 use miniaws_core::{CoreError, CoreResult, Resource};
-use sqlx::Row;
-use sqlx::postgres::{PgConnection, PgPool, PgRow};
+use sqlx::postgres::{PgConnection, PgPool, PgRow, Postgres};
+use sqlx::{Connection, Row};
 use std::collections::HashSet;
+use std::sync::Arc;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::complete::first;
 use crate::error::{db_err, is_unique_violation};
+use crate::hot::HotConnections;
 use crate::storage_rows::{
     BUCKET_AND_OBJECT_COLUMNS, BUCKET_LOOKUP_COLUMNS, BucketSetting, OBJECT_COLUMNS,
     access_block_to_json, bucket_tags_to_json, cors_to_json, decode_bucket, decode_key,
@@ -26,13 +28,19 @@ use crate::storage_rows::{
 };
 
 /// Buckets and object metadata in PostgreSQL.
+///
+/// The hot statements (`lookup_object`, `lookup_bucket`, the object
+/// commits) run on connections leased from `hot`, which skip the ping sqlx
+/// pays on every connection returned to the pool (see [`HotConnections`]);
+/// the others on the pool.
 pub(crate) struct PgStorageRepo {
     pool: PgPool,
+    hot: Arc<HotConnections<Postgres>>,
 }
 
 impl PgStorageRepo {
-    pub(crate) fn new(pool: PgPool) -> Self {
-        Self { pool }
+    pub(crate) fn new(pool: PgPool, hot: Arc<HotConnections<Postgres>>) -> Self {
+        Self { pool, hot }
     }
 
     /// One of the bucket's settings, whoever owns the bucket: `None` when
@@ -264,7 +272,22 @@ impl PgStorageRepo {
         &self,
         items: &[ObjectWrite],
     ) -> Result<Vec<CoreResult<Option<BlobId>>>, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut conn = self.hot.lease().await?;
+        let committed = Self::commit_batch(&mut conn, items).await;
+        // Cached again only once committed: after a failure the dropped
+        // transaction's ROLLBACK is still queued, which sqlx's return path
+        // flushes.
+        if committed.is_ok() {
+            conn.done(&committed);
+        }
+        committed
+    }
+
+    async fn commit_batch(
+        conn: &mut PgConnection,
+        items: &[ObjectWrite],
+    ) -> Result<Vec<CoreResult<Option<BlobId>>>, sqlx::Error> {
+        let mut tx = conn.begin().await?;
         let mut results = Vec::with_capacity(items.len());
         for w in items {
             results.push(upsert(&mut tx, w.owner, &w.meta, &w.condition).await?);
@@ -313,11 +336,13 @@ impl StorageRepo for PgStorageRepo {
 
     async fn lookup_bucket(&self, name: &BucketName) -> CoreResult<Option<BucketLookup>> {
         let sql = format!("SELECT {BUCKET_LOOKUP_COLUMNS} FROM buckets b WHERE b.name = $1");
+        let mut conn = self.hot.lease().await.map_err(db_err)?;
         let row = sqlx::query(&sql)
             .bind(name.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err)?;
+            .fetch_optional(&mut *conn)
+            .await;
+        conn.done(&row);
+        let row = row.map_err(db_err)?;
         row.as_ref().map(bucket_lookup_from_row).transpose()
     }
 
@@ -334,13 +359,14 @@ impl StorageRepo for PgStorageRepo {
              LEFT JOIN objects o ON o.bucket = b.name AND o.key = $2 AND o.blob_id IS NOT NULL
              WHERE b.name = $1"
         );
+        let mut conn = self.hot.lease().await.map_err(db_err)?;
         let row = sqlx::query(&sql)
             .bind(bucket.as_str())
             .bind(key.as_str().as_bytes())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err)?;
-        let Some(row) = row else {
+            .fetch_optional(&mut *conn)
+            .await;
+        conn.done(&row);
+        let Some(row) = row.map_err(db_err)? else {
             return Ok(None);
         };
         let found = bucket_lookup_from_row(&row)?;
@@ -593,10 +619,10 @@ impl StorageRepo for PgStorageRepo {
         meta: &ObjectMeta,
         condition: &WriteCondition,
     ) -> CoreResult<Option<BlobId>> {
-        let mut conn = self.pool.acquire().await.map_err(db_err)?;
-        upsert(&mut conn, owner, meta, condition)
-            .await
-            .map_err(|e| upsert_error(e, &meta.bucket))?
+        let mut conn = self.hot.lease().await.map_err(db_err)?;
+        let written = upsert(&mut conn, owner, meta, condition).await;
+        conn.done(&written);
+        written.map_err(|e| upsert_error(e, &meta.bucket))?
     }
 
     async fn put_objects(&self, items: &[ObjectWrite]) -> Vec<CoreResult<Option<BlobId>>> {

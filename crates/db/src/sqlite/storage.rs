@@ -15,13 +15,16 @@ use miniaws_core::storage::{
     StorageRepo, Tags, WriteCondition,
 };
 use miniaws_core::{CoreError, CoreResult, Resource};
+use sqlx::Connection;
 use sqlx::Row;
-use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
+use sqlx::sqlite::{Sqlite, SqliteConnection, SqlitePool, SqliteRow};
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use super::{fmt_time, parse_opt_time, parse_time, parse_uuid};
 use crate::complete::first;
 use crate::error::{db_err, is_unique_violation};
+use crate::hot::HotConnections;
 use crate::storage_rows::{
     BUCKET_AND_OBJECT_COLUMNS, BUCKET_LOOKUP_COLUMNS, BucketSetting, OBJECT_COLUMNS,
     access_block_to_json, bucket_tags_to_json, cors_to_json, decode_bucket, decode_key,
@@ -31,13 +34,19 @@ use crate::storage_rows::{
 };
 
 /// Buckets and object metadata in SQLite.
+///
+/// The hot statements (`lookup_object`, `lookup_bucket`, the object
+/// commits) run on connections leased from `hot`, which skip the ping sqlx
+/// pays on every connection returned to the pool (see [`HotConnections`]);
+/// the others on the pool.
 pub(crate) struct SqliteStorageRepo {
     pool: SqlitePool,
+    hot: Arc<HotConnections<Sqlite>>,
 }
 
 impl SqliteStorageRepo {
-    pub(crate) fn new(pool: SqlitePool) -> Self {
-        Self { pool }
+    pub(crate) fn new(pool: SqlitePool, hot: Arc<HotConnections<Sqlite>>) -> Self {
+        Self { pool, hot }
     }
 
     /// One of the bucket's settings, whoever owns the bucket: `None` when
@@ -303,8 +312,23 @@ impl SqliteStorageRepo {
         &self,
         items: &[ObjectWrite],
     ) -> Result<Vec<CoreResult<Option<BlobId>>>, sqlx::Error> {
+        let mut conn = self.hot.lease().await?;
+        let committed = Self::commit_batch(&mut conn, items).await;
+        // Cached again only once committed: after a failure the dropped
+        // transaction's rollback is still to run, which sqlx's return path
+        // does.
+        if committed.is_ok() {
+            conn.done(&committed);
+        }
+        committed
+    }
+
+    async fn commit_batch(
+        conn: &mut SqliteConnection,
+        items: &[ObjectWrite],
+    ) -> Result<Vec<CoreResult<Option<BlobId>>>, sqlx::Error> {
         // BEGIN IMMEDIATE: see the module comment.
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
         let mut results = Vec::with_capacity(items.len());
         for w in items {
             results.push(upsert(&mut tx, w.owner, &w.meta, &w.condition).await?);
@@ -351,11 +375,13 @@ impl StorageRepo for SqliteStorageRepo {
 
     async fn lookup_bucket(&self, name: &BucketName) -> CoreResult<Option<BucketLookup>> {
         let sql = format!("SELECT {BUCKET_LOOKUP_COLUMNS} FROM buckets b WHERE b.name = ?");
+        let mut conn = self.hot.lease().await.map_err(db_err)?;
         let row = sqlx::query(&sql)
             .bind(name.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err)?;
+            .fetch_optional(&mut *conn)
+            .await;
+        conn.done(&row);
+        let row = row.map_err(db_err)?;
         row.as_ref().map(bucket_lookup_from_row).transpose()
     }
 
@@ -372,13 +398,14 @@ impl StorageRepo for SqliteStorageRepo {
              LEFT JOIN objects o ON o.bucket = b.name AND o.key = ?2 AND o.blob_id IS NOT NULL
              WHERE b.name = ?1"
         );
+        let mut conn = self.hot.lease().await.map_err(db_err)?;
         let row = sqlx::query(&sql)
             .bind(bucket.as_str())
             .bind(key.as_str().as_bytes())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err)?;
-        let Some(row) = row else {
+            .fetch_optional(&mut *conn)
+            .await;
+        conn.done(&row);
+        let Some(row) = row.map_err(db_err)? else {
             return Ok(None);
         };
         let found = bucket_lookup_from_row(&row)?;
@@ -622,10 +649,10 @@ impl StorageRepo for SqliteStorageRepo {
         meta: &ObjectMeta,
         condition: &WriteCondition,
     ) -> CoreResult<Option<BlobId>> {
-        let mut conn = self.pool.acquire().await.map_err(db_err)?;
-        upsert(&mut conn, owner, meta, condition)
-            .await
-            .map_err(db_err)?
+        let mut conn = self.hot.lease().await.map_err(db_err)?;
+        let written = upsert(&mut conn, owner, meta, condition).await;
+        conn.done(&written);
+        written.map_err(db_err)?
     }
 
     async fn put_objects(&self, items: &[ObjectWrite]) -> Vec<CoreResult<Option<BlobId>>> {
