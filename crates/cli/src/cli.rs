@@ -36,9 +36,9 @@ pub struct Cli {
 
 impl Cli {
     /// Parses the command line, exiting with clap's usage error (status 2)
-    /// on a flag that needs `--recursive` without it. clap's `requires`
-    /// cannot say this: a present argument that conflicts with
-    /// `--recursive` (the single key) satisfies it.
+    /// on a flag that needs `--recursive` without it (`delete --yes`).
+    /// clap's `requires` cannot say this: a present argument that conflicts
+    /// with `--recursive` (the single key) satisfies it.
     pub fn parse_checked() -> Self {
         let cli = Self::parse();
         if let Err(e) = cli.check() {
@@ -58,11 +58,6 @@ impl Cli {
                 recursive: false,
                 ..
             })) => "--yes",
-            Some(Command::Storage(StorageCommand::Download {
-                no_overwrite: true,
-                recursive: false,
-                ..
-            })) => "--no-overwrite",
             _ => return Ok(()),
         };
         Err(<Self as clap::CommandFactory>::command().error(
@@ -318,7 +313,7 @@ pub enum StorageCommand {
     /// Download an object to a file (`-` for stdout), or with --recursive
     /// every object under a prefix into a directory
     #[command(
-        after_help = "Examples:\n  cloud storage download my-bucket README.md copy.md\n  cloud storage download my-bucket/www/ ./site --recursive\n  cloud storage download my-bucket ./backup -r --no-overwrite\n\nWith --recursive, each key's part after the prefix becomes a path under\nDIR. Keys that are not plain relative paths (`..`, `.` or empty segments,\na leading `/`, a backslash, NUL or another control character) are\nrefused and reported; nothing is ever written outside DIR, nor through\na symbolic link."
+        after_help = "Examples:\n  cloud storage download my-bucket README.md copy.md\n  cloud storage download my-bucket README.md copy.md --no-overwrite\n  cloud storage download my-bucket/www/ ./site --recursive\n  cloud storage download my-bucket ./backup -r --no-overwrite\n\nWith --recursive, each key's part after the prefix becomes a path under\nDIR. Keys that are not plain relative paths (`..`, `.` or empty segments,\na leading `/`, a backslash, NUL or another control character) are\nrefused and reported; nothing is ever written outside DIR, nor through\na symbolic link."
     )]
     Download {
         /// The bucket; with --recursive, BUCKET[/PREFIX] as `ls` takes it
@@ -336,9 +331,10 @@ pub enum StorageCommand {
         /// Download every object under BUCKET[/PREFIX] into DIR
         #[arg(long, short = 'r')]
         recursive: bool,
-        /// With --recursive: never replace a file that exists (skipped and
-        /// reported)
-        #[arg(long, requires = "recursive")]
+        /// Never replace a file that exists: a single download refuses
+        /// (exit 1); with --recursive, such files are skipped and reported.
+        /// A file created meanwhile is not replaced either
+        #[arg(long)]
         no_overwrite: bool,
         /// Limit the transfer rate (bytes per second: 512K, 10M, …)
         #[arg(long, value_name = "RATE", value_parser = crate::transfer::parse_rate)]
@@ -389,10 +385,19 @@ mod tests {
     }
 
     #[test]
-    fn flags_of_recursive_transfers_need_recursive() {
+    fn yes_needs_recursive_and_no_overwrite_does_not() {
         let parse = |args: &[&str]| Cli::try_parse_from(args).expect("parses");
+        let err = parse(&["cloud", "storage", "delete", "b", "k", "--yes"])
+            .check()
+            .expect_err("refused");
+        assert!(
+            err.to_string()
+                .contains("--yes applies only with --recursive"),
+            "{err}"
+        );
         for args in [
-            &["cloud", "storage", "delete", "b", "k", "--yes"][..],
+            &["cloud", "storage", "delete", "b", "--recursive", "--yes"][..],
+            &["cloud", "storage", "delete", "b", "k"][..],
             &[
                 "cloud",
                 "storage",
@@ -402,13 +407,7 @@ mod tests {
                 "dest",
                 "--no-overwrite",
             ][..],
-        ] {
-            let err = parse(args).check().expect_err("refused");
-            assert!(err.to_string().contains("only with --recursive"), "{err}");
-        }
-        for args in [
-            &["cloud", "storage", "delete", "b", "--recursive", "--yes"][..],
-            &["cloud", "storage", "delete", "b", "k"][..],
+            &["cloud", "storage", "download", "b", "k", "--no-overwrite"][..],
             &[
                 "cloud",
                 "storage",
@@ -421,6 +420,23 @@ mod tests {
         ] {
             parse(args).check().expect("accepted");
         }
+        let single = parse(&[
+            "cloud",
+            "storage",
+            "download",
+            "b",
+            "k",
+            "f",
+            "--no-overwrite",
+        ]);
+        assert!(matches!(
+            single.command,
+            Some(Command::Storage(StorageCommand::Download {
+                no_overwrite: true,
+                recursive: false,
+                ..
+            }))
+        ));
     }
 
     #[test]

@@ -126,14 +126,28 @@ pub fn file_stream(
 /// so a truncated download never appears under the final name. A body
 /// shorter or longer than `expected_len` (the Content-Length) is an error.
 ///
+/// With `no_overwrite`, `dest` is never replaced, not even by a file
+/// created there during the transfer: the complete temporary is renamed
+/// with `RENAME_NOREPLACE` (a hard link where the file system lacks it),
+/// which the kernel refuses atomically when the name exists. That is the
+/// race-free way: creating `dest` itself with `O_EXCL` would mean writing
+/// the bytes straight into it (a failed download would leave a partial
+/// file, and removing it afterwards could remove someone else's), or
+/// reserving it empty and renaming the temporary over the reservation
+/// later (which replaces whatever took its place meanwhile). The
+/// temporary itself is created with `O_EXCL` (tempfile does).
+///
 /// # Errors
-/// Local IO failures, the body's error, or a length mismatch.
+/// Local IO failures, the body's error, a length mismatch, or (with
+/// `no_overwrite`) `dest` existing when the download is complete: then
+/// nothing is written and the temporary is removed.
 pub async fn download_to<S, E>(
     mut body: S,
     dest: &Path,
     expected_len: Option<u64>,
     bar: &ProgressBar,
     limit: Option<u64>,
+    no_overwrite: bool,
 ) -> Result<u64>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
@@ -170,6 +184,22 @@ where
     drop(file);
     // Temporary files are created 0600; a download is an ordinary file.
     std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))?;
+    if no_overwrite {
+        // On failure the temporary comes back in the error and is removed
+        // when it is dropped.
+        return match tmp.persist_noclobber(dest) {
+            Ok(_) => Ok(written),
+            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {
+                Err(crate::error::user(format!(
+                    "{} was created during the download: not overwritten (--no-overwrite); \
+                     the download was discarded",
+                    dest.display()
+                )))
+            }
+            Err(e) => Err(e.error)
+                .with_context(|| format!("cannot rename the download to {}", dest.display())),
+        };
+    }
     tmp.persist(dest)
         .map_err(|e| e.error)
         .with_context(|| format!("cannot rename the download to {}", dest.display()))?;
@@ -265,7 +295,7 @@ mod tests {
             Ok(Bytes::from_static(b"new bytes")),
             Err(anyhow::anyhow!("connection reset")),
         ]);
-        let err = download_to(body, &dest, None, &ProgressBar::hidden(), None)
+        let err = download_to(body, &dest, None, &ProgressBar::hidden(), None, false)
             .await
             .expect_err("the body fails");
         assert!(err.to_string().contains("connection reset"));
@@ -281,12 +311,12 @@ mod tests {
             Ok(Bytes::from_static(b"bytes")),
         ]);
         let short = futures::stream::iter(vec![Ok::<_, anyhow::Error>(Bytes::from_static(b"new"))]);
-        let err = download_to(short, &dest, Some(9), &ProgressBar::hidden(), None)
+        let err = download_to(short, &dest, Some(9), &ProgressBar::hidden(), None, false)
             .await
             .expect_err("a short body is refused");
         assert!(err.to_string().contains("3 of 9 bytes"), "{err}");
         assert_eq!(std::fs::read(&dest).expect("still there"), b"old");
-        let n = download_to(body, &dest, Some(9), &ProgressBar::hidden(), None)
+        let n = download_to(body, &dest, Some(9), &ProgressBar::hidden(), None, false)
             .await
             .expect("downloads");
         assert_eq!(n, 9);
@@ -296,5 +326,58 @@ mod tests {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o644);
+    }
+
+    #[tokio::test]
+    async fn no_overwrite_never_replaces_a_file_that_appears_meanwhile() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let dest = dir.path().join("out.bin");
+        // Someone else creates the file while the body is streaming.
+        let theirs = dest.clone();
+        let body = futures::stream::iter(vec![
+            Ok::<_, anyhow::Error>(Bytes::from_static(b"mine ")),
+            Ok(Bytes::from_static(b"too")),
+        ])
+        .inspect(move |_| {
+            if !theirs.exists() {
+                std::fs::write(&theirs, b"theirs").expect("writes");
+            }
+        });
+        let err = download_to(body, &dest, Some(8), &ProgressBar::hidden(), None, true)
+            .await
+            .expect_err("the name is taken");
+        assert!(
+            err.to_string().contains("was created during the download")
+                && err.to_string().contains("out.bin"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(&dest).expect("theirs"), b"theirs");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("lists")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(names, ["out.bin"], "no temporary file is left");
+
+        // A free name: written, as without the flag; a dangling link at
+        // the name counts as taken (and is not written through).
+        let free = dir.path().join("free.bin");
+        let body = futures::stream::iter(vec![Ok::<_, anyhow::Error>(Bytes::from_static(b"ok"))]);
+        let n = download_to(body, &free, Some(2), &ProgressBar::hidden(), None, true)
+            .await
+            .expect("downloads");
+        assert_eq!(n, 2);
+        assert_eq!(std::fs::read(&free).expect("written"), b"ok");
+        let link = dir.path().join("link.bin");
+        std::os::unix::fs::symlink(dir.path().join("nowhere"), &link).expect("symlink");
+        let body = futures::stream::iter(vec![Ok::<_, anyhow::Error>(Bytes::from_static(b"no"))]);
+        download_to(body, &link, Some(2), &ProgressBar::hidden(), None, true)
+            .await
+            .expect_err("the link's name is taken");
+        assert!(!dir.path().join("nowhere").exists());
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .expect("still a link")
+                .is_symlink()
+        );
     }
 }

@@ -527,12 +527,8 @@ async fn recursive_download_round_trips_a_tree() {
     env.ok(&args[..5]);
     assert_eq!(tree(&dest), tree(&src));
 
-    // Usage: no third positional, no --no-overwrite without -r; errors.
+    // Usage: no third positional with -r; errors.
     env.fails(&["storage", "download", "rtrip", "tree/", "x", "-r"], 2);
-    env.fails(
-        &["storage", "download", "rtrip", "a.txt", "--no-overwrite"],
-        2,
-    );
     let err = env.fails(&["storage", "download", "rtrip/nothing", "x", "-r"], 1);
     assert!(err.contains("no objects under rtrip/nothing/"), "{err}");
     let err = env.fails(&["storage", "download", "nobucket", "x", "-r"], 1);
@@ -841,4 +837,116 @@ async fn an_interrupted_recursive_download_leaves_no_partial_file() {
             ("b/".into(), Vec::new())
         ]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_single_download_with_no_overwrite_never_replaces_a_file() {
+    let env = Env::start().await;
+    env.sign_up("nora");
+    let work = tempfile::tempdir().expect("temp dir");
+    let src = work.path().join("report.txt");
+    std::fs::write(&src, "from the server").expect("writes");
+    env.ok(&["storage", "upload", "keep", &src.to_string_lossy()]);
+    let dir = work.path().join("dl");
+    std::fs::create_dir(&dir).expect("mkdir");
+
+    // A free name: downloaded as without the flag, human and JSON.
+    let fresh = dir.join("fresh.txt");
+    let out = env.ok(&[
+        "storage",
+        "download",
+        "keep",
+        "report.txt",
+        &fresh.to_string_lossy(),
+        "--no-overwrite",
+    ]);
+    assert!(out.contains("Downloaded keep/report.txt to"), "{out}");
+    assert_eq!(
+        std::fs::read_to_string(&fresh).expect("reads"),
+        "from the server"
+    );
+    let other = dir.join("other.txt");
+    let got = env.json(&[
+        "storage",
+        "download",
+        "keep",
+        "report.txt",
+        &other.to_string_lossy(),
+        "--no-overwrite",
+    ]);
+    assert_eq!(got["size_bytes"], 15);
+
+    // An existing file, named or found in a directory or in the current
+    // directory, and a (dangling) link: refused, exit 1, untouched.
+    std::fs::write(&fresh, "mine").expect("writes");
+    std::fs::write(dir.join("report.txt"), "mine too").expect("writes");
+    std::os::unix::fs::symlink(work.path().join("nowhere"), dir.join("link.txt")).expect("symlink");
+    let before = tree(work.path());
+    for dest in [
+        Some(fresh.to_string_lossy().into_owned()),
+        Some(dir.to_string_lossy().into_owned()),
+        Some(dir.join("link.txt").to_string_lossy().into_owned()),
+        None,
+    ] {
+        let mut args = vec!["storage", "download", "keep", "report.txt"];
+        args.extend(dest.as_deref());
+        args.push("--no-overwrite");
+        let out = env
+            .cloud()
+            .current_dir(&dir)
+            .args(&args)
+            .output()
+            .expect("runs");
+        let err = common::assert_failure(&args, &out, 1);
+        assert!(
+            err.contains("exists: not overwritten (--no-overwrite)"),
+            "{err}"
+        );
+        let named = dest.map_or_else(
+            || "report.txt".to_owned(),
+            |d| {
+                if Path::new(&d).is_dir() {
+                    format!("{d}/report.txt")
+                } else {
+                    d
+                }
+            },
+        );
+        assert!(err.contains(&named), "names {named}: {err}");
+        assert!(out.stdout.is_empty(), "nothing on stdout");
+        assert_eq!(tree(work.path()), before, "nothing written, nothing left");
+    }
+    assert!(
+        !work.path().join("nowhere").exists(),
+        "not through the link"
+    );
+
+    // To stdout the flag has nothing to protect.
+    let out = env.ok(&[
+        "storage",
+        "download",
+        "keep",
+        "report.txt",
+        "-",
+        "--no-overwrite",
+    ]);
+    assert_eq!(out, "from the server");
+    // A missing object is still said as such, and leaves nothing.
+    let gone = dir.join("gone.txt");
+    let err = env.fails(
+        &[
+            "storage",
+            "download",
+            "keep",
+            "missing.txt",
+            &gone.to_string_lossy(),
+            "--no-overwrite",
+        ],
+        1,
+    );
+    assert!(err.contains("no object \"missing.txt\""), "{err}");
+    assert_eq!(tree(work.path()), before);
+    // --yes still needs --recursive.
+    let err = env.fails(&["storage", "delete", "keep", "report.txt", "--yes"], 2);
+    assert!(err.contains("--yes applies only with --recursive"), "{err}");
 }

@@ -53,7 +53,7 @@ pub async fn run(ctx: &mut Ctx, cmd: StorageCommand) -> Result<()> {
                 // `download BUCKET[/PREFIX] DIR --recursive`.
                 download_tree(ctx, &bucket, Path::new(&key), no_overwrite, limit_rate).await
             } else {
-                download(ctx, &bucket, &key, dest, limit_rate).await
+                download(ctx, &bucket, &key, dest, limit_rate, no_overwrite).await
             }
         }
         StorageCommand::Delete {
@@ -425,8 +425,20 @@ async fn download(
     key: &str,
     dest: Option<PathBuf>,
     limit: Option<u64>,
+    no_overwrite: bool,
 ) -> Result<()> {
     let dest = download_path(dest, key)?;
+    if no_overwrite
+        && let Some(dest) = &dest
+        && std::fs::symlink_metadata(dest).is_ok()
+    {
+        // Said before any byte is fetched; a file created during the
+        // transfer is caught when it is renamed into place.
+        return Err(user(format!(
+            "{} exists: not overwritten (--no-overwrite)",
+            dest.display()
+        )));
+    }
     let client = ctx.client()?;
     let object = client
         .get_object(bucket, key, None, None)
@@ -447,7 +459,7 @@ async fn download(
     };
     let bar = progress_bar(&ctx.out, total, key);
     let written = tokio::select! {
-        written = download_to(object.body, &dest, total, &bar, limit) => written?,
+        written = download_to(object.body, &dest, total, &bar, limit, no_overwrite) => written?,
         () = interrupted() => {
             bar.abandon();
             return Err(Interrupted(format!(
