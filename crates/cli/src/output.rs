@@ -157,13 +157,46 @@ pub fn relative_time(t: OffsetDateTime, now: OffsetDateTime) -> String {
     }
 }
 
+/// Whether `c` is an invisible format character that can make a name
+/// display as something else: the Unicode bidirectional controls (the
+/// `Bidi_Control` property: U+061C, U+200E, U+200F, U+202A–U+202E,
+/// U+2066–U+2069), which reorder what follows (`abc\u{202e}txt.exe` shows
+/// as `abcexe.txt`), and characters that show as nothing and have no use
+/// in a name: ZERO WIDTH SPACE U+200B, WORD JOINER and the invisible
+/// operators U+2060–U+2064, the deprecated format controls U+206A–U+206F,
+/// the interlinear annotation marks U+FFF9–U+FFFB, SOFT HYPHEN U+00AD and
+/// ZERO WIDTH NO-BREAK SPACE (BOM) U+FEFF.
+///
+/// Not included: ZERO WIDTH NON-JOINER and JOINER (U+200C, U+200D), which
+/// Persian and Indic words and emoji sequences (👩‍💻) need, and the tag
+/// characters of flag emoji; like look-alike letters, they can make two
+/// names look the same, but cannot reorder one.
+pub fn is_deceptive_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{061C}'
+            | '\u{200B}'
+            | '\u{200E}'
+            | '\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+    )
+}
+
 /// `text` (an object key, say) with its control characters escaped
 /// (`\u{1b}`, `\n`), so that a hostile key shown on a terminal cannot
-/// drive it; everything else as is.
+/// drive it, and its invisible format characters too
+/// ([`is_deceptive_format`]: `\u{202e}`), so that it cannot make itself
+/// or the rest of a listing display as something else; everything else as
+/// is.
 pub fn printable(text: &str) -> String {
     text.chars()
         .map(|c| {
-            if c.is_control() {
+            if c.is_control() || is_deceptive_format(c) {
                 c.escape_default().to_string()
             } else {
                 c.to_string()
@@ -201,6 +234,25 @@ mod tests {
     fn keys_are_shown_without_control_characters() {
         assert_eq!(printable("ü/日本 it's \"x\""), "ü/日本 it's \"x\"");
         assert_eq!(printable("a\u{1b}]0;t\u{7}\nb"), "a\\u{1b}]0;t\\u{7}\\nb");
+        // Bidirectional and invisible format characters are shown as code
+        // points; joiners, which real words and emoji need, are kept.
+        assert_eq!(
+            printable("abc\u{202E}txt.exe \u{2066}x\u{2069} z\u{200B}w\u{FEFF}\u{AD}\u{61C}"),
+            "abc\\u{202e}txt.exe \\u{2066}x\\u{2069} z\\u{200b}w\\u{feff}\\u{ad}\\u{61c}"
+        );
+        assert_eq!(
+            printable("می\u{200C}خواهم 👩\u{200D}💻"),
+            "می\u{200C}خواهم 👩\u{200D}💻"
+        );
+        for c in [
+            '\u{061C}', '\u{200E}', '\u{200F}', '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}',
+            '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}', '\u{200B}', '\u{FEFF}',
+        ] {
+            assert!(is_deceptive_format(c), "U+{:04X}", u32::from(c));
+        }
+        for c in ['a', 'é', '日', '\u{200C}', '\u{200D}', ' ', '\u{2065}'] {
+            assert!(!is_deceptive_format(c), "U+{:04X}", u32::from(c));
+        }
     }
 
     #[test]

@@ -24,6 +24,7 @@ use rustix::io::Errno;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
+use crate::output::is_deceptive_format;
 use crate::transfer::stream_into;
 
 /// The longest file name Linux file systems take (`NAME_MAX`), in bytes.
@@ -42,7 +43,9 @@ pub enum Place<'a> {
 /// Where `rel`, a key with its prefix removed, may be written, or why it
 /// may not: an absolute path, an empty, `.` or `..` segment, a NUL or other
 /// control character (a terminal would interpret it when the name is
-/// shown), a backslash (a separator on other systems), or a segment longer
+/// shown), a bidirectional control or other invisible format character
+/// ([`is_deceptive_format`]: `invoice\u{202e}fdp.exe` would be shown as
+/// `invoiceexe.pdf`), a backslash (a separator on other systems), or a segment longer
 /// than a file name can be.
 ///
 /// # Errors
@@ -53,6 +56,12 @@ pub fn place(rel: &str) -> Result<Place<'_>, String> {
     }
     if rel.chars().any(char::is_control) {
         return Err("contains a control character".into());
+    }
+    if let Some(c) = rel.chars().find(|&c| is_deceptive_format(c)) {
+        return Err(format!(
+            "contains U+{:04X}, an invisible format character that can make a file name display as another",
+            u32::from(c)
+        ));
     }
     if rel.contains('\\') {
         return Err("contains a backslash".into());
@@ -374,6 +383,10 @@ mod tests {
             ("a/b/c.txt", file(&["a", "b", "c.txt"])),
             ("ü/日本/😀 x", file(&["ü", "日本", "😀 x"])),
             ("..a/b..", file(&["..a", "b.."])),
+            (
+                "می\u{200C}خواهم/👩\u{200D}💻",
+                file(&["می\u{200C}خواهم", "👩\u{200D}💻"]),
+            ),
             (".hidden", file(&[".hidden"])),
             ("a/", dir(&["a"])),
             ("", dir(&[])),
@@ -396,6 +409,12 @@ mod tests {
             "nul\0byte",
             "new\nline",
             "esc\u{1b}[2J",
+            "invoice\u{202E}fdp.exe",
+            "a/\u{2066}b\u{2069}",
+            "\u{200F}rtl",
+            "zero\u{200B}width",
+            "\u{FEFF}bom",
+            "arabic\u{061C}mark",
             long.as_str(),
         ] {
             assert!(place(rel).is_err(), "{rel:?} must be refused");

@@ -552,6 +552,10 @@ async fn recursive_download_never_leaves_the_destination() {
         "a//b",
         "a/..",
         "term\u{1b}]0;pwned\u{7}",
+        // Shown as "invoiceexe.pdf", and a listing reordered after it.
+        "invoice\u{202E}fdp.exe",
+        "x\u{2066}isolate\u{2069}",
+        "zero\u{200B}width",
     ];
     for key in hostile {
         c.put_object("evil", key, "bad", None).await.expect("puts");
@@ -614,11 +618,25 @@ async fn recursive_download_never_leaves_the_destination() {
             "{key:?} is reported:\n{stderr}"
         );
     }
-    assert!(!stderr.contains('\u{1b}'), "no escape reaches the terminal");
+    assert!(
+        stderr.contains("refused the key \"invoice\\u{202e}fdp.exe\": it contains U+202E"),
+        "{stderr}"
+    );
+    let invisible = ['\u{1b}', '\u{202E}', '\u{2066}', '\u{2069}', '\u{200B}'];
+    assert!(
+        !stderr.contains(invisible),
+        "no escape nor bidirectional control reaches the terminal"
+    );
     // Nor through a listing.
     let listed = env.ok(&["storage", "ls", "evil"]);
-    assert!(!listed.contains('\u{1b}'), "{listed}");
+    assert!(!listed.contains(invisible), "{listed:?}");
     assert!(listed.contains("term\\u{1b}]0;pwned\\u{7}"), "{listed}");
+    assert!(
+        listed.contains("invoice\\u{202e}fdp.exe")
+            && listed.contains("x\\u{2066}isolate\\u{2069}")
+            && listed.contains("zero\\u{200b}width"),
+        "{listed}"
+    );
     assert!(
         stderr.contains("\"link/through\" was not downloaded")
             && stderr.contains("is a symbolic link"),
@@ -630,11 +648,12 @@ async fn recursive_download_never_leaves_the_destination() {
     );
     let last = stderr.lines().last().unwrap_or_default();
     assert!(
-        last.starts_with("error: 11 of 15 objects were not downloaded: "),
+        last.starts_with("error: 14 of 18 objects were not downloaded: "),
         "{stderr}"
     );
     assert!(
-        stdout.contains("Downloaded 4 files") && stdout.contains("refused 9 unsafe keys; 2 failed"),
+        stdout.contains("Downloaded 4 files")
+            && stdout.contains("refused 12 unsafe keys; 2 failed"),
         "{stdout}"
     );
 

@@ -142,7 +142,7 @@ async fn list(ctx: &mut Ctx, target: Option<&str>) -> Result<()> {
             Cell::new(printable(&o.key)),
             Cell::new(human_bytes(o.size_bytes)),
             Cell::new(relative_time(o.last_modified, now)),
-            Cell::new(&o.content_type),
+            Cell::new(printable(&o.content_type)),
         ]);
     }
     ctx.out.print_table(&table);
