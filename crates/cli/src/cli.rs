@@ -313,7 +313,7 @@ pub enum StorageCommand {
     /// Download an object to a file (`-` for stdout), or with --recursive
     /// every object under a prefix into a directory
     #[command(
-        after_help = "Examples:\n  cloud storage download my-bucket README.md copy.md\n  cloud storage download my-bucket README.md copy.md --no-overwrite\n  cloud storage download my-bucket/www/ ./site --recursive\n  cloud storage download my-bucket ./backup -r --no-overwrite\n\nWith --recursive, each key's part after the prefix becomes a path under\nDIR. Keys that are not plain relative paths (`..`, `.` or empty segments,\na leading `/`, a backslash, NUL or another control character, a\nbidirectional control or other invisible format character) are refused\nand reported; nothing is ever written outside DIR, nor through a\nsymbolic link."
+        after_help = "Examples:\n  cloud storage download my-bucket README.md copy.md\n  cloud storage download my-bucket README.md copy.md --no-overwrite\n  cloud storage download my-bucket/www/ ./site --recursive\n  cloud storage download my-bucket ./backup -r --no-overwrite\n\nWith --recursive, each key's part after the prefix becomes a path under\nDIR. Keys that are not plain relative paths (`..`, `.` or empty segments,\na leading `/`, a backslash, NUL or another control character, a\nbidirectional control or other invisible format character) are refused\nand reported; nothing is ever written outside DIR, nor through a\nsymbolic link. A key whose path differs only in case from one already\ndownloaded (`README`, `readme`: one file on macOS or Windows) is not\ndownloaded over it, and is reported."
     )]
     Download {
         /// The bucket; with --recursive, BUCKET[/PREFIX] as `ls` takes it

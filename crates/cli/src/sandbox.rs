@@ -115,6 +115,15 @@ pub enum Written {
     Exists,
 }
 
+/// A file's identity (device and inode number). Two names of one file
+/// have the same: `README` and `readme` on a file system that folds case,
+/// or two spellings of `é` on one that normalizes Unicode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FileId {
+    dev: u64,
+    ino: u64,
+}
+
 /// A file's directory, held open, and its name in it.
 pub struct Target {
     dir: OwnedFd,
@@ -267,6 +276,21 @@ impl Target {
     /// What is at the final name now (a link is reported, not followed).
     pub fn existing(&self) -> Option<FileType> {
         kind_at(self.dir.as_fd(), &self.name)
+    }
+
+    /// The identity of what is at the final name now, if anything (a link
+    /// is not followed).
+    pub fn identity(&self) -> Option<FileId> {
+        rustix::fs::statat(
+            self.dir.as_fd(),
+            self.name.as_str(),
+            AtFlags::SYMLINK_NOFOLLOW,
+        )
+        .ok()
+        .map(|st| FileId {
+            dev: st.st_dev,
+            ino: st.st_ino,
+        })
     }
 
     /// Streams `body` to a temporary beside the final name and renames it
@@ -507,6 +531,31 @@ mod tests {
             names,
             ["adir", "file", "flink", "link", "sub"],
             "no temporary is left"
+        );
+    }
+
+    #[tokio::test]
+    async fn two_names_of_one_file_have_one_identity() {
+        // What a case-folding file system does with `A` and `a`, a hard
+        // link does on this one: two names, one file.
+        let dest = tempfile::tempdir().expect("temp dir");
+        let sandbox = Sandbox::open(dest.path()).expect("opens");
+        let a = sandbox.target(&["A"]).expect("placed");
+        assert_eq!(a.identity(), None, "nothing there yet");
+        let body = futures::stream::iter(vec![Ok::<_, anyhow::Error>(Bytes::from_static(b"A"))]);
+        a.write(body, Some(1), &ProgressBar::hidden(), None, false)
+            .await
+            .expect("writes");
+        std::fs::hard_link(dest.path().join("A"), dest.path().join("a")).expect("links");
+        std::fs::write(dest.path().join("b"), "b").expect("writes");
+        let written = a.identity().expect("written");
+        assert_eq!(
+            sandbox.target(&["a"]).expect("placed").identity(),
+            Some(written)
+        );
+        assert_ne!(
+            sandbox.target(&["b"]).expect("placed").identity(),
+            Some(written)
         );
     }
 }

@@ -969,3 +969,103 @@ async fn a_single_download_with_no_overwrite_never_replaces_a_file() {
     let err = env.fails(&["storage", "delete", "keep", "report.txt", "--yes"], 2);
     assert!(err.contains("--yes applies only with --recursive"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_that_differ_only_in_case_never_share_a_file() {
+    let env = Env::start().await;
+    let api_key = env.sign_up("casey");
+    env.ok(&["storage", "mb", "cases"]);
+    let c = client(&env, &api_key);
+    // Listed in byte order: upper case first.
+    for key in [
+        "Docs/Guide.md",
+        "README",
+        "docs/guide.md",
+        "docs/other.md",
+        "readme",
+        "straße",
+        "STRASSE",
+    ] {
+        c.put_object("cases", key, key.to_owned(), None)
+            .await
+            .expect("puts");
+    }
+    let work = tempfile::tempdir().expect("temp dir");
+    for no_overwrite in [false, true] {
+        let dest = work.path().join(format!("dest-{no_overwrite}"));
+        let mut args = vec!["storage", "download", "cases"];
+        let dest_arg = dest.to_string_lossy().into_owned();
+        args.extend([dest_arg.as_str(), "-r"]);
+        if no_overwrite {
+            args.push("--no-overwrite");
+        }
+        let out = env.cloud().args(&args).output().expect("runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+        // Each key's own bytes, the first of each case-folded name only;
+        // `docs/` is not even made for the refused key.
+        let want: Vec<(String, Vec<u8>)> = vec![
+            ("Docs/".into(), Vec::new()),
+            ("Docs/Guide.md".into(), b"Docs/Guide.md".to_vec()),
+            ("README".into(), b"README".to_vec()),
+            ("STRASSE".into(), b"STRASSE".to_vec()),
+            ("docs/".into(), Vec::new()),
+            ("docs/other.md".into(), b"docs/other.md".to_vec()),
+        ];
+        assert_eq!(tree(&dest), want, "{stderr}");
+        for (key, first) in [
+            ("docs/guide.md", "Docs/Guide.md"),
+            ("readme", "README"),
+            ("straße", "STRASSE"),
+        ] {
+            let line = format!(
+                "{key:?} was not downloaded: {} differs only in case from {}, where {first:?} \
+                 was downloaded",
+                dest.join(key).display(),
+                dest.join(first).display()
+            );
+            assert!(stderr.contains(&line), "{line}\n{stderr}");
+        }
+        assert!(stderr.contains("case-insensitive file system"), "{stderr}");
+        assert!(
+            stdout.contains("Downloaded 4 files") && stdout.contains("; 3 failed"),
+            "{stdout}"
+        );
+    }
+
+    // JSON says which keys failed and why.
+    let again = work.path().join("json");
+    let out = env
+        .cloud()
+        .args(["--json", "storage", "download", "cases"])
+        .arg(&again)
+        .arg("-r")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let got: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let failed: Vec<&str> = got["failed"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|p| p["key"].as_str().expect("key"))
+        .collect();
+    assert_eq!(failed, ["docs/guide.md", "readme", "straße"], "{got}");
+    assert!(
+        got["failed"][1]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("differs only in case")),
+        "{got}"
+    );
+    // A prefix without a clash downloads cleanly.
+    let docs = work.path().join("docs-only");
+    let got = env.json(&[
+        "storage",
+        "download",
+        "cases/docs",
+        &docs.to_string_lossy(),
+        "-r",
+    ]);
+    assert_eq!(got["downloaded"].as_array().map(Vec::len), Some(2), "{got}");
+}

@@ -14,6 +14,7 @@ use indicatif::ProgressBar;
 use miniaws_client::{Client, ClientError, ObjectInfo};
 use rustix::fs::FileType;
 use serde::Serialize;
+use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
@@ -21,7 +22,7 @@ use super::storage::{all_objects, not_found_hint};
 use crate::context::Ctx;
 use crate::error::{Interrupted, describe, interrupted, user};
 use crate::output::{Output, human_bytes, printable};
-use crate::sandbox::{Place, Sandbox, Target, Written, place};
+use crate::sandbox::{FileId, Place, Sandbox, Target, Written, place};
 use crate::transfer::{count_bar, progress_bar};
 
 /// How many deletions are in flight at once.
@@ -107,6 +108,30 @@ struct DownloadReport {
     failed: Vec<Problem>,
 }
 
+/// The files a recursive download wrote, to recognize a later key that
+/// would land on one of them.
+#[derive(Default)]
+struct WrittenFiles {
+    /// By case-folded relative path ([`fold_case`]): the key and the path.
+    by_folded: HashMap<String, (String, PathBuf)>,
+    /// By identity: the key.
+    by_id: HashMap<FileId, String>,
+}
+
+/// A relative path with case folded, character by character, as
+/// case-insensitive file systems compare names (approximately: upper then
+/// lower case, so that `ß` and `ss`, `ς` and `σ`, `K` (KELVIN SIGN) and `k`
+/// meet, as with full case folding); it may merge more names than a
+/// particular system does, never fewer.
+fn fold_case(segments: &[&str]) -> String {
+    segments
+        .join("/")
+        .chars()
+        .flat_map(char::to_uppercase)
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
 /// Downloads one object into `target`.
 async fn fetch(
     client: &Client,
@@ -160,6 +185,7 @@ pub async fn download_tree(
     let stop = interrupted();
     tokio::pin!(stop);
     let mut report = DownloadReport::default();
+    let mut written = WrittenFiles::default();
     let mut done_bytes = 0u64;
     for object in &objects {
         // Failed and skipped objects count as done, so the bar ends full.
@@ -212,6 +238,25 @@ pub async fn download_tree(
                 reason,
             });
         };
+        // Keys that differ only in case (`README`, `readme`) are one file
+        // on a case-insensitive file system (macOS, Windows): the second
+        // would silently replace the first one's bytes. Refused on every
+        // system (before its directories are made), so that a download
+        // gives the same tree everywhere. And a file this run wrote is
+        // never written again under another name (same device and inode:
+        // a folding or Unicode normalization this rule does not predict).
+        let folded = fold_case(&segments);
+        if let Some((first, first_path)) = written.by_folded.get(&folded) {
+            let mut path = dest.to_path_buf();
+            path.extend(&segments);
+            fail(format!(
+                "{} differs only in case from {}, where {first:?} was downloaded: one file on a \
+                 case-insensitive file system (macOS, Windows), so it was not overwritten",
+                path.display(),
+                first_path.display()
+            ));
+            continue;
+        }
         let target = match sandbox.target(&segments) {
             Ok(t) => t,
             Err(reason) => {
@@ -219,6 +264,14 @@ pub async fn download_tree(
                 continue;
             }
         };
+        if let Some(first) = target.identity().and_then(|id| written.by_id.get(&id)) {
+            fail(format!(
+                "{} is the file {first:?} was downloaded to (the file system folds case or \
+                 normalizes names), so it was not overwritten",
+                target.path.display()
+            ));
+            continue;
+        }
         match target.existing() {
             Some(_) if no_overwrite => {
                 report.skipped.push(key.to_owned());
@@ -254,6 +307,12 @@ pub async fn download_tree(
         };
         match fetched {
             Ok(Written::Saved(size_bytes)) => {
+                if let Some(id) = target.identity() {
+                    written.by_id.insert(id, key.to_owned());
+                }
+                written
+                    .by_folded
+                    .insert(folded, (key.to_owned(), target.path.clone()));
                 if !out.json && !out.stderr_tty {
                     // Without a progress bar, say what happened file by file.
                     out.line(&format!(
@@ -445,6 +504,28 @@ pub async fn delete_tree(ctx: &mut Ctx, target: &str, yes: bool) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn case_folding_merges_names_that_differ_only_in_case() {
+        let same = [
+            (&["README"][..], &["readme"][..]),
+            (&["Photos", "A.JPG"], &["photos", "a.jpg"]),
+            (&["straße"], &["STRASSE"]),
+            (&["ΟΔΟΣ"], &["οδοσ"]),
+            (&["\u{212A}elvin"], &["kelvin"]),
+        ];
+        for (a, b) in same {
+            assert_eq!(fold_case(a), fold_case(b), "{a:?} {b:?}");
+        }
+        let different = [
+            (&["a"][..], &["b"][..]),
+            (&["a", "b"], &["ab"]),
+            (&["e\u{301}"], &["é"]),
+        ];
+        for (a, b) in different {
+            assert_ne!(fold_case(a), fold_case(b), "{a:?} {b:?}");
+        }
+    }
 
     #[test]
     fn targets_name_a_bucket_and_a_folder() {
