@@ -70,6 +70,9 @@ pub fn wire_code(err: &CoreError) -> (StatusCode, &'static str) {
         }
         CoreError::InvalidPart { .. } => (StatusCode::BAD_REQUEST, "INVALID_PART"),
         CoreError::Unavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE"),
+        CoreError::InsufficientStorage { .. } => {
+            (StatusCode::INSUFFICIENT_STORAGE, "INSUFFICIENT_STORAGE")
+        }
         CoreError::Damaged(_) | CoreError::Internal { .. } => {
             (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL")
         }
@@ -136,6 +139,13 @@ pub fn s3_code(err: &CoreError) -> (StatusCode, S3ErrorCode) {
         CoreError::Unavailable { .. } => (
             StatusCode::SERVICE_UNAVAILABLE,
             S3ErrorCode::ServiceUnavailable,
+        ),
+        // S3 has no code for a full disk (it never fills); MinIO answers
+        // 507 with a code of its own, and so do we. SDKs do not retry a
+        // 507, which is right: only freeing space helps.
+        CoreError::InsufficientStorage { .. } => (
+            StatusCode::INSUFFICIENT_STORAGE,
+            S3ErrorCode::Custom("InsufficientStorage".into()),
         ),
         CoreError::Damaged(_) | CoreError::Internal { .. } => (
             StatusCode::INTERNAL_SERVER_ERROR,

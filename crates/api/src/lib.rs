@@ -16,6 +16,7 @@ pub mod health;
 pub mod identity;
 mod idle_body;
 pub mod json;
+mod linger;
 pub mod middleware;
 pub mod s3;
 pub mod state;

@@ -79,24 +79,70 @@ impl BlobError {
 
 impl From<BlobError> for CoreError {
     fn from(err: BlobError) -> Self {
-        // A full or read-only disk is the operator's to fix: say so.
-        let unavailable = err.io().is_some_and(|e| {
-            matches!(
-                e.kind(),
-                io::ErrorKind::StorageFull
-                    | io::ErrorKind::ReadOnlyFilesystem
-                    | io::ErrorKind::QuotaExceeded
-            )
-        });
-        if unavailable {
-            CoreError::unavailable(
+        let kind = err.io().map(io::Error::kind);
+        // A full disk or quota is the operator's to fix, and not by waiting:
+        // 507, with a message that names no path (it is sent to the client;
+        // the log has the whole error, path included, from the warning).
+        if matches!(
+            kind,
+            Some(io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded)
+        ) {
+            tracing::warn!(error = %err, "the object store's disk is full");
+            let what = err.io().map(ToString::to_string).unwrap_or_default();
+            return CoreError::insufficient_storage(
                 Dependency::Storage,
                 format!(
-                    "the object store cannot write: {err}; free space or fix the data directory"
+                    "the object store is full ({what}); nothing was stored: delete objects or free space on the server's data directory"
                 ),
-            )
-        } else {
-            CoreError::internal("blob store failure", err)
+            );
         }
+        if kind == Some(io::ErrorKind::ReadOnlyFilesystem) {
+            return CoreError::unavailable(
+                Dependency::Storage,
+                format!("the object store cannot write: {err}; fix the data directory"),
+            );
+        }
+        CoreError::internal("blob store failure", err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_error(kind_errno: i32) -> BlobError {
+        BlobError::Write {
+            path: PathBuf::from("/srv/miniaws/objects/tmp/abc.tmp"),
+            source: io::Error::from_raw_os_error(kind_errno),
+        }
+    }
+
+    #[test]
+    fn a_full_disk_is_insufficient_storage_without_the_path() {
+        // ENOSPC and EDQUOT on Linux.
+        for errno in [28, 122] {
+            let err = CoreError::from(write_error(errno));
+            let CoreError::InsufficientStorage {
+                dependency,
+                message,
+            } = &err
+            else {
+                panic!("errno {errno}: expected InsufficientStorage, got {err:?}");
+            };
+            assert_eq!(*dependency, Dependency::Storage);
+            assert!(message.contains("object store is full"), "{message}");
+            assert!(
+                !message.contains("/srv"),
+                "no path for the client: {message}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_read_only_disk_is_unavailable_and_other_failures_internal() {
+        let err = CoreError::from(write_error(30)); // EROFS
+        assert!(matches!(err, CoreError::Unavailable { .. }), "{err:?}");
+        let err = CoreError::from(write_error(5)); // EIO
+        assert!(matches!(err, CoreError::Internal { .. }), "{err:?}");
     }
 }

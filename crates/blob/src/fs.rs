@@ -623,4 +623,28 @@ impl BlobStore for FsBlobStore {
         })
         .await
     }
+
+    fn free_bytes(&self) -> Option<u64> {
+        free_bytes(&self.root)
+    }
+}
+
+/// The bytes an unprivileged writer may still use on `path`'s file system
+/// (`f_bavail`: root's reserved blocks do not count, as the server should
+/// not rely on them). One `statvfs`, cheap enough for every write; `None`
+/// if it fails (the write then meets the disk as it is).
+#[cfg(unix)]
+fn free_bytes(path: &Path) -> Option<u64> {
+    match rustix::fs::statvfs(path) {
+        Ok(st) => Some(st.f_bavail.saturating_mul(st.f_frsize)),
+        Err(e) => {
+            tracing::debug!(path = %path.display(), error = %e, "statvfs failed; free space unknown");
+            None
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn free_bytes(_path: &Path) -> Option<u64> {
+    None
 }

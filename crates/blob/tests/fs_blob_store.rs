@@ -308,3 +308,10 @@ async fn an_open_read_survives_the_blob_being_deleted() {
     let chunks: Vec<Bytes> = stream.try_collect().await.unwrap();
     assert_eq!(chunks.concat(), bytes);
 }
+
+#[test]
+fn free_bytes_reports_the_disk_of_the_store() {
+    let (_dir, store) = store();
+    let free = store.free_bytes().expect("statvfs works on a local disk");
+    assert!(free > 0, "a writable temporary directory has room");
+}

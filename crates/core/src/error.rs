@@ -179,6 +179,18 @@ pub enum CoreError {
         /// effect, so what it refers to must not be undone.
         outcome_unknown: bool,
     },
+    /// A disk is full, or a write would eat into the space the server keeps
+    /// free so that deletes can still be recorded (`--min-free-space`):
+    /// nothing was written, and retrying will not help until space is
+    /// freed. The message names the store and what to do, never a path,
+    /// and is sent as is.
+    #[error("{message}")]
+    InsufficientStorage {
+        /// The full store: the object store (`Storage`) or the database.
+        dependency: Dependency,
+        /// What is full and what to do.
+        message: String,
+    },
     /// Something stored no longer decodes (a row edited by hand, or
     /// written by another version of Mini AWS): the server's fault, but
     /// one the client can repair, so the message — which names what is
@@ -227,6 +239,14 @@ impl CoreError {
             dependency,
             message: message.into(),
             outcome_unknown: false,
+        }
+    }
+
+    /// An insufficient-storage error for `dependency`.
+    pub fn insufficient_storage(dependency: Dependency, message: impl Into<String>) -> Self {
+        CoreError::InsufficientStorage {
+            dependency,
+            message: message.into(),
         }
     }
 

@@ -30,9 +30,10 @@ pub(crate) fn db_err(err: sqlx::Error) -> CoreError {
             unreachable_db(&err)
         }
         sqlx::Error::Database(ref db) if is_disk_full(db.code().as_deref()) => {
-            CoreError::unavailable(
+            tracing::warn!(error = %err, "the database's disk is full");
+            CoreError::insufficient_storage(
                 Dependency::Database,
-                format!("the database cannot write: its disk is full ({err}); free space"),
+                "the database's disk is full; nothing was changed: free space on the server",
             )
         }
         other => CoreError::internal("database query failed", other),

@@ -40,6 +40,13 @@ pub struct Config {
     #[arg(long, env = "MINIAWS_MAX_OBJECT_SIZE", default_value = "5GiB", value_parser = parse_byte_size, value_name = "SIZE")]
     pub max_object_size: u64,
 
+    /// Free space kept on the data directory's disk, in bytes or with a
+    /// unit: an upload that would leave less is refused with 507 before its
+    /// body is read, so that a disk filled by uploads still has room to
+    /// record deletes. 0 turns the check off.
+    #[arg(long, env = "MINIAWS_MIN_FREE_SPACE", default_value = "64MiB", value_parser = parse_free_space, value_name = "SIZE")]
+    pub min_free_space: u64,
+
     /// Multipart uploads not completed or aborted within this many seconds
     /// are removed with their parts (S3's abandoned uploads).
     #[arg(
@@ -234,6 +241,15 @@ pub fn parse_byte_size(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("`{s}` is not a usable size (zero or too large)"))
 }
 
+/// A free-space reserve: a size as [`parse_byte_size`] takes it, or `0`
+/// (no reserve).
+pub fn parse_free_space(s: &str) -> Result<u64, String> {
+    if s.trim().trim_end_matches(|c: char| c.is_ascii_alphabetic()) == "0" {
+        return Ok(0);
+    }
+    parse_byte_size(s)
+}
+
 impl Config {
     /// The native API address: --listen, else 127.0.0.1:$PORT.
     pub fn native_addr(&self) -> SocketAddr {
@@ -302,6 +318,19 @@ mod tests {
         assert!(parse_byte_size("5PB").is_err());
         let c = Config::try_parse_from(["miniaws"]).unwrap();
         assert_eq!(c.max_object_size, 5 << 30);
+    }
+
+    #[test]
+    fn the_free_space_reserve_takes_zero_and_units() {
+        assert_eq!(parse_free_space("0"), Ok(0));
+        assert_eq!(parse_free_space("0MiB"), Ok(0));
+        assert_eq!(parse_free_space("256MiB"), Ok(256 << 20));
+        assert!(parse_free_space("-1").is_err());
+        assert!(parse_free_space("lots").is_err());
+        let c = Config::try_parse_from(["miniaws"]).unwrap();
+        assert_eq!(c.min_free_space, 64 << 20);
+        let c = Config::try_parse_from(["miniaws", "--min-free-space", "0"]).unwrap();
+        assert_eq!(c.min_free_space, 0);
     }
 
     #[test]

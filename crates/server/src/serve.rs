@@ -58,11 +58,11 @@ pub async fn serve(config: &Config, db: Database) -> anyhow::Result<()> {
             objects_dir.display()
         )
     })?;
-    let storage = Arc::new(StorageService::new(
-        db.storage_repo(),
-        Arc::new(blobs),
-        config.max_object_size,
-    ));
+    let storage = Arc::new(
+        StorageService::new(db.storage_repo(), Arc::new(blobs), config.max_object_size)
+            .with_min_free_bytes(config.min_free_space),
+    );
+    warn_if_short_of_space(&storage, &objects_dir);
     // Object writes that queue while a commit is in flight share the next
     // transaction (group commit).
     if let Some(driver) = storage.commit_driver() {
@@ -271,4 +271,13 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("signal received: finishing in-flight requests");
+}
+
+/// Says at start-up when the data directory's disk already has less free
+/// space than `--min-free-space`: uploads will be refused (507) until space
+/// is freed, and the operator should learn why before the first one is.
+fn warn_if_short_of_space(storage: &StorageService, objects_dir: &std::path::Path) {
+    if let Err(e) = storage.check_room(0) {
+        tracing::warn!(dir = %objects_dir.display(), "{e}; uploads are refused until there is room");
+    }
 }

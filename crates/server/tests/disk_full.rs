@@ -23,38 +23,45 @@ use std::process::Command;
 
 /// A tmpfs mounted for the test, unmounted (lazily) when dropped.
 struct Tmpfs {
-    dir: tempfile::TempDir,
+    path: PathBuf,
+    /// The mount point, when the tmpfs made its own.
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl Tmpfs {
+    /// A tmpfs of `size` on a new temporary directory.
     fn mount(size: &str) -> Option<Self> {
-        let root = Command::new("id")
-            .arg("-u")
-            .output()
-            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
-        if !root {
-            assert!(
-                !services_required(),
-                "disk_full mounts a tmpfs and needs root (CI and ./scripts/test run as root)"
-            );
-            eprintln!("SKIPPED disk_full: mounting a tmpfs needs root");
+        if !can_mount() {
             return None;
         }
         let dir = tempfile::Builder::new()
             .prefix("miniaws-full-")
             .tempdir()
             .expect("a temporary directory");
+        Some(Self::mount_on(dir.path().to_owned(), size, Some(dir)))
+    }
+
+    /// A tmpfs of `size` on `path` (created if missing).
+    fn mount_at(path: PathBuf, size: &str) -> Option<Self> {
+        if !can_mount() {
+            return None;
+        }
+        std::fs::create_dir_all(&path).expect("the mount point");
+        Some(Self::mount_on(path, size, None))
+    }
+
+    fn mount_on(path: PathBuf, size: &str, dir: Option<tempfile::TempDir>) -> Self {
         let status = Command::new("mount")
             .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir.path())
+            .arg(&path)
             .status()
             .expect("mount runs");
-        assert!(status.success(), "mount a {size} tmpfs on {:?}", dir.path());
-        Some(Self { dir })
+        assert!(status.success(), "mount a {size} tmpfs on {path:?}");
+        Self { path, _dir: dir }
     }
 
     fn path(&self) -> &Path {
-        self.dir.path()
+        &self.path
     }
 
     /// Writes a file until the file system refuses more.
@@ -68,12 +75,26 @@ impl Tmpfs {
     }
 }
 
+/// Whether this process may mount (root); skips loudly, or fails when
+/// services are required.
+fn can_mount() -> bool {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if !root {
+        assert!(
+            !services_required(),
+            "disk_full mounts a tmpfs and needs root (CI and ./scripts/test run as root)"
+        );
+        eprintln!("SKIPPED disk_full: mounting a tmpfs needs root");
+    }
+    root
+}
+
 impl Drop for Tmpfs {
     fn drop(&mut self) {
-        let _ = Command::new("umount")
-            .arg("-l")
-            .arg(self.dir.path())
-            .status();
+        let _ = Command::new("umount").arg("-l").arg(&self.path).status();
     }
 }
 
@@ -106,7 +127,8 @@ async fn acknowledged_writes_survive_a_full_database_disk() {
             Err(miniaws_client::ClientError::Api {
                 status, message, ..
             }) => {
-                assert_eq!(status.as_u16(), 503, "{key}: {message}");
+                assert_eq!(status.as_u16(), 507, "{key}: {message}");
+                assert!(message.contains("disk is full"), "{key}: {message}");
                 refused += 1;
                 if refused == 5 {
                     break;
@@ -163,4 +185,226 @@ async fn acknowledged_writes_survive_a_full_database_disk() {
         .put_object("full-disk", "after", "room again", None)
         .await
         .expect("a write after space is freed");
+}
+
+/// A server whose whole data directory (SQLite and blobs) is a tmpfs of
+/// `size`, started with `args`; the tmpfs goes with the returned guard
+/// (dropped after the server: fields drop in order).
+struct OnTmpfs {
+    server: TestServer,
+    fs: Tmpfs,
+}
+
+/// [`server_on_tmpfs`], with a user who owns `bucket` there.
+async fn bucket_on_tmpfs(
+    size: &str,
+    args: &[&str],
+    bucket: &str,
+) -> Option<(OnTmpfs, miniaws_client::Client, miniaws_client::CreatedKey)> {
+    let on = server_on_tmpfs(size, args).await?;
+    let (client, key) = on.server.user("filler").await;
+    client.create_bucket(bucket).await.expect("bucket");
+    Some((on, client, key))
+}
+
+async fn server_on_tmpfs(size: &str, args: &[&str]) -> Option<OnTmpfs> {
+    let dir = tempfile::Builder::new()
+        .prefix("miniaws-test-")
+        .tempdir()
+        .expect("a temporary directory");
+    let fs = Tmpfs::mount_at(dir.path().join("data"), size)?;
+    let url = format!("sqlite://{}", fs.path().join("miniaws.db").display());
+    let server = TestServer::start_in(dir, url, args, &[]).await;
+    Some(OnTmpfs { server, fs })
+}
+
+/// The `(status, type, message)` of a refused native call.
+fn refusal<T: std::fmt::Debug>(
+    result: Result<T, miniaws_client::ClientError>,
+) -> (u16, String, String) {
+    match result {
+        Err(miniaws_client::ClientError::Api {
+            status,
+            kind,
+            message,
+        }) => (status.as_u16(), kind, message),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+/// Temporaries left in the object store.
+fn temporaries(server: &TestServer) -> usize {
+    files_under(&objects_dir(server).join("tmp")).len()
+}
+
+/// Sends the head of a PUT declaring `length` bytes and no body, and
+/// returns the status line of the answer: a refusal made before the body
+/// is read arrives although no byte of it was sent.
+async fn status_without_body(server: &TestServer, key: &str, path: &str, length: u64) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = server.url().trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let head = format!(
+        "PUT {path} HTTP/1.1\r\nHost: localhost\r\nX-API-Key: {key}\r\nContent-Length: {length}\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.expect("send head");
+    let mut answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read(&mut answer))
+        .await
+        .expect("an answer before any byte of the body")
+        .expect("read");
+    String::from_utf8_lossy(&answer[..n])
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn the_reserve_keeps_room_to_delete_on_a_full_disk() {
+    let Some((OnTmpfs { server, fs: _fs }, client, key)) =
+        bucket_on_tmpfs("48m", &["--min-free-space", "8MiB"], "reserve").await
+    else {
+        return;
+    };
+    let body = vec![7u8; 4 << 20];
+
+    // 4 MiB uploads until the admission check refuses one.
+    let mut stored = Vec::new();
+    let (status, kind, message) = loop {
+        let name = format!("o{}", stored.len());
+        match client
+            .put_object("reserve", &name, body.clone(), None)
+            .await
+        {
+            Ok(_) => stored.push(name),
+            refused => break refusal(refused),
+        }
+        assert!(stored.len() < 20, "a 48 MiB disk took 80 MiB");
+    };
+    assert_eq!(
+        (status, kind.as_str()),
+        (507, "INSUFFICIENT_STORAGE"),
+        "{message}"
+    );
+    assert!(message.contains("--min-free-space"), "{message}");
+    assert!(stored.len() >= 5, "only {} objects fitted", stored.len());
+    assert_eq!(temporaries(&server), 0, "a refused upload left a temporary");
+
+    // The S3 endpoint answers the same refusal with a code of its own,
+    // every time: the body it refused unread is drained first, so the SDK
+    // (no Expect: 100-continue, no retries here) reads the answer rather
+    // than a reset connection.
+    let s3 = common::s3_client(&server, &key);
+    for attempt in 0..5 {
+        let err = s3
+            .put_object()
+            .bucket("reserve")
+            .key("by-s3")
+            .body(vec![3u8; 16 << 20].into())
+            .send()
+            .await
+            .expect_err("no room for another 16 MiB");
+        assert_eq!(
+            common::code_of(&err),
+            ("InsufficientStorage".into(), 507),
+            "attempt {attempt}: {err:?}"
+        );
+    }
+    let upload = s3
+        .create_multipart_upload()
+        .bucket("reserve")
+        .key("parts")
+        .send()
+        .await
+        .expect("creating an upload writes no blob");
+    let err = s3
+        .upload_part()
+        .bucket("reserve")
+        .key("parts")
+        .upload_id(upload.upload_id().expect("an upload id"))
+        .part_number(1)
+        .body(vec![4u8; 5 << 20].into())
+        .send()
+        .await
+        .expect_err("no room for a 5 MiB part");
+    assert_eq!(
+        common::code_of(&err),
+        ("InsufficientStorage".into(), 507),
+        "{err:?}"
+    );
+
+    // A declared size that cannot fit is refused before its body is read.
+    let line = status_without_body(&server, &key.key, "/storage/reserve/huge", 1 << 30).await;
+    assert!(line.starts_with("HTTP/1.1 507"), "{line}");
+
+    // Deletes still work (the database has its room), and give space back.
+    client
+        .delete_object("reserve", &stored[0])
+        .await
+        .expect("a delete on a full disk");
+    client
+        .put_object("reserve", "after-delete", body.clone(), None)
+        .await
+        .expect("an upload after a delete made room");
+    assert_eq!(temporaries(&server), 0);
+}
+
+#[tokio::test]
+async fn an_upload_that_fills_the_disk_is_refused_and_leaves_nothing() {
+    // No reserve: the disk itself refuses the write half-way.
+    let Some((OnTmpfs { server, fs: _fs }, client, _)) =
+        bucket_on_tmpfs("48m", &["--min-free-space", "0"], "nospace").await
+    else {
+        return;
+    };
+    let first: Vec<u8> = (0..30u32 << 20).map(|i| (i % 251) as u8).collect();
+    client
+        .put_object("nospace", "first", first.clone(), None)
+        .await
+        .expect("30 MiB fit on a 48 MiB disk");
+
+    let (status, kind, message) = refusal(
+        client
+            .put_object("nospace", "second", vec![1u8; 30 << 20], None)
+            .await,
+    );
+    assert_eq!(
+        (status, kind.as_str()),
+        (507, "INSUFFICIENT_STORAGE"),
+        "{message}"
+    );
+    assert!(message.contains("object store is full"), "{message}");
+    assert!(!message.contains('/'), "no server path is sent: {message}");
+    assert_eq!(
+        temporaries(&server),
+        0,
+        "the refused upload left a temporary"
+    );
+    assert_eq!(
+        blob_files(&server),
+        1,
+        "only the first object's blob is kept"
+    );
+
+    // The first object is intact, the second absent; space is usable again.
+    let got = client
+        .get_object("nospace", "first", None, None)
+        .await
+        .expect("the first object");
+    let bytes: Vec<u8> = got
+        .body
+        .try_fold(Vec::new(), |mut all, chunk| async move {
+            all.extend_from_slice(&chunk);
+            Ok(all)
+        })
+        .await
+        .expect("the body streams");
+    assert!(bytes == first, "the first object changed");
+    let (status, _, _) = refusal(client.get_object("nospace", "second", None, None).await);
+    assert_eq!(status, 404);
+    client
+        .put_object("nospace", "small", "fits", None)
+        .await
+        .expect("a small upload still fits");
 }

@@ -104,6 +104,18 @@ impl TestServer {
         Self::start_on(data_dir, database_url, database, args, envs).await
     }
 
+    /// Starts a server in `dir` (its data directory is `dir/data`, its log
+    /// `dir/server.log`) on an explicit database URL: for tests that mount
+    /// a small file system at `dir/data` first.
+    pub async fn start_in(
+        dir: tempfile::TempDir,
+        database_url: String,
+        args: &[&str],
+        envs: &[(&str, &str)],
+    ) -> Self {
+        Self::start_on(dir, database_url, None, args, envs).await
+    }
+
     async fn start_on(
         data_dir: tempfile::TempDir,
         database_url: String,

@@ -14,7 +14,7 @@ use miniaws_core::CoreError;
 use miniaws_core::multipart::ChecksumAlgorithm;
 use miniaws_core::storage::{ByteStream, body_error};
 use s3s::checksum::ChecksumHasher;
-use s3s::dto::{Checksum, StreamingBlob};
+use s3s::dto::Checksum;
 use s3s::{S3Result, TrailingHeaders, s3_error};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -296,11 +296,15 @@ impl BodyOutcome {
 pub type ComputedChecksum = Arc<BodyOutcome>;
 
 /// The request body as a [`ByteStream`], checking `check` at its end.
-pub fn checked_body(
-    blob: Option<StreamingBlob>,
+pub(crate) fn checked_body<S, E>(
+    blob: Option<S>,
     check: Option<ChecksumRequest>,
     trailers: Option<TrailingHeaders>,
-) -> (ByteStream, ComputedChecksum) {
+) -> (ByteStream, ComputedChecksum)
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin + Send + 'static,
+    E: BodyError,
+{
     checked(blob, check, trailers)
 }
 
@@ -335,7 +339,7 @@ where
 }
 
 /// How an error of the wrapped body becomes the stream's.
-trait BodyError {
+pub(crate) trait BodyError {
     fn into_io(self, outcome: &BodyOutcome) -> std::io::Error;
 }
 
@@ -460,6 +464,7 @@ impl Stream for SyncStream {
 mod tests {
     use super::*;
     use futures::StreamExt;
+    use s3s::dto::StreamingBlob;
 
     fn blob(parts: &[&'static [u8]]) -> StreamingBlob {
         let chunks: Vec<Result<Bytes, std::io::Error>> =

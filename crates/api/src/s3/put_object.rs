@@ -36,6 +36,7 @@ use super::request_options::{sse_s3, stored_class};
 use super::tagging::header_tags;
 use super::write_conditions::write_condition;
 use super::{MiniS3, bucket_error, caller, detached, object_error};
+use crate::linger::SharedBody;
 
 pub(super) async fn handle(
     s3: &MiniS3,
@@ -60,8 +61,10 @@ pub(super) async fn handle(
     // bucket, the key or the condition comes from the write below.
     BucketName::parse(&input.bucket).map_err(bucket_error)?;
     let content_length = input.content_length.and_then(|l| u64::try_from(l).ok());
-    let (body, outcome) = checked_body(input.body, Some(check), req.trailing_headers);
-    let (blob_id, written, lifecycle) = s3
+    // Kept to drain what is left of a body refused before it is read.
+    let shared = input.body.map(SharedBody::new);
+    let (body, outcome) = checked_body(shared.clone(), Some(check), req.trailing_headers);
+    let written = s3
         .storage()
         .write_checked_blob(
             caller,
@@ -75,8 +78,16 @@ pub(super) async fn handle(
             content_length,
             expected_md5,
         )
-        .await
-        .map_err(|e| outcome.error(e))?;
+        .await;
+    let (blob_id, written, lifecycle) = match written {
+        Ok(written) => written,
+        Err(e) => {
+            if let Some(shared) = shared {
+                shared.drain().await;
+            }
+            return Err(outcome.error(e));
+        }
+    };
     let computed = outcome.checksum();
     let mut headers = StoredHeaders {
         cache_control: input.cache_control,

@@ -11,6 +11,7 @@ use s3s::{S3Request, S3Response, S3Result};
 use super::body::{Algorithm, checked_body, checksum_request};
 use super::convert::{StoredChecksums, content_md5, etag};
 use super::{MiniS3, caller, detached, part_number};
+use crate::linger::SharedBody;
 
 pub(super) async fn handle(
     s3: &MiniS3,
@@ -23,7 +24,9 @@ pub(super) async fn handle(
     let number = part_number(input.part_number)?;
     let expected_md5 = content_md5(input.content_md5.as_deref())?;
     let content_length = input.content_length.and_then(|l| u64::try_from(l).ok());
-    let (body, outcome) = checked_body(input.body, check, req.trailing_headers);
+    // Kept to drain what is left of a body refused before it is read.
+    let shared = input.body.map(SharedBody::new);
+    let (body, outcome) = checked_body(shared.clone(), check, req.trailing_headers);
     let computed = outcome.clone();
     // In a task of its own: a client that goes away mid-body fails the
     // write (nothing is kept), and one that goes away after it cannot cut
@@ -51,8 +54,16 @@ pub(super) async fn handle(
             )
             .await
     })
-    .await
-    .map_err(|e| outcome.error(e))?;
+    .await;
+    let part = match part {
+        Ok(part) => part,
+        Err(e) => {
+            if let Some(shared) = shared {
+                shared.drain().await;
+            }
+            return Err(outcome.error(e));
+        }
+    };
     let sums = StoredChecksums::of(
         part.checksum
             .as_ref()

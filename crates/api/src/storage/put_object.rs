@@ -6,64 +6,17 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use futures::{Stream, StreamExt};
+use futures::StreamExt;
 use miniaws_core::storage::{ETag, PutObjectInput, Tags, WriteCondition};
-use std::pin::Pin;
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
-use std::time::Duration;
 
 use super::{bucket_and_key, stored_headers, user_metadata};
 use crate::auth::Auth;
 use crate::detached::detached;
 use crate::error::ApiError;
 use crate::json::Data;
+use crate::linger::SharedBody;
 use crate::state::AppState;
 use crate::views;
-
-/// How long, and how many bytes, a refused upload is still read (and
-/// discarded) before the error is sent: a client that is still sending when
-/// the server answers and closes would see a connection reset instead of the
-/// 413 (the "lingering close" of Apache and nginx).
-const DRAIN_LIMIT: Duration = Duration::from_secs(2);
-const DRAIN_MAX_BYTES: u64 = 64 << 20;
-
-/// The request body, shared between the write (which may stop reading
-/// early) and the handler (which then drains what is left).
-#[derive(Clone)]
-struct SharedBody(Arc<Mutex<axum::body::BodyDataStream>>);
-
-impl Stream for SharedBody {
-    type Item = Result<bytes::Bytes, std::io::Error>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        // Uncontended: only one side polls at a time.
-        let mut inner = match self.0.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        inner
-            .poll_next_unpin(cx)
-            .map(|item| item.map(|r| r.map_err(std::io::Error::other)))
-    }
-}
-
-impl SharedBody {
-    /// Reads and discards the rest of the body, within the drain limits.
-    async fn drain(self) {
-        let mut body = self;
-        let mut drained = 0u64;
-        let _ = tokio::time::timeout(DRAIN_LIMIT, async {
-            while let Some(Ok(chunk)) = body.next().await {
-                drained += chunk.len() as u64;
-                if drained > DRAIN_MAX_BYTES {
-                    break;
-                }
-            }
-        })
-        .await;
-    }
-}
 
 /// The declared body length, if any.
 pub(crate) fn content_length(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
@@ -146,7 +99,10 @@ pub(crate) async fn put_object(
                 .map_err(|_| ApiError::bad_request("Content-Type must be printable ASCII"))
         })
         .transpose()?;
-    let shared = SharedBody(Arc::new(Mutex::new(body.into_data_stream())));
+    let shared = SharedBody::new(
+        body.into_data_stream()
+            .map(|r| r.map_err(std::io::Error::other)),
+    );
     let input = PutObjectInput {
         bucket,
         key,

@@ -288,12 +288,16 @@ impl MultipartService {
         let upload = self
             .upload_of(caller, bucket, key, upload_id, S3Action::PutObject)
             .await?;
-        let body = match self
+        let (body, length) = match self
             .storage
             .get_object(Reader::Signed(caller), src_bucket, src_key, options)
             .await?
         {
-            GetObjectOutput::Body { body, .. } => body,
+            // The copied length is declared, so that a copy that cannot fit
+            // is refused before a byte is read (`check_room`).
+            GetObjectOutput::Body {
+                body, range, meta, ..
+            } => (body, range.map_or(meta.size_bytes, |r| r.len())),
             GetObjectOutput::NotModified(..) => {
                 return Err(CoreError::PreconditionFailed(
                     "the copy source matches If-None-Match / was not modified since".into(),
@@ -322,7 +326,7 @@ impl MultipartService {
             upload_id,
             part_number,
             body,
-            None,
+            Some(length),
             None,
             false,
             checksum,
@@ -573,6 +577,11 @@ impl MultipartService {
                 ),
             });
         }
+
+        // Completion assembles a full copy of the parts before removing
+        // them: refuse it now, not when the disk fills half-way.
+        self.storage
+            .check_room(chosen.iter().map(|p| p.size_bytes).sum())?;
 
         let blobs = self.storage.blobs().clone();
         let ids: Vec<BlobId> = chosen.iter().map(|p| p.blob_id).collect();

@@ -18,6 +18,8 @@ use crate::error::{CoreError, CoreResult};
 pub(crate) struct MemBlobs {
     pub(crate) blobs: Mutex<HashMap<BlobId, Vec<u8>>>,
     pub(crate) temporaries: Mutex<usize>,
+    /// What `free_bytes` reports (`None`: unknown).
+    pub(crate) free: Mutex<Option<u64>>,
 }
 
 impl MemBlobs {
@@ -83,5 +85,9 @@ impl BlobStore for MemBlobs {
 
     async fn remove_temporaries(&self) -> CoreResult<usize> {
         Ok(std::mem::take(&mut *self.temporaries.lock().unwrap()))
+    }
+
+    fn free_bytes(&self) -> Option<u64> {
+        *self.free.lock().unwrap()
     }
 }

@@ -48,8 +48,9 @@ pub struct WrittenBlob {
 ///
 /// # Errors
 ///
-/// Adapters return `Unavailable(Storage)` when the disk cannot be used
-/// (full, read-only, missing) and `Internal` for anything unexpected.
+/// Adapters return `InsufficientStorage(Storage)` when the disk is full,
+/// `Unavailable(Storage)` when it cannot be used otherwise (read-only,
+/// missing) and `Internal` for anything unexpected.
 #[async_trait]
 pub trait BlobStore: Send + Sync {
     /// Streams `body` into a new blob `id` and makes it durable: the bytes go
@@ -86,6 +87,13 @@ pub trait BlobStore: Send + Sync {
     /// Removes temporary files left by interrupted writes; returns how many.
     /// Only safe while no write is in flight (at start-up).
     async fn remove_temporaries(&self) -> CoreResult<usize>;
+
+    /// Bytes free for new blobs on the store's disk (what an unprivileged
+    /// writer may still use), for the admission check of writes; `None`
+    /// when the store cannot tell, which admits every write.
+    fn free_bytes(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// One write for [`StorageRepo::put_objects`].

@@ -202,6 +202,21 @@ pub struct SweepReport {
     pub missing: usize,
 }
 
+/// `bytes` for a person: `512 B`, `40.1 MiB`, `2.0 GiB`.
+fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
 /// How many objects without their bytes the start-up sweep names in its
 /// warning (the count covers them all).
 const MISSING_NAMED: usize = 10;
@@ -213,6 +228,7 @@ pub struct StorageService {
     blobs: Arc<dyn BlobStore>,
     commits: CommitQueue,
     max_object_size_bytes: u64,
+    min_free_bytes: u64,
 }
 
 /// Checks what an object version carries besides its bytes: the content
@@ -260,7 +276,57 @@ impl StorageService {
             repo,
             blobs,
             max_object_size_bytes,
+            min_free_bytes: 0,
         }
+    }
+
+    /// Keeps `bytes` free on the object store's disk: a write whose
+    /// declared size would leave less is refused before its body is read
+    /// ([`CoreError::InsufficientStorage`]), so that a disk filled by
+    /// uploads still has room for the database to record deletes (which is
+    /// how space is given back). 0 turns the check off.
+    #[must_use]
+    pub fn with_min_free_bytes(mut self, bytes: u64) -> Self {
+        self.min_free_bytes = bytes;
+        self
+    }
+
+    /// The space kept free on the object store's disk (`--min-free-space`).
+    pub fn min_free_bytes(&self) -> u64 {
+        self.min_free_bytes
+    }
+
+    /// Refuses a write of `needed` bytes (0 when its size is not declared)
+    /// that would leave less than [`Self::min_free_bytes`] free on the
+    /// object store's disk. Only an admission check: writers that pass it
+    /// together can still fill the disk, and then meet the disk's own
+    /// refusal (also `InsufficientStorage`), with nothing stored.
+    ///
+    /// # Errors
+    /// `InsufficientStorage(Storage)`, naming the figures.
+    pub fn check_room(&self, needed: u64) -> CoreResult<()> {
+        if self.min_free_bytes == 0 {
+            return Ok(());
+        }
+        let Some(free) = self.blobs.free_bytes() else {
+            return Ok(());
+        };
+        if free >= needed.saturating_add(self.min_free_bytes) {
+            return Ok(());
+        }
+        let wanted = if needed == 0 {
+            String::new()
+        } else {
+            format!("this write needs {} and ", human_bytes(needed))
+        };
+        Err(CoreError::insufficient_storage(
+            crate::error::Dependency::Storage,
+            format!(
+                "not enough free space on the server's data directory: {} free; {wanted}the server keeps {} free (--min-free-space) so that deletes can still be recorded; delete objects or free space, nothing was stored",
+                human_bytes(free),
+                human_bytes(self.min_free_bytes)
+            ),
+        ))
     }
 
     /// The group committer of object writes, to be spawned once on the
@@ -748,6 +814,7 @@ impl StorageService {
         if content_length.is_some_and(|len| len > self.max_object_size_bytes) {
             return Err(self.too_large());
         }
+        self.check_room(content_length.unwrap_or(0))?;
         let blob_id = BlobId::new();
         let written = self
             .blobs

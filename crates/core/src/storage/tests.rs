@@ -103,6 +103,71 @@ async fn put_then_get_round_trips_with_md5_etag_and_guessed_type() {
 }
 
 #[tokio::test]
+async fn writes_that_would_eat_the_free_space_reserve_are_refused_before_the_body() {
+    let mut f = fixture();
+    f.svc =
+        StorageService::new(f.repo.clone(), f.blobs.clone(), 1024 * 1024).with_min_free_bytes(1000);
+    f.svc
+        .put_object(f.alice, put("b-room", "old", b"kept"))
+        .await
+        .unwrap();
+    *f.blobs.free.lock().unwrap() = Some(1_500);
+
+    // 400 bytes leave 1,100 free: admitted. 600 would leave 900: refused,
+    // with the figures, and nothing written.
+    f.svc
+        .put_object(f.alice, put("b-room", "fits", &[1; 400]))
+        .await
+        .unwrap();
+    let blobs_before = f.blobs.ids();
+    let err = f
+        .svc
+        .put_object(f.alice, put("b-room", "too-big", &[2; 600]))
+        .await
+        .unwrap_err();
+    let CoreError::InsufficientStorage {
+        dependency,
+        message,
+    } = &err
+    else {
+        panic!("expected InsufficientStorage, got {err:?}");
+    };
+    assert_eq!(*dependency, crate::error::Dependency::Storage);
+    assert!(
+        message.contains("1.5 KiB free")
+            && message.contains("600 B")
+            && message.contains("--min-free-space"),
+        "{message}"
+    );
+    assert_eq!(
+        f.blobs.ids(),
+        blobs_before,
+        "a refused write stored nothing"
+    );
+
+    // An undeclared size is admitted while the reserve itself is intact,
+    // refused once it is not; deletes never ask.
+    let mut undeclared = put("b-room", "unsized", b"abc");
+    undeclared.content_length = None;
+    f.svc.put_object(f.alice, undeclared).await.unwrap();
+    *f.blobs.free.lock().unwrap() = Some(999);
+    let mut undeclared = put("b-room", "unsized-2", b"abc");
+    undeclared.content_length = None;
+    assert!(matches!(
+        f.svc.put_object(f.alice, undeclared).await,
+        Err(CoreError::InsufficientStorage { .. })
+    ));
+    assert!(f.svc.delete_object(f.alice, "b-room", "old").await.unwrap());
+
+    // No reserve, or a store that cannot tell: every write is admitted.
+    *f.blobs.free.lock().unwrap() = None;
+    f.svc.check_room(u64::MAX).unwrap();
+    let no_reserve = StorageService::new(f.repo.clone(), f.blobs.clone(), 1024 * 1024);
+    *f.blobs.free.lock().unwrap() = Some(0);
+    no_reserve.check_room(10).unwrap();
+}
+
+#[tokio::test]
 async fn overwrite_and_delete_remove_the_old_blobs() {
     let f = fixture();
     f.svc
