@@ -55,13 +55,46 @@ async fn colour_only_on_a_terminal_and_never_with_no_color() {
     );
 }
 
-/// Output collected from a child in the background.
+/// A child that is killed and reaped if the test ends before it does: a
+/// failed assertion must not leave `script` and `cloud` waiting for keys.
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+/// Output collected from a child in the background, as bytes (a read may
+/// end inside a multi-byte character such as `›`).
 #[derive(Clone, Default)]
-struct Screen(Arc<Mutex<String>>);
+struct Screen(Arc<Mutex<Vec<u8>>>);
 
 impl Screen {
+    /// Collects `stdout` on a thread until it closes.
+    fn collect(mut stdout: impl Read + Send + 'static) -> (Self, std::thread::JoinHandle<()>) {
+        let screen = Self::default();
+        let sink = screen.clone();
+        let reader = std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.0
+                    .lock()
+                    .expect("not poisoned")
+                    .extend_from_slice(&buf[..n]);
+            }
+        });
+        (screen, reader)
+    }
+
     fn text(&self) -> String {
-        self.0.lock().expect("not poisoned").clone()
+        String::from_utf8_lossy(&self.0.lock().expect("not poisoned")).into_owned()
     }
 
     /// Waits until `needle` has appeared `count` times.
@@ -76,6 +109,29 @@ impl Screen {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+
+    /// Waits until `needle` appears at or after byte `from`; returns the
+    /// offset just past it.
+    fn wait_after(&self, from: usize, needle: &str) -> usize {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            {
+                let bytes = self.0.lock().expect("not poisoned");
+                if let Some(at) = bytes.get(from..).and_then(|tail| {
+                    tail.windows(needle.len())
+                        .position(|w| w == needle.as_bytes())
+                }) {
+                    return from + at + needle.len();
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {needle:?}; screen since then:\n{}",
+                String::from_utf8_lossy(&self.0.lock().expect("not poisoned")[from..])
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -83,28 +139,16 @@ async fn the_menu_runs_a_command_and_quits() {
     let env = Env::start().await;
     env.sign_up("frank");
 
-    let mut child = on_a_terminal(&env, "")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("script runs");
-    let screen = Screen::default();
-    let mut stdout = child.stdout.take().expect("piped");
-    let sink = screen.clone();
-    let reader = std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = stdout.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            sink.0
-                .lock()
-                .expect("not poisoned")
-                .push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
-    });
-    let mut keys = child.stdin.take().expect("piped");
+    let mut child = Reaped(
+        on_a_terminal(&env, "")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("script runs"),
+    );
+    let (screen, reader) = Screen::collect(child.0.stdout.take().expect("piped"));
+    let mut keys = child.0.stdin.take().expect("piped");
     let mut press = |bytes: &[u8]| {
         keys.write_all(bytes).expect("the terminal takes keys");
         keys.flush().expect("flushes");
@@ -122,11 +166,11 @@ async fn the_menu_runs_a_command_and_quits() {
 
     let deadline = Instant::now() + Duration::from_secs(20);
     let status = loop {
-        if let Some(status) = child.try_wait().expect("waits") {
+        if let Some(status) = child.0.try_wait().expect("waits") {
             break status;
         }
         if Instant::now() > deadline {
-            let _ = child.kill();
+            let _ = child.0.kill();
             panic!("the menu did not quit; screen:\n{}", screen.text());
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -192,38 +236,26 @@ async fn recursive_delete_asks_first_on_a_terminal() {
 
     // "n" deletes nothing (exit 1), "y" deletes the prefix only.
     for (answer, code, left) in [(b"n", 1, 4), (b"y", 0, 2)] {
-        let mut child = on_a_terminal(&env, "storage delete asked/p --recursive")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("script runs");
-        let screen = Screen::default();
-        let mut stdout = child.stdout.take().expect("piped");
-        let sink = screen.clone();
-        let reader = std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = stdout.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.0
-                    .lock()
-                    .expect("not poisoned")
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
+        let mut child = Reaped(
+            on_a_terminal(&env, "storage delete asked/p --recursive")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("script runs"),
+        );
+        let (screen, reader) = Screen::collect(child.0.stdout.take().expect("piped"));
         screen.wait_for("Delete 2 objects (3 B) under asked/p/?", 1);
-        let mut keys = child.stdin.take().expect("piped");
+        let mut keys = child.0.stdin.take().expect("piped");
         keys.write_all(answer).expect("the terminal takes keys");
         keys.flush().expect("flushes");
         let deadline = Instant::now() + Duration::from_secs(20);
         let status = loop {
-            if let Some(status) = child.try_wait().expect("waits") {
+            if let Some(status) = child.0.try_wait().expect("waits") {
                 break status;
             }
             if Instant::now() > deadline {
-                let _ = child.kill();
+                let _ = child.0.kill();
                 panic!("the prompt did not end; screen:\n{}", screen.text());
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -238,4 +270,197 @@ async fn recursive_delete_asks_first_on_a_terminal() {
             assert!(text.contains("nothing was deleted"), "{text}");
         }
     }
+}
+
+/// The menu's storage entries driven as a user would, with keys on a
+/// pseudo-terminal (dialoguer reads keys from a terminal only, and `cloud`
+/// opens the menu only when stdin is one: lines on a pipe cannot drive
+/// it), each result checked on the server and on disk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_menu_drives_the_storage_commands() {
+    let env = Env::start().await;
+    env.sign_up("mina");
+    let work = tempfile::tempdir().expect("temp dir");
+    let file = work.path().join("hello.txt");
+    std::fs::write(&file, "hello from the menu\n").expect("writes");
+    let file_arg = file.to_string_lossy().into_owned();
+    // The menu's downloads land in its current directory.
+    let cwd = work.path().join("cwd");
+    std::fs::create_dir(&cwd).expect("mkdir");
+    let keys_on_server = |bucket: &str| -> Vec<String> {
+        env.json(&["storage", "ls", bucket])
+            .as_array()
+            .expect("array")
+            .iter()
+            .map(|o| o["key"].as_str().expect("key").to_owned())
+            .collect()
+    };
+
+    let mut child = Reaped(
+        on_a_terminal(&env, "")
+            .current_dir(&cwd)
+            // Plain text to match; the menu works the same in colour.
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("script runs"),
+    );
+    let (screen, reader) = Screen::collect(child.0.stdout.take().expect("piped"));
+    let mut keys = child.0.stdin.take().expect("piped");
+    // Where the screen has been read up to.
+    let mut seen = 0;
+    // Picks "storage", then the action `index` places down the list, then
+    // answers each prompt once it shows; returns when the menu has printed
+    // the command, with `seen` just after it.
+    let storage_action = |keys: &mut std::process::ChildStdin,
+                          seen: &mut usize,
+                          index: usize,
+                          answers: &[(&str, &str)]| {
+        *seen = screen.wait_after(*seen, "what do you want to work on? ›");
+        press(keys, b"j\r"); // compute, storage, auth, quit
+        *seen = screen.wait_after(*seen, "· storage  buckets and objects");
+        *seen = screen.wait_after(*seen, "Action ›");
+        let mut down = b"j".repeat(index);
+        down.push(b'\r');
+        press(keys, &down);
+        *seen = screen.wait_after(*seen, "✔ Action · ");
+        for (label, answer) in answers {
+            *seen = screen.wait_after(*seen, &format!("{label} ›"));
+            press(keys, format!("{answer}\r").as_bytes());
+            *seen = screen.wait_after(*seen, &format!("{label} · {answer}"));
+        }
+        *seen = screen.wait_after(*seen, "$ cloud storage ");
+    };
+
+    // Make a bucket (the 8th storage action), then list buckets (1st).
+    storage_action(&mut keys, &mut seen, 7, &[("bucket", "menu-bkt")]);
+    seen = screen.wait_after(seen, "mb menu-bkt");
+    seen = screen.wait_after(seen, "Bucket menu-bkt is ready");
+    storage_action(&mut keys, &mut seen, 0, &[]);
+    seen = screen.wait_after(seen, "ls");
+    seen = screen.wait_after(seen, "NAME");
+    seen = screen.wait_after(seen, "menu-bkt");
+    assert_eq!(keys_on_server("menu-bkt"), Vec::<String>::new());
+
+    // Upload a file (3rd), list objects (2nd).
+    storage_action(
+        &mut keys,
+        &mut seen,
+        2,
+        &[("bucket", "menu-bkt"), ("file", file_arg.as_str())],
+    );
+    seen = screen.wait_after(seen, &format!("upload menu-bkt {file_arg}"));
+    seen = screen.wait_after(seen, "Uploaded");
+    assert_eq!(keys_on_server("menu-bkt"), ["hello.txt"]);
+    storage_action(
+        &mut keys,
+        &mut seen,
+        1,
+        &[("bucket (optionally bucket/prefix)", "menu-bkt")],
+    );
+    seen = screen.wait_after(seen, "ls menu-bkt");
+    seen = screen.wait_after(seen, "KEY");
+    seen = screen.wait_after(seen, "hello.txt");
+    seen = screen.wait_after(seen, "20 B");
+
+    // Download it (4th) into the current directory; a missing key is an
+    // error that ends the command, not the menu.
+    storage_action(
+        &mut keys,
+        &mut seen,
+        3,
+        &[("bucket", "menu-bkt"), ("key", "hello.txt")],
+    );
+    seen = screen.wait_after(seen, "Downloaded menu-bkt/hello.txt to hello.txt");
+    assert_eq!(
+        std::fs::read_to_string(cwd.join("hello.txt")).expect("downloaded"),
+        "hello from the menu\n"
+    );
+    storage_action(
+        &mut keys,
+        &mut seen,
+        3,
+        &[("bucket", "menu-bkt"), ("key", "nope.txt")],
+    );
+    seen = screen.wait_after(
+        seen,
+        "error: there is no object \"nope.txt\" in bucket menu-bkt",
+    );
+    // Every object under a prefix (5th) into a directory.
+    storage_action(
+        &mut keys,
+        &mut seen,
+        4,
+        &[
+            ("bucket (optionally bucket/prefix)", "menu-bkt"),
+            ("directory", "tree"),
+        ],
+    );
+    seen = screen.wait_after(seen, "download --recursive menu-bkt tree");
+    seen = screen.wait_after(seen, "Downloaded 1 files");
+    assert_eq!(
+        std::fs::read_to_string(cwd.join("tree/hello.txt")).expect("downloaded"),
+        "hello from the menu\n"
+    );
+
+    // Delete it (6th).
+    storage_action(
+        &mut keys,
+        &mut seen,
+        5,
+        &[("bucket", "menu-bkt"), ("key", "hello.txt")],
+    );
+    seen = screen.wait_after(seen, "Deleted menu-bkt/hello.txt.");
+    assert_eq!(keys_on_server("menu-bkt"), Vec::<String>::new());
+
+    // Upload again, then delete everything under a prefix (7th): it asks.
+    storage_action(
+        &mut keys,
+        &mut seen,
+        2,
+        &[("bucket", "menu-bkt"), ("file", file_arg.as_str())],
+    );
+    seen = screen.wait_after(seen, "Uploaded");
+    storage_action(
+        &mut keys,
+        &mut seen,
+        6,
+        &[("bucket (optionally bucket/prefix)", "menu-bkt")],
+    );
+    seen = screen.wait_after(
+        seen,
+        "Delete 1 objects (20 B) in bucket menu-bkt (all of its objects)?",
+    );
+    press(&mut keys, b"y");
+    seen = screen.wait_after(seen, "Deleted 1 objects (20 B) in bucket menu-bkt");
+    assert_eq!(keys_on_server("menu-bkt"), Vec::<String>::new());
+
+    // Remove the bucket (9th), then quit.
+    storage_action(&mut keys, &mut seen, 8, &[("bucket", "menu-bkt")]);
+    seen = screen.wait_after(seen, "Removed bucket menu-bkt");
+    screen.wait_after(seen, "what do you want to work on? ›");
+    press(&mut keys, b"q");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.0.try_wait().expect("waits") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.0.kill();
+            panic!("the menu did not quit; screen:\n{}", screen.text());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    reader.join().expect("reader ends");
+    assert!(status.success(), "{}", screen.text());
+    let buckets = env.json(&["storage", "ls"]);
+    assert_eq!(buckets.as_array().map(Vec::len), Some(0), "{buckets}");
+}
+
+/// Types `bytes` on the terminal.
+fn press(keys: &mut impl Write, bytes: &[u8]) {
+    keys.write_all(bytes).expect("the terminal takes keys");
+    keys.flush().expect("flushes");
 }
