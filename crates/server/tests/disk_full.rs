@@ -408,3 +408,60 @@ async fn an_upload_that_fills_the_disk_is_refused_and_leaves_nothing() {
         .await
         .expect("a small upload still fits");
 }
+
+#[tokio::test]
+async fn a_multipart_completion_needs_room_for_its_copy_not_the_reserve() {
+    // 20 MiB of parts on a 48 MiB disk keeping 16 MiB: the completion's
+    // copy fits (about 27 MiB free), the copy plus the reserve would not.
+    let Some((OnTmpfs { server, fs: _fs }, _, key)) =
+        bucket_on_tmpfs("48m", &["--min-free-space", "16MiB"], "parts").await
+    else {
+        return;
+    };
+    let s3 = common::s3_client(&server, &key);
+    let upload = s3
+        .create_multipart_upload()
+        .bucket("parts")
+        .key("big")
+        .send()
+        .await
+        .expect("create");
+    let id = upload.upload_id().expect("an upload id");
+    let mut parts = aws_sdk_s3::types::CompletedMultipartUpload::builder();
+    for n in 1..=4 {
+        let part = s3
+            .upload_part()
+            .bucket("parts")
+            .key("big")
+            .upload_id(id)
+            .part_number(n)
+            .body(vec![n as u8; 5 << 20].into())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("part {n}: {e:?}"));
+        parts = parts.parts(
+            aws_sdk_s3::types::CompletedPart::builder()
+                .part_number(n)
+                .e_tag(part.e_tag().expect("an etag"))
+                .build(),
+        );
+    }
+    s3.complete_multipart_upload()
+        .bucket("parts")
+        .key("big")
+        .upload_id(id)
+        .multipart_upload(parts.build())
+        .send()
+        .await
+        .expect("the completion's copy fits although copy + reserve would not");
+    let head = s3
+        .head_object()
+        .bucket("parts")
+        .key("big")
+        .send()
+        .await
+        .expect("head");
+    assert_eq!(head.content_length(), Some(20 << 20));
+    assert_eq!(temporaries(&server), 0);
+    assert_eq!(blob_files(&server), 1, "the parts' blobs are gone");
+}

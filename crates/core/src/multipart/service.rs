@@ -581,7 +581,7 @@ impl MultipartService {
         // Completion assembles a full copy of the parts before removing
         // them: refuse it now, not when the disk fills half-way.
         self.storage
-            .check_room(chosen.iter().map(|p| p.size_bytes).sum())?;
+            .check_transient_room(chosen.iter().map(|p| p.size_bytes).sum())?;
 
         let blobs = self.storage.blobs().clone();
         let ids: Vec<BlobId> = chosen.iter().map(|p| p.blob_id).collect();

@@ -202,6 +202,10 @@ pub struct SweepReport {
     pub missing: usize,
 }
 
+/// The free space a write that gives its room back right after must leave
+/// (see [`StorageService::check_transient_room`]): enough for its commit.
+pub const TRANSIENT_MARGIN_BYTES: u64 = 1 << 20;
+
 /// `bytes` for a person: `512 B`, `40.1 MiB`, `2.0 GiB`.
 fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
@@ -305,13 +309,42 @@ impl StorageService {
     /// # Errors
     /// `InsufficientStorage(Storage)`, naming the figures.
     pub fn check_room(&self, needed: u64) -> CoreResult<()> {
-        if self.min_free_bytes == 0 {
+        self.check_room_keeping(
+            needed,
+            self.min_free_bytes,
+            "free (--min-free-space) so that deletes can still be recorded",
+        )
+    }
+
+    /// [`Self::check_room`] for a write that gives the space back as soon
+    /// as it commits: a multipart completion assembles a copy of its parts
+    /// and then removes them. Holding it to the whole reserve would refuse
+    /// any object larger than half the free space although the finished
+    /// object takes no more room than its parts; it only keeps room for its
+    /// own commit (the smaller of the reserve and
+    /// [`TRANSIENT_MARGIN_BYTES`]), and deletes may meet a full disk for the
+    /// time of the assembly.
+    ///
+    /// # Errors
+    /// `InsufficientStorage(Storage)`, naming the figures.
+    pub fn check_transient_room(&self, needed: u64) -> CoreResult<()> {
+        self.check_room_keeping(
+            needed,
+            self.min_free_bytes.min(TRANSIENT_MARGIN_BYTES),
+            "free for the commit (the parts' room is given back after it)",
+        )
+    }
+
+    /// Refuses `needed` bytes unless `keep` more stay free; `why` ends the
+    /// refusal's "the server keeps N …".
+    fn check_room_keeping(&self, needed: u64, keep: u64, why: &str) -> CoreResult<()> {
+        if keep == 0 {
             return Ok(());
         }
         let Some(free) = self.blobs.free_bytes() else {
             return Ok(());
         };
-        if free >= needed.saturating_add(self.min_free_bytes) {
+        if free >= needed.saturating_add(keep) {
             return Ok(());
         }
         let wanted = if needed == 0 {
@@ -322,9 +355,9 @@ impl StorageService {
         Err(CoreError::insufficient_storage(
             crate::error::Dependency::Storage,
             format!(
-                "not enough free space on the server's data directory: {} free; {wanted}the server keeps {} free (--min-free-space) so that deletes can still be recorded; delete objects or free space, nothing was stored",
+                "not enough free space on the server's data directory: {} free; {wanted}the server keeps {} {why}; delete objects or free space, nothing was stored",
                 human_bytes(free),
-                human_bytes(self.min_free_bytes)
+                human_bytes(keep)
             ),
         ))
     }
