@@ -10,6 +10,7 @@
 
 use futures::{Stream, StreamExt};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -21,27 +22,47 @@ const DRAIN_MAX_BYTES: u64 = 64 << 20;
 
 /// A request body shared between the write (which may stop reading early)
 /// and the handler (which then drains what is left).
-pub(crate) struct SharedBody<S>(Arc<Mutex<S>>);
+pub(crate) struct SharedBody<S> {
+    body: Arc<Mutex<S>>,
+    /// Whether anyone asked for the body yet: hyper answers a client's
+    /// `Expect: 100-continue` at the first ask, and only then does such a
+    /// client send its body.
+    asked: Arc<AtomicBool>,
+}
 
 impl<S> Clone for SharedBody<S> {
     fn clone(&self) -> Self {
-        Self(self.0.clone())
+        Self {
+            body: self.body.clone(),
+            asked: self.asked.clone(),
+        }
     }
 }
 
 impl<S> SharedBody<S> {
     /// Shares `body`.
     pub(crate) fn new(body: S) -> Self {
-        Self(Arc::new(Mutex::new(body)))
+        Self {
+            body: Arc::new(Mutex::new(body)),
+            asked: Arc::new(AtomicBool::new(false)),
+        }
     }
+}
+
+/// Whether the request asks `Expect: 100-continue`.
+pub(crate) fn expects_continue(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(http::header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"))
 }
 
 impl<S: Stream + Unpin> Stream for SharedBody<S> {
     type Item = S::Item;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.asked.store(true, Ordering::Relaxed);
         // Uncontended: only one side polls at a time.
-        let mut inner = match self.0.lock() {
+        let mut inner = match self.body.lock() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         };
@@ -53,8 +74,14 @@ impl<S, E> SharedBody<S>
 where
     S: Stream<Item = Result<bytes::Bytes, E>> + Unpin,
 {
-    /// Reads and discards the rest of the body, within the drain limits.
-    pub(crate) async fn drain(self) {
+    /// Reads and discards the rest of the body, within the drain limits;
+    /// nothing when the client waits for `100 Continue` (`expects_continue`)
+    /// and was never asked for its body: it sends none, and asking now
+    /// would make hyper invite it to.
+    pub(crate) async fn drain(self, expects_continue: bool) {
+        if expects_continue && !self.asked.load(Ordering::Relaxed) {
+            return;
+        }
         let mut body = self;
         let mut drained = 0u64;
         let _ = tokio::time::timeout(DRAIN_LIMIT, async {

@@ -277,7 +277,15 @@ async fn shutdown_signal() {
 /// space than `--min-free-space`: uploads will be refused (507) until space
 /// is freed, and the operator should learn why before the first one is.
 fn warn_if_short_of_space(storage: &StorageService, objects_dir: &std::path::Path) {
-    if let Err(e) = storage.check_room(0) {
-        tracing::warn!(dir = %objects_dir.display(), "{e}; uploads are refused until there is room");
+    let reserve = storage.min_free_bytes();
+    if let Some(free) = storage.blobs().free_bytes()
+        && free < reserve
+    {
+        tracing::warn!(
+            dir = %objects_dir.display(),
+            free_bytes = free,
+            min_free_bytes = reserve,
+            "the data directory's disk has less free space than --min-free-space: uploads are refused (507) until space is freed"
+        );
     }
 }

@@ -36,13 +36,14 @@ use super::request_options::{sse_s3, stored_class};
 use super::tagging::header_tags;
 use super::write_conditions::write_condition;
 use super::{MiniS3, bucket_error, caller, detached, object_error};
-use crate::linger::SharedBody;
+use crate::linger::{SharedBody, expects_continue};
 
 pub(super) async fn handle(
     s3: &MiniS3,
     req: S3Request<PutObjectInput>,
 ) -> S3Result<S3Response<PutObjectOutput>> {
     let caller = caller(&req)?;
+    let expects = expects_continue(&req.headers);
     // Without a checksum of its own, the object gets S3's default one.
     let check = checksum_request(&req.headers)?.unwrap_or_else(ChecksumRequest::s3_default);
     let input = req.input;
@@ -83,7 +84,7 @@ pub(super) async fn handle(
         Ok(written) => written,
         Err(e) => {
             if let Some(shared) = shared {
-                shared.drain().await;
+                shared.drain(expects).await;
             }
             return Err(outcome.error(e));
         }

@@ -11,13 +11,14 @@ use s3s::{S3Request, S3Response, S3Result};
 use super::body::{Algorithm, checked_body, checksum_request};
 use super::convert::{StoredChecksums, content_md5, etag};
 use super::{MiniS3, caller, detached, part_number};
-use crate::linger::SharedBody;
+use crate::linger::{SharedBody, expects_continue};
 
 pub(super) async fn handle(
     s3: &MiniS3,
     req: S3Request<UploadPartInput>,
 ) -> S3Result<S3Response<UploadPartOutput>> {
     let caller = caller(&req)?;
+    let expects = expects_continue(&req.headers);
     let check = checksum_request(&req.headers)?;
     let client_checksum = check.is_some();
     let input = req.input;
@@ -59,7 +60,7 @@ pub(super) async fn handle(
         Ok(part) => part,
         Err(e) => {
             if let Some(shared) = shared {
-                shared.drain().await;
+                shared.drain(expects).await;
             }
             return Err(outcome.error(e));
         }

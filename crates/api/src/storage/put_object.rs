@@ -14,7 +14,7 @@ use crate::auth::Auth;
 use crate::detached::detached;
 use crate::error::ApiError;
 use crate::json::Data;
-use crate::linger::SharedBody;
+use crate::linger::{SharedBody, expects_continue};
 use crate::state::AppState;
 use crate::views;
 
@@ -123,7 +123,7 @@ pub(crate) async fn put_object(
         Err(e) => {
             // Whatever the refusal (too large, bad digest, bad name, not
             // yours), let the client finish sending so it reads the answer.
-            shared.drain().await;
+            shared.drain(expects_continue(&headers)).await;
             return Err(e.into());
         }
     };
