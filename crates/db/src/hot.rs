@@ -24,7 +24,9 @@
 //! their lifecycle. The cache keeps at most [`HotConnections::cap`] idle
 //! ones (half the pool), so that the statements that use the pool directly
 //! always have the other half; a connection returned beyond the cap, or one
-//! left idle in the cache for 30 s (`RETURN_AFTER_IDLE`), goes back to the pool.
+//! left idle in the cache for 30 s (`RETURN_AFTER_IDLE`), or used by it for
+//! sqlx's default maximum lifetime of 30 min (`RETURN_AFTER_USE`), goes back
+//! to the pool.
 //! [`HotConnections::close`] empties the cache and refuses connections from
 //! then on: the pool's own close waits for every checked-out connection, so
 //! [`Database::close`](crate::Database::close) calls it first.
@@ -41,6 +43,12 @@ use std::time::{Duration, Instant};
 /// apply again): the cache holds what the current load uses, not the
 /// high-water mark of a past burst.
 const RETURN_AFTER_IDLE: Duration = Duration::from_secs(30);
+
+/// How long the cache keeps a connection in use, from its first lease,
+/// before it returns it to the pool: sqlx's default maximum lifetime, which
+/// sqlx enforces only on connections that come back to the pool (it then
+/// closes this one and opens a fresh one when needed).
+const RETURN_AFTER_USE: Duration = Duration::from_secs(30 * 60);
 
 /// Checked-out connections of one pool, kept for the hot statements; see
 /// the module documentation. Lease one with [`HotConnections::lease`].
@@ -62,7 +70,10 @@ struct State<DB: Database> {
 #[derive(Debug)]
 struct Cached<DB: Database> {
     conn: PoolConnection<DB>,
+    /// When it was given back (idle since).
     since: Instant,
+    /// When the cache first leased it.
+    first: Instant,
 }
 
 impl<DB: Database> HotConnections<DB> {
@@ -104,9 +115,19 @@ impl<DB: Database> HotConnections<DB> {
     pub async fn lease(&self) -> Result<Lease<'_, DB>, sqlx::Error> {
         loop {
             let cached = self.lock().idle.pop_back();
-            let Some(Cached { mut conn, since }) = cached else {
+            let Some(Cached {
+                mut conn,
+                since,
+                first,
+            }) = cached
+            else {
                 let conn = self.pool.acquire().await?;
-                return Ok(Lease { cache: self, conn });
+                let first = Instant::now();
+                return Ok(Lease {
+                    cache: self,
+                    conn,
+                    first,
+                });
             };
             if self.ping_if_idle_for.is_some_and(|d| since.elapsed() >= d)
                 && let Err(e) = conn.ping().await
@@ -115,7 +136,11 @@ impl<DB: Database> HotConnections<DB> {
                 tracing::debug!(error = %e, "a cached database connection is broken; dropping it");
                 continue;
             }
-            return Ok(Lease { cache: self, conn });
+            return Ok(Lease {
+                cache: self,
+                conn,
+                first,
+            });
         }
     }
 
@@ -131,10 +156,16 @@ impl<DB: Database> HotConnections<DB> {
         drained.len()
     }
 
-    /// Takes `conn` back, unless the cache is closed or full; also returns
+    /// Takes `conn` (first leased at `first`) back, unless the cache is
+    /// closed or full or has used it for [`RETURN_AFTER_USE`]; also returns
     /// to the pool the connections left idle for [`RETURN_AFTER_IDLE`].
-    fn put_back(&self, conn: PoolConnection<DB>) {
+    fn put_back(&self, conn: PoolConnection<DB>, first: Instant) {
         let now = Instant::now();
+        let cached = Cached {
+            conn,
+            since: now,
+            first,
+        };
         // Dropped after the lock is released (a drop spawns sqlx's return).
         let mut released = Vec::new();
         {
@@ -146,10 +177,13 @@ impl<DB: Database> HotConnections<DB> {
             {
                 released.extend(state.idle.pop_front());
             }
-            if state.closed || state.idle.len() >= self.cap {
-                released.push(Cached { conn, since: now });
+            if state.closed
+                || state.idle.len() >= self.cap
+                || now.duration_since(first) >= RETURN_AFTER_USE
+            {
+                released.push(cached);
             } else {
-                state.idle.push_back(Cached { conn, since: now });
+                state.idle.push_back(cached);
             }
         }
         drop(released);
@@ -171,6 +205,7 @@ impl<DB: Database> HotConnections<DB> {
 pub struct Lease<'a, DB: Database> {
     cache: &'a HotConnections<DB>,
     conn: PoolConnection<DB>,
+    first: Instant,
 }
 
 impl<DB: Database> Lease<'_, DB> {
@@ -184,7 +219,7 @@ impl<DB: Database> Lease<'_, DB> {
             Err(e) => leaves_connection_usable(e),
         };
         if usable && !self.conn.is_in_transaction() {
-            self.cache.put_back(self.conn);
+            self.cache.put_back(self.conn, self.first);
         }
     }
 }
