@@ -2,7 +2,7 @@
 //! multipart services (one fake, so both test the same behaviour).
 
 use async_trait::async_trait;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use super::{
@@ -37,6 +37,12 @@ pub(crate) struct MemRepo {
     pub(crate) undecodable_lifecycle: Mutex<BTreeSet<String>>,
     /// bucket → its policy and Block Public Access settings, once written.
     pub(crate) access: Mutex<BTreeMap<String, Access>>,
+    /// Blobs that multipart parts hold, for the sweep's tests (the
+    /// multipart tests' repository keeps its parts itself).
+    pub(crate) part_blobs: Mutex<Vec<BlobId>>,
+    /// When set, the sweep's scans hand each page back in descending
+    /// order (a database that sorts differently).
+    pub(crate) descending_scans: Mutex<bool>,
     /// The size of every group commit, in order.
     pub(crate) batches: Mutex<Vec<usize>>,
     /// When set, a group commit waits for a permit before it applies.
@@ -467,20 +473,26 @@ impl StorageRepo for MemRepo {
             .collect();
         all.sort_by_key(|(b, _, _)| b.as_uuid());
         all.truncate(limit as usize);
+        if *self.descending_scans.lock().unwrap() {
+            all.reverse();
+        }
         Ok(all)
     }
-    async fn referenced_blobs(&self, candidates: &[BlobId]) -> CoreResult<HashSet<BlobId>> {
-        let referenced: HashSet<BlobId> = self
-            .objects
+    async fn part_blobs_after(&self, after: Option<BlobId>, limit: u32) -> CoreResult<Vec<BlobId>> {
+        let mut all: Vec<BlobId> = self
+            .part_blobs
             .lock()
             .unwrap()
-            .values()
-            .map(|m| m.blob_id)
-            .collect();
-        Ok(candidates
             .iter()
-            .filter(|c| referenced.contains(c))
+            .filter(|b| after.is_none_or(|a| b.as_uuid() > a.as_uuid()))
             .copied()
-            .collect())
+            .collect();
+        all.sort_by_key(BlobId::as_uuid);
+        all.dedup();
+        all.truncate(limit as usize);
+        if *self.descending_scans.lock().unwrap() {
+            all.reverse();
+        }
+        Ok(all)
     }
 }

@@ -3,7 +3,6 @@
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::stream::BoxStream;
-use std::collections::HashSet;
 
 use super::cors::CorsConfiguration;
 use super::domain::{Bucket, BucketName, ObjectId, ObjectKey, ObjectMeta, WriteCondition};
@@ -426,17 +425,21 @@ pub trait StorageRepo: Send + Sync {
         limit: u32,
     ) -> CoreResult<Vec<ObjectMeta>>;
 
-    /// Which of `candidates` some row points to (objects, and any other
-    /// table that holds blobs, such as multipart parts).
-    async fn referenced_blobs(&self, candidates: &[BlobId]) -> CoreResult<HashSet<BlobId>>;
-
     /// Up to `limit` objects whose blob ids come after `after` (from the
-    /// first when `None`), in blob-id order: each one's blob id, bucket and
-    /// key (lossily decoded for display). For the start-up check that every
-    /// object's bytes are on disk.
+    /// first when `None`), in blob-id order (the order of [`uuid::Uuid`]'s
+    /// bytes): each one's blob id, bucket and key (lossily decoded for
+    /// display). With [`Self::part_blobs_after`], every blob a row points
+    /// to: the start-up sweep merges both against the sorted blob files.
+    /// Must be an index range scan.
     async fn object_blobs_after(
         &self,
         after: Option<BlobId>,
         limit: u32,
     ) -> CoreResult<Vec<(BlobId, String, String)>>;
+
+    /// Up to `limit` distinct blob ids that multipart parts hold, after
+    /// `after` (from the first when `None`), in blob-id order. Parts'
+    /// blobs are referenced like objects' (the start-up sweep keeps them).
+    /// Must be an index range scan.
+    async fn part_blobs_after(&self, after: Option<BlobId>, limit: u32) -> CoreResult<Vec<BlobId>>;
 }

@@ -635,6 +635,99 @@ async fn sweep_counts_objects_whose_bytes_are_missing_and_keeps_them() {
 }
 
 #[tokio::test]
+async fn sweep_merges_files_with_object_and_part_rows_over_many_pages() {
+    let f = fixture();
+    // Over a page (1,000) of each kind, their ids interleaved at random:
+    // objects with and without their file, parts' blobs (one held twice,
+    // some without a file: not reported, as before), orphans.
+    for i in 0..1203 {
+        f.svc
+            .put_object(f.alice, put("many", &format!("k{i}"), b"x"))
+            .await
+            .unwrap();
+    }
+    let objects: Vec<BlobId> = f
+        .repo
+        .objects
+        .lock()
+        .unwrap()
+        .values()
+        .map(|m| m.blob_id)
+        .collect();
+    let lost: HashSet<BlobId> = objects.iter().step_by(97).copied().collect();
+    for blob in &lost {
+        f.blobs.blobs.lock().unwrap().remove(blob);
+    }
+    let parts: Vec<BlobId> = (0..1501).map(|_| BlobId::new()).collect();
+    let orphans: Vec<BlobId> = (0..2333).map(|_| BlobId::new()).collect();
+    {
+        let mut stored = f.blobs.blobs.lock().unwrap();
+        for id in parts.iter().skip(10).chain(&orphans) {
+            stored.insert(*id, b"p".to_vec());
+        }
+        let mut part_rows = f.repo.part_blobs.lock().unwrap();
+        part_rows.extend(&parts);
+        part_rows.push(parts[500]);
+    }
+    let report = f.svc.sweep().await.unwrap();
+    assert_eq!(
+        report,
+        SweepReport {
+            temporaries: 0,
+            orphans: orphans.len(),
+            missing: lost.len(),
+        }
+    );
+    let expected: HashSet<BlobId> = objects
+        .iter()
+        .filter(|b| !lost.contains(b))
+        .chain(parts.iter().skip(10))
+        .copied()
+        .collect();
+    assert_eq!(f.blobs.ids(), expected);
+    assert_eq!(f.repo.objects.lock().unwrap().len(), 1203);
+    // A second sweep finds the same missing objects and nothing to remove.
+    let again = f.svc.sweep().await.unwrap();
+    assert_eq!((again.orphans, again.missing), (0, lost.len()));
+}
+
+#[tokio::test]
+async fn sweep_removes_nothing_when_the_ids_come_out_of_order() {
+    let f = fixture();
+    for key in ["a", "b", "c"] {
+        f.svc
+            .put_object(f.alice, put("order", key, b"x"))
+            .await
+            .unwrap();
+    }
+    let part = BlobId::new();
+    f.blobs.blobs.lock().unwrap().insert(part, b"p".to_vec());
+    f.repo
+        .part_blobs
+        .lock()
+        .unwrap()
+        .extend([part, BlobId::new()]);
+    f.blobs
+        .blobs
+        .lock()
+        .unwrap()
+        .insert(BlobId::new(), b"orphan".to_vec());
+    let before = f.blobs.ids();
+    *f.repo.descending_scans.lock().unwrap() = true;
+    let err = f.svc.sweep().await.unwrap_err();
+    assert!(
+        matches!(&err, CoreError::Internal { message, .. } if message.contains("out of order")),
+        "{err:?}"
+    );
+    assert_eq!(f.blobs.ids(), before, "nothing removed");
+    // In order again, the orphan goes and the rest stays.
+    *f.repo.descending_scans.lock().unwrap() = false;
+    let report = f.svc.sweep().await.unwrap();
+    assert_eq!((report.orphans, report.missing), (1, 0));
+    assert_eq!(f.blobs.ids().len(), before.len() - 1);
+}
+
+#[tokio::test]
 async fn copy_keeps_or_replaces_metadata() {
     let f = fixture();
     let mut meta = UserMetadata::new();

@@ -11,7 +11,6 @@ use miniaws_core::storage::{
 use miniaws_core::{CoreError, CoreResult, Resource};
 use sqlx::postgres::{PgConnection, PgPool, PgRow, Postgres};
 use sqlx::{Connection, Row};
-use std::collections::HashSet;
 use std::sync::Arc;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -763,17 +762,24 @@ impl StorageRepo for PgStorageRepo {
         after: Option<BlobId>,
         limit: u32,
     ) -> CoreResult<Vec<(BlobId, String, String)>> {
-        // A range scan of the unique index on blob_id (migration 0006).
-        let rows: Vec<(Uuid, String, Vec<u8>)> = sqlx::query_as(
-            "SELECT blob_id, bucket, key FROM objects
-             WHERE blob_id IS NOT NULL AND ($1::uuid IS NULL OR blob_id > $1)
-             ORDER BY blob_id LIMIT $2",
-        )
-        .bind(after.map(|b| b.as_uuid()))
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?;
+        // A range scan of the unique index on blob_id (migration 0006). Two
+        // statements rather than `$1 IS NULL OR blob_id > $1`: a generic
+        // plan of that one filters the index from its start on every page.
+        let query = match after {
+            None => sqlx::query_as(
+                "SELECT blob_id, bucket, key FROM objects
+                 WHERE blob_id IS NOT NULL ORDER BY blob_id LIMIT $1",
+            )
+            .bind(i64::from(limit)),
+            Some(after) => sqlx::query_as(
+                "SELECT blob_id, bucket, key FROM objects
+                 WHERE blob_id > $2 ORDER BY blob_id LIMIT $1",
+            )
+            .bind(i64::from(limit))
+            .bind(after.as_uuid()),
+        };
+        let rows: Vec<(Uuid, String, Vec<u8>)> =
+            query.fetch_all(&self.pool).await.map_err(db_err)?;
         Ok(rows
             .into_iter()
             .map(|(blob, bucket, key)| {
@@ -786,13 +792,20 @@ impl StorageRepo for PgStorageRepo {
             .collect())
     }
 
-    async fn referenced_blobs(&self, candidates: &[BlobId]) -> CoreResult<HashSet<BlobId>> {
-        let ids: Vec<Uuid> = candidates.iter().map(BlobId::as_uuid).collect();
-        let found: Vec<Uuid> = sqlx::query_scalar(
-            "SELECT blob_id FROM objects WHERE blob_id = ANY($1)
-                 UNION SELECT blob_id FROM multipart_parts WHERE blob_id = ANY($1)",
-        )
-        .bind(&ids)
+    async fn part_blobs_after(&self, after: Option<BlobId>, limit: u32) -> CoreResult<Vec<BlobId>> {
+        // A range scan of multipart_parts_blob_idx (migration 0007).
+        let found: Vec<Uuid> = match after {
+            None => sqlx::query_scalar(
+                "SELECT DISTINCT blob_id FROM multipart_parts ORDER BY blob_id LIMIT $1",
+            )
+            .bind(i64::from(limit)),
+            Some(after) => sqlx::query_scalar(
+                "SELECT DISTINCT blob_id FROM multipart_parts
+                 WHERE blob_id > $2 ORDER BY blob_id LIMIT $1",
+            )
+            .bind(i64::from(limit))
+            .bind(after.as_uuid()),
+        }
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;

@@ -18,7 +18,6 @@ use miniaws_core::{CoreError, CoreResult, Resource};
 use sqlx::Connection;
 use sqlx::Row;
 use sqlx::sqlite::{Sqlite, SqliteConnection, SqlitePool, SqliteRow};
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::{fmt_time, parse_opt_time, parse_time, parse_uuid};
@@ -825,7 +824,7 @@ impl StorageRepo for SqliteStorageRepo {
         .map_err(db_err)?;
         let rows: Vec<(String, String, String)> =
             serde_json::from_str(&json).map_err(|e| db_err(sqlx::Error::Decode(Box::new(e))))?;
-        let mut page = rows
+        let page = rows
             .into_iter()
             .map(|(blob, bucket, key)| {
                 let blob = BlobId::from_uuid(parse_uuid(&blob).map_err(db_err)?);
@@ -834,32 +833,31 @@ impl StorageRepo for SqliteStorageRepo {
                 Ok((blob, bucket, String::from_utf8_lossy(&key).into_owned()))
             })
             .collect::<CoreResult<Vec<_>>>()?;
-        // The aggregate follows the subquery's order in practice; sorting
-        // again makes it certain.
-        page.sort_by_key(|(blob, _, _)| blob.as_uuid());
+        // The aggregate follows the subquery's order. Not sorted again
+        // here: the sweep checks that the ids ascend and stops if not (a
+        // row stored in another spelling, sorting elsewhere as text, would
+        // otherwise be skipped and its blob taken for an orphan).
         Ok(page)
     }
 
-    async fn referenced_blobs(&self, candidates: &[BlobId]) -> CoreResult<HashSet<BlobId>> {
-        let mut found = HashSet::new();
-        // SQLite limits bound parameters per statement.
-        for chunk in candidates.chunks(500) {
-            let placeholders = vec!["?"; chunk.len()].join(", ");
-            // Multipart parts hold blobs too (migration 0007).
-            let sql = format!(
-                "SELECT blob_id FROM objects WHERE blob_id IN ({placeholders})
-                 UNION SELECT blob_id FROM multipart_parts WHERE blob_id IN ({placeholders})"
-            );
-            let mut q = sqlx::query_scalar::<_, String>(&sql);
-            for _ in 0..2 {
-                for id in chunk {
-                    q = q.bind(id.to_string());
-                }
-            }
-            for s in q.fetch_all(&self.pool).await.map_err(db_err)? {
-                found.insert(BlobId::from_uuid(parse_uuid(&s).map_err(db_err)?));
-            }
-        }
-        Ok(found)
+    async fn part_blobs_after(&self, after: Option<BlobId>, limit: u32) -> CoreResult<Vec<BlobId>> {
+        // A range scan of multipart_parts_blob_idx (migration 0007), the
+        // page as one JSON row as in `object_blobs_after`.
+        let json: String = sqlx::query_scalar(
+            "SELECT json_group_array(blob_id) FROM (
+                 SELECT DISTINCT blob_id FROM multipart_parts
+                 WHERE blob_id > ? ORDER BY blob_id LIMIT ?)",
+        )
+        .bind(after.map(|b| b.to_string()).unwrap_or_default())
+        .bind(i64::from(limit))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_err)?;
+        let ids: Vec<String> =
+            serde_json::from_str(&json).map_err(|e| db_err(sqlx::Error::Decode(Box::new(e))))?;
+        // In the subquery's order, checked by the sweep (see above).
+        ids.iter()
+            .map(|id| Ok(BlobId::from_uuid(parse_uuid(id).map_err(db_err)?)))
+            .collect()
     }
 }

@@ -3,9 +3,10 @@
 #![allow(dead_code)] // Each test file uses a subset.
 
 use miniaws_core::identity::{ApiKeyId, IdentityRepo, KeyName, NewApiKey, User, UserId};
-use miniaws_core::storage::{Bucket, BucketName, StorageRepo, Tags};
+use miniaws_core::storage::{BlobId, Bucket, BucketName, StorageRepo, Tags};
 use miniaws_db::{Database, PoolSettings};
 use miniaws_testkit::{TestDatabase, require_postgres};
+use std::collections::HashSet;
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
@@ -111,4 +112,47 @@ impl Repos {
             .expect("bucket created");
         bucket.name
     }
+}
+
+/// Every blob some row points to (objects and multipart parts), as the
+/// start-up sweep reads them: both scans paged through in blob-id order,
+/// pages of `page` ids. Checks that each scan ascends strictly.
+pub async fn referenced_blobs(storage: &dyn StorageRepo, page: u32) -> HashSet<BlobId> {
+    let mut found = HashSet::new();
+    let mut after: Option<BlobId> = None;
+    loop {
+        let rows = storage
+            .object_blobs_after(after, page)
+            .await
+            .expect("objects");
+        assert!(rows.len() <= page as usize);
+        for (blob, _, _) in &rows {
+            assert!(
+                after.is_none_or(|a| blob.as_uuid() > a.as_uuid()),
+                "objects ascend"
+            );
+            after = Some(*blob);
+            found.insert(*blob);
+        }
+        if rows.is_empty() {
+            break;
+        }
+    }
+    let mut after: Option<BlobId> = None;
+    loop {
+        let ids = storage.part_blobs_after(after, page).await.expect("parts");
+        assert!(ids.len() <= page as usize);
+        for blob in &ids {
+            assert!(
+                after.is_none_or(|a| blob.as_uuid() > a.as_uuid()),
+                "part blobs ascend, each once"
+            );
+            after = Some(*blob);
+            found.insert(*blob);
+        }
+        if ids.is_empty() {
+            break;
+        }
+    }
+    found
 }
