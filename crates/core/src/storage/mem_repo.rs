@@ -456,13 +456,32 @@ impl StorageRepo for MemRepo {
         &self,
         after: Option<BlobId>,
         limit: u32,
-    ) -> CoreResult<Vec<(BlobId, String, String)>> {
-        let mut all: Vec<(BlobId, String, String)> = self
+    ) -> CoreResult<Vec<BlobId>> {
+        let mut all: Vec<BlobId> = self
             .objects
             .lock()
             .unwrap()
             .values()
-            .filter(|m| after.is_none_or(|a| m.blob_id.as_uuid() > a.as_uuid()))
+            .map(|m| m.blob_id)
+            .filter(|b| after.is_none_or(|a| b.as_uuid() > a.as_uuid()))
+            .collect();
+        all.sort_by_key(BlobId::as_uuid);
+        all.truncate(limit as usize);
+        if *self.descending_scans.lock().unwrap() {
+            all.reverse();
+        }
+        Ok(all)
+    }
+    async fn objects_of_blobs(
+        &self,
+        blobs: &[BlobId],
+    ) -> CoreResult<Vec<(BlobId, String, String)>> {
+        Ok(self
+            .objects
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|m| blobs.contains(&m.blob_id))
             .map(|m| {
                 (
                     m.blob_id,
@@ -470,13 +489,7 @@ impl StorageRepo for MemRepo {
                     m.key.as_str().to_owned(),
                 )
             })
-            .collect();
-        all.sort_by_key(|(b, _, _)| b.as_uuid());
-        all.truncate(limit as usize);
-        if *self.descending_scans.lock().unwrap() {
-            all.reverse();
-        }
-        Ok(all)
+            .collect())
     }
     async fn part_blobs_after(&self, after: Option<BlobId>, limit: u32) -> CoreResult<Vec<BlobId>> {
         let mut all: Vec<BlobId> = self

@@ -425,17 +425,22 @@ pub trait StorageRepo: Send + Sync {
         limit: u32,
     ) -> CoreResult<Vec<ObjectMeta>>;
 
-    /// Up to `limit` objects whose blob ids come after `after` (from the
+    /// The blob ids of up to `limit` objects, those after `after` (from the
     /// first when `None`), in blob-id order (the order of [`uuid::Uuid`]'s
-    /// bytes): each one's blob id, bucket and key (lossily decoded for
-    /// display). With [`Self::part_blobs_after`], every blob a row points
-    /// to: the start-up sweep merges both against the sorted blob files.
-    /// Must be an index range scan.
+    /// bytes). With [`Self::part_blobs_after`], every blob a row points to:
+    /// the start-up sweep merges both against the sorted blob files. Must
+    /// be a range scan of an index that holds the ids (no table lookups).
     async fn object_blobs_after(
         &self,
         after: Option<BlobId>,
         limit: u32,
-    ) -> CoreResult<Vec<(BlobId, String, String)>>;
+    ) -> CoreResult<Vec<BlobId>>;
+
+    /// The bucket and key (lossily decoded for display) of the objects
+    /// whose blob is among `blobs`, in no particular order: the few the
+    /// start-up sweep names in its warning about missing bytes.
+    async fn objects_of_blobs(&self, blobs: &[BlobId])
+    -> CoreResult<Vec<(BlobId, String, String)>>;
 
     /// Up to `limit` distinct blob ids that multipart parts hold, after
     /// `after` (from the first when `None`), in blob-id order. Parts'

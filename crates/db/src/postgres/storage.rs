@@ -761,25 +761,41 @@ impl StorageRepo for PgStorageRepo {
         &self,
         after: Option<BlobId>,
         limit: u32,
-    ) -> CoreResult<Vec<(BlobId, String, String)>> {
-        // A range scan of the unique index on blob_id (migration 0006). Two
-        // statements rather than `$1 IS NULL OR blob_id > $1`: a generic
-        // plan of that one filters the index from its start on every page.
-        let query = match after {
-            None => sqlx::query_as(
-                "SELECT blob_id, bucket, key FROM objects
+    ) -> CoreResult<Vec<BlobId>> {
+        // A range scan of the unique index on blob_id (migration 0006),
+        // index-only once the table is vacuumed. Two statements rather than
+        // `$1 IS NULL OR blob_id > $1`: a generic plan of that one filters
+        // the index from its start on every page.
+        let found: Vec<Uuid> = match after {
+            None => sqlx::query_scalar(
+                "SELECT blob_id FROM objects
                  WHERE blob_id IS NOT NULL ORDER BY blob_id LIMIT $1",
             )
             .bind(i64::from(limit)),
-            Some(after) => sqlx::query_as(
-                "SELECT blob_id, bucket, key FROM objects
+            Some(after) => sqlx::query_scalar(
+                "SELECT blob_id FROM objects
                  WHERE blob_id > $2 ORDER BY blob_id LIMIT $1",
             )
             .bind(i64::from(limit))
             .bind(after.as_uuid()),
-        };
+        }
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(found.into_iter().map(BlobId::from_uuid).collect())
+    }
+
+    async fn objects_of_blobs(
+        &self,
+        blobs: &[BlobId],
+    ) -> CoreResult<Vec<(BlobId, String, String)>> {
+        let ids: Vec<Uuid> = blobs.iter().map(BlobId::as_uuid).collect();
         let rows: Vec<(Uuid, String, Vec<u8>)> =
-            query.fetch_all(&self.pool).await.map_err(db_err)?;
+            sqlx::query_as("SELECT blob_id, bucket, key FROM objects WHERE blob_id = ANY($1)")
+                .bind(&ids)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
         Ok(rows
             .into_iter()
             .map(|(blob, bucket, key)| {

@@ -126,7 +126,7 @@ pub async fn referenced_blobs(storage: &dyn StorageRepo, page: u32) -> HashSet<B
             .await
             .expect("objects");
         assert!(rows.len() <= page as usize);
-        for (blob, _, _) in &rows {
+        for blob in &rows {
             assert!(
                 after.is_none_or(|a| blob.as_uuid() > a.as_uuid()),
                 "objects ascend"
