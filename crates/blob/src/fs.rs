@@ -490,6 +490,17 @@ impl FsBlobStore {
     }
 }
 
+/// Whether `entry` is a directory, following a symbolic link as
+/// `Path::is_dir` does, but from the type `read_dir` already read where the
+/// file system gives it: no `stat` per blob (a tenth of a second over
+/// 100,000 blobs at start-up).
+fn is_dir(entry: &fs::DirEntry) -> bool {
+    match entry.file_type() {
+        Ok(t) if !t.is_symlink() => t.is_dir(),
+        _ => entry.path().is_dir(),
+    }
+}
+
 #[async_trait]
 impl BlobStore for FsBlobStore {
     #[tracing::instrument(skip(self, body))]
@@ -574,7 +585,7 @@ impl BlobStore for FsBlobStore {
                     path: root.clone(),
                     source,
                 })?;
-                if level1.file_name() == TMP_DIR || !level1.path().is_dir() {
+                if level1.file_name() == TMP_DIR || !is_dir(&level1) {
                     continue;
                 }
                 // `ab/<uuid>` blobs, and `ab/cd/` directories of the first
@@ -584,7 +595,7 @@ impl BlobStore for FsBlobStore {
                         path: level1.path(),
                         source,
                     })?;
-                    if !level2.path().is_dir() {
+                    if !is_dir(&level2) {
                         blob(&level2.path());
                         continue;
                     }

@@ -268,6 +268,28 @@ async fn blobs_of_the_first_layout_are_still_read_listed_and_deleted() {
     assert_eq!(store.list().await.unwrap(), vec![current]);
 }
 
+/// The listing reads each entry's type from the directory (no `stat` per
+/// blob) but still follows a symbolic link to a directory, as it did.
+#[cfg(unix)]
+#[tokio::test]
+async fn the_listing_follows_a_linked_directory() {
+    let (dir, store) = store();
+    let id = BlobId::new();
+    let name = id.as_uuid().simple().to_string();
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::fs::write(elsewhere.join(&name), b"linked").unwrap();
+    std::os::unix::fs::symlink(&elsewhere, store.root().join(&name[..2]).join(&name[2..4]))
+        .unwrap();
+    let current = BlobId::new();
+    store.write(current, body(b"new", 1), 10).await.unwrap();
+    let mut listed = store.list().await.unwrap();
+    listed.sort();
+    let mut expected = vec![id, current];
+    expected.sort();
+    assert_eq!(listed, expected);
+}
+
 #[tokio::test]
 async fn list_delete_and_temporaries() {
     let (_dir, store) = store();
