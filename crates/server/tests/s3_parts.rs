@@ -1151,3 +1151,58 @@ async fn part_files_of_a_crashed_completion_go_at_start_up_sqlite() {
 async fn part_files_of_a_crashed_completion_go_at_start_up_postgres() {
     part_files_of_a_crashed_completion(Backend::Postgres).await;
 }
+
+/// The start-up sweep keeps the files of an upload in progress (its part
+/// rows point to them, as object rows do to theirs) and removes an orphan
+/// lying among them; the upload then completes with the parts sent before
+/// the restart.
+async fn parts_of_an_upload_in_progress_survive_a_restart(backend: Backend) {
+    let Some(mut server) = TestServer::start(backend).await else {
+        return;
+    };
+    let (_, key) = server.user("restart-user").await;
+    let s3 = s3_client(&server, &key);
+    let bucket = "restart-bucket";
+    s3.create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("bucket");
+    s3.put_object()
+        .bucket(bucket)
+        .key("plain")
+        .body(ByteStream::from_static(b"plain"))
+        .send()
+        .await
+        .expect("PutObject");
+    let (upload_id, parts, data) = two_part_upload(&s3, bucket, "k").await;
+    assert_eq!(blob_files(&server).len(), 3, "one object and two parts");
+    // An orphan between them, as a crash between a blob's rename and its
+    // commit leaves: named like a blob, no row points to it.
+    let name = uuid::Uuid::new_v4().simple().to_string();
+    let orphan = objects_dir(&server).join(&name[..2]).join(&name);
+    std::fs::write(&orphan, b"orphan").expect("an orphan");
+    server.stop().await;
+    server.restart().await;
+    assert!(!orphan.exists(), "the start-up sweep removes the orphan");
+    assert_eq!(blob_files(&server).len(), 3, "the parts' files are kept");
+    let s3 = s3_client(&server, &key);
+    complete(&s3, bucket, "k", &upload_id, &parts)
+        .await
+        .expect("the upload completes after the restart");
+    assert_eq!(read_back(&s3, bucket, "k").await, Some(data));
+    assert_eq!(
+        read_back(&s3, bucket, "plain").await,
+        Some(b"plain".to_vec())
+    );
+}
+
+#[tokio::test]
+async fn parts_of_an_upload_in_progress_survive_a_restart_sqlite() {
+    parts_of_an_upload_in_progress_survive_a_restart(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn parts_of_an_upload_in_progress_survive_a_restart_postgres() {
+    parts_of_an_upload_in_progress_survive_a_restart(Backend::Postgres).await;
+}
