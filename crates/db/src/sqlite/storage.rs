@@ -812,25 +812,15 @@ impl StorageRepo for SqliteStorageRepo {
         // as hyphenated text, which sorts as the UUIDs. The page comes back
         // as one JSON row, as listings do: sqlx hands rows over from
         // SQLite's worker thread one message each.
-        let json: String = sqlx::query_scalar(
+        blob_id_page(
+            &self.pool,
             "SELECT json_group_array(blob_id) FROM (
                  SELECT blob_id FROM objects
                  WHERE blob_id > ? ORDER BY blob_id LIMIT ?)",
+            after,
+            limit,
         )
-        .bind(after.map(|b| b.to_string()).unwrap_or_default())
-        .bind(i64::from(limit))
-        .fetch_one(&self.pool)
         .await
-        .map_err(db_err)?;
-        let ids: Vec<String> =
-            serde_json::from_str(&json).map_err(|e| db_err(sqlx::Error::Decode(Box::new(e))))?;
-        // The aggregate follows the subquery's order. Not sorted again
-        // here: the sweep checks that the ids ascend and stops if not (a
-        // row stored in another spelling, sorting elsewhere as text, would
-        // otherwise be skipped and its blob taken for an orphan).
-        ids.iter()
-            .map(|id| Ok(BlobId::from_uuid(parse_uuid(id).map_err(db_err)?)))
-            .collect()
     }
 
     async fn objects_of_blobs(
@@ -862,22 +852,39 @@ impl StorageRepo for SqliteStorageRepo {
     async fn part_blobs_after(&self, after: Option<BlobId>, limit: u32) -> CoreResult<Vec<BlobId>> {
         // A range scan of multipart_parts_blob_idx (migration 0007), the
         // page as one JSON row as in `object_blobs_after`.
-        let json: String = sqlx::query_scalar(
+        blob_id_page(
+            &self.pool,
             "SELECT json_group_array(blob_id) FROM (
                  SELECT DISTINCT blob_id FROM multipart_parts
                  WHERE blob_id > ? ORDER BY blob_id LIMIT ?)",
+            after,
+            limit,
         )
+        .await
+    }
+}
+
+/// One page of blob ids after `after`, from `sql` (a `json_group_array` over
+/// an ordered, limited subquery taking `after` and `limit`), in the
+/// subquery's order. Not sorted again here: the sweep checks that the ids
+/// ascend and stops if not (a row stored in another spelling, sorting
+/// elsewhere as text, would otherwise be skipped and its blob taken for an
+/// orphan).
+async fn blob_id_page(
+    pool: &SqlitePool,
+    sql: &str,
+    after: Option<BlobId>,
+    limit: u32,
+) -> CoreResult<Vec<BlobId>> {
+    let json: String = sqlx::query_scalar(sql)
         .bind(after.map(|b| b.to_string()).unwrap_or_default())
         .bind(i64::from(limit))
-        .fetch_one(&self.pool)
+        .fetch_one(pool)
         .await
         .map_err(db_err)?;
-        let ids: Vec<String> =
-            serde_json::from_str(&json).map_err(|e| db_err(sqlx::Error::Decode(Box::new(e))))?;
-        // In the subquery's order, checked by the sweep (see
-        // `object_blobs_after`).
-        ids.iter()
-            .map(|id| Ok(BlobId::from_uuid(parse_uuid(id).map_err(db_err)?)))
-            .collect()
-    }
+    let ids: Vec<String> =
+        serde_json::from_str(&json).map_err(|e| db_err(sqlx::Error::Decode(Box::new(e))))?;
+    ids.iter()
+        .map(|id| Ok(BlobId::from_uuid(parse_uuid(id).map_err(db_err)?)))
+        .collect()
 }
