@@ -28,6 +28,8 @@ pub(crate) struct SharedBody<S> {
     /// `Expect: 100-continue` at the first ask, and only then does such a
     /// client send its body.
     asked: Arc<AtomicBool>,
+    /// Whether the request asked `Expect: 100-continue`.
+    expects_continue: bool,
 }
 
 impl<S> Clone for SharedBody<S> {
@@ -35,25 +37,22 @@ impl<S> Clone for SharedBody<S> {
         Self {
             body: self.body.clone(),
             asked: self.asked.clone(),
+            expects_continue: self.expects_continue,
         }
     }
 }
 
 impl<S> SharedBody<S> {
-    /// Shares `body`.
-    pub(crate) fn new(body: S) -> Self {
+    /// Shares `body`, the body of a request with `headers`.
+    pub(crate) fn new(body: S, headers: &http::HeaderMap) -> Self {
         Self {
             body: Arc::new(Mutex::new(body)),
             asked: Arc::new(AtomicBool::new(false)),
+            expects_continue: headers
+                .get(http::header::EXPECT)
+                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue")),
         }
     }
-}
-
-/// Whether the request asks `Expect: 100-continue`.
-pub(crate) fn expects_continue(headers: &http::HeaderMap) -> bool {
-    headers
-        .get(http::header::EXPECT)
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"))
 }
 
 impl<S: Stream + Unpin> Stream for SharedBody<S> {
@@ -74,12 +73,23 @@ impl<S, E> SharedBody<S>
 where
     S: Stream<Item = Result<bytes::Bytes, E>> + Unpin,
 {
+    /// `result`, once the rest of `body` is drained if it is an error (a
+    /// write refused, perhaps before it read its body).
+    pub(crate) async fn on_refusal<T, R>(body: Option<Self>, result: Result<T, R>) -> Result<T, R> {
+        if result.is_err()
+            && let Some(body) = body
+        {
+            body.drain().await;
+        }
+        result
+    }
+
     /// Reads and discards the rest of the body, within the drain limits;
-    /// nothing when the client waits for `100 Continue` (`expects_continue`)
-    /// and was never asked for its body: it sends none, and asking now
-    /// would make hyper invite it to.
-    pub(crate) async fn drain(self, expects_continue: bool) {
-        if expects_continue && !self.asked.load(Ordering::Relaxed) {
+    /// nothing when the client waits for `100 Continue` and was never
+    /// asked for its body: it sends none, and asking now would make hyper
+    /// invite it to.
+    async fn drain(self) {
+        if self.expects_continue && !self.asked.load(Ordering::Relaxed) {
             return;
         }
         let mut body = self;

@@ -36,14 +36,13 @@ use super::request_options::{sse_s3, stored_class};
 use super::tagging::header_tags;
 use super::write_conditions::write_condition;
 use super::{MiniS3, bucket_error, caller, detached, object_error};
-use crate::linger::{SharedBody, expects_continue};
+use crate::linger::SharedBody;
 
 pub(super) async fn handle(
     s3: &MiniS3,
     req: S3Request<PutObjectInput>,
 ) -> S3Result<S3Response<PutObjectOutput>> {
     let caller = caller(&req)?;
-    let expects = expects_continue(&req.headers);
     // Without a checksum of its own, the object gets S3's default one.
     let check = checksum_request(&req.headers)?.unwrap_or_else(ChecksumRequest::s3_default);
     let input = req.input;
@@ -63,7 +62,7 @@ pub(super) async fn handle(
     BucketName::parse(&input.bucket).map_err(bucket_error)?;
     let content_length = input.content_length.and_then(|l| u64::try_from(l).ok());
     // Kept to drain what is left of a body refused before it is read.
-    let shared = input.body.map(SharedBody::new);
+    let shared = input.body.map(|b| SharedBody::new(b, &req.headers));
     let (body, outcome) = checked_body(shared.clone(), Some(check), req.trailing_headers);
     let written = s3
         .storage()
@@ -80,15 +79,9 @@ pub(super) async fn handle(
             expected_md5,
         )
         .await;
-    let (blob_id, written, lifecycle) = match written {
-        Ok(written) => written,
-        Err(e) => {
-            if let Some(shared) = shared {
-                shared.drain(expects).await;
-            }
-            return Err(outcome.error(e));
-        }
-    };
+    let (blob_id, written, lifecycle) = SharedBody::on_refusal(shared, written)
+        .await
+        .map_err(|e| outcome.error(e))?;
     let computed = outcome.checksum();
     let mut headers = StoredHeaders {
         cache_control: input.cache_control,

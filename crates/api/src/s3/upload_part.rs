@@ -11,14 +11,13 @@ use s3s::{S3Request, S3Response, S3Result};
 use super::body::{Algorithm, checked_body, checksum_request};
 use super::convert::{StoredChecksums, content_md5, etag};
 use super::{MiniS3, caller, detached, part_number};
-use crate::linger::{SharedBody, expects_continue};
+use crate::linger::SharedBody;
 
 pub(super) async fn handle(
     s3: &MiniS3,
     req: S3Request<UploadPartInput>,
 ) -> S3Result<S3Response<UploadPartOutput>> {
     let caller = caller(&req)?;
-    let expects = expects_continue(&req.headers);
     let check = checksum_request(&req.headers)?;
     let client_checksum = check.is_some();
     let input = req.input;
@@ -26,7 +25,7 @@ pub(super) async fn handle(
     let expected_md5 = content_md5(input.content_md5.as_deref())?;
     let content_length = input.content_length.and_then(|l| u64::try_from(l).ok());
     // Kept to drain what is left of a body refused before it is read.
-    let shared = input.body.map(SharedBody::new);
+    let shared = input.body.map(|b| SharedBody::new(b, &req.headers));
     let (body, outcome) = checked_body(shared.clone(), check, req.trailing_headers);
     let computed = outcome.clone();
     // In a task of its own: a client that goes away mid-body fails the
@@ -56,15 +55,9 @@ pub(super) async fn handle(
             .await
     })
     .await;
-    let part = match part {
-        Ok(part) => part,
-        Err(e) => {
-            if let Some(shared) = shared {
-                shared.drain(expects).await;
-            }
-            return Err(outcome.error(e));
-        }
-    };
+    let part = SharedBody::on_refusal(shared, part)
+        .await
+        .map_err(|e| outcome.error(e))?;
     let sums = StoredChecksums::of(
         part.checksum
             .as_ref()

@@ -14,7 +14,7 @@ use crate::auth::Auth;
 use crate::detached::detached;
 use crate::error::ApiError;
 use crate::json::Data;
-use crate::linger::{SharedBody, expects_continue};
+use crate::linger::SharedBody;
 use crate::state::AppState;
 use crate::views;
 
@@ -102,6 +102,7 @@ pub(crate) async fn put_object(
     let shared = SharedBody::new(
         body.into_data_stream()
             .map(|r| r.map_err(std::io::Error::other)),
+        &headers,
     );
     let input = PutObjectInput {
         bucket,
@@ -118,15 +119,9 @@ pub(crate) async fn put_object(
     };
     let storage = state.storage.clone();
     let put = detached(async move { storage.put_object_expiring(caller, input).await }).await;
-    let (meta, expiration) = match put {
-        Ok(put) => put,
-        Err(e) => {
-            // Whatever the refusal (too large, bad digest, bad name, not
-            // yours), let the client finish sending so it reads the answer.
-            shared.drain(expects_continue(&headers)).await;
-            return Err(e.into());
-        }
-    };
+    // Whatever the refusal (too large, bad digest, bad name, not yours),
+    // let the client finish sending so it reads the answer.
+    let (meta, expiration) = SharedBody::on_refusal(Some(shared), put).await?;
     let etag = meta.etag.quoted();
     let mut res = Data(views::object(meta, caller.user_id)).into_response();
     if let Ok(v) = etag.parse() {

@@ -543,14 +543,12 @@ impl StorageService {
     /// it is overwritten or deleted. The rows are left as they are:
     /// deciding to drop an object is the operator's.
     fn report_missing(missing: usize, named: &[String]) {
-        if missing > 0 {
-            tracing::warn!(
-                missing,
-                objects = ?named,
-                "objects whose bytes are missing from the data directory (removed outside Mini AWS?): \
-                 reading them fails with 500; overwrite or delete them"
-            );
-        }
+        tracing::warn!(
+            missing,
+            objects = ?named,
+            "objects whose bytes are missing from the data directory (removed outside Mini AWS?): \
+             reading them fails with 500; overwrite or delete them"
+        );
     }
 
     /// The caller's bucket `name`, for `access`: the owner's request, which
