@@ -57,6 +57,10 @@ pub struct HotConnections<DB: Database> {
     pool: Pool<DB>,
     cap: usize,
     ping_if_idle_for: Option<Duration>,
+    /// [`RETURN_AFTER_IDLE`] unless set by [`HotConnections::with_returns`].
+    return_after_idle: Duration,
+    /// [`RETURN_AFTER_USE`] unless set by [`HotConnections::with_returns`].
+    return_after_use: Duration,
     state: Mutex<State<DB>>,
 }
 
@@ -87,11 +91,24 @@ impl<DB: Database> HotConnections<DB> {
             pool,
             cap,
             ping_if_idle_for,
+            return_after_idle: RETURN_AFTER_IDLE,
+            return_after_use: RETURN_AFTER_USE,
             state: Mutex::new(State {
                 idle: VecDeque::new(),
                 closed: false,
             }),
         }
+    }
+
+    /// The same cache with other limits than the defaults (30 s idle,
+    /// 30 min of use): a connection idle in the cache for `idle`, or first
+    /// leased `used` ago, goes back to the pool when a lease is given back.
+    /// For tests, which cannot wait half an hour.
+    #[must_use]
+    pub fn with_returns(mut self, idle: Duration, used: Duration) -> Self {
+        self.return_after_idle = idle;
+        self.return_after_use = used;
+        self
     }
 
     /// The most idle connections the cache keeps.
@@ -157,8 +174,9 @@ impl<DB: Database> HotConnections<DB> {
     }
 
     /// Takes `conn` (first leased at `first`) back, unless the cache is
-    /// closed or full or has used it for [`RETURN_AFTER_USE`]; also returns
-    /// to the pool the connections left idle for [`RETURN_AFTER_IDLE`].
+    /// closed or full or has used it for its use limit ([`RETURN_AFTER_USE`]);
+    /// also returns to the pool the connections left idle for its idle
+    /// limit ([`RETURN_AFTER_IDLE`]).
     fn put_back(&self, conn: PoolConnection<DB>, first: Instant) {
         let now = Instant::now();
         let cached = Cached {
@@ -173,13 +191,13 @@ impl<DB: Database> HotConnections<DB> {
             while state
                 .idle
                 .front()
-                .is_some_and(|c| now.duration_since(c.since) >= RETURN_AFTER_IDLE)
+                .is_some_and(|c| now.duration_since(c.since) >= self.return_after_idle)
             {
                 released.extend(state.idle.pop_front());
             }
             if state.closed
                 || state.idle.len() >= self.cap
-                || now.duration_since(first) >= RETURN_AFTER_USE
+                || now.duration_since(first) >= self.return_after_use
             {
                 released.push(cached);
             } else {

@@ -3,8 +3,9 @@
 //! its statement ran to its end is the one leased next; one whose lease was
 //! dropped mid-statement (a cancelled future) or after a connection-level
 //! error is not; the cache keeps at most its cap; the hot statements of the
-//! storage repository use it; and `Database::close` does not wait for the
-//! cached connections.
+//! storage repository use it; `Database::close` does not wait for the
+//! cached connections; and a connection left idle in the cache, or used by
+//! it, beyond the cache's limits goes back to the pool.
 
 mod common;
 
@@ -295,6 +296,76 @@ async fn contract<DB: Probe>(fresh: &common::Fresh, hot: &HotConnections<DB>) {
         matches!(hot.lease().await, Err(sqlx::Error::PoolClosed)),
         "nothing is leased after close"
     );
+}
+
+/// The time limits, shortened with `with_returns` (the defaults are 30 s
+/// and 30 min): a connection idle in the cache for the idle limit goes
+/// back to the pool when another lease is given back, and one the cache
+/// first leased the use limit ago goes back when its own lease is.
+async fn returns<DB: Probe>(pool: sqlx::Pool<DB>) {
+    const IDLE: Duration = Duration::from_millis(300);
+    const USED: Duration = Duration::from_millis(900);
+    let hot = HotConnections::new(pool.clone(), 4, None).with_returns(IDLE, USED);
+
+    // Idle: x given back, then y past the idle limit; x goes to the pool.
+    let mut x = hot.lease().await.expect("lease x");
+    let mut y = hot.lease().await.expect("lease y");
+    let (x_id, y_id) = (id_of(&mut x).await, id_of(&mut y).await);
+    assert_ne!(x_id, y_id, "two connections");
+    x.done(&OK);
+    assert_eq!(hot.idle(), 1);
+    tokio::time::sleep(IDLE + Duration::from_millis(50)).await;
+    y.done(&OK);
+    assert_eq!(hot.idle(), 1, "x, idle past the limit, went back to the pool");
+    let mut lease = hot.lease().await.expect("lease");
+    assert_eq!(id_of(&mut lease).await, y_id, "the cache kept y");
+    lease.done(&OK);
+    // Within the limit nothing goes back.
+    let a = hot.lease().await.expect("lease");
+    let b = hot.lease().await.expect("lease");
+    a.done(&OK);
+    b.done(&OK);
+    assert_eq!(hot.idle(), 2, "both kept within the idle limit");
+
+    // Used: leased and given back again and again (never idle long), y is
+    // cached until the cache first leased it the use limit ago.
+    drop(drain(&hot).await);
+    let mut lease = hot.lease().await.expect("lease");
+    let started = std::time::Instant::now();
+    let first = id_of(&mut lease).await;
+    lease.done(&OK);
+    while started.elapsed() < USED.saturating_sub(Duration::from_millis(200)) {
+        let mut lease = hot.lease().await.expect("lease");
+        assert_eq!(id_of(&mut lease).await, first, "kept while within the use limit");
+        lease.done(&OK);
+        assert_eq!(hot.idle(), 1);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let lease = hot.lease().await.expect("lease");
+    lease.done(&OK);
+    assert_eq!(hot.idle(), 0, "used past the limit, it went back to the pool");
+    hot.close();
+}
+
+#[tokio::test]
+async fn hot_connections_return_to_the_pool_sqlite() {
+    let fresh = common::sqlite(true).await;
+    let Database::Sqlite(pool, _) = &fresh.db else {
+        panic!("common::sqlite opens SQLite");
+    };
+    returns(pool.clone()).await;
+}
+
+#[tokio::test]
+async fn hot_connections_return_to_the_pool_postgres() {
+    let Some(fresh) = common::postgres(true).await else {
+        return;
+    };
+    let Database::Postgres(pool, _) = &fresh.db else {
+        panic!("common::postgres opens Postgres");
+    };
+    returns(pool.clone()).await;
 }
 
 #[tokio::test]
