@@ -111,11 +111,145 @@ async fn acknowledged_writes_survive_a_full_database_disk() {
     };
     let url = format!("sqlite://{}", fs.path().join("miniaws.db").display());
     let server = TestServer::start_with_database(url, None, &[], &[]).await;
+    writes_on_a_full_database_disk(&server, &fs, false).await;
+}
+
+/// The same on Postgres: the test database lives in a tablespace on a
+/// tmpfs, which is filled, so that its inserts fail with `disk_full`
+/// (SQLSTATE 53100) — the server answers 507, keeps every write it
+/// acknowledged, and writes again once there is room.
+#[tokio::test]
+async fn acknowledged_writes_survive_a_full_postgres_disk() {
+    let Some(admin_url) = miniaws_testkit::require_postgres() else {
+        return;
+    };
+    let Some(space) = PgTablespace::create(&admin_url, "32m") else {
+        return;
+    };
+    let server = TestServer::start_with_database(space.url.clone(), None, &[], &[]).await;
+    writes_on_a_full_database_disk(&server, &space.fs, true).await;
+    // The server goes before its database (fields drop in order).
+    drop(server);
+}
+
+/// A throw-away database whose tablespace is a tmpfs of its own; dropped
+/// with it (database, tablespace, mount). Creating a tablespace needs a
+/// superuser: the test runs `psql` as the `postgres` system user, which
+/// the test machine's cluster trusts on its socket (as `./scripts/provision`
+/// set it up).
+struct PgTablespace {
+    /// The database's URL, for the test role.
+    url: String,
+    name: String,
+    port: String,
+    fs: Tmpfs,
+}
+
+impl PgTablespace {
+    fn create(admin_url: &str, size: &str) -> Option<Self> {
+        let fs = Tmpfs::mount(size)?;
+        let dir = fs.path().join("pg");
+        std::fs::create_dir(&dir).expect("the tablespace directory");
+        let status = Command::new("chown")
+            .args(["postgres:postgres"])
+            .arg(&dir)
+            .status()
+            .expect("chown runs");
+        assert!(status.success(), "chown the tablespace directory");
+        // postgres://user:password@host:port/db
+        let (user, port) = {
+            let rest = admin_url.split_once("://").expect("a URL").1;
+            let (credentials, host) = rest.split_once('@').expect("credentials in the URL");
+            let user = credentials.split(':').next().expect("a user").to_owned();
+            let host_port = host.split('/').next().expect("a host");
+            let port = host_port.rsplit_once(':').map_or("5432", |(_, p)| p);
+            (user, port.to_owned())
+        };
+        let name = format!("miniaws_full_{}", uuid::Uuid::new_v4().simple());
+        let space = Self {
+            url: format!("{}/{name}", admin_url.rsplit_once('/').expect("a path").0),
+            name,
+            port,
+            fs,
+        };
+        space.psql(&format!(
+            "CREATE TABLESPACE {0} LOCATION '{1}'",
+            space.name,
+            dir.display()
+        ));
+        space.psql(&format!(
+            "CREATE DATABASE {0} OWNER {user} TABLESPACE {0}",
+            space.name
+        ));
+        Some(space)
+    }
+
+    /// Runs `sql` as the `postgres` superuser; panics when it fails.
+    fn psql(&self, sql: &str) {
+        let out = Command::new("runuser")
+            .args(["-u", "postgres", "--", "psql", "-X", "-q"])
+            .args([
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-p",
+                &self.port,
+                "-d",
+                "postgres",
+                "-c",
+            ])
+            .arg(sql)
+            .current_dir("/")
+            .output()
+            .expect("runuser runs");
+        assert!(
+            out.status.success(),
+            "psql as postgres: {sql}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for PgTablespace {
+    fn drop(&mut self) {
+        for sql in [
+            format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+            format!("DROP TABLESPACE IF EXISTS {}", self.name),
+        ] {
+            let _ = Command::new("runuser")
+                .args(["-u", "postgres", "--", "psql", "-X", "-q", "-p", &self.port])
+                .args(["-d", "postgres", "-c", &sql])
+                .current_dir("/")
+                .status();
+        }
+    }
+}
+
+/// Fills the disk of `server`'s database (`fs`) and checks that writes are
+/// refused with 507 and leave nothing behind, that what was acknowledged
+/// reads back, that a delete works on the full disk when the database logs
+/// it elsewhere (`delete_needs_no_room`) and is refused cleanly otherwise,
+/// and that writes succeed again once there is room.
+async fn writes_on_a_full_database_disk(
+    server: &TestServer,
+    fs: &Tmpfs,
+    delete_needs_no_room: bool,
+) {
     let (client, _) = server.user("full").await;
     client.create_bucket("full-disk").await.expect("bucket");
+    // Objects written while there was room, which must outlive the full
+    // disk (and one of which is deleted on it).
+    let mut acknowledged = Vec::new();
+    for i in 0..3 {
+        let (key, body) = (format!("before{i}"), format!("written with room {i}"));
+        client
+            .put_object("full-disk", &key, body.clone(), None)
+            .await
+            .expect("a write with room");
+        acknowledged.push((key, body));
+    }
     let filler = fs.fill();
 
-    let (mut acknowledged, mut refused) = (Vec::new(), 0);
+    let mut refused = 0;
     for i in 0..300 {
         let key = format!("k{i:03}");
         let body = format!("body of {key}").repeat(300);
@@ -174,17 +308,51 @@ async fn acknowledged_writes_survive_a_full_database_disk() {
         "exactly the acknowledged writes are listed"
     );
     assert_eq!(
-        blob_files(&server),
+        blob_files(server),
         acknowledged.len(),
         "a refused write left no blob"
     );
 
-    // Once there is room again, writes succeed.
+    // A delete on the full disk: Postgres records it in its WAL, which is
+    // not on this disk, so it succeeds; SQLite's WAL is, and with not a
+    // byte left (the filler is not the server's, so no reserve of its own
+    // can cover it) the delete is refused as cleanly as a write, and the
+    // object stays whole until there is room.
+    let deleted = client.delete_object("full-disk", "before0").await;
+    if delete_needs_no_room {
+        deleted.expect("a delete on a full disk");
+    } else {
+        let (status, kind, message) = refusal(deleted);
+        assert_eq!(
+            (status, kind.as_str()),
+            (507, "INSUFFICIENT_STORAGE"),
+            "{message}"
+        );
+        client
+            .get_object("full-disk", "before0", None, None)
+            .await
+            .expect("a refused delete changed nothing");
+    }
+
+    // Once there is room again, writes and deletes succeed.
     std::fs::remove_file(filler).expect("free the disk");
     client
         .put_object("full-disk", "after", "room again", None)
         .await
         .expect("a write after space is freed");
+    if !delete_needs_no_room {
+        client
+            .delete_object("full-disk", "before0")
+            .await
+            .expect("a delete after space is freed");
+    }
+    assert!(
+        client
+            .get_object("full-disk", "before0", None, None)
+            .await
+            .is_err(),
+        "the deleted object is gone"
+    );
 }
 
 /// A server whose whole data directory (SQLite and blobs) is a tmpfs of
