@@ -7,18 +7,19 @@ use std::path::PathBuf;
 
 /// Mini AWS: compute instances, S3-compatible storage and API keys on one machine.
 #[derive(Debug, Parser)]
-#[command(name = "miniaws", version, about, long_about = None)]
+#[command(name = "miniaws", version, long_about = None)]
 pub struct Config {
     /// Address of the native JSON API.
-    #[arg(long, env = "MINIAWS_LISTEN", value_name = "ADDR")]
+    #[arg(global = true, long, env = "MINIAWS_LISTEN", value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
 
     /// Port of the native API on 127.0.0.1, when --listen is not given.
-    #[arg(long, env = "PORT", default_value_t = 8080)]
+    #[arg(global = true, long, env = "PORT", default_value_t = 8080)]
     pub port: u16,
 
     /// Address of the AWS-compatible (S3) endpoint.
     #[arg(
+        global = true,
         long,
         env = "MINIAWS_AWS_LISTEN",
         value_name = "ADDR",
@@ -27,29 +28,35 @@ pub struct Config {
     pub aws_listen: SocketAddr,
 
     /// Directory for the SQLite database (when no URL is set) and object bytes.
-    #[arg(long, env = "MINIAWS_DATA_DIR", default_value = "./miniaws-data")]
+    #[arg(
+        global = true,
+        long,
+        env = "MINIAWS_DATA_DIR",
+        default_value = "./miniaws-data"
+    )]
     pub data_dir: PathBuf,
 
     /// Database URL: postgres://user:pass@host:port/db, or sqlite:path.
     /// Unset: a SQLite file in the data directory.
-    #[arg(long, env = "DATABASE_URL", value_name = "URL")]
+    #[arg(global = true, long, env = "DATABASE_URL", value_name = "URL")]
     pub database_url: Option<DatabaseUrl>,
 
     /// Largest object accepted by a single upload, in bytes or with a unit
     /// (`5GiB`, `100MiB`, `64KiB`, `1GB`); larger uploads get 413.
-    #[arg(long, env = "MINIAWS_MAX_OBJECT_SIZE", default_value = "5GiB", value_parser = parse_byte_size, value_name = "SIZE")]
+    #[arg(global = true, long, env = "MINIAWS_MAX_OBJECT_SIZE", default_value = "5GiB", value_parser = parse_byte_size, value_name = "SIZE")]
     pub max_object_size: u64,
 
     /// Free space kept on the data directory's disk, in bytes or with a
     /// unit: an upload that would leave less is refused with 507 before its
     /// body is read, so that a disk filled by uploads still has room to
     /// record deletes. 0 turns the check off.
-    #[arg(long, env = "MINIAWS_MIN_FREE_SPACE", default_value = "64MiB", value_parser = parse_free_space, value_name = "SIZE")]
+    #[arg(global = true, long, env = "MINIAWS_MIN_FREE_SPACE", default_value = "64MiB", value_parser = parse_free_space, value_name = "SIZE")]
     pub min_free_space: u64,
 
     /// Multipart uploads not completed or aborted within this many seconds
     /// are removed with their parts (S3's abandoned uploads).
     #[arg(
+        global = true,
         long,
         env = "MINIAWS_MULTIPART_EXPIRY_SECS",
         default_value_t = 7 * 24 * 3600,
@@ -62,6 +69,7 @@ pub struct Config {
     /// (S3 Expiration and AbortIncompleteMultipartUpload), in seconds; the
     /// first sweep runs at start-up.
     #[arg(
+        global = true,
         long,
         env = "MINIAWS_LIFECYCLE_INTERVAL_SECS",
         default_value_t = 3600,
@@ -73,6 +81,7 @@ pub struct Config {
     /// A request body that sends nothing for this many seconds is abandoned
     /// (the upload is discarded, as if the client had disconnected).
     #[arg(
+        global = true,
         long,
         env = "MINIAWS_BODY_IDLE_TIMEOUT_SECS",
         default_value_t = 60,
@@ -86,6 +95,7 @@ pub struct Config {
     /// previous request); a connection that takes longer is closed, so
     /// stalled or idle clients cannot hold connections forever.
     #[arg(
+        global = true,
         long,
         env = "MINIAWS_HEADER_TIMEOUT_SECS",
         default_value_t = 30,
@@ -95,21 +105,27 @@ pub struct Config {
     pub header_timeout_secs: u64,
 
     /// Maximum database connections in the pool.
-    #[arg(long, env = "MINIAWS_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    #[arg(
+        global = true,
+        long,
+        env = "MINIAWS_DB_MAX_CONNECTIONS",
+        default_value_t = 16
+    )]
     pub db_max_connections: u32,
 
     /// Let anyone create a user with POST /auth/keys (no key needed).
-    #[arg(long, env = "MINIAWS_OPEN_SIGNUP", default_value_t = true, action = ArgAction::Set, value_name = "BOOL")]
+    #[arg(global = true, long, env = "MINIAWS_OPEN_SIGNUP", default_value_t = true, action = ArgAction::Set, value_name = "BOOL")]
     pub open_signup: bool,
 
     /// Docker daemon address (unix:///var/run/docker.sock, tcp://host:port).
     /// Unset: the local socket.
-    #[arg(long, env = "DOCKER_HOST", value_name = "URL")]
+    #[arg(global = true, long, env = "DOCKER_HOST", value_name = "URL")]
     pub docker_host: Option<String>,
 
     /// Host address that instances' published ports bind to. Keep the
     /// default to expose instances to this machine only.
     #[arg(
+        global = true,
         long,
         env = "MINIAWS_PUBLISH_HOST",
         default_value = "127.0.0.1",
@@ -118,24 +134,29 @@ pub struct Config {
     pub publish_host: std::net::IpAddr,
 
     /// Seconds `stop` (and `reboot`) wait after SIGTERM before SIGKILL.
-    #[arg(long, env = "MINIAWS_STOP_GRACE_SECS", default_value_t = 10)]
+    #[arg(
+        global = true,
+        long,
+        env = "MINIAWS_STOP_GRACE_SECS",
+        default_value_t = 10
+    )]
     pub stop_grace_secs: u64,
 
     /// Seconds between full resyncs of instance state with Docker (events
     /// are followed in between).
-    #[arg(long, env = "MINIAWS_RESYNC_INTERVAL_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(global = true, long, env = "MINIAWS_RESYNC_INTERVAL_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     pub resync_interval_secs: u64,
 
     /// Log format.
-    #[arg(long, env = "MINIAWS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
+    #[arg(global = true, long, env = "MINIAWS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,
 
     /// Log filter, in tracing's EnvFilter syntax (e.g. `info`, `miniaws_api=debug`).
-    #[arg(long, env = "MINIAWS_LOG", default_value = "info")]
+    #[arg(global = true, long, env = "MINIAWS_LOG", default_value = "info")]
     pub log_level: String,
 
     /// Run pending migrations and exit.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub migrate_only: bool,
 
     /// What to do (default: serve).
@@ -331,6 +352,39 @@ mod tests {
         assert_eq!(c.min_free_space, 64 << 20);
         let c = Config::try_parse_from(["miniaws", "--min-free-space", "0"]).unwrap();
         assert_eq!(c.min_free_space, 0);
+    }
+
+    #[test]
+    fn options_go_before_or_after_the_subcommand() {
+        let c = Config::try_parse_from(["miniaws", "serve", "--port", "9000"]).unwrap();
+        assert!(matches!(c.command, Some(Command::Serve)));
+        assert_eq!(c.native_addr().to_string(), "127.0.0.1:9000");
+        let c = Config::try_parse_from([
+            "miniaws",
+            "migrate",
+            "down",
+            "--steps",
+            "2",
+            "--data-dir",
+            "/tmp/elsewhere",
+        ])
+        .unwrap();
+        assert!(matches!(
+            c.command,
+            Some(Command::Migrate {
+                action: MigrateAction::Down { steps: 2 }
+            })
+        ));
+        assert_eq!(c.data_dir, PathBuf::from("/tmp/elsewhere"));
+        let c = Config::try_parse_from(["miniaws", "--data-dir", "/tmp/before", "migrate", "up"])
+            .unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("/tmp/before"));
+    }
+
+    #[test]
+    fn help_describes_the_program_not_the_crate() {
+        let help = Config::command().render_help().to_string();
+        assert!(help.starts_with("Mini AWS: compute instances"), "{help}");
     }
 
     #[test]
