@@ -1,9 +1,11 @@
 //! A typed client of the Mini AWS native API.
 //!
-//! The `cloud` CLI and the integration tests use it; nothing else builds
-//! native API requests by hand. Responses are unwrapped from the `{"data": …}`
-//! envelope and failures come back as [`ClientError::Api`] with the server's
-//! status, `type` and message. The bodies are the types of `miniaws-wire`,
+//! The `cloud` CLI never builds native API requests by hand: it goes through
+//! this client, as do the integration tests and the benchmarks, except where
+//! the exact bytes on the wire or a request's bare latency are what they
+//! check. Responses are unwrapped from the `{"data": …}` envelope and
+//! failures come back as [`ClientError::Api`] with the server's status,
+//! `type` and message. The bodies are the types of `miniaws-wire`,
 //! the same ones the server serialises, re-exported here.
 
 mod compute;
