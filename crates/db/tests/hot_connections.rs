@@ -316,7 +316,11 @@ async fn returns<DB: Probe>(pool: sqlx::Pool<DB>) {
     assert_eq!(hot.idle(), 1);
     tokio::time::sleep(IDLE + Duration::from_millis(50)).await;
     y.done(&OK);
-    assert_eq!(hot.idle(), 1, "x, idle past the limit, went back to the pool");
+    assert_eq!(
+        hot.idle(),
+        1,
+        "x, idle past the limit, went back to the pool"
+    );
     let mut lease = hot.lease().await.expect("lease");
     assert_eq!(id_of(&mut lease).await, y_id, "the cache kept y");
     lease.done(&OK);
@@ -336,7 +340,11 @@ async fn returns<DB: Probe>(pool: sqlx::Pool<DB>) {
     lease.done(&OK);
     while started.elapsed() < USED.saturating_sub(Duration::from_millis(200)) {
         let mut lease = hot.lease().await.expect("lease");
-        assert_eq!(id_of(&mut lease).await, first, "kept while within the use limit");
+        assert_eq!(
+            id_of(&mut lease).await,
+            first,
+            "kept while within the use limit"
+        );
         lease.done(&OK);
         assert_eq!(hot.idle(), 1);
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -344,7 +352,11 @@ async fn returns<DB: Probe>(pool: sqlx::Pool<DB>) {
     tokio::time::sleep(Duration::from_millis(250)).await;
     let lease = hot.lease().await.expect("lease");
     lease.done(&OK);
-    assert_eq!(hot.idle(), 0, "used past the limit, it went back to the pool");
+    assert_eq!(
+        hot.idle(),
+        0,
+        "used past the limit, it went back to the pool"
+    );
     hot.close();
 }
 

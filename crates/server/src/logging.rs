@@ -1,7 +1,9 @@
-//! Log set-up: tracing to stderr, pretty or JSON.
+//! Log set-up: tracing to stderr, pretty or JSON, written by a thread of
+//! its own.
 
 use std::ffi::OsString;
-use std::io::IsTerminal;
+use std::io::{BufWriter, IsTerminal};
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
@@ -16,23 +18,47 @@ const S3S_CAP: &str = "s3s=info";
 /// errors at ERROR, see `miniaws_api::s3::wire`).
 const S3S_DEFAULT: &str = "s3s=off";
 
-/// Installs the global subscriber. Logs go to stderr so that stdout carries
-/// only the banner and command output. Colours only on a terminal (and
-/// not with `NO_COLOR` set): a log redirected to a file or a collector
-/// gets plain text it can grep.
-pub fn init(format: LogFormat, filter: &str) {
+/// How many formatted lines may wait for the log thread before a request
+/// that logs waits for it in turn (a reader of the log that stopped reading,
+/// a terminal paused with Ctrl-S: the server goes on for this many lines).
+const BUFFERED_LINES: usize = 128_000;
+
+/// Installs the global subscriber; keep the returned guard until the process
+/// ends (dropping it writes out what is still queued).
+///
+/// Logs go to stderr so that stdout carries only the banner and command
+/// output. Colours only on a terminal (and not with `NO_COLOR` set): a log
+/// redirected to a file or a collector gets plain text it can grep.
+///
+/// Lines are formatted where they happen and written by a thread of their
+/// own (`tracing-appender`'s non-blocking writer), which writes whatever
+/// has queued up in one `write(2)` and then flushes: a request no longer
+/// waits for the write of its access line (about 20 µs on an appended ext4
+/// file, a fifth of a small GET's CPU; see BENCHMARKS.md, session 9), nor
+/// does a runtime thread block on a pipe or terminal that stopped reading.
+/// Not lossy: when [`BUFFERED_LINES`] are waiting, the next line waits too,
+/// rather than being dropped. A line reaches stderr shortly after its
+/// request's answer rather than before it; a process killed with SIGKILL
+/// can lose the last lines queued.
+pub fn init(format: LogFormat, filter: &str) -> WorkerGuard {
     let filter = with_s3s_directive(filter);
+    let (writer, guard) = NonBlockingBuilder::default()
+        .lossy(false)
+        .buffered_lines_limit(BUFFERED_LINES)
+        .thread_name("miniaws-log")
+        .finish(BufWriter::with_capacity(64 * 1024, std::io::stderr()));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(colours(
             std::io::stderr().is_terminal(),
             std::env::var_os("NO_COLOR"),
         ))
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     match format {
         LogFormat::Pretty => builder.compact().init(),
         LogFormat::Json => builder.json().flatten_event(true).init(),
     }
+    guard
 }
 
 /// Whether to colour the log: on a terminal, unless `NO_COLOR` is set to

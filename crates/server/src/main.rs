@@ -18,7 +18,8 @@ use crate::config::{Command, Config, MigrateAction};
 
 fn main() -> ExitCode {
     let config = Config::parse();
-    logging::init(config.log_format, &config.log_level);
+    // Held to the end of `main`: dropping it writes out the queued lines.
+    let _log = logging::init(config.log_format, &config.log_level);
     raise_open_file_limit();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

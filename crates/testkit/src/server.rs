@@ -178,9 +178,49 @@ impl TestServer {
         (self.client().with_api_key(key.key.clone()), key)
     }
 
-    /// The server's log so far (stderr).
+    /// The server's log so far (stderr), with every line of what happened
+    /// before the call: the server writes its log from a thread of its own,
+    /// shortly after each event, so while it runs this first sends it a
+    /// request (`GET /health` with a request id of its own) and waits, at
+    /// most 5 s, for that request's access line.
     pub fn log(&self) -> String {
+        if self.pid().is_some() {
+            self.wait_for_log_sync();
+        }
+        self.log_file()
+    }
+
+    fn log_file(&self) -> String {
         std::fs::read_to_string(self.data_dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// See [`Self::log`]. Blocking I/O on purpose (`log` is called from
+    /// synchronous assertions); the server is another process.
+    fn wait_for_log_sync(&self) {
+        use std::io::{Read, Write};
+        let marker = format!("log-sync-{}", uuid::Uuid::new_v4().simple());
+        let Ok(mut stream) =
+            std::net::TcpStream::connect_timeout(&self.native, Duration::from_secs(2))
+        else {
+            return; // not listening (any more): the log is what it is
+        };
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+        let request = format!(
+            "GET /health HTTP/1.1\r\nHost: localhost\r\nx-request-id: {marker}\r\nConnection: close\r\n\r\n"
+        );
+        if stream.write_all(request.as_bytes()).is_err() {
+            return;
+        }
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !self.log_file().contains(&marker) {
+            if std::time::Instant::now() >= deadline {
+                eprintln!("testkit: the server's log did not show {marker} within 5 s");
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
     }
 
     /// The OS process id, while running.
@@ -235,7 +275,7 @@ impl TestServer {
         assert!(
             ok && native.is_some(),
             "miniaws did not start; its log:\n{}",
-            self.log()
+            self.log_file()
         );
         // Keep draining stdout so the server never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
