@@ -64,9 +64,10 @@ pub trait InstanceRepo: Send + Sync {
     /// `NotFound(Instance)` when the row does not exist.
     async fn update(&self, instance: &Instance) -> CoreResult<()>;
 
-    /// Removes a row for good: only for a launch that failed before its
-    /// container existed, so that nothing misleading is left behind.
-    /// Unknown ids are ignored.
+    /// Removes a row for good: only for a launch that failed, once the
+    /// container it may have created is removed (a container that cannot be
+    /// removed keeps its row, in `ERROR`), so that nothing misleading is
+    /// left behind. Unknown ids are ignored.
     async fn delete(&self, id: InstanceId) -> CoreResult<()>;
 }
 
