@@ -80,7 +80,7 @@ pub enum PartProblem {
 pub enum TagProblem {
     /// A key or value breaks a rule, or a key repeats.
     Invalid,
-    /// More tags than an object may carry.
+    /// More tags than an object (10) or a bucket (50) may carry.
     TooMany,
 }
 
@@ -149,7 +149,8 @@ pub enum CoreError {
         message: String,
     },
     /// A conditional request's precondition (`If-Match`,
-    /// `If-Unmodified-Since`) does not hold.
+    /// `If-Unmodified-Since`, or `If-None-Match: *` on a write) does not
+    /// hold.
     #[error("precondition failed: {0}")]
     PreconditionFailed(String),
     /// The part list of a multipart completion is unusable; the problem
