@@ -428,7 +428,8 @@ async fn s3cmd_works_unchanged() {
 /// that and refuses `Requester`), GetBucketWebsite
 /// `NoSuchWebsiteConfiguration` (DeleteBucketWebsite 204), GetBucketLogging,
 /// GetBucketNotificationConfiguration and GetBucketAccelerateConfiguration
-/// empty, GetBucketReplication
+/// empty (PutBucketNotificationConfiguration accepts an empty
+/// configuration and refuses a destination), GetBucketReplication
 /// `ReplicationConfigurationNotFoundError`; `NoSuchBucket` and
 /// `AccessDenied` as for the other bucket settings.
 #[tokio::test]
@@ -514,6 +515,41 @@ async fn bucket_settings_mini_aws_lacks_answer_as_s3() {
             && notification.event_bridge_configuration().is_none(),
         "{notification:?}"
     );
+    // Turning notifications off (an empty configuration) is honoured; a
+    // destination is not.
+    s3.put_bucket_notification_configuration()
+        .bucket("pays")
+        .notification_configuration(aws_sdk_s3::types::NotificationConfiguration::builder().build())
+        .send()
+        .await
+        .expect("PutBucketNotificationConfiguration, empty");
+    let queue = aws_sdk_s3::types::QueueConfiguration::builder()
+        .queue_arn("arn:aws:sqs:us-east-1:000000000000:events")
+        .events(aws_sdk_s3::types::Event::S3ObjectCreated)
+        .build()
+        .expect("a queue configuration");
+    let err = s3
+        .put_bucket_notification_configuration()
+        .bucket("pays")
+        .notification_configuration(
+            aws_sdk_s3::types::NotificationConfiguration::builder()
+                .queue_configurations(queue)
+                .build(),
+        )
+        .send()
+        .await
+        .expect_err("a queue destination");
+    assert_eq!(code_of(&err), ("NotImplemented".into(), 501), "{err:?}");
+    let notification = s3
+        .get_bucket_notification_configuration()
+        .bucket("pays")
+        .send()
+        .await
+        .expect("GetBucketNotificationConfiguration");
+    assert!(
+        notification.queue_configurations().is_empty(),
+        "unchanged: {notification:?}"
+    );
     let accelerate = s3
         .get_bucket_accelerate_configuration()
         .bucket("pays")
@@ -572,6 +608,15 @@ async fn bucket_settings_mini_aws_lacks_answer_as_s3() {
             client
                 .get_bucket_notification_configuration()
                 .bucket(bucket)
+        );
+        refused!(
+            "PutBucketNotificationConfiguration",
+            client
+                .put_bucket_notification_configuration()
+                .bucket(bucket)
+                .notification_configuration(
+                    aws_sdk_s3::types::NotificationConfiguration::builder().build()
+                )
         );
         refused!(
             "GetBucketReplication",

@@ -96,6 +96,7 @@ mod put_bucket_acl;
 mod put_bucket_cors;
 mod put_bucket_encryption;
 mod put_bucket_lifecycle_configuration;
+mod put_bucket_notification_configuration;
 mod put_bucket_ownership_controls;
 mod put_bucket_policy;
 mod put_bucket_request_payment;
@@ -319,6 +320,13 @@ impl s3s::S3 for MiniS3 {
         req: S3Request<GetBucketReplicationInput>,
     ) -> S3Result<S3Response<GetBucketReplicationOutput>> {
         get_bucket_replication::handle(self, req).await
+    }
+
+    async fn put_bucket_notification_configuration(
+        &self,
+        req: S3Request<PutBucketNotificationConfigurationInput>,
+    ) -> S3Result<S3Response<PutBucketNotificationConfigurationOutput>> {
+        put_bucket_notification_configuration::handle(self, req).await
     }
 
     async fn put_bucket_request_payment(
