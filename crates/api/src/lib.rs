@@ -18,6 +18,7 @@ mod idle_body;
 pub mod json;
 mod linger;
 pub mod middleware;
+pub mod path;
 pub mod s3;
 pub mod state;
 pub mod storage;

@@ -1,12 +1,13 @@
 //! `GET /instances/{id}`: describe one instance (terminated ones too).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use miniaws_wire::Instance;
 
 use super::parse_id;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::json::Data;
+use crate::path::Path;
 use crate::state::AppState;
 use crate::views;
 

@@ -4,7 +4,7 @@
 
 use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
@@ -16,6 +16,7 @@ use time::format_description::well_known::Rfc3339;
 use super::parse_id;
 use crate::auth::Auth;
 use crate::error::ApiError;
+use crate::path::Path;
 use crate::state::AppState;
 
 /// Query parameters.

@@ -1,12 +1,13 @@
 //! `POST /instances/{id}/reboot`: restart a running instance's container.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use miniaws_wire::Instance;
 
 use super::parse_id;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::json::Data;
+use crate::path::Path;
 use crate::state::AppState;
 use crate::views;
 

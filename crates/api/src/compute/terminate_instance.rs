@@ -1,13 +1,14 @@
 //! `DELETE /instances/{id}`: terminate an instance (its container is removed; the
 //! instance stays describable as TERMINATED).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use miniaws_wire::Instance;
 
 use super::parse_id;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::json::Data;
+use crate::path::Path;
 use crate::state::AppState;
 use crate::views;
 

@@ -1,12 +1,13 @@
 //! `DELETE /auth/keys/{id}[?force=true]`: revoke one of the caller's keys.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use miniaws_core::identity::ApiKeyId;
 use serde::Deserialize;
 
 use crate::auth::Auth;
 use crate::error::ApiError;
+use crate::path::Path;
 use crate::state::AppState;
 
 /// Query parameters.

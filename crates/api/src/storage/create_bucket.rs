@@ -1,6 +1,6 @@
 //! `PUT /storage/{bucket}`: create a bucket (idempotent for its owner).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use miniaws_core::CoreError;
 use miniaws_core::error::ConflictKind;
@@ -10,6 +10,7 @@ use miniaws_wire::BucketInfo;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::json::Data;
+use crate::path::Path;
 use crate::state::AppState;
 use crate::views;
 

@@ -1,10 +1,11 @@
 //! `DELETE /storage/{bucket}`: delete an empty bucket.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 
 use crate::auth::Auth;
 use crate::error::ApiError;
+use crate::path::Path;
 use crate::state::AppState;
 
 pub(crate) async fn delete_bucket(

@@ -2,7 +2,7 @@
 //! objects in byte order of keys, with common prefixes.
 
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use miniaws_core::storage::{ListObjectsInput, MAX_LIST_KEYS};
 use miniaws_wire::ObjectPage;
 use serde::Deserialize;
@@ -10,6 +10,7 @@ use serde::Deserialize;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::json::Data;
+use crate::path::Path;
 use crate::state::AppState;
 use crate::views;
 
