@@ -1,25 +1,74 @@
 //! A JSON extractor whose rejections speak the API's error envelope.
 
-use axum::extract::FromRequest;
+use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
-use axum::http::StatusCode;
+use axum::extract::{FromRequest, Request};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, StatusCode};
+use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 
 /// Like `axum::Json`, but a bad body answers 400/413/415 in the envelope,
-/// with a message naming the problem.
-#[derive(Debug, FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// with a message naming the problem; and the body must be a JSON object.
+///
+/// (serde lets a struct be written as an array of its fields in order, so
+/// `["alice"]` would sign up alice and `["web", "nginx"]` launch an
+/// instance: every body of the API is an object with named fields, and a
+/// positional one is a client's mistake, refused before serde reads it.)
+#[derive(Debug)]
 pub struct Json<T>(pub T);
+
+/// Whether the request says its body is JSON: `application/json` or
+/// `application/<something>+json`, parameters allowed (as `axum::Json`).
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    let Some((kind, subtype)) = essence.split_once('/') else {
+        return false;
+    };
+    kind.eq_ignore_ascii_case("application")
+        && (subtype.eq_ignore_ascii_case("json") || subtype.to_ascii_lowercase().ends_with("+json"))
+}
+
+impl<T, S> FromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        if !is_json(req.headers()) {
+            return Err(unsupported_media_type());
+        }
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::from(JsonRejection::from(e)))?;
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+            return Err(ApiError::bad_request(
+                "the request body must be a JSON object with named fields, such as {\"name\": \"…\"}, not an array",
+            ));
+        }
+        let axum::Json(value) = axum::Json::<T>::from_bytes(&bytes)?;
+        Ok(Json(value))
+    }
+}
+
+fn unsupported_media_type() -> ApiError {
+    ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "UNSUPPORTED_MEDIA_TYPE",
+        "expected a JSON body: send `Content-Type: application/json`",
+    )
+}
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         match rejection {
-            JsonRejection::MissingJsonContentType(_) => ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "UNSUPPORTED_MEDIA_TYPE",
-                "expected a JSON body: send `Content-Type: application/json`",
-            ),
+            JsonRejection::MissingJsonContentType(_) => unsupported_media_type(),
             JsonRejection::JsonSyntaxError(e) => {
                 ApiError::bad_request(format!("malformed JSON: {}", e.body_text()))
             }
