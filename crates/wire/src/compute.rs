@@ -1,7 +1,9 @@
 //! `/instances` and `/instance-types`.
 
+use serde::de::{self, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
+use std::fmt;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -12,9 +14,8 @@ use uuid::Uuid;
 /// strings and numbers, or null; `env` may be null; `command` may be one
 /// string, split like a shell would (see [`Command`]).
 ///
-/// Serde names types in the server's 400 messages (`expected struct
-/// LaunchInstance`, `untagged enum Command`, `untagged enum Ports`): a
-/// rename here changes what clients read.
+/// Serde names the struct in the server's 400 messages (`expected struct
+/// LaunchInstance`): a rename here changes what clients read.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LaunchInstance {
@@ -46,7 +47,7 @@ pub struct LaunchInstance {
 
 /// A command override: an argument list, or one line that the server splits
 /// into arguments (quotes respected, no expansion).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum Command {
     /// One line, split by the server.
@@ -55,38 +56,115 @@ pub enum Command {
     Args(Vec<String>),
 }
 
-/// One port spec as sent: text or a bare container port.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum PortSpec {
-    Text(String),
-    Number(u16),
+/// By hand rather than `untagged`, whose refusal ("data did not match any
+/// variant of untagged enum Command") does not say what to send.
+impl<'de> Deserialize<'de> for Command {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct CommandVisitor;
+        impl<'de> Visitor<'de> for CommandVisitor {
+            type Value = Command;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(
+                    "a command: one line such as \"sleep 60\" or a list of arguments such as [\"sleep\", \"60\"]",
+                )
+            }
+            fn visit_str<E: de::Error>(self, line: &str) -> Result<Command, E> {
+                Ok(Command::Line(line.to_owned()))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Command, A::Error> {
+                let mut args = Vec::new();
+                while let Some(arg) = seq.next_element::<String>()? {
+                    args.push(arg);
+                }
+                Ok(Command::Args(args))
+            }
+        }
+        d.deserialize_any(CommandVisitor)
+    }
 }
 
-/// One spec (a string may list several, comma-separated) or a list.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Ports {
-    One(PortSpec),
-    Many(Vec<PortSpec>),
+/// What a port spec may be, for refusals.
+const PORT_SPEC: &str =
+    "a port spec such as \"8080:80\", \"80\" or \"53/udp\", or a port number from 1 to 65535";
+
+/// One port spec as sent: text or a bare container port.
+struct PortSpec(String);
+
+impl<'de> Deserialize<'de> for PortSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(PortsVisitor { in_list: true })
+            .map(|mut specs| PortSpec(specs.pop().unwrap_or_default()))
+    }
+}
+
+/// Reads every accepted shape of `ports` (one spec, a string listing
+/// several comma-separated, a bare number, a list of those, or null) as a
+/// list of spec strings. By hand rather than `untagged` enums, whose
+/// refusal ("data did not match any variant of untagged enum Ports") does
+/// not say what to send.
+struct PortsVisitor {
+    /// Inside a list: one spec, no nested list, no null.
+    in_list: bool,
+}
+
+impl<'de> Visitor<'de> for PortsVisitor {
+    type Value = Vec<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        if self.in_list {
+            f.write_str(PORT_SPEC)
+        } else {
+            write!(f, "{PORT_SPEC}, or a list of them")
+        }
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+        if self.in_list {
+            return Ok(vec![s.to_owned()]);
+        }
+        Ok(s.split(',')
+            .filter(|p| !p.trim().is_empty())
+            .map(str::to_owned)
+            .collect())
+    }
+
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Self::Value, E> {
+        match u16::try_from(n) {
+            Ok(port) if port > 0 => Ok(vec![port.to_string()]),
+            _ => Err(E::invalid_value(de::Unexpected::Unsigned(n), &self)),
+        }
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        if self.in_list {
+            return Err(E::invalid_type(de::Unexpected::Unit, &self));
+        }
+        Ok(Vec::new())
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        self.visit_unit()
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        if self.in_list {
+            return Err(de::Error::invalid_type(de::Unexpected::Seq, &self));
+        }
+        let mut specs = Vec::new();
+        while let Some(PortSpec(spec)) = seq.next_element()? {
+            specs.push(spec);
+        }
+        Ok(specs)
+    }
 }
 
 /// Reads every accepted shape of `ports` as a list of spec strings.
 fn port_specs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    let text = |p: PortSpec| match p {
-        PortSpec::Text(s) => s,
-        PortSpec::Number(n) => n.to_string(),
-    };
-    Ok(match Option::<Ports>::deserialize(d)? {
-        None => Vec::new(),
-        Some(Ports::One(PortSpec::Text(s))) => s
-            .split(',')
-            .filter(|p| !p.trim().is_empty())
-            .map(str::to_owned)
-            .collect(),
-        Some(Ports::One(p)) => vec![text(p)],
-        Some(Ports::Many(list)) => list.into_iter().map(text).collect(),
-    })
+    d.deserialize_option(PortsVisitor { in_list: false })
 }
 
 /// Reads null as an empty map.
@@ -235,15 +313,43 @@ mod tests {
         let cases = [
             (
                 r#"{"name":"a","image":"i","ports":true}"#,
-                "untagged enum Ports",
+                "invalid type: boolean `true`, expected a port spec such as \"8080:80\", \"80\" or \"53/udp\", or a port number from 1 to 65535, or a list of them",
             ),
             (
                 r#"{"name":"a","image":"i","ports":[true]}"#,
-                "untagged enum Ports",
+                "invalid type: boolean `true`, expected a port spec such as",
+            ),
+            (
+                r#"{"name":"a","image":"i","ports":[-1]}"#,
+                "invalid type: integer `-1`, expected a port spec",
+            ),
+            (
+                r#"{"name":"a","image":"i","ports":70000}"#,
+                "invalid value: integer `70000`, expected a port spec",
+            ),
+            (
+                r#"{"name":"a","image":"i","ports":[0]}"#,
+                "invalid value: integer `0`, expected a port spec",
+            ),
+            (
+                r#"{"name":"a","image":"i","ports":[1.5]}"#,
+                "invalid type: floating point `1.5`, expected a port spec",
+            ),
+            (
+                r#"{"name":"a","image":"i","ports":[["80"]]}"#,
+                "invalid type: sequence, expected a port spec",
+            ),
+            (
+                r#"{"name":"a","image":"i","ports":[null]}"#,
+                "invalid type: null, expected a port spec",
             ),
             (
                 r#"{"name":"a","image":"i","command":5}"#,
-                "untagged enum Command",
+                "invalid type: integer `5`, expected a command: one line such as \"sleep 60\" or a list of arguments",
+            ),
+            (
+                r#"{"name":"a","image":"i","command":["sleep",60]}"#,
+                "invalid type: integer `60`, expected a string",
             ),
             (r#"{"name":"a","image":"i","env":[1]}"#, "expected a map"),
             (r#"{"name":"a","image":"i","zzz":1}"#, "unknown field `zzz`"),
