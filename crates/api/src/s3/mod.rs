@@ -778,6 +778,40 @@ pub fn s3_service(state: AppState) -> S3Service {
     builder.build()
 }
 
+/// The methods of the S3 API: anything else (PATCH, TRACE, a made-up
+/// one) is S3's 405 `MethodNotAllowed`, not s3s's 501 "Unknown operation",
+/// which would tell a client the server lacks a feature.
+const S3_METHODS: [http::Method; 6] = [
+    http::Method::GET,
+    http::Method::HEAD,
+    http::Method::PUT,
+    http::Method::POST,
+    http::Method::DELETE,
+    http::Method::OPTIONS,
+];
+
+/// S3's refusal of a method it has no operation for, with `Allow`.
+fn method_not_allowed(method: &http::Method) -> S3Error {
+    let mut e = S3Error::with_message(
+        S3ErrorCode::MethodNotAllowed,
+        format!(
+            "The specified method is not allowed against this resource: {method} (the S3 API uses GET, HEAD, PUT, POST, DELETE and OPTIONS)"
+        ),
+    );
+    // The error's headers replace s3s's, its content type included.
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/xml"),
+    );
+    headers.insert(
+        http::header::ALLOW,
+        HeaderValue::from_static("GET, HEAD, PUT, POST, DELETE, OPTIONS"),
+    );
+    e.set_headers(headers);
+    e
+}
+
 /// The AWS listener's router, inside the same request-id and tracing
 /// middleware as the native API: form uploads (PostObject) are ours (see
 /// `post_object`: s3s would buffer them whole), and so are CORS preflights
@@ -792,6 +826,10 @@ pub fn aws_router(state: AppState) -> Router {
         async move {
             if cors::is_preflight(&req) {
                 return wire::answer(req, |req| cors::preflight(state, req)).await;
+            }
+            if !S3_METHODS.contains(req.method()) {
+                let refusal = method_not_allowed(req.method());
+                return wire::answer(req, |_| async { Err(refusal) }).await;
             }
             let cors_request = cors::CorsRequest::of(&req);
             let mut response = if post_object::is_form_post(&req) {
