@@ -188,7 +188,7 @@ async fn finish(
         && is_xml
         && let Ok(bytes) = body.store_all_limited(ERROR_BODY_LIMIT).await
     {
-        let xml = String::from_utf8_lossy(&bytes);
+        let xml = refine_s3s_error(&String::from_utf8_lossy(&bytes));
         let mut annotated = annotate_error_xml(&xml, resource, request_id);
         let code = between(&annotated, "<Code>", "</Code>").unwrap_or("-");
         // 501 is a refusal (a feature Mini AWS does not have), not a fault.
@@ -231,6 +231,53 @@ fn between<'a>(s: &'a str, open: &str, close: &str) -> Option<&'a str> {
     let start = s.find(open)? + open.len();
     let len = s[start..].find(close)?;
     Some(&s[start..start + len])
+}
+
+/// s3s's refusals of a malformed signature, whose terse messages
+/// ("invalid header: authorization") do not say what was wrong: S3's code
+/// for each, and a message that says what a well-formed one looks like.
+/// (The request's own values are never echoed: they carry signatures.)
+const REFINED: &[(&str, &str, &str, &str)] = &[
+    (
+        "InvalidRequest",
+        "invalid header: authorization",
+        "AuthorizationHeaderMalformed",
+        "The Authorization header is malformed: expected `AWS4-HMAC-SHA256 Credential=<access key id>/<yyyymmdd>/<region>/s3/aws4_request, SignedHeaders=<header names, ;-separated>, Signature=<64 hex digits>`",
+    ),
+    (
+        "InvalidRequest",
+        "missing presigned url v4 fields",
+        "AuthorizationQueryParametersError",
+        "The presigned URL's query is malformed: it needs X-Amz-Algorithm=AWS4-HMAC-SHA256, X-Amz-Credential=<access key id>/<yyyymmdd>/<region>/s3/aws4_request, X-Amz-Date=<yyyymmddThhmmssZ>, X-Amz-Expires=<seconds, 1 to 604800>, X-Amz-SignedHeaders and X-Amz-Signature, each once",
+    ),
+    (
+        "InvalidRequest",
+        "invalid header: x-amz-date",
+        "InvalidRequest",
+        "The x-amz-date header is malformed: expected an ISO 8601 basic time such as 20260102T030405Z",
+    ),
+];
+
+/// Replaces the code and message of an s3s refusal listed in [`REFINED`].
+pub fn refine_s3s_error(xml: &str) -> String {
+    let code = between(xml, "<Code>", "</Code>");
+    let message = between(xml, "<Message>", "</Message>");
+    for (from_code, from_message, code_to, message_to) in REFINED {
+        if code == Some(from_code) && message == Some(from_message) {
+            return xml
+                .replacen(
+                    &format!("<Code>{from_code}</Code>"),
+                    &format!("<Code>{code_to}</Code>"),
+                    1,
+                )
+                .replacen(
+                    &format!("<Message>{from_message}</Message>"),
+                    &format!("<Message>{}</Message>", escape(message_to)),
+                    1,
+                );
+        }
+    }
+    xml.to_owned()
 }
 
 /// Adds S3's `<Message>` for the code (see [`super::error_messages`]),
@@ -317,6 +364,21 @@ mod tests {
             "{out}"
         );
         assert_eq!(annotate_error_xml("not xml", "/", "r"), "not xml");
+    }
+
+    #[test]
+    fn terse_s3s_refusals_get_s3_codes_and_messages() {
+        let xml = "<Error><Code>InvalidRequest</Code><Message>invalid header: authorization</Message></Error>";
+        let out = refine_s3s_error(xml);
+        assert!(
+            out.starts_with("<Error><Code>AuthorizationHeaderMalformed</Code><Message>The Authorization header is malformed: expected `AWS4-HMAC-SHA256 Credential=&lt;access key id&gt;/"),
+            "{out}"
+        );
+        let xml = "<Error><Code>InvalidRequest</Code><Message>missing presigned url v4 fields</Message></Error>";
+        assert!(refine_s3s_error(xml).contains("<Code>AuthorizationQueryParametersError</Code>"));
+        // Anything else is left alone.
+        let xml = "<Error><Code>InvalidRequest</Code><Message>something else</Message></Error>";
+        assert_eq!(refine_s3s_error(xml), xml);
     }
 
     #[test]
