@@ -7,8 +7,11 @@ use s3s::dto::{
 };
 use s3s::{S3Request, S3Response, S3Result};
 
+use miniaws_core::multipart::UploadId;
+
 use super::convert::{owner, timestamp, upload_checksum, url_encode};
 use super::request_options::{STORAGE_CLASS, listed_class};
+use super::wire::invalid_argument;
 use super::{MiniS3, bucket_error, caller};
 
 pub(super) async fn handle(
@@ -22,7 +25,31 @@ pub(super) async fn handle(
         .as_ref()
         .is_some_and(|e| e.as_str() == EncodingType::URL);
     let enc = |s: &str| if url { url_encode(s) } else { s.to_owned() };
-    let max_uploads = input.max_uploads.unwrap_or(1000).clamp(1, 1000) as u32;
+    let max_uploads = match input.max_uploads {
+        None => 1000,
+        Some(n) => u32::try_from(n).map_err(|_| {
+            invalid_argument(
+                "Argument max-uploads must be an integer between 0 and 2147483647",
+                "max-uploads",
+                &n.to_string(),
+            )
+        })?,
+    }
+    .clamp(1, 1000);
+    let key_marker = input.key_marker.as_deref().filter(|m| !m.is_empty());
+    let upload_id_marker = input.upload_id_marker.as_deref().filter(|m| !m.is_empty());
+    // Checked here, not left to the service: its refusal would be an
+    // invalid input, which this operation reports as a bad bucket name.
+    // (An upload-id marker only counts together with a key marker.)
+    if let Some(m) = upload_id_marker.filter(|_| key_marker.is_some())
+        && m.parse::<UploadId>().is_err()
+    {
+        return Err(invalid_argument(
+            "Invalid uploadId marker",
+            "upload-id-marker",
+            m,
+        ));
+    }
     let prefix = input.prefix.clone().unwrap_or_default();
     let listing = s3
         .multipart()
@@ -31,8 +58,8 @@ pub(super) async fn handle(
             &input.bucket,
             &prefix,
             input.delimiter.as_deref(),
-            input.key_marker.as_deref().filter(|m| !m.is_empty()),
-            input.upload_id_marker.as_deref().filter(|m| !m.is_empty()),
+            key_marker,
+            upload_id_marker,
             max_uploads,
         )
         .await

@@ -9,6 +9,7 @@ use super::body::Algorithm;
 use super::convert::{StoredChecksums, etag, owner, timestamp, upload_checksum};
 use super::expiration::{abort_date, abort_rule_id};
 use super::request_options::{STORAGE_CLASS, listed_class};
+use super::wire::invalid_argument;
 use super::{MiniS3, caller, object_error};
 
 pub(super) async fn handle(
@@ -26,7 +27,17 @@ pub(super) async fn handle(
             )
         })?,
     };
-    let max_parts = input.max_parts.unwrap_or(1000).clamp(1, 1000) as u32;
+    let max_parts = match input.max_parts {
+        None => 1000,
+        Some(n) => u32::try_from(n).map_err(|_| {
+            invalid_argument(
+                "Argument max-parts must be an integer between 0 and 2147483647",
+                "max-parts",
+                &n.to_string(),
+            )
+        })?,
+    }
+    .clamp(1, 1000);
     let listing = s3
         .multipart()
         .list_parts(
