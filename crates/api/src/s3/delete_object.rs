@@ -7,7 +7,7 @@ use s3s::dto::{DeleteObjectInput, DeleteObjectOutput};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use super::versions::{echo, null_version};
-use super::{MiniS3, caller, object_error};
+use super::{MiniS3, caller, detached, object_error};
 
 pub(super) async fn handle(
     s3: &MiniS3,
@@ -22,10 +22,17 @@ pub(super) async fn handle(
         ));
     }
     let named_null = null_version(input.version_id.as_deref())?;
-    s3.storage()
-        .delete_object(caller, &input.bucket, &input.key)
-        .await
-        .map_err(object_error)?;
+    // In a task of its own: a client that goes away cannot cut the delete
+    // off between the row and the blob (which would stay behind until the
+    // next start-up).
+    let storage = s3.state.storage.clone();
+    detached(async move {
+        storage
+            .delete_object(caller, &input.bucket, &input.key)
+            .await
+    })
+    .await
+    .map_err(object_error)?;
     Ok(S3Response::new(DeleteObjectOutput {
         version_id: echo(named_null),
         ..Default::default()

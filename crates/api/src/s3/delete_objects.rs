@@ -7,7 +7,7 @@ use s3s::dto::{DeleteObjectsInput, DeleteObjectsOutput, DeletedObject, Error};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use super::versions::null_version;
-use super::{MiniS3, bucket_error, caller};
+use super::{MiniS3, bucket_error, caller, detached};
 
 /// S3's limit on keys per request.
 const MAX_KEYS: usize = 1000;
@@ -43,9 +43,12 @@ pub(super) async fn handle(
         }
     }
     let keys: Vec<String> = current.iter().map(|o| o.key.clone()).collect();
-    let results = s3
-        .storage()
-        .delete_objects(caller, &input.bucket, &keys)
+    // In a task of its own: a client that goes away cannot cut a delete off
+    // between a row and its blob (which would stay behind until the next
+    // start-up).
+    let storage = s3.state.storage.clone();
+    let bucket = input.bucket;
+    let results = detached(async move { storage.delete_objects(caller, &bucket, &keys).await })
         .await
         .map_err(bucket_error)?;
     for (o, result) in current.into_iter().zip(results) {

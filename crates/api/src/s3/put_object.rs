@@ -61,28 +61,6 @@ pub(super) async fn handle(
     // bucket, the key or the condition comes from the write below.
     BucketName::parse(&input.bucket).map_err(bucket_error)?;
     let content_length = input.content_length.and_then(|l| u64::try_from(l).ok());
-    // Kept to drain what is left of a body refused before it is read.
-    let shared = input.body.map(|b| SharedBody::new(b, &req.headers));
-    let (body, outcome) = checked_body(shared.clone(), Some(check), req.trailing_headers);
-    let written = s3
-        .storage()
-        .write_checked_blob(
-            caller,
-            &input.bucket,
-            &input.key,
-            // Tags from `x-amz-tagging` need s3:PutObjectTagging too.
-            S3Action::object_write(!tags.is_empty()),
-            false,
-            &condition,
-            body,
-            content_length,
-            expected_md5,
-        )
-        .await;
-    let (blob_id, written, lifecycle) = SharedBody::on_refusal(shared, written)
-        .await
-        .map_err(|e| outcome.error(e))?;
-    let computed = outcome.checksum();
     let mut headers = StoredHeaders {
         cache_control: input.cache_control,
         content_disposition: input.content_disposition,
@@ -93,32 +71,68 @@ pub(super) async fn handle(
         storage_class: stored_class(input.storage_class.as_ref())?,
     }
     .into_map();
-    if let Some((name, value)) = checksum_header(&computed) {
-        headers.insert(name, value);
-    }
+    // Kept to drain what is left of a body refused before it is read.
+    let shared = input.body.map(|b| SharedBody::new(b, &req.headers));
+    let (body, outcome) = checked_body(shared.clone(), Some(check), req.trailing_headers);
+    // The blob and its commit in one task of its own (as UploadPart): a
+    // client that goes away mid-body fails the write (nothing is kept), and
+    // one that goes away after its last byte, while the blob is made
+    // durable, cannot leave that blob behind without its row (found by the
+    // storage torture test).
     let storage = s3.state.storage.clone();
-    let meta = detached(async move {
-        storage
+    let computed = outcome.clone();
+    let (bucket, key) = (input.bucket, input.key);
+    let (content_type, metadata) = (input.content_type, input.metadata);
+    let written = detached(async move {
+        let written = storage
+            .write_checked_blob(
+                caller,
+                &bucket,
+                &key,
+                // Tags from `x-amz-tagging` need s3:PutObjectTagging too.
+                S3Action::object_write(!tags.is_empty()),
+                false,
+                &condition,
+                body,
+                content_length,
+                expected_md5,
+            )
+            .await;
+        // A refused or failed write: its own error, told apart from the
+        // commit's below.
+        let (blob_id, written, lifecycle) = match written {
+            Ok(written) => written,
+            Err(e) => return Ok(Err(e)),
+        };
+        let computed = computed.checksum();
+        if let Some((name, value)) = checksum_header(&computed) {
+            headers.insert(name, value);
+        }
+        let meta = storage
             .commit_object(
                 caller,
                 CommitObject {
-                    bucket: input.bucket,
-                    key: input.key,
+                    bucket,
+                    key,
                     blob_id,
                     size_bytes: written.size_bytes,
                     etag: miniaws_core::storage::ETag::from_md5(&written.md5),
-                    content_type: input.content_type,
-                    user_metadata: user_metadata(input.metadata),
+                    content_type,
+                    user_metadata: user_metadata(metadata),
                     headers,
                     condition,
                     parts: Vec::new(),
                     tags,
                 },
             )
-            .await
+            .await?;
+        Ok(Ok((meta, lifecycle, computed)))
     })
     .await
     .map_err(object_error)?;
+    let (meta, lifecycle, computed) = SharedBody::on_refusal(shared, written)
+        .await
+        .map_err(|e| outcome.error(e))?;
     let sums = StoredChecksums::of(computed);
     Ok(S3Response::new(PutObjectOutput {
         e_tag: Some(etag(&meta.etag)),
