@@ -12,6 +12,7 @@ pub mod auth;
 pub mod compute;
 mod detached;
 pub mod error;
+mod expect_continue;
 pub mod health;
 pub mod identity;
 mod idle_body;

@@ -45,11 +45,15 @@ fn body_idle_timeout(timeout: Duration) -> impl Fn(Request<Body>) -> Request<Bod
     move |req: Request<Body>| req.map(|body| Body::new(IdleTimeoutBody::new(body, timeout)))
 }
 
-/// Adds request-id propagation, request tracing and the request bodies'
+/// Adds request-id propagation, request tracing, `Connection: close` after
+/// an unread `Expect: 100-continue` body (see [`crate::expect_continue`]) and the request bodies'
 /// idle timeout around `router`.
 pub fn wrap(router: Router, body_idle: Duration) -> Router {
     router
         .layer(MapRequestLayer::new(body_idle_timeout(body_idle)))
+        .layer(axum::middleware::from_fn(
+            crate::expect_continue::close_if_unread,
+        ))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID_HEADER))
         .layer(
             TraceLayer::new_for_http()
