@@ -25,23 +25,35 @@ pub struct MaybeAuth(pub Option<Caller>);
 /// The API key presented by a request: `X-API-Key`, else `Authorization: Bearer`.
 fn presented_key(parts: &Parts) -> Result<Option<&str>, ApiError> {
     if let Some(value) = parts.headers.get(API_KEY_HEADER) {
-        return value
+        let key = value
             .to_str()
-            .map(|v| Some(v.trim()))
-            .map_err(|_| unauthorized("the X-API-Key header is not valid text"));
+            .map(str::trim)
+            .map_err(|_| unauthorized("the X-API-Key header is not valid text"))?;
+        if key.is_empty() {
+            return Err(unauthorized(
+                "the X-API-Key header is empty: send `X-API-Key: <key>`",
+            ));
+        }
+        return Ok(Some(key));
     }
     if let Some(value) = parts.headers.get(AUTHORIZATION) {
         let value = value
             .to_str()
-            .map_err(|_| unauthorized("the Authorization header is not valid text"))?;
-        return match value.split_once(' ') {
-            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
-                Ok(Some(token.trim()))
-            }
-            _ => Err(unauthorized(
+            .map_err(|_| unauthorized("the Authorization header is not valid text"))?
+            .trim();
+        let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(unauthorized(
                 "unsupported Authorization scheme: use `Authorization: Bearer <key>` or `X-API-Key: <key>`",
-            )),
-        };
+            ));
+        }
+        let token = token.trim();
+        if token.is_empty() {
+            return Err(unauthorized(
+                "`Authorization: Bearer` carries no key: send `Authorization: Bearer <key>`",
+            ));
+        }
+        return Ok(Some(token));
     }
     Ok(None)
 }
