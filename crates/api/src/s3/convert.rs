@@ -369,6 +369,21 @@ pub fn checksum_header(computed: &Option<(Algorithm, String)>) -> Option<(String
         .map(|(a, v)| (a.header().to_owned(), v.clone()))
 }
 
+/// Whether a listing's keys are URL-encoded: `encoding-type=url`, the one
+/// encoding S3 knows; any other value is refused as S3 does (it used to
+/// be ignored, and the keys sent raw).
+pub fn url_encoding(encoding: Option<&dto::EncodingType>) -> S3Result<bool> {
+    match encoding.map(dto::EncodingType::as_str) {
+        None => Ok(false),
+        Some(dto::EncodingType::URL) => Ok(true),
+        Some(other) => Err(super::wire::invalid_argument(
+            "Invalid Encoding Method specified in Request",
+            "encoding-type",
+            other,
+        )),
+    }
+}
+
 /// Percent-encodes a key for `encoding-type=url` listings (as S3 does:
 /// everything but unreserved characters and `/`).
 pub fn url_encode(s: &str) -> String {

@@ -2,8 +2,7 @@
 //! max-uploads, encoding-type=url).
 
 use s3s::dto::{
-    CommonPrefix, EncodingType, Initiator, ListMultipartUploadsInput, ListMultipartUploadsOutput,
-    MultipartUpload,
+    CommonPrefix, Initiator, ListMultipartUploadsInput, ListMultipartUploadsOutput, MultipartUpload,
 };
 use s3s::{S3Request, S3Response, S3Result};
 
@@ -20,10 +19,7 @@ pub(super) async fn handle(
 ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
     let caller = caller(&req)?;
     let input = req.input;
-    let url = input
-        .encoding_type
-        .as_ref()
-        .is_some_and(|e| e.as_str() == EncodingType::URL);
+    let url = super::convert::url_encoding(input.encoding_type.as_ref())?;
     let enc = |s: &str| if url { url_encode(s) } else { s.to_owned() };
     let max_uploads = match input.max_uploads {
         None => 1000,

@@ -10,8 +10,7 @@
 //! [`super::auth::reader`]).
 
 use s3s::dto::{
-    EncodingType, ListObjectVersionsInput, ListObjectVersionsOutput, ObjectVersion,
-    ObjectVersionStorageClass,
+    ListObjectVersionsInput, ListObjectVersionsOutput, ObjectVersion, ObjectVersionStorageClass,
 };
 use s3s::{S3Request, S3Response, S3Result};
 
@@ -40,10 +39,7 @@ pub(super) async fn handle(
         Some(NULL_VERSION) => {}
         Some(marker) => return Err(invalid_version_id("version-id-marker", marker)),
     }
-    let url = input
-        .encoding_type
-        .as_ref()
-        .is_some_and(|e| e.as_str() == EncodingType::URL);
+    let url = super::convert::url_encoding(input.encoding_type.as_ref())?;
     let Listing {
         contents,
         common_prefixes,

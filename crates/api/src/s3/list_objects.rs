@@ -2,9 +2,7 @@
 
 use miniaws_core::storage::Reader;
 use miniaws_core::storage::{ListObjectsInput, MAX_LIST_KEYS};
-use s3s::dto::{
-    CommonPrefix, EncodingType, ListObjectsInput as V1Input, ListObjectsOutput, Object,
-};
+use s3s::dto::{CommonPrefix, ListObjectsInput as V1Input, ListObjectsOutput, Object};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use super::convert::{etag, owner_of, timestamp, url_encode};
@@ -117,10 +115,7 @@ pub(super) async fn handle(
 ) -> S3Result<S3Response<ListObjectsOutput>> {
     let reader = reader(&req)?;
     let input = req.input;
-    let url = input
-        .encoding_type
-        .as_ref()
-        .is_some_and(|e| e.as_str() == EncodingType::URL);
+    let url = super::convert::url_encoding(input.encoding_type.as_ref())?;
     let Listing {
         contents,
         common_prefixes,

@@ -3,7 +3,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use s3s::dto::{EncodingType, ListObjectsV2Input, ListObjectsV2Output};
+use s3s::dto::{ListObjectsV2Input, ListObjectsV2Output};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use super::list_objects::{Lister, Listing, list};
@@ -37,10 +37,7 @@ pub(super) async fn handle(
         Some(t) => Some(untoken(t)?),
         None => input.start_after.clone().filter(|s| !s.is_empty()),
     };
-    let url = input
-        .encoding_type
-        .as_ref()
-        .is_some_and(|e| e.as_str() == EncodingType::URL);
+    let url = super::convert::url_encoding(input.encoding_type.as_ref())?;
     let Listing {
         contents,
         common_prefixes,
