@@ -831,6 +831,19 @@ pub fn aws_router(state: AppState) -> Router {
                 let refusal = method_not_allowed(req.method());
                 return wire::answer(req, |_| async { Err(refusal) }).await;
             }
+            // s3s takes an Authorization header that is not ASCII for no
+            // header at all, and the signed request for an anonymous one.
+            if req
+                .headers()
+                .get(http::header::AUTHORIZATION)
+                .is_some_and(|v| v.to_str().is_err())
+            {
+                let refusal = S3Error::with_message(
+                    S3ErrorCode::AuthorizationHeaderMalformed,
+                    wire::MALFORMED_AUTHORIZATION,
+                );
+                return wire::answer(req, |_| async { Err(refusal) }).await;
+            }
             let cors_request = cors::CorsRequest::of(&req);
             let mut response = if post_object::is_form_post(&req) {
                 wire::answer(req, |req| post_object::handle(state.clone(), req)).await

@@ -233,6 +233,9 @@ fn between<'a>(s: &'a str, open: &str, close: &str) -> Option<&'a str> {
     Some(&s[start..start + len])
 }
 
+/// What a malformed `Authorization` header is told.
+pub const MALFORMED_AUTHORIZATION: &str = "The Authorization header is malformed: expected `AWS4-HMAC-SHA256 Credential=<access key id>/<yyyymmdd>/<region>/s3/aws4_request, SignedHeaders=<header names, ;-separated>, Signature=<64 hex digits>`";
+
 /// s3s's refusals of a malformed signature, whose terse messages
 /// ("invalid header: authorization") do not say what was wrong: S3's code
 /// for each, and a message that says what a well-formed one looks like.
@@ -242,13 +245,25 @@ const REFINED: &[(&str, &str, &str, &str)] = &[
         "InvalidRequest",
         "invalid header: authorization",
         "AuthorizationHeaderMalformed",
-        "The Authorization header is malformed: expected `AWS4-HMAC-SHA256 Credential=<access key id>/<yyyymmdd>/<region>/s3/aws4_request, SignedHeaders=<header names, ;-separated>, Signature=<64 hex digits>`",
+        MALFORMED_AUTHORIZATION,
     ),
     (
         "InvalidRequest",
         "missing presigned url v4 fields",
         "AuthorizationQueryParametersError",
         "The presigned URL's query is malformed: it needs X-Amz-Algorithm=AWS4-HMAC-SHA256, X-Amz-Credential=<access key id>/<yyyymmdd>/<region>/s3/aws4_request, X-Amz-Date=<yyyymmddThhmmssZ>, X-Amz-Expires=<seconds, 1 to 604800>, X-Amz-SignedHeaders and X-Amz-Signature, each once",
+    ),
+    (
+        "SignatureDoesNotMatch",
+        "invalid header: x-amz-content-sha256",
+        "SignatureDoesNotMatch",
+        "The x-amz-content-sha256 header is malformed: expected the body's SHA-256 in hex, UNSIGNED-PAYLOAD, or a STREAMING-… value for an aws-chunked body",
+    ),
+    (
+        "InvalidRequest",
+        "invalid header: x-amz-decoded-content-length",
+        "InvalidRequest",
+        "The x-amz-decoded-content-length header is malformed: expected the decoded body's length in bytes",
     ),
     (
         "InvalidRequest",
