@@ -262,7 +262,8 @@ fn native_cases(alice_key_id: &str) -> Vec<Native> {
     let launch = |fields: &str| {
         format!(r#"{{"name":"web","image":"miniaws-test/busybox:latest",{fields}}}"#)
     };
-    let mut cases = vec![
+    let mut cases =
+        vec![
         // --- identity: bodies
         native("truncated JSON", "POST", "/auth/keys")
             .by(Who::Nobody)
@@ -394,6 +395,18 @@ fn native_cases(alice_key_id: &str) -> Vec<Native> {
                 "AWS4-HMAC-SHA256 Credential=AKIA/x, SignedHeaders=host, Signature=00",
             )
             .fails(401, "UNAUTHORIZED", "unsupported Authorization scheme"),
+        native("Bearer without a key", "GET", "/auth/whoami")
+            .by(Who::Nobody)
+            .header("authorization", "Bearer")
+            .fails(401, "UNAUTHORIZED", "`Authorization: Bearer` carries no key"),
+        native("Bearer with blanks for a key", "GET", "/auth/whoami")
+            .by(Who::Nobody)
+            .header("authorization", "bearer    ")
+            .fails(401, "UNAUTHORIZED", "`Authorization: Bearer` carries no key"),
+        native("empty X-API-Key", "GET", "/auth/whoami")
+            .by(Who::Nobody)
+            .header("x-api-key", "")
+            .fails(401, "UNAUTHORIZED", "the X-API-Key header is empty"),
         native("no key", "GET", "/auth/whoami")
             .by(Who::Nobody)
             .fails(401, "UNAUTHORIZED", "missing API key"),
@@ -1320,6 +1333,16 @@ fn s3_cases(keys: &Keys) -> Vec<S3> {
             .fails(400, "InvalidArgument", "Invalid uploadId marker"),
         s3("garbage continuation token", "GET", "/bad-s3?continuation-token=garbage&list-type=2")
             .fails(400, "InvalidArgument", "continuation token"),
+        s3("unknown encoding-type", "GET", "/bad-s3?encoding-type=bogus")
+            .fails(400, "InvalidArgument", "Invalid Encoding Method specified in Request"),
+        s3("unknown encoding-type, v2", "GET", "/bad-s3?encoding-type=base64&list-type=2")
+            .fails(400, "InvalidArgument", "Invalid Encoding Method"),
+        s3("unknown encoding-type, versions", "GET", "/bad-s3?encoding-type=URL&versions")
+            .fails(400, "InvalidArgument", "Invalid Encoding Method"),
+        s3("unknown encoding-type, uploads", "GET", "/bad-s3?encoding-type=x&uploads")
+            .fails(400, "InvalidArgument", "Invalid Encoding Method"),
+        s3("encoding-type=url", "GET", "/bad-s3?encoding-type=url&list-type=2")
+            .works(200, "<EncodingType>url</EncodingType>"),
         s3("NUL prefix", "GET", "/bad-s3?prefix=%00").works(200, "<ListBucketResult"),
         s3("NUL start-after", "GET", "/bad-s3?list-type=2&start-after=%00")
             .works(200, "<ListBucketResult"),
@@ -1416,6 +1439,30 @@ fn s3_cases(keys: &Keys) -> Vec<S3> {
             .sig(Sig::AsGiven)
             .header("authorization", "AWS4-HMAC-SHA256 Credential=x, SignedHeaders=y, Signature=z")
             .fails(400, "AuthorizationHeaderMalformed", "Signature="),
+        s3("Authorization not ASCII", "GET", "/bad-s3")
+            .sig(Sig::AsGiven)
+            .header("authorization", b"AWS4-HMAC-SHA256 Credential=\xe9")
+            .fails(400, "AuthorizationHeaderMalformed", "expected `AWS4-HMAC-SHA256 Credential="),
+        {
+            let mut case = s3("x-amz-content-sha256 garbage", "GET", "/bad-s3")
+                .sig(Sig::AsGiven)
+                .fails(403, "SignatureDoesNotMatch", "x-amz-content-sha256 header is malformed");
+            case.headers = forged(&keys.alice.access_key_id, FORGED_SIGNATURE);
+            case.headers[1].1 = b"garbage".to_vec();
+            case
+        },
+        {
+            let mut case = s3("x-amz-decoded-content-length garbage", "PUT", "/bad-s3/chunked")
+                .sig(Sig::AsGiven)
+                .header("content-encoding", "aws-chunked")
+                .header("x-amz-decoded-content-length", "abc")
+                .body("5\r\nhello\r\n0\r\n\r\n")
+                .fails(400, "InvalidRequest", "x-amz-decoded-content-length header is malformed");
+            let mut headers = forged(&keys.alice.access_key_id, FORGED_SIGNATURE);
+            headers[1].1 = b"STREAMING-UNSIGNED-PAYLOAD-TRAILER".to_vec();
+            case.headers.extend(headers);
+            case
+        },
         s3("x-amz-date garbage", "GET", "/bad-s3")
             .sig(Sig::AsGiven)
             .header("authorization", format!("AWS4-HMAC-SHA256 Credential={}/20261129/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature={FORGED_SIGNATURE}", keys.alice.access_key_id))
