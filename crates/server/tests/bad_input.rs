@@ -843,7 +843,11 @@ fn native_cases(alice_key_id: &str) -> Vec<Native> {
         .works(200, "x"),
         native("empty key", "PUT", "/storage/bad-input/")
             .body("x")
-            .fails(404, "NOT_FOUND", "no such endpoint"),
+            .fails(400, "INVALID_INPUT", "the object key is empty"),
+        native("empty key, GET", "GET", "/storage/bad-input/")
+            .fails(400, "INVALID_INPUT", "GET /storage/{bucket} lists a bucket"),
+        native("empty key, DELETE", "DELETE", "/storage/bad-input/")
+            .fails(400, "INVALID_INPUT", "the object key is empty"),
         // --- storage: headers
         native("Content-MD5 not base64", "PUT", "/storage/bad-input/m")
             .header("content-md5", "garbage")

@@ -20,7 +20,7 @@ mod put_object;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Uri};
-use axum::routing::{get, put};
+use axum::routing::{any, get, put};
 use miniaws_core::storage::{ObjectExpiry, ObjectMeta, UserMetadata};
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
@@ -50,6 +50,9 @@ pub(crate) fn routes() -> Router<AppState> {
                 .get(list_objects::list_objects)
                 .delete(delete_bucket::delete_bucket),
         )
+        // `{*key}` needs at least one character: without this route an
+        // empty key was "no such endpoint".
+        .route("/storage/{bucket}/", any(empty_key))
         .route(
             "/storage/{bucket}/{*key}",
             put(put_object::put_object)
@@ -60,6 +63,13 @@ pub(crate) fn routes() -> Router<AppState> {
         // Object bodies are streamed and limited by --max-object-size, not
         // by the JSON body limit.
         .layer(DefaultBodyLimit::disable())
+}
+
+/// `/storage/{bucket}/`, any method: an object needs a key.
+async fn empty_key() -> ApiError {
+    ApiError::bad_request(
+        "the object key is empty: objects are at /storage/{bucket}/{key} (GET /storage/{bucket} lists a bucket)",
+    )
 }
 
 /// The bucket and key of `/storage/{bucket}/{key...}`, from the raw path.
