@@ -7,7 +7,7 @@ use bollard::errors::Error as BollardError;
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum,
     ContainerStatsResponse, ContainerSummary as ContainerSummaryModel, ContainerSummaryStateEnum,
-    HostConfig, PortBinding,
+    HostConfig, PortBinding, PortTypeEnum,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, EventsOptionsBuilder,
@@ -271,11 +271,46 @@ fn summary_from(c: &ContainerSummaryModel) -> Option<ContainerSummary> {
         ) => ContainerStatus::Running,
         _ => ContainerStatus::Exited,
     };
+    let ports = match status {
+        ContainerStatus::Running => listed_ports(c),
+        ContainerStatus::Exited => Vec::new(),
+    };
     Some(ContainerSummary {
         container_id: c.id.clone()?,
         instance_id,
         status,
+        ports,
     })
+}
+
+/// The published ports of a container list entry, read as [`info_from`]
+/// reads an inspection's: the first binding of each container port.
+fn listed_ports(c: &ContainerSummaryModel) -> Vec<PublishedPort> {
+    let mut ports: Vec<PublishedPort> = Vec::new();
+    for p in c.ports.iter().flatten() {
+        let Some(host_port) = p.public_port else {
+            continue;
+        };
+        let protocol = if p.typ == Some(PortTypeEnum::UDP) {
+            Protocol::Udp
+        } else {
+            Protocol::Tcp
+        };
+        if ports
+            .iter()
+            .any(|q| q.container_port == p.private_port && q.protocol == protocol)
+        {
+            continue;
+        }
+        ports.push(PublishedPort {
+            host_ip: p.ip.clone().unwrap_or_default(),
+            host_port,
+            container_port: p.private_port,
+            protocol,
+        });
+    }
+    ports.sort_by_key(|p| (p.container_port, p.protocol));
+    ports
 }
 
 /// CPU use in percent of one CPU, from the two readings of one sample.
@@ -753,6 +788,45 @@ mod tests {
             assert_eq!(cpu_percent(&stats), want, "{desc}");
             assert_eq!(stats_from(&stats).cpu_percent, want, "{desc}");
         }
+    }
+
+    #[test]
+    fn a_running_list_entry_carries_its_published_ports() {
+        let port = |ip: &str, private: u16, public: Option<u16>, typ| bollard::models::Port {
+            ip: Some(ip.to_owned()),
+            private_port: private,
+            public_port: public,
+            typ: Some(typ),
+        };
+        let mut c = ContainerSummaryModel {
+            id: Some("c1".into()),
+            labels: Some(HashMap::from([(
+                LABEL_INSTANCE_ID.to_owned(),
+                "6f1c3f4e-58a4-4a4e-9d7a-2b0c8f1e2d3a".to_owned(),
+            )])),
+            state: Some(ContainerSummaryStateEnum::RUNNING),
+            ports: Some(vec![
+                port("::", 80, Some(32769), PortTypeEnum::TCP),
+                port("0.0.0.0", 80, Some(32769), PortTypeEnum::TCP),
+                port("127.0.0.1", 53, Some(5353), PortTypeEnum::UDP),
+                // Exposed, not published.
+                port("", 81, None, PortTypeEnum::TCP),
+            ]),
+            ..ContainerSummaryModel::default()
+        };
+        let listed = summary_from(&c).expect("a labelled container");
+        let got: Vec<_> = listed
+            .ports
+            .iter()
+            .map(|p| (p.container_port, p.protocol, p.host_port))
+            .collect();
+        assert_eq!(
+            got,
+            [(53, Protocol::Udp, 5353), (80, Protocol::Tcp, 32769)],
+            "one entry per container port, in order"
+        );
+        c.state = Some(ContainerSummaryStateEnum::EXITED);
+        assert!(summary_from(&c).expect("labelled").ports.is_empty());
     }
 
     #[test]

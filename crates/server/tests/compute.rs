@@ -364,6 +364,57 @@ async fn a_restarted_server_keeps_and_reconciles_state() {
     );
 }
 
+/// Docker gives a restarted container a new auto-assigned host port. One
+/// restarted while the server was down (a reboot the crash cut, or someone
+/// behind our back), long enough ago that the event replay misses it, is
+/// still listed as running like its row says: the resync must still see
+/// that the port moved, or the row keeps advertising a dead URL.
+#[tokio::test]
+async fn a_host_port_reassigned_while_the_server_was_down_is_reported() {
+    let Some((mut server, image)) = server(Backend::Sqlite).await else {
+        return;
+    };
+    let mut guard = ContainerGuard::new();
+    let (client, key) = server.user("moved").await;
+    guard.watch(key.user_id);
+    let mut request = launch("moved", &image, SLEEP);
+    request.ports = vec!["80".into()];
+    let inst = client.launch_instance(&request).await.expect("launch");
+    let cid = inst.container_id.clone().expect("cid");
+    let host_port = |cid: &str| {
+        docker(&[
+            "inspect",
+            "-f",
+            "{{(index (index .NetworkSettings.Ports \"80/tcp\") 0).HostPort}}",
+            cid,
+        ])
+        .parse::<u16>()
+        .expect("a published host port")
+    };
+    let before = host_port(&cid);
+    assert_eq!(inst.ports[0].host_port, Some(before));
+
+    server.kill().await;
+    docker(&["restart", "-t", "1", &cid]);
+    let after = host_port(&cid);
+    assert_ne!(
+        after, before,
+        "Docker reassigns an auto host port on restart"
+    );
+    // Out of the window of events the restarted server replays (it asks
+    // for those since a second before it subscribed, in whole seconds).
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    server.restart().await;
+
+    let client = server.client().with_api_key(key.key.clone());
+    let i = wait_for(&client, inst.id, 10, "the new host port", |i| {
+        i.ports[0].host_port == Some(after)
+    })
+    .await;
+    assert_eq!(i.state, "RUNNING");
+    assert_eq!(i.urls, vec![format!("http://127.0.0.1:{after}")]);
+}
+
 /// A crash between Docker's create and the row recording the container
 /// (staged here by clearing the recorded id while the server is down):
 /// the container, found by its label, is removed at start-up, the live

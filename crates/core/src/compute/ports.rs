@@ -130,6 +130,10 @@ pub struct ContainerSummary {
     pub instance_id: InstanceId,
     /// Running or not.
     pub status: ContainerStatus,
+    /// The ports as published (none unless it runs). Each start of a
+    /// container, a restart too, may give its auto-assigned ports new host
+    /// ports, so a running container confirms its row only with these.
+    pub ports: Vec<PublishedPort>,
 }
 
 /// What to read from a container's log.

@@ -3,15 +3,15 @@
 //! state true to what the runtime says.
 
 use futures::lock::{Mutex as AsyncMutex, OwnedMutexGuard};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::domain::{
     DEFAULT_INSTANCE_TYPE, INSTANCE_TYPES, Instance, InstanceId, InstanceName, InstanceState,
-    InstanceType, LaunchRequest, PortMapping, instance_type, validate_command, validate_env,
-    validate_image,
+    InstanceType, LaunchRequest, PortMapping, Protocol, PublishedPort, instance_type,
+    validate_command, validate_env, validate_image,
 };
 use super::ports::{
     ComputeDriver, ContainerEvent, ContainerInfo, ContainerSpec, ContainerStatus, ContainerSummary,
@@ -171,14 +171,35 @@ async fn remove_unrecorded(driver: &Arc<dyn ComputeDriver>, id: InstanceId) -> C
 
 /// Whether a container list entry confirms an instance's recorded state,
 /// so that inspecting the container would change nothing.
+///
+/// A running container confirms a `RUNNING` row only with the host ports
+/// the row records: one restarted while the server was down (a reboot cut
+/// by a crash, or someone behind our back) runs again on new
+/// auto-assigned host ports, and its events may be long gone.
 fn list_confirms(inst: &Instance, listed: Option<&ContainerSummary>) -> bool {
-    match (inst.state, listed.map(|c| c.status)) {
-        (InstanceState::Running, Some(ContainerStatus::Running)) => true,
-        (InstanceState::Stopped | InstanceState::Error, Some(ContainerStatus::Exited)) => {
+    match (inst.state, listed) {
+        (InstanceState::Running, Some(c)) if c.status == ContainerStatus::Running => {
+            same_host_ports(&inst.published_ports, &c.ports)
+        }
+        (InstanceState::Stopped | InstanceState::Error, Some(c))
+            if c.status == ContainerStatus::Exited =>
+        {
             inst.published_ports.is_empty()
         }
         _ => false,
     }
+}
+
+/// Whether two lists publish the same container ports on the same host
+/// ports (host addresses aside: a list may name a port's IPv4 and IPv6
+/// bindings in either order).
+fn same_host_ports(a: &[PublishedPort], b: &[PublishedPort]) -> bool {
+    let key = |l: &[PublishedPort]| -> BTreeSet<(u16, Protocol, u16)> {
+        l.iter()
+            .map(|p| (p.container_port, p.protocol, p.host_port))
+            .collect()
+    };
+    key(a) == key(b)
 }
 
 impl ComputeService {

@@ -264,10 +264,14 @@ impl ComputeDriver for FakeDriver {
             .lock()
             .unwrap()
             .iter()
-            .map(|(cid, c)| ContainerSummary {
-                container_id: cid.clone(),
-                instance_id: c.spec.instance_id,
-                status: Self::info(cid, c).status,
+            .map(|(cid, c)| {
+                let info = Self::info(cid, c);
+                ContainerSummary {
+                    container_id: cid.clone(),
+                    instance_id: c.spec.instance_id,
+                    status: info.status,
+                    ports: info.ports,
+                }
             })
             .collect())
     }
@@ -729,6 +733,44 @@ async fn resync_inspects_only_what_the_container_list_contradicts() {
         driver.inspections.load(Ordering::SeqCst),
         0,
         "all confirmed"
+    );
+}
+
+/// A container restarted while the server was down (a reboot cut by a
+/// crash, whose events are long gone) runs again on a new auto-assigned
+/// host port: listed as running like its row says, it must still be
+/// inspected, or the row keeps the old port for good.
+#[tokio::test]
+async fn resync_sees_host_ports_a_restart_moved() {
+    let (svc, _repo, driver) = setup();
+    let me = caller();
+    let inst = svc
+        .launch(
+            me,
+            LaunchRequest {
+                ports: vec!["80".into()],
+                ..req("moved")
+            },
+        )
+        .await
+        .unwrap();
+    let before = inst.published_ports[0].host_port;
+    driver.set(inst.container_id.as_deref().unwrap(), |c| {
+        c.ports[0].host_port = before + 1;
+    });
+
+    driver.inspections.store(0, Ordering::SeqCst);
+    assert_eq!(svc.reconcile_all().await.unwrap(), 1);
+    assert_eq!(driver.inspections.load(Ordering::SeqCst), 1);
+    let after = svc.get(me, inst.id).await.unwrap();
+    assert_eq!(after.state, InstanceState::Running);
+    assert_eq!(after.published_ports[0].host_port, before + 1);
+    driver.inspections.store(0, Ordering::SeqCst);
+    assert_eq!(svc.reconcile_all().await.unwrap(), 0);
+    assert_eq!(
+        driver.inspections.load(Ordering::SeqCst),
+        0,
+        "the new port is confirmed by the list"
     );
 }
 
