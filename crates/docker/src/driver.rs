@@ -638,7 +638,14 @@ impl ComputeDriver for DockerComputeDriver {
                 stream.next().await.transpose()
             })
             .await?
-            .ok_or_else(|| CoreError::internal_msg("Docker sent no stats sample"))?;
+            // Docker ends the stream without a sample when the container
+            // stops or is removed while it waits for the second reading.
+            .ok_or_else(|| {
+                CoreError::not_found(
+                    Resource::Instance,
+                    format!("container {container_id} stopped before a stats sample was taken"),
+                )
+            })?;
         Ok(stats_from(&sample))
     }
 

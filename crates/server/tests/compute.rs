@@ -525,6 +525,38 @@ async fn without_docker_compute_answers_503_and_the_rest_works() {
     assert!(client.whoami().await.is_ok(), "identity keeps working");
 }
 
+/// A stats sample takes Docker about a second; an instance terminated (or
+/// stopped) meanwhile loses its container mid-sample, and Docker ends the
+/// stream without one. That is the instance no longer running: 409 naming
+/// what it is now, not a 500.
+#[tokio::test]
+async fn stats_racing_a_terminate_answer_409_not_500() {
+    let Some((server, image)) = server(Backend::Sqlite).await else {
+        return;
+    };
+    let mut guard = ContainerGuard::new();
+    let (client, _) = guard.user(&server, "racer").await;
+    for round in 0..3 {
+        let inst = client
+            .launch_instance(&launch(&format!("racer{round}"), &image, SLEEP))
+            .await
+            .expect("launch");
+        let (stats, gone) = tokio::join!(client.instance_stats(inst.id), async {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            client.terminate_instance(inst.id).await
+        });
+        assert_eq!(gone.expect("terminate").state, "TERMINATED");
+        match stats {
+            Ok(sample) => assert!(sample.memory_limit_bytes > 0, "{sample:?}"),
+            Err(e) => {
+                let (status, kind, message) = api_err::<()>(Err(e));
+                assert_eq!((status, kind.as_str()), (409, "CONFLICT"), "{message}");
+                assert!(message.contains("TERMINATED"), "{message}");
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn stats_measure_cpu_memory_and_network() {
     let Some((server, image)) = server(Backend::Sqlite).await else {

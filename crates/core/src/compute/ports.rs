@@ -251,7 +251,8 @@ pub trait ComputeDriver: Send + Sync {
     /// Takes one resource-use sample of a running container.
     ///
     /// # Errors
-    /// `NotFound(Instance)` when the container is gone.
+    /// `NotFound(Instance)` when the container is gone, or stops (or goes)
+    /// before the sample is taken.
     async fn stats(&self, container_id: &str) -> CoreResult<InstanceStats>;
 
     /// Subscribes to the events of Mini AWS's (labelled) containers. The

@@ -616,7 +616,12 @@ impl ComputeService {
             return Err(inst.illegal("read the stats of"));
         };
         match driver.stats(cid).await {
-            Err(CoreError::NotFound { .. }) => Err(inst.illegal("read the stats of")),
+            // Stopped or terminated while sampled (the sample takes about
+            // a second, and reads no lock): say what the instance is now.
+            Err(CoreError::NotFound { .. }) => {
+                let now = self.repo.get(caller.user_id, id).await?;
+                Err(now.illegal("read the stats of"))
+            }
             other => other,
         }
     }
