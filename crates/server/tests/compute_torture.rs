@@ -3,11 +3,16 @@
 //!
 //! Two users run a random mix of launches (a workload that stays up, one
 //! that exits at once, auto-assigned or fixed host ports on 127.0.0.1),
-//! stops, starts, reboots, terminates, describes and lists, plus
-//! conflicting pairs on one instance at the same moment (stop+terminate,
-//! two terminates, start while stopping…), two launches of one name, and
-//! pokes at the other user's instances. The server is SIGKILLed at random
-//! moments while requests are in flight, and restarted. After each restart
+//! stops, starts, reboots, terminates, describes, lists, logs and stats,
+//! plus conflicting pairs on one instance at the same moment
+//! (stop+terminate, two terminates, start while stopping…), two launches
+//! of one name, and pokes at the other user's instances. The server is
+//! SIGKILLed at random moments while requests are in flight (a burst of
+//! launches, stops, reboots and terminates just before), sometimes again
+//! during the start-up resync, and once stays down past the window of
+//! Docker events a restarted server replays while Docker finishes a reboot
+//! the crash cut (a running container restarted, so its auto-assigned
+//! host ports move). After each restart
 //! (within a bounded time for reconciliation) and at the end, the rows are
 //! checked against Docker itself, through the labels on the containers of
 //! this test's two users only:
@@ -16,8 +21,9 @@
 //!   and that row names it;
 //! - no row claims a container that does not exist, except a terminated
 //!   one, and no terminated instance keeps a container;
-//! - each row's state agrees with its container's (running or not), and
-//!   no row is left `STARTING`/`STOPPING`;
+//! - each row's state agrees with its container's (running or not), a
+//!   running one's host ports with those Docker publishes, and no row is
+//!   left `STARTING`/`STOPPING`;
 //! - each user lists only their own instances, every instance a launch
 //!   answered for is still listed, live names are unique per owner;
 //! - every request gets a defined answer in bounded time: no 500, no 400
@@ -32,12 +38,12 @@
 mod compute_support;
 
 use compute_support::{ContainerGuard, free_port};
-use miniaws_client::{Client, ClientError, Command, Instance, LaunchInstance};
+use miniaws_client::{Client, ClientError, Command, Instance, LaunchInstance, LogsOptions};
 use miniaws_testkit::{Backend, TestServer, require_docker};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -48,6 +54,8 @@ use uuid::Uuid;
 const ROUNDS: u32 = 4;
 /// How many rounds end with the server killed while requests are in flight.
 const KILLS: u32 = 3;
+/// How long a longer outage lasts: beyond the event replay window.
+const OUTAGE: Duration = Duration::from_millis(2500);
 /// Concurrent request loops per user.
 const WORKERS_PER_USER: usize = 2;
 /// How long the round that is not cut by a kill runs.
@@ -123,6 +131,8 @@ enum Op {
     Start,
     Reboot,
     Terminate,
+    Logs,
+    Stats,
 }
 
 impl Shared {
@@ -231,7 +241,7 @@ impl Shared {
             Op::Start | Op::Reboot => {
                 matches!(inst.state.as_str(), "RUNNING" | "STOPPED" | "ERROR")
             }
-            Op::Get => true,
+            Op::Get | Op::Logs | Op::Stats => true,
         };
         if !ok {
             self.problem(format!(
@@ -252,14 +262,28 @@ async fn bounded<T>(
 /// Runs `op` on instance `id` as `user`.
 async fn run_op(shared: &Shared, round: &Round, user: usize, op: Op, id: Uuid, foreign: bool) {
     let client = &round.clients[user];
+    let what = format!("{op:?}").to_lowercase();
     let answer = match op {
         Op::Get => bounded(client.get_instance(id)).await,
         Op::Stop => bounded(client.stop_instance(id)).await,
         Op::Start => bounded(client.start_instance(id)).await,
         Op::Reboot => bounded(client.reboot_instance(id)).await,
         Op::Terminate => bounded(client.terminate_instance(id)).await,
+        Op::Logs => {
+            let options = LogsOptions {
+                tail: Some(5),
+                ..LogsOptions::default()
+            };
+            let answer = bounded(client.instance_logs(id, &options)).await;
+            shared.judge(round, &what, answer, foreign);
+            return;
+        }
+        Op::Stats => {
+            let answer = bounded(client.instance_stats(id)).await;
+            shared.judge(round, &what, answer, foreign);
+            return;
+        }
     };
-    let what = format!("{op:?}").to_lowercase();
     if let Some(inst) = shared.judge(round, &what, answer, foreign) {
         shared.check_answer(round, user, op, id, &inst);
         if inst.state == "TERMINATED" {
@@ -340,7 +364,16 @@ async fn worker(shared: Arc<Shared>, round: Arc<Round>, user: usize, mut rng: St
             (34..=45, Some(id)) => run_op(&shared, &round, user, Op::Start, id, false).await,
             (46..=53, Some(id)) => run_op(&shared, &round, user, Op::Reboot, id, false).await,
             (54..=63, Some(id)) => run_op(&shared, &round, user, Op::Terminate, id, false).await,
-            (64..=71, Some(id)) => run_op(&shared, &round, user, Op::Get, id, false).await,
+            (64..=69, Some(id)) => run_op(&shared, &round, user, Op::Get, id, false).await,
+            (70, Some(id)) => {
+                let op = if rng.gen_bool(0.25) {
+                    Op::Stats
+                } else {
+                    Op::Logs
+                };
+                run_op(&shared, &round, user, op, id, false).await;
+            }
+            (71, Some(id)) => run_op(&shared, &round, user, Op::Logs, id, false).await,
             (72..=77, _) => {
                 let answer = bounded(round.clients[user].list_instances(rng.gen_bool(0.5))).await;
                 if let Some(rows) = shared.judge(&round, "list", answer, false) {
@@ -389,8 +422,16 @@ async fn worker(shared: Arc<Shared>, round: Arc<Round>, user: usize, mut rng: St
             _ => {
                 // Another user's instance: only ever 404.
                 if let Some(id) = pick(&other.live, &mut rng) {
-                    let op = [Op::Get, Op::Stop, Op::Start, Op::Reboot, Op::Terminate]
-                        [rng.gen_range(0..5)];
+                    const POKES: [Op; 7] = [
+                        Op::Get,
+                        Op::Stop,
+                        Op::Start,
+                        Op::Reboot,
+                        Op::Terminate,
+                        Op::Logs,
+                        Op::Stats,
+                    ];
+                    let op = POKES[rng.gen_range(0..POKES.len())];
                     run_op(&shared, &round, user, op, id, true).await;
                 }
             }
@@ -405,6 +446,22 @@ struct Container {
     id: String,
     instance: String,
     state: String,
+    /// Published ports as `(host port, container port, protocol)`.
+    ports: BTreeSet<(u16, u16, String)>,
+}
+
+/// Docker's `{{.Ports}}`, e.g. `127.0.0.1:32768->80/tcp, 81/tcp`: the
+/// published ones.
+fn published(ports: &str) -> BTreeSet<(u16, u16, String)> {
+    ports
+        .split(", ")
+        .filter_map(|p| {
+            let (host, inner) = p.split_once("->")?;
+            let host_port = host.rsplit_once(':')?.1.parse().ok()?;
+            let (port, proto) = inner.split_once('/')?;
+            Some((host_port, port.parse().ok()?, proto.to_owned()))
+        })
+        .collect()
 }
 
 /// Every container labelled with `owner`, straight from Docker.
@@ -414,7 +471,7 @@ async fn containers_of(owner: Uuid) -> Vec<Container> {
         .arg(format!("label=miniaws.owner={owner}"))
         .args([
             "--format",
-            "{{.ID}}|{{.Label \"miniaws.instance-id\"}}|{{.State}}",
+            "{{.ID}}|{{.Label \"miniaws.instance-id\"}}|{{.State}}|{{.Ports}}",
         ])
         .output()
         .await
@@ -432,6 +489,7 @@ async fn containers_of(owner: Uuid) -> Vec<Container> {
                 id: parts.next()?.to_owned(),
                 instance: parts.next()?.to_owned(),
                 state: parts.next()?.to_owned(),
+                ports: published(parts.next().unwrap_or("")),
             })
         })
         .collect()
@@ -519,6 +577,19 @@ async fn violations(shared: &Shared, clients: &[Client; 2]) -> Vec<String> {
         }
         for row in rows {
             let container = row.container_id.as_deref().and_then(|c| by_id.get(c));
+            if let Some(c) = container.filter(|c| row.state == "RUNNING" && c.state == "running") {
+                let claimed: BTreeSet<(u16, u16, String)> = row
+                    .ports
+                    .iter()
+                    .filter_map(|p| Some((p.host_port?, p.container_port, p.protocol.clone())))
+                    .collect();
+                if claimed != c.ports {
+                    out.push(format!(
+                        "row {} of {} says its ports are {claimed:?} but Docker publishes {:?}",
+                        row.id, user.name, c.ports
+                    ));
+                }
+            }
             let running = container.map(|c| matches!(c.state.as_str(), "running" | "restarting"));
             let fine = match (row.state.as_str(), running) {
                 ("TERMINATED", _) => true,
@@ -639,6 +710,8 @@ async fn torture(backend: Backend) {
     let mut rng = StdRng::seed_from_u64(seed);
     let started = Instant::now();
     let mut kills = 0;
+    // One kill round is followed by a longer outage.
+    let outage_round = rng.gen_range(0..KILLS);
 
     for number in 0..ROUNDS {
         let kill_after = (number < KILLS).then(|| Duration::from_millis(rng.gen_range(1000..3500)));
@@ -657,7 +730,7 @@ async fn torture(backend: Backend) {
         let mut burst = Vec::new();
         if let Some(after) = kill_after {
             tokio::time::sleep(after).await;
-            // A burst of launches, stops and terminates, so that the kill
+            // A burst of launches, stops, reboots and terminates, so that the kill
             // lands inside them (between Docker's create and the row
             // recording it, between a terminate's row and its removal…).
             for _ in 0..rng.gen_range(2..6) {
@@ -666,8 +739,11 @@ async fn torture(backend: Backend) {
                 let mut op_rng = StdRng::seed_from_u64(rng.r#gen());
                 burst.push(tokio::spawn(async move {
                     let target = pick(&shared.users[user].live, &mut op_rng);
-                    match (op_rng.gen_range(0..3), target) {
+                    match (op_rng.gen_range(0..4), target) {
                         (1, Some(id)) => run_op(&shared, &round, user, Op::Stop, id, false).await,
+                        (3, Some(id)) => {
+                            run_op(&shared, &round, user, Op::Reboot, id, false).await;
+                        }
                         (2, Some(id)) => {
                             run_op(&shared, &round, user, Op::Terminate, id, false).await;
                         }
@@ -694,6 +770,52 @@ async fn torture(backend: Backend) {
         }
         assert_no_problems(&shared, &server, &format!("round {number}"));
         if kill_after.is_some() {
+            if number == outage_round {
+                // A longer outage: what Docker finishes meanwhile (a cut
+                // reboot's restart, a late create) falls out of the window
+                // of events the next server replays; only its resync sees it.
+                // Meanwhile Docker finishes a reboot the crash cut (played
+                // here by restarting a running container): it comes back on
+                // new auto-assigned host ports.
+                let mut running = Vec::new();
+                for user in &shared.users {
+                    running.extend(
+                        containers_of(user.id)
+                            .await
+                            .into_iter()
+                            .filter(|c| c.state == "running"),
+                    );
+                }
+                // Preferably one with published ports.
+                running.sort_by_key(|c| (c.ports.is_empty(), c.id.clone()));
+                let published = running.iter().filter(|c| !c.ports.is_empty()).count();
+                let running: Vec<String> = running
+                    .into_iter()
+                    .take(published.max(1))
+                    .map(|c| c.id)
+                    .collect();
+                if let Some(cid) = running.choose(&mut rng) {
+                    let out = tokio::process::Command::new("docker")
+                        .args(["restart", "-t", "1", cid])
+                        .output()
+                        .await
+                        .expect("the docker CLI runs");
+                    // It may be going: a terminate the kill cut can have
+                    // left its removal to Docker. The rows must follow
+                    // whatever the world became.
+                    eprintln!(
+                        "[torture {backend:?}] round {number}: docker restart {}: {}",
+                        &cid[..12],
+                        if out.status.success() {
+                            "done".into()
+                        } else {
+                            String::from_utf8_lossy(&out.stderr).trim().to_owned()
+                        }
+                    );
+                }
+                tokio::time::sleep(OUTAGE).await;
+                eprintln!("[torture {backend:?}] round {number}: down for {OUTAGE:?}");
+            }
             server.restart().await;
             if rng.gen_bool(0.5) {
                 // Once more while the start-up resync settles the crash.
