@@ -1755,6 +1755,40 @@ async fn bad_input(backend: Backend) {
         failures.join("\n")
     );
 
+    // A client's request id that would forge log fields, or bloat every
+    // line, is replaced by a generated one, on both listeners; a plain one
+    // is kept.
+    let aws = server.aws.expect("the server has an AWS endpoint");
+    let long_id = "forged-field-".repeat(20);
+    for (addr, path) in [(server.native, "/health"), (aws, "/")] {
+        for sent in ["x method=DELETE path=/forged-field", long_id.as_str()] {
+            let answer = send(
+                "a request id to replace",
+                addr,
+                "GET",
+                path.as_bytes(),
+                &[("x-request-id".into(), sent.as_bytes().to_vec())],
+                b"",
+            )
+            .await;
+            let id = answer.header("x-request-id").unwrap_or_default();
+            assert!(
+                id.len() == 36 && id != sent,
+                "{addr} {sent:?}: a generated id, got {id:?}"
+            );
+        }
+        let answer = send(
+            "a plain request id",
+            addr,
+            "GET",
+            path.as_bytes(),
+            &[("x-request-id".into(), b"plain-id-42".to_vec())],
+            b"",
+        )
+        .await;
+        assert_eq!(answer.header("x-request-id"), Some("plain-id-42"));
+    }
+
     // The server is still up and answers.
     let health = send("health", server.native, "GET", b"/health", &[], b"").await;
     assert_eq!(health.status, 200, "the server still answers");
@@ -1767,6 +1801,10 @@ async fn bad_input(backend: Backend) {
     );
     let log = server.log();
     assert!(!log.contains("panicked"), "the server panicked:\n{log}");
+    assert!(
+        !log.contains("forged-field"),
+        "a client's request id forged log fields"
+    );
     for secret in keys.secrets() {
         assert!(!log.contains(secret), "the log holds a secret");
     }
