@@ -37,6 +37,7 @@ use aws_sdk_s3::types::{
     CompletedMultipartUpload, CompletedPart, Delete, MetadataDirective, ObjectIdentifier,
 };
 use common::{files_under, objects_dir, s3_client};
+use futures::StreamExt;
 use md5::{Digest, Md5};
 use miniaws_client::{Client, ClientError, CreatedKey, ListObjectsParams};
 use miniaws_testkit::{Backend, TestServer};
@@ -528,15 +529,47 @@ async fn put_native(w: &World, c: &Clients, rng: &mut StdRng, slot: usize) {
     let (id, len) = w.new_body(rng);
     let body = body_bytes(id, len);
     let cancel = cancel_after(rng);
-    let op = w.begin(slot, Effect::Body(id), "native PUT");
+    // In memory (with its length), or streamed without a length in small
+    // chunks with pauses (a slow client: a crash then often strikes
+    // mid-body), sometimes only if the key is absent.
+    let mode = rng.gen_range(0..10);
+    let what = match mode {
+        0..5 => "native PUT",
+        5..9 => "native streamed PUT",
+        _ => "native PUT if absent",
+    };
+    let op = w.begin(slot, Effect::Body(id), what);
     let result = attempt(cancel, async {
-        let info = c
-            .native
-            .put_object(bucket, key, body.clone(), None)
-            .await
-            .map_err(native_fail)?;
+        let info = if mode < 5 {
+            c.native.put_object(bucket, key, body.clone(), None).await
+        } else {
+            let chunks: Vec<bytes::Bytes> = body
+                .chunks(32 * 1024)
+                .map(bytes::Bytes::copy_from_slice)
+                .collect();
+            let stream = futures::stream::iter(chunks).then(|chunk| async move {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                Ok::<_, std::io::Error>(chunk)
+            });
+            if mode < 9 {
+                c.native
+                    .put_object_stream(bucket, key, stream, None, None)
+                    .await
+            } else {
+                match c
+                    .native
+                    .put_object_stream_if_absent(bucket, key, stream, None, None)
+                    .await
+                {
+                    Ok(Some(info)) => Ok(info),
+                    Ok(None) => return Err(Fail::Definite("the key exists".into())),
+                    Err(e) => Err(e),
+                }
+            }
+        }
+        .map_err(native_fail)?;
         if info.etag.trim_matches('"') != md5_hex(&body) || info.size_bytes != len {
-            w.problem(format!("native PUT {bucket}/{key}: answered {info:?}"));
+            w.problem(format!("{what} {bucket}/{key}: answered {info:?}"));
         }
         Ok(())
     })
@@ -917,6 +950,7 @@ async fn multipart(w: &World, c: &Clients, rng: &mut StdRng, abort: bool) {
                 }
                 Err(Fail::Unknown(msg) | Fail::Cancelled(msg)) => {
                     w.unexpected("UploadPart", &msg);
+                    w.count("UploadPart", Outcome::Unknown);
                     w.uploads.lock().unwrap().push(up);
                     return;
                 }
@@ -1386,6 +1420,8 @@ async fn torture(backend: Backend) {
     });
     let mut rng = StdRng::seed_from_u64(seed);
     let started = std::time::Instant::now();
+    // Crashes that struck while a body was being written.
+    let mut mid_body = 0;
     for epoch in 0..=CRASHES {
         let crash = epoch < CRASHES;
         w.epoch.store(epoch as u64, Ordering::SeqCst);
@@ -1406,7 +1442,28 @@ async fn torture(backend: Backend) {
             .collect();
         tokio::time::sleep(Duration::from_millis(rng.gen_range(600..2500))).await;
         if crash {
+            if rng.gen_bool(0.5) {
+                // Half the crashes wait (up to a second) for a body being
+                // written: a temporary with bytes in it.
+                let tmp = objects_dir(&server).join("tmp");
+                for _ in 0..100 {
+                    if files_under(&tmp)
+                        .iter()
+                        .any(|p| p.metadata().is_ok_and(|m| m.len() > 0))
+                    {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
             w.killing.store(true, Ordering::SeqCst);
+            let tmp = objects_dir(&server).join("tmp");
+            if files_under(&tmp)
+                .iter()
+                .any(|p| p.metadata().is_ok_and(|m| m.len() > 0))
+            {
+                mid_body += 1;
+            }
             server.kill().await;
             // Everything in flight ended by now, applied or not.
             let dead = w.tick();
@@ -1459,7 +1516,7 @@ async fn torture(backend: Backend) {
     }
     let h = w.history.lock().unwrap();
     eprintln!(
-        "storage torture on {backend:?}, seed {seed}: {} writes and deletes, {} crashes, {:.1} s; per operation [acked, refused, unknown]: {:?}",
+        "storage torture on {backend:?}, seed {seed}: {} writes and deletes, {} crashes ({mid_body} mid-body), {:.1} s; per operation [acked, refused, unknown]: {:?}",
         h.ops.len(),
         CRASHES,
         started.elapsed().as_secs_f64(),
