@@ -310,6 +310,9 @@ struct World {
     history: Mutex<History>,
     /// Part sizes of the multipart bodies.
     parts_of: Mutex<HashMap<u64, Vec<u64>>>,
+    /// The body (id, length) each ETag names: what a HEAD or a range read
+    /// saw.
+    etags: Mutex<HashMap<String, (u64, u64)>>,
     /// Unfinished uploads not being worked on.
     uploads: Mutex<Vec<Upload>>,
     problems: Mutex<Vec<String>>,
@@ -397,6 +400,35 @@ impl World {
     fn unexpected(&self, what: &str, msg: &str) {
         if !self.killing.load(Ordering::SeqCst) {
             self.problem(format!("{what} failed while the server was up: {msg}"));
+        }
+    }
+
+    /// Remembers that `etag` names body `id` of `len` bytes.
+    fn register(&self, etag: String, id: u64, len: u64) {
+        self.etags.lock().unwrap().insert(etag, (id, len));
+    }
+
+    /// The body an ETag (quoted or not) names.
+    fn body_of(&self, etag: &str) -> Option<(u64, u64)> {
+        self.etags
+            .lock()
+            .unwrap()
+            .get(etag.trim_matches('"'))
+            .copied()
+    }
+
+    /// Checks that `slot` may hold body `observed` for a read within
+    /// `[rs, re]` (see [`History::explains`]).
+    fn check_seen(&self, what: &str, slot: usize, observed: Option<u64>, rs: u64, re: u64) {
+        let h = self.history.lock().unwrap();
+        if !h.explains(slot, observed, rs, re) {
+            let history = h.describe(slot);
+            drop(h);
+            let (bucket, key) = key_of(slot);
+            self.problem(format!(
+                "{what} {bucket}/{key} within [{rs}, {re}] saw {}, which no write explains; its history:{history}",
+                observed.map_or("nothing".to_owned(), |id| format!("body {id}"))
+            ));
         }
     }
 
@@ -528,6 +560,7 @@ async fn put_native(w: &World, c: &Clients, rng: &mut StdRng, slot: usize) {
     let (bucket, key) = key_of(slot);
     let (id, len) = w.new_body(rng);
     let body = body_bytes(id, len);
+    w.register(md5_hex(&body), id, len);
     let cancel = cancel_after(rng);
     // In memory (with its length), or streamed without a length in small
     // chunks with pauses (a slow client: a crash then often strikes
@@ -581,6 +614,7 @@ async fn put_s3(w: &World, c: &Clients, rng: &mut StdRng, slot: usize) {
     let (bucket, key) = key_of(slot);
     let (id, len) = w.new_body(rng);
     let body = body_bytes(id, len);
+    w.register(md5_hex(&body), id, len);
     let cancel = cancel_after(rng);
     // Sometimes only if the key is absent (S3's If-None-Match: *).
     let if_absent = rng.gen_bool(0.1);
@@ -754,6 +788,149 @@ async fn read(w: &World, c: &Clients, rng: &mut StdRng) {
     }
 }
 
+/// HEAD (S3) of a random key: its ETag must name a body the key may hold
+/// now, of the length HEAD gives.
+async fn head(w: &World, c: &Clients, rng: &mut StdRng) {
+    let slot = rng.gen_range(0..SLOTS);
+    let (bucket, key) = key_of(slot);
+    let rs = w.tick();
+    let got = timed(async {
+        match c.s3.head_object().bucket(bucket).key(key).send().await {
+            Ok(out) => Ok(Some((
+                out.e_tag().unwrap_or_default().to_owned(),
+                out.content_length(),
+            ))),
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => Ok(None),
+            Err(e) => Err(s3_fail(e)),
+        }
+    })
+    .await;
+    let re = w.tick();
+    match got {
+        Ok(Some((etag, len))) => {
+            match w.body_of(&etag) {
+                Some((id, want)) if len == Some(want as i64) => {
+                    w.check_seen("HeadObject", slot, Some(id), rs, re)
+                }
+                found => w.problem(format!(
+                    "HeadObject {bucket}/{key}: ETag {etag} and length {len:?} name no body written ({found:?})"
+                )),
+            }
+            w.count("HeadObject", Outcome::Acked(0));
+        }
+        Ok(None) => {
+            w.check_seen("HeadObject", slot, None, rs, re);
+            w.count("HeadObject", Outcome::Acked(0));
+        }
+        Err(Fail::Definite(code)) => w.problem(format!("HeadObject {bucket}/{key}: {code}")),
+        Err(Fail::Unknown(msg) | Fail::Cancelled(msg)) => {
+            w.unexpected("HeadObject", &msg);
+            w.count("HeadObject", Outcome::Unknown);
+        }
+    }
+}
+
+/// A range read (native or S3) of a random key: the bytes must be that
+/// range of the body its ETag names, whose length Content-Range gives.
+async fn read_range(w: &World, c: &Clients, rng: &mut StdRng) {
+    let slot = rng.gen_range(0..SLOTS);
+    let (bucket, key) = key_of(slot);
+    let native = rng.gen_bool(0.5);
+    let what = if native {
+        "native range GET"
+    } else {
+        "GetObject range"
+    };
+    let first = rng.gen_range(0..4096u64);
+    let last = first + rng.gen_range(0..8192u64);
+    let range = format!("bytes={first}-{last}");
+    let rs = w.tick();
+    // The bytes, the ETag and Content-Range; `None` when absent or when
+    // the range starts past the end (416: no version to check).
+    let got = timed(async {
+        if native {
+            match c.native.get_object(bucket, key, Some(&range), None).await {
+                Ok(dl) => {
+                    let etag = dl.header("etag").unwrap_or_default().to_owned();
+                    let content_range = dl.header("content-range").unwrap_or_default().to_owned();
+                    let bytes = dl.bytes().await.map_err(native_fail)?;
+                    Ok(Some(Some((bytes, etag, content_range))))
+                }
+                Err(ClientError::Api { status, kind, .. })
+                    if status.as_u16() == 404 && kind == "OBJECT_NOT_FOUND" =>
+                {
+                    Ok(Some(None))
+                }
+                Err(ClientError::Api { status, .. }) if status.as_u16() == 416 => Ok(None),
+                Err(e) => Err(native_fail(e)),
+            }
+        } else {
+            match c
+                .s3
+                .get_object()
+                .bucket(bucket)
+                .key(key)
+                .range(&range)
+                .send()
+                .await
+            {
+                Ok(out) => {
+                    let etag = out.e_tag().unwrap_or_default().to_owned();
+                    let content_range = out.content_range().unwrap_or_default().to_owned();
+                    let bytes = out
+                        .body
+                        .collect()
+                        .await
+                        .map_err(|e| Fail::Unknown(format!("reading a body: {e}")))?
+                        .into_bytes()
+                        .to_vec();
+                    Ok(Some(Some((bytes, etag, content_range))))
+                }
+                Err(e) if e.code() == Some("NoSuchKey") => Ok(Some(None)),
+                Err(e) if e.code() == Some("InvalidRange") => Ok(None),
+                Err(e) => Err(s3_fail(e)),
+            }
+        }
+    })
+    .await;
+    let re = w.tick();
+    match got {
+        Ok(Some(Some((bytes, etag, content_range)))) => {
+            match w.body_of(&etag) {
+                Some((id, len)) => {
+                    let end = last.min(len - 1);
+                    let want_range = format!("bytes {first}-{end}/{len}");
+                    let whole = body_bytes(id, len);
+                    if content_range != want_range
+                        || bytes.as_slice() != &whole[first as usize..=end as usize]
+                    {
+                        w.problem(format!(
+                            "{what} {bucket}/{key} {range}: {} bytes, Content-Range {content_range}, ETag {etag}: not {want_range} of body {id}",
+                            bytes.len()
+                        ));
+                    } else {
+                        w.check_seen(what, slot, Some(id), rs, re);
+                    }
+                }
+                None => w.problem(format!(
+                    "{what} {bucket}/{key}: ETag {etag} names no body written"
+                )),
+            }
+            w.count(what, Outcome::Acked(0));
+        }
+        Ok(Some(None)) => {
+            w.check_seen(what, slot, None, rs, re);
+            w.count(what, Outcome::Acked(0));
+        }
+        Ok(None) => w.count(what, Outcome::Failed),
+        Err(Fail::Definite(code)) => w.problem(format!("{what} {bucket}/{key}: {code}")),
+        Err(Fail::Unknown(msg) | Fail::Cancelled(msg)) => {
+            w.unexpected(what, &msg);
+            w.count(what, Outcome::Unknown);
+        }
+    }
+}
+
 /// The object's bytes, ETag and declared length, or `None` when absent.
 async fn get(
     c: &Clients,
@@ -859,6 +1036,9 @@ async fn multipart(w: &World, c: &Clients, rng: &mut StdRng, abort: bool) {
     };
     let (bucket, key) = key_of(up.slot);
     let bytes = body_bytes(up.body, up.len);
+    // Completed, it has the multipart ETag; copied, the MD5 of its bytes.
+    w.register(multipart_etag(&bytes, &up.sizes), up.body, up.len);
+    w.register(md5_hex(&bytes), up.body, up.len);
 
     if abort {
         let result = timed(async {
@@ -1076,7 +1256,9 @@ async fn worker(w: Arc<World>, c: Clients, mut rng: StdRng, native: bool) {
         match rng.gen_range(0..100) {
             0..30 if native => put_native(&w, &c, &mut rng, slot).await,
             0..30 => put_s3(&w, &c, &mut rng, slot).await,
-            30..55 => read(&w, &c, &mut rng).await,
+            30..45 => read(&w, &c, &mut rng).await,
+            45..50 => head(&w, &c, &mut rng).await,
+            50..55 => read_range(&w, &c, &mut rng).await,
             55..63 if native => delete_native(&w, &c, &mut rng, slot).await,
             55..63 => delete_objects(&w, &c, &mut rng).await,
             63..75 => copy_object(&w, &c, &mut rng).await,
@@ -1411,6 +1593,7 @@ async fn torture(backend: Backend) {
         next_body: AtomicU64::new(1),
         history: Mutex::new(History::default()),
         parts_of: Mutex::new(HashMap::new()),
+        etags: Mutex::new(HashMap::new()),
         uploads: Mutex::new(Vec::new()),
         problems: Mutex::new(Vec::new()),
         killing: AtomicBool::new(false),
