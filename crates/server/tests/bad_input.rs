@@ -1386,6 +1386,22 @@ fn s3_cases(keys: &Keys) -> Vec<S3> {
             .header("content-md5", md5_header(b"<CORSConfiguration><CORSRule>"))
             .body("<CORSConfiguration><CORSRule>")
             .fails(400, "MalformedXML", "not well formed"),
+        s3("tagging with an empty body", "PUT", "/bad-s3/k?tagging")
+            .fails(400, "MissingRequestBodyError", "Request body is empty"),
+        s3("tagging with an internal entity", "PUT", "/bad-s3/k?tagging")
+            .body(r#"<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><Tagging><TagSet><Tag><Key>k</Key><Value>&b;</Value></Tag></TagSet></Tagging>"#)
+            .fails(400, "MalformedXML", "not well formed"),
+        s3("tagging with an external entity", "PUT", "/bad-s3/k?tagging")
+            .body(r#"<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><Tagging><TagSet><Tag><Key>k</Key><Value>&e;</Value></Tag></TagSet></Tagging>"#)
+            .fails(400, "MalformedXML", "not well formed"),
+        s3("tagging not UTF-8", "PUT", "/bad-s3/k?tagging")
+            .body(b"<Tagging><TagSet><Tag><Key>\xff</Key><Value>v</Value></Tag></TagSet></Tagging>")
+            .fails(400, "MalformedXML", "not well formed"),
+        s3("the tags are unchanged", "GET", "/bad-s3/k?tagging")
+            .works(200, "<TagSet></TagSet>"),
+        s3("DeleteObjects with an empty body", "POST", "/bad-s3?delete")
+            .header("content-md5", md5_header(b""))
+            .fails(400, "MissingRequestBodyError", "Request body is empty"),
         s3("policy not JSON", "PUT", "/bad-s3?policy")
             .body("{not json")
             .fails(400, "MalformedPolicy", "valid JSON"),
@@ -1715,6 +1731,123 @@ async fn run_s3(server: &TestServer, keys: &Keys, cases: Vec<S3>) -> Vec<String>
     failures
 }
 
+/// A signed S3 request as `key`; the answer.
+async fn signed(
+    server: &TestServer,
+    key: &miniaws_client::CreatedKey,
+    method: &'static str,
+    target: &str,
+    body: &[u8],
+) -> Answer {
+    let addr = server.aws.expect("the server has an AWS endpoint");
+    let headers = sign(
+        method,
+        target,
+        &addr.to_string(),
+        &key.access_key_id,
+        &key.secret_access_key,
+    );
+    send(target, addr, method, target.as_bytes(), &headers, body).await
+}
+
+async fn another_owners_upload(server: &TestServer, keys: &Keys) -> Vec<String> {
+    let mut failures = Vec::new();
+    let created = signed(server, &keys.alice, "POST", "/bad-s3/mp?uploads", b"").await;
+    let text = created.text();
+    let Some(upload) = text
+        .split_once("<UploadId>")
+        .and_then(|(_, rest)| rest.split_once("</UploadId>"))
+        .map(|(id, _)| id.to_owned())
+    else {
+        return vec![format!("alice's upload was not created: {text}")];
+    };
+    let bob_bucket = signed(server, &keys.bob, "PUT", "/bobs-bucket", b"").await;
+    check!(
+        failures,
+        bob_bucket.status == 200,
+        "bob's bucket: {}",
+        bob_bucket.text()
+    );
+    let cases = [
+        (
+            "PUT",
+            format!("/bobs-bucket/mp?partNumber=1&uploadId={upload}"),
+            404,
+            "NoSuchUpload",
+        ),
+        (
+            "GET",
+            format!("/bobs-bucket/mp?uploadId={upload}"),
+            404,
+            "NoSuchUpload",
+        ),
+        (
+            "DELETE",
+            format!("/bobs-bucket/mp?uploadId={upload}"),
+            404,
+            "NoSuchUpload",
+        ),
+        (
+            "PUT",
+            format!("/bad-s3/mp?partNumber=1&uploadId={upload}"),
+            403,
+            "AccessDenied",
+        ),
+        (
+            "GET",
+            format!("/bad-s3/mp?uploadId={upload}"),
+            403,
+            "AccessDenied",
+        ),
+        (
+            "DELETE",
+            format!("/bad-s3/mp?uploadId={upload}"),
+            403,
+            "AccessDenied",
+        ),
+    ];
+    for (method, target, status, code) in cases {
+        let answer = signed(server, &keys.bob, method, &target, b"part").await;
+        let text = answer.text();
+        check!(
+            failures,
+            answer.status == status && text.contains(&format!("<Code>{code}</Code>")),
+            "s3: bob {method} {target}: want {status} {code}, got {} {text}",
+            answer.status
+        );
+    }
+    // Alice's upload is untouched: she can still list and abort it.
+    let listed = signed(
+        server,
+        &keys.alice,
+        "GET",
+        &format!("/bad-s3/mp?uploadId={upload}"),
+        b"",
+    )
+    .await;
+    check!(
+        failures,
+        listed.status == 200,
+        "alice lists her upload: {}",
+        listed.text()
+    );
+    let aborted = signed(
+        server,
+        &keys.alice,
+        "DELETE",
+        &format!("/bad-s3/mp?uploadId={upload}"),
+        b"",
+    )
+    .await;
+    check!(
+        failures,
+        aborted.status == 204,
+        "alice aborts her upload: {}",
+        aborted.text()
+    );
+    failures
+}
+
 // ------------------------------------------------------------------- suite
 
 struct Keys {
@@ -1748,6 +1881,9 @@ async fn bad_input(backend: Backend) {
     let keys = Keys { alice, bob };
     let mut failures = run_native(&server, &keys, native_cases(&keys.alice.id.to_string())).await;
     failures.extend(run_s3(&server, &keys, s3_cases(&keys)).await);
+    // Another owner's upload id: alice's upload, used by bob on his own
+    // bucket, is no upload of his (and on alice's bucket, access denied).
+    failures.extend(another_owners_upload(&server, &keys).await);
     assert!(
         failures.is_empty(),
         "{backend:?}: {} checks failed:\n{}",
