@@ -1423,6 +1423,18 @@ fn s3_cases(keys: &Keys) -> Vec<S3> {
             .header("x-amz-tagging", "a=%FF")
             .body("x")
             .fails(400, "InvalidArgument", "x-amz-tagging"),
+        s3("a tag value with a NUL", "PUT", "/bad-s3/t")
+            .header("x-amz-tagging", "a=%00")
+            .body("x")
+            .fails(400, "InvalidTag", "TagValue"),
+        s3("a tag key with a NUL", "PUT", "/bad-s3/t")
+            .header("x-amz-tagging", "%00=v")
+            .body("x")
+            .fails(400, "InvalidTag", "TagKey"),
+        s3("a policy with NUL escapes", "PUT", "/bad-s3?policy")
+            .body(r#"{"Version":"2012-10-17","Statement":[{"Sid":"a\u0000b","Effect":"Deny","Principal":"*","Action":"s3:DeleteObject","Resource":"arn:aws:s3:::bad-s3/x\u0000y"}]}"#)
+            .works(204, ""),
+        s3("the policy reads back", "GET", "/bad-s3?policy").works(200, r#""Sid":"a\u0000b""#),
         s3("Content-MD5 not base64", "PUT", "/bad-s3/t")
             .header("content-md5", "garbage")
             .body("x")
