@@ -437,6 +437,10 @@ fn native_cases(alice_key_id: &str) -> Vec<Native> {
             "INVALID_INPUT",
             "force: provided string was not `true` or `false`",
         ),
+        // A misspelt flag would otherwise be ignored, and the revocation
+        // run without it.
+        native("misspelt revoke parameter", "DELETE", format!("/auth/keys/{ZERO_ID}?forse=true"))
+            .fails(400, "INVALID_INPUT", "unknown field `forse`, expected `force`"),
         native("unknown key id", "DELETE", format!("/auth/keys/{ZERO_ID}")).fails(
             404,
             "NOT_FOUND",

@@ -12,6 +12,7 @@ use crate::state::AppState;
 
 /// Query parameters.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RevokeQuery {
     /// Allow revoking the caller's last key.
     #[serde(default)]
