@@ -10,10 +10,13 @@
 
 mod compute_support;
 
-use compute_support::{ContainerGuard, SLEEP, api_err, docker, launch, wait_for};
+use compute_support::{ContainerGuard, SLEEP, api_err, containers_of, docker, launch, wait_for};
 use miniaws_testkit::{Backend, TestServer, require_docker};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -27,6 +30,9 @@ struct DockerProxy {
     path: PathBuf,
     /// The accept loop and the sender whose drop ends every connection.
     running: Option<(JoinHandle<()>, watch::Sender<()>)>,
+    /// When set, the next container create reaches Docker but its answer
+    /// is lost: the connection closes instead.
+    lose_create_answer: Arc<AtomicBool>,
 }
 
 impl DockerProxy {
@@ -34,6 +40,7 @@ impl DockerProxy {
         Self {
             path,
             running: None,
+            lose_create_answer: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -43,15 +50,17 @@ impl DockerProxy {
         let listener = UnixListener::bind(&self.path).expect("the proxy socket binds");
         let (alive, _) = watch::channel(());
         let connections = alive.clone();
+        let lose = self.lose_create_answer.clone();
         let accept = tokio::spawn(async move {
-            while let Ok((mut client, _)) = listener.accept().await {
+            while let Ok((client, _)) = listener.accept().await {
                 let mut cut = connections.subscribe();
+                let lose = lose.clone();
                 tokio::spawn(async move {
-                    let Ok(mut daemon) = UnixStream::connect(DOCKER_SOCKET).await else {
+                    let Ok(daemon) = UnixStream::connect(DOCKER_SOCKET).await else {
                         return;
                     };
                     tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut client, &mut daemon) => {}
+                        _ = forward(client, daemon, lose) => {}
                         // Resolves when the sender is dropped: the cut.
                         _ = cut.changed() => {}
                     }
@@ -67,6 +76,46 @@ impl DockerProxy {
             drop(alive); // ends every forwarded connection
         }
         let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Copies both ways until either side closes; drops the connection
+/// instead of passing on the answer to a create when `lose` is set (one
+/// create only). HTTP/1.1 without pipelining: what the daemon sends after
+/// the create request is its answer.
+async fn forward(client: UnixStream, daemon: UnixStream, lose: Arc<AtomicBool>) {
+    let (mut client_rx, mut client_tx) = client.into_split();
+    let (mut daemon_rx, mut daemon_tx) = daemon.into_split();
+    let swallow = AtomicBool::new(false);
+    let up = async {
+        let mut buf = vec![0u8; 64 * 1024];
+        while let Ok(n @ 1..) = client_rx.read(&mut buf).await {
+            let chunk = &buf[..n];
+            if chunk.starts_with(b"POST ")
+                && chunk.windows(18).any(|w| w == b"/containers/create")
+                && lose.swap(false, Ordering::SeqCst)
+            {
+                swallow.store(true, Ordering::SeqCst);
+            }
+            if daemon_tx.write_all(chunk).await.is_err() {
+                return;
+            }
+        }
+    };
+    let down = async {
+        let mut buf = vec![0u8; 64 * 1024];
+        while let Ok(n @ 1..) = daemon_rx.read(&mut buf).await {
+            if swallow.load(Ordering::SeqCst) {
+                return; // the answer is lost: both ends close
+            }
+            if client_tx.write_all(&buf[..n]).await.is_err() {
+                return;
+            }
+        }
+    };
+    tokio::select! {
+        _ = up => {}
+        _ = down => {}
     }
 }
 
@@ -211,4 +260,75 @@ async fn docker_outage_answers_503_and_state_resyncs_when_it_is_back() {
         1,
         "{log}"
     );
+}
+
+/// Docker makes the container but its answer to the create is lost (the
+/// connection to the daemon breaks): the launch answers 503, and no
+/// container may outlive it without a row that names it. The instance
+/// stays `ERROR` ("interrupted") rather than vanishing, so that the
+/// resync can find the container by its label and remove it; terminating
+/// the instance frees the name.
+#[tokio::test]
+async fn a_launch_whose_create_answer_is_lost_leaves_no_orphan_container() {
+    let Some(image) = require_docker() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let socket = dir.path().join("docker.sock");
+    let mut proxy = DockerProxy::new(socket.clone());
+    proxy.restore();
+    let server = TestServer::start_with(
+        Backend::Sqlite,
+        &["--stop-grace-secs", "1", "--resync-interval-secs", "2"],
+        &[("DOCKER_HOST", &format!("unix://{}", socket.display()))],
+    )
+    .await
+    .expect("a SQLite server starts");
+    let mut guard = ContainerGuard::new();
+    let (alice, owner) = guard.user(&server, "alice").await;
+
+    proxy.lose_create_answer.store(true, Ordering::SeqCst);
+    let (status, kind, message) =
+        api_err(alice.launch_instance(&launch("lost", &image, SLEEP)).await);
+    assert_eq!((status, kind.as_str()), (503, "UNAVAILABLE"), "{message}");
+    assert!(
+        !proxy.lose_create_answer.load(Ordering::SeqCst),
+        "the create went through the proxy"
+    );
+
+    // Docker made the container all the same; within a resync or two it
+    // is gone, and whatever row is left says what happened.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !containers_of(&owner.to_string()).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "a container outlived its failed launch: {:?}; rows: {:?}",
+            containers_of(&owner.to_string()),
+            alice.list_instances(true).await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let rows = alice.list_instances(false).await.expect("list");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let row = &rows[0];
+    assert_eq!(row.state, "ERROR", "{row:?}");
+    assert!(
+        row.state_reason
+            .as_deref()
+            .is_some_and(|r| r.contains("interrupted")),
+        "{row:?}"
+    );
+    assert_eq!(
+        alice
+            .terminate_instance(row.id)
+            .await
+            .expect("terminate")
+            .state,
+        "TERMINATED"
+    );
+    let again = alice
+        .launch_instance(&launch("lost", &image, SLEEP))
+        .await
+        .expect("the name is free again");
+    assert_eq!(again.state, "RUNNING");
 }

@@ -53,6 +53,11 @@ pub struct InstancePage {
 /// The reason recorded when a user stops an instance.
 const STOPPED_BY_REQUEST: &str = "stopped by request";
 
+/// The reason of an instance whose launch stopped before its container was
+/// recorded (a crash, or Docker's answer to the create lost).
+const INTERRUPTED_LAUNCH: &str = "the launch was interrupted before its container was recorded; \
+                                  terminate this instance and launch it again";
+
 /// Instances: launch, list, describe, stop, start, reboot, terminate, logs,
 /// stats and reconciliation.
 ///
@@ -272,7 +277,10 @@ impl ComputeService {
     /// `InvalidInput` for a bad request; `NotFound(Image)` when the image is
     /// neither present nor pullable; `Conflict(AlreadyExists)` for a name in
     /// use; `Conflict(PortInUse)` for a taken host port; `Unavailable(Docker)`.
-    /// A launch that fails leaves no row and no container behind.
+    /// A launch that fails leaves no row and no container behind, except
+    /// when Docker does not answer the create: then the instance stays
+    /// `ERROR` (interrupted), so that a container Docker made all the same
+    /// is found by its label and removed by the resync or a terminate.
     #[tracing::instrument(skip(self, request), fields(name = %request.name, image = %request.image))]
     pub async fn launch(&self, caller: Caller, request: LaunchRequest) -> CoreResult<Instance> {
         let name = InstanceName::parse(&request.name)?;
@@ -360,6 +368,28 @@ impl ComputeService {
         inst: &mut Instance,
         err: &CoreError,
     ) {
+        // Docker did not answer the create (unreachable, or too slow): it
+        // may have made the container all the same, or may still. The row
+        // stays, as an interrupted launch, so that the resync (and
+        // terminate) find such a container by its label and remove it; a
+        // container whose row is gone would pass for another server's and
+        // be left running for good.
+        if inst.container_id.is_none()
+            && matches!(
+                err,
+                CoreError::Unavailable {
+                    dependency: Dependency::Docker,
+                    ..
+                }
+            )
+        {
+            inst.state = InstanceState::Error;
+            inst.state_reason = Some(INTERRUPTED_LAUNCH.into());
+            if let Err(e) = self.save(inst).await {
+                tracing::warn!(instance_id = %inst.id, error = %e, "cannot record an interrupted launch");
+            }
+            return;
+        }
         if let Some(cid) = inst.container_id.clone()
             && let Err(e) = driver.remove(&cid).await
         {
@@ -743,11 +773,7 @@ impl ComputeService {
                 // resync finds a late one the same way.
                 remove_unrecorded(&driver, id).await?;
                 inst.state = InstanceState::Error;
-                inst.state_reason = Some(
-                    "the launch was interrupted before its container was recorded; \
-                     terminate this instance and launch it again"
-                        .into(),
-                );
+                inst.state_reason = Some(INTERRUPTED_LAUNCH.into());
             }
             Some(cid) => {
                 let info = driver.inspect(&cid).await?;

@@ -112,6 +112,8 @@ struct FakeDriver {
     inspections: AtomicU32,
     /// Removals fail (as when Docker goes away mid-request).
     failing_removes: AtomicBool,
+    /// The next create makes its container, but its answer is lost.
+    lose_create_answer: AtomicBool,
 }
 
 impl FakeDriver {
@@ -187,6 +189,12 @@ impl ComputeDriver for FakeDriver {
                 ports: Vec::new(),
             },
         );
+        if self.lose_create_answer.swap(false, Ordering::SeqCst) {
+            return Err(CoreError::unavailable(
+                Dependency::Docker,
+                "the connection to Docker broke",
+            ));
+        }
         Ok(cid)
     }
     async fn start(&self, cid: &str) -> CoreResult<ContainerInfo> {
@@ -771,6 +779,38 @@ async fn resync_sees_host_ports_a_restart_moved() {
         driver.inspections.load(Ordering::SeqCst),
         0,
         "the new port is confirmed by the list"
+    );
+}
+
+/// Docker made the container but its answer was lost: the launch fails
+/// with 503, and its row stays (interrupted) so that the resync can find
+/// the container by its label and remove it; without the row it would
+/// pass for another server's.
+#[tokio::test]
+async fn a_launch_whose_create_answer_is_lost_keeps_its_row_for_the_resync() {
+    let (svc, repo, driver) = setup();
+    let me = caller();
+    driver.lose_create_answer.store(true, Ordering::SeqCst);
+    let err = svc.launch(me, req("lost")).await.unwrap_err();
+    assert!(matches!(err, CoreError::Unavailable { .. }), "{err:?}");
+    assert_eq!(driver.count(), 1, "Docker made the container");
+    let live = repo.list_live().await.unwrap();
+    assert_eq!(live.len(), 1);
+    assert_eq!(live[0].state, InstanceState::Error);
+    assert!(live[0].container_id.is_none());
+    assert!(
+        live[0]
+            .state_reason
+            .as_deref()
+            .is_some_and(|r| r.contains("interrupted")),
+        "{:?}",
+        live[0]
+    );
+    svc.reconcile_all().await.unwrap();
+    assert_eq!(driver.count(), 0, "the resync removed the container");
+    assert_eq!(
+        svc.terminate(me, live[0].id).await.unwrap().state,
+        InstanceState::Terminated
     );
 }
 
