@@ -1092,7 +1092,8 @@ async fn multipart(w: &World, c: &Clients, rng: &mut StdRng, abort: bool) {
         for (n, part) in sends.into_iter().enumerate() {
             let right = n == 0 && !stray || n == 1;
             up.doubtful.insert(number);
-            let result = timed(async {
+            let cancel = cancel_after(rng);
+            let result = attempt(cancel, async {
                 c.s3.upload_part()
                     .bucket(bucket)
                     .key(key)
@@ -1128,8 +1129,10 @@ async fn multipart(w: &World, c: &Clients, rng: &mut StdRng, abort: bool) {
                     ));
                     return;
                 }
-                Err(Fail::Unknown(msg) | Fail::Cancelled(msg)) => {
-                    w.unexpected("UploadPart", &msg);
+                Err(fail @ (Fail::Unknown(_) | Fail::Cancelled(_))) => {
+                    if let Fail::Unknown(msg) = &fail {
+                        w.unexpected("UploadPart", msg);
+                    }
                     w.count("UploadPart", Outcome::Unknown);
                     w.uploads.lock().unwrap().push(up);
                     return;
