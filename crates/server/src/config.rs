@@ -175,6 +175,30 @@ pub enum Command {
         #[command(subcommand)]
         action: MigrateAction,
     },
+    /// Manage users from the server's side, whatever `--open-signup` says.
+    Users {
+        /// Which user action to take.
+        #[command(subcommand)]
+        action: UsersAction,
+    },
+}
+
+/// `miniaws users …`: the operator's way to add users, also when sign-up
+/// is closed (`--open-signup=false`). It works on the database directly,
+/// so it needs the same `--data-dir` / `--database-url` as the server, and
+/// may run while the server does.
+#[derive(Debug, Subcommand)]
+pub enum UsersAction {
+    /// Create a user and its first API key (with its S3 credentials), as
+    /// `POST /auth/keys` without a key does, and print them.
+    Create {
+        /// The user's name (1-63 characters: letters, digits, `-`, `_`, `.`).
+        name: String,
+        /// Print the new key as the JSON `POST /auth/keys` answers (its
+        /// `data` object), for scripts.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `miniaws migrate …`.

@@ -8,6 +8,7 @@ mod http;
 mod logging;
 mod reconciler;
 mod serve;
+mod users;
 
 use anyhow::Context;
 use clap::Parser;
@@ -76,6 +77,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     match (&config.command, config.migrate_only) {
         (_, true) => migrate(&db, &MigrateAction::Up).await,
         (Some(Command::Migrate { action }), false) => migrate(&db, action).await,
+        (Some(Command::Users { action }), false) => users::run(&db, action).await,
         (Some(Command::Serve) | None, false) => serve::serve(&config, db).await,
     }
 }

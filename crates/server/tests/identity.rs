@@ -1,6 +1,8 @@
 //! Identity through the real server: sign-up, keys, 401s, ownership and
 //! the error envelope, on SQLite and Postgres.
 
+mod common;
+
 use miniaws_client::ClientError;
 use miniaws_testkit::{Backend, TestServer};
 use reqwest::StatusCode;
@@ -253,6 +255,95 @@ async fn closed_signup_refuses_anonymous_key_creation() {
         .expect("server");
     let (status, kind) = api_status(server.client().create_key("alice").await);
     assert_eq!((status, kind.as_str()), (403, "FORBIDDEN"));
+}
+
+/// With sign-up closed, the operator creates users with `miniaws users
+/// create` on the server's database, while the server runs: the key it
+/// prints works at once on both listeners; a taken or invalid name fails
+/// with a message that says so, and creates nothing.
+async fn operator_creates_users(backend: Backend) {
+    let Some(server) = TestServer::start_with(backend, &["--open-signup=false"], &[]).await else {
+        return;
+    };
+    let users = |args: &[&str]| {
+        std::process::Command::new(miniaws_testkit::miniaws_bin())
+            .args(["users", "create"])
+            .args(args)
+            .arg("--data-dir")
+            .arg(server.data_dir().join("data"))
+            .arg("--database-url")
+            .arg(server.database_url())
+            .env_remove("DATABASE_URL")
+            .output()
+            .expect("miniaws runs")
+    };
+    let out = users(&["carol", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let created: Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let key = created["key"].as_str().expect("a key");
+    let carol = server.client().with_api_key(key);
+    let keys = carol.list_keys().await.expect("the printed key works");
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert_eq!(created["user_id"], keys[0].user_id.to_string().as_str());
+    let aws = reqwest::Client::new()
+        .get(server.aws_url())
+        .send()
+        .await
+        .expect("the AWS listener answers");
+    assert_eq!(aws.status(), 403, "anonymous ListBuckets is refused");
+    let s3 = common::s3_client_with(
+        &server.aws_url(),
+        created["access_key_id"].as_str().expect("an access key id"),
+        created["secret_access_key"].as_str().expect("a secret"),
+        |config| config,
+    );
+    s3.create_bucket()
+        .bucket("carols")
+        .send()
+        .await
+        .expect("the printed S3 credentials work");
+
+    // The same name again, and a bad one: refused, nothing created.
+    let out = users(&["carol"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("already taken"),
+        "{err}"
+    );
+    let out = users(&["no spaces"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("may contain only"),
+        "{err}"
+    );
+    // The human form names the user and prints the secrets once.
+    let out = users(&["dave"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("created user dave"),
+        "{text}"
+    );
+    assert!(
+        text.contains("mk_") && text.contains("secret access key"),
+        "{text}"
+    );
+    // The API still refuses anonymous sign-up.
+    let (status, _) = api_status(server.client().create_key("eve").await);
+    assert_eq!(status, 403);
+}
+
+#[tokio::test]
+async fn operator_creates_users_on_sqlite() {
+    operator_creates_users(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn operator_creates_users_on_postgres() {
+    operator_creates_users(Backend::Postgres).await;
 }
 
 #[tokio::test]

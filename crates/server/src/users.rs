@@ -1,0 +1,70 @@
+//! `miniaws users …`: the operator's user management, on the database
+//! directly. With sign-up closed (`--open-signup=false`) nobody can create
+//! a user through the API; the operator, who can reach the database, still
+//! can, here. The same rules hold as for `POST /auth/keys` (the identity
+//! service does the work): a valid, unused name gets a user and a first
+//! key, whose secrets are printed once and stored only as the API does.
+
+use anyhow::Context;
+use miniaws_core::identity::{CreatedKey, IdentityService};
+use miniaws_db::Database;
+use time::format_description::well_known::Rfc3339;
+
+use crate::banner;
+use crate::config::UsersAction;
+
+/// Runs `action` against `db` (brought up to date first, as `serve` does).
+pub async fn run(db: &Database, action: &UsersAction) -> anyhow::Result<()> {
+    let result = async {
+        db.migrate_up().await?;
+        match action {
+            UsersAction::Create { name, json } => create(db, name, *json).await,
+        }
+    }
+    .await;
+    db.close().await;
+    result
+}
+
+async fn create(db: &Database, name: &str, json: bool) -> anyhow::Result<()> {
+    // Sign-up as the API does it, open whatever the server's setting: the
+    // operator is the one who closed it.
+    let identity = IdentityService::new(db.identity_repo(), true);
+    let created = identity
+        .sign_up(name)
+        .await
+        .with_context(|| format!("cannot create user {name:?}"))?;
+    if json {
+        banner::line(&as_json(&created)?);
+    } else {
+        for line in describe(name, &created) {
+            banner::line(&line);
+        }
+    }
+    Ok(())
+}
+
+/// The new key as the `data` object of `POST /auth/keys`.
+fn as_json(created: &CreatedKey) -> anyhow::Result<String> {
+    let value = serde_json::json!({
+        "id": created.id.to_string(),
+        "user_id": created.user_id.to_string(),
+        "name": created.name,
+        "key": created.key,
+        "access_key_id": created.access_key_id,
+        "secret_access_key": created.secret_access_key,
+        "created_at": created.created_at.format(&Rfc3339)?,
+    });
+    Ok(value.to_string())
+}
+
+/// The new user and key, for a person.
+fn describe(name: &str, created: &CreatedKey) -> Vec<String> {
+    vec![
+        format!("created user {name} ({})", created.user_id),
+        format!("  API key            {}", created.key),
+        format!("  access key id      {}", created.access_key_id),
+        format!("  secret access key  {}", created.secret_access_key),
+        "The key and the secret are shown once: keep them (`cloud auth login <key>`).".into(),
+    ]
+}
