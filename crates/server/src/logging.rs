@@ -1,12 +1,13 @@
-//! Log set-up: tracing to stderr, pretty or JSON, written by a thread of
-//! its own.
+//! Log set-up: tracing to stderr, pretty or JSON, written in batches by a
+//! thread of its own (see [`crate::log_writer`]).
 
 use std::ffi::OsString;
-use std::io::{BufWriter, IsTerminal};
-use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
+use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
 
 use crate::config::LogFormat;
+use crate::log_writer::{LogGuard, batched};
 
 /// The most verbose level s3s may log at, when the filter names it.
 const S3S_CAP: &str = "s3s=info";
@@ -18,35 +19,26 @@ const S3S_CAP: &str = "s3s=info";
 /// errors at ERROR, see `miniaws_api::s3::wire`).
 const S3S_DEFAULT: &str = "s3s=off";
 
-/// How many formatted lines may wait for the log thread before a request
-/// that logs waits for it in turn (a reader of the log that stopped reading,
-/// a terminal paused with Ctrl-S: the server goes on for this many lines).
-const BUFFERED_LINES: usize = 128_000;
-
 /// Installs the global subscriber; keep the returned guard until the process
-/// ends (dropping it writes out what is still queued).
+/// ends (dropping it writes out what is still waiting).
 ///
 /// Logs go to stderr so that stdout carries only the banner and command
 /// output. Colours only on a terminal (and not with `NO_COLOR` set): a log
 /// redirected to a file or a collector gets plain text it can grep.
 ///
-/// Lines are formatted where they happen and written by a thread of their
-/// own (`tracing-appender`'s non-blocking writer), which writes whatever
-/// has queued up in one `write(2)` and then flushes: a request no longer
-/// waits for the write of its access line (about 20 µs on an appended ext4
-/// file, a fifth of a small GET's CPU; see BENCHMARKS.md, session 9), nor
-/// does a runtime thread block on a pipe or terminal that stopped reading.
-/// Not lossy: when [`BUFFERED_LINES`] are waiting, the next line waits too,
-/// rather than being dropped. A line reaches stderr shortly after its
-/// request's answer rather than before it; a process killed with SIGKILL
-/// can lose the last lines queued.
-pub fn init(format: LogFormat, filter: &str) -> WorkerGuard {
+/// Lines are formatted where they happen and written to stderr in batches
+/// by a thread of its own ([`crate::log_writer`]): a runtime thread never
+/// blocks on a pipe or terminal that stopped reading. Should that thread
+/// not start, lines are written where they happen, as before.
+pub fn init(format: LogFormat, filter: &str) -> Option<LogGuard> {
     let filter = with_s3s_directive(filter);
-    let (writer, guard) = NonBlockingBuilder::default()
-        .lossy(false)
-        .buffered_lines_limit(BUFFERED_LINES)
-        .thread_name("miniaws-log")
-        .finish(BufWriter::with_capacity(64 * 1024, std::io::stderr()));
+    let (writer, guard) = match batched(std::io::stderr()) {
+        Ok((writer, guard)) => (BoxMakeWriter::new(writer), Some(guard)),
+        Err(e) => {
+            eprintln!("miniaws: cannot start the log thread ({e}); writing the log directly");
+            (BoxMakeWriter::new(std::io::stderr), None)
+        }
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(colours(

@@ -5,6 +5,7 @@
 mod banner;
 mod config;
 mod http;
+mod log_writer;
 mod logging;
 mod reconciler;
 mod serve;
