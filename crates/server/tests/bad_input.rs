@@ -1182,18 +1182,7 @@ fn sign(
     secret: &str,
 ) -> Vec<(String, Vec<u8>)> {
     let now = time::OffsetDateTime::now_utc();
-    let date = format!(
-        "{:04}{:02}{:02}",
-        now.year(),
-        u8::from(now.month()),
-        now.day()
-    );
-    let amz_date = format!(
-        "{date}T{:02}{:02}{:02}Z",
-        now.hour(),
-        now.minute(),
-        now.second()
-    );
+    let (date, amz_date) = common::amz_dates(now);
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let mut pairs: Vec<String> = query
         .split('&')
@@ -1237,18 +1226,7 @@ fn sign(
 /// signature is `signature`.
 fn forged(access_key_id: &str, signature: &str) -> Vec<(String, Vec<u8>)> {
     let now = time::OffsetDateTime::now_utc();
-    let date = format!(
-        "{:04}{:02}{:02}",
-        now.year(),
-        u8::from(now.month()),
-        now.day()
-    );
-    let amz_date = format!(
-        "{date}T{:02}{:02}{:02}Z",
-        now.hour(),
-        now.minute(),
-        now.second()
-    );
+    let (date, amz_date) = common::amz_dates(now);
     vec![
         (
             "authorization".into(),

@@ -82,18 +82,7 @@ struct Signer {
 impl Signer {
     fn new(server: &TestServer, key: &CreatedKey) -> Self {
         let now = time::OffsetDateTime::now_utc();
-        let date = format!(
-            "{:04}{:02}{:02}",
-            now.year(),
-            u8::from(now.month()),
-            now.day()
-        );
-        let amz_date = format!(
-            "{date}T{:02}{:02}{:02}Z",
-            now.hour(),
-            now.minute(),
-            now.second()
-        );
+        let (date, amz_date) = common::amz_dates(now);
         let k_date = hmac(format!("AWS4{}", key.secret_access_key).as_bytes(), &date);
         let k_region = hmac(&k_date, REGION);
         let k_service = hmac(&k_region, "s3");

@@ -41,18 +41,7 @@ fn signed_fields(
     key: &str,
 ) -> Vec<(String, String)> {
     let now = time::OffsetDateTime::now_utc();
-    let date = format!(
-        "{:04}{:02}{:02}",
-        now.year(),
-        u8::from(now.month()),
-        now.day()
-    );
-    let amz_date = format!(
-        "{date}T{:02}{:02}{:02}Z",
-        now.hour(),
-        now.minute(),
-        now.second()
-    );
+    let (date, amz_date) = common::amz_dates(now);
     let credential = format!("{access_key_id}/{date}/us-east-1/s3/aws4_request");
     let expires = (now + time::Duration::hours(1))
         .replace_nanosecond(0)
@@ -418,18 +407,7 @@ fn signed_head(
     extra: &[(&str, String)],
 ) -> String {
     let now = time::OffsetDateTime::now_utc();
-    let date = format!(
-        "{:04}{:02}{:02}",
-        now.year(),
-        u8::from(now.month()),
-        now.day()
-    );
-    let amz_date = format!(
-        "{date}T{:02}{:02}{:02}Z",
-        now.hour(),
-        now.minute(),
-        now.second()
-    );
+    let (date, amz_date) = common::amz_dates(now);
     let mut headers: Vec<(String, String)> = vec![
         ("host".into(), addr.to_owned()),
         ("x-amz-content-sha256".into(), "UNSIGNED-PAYLOAD".into()),
@@ -473,18 +451,7 @@ fn presigned_query(
     extra: &str,
 ) -> String {
     let now = time::OffsetDateTime::now_utc();
-    let date = format!(
-        "{:04}{:02}{:02}",
-        now.year(),
-        u8::from(now.month()),
-        now.day()
-    );
-    let amz_date = format!(
-        "{date}T{:02}{:02}{:02}Z",
-        now.hour(),
-        now.minute(),
-        now.second()
-    );
+    let (date, amz_date) = common::amz_dates(now);
     let scope = format!("{date}/us-east-1/s3/aws4_request");
     let credential = format!("{access_key_id}/{scope}").replace('/', "%2F");
     // Sorted by name: the X-Amz-* parameters come before lowercase ones.

@@ -9,6 +9,24 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use miniaws_client::CreatedKey;
 use miniaws_testkit::TestServer;
 
+/// The SigV4 dates of `now`: the scope's `yyyymmdd` and the
+/// `x-amz-date` value `yyyymmddThhmmssZ`.
+pub fn amz_dates(now: time::OffsetDateTime) -> (String, String) {
+    let date = format!(
+        "{:04}{:02}{:02}",
+        now.year(),
+        u8::from(now.month()),
+        now.day()
+    );
+    let amz_date = format!(
+        "{date}T{:02}{:02}{:02}Z",
+        now.hour(),
+        now.minute(),
+        now.second()
+    );
+    (date, amz_date)
+}
+
 /// An S3 client (path style, no retries) for `key` on `server`.
 pub fn s3_client(server: &TestServer, key: &CreatedKey) -> aws_sdk_s3::Client {
     s3_client_with(
@@ -129,18 +147,7 @@ pub fn form_fields(
     extra: &[(&str, &str)],
 ) -> Vec<(String, String)> {
     let now = time::OffsetDateTime::now_utc();
-    let date = format!(
-        "{:04}{:02}{:02}",
-        now.year(),
-        u8::from(now.month()),
-        now.day()
-    );
-    let amz_date = format!(
-        "{date}T{:02}{:02}{:02}Z",
-        now.hour(),
-        now.minute(),
-        now.second()
-    );
+    let (date, amz_date) = amz_dates(now);
     let credential = format!("{}/{date}/us-east-1/s3/aws4_request", key.access_key_id);
     let expires = (now + time::Duration::hours(1))
         .replace_nanosecond(0)
