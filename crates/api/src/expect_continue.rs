@@ -35,13 +35,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
+/// Whether a request with `headers` asked `Expect: 100-continue`.
+pub(crate) fn expects_continue(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"))
+}
+
 /// The middleware: see the module documentation.
 pub async fn close_if_unread(req: Request, next: Next) -> Response<Body> {
-    let expects_continue = req
-        .headers()
-        .get(EXPECT)
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-    if !expects_continue {
+    if !expects_continue(req.headers()) {
         return next.run(req).await;
     }
     let ended = Arc::new(AtomicBool::new(false));

@@ -28,6 +28,7 @@ mod views;
 pub use error::ApiError;
 pub use s3::aws_router;
 pub use state::AppState;
+pub use views::created_key;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

@@ -48,9 +48,7 @@ impl<S> SharedBody<S> {
         Self {
             body: Arc::new(Mutex::new(body)),
             asked: Arc::new(AtomicBool::new(false)),
-            expects_continue: headers
-                .get(http::header::EXPECT)
-                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue")),
+            expects_continue: crate::expect_continue::expects_continue(headers),
         }
     }
 }

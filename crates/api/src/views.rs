@@ -125,7 +125,7 @@ pub(crate) fn api_key(k: ApiKey) -> wire::ApiKey {
 }
 
 /// A key just created, with its secrets (shown this once).
-pub(crate) fn created_key(k: CreatedKey) -> wire::CreatedKey {
+pub fn created_key(k: CreatedKey) -> wire::CreatedKey {
     wire::CreatedKey {
         id: k.id.as_uuid(),
         user_id: k.user_id.as_uuid(),

@@ -8,7 +8,6 @@
 use anyhow::Context;
 use miniaws_core::identity::{CreatedKey, IdentityService};
 use miniaws_db::Database;
-use time::format_description::well_known::Rfc3339;
 
 use crate::banner;
 use crate::config::UsersAction;
@@ -35,27 +34,14 @@ async fn create(db: &Database, name: &str, json: bool) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot create user {name:?}"))?;
     if json {
-        banner::line(&as_json(&created)?);
+        // The very view `POST /auth/keys` answers with.
+        banner::line(&serde_json::to_string(&miniaws_api::created_key(created))?);
     } else {
         for line in describe(name, &created) {
             banner::line(&line);
         }
     }
     Ok(())
-}
-
-/// The new key as the `data` object of `POST /auth/keys`.
-fn as_json(created: &CreatedKey) -> anyhow::Result<String> {
-    let value = serde_json::json!({
-        "id": created.id.to_string(),
-        "user_id": created.user_id.to_string(),
-        "name": created.name,
-        "key": created.key,
-        "access_key_id": created.access_key_id,
-        "secret_access_key": created.secret_access_key,
-        "created_at": created.created_at.format(&Rfc3339)?,
-    });
-    Ok(value.to_string())
 }
 
 /// The new user and key, for a person.
