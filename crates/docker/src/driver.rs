@@ -78,6 +78,21 @@ impl DockerComputeDriver {
         self.conn.client().await.map_err(|e| self.unreachable(e))
     }
 
+    /// Docker did not answer a call that reached it (the connection broke,
+    /// or the time limit passed): the call may have taken effect, or may
+    /// still, so its outcome is unknown (see
+    /// [`CoreError::outcome_unknown`]).
+    fn answer_lost(&self, detail: impl std::fmt::Display) -> CoreError {
+        CoreError::unavailable_outcome_unknown(
+            Dependency::Docker,
+            format!(
+                "the Docker daemon at {} did not answer ({detail}); compute needs Docker: \
+                 check that it is running, or point DOCKER_HOST at it",
+                self.conn.host()
+            ),
+        )
+    }
+
     /// Runs one Docker call with a time limit, translating its errors.
     async fn call<T>(
         &self,
@@ -89,7 +104,7 @@ impl DockerComputeDriver {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => Err(self.translate(op, e)),
             Err(_) => {
-                Err(self.unreachable(format!("{op} did not finish within {} s", limit.as_secs())))
+                Err(self.answer_lost(format!("{op} did not finish within {} s", limit.as_secs())))
             }
         }
     }
@@ -114,7 +129,18 @@ impl DockerComputeDriver {
             e @ (BollardError::JsonDataError { .. } | BollardError::JsonSerdeError { .. }) => {
                 CoreError::internal(format!("cannot decode Docker's answer to {op}"), e)
             }
-            other => self.unreachable(other),
+            // Nothing left: the connection could not be made, or the
+            // request could not even be built.
+            e @ (BollardError::SocketNotFoundError(_)
+            | BollardError::UnsupportedURISchemeError { .. }
+            | BollardError::HttpClientError { .. }
+            | BollardError::InvalidURIError { .. }
+            | BollardError::InvalidURIPartsError { .. }
+            | BollardError::URLParseError { .. }
+            | BollardError::URLEncodedError { .. }) => self.unreachable(e),
+            BollardError::HyperLegacyError { err } if err.is_connect() => self.unreachable(err),
+            // The request may have reached the daemon.
+            other => self.answer_lost(other),
         }
     }
 

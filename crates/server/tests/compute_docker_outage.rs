@@ -33,6 +33,14 @@ struct DockerProxy {
     /// When set, the next container create reaches Docker but its answer
     /// is lost: the connection closes instead.
     lose_create_answer: Arc<AtomicBool>,
+    /// When set, the proxy's socket vanishes as the next image inspection
+    /// passes (the launch's last call before its create): with
+    /// `one_request_per_connection`, the create that follows finds no
+    /// daemon to connect to.
+    vanish_after_image_check: Arc<AtomicBool>,
+    /// When set, every request asks the daemon to close its connection
+    /// after answering, so that the client keeps no idle connection.
+    one_request_per_connection: Arc<AtomicBool>,
 }
 
 impl DockerProxy {
@@ -41,6 +49,8 @@ impl DockerProxy {
             path,
             running: None,
             lose_create_answer: Arc::new(AtomicBool::new(false)),
+            vanish_after_image_check: Arc::new(AtomicBool::new(false)),
+            one_request_per_connection: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -50,17 +60,22 @@ impl DockerProxy {
         let listener = UnixListener::bind(&self.path).expect("the proxy socket binds");
         let (alive, _) = watch::channel(());
         let connections = alive.clone();
-        let lose = self.lose_create_answer.clone();
+        let faults = Faults {
+            lose_create_answer: self.lose_create_answer.clone(),
+            vanish_after_image_check: self.vanish_after_image_check.clone(),
+            one_request_per_connection: self.one_request_per_connection.clone(),
+            socket: self.path.clone(),
+        };
         let accept = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let mut cut = connections.subscribe();
-                let lose = lose.clone();
+                let faults = faults.clone();
                 tokio::spawn(async move {
                     let Ok(daemon) = UnixStream::connect(DOCKER_SOCKET).await else {
                         return;
                     };
                     tokio::select! {
-                        _ = forward(client, daemon, lose) => {}
+                        _ = forward(client, daemon, faults) => {}
                         // Resolves when the sender is dropped: the cut.
                         _ = cut.changed() => {}
                     }
@@ -79,25 +94,56 @@ impl DockerProxy {
     }
 }
 
+/// The faults a proxied connection may inject (see [`DockerProxy`]).
+#[derive(Clone)]
+struct Faults {
+    lose_create_answer: Arc<AtomicBool>,
+    vanish_after_image_check: Arc<AtomicBool>,
+    one_request_per_connection: Arc<AtomicBool>,
+    socket: PathBuf,
+}
+
 /// Copies both ways until either side closes; drops the connection
-/// instead of passing on the answer to a create when `lose` is set (one
-/// create only). HTTP/1.1 without pipelining: what the daemon sends after
-/// the create request is its answer.
-async fn forward(client: UnixStream, daemon: UnixStream, lose: Arc<AtomicBool>) {
+/// instead of passing on the answer to a create when `lose_create_answer`
+/// is set (one create only); removes the proxy's socket as an image
+/// inspection passes when `vanish_after_image_check` is set; adds
+/// `Connection: close` to each request when `one_request_per_connection`
+/// is set. HTTP/1.1 without pipelining: what the daemon sends after a
+/// request is its answer, and a request's head comes in one read.
+async fn forward(client: UnixStream, daemon: UnixStream, faults: Faults) {
     let (mut client_rx, mut client_tx) = client.into_split();
     let (mut daemon_rx, mut daemon_tx) = daemon.into_split();
     let swallow = AtomicBool::new(false);
     let up = async {
         let mut buf = vec![0u8; 64 * 1024];
         while let Ok(n @ 1..) = client_rx.read(&mut buf).await {
-            let chunk = &buf[..n];
+            let mut chunk = buf[..n].to_vec();
             if chunk.starts_with(b"POST ")
                 && chunk.windows(18).any(|w| w == b"/containers/create")
-                && lose.swap(false, Ordering::SeqCst)
+                && faults.lose_create_answer.swap(false, Ordering::SeqCst)
             {
                 swallow.store(true, Ordering::SeqCst);
             }
-            if daemon_tx.write_all(chunk).await.is_err() {
+            if chunk.starts_with(b"GET ")
+                && chunk.windows(8).any(|w| w == b"/images/")
+                && faults
+                    .vanish_after_image_check
+                    .swap(false, Ordering::SeqCst)
+            {
+                // No new connection can reach the daemon from now on.
+                let _ = std::fs::remove_file(&faults.socket);
+            }
+            let is_head = [&b"GET "[..], b"POST ", b"DELETE ", b"HEAD "]
+                .iter()
+                .any(|m| chunk.starts_with(m));
+            if is_head && faults.one_request_per_connection.load(Ordering::SeqCst) {
+                let line_end = chunk
+                    .windows(2)
+                    .position(|w| w == b"\r\n")
+                    .expect("a request line");
+                chunk.splice(line_end + 2..line_end + 2, *b"Connection: close\r\n");
+            }
+            if daemon_tx.write_all(&chunk).await.is_err() {
                 return;
             }
         }
@@ -260,6 +306,62 @@ async fn docker_outage_answers_503_and_state_resyncs_when_it_is_back() {
         1,
         "{log}"
     );
+}
+
+/// Docker refuses the connection of the create (the daemon went away
+/// between the launch's image check and its create): nothing was made, so
+/// the launch answers 503 and leaves no row and no container, and the
+/// name is free again once Docker is back.
+#[tokio::test]
+async fn a_launch_whose_create_cannot_reach_docker_leaves_nothing() {
+    let Some(image) = require_docker() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let socket = dir.path().join("docker.sock");
+    let mut proxy = DockerProxy::new(socket.clone());
+    proxy
+        .one_request_per_connection
+        .store(true, Ordering::SeqCst);
+    proxy.restore();
+    let server = TestServer::start_with(
+        Backend::Sqlite,
+        &["--stop-grace-secs", "1", "--resync-interval-secs", "600"],
+        &[("DOCKER_HOST", &format!("unix://{}", socket.display()))],
+    )
+    .await
+    .expect("a SQLite server starts");
+    let mut guard = ContainerGuard::new();
+    let (alice, owner) = guard.user(&server, "alice").await;
+
+    proxy.vanish_after_image_check.store(true, Ordering::SeqCst);
+    let (status, kind, message) = api_err(
+        alice
+            .launch_instance(&launch("refused", &image, SLEEP))
+            .await,
+    );
+    assert_eq!((status, kind.as_str()), (503, "UNAVAILABLE"), "{message}");
+    assert!(
+        !proxy.vanish_after_image_check.load(Ordering::SeqCst),
+        "the image check went through the proxy"
+    );
+    assert!(
+        message.contains("unreachable"),
+        "the answer says Docker could not be reached: {message}"
+    );
+    assert!(containers_of(&owner.to_string()).is_empty());
+    assert!(
+        alice.list_instances(true).await.expect("list").is_empty(),
+        "a launch that made nothing leaves no row"
+    );
+
+    proxy.cut();
+    proxy.restore();
+    let again = alice
+        .launch_instance(&launch("refused", &image, SLEEP))
+        .await
+        .expect("the name is free");
+    assert_eq!(again.state, "RUNNING");
 }
 
 /// Docker makes the container but its answer to the create is lost (the

@@ -278,9 +278,10 @@ impl ComputeService {
     /// neither present nor pullable; `Conflict(AlreadyExists)` for a name in
     /// use; `Conflict(PortInUse)` for a taken host port; `Unavailable(Docker)`.
     /// A launch that fails leaves no row and no container behind, except
-    /// when Docker does not answer the create: then the instance stays
-    /// `ERROR` (interrupted), so that a container Docker made all the same
-    /// is found by its label and removed by the resync or a terminate.
+    /// when the create reached Docker and its answer was lost: then the
+    /// instance stays `ERROR` (interrupted), so that a container Docker made
+    /// all the same is found by its label and removed by the resync or a
+    /// terminate.
     #[tracing::instrument(skip(self, request), fields(name = %request.name, image = %request.image))]
     pub async fn launch(&self, caller: Caller, request: LaunchRequest) -> CoreResult<Instance> {
         let name = InstanceName::parse(&request.name)?;
@@ -368,17 +369,20 @@ impl ComputeService {
         inst: &mut Instance,
         err: &CoreError,
     ) {
-        // Docker did not answer the create (unreachable, or too slow): it
-        // may have made the container all the same, or may still. The row
-        // stays, as an interrupted launch, so that the resync (and
-        // terminate) find such a container by its label and remove it; a
-        // container whose row is gone would pass for another server's and
-        // be left running for good.
+        // The create reached Docker but its answer did not come back (the
+        // connection broke, or the call timed out): Docker may have made
+        // the container all the same, or may still. The row stays, as an
+        // interrupted launch, so that the resync (and terminate) find such
+        // a container by its label and remove it; a container whose row is
+        // gone would pass for another server's and be left running for
+        // good. When the create never left (Docker refused the connection),
+        // nothing was made and the row goes like any failed launch's.
         if inst.container_id.is_none()
             && matches!(
                 err,
                 CoreError::Unavailable {
                     dependency: Dependency::Docker,
+                    outcome_unknown: true,
                     ..
                 }
             )
@@ -625,7 +629,12 @@ impl ComputeService {
             return Err(inst.illegal("read the logs of"));
         };
         match driver.logs(cid, options).await {
-            Err(CoreError::NotFound { .. }) => Err(inst.illegal("read the logs of")),
+            // Terminated while asked (the call reads no lock): say what
+            // the instance is now, as `stats` does.
+            Err(CoreError::NotFound { .. }) => {
+                let now = self.repo.get(caller.user_id, id).await?;
+                Err(now.illegal("read the logs of"))
+            }
             other => other,
         }
     }

@@ -114,6 +114,11 @@ struct FakeDriver {
     failing_removes: AtomicBool,
     /// The next create makes its container, but its answer is lost.
     lose_create_answer: AtomicBool,
+    /// The next create never reaches Docker (the connection is refused).
+    refuse_create: AtomicBool,
+    /// A terminate that lands while the next logs call is on its way:
+    /// the row to record as terminated, in this repository.
+    terminate_during_logs: Mutex<Option<(Arc<FakeRepo>, Instance)>>,
 }
 
 impl FakeDriver {
@@ -178,6 +183,12 @@ impl ComputeDriver for FakeDriver {
     }
     async fn create(&self, spec: &ContainerSpec) -> CoreResult<String> {
         self.check()?;
+        if self.refuse_create.swap(false, Ordering::SeqCst) {
+            return Err(CoreError::unavailable(
+                Dependency::Docker,
+                "Docker refused the connection",
+            ));
+        }
         let cid = format!("c{}", self.next.fetch_add(1, Ordering::SeqCst));
         self.containers.lock().unwrap().insert(
             cid.clone(),
@@ -190,7 +201,7 @@ impl ComputeDriver for FakeDriver {
             },
         );
         if self.lose_create_answer.swap(false, Ordering::SeqCst) {
-            return Err(CoreError::unavailable(
+            return Err(CoreError::unavailable_outcome_unknown(
                 Dependency::Docker,
                 "the connection to Docker broke",
             ));
@@ -285,6 +296,12 @@ impl ComputeDriver for FakeDriver {
     }
     async fn logs(&self, cid: &str, _options: &LogOptions) -> CoreResult<LogStream> {
         self.check()?;
+        let racing = self.terminate_during_logs.lock().unwrap().take();
+        if let Some((repo, mut row)) = racing {
+            self.containers.lock().unwrap().remove(cid);
+            row.state = InstanceState::Terminated;
+            repo.update(&row).await?;
+        }
         if !self.containers.lock().unwrap().contains_key(cid) {
             return Err(Self::gone(cid));
         }
@@ -814,6 +831,33 @@ async fn a_launch_whose_create_answer_is_lost_keeps_its_row_for_the_resync() {
     );
 }
 
+/// The create never reached Docker (it refused the connection): nothing
+/// was made, so the launch fails with 503 and leaves no row, and the name
+/// is free at once.
+#[tokio::test]
+async fn a_launch_whose_create_never_reaches_docker_leaves_no_row() {
+    let (svc, repo, driver) = setup();
+    let me = caller();
+    driver.refuse_create.store(true, Ordering::SeqCst);
+    let err = svc.launch(me, req("refused")).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CoreError::Unavailable {
+                outcome_unknown: false,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(driver.count(), 0);
+    assert!(repo.list_live().await.unwrap().is_empty());
+    assert_eq!(
+        svc.launch(me, req("refused")).await.unwrap().state,
+        InstanceState::Running
+    );
+}
+
 #[tokio::test]
 async fn containers_an_interrupted_launch_never_recorded_are_removed() {
     let (svc, repo, driver) = setup();
@@ -1023,4 +1067,26 @@ async fn logs_and_stats_need_a_live_container() {
     svc.stop(me, inst.id).await.unwrap();
     assert!(svc.stats(me, inst.id).await.is_err());
     assert!(svc.logs(me, inst.id, &LogOptions::default()).await.is_ok());
+}
+
+/// A terminate that lands while logs are asked for: the refusal names the
+/// state the instance is in now, not the one read before the call.
+#[tokio::test]
+async fn logs_racing_a_terminate_name_the_state_now() {
+    let (svc, repo, driver) = setup();
+    let me = caller();
+    let inst = svc.launch(me, req("racing")).await.unwrap();
+    *driver.terminate_during_logs.lock().unwrap() = Some((repo.clone(), inst.clone()));
+    let err = svc
+        .logs(me, inst.id, &LogOptions::default())
+        .await
+        .err()
+        .expect("the container is gone");
+    assert!(
+        matches!(
+            &err,
+            CoreError::Conflict { message, .. } if message.contains("TERMINATED")
+        ),
+        "{err:?}"
+    );
 }
