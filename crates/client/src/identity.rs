@@ -4,7 +4,7 @@ use miniaws_wire::CreateKeyRequest;
 use reqwest::Method;
 use uuid::Uuid;
 
-use crate::{ApiKey, Client, ClientError, CreatedKey, WhoAmI};
+use crate::{ApiKey, ApiKeyPage, Client, ClientError, CreatedKey, WhoAmI};
 
 impl Client {
     /// Signs up user `name` (no key needed) or, with a key, creates another
@@ -22,13 +22,42 @@ impl Client {
         .await
     }
 
-    /// The caller's keys.
+    /// One page of the caller's keys, oldest first: `limit` 1 to 1,000
+    /// (the server's default is 1,000), `next_token` from the previous page.
     ///
     /// # Errors
-    /// `Api` 401 without a valid key.
-    pub async fn list_keys(&self) -> Result<Vec<ApiKey>, ClientError> {
-        self.send_json(self.request(Method::GET, "/auth/keys"))
+    /// `Api` 401 without a valid key, 400 for a bad limit or token.
+    pub async fn list_keys_page(
+        &self,
+        limit: Option<u32>,
+        next_token: Option<&str>,
+    ) -> Result<ApiKeyPage, ClientError> {
+        let mut query: Vec<(&str, String)> = Vec::new();
+        if let Some(l) = limit {
+            query.push(("limit", l.to_string()));
+        }
+        if let Some(t) = next_token {
+            query.push(("next_token", t.to_owned()));
+        }
+        self.send_page(self.request(Method::GET, "/auth/keys").query(&query))
             .await
+    }
+
+    /// Every key of the caller, oldest first, following pages.
+    ///
+    /// # Errors
+    /// As [`Client::list_keys_page`].
+    pub async fn list_keys(&self) -> Result<Vec<ApiKey>, ClientError> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self.list_keys_page(None, token.as_deref()).await?;
+            out.extend(page.data);
+            match page.next_token {
+                Some(t) => token = Some(t),
+                None => return Ok(out),
+            }
+        }
     }
 
     /// Revokes one of the caller's keys (`force` allows the last one).

@@ -18,8 +18,9 @@ pub use error::ClientError;
 /// The wire types, for what is not re-exported below.
 pub use miniaws_wire as wire;
 pub use miniaws_wire::{
-    ApiKey, BucketInfo, Command, CreatedKey, Health, Instance, InstancePage, InstancePort,
-    InstanceStats, InstanceType, LaunchInstance, ObjectInfo, ObjectPage, User, WhoAmI,
+    ApiKey, ApiKeyPage, BucketInfo, BucketPage, Command, CreatedKey, Health, Instance,
+    InstancePage, InstancePort, InstanceStats, InstanceType, LaunchInstance, ObjectInfo,
+    ObjectPage, User, WhoAmI,
 };
 pub use reqwest::StatusCode;
 pub use storage::{ListObjectsParams, ObjectDownload, encode_key};
@@ -141,6 +142,20 @@ impl Client {
         serde_json::from_slice::<miniaws_wire::Envelope<T>>(&bytes)
             .map(|e| e.data)
             .map_err(|e| ClientError::Decode(e.to_string()))
+    }
+
+    /// Sends `req` and decodes a page of a list: the whole body,
+    /// `{"data": […], "next_token": …}`.
+    ///
+    /// # Errors
+    /// As [`Client::send`], plus [`ClientError::Decode`] for an unexpected body.
+    pub(crate) async fn send_page<T: DeserializeOwned>(
+        &self,
+        req: RequestBuilder,
+    ) -> Result<T, ClientError> {
+        let res = self.send(req).await?;
+        let bytes = res.bytes().await.map_err(|e| self.transport_error(e))?;
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode(e.to_string()))
     }
 
     /// Sends `req` whatever the answer's status, tracing the exchange.

@@ -8,7 +8,7 @@ use reqwest::{Body, Method, StatusCode};
 use std::path::Path;
 use tokio::io::AsyncWriteExt;
 
-use crate::{BucketInfo, Client, ClientError, ObjectInfo, ObjectPage};
+use crate::{BucketInfo, BucketPage, Client, ClientError, ObjectInfo, ObjectPage};
 
 /// Everything but RFC 3986 unreserved characters is escaped, `/` included:
 /// URL libraries resolve `.` and `..` segments (even as `%2e`), so a key
@@ -78,12 +78,42 @@ fn object_path(bucket: &str, key: &str) -> String {
 }
 
 impl Client {
-    /// The caller's buckets.
+    /// One page of the caller's buckets, by name: `limit` 1 to 1,000 (the
+    /// server's default is 1,000), `next_token` from the previous page.
     ///
     /// # Errors
-    /// `Api` 401 without a valid key.
+    /// `Api` 401 without a valid key, 400 for a bad limit or token.
+    pub async fn list_buckets_page(
+        &self,
+        limit: Option<u32>,
+        next_token: Option<&str>,
+    ) -> Result<BucketPage, ClientError> {
+        let mut query: Vec<(&str, String)> = Vec::new();
+        if let Some(l) = limit {
+            query.push(("limit", l.to_string()));
+        }
+        if let Some(t) = next_token {
+            query.push(("next_token", t.to_owned()));
+        }
+        self.send_page(self.request(Method::GET, "/storage").query(&query))
+            .await
+    }
+
+    /// Every bucket of the caller, by name, following pages.
+    ///
+    /// # Errors
+    /// As [`Client::list_buckets_page`].
     pub async fn list_buckets(&self) -> Result<Vec<BucketInfo>, ClientError> {
-        self.send_json(self.request(Method::GET, "/storage")).await
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self.list_buckets_page(None, token.as_deref()).await?;
+            out.extend(page.data);
+            match page.next_token {
+                Some(t) => token = Some(t),
+                None => return Ok(out),
+            }
+        }
     }
 
     /// Creates a bucket (succeeds too when the caller already owns it).

@@ -7,7 +7,7 @@ mod common;
 
 use miniaws_core::error::ConflictKind;
 use miniaws_core::identity::{
-    ApiKeyId, IdentityRepo, KeyName, NewApiKey, User, UserId, hash_api_key,
+    ApiKey, ApiKeyId, IdentityRepo, KeyName, KeyPosition, NewApiKey, User, UserId, hash_api_key,
 };
 use miniaws_core::{CoreError, Resource};
 use std::sync::Arc;
@@ -35,6 +35,33 @@ fn key(user: UserId, name: &str, secret: &str, at: i64) -> NewApiKey {
         access_key_id: format!("AKIA{}", secret.to_uppercase()),
         secret_access_key: format!("secret-of-{secret}"),
         created_at: t(at),
+    }
+}
+
+/// Every key of `user` in one read.
+async fn all_keys(
+    repo: &Arc<dyn IdentityRepo>,
+    user: UserId,
+) -> miniaws_core::CoreResult<Vec<miniaws_core::identity::ApiKey>> {
+    repo.list_keys(user, None, 10_000).await
+}
+
+/// Every key of `user`, read `limit` at a time from the position of the
+/// last key of each page.
+async fn walk_keys(repo: &Arc<dyn IdentityRepo>, user: UserId, limit: u32) -> Vec<ApiKey> {
+    let mut out: Vec<ApiKey> = Vec::new();
+    loop {
+        let after = out.last().map(KeyPosition::of);
+        let page = repo.list_keys(user, after.as_ref(), limit).await.unwrap();
+        assert!(
+            page.len() <= limit as usize,
+            "a page holds at most the limit"
+        );
+        let done = page.len() < limit as usize;
+        out.extend(page);
+        if done {
+            return out;
+        }
     }
 }
 
@@ -144,16 +171,99 @@ fn cases() -> Vec<Case> {
                     repo.insert_key(&key(a.id, "second", "mk_d2", 20))
                         .await
                         .unwrap();
-                    let names: Vec<String> = repo
-                        .list_keys(a.id)
+                    let names: Vec<String> = all_keys(&repo, a.id)
                         .await
                         .unwrap()
                         .into_iter()
                         .map(|k| k.name)
                         .collect();
                     assert_eq!(names, ["first", "second", "third"]);
-                    assert_eq!(repo.list_keys(b.id).await.unwrap().len(), 1);
-                    assert!(repo.list_keys(UserId::new()).await.unwrap().is_empty());
+                    assert_eq!(all_keys(&repo, b.id).await.unwrap().len(), 1);
+                    assert!(all_keys(&repo, UserId::new()).await.unwrap().is_empty());
+                })
+            },
+        ),
+        (
+            "keys page from a position by (created_at, id), ties included, owner-scoped",
+            |repo| {
+                Box::pin(async move {
+                    let a = user("kate", 0);
+                    let b = user("liam", 0);
+                    repo.create_user_with_key(&a, &key(a.id, "a0", "mk_ka0", 3))
+                        .await
+                        .unwrap();
+                    repo.create_user_with_key(&b, &key(b.id, "b0", "mk_lb0", 3))
+                        .await
+                        .unwrap();
+                    // Four keys in each second (ties broken by id), inserted
+                    // newest first; the other user's keys in between.
+                    for i in (0..23).rev() {
+                        repo.insert_key(&key(
+                            a.id,
+                            &format!("a{}", i + 1),
+                            &format!("mk_ka{}", i + 1),
+                            i / 4,
+                        ))
+                        .await
+                        .unwrap();
+                        repo.insert_key(&key(
+                            b.id,
+                            &format!("b{}", i + 1),
+                            &format!("mk_lb{}", i + 1),
+                            i / 4,
+                        ))
+                        .await
+                        .unwrap();
+                    }
+                    let mut expected = all_keys(&repo, a.id).await.unwrap();
+                    assert_eq!(expected.len(), 24);
+                    assert!(expected.iter().all(|k| k.user_id == a.id));
+                    let place = |k: &ApiKey| (k.created_at, k.id.as_uuid());
+                    let mut sorted = expected.clone();
+                    sorted.sort_by_key(place);
+                    assert_eq!(expected, sorted, "oldest first, ties by id");
+                    for limit in [1, 5, 7, 24, 25] {
+                        assert_eq!(
+                            walk_keys(&repo, a.id, limit).await,
+                            expected,
+                            "limit {limit}"
+                        );
+                    }
+                    // A position past the end, or of a key revoked since:
+                    // the list goes on from that place.
+                    let last = KeyPosition::of(expected.last().unwrap());
+                    assert!(
+                        repo.list_keys(a.id, Some(&last), 5)
+                            .await
+                            .unwrap()
+                            .is_empty()
+                    );
+                    let gone = expected.remove(9);
+                    repo.delete_key(a.id, gone.id, false).await.unwrap();
+                    let rest = repo
+                        .list_keys(a.id, Some(&KeyPosition::of(&gone)), 100)
+                        .await
+                        .unwrap();
+                    assert_eq!(rest, expected[9..], "resumes after a revoked key");
+                    // Another user's position says where, never whose.
+                    let bobs = all_keys(&repo, b.id).await.unwrap();
+                    let from_b = repo
+                        .list_keys(a.id, Some(&KeyPosition::of(&bobs[10])), 100)
+                        .await
+                        .unwrap();
+                    assert!(from_b.iter().all(|k| k.user_id == a.id));
+                    let want: Vec<ApiKey> = expected
+                        .iter()
+                        .filter(|k| place(k) > place(&bobs[10]))
+                        .cloned()
+                        .collect();
+                    assert_eq!(from_b, want);
+                    assert!(
+                        repo.list_keys(UserId::new(), None, 5)
+                            .await
+                            .unwrap()
+                            .is_empty()
+                    );
                 })
             },
         ),
@@ -184,7 +294,7 @@ fn cases() -> Vec<Case> {
                         is_not_found(&err, Resource::ApiKey),
                         "other user's key: {err:?}"
                     );
-                    assert_eq!(repo.list_keys(b.id).await.unwrap().len(), 1);
+                    assert_eq!(all_keys(&repo, b.id).await.unwrap().len(), 1);
 
                     repo.delete_key(a.id, a1.id, false)
                         .await
@@ -199,9 +309,9 @@ fn cases() -> Vec<Case> {
 
                     let err = repo.delete_key(a.id, a2.id, false).await.unwrap_err();
                     assert!(is_conflict(&err, ConflictKind::LastKey), "{err:?}");
-                    assert_eq!(repo.list_keys(a.id).await.unwrap().len(), 1);
+                    assert_eq!(all_keys(&repo, a.id).await.unwrap().len(), 1);
                     repo.delete_key(a.id, a2.id, true).await.expect("forced");
-                    assert!(repo.list_keys(a.id).await.unwrap().is_empty());
+                    assert!(all_keys(&repo, a.id).await.unwrap().is_empty());
 
                     let err = repo.delete_key(a.id, a2.id, true).await.unwrap_err();
                     assert!(
@@ -227,7 +337,7 @@ fn cases() -> Vec<Case> {
                     1,
                     "exactly one revocation wins: {r1:?} {r2:?}"
                 );
-                assert_eq!(repo.list_keys(u.id).await.unwrap().len(), 1);
+                assert_eq!(all_keys(&repo, u.id).await.unwrap().len(), 1);
             })
         }),
         ("last_used is recorded and read back", |repo| {
@@ -239,7 +349,7 @@ fn cases() -> Vec<Case> {
                 repo.record_last_used(ApiKeyId::new(), t(99))
                     .await
                     .expect("unknown ids are ignored");
-                let listed = repo.list_keys(u.id).await.unwrap();
+                let listed = all_keys(&repo, u.id).await.unwrap();
                 assert_eq!(listed[0].last_used, Some(t(99)));
             })
         }),

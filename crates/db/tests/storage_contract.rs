@@ -8,8 +8,8 @@ use common::Repos;
 use miniaws_core::error::ConflictKind;
 use miniaws_core::identity::UserId;
 use miniaws_core::storage::{
-    BlobId, Bucket, BucketName, ETag, KeyRange, ObjectId, ObjectKey, ObjectMeta, ObjectPart,
-    ObjectWrite, Tags, WriteCondition, key_successor,
+    BlobId, Bucket, BucketName, ETag, KeyRange, NameRange, ObjectId, ObjectKey, ObjectMeta,
+    ObjectPart, ObjectWrite, Tags, WriteCondition, bucket_range, key_successor,
 };
 use miniaws_core::{CoreError, Resource};
 use miniaws_db::Database;
@@ -74,6 +74,33 @@ fn is_precondition_failed<T: std::fmt::Debug>(r: &Result<T, CoreError>) -> bool 
 
 fn is_not_found<T: std::fmt::Debug>(r: &Result<T, CoreError>, what: Resource) -> bool {
     matches!(r, Err(CoreError::NotFound { resource, .. }) if *resource == what)
+}
+
+/// Every bucket name.
+fn everything() -> NameRange {
+    bucket_range("", None).expect("a range")
+}
+
+/// Bucket names of `owner` under `prefix`, read `limit` at a time, each page
+/// starting after the last name of the one before.
+async fn walk_buckets(r: &Repos, owner: UserId, prefix: &str, limit: u32) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    loop {
+        let Some(range) = bucket_range(prefix, out.last().map(String::as_str)) else {
+            return out;
+        };
+        let page = r.storage.list_buckets(owner, &range, limit).await.unwrap();
+        assert!(
+            page.len() <= limit as usize,
+            "a page holds at most the limit"
+        );
+        assert!(page.iter().all(|b| b.owner == owner), "owner-scoped");
+        let done = page.len() < limit as usize;
+        out.extend(page.into_iter().map(|b| b.name.to_string()));
+        if done {
+            return out;
+        }
+    }
 }
 
 fn range(start: &[u8], end: Option<&[u8]>) -> KeyRange {
@@ -335,6 +362,67 @@ fn cases() -> Vec<Case> {
             },
         ),
         (
+            "buckets page in byte order of names from a position, under a prefix, owner-scoped",
+            |r| {
+                Box::pin(async move {
+                    let (alice, bob) = (r.user("alice").await, r.user("bob").await);
+                    // '-' < '.' < digits < letters in bytes; a locale's
+                    // collation would order these otherwise.
+                    let mut mine = Vec::new();
+                    for stem in ["a-b", "a.b", "a0b", "ab", "b-1", "b.1", "b1", "ba", "z"] {
+                        for n in 0..3 {
+                            let name = format!("{stem}{n}x");
+                            r.bucket(alice, &name).await;
+                            r.bucket(bob, &format!("{stem}{n}y")).await;
+                            mine.push(name);
+                        }
+                    }
+                    mine.sort();
+                    for limit in [1, 4, 7, 27, 28] {
+                        assert_eq!(
+                            walk_buckets(&r, alice, "", limit).await,
+                            mine,
+                            "limit {limit}"
+                        );
+                    }
+                    let under_b: Vec<String> = mine
+                        .iter()
+                        .filter(|n| n.starts_with('b'))
+                        .cloned()
+                        .collect();
+                    assert_eq!(walk_buckets(&r, alice, "b", 2).await, under_b);
+                    assert_eq!(
+                        walk_buckets(&r, alice, "a.", 100).await,
+                        ["a.b0x", "a.b1x", "a.b2x"]
+                    );
+                    assert!(walk_buckets(&r, alice, "q", 5).await.is_empty());
+                    // Bob's name as the position: alice's buckets after it.
+                    let after_bobs = bucket_range("", Some("b.11y")).unwrap();
+                    let got: Vec<String> = r
+                        .storage
+                        .list_buckets(alice, &after_bobs, 100)
+                        .await
+                        .unwrap()
+                        .into_iter()
+                        .map(|b| b.name.to_string())
+                        .collect();
+                    let want: Vec<String> = mine
+                        .iter()
+                        .filter(|n| n.as_str() > "b.11y")
+                        .cloned()
+                        .collect();
+                    assert_eq!(got, want);
+                    assert!(
+                        r.storage
+                            .list_buckets(UserId::new(), &everything(), 100)
+                            .await
+                            .unwrap()
+                            .is_empty()
+                    );
+                })
+            },
+        ),
+        (
             "buckets: create, get, list by owner in name order, names are global",
             |r| {
                 Box::pin(async move {
@@ -346,7 +434,7 @@ fn cases() -> Vec<Case> {
                     assert_eq!((got.owner, got.created_at), (alice, t(1)));
                     let names: Vec<String> = r
                         .storage
-                        .list_buckets(alice)
+                        .list_buckets(alice, &everything(), 100)
                         .await
                         .unwrap()
                         .into_iter()
@@ -1035,5 +1123,117 @@ async fn prefix_listing_is_an_index_range_scan_on_postgres() {
             && plan.contains("key >=")
             && !plan.contains("Sort"),
         "plan: {plan}"
+    );
+}
+
+/// The plans of the bucket and key page queries (as the adapters send
+/// them), with the planner told to avoid sequential scans so that only an
+/// index that serves the query gives a plan without a scan and a sort.
+async fn page_plans(db: &Database) -> (String, String) {
+    let owner = UserId::new();
+    match db {
+        Database::Postgres(pool, _) => {
+            let mut conn = pool.acquire().await.unwrap();
+            sqlx::query("SET enable_seqscan = off")
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+            let buckets: Vec<String> = sqlx::query_scalar(
+                "EXPLAIN SELECT name, owner_id, created_at FROM buckets
+                 WHERE owner_id = $1 AND name COLLATE \"C\" >= $2 AND name COLLATE \"C\" < $4
+                 ORDER BY name COLLATE \"C\" LIMIT $3",
+            )
+            .bind(owner.as_uuid())
+            .bind("abc\u{1}")
+            .bind(8_i64)
+            .bind("b")
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
+            let keys: Vec<String> = sqlx::query_scalar(
+                "EXPLAIN SELECT id FROM api_keys
+                 WHERE user_id = $1 AND (created_at, id) > ($2, $3)
+                 ORDER BY created_at, id LIMIT $4",
+            )
+            .bind(owner.as_uuid())
+            .bind(t(0))
+            .bind(uuid::Uuid::nil())
+            .bind(8_i64)
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
+            (buckets.join("\n"), keys.join("\n"))
+        }
+        Database::Sqlite(pool, _) => {
+            let detail = |rows: Vec<sqlx::sqlite::SqliteRow>| {
+                rows.iter()
+                    .map(|r| sqlx::Row::get::<String, _>(r, "detail"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            let buckets = sqlx::query(
+                "EXPLAIN QUERY PLAN SELECT name, owner_id, created_at FROM buckets
+                 WHERE owner_id = ?1 AND name >= ?2 AND name < ?4 ORDER BY name LIMIT ?3",
+            )
+            .bind(owner.to_string())
+            .bind("abc\u{1}")
+            .bind(8_i64)
+            .bind("b")
+            .fetch_all(pool)
+            .await
+            .unwrap();
+            let keys = sqlx::query(
+                "EXPLAIN QUERY PLAN SELECT id FROM api_keys
+                 WHERE user_id = ?1 AND (created_at, id) > (?2, ?3)
+                 ORDER BY created_at, id LIMIT ?4",
+            )
+            .bind(owner.to_string())
+            .bind("2026-01-01T00:00:00.000000Z")
+            .bind(uuid::Uuid::nil().to_string())
+            .bind(8_i64)
+            .fetch_all(pool)
+            .await
+            .unwrap();
+            (detail(buckets), detail(keys))
+        }
+    }
+}
+
+#[tokio::test]
+async fn bucket_and_key_pages_are_index_range_scans_on_sqlite() {
+    let fresh = common::sqlite(true).await;
+    let (buckets, keys) = page_plans(&fresh.db).await;
+    assert!(
+        buckets.contains("USING INDEX buckets_owner_name_idx (owner_id=? AND name>? AND name<?)")
+            && !buckets.contains("TEMP B-TREE"),
+        "plan: {buckets}"
+    );
+    assert!(
+        keys.contains("INDEX api_keys_user_created_idx (user_id=? AND (created_at,id)>(?,?))")
+            && !keys.contains("TEMP B-TREE"),
+        "plan: {keys}"
+    );
+}
+
+#[tokio::test]
+async fn bucket_and_key_pages_are_index_range_scans_on_postgres() {
+    let Some(fresh) = common::postgres(true).await else {
+        return;
+    };
+    let (buckets, keys) = page_plans(&fresh.db).await;
+    assert!(
+        buckets.contains("Index Scan using buckets_owner_name_c_idx")
+            && buckets.contains("Index Cond: ((owner_id = ")
+            && buckets.contains("(name)::text >= ")
+            && buckets.contains("(name)::text < ")
+            && !buckets.contains("Sort"),
+        "plan: {buckets}"
+    );
+    assert!(
+        keys.contains("Scan using api_keys_user_created_idx")
+            && keys.contains("Index Cond: ((user_id = ")
+            && keys.contains("ROW(created_at, id) > ROW(")
+            && !keys.contains("Sort"),
+        "plan: {keys}"
     );
 }

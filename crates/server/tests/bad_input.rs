@@ -411,6 +411,62 @@ fn native_cases(alice_key_id: &str) -> Vec<Native> {
             .by(Who::Nobody)
             .fails(401, "UNAUTHORIZED", "missing API key"),
         // --- identity: paths and queries
+        native("/auth/keys: zero limit", "GET", "/auth/keys?limit=0").fails(
+            400,
+            "INVALID_INPUT",
+            "limit must be from 1 to 1000 (got 0)",
+        ),
+        native("/auth/keys: limit too high", "GET", "/auth/keys?limit=1001").fails(
+            400,
+            "INVALID_INPUT",
+            "limit must be from 1 to 1000 (got 1001)",
+        ),
+        native("/auth/keys: negative limit", "GET", "/auth/keys?limit=-1").fails(
+            400,
+            "INVALID_INPUT",
+            "limit: invalid digit",
+        ),
+        native("/auth/keys: limit not a number", "GET", "/auth/keys?limit=abc").fails(
+            400,
+            "INVALID_INPUT",
+            "limit: invalid digit",
+        ),
+        native("/auth/keys: unknown query parameter", "GET", "/auth/keys?cursor=x").fails(
+            400,
+            "INVALID_INPUT",
+            "unknown field `cursor`, expected `limit` or `next_token`",
+        ),
+        native("/auth/keys: duplicated limit", "GET", "/auth/keys?limit=1&limit=2").fails(
+            400,
+            "INVALID_INPUT",
+            "duplicate field `limit`",
+        ),
+        native("/auth/keys: garbage next_token", "GET", "/auth/keys?next_token=garbage").fails(
+            400,
+            "INVALID_INPUT",
+            "next_token `garbage` is not valid: pass the next_token of a previous page of GET /auth/keys",
+        ),
+        native("/auth/keys: NUL next_token", "GET", "/auth/keys?next_token=%00").fails(
+            400,
+            "INVALID_INPUT",
+            "is not valid: pass the next_token",
+        ),
+        native("/auth/keys: bad hex in next_token", "GET", "/auth/keys?next_token=k1.zz").fails(
+            400,
+            "INVALID_INPUT",
+            "next_token `k1.zz` is not valid",
+        ),
+        native("/auth/keys: the other list's next_token", "GET", "/auth/keys?next_token=b1.616263").fails(
+            400,
+            "INVALID_INPUT",
+            "next_token `b1.616263` is not valid",
+        ),
+        native("/auth/keys: forged next_token (not a key's place)", "GET", "/auth/keys?next_token=k1.312f6e6f742d612d75756964").fails(
+            400,
+            "INVALID_INPUT",
+            "next_token `k1.312f6e6f742d612d75756964` is not valid",
+        ),
+        native("/auth/keys: a full page", "GET", "/auth/keys?limit=1000").works(200, r#""next_token":null"#),
         native("key id not a UUID", "DELETE", "/auth/keys/not-a-uuid").fails(
             400,
             "INVALID_INPUT",
@@ -932,6 +988,62 @@ fn native_cases(alice_key_id: &str) -> Vec<Native> {
             "bucket not found: no-such-bucket",
         ),
         // --- storage: queries
+        native("/storage: zero limit", "GET", "/storage?limit=0").fails(
+            400,
+            "INVALID_INPUT",
+            "limit must be from 1 to 1000 (got 0)",
+        ),
+        native("/storage: limit too high", "GET", "/storage?limit=1001").fails(
+            400,
+            "INVALID_INPUT",
+            "limit must be from 1 to 1000 (got 1001)",
+        ),
+        native("/storage: negative limit", "GET", "/storage?limit=-1").fails(
+            400,
+            "INVALID_INPUT",
+            "limit: invalid digit",
+        ),
+        native("/storage: limit not a number", "GET", "/storage?limit=abc").fails(
+            400,
+            "INVALID_INPUT",
+            "limit: invalid digit",
+        ),
+        native("/storage: unknown query parameter", "GET", "/storage?cursor=x").fails(
+            400,
+            "INVALID_INPUT",
+            "unknown field `cursor`, expected `limit` or `next_token`",
+        ),
+        native("/storage: duplicated limit", "GET", "/storage?limit=1&limit=2").fails(
+            400,
+            "INVALID_INPUT",
+            "duplicate field `limit`",
+        ),
+        native("/storage: garbage next_token", "GET", "/storage?next_token=garbage").fails(
+            400,
+            "INVALID_INPUT",
+            "next_token `garbage` is not valid: pass the next_token of a previous page of GET /storage",
+        ),
+        native("/storage: NUL next_token", "GET", "/storage?next_token=%00").fails(
+            400,
+            "INVALID_INPUT",
+            "is not valid: pass the next_token",
+        ),
+        native("/storage: bad hex in next_token", "GET", "/storage?next_token=b1.zz").fails(
+            400,
+            "INVALID_INPUT",
+            "next_token `b1.zz` is not valid",
+        ),
+        native("/storage: the other list's next_token", "GET", "/storage?next_token=k1.616263").fails(
+            400,
+            "INVALID_INPUT",
+            "next_token `k1.616263` is not valid",
+        ),
+        native("/storage: forged next_token (not a bucket name)", "GET", "/storage?next_token=b1.5550504552").fails(
+            400,
+            "INVALID_INPUT",
+            "next_token `b1.5550504552` is not valid",
+        ),
+        native("/storage: a full page", "GET", "/storage?limit=1000").works(200, r#""next_token":null"#),
         native("negative list limit", "GET", "/storage/bad-input?limit=-1").fails(
             400,
             "INVALID_INPUT",

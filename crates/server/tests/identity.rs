@@ -3,6 +3,7 @@
 
 mod common;
 
+use futures::StreamExt;
 use miniaws_client::ClientError;
 use miniaws_testkit::{Backend, TestServer};
 use reqwest::StatusCode;
@@ -86,6 +87,116 @@ async fn key_lifecycle_on_postgres() {
         return;
     };
     key_lifecycle(&server).await;
+}
+
+/// Every key of `client`, `limit` at a time, starting from `token`;
+/// checks each page's size and that only the last has no token.
+async fn walk_keys(
+    client: &miniaws_client::Client,
+    limit: u32,
+    token: Option<String>,
+) -> Vec<miniaws_client::ApiKey> {
+    let mut keys = Vec::new();
+    let mut token = token;
+    loop {
+        let page = client
+            .list_keys_page(Some(limit), token.as_deref())
+            .await
+            .expect("a page");
+        let full = page.data.len() == limit as usize;
+        keys.extend(page.data);
+        match page.next_token {
+            Some(t) => {
+                assert!(full, "only the last page is short");
+                token = Some(t);
+            }
+            None => return keys,
+        }
+    }
+}
+
+async fn key_lists_page_oldest_first(server: &TestServer) {
+    let (alice, first) = server.user("alice").await;
+    let (bob, _) = server.user("bob").await;
+    // Bob's keys (29) made in between Alice's (200).
+    let names: Vec<(bool, String)> = (0..200)
+        .flat_map(|i| {
+            let bobs = (i % 7 == 0).then(|| (false, format!("b{i}")));
+            std::iter::once((true, format!("a{i}"))).chain(bobs)
+        })
+        .collect();
+    futures::stream::iter(names)
+        .for_each_concurrent(8, |(mine, name)| {
+            let who = if mine { &alice } else { &bob };
+            async move {
+                who.create_key(&name).await.expect("key created");
+            }
+        })
+        .await;
+
+    // Seven at a time: every key once, oldest first (ties by id), none of
+    // Bob's.
+    let all = walk_keys(&alice, 7, None).await;
+    assert_eq!(all.len(), 201);
+    assert_eq!(all[0].id, first.id, "the first key comes first");
+    let mut sorted = all.clone();
+    sorted.sort_by_key(|k| (k.created_at, k.id));
+    assert_eq!(all, sorted, "oldest first, ties broken by id");
+    assert!(all.iter().all(|k| k.user_id == first.user_id));
+    let ids: std::collections::HashSet<_> = all.iter().map(|k| k.id).collect();
+    assert_eq!(ids.len(), 201, "no key twice");
+    let same = |a: &[miniaws_client::ApiKey], b: &[miniaws_client::ApiKey]| {
+        a.iter().map(|k| k.id).eq(b.iter().map(|k| k.id))
+    };
+    assert!(
+        same(&alice.list_keys().await.expect("all"), &all),
+        "the client follows pages"
+    );
+    assert!(
+        same(&walk_keys(&alice, 201, None).await, &all),
+        "one full page"
+    );
+
+    // A key revoked between two pages does not cut the list short.
+    let page = alice.list_keys_page(Some(50), None).await.expect("a page");
+    let token = page.next_token.expect("more than 50");
+    let last = page.data.last().expect("a full page");
+    alice.revoke_key(last.id, false).await.expect("revoked");
+    let rest = walk_keys(&alice, 7, Some(token.clone())).await;
+    assert!(same(&rest, &all[50..]), "the rest after a revoked key");
+
+    // Alice's token in Bob's hands lists Bob's keys after that place.
+    let bobs = walk_keys(&bob, 7, None).await;
+    assert_eq!(bobs.len(), 30);
+    let from_alice = walk_keys(&bob, 7, Some(token)).await;
+    assert!(from_alice.iter().all(|k| k.user_id == bobs[0].user_id));
+    let want: Vec<_> = bobs
+        .iter()
+        .filter(|k| (k.created_at, k.id) > (last.created_at, last.id))
+        .cloned()
+        .collect();
+    assert!(
+        !want.is_empty() && want.len() < bobs.len(),
+        "{}",
+        want.len()
+    );
+    assert!(same(&from_alice, &want));
+}
+
+#[tokio::test]
+async fn key_lists_page_oldest_first_on_sqlite() {
+    let server = TestServer::start(Backend::Sqlite)
+        .await
+        .expect("sqlite server");
+    key_lists_page_oldest_first(&server).await;
+}
+
+#[tokio::test]
+async fn key_lists_page_oldest_first_on_postgres() {
+    let Some(server) = TestServer::start(Backend::Postgres).await else {
+        return;
+    };
+    key_lists_page_oldest_first(&server).await;
 }
 
 async fn raw(req: reqwest::RequestBuilder) -> (StatusCode, Value) {

@@ -39,6 +39,7 @@ on_both_backends!(
     concurrent_puts_to_many_keys_all_commit,
     interrupted_upload_commits_nothing,
     other_users_are_locked_out,
+    bucket_lists_page_by_name,
     size_limit_and_errors,
     conditional_puts_are_atomic,
 );
@@ -814,6 +815,102 @@ async fn other_users_are_locked_out(backend: Backend) {
     // Anonymous callers get 401.
     let err = server.client().list_buckets().await.unwrap_err();
     assert_eq!(err.status(), Some(StatusCode::UNAUTHORIZED));
+}
+
+/// Every bucket of `client`, `limit` at a time, starting from `token`;
+/// checks each page's size and that only the last has no token.
+async fn walk_buckets(client: &Client, limit: u32, token: Option<String>) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut token = token;
+    loop {
+        let page = client
+            .list_buckets_page(Some(limit), token.as_deref())
+            .await
+            .expect("a page");
+        names.extend(page.data.iter().map(|b| b.name.clone()));
+        match page.next_token {
+            Some(t) => {
+                assert_eq!(
+                    page.data.len(),
+                    limit as usize,
+                    "only the last page is short"
+                );
+                token = Some(t);
+            }
+            None => {
+                assert!(page.data.len() <= limit as usize);
+                return names;
+            }
+        }
+    }
+}
+
+async fn bucket_lists_page_by_name(backend: Backend) {
+    let Some(server) = start(backend).await else {
+        return;
+    };
+    let (alice, alice_key) = server.user("alice").await;
+    let (bob, _) = server.user("bob").await;
+    // Names whose byte order differs from a locale's ('-' < '.' < digits),
+    // Bob's interleaved with Alice's.
+    let mut mine: Vec<String> = (0..300)
+        .map(|i| {
+            let sep = ["-", ".", "0", "a"][i % 4];
+            format!("p{:02}{sep}{}", i / 4, i % 7)
+        })
+        .collect();
+    let bobs: Vec<String> = (0..40).map(|i| format!("p{:02}-bob", i * 2)).collect();
+    let creates = mine
+        .iter()
+        .map(|n| (&alice, n))
+        .chain(bobs.iter().map(|n| (&bob, n)));
+    futures::stream::iter(creates)
+        .for_each_concurrent(8, |(who, name)| async move {
+            who.create_bucket(name).await.expect("bucket created");
+        })
+        .await;
+    mine.sort();
+
+    // Seven at a time: every bucket once, in byte order, none of Bob's.
+    assert_eq!(walk_buckets(&alice, 7, None).await, mine);
+    assert_eq!(walk_buckets(&alice, 300, None).await, mine, "one full page");
+    let whole = alice
+        .list_buckets()
+        .await
+        .expect("the client follows pages");
+    assert_eq!(
+        whole.iter().map(|b| b.name.clone()).collect::<Vec<_>>(),
+        mine
+    );
+
+    // The default page (1,000) holds them all; the old shape still reads.
+    let res = reqwest::Client::new()
+        .get(format!("{}/storage", server.url()))
+        .header("x-api-key", &alice_key.key)
+        .send()
+        .await
+        .expect("GET /storage");
+    let body: serde_json::Value = res.json().await.expect("JSON");
+    assert_eq!(body["data"].as_array().map(Vec::len), Some(300));
+    assert!(body["next_token"].is_null(), "{}", body["next_token"]);
+
+    // Alice's token in Bob's hands lists Bob's buckets after that name.
+    let first = alice
+        .list_buckets_page(Some(100), None)
+        .await
+        .expect("a page");
+    let token = first.next_token.expect("more than 100");
+    let cut = first.data.last().expect("a full page").name.clone();
+    let want: Vec<String> = {
+        let mut b: Vec<String> = bobs.iter().filter(|n| **n > cut).cloned().collect();
+        b.sort();
+        b
+    };
+    assert!(!want.is_empty() && want.len() < bobs.len(), "{cut}");
+    assert_eq!(walk_buckets(&bob, 7, Some(token)).await, want);
+    let bobs_all = walk_buckets(&bob, 7, None).await;
+    assert_eq!(bobs_all.len(), 40);
+    assert!(bobs_all.iter().all(|n| n.ends_with("-bob")));
 }
 
 async fn size_limit_and_errors(backend: Backend) {

@@ -67,6 +67,17 @@ pub struct ApiKey {
     pub last_used: Option<OffsetDateTime>,
 }
 
+/// One page of `GET /auth/keys`: `{"data": […], "next_token": …}`, the
+/// shape of `GET /instances` (the page is the whole body, not inside an
+/// envelope, so a client that reads only `data` still gets the first page).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeyPage {
+    /// The keys, oldest first.
+    pub data: Vec<ApiKey>,
+    /// Pass as `next_token` for the next page; null on the last page.
+    pub next_token: Option<String>,
+}
+
 /// A user account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {

@@ -21,8 +21,8 @@ pub use compute::{
     Command, Instance, InstancePage, InstancePort, InstanceStats, InstanceType, LaunchInstance,
 };
 pub use health::Health;
-pub use identity::{ApiKey, CreateKeyRequest, CreatedKey, User, WhoAmI};
-pub use storage::{BucketInfo, ObjectInfo, ObjectPage, ObjectTag};
+pub use identity::{ApiKey, ApiKeyPage, CreateKeyRequest, CreatedKey, User, WhoAmI};
+pub use storage::{BucketInfo, BucketPage, ObjectInfo, ObjectPage, ObjectTag};
 
 use serde::{Deserialize, Serialize};
 

@@ -16,6 +16,17 @@ pub struct BucketInfo {
     pub created_at: OffsetDateTime,
 }
 
+/// One page of `GET /storage`: `{"data": […], "next_token": …}`, the shape
+/// of `GET /instances` (the page is the whole body, not inside an
+/// envelope, so a client that reads only `data` still gets the first page).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BucketPage {
+    /// The buckets, in byte order of names.
+    pub data: Vec<BucketInfo>,
+    /// Pass as `next_token` for the next page; null on the last page.
+    pub next_token: Option<String>,
+}
+
 /// A stored object's metadata (the answer to an upload, and the entries of
 /// a listing).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

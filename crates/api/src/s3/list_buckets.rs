@@ -3,7 +3,8 @@
 //! (the JavaScript SDK's `paginateListBuckets` and `MaxBuckets` use them).
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListBuckets.html>.
 
-use s3s::dto::{Bucket, ListBucketsInput, ListBucketsOutput};
+use miniaws_core::storage::ListBucketsInput;
+use s3s::dto::{Bucket, ListBucketsInput as S3ListBucketsInput, ListBucketsOutput};
 use s3s::{S3Request, S3Response, S3Result};
 
 use super::convert::{REGION, owner, timestamp};
@@ -15,7 +16,7 @@ const MAX_BUCKETS_RANGE: std::ops::RangeInclusive<i32> = 1..=10_000;
 
 pub(super) async fn handle(
     s3: &MiniS3,
-    req: S3Request<ListBucketsInput>,
+    req: S3Request<S3ListBucketsInput>,
 ) -> S3Result<S3Response<ListBucketsOutput>> {
     let caller = caller(&req)?;
     let input = req.input;
@@ -27,29 +28,30 @@ pub(super) async fn handle(
                 "Argument max-buckets must be an integer between 1 and 10000."
             ));
         }
-        Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
-        None => usize::MAX,
+        Some(n) => u32::try_from(n).ok(),
+        None => None,
     };
     let after = input
         .continuation_token
         .as_deref()
         .map(untoken)
         .transpose()?;
-    let mut names: Vec<_> = s3
+    // One page read from the database (a range of the owner's names after
+    // the token, under the prefix), not the whole list filtered here.
+    let page = s3
         .storage()
-        .list_buckets(caller)
+        .list_buckets(
+            caller,
+            &ListBucketsInput {
+                prefix: prefix.clone(),
+                after,
+                limit: max_buckets,
+            },
+        )
         .await
-        .map_err(s3_error)?
-        .into_iter()
-        .filter(|b| b.name.as_str().starts_with(&prefix))
-        .filter(|b| after.as_deref().is_none_or(|a| b.name.as_str() > a))
-        .collect();
-    names.sort_by(|a, b| a.name.as_str().cmp(b.name.as_str()));
-    let more = names.len() > max_buckets;
-    names.truncate(max_buckets);
-    let next = more
-        .then(|| names.last().map(|b| token(b.name.as_str())))
-        .flatten();
+        .map_err(s3_error)?;
+    let next = page.next_after.as_deref().map(token);
+    let names = page.buckets;
     let buckets = names
         .into_iter()
         .map(|b| Bucket {

@@ -95,6 +95,27 @@ pub struct ApiKey {
     pub last_used: Option<OffsetDateTime>,
 }
 
+/// A place in a user's list of keys, which is ordered by
+/// `(created_at, id)`: a page of keys resumes after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyPosition {
+    /// The creation time of the last key of the previous page.
+    pub created_at: OffsetDateTime,
+    /// Its id, which breaks ties between keys created in the same
+    /// microsecond.
+    pub id: ApiKeyId,
+}
+
+impl KeyPosition {
+    /// The position of `key` in its user's list.
+    pub fn of(key: &ApiKey) -> Self {
+        Self {
+            created_at: key.created_at,
+            id: key.id,
+        }
+    }
+}
+
 /// Everything a repository needs to insert a key.
 #[derive(Clone, PartialEq, Eq)]
 pub struct NewApiKey {

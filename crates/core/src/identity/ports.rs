@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use super::domain::{ApiKey, ApiKeyId, NewApiKey, User, UserId};
+use super::domain::{ApiKey, ApiKeyId, KeyPosition, NewApiKey, User, UserId};
 use crate::error::CoreResult;
 
 /// Storage of users and API keys.
@@ -43,8 +43,17 @@ pub trait IdentityRepo: Send + Sync {
         access_key_id: &str,
     ) -> CoreResult<Option<(ApiKey, String)>>;
 
-    /// The user's keys, oldest first (ties broken by id).
-    async fn list_keys(&self, user: UserId) -> CoreResult<Vec<ApiKey>>;
+    /// At most `limit` of the user's keys, oldest first (ties broken by
+    /// id), starting after `after` in that order: one range scan of the
+    /// index on (user, created_at, id), never the user's whole list. The
+    /// position need not be a key that still exists (it may have been
+    /// revoked since the previous page).
+    async fn list_keys(
+        &self,
+        user: UserId,
+        after: Option<&KeyPosition>,
+        limit: u32,
+    ) -> CoreResult<Vec<ApiKey>>;
 
     /// Deletes one of `user`'s keys, atomically with the last-key check.
     ///

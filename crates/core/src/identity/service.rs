@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
-use super::domain::{ApiKey, ApiKeyId, Caller, KeyName, NewApiKey, User, UserId, UserName};
+use super::domain::{
+    ApiKey, ApiKeyId, Caller, KeyName, KeyPosition, NewApiKey, User, UserId, UserName,
+};
 use super::ports::IdentityRepo;
 use super::secrets::{IssuedSecrets, hash_api_key};
 use crate::clock::now_utc;
@@ -14,6 +16,19 @@ use crate::error::{CoreError, CoreResult};
 
 /// How often at most `last_used` is written for one key.
 pub const LAST_USED_INTERVAL: Duration = Duration::from_secs(60);
+
+/// The most keys one page of `GET /auth/keys` may hold (and its default
+/// page size).
+pub const MAX_LIST_API_KEYS: u32 = 1000;
+
+/// One page of a user's keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyPage {
+    /// The keys, oldest first.
+    pub keys: Vec<ApiKey>,
+    /// Where the next page starts, when there is one.
+    pub next: Option<KeyPosition>,
+}
 
 /// A key as returned once at creation: the only time its secrets are shown.
 #[derive(Clone)]
@@ -219,9 +234,36 @@ impl IdentityService {
         Ok(Self::created(key, secrets))
     }
 
-    /// The caller's keys, oldest first.
-    pub async fn list_keys(&self, caller: Caller) -> CoreResult<Vec<ApiKey>> {
-        self.repo.list_keys(caller.user_id).await
+    /// One page of the caller's keys, oldest first (ties broken by id),
+    /// after `after` (the owner is always the caller: a position from
+    /// anyone's page only says where to start).
+    ///
+    /// # Errors
+    /// `InvalidInput` for a limit outside 1..=[`MAX_LIST_API_KEYS`];
+    /// database failures.
+    pub async fn list_keys(
+        &self,
+        caller: Caller,
+        limit: u32,
+        after: Option<KeyPosition>,
+    ) -> CoreResult<KeyPage> {
+        if limit == 0 || limit > MAX_LIST_API_KEYS {
+            return Err(CoreError::invalid(format!(
+                "limit must be from 1 to {MAX_LIST_API_KEYS} (got {limit})"
+            )));
+        }
+        // One row more than the page tells whether another page follows.
+        let mut keys = self
+            .repo
+            .list_keys(caller.user_id, after.as_ref(), limit + 1)
+            .await?;
+        let next = if keys.len() > limit as usize {
+            keys.truncate(limit as usize);
+            keys.last().map(KeyPosition::of)
+        } else {
+            None
+        };
+        Ok(KeyPage { keys, next })
     }
 
     /// The caller's user record.
@@ -452,12 +494,24 @@ mod tests {
                 .find(|k| k.access_key_id == id)
                 .map(|k| (stored(k), k.secret_access_key.clone())))
         }
-        async fn list_keys(&self, user: UserId) -> CoreResult<Vec<ApiKey>> {
+        async fn list_keys(
+            &self,
+            user: UserId,
+            after: Option<&KeyPosition>,
+            limit: u32,
+        ) -> CoreResult<Vec<ApiKey>> {
             let keys = self.keys.lock().unwrap();
-            Ok(keys
+            let mut mine: Vec<ApiKey> = keys
                 .iter()
                 .filter(|k| k.user_id == user)
                 .map(stored)
+                .collect();
+            let place = |k: &ApiKey| (k.created_at, k.id.to_string());
+            mine.sort_by_key(place);
+            Ok(mine
+                .into_iter()
+                .filter(|k| after.is_none_or(|a| place(k) > (a.created_at, a.id.to_string())))
+                .take(limit as usize)
                 .collect())
         }
         async fn delete_key(&self, user: UserId, id: ApiKeyId, allow_last: bool) -> CoreResult<()> {

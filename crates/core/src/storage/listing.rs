@@ -48,6 +48,127 @@ fn after(key: &[u8]) -> Vec<u8> {
     s
 }
 
+/// The most buckets one page of the native `GET /storage` may hold (and its
+/// default page size).
+pub const MAX_LIST_BUCKETS: u32 = 1000;
+
+/// A half-open range of bucket names in byte order: `start <= name < end`.
+///
+/// Names are text on both backends (Postgres text cannot hold NUL), so both
+/// bounds are strings; [`bucket_range`] builds them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameRange {
+    /// Inclusive lower bound (empty: from the first name).
+    pub start: String,
+    /// Exclusive upper bound (`None`: to the last name).
+    pub end: Option<String>,
+}
+
+impl NameRange {
+    /// Whether `name` lies in the range.
+    pub fn contains(&self, name: &str) -> bool {
+        name >= self.start.as_str() && self.end.as_deref().is_none_or(|end| name < end)
+    }
+}
+
+/// The smallest string greater than every string that starts with `prefix`,
+/// in byte order (which, for UTF-8, is code point order); `None` when there
+/// is none (empty, or only U+10FFFF).
+pub fn name_successor(prefix: &str) -> Option<String> {
+    let mut s: Vec<char> = prefix.chars().collect();
+    while let Some(last) = s.pop() {
+        // The next code point, stepping over the surrogates.
+        let next = match last as u32 {
+            0xD7FF => Some('\u{E000}'),
+            n => char::from_u32(n + 1),
+        };
+        if let Some(next) = next {
+            s.push(next);
+            return Some(s.into_iter().collect());
+        }
+    }
+    None
+}
+
+/// The names a bucket listing reads: those starting with `prefix` and
+/// sorting after `after`; `None` when no bucket name can be in it (a NUL,
+/// which no name holds and Postgres text cannot carry).
+pub fn bucket_range(prefix: &str, after: Option<&str>) -> Option<NameRange> {
+    if prefix.contains('\0') || after.is_some_and(|a| a.contains('\0')) {
+        return None;
+    }
+    let mut start = prefix.to_owned();
+    if let Some(after) = after {
+        // The least string above `after` is `after` + NUL, which no name
+        // holds; `after` + U+0001 is the least one that text can carry, and
+        // nothing in between is a name.
+        let resume = format!("{after}\u{1}");
+        if resume > start {
+            start = resume;
+        }
+    }
+    let end = name_successor(prefix);
+    if end.as_ref().is_some_and(|e| start >= *e) {
+        return None;
+    }
+    Some(NameRange { start, end })
+}
+
+/// Which page of the caller's buckets to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListBucketsInput {
+    /// Only names starting with this ("" for all).
+    pub prefix: String,
+    /// Only names after this one (where the previous page ended).
+    pub after: Option<String>,
+    /// Page size; `None` reads to the end (S3's ListBuckets without
+    /// `max-buckets`).
+    pub limit: Option<u32>,
+}
+
+/// One page of the caller's buckets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketPage {
+    /// The buckets, in byte order of names.
+    pub buckets: Vec<Bucket>,
+    /// The last name of this page when more follow: pass it as `after` for
+    /// the next page.
+    pub next_after: Option<String>,
+}
+
+/// Reads one page of `owner`'s buckets from `repo`: one range scan of at
+/// most `limit + 1` rows, the extra row telling whether more follow.
+pub(crate) async fn list_buckets(
+    repo: &dyn StorageRepo,
+    owner: UserId,
+    input: &ListBucketsInput,
+) -> CoreResult<BucketPage> {
+    let empty = BucketPage {
+        buckets: Vec::new(),
+        next_after: None,
+    };
+    let limit = input.limit.unwrap_or(u32::MAX);
+    if limit == 0 {
+        return Err(CoreError::invalid("a page holds at least one bucket"));
+    }
+    let Some(range) = bucket_range(&input.prefix, input.after.as_deref()) else {
+        return Ok(empty);
+    };
+    let mut buckets = repo
+        .list_buckets(owner, &range, limit.saturating_add(1))
+        .await?;
+    let next_after = if buckets.len() > limit as usize {
+        buckets.truncate(limit as usize);
+        buckets.last().map(|b| b.name.as_str().to_owned())
+    } else {
+        None
+    };
+    Ok(BucketPage {
+        buckets,
+        next_after,
+    })
+}
+
 /// A listing request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListObjectsInput {
@@ -202,5 +323,25 @@ mod tests {
         assert!(r.contains(b"photo"));
         assert!(r.contains("ph\u{10ffff}".as_bytes()));
         assert!(!r.contains(b"pi"));
+    }
+
+    #[test]
+    fn bucket_ranges_start_after_the_position_and_end_after_the_prefix() {
+        assert_eq!(name_successor("abc").as_deref(), Some("abd"));
+        assert_eq!(name_successor("a\u{10ffff}").as_deref(), Some("b"));
+        assert_eq!(name_successor("\u{d7ff}").as_deref(), Some("\u{e000}"));
+        assert_eq!(name_successor(""), None);
+        let all = bucket_range("", None).unwrap();
+        assert!(all.contains("a") && all.contains("zzz") && all.end.is_none());
+        let after = bucket_range("", Some("abc")).unwrap();
+        assert!(!after.contains("abc") && after.contains("abc-") && after.contains("abd"));
+        let prefixed = bucket_range("ph", Some("pa")).unwrap();
+        assert_eq!(prefixed.start, "ph", "the prefix is the later bound");
+        assert!(prefixed.contains("photos") && !prefixed.contains("pi"));
+        let resumed = bucket_range("ph", Some("photos")).unwrap();
+        assert!(!resumed.contains("photos") && resumed.contains("photos2"));
+        assert_eq!(bucket_range("ph", Some("pz")), None, "past the prefix");
+        assert_eq!(bucket_range("a\0", None), None);
+        assert_eq!(bucket_range("", Some("a\0")), None);
     }
 }

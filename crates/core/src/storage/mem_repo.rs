@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use super::{
     BlobId, Bucket, BucketAccess, BucketLookup, BucketName, CorsConfiguration, KeyRange,
-    LifecycleConfiguration, ObjectId, ObjectKey, ObjectMeta, ObjectWrite, PublicAccessBlock,
-    StorageRepo, Tags, WriteCondition,
+    LifecycleConfiguration, NameRange, ObjectId, ObjectKey, ObjectMeta, ObjectWrite,
+    PublicAccessBlock, StorageRepo, Tags, WriteCondition,
 };
 use crate::Resource;
 use crate::error::{ConflictKind, CoreError, CoreResult};
@@ -141,13 +141,20 @@ impl StorageRepo for MemRepo {
             .await?
             .map(|found| (found.bucket, found.lifecycle)))
     }
-    async fn list_buckets(&self, owner: UserId) -> CoreResult<Vec<Bucket>> {
+    async fn list_buckets(
+        &self,
+        owner: UserId,
+        range: &NameRange,
+        limit: u32,
+    ) -> CoreResult<Vec<Bucket>> {
+        // The map is keyed by name, so values come in byte order.
         Ok(self
             .buckets
             .lock()
             .unwrap()
             .values()
-            .filter(|b| b.owner == owner)
+            .filter(|b| b.owner == owner && range.contains(b.name.as_str()))
+            .take(limit as usize)
             .cloned()
             .collect())
     }

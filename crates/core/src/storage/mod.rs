@@ -37,7 +37,10 @@ pub use lifecycle::{
     MAX_FILTER_SIZE_BYTES, MAX_LIFECYCLE_RULE_ID_CHARS, MAX_LIFECYCLE_RULES, NoncurrentExpiration,
     NoncurrentInput, ObjectExpiry, RuleScope, TransitionMinimumSize, UploadAbort, days_after,
 };
-pub use listing::{KeyRange, ListObjectsInput, ListObjectsPage, MAX_LIST_KEYS, key_successor};
+pub use listing::{
+    BucketPage, KeyRange, ListBucketsInput, ListObjectsInput, ListObjectsPage, MAX_LIST_BUCKETS,
+    MAX_LIST_KEYS, NameRange, bucket_range, key_successor, name_successor,
+};
 pub use policy::{
     Access, BucketAccess, BucketPolicy, MAX_POLICY_BYTES, MalformedPolicy, PolicyEffect,
     PolicyStatement, PublicAccessBlock, PublicAction, PublicGrant, Reader, S3Action,

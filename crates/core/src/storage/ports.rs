@@ -7,7 +7,7 @@ use futures::stream::BoxStream;
 use super::cors::CorsConfiguration;
 use super::domain::{Bucket, BucketName, ObjectId, ObjectKey, ObjectMeta, WriteCondition};
 use super::lifecycle::LifecycleConfiguration;
-use super::listing::KeyRange;
+use super::listing::{KeyRange, NameRange};
 use super::policy::{BucketAccess, PublicAccessBlock};
 use super::range::ByteRange;
 use super::tags::Tags;
@@ -187,8 +187,15 @@ pub trait StorageRepo: Send + Sync {
         name: &BucketName,
     ) -> CoreResult<Option<(Bucket, Option<LifecycleConfiguration>)>>;
 
-    /// `owner`'s buckets, by name.
-    async fn list_buckets(&self, owner: UserId) -> CoreResult<Vec<Bucket>>;
+    /// At most `limit` of `owner`'s buckets whose names lie in `range`, in
+    /// byte order of names: one range scan of an index on (owner, name),
+    /// never the owner's whole list.
+    async fn list_buckets(
+        &self,
+        owner: UserId,
+        range: &NameRange,
+        limit: u32,
+    ) -> CoreResult<Vec<Bucket>>;
 
     /// Deletes `owner`'s empty bucket `name`, atomically with the emptiness
     /// check.

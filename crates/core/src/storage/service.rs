@@ -14,7 +14,7 @@ use super::domain::{
     WriteCondition, guess_content_type, validate_content_type, validate_user_metadata,
 };
 use super::lifecycle::{LifecycleConfiguration, ObjectExpiry};
-use super::listing::{self, ListObjectsInput, ListObjectsPage};
+use super::listing::{self, BucketPage, ListBucketsInput, ListObjectsInput, ListObjectsPage};
 use super::policy::{Access, BucketPolicy, PublicAction, PublicGrant, Reader, S3Action};
 use super::ports::{
     BlobId, BlobStore, BucketLookup, ByteStream, ObjectWrite, StorageRepo, WrittenBlob,
@@ -729,12 +729,17 @@ impl StorageService {
             .0)
     }
 
-    /// The caller's buckets, by name.
+    /// One page of the caller's buckets, by name (the owner is always the
+    /// caller: a position from anyone's page only says where to start).
     ///
     /// # Errors
-    /// Database failures.
-    pub async fn list_buckets(&self, caller: Caller) -> CoreResult<Vec<Bucket>> {
-        self.repo.list_buckets(caller.user_id).await
+    /// `InvalidInput` for a limit of 0; database failures.
+    pub async fn list_buckets(
+        &self,
+        caller: Caller,
+        input: &ListBucketsInput,
+    ) -> CoreResult<BucketPage> {
+        listing::list_buckets(self.repo.as_ref(), caller.user_id, input).await
     }
 
     /// Deletes the caller's empty bucket.

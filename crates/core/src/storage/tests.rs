@@ -40,6 +40,11 @@ fn fixture() -> Fixture {
     }
 }
 
+/// Every bucket in one page.
+fn all_buckets() -> ListBucketsInput {
+    ListBucketsInput::default()
+}
+
 fn body(data: &[u8]) -> ByteStream {
     // Several chunks, to exercise streaming.
     let chunks: Vec<Result<Bytes, std::io::Error>> = data
@@ -97,7 +102,12 @@ async fn put_then_get_round_trips_with_md5_etag_and_guessed_type() {
         read_all(&f.svc, f.alice, "photos", "a/b.png").await,
         b"hello"
     );
-    let buckets = f.svc.list_buckets(f.alice).await.unwrap();
+    let buckets = f
+        .svc
+        .list_buckets(f.alice, &all_buckets())
+        .await
+        .unwrap()
+        .buckets;
     assert_eq!(buckets.len(), 1, "the upload created the bucket");
     assert_eq!(buckets[0].owner, f.alice.user_id);
 }
@@ -363,7 +373,14 @@ async fn other_owners_are_forbidden_everywhere() {
         f.svc.delete_object(bob, "alices", "secret").await.map(drop)
     ));
     assert!(forbidden(f.svc.delete_bucket(bob, "alices").await));
-    assert!(f.svc.list_buckets(bob).await.unwrap().is_empty());
+    assert!(
+        f.svc
+            .list_buckets(bob, &all_buckets())
+            .await
+            .unwrap()
+            .buckets
+            .is_empty()
+    );
     let err = f.svc.create_bucket(bob, "alices").await.unwrap_err();
     assert!(matches!(
         err,
@@ -382,6 +399,51 @@ async fn other_owners_are_forbidden_everywhere() {
     ));
     // Alice's object is untouched.
     assert_eq!(read_all(&f.svc, f.alice, "alices", "secret").await, b"x");
+}
+
+#[tokio::test]
+async fn bucket_pages_walk_the_callers_names_once_in_order() {
+    let f = fixture();
+    let bob = f.bob;
+    let mut mine = Vec::new();
+    for i in 0..23 {
+        let name = format!("b{i:02}-mine");
+        f.svc.create_bucket(f.alice, &name).await.unwrap();
+        mine.push(name);
+        f.svc
+            .create_bucket(bob, &format!("b{i:02}-bobs"))
+            .await
+            .unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let input = ListBucketsInput {
+            after: after.clone(),
+            limit: Some(7),
+            ..ListBucketsInput::default()
+        };
+        let page = f.svc.list_buckets(f.alice, &input).await.unwrap();
+        assert!(page.buckets.len() <= 7);
+        seen.extend(page.buckets.iter().map(|b| b.name.as_str().to_owned()));
+        match page.next_after {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, mine, "every bucket once, in order, none of bob's");
+    let prefixed = ListBucketsInput {
+        prefix: "b1".into(),
+        limit: Some(4),
+        ..ListBucketsInput::default()
+    };
+    let page = f.svc.list_buckets(f.alice, &prefixed).await.unwrap();
+    assert_eq!(page.next_after.as_deref(), Some("b13-mine"));
+    let zero = ListBucketsInput {
+        limit: Some(0),
+        ..ListBucketsInput::default()
+    };
+    assert!(f.svc.list_buckets(f.alice, &zero).await.is_err());
 }
 
 #[tokio::test]
@@ -410,7 +472,14 @@ async fn buckets_are_deleted_only_when_empty() {
     ));
     f.svc.delete_object(f.alice, "full", "k").await.unwrap();
     f.svc.delete_bucket(f.alice, "full").await.unwrap();
-    assert!(f.svc.list_buckets(f.alice).await.unwrap().is_empty());
+    assert!(
+        f.svc
+            .list_buckets(f.alice, &all_buckets())
+            .await
+            .unwrap()
+            .buckets
+            .is_empty()
+    );
     // Without auto-create, a missing bucket is NotFound.
     let err = f
         .svc

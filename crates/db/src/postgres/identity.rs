@@ -2,7 +2,9 @@
 
 use async_trait::async_trait;
 use miniaws_core::error::ConflictKind;
-use miniaws_core::identity::{ApiKey, ApiKeyId, IdentityRepo, NewApiKey, User, UserId};
+use miniaws_core::identity::{
+    ApiKey, ApiKeyId, IdentityRepo, KeyPosition, NewApiKey, User, UserId,
+};
 use miniaws_core::{CoreError, CoreResult, Resource};
 use sqlx::postgres::{PgPool, PgRow};
 use sqlx::{Postgres, Row, Transaction};
@@ -145,15 +147,43 @@ impl IdentityRepo for PgIdentityRepo {
         Ok(secret.map(|s| (key, s)))
     }
 
-    async fn list_keys(&self, user: UserId) -> CoreResult<Vec<ApiKey>> {
-        let sql = format!(
-            "SELECT {KEY_COLUMNS} FROM api_keys WHERE user_id = $1 ORDER BY created_at, id"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(user.as_uuid())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
+    async fn list_keys(
+        &self,
+        user: UserId,
+        after: Option<&KeyPosition>,
+        limit: u32,
+    ) -> CoreResult<Vec<ApiKey>> {
+        // A row comparison on the index's columns after the equality on
+        // `user_id`: an index condition on api_keys_user_created_idx, so
+        // the scan starts at the position and stops after `limit` rows.
+        let rows = match after {
+            None => {
+                let sql = format!(
+                    "SELECT {KEY_COLUMNS} FROM api_keys WHERE user_id = $1
+                     ORDER BY created_at, id LIMIT $2"
+                );
+                sqlx::query(&sql)
+                    .bind(user.as_uuid())
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+            }
+            Some(after) => {
+                let sql = format!(
+                    "SELECT {KEY_COLUMNS} FROM api_keys
+                     WHERE user_id = $1 AND (created_at, id) > ($2, $3)
+                     ORDER BY created_at, id LIMIT $4"
+                );
+                sqlx::query(&sql)
+                    .bind(user.as_uuid())
+                    .bind(after.created_at)
+                    .bind(after.id.as_uuid())
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+            }
+        }
+        .map_err(db_err)?;
         rows.iter()
             .map(key_from_row)
             .collect::<Result<_, _>>()

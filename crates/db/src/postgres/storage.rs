@@ -5,8 +5,8 @@ use miniaws_core::error::ConflictKind;
 use miniaws_core::identity::UserId;
 use miniaws_core::storage::{
     BlobId, Bucket, BucketAccess, BucketLookup, BucketName, CorsConfiguration, ETag, KeyRange,
-    LifecycleConfiguration, ObjectId, ObjectKey, ObjectMeta, ObjectWrite, PublicAccessBlock,
-    StorageRepo, Tags, WriteCondition,
+    LifecycleConfiguration, NameRange, ObjectId, ObjectKey, ObjectMeta, ObjectWrite,
+    PublicAccessBlock, StorageRepo, Tags, WriteCondition,
 };
 use miniaws_core::{CoreError, CoreResult, Resource};
 use sqlx::postgres::{PgConnection, PgPool, PgRow, Postgres};
@@ -400,15 +400,34 @@ impl StorageRepo for PgStorageRepo {
         Ok(Some((bucket, lifecycle)))
     }
 
-    async fn list_buckets(&self, owner: UserId) -> CoreResult<Vec<Bucket>> {
-        let rows = sqlx::query(
-            "SELECT name, owner_id, created_at FROM buckets WHERE owner_id = $1
-             ORDER BY name COLLATE \"C\"",
-        )
-        .bind(owner.as_uuid())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?;
+    async fn list_buckets(
+        &self,
+        owner: UserId,
+        range: &NameRange,
+        limit: u32,
+    ) -> CoreResult<Vec<Bucket>> {
+        // Byte order is the "C" collation; buckets_owner_name_c_idx
+        // (migration 0016) is in that collation, so this is one range of
+        // it. The database's default collation may be another, whose index
+        // could serve neither the order nor the bounds.
+        let upper = if range.end.is_some() {
+            "AND name COLLATE \"C\" < $4"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT name, owner_id, created_at FROM buckets
+             WHERE owner_id = $1 AND name COLLATE \"C\" >= $2 {upper}
+             ORDER BY name COLLATE \"C\" LIMIT $3"
+        );
+        let mut query = sqlx::query(&sql)
+            .bind(owner.as_uuid())
+            .bind(&range.start)
+            .bind(i64::from(limit));
+        if let Some(end) = &range.end {
+            query = query.bind(end);
+        }
+        let rows = query.fetch_all(&self.pool).await.map_err(db_err)?;
         rows.iter()
             .map(bucket_from_row)
             .collect::<Result<_, _>>()

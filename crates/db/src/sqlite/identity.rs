@@ -2,7 +2,9 @@
 
 use async_trait::async_trait;
 use miniaws_core::error::ConflictKind;
-use miniaws_core::identity::{ApiKey, ApiKeyId, IdentityRepo, NewApiKey, User, UserId};
+use miniaws_core::identity::{
+    ApiKey, ApiKeyId, IdentityRepo, KeyPosition, NewApiKey, User, UserId,
+};
 use miniaws_core::{CoreError, CoreResult, Resource};
 use sqlx::sqlite::{SqlitePool, SqliteRow};
 use sqlx::{Row, Sqlite, Transaction};
@@ -170,14 +172,44 @@ impl IdentityRepo for SqliteIdentityRepo {
         Ok(secret.map(|s| (key, s)))
     }
 
-    async fn list_keys(&self, user: UserId) -> CoreResult<Vec<ApiKey>> {
-        let sql =
-            format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE user_id = ? ORDER BY created_at, id");
-        let rows = sqlx::query(&sql)
-            .bind(user.to_string())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
+    async fn list_keys(
+        &self,
+        user: UserId,
+        after: Option<&KeyPosition>,
+        limit: u32,
+    ) -> CoreResult<Vec<ApiKey>> {
+        // A row-value comparison on the index's columns after the equality
+        // on `user_id`: SQLite seeks to the position in
+        // api_keys_user_created_idx and reads `limit` entries from there.
+        // Times are text of one fixed width, so text order is time order.
+        let rows = match after {
+            None => {
+                let sql = format!(
+                    "SELECT {KEY_COLUMNS} FROM api_keys WHERE user_id = ?1
+                     ORDER BY created_at, id LIMIT ?2"
+                );
+                sqlx::query(&sql)
+                    .bind(user.to_string())
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+            }
+            Some(after) => {
+                let sql = format!(
+                    "SELECT {KEY_COLUMNS} FROM api_keys
+                     WHERE user_id = ?1 AND (created_at, id) > (?2, ?3)
+                     ORDER BY created_at, id LIMIT ?4"
+                );
+                sqlx::query(&sql)
+                    .bind(user.to_string())
+                    .bind(fmt_time(after.created_at))
+                    .bind(after.id.to_string())
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+            }
+        }
+        .map_err(db_err)?;
         rows.iter()
             .map(key_from_row)
             .collect::<Result<_, _>>()

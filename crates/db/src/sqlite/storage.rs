@@ -11,8 +11,8 @@ use miniaws_core::error::ConflictKind;
 use miniaws_core::identity::UserId;
 use miniaws_core::storage::{
     BlobId, Bucket, BucketAccess, BucketLookup, BucketName, CorsConfiguration, ETag, KeyRange,
-    LifecycleConfiguration, ObjectId, ObjectKey, ObjectMeta, ObjectWrite, PublicAccessBlock,
-    StorageRepo, Tags, WriteCondition,
+    LifecycleConfiguration, NameRange, ObjectId, ObjectKey, ObjectMeta, ObjectWrite,
+    PublicAccessBlock, StorageRepo, Tags, WriteCondition,
 };
 use miniaws_core::{CoreError, CoreResult, Resource};
 use sqlx::Connection;
@@ -438,14 +438,30 @@ impl StorageRepo for SqliteStorageRepo {
         Ok(Some((bucket, lifecycle)))
     }
 
-    async fn list_buckets(&self, owner: UserId) -> CoreResult<Vec<Bucket>> {
-        let rows = sqlx::query(
-            "SELECT name, owner_id, created_at FROM buckets WHERE owner_id = ? ORDER BY name",
-        )
-        .bind(owner.to_string())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?;
+    async fn list_buckets(
+        &self,
+        owner: UserId,
+        range: &NameRange,
+        limit: u32,
+    ) -> CoreResult<Vec<Bucket>> {
+        // A range of buckets_owner_name_idx (BINARY collation: byte order).
+        let upper = if range.end.is_some() {
+            "AND name < ?4"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT name, owner_id, created_at FROM buckets
+             WHERE owner_id = ?1 AND name >= ?2 {upper} ORDER BY name LIMIT ?3"
+        );
+        let mut query = sqlx::query(&sql)
+            .bind(owner.to_string())
+            .bind(&range.start)
+            .bind(i64::from(limit));
+        if let Some(end) = &range.end {
+            query = query.bind(end);
+        }
+        let rows = query.fetch_all(&self.pool).await.map_err(db_err)?;
         rows.iter()
             .map(bucket_from_row)
             .collect::<Result<_, _>>()
