@@ -134,6 +134,44 @@ async fn auth_commands_in_human_and_json_form() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_list_and_revoke_see_every_page() {
+    use futures::StreamExt;
+    let env = Env::start().await;
+    let api_key = env.sign_up("sam");
+    let c = miniaws_client::Client::new(&env.server.url())
+        .expect("client")
+        .with_api_key(api_key);
+    // With the first key, one more than the server's page (1,000).
+    futures::stream::iter(1..1001)
+        .for_each_concurrent(16, |i| {
+            let c = c.clone();
+            async move {
+                c.create_key(&format!("k{i:04}"))
+                    .await
+                    .expect("key created");
+            }
+        })
+        .await;
+    let page = c.list_keys_page(None, None).await.expect("one page");
+    assert_eq!(page.data.len(), 1000, "the server's page is shorter");
+    assert!(page.next_token.is_some());
+    let last = c.list_keys().await.expect("all").pop().expect("keys");
+
+    let listed = env.json(&["auth", "keys", "list"]);
+    let keys = listed.as_array().expect("an array");
+    assert_eq!(keys.len(), 1001, "every key");
+    assert_eq!(keys[1000]["id"], last.id.to_string(), "the second page too");
+    let table = env.ok(&["auth", "keys", "list"]);
+    assert!(table.contains(&last.name), "{table}");
+    // A key on the second page is found by name, and revoked.
+    env.ok(&["auth", "keys", "revoke", &last.name]);
+    assert_eq!(
+        env.json(&["auth", "keys", "list"]).as_array().map(Vec::len),
+        Some(1000)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn error_paths_say_what_to_do() {
     let env = Env::start().await;
 

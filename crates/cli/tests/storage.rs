@@ -802,6 +802,39 @@ async fn recursive_commands_page_through_long_listings() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ls_shows_every_page_of_buckets() {
+    let env = Env::start().await;
+    let api_key = env.sign_up("rita");
+    let c = client(&env, &api_key);
+    // One more than the server's page of buckets (1,000).
+    let mut buckets: Vec<String> = (0..1001).map(|i| format!("rb-{i:04}")).collect();
+    futures::stream::iter(&buckets)
+        .for_each_concurrent(16, |name| {
+            let c = c.clone();
+            async move {
+                c.create_bucket(name).await.expect("bucket created");
+            }
+        })
+        .await;
+    buckets.sort();
+    let page = c.list_buckets_page(None, None).await.expect("one page");
+    assert_eq!(page.data.len(), 1000, "the server's page is shorter");
+    assert!(page.next_token.is_some());
+
+    let listed = env.json(&["storage", "ls"]);
+    let names: Vec<&str> = listed
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|b| b["name"].as_str().expect("a name"))
+        .collect();
+    assert_eq!(names, buckets, "every bucket once, by name");
+    let table = env.ok(&["storage", "ls"]);
+    assert!(table.contains("rb-1000"), "the second page too: {table}");
+    assert_eq!(table.lines().count(), 1002, "a header and 1,001 rows");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupted_recursive_download_leaves_no_partial_file() {
     let env = Env::start().await;
     env.sign_up("ivan");
