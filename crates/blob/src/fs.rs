@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use md5::{Digest, Md5};
 use miniaws_core::storage::{BlobId, BlobStore, ByteRange, ByteStream, WrittenBlob};
 use miniaws_core::{CoreError, CoreResult, Resource};
@@ -35,6 +35,16 @@ const QUEUE_BATCHES: usize = 4;
 const WRITEBACK_BYTES: u64 = 8 << 20;
 
 const TMP_DIR: &str = "tmp";
+
+/// The suffix of a composite blob's directory name (`<uuid>.parts`).
+const COMPOSITE_SUFFIX: &str = ".parts";
+
+/// Parts of a composite read opened before its stream is returned (their
+/// files then stay readable even if the object is deleted meanwhile, as a
+/// single-file blob does once open); parts beyond are opened as the stream
+/// reaches them, keeping a GET of a 10,000-part object within its file
+/// descriptors.
+const OPEN_AHEAD_PARTS: usize = 128;
 
 /// Blobs as files under one root directory (`<data-dir>/objects`).
 #[derive(Debug, Clone)]
@@ -146,6 +156,25 @@ impl FsBlobStore {
     fn legacy_blob_path(&self, id: BlobId) -> PathBuf {
         let name = id.as_uuid().simple().to_string();
         self.root.join(&name[0..2]).join(&name[2..4]).join(name)
+    }
+
+    /// Where composite blob `id` lives, `<root>/ab/<uuid>.parts/`: a
+    /// directory of hard links to its parts' files, named `00001`,
+    /// `00002`, … in order (see [`BlobStore::compose`]). A name of its own,
+    /// so that reading or removing a single-file blob never meets it.
+    pub fn composite_path(&self, id: BlobId) -> PathBuf {
+        let name = id.as_uuid().simple().to_string();
+        self.root
+            .join(&name[0..2])
+            .join(format!("{name}{COMPOSITE_SUFFIX}"))
+    }
+
+    /// The path of an existing single-file blob `id` (either layout),
+    /// `None` when there is none.
+    fn existing_file(&self, id: BlobId) -> Option<PathBuf> {
+        [self.blob_path(id), self.legacy_blob_path(id)]
+            .into_iter()
+            .find(|p| p.is_file())
     }
 
     fn temp_path(&self, id: BlobId) -> PathBuf {
@@ -501,6 +530,162 @@ fn is_dir(entry: &fs::DirEntry) -> bool {
     }
 }
 
+/// Builds composite blob `dest` from the files `parts` (in order): hard
+/// links in a temporary directory `temp`, fsynced, renamed into place, and
+/// the parent fsynced, so that a crash leaves either no composite or a
+/// whole one (the links need no data fsync: the parts' files are durable
+/// already). `Ok(Err(i))` when part `i` does not exist. On any error
+/// nothing is left behind.
+fn compose_dir(
+    temp: &Path,
+    dest: &Path,
+    parts: &[Option<PathBuf>],
+) -> Result<Result<u64, usize>, BlobError> {
+    let built = (|| {
+        fs::create_dir(temp).map_err(|source| BlobError::Dir {
+            path: temp.to_owned(),
+            source,
+        })?;
+        let mut size = 0u64;
+        for (i, part) in parts.iter().enumerate() {
+            let Some(part) = part else { return Ok(Err(i)) };
+            let link = temp.join(format!("{:05}", i + 1));
+            match fs::hard_link(part, &link) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Err(i)),
+                Err(source) => {
+                    return Err(BlobError::Write {
+                        path: link.to_owned(),
+                        source,
+                    });
+                }
+            }
+            size += fs::metadata(&link)
+                .map_err(|source| BlobError::Read {
+                    path: link.clone(),
+                    source,
+                })?
+                .len();
+        }
+        sync_dir(temp)?;
+        let dir = dest.parent().unwrap_or(dest);
+        ensure_dir(dir)?;
+        fs::rename(temp, dest).map_err(|source| BlobError::Rename {
+            from: temp.to_owned(),
+            to: dest.to_owned(),
+            source,
+        })?;
+        sync_dir(dir)?;
+        Ok(Ok(size))
+    })();
+    if !matches!(built, Ok(Ok(_))) {
+        let _ = remove_dir_if_present(temp);
+        let _ = remove_dir_if_present(dest);
+    }
+    built
+}
+
+fn remove_dir_if_present(path: &Path) -> Result<bool, BlobError> {
+    match fs::remove_dir_all(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(source) => Err(BlobError::Remove {
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
+/// One part file of a composite read: its path, the file when opened
+/// ahead, and the bytes of it to send.
+struct Piece {
+    path: PathBuf,
+    file: Option<File>,
+    offset: u64,
+    len: u64,
+}
+
+/// The part files of composite blob `dir` that `range` covers (all of them
+/// when `None`), in order, the first [`OPEN_AHEAD_PARTS`] opened. `None`
+/// when there is no such composite.
+fn composite_pieces(dir: &Path, range: Option<ByteRange>) -> Result<Option<Vec<Piece>>, BlobError> {
+    let read_err = |source| BlobError::Read {
+        path: dir.to_owned(),
+        source,
+    };
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(read_err(source)),
+    };
+    let mut names = Vec::new();
+    for entry in entries {
+        names.push(entry.map_err(read_err)?.file_name());
+    }
+    // `00001`, `00002`, …: the names sort in part order.
+    names.sort();
+    let (mut from, to) = match range {
+        Some(r) => (r.start, r.end.saturating_add(1)),
+        None => (0, u64::MAX),
+    };
+    let mut pieces = Vec::new();
+    let mut at = 0u64;
+    for name in names {
+        if at >= to {
+            break;
+        }
+        let path = dir.join(name);
+        let len = fs::metadata(&path)
+            .map_err(|source| BlobError::Read {
+                path: path.clone(),
+                source,
+            })?
+            .len();
+        let end = at + len;
+        if end > from && len > 0 {
+            let offset = from - at;
+            let take = end.min(to) - from;
+            let file = if pieces.len() < OPEN_AHEAD_PARTS {
+                Some(File::open(&path).map_err(|source| BlobError::Read {
+                    path: path.clone(),
+                    source,
+                })?)
+            } else {
+                None
+            };
+            pieces.push(Piece {
+                path,
+                file,
+                offset,
+                len: take,
+            });
+            from = end.min(to);
+        }
+        at = end;
+    }
+    Ok(Some(pieces))
+}
+
+/// Streams `pieces` one after the other, in large chunks.
+fn stream_pieces(pieces: Vec<Piece>) -> ByteStream {
+    futures::stream::iter(pieces)
+        .then(|piece| async move {
+            let mut file = match piece.file {
+                Some(f) => tokio::fs::File::from_std(f),
+                None => tokio::fs::File::open(&piece.path).await?,
+            };
+            if piece.offset > 0 {
+                file.seek(io::SeekFrom::Start(piece.offset)).await?;
+            }
+            Ok::<_, io::Error>(ReaderStream::with_capacity(
+                file.take(piece.len),
+                READ_CHUNK_BYTES,
+            ))
+        })
+        .try_flatten()
+        .boxed()
+}
+
 #[async_trait]
 impl BlobStore for FsBlobStore {
     #[tracing::instrument(skip(self, body))]
@@ -532,7 +717,13 @@ impl BlobStore for FsBlobStore {
         let mut file = match opened {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(CoreError::not_found(Resource::Object, id.to_string()));
+                // Not a single file: a composite blob, or none. (Looked for
+                // last, so single-file blobs pay nothing for composites.)
+                let dir = self.composite_path(id);
+                return match blocking(move || composite_pieces(&dir, range)).await? {
+                    Some(pieces) => Ok(stream_pieces(pieces)),
+                    None => Err(CoreError::not_found(Resource::Object, id.to_string())),
+                };
             }
             Err(source) => return Err(BlobError::Read { path, source }.into()),
         };
@@ -553,13 +744,30 @@ impl BlobStore for FsBlobStore {
     async fn delete(&self, id: BlobId) -> CoreResult<()> {
         let path = self.blob_path(id);
         let legacy = self.legacy_blob_path(id);
+        let composite = self.composite_path(id);
         blocking(move || {
-            if !remove_if_present(&path)? {
-                remove_if_present(&legacy)?;
+            // A composite removed half-way (a crash) is still listed under
+            // its id, an orphan for the start-up sweep to finish.
+            if !remove_if_present(&path)? && !remove_if_present(&legacy)? {
+                remove_dir_if_present(&composite)?;
             }
             Ok(())
         })
         .await
+    }
+
+    async fn compose(&self, id: BlobId, parts: &[BlobId]) -> CoreResult<u64> {
+        let temp = self.temp_path(id);
+        let dest = self.composite_path(id);
+        let store = self.clone();
+        let parts = parts.to_vec();
+        let built = blocking(move || {
+            let files: Vec<Option<PathBuf>> =
+                parts.iter().map(|p| store.existing_file(*p)).collect();
+            Ok(compose_dir(&temp, &dest, &files)?.map_err(|i| parts[i]))
+        })
+        .await?;
+        built.map_err(|missing| CoreError::not_found(Resource::Object, missing.to_string()))
     }
 
     async fn list(&self) -> CoreResult<Vec<BlobId>> {
@@ -599,6 +807,13 @@ impl BlobStore for FsBlobStore {
                         blob(&level2.path());
                         continue;
                     }
+                    // A composite blob (`ab/<uuid>.parts/`) is one blob;
+                    // its part files are not looked at.
+                    let name = level2.file_name();
+                    if let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(COMPOSITE_SUFFIX)) {
+                        blob(Path::new(stem));
+                        continue;
+                    }
                     for entry in read(&level2.path())? {
                         let entry = entry.map_err(|source| BlobError::Read {
                             path: level2.path(),
@@ -626,7 +841,13 @@ impl BlobStore for FsBlobStore {
                     path: tmp.clone(),
                     source,
                 })?;
-                if remove_if_present(&entry.path())? {
+                // A directory is a composite blob being built.
+                let gone = if is_dir(&entry) {
+                    remove_dir_if_present(&entry.path())?
+                } else {
+                    remove_if_present(&entry.path())?
+                };
+                if gone {
                     removed += 1;
                 }
             }

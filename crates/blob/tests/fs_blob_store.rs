@@ -337,3 +337,91 @@ fn free_bytes_reports_the_disk_of_the_store() {
     let free = store.free_bytes().expect("statvfs works on a local disk");
     assert!(free > 0, "a writable temporary directory has room");
 }
+
+/// Writes `parts` as blobs; their ids.
+async fn write_parts(store: &FsBlobStore, parts: &[&[u8]]) -> Vec<BlobId> {
+    let mut ids = Vec::new();
+    for p in parts {
+        let id = BlobId::new();
+        store.write(id, body(p, 65536), 1 << 30).await.unwrap();
+        ids.push(id);
+    }
+    ids
+}
+
+#[tokio::test]
+async fn a_composite_blob_reads_its_parts_in_order_without_a_copy() {
+    let (_dir, store) = store();
+    let (a, b, c) = (data(300_000, 1), data(0, 2), data(123_457, 3));
+    let parts = write_parts(&store, &[&a, &b, &c]).await;
+    let whole = [a.clone(), b.clone(), c.clone()].concat();
+    let bytes_on_disk = |store: &FsBlobStore| -> u64 {
+        use std::os::unix::fs::MetadataExt;
+        let mut inodes = std::collections::HashSet::new();
+        files(store.root())
+            .iter()
+            .map(|p| std::fs::metadata(p).unwrap())
+            .filter(|m| inodes.insert(m.ino()))
+            .map(|m| m.len())
+            .sum()
+    };
+    let before = bytes_on_disk(&store);
+    let id = BlobId::new();
+    assert_eq!(store.compose(id, &parts).await.unwrap(), whole.len() as u64);
+    assert_eq!(
+        bytes_on_disk(&store),
+        before,
+        "composing links the parts' files: no byte is written"
+    );
+    assert!(store.composite_path(id).is_dir());
+    assert!(files(&store.temp_dir()).is_empty(), "no temporary is left");
+    assert_eq!(read(&store, id, None).await, whole);
+    let len = whole.len() as u64;
+    for (start, end) in [
+        (0u64, 0u64),
+        (0, len - 1),
+        (299_999, 300_000),
+        (300_000, 300_000),
+        (10, 400_000),
+        (len - 1, len - 1),
+        (100, 200),
+    ] {
+        assert_eq!(
+            read(&store, id, Some(ByteRange { start, end })).await,
+            whole[start as usize..=end as usize],
+            "range {start}-{end}"
+        );
+    }
+    // The parts stay blobs of their own: removing them leaves the
+    // composite whole; it is listed as one blob, and deleted as one.
+    for p in &parts {
+        store.delete(*p).await.unwrap();
+    }
+    assert_eq!(read(&store, id, None).await, whole);
+    assert_eq!(store.list().await.unwrap(), vec![id]);
+    store.delete(id).await.unwrap();
+    assert!(store.list().await.unwrap().is_empty());
+    assert!(files(store.root()).is_empty(), "no file is left");
+    let err = store.read(id, None).await.err().unwrap();
+    assert!(matches!(err, CoreError::NotFound { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_composite_of_a_missing_part_is_not_found_and_leaves_nothing() {
+    let (_dir, store) = store();
+    let mut parts = write_parts(&store, &[b"one", b"two"]).await;
+    parts.insert(1, BlobId::new());
+    let id = BlobId::new();
+    let err = store.compose(id, &parts).await.unwrap_err();
+    assert!(matches!(err, CoreError::NotFound { .. }), "{err:?}");
+    assert!(!store.composite_path(id).exists());
+    assert!(files(&store.temp_dir()).is_empty());
+    assert_eq!(store.list().await.unwrap().len(), 2, "the parts alone");
+    // A composite half-built by a crash is a temporary directory, which
+    // start-up removes.
+    let half = store.temp_dir().join("crashed.tmp");
+    std::fs::create_dir(&half).unwrap();
+    std::fs::write(half.join("00001"), b"x").unwrap();
+    assert_eq!(store.remove_temporaries().await.unwrap(), 1);
+    assert!(!half.exists());
+}

@@ -20,6 +20,8 @@ pub(crate) struct MemBlobs {
     pub(crate) temporaries: Mutex<usize>,
     /// What `free_bytes` reports (`None`: unknown).
     pub(crate) free: Mutex<Option<u64>>,
+    /// How many blobs `compose` made.
+    pub(crate) composed: Mutex<usize>,
 }
 
 impl MemBlobs {
@@ -72,6 +74,21 @@ impl BlobStore for MemBlobs {
             .map(|c| Ok(Bytes::copy_from_slice(c)))
             .collect();
         Ok(stream::iter(chunks).boxed())
+    }
+
+    async fn compose(&self, id: BlobId, parts: &[BlobId]) -> CoreResult<u64> {
+        let mut blobs = self.blobs.lock().unwrap();
+        let mut data = Vec::new();
+        for part in parts {
+            let bytes = blobs
+                .get(part)
+                .ok_or_else(|| CoreError::not_found(Resource::Object, part.to_string()))?;
+            data.extend_from_slice(bytes);
+        }
+        let size = data.len() as u64;
+        blobs.insert(id, data);
+        *self.composed.lock().unwrap() += 1;
+        Ok(size)
     }
 
     async fn delete(&self, id: BlobId) -> CoreResult<()> {

@@ -77,6 +77,19 @@ pub trait BlobStore: Send + Sync {
     /// replaced and removed since its metadata was read).
     async fn read(&self, id: BlobId, range: Option<ByteRange>) -> CoreResult<ByteStream>;
 
+    /// Makes a new blob `id` whose bytes are those of `parts`, in order,
+    /// without copying them (a composite blob: a multipart completion, in
+    /// time proportional to the number of parts, not bytes), durable as
+    /// [`write`](Self::write) makes a blob: when this returns `Ok` the blob
+    /// survives a crash; on `Err` nothing is left behind. The parts stay
+    /// blobs of their own, and removing one later leaves `id`'s bytes
+    /// whole. [`read`](Self::read), [`delete`](Self::delete) and
+    /// [`list`](Self::list) treat `id` as any blob. Returns its size.
+    ///
+    /// # Errors
+    /// `NotFound(Object)` when a part does not exist (removed meanwhile).
+    async fn compose(&self, id: BlobId, parts: &[BlobId]) -> CoreResult<u64>;
+
     /// Removes blob `id`. A missing blob is not an error.
     async fn delete(&self, id: BlobId) -> CoreResult<()>;
 
