@@ -54,6 +54,7 @@ fn part(upload: UploadId, n: u32, size: u64) -> Part {
             .replace_nanosecond(0)
             .expect("valid"),
         checksum: None,
+        crc64nvme: None,
     }
 }
 
@@ -164,8 +165,16 @@ async fn contract(db: &Database) {
         ChecksumAlgorithm::Crc32,
         "DUoRhQ==",
     );
+    // A part's CRC64NVME (migration 0015) round-trips beside its checksum.
+    let p1 = Part {
+        crc64nvme: Some("jSnVw/bqjr4=".into()),
+        ..p1
+    };
     let p2 = with_checksum(part(a1.id, 2, 10), ChecksumAlgorithm::Sha1, "c2hhMQ==");
-    let p3 = part(a1.id, 3, 0);
+    let p3 = Part {
+        crc64nvme: Some("AAAAAAAAAAA=".into()),
+        ..part(a1.id, 3, 0)
+    };
     for p in [&p3, &p1, &p2] {
         assert_eq!(
             repo.put_part(p).await.expect("put part"),
@@ -174,6 +183,7 @@ async fn contract(db: &Database) {
         );
     }
     let p2b = part(a1.id, 2, 11);
+    // (The re-upload has no CRC64NVME: the replaced part's goes with it.)
     let p3b = with_checksum(part(a1.id, 3, 1), ChecksumAlgorithm::Crc32c, "yZRlqg==");
     assert_eq!(
         repo.put_part(&p3b).await.expect("replace part"),

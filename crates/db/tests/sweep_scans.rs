@@ -57,6 +57,7 @@ fn part(upload: UploadId, n: u32, blob_id: BlobId) -> Part {
         etag: ETag::from_stored(format!("{n:032x}")),
         last_modified: common::at(4),
         checksum: None,
+        crc64nvme: None,
     }
 }
 

@@ -747,12 +747,32 @@ async fn listing(s3: &Client, bucket: &str) {
     assert_eq!(code_of(&err), ("NoSuchBucket".into(), 404));
 }
 
-async fn multipart(s3: &Client, bucket: &str) {
+/// The blob files under the server's object store (temporaries aside),
+/// with their sizes.
+fn stored_files(server: &TestServer) -> std::collections::BTreeMap<std::path::PathBuf, u64> {
+    let dir = common::objects_dir(server);
+    common::files_under(&dir)
+        .into_iter()
+        .filter(|p| !p.starts_with(dir.join("tmp")))
+        .map(|p| {
+            let len = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
+            (p, len)
+        })
+        .collect()
+}
+
+async fn multipart(
+    server: &TestServer,
+    native: &miniaws_client::Client,
+    s3: &Client,
+    bucket: &str,
+) {
     s3.create_bucket()
         .bucket(bucket)
         .send()
         .await
         .expect("bucket");
+    let files_before_upload = stored_files(server);
     let body = random_bytes(30 * 1024 * 1024);
     let create = s3
         .create_multipart_upload()
@@ -883,10 +903,18 @@ async fn multipart(s3: &Client, bucket: &str) {
         .expect_err("wrong etag");
     assert_eq!(code_of(&err), ("InvalidPart".into(), 400));
 
+    let stored_before = stored_files(server).values().sum::<u64>();
     let done = complete(parts.clone())
         .send()
         .await
         .expect("CompleteMultipartUpload");
+    // Completion copies no byte: the object's blob is its parts' files
+    // (hard links), whose own names go once it commits.
+    let stored_after = stored_files(server).values().sum::<u64>();
+    assert!(
+        stored_after <= stored_before,
+        "completion wrote no copy: {stored_before} bytes stored before, {stored_after} after"
+    );
     let want_etag = format!("\"{}-4\"", md5_hex(&md5s));
     assert_eq!(done.e_tag(), Some(want_etag.as_str()));
     let head = s3
@@ -909,6 +937,16 @@ async fn multipart(s3: &Client, bucket: &str) {
         get_bytes(s3, bucket, "big.bin").await == body,
         "30 MiB round trip"
     );
+    composite_reads(
+        server,
+        native,
+        s3,
+        bucket,
+        &body,
+        chunk,
+        &files_before_upload,
+    )
+    .await;
     let err = s3
         .list_parts()
         .bucket(bucket)
@@ -1034,6 +1072,212 @@ async fn multipart(s3: &Client, bucket: &str) {
         .await
         .expect("list");
     assert!(uploads.uploads().is_empty(), "nothing in progress");
+}
+
+/// Every read of the completed (composite) `big.bin` of `body` in parts of
+/// `chunk` bytes: ranges across part boundaries, by part number, through
+/// the native API, copied (CopyObject, UploadPartCopy); then replacing and
+/// deleting it leave no blob of it behind (`baseline`: the files before
+/// its upload).
+async fn composite_reads(
+    server: &TestServer,
+    native: &miniaws_client::Client,
+    s3: &Client,
+    bucket: &str,
+    body: &[u8],
+    chunk: usize,
+    baseline: &std::collections::BTreeMap<std::path::PathBuf, u64>,
+) {
+    let ranged = |range: String| async move {
+        let got = s3
+            .get_object()
+            .bucket(bucket)
+            .key("big.bin")
+            .range(&range)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {range}: {e:?}"));
+        got.body
+            .collect()
+            .await
+            .expect("body")
+            .into_bytes()
+            .to_vec()
+    };
+    let cases = [
+        ("across one boundary", chunk - 10, chunk + 9),
+        ("across three parts", chunk - 1, 3 * chunk + 4),
+        ("the last part's first byte", 3 * chunk, 3 * chunk),
+        ("within a part", chunk + 5, 2 * chunk - 1),
+        ("the tail", body.len() - 7, body.len() - 1),
+    ];
+    for (desc, start, end) in cases {
+        assert!(
+            ranged(format!("bytes={start}-{end}")).await == body[start..=end],
+            "range {desc}"
+        );
+    }
+    assert!(
+        ranged("bytes=-100".into()).await == body[body.len() - 100..],
+        "suffix range"
+    );
+    for n in [1usize, 2, 4] {
+        let got = s3
+            .get_object()
+            .bucket(bucket)
+            .key("big.bin")
+            .part_number(n as i32)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET partNumber={n}: {e:?}"));
+        assert_eq!(got.parts_count(), Some(4));
+        let bytes = got.body.collect().await.expect("body").into_bytes();
+        let want = &body[(n - 1) * chunk..(n * chunk).min(body.len())];
+        assert!(bytes.as_ref() == want, "part {n}");
+    }
+    // The native API reads it as any object.
+    let mut download = native
+        .get_object(
+            bucket,
+            "big.bin",
+            Some(&format!("bytes={}-{}", chunk - 3, chunk + 2)),
+            None,
+        )
+        .await
+        .expect("native ranged GET");
+    let mut got = Vec::new();
+    while let Some(c) = futures::StreamExt::next(&mut download.body).await {
+        got.extend_from_slice(&c.expect("chunk"));
+    }
+    assert!(got == body[chunk - 3..=chunk + 2], "native ranged GET");
+    let mut download = native
+        .get_object(bucket, "big.bin", None, None)
+        .await
+        .expect("native GET");
+    let mut got = Vec::with_capacity(body.len());
+    while let Some(c) = futures::StreamExt::next(&mut download.body).await {
+        got.extend_from_slice(&c.expect("chunk"));
+    }
+    assert!(got == body, "native GET of the whole object");
+
+    // CopyObject of a composite source copies its bytes.
+    s3.copy_object()
+        .bucket(bucket)
+        .key("big-copy.bin")
+        .copy_source(format!("{bucket}/big.bin"))
+        .send()
+        .await
+        .expect("CopyObject");
+    assert!(get_bytes(s3, bucket, "big-copy.bin").await == body, "copy");
+    // UploadPartCopy of a range across its parts, completed onto big.bin
+    // itself: the composite it replaces is removed.
+    let up = s3
+        .create_multipart_upload()
+        .bucket(bucket)
+        .key("big.bin")
+        .send()
+        .await
+        .expect("create");
+    let uid = up.upload_id().expect("id").to_owned();
+    let (from, to) = (chunk / 2, chunk / 2 + 6 * 1024 * 1024 - 1);
+    let mut copied = Vec::new();
+    for (n, range) in [
+        (1, format!("bytes={from}-{to}")),
+        (2, "bytes=0-99".to_owned()),
+    ] {
+        let out = s3
+            .upload_part_copy()
+            .bucket(bucket)
+            .key("big.bin")
+            .upload_id(&uid)
+            .part_number(n)
+            .copy_source(format!("{bucket}/big.bin"))
+            .copy_source_range(range)
+            .send()
+            .await
+            .expect("UploadPartCopy");
+        copied.push(
+            CompletedPart::builder()
+                .part_number(n)
+                .e_tag(
+                    out.copy_part_result()
+                        .and_then(|r| r.e_tag())
+                        .expect("etag"),
+                )
+                .build(),
+        );
+    }
+    let old_files: Vec<_> = stored_files(server)
+        .into_keys()
+        .filter(|p| !baseline.contains_key(p))
+        .collect();
+    s3.complete_multipart_upload()
+        .bucket(bucket)
+        .key("big.bin")
+        .upload_id(&uid)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(copied))
+                .build(),
+        )
+        .send()
+        .await
+        .expect("complete the copy");
+    let mut want = body[from..=to].to_vec();
+    want.extend_from_slice(&body[..100]);
+    assert!(
+        get_bytes(s3, bucket, "big.bin").await == want,
+        "UploadPartCopy"
+    );
+    let now = stored_files(server);
+    let replaced: Vec<_> = old_files
+        .iter()
+        .filter(|p| now.contains_key(*p) && !p.to_string_lossy().contains(".parts"))
+        .collect();
+    assert!(
+        old_files
+            .iter()
+            .any(|p| p.to_string_lossy().contains(".parts")),
+        "the first big.bin was a composite blob"
+    );
+    let composites_left = old_files
+        .iter()
+        .filter(|p| p.to_string_lossy().contains(".parts") && now.contains_key(*p))
+        .count();
+    assert_eq!(
+        composites_left, 0,
+        "the replaced composite's files are gone"
+    );
+    assert_eq!(
+        replaced.len(),
+        1,
+        "only big-copy.bin's blob stays: {replaced:?}"
+    );
+
+    // Deleting both (S3 and native) leaves the store as before the upload.
+    s3.delete_object()
+        .bucket(bucket)
+        .key("big.bin")
+        .send()
+        .await
+        .expect("delete");
+    native
+        .delete_object(bucket, "big-copy.bin")
+        .await
+        .expect("native delete");
+    assert_eq!(
+        stored_files(server).into_keys().collect::<Vec<_>>(),
+        baseline.keys().cloned().collect::<Vec<_>>(),
+        "no blob of the deleted objects remains"
+    );
+    // What follows copies from big.bin again.
+    s3.put_object()
+        .bucket(bucket)
+        .key("big.bin")
+        .body(ByteStream::from(body.to_vec()))
+        .send()
+        .await
+        .expect("put big.bin back");
 }
 
 async fn presigned(s3: &Client, bucket: &str) {
@@ -1301,12 +1545,12 @@ async fn everything(backend: Backend) {
     let Some(server) = TestServer::start(backend).await else {
         return;
     };
-    let (_, key) = server.user("s3-user").await;
+    let (native, key) = server.user("s3-user").await;
     let s3 = s3_client(&server, &key);
     buckets(&s3, "first-bucket").await;
     objects(&s3, "first-bucket").await;
     listing(&s3, "listing-bucket").await;
-    multipart(&s3, "multipart-bucket").await;
+    multipart(&server, &native, &s3, "multipart-bucket").await;
     presigned(&s3, "presigned-bucket").await;
     virtual_hosted(&server, &key, "presigned-bucket").await;
     ownership_and_cross_api(&server).await;

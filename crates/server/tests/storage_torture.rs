@@ -1323,6 +1323,19 @@ async fn referenced_blobs(server: &TestServer, backend: Backend) -> (Vec<String>
     }
 }
 
+/// The blob a file under the object store belongs to: its own name, or,
+/// for a part file of a completed multipart object's composite blob
+/// (`ab/<uuid>.parts/00001`), its directory's without the suffix: every
+/// file of a composite is live while its object's row points to it.
+fn blob_name(path: &std::path::Path) -> Option<String> {
+    let name = path.file_name()?.to_str()?;
+    let dir = path.parent()?.file_name()?.to_str()?;
+    match dir.strip_suffix(".parts") {
+        Some(composite) => Some(composite.to_owned()),
+        None => Some(name.to_owned()),
+    }
+}
+
 /// With nothing in flight: the listing, HEAD and GET of every key agree
 /// with each other and with the history; the files on disk are exactly
 /// the rows' blobs; unfinished uploads keep their acknowledged parts.
@@ -1409,7 +1422,7 @@ async fn check(w: &World, server: &TestServer, backend: Backend, c: &Clients, la
     let files: BTreeSet<String> = files_under(&objects_dir(server))
         .into_iter()
         .filter(|p| !p.starts_with(&tmp))
-        .filter_map(|p| p.file_name().and_then(|n| n.to_str()).map(str::to_owned))
+        .filter_map(|p| blob_name(&p))
         .collect();
     let (objects, parts) = referenced_blobs(server, backend).await;
     if objects.len() != listed.len() {
@@ -1435,11 +1448,7 @@ async fn check(w: &World, server: &TestServer, backend: Backend, c: &Clients, la
             .collect();
         let heads: Vec<String> = files_under(&objects_dir(server))
             .into_iter()
-            .filter(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| orphans.iter().any(|o| o.as_str() == n))
-            })
+            .filter(|p| blob_name(p).is_some_and(|n| orphans.iter().any(|o| *o == &n)))
             .map(|p| {
                 let bytes = std::fs::read(&p).unwrap_or_default();
                 String::from_utf8_lossy(&bytes[..bytes.len().min(HEADER)]).into_owned()

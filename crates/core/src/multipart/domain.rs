@@ -88,6 +88,13 @@ pub struct Part {
     /// CRC64NVME of its bytes (`None` for a part stored before parts got
     /// it).
     pub checksum: Option<PartChecksum>,
+    /// Its CRC64NVME (base64), computed while it streamed, in an upload
+    /// created without an algorithm: completion combines the parts' CRCs
+    /// into the object's default full-object checksum without reading
+    /// their bytes (migration 0015). `None` in an upload with an algorithm
+    /// (its own checksum serves) and for a part stored before the
+    /// migration (completion then reads its bytes).
+    pub crc64nvme: Option<String>,
 }
 
 impl MultipartUpload {

@@ -5,7 +5,9 @@ use futures::{StreamExt, TryStreamExt};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::checksum::{ChecksumAlgorithm, ChecksumHasher, PartChecksum, composite_checksum};
+use super::checksum::{
+    ChecksumAlgorithm, ChecksumHasher, PartChecksum, combine_crcs, composite_checksum,
+};
 use super::domain::{
     FULL_OBJECT, MAX_PART_NUMBER, MIN_PART_SIZE_BYTES, MultipartUpload, NewUpload, Part, UploadId,
     multipart_etag,
@@ -17,7 +19,7 @@ use crate::identity::Caller;
 use crate::storage::{
     Access, BlobId, Bucket, ByteStream, CommitObject, ETag, GetObjectOptions, GetObjectOutput,
     LifecycleConfiguration, ObjectExpiry, ObjectKey, ObjectMeta, ObjectPart, Reader, S3Action,
-    StorageService, UploadAbort, WriteCondition, body_error, commit_error, object_write,
+    StorageService, UploadAbort, WriteCondition, commit_error, object_write,
     validate_object_fields,
 };
 use crate::{Resource, StopRequested};
@@ -231,21 +233,31 @@ impl MultipartService {
         let upload = self
             .upload_of(caller, bucket, key, upload_id, S3Action::PutObject)
             .await?;
-        // A client that declared a checksum of its own keeps it: the
-        // default would be computed only to be dropped.
-        let default_sum = (upload.checksum_algorithm.is_none() && !client_checksum)
+        // Every part of an upload without an algorithm gets its CRC64NVME
+        // as it streams: the default checksum of a part sent without one,
+        // and in any case what completion combines into the object's
+        // default full-object checksum without reading the part again.
+        let crc64 = upload
+            .checksum_algorithm
+            .is_none()
             .then(|| Arc::new(std::sync::Mutex::new(Some(DEFAULT_CHECKSUM.hasher()))));
-        let body = feeding(body, default_sum.as_ref());
+        let body = feeding(body, crc64.as_ref());
         let (blob_id, written) = self
             .storage
             .write_verified_blob(body, content_length, expected_md5)
             .await?;
+        let crc64nvme = crc64
+            .and_then(|state| state.lock().ok()?.take())
+            .map(ChecksumHasher::finalize);
+        // A client that declared a checksum of its own keeps it alone.
         let checksum = checksum().or_else(|| {
-            let hasher = default_sum?.lock().ok()?.take()?;
-            Some(PartChecksum {
-                algorithm: DEFAULT_CHECKSUM,
-                value: hasher.finalize(),
-            })
+            (!client_checksum)
+                .then(|| crc64nvme.clone())
+                .flatten()
+                .map(|value| PartChecksum {
+                    algorithm: DEFAULT_CHECKSUM,
+                    value,
+                })
         });
         if let Err(e) = check_part_checksum(upload.checksum_algorithm, checksum.as_ref()) {
             self.discard(blob_id).await;
@@ -259,6 +271,7 @@ impl MultipartService {
             etag: ETag::from_md5(&written.md5),
             last_modified: now_utc(),
             checksum,
+            crc64nvme,
         };
         self.record_part(part).await
     }
@@ -349,19 +362,22 @@ impl MultipartService {
         }
     }
 
-    /// Assembles the named parts, in order, into the object: the parts'
-    /// bytes stream into one new blob (never held in memory), which is
+    /// Completes an upload with the named parts, in order: the object's
+    /// blob is a composite of the parts' blobs ([`BlobStore::compose`]:
+    /// no byte is copied, in time proportional to the number of parts),
     /// committed as the key's new version, with its parts' sizes and
-    /// checksums (for reads by part number) and, when the upload has a
-    /// checksum algorithm, its checksum (the composite of the parts', or a
-    /// CRC of all the bytes). The commit deletes the upload and its parts'
-    /// rows in the same transaction ([`MultipartRepo::complete_upload`]);
-    /// the parts' blobs are removed after it.
+    /// checksums (for reads by part number) and its checksum (the
+    /// composite of the parts', or a CRC of all the bytes combined from
+    /// the parts' CRCs). The commit deletes the upload and its parts' rows
+    /// in the same transaction ([`MultipartRepo::complete_upload`]); the
+    /// parts' own blobs (their files' other names) are removed after it.
+    ///
+    /// [`BlobStore::compose`]: crate::storage::BlobStore::compose
     ///
     /// # Errors
     /// `NotFound(Upload)`, also when the upload was completed, aborted or
-    /// expired while its parts were being assembled (nothing is committed
-    /// then, and the assembled blob is removed: of racing completes of one
+    /// expired while its parts were being composed (nothing is committed
+    /// then, and the composite blob is removed: of racing completes of one
     /// upload exactly one succeeds); `InvalidInput` for an empty part list, or a part
     /// without its checksum in a composite-checksum upload;
     /// `InvalidPart` (`Order`, `Missing` — unknown number, wrong ETag or
@@ -420,7 +436,7 @@ impl MultipartService {
             )));
         }
         let full_object = upload.full_object_checksum();
-        // A refused conditional completion assembles nothing; the commit
+        // A refused conditional completion composes nothing; the commit
         // checks again, atomically.
         self.storage
             .check_write(caller, bucket, key, condition)
@@ -481,8 +497,8 @@ impl MultipartService {
         // exactly one wins). It is its own transaction, not a place in the
         // storage service's group commit: it writes two more tables and
         // hands back the parts' blobs, which the batch interface of small
-        // PUTs does not carry, and a completion (rare, and which has just
-        // copied all its bytes) gains nothing from sharing an fsync.
+        // PUTs does not carry, and a completion (rare) gains nothing from
+        // sharing an fsync.
         let done = match self.repo.complete_upload(upload.id, &write).await {
             Ok(done) => done,
             Err(e) => {
@@ -494,7 +510,7 @@ impl MultipartService {
                         ..
                     }
                 ) {
-                    tracing::info!(upload_id = %upload.id, "the upload was completed, aborted or expired meanwhile; the assembled object is discarded");
+                    tracing::info!(upload_id = %upload.id, "the upload was completed, aborted or expired meanwhile; the composed object is discarded");
                     return Err(CoreError::not_found(Resource::Upload, upload_id));
                 }
                 return Err(commit_error(e, &write.meta.bucket));
@@ -514,7 +530,7 @@ impl MultipartService {
         Ok((meta, expiration))
     }
 
-    /// Checks the named parts against the stored ones and streams them, in
+    /// Checks the named parts against the stored ones and composes them, in
     /// order, into a new blob; the completed object's headers (with its
     /// checksum) and parts. On an error no blob is left.
     async fn assemble(
@@ -578,68 +594,85 @@ impl MultipartService {
             });
         }
 
-        // Completion assembles a full copy of the parts before removing
-        // them: refuse it now, not when the disk fills half-way.
-        self.storage
-            .check_transient_room(chosen.iter().map(|p| p.size_bytes).sum())?;
-
-        let blobs = self.storage.blobs().clone();
-        let ids: Vec<BlobId> = chosen.iter().map(|p| p.blob_id).collect();
-        let body: ByteStream = futures::stream::iter(ids)
-            .then(move |id| {
-                let blobs = blobs.clone();
-                async move { blobs.read(id, None).await.map_err(body_error) }
-            })
-            .try_flatten()
-            .boxed();
-        // A full-object checksum is computed over the bytes as they are
-        // assembled (one pass; S3 combines the parts' CRCs instead, which
-        // gives the same value).
-        // An upload created without an algorithm gets S3's default, a
-        // full-object CRC64NVME ([`DEFAULT_CHECKSUM`]), computed the same way.
+        let size_bytes: u64 = chosen.iter().map(|p| p.size_bytes).sum();
+        let max = self.storage.max_object_size_bytes();
+        if size_bytes > max {
+            return Err(too_large(max));
+        }
+        // The full-object checksum (S3's default CRC64NVME for an upload
+        // created without an algorithm) combines the parts' CRCs, computed
+        // while they streamed in, as S3 does: no byte is read again.
         let full_algorithm = match upload.checksum_algorithm {
             Some(a) => full_object.then_some(a),
             None => Some(DEFAULT_CHECKSUM),
         };
-        let hasher = full_algorithm.map(|a| Arc::new(std::sync::Mutex::new(Some(a.hasher()))));
-        let body = feeding(body, hasher.as_ref());
-        let max = self.storage.max_object_size_bytes();
+        let full_value = match full_algorithm {
+            Some(a) => Some(self.combined_crc(a, &chosen).await?),
+            None => None,
+        };
+        let (headers, parts) = completed_checksums(upload, &chosen, full_value, object_checksum)?;
+        // The object's blob is a composite of the parts' blobs: made in
+        // time proportional to their number, with no byte copied, so a
+        // completion needs no room beyond its parts (see `BlobStore::compose`).
         let blob_id = BlobId::new();
-        let written = self
-            .storage
-            .blobs()
-            .write(blob_id, body, max)
-            .await
-            .map_err(|e| match e {
-                CoreError::TooLarge(_) => too_large(max),
-                other => other,
-            })?;
-        let expected: u64 = chosen.iter().map(|p| p.size_bytes).sum();
-        if written.size_bytes != expected {
+        let ids: Vec<BlobId> = chosen.iter().map(|p| p.blob_id).collect();
+        let composed = self.storage.blobs().compose(blob_id, &ids).await?;
+        if composed != size_bytes {
             self.discard(blob_id).await;
             return Err(CoreError::internal_msg(format!(
-                "assembled {} bytes from parts totalling {expected}",
-                written.size_bytes
+                "composed {composed} bytes from parts totalling {size_bytes}"
             )));
         }
-        let full_value = hasher
-            .and_then(|state| state.lock().ok()?.take())
-            .map(|h| h.finalize());
-        let (headers, parts) =
-            match completed_checksums(upload, &chosen, full_value, object_checksum) {
-                Ok(v) => v,
-                Err(e) => {
-                    self.discard(blob_id).await;
-                    return Err(e);
-                }
-            };
         Ok(Assembled {
             blob_id,
-            size_bytes: written.size_bytes,
+            size_bytes,
             chosen,
             headers,
             parts,
         })
+    }
+
+    /// The CRC (`algorithm`) of the parts' bytes, in order, combined from
+    /// each part's own: its checksum when of `algorithm`, else (CRC64NVME)
+    /// the one computed while it streamed in. A part stored before parts
+    /// kept that (migration 0015) has its bytes read to compute it, once,
+    /// without copying them.
+    async fn combined_crc(
+        &self,
+        algorithm: ChecksumAlgorithm,
+        chosen: &[Part],
+    ) -> CoreResult<String> {
+        let mut crcs = Vec::with_capacity(chosen.len());
+        for p in chosen {
+            let stored = p
+                .checksum
+                .as_ref()
+                .filter(|c| c.algorithm == algorithm)
+                .map(|c| c.value.clone())
+                .or_else(|| {
+                    (algorithm == ChecksumAlgorithm::Crc64Nvme)
+                        .then(|| p.crc64nvme.clone())
+                        .flatten()
+                });
+            let crc = match stored {
+                Some(crc) => crc,
+                None => self.read_crc(algorithm, p.blob_id).await?,
+            };
+            crcs.push((crc, p.size_bytes));
+        }
+        let refs: Vec<(&str, u64)> = crcs.iter().map(|(c, n)| (c.as_str(), *n)).collect();
+        combine_crcs(algorithm, &refs)
+    }
+
+    /// The CRC of blob `id`'s bytes, read through.
+    async fn read_crc(&self, algorithm: ChecksumAlgorithm, id: BlobId) -> CoreResult<String> {
+        let mut hasher = algorithm.hasher();
+        let mut body = self.storage.blobs().read(id, None).await?;
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| CoreError::internal("cannot read a part", e))?;
+            hasher.update(&chunk);
+        }
+        Ok(hasher.finalize())
     }
 
     /// `e`, or `NoSuchUpload` when `upload` no longer exists.
@@ -974,7 +1007,7 @@ pub const DEFAULT_CHECKSUM: ChecksumAlgorithm = ChecksumAlgorithm::Crc64Nvme;
 pub const CHECKSUM_TYPE_HEADER: &str = "x-amz-checksum-type";
 
 /// The completed object's headers (the upload's, plus its checksum:
-/// `full_value`, computed over the assembled bytes — S3's default
+/// `full_value`, the CRC of all the bytes — S3's default
 /// CRC64NVME for an upload without an algorithm —, or the composite of the
 /// parts') and its parts, with their checksums of the object's algorithm
 /// (the default CRC64NVME for an upload without one); `BadDigest` when

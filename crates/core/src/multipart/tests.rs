@@ -1416,6 +1416,125 @@ async fn parts_of_an_upload_without_an_algorithm_get_the_default_crc64nvme() {
     assert_eq!(f.read("mixed").await, both);
 }
 
+/// Completes upload `id` of `key` with `parts` (by ETag alone).
+async fn complete_all(f: &Fixture, key: &str, id: &str, parts: &[&Part]) -> ObjectMeta {
+    f.svc
+        .complete(
+            f.alice,
+            "bkt",
+            key,
+            id,
+            &done(parts),
+            &WriteCondition::Always,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{key} completes: {e:?}"))
+}
+
+#[tokio::test]
+async fn completion_composes_the_parts_and_combines_their_crcs() {
+    let f = fixture().await;
+    let (a, b) = (bytes(5 * MIB, 7), b"the last part".to_vec());
+    let whole = crc64nvme(&[a.clone(), b.clone()].concat());
+    // Every part of an upload without an algorithm gets its CRC64NVME as
+    // it streams, also one sent with a checksum of the client's own.
+    let id = f.start("combined").await;
+    let own = sha256(&a);
+    let p1 = f
+        .svc
+        .upload_part(
+            f.alice,
+            "bkt",
+            "combined",
+            &id,
+            1,
+            body(&a),
+            None,
+            None,
+            true,
+            || Some(own.clone()),
+        )
+        .await
+        .expect("a part with its own checksum");
+    assert_eq!(
+        p1.checksum,
+        Some(sha256(&a)),
+        "the client's checksum is kept"
+    );
+    assert_eq!(p1.crc64nvme, Some(crc64nvme(&a).value));
+    let p2 = f.part("combined", &id, 2, &b).await;
+    assert_eq!(p2.crc64nvme, Some(crc64nvme(&b).value));
+    let composed = *f.blobs.composed.lock().unwrap();
+    let meta = complete_all(&f, "combined", &id, &[&p1, &p2]).await;
+    assert_eq!(
+        *f.blobs.composed.lock().unwrap(),
+        composed + 1,
+        "the object's blob is a composite of the parts'"
+    );
+    assert_eq!(
+        meta.headers.get("x-amz-checksum-crc64nvme"),
+        Some(&whole.value)
+    );
+    assert_eq!(f.read("combined").await, [a.clone(), b.clone()].concat());
+
+    // The CRC comes from the parts' stored CRCs, not from their bytes: a
+    // stored CRC of other bytes shows in the object's checksum.
+    let id = f.start("stored").await;
+    let q1 = f.part("stored", &id, 1, &a).await;
+    let q2 = f.part("stored", &id, 2, &b).await;
+    let other = bytes(5 * MIB, 8);
+    f.repo
+        .parts
+        .lock()
+        .unwrap()
+        .get_mut(&(q1.upload_id, 1))
+        .expect("part 1")
+        .crc64nvme = Some(crc64nvme(&other).value);
+    // (Part 1's own checksum is its default CRC64NVME, which counts first:
+    // make it another algorithm's, as a client's own would be.)
+    f.repo
+        .parts
+        .lock()
+        .unwrap()
+        .get_mut(&(q1.upload_id, 1))
+        .expect("part 1")
+        .checksum = Some(sha256(&a));
+    let meta = complete_all(&f, "stored", &id, &[&q1, &q2]).await;
+    assert_eq!(
+        meta.headers.get("x-amz-checksum-crc64nvme"),
+        Some(&crc64nvme(&[other, b.clone()].concat()).value),
+        "combined from the stored CRCs"
+    );
+
+    // A part stored before parts kept their CRC64NVME (migration 0015)
+    // with a checksum of another algorithm: completion reads its bytes.
+    let id = f.start("old-parts").await;
+    let r1 = f.part("old-parts", &id, 1, &a).await;
+    let r2 = f.part("old-parts", &id, 2, &b).await;
+    for n in [1, 2] {
+        let mut parts = f.repo.parts.lock().unwrap();
+        let p = parts.get_mut(&(r1.upload_id, n)).expect("part");
+        p.crc64nvme = None;
+        p.checksum = (n == 1).then(|| sha256(&a));
+    }
+    let meta = complete_all(&f, "old-parts", &id, &[&r1, &r2]).await;
+    assert_eq!(
+        meta.headers.get("x-amz-checksum-crc64nvme"),
+        Some(&whole.value),
+        "the CRC of parts without one stored is read from their bytes"
+    );
+    assert_eq!(
+        meta.headers.get(CHECKSUM_TYPE_HEADER).map(String::as_str),
+        Some("FULL_OBJECT")
+    );
+    assert_eq!(f.read("old-parts").await, [a, b].concat());
+    assert_eq!(
+        f.blobs.ids().len(),
+        3,
+        "the three objects' composites alone remain, the parts' own blobs removed"
+    );
+}
+
 #[tokio::test]
 async fn full_object_checksums_are_a_crc_of_all_the_bytes() {
     let f = fixture().await;

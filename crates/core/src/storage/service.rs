@@ -202,10 +202,6 @@ pub struct SweepReport {
     pub missing: usize,
 }
 
-/// The free space a write that gives its room back right after must leave
-/// (see [`StorageService::check_transient_room`]): enough for its commit.
-pub const TRANSIENT_MARGIN_BYTES: u64 = 1 << 20;
-
 /// `bytes` for a person: `512 B`, `40.1 MiB`, `2.0 GiB`.
 fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
@@ -376,25 +372,6 @@ impl StorageService {
             needed,
             self.min_free_bytes,
             "free (--min-free-space) so that deletes can still be recorded",
-        )
-    }
-
-    /// [`Self::check_room`] for a write that gives the space back as soon
-    /// as it commits: a multipart completion assembles a copy of its parts
-    /// and then removes them. Holding it to the whole reserve would refuse
-    /// any object larger than half the free space although the finished
-    /// object takes no more room than its parts; it only keeps room for its
-    /// own commit (the smaller of the reserve and
-    /// [`TRANSIENT_MARGIN_BYTES`]), and deletes may meet a full disk for the
-    /// time of the assembly.
-    ///
-    /// # Errors
-    /// `InsufficientStorage(Storage)`, naming the figures.
-    pub fn check_transient_room(&self, needed: u64) -> CoreResult<()> {
-        self.check_room_keeping(
-            needed,
-            self.min_free_bytes.min(TRANSIENT_MARGIN_BYTES),
-            "free for the commit (the parts' room is given back after it)",
         )
     }
 

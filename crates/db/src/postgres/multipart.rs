@@ -18,7 +18,7 @@ use crate::storage_rows::{
 
 const UPLOAD_COLUMNS: &str = "id, bucket, key, owner_id, content_type, user_metadata, headers, initiated_at, checksum_algorithm, tags";
 const PART_COLUMNS: &str = "upload_id, part_number, blob_id, size_bytes, etag, last_modified, \
-     checksum_algorithm, checksum_value";
+     checksum_algorithm, checksum_value, crc64nvme";
 
 /// Multipart uploads and parts in PostgreSQL.
 pub(crate) struct PgMultipartRepo {
@@ -60,6 +60,7 @@ fn part_from_row(row: &PgRow) -> Result<Part, sqlx::Error> {
             row.try_get("checksum_algorithm")?,
             row.try_get("checksum_value")?,
         )?,
+        crc64nvme: row.try_get("crc64nvme")?,
     })
 }
 
@@ -173,12 +174,13 @@ impl MultipartRepo for PgMultipartRepo {
         .await
         .map_err(db_err)?;
         sqlx::query(&format!(
-            "INSERT INTO multipart_parts ({PART_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+            "INSERT INTO multipart_parts ({PART_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
              ON CONFLICT (upload_id, part_number) DO UPDATE SET
                blob_id = EXCLUDED.blob_id, size_bytes = EXCLUDED.size_bytes,
                etag = EXCLUDED.etag, last_modified = EXCLUDED.last_modified,
                checksum_algorithm = EXCLUDED.checksum_algorithm,
-               checksum_value = EXCLUDED.checksum_value"
+               checksum_value = EXCLUDED.checksum_value,
+               crc64nvme = EXCLUDED.crc64nvme"
         ))
         .bind(p.upload_id.as_uuid())
         .bind(part_i32(p.part_number)?)
@@ -188,6 +190,7 @@ impl MultipartRepo for PgMultipartRepo {
         .bind(p.last_modified)
         .bind(p.checksum.as_ref().map(|c| c.algorithm.name()))
         .bind(p.checksum.as_ref().map(|c| c.value.as_str()))
+        .bind(p.crc64nvme.as_deref())
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;

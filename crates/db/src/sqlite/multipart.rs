@@ -26,7 +26,7 @@ use crate::storage_rows::{
 
 const UPLOAD_COLUMNS: &str = "id, bucket, key, owner_id, content_type, user_metadata, headers, initiated_at, checksum_algorithm, tags";
 const PART_COLUMNS: &str = "upload_id, part_number, blob_id, size_bytes, etag, last_modified, \
-     checksum_algorithm, checksum_value";
+     checksum_algorithm, checksum_value, crc64nvme";
 
 /// Multipart uploads and parts in SQLite.
 pub(crate) struct SqliteMultipartRepo {
@@ -68,6 +68,7 @@ fn part_from_row(row: &SqliteRow) -> Result<Part, sqlx::Error> {
             row.try_get("checksum_algorithm")?,
             row.try_get("checksum_value")?,
         )?,
+        crc64nvme: row.try_get("crc64nvme")?,
     })
 }
 
@@ -184,12 +185,13 @@ impl MultipartRepo for SqliteMultipartRepo {
         .await
         .map_err(db_err)?;
         sqlx::query(&format!(
-            "INSERT INTO multipart_parts ({PART_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            "INSERT INTO multipart_parts ({PART_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (upload_id, part_number) DO UPDATE SET
                blob_id = excluded.blob_id, size_bytes = excluded.size_bytes,
                etag = excluded.etag, last_modified = excluded.last_modified,
                checksum_algorithm = excluded.checksum_algorithm,
-               checksum_value = excluded.checksum_value"
+               checksum_value = excluded.checksum_value,
+               crc64nvme = excluded.crc64nvme"
         ))
         .bind(p.upload_id.to_string())
         .bind(i64::from(p.part_number))
@@ -199,6 +201,7 @@ impl MultipartRepo for SqliteMultipartRepo {
         .bind(fmt_time(p.last_modified))
         .bind(p.checksum.as_ref().map(|c| c.algorithm.name()))
         .bind(p.checksum.as_ref().map(|c| c.value.as_str()))
+        .bind(p.crc64nvme.as_deref())
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;

@@ -1,0 +1,1 @@
+ALTER TABLE multipart_parts DROP COLUMN crc64nvme;

@@ -1,0 +1,20 @@
+-- Composite multipart objects (no copy at completion): a completed
+-- object's blob is a composite blob, a directory of hard links to its
+-- parts' files (see the README, "How bytes are kept"), so the object's row
+-- still points to ONE blob id, and objects.blob_id, its unique index and
+-- the start-up sweep's scans (object_blobs_after, part_blobs_after,
+-- objects_of_blobs) need no change: no side table to page, nothing to keep
+-- in step on every delete and replace, and the hot path of single-blob
+-- objects is untouched.
+--
+-- What completion still needed the parts' bytes for is the full-object
+-- checksum of an upload created without an algorithm (S3's default
+-- CRC64NVME): a part that came with a checksum of the client's own (the
+-- AWS SDKs send a CRC32) has no CRC64NVME. crc64nvme is the base64
+-- CRC64NVME of the part's bytes, computed while it streams in
+-- (UploadPart, UploadPartCopy) for uploads created without an algorithm;
+-- completion combines the parts' CRCs instead of reading their bytes.
+-- NULL for parts stored before this migration (completion then reads those
+-- parts' bytes once, without copying them) and for parts of uploads with
+-- an algorithm (their own checksum is what a FULL_OBJECT one combines).
+ALTER TABLE multipart_parts ADD COLUMN crc64nvme TEXT;
