@@ -100,8 +100,7 @@ impl Drop for Tmpfs {
 
 /// Blob files under the server's object store (temporaries excluded).
 fn blob_files(server: &TestServer) -> usize {
-    let objects = objects_dir(server);
-    files_under(&objects).len() - files_under(&objects.join("tmp")).len()
+    common::blobs_under(&objects_dir(server)).len()
 }
 
 #[tokio::test]

@@ -1759,16 +1759,7 @@ async fn s3_operations_postgres() {
 
 /// Files under the object store (blobs of objects and parts).
 fn blob_files(dir: &std::path::Path) -> usize {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .map(|e| {
-            let p = e.path();
-            if p.is_dir() { blob_files(&p) } else { 1 }
-        })
-        .sum()
+    common::blobs_under(dir).len()
 }
 
 #[tokio::test]

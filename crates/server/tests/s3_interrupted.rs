@@ -177,11 +177,7 @@ async fn interrupted_uploads_commit_nothing(backend: Backend) {
 
 /// The blob files under the object store (temporaries aside).
 fn blob_files(server: &TestServer) -> Vec<PathBuf> {
-    let tmp = objects_dir(server).join("tmp");
-    files_under(&objects_dir(server))
-        .into_iter()
-        .filter(|p| !p.starts_with(&tmp))
-        .collect()
+    common::blobs_under(&objects_dir(server))
 }
 
 /// Found by the storage torture test: PutObject wrote its blob on the

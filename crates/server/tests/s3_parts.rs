@@ -982,9 +982,9 @@ async fn uploads_in_progress(s3: &Client, bucket: &str) -> usize {
 /// The bytes of every blob file under the server's object store
 /// (temporaries included: none may be left either).
 fn blob_files(server: &TestServer) -> Vec<Vec<u8>> {
-    files_under(&objects_dir(server))
+    common::blobs_under(&objects_dir(server))
         .iter()
-        .map(|p| std::fs::read(p).expect("a blob file reads"))
+        .map(|p| common::blob_bytes(p))
         .collect()
 }
 

@@ -126,6 +126,44 @@ pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         .collect()
 }
 
+/// The blobs under the object store `dir`, temporaries aside, one path
+/// each: a blob's file, or a composite blob's directory (`<uuid>.parts/`,
+/// a completed multipart object's links to its parts' files), which is
+/// one blob.
+pub fn blobs_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    fn walk(dir: &std::path::Path, top: bool, out: &mut Vec<std::path::PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for p in entries.flatten().map(|e| e.path()) {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if !p.is_dir() || name.ends_with(".parts") {
+                out.push(p);
+            } else if !(top && name == "tmp") {
+                walk(&p, false, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, true, &mut out);
+    out.sort();
+    out
+}
+
+/// The bytes of the blob at `path` (see [`blobs_under`]): a composite's
+/// are its part files', in order.
+pub fn blob_bytes(path: &std::path::Path) -> Vec<u8> {
+    if !path.is_dir() {
+        return std::fs::read(path).expect("a blob file reads");
+    }
+    let mut parts = files_under(path);
+    parts.sort();
+    parts
+        .iter()
+        .flat_map(|p| std::fs::read(p).expect("a part file reads"))
+        .collect()
+}
+
 /// The object store of `server`: `<data-dir>/objects`.
 pub fn objects_dir(server: &TestServer) -> std::path::PathBuf {
     server.data_dir().join("data").join("objects")
