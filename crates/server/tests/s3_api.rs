@@ -761,6 +761,15 @@ fn stored_files(server: &TestServer) -> std::collections::BTreeMap<std::path::Pa
         .collect()
 }
 
+/// The inodes of the blob files under the server's object store.
+fn stored_inodes(server: &TestServer) -> std::collections::BTreeSet<u64> {
+    use std::os::unix::fs::MetadataExt;
+    stored_files(server)
+        .keys()
+        .filter_map(|p| std::fs::metadata(p).ok().map(|m| m.ino()))
+        .collect()
+}
+
 async fn multipart(
     server: &TestServer,
     native: &miniaws_client::Client,
@@ -904,16 +913,26 @@ async fn multipart(
     assert_eq!(code_of(&err), ("InvalidPart".into(), 400));
 
     let stored_before = stored_files(server).values().sum::<u64>();
+    let inodes_before = stored_inodes(server);
     let done = complete(parts.clone())
         .send()
         .await
         .expect("CompleteMultipartUpload");
     // Completion copies no byte: the object's blob is its parts' files
-    // (hard links), whose own names go once it commits.
+    // (hard links), whose own names go once it commits. (The total alone
+    // cannot tell: a copy followed by the parts' removal ends the same.)
     let stored_after = stored_files(server).values().sum::<u64>();
     assert!(
         stored_after <= stored_before,
         "completion wrote no copy: {stored_before} bytes stored before, {stored_after} after"
+    );
+    let new_inodes: Vec<_> = stored_inodes(server)
+        .difference(&inodes_before)
+        .copied()
+        .collect();
+    assert!(
+        new_inodes.is_empty(),
+        "completion made no new file: every file stored after it was a part's"
     );
     let want_etag = format!("\"{}-4\"", md5_hex(&md5s));
     assert_eq!(done.e_tag(), Some(want_etag.as_str()));
