@@ -1448,7 +1448,7 @@ async fn check(w: &World, server: &TestServer, backend: Backend, c: &Clients, la
             .collect();
         let heads: Vec<String> = files_under(&objects_dir(server))
             .into_iter()
-            .filter(|p| blob_name(p).is_some_and(|n| orphans.iter().any(|o| *o == &n)))
+            .filter(|p| blob_name(p).is_some_and(|n| orphans.contains(&&n)))
             .map(|p| {
                 let bytes = std::fs::read(&p).unwrap_or_default();
                 String::from_utf8_lossy(&bytes[..bytes.len().min(HEADER)]).into_owned()
