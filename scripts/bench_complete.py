@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Times CompleteMultipartUpload of a 1 GiB upload of 16 MiB parts.
 
-Usage: bench_complete.py <miniaws binary> [rounds]
+Usage: [BENCH_DIR=dir] bench_complete.py <miniaws binary> [rounds]
 Starts the server on a fresh data directory (SQLite), creates a key
 through the native API, then per round: uploads 64 parts of 16 MiB with
 boto3 and times the CompleteMultipartUpload call alone. Prints each
@@ -40,7 +40,7 @@ def stored_bytes(root):
 def main():
     binary = sys.argv[1]
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
-    data = tempfile.mkdtemp(prefix="bench-complete-", dir="/work/wt-composite/target")
+    data = tempfile.mkdtemp(prefix="bench-complete-", dir=os.environ.get("BENCH_DIR"))
     native, aws = free_port(), free_port()
     server = subprocess.Popen(
         [binary, "--data-dir", data, "--listen", f"127.0.0.1:{native}",
