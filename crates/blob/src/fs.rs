@@ -159,8 +159,9 @@ impl FsBlobStore {
     }
 
     /// Where composite blob `id` lives, `<root>/ab/<uuid>.parts/`: a
-    /// directory of hard links to its parts' files, named `00001`,
-    /// `00002`, … in order (see [`BlobStore::compose`]). A name of its own,
+    /// directory of hard links to its parts' files, named `00001.<n>`,
+    /// `00002.<n>`, … in order, `<n>` their number (see
+    /// [`BlobStore::compose`]). A name of its own,
     /// so that reading or removing a single-file blob never meets it.
     pub fn composite_path(&self, id: BlobId) -> PathBuf {
         let name = id.as_uuid().simple().to_string();
@@ -549,7 +550,7 @@ fn compose_dir(
         let mut size = 0u64;
         for (i, part) in parts.iter().enumerate() {
             let Some(part) = part else { return Ok(Err(i)) };
-            let link = temp.join(format!("{:05}", i + 1));
+            let link = temp.join(format!("{:05}.{:05}", i + 1, parts.len()));
             match fs::hard_link(part, &link) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Err(i)),
@@ -607,7 +608,12 @@ struct Piece {
 
 /// The part files of composite blob `dir` that `range` covers (all of them
 /// when `None`), in order, the first [`OPEN_AHEAD_PARTS`] opened. `None`
-/// when there is no such composite.
+/// when there is no such composite, or not a whole one: a composite being
+/// removed (its object replaced or deleted since its row was read) loses
+/// files one by one, so a listing that lacks one of the `n` its names
+/// count (or all of them), or a file gone before it was opened, is "not
+/// found", which the reader meets as a blob removed under it (and reads
+/// the row again), never as a shorter body.
 fn composite_pieces(dir: &Path, range: Option<ByteRange>) -> Result<Option<Vec<Piece>>, BlobError> {
     let read_err = |source| BlobError::Read {
         path: dir.to_owned(),
@@ -622,8 +628,22 @@ fn composite_pieces(dir: &Path, range: Option<ByteRange>) -> Result<Option<Vec<P
     for entry in entries {
         names.push(entry.map_err(read_err)?.file_name());
     }
-    // `00001`, `00002`, …: the names sort in part order.
+    // `00001.00003`, `00002.00003`, …: the names sort in part order and
+    // say how many there are. (Emptied, it is being removed: a composite
+    // has at least one part.)
     names.sort();
+    let whole = !names.is_empty()
+        && names.iter().enumerate().all(|(i, name)| {
+            name.to_str()
+                .and_then(|n| n.split_once('.'))
+                .and_then(|(i_of, n_of)| {
+                    Some((i_of.parse::<usize>().ok()?, n_of.parse::<usize>().ok()?))
+                })
+                == Some((i + 1, names.len()))
+        });
+    if !whole {
+        return Ok(None);
+    }
     let (mut from, to) = match range {
         Some(r) => (r.start, r.end.saturating_add(1)),
         None => (0, u64::MAX),
@@ -635,21 +655,22 @@ fn composite_pieces(dir: &Path, range: Option<ByteRange>) -> Result<Option<Vec<P
             break;
         }
         let path = dir.join(name);
-        let len = fs::metadata(&path)
-            .map_err(|source| BlobError::Read {
-                path: path.clone(),
-                source,
-            })?
-            .len();
+        let gone = |e: &io::Error| e.kind() == io::ErrorKind::NotFound;
+        let len = match fs::metadata(&path) {
+            Ok(m) => m.len(),
+            Err(e) if gone(&e) => return Ok(None),
+            Err(source) => return Err(BlobError::Read { path, source }),
+        };
         let end = at + len;
         if end > from && len > 0 {
             let offset = from - at;
             let take = end.min(to) - from;
             let file = if pieces.len() < OPEN_AHEAD_PARTS {
-                Some(File::open(&path).map_err(|source| BlobError::Read {
-                    path: path.clone(),
-                    source,
-                })?)
+                match File::open(&path) {
+                    Ok(f) => Some(f),
+                    Err(e) if gone(&e) => return Ok(None),
+                    Err(source) => return Err(BlobError::Read { path, source }),
+                }
             } else {
                 None
             };

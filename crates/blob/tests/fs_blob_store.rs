@@ -417,6 +417,21 @@ async fn a_composite_of_a_missing_part_is_not_found_and_leaves_nothing() {
     assert!(!store.composite_path(id).exists());
     assert!(files(&store.temp_dir()).is_empty());
     assert_eq!(store.list().await.unwrap().len(), 2, "the parts alone");
+    // A composite that lacks one of its files (being removed) is not
+    // found, never a shorter blob.
+    let whole = BlobId::new();
+    store.compose(whole, &[parts[0], parts[2]]).await.unwrap();
+    assert_eq!(read(&store, whole, None).await, b"onetwo");
+    let mut files_of = files(&store.composite_path(whole));
+    files_of.sort();
+    std::fs::remove_file(&files_of[1]).unwrap();
+    let err = store.read(whole, None).await.err().unwrap();
+    assert!(matches!(err, CoreError::NotFound { .. }), "{err:?}");
+    // Emptied (its removal half-way), it is not found either.
+    std::fs::remove_file(&files_of[0]).unwrap();
+    let err = store.read(whole, None).await.err().unwrap();
+    assert!(matches!(err, CoreError::NotFound { .. }), "{err:?}");
+    store.delete(whole).await.unwrap();
     // A composite half-built by a crash is a temporary directory, which
     // start-up removes.
     let half = store.temp_dir().join("crashed.tmp");
