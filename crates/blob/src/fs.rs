@@ -237,6 +237,12 @@ fn commit_file(file: File, temp: &Path, dest: &Path) -> Result<(), BlobError> {
         source,
     })?;
     drop(file);
+    publish(temp, dest)
+}
+
+/// Renames the durable temporary `temp` (a file, or a composite's
+/// directory) into place as `dest` and fsyncs `dest`'s directory.
+fn publish(temp: &Path, dest: &Path) -> Result<(), BlobError> {
     let dir = dest.parent().unwrap_or(dest);
     // Normally present since `open`; recreated if someone removed it.
     ensure_dir(dir)?;
@@ -569,14 +575,7 @@ fn compose_dir(
                 .len();
         }
         sync_dir(temp)?;
-        let dir = dest.parent().unwrap_or(dest);
-        ensure_dir(dir)?;
-        fs::rename(temp, dest).map_err(|source| BlobError::Rename {
-            from: temp.to_owned(),
-            to: dest.to_owned(),
-            source,
-        })?;
-        sync_dir(dir)?;
+        publish(temp, dest)?;
         Ok(Ok(size))
     })();
     if !matches!(built, Ok(Ok(_))) {
