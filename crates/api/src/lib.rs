@@ -19,6 +19,7 @@ mod idle_body;
 pub mod json;
 mod linger;
 pub mod middleware;
+mod page_token;
 pub mod path;
 pub mod s3;
 pub mod state;

@@ -6,8 +6,8 @@
 mod common;
 
 use miniaws_core::compute::{
-    Instance, InstanceId, InstanceRepo, InstanceState, ListQuery, PortMapping, Protocol,
-    PublishedPort,
+    Instance, InstanceId, InstancePosition, InstanceRepo, InstanceState, ListQuery, PortMapping,
+    Protocol, PublishedPort,
 };
 use miniaws_core::error::ConflictKind;
 use miniaws_core::identity::{ApiKeyId, KeyName, NewApiKey, User, UserId};
@@ -219,7 +219,7 @@ fn cases() -> Vec<Case> {
                     let page = c.repo.list(c.alice, &all(2)).await.unwrap();
                     assert_eq!(page.len(), 2);
                     let next = ListQuery {
-                        after: Some(page[1].id),
+                        after: Some(InstancePosition::of(&page[1])),
                         ..all(2)
                     };
                     let page2: Vec<InstanceId> = c
@@ -231,13 +231,54 @@ fn cases() -> Vec<Case> {
                         .map(|i| i.id)
                         .collect();
                     assert_eq!(page2, ids[2..4]);
-                    let unknown = ListQuery {
-                        after: Some(InstanceId::new()),
-                        ..all(2)
+                    // The last row of a page removed before the next page is
+                    // asked for (a failed launch): the list goes on after its
+                    // place.
+                    c.repo.delete(page[1].id).await.unwrap();
+                    let page2_again: Vec<InstanceId> = c
+                        .repo
+                        .list(c.alice, &next)
+                        .await
+                        .unwrap()
+                        .iter()
+                        .map(|i| i.id)
+                        .collect();
+                    assert_eq!(page2_again, ids[2..4], "after a deleted row");
+                    // A place between two rows, with an id no row has.
+                    let between = ListQuery {
+                        after: Some(InstancePosition {
+                            created_at: t(7) + Duration::milliseconds(500),
+                            id: InstanceId::new(),
+                        }),
+                        ..all(10)
                     };
-                    assert!(c.repo.list(c.alice, &unknown).await.unwrap().is_empty());
+                    let rest: Vec<InstanceId> = c
+                        .repo
+                        .list(c.alice, &between)
+                        .await
+                        .unwrap()
+                        .iter()
+                        .map(|i| i.id)
+                        .collect();
+                    assert_eq!(rest, ids[2..], "created at t(8), t(9), t(10)");
+                    // Bob's rows are never on Alice's pages, wherever they
+                    // start.
+                    let from_start = ListQuery {
+                        after: Some(InstancePosition {
+                            created_at: t(-100),
+                            id: InstanceId::new(),
+                        }),
+                        ..all(10)
+                    };
+                    let listed = c.repo.list(c.alice, &from_start).await.unwrap();
+                    assert!(listed.iter().all(|i| i.owner == c.alice), "{listed:?}");
+                    assert_eq!(listed.len(), 4, "alice's rows but the deleted one");
                     let live_all = c.repo.list_live().await.unwrap();
-                    assert_eq!(live_all.len(), 5, "4 of alice's and bob's");
+                    assert_eq!(
+                        live_all.len(),
+                        4,
+                        "3 of alice's (one terminated, one deleted) and bob's"
+                    );
                 })
             },
         ),

@@ -682,6 +682,24 @@ fn native_cases(alice_key_id: &str) -> Vec<Native> {
             "INVALID_INPUT",
             "limit must be from 1 to 1000 (got 5000)",
         ),
+        native("garbage next_token", "GET", "/instances?next_token=garbage").fails(
+            400,
+            "INVALID_INPUT",
+            "next_token `garbage` is not valid: pass the next_token of a previous page of GET /instances",
+        ),
+        // The plain instance id the tokens used to be.
+        native(
+            "an instance id as next_token",
+            "GET",
+            "/instances?next_token=00000000-0000-0000-0000-000000000000",
+        )
+        .fails(400, "INVALID_INPUT", "is not valid: pass the next_token"),
+        native(
+            "the key list's next_token",
+            "GET",
+            "/instances?next_token=k1.312f30303030303030302d303030302d303030302d303030302d303030303030303030303030",
+        )
+        .fails(400, "INVALID_INPUT", "is not valid: pass the next_token"),
         native("all not a boolean", "GET", "/instances?all=yes").fails(
             400,
             "INVALID_INPUT",

@@ -1,14 +1,15 @@
-//! `GET /instances[?all=true&limit=N&next_token=ID]`: the caller's instances.
+//! `GET /instances[?all=true&limit=N&next_token=T]`: the caller's instances.
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use miniaws_core::compute::InstanceId;
+use miniaws_core::compute::{InstanceId, InstancePosition};
 use miniaws_wire::InstancePage;
 use serde::Deserialize;
 
 use crate::auth::Auth;
 use crate::error::ApiError;
+use crate::page_token::{decode_place, encode_place};
 use crate::state::AppState;
 use crate::views;
 
@@ -25,26 +26,38 @@ pub struct ListQuery {
     pub next_token: Option<String>,
 }
 
+/// The tag of this list's tokens (see [`crate::page_token`]).
+const TOKEN_TAG: &str = "i1.";
+
+fn encode_token(after: &InstancePosition) -> String {
+    encode_place(TOKEN_TAG, after.created_at, after.id.as_uuid())
+}
+
+fn decode_token(token: &str) -> Result<InstancePosition, ApiError> {
+    let (created_at, id) = decode_place(TOKEN_TAG, token).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "next_token `{token}` is not valid: pass the next_token of a previous page of GET /instances"
+        ))
+    })?;
+    Ok(InstancePosition {
+        created_at,
+        id: InstanceId::from_uuid(id),
+    })
+}
+
 pub(crate) async fn list_instances(
     State(state): State<AppState>,
     Auth(caller): Auth,
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<InstancePage>, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let after = query
-        .next_token
-        .as_deref()
-        .map(|t| {
-            t.parse::<InstanceId>()
-                .map_err(|_| ApiError::bad_request(format!("next_token `{t}` is not valid")))
-        })
-        .transpose()?;
+    let after = query.next_token.as_deref().map(decode_token).transpose()?;
     let page = state
         .compute
         .list(caller, query.all, query.limit, after)
         .await?;
     Ok(Json(InstancePage {
         data: page.instances.into_iter().map(views::instance).collect(),
-        next_token: page.next.map(|id| id.to_string()),
+        next_token: page.next.as_ref().map(encode_token),
     }))
 }

@@ -559,6 +559,29 @@ pub fn instance_type(name: &str) -> CoreResult<InstanceType> {
         })
 }
 
+/// A place in an owner's list of instances, which is ordered by
+/// `(created_at, id)`: a page resumes after it. It is kept whole rather
+/// than as the last instance's id, so that a row removed between two pages
+/// (a failed launch) does not end the list there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InstancePosition {
+    /// The launch time of the last instance of the previous page.
+    pub created_at: OffsetDateTime,
+    /// Its id, which breaks ties between instances launched in the same
+    /// microsecond.
+    pub id: InstanceId,
+}
+
+impl InstancePosition {
+    /// The position of `instance` in its owner's list.
+    pub fn of(instance: &Instance) -> Self {
+        Self {
+            created_at: instance.created_at,
+            id: instance.id,
+        }
+    }
+}
+
 /// A compute instance as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Instance {

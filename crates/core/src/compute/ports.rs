@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use time::OffsetDateTime;
 
-use super::domain::{Instance, InstanceId, PortMapping, PublishedPort};
+use super::domain::{Instance, InstanceId, InstancePosition, PortMapping, PublishedPort};
 use crate::error::CoreResult;
 use crate::identity::UserId;
 
@@ -18,8 +18,8 @@ pub struct ListQuery {
     pub include_terminated: bool,
     /// Most rows to return.
     pub limit: u32,
-    /// Return only instances after this one in (created_at, id) order.
-    pub after: Option<InstanceId>,
+    /// Return only instances after this place in (created_at, id) order.
+    pub after: Option<InstancePosition>,
 }
 
 /// Storage of instances.

@@ -9,9 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::domain::{
-    DEFAULT_INSTANCE_TYPE, INSTANCE_TYPES, Instance, InstanceId, InstanceName, InstanceState,
-    InstanceType, LaunchRequest, PortMapping, Protocol, PublishedPort, instance_type,
-    validate_command, validate_env, validate_image,
+    DEFAULT_INSTANCE_TYPE, INSTANCE_TYPES, Instance, InstanceId, InstanceName, InstancePosition,
+    InstanceState, InstanceType, LaunchRequest, PortMapping, Protocol, PublishedPort,
+    instance_type, validate_command, validate_env, validate_image,
 };
 use super::ports::{
     ComputeDriver, ContainerEvent, ContainerInfo, ContainerSpec, ContainerStatus, ContainerSummary,
@@ -46,8 +46,8 @@ impl Default for ComputeSettings {
 pub struct InstancePage {
     /// The instances, oldest first.
     pub instances: Vec<Instance>,
-    /// The id to pass as `after` for the next page, when there is one.
-    pub next: Option<InstanceId>,
+    /// The place to pass as `after` for the next page, when there is one.
+    pub next: Option<InstancePosition>,
 }
 
 /// The reason recorded when a user stops an instance.
@@ -420,7 +420,7 @@ impl ComputeService {
         caller: Caller,
         include_terminated: bool,
         limit: Option<u32>,
-        after: Option<InstanceId>,
+        after: Option<InstancePosition>,
     ) -> CoreResult<InstancePage> {
         let limit = limit.unwrap_or(DEFAULT_PAGE_SIZE);
         if limit == 0 || limit > MAX_PAGE_SIZE {
@@ -436,7 +436,7 @@ impl ComputeService {
         let mut instances = self.repo.list(caller.user_id, &query).await?;
         let next = if instances.len() > limit as usize {
             instances.truncate(limit as usize);
-            instances.last().map(|i| i.id)
+            instances.last().map(InstancePosition::of)
         } else {
             None
         };

@@ -59,10 +59,7 @@ impl InstanceRepo for FakeRepo {
             .cloned()
             .collect();
         out.sort_by_key(|r| (r.created_at, r.id));
-        if let Some(after) = query.after {
-            let Some(a) = rows.iter().find(|r| r.id == after) else {
-                return Ok(Vec::new());
-            };
+        if let Some(a) = query.after {
             out.retain(|r| (r.created_at, r.id) > (a.created_at, a.id));
         }
         out.truncate(query.limit as usize);

@@ -111,14 +111,14 @@ impl InstanceRepo for PgInstanceRepo {
         let sql = format!(
             "SELECT {INSTANCE_COLUMNS} FROM instances
              WHERE owner_id = $1 AND ($2 OR deleted_at IS NULL)
-               AND ($3::uuid IS NULL
-                    OR (created_at, id) > (SELECT created_at, id FROM instances WHERE id = $3))
-             ORDER BY created_at, id LIMIT $4"
+               AND ($3::timestamptz IS NULL OR (created_at, id) > ($3, $4))
+             ORDER BY created_at, id LIMIT $5"
         );
         let rows = sqlx::query(&sql)
             .bind(owner.as_uuid())
             .bind(q.include_terminated)
-            .bind(q.after.map(|a| a.as_uuid()))
+            .bind(q.after.map(|a| a.created_at))
+            .bind(q.after.map(|a| a.id.as_uuid()))
             .bind(i64::from(q.limit))
             .fetch_all(&self.pool)
             .await

@@ -113,14 +113,16 @@ impl InstanceRepo for SqliteInstanceRepo {
         let sql = format!(
             "SELECT {INSTANCE_COLUMNS} FROM instances
              WHERE owner_id = ?1 AND (?2 OR deleted_at IS NULL)
-               AND (?3 IS NULL
-                    OR (created_at, id) > (SELECT created_at, id FROM instances WHERE id = ?3))
-             ORDER BY created_at, id LIMIT ?4"
+               AND (?3 IS NULL OR (created_at, id) > (?3, ?4))
+             ORDER BY created_at, id LIMIT ?5"
         );
+        // Times are text of one fixed width (fmt_time), so text order is
+        // time order.
         let rows = sqlx::query(&sql)
             .bind(owner.to_string())
             .bind(q.include_terminated)
-            .bind(q.after.map(|a| a.to_string()))
+            .bind(q.after.map(|a| fmt_time(a.created_at)))
+            .bind(q.after.map(|a| a.id.to_string()))
             .bind(i64::from(q.limit))
             .fetch_all(&self.pool)
             .await
