@@ -9,7 +9,8 @@
 //! atomicity of CompleteMultipartUpload: of concurrent completes of one
 //! upload (or a complete and an abort) exactly one succeeds, and nothing is
 //! left behind on disk or in the upload listing; part files left by a crash
-//! after the commit go at the next start-up.
+//! after the commit go at the next start-up; an upload begun before
+//! migration 0015 completes after the upgrade.
 
 mod common;
 
@@ -1205,4 +1206,100 @@ async fn parts_of_an_upload_in_progress_survive_a_restart_sqlite() {
 #[tokio::test]
 async fn parts_of_an_upload_in_progress_survive_a_restart_postgres() {
     parts_of_an_upload_in_progress_survive_a_restart(Backend::Postgres).await;
+}
+
+/// Runs `miniaws <args>` on the server's data directory and database (the
+/// server stopped) and returns its standard output; panics when it fails.
+fn miniaws_on(server: &TestServer, args: &[&str]) -> String {
+    let out = std::process::Command::new(miniaws_testkit::miniaws_bin())
+        .arg("--data-dir")
+        .arg(server.data_dir().join("data"))
+        .arg("--database-url")
+        .arg(server.database_url())
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("miniaws runs");
+    assert!(
+        out.status.success(),
+        "miniaws {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The applied migrations newer than `version`, from `migrate status`.
+fn applied_after(server: &TestServer, version: u32) -> usize {
+    miniaws_on(server, &["migrate", "status"])
+        .lines()
+        .filter(|l| l.contains("applied"))
+        .filter_map(|l| l.split_whitespace().next()?.parse::<u32>().ok())
+        .filter(|v| *v > version)
+        .count()
+}
+
+/// An upload whose parts were stored before migration 0015 (which keeps
+/// each part's CRC64NVME as it streams in) completes after the upgrade
+/// with S3's default full-object CRC64NVME right: the parts have no stored
+/// CRC, so completion reads their bytes once. The database is taken back
+/// to 0014 with `miniaws migrate down` (which drops the column and every
+/// part's CRC with it) and the restarted server migrates it up again.
+async fn an_upload_from_before_0015_completes_after_the_upgrade(backend: Backend) {
+    let Some(mut server) = TestServer::start(backend).await else {
+        return;
+    };
+    let (_, key) = server.user("upgrade-user").await;
+    let s3 = s3_client(&server, &key);
+    let bucket = "upgrade-bucket";
+    s3.create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("bucket");
+    let (upload_id, parts, data) = two_part_upload(&s3, bucket, "k").await;
+    server.stop().await;
+
+    let newer = applied_after(&server, 14);
+    assert!(newer >= 2, "0015 and 0016 at least are applied");
+    miniaws_on(&server, &["migrate", "down", "--steps", &newer.to_string()]);
+    assert_eq!(applied_after(&server, 14), 0, "back at 0014");
+    server.restart().await;
+    assert!(
+        applied_after(&server, 14) >= 2,
+        "start-up migrated up again"
+    );
+
+    let s3 = s3_client(&server, &key);
+    let done = s3
+        .complete_multipart_upload()
+        .bucket(bucket)
+        .key("k")
+        .upload_id(&upload_id)
+        .multipart_upload(parts)
+        .send()
+        .await
+        .expect("the upload completes after the upgrade");
+    let nvme = BASE64.encode(crc64_nvme(&data).to_be_bytes());
+    assert_eq!(done.checksum_crc64_nvme(), Some(nvme.as_str()));
+    assert_eq!(done.checksum_type(), Some(&ChecksumType::FullObject));
+    let got = s3
+        .get_object()
+        .bucket(bucket)
+        .key("k")
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await
+        .expect("GetObject");
+    assert_eq!(got.checksum_crc64_nvme(), Some(nvme.as_str()));
+    assert_eq!(body_of(got).await, data);
+}
+
+#[tokio::test]
+async fn an_upload_from_before_0015_completes_after_the_upgrade_sqlite() {
+    an_upload_from_before_0015_completes_after_the_upgrade(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn an_upload_from_before_0015_completes_after_the_upgrade_postgres() {
+    an_upload_from_before_0015_completes_after_the_upgrade(Backend::Postgres).await;
 }
