@@ -368,16 +368,7 @@ impl StorageService {
     /// # Errors
     /// `InsufficientStorage(Storage)`, naming the figures.
     pub fn check_room(&self, needed: u64) -> CoreResult<()> {
-        self.check_room_keeping(
-            needed,
-            self.min_free_bytes,
-            "free (--min-free-space) so that deletes can still be recorded",
-        )
-    }
-
-    /// Refuses `needed` bytes unless `keep` more stay free; `why` ends the
-    /// refusal's "the server keeps N …".
-    fn check_room_keeping(&self, needed: u64, keep: u64, why: &str) -> CoreResult<()> {
+        let keep = self.min_free_bytes;
         if keep == 0 {
             return Ok(());
         }
@@ -395,7 +386,7 @@ impl StorageService {
         Err(CoreError::insufficient_storage(
             crate::error::Dependency::Storage,
             format!(
-                "not enough free space on the server's data directory: {} free; {wanted}the server keeps {} {why}; delete objects or free space, nothing was stored",
+                "not enough free space on the server's data directory: {} free; {wanted}the server keeps {} free (--min-free-space) so that deletes can still be recorded; delete objects or free space, nothing was stored",
                 human_bytes(free),
                 human_bytes(keep)
             ),
