@@ -67,6 +67,12 @@ fn live(limit: u32) -> ListQuery {
     }
 }
 
+/// The ids of Alice's rows that `query` lists, in order.
+async fn ids_listed(c: &Ctx, query: &ListQuery) -> Vec<InstanceId> {
+    let listed = c.repo.list(c.alice, query).await.expect("listed");
+    listed.iter().map(|i| i.id).collect()
+}
+
 type Case = (
     &'static str,
     fn(Ctx) -> futures::future::BoxFuture<'static, ()>,
@@ -198,23 +204,9 @@ fn cases() -> Vec<Case> {
                     gone.deleted_at = Some(t(20));
                     c.repo.update(&gone).await.unwrap();
 
-                    let listed: Vec<InstanceId> = c
-                        .repo
-                        .list(c.alice, &all(10))
-                        .await
-                        .unwrap()
-                        .iter()
-                        .map(|i| i.id)
-                        .collect();
+                    let listed = ids_listed(&c, &all(10)).await;
                     assert_eq!(listed, ids);
-                    let live_ids: Vec<InstanceId> = c
-                        .repo
-                        .list(c.alice, &live(10))
-                        .await
-                        .unwrap()
-                        .iter()
-                        .map(|i| i.id)
-                        .collect();
+                    let live_ids = ids_listed(&c, &live(10)).await;
                     assert_eq!(live_ids, ids[1..]);
                     let page = c.repo.list(c.alice, &all(2)).await.unwrap();
                     assert_eq!(page.len(), 2);
@@ -222,27 +214,13 @@ fn cases() -> Vec<Case> {
                         after: Some(InstancePosition::of(&page[1])),
                         ..all(2)
                     };
-                    let page2: Vec<InstanceId> = c
-                        .repo
-                        .list(c.alice, &next)
-                        .await
-                        .unwrap()
-                        .iter()
-                        .map(|i| i.id)
-                        .collect();
+                    let page2 = ids_listed(&c, &next).await;
                     assert_eq!(page2, ids[2..4]);
                     // The last row of a page removed before the next page is
                     // asked for (a failed launch): the list goes on after its
                     // place.
                     c.repo.delete(page[1].id).await.unwrap();
-                    let page2_again: Vec<InstanceId> = c
-                        .repo
-                        .list(c.alice, &next)
-                        .await
-                        .unwrap()
-                        .iter()
-                        .map(|i| i.id)
-                        .collect();
+                    let page2_again = ids_listed(&c, &next).await;
                     assert_eq!(page2_again, ids[2..4], "after a deleted row");
                     // A place between two rows, with an id no row has.
                     let between = ListQuery {
@@ -252,14 +230,7 @@ fn cases() -> Vec<Case> {
                         }),
                         ..all(10)
                     };
-                    let rest: Vec<InstanceId> = c
-                        .repo
-                        .list(c.alice, &between)
-                        .await
-                        .unwrap()
-                        .iter()
-                        .map(|i| i.id)
-                        .collect();
+                    let rest = ids_listed(&c, &between).await;
                     assert_eq!(rest, ids[2..], "created at t(8), t(9), t(10)");
                     // Bob's rows are never on Alice's pages, wherever they
                     // start.
