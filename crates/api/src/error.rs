@@ -68,6 +68,12 @@ pub fn wire_code(err: &CoreError) -> (StatusCode, &'static str) {
         CoreError::RangeNotSatisfiable { .. } => {
             (StatusCode::RANGE_NOT_SATISFIABLE, "RANGE_NOT_SATISFIABLE")
         }
+        CoreError::DeleteMarker {
+            by_version: false, ..
+        } => (StatusCode::NOT_FOUND, "OBJECT_NOT_FOUND"),
+        CoreError::DeleteMarker {
+            by_version: true, ..
+        } => (StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED"),
         CoreError::InvalidPart { .. } => (StatusCode::BAD_REQUEST, "INVALID_PART"),
         CoreError::Unavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE"),
         CoreError::InsufficientStorage { .. } => {
@@ -94,6 +100,7 @@ pub fn s3_code(err: &CoreError) -> (StatusCode, S3ErrorCode) {
             Resource::Bucket => (StatusCode::NOT_FOUND, S3ErrorCode::NoSuchBucket),
             Resource::Object => (StatusCode::NOT_FOUND, S3ErrorCode::NoSuchKey),
             Resource::Upload => (StatusCode::NOT_FOUND, S3ErrorCode::NoSuchUpload),
+            Resource::Version => (StatusCode::NOT_FOUND, S3ErrorCode::NoSuchVersion),
             Resource::User | Resource::ApiKey => {
                 (StatusCode::FORBIDDEN, S3ErrorCode::InvalidAccessKeyId)
             }
@@ -119,6 +126,18 @@ pub fn s3_code(err: &CoreError) -> (StatusCode, S3ErrorCode) {
         CoreError::RangeNotSatisfiable { .. } => {
             (StatusCode::RANGE_NOT_SATISFIABLE, S3ErrorCode::InvalidRange)
         }
+        // S3's answers about a delete marker: a GET or HEAD of a key whose
+        // latest version is one is `NoSuchKey`; one that names it by its
+        // version id is `MethodNotAllowed`.
+        CoreError::DeleteMarker {
+            by_version: false, ..
+        } => (StatusCode::NOT_FOUND, S3ErrorCode::NoSuchKey),
+        CoreError::DeleteMarker {
+            by_version: true, ..
+        } => (
+            StatusCode::METHOD_NOT_ALLOWED,
+            S3ErrorCode::MethodNotAllowed,
+        ),
         CoreError::InvalidPart { problem, .. } => (
             StatusCode::BAD_REQUEST,
             match problem {
@@ -165,6 +184,12 @@ pub(crate) fn public_message(err: &CoreError) -> String {
             dependency: Dependency::Database,
             ..
         } => "the database is unavailable; retry shortly (the server log has details)".into(),
+        CoreError::DeleteMarker {
+            by_version: false, ..
+        } => "The specified key does not exist.".into(),
+        CoreError::DeleteMarker {
+            by_version: true, ..
+        } => "The specified method is not allowed against this resource.".into(),
         other => other.to_string(),
     }
 }
@@ -291,6 +316,24 @@ mod tests {
                 "RANGE_NOT_SATISFIABLE",
             ),
             (
+                CoreError::DeleteMarker {
+                    key: "k".into(),
+                    version_id: "null".into(),
+                    by_version: false,
+                },
+                404,
+                "OBJECT_NOT_FOUND",
+            ),
+            (
+                CoreError::DeleteMarker {
+                    key: "k".into(),
+                    version_id: "null".into(),
+                    by_version: true,
+                },
+                405,
+                "METHOD_NOT_ALLOWED",
+            ),
+            (
                 CoreError::InvalidPart {
                     problem: PartProblem::Order,
                     message: "x".into(),
@@ -413,6 +456,29 @@ mod tests {
                 CoreError::RangeNotSatisfiable { size_bytes: 3 },
                 416,
                 "InvalidRange",
+            ),
+            (
+                CoreError::DeleteMarker {
+                    key: "k".into(),
+                    version_id: "null".into(),
+                    by_version: false,
+                },
+                404,
+                "NoSuchKey",
+            ),
+            (
+                CoreError::DeleteMarker {
+                    key: "k".into(),
+                    version_id: "null".into(),
+                    by_version: true,
+                },
+                405,
+                "MethodNotAllowed",
+            ),
+            (
+                CoreError::not_found(Resource::Version, "v"),
+                404,
+                "NoSuchVersion",
             ),
             (
                 CoreError::InvalidPart {

@@ -307,6 +307,7 @@ mod tests {
             last_modified: datetime!(2026-03-04 05:06:07 UTC),
             parts: Vec::new(),
             tags: Default::default(),
+            versioned: false,
         }
     }
 
@@ -340,6 +341,7 @@ mod tests {
                 ("env".into(), String::new()),
             ])
             .expect("valid tags"),
+            versioned: false,
             ..object()
         };
         assert_eq!(

@@ -22,6 +22,8 @@ pub enum Resource {
     Object,
     /// A multipart upload.
     Upload,
+    /// A version of an object, named by its version id.
+    Version,
 }
 
 impl Resource {
@@ -35,6 +37,7 @@ impl Resource {
             Resource::Bucket => "bucket",
             Resource::Object => "object",
             Resource::Upload => "multipart upload",
+            Resource::Version => "object version",
         }
     }
 }
@@ -161,6 +164,18 @@ pub enum CoreError {
         problem: PartProblem,
         /// Which part, and what to do.
         message: String,
+    },
+    /// The version read is a delete marker: the latest version of the key
+    /// (S3: 404 `NoSuchKey`), or the one a version id named (405
+    /// `MethodNotAllowed`); either answer says `x-amz-delete-marker: true`.
+    #[error("{key} is a delete marker (version {version_id})")]
+    DeleteMarker {
+        /// The key.
+        key: String,
+        /// The delete marker's version id.
+        version_id: String,
+        /// Whether the request named it by its version id.
+        by_version: bool,
     },
     /// A `Range` selects no byte of the object.
     #[error("the requested range is not satisfiable: the object has {size_bytes} bytes")]

@@ -10,19 +10,19 @@ use miniaws_core::{CoreError, CoreResult, Resource};
 use std::collections::BTreeMap;
 
 /// The columns every object query selects, in this order.
-pub(crate) const OBJECT_COLUMNS: &str = "id, bucket, key, blob_id, size_bytes, etag, content_type, user_metadata, headers, created_at, parts, tags";
+pub(crate) const OBJECT_COLUMNS: &str = "id, bucket, key, blob_id, size_bytes, etag, content_type, user_metadata, headers, created_at, parts, tags, versioned";
 
 /// `lookup_bucket`'s select list over `buckets b`: the bucket's columns
 /// renamed `b_*` (`created_at` is in `objects` too, which `lookup_object`
 /// joins).
 pub(crate) const BUCKET_LOOKUP_COLUMNS: &str = "b.name AS b_name, b.owner_id AS b_owner_id, b.created_at AS b_created_at, \
-     b.policy AS b_policy, b.lifecycle AS b_lifecycle";
+     b.policy AS b_policy, b.lifecycle AS b_lifecycle, b.versioning AS b_versioning";
 
 /// `lookup_object`'s select list: [`BUCKET_LOOKUP_COLUMNS`] and
 /// [`OBJECT_COLUMNS`] of the joined object `o`, which keep their names.
 pub(crate) const BUCKET_AND_OBJECT_COLUMNS: &str = "b.name AS b_name, b.owner_id AS b_owner_id, b.created_at AS b_created_at, \
-     b.policy AS b_policy, b.lifecycle AS b_lifecycle, \
-     o.id, o.bucket, o.key, o.blob_id, o.size_bytes, o.etag, o.content_type, o.user_metadata, o.headers, o.created_at, o.parts, o.tags";
+     b.policy AS b_policy, b.lifecycle AS b_lifecycle, b.versioning AS b_versioning, \
+     o.id, o.bucket, o.key, o.blob_id, o.size_bytes, o.etag, o.content_type, o.user_metadata, o.headers, o.created_at, o.parts, o.tags, o.versioned";
 
 /// The seed's `arn` column, stored injectively: Postgres TEXT cannot hold
 /// NUL, so `%` and NUL are percent-escaped (the domain's
@@ -253,6 +253,7 @@ pub(crate) enum BucketSetting {
     Cors,
     Tags,
     Lifecycle,
+    Versioning,
 }
 
 impl BucketSetting {
@@ -264,6 +265,7 @@ impl BucketSetting {
             Self::Cors => "cors",
             Self::Tags => "tags",
             Self::Lifecycle => "lifecycle",
+            Self::Versioning => "versioning",
         }
     }
 }

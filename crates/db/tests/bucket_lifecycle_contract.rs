@@ -61,6 +61,7 @@ fn object(bucket: &BucketName, key: &str, tags: Tags) -> ObjectMeta {
         last_modified: common::at(0),
         parts: Vec::new(),
         tags,
+        versioned: false,
     }
 }
 

@@ -135,6 +135,7 @@ fn meta(bucket: &BucketName, key: &str) -> ObjectMeta {
         last_modified: common::at(2),
         parts: Vec::new(),
         tags: Default::default(),
+        versioned: false,
     }
 }
 

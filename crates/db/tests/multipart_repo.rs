@@ -332,6 +332,7 @@ fn completed(
             last_modified: common::at(10),
             parts: Vec::new(),
             tags: Tags::default(),
+            versioned: false,
         },
         condition,
     }

@@ -38,6 +38,7 @@ fn object(bucket: &BucketName, key: &str, at: i64) -> ObjectMeta {
         last_modified: t(at),
         parts: Vec::new(),
         tags: Tags::default(),
+        versioned: false,
     }
 }
 
@@ -55,6 +56,7 @@ fn tags(pairs: &[(&str, &str)]) -> Tags {
 fn tagged(bucket: &BucketName, key: &str, at: i64, etag: &str) -> ObjectMeta {
     ObjectMeta {
         etag: ETag::from_stored(etag),
+        versioned: false,
         ..object(bucket, key, at)
     }
 }
@@ -217,6 +219,7 @@ fn cases() -> Vec<Case> {
                         got,
                         ObjectMeta {
                             tags: t.clone(),
+                            versioned: false,
                             ..o.clone()
                         },
                         "id, blob, ETag and last-modified time are unchanged"

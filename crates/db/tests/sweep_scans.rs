@@ -30,6 +30,7 @@ fn object(bucket: &BucketName, key: &str) -> ObjectMeta {
         last_modified: common::at(2),
         parts: Vec::new(),
         tags: Tags::default(),
+        versioned: false,
     }
 }
 

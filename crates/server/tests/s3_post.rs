@@ -6,8 +6,10 @@
 //! `Location`, virtual-hosted addressing, and the refusals (length range,
 //! starts-with, a public ACL, SSE-KMS, archive and unknown storage classes,
 //! Object Lock fields, over 20 KB of fields before the file, expiry, bad signature, unknown and revoked keys, uncovered
-//! fields, another owner's bucket, a missing bucket). The objects are read
-//! back through GetObject and through `/storage`. On SQLite and Postgres.
+//! fields, another owner's bucket, a missing bucket), and two uploads to a
+//! versioned bucket, each a version named in `x-amz-version-id`. The
+//! objects are read back through GetObject and through `/storage`. On
+//! SQLite and Postgres.
 //!
 //! boto3 comes from the virtualenv `scripts/provision` builds
 //! (`MINIAWS_TEST_PYTHON`); without it the test fails when services are
@@ -229,6 +231,20 @@ post = other.generate_presigned_post("other-forms", "k", ExpiresIn=300)
 other.create_bucket(Bucket="other-forms")
 status, _, body = send(post, "x", b"before revocation")
 check(status == 204, f"other user's own bucket: {status} {body}")
+
+# In a versioned bucket each form upload is a new version, named in
+# x-amz-version-id as PutObject names it.
+v4.create_bucket(Bucket="forms-versioned")
+v4.put_bucket_versioning(Bucket="forms-versioned", VersioningConfiguration={"Status": "Enabled"})
+ids = []
+for data in (b"first", b"second"):
+    post = v4.generate_presigned_post("forms-versioned", "k", ExpiresIn=300)
+    status, headers, body = send(post, "k", data)
+    check(status == 204, f"versioned form upload: {status} {body}")
+    ids.append(headers.get("x-amz-version-id"))
+check(None not in ids and ids[0] != ids[1], f"version ids: {ids}")
+first = v4.get_object(Bucket="forms-versioned", Key="k", VersionId=ids[0])
+check(first["Body"].read() == b"first", "the first form upload is kept")
 print("forms ok")
 "#;
 

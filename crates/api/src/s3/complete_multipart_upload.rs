@@ -111,6 +111,7 @@ pub(super) async fn handle(
         checksum_type: sums.checksum_type,
         server_side_encryption: super::request_options::sse_s3(),
         expiration: expiration_header(expiration.as_ref()),
+        version_id: super::versions::answer_version(&meta, None),
         ..Default::default()
     }))
 }

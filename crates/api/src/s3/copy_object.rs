@@ -18,18 +18,19 @@ use super::convert::{StoredHeaders, conditions, etag, timestamp, user_metadata};
 use super::expiration::expiration_header;
 use super::request_options::{STORAGE_CLASS, sse_s3, stored_class};
 use super::tagging::{header_tags, replaces_tags};
-use super::versions::{echo, null_version};
+use super::versions::{answer_version, version_param};
 use super::{MiniS3, caller, detached, object_error};
+use miniaws_core::storage::VersionId;
 
-/// The bucket and key of a copy source, and whether it named the version
-/// `null` (no other versions, no access points).
-pub(super) fn source(src: &CopySource) -> S3Result<(&str, &str, bool)> {
+/// The bucket and key of a copy source, and the version it named (no
+/// access points).
+pub(super) fn source(src: &CopySource) -> S3Result<(&str, &str, Option<VersionId>)> {
     match src {
         CopySource::Bucket {
             bucket,
             key,
             version_id,
-        } => Ok((bucket, key, null_version(version_id.as_deref())?)),
+        } => Ok((bucket, key, version_param(version_id.as_deref())?)),
         _ => Err(s3_error!(
             NotImplemented,
             "access-point copy sources are not implemented"
@@ -49,7 +50,7 @@ pub(super) async fn handle(
     } else {
         TaggingDirective::Copy
     };
-    let (src_bucket, src_key, named_null) = source(&input.copy_source)?;
+    let (src_bucket, src_key, src_version) = source(&input.copy_source)?;
     let acl = acl_headers!(input, grant_read, grant_read_acp, grant_write_acp);
     check_write_acl(s3.storage(), caller, &input.bucket, &input.key, &acl).await?;
     let replace = match input.metadata_directive.as_ref().map(|d| d.as_str()) {
@@ -105,10 +106,11 @@ pub(super) async fn handle(
     let (bucket, key) = (input.bucket, input.key);
     let (meta, expiration) = detached(async move {
         storage
-            .copy_object(
+            .copy_object_version(
                 caller,
                 &src_bucket,
                 &src_key,
+                src_version,
                 &conditions,
                 &bucket,
                 &key,
@@ -125,7 +127,8 @@ pub(super) async fn handle(
             last_modified: Some(timestamp(meta.last_modified)),
             ..Default::default()
         }),
-        copy_source_version_id: echo(named_null),
+        copy_source_version_id: src_version.map(|v| v.to_string()),
+        version_id: answer_version(&meta, None),
         server_side_encryption: sse_s3(),
         expiration: expiration_header(expiration.as_ref()),
         ..Default::default()

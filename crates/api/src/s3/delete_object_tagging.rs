@@ -3,7 +3,7 @@
 use s3s::dto::{DeleteObjectTaggingInput, DeleteObjectTaggingOutput};
 use s3s::{S3Request, S3Response, S3Result};
 
-use super::versions::{echo, null_version};
+use super::versions::{current_version, version_param};
 use super::{MiniS3, caller, object_error};
 
 pub(super) async fn handle(
@@ -12,12 +12,13 @@ pub(super) async fn handle(
 ) -> S3Result<S3Response<DeleteObjectTaggingOutput>> {
     let caller = caller(&req)?;
     let input = req.input;
-    let named_null = null_version(input.version_id.as_deref())?;
+    let version = version_param(input.version_id.as_deref())?;
+    let answered = current_version(s3, caller, &input.bucket, &input.key, version).await?;
     s3.storage()
         .delete_object_tags(caller, &input.bucket, &input.key)
         .await
         .map_err(object_error)?;
     Ok(S3Response::new(DeleteObjectTaggingOutput {
-        version_id: echo(named_null),
+        version_id: answered,
     }))
 }

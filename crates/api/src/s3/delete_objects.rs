@@ -1,12 +1,14 @@
-//! DeleteObjects: up to 1,000 keys; quiet mode reports errors only. An
-//! entry with `VersionId` `null` deletes the current object and is reported
-//! with that version id; any other version id is that entry's
+//! DeleteObjects: up to 1,000 keys; quiet mode reports errors only. Each
+//! entry is a DeleteObject: without `VersionId` it removes the key (a
+//! bucket never versioned) or inserts a delete marker (reported with
+//! `DeleteMarker` and `DeleteMarkerVersionId`); with one it removes that
+//! version for good. A malformed version id is that entry's
 //! `InvalidArgument` error (see [`super::versions`]).
 
 use s3s::dto::{DeleteObjectsInput, DeleteObjectsOutput, DeletedObject, Error};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
-use super::versions::null_version;
+use super::versions::version_param;
 use super::{MiniS3, bucket_error, caller, detached};
 
 /// S3's limit on keys per request.
@@ -29,11 +31,15 @@ pub(super) async fn handle(
     let quiet = input.delete.quiet.unwrap_or(false);
     let mut deleted = Vec::new();
     let mut errors = Vec::new();
-    // The entries whose version id names the current object, and their keys.
+    // The entries whose version id parses, and what each deletes.
     let mut current = Vec::with_capacity(objects.len());
+    let mut entries = Vec::with_capacity(objects.len());
     for o in objects {
-        match null_version(o.version_id.as_deref()) {
-            Ok(_) => current.push(o),
+        match version_param(o.version_id.as_deref()) {
+            Ok(version) => {
+                entries.push((o.key.clone(), version));
+                current.push(o);
+            }
             Err(e) => errors.push(Error {
                 code: Some(e.code().as_str().to_owned()),
                 key: Some(o.key),
@@ -42,22 +48,35 @@ pub(super) async fn handle(
             }),
         }
     }
-    let keys: Vec<String> = current.iter().map(|o| o.key.clone()).collect();
     // In a task of its own: a client that goes away cannot cut a delete off
     // between a row and its blob (which would stay behind until the next
     // start-up).
     let storage = s3.state.storage.clone();
     let bucket = input.bucket;
-    let results = detached(async move { storage.delete_objects(caller, &bucket, &keys).await })
-        .await
-        .map_err(bucket_error)?;
+    let results =
+        detached(async move { storage.delete_objects_at(caller, &bucket, &entries).await })
+            .await
+            .map_err(bucket_error)?;
     for (o, result) in current.into_iter().zip(results) {
         match result {
             Ok(_) if quiet => {}
-            Ok(_) => deleted.push(DeletedObject {
+            // A delete marker inserted (no version named): S3 names it.
+            Ok(outcome) if o.version_id.is_none() && outcome.delete_marker => {
+                deleted.push(DeletedObject {
+                    key: Some(o.key),
+                    delete_marker: Some(true),
+                    delete_marker_version_id: outcome.version_id.map(|v| v.to_string()),
+                    ..Default::default()
+                });
+            }
+            Ok(outcome) => deleted.push(DeletedObject {
                 key: Some(o.key),
+                delete_marker: outcome.delete_marker.then_some(true),
+                delete_marker_version_id: outcome
+                    .delete_marker
+                    .then(|| o.version_id.clone())
+                    .flatten(),
                 version_id: o.version_id,
-                ..Default::default()
             }),
             Err(e) => {
                 let (_, code) = crate::error::s3_code(&e);

@@ -23,7 +23,7 @@ use super::convert::{conditions, range, read_error, read_part_number};
 use super::expiration::expiration_header;
 use super::object_answer::{ObjectAnswer, object_output};
 use super::tagging::tag_count;
-use super::versions::{echo, null_version};
+use super::versions::{answer_version, version_param};
 use super::{MiniS3, not_modified, reader};
 
 pub(super) async fn handle(
@@ -32,7 +32,7 @@ pub(super) async fn handle(
 ) -> S3Result<S3Response<GetObjectOutput>> {
     let reader = reader(&req)?;
     let input = req.input;
-    let named_null = null_version(input.version_id.as_deref())?;
+    let version = version_param(input.version_id.as_deref())?;
     let part_number = read_part_number(input.part_number, input.range.is_some())?;
     let options = GetObjectOptions {
         range: range(input.range),
@@ -43,6 +43,7 @@ pub(super) async fn handle(
             input.if_modified_since,
             input.if_unmodified_since,
         ),
+        version,
     };
     let read = s3
         .storage()
@@ -66,7 +67,7 @@ pub(super) async fn handle(
         GetObjectOutput,
         answer,
         body: body,
-        version_id: echo(named_null),
+        version_id: answer_version(&meta, version),
         tag_count: tag_count(&meta.tags),
         expiration: expiration_header(expiration.as_ref()),
     ));

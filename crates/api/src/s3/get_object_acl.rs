@@ -11,7 +11,7 @@ use s3s::dto::{GetObjectAclInput, GetObjectAclOutput};
 use s3s::{S3Request, S3Response, S3Result};
 
 use super::acl::owner_full_control;
-use super::versions::null_version;
+use super::versions::version_param;
 use super::{MiniS3, object_error, reader};
 
 pub(super) async fn handle(
@@ -20,7 +20,14 @@ pub(super) async fn handle(
 ) -> S3Result<S3Response<GetObjectAclOutput>> {
     let reader = reader(&req)?;
     let input = req.input;
-    null_version(input.version_id.as_deref())?;
+    // Every version has the one ACL there is (the bucket owner's full
+    // control); a version named must exist.
+    if let Some(version) = version_param(input.version_id.as_deref())? {
+        s3.storage()
+            .get_object_attributes_at(reader.clone(), &input.bucket, &input.key, Some(version))
+            .await
+            .map_err(object_error)?;
+    }
     let owner = s3
         .storage()
         .get_object_acl_owner(reader, &input.bucket, &input.key)

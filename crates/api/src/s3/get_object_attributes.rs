@@ -29,7 +29,7 @@ use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use super::convert::{StoredChecksums, etag, timestamp};
 use super::request_options::{STORAGE_CLASS, listed_class};
-use super::versions::{echo, null_version};
+use super::versions::{answer_version, version_param};
 use super::{MiniS3, object_error, reader};
 
 /// The most parts one answer lists (as ListParts).
@@ -181,7 +181,7 @@ pub(super) async fn handle(
 ) -> S3Result<S3Response<GetObjectAttributesOutput>> {
     let reader = reader(&req)?;
     let input = req.input;
-    let named_null = null_version(input.version_id.as_deref())?;
+    let version = version_param(input.version_id.as_deref())?;
     let wanted = wanted(&input.object_attributes)?;
     let max_parts = match input.max_parts {
         None => MAX_PARTS,
@@ -205,12 +205,12 @@ pub(super) async fn handle(
     };
     let meta = s3
         .storage()
-        .get_object_attributes(reader, &input.bucket, &input.key)
+        .get_object_attributes_at(reader, &input.bucket, &input.key, version)
         .await
         .map_err(object_error)?;
     Ok(S3Response::new(GetObjectAttributesOutput {
         last_modified: Some(timestamp(meta.last_modified)),
-        version_id: echo(named_null),
+        version_id: answer_version(&meta, version),
         e_tag: wanted.etag.then(|| etag(&meta.etag)),
         checksum: wanted.checksum.then(|| checksum(&meta)).flatten(),
         object_parts: wanted

@@ -9,7 +9,7 @@ use s3s::dto::{GetObjectTaggingInput, GetObjectTaggingOutput};
 use s3s::{S3Request, S3Response, S3Result};
 
 use super::tagging::tag_set;
-use super::versions::{echo, null_version};
+use super::versions::{answer_version, version_param};
 use super::{MiniS3, object_error, reader};
 
 pub(super) async fn handle(
@@ -18,14 +18,14 @@ pub(super) async fn handle(
 ) -> S3Result<S3Response<GetObjectTaggingOutput>> {
     let reader = reader(&req)?;
     let input = req.input;
-    let named_null = null_version(input.version_id.as_deref())?;
-    let tags = s3
+    let version = version_param(input.version_id.as_deref())?;
+    let meta = s3
         .storage()
-        .get_object_tags(reader, &input.bucket, &input.key)
+        .get_object_tags_at(reader, &input.bucket, &input.key, version)
         .await
         .map_err(object_error)?;
     Ok(S3Response::new(GetObjectTaggingOutput {
-        tag_set: tag_set(&tags),
-        version_id: echo(named_null),
+        tag_set: tag_set(&meta.tags),
+        version_id: answer_version(&meta, version),
     }))
 }

@@ -20,7 +20,7 @@ use super::convert::{conditions, range, read_error, read_part_number};
 use super::expiration::expiration_header;
 use super::object_answer::{ObjectAnswer, object_output};
 use super::tagging::tag_count;
-use super::versions::{echo, null_version};
+use super::versions::{answer_version, version_param};
 use super::{MiniS3, not_modified, object_error, reader};
 
 pub(super) async fn handle(
@@ -29,7 +29,7 @@ pub(super) async fn handle(
 ) -> S3Result<S3Response<HeadObjectOutput>> {
     let reader = reader(&req)?;
     let input = req.input;
-    let named_null = null_version(input.version_id.as_deref())?;
+    let version = version_param(input.version_id.as_deref())?;
     let part_number = read_part_number(input.part_number, input.range.is_some())?;
     let range_spec = range(input.range);
     let conditions = conditions(
@@ -40,7 +40,7 @@ pub(super) async fn handle(
     );
     let (meta, expiration) = match s3
         .storage()
-        .head_object(reader, &input.bucket, &input.key, &conditions)
+        .head_object_at(reader, &input.bucket, &input.key, &conditions, version)
         .await
         .map_err(object_error)?
     {
@@ -60,7 +60,7 @@ pub(super) async fn handle(
     let mut response = S3Response::new(object_output!(
         HeadObjectOutput,
         answer,
-        version_id: echo(named_null),
+        version_id: answer_version(&meta, version),
         expiration: expiration_header(expiration.as_ref()),
     ));
     if range.is_some() {

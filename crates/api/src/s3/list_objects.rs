@@ -29,14 +29,11 @@ fn encoded(s: String) -> String {
     url_encode(&s)
 }
 
-/// Which listing: ListObjects(V2)'s (`s3:ListBucket`) or
-/// ListObjectVersions' (`s3:ListBucketVersions`), by whoever the policy
-/// lets read.
+/// Which listing: ListObjects(V2)'s (`s3:ListBucket`), by whoever the
+/// policy lets read (ListObjectVersions has a listing of its own).
 pub(super) enum Lister {
     /// ListObjects and ListObjectsV2.
     Objects(Reader),
-    /// ListObjectVersions.
-    Versions(Reader),
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -69,11 +66,6 @@ pub(super) async fn list(
     };
     let page = match lister {
         Lister::Objects(reader) => s3.storage().list_objects(reader, bucket, &input).await,
-        Lister::Versions(reader) => {
-            s3.storage()
-                .list_object_versions(reader, bucket, &input)
-                .await
-        }
     }
     .map_err(bucket_error)?;
     let enc: fn(String) -> String = if url { encoded } else { plain };

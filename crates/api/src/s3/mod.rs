@@ -178,13 +178,24 @@ fn bucket_error(err: CoreError) -> S3Error {
 }
 
 /// Errors of object-level operations, through the table (a range that
-/// selects nothing also names the object's size).
+/// selects nothing also names the object's size; a delete marker says it
+/// is one, with its version id, as S3 answers).
 fn object_error(err: CoreError) -> S3Error {
     let size = match &err {
         CoreError::RangeNotSatisfiable { size_bytes } => Some(*size_bytes),
         _ => None,
     };
+    let marker = match &err {
+        CoreError::DeleteMarker { version_id, .. } => HeaderValue::from_str(version_id).ok(),
+        _ => None,
+    };
     let mut e = s3_error(err);
+    if let Some(version_id) = marker {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-amz-delete-marker", HeaderValue::from_static("true"));
+        headers.insert("x-amz-version-id", version_id);
+        e.set_headers(headers);
+    }
     if let Some(size) = size
         && let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}"))
     {

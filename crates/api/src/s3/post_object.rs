@@ -208,6 +208,12 @@ pub(crate) async fn handle(state: AppState, req: Request) -> S3Result<s3s::HttpR
     {
         response.headers_mut().insert(X_AMZ_EXPIRATION, v);
     }
+    // A new version of a versioned bucket names itself, as PutObject does.
+    if let Some(v) =
+        super::versions::answer_version(&meta, None).and_then(|id| HeaderValue::from_str(&id).ok())
+    {
+        response.headers_mut().insert("x-amz-version-id", v);
+    }
     Ok(response)
 }
 

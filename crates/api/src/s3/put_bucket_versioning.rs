@@ -1,23 +1,74 @@
-//! PutBucketVersioning: refused. Mini AWS keeps one version of each object;
-//! enabling (or suspending) versioning would promise versions it does not
-//! keep, so the answer is `NotImplemented` (501) with a message that says
-//! so, after the bucket's own checks (`NoSuchBucket`, `AccessDenied`).
+//! PutBucketVersioning: `Enabled` or `Suspended`, after the bucket's own
+//! checks (`NoSuchBucket`, `AccessDenied`). A bucket once versioned never
+//! goes back to unversioned (there is no such status to send). A `Status`
+//! other than the two is `MalformedXML`, as S3 answers; MFA delete
+//! (`MfaDelete` `Enabled`, or an `x-amz-mfa` header) is `NotImplemented`:
+//! Mini AWS has no MFA devices. A bucket with a lifecycle configuration
+//! cannot be versioned (`NotImplemented`): the lifecycle sweep does not act
+//! on versions (see the README's "Lifecycle rules").
 
-use miniaws_core::storage::S3Action;
-use s3s::dto::{PutBucketVersioningInput, PutBucketVersioningOutput};
+use miniaws_core::storage::{S3Action, Versioning};
+use s3s::dto::{
+    BucketVersioningStatus, MFADelete, PutBucketVersioningInput, PutBucketVersioningOutput,
+};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
-use super::{MiniS3, caller};
+use super::{MiniS3, bucket_error, caller};
 
 pub(super) async fn handle(
     s3: &MiniS3,
     req: S3Request<PutBucketVersioningInput>,
 ) -> S3Result<S3Response<PutBucketVersioningOutput>> {
     let caller = caller(&req)?;
-    s3.owned_bucket(caller, &req.input.bucket, S3Action::PutBucketVersioning)
+    let input = req.input;
+    s3.owned_bucket(caller, &input.bucket, S3Action::PutBucketVersioning)
         .await?;
-    Err(s3_error!(
-        NotImplemented,
-        "Mini AWS buckets are not versioned: each key holds one object, and versioning cannot be enabled or suspended (GetBucketVersioning answers that it was never enabled)"
-    ))
+    let config = input.versioning_configuration;
+    let versioning = match config.status.as_ref().map(BucketVersioningStatus::as_str) {
+        Some(BucketVersioningStatus::ENABLED) => Versioning::Enabled,
+        Some(BucketVersioningStatus::SUSPENDED) => Versioning::Suspended,
+        _ => {
+            return Err(s3_error!(
+                MalformedXML,
+                "The XML you provided was not well-formed or did not validate against our published schema: Status must be Enabled or Suspended"
+            ));
+        }
+    };
+    match config.mfa_delete.as_ref().map(MFADelete::as_str) {
+        None | Some(MFADelete::DISABLED) => {}
+        Some(MFADelete::ENABLED) => {
+            return Err(s3_error!(
+                NotImplemented,
+                "MFA delete is not implemented (Mini AWS has no MFA devices)"
+            ));
+        }
+        Some(_) => {
+            return Err(s3_error!(
+                MalformedXML,
+                "The XML you provided was not well-formed or did not validate against our published schema: MfaDelete must be Enabled or Disabled"
+            ));
+        }
+    }
+    if input.mfa.is_some() {
+        return Err(s3_error!(
+            NotImplemented,
+            "MFA delete is not implemented (Mini AWS has no MFA devices)"
+        ));
+    }
+    let lifecycle = s3
+        .storage()
+        .get_bucket_lifecycle(caller, &input.bucket)
+        .await
+        .map_err(bucket_error)?;
+    if lifecycle.is_some() {
+        return Err(s3_error!(
+            NotImplemented,
+            "a bucket with a lifecycle configuration cannot be versioned: the lifecycle rules do not act on versions yet (delete the configuration first)"
+        ));
+    }
+    s3.storage()
+        .set_bucket_versioning(caller, &input.bucket, versioning)
+        .await
+        .map_err(bucket_error)?;
+    Ok(S3Response::new(PutBucketVersioningOutput::default()))
 }

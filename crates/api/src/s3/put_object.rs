@@ -100,7 +100,7 @@ pub(super) async fn handle(
             .await;
         // A refused or failed write: its own error, told apart from the
         // commit's below.
-        let (blob_id, written, lifecycle) = match written {
+        let (blob_id, written, lifecycle, versioning) = match written {
             Ok(written) => written,
             Err(e) => return Ok(Err(e)),
         };
@@ -123,6 +123,7 @@ pub(super) async fn handle(
                     condition,
                     parts: Vec::new(),
                     tags,
+                    versioned: versioning == miniaws_core::storage::Versioning::Enabled,
                 },
             )
             .await?;
@@ -144,6 +145,7 @@ pub(super) async fn handle(
         size: i64::try_from(meta.size_bytes).ok(),
         server_side_encryption: sse_s3(),
         expiration: expiration_header(lifecycle.and_then(|l| l.expiration(&meta)).as_ref()),
+        version_id: super::versions::answer_version(&meta, None),
         ..Default::default()
     }))
 }

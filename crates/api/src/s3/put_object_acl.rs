@@ -9,7 +9,7 @@ use s3s::dto::{PutObjectAclInput, PutObjectAclOutput};
 use s3s::{S3Request, S3Response, S3Result};
 
 use super::acl::{acl_headers, check_acl_request};
-use super::versions::null_version;
+use super::versions::version_param;
 use super::{MiniS3, caller, object_error};
 
 pub(super) async fn handle(
@@ -18,7 +18,13 @@ pub(super) async fn handle(
 ) -> S3Result<S3Response<PutObjectAclOutput>> {
     let caller = caller(&req)?;
     let input = req.input;
-    null_version(input.version_id.as_deref())?;
+    // Every version has the one ACL there is; a version named must exist.
+    if let Some(version) = version_param(input.version_id.as_deref())? {
+        s3.storage()
+            .get_object_attributes_at(caller, &input.bucket, &input.key, Some(version))
+            .await
+            .map_err(object_error)?;
+    }
     s3.storage()
         .owned_object(caller, &input.bucket, &input.key, S3Action::PutObjectAcl)
         .await

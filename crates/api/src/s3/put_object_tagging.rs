@@ -6,7 +6,7 @@ use s3s::dto::{PutObjectTaggingInput, PutObjectTaggingOutput};
 use s3s::{S3Request, S3Response, S3Result};
 
 use super::tagging::document_tags;
-use super::versions::{echo, null_version};
+use super::versions::{current_version, version_param};
 use super::{MiniS3, caller, object_error};
 
 pub(super) async fn handle(
@@ -15,13 +15,14 @@ pub(super) async fn handle(
 ) -> S3Result<S3Response<PutObjectTaggingOutput>> {
     let caller = caller(&req)?;
     let input = req.input;
-    let named_null = null_version(input.version_id.as_deref())?;
+    let version = version_param(input.version_id.as_deref())?;
     let tags = document_tags(input.tagging)?;
+    let answered = current_version(s3, caller, &input.bucket, &input.key, version).await?;
     s3.storage()
         .put_object_tags(caller, &input.bucket, &input.key, &tags)
         .await
         .map_err(object_error)?;
     Ok(S3Response::new(PutObjectTaggingOutput {
-        version_id: echo(named_null),
+        version_id: answered,
     }))
 }

@@ -19,7 +19,7 @@ pub(super) async fn handle(
     let caller = caller(&req)?;
     let input = req.input;
     let number = part_number(input.part_number)?;
-    let (src_bucket, src_key, named_null) = source(&input.copy_source)?;
+    let (src_bucket, src_key, src_version) = source(&input.copy_source)?;
     // x-amz-copy-source-range must be `bytes=first-last`.
     let range = match input.copy_source_range.as_deref() {
         None => None,
@@ -42,6 +42,7 @@ pub(super) async fn handle(
             input.copy_source_if_modified_since,
             input.copy_source_if_unmodified_since,
         ),
+        version: src_version,
     };
     // The copy runs to the end even if the client goes away.
     let multipart = s3.state.multipart.clone();
@@ -78,7 +79,7 @@ pub(super) async fn handle(
             checksum_sha1: sums.sha1,
             checksum_sha256: sums.sha256,
         }),
-        copy_source_version_id: super::versions::echo(named_null),
+        copy_source_version_id: src_version.map(|v| v.to_string()),
         server_side_encryption: super::request_options::sse_s3(),
         ..Default::default()
     }))

@@ -1,13 +1,13 @@
-//! Version ids on buckets that are never versioned.
+//! Version ids on the S3 endpoint.
 //!
-//! Mini AWS keeps one version of each object, and no bucket can have
-//! versioning enabled. S3 gives every object of such a bucket the version id
-//! `null` (it is what ListObjectVersions lists), so a request that names
-//! `versionId=null` means the current object, as on S3. Any other version id
-//! cannot name anything here: S3 answers `InvalidArgument` "Invalid version
-//! id specified" (400) for it on an unversioned bucket, and so do we.
-//! See <https://docs.aws.amazon.com/AmazonS3/latest/userguide/AddingObjectstoVersionSuspendedBuckets.html>.
+//! A version id is `null` (the version of an object written while its
+//! bucket's versioning was never enabled, or suspended) or the 32
+//! lowercase hex digits of the version's id ([`VersionId`]). A request that
+//! names anything else is refused as S3 refuses it: `InvalidArgument`
+//! "Invalid version id specified" (400); a well-formed one that names no
+//! version is `NoSuchVersion` (404), from the service.
 
+use miniaws_core::storage::{ObjectMeta, VersionId};
 use s3s::S3Result;
 
 use super::wire::invalid_argument;
@@ -15,22 +15,21 @@ use super::wire::invalid_argument;
 /// The version id of every object of an unversioned bucket.
 pub const NULL_VERSION: &str = "null";
 
-/// A request's `versionId`: `Ok(false)` without one, `Ok(true)` for `null`
-/// (the current object; its answer then carries `x-amz-version-id: null`).
+/// A request's `versionId`: `None` without one.
 ///
 /// # Errors
-/// `InvalidArgument` (naming `versionId`) for an empty or any other version
-/// id.
-pub fn null_version(version_id: Option<&str>) -> S3Result<bool> {
+/// `InvalidArgument` (naming `versionId`) for an empty or malformed one.
+pub fn version_param(version_id: Option<&str>) -> S3Result<Option<VersionId>> {
     match version_id {
-        None => Ok(false),
-        Some(NULL_VERSION) => Ok(true),
+        None => Ok(None),
         Some("") => Err(invalid_argument(
             "Version id cannot be the empty string",
             "versionId",
             "",
         )),
-        Some(other) => Err(invalid_version_id("versionId", other)),
+        Some(other) => VersionId::parse(other)
+            .map(Some)
+            .map_err(|_| invalid_version_id("versionId", other)),
     }
 }
 
@@ -40,9 +39,47 @@ pub fn invalid_version_id(argument: &'static str, value: &str) -> s3s::S3Error {
     invalid_argument("Invalid version id specified", argument, value)
 }
 
-/// The version id to answer with: `null` when the request named it.
-pub fn echo(named: bool) -> Option<String> {
-    named.then(|| NULL_VERSION.to_owned())
+/// The version id to answer with (`x-amz-version-id`) for `meta`: its own
+/// when it is a version of its own, `null` when the request named a
+/// version (`null`), none otherwise (a bucket never versioned).
+pub fn answer_version(meta: &ObjectMeta, requested: Option<VersionId>) -> Option<String> {
+    (meta.versioned || requested.is_some()).then(|| meta.version_id().to_string())
+}
+
+/// For a tag write that names `version`: the version id to answer with,
+/// once the version is known to be the key's current one (the tags of a
+/// noncurrent version cannot be changed: `NotImplemented`; a version that
+/// does not exist is `NoSuchVersion`). Without a version: none to answer.
+///
+/// # Errors
+/// As described, and the read's errors.
+pub async fn current_version(
+    s3: &super::MiniS3,
+    caller: miniaws_core::identity::Caller,
+    bucket: &str,
+    key: &str,
+    version: Option<VersionId>,
+) -> S3Result<Option<String>> {
+    let Some(version) = version else {
+        return Ok(None);
+    };
+    let named = s3
+        .storage()
+        .get_object_tags_at(caller, bucket, key, Some(version))
+        .await
+        .map_err(super::object_error)?;
+    let current = s3
+        .storage()
+        .get_object_tags_at(caller, bucket, key, None)
+        .await
+        .map_err(super::object_error)?;
+    if current.id != named.id {
+        return Err(s3s::s3_error!(
+            NotImplemented,
+            "changing the tags of a noncurrent version is not implemented; only the current version's tags can be set"
+        ));
+    }
+    Ok(Some(version.to_string()))
 }
 
 #[cfg(test)]
@@ -50,21 +87,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_null_names_a_version() {
-        assert!(!null_version(None).expect("no version id"));
-        assert!(null_version(Some("null")).expect("null"));
-        for bad in ["", "Null", "3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY", "null "] {
-            let e = null_version(Some(bad)).expect_err(bad);
+    fn only_null_and_hex_ids_are_version_ids() {
+        assert_eq!(version_param(None).expect("no version id"), None);
+        assert_eq!(
+            version_param(Some("null")).expect("null"),
+            Some(VersionId::Null)
+        );
+        let id = "0123456789abcdef0123456789abcdef";
+        assert_eq!(
+            version_param(Some(id)).expect("hex").map(|v| v.to_string()),
+            Some(id.to_owned())
+        );
+        for bad in [
+            "",
+            "Null",
+            "3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY",
+            "null ",
+            "0123456789ABCDEF0123456789ABCDEF",
+            "0123456789abcdef0123456789abcde",
+        ] {
+            let e = version_param(Some(bad)).expect_err(bad);
             assert_eq!(e.code(), &s3s::S3ErrorCode::InvalidArgument, "{bad:?}");
         }
         assert_eq!(
-            null_version(Some("x"))
+            version_param(Some("x"))
                 .expect_err("x")
                 .message()
                 .map(str::to_owned),
             Some("Invalid version id specified".to_owned())
         );
-        assert_eq!(echo(true).as_deref(), Some("null"));
-        assert_eq!(echo(false), None);
     }
 }

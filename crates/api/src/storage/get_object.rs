@@ -67,6 +67,7 @@ pub(crate) async fn get_object(
             .and_then(RangeSpec::parse),
         part_number: None,
         conditions: conditions(&headers),
+        version: None,
     };
     let out = match state
         .storage

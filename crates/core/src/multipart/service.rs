@@ -436,6 +436,11 @@ impl MultipartService {
             )));
         }
         let full_object = upload.full_object_checksum();
+        // Whether the object is a new version of its own (versioning
+        // Enabled) or the `null` one: one more lookup of the bucket, for a
+        // completion only.
+        let versioned = self.storage.write_versioning(caller, bucket, key).await?
+            == crate::storage::Versioning::Enabled;
         // A refused conditional completion composes nothing; the commit
         // checks again, atomically.
         self.storage
@@ -484,6 +489,7 @@ impl MultipartService {
             parts,
             condition: condition.clone(),
             tags: upload.tags.clone(),
+            versioned,
         };
         let write = match object_write(caller, commit) {
             Ok(write) => write,

@@ -282,6 +282,166 @@ pub struct ObjectMeta {
     /// The object's tags (S3 object tagging). Changing them changes
     /// neither the version id, the ETag nor the last-modified time.
     pub tags: Tags,
+    /// Whether this version was written while its bucket's versioning was
+    /// Enabled: its version id is then its [`ObjectId`], else S3's `null`
+    /// (see [`ObjectMeta::version_id`]).
+    pub versioned: bool,
+}
+
+/// A bucket's versioning state (S3's `VersioningConfiguration` Status).
+/// A bucket starts [`Versioning::Unversioned`] and, once versioning was
+/// enabled, only moves between `Enabled` and `Suspended`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Versioning {
+    /// Never enabled: every object is its one `null` version.
+    #[default]
+    Unversioned,
+    /// Every write creates a new version; a delete inserts a delete marker.
+    Enabled,
+    /// Writes replace the `null` version; a delete inserts a `null` delete
+    /// marker; the versions kept before stay.
+    Suspended,
+}
+
+impl Versioning {
+    /// The stored form (`None`: never versioned).
+    pub fn as_stored(self) -> Option<&'static str> {
+        match self {
+            Self::Unversioned => None,
+            Self::Enabled => Some("Enabled"),
+            Self::Suspended => Some("Suspended"),
+        }
+    }
+
+    /// Reads the stored form back; anything unknown reads as `Suspended`
+    /// (versioned, but writing `null` versions: never destroys a version).
+    pub fn from_stored(stored: Option<&str>) -> Self {
+        match stored {
+            None => Self::Unversioned,
+            Some("Enabled") => Self::Enabled,
+            Some(_) => Self::Suspended,
+        }
+    }
+
+    /// Whether the bucket keeps versions (Enabled or Suspended).
+    pub fn is_versioned(self) -> bool {
+        self != Self::Unversioned
+    }
+}
+
+/// A version id as S3 spells it: `null`, or the 32 lowercase hex digits of
+/// the version's [`ObjectId`] (opaque and URL-safe).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum VersionId {
+    /// The `null` version (written while versioning was never enabled or
+    /// suspended).
+    Null,
+    /// A version written while versioning was Enabled.
+    Id(ObjectId),
+}
+
+impl VersionId {
+    /// The version id of a row with `id`, `versioned` or not.
+    pub fn of(id: ObjectId, versioned: bool) -> Self {
+        if versioned { Self::Id(id) } else { Self::Null }
+    }
+
+    /// Parses a request's version id.
+    ///
+    /// # Errors
+    /// `InvalidInput` "Invalid version id specified" for anything but
+    /// `null` and 32 lowercase hex digits.
+    pub fn parse(s: &str) -> CoreResult<Self> {
+        if s == "null" {
+            return Ok(Self::Null);
+        }
+        if s.len() == 32
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            && let Ok(u) = uuid::Uuid::parse_str(s)
+        {
+            return Ok(Self::Id(ObjectId::from_uuid(u)));
+        }
+        Err(CoreError::invalid("Invalid version id specified"))
+    }
+
+    /// Whether a row with `id`, `versioned` or not, is this version.
+    pub fn names(self, id: ObjectId, versioned: bool) -> bool {
+        match self {
+            Self::Null => !versioned,
+            Self::Id(want) => versioned && want == id,
+        }
+    }
+}
+
+impl fmt::Display for VersionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Null => f.write_str("null"),
+            Self::Id(id) => write!(f, "{}", id.as_uuid().simple()),
+        }
+    }
+}
+
+/// A delete marker: a version of a key that says it was deleted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeleteMarker {
+    /// Its id (its version id when `versioned`).
+    pub id: ObjectId,
+    /// The bucket.
+    pub bucket: BucketName,
+    /// The key.
+    pub key: ObjectKey,
+    /// Inserted while versioning was Enabled (else it is the `null` version).
+    pub versioned: bool,
+    /// When the delete happened.
+    pub last_modified: OffsetDateTime,
+}
+
+impl DeleteMarker {
+    /// Its version id.
+    pub fn version_id(&self) -> VersionId {
+        VersionId::of(self.id, self.versioned)
+    }
+}
+
+/// One version of a key: an object version or a delete marker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ObjectVersion {
+    /// A version with bytes.
+    Object(ObjectMeta),
+    /// A delete marker.
+    DeleteMarker(DeleteMarker),
+}
+
+impl ObjectVersion {
+    /// The key.
+    pub fn key(&self) -> &ObjectKey {
+        match self {
+            Self::Object(m) => &m.key,
+            Self::DeleteMarker(d) => &d.key,
+        }
+    }
+
+    /// The version id.
+    pub fn version_id(&self) -> VersionId {
+        match self {
+            Self::Object(m) => m.version_id(),
+            Self::DeleteMarker(d) => d.version_id(),
+        }
+    }
+}
+
+/// A version as the repository lists it: where it stands among its key's
+/// versions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedVersion {
+    /// The version.
+    pub version: ObjectVersion,
+    /// Its place among the key's noncurrent versions and delete markers
+    /// (higher is newer); `None` for the current version (the row of
+    /// `objects`), which is newer than all of them.
+    pub seq: Option<i64>,
 }
 
 /// One part of an object completed from a multipart upload.
@@ -297,6 +457,12 @@ pub struct ObjectPart {
 }
 
 impl ObjectMeta {
+    /// This version's id: its own id when it was written with versioning
+    /// Enabled, else `null`.
+    pub fn version_id(&self) -> VersionId {
+        VersionId::of(self.id, self.versioned)
+    }
+
     /// The object's ARN, `arn:miniaws:storage:local:<account>:object/<bucket>/<key>`.
     pub fn arn(&self, owner: UserId) -> String {
         object_arn(owner, &self.bucket, &self.key)
@@ -480,6 +646,7 @@ mod tests {
                 })
                 .collect(),
             tags: Tags::default(),
+            versioned: false,
         };
         let r = |start, end| Ok(Some(ByteRange { start, end }));
         let unsatisfiable = |size_bytes| Err(CoreError::RangeNotSatisfiable { size_bytes });

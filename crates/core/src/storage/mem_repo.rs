@@ -130,6 +130,7 @@ impl StorageRepo for MemRepo {
             bucket,
             policy,
             lifecycle,
+            versioning: crate::storage::Versioning::Unversioned,
         }))
     }
     async fn get_bucket_with_lifecycle(

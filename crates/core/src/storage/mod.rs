@@ -28,8 +28,9 @@ mod tests;
 pub use commit::MAX_COMMIT_BATCH;
 pub use cors::{CORS_METHODS, CorsConfiguration, CorsMatch, CorsRule, MAX_CORS_RULES};
 pub use domain::{
-    Bucket, BucketName, ETag, MAX_OBJECT_KEY_BYTES, MAX_USER_METADATA_BYTES, ObjectId, ObjectKey,
-    ObjectMeta, ObjectPart, UserMetadata, WriteCondition, guess_content_type, object_arn,
+    Bucket, BucketName, DeleteMarker, ETag, ListedVersion, MAX_OBJECT_KEY_BYTES,
+    MAX_USER_METADATA_BYTES, ObjectId, ObjectKey, ObjectMeta, ObjectPart, ObjectVersion,
+    UserMetadata, VersionId, Versioning, WriteCondition, guess_content_type, object_arn,
 };
 pub use lifecycle::{
     AndFilter, AndInput, Expiration, ExpirationInput, FilterInput, InvalidLifecycle,
@@ -50,8 +51,9 @@ pub use ports::{
 };
 pub use range::{ByteRange, Conditions, RangeSpec};
 pub use service::{
-    BucketCors, CommitObject, GetObjectOptions, GetObjectOutput, HeadObjectOutput,
-    MetadataDirective, PutObjectInput, StorageService, SweepReport, TaggingDirective,
+    BucketCors, CommitObject, DeleteOutcome, GetObjectOptions, GetObjectOutput, HeadObjectOutput,
+    ListVersionsInput, MetadataDirective, PutObjectInput, StorageService, SweepReport,
+    TaggingDirective, VersionEntry, VersionsPage,
 };
 pub(crate) use service::{commit_error, object_write, validate_object_fields};
 pub use tags::{MAX_BUCKET_TAGS, MAX_TAG_KEY_LEN, MAX_TAG_VALUE_LEN, MAX_TAGS, Tags};

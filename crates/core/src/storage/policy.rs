@@ -217,6 +217,10 @@ pub enum S3Action {
     /// [`S3Action::object_write`]).
     PutObjectWithTags,
     DeleteObject,
+    /// A read (GetObject, HeadObject …) that names a version id.
+    GetObjectVersion,
+    /// A DeleteObject that names a version id (removes it for good).
+    DeleteObjectVersion,
     GetObjectTagging,
     PutObjectTagging,
     DeleteObjectTagging,
@@ -276,6 +280,8 @@ impl S3Action {
             Self::PutObject => &["s3:PutObject"],
             Self::PutObjectWithTags => &["s3:PutObject", "s3:PutObjectTagging"],
             Self::DeleteObject => &["s3:DeleteObject"],
+            Self::GetObjectVersion => &["s3:GetObjectVersion"],
+            Self::DeleteObjectVersion => &["s3:DeleteObjectVersion"],
             Self::GetObjectTagging => &["s3:GetObjectTagging"],
             Self::PutObjectTagging => &["s3:PutObjectTagging"],
             Self::DeleteObjectTagging => &["s3:DeleteObjectTagging"],

@@ -5,7 +5,10 @@ use bytes::Bytes;
 use futures::stream::BoxStream;
 
 use super::cors::CorsConfiguration;
-use super::domain::{Bucket, BucketName, ObjectId, ObjectKey, ObjectMeta, WriteCondition};
+use super::domain::{
+    Bucket, BucketName, DeleteMarker, ListedVersion, ObjectId, ObjectKey, ObjectMeta,
+    ObjectVersion, VersionId, Versioning, WriteCondition,
+};
 use super::lifecycle::LifecycleConfiguration;
 use super::listing::{KeyRange, NameRange};
 use super::policy::{BucketAccess, PublicAccessBlock};
@@ -132,6 +135,8 @@ pub struct BucketLookup {
     /// does not decode), which says when its objects expire
     /// (`x-amz-expiration`).
     pub lifecycle: Option<LifecycleConfiguration>,
+    /// Its versioning state.
+    pub versioning: Versioning,
 }
 
 /// Buckets and object metadata in the database.
@@ -467,4 +472,93 @@ pub trait StorageRepo: Send + Sync {
     /// blobs are referenced like objects' (the start-up sweep keeps them).
     /// Must be an index range scan.
     async fn part_blobs_after(&self, after: Option<BlobId>, limit: u32) -> CoreResult<Vec<BlobId>>;
+
+    /// Sets the versioning state of `owner`'s bucket `name` (`Enabled` or
+    /// `Suspended`; the service never asks for `Unversioned`).
+    ///
+    /// # Errors
+    /// None of its own: `false` when `owner` has no such bucket.
+    async fn set_bucket_versioning(
+        &self,
+        _owner: UserId,
+        _name: &BucketName,
+        _versioning: Versioning,
+    ) -> CoreResult<bool> {
+        Err(no_versions())
+    }
+
+    /// Inserts `marker` as the latest version of its key in `owner`'s
+    /// versioned bucket, in one transaction: the current version (if any)
+    /// becomes noncurrent (or, when it and the marker are both `null`
+    /// versions, is removed), and a `null` marker replaces the key's
+    /// noncurrent `null` version. Returns the blob no row points to any
+    /// more, for the caller to remove.
+    ///
+    /// # Errors
+    /// `NotFound(Bucket)` when `owner` does not own the bucket.
+    async fn put_delete_marker(
+        &self,
+        _owner: UserId,
+        _marker: &DeleteMarker,
+    ) -> CoreResult<Option<BlobId>> {
+        Err(no_versions())
+    }
+
+    /// The version `version` of `key`, current or not, or a delete marker.
+    async fn get_object_version(
+        &self,
+        _bucket: &BucketName,
+        _key: &ObjectKey,
+        _version: VersionId,
+    ) -> CoreResult<Option<ListedVersion>> {
+        Err(no_versions())
+    }
+
+    /// Removes version `version` of `key` for good (in one transaction);
+    /// when it was the current version, the newest noncurrent version
+    /// becomes current (unless the newest is a delete marker, which then
+    /// stays the latest). Returns what was removed (`None`: no such
+    /// version); the caller removes an object version's blob.
+    ///
+    /// # Errors
+    /// `NotFound(Bucket)` when `owner` does not own the bucket.
+    async fn delete_object_version(
+        &self,
+        _owner: UserId,
+        _bucket: &BucketName,
+        _key: &ObjectKey,
+        _version: VersionId,
+    ) -> CoreResult<Option<ObjectVersion>> {
+        Err(no_versions())
+    }
+
+    /// Up to `limit` versions (current, noncurrent, delete markers) of
+    /// the keys of `bucket` in `range`, by key in byte order, then newest
+    /// first; after `after` (a key, and the `seq` of a version of it,
+    /// `None` for its current version) when given.
+    async fn list_versions(
+        &self,
+        _bucket: &BucketName,
+        _range: &KeyRange,
+        _after: Option<(&ObjectKey, Option<i64>)>,
+        _limit: u32,
+    ) -> CoreResult<Vec<ListedVersion>> {
+        Err(no_versions())
+    }
+
+    /// Up to `limit` blob ids of noncurrent versions, after `after`, in
+    /// blob-id order: referenced like objects' blobs (the start-up sweep
+    /// keeps them). Must be an index range scan.
+    async fn version_blobs_after(
+        &self,
+        _after: Option<BlobId>,
+        _limit: u32,
+    ) -> CoreResult<Vec<BlobId>> {
+        Ok(Vec::new())
+    }
+}
+
+/// What a repository without versions (a test fake) answers.
+fn no_versions() -> CoreError {
+    CoreError::internal_msg("this repository keeps no object versions")
 }

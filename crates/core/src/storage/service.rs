@@ -10,8 +10,8 @@ use crate::multipart::{CHECKSUM_TYPE_HEADER, DEFAULT_CHECKSUM, checksum_header, 
 use super::commit::CommitQueue;
 use super::cors::CorsConfiguration;
 use super::domain::{
-    Bucket, BucketName, ETag, ObjectId, ObjectKey, ObjectMeta, ObjectPart, UserMetadata,
-    WriteCondition, guess_content_type, validate_content_type, validate_user_metadata,
+    Bucket, BucketName, ETag, ObjectId, ObjectKey, ObjectMeta, ObjectPart, UserMetadata, VersionId,
+    Versioning, WriteCondition, guess_content_type, validate_content_type, validate_user_metadata,
 };
 use super::lifecycle::{LifecycleConfiguration, ObjectExpiry};
 use super::listing::{self, BucketPage, ListBucketsInput, ListObjectsInput, ListObjectsPage};
@@ -27,6 +27,9 @@ use crate::error::{ConflictKind, CoreError, CoreResult};
 use crate::identity::{Caller, UserId};
 
 mod bucket_settings;
+mod versions;
+
+pub use versions::{DeleteOutcome, ListVersionsInput, VersionEntry, VersionsPage};
 
 /// The largest declared body whose bucket lookup overlaps its blob write
 /// (see [`StorageService::write_checked_blob`]): at most this much is read before
@@ -109,6 +112,10 @@ pub struct CommitObject {
     pub parts: Vec<ObjectPart>,
     /// The object's tags.
     pub tags: Tags,
+    /// Whether the object is a new version of its own (the bucket's
+    /// versioning was Enabled when the write looked the bucket up) rather
+    /// than the `null` version ([`ObjectMeta::versioned`]).
+    pub versioned: bool,
 }
 
 /// Options of a read.
@@ -121,6 +128,8 @@ pub struct GetObjectOptions {
     pub part_number: Option<u32>,
     /// Conditional headers.
     pub conditions: Conditions,
+    /// The version to read (`None`: the current one).
+    pub version: Option<VersionId>,
 }
 
 /// What a read returns.
@@ -245,11 +254,14 @@ fn ascending(
     Ok(previous)
 }
 
-/// The blob ids multipart parts hold, read forward a page at a time (see
-/// [`StorageRepo::part_blobs_after`]) as the sweep's merge asks about
+/// The blob ids multipart parts (or noncurrent object versions) hold, read
+/// forward a page at a time (see [`StorageRepo::part_blobs_after`],
+/// [`StorageRepo::version_blobs_after`]) as the sweep's merge asks about
 /// ascending blob ids.
 #[derive(Default)]
 struct PartBlobs {
+    /// Noncurrent versions' blobs rather than parts'.
+    versions: bool,
     /// The current page, its first id at the back.
     page: Vec<BlobId>,
     /// The last id read from the repository.
@@ -275,13 +287,25 @@ impl PartBlobs {
             if self.done {
                 return Ok(false);
             }
-            let page = repo.part_blobs_after(self.after, SWEEP_PAGE).await?;
+            let (page, table) = if self.versions {
+                let page = repo.version_blobs_after(self.after, SWEEP_PAGE).await?;
+                (page, "object versions")
+            } else {
+                let page = repo.part_blobs_after(self.after, SWEEP_PAGE).await?;
+                (page, "multipart parts")
+            };
             self.done = page.len() < SWEEP_PAGE as usize;
-            self.after = ascending(self.after, page.iter().copied(), "multipart parts")?;
+            self.after = ascending(self.after, page.iter().copied(), table)?;
             self.page = page;
             self.page.reverse();
         }
     }
+}
+
+/// The blobs rows other than current objects' hold, for the sweep.
+struct Held {
+    parts: PartBlobs,
+    versions: PartBlobs,
 }
 
 /// Buckets and objects: ownership, naming, the write protocol, reads,
@@ -438,7 +462,13 @@ impl StorageService {
         files.sort_unstable_by_key(BlobId::as_uuid);
         files.dedup();
         let mut files = files.into_iter().peekable();
-        let mut parts = PartBlobs::default();
+        let mut held = Held {
+            parts: PartBlobs::default(),
+            versions: PartBlobs {
+                versions: true,
+                ..PartBlobs::default()
+            },
+        };
         let mut orphans = 0;
         let mut missing = 0;
         // The first few objects without their file, named once the pass
@@ -453,7 +483,7 @@ impl StorageService {
             after = ascending(after, page.iter().copied(), "objects")?;
             for blob in page {
                 orphans += self
-                    .remove_orphans(&mut files, Some(blob), &mut parts)
+                    .remove_orphans(&mut files, Some(blob), &mut held)
                     .await?;
                 if files.next_if_eq(&blob).is_none() {
                     missing += 1;
@@ -466,7 +496,7 @@ impl StorageService {
                 break;
             }
         }
-        orphans += self.remove_orphans(&mut files, None, &mut parts).await?;
+        orphans += self.remove_orphans(&mut files, None, &mut held).await?;
         if missing > 0 {
             let mut named = self.repo.objects_of_blobs(&unnamed).await?;
             named.sort_by_key(|(blob, _, _)| blob.as_uuid());
@@ -486,17 +516,20 @@ impl StorageService {
     }
 
     /// Removes the blob files of `files` below `bound` (all of them when
-    /// `None`) that no part holds either: the caller has seen every object
-    /// row below `bound`, and none pointed to them. How many it removed.
+    /// `None`) that no part and no noncurrent version holds either: the
+    /// caller has seen every object row below `bound`, and none pointed to
+    /// them. How many it removed.
     async fn remove_orphans(
         &self,
         files: &mut std::iter::Peekable<std::vec::IntoIter<BlobId>>,
         bound: Option<BlobId>,
-        parts: &mut PartBlobs,
+        held: &mut Held,
     ) -> CoreResult<usize> {
         let mut removed = 0;
         while let Some(file) = files.next_if(|f| bound.is_none_or(|b| f.as_uuid() < b.as_uuid())) {
-            if !parts.holds(&*self.repo, file).await? {
+            if !held.parts.holds(&*self.repo, file).await?
+                && !held.versions.holds(&*self.repo, file).await?
+            {
                 self.blobs.delete(file).await?;
                 removed += 1;
             }
@@ -548,12 +581,25 @@ impl StorageService {
         name: &str,
         access: Access<'_>,
     ) -> CoreResult<(Bucket, Option<LifecycleConfiguration>)> {
+        let found = self.checked_bucket(caller, name, access).await?;
+        Ok((found.bucket, found.lifecycle))
+    }
+
+    /// [`Self::bucket`] as the lookup read it (with its policy, lifecycle
+    /// configuration and versioning state), access checked.
+    async fn checked_bucket(
+        &self,
+        caller: Caller,
+        name: &str,
+        access: Access<'_>,
+    ) -> CoreResult<BucketLookup> {
         let found = self.owned_bucket(caller, name).await?;
         let policy = found
             .policy
-            .and_then(|doc| stored_policy(&found.bucket.name, &doc));
+            .as_deref()
+            .and_then(|doc| stored_policy(&found.bucket.name, doc));
         owner_may(&found.bucket, policy.as_ref(), caller, &access)?;
-        Ok((found.bucket, found.lifecycle))
+        Ok(found)
     }
 
     /// The caller's bucket `name` as the lookup reads it (access not
@@ -605,7 +651,7 @@ impl StorageService {
         name: &str,
         tags: &Tags,
     ) -> CoreResult<Bucket> {
-        let (bucket, created, _) = self.ensure(caller, name, tags, None).await.map_err(|e| match e {
+        let (bucket, created, _, _) = self.ensure(caller, name, tags, None).await.map_err(|e| match e {
             CoreError::Forbidden(_) => CoreError::conflict(
                 ConflictKind::AlreadyExists,
                 format!(
@@ -635,7 +681,7 @@ impl StorageService {
         name: &str,
         access: Access<'_>,
     ) -> CoreResult<(Bucket, bool)> {
-        let (bucket, created, _) = self
+        let (bucket, created, _, _) = self
             .ensure(caller, name, &Tags::default(), Some(access))
             .await?;
         Ok((bucket, created))
@@ -644,14 +690,14 @@ impl StorageService {
     /// [`Self::ensure_bucket`], creating the bucket with `tags`; an
     /// existing bucket is checked for `access` (`None`: CreateBucket, which
     /// refuses an existing bucket anyway), and comes with its lifecycle
-    /// configuration (a new one has none).
+    /// configuration and versioning state (a new one has neither).
     async fn ensure(
         &self,
         caller: Caller,
         name: &str,
         tags: &Tags,
         access: Option<Access<'_>>,
-    ) -> CoreResult<(Bucket, bool, Option<LifecycleConfiguration>)> {
+    ) -> CoreResult<(Bucket, bool, Option<LifecycleConfiguration>, Versioning)> {
         let name = BucketName::parse(name)?;
         loop {
             if let Some(found) = self.repo.lookup_bucket(&name).await? {
@@ -662,7 +708,7 @@ impl StorageService {
                 if let (Some(access), Some(doc)) = (access, found.policy) {
                     owner_may(&b, stored_policy(&b.name, &doc).as_ref(), caller, &access)?;
                 }
-                return Ok((b, false, found.lifecycle));
+                return Ok((b, false, found.lifecycle, found.versioning));
             }
             let bucket = Bucket {
                 name: name.clone(),
@@ -672,7 +718,7 @@ impl StorageService {
             match self.repo.create_bucket(&bucket, tags).await {
                 Ok(()) => {
                     tracing::info!(bucket = %name, "bucket created");
-                    return Ok((bucket, true, None));
+                    return Ok((bucket, true, None, Versioning::Unversioned));
                 }
                 // Someone created it in between: look again at who.
                 Err(CoreError::Conflict {
@@ -801,7 +847,7 @@ impl StorageService {
             .any(|k| k.starts_with("x-amz-checksum-") && k != CHECKSUM_TYPE_HEADER))
         .then(|| Arc::new(std::sync::Mutex::new(Some(DEFAULT_CHECKSUM.hasher()))));
         let body = feeding(body, default_sum.as_ref());
-        let (blob_id, written, lifecycle) = self
+        let (blob_id, written, lifecycle, versioning) = self
             .write_checked_blob(
                 caller,
                 &bucket,
@@ -835,6 +881,7 @@ impl StorageService {
                     condition,
                     parts: Vec::new(),
                     tags,
+                    versioned: versioning == Versioning::Enabled,
                 },
             )
             .await?;
@@ -871,7 +918,12 @@ impl StorageService {
         body: ByteStream,
         content_length: Option<u64>,
         expected_md5: Option<[u8; 16]>,
-    ) -> CoreResult<(BlobId, WrittenBlob, Option<LifecycleConfiguration>)> {
+    ) -> CoreResult<(
+        BlobId,
+        WrittenBlob,
+        Option<LifecycleConfiguration>,
+        Versioning,
+    )> {
         // The names first: a request that can only be refused must not
         // write (and fsync) a blob before it is.
         BucketName::parse(bucket)?;
@@ -880,24 +932,26 @@ impl StorageService {
             return Err(self.too_large());
         }
         let allowed = async {
-            let lifecycle = self
+            let target = self
                 .writable_bucket(caller, bucket, key, action, create_bucket, condition)
                 .await?;
             self.check_write(caller, bucket, key, condition).await?;
-            Ok(lifecycle)
+            Ok(target)
         };
         let write = self.write_verified_blob(body, content_length, expected_md5);
         if *condition != WriteCondition::Always
             || action != S3Action::PutObject
             || content_length.is_none_or(|len| len > OVERLAPPED_CHECK_MAX_BYTES)
         {
-            let lifecycle = allowed.await?;
+            let (lifecycle, versioning) = allowed.await?;
             let (blob_id, written) = write.await?;
-            return Ok((blob_id, written, lifecycle));
+            return Ok((blob_id, written, lifecycle, versioning));
         }
         let (allowed, written) = futures::join!(allowed, write);
         match allowed {
-            Ok(lifecycle) => written.map(|(blob_id, written)| (blob_id, written, lifecycle)),
+            Ok((lifecycle, versioning)) => {
+                written.map(|(blob_id, written)| (blob_id, written, lifecycle, versioning))
+            }
             Err(e) => {
                 if let Ok((blob_id, _)) = written {
                     self.discard(blob_id).await;
@@ -963,15 +1017,16 @@ impl StorageService {
         action: S3Action,
         create: bool,
         condition: &WriteCondition,
-    ) -> CoreResult<Option<LifecycleConfiguration>> {
+    ) -> CoreResult<(Option<LifecycleConfiguration>, Versioning)> {
         let access = Access::object(action, key);
         if create && matches!(condition, WriteCondition::Always | WriteCondition::Absent) {
-            let (_, _, lifecycle) = self
+            let (_, _, lifecycle, versioning) = self
                 .ensure(caller, bucket, &Tags::default(), Some(access))
                 .await?;
-            Ok(lifecycle)
+            Ok((lifecycle, versioning))
         } else {
-            Ok(self.bucket_with_lifecycle(caller, bucket, access).await?.1)
+            let found = self.checked_bucket(caller, bucket, access).await?;
+            Ok((found.lifecycle, found.versioning))
         }
     }
 
@@ -1071,9 +1126,16 @@ impl StorageService {
         reader: impl Into<Reader>,
         bucket: &str,
         key: &str,
+        version: Option<VersionId>,
     ) -> CoreResult<(ObjectMeta, Option<LifecycleConfiguration>)> {
         let (meta, _, lifecycle) = self
-            .object_meta_as(&reader.into(), PublicAction::GetObject, bucket, key)
+            .object_meta_as(
+                &reader.into(),
+                PublicAction::GetObject,
+                bucket,
+                key,
+                version,
+            )
             .await?;
         Ok((meta, lifecycle))
     }
@@ -1087,7 +1149,11 @@ impl StorageService {
         action: PublicAction,
         bucket: &str,
         key: &str,
+        version: Option<VersionId>,
     ) -> CoreResult<ObjectRead> {
+        if let Some(version) = version {
+            return self.version_read(reader, bucket, key, version).await;
+        }
         if let Some(found) = self.joined_read(reader, action, bucket, key).await? {
             return Ok(found);
         }
@@ -1127,6 +1193,9 @@ impl StorageService {
             Some((found, meta)) if found.bucket.owner == grant.owner => (found, meta),
             _ => return Err(denied()),
         };
+        if meta.is_none() && grant.may_list && found.versioning.is_versioned() {
+            self.refuse_delete_marker(&name, &object_key).await?;
+        }
         found_object(meta, Some(grant.clone()), found.lifecycle, key).map(Some)
     }
 
@@ -1148,6 +1217,7 @@ impl StorageService {
         let Some((found, meta)) = self.repo.lookup_object(&name, &object_key).await? else {
             return Err(CoreError::not_found(Resource::Bucket, name.as_str()));
         };
+        let versioned = found.versioning.is_versioned();
         if found.bucket.owner != caller.user_id {
             if matches!(reader, Reader::Owner(_)) {
                 return Err(forbidden(&name));
@@ -1157,6 +1227,9 @@ impl StorageService {
             let (_, grant, lifecycle) = self
                 .granted_to_other(*caller, found, action, Some(key))
                 .await?;
+            if meta.is_none() && versioned && grant.as_ref().is_none_or(|g| g.may_list) {
+                self.refuse_delete_marker(&name, &object_key).await?;
+            }
             return found_object(meta, grant, lifecycle, key).map(Some);
         }
         let policy = found
@@ -1168,7 +1241,26 @@ impl StorageService {
             *caller,
             &Access::object(action.action(), key),
         )?;
+        if meta.is_none() && versioned {
+            self.refuse_delete_marker(&name, &object_key).await?;
+        }
         found_object(meta, None, found.lifecycle, key).map(Some)
+    }
+
+    /// For a key of a versioned bucket that has no current version: S3's
+    /// answer when its latest version is a delete marker (404 `NoSuchKey`
+    /// saying `x-amz-delete-marker: true`), else nothing (plain
+    /// `NoSuchKey` follows). Only on that miss: a read that finds its
+    /// object, or a miss in a bucket never versioned, asks nothing more.
+    async fn refuse_delete_marker(&self, bucket: &BucketName, key: &ObjectKey) -> CoreResult<()> {
+        match self.latest_delete_marker(bucket, key).await? {
+            Some(marker) => Err(CoreError::DeleteMarker {
+                key: key.as_str().to_owned(),
+                version_id: marker.version_id().to_string(),
+                by_version: false,
+            }),
+            None => Ok(()),
+        }
     }
 
     /// An object's metadata, after its conditions, with when the bucket's
@@ -1183,7 +1275,25 @@ impl StorageService {
         key: &str,
         conditions: &Conditions,
     ) -> CoreResult<HeadObjectOutput> {
-        let (meta, lifecycle) = self.object_meta(caller, bucket, key).await?;
+        self.head_object_at(caller, bucket, key, conditions, None)
+            .await
+    }
+
+    /// [`Self::head_object`] of version `version` (`None`: the current
+    /// one; a version is read by the bucket's owner alone, see
+    /// [`Self::version_read`]).
+    ///
+    /// # Errors
+    /// As [`Self::head_object`]; `NotFound(Version)`, `DeleteMarker`.
+    pub async fn head_object_at(
+        &self,
+        caller: impl Into<Reader>,
+        bucket: &str,
+        key: &str,
+        conditions: &Conditions,
+        version: Option<VersionId>,
+    ) -> CoreResult<HeadObjectOutput> {
+        let (meta, lifecycle) = self.object_meta(caller, bucket, key, version).await?;
         let expiration = lifecycle.and_then(|l| l.expiration(&meta));
         Ok(match conditions.evaluate(&meta)? {
             Evaluation::Proceed => HeadObjectOutput::Found { expiration, meta },
@@ -1206,9 +1316,29 @@ impl StorageService {
         bucket: &str,
         key: &str,
     ) -> CoreResult<ObjectMeta> {
+        self.get_object_attributes_at(reader, bucket, key, None)
+            .await
+    }
+
+    /// [`Self::get_object_attributes`] of version `version` (`None`: the
+    /// current one).
+    ///
+    /// # Errors
+    /// As [`Self::get_object_attributes`]; `NotFound(Version)`,
+    /// `DeleteMarker`.
+    pub async fn get_object_attributes_at(
+        &self,
+        reader: impl Into<Reader>,
+        bucket: &str,
+        key: &str,
+        version: Option<VersionId>,
+    ) -> CoreResult<ObjectMeta> {
         let reader = reader.into();
         let action = PublicAction::GetObjectAttributes;
-        Ok(self.object_meta_as(&reader, action, bucket, key).await?.0)
+        Ok(self
+            .object_meta_as(&reader, action, bucket, key, version)
+            .await?
+            .0)
     }
 
     /// The owner of an existing object, for S3's GetObjectAcl (ACLs are
@@ -1226,7 +1356,9 @@ impl StorageService {
     ) -> CoreResult<UserId> {
         let reader = reader.into();
         let action = PublicAction::GetObjectAcl;
-        let (_, grant, _) = self.object_meta_as(&reader, action, bucket, key).await?;
+        let (_, grant, _) = self
+            .object_meta_as(&reader, action, bucket, key, None)
+            .await?;
         // Without a grant the reader read their own bucket.
         Ok(match (grant, reader) {
             (Some(grant), _) => grant.owner,
@@ -1267,7 +1399,13 @@ impl StorageService {
         loop {
             attempt += 1;
             let (meta, grant, lifecycle) = self
-                .object_meta_as(reader, PublicAction::GetObject, bucket, key)
+                .object_meta_as(
+                    reader,
+                    PublicAction::GetObject,
+                    bucket,
+                    key,
+                    options.version,
+                )
                 .await?;
             if conditions_say_not_modified(&options.conditions, &meta)? {
                 let expiration = lifecycle.and_then(|l| l.expiration(&meta));
@@ -1305,23 +1443,17 @@ impl StorageService {
         }
     }
 
-    /// Deletes an object (row and blob); returns whether it existed.
+    /// Deletes an object (row and blob); returns whether it existed. In a
+    /// versioned bucket it inserts a delete marker instead (see
+    /// [`Self::delete_object_at`]), and answers `true`.
     ///
     /// # Errors
     /// `NotFound(Bucket)`, `Forbidden`, `InvalidInput` for a bad key.
-    #[tracing::instrument(skip(self), fields(owner = %caller.user_id))]
     pub async fn delete_object(&self, caller: Caller, bucket: &str, key: &str) -> CoreResult<bool> {
-        let bucket = self
-            .bucket(caller, bucket, Access::object(S3Action::DeleteObject, key))
-            .await?;
-        let key = ObjectKey::parse(key)?;
-        match self.repo.delete_object(&bucket.name, &key).await? {
-            Some(blob) => {
-                self.discard(blob).await;
-                Ok(true)
-            }
-            None => Ok(false),
-        }
+        Ok(self
+            .delete_object_at(caller, bucket, key, None)
+            .await?
+            .existed)
     }
 
     /// Deletes several objects of one bucket; one result per key, in order
@@ -1336,30 +1468,14 @@ impl StorageService {
         bucket: &str,
         keys: &[String],
     ) -> CoreResult<Vec<CoreResult<bool>>> {
-        // One lookup for all the keys; each is checked against the policy.
-        let found = self.owned_bucket(caller, bucket).await?;
-        let bucket = found.bucket;
-        let policy = found
-            .policy
-            .and_then(|doc| stored_policy(&bucket.name, &doc));
-        let mut results = Vec::with_capacity(keys.len());
-        for key in keys {
-            let result = async {
-                let access = Access::object(S3Action::DeleteObject, key);
-                owner_may(&bucket, policy.as_ref(), caller, &access)?;
-                let key = ObjectKey::parse(key)?;
-                match self.repo.delete_object(&bucket.name, &key).await? {
-                    Some(blob) => {
-                        self.discard(blob).await;
-                        Ok(true)
-                    }
-                    None => Ok(false),
-                }
-            }
-            .await;
-            results.push(result);
-        }
-        Ok(results)
+        let entries: Vec<(String, Option<VersionId>)> =
+            keys.iter().map(|k| (k.clone(), None)).collect();
+        Ok(self
+            .delete_objects_at(caller, bucket, &entries)
+            .await?
+            .into_iter()
+            .map(|r| r.map(|outcome| outcome.existed))
+            .collect())
     }
 
     /// One page of the caller's bucket, in byte order of keys.
@@ -1375,28 +1491,6 @@ impl StorageService {
     ) -> CoreResult<ListObjectsPage> {
         let (bucket, _, _) = self
             .readable_bucket(&caller.into(), bucket, PublicAction::ListBucket, None)
-            .await?;
-        listing::list(self.repo.as_ref(), &bucket, input).await
-    }
-
-    /// One page of a bucket for S3's ListObjectVersions (every object its
-    /// one `null` version): the listing of [`Self::list_objects`], under
-    /// `s3:ListBucketVersions` rather than `s3:ListBucket` — the owner's,
-    /// unless the policy denies it them, or another account's or an
-    /// anonymous reader's when the policy grants it them
-    /// ([`PublicAction::ListBucketVersions`]).
-    ///
-    /// # Errors
-    /// As [`Self::list_objects`].
-    pub async fn list_object_versions(
-        &self,
-        reader: impl Into<Reader>,
-        bucket: &str,
-        input: &ListObjectsInput,
-    ) -> CoreResult<ListObjectsPage> {
-        let action = PublicAction::ListBucketVersions;
-        let (bucket, _, _) = self
-            .readable_bucket(&reader.into(), bucket, action, None)
             .await?;
         listing::list(self.repo.as_ref(), &bucket, input).await
     }
@@ -1471,6 +1565,31 @@ impl StorageService {
         directive: MetadataDirective,
         tagging: TaggingDirective,
     ) -> CoreResult<(ObjectMeta, Option<ObjectExpiry>)> {
+        self.copy_object_version(
+            caller, src_bucket, src_key, None, conditions, dst_bucket, dst_key, directive, tagging,
+        )
+        .await
+    }
+
+    /// [`Self::copy_object`] from version `src_version` of the source
+    /// (`None`: its current version; a version is read by its bucket's
+    /// owner alone).
+    ///
+    /// # Errors
+    /// As [`Self::copy_object`]; `NotFound(Version)`, `DeleteMarker`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn copy_object_version(
+        &self,
+        caller: Caller,
+        src_bucket: &str,
+        src_key: &str,
+        src_version: Option<VersionId>,
+        conditions: &Conditions,
+        dst_bucket: &str,
+        dst_key: &str,
+        directive: MetadataDirective,
+        tagging: TaggingDirective,
+    ) -> CoreResult<(ObjectMeta, Option<ObjectExpiry>)> {
         // Tags given by the request (`REPLACE`) need s3:PutObjectTagging
         // too; the source's, copied along, do not.
         let action = S3Action::object_write(
@@ -1483,6 +1602,7 @@ impl StorageService {
             range: None,
             part_number: None,
             conditions: conditions.clone(),
+            version: src_version,
         };
         let (source, body, grant) = match self
             .read_object(&Reader::Signed(caller), src_bucket, src_key, &options)
@@ -1569,13 +1689,31 @@ impl StorageService {
         bucket: &str,
         key: &str,
     ) -> CoreResult<Tags> {
+        Ok(self
+            .get_object_tags_at(reader, bucket, key, None)
+            .await?
+            .tags)
+    }
+
+    /// The metadata (with the tags) of version `version` (`None`: the
+    /// current one) of an object, for S3's GetObjectTagging, which answers
+    /// the version id too.
+    ///
+    /// # Errors
+    /// As [`Self::get_object_tags`]; `NotFound(Version)`, `DeleteMarker`.
+    pub async fn get_object_tags_at(
+        &self,
+        reader: impl Into<Reader>,
+        bucket: &str,
+        key: &str,
+        version: Option<VersionId>,
+    ) -> CoreResult<ObjectMeta> {
         let reader = reader.into();
         let action = PublicAction::GetObjectTagging;
         Ok(self
-            .object_meta_as(&reader, action, bucket, key)
+            .object_meta_as(&reader, action, bucket, key, version)
             .await?
-            .0
-            .tags)
+            .0)
     }
 
     /// Replaces the tags of the caller's object (an empty set removes
@@ -1745,6 +1883,7 @@ pub(crate) fn object_write(caller: Caller, c: CommitObject) -> CoreResult<Object
             last_modified: now_utc(),
             parts: c.parts,
             tags: c.tags,
+            versioned: c.versioned,
         },
         condition: c.condition,
     })

@@ -1297,6 +1297,7 @@ async fn tags_are_written_read_replaced_and_copied() {
         after,
         ObjectMeta {
             tags: t2.clone(),
+            versioned: false,
             ..written.clone()
         },
         "same id, blob, ETag and last-modified time"

@@ -4,6 +4,7 @@ mod identity;
 mod instance;
 mod multipart;
 mod storage;
+mod versions;
 
 pub(crate) use identity::PgIdentityRepo;
 pub(crate) use instance::PgInstanceRepo;

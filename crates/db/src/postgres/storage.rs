@@ -4,9 +4,10 @@ use async_trait::async_trait;
 use miniaws_core::error::ConflictKind;
 use miniaws_core::identity::UserId;
 use miniaws_core::storage::{
-    BlobId, Bucket, BucketAccess, BucketLookup, BucketName, CorsConfiguration, ETag, KeyRange,
-    LifecycleConfiguration, NameRange, ObjectId, ObjectKey, ObjectMeta, ObjectWrite,
-    PublicAccessBlock, StorageRepo, Tags, WriteCondition,
+    BlobId, Bucket, BucketAccess, BucketLookup, BucketName, CorsConfiguration, DeleteMarker, ETag,
+    KeyRange, LifecycleConfiguration, ListedVersion, NameRange, ObjectId, ObjectKey, ObjectMeta,
+    ObjectVersion, ObjectWrite, PublicAccessBlock, StorageRepo, Tags, VersionId, Versioning,
+    WriteCondition,
 };
 use miniaws_core::{CoreError, CoreResult, Resource};
 use sqlx::postgres::{PgConnection, PgPool, PgRow, Postgres};
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::versions;
 use crate::complete::first;
 use crate::error::{db_err, is_unique_violation};
 use crate::hot::HotConnections;
@@ -111,6 +113,7 @@ fn object_from_row(row: &PgRow, bucket: &BucketName) -> Result<ObjectMeta, sqlx:
             .unwrap_or(OffsetDateTime::UNIX_EPOCH),
         parts: json_to_parts(row.try_get("parts")?)?,
         tags: json_to_tags(row.try_get("tags")?)?,
+        versioned: row.try_get("versioned")?,
     })
 }
 
@@ -118,7 +121,7 @@ fn object_from_row(row: &PgRow, bucket: &BucketName) -> Result<ObjectMeta, sqlx:
 /// [`BUCKET_LOOKUP_COLUMNS`] (alone, or before a joined object's columns):
 /// the lifecycle configuration is decoded only when there is one.
 fn bucket_lookup_from_row(row: &PgRow) -> CoreResult<BucketLookup> {
-    let (bucket, policy, lifecycle) = (|| {
+    let (bucket, policy, lifecycle, versioning) = (|| {
         let bucket = Bucket {
             name: decode_bucket(row.try_get("b_name")?)?,
             owner: UserId::from_uuid(row.try_get("b_owner_id")?),
@@ -126,7 +129,8 @@ fn bucket_lookup_from_row(row: &PgRow) -> CoreResult<BucketLookup> {
         };
         let policy: Option<String> = row.try_get("b_policy")?;
         let lifecycle: Option<String> = row.try_get("b_lifecycle")?;
-        Ok::<_, sqlx::Error>((bucket, policy, lifecycle))
+        let versioning: Option<String> = row.try_get("b_versioning")?;
+        Ok::<_, sqlx::Error>((bucket, policy, lifecycle, versioning))
     })()
     .map_err(db_err)?;
     let lifecycle = stored_lifecycle(&bucket.name, lifecycle.as_deref());
@@ -134,6 +138,7 @@ fn bucket_lookup_from_row(row: &PgRow) -> CoreResult<BucketLookup> {
         bucket,
         policy,
         lifecycle,
+        versioning: Versioning::from_stored(versioning.as_deref()),
     })
 }
 
@@ -147,13 +152,16 @@ fn size_param(meta: &ObjectMeta) -> CoreResult<i64> {
 /// into `replaced_blob_id`, migration 0008, and `RETURNING` hands it back;
 /// `ON CONFLICT DO UPDATE` locks the row, so of two concurrent writes the
 /// second returns the first's blob). No row back: `owner` does not own the
-/// bucket, and nothing was written. A bucket deleted meanwhile fails the
-/// foreign key.
+/// bucket, or the bucket is versioned (migration 0017: the write then goes
+/// through [`versions::versioned_upsert`], which keeps the old version),
+/// and nothing was written. The versioning check reads the bucket row the
+/// owner check reads already: an unversioned write costs what it did. A
+/// bucket deleted meanwhile fails the foreign key.
 const UPSERT_OBJECT: &str = "
     INSERT INTO objects (id, arn, bucket, key, size_bytes, content_type, created_at,
         blob_id, etag, user_metadata, headers, replaced_blob_id, parts, tags)
     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, $13, $14
-    WHERE EXISTS (SELECT 1 FROM buckets WHERE name = $3 AND owner_id = $12)
+    WHERE EXISTS (SELECT 1 FROM buckets WHERE name = $3 AND owner_id = $12 AND versioning IS NULL)
     ON CONFLICT (bucket, key) DO UPDATE SET
         id = excluded.id, arn = excluded.arn, size_bytes = excluded.size_bytes,
         content_type = excluded.content_type, created_at = excluded.created_at,
@@ -168,7 +176,7 @@ const INSERT_OBJECT_IF_ABSENT: &str = "
     INSERT INTO objects (id, arn, bucket, key, size_bytes, content_type, created_at,
         blob_id, etag, user_metadata, headers, replaced_blob_id, parts, tags)
     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, $13, $14
-    WHERE EXISTS (SELECT 1 FROM buckets WHERE name = $3 AND owner_id = $12)
+    WHERE EXISTS (SELECT 1 FROM buckets WHERE name = $3 AND owner_id = $12 AND versioning IS NULL)
     ON CONFLICT (bucket, key) DO NOTHING
     RETURNING replaced_blob_id";
 
@@ -182,7 +190,8 @@ const UPDATE_OBJECT_IF_MATCH: &str = "
         deleted_at = NULL, blob_id = $8, etag = $9, user_metadata = $10, headers = $11,
         replaced_blob_id = blob_id, parts = $13, tags = $14
     WHERE bucket = $3 AND key = $4 AND ($15::text IS NULL OR etag = $15)
-        AND EXISTS (SELECT 1 FROM buckets WHERE name = $3 AND owner_id = $12)
+        AND EXISTS (SELECT 1 FROM buckets WHERE name = $3 AND owner_id = $12
+                    AND versioning IS NULL)
     RETURNING replaced_blob_id";
 
 /// Commits one write on `conn`, under `condition`. The outer error is a
@@ -225,29 +234,36 @@ pub(super) async fn upsert(
     let row: Option<Option<Uuid>> = first(query.fetch_all(&mut *conn).await?);
     Ok(match row {
         Some(replaced) => Ok(replaced.map(BlobId::from_uuid)),
-        None => Err(refusal(conn, owner, meta, condition).await?),
+        None => {
+            let (owned, versioned, current) = refusal(conn, owner, meta).await?;
+            if owned && versioned {
+                return versions::versioned_upsert(conn, owner, meta, condition).await;
+            }
+            Err(refusal_error(owned, current, meta, condition))
+        }
     })
 }
 
-/// Why a write under `condition` wrote nothing: the bucket is not
-/// `owner`'s, or the condition does not hold (read again after the fact;
-/// should the key have changed in between, still `PreconditionFailed`).
+/// Why a write wrote nothing: whether the bucket is `owner`'s, whether it
+/// is versioned, and the key's current ETag (for the condition; read again
+/// after the fact: should the key have changed in between, still
+/// `PreconditionFailed`).
 async fn refusal(
     conn: &mut PgConnection,
     owner: UserId,
     meta: &ObjectMeta,
-    condition: &WriteCondition,
-) -> Result<CoreError, sqlx::Error> {
-    let (owned, current): (bool, Option<String>) = sqlx::query_as(
+) -> Result<(bool, bool, Option<String>), sqlx::Error> {
+    sqlx::query_as(
         "SELECT EXISTS (SELECT 1 FROM buckets WHERE name = $1 AND owner_id = $2),
+            EXISTS (SELECT 1 FROM buckets WHERE name = $1 AND owner_id = $2
+                                          AND versioning IS NOT NULL),
             (SELECT etag FROM objects WHERE bucket = $1 AND key = $3)",
     )
     .bind(meta.bucket.as_str())
     .bind(owner.as_uuid())
     .bind(meta.key.as_str().as_bytes())
     .fetch_one(conn)
-    .await?;
-    Ok(refusal_error(owned, current, meta, condition))
+    .await
 }
 
 pub(super) fn is_fk_violation(e: &sqlx::Error) -> bool {
@@ -451,12 +467,14 @@ impl StorageRepo for PgStorageRepo {
         if owned != Some(owner.as_uuid()) {
             return Err(CoreError::not_found(Resource::Bucket, name.as_str()));
         }
-        let has_objects: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM objects WHERE bucket = $1)")
-                .bind(name.as_str())
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db_err)?;
+        let has_objects: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM objects WHERE bucket = $1)
+                     OR EXISTS (SELECT 1 FROM object_versions WHERE bucket = $1)",
+        )
+        .bind(name.as_str())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
         if has_objects {
             return Err(not_empty());
         }
@@ -719,7 +737,8 @@ impl StorageRepo for PgStorageRepo {
         let deleted: Option<Option<Uuid>> = sqlx::query_scalar(
             "DELETE FROM objects WHERE bucket = $1 AND key = $2 AND id = $3 AND tags = $4
                AND EXISTS (SELECT 1 FROM buckets WHERE name = $1 AND owner_id = $5
-                                                   AND lifecycle IS NOT NULL)
+                                                   AND lifecycle IS NOT NULL
+                                                   AND versioning IS NULL)
              RETURNING blob_id",
         )
         .bind(bucket.as_str())
@@ -825,6 +844,96 @@ impl StorageRepo for PgStorageRepo {
                 )
             })
             .collect())
+    }
+
+    async fn set_bucket_versioning(
+        &self,
+        owner: UserId,
+        name: &BucketName,
+        versioning: Versioning,
+    ) -> CoreResult<bool> {
+        self.set_bucket_setting(
+            BucketSetting::Versioning,
+            owner,
+            name,
+            versioning.as_stored(),
+        )
+        .await
+    }
+
+    async fn put_delete_marker(
+        &self,
+        owner: UserId,
+        marker: &DeleteMarker,
+    ) -> CoreResult<Option<BlobId>> {
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        versions::put_delete_marker(&mut conn, owner, marker)
+            .await
+            .map_err(|e| upsert_error(e, &marker.bucket))?
+    }
+
+    async fn get_object_version(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        version: VersionId,
+    ) -> CoreResult<Option<ListedVersion>> {
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        versions::get_object_version(&mut conn, bucket, key, version)
+            .await
+            .map_err(db_err)
+    }
+
+    async fn delete_object_version(
+        &self,
+        owner: UserId,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        version: VersionId,
+    ) -> CoreResult<Option<ObjectVersion>> {
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        versions::delete_object_version(&mut conn, owner, bucket, key, version)
+            .await
+            .map_err(db_err)?
+    }
+
+    async fn list_versions(
+        &self,
+        bucket: &BucketName,
+        range: &KeyRange,
+        after: Option<(&ObjectKey, Option<i64>)>,
+        limit: u32,
+    ) -> CoreResult<Vec<ListedVersion>> {
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        versions::list_versions(&mut conn, bucket, range, after, limit)
+            .await
+            .map_err(db_err)
+    }
+
+    async fn version_blobs_after(
+        &self,
+        after: Option<BlobId>,
+        limit: u32,
+    ) -> CoreResult<Vec<BlobId>> {
+        // A range scan of object_versions_blob_idx (migration 0017), as
+        // `object_blobs_after` scans objects'.
+        let found: Vec<Uuid> = match after {
+            None => sqlx::query_scalar(
+                "SELECT blob_id FROM object_versions
+                 WHERE blob_id IS NOT NULL ORDER BY blob_id LIMIT $1",
+            )
+            .bind(i64::from(limit)),
+            Some(after) => sqlx::query_scalar(
+                "SELECT blob_id FROM object_versions
+                 WHERE blob_id > $2 ORDER BY blob_id LIMIT $1",
+            )
+            .bind(i64::from(limit))
+            .bind(after.as_uuid()),
+        }
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(found.into_iter().map(BlobId::from_uuid).collect())
     }
 
     async fn part_blobs_after(&self, after: Option<BlobId>, limit: u32) -> CoreResult<Vec<BlobId>> {

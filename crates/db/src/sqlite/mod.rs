@@ -8,6 +8,7 @@ mod identity;
 mod instance;
 mod multipart;
 mod storage;
+mod versions;
 
 pub(crate) use identity::SqliteIdentityRepo;
 pub(crate) use instance::SqliteInstanceRepo;

@@ -10,9 +10,10 @@ use async_trait::async_trait;
 use miniaws_core::error::ConflictKind;
 use miniaws_core::identity::UserId;
 use miniaws_core::storage::{
-    BlobId, Bucket, BucketAccess, BucketLookup, BucketName, CorsConfiguration, ETag, KeyRange,
-    LifecycleConfiguration, NameRange, ObjectId, ObjectKey, ObjectMeta, ObjectWrite,
-    PublicAccessBlock, StorageRepo, Tags, WriteCondition,
+    BlobId, Bucket, BucketAccess, BucketLookup, BucketName, CorsConfiguration, DeleteMarker, ETag,
+    KeyRange, LifecycleConfiguration, ListedVersion, NameRange, ObjectId, ObjectKey, ObjectMeta,
+    ObjectVersion, ObjectWrite, PublicAccessBlock, StorageRepo, Tags, VersionId, Versioning,
+    WriteCondition,
 };
 use miniaws_core::{CoreError, CoreResult, Resource};
 use sqlx::Connection;
@@ -20,6 +21,7 @@ use sqlx::Row;
 use sqlx::sqlite::{Sqlite, SqliteConnection, SqlitePool, SqliteRow};
 use std::sync::Arc;
 
+use super::versions;
 use super::{fmt_time, parse_opt_time, parse_time, parse_uuid};
 use crate::complete::first;
 use crate::error::{db_err, is_unique_violation};
@@ -116,6 +118,7 @@ fn object_from_row(row: &SqliteRow, bucket: &BucketName) -> Result<ObjectMeta, s
             .unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
         parts: json_to_parts(row.try_get("parts")?)?,
         tags: json_to_tags(row.try_get("tags")?)?,
+        versioned: row.try_get("versioned")?,
     })
 }
 
@@ -123,12 +126,15 @@ fn object_from_row(row: &SqliteRow, bucket: &BucketName) -> Result<ObjectMeta, s
 /// the owner check (`EXISTS`), the upsert, and the replaced blob (the
 /// update copies the old `blob_id` into `replaced_blob_id`, migration 0008,
 /// and `RETURNING` hands it back). No row back: `owner` does not own the
-/// bucket, and nothing was written.
+/// bucket, or the bucket is versioned (migration 0017: the write then goes
+/// through [`versions::versioned_upsert`], which keeps the old version),
+/// and nothing was written. The versioning check reads the bucket row the
+/// owner check reads already: an unversioned write costs what it did.
 const UPSERT_OBJECT: &str = "
     INSERT INTO objects (id, arn, bucket, key, size_bytes, content_type, created_at,
         blob_id, etag, user_metadata, headers, replaced_blob_id, parts, tags)
     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL, ?13, ?14
-    WHERE EXISTS (SELECT 1 FROM buckets WHERE name = ?3 AND owner_id = ?12)
+    WHERE EXISTS (SELECT 1 FROM buckets WHERE name = ?3 AND owner_id = ?12 AND versioning IS NULL)
     ON CONFLICT (bucket, key) DO UPDATE SET
         id = excluded.id, arn = excluded.arn, size_bytes = excluded.size_bytes,
         content_type = excluded.content_type, created_at = excluded.created_at,
@@ -143,7 +149,7 @@ const INSERT_OBJECT_IF_ABSENT: &str = "
     INSERT INTO objects (id, arn, bucket, key, size_bytes, content_type, created_at,
         blob_id, etag, user_metadata, headers, replaced_blob_id, parts, tags)
     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL, ?13, ?14
-    WHERE EXISTS (SELECT 1 FROM buckets WHERE name = ?3 AND owner_id = ?12)
+    WHERE EXISTS (SELECT 1 FROM buckets WHERE name = ?3 AND owner_id = ?12 AND versioning IS NULL)
     ON CONFLICT (bucket, key) DO NOTHING
     RETURNING replaced_blob_id";
 
@@ -157,7 +163,8 @@ const UPDATE_OBJECT_IF_MATCH: &str = "
         deleted_at = NULL, blob_id = ?8, etag = ?9, user_metadata = ?10, headers = ?11,
         replaced_blob_id = blob_id, parts = ?13, tags = ?14
     WHERE bucket = ?3 AND key = ?4 AND (?15 IS NULL OR etag = ?15)
-        AND EXISTS (SELECT 1 FROM buckets WHERE name = ?3 AND owner_id = ?12)
+        AND EXISTS (SELECT 1 FROM buckets WHERE name = ?3 AND owner_id = ?12
+                    AND versioning IS NULL)
     RETURNING replaced_blob_id";
 
 /// Commits one write on `conn`, under `condition`. The outer error is a
@@ -204,28 +211,34 @@ pub(super) async fn upsert(
             .map(|s| parse_uuid(&s).map(BlobId::from_uuid))
             .transpose()
             .map_err(db_err),
-        None => Err(refusal(conn, owner, meta, condition).await?),
+        None => {
+            let (owned, versioned, current) = refusal(conn, owner, meta).await?;
+            if owned && versioned {
+                return versions::versioned_upsert(conn, owner, meta, condition).await;
+            }
+            Err(refusal_error(owned, current, meta, condition))
+        }
     })
 }
 
-/// Why a write under `condition` wrote nothing: the bucket is not
-/// `owner`'s, or the condition does not hold.
+/// Why a write wrote nothing: whether the bucket is `owner`'s, whether it
+/// is versioned, and the key's current ETag (for the condition).
 async fn refusal(
     conn: &mut SqliteConnection,
     owner: UserId,
     meta: &ObjectMeta,
-    condition: &WriteCondition,
-) -> Result<CoreError, sqlx::Error> {
-    let (owned, current): (bool, Option<String>) = sqlx::query_as(
+) -> Result<(bool, bool, Option<String>), sqlx::Error> {
+    sqlx::query_as(
         "SELECT EXISTS (SELECT 1 FROM buckets WHERE name = ?1 AND owner_id = ?2),
+            EXISTS (SELECT 1 FROM buckets WHERE name = ?1 AND owner_id = ?2
+                                          AND versioning IS NOT NULL),
             (SELECT etag FROM objects WHERE bucket = ?1 AND key = ?3)",
     )
     .bind(meta.bucket.as_str())
     .bind(owner.to_string())
     .bind(meta.key.as_str().as_bytes())
     .fetch_one(conn)
-    .await?;
-    Ok(refusal_error(owned, current, meta, condition))
+    .await
 }
 
 /// One row of a listing page, as the JSON array the listing query builds:
@@ -261,6 +274,7 @@ fn listed_into_meta(row: ListedRow, bucket: &BucketName) -> Result<ObjectMeta, s
         last_modified: parse_opt_time(at)?.unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
         parts: json_to_parts(parts.as_deref())?,
         tags: json_to_tags(&tags)?,
+        versioned: false,
     })
 }
 
@@ -268,7 +282,7 @@ fn listed_into_meta(row: ListedRow, bucket: &BucketName) -> Result<ObjectMeta, s
 /// [`BUCKET_LOOKUP_COLUMNS`] (alone, or before a joined object's columns):
 /// the lifecycle configuration is decoded only when there is one.
 fn bucket_lookup_from_row(row: &SqliteRow) -> CoreResult<BucketLookup> {
-    let (bucket, policy, lifecycle) = (|| {
+    let (bucket, policy, lifecycle, versioning) = (|| {
         let bucket = Bucket {
             name: decode_bucket(row.try_get("b_name")?)?,
             owner: UserId::from_uuid(parse_uuid(row.try_get("b_owner_id")?)?),
@@ -276,7 +290,8 @@ fn bucket_lookup_from_row(row: &SqliteRow) -> CoreResult<BucketLookup> {
         };
         let policy: Option<String> = row.try_get("b_policy")?;
         let lifecycle: Option<String> = row.try_get("b_lifecycle")?;
-        Ok::<_, sqlx::Error>((bucket, policy, lifecycle))
+        let versioning: Option<String> = row.try_get("b_versioning")?;
+        Ok::<_, sqlx::Error>((bucket, policy, lifecycle, versioning))
     })()
     .map_err(db_err)?;
     let lifecycle = stored_lifecycle(&bucket.name, lifecycle.as_deref());
@@ -284,6 +299,7 @@ fn bucket_lookup_from_row(row: &SqliteRow) -> CoreResult<BucketLookup> {
         bucket,
         policy,
         lifecycle,
+        versioning: Versioning::from_stored(versioning.as_deref()),
     })
 }
 
@@ -483,12 +499,14 @@ impl StorageRepo for SqliteStorageRepo {
         if owned != Some(owner.to_string()) {
             return Err(CoreError::not_found(Resource::Bucket, name.as_str()));
         }
-        let has_objects: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM objects WHERE bucket = ?)")
-                .bind(name.as_str())
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db_err)?;
+        let has_objects: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM objects WHERE bucket = ?1)
+                     OR EXISTS (SELECT 1 FROM object_versions WHERE bucket = ?1)",
+        )
+        .bind(name.as_str())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
         if has_objects {
             return Err(CoreError::conflict(
                 ConflictKind::BucketNotEmpty,
@@ -749,7 +767,8 @@ impl StorageRepo for SqliteStorageRepo {
         let deleted: Option<Option<String>> = sqlx::query_scalar(
             "DELETE FROM objects WHERE bucket = ?1 AND key = ?2 AND id = ?3 AND tags = ?4
                AND EXISTS (SELECT 1 FROM buckets WHERE name = ?1 AND owner_id = ?5
-                                                   AND lifecycle IS NOT NULL)
+                                                   AND lifecycle IS NOT NULL
+                                                   AND versioning IS NULL)
              RETURNING blob_id",
         )
         .bind(bucket.as_str())
@@ -863,6 +882,88 @@ impl StorageRepo for SqliteStorageRepo {
             }
         }
         Ok(found)
+    }
+
+    async fn set_bucket_versioning(
+        &self,
+        owner: UserId,
+        name: &BucketName,
+        versioning: Versioning,
+    ) -> CoreResult<bool> {
+        self.set_bucket_setting(
+            BucketSetting::Versioning,
+            owner,
+            name,
+            versioning.as_stored(),
+        )
+        .await
+    }
+
+    async fn put_delete_marker(
+        &self,
+        owner: UserId,
+        marker: &DeleteMarker,
+    ) -> CoreResult<Option<BlobId>> {
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        versions::put_delete_marker(&mut conn, owner, marker)
+            .await
+            .map_err(db_err)?
+    }
+
+    async fn get_object_version(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        version: VersionId,
+    ) -> CoreResult<Option<ListedVersion>> {
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        versions::get_object_version(&mut conn, bucket, key, version)
+            .await
+            .map_err(db_err)
+    }
+
+    async fn delete_object_version(
+        &self,
+        owner: UserId,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        version: VersionId,
+    ) -> CoreResult<Option<ObjectVersion>> {
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        versions::delete_object_version(&mut conn, owner, bucket, key, version)
+            .await
+            .map_err(db_err)?
+    }
+
+    async fn list_versions(
+        &self,
+        bucket: &BucketName,
+        range: &KeyRange,
+        after: Option<(&ObjectKey, Option<i64>)>,
+        limit: u32,
+    ) -> CoreResult<Vec<ListedVersion>> {
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        versions::list_versions(&mut conn, bucket, range, after, limit)
+            .await
+            .map_err(db_err)
+    }
+
+    async fn version_blobs_after(
+        &self,
+        after: Option<BlobId>,
+        limit: u32,
+    ) -> CoreResult<Vec<BlobId>> {
+        // A range scan of object_versions_blob_idx (migration 0017); delete
+        // markers (NULL) sort first and are skipped by `>`.
+        blob_id_page(
+            &self.pool,
+            "SELECT json_group_array(blob_id) FROM (
+                 SELECT blob_id FROM object_versions
+                 WHERE blob_id > ? ORDER BY blob_id LIMIT ?)",
+            after,
+            limit,
+        )
+        .await
     }
 
     async fn part_blobs_after(&self, after: Option<BlobId>, limit: u32) -> CoreResult<Vec<BlobId>> {

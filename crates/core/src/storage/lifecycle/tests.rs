@@ -53,6 +53,7 @@ fn object(key: &str, tags: &[(&str, &str)], size: u64, at: OffsetDateTime) -> Ob
         last_modified: at,
         parts: vec![],
         tags: Tags::new(tags.iter().map(|(k, v)| tag(k, v)).collect()).expect("tags"),
+        versioned: false,
     }
 }
 

@@ -1,0 +1,522 @@
+//! Bucket versioning in the storage service: the bucket's state, deletes
+//! that leave delete markers or remove one version for good, reads of a
+//! version by its id, and the listing of every version. Split from
+//! `service.rs`; same `impl`, same rules.
+//!
+//! Writes need nothing here: a write to a versioned bucket goes through the
+//! same commit as any other, carrying whether it is a new version
+//! ([`ObjectMeta::versioned`], from the bucket's state read before the
+//! write), and the repository keeps the version it replaces.
+
+use super::{ObjectRead, StorageService, forbidden, owner_may, stored_policy};
+use crate::Resource;
+use crate::clock::now_utc;
+use crate::error::{CoreError, CoreResult};
+use crate::identity::{Caller, UserId};
+use crate::storage::domain::{
+    BucketName, DeleteMarker, ListedVersion, ObjectId, ObjectKey, ObjectVersion, VersionId,
+    Versioning,
+};
+use crate::storage::listing::{KeyRange, MAX_LIST_KEYS, key_successor};
+use crate::storage::policy::{Access, PublicAction, Reader, S3Action};
+
+/// What a delete did (S3's DeleteObject answer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeleteOutcome {
+    /// The version the answer names (`x-amz-version-id`): the delete
+    /// marker inserted, or the version removed; `None` for a delete in a
+    /// bucket that was never versioned that named no version.
+    pub version_id: Option<VersionId>,
+    /// Whether that version is a delete marker (`x-amz-delete-marker`).
+    pub delete_marker: bool,
+    /// Whether anything was there to delete (an unversioned bucket's key,
+    /// or the version named).
+    pub existed: bool,
+}
+
+/// A ListObjectVersions request.
+#[derive(Debug, Clone, Default)]
+pub struct ListVersionsInput {
+    /// Only keys starting with this.
+    pub prefix: String,
+    /// Roll keys that contain this after the prefix up into common prefixes.
+    pub delimiter: Option<String>,
+    /// Start after this key (S3's `key-marker`)…
+    pub key_marker: Option<String>,
+    /// …or after this version of it (`version-id-marker`).
+    pub version_id_marker: Option<VersionId>,
+    /// Page size (entries and common prefixes); at most [`MAX_LIST_KEYS`].
+    pub max_keys: u32,
+}
+
+/// One version in a listing page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionEntry {
+    /// The version or delete marker.
+    pub version: ObjectVersion,
+    /// Whether it is its key's latest version.
+    pub is_latest: bool,
+}
+
+/// One page of ListObjectVersions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionsPage {
+    /// Versions and delete markers, by key in byte order, newest first.
+    pub entries: Vec<VersionEntry>,
+    /// Common prefixes (with a delimiter), in byte order.
+    pub common_prefixes: Vec<String>,
+    /// Whether more follow.
+    pub is_truncated: bool,
+    /// Where the next page starts (when truncated): the last key or common
+    /// prefix of this one…
+    pub next_key_marker: Option<String>,
+    /// …and the last version's id when the page ended on a version.
+    pub next_version_id_marker: Option<VersionId>,
+    /// The bucket's owner (each entry's `Owner`, whoever reads).
+    pub owner: UserId,
+}
+
+impl StorageService {
+    /// The versioning state of the caller's bucket (GetBucketVersioning).
+    ///
+    /// # Errors
+    /// `InvalidInput` for a bad name, `NotFound(Bucket)`, `Forbidden`.
+    pub async fn bucket_versioning(&self, caller: Caller, name: &str) -> CoreResult<Versioning> {
+        let found = self.owned_bucket(caller, name).await?;
+        let policy = found
+            .policy
+            .as_deref()
+            .and_then(|doc| stored_policy(&found.bucket.name, doc));
+        owner_may(
+            &found.bucket,
+            policy.as_ref(),
+            caller,
+            &Access::bucket(S3Action::GetBucketVersioning),
+        )?;
+        Ok(found.versioning)
+    }
+
+    /// The versioning state of the caller's bucket `bucket`, for a write
+    /// of `key` that does not go through [`Self::write_checked_blob`] (a
+    /// multipart completion), checked as that write.
+    ///
+    /// # Errors
+    /// As [`Self::bucket`].
+    pub(crate) async fn write_versioning(
+        &self,
+        caller: Caller,
+        bucket: &str,
+        key: &str,
+    ) -> CoreResult<Versioning> {
+        let access = Access::object(S3Action::PutObject, key);
+        Ok(self
+            .checked_bucket(caller, bucket, access)
+            .await?
+            .versioning)
+    }
+
+    /// Sets the versioning state of the caller's bucket (PutBucketVersioning):
+    /// `Enabled` or `Suspended`; a bucket never goes back to unversioned.
+    ///
+    /// # Errors
+    /// `InvalidInput` for `Unversioned`, a bad name; `NotFound(Bucket)`,
+    /// `Forbidden`.
+    #[tracing::instrument(skip(self), fields(owner = %caller.user_id))]
+    pub async fn set_bucket_versioning(
+        &self,
+        caller: Caller,
+        name: &str,
+        versioning: Versioning,
+    ) -> CoreResult<()> {
+        if versioning == Versioning::Unversioned {
+            return Err(CoreError::invalid(
+                "versioning can be Enabled or Suspended; a bucket never goes back to unversioned",
+            ));
+        }
+        let bucket = self
+            .bucket(caller, name, Access::bucket(S3Action::PutBucketVersioning))
+            .await?;
+        let written = self
+            .repo
+            .set_bucket_versioning(caller.user_id, &bucket.name, versioning)
+            .await?;
+        if !written {
+            return Err(CoreError::not_found(Resource::Bucket, bucket.name.as_str()));
+        }
+        tracing::info!(bucket = %bucket.name, ?versioning, "bucket versioning set");
+        Ok(())
+    }
+
+    /// S3's DeleteObject: without `version`, removes the key in a bucket
+    /// that was never versioned, and inserts a delete marker in a versioned
+    /// one (a `null` one when versioning is suspended); with `version`,
+    /// removes that version for good (its blob too).
+    ///
+    /// # Errors
+    /// `NotFound(Bucket)`, `Forbidden`, `InvalidInput` for a bad key.
+    #[tracing::instrument(skip(self), fields(owner = %caller.user_id))]
+    pub async fn delete_object_at(
+        &self,
+        caller: Caller,
+        bucket: &str,
+        key: &str,
+        version: Option<VersionId>,
+    ) -> CoreResult<DeleteOutcome> {
+        let found = self.owned_bucket(caller, bucket).await?;
+        let policy = found
+            .policy
+            .as_deref()
+            .and_then(|doc| stored_policy(&found.bucket.name, doc));
+        let action = match version {
+            None => S3Action::DeleteObject,
+            Some(_) => S3Action::DeleteObjectVersion,
+        };
+        owner_may(
+            &found.bucket,
+            policy.as_ref(),
+            caller,
+            &Access::object(action, key),
+        )?;
+        self.delete_in(caller, &found.bucket.name, found.versioning, key, version)
+            .await
+    }
+
+    /// The delete of [`Self::delete_object_at`] once the bucket is checked.
+    pub(super) async fn delete_in(
+        &self,
+        caller: Caller,
+        bucket: &BucketName,
+        versioning: Versioning,
+        key: &str,
+        version: Option<VersionId>,
+    ) -> CoreResult<DeleteOutcome> {
+        let key = ObjectKey::parse(key)?;
+        match (version, versioning) {
+            (None, Versioning::Unversioned) => {
+                let blob = self.repo.delete_object(bucket, &key).await?;
+                let existed = blob.is_some();
+                if let Some(blob) = blob {
+                    self.discard(blob).await;
+                }
+                Ok(DeleteOutcome {
+                    version_id: None,
+                    delete_marker: false,
+                    existed,
+                })
+            }
+            (None, state) => {
+                let marker = DeleteMarker {
+                    id: ObjectId::new(),
+                    bucket: bucket.clone(),
+                    key,
+                    versioned: state == Versioning::Enabled,
+                    last_modified: now_utc(),
+                };
+                if let Some(blob) = self.repo.put_delete_marker(caller.user_id, &marker).await? {
+                    self.discard(blob).await;
+                }
+                tracing::debug!(marker = %marker.id, "delete marker inserted");
+                Ok(DeleteOutcome {
+                    version_id: Some(marker.version_id()),
+                    delete_marker: true,
+                    existed: true,
+                })
+            }
+            (Some(version), _) => {
+                let removed = self
+                    .repo
+                    .delete_object_version(caller.user_id, bucket, &key, version)
+                    .await?;
+                let delete_marker = matches!(removed, Some(ObjectVersion::DeleteMarker(_)));
+                let existed = removed.is_some();
+                if let Some(ObjectVersion::Object(meta)) = removed {
+                    self.discard(meta.blob_id).await;
+                }
+                Ok(DeleteOutcome {
+                    version_id: Some(version),
+                    delete_marker,
+                    existed,
+                })
+            }
+        }
+    }
+
+    /// S3's DeleteObjects: each entry as [`Self::delete_object_at`], one
+    /// result per entry in order (a key the bucket's policy denies is
+    /// `Forbidden`, as S3 answers that entry `AccessDenied`).
+    ///
+    /// # Errors
+    /// `NotFound(Bucket)` or `Forbidden` for the bucket as a whole.
+    pub async fn delete_objects_at(
+        &self,
+        caller: Caller,
+        bucket: &str,
+        entries: &[(String, Option<VersionId>)],
+    ) -> CoreResult<Vec<CoreResult<DeleteOutcome>>> {
+        let found = self.owned_bucket(caller, bucket).await?;
+        let policy = found
+            .policy
+            .as_deref()
+            .and_then(|doc| stored_policy(&found.bucket.name, doc));
+        let mut results = Vec::with_capacity(entries.len());
+        for (key, version) in entries {
+            let action = match version {
+                None => S3Action::DeleteObject,
+                Some(_) => S3Action::DeleteObjectVersion,
+            };
+            let result = match owner_may(
+                &found.bucket,
+                policy.as_ref(),
+                caller,
+                &Access::object(action, key),
+            ) {
+                Ok(()) => {
+                    self.delete_in(caller, &found.bucket.name, found.versioning, key, *version)
+                        .await
+                }
+                Err(e) => Err(e),
+            };
+            results.push(result);
+        }
+        Ok(results)
+    }
+
+    /// The version `version` of `key` that `reader` may read: the bucket's
+    /// owner only (a policy's grants are for the current version; S3's
+    /// `s3:GetObjectVersion` grants are not implemented), under
+    /// `s3:GetObjectVersion`.
+    ///
+    /// # Errors
+    /// `NotFound(Bucket)`, `NotFound(Version)` for a version that does not
+    /// exist, `DeleteMarker { by_version: true }` for a delete marker,
+    /// `Forbidden`.
+    pub(super) async fn version_read(
+        &self,
+        reader: &Reader,
+        bucket: &str,
+        key: &str,
+        version: VersionId,
+    ) -> CoreResult<ObjectRead> {
+        let caller = match reader {
+            Reader::Owner(caller) | Reader::Signed(caller) => *caller,
+            Reader::Public(_) => return Err(CoreError::Forbidden("Access Denied".into())),
+        };
+        let name = BucketName::parse(bucket)?;
+        let Some(found) = self.repo.lookup_bucket(&name).await? else {
+            return Err(CoreError::not_found(Resource::Bucket, name.as_str()));
+        };
+        if found.bucket.owner != caller.user_id {
+            return Err(match reader {
+                Reader::Owner(_) => forbidden(&name),
+                _ => CoreError::Forbidden("Access Denied".into()),
+            });
+        }
+        let policy = found
+            .policy
+            .as_deref()
+            .and_then(|doc| stored_policy(&found.bucket.name, doc));
+        owner_may(
+            &found.bucket,
+            policy.as_ref(),
+            caller,
+            &Access::object(S3Action::GetObjectVersion, key),
+        )?;
+        let key = ObjectKey::parse(key)?;
+        match self.repo.get_object_version(&name, &key, version).await? {
+            Some(ListedVersion {
+                version: ObjectVersion::Object(meta),
+                ..
+            }) => Ok((meta, None, found.lifecycle)),
+            Some(ListedVersion {
+                version: ObjectVersion::DeleteMarker(marker),
+                ..
+            }) => Err(CoreError::DeleteMarker {
+                key: key.as_str().to_owned(),
+                version_id: marker.version_id().to_string(),
+                by_version: true,
+            }),
+            // No such version: `NoSuchVersion` when the key has others,
+            // `NoSuchKey` when it has none, as S3 answers.
+            None => {
+                let any = self
+                    .repo
+                    .list_versions(&name, &exactly(&key), None, 1)
+                    .await?;
+                Err(if any.is_empty() {
+                    CoreError::not_found(Resource::Object, key.as_str())
+                } else {
+                    CoreError::not_found(Resource::Version, version.to_string())
+                })
+            }
+        }
+    }
+
+    /// The delete marker that is `key`'s latest version, if it is one
+    /// (asked only of a versioned bucket, when the key has no current
+    /// version: what makes a GET's 404 say `x-amz-delete-marker: true`).
+    pub(super) async fn latest_delete_marker(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+    ) -> CoreResult<Option<DeleteMarker>> {
+        let newest = self
+            .repo
+            .list_versions(bucket, &exactly(key), None, 1)
+            .await?;
+        Ok(match newest.into_iter().next() {
+            Some(ListedVersion {
+                version: ObjectVersion::DeleteMarker(marker),
+                ..
+            }) => Some(marker),
+            _ => None,
+        })
+    }
+
+    /// One page of S3's ListObjectVersions: every version and delete
+    /// marker, by key in byte order and newest first within a key, with
+    /// common prefixes; the owner's, unless the policy denies it them, or
+    /// another account's or an anonymous reader's when the policy grants
+    /// it them ([`PublicAction::ListBucketVersions`]).
+    ///
+    /// # Errors
+    /// As [`Self::list_objects`]; `InvalidInput` for a page size over the
+    /// maximum.
+    pub async fn list_versions(
+        &self,
+        reader: impl Into<Reader>,
+        bucket: &str,
+        input: &ListVersionsInput,
+    ) -> CoreResult<VersionsPage> {
+        if input.max_keys > MAX_LIST_KEYS {
+            return Err(CoreError::invalid(format!(
+                "max-keys may be at most {MAX_LIST_KEYS}"
+            )));
+        }
+        let action = PublicAction::ListBucketVersions;
+        let (bucket, _, _) = self
+            .readable_bucket(&reader.into(), bucket, action, None)
+            .await?;
+        let prefix = input.prefix.as_bytes();
+        let mut range = KeyRange {
+            start: prefix.to_vec(),
+            end: key_successor(prefix),
+        };
+        let mut after: Option<(ObjectKey, Option<i64>)> = None;
+        if let Some(marker) = input.key_marker.as_deref().filter(|m| !m.is_empty()) {
+            let key = ObjectKey::parse(marker).ok();
+            let position = match (&key, input.version_id_marker) {
+                (Some(key), Some(v)) => self
+                    .repo
+                    .get_object_version(&bucket.name, key, v)
+                    .await?
+                    .map(|found| found.seq),
+                _ => None,
+            };
+            match (key, position) {
+                (Some(key), Some(seq)) => after = Some((key, seq)),
+                // After every version of the key marker (or, when it is a
+                // common prefix of this listing, after everything under it).
+                _ => {
+                    let rolled_up = input
+                        .delimiter
+                        .as_deref()
+                        .filter(|d| !d.is_empty())
+                        .and_then(|d| {
+                            let rest = marker.strip_prefix(input.prefix.as_str())?;
+                            rest.ends_with(d).then(|| key_successor(marker.as_bytes()))
+                        });
+                    let past = match rolled_up {
+                        Some(Some(next)) => next,
+                        Some(None) => return Ok(empty_page(bucket.owner)),
+                        None => [marker.as_bytes(), &[0]].concat(),
+                    };
+                    if past > range.start {
+                        range.start = past;
+                    }
+                }
+            }
+        }
+        let mut page = empty_page(bucket.owner);
+        if input.max_keys == 0 {
+            return Ok(page);
+        }
+        let mut previous_key: Option<ObjectKey> = after.as_ref().map(|(k, _)| k.clone());
+        let mut count = 0u32;
+        let batch = (input.max_keys + 1).min(MAX_LIST_KEYS);
+        'pages: loop {
+            let rows = self
+                .repo
+                .list_versions(
+                    &bucket.name,
+                    &range,
+                    after.as_ref().map(|(k, s)| (k, *s)),
+                    batch,
+                )
+                .await?;
+            let fetched = rows.len();
+            for row in rows {
+                let key = row.version.key().clone();
+                if count == input.max_keys {
+                    page.is_truncated = true;
+                    break 'pages;
+                }
+                if let Some(delimiter) = input.delimiter.as_deref().filter(|d| !d.is_empty()) {
+                    let rest = &key.as_str()[input.prefix.len()..];
+                    if let Some(at) = rest.find(delimiter) {
+                        let common =
+                            key.as_str()[..input.prefix.len() + at + delimiter.len()].to_owned();
+                        page.common_prefixes.push(common.clone());
+                        count += 1;
+                        page.next_key_marker = Some(common.clone());
+                        page.next_version_id_marker = None;
+                        // Past everything under the common prefix.
+                        match key_successor(common.as_bytes()) {
+                            Some(next) => range.start = next,
+                            None => break 'pages,
+                        }
+                        after = None;
+                        previous_key = None;
+                        continue 'pages;
+                    }
+                }
+                let is_latest = previous_key.as_ref() != Some(&key);
+                previous_key = Some(key.clone());
+                page.next_key_marker = Some(key.as_str().to_owned());
+                page.next_version_id_marker = Some(row.version.version_id());
+                after = Some((key, row.seq));
+                page.entries.push(VersionEntry {
+                    version: row.version,
+                    is_latest,
+                });
+                count += 1;
+            }
+            if fetched < batch as usize {
+                break;
+            }
+        }
+        if !page.is_truncated {
+            page.next_key_marker = None;
+            page.next_version_id_marker = None;
+        }
+        Ok(page)
+    }
+}
+
+fn empty_page(owner: UserId) -> VersionsPage {
+    VersionsPage {
+        entries: Vec::new(),
+        common_prefixes: Vec::new(),
+        is_truncated: false,
+        next_key_marker: None,
+        next_version_id_marker: None,
+        owner,
+    }
+}
+
+/// The range of keys that holds `key` alone.
+fn exactly(key: &ObjectKey) -> KeyRange {
+    KeyRange {
+        start: key.as_str().as_bytes().to_vec(),
+        end: Some([key.as_str().as_bytes(), &[0]].concat()),
+    }
+}

@@ -1,0 +1,428 @@
+//! Object versions on PostgreSQL (migration 0017): `objects` holds each key's
+//! current version, `object_versions` its noncurrent versions and delete
+//! markers. Every statement that changes a versioned bucket runs in one
+//! transaction that first locks the bucket's row (`FOR NO KEY UPDATE`,
+//! which also checks its owner, and does not block the foreign-key checks
+//! of other writes), so versioned writes of one bucket serialise and no
+//! other one lands between a read of a key's versions and the change made
+//! from it.
+
+use miniaws_core::identity::UserId;
+use miniaws_core::storage::{
+    BlobId, BucketName, DeleteMarker, ETag, KeyRange, ListedVersion, ObjectId, ObjectKey,
+    ObjectMeta, ObjectVersion, VersionId, WriteCondition,
+};
+use miniaws_core::{CoreError, CoreResult, Resource};
+use sqlx::postgres::{PgConnection, PgRow};
+use sqlx::{Connection, Row};
+
+use crate::storage_rows::{
+    decode_key, json_to_map, json_to_parts, json_to_tags, map_to_json, parts_to_json, stored_arn,
+    tags_to_json,
+};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// The columns of a version row, in both tables (`objects` has no
+/// `delete_marker` and no `seq`: the select lists supply them).
+const VERSION_COLUMNS: &str = "id, key, blob_id, size_bytes, etag, content_type, user_metadata, \
+     headers, created_at, parts, tags, versioned";
+
+/// Takes the write lock for the rest of the transaction and reads the
+/// bucket's versioning state, if `owner` owns it (`None`: not theirs).
+async fn lock_bucket(
+    conn: &mut PgConnection,
+    owner: UserId,
+    bucket: &BucketName,
+) -> Result<Option<Option<String>>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT versioning FROM buckets WHERE name = $1 AND owner_id = $2 FOR NO KEY UPDATE",
+    )
+    .bind(bucket.as_str())
+    .bind(owner.as_uuid())
+    .fetch_optional(&mut *conn)
+    .await
+}
+
+fn blob_of(s: Option<Uuid>) -> Result<Option<BlobId>, sqlx::Error> {
+    Ok(s.map(BlobId::from_uuid))
+}
+
+/// Makes the key's current version noncurrent before a new latest version
+/// (an object written with `versioned`, or a delete marker) takes its
+/// place: moved into `object_versions`, unless both it and the newcomer are
+/// `null` versions (then it is replaced: its blob comes back to be
+/// removed). A `null` newcomer also replaces the key's noncurrent `null`
+/// version. The current row is gone afterwards.
+async fn retire_current(
+    conn: &mut PgConnection,
+    bucket: &BucketName,
+    key: &ObjectKey,
+    versioned: bool,
+) -> Result<Option<BlobId>, sqlx::Error> {
+    let now = miniaws_core::clock::now_utc();
+    let current: Option<(bool, Option<Uuid>)> =
+        sqlx::query_as("SELECT versioned, blob_id FROM objects WHERE bucket = $1 AND key = $2")
+            .bind(bucket.as_str())
+            .bind(key.as_str().as_bytes())
+            .fetch_optional(&mut *conn)
+            .await?;
+    let mut freed = None;
+    if let Some((current_versioned, blob)) = current {
+        if !versioned && !current_versioned {
+            freed = blob_of(blob)?;
+        } else {
+            sqlx::query(&format!(
+                "INSERT INTO object_versions ({VERSION_COLUMNS}, bucket, delete_marker, noncurrent_at)
+                 SELECT {VERSION_COLUMNS}, bucket, FALSE, $1 FROM objects
+                 WHERE bucket = $2 AND key = $3"
+            ))
+            .bind(now)
+            .bind(bucket.as_str())
+            .bind(key.as_str().as_bytes())
+            .execute(&mut *conn)
+            .await?;
+        }
+        sqlx::query("DELETE FROM objects WHERE bucket = $1 AND key = $2")
+            .bind(bucket.as_str())
+            .bind(key.as_str().as_bytes())
+            .execute(&mut *conn)
+            .await?;
+    }
+    if !versioned {
+        let old_null: Vec<Option<Uuid>> = sqlx::query_scalar(
+            "DELETE FROM object_versions WHERE bucket = $1 AND key = $2 AND NOT versioned
+             RETURNING blob_id",
+        )
+        .bind(bucket.as_str())
+        .bind(key.as_str().as_bytes())
+        .fetch_all(&mut *conn)
+        .await?;
+        for blob in old_null {
+            if let Some(b) = blob_of(blob)? {
+                freed = Some(b);
+            }
+        }
+    }
+    Ok(freed)
+}
+
+/// Inserts `meta` as the current row (none is left by [`retire_current`]).
+async fn insert_current(
+    conn: &mut PgConnection,
+    owner: UserId,
+    meta: &ObjectMeta,
+) -> Result<(), sqlx::Error> {
+    let size = i64::try_from(meta.size_bytes).unwrap_or(i64::MAX);
+    sqlx::query(
+        "INSERT INTO objects (id, arn, bucket, key, size_bytes, content_type, created_at,
+             blob_id, etag, user_metadata, headers, parts, tags, versioned)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    )
+    .bind(meta.id.as_uuid())
+    .bind(stored_arn(owner, &meta.bucket, &meta.key))
+    .bind(meta.bucket.as_str())
+    .bind(meta.key.as_str().as_bytes())
+    .bind(size)
+    .bind(&meta.content_type)
+    .bind(meta.last_modified)
+    .bind(meta.blob_id.as_uuid())
+    .bind(meta.etag.as_str())
+    .bind(map_to_json(&meta.user_metadata))
+    .bind(map_to_json(&meta.headers))
+    .bind(parts_to_json(&meta.parts))
+    .bind(tags_to_json(&meta.tags))
+    .bind(meta.versioned)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The write of `meta` into a versioned bucket (the plain upsert refused
+/// it for the bucket's versioning), under `condition`, in one transaction
+/// (a savepoint inside a group commit's or a completion's): `meta.versioned`
+/// says whether it is a new version (Enabled) or the `null` one
+/// (Suspended). Returns the blob no row points to any more.
+pub(super) async fn versioned_upsert(
+    conn: &mut PgConnection,
+    owner: UserId,
+    meta: &ObjectMeta,
+    condition: &WriteCondition,
+) -> Result<CoreResult<Option<BlobId>>, sqlx::Error> {
+    let mut tx = conn.begin().await?;
+    let Some(state) = lock_bucket(&mut tx, owner, &meta.bucket).await? else {
+        return Ok(Err(CoreError::not_found(
+            Resource::Bucket,
+            meta.bucket.as_str(),
+        )));
+    };
+    // A write that looked the bucket up before versioning was first
+    // enabled comes as a `null` version; it is kept as a version of its
+    // own rather than replace the `null` version that is there (which
+    // Enabled keeps).
+    let enabled_meanwhile = !meta.versioned && state.as_deref() == Some("Enabled");
+    let promoted;
+    let meta = if enabled_meanwhile {
+        promoted = ObjectMeta {
+            versioned: true,
+            ..meta.clone()
+        };
+        &promoted
+    } else {
+        meta
+    };
+    let current: Option<String> =
+        sqlx::query_scalar("SELECT etag FROM objects WHERE bucket = $1 AND key = $2")
+            .bind(meta.bucket.as_str())
+            .bind(meta.key.as_str().as_bytes())
+            .fetch_optional(&mut *tx)
+            .await?
+            .flatten();
+    if let Err(e) = condition.check(
+        meta.bucket.as_str(),
+        meta.key.as_str(),
+        current.map(ETag::from_stored).as_ref(),
+    ) {
+        return Ok(Err(e));
+    }
+    let freed = retire_current(&mut tx, &meta.bucket, &meta.key, meta.versioned).await?;
+    insert_current(&mut tx, owner, meta).await?;
+    tx.commit().await?;
+    Ok(Ok(freed))
+}
+
+/// [`StorageRepo::put_delete_marker`](miniaws_core::storage::StorageRepo::put_delete_marker).
+pub(super) async fn put_delete_marker(
+    conn: &mut PgConnection,
+    owner: UserId,
+    marker: &DeleteMarker,
+) -> Result<CoreResult<Option<BlobId>>, sqlx::Error> {
+    let mut tx = conn.begin().await?;
+    if lock_bucket(&mut tx, owner, &marker.bucket).await?.is_none() {
+        return Ok(Err(CoreError::not_found(
+            Resource::Bucket,
+            marker.bucket.as_str(),
+        )));
+    }
+    let freed = retire_current(&mut tx, &marker.bucket, &marker.key, marker.versioned).await?;
+    let at = marker.last_modified;
+    sqlx::query(
+        "INSERT INTO object_versions (id, bucket, key, versioned, delete_marker, created_at,
+             noncurrent_at)
+         VALUES ($1, $2, $3, $4, TRUE, $5, $6)",
+    )
+    .bind(marker.id.as_uuid())
+    .bind(marker.bucket.as_str())
+    .bind(marker.key.as_str().as_bytes())
+    .bind(marker.versioned)
+    .bind(at)
+    .bind(at)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Ok(freed))
+}
+
+/// A version row (with `delete_marker` and `seq`, NULL for the current
+/// row) of `bucket`.
+fn version_from_row(row: &PgRow, bucket: &BucketName) -> Result<ListedVersion, sqlx::Error> {
+    let id = ObjectId::from_uuid(row.try_get("id")?);
+    let key = decode_key(row.try_get("key")?)?;
+    let versioned: bool = row.try_get("versioned")?;
+    let last_modified = row
+        .try_get::<Option<OffsetDateTime>, _>("created_at")?
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let seq: Option<i64> = row.try_get("seq")?;
+    let delete_marker: bool = row.try_get("delete_marker")?;
+    let version = if delete_marker {
+        ObjectVersion::DeleteMarker(DeleteMarker {
+            id,
+            bucket: bucket.clone(),
+            key,
+            versioned,
+            last_modified,
+        })
+    } else {
+        let size: i64 = row.try_get("size_bytes")?;
+        let blob: Option<Uuid> = row.try_get("blob_id")?;
+        let blob_id = blob_of(blob)?
+            .ok_or_else(|| sqlx::Error::Decode("an object version without a blob".into()))?;
+        ObjectVersion::Object(ObjectMeta {
+            id,
+            bucket: bucket.clone(),
+            key,
+            blob_id,
+            size_bytes: u64::try_from(size).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+            etag: ETag::from_stored(
+                row.try_get::<Option<String>, _>("etag")?
+                    .unwrap_or_default(),
+            ),
+            content_type: row
+                .try_get::<Option<String>, _>("content_type")?
+                .unwrap_or_else(|| "application/octet-stream".to_owned()),
+            user_metadata: json_to_map(row.try_get("user_metadata")?)?,
+            headers: json_to_map(row.try_get("headers")?)?,
+            last_modified,
+            parts: json_to_parts(row.try_get("parts")?)?,
+            tags: json_to_tags(row.try_get("tags")?)?,
+            versioned,
+        })
+    };
+    Ok(ListedVersion { version, seq })
+}
+
+/// `objects` rows shaped as version rows.
+fn current_select() -> String {
+    format!("SELECT {VERSION_COLUMNS}, FALSE AS delete_marker, NULL::bigint AS seq FROM objects")
+}
+
+/// `object_versions` rows.
+fn noncurrent_select() -> String {
+    format!("SELECT {VERSION_COLUMNS}, delete_marker, seq FROM object_versions")
+}
+
+/// The clause naming `version` (binds: one id as `$3`, or none for `null`).
+fn version_clause(version: VersionId) -> &'static str {
+    match version {
+        VersionId::Null => "NOT versioned",
+        VersionId::Id(_) => "versioned AND id = $3",
+    }
+}
+
+/// [`StorageRepo::get_object_version`](miniaws_core::storage::StorageRepo::get_object_version).
+pub(super) async fn get_object_version(
+    conn: &mut PgConnection,
+    bucket: &BucketName,
+    key: &ObjectKey,
+    version: VersionId,
+) -> Result<Option<ListedVersion>, sqlx::Error> {
+    for select in [current_select(), noncurrent_select()] {
+        let sql = format!(
+            "{select} WHERE bucket = $1 AND key = $2 AND {}",
+            version_clause(version)
+        );
+        let mut q = sqlx::query(&sql)
+            .bind(bucket.as_str())
+            .bind(key.as_str().as_bytes());
+        if let VersionId::Id(id) = version {
+            q = q.bind(id.as_uuid());
+        }
+        if let Some(row) = q.fetch_optional(&mut *conn).await? {
+            return version_from_row(&row, bucket).map(Some);
+        }
+    }
+    Ok(None)
+}
+
+/// [`StorageRepo::delete_object_version`](miniaws_core::storage::StorageRepo::delete_object_version).
+pub(super) async fn delete_object_version(
+    conn: &mut PgConnection,
+    owner: UserId,
+    bucket: &BucketName,
+    key: &ObjectKey,
+    version: VersionId,
+) -> Result<CoreResult<Option<ObjectVersion>>, sqlx::Error> {
+    let mut tx = conn.begin().await?;
+    if lock_bucket(&mut tx, owner, bucket).await?.is_none() {
+        return Ok(Err(CoreError::not_found(Resource::Bucket, bucket.as_str())));
+    }
+    let Some(found) = get_object_version(&mut tx, bucket, key, version).await? else {
+        return Ok(Ok(None));
+    };
+    match found.seq {
+        None => {
+            sqlx::query("DELETE FROM objects WHERE bucket = $1 AND key = $2")
+                .bind(bucket.as_str())
+                .bind(key.as_str().as_bytes())
+                .execute(&mut *tx)
+                .await?;
+        }
+        Some(seq) => {
+            sqlx::query("DELETE FROM object_versions WHERE seq = $1")
+                .bind(seq)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    promote(&mut tx, owner, bucket, key).await?;
+    tx.commit().await?;
+    Ok(Ok(Some(found.version)))
+}
+
+/// When `key` has no current row, makes its newest noncurrent version
+/// current, unless that is a delete marker (which then stays the latest).
+async fn promote(
+    conn: &mut PgConnection,
+    owner: UserId,
+    bucket: &BucketName,
+    key: &ObjectKey,
+) -> Result<(), sqlx::Error> {
+    let has_current: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM objects WHERE bucket = $1 AND key = $2)")
+            .bind(bucket.as_str())
+            .bind(key.as_str().as_bytes())
+            .fetch_one(&mut *conn)
+            .await?;
+    if has_current {
+        return Ok(());
+    }
+    let newest: Option<(i64, bool)> = sqlx::query_as(
+        "SELECT seq, delete_marker FROM object_versions WHERE bucket = $1 AND key = $2
+         ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(bucket.as_str())
+    .bind(key.as_str().as_bytes())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((seq, false)) = newest else {
+        return Ok(());
+    };
+    sqlx::query(&format!(
+        "INSERT INTO objects ({VERSION_COLUMNS}, bucket, arn)
+         SELECT {VERSION_COLUMNS}, bucket, $1 FROM object_versions WHERE seq = $2"
+    ))
+    .bind(stored_arn(owner, bucket, key))
+    .bind(seq)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM object_versions WHERE seq = $1")
+        .bind(seq)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// [`StorageRepo::list_versions`](miniaws_core::storage::StorageRepo::list_versions):
+/// both tables' rows in the range, merged by key, then newest first (the
+/// current row, whose `seq` is NULL, sorts as the newest).
+pub(super) async fn list_versions(
+    conn: &mut PgConnection,
+    bucket: &BucketName,
+    range: &KeyRange,
+    after: Option<(&ObjectKey, Option<i64>)>,
+    limit: u32,
+) -> Result<Vec<ListedVersion>, sqlx::Error> {
+    // After (k, s): later keys, or k's versions older than s (s NULL: the
+    // current row, so every noncurrent one).
+    let sql = format!(
+        "SELECT * FROM (
+             {cur} WHERE bucket = $1 AND key >= $2 AND ($3::bytea IS NULL OR key < $3)
+             UNION ALL
+             {non} WHERE bucket = $1 AND key >= $2 AND ($3::bytea IS NULL OR key < $3)
+         ) v WHERE ($4::bytea IS NULL OR key > $4
+                    OR (key = $4 AND seq IS NOT NULL AND ($5::bigint IS NULL OR seq < $5)))
+         ORDER BY key, seq IS NULL DESC, seq DESC LIMIT $6",
+        cur = current_select(),
+        non = noncurrent_select(),
+    );
+    let rows = sqlx::query(&sql)
+        .bind(bucket.as_str())
+        .bind(range.start.as_slice())
+        .bind(range.end.as_deref())
+        .bind(after.map(|(k, _)| k.as_str().as_bytes()))
+        .bind(after.and_then(|(_, s)| s))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(|r| version_from_row(r, bucket)).collect()
+}

@@ -1,0 +1,440 @@
+//! Object versions on SQLite (migration 0017): `objects` holds each key's
+//! current version, `object_versions` its noncurrent versions and delete
+//! markers. Every statement that changes a versioned bucket runs in one
+//! transaction that first takes SQLite's write lock (a no-op `UPDATE` of
+//! the bucket's row, which also checks its owner), so no other write lands
+//! between a read of a key's versions and the change made from it.
+
+use miniaws_core::identity::UserId;
+use miniaws_core::storage::{
+    BlobId, BucketName, DeleteMarker, ETag, KeyRange, ListedVersion, ObjectId, ObjectKey,
+    ObjectMeta, ObjectVersion, VersionId, WriteCondition,
+};
+use miniaws_core::{CoreError, CoreResult, Resource};
+use sqlx::sqlite::{SqliteConnection, SqliteRow};
+use sqlx::{Connection, Row};
+
+use super::{fmt_time, parse_opt_time, parse_uuid};
+use crate::storage_rows::{
+    decode_key, json_to_map, json_to_parts, json_to_tags, map_to_json, parts_to_json, stored_arn,
+    tags_to_json,
+};
+
+/// The columns of a version row, in both tables (`objects` has no
+/// `delete_marker` and no `seq`: the select lists supply them).
+const VERSION_COLUMNS: &str = "id, key, blob_id, size_bytes, etag, content_type, user_metadata, \
+     headers, created_at, parts, tags, versioned";
+
+/// Takes the write lock for the rest of the transaction and reads the
+/// bucket's versioning state, if `owner` owns it (`None`: not theirs).
+async fn lock_bucket(
+    conn: &mut SqliteConnection,
+    owner: UserId,
+    bucket: &BucketName,
+) -> Result<Option<Option<String>>, sqlx::Error> {
+    let rows: Vec<Option<String>> = sqlx::query_scalar(
+        "UPDATE buckets SET versioning = versioning WHERE name = ? AND owner_id = ?
+         RETURNING versioning",
+    )
+    .bind(bucket.as_str())
+    .bind(owner.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.into_iter().next())
+}
+
+fn blob_of(s: Option<String>) -> Result<Option<BlobId>, sqlx::Error> {
+    s.map(|s| parse_uuid(&s).map(BlobId::from_uuid)).transpose()
+}
+
+/// Makes the key's current version noncurrent before a new latest version
+/// (an object written with `versioned`, or a delete marker) takes its
+/// place: moved into `object_versions`, unless both it and the newcomer are
+/// `null` versions (then it is replaced: its blob comes back to be
+/// removed). A `null` newcomer also replaces the key's noncurrent `null`
+/// version. The current row is gone afterwards.
+async fn retire_current(
+    conn: &mut SqliteConnection,
+    bucket: &BucketName,
+    key: &ObjectKey,
+    versioned: bool,
+) -> Result<Option<BlobId>, sqlx::Error> {
+    let now = fmt_time(miniaws_core::clock::now_utc());
+    let current: Option<(bool, Option<String>)> =
+        sqlx::query_as("SELECT versioned, blob_id FROM objects WHERE bucket = ? AND key = ?")
+            .bind(bucket.as_str())
+            .bind(key.as_str().as_bytes())
+            .fetch_optional(&mut *conn)
+            .await?;
+    let mut freed = None;
+    if let Some((current_versioned, blob)) = current {
+        if !versioned && !current_versioned {
+            freed = blob_of(blob)?;
+        } else {
+            sqlx::query(&format!(
+                "INSERT INTO object_versions ({VERSION_COLUMNS}, bucket, delete_marker, noncurrent_at)
+                 SELECT {VERSION_COLUMNS}, bucket, 0, ? FROM objects WHERE bucket = ? AND key = ?"
+            ))
+            .bind(&now)
+            .bind(bucket.as_str())
+            .bind(key.as_str().as_bytes())
+            .execute(&mut *conn)
+            .await?;
+        }
+        sqlx::query("DELETE FROM objects WHERE bucket = ? AND key = ?")
+            .bind(bucket.as_str())
+            .bind(key.as_str().as_bytes())
+            .execute(&mut *conn)
+            .await?;
+    }
+    if !versioned {
+        let old_null: Vec<Option<String>> = sqlx::query_scalar(
+            "DELETE FROM object_versions WHERE bucket = ? AND key = ? AND versioned = 0
+             RETURNING blob_id",
+        )
+        .bind(bucket.as_str())
+        .bind(key.as_str().as_bytes())
+        .fetch_all(&mut *conn)
+        .await?;
+        for blob in old_null {
+            if let Some(b) = blob_of(blob)? {
+                freed = Some(b);
+            }
+        }
+    }
+    Ok(freed)
+}
+
+/// Inserts `meta` as the current row (none is left by [`retire_current`]).
+async fn insert_current(
+    conn: &mut SqliteConnection,
+    owner: UserId,
+    meta: &ObjectMeta,
+) -> Result<(), sqlx::Error> {
+    let size = i64::try_from(meta.size_bytes).unwrap_or(i64::MAX);
+    sqlx::query(
+        "INSERT INTO objects (id, arn, bucket, key, size_bytes, content_type, created_at,
+             blob_id, etag, user_metadata, headers, parts, tags, versioned)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(meta.id.to_string())
+    .bind(stored_arn(owner, &meta.bucket, &meta.key))
+    .bind(meta.bucket.as_str())
+    .bind(meta.key.as_str().as_bytes())
+    .bind(size)
+    .bind(&meta.content_type)
+    .bind(fmt_time(meta.last_modified))
+    .bind(meta.blob_id.to_string())
+    .bind(meta.etag.as_str())
+    .bind(map_to_json(&meta.user_metadata))
+    .bind(map_to_json(&meta.headers))
+    .bind(parts_to_json(&meta.parts))
+    .bind(tags_to_json(&meta.tags))
+    .bind(meta.versioned)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The write of `meta` into a versioned bucket (the plain upsert refused
+/// it for the bucket's versioning), under `condition`, in one transaction
+/// (a savepoint inside a group commit's or a completion's): `meta.versioned`
+/// says whether it is a new version (Enabled) or the `null` one
+/// (Suspended). Returns the blob no row points to any more.
+pub(super) async fn versioned_upsert(
+    conn: &mut SqliteConnection,
+    owner: UserId,
+    meta: &ObjectMeta,
+    condition: &WriteCondition,
+) -> Result<CoreResult<Option<BlobId>>, sqlx::Error> {
+    let mut tx = conn.begin().await?;
+    let Some(state) = lock_bucket(&mut tx, owner, &meta.bucket).await? else {
+        return Ok(Err(CoreError::not_found(
+            Resource::Bucket,
+            meta.bucket.as_str(),
+        )));
+    };
+    // A write that looked the bucket up before versioning was first
+    // enabled comes as a `null` version; it is kept as a version of its
+    // own rather than replace the `null` version that is there (which
+    // Enabled keeps).
+    let enabled_meanwhile = !meta.versioned && state.as_deref() == Some("Enabled");
+    let promoted;
+    let meta = if enabled_meanwhile {
+        promoted = ObjectMeta {
+            versioned: true,
+            ..meta.clone()
+        };
+        &promoted
+    } else {
+        meta
+    };
+    let current: Option<String> =
+        sqlx::query_scalar("SELECT etag FROM objects WHERE bucket = ? AND key = ?")
+            .bind(meta.bucket.as_str())
+            .bind(meta.key.as_str().as_bytes())
+            .fetch_optional(&mut *tx)
+            .await?
+            .flatten();
+    if let Err(e) = condition.check(
+        meta.bucket.as_str(),
+        meta.key.as_str(),
+        current.map(ETag::from_stored).as_ref(),
+    ) {
+        return Ok(Err(e));
+    }
+    let freed = retire_current(&mut tx, &meta.bucket, &meta.key, meta.versioned).await?;
+    insert_current(&mut tx, owner, meta).await?;
+    tx.commit().await?;
+    Ok(Ok(freed))
+}
+
+/// [`StorageRepo::put_delete_marker`](miniaws_core::storage::StorageRepo::put_delete_marker).
+pub(super) async fn put_delete_marker(
+    conn: &mut SqliteConnection,
+    owner: UserId,
+    marker: &DeleteMarker,
+) -> Result<CoreResult<Option<BlobId>>, sqlx::Error> {
+    let mut tx = conn.begin().await?;
+    if lock_bucket(&mut tx, owner, &marker.bucket).await?.is_none() {
+        return Ok(Err(CoreError::not_found(
+            Resource::Bucket,
+            marker.bucket.as_str(),
+        )));
+    }
+    let freed = retire_current(&mut tx, &marker.bucket, &marker.key, marker.versioned).await?;
+    let at = fmt_time(marker.last_modified);
+    sqlx::query(
+        "INSERT INTO object_versions (id, bucket, key, versioned, delete_marker, created_at,
+             noncurrent_at)
+         VALUES (?, ?, ?, ?, 1, ?, ?)",
+    )
+    .bind(marker.id.to_string())
+    .bind(marker.bucket.as_str())
+    .bind(marker.key.as_str().as_bytes())
+    .bind(marker.versioned)
+    .bind(&at)
+    .bind(&at)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Ok(freed))
+}
+
+/// A version row (with `delete_marker` and `seq`, NULL for the current
+/// row) of `bucket`.
+fn version_from_row(row: &SqliteRow, bucket: &BucketName) -> Result<ListedVersion, sqlx::Error> {
+    let id = ObjectId::from_uuid(parse_uuid(row.try_get("id")?)?);
+    let key = decode_key(row.try_get("key")?)?;
+    let versioned: bool = row.try_get("versioned")?;
+    let last_modified =
+        parse_opt_time(row.try_get("created_at")?)?.unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let seq: Option<i64> = row.try_get("seq")?;
+    let delete_marker: bool = row.try_get("delete_marker")?;
+    let version = if delete_marker {
+        ObjectVersion::DeleteMarker(DeleteMarker {
+            id,
+            bucket: bucket.clone(),
+            key,
+            versioned,
+            last_modified,
+        })
+    } else {
+        let size: i64 = row.try_get("size_bytes")?;
+        let blob: Option<String> = row.try_get("blob_id")?;
+        let blob_id = blob_of(blob)?
+            .ok_or_else(|| sqlx::Error::Decode("an object version without a blob".into()))?;
+        ObjectVersion::Object(ObjectMeta {
+            id,
+            bucket: bucket.clone(),
+            key,
+            blob_id,
+            size_bytes: u64::try_from(size).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+            etag: ETag::from_stored(
+                row.try_get::<Option<String>, _>("etag")?
+                    .unwrap_or_default(),
+            ),
+            content_type: row
+                .try_get::<Option<String>, _>("content_type")?
+                .unwrap_or_else(|| "application/octet-stream".to_owned()),
+            user_metadata: json_to_map(row.try_get("user_metadata")?)?,
+            headers: json_to_map(row.try_get("headers")?)?,
+            last_modified,
+            parts: json_to_parts(row.try_get("parts")?)?,
+            tags: json_to_tags(row.try_get("tags")?)?,
+            versioned,
+        })
+    };
+    Ok(ListedVersion { version, seq })
+}
+
+/// `objects` rows shaped as version rows.
+fn current_select() -> String {
+    format!("SELECT {VERSION_COLUMNS}, 0 AS delete_marker, NULL AS seq FROM objects")
+}
+
+/// `object_versions` rows.
+fn noncurrent_select() -> String {
+    format!("SELECT {VERSION_COLUMNS}, delete_marker, seq FROM object_versions")
+}
+
+/// The clause naming `version` (binds: one id, or none for `null`).
+fn version_clause(version: VersionId) -> &'static str {
+    match version {
+        VersionId::Null => "versioned = 0",
+        VersionId::Id(_) => "versioned = 1 AND id = ?",
+    }
+}
+
+/// [`StorageRepo::get_object_version`](miniaws_core::storage::StorageRepo::get_object_version).
+pub(super) async fn get_object_version(
+    conn: &mut SqliteConnection,
+    bucket: &BucketName,
+    key: &ObjectKey,
+    version: VersionId,
+) -> Result<Option<ListedVersion>, sqlx::Error> {
+    for select in [current_select(), noncurrent_select()] {
+        let sql = format!(
+            "{select} WHERE bucket = ? AND key = ? AND {}",
+            version_clause(version)
+        );
+        let mut q = sqlx::query(&sql)
+            .bind(bucket.as_str())
+            .bind(key.as_str().as_bytes());
+        if let VersionId::Id(id) = version {
+            q = q.bind(id.to_string());
+        }
+        if let Some(row) = q.fetch_optional(&mut *conn).await? {
+            return version_from_row(&row, bucket).map(Some);
+        }
+    }
+    Ok(None)
+}
+
+/// [`StorageRepo::delete_object_version`](miniaws_core::storage::StorageRepo::delete_object_version).
+pub(super) async fn delete_object_version(
+    conn: &mut SqliteConnection,
+    owner: UserId,
+    bucket: &BucketName,
+    key: &ObjectKey,
+    version: VersionId,
+) -> Result<CoreResult<Option<ObjectVersion>>, sqlx::Error> {
+    let mut tx = conn.begin().await?;
+    if lock_bucket(&mut tx, owner, bucket).await?.is_none() {
+        return Ok(Err(CoreError::not_found(Resource::Bucket, bucket.as_str())));
+    }
+    let Some(found) = get_object_version(&mut tx, bucket, key, version).await? else {
+        return Ok(Ok(None));
+    };
+    match found.seq {
+        None => {
+            sqlx::query("DELETE FROM objects WHERE bucket = ? AND key = ?")
+                .bind(bucket.as_str())
+                .bind(key.as_str().as_bytes())
+                .execute(&mut *tx)
+                .await?;
+        }
+        Some(seq) => {
+            sqlx::query("DELETE FROM object_versions WHERE seq = ?")
+                .bind(seq)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    promote(&mut tx, owner, bucket, key).await?;
+    tx.commit().await?;
+    Ok(Ok(Some(found.version)))
+}
+
+/// When `key` has no current row, makes its newest noncurrent version
+/// current, unless that is a delete marker (which then stays the latest).
+async fn promote(
+    conn: &mut SqliteConnection,
+    owner: UserId,
+    bucket: &BucketName,
+    key: &ObjectKey,
+) -> Result<(), sqlx::Error> {
+    let has_current: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM objects WHERE bucket = ? AND key = ?)")
+            .bind(bucket.as_str())
+            .bind(key.as_str().as_bytes())
+            .fetch_one(&mut *conn)
+            .await?;
+    if has_current {
+        return Ok(());
+    }
+    let newest: Option<(i64, bool)> = sqlx::query_as(
+        "SELECT seq, delete_marker FROM object_versions WHERE bucket = ? AND key = ?
+         ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(bucket.as_str())
+    .bind(key.as_str().as_bytes())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((seq, false)) = newest else {
+        return Ok(());
+    };
+    sqlx::query(&format!(
+        "INSERT INTO objects ({VERSION_COLUMNS}, bucket, arn)
+         SELECT {VERSION_COLUMNS}, bucket, ? FROM object_versions WHERE seq = ?"
+    ))
+    .bind(stored_arn(owner, bucket, key))
+    .bind(seq)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM object_versions WHERE seq = ?")
+        .bind(seq)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// [`StorageRepo::list_versions`](miniaws_core::storage::StorageRepo::list_versions):
+/// both tables' rows in the range, merged by key, then newest first (the
+/// current row, whose `seq` is NULL, sorts as the newest).
+pub(super) async fn list_versions(
+    conn: &mut SqliteConnection,
+    bucket: &BucketName,
+    range: &KeyRange,
+    after: Option<(&ObjectKey, Option<i64>)>,
+    limit: u32,
+) -> Result<Vec<ListedVersion>, sqlx::Error> {
+    let end_clause = if range.end.is_some() {
+        "AND key < ?"
+    } else {
+        ""
+    };
+    // After (k, s): later keys, or k's versions older than s (s NULL: the
+    // current row, so every noncurrent one).
+    let after_clause = if after.is_some() {
+        "AND (key > ? OR (key = ? AND seq IS NOT NULL AND (? IS NULL OR seq < ?)))"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "SELECT * FROM (
+             {cur} WHERE bucket = ? AND key >= ? {end_clause}
+             UNION ALL
+             {non} WHERE bucket = ? AND key >= ? {end_clause}
+         ) WHERE 1 = 1 {after_clause}
+         ORDER BY key, seq IS NULL DESC, seq DESC LIMIT ?",
+        cur = current_select(),
+        non = noncurrent_select(),
+    );
+    let mut q = sqlx::query(&sql);
+    for _ in 0..2 {
+        q = q.bind(bucket.as_str()).bind(range.start.as_slice());
+        if let Some(end) = &range.end {
+            q = q.bind(end.as_slice());
+        }
+    }
+    if let Some((key, seq)) = after {
+        q = q
+            .bind(key.as_str().as_bytes())
+            .bind(key.as_str().as_bytes())
+            .bind(seq)
+            .bind(seq);
+    }
+    let rows = q.bind(i64::from(limit)).fetch_all(&mut *conn).await?;
+    rows.iter().map(|r| version_from_row(r, bucket)).collect()
+}

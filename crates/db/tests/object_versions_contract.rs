@@ -1,0 +1,618 @@
+//! The object-version part of the `StorageRepo` contract (migration 0017),
+//! run against SQLite and Postgres: versioned writes keep the version they
+//! replace, delete markers, permanent deletes that promote the previous
+//! version, `null` versions of suspended buckets, listings and their
+//! positions, the sweep's scan of noncurrent blobs, the owner check, and
+//! concurrent writes of one key.
+
+mod common;
+
+use common::Repos;
+
+use miniaws_core::error::ConflictKind;
+use miniaws_core::identity::UserId;
+use miniaws_core::storage::{
+    BlobId, BucketName, DeleteMarker, ETag, ExpirationInput, FilterInput, KeyRange,
+    LifecycleConfiguration, LifecycleRuleInput, ListedVersion, ObjectId, ObjectKey, ObjectMeta,
+    ObjectVersion, ObjectWrite, Tags, TransitionMinimumSize, VersionId, Versioning, WriteCondition,
+};
+use miniaws_core::{CoreError, Resource};
+use std::collections::{BTreeMap, HashSet};
+
+/// A version of `key` written `versioned` (Enabled) or not, at `at`.
+fn object(bucket: &BucketName, key: &str, at: i64, versioned: bool) -> ObjectMeta {
+    ObjectMeta {
+        id: ObjectId::new(),
+        bucket: bucket.clone(),
+        key: ObjectKey::parse(key).unwrap(),
+        blob_id: BlobId::new(),
+        size_bytes: 5,
+        etag: ETag::from_stored(format!("{:032x}", at)),
+        content_type: "text/plain".into(),
+        user_metadata: BTreeMap::new(),
+        headers: BTreeMap::new(),
+        last_modified: common::at(at),
+        parts: Vec::new(),
+        tags: Tags::default(),
+        versioned,
+    }
+}
+
+fn marker(bucket: &BucketName, key: &str, at: i64, versioned: bool) -> DeleteMarker {
+    DeleteMarker {
+        id: ObjectId::new(),
+        bucket: bucket.clone(),
+        key: ObjectKey::parse(key).unwrap(),
+        versioned,
+        last_modified: common::at(at),
+    }
+}
+
+fn all() -> KeyRange {
+    KeyRange {
+        start: Vec::new(),
+        end: None,
+    }
+}
+
+/// Every version of the bucket: (key, version id, delete marker?, current?).
+async fn versions(r: &Repos, b: &BucketName) -> Vec<(String, VersionId, bool, bool)> {
+    r.storage
+        .list_versions(b, &all(), None, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|v| {
+            (
+                v.version.key().as_str().to_owned(),
+                v.version.version_id(),
+                matches!(v.version, ObjectVersion::DeleteMarker(_)),
+                v.seq.is_none(),
+            )
+        })
+        .collect()
+}
+
+/// The blobs of noncurrent versions, as the sweep reads them.
+async fn version_blobs(r: &Repos) -> HashSet<BlobId> {
+    let mut found = HashSet::new();
+    let mut after = None;
+    loop {
+        let page = r.storage.version_blobs_after(after, 2).await.unwrap();
+        assert!(page.len() <= 2);
+        let Some(last) = page.last() else { break };
+        assert!(
+            after.is_none_or(|a: BlobId| page[0].as_uuid() > a.as_uuid()),
+            "ascending"
+        );
+        after = Some(*last);
+        found.extend(page);
+    }
+    found
+}
+
+async fn versioned_bucket(r: &Repos, owner: UserId, name: &str, state: Versioning) -> BucketName {
+    let b = r.bucket(owner, name).await;
+    assert!(
+        r.storage
+            .set_bucket_versioning(owner, &b, state)
+            .await
+            .unwrap()
+    );
+    b
+}
+
+fn v(meta: &ObjectMeta) -> VersionId {
+    meta.version_id()
+}
+
+type Case = (
+    &'static str,
+    fn(Repos) -> futures::future::BoxFuture<'static, ()>,
+);
+
+fn cases() -> Vec<Case> {
+    vec![
+        (
+            "a bucket never versioned: one null version per key, replaced in place",
+            |r| {
+                Box::pin(async move {
+                    let alice = r.user("alice").await;
+                    let b = r.bucket(alice, "plain").await;
+                    let lookup = r.storage.lookup_bucket(&b).await.unwrap().unwrap();
+                    assert_eq!(lookup.versioning, Versioning::Unversioned);
+                    let one = object(&b, "k", 1, false);
+                    let two = object(&b, "k", 2, false);
+                    r.storage.put_object(alice, &one).await.unwrap();
+                    let replaced = r.storage.put_object(alice, &two).await.unwrap();
+                    assert_eq!(replaced, Some(one.blob_id), "the old blob is freed");
+                    assert_eq!(
+                        versions(&r, &b).await,
+                        vec![("k".into(), VersionId::Null, false, true)]
+                    );
+                    assert!(version_blobs(&r).await.is_empty());
+                })
+            },
+        ),
+        (
+            "enabled: a write keeps the version it replaces, readable by id",
+            |r| {
+                Box::pin(async move {
+                    let alice = r.user("alice").await;
+                    let b = r.bucket(alice, "kept").await;
+                    // The version written before versioning stays as `null`.
+                    let zero = object(&b, "k", 0, false);
+                    r.storage.put_object(alice, &zero).await.unwrap();
+                    assert!(
+                        r.storage
+                            .set_bucket_versioning(alice, &b, Versioning::Enabled)
+                            .await
+                            .unwrap()
+                    );
+                    let lookup = r.storage.lookup_bucket(&b).await.unwrap().unwrap();
+                    assert_eq!(lookup.versioning, Versioning::Enabled);
+                    let one = object(&b, "k", 1, true);
+                    let two = object(&b, "k", 2, true);
+                    assert_eq!(r.storage.put_object(alice, &one).await.unwrap(), None);
+                    assert_eq!(
+                        r.storage.put_object(alice, &two).await.unwrap(),
+                        None,
+                        "no blob is freed: the old version keeps it"
+                    );
+                    let current = r.storage.get_object(&b, &two.key).await.unwrap().unwrap();
+                    assert_eq!(current, two, "the new version is current, versioned");
+                    assert_eq!(
+                        versions(&r, &b).await,
+                        vec![
+                            ("k".into(), v(&two), false, true),
+                            ("k".into(), v(&one), false, false),
+                            ("k".into(), VersionId::Null, false, false),
+                        ]
+                    );
+                    let found = r
+                        .storage
+                        .get_object_version(&b, &one.key, v(&one))
+                        .await
+                        .unwrap()
+                        .expect("v1 is kept");
+                    assert_eq!(found.version, ObjectVersion::Object(one.clone()));
+                    assert!(found.seq.is_some(), "noncurrent");
+                    let null = r
+                        .storage
+                        .get_object_version(&b, &one.key, VersionId::Null)
+                        .await
+                        .unwrap()
+                        .expect("null is kept");
+                    assert_eq!(null.version, ObjectVersion::Object(zero.clone()));
+                    assert_eq!(
+                        r.storage
+                            .get_object_version(&b, &one.key, VersionId::Id(ObjectId::new()))
+                            .await
+                            .unwrap(),
+                        None
+                    );
+                    assert_eq!(
+                        version_blobs(&r).await,
+                        HashSet::from([zero.blob_id, one.blob_id]),
+                        "the sweep sees the noncurrent blobs"
+                    );
+                    // Not empty while versions are left.
+                    let e = r.storage.delete_bucket(alice, &b).await.unwrap_err();
+                    assert!(matches!(
+                        e,
+                        CoreError::Conflict {
+                            kind: ConflictKind::BucketNotEmpty,
+                            ..
+                        }
+                    ));
+                })
+            },
+        ),
+        (
+            "a delete marker hides the key; removing versions promotes the newest",
+            |r| {
+                Box::pin(async move {
+                    let alice = r.user("alice").await;
+                    let b = versioned_bucket(&r, alice, "markers", Versioning::Enabled).await;
+                    let one = object(&b, "k", 1, true);
+                    let two = object(&b, "k", 2, true);
+                    r.storage.put_object(alice, &one).await.unwrap();
+                    r.storage.put_object(alice, &two).await.unwrap();
+                    let m = marker(&b, "k", 3, true);
+                    assert_eq!(r.storage.put_delete_marker(alice, &m).await.unwrap(), None);
+                    assert_eq!(r.storage.get_object(&b, &one.key).await.unwrap(), None);
+                    let (found, current) = r
+                        .storage
+                        .lookup_object(&b, &one.key)
+                        .await
+                        .unwrap()
+                        .expect("bucket");
+                    assert_eq!(current, None);
+                    assert_eq!(found.versioning, Versioning::Enabled);
+                    assert_eq!(
+                        versions(&r, &b).await,
+                        vec![
+                            ("k".into(), m.version_id(), true, false),
+                            ("k".into(), v(&two), false, false),
+                            ("k".into(), v(&one), false, false),
+                        ],
+                        "the marker is the newest"
+                    );
+                    let got = r
+                        .storage
+                        .get_object_version(&b, &one.key, m.version_id())
+                        .await
+                        .unwrap()
+                        .expect("the marker");
+                    assert_eq!(got.version, ObjectVersion::DeleteMarker(m.clone()));
+                    // Removing the marker makes v2 current again.
+                    let removed = r
+                        .storage
+                        .delete_object_version(alice, &b, &one.key, m.version_id())
+                        .await
+                        .unwrap();
+                    assert_eq!(removed, Some(ObjectVersion::DeleteMarker(m.clone())));
+                    assert_eq!(
+                        r.storage.get_object(&b, &one.key).await.unwrap(),
+                        Some(two.clone())
+                    );
+                    // Removing the current version promotes v1.
+                    let removed = r
+                        .storage
+                        .delete_object_version(alice, &b, &one.key, v(&two))
+                        .await
+                        .unwrap();
+                    assert_eq!(removed, Some(ObjectVersion::Object(two.clone())));
+                    assert_eq!(
+                        r.storage.get_object(&b, &one.key).await.unwrap(),
+                        Some(one.clone())
+                    );
+                    assert!(version_blobs(&r).await.is_empty(), "v1 is current now");
+                    // A version that is not there removes nothing.
+                    assert_eq!(
+                        r.storage
+                            .delete_object_version(alice, &b, &one.key, v(&two))
+                            .await
+                            .unwrap(),
+                        None
+                    );
+                    // Under a marker, removing a noncurrent version leaves
+                    // the marker latest.
+                    let three = object(&b, "k", 4, true);
+                    r.storage.put_object(alice, &three).await.unwrap();
+                    let m2 = marker(&b, "k", 5, true);
+                    r.storage.put_delete_marker(alice, &m2).await.unwrap();
+                    r.storage
+                        .delete_object_version(alice, &b, &one.key, v(&one))
+                        .await
+                        .unwrap();
+                    assert_eq!(r.storage.get_object(&b, &one.key).await.unwrap(), None);
+                    assert_eq!(
+                        versions(&r, &b).await,
+                        vec![
+                            ("k".into(), m2.version_id(), true, false),
+                            ("k".into(), v(&three), false, false),
+                        ]
+                    );
+                    // Removing everything leaves nothing, and the bucket can go.
+                    for id in [m2.version_id(), v(&three)] {
+                        r.storage
+                            .delete_object_version(alice, &b, &one.key, id)
+                            .await
+                            .unwrap()
+                            .expect("removed");
+                    }
+                    assert!(versions(&r, &b).await.is_empty());
+                    r.storage.delete_bucket(alice, &b).await.unwrap();
+                })
+            },
+        ),
+        (
+            "a write that raced the enabling of versioning keeps the null version",
+            |r| {
+                Box::pin(async move {
+                    let alice = r.user("alice").await;
+                    let b = r.bucket(alice, "raced").await;
+                    let zero = object(&b, "k", 0, false);
+                    r.storage.put_object(alice, &zero).await.unwrap();
+                    r.storage
+                        .set_bucket_versioning(alice, &b, Versioning::Enabled)
+                        .await
+                        .unwrap();
+                    // Looked the bucket up before: it comes as a null write.
+                    let late = object(&b, "k", 1, false);
+                    assert_eq!(r.storage.put_object(alice, &late).await.unwrap(), None);
+                    let listed = versions(&r, &b).await;
+                    assert_eq!(
+                        listed,
+                        vec![
+                            ("k".into(), VersionId::Id(late.id), false, true),
+                            ("k".into(), VersionId::Null, false, false),
+                        ],
+                        "kept as a version of its own"
+                    );
+                })
+            },
+        ),
+        (
+            "suspended: null writes and null markers replace the null version",
+            |r| {
+                Box::pin(async move {
+                    let alice = r.user("alice").await;
+                    let b = versioned_bucket(&r, alice, "suspended", Versioning::Enabled).await;
+                    let kept = object(&b, "k", 1, true);
+                    r.storage.put_object(alice, &kept).await.unwrap();
+                    r.storage
+                        .set_bucket_versioning(alice, &b, Versioning::Suspended)
+                        .await
+                        .unwrap();
+                    let null1 = object(&b, "k", 2, false);
+                    let null2 = object(&b, "k", 3, false);
+                    assert_eq!(
+                        r.storage.put_object(alice, &null1).await.unwrap(),
+                        None,
+                        "the versioned one is kept"
+                    );
+                    assert_eq!(
+                        r.storage.put_object(alice, &null2).await.unwrap(),
+                        Some(null1.blob_id),
+                        "the null version is replaced"
+                    );
+                    let m = marker(&b, "k", 4, false);
+                    assert_eq!(
+                        r.storage.put_delete_marker(alice, &m).await.unwrap(),
+                        Some(null2.blob_id),
+                        "the null marker replaces the null version"
+                    );
+                    assert_eq!(
+                        versions(&r, &b).await,
+                        vec![
+                            ("k".into(), VersionId::Null, true, false),
+                            ("k".into(), v(&kept), false, false),
+                        ]
+                    );
+                    // A null write after a null marker replaces the marker.
+                    let null3 = object(&b, "k", 5, false);
+                    assert_eq!(r.storage.put_object(alice, &null3).await.unwrap(), None);
+                    assert_eq!(
+                        versions(&r, &b).await,
+                        vec![
+                            ("k".into(), VersionId::Null, false, true),
+                            ("k".into(), v(&kept), false, false),
+                        ]
+                    );
+                })
+            },
+        ),
+        (
+            "conditions hold on versioned writes, checked against the current version",
+            |r| {
+                Box::pin(async move {
+                    let alice = r.user("alice").await;
+                    let b = versioned_bucket(&r, alice, "conds", Versioning::Enabled).await;
+                    let one = object(&b, "k", 1, true);
+                    r.storage
+                        .put_object_if(alice, &one, &WriteCondition::Absent)
+                        .await
+                        .expect("absent");
+                    let refused = r
+                        .storage
+                        .put_object_if(alice, &object(&b, "k", 2, true), &WriteCondition::Absent)
+                        .await;
+                    assert!(matches!(refused, Err(CoreError::PreconditionFailed(_))));
+                    let refused = r
+                        .storage
+                        .put_object_if(
+                            alice,
+                            &object(&b, "k", 3, true),
+                            &WriteCondition::ETagIs(ETag::from_stored("nope")),
+                        )
+                        .await;
+                    assert!(matches!(refused, Err(CoreError::PreconditionFailed(_))));
+                    let two = object(&b, "k", 4, true);
+                    r.storage
+                        .put_object_if(alice, &two, &WriteCondition::ETagIs(one.etag.clone()))
+                        .await
+                        .expect("matches");
+                    assert_eq!(versions(&r, &b).await.len(), 2, "refusals wrote nothing");
+                })
+            },
+        ),
+        ("another owner writes, marks and removes nothing", |r| {
+            Box::pin(async move {
+                let alice = r.user("alice").await;
+                let bob = r.user("bob").await;
+                let b = versioned_bucket(&r, alice, "owned", Versioning::Enabled).await;
+                let one = object(&b, "k", 1, true);
+                r.storage.put_object(alice, &one).await.unwrap();
+                let is_no_bucket = |e: CoreError| {
+                    matches!(
+                        e,
+                        CoreError::NotFound {
+                            resource: Resource::Bucket,
+                            ..
+                        }
+                    )
+                };
+                assert!(is_no_bucket(
+                    r.storage
+                        .put_object(bob, &object(&b, "k", 2, true))
+                        .await
+                        .unwrap_err()
+                ));
+                assert!(is_no_bucket(
+                    r.storage
+                        .put_delete_marker(bob, &marker(&b, "k", 3, true))
+                        .await
+                        .unwrap_err()
+                ));
+                assert!(is_no_bucket(
+                    r.storage
+                        .delete_object_version(bob, &b, &one.key, v(&one))
+                        .await
+                        .unwrap_err()
+                ));
+                assert!(
+                    !r.storage
+                        .set_bucket_versioning(bob, &b, Versioning::Suspended)
+                        .await
+                        .unwrap()
+                );
+                assert_eq!(
+                    versions(&r, &b).await,
+                    vec![("k".into(), v(&one), false, true)]
+                );
+            })
+        }),
+        (
+            "concurrent versioned writes and deletes of one key keep every version",
+            |r| {
+                Box::pin(async move {
+                    let alice = r.user("alice").await;
+                    let b = versioned_bucket(&r, alice, "race", Versioning::Enabled).await;
+                    let writes: Vec<ObjectMeta> =
+                        (0..16).map(|i| object(&b, "k", i, true)).collect();
+                    let mut tasks = Vec::new();
+                    for (i, o) in writes.iter().cloned().enumerate() {
+                        let storage = r.storage.clone();
+                        tasks.push(tokio::spawn(async move {
+                            storage.put_object(alice, &o).await.expect("commits")
+                        }));
+                        if i % 4 == 0 {
+                            let storage = r.storage.clone();
+                            let m = marker(&b, "k", 100 + i as i64, true);
+                            tasks.push(tokio::spawn(async move {
+                                storage.put_delete_marker(alice, &m).await.expect("marks")
+                            }));
+                        }
+                    }
+                    for t in tasks {
+                        assert_eq!(t.await.unwrap(), None, "no version's blob is freed");
+                    }
+                    let listed = versions(&r, &b).await;
+                    assert_eq!(listed.len(), 20, "16 versions and 4 markers");
+                    assert!(listed.iter().filter(|e| e.3).count() <= 1, "one current");
+                    let ids: HashSet<VersionId> = listed.iter().map(|e| e.1).collect();
+                    for w in &writes {
+                        assert!(ids.contains(&v(w)), "every write is a version");
+                    }
+                    // The group commit's batch keeps them too.
+                    let batch: Vec<ObjectWrite> = (0..3)
+                        .map(|i| ObjectWrite {
+                            owner: alice,
+                            meta: object(&b, "k", 200 + i, true),
+                            condition: WriteCondition::Always,
+                        })
+                        .collect();
+                    for result in r.storage.put_objects(&batch).await {
+                        assert_eq!(result.expect("commits"), None);
+                    }
+                    assert_eq!(versions(&r, &b).await.len(), 23);
+                })
+            },
+        ),
+        (
+            "list_versions: by key, newest first, resumable after any version",
+            |r| {
+                Box::pin(async move {
+                    let alice = r.user("alice").await;
+                    let b = versioned_bucket(&r, alice, "listing", Versioning::Enabled).await;
+                    for (i, key) in ["a", "b", "a", "c", "b", "a"].iter().enumerate() {
+                        r.storage
+                            .put_object(alice, &object(&b, key, i as i64, true))
+                            .await
+                            .unwrap();
+                    }
+                    let full: Vec<ListedVersion> = r
+                        .storage
+                        .list_versions(&b, &all(), None, 1000)
+                        .await
+                        .unwrap();
+                    let keys: Vec<&str> = full.iter().map(|v| v.version.key().as_str()).collect();
+                    assert_eq!(keys, ["a", "a", "a", "b", "b", "c"]);
+                    // Resumed after each entry in turn, two at a time.
+                    for (i, entry) in full.iter().enumerate() {
+                        let after = (entry.version.key(), entry.seq);
+                        let rest = r
+                            .storage
+                            .list_versions(&b, &all(), Some(after), 2)
+                            .await
+                            .unwrap();
+                        let want: Vec<_> = full.iter().skip(i + 1).take(2).cloned().collect();
+                        assert_eq!(rest, want, "after entry {i}");
+                    }
+                    // A range holds its keys alone.
+                    let only_b = KeyRange {
+                        start: b"b".to_vec(),
+                        end: Some(b"c".to_vec()),
+                    };
+                    let listed = r
+                        .storage
+                        .list_versions(&b, &only_b, None, 1000)
+                        .await
+                        .unwrap();
+                    assert_eq!(listed.len(), 2);
+                })
+            },
+        ),
+        (
+            "the lifecycle's conditional delete leaves a versioned bucket alone",
+            |r| {
+                Box::pin(async move {
+                    let alice = r.user("alice").await;
+                    let b = versioned_bucket(&r, alice, "lifecycle", Versioning::Enabled).await;
+                    let config = LifecycleConfiguration::new(
+                        vec![LifecycleRuleInput {
+                            id: Some("expire".into()),
+                            status: "Enabled".into(),
+                            filter: Some(FilterInput::default()),
+                            expiration: Some(ExpirationInput {
+                                days: Some(1),
+                                ..Default::default()
+                            }),
+                            ..Default::default()
+                        }],
+                        TransitionMinimumSize::VariesByStorageClass,
+                    )
+                    .expect("valid configuration");
+                    assert!(
+                        r.storage
+                            .set_bucket_lifecycle(alice, &b, Some(&config))
+                            .await
+                            .unwrap()
+                    );
+                    let one = object(&b, "k", 1, true);
+                    r.storage.put_object(alice, &one).await.unwrap();
+                    assert_eq!(
+                        r.storage
+                            .delete_object_if(alice, &b, &one.key, one.id, &one.tags)
+                            .await
+                            .unwrap(),
+                        None
+                    );
+                    assert!(r.storage.get_object(&b, &one.key).await.unwrap().is_some());
+                })
+            },
+        ),
+    ]
+}
+
+async fn run_all(make: impl AsyncFn() -> Option<common::Fresh>) {
+    for (description, case) in cases() {
+        eprintln!("case: {description}");
+        let Some(fresh) = make().await else {
+            return;
+        };
+        case(Repos::of(&fresh)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn object_versions_contract_on_sqlite() {
+    run_all(async || Some(common::sqlite(true).await)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn object_versions_contract_on_postgres() {
+    run_all(async || common::postgres(true).await).await;
+}
