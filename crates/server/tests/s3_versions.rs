@@ -1923,6 +1923,11 @@ async fn versioned_basics(s3: &Client, bucket: &str) {
         .await
         .expect_err("versions left");
     assert_eq!(code_of(&err), ("BucketNotEmpty".into(), 409));
+    assert!(
+        error_body(&err).contains("delete every version and delete marker in it"),
+        "the message says where to look: {}",
+        error_body(&err)
+    );
 }
 
 /// ListObjectVersions over a few hundred versions of a few keys, paged in

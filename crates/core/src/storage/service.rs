@@ -763,11 +763,19 @@ impl StorageService {
     /// `Conflict(BucketNotEmpty)`.
     #[tracing::instrument(skip(self), fields(owner = %caller.user_id))]
     pub async fn delete_bucket(&self, caller: Caller, name: &str) -> CoreResult<()> {
-        let bucket = self
-            .bucket(caller, name, Access::bucket(S3Action::DeleteBucket))
+        let found = self
+            .checked_bucket(caller, name, Access::bucket(S3Action::DeleteBucket))
             .await?;
+        // In a bucket that was ever versioned, what is left may be only
+        // noncurrent versions and delete markers, which a plain listing
+        // does not show: say where to look.
+        let what = if found.versioning == Versioning::Unversioned {
+            "its objects"
+        } else {
+            "every version and delete marker in it (ListObjectVersions lists them)"
+        };
         self.repo
-            .delete_bucket(caller.user_id, &bucket.name)
+            .delete_bucket(caller.user_id, &found.bucket.name)
             .await
             .map_err(|e| match e {
                 CoreError::Conflict {
@@ -775,7 +783,7 @@ impl StorageService {
                     ..
                 } => CoreError::conflict(
                     ConflictKind::BucketNotEmpty,
-                    format!("the bucket `{name}` is not empty; delete its objects first"),
+                    format!("the bucket `{name}` is not empty; delete {what} first"),
                 ),
                 other => other,
             })?;
