@@ -18,8 +18,12 @@ use crate::storage::{BucketName, StorageService};
 pub struct LifecycleReport {
     /// Buckets with a lifecycle configuration looked at.
     pub buckets: usize,
-    /// Objects deleted.
+    /// Current versions expired: objects deleted (buckets never
+    /// versioned) or given a delete marker (versioned buckets).
     pub expired_objects: usize,
+    /// Noncurrent versions and expired object delete markers removed for
+    /// good (versioned buckets).
+    pub expired_versions: usize,
     /// Multipart uploads aborted.
     pub aborted_uploads: usize,
     /// Buckets skipped because their stored configuration does not decode.
@@ -27,6 +31,16 @@ pub struct LifecycleReport {
     /// Whether the pass stopped early because it was asked to (between two
     /// steps, never inside one).
     pub stopped: bool,
+}
+
+/// What the lifecycle sweep did to one bucket.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExpiredCount {
+    /// Current versions expired: deleted (a bucket never versioned) or
+    /// replaced by a delete marker (a versioned one).
+    pub objects: usize,
+    /// Noncurrent versions and expired delete markers removed for good.
+    pub versions: usize,
 }
 
 /// Runs lifecycle sweeps over the storage and multipart services.
@@ -90,7 +104,10 @@ impl LifecycleSweeper {
                     .expire_objects(bucket, lifecycle, now, stop)
                     .await
                 {
-                    Ok(n) => report.expired_objects += n,
+                    Ok(n) => {
+                        report.expired_objects += n.objects;
+                        report.expired_versions += n.versions;
+                    }
                     Err(e) => {
                         tracing::warn!(bucket = %bucket.name, error = %e, "lifecycle expiration failed; retrying at the next sweep")
                     }
@@ -119,13 +136,18 @@ impl LifecycleSweeper {
             tracing::info!(
                 buckets = report.buckets,
                 expired_objects = report.expired_objects,
+                expired_versions = report.expired_versions,
                 aborted_uploads = report.aborted_uploads,
                 "lifecycle sweep stopped early (shutting down); the next one goes on"
             );
-        } else if report.expired_objects > 0 || report.aborted_uploads > 0 {
+        } else if report.expired_objects > 0
+            || report.expired_versions > 0
+            || report.aborted_uploads > 0
+        {
             tracing::info!(
                 buckets = report.buckets,
                 expired_objects = report.expired_objects,
+                expired_versions = report.expired_versions,
                 aborted_uploads = report.aborted_uploads,
                 "lifecycle sweep done"
             );

@@ -106,6 +106,64 @@ fn v(meta: &ObjectMeta) -> VersionId {
     meta.version_id()
 }
 
+/// A configuration that expires every object after a day (what the
+/// lifecycle's conditional calls need the bucket to have).
+fn expire_everything() -> LifecycleConfiguration {
+    LifecycleConfiguration::new(
+        vec![LifecycleRuleInput {
+            id: Some("expire".into()),
+            status: "Enabled".into(),
+            filter: Some(FilterInput::default()),
+            expiration: Some(ExpirationInput {
+                days: Some(1),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }],
+        TransitionMinimumSize::default(),
+    )
+    .expect("valid configuration")
+}
+
+/// `name`, versioned `state`, with a lifecycle configuration.
+async fn configured_bucket(r: &Repos, owner: UserId, name: &str, state: Versioning) -> BucketName {
+    let b = versioned_bucket(r, owner, name, state).await;
+    assert!(
+        r.storage
+            .set_bucket_lifecycle(owner, &b, Some(&expire_everything()))
+            .await
+            .unwrap()
+    );
+    b
+}
+
+/// The `seq` of version `version` of `key` (noncurrent, or a marker).
+async fn seq_of(r: &Repos, b: &BucketName, key: &str, version: VersionId) -> i64 {
+    let key = ObjectKey::parse(key).unwrap();
+    let found = r
+        .storage
+        .get_object_version(b, &key, version)
+        .await
+        .unwrap()
+        .expect("the version exists");
+    assert!(
+        found.noncurrent_at.is_some(),
+        "a noncurrent row has its time"
+    );
+    found.seq.expect("not the current version")
+}
+
+/// The version id of `key`'s latest delete marker.
+async fn latest_marker(r: &Repos, b: &BucketName, key: &str) -> VersionId {
+    let all = versions(r, b).await;
+    let (_, id, marker, _) = all
+        .into_iter()
+        .find(|(k, ..)| k == key)
+        .expect("the key has versions");
+    assert!(marker, "{key}'s latest is a delete marker");
+    id
+}
+
 type Case = (
     &'static str,
     fn(Repos) -> futures::future::BoxFuture<'static, ()>,
@@ -591,6 +649,263 @@ fn cases() -> Vec<Case> {
                         None
                     );
                     assert!(r.storage.get_object(&b, &one.key).await.unwrap().is_some());
+                })
+            },
+        ),
+        (
+            "lifecycle: a current version expires into a marker only while it is the one read",
+            |r| {
+                Box::pin(async move {
+                    let alice = r.user("alice").await;
+                    let bob = r.user("bob").await;
+                    let b = configured_bucket(&r, alice, "lc-current", Versioning::Enabled).await;
+                    let one = object(&b, "k", 1, true);
+                    let mut two = object(&b, "k", 2, true);
+                    two.tags = Tags::new(vec![("t".into(), "1".into())]).unwrap();
+                    r.storage.put_object(alice, &one).await.unwrap();
+                    r.storage.put_object(alice, &two).await.unwrap();
+                    let m = marker(&b, "k", 3, true);
+                    let expire = |owner, id, tags: Tags| {
+                        let (r, m) = (&r, &m);
+                        async move {
+                            r.storage
+                                .expire_current_version(owner, m, id, &tags)
+                                .await
+                                .unwrap()
+                        }
+                    };
+                    assert_eq!(
+                        expire(alice, one.id, one.tags.clone()).await,
+                        None,
+                        "stale id"
+                    );
+                    assert_eq!(
+                        expire(alice, two.id, Tags::default()).await,
+                        None,
+                        "retagged"
+                    );
+                    assert_eq!(
+                        expire(bob, two.id, two.tags.clone()).await,
+                        None,
+                        "not bob's"
+                    );
+                    assert_eq!(
+                        expire(alice, two.id, two.tags.clone()).await,
+                        Some(None),
+                        "a marker, and no blob freed: the version is kept"
+                    );
+                    assert_eq!(
+                        versions(&r, &b).await,
+                        vec![
+                            ("k".into(), VersionId::Id(m.id), true, false),
+                            ("k".into(), v(&two), false, false),
+                            ("k".into(), v(&one), false, false),
+                        ]
+                    );
+                    assert!(r.storage.get_object(&b, &two.key).await.unwrap().is_none());
+                    let again = marker(&b, "k", 4, true);
+                    assert_eq!(
+                        r.storage
+                            .expire_current_version(alice, &again, two.id, &two.tags)
+                            .await
+                            .unwrap(),
+                        None,
+                        "the latest is a marker already"
+                    );
+                    // Without a configuration, or never versioned: nothing.
+                    let bare = versioned_bucket(&r, alice, "lc-bare", Versioning::Enabled).await;
+                    let plain = r.bucket(alice, "lc-plain").await;
+                    assert!(
+                        r.storage
+                            .set_bucket_lifecycle(alice, &plain, Some(&expire_everything()))
+                            .await
+                            .unwrap()
+                    );
+                    for (bucket, versioned) in [(&bare, true), (&plain, false)] {
+                        let o = object(bucket, "k", 1, versioned);
+                        r.storage.put_object(alice, &o).await.unwrap();
+                        let m = marker(bucket, "k", 2, true);
+                        assert_eq!(
+                            r.storage
+                                .expire_current_version(alice, &m, o.id, &o.tags)
+                                .await
+                                .unwrap(),
+                            None,
+                            "{bucket:?}"
+                        );
+                        assert!(
+                            r.storage
+                                .get_object(bucket, &o.key)
+                                .await
+                                .unwrap()
+                                .is_some()
+                        );
+                    }
+                })
+            },
+        ),
+        (
+            "lifecycle: in a suspended bucket the null version gives way to a null marker",
+            |r| {
+                Box::pin(async move {
+                    let alice = r.user("alice").await;
+                    let b = configured_bucket(&r, alice, "lc-susp", Versioning::Enabled).await;
+                    let one = object(&b, "k", 1, true);
+                    r.storage.put_object(alice, &one).await.unwrap();
+                    assert!(
+                        r.storage
+                            .set_bucket_versioning(alice, &b, Versioning::Suspended)
+                            .await
+                            .unwrap()
+                    );
+                    let null = object(&b, "k", 2, false);
+                    r.storage.put_object(alice, &null).await.unwrap();
+                    let m = marker(&b, "k", 3, true);
+                    assert_eq!(
+                        r.storage
+                            .expire_current_version(alice, &m, null.id, &null.tags)
+                            .await
+                            .unwrap(),
+                        Some(Some(null.blob_id)),
+                        "the null version's blob is freed"
+                    );
+                    assert_eq!(
+                        versions(&r, &b).await,
+                        vec![
+                            ("k".into(), VersionId::Null, true, false),
+                            ("k".into(), v(&one), false, false),
+                        ],
+                        "a null marker, whatever the marker said"
+                    );
+                })
+            },
+        ),
+        (
+            "lifecycle: a noncurrent version goes while enough newer ones stay",
+            |r| {
+                Box::pin(async move {
+                    let alice = r.user("alice").await;
+                    let bob = r.user("bob").await;
+                    let b = configured_bucket(&r, alice, "lc-nc", Versioning::Enabled).await;
+                    let vs: Vec<_> = (1..=4).map(|i| object(&b, "k", i, true)).collect();
+                    for o in &vs {
+                        r.storage.put_object(alice, o).await.unwrap();
+                    }
+                    let key = vs[0].key.clone();
+                    let seq = |i: usize| seq_of(&r, &b, "k", v(&vs[i]));
+                    let (s1, s2, s3) = (seq(0).await, seq(1).await, seq(2).await);
+                    let expire = |owner, seq, newer| {
+                        let (r, b, key) = (&r, &b, &key);
+                        async move {
+                            r.storage
+                                .expire_noncurrent_version(owner, b, key, seq, newer)
+                                .await
+                                .unwrap()
+                        }
+                    };
+                    assert_eq!(expire(alice, s3, 1).await, None, "no newer noncurrent one");
+                    assert_eq!(expire(alice, s2, 2).await, None, "only one newer");
+                    assert_eq!(expire(bob, s2, 1).await, None, "not bob's");
+                    assert_eq!(expire(alice, s2, 1).await, Some(Some(vs[1].blob_id)));
+                    assert_eq!(expire(alice, s1, 1).await, Some(Some(vs[0].blob_id)));
+                    assert_eq!(expire(alice, s1, 0).await, None, "gone already");
+                    assert_eq!(
+                        versions(&r, &b).await,
+                        vec![
+                            ("k".into(), v(&vs[3]), false, true),
+                            ("k".into(), v(&vs[2]), false, false),
+                        ]
+                    );
+                    // Behind a delete marker: the marker is the latest, not
+                    // a noncurrent version, and is never removed this way.
+                    let m = marker(&b, "k", 5, true);
+                    r.storage.put_delete_marker(alice, &m).await.unwrap();
+                    let sm = seq_of(&r, &b, "k", VersionId::Id(m.id)).await;
+                    let s4 = seq(3).await;
+                    assert_eq!(expire(alice, sm, 0).await, None, "the latest stays");
+                    assert_eq!(expire(alice, s4, 1).await, None, "no newer noncurrent one");
+                    assert_eq!(expire(alice, s4, 0).await, Some(Some(vs[3].blob_id)));
+                    assert_eq!(
+                        versions(&r, &b).await,
+                        vec![
+                            ("k".into(), VersionId::Id(m.id), true, false),
+                            ("k".into(), v(&vs[2]), false, false),
+                        ]
+                    );
+                    // A noncurrent delete marker goes the same way.
+                    let five = object(&b, "k", 6, true);
+                    r.storage.put_object(alice, &five).await.unwrap();
+                    assert_eq!(
+                        expire(alice, sm, 0).await,
+                        Some(None),
+                        "a marker has no blob"
+                    );
+                    // Without the configuration, nothing goes.
+                    assert!(
+                        r.storage
+                            .set_bucket_lifecycle(alice, &b, None)
+                            .await
+                            .unwrap()
+                    );
+                    let s3 = seq(2).await;
+                    assert_eq!(expire(alice, s3, 0).await, None, "no configuration");
+                    assert_eq!(versions(&r, &b).await.len(), 2);
+                })
+            },
+        ),
+        (
+            "lifecycle: an expired delete marker goes only while it is alone",
+            |r| {
+                Box::pin(async move {
+                    let alice = r.user("alice").await;
+                    let bob = r.user("bob").await;
+                    let b = configured_bucket(&r, alice, "lc-dm", Versioning::Enabled).await;
+                    r.storage
+                        .put_delete_marker(alice, &marker(&b, "lone", 1, true))
+                        .await
+                        .unwrap();
+                    let one = object(&b, "behind", 1, true);
+                    r.storage.put_object(alice, &one).await.unwrap();
+                    r.storage
+                        .put_delete_marker(alice, &marker(&b, "behind", 2, true))
+                        .await
+                        .unwrap();
+                    r.storage
+                        .put_delete_marker(alice, &marker(&b, "rewritten", 1, true))
+                        .await
+                        .unwrap();
+                    let lone = latest_marker(&r, &b, "lone").await;
+                    let behind = latest_marker(&r, &b, "behind").await;
+                    let rewritten = latest_marker(&r, &b, "rewritten").await;
+                    let (lone, behind, rewritten) = (
+                        seq_of(&r, &b, "lone", lone).await,
+                        seq_of(&r, &b, "behind", behind).await,
+                        seq_of(&r, &b, "rewritten", rewritten).await,
+                    );
+                    // A PUT supersedes the marker before the sweep acts.
+                    r.storage
+                        .put_object(alice, &object(&b, "rewritten", 2, true))
+                        .await
+                        .unwrap();
+                    let remove = |owner, key: &str, seq| {
+                        let (r, b, key) = (&r, &b, ObjectKey::parse(key).unwrap());
+                        async move {
+                            r.storage
+                                .remove_expired_delete_marker(owner, b, &key, seq)
+                                .await
+                                .unwrap()
+                        }
+                    };
+                    assert!(
+                        !remove(alice, "behind", behind).await,
+                        "a version behind it"
+                    );
+                    assert!(!remove(alice, "rewritten", rewritten).await, "superseded");
+                    assert!(!remove(bob, "lone", lone).await, "not bob's");
+                    assert!(remove(alice, "lone", lone).await);
+                    assert!(!remove(alice, "lone", lone).await, "gone already");
+                    let keys: Vec<_> = versions(&r, &b).await.into_iter().map(|e| e.0).collect();
+                    assert_eq!(keys, ["behind", "behind", "rewritten", "rewritten"]);
                 })
             },
         ),

@@ -11,6 +11,12 @@
 //! act on an object and an upload made old in the database itself (their
 //! timestamps moved back to 2020: the server's clock is not faked, and the
 //! day arithmetic is unit-tested in core with a clock moved by hand).
+//! On versioned buckets: an expiration inserting a delete marker (the data
+//! readable by id), `NoncurrentVersionExpiration` with
+//! `NewerNoncurrentVersions` and a tag filter (noncurrent times moved back
+//! in the database), `ExpiredObjectDeleteMarker`, another bucket left
+//! alone, and a Suspended bucket's `null` version replaced by a `null`
+//! marker.
 //! The answers that tell a client what the lifecycle will do:
 //! `x-amz-expiration` on PutObject, HeadObject, GetObject, CopyObject and
 //! CompleteMultipartUpload, `x-amz-abort-date` / `x-amz-abort-rule-id` on
@@ -29,6 +35,7 @@ use aws_sdk_s3::types::{
     ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleAndOperator,
     LifecycleRuleFilter, NoncurrentVersionExpiration, Tag, Transition, TransitionStorageClass,
 };
+use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
 use common::{code_of, files_under, objects_dir, s3_client};
 use miniaws_testkit::{Backend, TestServer, services_required};
 use std::path::{Path, PathBuf};
@@ -1271,6 +1278,302 @@ async fn clients(server: &TestServer, key: &miniaws_client::CreatedKey, s3: &Cli
     );
 }
 
+/// Writes `body` to `key` and returns the version id it got.
+async fn put_version(s3: &Client, bucket: &str, key: &str, body: &[u8], tagging: &str) -> String {
+    s3.put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(ByteStream::from(body.to_vec()))
+        .tagging(tagging)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("PutObject {bucket}/{key}: {e:?}"))
+        .version_id()
+        .unwrap_or("null")
+        .to_owned()
+}
+
+/// Inserts a delete marker at `key`.
+async fn delete_key(s3: &Client, bucket: &str, key: &str) {
+    s3.delete_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("DeleteObject {bucket}/{key}: {e:?}"));
+}
+
+async fn set_versioning(s3: &Client, bucket: &str, status: BucketVersioningStatus) {
+    s3.put_bucket_versioning()
+        .bucket(bucket)
+        .versioning_configuration(VersioningConfiguration::builder().status(status).build())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("PutBucketVersioning {bucket}: {e:?}"));
+}
+
+/// Every version of `bucket` as ListObjectVersions names it: (key,
+/// version id, or `marker` and its id for a delete marker), by key, newest
+/// first.
+async fn versions(s3: &Client, bucket: &str) -> Vec<(String, String)> {
+    let out = s3
+        .list_object_versions()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("ListObjectVersions");
+    assert!(!out.is_truncated().unwrap_or(false));
+    let mut all: Vec<(String, String, bool, DateTime)> = Vec::new();
+    for v in out.versions() {
+        let (k, id) = (v.key().expect("key"), v.version_id().expect("id"));
+        let at = *v.last_modified().expect("time");
+        all.push((k.to_owned(), id.to_owned(), v.is_latest() == Some(true), at));
+    }
+    for m in out.delete_markers() {
+        let (k, id) = (m.key().expect("key"), m.version_id().expect("id"));
+        let at = *m.last_modified().expect("time");
+        all.push((
+            k.to_owned(),
+            format!("marker {id}"),
+            m.is_latest() == Some(true),
+            at,
+        ));
+    }
+    // s3s writes a page's versions before its markers: back in order,
+    // by key, the latest first.
+    all.sort_by(|a, b| a.0.cmp(&b.0).then(b.2.cmp(&a.2)));
+    all.into_iter().map(|(k, id, _, _)| (k, id)).collect()
+}
+
+/// Waits (up to 15 s) until `bucket`'s versions are `want`, a `marker`
+/// entry standing for any delete marker.
+async fn wait_for_versions(s3: &Client, bucket: &str, want: &[(&str, &str)]) {
+    let mut got = Vec::new();
+    for _ in 0..75 {
+        got = versions(s3, bucket).await;
+        let same = got.len() == want.len()
+            && got.iter().zip(want).all(|((k, id), (wk, wid))| {
+                k == wk && (id == wid || (*wid == "marker" && id.starts_with("marker ")))
+            });
+        if same {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{bucket}: the sweep left {got:#?}, want {want:#?}");
+}
+
+/// Moves the time `keys`' noncurrent versions became noncurrent back to
+/// 2020 (in every bucket): the server's clock is real.
+async fn age_noncurrent(server: &TestServer, backend: Backend, keys: &[&str]) -> u64 {
+    let sql = match backend {
+        Backend::Sqlite => {
+            let keys: Vec<_> = keys
+                .iter()
+                .map(|k| format!("CAST('{k}' AS BLOB)"))
+                .collect();
+            format!(
+                "UPDATE object_versions SET noncurrent_at = '2020-01-01T00:00:00.000000Z' WHERE key IN ({})",
+                keys.join(", ")
+            )
+        }
+        Backend::Postgres => {
+            let keys: Vec<_> = keys
+                .iter()
+                .map(|k| format!("convert_to('{k}', 'UTF8')"))
+                .collect();
+            format!(
+                "UPDATE object_versions SET noncurrent_at = '2020-01-01T00:00:00Z' WHERE key IN ({})",
+                keys.join(", ")
+            )
+        }
+    };
+    execute(server, backend, &sql).await
+}
+
+/// A versioned bucket's rules, as S3 applies them: an `Expiration` turns
+/// the current version into a delete marker (the data stays, readable by
+/// its id); `NoncurrentVersionExpiration` removes old noncurrent versions
+/// for good (blob files too) but keeps `NewerNoncurrentVersions` of them
+/// and those its tag filter leaves out or too recent; `ExpiredObjectDeleteMarker`
+/// removes a marker left alone, not one with versions behind it; keys no
+/// rule covers, and another versioned bucket without rules, stay as they
+/// are (their noncurrent versions made just as old).
+async fn versioned_sweep(
+    server: &TestServer,
+    backend: Backend,
+    s3: &Client,
+    bucket: &str,
+    other: &str,
+) {
+    for b in [bucket, other] {
+        set_versioning(s3, b, BucketVersioningStatus::Enabled).await;
+    }
+    let mut ids = std::collections::BTreeMap::new();
+    for b in [bucket, other] {
+        for (key, n, tagging) in [
+            ("tmp/a", 2, "t=1"),
+            ("nc/k", 4, "t=1"),
+            ("nc/fresh", 2, "t=1"),
+            ("keep/x", 2, "t=1"),
+        ] {
+            for i in 1..=n {
+                let body = format!("{key} {i}");
+                let id = put_version(s3, b, key, body.as_bytes(), tagging).await;
+                ids.insert((b, key, i), id);
+            }
+        }
+        // Tagged versions: only the one tagged keep=no matches its rule.
+        for (i, tagging) in [(1, "keep=no"), (2, "keep=yes"), (3, "keep=no")] {
+            let id = put_version(s3, b, "nct/x", b"tagged", tagging).await;
+            ids.insert((b, "nct/x", i), id);
+        }
+        put_version(s3, b, "dm/behind", b"behind", "t=1").await;
+        delete_key(s3, b, "dm/behind").await;
+        delete_key(s3, b, "dm/lone").await;
+        delete_key(s3, b, "keep/m").await;
+    }
+    let aged = age_noncurrent(server, backend, &["nc/k", "nct/x"]).await;
+    assert_eq!(aged, 2 * (3 + 2), "nc/k's and nct/x's noncurrent versions");
+    let before_other = versions(s3, other).await;
+    let blobs_before = files_under(&objects_dir(server)).len();
+    let noncurrent = |id: &str, filter: LifecycleRuleFilter, keep: Option<i32>| {
+        LifecycleRule::builder()
+            .id(id)
+            .status(ExpirationStatus::Enabled)
+            .filter(filter)
+            .noncurrent_version_expiration(
+                NoncurrentVersionExpiration::builder()
+                    .noncurrent_days(1)
+                    .set_newer_noncurrent_versions(keep)
+                    .build(),
+            )
+            .build()
+            .expect("rule")
+    };
+    put(
+        s3,
+        bucket,
+        vec![
+            rule("tmp", prefix("tmp/"), date(PAST_MIDNIGHT)),
+            noncurrent("nc", prefix("nc/"), Some(1)),
+            noncurrent(
+                "nct",
+                LifecycleRuleFilter::builder()
+                    .and(
+                        LifecycleRuleAndOperator::builder()
+                            .prefix("nct/")
+                            .tags(tag("keep", "no"))
+                            .build(),
+                    )
+                    .build(),
+                None,
+            ),
+            rule(
+                "dm",
+                prefix("dm/"),
+                LifecycleExpiration::builder()
+                    .expired_object_delete_marker(true)
+                    .build(),
+            ),
+        ],
+    )
+    .await;
+    let id = |key: &'static str, i: i32| ids[&(bucket, key, i)].clone();
+    let want = [
+        ("dm/behind", "marker".to_owned()),
+        ("dm/behind", "?".to_owned()),
+        ("keep/m", "marker".to_owned()),
+        ("keep/x", id("keep/x", 2)),
+        ("keep/x", id("keep/x", 1)),
+        ("nc/fresh", id("nc/fresh", 2)),
+        ("nc/fresh", id("nc/fresh", 1)),
+        ("nc/k", id("nc/k", 4)),
+        ("nc/k", id("nc/k", 3)),
+        ("nct/x", id("nct/x", 3)),
+        ("nct/x", id("nct/x", 2)),
+        ("tmp/a", "marker".to_owned()),
+        ("tmp/a", id("tmp/a", 2)),
+        ("tmp/a", id("tmp/a", 1)),
+    ];
+    // dm/behind's version id was not kept: read it from the listing.
+    let behind = versions(s3, bucket)
+        .await
+        .into_iter()
+        .find(|(k, id)| k == "dm/behind" && !id.starts_with("marker"))
+        .expect("dm/behind's version")
+        .1;
+    let want: Vec<(&str, String)> = want
+        .into_iter()
+        .map(|(k, id)| (k, if id == "?" { behind.clone() } else { id }))
+        .collect();
+    let want: Vec<(&str, &str)> = want.iter().map(|(k, id)| (*k, id.as_str())).collect();
+    wait_for_versions(s3, bucket, &want).await;
+    assert_eq!(
+        files_under(&objects_dir(server)).len(),
+        blobs_before - 3,
+        "nc/k's two oldest versions and nct/x's first are gone, blob files too"
+    );
+    let err = s3
+        .get_object()
+        .bucket(bucket)
+        .key("tmp/a")
+        .send()
+        .await
+        .expect_err("expired into a delete marker");
+    assert_eq!(code_of(&err), ("NoSuchKey".to_owned(), 404));
+    let old = s3
+        .get_object()
+        .bucket(bucket)
+        .key("tmp/a")
+        .version_id(id("tmp/a", 2))
+        .send()
+        .await
+        .expect("the expired version is kept, readable by id");
+    let body = old.body.collect().await.expect("body").into_bytes();
+    assert_eq!(&body[..], b"tmp/a 2");
+    assert_eq!(
+        versions(s3, other).await,
+        before_other,
+        "a bucket without rules keeps everything"
+    );
+}
+
+/// A suspended bucket's `Expiration`: the `null` current version is
+/// replaced by a `null` delete marker (its blob file removed), a version
+/// from before the suspension stays.
+async fn suspended_sweep(server: &TestServer, s3: &Client, bucket: &str) {
+    set_versioning(s3, bucket, BucketVersioningStatus::Enabled).await;
+    let kept = put_version(s3, bucket, "tmp/s", b"versioned", "t=1").await;
+    set_versioning(s3, bucket, BucketVersioningStatus::Suspended).await;
+    put_version(s3, bucket, "tmp/s", b"null", "t=1").await;
+    put_version(s3, bucket, "tmp/n", b"null only", "t=1").await;
+    put_version(s3, bucket, "other/n", b"outside the rule", "t=1").await;
+    let blobs_before = files_under(&objects_dir(server)).len();
+    put(
+        s3,
+        bucket,
+        vec![rule("tmp", prefix("tmp/"), date(PAST_MIDNIGHT))],
+    )
+    .await;
+    wait_for_versions(
+        s3,
+        bucket,
+        &[
+            ("other/n", "null"),
+            ("tmp/n", "marker null"),
+            ("tmp/s", "marker null"),
+            ("tmp/s", &kept),
+        ],
+    )
+    .await;
+    assert_eq!(
+        files_under(&objects_dir(server)).len(),
+        blobs_before - 2,
+        "the two null versions' blob files are gone"
+    );
+}
+
 async fn run(backend: Backend) {
     let Some(server) =
         TestServer::start_with(backend, &["--lifecycle-interval-secs", "1"], &[]).await
@@ -1287,6 +1590,9 @@ async fn run(backend: Backend) {
         "lc-days",
         "lc-headers",
         "lc-plain",
+        "lc-versioned",
+        "lc-versioned-other",
+        "lc-suspended",
     ] {
         s3.create_bucket()
             .bucket(bucket)
@@ -1300,6 +1606,8 @@ async fn run(backend: Backend) {
     expiration_by_date(&server, &s3, "lc-date").await;
     days_and_aborts(&server, backend, &s3, "lc-days").await;
     headers(&server, &s3, "lc-headers", "lc-plain").await;
+    versioned_sweep(&server, backend, &s3, "lc-versioned", "lc-versioned-other").await;
+    suspended_sweep(&server, &s3, "lc-suspended").await;
     if backend == Backend::Sqlite {
         clients(&server, &key, &s3).await;
     }

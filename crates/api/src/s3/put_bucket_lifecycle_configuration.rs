@@ -48,19 +48,6 @@ pub(super) async fn handle(
     .map_err(lifecycle_error)?;
     let rules = document.rules.into_iter().map(rule_from_wire).collect();
     let lifecycle = LifecycleConfiguration::new(rules, minimum).map_err(lifecycle_error)?;
-    // The lifecycle sweep does not act on versions: a versioned bucket
-    // gets no rules rather than rules that would not do what they say.
-    let versioning = s3
-        .storage()
-        .bucket_versioning(caller, &input.bucket)
-        .await
-        .map_err(bucket_error)?;
-    if versioning.is_versioned() {
-        return Err(s3_error!(
-            NotImplemented,
-            "lifecycle rules are not implemented on versioned buckets (their expiration would have to insert delete markers and expire noncurrent versions, which Mini AWS does not do yet)"
-        ));
-    }
     s3.storage()
         .set_bucket_lifecycle(caller, &input.bucket, Some(&lifecycle))
         .await

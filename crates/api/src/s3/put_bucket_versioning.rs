@@ -4,8 +4,8 @@
 //! other than the two is `MalformedXML`, as S3 answers; MFA delete
 //! (`MfaDelete` `Enabled`, or an `x-amz-mfa` header) is `NotImplemented`:
 //! Mini AWS has no MFA devices. A bucket with a lifecycle configuration
-//! cannot be versioned (`NotImplemented`): the lifecycle sweep does not act
-//! on versions (see the README's "Lifecycle rules").
+//! can be versioned: the lifecycle sweep acts on versions as S3 does (see
+//! the README's "Lifecycle rules").
 
 use miniaws_core::storage::{S3Action, Versioning};
 use s3s::dto::{
@@ -53,17 +53,6 @@ pub(super) async fn handle(
         return Err(s3_error!(
             NotImplemented,
             "MFA delete is not implemented (Mini AWS has no MFA devices)"
-        ));
-    }
-    let lifecycle = s3
-        .storage()
-        .get_bucket_lifecycle(caller, &input.bucket)
-        .await
-        .map_err(bucket_error)?;
-    if lifecycle.is_some() {
-        return Err(s3_error!(
-            NotImplemented,
-            "a bucket with a lifecycle configuration cannot be versioned: the lifecycle rules do not act on versions yet (delete the configuration first)"
         ));
     }
     s3.storage()

@@ -442,6 +442,10 @@ pub struct ListedVersion {
     /// (higher is newer); `None` for the current version (the row of
     /// `objects`), which is newer than all of them.
     pub seq: Option<i64>,
+    /// When it became noncurrent (or, for a delete marker, when it was
+    /// inserted); `None` for the current version. What a lifecycle rule's
+    /// `NoncurrentDays` counts from.
+    pub noncurrent_at: Option<OffsetDateTime>,
 }
 
 /// One part of an object completed from a multipart upload.

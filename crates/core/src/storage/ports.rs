@@ -556,6 +556,70 @@ pub trait StorageRepo: Send + Sync {
     ) -> CoreResult<Vec<BlobId>> {
         Ok(Vec::new())
     }
+    /// The lifecycle sweep's expiration of a current version in a
+    /// versioned bucket: inserts `marker` as the latest version of its key,
+    /// as [`Self::put_delete_marker`] does, only while the key's current
+    /// version is `current` with exactly `tags`, and the bucket is still
+    /// `owner`'s, still versioned (Enabled or Suspended) and still has a
+    /// lifecycle configuration (all checked in one transaction that holds
+    /// the bucket's write lock). The marker is a `null` one when the bucket
+    /// is Suspended at that moment, whatever `marker.versioned` says (S3:
+    /// it then replaces the `null` version). `None`: nothing written (a
+    /// write or retag came in between, the latest is already a marker, the
+    /// bucket changed); `Some(blob)`: written, with the blob no row points
+    /// to any more, for the caller to remove.
+    ///
+    /// # Errors
+    /// None of its own.
+    async fn expire_current_version(
+        &self,
+        _owner: UserId,
+        _marker: &DeleteMarker,
+        _current: ObjectId,
+        _tags: &Tags,
+    ) -> CoreResult<Option<Option<BlobId>>> {
+        Err(no_versions())
+    }
+
+    /// The lifecycle sweep's `NoncurrentVersionExpiration`: removes for
+    /// good the noncurrent version (or noncurrent delete marker) `seq` of
+    /// `key`, only while at least `newer` noncurrent versions of the key
+    /// are newer than it (so it is never the latest version, and a
+    /// version a concurrent delete made current or latest stays) and the
+    /// bucket is still `owner`'s, versioned and configured. `None`: nothing
+    /// removed; `Some(blob)`: removed, with its blob (`None` for a delete
+    /// marker) for the caller to remove after the row.
+    ///
+    /// # Errors
+    /// None of its own.
+    async fn expire_noncurrent_version(
+        &self,
+        _owner: UserId,
+        _bucket: &BucketName,
+        _key: &ObjectKey,
+        _seq: i64,
+        _newer: u32,
+    ) -> CoreResult<Option<Option<BlobId>>> {
+        Err(no_versions())
+    }
+
+    /// The lifecycle sweep's removal of an expired object delete marker:
+    /// removes the delete marker `seq` of `key` only while it is the key's
+    /// one and only version (no current version, no noncurrent one: a PUT
+    /// that came in between keeps it), in a bucket still `owner`'s,
+    /// versioned and configured. Whether it was removed.
+    ///
+    /// # Errors
+    /// None of its own.
+    async fn remove_expired_delete_marker(
+        &self,
+        _owner: UserId,
+        _bucket: &BucketName,
+        _key: &ObjectKey,
+        _seq: i64,
+    ) -> CoreResult<bool> {
+        Err(no_versions())
+    }
 }
 
 /// What a repository without versions (a test fake) answers.

@@ -268,17 +268,24 @@ fn version_from_row(row: &PgRow, bucket: &BucketName) -> Result<ListedVersion, s
             versioned,
         })
     };
-    Ok(ListedVersion { version, seq })
+    let noncurrent_at = row.try_get::<Option<OffsetDateTime>, _>("noncurrent_at")?;
+    Ok(ListedVersion {
+        version,
+        seq,
+        noncurrent_at,
+    })
 }
 
 /// `objects` rows shaped as version rows.
 fn current_select() -> String {
-    format!("SELECT {VERSION_COLUMNS}, FALSE AS delete_marker, NULL::bigint AS seq FROM objects")
+    format!(
+        "SELECT {VERSION_COLUMNS}, FALSE AS delete_marker, NULL::bigint AS seq, NULL::timestamptz AS noncurrent_at FROM objects"
+    )
 }
 
 /// `object_versions` rows.
 fn noncurrent_select() -> String {
-    format!("SELECT {VERSION_COLUMNS}, delete_marker, seq FROM object_versions")
+    format!("SELECT {VERSION_COLUMNS}, delete_marker, seq, noncurrent_at FROM object_versions")
 }
 
 /// The clause naming `version` (binds: one id as `$3`, or none for `null`).
@@ -425,4 +432,142 @@ pub(super) async fn list_versions(
         .fetch_all(&mut *conn)
         .await?;
     rows.iter().map(|r| version_from_row(r, bucket)).collect()
+}
+
+/// Locks the bucket's row, as [`lock_bucket`], for the lifecycle sweep:
+/// the bucket's versioning state when it is still `owner`'s and still has
+/// a lifecycle configuration (`None` otherwise).
+async fn lock_configured_bucket(
+    conn: &mut PgConnection,
+    owner: UserId,
+    bucket: &BucketName,
+) -> Result<Option<Option<String>>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT versioning FROM buckets
+         WHERE name = $1 AND owner_id = $2 AND lifecycle IS NOT NULL
+         FOR NO KEY UPDATE",
+    )
+    .bind(bucket.as_str())
+    .bind(owner.as_uuid())
+    .fetch_optional(&mut *conn)
+    .await
+}
+
+/// [`StorageRepo::expire_current_version`](miniaws_core::storage::StorageRepo::expire_current_version).
+pub(super) async fn expire_current_version(
+    conn: &mut PgConnection,
+    owner: UserId,
+    marker: &DeleteMarker,
+    current: ObjectId,
+    tags: &miniaws_core::storage::Tags,
+) -> Result<Option<Option<BlobId>>, sqlx::Error> {
+    let mut tx = conn.begin().await?;
+    let versioned = match lock_configured_bucket(&mut tx, owner, &marker.bucket).await? {
+        Some(Some(state)) => state == "Enabled",
+        _ => return Ok(None),
+    };
+    let still: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM objects
+                        WHERE bucket = $1 AND key = $2 AND id = $3 AND tags = $4)",
+    )
+    .bind(marker.bucket.as_str())
+    .bind(marker.key.as_str().as_bytes())
+    .bind(current.as_uuid())
+    .bind(tags_to_json(tags))
+    .fetch_one(&mut *tx)
+    .await?;
+    if !still {
+        return Ok(None);
+    }
+    let freed = retire_current(&mut tx, &marker.bucket, &marker.key, versioned).await?;
+    let at = marker.last_modified;
+    sqlx::query(
+        "INSERT INTO object_versions (id, bucket, key, versioned, delete_marker, created_at,
+             noncurrent_at)
+         VALUES ($1, $2, $3, $4, TRUE, $5, $6)",
+    )
+    .bind(marker.id.as_uuid())
+    .bind(marker.bucket.as_str())
+    .bind(marker.key.as_str().as_bytes())
+    .bind(versioned)
+    .bind(at)
+    .bind(at)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Some(freed))
+}
+
+/// [`StorageRepo::expire_noncurrent_version`](miniaws_core::storage::StorageRepo::expire_noncurrent_version).
+pub(super) async fn expire_noncurrent_version(
+    conn: &mut PgConnection,
+    owner: UserId,
+    bucket: &BucketName,
+    key: &ObjectKey,
+    seq: i64,
+    newer: u32,
+) -> Result<Option<Option<BlobId>>, sqlx::Error> {
+    let mut tx = conn.begin().await?;
+    if !matches!(
+        lock_configured_bucket(&mut tx, owner, bucket).await?,
+        Some(Some(_))
+    ) {
+        return Ok(None);
+    }
+    // The noncurrent versions newer than `seq`: the rows of
+    // object_versions after it, less the latest one when the key has no
+    // current row (then the newest row is the latest version, a marker).
+    // At least `newer` of them also means the row is not the latest.
+    let removed: Vec<Option<Uuid>> = sqlx::query_scalar(
+        "DELETE FROM object_versions
+         WHERE seq = $1 AND bucket = $2 AND key = $3
+           AND (SELECT COUNT(*) FROM object_versions
+                WHERE bucket = $2 AND key = $3 AND seq > $1)
+             - (CASE WHEN EXISTS (SELECT 1 FROM objects WHERE bucket = $2 AND key = $3)
+                     THEN 0 ELSE 1 END) >= $4
+         RETURNING blob_id",
+    )
+    .bind(seq)
+    .bind(bucket.as_str())
+    .bind(key.as_str().as_bytes())
+    .bind(i64::from(newer))
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    match removed.into_iter().next() {
+        None => Ok(None),
+        Some(blob) => blob_of(blob).map(Some),
+    }
+}
+
+/// [`StorageRepo::remove_expired_delete_marker`](miniaws_core::storage::StorageRepo::remove_expired_delete_marker).
+pub(super) async fn remove_expired_delete_marker(
+    conn: &mut PgConnection,
+    owner: UserId,
+    bucket: &BucketName,
+    key: &ObjectKey,
+    seq: i64,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = conn.begin().await?;
+    if !matches!(
+        lock_configured_bucket(&mut tx, owner, bucket).await?,
+        Some(Some(_))
+    ) {
+        return Ok(false);
+    }
+    let removed = sqlx::query(
+        "DELETE FROM object_versions
+         WHERE seq = $1 AND bucket = $2 AND key = $3 AND delete_marker
+           AND NOT EXISTS (SELECT 1 FROM objects WHERE bucket = $2 AND key = $3)
+           AND NOT EXISTS (SELECT 1 FROM object_versions
+                           WHERE bucket = $2 AND key = $3 AND seq <> $1)",
+    )
+    .bind(seq)
+    .bind(bucket.as_str())
+    .bind(key.as_str().as_bytes())
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    Ok(removed > 0)
 }

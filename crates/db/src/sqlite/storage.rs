@@ -966,6 +966,46 @@ impl StorageRepo for SqliteStorageRepo {
         .await
     }
 
+    async fn expire_current_version(
+        &self,
+        owner: UserId,
+        marker: &DeleteMarker,
+        current: ObjectId,
+        tags: &Tags,
+    ) -> CoreResult<Option<Option<BlobId>>> {
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        versions::expire_current_version(&mut conn, owner, marker, current, tags)
+            .await
+            .map_err(db_err)
+    }
+
+    async fn expire_noncurrent_version(
+        &self,
+        owner: UserId,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        seq: i64,
+        newer: u32,
+    ) -> CoreResult<Option<Option<BlobId>>> {
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        versions::expire_noncurrent_version(&mut conn, owner, bucket, key, seq, newer)
+            .await
+            .map_err(db_err)
+    }
+
+    async fn remove_expired_delete_marker(
+        &self,
+        owner: UserId,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        seq: i64,
+    ) -> CoreResult<bool> {
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        versions::remove_expired_delete_marker(&mut conn, owner, bucket, key, seq)
+            .await
+            .map_err(db_err)
+    }
+
     async fn part_blobs_after(&self, after: Option<BlobId>, limit: u32) -> CoreResult<Vec<BlobId>> {
         // A range scan of multipart_parts_blob_idx (migration 0007), the
         // page as one JSON row as in `object_blobs_after`.

@@ -265,17 +265,24 @@ fn version_from_row(row: &SqliteRow, bucket: &BucketName) -> Result<ListedVersio
             versioned,
         })
     };
-    Ok(ListedVersion { version, seq })
+    let noncurrent_at = parse_opt_time(row.try_get("noncurrent_at")?)?;
+    Ok(ListedVersion {
+        version,
+        seq,
+        noncurrent_at,
+    })
 }
 
 /// `objects` rows shaped as version rows.
 fn current_select() -> String {
-    format!("SELECT {VERSION_COLUMNS}, 0 AS delete_marker, NULL AS seq FROM objects")
+    format!(
+        "SELECT {VERSION_COLUMNS}, 0 AS delete_marker, NULL AS seq, NULL AS noncurrent_at FROM objects"
+    )
 }
 
 /// `object_versions` rows.
 fn noncurrent_select() -> String {
-    format!("SELECT {VERSION_COLUMNS}, delete_marker, seq FROM object_versions")
+    format!("SELECT {VERSION_COLUMNS}, delete_marker, seq, noncurrent_at FROM object_versions")
 }
 
 /// The clause naming `version` (binds: one id, or none for `null`).
@@ -437,4 +444,142 @@ pub(super) async fn list_versions(
     }
     let rows = q.bind(i64::from(limit)).fetch_all(&mut *conn).await?;
     rows.iter().map(|r| version_from_row(r, bucket)).collect()
+}
+
+/// Takes the write lock, as [`lock_bucket`], for the lifecycle sweep: the
+/// bucket's versioning state when it is still `owner`'s and still has a
+/// lifecycle configuration (`None` otherwise).
+async fn lock_configured_bucket(
+    conn: &mut SqliteConnection,
+    owner: UserId,
+    bucket: &BucketName,
+) -> Result<Option<Option<String>>, sqlx::Error> {
+    let rows: Vec<Option<String>> = sqlx::query_scalar(
+        "UPDATE buckets SET versioning = versioning
+         WHERE name = ? AND owner_id = ? AND lifecycle IS NOT NULL
+         RETURNING versioning",
+    )
+    .bind(bucket.as_str())
+    .bind(owner.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.into_iter().next())
+}
+
+/// [`StorageRepo::expire_current_version`](miniaws_core::storage::StorageRepo::expire_current_version).
+pub(super) async fn expire_current_version(
+    conn: &mut SqliteConnection,
+    owner: UserId,
+    marker: &DeleteMarker,
+    current: ObjectId,
+    tags: &miniaws_core::storage::Tags,
+) -> Result<Option<Option<BlobId>>, sqlx::Error> {
+    let mut tx = conn.begin().await?;
+    let versioned = match lock_configured_bucket(&mut tx, owner, &marker.bucket).await? {
+        Some(Some(state)) => state == "Enabled",
+        _ => return Ok(None),
+    };
+    let still: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM objects WHERE bucket = ? AND key = ? AND id = ? AND tags = ?)",
+    )
+    .bind(marker.bucket.as_str())
+    .bind(marker.key.as_str().as_bytes())
+    .bind(current.to_string())
+    .bind(tags_to_json(tags))
+    .fetch_one(&mut *tx)
+    .await?;
+    if !still {
+        return Ok(None);
+    }
+    let freed = retire_current(&mut tx, &marker.bucket, &marker.key, versioned).await?;
+    let at = fmt_time(marker.last_modified);
+    sqlx::query(
+        "INSERT INTO object_versions (id, bucket, key, versioned, delete_marker, created_at,
+             noncurrent_at)
+         VALUES (?, ?, ?, ?, 1, ?, ?)",
+    )
+    .bind(marker.id.to_string())
+    .bind(marker.bucket.as_str())
+    .bind(marker.key.as_str().as_bytes())
+    .bind(versioned)
+    .bind(&at)
+    .bind(&at)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Some(freed))
+}
+
+/// [`StorageRepo::expire_noncurrent_version`](miniaws_core::storage::StorageRepo::expire_noncurrent_version).
+pub(super) async fn expire_noncurrent_version(
+    conn: &mut SqliteConnection,
+    owner: UserId,
+    bucket: &BucketName,
+    key: &ObjectKey,
+    seq: i64,
+    newer: u32,
+) -> Result<Option<Option<BlobId>>, sqlx::Error> {
+    let mut tx = conn.begin().await?;
+    if !matches!(
+        lock_configured_bucket(&mut tx, owner, bucket).await?,
+        Some(Some(_))
+    ) {
+        return Ok(None);
+    }
+    // The noncurrent versions newer than `seq`: the rows of
+    // object_versions after it, less the latest one when the key has no
+    // current row (then the newest row is the latest version, a marker).
+    // At least `newer` of them also means the row is not the latest.
+    let removed: Vec<Option<String>> = sqlx::query_scalar(
+        "DELETE FROM object_versions
+         WHERE seq = ?1 AND bucket = ?2 AND key = ?3
+           AND (SELECT COUNT(*) FROM object_versions
+                WHERE bucket = ?2 AND key = ?3 AND seq > ?1)
+             - (CASE WHEN EXISTS (SELECT 1 FROM objects WHERE bucket = ?2 AND key = ?3)
+                     THEN 0 ELSE 1 END) >= ?4
+         RETURNING blob_id",
+    )
+    .bind(seq)
+    .bind(bucket.as_str())
+    .bind(key.as_str().as_bytes())
+    .bind(i64::from(newer))
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    match removed.into_iter().next() {
+        None => Ok(None),
+        Some(blob) => blob_of(blob).map(Some),
+    }
+}
+
+/// [`StorageRepo::remove_expired_delete_marker`](miniaws_core::storage::StorageRepo::remove_expired_delete_marker).
+pub(super) async fn remove_expired_delete_marker(
+    conn: &mut SqliteConnection,
+    owner: UserId,
+    bucket: &BucketName,
+    key: &ObjectKey,
+    seq: i64,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = conn.begin().await?;
+    if !matches!(
+        lock_configured_bucket(&mut tx, owner, bucket).await?,
+        Some(Some(_))
+    ) {
+        return Ok(false);
+    }
+    let removed = sqlx::query(
+        "DELETE FROM object_versions
+         WHERE seq = ?1 AND bucket = ?2 AND key = ?3 AND delete_marker = 1
+           AND NOT EXISTS (SELECT 1 FROM objects WHERE bucket = ?2 AND key = ?3)
+           AND NOT EXISTS (SELECT 1 FROM object_versions
+                           WHERE bucket = ?2 AND key = ?3 AND seq <> ?1)",
+    )
+    .bind(seq)
+    .bind(bucket.as_str())
+    .bind(key.as_str().as_bytes())
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    Ok(removed > 0)
 }

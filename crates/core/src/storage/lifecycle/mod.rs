@@ -4,17 +4,19 @@
 //!
 //! What Mini AWS enforces
 //! (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/intro-lifecycle-rules.html>):
-//! `Expiration` with `Days` or `Date` deletes the objects a rule's filter
-//! selects, and `AbortIncompleteMultipartUpload` aborts uploads. Days count
-//! from the object's last write (its creation, in S3's words) and the sum
-//! is rounded up to the next midnight UTC; a `Date` takes effect at that
-//! midnight UTC.
-//!
-//! What it accepts with nothing to act on, exactly as S3 does for a bucket
-//! that was never versioned (and Mini AWS buckets never are):
-//! `NoncurrentVersionExpiration` (there are no noncurrent versions) and
-//! `ExpiredObjectDeleteMarker` (there are no delete markers). S3 validates
-//! them regardless of the bucket's versioning state, and so does this.
+//! `Expiration` with `Days` or `Date` expires the objects a rule's filter
+//! selects (deletes them in a bucket never versioned, gives the current
+//! version a delete marker in a versioned one), and
+//! `AbortIncompleteMultipartUpload` aborts uploads. Days count from the
+//! object's last write (its creation, in S3's words) and the sum is
+//! rounded up to the next midnight UTC; a `Date` takes effect at that
+//! midnight UTC. In a versioned bucket, `NoncurrentVersionExpiration`
+//! removes noncurrent versions ([`LifecycleConfiguration::noncurrent_expiry`])
+//! and `ExpiredObjectDeleteMarker` (or `Days`) removes a delete marker left
+//! alone ([`LifecycleConfiguration::removes_marker`]); in a bucket never
+//! versioned they have nothing to act on, exactly as on S3, which
+//! validates them regardless of the bucket's versioning state, as this
+//! does.
 //!
 //! What it refuses, once the rest of the document is valid: `Transition`
 //! and `NoncurrentVersionTransition`, which move objects to archive storage
@@ -237,13 +239,13 @@ pub enum Expiration {
     Days(u32),
     /// From this day's midnight UTC on.
     Date(Date),
-    /// `ExpiredObjectDeleteMarker`: acts on delete markers, which an
-    /// unversioned bucket never has.
+    /// `ExpiredObjectDeleteMarker`: removes a delete marker left as its
+    /// key's only version (a bucket never versioned has none).
     ExpiredObjectDeleteMarker(bool),
 }
 
-/// A rule's `NoncurrentVersionExpiration` (nothing to act on: buckets here
-/// are never versioned).
+/// A rule's `NoncurrentVersionExpiration` (nothing to act on in a bucket
+/// never versioned).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NoncurrentExpiration {
     /// `NoncurrentDays`.
@@ -353,7 +355,7 @@ impl LifecycleConfiguration {
         {
             return Err(refuse(
                 LifecycleFault::Unsupported,
-                "Transition and NoncurrentVersionTransition actions are not implemented: Mini AWS keeps every object in the STANDARD storage class and has no archive classes to move objects to. Remove the transitions (Expiration and AbortIncompleteMultipartUpload are enforced)",
+                "Transition and NoncurrentVersionTransition actions are not implemented: Mini AWS keeps every object in the STANDARD storage class and has no archive classes to move objects to. Remove the transitions (Expiration, NoncurrentVersionExpiration and AbortIncompleteMultipartUpload are enforced)",
             ));
         }
         for rule in &mut checked {
@@ -445,6 +447,72 @@ impl LifecycleConfiguration {
                     Some(Expiration::Days(_) | Expiration::Date(_))
                 )
         }))
+    }
+
+    /// The key prefixes a sweep of a versioned bucket must scan, as
+    /// [`expiration_prefixes`](Self::expiration_prefixes), for every
+    /// enabled rule that acts on versions: an `Expiration` of any kind
+    /// (Days and Date expire current versions, and with `Days` or
+    /// `ExpiredObjectDeleteMarker` remove expired delete markers) or a
+    /// `NoncurrentVersionExpiration`.
+    pub fn version_prefixes(&self) -> Vec<String> {
+        outermost(
+            self.rules.iter().filter(|r| {
+                r.enabled && (r.expiration.is_some() || r.noncurrent_expiration.is_some())
+            }),
+        )
+    }
+
+    /// Whether a noncurrent version (or noncurrent delete marker) of `key`
+    /// with `tags` and `size_bytes`, noncurrent since `noncurrent_at` and
+    /// with `newer` noncurrent versions of its key newer than it, is
+    /// removed at `now`; if so, the `NewerNoncurrentVersions` of the rule
+    /// that removes it (0 without), which the removal must still find
+    /// true. An enabled `NoncurrentVersionExpiration` selects it when its
+    /// filter does, `NoncurrentDays` after it became noncurrent (rounded
+    /// up to the next midnight UTC, as S3 counts) have passed, and at
+    /// least `NewerNoncurrentVersions` newer noncurrent versions are kept
+    /// (<https://docs.aws.amazon.com/AmazonS3/latest/API/API_NoncurrentVersionExpiration.html>).
+    /// With several, the one keeping the fewest.
+    pub fn noncurrent_expiry(
+        &self,
+        key: &str,
+        tags: &Tags,
+        size_bytes: u64,
+        noncurrent_at: OffsetDateTime,
+        newer: u32,
+        now: OffsetDateTime,
+    ) -> Option<u32> {
+        self.rules
+            .iter()
+            .filter(|r| r.enabled && r.scope.matches(key, tags, size_bytes))
+            .filter_map(|r| r.noncurrent_expiration)
+            .filter(|n| days_after(noncurrent_at, n.days).is_some_and(|at| at <= now))
+            .map(|n| n.newer_versions.unwrap_or(0))
+            .filter(|keep| newer >= *keep)
+            .min()
+    }
+
+    /// Whether a delete marker of `key`, inserted at `created` and now its
+    /// key's only version (an expired object delete marker), is removed
+    /// at `now`: an enabled rule selecting it (a marker has no tags and no
+    /// size) with `ExpiredObjectDeleteMarker` true, or with an
+    /// `Expiration` in `Days` once the marker is that old ("When you
+    /// specify the Days tag, Amazon S3 automatically performs
+    /// ExpiredObjectDeleteMarker cleanup when the delete markers are old
+    /// enough to satisfy the age criteria").
+    pub fn removes_marker(&self, key: &str, created: OffsetDateTime, now: OffsetDateTime) -> bool {
+        let untagged = Tags::default();
+        self.rules
+            .iter()
+            .filter(|r| r.enabled && r.scope.matches(key, &untagged, 0))
+            .any(|r| match r.expiration {
+                Some(Expiration::ExpiredObjectDeleteMarker(on)) => on,
+                Some(Expiration::Days(days)) => {
+                    days_after(created, days).is_some_and(|at| at <= now)
+                }
+                _ => false,
+            })
     }
 
     /// The key prefixes a sweep must scan for uploads an enabled

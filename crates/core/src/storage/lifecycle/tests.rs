@@ -827,3 +827,150 @@ fn stored_form_round_trips() {
     let back: LifecycleConfiguration = serde_json::from_str(&json).expect("decodes");
     assert_eq!(back, c);
 }
+
+fn noncurrent(r: LifecycleRuleInput, days: i32, newer: Option<i32>) -> LifecycleRuleInput {
+    LifecycleRuleInput {
+        expiration: None,
+        noncurrent_expiration: Some(NoncurrentInput {
+            noncurrent_days: Some(days),
+            newer_noncurrent_versions: newer,
+        }),
+        ..r
+    }
+}
+
+fn expired_marker(r: LifecycleRuleInput, on: bool) -> LifecycleRuleInput {
+    LifecycleRuleInput {
+        expiration: Some(ExpirationInput {
+            expired_object_delete_marker: Some(on),
+            ..Default::default()
+        }),
+        ..r
+    }
+}
+
+#[test]
+fn noncurrent_versions_expire_after_their_days_keeping_the_newer_ones() {
+    let became = datetime!(2026-03-15 10:30 UTC);
+    // 3 days after 10:30 on the 15th, rounded up: 00:00 on the 19th.
+    let due = datetime!(2026-03-19 00:00 UTC);
+    let tagged = |v: &str| Tags::new(vec![tag("keep", v)]).expect("tags");
+    let c = config(vec![
+        noncurrent(rule("logs", prefix("logs/")), 3, None),
+        noncurrent(rule("kept", prefix("kept/")), 3, Some(2)),
+        noncurrent(
+            rule(
+                "tagged",
+                FilterInput {
+                    tag: Some(tag("keep", "no")),
+                    ..Default::default()
+                },
+            ),
+            3,
+            None,
+        ),
+        LifecycleRuleInput {
+            status: "Disabled".into(),
+            ..noncurrent(rule("off", prefix("off/")), 1, None)
+        },
+        // Current versions only: no noncurrent expiration.
+        days(rule("current", prefix("current/")), 1),
+    ]);
+    let none = Tags::default();
+    type Case = (
+        &'static str,
+        &'static str,
+        Tags,
+        u32,
+        OffsetDateTime,
+        Option<u32>,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "due under its prefix",
+            "logs/a",
+            none.clone(),
+            0,
+            due,
+            Some(0),
+        ),
+        (
+            "a second early",
+            "logs/a",
+            none.clone(),
+            0,
+            due - Duration::seconds(1),
+            None,
+        ),
+        ("outside every rule", "other/a", none.clone(), 5, due, None),
+        ("kept: only one newer", "kept/a", none.clone(), 1, due, None),
+        (
+            "kept: two newer is enough",
+            "kept/a",
+            none.clone(),
+            2,
+            due,
+            Some(2),
+        ),
+        ("by tag", "x", tagged("no"), 0, due, Some(0)),
+        ("another tag value", "x", tagged("yes"), 0, due, None),
+        ("a disabled rule", "off/a", none.clone(), 0, due, None),
+        (
+            "an expiration of current versions",
+            "current/a",
+            none.clone(),
+            0,
+            due,
+            None,
+        ),
+    ];
+    for (what, key, tags, newer, now, want) in cases {
+        assert_eq!(
+            c.noncurrent_expiry(key, &tags, 1, became, newer, now),
+            want,
+            "{what}"
+        );
+    }
+}
+
+#[test]
+fn expired_delete_markers_go_under_their_flag_or_a_days_rule() {
+    let created = datetime!(2026-03-15 10:30 UTC);
+    let c = config(vec![
+        expired_marker(rule("markers", prefix("m/")), true),
+        expired_marker(rule("off", prefix("f/")), false),
+        days(rule("days", prefix("d/")), 2),
+        LifecycleRuleInput {
+            expiration: Some(ExpirationInput {
+                date: Some(datetime!(2026-01-01 00:00 UTC)),
+                ..Default::default()
+            }),
+            ..rule("date", prefix("t/"))
+        },
+        noncurrent(rule("noncurrent", prefix("n/")), 1, None),
+    ]);
+    let later = datetime!(2026-03-18 00:00 UTC);
+    type Case = (&'static str, &'static str, OffsetDateTime, bool);
+    let cases: Vec<Case> = vec![
+        ("ExpiredObjectDeleteMarker at once", "m/a", created, true),
+        ("ExpiredObjectDeleteMarker false", "f/a", later, false),
+        ("a Days rule once old enough", "d/a", later, true),
+        (
+            "a Days rule too early",
+            "d/a",
+            datetime!(2026-03-17 23:59 UTC),
+            false,
+        ),
+        ("a Date rule does not", "t/a", later, false),
+        ("a noncurrent rule does not", "n/a", later, false),
+        ("outside every rule", "x/a", later, false),
+    ];
+    for (what, key, now, want) in cases {
+        assert_eq!(c.removes_marker(key, created, now), want, "{what}");
+    }
+    assert_eq!(
+        c.version_prefixes(),
+        ["d/", "f/", "m/", "n/", "t/"],
+        "every rule acting on versions is scanned"
+    );
+}

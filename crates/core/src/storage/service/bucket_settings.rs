@@ -7,6 +7,7 @@
 use super::{BucketCors, StorageService, forbidden, owner_may, still_there, stored_policy};
 use crate::error::{CoreError, CoreResult};
 use crate::identity::{Caller, UserId};
+use crate::lifecycle::ExpiredCount;
 use crate::storage::cors::CorsConfiguration;
 use crate::storage::domain::{Bucket, BucketName};
 use crate::storage::lifecycle::LifecycleConfiguration;
@@ -154,18 +155,23 @@ impl StorageService {
         self.repo.lifecycle_buckets(after, limit).await
     }
 
-    /// Deletes the objects of `bucket` that `lifecycle` expires at `now`,
-    /// row and blob as a DeleteObject does; returns how many. It pages
-    /// through the ordered listing of each prefix an expiration rule
-    /// covers, and deletes a key only while it is still the version that
-    /// was looked at (a write or retag in between keeps the key) and the
-    /// bucket is still `bucket.owner`'s with a configuration: one deleted
-    /// and created again by another account since `bucket` was read keeps
-    /// its objects. `stop` is asked before each delete (row, then blob:
-    /// one step); once it answers `true` this returns what it deleted.
+    /// Expires what `lifecycle` expires at `now` in `bucket`, and returns
+    /// how much. In a bucket never versioned, deletes the objects due, row
+    /// and blob as a DeleteObject does; in a versioned one, see
+    /// [`Self::expire_versions`] (delete markers for current versions due,
+    /// noncurrent versions and expired delete markers removed for good).
+    /// It pages through the ordered listing of each prefix a rule covers,
+    /// and changes a key only while it is still the version that was looked
+    /// at (a write or retag in between keeps the key) and the bucket is
+    /// still `bucket.owner`'s with a configuration, in the versioning state
+    /// the sweep read: one deleted and created again by another account
+    /// since `bucket` was read keeps its objects, and one whose versioning
+    /// was enabled meanwhile is left for the next sweep. `stop` is asked
+    /// before each change (row, then blob: one step); once it answers
+    /// `true` this returns what it did.
     ///
     /// # Errors
-    /// Database failures (what was deleted before stays deleted).
+    /// Database failures (what was done before stays done).
     #[tracing::instrument(skip(self, bucket, lifecycle, stop), fields(bucket = %bucket.name))]
     pub async fn expire_objects(
         &self,
@@ -173,9 +179,19 @@ impl StorageService {
         lifecycle: &LifecycleConfiguration,
         now: time::OffsetDateTime,
         stop: StopRequested<'_>,
-    ) -> CoreResult<usize> {
+    ) -> CoreResult<ExpiredCount> {
         const PAGE: u32 = 1000;
         let (owner, bucket) = (bucket.owner, &bucket.name);
+        match self.repo.lookup_bucket(bucket).await? {
+            Some(found) if found.bucket.owner == owner => {
+                if found.versioning.is_versioned() {
+                    return self
+                        .expire_versions(owner, bucket, lifecycle, now, stop)
+                        .await;
+                }
+            }
+            _ => return Ok(ExpiredCount::default()),
+        }
         let mut expired = 0;
         for prefix in lifecycle.expiration_prefixes() {
             let mut range = KeyRange {
@@ -185,12 +201,18 @@ impl StorageService {
             loop {
                 // Also between pages: a bucket with nothing due may be long.
                 if stop() {
-                    return Ok(expired);
+                    return Ok(ExpiredCount {
+                        objects: expired,
+                        versions: 0,
+                    });
                 }
                 let page = self.repo.list_objects(bucket, &range, PAGE).await?;
                 for meta in page.iter().filter(|m| lifecycle.is_expired(m, now)) {
                     if stop() {
-                        return Ok(expired);
+                        return Ok(ExpiredCount {
+                            objects: expired,
+                            versions: 0,
+                        });
                     }
                     if let Some(blob) = self
                         .repo
@@ -215,7 +237,10 @@ impl StorageService {
                 }
             }
         }
-        Ok(expired)
+        Ok(ExpiredCount {
+            objects: expired,
+            versions: 0,
+        })
     }
 
     /// What bucket `name` says about CORS, whoever owns it: CORS is

@@ -1,6 +1,7 @@
 //! Bucket versioning in the storage service: the bucket's state, deletes
 //! that leave delete markers or remove one version for good, reads of a
-//! version by its id, and the listing of every version. Split from
+//! version by its id, the listing of every version, and the lifecycle
+//! sweep of a versioned bucket (at the end). Split from
 //! `service.rs`; same `impl`, same rules.
 //!
 //! Writes need nothing here: a write to a versioned bucket goes through the
@@ -10,15 +11,19 @@
 
 use super::{ObjectRead, StorageService, forbidden, owner_may, stored_policy};
 use crate::Resource;
+use crate::StopRequested;
 use crate::clock::now_utc;
 use crate::error::{CoreError, CoreResult};
 use crate::identity::{Caller, UserId};
+use crate::lifecycle::ExpiredCount;
 use crate::storage::domain::{
     BucketName, DeleteMarker, ListedVersion, ObjectId, ObjectKey, ObjectVersion, VersionId,
     Versioning,
 };
+use crate::storage::lifecycle::LifecycleConfiguration;
 use crate::storage::listing::{KeyRange, MAX_LIST_KEYS, key_successor};
 use crate::storage::policy::{Access, PublicAction, Reader, S3Action};
+use crate::storage::tags::Tags;
 
 /// What a delete did (S3's DeleteObject answer).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -518,5 +523,206 @@ fn exactly(key: &ObjectKey) -> KeyRange {
     KeyRange {
         start: key.as_str().as_bytes().to_vec(),
         end: Some([key.as_str().as_bytes(), &[0]].concat()),
+    }
+}
+
+// The lifecycle sweep on a versioned (Enabled or Suspended) bucket, as S3
+// does it
+// (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-expire-general-considerations.html>):
+// an `Expiration` (Days or Date) of a current version inserts a delete
+// marker (a `null` one when versioning is suspended, which replaces the
+// `null` version), `NoncurrentVersionExpiration` removes noncurrent
+// versions for good, and a delete marker left as its key's only version
+// (an expired object delete marker) is removed under
+// `ExpiredObjectDeleteMarker` or an `Expiration` in Days.
+//
+// Every change goes through a conditional repository call that checks,
+// under the bucket's write lock, that what the sweep read still holds
+// (the same current version with the same tags; enough newer noncurrent
+// versions; a marker still alone), so a request racing the sweep wins.
+// A version's row goes before its blob, as DeleteObject?versionId does:
+// a crash in between leaves a file no row points to, which the start-up
+// sweep removes, never a row without its bytes.
+
+/// One key's versions as the sweep walks them, newest first (perhaps over
+/// several pages).
+struct KeyWalk {
+    key: ObjectKey,
+    /// Whether a version of the key was seen yet (the first is the latest).
+    seen: bool,
+    /// The latest version, when it is a delete marker: its `seq` and when
+    /// it was inserted.
+    latest_marker: Option<(i64, time::OffsetDateTime)>,
+    /// Versions of the key still there after the sweep's own removals.
+    left: usize,
+    /// Noncurrent versions kept so far: those newer than the next one.
+    newer: u32,
+}
+
+impl StorageService {
+    /// [`Self::expire_objects`] on a versioned bucket: pages through the
+    /// versions of each prefix a rule acting on versions covers (never the
+    /// whole bucket in memory: one page, and one key's counts).
+    pub(super) async fn expire_versions(
+        &self,
+        owner: UserId,
+        bucket: &BucketName,
+        lifecycle: &LifecycleConfiguration,
+        now: time::OffsetDateTime,
+        stop: StopRequested<'_>,
+    ) -> CoreResult<ExpiredCount> {
+        const PAGE: u32 = 1000;
+        let mut done = ExpiredCount::default();
+        for prefix in lifecycle.version_prefixes() {
+            let range = KeyRange {
+                start: prefix.as_bytes().to_vec(),
+                end: key_successor(prefix.as_bytes()),
+            };
+            let mut after: Option<(ObjectKey, Option<i64>)> = None;
+            let mut walk: Option<KeyWalk> = None;
+            loop {
+                if stop() {
+                    return Ok(done);
+                }
+                // Resume after the last (key, seq) seen, not at an offset:
+                // the removals below shift any offset, and a seq is never
+                // reused.
+                let page = self
+                    .repo
+                    .list_versions(bucket, &range, after.as_ref().map(|(k, s)| (k, *s)), PAGE)
+                    .await?;
+                for listed in &page {
+                    if stop() {
+                        return Ok(done);
+                    }
+                    let key = listed.version.key();
+                    if walk.as_ref().is_none_or(|w| w.key != *key) {
+                        if let Some(w) = walk.take() {
+                            self.finish_key(owner, bucket, lifecycle, now, w, &mut done)
+                                .await?;
+                        }
+                        walk = Some(KeyWalk {
+                            key: key.clone(),
+                            seen: false,
+                            latest_marker: None,
+                            left: 0,
+                            newer: 0,
+                        });
+                    }
+                    let Some(w) = walk.as_mut() else { continue };
+                    let latest = !w.seen;
+                    w.seen = true;
+                    match (&listed.version, listed.seq) {
+                        (ObjectVersion::Object(meta), None) => {
+                            w.left += 1;
+                            if !lifecycle.is_expired(meta, now) {
+                                continue;
+                            }
+                            let marker = DeleteMarker {
+                                id: ObjectId::new(),
+                                bucket: bucket.clone(),
+                                key: meta.key.clone(),
+                                versioned: true,
+                                last_modified: now_utc(),
+                            };
+                            if let Some(freed) = self
+                                .repo
+                                .expire_current_version(owner, &marker, meta.id, &meta.tags)
+                                .await?
+                            {
+                                if let Some(blob) = freed {
+                                    self.discard(blob).await;
+                                }
+                                done.objects += 1;
+                                tracing::debug!(object_id = %meta.id, "current version expired by lifecycle: delete marker inserted");
+                            }
+                        }
+                        (ObjectVersion::DeleteMarker(marker), Some(seq)) if latest => {
+                            w.left += 1;
+                            w.latest_marker = Some((seq, marker.last_modified));
+                        }
+                        (version, Some(seq)) => {
+                            let untagged = Tags::default();
+                            let (tags, size) = match version {
+                                ObjectVersion::Object(m) => (&m.tags, m.size_bytes),
+                                ObjectVersion::DeleteMarker(_) => (&untagged, 0),
+                            };
+                            let keep = listed.noncurrent_at.and_then(|at| {
+                                lifecycle.noncurrent_expiry(
+                                    key.as_str(),
+                                    tags,
+                                    size,
+                                    at,
+                                    w.newer,
+                                    now,
+                                )
+                            });
+                            let removed = match keep {
+                                Some(keep) => {
+                                    self.repo
+                                        .expire_noncurrent_version(owner, bucket, key, seq, keep)
+                                        .await?
+                                }
+                                None => None,
+                            };
+                            match removed {
+                                Some(blob) => {
+                                    if let Some(blob) = blob {
+                                        self.discard(blob).await;
+                                    }
+                                    done.versions += 1;
+                                    tracing::debug!(version = %version.version_id(), "noncurrent version expired by lifecycle");
+                                }
+                                None => {
+                                    w.left += 1;
+                                    w.newer += 1;
+                                }
+                            }
+                        }
+                        // A current row is never a delete marker.
+                        (ObjectVersion::DeleteMarker(_), None) => {}
+                    }
+                }
+                match page.last() {
+                    Some(last) if page.len() == PAGE as usize => {
+                        after = Some((last.version.key().clone(), last.seq));
+                    }
+                    _ => break,
+                }
+            }
+            if let Some(w) = walk.take() {
+                self.finish_key(owner, bucket, lifecycle, now, w, &mut done)
+                    .await?;
+            }
+        }
+        Ok(done)
+    }
+
+    /// The end of one key's walk: its latest version, a delete marker now
+    /// left alone, goes when a rule removes expired object delete markers.
+    async fn finish_key(
+        &self,
+        owner: UserId,
+        bucket: &BucketName,
+        lifecycle: &LifecycleConfiguration,
+        now: time::OffsetDateTime,
+        walk: KeyWalk,
+        done: &mut ExpiredCount,
+    ) -> CoreResult<()> {
+        let Some((seq, created)) = walk.latest_marker else {
+            return Ok(());
+        };
+        if walk.left != 1 || !lifecycle.removes_marker(walk.key.as_str(), created, now) {
+            return Ok(());
+        }
+        if self
+            .repo
+            .remove_expired_delete_marker(owner, bucket, &walk.key, seq)
+            .await?
+        {
+            done.versions += 1;
+            tracing::debug!(key = %walk.key.as_str(), "expired object delete marker removed by lifecycle");
+        }
+        Ok(())
     }
 }
