@@ -12,8 +12,9 @@
 //! by id, delete markers, permanent deletes, copies and multipart
 //! completions, DeleteObjects with versions, ListObjectVersions paged over
 //! a few hundred versions, Suspended, another owner refused, a policy's
-//! `Deny` of the version actions, lifecycle rules refused beside
-//! versioning, and a restart that keeps every version and blob.
+//! `Deny` of the version actions, lifecycle rules beside versioning, a
+//! restart that keeps every version and blob, and sixteen clients racing
+//! writes, delete markers and permanent deletes on three keys.
 
 mod common;
 
@@ -2320,4 +2321,235 @@ async fn versioned_buckets_sqlite() {
 #[tokio::test]
 async fn versioned_buckets_postgres() {
     versioned(Backend::Postgres).await;
+}
+
+/// What the racing clients of [`versioned_races`] saw succeed.
+#[derive(Default)]
+struct Seen {
+    /// Version id → (key, MD5 of the body) of every PutObject answered.
+    puts: std::collections::HashMap<String, (String, [u8; 16])>,
+    /// Every delete marker a DeleteObject answered with.
+    markers: BTreeSet<String>,
+    /// Every version a DeleteObject by version id answered for.
+    removed: BTreeSet<String>,
+}
+
+/// One racing client: `ops` random operations on three keys of `bucket`
+/// (PutObject of 0 B to 100 KB, DeleteObject, and DeleteObject of a
+/// version it just listed), every answer recorded in `seen`.
+async fn race_versions(
+    s3: Client,
+    bucket: &str,
+    seed: u64,
+    ops: usize,
+    seen: &std::sync::Mutex<Seen>,
+) {
+    use md5::{Digest, Md5};
+    use rand::rngs::StdRng;
+    use rand::{Rng, RngCore, SeedableRng};
+    let mut rng = StdRng::seed_from_u64(seed);
+    for _ in 0..ops {
+        let key = format!("k{}", rng.gen_range(0..3));
+        match rng.gen_range(0..10) {
+            0..=5 => {
+                let mut body = vec![0u8; [0, 10, 4096, 100_000][rng.gen_range(0..4)]];
+                rng.fill_bytes(&mut body);
+                let md5: [u8; 16] = Md5::digest(&body).into();
+                let out = s3
+                    .put_object()
+                    .bucket(bucket)
+                    .key(&key)
+                    .body(ByteStream::from(body))
+                    .send()
+                    .await
+                    .expect("PutObject");
+                let id = out.version_id().expect("a version id").to_owned();
+                seen.lock().unwrap().puts.insert(id, (key, md5));
+            }
+            6 | 7 => {
+                let out = s3
+                    .delete_object()
+                    .bucket(bucket)
+                    .key(&key)
+                    .send()
+                    .await
+                    .expect("DeleteObject");
+                assert_eq!(out.delete_marker(), Some(true), "a marker for {key}");
+                let id = out.version_id().expect("the marker's id").to_owned();
+                seen.lock().unwrap().markers.insert(id);
+            }
+            _ => {
+                let listed = s3
+                    .list_object_versions()
+                    .bucket(bucket)
+                    .prefix(&key)
+                    .send()
+                    .await
+                    .expect("ListObjectVersions");
+                let ids: Vec<&str> = listed
+                    .versions()
+                    .iter()
+                    .filter_map(|v| v.version_id())
+                    .collect();
+                if ids.is_empty() {
+                    continue;
+                }
+                let id = ids[rng.gen_range(0..ids.len())].to_owned();
+                // Another client may have removed it meanwhile: S3 answers
+                // 204 all the same.
+                s3.delete_object()
+                    .bucket(bucket)
+                    .key(&key)
+                    .version_id(&id)
+                    .send()
+                    .await
+                    .expect("DeleteObject by version id");
+                seen.lock().unwrap().removed.insert(id);
+            }
+        }
+    }
+}
+
+/// Sixteen clients race writes, delete markers and permanent deletes on
+/// three keys of a versioned bucket (one key with a `null` version from
+/// before versioning). Afterwards the bucket's versions are exactly the
+/// answered writes minus the permanently deleted ones, its markers exactly
+/// the answered markers, each version reads back its own bytes, each key
+/// has one latest entry, and the object store holds one file per version:
+/// no row without its bytes, no bytes without a row.
+async fn versioned_races(backend: Backend) {
+    use md5::{Digest, Md5};
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    let (_, key) = server.user("race-user").await;
+    let s3 = s3_client(&server, &key);
+    let bucket = "vb-races";
+    s3.create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("bucket");
+    put(&s3, bucket, "k0", b"from before versioning").await;
+    s3.put_bucket_versioning()
+        .bucket(bucket)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("versioning enabled");
+
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Seen::default()));
+    let clients: Vec<_> = (0..16u64)
+        .map(|n| {
+            let (s3, seen) = (s3.clone(), seen.clone());
+            tokio::spawn(async move { race_versions(s3, bucket, n, 40, &seen).await })
+        })
+        .collect();
+    for client in clients {
+        client.await.expect("a racing client");
+    }
+    let seen = std::mem::take(&mut *seen.lock().unwrap());
+
+    let (mut versions, mut markers) = (Vec::new(), Vec::new());
+    let (mut key_marker, mut id_marker) = (None::<String>, None::<String>);
+    loop {
+        let page = s3
+            .list_object_versions()
+            .bucket(bucket)
+            .max_keys(37)
+            .set_key_marker(key_marker.clone())
+            .set_version_id_marker(id_marker.clone())
+            .send()
+            .await
+            .expect("a page of versions");
+        versions.extend(page.versions().iter().cloned());
+        markers.extend(page.delete_markers().iter().cloned());
+        if page.is_truncated() != Some(true) {
+            break;
+        }
+        key_marker = page.next_key_marker().map(str::to_owned);
+        id_marker = page.next_version_id_marker().map(str::to_owned);
+    }
+    let listed: BTreeSet<String> = versions
+        .iter()
+        .filter_map(|v| v.version_id().map(str::to_owned))
+        .collect();
+    let expected: BTreeSet<String> = seen
+        .puts
+        .keys()
+        .cloned()
+        .chain(["null".to_owned()])
+        .filter(|id| !seen.removed.contains(id))
+        .collect();
+    assert_eq!(
+        listed, expected,
+        "versions: answered writes minus removed ones"
+    );
+    assert_eq!(listed.len(), versions.len(), "each version listed once");
+    let listed_markers: BTreeSet<String> = markers
+        .iter()
+        .filter_map(|m| m.version_id().map(str::to_owned))
+        .collect();
+    assert_eq!(listed_markers, seen.markers, "markers: the answered ones");
+    assert!(!seen.puts.is_empty() && !seen.markers.is_empty() && !seen.removed.is_empty());
+
+    for v in &versions {
+        let id = v.version_id().expect("id");
+        if id == "null" {
+            continue;
+        }
+        let got = s3
+            .get_object()
+            .bucket(bucket)
+            .key(v.key().expect("key"))
+            .version_id(id)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GetObject of version {id}: {e:?}"));
+        let body = got.body.collect().await.expect("body").into_bytes();
+        let (key, md5) = &seen.puts[id];
+        assert_eq!(
+            v.key(),
+            Some(key.as_str()),
+            "version {id} listed under its key"
+        );
+        assert_eq!(
+            &<[u8; 16]>::from(Md5::digest(&body)),
+            md5,
+            "version {id}'s own bytes"
+        );
+    }
+    let mut latest = std::collections::BTreeMap::new();
+    for (k, is_latest) in versions
+        .iter()
+        .map(|v| (v.key(), v.is_latest()))
+        .chain(markers.iter().map(|m| (m.key(), m.is_latest())))
+    {
+        if is_latest == Some(true) {
+            *latest.entry(k.expect("key").to_owned()).or_insert(0) += 1;
+        }
+    }
+    assert!(
+        latest.values().all(|n| *n == 1),
+        "one latest per key: {latest:?}"
+    );
+    assert_eq!(
+        common::blobs_under(&common::objects_dir(&server)).len(),
+        versions.len(),
+        "one blob per version, no orphan"
+    );
+}
+
+#[tokio::test]
+async fn versioned_races_sqlite() {
+    versioned_races(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn versioned_races_postgres() {
+    versioned_races(Backend::Postgres).await;
 }
