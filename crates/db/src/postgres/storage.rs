@@ -801,26 +801,17 @@ impl StorageRepo for PgStorageRepo {
         limit: u32,
     ) -> CoreResult<Vec<BlobId>> {
         // A range scan of the unique index on blob_id (migration 0006),
-        // index-only once the table is vacuumed. Two statements rather than
-        // `$1 IS NULL OR blob_id > $1`: a generic plan of that one filters
-        // the index from its start on every page.
-        let found: Vec<Uuid> = match after {
-            None => sqlx::query_scalar(
-                "SELECT blob_id FROM objects
+        // index-only once the table is vacuumed.
+        blob_id_page(
+            &self.pool,
+            "SELECT blob_id FROM objects
                  WHERE blob_id IS NOT NULL ORDER BY blob_id LIMIT $1",
-            )
-            .bind(i64::from(limit)),
-            Some(after) => sqlx::query_scalar(
-                "SELECT blob_id FROM objects
+            "SELECT blob_id FROM objects
                  WHERE blob_id > $2 ORDER BY blob_id LIMIT $1",
-            )
-            .bind(i64::from(limit))
-            .bind(after.as_uuid()),
-        }
-        .fetch_all(&self.pool)
+            after,
+            limit,
+        )
         .await
-        .map_err(db_err)?;
-        Ok(found.into_iter().map(BlobId::from_uuid).collect())
     }
 
     async fn objects_of_blobs(
@@ -917,23 +908,16 @@ impl StorageRepo for PgStorageRepo {
     ) -> CoreResult<Vec<BlobId>> {
         // A range scan of object_versions_blob_idx (migration 0017), as
         // `object_blobs_after` scans objects'.
-        let found: Vec<Uuid> = match after {
-            None => sqlx::query_scalar(
-                "SELECT blob_id FROM object_versions
+        blob_id_page(
+            &self.pool,
+            "SELECT blob_id FROM object_versions
                  WHERE blob_id IS NOT NULL ORDER BY blob_id LIMIT $1",
-            )
-            .bind(i64::from(limit)),
-            Some(after) => sqlx::query_scalar(
-                "SELECT blob_id FROM object_versions
+            "SELECT blob_id FROM object_versions
                  WHERE blob_id > $2 ORDER BY blob_id LIMIT $1",
-            )
-            .bind(i64::from(limit))
-            .bind(after.as_uuid()),
-        }
-        .fetch_all(&self.pool)
+            after,
+            limit,
+        )
         .await
-        .map_err(db_err)?;
-        Ok(found.into_iter().map(BlobId::from_uuid).collect())
     }
 
     async fn expire_current_version(
@@ -978,21 +962,37 @@ impl StorageRepo for PgStorageRepo {
 
     async fn part_blobs_after(&self, after: Option<BlobId>, limit: u32) -> CoreResult<Vec<BlobId>> {
         // A range scan of multipart_parts_blob_idx (migration 0007).
-        let found: Vec<Uuid> = match after {
-            None => sqlx::query_scalar(
-                "SELECT DISTINCT blob_id FROM multipart_parts ORDER BY blob_id LIMIT $1",
-            )
-            .bind(i64::from(limit)),
-            Some(after) => sqlx::query_scalar(
-                "SELECT DISTINCT blob_id FROM multipart_parts
+        blob_id_page(
+            &self.pool,
+            "SELECT DISTINCT blob_id FROM multipart_parts ORDER BY blob_id LIMIT $1",
+            "SELECT DISTINCT blob_id FROM multipart_parts
                  WHERE blob_id > $2 ORDER BY blob_id LIMIT $1",
-            )
+            after,
+            limit,
+        )
+        .await
+    }
+}
+
+/// One page of blob ids after `after`: `first` (taking the limit as `$1`)
+/// for the first page, `next` (the limit as `$1`, `after` as `$2`) for the
+/// others. Two statements rather than `$2 IS NULL OR blob_id > $2`: a
+/// generic plan of that one filters the index from its start on every page.
+async fn blob_id_page(
+    pool: &PgPool,
+    first: &'static str,
+    next: &'static str,
+    after: Option<BlobId>,
+    limit: u32,
+) -> CoreResult<Vec<BlobId>> {
+    let found: Vec<Uuid> = match after {
+        None => sqlx::query_scalar(first).bind(i64::from(limit)),
+        Some(after) => sqlx::query_scalar(next)
             .bind(i64::from(limit))
             .bind(after.as_uuid()),
-        }
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?;
-        Ok(found.into_iter().map(BlobId::from_uuid).collect())
     }
+    .fetch_all(pool)
+    .await
+    .map_err(db_err)?;
+    Ok(found.into_iter().map(BlobId::from_uuid).collect())
 }
