@@ -26,6 +26,14 @@ impl KeyRange {
     pub fn contains(&self, key: &[u8]) -> bool {
         key >= self.start.as_slice() && self.end.as_deref().is_none_or(|end| key < end)
     }
+
+    /// The range that holds `key` alone.
+    pub fn exactly(key: &[u8]) -> Self {
+        Self {
+            start: key.to_vec(),
+            end: Some(after(key)),
+        }
+    }
 }
 
 /// The smallest byte string greater than every string that starts with
@@ -42,7 +50,7 @@ pub fn key_successor(prefix: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// The immediate successor of `key` in byte order: `key` followed by NUL.
-fn after(key: &[u8]) -> Vec<u8> {
+pub(crate) fn after(key: &[u8]) -> Vec<u8> {
     let mut s = key.to_vec();
     s.push(0);
     s

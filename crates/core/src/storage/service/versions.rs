@@ -21,7 +21,7 @@ use crate::storage::domain::{
     Versioning,
 };
 use crate::storage::lifecycle::LifecycleConfiguration;
-use crate::storage::listing::{KeyRange, MAX_LIST_KEYS, key_successor};
+use crate::storage::listing::{self, KeyRange, MAX_LIST_KEYS, key_successor};
 use crate::storage::policy::{Access, PublicAction, Reader, S3Action};
 use crate::storage::tags::Tags;
 
@@ -345,7 +345,7 @@ impl StorageService {
             None => {
                 let any = self
                     .repo
-                    .list_versions(&name, &exactly(&key), None, 1)
+                    .list_versions(&name, &KeyRange::exactly(key.as_str().as_bytes()), None, 1)
                     .await?;
                 Err(if any.is_empty() {
                     CoreError::not_found(Resource::Object, key.as_str())
@@ -366,7 +366,7 @@ impl StorageService {
     ) -> CoreResult<Option<DeleteMarker>> {
         let newest = self
             .repo
-            .list_versions(bucket, &exactly(key), None, 1)
+            .list_versions(bucket, &KeyRange::exactly(key.as_str().as_bytes()), None, 1)
             .await?;
         Ok(match newest.into_iter().next() {
             Some(ListedVersion {
@@ -433,7 +433,7 @@ impl StorageService {
                     let past = match rolled_up {
                         Some(Some(next)) => next,
                         Some(None) => return Ok(empty_page(bucket.owner)),
-                        None => [marker.as_bytes(), &[0]].concat(),
+                        None => listing::after(marker.as_bytes()),
                     };
                     if past > range.start {
                         range.start = past;
@@ -515,14 +515,6 @@ fn empty_page(owner: UserId) -> VersionsPage {
         next_key_marker: None,
         next_version_id_marker: None,
         owner,
-    }
-}
-
-/// The range of keys that holds `key` alone.
-fn exactly(key: &ObjectKey) -> KeyRange {
-    KeyRange {
-        start: key.as_str().as_bytes().to_vec(),
-        end: Some([key.as_str().as_bytes(), &[0]].concat()),
     }
 }
 
