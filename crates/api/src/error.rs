@@ -54,6 +54,7 @@ pub fn wire_code(err: &CoreError) -> (StatusCode, &'static str) {
         CoreError::NotFound { resource, .. } => match resource {
             Resource::Bucket => (StatusCode::NOT_FOUND, "BUCKET_NOT_FOUND"),
             Resource::Object => (StatusCode::NOT_FOUND, "OBJECT_NOT_FOUND"),
+            Resource::Version => (StatusCode::NOT_FOUND, "VERSION_NOT_FOUND"),
             _ => (StatusCode::NOT_FOUND, "NOT_FOUND"),
         },
         CoreError::Conflict { kind, .. } => match kind {

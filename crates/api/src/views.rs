@@ -5,7 +5,7 @@
 
 use miniaws_core::compute::{Instance, InstanceStats, InstanceType};
 use miniaws_core::identity::{ApiKey, CreatedKey, User, UserId};
-use miniaws_core::storage::{Bucket, ObjectMeta};
+use miniaws_core::storage::{Bucket, ObjectMeta, ObjectVersion, VersionEntry};
 use miniaws_wire as wire;
 
 /// An instance, with its ports as published (or as requested, before they
@@ -82,7 +82,11 @@ pub(crate) fn bucket(b: Bucket) -> wire::BucketInfo {
 
 /// An object's metadata, with its ARN under `owner` and the quoted ETag.
 pub(crate) fn object(meta: ObjectMeta, owner: UserId) -> wire::ObjectInfo {
+    // The rule the S3 endpoint answers `x-amz-version-id` by, so both APIs
+    // name the same versions.
+    let version_id = crate::s3::versions::answer_version(&meta, None);
     wire::ObjectInfo {
+        version_id,
         arn: meta.arn(owner),
         bucket: meta.bucket.to_string(),
         key: meta.key.to_string(),
@@ -134,6 +138,31 @@ pub fn created_key(k: CreatedKey) -> wire::CreatedKey {
         access_key_id: k.access_key_id,
         secret_access_key: k.secret_access_key,
         created_at: k.created_at,
+    }
+}
+
+/// One entry of a version listing.
+pub(crate) fn version(entry: VersionEntry) -> wire::VersionInfo {
+    let version_id = entry.version.version_id().to_string();
+    match entry.version {
+        ObjectVersion::Object(meta) => wire::VersionInfo {
+            key: meta.key.to_string(),
+            version_id,
+            is_latest: entry.is_latest,
+            delete_marker: false,
+            size_bytes: meta.size_bytes,
+            etag: Some(meta.etag.quoted()),
+            last_modified: meta.last_modified,
+        },
+        ObjectVersion::DeleteMarker(marker) => wire::VersionInfo {
+            key: marker.key.to_string(),
+            version_id,
+            is_latest: entry.is_latest,
+            delete_marker: true,
+            size_bytes: 0,
+            etag: None,
+            last_modified: marker.last_modified,
+        },
     }
 }
 

@@ -58,6 +58,11 @@ impl Cli {
                 recursive: false,
                 ..
             })) => "--yes",
+            Some(Command::Storage(StorageCommand::Delete {
+                all_versions: true,
+                recursive: false,
+                ..
+            })) => "--all-versions",
             _ => return Ok(()),
         };
         Err(<Self as clap::CommandFactory>::command().error(
@@ -282,6 +287,22 @@ pub enum StorageCommand {
     Ls {
         /// A bucket, optionally with a key prefix: my-bucket/photos/
         target: Option<String>,
+        /// List every version and delete marker instead of the current
+        /// objects (newest first within a key)
+        #[arg(long, requires = "target")]
+        versions: bool,
+    },
+    /// Show a bucket's versioning, or turn it on (enable) or pause it
+    /// (suspend); a bucket once versioned never goes back to unversioned
+    #[command(
+        after_help = "Examples:\n  cloud storage versioning my-bucket\n  cloud storage versioning my-bucket enable\n  cloud storage ls my-bucket --versions\n  cloud storage download my-bucket README.md old.md --version-id <id>\n  cloud storage delete my-bucket --recursive --all-versions --yes"
+    )]
+    Versioning {
+        /// The bucket
+        bucket: String,
+        /// The state to set
+        #[arg(value_enum)]
+        state: Option<VersioningState>,
     },
     /// Upload a file (or, with --recursive, a directory tree)
     #[command(
@@ -339,6 +360,9 @@ pub enum StorageCommand {
         /// Limit the transfer rate (bytes per second: 512K, 10M, …)
         #[arg(long, value_name = "RATE", value_parser = crate::transfer::parse_rate)]
         limit_rate: Option<u64>,
+        /// Download this version of the object (an id from `ls --versions`)
+        #[arg(long, value_name = "ID", conflicts_with = "recursive")]
+        version_id: Option<String>,
     },
     /// Delete an object, or with --recursive every object under a prefix
     #[command(
@@ -360,7 +384,25 @@ pub enum StorageCommand {
         /// a terminal); a single key is never asked about
         #[arg(long, short = 'y')]
         yes: bool,
+        /// Delete this version of the object for good (an id from `ls
+        /// --versions`); without it, a versioned bucket keeps the object's
+        /// versions behind a delete marker
+        #[arg(long, value_name = "ID", conflicts_with = "recursive")]
+        version_id: Option<String>,
+        /// With --recursive: delete every version and delete marker under
+        /// the prefix for good (what `rb` needs of a versioned bucket)
+        #[arg(long)]
+        all_versions: bool,
     },
+}
+
+/// What `cloud storage versioning BUCKET STATE` sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VersioningState {
+    /// Keep every version of every object
+    Enable,
+    /// Stop making new versions (the ones kept stay)
+    Suspend,
 }
 
 /// Shells `cloud completion` knows.
@@ -395,8 +437,17 @@ mod tests {
                 .contains("--yes applies only with --recursive"),
             "{err}"
         );
+        let err = parse(&["cloud", "storage", "delete", "b", "k", "--all-versions"])
+            .check()
+            .expect_err("refused");
+        assert!(
+            err.to_string()
+                .contains("--all-versions applies only with --recursive"),
+            "{err}"
+        );
         for args in [
             &["cloud", "storage", "delete", "b", "--recursive", "--yes"][..],
+            &["cloud", "storage", "delete", "b", "-r", "--all-versions"][..],
             &["cloud", "storage", "delete", "b", "k"][..],
             &[
                 "cloud",

@@ -1102,3 +1102,181 @@ async fn keys_that_differ_only_in_case_never_share_a_file() {
     ]);
     assert_eq!(got["downloaded"].as_array().map(Vec::len), Some(2), "{got}");
 }
+
+/// Versioning from the CLI: the state shown and set, versions listed,
+/// downloaded and deleted by id, delete markers, and a versioned bucket
+/// emptied with `delete --recursive --all-versions` so that `rb` works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn versioned_buckets_from_the_cli() {
+    let env = Env::start().await;
+    env.sign_up("vera");
+    let work = tempfile::tempdir().expect("temp dir");
+    let file = work.path().join("notes.txt");
+    let path = file.to_str().expect("UTF-8 path");
+    env.ok(&["storage", "mb", "vers"]);
+    let out = env.ok(&["storage", "versioning", "vers"]);
+    assert!(out.contains("Bucket vers is not versioned"), "{out}");
+    let out = env.ok(&["storage", "versioning", "vers", "enable"]);
+    assert!(
+        out.contains("Bucket vers: versioning is now enabled."),
+        "{out}"
+    );
+    assert_eq!(
+        env.json(&["storage", "versioning", "vers"])["status"],
+        "enabled"
+    );
+
+    // Two versions of one key.
+    std::fs::write(&file, "old notes\n").expect("writes");
+    env.ok(&["storage", "upload", "vers", path]);
+    std::fs::write(&file, "new notes, longer\n").expect("writes");
+    env.ok(&["storage", "upload", "vers", path]);
+    let versions = env.json(&["storage", "ls", "vers", "--versions"]);
+    let versions = versions.as_array().expect("array");
+    assert_eq!(versions.len(), 2, "{versions:?}");
+    let (new, old) = (
+        versions[0]["version_id"].as_str().expect("id").to_owned(),
+        versions[1]["version_id"].as_str().expect("id").to_owned(),
+    );
+    assert_eq!(versions[0]["is_latest"], true);
+    assert_eq!(versions[1]["is_latest"], false);
+    let out = env.ok(&["storage", "ls", "vers", "--versions"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["KEY", "VERSION", "ID", "LATEST", "SIZE", "MODIFIED"]
+    );
+    assert!(lines[1].contains(&new) && lines[1].contains("yes"), "{out}");
+    assert!(
+        lines[2].contains(&old) && !lines[2].contains("yes"),
+        "{out}"
+    );
+
+    // The old version downloads by its id.
+    let dest = work.path().join("old.txt");
+    let dest_s = dest.to_str().expect("UTF-8");
+    let out = env.ok(&[
+        "storage",
+        "download",
+        "vers",
+        "notes.txt",
+        dest_s,
+        "--version-id",
+        &old,
+    ]);
+    assert!(out.contains(&format!("(version {old})")), "{out}");
+    assert_eq!(
+        std::fs::read_to_string(&dest).expect("reads"),
+        "old notes\n"
+    );
+    let got = env.json(&[
+        "storage",
+        "download",
+        "vers",
+        "notes.txt",
+        dest_s,
+        "--version-id",
+        &new,
+    ]);
+    assert_eq!(got["version_id"], new.as_str());
+    assert_eq!(
+        std::fs::read_to_string(&dest).expect("reads"),
+        "new notes, longer\n"
+    );
+
+    // A delete leaves a marker; the versions stay.
+    let out = env.ok(&["storage", "delete", "vers", "notes.txt"]);
+    assert!(
+        out.contains("a delete marker") && out.contains("its versions are kept"),
+        "{out}"
+    );
+    assert_eq!(env.json(&["storage", "ls", "vers"]), serde_json::json!([]));
+    let out = env.ok(&["storage", "ls", "vers", "--versions"]);
+    assert!(out.contains("(delete marker)"), "{out}");
+    let marker = env.json(&["storage", "ls", "vers", "--versions"])[0]["version_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let err = env.fails(&["storage", "download", "vers", "notes.txt", dest_s], 1);
+    assert!(err.contains("there is no object \"notes.txt\""), "{err}");
+    let err = env.fails(
+        &[
+            "storage",
+            "download",
+            "vers",
+            "notes.txt",
+            dest_s,
+            "--version-id",
+            &marker,
+        ],
+        1,
+    );
+    assert!(err.contains("is a delete marker"), "{err}");
+    let err = env.fails(
+        &[
+            "storage",
+            "download",
+            "vers",
+            "notes.txt",
+            dest_s,
+            "--version-id",
+            "nope",
+        ],
+        1,
+    );
+    assert!(err.contains("invalid version_id"), "{err}");
+
+    // A version deleted by id is gone for good.
+    let out = env.ok(&[
+        "storage",
+        "delete",
+        "vers",
+        "notes.txt",
+        "--version-id",
+        &old,
+    ]);
+    assert!(out.contains("for good"), "{out}");
+    let err = env.fails(
+        &[
+            "storage",
+            "download",
+            "vers",
+            "notes.txt",
+            dest_s,
+            "--version-id",
+            &old,
+        ],
+        1,
+    );
+    assert!(err.contains(&format!("there is no version {old}")), "{err}");
+    assert_eq!(
+        env.json(&["storage", "ls", "vers", "--versions"])
+            .as_array()
+            .expect("array")
+            .len(),
+        2
+    );
+
+    // A bucket holding versions cannot be removed until they are deleted.
+    env.fails(&["storage", "rb", "vers"], 1);
+    let err = env.fails(&["storage", "delete", "vers", "-r", "--all-versions"], 1);
+    assert!(
+        err.contains("refusing to delete 2 versions and delete markers"),
+        "{err}"
+    );
+    let out = env.ok(&["storage", "delete", "vers", "-r", "--all-versions", "--yes"]);
+    assert!(
+        out.contains("Deleted 2 versions and delete markers") && out.contains("(version "),
+        "{out}"
+    );
+    env.ok(&["storage", "rb", "vers"]);
+
+    // Usage errors.
+    env.fails(&["storage", "delete", "vers", "k", "--all-versions"], 2);
+    env.fails(
+        &["storage", "delete", "vers", "-r", "--version-id", "null"],
+        2,
+    );
+    env.fails(&["storage", "ls", "--versions"], 2);
+    env.fails(&["storage", "versioning", "vers", "off"], 2);
+}

@@ -18,12 +18,12 @@ pub use error::ClientError;
 /// The wire types, for what is not re-exported below.
 pub use miniaws_wire as wire;
 pub use miniaws_wire::{
-    ApiKey, ApiKeyPage, BucketInfo, BucketPage, Command, CreatedKey, Health, Instance,
-    InstancePage, InstancePort, InstanceStats, InstanceType, LaunchInstance, ObjectInfo,
-    ObjectPage, User, WhoAmI,
+    ApiKey, ApiKeyPage, BucketInfo, BucketPage, BucketVersioning, Command, CreatedKey, Health,
+    Instance, InstancePage, InstancePort, InstanceStats, InstanceType, LaunchInstance, ObjectInfo,
+    ObjectPage, User, VersionInfo, VersionPage, WhoAmI,
 };
 pub use reqwest::StatusCode;
-pub use storage::{ListObjectsParams, ObjectDownload, encode_key};
+pub use storage::{Deleted, ListObjectsParams, ObjectDownload, encode_key};
 
 use reqwest::header::HeaderMap;
 use reqwest::{Method, RequestBuilder, Response};

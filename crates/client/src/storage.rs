@@ -8,7 +8,10 @@ use reqwest::{Body, Method, StatusCode};
 use std::path::Path;
 use tokio::io::AsyncWriteExt;
 
-use crate::{BucketInfo, BucketPage, Client, ClientError, ObjectInfo, ObjectPage};
+use crate::{
+    BucketInfo, BucketPage, BucketVersioning, Client, ClientError, ObjectInfo, ObjectPage,
+    VersionPage,
+};
 
 /// Everything but RFC 3986 unreserved characters is escaped, `/` included:
 /// URL libraries resolve `.` and `..` segments (even as `%2e`), so a key
@@ -268,7 +271,27 @@ impl Client {
         range: Option<&str>,
         if_none_match: Option<&str>,
     ) -> Result<ObjectDownload, ClientError> {
-        let mut req = self.request(Method::GET, &object_path(bucket, key));
+        self.get_object_at(bucket, key, None, range, if_none_match)
+            .await
+    }
+
+    /// As [`Client::get_object`], of the version `version_id` when given
+    /// (an id from [`Client::list_versions`], or `null`).
+    ///
+    /// # Errors
+    /// As [`Client::get_object`]; 404 for a version that does not exist,
+    /// 405 `METHOD_NOT_ALLOWED` for a delete marker, 400 for a malformed id.
+    pub async fn get_object_at(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+        range: Option<&str>,
+        if_none_match: Option<&str>,
+    ) -> Result<ObjectDownload, ClientError> {
+        let mut req = self
+            .request(Method::GET, &object_path(bucket, key))
+            .query(&version_query(version_id));
         if let Some(r) = range {
             req = req.header("range", r);
         }
@@ -328,9 +351,83 @@ impl Client {
     /// # Errors
     /// `Api` 404 `OBJECT_NOT_FOUND` / `BUCKET_NOT_FOUND`, 403.
     pub async fn delete_object(&self, bucket: &str, key: &str) -> Result<(), ClientError> {
-        self.send(self.request(Method::DELETE, &object_path(bucket, key)))
+        self.delete_object_at(bucket, key, None).await.map(drop)
+    }
+
+    /// Deletes an object, or with `version_id` that version for good; in a
+    /// versioned bucket, a delete without a version inserts a delete marker.
+    /// The answer names the marker inserted or the version removed.
+    ///
+    /// # Errors
+    /// `Api` 404 (no such object or version), 403, 400 for a malformed id.
+    pub async fn delete_object_at(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> Result<Deleted, ClientError> {
+        let req = self
+            .request(Method::DELETE, &object_path(bucket, key))
+            .query(&version_query(version_id));
+        let res = self.send(req).await?;
+        let header = |name: &str| {
+            res.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        Ok(Deleted {
+            version_id: header("x-amz-version-id"),
+            delete_marker: header("x-amz-delete-marker").as_deref() == Some("true"),
+        })
+    }
+
+    /// A bucket's versioning state: `unversioned`, `enabled` or `suspended`.
+    ///
+    /// # Errors
+    /// `Api` 404, 403.
+    pub async fn bucket_versioning(&self, bucket: &str) -> Result<BucketVersioning, ClientError> {
+        let path = format!("/storage/{}", encode_key(bucket));
+        self.send_json(
+            self.request(Method::GET, &path)
+                .query(&[("versioning", "")]),
+        )
+        .await
+    }
+
+    /// Sets a bucket's versioning: `enabled` or `suspended` (a bucket
+    /// never goes back to unversioned).
+    ///
+    /// # Errors
+    /// `Api` 400 for another status, 404, 403.
+    pub async fn set_bucket_versioning(
+        &self,
+        bucket: &str,
+        status: &str,
+    ) -> Result<BucketVersioning, ClientError> {
+        let path = format!("/storage/{}", encode_key(bucket));
+        self.send_json(
+            self.request(Method::PUT, &path)
+                .query(&[("versioning", status)]),
+        )
+        .await
+    }
+
+    /// One page of a bucket's versions and delete markers (by key, newest
+    /// first within a key).
+    ///
+    /// # Errors
+    /// `Api` 404, 403, 400 (bad limit or cursor).
+    pub async fn list_versions(
+        &self,
+        bucket: &str,
+        params: &ListObjectsParams,
+    ) -> Result<VersionPage, ClientError> {
+        let mut query = list_query(params);
+        query.insert(0, ("versions", String::new()));
+        let path = format!("/storage/{}", encode_key(bucket));
+        self.send_json(self.request(Method::GET, &path).query(&query))
             .await
-            .map(drop)
     }
 
     /// One page of a bucket's objects.
@@ -342,23 +439,43 @@ impl Client {
         bucket: &str,
         params: &ListObjectsParams,
     ) -> Result<ObjectPage, ClientError> {
-        let mut query: Vec<(&str, String)> = Vec::new();
-        if let Some(p) = &params.prefix {
-            query.push(("prefix", p.clone()));
-        }
-        if let Some(d) = &params.delimiter {
-            query.push(("delimiter", d.clone()));
-        }
-        if let Some(l) = params.limit {
-            query.push(("limit", l.to_string()));
-        }
-        if let Some(c) = &params.cursor {
-            query.push(("cursor", c.clone()));
-        }
         let path = format!("/storage/{}", encode_key(bucket));
-        self.send_json(self.request(Method::GET, &path).query(&query))
+        self.send_json(self.request(Method::GET, &path).query(&list_query(params)))
             .await
     }
+}
+
+/// What a delete did: the delete marker it inserted, or the version it
+/// removed (`None` in a bucket never versioned).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deleted {
+    /// `x-amz-version-id` of the answer.
+    pub version_id: Option<String>,
+    /// Whether that version is a delete marker.
+    pub delete_marker: bool,
+}
+
+/// `version_id=…` when a version is named.
+fn version_query(version_id: Option<&str>) -> Vec<(&'static str, &str)> {
+    version_id.map(|v| ("version_id", v)).into_iter().collect()
+}
+
+/// A listing's query parameters.
+fn list_query(params: &ListObjectsParams) -> Vec<(&'static str, String)> {
+    let mut query: Vec<(&str, String)> = Vec::new();
+    if let Some(p) = &params.prefix {
+        query.push(("prefix", p.clone()));
+    }
+    if let Some(d) = &params.delimiter {
+        query.push(("delimiter", d.clone()));
+    }
+    if let Some(l) = params.limit {
+        query.push(("limit", l.to_string()));
+    }
+    if let Some(c) = &params.cursor {
+        query.push(("cursor", c.clone()));
+    }
+    query
 }
 
 #[cfg(test)]

@@ -22,7 +22,10 @@ pub use compute::{
 };
 pub use health::Health;
 pub use identity::{ApiKey, ApiKeyPage, CreateKeyRequest, CreatedKey, User, WhoAmI};
-pub use storage::{BucketInfo, BucketPage, ObjectInfo, ObjectPage, ObjectTag};
+pub use storage::{
+    BucketInfo, BucketPage, BucketVersioning, ObjectInfo, ObjectPage, ObjectTag, VersionInfo,
+    VersionPage,
+};
 
 use serde::{Deserialize, Serialize};
 

@@ -1,7 +1,10 @@
-//! `PUT /storage/{bucket}`: create a bucket (idempotent for its owner).
+//! `PUT /storage/{bucket}`: create a bucket (idempotent for its owner); with
+//! `?versioning=enabled|suspended`, set an existing bucket's versioning
+//! (see [`super::versions`]).
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
 use miniaws_core::CoreError;
 use miniaws_core::error::ConflictKind;
 use miniaws_core::storage::{Access, S3Action};
@@ -14,9 +17,26 @@ use crate::path::Path;
 use crate::state::AppState;
 use crate::views;
 
+/// `PUT /storage/{bucket}`, by the query.
+pub(crate) async fn put_bucket(
+    state: State<AppState>,
+    auth: Auth,
+    name: Path<String>,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    if super::versions::query_names(&uri)?
+        .iter()
+        .any(|n| n == "versioning")
+    {
+        let versioning = super::versions::set_versioning(&state.0, auth.0, &name.0, &uri).await?;
+        return Ok(versioning.into_response());
+    }
+    Ok(create_bucket(state, auth, name).await?.into_response())
+}
+
 /// 201 when created, 200 when the caller already owns it, 409 when another
 /// account has the name (names are global), 400 naming a broken rule.
-pub(crate) async fn create_bucket(
+async fn create_bucket(
     State(state): State<AppState>,
     Auth(caller): Auth,
     Path(name): Path<String>,

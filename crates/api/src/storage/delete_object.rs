@@ -1,32 +1,57 @@
-//! `DELETE /storage/{bucket}/{key...}`: remove the row and the blob.
+//! `DELETE /storage/{bucket}/{key...}`: remove the row and the blob; in a
+//! versioned bucket, insert a delete marker; with `?version_id=`, remove
+//! that version for good (see [`super::versions`]).
 
 use axum::extract::State;
-use axum::http::{StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use miniaws_core::{CoreError, Resource};
 
-use super::bucket_and_key;
+use super::versions::version_param;
+use super::{X_AMZ_VERSION_ID, bucket_and_key};
 use crate::auth::Auth;
 use crate::detached::detached;
 use crate::error::ApiError;
 use crate::state::AppState;
 
+/// 204, naming in `x-amz-version-id` the marker inserted or the version
+/// removed (`x-amz-delete-marker: true` when that is a marker); 404 when
+/// there was nothing to delete (no object, or no such version).
 pub(crate) async fn delete_object(
     State(state): State<AppState>,
     Auth(caller): Auth,
     uri: Uri,
-) -> Result<StatusCode, ApiError> {
+) -> Result<(StatusCode, HeaderMap), ApiError> {
     let (bucket, key) = bucket_and_key(&uri)?;
+    let version = version_param(&uri)?;
     // In a task of its own: a client that goes away cannot cut the delete
     // off between the row and the blob (which would stay behind until the
     // next start-up).
     let storage = state.storage.clone();
-    let deleted = {
+    let outcome = {
         let key = key.clone();
-        detached(async move { storage.delete_object(caller, &bucket, &key).await }).await?
+        detached(async move {
+            storage
+                .delete_object_at(caller, &bucket, &key, version)
+                .await
+        })
+        .await?
     };
-    if deleted {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(CoreError::not_found(Resource::Object, key).into())
+    if !outcome.existed {
+        return Err(match version {
+            Some(v) => CoreError::not_found(Resource::Version, format!("{v} of {key}")),
+            None => CoreError::not_found(Resource::Object, key),
+        }
+        .into());
     }
+    let mut headers = HeaderMap::new();
+    if let Some(v) = outcome
+        .version_id
+        .and_then(|v| HeaderValue::from_str(&v.to_string()).ok())
+    {
+        headers.insert(X_AMZ_VERSION_ID, v);
+    }
+    if outcome.delete_marker {
+        headers.insert("x-amz-delete-marker", HeaderValue::from_static("true"));
+    }
+    Ok((StatusCode::NO_CONTENT, headers))
 }

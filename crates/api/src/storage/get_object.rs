@@ -1,6 +1,8 @@
 //! `GET` and `HEAD /storage/{bucket}/{key...}`: stream an object back, with
 //! `Range` (206/416) and conditional requests (304/412); `x-amz-expiration`
 //! when the bucket's lifecycle expires the object (on a 304 too).
+//! `?version_id=` reads that version, and every answer about a version
+//! names it in `x-amz-version-id` (by the S3 endpoint's rule).
 
 use axum::body::Body;
 use axum::extract::State;
@@ -9,9 +11,10 @@ use axum::response::{IntoResponse, Response};
 use miniaws_core::CoreError;
 use miniaws_core::storage::{
     Conditions, GetObjectOptions, GetObjectOutput, HeadObjectOutput, ObjectExpiry, ObjectMeta,
-    RangeSpec,
+    RangeSpec, VersionId,
 };
 
+use super::versions::version_param;
 use super::{bucket_and_key, insert_expiration, object_headers, parse_http_date};
 use crate::auth::Auth;
 use crate::error::ApiError;
@@ -33,10 +36,24 @@ pub(crate) fn conditions(headers: &HeaderMap) -> Conditions {
     }
 }
 
-fn not_modified(meta: &ObjectMeta, expiration: Option<&ObjectExpiry>) -> Response {
+/// `x-amz-version-id` of the version read, as the S3 endpoint answers it.
+fn insert_version(headers: &mut HeaderMap, meta: &ObjectMeta, requested: Option<VersionId>) {
+    if let Some(v) = crate::s3::versions::answer_version(meta, requested)
+        .and_then(|v| HeaderValue::from_str(&v).ok())
+    {
+        headers.insert(super::X_AMZ_VERSION_ID, v);
+    }
+}
+
+fn not_modified(
+    meta: &ObjectMeta,
+    expiration: Option<&ObjectExpiry>,
+    requested: Option<VersionId>,
+) -> Response {
     let mut headers = object_headers(meta);
     headers.remove(header::CONTENT_TYPE);
     insert_expiration(&mut headers, expiration);
+    insert_version(&mut headers, meta, requested);
     (StatusCode::NOT_MODIFIED, headers).into_response()
 }
 
@@ -60,6 +77,7 @@ pub(crate) async fn get_object(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let (bucket, key) = bucket_and_key(&uri)?;
+    let version = version_param(&uri)?;
     let options = GetObjectOptions {
         range: headers
             .get(header::RANGE)
@@ -67,7 +85,7 @@ pub(crate) async fn get_object(
             .and_then(RangeSpec::parse),
         part_number: None,
         conditions: conditions(&headers),
-        version: None,
+        version,
     };
     let out = match state
         .storage
@@ -80,7 +98,7 @@ pub(crate) async fn get_object(
     };
     let (meta, expiration, range, body) = match out {
         GetObjectOutput::NotModified(meta, expiration) => {
-            return Ok(not_modified(&meta, expiration.as_ref()));
+            return Ok(not_modified(&meta, expiration.as_ref(), version));
         }
         GetObjectOutput::Body {
             meta,
@@ -91,6 +109,7 @@ pub(crate) async fn get_object(
     };
     let mut headers = object_headers(&meta);
     insert_expiration(&mut headers, expiration.as_ref());
+    insert_version(&mut headers, &meta, version);
     let (status, length) = match range {
         Some(r) => {
             if let Ok(v) = HeaderValue::from_str(&r.content_range(meta.size_bytes)) {
@@ -111,18 +130,20 @@ pub(crate) async fn head_object(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let (bucket, key) = bucket_and_key(&uri)?;
+    let version = version_param(&uri)?;
     let out = state
         .storage
-        .head_object(caller, &bucket, &key, &conditions(&headers))
+        .head_object_at(caller, &bucket, &key, &conditions(&headers), version)
         .await?;
     let (meta, expiration) = match out {
         HeadObjectOutput::NotModified(meta, expiration) => {
-            return Ok(not_modified(&meta, expiration.as_ref()));
+            return Ok(not_modified(&meta, expiration.as_ref(), version));
         }
         HeadObjectOutput::Found { meta, expiration } => (meta, expiration),
     };
     let mut headers = object_headers(&meta);
     insert_expiration(&mut headers, expiration.as_ref());
+    insert_version(&mut headers, &meta, version);
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(meta.size_bytes));
     Ok((StatusCode::OK, headers).into_response())
 }

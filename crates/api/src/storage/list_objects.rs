@@ -1,11 +1,16 @@
 //! `GET /storage/{bucket}?prefix=&delimiter=&limit=&cursor=`: one page of
-//! objects in byte order of keys, with common prefixes.
+//! objects in byte order of keys, with common prefixes. The same route
+//! answers `?versioning` and `?versions` (see [`super::versions`]).
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
+use axum::http::Uri;
+use axum::response::{IntoResponse, Response};
+use miniaws_core::identity::Caller;
 use miniaws_core::storage::{ListObjectsInput, MAX_LIST_KEYS};
 use miniaws_wire::ObjectPage;
 use serde::Deserialize;
+
+use super::versions;
 
 use crate::auth::Auth;
 use crate::error::ApiError;
@@ -45,14 +50,43 @@ fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
     String::from_utf8(bytes).map_err(|_| invalid())
 }
 
-pub(crate) async fn list_objects(
+/// `GET /storage/{bucket}`: the versioning state, the version listing or
+/// the object listing, by the query.
+pub(crate) async fn get_bucket(
     State(state): State<AppState>,
     Auth(caller): Auth,
     Path(bucket): Path<String>,
-    query: Result<Query<ListObjectsQuery>, QueryRejection>,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let names = versions::query_names(&uri)?;
+    let has = |name: &str| names.iter().any(|n| n == name);
+    Ok(if has("versioning") {
+        if names.len() > 1 {
+            return Err(ApiError::bad_request(
+                "?versioning takes no other parameter: GET /storage/{bucket}?versioning",
+            ));
+        }
+        versions::get_versioning(&state, caller, &bucket)
+            .await?
+            .into_response()
+    } else if has("versions") {
+        versions::list_versions(&state, caller, &bucket, &uri)
+            .await?
+            .into_response()
+    } else {
+        list_objects(&state, caller, &bucket, &uri)
+            .await?
+            .into_response()
+    })
+}
+
+async fn list_objects(
+    state: &AppState,
+    caller: Caller,
+    bucket: &str,
+    uri: &Uri,
 ) -> Result<Data<ObjectPage>, ApiError> {
-    let Query(q) =
-        query.map_err(|e| ApiError::bad_request(format!("invalid query: {}", e.body_text())))?;
+    let q: ListObjectsQuery = versions::query(uri)?;
     let limit = q.limit.unwrap_or(MAX_LIST_KEYS);
     if limit == 0 || limit > MAX_LIST_KEYS {
         return Err(ApiError::bad_request(format!(
@@ -65,7 +99,7 @@ pub(crate) async fn list_objects(
         start_after: q.cursor.as_deref().map(decode_cursor).transpose()?,
         max_keys: limit,
     };
-    let page = state.storage.list_objects(caller, &bucket, &input).await?;
+    let page = state.storage.list_objects(caller, bucket, &input).await?;
     Ok(Data(ObjectPage {
         objects: page
             .objects

@@ -16,6 +16,7 @@ mod get_object;
 mod list_buckets;
 mod list_objects;
 mod put_object;
+mod versions;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -32,6 +33,10 @@ use crate::state::AppState;
 /// seen through both APIs).
 pub const USER_METADATA_PREFIX: &str = "x-amz-meta-";
 
+/// The header naming the version an answer is about (S3's name, so the
+/// same clients read it from both APIs).
+pub(crate) const X_AMZ_VERSION_ID: HeaderName = HeaderName::from_static("x-amz-version-id");
+
 /// Standard response headers stored with an object when sent on upload.
 pub const STORED_HEADERS: &[&str] = &[
     "cache-control",
@@ -46,8 +51,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/storage", get(list_buckets::list_buckets))
         .route(
             "/storage/{bucket}",
-            put(create_bucket::create_bucket)
-                .get(list_objects::list_objects)
+            put(create_bucket::put_bucket)
+                .get(list_objects::get_bucket)
                 .delete(delete_bucket::delete_bucket),
         )
         // `{*key}` needs at least one character: without this route an

@@ -1,5 +1,7 @@
 //! `PUT /storage/{bucket}/{key...}`: stream the body into a new version;
-//! `x-amz-expiration` says when the bucket's lifecycle expires it.
+//! `x-amz-expiration` says when the bucket's lifecycle expires it, and
+//! `x-amz-version-id` (and the answer's `version_id`) names the version in
+//! a versioned bucket.
 
 use axum::body::Body;
 use axum::extract::State;
@@ -123,9 +125,14 @@ pub(crate) async fn put_object(
     // let the client finish sending so it reads the answer.
     let (meta, expiration) = SharedBody::on_refusal(Some(shared), put).await?;
     let etag = meta.etag.quoted();
-    let mut res = Data(views::object(meta, caller.user_id)).into_response();
+    let object = views::object(meta, caller.user_id);
+    let version = object.version_id.clone();
+    let mut res = Data(object).into_response();
     if let Ok(v) = etag.parse() {
         res.headers_mut().insert(header::ETAG, v);
+    }
+    if let Some(v) = version.and_then(|v| v.parse().ok()) {
+        res.headers_mut().insert(super::X_AMZ_VERSION_ID, v);
     }
     super::insert_expiration(res.headers_mut(), expiration.as_ref());
     *res.status_mut() = StatusCode::OK;

@@ -3,13 +3,13 @@
 use anyhow::{Context, Result};
 use comfy_table::{Cell, CellAlignment};
 use futures::StreamExt;
-use miniaws_client::{Client, ClientError, ListObjectsParams, ObjectInfo};
+use miniaws_client::{Client, ClientError, ListObjectsParams, ObjectInfo, VersionInfo};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 
 use super::storage_tree::{delete_tree, download_tree};
-use crate::cli::StorageCommand;
+use crate::cli::{StorageCommand, VersioningState};
 use crate::context::Ctx;
 use crate::error::{Interrupted, interrupted, user};
 use crate::output::{human_bytes, printable, relative_time};
@@ -20,7 +20,12 @@ pub async fn run(ctx: &mut Ctx, cmd: StorageCommand) -> Result<()> {
     match cmd {
         StorageCommand::Mb { bucket } => make_bucket(ctx, &bucket).await,
         StorageCommand::Rb { bucket } => remove_bucket(ctx, &bucket).await,
-        StorageCommand::Ls { target } => list(ctx, target.as_deref()).await,
+        StorageCommand::Ls {
+            target: Some(target),
+            versions: true,
+        } => list_versions(ctx, &target).await,
+        StorageCommand::Ls { target, .. } => list(ctx, target.as_deref()).await,
+        StorageCommand::Versioning { bucket, state } => versioning(ctx, &bucket, state).await,
         StorageCommand::Upload {
             bucket,
             path,
@@ -48,12 +53,18 @@ pub async fn run(ctx: &mut Ctx, cmd: StorageCommand) -> Result<()> {
             recursive,
             no_overwrite,
             limit_rate,
+            version_id,
         } => {
             if recursive {
                 // `download BUCKET[/PREFIX] DIR --recursive`.
                 download_tree(ctx, &bucket, Path::new(&key), no_overwrite, limit_rate).await
             } else {
-                download(ctx, &bucket, &key, dest, limit_rate, no_overwrite).await
+                let source = Source {
+                    bucket: &bucket,
+                    key: &key,
+                    version_id: version_id.as_deref(),
+                };
+                download(ctx, &source, dest, limit_rate, no_overwrite).await
             }
         }
         StorageCommand::Delete {
@@ -61,9 +72,18 @@ pub async fn run(ctx: &mut Ctx, cmd: StorageCommand) -> Result<()> {
             key,
             recursive,
             yes,
+            version_id,
+            all_versions,
         } => match key {
-            Some(key) if !recursive => delete(ctx, &bucket, &key).await,
-            _ => delete_tree(ctx, &bucket, yes).await,
+            Some(key) if !recursive => {
+                let source = Source {
+                    bucket: &bucket,
+                    key: &key,
+                    version_id: version_id.as_deref(),
+                };
+                delete(ctx, &source).await
+            }
+            _ => delete_tree(ctx, &bucket, yes, all_versions).await,
         },
     }
 }
@@ -146,6 +166,84 @@ async fn list(ctx: &mut Ctx, target: Option<&str>) -> Result<()> {
         ]);
     }
     ctx.out.print_table(&table);
+    Ok(())
+}
+
+/// Every version and delete marker of `bucket` under `prefix`, page after
+/// page.
+pub(crate) async fn all_versions(
+    client: &Client,
+    bucket: &str,
+    prefix: &str,
+) -> Result<Vec<VersionInfo>, ClientError> {
+    let mut versions = Vec::new();
+    let mut params = ListObjectsParams {
+        prefix: Some(prefix.to_owned()).filter(|p| !p.is_empty()),
+        ..ListObjectsParams::default()
+    };
+    loop {
+        let page = client.list_versions(bucket, &params).await?;
+        versions.extend(page.versions);
+        match page.next_cursor {
+            Some(cursor) => params.cursor = Some(cursor),
+            None => return Ok(versions),
+        }
+    }
+}
+
+/// `cloud storage ls BUCKET[/PREFIX] --versions`.
+async fn list_versions(ctx: &mut Ctx, target: &str) -> Result<()> {
+    let client = ctx.client()?;
+    let now = OffsetDateTime::now_utc();
+    let (bucket, prefix) = target.split_once('/').unwrap_or((target, ""));
+    let versions = all_versions(&client, bucket, prefix).await?;
+    if ctx.out.json {
+        return ctx.out.print_json(&versions);
+    }
+    let mut table = ctx
+        .out
+        .table(&["KEY", "VERSION ID", "LATEST", "SIZE", "MODIFIED"]);
+    if let Some(size) = table.column_mut(3) {
+        size.set_cell_alignment(CellAlignment::Right);
+    }
+    for v in &versions {
+        let size = if v.delete_marker {
+            "(delete marker)".to_owned()
+        } else {
+            human_bytes(v.size_bytes)
+        };
+        table.add_row(vec![
+            Cell::new(printable(&v.key)),
+            Cell::new(&v.version_id),
+            Cell::new(if v.is_latest { "yes" } else { "" }),
+            Cell::new(size),
+            Cell::new(relative_time(v.last_modified, now)),
+        ]);
+    }
+    ctx.out.print_table(&table);
+    Ok(())
+}
+
+/// `cloud storage versioning BUCKET [enable|suspend]`.
+async fn versioning(ctx: &mut Ctx, bucket: &str, state: Option<VersioningState>) -> Result<()> {
+    let client = ctx.client()?;
+    let answer = match state {
+        None => client.bucket_versioning(bucket).await,
+        Some(VersioningState::Enable) => client.set_bucket_versioning(bucket, "enabled").await,
+        Some(VersioningState::Suspend) => client.set_bucket_versioning(bucket, "suspended").await,
+    }
+    .map_err(|e| not_found_hint(e, bucket, ""))?;
+    if ctx.out.json {
+        return ctx.out.print_json(&answer);
+    }
+    let text = match (state, answer.status.as_str()) {
+        (None, "unversioned") => format!(
+            "Bucket {bucket} is not versioned (each key holds one object): `cloud storage versioning {bucket} enable` keeps every version."
+        ),
+        (None, status) => format!("Bucket {bucket}: versioning {status}."),
+        (Some(_), status) => format!("Bucket {bucket}: versioning is now {status}."),
+    };
+    ctx.out.success(&text);
     Ok(())
 }
 
@@ -419,14 +517,35 @@ fn download_path(dest: Option<PathBuf>, key: &str) -> Result<Option<PathBuf>> {
     }
 }
 
+/// One object, or one version of it.
+struct Source<'a> {
+    bucket: &'a str,
+    key: &'a str,
+    version_id: Option<&'a str>,
+}
+
+impl Source<'_> {
+    /// `bucket/key`, with the version when one is named.
+    fn describe(&self) -> String {
+        match self.version_id {
+            Some(v) => format!("{}/{} (version {v})", self.bucket, self.key),
+            None => format!("{}/{}", self.bucket, self.key),
+        }
+    }
+}
+
 async fn download(
     ctx: &mut Ctx,
-    bucket: &str,
-    key: &str,
+    source: &Source<'_>,
     dest: Option<PathBuf>,
     limit: Option<u64>,
     no_overwrite: bool,
 ) -> Result<()> {
+    let Source {
+        bucket,
+        key,
+        version_id,
+    } = *source;
     let dest = download_path(dest, key)?;
     if no_overwrite
         && let Some(dest) = &dest
@@ -441,9 +560,9 @@ async fn download(
     }
     let client = ctx.client()?;
     let object = client
-        .get_object(bucket, key, None, None)
+        .get_object_at(bucket, key, version_id, None, None)
         .await
-        .map_err(|e| not_found_hint(e, bucket, key))?;
+        .map_err(|e| version_hint(e, source))?;
     let total = object
         .header("content-length")
         .and_then(|v| v.parse::<u64>().ok());
@@ -457,6 +576,7 @@ async fn download(
         stdout.flush()?;
         return Ok(());
     };
+    let version = object.header("x-amz-version-id").map(str::to_owned);
     let bar = progress_bar(&ctx.out, total, key);
     let written = tokio::select! {
         written = download_to(object.body, &dest, total, &bar, limit, no_overwrite) => written?,
@@ -469,32 +589,72 @@ async fn download(
     };
     bar.finish_and_clear();
     if ctx.out.json {
-        return ctx.out.print_json(&serde_json::json!({
+        let mut answer = serde_json::json!({
             "bucket": bucket,
             "key": key,
             "path": dest,
             "size_bytes": written,
-        }));
+        });
+        if let Some(v) = version {
+            answer["version_id"] = v.into();
+        }
+        return ctx.out.print_json(&answer);
     }
     ctx.out.success(&format!(
-        "Downloaded {bucket}/{key} to {} ({}).",
+        "Downloaded {} to {} ({}).",
+        source.describe(),
         dest.display(),
         human_bytes(written)
     ));
     Ok(())
 }
 
-async fn delete(ctx: &mut Ctx, bucket: &str, key: &str) -> Result<()> {
-    ctx.client()?
-        .delete_object(bucket, key)
-        .await
-        .map_err(|e| not_found_hint(e, bucket, key))?;
-    if ctx.out.json {
-        return ctx
-            .out
-            .print_json(&serde_json::json!({ "bucket": bucket, "key": key, "deleted": true }));
+/// [`not_found_hint`], and what a version id named that cannot be read.
+fn version_hint(err: ClientError, source: &Source<'_>) -> anyhow::Error {
+    let Source {
+        bucket,
+        key,
+        version_id,
+    } = *source;
+    match (version_id, err.kind()) {
+        (Some(v), Some("VERSION_NOT_FOUND" | "OBJECT_NOT_FOUND")) => user(format!(
+            "there is no version {v} of {key:?} in bucket {bucket}: see `cloud storage ls {bucket} --versions`"
+        )),
+        (Some(v), Some("METHOD_NOT_ALLOWED")) => user(format!(
+            "version {v} of {key:?} is a delete marker: it has no bytes (see `cloud storage ls {bucket} --versions`)"
+        )),
+        _ => not_found_hint(err, bucket, key),
     }
-    ctx.out.success(&format!("Deleted {bucket}/{key}."));
+}
+
+async fn delete(ctx: &mut Ctx, source: &Source<'_>) -> Result<()> {
+    let Source {
+        bucket,
+        key,
+        version_id,
+    } = *source;
+    let deleted = ctx
+        .client()?
+        .delete_object_at(bucket, key, version_id)
+        .await
+        .map_err(|e| version_hint(e, source))?;
+    if ctx.out.json {
+        return ctx.out.print_json(&serde_json::json!({
+            "bucket": bucket,
+            "key": key,
+            "deleted": true,
+            "version_id": deleted.version_id,
+            "delete_marker": deleted.delete_marker,
+        }));
+    }
+    let text = match (version_id, deleted.version_id) {
+        (Some(_), _) => format!("Deleted {} for good.", source.describe()),
+        (None, Some(marker)) if deleted.delete_marker => format!(
+            "Deleted {bucket}/{key}: a delete marker ({marker}) hides it; its versions are kept (`cloud storage ls {bucket} --versions`)."
+        ),
+        _ => format!("Deleted {bucket}/{key}."),
+    };
+    ctx.out.success(&text);
     Ok(())
 }
 

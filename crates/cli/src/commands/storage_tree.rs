@@ -399,25 +399,80 @@ fn confirm(out: &Output, question: &str, refusal: String) -> Result<()> {
     }
 }
 
-/// `cloud storage delete BUCKET[/PREFIX] --recursive [--yes]`.
-pub async fn delete_tree(ctx: &mut Ctx, target: &str, yes: bool) -> Result<()> {
+/// One thing `delete --recursive` removes: an object, or (with
+/// `--all-versions`) one version or delete marker of it.
+struct Doomed {
+    key: String,
+    version_id: Option<String>,
+    size_bytes: u64,
+}
+
+impl Doomed {
+    /// The key, with the version when there is one, for messages.
+    fn label(&self) -> String {
+        match &self.version_id {
+            Some(v) => format!("{} (version {v})", printable(&self.key)),
+            None => printable(&self.key),
+        }
+    }
+}
+
+/// What `delete --recursive` lists: the current objects, or every version
+/// and delete marker.
+async fn doomed(
+    client: &Client,
+    bucket: &str,
+    prefix: &str,
+    all_versions: bool,
+) -> Result<Vec<Doomed>> {
+    if !all_versions {
+        return Ok(listing(client, bucket, prefix)
+            .await?
+            .into_iter()
+            .map(|o| Doomed {
+                key: o.key,
+                version_id: None,
+                size_bytes: o.size_bytes,
+            })
+            .collect());
+    }
+    Ok(super::storage::all_versions(client, bucket, prefix)
+        .await
+        .map_err(|e| not_found_hint(e, bucket, prefix))?
+        .into_iter()
+        .map(|v| Doomed {
+            key: v.key,
+            version_id: Some(v.version_id),
+            size_bytes: v.size_bytes,
+        })
+        .collect())
+}
+
+/// `cloud storage delete BUCKET[/PREFIX] --recursive [--yes]
+/// [--all-versions]`.
+pub async fn delete_tree(ctx: &mut Ctx, target: &str, yes: bool, all_versions: bool) -> Result<()> {
     let (bucket, prefix) = split_target(target)?;
     let client = ctx.client()?;
-    let objects = listing(&client, bucket, &prefix).await?;
+    let doomed = doomed(&client, bucket, &prefix, all_versions).await?;
     let out = ctx.out;
-    let scope = if prefix.is_empty() {
-        format!("in bucket {bucket} (all of its objects)")
+    let what = if all_versions {
+        "versions and delete markers"
     } else {
-        format!("under {bucket}/{prefix}")
+        "objects"
     };
-    let count = objects.len();
-    let size = human_bytes(objects.iter().map(|o| o.size_bytes).sum());
+    let scope = match (prefix.is_empty(), all_versions) {
+        (true, false) => format!("in bucket {bucket} (all of its objects)"),
+        (true, true) => format!("in bucket {bucket} (all of them)"),
+        (false, _) => format!("under {bucket}/{prefix}"),
+    };
+    let count = doomed.len();
+    let size = human_bytes(doomed.iter().map(|o| o.size_bytes).sum());
     if count > 0 && !yes {
         confirm(
             &out,
-            &format!("Delete {count} objects ({size}) {scope}?"),
+            &format!("Delete {count} {what} ({size}) {scope}?"),
             format!(
-                "refusing to delete {count} objects ({size}) {scope} without confirmation: pass --yes"
+                "refusing to delete {count} {what} ({size}) {scope} without confirmation: pass --yes"
             ),
         )?;
     }
@@ -425,10 +480,15 @@ pub async fn delete_tree(ctx: &mut Ctx, target: &str, yes: bool) -> Result<()> {
     let stop = interrupted();
     tokio::pin!(stop);
     let client = &client;
-    let mut results = futures::stream::iter(&objects)
-        .map(|o| async move { (o, client.delete_object(bucket, &o.key).await) })
+    let mut results = futures::stream::iter(&doomed)
+        .map(|o| async move {
+            let result = client
+                .delete_object_at(bucket, &o.key, o.version_id.as_deref())
+                .await;
+            (o, result)
+        })
         .buffer_unordered(DELETE_CONCURRENCY);
-    let mut deleted: Vec<String> = Vec::with_capacity(count);
+    let mut deleted: Vec<&Doomed> = Vec::with_capacity(count);
     let mut failed: Vec<Problem> = Vec::new();
     loop {
         let next = tokio::select! {
@@ -436,7 +496,7 @@ pub async fn delete_tree(ctx: &mut Ctx, target: &str, yes: bool) -> Result<()> {
             () = &mut stop => {
                 bar.abandon();
                 return Err(Interrupted(format!(
-                    "interrupted after deleting {} of {count} objects {scope}",
+                    "interrupted after deleting {} of {count} {what} {scope}",
                     deleted.len()
                 ))
                 .into());
@@ -449,14 +509,14 @@ pub async fn delete_tree(ctx: &mut Ctx, target: &str, yes: bool) -> Result<()> {
         match result {
             // Gone already (deleted by someone else meanwhile): so much the
             // better, the prefix is emptied all the same.
-            Ok(()) => {}
-            Err(e) if e.kind() == Some("OBJECT_NOT_FOUND") => {}
+            Ok(_) => {}
+            Err(e) if matches!(e.kind(), Some("OBJECT_NOT_FOUND" | "VERSION_NOT_FOUND")) => {}
             Err(e) => {
                 let reason = describe(&e.into(), false);
                 warn(
                     &out,
                     &bar,
-                    &format!("{:?} was not deleted: {reason}", object.key),
+                    &format!("{:?} was not deleted: {reason}", object.label()),
                 );
                 failed.push(Problem {
                     key: object.key.clone(),
@@ -466,27 +526,34 @@ pub async fn delete_tree(ctx: &mut Ctx, target: &str, yes: bool) -> Result<()> {
             }
         }
         if !out.json && !out.stderr_tty {
-            out.line(&format!("deleted {bucket}/{}", printable(&object.key)));
+            out.line(&format!("deleted {bucket}/{}", object.label()));
         }
-        deleted.push(object.key.clone());
+        deleted.push(object);
     }
     bar.finish_and_clear();
-    deleted.sort();
+    deleted.sort_by(|a, b| (&a.key, &a.version_id).cmp(&(&b.key, &b.version_id)));
     failed.sort_by(|a, b| a.key.cmp(&b.key));
     if out.json {
-        out.print_json(&serde_json::json!({
+        let mut answer = serde_json::json!({
             "bucket": bucket,
             "prefix": prefix,
-            "deleted": deleted,
+            "deleted": deleted.iter().map(|d| d.key.as_str()).collect::<Vec<_>>(),
             "failed": failed,
-        }))?;
+        });
+        if all_versions {
+            answer["deleted_versions"] = deleted
+                .iter()
+                .map(|d| serde_json::json!({ "key": d.key, "version_id": d.version_id }))
+                .collect();
+        }
+        out.print_json(&answer)?;
     } else if count == 0 {
-        out.success(&format!("No objects {scope}: nothing to delete."));
+        out.success(&format!("No {what} {scope}: nothing to delete."));
     } else if failed.is_empty() {
-        out.success(&format!("Deleted {count} objects ({size}) {scope}."));
+        out.success(&format!("Deleted {count} {what} ({size}) {scope}."));
     } else {
         out.line(&format!(
-            "Deleted {} of {count} objects {scope}; {} failed.",
+            "Deleted {} of {count} {what} {scope}; {} failed.",
             deleted.len(),
             failed.len()
         ));
@@ -495,7 +562,7 @@ pub async fn delete_tree(ctx: &mut Ctx, target: &str, yes: bool) -> Result<()> {
         return Ok(());
     }
     Err(user(format!(
-        "{} of {count} objects were not deleted: {}",
+        "{} of {count} {what} were not deleted: {}",
         failed.len(),
         named(&failed.iter().collect::<Vec<_>>())
     )))
