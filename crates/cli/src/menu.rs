@@ -141,6 +141,16 @@ const SERVICES: &[Service] = &[
                 words: &["storage", "rb"],
                 prompts: &[Prompt::Arg("bucket")],
             },
+            Action {
+                label: "show a bucket's versioning",
+                words: &["storage", "versioning"],
+                prompts: &[Prompt::Arg("bucket")],
+            },
+            Action {
+                label: "list every version and delete marker",
+                words: &["storage", "ls", "--versions"],
+                prompts: &[Prompt::Arg("bucket (optionally bucket/prefix)")],
+            },
         ],
     },
     Service {

@@ -437,6 +437,19 @@ async fn the_menu_drives_the_storage_commands() {
     seen = screen.wait_after(seen, "Deleted 1 objects (20 B) in bucket menu-bkt");
     assert_eq!(keys_on_server("menu-bkt"), Vec::<String>::new());
 
+    // Its versioning (10th), and its versions (11th): none, it is empty.
+    storage_action(&mut keys, &mut seen, 9, &[("bucket", "menu-bkt")]);
+    seen = screen.wait_after(seen, "versioning menu-bkt");
+    seen = screen.wait_after(seen, "Bucket menu-bkt is not versioned");
+    storage_action(
+        &mut keys,
+        &mut seen,
+        10,
+        &[("bucket (optionally bucket/prefix)", "menu-bkt")],
+    );
+    seen = screen.wait_after(seen, "ls --versions menu-bkt");
+    seen = screen.wait_after(seen, "VERSION ID");
+
     // Remove the bucket (9th), then quit.
     storage_action(&mut keys, &mut seen, 8, &[("bucket", "menu-bkt")]);
     seen = screen.wait_after(seen, "Removed bucket menu-bkt");
