@@ -6,10 +6,11 @@ use futures::{StreamExt, TryStreamExt};
 use md5::{Digest, Md5};
 use miniaws_core::storage::{BlobId, BlobStore, ByteRange, ByteStream, WrittenBlob};
 use miniaws_core::{CoreError, CoreResult, Resource};
+use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, IoSlice, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::io::ReaderStream;
@@ -43,13 +44,93 @@ const COMPOSITE_SUFFIX: &str = ".parts";
 /// files then stay readable even if the object is deleted meanwhile, as a
 /// single-file blob does once open); parts beyond are opened as the stream
 /// reaches them, keeping a GET of a 10,000-part object within its file
-/// descriptors.
+/// descriptors. Such a read registers with [`Readers`], so that a delete
+/// meanwhile leaves the composite's files in place until it ends.
 const OPEN_AHEAD_PARTS: usize = 128;
 
 /// Blobs as files under one root directory (`<data-dir>/objects`).
 #[derive(Debug, Clone)]
 pub struct FsBlobStore {
     root: PathBuf,
+    readers: Arc<Mutex<Readers>>,
+}
+
+/// The composites being read past their [`OPEN_AHEAD_PARTS`] (those
+/// readers still have part files to open), and the ones deleted meanwhile,
+/// whose files go when their last reader ends. In memory only: a crash
+/// leaves a deleted composite's directory behind with no row pointing to
+/// it, which the start-up sweep removes.
+#[derive(Debug, Default)]
+struct Readers {
+    open: HashMap<BlobId, usize>,
+    doomed: HashSet<BlobId>,
+}
+
+/// One registered reader of a composite (see [`Readers`]); dropped with its
+/// stream.
+struct ReadGuard {
+    readers: Arc<Mutex<Readers>>,
+    id: BlobId,
+    dir: PathBuf,
+}
+
+impl ReadGuard {
+    fn register(readers: &Arc<Mutex<Readers>>, id: BlobId, dir: PathBuf) -> Self {
+        *lock(readers).open.entry(id).or_insert(0) += 1;
+        Self {
+            readers: Arc::clone(readers),
+            id,
+            dir,
+        }
+    }
+}
+
+impl Drop for ReadGuard {
+    fn drop(&mut self) {
+        let remove = {
+            let mut book = lock(&self.readers);
+            let left = book.open.get_mut(&self.id).map_or(0, |n| {
+                *n -= 1;
+                *n
+            });
+            if left == 0 {
+                book.open.remove(&self.id);
+            }
+            left == 0 && book.doomed.remove(&self.id)
+        };
+        if remove {
+            let dir = std::mem::take(&mut self.dir);
+            let work = move || {
+                if let Err(e) = remove_dir_if_present(&dir) {
+                    tracing::warn!(error = %e, "a deleted composite blob outlived its last reader; the start-up sweep removes it");
+                }
+            };
+            // Off the async thread when there is a runtime.
+            match tokio::runtime::Handle::try_current() {
+                Ok(rt) => drop(rt.spawn_blocking(work)),
+                Err(_) => work(),
+            }
+        }
+    }
+}
+
+/// The reader book, whatever a panicking holder left in it (counts only).
+fn lock(readers: &Mutex<Readers>) -> std::sync::MutexGuard<'_, Readers> {
+    readers
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Whether composite `id`'s removal must wait for a reader (noted, so that
+/// its last reader removes it).
+fn defer_removal(readers: &Mutex<Readers>, id: BlobId) -> bool {
+    let mut book = lock(readers);
+    if book.open.contains_key(&id) {
+        book.doomed.insert(id);
+        true
+    } else {
+        false
+    }
 }
 
 /// Chunks of a body, in order, shared by the hasher and the writer.
@@ -129,7 +210,10 @@ impl FsBlobStore {
         if created {
             sync_dir(&root)?;
         }
-        Ok(Self { root })
+        Ok(Self {
+            root,
+            readers: Arc::default(),
+        })
     }
 
     /// The root directory.
@@ -686,21 +770,26 @@ fn composite_pieces(dir: &Path, range: Option<ByteRange>) -> Result<Option<Vec<P
     Ok(Some(pieces))
 }
 
-/// Streams `pieces` one after the other, in large chunks.
-fn stream_pieces(pieces: Vec<Piece>) -> ByteStream {
+/// Streams `pieces` one after the other, in large chunks; `guard` (the
+/// read's registration, when it has parts left to open) lives as long as
+/// the stream.
+fn stream_pieces(pieces: Vec<Piece>, guard: Option<ReadGuard>) -> ByteStream {
     futures::stream::iter(pieces)
-        .then(|piece| async move {
-            let mut file = match piece.file {
-                Some(f) => tokio::fs::File::from_std(f),
-                None => tokio::fs::File::open(&piece.path).await?,
-            };
-            if piece.offset > 0 {
-                file.seek(io::SeekFrom::Start(piece.offset)).await?;
+        .then(move |piece| {
+            let _registered = &guard;
+            async move {
+                let mut file = match piece.file {
+                    Some(f) => tokio::fs::File::from_std(f),
+                    None => tokio::fs::File::open(&piece.path).await?,
+                };
+                if piece.offset > 0 {
+                    file.seek(io::SeekFrom::Start(piece.offset)).await?;
+                }
+                Ok::<_, io::Error>(ReaderStream::with_capacity(
+                    file.take(piece.len),
+                    READ_CHUNK_BYTES,
+                ))
             }
-            Ok::<_, io::Error>(ReaderStream::with_capacity(
-                file.take(piece.len),
-                READ_CHUNK_BYTES,
-            ))
         })
         .try_flatten()
         .boxed()
@@ -740,8 +829,17 @@ impl BlobStore for FsBlobStore {
                 // Not a single file: a composite blob, or none. (Looked for
                 // last, so single-file blobs pay nothing for composites.)
                 let dir = self.composite_path(id);
+                // Registered before a file is opened: a delete that finds
+                // no reader registered may be removing files already, which
+                // `composite_pieces` then meets as "not found".
+                let guard = ReadGuard::register(&self.readers, id, dir.clone());
                 return match blocking(move || composite_pieces(&dir, range)).await? {
-                    Some(pieces) => Ok(stream_pieces(pieces)),
+                    // Every part open: the files outlive a delete anyway.
+                    Some(pieces) if pieces.len() <= OPEN_AHEAD_PARTS => {
+                        drop(guard);
+                        Ok(stream_pieces(pieces, None))
+                    }
+                    Some(pieces) => Ok(stream_pieces(pieces, Some(guard))),
                     None => Err(CoreError::not_found(Resource::Object, id.to_string())),
                 };
             }
@@ -765,10 +863,16 @@ impl BlobStore for FsBlobStore {
         let path = self.blob_path(id);
         let legacy = self.legacy_blob_path(id);
         let composite = self.composite_path(id);
+        let readers = Arc::clone(&self.readers);
         blocking(move || {
             // A composite removed half-way (a crash) is still listed under
-            // its id, an orphan for the start-up sweep to finish.
-            if !remove_if_present(&path)? && !remove_if_present(&legacy)? {
+            // its id, an orphan for the start-up sweep to finish. One that
+            // a reader is still going through is removed by that reader's
+            // end (see `Readers`).
+            if !remove_if_present(&path)?
+                && !remove_if_present(&legacy)?
+                && !defer_removal(&readers, id)
+            {
                 remove_dir_if_present(&composite)?;
             }
             Ok(())

@@ -440,3 +440,84 @@ async fn a_composite_of_a_missing_part_is_not_found_and_leaves_nothing() {
     assert_eq!(store.remove_temporaries().await.unwrap(), 1);
     assert!(!half.exists());
 }
+
+/// A composite of more parts than a read opens ahead, deleted (and
+/// deleted again) while a read is half-way: the read still gets every byte,
+/// the files go when the read ends, and the blob is not found meanwhile
+/// by a new read only once they are gone. With as few parts as a read
+/// opens ahead, the delete removes the files at once.
+#[tokio::test]
+async fn a_long_composite_outlives_a_delete_until_its_reads_end() {
+    let (_dir, store) = store();
+    let parts: Vec<Vec<u8>> = (0..300).map(|i| data(1000 + i, i as u64)).collect();
+    let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+    let part_ids = write_parts(&store, &refs).await;
+    let whole = parts.concat();
+    let id = BlobId::new();
+    store.compose(id, &part_ids).await.unwrap();
+    for p in &part_ids {
+        store.delete(*p).await.unwrap();
+    }
+
+    // Two readers; the object is deleted after each has read a little.
+    let mut first = store.read(id, None).await.unwrap();
+    let mut second = store.read(id, None).await.unwrap();
+    let mut got_first = first.next().await.unwrap().unwrap().to_vec();
+    let mut got_second = second.next().await.unwrap().unwrap().to_vec();
+    store.delete(id).await.unwrap();
+    store.delete(id).await.unwrap();
+    assert!(
+        store.composite_path(id).is_dir(),
+        "kept while a read has parts left to open"
+    );
+    while let Some(chunk) = first.next().await {
+        got_first.extend_from_slice(&chunk.expect("every part is still there"));
+    }
+    drop(first);
+    assert_eq!(got_first, whole);
+    assert!(store.composite_path(id).is_dir(), "the second read goes on");
+    while let Some(chunk) = second.next().await {
+        got_second.extend_from_slice(&chunk.expect("every part is still there"));
+    }
+    assert_eq!(got_second, whole);
+    drop(second);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while store.composite_path(id).exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the last reader's end removes the files"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(files(store.root()).is_empty(), "no file is left");
+    assert!(store.list().await.unwrap().is_empty());
+
+    // A read that stops early (dropped) ends its registration too.
+    let id = BlobId::new();
+    let part_ids = write_parts(&store, &refs).await;
+    store.compose(id, &part_ids).await.unwrap();
+    let mut early = store.read(id, None).await.unwrap();
+    early.next().await.unwrap().unwrap();
+    store.delete(id).await.unwrap();
+    drop(early);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while store.composite_path(id).exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "removed after the drop"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    // Few parts: every file is open before the stream is returned, so the
+    // delete does not wait for the read.
+    let few: Vec<&[u8]> = refs[..3].to_vec();
+    let part_ids = write_parts(&store, &few).await;
+    let id = BlobId::new();
+    store.compose(id, &part_ids).await.unwrap();
+    let stream = store.read(id, None).await.unwrap();
+    store.delete(id).await.unwrap();
+    assert!(!store.composite_path(id).exists(), "removed at once");
+    let chunks: Vec<Bytes> = stream.try_collect().await.unwrap();
+    assert_eq!(chunks.concat(), few.concat());
+}
