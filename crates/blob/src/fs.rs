@@ -622,15 +622,19 @@ fn is_dir(entry: &fs::DirEntry) -> bool {
 }
 
 /// Builds composite blob `dest` from the files `parts` (in order): hard
-/// links in a temporary directory `temp`, fsynced, renamed into place, and
-/// the parent fsynced, so that a crash leaves either no composite or a
-/// whole one (the links need no data fsync: the parts' files are durable
-/// already). `Ok(Err(i))` when part `i` does not exist. On any error
-/// nothing is left behind.
+/// links (made by `link_fn`, [`fs::hard_link`] but in tests) in a temporary
+/// directory `temp`, fsynced, renamed into place, and the parent fsynced,
+/// so that a crash leaves either no composite or a whole one (the links
+/// need no data fsync: the parts' files are durable already). On a file
+/// system that refuses hard links (FAT, exFAT, some network mounts) or a
+/// part's file that has too many, the part is copied instead
+/// ([`copy_part`]). `Ok(Err(i))` when part `i` does not exist. On any
+/// error nothing is left behind.
 fn compose_dir(
     temp: &Path,
     dest: &Path,
     parts: &[Option<PathBuf>],
+    link_fn: impl Fn(&Path, &Path) -> io::Result<()>,
 ) -> Result<Result<u64, usize>, BlobError> {
     let built = (|| {
         fs::create_dir(temp).map_err(|source| BlobError::Dir {
@@ -638,11 +642,12 @@ fn compose_dir(
             source,
         })?;
         let mut size = 0u64;
+        let mut copied = 0usize;
         for (i, part) in parts.iter().enumerate() {
             let Some(part) = part else { return Ok(Err(i)) };
             let link = temp.join(format!("{:05}.{:05}", i + 1, parts.len()));
-            match fs::hard_link(part, &link) {
-                Ok(()) => {}
+            match link_or_copy(&link_fn, part, &link) {
+                Ok(copy) => copied += usize::from(copy),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Err(i)),
                 Err(source) => {
                     return Err(BlobError::Write {
@@ -658,6 +663,13 @@ fn compose_dir(
                 })?
                 .len();
         }
+        if copied > 0 {
+            tracing::warn!(
+                copied,
+                parts = parts.len(),
+                "the data directory's file system refused hard links: parts of a multipart completion were copied (their size again on disk)"
+            );
+        }
         sync_dir(temp)?;
         publish(temp, dest)?;
         Ok(Ok(size))
@@ -667,6 +679,36 @@ fn compose_dir(
         let _ = remove_dir_if_present(dest);
     }
     built
+}
+
+/// Whether a failed `link(2)` says the file system cannot link this file
+/// (rather than that something is wrong): `EPERM` (FAT and exFAT answer
+/// that), `EOPNOTSUPP`, `EMLINK` (the file has the most links it can).
+fn links_refused(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::PermissionDenied
+        || e.kind() == io::ErrorKind::Unsupported
+        || e.raw_os_error() == Some(libc::EMLINK)
+}
+
+/// Links `part` as `link`, or copies it there (data fsynced: unlike a
+/// link, a copy's bytes are new) when the file system refuses the link;
+/// whether it copied.
+fn link_or_copy(
+    link_fn: &impl Fn(&Path, &Path) -> io::Result<()>,
+    part: &Path,
+    link: &Path,
+) -> io::Result<bool> {
+    match link_fn(part, link) {
+        Ok(()) => Ok(false),
+        Err(e) if links_refused(&e) => copy_part(part, link).map(|()| true),
+        Err(e) => Err(e),
+    }
+}
+
+/// Copies a part's file to `to` and makes the copy durable.
+fn copy_part(from: &Path, to: &Path) -> io::Result<()> {
+    fs::copy(from, to)?;
+    File::open(to)?.sync_all()
 }
 
 fn remove_dir_if_present(path: &Path) -> Result<bool, BlobError> {
@@ -888,7 +930,10 @@ impl BlobStore for FsBlobStore {
         let built = blocking(move || {
             let files: Vec<Option<PathBuf>> =
                 parts.iter().map(|p| store.existing_file(*p)).collect();
-            Ok(compose_dir(&temp, &dest, &files)?.map_err(|i| parts[i]))
+            Ok(compose_dir(&temp, &dest, &files, |a: &Path, b: &Path| {
+                fs::hard_link(a, b)
+            })?
+            .map_err(|i| parts[i]))
         })
         .await?;
         built.map_err(|missing| CoreError::not_found(Resource::Object, missing.to_string()))
@@ -1003,4 +1048,72 @@ fn free_bytes(path: &Path) -> Option<u64> {
 #[cfg(not(unix))]
 fn free_bytes(_path: &Path) -> Option<u64> {
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    /// Three part files in `dir`, and their bytes in order.
+    fn parts(dir: &Path) -> (Vec<Option<PathBuf>>, Vec<u8>) {
+        let mut paths = Vec::new();
+        let mut whole = Vec::new();
+        for (i, body) in [&b"first part "[..], b"", b"and the last"]
+            .iter()
+            .enumerate()
+        {
+            let path = dir.join(format!("part{i}"));
+            fs::write(&path, body).unwrap();
+            paths.push(Some(path));
+            whole.extend_from_slice(body);
+        }
+        (paths, whole)
+    }
+
+    fn read_composite(dest: &Path) -> Vec<u8> {
+        let mut names: Vec<PathBuf> = fs::read_dir(dest)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        names.sort();
+        names.iter().flat_map(|p| fs::read(p).unwrap()).collect()
+    }
+
+    #[test]
+    fn a_file_system_that_refuses_links_gets_copies() {
+        for errno in [libc::EPERM, libc::EOPNOTSUPP, libc::EMLINK] {
+            let dir = tempfile::tempdir().unwrap();
+            let (paths, whole) = parts(dir.path());
+            let (temp, dest) = (dir.path().join("t"), dir.path().join("d.parts"));
+            let refuse = |_: &Path, _: &Path| Err(io::Error::from_raw_os_error(errno));
+            let size = compose_dir(&temp, &dest, &paths, refuse).unwrap().unwrap();
+            assert_eq!(size, whole.len() as u64, "errno {errno}");
+            assert_eq!(read_composite(&dest), whole, "errno {errno}");
+            assert!(!temp.exists());
+            // Copies, not links: the parts can go and the composite stays.
+            for p in paths.iter().flatten() {
+                assert_eq!(fs::metadata(p).unwrap().nlink(), 1);
+                fs::remove_file(p).unwrap();
+            }
+            assert_eq!(read_composite(&dest), whole);
+        }
+    }
+
+    #[test]
+    fn links_are_made_where_the_file_system_allows_and_other_errors_leave_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let (paths, whole) = parts(dir.path());
+        let (temp, dest) = (dir.path().join("t"), dir.path().join("d.parts"));
+        let link = |a: &Path, b: &Path| fs::hard_link(a, b);
+        compose_dir(&temp, &dest, &paths, link).unwrap().unwrap();
+        assert_eq!(read_composite(&dest), whole);
+        assert_eq!(fs::metadata(paths[0].as_ref().unwrap()).unwrap().nlink(), 2);
+
+        let dest2 = dir.path().join("e.parts");
+        let broken = |_: &Path, _: &Path| Err(io::Error::from_raw_os_error(libc::EIO));
+        let err = compose_dir(&temp, &dest2, &paths, broken).unwrap_err();
+        assert!(matches!(err, BlobError::Write { .. }), "{err:?}");
+        assert!(!temp.exists() && !dest2.exists(), "nothing is left behind");
+    }
 }
