@@ -54,6 +54,10 @@ pub(crate) fn version_param(uri: &Uri) -> Result<Option<VersionId>, ApiError> {
     struct ObjectQuery {
         version_id: Option<String>,
     }
+    if uri.query().is_none() {
+        // The common read: nothing to parse.
+        return Ok(None);
+    }
     let q: ObjectQuery = query(uri)?;
     q.version_id
         .map(|v| {
