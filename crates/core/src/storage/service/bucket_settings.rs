@@ -11,7 +11,7 @@ use crate::lifecycle::ExpiredCount;
 use crate::storage::cors::CorsConfiguration;
 use crate::storage::domain::{Bucket, BucketName};
 use crate::storage::lifecycle::LifecycleConfiguration;
-use crate::storage::listing::{KeyRange, key_successor};
+use crate::storage::listing::{self, KeyRange, key_successor};
 use crate::storage::policy::{
     Access, BucketPolicy, PublicAccessBlock, PublicAction, PublicGrant, Reader, S3Action,
 };
@@ -226,12 +226,9 @@ impl StorageService {
                 }
                 match page.last() {
                     Some(last) if page.len() == PAGE as usize => {
-                        // Resume just past the last key seen (no key sorts
-                        // between a key and itself plus a NUL byte), not at
-                        // an offset: the deletes above shift any offset.
-                        let mut start = last.key.as_str().as_bytes().to_vec();
-                        start.push(0);
-                        range.start = start;
+                        // Resume just past the last key seen, not at an
+                        // offset: the deletes above shift any offset.
+                        range.start = listing::after(last.key.as_str().as_bytes());
                     }
                     _ => break,
                 }
