@@ -656,6 +656,7 @@ async fn sweep_removes_orphans_and_keeps_referenced_blobs() {
             temporaries: 2,
             orphans: 1,
             missing: 0,
+            missing_versions: 0,
         }
     );
     assert!(!f.blobs.blobs.lock().unwrap().contains_key(&orphan));
@@ -728,6 +729,7 @@ async fn sweep_merges_files_with_object_and_part_rows_over_many_pages() {
             temporaries: 0,
             orphans: orphans.len(),
             missing: lost.len(),
+            missing_versions: 0,
         }
     );
     let expected: HashSet<BlobId> = objects
