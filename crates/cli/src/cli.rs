@@ -292,6 +292,18 @@ pub enum StorageCommand {
         #[arg(long, requires = "target")]
         versions: bool,
     },
+    /// Show an object's size, type, ETag, version, metadata and stored
+    /// headers (HEAD: no bytes are fetched)
+    #[command(visible_alias = "info")]
+    Stat {
+        /// The bucket
+        bucket: String,
+        /// The object key
+        key: String,
+        /// This version of the object (an id from `ls --versions`)
+        #[arg(long, value_name = "ID")]
+        version_id: Option<String>,
+    },
     /// Show a bucket's versioning, or turn it on (enable) or pause it
     /// (suspend); a bucket once versioned never goes back to unversioned
     #[command(

@@ -1280,3 +1280,93 @@ async fn versioned_buckets_from_the_cli() {
     env.fails(&["storage", "ls", "--versions"], 2);
     env.fails(&["storage", "versioning", "vers", "off"], 2);
 }
+
+/// `cloud storage stat`: what a HEAD says of an object (size, type, ETag,
+/// metadata, stored headers, version), in human and JSON form, and what
+/// is missing said precisely (the object, the bucket, the version).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stat_shows_what_the_server_keeps_of_an_object() {
+    let env = Env::start().await;
+    let api_key = env.sign_up("stan");
+    // Metadata and stored headers come from a raw PUT (the CLI's upload
+    // sets neither).
+    let res = reqwest::Client::new()
+        .put(format!("{}/storage/stats/report.csv", env.server.url()))
+        .header("x-api-key", &api_key)
+        .header("content-type", "text/csv")
+        .header("x-amz-meta-colour", "blue")
+        .header("cache-control", "max-age=60")
+        .body("a,b\n1,2\n")
+        .send()
+        .await
+        .expect("PUT");
+    assert!(res.status().is_success(), "{}", res.status());
+
+    let out = env.ok(&["storage", "stat", "stats", "report.csv"]);
+    for want in [
+        "object",
+        "stats/report.csv",
+        "8 B (8 bytes)",
+        "text/csv",
+        "\"",
+        "meta colour",
+        "blue",
+        "cache-control",
+        "max-age=60",
+    ] {
+        assert!(out.contains(want), "{want:?} in:\n{out}");
+    }
+    assert!(!out.contains("version id"), "never versioned:\n{out}");
+    let json = env.json(&["storage", "info", "stats", "report.csv"]);
+    assert_eq!(json["size_bytes"], 8);
+    assert_eq!(json["content_type"], "text/csv");
+    assert_eq!(json["metadata"]["colour"], "blue");
+    assert_eq!(json["headers"]["cache-control"], "max-age=60");
+    assert_eq!(json["version_id"], serde_json::Value::Null);
+    let etag = json["etag"].as_str().expect("an ETag").to_owned();
+    let listed = env.json(&["storage", "ls", "stats"]);
+    assert_eq!(listed[0]["etag"], etag.as_str());
+
+    // A version, by its id.
+    env.ok(&["storage", "versioning", "stats", "enable"]);
+    let work = tempfile::tempdir().expect("temp dir");
+    let file = work.path().join("report.csv");
+    std::fs::write(&file, "a,b\n3,4\n5,6\n").expect("writes");
+    env.ok(&["storage", "upload", "stats", file.to_str().expect("UTF-8")]);
+    let current = env.json(&["storage", "stat", "stats", "report.csv"]);
+    assert_eq!(current["size_bytes"], 12);
+    let v = current["version_id"]
+        .as_str()
+        .expect("a version id")
+        .to_owned();
+    let old = env.json(&[
+        "storage",
+        "stat",
+        "stats",
+        "report.csv",
+        "--version-id",
+        "null",
+    ]);
+    assert_eq!(old["size_bytes"], 8);
+    assert_eq!(old["etag"], etag.as_str());
+    let out = env.ok(&["storage", "stat", "stats", "report.csv", "--version-id", &v]);
+    assert!(out.contains(&v) && out.contains("12 B"), "{out}");
+
+    // Missing things, said precisely.
+    let err = env.fails(&["storage", "stat", "stats", "nope.csv"], 1);
+    assert!(err.contains("there is no object \"nope.csv\""), "{err}");
+    let err = env.fails(&["storage", "stat", "nobucket", "x"], 1);
+    assert!(err.contains("there is no bucket nobucket"), "{err}");
+    let err = env.fails(
+        &[
+            "storage",
+            "stat",
+            "stats",
+            "report.csv",
+            "--version-id",
+            "0123456789abcdef0123456789abcdef",
+        ],
+        1,
+    );
+    assert!(err.contains("there is no version 0123"), "{err}");
+}

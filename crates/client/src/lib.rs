@@ -23,9 +23,9 @@ pub use miniaws_wire::{
     ObjectPage, User, VersionInfo, VersionPage, WhoAmI,
 };
 pub use reqwest::StatusCode;
+pub use reqwest::header::HeaderMap;
 pub use storage::{Deleted, ListObjectsParams, ObjectDownload, encode_key};
 
-use reqwest::header::HeaderMap;
 use reqwest::{Method, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use std::sync::Arc;

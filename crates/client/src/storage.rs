@@ -340,9 +340,24 @@ impl Client {
     /// `Api` 404 (no body comes back on HEAD, so the kind is the status
     /// name), 403.
     pub async fn head_object(&self, bucket: &str, key: &str) -> Result<HeaderMap, ClientError> {
-        let res = self
-            .send(self.request(Method::HEAD, &object_path(bucket, key)))
-            .await?;
+        self.head_object_at(bucket, key, None).await
+    }
+
+    /// As [`Client::head_object`], of the version `version_id` when given.
+    ///
+    /// # Errors
+    /// As [`Client::head_object`]; 405 for a delete marker, 400 for a
+    /// malformed id.
+    pub async fn head_object_at(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> Result<HeaderMap, ClientError> {
+        let req = self
+            .request(Method::HEAD, &object_path(bucket, key))
+            .query(&version_query(version_id));
+        let res = self.send(req).await?;
         Ok(res.headers().clone())
     }
 

@@ -26,6 +26,18 @@ pub async fn run(ctx: &mut Ctx, cmd: StorageCommand) -> Result<()> {
         } => list_versions(ctx, &target).await,
         StorageCommand::Ls { target, .. } => list(ctx, target.as_deref()).await,
         StorageCommand::Versioning { bucket, state } => versioning(ctx, &bucket, state).await,
+        StorageCommand::Stat {
+            bucket,
+            key,
+            version_id,
+        } => {
+            let source = Source {
+                bucket: &bucket,
+                key: &key,
+                version_id: version_id.as_deref(),
+            };
+            stat(ctx, &source).await
+        }
         StorageCommand::Upload {
             bucket,
             path,
@@ -606,6 +618,126 @@ async fn download(
         dest.display(),
         human_bytes(written)
     ));
+    Ok(())
+}
+
+/// What `stat` shows of an object, from its HEAD answer.
+#[derive(Debug, serde::Serialize)]
+struct Stat {
+    bucket: String,
+    key: String,
+    size_bytes: Option<u64>,
+    content_type: Option<String>,
+    etag: Option<String>,
+    last_modified: Option<String>,
+    version_id: Option<String>,
+    /// `x-amz-meta-*`, without the prefix.
+    metadata: std::collections::BTreeMap<String, String>,
+    /// Other headers stored with the object or said about it (caching,
+    /// encoding, checksum, storage class, expiration).
+    headers: std::collections::BTreeMap<String, String>,
+}
+
+/// Headers `stat` shows under their own names or not at all.
+const STAT_SKIPPED: &[&str] = &[
+    "content-length",
+    "content-type",
+    "etag",
+    "last-modified",
+    "x-amz-version-id",
+    "accept-ranges",
+    "date",
+    "x-request-id",
+    "connection",
+];
+
+impl Stat {
+    fn from_headers(source: &Source<'_>, headers: &miniaws_client::HeaderMap) -> Self {
+        let text = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let mut metadata = std::collections::BTreeMap::new();
+        let mut stored = std::collections::BTreeMap::new();
+        for (name, value) in headers {
+            let Ok(value) = value.to_str() else { continue };
+            if let Some(short) = name.as_str().strip_prefix("x-amz-meta-") {
+                metadata.insert(short.to_owned(), value.to_owned());
+            } else if !STAT_SKIPPED.contains(&name.as_str()) {
+                stored.insert(name.as_str().to_owned(), value.to_owned());
+            }
+        }
+        Self {
+            bucket: source.bucket.to_owned(),
+            key: source.key.to_owned(),
+            size_bytes: text("content-length").and_then(|v| v.parse().ok()),
+            content_type: text("content-type"),
+            etag: text("etag"),
+            last_modified: text("last-modified"),
+            version_id: text("x-amz-version-id"),
+            metadata,
+            headers: stored,
+        }
+    }
+}
+
+/// `cloud storage stat BUCKET KEY [--version-id ID]`.
+async fn stat(ctx: &mut Ctx, source: &Source<'_>) -> Result<()> {
+    let client = ctx.client()?;
+    let headers = match client
+        .head_object_at(source.bucket, source.key, source.version_id)
+        .await
+    {
+        Ok(h) => h,
+        // A HEAD's error has no body to say what is missing (the bucket,
+        // the object, the version): a GET of it says, and its body is
+        // dropped unread.
+        Err(head_err) => {
+            return Err(
+                match client
+                    .get_object_at(source.bucket, source.key, source.version_id, None, None)
+                    .await
+                {
+                    Err(e) => version_hint(e, source),
+                    Ok(_) => head_err.into(),
+                },
+            );
+        }
+    };
+    let stat = Stat::from_headers(source, &headers);
+    if ctx.out.json {
+        return ctx.out.print_json(&stat);
+    }
+    let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
+    let mut fields = vec![
+        (
+            "object",
+            format!("{}/{}", stat.bucket, printable(&stat.key)),
+        ),
+        (
+            "size",
+            stat.size_bytes.map_or_else(
+                || "-".to_owned(),
+                |n| format!("{} ({n} bytes)", human_bytes(n)),
+            ),
+        ),
+        ("content type", or_dash(&stat.content_type)),
+        ("ETag", or_dash(&stat.etag)),
+        ("modified", or_dash(&stat.last_modified)),
+    ];
+    if let Some(v) = &stat.version_id {
+        fields.push(("version id", v.clone()));
+    }
+    let meta: Vec<(String, String)> = stat
+        .metadata
+        .iter()
+        .map(|(k, v)| (format!("meta {k}"), printable(v)))
+        .chain(stat.headers.iter().map(|(k, v)| (k.clone(), printable(v))))
+        .collect();
+    fields.extend(meta.iter().map(|(k, v)| (k.as_str(), v.clone())));
+    ctx.out.fields(&fields);
     Ok(())
 }
 
