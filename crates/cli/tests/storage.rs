@@ -171,7 +171,10 @@ async fn storage_commands_in_human_and_json_form() {
 
     // delete and rb, human and JSON, and their errors.
     let err = env.fails(&["storage", "rb", "photos"], 1);
-    assert!(err.contains("not empty"), "{err}");
+    assert!(
+        err.contains("bucket photos is not empty: `cloud storage delete photos -r`"),
+        "{err}"
+    );
     let out = env.ok(&["storage", "delete", "photos", "www/index.html"]);
     assert!(out.contains("Deleted photos/www/index.html"), "{out}");
     let gone = env.json(&["storage", "delete", "photos", "www/css/main.css"]);
@@ -1258,7 +1261,12 @@ async fn versioned_buckets_from_the_cli() {
     );
 
     // A bucket holding versions cannot be removed until they are deleted.
-    env.fails(&["storage", "rb", "vers"], 1);
+    let err = env.fails(&["storage", "rb", "vers"], 1);
+    assert!(
+        err.contains("holds object versions or delete markers")
+            && err.contains("cloud storage delete vers -r --all-versions"),
+        "{err}"
+    );
     let err = env.fails(&["storage", "delete", "vers", "-r", "--all-versions"], 1);
     assert!(
         err.contains("refusing to delete 2 versions and delete markers"),

@@ -111,7 +111,10 @@ async fn make_bucket(ctx: &mut Ctx, name: &str) -> Result<()> {
 }
 
 async fn remove_bucket(ctx: &mut Ctx, name: &str) -> Result<()> {
-    ctx.client()?.delete_bucket(name).await?;
+    let client = ctx.client()?;
+    if let Err(e) = client.delete_bucket(name).await {
+        return Err(not_empty_hint(&client, e, name).await);
+    }
     if ctx.out.json {
         return ctx
             .out
@@ -119,6 +122,22 @@ async fn remove_bucket(ctx: &mut Ctx, name: &str) -> Result<()> {
     }
     ctx.out.success(&format!("Removed bucket {name}."));
     Ok(())
+}
+
+/// A bucket that is not empty, said with the command that empties it: a
+/// versioned one may list no object and still hold versions.
+async fn not_empty_hint(client: &Client, err: ClientError, bucket: &str) -> anyhow::Error {
+    if err.status() != Some(miniaws_client::StatusCode::CONFLICT) {
+        return not_found_hint(err, bucket, "");
+    }
+    match client.bucket_versioning(bucket).await {
+        Ok(v) if v.status != "unversioned" => user(format!(
+            "bucket {bucket} is not empty: it holds object versions or delete markers (`cloud storage ls {bucket} --versions`); `cloud storage delete {bucket} -r --all-versions` deletes them all"
+        )),
+        _ => user(format!(
+            "bucket {bucket} is not empty: `cloud storage delete {bucket} -r` deletes its objects"
+        )),
+    }
 }
 
 /// Every object of `bucket` under `prefix`, page after page.
