@@ -368,6 +368,24 @@ async fn version_listings_page_with_prefix_and_delimiter(backend: Backend) {
     assert!(rolled.versions.is_empty());
     assert_eq!(rolled.common_prefixes, ["even/", "odd/"]);
     assert_eq!(rolled.next_cursor, None);
+    // One common prefix a page: the cursor of a page that ends on one
+    // skips everything under it.
+    let mut params = ListObjectsParams {
+        delimiter: Some("/".into()),
+        limit: Some(1),
+        ..ListObjectsParams::default()
+    };
+    let mut pages = Vec::new();
+    loop {
+        let page = alice.list_versions(b, &params).await.unwrap();
+        assert!(page.versions.is_empty());
+        pages.push(page.common_prefixes);
+        match page.next_cursor {
+            Some(c) => params.cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(pages, [vec!["even/".to_owned()], vec!["odd/".to_owned()]]);
 }
 
 async fn bad_input_and_other_owners(backend: Backend) {
