@@ -337,6 +337,7 @@ mod tests {
             parts: Vec::new(),
             tags: Default::default(),
             versioned: false,
+            in_versioned_bucket: false,
         }
     }
 
@@ -371,6 +372,7 @@ mod tests {
             ])
             .expect("valid tags"),
             versioned: false,
+            in_versioned_bucket: false,
             ..object()
         };
         assert_eq!(

@@ -62,6 +62,7 @@ fn object(bucket: &BucketName, key: &str, tags: Tags) -> ObjectMeta {
         parts: Vec::new(),
         tags,
         versioned: false,
+        in_versioned_bucket: false,
     }
 }
 

@@ -136,6 +136,7 @@ fn meta(bucket: &BucketName, key: &str) -> ObjectMeta {
         parts: Vec::new(),
         tags: Default::default(),
         versioned: false,
+        in_versioned_bucket: false,
     }
 }
 

@@ -333,6 +333,7 @@ fn completed(
             parts: Vec::new(),
             tags: Tags::default(),
             versioned: false,
+            in_versioned_bucket: false,
         },
         condition,
     }

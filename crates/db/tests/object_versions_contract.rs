@@ -35,6 +35,7 @@ fn object(bucket: &BucketName, key: &str, at: i64, versioned: bool) -> ObjectMet
         parts: Vec::new(),
         tags: Tags::default(),
         versioned,
+        in_versioned_bucket: false,
     }
 }
 

@@ -31,6 +31,7 @@ fn object(bucket: &BucketName, key: &str) -> ObjectMeta {
         parts: Vec::new(),
         tags: Tags::default(),
         versioned: false,
+        in_versioned_bucket: false,
     }
 }
 

@@ -646,6 +646,29 @@ assert len(list(vb.object_versions.all())) == 6
 vb.object_versions.delete()
 assert list(vb.object_versions.all()) == []
 vb.delete()
+# The `null` version of a bucket once versioned is named "null" in every
+# answer, as S3 names it; never versioned, no answer names a version.
+sb = s3.create_bucket(Bucket="boto-suspended")
+sb.put_object(Key="n", Body=b"before")
+assert "VersionId" not in client.head_object(Bucket="boto-suspended", Key="n")
+sb.Versioning().enable()
+assert client.head_object(Bucket="boto-suspended", Key="n")["VersionId"] == "null"
+sb.Versioning().suspend()
+put = client.put_object(Bucket="boto-suspended", Key="s", Body=b"x")
+assert put["VersionId"] == "null", put
+got = client.get_object(Bucket="boto-suspended", Key="s")
+assert got["VersionId"] == "null" and got["Body"].read() == b"x", got
+assert sb.Object("s").version_id == "null"
+copied = client.copy_object(Bucket="boto-suspended", Key="c",
+                            CopySource={"Bucket": "boto-suspended", "Key": "n"})
+assert copied["VersionId"] == "null" and copied["CopySourceVersionId"] == "null", copied
+tagged = client.put_object_tagging(Bucket="boto-suspended", Key="c",
+                                   Tagging={"TagSet": [{"Key": "t", "Value": "1"}]})
+assert tagged["VersionId"] == "null", tagged
+deleted = client.delete_object(Bucket="boto-suspended", Key="s")
+assert deleted["DeleteMarker"] is True and deleted["VersionId"] == "null", deleted
+sb.object_versions.delete()
+sb.delete()
 print("boto3 versions ok")
 "#;
     let out = clients

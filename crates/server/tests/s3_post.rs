@@ -245,6 +245,18 @@ for data in (b"first", b"second"):
 check(None not in ids and ids[0] != ids[1], f"version ids: {ids}")
 first = v4.get_object(Bucket="forms-versioned", Key="k", VersionId=ids[0])
 check(first["Body"].read() == b"first", "the first form upload is kept")
+# Suspended: a form upload replaces the `null` version, named `null` as S3
+# names it; a bucket never versioned names no version.
+v4.put_bucket_versioning(Bucket="forms-versioned", VersioningConfiguration={"Status": "Suspended"})
+post = v4.generate_presigned_post("forms-versioned", "k", ExpiresIn=300)
+status, headers, body = send(post, "k", b"suspended")
+check(status == 204, f"suspended form upload: {status} {body}")
+check(headers.get("x-amz-version-id") == "null", f"suspended version id: {headers}")
+v4.create_bucket(Bucket="forms-unversioned")
+post = v4.generate_presigned_post("forms-unversioned", "k", ExpiresIn=300)
+status, headers, body = send(post, "k", b"plain")
+check(status == 204, f"unversioned form upload: {status} {body}")
+check(headers.get("x-amz-version-id") is None, f"unversioned version id: {headers}")
 print("forms ok")
 "#;
 

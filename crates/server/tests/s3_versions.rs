@@ -2039,11 +2039,17 @@ async fn suspended(s3: &Client, bucket: &str) {
         .await
         .expect("GetBucketVersioning");
     assert_eq!(v.status(), Some(&BucketVersioningStatus::Suspended));
-    // S3 answers `null` for a suspended bucket's writes; Mini AWS names
-    // no version (see the README).
-    put_version(s3, bucket, "s", b"null one").await;
-    put_version(s3, bucket, "s", b"null two").await;
-    assert_eq!(read_version(s3, bucket, "s", None).await.0, b"null two");
+    // A suspended bucket's writes are its `null` version, named `null`.
+    for body in [b"null one".as_slice(), b"null two"] {
+        assert_eq!(
+            put_version(s3, bucket, "s", body).await.as_deref(),
+            Some("null")
+        );
+    }
+    assert_eq!(
+        read_version(s3, bucket, "s", None).await,
+        (b"null two".to_vec(), Some("null".into()))
+    );
     assert_eq!(read_version(s3, bucket, "s", Some(&kept)).await.0, b"kept");
     let listed = listed_versions(s3, bucket, "s", 1000).await;
     assert_eq!(
@@ -2078,6 +2084,241 @@ async fn suspended(s3: &Client, bucket: &str) {
     assert_eq!(listed_versions(s3, bucket, "s", 1000).await.len(), 3);
     assert_eq!(read_version(s3, bucket, "s", None).await.0, b"again");
     assert_ne!(again, kept);
+}
+
+/// Every answer about a `null` version of a bucket that was ever versioned
+/// names it `null`, as S3 does (a bucket never versioned names no version):
+/// writes (PutObject, CopyObject and its source, UploadPartCopy's source,
+/// CompleteMultipartUpload), reads (GetObject, HeadObject,
+/// GetObjectAttributes, GetObjectTagging), tag writes, and deletes in a
+/// Suspended bucket (DeleteObject, DeleteObjects, the 404 of the key).
+async fn null_version_answers(s3: &Client, bucket: &str) {
+    use aws_sdk_s3::types::{BucketVersioningStatus, Tag, Tagging};
+    let null = Some("null".to_owned());
+    s3.create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("CreateBucket");
+    let tagging = || {
+        Tagging::builder()
+            .tag_set(Tag::builder().key("t").value("1").build().expect("tag"))
+            .build()
+            .expect("tagging")
+    };
+    /// The version ids of the answers about `key` that read or tag it
+    /// without naming a version: GET, HEAD, GetObjectAttributes,
+    /// GetObjectTagging, PutObjectTagging, DeleteObjectTagging.
+    async fn answers(
+        s3: &Client,
+        bucket: &str,
+        key: &str,
+        tagging: aws_sdk_s3::types::Tagging,
+    ) -> Vec<Option<String>> {
+        let got = s3.get_object().bucket(bucket).key(key).send().await;
+        let head = s3.head_object().bucket(bucket).key(key).send().await;
+        let attrs = s3
+            .get_object_attributes()
+            .bucket(bucket)
+            .key(key)
+            .object_attributes(ObjectAttributes::ObjectSize)
+            .send()
+            .await;
+        let tags = s3.get_object_tagging().bucket(bucket).key(key).send().await;
+        let put_tags = s3
+            .put_object_tagging()
+            .bucket(bucket)
+            .key(key)
+            .tagging(tagging)
+            .send()
+            .await;
+        let del_tags = s3
+            .delete_object_tagging()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await;
+        vec![
+            got.expect("GetObject").version_id().map(str::to_owned),
+            head.expect("HeadObject").version_id().map(str::to_owned),
+            attrs
+                .expect("GetObjectAttributes")
+                .version_id()
+                .map(str::to_owned),
+            tags.expect("GetObjectTagging")
+                .version_id()
+                .map(str::to_owned),
+            put_tags
+                .expect("PutObjectTagging")
+                .version_id()
+                .map(str::to_owned),
+            del_tags
+                .expect("DeleteObjectTagging")
+                .version_id()
+                .map(str::to_owned),
+        ]
+    }
+    async fn copy(
+        s3: &Client,
+        bucket: &str,
+        from: &str,
+        to: &str,
+    ) -> (Option<String>, Option<String>) {
+        let out = s3
+            .copy_object()
+            .bucket(bucket)
+            .key(to)
+            .copy_source(format!("{bucket}/{from}"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("CopyObject {from} -> {to}: {e:?}"));
+        (
+            out.version_id().map(str::to_owned),
+            out.copy_source_version_id().map(str::to_owned),
+        )
+    }
+    /// UploadPartCopy from `from` and the completion: the copy source's
+    /// version id and the completed object's.
+    async fn multipart_copy(
+        s3: &Client,
+        bucket: &str,
+        from: &str,
+        to: &str,
+    ) -> (Option<String>, Option<String>) {
+        let upload = s3
+            .create_multipart_upload()
+            .bucket(bucket)
+            .key(to)
+            .send()
+            .await
+            .expect("CreateMultipartUpload");
+        let upload_id = upload.upload_id().expect("upload id");
+        let part = s3
+            .upload_part_copy()
+            .bucket(bucket)
+            .key(to)
+            .upload_id(upload_id)
+            .part_number(1)
+            .copy_source(format!("{bucket}/{from}"))
+            .send()
+            .await
+            .expect("UploadPartCopy");
+        let done = s3
+            .complete_multipart_upload()
+            .bucket(bucket)
+            .key(to)
+            .upload_id(upload_id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .parts(
+                        CompletedPart::builder()
+                            .part_number(1)
+                            .e_tag(
+                                part.copy_part_result()
+                                    .and_then(|r| r.e_tag())
+                                    .expect("etag"),
+                            )
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("CompleteMultipartUpload");
+        (
+            part.copy_source_version_id().map(str::to_owned),
+            done.version_id().map(str::to_owned),
+        )
+    }
+
+    // Never versioned: no answer names a version.
+    assert_eq!(put_version(s3, bucket, "n", b"before").await, None);
+    assert_eq!(answers(s3, bucket, "n", tagging()).await, vec![None; 6]);
+    assert_eq!(copy(s3, bucket, "n", "plain-copy").await, (None, None));
+    assert_eq!(
+        multipart_copy(s3, bucket, "n", "plain-mp").await,
+        (None, None)
+    );
+
+    // Enabled: the `null` version written before is named `null`, a new
+    // version by its id.
+    set_versioning(s3, bucket, BucketVersioningStatus::Enabled).await;
+    assert_eq!(
+        answers(s3, bucket, "n", tagging()).await,
+        vec![null.clone(); 6]
+    );
+    let (copied, source) = copy(s3, bucket, "n", "v").await;
+    let v = copied.expect("a versioned copy names its version");
+    assert_ne!(v, "null");
+    assert_eq!(source, null, "the copy source is the null version");
+    assert_eq!(
+        answers(s3, bucket, "v", tagging()).await,
+        vec![Some(v.clone()); 6]
+    );
+    let (source, completed) = multipart_copy(s3, bucket, "n", "mp").await;
+    assert_eq!(source, null);
+    assert!(completed.is_some_and(|id| id != "null"));
+
+    // Suspended: every write is the `null` version.
+    set_versioning(s3, bucket, BucketVersioningStatus::Suspended).await;
+    assert_eq!(put_version(s3, bucket, "s", b"suspended").await, null);
+    assert_eq!(
+        answers(s3, bucket, "s", tagging()).await,
+        vec![null.clone(); 6]
+    );
+    assert_eq!(
+        copy(s3, bucket, "v", "s-copy").await,
+        (null.clone(), Some(v.clone())),
+        "a copy of a version is the null version, its source named by id"
+    );
+    assert_eq!(
+        multipart_copy(s3, bucket, "s", "s-mp").await,
+        (null.clone(), null.clone())
+    );
+    // A delete inserts a `null` marker, named as such, and the key's 404
+    // names it.
+    let del = s3
+        .delete_object()
+        .bucket(bucket)
+        .key("s")
+        .send()
+        .await
+        .expect("DeleteObject");
+    assert_eq!(
+        (del.delete_marker(), del.version_id()),
+        (Some(true), Some("null"))
+    );
+    let err = s3
+        .get_object()
+        .bucket(bucket)
+        .key("s")
+        .send()
+        .await
+        .expect_err("deleted");
+    let headers = err.raw_response().expect("response").headers();
+    assert_eq!(headers.get("x-amz-delete-marker"), Some("true"));
+    assert_eq!(headers.get("x-amz-version-id"), Some("null"));
+    let out = s3
+        .delete_objects()
+        .bucket(bucket)
+        .delete(
+            Delete::builder()
+                .objects(
+                    ObjectIdentifier::builder()
+                        .key("s-copy")
+                        .build()
+                        .expect("id"),
+                )
+                .build()
+                .expect("delete"),
+        )
+        .send()
+        .await
+        .expect("DeleteObjects");
+    let deleted = out.deleted();
+    assert_eq!(deleted.len(), 1, "{deleted:?}");
+    assert_eq!(deleted[0].delete_marker(), Some(true));
+    assert_eq!(deleted[0].delete_marker_version_id(), Some("null"));
 }
 
 /// Another owner is refused every versioned call on Alice's bucket.
@@ -2259,6 +2500,7 @@ async fn versioned(backend: Backend) {
     versioned_basics(&a, "vb-basics").await;
     let paged = versions_paged(&a, "vb-paged").await;
     suspended(&a, "vb-suspended").await;
+    null_version_answers(&a, "vb-null").await;
     versioned_policy_and_lifecycle(&a, "vb-policy").await;
     let (_, current) = read_version(&a, "vb-basics", "k", None).await;
     let current = current.expect("a version id");
@@ -2282,7 +2524,13 @@ async fn versioned(backend: Backend) {
     }
 
     // Emptied version by version, the bucket can go, and so do the blobs.
-    for bucket in ["vb-basics", "vb-paged", "vb-suspended", "vb-policy"] {
+    for bucket in [
+        "vb-basics",
+        "vb-paged",
+        "vb-suspended",
+        "vb-policy",
+        "vb-null",
+    ] {
         let all = listed_versions(&a, bucket, "", 1000).await;
         for chunk in all.chunks(400) {
             let mut delete = Delete::builder();

@@ -104,7 +104,7 @@ pub(super) async fn handle(
     let storage = s3.state.storage.clone();
     let (src_bucket, src_key) = (src_bucket.to_owned(), src_key.to_owned());
     let (bucket, key) = (input.bucket, input.key);
-    let (meta, expiration) = detached(async move {
+    let (meta, expiration, source_version) = detached(async move {
         storage
             .copy_object_version(
                 caller,
@@ -127,7 +127,7 @@ pub(super) async fn handle(
             last_modified: Some(timestamp(meta.last_modified)),
             ..Default::default()
         }),
-        copy_source_version_id: src_version.map(|v| v.to_string()),
+        copy_source_version_id: source_version.or(src_version).map(|v| v.to_string()),
         version_id: answer_version(&meta, None),
         server_side_encryption: sse_s3(),
         expiration: expiration_header(expiration.as_ref()),

@@ -14,11 +14,12 @@ pub(super) async fn handle(
     let input = req.input;
     let version = version_param(input.version_id.as_deref())?;
     let answered = current_version(s3, caller, &input.bucket, &input.key, version).await?;
-    s3.storage()
+    let tagged = s3
+        .storage()
         .delete_object_tags(caller, &input.bucket, &input.key)
         .await
         .map_err(object_error)?;
     Ok(S3Response::new(DeleteObjectTaggingOutput {
-        version_id: answered,
+        version_id: answered.or(tagged.map(|v| v.to_string())),
     }))
 }

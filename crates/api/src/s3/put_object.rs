@@ -123,7 +123,7 @@ pub(super) async fn handle(
                     condition,
                     parts: Vec::new(),
                     tags,
-                    versioned: versioning == miniaws_core::storage::Versioning::Enabled,
+                    versioning,
                 },
             )
             .await?;

@@ -18,11 +18,12 @@ pub(super) async fn handle(
     let version = version_param(input.version_id.as_deref())?;
     let tags = document_tags(input.tagging)?;
     let answered = current_version(s3, caller, &input.bucket, &input.key, version).await?;
-    s3.storage()
+    let tagged = s3
+        .storage()
         .put_object_tags(caller, &input.bucket, &input.key, &tags)
         .await
         .map_err(object_error)?;
     Ok(S3Response::new(PutObjectTaggingOutput {
-        version_id: answered,
+        version_id: answered.or(tagged.map(|v| v.to_string())),
     }))
 }

@@ -48,7 +48,7 @@ pub(super) async fn handle(
     let multipart = s3.state.multipart.clone();
     let (src_bucket, src_key) = (src_bucket.to_owned(), src_key.to_owned());
     let (bucket, key, upload_id) = (input.bucket, input.key, input.upload_id);
-    let part = detached(async move {
+    let (part, source_version) = detached(async move {
         multipart
             .upload_part_copy(
                 caller,
@@ -79,7 +79,7 @@ pub(super) async fn handle(
             checksum_sha1: sums.sha1,
             checksum_sha256: sums.sha256,
         }),
-        copy_source_version_id: src_version.map(|v| v.to_string()),
+        copy_source_version_id: source_version.or(src_version).map(|v| v.to_string()),
         server_side_encryption: super::request_options::sse_s3(),
         ..Default::default()
     }))

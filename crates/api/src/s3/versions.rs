@@ -39,11 +39,14 @@ pub fn invalid_version_id(argument: &'static str, value: &str) -> s3s::S3Error {
     invalid_argument("Invalid version id specified", argument, value)
 }
 
-/// The version id to answer with (`x-amz-version-id`) for `meta`: its own
-/// when it is a version of its own, `null` when the request named a
-/// version (`null`), none otherwise (a bucket never versioned).
+/// The version id to answer with (`x-amz-version-id`) for `meta`: as S3,
+/// its own when it is a version of its own, `null` in a bucket that was
+/// ever versioned ([`ObjectMeta::answered_version_id`]) or when the request
+/// named the version (`null`), none otherwise (a bucket never versioned).
 pub fn answer_version(meta: &ObjectMeta, requested: Option<VersionId>) -> Option<String> {
-    (meta.versioned || requested.is_some()).then(|| meta.version_id().to_string())
+    meta.answered_version_id()
+        .or(requested.map(|_| meta.version_id()))
+        .map(|v| v.to_string())
 }
 
 /// For a tag write that names `version`: the version id to answer with,

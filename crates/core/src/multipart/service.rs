@@ -19,7 +19,7 @@ use crate::identity::Caller;
 use crate::storage::{
     Access, BlobId, Bucket, ByteStream, CommitObject, ETag, GetObjectOptions, GetObjectOutput,
     LifecycleConfiguration, ObjectExpiry, ObjectKey, ObjectMeta, ObjectPart, Reader, S3Action,
-    StorageService, UploadAbort, WriteCondition, commit_error, object_write,
+    StorageService, UploadAbort, VersionId, WriteCondition, commit_error, object_write,
     validate_object_fields,
 };
 use crate::{Resource, StopRequested};
@@ -284,6 +284,10 @@ impl MultipartService {
     /// # Errors
     /// As [`upload_part`](Self::upload_part), plus the source read's errors
     /// (a "not modified" source is `PreconditionFailed`).
+    ///
+    /// Returns the part and the version id of the source version copied,
+    /// as an answer names it ([`ObjectMeta::answered_version_id`]: S3's
+    /// `x-amz-copy-source-version-id`).
     #[allow(clippy::too_many_arguments)]
     #[tracing::instrument(skip(self, options), fields(owner = %caller.user_id))]
     pub async fn upload_part_copy(
@@ -296,12 +300,12 @@ impl MultipartService {
         src_bucket: &str,
         src_key: &str,
         options: &GetObjectOptions,
-    ) -> CoreResult<Part> {
+    ) -> CoreResult<(Part, Option<VersionId>)> {
         check_part_number(part_number)?;
         let upload = self
             .upload_of(caller, bucket, key, upload_id, S3Action::PutObject)
             .await?;
-        let (body, length) = match self
+        let (body, length, source_version) = match self
             .storage
             .get_object(Reader::Signed(caller), src_bucket, src_key, options)
             .await?
@@ -310,7 +314,11 @@ impl MultipartService {
             // is refused before a byte is read (`check_room`).
             GetObjectOutput::Body {
                 body, range, meta, ..
-            } => (body, range.map_or(meta.size_bytes, |r| r.len())),
+            } => (
+                body,
+                range.map_or(meta.size_bytes, |r| r.len()),
+                meta.answered_version_id(),
+            ),
             GetObjectOutput::NotModified(..) => {
                 return Err(CoreError::PreconditionFailed(
                     "the copy source matches If-None-Match / was not modified since".into(),
@@ -345,6 +353,7 @@ impl MultipartService {
             checksum,
         )
         .await
+        .map(|part| (part, source_version))
     }
 
     async fn record_part(&self, part: Part) -> CoreResult<Part> {
@@ -437,10 +446,9 @@ impl MultipartService {
         }
         let full_object = upload.full_object_checksum();
         // Whether the object is a new version of its own (versioning
-        // Enabled) or the `null` one: one more lookup of the bucket, for a
-        // completion only.
-        let versioned = self.storage.write_versioning(caller, bucket, key).await?
-            == crate::storage::Versioning::Enabled;
+        // Enabled) or the `null` one, and whether its answer names it: one
+        // more lookup of the bucket, for a completion only.
+        let versioning = self.storage.write_versioning(caller, bucket, key).await?;
         // A refused conditional completion composes nothing; the commit
         // checks again, atomically.
         self.storage
@@ -489,7 +497,7 @@ impl MultipartService {
             parts,
             condition: condition.clone(),
             tags: upload.tags.clone(),
-            versioned,
+            versioning,
         };
         let write = match object_write(caller, commit) {
             Ok(write) => write,

@@ -1224,7 +1224,8 @@ async fn copied_parts_of_a_checksummed_upload_get_their_checksum_computed() {
             &GetObjectOptions::default(),
         )
         .await
-        .expect("the copy uploads");
+        .expect("the copy uploads")
+        .0;
     assert_eq!(part.checksum, Some(sha256(&src)));
     // CRC64NVME has no composite form: refused at creation.
     let err = f
@@ -1384,7 +1385,8 @@ async fn parts_of_an_upload_without_an_algorithm_get_the_default_crc64nvme() {
             &GetObjectOptions::default(),
         )
         .await
-        .expect("the copy uploads");
+        .expect("the copy uploads")
+        .0;
     assert_eq!(copied.checksum, Some(crc64nvme(&whole)));
     let old = f.part("mixed", &id, 2, &b).await;
     let upload_id: UploadId = id.parse().expect("an upload id");

@@ -286,6 +286,14 @@ pub struct ObjectMeta {
     /// Enabled: its version id is then its [`ObjectId`], else S3's `null`
     /// (see [`ObjectMeta::version_id`]).
     pub versioned: bool,
+    /// Whether its bucket had been versioned (Enabled or Suspended) when
+    /// the service read or wrote this version, as the bucket's row said:
+    /// then an answer names a `null` version `null`, as S3 does, where a
+    /// bucket never versioned names no version at all (see
+    /// [`ObjectMeta::answered_version_id`]). Not stored with the object:
+    /// repositories answer `false`, and the service sets it from the bucket
+    /// state it read in the same lookup (no query of its own).
+    pub in_versioned_bucket: bool,
 }
 
 /// A bucket's versioning state (S3's `VersioningConfiguration` Status).
@@ -465,6 +473,14 @@ impl ObjectMeta {
     /// Enabled, else `null`.
     pub fn version_id(&self) -> VersionId {
         VersionId::of(self.id, self.versioned)
+    }
+
+    /// The version id an answer about this version names
+    /// (`x-amz-version-id`, a copy's `x-amz-copy-source-version-id`): its
+    /// own id when it was written with versioning Enabled, `null` in a
+    /// bucket that was ever versioned, none in a bucket never versioned.
+    pub fn answered_version_id(&self) -> Option<VersionId> {
+        (self.versioned || self.in_versioned_bucket).then(|| self.version_id())
     }
 
     /// The object's ARN, `arn:miniaws:storage:local:<account>:object/<bucket>/<key>`.
@@ -651,6 +667,7 @@ mod tests {
                 .collect(),
             tags: Tags::default(),
             versioned: false,
+            in_versioned_bucket: false,
         };
         let r = |start, end| Ok(Some(ByteRange { start, end }));
         let unsatisfiable = |size_bytes| Err(CoreError::RangeNotSatisfiable { size_bytes });

@@ -419,7 +419,7 @@ impl StorageRepo for MemRepo {
         bucket: &BucketName,
         key: &ObjectKey,
         tags: &Tags,
-    ) -> CoreResult<Option<ObjectId>> {
+    ) -> CoreResult<Option<(ObjectId, bool)>> {
         let mut objects = self.objects.lock().unwrap();
         let owned = self
             .buckets
@@ -431,7 +431,7 @@ impl StorageRepo for MemRepo {
         Ok(match objects.get_mut(&k) {
             Some(meta) if owned => {
                 meta.tags = tags.clone();
-                Some(meta.id)
+                Some((meta.id, meta.versioned))
             }
             _ => None,
         })

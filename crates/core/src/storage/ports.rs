@@ -395,7 +395,9 @@ pub trait StorageRepo: Send + Sync {
 
     /// Replaces the tags of the current version of `key` in `bucket`, in
     /// one statement that also checks that `owner` owns the bucket, and
-    /// returns that version's id. Nothing else of the row changes (not its
+    /// returns that version's id and whether it was written with
+    /// versioning Enabled ([`ObjectMeta::versioned`]: its version id is
+    /// then its id, else `null`). Nothing else of the row changes (not its
     /// id, ETag, blob or last-modified time), so a concurrent write of the
     /// key either lands before (and is the version tagged) or after (and
     /// replaces the tags with its own).
@@ -409,7 +411,7 @@ pub trait StorageRepo: Send + Sync {
         bucket: &BucketName,
         key: &ObjectKey,
         tags: &Tags,
-    ) -> CoreResult<Option<ObjectId>>;
+    ) -> CoreResult<Option<(ObjectId, bool)>>;
 
     /// Deletes `key` from `bucket`; returns the blob of the deleted version,
     /// or `None` when there was no such key.

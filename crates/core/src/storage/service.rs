@@ -112,10 +112,11 @@ pub struct CommitObject {
     pub parts: Vec<ObjectPart>,
     /// The object's tags.
     pub tags: Tags,
-    /// Whether the object is a new version of its own (the bucket's
-    /// versioning was Enabled when the write looked the bucket up) rather
-    /// than the `null` version ([`ObjectMeta::versioned`]).
-    pub versioned: bool,
+    /// The bucket's versioning state when the write looked the bucket up:
+    /// `Enabled` makes the object a new version of its own rather than the
+    /// `null` version ([`ObjectMeta::versioned`]), and any versioned state
+    /// makes its answer name its version ([`ObjectMeta::in_versioned_bucket`]).
+    pub versioning: Versioning,
 }
 
 /// Options of a read.
@@ -935,7 +936,7 @@ impl StorageService {
                     condition,
                     parts: Vec::new(),
                     tags,
-                    versioned: versioning == Versioning::Enabled,
+                    versioning,
                 },
             )
             .await?;
@@ -1216,7 +1217,16 @@ impl StorageService {
             .await?;
         let key = ObjectKey::parse(key)?;
         let meta = self.repo.get_object(&bucket.name, &key).await?;
-        found_object(meta, grant, lifecycle, key.as_str())
+        // Only requests refused above come here (a name that does not
+        // parse, a grant not for this object), so no bucket state is read
+        // for the answer.
+        found_object(
+            meta,
+            grant,
+            lifecycle,
+            Versioning::Unversioned,
+            key.as_str(),
+        )
     }
 
     /// [`Self::object_meta_as`] with the bucket and the object read by one
@@ -1250,7 +1260,14 @@ impl StorageService {
         if meta.is_none() && grant.may_list && found.versioning.is_versioned() {
             self.refuse_delete_marker(&name, &object_key).await?;
         }
-        found_object(meta, Some(grant.clone()), found.lifecycle, key).map(Some)
+        found_object(
+            meta,
+            Some(grant.clone()),
+            found.lifecycle,
+            found.versioning,
+            key,
+        )
+        .map(Some)
     }
 
     /// [`Self::joined_read`] for a signed reader: the bucket's owner, or
@@ -1271,7 +1288,8 @@ impl StorageService {
         let Some((found, meta)) = self.repo.lookup_object(&name, &object_key).await? else {
             return Err(CoreError::not_found(Resource::Bucket, name.as_str()));
         };
-        let versioned = found.versioning.is_versioned();
+        let versioning = found.versioning;
+        let versioned = versioning.is_versioned();
         if found.bucket.owner != caller.user_id {
             if matches!(reader, Reader::Owner(_)) {
                 return Err(forbidden(&name));
@@ -1284,7 +1302,7 @@ impl StorageService {
             if meta.is_none() && versioned && grant.as_ref().is_none_or(|g| g.may_list) {
                 self.refuse_delete_marker(&name, &object_key).await?;
             }
-            return found_object(meta, grant, lifecycle, key).map(Some);
+            return found_object(meta, grant, lifecycle, versioning, key).map(Some);
         }
         let policy = found
             .policy
@@ -1298,7 +1316,7 @@ impl StorageService {
         if meta.is_none() && versioned {
             self.refuse_delete_marker(&name, &object_key).await?;
         }
-        found_object(meta, None, found.lifecycle, key).map(Some)
+        found_object(meta, None, found.lifecycle, versioning, key).map(Some)
     }
 
     /// For a key of a versioned bucket that has no current version: S3's
@@ -1619,15 +1637,20 @@ impl StorageService {
         directive: MetadataDirective,
         tagging: TaggingDirective,
     ) -> CoreResult<(ObjectMeta, Option<ObjectExpiry>)> {
-        self.copy_object_version(
-            caller, src_bucket, src_key, None, conditions, dst_bucket, dst_key, directive, tagging,
-        )
-        .await
+        let (meta, expiration, _) = self
+            .copy_object_version(
+                caller, src_bucket, src_key, None, conditions, dst_bucket, dst_key, directive,
+                tagging,
+            )
+            .await?;
+        Ok((meta, expiration))
     }
 
     /// [`Self::copy_object`] from version `src_version` of the source
     /// (`None`: its current version; a version is read by its bucket's
-    /// owner alone).
+    /// owner alone). Also answers the version id of the source version
+    /// copied, as an answer names it ([`ObjectMeta::answered_version_id`]:
+    /// S3's `x-amz-copy-source-version-id`).
     ///
     /// # Errors
     /// As [`Self::copy_object`]; `NotFound(Version)`, `DeleteMarker`.
@@ -1643,7 +1666,7 @@ impl StorageService {
         dst_key: &str,
         directive: MetadataDirective,
         tagging: TaggingDirective,
-    ) -> CoreResult<(ObjectMeta, Option<ObjectExpiry>)> {
+    ) -> CoreResult<(ObjectMeta, Option<ObjectExpiry>, Option<VersionId>)> {
         // Tags given by the request (`REPLACE`) need s3:PutObjectTagging
         // too; the source's, copied along, do not.
         let action = S3Action::object_write(
@@ -1683,6 +1706,7 @@ impl StorageService {
             }
             TaggingDirective::Replace(tags) => tags,
         };
+        let source_version = source.answered_version_id();
         let (content_type, user_metadata, headers) = match directive {
             MetadataDirective::Copy | MetadataDirective::CopyChanging(_) => {
                 let mut headers = source.headers;
@@ -1726,6 +1750,7 @@ impl StorageService {
             action,
         )
         .await
+        .map(|(meta, expiration)| (meta, expiration, source_version))
     }
 
     /// The tags of an object, in their stored order: the owner's object
@@ -1773,7 +1798,9 @@ impl StorageService {
     /// Replaces the tags of the caller's object (an empty set removes
     /// them). Only the tags change: not the body, the ETag, the version id
     /// nor the last-modified time. The update applies, in one statement,
-    /// to whichever version is current when it runs.
+    /// to whichever version is current when it runs; its version id comes
+    /// back as an answer names it ([`ObjectMeta::answered_version_id`]:
+    /// none in a bucket never versioned).
     ///
     /// # Errors
     /// `NotFound(Bucket|Object)`, `Forbidden`, `InvalidInput` for a bad key.
@@ -1784,7 +1811,7 @@ impl StorageService {
         bucket: &str,
         key: &str,
         tags: &Tags,
-    ) -> CoreResult<()> {
+    ) -> CoreResult<Option<VersionId>> {
         let access = Access::object(S3Action::PutObjectTagging, key);
         self.write_object_tags(caller, bucket, key, tags, access)
             .await
@@ -1800,7 +1827,7 @@ impl StorageService {
         caller: Caller,
         bucket: &str,
         key: &str,
-    ) -> CoreResult<()> {
+    ) -> CoreResult<Option<VersionId>> {
         let access = Access::object(S3Action::DeleteObjectTagging, key);
         self.write_object_tags(caller, bucket, key, &Tags::default(), access)
             .await
@@ -1813,17 +1840,18 @@ impl StorageService {
         key: &str,
         tags: &Tags,
         access: Access<'_>,
-    ) -> CoreResult<()> {
-        let bucket = self.bucket(caller, bucket, access).await?;
+    ) -> CoreResult<Option<VersionId>> {
+        let found = self.checked_bucket(caller, bucket, access).await?;
         let key = ObjectKey::parse(key)?;
         match self
             .repo
-            .set_object_tags(caller.user_id, &bucket.name, &key, tags)
+            .set_object_tags(caller.user_id, &found.bucket.name, &key, tags)
             .await?
         {
-            Some(id) => {
+            Some((id, versioned)) => {
                 tracing::debug!(object_id = %id, "object tags set");
-                Ok(())
+                Ok((versioned || found.versioning.is_versioned())
+                    .then(|| VersionId::of(id, versioned)))
             }
             None => Err(CoreError::not_found(Resource::Object, key.as_str())),
         }
@@ -1841,15 +1869,21 @@ type ObjectRead = (
 /// The answer of a read that looked `key` up: the object, or `NotFound`
 /// for a missing key, except that S3 tells a reader other than the owner
 /// that a key is missing only when the policy lets them list the bucket
-/// (`AccessDenied` otherwise).
+/// (`AccessDenied` otherwise). The object is told its bucket's
+/// `versioning` ([`ObjectMeta::in_versioned_bucket`]), read with the
+/// bucket.
 fn found_object(
     meta: Option<ObjectMeta>,
     grant: Option<PublicGrant>,
     lifecycle: Option<LifecycleConfiguration>,
+    versioning: Versioning,
     key: &str,
 ) -> CoreResult<ObjectRead> {
     match meta {
-        Some(meta) => Ok((meta, grant, lifecycle)),
+        Some(mut meta) => {
+            meta.in_versioned_bucket = versioning.is_versioned();
+            Ok((meta, grant, lifecycle))
+        }
         None if grant.as_ref().is_some_and(|g| !g.may_list) => {
             Err(CoreError::Forbidden("Access Denied".into()))
         }
@@ -1937,7 +1971,8 @@ pub(crate) fn object_write(caller: Caller, c: CommitObject) -> CoreResult<Object
             last_modified: now_utc(),
             parts: c.parts,
             tags: c.tags,
-            versioned: c.versioned,
+            versioned: c.versioning == Versioning::Enabled,
+            in_versioned_bucket: c.versioning.is_versioned(),
         },
         condition: c.condition,
     })

@@ -114,6 +114,7 @@ fn object_from_row(row: &PgRow, bucket: &BucketName) -> Result<ObjectMeta, sqlx:
         parts: json_to_parts(row.try_get("parts")?)?,
         tags: json_to_tags(row.try_get("tags")?)?,
         versioned: row.try_get("versioned")?,
+        in_versioned_bucket: false,
     })
 }
 
@@ -685,15 +686,15 @@ impl StorageRepo for PgStorageRepo {
         bucket: &BucketName,
         key: &ObjectKey,
         tags: &Tags,
-    ) -> CoreResult<Option<ObjectId>> {
+    ) -> CoreResult<Option<(ObjectId, bool)>> {
         // One statement: the owner check and the update of whichever row is
         // current (the row lock orders it against a concurrent upsert of the
         // key); nothing else of the row changes.
-        let id: Option<Uuid> = sqlx::query_scalar(
+        let tagged: Option<(Uuid, bool)> = sqlx::query_as(
             "UPDATE objects SET tags = $1
              WHERE bucket = $2 AND key = $3 AND blob_id IS NOT NULL
                AND EXISTS (SELECT 1 FROM buckets WHERE name = $2 AND owner_id = $4)
-             RETURNING id",
+             RETURNING id, versioned",
         )
         .bind(tags_to_json(tags))
         .bind(bucket.as_str())
@@ -703,7 +704,7 @@ impl StorageRepo for PgStorageRepo {
         .await
         .map(first)
         .map_err(db_err)?;
-        Ok(id.map(ObjectId::from_uuid))
+        Ok(tagged.map(|(id, versioned)| (ObjectId::from_uuid(id), versioned)))
     }
 
     async fn delete_object(

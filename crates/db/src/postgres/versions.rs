@@ -266,6 +266,7 @@ fn version_from_row(row: &PgRow, bucket: &BucketName) -> Result<ListedVersion, s
             parts: json_to_parts(row.try_get("parts")?)?,
             tags: json_to_tags(row.try_get("tags")?)?,
             versioned,
+            in_versioned_bucket: false,
         })
     };
     let noncurrent_at = row.try_get::<Option<OffsetDateTime>, _>("noncurrent_at")?;

@@ -119,6 +119,7 @@ fn object_from_row(row: &SqliteRow, bucket: &BucketName) -> Result<ObjectMeta, s
         parts: json_to_parts(row.try_get("parts")?)?,
         tags: json_to_tags(row.try_get("tags")?)?,
         versioned: row.try_get("versioned")?,
+        in_versioned_bucket: false,
     })
 }
 
@@ -275,6 +276,7 @@ fn listed_into_meta(row: ListedRow, bucket: &BucketName) -> Result<ObjectMeta, s
         parts: json_to_parts(parts.as_deref())?,
         tags: json_to_tags(&tags)?,
         versioned: false,
+        in_versioned_bucket: false,
     })
 }
 
@@ -710,14 +712,14 @@ impl StorageRepo for SqliteStorageRepo {
         bucket: &BucketName,
         key: &ObjectKey,
         tags: &Tags,
-    ) -> CoreResult<Option<ObjectId>> {
+    ) -> CoreResult<Option<(ObjectId, bool)>> {
         // One statement: the owner check and the update of whichever row is
         // current; nothing else of the row changes.
-        let id: Option<String> = sqlx::query_scalar(
+        let tagged: Option<(String, bool)> = sqlx::query_as(
             "UPDATE objects SET tags = ?1
              WHERE bucket = ?2 AND key = ?3 AND blob_id IS NOT NULL
                AND EXISTS (SELECT 1 FROM buckets WHERE name = ?2 AND owner_id = ?4)
-             RETURNING id",
+             RETURNING id, versioned",
         )
         .bind(tags_to_json(tags))
         .bind(bucket.as_str())
@@ -727,7 +729,8 @@ impl StorageRepo for SqliteStorageRepo {
         .await
         .map(first)
         .map_err(db_err)?;
-        id.map(|s| parse_uuid(&s).map(ObjectId::from_uuid))
+        tagged
+            .map(|(id, versioned)| parse_uuid(&id).map(|u| (ObjectId::from_uuid(u), versioned)))
             .transpose()
             .map_err(db_err)
     }

@@ -263,6 +263,7 @@ fn version_from_row(row: &SqliteRow, bucket: &BucketName) -> Result<ListedVersio
             parts: json_to_parts(row.try_get("parts")?)?,
             tags: json_to_tags(row.try_get("tags")?)?,
             versioned,
+            in_versioned_bucket: false,
         })
     };
     let noncurrent_at = parse_opt_time(row.try_get("noncurrent_at")?)?;

@@ -54,6 +54,7 @@ fn object(key: &str, tags: &[(&str, &str)], size: u64, at: OffsetDateTime) -> Ob
         parts: vec![],
         tags: Tags::new(tags.iter().map(|(k, v)| tag(k, v)).collect()).expect("tags"),
         versioned: false,
+        in_versioned_bucket: false,
     }
 }
 

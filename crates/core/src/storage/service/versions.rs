@@ -329,9 +329,12 @@ impl StorageService {
         let key = ObjectKey::parse(key)?;
         match self.repo.get_object_version(&name, &key, version).await? {
             Some(ListedVersion {
-                version: ObjectVersion::Object(meta),
+                version: ObjectVersion::Object(mut meta),
                 ..
-            }) => Ok((meta, None, found.lifecycle)),
+            }) => {
+                meta.in_versioned_bucket = found.versioning.is_versioned();
+                Ok((meta, None, found.lifecycle))
+            }
             Some(ListedVersion {
                 version: ObjectVersion::DeleteMarker(marker),
                 ..
