@@ -260,7 +260,12 @@ async fn versions_through_the_native_api(backend: Backend) {
     // Suspended: a write replaces the null version, the others stay.
     let state = alice.set_bucket_versioning(b, "suspended").await.unwrap();
     assert_eq!(state.status, "suspended");
-    alice.put_object(b, "k", "four", None).await.unwrap();
+    let four = alice.put_object(b, "k", "four", None).await.unwrap();
+    assert_eq!(
+        four.version_id.as_deref(),
+        Some("null"),
+        "named `null`, as S3 does"
+    );
     let listed = every_version(&alice, b, None).await;
     let k: Vec<_> = shape(&listed).into_iter().filter(|v| v.0 == "k").collect();
     assert_eq!(
