@@ -2,8 +2,9 @@
 //! run against SQLite and Postgres: versioned writes keep the version they
 //! replace, delete markers, permanent deletes that promote the previous
 //! version, `null` versions of suspended buckets, listings and their
-//! positions, the sweep's scan of noncurrent blobs, the owner check, and
-//! concurrent writes of one key.
+//! positions, the sweep's scan of noncurrent blobs, the owner check,
+//! concurrent writes of one key, and the tags of any version set by its
+//! id (racing writes and deletes).
 
 mod common;
 
@@ -14,7 +15,8 @@ use miniaws_core::identity::UserId;
 use miniaws_core::storage::{
     BlobId, BucketName, DeleteMarker, ETag, ExpirationInput, FilterInput, KeyRange,
     LifecycleConfiguration, LifecycleRuleInput, ListedVersion, ObjectId, ObjectKey, ObjectMeta,
-    ObjectVersion, ObjectWrite, Tags, TransitionMinimumSize, VersionId, Versioning, WriteCondition,
+    ObjectVersion, ObjectWrite, Tags, TransitionMinimumSize, VersionId, VersionTags, Versioning,
+    WriteCondition,
 };
 use miniaws_core::{CoreError, Resource};
 use std::collections::{BTreeMap, HashSet};
@@ -47,6 +49,11 @@ fn marker(bucket: &BucketName, key: &str, at: i64, versioned: bool) -> DeleteMar
         versioned,
         last_modified: common::at(at),
     }
+}
+
+/// A tag set of one tag.
+fn tag(k: &str, v: &str) -> Tags {
+    Tags::new(vec![(k.into(), v.into())]).unwrap()
 }
 
 fn all() -> KeyRange {
@@ -907,6 +914,200 @@ fn cases() -> Vec<Case> {
                     assert!(!remove(alice, "lone", lone).await, "gone already");
                     let keys: Vec<_> = versions(&r, &b).await.into_iter().map(|e| e.0).collect();
                     assert_eq!(keys, ["behind", "behind", "rewritten", "rewritten"]);
+                })
+            },
+        ),
+        (
+            "set_version_tags: tags the version named, current or noncurrent, alone",
+            |r| {
+                Box::pin(async move {
+                    let alice = r.user("alice").await;
+                    let bob = r.user("bob").await;
+                    let b = r.bucket(alice, "vtags").await;
+                    let null = object(&b, "k", 1, false);
+                    r.storage.put_object(alice, &null).await.unwrap();
+                    assert!(
+                        r.storage
+                            .set_bucket_versioning(alice, &b, Versioning::Enabled)
+                            .await
+                            .unwrap()
+                    );
+                    let v1 = object(&b, "k", 2, true);
+                    let v2 = object(&b, "k", 3, true);
+                    r.storage.put_object(alice, &v1).await.unwrap();
+                    r.storage.put_object(alice, &v2).await.unwrap();
+                    let key = ObjectKey::parse("k").unwrap();
+                    let set = |version: VersionId, t: Tags| {
+                        let (s, b, key) = (r.storage.clone(), b.clone(), key.clone());
+                        async move { s.set_version_tags(alice, &b, &key, version, &t).await }
+                    };
+                    let tags_of = |version: VersionId| {
+                        let (s, b, key) = (r.storage.clone(), b.clone(), key.clone());
+                        async move {
+                            match s.get_object_version(&b, &key, version).await.unwrap() {
+                                Some(ListedVersion {
+                                    version: ObjectVersion::Object(m),
+                                    ..
+                                }) => m.tags,
+                                other => panic!("{version}: {other:?}"),
+                            }
+                        }
+                    };
+                    let (t1, t2, t3) = (tag("a", "1"), tag("b", "2"), tag("c", "3"));
+                    let cases = [
+                        ("a noncurrent version by id", v(&v1), &t1),
+                        ("the noncurrent null version", VersionId::Null, &t2),
+                        ("the current version by id", v(&v2), &t3),
+                    ];
+                    for (what, version, t) in cases {
+                        assert_eq!(
+                            set(version, t.clone()).await.unwrap(),
+                            VersionTags::Tagged,
+                            "{what}"
+                        );
+                    }
+                    for (what, version, t) in cases {
+                        assert_eq!(&tags_of(version).await, t, "{what}: read back");
+                    }
+                    let current = r.storage.get_object(&b, &key).await.unwrap().unwrap();
+                    assert_eq!((current.id, current.tags), (v2.id, t3.clone()));
+                    // Only the tags changed: the listing is as it was.
+                    assert_eq!(
+                        versions(&r, &b).await,
+                        vec![
+                            ("k".into(), v(&v2), false, true),
+                            ("k".into(), v(&v1), false, false),
+                            ("k".into(), VersionId::Null, false, false),
+                        ]
+                    );
+                    // A marker, a version that does not exist, another key:
+                    // nothing to tag.
+                    let m = marker(&b, "k", 4, true);
+                    r.storage.put_delete_marker(alice, &m).await.unwrap();
+                    assert_eq!(
+                        set(m.version_id(), t1.clone()).await.unwrap(),
+                        VersionTags::DeleteMarker
+                    );
+                    let unknown = VersionId::Id(ObjectId::new());
+                    assert_eq!(
+                        set(unknown, t1.clone()).await.unwrap(),
+                        VersionTags::Missing
+                    );
+                    let other = ObjectKey::parse("other").unwrap();
+                    assert_eq!(
+                        r.storage
+                            .set_version_tags(alice, &b, &other, v(&v1), &t3)
+                            .await
+                            .unwrap(),
+                        VersionTags::Missing,
+                        "a version of another key"
+                    );
+                    // Another owner, a missing bucket: refused, nothing
+                    // changed.
+                    let nobucket = BucketName::parse("no-such-bucket").unwrap();
+                    for (what, owner, bucket) in [("bob", bob, &b), ("no bucket", alice, &nobucket)]
+                    {
+                        let err = r
+                            .storage
+                            .set_version_tags(owner, bucket, &key, v(&v1), &t3)
+                            .await
+                            .expect_err(what);
+                        assert!(
+                            matches!(
+                                err,
+                                CoreError::NotFound {
+                                    resource: Resource::Bucket,
+                                    ..
+                                }
+                            ),
+                            "{what}: {err:?}"
+                        );
+                    }
+                    assert_eq!(tags_of(v(&v1)).await, t1, "refused: unchanged");
+                    // The version keeps its tags as it becomes current again,
+                    // and can be tagged there.
+                    for gone in [m.version_id(), v(&v2)] {
+                        r.storage
+                            .delete_object_version(alice, &b, &key, gone)
+                            .await
+                            .unwrap()
+                            .expect("removed");
+                    }
+                    let current = r.storage.get_object(&b, &key).await.unwrap().unwrap();
+                    assert_eq!((current.id, current.tags), (v1.id, t1.clone()));
+                    assert_eq!(set(v(&v1), t2.clone()).await.unwrap(), VersionTags::Tagged);
+                    assert_eq!(
+                        r.storage.get_object(&b, &key).await.unwrap().unwrap().tags,
+                        t2
+                    );
+                })
+            },
+        ),
+        (
+            "set_version_tags racing writes and deletes tags the version named or nothing",
+            |r| {
+                Box::pin(async move {
+                    let alice = r.user("alice").await;
+                    let b = versioned_bucket(&r, alice, "vtagrace", Versioning::Enabled).await;
+                    let key = ObjectKey::parse("k").unwrap();
+                    let mut previous = object(&b, "k", 1, true);
+                    r.storage.put_object(alice, &previous).await.unwrap();
+                    for round in 0..20i64 {
+                        // The version tagged becomes noncurrent meanwhile
+                        // (even rounds) or is removed for good (odd ones).
+                        let next = object(&b, "k", 10 + round, true);
+                        let t = tag("round", &round.to_string());
+                        let (s1, s2) = (r.storage.clone(), r.storage.clone());
+                        let (b1, k1, n1) = (b.clone(), key.clone(), next.clone());
+                        let gone = v(&previous);
+                        let change = tokio::spawn(async move {
+                            if round % 2 == 0 {
+                                s1.put_object(alice, &n1).await.map(|_| ())
+                            } else {
+                                s1.delete_object_version(alice, &b1, &k1, gone)
+                                    .await
+                                    .map(|_| ())
+                            }
+                        });
+                        let (b2, k2, t2) = (b.clone(), key.clone(), t.clone());
+                        let tagging = tokio::spawn(async move {
+                            s2.set_version_tags(alice, &b2, &k2, gone, &t2).await
+                        });
+                        change.await.unwrap().expect("the change commits");
+                        let outcome = tagging.await.unwrap().expect("the tagging runs");
+                        let found = r.storage.get_object_version(&b, &key, gone).await.unwrap();
+                        if round % 2 == 0 {
+                            assert_eq!(outcome, VersionTags::Tagged, "round {round}");
+                            let Some(ListedVersion {
+                                version: ObjectVersion::Object(m),
+                                seq,
+                                ..
+                            }) = found
+                            else {
+                                panic!("round {round}: the version is kept")
+                            };
+                            assert!(seq.is_some(), "round {round}: noncurrent now");
+                            assert_eq!(m.tags, t, "round {round}: its tags are not lost");
+                            previous = next;
+                        } else {
+                            assert!(found.is_none(), "round {round}: removed");
+                            assert!(
+                                matches!(outcome, VersionTags::Tagged | VersionTags::Missing),
+                                "round {round}: {outcome:?}"
+                            );
+                            r.storage.put_object(alice, &next).await.unwrap();
+                            previous = next;
+                        }
+                        // No other version carries the round's tags.
+                        let listed = r.storage.list_versions(&b, &all(), None, 1000).await;
+                        for other in listed.unwrap() {
+                            if other.version.version_id() != gone
+                                && let ObjectVersion::Object(m) = other.version
+                            {
+                                assert_ne!(m.tags, t, "round {round}: the wrong row was tagged");
+                            }
+                        }
+                    }
                 })
             },
         ),

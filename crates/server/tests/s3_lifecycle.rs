@@ -1433,6 +1433,25 @@ async fn versioned_sweep(
         delete_key(s3, b, "dm/lone").await;
         delete_key(s3, b, "keep/m").await;
     }
+    // Retagged by version id: nct/x's first version no longer matches its
+    // rule, its second now does (the current third keeps its tags).
+    for (i, value) in [(1, "yes"), (2, "no")] {
+        let out = s3
+            .put_object_tagging()
+            .bucket(bucket)
+            .key("nct/x")
+            .version_id(&ids[&(bucket, "nct/x", i)])
+            .tagging(
+                aws_sdk_s3::types::Tagging::builder()
+                    .tag_set(tag("keep", value))
+                    .build()
+                    .expect("tagging"),
+            )
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("PutObjectTagging nct/x #{i}: {e:?}"));
+        assert_eq!(out.version_id(), Some(ids[&(bucket, "nct/x", i)].as_str()));
+    }
     let aged = age_noncurrent(server, backend, &["nc/k", "nct/x"]).await;
     assert_eq!(aged, 2 * (3 + 2), "nc/k's and nct/x's noncurrent versions");
     let before_other = versions(s3, other).await;
@@ -1491,7 +1510,7 @@ async fn versioned_sweep(
         ("nc/k", id("nc/k", 4)),
         ("nc/k", id("nc/k", 3)),
         ("nct/x", id("nct/x", 3)),
-        ("nct/x", id("nct/x", 2)),
+        ("nct/x", id("nct/x", 1)),
         ("tmp/a", "marker".to_owned()),
         ("tmp/a", id("tmp/a", 2)),
         ("tmp/a", id("tmp/a", 1)),

@@ -11,7 +11,9 @@
 //! owner refused on each. Then versioned buckets: versions written and read
 //! by id, delete markers, permanent deletes, copies and multipart
 //! completions, DeleteObjects with versions, ListObjectVersions paged over
-//! a few hundred versions, Suspended, another owner refused, a policy's
+//! a few hundred versions, Suspended, `null` named in every answer about a
+//! `null` version, the tags of noncurrent versions set by id, another
+//! owner refused, a policy's
 //! `Deny` of the version actions, lifecycle rules beside versioning, a
 //! restart that keeps every version and blob, and sixteen clients racing
 //! writes, delete markers and permanent deletes on three keys.
@@ -2321,6 +2323,164 @@ async fn null_version_answers(s3: &Client, bucket: &str) {
     assert_eq!(deleted[0].delete_marker_version_id(), Some("null"));
 }
 
+/// PutObjectTagging / DeleteObjectTagging naming a version: a noncurrent
+/// version's tags change (read back by its id; the current version's stay),
+/// the answer names the version; a delete marker named is 405
+/// `MethodNotAllowed`, a version that does not exist `NoSuchVersion` (a key
+/// without versions `NoSuchKey`), a malformed id `InvalidArgument`, and
+/// another owner `AccessDenied`, nothing changed.
+async fn version_tagging(s3: &Client, other: &Client, bucket: &str) {
+    use aws_sdk_s3::types::{BucketVersioningStatus, Tag, Tagging};
+    s3.create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("CreateBucket");
+    put(s3, bucket, "k", b"null").await;
+    set_versioning(s3, bucket, BucketVersioningStatus::Enabled).await;
+    let v1 = put_version(s3, bucket, "k", b"one").await.expect("id");
+    let v2 = put_version(s3, bucket, "k", b"two").await.expect("id");
+    let tagging = |k: &str, v: &str| {
+        Tagging::builder()
+            .tag_set(Tag::builder().key(k).value(v).build().expect("tag"))
+            .build()
+            .expect("tagging")
+    };
+    let tags_of = |version: Option<&str>| {
+        let call = s3
+            .get_object_tagging()
+            .bucket(bucket)
+            .key("k")
+            .set_version_id(version.map(str::to_owned));
+        async move {
+            let out = call.send().await.expect("GetObjectTagging");
+            let tags: Vec<(String, String)> = out
+                .tag_set()
+                .iter()
+                .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                .collect();
+            (tags, out.version_id().map(str::to_owned))
+        }
+    };
+    let pair = |k: &str, v: &str| vec![(k.to_owned(), v.to_owned())];
+    for (version, k, v) in [(v1.as_str(), "a", "1"), ("null", "n", "0")] {
+        let out = s3
+            .put_object_tagging()
+            .bucket(bucket)
+            .key("k")
+            .version_id(version)
+            .tagging(tagging(k, v))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("PutObjectTagging {version}: {e:?}"));
+        assert_eq!(out.version_id(), Some(version), "the answer names it");
+        assert_eq!(
+            tags_of(Some(version)).await,
+            (pair(k, v), Some(version.to_owned()))
+        );
+    }
+    assert_eq!(
+        tags_of(None).await,
+        (Vec::new(), Some(v2.clone())),
+        "the current version's tags are untouched"
+    );
+    let out = s3
+        .delete_object_tagging()
+        .bucket(bucket)
+        .key("k")
+        .version_id(&v1)
+        .send()
+        .await
+        .expect("DeleteObjectTagging of a noncurrent version");
+    assert_eq!(out.version_id(), Some(v1.as_str()));
+    assert_eq!(tags_of(Some(&v1)).await.0, Vec::new());
+    assert_eq!(tags_of(Some("null")).await.0, pair("n", "0"), "only v1's");
+
+    // Refusals, each changing nothing.
+    let del = s3
+        .delete_object()
+        .bucket(bucket)
+        .key("k")
+        .send()
+        .await
+        .expect("DeleteObject");
+    let marker = del.version_id().expect("marker id").to_owned();
+    let unknown = "0123456789abcdef0123456789abcdef";
+    // (what, client, key, version id, expected code and status)
+    let cases = [
+        (
+            "a delete marker",
+            s3,
+            "k",
+            marker.as_str(),
+            ("MethodNotAllowed", 405),
+        ),
+        (
+            "a version that does not exist",
+            s3,
+            "k",
+            unknown,
+            ("NoSuchVersion", 404),
+        ),
+        (
+            "a key without versions",
+            s3,
+            "none",
+            unknown,
+            ("NoSuchKey", 404),
+        ),
+        (
+            "a malformed id",
+            s3,
+            "k",
+            "not-an-id",
+            ("InvalidArgument", 400),
+        ),
+        (
+            "another owner",
+            other,
+            "k",
+            v1.as_str(),
+            ("AccessDenied", 403),
+        ),
+    ];
+    for (what, client, key, version, (code, status)) in cases {
+        let err = client
+            .put_object_tagging()
+            .bucket(bucket)
+            .key(key)
+            .version_id(version)
+            .tagging(tagging("x", "y"))
+            .send()
+            .await
+            .expect_err(what);
+        assert_eq!(
+            code_of(&err),
+            (code.into(), status),
+            "PutObjectTagging: {what}"
+        );
+        let err = client
+            .delete_object_tagging()
+            .bucket(bucket)
+            .key(key)
+            .version_id(version)
+            .send()
+            .await
+            .expect_err(what);
+        assert_eq!(
+            code_of(&err),
+            (code.into(), status),
+            "DeleteObjectTagging: {what}"
+        );
+    }
+    assert_eq!(
+        tags_of(Some("null")).await.0,
+        pair("n", "0"),
+        "nothing changed"
+    );
+    assert_eq!(tags_of(Some(&v2)).await.0, Vec::new(), "nothing changed");
+}
+
 /// Another owner is refused every versioned call on Alice's bucket.
 async fn versions_of_another_owner(other: &Client, bucket: &str, version: &str) {
     use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
@@ -2501,6 +2661,7 @@ async fn versioned(backend: Backend) {
     let paged = versions_paged(&a, "vb-paged").await;
     suspended(&a, "vb-suspended").await;
     null_version_answers(&a, "vb-null").await;
+    version_tagging(&a, &b, "vb-tags").await;
     versioned_policy_and_lifecycle(&a, "vb-policy").await;
     let (_, current) = read_version(&a, "vb-basics", "k", None).await;
     let current = current.expect("a version id");
@@ -2530,6 +2691,7 @@ async fn versioned(backend: Backend) {
         "vb-suspended",
         "vb-policy",
         "vb-null",
+        "vb-tags",
     ] {
         let all = listed_versions(&a, bucket, "", 1000).await;
         for chunk in all.chunks(400) {

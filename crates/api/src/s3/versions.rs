@@ -49,42 +49,6 @@ pub fn answer_version(meta: &ObjectMeta, requested: Option<VersionId>) -> Option
         .map(|v| v.to_string())
 }
 
-/// For a tag write that names `version`: the version id to answer with,
-/// once the version is known to be the key's current one (the tags of a
-/// noncurrent version cannot be changed: `NotImplemented`; a version that
-/// does not exist is `NoSuchVersion`). Without a version: none to answer.
-///
-/// # Errors
-/// As described, and the read's errors.
-pub async fn current_version(
-    s3: &super::MiniS3,
-    caller: miniaws_core::identity::Caller,
-    bucket: &str,
-    key: &str,
-    version: Option<VersionId>,
-) -> S3Result<Option<String>> {
-    let Some(version) = version else {
-        return Ok(None);
-    };
-    let named = s3
-        .storage()
-        .get_object_tags_at(caller, bucket, key, Some(version))
-        .await
-        .map_err(super::object_error)?;
-    let current = s3
-        .storage()
-        .get_object_tags_at(caller, bucket, key, None)
-        .await
-        .map_err(super::object_error)?;
-    if current.id != named.id {
-        return Err(s3s::s3_error!(
-            NotImplemented,
-            "changing the tags of a noncurrent version is not implemented; only the current version's tags can be set"
-        ));
-    }
-    Ok(Some(version.to_string()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -47,7 +47,8 @@ pub use policy::{
     PolicyStatement, PublicAccessBlock, PublicAction, PublicGrant, Reader, S3Action,
 };
 pub use ports::{
-    BlobId, BlobStore, BucketLookup, ByteStream, ObjectWrite, StorageRepo, WrittenBlob, body_error,
+    BlobId, BlobStore, BucketLookup, ByteStream, ObjectWrite, StorageRepo, VersionTags,
+    WrittenBlob, body_error,
 };
 pub use range::{ByteRange, Conditions, RangeSpec};
 pub use service::{

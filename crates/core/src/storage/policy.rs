@@ -224,6 +224,10 @@ pub enum S3Action {
     GetObjectTagging,
     PutObjectTagging,
     DeleteObjectTagging,
+    /// A PutObjectTagging that names a version id.
+    PutObjectVersionTagging,
+    /// A DeleteObjectTagging that names a version id.
+    DeleteObjectVersionTagging,
     AbortMultipartUpload,
     ListMultipartUploadParts,
     GetObjectRetention,
@@ -285,6 +289,8 @@ impl S3Action {
             Self::GetObjectTagging => &["s3:GetObjectTagging"],
             Self::PutObjectTagging => &["s3:PutObjectTagging"],
             Self::DeleteObjectTagging => &["s3:DeleteObjectTagging"],
+            Self::PutObjectVersionTagging => &["s3:PutObjectVersionTagging"],
+            Self::DeleteObjectVersionTagging => &["s3:DeleteObjectVersionTagging"],
             Self::AbortMultipartUpload => &["s3:AbortMultipartUpload"],
             Self::ListMultipartUploadParts => &["s3:ListMultipartUploadParts"],
             Self::GetObjectRetention => &["s3:GetObjectRetention"],

@@ -122,6 +122,18 @@ pub struct ObjectWrite {
     pub condition: WriteCondition,
 }
 
+/// What [`StorageRepo::set_version_tags`] found at the version it was
+/// asked to tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionTags {
+    /// An object version, current or noncurrent: its tags were replaced.
+    Tagged,
+    /// A delete marker, which has no tags: nothing changed.
+    DeleteMarker,
+    /// No such version of the key: nothing changed.
+    Missing,
+}
+
 /// A bucket's row as the lookup every request makes reads it, for
 /// [`StorageRepo::lookup_bucket`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -531,6 +543,29 @@ pub trait StorageRepo: Send + Sync {
         _key: &ObjectKey,
         _version: VersionId,
     ) -> CoreResult<Option<ObjectVersion>> {
+        Err(no_versions())
+    }
+
+    /// Replaces the tags of version `version` of `key`, current or
+    /// noncurrent, in `owner`'s bucket (S3's PutObjectTagging and
+    /// DeleteObjectTagging with a `versionId`). One transaction that holds
+    /// the bucket's write lock, as every versioned write, delete and
+    /// promotion does, finds the version by its id in whichever table holds
+    /// it, so a tagging racing the version becoming noncurrent (or current
+    /// again, or being removed) tags that version or nothing, never
+    /// another row, and its tags move with it. Nothing else of the version
+    /// changes.
+    ///
+    /// # Errors
+    /// `NotFound(Bucket)` when `owner` does not own the bucket.
+    async fn set_version_tags(
+        &self,
+        _owner: UserId,
+        _bucket: &BucketName,
+        _key: &ObjectKey,
+        _version: VersionId,
+        _tags: &Tags,
+    ) -> CoreResult<VersionTags> {
         Err(no_versions())
     }
 

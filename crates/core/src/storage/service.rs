@@ -17,7 +17,7 @@ use super::lifecycle::{LifecycleConfiguration, ObjectExpiry};
 use super::listing::{self, BucketPage, ListBucketsInput, ListObjectsInput, ListObjectsPage};
 use super::policy::{Access, BucketPolicy, PublicAction, PublicGrant, Reader, S3Action};
 use super::ports::{
-    BlobId, BlobStore, BucketLookup, ByteStream, ObjectWrite, StorageRepo, WrittenBlob,
+    BlobId, BlobStore, BucketLookup, ByteStream, ObjectWrite, StorageRepo, VersionTags, WrittenBlob,
 };
 use super::range::{ByteRange, Conditions, Evaluation, RangeSpec};
 use super::tags::Tags;
@@ -1804,7 +1804,6 @@ impl StorageService {
     ///
     /// # Errors
     /// `NotFound(Bucket|Object)`, `Forbidden`, `InvalidInput` for a bad key.
-    #[tracing::instrument(skip(self, tags), fields(owner = %caller.user_id, tags = tags.len()))]
     pub async fn put_object_tags(
         &self,
         caller: Caller,
@@ -1812,8 +1811,34 @@ impl StorageService {
         key: &str,
         tags: &Tags,
     ) -> CoreResult<Option<VersionId>> {
-        let access = Access::object(S3Action::PutObjectTagging, key);
-        self.write_object_tags(caller, bucket, key, tags, access)
+        self.put_object_tags_at(caller, bucket, key, None, tags)
+            .await
+    }
+
+    /// [`Self::put_object_tags`] of version `version` (`None`: the current
+    /// one), current or noncurrent (S3's PutObjectTagging with a
+    /// `versionId`, which needs `s3:PutObjectVersionTagging`); the answer
+    /// names the version.
+    ///
+    /// # Errors
+    /// As [`Self::put_object_tags`]; for a version named, `DeleteMarker`
+    /// (`by_version`) when it is a delete marker, `NotFound(Version)` when
+    /// the key has no such version (`NotFound(Object)` when it has none).
+    #[tracing::instrument(skip(self, tags), fields(owner = %caller.user_id, tags = tags.len()))]
+    pub async fn put_object_tags_at(
+        &self,
+        caller: Caller,
+        bucket: &str,
+        key: &str,
+        version: Option<VersionId>,
+        tags: &Tags,
+    ) -> CoreResult<Option<VersionId>> {
+        let action = match version {
+            None => S3Action::PutObjectTagging,
+            Some(_) => S3Action::PutObjectVersionTagging,
+        };
+        let access = Access::object(action, key);
+        self.write_object_tags(caller, bucket, key, version, tags, access)
             .await
     }
 
@@ -1828,8 +1853,28 @@ impl StorageService {
         bucket: &str,
         key: &str,
     ) -> CoreResult<Option<VersionId>> {
-        let access = Access::object(S3Action::DeleteObjectTagging, key);
-        self.write_object_tags(caller, bucket, key, &Tags::default(), access)
+        self.delete_object_tags_at(caller, bucket, key, None).await
+    }
+
+    /// [`Self::delete_object_tags`] of version `version` (`None`: the
+    /// current one), as [`Self::put_object_tags_at`] (a version named
+    /// needs `s3:DeleteObjectVersionTagging`).
+    ///
+    /// # Errors
+    /// As [`Self::put_object_tags_at`].
+    pub async fn delete_object_tags_at(
+        &self,
+        caller: Caller,
+        bucket: &str,
+        key: &str,
+        version: Option<VersionId>,
+    ) -> CoreResult<Option<VersionId>> {
+        let action = match version {
+            None => S3Action::DeleteObjectTagging,
+            Some(_) => S3Action::DeleteObjectVersionTagging,
+        };
+        let access = Access::object(action, key);
+        self.write_object_tags(caller, bucket, key, version, &Tags::default(), access)
             .await
     }
 
@@ -1838,14 +1883,35 @@ impl StorageService {
         caller: Caller,
         bucket: &str,
         key: &str,
+        version: Option<VersionId>,
         tags: &Tags,
         access: Access<'_>,
     ) -> CoreResult<Option<VersionId>> {
         let found = self.checked_bucket(caller, bucket, access).await?;
+        let name = found.bucket.name;
         let key = ObjectKey::parse(key)?;
+        if let Some(version) = version {
+            return match self
+                .repo
+                .set_version_tags(caller.user_id, &name, &key, version, tags)
+                .await
+                .map_err(|e| commit_error(e, &name))?
+            {
+                VersionTags::Tagged => {
+                    tracing::debug!(%version, "object version tags set");
+                    Ok(Some(version))
+                }
+                VersionTags::DeleteMarker => Err(CoreError::DeleteMarker {
+                    key: key.as_str().to_owned(),
+                    version_id: version.to_string(),
+                    by_version: true,
+                }),
+                VersionTags::Missing => Err(self.missing_version(&name, &key, version).await?),
+            };
+        }
         match self
             .repo
-            .set_object_tags(caller.user_id, &found.bucket.name, &key, tags)
+            .set_object_tags(caller.user_id, &name, &key, tags)
             .await?
         {
             Some((id, versioned)) => {

@@ -6,8 +6,8 @@ use miniaws_core::identity::UserId;
 use miniaws_core::storage::{
     BlobId, Bucket, BucketAccess, BucketLookup, BucketName, CorsConfiguration, DeleteMarker, ETag,
     KeyRange, LifecycleConfiguration, ListedVersion, NameRange, ObjectId, ObjectKey, ObjectMeta,
-    ObjectVersion, ObjectWrite, PublicAccessBlock, StorageRepo, Tags, VersionId, Versioning,
-    WriteCondition,
+    ObjectVersion, ObjectWrite, PublicAccessBlock, StorageRepo, Tags, VersionId, VersionTags,
+    Versioning, WriteCondition,
 };
 use miniaws_core::{CoreError, CoreResult, Resource};
 use sqlx::postgres::{PgConnection, PgPool, PgRow, Postgres};
@@ -885,6 +885,20 @@ impl StorageRepo for PgStorageRepo {
     ) -> CoreResult<Option<ObjectVersion>> {
         let mut conn = self.pool.acquire().await.map_err(db_err)?;
         versions::delete_object_version(&mut conn, owner, bucket, key, version)
+            .await
+            .map_err(db_err)?
+    }
+
+    async fn set_version_tags(
+        &self,
+        owner: UserId,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        version: VersionId,
+        tags: &Tags,
+    ) -> CoreResult<VersionTags> {
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        versions::set_version_tags(&mut conn, owner, bucket, key, version, tags)
             .await
             .map_err(db_err)?
     }

@@ -10,7 +10,7 @@
 use miniaws_core::identity::UserId;
 use miniaws_core::storage::{
     BlobId, BucketName, DeleteMarker, ETag, KeyRange, ListedVersion, ObjectId, ObjectKey,
-    ObjectMeta, ObjectVersion, VersionId, WriteCondition,
+    ObjectMeta, ObjectVersion, Tags, VersionId, VersionTags, WriteCondition,
 };
 use miniaws_core::{CoreError, CoreResult, Resource};
 use sqlx::postgres::{PgConnection, PgRow};
@@ -355,6 +355,62 @@ pub(super) async fn delete_object_version(
     promote(&mut tx, owner, bucket, key).await?;
     tx.commit().await?;
     Ok(Ok(Some(found.version)))
+}
+
+/// [`StorageRepo::set_version_tags`](miniaws_core::storage::StorageRepo::set_version_tags):
+/// under the bucket's row lock, which every versioned write, delete and
+/// promotion takes, so that none moves the version from one table to the
+/// other between the two updates (each names the version itself, never
+/// "the current row"; a write of a bucket never versioned replaces its
+/// row in one statement, which the first update is ordered against).
+pub(super) async fn set_version_tags(
+    conn: &mut PgConnection,
+    owner: UserId,
+    bucket: &BucketName,
+    key: &ObjectKey,
+    version: VersionId,
+    tags: &Tags,
+) -> Result<CoreResult<VersionTags>, sqlx::Error> {
+    let mut tx = conn.begin().await?;
+    if lock_bucket(&mut tx, owner, bucket).await?.is_none() {
+        return Ok(Err(CoreError::not_found(Resource::Bucket, bucket.as_str())));
+    }
+    // Binds: $1 tags, $2 bucket, $3 key, $4 the id (none for `null`).
+    let clause = match version {
+        VersionId::Null => "NOT versioned",
+        VersionId::Id(_) => "versioned AND id = $4",
+    };
+    for sql in [
+        format!(
+            "UPDATE objects SET tags = $1 WHERE bucket = $2 AND key = $3 AND {clause}
+             AND blob_id IS NOT NULL RETURNING id"
+        ),
+        format!(
+            "UPDATE object_versions SET tags = $1 WHERE bucket = $2 AND key = $3 AND {clause}
+             AND NOT delete_marker RETURNING id"
+        ),
+    ] {
+        let mut q = sqlx::query_scalar::<_, Uuid>(&sql)
+            .bind(tags_to_json(tags))
+            .bind(bucket.as_str())
+            .bind(key.as_str().as_bytes());
+        if let VersionId::Id(id) = version {
+            q = q.bind(id.as_uuid());
+        }
+        if !q.fetch_all(&mut *tx).await?.is_empty() {
+            tx.commit().await?;
+            return Ok(Ok(VersionTags::Tagged));
+        }
+    }
+    let found = get_object_version(&mut tx, bucket, key, version).await?;
+    tx.commit().await?;
+    Ok(Ok(match found {
+        Some(ListedVersion {
+            version: ObjectVersion::DeleteMarker(_),
+            ..
+        }) => VersionTags::DeleteMarker,
+        _ => VersionTags::Missing,
+    }))
 }
 
 /// When `key` has no current row, makes its newest noncurrent version

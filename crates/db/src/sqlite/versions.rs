@@ -8,7 +8,7 @@
 use miniaws_core::identity::UserId;
 use miniaws_core::storage::{
     BlobId, BucketName, DeleteMarker, ETag, KeyRange, ListedVersion, ObjectId, ObjectKey,
-    ObjectMeta, ObjectVersion, VersionId, WriteCondition,
+    ObjectMeta, ObjectVersion, Tags, VersionId, VersionTags, WriteCondition,
 };
 use miniaws_core::{CoreError, CoreResult, Resource};
 use sqlx::sqlite::{SqliteConnection, SqliteRow};
@@ -352,6 +352,56 @@ pub(super) async fn delete_object_version(
     promote(&mut tx, owner, bucket, key).await?;
     tx.commit().await?;
     Ok(Ok(Some(found.version)))
+}
+
+/// [`StorageRepo::set_version_tags`](miniaws_core::storage::StorageRepo::set_version_tags):
+/// under the bucket's write lock, so that no versioned write, delete or
+/// promotion moves the version from one table to the other between the
+/// two updates (each names the version itself, never "the current row").
+pub(super) async fn set_version_tags(
+    conn: &mut SqliteConnection,
+    owner: UserId,
+    bucket: &BucketName,
+    key: &ObjectKey,
+    version: VersionId,
+    tags: &Tags,
+) -> Result<CoreResult<VersionTags>, sqlx::Error> {
+    let mut tx = conn.begin().await?;
+    if lock_bucket(&mut tx, owner, bucket).await?.is_none() {
+        return Ok(Err(CoreError::not_found(Resource::Bucket, bucket.as_str())));
+    }
+    let clause = version_clause(version);
+    for sql in [
+        format!(
+            "UPDATE objects SET tags = ? WHERE bucket = ? AND key = ? AND {clause}
+             AND blob_id IS NOT NULL RETURNING id"
+        ),
+        format!(
+            "UPDATE object_versions SET tags = ? WHERE bucket = ? AND key = ? AND {clause}
+             AND delete_marker = 0 RETURNING id"
+        ),
+    ] {
+        let mut q = sqlx::query_scalar::<_, String>(&sql)
+            .bind(tags_to_json(tags))
+            .bind(bucket.as_str())
+            .bind(key.as_str().as_bytes());
+        if let VersionId::Id(id) = version {
+            q = q.bind(id.to_string());
+        }
+        if !q.fetch_all(&mut *tx).await?.is_empty() {
+            tx.commit().await?;
+            return Ok(Ok(VersionTags::Tagged));
+        }
+    }
+    let found = get_object_version(&mut tx, bucket, key, version).await?;
+    tx.commit().await?;
+    Ok(Ok(match found {
+        Some(ListedVersion {
+            version: ObjectVersion::DeleteMarker(_),
+            ..
+        }) => VersionTags::DeleteMarker,
+        _ => VersionTags::Missing,
+    }))
 }
 
 /// When `key` has no current row, makes its newest noncurrent version

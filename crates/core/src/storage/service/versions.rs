@@ -343,20 +343,28 @@ impl StorageService {
                 version_id: marker.version_id().to_string(),
                 by_version: true,
             }),
-            // No such version: `NoSuchVersion` when the key has others,
-            // `NoSuchKey` when it has none, as S3 answers.
-            None => {
-                let any = self
-                    .repo
-                    .list_versions(&name, &KeyRange::exactly(key.as_str().as_bytes()), None, 1)
-                    .await?;
-                Err(if any.is_empty() {
-                    CoreError::not_found(Resource::Object, key.as_str())
-                } else {
-                    CoreError::not_found(Resource::Version, version.to_string())
-                })
-            }
+            None => Err(self.missing_version(&name, &key, version).await?),
         }
+    }
+
+    /// The refusal of a request naming `version` of `key`, which does not
+    /// exist: `NoSuchVersion` when the key has other versions, `NoSuchKey`
+    /// when it has none, as S3 answers. (Asked only on that miss.)
+    pub(super) async fn missing_version(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        version: VersionId,
+    ) -> CoreResult<CoreError> {
+        let any = self
+            .repo
+            .list_versions(bucket, &KeyRange::exactly(key.as_str().as_bytes()), None, 1)
+            .await?;
+        Ok(if any.is_empty() {
+            CoreError::not_found(Resource::Object, key.as_str())
+        } else {
+            CoreError::not_found(Resource::Version, version.to_string())
+        })
     }
 
     /// The delete marker that is `key`'s latest version, if it is one
