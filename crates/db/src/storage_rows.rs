@@ -4,7 +4,7 @@ use miniaws_core::identity::UserId;
 use miniaws_core::multipart::{ChecksumAlgorithm, PartChecksum};
 use miniaws_core::storage::{
     BucketName, CorsConfiguration, ETag, LifecycleConfiguration, ObjectKey, ObjectMeta, ObjectPart,
-    PublicAccessBlock, Tags, WriteCondition, object_arn,
+    PublicAccessBlock, Tags, WebsiteConfiguration, WriteCondition, object_arn,
 };
 use miniaws_core::{CoreError, CoreResult, Resource};
 use std::collections::BTreeMap;
@@ -178,6 +178,20 @@ pub(crate) fn json_to_cors(json: Option<&str>) -> Result<Option<CorsConfiguratio
         .map_err(|e| sqlx::Error::Decode(e.to_string().into()))
 }
 
+/// A website configuration as the `website` column (migration 0018)
+/// stores it: JSON, or NULL for none.
+pub(crate) fn website_to_json(website: Option<&WebsiteConfiguration>) -> Option<String> {
+    website.and_then(|w| serde_json::to_string(w).ok())
+}
+
+/// The `website` column back to a configuration.
+pub(crate) fn json_to_website(
+    json: Option<&str>,
+) -> Result<Option<WebsiteConfiguration>, sqlx::Error> {
+    json.map(|j| serde_json::from_str(j).map_err(|e| sqlx::Error::Decode(Box::new(e))))
+        .transpose()
+}
+
 /// Block Public Access settings as the `public_access_block` column
 /// (migration 0012) stores them: JSON, or NULL once deleted.
 pub(crate) fn access_block_to_json(block: Option<&PublicAccessBlock>) -> Option<String> {
@@ -254,6 +268,7 @@ pub(crate) enum BucketSetting {
     Tags,
     Lifecycle,
     Versioning,
+    Website,
 }
 
 impl BucketSetting {
@@ -266,6 +281,7 @@ impl BucketSetting {
             Self::Tags => "tags",
             Self::Lifecycle => "lifecycle",
             Self::Versioning => "versioning",
+            Self::Website => "website",
         }
     }
 }

@@ -220,16 +220,11 @@ async fn client_errors_are_logged_once_at_info() {
         .expect_err("no such key");
     assert_eq!(code_of(&err).0, "NoSuchKey");
     let err = s3
-        .put_bucket_website()
+        .put_object_lock_configuration()
         .bucket("quiet-errors")
-        .website_configuration(
-            aws_sdk_s3::types::WebsiteConfiguration::builder()
-                .index_document(
-                    aws_sdk_s3::types::IndexDocument::builder()
-                        .suffix("index.html")
-                        .build()
-                        .expect("index"),
-                )
+        .object_lock_configuration(
+            aws_sdk_s3::types::ObjectLockConfiguration::builder()
+                .object_lock_enabled(aws_sdk_s3::types::ObjectLockEnabled::Enabled)
                 .build(),
         )
         .send()

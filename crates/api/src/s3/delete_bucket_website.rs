@@ -1,19 +1,20 @@
-//! DeleteBucketWebsite: no bucket has a website configuration (see
-//! [`super::get_bucket_website`]), so there is nothing to remove; S3
-//! answers 204 whether or not one existed.
+//! DeleteBucketWebsite: removes the bucket's website configuration (204,
+//! also when it had none, as on S3); the website endpoint then answers 404
+//! `NoSuchWebsiteConfiguration`.
 
-use miniaws_core::storage::S3Action;
 use s3s::dto::{DeleteBucketWebsiteInput, DeleteBucketWebsiteOutput};
 use s3s::{S3Request, S3Response, S3Result};
 
-use super::{MiniS3, caller};
+use super::{MiniS3, bucket_error, caller};
 
 pub(super) async fn handle(
     s3: &MiniS3,
     req: S3Request<DeleteBucketWebsiteInput>,
 ) -> S3Result<S3Response<DeleteBucketWebsiteOutput>> {
     let caller = caller(&req)?;
-    s3.owned_bucket(caller, &req.input.bucket, S3Action::DeleteBucketWebsite)
-        .await?;
+    s3.storage()
+        .set_bucket_website(caller, &req.input.bucket, None)
+        .await
+        .map_err(bucket_error)?;
     Ok(S3Response::new(DeleteBucketWebsiteOutput::default()))
 }

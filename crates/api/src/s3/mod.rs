@@ -102,6 +102,7 @@ mod put_bucket_policy;
 mod put_bucket_request_payment;
 mod put_bucket_tagging;
 mod put_bucket_versioning;
+mod put_bucket_website;
 mod put_object;
 mod put_object_acl;
 mod put_object_tagging;
@@ -303,6 +304,13 @@ impl s3s::S3 for MiniS3 {
         req: S3Request<GetBucketWebsiteInput>,
     ) -> S3Result<S3Response<GetBucketWebsiteOutput>> {
         get_bucket_website::handle(self, req).await
+    }
+
+    async fn put_bucket_website(
+        &self,
+        req: S3Request<PutBucketWebsiteInput>,
+    ) -> S3Result<S3Response<PutBucketWebsiteOutput>> {
+        put_bucket_website::handle(self, req).await
     }
 
     async fn delete_bucket_website(

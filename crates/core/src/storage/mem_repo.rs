@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use super::{
     BlobId, Bucket, BucketAccess, BucketLookup, BucketName, CorsConfiguration, KeyRange,
     LifecycleConfiguration, NameRange, ObjectId, ObjectKey, ObjectMeta, ObjectWrite,
-    PublicAccessBlock, StorageRepo, Tags, WriteCondition,
+    PublicAccessBlock, StorageRepo, Tags, WebsiteConfiguration, WriteCondition,
 };
 use crate::Resource;
 use crate::error::{ConflictKind, CoreError, CoreResult};
@@ -27,6 +27,8 @@ pub(crate) struct MemRepo {
     pub(crate) objects: Mutex<BTreeMap<(String, Vec<u8>), ObjectMeta>>,
     /// bucket → its CORS configuration.
     pub(crate) cors: Mutex<BTreeMap<String, CorsConfiguration>>,
+    /// bucket → its website configuration.
+    pub(crate) website: Mutex<BTreeMap<String, WebsiteConfiguration>>,
     /// bucket → its tag set (never empty).
     pub(crate) bucket_tags: Mutex<BTreeMap<String, Tags>>,
     /// bucket → its lifecycle configuration.
@@ -174,6 +176,7 @@ impl StorageRepo for MemRepo {
         }
         buckets.remove(name.as_str());
         self.cors.lock().unwrap().remove(name.as_str());
+        self.website.lock().unwrap().remove(name.as_str());
         self.bucket_tags.lock().unwrap().remove(name.as_str());
         self.lifecycle.lock().unwrap().remove(name.as_str());
         self.undecodable_lifecycle
@@ -293,6 +296,34 @@ impl StorageRepo for MemRepo {
         let mut all = self.cors.lock().unwrap();
         match cors {
             Some(c) => all.insert(name.as_str().to_owned(), c.clone()),
+            None => all.remove(name.as_str()),
+        };
+        Ok(true)
+    }
+    async fn get_bucket_website(
+        &self,
+        name: &BucketName,
+    ) -> CoreResult<Option<Option<WebsiteConfiguration>>> {
+        if !self.buckets.lock().unwrap().contains_key(name.as_str()) {
+            return Ok(None);
+        }
+        Ok(Some(
+            self.website.lock().unwrap().get(name.as_str()).cloned(),
+        ))
+    }
+    async fn set_bucket_website(
+        &self,
+        owner: UserId,
+        name: &BucketName,
+        website: Option<&WebsiteConfiguration>,
+    ) -> CoreResult<bool> {
+        match self.buckets.lock().unwrap().get(name.as_str()) {
+            Some(b) if b.owner == owner => {}
+            _ => return Ok(false),
+        }
+        let mut all = self.website.lock().unwrap();
+        match website {
+            Some(w) => all.insert(name.as_str().to_owned(), w.clone()),
             None => all.remove(name.as_str()),
         };
         Ok(true)

@@ -17,6 +17,7 @@ mod ports;
 mod range;
 mod service;
 mod tags;
+mod website;
 
 #[cfg(test)]
 pub(crate) mod mem_blobs;
@@ -52,9 +53,13 @@ pub use ports::{
 };
 pub use range::{ByteRange, Conditions, RangeSpec};
 pub use service::{
-    BucketCors, CommitObject, DeleteOutcome, GetObjectOptions, GetObjectOutput, HeadObjectOutput,
-    ListVersionsInput, MetadataDirective, PutObjectInput, StorageService, SweepReport,
-    TaggingDirective, VersionEntry, VersionsPage,
+    BucketCors, BucketWebsite, CommitObject, DeleteOutcome, GetObjectOptions, GetObjectOutput,
+    HeadObjectOutput, ListVersionsInput, MetadataDirective, PutObjectInput, StorageService,
+    SweepReport, TaggingDirective, VersionEntry, VersionsPage,
 };
 pub(crate) use service::{commit_error, object_write, validate_object_fields};
 pub use tags::{MAX_BUCKET_TAGS, MAX_TAG_KEY_LEN, MAX_TAG_VALUE_LEN, MAX_TAGS, Tags};
+pub use website::{
+    InvalidWebsite, MAX_ROUTING_RULES, Redirect, RedirectAll, RoutingCondition, RoutingRule, Site,
+    WebsiteConfiguration, WebsiteFault, WebsiteInput, WebsiteTarget,
+};

@@ -14,6 +14,7 @@ use super::listing::{KeyRange, NameRange};
 use super::policy::{BucketAccess, PublicAccessBlock};
 use super::range::ByteRange;
 use super::tags::Tags;
+use super::website::WebsiteConfiguration;
 use crate::error::{CoreError, CoreResult};
 use crate::identity::UserId;
 
@@ -253,6 +254,29 @@ pub trait StorageRepo: Send + Sync {
         owner: UserId,
         name: &BucketName,
         cors: Option<&CorsConfiguration>,
+    ) -> CoreResult<bool>;
+
+    /// The website configuration of bucket `name`, whoever owns it:
+    /// `None` when there is no such bucket, `Some(None)` when it has none.
+    ///
+    /// # Errors
+    /// Database failures; a stored configuration that does not decode.
+    async fn get_bucket_website(
+        &self,
+        name: &BucketName,
+    ) -> CoreResult<Option<Option<WebsiteConfiguration>>>;
+
+    /// Replaces (`Some`) or removes (`None`) the website configuration of
+    /// `owner`'s bucket `name`, in one statement that checks the owner.
+    ///
+    /// # Errors
+    /// None of its own: `false` when `owner` has no such bucket (nothing
+    /// was written).
+    async fn set_bucket_website(
+        &self,
+        owner: UserId,
+        name: &BucketName,
+        website: Option<&WebsiteConfiguration>,
     ) -> CoreResult<bool>;
 
     /// The tag set of bucket `name`, whoever owns it, in the order it was

@@ -21,6 +21,7 @@ use super::ports::{
 };
 use super::range::{ByteRange, Conditions, Evaluation, RangeSpec};
 use super::tags::Tags;
+use super::website::WebsiteConfiguration;
 use crate::Resource;
 use crate::clock::now_utc;
 use crate::error::{ConflictKind, CoreError, CoreResult};
@@ -82,6 +83,18 @@ pub enum BucketCors {
     NotConfigured,
     /// The bucket's configuration.
     Configured(CorsConfiguration),
+}
+
+/// What a bucket says about its website, for the website endpoint's
+/// anonymous requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BucketWebsite {
+    /// There is no such bucket (or the name is not a bucket name).
+    NoBucket,
+    /// The bucket has no website configuration.
+    NotConfigured,
+    /// The bucket's configuration.
+    Configured(WebsiteConfiguration),
 }
 
 /// A blob already in the store, to be committed as an object: by

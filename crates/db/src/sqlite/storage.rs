@@ -13,7 +13,7 @@ use miniaws_core::storage::{
     BlobId, Bucket, BucketAccess, BucketLookup, BucketName, CorsConfiguration, DeleteMarker, ETag,
     KeyRange, LifecycleConfiguration, ListedVersion, NameRange, ObjectId, ObjectKey, ObjectMeta,
     ObjectVersion, ObjectWrite, PublicAccessBlock, StorageRepo, Tags, VersionId, VersionTags,
-    Versioning, WriteCondition,
+    Versioning, WebsiteConfiguration, WriteCondition,
 };
 use miniaws_core::{CoreError, CoreResult, Resource};
 use sqlx::Connection;
@@ -30,8 +30,8 @@ use crate::storage_rows::{
     BUCKET_AND_OBJECT_COLUMNS, BUCKET_LOOKUP_COLUMNS, BucketSetting, OBJECT_COLUMNS,
     access_block_to_json, bucket_tags_to_json, cors_to_json, decode_bucket, decode_key,
     json_to_access_block, json_to_bucket_tags, json_to_cors, json_to_lifecycle, json_to_map,
-    json_to_parts, json_to_tags, lifecycle_to_json, map_to_json, parts_to_json, refusal_error,
-    stored_arn, stored_lifecycle, tags_to_json,
+    json_to_parts, json_to_tags, json_to_website, lifecycle_to_json, map_to_json, parts_to_json,
+    refusal_error, stored_arn, stored_lifecycle, tags_to_json, website_to_json,
 };
 
 /// Buckets and object metadata in SQLite.
@@ -588,6 +588,28 @@ impl StorageRepo for SqliteStorageRepo {
     ) -> CoreResult<bool> {
         let json = cors_to_json(cors);
         self.set_bucket_setting(BucketSetting::Cors, owner, name, json.as_deref())
+            .await
+    }
+
+    async fn get_bucket_website(
+        &self,
+        name: &BucketName,
+    ) -> CoreResult<Option<Option<WebsiteConfiguration>>> {
+        self.get_bucket_setting(BucketSetting::Website, name)
+            .await?
+            .map(|json| json_to_website(json.as_deref()))
+            .transpose()
+            .map_err(db_err)
+    }
+
+    async fn set_bucket_website(
+        &self,
+        owner: UserId,
+        name: &BucketName,
+        website: Option<&WebsiteConfiguration>,
+    ) -> CoreResult<bool> {
+        let json = website_to_json(website);
+        self.set_bucket_setting(BucketSetting::Website, owner, name, json.as_deref())
             .await
     }
 

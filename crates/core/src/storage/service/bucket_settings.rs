@@ -4,7 +4,9 @@
 //! ([`StorageService::public_grant`]). Split from `service.rs`, which keeps
 //! buckets and objects; same `impl`, same rules.
 
-use super::{BucketCors, StorageService, forbidden, owner_may, still_there, stored_policy};
+use super::{
+    BucketCors, BucketWebsite, StorageService, forbidden, owner_may, still_there, stored_policy,
+};
 use crate::error::{CoreError, CoreResult};
 use crate::identity::{Caller, UserId};
 use crate::lifecycle::ExpiredCount;
@@ -17,6 +19,7 @@ use crate::storage::policy::{
 };
 use crate::storage::ports::BucketLookup;
 use crate::storage::tags::Tags;
+use crate::storage::website::WebsiteConfiguration;
 use crate::{Resource, StopRequested};
 
 impl StorageService {
@@ -58,6 +61,66 @@ impl StorageService {
         still_there(&bucket, written.then_some(()))?;
         tracing::info!(bucket = %bucket.name, "bucket CORS configuration set");
         Ok(())
+    }
+
+    /// The website configuration of the caller's bucket `name` (`None`:
+    /// it has none).
+    ///
+    /// # Errors
+    /// `InvalidInput` for a bad name, `NotFound(Bucket)`, `Forbidden`.
+    pub async fn get_bucket_website(
+        &self,
+        caller: Caller,
+        name: &str,
+    ) -> CoreResult<Option<WebsiteConfiguration>> {
+        let bucket = self
+            .bucket(caller, name, Access::bucket(S3Action::GetBucketWebsite))
+            .await?;
+        still_there(&bucket, self.repo.get_bucket_website(&bucket.name).await?)
+    }
+
+    /// Replaces (`Some`, PutBucketWebsite) or removes (`None`,
+    /// DeleteBucketWebsite) the website configuration of the caller's
+    /// bucket `name`.
+    ///
+    /// # Errors
+    /// `InvalidInput` for a bad name, `NotFound(Bucket)`, `Forbidden`.
+    #[tracing::instrument(skip(self, website), fields(owner = %caller.user_id, set = website.is_some()))]
+    pub async fn set_bucket_website(
+        &self,
+        caller: Caller,
+        name: &str,
+        website: Option<&WebsiteConfiguration>,
+    ) -> CoreResult<()> {
+        let action = if website.is_some() {
+            S3Action::PutBucketWebsite
+        } else {
+            S3Action::DeleteBucketWebsite
+        };
+        let bucket = self.bucket(caller, name, Access::bucket(action)).await?;
+        let written = self
+            .repo
+            .set_bucket_website(caller.user_id, &bucket.name, website)
+            .await?;
+        still_there(&bucket, written.then_some(()))?;
+        tracing::info!(bucket = %bucket.name, "bucket website configuration written");
+        Ok(())
+    }
+
+    /// What bucket `name` says about its website, whoever owns it: the
+    /// website endpoint's requests are anonymous, as on S3.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn bucket_website(&self, name: &str) -> CoreResult<BucketWebsite> {
+        let Ok(name) = BucketName::parse(name) else {
+            return Ok(BucketWebsite::NoBucket);
+        };
+        Ok(match self.repo.get_bucket_website(&name).await? {
+            None => BucketWebsite::NoBucket,
+            Some(None) => BucketWebsite::NotConfigured,
+            Some(Some(website)) => BucketWebsite::Configured(website),
+        })
     }
 
     /// The tag set of the caller's bucket `name`, in the order it was put
