@@ -1,19 +1,29 @@
-//! S3 static website configuration against the real server on SQLite and
-//! Postgres, through the official AWS SDK (round trip of a site and of a
-//! redirect of everything, S3's validation refusals, another owner, a
-//! policy's `Deny`, delete, gone with its bucket) and the real aws CLI's
-//! `s3 website` and `s3api get-bucket-website`.
+//! S3 static website hosting against the real server on SQLite and
+//! Postgres. The configuration through the official AWS SDK (round trip
+//! of a site and of a redirect of everything, S3's validation refusals,
+//! another owner, a policy's `Deny`, delete, gone with its bucket); the
+//! website endpoint through reqwest on `<bucket>.s3-website.localhost:<port>`
+//! (index documents at the root and in a directory, the 302 for a
+//! directory without its slash, the error document and S3's own page, a
+//! private bucket, redirect-all, routing rules on a prefix and on a 404,
+//! an object's own redirect, HEAD, a range, conditional GETs, POST) and
+//! over raw TCP (1,000 hostile paths that must never serve anything but
+//! the site's own objects); and the real aws CLI's `s3 website` and
+//! `s3api get-bucket-website`.
 
 mod common;
 
 use aws_sdk_s3::Client;
+use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
     Condition, ErrorDocument, IndexDocument, Protocol, Redirect, RedirectAllRequestsTo,
     RoutingRule, WebsiteConfiguration,
 };
 use common::{code_of, s3_client};
 use miniaws_testkit::{Backend, TestServer, services_required};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn index(suffix: &str) -> IndexDocument {
     IndexDocument::builder()
@@ -374,6 +384,444 @@ async fn ownership(server: &TestServer, owner: &Client, bucket: &str) {
     );
 }
 
+async fn put(s3: &Client, bucket: &str, key: &str, body: &str, content_type: &str) {
+    s3.put_object()
+        .bucket(bucket)
+        .key(key)
+        .content_type(content_type)
+        .body(ByteStream::from(body.as_bytes().to_vec()))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("PutObject {bucket}/{key}: {e:?}"));
+}
+
+/// Opens `bucket` to anonymous reads, as a website must be.
+async fn make_public(s3: &Client, bucket: &str) {
+    s3.delete_public_access_block()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("DeletePublicAccessBlock");
+    s3.put_bucket_policy()
+        .bucket(bucket)
+        .policy(format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::{bucket}/*"}}]}}"#
+        ))
+        .send()
+        .await
+        .expect("PutBucketPolicy");
+}
+
+/// An HTTP client of the website host of `bucket`, which never follows
+/// redirects; and the base URL.
+fn website(server: &TestServer, bucket: &str) -> (reqwest::Client, String) {
+    let addr = server.aws.expect("aws listener");
+    let host = format!("{bucket}.s3-website.localhost");
+    let client = reqwest::Client::builder()
+        .resolve(&host, addr)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http client");
+    (client, format!("http://{host}:{}", addr.port()))
+}
+
+struct Answer {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: String,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+async fn send(req: reqwest::RequestBuilder) -> Answer {
+    let res = req.send().await.expect("the website answers");
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    let body = res.text().await.expect("body");
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// The website endpoint.
+async fn serving(server: &TestServer, s3: &Client) {
+    let bucket = "site";
+    s3.create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("CreateBucket");
+    for (key, body) in [
+        ("index.html", "<h1>home</h1>"),
+        ("error.html", "<h1>custom error</h1>"),
+        ("about.html", "<h1>about</h1>"),
+        ("docs/index.html", "<h1>docs</h1>"),
+        ("new/page.html", "<h1>new page</h1>"),
+        ("space dir/index.html", "<h1>spaced</h1>"),
+    ] {
+        put(s3, bucket, key, body, "text/html").await;
+    }
+    put(s3, bucket, "data.txt", "0123456789", "text/plain").await;
+    s3.put_object()
+        .bucket(bucket)
+        .key("promo")
+        .website_redirect_location("/about.html")
+        .body(ByteStream::from_static(b"not served"))
+        .send()
+        .await
+        .expect("PutObject with a website redirect");
+    let (http, base) = website(server, bucket);
+
+    // Without a configuration, S3's page says so; a missing bucket too.
+    let a = send(http.get(format!("{base}/"))).await;
+    assert_eq!(a.status, 404, "{}", a.body);
+    assert!(
+        a.body.contains("<li>Code: NoSuchWebsiteConfiguration</li>"),
+        "{}",
+        a.body
+    );
+    assert!(a.body.contains("<li>BucketName: site</li>"), "{}", a.body);
+    assert_eq!(a.header("content-type"), Some("text/html; charset=utf-8"));
+    let (nobody, nobody_base) = website(server, "no-such-site");
+    let a = send(nobody.get(format!("{nobody_base}/"))).await;
+    assert_eq!(a.status, 404, "{}", a.body);
+    assert!(a.body.contains("<li>Code: NoSuchBucket</li>"), "{}", a.body);
+
+    // Configured but private: 403, S3's AccessDenied (the error document
+    // is not readable either, and the page says so).
+    put_website(s3, bucket, site_config()).await;
+    let a = send(http.get(format!("{base}/"))).await;
+    assert_eq!(a.status, 403, "{}", a.body);
+    assert!(
+        a.body
+            .starts_with("<html>\n<head><title>403 Forbidden</title></head>"),
+        "{}",
+        a.body
+    );
+    assert!(a.body.contains("<li>Code: AccessDenied</li>"), "{}", a.body);
+    assert!(
+        a.body.contains("<li>Message: Access Denied</li>"),
+        "{}",
+        a.body
+    );
+    assert!(a.body.contains("<li>RequestId: "), "{}", a.body);
+    assert!(
+        a.body
+            .contains("An Error Occurred While Attempting to Retrieve a Custom Error Document"),
+        "{}",
+        a.body
+    );
+    assert!(!a.body.contains("home"), "{}", a.body);
+
+    make_public(s3, bucket).await;
+
+    // Index documents at the root and in a directory.
+    let a = send(http.get(format!("{base}/"))).await;
+    assert_eq!((a.status, a.body.as_str()), (200, "<h1>home</h1>"));
+    assert_eq!(a.header("content-type"), Some("text/html"));
+    assert_eq!(a.header("content-length"), Some("13"));
+    let etag = a.header("etag").expect("an ETag").to_owned();
+    assert!(a.header("last-modified").is_some());
+    let a = send(http.get(format!("{base}/docs/"))).await;
+    assert_eq!((a.status, a.body.as_str()), (200, "<h1>docs</h1>"));
+    let a = send(http.get(format!("{base}/space%20dir/"))).await;
+    assert_eq!((a.status, a.body.as_str()), (200, "<h1>spaced</h1>"));
+    let a = send(http.get(format!("{base}/about.html"))).await;
+    assert_eq!((a.status, a.body.as_str()), (200, "<h1>about</h1>"));
+
+    // A directory without its slash: 302 to it.
+    let a = send(http.get(format!("{base}/docs"))).await;
+    assert_eq!(a.status, 302, "{}", a.body);
+    assert_eq!(a.header("location"), Some("/docs/"));
+
+    // A missing key: the error document, with 404.
+    let a = send(http.get(format!("{base}/nope.html"))).await;
+    assert_eq!((a.status, a.body.as_str()), (404, "<h1>custom error</h1>"));
+    assert_eq!(a.header("content-type"), Some("text/html"));
+
+    // Routing rules: a prefix (before any lookup), and a 404 under `gone/`.
+    let a = send(http.get(format!("{base}/old/page.html"))).await;
+    assert_eq!(a.status, 302, "{}", a.body);
+    let host = base.trim_start_matches("http://");
+    assert_eq!(
+        a.header("location"),
+        Some(format!("http://{host}/new/page.html").as_str())
+    );
+    let a = send(http.get(format!("{base}/gone/anything.html"))).await;
+    assert_eq!(a.status, 301, "{}", a.body);
+    assert_eq!(
+        a.header("location"),
+        Some("https://archive.example.com/moved.html")
+    );
+
+    // An object's own redirect.
+    let a = send(http.get(format!("{base}/promo"))).await;
+    assert_eq!(a.status, 301, "{}", a.body);
+    assert_eq!(a.header("location"), Some("/about.html"));
+    assert!(!a.body.contains("not served"));
+
+    // HEAD: the headers, no body.
+    let a = send(http.head(format!("{base}/data.txt"))).await;
+    assert_eq!(a.status, 200);
+    assert_eq!(a.header("content-length"), Some("10"));
+    assert_eq!(a.header("content-type"), Some("text/plain"));
+    assert_eq!(a.body, "");
+    let a = send(http.head(format!("{base}/nope.html"))).await;
+    assert_eq!((a.status, a.body.as_str()), (404, ""));
+
+    // A range, and conditional reads.
+    let a = send(
+        http.get(format!("{base}/data.txt"))
+            .header("range", "bytes=2-5"),
+    )
+    .await;
+    assert_eq!((a.status, a.body.as_str()), (206, "2345"));
+    assert_eq!(a.header("content-range"), Some("bytes 2-5/10"));
+    let a = send(
+        http.get(format!("{base}/data.txt"))
+            .header("range", "bytes=20-"),
+    )
+    .await;
+    assert_eq!(a.status, 416, "{}", a.body);
+    let a = send(http.get(format!("{base}/")).header("if-none-match", &etag)).await;
+    assert_eq!((a.status, a.body.as_str()), (304, ""));
+    let a = send(http.get(format!("{base}/")).header("if-match", "\"other\"")).await;
+    assert_eq!(a.status, 412, "{}", a.body);
+
+    // Only GET and HEAD.
+    let a = send(http.post(format!("{base}/index.html")).body("x")).await;
+    assert_eq!(a.status, 405, "{}", a.body);
+    assert!(
+        a.body.contains("<li>Code: MethodNotAllowed</li>"),
+        "{}",
+        a.body
+    );
+    assert!(a.body.contains("<li>Method: POST</li>"), "{}", a.body);
+    let a = send(http.put(format!("{base}/index.html")).body("x")).await;
+    assert_eq!(a.status, 405, "{}", a.body);
+    let a = send(http.get(format!("{base}/"))).await;
+    assert_eq!(a.body, "<h1>home</h1>", "the PUT changed nothing");
+
+    // Without the error document: S3's own 404 page.
+    s3.delete_object()
+        .bucket(bucket)
+        .key("error.html")
+        .send()
+        .await
+        .expect("DeleteObject");
+    let a = send(http.get(format!("{base}/nope.html"))).await;
+    assert_eq!(a.status, 404, "{}", a.body);
+    assert!(
+        a.body
+            .starts_with("<html>\n<head><title>404 Not Found</title></head>"),
+        "{}",
+        a.body
+    );
+    assert!(a.body.contains("<li>Code: NoSuchKey</li>"), "{}", a.body);
+    assert!(a.body.contains("<li>Key: nope.html</li>"), "{}", a.body);
+    assert_eq!(a.header("x-amz-error-code"), Some("NoSuchKey"));
+
+    // The regional host forms are website hosts too.
+    let addr = server.aws.expect("aws listener");
+    for host in [
+        "site.s3-website-us-east-1.localhost",
+        "site.s3-website.us-east-1.localhost",
+    ] {
+        let client = reqwest::Client::builder()
+            .resolve(host, addr)
+            .build()
+            .expect("client");
+        let a = send(client.get(format!("http://{host}:{}/about.html", addr.port()))).await;
+        assert_eq!(
+            (a.status, a.body.as_str()),
+            (200, "<h1>about</h1>"),
+            "{host}"
+        );
+    }
+
+    // Redirect everything.
+    s3.create_bucket()
+        .bucket("old-site")
+        .send()
+        .await
+        .expect("CreateBucket");
+    put_website(
+        s3,
+        "old-site",
+        WebsiteConfiguration::builder()
+            .redirect_all_requests_to(
+                RedirectAllRequestsTo::builder()
+                    .host_name("new.example.com")
+                    .protocol(Protocol::Https)
+                    .build()
+                    .expect("redirect"),
+            )
+            .build(),
+    )
+    .await;
+    let (old, old_base) = website(server, "old-site");
+    let a = send(old.get(format!("{old_base}/a/b.html"))).await;
+    assert_eq!(a.status, 301, "{}", a.body);
+    assert_eq!(
+        a.header("location"),
+        Some("https://new.example.com/a/b.html")
+    );
+
+    hostile_paths(server, bucket).await;
+}
+
+/// Sends `GET <path>` for `host` over raw TCP (nothing normalises the
+/// path); the status and the whole answer.
+async fn raw_get(addr: SocketAddr, host: &str, path: &str) -> (u16, String) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.expect("read");
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line for {path:?}: {text:?}"));
+    (status, text)
+}
+
+/// 1,000 hostile paths on the website host: dot segments raw and
+/// encoded, NULs, encoded slashes and backslashes, double encodings and
+/// long keys. Nothing outside `site` is ever served (another bucket's
+/// secret, with its own public website, never shows), no answer is a
+/// server error or a dropped connection, and a 200 is one of the site's
+/// own bodies.
+async fn hostile_paths(server: &TestServer, site: &str) {
+    let addr = server.aws.expect("aws listener");
+    let host = format!("{site}.s3-website.localhost:{}", addr.port());
+    let pieces = [
+        "..",
+        "%2e%2e",
+        "%2E%2E",
+        ".%2e",
+        "%2e.",
+        "%252e%252e",
+        ".",
+        "%2e",
+        "%00",
+        "a%00b",
+        "%2f",
+        "%2F",
+        "%5c",
+        "..%5c",
+        "%c0%ae%c0%ae",
+        "%ff",
+        "secret",
+        "secret.txt",
+        "secret-site",
+        "index.html",
+        "docs",
+        "",
+        "%20",
+        "~",
+        "%25",
+        "..;",
+        "%3f",
+        "etc",
+        "passwd",
+        "miniaws.db",
+    ];
+    let mut seed: u64 = 0x5eed_1234_abcd_0001;
+    let mut next = |n: usize| {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((seed >> 33) as usize) % n
+    };
+    let own_bodies = [
+        "<h1>home</h1>",
+        "<h1>about</h1>",
+        "<h1>docs</h1>",
+        "<h1>new page</h1>",
+        "<h1>spaced</h1>",
+        "0123456789",
+    ];
+    // Climbs towards the other bucket first (every form of `..`, one to
+    // three levels, `/` or an encoded one between), then random mixes.
+    let ups = [
+        "..",
+        "%2e%2e",
+        "%2E%2E",
+        ".%2e",
+        "%2e.",
+        "%252e%252e",
+        "..%5c",
+        "%c0%ae%c0%ae",
+        "..;",
+        "%2e%2e%00",
+        ".",
+    ];
+    let targets = [
+        "secret-site/secret.txt",
+        "secret-site/",
+        "secret-site/index.html",
+        "secret-site%2fsecret.txt",
+        "s3-website/secret-site/secret.txt",
+    ];
+    let mut paths = Vec::new();
+    for up in ups {
+        for depth in 1..=3 {
+            for target in targets {
+                for sep in ["/", "%2f"] {
+                    paths.push(format!("/{}{target}", format!("{up}{sep}").repeat(depth)));
+                }
+            }
+        }
+    }
+    assert!(paths.len() < 1000);
+    for i in paths.len()..1000 {
+        let path = if i % 100 == 99 {
+            // Long keys, around S3's 1,024-byte limit and past it.
+            format!("/{}", "a".repeat(900 + next(400)))
+        } else {
+            let segments = 1 + next(6);
+            let mut path = String::new();
+            for _ in 0..segments {
+                path.push('/');
+                path.push_str(pieces[next(pieces.len())]);
+            }
+            if next(4) == 0 {
+                path.push('/');
+            }
+            path
+        };
+        paths.push(path);
+    }
+    for path in paths {
+        let (status, text) = raw_get(addr, &host, &path).await;
+        assert!(
+            !text.contains("TOP SECRET"),
+            "{path:?} served another bucket's object: {text}"
+        );
+        assert!(
+            matches!(status, 200 | 301 | 302 | 400 | 403 | 404),
+            "{path:?}: {status}\n{text}"
+        );
+        if status == 200 {
+            let body = text.split("\r\n\r\n").nth(1).unwrap_or_default();
+            assert!(
+                own_bodies.contains(&body),
+                "{path:?} served something that is not one of the site's objects: {text}"
+            );
+        }
+    }
+    let log = server.log();
+    assert!(!log.contains("panicked"), "a panic:\n{log}");
+}
+
 /// The real aws CLI: `s3 website` then `s3api get-bucket-website`.
 async fn aws_cli(server: &TestServer, key: &miniaws_client::CreatedKey, bucket: &str) {
     let Some(cli) = aws_cli_path() else {
@@ -450,7 +898,7 @@ async fn run(backend: Backend) {
     };
     let (_, key) = server.user("alice-website").await;
     let s3 = s3_client(&server, &key);
-    for bucket in ["website-sdk", "website-owned", "website-cli"] {
+    for bucket in ["website-sdk", "website-owned", "website-cli", "secret-site"] {
         s3.create_bucket()
             .bucket(bucket)
             .send()
@@ -459,6 +907,19 @@ async fn run(backend: Backend) {
     }
     configuration(&s3, "website-sdk").await;
     ownership(&server, &s3, "website-owned").await;
+    // A public website whose objects the hostile paths must never reach.
+    put(&s3, "secret-site", "secret.txt", "TOP SECRET", "text/plain").await;
+    put(
+        &s3,
+        "secret-site",
+        "index.html",
+        "TOP SECRET index",
+        "text/html",
+    )
+    .await;
+    make_public(&s3, "secret-site").await;
+    put_website(&s3, "secret-site", site_config()).await;
+    serving(&server, &s3).await;
     aws_cli(&server, &key, "website-cli").await;
 }
 

@@ -21,6 +21,8 @@
 //! Request headers that change what S3 does with an object (encryption,
 //! storage class, Object Lock, expected bucket owner) are honoured or
 //! refused by [`request_options`], from the access check.
+//! Requests on a website host (`<bucket>.s3-website.localhost`) never
+//! reach s3s: [`website`] serves them as S3's website endpoint does.
 //! Operations not listed in the `impl s3s::S3` below fall through to s3s's
 //! defaults, which answer `NotImplemented` (501).
 
@@ -42,6 +44,7 @@ pub mod post_policy;
 pub mod request_options;
 pub mod tagging;
 pub mod versions;
+pub mod website;
 pub mod wire;
 pub mod write_conditions;
 pub mod xml_limit;
@@ -843,6 +846,10 @@ pub fn aws_router(state: AppState) -> Router {
         let service = service.clone();
         let state = state.clone();
         async move {
+            // The website endpoint: anonymous GETs of a bucket's site.
+            if let Some(bucket) = website::website_request(&req) {
+                return website::serve(state, bucket, req).await;
+            }
             if cors::is_preflight(&req) {
                 return wire::answer(req, |req| cors::preflight(state, req)).await;
             }

@@ -1,7 +1,8 @@
 //! PutBucketWebsite: replaces the bucket's website configuration, validated
 //! as S3 does (see [`miniaws_core::storage::WebsiteConfiguration::new`]),
 //! with S3's codes: `InvalidArgument` naming the argument, `InvalidRequest`
-//! or `MalformedXML`.
+//! or `MalformedXML`. The website endpoint serves it (see
+//! [`super::website`]).
 
 use miniaws_core::storage::Redirect as CoreRedirect;
 use miniaws_core::storage::{

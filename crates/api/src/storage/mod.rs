@@ -12,7 +12,7 @@
 mod create_bucket;
 mod delete_bucket;
 mod delete_object;
-mod get_object;
+pub(crate) mod get_object;
 mod list_buckets;
 mod list_objects;
 mod put_object;
