@@ -2481,6 +2481,158 @@ async fn version_tagging(s3: &Client, other: &Client, bucket: &str) {
     assert_eq!(tags_of(Some(&v2)).await.0, Vec::new(), "nothing changed");
 }
 
+/// A bucket policy that grants `s3:GetObjectVersion` and
+/// `s3:GetObjectVersionTagging` opens reads by version id to another
+/// account (and `s3:GetObjectVersion` to anonymous readers), as on S3;
+/// nothing else is opened, and without the grant they are refused.
+async fn version_grants(server: &TestServer, s3: &Client, other: &Client, bucket: &str) {
+    use aws_sdk_s3::types::{BucketVersioningStatus, Tag, Tagging};
+    s3.create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("CreateBucket");
+    set_versioning(s3, bucket, BucketVersioningStatus::Enabled).await;
+    let v1 = put_version(s3, bucket, "k", b"one").await.expect("id");
+    let v2 = put_version(s3, bucket, "k", b"two").await.expect("id");
+    s3.put_object_tagging()
+        .bucket(bucket)
+        .key("k")
+        .version_id(&v1)
+        .tagging(
+            Tagging::builder()
+                .tag_set(Tag::builder().key("t").value("1").build().expect("tag"))
+                .build()
+                .expect("tagging"),
+        )
+        .send()
+        .await
+        .expect("PutObjectTagging");
+    let other_id = other
+        .list_buckets()
+        .send()
+        .await
+        .expect("ListBuckets")
+        .owner()
+        .and_then(|o| o.id())
+        .expect("an owner id")
+        .to_owned();
+    let read = |version: Option<&str>| {
+        let call = other
+            .get_object()
+            .bucket(bucket)
+            .key("k")
+            .set_version_id(version.map(str::to_owned));
+        async move {
+            match call.send().await {
+                Ok(out) => Ok((
+                    out.version_id().map(str::to_owned),
+                    out.body.collect().await.expect("body").to_vec(),
+                )),
+                Err(e) => Err(code_of(&e)),
+            }
+        }
+    };
+    let denied = Err(("AccessDenied".to_owned(), 403));
+    assert_eq!(read(Some(&v1)).await, denied, "no policy: refused");
+    let policy = |principal: &str, actions: &str| {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{principal},"Action":{actions},"Resource":"arn:aws:s3:::{bucket}/*"}}]}}"#
+        )
+    };
+    s3.put_bucket_policy()
+        .bucket(bucket)
+        .policy(policy(
+            &format!(r#"{{"AWS":"{other_id}"}}"#),
+            r#"["s3:GetObjectVersion","s3:GetObjectVersionTagging"]"#,
+        ))
+        .send()
+        .await
+        .expect("PutBucketPolicy");
+    assert_eq!(
+        read(Some(&v1)).await,
+        Ok((Some(v1.clone()), b"one".to_vec()))
+    );
+    assert_eq!(
+        read(Some(&v2)).await,
+        Ok((Some(v2.clone()), b"two".to_vec()))
+    );
+    let head = other
+        .head_object()
+        .bucket(bucket)
+        .key("k")
+        .version_id(&v1)
+        .send()
+        .await
+        .expect("HeadObject by version, granted");
+    assert_eq!(head.content_length(), Some(3));
+    let tags = other
+        .get_object_tagging()
+        .bucket(bucket)
+        .key("k")
+        .version_id(&v1)
+        .send()
+        .await
+        .expect("GetObjectTagging by version, granted");
+    assert_eq!(tags.tag_set().len(), 1);
+    assert_eq!(tags.version_id(), Some(v1.as_str()));
+    // Not granted: the current version (s3:GetObject), a version that does
+    // not exist (no s3:ListBucket to tell), GetObjectAttributes by version.
+    assert_eq!(read(None).await, denied, "s3:GetObject is not granted");
+    assert_eq!(
+        read(Some("0123456789abcdef0123456789abcdef")).await,
+        denied,
+        "a missing version, without s3:ListBucket"
+    );
+    let err = other
+        .get_object_attributes()
+        .bucket(bucket)
+        .key("k")
+        .version_id(&v1)
+        .object_attributes(ObjectAttributes::ObjectSize)
+        .send()
+        .await
+        .expect_err("GetObjectAttributes by version is the owner's");
+    assert_eq!(code_of(&err), ("AccessDenied".into(), 403));
+
+    // Anonymous: s3:GetObjectVersion to everyone (Block Public Access off).
+    s3.delete_public_access_block()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("DeletePublicAccessBlock");
+    s3.put_bucket_policy()
+        .bucket(bucket)
+        .policy(policy(r#""*""#, r#""s3:GetObjectVersion""#))
+        .send()
+        .await
+        .expect("PutBucketPolicy");
+    let url = |query: &str| format!("{}/{bucket}/k{query}", server.aws_url());
+    let anonymous = reqwest::get(url(&format!("?versionId={v1}")))
+        .await
+        .expect("anonymous GET");
+    assert_eq!(anonymous.status().as_u16(), 200);
+    assert_eq!(
+        anonymous
+            .headers()
+            .get("x-amz-version-id")
+            .and_then(|v| v.to_str().ok()),
+        Some(v1.as_str())
+    );
+    assert_eq!(&anonymous.bytes().await.expect("body")[..], b"one");
+    for (what, query) in [
+        ("the current version", String::new()),
+        ("a version's tags", format!("?tagging&versionId={v1}")),
+    ] {
+        let status = reqwest::get(url(&query))
+            .await
+            .expect("anonymous GET")
+            .status()
+            .as_u16();
+        assert_eq!(status, 403, "{what} is not granted");
+    }
+}
+
 /// Another owner is refused every versioned call on Alice's bucket.
 async fn versions_of_another_owner(other: &Client, bucket: &str, version: &str) {
     use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
@@ -2662,6 +2814,7 @@ async fn versioned(backend: Backend) {
     suspended(&a, "vb-suspended").await;
     null_version_answers(&a, "vb-null").await;
     version_tagging(&a, &b, "vb-tags").await;
+    version_grants(&server, &a, &b, "vb-grants").await;
     versioned_policy_and_lifecycle(&a, "vb-policy").await;
     let (_, current) = read_version(&a, "vb-basics", "k", None).await;
     let current = current.expect("a version id");
@@ -2692,6 +2845,7 @@ async fn versioned(backend: Backend) {
         "vb-policy",
         "vb-null",
         "vb-tags",
+        "vb-grants",
     ] {
         let all = listed_versions(&a, bucket, "", 1000).await;
         for chunk in all.chunks(400) {

@@ -164,10 +164,14 @@ impl CallerAccess {
             )
         };
         let op = cx.s3_op().name();
-        let Some((bucket, action, key)) = public_read(op, cx.s3_path()) else {
+        let Some((bucket, action, key)) = public_read(op, cx.s3_path(), cx.uri().query()) else {
             return Err(denied());
         };
-        if action == PublicAction::GetObject && has_response_overrides(cx.uri().query()) {
+        if matches!(
+            action,
+            PublicAction::GetObject | PublicAction::GetObjectVersion
+        ) && has_response_overrides(cx.uri().query())
+        {
             return Err(s3_error!(
                 InvalidRequest,
                 "Request specific response headers cannot be used for anonymous GET requests."
@@ -207,7 +211,7 @@ impl CallerAccess {
     ) -> S3Result<(String, String)> {
         let op = cx.s3_op().name();
         let headers = cx.headers();
-        let bucket = public_read(op, cx.s3_path())
+        let bucket = public_read(op, cx.s3_path(), cx.uri().query())
             .filter(|_| headers.contains_key(EXPECTED_OWNER))
             .map(|(bucket, _, _)| bucket);
         let source = matches!(op, "CopyObject" | "UploadPartCopy")
@@ -250,9 +254,16 @@ impl CallerAccess {
 /// GetObjectTagging under `s3:GetObjectTagging`; ListObjects,
 /// ListObjectsV2 and HeadBucket under `s3:ListBucket` on the bucket,
 /// ListObjectVersions under `s3:ListBucketVersions`, GetBucketAcl under
-/// `s3:GetBucketAcl`. The bucket, the action and (for an object read) the
-/// key.
-fn public_read(op: &str, path: &S3Path) -> Option<(String, PublicAction, Option<String>)> {
+/// `s3:GetBucketAcl`. Naming a `versionId` (in `query`), GetObject and
+/// HeadObject need `s3:GetObjectVersion` instead, GetObjectTagging
+/// `s3:GetObjectVersionTagging`, and the other reads are the owner's
+/// alone ([`PublicAction::of_version`]). The bucket, the action and (for
+/// an object read) the key.
+fn public_read(
+    op: &str,
+    path: &S3Path,
+    query: Option<&str>,
+) -> Option<(String, PublicAction, Option<String>)> {
     match (op, path) {
         (op, S3Path::Object { bucket, key }) => {
             let action = match op {
@@ -261,6 +272,11 @@ fn public_read(op: &str, path: &S3Path) -> Option<(String, PublicAction, Option<
                 "GetObjectAcl" => PublicAction::GetObjectAcl,
                 "GetObjectTagging" => PublicAction::GetObjectTagging,
                 _ => return None,
+            };
+            let action = if names_version(query) {
+                action.of_version()?
+            } else {
+                action
             };
             Some((bucket.to_string(), action, Some(key.to_string())))
         }
@@ -275,6 +291,14 @@ fn public_read(op: &str, path: &S3Path) -> Option<(String, PublicAction, Option<
         }
         _ => None,
     }
+}
+
+/// Whether the query names a `versionId` (an object read of that version).
+fn names_version(query: Option<&str>) -> bool {
+    query.is_some_and(|q| {
+        q.split('&')
+            .any(|pair| pair.split_once('=').map_or(pair, |(name, _)| name) == "versionId")
+    })
 }
 
 /// Whether the query asks GetObject to override response headers

@@ -128,6 +128,14 @@ pub enum PublicAction {
     /// GetBucketAcl: `s3:GetBucketAcl` on `arn:aws:s3:::bucket`
     /// (<https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketAcl.html>).
     GetBucketAcl,
+    /// GetObject and HeadObject naming a `versionId`: `s3:GetObjectVersion`
+    /// on `arn:aws:s3:::bucket/key`
+    /// (<https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html>).
+    GetObjectVersion,
+    /// GetObjectTagging naming a `versionId`: `s3:GetObjectVersionTagging`
+    /// on `arn:aws:s3:::bucket/key`
+    /// (<https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectTagging.html>).
+    GetObjectVersionTagging,
 }
 
 impl PublicAction {
@@ -141,6 +149,22 @@ impl PublicAction {
             Self::GetObjectTagging => S3Action::GetObjectTagging,
             Self::ListBucketVersions => S3Action::ListBucketVersions,
             Self::GetBucketAcl => S3Action::GetBucketAcl,
+            Self::GetObjectVersion => S3Action::GetObjectVersion,
+            Self::GetObjectVersionTagging => S3Action::GetObjectVersionTagging,
+        }
+    }
+
+    /// The action of the same read naming a version id, when a policy can
+    /// grant it: GetObject/HeadObject's `s3:GetObjectVersion`,
+    /// GetObjectTagging's `s3:GetObjectVersionTagging`; `None` for the
+    /// other reads (by version id they are the owner's alone).
+    pub fn of_version(self) -> Option<Self> {
+        match self {
+            Self::GetObject | Self::GetObjectVersion => Some(Self::GetObjectVersion),
+            Self::GetObjectTagging | Self::GetObjectVersionTagging => {
+                Some(Self::GetObjectVersionTagging)
+            }
+            _ => None,
         }
     }
 
@@ -222,6 +246,8 @@ pub enum S3Action {
     GetObjectVersion,
     /// A DeleteObject that names a version id (removes it for good).
     DeleteObjectVersion,
+    /// A GetObjectTagging that names a version id.
+    GetObjectVersionTagging,
     GetObjectTagging,
     PutObjectTagging,
     DeleteObjectTagging,
@@ -288,6 +314,7 @@ impl S3Action {
             Self::DeleteObject => &["s3:DeleteObject"],
             Self::GetObjectVersion => &["s3:GetObjectVersion"],
             Self::DeleteObjectVersion => &["s3:DeleteObjectVersion"],
+            Self::GetObjectVersionTagging => &["s3:GetObjectVersionTagging"],
             Self::GetObjectTagging => &["s3:GetObjectTagging"],
             Self::PutObjectTagging => &["s3:PutObjectTagging"],
             Self::DeleteObjectTagging => &["s3:DeleteObjectTagging"],

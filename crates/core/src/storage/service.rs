@@ -1220,7 +1220,9 @@ impl StorageService {
         version: Option<VersionId>,
     ) -> CoreResult<ObjectRead> {
         if let Some(version) = version {
-            return self.version_read(reader, bucket, key, version).await;
+            return self
+                .version_read(reader, action, bucket, key, version)
+                .await;
         }
         if let Some(found) = self.joined_read(reader, action, bucket, key).await? {
             return Ok(found);
@@ -1365,8 +1367,8 @@ impl StorageService {
     }
 
     /// [`Self::head_object`] of version `version` (`None`: the current
-    /// one; a version is read by the bucket's owner alone, see
-    /// [`Self::version_read`]).
+    /// one; a version is read by the bucket's owner, or by whom its policy
+    /// grants `s3:GetObjectVersion`, see [`Self::version_read`]).
     ///
     /// # Errors
     /// As [`Self::head_object`]; `NotFound(Version)`, `DeleteMarker`.
@@ -1660,8 +1662,8 @@ impl StorageService {
     }
 
     /// [`Self::copy_object`] from version `src_version` of the source
-    /// (`None`: its current version; a version is read by its bucket's
-    /// owner alone). Also answers the version id of the source version
+    /// (`None`: its current version; another account's version needs its
+    /// bucket's policy to grant `s3:GetObjectVersion`). Also answers the version id of the source version
     /// copied, as an answer names it ([`ObjectMeta::answered_version_id`]:
     /// S3's `x-amz-copy-source-version-id`).
     ///

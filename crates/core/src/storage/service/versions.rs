@@ -286,10 +286,16 @@ impl StorageService {
         Ok(results)
     }
 
-    /// The version `version` of `key` that `reader` may read: the bucket's
-    /// owner only (a policy's grants are for the current version; S3's
-    /// `s3:GetObjectVersion` grants are not implemented), under
-    /// `s3:GetObjectVersion`.
+    /// The version `version` of `key` that `reader` may read for `action`
+    /// (the read's action without a version: [`PublicAction::GetObject`]
+    /// and so on): the bucket's owner, unless its policy denies them
+    /// `s3:GetObjectVersion`; or another account or an anonymous reader
+    /// whose grant is for the read of that version
+    /// ([`PublicAction::of_version`]: `s3:GetObjectVersion`,
+    /// `s3:GetObjectVersionTagging`; the other reads of a version are the
+    /// owner's alone). Such a reader is told a version or key is missing
+    /// only when the policy also lets them list the bucket (`AccessDenied`
+    /// otherwise), as for the current version.
     ///
     /// # Errors
     /// `NotFound(Bucket)`, `NotFound(Version)` for a version that does not
@@ -298,42 +304,70 @@ impl StorageService {
     pub(super) async fn version_read(
         &self,
         reader: &Reader,
+        action: PublicAction,
         bucket: &str,
         key: &str,
         version: VersionId,
     ) -> CoreResult<ObjectRead> {
-        let caller = match reader {
-            Reader::Owner(caller) | Reader::Signed(caller) => *caller,
-            Reader::Public(_) => return Err(CoreError::Forbidden("Access Denied".into())),
-        };
+        let denied = || CoreError::Forbidden("Access Denied".into());
+        let version_action = action.of_version();
         let name = BucketName::parse(bucket)?;
         let Some(found) = self.repo.lookup_bucket(&name).await? else {
-            return Err(CoreError::not_found(Resource::Bucket, name.as_str()));
-        };
-        if found.bucket.owner != caller.user_id {
             return Err(match reader {
-                Reader::Owner(_) => forbidden(&name),
-                _ => CoreError::Forbidden("Access Denied".into()),
+                Reader::Public(_) => denied(),
+                _ => CoreError::not_found(Resource::Bucket, name.as_str()),
             });
-        }
-        let policy = found
-            .policy
-            .as_deref()
-            .and_then(|doc| stored_policy(&found.bucket.name, doc));
-        owner_may(
-            &found.bucket,
-            policy.as_ref(),
-            caller,
-            &Access::object(S3Action::GetObjectVersion, key),
-        )?;
+        };
+        let versioning = found.versioning;
+        let lifecycle = found.lifecycle.clone();
+        let grant = match reader {
+            Reader::Owner(caller) | Reader::Signed(caller)
+                if found.bucket.owner == caller.user_id =>
+            {
+                let policy = found
+                    .policy
+                    .as_deref()
+                    .and_then(|doc| stored_policy(&found.bucket.name, doc));
+                owner_may(
+                    &found.bucket,
+                    policy.as_ref(),
+                    *caller,
+                    &Access::object(S3Action::GetObjectVersion, key),
+                )?;
+                None
+            }
+            Reader::Owner(_) => return Err(forbidden(&name)),
+            Reader::Signed(caller) => {
+                let Some(version_action) = version_action else {
+                    return Err(denied());
+                };
+                // Another account's bucket: only through its policy's
+                // grant of the version read.
+                let (_, grant, _) = self
+                    .granted_to_other(*caller, found, version_action, Some(key))
+                    .await?;
+                grant
+            }
+            Reader::Public(grant) => {
+                if version_action != Some(grant.action)
+                    || grant.bucket != bucket
+                    || grant.key.as_deref() != Some(key)
+                    || grant.owner != found.bucket.owner
+                {
+                    return Err(denied());
+                }
+                Some(grant.clone())
+            }
+        };
         let key = ObjectKey::parse(key)?;
+        let may_list = grant.as_ref().is_none_or(|g| g.may_list);
         match self.repo.get_object_version(&name, &key, version).await? {
             Some(ListedVersion {
                 version: ObjectVersion::Object(mut meta),
                 ..
             }) => {
-                meta.in_versioned_bucket = found.versioning.is_versioned();
-                Ok((meta, None, found.lifecycle))
+                meta.in_versioned_bucket = versioning.is_versioned();
+                Ok((meta, grant, lifecycle))
             }
             Some(ListedVersion {
                 version: ObjectVersion::DeleteMarker(marker),
@@ -343,6 +377,7 @@ impl StorageService {
                 version_id: marker.version_id().to_string(),
                 by_version: true,
             }),
+            None if !may_list => Err(denied()),
             None => Err(self.missing_version(&name, &key, version).await?),
         }
     }
