@@ -802,11 +802,12 @@ fn cases() -> Vec<Case> {
                     let key = vs[0].key.clone();
                     let seq = |i: usize| seq_of(&r, &b, "k", v(&vs[i]));
                     let (s1, s2, s3) = (seq(0).await, seq(1).await, seq(2).await);
+                    let untagged = Tags::default();
                     let expire = |owner, seq, newer| {
-                        let (r, b, key) = (&r, &b, &key);
+                        let (r, b, key, untagged) = (&r, &b, &key, &untagged);
                         async move {
                             r.storage
-                                .expire_noncurrent_version(owner, b, key, seq, newer)
+                                .expire_noncurrent_version(owner, b, key, seq, newer, untagged)
                                 .await
                                 .unwrap()
                         }
@@ -857,6 +858,46 @@ fn cases() -> Vec<Case> {
                     );
                     let s3 = seq(2).await;
                     assert_eq!(expire(alice, s3, 0).await, None, "no configuration");
+                    assert_eq!(versions(&r, &b).await.len(), 2);
+                })
+            },
+        ),
+        (
+            "lifecycle: a noncurrent version retagged since the sweep read it stays",
+            |r| {
+                Box::pin(async move {
+                    let alice = r.user("alice").await;
+                    let b = configured_bucket(&r, alice, "lc-retag", Versioning::Enabled).await;
+                    let vs: Vec<_> = (1..=3).map(|i| object(&b, "k", i, true)).collect();
+                    for o in &vs {
+                        r.storage.put_object(alice, o).await.unwrap();
+                    }
+                    let key = vs[0].key.clone();
+                    let s1 = seq_of(&r, &b, "k", v(&vs[0])).await;
+                    // The sweep read the version untagged; it is tagged since.
+                    let kept = tag("keep", "yes");
+                    r.storage
+                        .set_version_tags(alice, &b, &key, v(&vs[0]), &kept)
+                        .await
+                        .unwrap();
+                    let untagged = Tags::default();
+                    assert_eq!(
+                        r.storage
+                            .expire_noncurrent_version(alice, &b, &key, s1, 1, &untagged)
+                            .await
+                            .unwrap(),
+                        None,
+                        "retagged in between: kept"
+                    );
+                    assert_eq!(versions(&r, &b).await.len(), 3);
+                    assert_eq!(
+                        r.storage
+                            .expire_noncurrent_version(alice, &b, &key, s1, 1, &kept)
+                            .await
+                            .unwrap(),
+                        Some(Some(vs[0].blob_id)),
+                        "the tags it has now: removed"
+                    );
                     assert_eq!(versions(&r, &b).await.len(), 2);
                 })
             },

@@ -2730,6 +2730,36 @@ async fn versioned_policy_and_lifecycle(s3: &Client, bucket: &str) {
         b"body",
         "the current version is s3:GetObject's"
     );
+    // A version's tags are s3:GetObjectVersionTagging's, which this policy
+    // leaves alone...
+    s3.get_object_tagging()
+        .bucket(bucket)
+        .key("k")
+        .version_id(&id)
+        .send()
+        .await
+        .expect("tags by version id: not denied");
+    // ...and which a Deny of its own refuses, the version's bytes then
+    // readable.
+    let policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Deny","Principal":"*","Action":"s3:GetObjectVersionTagging","Resource":"arn:aws:s3:::{bucket}/*"}}]}}"#
+    );
+    s3.put_bucket_policy()
+        .bucket(bucket)
+        .policy(policy)
+        .send()
+        .await
+        .expect("PutBucketPolicy");
+    let err = s3
+        .get_object_tagging()
+        .bucket(bucket)
+        .key("k")
+        .version_id(&id)
+        .send()
+        .await
+        .expect_err("denied by version tagging");
+    assert_eq!(code_of(&err), ("AccessDenied".into(), 403));
+    assert_eq!(read_version(s3, bucket, "k", Some(&id)).await.0, b"body");
     s3.delete_bucket_policy()
         .bucket(bucket)
         .send()

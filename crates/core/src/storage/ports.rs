@@ -646,7 +646,9 @@ pub trait StorageRepo: Send + Sync {
     /// good the noncurrent version (or noncurrent delete marker) `seq` of
     /// `key`, only while at least `newer` noncurrent versions of the key
     /// are newer than it (so it is never the latest version, and a
-    /// version a concurrent delete made current or latest stays) and the
+    /// version a concurrent delete made current or latest stays), a
+    /// version with bytes still has exactly `tags` (the sweep's rule
+    /// filtered on them: a retag in between keeps the version) and the
     /// bucket is still `owner`'s, versioned and configured. `None`: nothing
     /// removed; `Some(blob)`: removed, with its blob (`None` for a delete
     /// marker) for the caller to remove after the row.
@@ -660,6 +662,7 @@ pub trait StorageRepo: Send + Sync {
         _key: &ObjectKey,
         _seq: i64,
         _newer: u32,
+        _tags: &Tags,
     ) -> CoreResult<Option<Option<BlobId>>> {
         Err(no_versions())
     }

@@ -563,6 +563,7 @@ pub(super) async fn expire_noncurrent_version(
     key: &ObjectKey,
     seq: i64,
     newer: u32,
+    tags: &miniaws_core::storage::Tags,
 ) -> Result<Option<Option<BlobId>>, sqlx::Error> {
     let mut tx = conn.begin().await?;
     if !matches!(
@@ -574,7 +575,9 @@ pub(super) async fn expire_noncurrent_version(
     // The noncurrent versions newer than `seq`: the rows of
     // object_versions after it, less the latest one when the key has no
     // current row (then the newest row is the latest version, a marker).
-    // At least `newer` of them also means the row is not the latest.
+    // At least `newer` of them also means the row is not the latest. A
+    // version retagged since the sweep read it is left for the next sweep
+    // (markers have no tags).
     let removed: Vec<Option<Uuid>> = sqlx::query_scalar(
         "DELETE FROM object_versions
          WHERE seq = $1 AND bucket = $2 AND key = $3
@@ -582,12 +585,14 @@ pub(super) async fn expire_noncurrent_version(
                 WHERE bucket = $2 AND key = $3 AND seq > $1)
              - (CASE WHEN EXISTS (SELECT 1 FROM objects WHERE bucket = $2 AND key = $3)
                      THEN 0 ELSE 1 END) >= $4
+           AND (delete_marker OR tags = $5)
          RETURNING blob_id",
     )
     .bind(seq)
     .bind(bucket.as_str())
     .bind(key.as_str().as_bytes())
     .bind(i64::from(newer))
+    .bind(tags_to_json(tags))
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;

@@ -1025,9 +1025,10 @@ impl StorageRepo for SqliteStorageRepo {
         key: &ObjectKey,
         seq: i64,
         newer: u32,
+        tags: &Tags,
     ) -> CoreResult<Option<Option<BlobId>>> {
         let mut conn = self.pool.acquire().await.map_err(db_err)?;
-        versions::expire_noncurrent_version(&mut conn, owner, bucket, key, seq, newer)
+        versions::expire_noncurrent_version(&mut conn, owner, bucket, key, seq, newer, tags)
             .await
             .map_err(db_err)
     }

@@ -288,8 +288,9 @@ impl StorageService {
 
     /// The version `version` of `key` that `reader` may read for `action`
     /// (the read's action without a version: [`PublicAction::GetObject`]
-    /// and so on): the bucket's owner, unless its policy denies them
-    /// `s3:GetObjectVersion`; or another account or an anonymous reader
+    /// and so on): the bucket's owner, unless its policy denies them the
+    /// version read (`s3:GetObjectVersion`, or `s3:GetObjectVersionTagging`
+    /// for the tags); or another account or an anonymous reader
     /// whose grant is for the read of that version
     /// ([`PublicAction::of_version`]: `s3:GetObjectVersion`,
     /// `s3:GetObjectVersionTagging`; the other reads of a version are the
@@ -328,11 +329,16 @@ impl StorageService {
                     .policy
                     .as_deref()
                     .and_then(|doc| stored_policy(&found.bucket.name, doc));
+                // The owner's read by version id is refused by a `Deny` of
+                // its version action (`s3:GetObjectVersionTagging` for the
+                // tags), `s3:GetObjectVersion` for the reads that have none.
+                let owner_action =
+                    version_action.map_or(S3Action::GetObjectVersion, |a| a.action());
                 owner_may(
                     &found.bucket,
                     policy.as_ref(),
                     *caller,
-                    &Access::object(S3Action::GetObjectVersion, key),
+                    &Access::object(owner_action, key),
                 )?;
                 None
             }
@@ -698,7 +704,9 @@ impl StorageService {
                             let removed = match keep {
                                 Some(keep) => {
                                     self.repo
-                                        .expire_noncurrent_version(owner, bucket, key, seq, keep)
+                                        .expire_noncurrent_version(
+                                            owner, bucket, key, seq, keep, tags,
+                                        )
                                         .await?
                                 }
                                 None => None,
