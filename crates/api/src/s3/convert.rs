@@ -121,7 +121,8 @@ const CONTENT_DISPOSITION: &str = "content-disposition";
 const CONTENT_ENCODING: &str = "content-encoding";
 const CONTENT_LANGUAGE: &str = "content-language";
 const EXPIRES: &str = "expires";
-const WEBSITE_REDIRECT: &str = "x-amz-website-redirect-location";
+/// The stored header that redirects an object's website address.
+pub(crate) const WEBSITE_REDIRECT: &str = "x-amz-website-redirect-location";
 const STORAGE_CLASS: &str = super::request_options::STORAGE_CLASS;
 
 impl StoredHeaders {

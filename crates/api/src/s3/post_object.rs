@@ -42,6 +42,7 @@ use super::host::bucket_alone;
 use super::post_policy::{self, FormFields, LengthRange};
 use super::request_options;
 use super::tagging::{document_tags, header_tags};
+use super::wire::escape;
 use super::{bucket_error, object_error};
 use crate::detached::detached;
 use crate::state::AppState;
@@ -502,13 +503,6 @@ fn answer(
         headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
     }
     response
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// Whether the parser is still before the `file` field, and whether it was

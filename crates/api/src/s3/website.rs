@@ -29,7 +29,8 @@ use miniaws_core::storage::{
 };
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-use super::wire::AMZ_REQUEST_ID;
+use super::convert::WEBSITE_REDIRECT;
+use super::wire::{AMZ_REQUEST_ID, escape};
 use crate::middleware::REQUEST_ID_HEADER;
 use crate::state::AppState;
 use crate::storage::get_object::conditions;
@@ -45,9 +46,6 @@ const PATH: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'.')
     .remove(b'~');
-
-/// The stored header that redirects an object's website address.
-const WEBSITE_REDIRECT: &str = "x-amz-website-redirect-location";
 
 /// The bucket a website `Host` names, if it is one:
 /// `<bucket>.s3-website[-<region>|.<region>].localhost[:port]`.
@@ -548,13 +546,6 @@ fn server_failure(e: &CoreError) -> Failure {
             "We encountered an internal error. Please try again.",
         ),
     }
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 #[cfg(test)]

@@ -342,7 +342,8 @@ pub fn add_argument_xml(xml: &str, name: &str, value: Option<&str>) -> String {
     format!("{}{}{}", &xml[..at], extra, &xml[at..])
 }
 
-fn escape(s: &str) -> String {
+/// `s` escaped for XML or HTML text and attribute values.
+pub(crate) fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
