@@ -12,8 +12,9 @@
 //! by id, delete markers, permanent deletes, copies and multipart
 //! completions, DeleteObjects with versions, ListObjectVersions paged over
 //! a few hundred versions, Suspended, `null` named in every answer about a
-//! `null` version, the tags of noncurrent versions set by id, another
-//! owner refused, a policy's
+//! `null` version, the tags of noncurrent versions set by id, the ACL of
+//! a noncurrent version behind a delete marker, 304s naming their version,
+//! another owner refused, a policy's
 //! `Deny` of the version actions, lifecycle rules beside versioning, a
 //! restart that keeps every version and blob, and sixteen clients racing
 //! writes, delete markers and permanent deletes on three keys.
@@ -2484,7 +2485,9 @@ async fn version_tagging(s3: &Client, other: &Client, bucket: &str) {
 /// A bucket policy that grants `s3:GetObjectVersion` and
 /// `s3:GetObjectVersionTagging` opens reads by version id to another
 /// account (and `s3:GetObjectVersion` to anonymous readers), as on S3;
-/// nothing else is opened, and without the grant they are refused.
+/// nothing else is opened, and without the grant they are refused. A copy
+/// of a tagged version takes its tags under `s3:GetObjectVersionTagging`
+/// only, GetObjectAcl by id answers under `s3:GetObjectVersionAcl`.
 async fn version_grants(server: &TestServer, s3: &Client, other: &Client, bucket: &str) {
     use aws_sdk_s3::types::{BucketVersioningStatus, Tag, Tagging};
     s3.create_bucket()
@@ -2576,6 +2579,88 @@ async fn version_grants(server: &TestServer, s3: &Client, other: &Client, bucket
         .expect("GetObjectTagging by version, granted");
     assert_eq!(tags.tag_set().len(), 1);
     assert_eq!(tags.version_id(), Some(v1.as_str()));
+    let acl_of = |version: Option<&str>| {
+        let call = other
+            .get_object_acl()
+            .bucket(bucket)
+            .key("k")
+            .set_version_id(version.map(str::to_owned));
+        async move { call.send().await.map(|_| ()).map_err(|e| code_of(&e)) }
+    };
+    let refused: Result<(), _> = Err(("AccessDenied".to_owned(), 403));
+    assert_eq!(acl_of(Some(&v1)).await, refused, "s3:GetObjectVersionAcl");
+    // A copy of the tagged version takes its tags along under
+    // s3:GetObjectVersionTagging (granted), not s3:GetObjectTagging.
+    let copies = format!("{bucket}-copies");
+    other
+        .create_bucket()
+        .bucket(&copies)
+        .send()
+        .await
+        .expect("CreateBucket");
+    let copy = |tagging: Option<aws_sdk_s3::types::TaggingDirective>| {
+        let call = other
+            .copy_object()
+            .bucket(&copies)
+            .key("copy")
+            .copy_source(format!("{bucket}/k?versionId={v1}"))
+            .set_tagging_directive(tagging);
+        async move { call.send().await.map(|_| ()).map_err(|e| code_of(&e)) }
+    };
+    copy(None).await.expect("a copy with the version's tags");
+    let copied = other
+        .get_object_tagging()
+        .bucket(&copies)
+        .key("copy")
+        .send()
+        .await
+        .expect("GetObjectTagging of the copy");
+    assert_eq!(copied.tag_set().len(), 1, "the tags came along");
+    s3.put_bucket_policy()
+        .bucket(bucket)
+        .policy(policy(
+            &format!(r#"{{"AWS":"{other_id}"}}"#),
+            r#"["s3:GetObjectVersion","s3:GetObjectTagging","s3:GetObjectVersionAcl"]"#,
+        ))
+        .send()
+        .await
+        .expect("PutBucketPolicy");
+    assert_eq!(
+        copy(None).await,
+        refused,
+        "s3:GetObjectTagging does not open a version's tags"
+    );
+    copy(Some(aws_sdk_s3::types::TaggingDirective::Replace))
+        .await
+        .expect("a copy without the tags");
+    assert_eq!(acl_of(Some(&v1)).await, Ok(()), "s3:GetObjectVersionAcl");
+    assert_eq!(
+        acl_of(None).await,
+        refused,
+        "s3:GetObjectAcl is not granted"
+    );
+    other
+        .delete_object()
+        .bucket(&copies)
+        .key("copy")
+        .send()
+        .await
+        .expect("DeleteObject");
+    other
+        .delete_bucket()
+        .bucket(&copies)
+        .send()
+        .await
+        .expect("DeleteBucket");
+    s3.put_bucket_policy()
+        .bucket(bucket)
+        .policy(policy(
+            &format!(r#"{{"AWS":"{other_id}"}}"#),
+            r#"["s3:GetObjectVersion","s3:GetObjectVersionTagging"]"#,
+        ))
+        .send()
+        .await
+        .expect("PutBucketPolicy");
     // Not granted: the current version (s3:GetObject), a version that does
     // not exist (no s3:ListBucket to tell), GetObjectAttributes by version.
     assert_eq!(read(None).await, denied, "s3:GetObject is not granted");
@@ -2630,6 +2715,196 @@ async fn version_grants(server: &TestServer, s3: &Client, other: &Client, bucket
             .status()
             .as_u16();
         assert_eq!(status, 403, "{what} is not granted");
+    }
+}
+
+/// Get/PutObjectAcl naming a version read that version, current or
+/// noncurrent, also when a delete marker hides the key; a 304 names the
+/// version it stands for, as the 200 would.
+async fn version_acls_and_not_modified(s3: &Client, bucket: &str) {
+    use aws_sdk_s3::types::BucketVersioningStatus;
+    s3.create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("CreateBucket");
+    set_versioning(s3, bucket, BucketVersioningStatus::Enabled).await;
+    let v1 = put_version(s3, bucket, "k", b"one").await.expect("id");
+    let marker = s3
+        .delete_object()
+        .bucket(bucket)
+        .key("k")
+        .send()
+        .await
+        .expect("DeleteObject")
+        .version_id()
+        .expect("the marker's id")
+        .to_owned();
+    let owner_id = s3
+        .list_buckets()
+        .send()
+        .await
+        .expect("ListBuckets")
+        .owner()
+        .and_then(|o| o.id())
+        .expect("an owner id")
+        .to_owned();
+
+    // The key is hidden, its noncurrent version is not.
+    let err = s3
+        .get_object_acl()
+        .bucket(bucket)
+        .key("k")
+        .send()
+        .await
+        .expect_err("the current version is a delete marker");
+    assert_eq!(code_of(&err), ("NoSuchKey".into(), 404));
+    let acl = s3
+        .get_object_acl()
+        .bucket(bucket)
+        .key("k")
+        .version_id(&v1)
+        .send()
+        .await
+        .expect("GetObjectAcl of a noncurrent version");
+    assert_owner_full_control(acl.owner(), acl.grants(), &owner_id);
+    s3.put_object_acl()
+        .bucket(bucket)
+        .key("k")
+        .version_id(&v1)
+        .acl(ObjectCannedAcl::Private)
+        .send()
+        .await
+        .expect("PutObjectAcl of a noncurrent version");
+    let err = s3
+        .put_object_acl()
+        .bucket(bucket)
+        .key("k")
+        .version_id(&v1)
+        .acl(ObjectCannedAcl::PublicRead)
+        .send()
+        .await
+        .expect_err("a public ACL");
+    assert_eq!(code_of(&err), ("AccessControlListNotSupported".into(), 400));
+    for (what, version, expected) in [
+        (
+            "the delete marker",
+            marker.as_str(),
+            ("MethodNotAllowed", 405),
+        ),
+        (
+            "a version the key does not have",
+            "0123456789abcdef0123456789abcdef",
+            ("NoSuchVersion", 404),
+        ),
+    ] {
+        let err = s3
+            .get_object_acl()
+            .bucket(bucket)
+            .key("k")
+            .version_id(version)
+            .send()
+            .await
+            .expect_err(what);
+        assert_eq!(code_of(&err), (expected.0.into(), expected.1), "Get {what}");
+        let err = s3
+            .put_object_acl()
+            .bucket(bucket)
+            .key("k")
+            .version_id(version)
+            .acl(ObjectCannedAcl::Private)
+            .send()
+            .await
+            .expect_err(what);
+        assert_eq!(code_of(&err), (expected.0.into(), expected.1), "Put {what}");
+    }
+    // The version actions are the ones a Deny refuses to the owner.
+    s3.put_bucket_policy()
+        .bucket(bucket)
+        .policy(format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Deny","Principal":"*","Action":["s3:GetObjectVersionAcl","s3:PutObjectVersionAcl"],"Resource":"arn:aws:s3:::{bucket}/*"}}]}}"#
+        ))
+        .send()
+        .await
+        .expect("PutBucketPolicy");
+    let v2 = put_version(s3, bucket, "k", b"two").await.expect("id");
+    s3.get_object_acl()
+        .bucket(bucket)
+        .key("k")
+        .send()
+        .await
+        .expect("GetObjectAcl of the current version, not denied");
+    let err = s3
+        .get_object_acl()
+        .bucket(bucket)
+        .key("k")
+        .version_id(&v2)
+        .send()
+        .await
+        .expect_err("s3:GetObjectVersionAcl denied");
+    assert_eq!(code_of(&err), ("AccessDenied".into(), 403));
+    let err = s3
+        .put_object_acl()
+        .bucket(bucket)
+        .key("k")
+        .version_id(&v1)
+        .acl(ObjectCannedAcl::Private)
+        .send()
+        .await
+        .expect_err("s3:PutObjectVersionAcl denied");
+    assert_eq!(code_of(&err), ("AccessDenied".into(), 403));
+    s3.delete_bucket_policy()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("DeleteBucketPolicy");
+
+    // 304s name their version: a noncurrent one by id, the current one.
+    for version in [Some(v1.as_str()), Some(v2.as_str()), None] {
+        let etag = s3
+            .head_object()
+            .bucket(bucket)
+            .key("k")
+            .set_version_id(version.map(str::to_owned))
+            .send()
+            .await
+            .expect("HeadObject")
+            .e_tag()
+            .expect("an ETag")
+            .to_owned();
+        let expected = version.unwrap_or(&v2);
+        let err = s3
+            .get_object()
+            .bucket(bucket)
+            .key("k")
+            .set_version_id(version.map(str::to_owned))
+            .if_none_match(&etag)
+            .send()
+            .await
+            .expect_err("not modified");
+        let raw = err.raw_response().expect("response");
+        assert_eq!(raw.status().as_u16(), 304, "GET {version:?}");
+        assert_eq!(
+            raw.headers().get("x-amz-version-id"),
+            Some(expected),
+            "GET {version:?}"
+        );
+        let err = s3
+            .head_object()
+            .bucket(bucket)
+            .key("k")
+            .set_version_id(version.map(str::to_owned))
+            .if_none_match(&etag)
+            .send()
+            .await
+            .expect_err("not modified");
+        let raw = err.raw_response().expect("response");
+        assert_eq!(raw.status().as_u16(), 304, "HEAD {version:?}");
+        assert_eq!(
+            raw.headers().get("x-amz-version-id"),
+            Some(expected),
+            "HEAD {version:?}"
+        );
     }
 }
 
@@ -2845,6 +3120,7 @@ async fn versioned(backend: Backend) {
     null_version_answers(&a, "vb-null").await;
     version_tagging(&a, &b, "vb-tags").await;
     version_grants(&server, &a, &b, "vb-grants").await;
+    version_acls_and_not_modified(&a, "vb-acls").await;
     versioned_policy_and_lifecycle(&a, "vb-policy").await;
     let (_, current) = read_version(&a, "vb-basics", "k", None).await;
     let current = current.expect("a version id");
@@ -2876,6 +3152,7 @@ async fn versioned(backend: Backend) {
         "vb-null",
         "vb-tags",
         "vb-grants",
+        "vb-acls",
     ] {
         let all = listed_versions(&a, bucket, "", 1000).await;
         for chunk in all.chunks(400) {

@@ -256,7 +256,8 @@ impl CallerAccess {
 /// ListObjectVersions under `s3:ListBucketVersions`, GetBucketAcl under
 /// `s3:GetBucketAcl`. Naming a `versionId` (in `query`), GetObject and
 /// HeadObject need `s3:GetObjectVersion` instead, GetObjectTagging
-/// `s3:GetObjectVersionTagging`, and the other reads are the owner's
+/// `s3:GetObjectVersionTagging`, GetObjectAcl `s3:GetObjectVersionAcl`,
+/// and the other reads are the owner's
 /// alone ([`PublicAction::of_version`]). The bucket, the action and (for
 /// an object read) the key.
 fn public_read(

@@ -58,7 +58,11 @@ pub(super) async fn handle(
             body,
         } => (meta, expiration, range, body),
         Read::NotModified(meta, expiration) => {
-            return Err(not_modified(&meta, expiration.as_ref()));
+            return Err(not_modified(
+                &meta,
+                expiration.as_ref(),
+                answer_version(&meta, version),
+            ));
         }
     };
     let answer = ObjectAnswer::new(&meta, range, part_number, input.checksum_mode.as_ref());

@@ -5,7 +5,8 @@
 //! (<https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectAcl.html>)
 //! — another account's signed request or an unsigned one (see
 //! [`super::auth::reader`]), which get exactly the owner's answer.
-//! `versionId=null` names the current object (see [`super::versions`]).
+//! A `versionId` names that version, current or noncurrent, and is read
+//! under `s3:GetObjectVersionAcl` (see [`super::versions`]).
 
 use s3s::dto::{GetObjectAclInput, GetObjectAclOutput};
 use s3s::{S3Request, S3Response, S3Result};
@@ -21,16 +22,11 @@ pub(super) async fn handle(
     let reader = reader(&req)?;
     let input = req.input;
     // Every version has the one ACL there is (the bucket owner's full
-    // control); a version named must exist.
-    if let Some(version) = version_param(input.version_id.as_deref())? {
-        s3.storage()
-            .get_object_attributes_at(reader.clone(), &input.bucket, &input.key, Some(version))
-            .await
-            .map_err(object_error)?;
-    }
+    // control); a version named must exist, current or not.
+    let version = version_param(input.version_id.as_deref())?;
     let owner = s3
         .storage()
-        .get_object_acl_owner(reader, &input.bucket, &input.key)
+        .get_object_acl_owner(reader, &input.bucket, &input.key, version)
         .await
         .map_err(object_error)?;
     let (owner, grants) = owner_full_control(owner);

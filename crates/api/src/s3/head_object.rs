@@ -46,7 +46,11 @@ pub(super) async fn handle(
     {
         Head::Found { meta, expiration } => (meta, expiration),
         Head::NotModified(meta, expiration) => {
-            return Err(not_modified(&meta, expiration.as_ref()));
+            return Err(not_modified(
+                &meta,
+                expiration.as_ref(),
+                answer_version(&meta, version),
+            ));
         }
     };
     let range = match part_number {

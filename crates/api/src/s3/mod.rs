@@ -214,10 +214,15 @@ fn object_error(err: CoreError) -> S3Error {
     e
 }
 
-/// 304 Not Modified, with the validators S3 sends along, and
+/// 304 Not Modified, with the validators S3 sends along, the version it
+/// is about (`x-amz-version-id`, as on the 200 it stands for), and
 /// `x-amz-expiration` when the bucket's lifecycle expires the object (S3
 /// sends it on a 304 too).
-fn not_modified(meta: &ObjectMeta, expiration: Option<&ObjectExpiry>) -> S3Error {
+fn not_modified(
+    meta: &ObjectMeta,
+    expiration: Option<&ObjectExpiry>,
+    version_id: Option<String>,
+) -> S3Error {
     let mut e = S3Error::new(S3ErrorCode::NotModified);
     e.set_status_code(StatusCode::NOT_MODIFIED);
     let mut headers = HeaderMap::new();
@@ -236,6 +241,9 @@ fn not_modified(meta: &ObjectMeta, expiration: Option<&ObjectExpiry>) -> S3Error
         expiration::expiration_header(expiration).and_then(|e| HeaderValue::from_str(&e).ok())
     {
         headers.insert(expiration::X_AMZ_EXPIRATION, v);
+    }
+    if let Some(v) = version_id.and_then(|v| HeaderValue::from_str(&v).ok()) {
+        headers.insert("x-amz-version-id", v);
     }
     e.set_headers(headers);
     e

@@ -18,17 +18,26 @@ pub(super) async fn handle(
 ) -> S3Result<S3Response<PutObjectAclOutput>> {
     let caller = caller(&req)?;
     let input = req.input;
-    // Every version has the one ACL there is; a version named must exist.
-    if let Some(version) = version_param(input.version_id.as_deref())? {
-        s3.storage()
-            .get_object_attributes_at(caller, &input.bucket, &input.key, Some(version))
+    // Every version has the one ACL there is; a version named must exist,
+    // current or not, and is written under `s3:PutObjectVersionAcl`.
+    match version_param(input.version_id.as_deref())? {
+        Some(version) => s3
+            .storage()
+            .owned_object_version(
+                caller,
+                &input.bucket,
+                &input.key,
+                version,
+                S3Action::PutObjectVersionAcl,
+            )
             .await
-            .map_err(object_error)?;
-    }
-    s3.storage()
-        .owned_object(caller, &input.bucket, &input.key, S3Action::PutObjectAcl)
-        .await
-        .map_err(object_error)?;
+            .map_err(object_error)?,
+        None => s3
+            .storage()
+            .owned_object(caller, &input.bucket, &input.key, S3Action::PutObjectAcl)
+            .await
+            .map_err(object_error)?,
+    };
     let headers = acl_headers!(
         input,
         grant_read,

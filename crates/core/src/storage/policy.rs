@@ -136,6 +136,10 @@ pub enum PublicAction {
     /// on `arn:aws:s3:::bucket/key`
     /// (<https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectTagging.html>).
     GetObjectVersionTagging,
+    /// GetObjectAcl naming a `versionId`: `s3:GetObjectVersionAcl` on
+    /// `arn:aws:s3:::bucket/key`
+    /// (<https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectAcl.html>).
+    GetObjectVersionAcl,
 }
 
 impl PublicAction {
@@ -151,12 +155,14 @@ impl PublicAction {
             Self::GetBucketAcl => S3Action::GetBucketAcl,
             Self::GetObjectVersion => S3Action::GetObjectVersion,
             Self::GetObjectVersionTagging => S3Action::GetObjectVersionTagging,
+            Self::GetObjectVersionAcl => S3Action::GetObjectVersionAcl,
         }
     }
 
     /// The action of the same read naming a version id, when a policy can
     /// grant it: GetObject/HeadObject's `s3:GetObjectVersion`,
-    /// GetObjectTagging's `s3:GetObjectVersionTagging`; `None` for the
+    /// GetObjectTagging's `s3:GetObjectVersionTagging`, GetObjectAcl's
+    /// `s3:GetObjectVersionAcl`; `None` for the
     /// other reads (by version id they are the owner's alone).
     pub fn of_version(self) -> Option<Self> {
         match self {
@@ -164,6 +170,7 @@ impl PublicAction {
             Self::GetObjectTagging | Self::GetObjectVersionTagging => {
                 Some(Self::GetObjectVersionTagging)
             }
+            Self::GetObjectAcl | Self::GetObjectVersionAcl => Some(Self::GetObjectVersionAcl),
             _ => None,
         }
     }
@@ -233,6 +240,10 @@ pub enum S3Action {
     GetObjectAttributes,
     GetObjectAcl,
     PutObjectAcl,
+    /// A GetObjectAcl that names a version id.
+    GetObjectVersionAcl,
+    /// A PutObjectAcl that names a version id.
+    PutObjectVersionAcl,
     /// Also every step of a multipart upload but abort and list parts.
     PutObject,
     /// A write that sets the new object's tags from the request (PutObject
@@ -309,6 +320,8 @@ impl S3Action {
             Self::GetObjectAttributes => &["s3:GetObject", "s3:GetObjectAttributes"],
             Self::GetObjectAcl => &["s3:GetObjectAcl"],
             Self::PutObjectAcl => &["s3:PutObjectAcl"],
+            Self::GetObjectVersionAcl => &["s3:GetObjectVersionAcl"],
+            Self::PutObjectVersionAcl => &["s3:PutObjectVersionAcl"],
             Self::PutObject => &["s3:PutObject"],
             Self::PutObjectWithTags => &["s3:PutObject", "s3:PutObjectTagging"],
             Self::DeleteObject => &["s3:DeleteObject"],
@@ -552,13 +565,6 @@ impl BucketPolicy {
             .iter()
             .find(|a| self.denies(Some(owner), &a.to_ascii_lowercase(), &resource))
             .copied()
-    }
-
-    /// Whether `who` may read the tags of `key` of `bucket`
-    /// (`s3:GetObjectTagging`): a copy from a public object takes the
-    /// source's tags along only then. No operation is served under it.
-    pub fn allows_tag_read(&self, who: Option<UserId>, bucket: &str, key: &str) -> bool {
-        self.allows(who, "s3:getobjecttagging", &format!("{bucket}/{key}"))
     }
 
     /// IAM's evaluation of `action` (lower-cased) on `resource` (after
@@ -912,8 +918,9 @@ pub struct PublicGrant {
     /// a missing key is `AccessDenied`, not `NoSuchKey`, as on S3.
     pub(crate) may_list: bool,
     /// Whether the policy also lets the reader read the key's tags
-    /// (`s3:GetObjectTagging`): a copy of the object takes its tags along
-    /// only then.
+    /// (`s3:GetObjectTagging`, or `s3:GetObjectVersionTagging` for a
+    /// version named): a copy of the object takes its tags along only
+    /// then.
     pub(crate) may_read_tags: bool,
 }
 
@@ -1183,7 +1190,7 @@ mod tests {
             );
             assert!(!p.grants(Some(alice), get, B, "shared/a"), "{principal}");
             assert!(
-                !p.allows_tag_read(Some(bob), B, "shared/a"),
+                !p.grants(Some(bob), PublicAction::GetObjectTagging, B, "shared/a"),
                 "{principal}: no s3:GetObjectTagging"
             );
         }

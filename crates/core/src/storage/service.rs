@@ -1432,6 +1432,8 @@ impl StorageService {
     /// disabled: an object's ACL is its bucket owner's full control): the
     /// caller's own object, or another account's whose policy grants
     /// everyone `s3:GetObjectAcl` on it ([`PublicAction::GetObjectAcl`]).
+    /// With `version`, that version of the key, current or not, under
+    /// `s3:GetObjectVersionAcl`.
     ///
     /// # Errors
     /// As [`Self::get_object_attributes`].
@@ -1440,11 +1442,12 @@ impl StorageService {
         reader: impl Into<Reader>,
         bucket: &str,
         key: &str,
+        version: Option<VersionId>,
     ) -> CoreResult<UserId> {
         let reader = reader.into();
         let action = PublicAction::GetObjectAcl;
         let (_, grant, _) = self
-            .object_meta_as(&reader, action, bucket, key, None)
+            .object_meta_as(&reader, action, bucket, key, version)
             .await?;
         // Without a grant the reader read their own bucket.
         Ok(match (grant, reader) {
@@ -1638,7 +1641,8 @@ impl StorageService {
     /// `PreconditionFailed`) and a write of the destination; `Forbidden`
     /// for copying the tags of another account's object (the default
     /// tagging directive) when its policy does not also grant
-    /// `s3:GetObjectTagging` on it.
+    /// `s3:GetObjectTagging` on it (`s3:GetObjectVersionTagging` for a
+    /// version named).
     #[allow(clippy::too_many_arguments)]
     #[tracing::instrument(skip(self, conditions, directive, tagging), fields(owner = %caller.user_id))]
     pub async fn copy_object(
@@ -1713,9 +1717,14 @@ impl StorageService {
                 // along from another account's object needs the policy to
                 // grant reading them too.
                 if !source.tags.is_empty() && grant.is_some_and(|g| !g.may_read_tags) {
-                    return Err(CoreError::Forbidden(
-                        "Access Denied: copying the source's tags needs s3:GetObjectTagging on it; copy with the tagging directive REPLACE instead".into(),
-                    ));
+                    let needed = if src_version.is_some() {
+                        "s3:GetObjectVersionTagging"
+                    } else {
+                        "s3:GetObjectTagging"
+                    };
+                    return Err(CoreError::Forbidden(format!(
+                        "Access Denied: copying the source's tags needs {needed} on it; copy with the tagging directive REPLACE instead"
+                    )));
                 }
                 source.tags.clone()
             }

@@ -457,7 +457,15 @@ impl StorageService {
             return Ok(None);
         }
         let may_list = policy.grants(who, PublicAction::ListBucket, name.as_str(), "");
-        let may_read_tags = key.is_some_and(|k| policy.allows_tag_read(who, name.as_str(), k));
+        // A copy takes the source's tags along only if the reader may read
+        // them: `s3:GetObjectVersionTagging` for a version named, as S3
+        // checks it.
+        let tag_read = if action == PublicAction::GetObjectVersion {
+            PublicAction::GetObjectVersionTagging
+        } else {
+            PublicAction::GetObjectTagging
+        };
+        let may_read_tags = key.is_some_and(|k| policy.grants(who, tag_read, name.as_str(), k));
         Ok(Some(PublicGrant {
             bucket: name.as_str().to_owned(),
             owner: access.owner,

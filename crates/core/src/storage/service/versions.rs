@@ -17,8 +17,8 @@ use crate::error::{CoreError, CoreResult};
 use crate::identity::{Caller, UserId};
 use crate::lifecycle::ExpiredCount;
 use crate::storage::domain::{
-    BucketName, DeleteMarker, ListedVersion, ObjectId, ObjectKey, ObjectVersion, VersionId,
-    Versioning,
+    BucketName, DeleteMarker, ListedVersion, ObjectId, ObjectKey, ObjectMeta, ObjectVersion,
+    VersionId, Versioning,
 };
 use crate::storage::lifecycle::LifecycleConfiguration;
 use crate::storage::listing::{self, KeyRange, MAX_LIST_KEYS, key_successor};
@@ -290,11 +290,11 @@ impl StorageService {
     /// (the read's action without a version: [`PublicAction::GetObject`]
     /// and so on): the bucket's owner, unless its policy denies them the
     /// version read (`s3:GetObjectVersion`, or `s3:GetObjectVersionTagging`
-    /// for the tags); or another account or an anonymous reader
-    /// whose grant is for the read of that version
-    /// ([`PublicAction::of_version`]: `s3:GetObjectVersion`,
-    /// `s3:GetObjectVersionTagging`; the other reads of a version are the
-    /// owner's alone). Such a reader is told a version or key is missing
+    /// for the tags, `s3:GetObjectVersionAcl` for the ACL); or another
+    /// account or an anonymous reader whose grant is for the read of that
+    /// version ([`PublicAction::of_version`]: `s3:GetObjectVersion`,
+    /// `s3:GetObjectVersionTagging`, `s3:GetObjectVersionAcl`; the other
+    /// reads of a version are the owner's alone). Such a reader is told a version or key is missing
     /// only when the policy also lets them list the bucket (`AccessDenied`
     /// otherwise), as for the current version.
     ///
@@ -385,6 +385,47 @@ impl StorageService {
             }),
             None if !may_list => Err(denied()),
             None => Err(self.missing_version(&name, &key, version).await?),
+        }
+    }
+
+    /// [`Self::owned_object`] of version `version` of the key, current or
+    /// noncurrent, checked against `action` (the operation's version
+    /// action, such as `s3:PutObjectVersionAcl`).
+    ///
+    /// # Errors
+    /// As [`Self::owned_object`]; `DeleteMarker` (`by_version`) when the
+    /// version is a delete marker, `NotFound(Version)` when the key has no
+    /// such version (`NotFound(Object)` when it has none).
+    pub async fn owned_object_version(
+        &self,
+        caller: Caller,
+        bucket: &str,
+        key: &str,
+        version: VersionId,
+        action: S3Action,
+    ) -> CoreResult<ObjectMeta> {
+        let bucket = self
+            .bucket(caller, bucket, Access::object(action, key))
+            .await?;
+        let key = ObjectKey::parse(key)?;
+        match self
+            .repo
+            .get_object_version(&bucket.name, &key, version)
+            .await?
+        {
+            Some(ListedVersion {
+                version: ObjectVersion::Object(meta),
+                ..
+            }) => Ok(meta),
+            Some(ListedVersion {
+                version: ObjectVersion::DeleteMarker(marker),
+                ..
+            }) => Err(CoreError::DeleteMarker {
+                key: key.as_str().to_owned(),
+                version_id: marker.version_id().to_string(),
+                by_version: true,
+            }),
+            None => Err(self.missing_version(&bucket.name, &key, version).await?),
         }
     }
 
