@@ -2720,7 +2720,8 @@ async fn version_grants(server: &TestServer, s3: &Client, other: &Client, bucket
 
 /// Get/PutObjectAcl naming a version read that version, current or
 /// noncurrent, also when a delete marker hides the key; a 304 names the
-/// version it stands for, as the 200 would.
+/// version it stands for, as the 200 would; a previous version copied
+/// onto its own key becomes the current one.
 async fn version_acls_and_not_modified(s3: &Client, bucket: &str) {
     use aws_sdk_s3::types::BucketVersioningStatus;
     s3.create_bucket()
@@ -2906,6 +2907,34 @@ async fn version_acls_and_not_modified(s3: &Client, bucket: &str) {
             "HEAD {version:?}"
         );
     }
+
+    // A previous version copied onto its own key is restored (S3's way
+    // to restore a version); without a version id it is still illegal.
+    let restored = s3
+        .copy_object()
+        .bucket(bucket)
+        .key("k")
+        .copy_source(format!("{bucket}/k?versionId={v1}"))
+        .send()
+        .await
+        .expect("CopyObject of a previous version onto its key");
+    assert_eq!(restored.copy_source_version_id(), Some(v1.as_str()));
+    let v3 = restored.version_id().expect("a new version").to_owned();
+    assert!(v3 != v1 && v3 != v2);
+    assert_eq!(
+        read_version(s3, bucket, "k", None).await,
+        (b"one".to_vec(), Some(v3))
+    );
+    assert_eq!(listed_versions(s3, bucket, "k", 1000).await.len(), 4);
+    let err = s3
+        .copy_object()
+        .bucket(bucket)
+        .key("k")
+        .copy_source(format!("{bucket}/k"))
+        .send()
+        .await
+        .expect_err("a copy onto itself that changes nothing");
+    assert_eq!(code_of(&err), ("InvalidRequest".into(), 400));
 }
 
 /// Another owner is refused every versioned call on Alice's bucket.

@@ -70,7 +70,15 @@ pub(super) async fn handle(
     // on S3 (how a client changes an object's class in place).
     let changes_attributes =
         input.storage_class.is_some() || input.server_side_encryption.is_some();
-    if !replace && !changes_attributes && src_bucket == input.bucket && src_key == input.key {
+    // A source version named makes it legal too: copying a previous
+    // version onto its own key is how S3 restores it
+    // (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/RestoringPreviousVersions.html>).
+    if !replace
+        && !changes_attributes
+        && src_version.is_none()
+        && src_bucket == input.bucket
+        && src_key == input.key
+    {
         return Err(s3_error!(
             InvalidRequest,
             "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
