@@ -376,6 +376,55 @@ pub enum StorageCommand {
         #[arg(long, value_name = "ID", conflicts_with = "recursive")]
         version_id: Option<String>,
     },
+    /// Copy an object on the server (no bytes pass through `cloud`), or
+    /// with --recursive every object under a prefix
+    #[command(
+        visible_alias = "cp",
+        after_help = "Examples:\n  cloud storage copy my-bucket/README.md backup            (backup/README.md)\n  cloud storage copy my-bucket/README.md my-bucket/old.md\n  cloud storage copy my-bucket/a/b.txt backup/2026/        (backup/2026/b.txt)\n  cloud storage copy my-bucket/site backup/site --recursive\n  cloud storage copy my-bucket/README.md my-bucket/README.md --version-id <id>   (restore a version)\n\nThe destination bucket must exist. Content type, metadata and tags are\ncopied with the bytes."
+    )]
+    Copy {
+        /// The object, BUCKET/KEY; with --recursive, BUCKET[/PREFIX]
+        #[arg(value_name = "SOURCE")]
+        source: String,
+        /// BUCKET/KEY, or BUCKET or BUCKET/PREFIX/ to keep the key's last
+        /// segment; with --recursive, BUCKET[/PREFIX]
+        #[arg(value_name = "DEST")]
+        dest: String,
+        /// Copy every object under SOURCE's prefix, each key's part below
+        /// it kept under DEST's
+        #[arg(long, short = 'r')]
+        recursive: bool,
+        /// Never replace an object that exists at the destination (checked
+        /// by the server atomically with the copy); such objects are skipped
+        #[arg(long)]
+        no_overwrite: bool,
+        /// Copy this version of the object (an id from `ls --versions`);
+        /// copied onto its own key, it becomes the current version again
+        #[arg(long, value_name = "ID", conflicts_with = "recursive")]
+        version_id: Option<String>,
+    },
+    /// Move an object (a copy on the server, then the source's deletion),
+    /// or with --recursive every object under a prefix
+    #[command(
+        visible_alias = "mv",
+        after_help = "Examples:\n  cloud storage move my-bucket/draft.md my-bucket/posts/\n  cloud storage move my-bucket/tmp archive/2026 --recursive\n\nEach source is deleted only once its copy is made, so an interrupted move\nleaves the sources not yet copied where they were. In a versioned bucket\nthe deletion leaves a delete marker, as any delete does."
+    )]
+    Move {
+        /// The object, BUCKET/KEY; with --recursive, BUCKET[/PREFIX]
+        #[arg(value_name = "SOURCE")]
+        source: String,
+        /// BUCKET/KEY, or BUCKET or BUCKET/PREFIX/ to keep the key's last
+        /// segment; with --recursive, BUCKET[/PREFIX]
+        #[arg(value_name = "DEST")]
+        dest: String,
+        /// Move every object under SOURCE's prefix
+        #[arg(long, short = 'r')]
+        recursive: bool,
+        /// Never replace an object that exists at the destination: such
+        /// objects are skipped and their sources kept
+        #[arg(long)]
+        no_overwrite: bool,
+    },
     /// Delete an object, or with --recursive every object under a prefix
     #[command(
         visible_alias = "rm",

@@ -151,6 +151,22 @@ const SERVICES: &[Service] = &[
                 words: &["storage", "ls", "--versions"],
                 prompts: &[Prompt::Arg("bucket (optionally bucket/prefix)")],
             },
+            Action {
+                label: "copy an object (on the server)",
+                words: &["storage", "copy"],
+                prompts: &[
+                    Prompt::Arg("source (bucket/key)"),
+                    Prompt::Arg("destination (bucket, bucket/key or bucket/prefix/)"),
+                ],
+            },
+            Action {
+                label: "move an object (copy, then delete the source)",
+                words: &["storage", "move"],
+                prompts: &[
+                    Prompt::Arg("source (bucket/key)"),
+                    Prompt::Arg("destination (bucket, bucket/key or bucket/prefix/)"),
+                ],
+            },
         ],
     },
     Service {

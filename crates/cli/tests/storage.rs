@@ -1378,3 +1378,216 @@ async fn stat_shows_what_the_server_keeps_of_an_object() {
     );
     assert!(err.contains("there is no version 0123"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_and_move_on_the_server() {
+    let env = Env::start().await;
+    let api_key = env.sign_up("coco");
+    env.ok(&["storage", "mb", "cp-src"]);
+    env.ok(&["storage", "mb", "cp-dst"]);
+    let c = client(&env, &api_key);
+    let body = noise(3 << 20, 5);
+    c.put_object(
+        "cp-src",
+        "docs/big.bin",
+        body.clone(),
+        Some("application/x-big"),
+    )
+    .await
+    .expect("puts");
+    for key in ["docs/a.txt", "docs/sub/b.txt", "docs-old/x", "top.txt"] {
+        c.put_object("cp-src", key, key.as_bytes().to_vec(), None)
+            .await
+            .expect("puts");
+    }
+    let keys = |bucket: &str| -> Vec<String> {
+        env.json(&["storage", "ls", bucket])
+            .as_array()
+            .expect("array")
+            .iter()
+            .map(|o| o["key"].as_str().expect("key").to_owned())
+            .collect()
+    };
+    let read = |bucket: &'static str, key: &'static str| {
+        let c = c.clone();
+        async move {
+            c.get_object(bucket, key, None, None)
+                .await
+                .unwrap_or_else(|e| panic!("GET {bucket}/{key}: {e}"))
+                .bytes()
+                .await
+                .expect("body")
+        }
+    };
+
+    // One object: to a bucket (the key's last segment), a folder, a key.
+    let out = env.ok(&["storage", "copy", "cp-src/docs/big.bin", "cp-dst"]);
+    assert!(
+        out.contains("Copied cp-src/docs/big.bin to cp-dst/big.bin (3.0 MiB"),
+        "{out}"
+    );
+    assert_eq!(read("cp-dst", "big.bin").await, body);
+    let head = c.head_object("cp-dst", "big.bin").await.expect("HEAD");
+    assert_eq!(head["content-type"], "application/x-big");
+    env.ok(&["storage", "cp", "cp-src/top.txt", "cp-dst/in/"]);
+    let copied = env.json(&["storage", "cp", "cp-src/top.txt", "cp-dst/renamed.txt"]);
+    assert_eq!(copied["key"], "renamed.txt");
+    assert_eq!(copied["size_bytes"], 7);
+    assert_eq!(keys("cp-dst"), ["big.bin", "in/top.txt", "renamed.txt"]);
+
+    // --no-overwrite refuses a single copy and skips in a tree.
+    let err = env.fails(
+        &[
+            "storage",
+            "copy",
+            "cp-src/docs/a.txt",
+            "cp-dst/renamed.txt",
+            "--no-overwrite",
+        ],
+        1,
+    );
+    assert!(err.contains("exists and --no-overwrite was given"), "{err}");
+    assert_eq!(read("cp-dst", "renamed.txt").await, b"top.txt");
+
+    // A tree: exactly the prefix (not docs-old/), each key below it kept.
+    let out = env.ok(&["storage", "copy", "cp-src/docs", "cp-dst/backup", "-r"]);
+    assert!(
+        out.contains("Copied 3 objects") && out.contains("from cp-src/docs/ to cp-dst/backup/"),
+        "{out}"
+    );
+    assert_eq!(
+        keys("cp-dst"),
+        [
+            "backup/a.txt",
+            "backup/big.bin",
+            "backup/sub/b.txt",
+            "big.bin",
+            "in/top.txt",
+            "renamed.txt"
+        ]
+    );
+    c.put_object("cp-dst", "backup/a.txt", "changed", None)
+        .await
+        .expect("puts");
+    let report = env.json(&[
+        "storage",
+        "copy",
+        "cp-src/docs/",
+        "cp-dst/backup/",
+        "-r",
+        "--no-overwrite",
+    ]);
+    assert_eq!(report["copied"], serde_json::json!([]));
+    assert_eq!(report["skipped"].as_array().expect("array").len(), 3);
+    assert_eq!(read("cp-dst", "backup/a.txt").await, b"changed");
+
+    // Move: the copies are made and the sources go; a skipped source stays.
+    let out = env.ok(&["storage", "move", "cp-src/top.txt", "cp-src/moved/"]);
+    assert!(
+        out.contains("Moved cp-src/top.txt to cp-src/moved/top.txt"),
+        "{out}"
+    );
+    let out = env.ok(&[
+        "storage",
+        "mv",
+        "cp-src/docs",
+        "cp-dst/backup",
+        "-r",
+        "--no-overwrite",
+    ]);
+    assert!(
+        out.contains("Moved 0 objects") && out.contains("skipped 3"),
+        "{out}"
+    );
+    assert_eq!(
+        keys("cp-src"),
+        [
+            "docs-old/x",
+            "docs/a.txt",
+            "docs/big.bin",
+            "docs/sub/b.txt",
+            "moved/top.txt"
+        ]
+    );
+    let out = env.ok(&["storage", "mv", "cp-src/docs", "cp-src/archive", "-r"]);
+    assert!(out.contains("Moved 3 objects"), "{out}");
+    assert_eq!(
+        keys("cp-src"),
+        [
+            "archive/a.txt",
+            "archive/big.bin",
+            "archive/sub/b.txt",
+            "docs-old/x",
+            "moved/top.txt"
+        ]
+    );
+    assert_eq!(read("cp-src", "archive/big.bin").await, body);
+
+    // A version copied onto its own key restores it.
+    env.ok(&["storage", "versioning", "cp-src", "enable"]);
+    let v1 = c
+        .put_object("cp-src", "v.txt", "first", None)
+        .await
+        .expect("puts")
+        .version_id
+        .expect("id");
+    c.put_object("cp-src", "v.txt", "second", None)
+        .await
+        .expect("puts");
+    let out = env.ok(&[
+        "storage",
+        "copy",
+        "cp-src/v.txt",
+        "cp-src/v.txt",
+        "--version-id",
+        &v1,
+    ]);
+    assert!(out.contains("Copied cp-src/v.txt to cp-src/v.txt"), "{out}");
+    assert_eq!(read("cp-src", "v.txt").await, b"first");
+
+    // Mistakes are said plainly and change nothing.
+    let err = env.fails(&["storage", "copy", "cp-src/nothing", "cp-dst"], 1);
+    assert!(
+        err.contains("there is no object \"nothing\" in bucket cp-src"),
+        "{err}"
+    );
+    let err = env.fails(
+        &["storage", "copy", "cp-src/archive/a.txt", "no-such-bucket/"],
+        1,
+    );
+    assert!(
+        err.contains("there is no bucket no-such-bucket to copy into"),
+        "{err}"
+    );
+    let err = env.fails(
+        &["storage", "copy", "cp-src/archive", "no-such-bucket", "-r"],
+        1,
+    );
+    assert!(
+        err.contains("there is no bucket no-such-bucket to copy into"),
+        "{err}"
+    );
+    let err = env.fails(
+        &["storage", "copy", "cp-src/archive/a.txt", "cp-src/archive/"],
+        1,
+    );
+    assert!(err.contains("the same object"), "{err}");
+    let err = env.fails(&["storage", "copy", "cp-src", "cp-dst"], 1);
+    assert!(err.contains("names no object"), "{err}");
+    let err = env.fails(&["storage", "copy", "cp-src/x/", "cp-src/x", "-r"], 1);
+    assert!(err.contains("the same folder"), "{err}");
+    env.fails(
+        &[
+            "storage",
+            "copy",
+            "cp-src/a",
+            "cp-dst",
+            "-r",
+            "--version-id",
+            "null",
+        ],
+        2,
+    );
+    env.fails(&["storage", "move", "cp-src/a"], 2);
+    assert_eq!(keys("cp-dst").len(), 6);
+}

@@ -423,6 +423,29 @@ async fn the_menu_drives_the_storage_commands() {
         &[("bucket", "menu-bkt"), ("file", file_arg.as_str())],
     );
     seen = screen.wait_after(seen, "Uploaded");
+    // Copy it (12th) and move the copy (13th), on the server.
+    let destination = "destination (bucket, bucket/key or bucket/prefix/)";
+    storage_action(
+        &mut keys,
+        &mut seen,
+        11,
+        &[
+            ("source (bucket/key)", "menu-bkt/hello.txt"),
+            (destination, "menu-bkt/copy.txt"),
+        ],
+    );
+    seen = screen.wait_after(seen, "Copied menu-bkt/hello.txt to menu-bkt/copy.txt");
+    storage_action(
+        &mut keys,
+        &mut seen,
+        12,
+        &[
+            ("source (bucket/key)", "menu-bkt/copy.txt"),
+            (destination, "menu-bkt/moved/"),
+        ],
+    );
+    seen = screen.wait_after(seen, "Moved menu-bkt/copy.txt to menu-bkt/moved/copy.txt");
+    assert_eq!(keys_on_server("menu-bkt"), ["hello.txt", "moved/copy.txt"]);
     storage_action(
         &mut keys,
         &mut seen,
@@ -431,10 +454,10 @@ async fn the_menu_drives_the_storage_commands() {
     );
     seen = screen.wait_after(
         seen,
-        "Delete 1 objects (20 B) in bucket menu-bkt (all of its objects)?",
+        "Delete 2 objects (40 B) in bucket menu-bkt (all of its objects)?",
     );
     press(&mut keys, b"y");
-    seen = screen.wait_after(seen, "Deleted 1 objects (20 B) in bucket menu-bkt");
+    seen = screen.wait_after(seen, "Deleted 2 objects (40 B) in bucket menu-bkt");
     assert_eq!(keys_on_server("menu-bkt"), Vec::<String>::new());
 
     // Its versioning (10th), and its versions (11th): none, it is empty.

@@ -223,6 +223,41 @@ impl Client {
         req
     }
 
+    /// Copies `src_bucket`/`src_key` (its `src_version`, else the current
+    /// object) to `bucket`/`key` on the server, bytes, content type,
+    /// metadata and tags. With `if_absent`, only if the destination key
+    /// does not exist yet (`Ok(None)` when it does; nothing is replaced).
+    /// The destination bucket must exist.
+    ///
+    /// # Errors
+    /// `Api` 404 (no such source object, version or bucket, or no
+    /// destination bucket), 403, 400 (a copy onto itself, bad names).
+    pub async fn copy_object(
+        &self,
+        (src_bucket, src_key, src_version): (&str, &str, Option<&str>),
+        bucket: &str,
+        key: &str,
+        if_absent: bool,
+    ) -> Result<Option<ObjectInfo>, ClientError> {
+        let mut source = format!("{}/{}", encode_key(src_bucket), encode_key(src_key));
+        if let Some(v) = src_version {
+            source.push_str("?versionId=");
+            source.push_str(&encode_key(v));
+        }
+        let mut req = self
+            .request(Method::PUT, &object_path(bucket, key))
+            .header("x-amz-copy-source", source)
+            .header(CONTENT_LENGTH, 0);
+        if if_absent {
+            req = req.header(IF_NONE_MATCH, "*");
+        }
+        match self.send_json(req).await {
+            Ok(object) => Ok(Some(object)),
+            Err(e) if if_absent && e.status() == Some(StatusCode::PRECONDITION_FAILED) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Uploads bytes held in memory.
     ///
     /// # Errors

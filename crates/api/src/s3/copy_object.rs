@@ -9,7 +9,7 @@
 //! metadata directive, as S3 documents for CopyObject. `x-amz-expiration`
 //! says when the destination bucket's lifecycle expires the copy.
 
-use miniaws_core::storage::{MetadataDirective, TaggingDirective};
+use miniaws_core::storage::{MetadataDirective, TaggingDirective, WriteCondition};
 use s3s::dto::{CopyObjectInput, CopyObjectOutput, CopyObjectResult, CopySource};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
@@ -124,6 +124,7 @@ pub(super) async fn handle(
                 &key,
                 directive,
                 tagging,
+                WriteCondition::Always,
             )
             .await
     })

@@ -22,17 +22,24 @@ use crate::state::AppState;
 
 /// The conditional headers of a request.
 pub(crate) fn conditions(headers: &HeaderMap) -> Conditions {
+    prefixed_conditions(headers, "")
+}
+
+/// The conditional headers whose names start with `prefix` (a copy's
+/// conditions on its source are `x-amz-copy-source-if-match` and so on).
+pub(crate) fn prefixed_conditions(headers: &HeaderMap, prefix: &str) -> Conditions {
     let text = |name: &str| {
         headers
-            .get(name)
+            .get(format!("{prefix}{name}"))
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
     };
+    let date = |name: &str| parse_http_date(headers, &format!("{prefix}{name}"));
     Conditions {
         if_match: text("if-match"),
         if_none_match: text("if-none-match"),
-        if_modified_since: parse_http_date(headers, "if-modified-since"),
-        if_unmodified_since: parse_http_date(headers, "if-unmodified-since"),
+        if_modified_since: date("if-modified-since"),
+        if_unmodified_since: date("if-unmodified-since"),
     }
 }
 

@@ -9,6 +9,7 @@
 //! the bucket's lifecycle expires the object, as on the S3 endpoint; the
 //! configuration comes with the bucket's row in the one lookup.
 
+mod copy_object;
 mod create_bucket;
 mod delete_bucket;
 mod delete_object;

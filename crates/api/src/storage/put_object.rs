@@ -1,7 +1,8 @@
 //! `PUT /storage/{bucket}/{key...}`: stream the body into a new version;
 //! `x-amz-expiration` says when the bucket's lifecycle expires it, and
 //! `x-amz-version-id` (and the answer's `version_id`) names the version in
-//! a versioned bucket.
+//! a versioned bucket. With `x-amz-copy-source` it is a copy instead (see
+//! [`super::copy_object`]).
 
 use axum::body::Body;
 use axum::extract::State;
@@ -11,7 +12,7 @@ use base64::Engine;
 use futures::StreamExt;
 use miniaws_core::storage::{ETag, PutObjectInput, Tags, WriteCondition};
 
-use super::{bucket_and_key, stored_headers, user_metadata};
+use super::{bucket_and_key, copy_object, stored_headers, user_metadata};
 use crate::auth::Auth;
 use crate::detached::detached;
 use crate::error::ApiError;
@@ -93,6 +94,10 @@ pub(crate) async fn put_object(
     body: Body,
 ) -> Result<Response, ApiError> {
     let (bucket, key) = bucket_and_key(&uri)?;
+    if let Some(source) = headers.get(copy_object::COPY_SOURCE).cloned() {
+        return copy_object::copy_object(state, caller, (bucket, key), &headers, body, &source)
+            .await;
+    }
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .map(|v| {

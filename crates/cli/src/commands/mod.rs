@@ -4,4 +4,5 @@ pub mod auth;
 pub mod completion;
 pub mod compute;
 pub mod storage;
+pub mod storage_copy;
 pub mod storage_tree;

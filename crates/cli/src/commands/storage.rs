@@ -8,6 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 
+use super::storage_copy::{CopyArgs, copy};
 use super::storage_tree::{delete_tree, download_tree};
 use crate::cli::{StorageCommand, VersioningState};
 use crate::context::Ctx;
@@ -97,6 +98,39 @@ pub async fn run(ctx: &mut Ctx, cmd: StorageCommand) -> Result<()> {
             }
             _ => delete_tree(ctx, &bucket, yes, all_versions).await,
         },
+        StorageCommand::Copy {
+            source,
+            dest,
+            recursive,
+            no_overwrite,
+            version_id,
+        } => {
+            let args = CopyArgs {
+                source,
+                dest,
+                recursive,
+                no_overwrite,
+                version_id,
+                remove_source: false,
+            };
+            copy(ctx, args).await
+        }
+        StorageCommand::Move {
+            source,
+            dest,
+            recursive,
+            no_overwrite,
+        } => {
+            let args = CopyArgs {
+                source,
+                dest,
+                recursive,
+                no_overwrite,
+                version_id: None,
+                remove_source: true,
+            };
+            copy(ctx, args).await
+        }
     }
 }
 

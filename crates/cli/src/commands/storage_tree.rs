@@ -30,7 +30,7 @@ const DELETE_CONCURRENCY: usize = 8;
 
 /// `BUCKET[/PREFIX]` as the bucket and the prefix as a folder (empty, or
 /// ending in `/`).
-fn split_target(target: &str) -> Result<(&str, String)> {
+pub(super) fn split_target(target: &str) -> Result<(&str, String)> {
     let (bucket, prefix) = target.split_once('/').unwrap_or((target, ""));
     if bucket.is_empty() {
         return Err(user(format!(
@@ -46,7 +46,11 @@ fn split_target(target: &str) -> Result<(&str, String)> {
 }
 
 /// Every object under the prefix, with the bucket's absence said plainly.
-async fn listing(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<ObjectInfo>> {
+pub(super) async fn listing(
+    client: &Client,
+    bucket: &str,
+    prefix: &str,
+) -> Result<Vec<ObjectInfo>> {
     all_objects(client, bucket, prefix)
         .await
         .map_err(|e| not_found_hint(e, bucket, prefix))
@@ -54,9 +58,9 @@ async fn listing(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<Obje
 
 /// A key that was not handled, and why.
 #[derive(Debug, Serialize)]
-struct Problem {
-    key: String,
-    reason: String,
+pub(super) struct Problem {
+    pub(super) key: String,
+    pub(super) reason: String,
 }
 
 /// A downloaded object.
@@ -68,7 +72,7 @@ struct Saved {
 }
 
 /// Prints `warning: text` on stderr without breaking the progress bar.
-fn warn(out: &Output, bar: &ProgressBar, text: &str) {
+pub(super) fn warn(out: &Output, bar: &ProgressBar, text: &str) {
     let prefix = if out.stderr_tty {
         console::style("warning:")
             .yellow()
@@ -82,7 +86,7 @@ fn warn(out: &Output, bar: &ProgressBar, text: &str) {
 }
 
 /// The first few keys of `problems`, quoted, for a one-line error.
-fn named(problems: &[&Problem]) -> String {
+pub(super) fn named(problems: &[&Problem]) -> String {
     const SHOWN: usize = 5;
     let mut text = problems
         .iter()

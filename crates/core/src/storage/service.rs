@@ -1658,8 +1658,16 @@ impl StorageService {
     ) -> CoreResult<(ObjectMeta, Option<ObjectExpiry>)> {
         let (meta, expiration, _) = self
             .copy_object_version(
-                caller, src_bucket, src_key, None, conditions, dst_bucket, dst_key, directive,
+                caller,
+                src_bucket,
+                src_key,
+                None,
+                conditions,
+                dst_bucket,
+                dst_key,
+                directive,
                 tagging,
+                WriteCondition::Always,
             )
             .await?;
         Ok((meta, expiration))
@@ -1669,10 +1677,14 @@ impl StorageService {
     /// (`None`: its current version; another account's version needs its
     /// bucket's policy to grant `s3:GetObjectVersion`). Also answers the version id of the source version
     /// copied, as an answer names it ([`ObjectMeta::answered_version_id`]:
-    /// S3's `x-amz-copy-source-version-id`).
+    /// S3's `x-amz-copy-source-version-id`). `dst_condition` is checked
+    /// against the destination key, before the copy and atomically with
+    /// its commit, as a PUT's.
     ///
     /// # Errors
-    /// As [`Self::copy_object`]; `NotFound(Version)`, `DeleteMarker`.
+    /// As [`Self::copy_object`]; `NotFound(Version)`, `DeleteMarker`;
+    /// `PreconditionFailed` (or `NotFound(Object)` for `If-Match` on a
+    /// missing key) when `dst_condition` does not hold.
     #[allow(clippy::too_many_arguments)]
     pub async fn copy_object_version(
         &self,
@@ -1685,6 +1697,7 @@ impl StorageService {
         dst_key: &str,
         directive: MetadataDirective,
         tagging: TaggingDirective,
+        dst_condition: WriteCondition,
     ) -> CoreResult<(ObjectMeta, Option<ObjectExpiry>, Option<VersionId>)> {
         // Tags given by the request (`REPLACE`) need s3:PutObjectTagging
         // too; the source's, copied along, do not.
@@ -1768,7 +1781,7 @@ impl StorageService {
                 headers,
                 expected_md5: None,
                 create_bucket: false,
-                condition: WriteCondition::Always,
+                condition: dst_condition,
                 tags,
             },
             action,
