@@ -476,6 +476,31 @@ async fn serving(server: &TestServer, s3: &Client) {
         .send()
         .await
         .expect("PutObject with a website redirect");
+    // S3 stores only a path on the site or an http(s) URL there.
+    for bad in ["about.html", "ftp://example.com/x"] {
+        let err = s3
+            .put_object()
+            .bucket(bucket)
+            .key("bad-promo")
+            .website_redirect_location(bad)
+            .body(ByteStream::from_static(b"never stored"))
+            .send()
+            .await
+            .expect_err("an invalid redirect location");
+        assert_eq!(
+            code_of(&err),
+            ("InvalidRedirectLocation".into(), 400),
+            "{bad:?}"
+        );
+        let err = s3
+            .head_object()
+            .bucket(bucket)
+            .key("bad-promo")
+            .send()
+            .await
+            .expect_err("nothing was stored");
+        assert_eq!(code_of(&err).1, 404);
+    }
     let (http, base) = website(server, bucket);
 
     // Without a configuration, S3's page says so; a missing bucket too.

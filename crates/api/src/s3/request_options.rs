@@ -244,6 +244,46 @@ pub fn check_owners<'a>(
     if let Some(class) = get(STORAGE_CLASS) {
         storage_class(class)?;
     }
+    if let Some(location) = get(super::convert::WEBSITE_REDIRECT) {
+        website_redirect(location)?;
+    }
+    Ok(())
+}
+
+/// The longest `x-amz-website-redirect-location` S3 stores.
+const MAX_REDIRECT_LOCATION: usize = 2048;
+
+/// Checks a write's `x-amz-website-redirect-location`, as S3 does: the
+/// website endpoint answers a GET of the object with a 301 to it, so it
+/// must be a path on the site (`/…`) or an absolute `http(s)://` URL, at
+/// most 2 KiB. An empty value means none (it is not stored).
+///
+/// # Errors
+/// 400 `InvalidRedirectLocation`.
+pub fn website_redirect(location: &str) -> S3Result<()> {
+    let invalid = |message: &str| {
+        let mut e = S3Error::with_message(
+            S3ErrorCode::Custom("InvalidRedirectLocation".into()),
+            message.to_owned(),
+        );
+        e.set_status_code(StatusCode::BAD_REQUEST);
+        e
+    };
+    if location.is_empty() {
+        return Ok(());
+    }
+    if location.len() > MAX_REDIRECT_LOCATION {
+        return Err(invalid(
+            "The length of website redirect location cannot exceed 2,048 characters.",
+        ));
+    }
+    let lower = location.get(..8).unwrap_or(location).to_ascii_lowercase();
+    if !(location.starts_with('/') || lower.starts_with("http://") || lower.starts_with("https://"))
+    {
+        return Err(invalid(
+            "The website redirect location must have a prefix of 'http://' or 'https://' or '/'.",
+        ));
+    }
     Ok(())
 }
 
@@ -416,6 +456,58 @@ mod tests {
         let err = hoist_presigned(Some("X-Amz-Signature=abc&x-amz-meta-a=%0A"), &mut h)
             .expect_err("a newline is no header value");
         assert_eq!(*err.code(), S3ErrorCode::InvalidArgument);
+    }
+
+    #[test]
+    fn website_redirects_are_paths_or_http_urls() {
+        for ok in [
+            "/about.html",
+            "/",
+            "http://example.com/x",
+            "HTTPS://example.com",
+            "",
+        ] {
+            assert_eq!(
+                run(
+                    "PutObject",
+                    &[(super::super::convert::WEBSITE_REDIRECT, ok)]
+                ),
+                Ok(()),
+                "{ok:?}"
+            );
+        }
+        let long = format!("/{}", "a".repeat(2048));
+        for bad in [
+            "about.html",
+            "ftp://example.com",
+            "javascript:alert(1)",
+            long.as_str(),
+        ] {
+            for op in [
+                "PutObject",
+                "CopyObject",
+                "CreateMultipartUpload",
+                "PostObject",
+            ] {
+                let got = run(op, &[(super::super::convert::WEBSITE_REDIRECT, bad)]);
+                assert_eq!(
+                    got,
+                    Err((
+                        S3ErrorCode::Custom("InvalidRedirectLocation".into()),
+                        Some(StatusCode::BAD_REQUEST)
+                    )),
+                    "{op} {bad:?}"
+                );
+            }
+        }
+        assert_eq!(
+            run(
+                "GetObject",
+                &[(super::super::convert::WEBSITE_REDIRECT, "x")]
+            ),
+            Ok(()),
+            "only writes store one"
+        );
     }
 
     #[test]
