@@ -592,6 +592,27 @@ async fn storage_classes(s3: &Client) {
         .expect("HeadObject");
     assert_eq!(head.storage_class(), Some(&StorageClass::GlacierIr));
     assert_eq!(head.content_type(), Some("text/plain"), "metadata kept");
+    // No object is archived, so none can be restored: S3's answer for the
+    // other classes; a missing key is NoSuchKey first.
+    for key in ["class/ia", "class/standard"] {
+        let err = s3
+            .restore_object()
+            .bucket(BUCKET)
+            .key(key)
+            .restore_request(aws_sdk_s3::types::RestoreRequest::builder().days(1).build())
+            .send()
+            .await
+            .expect_err("nothing to restore");
+        assert_eq!(code_of(&err), ("InvalidObjectState".into(), 403), "{key}");
+    }
+    let err = s3
+        .restore_object()
+        .bucket(BUCKET)
+        .key("class/missing")
+        .send()
+        .await
+        .expect_err("no such key");
+    assert_eq!(code_of(&err), ("NoSuchKey".into(), 404));
     assert_eq!(
         head.metadata()
             .and_then(|m| m.get("color"))
@@ -936,6 +957,12 @@ async fn object_lock(s3: &Client, other: &Client) {
     refused!(
         "GetObjectRetention, another owner",
         other.get_object_retention().bucket(BUCKET).key("src"),
+        "AccessDenied",
+        403
+    );
+    refused!(
+        "RestoreObject, another owner",
+        other.restore_object().bucket(BUCKET).key("src"),
         "AccessDenied",
         403
     );

@@ -42,6 +42,7 @@ pub mod object_answer;
 pub mod object_lock;
 pub mod post_policy;
 pub mod request_options;
+mod restore_object;
 pub mod tagging;
 pub mod versions;
 pub mod website;
@@ -650,6 +651,13 @@ impl s3s::S3 for MiniS3 {
         req: S3Request<GetObjectAclInput>,
     ) -> S3Result<S3Response<GetObjectAclOutput>> {
         get_object_acl::handle(self, req).await
+    }
+
+    async fn restore_object(
+        &self,
+        req: S3Request<RestoreObjectInput>,
+    ) -> S3Result<S3Response<RestoreObjectOutput>> {
+        restore_object::handle(self, req).await
     }
 
     async fn get_object_attributes(

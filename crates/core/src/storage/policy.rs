@@ -272,6 +272,7 @@ pub enum S3Action {
     PutObjectRetention,
     GetObjectLegalHold,
     PutObjectLegalHold,
+    RestoreObject,
 }
 
 impl S3Action {
@@ -339,6 +340,7 @@ impl S3Action {
             Self::PutObjectRetention => &["s3:PutObjectRetention"],
             Self::GetObjectLegalHold => &["s3:GetObjectLegalHold"],
             Self::PutObjectLegalHold => &["s3:PutObjectLegalHold"],
+            Self::RestoreObject => &["s3:RestoreObject"],
         }
     }
 
