@@ -33,7 +33,7 @@ fn key(user: UserId, name: &str, secret: &str, at: i64) -> NewApiKey {
         key_hash: hash_api_key(secret),
         prefix: secret.chars().take(9).collect(),
         access_key_id: format!("AKIA{}", secret.to_uppercase()),
-        secret_access_key: format!("secret-of-{secret}"),
+        stored_secret: format!("secret-of-{secret}"),
         created_at: t(at),
     }
 }
@@ -353,6 +353,108 @@ fn cases() -> Vec<Case> {
                 assert_eq!(listed[0].last_used, Some(t(99)));
             })
         }),
+        (
+            "a sealed secret (100 characters) is stored and read back whole",
+            |repo| {
+                Box::pin(async move {
+                    let u = user("judy", 0);
+                    let mut k = key(u.id, "judy", "mk_judy", 0);
+                    let sealed = format!("sealed1:{}", "A".repeat(92));
+                    k.stored_secret = sealed.clone();
+                    repo.create_user_with_key(&u, &k).await.expect("fits");
+                    let (_, stored) = repo
+                        .find_by_access_key_id(&k.access_key_id)
+                        .await
+                        .unwrap()
+                        .expect("found");
+                    assert_eq!(stored, sealed);
+                })
+            },
+        ),
+        (
+            "stored secrets page in id order; a secret is replaced only while unchanged",
+            |repo| {
+                Box::pin(async move {
+                    let u = user("kim", 0);
+                    let first = key(u.id, "kim", "mk_kim0", 0);
+                    repo.create_user_with_key(&u, &first).await.unwrap();
+                    let mut keys = vec![first];
+                    for i in 1..7 {
+                        let k = key(u.id, &format!("k{i}"), &format!("mk_kim{i}"), i);
+                        repo.insert_key(&k).await.unwrap();
+                        keys.push(k);
+                    }
+                    keys.sort_by_key(|k| k.id.to_string());
+                    // Three at a time, after the last of each page.
+                    let mut seen = Vec::new();
+                    let mut after = None;
+                    loop {
+                        let page = repo.stored_secrets(after, 3).await.unwrap();
+                        assert!(page.len() <= 3);
+                        seen.extend(page.iter().cloned());
+                        if page.len() < 3 {
+                            break;
+                        }
+                        after = page.last().map(|s| s.id);
+                    }
+                    let want: Vec<_> = keys
+                        .iter()
+                        .map(|k| (k.id, k.access_key_id.clone(), k.stored_secret.clone()))
+                        .collect();
+                    let got: Vec<_> = seen
+                        .iter()
+                        .map(|s| (s.id, s.access_key_id.clone(), s.stored.clone()))
+                        .collect();
+                    assert_eq!(got, want, "every key once, in id order");
+
+                    let k = &keys[2];
+                    assert!(
+                        !repo
+                            .replace_stored_secret(k.id, "not what is stored", "sealed1:x")
+                            .await
+                            .unwrap(),
+                        "a changed value is left alone"
+                    );
+                    assert!(
+                        repo.replace_stored_secret(k.id, &k.stored_secret, "sealed1:x")
+                            .await
+                            .unwrap()
+                    );
+                    let (_, now) = repo
+                        .find_by_access_key_id(&k.access_key_id)
+                        .await
+                        .unwrap()
+                        .expect("found");
+                    assert_eq!(now, "sealed1:x");
+                    assert!(
+                        !repo
+                            .replace_stored_secret(k.id, &k.stored_secret, "sealed1:y")
+                            .await
+                            .unwrap(),
+                        "a second replacement of the old value does nothing"
+                    );
+                    assert!(
+                        !repo
+                            .replace_stored_secret(ApiKeyId::new(), "a", "b")
+                            .await
+                            .unwrap(),
+                        "nor does one of a revoked key"
+                    );
+                    let others: Vec<_> = repo
+                        .stored_secrets(None, 100)
+                        .await
+                        .unwrap()
+                        .into_iter()
+                        .filter(|s| s.id != k.id)
+                        .map(|s| s.stored)
+                        .collect();
+                    assert!(
+                        others.iter().all(|s| s.starts_with("secret-of-")),
+                        "no other row changed: {others:?}"
+                    );
+                })
+            },
+        ),
     ]
 }
 

@@ -288,7 +288,7 @@ async fn ctx(db: &Database) -> Ctx {
             key_hash: format!("hash-{name}"),
             prefix: "mk_".into(),
             access_key_id: format!("AKIA{}", name.to_uppercase()),
-            secret_access_key: "s".into(),
+            stored_secret: "s".into(),
             created_at: t(0),
         };
         identity

@@ -158,3 +158,93 @@ async fn migrations_round_trip_on_postgres() {
         ]
     );
 }
+
+/// The width of `api_keys.secret_access_key` on Postgres.
+async fn secret_width(pool: &sqlx::PgPool) -> i32 {
+    sqlx::query_scalar(
+        "SELECT character_maximum_length FROM information_schema.columns
+          WHERE table_name = 'api_keys' AND column_name = 'secret_access_key'",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("the column exists")
+}
+
+/// Reverts migrations down to (and including) 0019, the widening of the
+/// secret column for sealed secrets.
+async fn down_through_0019(db: &Database) {
+    let newer = db
+        .migration_status()
+        .await
+        .expect("status")
+        .iter()
+        .filter(|m| m.version >= 19 && m.state == MigrationState::Applied)
+        .count();
+    assert!(newer >= 1, "0019 is applied");
+    assert_eq!(db.migrate_down(newer).await.expect("downs run"), newer);
+}
+
+/// Migration 0019's down never cuts a sealed secret (100 characters) to
+/// the old VARCHAR(64): with one stored the column stays wide and the
+/// secret whole, so a later up finds it intact; with none it narrows.
+#[tokio::test]
+async fn the_sealed_secret_migration_goes_down_without_cutting_a_secret() {
+    use miniaws_core::identity::{ApiKeyId, KeyName, NewApiKey, User, UserId};
+    let Some(fresh) = common::postgres(true).await else {
+        return;
+    };
+    let Database::Postgres(pool, _) = &fresh.db else {
+        unreachable!("a Postgres database")
+    };
+    assert_eq!(secret_width(pool).await, 128);
+    let sealed = format!("sealed1:{}", "B".repeat(92));
+    let user = User {
+        id: UserId::new(),
+        name: "sealed".into(),
+        created_at: time::OffsetDateTime::now_utc(),
+    };
+    let key = NewApiKey {
+        id: ApiKeyId::new(),
+        user_id: user.id,
+        name: KeyName::parse("sealed").expect("a key name"),
+        key_hash: "hash".into(),
+        prefix: "mk_".into(),
+        access_key_id: "AKIASEALED".into(),
+        stored_secret: sealed.clone(),
+        created_at: user.created_at,
+    };
+    fresh
+        .db
+        .identity_repo()
+        .create_user_with_key(&user, &key)
+        .await
+        .expect("a sealed secret fits");
+
+    down_through_0019(&fresh.db).await;
+    assert_eq!(
+        secret_width(pool).await,
+        128,
+        "kept wide for the sealed secret"
+    );
+    let stored: String =
+        sqlx::query_scalar("SELECT secret_access_key FROM api_keys WHERE access_key_id = $1")
+            .bind("AKIASEALED")
+            .fetch_one(pool)
+            .await
+            .expect("the row");
+    assert_eq!(stored, sealed, "the sealed secret is whole");
+
+    fresh.db.migrate_up().await.expect("up again");
+    sqlx::query("DELETE FROM api_keys")
+        .execute(pool)
+        .await
+        .expect("deleted");
+    down_through_0019(&fresh.db).await;
+    assert_eq!(
+        secret_width(pool).await,
+        64,
+        "narrowed when nothing is sealed"
+    );
+    fresh.db.migrate_up().await.expect("up again");
+    assert_eq!(secret_width(pool).await, 128);
+}

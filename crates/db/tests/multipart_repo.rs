@@ -5,7 +5,7 @@ mod common;
 
 use miniaws_core::CoreError;
 use miniaws_core::Resource;
-use miniaws_core::identity::{IdentityService, UserId};
+use miniaws_core::identity::{IdentityService, SecretSealer, SecretsKey, UserId};
 use miniaws_core::multipart::{
     ChecksumAlgorithm, CompletedUpload, MultipartRepo, MultipartUpload, Part, PartChecksum,
     UploadId,
@@ -67,7 +67,11 @@ fn with_checksum(mut p: Part, algorithm: ChecksumAlgorithm, value: &str) -> Part
 }
 
 async fn contract(db: &Database) {
-    let identity = IdentityService::new(db.identity_repo(), true);
+    let identity = IdentityService::new(
+        db.identity_repo(),
+        SecretSealer::new(&SecretsKey::generate()),
+        true,
+    );
     let owner = identity
         .sign_up("mpu-owner")
         .await

@@ -36,6 +36,19 @@ pub struct Config {
     )]
     pub data_dir: PathBuf,
 
+    /// File holding the key that seals the S3 secret access keys in the
+    /// database (32 random bytes, made with mode 0600 at the first start).
+    /// Unset: sigv4-secrets.key in the data directory. Back it up apart
+    /// from the database: without it, the stored S3 credentials no longer
+    /// work (API keys still do).
+    #[arg(
+        global = true,
+        long,
+        env = "MINIAWS_SECRETS_KEY_FILE",
+        value_name = "PATH"
+    )]
+    pub secrets_key_file: Option<PathBuf>,
+
     /// Database URL: postgres://user:pass@host:port/db, or sqlite:path.
     /// Unset: a SQLite file in the data directory.
     #[arg(global = true, long, env = "DATABASE_URL", value_name = "URL")]
@@ -302,6 +315,14 @@ impl Config {
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], self.port)))
     }
 
+    /// The secrets key file to use: the configured one, else
+    /// `sigv4-secrets.key` in the data directory.
+    pub fn effective_secrets_key_file(&self) -> PathBuf {
+        self.secrets_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join(crate::secrets_key::DEFAULT_FILE_NAME))
+    }
+
     /// The database URL to use: the configured one, else SQLite in the data dir.
     pub fn effective_database_url(&self) -> String {
         match &self.database_url {
@@ -331,6 +352,7 @@ mod tests {
             "MINIAWS_AWS_LISTEN",
             "MINIAWS_DATA_DIR",
             "MINIAWS_OPEN_SIGNUP",
+            "MINIAWS_SECRETS_KEY_FILE",
         ];
         let overridden = vars
             .iter()
@@ -350,6 +372,12 @@ mod tests {
             c.effective_database_url()
                 .ends_with("miniaws-data/miniaws.db")
         );
+        assert_eq!(
+            c.effective_secrets_key_file(),
+            PathBuf::from("./miniaws-data/sigv4-secrets.key")
+        );
+        let c = Config::try_parse_from(["miniaws", "--secrets-key-file", "/etc/k"]).unwrap();
+        assert_eq!(c.effective_secrets_key_file(), PathBuf::from("/etc/k"));
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod http;
 mod log_writer;
 mod logging;
 mod reconciler;
+mod secrets_key;
 mod serve;
 mod users;
 
@@ -69,6 +70,20 @@ async fn run(config: Config) -> anyhow::Result<()> {
             config.data_dir.display()
         )
     })?;
+    // Before the database: a key file that is there but unusable stops
+    // start-up before anything is written with another key.
+    let serves = matches!(
+        (&config.command, config.migrate_only),
+        (Some(Command::Serve | Command::Users { .. }) | None, false)
+    );
+    let secrets_key = if serves {
+        Some(secrets_key::load_or_create(
+            &config.effective_secrets_key_file(),
+        )?)
+    } else {
+        None
+    };
+    let loaded = "the secrets key is loaded for serve and users";
     let settings = PoolSettings {
         max_connections: config.db_max_connections,
         ..PoolSettings::default()
@@ -78,8 +93,12 @@ async fn run(config: Config) -> anyhow::Result<()> {
     match (&config.command, config.migrate_only) {
         (_, true) => migrate(&db, &MigrateAction::Up).await,
         (Some(Command::Migrate { action }), false) => migrate(&db, action).await,
-        (Some(Command::Users { action }), false) => users::run(&db, action).await,
-        (Some(Command::Serve) | None, false) => serve::serve(&config, db).await,
+        (Some(Command::Users { action }), false) => {
+            users::run(&db, action, secrets_key.as_ref().expect(loaded)).await
+        }
+        (Some(Command::Serve) | None, false) => {
+            serve::serve(&config, db, secrets_key.as_ref().expect(loaded)).await
+        }
     }
 }
 

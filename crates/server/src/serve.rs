@@ -5,7 +5,7 @@ use miniaws_api::AppState;
 use miniaws_core::clock::SystemClock;
 use miniaws_core::compute::{ComputeDriver, ComputeService, ComputeSettings};
 use miniaws_core::health::{HealthProbe, ProbeStatus};
-use miniaws_core::identity::IdentityService;
+use miniaws_core::identity::{IdentityService, SecretSealer, SecretsKey};
 use miniaws_core::lifecycle::LifecycleSweeper;
 use miniaws_core::multipart::MultipartService;
 use miniaws_core::storage::StorageService;
@@ -19,12 +19,19 @@ use tokio::task::JoinHandle;
 use crate::banner::{self, Banner};
 use crate::config::Config;
 
-/// Runs the server until SIGINT or SIGTERM, then drains and closes the pool.
-pub async fn serve(config: &Config, db: Database) -> anyhow::Result<()> {
+/// Runs the server until SIGINT or SIGTERM, then drains and closes the
+/// pool; `secrets_key` seals the S3 secret access keys.
+pub async fn serve(config: &Config, db: Database, secrets_key: &SecretsKey) -> anyhow::Result<()> {
     let applied = db.migrate_up().await?;
     if applied > 0 {
         tracing::info!(applied, "migrations applied");
     }
+    let identity = Arc::new(IdentityService::new(
+        db.identity_repo(),
+        SecretSealer::new(secrets_key),
+        config.open_signup,
+    ));
+    seal_stored_secrets(&identity, &config.effective_secrets_key_file()).await?;
 
     let docker = match miniaws_docker::connect(config.docker_host.as_deref()) {
         Ok(d) => Some(d),
@@ -93,7 +100,7 @@ pub async fn serve(config: &Config, db: Database) -> anyhow::Result<()> {
     );
 
     let state = AppState {
-        identity: Arc::new(IdentityService::new(db.identity_repo(), config.open_signup)),
+        identity,
         compute: compute.clone(),
         storage,
         multipart,
@@ -177,6 +184,33 @@ pub async fn serve(config: &Config, db: Database) -> anyhow::Result<()> {
     }
     tracing::info!("shutting down: closing the database pool");
     db.close().await;
+    Ok(())
+}
+
+/// Seals the secret access keys still stored in clear (written by versions
+/// before sealing), before any request is served, and says once how many
+/// sealed ones this key does not open. Counts only: never a key or secret.
+async fn seal_stored_secrets(
+    identity: &IdentityService,
+    key_file: &std::path::Path,
+) -> anyhow::Result<()> {
+    let report = identity
+        .seal_stored_secrets()
+        .await
+        .context("cannot seal the secret access keys stored in clear")?;
+    if report.sealed > 0 {
+        tracing::info!(
+            sealed = report.sealed,
+            "sealed the secret access keys that were stored in clear"
+        );
+    }
+    if report.unopenable > 0 {
+        tracing::warn!(
+            keys = report.unopenable,
+            file = %key_file.display(),
+            "secret access keys in the database do not open with this secrets key file (it was replaced or lost): their S3 requests are refused with InvalidAccessKeyId until the file they were sealed with is back; their API keys still work, and new keys get new S3 credentials"
+        );
+    }
     Ok(())
 }
 

@@ -6,18 +6,19 @@
 //! key, whose secrets are printed once and stored only as the API does.
 
 use anyhow::Context;
-use miniaws_core::identity::{CreatedKey, IdentityService};
+use miniaws_core::identity::{CreatedKey, IdentityService, SecretSealer, SecretsKey};
 use miniaws_db::Database;
 
 use crate::banner;
 use crate::config::UsersAction;
 
-/// Runs `action` against `db` (brought up to date first, as `serve` does).
-pub async fn run(db: &Database, action: &UsersAction) -> anyhow::Result<()> {
+/// Runs `action` against `db` (brought up to date first, as `serve` does),
+/// sealing secrets with `key`, the server's secrets key.
+pub async fn run(db: &Database, action: &UsersAction, key: &SecretsKey) -> anyhow::Result<()> {
     let result = async {
         db.migrate_up().await?;
         match action {
-            UsersAction::Create { name, json } => create(db, name, *json).await,
+            UsersAction::Create { name, json } => create(db, key, name, *json).await,
         }
     }
     .await;
@@ -25,10 +26,11 @@ pub async fn run(db: &Database, action: &UsersAction) -> anyhow::Result<()> {
     result
 }
 
-async fn create(db: &Database, name: &str, json: bool) -> anyhow::Result<()> {
+async fn create(db: &Database, key: &SecretsKey, name: &str, json: bool) -> anyhow::Result<()> {
     // Sign-up as the API does it, open whatever the server's setting: the
-    // operator is the one who closed it.
-    let identity = IdentityService::new(db.identity_repo(), true);
+    // operator is the one who closed it. The secret is sealed with the
+    // server's key, so the server opens it.
+    let identity = IdentityService::new(db.identity_repo(), SecretSealer::new(key), true);
     let created = identity
         .sign_up(name)
         .await

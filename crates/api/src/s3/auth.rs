@@ -68,10 +68,11 @@ impl S3Auth for IdentityAuth {
                 });
                 Ok(SecretKey::from(secret))
             }
-            Err(CoreError::Unauthorized(_)) => Err(s3_error!(
-                InvalidAccessKeyId,
-                "The AWS access key Id you provided does not exist in our records (unknown or revoked)."
-            )),
+            // The identity service's message says which: unknown or
+            // revoked, or a secret this server's secrets key cannot open.
+            Err(CoreError::Unauthorized(message)) => {
+                Err(s3_error!(InvalidAccessKeyId, "{message}"))
+            }
             Err(other) => Err(super::error::s3_error(other)),
         }
     }

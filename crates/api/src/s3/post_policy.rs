@@ -214,11 +214,10 @@ pub async fn authenticate(
     };
     let (caller, secret) = match identity.authenticate_access_key(access_key_id).await {
         Ok(found) => found,
-        Err(CoreError::Unauthorized(_)) => {
-            return Err(s3_error!(
-                InvalidAccessKeyId,
-                "The AWS access key Id you provided does not exist in our records (unknown or revoked)."
-            ));
+        // Unknown or revoked, or a secret that does not open: the identity
+        // service's message says which.
+        Err(CoreError::Unauthorized(message)) => {
+            return Err(s3_error!(InvalidAccessKeyId, "{message}"));
         }
         Err(other) => return Err(super::error::s3_error(other)),
     };

@@ -131,8 +131,9 @@ pub struct NewApiKey {
     pub prefix: String,
     /// The access key id for SigV4.
     pub access_key_id: String,
-    /// The secret access key, which SigV4 verification needs in clear.
-    pub secret_access_key: String,
+    /// The secret access key as stored: sealed by the identity service
+    /// ([`SecretSealer`](super::SecretSealer)), never in clear.
+    pub stored_secret: String,
     /// Creation time.
     pub created_at: OffsetDateTime,
 }
@@ -145,6 +146,28 @@ impl fmt::Debug for NewApiKey {
             .field("user_id", &self.user_id)
             .field("name", &self.name)
             .field("prefix", &self.prefix)
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A key's stored secret access key, as the start-up sealing pass reads it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredSecret {
+    /// The key's id.
+    pub id: ApiKeyId,
+    /// Its access key id (the associated data of the sealed secret).
+    pub access_key_id: String,
+    /// The secret as stored: sealed, or in clear as versions before
+    /// sealing wrote it.
+    pub stored: String,
+}
+
+impl fmt::Debug for StoredSecret {
+    // Hand-written: a secret stored in clear must not reach a log.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoredSecret")
+            .field("id", &self.id)
             .field("access_key_id", &self.access_key_id)
             .finish_non_exhaustive()
     }

@@ -2,12 +2,18 @@
 
 mod domain;
 mod ports;
+mod sealing;
 mod secrets;
 mod service;
 
 pub use domain::{
-    ApiKey, ApiKeyId, Caller, KeyName, KeyPosition, NewApiKey, User, UserId, UserName,
+    ApiKey, ApiKeyId, Caller, KeyName, KeyPosition, NewApiKey, StoredSecret, User, UserId, UserName,
 };
 pub use ports::IdentityRepo;
+pub use sealing::{
+    OpenError, Opened, SEALED_PREFIX, SECRETS_KEY_LEN, SecretSealer, SecretsKey, WrongKeyLength,
+};
 pub use secrets::{IssuedSecrets, hash_api_key};
-pub use service::{CreatedKey, IdentityService, KeyPage, LAST_USED_INTERVAL, MAX_LIST_API_KEYS};
+pub use service::{
+    CreatedKey, IdentityService, KeyPage, LAST_USED_INTERVAL, MAX_LIST_API_KEYS, SealingReport,
+};

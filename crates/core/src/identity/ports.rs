@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use super::domain::{ApiKey, ApiKeyId, KeyPosition, NewApiKey, User, UserId};
+use super::domain::{ApiKey, ApiKeyId, KeyPosition, NewApiKey, StoredSecret, User, UserId};
 use crate::error::CoreResult;
 
 /// Storage of users and API keys.
@@ -37,7 +37,9 @@ pub trait IdentityRepo: Send + Sync {
     /// Finds the live key whose SHA-256 hex digest is `key_hash`.
     async fn find_key_by_hash(&self, key_hash: &str) -> CoreResult<Option<ApiKey>>;
 
-    /// Finds the live key with this access key id, with its secret access key.
+    /// Finds the live key with this access key id, with its secret access
+    /// key as stored (see [`NewApiKey::stored_secret`]). A key with no
+    /// secret (a row older than S3 credentials) is not found.
     async fn find_by_access_key_id(
         &self,
         access_key_id: &str,
@@ -62,6 +64,20 @@ pub trait IdentityRepo: Send + Sync {
     /// users); `Conflict(LastKey)` when it is the user's only key and
     /// `allow_last` is false.
     async fn delete_key(&self, user: UserId, id: ApiKeyId, allow_last: bool) -> CoreResult<()>;
+
+    /// At most `limit` keys' stored secrets, in id order, starting after
+    /// key `after`: one range scan of the primary key. Keys without a
+    /// secret are left out.
+    async fn stored_secrets(
+        &self,
+        after: Option<ApiKeyId>,
+        limit: u32,
+    ) -> CoreResult<Vec<StoredSecret>>;
+
+    /// Replaces key `id`'s stored secret by `new` if it still is `old`, in
+    /// one statement (its own transaction); whether it did. A key revoked
+    /// or changed meanwhile is left as it is (`false`).
+    async fn replace_stored_secret(&self, id: ApiKeyId, old: &str, new: &str) -> CoreResult<bool>;
 
     /// Records that a key was used at `at`. Unknown ids are ignored.
     async fn record_last_used(&self, id: ApiKeyId, at: OffsetDateTime) -> CoreResult<()>;

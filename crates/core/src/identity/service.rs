@@ -10,6 +10,7 @@ use super::domain::{
     ApiKey, ApiKeyId, Caller, KeyName, KeyPosition, NewApiKey, User, UserId, UserName,
 };
 use super::ports::IdentityRepo;
+use super::sealing::{Opened, SecretSealer};
 use super::secrets::{IssuedSecrets, hash_api_key};
 use crate::clock::now_utc;
 use crate::error::{CoreError, CoreResult};
@@ -60,9 +61,25 @@ impl fmt::Debug for CreatedKey {
     }
 }
 
+/// What the start-up pass over the stored secrets did
+/// ([`IdentityService::seal_stored_secrets`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SealingReport {
+    /// Secrets found in clear and sealed in place.
+    pub sealed: u64,
+    /// Sealed secrets that do not open with this service key: their S3
+    /// credentials are refused until the right key file is back.
+    pub unopenable: u64,
+}
+
+/// How many stored secrets the sealing pass reads at a time.
+const SEALING_PAGE: u32 = 100;
+
 /// Sign-up, API keys and authentication.
 pub struct IdentityService {
     repo: Arc<dyn IdentityRepo>,
+    /// Seals secret access keys before they are stored, opens them on lookup.
+    sealer: SecretSealer,
     open_signup: bool,
     /// When each key's `last_used` was last written, to coalesce writes.
     last_used_written: Mutex<HashMap<ApiKeyId, Instant>>,
@@ -151,10 +168,12 @@ impl<V: KeyEntry> CacheMap<V> {
 }
 
 impl IdentityService {
-    /// A service over `repo`; `open_signup` allows key-less sign-up.
-    pub fn new(repo: Arc<dyn IdentityRepo>, open_signup: bool) -> Self {
+    /// A service over `repo` that stores secret access keys sealed by
+    /// `sealer`; `open_signup` allows key-less sign-up.
+    pub fn new(repo: Arc<dyn IdentityRepo>, sealer: SecretSealer, open_signup: bool) -> Self {
         Self {
             repo,
+            sealer,
             open_signup,
             last_used_written: Mutex::new(HashMap::new()),
             known_keys: Mutex::new(KeyCache::default()),
@@ -167,7 +186,7 @@ impl IdentityService {
         self.open_signup
     }
 
-    fn new_key(user_id: UserId, name: KeyName) -> (NewApiKey, IssuedSecrets) {
+    fn new_key(&self, user_id: UserId, name: KeyName) -> (NewApiKey, IssuedSecrets) {
         let secrets = IssuedSecrets::generate();
         let key = NewApiKey {
             id: ApiKeyId::new(),
@@ -176,7 +195,11 @@ impl IdentityService {
             key_hash: hash_api_key(&secrets.api_key),
             prefix: secrets.prefix(),
             access_key_id: secrets.access_key_id.clone(),
-            secret_access_key: secrets.secret_access_key.clone(),
+            // Sealed before the row is written: the clear secret never
+            // reaches the database.
+            stored_secret: self
+                .sealer
+                .seal(&secrets.access_key_id, &secrets.secret_access_key),
             created_at: now_utc(),
         };
         (key, secrets)
@@ -215,7 +238,7 @@ impl IdentityService {
             name: user_name.as_str().to_owned(),
             created_at: now_utc(),
         };
-        let (new_key, secrets) = Self::new_key(user.id, key_name);
+        let (new_key, secrets) = self.new_key(user.id, key_name);
         let key = self.repo.create_user_with_key(&user, &new_key).await?;
         tracing::info!(user_id = %user.id, key_id = %key.id, "user signed up");
         Ok(Self::created(key, secrets))
@@ -228,7 +251,7 @@ impl IdentityService {
     #[tracing::instrument(skip(self))]
     pub async fn create_key(&self, caller: Caller, name: &str) -> CoreResult<CreatedKey> {
         let key_name = KeyName::parse(name)?;
-        let (new_key, secrets) = Self::new_key(caller.user_id, key_name);
+        let (new_key, secrets) = self.new_key(caller.user_id, key_name);
         let key = self.repo.insert_key(&new_key).await?;
         tracing::info!(key_id = %key.id, "API key created");
         Ok(Self::created(key, secrets))
@@ -326,27 +349,49 @@ impl IdentityService {
         .await
     }
 
-    /// Resolves an access key id to the caller and the secret SigV4 needs.
+    /// Resolves an access key id to the caller and the secret SigV4 needs
+    /// (opened from its sealed form).
     ///
     /// # Errors
-    /// `Unauthorized` for unknown or revoked access keys.
+    /// `Unauthorized` for unknown or revoked access keys, and for keys whose
+    /// sealed secret does not open with this server's secrets key (the key
+    /// file was replaced or lost), each with a message for the S3 client.
     pub async fn authenticate_access_key(
         &self,
         access_key_id: &str,
     ) -> CoreResult<(Caller, String)> {
         // Cached like API keys (see `KeyCache`): an S3 request then costs no
-        // database round trip to find its secret, and revocation drops the
-        // entry at once.
+        // database round trip to find its secret, nor a decryption, and
+        // revocation drops the entry at once.
         self.cached_lookup(
             |cache| &mut cache.access_keys,
             access_key_id.to_owned(),
             || async {
-                let (key, secret) = self
+                let (key, stored) = self
                     .repo
                     .find_by_access_key_id(access_key_id)
                     .await?
                     .ok_or_else(|| {
-                        CoreError::Unauthorized("unknown or revoked access key id".into())
+                        CoreError::Unauthorized(
+                            "The AWS access key Id you provided does not exist in our records (unknown or revoked)."
+                                .into(),
+                        )
+                    })?;
+                // A secret still in clear (written by an older version since
+                // this server's start-up pass) is used as it is; the next
+                // start-up seals it.
+                let secret = self
+                    .sealer
+                    .open(&key.access_key_id, &stored)
+                    .map(Opened::into_secret)
+                    .map_err(|_| {
+                        CoreError::Unauthorized(format!(
+                            "The secret of access key Id {} cannot be opened with this server's \
+                             secrets key (its key file was replaced or lost), so its S3 \
+                             credentials no longer work; its API key still does. Create a new \
+                             API key (POST /auth/keys) and use its access key Id and secret.",
+                            key.access_key_id
+                        ))
                     })?;
                 let caller = Caller {
                     user_id: key.user_id,
@@ -356,6 +401,47 @@ impl IdentityService {
             },
         )
         .await
+    }
+
+    /// Seals every secret access key still stored in clear (as versions
+    /// before sealing wrote them), and counts the sealed ones that do not
+    /// open with this server's key. Run at start-up.
+    ///
+    /// Each key is replaced by one compare-and-set statement, so the pass
+    /// is idempotent, may be interrupted anywhere (what it sealed stays
+    /// sealed, the rest is sealed next time), and is safe beside requests
+    /// and other processes: a key revoked or re-sealed meanwhile is left
+    /// alone, and keys created meanwhile are sealed already.
+    ///
+    /// # Errors
+    /// Database failures; what was sealed before one stays sealed.
+    #[tracing::instrument(skip(self))]
+    pub async fn seal_stored_secrets(&self) -> CoreResult<SealingReport> {
+        let mut report = SealingReport::default();
+        let mut after = None;
+        loop {
+            let page = self.repo.stored_secrets(after, SEALING_PAGE).await?;
+            for row in &page {
+                if SecretSealer::is_sealed(&row.stored) {
+                    if self.sealer.open(&row.access_key_id, &row.stored).is_err() {
+                        report.unopenable += 1;
+                    }
+                } else {
+                    let sealed = self.sealer.seal(&row.access_key_id, &row.stored);
+                    if self
+                        .repo
+                        .replace_stored_secret(row.id, &row.stored, &sealed)
+                        .await?
+                    {
+                        report.sealed += 1;
+                    }
+                }
+            }
+            if page.len() < SEALING_PAGE as usize {
+                return Ok(report);
+            }
+            after = page.last().map(|row| row.id);
+        }
     }
 
     /// The entry of `k` in the cache map `map` picks, else what `load`
@@ -437,6 +523,7 @@ mod tests {
     use super::*;
     use crate::Resource;
     use crate::error::ConflictKind;
+    use crate::identity::{SecretsKey, StoredSecret};
     use async_trait::async_trait;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -492,7 +579,44 @@ mod tests {
             Ok(keys
                 .iter()
                 .find(|k| k.access_key_id == id)
-                .map(|k| (stored(k), k.secret_access_key.clone())))
+                .map(|k| (stored(k), k.stored_secret.clone())))
+        }
+        async fn stored_secrets(
+            &self,
+            after: Option<ApiKeyId>,
+            limit: u32,
+        ) -> CoreResult<Vec<StoredSecret>> {
+            let keys = self.keys.lock().unwrap();
+            let mut all: Vec<StoredSecret> = keys
+                .iter()
+                .filter(|k| after.is_none_or(|a| k.id.to_string() > a.to_string()))
+                .map(|k| StoredSecret {
+                    id: k.id,
+                    access_key_id: k.access_key_id.clone(),
+                    stored: k.stored_secret.clone(),
+                })
+                .collect();
+            all.sort_by_key(|k| k.id.to_string());
+            all.truncate(limit as usize);
+            Ok(all)
+        }
+        async fn replace_stored_secret(
+            &self,
+            id: ApiKeyId,
+            old: &str,
+            new: &str,
+        ) -> CoreResult<bool> {
+            let mut keys = self.keys.lock().unwrap();
+            match keys
+                .iter_mut()
+                .find(|k| k.id == id && k.stored_secret == old)
+            {
+                Some(k) => {
+                    k.stored_secret = new.to_owned();
+                    Ok(true)
+                }
+                None => Ok(false),
+            }
         }
         async fn list_keys(
             &self,
@@ -534,7 +658,134 @@ mod tests {
 
     fn service(open: bool) -> (IdentityService, Arc<FakeRepo>) {
         let repo = Arc::new(FakeRepo::default());
-        (IdentityService::new(repo.clone(), open), repo)
+        (
+            IdentityService::new(
+                repo.clone(),
+                SecretSealer::new(&SecretsKey::generate()),
+                open,
+            ),
+            repo,
+        )
+    }
+
+    #[tokio::test]
+    async fn secrets_are_stored_sealed_and_open_on_lookup() {
+        let (svc, repo) = service(true);
+        let created = svc.sign_up("dev").await.unwrap();
+        let caller = svc.authenticate(&created.key).await.unwrap();
+        let other = svc.create_key(caller, "ci").await.unwrap();
+        for (k, row) in [&created, &other]
+            .iter()
+            .zip(repo.keys.lock().unwrap().iter())
+        {
+            assert!(row.stored_secret.starts_with("sealed1:"), "sealed at rest");
+            assert!(!row.stored_secret.contains(&k.secret_access_key));
+        }
+        for k in [&created, &other] {
+            let (_, secret) = svc.authenticate_access_key(&k.access_key_id).await.unwrap();
+            assert_eq!(secret, k.secret_access_key);
+        }
+    }
+
+    /// A row as an older version wrote it: the secret in clear.
+    fn plant_clear_key(repo: &FakeRepo, user_id: UserId, access_key_id: &str, secret: &str) {
+        repo.keys.lock().unwrap().push(NewApiKey {
+            id: ApiKeyId::new(),
+            user_id,
+            name: KeyName::parse("old").unwrap(),
+            key_hash: hash_api_key(access_key_id),
+            prefix: "mk_old".into(),
+            access_key_id: access_key_id.into(),
+            stored_secret: secret.into(),
+            created_at: now_utc(),
+        });
+    }
+
+    #[tokio::test]
+    async fn the_sealing_pass_seals_clear_secrets_once_and_counts_unopenable_ones() {
+        let (svc, repo) = service(true);
+        let created = svc.sign_up("dev").await.unwrap();
+        // More than one page of clear secrets.
+        let clear: Vec<(String, String)> = (0..SEALING_PAGE + 5)
+            .map(|_| {
+                let s = IssuedSecrets::generate();
+                (s.access_key_id, s.secret_access_key)
+            })
+            .collect();
+        for (akid, secret) in &clear {
+            plant_clear_key(&repo, created.user_id, akid, secret);
+        }
+        // Clear secrets work before the pass…
+        let (_, secret) = svc.authenticate_access_key(&clear[0].0).await.unwrap();
+        assert_eq!(secret, clear[0].1);
+
+        let report = svc.seal_stored_secrets().await.unwrap();
+        assert_eq!(
+            report,
+            SealingReport {
+                sealed: u64::from(SEALING_PAGE) + 5,
+                unopenable: 0
+            }
+        );
+        assert!(
+            repo.keys
+                .lock()
+                .unwrap()
+                .iter()
+                .all(|k| SecretSealer::is_sealed(&k.stored_secret))
+        );
+        // …and after it, from a service that never cached them.
+        let again = IdentityService::new(repo.clone(), svc.sealer.clone(), true);
+        for (akid, secret) in clear.iter().step_by(17) {
+            let (_, opened) = again.authenticate_access_key(akid).await.unwrap();
+            assert_eq!(&opened, secret);
+        }
+        // A second pass has nothing to do.
+        assert_eq!(
+            svc.seal_stored_secrets().await.unwrap(),
+            SealingReport::default()
+        );
+
+        // Under another service key, every sealed secret is unopenable,
+        // and their S3 lookups say why; the API key still works.
+        let elsewhere = IdentityService::new(
+            repo.clone(),
+            SecretSealer::new(&SecretsKey::generate()),
+            true,
+        );
+        assert_eq!(
+            elsewhere.seal_stored_secrets().await.unwrap(),
+            SealingReport {
+                sealed: 0,
+                unopenable: u64::from(SEALING_PAGE) + 6
+            }
+        );
+        match elsewhere
+            .authenticate_access_key(&created.access_key_id)
+            .await
+        {
+            Err(CoreError::Unauthorized(m)) => {
+                assert!(
+                    m.contains("cannot be opened with this server's secrets key"),
+                    "{m}"
+                );
+                assert!(m.contains("new API key"), "{m}");
+                assert!(!m.contains(&created.secret_access_key));
+            }
+            other => panic!("expected Unauthorized, got {other:?}"),
+        }
+        assert!(elsewhere.authenticate(&created.key).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn the_sealing_pass_leaves_a_key_changed_behind_its_back() {
+        let (svc, repo) = service(true);
+        let created = svc.sign_up("dev").await.unwrap();
+        plant_clear_key(&repo, created.user_id, "AKIAOLD", "old-secret");
+        let id = repo.keys.lock().unwrap()[1].id;
+        // The compare-and-set refuses a value that is no longer the one read.
+        assert!(!repo.replace_stored_secret(id, "stale", "x").await.unwrap());
+        assert_eq!(repo.keys.lock().unwrap()[1].stored_secret, "old-secret");
     }
 
     #[tokio::test]

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use miniaws_core::error::ConflictKind;
 use miniaws_core::identity::{
-    ApiKey, ApiKeyId, IdentityRepo, KeyPosition, NewApiKey, User, UserId,
+    ApiKey, ApiKeyId, IdentityRepo, KeyPosition, NewApiKey, StoredSecret, User, UserId,
 };
 use miniaws_core::{CoreError, CoreResult, Resource};
 use sqlx::sqlite::{SqlitePool, SqliteRow};
@@ -70,7 +70,7 @@ async fn insert_key(tx: &mut Transaction<'_, Sqlite>, key: &NewApiKey) -> CoreRe
         .bind(key.name.as_str())
         .bind(&key.prefix)
         .bind(&key.access_key_id)
-        .bind(&key.secret_access_key)
+        .bind(&key.stored_secret)
         .bind(fmt_time(key.created_at))
         .fetch_one(&mut **tx)
         .await
@@ -249,6 +249,64 @@ impl IdentityRepo for SqliteIdentityRepo {
         } else {
             Err(CoreError::not_found(Resource::ApiKey, id.to_string()))
         }
+    }
+
+    async fn stored_secrets(
+        &self,
+        after: Option<ApiKeyId>,
+        limit: u32,
+    ) -> CoreResult<Vec<StoredSecret>> {
+        let rows = match after {
+            None => {
+                sqlx::query(
+                    "SELECT id, access_key_id, secret_access_key FROM api_keys
+                     WHERE secret_access_key IS NOT NULL ORDER BY id LIMIT ?1",
+                )
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+            }
+            Some(after) => {
+                sqlx::query(
+                    "SELECT id, access_key_id, secret_access_key FROM api_keys
+                     WHERE secret_access_key IS NOT NULL AND id > ?1 ORDER BY id LIMIT ?2",
+                )
+                .bind(after.to_string())
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+            }
+        }
+        .map_err(db_err)?;
+        let decode = |row: &SqliteRow| -> Result<StoredSecret, sqlx::Error> {
+            Ok(StoredSecret {
+                id: ApiKeyId::from_uuid(parse_uuid(row.try_get("id")?)?),
+                access_key_id: row
+                    .try_get::<Option<String>, _>("access_key_id")?
+                    .unwrap_or_default(),
+                stored: row.try_get("secret_access_key")?,
+            })
+        };
+        rows.iter()
+            .map(decode)
+            .collect::<Result<_, _>>()
+            .map_err(db_err)
+    }
+
+    async fn replace_stored_secret(&self, id: ApiKeyId, old: &str, new: &str) -> CoreResult<bool> {
+        // Compare-and-set in one statement: a key revoked, or sealed by
+        // another process, since it was read is left as it is.
+        let replaced = sqlx::query(
+            "UPDATE api_keys SET secret_access_key = ?3 WHERE id = ?1 AND secret_access_key = ?2",
+        )
+        .bind(id.to_string())
+        .bind(old)
+        .bind(new)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        Ok(replaced == 1)
     }
 
     async fn record_last_used(&self, id: ApiKeyId, at: OffsetDateTime) -> CoreResult<()> {

@@ -89,7 +89,7 @@ impl Repos {
             key_hash: format!("hash-{name}"),
             prefix: "mk_".into(),
             access_key_id: format!("AKIA{}", name.to_uppercase()),
-            secret_access_key: "s".into(),
+            stored_secret: "s".into(),
             created_at: at(0),
         };
         self.identity
