@@ -154,6 +154,17 @@ pub enum AuthCommand {
     },
     /// Show the user and key in use
     Whoami,
+    /// Print the shell variables that point the aws CLI, boto3 and the AWS
+    /// SDKs at this server with this profile's key
+    #[command(
+        after_help = "Examples:\n  eval \"$(cloud auth aws-env)\"\n  aws s3 ls\n  cloud auth aws-env --aws-endpoint http://127.0.0.1:4600\n\nThe profile keeps a key's AWS secret only when the key was created by\n`cloud auth create-demo` or `cloud auth keys create --save-as`: the server\nshows a secret once, at creation."
+    )]
+    AwsEnv {
+        /// The S3 endpoint [default: the profile's endpoint with port 4566,
+        /// the server's default --aws-listen]
+        #[arg(long, value_name = "URL")]
+        aws_endpoint: Option<String>,
+    },
     /// Manage the user's API keys
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -169,6 +180,10 @@ pub enum KeysCommand {
     Create {
         /// A label for the key
         name: String,
+        /// Also save the new key (and its AWS key pair) as this profile,
+        /// which must not hold a key yet; the active profile stays active
+        #[arg(long, value_name = "PROFILE")]
+        save_as: Option<String>,
     },
     /// Revoke a key by id, name or unique id prefix
     #[command(visible_alias = "rm")]

@@ -44,6 +44,13 @@ pub struct Profile {
     /// The user the key belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    /// The key's AWS access key id (for `cloud auth aws-env`), kept when
+    /// the key was created here: the server shows its secret only then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws_access_key_id: Option<String>,
+    /// The key's AWS secret access key, kept with the access key id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws_secret_access_key: Option<String>,
 }
 
 impl std::fmt::Debug for Profile {
@@ -56,6 +63,11 @@ impl std::fmt::Debug for Profile {
             )
             .field("key_id", &self.key_id)
             .field("user", &self.user)
+            .field("aws_access_key_id", &self.aws_access_key_id)
+            .field(
+                "aws_secret_access_key",
+                &self.aws_secret_access_key.as_ref().map(|_| "…"),
+            )
             .finish()
     }
 }
@@ -176,6 +188,7 @@ mod tests {
                 api_key: Some("mk_0123456789abcdef".into()),
                 key_id: None,
                 user: Some("alice".into()),
+                ..Profile::default()
             },
         );
         cfg.save(&path).expect("saves");
@@ -201,9 +214,12 @@ mod tests {
     fn debug_hides_the_key() {
         let p = Profile {
             api_key: Some("mk_0123456789abcdef".into()),
+            aws_secret_access_key: Some("wJalrXUtnFEMIEXAMPLEKEY".into()),
             ..Profile::default()
         };
-        assert!(!format!("{p:?}").contains("0123456789abcdef"));
+        let shown = format!("{p:?}");
+        assert!(!shown.contains("0123456789abcdef"), "{shown}");
+        assert!(!shown.contains("EXAMPLEKEY"), "{shown}");
     }
 
     #[test]

@@ -116,4 +116,18 @@ impl Ctx {
         self.config.active = Some(self.profile_name.clone());
         self.config.save(&self.config_path)
     }
+
+    /// The profile named `name`, if the file has it.
+    pub fn named_profile(&self, name: &str) -> Option<&Profile> {
+        self.config.profile(name)
+    }
+
+    /// Saves `profile` under `name` without making it the active one.
+    ///
+    /// # Errors
+    /// When the file cannot be written.
+    pub fn save_named_profile(&mut self, name: &str, profile: Profile) -> Result<()> {
+        self.config.profiles.insert(name.to_owned(), profile);
+        self.config.save(&self.config_path)
+    }
 }

@@ -301,3 +301,111 @@ fn no_arguments_off_a_terminal_prints_help() {
     );
     assert!(!text.contains('\u{1b}'), "no colour off a terminal");
 }
+
+/// The aws CLI of the test environment (`scripts/provision` installs it).
+fn aws_cli() -> Option<std::path::PathBuf> {
+    match std::env::var("MINIAWS_TEST_AWS_CLI") {
+        Ok(p) if !p.is_empty() && std::path::Path::new(&p).exists() => Some(p.into()),
+        _ if miniaws_testkit::services_required() => panic!(
+            "MINIAWS_TEST_AWS_CLI is not set or does not exist, but services are required: run ./scripts/test"
+        ),
+        _ => {
+            eprintln!("SKIPPED: MINIAWS_TEST_AWS_CLI not set (run ./scripts/test)");
+            None
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_env_points_the_aws_cli_at_the_server() {
+    let env = Env::start().await;
+    env.sign_up("ava");
+    env.ok(&["storage", "mb", "from-cloud"]);
+    let aws_url = env.server.aws_url();
+
+    // The variables, in JSON and as shell lines.
+    let vars = env.json(&["auth", "aws-env", "--aws-endpoint", &aws_url]);
+    assert_eq!(vars["AWS_ENDPOINT_URL"], aws_url.trim_end_matches('/'));
+    assert_eq!(vars["AWS_REGION"], "us-east-1");
+    let id = vars["AWS_ACCESS_KEY_ID"].as_str().expect("id").to_owned();
+    assert!(id.starts_with("AKIA"), "{id}");
+    let config = std::fs::read_to_string(env.config_file()).expect("config");
+    assert!(config.contains(&id), "create-demo kept the pair");
+    let mode = std::fs::metadata(env.config_file())
+        .expect("config")
+        .permissions()
+        .mode();
+    assert_eq!(
+        mode & 0o777,
+        0o600,
+        "the file holding the secret is private"
+    );
+    let out = env.ok(&["auth", "aws-env"]);
+    assert!(
+        out.contains("export AWS_ENDPOINT_URL='http://127.0.0.1:4566'"),
+        "the default is the AWS listener's default port: {out}"
+    );
+
+    // `eval` in a shell, then the real aws CLI with nothing else set: it
+    // lists the bucket made with `cloud` and writes into it.
+    if let Some(cli) = aws_cli() {
+        let cloud = assert_cmd::cargo::cargo_bin("cloud");
+        let script = format!(
+            "eval \"$('{}' auth aws-env --aws-endpoint '{aws_url}')\" && '{}' s3 ls && echo hi | '{}' s3 cp - s3://from-cloud/hello.txt",
+            cloud.display(),
+            cli.display(),
+            cli.display()
+        );
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", env.home.path())
+            .env("XDG_CONFIG_HOME", env.home.path())
+            .env("MINIAWS_ENDPOINT", env.server.url())
+            .env("AWS_CONFIG_FILE", env.home.path().join("aws-config"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                env.home.path().join("aws-credentials"),
+            )
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .expect("sh runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains("from-cloud"), "{stdout}");
+        let listed = env.json(&["storage", "ls", "from-cloud"]);
+        assert_eq!(listed[0]["key"], "hello.txt", "{listed}");
+    }
+
+    // A key created with --save-as keeps its pair in that profile; a login
+    // cannot, and aws-env says how to get one.
+    let created = env.json(&["auth", "keys", "create", "laptop", "--save-as", "laptop"]);
+    let laptop = env.json(&["--profile", "laptop", "auth", "aws-env"]);
+    assert_eq!(laptop["AWS_ACCESS_KEY_ID"], created["access_key_id"]);
+    assert_eq!(
+        laptop["AWS_SECRET_ACCESS_KEY"],
+        created["secret_access_key"]
+    );
+    assert_eq!(
+        env.json(&["--profile", "laptop", "auth", "whoami"])["user"]["name"],
+        "ava"
+    );
+    let err = env.fails(
+        &["auth", "keys", "create", "again", "--save-as", "laptop"],
+        1,
+    );
+    assert!(err.contains("already holds a key"), "{err}");
+    let key = created["key"].as_str().expect("key");
+    env.ok(&["--profile", "plain", "auth", "login", key]);
+    let err = env.fails(&["--profile", "plain", "auth", "aws-env"], 1);
+    assert!(
+        err.contains("keeps no AWS secret access key") && err.contains("--save-as"),
+        "{err}"
+    );
+}

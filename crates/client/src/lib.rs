@@ -22,8 +22,8 @@ pub use miniaws_wire::{
     Instance, InstancePage, InstancePort, InstanceStats, InstanceType, LaunchInstance, ObjectInfo,
     ObjectPage, User, VersionInfo, VersionPage, WhoAmI,
 };
-pub use reqwest::StatusCode;
 pub use reqwest::header::HeaderMap;
+pub use reqwest::{StatusCode, Url};
 pub use storage::{Deleted, ListObjectsParams, ObjectDownload, encode_key};
 
 use reqwest::{Method, RequestBuilder, Response};

@@ -19,8 +19,11 @@ pub async fn run(ctx: &mut Ctx, cmd: AuthCommand) -> Result<()> {
         AuthCommand::CreateDemo { name, force } => create_demo(ctx, &name, force).await,
         AuthCommand::Login { key } => login(ctx, &key).await,
         AuthCommand::Whoami => whoami(ctx).await,
+        AuthCommand::AwsEnv { aws_endpoint } => aws_env(ctx, aws_endpoint.as_deref()),
         AuthCommand::Keys(KeysCommand::List) => list_keys(ctx).await,
-        AuthCommand::Keys(KeysCommand::Create { name }) => create_key(ctx, &name).await,
+        AuthCommand::Keys(KeysCommand::Create { name, save_as }) => {
+            create_key(ctx, &name, save_as.as_deref()).await
+        }
         AuthCommand::Keys(KeysCommand::Revoke { id, force }) => revoke_key(ctx, &id, force).await,
     }
 }
@@ -41,12 +44,7 @@ async fn create_demo(ctx: &mut Ctx, name: &str, force: bool) -> Result<()> {
         )));
     }
     let created = ctx.anonymous()?.create_key(name).await?;
-    ctx.save_profile(Profile {
-        endpoint: Some(ctx.endpoint()),
-        api_key: Some(created.key.clone()),
-        key_id: Some(created.id),
-        user: Some(name.to_owned()),
-    })?;
+    ctx.save_profile(created_profile(ctx.endpoint(), &created, name))?;
     if ctx.out.json {
         return ctx.out.print_json(&created);
     }
@@ -62,6 +60,19 @@ async fn create_demo(ctx: &mut Ctx, name: &str, force: bool) -> Result<()> {
         ctx.config_path.display()
     ));
     Ok(())
+}
+
+/// A profile holding a key just created, with its AWS key pair (which the
+/// server shows only now).
+fn created_profile(endpoint: String, created: &CreatedKey, user: &str) -> Profile {
+    Profile {
+        endpoint: Some(endpoint),
+        api_key: Some(created.key.clone()),
+        key_id: Some(created.id),
+        user: Some(user.to_owned()),
+        aws_access_key_id: Some(created.access_key_id.clone()),
+        aws_secret_access_key: Some(created.secret_access_key.clone()),
+    }
 }
 
 /// The secrets of a new key: shown once, here.
@@ -96,11 +107,14 @@ async fn login(ctx: &mut Ctx, key: &str) -> Result<()> {
         .and_then(|p| p.api_key.as_deref())
         .filter(|old| *old != key)
         .map(redact_key);
+    // The server never shows a key's AWS secret again, so a login keeps
+    // none (`aws-env` says how to get one).
     ctx.save_profile(Profile {
         endpoint: Some(ctx.endpoint()),
         api_key: Some(key.clone()),
         key_id: Some(me.key_id),
         user: Some(me.user.name.clone()),
+        ..Profile::default()
     })?;
     if ctx.out.json {
         return ctx.out.print_json(&me);
@@ -176,8 +190,22 @@ async fn list_keys(ctx: &mut Ctx) -> Result<()> {
     Ok(())
 }
 
-async fn create_key(ctx: &mut Ctx, name: &str) -> Result<()> {
-    let created = ctx.client()?.create_key(name).await?;
+async fn create_key(ctx: &mut Ctx, name: &str, save_as: Option<&str>) -> Result<()> {
+    if let Some(target) = save_as
+        && ctx
+            .named_profile(target)
+            .is_some_and(|p| p.api_key.is_some())
+    {
+        return Err(user(format!(
+            "profile \"{target}\" already holds a key: name another with --save-as (nothing was created)"
+        )));
+    }
+    let client = ctx.client()?;
+    let created = client.create_key(name).await?;
+    if let Some(target) = save_as {
+        let owner = client.whoami().await?.user.name;
+        ctx.save_named_profile(target, created_profile(ctx.endpoint(), &created, &owner))?;
+    }
     if ctx.out.json {
         return ctx.out.print_json(&created);
     }
@@ -187,10 +215,71 @@ async fn create_key(ctx: &mut Ctx, name: &str) -> Result<()> {
         short_id(&created.id)
     ));
     print_secrets(ctx, &created);
-    ctx.out.line(&format!(
-        "It is not saved. To use it: cloud auth login {} --profile {name}",
-        created.key
-    ));
+    match save_as {
+        Some(target) => ctx.out.line(&format!(
+            "Saved as profile \"{target}\" in {}. Use it with --profile {target}.",
+            ctx.config_path.display()
+        )),
+        None => ctx.out.line(&format!(
+            "It is not saved. To use it: cloud auth login {} --profile {name} \
+             (or create it with --save-as PROFILE, which keeps its AWS secret for `cloud auth aws-env`)",
+            created.key
+        )),
+    }
+    Ok(())
+}
+
+/// The S3 endpoint beside `endpoint`: the same scheme and host, the AWS
+/// listener's default port.
+fn default_aws_endpoint(endpoint: &str) -> Result<String> {
+    let mut url = miniaws_client::Url::parse(endpoint)
+        .map_err(|e| user(format!("the endpoint {endpoint:?} is not a URL: {e}")))?;
+    url.set_port(Some(4566))
+        .map_err(|()| user(format!("the endpoint {endpoint:?} has no host")))?;
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+/// Single-quotes `value` for a POSIX shell.
+fn shell_quote(value: &str) -> String {
+    format!("'{}'", value.replace('\'', r"'\''"))
+}
+
+/// `cloud auth aws-env`: the variables every AWS tool reads, for this
+/// profile's key. Secrets go to stdout only, as `eval` needs them.
+fn aws_env(ctx: &Ctx, aws_endpoint: Option<&str>) -> Result<()> {
+    let profile = ctx.profile();
+    let (Some(id), Some(secret)) = (
+        profile.and_then(|p| p.aws_access_key_id.clone()),
+        profile.and_then(|p| p.aws_secret_access_key.clone()),
+    ) else {
+        return Err(user(format!(
+            "profile \"{}\" keeps no AWS secret access key (the server shows one only when a key is created): \
+             create a key that keeps it with `cloud auth keys create <name> --save-as <profile>`",
+            ctx.profile_name
+        )));
+    };
+    let endpoint = match aws_endpoint {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => default_aws_endpoint(&ctx.endpoint())?,
+    };
+    let vars = [
+        ("AWS_ACCESS_KEY_ID", id),
+        ("AWS_SECRET_ACCESS_KEY", secret),
+        ("AWS_REGION", "us-east-1".to_owned()),
+        ("AWS_DEFAULT_REGION", "us-east-1".to_owned()),
+        ("AWS_ENDPOINT_URL", endpoint),
+    ];
+    if ctx.out.json {
+        let map: serde_json::Map<String, serde_json::Value> = vars
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), serde_json::Value::String(v)))
+            .collect();
+        return ctx.out.print_json(&map);
+    }
+    for (name, value) in vars {
+        ctx.out
+            .line(&format!("export {name}={}", shell_quote(&value)));
+    }
     Ok(())
 }
 
@@ -246,6 +335,27 @@ async fn revoke_key(ctx: &mut Ctx, wanted: &str, force: bool) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_aws_endpoint_is_beside_the_native_one() {
+        assert_eq!(
+            default_aws_endpoint("http://127.0.0.1:8080")
+                .ok()
+                .as_deref(),
+            Some("http://127.0.0.1:4566")
+        );
+        assert_eq!(
+            default_aws_endpoint("http://devbox.local").ok().as_deref(),
+            Some("http://devbox.local:4566")
+        );
+        assert!(default_aws_endpoint("not a url").is_err());
+    }
+
+    #[test]
+    fn shell_values_are_single_quoted() {
+        assert_eq!(shell_quote("a/b+c"), "'a/b+c'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+    }
     use uuid::Uuid;
 
     fn key(id: &str) -> ApiKey {
