@@ -202,6 +202,11 @@ const SERVICES: &[Service] = &[
                 words: &["auth", "login"],
                 prompts: &[Prompt::Secret("API key")],
             },
+            Action {
+                label: "show the AWS variables for the aws CLI and SDKs",
+                words: &["auth", "aws-env"],
+                prompts: &[],
+            },
         ],
     },
 ];

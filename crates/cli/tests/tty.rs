@@ -162,6 +162,21 @@ async fn the_menu_runs_a_command_and_quits() {
     screen.wait_for("who am I", 1);
     press(b"\r"); // who am I
     screen.wait_for("what do you want to work on?", 3);
+    // The last auth entry, above "back" (up wraps around again): the AWS
+    // variables.
+    // (Colour is on: the prompts' `›` follow escape codes.)
+    let mut seen = screen.wait_after(0, "$ cloud auth whoami");
+    seen = screen.wait_after(seen, "what do you want to work on?");
+    press(b"k");
+    press(b"k");
+    press(b"\r");
+    seen = screen.wait_after(seen, "log in with an existing key");
+    press(b"k"); // back
+    press(b"k");
+    press(b"\r");
+    seen = screen.wait_after(seen, "$ cloud auth aws-env");
+    seen = screen.wait_after(seen, "export AWS_ENDPOINT_URL=");
+    screen.wait_after(seen, "what do you want to work on?");
     press(b"q"); // quit
 
     let deadline = Instant::now() + Duration::from_secs(20);
