@@ -2718,6 +2718,21 @@ async fn version_grants(server: &TestServer, s3: &Client, other: &Client, bucket
     }
 }
 
+/// Asserts `err` is a 304 naming `version` in `x-amz-version-id`.
+fn assert_not_modified<E>(
+    err: &aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+    version: &str,
+    what: &str,
+) {
+    let raw = err.raw_response().expect("response");
+    assert_eq!(raw.status().as_u16(), 304, "{what}");
+    assert_eq!(
+        raw.headers().get("x-amz-version-id"),
+        Some(version),
+        "{what}"
+    );
+}
+
 /// Get/PutObjectAcl naming a version read that version, current or
 /// noncurrent, also when a delete marker hides the key; a 304 names the
 /// version it stands for, as the 200 would; a previous version copied
@@ -2883,13 +2898,7 @@ async fn version_acls_and_not_modified(s3: &Client, bucket: &str) {
             .send()
             .await
             .expect_err("not modified");
-        let raw = err.raw_response().expect("response");
-        assert_eq!(raw.status().as_u16(), 304, "GET {version:?}");
-        assert_eq!(
-            raw.headers().get("x-amz-version-id"),
-            Some(expected),
-            "GET {version:?}"
-        );
+        assert_not_modified(&err, expected, &format!("GET {version:?}"));
         let err = s3
             .head_object()
             .bucket(bucket)
@@ -2899,13 +2908,7 @@ async fn version_acls_and_not_modified(s3: &Client, bucket: &str) {
             .send()
             .await
             .expect_err("not modified");
-        let raw = err.raw_response().expect("response");
-        assert_eq!(raw.status().as_u16(), 304, "HEAD {version:?}");
-        assert_eq!(
-            raw.headers().get("x-amz-version-id"),
-            Some(expected),
-            "HEAD {version:?}"
-        );
+        assert_not_modified(&err, expected, &format!("HEAD {version:?}"));
     }
 
     // A previous version copied onto its own key is restored (S3's way
