@@ -92,6 +92,29 @@ pub(crate) fn command_text(instance: &Instance) -> Option<String> {
         .map(|c| serde_json::to_string(c).unwrap_or_else(|_| "[]".into()))
 }
 
+/// The conflict of an insert refused by a unique index: the instance's
+/// EC2 id taken (index `instances_ec2_id_idx`, whose column Postgres
+/// names as the constraint and SQLite in its message), else its name.
+pub(crate) fn insert_conflict(err: &sqlx::Error, instance: &Instance) -> CoreError {
+    let on_ec2_id = match err {
+        sqlx::Error::Database(db) => {
+            db.constraint() == Some("instances_ec2_id_idx") || db.message().contains("ec2_id")
+        }
+        _ => false,
+    };
+    if on_ec2_id {
+        CoreError::conflict(
+            ConflictKind::AlreadyExists,
+            format!(
+                "another instance already has the EC2 id {}; launch again",
+                instance.ec2_id()
+            ),
+        )
+    } else {
+        name_taken(&instance.name)
+    }
+}
+
 /// The conflict for a name that a live instance of the owner already has.
 pub(crate) fn name_taken(name: &str) -> CoreError {
     CoreError::conflict(

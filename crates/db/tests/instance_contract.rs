@@ -6,8 +6,8 @@
 mod common;
 
 use miniaws_core::compute::{
-    Instance, InstanceId, InstancePosition, InstanceRepo, InstanceState, ListQuery, PortMapping,
-    Protocol, PublishedPort,
+    Ec2InstanceId, Instance, InstanceId, InstancePosition, InstanceRepo, InstanceState, ListQuery,
+    PortMapping, Protocol, PublishedPort,
 };
 use miniaws_core::error::ConflictKind;
 use miniaws_core::identity::{ApiKeyId, KeyName, NewApiKey, User, UserId};
@@ -94,6 +94,52 @@ fn cases() -> Vec<Case> {
                 assert_eq!(c.repo.get(c.alice, bare.id).await.unwrap(), bare);
             })
         }),
+        (
+            "an EC2 id finds its owner's instance only, and is unique",
+            |c| {
+                Box::pin(async move {
+                    let i = instance(c.alice, "web", 0);
+                    c.repo.insert(&i).await.unwrap();
+                    let got = c.repo.get_by_ec2_id(c.alice, &i.ec2_id()).await;
+                    assert_eq!(got.expect("found by EC2 id"), i);
+                    for (owner, id) in [
+                        (c.bob, i.ec2_id()),
+                        (c.alice, Ec2InstanceId::of(InstanceId::new())),
+                    ] {
+                        let err = c.repo.get_by_ec2_id(owner, &id).await.unwrap_err();
+                        assert!(
+                            matches!(
+                                err,
+                                CoreError::NotFound {
+                                    resource: Resource::Instance,
+                                    ..
+                                }
+                            ),
+                            "{err:?}"
+                        );
+                    }
+                    // Another UUID with the same 17 digits (only the
+                    // version digit differs): the insert is refused.
+                    let mut hex = i.id.as_uuid().simple().to_string();
+                    hex.replace_range(12..13, "7");
+                    let mut twin = instance(c.bob, "twin", 1);
+                    twin.id = InstanceId::from_uuid(uuid::Uuid::parse_str(&hex).unwrap());
+                    assert_eq!(twin.ec2_id(), i.ec2_id());
+                    let err = c.repo.insert(&twin).await.unwrap_err();
+                    assert!(
+                        matches!(
+                            &err,
+                            CoreError::Conflict {
+                                kind: ConflictKind::AlreadyExists,
+                                ..
+                            }
+                        ) && err.to_string().contains(i.ec2_id().as_str()),
+                        "{err:?}"
+                    );
+                    assert_eq!(c.repo.find(twin.id).await.unwrap(), None);
+                })
+            },
+        ),
         (
             "another owner's instance and unknown ids are not found",
             |c| {

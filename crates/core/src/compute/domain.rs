@@ -14,6 +14,55 @@ uuid_newtype!(
     InstanceId
 );
 
+/// An instance's id as the EC2-compatible API names it: `i-` and 17
+/// lowercase hex digits, EC2's shape.
+///
+/// It is derived from the [`InstanceId`] (17 of its random hex digits,
+/// see [`Ec2InstanceId::of`]) and stored beside it in a unique column
+/// (migration 0020), so a lookup by it finds at most one instance: the
+/// repository refuses an insert whose EC2 id is taken (about one chance
+/// in 2^68 per pair of instances) rather than make a lookup ambiguous.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Ec2InstanceId(String);
+
+impl Ec2InstanceId {
+    /// The EC2 id of instance `id`.
+    pub fn of(id: InstanceId) -> Self {
+        let hex = id.as_uuid().simple().to_string();
+        // Digit 12 is the version (always 4) and digit 16 the variant
+        // (two fixed bits): the other 30 are random; 17 of them are kept.
+        Self(format!("i-{}{}{}", &hex[..12], &hex[13..16], &hex[17..19]))
+    }
+
+    /// Reads an EC2 id from the wire.
+    ///
+    /// # Errors
+    /// `InvalidInput` unless it is `i-` and 17 lowercase hex digits.
+    pub fn parse(s: &str) -> CoreResult<Self> {
+        let ok = s.strip_prefix("i-").is_some_and(|h| {
+            h.len() == 17 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        });
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(CoreError::invalid(format!(
+                "`{s}` is not a valid instance id (expected i- and 17 lowercase hex digits)"
+            )))
+        }
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Ec2InstanceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// Most port mappings one instance may publish.
 pub const MAX_PORTS: usize = 10;
 /// Most environment variables one instance may carry.
@@ -620,6 +669,11 @@ pub struct Instance {
 }
 
 impl Instance {
+    /// Its id in the EC2-compatible API.
+    pub fn ec2_id(&self) -> Ec2InstanceId {
+        Ec2InstanceId::of(self.id)
+    }
+
     /// The URLs of its published TCP ports.
     pub fn access_urls(&self) -> Vec<String> {
         self.published_ports
@@ -758,6 +812,25 @@ mod tests {
         assert_eq!(instance_type("t3.xlarge").unwrap().memory_bytes(), 16 << 30);
         let err = instance_type("m5.large").unwrap_err().to_string();
         assert!(err.contains("t3.nano") && err.contains("m5.large"), "{err}");
+    }
+
+    #[test]
+    fn ec2_ids_take_the_random_digits_and_parse_strictly() {
+        let id: InstanceId = "0123abcd-4567-489a-bcde-f0123456789a".parse().unwrap();
+        let ec2 = Ec2InstanceId::of(id);
+        assert_eq!(ec2.as_str(), "i-0123abcd456789acd");
+        assert_eq!(Ec2InstanceId::parse(ec2.as_str()).unwrap(), ec2);
+        for bad in [
+            "",
+            "i-",
+            "i-0123abcd4567",
+            "i-0123ABCD4567890ab",
+            "x-0123abcd4567890ab",
+            "i-0123abcd4567890abc",
+            "i-0123abcd4567890ag",
+        ] {
+            assert!(Ec2InstanceId::parse(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

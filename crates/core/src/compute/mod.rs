@@ -8,9 +8,9 @@ mod service;
 mod tests;
 
 pub use domain::{
-    DEFAULT_INSTANCE_TYPE, INSTANCE_TYPES, Instance, InstanceId, InstanceName, InstancePosition,
-    InstanceState, InstanceType, LaunchRequest, MAX_PORTS, PortMapping, Protocol, PublishedPort,
-    instance_type, split_command, validate_command, validate_env, validate_image,
+    DEFAULT_INSTANCE_TYPE, Ec2InstanceId, INSTANCE_TYPES, Instance, InstanceId, InstanceName,
+    InstancePosition, InstanceState, InstanceType, LaunchRequest, MAX_PORTS, PortMapping, Protocol,
+    PublishedPort, instance_type, split_command, validate_command, validate_env, validate_image,
 };
 pub use ports::{
     ComputeDriver, ContainerEvent, ContainerInfo, ContainerSpec, ContainerStatus, ContainerSummary,

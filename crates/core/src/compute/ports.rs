@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use time::OffsetDateTime;
 
-use super::domain::{Instance, InstanceId, InstancePosition, PortMapping, PublishedPort};
+use super::domain::{
+    Ec2InstanceId, Instance, InstanceId, InstancePosition, PortMapping, PublishedPort,
+};
 use crate::error::CoreResult;
 use crate::identity::UserId;
 
@@ -39,6 +41,9 @@ pub trait InstanceRepo: Send + Sync {
     /// # Errors
     /// `Conflict(AlreadyExists)` naming the name when the owner already has
     /// a non-terminated instance of that name (nothing is written then).
+    /// The row also records the instance's [`Ec2InstanceId`], which is
+    /// unique: an insert whose EC2 id is taken is `Conflict(AlreadyExists)`
+    /// naming the EC2 id.
     async fn insert(&self, instance: &Instance) -> CoreResult<()>;
 
     /// Fetches one of `owner`'s instances, terminated ones included.
@@ -46,6 +51,14 @@ pub trait InstanceRepo: Send + Sync {
     /// # Errors
     /// `NotFound(Instance)` when there is none (also for other owners').
     async fn get(&self, owner: UserId, id: InstanceId) -> CoreResult<Instance>;
+
+    /// Fetches one of `owner`'s instances by its EC2 id (terminated ones
+    /// included).
+    ///
+    /// # Errors
+    /// `NotFound(Instance)` naming the EC2 id when there is none (also for
+    /// other owners').
+    async fn get_by_ec2_id(&self, owner: UserId, id: &Ec2InstanceId) -> CoreResult<Instance>;
 
     /// Fetches an instance whoever owns it (for the reconciler).
     async fn find(&self, id: InstanceId) -> CoreResult<Option<Instance>>;

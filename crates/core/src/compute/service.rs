@@ -9,9 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::domain::{
-    DEFAULT_INSTANCE_TYPE, INSTANCE_TYPES, Instance, InstanceId, InstanceName, InstancePosition,
-    InstanceState, InstanceType, LaunchRequest, PortMapping, Protocol, PublishedPort,
-    instance_type, validate_command, validate_env, validate_image,
+    DEFAULT_INSTANCE_TYPE, Ec2InstanceId, INSTANCE_TYPES, Instance, InstanceId, InstanceName,
+    InstancePosition, InstanceState, InstanceType, LaunchRequest, PortMapping, Protocol,
+    PublishedPort, instance_type, validate_command, validate_env, validate_image,
 };
 use super::ports::{
     ComputeDriver, ContainerEvent, ContainerInfo, ContainerSpec, ContainerStatus, ContainerSummary,
@@ -282,8 +282,23 @@ impl ComputeService {
     /// instance stays `ERROR` (interrupted), so that a container Docker made
     /// all the same is found by its label and removed by the resync or a
     /// terminate.
-    #[tracing::instrument(skip(self, request), fields(name = %request.name, image = %request.image))]
     pub async fn launch(&self, caller: Caller, request: LaunchRequest) -> CoreResult<Instance> {
+        self.launch_as(caller, InstanceId::new(), request).await
+    }
+
+    /// [`launch`](Self::launch) with the id the instance gets chosen by
+    /// the caller (a fresh one: EC2's RunInstances names an instance
+    /// without a `Name` tag after its id, so it needs the id first).
+    ///
+    /// # Errors
+    /// As [`launch`](Self::launch); an id in use is `Conflict(AlreadyExists)`.
+    #[tracing::instrument(skip(self, request), fields(name = %request.name, image = %request.image))]
+    pub async fn launch_as(
+        &self,
+        caller: Caller,
+        id: InstanceId,
+        request: LaunchRequest,
+    ) -> CoreResult<Instance> {
         let name = InstanceName::parse(&request.name)?;
         validate_image(&request.image)?;
         let ports = PortMapping::parse_list(&request.ports)?;
@@ -303,7 +318,7 @@ impl ComputeService {
 
         let now = now_utc();
         let mut inst = Instance {
-            id: InstanceId::new(),
+            id,
             owner: caller.user_id,
             name: name.as_str().to_owned(),
             image: request.image,
@@ -341,6 +356,67 @@ impl ComputeService {
             Err(err) => {
                 self.undo_launch(&driver, &mut inst, &err).await;
                 Err(err)
+            }
+        }
+    }
+
+    /// Launches one instance per request (with the id it names), all or nothing: when one launch
+    /// fails, the instances launched before it are discarded (container
+    /// and row removed, as a failed launch leaves nothing) and its error
+    /// is returned. The EC2 API's RunInstances with a count above one.
+    ///
+    /// # Errors
+    /// As [`launch`](Self::launch).
+    #[tracing::instrument(skip(self, requests), fields(count = requests.len()))]
+    pub async fn launch_all(
+        &self,
+        caller: Caller,
+        requests: Vec<(InstanceId, LaunchRequest)>,
+    ) -> CoreResult<Vec<Instance>> {
+        let mut launched: Vec<Instance> = Vec::with_capacity(requests.len());
+        for (id, request) in requests {
+            match self.launch_as(caller, id, request).await {
+                Ok(inst) => launched.push(inst),
+                Err(err) => {
+                    for inst in launched {
+                        self.discard(inst.id).await;
+                    }
+                    return Err(err);
+                }
+            }
+        }
+        Ok(launched)
+    }
+
+    /// Removes an instance that [`launch_all`](Self::launch_all) launched
+    /// but must not keep: its container, then its row. Should the
+    /// container resist, the instance is terminated instead (the row
+    /// stays, `TERMINATED`, and the resync removes the container), so no
+    /// container outlives a row naming it.
+    async fn discard(&self, id: InstanceId) {
+        let _lock = self.lock(id).await;
+        let Ok(Some(mut inst)) = self.repo.find(id).await else {
+            return;
+        };
+        let removed = match (&self.driver, &inst.container_id) {
+            (Some(driver), Some(cid)) => driver.remove(cid).await,
+            _ => Ok(()),
+        };
+        match removed {
+            Ok(()) => {
+                if let Err(e) = self.repo.delete(id).await {
+                    tracing::warn!(instance_id = %id, error = %e, "cannot delete the row of a discarded launch");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(instance_id = %id, error = %e, "cannot remove the container of a discarded launch; terminating it");
+                inst.state = InstanceState::Terminated;
+                inst.state_reason = None;
+                inst.published_ports.clear();
+                inst.deleted_at = Some(now_utc());
+                if let Err(e) = self.save(&mut inst).await {
+                    tracing::warn!(instance_id = %id, error = %e, "cannot record a discarded launch");
+                }
             }
         }
     }
@@ -451,6 +527,15 @@ impl ComputeService {
         self.repo.get(caller.user_id, id).await
     }
 
+    /// Describes one of the caller's instances by its EC2 id (terminated
+    /// ones too).
+    ///
+    /// # Errors
+    /// `NotFound(Instance)` for unknown ids and other owners' instances.
+    pub async fn get_by_ec2_id(&self, caller: Caller, id: &Ec2InstanceId) -> CoreResult<Instance> {
+        self.repo.get_by_ec2_id(caller.user_id, id).await
+    }
+
     /// Stops a running instance: SIGTERM, then SIGKILL after the grace
     /// period.
     ///
@@ -458,8 +543,27 @@ impl ComputeService {
     /// `Conflict(InvalidState)` naming the current state unless it is
     /// `RUNNING` (or stuck in `STARTING`/`STOPPING`); `NotFound`;
     /// `Unavailable(Docker)`.
-    #[tracing::instrument(skip(self))]
     pub async fn stop(&self, caller: Caller, id: InstanceId) -> CoreResult<Instance> {
+        self.stop_with(caller, id, false).await
+    }
+
+    /// [`stop`](Self::stop), or with `force` SIGKILL at once, without the
+    /// grace period (EC2's `Force`).
+    ///
+    /// # Errors
+    /// As [`stop`](Self::stop).
+    #[tracing::instrument(skip(self))]
+    pub async fn stop_with(
+        &self,
+        caller: Caller,
+        id: InstanceId,
+        force: bool,
+    ) -> CoreResult<Instance> {
+        let grace = if force {
+            Duration::ZERO
+        } else {
+            self.settings.stop_grace
+        };
         let driver = self.driver()?.clone();
         let _lock = self.lock(id).await;
         let mut inst = self.repo.get(caller.user_id, id).await?;
@@ -473,7 +577,7 @@ impl ComputeService {
         let previous = inst.state;
         inst.state = InstanceState::Stopping;
         self.save(&mut inst).await?;
-        match driver.stop(&cid, self.settings.stop_grace).await {
+        match driver.stop(&cid, grace).await {
             Ok(info) => {
                 settle(&mut inst, Some(&info));
                 if inst.state == InstanceState::Stopped {

@@ -42,6 +42,15 @@ impl InstanceRepo for FakeRepo {
             .cloned()
             .ok_or_else(|| CoreError::not_found(Resource::Instance, id.to_string()))
     }
+    async fn get_by_ec2_id(&self, owner: UserId, id: &Ec2InstanceId) -> CoreResult<Instance> {
+        self.rows
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|r| r.ec2_id() == *id && r.owner == owner)
+            .cloned()
+            .ok_or_else(|| CoreError::not_found(Resource::Instance, id.to_string()))
+    }
     async fn find(&self, id: InstanceId) -> CoreResult<Option<Instance>> {
         Ok(self
             .rows
@@ -482,6 +491,44 @@ async fn a_missing_image_or_taken_port_leaves_nothing_behind() {
     );
     assert!(repo.rows.lock().unwrap().is_empty());
     assert_eq!(driver.count(), 0);
+}
+
+#[tokio::test]
+async fn launch_all_keeps_nothing_when_one_launch_fails() {
+    let (svc, repo, driver) = setup();
+    let who = caller();
+    // The third launch asks for a host port that is taken.
+    let requests = vec![
+        req("a"),
+        req("b"),
+        LaunchRequest {
+            ports: vec!["8080:80".into()],
+            ..req("c")
+        },
+    ];
+    driver.taken_ports.lock().unwrap().insert(8080);
+    let requests = requests
+        .into_iter()
+        .map(|r| (InstanceId::new(), r))
+        .collect();
+    let err = svc.launch_all(who, requests).await.unwrap_err();
+    assert!(matches!(err, CoreError::Conflict { .. }), "{err:?}");
+    assert!(repo.rows.lock().unwrap().is_empty());
+    assert_eq!(driver.count(), 0);
+
+    let ok = svc
+        .launch_all(
+            who,
+            vec![(InstanceId::new(), req("a")), (InstanceId::new(), req("b"))],
+        )
+        .await
+        .expect("launched");
+    assert_eq!(ok.len(), 2);
+    assert_eq!(repo.rows.lock().unwrap().len(), 2);
+    assert_eq!(driver.count(), 2);
+    let by_ec2 = svc.get_by_ec2_id(who, &ok[1].ec2_id()).await.unwrap();
+    assert_eq!(by_ec2.id, ok[1].id);
+    assert!(svc.get_by_ec2_id(caller(), &ok[1].ec2_id()).await.is_err());
 }
 
 #[tokio::test]

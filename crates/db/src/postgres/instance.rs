@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use miniaws_core::compute::{
-    Instance, InstanceId, InstanceRepo, ListQuery, PortMapping, PublishedPort,
+    Ec2InstanceId, Instance, InstanceId, InstanceRepo, ListQuery, PortMapping, PublishedPort,
 };
 use miniaws_core::identity::UserId;
 use miniaws_core::{CoreError, CoreResult, Resource};
@@ -10,7 +10,7 @@ use sqlx::Row;
 use sqlx::postgres::{PgPool, PgRow};
 
 use crate::error::{db_err, is_unique_violation};
-use crate::instance_row::{INSTANCE_COLUMNS, RawInstance, command_text, env_text, name_taken};
+use crate::instance_row::{INSTANCE_COLUMNS, RawInstance, command_text, env_text, insert_conflict};
 
 /// Instances in PostgreSQL.
 pub(crate) struct PgInstanceRepo {
@@ -53,8 +53,8 @@ impl InstanceRepo for PgInstanceRepo {
         sqlx::query(
             "INSERT INTO instances (id, owner_id, name, image, instance_type, status, state_reason,
                 exit_code, container_id, ports, published_ports, env, command, created_at,
-                updated_at, deleted_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                updated_at, deleted_at, ec2_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
         )
         .bind(i.id.as_uuid())
         .bind(i.owner.as_uuid())
@@ -72,11 +72,12 @@ impl InstanceRepo for PgInstanceRepo {
         .bind(i.created_at)
         .bind(i.updated_at)
         .bind(i.deleted_at)
+        .bind(i.ec2_id().as_str())
         .execute(&self.pool)
         .await
         .map_err(|e| {
             if is_unique_violation(&e) {
-                name_taken(&i.name)
+                insert_conflict(&e, i)
             } else {
                 db_err(e)
             }
@@ -89,6 +90,19 @@ impl InstanceRepo for PgInstanceRepo {
             format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE id = $1 AND owner_id = $2");
         let row = sqlx::query(&sql)
             .bind(id.as_uuid())
+            .bind(owner.as_uuid())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(|| CoreError::not_found(Resource::Instance, id.to_string()))?;
+        from_row(&row)
+    }
+
+    async fn get_by_ec2_id(&self, owner: UserId, id: &Ec2InstanceId) -> CoreResult<Instance> {
+        let sql =
+            format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE ec2_id = $1 AND owner_id = $2");
+        let row = sqlx::query(&sql)
+            .bind(id.as_str())
             .bind(owner.as_uuid())
             .fetch_optional(&self.pool)
             .await

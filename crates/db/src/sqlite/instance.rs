@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use miniaws_core::compute::{
-    Instance, InstanceId, InstanceRepo, ListQuery, PortMapping, PublishedPort,
+    Ec2InstanceId, Instance, InstanceId, InstanceRepo, ListQuery, PortMapping, PublishedPort,
 };
 use miniaws_core::identity::UserId;
 use miniaws_core::{CoreError, CoreResult, Resource};
@@ -11,7 +11,7 @@ use sqlx::sqlite::{SqlitePool, SqliteRow};
 
 use super::{fmt_time, parse_opt_time, parse_uuid};
 use crate::error::{db_err, is_unique_violation};
-use crate::instance_row::{INSTANCE_COLUMNS, RawInstance, command_text, env_text, name_taken};
+use crate::instance_row::{INSTANCE_COLUMNS, RawInstance, command_text, env_text, insert_conflict};
 
 /// Instances in SQLite.
 pub(crate) struct SqliteInstanceRepo {
@@ -55,8 +55,8 @@ impl InstanceRepo for SqliteInstanceRepo {
         sqlx::query(
             "INSERT INTO instances (id, owner_id, name, image, instance_type, status, state_reason,
                 exit_code, container_id, ports, published_ports, env, command, created_at,
-                updated_at, deleted_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                updated_at, deleted_at, ec2_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
         )
         .bind(i.id.to_string())
         .bind(i.owner.to_string())
@@ -74,11 +74,12 @@ impl InstanceRepo for SqliteInstanceRepo {
         .bind(fmt_time(i.created_at))
         .bind(fmt_time(i.updated_at))
         .bind(i.deleted_at.map(fmt_time))
+        .bind(i.ec2_id().as_str())
         .execute(&self.pool)
         .await
         .map_err(|e| {
             if is_unique_violation(&e) {
-                name_taken(&i.name)
+                insert_conflict(&e, i)
             } else {
                 db_err(e)
             }
@@ -91,6 +92,19 @@ impl InstanceRepo for SqliteInstanceRepo {
             format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE id = ?1 AND owner_id = ?2");
         let row = sqlx::query(&sql)
             .bind(id.to_string())
+            .bind(owner.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(|| CoreError::not_found(Resource::Instance, id.to_string()))?;
+        from_row(&row)
+    }
+
+    async fn get_by_ec2_id(&self, owner: UserId, id: &Ec2InstanceId) -> CoreResult<Instance> {
+        let sql =
+            format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE ec2_id = ?1 AND owner_id = ?2");
+        let row = sqlx::query(&sql)
+            .bind(id.as_str())
             .bind(owner.to_string())
             .fetch_optional(&self.pool)
             .await
