@@ -11,6 +11,7 @@
 pub mod auth;
 pub mod compute;
 mod detached;
+pub mod ec2;
 pub mod error;
 mod expect_continue;
 pub mod health;

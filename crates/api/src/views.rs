@@ -30,6 +30,7 @@ pub(crate) fn instance(i: Instance) -> wire::Instance {
         .collect();
     wire::Instance {
         arn: format!("arn:miniaws:compute:local:{}:instance/{}", i.owner, i.id),
+        ec2_instance_id: i.ec2_id().to_string(),
         id: i.id.as_uuid(),
         name: i.name,
         image: i.image,
@@ -244,6 +245,7 @@ mod tests {
     const RUNNING_JSON: &str = concat!(
         r#"{"id":"22222222-2222-4222-8222-222222222222","#,
         r#""arn":"arn:miniaws:compute:local:11111111-1111-4111-8111-111111111111:instance/22222222-2222-4222-8222-222222222222","#,
+        r#""ec2_instance_id":"i-22222222222222222","#,
         r#""name":"web","image":"nginx:alpine","instance_type":"t3.micro","state":"RUNNING","#,
         r#""state_reason":null,"exit_code":null,"container_id":"c0ffee","#,
         r#""ports":[{"host_ip":"127.0.0.1","host_port":49153,"container_port":80,"protocol":"tcp"},"#,
@@ -274,6 +276,7 @@ mod tests {
             concat!(
                 r#"{"id":"22222222-2222-4222-8222-222222222222","#,
                 r#""arn":"arn:miniaws:compute:local:11111111-1111-4111-8111-111111111111:instance/22222222-2222-4222-8222-222222222222","#,
+                r#""ec2_instance_id":"i-22222222222222222","#,
                 r#""name":"web","image":"nginx:alpine","instance_type":"t3.micro","state":"TERMINATED","#,
                 r#""state_reason":"terminated by request","exit_code":137,"container_id":null,"#,
                 r#""ports":[],"urls":[],"env":{},"command":null,"#,

@@ -193,6 +193,8 @@ pub struct Instance {
     pub id: Uuid,
     /// `arn:miniaws:compute:local:<owner>:instance/<id>`.
     pub arn: String,
+    /// The id in the EC2-compatible API (`i-` and 17 hex digits).
+    pub ec2_instance_id: String,
     /// The name.
     pub name: String,
     /// The image.

@@ -862,6 +862,11 @@ pub fn aws_router(state: AppState) -> Router {
         let service = service.clone();
         let state = state.clone();
         async move {
+            // EC2's Query API shares the listener: signed for `ec2`, or
+            // an unsigned form POST / Action query to `/`.
+            if crate::ec2::is_ec2_request(&req) {
+                return crate::ec2::handle(state, req).await;
+            }
             // The website endpoint: anonymous GETs of a bucket's site.
             if let Some(bucket) = website::website_request(&req) {
                 return website::serve(state, bucket, req).await;

@@ -202,6 +202,7 @@ async fn show(ctx: &mut Ctx, wanted: &str) -> Result<()> {
     if let Some(c) = &i.container_id {
         fields.push(("container", c.chars().take(12).collect()));
     }
+    fields.push(("ec2 id", i.ec2_instance_id.clone()));
     fields.push(("arn", i.arn.clone()));
     ctx.out.fields(&fields);
     Ok(())

@@ -1,0 +1,239 @@
+//! DescribeInstances: the caller's instances (terminated ones for an hour,
+//! as EC2), by `InstanceId.N` or filtered by `Filter.N`, paged with
+//! `MaxResults`/`NextToken`. Each instance is a reservation of its own:
+//! reservations are not stored.
+
+use miniaws_core::compute::{Instance, InstancePosition, MAX_PAGE_SIZE};
+use time::OffsetDateTime;
+
+use super::error::{Ec2Error, from_core};
+use super::instances::{resolve, state, tags, visible, write_instance};
+use super::params::numbered;
+use super::xml::XmlWriter;
+use super::{Ec2Context, dry_run};
+use crate::page_token::{decode_place, encode_place};
+
+/// The tag of this list's `NextToken` (see `page_token`).
+const TOKEN_TAG: &str = "e1.";
+
+fn accepted(k: &str) -> bool {
+    matches!(k, "MaxResults" | "NextToken" | "DryRun")
+        || numbered(k, "InstanceId", None)
+        || numbered(
+            k,
+            "Filter",
+            Some(&|rest: &str| rest == "Name" || numbered(rest, "Value", None)),
+        )
+}
+
+/// One filter: a name and the values any of which matches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filter {
+    name: String,
+    values: Vec<String>,
+}
+
+/// EC2's filter wildcards: `*` any run, `?` one character, `\` escapes.
+fn glob(pattern: &str, text: &str) -> bool {
+    fn go(p: &[char], t: &[char]) -> bool {
+        match p.split_first() {
+            None => t.is_empty(),
+            Some(('*', rest)) => (0..=t.len()).any(|i| go(rest, &t[i..])),
+            Some(('?', rest)) => !t.is_empty() && go(rest, &t[1..]),
+            Some(('\\', rest)) if !rest.is_empty() => {
+                t.first() == Some(&rest[0]) && go(&rest[1..], &t[1..])
+            }
+            Some((c, rest)) => t.first() == Some(c) && go(rest, &t[1..]),
+        }
+    }
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    go(&p, &t)
+}
+
+impl Filter {
+    /// Whether `inst` passes.
+    fn matches(&self, inst: &Instance) -> bool {
+        let any = |field: &str| self.values.iter().any(|v| glob(v, field));
+        let tags = tags(inst);
+        match self.name.as_str() {
+            "instance-id" => any(inst.ec2_id().as_str()),
+            "instance-state-name" => any(state(inst.state).1),
+            "instance-state-code" => any(&state(inst.state).0.to_string()),
+            "instance-type" => any(&inst.instance_type),
+            "image-id" => any(&inst.image),
+            "tag-key" => tags.iter().any(|(k, _)| any(k)),
+            "tag-value" => tags.iter().any(|(_, v)| any(v)),
+            name => match name.strip_prefix("tag:") {
+                Some(key) => tags.iter().any(|(k, v)| k == key && any(v)),
+                None => false,
+            },
+        }
+    }
+}
+
+/// The filters of the request, checked.
+///
+/// # Errors
+/// `InvalidParameterValue` for a filter name we do not know (EC2's "The
+/// filter '…' is invalid"), `MissingParameter` for a filter without a name.
+fn filters(ctx: &Ec2Context<'_>) -> Result<Vec<Filter>, Ec2Error> {
+    let mut out = Vec::new();
+    for f in ctx.params.indexes("Filter")? {
+        let name = ctx.params.required(&format!("{f}.Name"))?.to_owned();
+        let known = matches!(
+            name.as_str(),
+            "instance-id"
+                | "instance-state-name"
+                | "instance-state-code"
+                | "instance-type"
+                | "image-id"
+                | "tag-key"
+                | "tag-value"
+        ) || name.strip_prefix("tag:").is_some_and(|k| !k.is_empty());
+        if !known {
+            return Err(Ec2Error::invalid_value(format!(
+                "The filter '{name}' is invalid (Mini AWS filters on instance-id, \
+                 instance-state-name, instance-state-code, instance-type, image-id, tag:<key>, \
+                 tag-key and tag-value)"
+            )));
+        }
+        let values = ctx
+            .params
+            .list(&format!("{f}.Value"))?
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        out.push(Filter { name, values });
+    }
+    Ok(out)
+}
+
+/// Every instance of the caller that EC2 would show, oldest first.
+async fn all_instances(ctx: &Ec2Context<'_>) -> Result<Vec<Instance>, Ec2Error> {
+    let now = OffsetDateTime::now_utc();
+    let mut out = Vec::new();
+    let mut after = None;
+    loop {
+        let page = ctx
+            .state
+            .compute
+            .list(ctx.caller, true, Some(MAX_PAGE_SIZE), after)
+            .await
+            .map_err(from_core)?;
+        out.extend(page.instances.into_iter().filter(|i| visible(i, now)));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// Handles DescribeInstances.
+pub async fn handle(ctx: Ec2Context<'_>) -> Result<String, Ec2Error> {
+    let p = &ctx.params;
+    p.only(accepted)?;
+    let ids = p.list("InstanceId")?;
+    let max_results = p.int("MaxResults")?;
+    if !ids.is_empty() && max_results.is_some() {
+        return Err(Ec2Error::combination(
+            "The parameter instancesSet cannot be used with the parameter maxResults",
+        ));
+    }
+    if let Some(n) = max_results
+        && !(5..=1000).contains(&n)
+    {
+        return Err(Ec2Error::invalid_value(format!(
+            "Value ({n}) for parameter maxResults is invalid. Expect a number from 5 to 1000."
+        )));
+    }
+    let after = match p.get("NextToken") {
+        None | Some("") => None,
+        Some(t) => Some(decode_place(TOKEN_TAG, t).ok_or_else(|| {
+            Ec2Error::invalid_value("The NextToken is invalid: pass one this API returned")
+        })?),
+    };
+    let filters = filters(&ctx)?;
+    let candidates = if ids.is_empty() {
+        all_instances(&ctx).await?
+    } else {
+        resolve(&ctx, &ids).await?
+    };
+    if p.bool("DryRun")? {
+        return Err(dry_run());
+    }
+    let mut selected: Vec<Instance> = candidates
+        .into_iter()
+        .filter(|i| filters.iter().all(|f| f.matches(i)))
+        .filter(|i| after.is_none_or(|(at, id)| (i.created_at, i.id.as_uuid()) > (at, id)))
+        .collect();
+    let mut next = None;
+    if let Some(n) = max_results.and_then(|n| usize::try_from(n).ok())
+        && selected.len() > n
+    {
+        selected.truncate(n);
+        next = selected.last().map(|i| {
+            let place = InstancePosition::of(i);
+            encode_place(TOKEN_TAG, place.created_at, place.id.as_uuid())
+        });
+    }
+    let mut w = XmlWriter::response("DescribeInstances", &ctx.request_id);
+    w.element("reservationSet", |w| {
+        for inst in &selected {
+            w.element("item", |w| {
+                w.leaf(
+                    "reservationId",
+                    &inst.ec2_id().as_str().replacen("i-", "r-", 1),
+                );
+                w.leaf("ownerId", &inst.owner.to_string());
+                w.element("groupSet", |_| {});
+                w.element("instancesSet", |w| write_instance(w, inst, &ctx.region));
+            });
+        }
+    });
+    if let Some(token) = next {
+        w.leaf("nextToken", &token);
+    }
+    Ok(w.finish("DescribeInstances"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards_match_as_ec2s() {
+        for (p, t, want) in [
+            ("web", "web", true),
+            ("web", "web2", false),
+            ("web*", "web-2", true),
+            ("*", "", true),
+            ("w?b", "wib", true),
+            ("w?b", "wb", false),
+            ("a\\*", "a*", true),
+            ("a\\*", "ab", false),
+        ] {
+            assert_eq!(glob(p, t), want, "{p} ~ {t}");
+        }
+    }
+
+    #[test]
+    fn filters_read_tags_states_and_ids() {
+        let inst = super::super::instances::tests::sample();
+        let f = |name: &str, v: &str| Filter {
+            name: name.into(),
+            values: vec![v.into()],
+        };
+        assert!(f("instance-state-name", "running").matches(&inst));
+        assert!(!f("instance-state-name", "stopped").matches(&inst));
+        assert!(f("tag:Name", "we*").matches(&inst));
+        assert!(!f("tag:Other", "*").matches(&inst));
+        assert!(f("tag-key", "miniaws:ports").matches(&inst));
+        assert!(f("instance-id", inst.ec2_id().as_str()).matches(&inst));
+        assert!(f("image-id", "miniaws-test/*").matches(&inst));
+        assert!(f("instance-type", "t3.nano").matches(&inst));
+        assert!(!f("instance-type", "t3.micro").matches(&inst));
+        assert!(accepted("Filter.1.Value.2") && accepted("InstanceId.4"));
+        assert!(!accepted("Filter.1.Values") && !accepted("IncludeAll"));
+    }
+}

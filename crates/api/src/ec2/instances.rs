@@ -1,0 +1,311 @@
+//! What the instance operations share: ids from the wire, EC2's view of
+//! an instance (state codes, tags, the `item` XML) and the state-change
+//! answers.
+
+use miniaws_core::compute::{Ec2InstanceId, Instance, InstanceState, PortMapping};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::error::{Ec2Error, from_core};
+use super::xml::XmlWriter;
+use super::{Ec2Context, dry_run};
+use miniaws_core::CoreError;
+
+/// The tag whose value is the instance's port mappings (`miniaws:ports`).
+pub const PORTS_TAG: &str = "miniaws:ports";
+/// The tag whose value is the instance's command, split like a shell does.
+pub const COMMAND_TAG: &str = "miniaws:command";
+
+/// How long EC2 keeps a terminated instance visible (about an hour).
+pub const TERMINATED_VISIBLE_SECS: i64 = 3600;
+
+/// Whether EC2 still shows `inst`: terminated instances go after an hour.
+pub fn visible(inst: &Instance, now: OffsetDateTime) -> bool {
+    match (inst.state, inst.deleted_at) {
+        (InstanceState::Terminated, Some(at)) => {
+            (now - at).whole_seconds() < TERMINATED_VISIBLE_SECS
+        }
+        _ => true,
+    }
+}
+
+/// EC2's state code and name. `ERROR` (a container that failed or
+/// vanished) is `stopped`, with the reason in `stateReason`: it can be
+/// started again, as a stopped instance can.
+pub fn state(s: InstanceState) -> (u16, &'static str) {
+    match s {
+        InstanceState::Starting => (0, "pending"),
+        InstanceState::Running => (16, "running"),
+        InstanceState::Terminated => (48, "terminated"),
+        InstanceState::Stopping => (64, "stopping"),
+        InstanceState::Stopped | InstanceState::Error => (80, "stopped"),
+    }
+}
+
+/// The instance's tags: `Name` (unless it is named after its id, as an
+/// instance launched without a `Name` tag is), `miniaws:ports` and
+/// `miniaws:command` when set.
+pub fn tags(inst: &Instance) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    if inst.name != inst.ec2_id().as_str() {
+        out.push(("Name".to_owned(), inst.name.clone()));
+    }
+    if !inst.ports.is_empty() {
+        out.push((PORTS_TAG.to_owned(), PortMapping::format_list(&inst.ports)));
+    }
+    if let Some(cmd) = &inst.command {
+        out.push((COMMAND_TAG.to_owned(), shell_join(cmd)));
+    }
+    out
+}
+
+/// Joins arguments so that `split_command` gives them back.
+fn shell_join(args: &[String]) -> String {
+    args.iter()
+        .map(|a| {
+            if !a.is_empty()
+                && a.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_./:=,@%+".contains(&b))
+            {
+                a.clone()
+            } else {
+                format!("'{}'", a.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// EC2's time format (`2026-11-29T19:00:00.000Z`).
+pub fn ec2_time(t: OffsetDateTime) -> String {
+    let t = t
+        .replace_nanosecond(t.millisecond() as u32 * 1_000_000)
+        .unwrap_or(t);
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+/// `<currentState>`/`<previousState>`-style element.
+pub fn write_state(w: &mut XmlWriter, element: &str, s: InstanceState) {
+    let (code, name) = state(s);
+    w.element(element, |w| {
+        w.leaf("code", &code.to_string());
+        w.leaf("name", name);
+    });
+}
+
+/// One `<item>` of an `instancesSet` in DescribeInstances and RunInstances.
+pub fn write_instance(w: &mut XmlWriter, inst: &Instance, region: &str) {
+    w.element("item", |w| {
+        w.leaf("instanceId", inst.ec2_id().as_str());
+        w.leaf("imageId", &inst.image);
+        write_state(w, "instanceState", inst.state);
+        w.leaf("privateDnsName", "");
+        w.leaf("dnsName", "");
+        w.leaf("reason", inst.state_reason.as_deref().unwrap_or(""));
+        w.leaf("amiLaunchIndex", "0");
+        w.element("productCodes", |_| {});
+        w.leaf("instanceType", &inst.instance_type);
+        w.leaf("launchTime", &ec2_time(inst.created_at));
+        w.element("placement", |w| {
+            w.leaf("availabilityZone", &format!("{region}a"));
+            w.leaf("groupName", "");
+            w.leaf("tenancy", "default");
+        });
+        w.element("monitoring", |w| {
+            w.leaf("state", "disabled");
+        });
+        w.element("groupSet", |_| {});
+        if let Some((code, message)) = state_reason(inst) {
+            w.element("stateReason", |w| {
+                w.leaf("code", code);
+                w.leaf("message", &message);
+            });
+        }
+        w.leaf("architecture", std::env::consts::ARCH);
+        w.leaf("rootDeviceType", "ebs");
+        w.element("blockDeviceMapping", |_| {});
+        w.leaf("virtualizationType", "hvm");
+        w.element("tagSet", |w| {
+            for (k, v) in tags(inst) {
+                w.element("item", |w| {
+                    w.leaf("key", &k);
+                    w.leaf("value", &v);
+                });
+            }
+        });
+        w.leaf("hypervisor", "xen");
+        w.element("networkInterfaceSet", |_| {});
+        w.leaf("ebsOptimized", "false");
+    });
+}
+
+/// EC2's `stateReason` where we know one.
+fn state_reason(inst: &Instance) -> Option<(&'static str, String)> {
+    let reason = inst.state_reason.clone();
+    match inst.state {
+        InstanceState::Error => Some((
+            "Server.InternalError",
+            reason.unwrap_or_else(|| "the container failed".into()),
+        )),
+        InstanceState::Stopped if reason.as_deref() == Some("stopped by request") => Some((
+            "Client.UserInitiatedShutdown",
+            "Client.UserInitiatedShutdown: User initiated shutdown".into(),
+        )),
+        InstanceState::Stopped => Some((
+            "Client.InstanceInitiatedShutdown",
+            reason.unwrap_or_else(|| "the container exited".into()),
+        )),
+        InstanceState::Terminated => Some((
+            "Client.UserInitiatedShutdown",
+            "Client.UserInitiatedShutdown: User initiated shutdown".into(),
+        )),
+        _ => None,
+    }
+}
+
+/// The caller's instances named by `InstanceId.N`, in order: a malformed
+/// id is `InvalidInstanceID.Malformed`; ids that are unknown, another
+/// owner's or terminated over an hour ago are `InvalidInstanceID.NotFound`,
+/// all of them named (another owner never learns that an id exists).
+///
+/// # Errors
+/// Those, and the service's.
+pub async fn resolve(ctx: &Ec2Context<'_>, raw: &[&str]) -> Result<Vec<Instance>, Ec2Error> {
+    let mut ids = Vec::with_capacity(raw.len());
+    for r in raw {
+        ids.push(Ec2InstanceId::parse(r).map_err(|_| Ec2Error::malformed_id(r))?);
+    }
+    let now = OffsetDateTime::now_utc();
+    let mut found = Vec::with_capacity(ids.len());
+    let mut missing = Vec::new();
+    for id in &ids {
+        match ctx.state.compute.get_by_ec2_id(ctx.caller, id).await {
+            Ok(inst) if visible(&inst, now) => {
+                if !found.iter().any(|i: &Instance| i.id == inst.id) {
+                    found.push(inst);
+                }
+            }
+            Ok(_) | Err(CoreError::NotFound { .. }) => missing.push(id.to_string()),
+            Err(e) => return Err(from_core(e)),
+        }
+    }
+    if missing.is_empty() {
+        Ok(found)
+    } else {
+        Err(Ec2Error::ids_not_found(&missing))
+    }
+}
+
+/// The instances of a state-change request (`InstanceId.N`, required).
+///
+/// # Errors
+/// `MissingParameter`, the id errors of [`resolve`], `DryRunOperation`.
+pub async fn targets(ctx: &Ec2Context<'_>, extra: &[&str]) -> Result<Vec<Instance>, Ec2Error> {
+    ctx.params.only(|k| {
+        k == "DryRun" || extra.contains(&k) || super::params::numbered(k, "InstanceId", None)
+    })?;
+    let raw = ctx.params.list("InstanceId")?;
+    if raw.is_empty() {
+        return Err(Ec2Error::missing("InstanceId"));
+    }
+    let found = resolve(ctx, &raw).await?;
+    if ctx.params.bool("DryRun")? {
+        return Err(dry_run());
+    }
+    Ok(found)
+}
+
+/// The answer of Start/Stop/TerminateInstances: each instance's state
+/// before and after.
+pub fn state_changes(
+    ctx: &Ec2Context<'_>,
+    action: &str,
+    changes: &[(Instance, InstanceState)],
+) -> String {
+    let mut w = XmlWriter::response(action, &ctx.request_id);
+    w.element("instancesSet", |w| {
+        for (inst, previous) in changes {
+            w.element("item", |w| {
+                w.leaf("instanceId", inst.ec2_id().as_str());
+                write_state(w, "currentState", inst.state);
+                write_state(w, "previousState", *previous);
+            });
+        }
+    });
+    w.finish(action)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use miniaws_core::compute::{InstanceId, split_command};
+    use miniaws_core::identity::UserId;
+    use std::collections::BTreeMap;
+
+    pub(crate) fn sample() -> Instance {
+        let at = time::macros::datetime!(2026-11-29 19:00:00.123456 UTC);
+        Instance {
+            id: "0123abcd-4567-489a-bcde-f0123456789a"
+                .parse::<InstanceId>()
+                .unwrap(),
+            owner: UserId::new(),
+            name: "web".into(),
+            image: "miniaws-test/busybox:latest".into(),
+            instance_type: "t3.nano".into(),
+            state: InstanceState::Running,
+            state_reason: None,
+            exit_code: None,
+            container_id: Some("c".into()),
+            ports: PortMapping::parse_list(&["8080:80"]).unwrap(),
+            published_ports: Vec::new(),
+            env: BTreeMap::new(),
+            command: Some(vec!["sleep".into(), "1 000".into(), "it's".into()]),
+            created_at: at,
+            updated_at: at,
+            deleted_at: None,
+        }
+    }
+
+    #[test]
+    fn an_instance_item_has_ec2s_fields() {
+        let mut w = XmlWriter::response("DescribeInstances", "r");
+        write_instance(&mut w, &sample(), "us-east-1");
+        let xml = w.finish("DescribeInstances");
+        for part in [
+            "<instanceId>i-0123abcd456789acd</instanceId>",
+            "<imageId>miniaws-test/busybox:latest</imageId>",
+            "<instanceState><code>16</code><name>running</name></instanceState>",
+            "<instanceType>t3.nano</instanceType>",
+            "<launchTime>2026-11-29T19:00:00.123Z</launchTime>",
+            "<availabilityZone>us-east-1a</availabilityZone>",
+            "<item><key>Name</key><value>web</value></item>",
+            "<item><key>miniaws:ports</key><value>8080:80/tcp</value></item>",
+            "<item><key>miniaws:command</key><value>sleep &apos;1 000&apos; &apos;it&apos;\\&apos;&apos;s&apos;</value></item>",
+        ] {
+            assert!(xml.contains(part), "{part} missing from {xml}");
+        }
+        assert!(!xml.contains("stateReason"), "{xml}");
+        let cmd = tags(&sample()).pop().unwrap().1;
+        assert_eq!(split_command(&cmd).unwrap(), sample().command.unwrap());
+    }
+
+    #[test]
+    fn states_codes_and_visibility_follow_ec2() {
+        assert_eq!(state(InstanceState::Starting), (0, "pending"));
+        assert_eq!(state(InstanceState::Running), (16, "running"));
+        assert_eq!(state(InstanceState::Terminated), (48, "terminated"));
+        assert_eq!(state(InstanceState::Stopping), (64, "stopping"));
+        assert_eq!(state(InstanceState::Stopped), (80, "stopped"));
+        assert_eq!(state(InstanceState::Error), (80, "stopped"));
+        let mut t = sample();
+        let now = t.created_at;
+        assert!(visible(&t, now));
+        t.state = InstanceState::Terminated;
+        t.deleted_at = Some(now);
+        assert!(visible(&t, now + time::Duration::minutes(59)));
+        assert!(!visible(&t, now + time::Duration::minutes(61)));
+        // Named after its id: no Name tag.
+        t.name = t.ec2_id().to_string();
+        assert!(tags(&t).iter().all(|(k, _)| k != "Name"));
+    }
+}

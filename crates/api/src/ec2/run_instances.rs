@@ -1,0 +1,287 @@
+//! RunInstances: launches `MaxCount` instances of `ImageId` (a Docker
+//! image), all or nothing.
+//!
+//! Tags of resource type `instance` carry what EC2 has no parameter for:
+//! `Name` (the instance name), `miniaws:ports` (port mappings, as the
+//! native `ports`, comma-separated) and `miniaws:command` (the command,
+//! split like a shell does). Any other tag, resource type or parameter is
+//! refused, never dropped.
+//!
+//! `ClientToken` (which the aws CLI and boto3 always send) makes the
+//! launch idempotent as on EC2, for the life of the server process: a
+//! retry with the same token and parameters answers the instances the
+//! first launch made (as they are now) instead of launching again; the
+//! same token with other parameters is `IdempotentParameterMismatch`.
+//! The tokens are kept in memory (the last [`MAX_TOKENS`]), not stored: a
+//! retry across a server restart launches again.
+
+use http::StatusCode;
+use miniaws_core::compute::{Ec2InstanceId, Instance, InstanceId, LaunchRequest, split_command};
+use miniaws_core::identity::UserId;
+use std::collections::VecDeque;
+use std::sync::LazyLock;
+
+use super::error::{Ec2Error, from_core};
+use super::instances::{COMMAND_TAG, PORTS_TAG, write_instance};
+use super::params::numbered;
+use super::xml::XmlWriter;
+use super::{Ec2Context, dry_run};
+
+/// The most instances one RunInstances may launch.
+pub const MAX_COUNT: i64 = 20;
+
+/// How many client tokens are remembered (the oldest go first).
+pub const MAX_TOKENS: usize = 10_000;
+
+/// What a client token launched: the request's parameters (without the
+/// token) and the instances.
+struct Launched {
+    params: String,
+    instances: Vec<InstanceId>,
+}
+
+/// The launches of client tokens, by owner and token, oldest first.
+type TokenLog = VecDeque<((UserId, String), Launched)>;
+
+/// Launches with a token hold this lock throughout, so that two
+/// concurrent retries launch once.
+static TOKENS: LazyLock<futures::lock::Mutex<TokenLog>> =
+    LazyLock::new(|| futures::lock::Mutex::new(VecDeque::new()));
+
+fn accepted(k: &str) -> bool {
+    matches!(
+        k,
+        "ImageId" | "InstanceType" | "MinCount" | "MaxCount" | "DryRun" | "ClientToken"
+    ) || numbered(
+        k,
+        "TagSpecification",
+        Some(&|rest: &str| {
+            rest == "ResourceType"
+                || numbered(rest, "Tag", Some(&|t: &str| t == "Key" || t == "Value"))
+        }),
+    )
+}
+
+/// What the instance tags ask for.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Tagged {
+    name: Option<String>,
+    ports: Vec<String>,
+    command: Option<Vec<String>>,
+}
+
+fn read_tags(ctx: &Ec2Context<'_>) -> Result<Tagged, Ec2Error> {
+    let p = &ctx.params;
+    let mut out = Tagged::default();
+    let mut seen = std::collections::BTreeSet::new();
+    for spec in p.indexes("TagSpecification")? {
+        let rtype = p.required(&format!("{spec}.ResourceType"))?;
+        if rtype != "instance" {
+            return Err(Ec2Error::invalid_value(format!(
+                "Mini AWS tags only instances: {spec}.ResourceType must be `instance`, not \
+                 `{rtype}` (there are no volumes, network interfaces or other resources to tag)"
+            )));
+        }
+        for tag in p.indexes(&format!("{spec}.Tag"))? {
+            let key = p.required(&format!("{tag}.Key"))?;
+            let value = p.get(&format!("{tag}.Value")).unwrap_or("");
+            if !seen.insert(key.to_owned()) {
+                return Err(Ec2Error::invalid_value(format!(
+                    "The tag {key} is given more than once"
+                )));
+            }
+            match key {
+                "Name" => out.name = Some(value.to_owned()),
+                PORTS_TAG => {
+                    out.ports = value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned)
+                        .collect();
+                }
+                COMMAND_TAG => out.command = Some(split_command(value).map_err(from_core)?),
+                other => {
+                    return Err(Ec2Error::invalid_value(format!(
+                        "Mini AWS keeps no tags but Name, {PORTS_TAG} and {COMMAND_TAG}; the \
+                         tag {other} would be lost, so leave it out"
+                    )));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Launches the requests, all or nothing; the image's absence in EC2's
+/// words.
+async fn launch(
+    ctx: &Ec2Context<'_>,
+    requests: Vec<(InstanceId, LaunchRequest)>,
+    image: &str,
+) -> Result<Vec<Instance>, Ec2Error> {
+    ctx.state
+        .compute
+        .launch_all(ctx.caller, requests)
+        .await
+        .map_err(|e| match e {
+            // The image is the AMI: EC2 names it in its own words.
+            miniaws_core::CoreError::NotFound {
+                resource: miniaws_core::Resource::Image,
+                ..
+            } => Ec2Error::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidAMIID.NotFound",
+                format!(
+                    "The image id '[{image}]' does not exist: it is not present locally and \
+                     cannot be pulled"
+                ),
+            ),
+            other => from_core(other),
+        })
+}
+
+/// Handles RunInstances.
+pub async fn handle(ctx: Ec2Context<'_>) -> Result<String, Ec2Error> {
+    let p = &ctx.params;
+    p.only(accepted)?;
+    let image = p.required("ImageId")?.to_owned();
+    let min = p
+        .int("MinCount")?
+        .ok_or_else(|| Ec2Error::missing("MinCount"))?;
+    let max = p
+        .int("MaxCount")?
+        .ok_or_else(|| Ec2Error::missing("MaxCount"))?;
+    if min < 1 || max < min {
+        return Err(Ec2Error::invalid_value(format!(
+            "MinCount ({min}) must be at least 1 and MaxCount ({max}) at least MinCount"
+        )));
+    }
+    if max > MAX_COUNT {
+        return Err(Ec2Error::invalid_value(format!(
+            "MaxCount ({max}) is above Mini AWS's limit of {MAX_COUNT} instances per request"
+        )));
+    }
+    let tagged = read_tags(&ctx)?;
+    if max > 1 && tagged.name.is_some() {
+        return Err(Ec2Error::combination(
+            "A Name tag names one instance (names are unique among your instances in Mini \
+             AWS); launch several without one (each is named after its id) or one at a time",
+        ));
+    }
+    let instance_type = p.get("InstanceType").map(str::to_owned);
+    if let Some(t) = &instance_type {
+        miniaws_core::compute::instance_type(t).map_err(from_core)?;
+    }
+    let requests: Vec<(InstanceId, LaunchRequest)> = (0..max)
+        .map(|_| {
+            let id = InstanceId::new();
+            let name = tagged
+                .name
+                .clone()
+                .unwrap_or_else(|| Ec2InstanceId::of(id).to_string());
+            let request = LaunchRequest {
+                name,
+                image: image.clone(),
+                ports: tagged.ports.clone(),
+                env: Default::default(),
+                instance_type: instance_type.clone(),
+                command: tagged.command.clone(),
+            };
+            (id, request)
+        })
+        .collect();
+    if p.bool("DryRun")? {
+        return Err(dry_run());
+    }
+    let launched = match p.get("ClientToken").filter(|t| !t.is_empty()) {
+        None => launch(&ctx, requests, &image).await?,
+        Some(token) => {
+            if token.len() > 64 {
+                return Err(Ec2Error::invalid_value(
+                    "The ClientToken is longer than 64 characters",
+                ));
+            }
+            let key = (ctx.caller.user_id, token.to_owned());
+            let signature = p.without("ClientToken");
+            let mut tokens = TOKENS.lock().await;
+            match tokens.iter().find(|(k, _)| *k == key) {
+                Some((_, earlier)) if earlier.params != signature => {
+                    return Err(Ec2Error::new(
+                        StatusCode::BAD_REQUEST,
+                        "IdempotentParameterMismatch",
+                        "The ClientToken was used before with other parameters; use a new token",
+                    ));
+                }
+                Some((_, earlier)) => {
+                    let mut now = Vec::with_capacity(earlier.instances.len());
+                    for id in &earlier.instances {
+                        now.push(
+                            ctx.state
+                                .compute
+                                .get(ctx.caller, *id)
+                                .await
+                                .map_err(from_core)?,
+                        );
+                    }
+                    now
+                }
+                None => {
+                    let launched = launch(&ctx, requests, &image).await?;
+                    if tokens.len() >= MAX_TOKENS {
+                        tokens.pop_front();
+                    }
+                    tokens.push_back((
+                        key,
+                        Launched {
+                            params: signature,
+                            instances: launched.iter().map(|i| i.id).collect(),
+                        },
+                    ));
+                    launched
+                }
+            }
+        }
+    };
+    let mut w = XmlWriter::response("RunInstances", &ctx.request_id);
+    let reservation = launched
+        .first()
+        .map(|i| i.ec2_id().as_str().replacen("i-", "r-", 1))
+        .unwrap_or_default();
+    w.leaf("reservationId", &reservation);
+    w.leaf("ownerId", &ctx.caller.user_id.to_string());
+    w.element("groupSet", |_| {});
+    w.element("instancesSet", |w| {
+        for inst in &launched {
+            write_instance(w, inst, &ctx.region);
+        }
+    });
+    Ok(w.finish("RunInstances"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_what_can_be_honoured_is_accepted() {
+        for ok in [
+            "ImageId",
+            "MaxCount",
+            "TagSpecification.1.ResourceType",
+            "TagSpecification.2.Tag.3.Key",
+            "TagSpecification.2.Tag.3.Value",
+        ] {
+            assert!(accepted(ok), "{ok}");
+        }
+        for refused in [
+            "UserData",
+            "KeyName",
+            "SecurityGroupId.1",
+            "TagSpecification.1.Tag.1.Other",
+            "BlockDeviceMapping.1.DeviceName",
+        ] {
+            assert!(!accepted(refused), "{refused}");
+        }
+    }
+}

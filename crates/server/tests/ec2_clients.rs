@@ -1,0 +1,775 @@
+//! The EC2-compatible endpoint driven by the real aws CLI and boto3,
+//! against real containers, on SQLite and on Postgres.
+//!
+//! The CLI: `describe-instance-types`, `run-instances` with tags (`Name`,
+//! `miniaws:command`), `wait instance-running`, `describe-instances` with
+//! filters and `--query`, `stop-instances` (and `--force`),
+//! `start-instances`, `reboot-instances`, `terminate-instances`. An
+//! instance launched through EC2 is the one `/instances` shows and
+//! manages, and one launched natively is seen and stopped through EC2. A
+//! second user sees none of the first's instances and gets
+//! `InvalidInstanceID.NotFound` for their ids. Bad input (unknown image or
+//! type, refused parameters and tags, malformed and unknown ids, a
+//! `--count 3` launch whose second instance fails) gets EC2's codes and
+//! leaves no row or container behind. boto3: a launch of four (retried
+//! with its `ClientToken`: the same four, none more), a
+//! paginator over DescribeInstances (pages of 5), filters, DryRun, and raw
+//! signed requests for what a client cannot send (an unknown action, a
+//! missing parameter, a malformed form, a wrong signature, an unknown
+//! key, no signature, a skewed clock, an oversized body).
+
+mod compute_support;
+
+use compute_support::{ContainerGuard, containers_of, docker, free_port};
+use miniaws_testkit::{Backend, services_required};
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+fn tool(var: &str) -> Option<PathBuf> {
+    match std::env::var(var) {
+        Ok(p) if !p.is_empty() && Path::new(&p).exists() => Some(PathBuf::from(p)),
+        _ if services_required() => panic!(
+            "{var} is not set or does not exist, but services are required: run ./scripts/test"
+        ),
+        _ => {
+            eprintln!(
+                "SKIPPED: {var} not set (run ./scripts/test to provision the aws CLI and boto3)"
+            );
+            None
+        }
+    }
+}
+
+/// Runs the clients with one key's credentials and an isolated config.
+struct Clients {
+    home: tempfile::TempDir,
+    access_key_id: String,
+    secret: String,
+    endpoint: String,
+}
+
+impl Clients {
+    fn command(&self, program: &Path) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(program);
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.home.path())
+            .env("AWS_ACCESS_KEY_ID", &self.access_key_id)
+            .env("AWS_SECRET_ACCESS_KEY", &self.secret)
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", self.home.path().join("config"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                self.home.path().join("credentials"),
+            )
+            .env("ENDPOINT", &self.endpoint)
+            .kill_on_drop(true);
+        cmd
+    }
+
+    async fn run(&self, cli: &Path, args: &[&str]) -> Output {
+        self.command(cli)
+            .arg("--endpoint-url")
+            .arg(&self.endpoint)
+            .args(args)
+            .output()
+            .await
+            .expect("the aws CLI runs")
+    }
+
+    /// `aws ec2 …`, which must succeed; its trimmed stdout.
+    async fn ec2(&self, cli: &Path, args: &[&str]) -> String {
+        let mut all = vec!["ec2"];
+        all.extend_from_slice(args);
+        let out = self.run(cli, &all).await;
+        assert!(
+            out.status.success(),
+            "aws {all:?} failed: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// `aws ec2 …`, which must fail with `code`; its stderr.
+    async fn ec2_fails(&self, cli: &Path, code: &str, args: &[&str]) -> String {
+        let mut all = vec!["ec2"];
+        all.extend_from_slice(args);
+        let out = self.run(cli, &all).await;
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            !out.status.success() && stderr.contains(&format!("({code})")),
+            "aws {all:?} should fail with {code}: {}\n{stderr}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        stderr
+    }
+}
+
+#[tokio::test]
+async fn aws_cli_and_boto3_drive_instances_sqlite() {
+    ec2_clients(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn aws_cli_and_boto3_drive_instances_postgres() {
+    ec2_clients(Backend::Postgres).await;
+}
+
+const TEXT: &[&str] = &["--output", "text"];
+
+async fn ec2_clients(backend: Backend) {
+    let (Some(cli), Some(python)) = (tool("MINIAWS_TEST_AWS_CLI"), tool("MINIAWS_TEST_PYTHON"))
+    else {
+        return;
+    };
+    let Some((server, image)) = compute_support::server(backend).await else {
+        return;
+    };
+    let mut guard = ContainerGuard::new();
+    let (native, key) = server.user("ec2-alice").await;
+    guard.watch(key.user_id);
+    let alice = Clients {
+        home: tempfile::tempdir().expect("temp home"),
+        access_key_id: key.access_key_id.clone(),
+        secret: key.secret_access_key.clone(),
+        endpoint: server.aws_url(),
+    };
+    let (bob_native, bob_key) = server.user("ec2-bob").await;
+    guard.watch(bob_key.user_id);
+    let bob = Clients {
+        home: tempfile::tempdir().expect("temp home"),
+        access_key_id: bob_key.access_key_id.clone(),
+        secret: bob_key.secret_access_key.clone(),
+        endpoint: server.aws_url(),
+    };
+    let alice_id = key.user_id.to_string();
+
+    // The catalogue.
+    let types = alice
+        .ec2(
+            &cli,
+            &[
+                &[
+                    "describe-instance-types",
+                    "--instance-types",
+                    "t3.nano",
+                    "t3.xlarge",
+                    "--query",
+                    "InstanceTypes[].[InstanceType,VCpuInfo.DefaultVCpus,MemoryInfo.SizeInMiB]",
+                ][..],
+                TEXT,
+            ]
+            .concat(),
+        )
+        .await;
+    assert_eq!(types, "t3.nano\t2\t512\nt3.xlarge\t4\t16384", "{types}");
+    alice
+        .ec2_fails(
+            &cli,
+            "InvalidInstanceType",
+            &["describe-instance-types", "--instance-types", "m5.large"],
+        )
+        .await;
+
+    // Launch through EC2, with a name and a command.
+    let tags = "ResourceType=instance,Tags=[{Key=Name,Value=ec2-web},{Key=miniaws:command,Value=sleep 3600}]";
+    let id = alice
+        .ec2(
+            &cli,
+            &[
+                &[
+                    "run-instances",
+                    "--image-id",
+                    &image,
+                    "--instance-type",
+                    "t3.nano",
+                    "--tag-specifications",
+                    tags,
+                    "--query",
+                    "Instances[0].InstanceId",
+                ][..],
+                TEXT,
+            ]
+            .concat(),
+        )
+        .await;
+    assert!(
+        id.len() == 19 && id.starts_with("i-") && id[2..].bytes().all(|b| b.is_ascii_hexdigit()),
+        "an EC2 id: {id}"
+    );
+    alice
+        .ec2(&cli, &["wait", "instance-running", "--instance-ids", &id])
+        .await;
+    let described = alice
+        .ec2(
+            &cli,
+            &[
+                &["describe-instances", "--filters", "Name=tag:Name,Values=ec2-web",
+                  "Name=instance-state-name,Values=running", "Name=instance-type,Values=t3.nano",
+                  &format!("Name=image-id,Values={image}"), "--query",
+                  "Reservations[].Instances[].[InstanceId,State.Name,State.Code,InstanceType,ImageId,Tags[?Key=='Name'].Value|[0]]"][..],
+                TEXT,
+            ]
+            .concat(),
+        )
+        .await;
+    assert_eq!(
+        described,
+        format!("{id}\trunning\t16\tt3.nano\t{image}\tec2-web"),
+        "{described}"
+    );
+    let none = alice
+        .ec2(
+            &cli,
+            &[
+                &[
+                    "describe-instances",
+                    "--filters",
+                    "Name=instance-state-name,Values=stopped",
+                    "--query",
+                    "Reservations[].Instances[].InstanceId",
+                ][..],
+                TEXT,
+            ]
+            .concat(),
+        )
+        .await;
+    assert_eq!(none, "", "no stopped instance yet");
+
+    // The same instance through the native API.
+    let listed = native.list_instances(true).await.expect("list");
+    let web = listed
+        .iter()
+        .find(|i| i.ec2_instance_id == id)
+        .expect("the EC2 launch is listed natively");
+    assert_eq!(
+        (web.name.as_str(), web.state.as_str()),
+        ("ec2-web", "RUNNING")
+    );
+    assert_eq!(
+        web.command.as_deref(),
+        Some(&["sleep".to_owned(), "3600".to_owned()][..])
+    );
+    let cid = web.container_id.clone().expect("a container");
+    assert_eq!(
+        docker(&["inspect", "-f", "{{.State.Running}}", &cid]),
+        "true"
+    );
+
+    // Stop, start, reboot through EC2; the native API sees each.
+    let stop = alice
+        .ec2(
+            &cli,
+            &[
+                &[
+                    "stop-instances",
+                    "--instance-ids",
+                    &id,
+                    "--query",
+                    "StoppingInstances[0].[PreviousState.Name,CurrentState.Name]",
+                ][..],
+                TEXT,
+            ]
+            .concat(),
+        )
+        .await;
+    assert_eq!(stop, "running\tstopped");
+    assert_eq!(
+        native.get_instance(web.id).await.expect("get").state,
+        "STOPPED"
+    );
+    assert_eq!(
+        docker(&["inspect", "-f", "{{.State.Running}}", &cid]),
+        "false"
+    );
+    alice
+        .ec2_fails(
+            &cli,
+            "IncorrectInstanceState",
+            &["reboot-instances", "--instance-ids", &id],
+        )
+        .await;
+    let start = alice
+        .ec2(
+            &cli,
+            &[
+                &[
+                    "start-instances",
+                    "--instance-ids",
+                    &id,
+                    "--query",
+                    "StartingInstances[0].[PreviousState.Code,CurrentState.Code]",
+                ][..],
+                TEXT,
+            ]
+            .concat(),
+        )
+        .await;
+    assert_eq!(start, "80\t16");
+    assert_eq!(
+        native.get_instance(web.id).await.expect("get").state,
+        "RUNNING"
+    );
+    alice
+        .ec2(&cli, &["reboot-instances", "--instance-ids", &id])
+        .await;
+    assert_eq!(
+        docker(&["inspect", "-f", "{{.State.Running}}", &cid]),
+        "true"
+    );
+    // Force: SIGKILL at once, without the grace period.
+    let forced = alice
+        .ec2(
+            &cli,
+            &[
+                &[
+                    "stop-instances",
+                    "--force",
+                    "--instance-ids",
+                    &id,
+                    "--query",
+                    "StoppingInstances[0].CurrentState.Name",
+                ][..],
+                TEXT,
+            ]
+            .concat(),
+        )
+        .await;
+    assert_eq!(forced, "stopped");
+    alice
+        .ec2(&cli, &["start-instances", "--instance-ids", &id])
+        .await;
+
+    // A native launch is seen and managed through EC2.
+    let launched = native
+        .launch_instance(&compute_support::launch(
+            "native-one",
+            &image,
+            compute_support::SLEEP,
+        ))
+        .await
+        .expect("native launch");
+    let native_ec2 = launched.ec2_instance_id.clone();
+    let seen = alice
+        .ec2(
+            &cli,
+            &[
+                &[
+                    "describe-instances",
+                    "--instance-ids",
+                    &native_ec2,
+                    "--query",
+                    "Reservations[0].Instances[0].[State.Name,Tags[?Key=='Name'].Value|[0]]",
+                ][..],
+                TEXT,
+            ]
+            .concat(),
+        )
+        .await;
+    assert_eq!(seen, "running\tnative-one");
+
+    // Bob sees none of it and touches none of it.
+    let bobs = bob
+        .ec2(
+            &cli,
+            &[
+                &[
+                    "describe-instances",
+                    "--query",
+                    "Reservations[].Instances[].InstanceId",
+                ][..],
+                TEXT,
+            ]
+            .concat(),
+        )
+        .await;
+    assert_eq!(bobs, "", "another owner's instances are invisible");
+    for op in [
+        "stop-instances",
+        "terminate-instances",
+        "start-instances",
+        "reboot-instances",
+        "describe-instances",
+    ] {
+        let err = bob
+            .ec2_fails(
+                &cli,
+                "InvalidInstanceID.NotFound",
+                &[op, "--instance-ids", &native_ec2],
+            )
+            .await;
+        assert!(err.contains(&native_ec2), "{err}");
+    }
+    bob.ec2_fails(
+        &cli,
+        "InvalidInstanceID.NotFound",
+        &[
+            "describe-instances",
+            "--filters",
+            &format!("Name=instance-id,Values={id}"),
+            "--instance-ids",
+            &id,
+        ],
+    )
+    .await;
+    assert_eq!(
+        native.get_instance(launched.id).await.expect("get").state,
+        "RUNNING"
+    );
+    assert!(
+        bob_native
+            .list_instances(true)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+
+    // Bad input: EC2's codes, and nothing left behind.
+    let rows_before = native.list_instances(true).await.expect("list").len();
+    let containers_before = containers_of(&alice_id);
+    let cmd_tag = "ResourceType=instance,Tags=[{Key=miniaws:command,Value=sleep 3600}]";
+    let err = alice
+        .ec2_fails(
+            &cli,
+            "InvalidAMIID.NotFound",
+            &[
+                "run-instances",
+                "--image-id",
+                "miniaws-test/nothing:here",
+                "--tag-specifications",
+                cmd_tag,
+            ],
+        )
+        .await;
+    assert!(err.contains("miniaws-test/nothing:here"), "{err}");
+    let err = alice
+        .ec2_fails(
+            &cli,
+            "InvalidParameterValue",
+            &[
+                "run-instances",
+                "--image-id",
+                &image,
+                "--instance-type",
+                "m5.large",
+            ],
+        )
+        .await;
+    assert!(err.contains("m5.large"), "{err}");
+    let err = alice
+        .ec2_fails(
+            &cli,
+            "UnsupportedOperation",
+            &[
+                "run-instances",
+                "--image-id",
+                &image,
+                "--user-data",
+                "echo hi",
+            ],
+        )
+        .await;
+    assert!(err.contains("UserData"), "{err}");
+    alice
+        .ec2_fails(
+            &cli,
+            "UnsupportedOperation",
+            &["run-instances", "--image-id", &image, "--key-name", "mine"],
+        )
+        .await;
+    let err = alice
+        .ec2_fails(
+            &cli,
+            "InvalidParameterValue",
+            &[
+                "run-instances",
+                "--image-id",
+                &image,
+                "--tag-specifications",
+                "ResourceType=instance,Tags=[{Key=team,Value=a}]",
+            ],
+        )
+        .await;
+    assert!(err.contains("team"), "{err}");
+    alice
+        .ec2_fails(
+            &cli,
+            "InvalidParameterValue",
+            &[
+                "run-instances",
+                "--image-id",
+                &image,
+                "--tag-specifications",
+                "ResourceType=instance,Tags=[{Key=Name,Value=bad name}]",
+            ],
+        )
+        .await;
+    alice
+        .ec2_fails(
+            &cli,
+            "InvalidParameterCombination",
+            &[
+                "run-instances",
+                "--image-id",
+                &image,
+                "--count",
+                "2",
+                "--tag-specifications",
+                "ResourceType=instance,Tags=[{Key=Name,Value=twins}]",
+            ],
+        )
+        .await;
+    alice
+        .ec2_fails(
+            &cli,
+            "InvalidInstanceID.Malformed",
+            &["stop-instances", "--instance-ids", "i-123"],
+        )
+        .await;
+    alice
+        .ec2_fails(
+            &cli,
+            "InvalidInstanceID.NotFound",
+            &[
+                "terminate-instances",
+                "--instance-ids",
+                "i-00000000000000000",
+            ],
+        )
+        .await;
+    alice
+        .ec2_fails(
+            &cli,
+            "InvalidParameterValue",
+            &["describe-instances", "--filters", "Name=vpc-id,Values=x"],
+        )
+        .await;
+    // Three instances on one fixed host port: the second cannot start, so
+    // the first is removed again and none stays.
+    let port = free_port();
+    let clash = format!(
+        "ResourceType=instance,Tags=[{{Key=miniaws:command,Value=sleep 3600}},{{Key=miniaws:ports,Value={port}:80}}]"
+    );
+    alice
+        .ec2_fails(
+            &cli,
+            "InvalidParameterValue",
+            &[
+                "run-instances",
+                "--image-id",
+                &image,
+                "--count",
+                "3",
+                "--tag-specifications",
+                &clash,
+            ],
+        )
+        .await;
+    assert_eq!(
+        native.list_instances(true).await.expect("list").len(),
+        rows_before,
+        "refused launches leave no row"
+    );
+    assert_eq!(
+        containers_of(&alice_id),
+        containers_before,
+        "refused launches leave no container"
+    );
+
+    // boto3: a launch of four, a paginator, filters, DryRun, raw requests.
+    let live_before = alice
+        .ec2(
+            &cli,
+            &[
+                &["describe-instances", "--query", "length(Reservations[])"][..],
+                TEXT,
+            ]
+            .concat(),
+        )
+        .await;
+    let out = alice
+        .command(&python)
+        .arg("-c")
+        .arg(BOTO3_SCRIPT)
+        .env("IMAGE", &image)
+        .env("BEFORE", &live_before)
+        .output()
+        .await
+        .expect("python runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("boto3 ok"),
+        "boto3 script failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let boto_ids: Vec<String> = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("launched "))
+        .expect("the script names its instances")
+        .split(',')
+        .map(str::to_owned)
+        .collect();
+    let all = native.list_instances(true).await.expect("list");
+    for b in &boto_ids {
+        let i = all
+            .iter()
+            .find(|i| &i.ec2_instance_id == b)
+            .expect("boto3's launch is listed");
+        assert_eq!(i.state, "TERMINATED", "{i:?}");
+        assert_eq!(
+            i.name, *b,
+            "an instance launched without Name is named after its id"
+        );
+    }
+
+    // Terminate through EC2: the container goes, the instance stays
+    // describable as terminated, natively too.
+    let term = alice
+        .ec2(
+            &cli,
+            &[
+                &[
+                    "terminate-instances",
+                    "--instance-ids",
+                    &id,
+                    &native_ec2,
+                    "--query",
+                    "TerminatingInstances[].[InstanceId,CurrentState.Name]",
+                ][..],
+                TEXT,
+            ]
+            .concat(),
+        )
+        .await;
+    assert_eq!(term, format!("{id}\tterminated\n{native_ec2}\tterminated"));
+    assert_eq!(
+        native.get_instance(web.id).await.expect("get").state,
+        "TERMINATED"
+    );
+    assert_eq!(
+        native.get_instance(launched.id).await.expect("get").state,
+        "TERMINATED"
+    );
+    assert!(
+        !compute_support::container_exists(&cid),
+        "the container is removed"
+    );
+    let after = alice
+        .ec2(
+            &cli,
+            &[
+                &[
+                    "describe-instances",
+                    "--instance-ids",
+                    &id,
+                    "--query",
+                    "Reservations[0].Instances[0].[State.Name,StateReason.Code]",
+                ][..],
+                TEXT,
+            ]
+            .concat(),
+        )
+        .await;
+    assert_eq!(after, "terminated\tClient.UserInitiatedShutdown");
+    // Terminating again changes nothing.
+    alice
+        .ec2(&cli, &["terminate-instances", "--instance-ids", &id])
+        .await;
+    assert!(
+        containers_of(&alice_id).is_empty(),
+        "every container of Alice is gone"
+    );
+}
+
+const BOTO3_SCRIPT: &str = r#"
+import datetime, os, urllib.error, urllib.request
+from unittest import mock
+import boto3, botocore.auth
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
+
+E = os.environ["ENDPOINT"]
+AK, SK = os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"]
+IMAGE = os.environ["IMAGE"]
+ec2 = boto3.client("ec2", endpoint_url=E, region_name="us-east-1")
+
+def code_of(call, **kw):
+    try:
+        call(**kw)
+    except ClientError as e:
+        return e.response["Error"]["Code"]
+    raise SystemExit(f"{call} succeeded")
+
+assert code_of(ec2.run_instances, ImageId=IMAGE, MinCount=1, MaxCount=1, DryRun=True) == "DryRunOperation"
+cmd = [{"ResourceType": "instance", "Tags": [{"Key": "miniaws:command", "Value": "sleep 3600"}]}]
+r = ec2.run_instances(ImageId=IMAGE, MinCount=4, MaxCount=4, InstanceType="t3.nano", TagSpecifications=cmd, ClientToken="boto-1")
+ids = [i["InstanceId"] for i in r["Instances"]]
+again = ec2.run_instances(ImageId=IMAGE, MinCount=4, MaxCount=4, InstanceType="t3.nano", TagSpecifications=cmd, ClientToken="boto-1")
+assert [i["InstanceId"] for i in again["Instances"]] == ids, "a retry with the token launches nothing new"
+assert code_of(ec2.run_instances, ImageId=IMAGE, MinCount=1, MaxCount=1, ClientToken="boto-1") == "IdempotentParameterMismatch"
+assert len(set(ids)) == 4, ids
+assert all(i["State"]["Name"] == "running" for i in r["Instances"]), r["Instances"]
+assert all(t["Key"] != "Name" for i in r["Instances"] for t in i.get("Tags", [])), r["Instances"]
+
+pages = list(ec2.get_paginator("describe_instances").paginate(PaginationConfig={"PageSize": 5}))
+seen = [i["InstanceId"] for p in pages for res in p["Reservations"] for i in res["Instances"]]
+assert len(seen) == len(set(seen)) == int(os.environ["BEFORE"]) + 4, (len(seen), os.environ["BEFORE"])
+assert len(pages) == (len(seen) + 4) // 5, len(pages)
+assert set(ids) <= set(seen)
+
+one = ec2.describe_instances(Filters=[{"Name": "instance-id", "Values": [ids[0]]}])
+assert [i["InstanceId"] for res in one["Reservations"] for i in res["Instances"]] == [ids[0]], one
+by_key = ec2.describe_instances(Filters=[{"Name": "tag-key", "Values": ["miniaws:command"]}, {"Name": "instance-id", "Values": ids[:2]}])
+assert len(by_key["Reservations"]) == 2, by_key
+assert code_of(ec2.describe_instances, InstanceIds=["i-00000000000000000"]) == "InvalidInstanceID.NotFound"
+assert code_of(ec2.describe_instances, InstanceIds=[ids[0]], MaxResults=5) == "InvalidParameterCombination"
+assert code_of(ec2.stop_instances, InstanceIds=ids, Hibernate=True) == "UnsupportedOperation"
+
+t = ec2.terminate_instances(InstanceIds=ids)
+assert sorted((i["InstanceId"], i["CurrentState"]["Name"]) for i in t["TerminatingInstances"]) == sorted((i, "terminated") for i in ids), t
+ec2.get_waiter("instance_terminated").wait(InstanceIds=ids)
+
+def raw(body, ak=AK, sk=SK, sign=True, at=None):
+    data = body.encode()
+    req = AWSRequest(method="POST", url=E + "/", data=data,
+                     headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+    if sign:
+        signer = SigV4Auth(Credentials(ak, sk), "ec2", "us-east-1")
+        if at is None:
+            signer.add_auth(req)
+        else:
+            with mock.patch("botocore.auth.get_current_datetime", return_value=at):
+                signer.add_auth(req)
+    r = urllib.request.Request(E + "/", data=data, headers=dict(req.headers.items()), method="POST")
+    try:
+        resp = urllib.request.urlopen(r)
+        return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+def expect(status, code, body, **kw):
+    s, b = raw(body, **kw)
+    assert s == status and f"<Code>{code}</Code>" in b and "<RequestID>" in b, (status, code, s, b)
+
+V = "&Version=2016-11-15"
+expect(400, "InvalidAction", "Action=CreateVpc" + V)
+expect(400, "MissingParameter", "Version=2016-11-15")
+expect(400, "MissingParameter", "Action=RunInstances&MinCount=1&MaxCount=1" + V)
+expect(400, "MissingParameter", "Action=StopInstances" + V)
+expect(400, "MalformedQueryString", "Action=DescribeInstances&X=%zz" + V)
+expect(400, "InvalidInstanceID.Malformed", "Action=StopInstances&InstanceId.1=i-XYZ" + V)
+expect(403, "SignatureDoesNotMatch", "Action=DescribeInstances" + V, sk="not-the-secret")
+expect(401, "AuthFailure", "Action=DescribeInstances" + V, ak="AKIAUNKNOWNKEY000000")
+expect(403, "MissingAuthenticationToken", "Action=DescribeInstances" + V, sign=False)
+old = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) - datetime.timedelta(minutes=20)
+expect(400, "RequestExpired", "Action=DescribeInstances" + V, at=old)
+expect(413, "RequestEntityTooLarge", "Action=DescribeInstances" + V + "&Pad=" + "x" * 70000)
+s, b = raw("Action=DescribeInstances" + V)
+assert s == 200 and 'xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"' in b and "<requestId>" in b, b
+print("launched " + ",".join(ids))
+print("boto3 ok")
+"#;
