@@ -248,3 +248,54 @@ async fn the_sealed_secret_migration_goes_down_without_cutting_a_secret() {
     fresh.db.migrate_up().await.expect("up again");
     assert_eq!(secret_width(pool).await, 128);
 }
+
+/// Migration 0020 gives the instances that exist before it their EC2 id,
+/// by the rule new instances follow (`Ec2InstanceId::of`).
+async fn ec2_ids_are_backfilled(db: &Database) {
+    let id = uuid::Uuid::new_v4();
+    let want =
+        miniaws_core::compute::Ec2InstanceId::of(miniaws_core::compute::InstanceId::from_uuid(id));
+    db.migrate_down(1).await.expect("revert 0020");
+    let got: String = match db {
+        Database::Postgres(pool, _) => {
+            sqlx::query("INSERT INTO instances (id, name, image, status) VALUES ($1, 'old', 'busybox', 'STOPPED')")
+                .bind(id)
+                .execute(pool)
+                .await
+                .expect("an instance from before 0020");
+            db.migrate_up().await.expect("apply 0020");
+            sqlx::query_scalar("SELECT ec2_id FROM instances WHERE id = $1")
+                .bind(id)
+                .fetch_one(pool)
+                .await
+                .expect("its ec2 id")
+        }
+        Database::Sqlite(pool, _) => {
+            sqlx::query("INSERT INTO instances (id, name, image, status) VALUES (?1, 'old', 'busybox', 'STOPPED')")
+                .bind(id.to_string())
+                .execute(pool)
+                .await
+                .expect("an instance from before 0020");
+            db.migrate_up().await.expect("apply 0020");
+            sqlx::query_scalar("SELECT ec2_id FROM instances WHERE id = ?1")
+                .bind(id.to_string())
+                .fetch_one(pool)
+                .await
+                .expect("its ec2 id")
+        }
+    };
+    assert_eq!(got, want.as_str());
+}
+
+#[tokio::test]
+async fn ec2_ids_are_backfilled_on_sqlite() {
+    ec2_ids_are_backfilled(&common::sqlite(true).await.db).await;
+}
+
+#[tokio::test]
+async fn ec2_ids_are_backfilled_on_postgres() {
+    let Some(fresh) = common::postgres(true).await else {
+        return;
+    };
+    ec2_ids_are_backfilled(&fresh.db).await;
+}
