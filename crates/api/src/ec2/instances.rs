@@ -215,6 +215,19 @@ pub async fn targets(ctx: &Ec2Context<'_>, extra: &[&str]) -> Result<Vec<Instanc
     Ok(found)
 }
 
+/// The EC2 answer to an error of a state change of `inst`: an instance
+/// gone between the lookup and the change is named by its EC2 id (the
+/// service names it by its UUID, which EC2 clients never see).
+pub fn change_error(inst: &Instance) -> impl Fn(CoreError) -> Ec2Error + '_ {
+    move |e| match e {
+        CoreError::NotFound {
+            resource: miniaws_core::Resource::Instance,
+            ..
+        } => Ec2Error::ids_not_found(&[inst.ec2_id().to_string()]),
+        other => from_core(other),
+    }
+}
+
 /// The answer of Start/Stop/TerminateInstances: each instance's state
 /// before and after.
 pub fn state_changes(

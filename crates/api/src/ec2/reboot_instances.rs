@@ -2,8 +2,8 @@
 //! other state is `IncorrectInstanceState`, as on EC2.
 
 use super::Ec2Context;
-use super::error::{Ec2Error, from_core};
-use super::instances::targets;
+use super::error::Ec2Error;
+use super::instances::{change_error, targets};
 use super::xml::XmlWriter;
 
 /// Handles RebootInstances.
@@ -14,7 +14,7 @@ pub async fn handle(ctx: Ec2Context<'_>) -> Result<String, Ec2Error> {
             .compute
             .reboot(ctx.caller, inst.id)
             .await
-            .map_err(from_core)?;
+            .map_err(change_error(&inst))?;
     }
     let mut w = XmlWriter::response("RebootInstances", &ctx.request_id);
     w.leaf("return", "true");

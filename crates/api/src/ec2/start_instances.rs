@@ -4,8 +4,8 @@
 use miniaws_core::compute::InstanceState;
 
 use super::Ec2Context;
-use super::error::{Ec2Error, from_core};
-use super::instances::{state_changes, targets};
+use super::error::Ec2Error;
+use super::instances::{change_error, state_changes, targets};
 
 /// Handles StartInstances.
 pub async fn handle(ctx: Ec2Context<'_>) -> Result<String, Ec2Error> {
@@ -26,7 +26,7 @@ pub async fn handle(ctx: Ec2Context<'_>) -> Result<String, Ec2Error> {
                 .compute
                 .start(ctx.caller, inst.id)
                 .await
-                .map_err(from_core)?,
+                .map_err(change_error(&inst))?,
         };
         changes.push((now, previous));
     }

@@ -6,8 +6,8 @@
 use miniaws_core::compute::InstanceState;
 
 use super::Ec2Context;
-use super::error::{Ec2Error, from_core};
-use super::instances::{state_changes, targets};
+use super::error::Ec2Error;
+use super::instances::{change_error, state_changes, targets};
 
 /// Handles StopInstances.
 pub async fn handle(ctx: Ec2Context<'_>) -> Result<String, Ec2Error> {
@@ -35,7 +35,7 @@ pub async fn handle(ctx: Ec2Context<'_>) -> Result<String, Ec2Error> {
                 .compute
                 .stop_with(ctx.caller, inst.id, force)
                 .await
-                .map_err(from_core)?,
+                .map_err(change_error(&inst))?,
         };
         changes.push((now, previous));
     }

@@ -3,8 +3,8 @@
 //! terminated instance changes nothing.
 
 use super::Ec2Context;
-use super::error::{Ec2Error, from_core};
-use super::instances::{state_changes, targets};
+use super::error::Ec2Error;
+use super::instances::{change_error, state_changes, targets};
 
 /// Handles TerminateInstances.
 pub async fn handle(ctx: Ec2Context<'_>) -> Result<String, Ec2Error> {
@@ -17,7 +17,7 @@ pub async fn handle(ctx: Ec2Context<'_>) -> Result<String, Ec2Error> {
             .compute
             .terminate(ctx.caller, inst.id)
             .await
-            .map_err(from_core)?;
+            .map_err(change_error(&inst))?;
         changes.push((now, previous));
     }
     Ok(state_changes(&ctx, "TerminateInstances", &changes))
