@@ -2,7 +2,8 @@
 //! against real containers, on SQLite and on Postgres.
 //!
 //! The CLI: `describe-instance-types`, `run-instances` with tags (`Name`,
-//! `miniaws:command`), `wait instance-running`, `describe-instances` with
+//! `miniaws:command`), `wait instance-running` and `instance-status-ok`,
+//! `describe-instance-status`, `describe-instances` with
 //! filters and `--query`, `stop-instances` (and `--force`),
 //! `start-instances`, `reboot-instances`, `terminate-instances`. An
 //! instance launched through EC2 is the one `/instances` shows and
@@ -202,6 +203,21 @@ async fn ec2_clients(backend: Backend) {
     alice
         .ec2(&cli, &["wait", "instance-running", "--instance-ids", &id])
         .await;
+    alice
+        .ec2(&cli, &["wait", "instance-status-ok", "--instance-ids", &id])
+        .await;
+    let status = alice
+        .ec2(
+            &cli,
+            &[
+                &["describe-instance-status", "--query",
+                  "InstanceStatuses[].[InstanceId,InstanceState.Name,InstanceStatus.Status,SystemStatus.Status]"][..],
+                TEXT,
+            ]
+            .concat(),
+        )
+        .await;
+    assert_eq!(status, format!("{id}\trunning\tok\tok"));
     let described = alice
         .ec2(
             &cli,
@@ -276,6 +292,38 @@ async fn ec2_clients(backend: Backend) {
         )
         .await;
     assert_eq!(stop, "running\tstopped");
+    let status = alice
+        .ec2(
+            &cli,
+            &[
+                &[
+                    "describe-instance-status",
+                    "--include-all-instances",
+                    "--instance-ids",
+                    &id,
+                    "--query",
+                    "InstanceStatuses[].[InstanceState.Name,InstanceStatus.Status]",
+                ][..],
+                TEXT,
+            ]
+            .concat(),
+        )
+        .await;
+    assert_eq!(status, "stopped\tnot-applicable");
+    let status = alice
+        .ec2(
+            &cli,
+            &[
+                &["describe-instance-status", "--query", "InstanceStatuses[]"][..],
+                TEXT,
+            ]
+            .concat(),
+        )
+        .await;
+    assert_eq!(
+        status, "",
+        "only running instances without --include-all-instances"
+    );
     assert_eq!(
         native.get_instance(web.id).await.expect("get").state,
         "STOPPED"

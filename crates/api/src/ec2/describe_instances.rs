@@ -110,7 +110,7 @@ fn filters(ctx: &Ec2Context<'_>) -> Result<Vec<Filter>, Ec2Error> {
 }
 
 /// Every instance of the caller that EC2 would show, oldest first.
-async fn all_instances(ctx: &Ec2Context<'_>) -> Result<Vec<Instance>, Ec2Error> {
+pub(super) async fn all_instances(ctx: &Ec2Context<'_>) -> Result<Vec<Instance>, Ec2Error> {
     let now = OffsetDateTime::now_utc();
     let mut out = Vec::new();
     let mut after = None;

@@ -16,6 +16,7 @@ pub mod params;
 pub mod sigv4;
 pub mod xml;
 
+mod describe_instance_status;
 mod describe_instance_types;
 mod describe_instances;
 mod instances;
@@ -247,13 +248,15 @@ async fn serve(state: &AppState, req: Request, request_id: &str) -> Result<Strin
         "RebootInstances" => reboot_instances::handle(ctx).await,
         "TerminateInstances" => terminate_instances::handle(ctx).await,
         "DescribeInstanceTypes" => describe_instance_types::handle(ctx).await,
+        "DescribeInstanceStatus" => describe_instance_status::handle(ctx).await,
         other => Err(Ec2Error::new(
             StatusCode::BAD_REQUEST,
             "InvalidAction",
             format!(
                 "The action {other} is not valid for this web service (Mini AWS's EC2 API has \
                  RunInstances, DescribeInstances, StartInstances, StopInstances, \
-                 RebootInstances, TerminateInstances and DescribeInstanceTypes)"
+                 RebootInstances, TerminateInstances, DescribeInstanceTypes and \
+                 DescribeInstanceStatus)"
             ),
         )),
     }
