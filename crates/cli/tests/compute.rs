@@ -163,6 +163,17 @@ async fn compute_commands_against_real_docker() {
     assert!(out.contains("MODE=dev"), "{out}");
     let shown = env.json(&["compute", "show", &web_id[..8]]);
     assert_eq!(shown["name"], "web");
+    // And by its EC2 id, as `aws ec2 describe-instances` shows it.
+    let ec2_id = shown["ec2_instance_id"].as_str().expect("an EC2 id");
+    assert!(ec2_id.starts_with("i-") && ec2_id.len() == 19, "{ec2_id}");
+    let by_ec2 = env.json(&[
+        "compute",
+        "show",
+        &ec2_id.to_uppercase().replacen("I-", "i-", 1),
+    ]);
+    assert_eq!(by_ec2["id"], shown["id"]);
+    let out = env.ok(&["compute", "show", ec2_id]);
+    assert!(out.contains(ec2_id), "{out}");
 
     // logs: all, --tail, JSON; --follow ends when the container stops.
     let mut logs = String::new();

@@ -55,7 +55,8 @@ pub async fn run(ctx: &mut Ctx, cmd: ComputeCommand) -> Result<()> {
     }
 }
 
-/// The id of the instance the user means: a full id as given, else the
+/// The id of the instance the user means: a full id as given, the
+/// instance with that EC2 id (`i-…`, as `aws ec2` shows it), else the
 /// live instance with that name or unique id prefix (terminated ones only
 /// when nothing live matches and `terminated_too`).
 async fn resolve_instance(client: &Client, wanted: &str, terminated_too: bool) -> Result<Uuid> {
@@ -63,6 +64,14 @@ async fn resolve_instance(client: &Client, wanted: &str, terminated_too: bool) -
         return Ok(id);
     }
     let all = client.list_instances(true).await?;
+    let ec2_id = wanted.trim().to_ascii_lowercase();
+    if ec2_id.starts_with("i-")
+        && let Some(found) = all
+            .iter()
+            .find(|i| i.ec2_instance_id == ec2_id && (terminated_too || i.state != "TERMINATED"))
+    {
+        return Ok(found.id);
+    }
     let (live, dead): (Vec<Instance>, Vec<Instance>) =
         all.into_iter().partition(|i| i.state != "TERMINATED");
     match resolve(
