@@ -302,20 +302,6 @@ fn no_arguments_off_a_terminal_prints_help() {
     assert!(!text.contains('\u{1b}'), "no colour off a terminal");
 }
 
-/// The aws CLI of the test environment (`scripts/provision` installs it).
-fn aws_cli() -> Option<std::path::PathBuf> {
-    match std::env::var("MINIAWS_TEST_AWS_CLI") {
-        Ok(p) if !p.is_empty() && std::path::Path::new(&p).exists() => Some(p.into()),
-        _ if miniaws_testkit::services_required() => panic!(
-            "MINIAWS_TEST_AWS_CLI is not set or does not exist, but services are required: run ./scripts/test"
-        ),
-        _ => {
-            eprintln!("SKIPPED: MINIAWS_TEST_AWS_CLI not set (run ./scripts/test)");
-            None
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aws_env_points_the_aws_cli_at_the_server() {
     let env = Env::start().await;
@@ -348,7 +334,7 @@ async fn aws_env_points_the_aws_cli_at_the_server() {
 
     // `eval` in a shell, then the real aws CLI with nothing else set: it
     // lists the bucket made with `cloud` and writes into it.
-    if let Some(cli) = aws_cli() {
+    if let Some(cli) = miniaws_testkit::require_tool("MINIAWS_TEST_AWS_CLI") {
         let cloud = assert_cmd::cargo::cargo_bin("cloud");
         let script = format!(
             "eval \"$('{}' auth aws-env --aws-endpoint '{aws_url}')\" && '{}' s3 ls && echo hi | '{}' s3 cp - s3://from-cloud/hello.txt",

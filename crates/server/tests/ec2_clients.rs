@@ -22,24 +22,9 @@
 mod compute_support;
 
 use compute_support::{ContainerGuard, containers_of, docker, free_port};
-use miniaws_testkit::{Backend, services_required};
-use std::path::{Path, PathBuf};
+use miniaws_testkit::{Backend, require_tool as tool};
+use std::path::Path;
 use std::process::Output;
-
-fn tool(var: &str) -> Option<PathBuf> {
-    match std::env::var(var) {
-        Ok(p) if !p.is_empty() && Path::new(&p).exists() => Some(PathBuf::from(p)),
-        _ if services_required() => panic!(
-            "{var} is not set or does not exist, but services are required: run ./scripts/test"
-        ),
-        _ => {
-            eprintln!(
-                "SKIPPED: {var} not set (run ./scripts/test to provision the aws CLI and boto3)"
-            );
-            None
-        }
-    }
-}
 
 /// Runs the clients with one key's credentials and an isolated config.
 struct Clients {

@@ -22,25 +22,10 @@
 //! (`MINIAWS_TEST_RCLONE`, Debian's package); without them the test
 //! fails when services are required and is skipped loudly otherwise.
 
-use miniaws_testkit::{Backend, TestServer, services_required};
+use miniaws_testkit::{Backend, TestServer, require_tool as tool};
 use rand::RngCore;
 use std::path::{Path, PathBuf};
 use std::process::Output;
-
-fn tool(var: &str) -> Option<PathBuf> {
-    match std::env::var(var) {
-        Ok(p) if !p.is_empty() && Path::new(&p).exists() => Some(PathBuf::from(p)),
-        _ if services_required() => panic!(
-            "{var} is not set or does not exist, but services are required: run ./scripts/test (scripts/provision installs awscli and boto3)"
-        ),
-        _ => {
-            eprintln!(
-                "SKIPPED: {var} not set (run ./scripts/test to provision the aws CLI and boto3)"
-            );
-            None
-        }
-    }
-}
 
 /// `var`, else `program` found on `PATH` (a test-env written before
 /// provisioning learned of the tool), else as [`tool`] decides.

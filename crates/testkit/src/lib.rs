@@ -23,6 +23,23 @@ pub fn services_required() -> bool {
         || std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
 
+/// The client program the environment variable `var` names (the aws CLI,
+/// Python with boto3, rclone … that `scripts/provision` installs and writes
+/// to `target/test-env`), if it exists. Panics when services are required
+/// but it is missing; otherwise says the test is skipped.
+pub fn require_tool(var: &str) -> Option<std::path::PathBuf> {
+    match std::env::var(var) {
+        Ok(p) if !p.is_empty() && std::path::Path::new(&p).exists() => Some(p.into()),
+        _ if services_required() => panic!(
+            "{var} is not set or does not exist, but services are required: run ./scripts/test"
+        ),
+        _ => {
+            eprintln!("SKIPPED: {var} not set (run ./scripts/test to provision the S3 clients)");
+            None
+        }
+    }
+}
+
 /// The Docker test image (built by `scripts/provision`), if Docker tests are
 /// enabled. Panics when services are required but Docker is not set up.
 pub fn require_docker() -> Option<String> {
