@@ -261,8 +261,14 @@ impl TestServer {
                 let line = line.trim();
                 if let Some(addr) = line.strip_prefix("native API") {
                     native = addr.trim().trim_start_matches("http://").parse().ok();
-                } else if let Some(addr) = line.strip_prefix("AWS (S3)") {
-                    aws = addr.trim().trim_start_matches("http://").parse().ok();
+                } else if let Some(rest) = line.strip_prefix("AWS") {
+                    // "AWS  http://ADDR  (S3, EC2)": the address is the
+                    // first word after the label.
+                    aws = rest
+                        .split_whitespace()
+                        .next()
+                        .map(|w| w.trim_start_matches("http://"))
+                        .and_then(|a| a.parse().ok());
                 } else if line.starts_with("database") {
                     return true;
                 }
