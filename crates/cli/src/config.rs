@@ -17,8 +17,11 @@ use std::path::{Path, PathBuf};
 pub const DEFAULT_PROFILE: &str = "default";
 
 /// The whole file.
+///
+/// Fields this version does not know (written by a newer `cloud`) are kept
+/// as they are and written back, so switching between versions loses
+/// nothing; hence no `deny_unknown_fields`.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ConfigFile {
     /// The profile used when `--profile` is not given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -26,11 +29,13 @@ pub struct ConfigFile {
     /// Profiles by name.
     #[serde(default)]
     pub profiles: BTreeMap<String, Profile>,
+    /// Fields of a newer `cloud`, kept for it.
+    #[serde(flatten)]
+    pub unknown: BTreeMap<String, toml::Value>,
 }
 
-/// One server + key.
+/// One server + key. Unknown fields are kept, as in [`ConfigFile`].
 #[derive(Default, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Profile {
     /// The server's base URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -51,6 +56,10 @@ pub struct Profile {
     /// The key's AWS secret access key, kept with the access key id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aws_secret_access_key: Option<String>,
+    /// Fields of a newer `cloud`, kept for it (they may hold secrets:
+    /// `Debug` shows their names only).
+    #[serde(flatten)]
+    pub unknown: BTreeMap<String, toml::Value>,
 }
 
 impl std::fmt::Debug for Profile {
@@ -68,6 +77,7 @@ impl std::fmt::Debug for Profile {
                 "aws_secret_access_key",
                 &self.aws_secret_access_key.as_ref().map(|_| "…"),
             )
+            .field("unknown", &self.unknown.keys().collect::<Vec<_>>())
             .finish()
     }
 }
@@ -220,6 +230,30 @@ mod tests {
         let shown = format!("{p:?}");
         assert!(!shown.contains("0123456789abcdef"), "{shown}");
         assert!(!shown.contains("EXAMPLEKEY"), "{shown}");
+    }
+
+    #[test]
+    fn fields_of_a_newer_version_are_kept() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("config.toml");
+        std::fs::write(
+            &path,
+            "active = \"work\"\ntheme = \"dark\"\n\n[profiles.work]\nendpoint = \"http://127.0.0.1:9\"\nregion = \"eu-west-1\"\n\n[profiles.work.future]\ntoken = \"s3cr3t\"\n",
+        )
+        .expect("writes");
+        let mut cfg = ConfigFile::load(&path).expect("a newer file loads");
+        let work = cfg.profiles.get_mut("work").expect("the profile");
+        assert_eq!(work.endpoint.as_deref(), Some("http://127.0.0.1:9"));
+        assert!(!format!("{work:?}").contains("s3cr3t"), "{work:?}");
+        work.user = Some("alice".into());
+        cfg.save(&path).expect("saves");
+        let text = std::fs::read_to_string(&path).expect("reads");
+        let back: toml::Value = toml::from_str(&text).expect("valid TOML");
+        assert_eq!(back["theme"].as_str(), Some("dark"), "{text}");
+        let work = &back["profiles"]["work"];
+        assert_eq!(work["region"].as_str(), Some("eu-west-1"), "{text}");
+        assert_eq!(work["future"]["token"].as_str(), Some("s3cr3t"), "{text}");
+        assert_eq!(work["user"].as_str(), Some("alice"), "{text}");
     }
 
     #[test]

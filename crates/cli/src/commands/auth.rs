@@ -72,6 +72,7 @@ fn created_profile(endpoint: String, created: &CreatedKey, user: &str) -> Profil
         user: Some(user.to_owned()),
         aws_access_key_id: Some(created.access_key_id.clone()),
         aws_secret_access_key: Some(created.secret_access_key.clone()),
+        ..Profile::default()
     }
 }
 
