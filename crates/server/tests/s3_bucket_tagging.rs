@@ -19,7 +19,7 @@ use aws_sdk_s3::error::{BoxError, ProvideErrorMetadata};
 use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration, Tag, Tagging};
 use common::{code_of, s3_client, s3_client_with};
 use miniaws_client::CreatedKey;
-use miniaws_testkit::{Backend, TestServer, services_required};
+use miniaws_testkit::{Backend, TestServer};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -430,16 +430,7 @@ async fn bucket_tagging_postgres() {
 /// The aws CLI from the provisioned virtualenv; without it the test fails
 /// when services are required and is skipped loudly otherwise.
 fn aws_cli() -> Option<PathBuf> {
-    match std::env::var("MINIAWS_TEST_AWS_CLI") {
-        Ok(p) if !p.is_empty() && Path::new(&p).exists() => Some(PathBuf::from(p)),
-        _ if services_required() => panic!(
-            "MINIAWS_TEST_AWS_CLI is not set or does not exist, but services are required: run ./scripts/test (scripts/provision installs awscli)"
-        ),
-        _ => {
-            eprintln!("SKIPPED: MINIAWS_TEST_AWS_CLI not set (run ./scripts/test)");
-            None
-        }
-    }
+    miniaws_testkit::require_tool("MINIAWS_TEST_AWS_CLI")
 }
 
 /// Runs `aws --endpoint-url … args` with the key's credentials and an

@@ -15,9 +15,9 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::types::{CorsConfiguration, CorsRule};
 use common::{code_of, s3_client};
-use miniaws_testkit::{Backend, TestServer, services_required};
+use miniaws_testkit::{Backend, TestServer};
 use reqwest::Method;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 const APP: &str = "http://localhost:3000";
@@ -677,16 +677,7 @@ async fn aws_cli(server: &TestServer, key: &miniaws_client::CreatedKey, bucket: 
 }
 
 fn aws_cli_path() -> Option<PathBuf> {
-    match std::env::var("MINIAWS_TEST_AWS_CLI") {
-        Ok(p) if !p.is_empty() && Path::new(&p).exists() => Some(PathBuf::from(p)),
-        _ if services_required() => panic!(
-            "MINIAWS_TEST_AWS_CLI is not set or does not exist, but services are required: run ./scripts/test"
-        ),
-        _ => {
-            eprintln!("SKIPPED: MINIAWS_TEST_AWS_CLI not set (run ./scripts/test)");
-            None
-        }
-    }
+    miniaws_testkit::require_tool("MINIAWS_TEST_AWS_CLI")
 }
 
 async fn run(backend: Backend) {

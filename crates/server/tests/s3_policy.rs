@@ -26,8 +26,8 @@ use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::PublicAccessBlockConfiguration;
 use common::{code_of, s3_client};
-use miniaws_testkit::{Backend, TestServer, services_required};
-use std::path::{Path, PathBuf};
+use miniaws_testkit::{Backend, TestServer};
+use std::path::PathBuf;
 
 fn public_read(bucket: &str) -> String {
     format!(
@@ -1028,16 +1028,7 @@ async fn other_account(server: &TestServer, s3: &Client, bucket: &str) {
 }
 
 fn aws_cli_path() -> Option<PathBuf> {
-    match std::env::var("MINIAWS_TEST_AWS_CLI") {
-        Ok(p) if !p.is_empty() && Path::new(&p).exists() => Some(PathBuf::from(p)),
-        _ if services_required() => panic!(
-            "MINIAWS_TEST_AWS_CLI is not set or does not exist, but services are required: run ./scripts/test"
-        ),
-        _ => {
-            eprintln!("SKIPPED: MINIAWS_TEST_AWS_CLI not set (run ./scripts/test)");
-            None
-        }
-    }
+    miniaws_testkit::require_tool("MINIAWS_TEST_AWS_CLI")
 }
 
 async fn aws_cli(server: &TestServer, key: &miniaws_client::CreatedKey, bucket: &str) {

@@ -143,11 +143,7 @@ async fn copy_one(ctx: &mut Ctx, args: &CopyArgs) -> Result<()> {
         return Err(user(format!(
             "{dst_bucket}/{} exists and --no-overwrite was given: nothing was {}",
             printable(&dst_key),
-            if args.remove_source {
-                "moved"
-            } else {
-                "copied"
-            }
+            verb_past(args)
         )));
     };
     if args.remove_source {
