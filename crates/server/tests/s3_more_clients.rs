@@ -419,6 +419,34 @@ async fn s3cmd_works_unchanged() {
     run.s3cmd(&s3cmd, &cfg, s(&["rb", "s3://cmd-bucket"])).await;
     let buckets = run.s3cmd(&s3cmd, &cfg, s(&["ls"])).await;
     assert!(!buckets.contains("cmd-bucket"), "{buckets}");
+
+    // s3cmd's own default `bucket_location` is `US`, which it puts in the
+    // credential scope of a ListBuckets; S3 answers
+    // `AuthorizationHeaderMalformed` naming the right region in `<Region>`,
+    // and s3cmd signs again with it.
+    let default_cfg = run.home.path().join("s3cfg-default");
+    std::fs::write(
+        &default_cfg,
+        format!(
+            "[default]\naccess_key = {}\nsecret_key = {}\nhost_base = {host}\nhost_bucket = {host}\nuse_https = False\n",
+            run.access_key_id, run.secret
+        ),
+    )
+    .expect("s3cmd config");
+    run.s3cmd(&s3cmd, &default_cfg, s(&["mb", "s3://cmd-us"]))
+        .await;
+    run.s3cmd(
+        &s3cmd,
+        &default_cfg,
+        &["put", &path("small.txt"), "s3://cmd-us/small.txt"],
+    )
+    .await;
+    let buckets = run.s3cmd(&s3cmd, &default_cfg, s(&["ls"])).await;
+    assert!(buckets.contains("s3://cmd-us"), "{buckets}");
+    let listed = run
+        .s3cmd(&s3cmd, &default_cfg, s(&["ls", "s3://cmd-us"]))
+        .await;
+    assert!(listed.contains("s3://cmd-us/small.txt"), "{listed}");
     run.no_server_errors("s3cmd");
 }
 

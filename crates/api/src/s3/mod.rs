@@ -41,6 +41,7 @@ pub mod host;
 pub mod object_answer;
 pub mod object_lock;
 pub mod post_policy;
+pub mod region;
 pub mod request_options;
 mod restore_object;
 pub mod tagging;
@@ -889,6 +890,9 @@ pub fn aws_router(state: AppState) -> Router {
                     S3ErrorCode::AuthorizationHeaderMalformed,
                     wire::MALFORMED_AUTHORIZATION,
                 );
+                return wire::answer(req, |_| async { Err(refusal) }).await;
+            }
+            if let Some(refusal) = region::check(req.headers(), req.uri().query()) {
                 return wire::answer(req, |_| async { Err(refusal) }).await;
             }
             let cors_request = cors::CorsRequest::of(&req);

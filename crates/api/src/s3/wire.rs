@@ -178,6 +178,7 @@ async fn finish(
     }
     let argument_name = parts.headers.remove(ARGUMENT_NAME);
     let argument_value = parts.headers.remove(ARGUMENT_VALUE);
+    let expected_region = parts.headers.remove(super::region::REGION_HEADER);
     let is_xml = parts
         .headers
         .get(CONTENT_TYPE)
@@ -205,6 +206,10 @@ async fn finish(
         if let Some(name) = argument_name.as_ref().and_then(|v| v.to_str().ok()) {
             let value = argument_value.as_ref().and_then(|v| v.to_str().ok());
             annotated = add_argument_xml(&annotated, name, value);
+        }
+        if let Some(region) = expected_region.as_ref().and_then(|v| v.to_str().ok()) {
+            annotated =
+                add_after_message(&annotated, &format!("<Region>{}</Region>", escape(region)));
         }
         parts.headers.remove(CONTENT_LENGTH);
         body = s3s::Body::from(annotated);
@@ -328,6 +333,16 @@ pub fn annotate_error_xml(xml: &str, resource: &str, request_id: &str) -> String
 /// Adds `<ArgumentName>` (and `<ArgumentValue>`) after an error's
 /// `<Message>`, where S3 puts them.
 pub fn add_argument_xml(xml: &str, name: &str, value: Option<&str>) -> String {
+    let mut extra = format!("<ArgumentName>{}</ArgumentName>", escape(name));
+    if let Some(value) = value {
+        extra.push_str(&format!("<ArgumentValue>{}</ArgumentValue>", escape(value)));
+    }
+    add_after_message(xml, &extra)
+}
+
+/// Inserts `extra` (XML) after an error's `<Message>`, else before its
+/// `</Error>`, where S3 puts its details.
+fn add_after_message(xml: &str, extra: &str) -> String {
     let Some(at) = xml
         .find("</Message>")
         .map(|i| i + "</Message>".len())
@@ -335,10 +350,6 @@ pub fn add_argument_xml(xml: &str, name: &str, value: Option<&str>) -> String {
     else {
         return xml.to_owned();
     };
-    let mut extra = format!("<ArgumentName>{}</ArgumentName>", escape(name));
-    if let Some(value) = value {
-        extra.push_str(&format!("<ArgumentValue>{}</ArgumentValue>", escape(value)));
-    }
     format!("{}{}{}", &xml[..at], extra, &xml[at..])
 }
 
