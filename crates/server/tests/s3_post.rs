@@ -155,8 +155,12 @@ post = v2.generate_presigned_post("forms", "ranged.txt",
     Conditions=[["content-length-range", 3, 5]], ExpiresIn=300)
 status, _, body = send(post, "r", b"0123456789")
 check((status, code(body)) == (400, "EntityTooLarge"), f"too large: {status} {body}")
+check("<MaxSizeAllowed>5</MaxSizeAllowed>" in body and "content-length-range" in body
+      and "--max-object-size" not in body, f"too large names the policy's limit: {body}")
 status, _, body = send(post, "r", b"01")
 check((status, code(body)) == (400, "EntityTooSmall"), f"too small: {status} {body}")
+check("<ProposedSize>2</ProposedSize><MinSizeAllowed>3</MinSizeAllowed>" in body,
+      f"too small gives the sizes: {body}")
 check("<RequestId>" in body and "<Resource>/forms</Resource>" in body, f"error XML: {body}")
 
 # starts-with on the key violated.

@@ -20,6 +20,7 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
@@ -157,12 +158,12 @@ pub(crate) async fn handle(state: AppState, req: Request) -> S3Result<s3s::HttpR
         .await);
     }
 
-    let too_small = Arc::new(AtomicBool::new(false));
+    let range_miss = Arc::new(OnceLock::new());
     let file_body = FileBody {
         field: file,
         range,
         size_bytes: 0,
-        too_small: too_small.clone(),
+        miss: range_miss.clone(),
         done: false,
     };
     let (body, _) = checked_stream(Box::pin(file_body), check);
@@ -182,18 +183,13 @@ pub(crate) async fn handle(state: AppState, req: Request) -> S3Result<s3s::HttpR
         condition: WriteCondition::Always,
         tags: upload.tags,
     };
-    let (meta, expiration) = detached(async move { storage.put_object_expiring(caller, input).await })
-        .await
-        .map_err(|e| {
-            if too_small.load(Ordering::Relaxed) {
-                s3_error!(
-                    EntityTooSmall,
-                    "Your proposed upload is smaller than the minimum allowed size (the policy's content-length-range)."
-                )
-            } else {
-                object_error(e)
-            }
-        })?;
+    let (meta, expiration) =
+        detached(async move { storage.put_object_expiring(caller, input).await })
+            .await
+            .map_err(|e| match range_miss.get() {
+                Some(miss) => miss.refusal(),
+                None => object_error(e),
+            })?;
 
     let etag = meta.etag.quoted();
     let encoded_key = url_encode(&upload.key);
@@ -563,15 +559,50 @@ impl Stream for PacedBody {
     }
 }
 
+/// How a file missed the policy's content-length-range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RangeMiss {
+    /// It went past `max` bytes (its whole size is not read).
+    TooLarge { max: u64 },
+    /// It ended at `size` bytes, short of `min`.
+    TooSmall { size: u64, min: u64 },
+}
+
+impl RangeMiss {
+    /// S3's answer, with the sizes in the elements S3 gives them.
+    fn refusal(self) -> S3Error {
+        match self {
+            Self::TooLarge { max } => super::wire::with_details(
+                s3_error!(
+                    EntityTooLarge,
+                    "Your proposed upload exceeds the maximum allowed size: the policy's content-length-range allows at most {max} bytes."
+                ),
+                &[("MaxSizeAllowed", &max.to_string())],
+            ),
+            Self::TooSmall { size, min } => super::wire::with_details(
+                s3_error!(
+                    EntityTooSmall,
+                    "Your proposed upload is smaller than the minimum allowed size: the policy's content-length-range asks for at least {min} bytes, the file has {size}."
+                ),
+                &[
+                    ("ProposedSize", &size.to_string()),
+                    ("MinSizeAllowed", &min.to_string()),
+                ],
+            ),
+        }
+    }
+}
+
 /// The `file` field as the storage engine reads it, held to the policy's
-/// content-length-range: past its maximum the write fails at once
-/// (`EntityTooLarge`); short of its minimum it fails at the end and
-/// `too_small` says why (`EntityTooSmall`).
+/// content-length-range: past its maximum the write fails at once, short
+/// of its minimum it fails at the end, and `miss` says which (the storage
+/// engine answers a failed body with its own words, so the handler reads
+/// this to answer S3's).
 struct FileBody {
     field: multer::Field<'static>,
     range: LengthRange,
     size_bytes: u64,
-    too_small: Arc<AtomicBool>,
+    miss: Arc<OnceLock<RangeMiss>>,
     done: bool,
 }
 
@@ -589,6 +620,7 @@ impl Stream for FileBody {
                 self.size_bytes += chunk.len() as u64;
                 if self.size_bytes > max {
                     self.done = true;
+                    let _ = self.miss.set(RangeMiss::TooLarge { max });
                     return Poll::Ready(Some(Err(body_error(CoreError::TooLarge(format!(
                         "Your proposed upload exceeds the maximum allowed size: the policy's content-length-range allows at most {max} bytes."
                     ))))));
@@ -602,7 +634,8 @@ impl Stream for FileBody {
             Poll::Ready(None) => {
                 self.done = true;
                 if self.size_bytes < min {
-                    self.too_small.store(true, Ordering::Relaxed);
+                    let size = self.size_bytes;
+                    let _ = self.miss.set(RangeMiss::TooSmall { size, min });
                     return Poll::Ready(Some(Err(body_error(CoreError::invalid(format!(
                         "Your proposed upload is smaller than the minimum allowed size ({min} bytes)."
                     ))))));
@@ -799,43 +832,39 @@ mod tests {
 
     #[tokio::test]
     async fn the_file_is_held_to_the_length_range() {
-        async fn run(range: LengthRange) -> (Result<Vec<u8>, std::io::Error>, bool) {
+        async fn run(range: LengthRange) -> (Result<Vec<u8>, std::io::Error>, Option<RangeMiss>) {
             let body = b"--X\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f\"\r\n\r\nhello world\r\n--X--\r\n";
             let mut mp = multer::Multipart::new(chunks(vec![&body[..20], &body[20..]]), "X");
             let field = mp.next_field().await.expect("parses").expect("a field");
-            let too_small = Arc::new(AtomicBool::new(false));
+            let miss = Arc::new(OnceLock::new());
             let mut s = FileBody {
                 field,
                 range,
                 size_bytes: 0,
-                too_small: too_small.clone(),
+                miss: miss.clone(),
                 done: false,
             };
             let mut out = Vec::new();
             while let Some(chunk) = s.next().await {
                 match chunk {
                     Ok(c) => out.extend_from_slice(&c),
-                    Err(e) => return (Err(e), too_small.load(Ordering::Relaxed)),
+                    Err(e) => return (Err(e), miss.get().copied()),
                 }
             }
-            (Ok(out), too_small.load(Ordering::Relaxed))
+            (Ok(out), miss.get().copied())
         }
-        let (got, small) = run(None).await;
+        let (got, miss) = run(None).await;
         assert_eq!(got.expect("no range"), b"hello world");
-        assert!(!small);
+        assert_eq!(miss, None);
         assert!(
             run(Some((0, 11))).await.0.is_ok(),
             "the maximum is inclusive"
         );
-        let (got, small) = run(Some((0, 10))).await;
-        assert!(
-            got.expect_err("too large")
-                .to_string()
-                .contains("at most 10")
-        );
-        assert!(!small);
-        let (got, small) = run(Some((12, 100))).await;
+        let (got, miss) = run(Some((0, 10))).await;
+        assert!(got.is_err(), "too large");
+        assert_eq!(miss, Some(RangeMiss::TooLarge { max: 10 }));
+        let (got, miss) = run(Some((12, 100))).await;
         assert!(got.is_err());
-        assert!(small, "too small is flagged");
+        assert_eq!(miss, Some(RangeMiss::TooSmall { size: 11, min: 12 }));
     }
 }

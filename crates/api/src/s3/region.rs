@@ -10,14 +10,10 @@
 //! gets S3's answer here instead; a well-formed one is still taken, as
 //! before, so that a client configured for any region works locally.
 
-use http::{HeaderMap, HeaderName, HeaderValue, header::CONTENT_TYPE};
+use http::HeaderMap;
 use s3s::{S3Error, S3ErrorCode};
 
 use super::convert::REGION;
-
-/// Internal header carrying the region to name in the error's XML; turned
-/// into `<Region>` by [`super::wire`], never sent.
-pub const REGION_HEADER: HeaderName = HeaderName::from_static("x-miniaws-expected-region");
 
 /// Where a SigV4 credential came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,18 +76,13 @@ fn wrong_region(region: &str, source: Source) -> S3Error {
             ),
         ),
     };
-    let mut e = S3Error::with_message(code, message);
-    // The error's headers replace s3s's, its content type included.
-    let mut headers = HeaderMap::new();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/xml"));
-    headers.insert(REGION_HEADER, HeaderValue::from_static(REGION));
-    e.set_headers(headers);
-    e
+    super::wire::with_details(S3Error::with_message(code, message), &[("Region", REGION)])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::HeaderValue;
 
     fn signed(region: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
@@ -122,8 +113,8 @@ mod tests {
             message.contains("'US' is wrong; expecting 'us-east-1'"),
             "{message}"
         );
-        let headers = e.headers().expect("headers");
-        assert_eq!(headers.get(REGION_HEADER).expect("region"), "us-east-1");
+        let headers = format!("{:?}", e.headers().expect("headers"));
+        assert!(headers.contains("<Region>us-east-1</Region>"), "{headers}");
     }
 
     #[test]

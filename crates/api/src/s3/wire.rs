@@ -42,6 +42,28 @@ pub const AMZ_REQUEST_ID: HeaderName = HeaderName::from_static("x-amz-request-id
 const ARGUMENT_NAME: HeaderName = HeaderName::from_static("x-miniaws-argument-name");
 const ARGUMENT_VALUE: HeaderName = HeaderName::from_static("x-miniaws-argument-value");
 
+/// Internal header carrying extra elements of an error's XML (S3's
+/// `<Region>`, `<MaxSizeAllowed>` …) from an operation to [`finish`],
+/// which puts them after the `<Message>`; never sent.
+const ERROR_DETAILS: HeaderName = HeaderName::from_static("x-miniaws-error-details");
+
+/// `e` with `elements` (each `(name, value)` one XML element, in order)
+/// after its `<Message>`, as S3 details some errors. An error's headers
+/// replace s3s's, so this also sets its content type.
+pub fn with_details(mut e: s3s::S3Error, elements: &[(&str, &str)]) -> s3s::S3Error {
+    let xml: String = elements
+        .iter()
+        .map(|(name, value)| format!("<{name}>{}</{name}>", escape(value)))
+        .collect();
+    let mut headers = e.headers().cloned().unwrap_or_default();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/xml"));
+    if let Ok(v) = HeaderValue::from_str(&xml) {
+        headers.insert(ERROR_DETAILS, v);
+    }
+    e.set_headers(headers);
+    e
+}
+
 /// An `InvalidArgument` error naming its argument, as S3 answers:
 /// `<ArgumentName>` and (when it can travel in a header) `<ArgumentValue>`.
 pub fn invalid_argument(message: &'static str, name: &'static str, value: &str) -> s3s::S3Error {
@@ -178,7 +200,7 @@ async fn finish(
     }
     let argument_name = parts.headers.remove(ARGUMENT_NAME);
     let argument_value = parts.headers.remove(ARGUMENT_VALUE);
-    let expected_region = parts.headers.remove(super::region::REGION_HEADER);
+    let details = parts.headers.remove(ERROR_DETAILS);
     let is_xml = parts
         .headers
         .get(CONTENT_TYPE)
@@ -207,9 +229,8 @@ async fn finish(
             let value = argument_value.as_ref().and_then(|v| v.to_str().ok());
             annotated = add_argument_xml(&annotated, name, value);
         }
-        if let Some(region) = expected_region.as_ref().and_then(|v| v.to_str().ok()) {
-            annotated =
-                add_after_message(&annotated, &format!("<Region>{}</Region>", escape(region)));
+        if let Some(details) = details.as_ref().and_then(|v| v.to_str().ok()) {
+            annotated = add_after_message(&annotated, details);
         }
         parts.headers.remove(CONTENT_LENGTH);
         body = s3s::Body::from(annotated);
