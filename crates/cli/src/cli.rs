@@ -274,6 +274,35 @@ pub enum ComputeCommand {
         /// Id, unique id prefix, or name
         instance: String,
     },
+    /// Run a command in a running instance, its output shown as it comes
+    #[command(
+        after_help = "The command runs without a shell (use `sh -c '…'` for one), without \
+stdin or a TTY. `cloud` exits with the command's exit code (124 when the wait times out; the \
+command may then still be running).
+
+Example:
+  cloud compute exec web -- ls -l /
+  cloud compute exec web -e MODE=debug -w /tmp -- sh -c 'echo $MODE; pwd'"
+    )]
+    Exec {
+        /// Id, unique id prefix, or name
+        instance: String,
+        /// An environment variable K=V for the command; repeatable
+        #[arg(long = "env", short = 'e', value_name = "K=V", value_parser = parse_env)]
+        env: Vec<(String, String)>,
+        /// The directory to run in (absolute) [default: the image's]
+        #[arg(long, short = 'w', value_name = "DIR")]
+        workdir: Option<String>,
+        /// The user to run as: user, user:group, uid or uid:gid [default: the image's]
+        #[arg(long, short = 'u')]
+        user: Option<String>,
+        /// Stop waiting after this many seconds (1–3600)
+        #[arg(long, value_name = "SECS", default_value_t = 60)]
+        timeout: u64,
+        /// The program and its arguments, after `--`
+        #[arg(last = true, required = true, value_name = "CMD ARGS")]
+        command: Vec<String>,
+    },
 }
 
 /// Parses `K=V` for `--env`.

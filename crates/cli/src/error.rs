@@ -12,6 +12,19 @@ pub struct UserError(pub String);
 #[error("{0}")]
 pub struct Interrupted(pub String);
 
+/// The command `cloud compute exec` ran ended with this non-zero exit code
+/// (or 124 for a wait that timed out): `cloud` exits with it, adding only
+/// the message, if any.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct CommandExit {
+    /// The exit code to leave with.
+    pub code: u8,
+    /// What to say on stderr; empty to say nothing (the command's own
+    /// output has said it).
+    pub message: String,
+}
+
 /// Resolves when the user presses Ctrl-C (SIGINT) or the process gets
 /// SIGTERM, so that commands can clean up before exiting.
 pub async fn interrupted() {

@@ -49,6 +49,12 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli, out)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            if let Some(exit) = e.downcast_ref::<error::CommandExit>() {
+                if !exit.message.is_empty() {
+                    report(&e, verbose, &out);
+                }
+                return ExitCode::from(exit.code);
+            }
             report(&e, verbose, &out);
             if e.downcast_ref::<error::Interrupted>().is_some() {
                 // 128 + SIGINT, as shells report an interrupted command.

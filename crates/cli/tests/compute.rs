@@ -237,6 +237,69 @@ async fn compute_commands_against_real_docker() {
         "t3.nano has 512 MiB"
     );
 
+    // exec: output on stdout and stderr, the command's exit code, env,
+    // working directory and user; JSON; a timeout is 124; refusals.
+    let out = env.ok(&[
+        "compute",
+        "exec",
+        "job",
+        "-e",
+        "GREETING=hi",
+        "-w",
+        "/tmp",
+        "-u",
+        "1000:1000",
+        "--",
+        "sh",
+        "-c",
+        "echo $GREETING; pwd; id -u",
+    ]);
+    assert_eq!(out, "hi\n/tmp\n1000\n");
+    let exec = env
+        .cloud()
+        .args([
+            "compute",
+            "exec",
+            "job",
+            "--",
+            "sh",
+            "-c",
+            "echo out; echo err >&2; exit 3",
+        ])
+        .output()
+        .expect("cloud runs");
+    assert_eq!(exec.status.code(), Some(3), "the command's exit code");
+    assert_eq!(String::from_utf8_lossy(&exec.stdout), "out\n");
+    assert_eq!(
+        String::from_utf8_lossy(&exec.stderr),
+        "err\n",
+        "the command's stderr, and nothing from cloud"
+    );
+    let result = env.json(&["compute", "exec", "job", "--", "printf", "a\\377b"]);
+    assert_eq!(result["exit_code"], 0, "{result}");
+    assert_eq!(
+        (&result["encoding"], &result["stdout"]),
+        (&serde_json::json!("base64"), &serde_json::json!("Yf9i")),
+        "{result}"
+    );
+    let err = env.fails(
+        &[
+            "compute",
+            "exec",
+            "job",
+            "--timeout",
+            "1",
+            "--",
+            "sleep",
+            "5",
+        ],
+        124,
+    );
+    assert!(err.contains("did not end within 1 s"), "{err}");
+    let err = env.fails(&["compute", "exec", "job", "-w", "tmp", "--", "ls"], 1);
+    assert!(err.contains("absolute path"), "{err}");
+    env.fails(&["compute", "exec", "job"], 2);
+
     // stop / start / reboot, human and JSON, and a state error.
     let out = env.ok(&["compute", "stop", "web"]);
     assert!(
@@ -245,6 +308,11 @@ async fn compute_commands_against_real_docker() {
     );
     let err = env.fails(&["compute", "stop", "web"], 1);
     assert!(err.contains("STOPPED") || err.contains("stopped"), "{err}");
+    let err = env.fails(&["compute", "exec", "web", "--", "ls"], 1);
+    assert!(
+        err.contains("STOPPED"),
+        "exec needs a running instance: {err}"
+    );
     let started = env.json(&["compute", "start", "web"]);
     assert_eq!(started["state"], "RUNNING");
     let out = env.ok(&["compute", "reboot", &web_id]);

@@ -6,8 +6,28 @@ use reqwest::Method;
 use uuid::Uuid;
 
 use crate::{
-    Client, ClientError, Instance, InstancePage, InstanceStats, InstanceType, LaunchInstance,
+    Client, ClientError, ExecCommand, ExecResult, Instance, InstancePage, InstanceStats,
+    InstanceType, LaunchInstance,
 };
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use miniaws_wire::ExecEvent;
+
+/// What a streamed exec reports, decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExecUpdate {
+    /// Bytes the command wrote to standard output.
+    Stdout(Bytes),
+    /// Bytes the command wrote to standard error.
+    Stderr(Bytes),
+    /// The end: the exit code (`None` when unknown or timed out).
+    Exit {
+        /// The command's exit code.
+        exit_code: Option<i64>,
+        /// Whether the server stopped waiting at the timeout.
+        timed_out: bool,
+    },
+}
 
 /// Options of `GET /instances/{id}/logs`.
 #[derive(Debug, Clone, Default)]
@@ -199,6 +219,48 @@ impl Client {
             .map(|r| r.map_err(|e| ClientError::Transport(e.to_string()))))
     }
 
+    /// Runs a command in a running instance and waits for it to end.
+    ///
+    /// # Errors
+    /// `Api` 400 for a bad command, 409 naming the state when the instance
+    /// does not run; 404; 503.
+    pub async fn exec_instance(
+        &self,
+        id: Uuid,
+        command: &ExecCommand,
+    ) -> Result<ExecResult, ClientError> {
+        self.send_json(
+            self.request(Method::POST, &format!("/instances/{id}/exec"))
+                .json(command),
+        )
+        .await
+    }
+
+    /// Runs a command in a running instance, its output streamed as it
+    /// comes; the stream ends with [`ExecUpdate::Exit`]. Dropping it stops
+    /// the reading, not the command.
+    ///
+    /// # Errors
+    /// As [`Client::exec_instance`]; a stream item is an error when the
+    /// server reports one mid-way or a line cannot be read.
+    pub async fn exec_instance_stream(
+        &self,
+        id: Uuid,
+        command: &ExecCommand,
+    ) -> Result<impl Stream<Item = Result<ExecUpdate, ClientError>> + use<>, ClientError> {
+        let res = self
+            .send(
+                self.request(Method::POST, &format!("/instances/{id}/exec"))
+                    .header(reqwest::header::ACCEPT, "application/x-ndjson")
+                    .json(command),
+            )
+            .await?;
+        let bytes = res
+            .bytes_stream()
+            .map(|r| r.map_err(|e| ClientError::Transport(e.to_string())));
+        Ok(ndjson_lines(bytes).map(|line| line.and_then(|l| decode_event(&l))))
+    }
+
     /// The instance-type catalogue.
     ///
     /// # Errors
@@ -206,5 +268,102 @@ impl Client {
     pub async fn instance_types(&self) -> Result<Vec<InstanceType>, ClientError> {
         self.send_json(self.request(Method::GET, "/instance-types"))
             .await
+    }
+}
+
+/// Splits a byte stream into lines (without their `\n`); a last line
+/// without one is a line too.
+fn ndjson_lines(
+    bytes: impl Stream<Item = Result<Bytes, ClientError>> + Send + 'static,
+) -> impl Stream<Item = Result<Vec<u8>, ClientError>> {
+    let bytes = Box::pin(bytes);
+    futures::stream::unfold(
+        (bytes, Vec::new(), false),
+        |(mut bytes, mut buf, mut ended)| async move {
+            loop {
+                if let Some(at) = buf.iter().position(|b| *b == b'\n') {
+                    let mut line: Vec<u8> = buf.drain(..=at).collect();
+                    line.pop();
+                    return Some((Ok(line), (bytes, buf, ended)));
+                }
+                if ended {
+                    if buf.is_empty() {
+                        return None;
+                    }
+                    let line = std::mem::take(&mut buf);
+                    return Some((Ok(line), (bytes, buf, true)));
+                }
+                match bytes.next().await {
+                    Some(Ok(chunk)) => buf.extend_from_slice(&chunk),
+                    Some(Err(e)) => return Some((Err(e), (bytes, Vec::new(), true))),
+                    None => ended = true,
+                }
+            }
+        },
+    )
+}
+
+/// One line of a streamed exec, decoded; the server's error line is an
+/// error.
+fn decode_event(line: &[u8]) -> Result<ExecUpdate, ClientError> {
+    let event: ExecEvent =
+        serde_json::from_slice(line).map_err(|e| ClientError::Decode(e.to_string()))?;
+    let decode = |text: &str| {
+        BASE64
+            .decode(text)
+            .map(Bytes::from)
+            .map_err(|e| ClientError::Decode(format!("output that is not base64: {e}")))
+    };
+    Ok(match event {
+        ExecEvent::Stdout(b) => ExecUpdate::Stdout(decode(&b)?),
+        ExecEvent::Stderr(b) => ExecUpdate::Stderr(decode(&b)?),
+        ExecEvent::Exit {
+            exit_code,
+            timed_out,
+        } => ExecUpdate::Exit {
+            exit_code,
+            timed_out,
+        },
+        ExecEvent::Error { code, message } => {
+            return Err(ClientError::Api {
+                status: reqwest::StatusCode::OK,
+                kind: code,
+                message,
+            });
+        }
+    })
+}
+
+#[cfg(test)]
+mod exec_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn lines_are_split_across_chunks() {
+        let chunks = vec![
+            Ok(Bytes::from_static(b"{\"stdout\":\"aGk=\"}\n{\"exi")),
+            Ok(Bytes::from_static(
+                b"t\":{\"exit_code\":2,\"timed_out\":false}}",
+            )),
+        ];
+        let updates: Vec<_> = ndjson_lines(futures::stream::iter(chunks))
+            .map(|l| l.and_then(|l| decode_event(&l)))
+            .collect()
+            .await;
+        assert_eq!(updates.len(), 2, "{updates:?}");
+        assert_eq!(
+            updates[0].as_ref().expect("stdout"),
+            &ExecUpdate::Stdout(Bytes::from_static(b"hi"))
+        );
+        assert_eq!(
+            updates[1].as_ref().expect("exit"),
+            &ExecUpdate::Exit {
+                exit_code: Some(2),
+                timed_out: false
+            }
+        );
+        let err = decode_event(br#"{"error":{"code":"UNAVAILABLE","message":"gone"}}"#)
+            .expect_err("an error line");
+        assert!(err.to_string().contains("gone"), "{err}");
     }
 }

@@ -13,14 +13,14 @@ mod error;
 mod identity;
 mod storage;
 
-pub use compute::LogsOptions;
+pub use compute::{ExecUpdate, LogsOptions};
 pub use error::ClientError;
 /// The wire types, for what is not re-exported below.
 pub use miniaws_wire as wire;
 pub use miniaws_wire::{
-    ApiKey, ApiKeyPage, BucketInfo, BucketPage, BucketVersioning, Command, CreatedKey, Health,
-    Instance, InstancePage, InstancePort, InstanceStats, InstanceType, LaunchInstance, ObjectInfo,
-    ObjectPage, User, VersionInfo, VersionPage, WhoAmI,
+    ApiKey, ApiKeyPage, BucketInfo, BucketPage, BucketVersioning, Command, CreatedKey, ExecCommand,
+    ExecResult, Health, Instance, InstancePage, InstancePort, InstanceStats, InstanceType,
+    LaunchInstance, ObjectInfo, ObjectPage, User, VersionInfo, VersionPage, WhoAmI,
 };
 pub use reqwest::header::HeaderMap;
 pub use reqwest::{StatusCode, Url};

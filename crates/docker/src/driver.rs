@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use bollard::Docker;
 use bollard::container::LogOutput;
 use bollard::errors::Error as BollardError;
+use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum,
     ContainerStatsResponse, ContainerSummary as ContainerSummaryModel, ContainerSummaryStateEnum,
@@ -17,7 +18,8 @@ use bollard::query_parameters::{
 use futures::{Stream, StreamExt, TryStreamExt};
 use miniaws_core::compute::{
     ComputeDriver, ContainerEvent, ContainerInfo, ContainerSpec, ContainerStatus, ContainerSummary,
-    EventStream, InstanceId, InstanceStats, LogOptions, LogStream, Protocol, PublishedPort,
+    EventStream, ExecChunk, ExecRun, ExecSpec, InstanceId, InstanceStats, LogOptions, LogStream,
+    Protocol, PublishedPort,
 };
 use miniaws_core::error::{ConflictKind, Dependency};
 use miniaws_core::{CoreError, CoreResult, Resource};
@@ -174,6 +176,33 @@ impl DockerComputeDriver {
                 CoreError::not_found(Resource::Instance, format!("container {container_id}"))
             })
     }
+}
+
+/// The exit code of a command whose output has ended. Docker records it a
+/// moment after closing the output, so this asks again (for up to about
+/// two seconds) while the command still shows as running.
+async fn exec_exit_code(docker: &Docker, exec_id: &str) -> CoreResult<Option<i64>> {
+    for _ in 0..100 {
+        let inspected = tokio::time::timeout(CALL_TIMEOUT, docker.inspect_exec(exec_id))
+            .await
+            .map_err(|_| {
+                CoreError::unavailable(
+                    Dependency::Docker,
+                    "Docker did not say how the command ended",
+                )
+            })?
+            .map_err(|e| {
+                CoreError::unavailable(
+                    Dependency::Docker,
+                    format!("Docker did not say how the command ended: {e}"),
+                )
+            })?;
+        if inspected.running != Some(true) {
+            return Ok(inspected.exit_code);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(None)
 }
 
 /// Whether Docker's message says a host port is taken.
@@ -650,6 +679,59 @@ impl ComputeDriver for DockerComputeDriver {
                 )),
             });
         Ok(stream.boxed())
+    }
+
+    async fn exec(&self, container_id: &str, spec: &ExecSpec) -> CoreResult<ExecRun> {
+        let docker = self.docker().await?.clone();
+        let options = CreateExecOptions {
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            cmd: Some(spec.command.clone()),
+            env: (!spec.env.is_empty())
+                .then(|| spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+            working_dir: spec.working_dir.clone(),
+            user: spec.user.clone(),
+            ..CreateExecOptions::default()
+        };
+        let created = self
+            .call(
+                "run a command in the container",
+                CALL_TIMEOUT,
+                docker.create_exec(container_id, options),
+            )
+            .await?;
+        let started = self
+            .call(
+                "start the command",
+                CALL_TIMEOUT,
+                docker.start_exec(&created.id, None::<StartExecOptions>),
+            )
+            .await?;
+        let StartExecResults::Attached { output, .. } = started else {
+            return Err(CoreError::internal_msg(
+                "Docker started the command detached, without its output",
+            ));
+        };
+        let host = self.conn.host().to_owned();
+        let output = output
+            .filter_map(move |item| {
+                let chunk = match item {
+                    Ok(LogOutput::StdOut { message } | LogOutput::Console { message }) => {
+                        Some(Ok(ExecChunk::Stdout(message)))
+                    }
+                    Ok(LogOutput::StdErr { message }) => Some(Ok(ExecChunk::Stderr(message))),
+                    Ok(LogOutput::StdIn { .. }) => None,
+                    Err(e) => Some(Err(CoreError::unavailable(
+                        Dependency::Docker,
+                        format!("the command's output from Docker at {host} broke: {e}"),
+                    ))),
+                };
+                futures::future::ready(chunk)
+            })
+            .boxed();
+        let exec_id = created.id;
+        let exit_code = Box::pin(async move { exec_exit_code(&docker, &exec_id).await });
+        Ok(ExecRun { output, exit_code })
     }
 
     async fn stats(&self, container_id: &str) -> CoreResult<InstanceStats> {

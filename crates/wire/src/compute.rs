@@ -269,6 +269,86 @@ pub struct InstanceStats {
     pub read_at: OffsetDateTime,
 }
 
+/// The body of `POST /instances/{id}/exec`: a command to run in a
+/// running instance.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExecCommand {
+    /// The program and its arguments (a list, used as is, or one line the
+    /// server splits like a shell, without expansion).
+    pub command: Command,
+    /// Variables added to the instance's environment for this command.
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "null_as_empty"
+    )]
+    pub env: BTreeMap<String, String>,
+    /// An absolute directory to run in (the image's by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
+    /// `user`, `user:group`, `uid` or `uid:gid` (the image's by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// How long to wait for the command, in seconds (1–3600; 60 by
+    /// default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_secs: Option<u64>,
+}
+
+impl Default for Command {
+    fn default() -> Self {
+        Self::Args(Vec::new())
+    }
+}
+
+/// The answer of `POST /instances/{id}/exec` (JSON): the command's
+/// outcome and its output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecResult {
+    /// The command's exit code; `null` when it timed out (it may still be
+    /// running) or the runtime could not say.
+    pub exit_code: Option<i64>,
+    /// Whether the wait ended at `timeout_secs`.
+    pub timed_out: bool,
+    /// `utf-8` when both outputs are text as they are, else `base64` (both
+    /// encoded).
+    pub encoding: String,
+    /// What the command wrote to standard output (its first MiB).
+    pub stdout: String,
+    /// What it wrote to standard error (its first MiB).
+    pub stderr: String,
+    /// Whether standard output was longer than what is given.
+    pub stdout_truncated: bool,
+    /// Whether standard error was longer than what is given.
+    pub stderr_truncated: bool,
+}
+
+/// One line of the answer of `POST /instances/{id}/exec` with `Accept:
+/// application/x-ndjson`: output as it comes, then how the command ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExecEvent {
+    /// Bytes written to standard output, base64.
+    Stdout(String),
+    /// Bytes written to standard error, base64.
+    Stderr(String),
+    /// The last line when the command ended or the wait timed out.
+    Exit {
+        /// As in [`ExecResult`].
+        exit_code: Option<i64>,
+        /// As in [`ExecResult`].
+        timed_out: bool,
+    },
+    /// The last line when the output could not be read to its end.
+    Error {
+        /// The error code, as in error bodies.
+        code: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

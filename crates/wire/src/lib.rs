@@ -18,7 +18,8 @@ mod identity;
 mod storage;
 
 pub use compute::{
-    Command, Instance, InstancePage, InstancePort, InstanceStats, InstanceType, LaunchInstance,
+    Command, ExecCommand, ExecEvent, ExecResult, Instance, InstancePage, InstancePort,
+    InstanceStats, InstanceType, LaunchInstance,
 };
 pub use health::Health;
 pub use identity::{ApiKey, ApiKeyPage, CreateKeyRequest, CreatedKey, User, WhoAmI};

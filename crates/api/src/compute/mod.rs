@@ -1,5 +1,6 @@
 //! `/instances` and `/instance-types`: compute instances as containers.
 
+mod exec_instance;
 mod get_instance;
 mod instance_logs;
 mod instance_stats;
@@ -39,6 +40,7 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route("/instances/{id}/logs", get(instance_logs::instance_logs))
         .route("/instances/{id}/stats", get(instance_stats::instance_stats))
+        .route("/instances/{id}/exec", post(exec_instance::exec_instance))
         .route("/instance-types", get(instance_types::instance_types))
 }
 

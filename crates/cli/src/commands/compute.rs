@@ -3,14 +3,16 @@
 use anyhow::Result;
 use comfy_table::Cell;
 use futures::StreamExt;
-use miniaws_client::{Client, Command, Instance, InstancePort, LaunchInstance, LogsOptions};
+use miniaws_client::{
+    Client, Command, ExecCommand, ExecUpdate, Instance, InstancePort, LaunchInstance, LogsOptions,
+};
 use std::io::Write;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::cli::ComputeCommand;
 use crate::context::Ctx;
-use crate::error::{interrupted, user};
+use crate::error::{CommandExit, interrupted, user};
 use crate::output::{human_bytes, relative_time, short_id, state_cell};
 use crate::resolve::{Kind, resolve};
 
@@ -52,6 +54,23 @@ pub async fn run(ctx: &mut Ctx, cmd: ComputeCommand) -> Result<()> {
             tail,
         } => logs(ctx, &instance, follow, tail).await,
         ComputeCommand::Stats { instance } => stats(ctx, &instance).await,
+        ComputeCommand::Exec {
+            instance,
+            env,
+            workdir,
+            user,
+            timeout,
+            command,
+        } => {
+            let exec = ExecCommand {
+                command: Command::Args(command),
+                env: env.into_iter().collect(),
+                working_dir: workdir,
+                user,
+                timeout_secs: Some(timeout),
+            };
+            exec_in(ctx, &instance, &exec).await
+        }
     }
 }
 
@@ -317,6 +336,72 @@ async fn stats(ctx: &mut Ctx, wanted: &str) -> Result<()> {
         ),
     ]);
     Ok(())
+}
+
+/// `cloud compute exec`: the output goes to stdout and stderr as it comes
+/// (with `--json`, one object once the command has ended), then `cloud`
+/// exits with the command's exit code.
+async fn exec_in(ctx: &mut Ctx, wanted: &str, exec: &ExecCommand) -> Result<()> {
+    let client = ctx.client()?;
+    let id = resolve_instance(&client, wanted, false).await?;
+    let timeout = exec.timeout_secs.unwrap_or_default();
+    if ctx.out.json {
+        let result = client.exec_instance(id, exec).await?;
+        ctx.out.print_json(&result)?;
+        return exit_with(result.exit_code, result.timed_out, timeout);
+    }
+    let stream = client.exec_instance_stream(id, exec).await?;
+    let copy = async {
+        let mut stream = std::pin::pin!(stream);
+        while let Some(update) = stream.next().await {
+            match update? {
+                ExecUpdate::Stdout(b) => write_through(&mut std::io::stdout().lock(), &b),
+                ExecUpdate::Stderr(b) => write_through(&mut std::io::stderr().lock(), &b),
+                ExecUpdate::Exit {
+                    exit_code,
+                    timed_out,
+                } => return exit_with(exit_code, timed_out, timeout),
+            }
+        }
+        Err(anyhow::anyhow!(
+            "the server ended the command's output without saying how it ended"
+        ))
+    };
+    tokio::select! {
+        done = copy => done,
+        () = interrupted() => Err(crate::error::Interrupted(
+            "interrupted: the command may still be running in the instance".into(),
+        )
+        .into()),
+    }
+}
+
+/// Writes output through; a reader that went away (`| head`) is not an
+/// error here (the command's exit code still decides).
+fn write_through(out: &mut impl Write, bytes: &[u8]) {
+    let _ = out.write_all(bytes).and_then(|()| out.flush());
+}
+
+/// How `cloud` ends after an exec: with the command's exit code.
+fn exit_with(exit_code: Option<i64>, timed_out: bool, timeout: u64) -> Result<()> {
+    match (exit_code, timed_out) {
+        (_, true) => Err(CommandExit {
+            code: 124,
+            message: format!(
+                "the command did not end within {timeout} s and may still be running in the instance (give more time with --timeout)"
+            ),
+        }
+        .into()),
+        (Some(0), _) => Ok(()),
+        (Some(code), _) => Err(CommandExit {
+            code: u8::try_from(code).ok().filter(|c| *c != 0).unwrap_or(1),
+            message: String::new(),
+        }
+        .into()),
+        (None, _) => Err(anyhow::anyhow!(
+            "the command ended but Docker did not report its exit code"
+        )),
+    }
 }
 
 #[cfg(test)]

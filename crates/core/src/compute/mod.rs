@@ -2,6 +2,7 @@
 //! and the reconciliation that keeps their recorded state true.
 
 mod domain;
+mod exec;
 mod ports;
 mod service;
 #[cfg(test)]
@@ -12,6 +13,7 @@ pub use domain::{
     InstancePosition, InstanceState, InstanceType, LaunchRequest, MAX_PORTS, PortMapping, Protocol,
     PublishedPort, instance_type, split_command, validate_command, validate_env, validate_image,
 };
+pub use exec::{ExecChunk, ExecRun, ExecSpec};
 pub use ports::{
     ComputeDriver, ContainerEvent, ContainerInfo, ContainerSpec, ContainerStatus, ContainerSummary,
     EventStream, InstanceRepo, InstanceStats, ListQuery, LogOptions, LogStream,

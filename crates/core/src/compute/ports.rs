@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 use super::domain::{
     Ec2InstanceId, Instance, InstanceId, InstancePosition, PortMapping, PublishedPort,
 };
+use super::exec::{ExecRun, ExecSpec};
 use crate::error::CoreResult;
 use crate::identity::UserId;
 
@@ -260,6 +261,14 @@ pub trait ComputeDriver: Send + Sync {
     /// # Errors
     /// `NotFound(Instance)` when the container is gone.
     async fn logs(&self, container_id: &str, options: &LogOptions) -> CoreResult<LogStream>;
+
+    /// Starts `spec`'s command in a running container, its output
+    /// attached (no stdin, no TTY).
+    ///
+    /// # Errors
+    /// `NotFound(Instance)` when the container is gone;
+    /// `Conflict(InvalidState)` when it is not running.
+    async fn exec(&self, container_id: &str, spec: &ExecSpec) -> CoreResult<ExecRun>;
 
     /// Takes one resource-use sample of a running container.
     ///

@@ -13,6 +13,7 @@ use super::domain::{
     InstancePosition, InstanceState, InstanceType, LaunchRequest, PortMapping, Protocol,
     PublishedPort, instance_type, validate_command, validate_env, validate_image,
 };
+use super::exec::{ExecRun, ExecSpec};
 use super::ports::{
     ComputeDriver, ContainerEvent, ContainerInfo, ContainerSpec, ContainerStatus, ContainerSummary,
     EventStream, InstanceRepo, InstanceStats, ListQuery, LogOptions, LogStream,
@@ -738,6 +739,45 @@ impl ComputeService {
             Err(CoreError::NotFound { .. }) => {
                 let now = self.repo.get(caller.user_id, id).await?;
                 Err(now.illegal("read the logs of"))
+            }
+            other => other,
+        }
+    }
+
+    /// Starts a command in a running instance (`docker exec`): its output
+    /// streams back, then its exit code. Only the owner may; nothing is
+    /// recorded about the run.
+    ///
+    /// # Errors
+    /// `InvalidInput` for a bad spec (before anything else);
+    /// `Conflict(InvalidState)` unless the instance is `RUNNING`;
+    /// `NotFound`; `Unavailable(Docker)`.
+    pub async fn exec(
+        &self,
+        caller: Caller,
+        id: InstanceId,
+        spec: &ExecSpec,
+    ) -> CoreResult<ExecRun> {
+        spec.validate()?;
+        let driver = self.driver()?;
+        let inst = self.repo.get(caller.user_id, id).await?;
+        let Some(cid) = inst
+            .container_id
+            .as_deref()
+            .filter(|_| inst.state == InstanceState::Running)
+        else {
+            return Err(inst.illegal("run a command in"));
+        };
+        match driver.exec(cid, spec).await {
+            // Stopped or terminated while asked: say what it is now (the
+            // runtime's own words while the record has not caught up).
+            Err(e @ (CoreError::NotFound { .. } | CoreError::Conflict { .. })) => {
+                let now = self.repo.get(caller.user_id, id).await?;
+                if now.state == InstanceState::Running {
+                    Err(e)
+                } else {
+                    Err(now.illegal("run a command in"))
+                }
             }
             other => other,
         }

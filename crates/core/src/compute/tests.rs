@@ -326,6 +326,23 @@ impl ComputeDriver for FakeDriver {
             read_at: crate::clock::now_utc(),
         })
     }
+    async fn exec(&self, cid: &str, spec: &ExecSpec) -> CoreResult<ExecRun> {
+        self.check()?;
+        let map = self.containers.lock().unwrap();
+        let c = map.get(cid).ok_or_else(|| Self::gone(cid))?;
+        if !c.running {
+            return Err(CoreError::conflict(
+                ConflictKind::InvalidState,
+                format!("container {cid} is not running"),
+            ));
+        }
+        // Echoes its arguments, as `echo` would.
+        let line = bytes::Bytes::from(format!("{}\n", spec.command[1..].join(" ")));
+        Ok(ExecRun {
+            output: futures::stream::iter([Ok(ExecChunk::Stdout(line))]).boxed(),
+            exit_code: Box::pin(async { Ok(Some(0)) }),
+        })
+    }
     async fn events(&self) -> CoreResult<EventStream> {
         self.check()?;
         Ok(futures::stream::empty().boxed())
@@ -1111,6 +1128,45 @@ async fn logs_and_stats_need_a_live_container() {
     svc.stop(me, inst.id).await.unwrap();
     assert!(svc.stats(me, inst.id).await.is_err());
     assert!(svc.logs(me, inst.id, &LogOptions::default()).await.is_ok());
+}
+
+#[tokio::test]
+async fn exec_runs_in_a_running_instance_of_its_owner_only() {
+    let (svc, _repo, _driver) = setup();
+    let me = caller();
+    let inst = svc.launch(me, req("box")).await.unwrap();
+    let echo = ExecSpec {
+        command: vec!["echo".into(), "hi".into(), "there".into()],
+        ..ExecSpec::default()
+    };
+    let mut run = svc.exec(me, inst.id, &echo).await.unwrap();
+    let chunk = run.output.next().await.unwrap().unwrap();
+    assert_eq!(
+        chunk,
+        ExecChunk::Stdout(bytes::Bytes::from_static(b"hi there\n"))
+    );
+    assert!(run.output.next().await.is_none());
+    assert_eq!(run.exit_code.await.unwrap(), Some(0));
+
+    // Another owner learns nothing.
+    let err = svc
+        .exec(caller(), inst.id, &echo)
+        .await
+        .expect_err("not theirs");
+    assert!(matches!(err, CoreError::NotFound { .. }), "{err:?}");
+    // A bad spec is refused first, whatever the state.
+    let err = svc
+        .exec(me, inst.id, &ExecSpec::default())
+        .await
+        .expect_err("empty");
+    assert!(matches!(err, CoreError::InvalidInput(_)), "{err:?}");
+    // Stopped: the refusal names the state.
+    svc.stop(me, inst.id).await.unwrap();
+    let err = svc.exec(me, inst.id, &echo).await.expect_err("stopped");
+    assert!(
+        matches!(&err, CoreError::Conflict { message, .. } if message.contains("STOPPED")),
+        "{err:?}"
+    );
 }
 
 /// A terminate that lands while logs are asked for: the refusal names the

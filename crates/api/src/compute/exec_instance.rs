@@ -1,0 +1,330 @@
+//! `POST /instances/{id}/exec`: run a command in a running instance, as
+//! `docker exec` does (no stdin, no TTY).
+//!
+//! The answer is JSON ([`ExecResult`]) once the command has ended, its
+//! output capped at [`MAX_OUTPUT_BYTES`] per stream; with `Accept:
+//! application/x-ndjson` the output streams instead, one [`ExecEvent`] per
+//! line, so a long command shows its progress. Either way the wait ends at
+//! the request's `timeout_secs`; the runtime has no way to stop an exec'd
+//! process, so a command that outlives it keeps running in the instance
+//! (the answer says `timed_out`).
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use futures::StreamExt;
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
+use miniaws_core::CoreResult;
+use miniaws_core::compute::{ExecChunk, ExecRun, ExecSpec, split_command};
+use miniaws_wire::{Command, ExecCommand, ExecEvent, ExecResult};
+use std::time::Duration;
+use tokio::time::Instant;
+
+use super::parse_id;
+use crate::auth::Auth;
+use crate::error::{ApiError, public_message, wire_code};
+use crate::json::{Data, Json};
+use crate::path::Path;
+use crate::state::AppState;
+
+/// The most output kept per stream in a JSON answer.
+pub const MAX_OUTPUT_BYTES: usize = 1024 * 1024;
+/// The wait when the request names none.
+const DEFAULT_TIMEOUT_SECS: u64 = 60;
+/// The longest wait a request may ask for.
+const MAX_TIMEOUT_SECS: u64 = 3600;
+/// The media type of the streamed answer.
+const NDJSON: &str = "application/x-ndjson";
+
+pub(crate) async fn exec_instance(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Json(body): Json<ExecCommand>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let timeout = timeout_of(body.timeout_secs)?;
+    let spec = spec_of(body)?;
+    let run = state.compute.exec(caller, id, &spec).await?;
+    // The program only: arguments and variables may hold secrets.
+    tracing::info!(instance_id = %id, program = %spec.command[0], "command started in an instance");
+    let deadline = Instant::now() + timeout;
+    if wants_stream(&headers) {
+        Ok(streamed(run, deadline))
+    } else {
+        Ok(Data(collected(run, deadline).await).into_response())
+    }
+}
+
+/// The wait the request asks for, within bounds.
+fn timeout_of(secs: Option<u64>) -> Result<Duration, ApiError> {
+    match secs.unwrap_or(DEFAULT_TIMEOUT_SECS) {
+        s @ 1..=MAX_TIMEOUT_SECS => Ok(Duration::from_secs(s)),
+        s => Err(ApiError::bad_request(format!(
+            "timeout_secs must be from 1 to {MAX_TIMEOUT_SECS} (got {s})"
+        ))),
+    }
+}
+
+/// The core's spec from the body (a one-line command split like a shell).
+fn spec_of(body: ExecCommand) -> Result<ExecSpec, ApiError> {
+    let command = match body.command {
+        Command::Args(args) => args,
+        Command::Line(line) => split_command(&line)?,
+    };
+    Ok(ExecSpec {
+        command,
+        env: body.env,
+        working_dir: body.working_dir,
+        user: body.user,
+    })
+}
+
+/// Whether the client asked for the streamed answer.
+fn wants_stream(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| {
+            t.split(';')
+                .next()
+                .is_some_and(|m| m.trim().eq_ignore_ascii_case(NDJSON))
+        })
+}
+
+/// One step of reading a run.
+enum Step {
+    Chunk(ExecChunk),
+    Failed(miniaws_core::CoreError),
+    Ended(CoreResult<Option<i64>>),
+    TimedOut,
+}
+
+/// The next thing that happens to the run, by `deadline`.
+async fn step(
+    output: &mut BoxStream<'static, CoreResult<ExecChunk>>,
+    exit_code: &mut Option<BoxFuture<'static, CoreResult<Option<i64>>>>,
+    deadline: Instant,
+) -> Step {
+    match tokio::time::timeout_at(deadline, output.next()).await {
+        Err(_) => Step::TimedOut,
+        Ok(Some(Ok(chunk))) => Step::Chunk(chunk),
+        Ok(Some(Err(e))) => Step::Failed(e),
+        Ok(None) => match exit_code.take() {
+            Some(code) => Step::Ended(code.await),
+            None => Step::Ended(Ok(None)),
+        },
+    }
+}
+
+/// Waits for the run to end (or the deadline) and gathers its output.
+async fn collected(run: ExecRun, deadline: Instant) -> ExecResult {
+    let ExecRun {
+        mut output,
+        exit_code,
+    } = run;
+    let mut exit_code = Some(exit_code);
+    let (mut stdout, mut stderr) = (Capped::default(), Capped::default());
+    let (code, timed_out) = loop {
+        match step(&mut output, &mut exit_code, deadline).await {
+            Step::Chunk(ExecChunk::Stdout(b)) => stdout.push(&b),
+            Step::Chunk(ExecChunk::Stderr(b)) => stderr.push(&b),
+            Step::TimedOut => break (None, true),
+            // The output broke or the end went unrecorded: what was read
+            // is still the command's, so it is given with no exit code.
+            Step::Failed(e) | Step::Ended(Err(e)) => {
+                tracing::warn!(error = %e, "the output of a command in an instance ended early");
+                break (None, false);
+            }
+            Step::Ended(Ok(code)) => break (code, false),
+        }
+    };
+    let text =
+        std::str::from_utf8(&stdout.bytes).is_ok() && std::str::from_utf8(&stderr.bytes).is_ok();
+    let encode = |b: &[u8]| {
+        if text {
+            String::from_utf8_lossy(b).into_owned()
+        } else {
+            BASE64.encode(b)
+        }
+    };
+    ExecResult {
+        exit_code: code,
+        timed_out,
+        encoding: if text { "utf-8" } else { "base64" }.to_owned(),
+        stdout: encode(&stdout.bytes),
+        stderr: encode(&stderr.bytes),
+        stdout_truncated: stdout.truncated,
+        stderr_truncated: stderr.truncated,
+    }
+}
+
+/// Output kept up to [`MAX_OUTPUT_BYTES`]; the rest is read and dropped,
+/// so the command is never held up by a full pipe.
+#[derive(Default)]
+struct Capped {
+    bytes: Vec<u8>,
+    truncated: bool,
+}
+
+impl Capped {
+    fn push(&mut self, chunk: &[u8]) {
+        let room = MAX_OUTPUT_BYTES - self.bytes.len();
+        if chunk.len() > room {
+            self.truncated = true;
+        }
+        self.bytes
+            .extend_from_slice(&chunk[..chunk.len().min(room)]);
+    }
+}
+
+/// The streamed answer: one JSON line per output chunk, then one for the
+/// end. A client that leaves stops the reading (not the command).
+fn streamed(run: ExecRun, deadline: Instant) -> Response {
+    let ExecRun { output, exit_code } = run;
+    let state = (output, Some(exit_code), false);
+    let lines = futures::stream::unfold(
+        state,
+        move |(mut output, mut exit_code, done)| async move {
+            if done {
+                return None;
+            }
+            let (event, done) = match step(&mut output, &mut exit_code, deadline).await {
+                Step::Chunk(ExecChunk::Stdout(b)) => (ExecEvent::Stdout(BASE64.encode(&b)), false),
+                Step::Chunk(ExecChunk::Stderr(b)) => (ExecEvent::Stderr(BASE64.encode(&b)), false),
+                Step::TimedOut => (
+                    ExecEvent::Exit {
+                        exit_code: None,
+                        timed_out: true,
+                    },
+                    true,
+                ),
+                Step::Ended(Ok(code)) => (
+                    ExecEvent::Exit {
+                        exit_code: code,
+                        timed_out: false,
+                    },
+                    true,
+                ),
+                Step::Failed(e) | Step::Ended(Err(e)) => {
+                    tracing::warn!(error = %e, "the output of a command in an instance ended early");
+                    let (_, code) = wire_code(&e);
+                    (
+                        ExecEvent::Error {
+                            code: code.to_owned(),
+                            message: public_message(&e),
+                        },
+                        true,
+                    )
+                }
+            };
+            let mut line = serde_json::to_vec(&event).unwrap_or_default();
+            line.push(b'\n');
+            Some((
+                Ok::<_, std::convert::Infallible>(bytes::Bytes::from(line)),
+                (output, exit_code, done),
+            ))
+        },
+    );
+    let mut response = Body::from_stream(lines).into_response();
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(NDJSON));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(chunks: Vec<ExecChunk>, code: Option<i64>) -> ExecRun {
+        ExecRun {
+            output: futures::stream::iter(chunks.into_iter().map(Ok)).boxed(),
+            exit_code: Box::pin(async move { Ok(code) }),
+        }
+    }
+
+    fn later() -> Instant {
+        Instant::now() + Duration::from_secs(5)
+    }
+
+    #[tokio::test]
+    async fn text_output_is_given_as_is_with_the_exit_code() {
+        let r = collected(
+            run(
+                vec![
+                    ExecChunk::Stdout("hé\n".into()),
+                    ExecChunk::Stderr("warn\n".into()),
+                ],
+                Some(3),
+            ),
+            later(),
+        )
+        .await;
+        assert_eq!(r.exit_code, Some(3));
+        assert_eq!((r.encoding.as_str(), r.stdout.as_str()), ("utf-8", "hé\n"));
+        assert_eq!(r.stderr, "warn\n");
+        assert!(!r.timed_out && !r.stdout_truncated);
+    }
+
+    #[tokio::test]
+    async fn binary_output_is_base64_and_long_output_is_capped() {
+        let big = vec![b'x'; MAX_OUTPUT_BYTES + 10];
+        let r = collected(
+            run(
+                vec![
+                    ExecChunk::Stdout(big.into()),
+                    ExecChunk::Stderr(vec![0xff, 0xfe].into()),
+                ],
+                Some(0),
+            ),
+            later(),
+        )
+        .await;
+        assert_eq!(r.encoding, "base64");
+        assert_eq!(BASE64.decode(&r.stderr).expect("base64"), vec![0xff, 0xfe]);
+        assert_eq!(
+            BASE64.decode(&r.stdout).expect("base64").len(),
+            MAX_OUTPUT_BYTES
+        );
+        assert!(r.stdout_truncated && !r.stderr_truncated);
+    }
+
+    #[tokio::test]
+    async fn the_wait_ends_at_the_deadline() {
+        let stuck = ExecRun {
+            output: futures::stream::pending().boxed(),
+            exit_code: Box::pin(async { Ok(Some(0)) }),
+        };
+        let r = collected(stuck, Instant::now() + Duration::from_millis(50)).await;
+        assert!(r.timed_out);
+        assert_eq!(r.exit_code, None);
+    }
+
+    #[test]
+    fn timeouts_are_bounded() {
+        assert_eq!(timeout_of(None).expect("default"), Duration::from_secs(60));
+        assert!(timeout_of(Some(0)).is_err());
+        assert!(timeout_of(Some(3601)).is_err());
+        assert!(timeout_of(Some(3600)).is_ok());
+    }
+
+    #[test]
+    fn the_stream_is_asked_for_by_accept() {
+        let mut h = HeaderMap::new();
+        assert!(!wants_stream(&h));
+        h.insert(
+            ACCEPT,
+            HeaderValue::from_static("application/json, application/x-ndjson;q=0.9"),
+        );
+        assert!(wants_stream(&h));
+    }
+}

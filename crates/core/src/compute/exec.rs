@@ -1,0 +1,145 @@
+//! Running a command inside a running instance (`docker exec`): what may
+//! be run, and what comes back.
+
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
+use std::collections::BTreeMap;
+
+use super::domain::{validate_command, validate_env};
+use crate::error::{CoreError, CoreResult};
+
+/// Longest working directory or user accepted, in bytes.
+const MAX_FIELD_BYTES: usize = 4096;
+
+/// A command to run in a running instance.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ExecSpec {
+    /// The program and its arguments, run without a shell.
+    pub command: Vec<String>,
+    /// Variables added to the container's environment for this command.
+    pub env: BTreeMap<String, String>,
+    /// The directory to run in (absolute); the image's when `None`.
+    pub working_dir: Option<String>,
+    /// `user`, `user:group`, `uid` or `uid:gid`; the image's when `None`.
+    pub user: Option<String>,
+}
+
+impl ExecSpec {
+    /// Checks the spec before anything reaches the runtime.
+    ///
+    /// # Errors
+    /// `InvalidInput` naming what is wrong: an empty command, a NUL, a
+    /// relative working directory, a malformed user, a bad variable.
+    pub fn validate(&self) -> CoreResult<()> {
+        if self.command.is_empty() || self.command[0].is_empty() {
+            return Err(CoreError::invalid(
+                "command is empty: give the program to run and its arguments, e.g. [\"ls\", \"-l\", \"/\"]",
+            ));
+        }
+        validate_command(&self.command)?;
+        validate_env(&self.env)?;
+        if let Some(dir) = &self.working_dir
+            && (!dir.starts_with('/') || dir.contains('\0') || dir.len() > MAX_FIELD_BYTES)
+        {
+            return Err(CoreError::invalid(format!(
+                "working_dir must be an absolute path inside the instance, such as /app (got {dir:?})"
+            )));
+        }
+        if let Some(user) = &self.user {
+            let valid = !user.is_empty()
+                && user.len() <= MAX_FIELD_BYTES
+                && user.split(':').count() <= 2
+                && user.split(':').all(|part| {
+                    !part.is_empty()
+                        && part
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+                });
+            if !valid {
+                return Err(CoreError::invalid(format!(
+                    "user must be `user`, `user:group`, `uid` or `uid:gid` (got {user:?})"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A piece of a command's output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExecChunk {
+    /// Bytes the command wrote to its standard output.
+    Stdout(Bytes),
+    /// Bytes the command wrote to its standard error.
+    Stderr(Bytes),
+}
+
+/// A command started in an instance.
+pub struct ExecRun {
+    /// Its output as it comes; the stream ends when the command exits.
+    pub output: BoxStream<'static, CoreResult<ExecChunk>>,
+    /// Its exit code, to be awaited once `output` has ended (`None` when
+    /// the runtime does not know it yet).
+    pub exit_code: BoxFuture<'static, CoreResult<Option<i64>>>,
+}
+
+impl std::fmt::Debug for ExecRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ExecRun")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(command: &[&str]) -> ExecSpec {
+        ExecSpec {
+            command: command.iter().map(|s| (*s).to_owned()).collect(),
+            ..ExecSpec::default()
+        }
+    }
+
+    #[test]
+    fn a_plain_command_is_valid() {
+        assert!(spec(&["ls", "-l", "/"]).validate().is_ok());
+        let full = ExecSpec {
+            working_dir: Some("/tmp".into()),
+            user: Some("1000:1000".into()),
+            env: [("MODE".to_owned(), "x".to_owned())].into(),
+            ..spec(&["sh", "-c", "echo $MODE"])
+        };
+        assert!(full.validate().is_ok());
+        let named = ExecSpec {
+            user: Some("www-data".into()),
+            ..spec(&["id"])
+        };
+        assert!(named.validate().is_ok());
+    }
+
+    #[test]
+    fn refusals_say_what_is_wrong() {
+        let message = |s: ExecSpec| s.validate().expect_err("refused").to_string();
+        assert!(message(spec(&[])).contains("command is empty"));
+        assert!(message(spec(&[""])).contains("command is empty"));
+        assert!(message(spec(&["a\0b"])).contains("NUL"));
+        let relative = ExecSpec {
+            working_dir: Some("app".into()),
+            ..spec(&["ls"])
+        };
+        assert!(message(relative).contains("absolute path"));
+        for user in ["", "a:b:c", "root;rm", ":0", "0:"] {
+            let bad = ExecSpec {
+                user: Some(user.into()),
+                ..spec(&["ls"])
+            };
+            assert!(message(bad).contains("user must be"), "{user:?}");
+        }
+        let env = ExecSpec {
+            env: [("A=B".to_owned(), "x".to_owned())].into(),
+            ..spec(&["ls"])
+        };
+        assert!(message(env).contains("environment variable"));
+    }
+}

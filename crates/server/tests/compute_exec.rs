@@ -1,0 +1,245 @@
+//! `POST /instances/{id}/exec` against the real Docker daemon: commands run
+//! in a running instance, their output (JSON or streamed), exit codes,
+//! timeouts, refusals and ownership.
+
+mod compute_support;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use compute_support::{ContainerGuard, SLEEP, api_err, launch, server};
+use futures::StreamExt;
+use miniaws_client::{Command, ExecCommand, ExecUpdate};
+use miniaws_testkit::Backend;
+use std::time::Duration;
+
+fn args(command: &[&str]) -> ExecCommand {
+    ExecCommand {
+        command: Command::Args(command.iter().map(|s| (*s).to_owned()).collect()),
+        ..ExecCommand::default()
+    }
+}
+
+#[tokio::test]
+async fn exec_runs_commands_in_a_running_instance() {
+    let Some((server, image)) = server(Backend::Sqlite).await else {
+        return;
+    };
+    let mut guard = ContainerGuard::new();
+    let (client, _) = guard.user(&server, "exec").await;
+    let inst = client
+        .launch_instance(&launch("box", &image, SLEEP))
+        .await
+        .expect("launch");
+
+    // Output, exit code, env, working directory and user.
+    let r = client
+        .exec_instance(
+            inst.id,
+            &ExecCommand {
+                env: [("GREETING".to_owned(), "hello".to_owned())].into(),
+                working_dir: Some("/tmp".into()),
+                user: Some("1000:1000".into()),
+                ..args(&[
+                    "sh",
+                    "-c",
+                    "echo $GREETING; pwd; id -u; echo oops >&2; exit 7",
+                ])
+            },
+        )
+        .await
+        .expect("exec");
+    assert_eq!(r.exit_code, Some(7), "{r:?}");
+    assert_eq!(r.stdout, "hello\n/tmp\n1000\n");
+    assert_eq!(r.stderr, "oops\n");
+    assert_eq!(r.encoding, "utf-8");
+    assert!(!r.timed_out && !r.stdout_truncated && !r.stderr_truncated);
+
+    // One line, split like a shell.
+    let line = ExecCommand {
+        command: Command::Line("echo 'two words' three".into()),
+        ..ExecCommand::default()
+    };
+    let r = client.exec_instance(inst.id, &line).await.expect("exec");
+    assert_eq!(r.stdout, "two words three\n");
+
+    // Bytes that are not text come back in base64, exactly.
+    let r = client
+        .exec_instance(inst.id, &args(&["printf", "a\\377\\000b"]))
+        .await
+        .expect("exec");
+    assert_eq!(r.encoding, "base64");
+    assert_eq!(BASE64.decode(&r.stdout).expect("base64"), b"a\xff\0b");
+
+    // More than a MiB: the first MiB, flagged.
+    let r = client
+        .exec_instance(
+            inst.id,
+            &args(&["sh", "-c", "head -c 1500000 /dev/zero | tr '\\0' x"]),
+        )
+        .await
+        .expect("exec");
+    assert_eq!(r.exit_code, Some(0));
+    assert!(r.stdout_truncated && !r.stderr_truncated, "truncated");
+    assert_eq!(r.stdout.len(), 1024 * 1024);
+    assert!(r.stdout.bytes().all(|b| b == b'x'));
+
+    // A program that does not exist: the runtime's words, its exit code.
+    let r = client
+        .exec_instance(inst.id, &args(&["no-such-program"]))
+        .await
+        .expect("exec");
+    assert!(
+        matches!(r.exit_code, Some(126 | 127)),
+        "exit code {:?}",
+        r.exit_code
+    );
+    assert!(
+        format!("{}{}", r.stdout, r.stderr).contains("no-such-program"),
+        "{r:?}"
+    );
+
+    // The wait ends at the timeout; the answer says so.
+    let r = client
+        .exec_instance(
+            inst.id,
+            &ExecCommand {
+                timeout_secs: Some(1),
+                ..args(&["sh", "-c", "echo started; sleep 30"])
+            },
+        )
+        .await
+        .expect("exec");
+    assert!(r.timed_out, "{r:?}");
+    assert_eq!(r.exit_code, None);
+    assert_eq!(r.stdout, "started\n");
+}
+
+/// The streamed answer gives output while the command still runs: the
+/// command waits for a file that a second exec creates only after the
+/// first line has arrived.
+#[tokio::test]
+async fn streamed_output_arrives_while_the_command_runs() {
+    let Some((server, image)) = server(Backend::Sqlite).await else {
+        return;
+    };
+    let mut guard = ContainerGuard::new();
+    let (client, _) = guard.user(&server, "streamer").await;
+    let inst = client
+        .launch_instance(&launch("live", &image, SLEEP))
+        .await
+        .expect("launch");
+    let waiter = args(&[
+        "sh",
+        "-c",
+        "echo first; while [ ! -f /tmp/go ]; do sleep 0.1; done; echo second >&2; exit 4",
+    ]);
+    let stream = client
+        .exec_instance_stream(inst.id, &waiter)
+        .await
+        .expect("exec");
+    let mut stream = Box::pin(stream);
+    let first = tokio::time::timeout(Duration::from_secs(20), stream.next())
+        .await
+        .expect("the first line comes before the command ends")
+        .expect("an update")
+        .expect("not an error");
+    assert_eq!(first, ExecUpdate::Stdout("first\n".into()));
+    let go = client
+        .exec_instance(inst.id, &args(&["touch", "/tmp/go"]))
+        .await
+        .expect("exec");
+    assert_eq!(go.exit_code, Some(0));
+    let rest: Vec<ExecUpdate> =
+        tokio::time::timeout(Duration::from_secs(20), stream.collect::<Vec<_>>())
+            .await
+            .expect("the command ends")
+            .into_iter()
+            .collect::<Result<_, _>>()
+            .expect("no errors");
+    assert_eq!(
+        rest,
+        vec![
+            ExecUpdate::Stderr("second\n".into()),
+            ExecUpdate::Exit {
+                exit_code: Some(4),
+                timed_out: false
+            }
+        ]
+    );
+}
+
+/// The message of a 400.
+fn refused<T: std::fmt::Debug>(r: Result<T, miniaws_client::ClientError>) -> String {
+    let (status, _, message) = api_err(r);
+    assert_eq!(status, 400, "{message}");
+    message
+}
+
+#[tokio::test]
+async fn bad_execs_are_refused_and_others_cannot_exec() {
+    let Some((server, image)) = server(Backend::Sqlite).await else {
+        return;
+    };
+    let mut guard = ContainerGuard::new();
+    let (alice, _) = guard.user(&server, "alice").await;
+    let (bob, _) = guard.user(&server, "bob").await;
+    let inst = alice
+        .launch_instance(&launch("mine", &image, SLEEP))
+        .await
+        .expect("launch");
+    let id = inst.id;
+
+    // Bob learns nothing about Alice's instance.
+    let (status, kind, _) = api_err(bob.exec_instance(id, &args(&["ls"])).await);
+    assert_eq!((status, kind.as_str()), (404, "NOT_FOUND"));
+
+    assert!(refused(alice.exec_instance(id, &args(&[])).await).contains("command is empty"));
+    let relative = ExecCommand {
+        working_dir: Some("tmp".into()),
+        ..args(&["ls"])
+    };
+    assert!(refused(alice.exec_instance(id, &relative).await).contains("absolute path"));
+    let bad_user = ExecCommand {
+        user: Some("root;reboot".into()),
+        ..args(&["ls"])
+    };
+    assert!(refused(alice.exec_instance(id, &bad_user).await).contains("user must be"));
+    let forever = ExecCommand {
+        timeout_secs: Some(0),
+        ..args(&["ls"])
+    };
+    assert!(refused(alice.exec_instance(id, &forever).await).contains("timeout_secs"));
+    let bad_env = ExecCommand {
+        env: [("A=B".to_owned(), "x".to_owned())].into(),
+        ..args(&["ls"])
+    };
+    assert!(refused(alice.exec_instance(id, &bad_env).await).contains("environment variable"));
+    let unclosed = ExecCommand {
+        command: Command::Line("echo 'open".into()),
+        ..ExecCommand::default()
+    };
+    refused(alice.exec_instance(id, &unclosed).await);
+    // Fields the API does not have, and a body that is not JSON.
+    let raw = |body: &'static str| {
+        alice.send(
+            alice
+                .request(reqwest::Method::POST, &format!("/instances/{id}/exec"))
+                .header("content-type", "application/json")
+                .body(body),
+        )
+    };
+    let message = refused(raw(r#"{"command":["ls"],"tty":true}"#).await);
+    assert!(message.contains("tty"), "{message}");
+    refused(raw(r#"{"command":"#).await);
+    refused(raw(r#"{"env":{}}"#).await);
+
+    // Not running: 409 naming the state.
+    alice.stop_instance(id).await.expect("stop");
+    let (status, _, message) = api_err(alice.exec_instance(id, &args(&["ls"])).await);
+    assert_eq!(status, 409, "{message}");
+    assert!(message.contains("STOPPED"), "{message}");
+    alice.terminate_instance(id).await.expect("terminate");
+    let (status, _, message) = api_err(alice.exec_instance(id, &args(&["ls"])).await);
+    assert_eq!(status, 409, "{message}");
+    assert!(message.contains("TERMINATED"), "{message}");
+}
