@@ -25,4 +25,23 @@ pub struct AppState {
     /// How long a request body may send nothing before the request is
     /// abandoned (`--body-idle-timeout-secs`).
     pub body_idle_timeout: std::time::Duration,
+    /// Turns `true` when the server begins to shut down: answers that
+    /// would otherwise last as long as their client likes (`logs
+    /// --follow`, a streamed exec) end then, so that the graceful
+    /// shutdown, which waits for every answer in flight, does not wait on
+    /// them.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
+}
+
+impl AppState {
+    /// Resolves once the server is shutting down (never, if the sender
+    /// is gone without having said so).
+    pub fn shutting_down(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut rx = self.shutdown.clone();
+        async move {
+            if rx.wait_for(|stop| *stop).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+    }
 }

@@ -107,6 +107,7 @@ pub async fn serve(config: &Config, db: Database, secrets_key: &SecretsKey) -> a
         database_probe: db.health_probe(),
         docker_probe: docker_probe.clone(),
         body_idle_timeout: std::time::Duration::from_secs(config.body_idle_timeout_secs),
+        shutdown: stop_rx.clone(),
     };
 
     let native_addr = config.native_addr();

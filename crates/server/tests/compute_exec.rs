@@ -243,3 +243,60 @@ async fn bad_execs_are_refused_and_others_cannot_exec() {
     assert_eq!(status, 409, "{message}");
     assert!(message.contains("TERMINATED"), "{message}");
 }
+
+/// A graceful shutdown waits for every answer in flight; a followed log
+/// and a streamed exec, which would last as long as their client likes,
+/// end at once instead, so the server exits promptly.
+#[tokio::test]
+async fn a_shutdown_ends_followed_logs_and_streamed_execs() {
+    let Some((mut server, image)) = server(Backend::Sqlite).await else {
+        return;
+    };
+    let mut guard = ContainerGuard::new();
+    let (client, _) = guard.user(&server, "stopper").await;
+    let inst = client
+        .launch_instance(&launch("long", &image, SLEEP))
+        .await
+        .expect("launch");
+    let follow = client
+        .instance_logs_stream(
+            inst.id,
+            &miniaws_client::LogsOptions {
+                follow: true,
+                ..miniaws_client::LogsOptions::default()
+            },
+        )
+        .await
+        .expect("follow");
+    let exec = client
+        .exec_instance_stream(
+            inst.id,
+            &ExecCommand {
+                timeout_secs: Some(3600),
+                ..args(&["sh", "-c", "echo started; sleep 600"])
+            },
+        )
+        .await
+        .expect("exec");
+    let mut exec = Box::pin(exec);
+    let first = tokio::time::timeout(Duration::from_secs(20), exec.next())
+        .await
+        .expect("the command starts")
+        .expect("an update")
+        .expect("not an error");
+    assert_eq!(first, ExecUpdate::Stdout("started\n".into()));
+
+    assert!(
+        server.stop().await,
+        "SIGTERM exits with success, without waiting for the streams"
+    );
+    let last = tokio::time::timeout(Duration::from_secs(5), exec.next())
+        .await
+        .expect("the exec stream ends");
+    let err = last.expect("a last line").expect_err("an error line");
+    assert!(err.to_string().contains("shutting down"), "{err}");
+    let rest: Vec<_> = tokio::time::timeout(Duration::from_secs(5), follow.collect::<Vec<_>>())
+        .await
+        .expect("the followed log ends");
+    assert!(rest.iter().all(Result::is_ok), "{rest:?}");
+}

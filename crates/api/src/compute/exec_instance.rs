@@ -12,7 +12,7 @@
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE};
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -54,13 +54,28 @@ pub(crate) async fn exec_instance(
     let run = state.compute.exec(caller, id, &spec).await?;
     // The program only: arguments and variables may hold secrets.
     tracing::info!(instance_id = %id, program = %spec.command[0], "command started in an instance");
-    let deadline = Instant::now() + timeout;
+    let ends = Ends {
+        deadline: Instant::now() + timeout,
+        shutdown: Box::pin(state.shutting_down()),
+    };
     if wants_stream(&headers) {
-        Ok(streamed(run, deadline))
+        Ok(streamed(run, ends))
     } else {
-        Ok(Data(collected(run, deadline).await).into_response())
+        Ok(Data(collected(run, ends).await?).into_response())
     }
 }
+
+/// What ends the wait before the command does.
+struct Ends {
+    /// The request's timeout.
+    deadline: Instant,
+    /// The server shutting down (which waits for every answer in flight).
+    shutdown: BoxFuture<'static, ()>,
+}
+
+/// What a client is told when the server shuts down mid-wait.
+const SHUTTING_DOWN: &str =
+    "the server is shutting down: the command was started and may still be running in the instance";
 
 /// The wait the request asks for, within bounds.
 fn timeout_of(secs: Option<u64>) -> Result<Duration, ApiError> {
@@ -106,15 +121,20 @@ enum Step {
     Failed(miniaws_core::CoreError),
     Ended(CoreResult<Option<i64>>),
     TimedOut,
+    ShuttingDown,
 }
 
 /// The next thing that happens to the run, by `deadline`.
 async fn step(
     output: &mut BoxStream<'static, CoreResult<ExecChunk>>,
     exit_code: &mut Option<BoxFuture<'static, CoreResult<Option<i64>>>>,
-    deadline: Instant,
+    ends: &mut Ends,
 ) -> Step {
-    match tokio::time::timeout_at(deadline, output.next()).await {
+    let next = tokio::select! {
+        next = tokio::time::timeout_at(ends.deadline, output.next()) => next,
+        () = &mut ends.shutdown => return Step::ShuttingDown,
+    };
+    match next {
         Err(_) => Step::TimedOut,
         Ok(Some(Ok(chunk))) => Step::Chunk(chunk),
         Ok(Some(Err(e))) => Step::Failed(e),
@@ -126,7 +146,10 @@ async fn step(
 }
 
 /// Waits for the run to end (or the deadline) and gathers its output.
-async fn collected(run: ExecRun, deadline: Instant) -> ExecResult {
+///
+/// # Errors
+/// 503 when the server shuts down first.
+async fn collected(run: ExecRun, mut ends: Ends) -> Result<ExecResult, ApiError> {
     let ExecRun {
         mut output,
         exit_code,
@@ -134,10 +157,17 @@ async fn collected(run: ExecRun, deadline: Instant) -> ExecResult {
     let mut exit_code = Some(exit_code);
     let (mut stdout, mut stderr) = (Capped::default(), Capped::default());
     let (code, timed_out) = loop {
-        match step(&mut output, &mut exit_code, deadline).await {
+        match step(&mut output, &mut exit_code, &mut ends).await {
             Step::Chunk(ExecChunk::Stdout(b)) => stdout.push(&b),
             Step::Chunk(ExecChunk::Stderr(b)) => stderr.push(&b),
             Step::TimedOut => break (None, true),
+            Step::ShuttingDown => {
+                return Err(ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "UNAVAILABLE",
+                    SHUTTING_DOWN,
+                ));
+            }
             // The output broke or the end went unrecorded: what was read
             // is still the command's, so it is given with no exit code.
             Step::Failed(e) | Step::Ended(Err(e)) => {
@@ -156,7 +186,7 @@ async fn collected(run: ExecRun, deadline: Instant) -> ExecResult {
             BASE64.encode(b)
         }
     };
-    ExecResult {
+    Ok(ExecResult {
         exit_code: code,
         timed_out,
         encoding: if text { "utf-8" } else { "base64" }.to_owned(),
@@ -164,7 +194,7 @@ async fn collected(run: ExecRun, deadline: Instant) -> ExecResult {
         stderr: encode(&stderr.bytes),
         stdout_truncated: stdout.truncated,
         stderr_truncated: stderr.truncated,
-    }
+    })
 }
 
 /// Output kept up to [`MAX_OUTPUT_BYTES`]; the rest is read and dropped,
@@ -188,22 +218,29 @@ impl Capped {
 
 /// The streamed answer: one JSON line per output chunk, then one for the
 /// end. A client that leaves stops the reading (not the command).
-fn streamed(run: ExecRun, deadline: Instant) -> Response {
+fn streamed(run: ExecRun, ends: Ends) -> Response {
     let ExecRun { output, exit_code } = run;
-    let state = (output, Some(exit_code), false);
+    let state = (output, Some(exit_code), ends, false);
     let lines = futures::stream::unfold(
         state,
-        move |(mut output, mut exit_code, done)| async move {
+        move |(mut output, mut exit_code, mut ends, done)| async move {
             if done {
                 return None;
             }
-            let (event, done) = match step(&mut output, &mut exit_code, deadline).await {
+            let (event, done) = match step(&mut output, &mut exit_code, &mut ends).await {
                 Step::Chunk(ExecChunk::Stdout(b)) => (ExecEvent::Stdout(BASE64.encode(&b)), false),
                 Step::Chunk(ExecChunk::Stderr(b)) => (ExecEvent::Stderr(BASE64.encode(&b)), false),
                 Step::TimedOut => (
                     ExecEvent::Exit {
                         exit_code: None,
                         timed_out: true,
+                    },
+                    true,
+                ),
+                Step::ShuttingDown => (
+                    ExecEvent::Error {
+                        code: "UNAVAILABLE".to_owned(),
+                        message: SHUTTING_DOWN.to_owned(),
                     },
                     true,
                 ),
@@ -230,7 +267,7 @@ fn streamed(run: ExecRun, deadline: Instant) -> Response {
             line.push(b'\n');
             Some((
                 Ok::<_, std::convert::Infallible>(bytes::Bytes::from(line)),
-                (output, exit_code, done),
+                (output, exit_code, ends, done),
             ))
         },
     );
@@ -252,8 +289,15 @@ mod tests {
         }
     }
 
-    fn later() -> Instant {
-        Instant::now() + Duration::from_secs(5)
+    fn later() -> Ends {
+        ends_in(Duration::from_secs(5))
+    }
+
+    fn ends_in(d: Duration) -> Ends {
+        Ends {
+            deadline: Instant::now() + d,
+            shutdown: Box::pin(std::future::pending()),
+        }
     }
 
     #[tokio::test]
@@ -268,7 +312,8 @@ mod tests {
             ),
             later(),
         )
-        .await;
+        .await
+        .expect("ends");
         assert_eq!(r.exit_code, Some(3));
         assert_eq!((r.encoding.as_str(), r.stdout.as_str()), ("utf-8", "hé\n"));
         assert_eq!(r.stderr, "warn\n");
@@ -288,7 +333,8 @@ mod tests {
             ),
             later(),
         )
-        .await;
+        .await
+        .expect("ends");
         assert_eq!(r.encoding, "base64");
         assert_eq!(BASE64.decode(&r.stderr).expect("base64"), vec![0xff, 0xfe]);
         assert_eq!(
@@ -304,9 +350,34 @@ mod tests {
             output: futures::stream::pending().boxed(),
             exit_code: Box::pin(async { Ok(Some(0)) }),
         };
-        let r = collected(stuck, Instant::now() + Duration::from_millis(50)).await;
+        let r = collected(stuck, ends_in(Duration::from_millis(50)))
+            .await
+            .expect("ends");
         assert!(r.timed_out);
         assert_eq!(r.exit_code, None);
+    }
+
+    #[tokio::test]
+    async fn a_shutdown_ends_the_wait() {
+        let stuck = || ExecRun {
+            output: futures::stream::pending().boxed(),
+            exit_code: Box::pin(async { Ok(Some(0)) }),
+        };
+        let stopping = || Ends {
+            deadline: Instant::now() + Duration::from_secs(60),
+            shutdown: Box::pin(async {}),
+        };
+        let err = collected(stuck(), stopping()).await.expect_err("503");
+        assert_eq!(err.status, StatusCode::SERVICE_UNAVAILABLE);
+        let body = axum::body::to_bytes(streamed(stuck(), stopping()).into_body(), 1 << 16)
+            .await
+            .expect("the stream ends");
+        let text = String::from_utf8_lossy(&body);
+        assert!(
+            text.starts_with(r#"{"error":{"code":"UNAVAILABLE""#),
+            "{text}"
+        );
+        assert_eq!(text.lines().count(), 1, "{text}");
     }
 
     #[test]

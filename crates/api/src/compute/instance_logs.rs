@@ -75,6 +75,9 @@ pub(crate) async fn instance_logs(
     };
     let id = parse_id(&id)?;
     let stream = state.compute.logs(caller, id, &options).await?;
+    // A followed log ends when the server shuts down, as when the
+    // container stops.
+    let stream = stream.take_until(state.shutting_down());
     let body = Body::from_stream(stream.map(|chunk| {
         chunk.map_err(|e| {
             tracing::warn!(error = %e, "log stream ended early");
