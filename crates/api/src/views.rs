@@ -341,6 +341,7 @@ mod tests {
             tags: Default::default(),
             versioned: false,
             in_versioned_bucket: false,
+            lock: Default::default(),
         }
     }
 
@@ -376,6 +377,7 @@ mod tests {
             .expect("valid tags"),
             versioned: false,
             in_versioned_bucket: false,
+            lock: Default::default(),
             ..object()
         };
         assert_eq!(

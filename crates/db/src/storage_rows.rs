@@ -3,26 +3,30 @@
 use miniaws_core::identity::UserId;
 use miniaws_core::multipart::{ChecksumAlgorithm, PartChecksum};
 use miniaws_core::storage::{
-    BucketName, CorsConfiguration, ETag, LifecycleConfiguration, ObjectKey, ObjectMeta, ObjectPart,
-    PublicAccessBlock, Tags, WebsiteConfiguration, WriteCondition, object_arn,
+    BucketName, CorsConfiguration, ETag, LifecycleConfiguration, LockMode, ObjectKey, ObjectLock,
+    ObjectMeta, ObjectPart, PublicAccessBlock, Retention, Tags, WebsiteConfiguration,
+    WriteCondition, object_arn,
 };
 use miniaws_core::{CoreError, CoreResult, Resource};
 use std::collections::BTreeMap;
 
 /// The columns every object query selects, in this order.
-pub(crate) const OBJECT_COLUMNS: &str = "id, bucket, key, blob_id, size_bytes, etag, content_type, user_metadata, headers, created_at, parts, tags, versioned";
+pub(crate) const OBJECT_COLUMNS: &str = "id, bucket, key, blob_id, size_bytes, etag, content_type, user_metadata, headers, created_at, parts, tags, versioned, lock_mode, lock_until, legal_hold";
 
 /// `lookup_bucket`'s select list over `buckets b`: the bucket's columns
 /// renamed `b_*` (`created_at` is in `objects` too, which `lookup_object`
 /// joins).
 pub(crate) const BUCKET_LOOKUP_COLUMNS: &str = "b.name AS b_name, b.owner_id AS b_owner_id, b.created_at AS b_created_at, \
-     b.policy AS b_policy, b.lifecycle AS b_lifecycle, b.versioning AS b_versioning";
+     b.policy AS b_policy, b.lifecycle AS b_lifecycle, b.versioning AS b_versioning, \
+     b.object_lock AS b_object_lock";
 
 /// `lookup_object`'s select list: [`BUCKET_LOOKUP_COLUMNS`] and
 /// [`OBJECT_COLUMNS`] of the joined object `o`, which keep their names.
 pub(crate) const BUCKET_AND_OBJECT_COLUMNS: &str = "b.name AS b_name, b.owner_id AS b_owner_id, b.created_at AS b_created_at, \
      b.policy AS b_policy, b.lifecycle AS b_lifecycle, b.versioning AS b_versioning, \
-     o.id, o.bucket, o.key, o.blob_id, o.size_bytes, o.etag, o.content_type, o.user_metadata, o.headers, o.created_at, o.parts, o.tags, o.versioned";
+     b.object_lock AS b_object_lock, \
+     o.id, o.bucket, o.key, o.blob_id, o.size_bytes, o.etag, o.content_type, o.user_metadata, o.headers, o.created_at, o.parts, o.tags, o.versioned, \
+     o.lock_mode, o.lock_until, o.legal_hold";
 
 /// The seed's `arn` column, stored injectively: Postgres TEXT cannot hold
 /// NUL, so `%` and NUL are percent-escaped (the domain's
@@ -53,6 +57,28 @@ pub(crate) fn refusal_error(
             "At least one of the pre-conditions you specified did not hold: {}/{} changed while the write committed",
             meta.bucket, meta.key
         )),
+    }
+}
+
+/// A version's lock from its stored columns (`lock_mode`, `lock_until`,
+/// `legal_hold`). A mode without a date (or the reverse) cannot be
+/// written; read, it is no retention. An unknown mode reads as
+/// COMPLIANCE: never less protection than was stored.
+pub(crate) fn stored_lock(
+    mode: Option<&str>,
+    until: Option<time::OffsetDateTime>,
+    legal_hold: bool,
+) -> ObjectLock {
+    let retention = match (mode, until) {
+        (Some(mode), Some(retain_until)) => Some(Retention {
+            mode: LockMode::parse(mode).unwrap_or(LockMode::Compliance),
+            retain_until,
+        }),
+        _ => None,
+    };
+    ObjectLock {
+        retention,
+        legal_hold,
     }
 }
 

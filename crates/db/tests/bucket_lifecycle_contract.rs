@@ -63,6 +63,7 @@ fn object(bucket: &BucketName, key: &str, tags: Tags) -> ObjectMeta {
         tags,
         versioned: false,
         in_versioned_bucket: false,
+        lock: Default::default(),
     }
 }
 

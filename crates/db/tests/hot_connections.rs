@@ -137,6 +137,7 @@ fn meta(bucket: &BucketName, key: &str) -> ObjectMeta {
         tags: Default::default(),
         versioned: false,
         in_versioned_bucket: false,
+        lock: Default::default(),
     }
 }
 

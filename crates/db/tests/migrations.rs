@@ -255,7 +255,8 @@ async fn ec2_ids_are_backfilled(db: &Database) {
     let id = uuid::Uuid::new_v4();
     let want =
         miniaws_core::compute::Ec2InstanceId::of(miniaws_core::compute::InstanceId::from_uuid(id));
-    db.migrate_down(1).await.expect("revert 0020");
+    // 0021 (Object Lock) and 0020.
+    db.migrate_down(2).await.expect("revert 0020");
     let got: String = match db {
         Database::Postgres(pool, _) => {
             sqlx::query("INSERT INTO instances (id, name, image, status) VALUES ($1, 'old', 'busybox', 'STOPPED')")
@@ -263,7 +264,7 @@ async fn ec2_ids_are_backfilled(db: &Database) {
                 .execute(pool)
                 .await
                 .expect("an instance from before 0020");
-            db.migrate_up().await.expect("apply 0020");
+            db.migrate_up().await.expect("apply 0020 and later");
             sqlx::query_scalar("SELECT ec2_id FROM instances WHERE id = $1")
                 .bind(id)
                 .fetch_one(pool)
@@ -276,7 +277,7 @@ async fn ec2_ids_are_backfilled(db: &Database) {
                 .execute(pool)
                 .await
                 .expect("an instance from before 0020");
-            db.migrate_up().await.expect("apply 0020");
+            db.migrate_up().await.expect("apply 0020 and later");
             sqlx::query_scalar("SELECT ec2_id FROM instances WHERE id = ?1")
                 .bind(id.to_string())
                 .fetch_one(pool)
@@ -298,4 +299,42 @@ async fn ec2_ids_are_backfilled_on_postgres() {
         return;
     };
     ec2_ids_are_backfilled(&fresh.db).await;
+}
+
+/// Migration 0021 adds Object Lock to buckets and to both version tables
+/// (the columns must exist in each, as the versions move between them),
+/// and its down removes exactly them.
+async fn object_lock_columns(db: &Database) {
+    let lock = ["lock_mode", "lock_until", "legal_hold"];
+    let has = |cols: &[String], name: &str| cols.iter().any(|c| c.split(' ').next() == Some(name));
+    for table in ["objects", "object_versions"] {
+        let cols = columns(db, table).await;
+        for c in lock {
+            assert!(has(&cols, c), "{table}.{c}: {cols:?}");
+        }
+    }
+    assert!(has(&columns(db, "buckets").await, "object_lock"));
+    db.migrate_down(1).await.expect("revert 0021");
+    for table in ["objects", "object_versions"] {
+        let cols = columns(db, table).await;
+        for c in lock {
+            assert!(!has(&cols, c), "{table}.{c} removed: {cols:?}");
+        }
+    }
+    assert!(!has(&columns(db, "buckets").await, "object_lock"));
+    db.migrate_up().await.expect("apply 0021 again");
+    assert!(has(&columns(db, "objects").await, "legal_hold"));
+}
+
+#[tokio::test]
+async fn object_lock_columns_on_sqlite() {
+    object_lock_columns(&common::sqlite(true).await.db).await;
+}
+
+#[tokio::test]
+async fn object_lock_columns_on_postgres() {
+    let Some(fresh) = common::postgres(true).await else {
+        return;
+    };
+    object_lock_columns(&fresh.db).await;
 }

@@ -338,6 +338,7 @@ fn completed(
             tags: Tags::default(),
             versioned: false,
             in_versioned_bucket: false,
+            lock: Default::default(),
         },
         condition,
     }

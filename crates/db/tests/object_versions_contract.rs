@@ -38,6 +38,7 @@ fn object(bucket: &BucketName, key: &str, at: i64, versioned: bool) -> ObjectMet
         tags: Tags::default(),
         versioned,
         in_versioned_bucket: false,
+        lock: Default::default(),
     }
 }
 
@@ -314,7 +315,7 @@ fn cases() -> Vec<Case> {
                     // Removing the marker makes v2 current again.
                     let removed = r
                         .storage
-                        .delete_object_version(alice, &b, &one.key, m.version_id())
+                        .delete_object_version(alice, &b, &one.key, m.version_id(), false)
                         .await
                         .unwrap();
                     assert_eq!(removed, Some(ObjectVersion::DeleteMarker(m.clone())));
@@ -325,7 +326,7 @@ fn cases() -> Vec<Case> {
                     // Removing the current version promotes v1.
                     let removed = r
                         .storage
-                        .delete_object_version(alice, &b, &one.key, v(&two))
+                        .delete_object_version(alice, &b, &one.key, v(&two), false)
                         .await
                         .unwrap();
                     assert_eq!(removed, Some(ObjectVersion::Object(two.clone())));
@@ -337,7 +338,7 @@ fn cases() -> Vec<Case> {
                     // A version that is not there removes nothing.
                     assert_eq!(
                         r.storage
-                            .delete_object_version(alice, &b, &one.key, v(&two))
+                            .delete_object_version(alice, &b, &one.key, v(&two), false)
                             .await
                             .unwrap(),
                         None
@@ -349,7 +350,7 @@ fn cases() -> Vec<Case> {
                     let m2 = marker(&b, "k", 5, true);
                     r.storage.put_delete_marker(alice, &m2).await.unwrap();
                     r.storage
-                        .delete_object_version(alice, &b, &one.key, v(&one))
+                        .delete_object_version(alice, &b, &one.key, v(&one), false)
                         .await
                         .unwrap();
                     assert_eq!(r.storage.get_object(&b, &one.key).await.unwrap(), None);
@@ -363,7 +364,7 @@ fn cases() -> Vec<Case> {
                     // Removing everything leaves nothing, and the bucket can go.
                     for id in [m2.version_id(), v(&three)] {
                         r.storage
-                            .delete_object_version(alice, &b, &one.key, id)
+                            .delete_object_version(alice, &b, &one.key, id, false)
                             .await
                             .unwrap()
                             .expect("removed");
@@ -514,7 +515,7 @@ fn cases() -> Vec<Case> {
                 ));
                 assert!(is_no_bucket(
                     r.storage
-                        .delete_object_version(bob, &b, &one.key, v(&one))
+                        .delete_object_version(bob, &b, &one.key, v(&one), false)
                         .await
                         .unwrap_err()
                 ));
@@ -1069,7 +1070,7 @@ fn cases() -> Vec<Case> {
                     // and can be tagged there.
                     for gone in [m.version_id(), v(&v2)] {
                         r.storage
-                            .delete_object_version(alice, &b, &key, gone)
+                            .delete_object_version(alice, &b, &key, gone, false)
                             .await
                             .unwrap()
                             .expect("removed");
@@ -1105,7 +1106,7 @@ fn cases() -> Vec<Case> {
                             if round % 2 == 0 {
                                 s1.put_object(alice, &n1).await.map(|_| ())
                             } else {
-                                s1.delete_object_version(alice, &b1, &k1, gone)
+                                s1.delete_object_version(alice, &b1, &k1, gone, false)
                                     .await
                                     .map(|_| ())
                             }

@@ -40,6 +40,7 @@ fn object(bucket: &BucketName, key: &str, at: i64) -> ObjectMeta {
         tags: Tags::default(),
         versioned: false,
         in_versioned_bucket: false,
+        lock: Default::default(),
     }
 }
 
@@ -59,6 +60,7 @@ fn tagged(bucket: &BucketName, key: &str, at: i64, etag: &str) -> ObjectMeta {
         etag: ETag::from_stored(etag),
         versioned: false,
         in_versioned_bucket: false,
+        lock: Default::default(),
         ..object(bucket, key, at)
     }
 }
@@ -227,6 +229,7 @@ fn cases() -> Vec<Case> {
                             tags: t.clone(),
                             versioned: false,
                             in_versioned_bucket: false,
+                            lock: Default::default(),
                             ..o.clone()
                         },
                         "id, blob, ETag and last-modified time are unchanged"

@@ -32,6 +32,7 @@ fn object(bucket: &BucketName, key: &str) -> ObjectMeta {
         tags: Tags::default(),
         versioned: false,
         in_versioned_bucket: false,
+        lock: Default::default(),
     }
 }
 

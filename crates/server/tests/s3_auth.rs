@@ -219,14 +219,13 @@ async fn client_errors_are_logged_once_at_info() {
         .await
         .expect_err("no such key");
     assert_eq!(code_of(&err).0, "NoSuchKey");
+    // SSE-KMS (Mini AWS has no KMS).
     let err = s3
-        .put_object_lock_configuration()
+        .put_object()
         .bucket("quiet-errors")
-        .object_lock_configuration(
-            aws_sdk_s3::types::ObjectLockConfiguration::builder()
-                .object_lock_enabled(aws_sdk_s3::types::ObjectLockEnabled::Enabled)
-                .build(),
-        )
+        .key("kms")
+        .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::AwsKms)
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"x"))
         .send()
         .await
         .expect_err("not implemented");

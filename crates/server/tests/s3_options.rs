@@ -5,7 +5,7 @@
 //!
 //! - every refusal (SSE-KMS, SSE-C on writes, copies, parts and reads,
 //!   an unknown SSE value, archive and unknown storage classes, Object
-//!   Lock headers, an Object Lock bucket) with its code and status, and
+//!   Lock headers on a bucket without it) with its code and status, and
 //!   nothing stored afterwards;
 //! - SSE-S3 accepted and answered as S3 does (`AES256` on every object);
 //! - storage classes stored, returned by GET/HEAD, listed (ListObjects v1
@@ -13,9 +13,10 @@
 //!   ListMultipartUploads), set by CopyObject (else STANDARD, as S3) and
 //!   carried from CreateMultipartUpload to the completed object;
 //! - Get/Put/DeleteBucketEncryption answering the default SSE-S3 rule;
-//! - GetObjectLockConfiguration, PutObjectLockConfiguration and the
-//!   retention and legal-hold operations answered as for a bucket without
-//!   Object Lock;
+//! - GetObjectLockConfiguration, PutObjectLockConfiguration (409 before
+//!   versioning is Enabled) and the retention and legal-hold operations
+//!   answered as for a bucket without Object Lock (the feature itself is
+//!   `s3_object_lock.rs`'s);
 //! - `x-amz-expected-bucket-owner` and `x-amz-source-expected-bucket-owner`
 //!   matching and not.
 
@@ -416,28 +417,24 @@ async fn refusals(s3: &Client) {
         .await
         .expect_err("GetObject with x-amz-server-side-encryption");
     assert_eq!(code_of(&err), ("InvalidArgument".into(), 400));
-    refused!(
-        "CreateBucket with Object Lock",
-        s3.create_bucket()
-            .bucket("options-locked")
-            .object_lock_enabled_for_bucket(true),
-        "NotImplemented",
-        501
-    );
-    let buckets = s3.list_buckets().send().await.expect("ListBuckets");
-    assert!(
-        buckets
-            .buckets()
-            .iter()
-            .all(|b| b.name() != Some("options-locked")),
-        "no Object Lock bucket created"
-    );
+    // Object Lock is honoured (see s3_object_lock.rs); `false` asks for
+    // none.
     s3.create_bucket()
         .bucket("options-unlocked")
         .object_lock_enabled_for_bucket(false)
         .send()
         .await
         .expect("CreateBucket with Object Lock disabled");
+    let err = s3
+        .get_object_lock_configuration()
+        .bucket("options-unlocked")
+        .send()
+        .await
+        .expect_err("no Object Lock");
+    assert_eq!(
+        code_of(&err),
+        ("ObjectLockConfigurationNotFoundError".into(), 404)
+    );
 
     assert_eq!(keys(s3).await, ["src"], "nothing refused was stored");
     let uploads = s3
@@ -900,8 +897,8 @@ async fn object_lock(s3: &Client, other: &Client) {
                     .object_lock_enabled(ObjectLockEnabled::Enabled)
                     .build()
             ),
-        "NotImplemented",
-        501
+        "InvalidBucketState",
+        409
     );
     refused!(
         "GetObjectRetention",

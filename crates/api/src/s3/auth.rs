@@ -131,13 +131,15 @@ impl S3Access for CallerAccess {
                         S3Path::Bucket { bucket } => (&**bucket, ""),
                         S3Path::Root => ("", ""),
                     };
-                    return Err(super::request_options::object_lock_refusal(
+                    super::request_options::object_lock_check(
                         &self.storage,
                         caller,
+                        op,
                         bucket,
                         key,
+                        get,
                     )
-                    .await);
+                    .await?;
                 }
                 // Last, as it reads the body: the digest of an XML document.
                 super::document_digest::verify(op, cx.headers(), slot.as_ref()).await

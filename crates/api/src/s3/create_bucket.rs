@@ -12,6 +12,9 @@
 //! [`super::create_bucket_tags`]): checked under the bucket rules before
 //! the bucket is created (a bad set creates nothing), and stored by the
 //! statement that creates the bucket (it never exists without them).
+//!
+//! `x-amz-bucket-object-lock-enabled: true` creates the bucket with Object
+//! Lock enabled and its versioning `Enabled`, as S3 does.
 
 use miniaws_core::CoreError;
 use s3s::dto::{CreateBucketInput, CreateBucketOutput};
@@ -50,13 +53,21 @@ pub(super) async fn handle(
         return Err(bucket_acl_with_ownership());
     }
     let name = input.bucket;
-    s3.storage()
-        .create_bucket_with_tags(caller, &name, &tags)
-        .await
-        .map_err(|e| match e {
-            e @ CoreError::InvalidInput(_) => s3_error_with(e, S3ErrorCode::InvalidBucketName),
-            other => s3_error(other),
-        })?;
+    // `x-amz-bucket-object-lock-enabled: true`: Object Lock, and with it
+    // versioning Enabled (see [`super::object_lock`]).
+    let created = if input.object_lock_enabled_for_bucket == Some(true) {
+        s3.storage()
+            .create_locked_bucket(caller, &name, &tags)
+            .await
+    } else {
+        s3.storage()
+            .create_bucket_with_tags(caller, &name, &tags)
+            .await
+    };
+    created.map_err(|e| match e {
+        e @ CoreError::InvalidInput(_) => s3_error_with(e, S3ErrorCode::InvalidBucketName),
+        other => s3_error(other),
+    })?;
     Ok(S3Response::new(CreateBucketOutput {
         location: Some(format!("/{name}")),
     }))

@@ -27,6 +27,12 @@ pub(super) async fn handle(
     let caller = caller(&req)?;
     let input = req.input;
     let tags = header_tags(input.tagging.as_deref())?;
+    // `x-amz-object-lock-*`, kept with the upload for its completion.
+    let lock = super::object_lock::requested_lock(
+        input.object_lock_mode.as_ref(),
+        input.object_lock_retain_until_date.as_ref(),
+        input.object_lock_legal_hold_status.as_ref(),
+    )?;
     let acl = acl_headers!(input, grant_read, grant_read_acp, grant_write_acp);
     check_write_acl(s3.storage(), caller, &input.bucket, &input.key, &acl).await?;
     let algorithm = match input.checksum_algorithm.as_ref() {
@@ -50,6 +56,17 @@ pub(super) async fn handle(
             ));
         }
     };
+    let mut headers = StoredHeaders {
+        cache_control: input.cache_control,
+        content_disposition: input.content_disposition,
+        content_encoding: input.content_encoding,
+        content_language: input.content_language,
+        expires: input.expires,
+        website_redirect_location: input.website_redirect_location,
+        storage_class: stored_class(input.storage_class.as_ref())?,
+    }
+    .into_map();
+    headers.extend(lock.to_headers());
     let (upload, abort) = s3
         .multipart()
         .create(
@@ -59,16 +76,7 @@ pub(super) async fn handle(
                 key: input.key.clone(),
                 content_type: input.content_type,
                 user_metadata: user_metadata(input.metadata),
-                headers: StoredHeaders {
-                    cache_control: input.cache_control,
-                    content_disposition: input.content_disposition,
-                    content_encoding: input.content_encoding,
-                    content_language: input.content_language,
-                    expires: input.expires,
-                    website_redirect_location: input.website_redirect_location,
-                    storage_class: stored_class(input.storage_class.as_ref())?,
-                }
-                .into_map(),
+                headers,
                 checksum_algorithm: algorithm.map(Algorithm::core),
                 full_object_checksum: full_object,
                 tags,

@@ -25,13 +25,16 @@ pub(super) async fn handle(
         ));
     }
     let version = version_param(input.version_id.as_deref())?;
+    // `x-amz-bypass-governance-retention: true`: remove a version its
+    // GOVERNANCE retention protects (s3:BypassGovernanceRetention).
+    let bypass = input.bypass_governance_retention.unwrap_or(false);
     // In a task of its own: a client that goes away cannot cut the delete
     // off between the row and the blob (which would stay behind until the
     // next start-up).
     let storage = s3.state.storage.clone();
     let outcome = detached(async move {
         storage
-            .delete_object_at(caller, &input.bucket, &input.key, version)
+            .delete_object_at(caller, &input.bucket, &input.key, version, bypass)
             .await
     })
     .await

@@ -53,10 +53,14 @@ pub(super) async fn handle(
     // start-up).
     let storage = s3.state.storage.clone();
     let bucket = input.bucket;
-    let results =
-        detached(async move { storage.delete_objects_at(caller, &bucket, &entries).await })
+    let bypass = input.bypass_governance_retention.unwrap_or(false);
+    let results = detached(async move {
+        storage
+            .delete_objects_at(caller, &bucket, &entries, bypass)
             .await
-            .map_err(bucket_error)?;
+    })
+    .await
+    .map_err(bucket_error)?;
     for (o, result) in current.into_iter().zip(results) {
         match result {
             Ok(_) if quiet => {}

@@ -526,90 +526,42 @@ impl s3s::S3 for MiniS3 {
         &self,
         req: S3Request<GetObjectLockConfigurationInput>,
     ) -> S3Result<S3Response<GetObjectLockConfigurationOutput>> {
-        let caller = caller(&req)?;
-        object_lock::refuse(
-            self.storage(),
-            caller,
-            &req.input.bucket,
-            Access::bucket(S3Action::GetBucketObjectLockConfiguration),
-            object_lock::configuration_not_found(),
-        )
-        .await
+        object_lock::get_configuration(self, req).await
     }
 
     async fn put_object_lock_configuration(
         &self,
         req: S3Request<PutObjectLockConfigurationInput>,
     ) -> S3Result<S3Response<PutObjectLockConfigurationOutput>> {
-        let caller = caller(&req)?;
-        object_lock::refuse(
-            self.storage(),
-            caller,
-            &req.input.bucket,
-            Access::bucket(S3Action::PutBucketObjectLockConfiguration),
-            object_lock::not_implemented(),
-        )
-        .await
+        object_lock::put_configuration(self, req).await
     }
 
     async fn get_object_retention(
         &self,
         req: S3Request<GetObjectRetentionInput>,
     ) -> S3Result<S3Response<GetObjectRetentionOutput>> {
-        let caller = caller(&req)?;
-        object_lock::refuse(
-            self.storage(),
-            caller,
-            &req.input.bucket,
-            Access::object(S3Action::GetObjectRetention, &req.input.key),
-            object_lock::missing_configuration(),
-        )
-        .await
+        object_lock::get_retention(self, req).await
     }
 
     async fn put_object_retention(
         &self,
         req: S3Request<PutObjectRetentionInput>,
     ) -> S3Result<S3Response<PutObjectRetentionOutput>> {
-        let caller = caller(&req)?;
-        object_lock::refuse(
-            self.storage(),
-            caller,
-            &req.input.bucket,
-            Access::object(S3Action::PutObjectRetention, &req.input.key),
-            object_lock::missing_configuration(),
-        )
-        .await
+        object_lock::put_retention(self, req).await
     }
 
     async fn get_object_legal_hold(
         &self,
         req: S3Request<GetObjectLegalHoldInput>,
     ) -> S3Result<S3Response<GetObjectLegalHoldOutput>> {
-        let caller = caller(&req)?;
-        object_lock::refuse(
-            self.storage(),
-            caller,
-            &req.input.bucket,
-            Access::object(S3Action::GetObjectLegalHold, &req.input.key),
-            object_lock::missing_configuration(),
-        )
-        .await
+        object_lock::get_legal_hold(self, req).await
     }
 
     async fn put_object_legal_hold(
         &self,
         req: S3Request<PutObjectLegalHoldInput>,
     ) -> S3Result<S3Response<PutObjectLegalHoldOutput>> {
-        let caller = caller(&req)?;
-        object_lock::refuse(
-            self.storage(),
-            caller,
-            &req.input.bucket,
-            Access::object(S3Action::PutObjectLegalHold, &req.input.key),
-            object_lock::missing_configuration(),
-        )
-        .await
+        object_lock::put_legal_hold(self, req).await
     }
 
     async fn get_bucket_acl(

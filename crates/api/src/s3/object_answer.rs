@@ -28,6 +28,13 @@ pub struct ObjectAnswer {
     pub sums: StoredChecksums,
     /// `x-amz-mp-parts-count` of a part read of a multipart object.
     pub parts_count: Option<i32>,
+    /// `x-amz-object-lock-mode`, `-retain-until-date`, `-legal-hold`
+    /// of a version that has them.
+    pub lock: (
+        Option<s3s::dto::ObjectLockMode>,
+        Option<Timestamp>,
+        Option<s3s::dto::ObjectLockLegalHoldStatus>,
+    ),
 }
 
 impl ObjectAnswer {
@@ -61,6 +68,7 @@ impl ObjectAnswer {
             parts_count: part_number
                 .and(meta.parts_count())
                 .and_then(|n| i32::try_from(n).ok()),
+            lock: super::object_lock::answer_headers(&meta.lock),
         }
     }
 }
@@ -92,6 +100,9 @@ macro_rules! object_output {
             checksum_sha256: a.sums.sha256,
             checksum_type: a.sums.checksum_type,
             parts_count: a.parts_count,
+            object_lock_mode: a.lock.0,
+            object_lock_retain_until_date: a.lock.1,
+            object_lock_legal_hold_status: a.lock.2,
             storage_class: a.headers.storage_class.map(s3s::dto::StorageClass::from),
             server_side_encryption: $crate::s3::request_options::sse_s3(),
             ..Default::default()

@@ -149,13 +149,15 @@ pub(crate) async fn handle(state: AppState, req: Request) -> S3Result<s3s::HttpR
     };
     check_write_acl(&state.storage, caller, &bucket, &upload.key, &acl).await?;
     if request_options::asks_object_lock("PostObject", |name| form.get(name)) {
-        return Err(request_options::object_lock_refusal(
+        request_options::object_lock_check(
             &state.storage,
             caller,
+            "PostObject",
             &bucket,
             &upload.key,
+            |name| form.get(name),
         )
-        .await);
+        .await?;
     }
 
     let range_miss = Arc::new(OnceLock::new());

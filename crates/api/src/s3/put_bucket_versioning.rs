@@ -13,7 +13,7 @@ use s3s::dto::{
 };
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
-use super::{MiniS3, bucket_error, caller};
+use super::{MiniS3, caller};
 
 pub(super) async fn handle(
     s3: &MiniS3,
@@ -58,6 +58,7 @@ pub(super) async fn handle(
     s3.storage()
         .set_bucket_versioning(caller, &input.bucket, versioning)
         .await
-        .map_err(bucket_error)?;
+        // Suspending a bucket with Object Lock: 409 InvalidBucketState.
+        .map_err(super::object_lock::bucket_state_error)?;
     Ok(S3Response::new(PutBucketVersioningOutput::default()))
 }

@@ -32,6 +32,7 @@ use super::convert::{
     StoredChecksums, StoredHeaders, checksum_header, content_md5, etag, user_metadata,
 };
 use super::expiration::expiration_header;
+use super::object_lock::requested_lock;
 use super::request_options::{sse_s3, stored_class};
 use super::tagging::header_tags;
 use super::write_conditions::write_condition;
@@ -57,6 +58,13 @@ pub(super) async fn handle(
     check_write_acl(s3.storage(), caller, &input.bucket, &input.key, &acl).await?;
     let expected_md5 = content_md5(input.content_md5.as_deref())?;
     let tags = header_tags(input.tagging.as_deref())?;
+    // `x-amz-object-lock-*` (the bucket has Object Lock: the access check
+    // refused them otherwise).
+    let lock = requested_lock(
+        input.object_lock_mode.as_ref(),
+        input.object_lock_retain_until_date.as_ref(),
+        input.object_lock_legal_hold_status.as_ref(),
+    )?;
     // A bad name is `InvalidBucketName`; every other refusal of the
     // bucket, the key or the condition comes from the write below.
     BucketName::parse(&input.bucket).map_err(bucket_error)?;
@@ -124,6 +132,7 @@ pub(super) async fn handle(
                     parts: Vec::new(),
                     tags,
                     versioning,
+                    lock,
                 },
             )
             .await?;

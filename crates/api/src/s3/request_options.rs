@@ -49,7 +49,7 @@
 
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use miniaws_core::identity::Caller;
-use miniaws_core::storage::{Access, S3Action, StorageService};
+use miniaws_core::storage::StorageService;
 use s3s::dto::{ServerSideEncryption, StorageClass};
 use s3s::{S3Error, S3ErrorCode, S3Result, s3_error};
 
@@ -78,7 +78,6 @@ const OBJECT_LOCK_HEADERS: [&str; 3] = [
     "x-amz-object-lock-retain-until-date",
     "x-amz-object-lock-legal-hold",
 ];
-const BUCKET_OBJECT_LOCK: &str = "x-amz-bucket-object-lock-enabled";
 /// The header naming the account a request expects to own the bucket.
 pub const EXPECTED_OWNER: &str = "x-amz-expected-bucket-owner";
 /// The header naming the account a copy expects to own the source bucket.
@@ -223,14 +222,6 @@ pub fn check_owners<'a>(
             "SSE-C (server-side encryption with customer-provided keys) is not implemented"
         ));
     }
-    if op == "CreateBucket"
-        && get(BUCKET_OBJECT_LOCK).is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
-    {
-        return Err(s3_error!(
-            NotImplemented,
-            "Object Lock is not implemented: create the bucket without x-amz-bucket-object-lock-enabled"
-        ));
-    }
     if matches!(op, "GetObject" | "HeadObject") && get(SSE).is_some() {
         // S3 documents a 400 for it: a read cannot choose the encryption.
         return Err(invalid_sse(
@@ -294,22 +285,63 @@ pub fn asks_object_lock<'a>(op: &str, get: impl Fn(&str) -> Option<&'a str>) -> 
     creates_object(op) && OBJECT_LOCK_HEADERS.iter().any(|n| get(n).is_some())
 }
 
-/// S3's answer to a write of `key` asking for Object Lock in `bucket`,
-/// which has none: the bucket's own refusal when it is missing, someone
-/// else's or its policy denies the write (`NoSuchBucket`, `AccessDenied`),
-/// else 400 `InvalidRequest` "Bucket is
-/// missing ObjectLockConfiguration" (S3's wording for PutObject,
-/// CopyObject and CreateMultipartUpload).
-pub async fn object_lock_refusal(
+/// Whether a request carries a checksum of its body (`Content-MD5`, an
+/// `x-amz-checksum-*` header or trailer, or `x-amz-sdk-checksum-algorithm`),
+/// which S3 requires of a PutObject with Object Lock parameters.
+fn has_checksum<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> bool {
+    [
+        "content-md5",
+        "x-amz-sdk-checksum-algorithm",
+        "x-amz-trailer",
+    ]
+    .iter()
+    .any(|n| get(n).is_some())
+        || super::body::ALGORITHMS
+            .iter()
+            .any(|a| get(a.header()).is_some())
+}
+
+/// Checks a write (`op`) of `key` asking for Object Lock in `bucket`:
+/// the bucket's own refusal first when it is missing, someone else's or
+/// its policy denies the write (`NoSuchBucket`, `AccessDenied`); then, for
+/// a bucket without Object Lock, 400 `InvalidRequest` "Bucket is missing
+/// ObjectLockConfiguration" (S3's wording for PutObject, CopyObject and
+/// CreateMultipartUpload). In a bucket with it, PutObject needs a body
+/// checksum (S3: "Content-MD5 OR x-amz-checksum- HTTP header is required
+/// for Put Object requests with Object Lock parameters"); the lock of a
+/// copy or a form upload is `NotImplemented` (the write itself, without
+/// the headers, gets the bucket's default retention).
+///
+/// # Errors
+/// As said.
+pub async fn object_lock_check<'a>(
     storage: &StorageService,
     caller: Caller,
+    op: &str,
     bucket: &str,
     key: &str,
-) -> S3Error {
-    let access = Access::object(S3Action::PutObject, key);
-    match storage.bucket(caller, bucket, access).await {
-        Err(e) => bucket_error(e),
-        Ok(_) => s3_error!(InvalidRequest, "Bucket is missing ObjectLockConfiguration"),
+    get: impl Fn(&str) -> Option<&'a str>,
+) -> S3Result<()> {
+    let config = storage
+        .object_lock_for_write(caller, bucket, key)
+        .await
+        .map_err(bucket_error)?;
+    if config.is_none() {
+        return Err(s3_error!(
+            InvalidRequest,
+            "Bucket is missing ObjectLockConfiguration"
+        ));
+    }
+    match op {
+        "PutObject" if !has_checksum(&get) => Err(s3_error!(
+            InvalidRequest,
+            "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters"
+        )),
+        "CopyObject" | "PostObject" => Err(s3_error!(
+            NotImplemented,
+            "x-amz-object-lock-* on {op} is not implemented: copy or upload without them (the bucket's default retention applies), then use PutObjectRetention / PutObjectLegalHold"
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -621,13 +653,7 @@ mod tests {
             (
                 "locked bucket",
                 "CreateBucket",
-                &[(BUCKET_OBJECT_LOCK, "true")],
-                Some(C::NotImplemented),
-            ),
-            (
-                "unlocked bucket",
-                "CreateBucket",
-                &[(BUCKET_OBJECT_LOCK, "false")],
+                &[("x-amz-bucket-object-lock-enabled", "true")],
                 None,
             ),
             (

@@ -31,7 +31,7 @@ pub(crate) async fn delete_object(
         let key = key.clone();
         detached(async move {
             storage
-                .delete_object_at(caller, &bucket, &key, version)
+                .delete_object_at(caller, &bucket, &key, version, false)
                 .await
         })
         .await?

@@ -476,7 +476,7 @@ impl MultipartService {
             blob_id,
             size_bytes,
             chosen,
-            headers,
+            mut headers,
             parts,
         } = match self
             .assemble(&upload, requested, object_checksum, full_object)
@@ -485,6 +485,7 @@ impl MultipartService {
             Ok(assembled) => assembled,
             Err(e) => return Err(self.unless_consumed(&upload, upload_id, e).await),
         };
+        let lock = crate::storage::ObjectLock::take_from_headers(&mut headers);
         let commit = CommitObject {
             bucket: upload.bucket.as_str().to_owned(),
             key: upload.key.as_str().to_owned(),
@@ -498,6 +499,7 @@ impl MultipartService {
             condition: condition.clone(),
             tags: upload.tags.clone(),
             versioning,
+            lock,
         };
         let write = match object_write(caller, commit) {
             Ok(write) => write,

@@ -294,6 +294,9 @@ pub struct ObjectMeta {
     /// repositories answer `false`, and the service sets it from the bucket
     /// state it read in the same lookup (no query of its own).
     pub in_versioned_bucket: bool,
+    /// Its Object Lock retention and legal hold (none outside a bucket
+    /// with Object Lock).
+    pub lock: super::object_lock::ObjectLock,
 }
 
 /// A bucket's versioning state (S3's `VersioningConfiguration` Status).
@@ -668,6 +671,7 @@ mod tests {
             tags: Tags::default(),
             versioned: false,
             in_versioned_bucket: false,
+            lock: Default::default(),
         };
         let r = |start, end| Ok(Some(ByteRange { start, end }));
         let unsatisfiable = |size_bytes| Err(CoreError::RangeNotSatisfiable { size_bytes });

@@ -133,6 +133,7 @@ impl StorageRepo for MemRepo {
             policy,
             lifecycle,
             versioning: crate::storage::Versioning::Unversioned,
+            object_lock: None,
         }))
     }
     async fn get_bucket_with_lifecycle(

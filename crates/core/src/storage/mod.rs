@@ -12,6 +12,7 @@ mod cors;
 mod domain;
 mod lifecycle;
 mod listing;
+mod object_lock;
 mod policy;
 mod ports;
 mod range;
@@ -43,13 +44,17 @@ pub use listing::{
     BucketPage, KeyRange, ListBucketsInput, ListObjectsInput, ListObjectsPage, MAX_LIST_BUCKETS,
     MAX_LIST_KEYS, NameRange, bucket_range, key_successor, name_successor,
 };
+pub use object_lock::{
+    DefaultRetention, LEGAL_HOLD_HEADER, LockChange, LockMode, MAX_RETENTION_DAYS, MODE_HEADER,
+    ObjectLock, ObjectLockConfig, RETAIN_UNTIL_HEADER, Retention, RetentionPeriod, VersionLock,
+};
 pub use policy::{
     Access, BucketAccess, BucketPolicy, MAX_POLICY_BYTES, MalformedPolicy, PolicyEffect,
     PolicyStatement, PublicAccessBlock, PublicAction, PublicGrant, Reader, S3Action,
 };
 pub use ports::{
-    BlobId, BlobStore, BucketLookup, ByteStream, ObjectWrite, StorageRepo, VersionTags,
-    WrittenBlob, body_error,
+    BlobId, BlobStore, BucketLockSet, BucketLookup, ByteStream, ObjectWrite, StorageRepo,
+    VersionTags, WrittenBlob, body_error,
 };
 pub use range::{ByteRange, Conditions, RangeSpec};
 pub use service::{

@@ -272,6 +272,9 @@ pub enum S3Action {
     PutObjectRetention,
     GetObjectLegalHold,
     PutObjectLegalHold,
+    /// Shortening or removing a GOVERNANCE retention, or removing a
+    /// version it protects (with `x-amz-bypass-governance-retention`).
+    BypassGovernanceRetention,
     RestoreObject,
 }
 
@@ -340,6 +343,7 @@ impl S3Action {
             Self::PutObjectRetention => &["s3:PutObjectRetention"],
             Self::GetObjectLegalHold => &["s3:GetObjectLegalHold"],
             Self::PutObjectLegalHold => &["s3:PutObjectLegalHold"],
+            Self::BypassGovernanceRetention => &["s3:BypassGovernanceRetention"],
             Self::RestoreObject => &["s3:RestoreObject"],
         }
     }

@@ -11,6 +11,7 @@ use super::domain::{
 };
 use super::lifecycle::LifecycleConfiguration;
 use super::listing::{KeyRange, NameRange};
+use super::object_lock::{LockChange, ObjectLockConfig, VersionLock};
 use super::policy::{BucketAccess, PublicAccessBlock};
 use super::range::ByteRange;
 use super::tags::Tags;
@@ -135,6 +136,17 @@ pub enum VersionTags {
     Missing,
 }
 
+/// What [`StorageRepo::set_bucket_object_lock`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BucketLockSet {
+    /// The configuration was written.
+    Set,
+    /// The bucket's versioning is not `Enabled`: nothing written.
+    NotVersioned,
+    /// The owner has no such bucket: nothing written.
+    Missing,
+}
+
 /// A bucket's row as the lookup every request makes reads it, for
 /// [`StorageRepo::lookup_bucket`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,6 +162,8 @@ pub struct BucketLookup {
     pub lifecycle: Option<LifecycleConfiguration>,
     /// Its versioning state.
     pub versioning: Versioning,
+    /// Its Object Lock configuration (`None`: Object Lock is not enabled).
+    pub object_lock: Option<ObjectLockConfig>,
 }
 
 /// Buckets and object metadata in the database.
@@ -558,15 +572,65 @@ pub trait StorageRepo: Send + Sync {
     /// stays the latest). Returns what was removed (`None`: no such
     /// version); the caller removes an object version's blob.
     ///
+    /// The version's Object Lock is checked in the same transaction, under
+    /// the bucket's write lock that every lock change takes too, so a
+    /// racing PutObjectRetention or PutObjectLegalHold lands before (and
+    /// protects) or after (and finds nothing): a version that
+    /// [`ObjectLock::protects`](super::ObjectLock::protects) at the time
+    /// of the delete, given `bypass_governance`, is never removed.
+    ///
     /// # Errors
-    /// `NotFound(Bucket)` when `owner` does not own the bucket.
+    /// `NotFound(Bucket)` when `owner` does not own the bucket;
+    /// `Forbidden` ([`ObjectLock::refusal`](super::ObjectLock::refusal))
+    /// when the version's lock protects it: nothing is removed.
     async fn delete_object_version(
         &self,
         _owner: UserId,
         _bucket: &BucketName,
         _key: &ObjectKey,
         _version: VersionId,
+        _bypass_governance: bool,
     ) -> CoreResult<Option<ObjectVersion>> {
+        Err(no_versions())
+    }
+
+    /// Enables Object Lock on `owner`'s bucket `name`, or replaces its
+    /// configuration (the default retention), in one statement that
+    /// checks that the bucket's versioning is `Enabled` (S3 enables Object
+    /// Lock only then; an enabled bucket's versioning cannot be suspended).
+    ///
+    /// # Errors
+    /// None of its own: [`BucketLockSet::Missing`] when `owner` has no such
+    /// bucket, [`BucketLockSet::NotVersioned`] when its versioning is not
+    /// `Enabled` (nothing written).
+    async fn set_bucket_object_lock(
+        &self,
+        _owner: UserId,
+        _name: &BucketName,
+        _config: &ObjectLockConfig,
+    ) -> CoreResult<BucketLockSet> {
+        Err(no_versions())
+    }
+
+    /// Changes the Object Lock of version `version` of `key`, current or
+    /// noncurrent, in `owner`'s bucket (PutObjectRetention,
+    /// PutObjectLegalHold): in one transaction holding the bucket's write
+    /// lock (as [`Self::delete_object_version`]), the version's lock is
+    /// read, [`ObjectLock::apply`](super::ObjectLock::apply) decides the
+    /// new one at `now`, and it is written to the version's row.
+    ///
+    /// # Errors
+    /// `NotFound(Bucket)` when `owner` does not own the bucket; the
+    /// refusals of `ObjectLock::apply` (nothing written).
+    async fn set_version_lock(
+        &self,
+        _owner: UserId,
+        _bucket: &BucketName,
+        _key: &ObjectKey,
+        _version: VersionId,
+        _change: &LockChange,
+        _now: time::OffsetDateTime,
+    ) -> CoreResult<VersionLock> {
         Err(no_versions())
     }
 
@@ -643,7 +707,9 @@ pub trait StorageRepo: Send + Sync {
     }
 
     /// The lifecycle sweep's `NoncurrentVersionExpiration`: removes for
-    /// good the noncurrent version (or noncurrent delete marker) `seq` of
+    /// good (never while its Object Lock protects it: a legal hold, or a
+    /// retention whose date has not passed, checked in the same statement;
+    /// a later sweep retries) the noncurrent version (or noncurrent delete marker) `seq` of
     /// `key`, only while at least `newer` noncurrent versions of the key
     /// are newer than it (so it is never the latest version, and a
     /// version a concurrent delete made current or latest stays), a

@@ -15,6 +15,7 @@ use super::domain::{
 };
 use super::lifecycle::{LifecycleConfiguration, ObjectExpiry};
 use super::listing::{self, BucketPage, ListBucketsInput, ListObjectsInput, ListObjectsPage};
+use super::object_lock::ObjectLock;
 use super::policy::{Access, BucketPolicy, PublicAction, PublicGrant, Reader, S3Action};
 use super::ports::{
     BlobId, BlobStore, BucketLookup, ByteStream, ObjectWrite, StorageRepo, VersionTags, WrittenBlob,
@@ -28,6 +29,7 @@ use crate::error::{ConflictKind, CoreError, CoreResult};
 use crate::identity::{Caller, UserId};
 
 mod bucket_settings;
+mod object_lock;
 mod versions;
 
 pub use versions::{DeleteOutcome, ListVersionsInput, VersionEntry, VersionsPage};
@@ -130,6 +132,10 @@ pub struct CommitObject {
     /// `null` version ([`ObjectMeta::versioned`]), and any versioned state
     /// makes its answer name its version ([`ObjectMeta::in_versioned_bucket`]).
     pub versioning: Versioning,
+    /// The Object Lock the write asks for (`x-amz-object-lock-*`); the
+    /// repository gives a version that names no retention its bucket's
+    /// default one, in the commit's transaction.
+    pub lock: ObjectLock,
 }
 
 /// Options of a read.
@@ -950,6 +956,7 @@ impl StorageService {
                     parts: Vec::new(),
                     tags,
                     versioning,
+                    lock: ObjectLock::default(),
                 },
             )
             .await?;
@@ -1541,7 +1548,7 @@ impl StorageService {
     /// `NotFound(Bucket)`, `Forbidden`, `InvalidInput` for a bad key.
     pub async fn delete_object(&self, caller: Caller, bucket: &str, key: &str) -> CoreResult<bool> {
         Ok(self
-            .delete_object_at(caller, bucket, key, None)
+            .delete_object_at(caller, bucket, key, None, false)
             .await?
             .existed)
     }
@@ -1561,7 +1568,7 @@ impl StorageService {
         let entries: Vec<(String, Option<VersionId>)> =
             keys.iter().map(|k| (k.clone(), None)).collect();
         Ok(self
-            .delete_objects_at(caller, bucket, &entries)
+            .delete_objects_at(caller, bucket, &entries, false)
             .await?
             .into_iter()
             .map(|r| r.map(|outcome| outcome.existed))
@@ -2076,6 +2083,7 @@ pub(crate) fn object_write(caller: Caller, c: CommitObject) -> CoreResult<Object
             tags: c.tags,
             versioned: c.versioning == Versioning::Enabled,
             in_versioned_bucket: c.versioning.is_versioned(),
+            lock: c.lock,
         },
         condition: c.condition,
     })

@@ -1301,6 +1301,7 @@ async fn tags_are_written_read_replaced_and_copied() {
             tags: t2.clone(),
             versioned: false,
             in_versioned_bucket: false,
+            lock: Default::default(),
             ..written.clone()
         },
         "same id, blob, ETag and last-modified time"

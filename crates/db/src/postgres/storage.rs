@@ -4,10 +4,11 @@ use async_trait::async_trait;
 use miniaws_core::error::ConflictKind;
 use miniaws_core::identity::UserId;
 use miniaws_core::storage::{
-    BlobId, Bucket, BucketAccess, BucketLookup, BucketName, CorsConfiguration, DeleteMarker, ETag,
-    KeyRange, LifecycleConfiguration, ListedVersion, NameRange, ObjectId, ObjectKey, ObjectMeta,
-    ObjectVersion, ObjectWrite, PublicAccessBlock, StorageRepo, Tags, VersionId, VersionTags,
-    Versioning, WebsiteConfiguration, WriteCondition,
+    BlobId, Bucket, BucketAccess, BucketLockSet, BucketLookup, BucketName, CorsConfiguration,
+    DeleteMarker, ETag, KeyRange, LifecycleConfiguration, ListedVersion, LockChange, NameRange,
+    ObjectId, ObjectKey, ObjectLockConfig, ObjectMeta, ObjectVersion, ObjectWrite,
+    PublicAccessBlock, StorageRepo, Tags, VersionId, VersionLock, VersionTags, Versioning,
+    WebsiteConfiguration, WriteCondition,
 };
 use miniaws_core::{CoreError, CoreResult, Resource};
 use sqlx::postgres::{PgConnection, PgPool, PgRow, Postgres};
@@ -25,7 +26,7 @@ use crate::storage_rows::{
     access_block_to_json, bucket_tags_to_json, cors_to_json, decode_bucket, decode_key,
     json_to_access_block, json_to_bucket_tags, json_to_cors, json_to_lifecycle, json_to_map,
     json_to_parts, json_to_tags, json_to_website, lifecycle_to_json, map_to_json, parts_to_json,
-    refusal_error, stored_arn, stored_lifecycle, tags_to_json, website_to_json,
+    refusal_error, stored_arn, stored_lifecycle, stored_lock, tags_to_json, website_to_json,
 };
 
 /// Buckets and object metadata in PostgreSQL.
@@ -115,6 +116,11 @@ fn object_from_row(row: &PgRow, bucket: &BucketName) -> Result<ObjectMeta, sqlx:
         tags: json_to_tags(row.try_get("tags")?)?,
         versioned: row.try_get("versioned")?,
         in_versioned_bucket: false,
+        lock: stored_lock(
+            row.try_get("lock_mode")?,
+            row.try_get("lock_until")?,
+            row.try_get("legal_hold")?,
+        ),
     })
 }
 
@@ -122,7 +128,7 @@ fn object_from_row(row: &PgRow, bucket: &BucketName) -> Result<ObjectMeta, sqlx:
 /// [`BUCKET_LOOKUP_COLUMNS`] (alone, or before a joined object's columns):
 /// the lifecycle configuration is decoded only when there is one.
 fn bucket_lookup_from_row(row: &PgRow) -> CoreResult<BucketLookup> {
-    let (bucket, policy, lifecycle, versioning) = (|| {
+    let (bucket, policy, lifecycle, versioning, object_lock) = (|| {
         let bucket = Bucket {
             name: decode_bucket(row.try_get("b_name")?)?,
             owner: UserId::from_uuid(row.try_get("b_owner_id")?),
@@ -131,7 +137,8 @@ fn bucket_lookup_from_row(row: &PgRow) -> CoreResult<BucketLookup> {
         let policy: Option<String> = row.try_get("b_policy")?;
         let lifecycle: Option<String> = row.try_get("b_lifecycle")?;
         let versioning: Option<String> = row.try_get("b_versioning")?;
-        Ok::<_, sqlx::Error>((bucket, policy, lifecycle, versioning))
+        let object_lock: Option<String> = row.try_get("b_object_lock")?;
+        Ok::<_, sqlx::Error>((bucket, policy, lifecycle, versioning, object_lock))
     })()
     .map_err(db_err)?;
     let lifecycle = stored_lifecycle(&bucket.name, lifecycle.as_deref());
@@ -140,6 +147,7 @@ fn bucket_lookup_from_row(row: &PgRow) -> CoreResult<BucketLookup> {
         policy,
         lifecycle,
         versioning: Versioning::from_stored(versioning.as_deref()),
+        object_lock: object_lock.as_deref().map(ObjectLockConfig::from_stored),
     })
 }
 
@@ -904,9 +912,37 @@ impl StorageRepo for PgStorageRepo {
         bucket: &BucketName,
         key: &ObjectKey,
         version: VersionId,
+        bypass_governance: bool,
     ) -> CoreResult<Option<ObjectVersion>> {
         let mut conn = self.pool.acquire().await.map_err(db_err)?;
-        versions::delete_object_version(&mut conn, owner, bucket, key, version)
+        versions::delete_object_version(&mut conn, owner, bucket, key, version, bypass_governance)
+            .await
+            .map_err(db_err)?
+    }
+
+    async fn set_bucket_object_lock(
+        &self,
+        owner: UserId,
+        name: &BucketName,
+        config: &ObjectLockConfig,
+    ) -> CoreResult<BucketLockSet> {
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        versions::set_bucket_object_lock(&mut conn, owner, name, config)
+            .await
+            .map_err(db_err)
+    }
+
+    async fn set_version_lock(
+        &self,
+        owner: UserId,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        version: VersionId,
+        change: &LockChange,
+        now: time::OffsetDateTime,
+    ) -> CoreResult<VersionLock> {
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        versions::set_version_lock(&mut conn, owner, bucket, key, version, change, now)
             .await
             .map_err(db_err)?
     }

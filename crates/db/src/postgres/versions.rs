@@ -9,8 +9,9 @@
 
 use miniaws_core::identity::UserId;
 use miniaws_core::storage::{
-    BlobId, BucketName, DeleteMarker, ETag, KeyRange, ListedVersion, ObjectId, ObjectKey,
-    ObjectMeta, ObjectVersion, Tags, VersionId, VersionTags, WriteCondition,
+    BlobId, BucketLockSet, BucketName, DeleteMarker, ETag, KeyRange, ListedVersion, LockChange,
+    ObjectId, ObjectKey, ObjectLockConfig, ObjectMeta, ObjectVersion, Tags, VersionId, VersionLock,
+    VersionTags, WriteCondition,
 };
 use miniaws_core::{CoreError, CoreResult, Resource};
 use sqlx::postgres::{PgConnection, PgRow};
@@ -18,7 +19,7 @@ use sqlx::{Connection, Row};
 
 use crate::storage_rows::{
     decode_key, json_to_map, json_to_parts, json_to_tags, map_to_json, parts_to_json, stored_arn,
-    tags_to_json,
+    stored_lock, tags_to_json,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -26,7 +27,7 @@ use uuid::Uuid;
 /// The columns of a version row, in both tables (`objects` has no
 /// `delete_marker` and no `seq`: the select lists supply them).
 const VERSION_COLUMNS: &str = "id, key, blob_id, size_bytes, etag, content_type, user_metadata, \
-     headers, created_at, parts, tags, versioned";
+     headers, created_at, parts, tags, versioned, lock_mode, lock_until, legal_hold";
 
 /// Takes the write lock for the rest of the transaction and reads the
 /// bucket's versioning state, if `owner` owns it (`None`: not theirs).
@@ -116,8 +117,9 @@ async fn insert_current(
     let size = i64::try_from(meta.size_bytes).unwrap_or(i64::MAX);
     sqlx::query(
         "INSERT INTO objects (id, arn, bucket, key, size_bytes, content_type, created_at,
-             blob_id, etag, user_metadata, headers, parts, tags, versioned)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+             blob_id, etag, user_metadata, headers, parts, tags, versioned, lock_mode,
+             lock_until, legal_hold)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
     )
     .bind(meta.id.as_uuid())
     .bind(stored_arn(owner, &meta.bucket, &meta.key))
@@ -133,9 +135,30 @@ async fn insert_current(
     .bind(parts_to_json(&meta.parts))
     .bind(tags_to_json(&meta.tags))
     .bind(meta.versioned)
+    .bind(meta.lock.retention.map(|r| r.mode.as_str()))
+    .bind(meta.lock.retention.map(|r| r.retain_until))
+    .bind(meta.lock.legal_hold)
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// The Object Lock configuration of `bucket` (`None`: not enabled), read
+/// inside the write's transaction, after [`lock_bucket`]: a configuration
+/// changed meanwhile is either seen whole or comes after the write.
+async fn bucket_object_lock(
+    conn: &mut PgConnection,
+    bucket: &BucketName,
+) -> Result<Option<ObjectLockConfig>, sqlx::Error> {
+    let stored: Option<Option<String>> =
+        sqlx::query_scalar("SELECT object_lock FROM buckets WHERE name = $1")
+            .bind(bucket.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(stored
+        .flatten()
+        .as_deref()
+        .map(ObjectLockConfig::from_stored))
 }
 
 /// The write of `meta` into a versioned bucket (the plain upsert refused
@@ -161,10 +184,16 @@ pub(super) async fn versioned_upsert(
     // own rather than replace the `null` version that is there (which
     // Enabled keeps).
     let enabled_meanwhile = !meta.versioned && state.as_deref() == Some("Enabled");
+    // A new version in a bucket with Object Lock gets the bucket's
+    // default retention when it names none, as the configuration is now.
+    let lock = bucket_object_lock(&mut tx, &meta.bucket)
+        .await?
+        .map(|config| config.lock_for(meta.lock, meta.last_modified));
     let promoted;
-    let meta = if enabled_meanwhile {
+    let meta = if enabled_meanwhile || lock.is_some_and(|l| l != meta.lock) {
         promoted = ObjectMeta {
-            versioned: true,
+            versioned: meta.versioned || enabled_meanwhile,
+            lock: lock.unwrap_or(meta.lock),
             ..meta.clone()
         };
         &promoted
@@ -267,6 +296,11 @@ fn version_from_row(row: &PgRow, bucket: &BucketName) -> Result<ListedVersion, s
             tags: json_to_tags(row.try_get("tags")?)?,
             versioned,
             in_versioned_bucket: false,
+            lock: stored_lock(
+                row.try_get("lock_mode")?,
+                row.try_get("lock_until")?,
+                row.try_get("legal_hold")?,
+            ),
         })
     };
     let noncurrent_at = row.try_get::<Option<OffsetDateTime>, _>("noncurrent_at")?;
@@ -329,6 +363,7 @@ pub(super) async fn delete_object_version(
     bucket: &BucketName,
     key: &ObjectKey,
     version: VersionId,
+    bypass_governance: bool,
 ) -> Result<CoreResult<Option<ObjectVersion>>, sqlx::Error> {
     let mut tx = conn.begin().await?;
     if lock_bucket(&mut tx, owner, bucket).await?.is_none() {
@@ -337,6 +372,13 @@ pub(super) async fn delete_object_version(
     let Some(found) = get_object_version(&mut tx, bucket, key, version).await? else {
         return Ok(Ok(None));
     };
+    if let ObjectVersion::Object(meta) = &found.version
+        && meta
+            .lock
+            .protects(miniaws_core::clock::now_utc(), bypass_governance)
+    {
+        return Ok(Err(meta.lock.refusal()));
+    }
     match found.seq {
         None => {
             sqlx::query("DELETE FROM objects WHERE bucket = $1 AND key = $2")
@@ -411,6 +453,90 @@ pub(super) async fn set_version_tags(
         }) => VersionTags::DeleteMarker,
         _ => VersionTags::Missing,
     }))
+}
+
+/// [`StorageRepo::set_version_lock`](miniaws_core::storage::StorageRepo::set_version_lock):
+/// under the bucket's row lock, as [`delete_object_version`], so the lock
+/// read, the rule applied and the row written are one step.
+pub(super) async fn set_version_lock(
+    conn: &mut PgConnection,
+    owner: UserId,
+    bucket: &BucketName,
+    key: &ObjectKey,
+    version: VersionId,
+    change: &LockChange,
+    now: OffsetDateTime,
+) -> Result<CoreResult<VersionLock>, sqlx::Error> {
+    let mut tx = conn.begin().await?;
+    if lock_bucket(&mut tx, owner, bucket).await?.is_none() {
+        return Ok(Err(CoreError::not_found(Resource::Bucket, bucket.as_str())));
+    }
+    let meta = match get_object_version(&mut tx, bucket, key, version).await? {
+        None => return Ok(Ok(VersionLock::Missing)),
+        Some(ListedVersion {
+            version: ObjectVersion::DeleteMarker(_),
+            ..
+        }) => return Ok(Ok(VersionLock::DeleteMarker)),
+        Some(ListedVersion {
+            version: ObjectVersion::Object(meta),
+            ..
+        }) => meta,
+    };
+    let lock = match meta.lock.apply(change, now) {
+        Ok(lock) => lock,
+        Err(e) => return Ok(Err(e)),
+    };
+    // The version is in exactly one of the tables; its id names it.
+    for table in ["objects", "object_versions"] {
+        sqlx::query(&format!(
+            "UPDATE {table} SET lock_mode = $1, lock_until = $2, legal_hold = $3
+             WHERE bucket = $4 AND id = $5"
+        ))
+        .bind(lock.retention.map(|r| r.mode.as_str()))
+        .bind(lock.retention.map(|r| r.retain_until))
+        .bind(lock.legal_hold)
+        .bind(bucket.as_str())
+        .bind(meta.id.as_uuid())
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(Ok(VersionLock::Locked(lock)))
+}
+
+/// [`StorageRepo::set_bucket_object_lock`](miniaws_core::storage::StorageRepo::set_bucket_object_lock):
+/// one statement, conditional on the versioning.
+pub(super) async fn set_bucket_object_lock(
+    conn: &mut PgConnection,
+    owner: UserId,
+    bucket: &BucketName,
+    config: &ObjectLockConfig,
+) -> Result<BucketLockSet, sqlx::Error> {
+    let written = sqlx::query(
+        "UPDATE buckets SET object_lock = $1 WHERE name = $2 AND owner_id = $3
+             AND versioning = 'Enabled'",
+    )
+    .bind(config.to_stored())
+    .bind(bucket.as_str())
+    .bind(owner.as_uuid())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if written > 0 {
+        return Ok(BucketLockSet::Set);
+    }
+    let owned: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM buckets WHERE name = $1 AND owner_id = $2)",
+    )
+    .bind(bucket.as_str())
+    .bind(owner.as_uuid())
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(if owned {
+        BucketLockSet::NotVersioned
+    } else {
+        BucketLockSet::Missing
+    })
 }
 
 /// When `key` has no current row, makes its newest noncurrent version
@@ -586,6 +712,7 @@ pub(super) async fn expire_noncurrent_version(
              - (CASE WHEN EXISTS (SELECT 1 FROM objects WHERE bucket = $2 AND key = $3)
                      THEN 0 ELSE 1 END) >= $4
            AND (delete_marker OR tags = $5)
+           AND NOT legal_hold AND (lock_until IS NULL OR lock_until <= $6)
          RETURNING blob_id",
     )
     .bind(seq)
@@ -593,6 +720,7 @@ pub(super) async fn expire_noncurrent_version(
     .bind(key.as_str().as_bytes())
     .bind(i64::from(newer))
     .bind(tags_to_json(tags))
+    .bind(miniaws_core::clock::now_utc())
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;

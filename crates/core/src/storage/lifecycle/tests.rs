@@ -55,6 +55,7 @@ fn object(key: &str, tags: &[(&str, &str)], size: u64, at: OffsetDateTime) -> Ob
         tags: Tags::new(tags.iter().map(|(k, v)| tag(k, v)).collect()).expect("tags"),
         versioned: false,
         in_versioned_bucket: false,
+        lock: Default::default(),
     }
 }
 

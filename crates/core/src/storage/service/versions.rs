@@ -13,7 +13,7 @@ use super::{ObjectRead, StorageService, forbidden, owner_may, stored_policy};
 use crate::Resource;
 use crate::StopRequested;
 use crate::clock::now_utc;
-use crate::error::{CoreError, CoreResult};
+use crate::error::{ConflictKind, CoreError, CoreResult};
 use crate::identity::{Caller, UserId};
 use crate::lifecycle::ExpiredCount;
 use crate::storage::domain::{
@@ -138,9 +138,16 @@ impl StorageService {
                 "versioning can be Enabled or Suspended; a bucket never goes back to unversioned",
             ));
         }
-        let bucket = self
-            .bucket(caller, name, Access::bucket(S3Action::PutBucketVersioning))
+        let found = self
+            .checked_bucket(caller, name, Access::bucket(S3Action::PutBucketVersioning))
             .await?;
+        if versioning == Versioning::Suspended && found.object_lock.is_some() {
+            return Err(CoreError::conflict(
+                ConflictKind::InvalidState,
+                "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.",
+            ));
+        }
+        let bucket = found.bucket;
         let written = self
             .repo
             .set_bucket_versioning(caller.user_id, &bucket.name, versioning)
@@ -155,10 +162,14 @@ impl StorageService {
     /// S3's DeleteObject: without `version`, removes the key in a bucket
     /// that was never versioned, and inserts a delete marker in a versioned
     /// one (a `null` one when versioning is suspended); with `version`,
-    /// removes that version for good (its blob too).
+    /// removes that version for good (its blob too), unless its Object Lock
+    /// protects it (GOVERNANCE yields to `bypass_governance`, asked by the
+    /// caller, when the bucket's policy does not deny them
+    /// `s3:BypassGovernanceRetention`).
     ///
     /// # Errors
-    /// `NotFound(Bucket)`, `Forbidden`, `InvalidInput` for a bad key.
+    /// `NotFound(Bucket)`, `Forbidden` (also for a locked version),
+    /// `InvalidInput` for a bad key.
     #[tracing::instrument(skip(self), fields(owner = %caller.user_id))]
     pub async fn delete_object_at(
         &self,
@@ -166,6 +177,7 @@ impl StorageService {
         bucket: &str,
         key: &str,
         version: Option<VersionId>,
+        bypass_governance: bool,
     ) -> CoreResult<DeleteOutcome> {
         let found = self.owned_bucket(caller, bucket).await?;
         let policy = found
@@ -182,8 +194,22 @@ impl StorageService {
             caller,
             &Access::object(action, key),
         )?;
-        self.delete_in(caller, &found.bucket.name, found.versioning, key, version)
-            .await
+        let bypass = Self::may_bypass(
+            &found.bucket,
+            policy.as_ref(),
+            caller,
+            key,
+            bypass_governance && version.is_some(),
+        )?;
+        self.delete_in(
+            caller,
+            &found.bucket.name,
+            found.versioning,
+            key,
+            version,
+            bypass,
+        )
+        .await
     }
 
     /// The delete of [`Self::delete_object_at`] once the bucket is checked.
@@ -194,6 +220,7 @@ impl StorageService {
         versioning: Versioning,
         key: &str,
         version: Option<VersionId>,
+        bypass_governance: bool,
     ) -> CoreResult<DeleteOutcome> {
         let key = ObjectKey::parse(key)?;
         match (version, versioning) {
@@ -230,7 +257,7 @@ impl StorageService {
             (Some(version), _) => {
                 let removed = self
                     .repo
-                    .delete_object_version(caller.user_id, bucket, &key, version)
+                    .delete_object_version(caller.user_id, bucket, &key, version, bypass_governance)
                     .await?;
                 let delete_marker = matches!(removed, Some(ObjectVersion::DeleteMarker(_)));
                 let existed = removed.is_some();
@@ -257,6 +284,7 @@ impl StorageService {
         caller: Caller,
         bucket: &str,
         entries: &[(String, Option<VersionId>)],
+        bypass_governance: bool,
     ) -> CoreResult<Vec<CoreResult<DeleteOutcome>>> {
         let found = self.owned_bucket(caller, bucket).await?;
         let policy = found
@@ -274,10 +302,26 @@ impl StorageService {
                 policy.as_ref(),
                 caller,
                 &Access::object(action, key),
-            ) {
-                Ok(()) => {
-                    self.delete_in(caller, &found.bucket.name, found.versioning, key, *version)
-                        .await
+            )
+            .and_then(|()| {
+                Self::may_bypass(
+                    &found.bucket,
+                    policy.as_ref(),
+                    caller,
+                    key,
+                    bypass_governance && version.is_some(),
+                )
+            }) {
+                Ok(bypass) => {
+                    self.delete_in(
+                        caller,
+                        &found.bucket.name,
+                        found.versioning,
+                        key,
+                        *version,
+                        bypass,
+                    )
+                    .await
                 }
                 Err(e) => Err(e),
             };

@@ -1,0 +1,1170 @@
+//! S3 Object Lock with `aws-sdk-s3` against the real server on SQLite and
+//! Postgres: a bucket created with Object Lock (versioning Enabled, which
+//! then cannot be suspended), PutObjectLockConfiguration on an existing
+//! bucket (only once versioning is Enabled) with its default retention
+//! and every malformed rule refused; retention and legal hold given by
+//! PutObject and CreateMultipartUpload headers (checked, and needing a
+//! body checksum), by the bucket's default, and by
+//! Put/GetObjectRetention and Put/GetObjectLegalHold (COMPLIANCE never
+//! shortened nor turned into GOVERNANCE, GOVERNANCE only with the bypass);
+//! HeadObject's headers; deletes of a locked version refused (DeleteObject
+//! and DeleteObjects, per key), GOVERNANCE bypassed with the header unless
+//! a bucket policy denies `s3:BypassGovernanceRetention`, a delete marker
+//! allowed, an expired retention no longer protecting; the native API's
+//! delete by version refused alike; the lifecycle sweep leaving a locked
+//! noncurrent version; another owner refused everywhere. On SQLite, the
+//! aws CLI's `create-bucket --object-lock-enabled-for-bucket`,
+//! `put-object-retention`, `put-object-legal-hold` and a refused
+//! `delete-object --version-id`.
+
+mod common;
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::RequestChecksumCalculation;
+use aws_sdk_s3::primitives::{ByteStream, DateTime};
+use aws_sdk_s3::types::{
+    BucketVersioningStatus, CompletedMultipartUpload, CompletedPart, DefaultRetention, Delete,
+    ExpirationStatus, LifecycleRuleFilter, NoncurrentVersionExpiration, ObjectIdentifier,
+    ObjectLockConfiguration, ObjectLockEnabled, ObjectLockLegalHold, ObjectLockLegalHoldStatus,
+    ObjectLockMode, ObjectLockRetention, ObjectLockRetentionMode, ObjectLockRule,
+    VersioningConfiguration,
+};
+use common::{code_of, s3_client, s3_client_with};
+use miniaws_testkit::{Backend, TestServer, require_tool};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+fn now_secs() -> i64 {
+    i64::try_from(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("after 1970")
+            .as_secs(),
+    )
+    .expect("fits")
+}
+
+/// `secs` from now, as the SDK sends dates.
+fn in_secs(secs: i64) -> DateTime {
+    DateTime::from_secs(now_secs() + secs)
+}
+
+fn code<E: aws_sdk_s3::error::ProvideErrorMetadata>(
+    r: Result<
+        impl std::fmt::Debug,
+        aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+    >,
+) -> (String, u16) {
+    code_of(&r.expect_err("refused"))
+}
+
+fn denied() -> (String, u16) {
+    ("AccessDenied".into(), 403)
+}
+
+async fn create_locked(s3: &Client, bucket: &str) {
+    s3.create_bucket()
+        .bucket(bucket)
+        .object_lock_enabled_for_bucket(true)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("CreateBucket {bucket} with Object Lock: {e:?}"));
+}
+
+/// PutObject of `body`, with `adjust` setting lock headers; the version id.
+async fn put(
+    s3: &Client,
+    bucket: &str,
+    key: &str,
+    adjust: impl FnOnce(
+        aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder,
+    ) -> aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder,
+) -> String {
+    let req = s3
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(ByteStream::from_static(b"locked bytes"));
+    adjust(req)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("PutObject {bucket}/{key}: {e:?}"))
+        .version_id()
+        .expect("a version id")
+        .to_owned()
+}
+
+fn retention(mode: ObjectLockRetentionMode, until: DateTime) -> ObjectLockRetention {
+    ObjectLockRetention::builder()
+        .mode(mode)
+        .retain_until_date(until)
+        .build()
+}
+
+fn hold(on: bool) -> ObjectLockLegalHold {
+    ObjectLockLegalHold::builder()
+        .status(if on {
+            ObjectLockLegalHoldStatus::On
+        } else {
+            ObjectLockLegalHoldStatus::Off
+        })
+        .build()
+}
+
+async fn delete_version(
+    s3: &Client,
+    bucket: &str,
+    key: &str,
+    version: &str,
+    bypass: bool,
+) -> Result<(), (String, u16)> {
+    let mut req = s3
+        .delete_object()
+        .bucket(bucket)
+        .key(key)
+        .version_id(version);
+    if bypass {
+        req = req.bypass_governance_retention(true);
+    }
+    req.send().await.map(drop).map_err(|e| code_of(&e))
+}
+
+async fn readable(s3: &Client, bucket: &str, key: &str, version: &str) -> bool {
+    s3.get_object()
+        .bucket(bucket)
+        .key(key)
+        .version_id(version)
+        .send()
+        .await
+        .is_ok()
+}
+
+fn lock_config(rule: Option<DefaultRetention>) -> ObjectLockConfiguration {
+    ObjectLockConfiguration::builder()
+        .object_lock_enabled(ObjectLockEnabled::Enabled)
+        .set_rule(rule.map(|d| ObjectLockRule::builder().default_retention(d).build()))
+        .build()
+}
+
+/// A bucket created with Object Lock is versioned for good; an existing
+/// bucket gets Object Lock once its versioning is Enabled; default rules
+/// are read back as put, malformed ones refused; another owner refused.
+async fn bucket_configuration(s3: &Client, other: &Client) {
+    create_locked(s3, "ol-created").await;
+    let v = s3
+        .get_bucket_versioning()
+        .bucket("ol-created")
+        .send()
+        .await
+        .expect("GetBucketVersioning");
+    assert_eq!(v.status(), Some(&BucketVersioningStatus::Enabled));
+    let got = s3
+        .get_object_lock_configuration()
+        .bucket("ol-created")
+        .send()
+        .await
+        .expect("GetObjectLockConfiguration");
+    let config = got.object_lock_configuration().expect("a configuration");
+    assert_eq!(
+        config.object_lock_enabled(),
+        Some(&ObjectLockEnabled::Enabled)
+    );
+    assert_eq!(config.rule(), None, "no default retention yet");
+    let suspend = s3
+        .put_bucket_versioning()
+        .bucket("ol-created")
+        .versioning_configuration(
+            VersioningConfiguration::builder()
+                .status(BucketVersioningStatus::Suspended)
+                .build(),
+        )
+        .send()
+        .await;
+    assert_eq!(code(suspend), ("InvalidBucketState".into(), 409));
+
+    // Default rules.
+    let put_rule = |rule: Option<DefaultRetention>| {
+        s3.put_object_lock_configuration()
+            .bucket("ol-created")
+            .object_lock_configuration(lock_config(rule))
+            .send()
+    };
+    for d in [
+        DefaultRetention::builder()
+            .mode(ObjectLockRetentionMode::Governance)
+            .days(3)
+            .build(),
+        DefaultRetention::builder()
+            .mode(ObjectLockRetentionMode::Compliance)
+            .years(1)
+            .build(),
+    ] {
+        put_rule(Some(d.clone())).await.expect("a default rule");
+        let got = s3
+            .get_object_lock_configuration()
+            .bucket("ol-created")
+            .send()
+            .await
+            .expect("GetObjectLockConfiguration");
+        let read = got
+            .object_lock_configuration()
+            .and_then(|c| c.rule())
+            .and_then(|r| r.default_retention())
+            .expect("the rule");
+        assert_eq!(read, &d, "read back as put");
+    }
+    for (what, d, want) in [
+        (
+            "days and years",
+            DefaultRetention::builder()
+                .mode(ObjectLockRetentionMode::Governance)
+                .days(1)
+                .years(1)
+                .build(),
+            ("MalformedXML", 400),
+        ),
+        (
+            "no period",
+            DefaultRetention::builder()
+                .mode(ObjectLockRetentionMode::Governance)
+                .build(),
+            ("MalformedXML", 400),
+        ),
+        (
+            "no mode",
+            DefaultRetention::builder().days(1).build(),
+            ("MalformedXML", 400),
+        ),
+        (
+            "zero days",
+            DefaultRetention::builder()
+                .mode(ObjectLockRetentionMode::Governance)
+                .days(0)
+                .build(),
+            ("InvalidArgument", 400),
+        ),
+        (
+            "negative years",
+            DefaultRetention::builder()
+                .mode(ObjectLockRetentionMode::Governance)
+                .years(-1)
+                .build(),
+            ("InvalidArgument", 400),
+        ),
+        (
+            "unknown mode",
+            DefaultRetention::builder()
+                .mode(ObjectLockRetentionMode::from("FOREVER"))
+                .days(1)
+                .build(),
+            ("MalformedXML", 400),
+        ),
+    ] {
+        let got = code(put_rule(Some(d)).await);
+        assert_eq!(got, (want.0.into(), want.1), "{what}");
+    }
+    let still = s3
+        .get_object_lock_configuration()
+        .bucket("ol-created")
+        .send()
+        .await
+        .expect("GetObjectLockConfiguration");
+    assert_eq!(
+        still
+            .object_lock_configuration()
+            .and_then(|c| c.rule())
+            .and_then(|r| r.default_retention())
+            .and_then(|d| d.years()),
+        Some(1),
+        "refusals changed nothing"
+    );
+    put_rule(None).await.expect("the rule cleared");
+    let cleared = s3
+        .get_object_lock_configuration()
+        .bucket("ol-created")
+        .send()
+        .await
+        .expect("GetObjectLockConfiguration");
+    assert_eq!(
+        cleared.object_lock_configuration().and_then(|c| c.rule()),
+        None
+    );
+
+    // An existing bucket: not before versioning is Enabled.
+    s3.create_bucket()
+        .bucket("ol-later")
+        .send()
+        .await
+        .expect("CreateBucket");
+    let early = s3
+        .put_object_lock_configuration()
+        .bucket("ol-later")
+        .object_lock_configuration(lock_config(None))
+        .send()
+        .await;
+    assert_eq!(code(early), ("InvalidBucketState".into(), 409));
+    let missing = s3
+        .get_object_lock_configuration()
+        .bucket("ol-later")
+        .send()
+        .await;
+    assert_eq!(
+        code(missing),
+        ("ObjectLockConfigurationNotFoundError".into(), 404)
+    );
+    s3.put_bucket_versioning()
+        .bucket("ol-later")
+        .versioning_configuration(
+            VersioningConfiguration::builder()
+                .status(BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("versioning on");
+    s3.put_object_lock_configuration()
+        .bucket("ol-later")
+        .object_lock_configuration(lock_config(None))
+        .send()
+        .await
+        .expect("Object Lock on an Enabled bucket");
+    assert!(
+        s3.get_object_lock_configuration()
+            .bucket("ol-later")
+            .send()
+            .await
+            .is_ok()
+    );
+
+    // Another owner.
+    assert_eq!(
+        code(
+            other
+                .get_object_lock_configuration()
+                .bucket("ol-created")
+                .send()
+                .await
+        ),
+        denied()
+    );
+    assert_eq!(
+        code(
+            other
+                .put_object_lock_configuration()
+                .bucket("ol-created")
+                .object_lock_configuration(lock_config(None))
+                .send()
+                .await
+        ),
+        denied()
+    );
+}
+
+/// Lock headers on writes, their checks, their answers; retention and
+/// legal-hold operations with S3's rules.
+async fn retention_and_holds(
+    server: &TestServer,
+    key: &miniaws_client::CreatedKey,
+    s3: &Client,
+    other: &Client,
+) {
+    let b = "ol-objects";
+    create_locked(s3, b).await;
+    let until = in_secs(3600);
+    let v1 = put(s3, b, "gov", |r| {
+        r.object_lock_mode(ObjectLockMode::Governance)
+            .object_lock_retain_until_date(until)
+    })
+    .await;
+    let head = s3
+        .head_object()
+        .bucket(b)
+        .key("gov")
+        .send()
+        .await
+        .expect("HeadObject");
+    assert_eq!(head.object_lock_mode(), Some(&ObjectLockMode::Governance));
+    assert_eq!(
+        head.object_lock_retain_until_date().map(DateTime::secs),
+        Some(until.secs())
+    );
+    assert_eq!(head.object_lock_legal_hold_status(), None);
+    let got = s3
+        .get_object_retention()
+        .bucket(b)
+        .key("gov")
+        .version_id(&v1)
+        .send()
+        .await
+        .expect("GetObjectRetention");
+    let r = got.retention().expect("a retention");
+    assert_eq!(r.mode(), Some(&ObjectLockRetentionMode::Governance));
+    assert_eq!(
+        r.retain_until_date().map(DateTime::secs),
+        Some(until.secs())
+    );
+    let h = s3
+        .get_object_legal_hold()
+        .bucket(b)
+        .key("gov")
+        .send()
+        .await
+        .expect("GetObjectLegalHold");
+    assert_eq!(
+        h.legal_hold().and_then(|h| h.status()),
+        Some(&ObjectLockLegalHoldStatus::Off)
+    );
+
+    // Bad lock headers.
+    let bad = s3
+        .put_object()
+        .bucket(b)
+        .key("bad")
+        .object_lock_mode(ObjectLockMode::Governance)
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await;
+    assert_eq!(code(bad), ("InvalidArgument".into(), 400), "mode alone");
+    let past = s3
+        .put_object()
+        .bucket(b)
+        .key("bad")
+        .object_lock_mode(ObjectLockMode::Compliance)
+        .object_lock_retain_until_date(in_secs(-60))
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await;
+    assert_eq!(code(past), ("InvalidArgument".into(), 400), "a past date");
+    let weird = s3
+        .put_object()
+        .bucket(b)
+        .key("bad")
+        .object_lock_mode(ObjectLockMode::from("FOREVER"))
+        .object_lock_retain_until_date(until)
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await;
+    assert_eq!(code(weird), ("InvalidArgument".into(), 400), "a bad mode");
+    // Without a checksum (a client that sends one only when required).
+    let bare = s3_client_with(
+        &server.aws_url(),
+        &key.access_key_id,
+        &key.secret_access_key,
+        |c| c.request_checksum_calculation(RequestChecksumCalculation::WhenRequired),
+    );
+    let unsummed = bare
+        .put_object()
+        .bucket(b)
+        .key("bad")
+        .object_lock_legal_hold_status(ObjectLockLegalHoldStatus::On)
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await;
+    assert_eq!(
+        code(unsummed),
+        ("InvalidRequest".into(), 400),
+        "no checksum"
+    );
+    bare.put_object()
+        .bucket(b)
+        .key("md5")
+        .object_lock_legal_hold_status(ObjectLockLegalHoldStatus::On)
+        .content_md5("ndTkYSaMgDT1yFZOFVxnpg==")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .expect("with Content-MD5");
+    let versions = s3
+        .list_object_versions()
+        .bucket(b)
+        .prefix("bad")
+        .send()
+        .await
+        .expect("ListObjectVersions");
+    assert!(versions.versions().is_empty(), "no refused write stored");
+
+    // GOVERNANCE: shortened only with the bypass; extended freely.
+    let put_retention = |key: &'static str, r: ObjectLockRetention, bypass: bool| {
+        let mut req = s3.put_object_retention().bucket(b).key(key).retention(r);
+        if bypass {
+            req = req.bypass_governance_retention(true);
+        }
+        req.send()
+    };
+    let shorter = retention(ObjectLockRetentionMode::Governance, in_secs(1800));
+    assert_eq!(
+        code(put_retention("gov", shorter.clone(), false).await),
+        denied(),
+        "shortened without the bypass"
+    );
+    put_retention("gov", shorter, true)
+        .await
+        .expect("shortened with the bypass");
+    put_retention(
+        "gov",
+        retention(ObjectLockRetentionMode::Governance, in_secs(7200)),
+        false,
+    )
+    .await
+    .expect("extended");
+    put_retention("gov", ObjectLockRetention::builder().build(), true)
+        .await
+        .expect("removed with the bypass");
+    let none = s3.get_object_retention().bucket(b).key("gov").send().await;
+    assert_eq!(
+        code(none),
+        ("NoSuchObjectLockConfiguration".into(), 404),
+        "no retention left"
+    );
+
+    // COMPLIANCE: never shortened, removed or made GOVERNANCE.
+    let comp = put(s3, b, "comp", |r| {
+        r.checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Crc32)
+    })
+    .await;
+    put_retention(
+        "comp",
+        retention(ObjectLockRetentionMode::Compliance, in_secs(3600)),
+        false,
+    )
+    .await
+    .expect("set on a version without one");
+    for (what, r) in [
+        (
+            "shortened",
+            retention(ObjectLockRetentionMode::Compliance, in_secs(600)),
+        ),
+        (
+            "made GOVERNANCE",
+            retention(ObjectLockRetentionMode::Governance, in_secs(7200)),
+        ),
+        ("removed", ObjectLockRetention::builder().build()),
+    ] {
+        assert_eq!(
+            code(put_retention("comp", r, true).await),
+            denied(),
+            "{what}"
+        );
+    }
+    put_retention(
+        "comp",
+        retention(ObjectLockRetentionMode::Compliance, in_secs(5400)),
+        false,
+    )
+    .await
+    .expect("extended");
+    let past = put_retention(
+        "comp",
+        retention(ObjectLockRetentionMode::Compliance, in_secs(-10)),
+        false,
+    )
+    .await;
+    assert_eq!(code(past), ("InvalidArgument".into(), 400), "a past date");
+
+    // Legal hold, by version id, independent of retention.
+    s3.put_object_legal_hold()
+        .bucket(b)
+        .key("comp")
+        .version_id(&comp)
+        .legal_hold(hold(true))
+        .send()
+        .await
+        .expect("hold on");
+    let head = s3
+        .head_object()
+        .bucket(b)
+        .key("comp")
+        .send()
+        .await
+        .expect("HeadObject");
+    assert_eq!(
+        head.object_lock_legal_hold_status(),
+        Some(&ObjectLockLegalHoldStatus::On)
+    );
+    assert_eq!(head.object_lock_mode(), Some(&ObjectLockMode::Compliance));
+
+    // A missing key or version, a bucket without Object Lock, another owner.
+    let missing = s3
+        .get_object_retention()
+        .bucket(b)
+        .key("nothing")
+        .send()
+        .await;
+    assert_eq!(code(missing), ("NoSuchKey".into(), 404));
+    s3.create_bucket()
+        .bucket("ol-plain")
+        .send()
+        .await
+        .expect("CreateBucket");
+    s3.put_object()
+        .bucket("ol-plain")
+        .key("k")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .expect("PutObject");
+    let plain = s3
+        .put_object_retention()
+        .bucket("ol-plain")
+        .key("k")
+        .retention(retention(ObjectLockRetentionMode::Governance, until))
+        .send()
+        .await;
+    assert_eq!(code(plain), ("InvalidRequest".into(), 400));
+    let plain_put = s3
+        .put_object()
+        .bucket("ol-plain")
+        .key("k2")
+        .object_lock_legal_hold_status(ObjectLockLegalHoldStatus::On)
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await;
+    assert_eq!(code(plain_put), ("InvalidRequest".into(), 400));
+    for r in [
+        code(
+            other
+                .put_object_legal_hold()
+                .bucket(b)
+                .key("comp")
+                .legal_hold(hold(false))
+                .send()
+                .await,
+        ),
+        code(
+            other
+                .get_object_retention()
+                .bucket(b)
+                .key("comp")
+                .send()
+                .await,
+        ),
+        code(
+            other
+                .put_object_retention()
+                .bucket(b)
+                .key("comp")
+                .retention(retention(ObjectLockRetentionMode::Governance, until))
+                .send()
+                .await,
+        ),
+    ] {
+        assert_eq!(r, denied());
+    }
+}
+
+/// Deletes by version id refused while a lock protects the version;
+/// GOVERNANCE bypassed with the header (unless the policy denies it);
+/// delete markers allowed; DeleteObjects per key; an expired retention; a
+/// default retention; a multipart upload's lock; the native API.
+async fn delete_protection(s3: &Client, native: &miniaws_client::Client) {
+    let b = "ol-delete";
+    create_locked(s3, b).await;
+    let gov = put(s3, b, "gov", |r| {
+        r.object_lock_mode(ObjectLockMode::Governance)
+            .object_lock_retain_until_date(in_secs(3600))
+    })
+    .await;
+    let comp = put(s3, b, "comp", |r| {
+        r.object_lock_mode(ObjectLockMode::Compliance)
+            .object_lock_retain_until_date(in_secs(3600))
+    })
+    .await;
+    let held = put(s3, b, "held", |r| {
+        r.object_lock_legal_hold_status(ObjectLockLegalHoldStatus::On)
+    })
+    .await;
+    let soon = put(s3, b, "soon", |r| {
+        r.object_lock_mode(ObjectLockMode::Compliance)
+            .object_lock_retain_until_date(in_secs(2))
+    })
+    .await;
+    let free = put(s3, b, "free", |r| r).await;
+
+    assert_eq!(
+        delete_version(s3, b, "gov", &gov, false).await,
+        Err(denied())
+    );
+    assert_eq!(
+        delete_version(s3, b, "comp", &comp, true).await,
+        Err(denied())
+    );
+    assert_eq!(
+        delete_version(s3, b, "held", &held, true).await,
+        Err(denied())
+    );
+    assert_eq!(
+        delete_version(s3, b, "soon", &soon, false).await,
+        Err(denied())
+    );
+    for (k, v) in [
+        ("gov", &gov),
+        ("comp", &comp),
+        ("held", &held),
+        ("soon", &soon),
+    ] {
+        assert!(readable(s3, b, k, v).await, "{k} is still there");
+    }
+    // The native API shares the objects, and the protection.
+    let err = native
+        .delete_object_at(b, "comp", Some(&comp))
+        .await
+        .expect_err("the native API refuses too");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(403));
+    assert!(readable(s3, b, "comp", &comp).await);
+
+    // A delete without a version id writes a marker over a locked version.
+    let marker = s3
+        .delete_object()
+        .bucket(b)
+        .key("comp")
+        .send()
+        .await
+        .expect("a delete marker");
+    assert_eq!(marker.delete_marker(), Some(true));
+    assert!(readable(s3, b, "comp", &comp).await, "the version stays");
+    assert_eq!(
+        delete_version(s3, b, "comp", &comp, true).await,
+        Err(denied())
+    );
+
+    // DeleteObjects: per key.
+    let ids = |pairs: &[(&str, &str)]| {
+        let mut d = Delete::builder();
+        for (k, v) in pairs {
+            d = d.objects(
+                ObjectIdentifier::builder()
+                    .key(*k)
+                    .version_id(*v)
+                    .build()
+                    .expect("id"),
+            );
+        }
+        d.build().expect("delete")
+    };
+    let out = s3
+        .delete_objects()
+        .bucket(b)
+        .delete(ids(&[("held", &held), ("free", &free), ("gov", &gov)]))
+        .send()
+        .await
+        .expect("DeleteObjects");
+    let mut refused: Vec<_> = out
+        .errors()
+        .iter()
+        .map(|e| (e.key().unwrap_or("-"), e.code().unwrap_or("-")))
+        .collect();
+    refused.sort_unstable();
+    assert_eq!(
+        refused,
+        vec![("gov", "AccessDenied"), ("held", "AccessDenied")]
+    );
+    let deleted: Vec<_> = out.deleted().iter().filter_map(|d| d.key()).collect();
+    assert_eq!(deleted, vec!["free"]);
+    assert!(!readable(s3, b, "free", &free).await);
+
+    // The policy takes s3:BypassGovernanceRetention away from the owner.
+    let policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Deny","Principal":"*","Action":"s3:BypassGovernanceRetention","Resource":"arn:aws:s3:::{b}/*"}}]}}"#
+    );
+    s3.put_bucket_policy()
+        .bucket(b)
+        .policy(&policy)
+        .send()
+        .await
+        .expect("PutBucketPolicy");
+    assert_eq!(
+        delete_version(s3, b, "gov", &gov, true).await,
+        Err(denied())
+    );
+    let short = s3
+        .put_object_retention()
+        .bucket(b)
+        .key("gov")
+        .retention(retention(ObjectLockRetentionMode::Governance, in_secs(60)))
+        .bypass_governance_retention(true)
+        .send()
+        .await;
+    assert_eq!(code(short), denied(), "no bypass under the policy");
+    let batch = s3
+        .delete_objects()
+        .bucket(b)
+        .bypass_governance_retention(true)
+        .delete(ids(&[("gov", &gov)]))
+        .send()
+        .await
+        .expect("DeleteObjects");
+    assert_eq!(batch.errors().len(), 1, "refused under the policy");
+    s3.delete_bucket_policy()
+        .bucket(b)
+        .send()
+        .await
+        .expect("DeleteBucketPolicy");
+    let batch = s3
+        .delete_objects()
+        .bucket(b)
+        .bypass_governance_retention(true)
+        .delete(ids(&[("gov", &gov)]))
+        .send()
+        .await
+        .expect("DeleteObjects");
+    assert!(batch.errors().is_empty(), "{:?}", batch.errors());
+    assert!(!readable(s3, b, "gov", &gov).await, "bypassed: gone");
+
+    // The legal hold off, the version goes.
+    s3.put_object_legal_hold()
+        .bucket(b)
+        .key("held")
+        .version_id(&held)
+        .legal_hold(hold(false))
+        .send()
+        .await
+        .expect("hold off");
+    assert_eq!(delete_version(s3, b, "held", &held, false).await, Ok(()));
+
+    // An expired retention protects nothing.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(delete_version(s3, b, "soon", &soon, false).await, Ok(()));
+
+    // A bucket holding locked versions cannot be deleted.
+    let gone = s3.delete_bucket().bucket(b).send().await;
+    assert_eq!(code(gone), ("BucketNotEmpty".into(), 409));
+
+    // The default retention, on a plain write and on a multipart upload
+    // (whose own legal hold comes from its creation).
+    s3.put_object_lock_configuration()
+        .bucket(b)
+        .object_lock_configuration(lock_config(Some(
+            DefaultRetention::builder()
+                .mode(ObjectLockRetentionMode::Governance)
+                .days(1)
+                .build(),
+        )))
+        .send()
+        .await
+        .expect("a default rule");
+    let before = now_secs();
+    let dflt = put(s3, b, "default", |r| r).await;
+    let head = s3
+        .head_object()
+        .bucket(b)
+        .key("default")
+        .send()
+        .await
+        .expect("HeadObject");
+    assert_eq!(head.object_lock_mode(), Some(&ObjectLockMode::Governance));
+    let until = head.object_lock_retain_until_date().expect("a date").secs();
+    assert!(
+        (before + 86_400 - 5..=now_secs() + 86_400 + 5).contains(&until),
+        "a day from the write: {until}"
+    );
+    assert_eq!(
+        delete_version(s3, b, "default", &dflt, false).await,
+        Err(denied())
+    );
+    let upload = s3
+        .create_multipart_upload()
+        .bucket(b)
+        .key("multi")
+        .object_lock_legal_hold_status(ObjectLockLegalHoldStatus::On)
+        .send()
+        .await
+        .expect("CreateMultipartUpload");
+    let id = upload.upload_id().expect("an upload id");
+    let part = s3
+        .upload_part()
+        .bucket(b)
+        .key("multi")
+        .upload_id(id)
+        .part_number(1)
+        .body(ByteStream::from_static(b"one part"))
+        .send()
+        .await
+        .expect("UploadPart");
+    let done = s3
+        .complete_multipart_upload()
+        .bucket(b)
+        .key("multi")
+        .upload_id(id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .parts(
+                    CompletedPart::builder()
+                        .part_number(1)
+                        .set_e_tag(part.e_tag().map(str::to_owned))
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("CompleteMultipartUpload");
+    let multi = done.version_id().expect("a version").to_owned();
+    let h = s3
+        .get_object_legal_hold()
+        .bucket(b)
+        .key("multi")
+        .version_id(&multi)
+        .send()
+        .await
+        .expect("GetObjectLegalHold");
+    assert_eq!(
+        h.legal_hold().and_then(|h| h.status()),
+        Some(&ObjectLockLegalHoldStatus::On)
+    );
+    let head = s3
+        .head_object()
+        .bucket(b)
+        .key("multi")
+        .send()
+        .await
+        .expect("HeadObject");
+    assert_eq!(
+        head.object_lock_mode(),
+        Some(&ObjectLockMode::Governance),
+        "the default's retention too"
+    );
+    assert_eq!(
+        delete_version(s3, b, "multi", &multi, true).await,
+        Err(denied())
+    );
+}
+
+/// The lifecycle's NoncurrentVersionExpiration removes an old unlocked
+/// version and leaves a locked one (sweep every second).
+async fn lifecycle_keeps_locked(server: &TestServer, backend: Backend, s3: &Client) {
+    let b = "ol-sweep";
+    create_locked(s3, b).await;
+    let locked = put(s3, b, "k", |r| {
+        r.object_lock_legal_hold_status(ObjectLockLegalHoldStatus::On)
+    })
+    .await;
+    let plain = put(s3, b, "k", |r| r).await;
+    let current = put(s3, b, "k", |r| r).await;
+    let sql = match backend {
+        Backend::Sqlite => {
+            "UPDATE object_versions SET noncurrent_at = '2020-01-01T00:00:00.000000Z'"
+        }
+        Backend::Postgres => "UPDATE object_versions SET noncurrent_at = '2020-01-01T00:00:00Z'",
+    };
+    execute(server, backend, sql).await;
+    s3.put_bucket_lifecycle_configuration()
+        .bucket(b)
+        .lifecycle_configuration(
+            aws_sdk_s3::types::BucketLifecycleConfiguration::builder()
+                .rules(
+                    aws_sdk_s3::types::LifecycleRule::builder()
+                        .id("old")
+                        .status(ExpirationStatus::Enabled)
+                        .filter(LifecycleRuleFilter::builder().prefix("").build())
+                        .noncurrent_version_expiration(
+                            NoncurrentVersionExpiration::builder()
+                                .noncurrent_days(1)
+                                .build(),
+                        )
+                        .build()
+                        .expect("rule"),
+                )
+                .build()
+                .expect("lifecycle"),
+        )
+        .send()
+        .await
+        .expect("PutBucketLifecycleConfiguration");
+    let mut left = Vec::new();
+    for _ in 0..75 {
+        let out = s3
+            .list_object_versions()
+            .bucket(b)
+            .send()
+            .await
+            .expect("ListObjectVersions");
+        left = out
+            .versions()
+            .iter()
+            .filter_map(|v| v.version_id().map(str::to_owned))
+            .collect();
+        if !left.contains(&plain) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(!left.contains(&plain), "the unlocked one expired: {left:?}");
+    // Two more sweeps: the locked one stays.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(readable(s3, b, "k", &locked).await, "the locked one stays");
+    assert!(readable(s3, b, "k", &current).await);
+}
+
+async fn execute(server: &TestServer, backend: Backend, sql: &str) {
+    let url = server.database_url();
+    match backend {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(url).await.expect("sqlite");
+            sqlx::query(sql).execute(&pool).await.expect("update");
+            pool.close().await;
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(url).await.expect("postgres");
+            sqlx::query(sql).execute(&pool).await.expect("update");
+            pool.close().await;
+        }
+    }
+}
+
+async fn run(backend: Backend) {
+    let Some(server) =
+        TestServer::start_with(backend, &["--lifecycle-interval-secs", "1"], &[]).await
+    else {
+        return;
+    };
+    // The native client and the S3 key of one user.
+    let (native, alice) = server.user("alice-lock").await;
+    let a = s3_client(&server, &alice);
+    let (_, bob) = server.user("bob-lock").await;
+    let b = s3_client(&server, &bob);
+    bucket_configuration(&a, &b).await;
+    retention_and_holds(&server, &alice, &a, &b).await;
+    delete_protection(&a, &native).await;
+    lifecycle_keeps_locked(&server, backend, &a).await;
+}
+
+#[tokio::test]
+async fn object_lock_sqlite() {
+    run(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn object_lock_postgres() {
+    run(Backend::Postgres).await;
+}
+
+/// The aws CLI: a bucket with Object Lock, a retention and a legal hold
+/// set, a delete by version id refused.
+#[tokio::test]
+async fn object_lock_with_the_aws_cli() {
+    let Some(cli) = require_tool("MINIAWS_TEST_AWS_CLI") else {
+        return;
+    };
+    let Some(server) = TestServer::start(Backend::Sqlite).await else {
+        return;
+    };
+    let (_, key) = server.user("cli-lock").await;
+    let home = tempfile::tempdir().expect("a home");
+    let run = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(&cli);
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", home.path())
+            .env("AWS_ACCESS_KEY_ID", &key.access_key_id)
+            .env("AWS_SECRET_ACCESS_KEY", &key.secret_access_key)
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", home.path().join("config"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                home.path().join("credentials"),
+            )
+            .arg("--endpoint-url")
+            .arg(server.aws_url())
+            .args(args);
+        cmd.output().expect("the aws CLI runs")
+    };
+    let ok = |args: &[&str]| {
+        let out = run(args);
+        assert!(
+            out.status.success(),
+            "aws {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    ok(&[
+        "s3api",
+        "create-bucket",
+        "--bucket",
+        "cli-lock",
+        "--object-lock-enabled-for-bucket",
+    ]);
+    let config = ok(&[
+        "s3api",
+        "get-object-lock-configuration",
+        "--bucket",
+        "cli-lock",
+    ]);
+    assert!(config.contains("\"Enabled\""), "{config}");
+    let body = home.path().join("body");
+    std::fs::write(&body, b"kept").expect("a body");
+    let put = ok(&[
+        "s3api",
+        "put-object",
+        "--bucket",
+        "cli-lock",
+        "--key",
+        "k",
+        "--body",
+        body.to_str().expect("utf-8"),
+    ]);
+    let version: serde_json::Value = serde_json::from_str(&put).expect("JSON");
+    let version = version["VersionId"]
+        .as_str()
+        .expect("a version id")
+        .to_owned();
+    let until = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
+    let until = until
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("a date");
+    ok(&[
+        "s3api",
+        "put-object-retention",
+        "--bucket",
+        "cli-lock",
+        "--key",
+        "k",
+        "--version-id",
+        &version,
+        "--retention",
+        &format!("Mode=COMPLIANCE,RetainUntilDate={until}"),
+    ]);
+    ok(&[
+        "s3api",
+        "put-object-legal-hold",
+        "--bucket",
+        "cli-lock",
+        "--key",
+        "k",
+        "--legal-hold",
+        "Status=ON",
+    ]);
+    let head = ok(&["s3api", "head-object", "--bucket", "cli-lock", "--key", "k"]);
+    assert!(
+        head.contains("COMPLIANCE") && head.contains("\"ObjectLockLegalHoldStatus\": \"ON\""),
+        "{head}"
+    );
+    let refused = run(&[
+        "s3api",
+        "delete-object",
+        "--bucket",
+        "cli-lock",
+        "--key",
+        "k",
+        "--version-id",
+        &version,
+        "--bypass-governance-retention",
+    ]);
+    assert!(!refused.status.success(), "a locked version is not deleted");
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("AccessDenied"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let still = ok(&[
+        "s3api",
+        "get-object-retention",
+        "--bucket",
+        "cli-lock",
+        "--key",
+        "k",
+        "--version-id",
+        &version,
+    ]);
+    assert!(still.contains("COMPLIANCE"), "{still}");
+}
