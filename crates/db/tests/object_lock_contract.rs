@@ -499,6 +499,81 @@ fn cases() -> Vec<Case> {
                 })
             },
         ),
+        (
+            "a legal hold racing a permanent delete: one of them wins, never both",
+            |r| {
+                Box::pin(async move {
+                    let alice = r.user("alice").await;
+                    let b = locked_bucket(&r, alice, "race", ObjectLockConfig::default()).await;
+                    let key = ObjectKey::parse("k").unwrap();
+                    let (mut held_wins, mut delete_wins) = (0, 0);
+                    for round in 0..20 {
+                        let o = object(&b, "k", ObjectLock::default());
+                        r.storage.put_object(alice, &o).await.unwrap();
+                        let version = o.version_id();
+                        let hold = {
+                            let (r, b, key) = (r.clone(), b.clone(), key.clone());
+                            tokio::spawn(async move {
+                                r.storage
+                                    .set_version_lock(
+                                        alice,
+                                        &b,
+                                        &key,
+                                        version,
+                                        &LockChange::LegalHold(true),
+                                        now_utc(),
+                                    )
+                                    .await
+                                    .unwrap()
+                            })
+                        };
+                        let delete = {
+                            let (r, b, key) = (r.clone(), b.clone(), key.clone());
+                            tokio::spawn(async move {
+                                r.storage
+                                    .delete_object_version(alice, &b, &key, version, true)
+                                    .await
+                            })
+                        };
+                        let (hold, delete) = (hold.await.unwrap(), delete.await.unwrap());
+                        let exists = r
+                            .storage
+                            .get_object_version(&b, &key, version)
+                            .await
+                            .unwrap()
+                            .is_some();
+                        match (hold, delete) {
+                            (VersionLock::Locked(l), Err(e)) => {
+                                assert!(l.legal_hold && is_locked(&e), "round {round}: {e:?}");
+                                assert!(exists, "round {round}: held, so kept");
+                                held_wins += 1;
+                                r.storage
+                                    .set_version_lock(
+                                        alice,
+                                        &b,
+                                        &key,
+                                        version,
+                                        &LockChange::LegalHold(false),
+                                        now_utc(),
+                                    )
+                                    .await
+                                    .unwrap();
+                                r.storage
+                                    .delete_object_version(alice, &b, &key, version, false)
+                                    .await
+                                    .unwrap();
+                            }
+                            (VersionLock::Missing, Ok(Some(_))) => {
+                                assert!(!exists, "round {round}: deleted, so gone");
+                                delete_wins += 1;
+                            }
+                            other => panic!("round {round}: both or neither won: {other:?}"),
+                        }
+                    }
+                    eprintln!("hold first {held_wins} times, delete first {delete_wins} times");
+                })
+            },
+        ),
     ]
 }
 
