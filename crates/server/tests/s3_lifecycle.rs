@@ -36,7 +36,7 @@ use aws_sdk_s3::types::{
     LifecycleRuleFilter, NoncurrentVersionExpiration, Tag, Transition, TransitionStorageClass,
 };
 use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
-use common::{code_of, files_under, objects_dir, s3_client};
+use common::{code_of, execute, files_under, objects_dir, s3_client};
 use miniaws_testkit::{Backend, TestServer, services_required};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -937,34 +937,6 @@ async fn headers(server: &TestServer, s3: &Client, bucket: &str, plain: &str) {
         .expect("DeleteBucketLifecycle");
     assert_eq!(expiration_of(s3, bucket, "logs/a").await.0, None, "removed");
     assert_eq!(expiration_of(&carol, bucket, "logs/a").await.0, None);
-}
-
-/// Runs `sql` on the server's database (to make a row old: the server's
-/// clock is real).
-async fn execute(server: &TestServer, backend: Backend, sql: &str) -> u64 {
-    let url = server.database_url();
-    match backend {
-        Backend::Sqlite => {
-            let pool = sqlx::SqlitePool::connect(url).await.expect("sqlite");
-            let n = sqlx::query(sql)
-                .execute(&pool)
-                .await
-                .expect("update")
-                .rows_affected();
-            pool.close().await;
-            n
-        }
-        Backend::Postgres => {
-            let pool = sqlx::PgPool::connect(url).await.expect("postgres");
-            let n = sqlx::query(sql)
-                .execute(&pool)
-                .await
-                .expect("update")
-                .rows_affected();
-            pool.close().await;
-            n
-        }
-    }
 }
 
 /// A `Days` rule expires an object written long ago, not a fresh one; an

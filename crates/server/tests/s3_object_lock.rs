@@ -29,7 +29,7 @@ use aws_sdk_s3::types::{
     ObjectLockMode, ObjectLockRetention, ObjectLockRetentionMode, ObjectLockRule,
     VersioningConfiguration,
 };
-use common::{code_of, s3_client, s3_client_with};
+use common::{code_of, execute, s3_client, s3_client_with};
 use miniaws_testkit::{Backend, TestServer, require_tool};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -941,11 +941,17 @@ async fn lifecycle_keeps_locked(server: &TestServer, backend: Backend, s3: &Clie
     let current = put(s3, b, "k", |r| r).await;
     let sql = match backend {
         Backend::Sqlite => {
-            "UPDATE object_versions SET noncurrent_at = '2020-01-01T00:00:00.000000Z'"
+            "UPDATE object_versions SET noncurrent_at = '2020-01-01T00:00:00.000000Z' WHERE bucket = 'ol-sweep'"
         }
-        Backend::Postgres => "UPDATE object_versions SET noncurrent_at = '2020-01-01T00:00:00Z'",
+        Backend::Postgres => {
+            "UPDATE object_versions SET noncurrent_at = '2020-01-01T00:00:00Z' WHERE bucket = 'ol-sweep'"
+        }
     };
-    execute(server, backend, sql).await;
+    assert_eq!(
+        execute(server, backend, sql).await,
+        2,
+        "two noncurrent versions"
+    );
     s3.put_bucket_lifecycle_configuration()
         .bucket(b)
         .lifecycle_configuration(
@@ -992,22 +998,6 @@ async fn lifecycle_keeps_locked(server: &TestServer, backend: Backend, s3: &Clie
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(readable(s3, b, "k", &locked).await, "the locked one stays");
     assert!(readable(s3, b, "k", &current).await);
-}
-
-async fn execute(server: &TestServer, backend: Backend, sql: &str) {
-    let url = server.database_url();
-    match backend {
-        Backend::Sqlite => {
-            let pool = sqlx::SqlitePool::connect(url).await.expect("sqlite");
-            sqlx::query(sql).execute(&pool).await.expect("update");
-            pool.close().await;
-        }
-        Backend::Postgres => {
-            let pool = sqlx::PgPool::connect(url).await.expect("postgres");
-            sqlx::query(sql).execute(&pool).await.expect("update");
-            pool.close().await;
-        }
-    }
 }
 
 async fn run(backend: Backend) {

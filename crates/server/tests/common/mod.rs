@@ -267,3 +267,32 @@ pub async fn post_form(
     let headers = resp.headers().clone();
     (status, headers, resp.text().await.expect("body"))
 }
+
+/// Runs `sql` on the database of `server` (on `backend`) from outside,
+/// as a test that moves a row's time back does (the server's clock is
+/// real); how many rows it changed.
+pub async fn execute(server: &TestServer, backend: miniaws_testkit::Backend, sql: &str) -> u64 {
+    let url = server.database_url();
+    match backend {
+        miniaws_testkit::Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(url).await.expect("sqlite");
+            let n = sqlx::query(sql)
+                .execute(&pool)
+                .await
+                .expect("update")
+                .rows_affected();
+            pool.close().await;
+            n
+        }
+        miniaws_testkit::Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(url).await.expect("postgres");
+            let n = sqlx::query(sql)
+                .execute(&pool)
+                .await
+                .expect("update")
+                .rows_affected();
+            pool.close().await;
+            n
+        }
+    }
+}
