@@ -176,6 +176,23 @@ fn cases() -> Vec<Case> {
                     let plain = r.bucket(alice, "plain").await;
                     let lookup = r.storage.lookup_bucket(&plain).await.unwrap().unwrap();
                     assert_eq!(lookup.object_lock, None);
+                    // Never suspended again: refused in the statement.
+                    assert!(
+                        !r.storage
+                            .set_bucket_versioning(alice, &b, Versioning::Suspended)
+                            .await
+                            .unwrap(),
+                        "a bucket with Object Lock is not suspended"
+                    );
+                    let lookup = r.storage.lookup_bucket(&b).await.unwrap().unwrap();
+                    assert_eq!(lookup.versioning, Versioning::Enabled);
+                    assert!(
+                        r.storage
+                            .set_bucket_versioning(alice, &b, Versioning::Enabled)
+                            .await
+                            .unwrap(),
+                        "Enabled again is fine"
+                    );
                 })
             },
         ),

@@ -526,10 +526,13 @@ pub trait StorageRepo: Send + Sync {
     async fn part_blobs_after(&self, after: Option<BlobId>, limit: u32) -> CoreResult<Vec<BlobId>>;
 
     /// Sets the versioning state of `owner`'s bucket `name` (`Enabled` or
-    /// `Suspended`; the service never asks for `Unversioned`).
+    /// `Suspended`; the service never asks for `Unversioned`). `Suspended`
+    /// is written only while the bucket has no Object Lock, checked in the
+    /// same statement.
     ///
     /// # Errors
-    /// None of its own: `false` when `owner` has no such bucket.
+    /// None of its own: `false` when `owner` has no such bucket, or it has
+    /// Object Lock and `Suspended` was asked (nothing written).
     async fn set_bucket_versioning(
         &self,
         _owner: UserId,

@@ -874,6 +874,21 @@ impl StorageRepo for PgStorageRepo {
         name: &BucketName,
         versioning: Versioning,
     ) -> CoreResult<bool> {
+        // A bucket with Object Lock is never suspended: checked in the
+        // statement, so an Object Lock enabled meanwhile (which needs
+        // Enabled, in its own statement) cannot be followed by a suspend.
+        if versioning == Versioning::Suspended {
+            let done = sqlx::query(
+                "UPDATE buckets SET versioning = 'Suspended' WHERE name = $1 AND owner_id = $2
+                     AND object_lock IS NULL",
+            )
+            .bind(name.as_str())
+            .bind(owner.as_uuid())
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+            return Ok(done.rows_affected() == 1);
+        }
         self.set_bucket_setting(
             BucketSetting::Versioning,
             owner,

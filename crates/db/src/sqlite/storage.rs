@@ -924,6 +924,21 @@ impl StorageRepo for SqliteStorageRepo {
         name: &BucketName,
         versioning: Versioning,
     ) -> CoreResult<bool> {
+        // A bucket with Object Lock is never suspended: checked in the
+        // statement, so an Object Lock enabled meanwhile (which needs
+        // Enabled, in its own statement) cannot be followed by a suspend.
+        if versioning == Versioning::Suspended {
+            let done = sqlx::query(
+                "UPDATE buckets SET versioning = 'Suspended' WHERE name = ? AND owner_id = ?
+                     AND object_lock IS NULL",
+            )
+            .bind(name.as_str())
+            .bind(owner.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+            return Ok(done.rows_affected() == 1);
+        }
         self.set_bucket_setting(
             BucketSetting::Versioning,
             owner,

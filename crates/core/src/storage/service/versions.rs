@@ -25,6 +25,14 @@ use crate::storage::listing::{self, KeyRange, MAX_LIST_KEYS, key_successor};
 use crate::storage::policy::{Access, PublicAction, Reader, S3Action};
 use crate::storage::tags::Tags;
 
+/// S3's refusal to suspend the versioning of a bucket with Object Lock.
+fn suspend_refused() -> CoreError {
+    CoreError::conflict(
+        ConflictKind::InvalidState,
+        "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.",
+    )
+}
+
 /// What a delete did (S3's DeleteObject answer).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeleteOutcome {
@@ -142,10 +150,7 @@ impl StorageService {
             .checked_bucket(caller, name, Access::bucket(S3Action::PutBucketVersioning))
             .await?;
         if versioning == Versioning::Suspended && found.object_lock.is_some() {
-            return Err(CoreError::conflict(
-                ConflictKind::InvalidState,
-                "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.",
-            ));
+            return Err(suspend_refused());
         }
         let bucket = found.bucket;
         let written = self
@@ -153,6 +158,16 @@ impl StorageService {
             .set_bucket_versioning(caller.user_id, &bucket.name, versioning)
             .await?;
         if !written {
+            // Object Lock enabled since the lookup above: the statement
+            // refused the suspend.
+            let locked = self
+                .repo
+                .lookup_bucket(&bucket.name)
+                .await?
+                .is_some_and(|f| f.bucket.owner == caller.user_id && f.object_lock.is_some());
+            if locked {
+                return Err(suspend_refused());
+            }
             return Err(CoreError::not_found(Resource::Bucket, bucket.name.as_str()));
         }
         tracing::info!(bucket = %bucket.name, ?versioning, "bucket versioning set");
