@@ -25,6 +25,7 @@ pub mod path;
 pub mod s3;
 pub mod state;
 pub mod storage;
+pub mod sts;
 mod views;
 
 pub use error::ApiError;

@@ -31,7 +31,7 @@ pub fn print(b: &Banner<'_>) {
         native = b.native
     );
     if let Some(aws) = b.aws {
-        text.push_str(&format!("  AWS         http://{aws}  (S3, EC2)\n"));
+        text.push_str(&format!("  AWS         http://{aws}  (S3, EC2, STS)\n"));
     }
     text.push_str(&format!(
         "  database    {}\n  data dir    {}\n  docker      {}\n",

@@ -117,7 +117,7 @@ pub async fn serve(config: &Config, db: Database, secrets_key: &SecretsKey) -> a
     let native_addr = native.local_addr()?;
     let aws_addr = config.aws_listen;
     let aws = TcpListener::bind(aws_addr).await.with_context(|| {
-        format!("cannot listen on {aws_addr} for the AWS endpoint (S3, EC2) (is another miniaws or localstack running? use --aws-listen)")
+        format!("cannot listen on {aws_addr} for the AWS endpoint (S3, EC2, STS) (is another miniaws or localstack running? use --aws-listen)")
     })?;
     let aws_addr = aws.local_addr()?;
 

@@ -105,6 +105,110 @@ async fn aws_cli_and_boto3_drive_instances_postgres() {
 
 const TEXT: &[&str] = &["--output", "text"];
 
+/// STS on the same listener: `aws sts get-caller-identity` and boto3's
+/// name the user as the account; the other STS actions and services Mini
+/// AWS does not have (`iam`, a Query API; `dynamodb`, a JSON one) are
+/// refused in a shape their client reads, naming what is served.
+#[tokio::test]
+async fn sts_names_the_caller_and_other_services_are_refused() {
+    let (Some(cli), Some(python)) = (tool("MINIAWS_TEST_AWS_CLI"), tool("MINIAWS_TEST_PYTHON"))
+    else {
+        return;
+    };
+    let Some(server) = miniaws_testkit::TestServer::start(Backend::Sqlite).await else {
+        return;
+    };
+    let (_, key) = server.user("sts-carol").await;
+    let carol = Clients {
+        home: tempfile::tempdir().expect("temp home"),
+        access_key_id: key.access_key_id.clone(),
+        secret: key.secret_access_key.clone(),
+        endpoint: server.aws_url(),
+    };
+    let user_id = key.user_id.to_string();
+    let out = carol
+        .run(&cli, &["sts", "get-caller-identity", "--output", "json"])
+        .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let identity: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("the CLI prints JSON");
+    assert_eq!(identity["Account"], user_id.as_str(), "{identity}");
+    assert_eq!(identity["UserId"], user_id.as_str(), "{identity}");
+    assert_eq!(
+        identity["Arn"],
+        format!("arn:aws:iam::{user_id}:root").as_str(),
+        "{identity}"
+    );
+
+    let refused = |out: Output, code: &str, says: &str| {
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            !out.status.success() && stderr.contains(&format!("({code})")) && stderr.contains(says),
+            "expected {code} saying {says:?}: {stderr}"
+        );
+    };
+    let forged = Clients {
+        secret: "not-the-secret".into(),
+        home: tempfile::tempdir().expect("temp home"),
+        access_key_id: key.access_key_id.clone(),
+        endpoint: server.aws_url(),
+    };
+    refused(
+        forged.run(&cli, &["sts", "get-caller-identity"]).await,
+        "SignatureDoesNotMatch",
+        "",
+    );
+    refused(
+        carol
+            .run(
+                &cli,
+                &[
+                    "sts",
+                    "assume-role",
+                    "--role-arn",
+                    "arn:aws:iam::1:role/x",
+                    "--role-session-name",
+                    "session",
+                ],
+            )
+            .await,
+        "InvalidAction",
+        "GetCallerIdentity only",
+    );
+    refused(
+        carol.run(&cli, &["iam", "list-users"]).await,
+        "InvalidAction",
+        "does not have the iam API",
+    );
+    refused(
+        carol.run(&cli, &["dynamodb", "list-tables"]).await,
+        "UnknownOperationException",
+        "does not have the dynamodb API",
+    );
+
+    let out = carol
+        .command(&python)
+        .arg("-c")
+        .arg(
+            "import boto3, os\n\
+             sts = boto3.client('sts', endpoint_url=os.environ['ENDPOINT'])\n\
+             print(sts.get_caller_identity()['Account'])",
+        )
+        .output()
+        .await
+        .expect("python runs");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        user_id,
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 async fn ec2_clients(backend: Backend) {
     let (Some(cli), Some(python)) = (tool("MINIAWS_TEST_AWS_CLI"), tool("MINIAWS_TEST_PYTHON"))
     else {

@@ -6,8 +6,10 @@
 //! A request is EC2's when its SigV4 credential scope names the service
 //! `ec2` (as LocalStack routes), or, unsigned, when it is a form POST to
 //! `/` or a GET of `/` with an `Action` (so that it gets EC2's
-//! `MissingAuthenticationToken` rather than S3's answer). Everything else
-//! goes to S3 unchanged. The protocol is small and no crate serves it, so
+//! `MissingAuthenticationToken` rather than S3's answer). A request signed
+//! for `sts` goes to [`crate::sts`], which shares [`authenticate`]; one
+//! signed for another service is refused there; everything else goes to S3
+//! unchanged. The protocol is small and no crate serves it, so
 //! it is written here: the form ([`params`]), SigV4 ([`sigv4`]), the XML
 //! ([`xml`]), the errors ([`error`]), and one module per operation.
 
@@ -115,14 +117,29 @@ fn too_large() -> Ec2Error {
     )
 }
 
-async fn serve(state: &AppState, req: Request, request_id: &str) -> Result<String, Ec2Error> {
+/// A Query API request (EC2's, STS's) once authenticated: who sent it,
+/// its parameters and the region it was signed for.
+pub struct QueryRequest {
+    /// The authenticated caller.
+    pub caller: Caller,
+    /// The query's and a POST form's parameters.
+    pub params: Params,
+    /// The region of the signature's scope.
+    pub region: String,
+}
+
+/// Reads and authenticates a Query API request: POST (a form) or GET, at
+/// most [`MAX_FORM_BYTES`], SigV4 in the `Authorization` header within the
+/// allowed clock skew, by a live access key. The errors are EC2's codes,
+/// which STS shares.
+pub async fn authenticate(state: &AppState, req: Request) -> Result<QueryRequest, Ec2Error> {
     let (parts, body) = req.into_parts();
     if parts.method != Method::POST && parts.method != Method::GET {
         return Err(Ec2Error::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "UnsupportedHttpVerb",
             format!(
-                "EC2 requests are POST (a form) or GET (a query), not {}",
+                "Query API requests are POST (a form) or GET (a query), not {}",
                 parts.method
             ),
         ));
@@ -146,8 +163,8 @@ async fn serve(state: &AppState, req: Request, request_id: &str) -> Result<Strin
             return Err(Ec2Error::new(
                 StatusCode::BAD_REQUEST,
                 "AuthFailure",
-                "Query-string (presigned) SigV4 is not supported by Mini AWS's EC2 API; sign the \
-                 request in the Authorization header",
+                "Query-string (presigned) SigV4 is not supported by Mini AWS's Query APIs (EC2, \
+                 STS); sign the request in the Authorization header",
             ));
         }
         return Err(Ec2Error::new(
@@ -166,7 +183,7 @@ async fn serve(state: &AppState, req: Request, request_id: &str) -> Result<Strin
                 StatusCode::BAD_REQUEST,
                 "AuthFailure",
                 "The Authorization header is malformed; expected AWS4-HMAC-SHA256 \
-                 Credential=…/<date>/<region>/ec2/aws4_request, SignedHeaders=…, Signature=…",
+                 Credential=…/<date>/<region>/<service>/aws4_request, SignedHeaders=…, Signature=…",
             )
         })?;
     let at = sigv4::request_time(&parts.headers)?;
@@ -230,6 +247,19 @@ async fn serve(state: &AppState, req: Request, request_id: &str) -> Result<Strin
             .map_err(|_| Ec2Error::malformed_form("the body is not UTF-8"))?;
         params.merge(Params::parse(text)?)?;
     }
+    Ok(QueryRequest {
+        caller,
+        params,
+        region: auth.region.to_owned(),
+    })
+}
+
+async fn serve(state: &AppState, req: Request, request_id: &str) -> Result<String, Ec2Error> {
+    let QueryRequest {
+        caller,
+        params,
+        region,
+    } = authenticate(state, req).await?;
     let action = params.required("Action")?.to_owned();
     params.required("Version")?;
     let ctx = Ec2Context {
@@ -237,7 +267,7 @@ async fn serve(state: &AppState, req: Request, request_id: &str) -> Result<Strin
         caller,
         params,
         request_id: request_id.to_owned(),
-        region: auth.region.to_owned(),
+        region,
     };
     tracing::debug!(action = %action, "EC2 request");
     match action.as_str() {

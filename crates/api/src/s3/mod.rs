@@ -820,6 +820,15 @@ pub fn aws_router(state: AppState) -> Router {
             if crate::ec2::is_ec2_request(&req) {
                 return crate::ec2::handle(state, req).await;
             }
+            // So does STS (GetCallerIdentity); a service Mini AWS does not
+            // have is refused in its own protocol, not answered as S3.
+            match crate::ec2::sigv4::signing_service(req.headers()) {
+                Some("sts") => return crate::sts::handle(state, req).await,
+                Some(service) if service != "s3" => {
+                    return crate::sts::other_service(service, &req);
+                }
+                _ => {}
+            }
             // The website endpoint: anonymous GETs of a bucket's site.
             if let Some(bucket) = website::website_request(&req) {
                 return website::serve(state, bucket, req).await;
