@@ -19,8 +19,7 @@ use http::{HeaderValue, StatusCode, header};
 
 use crate::ec2::error::Ec2Error;
 use crate::ec2::xml::escape;
-use crate::ec2::{QueryRequest, authenticate};
-use crate::middleware::REQUEST_ID_HEADER;
+use crate::ec2::{QueryRequest, authenticate, request_id, xml_response};
 use crate::state::AppState;
 
 /// STS's XML namespace.
@@ -130,23 +129,6 @@ pub fn other_service(service: &str, req: &Request) -> Response {
     }
     let e = Ec2Error::new(StatusCode::BAD_REQUEST, "InvalidAction", message);
     xml_response(e.status, error_xml(&e, &request_id))
-}
-
-fn request_id(req: &Request) -> String {
-    req.headers()
-        .get(REQUEST_ID_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
-}
-
-fn xml_response(status: StatusCode, body: String) -> Response {
-    let mut response = (status, body).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/xml;charset=UTF-8"),
-    );
-    response
 }
 
 #[cfg(test)]

@@ -84,12 +84,7 @@ pub fn is_ec2_request(req: &Request) -> bool {
 
 /// Answers one EC2 request.
 pub async fn handle(state: AppState, req: Request) -> Response {
-    let request_id = req
-        .headers()
-        .get(REQUEST_ID_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let request_id = request_id(&req);
     let (status, body) = match serve(&state, req, &request_id).await {
         Ok(xml) => (StatusCode::OK, xml),
         Err(e) => {
@@ -101,6 +96,20 @@ pub async fn handle(state: AppState, req: Request) -> Response {
             (e.status, e.to_xml(&request_id))
         }
     };
+    xml_response(status, body)
+}
+
+/// The request's id (set by the middleware), which answers carry.
+pub fn request_id(req: &Request) -> String {
+    req.headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+/// An XML answer of the Query APIs.
+pub fn xml_response(status: StatusCode, body: String) -> Response {
     let mut response = (status, body).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,

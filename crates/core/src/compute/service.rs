@@ -760,15 +760,10 @@ impl ComputeService {
     ) -> CoreResult<ExecRun> {
         spec.validate()?;
         let driver = self.driver()?;
-        let inst = self.repo.get(caller.user_id, id).await?;
-        let Some(cid) = inst
-            .container_id
-            .as_deref()
-            .filter(|_| inst.state == InstanceState::Running)
-        else {
-            return Err(inst.illegal("run a command in"));
-        };
-        match driver.exec(cid, spec).await {
+        let cid = self
+            .running_container(caller, id, "run a command in")
+            .await?;
+        match driver.exec(&cid, spec).await {
             // Stopped or terminated while asked: say what it is now (the
             // runtime's own words while the record has not caught up).
             Err(e @ (CoreError::NotFound { .. } | CoreError::Conflict { .. })) => {
@@ -790,15 +785,10 @@ impl ComputeService {
     /// `Unavailable(Docker)`.
     pub async fn stats(&self, caller: Caller, id: InstanceId) -> CoreResult<InstanceStats> {
         let driver = self.driver()?;
-        let inst = self.repo.get(caller.user_id, id).await?;
-        let Some(cid) = inst
-            .container_id
-            .as_deref()
-            .filter(|_| inst.state == InstanceState::Running)
-        else {
-            return Err(inst.illegal("read the stats of"));
-        };
-        match driver.stats(cid).await {
+        let cid = self
+            .running_container(caller, id, "read the stats of")
+            .await?;
+        match driver.stats(&cid).await {
             // Stopped or terminated while sampled (the sample takes about
             // a second, and reads no lock): say what the instance is now.
             Err(CoreError::NotFound { .. }) => {
@@ -806,6 +796,24 @@ impl ComputeService {
                 Err(now.illegal("read the stats of"))
             }
             other => other,
+        }
+    }
+
+    /// The container of the caller's instance `id` if it is `RUNNING`.
+    ///
+    /// # Errors
+    /// `Conflict(InvalidState)` naming the state and `operation` when it
+    /// is not; `NotFound`.
+    async fn running_container(
+        &self,
+        caller: Caller,
+        id: InstanceId,
+        operation: &str,
+    ) -> CoreResult<String> {
+        let inst = self.repo.get(caller.user_id, id).await?;
+        match inst.container_id.as_deref() {
+            Some(cid) if inst.state == InstanceState::Running => Ok(cid.to_owned()),
+            _ => Err(inst.illegal(operation)),
         }
     }
 
