@@ -191,7 +191,7 @@ async fn run(repos: Repos) {
     };
     repos
         .storage
-        .create_bucket(&tagged, &full())
+        .create_bucket(&tagged, &full(), None)
         .await
         .expect("created with tags");
     assert_eq!(

@@ -14,10 +14,10 @@ use common::Repos;
 use miniaws_core::clock::now_utc;
 use miniaws_core::identity::UserId;
 use miniaws_core::storage::{
-    BlobId, BucketLockSet, BucketName, DefaultRetention, ETag, ExpirationInput, FilterInput,
-    LifecycleConfiguration, LifecycleRuleInput, LockChange, LockMode, ObjectId, ObjectKey,
-    ObjectLock, ObjectLockConfig, ObjectMeta, ObjectVersion, Retention, RetentionPeriod, Tags,
-    TransitionMinimumSize, VersionId, VersionLock, Versioning,
+    BlobId, Bucket, BucketLockSet, BucketName, DefaultRetention, ETag, ExpirationInput,
+    FilterInput, LifecycleConfiguration, LifecycleRuleInput, LockChange, LockMode, ObjectId,
+    ObjectKey, ObjectLock, ObjectLockConfig, ObjectMeta, ObjectVersion, Retention, RetentionPeriod,
+    Tags, TransitionMinimumSize, VersionId, VersionLock, Versioning,
 };
 use miniaws_core::{CoreError, Resource};
 use std::collections::BTreeMap;
@@ -112,6 +112,42 @@ type Case = (
 
 fn cases() -> Vec<Case> {
     vec![
+        (
+            "a bucket created locked is versioned and locked by its insert alone",
+            |r| {
+                Box::pin(async move {
+                    let alice = r.user("alice").await;
+                    let bucket = Bucket {
+                        name: BucketName::parse("born-locked").unwrap(),
+                        owner: alice,
+                        created_at: now_utc(),
+                    };
+                    r.storage
+                        .create_bucket(
+                            &bucket,
+                            &Tags::default(),
+                            Some(&ObjectLockConfig::default()),
+                        )
+                        .await
+                        .unwrap();
+                    let lookup = r
+                        .storage
+                        .lookup_bucket(&bucket.name)
+                        .await
+                        .unwrap()
+                        .unwrap();
+                    assert_eq!(lookup.versioning, Versioning::Enabled);
+                    assert_eq!(lookup.object_lock, Some(ObjectLockConfig::default()));
+                    // And never suspended.
+                    assert!(
+                        !r.storage
+                            .set_bucket_versioning(alice, &bucket.name, Versioning::Suspended)
+                            .await
+                            .unwrap()
+                    );
+                })
+            },
+        ),
         (
             "a bucket's configuration: only while Enabled, only by its owner",
             |r| {

@@ -461,7 +461,7 @@ fn cases() -> Vec<Case> {
                     };
                     let err = r
                         .storage
-                        .create_bucket(&dup, &Tags::default())
+                        .create_bucket(&dup, &Tags::default(), None)
                         .await
                         .unwrap_err();
                     assert!(

@@ -102,7 +102,18 @@ impl MemRepo {
 
 #[async_trait]
 impl StorageRepo for MemRepo {
-    async fn create_bucket(&self, bucket: &Bucket, tags: &Tags) -> CoreResult<()> {
+    async fn create_bucket(
+        &self,
+        bucket: &Bucket,
+        tags: &Tags,
+        lock: Option<&crate::storage::ObjectLockConfig>,
+    ) -> CoreResult<()> {
+        if lock.is_some() {
+            // Object Lock needs versions, which this fake does not keep.
+            return Err(crate::CoreError::internal_msg(
+                "the in-memory repository keeps no versions, so no Object Lock",
+            ));
+        }
         let mut b = self.buckets.lock().unwrap();
         if b.contains_key(bucket.name.as_str()) {
             return Err(CoreError::conflict(ConflictKind::AlreadyExists, "taken"));

@@ -177,13 +177,20 @@ pub struct BucketLookup {
 /// reached, and the specific errors listed per method.
 #[async_trait]
 pub trait StorageRepo: Send + Sync {
-    /// Inserts a bucket with its tag set (empty: none), in one statement,
-    /// so a bucket created with tags (S3's CreateBucket configuration) never
-    /// exists without them.
+    /// Inserts a bucket with its tag set (empty: none) and, when `lock` is
+    /// given, Object Lock with that configuration and versioning Enabled,
+    /// in one statement: a bucket created with tags (S3's CreateBucket
+    /// configuration) or with Object Lock never exists without them, even
+    /// after a crash.
     ///
     /// # Errors
     /// `Conflict(AlreadyExists)` when the name is taken by anyone.
-    async fn create_bucket(&self, bucket: &Bucket, tags: &Tags) -> CoreResult<()>;
+    async fn create_bucket(
+        &self,
+        bucket: &Bucket,
+        tags: &Tags,
+        lock: Option<&ObjectLockConfig>,
+    ) -> CoreResult<()>;
 
     /// The bucket named `name`, whoever owns it.
     async fn get_bucket(&self, name: &BucketName) -> CoreResult<Option<Bucket>>;

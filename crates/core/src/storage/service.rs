@@ -16,6 +16,7 @@ use super::domain::{
 use super::lifecycle::{LifecycleConfiguration, ObjectExpiry};
 use super::listing::{self, BucketPage, ListBucketsInput, ListObjectsInput, ListObjectsPage};
 use super::object_lock::ObjectLock;
+use super::object_lock::ObjectLockConfig;
 use super::policy::{Access, BucketPolicy, PublicAction, PublicGrant, Reader, S3Action};
 use super::ports::{
     BlobId, BlobStore, BucketLookup, ByteStream, ObjectWrite, StorageRepo, VersionTags, WrittenBlob,
@@ -710,14 +711,30 @@ impl StorageService {
     ///
     /// # Errors
     /// As [`Self::create_bucket`].
-    #[tracing::instrument(skip(self, tags), fields(owner = %caller.user_id, tags = tags.len()))]
     pub async fn create_bucket_with_tags(
         &self,
         caller: Caller,
         name: &str,
         tags: &Tags,
     ) -> CoreResult<Bucket> {
-        let (bucket, created, _, _) = self.ensure(caller, name, tags, None).await.map_err(|e| match e {
+        self.create_new_bucket(caller, name, tags, None).await
+    }
+
+    /// Creates bucket `name` for the caller with `tags` and, when `lock`
+    /// is given, Object Lock (and versioning Enabled), all in one
+    /// statement.
+    ///
+    /// # Errors
+    /// As [`Self::create_bucket`].
+    #[tracing::instrument(skip(self, tags, lock), fields(owner = %caller.user_id, tags = tags.len(), locked = lock.is_some()))]
+    pub(crate) async fn create_new_bucket(
+        &self,
+        caller: Caller,
+        name: &str,
+        tags: &Tags,
+        lock: Option<&ObjectLockConfig>,
+    ) -> CoreResult<Bucket> {
+        let (bucket, created, _, _) = self.ensure(caller, name, tags, None, lock).await.map_err(|e| match e {
             CoreError::Forbidden(_) => CoreError::conflict(
                 ConflictKind::AlreadyExists,
                 format!(
@@ -748,7 +765,7 @@ impl StorageService {
         access: Access<'_>,
     ) -> CoreResult<(Bucket, bool)> {
         let (bucket, created, _, _) = self
-            .ensure(caller, name, &Tags::default(), Some(access))
+            .ensure(caller, name, &Tags::default(), Some(access), None)
             .await?;
         Ok((bucket, created))
     }
@@ -756,13 +773,16 @@ impl StorageService {
     /// [`Self::ensure_bucket`], creating the bucket with `tags`; an
     /// existing bucket is checked for `access` (`None`: CreateBucket, which
     /// refuses an existing bucket anyway), and comes with its lifecycle
-    /// configuration and versioning state (a new one has neither).
+    /// configuration and versioning state (a new one has neither). A bucket
+    /// created here gets `lock` (Object Lock, versioning Enabled) in the
+    /// same statement.
     async fn ensure(
         &self,
         caller: Caller,
         name: &str,
         tags: &Tags,
         access: Option<Access<'_>>,
+        lock: Option<&ObjectLockConfig>,
     ) -> CoreResult<(Bucket, bool, Option<LifecycleConfiguration>, Versioning)> {
         let name = BucketName::parse(name)?;
         loop {
@@ -781,10 +801,15 @@ impl StorageService {
                 owner: caller.user_id,
                 created_at: now_utc(),
             };
-            match self.repo.create_bucket(&bucket, tags).await {
+            match self.repo.create_bucket(&bucket, tags, lock).await {
                 Ok(()) => {
                     tracing::info!(bucket = %name, "bucket created");
-                    return Ok((bucket, true, None, Versioning::Unversioned));
+                    let versioning = if lock.is_some() {
+                        Versioning::Enabled
+                    } else {
+                        Versioning::Unversioned
+                    };
+                    return Ok((bucket, true, None, versioning));
                 }
                 // Someone created it in between: look again at who.
                 Err(CoreError::Conflict {
@@ -1096,7 +1121,7 @@ impl StorageService {
         let access = Access::object(action, key);
         if create && matches!(condition, WriteCondition::Always | WriteCondition::Absent) {
             let (_, _, lifecycle, versioning) = self
-                .ensure(caller, bucket, &Tags::default(), Some(access))
+                .ensure(caller, bucket, &Tags::default(), Some(access), None)
                 .await?;
             Ok((lifecycle, versioning))
         } else {

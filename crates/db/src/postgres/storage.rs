@@ -323,14 +323,22 @@ impl PgStorageRepo {
 
 #[async_trait]
 impl StorageRepo for PgStorageRepo {
-    async fn create_bucket(&self, bucket: &Bucket, tags: &Tags) -> CoreResult<()> {
+    async fn create_bucket(
+        &self,
+        bucket: &Bucket,
+        tags: &Tags,
+        lock: Option<&ObjectLockConfig>,
+    ) -> CoreResult<()> {
         sqlx::query(
-            "INSERT INTO buckets (name, owner_id, created_at, tags) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO buckets (name, owner_id, created_at, tags, versioning, object_lock)
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(bucket.name.as_str())
         .bind(bucket.owner.as_uuid())
         .bind(bucket.created_at)
         .bind(bucket_tags_to_json(tags))
+        .bind(lock.and_then(|_| Versioning::Enabled.as_stored()))
+        .bind(lock.map(ObjectLockConfig::to_stored))
         .execute(&self.pool)
         .await
         .map_err(|e| {

@@ -366,24 +366,34 @@ impl SqliteStorageRepo {
 
 #[async_trait]
 impl StorageRepo for SqliteStorageRepo {
-    async fn create_bucket(&self, bucket: &Bucket, tags: &Tags) -> CoreResult<()> {
-        sqlx::query("INSERT INTO buckets (name, owner_id, created_at, tags) VALUES (?, ?, ?, ?)")
-            .bind(bucket.name.as_str())
-            .bind(bucket.owner.to_string())
-            .bind(fmt_time(bucket.created_at))
-            .bind(bucket_tags_to_json(tags))
-            .execute(&self.pool)
-            .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    CoreError::conflict(
-                        ConflictKind::AlreadyExists,
-                        format!("the bucket name `{}` is taken", bucket.name),
-                    )
-                } else {
-                    db_err(e)
-                }
-            })?;
+    async fn create_bucket(
+        &self,
+        bucket: &Bucket,
+        tags: &Tags,
+        lock: Option<&ObjectLockConfig>,
+    ) -> CoreResult<()> {
+        sqlx::query(
+            "INSERT INTO buckets (name, owner_id, created_at, tags, versioning, object_lock)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(bucket.name.as_str())
+        .bind(bucket.owner.to_string())
+        .bind(fmt_time(bucket.created_at))
+        .bind(bucket_tags_to_json(tags))
+        .bind(lock.and_then(|_| Versioning::Enabled.as_stored()))
+        .bind(lock.map(ObjectLockConfig::to_stored))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                CoreError::conflict(
+                    ConflictKind::AlreadyExists,
+                    format!("the bucket name `{}` is taken", bucket.name),
+                )
+            } else {
+                db_err(e)
+            }
+        })?;
         Ok(())
     }
 

@@ -107,7 +107,7 @@ impl Repos {
             created_at: at(1),
         };
         self.storage
-            .create_bucket(&bucket, &Tags::default())
+            .create_bucket(&bucket, &Tags::default(), None)
             .await
             .expect("bucket created");
         bucket.name

@@ -10,7 +10,7 @@ use crate::Resource;
 use crate::clock::now_utc;
 use crate::error::{ConflictKind, CoreError, CoreResult};
 use crate::identity::Caller;
-use crate::storage::domain::{Bucket, BucketName, ObjectKey, VersionId, Versioning};
+use crate::storage::domain::{Bucket, BucketName, ObjectKey, VersionId};
 use crate::storage::object_lock::{LockChange, ObjectLock, ObjectLockConfig, VersionLock};
 use crate::storage::policy::{Access, BucketPolicy, S3Action};
 use crate::storage::ports::BucketLockSet;
@@ -27,9 +27,8 @@ fn not_enabled_conflict() -> CoreError {
 impl StorageService {
     /// CreateBucket with `x-amz-bucket-object-lock-enabled: true`: the
     /// bucket, its versioning `Enabled` and Object Lock enabled (without a
-    /// default retention). Three statements: a crash between them leaves a
-    /// bucket with less (never a locked bucket that is not versioned), for
-    /// the client, which got no answer, to configure or delete.
+    /// default retention), in one statement: no crash leaves the bucket
+    /// without its lock.
     ///
     /// # Errors
     /// As [`Self::create_bucket_with_tags`].
@@ -40,21 +39,8 @@ impl StorageService {
         name: &str,
         tags: &Tags,
     ) -> CoreResult<Bucket> {
-        let bucket = self.create_bucket_with_tags(caller, name, tags).await?;
-        self.repo
-            .set_bucket_versioning(caller.user_id, &bucket.name, Versioning::Enabled)
-            .await?;
-        match self
-            .repo
-            .set_bucket_object_lock(caller.user_id, &bucket.name, &ObjectLockConfig::default())
-            .await?
-        {
-            BucketLockSet::Set => Ok(bucket),
-            BucketLockSet::NotVersioned => Err(not_enabled_conflict()),
-            BucketLockSet::Missing => {
-                Err(CoreError::not_found(Resource::Bucket, bucket.name.as_str()))
-            }
-        }
+        self.create_new_bucket(caller, name, tags, Some(&ObjectLockConfig::default()))
+            .await
     }
 
     /// The Object Lock configuration of the caller's bucket
