@@ -420,6 +420,33 @@ pub enum StorageCommand {
         #[arg(long, value_name = "ID", conflicts_with = "recursive")]
         version_id: Option<String>,
     },
+    /// Make a bucket prefix hold what a directory holds, or the other way
+    /// round, transferring only new and changed files
+    #[command(
+        after_help = "Examples:\n  cloud storage sync ./site s3://my-bucket/www\n  cloud storage sync s3://my-bucket/www ./site --delete\n  cloud storage sync ./photos s3://photos --exclude '*.tmp' --dry-run\n\nThe bucket side is written s3://BUCKET[/PREFIX]; the other side is a\nlocal directory. A file is transferred when the other side lacks it or\nholds different bytes: a different size, or an MD5 other than the\nobject's ETag (for an object from a multipart upload, whose ETag is no\nMD5: a source newer than the destination's copy). --delete removes from\nthe destination what the source lacks (folder markers and excluded\npaths are kept). Downloads follow the rules of download --recursive:\nunsafe keys are refused, nothing is written outside DIR or through a\nsymbolic link."
+    )]
+    Sync {
+        /// A directory, or s3://BUCKET[/PREFIX]
+        #[arg(value_name = "SOURCE")]
+        source: String,
+        /// s3://BUCKET[/PREFIX], or a directory (created if needed)
+        #[arg(value_name = "DEST")]
+        dest: String,
+        /// Delete from DEST what SOURCE does not hold
+        #[arg(long)]
+        delete: bool,
+        /// Show what would be transferred and deleted; change nothing
+        #[arg(long, short = 'n')]
+        dry_run: bool,
+        /// Leave out paths matching GLOB (relative to the directory and the
+        /// prefix; `*` also matches `/`): never transferred, never deleted.
+        /// Repeatable
+        #[arg(long, value_name = "GLOB")]
+        exclude: Vec<String>,
+        /// Limit the transfer rate (bytes per second: 512K, 10M, …)
+        #[arg(long, value_name = "RATE", value_parser = crate::transfer::parse_rate)]
+        limit_rate: Option<u64>,
+    },
     /// Copy an object on the server (no bytes pass through `cloud`), or
     /// with --recursive every object under a prefix
     #[command(

@@ -247,6 +247,43 @@ impl Sandbox {
     }
 }
 
+impl Sandbox {
+    /// Opens `path` if it is an existing directory, creating nothing:
+    /// `None` when there is nothing there.
+    ///
+    /// # Errors
+    /// When something that is not a directory is there, or it cannot be
+    /// opened.
+    pub fn open_existing(path: &Path) -> Result<Option<Self>> {
+        match std::fs::metadata(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+            Ok(meta) if !meta.is_dir() => {
+                anyhow::bail!("{} is not a directory", path.display())
+            }
+            Ok(_) => Self::open(path).map(Some),
+        }
+    }
+
+    /// The name at `segments` (at least one) when every directory on the
+    /// way exists and is a directory, never following a link and creating
+    /// nothing; `None` otherwise.
+    pub fn find(&self, segments: &[&str]) -> Option<Target> {
+        let (name, dirs) = segments.split_last()?;
+        let mut current = self.root.try_clone().ok()?;
+        for segment in dirs {
+            current = open_dir(current.as_fd(), segment).ok()?;
+        }
+        let mut path = self.path.clone();
+        path.extend(segments);
+        Some(Target {
+            dir: current,
+            name: (*name).to_owned(),
+            path,
+        })
+    }
+}
+
 /// Removes the temporary file unless it was renamed: on failure, and when
 /// the download future is dropped (Ctrl-C).
 struct TempName<'a> {
@@ -291,6 +328,31 @@ impl Target {
             dev: st.st_dev,
             ino: st.st_ino,
         })
+    }
+
+    /// The regular file at the final name, opened for reading; `None` for
+    /// anything else (a link is not followed, a FIFO is not waited on).
+    pub fn open_file(&self) -> Option<std::fs::File> {
+        let fd = rustix::fs::openat(
+            self.dir.as_fd(),
+            self.name.as_str(),
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .ok()?;
+        let stat = rustix::fs::fstat(&fd).ok()?;
+        (FileType::from_raw_mode(stat.st_mode) == FileType::RegularFile)
+            .then(|| std::fs::File::from(fd))
+    }
+
+    /// Removes the name: a file, or a link itself (never what it points
+    /// to).
+    ///
+    /// # Errors
+    /// As `unlinkat` (a directory is not removed).
+    pub fn remove(&self) -> std::io::Result<()> {
+        rustix::fs::unlinkat(self.dir.as_fd(), self.name.as_str(), AtFlags::empty())
+            .map_err(std::io::Error::from)
     }
 
     /// Streams `body` to a temporary beside the final name and renames it

@@ -13,6 +13,32 @@ use tokio::io::AsyncWriteExt;
 
 use crate::output::Output;
 
+/// The next result of a batch of concurrent requests (`results`), unless
+/// Ctrl-C (`stop`, from [`crate::error::interrupted`]) comes first: then
+/// the bar is abandoned and the error is [`crate::error::Interrupted`]
+/// with `progress()`'s account of what was done.
+///
+/// # Errors
+/// Only the interruption.
+pub async fn next_unless_interrupted<S, F>(
+    results: &mut S,
+    stop: &mut std::pin::Pin<&mut F>,
+    bar: &ProgressBar,
+    progress: impl FnOnce() -> String,
+) -> Result<Option<S::Item>>
+where
+    S: Stream + Unpin,
+    F: std::future::Future<Output = ()>,
+{
+    tokio::select! {
+        next = results.next() => Ok(next),
+        () = stop.as_mut() => {
+            bar.abandon();
+            Err(crate::error::Interrupted(progress()).into())
+        }
+    }
+}
+
 /// A progress bar on stderr when it is a terminal; hidden otherwise.
 pub fn progress_bar(out: &Output, total_bytes: Option<u64>, label: &str) -> ProgressBar {
     if !out.stderr_tty {

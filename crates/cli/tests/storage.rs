@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::Env;
+use common::{Env, tree};
 use futures::StreamExt;
 use std::path::Path;
 use std::process::{Child, Stdio};
@@ -409,42 +409,6 @@ async fn no_overwrite_skips_existing_objects() {
     assert_eq!(stored("a.txt"), "two");
 }
 
-/// Every file under `root` (links as `-> target`), relative, with its bytes.
-fn tree(root: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut dirs = vec![root.to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).expect("lists") {
-            let entry = entry.expect("entry");
-            let path = entry.path();
-            let rel = path
-                .strip_prefix(root)
-                .expect("under root")
-                .to_string_lossy()
-                .into_owned();
-            let kind = entry.file_type().expect("type");
-            if kind.is_symlink() {
-                let target = std::fs::read_link(&path).expect("reads link");
-                out.push((format!("{rel} -> {}", target.display()), Vec::new()));
-            } else if kind.is_dir() {
-                out.push((format!("{rel}/"), Vec::new()));
-                dirs.push(path);
-            } else {
-                out.push((rel, std::fs::read(&path).expect("reads")));
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
-/// A keyed client for putting keys `cloud` would never upload.
-fn client(env: &Env, key: &str) -> miniaws_client::Client {
-    miniaws_client::Client::new(&env.server.url())
-        .expect("client")
-        .with_api_key(key)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recursive_download_round_trips_a_tree() {
     let env = Env::start().await;
@@ -468,7 +432,7 @@ async fn recursive_download_round_trips_a_tree() {
         "tree",
     ]);
     // Neighbours the prefix must not reach: `tree` is the folder `tree/`.
-    let c = client(&env, &api_key);
+    let c = env.client(&api_key);
     c.put_object("rtrip", "tree-old/x.txt", "no", None)
         .await
         .expect("puts");
@@ -544,7 +508,7 @@ async fn recursive_download_never_leaves_the_destination() {
     let env = Env::start().await;
     let api_key = env.sign_up("mallory");
     env.ok(&["storage", "mb", "evil"]);
-    let c = client(&env, &api_key);
+    let c = env.client(&api_key);
     let hostile = [
         "../escape",
         "a/../../escape2",
@@ -691,7 +655,7 @@ async fn recursive_delete_removes_exactly_the_prefix() {
     let env = Env::start().await;
     let api_key = env.sign_up("dora");
     env.ok(&["storage", "mb", "bin"]);
-    let c = client(&env, &api_key);
+    let c = env.client(&api_key);
     for key in [
         "logs/a",
         "logs/b/c",
@@ -765,7 +729,7 @@ async fn recursive_commands_page_through_long_listings() {
     let env = Env::start().await;
     let api_key = env.sign_up("paula");
     env.ok(&["storage", "mb", "pages"]);
-    let c = client(&env, &api_key);
+    let c = env.client(&api_key);
     // One more than the server's page (1,000 keys).
     let keys: Vec<String> = (0..1001).map(|i| format!("many/k{i:04}")).collect();
     futures::stream::iter(&keys)
@@ -808,7 +772,7 @@ async fn recursive_commands_page_through_long_listings() {
 async fn ls_shows_every_page_of_buckets() {
     let env = Env::start().await;
     let api_key = env.sign_up("rita");
-    let c = client(&env, &api_key);
+    let c = env.client(&api_key);
     // One more than the server's page of buckets (1,000).
     let mut buckets: Vec<String> = (0..1001).map(|i| format!("rb-{i:04}")).collect();
     futures::stream::iter(&buckets)
@@ -1011,7 +975,7 @@ async fn keys_that_differ_only_in_case_never_share_a_file() {
     let env = Env::start().await;
     let api_key = env.sign_up("casey");
     env.ok(&["storage", "mb", "cases"]);
-    let c = client(&env, &api_key);
+    let c = env.client(&api_key);
     // Listed in byte order: upper case first.
     for key in [
         "Docs/Guide.md",
@@ -1385,7 +1349,7 @@ async fn copy_and_move_on_the_server() {
     let api_key = env.sign_up("coco");
     env.ok(&["storage", "mb", "cp-src"]);
     env.ok(&["storage", "mb", "cp-dst"]);
-    let c = client(&env, &api_key);
+    let c = env.client(&api_key);
     let body = noise(3 << 20, 5);
     c.put_object(
         "cp-src",

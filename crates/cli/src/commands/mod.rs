@@ -5,4 +5,5 @@ pub mod completion;
 pub mod compute;
 pub mod storage;
 pub mod storage_copy;
+pub mod storage_sync;
 pub mod storage_tree;

@@ -9,11 +9,12 @@ use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 
 use super::storage_copy::{CopyArgs, copy};
+use super::storage_sync::{SyncOptions, sync};
 use super::storage_tree::{delete_tree, download_tree};
 use crate::cli::{StorageCommand, VersioningState};
 use crate::context::Ctx;
 use crate::error::{Interrupted, interrupted, user};
-use crate::output::{human_bytes, printable, relative_time};
+use crate::output::{Output, human_bytes, printable, relative_time};
 use crate::transfer::{download_to, file_stream, progress_bar};
 
 /// Runs one `cloud storage` command.
@@ -98,6 +99,22 @@ pub async fn run(ctx: &mut Ctx, cmd: StorageCommand) -> Result<()> {
             }
             _ => delete_tree(ctx, &bucket, yes, all_versions).await,
         },
+        StorageCommand::Sync {
+            source,
+            dest,
+            delete,
+            dry_run,
+            exclude,
+            limit_rate,
+        } => {
+            let opts = SyncOptions {
+                delete,
+                dry_run,
+                exclude,
+                limit_rate,
+            };
+            sync(ctx, &source, &dest, &opts).await
+        }
         StorageCommand::Copy {
             source,
             dest,
@@ -313,15 +330,15 @@ async fn versioning(ctx: &mut Ctx, bucket: &str, state: Option<VersioningState>)
 }
 
 /// Settings shared by every file of an upload.
-struct UploadOptions {
-    content_type: Option<String>,
-    limit_rate: Option<u64>,
+pub(super) struct UploadOptions {
+    pub(super) content_type: Option<String>,
+    pub(super) limit_rate: Option<u64>,
     /// Skip keys that exist (`--no-overwrite`).
-    no_overwrite: bool,
+    pub(super) no_overwrite: bool,
 }
 
 /// Opens `path` for reading, with a message that names it.
-async fn open(path: &Path) -> Result<(tokio::fs::File, u64)> {
+pub(super) async fn open(path: &Path) -> Result<(tokio::fs::File, u64)> {
     let file = tokio::fs::File::open(path).await.map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             user(format!("no such file: {}", path.display()))
@@ -354,7 +371,7 @@ async fn object_exists(client: &Client, bucket: &str, key: &str) -> Result<bool>
 /// Streams one file; the bar counts its bytes. `None`: skipped under
 /// `--no-overwrite` because the key exists (looked up first, so that an
 /// existing object costs no transfer, and checked again by the server).
-async fn put_file(
+pub(super) async fn put_file(
     client: &Client,
     bucket: &str,
     key: &str,
@@ -438,11 +455,23 @@ async fn upload_one(
     Ok(())
 }
 
-/// The regular files under `root`, sorted, with their paths relative to
-/// it in `/` form. Symbolic links to directories are not followed (they
-/// could loop); links to files are uploaded as the file.
-fn walk(root: &Path) -> Result<Vec<(PathBuf, String)>> {
-    let mut files = Vec::new();
+/// The files under a directory, as [`walk`] finds them.
+#[derive(Debug, Default)]
+pub(super) struct Walked {
+    /// Each regular file's path and its path relative to the root in `/`
+    /// form (the key it uploads to, below the prefix), sorted by the
+    /// latter.
+    pub(super) files: Vec<(PathBuf, String)>,
+    /// Files whose relative path is not UTF-8, which a key must be: never
+    /// named after a lossy version of it (two such names could become one
+    /// key).
+    pub(super) unnamed: Vec<PathBuf>,
+}
+
+/// The regular files under `root`. Symbolic links to directories are not
+/// followed (they could loop); links to files are taken as the file.
+pub(super) fn walk(root: &Path) -> Result<Walked> {
+    let mut walked = Walked::default();
     let mut dirs = vec![PathBuf::new()];
     while let Some(rel) = dirs.pop() {
         let dir = root.join(&rel);
@@ -457,17 +486,31 @@ fn walk(root: &Path) -> Result<Vec<(PathBuf, String)>> {
             if kind.is_dir() {
                 dirs.push(rel_path);
             } else if kind.is_file() || (kind.is_symlink() && entry.path().is_file()) {
-                let key = rel_path
+                let key: Option<Vec<&str>> = rel_path
                     .components()
-                    .map(|c| c.as_os_str().to_string_lossy())
-                    .collect::<Vec<_>>()
-                    .join("/");
-                files.push((entry.path(), key));
+                    .map(|c| c.as_os_str().to_str())
+                    .collect();
+                match key {
+                    Some(segments) => walked.files.push((entry.path(), segments.join("/"))),
+                    None => walked.unnamed.push(entry.path()),
+                }
             }
         }
     }
-    files.sort_by(|a, b| a.1.cmp(&b.1));
-    Ok(files)
+    walked.files.sort_by(|a, b| a.1.cmp(&b.1));
+    Ok(walked)
+}
+
+/// Warns about each file [`walk`] could not name.
+pub(super) fn warn_unnamed(out: &Output, unnamed: &[PathBuf]) {
+    let bar = indicatif::ProgressBar::hidden();
+    for path in unnamed {
+        let text = format!(
+            "skipped {}: its name is not UTF-8, which a key must be",
+            printable(&path.to_string_lossy())
+        );
+        super::storage_tree::warn(out, &bar, &text);
+    }
 }
 
 async fn upload_tree(
@@ -495,7 +538,8 @@ async fn upload_tree(
     } else {
         format!("{prefix}/")
     };
-    let files = walk(root)?;
+    let Walked { files, unnamed } = walk(root)?;
+    warn_unnamed(&ctx.out, &unnamed);
     if files.is_empty() {
         return Err(user(format!("{} holds no files to upload", root.display())));
     }
@@ -870,6 +914,7 @@ mod tests {
 
     #[test]
     fn walk_finds_files_in_key_order() {
+        use std::os::unix::ffi::OsStrExt;
         let dir = tempfile::tempdir().expect("temp dir");
         let root = dir.path();
         std::fs::create_dir_all(root.join("b/c")).expect("dirs");
@@ -878,11 +923,12 @@ mod tests {
             std::fs::write(root.join(f), f).expect("writes");
         }
         std::os::unix::fs::symlink(root, root.join("b/loop")).expect("symlink");
-        let keys: Vec<String> = walk(root)
-            .expect("walks")
-            .into_iter()
-            .map(|f| f.1)
-            .collect();
+        // Not UTF-8: no key can name it, and a lossy one must not.
+        let odd = root.join(std::ffi::OsStr::from_bytes(b"b/caf\xe9"));
+        std::fs::write(&odd, "latin-1").expect("writes");
+        let walked = walk(root).expect("walks");
+        let keys: Vec<&str> = walked.files.iter().map(|f| f.1.as_str()).collect();
         assert_eq!(keys, [".hidden", "b/c/two", "b/one", "z.txt"]);
+        assert_eq!(walked.unnamed, [odd]);
     }
 }

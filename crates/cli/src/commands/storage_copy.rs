@@ -17,9 +17,9 @@ use serde::Serialize;
 use super::storage::not_found_hint;
 use super::storage_tree::{Problem, listing, named, split_target, warn};
 use crate::context::Ctx;
-use crate::error::{Interrupted, describe, interrupted, user};
+use crate::error::{describe, interrupted, user};
 use crate::output::{human_bytes, printable};
-use crate::transfer::count_bar;
+use crate::transfer::{count_bar, next_unless_interrupted};
 
 /// How many copies are in flight at once.
 const COPY_CONCURRENCY: usize = 4;
@@ -300,18 +300,14 @@ async fn copy_tree(ctx: &mut Ctx, args: &CopyArgs) -> Result<()> {
         failed: Vec::new(),
     };
     loop {
-        let next = tokio::select! {
-            next = results.next() => next,
-            () = &mut stop => {
-                bar.abandon();
-                return Err(Interrupted(format!(
-                    "interrupted: {} of {count} objects were {} (the sources not yet done are untouched)",
-                    report.copied.len(),
-                    verb_past(args)
-                ))
-                .into());
-            }
-        };
+        let next = next_unless_interrupted(&mut results, &mut stop, &bar, || {
+            format!(
+                "interrupted: {} of {count} objects were {} (the sources not yet done are untouched)",
+                report.copied.len(),
+                verb_past(args)
+            )
+        })
+        .await?;
         let Some((pair, result)) = next else {
             break;
         };

@@ -23,7 +23,7 @@ use crate::context::Ctx;
 use crate::error::{Interrupted, describe, interrupted, user};
 use crate::output::{Output, human_bytes, printable};
 use crate::sandbox::{FileId, Place, Sandbox, Target, Written, place};
-use crate::transfer::{count_bar, progress_bar};
+use crate::transfer::{count_bar, next_unless_interrupted, progress_bar};
 
 /// How many deletions are in flight at once.
 const DELETE_CONCURRENCY: usize = 8;
@@ -65,10 +65,10 @@ pub(super) struct Problem {
 
 /// A downloaded object.
 #[derive(Debug, Serialize)]
-struct Saved {
-    key: String,
-    path: PathBuf,
-    size_bytes: u64,
+pub(super) struct Saved {
+    pub(super) key: String,
+    pub(super) path: PathBuf,
+    pub(super) size_bytes: u64,
 }
 
 /// Prints `warning: text` on stderr without breaking the progress bar.
@@ -102,14 +102,21 @@ pub(super) fn named(problems: &[&Problem]) -> String {
 
 /// What a recursive download did, key by key.
 #[derive(Default)]
-struct DownloadReport {
-    downloaded: Vec<Saved>,
+pub(super) struct DownloadReport {
+    pub(super) downloaded: Vec<Saved>,
     /// Existing files left alone (`--no-overwrite`).
-    skipped: Vec<String>,
+    pub(super) skipped: Vec<String>,
     /// Keys that are not safe relative paths: never written.
-    refused: Vec<Problem>,
+    pub(super) refused: Vec<Problem>,
     /// Conflicts (a file where a directory is needed, …) and transfer errors.
-    failed: Vec<Problem>,
+    pub(super) failed: Vec<Problem>,
+}
+
+impl DownloadReport {
+    /// The bytes of the files written.
+    pub(super) fn downloaded_bytes(&self) -> u64 {
+        self.downloaded.iter().map(|s| s.size_bytes).sum()
+    }
 }
 
 /// The files a recursive download wrote, to recognize a later key that
@@ -182,8 +189,88 @@ pub async fn download_tree(
             "there are no objects under {bucket}/{prefix}: see `cloud storage ls {bucket}`"
         )));
     }
-    let sandbox = Sandbox::open(dest)?;
     let out = ctx.out;
+    let from = Tree {
+        client: &client,
+        bucket,
+        prefix: &prefix,
+    };
+    let report = download_objects(&out, &from, &objects, dest, no_overwrite, limit).await?;
+    let problems: Vec<&Problem> = report.refused.iter().chain(&report.failed).collect();
+    if out.json {
+        out.print_json(&serde_json::json!({
+            "bucket": bucket,
+            "prefix": prefix,
+            "directory": dest,
+            "downloaded": report.downloaded,
+            "skipped": report.skipped,
+            "refused": report.refused,
+            "failed": report.failed,
+        }))?;
+    } else {
+        let mut summary = format!(
+            "Downloaded {} files ({}) from {bucket}/{prefix} to {}",
+            report.downloaded.len(),
+            human_bytes(report.downloaded_bytes()),
+            dest.display()
+        );
+        if !report.skipped.is_empty() {
+            summary.push_str(&format!(
+                "; skipped {} that already existed",
+                report.skipped.len()
+            ));
+        }
+        if !report.refused.is_empty() {
+            summary.push_str(&format!("; refused {} unsafe keys", report.refused.len()));
+        }
+        if !report.failed.is_empty() {
+            summary.push_str(&format!("; {} failed", report.failed.len()));
+        }
+        summary.push('.');
+        if problems.is_empty() {
+            out.success(&summary);
+        } else {
+            out.line(&summary);
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(user(format!(
+        "{} of {} objects were not downloaded: {}",
+        problems.len(),
+        objects.len(),
+        named(&problems)
+    )))
+}
+
+/// Where a recursive download reads from: a bucket and a prefix that is a
+/// folder (empty, or ending in `/`).
+pub(super) struct Tree<'a> {
+    pub(super) client: &'a Client,
+    pub(super) bucket: &'a str,
+    pub(super) prefix: &'a str,
+}
+
+/// Downloads `objects` (keys under `from.prefix`) into `dest`, each key's
+/// part below the prefix a path under it, and says key by key what
+/// happened. Only an interruption (Ctrl-C) or an unusable `dest` is an
+/// error: a key that cannot be written is reported and the rest go on.
+pub(super) async fn download_objects(
+    out: &Output,
+    from: &Tree<'_>,
+    objects: &[ObjectInfo],
+    dest: &Path,
+    no_overwrite: bool,
+    limit: Option<u64>,
+) -> Result<DownloadReport> {
+    let Tree {
+        client,
+        bucket,
+        prefix,
+    } = *from;
+    let out = *out;
+    let sandbox = Sandbox::open(dest)?;
     let total: u64 = objects.iter().map(|o| o.size_bytes).sum();
     let bar = progress_bar(&out, Some(total), "downloading");
     let stop = interrupted();
@@ -191,7 +278,7 @@ pub async fn download_tree(
     let mut report = DownloadReport::default();
     let mut written = WrittenFiles::default();
     let mut done_bytes = 0u64;
-    for object in &objects {
+    for object in objects {
         // Failed and skipped objects count as done, so the bar ends full.
         bar.set_position(done_bytes);
         done_bytes += object.size_bytes;
@@ -205,7 +292,7 @@ pub async fn download_tree(
                 reason,
             });
         };
-        let Some(rel) = key.strip_prefix(prefix.as_str()) else {
+        let Some(rel) = key.strip_prefix(prefix) else {
             refuse(format!("is not under the prefix {prefix:?}"));
             continue;
         };
@@ -297,7 +384,7 @@ pub async fn download_tree(
             _ => {}
         }
         let fetched = tokio::select! {
-            r = fetch(&client, bucket, key, &target, &bar, limit, no_overwrite) => r,
+            r = fetch(client, bucket, key, &target, &bar, limit, no_overwrite) => r,
             () = &mut stop => {
                 bar.abandon();
                 return Err(Interrupted(format!(
@@ -336,52 +423,7 @@ pub async fn download_tree(
         }
     }
     bar.finish_and_clear();
-    let problems: Vec<&Problem> = report.refused.iter().chain(&report.failed).collect();
-    if out.json {
-        out.print_json(&serde_json::json!({
-            "bucket": bucket,
-            "prefix": prefix,
-            "directory": dest,
-            "downloaded": report.downloaded,
-            "skipped": report.skipped,
-            "refused": report.refused,
-            "failed": report.failed,
-        }))?;
-    } else {
-        let mut summary = format!(
-            "Downloaded {} files ({}) from {bucket}/{prefix} to {}",
-            report.downloaded.len(),
-            human_bytes(report.downloaded.iter().map(|s| s.size_bytes).sum()),
-            dest.display()
-        );
-        if !report.skipped.is_empty() {
-            summary.push_str(&format!(
-                "; skipped {} that already existed",
-                report.skipped.len()
-            ));
-        }
-        if !report.refused.is_empty() {
-            summary.push_str(&format!("; refused {} unsafe keys", report.refused.len()));
-        }
-        if !report.failed.is_empty() {
-            summary.push_str(&format!("; {} failed", report.failed.len()));
-        }
-        summary.push('.');
-        if problems.is_empty() {
-            out.success(&summary);
-        } else {
-            out.line(&summary);
-        }
-    }
-    if problems.is_empty() {
-        return Ok(());
-    }
-    Err(user(format!(
-        "{} of {} objects were not downloaded: {}",
-        problems.len(),
-        objects.len(),
-        named(&problems)
-    )))
+    Ok(report)
 }
 
 /// Asks `question` on the terminal; refuses without one.
@@ -495,17 +537,13 @@ pub async fn delete_tree(ctx: &mut Ctx, target: &str, yes: bool, all_versions: b
     let mut deleted: Vec<&Doomed> = Vec::with_capacity(count);
     let mut failed: Vec<Problem> = Vec::new();
     loop {
-        let next = tokio::select! {
-            next = results.next() => next,
-            () = &mut stop => {
-                bar.abandon();
-                return Err(Interrupted(format!(
-                    "interrupted after deleting {} of {count} {what} {scope}",
-                    deleted.len()
-                ))
-                .into());
-            }
-        };
+        let next = next_unless_interrupted(&mut results, &mut stop, &bar, || {
+            format!(
+                "interrupted after deleting {} of {count} {what} {scope}",
+                deleted.len()
+            )
+        })
+        .await?;
         let Some((object, result)) = next else {
             break;
         };

@@ -74,6 +74,14 @@ impl Env {
         self.home.path().join("miniaws").join("config.toml")
     }
 
+    /// A client of this server holding `api_key`, to set up what `cloud`
+    /// would never write and to check what it did.
+    pub fn client(&self, api_key: &str) -> miniaws_client::Client {
+        miniaws_client::Client::new(&self.server.url())
+            .expect("client")
+            .with_api_key(api_key)
+    }
+
     /// Creates user `name` with `cloud auth create-demo` and returns its key.
     pub fn sign_up(&self, name: &str) -> String {
         let created = self.json(&["auth", "create-demo", name]);
@@ -138,4 +146,33 @@ pub fn dead_endpoint() -> String {
     let port = listener.local_addr().expect("has an address").port();
     drop(listener);
     format!("http://127.0.0.1:{port}")
+}
+
+/// Every file under `root` (links as `-> target`), relative, with its bytes.
+pub fn tree(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("lists") {
+            let entry = entry.expect("entry");
+            let path = entry.path();
+            let rel = path
+                .strip_prefix(root)
+                .expect("under root")
+                .to_string_lossy()
+                .into_owned();
+            let kind = entry.file_type().expect("type");
+            if kind.is_symlink() {
+                let target = std::fs::read_link(&path).expect("reads link");
+                out.push((format!("{rel} -> {}", target.display()), Vec::new()));
+            } else if kind.is_dir() {
+                out.push((format!("{rel}/"), Vec::new()));
+                dirs.push(path);
+            } else {
+                out.push((rel, std::fs::read(&path).expect("reads")));
+            }
+        }
+    }
+    out.sort();
+    out
 }
