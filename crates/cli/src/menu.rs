@@ -167,6 +167,22 @@ const SERVICES: &[Service] = &[
                     Prompt::Arg("destination (bucket, bucket/key or bucket/prefix/)"),
                 ],
             },
+            Action {
+                label: "sync a directory up to a bucket (only what changed)",
+                words: &["storage", "sync"],
+                prompts: &[
+                    Prompt::Arg("directory"),
+                    Prompt::Arg("destination (s3://bucket or s3://bucket/prefix)"),
+                ],
+            },
+            Action {
+                label: "sync a bucket down into a directory (only what changed)",
+                words: &["storage", "sync"],
+                prompts: &[
+                    Prompt::Arg("source (s3://bucket or s3://bucket/prefix)"),
+                    Prompt::Arg("directory"),
+                ],
+            },
         ],
     },
     Service {

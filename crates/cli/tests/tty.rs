@@ -461,6 +461,25 @@ async fn the_menu_drives_the_storage_commands() {
     );
     seen = screen.wait_after(seen, "Moved menu-bkt/copy.txt to menu-bkt/moved/copy.txt");
     assert_eq!(keys_on_server("menu-bkt"), ["hello.txt", "moved/copy.txt"]);
+    // Sync a prefix down into a directory (15th).
+    storage_action(
+        &mut keys,
+        &mut seen,
+        14,
+        &[
+            (
+                "source (s3://bucket or s3://bucket/prefix)",
+                "s3://menu-bkt/moved",
+            ),
+            ("directory", "synced"),
+        ],
+    );
+    seen = screen.wait_after(seen, "sync s3://menu-bkt/moved synced");
+    seen = screen.wait_after(seen, "downloaded 1 file");
+    assert_eq!(
+        std::fs::read_to_string(cwd.join("synced/copy.txt")).expect("synced"),
+        "hello from the menu\n"
+    );
     storage_action(
         &mut keys,
         &mut seen,
