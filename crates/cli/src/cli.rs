@@ -217,7 +217,7 @@ pub enum ComputeCommand {
         /// An environment variable K=V; repeatable
         #[arg(long = "env", short = 'e', value_name = "K=V", value_parser = parse_env)]
         env: Vec<(String, String)>,
-        /// The instance type (t3.nano … t3.xlarge) [default: the server's, t3.micro]
+        /// The instance type (t3.nano … t3.2xlarge, t2.nano … t2.2xlarge) [default: the server's, t3.micro]
         #[arg(long = "type", short = 't', value_name = "TYPE")]
         instance_type: Option<String>,
         /// The command to run instead of the image's, after `--`

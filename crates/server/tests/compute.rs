@@ -82,8 +82,9 @@ async fn httpd_serves_through_the_published_port_with_env_and_limits() {
     assert!(docker(&["inspect", "-f", "{{.Name}}", &cid]).starts_with("/miniaws-web-"));
 
     let types = client.instance_types().await.expect("types");
-    assert_eq!(types.len(), 6);
+    assert_eq!(types.len(), 14);
     assert!(types.iter().any(|t| t.name == "t3.micro" && t.default));
+    assert!(types.iter().any(|t| t.name == "t2.micro" && !t.default));
 }
 
 #[tokio::test]

@@ -556,8 +556,10 @@ impl InstanceType {
 /// The type used when a launch names none.
 pub const DEFAULT_INSTANCE_TYPE: &str = "t3.micro";
 
-/// The catalogue, with AWS's names and figures.
-pub const INSTANCE_TYPES: [InstanceType; 6] = [
+/// The catalogue, with AWS's names and figures: the burstable general-
+/// purpose families, `t3` and the older `t2` that free-tier tutorials and
+/// scripts name (`t2.micro`).
+pub const INSTANCE_TYPES: [InstanceType; 14] = [
     InstanceType {
         name: "t3.nano",
         vcpus: 2,
@@ -587,6 +589,46 @@ pub const INSTANCE_TYPES: [InstanceType; 6] = [
         name: "t3.xlarge",
         vcpus: 4,
         memory_mib: 16384,
+    },
+    InstanceType {
+        name: "t3.2xlarge",
+        vcpus: 8,
+        memory_mib: 32768,
+    },
+    InstanceType {
+        name: "t2.nano",
+        vcpus: 1,
+        memory_mib: 512,
+    },
+    InstanceType {
+        name: "t2.micro",
+        vcpus: 1,
+        memory_mib: 1024,
+    },
+    InstanceType {
+        name: "t2.small",
+        vcpus: 1,
+        memory_mib: 2048,
+    },
+    InstanceType {
+        name: "t2.medium",
+        vcpus: 2,
+        memory_mib: 4096,
+    },
+    InstanceType {
+        name: "t2.large",
+        vcpus: 2,
+        memory_mib: 8192,
+    },
+    InstanceType {
+        name: "t2.xlarge",
+        vcpus: 4,
+        memory_mib: 16384,
+    },
+    InstanceType {
+        name: "t2.2xlarge",
+        vcpus: 8,
+        memory_mib: 32768,
     },
 ];
 
@@ -810,6 +852,8 @@ mod tests {
         let t = instance_type(DEFAULT_INSTANCE_TYPE).unwrap();
         assert_eq!((t.vcpus, t.memory_mib), (2, 1024));
         assert_eq!(instance_type("t3.xlarge").unwrap().memory_bytes(), 16 << 30);
+        let t2 = instance_type("t2.micro").unwrap();
+        assert_eq!((t2.vcpus, t2.memory_mib), (1, 1024));
         let err = instance_type("m5.large").unwrap_err().to_string();
         assert!(err.contains("t3.nano") && err.contains("m5.large"), "{err}");
     }
