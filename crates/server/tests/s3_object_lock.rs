@@ -7,7 +7,9 @@
 //! body checksum), by the bucket's default, and by
 //! Put/GetObjectRetention and Put/GetObjectLegalHold (COMPLIANCE never
 //! shortened nor turned into GOVERNANCE, GOVERNANCE only with the bypass);
-//! HeadObject's headers; deletes of a locked version refused (DeleteObject
+//! HeadObject's and GetObject's headers, answered only to a reader holding
+//! `s3:GetObjectRetention` / `s3:GetObjectLegalHold` (another user granted
+//! `s3:GetObject` alone, the owner denied one by the policy); deletes of a locked version refused (DeleteObject
 //! and DeleteObjects, per key), GOVERNANCE bypassed with the header unless
 //! a bucket policy denies `s3:BypassGovernanceRetention`, a delete marker
 //! allowed, an expired retention no longer protecting; the native API's
@@ -928,6 +930,156 @@ async fn delete_protection(s3: &Client, native: &miniaws_client::Client) {
     );
 }
 
+/// The owner id ListBuckets answers for the client's user.
+async fn owner_id(s3: &Client) -> String {
+    s3.list_buckets()
+        .send()
+        .await
+        .expect("ListBuckets")
+        .owner()
+        .and_then(|o| o.id())
+        .expect("an owner id")
+        .to_owned()
+}
+
+/// What HeadObject (of `version`, else the current version) and GetObject
+/// answer of the lock: (mode, retain-until date, legal hold).
+async fn lock_headers(
+    s3: &Client,
+    bucket: &str,
+    key: &str,
+    version: Option<&str>,
+) -> (
+    Option<ObjectLockMode>,
+    Option<i64>,
+    Option<ObjectLockLegalHoldStatus>,
+) {
+    let head = s3
+        .head_object()
+        .bucket(bucket)
+        .key(key)
+        .set_version_id(version.map(str::to_owned))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("HeadObject {bucket}/{key}: {e:?}"));
+    let seen = (
+        head.object_lock_mode().cloned(),
+        head.object_lock_retain_until_date().map(DateTime::secs),
+        head.object_lock_legal_hold_status().cloned(),
+    );
+    let get = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .set_version_id(version.map(str::to_owned))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GetObject {bucket}/{key}: {e:?}"));
+    assert_eq!(
+        (
+            get.object_lock_mode().cloned(),
+            get.object_lock_retain_until_date().map(DateTime::secs),
+            get.object_lock_legal_hold_status().cloned(),
+        ),
+        seen,
+        "GetObject answers as HeadObject"
+    );
+    seen
+}
+
+/// HeadObject and GetObject answer the retention only to a reader holding
+/// `s3:GetObjectRetention`, the legal hold only to one holding
+/// `s3:GetObjectLegalHold`: another user granted `s3:GetObject` alone sees
+/// neither; the owner denied `s3:GetObjectLegalHold` does not see the hold.
+async fn lock_headers_need_permission(s3: &Client, other: &Client) {
+    let b = "ol-seen";
+    create_locked(s3, b).await;
+    let until = in_secs(3600);
+    let v = put(s3, b, "k", |r| {
+        r.object_lock_mode(ObjectLockMode::Governance)
+            .object_lock_retain_until_date(until)
+            .object_lock_legal_hold_status(ObjectLockLegalHoldStatus::On)
+    })
+    .await;
+    let all = (
+        Some(ObjectLockMode::Governance),
+        Some(until.secs()),
+        Some(ObjectLockLegalHoldStatus::On),
+    );
+    assert_eq!(lock_headers(s3, b, "k", None).await, all, "the owner");
+
+    let bob = owner_id(other).await;
+    let allow = |actions: &str| {
+        format!(
+            r#"{{"Effect":"Allow","Principal":{{"AWS":"{bob}"}},"Action":[{actions}],"Resource":"arn:aws:s3:::{b}/*"}}"#
+        )
+    };
+    let set_policy = |statements: Vec<String>| {
+        let policy = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{}]}}"#,
+            statements.join(",")
+        );
+        s3.put_bucket_policy().bucket(b).policy(policy).send()
+    };
+    set_policy(vec![allow(r#""s3:GetObject","s3:GetObjectVersion""#)])
+        .await
+        .expect("PutBucketPolicy");
+    let nothing = (None, None, None);
+    assert_eq!(
+        lock_headers(other, b, "k", None).await,
+        nothing,
+        "granted s3:GetObject alone"
+    );
+    assert_eq!(
+        lock_headers(other, b, "k", Some(&v)).await,
+        nothing,
+        "granted s3:GetObjectVersion alone"
+    );
+    set_policy(vec![allow(
+        r#""s3:GetObject","s3:GetObjectVersion","s3:GetObjectRetention""#,
+    )])
+    .await
+    .expect("PutBucketPolicy");
+    let retention_only = (all.0.clone(), all.1, None);
+    assert_eq!(
+        lock_headers(other, b, "k", None).await,
+        retention_only,
+        "granted s3:GetObjectRetention too"
+    );
+    assert_eq!(lock_headers(other, b, "k", Some(&v)).await, retention_only);
+    set_policy(vec![allow(
+        r#""s3:GetObject","s3:GetObjectVersion","s3:GetObjectLegalHold""#,
+    )])
+    .await
+    .expect("PutBucketPolicy");
+    assert_eq!(
+        lock_headers(other, b, "k", None).await,
+        (None, None, all.2.clone()),
+        "granted s3:GetObjectLegalHold too"
+    );
+
+    // The owner, denied s3:GetObjectLegalHold.
+    set_policy(vec![format!(
+        r#"{{"Effect":"Deny","Principal":"*","Action":"s3:GetObjectLegalHold","Resource":"arn:aws:s3:::{b}/*"}}"#
+    )])
+    .await
+    .expect("PutBucketPolicy");
+    assert_eq!(
+        lock_headers(s3, b, "k", None).await,
+        retention_only,
+        "the owner denied s3:GetObjectLegalHold"
+    );
+    assert_eq!(lock_headers(s3, b, "k", Some(&v)).await, retention_only);
+    let hold = s3.get_object_legal_hold().bucket(b).key("k").send().await;
+    assert_eq!(code(hold), denied(), "nor GetObjectLegalHold");
+    s3.delete_bucket_policy()
+        .bucket(b)
+        .send()
+        .await
+        .expect("DeleteBucketPolicy");
+    assert_eq!(lock_headers(s3, b, "k", None).await, all, "the policy gone");
+}
+
 /// The lifecycle's NoncurrentVersionExpiration removes an old unlocked
 /// version and leaves a locked one (sweep every second).
 async fn lifecycle_keeps_locked(server: &TestServer, backend: Backend, s3: &Client) {
@@ -1014,6 +1166,7 @@ async fn run(backend: Backend) {
     bucket_configuration(&a, &b).await;
     retention_and_holds(&server, &alice, &a, &b).await;
     delete_protection(&a, &native).await;
+    lock_headers_need_permission(&a, &b).await;
     lifecycle_keeps_locked(&server, backend, &a).await;
 }
 

@@ -295,7 +295,8 @@ pub struct ObjectMeta {
     /// state it read in the same lookup (no query of its own).
     pub in_versioned_bucket: bool,
     /// Its Object Lock retention and legal hold (none outside a bucket
-    /// with Object Lock).
+    /// with Object Lock). A read for HeadObject or GetObject answers only
+    /// what the reader may see of it ([`super::object_lock::LockView`]).
     pub lock: super::object_lock::ObjectLock,
 }
 

@@ -70,6 +70,27 @@ pub struct ObjectLock {
     pub legal_hold: bool,
 }
 
+/// What of a version's lock a reader may see in HeadObject's and
+/// GetObject's answer: S3 sends `x-amz-object-lock-mode` and
+/// `-retain-until-date` only to a requester with `s3:GetObjectRetention`,
+/// `x-amz-object-lock-legal-hold` only to one with `s3:GetObjectLegalHold`
+/// (<https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html>).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockView {
+    /// The retention (mode and date) is seen.
+    pub retention: bool,
+    /// The legal hold is seen.
+    pub legal_hold: bool,
+}
+
+impl LockView {
+    /// Nothing of the lock is seen.
+    pub const HIDDEN: Self = Self {
+        retention: false,
+        legal_hold: false,
+    };
+}
+
 /// A change of a version's lock (PutObjectRetention, PutObjectLegalHold).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LockChange {
@@ -98,6 +119,15 @@ pub enum VersionLock {
 }
 
 impl ObjectLock {
+    /// The lock as a reader allowed `view` sees it: what they may not see
+    /// reads as absent.
+    pub fn seen_with(self, view: LockView) -> Self {
+        Self {
+            retention: self.retention.filter(|_| view.retention),
+            legal_hold: self.legal_hold && view.legal_hold,
+        }
+    }
+
     /// Whether the lock keeps the version from being removed at `now`:
     /// a legal hold, or a retention whose date has not passed, unless it is
     /// GOVERNANCE and `bypass` (the caller asked for, and may, bypass it).
@@ -399,6 +429,22 @@ mod tests {
             legal_hold: false,
         };
         assert!(comp.protects(now, true));
+        let both = ObjectLock {
+            retention: ret(LockMode::Governance, 10),
+            legal_hold: true,
+        };
+        assert_eq!(both.seen_with(LockView::HIDDEN), ObjectLock::default());
+        let retention_only = LockView {
+            retention: true,
+            legal_hold: false,
+        };
+        assert_eq!(
+            both.seen_with(retention_only),
+            ObjectLock {
+                legal_hold: false,
+                ..both
+            }
+        );
         let held = hold.apply(&LockChange::LegalHold(false), now).expect("off");
         assert!(!held.protects(now, false));
 

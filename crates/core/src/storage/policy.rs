@@ -544,6 +544,25 @@ impl BucketPolicy {
             .all(|a| self.allows(who, &a.to_ascii_lowercase(), &resource))
     }
 
+    /// Whether `who` (as for [`Self::grants`]) holds `action` on `key` of
+    /// `bucket`: every IAM action it names allowed, none denied. Not an
+    /// access check of its own: what a granted read answers depends on it
+    /// (HeadObject's Object Lock headers need `s3:GetObjectRetention` and
+    /// `s3:GetObjectLegalHold`).
+    pub fn grants_on_object(
+        &self,
+        who: Option<UserId>,
+        action: S3Action,
+        bucket: &str,
+        key: &str,
+    ) -> bool {
+        let resource = format!("{bucket}/{key}");
+        action
+            .names()
+            .iter()
+            .all(|a| self.allows(who, &a.to_ascii_lowercase(), &resource))
+    }
+
     /// The IAM action an explicit `Deny` of this policy refuses to the
     /// bucket's owner for `access` of `bucket`, if any. On S3 an explicit
     /// `Deny` applies to every principal it names, the owning account
@@ -928,6 +947,10 @@ pub struct PublicGrant {
     /// version named): a copy of the object takes its tags along only
     /// then.
     pub(crate) may_read_tags: bool,
+    /// What of the key's Object Lock the reader may see in HeadObject's
+    /// and GetObject's answer (`s3:GetObjectRetention`,
+    /// `s3:GetObjectLegalHold`).
+    pub(crate) lock_view: crate::storage::object_lock::LockView,
 }
 
 impl PublicGrant {

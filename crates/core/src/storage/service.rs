@@ -15,8 +15,7 @@ use super::domain::{
 };
 use super::lifecycle::{LifecycleConfiguration, ObjectExpiry};
 use super::listing::{self, BucketPage, ListBucketsInput, ListObjectsInput, ListObjectsPage};
-use super::object_lock::ObjectLock;
-use super::object_lock::ObjectLockConfig;
+use super::object_lock::{LockView, ObjectLock, ObjectLockConfig};
 use super::policy::{Access, BucketPolicy, PublicAction, PublicGrant, Reader, S3Action};
 use super::ports::{
     BlobId, BlobStore, BucketLookup, ByteStream, ObjectWrite, StorageRepo, VersionTags, WrittenBlob,
@@ -1273,6 +1272,7 @@ impl StorageService {
             lifecycle,
             Versioning::Unversioned,
             key.as_str(),
+            LockView::HIDDEN,
         )
     }
 
@@ -1313,6 +1313,7 @@ impl StorageService {
             found.lifecycle,
             found.versioning,
             key,
+            LockView::HIDDEN,
         )
         .map(Some)
     }
@@ -1349,7 +1350,8 @@ impl StorageService {
             if meta.is_none() && versioned && grant.as_ref().is_none_or(|g| g.may_list) {
                 self.refuse_delete_marker(&name, &object_key).await?;
             }
-            return found_object(meta, grant, lifecycle, versioning, key).map(Some);
+            return found_object(meta, grant, lifecycle, versioning, key, LockView::HIDDEN)
+                .map(Some);
         }
         let policy = found
             .policy
@@ -1363,7 +1365,8 @@ impl StorageService {
         if meta.is_none() && versioned {
             self.refuse_delete_marker(&name, &object_key).await?;
         }
-        found_object(meta, None, found.lifecycle, versioning, key).map(Some)
+        let view = owner_lock_view(&found.bucket, policy.as_ref(), *caller, key);
+        found_object(meta, None, found.lifecycle, versioning, key, view).map(Some)
     }
 
     /// For a key of a versioned bucket that has no current version: S3's
@@ -2013,16 +2016,50 @@ fn found_object(
     lifecycle: Option<LifecycleConfiguration>,
     versioning: Versioning,
     key: &str,
+    owner_view: LockView,
 ) -> CoreResult<ObjectRead> {
     match meta {
         Some(mut meta) => {
             meta.in_versioned_bucket = versioning.is_versioned();
+            meta.lock = meta.lock.seen_with(lock_view(grant.as_ref(), owner_view));
             Ok((meta, grant, lifecycle))
         }
         None if grant.as_ref().is_some_and(|g| !g.may_list) => {
             Err(CoreError::Forbidden("Access Denied".into()))
         }
         None => Err(CoreError::not_found(Resource::Object, key)),
+    }
+}
+
+/// What of an object's lock its reader sees (see [`LockView`]): what the
+/// policy's grant lets a reader other than the owner see, `owner_view` for
+/// the owner.
+fn lock_view(grant: Option<&PublicGrant>, owner_view: LockView) -> LockView {
+    grant.map_or(owner_view, |g| g.lock_view)
+}
+
+/// What of the lock of `key` the owner `caller` of `bucket` sees: all of
+/// it, unless the bucket's `policy` denies them `s3:GetObjectRetention`
+/// (the retention) or `s3:GetObjectLegalHold` (the legal hold).
+fn owner_lock_view(
+    bucket: &Bucket,
+    policy: Option<&BucketPolicy>,
+    caller: Caller,
+    key: &str,
+) -> LockView {
+    let holds = |action| {
+        policy.is_none_or(|p| {
+            p.denies_owner(
+                bucket.name.as_str(),
+                caller.user_id,
+                &Access::object(action, key),
+            )
+            .is_none()
+        })
+    };
+    LockView {
+        retention: holds(S3Action::GetObjectRetention),
+        legal_hold: holds(S3Action::GetObjectLegalHold),
     }
 }
 

@@ -14,6 +14,7 @@ use crate::storage::cors::CorsConfiguration;
 use crate::storage::domain::{Bucket, BucketName};
 use crate::storage::lifecycle::LifecycleConfiguration;
 use crate::storage::listing::{self, KeyRange, key_successor};
+use crate::storage::object_lock::LockView;
 use crate::storage::policy::{
     Access, BucketPolicy, PublicAccessBlock, PublicAction, PublicGrant, Reader, S3Action,
 };
@@ -466,6 +467,12 @@ impl StorageService {
             PublicAction::GetObjectTagging
         };
         let may_read_tags = key.is_some_and(|k| policy.grants(who, tag_read, name.as_str(), k));
+        let holds =
+            |action| key.is_some_and(|k| policy.grants_on_object(who, action, name.as_str(), k));
+        let lock_view = LockView {
+            retention: holds(S3Action::GetObjectRetention),
+            legal_hold: holds(S3Action::GetObjectLegalHold),
+        };
         Ok(Some(PublicGrant {
             bucket: name.as_str().to_owned(),
             owner: access.owner,
@@ -473,6 +480,7 @@ impl StorageService {
             key: key.map(str::to_owned),
             may_list,
             may_read_tags,
+            lock_view,
         }))
     }
 

@@ -9,7 +9,9 @@
 //! ([`ObjectMeta::versioned`], from the bucket's state read before the
 //! write), and the repository keeps the version it replaces.
 
-use super::{ObjectRead, StorageService, forbidden, owner_may, stored_policy};
+use super::{
+    ObjectRead, StorageService, forbidden, lock_view, owner_lock_view, owner_may, stored_policy,
+};
 use crate::Resource;
 use crate::StopRequested;
 use crate::clock::now_utc;
@@ -22,6 +24,7 @@ use crate::storage::domain::{
 };
 use crate::storage::lifecycle::LifecycleConfiguration;
 use crate::storage::listing::{self, KeyRange, MAX_LIST_KEYS, key_successor};
+use crate::storage::object_lock::LockView;
 use crate::storage::policy::{Access, PublicAction, Reader, S3Action};
 use crate::storage::tags::Tags;
 
@@ -380,6 +383,7 @@ impl StorageService {
         };
         let versioning = found.versioning;
         let lifecycle = found.lifecycle.clone();
+        let mut owner_view = LockView::HIDDEN;
         let grant = match reader {
             Reader::Owner(caller) | Reader::Signed(caller)
                 if found.bucket.owner == caller.user_id =>
@@ -399,6 +403,7 @@ impl StorageService {
                     *caller,
                     &Access::object(owner_action, key),
                 )?;
+                owner_view = owner_lock_view(&found.bucket, policy.as_ref(), *caller, key);
                 None
             }
             Reader::Owner(_) => return Err(forbidden(&name)),
@@ -432,6 +437,7 @@ impl StorageService {
                 ..
             }) => {
                 meta.in_versioned_bucket = versioning.is_versioned();
+                meta.lock = meta.lock.seen_with(lock_view(grant.as_ref(), owner_view));
                 Ok((meta, grant, lifecycle))
             }
             Some(ListedVersion {
