@@ -3,21 +3,23 @@
 //! then cannot be suspended), PutObjectLockConfiguration on an existing
 //! bucket (only once versioning is Enabled) with its default retention
 //! and every malformed rule refused; retention and legal hold given by
-//! PutObject and CreateMultipartUpload headers (checked, and needing a
-//! body checksum), by the bucket's default, and by
-//! Put/GetObjectRetention and Put/GetObjectLegalHold (COMPLIANCE never
-//! shortened nor turned into GOVERNANCE, GOVERNANCE only with the bypass);
-//! HeadObject's and GetObject's headers, answered only to a reader holding
+//! PutObject, CopyObject and CreateMultipartUpload headers (checked,
+//! PutObject's needing a body checksum; a copy never taking its source's
+//! lock), by the bucket's default, and by Put/GetObjectRetention and
+//! Put/GetObjectLegalHold (COMPLIANCE never shortened nor turned into
+//! GOVERNANCE, GOVERNANCE only with the bypass); HeadObject's and
+//! GetObject's headers, answered only to a reader holding
 //! `s3:GetObjectRetention` / `s3:GetObjectLegalHold` (another user granted
-//! `s3:GetObject` alone, the owner denied one by the policy); deletes of a locked version refused (DeleteObject
-//! and DeleteObjects, per key), GOVERNANCE bypassed with the header unless
-//! a bucket policy denies `s3:BypassGovernanceRetention`, a delete marker
-//! allowed, an expired retention no longer protecting; the native API's
-//! delete by version refused alike; the lifecycle sweep leaving a locked
-//! noncurrent version; another owner refused everywhere. On SQLite, the
-//! aws CLI's `create-bucket --object-lock-enabled-for-bucket`,
-//! `put-object-retention`, `put-object-legal-hold` and a refused
-//! `delete-object --version-id`.
+//! `s3:GetObject` alone, the owner denied one by the policy); deletes of a
+//! locked version refused (DeleteObject and DeleteObjects, per key),
+//! GOVERNANCE bypassed with the header unless a bucket policy denies
+//! `s3:BypassGovernanceRetention`, a delete marker allowed, an expired
+//! retention no longer protecting; the native API's delete by version
+//! refused alike; the lifecycle sweep leaving a locked noncurrent version;
+//! another owner refused everywhere. On SQLite, the aws CLI's
+//! `create-bucket --object-lock-enabled-for-bucket`,
+//! `put-object-retention`, `put-object-legal-hold`, `copy-object` with a
+//! legal hold and a refused `delete-object --version-id`.
 
 mod common;
 
@@ -930,6 +932,177 @@ async fn delete_protection(s3: &Client, native: &miniaws_client::Client) {
     );
 }
 
+/// CopyObject's `x-amz-object-lock-*` lock the copy, checked as
+/// PutObject's; a copy never takes its source's lock, only what it names
+/// or the destination's default retention.
+async fn copy_locks(s3: &Client) {
+    let b = "ol-copy";
+    create_locked(s3, b).await;
+    put(s3, b, "src", |r| {
+        r.object_lock_mode(ObjectLockMode::Compliance)
+            .object_lock_retain_until_date(in_secs(3600))
+            .object_lock_legal_hold_status(ObjectLockLegalHoldStatus::On)
+    })
+    .await;
+    let copy = |key: &str| {
+        s3.copy_object()
+            .bucket(b)
+            .key(key)
+            .copy_source(format!("{b}/src"))
+    };
+    let plain = copy("plain")
+        .send()
+        .await
+        .expect("CopyObject")
+        .version_id()
+        .expect("a version")
+        .to_owned();
+    assert_eq!(
+        lock_headers(s3, b, "plain", None).await,
+        (None, None, None),
+        "the source's lock is not copied"
+    );
+    assert_eq!(delete_version(s3, b, "plain", &plain, false).await, Ok(()));
+
+    let until = in_secs(7200);
+    let locked = copy("locked")
+        .object_lock_mode(ObjectLockMode::Governance)
+        .object_lock_retain_until_date(until)
+        .object_lock_legal_hold_status(ObjectLockLegalHoldStatus::On)
+        .send()
+        .await
+        .expect("CopyObject with a lock")
+        .version_id()
+        .expect("a version")
+        .to_owned();
+    assert_eq!(
+        lock_headers(s3, b, "locked", None).await,
+        (
+            Some(ObjectLockMode::Governance),
+            Some(until.secs()),
+            Some(ObjectLockLegalHoldStatus::On)
+        ),
+        "the copy's own lock"
+    );
+    let got = s3
+        .get_object_retention()
+        .bucket(b)
+        .key("locked")
+        .version_id(&locked)
+        .send()
+        .await
+        .expect("GetObjectRetention");
+    assert_eq!(
+        got.retention().and_then(|r| r.mode()),
+        Some(&ObjectLockRetentionMode::Governance)
+    );
+    assert_eq!(
+        delete_version(s3, b, "locked", &locked, true).await,
+        Err(denied()),
+        "held"
+    );
+    let held = copy("held")
+        .object_lock_legal_hold_status(ObjectLockLegalHoldStatus::On)
+        .send()
+        .await
+        .expect("CopyObject with a hold alone");
+    assert_eq!(
+        lock_headers(s3, b, "held", None).await,
+        (None, None, Some(ObjectLockLegalHoldStatus::On))
+    );
+    let held = held.version_id().expect("a version");
+    assert_eq!(
+        delete_version(s3, b, "held", held, false).await,
+        Err(denied())
+    );
+
+    // Checked as PutObject's headers; nothing written.
+    for (what, req) in [
+        (
+            "mode alone",
+            copy("bad").object_lock_mode(ObjectLockMode::Governance),
+        ),
+        (
+            "date alone",
+            copy("bad").object_lock_retain_until_date(in_secs(60)),
+        ),
+        (
+            "a past date",
+            copy("bad")
+                .object_lock_mode(ObjectLockMode::Compliance)
+                .object_lock_retain_until_date(in_secs(-60)),
+        ),
+        (
+            "a bad mode",
+            copy("bad")
+                .object_lock_mode(ObjectLockMode::from("FOREVER"))
+                .object_lock_retain_until_date(in_secs(60)),
+        ),
+        (
+            "a bad hold",
+            copy("bad").object_lock_legal_hold_status(ObjectLockLegalHoldStatus::from("MAYBE")),
+        ),
+    ] {
+        assert_eq!(
+            code(req.send().await),
+            ("InvalidArgument".into(), 400),
+            "{what}"
+        );
+    }
+    let versions = s3
+        .list_object_versions()
+        .bucket(b)
+        .prefix("bad")
+        .send()
+        .await
+        .expect("ListObjectVersions");
+    assert!(versions.versions().is_empty(), "no refused copy stored");
+    s3.create_bucket()
+        .bucket("ol-copy-plain")
+        .send()
+        .await
+        .expect("CreateBucket");
+    let unlocked = s3
+        .copy_object()
+        .bucket("ol-copy-plain")
+        .key("k")
+        .copy_source(format!("{b}/src"))
+        .object_lock_legal_hold_status(ObjectLockLegalHoldStatus::On)
+        .send()
+        .await;
+    assert_eq!(
+        code(unlocked),
+        ("InvalidRequest".into(), 400),
+        "into a bucket without Object Lock"
+    );
+
+    // No lock named: the destination's default, not the source's.
+    s3.put_object_lock_configuration()
+        .bucket(b)
+        .object_lock_configuration(lock_config(Some(
+            DefaultRetention::builder()
+                .mode(ObjectLockRetentionMode::Governance)
+                .days(1)
+                .build(),
+        )))
+        .send()
+        .await
+        .expect("a default rule");
+    let before = now_secs();
+    copy("dflt").send().await.expect("CopyObject");
+    let (mode, date, hold) = lock_headers(s3, b, "dflt", None).await;
+    assert_eq!(
+        (mode, hold),
+        (Some(ObjectLockMode::Governance), None),
+        "the default"
+    );
+    let date = date.expect("a date");
+    assert!(
+        (before + 86_400 - 5..=now_secs() + 86_400 + 5).contains(&date),
+        "a day from the copy: {date}"
+    );
+}
+
 /// The owner id ListBuckets answers for the client's user.
 async fn owner_id(s3: &Client) -> String {
     s3.list_buckets()
@@ -1167,6 +1340,7 @@ async fn run(backend: Backend) {
     retention_and_holds(&server, &alice, &a, &b).await;
     delete_protection(&a, &native).await;
     lock_headers_need_permission(&a, &b).await;
+    copy_locks(&a).await;
     lifecycle_keeps_locked(&server, backend, &a).await;
 }
 
@@ -1281,6 +1455,30 @@ async fn object_lock_with_the_aws_cli() {
     assert!(
         head.contains("COMPLIANCE") && head.contains("\"ObjectLockLegalHoldStatus\": \"ON\""),
         "{head}"
+    );
+    ok(&[
+        "s3api",
+        "copy-object",
+        "--bucket",
+        "cli-lock",
+        "--key",
+        "copy",
+        "--copy-source",
+        "cli-lock/k",
+        "--object-lock-legal-hold-status",
+        "ON",
+    ]);
+    let copy = ok(&[
+        "s3api",
+        "head-object",
+        "--bucket",
+        "cli-lock",
+        "--key",
+        "copy",
+    ]);
+    assert!(
+        copy.contains("\"ObjectLockLegalHoldStatus\": \"ON\"") && !copy.contains("COMPLIANCE"),
+        "the copy's own hold, not the source's retention: {copy}"
     );
     let refused = run(&[
         "s3api",

@@ -8,6 +8,10 @@
 //! storage class is `x-amz-storage-class`, else STANDARD, whatever the
 //! metadata directive, as S3 documents for CopyObject. `x-amz-expiration`
 //! says when the destination bucket's lifecycle expires the copy.
+//! `x-amz-object-lock-mode`, `-retain-until-date` and `-legal-hold` lock
+//! the copy as PutObject's lock the object it writes (see
+//! [`super::object_lock`]); a copy never takes its source's lock, only
+//! what it names or the destination bucket's default retention.
 
 use miniaws_core::storage::{MetadataDirective, TaggingDirective, WriteCondition};
 use s3s::dto::{CopyObjectInput, CopyObjectOutput, CopyObjectResult, CopySource};
@@ -16,6 +20,7 @@ use s3s::{S3Request, S3Response, S3Result, s3_error};
 use super::acl::{acl_headers, check_write_acl};
 use super::convert::{StoredHeaders, conditions, etag, timestamp, user_metadata};
 use super::expiration::expiration_header;
+use super::object_lock::requested_lock;
 use super::request_options::{STORAGE_CLASS, sse_s3, stored_class};
 use super::tagging::{header_tags, replaces_tags};
 use super::versions::{answer_version, version_param};
@@ -51,6 +56,14 @@ pub(super) async fn handle(
         TaggingDirective::Copy
     };
     let (src_bucket, src_key, src_version) = source(&input.copy_source)?;
+    // `x-amz-object-lock-*`, checked as PutObject's (the destination
+    // has Object Lock: the access check refused them otherwise). The
+    // source's lock is never copied.
+    let lock = requested_lock(
+        input.object_lock_mode.as_ref(),
+        input.object_lock_retain_until_date.as_ref(),
+        input.object_lock_legal_hold_status.as_ref(),
+    )?;
     let acl = acl_headers!(input, grant_read, grant_read_acp, grant_write_acp);
     check_write_acl(s3.storage(), caller, &input.bucket, &input.key, &acl).await?;
     let replace = match input.metadata_directive.as_ref().map(|d| d.as_str()) {
@@ -125,6 +138,7 @@ pub(super) async fn handle(
                 directive,
                 tagging,
                 WriteCondition::Always,
+                lock,
             )
             .await
     })

@@ -24,12 +24,11 @@
 //!   read, are `NotImplemented`; anything else (including the classes of
 //!   directory buckets, Outposts and Snow, which a general-purpose bucket
 //!   refuses) is `InvalidStorageClass`.
-//! - **Object Lock**: no bucket has it (CreateBucket with
-//!   `x-amz-bucket-object-lock-enabled: true` is `NotImplemented`), so a
-//!   write with `x-amz-object-lock-*` into an existing bucket of the
-//!   caller's is S3's 400 `InvalidRequest` "Bucket is missing
-//!   ObjectLockConfiguration" ([`object_lock_refusal`], which looks the
-//!   bucket up first, as S3 answers a missing or foreign bucket).
+//! - **Object Lock**: a write with `x-amz-object-lock-*` into a bucket of
+//!   the caller's without Object Lock is S3's 400 `InvalidRequest` "Bucket
+//!   is missing ObjectLockConfiguration" ([`object_lock_check`], which
+//!   looks the bucket up first, as S3 answers a missing or foreign
+//!   bucket); the handlers check and apply the headers' values.
 //! - **Presigned URLs** may carry any of these as query parameters
 //!   (`x-amz-server-side-encryption=aws:kms`, `x-amz-storage-class=GLACIER`:
 //!   the AWS JS SDK's presigner hoists every `x-amz-*` header into the
@@ -279,7 +278,7 @@ pub fn website_redirect(location: &str) -> S3Result<()> {
 }
 
 /// Whether a request of operation `op` asks for Object Lock on the object
-/// it writes (`x-amz-object-lock-*`), which [`object_lock_refusal`] then
+/// it writes (`x-amz-object-lock-*`), which [`object_lock_check`] then
 /// answers.
 pub fn asks_object_lock<'a>(op: &str, get: impl Fn(&str) -> Option<&'a str>) -> bool {
     creates_object(op) && OBJECT_LOCK_HEADERS.iter().any(|n| get(n).is_some())
@@ -308,9 +307,10 @@ fn has_checksum<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> bool {
 /// ObjectLockConfiguration" (S3's wording for PutObject, CopyObject and
 /// CreateMultipartUpload). In a bucket with it, PutObject needs a body
 /// checksum (S3: "Content-MD5 OR x-amz-checksum- HTTP header is required
-/// for Put Object requests with Object Lock parameters"); the lock of a
-/// copy or a form upload is `NotImplemented` (the write itself, without
-/// the headers, gets the bucket's default retention).
+/// for Put Object requests with Object Lock parameters"; a copy has no
+/// body to sum); the lock of a form upload is `NotImplemented` (S3's POST
+/// Object documents no `x-amz-object-lock-*` form fields; the upload
+/// itself, without them, gets the bucket's default retention).
 ///
 /// # Errors
 /// As said.
@@ -337,9 +337,9 @@ pub async fn object_lock_check<'a>(
             InvalidRequest,
             "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters"
         )),
-        "CopyObject" | "PostObject" => Err(s3_error!(
+        "PostObject" => Err(s3_error!(
             NotImplemented,
-            "x-amz-object-lock-* on {op} is not implemented: copy or upload without them (the bucket's default retention applies), then use PutObjectRetention / PutObjectLegalHold"
+            "x-amz-object-lock-* form fields on PostObject are not implemented: upload without them (the bucket's default retention applies), then use PutObjectRetention / PutObjectLegalHold"
         )),
         _ => Ok(()),
     }

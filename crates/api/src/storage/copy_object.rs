@@ -196,6 +196,8 @@ pub(crate) async fn copy_object(
                 directive,
                 TaggingDirective::Copy,
                 dst_condition,
+                // The native API names no lock: the bucket's default.
+                miniaws_core::storage::ObjectLock::default(),
             )
             .await
     })

@@ -911,16 +911,20 @@ impl StorageService {
         input: PutObjectInput,
     ) -> CoreResult<(ObjectMeta, Option<ObjectExpiry>)> {
         let action = S3Action::object_write(!input.tags.is_empty());
-        self.put_object_as(caller, input, action).await
+        self.put_object_as(caller, input, action, ObjectLock::default())
+            .await
     }
 
     /// [`Self::put_object_expiring`], checked for `action` (a copy keeping
-    /// its source's tags sets none of its own: `s3:PutObject` alone).
+    /// its source's tags sets none of its own: `s3:PutObject` alone), the
+    /// new version locked by `lock` (the bucket's default retention, if
+    /// any, when it names none).
     async fn put_object_as(
         &self,
         caller: Caller,
         input: PutObjectInput,
         action: S3Action,
+        lock: ObjectLock,
     ) -> CoreResult<(ObjectMeta, Option<ObjectExpiry>)> {
         let PutObjectInput {
             bucket,
@@ -980,7 +984,7 @@ impl StorageService {
                     parts: Vec::new(),
                     tags,
                     versioning,
-                    lock: ObjectLock::default(),
+                    lock,
                 },
             )
             .await?;
@@ -1703,6 +1707,7 @@ impl StorageService {
                 directive,
                 tagging,
                 WriteCondition::Always,
+                ObjectLock::default(),
             )
             .await?;
         Ok((meta, expiration))
@@ -1720,6 +1725,10 @@ impl StorageService {
     /// As [`Self::copy_object`]; `NotFound(Version)`, `DeleteMarker`;
     /// `PreconditionFailed` (or `NotFound(Object)` for `If-Match` on a
     /// missing key) when `dst_condition` does not hold.
+    ///
+    /// The copy is a new version locked by `lock` (the request's
+    /// `x-amz-object-lock-*`), else by the destination bucket's default
+    /// retention; never by the source's lock, which S3 does not copy.
     #[allow(clippy::too_many_arguments)]
     pub async fn copy_object_version(
         &self,
@@ -1733,6 +1742,7 @@ impl StorageService {
         directive: MetadataDirective,
         tagging: TaggingDirective,
         dst_condition: WriteCondition,
+        lock: ObjectLock,
     ) -> CoreResult<(ObjectMeta, Option<ObjectExpiry>, Option<VersionId>)> {
         // Tags given by the request (`REPLACE`) need s3:PutObjectTagging
         // too; the source's, copied along, do not.
@@ -1820,6 +1830,7 @@ impl StorageService {
                 tags,
             },
             action,
+            lock,
         )
         .await
         .map(|(meta, expiration)| (meta, expiration, source_version))
