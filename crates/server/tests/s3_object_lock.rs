@@ -7,7 +7,9 @@
 //! PutObject's needing a body checksum; a copy never taking its source's
 //! lock), by the bucket's default, and by Put/GetObjectRetention and
 //! Put/GetObjectLegalHold (COMPLIANCE never shortened nor turned into
-//! GOVERNANCE, GOVERNANCE only with the bypass); HeadObject's and
+//! GOVERNANCE, GOVERNANCE only with the bypass; 405 on a delete marker
+//! named by version id; 403 when the bucket policy denies the owner
+//! `s3:PutObjectRetention` / `s3:PutObjectLegalHold`); HeadObject's and
 //! GetObject's headers, answered only to a reader holding
 //! `s3:GetObjectRetention` / `s3:GetObjectLegalHold` (another user granted
 //! `s3:GetObject` alone, the owner denied one by the policy); deletes of a
@@ -1103,6 +1105,136 @@ async fn copy_locks(s3: &Client) {
     );
 }
 
+/// The four retention and legal-hold operations on a delete marker named
+/// by its version id are 405 `MethodNotAllowed`, as S3 answers; a bucket
+/// policy denying the owner `s3:PutObjectRetention` or
+/// `s3:PutObjectLegalHold` makes those 403 `AccessDenied`, changing
+/// nothing.
+async fn markers_and_denied_changes(s3: &Client) {
+    let b = "ol-marker";
+    create_locked(s3, b).await;
+    put(s3, b, "k", |r| r).await;
+    let marker = s3
+        .delete_object()
+        .bucket(b)
+        .key("k")
+        .send()
+        .await
+        .expect("a delete marker");
+    let marker = marker.version_id().expect("its version id");
+    let not_allowed = ("MethodNotAllowed".to_owned(), 405);
+    let until = in_secs(3600);
+    assert_eq!(
+        code(
+            s3.get_object_retention()
+                .bucket(b)
+                .key("k")
+                .version_id(marker)
+                .send()
+                .await
+        ),
+        not_allowed,
+        "GetObjectRetention"
+    );
+    assert_eq!(
+        code(
+            s3.put_object_retention()
+                .bucket(b)
+                .key("k")
+                .version_id(marker)
+                .retention(retention(ObjectLockRetentionMode::Governance, until))
+                .send()
+                .await
+        ),
+        not_allowed,
+        "PutObjectRetention"
+    );
+    assert_eq!(
+        code(
+            s3.get_object_legal_hold()
+                .bucket(b)
+                .key("k")
+                .version_id(marker)
+                .send()
+                .await
+        ),
+        not_allowed,
+        "GetObjectLegalHold"
+    );
+    assert_eq!(
+        code(
+            s3.put_object_legal_hold()
+                .bucket(b)
+                .key("k")
+                .version_id(marker)
+                .legal_hold(hold(true))
+                .send()
+                .await
+        ),
+        not_allowed,
+        "PutObjectLegalHold"
+    );
+
+    // The owner denied the changes by the policy.
+    let v = put(s3, b, "d", |r| r).await;
+    let policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Deny","Principal":"*","Action":["s3:PutObjectRetention","s3:PutObjectLegalHold"],"Resource":"arn:aws:s3:::{b}/*"}}]}}"#
+    );
+    s3.put_bucket_policy()
+        .bucket(b)
+        .policy(&policy)
+        .send()
+        .await
+        .expect("PutBucketPolicy");
+    let set_retention = || {
+        s3.put_object_retention()
+            .bucket(b)
+            .key("d")
+            .version_id(&v)
+            .retention(retention(ObjectLockRetentionMode::Governance, until))
+            .send()
+    };
+    let set_hold = || {
+        s3.put_object_legal_hold()
+            .bucket(b)
+            .key("d")
+            .version_id(&v)
+            .legal_hold(hold(true))
+            .send()
+    };
+    assert_eq!(code(set_retention().await), denied(), "PutObjectRetention");
+    assert_eq!(code(set_hold().await), denied(), "PutObjectLegalHold");
+    assert_eq!(
+        lock_headers(s3, b, "d", Some(&v)).await,
+        (None, None, None),
+        "nothing changed"
+    );
+    assert_eq!(delete_version(s3, b, "d", &v, false).await, Ok(()), "free");
+    s3.delete_bucket_policy()
+        .bucket(b)
+        .send()
+        .await
+        .expect("DeleteBucketPolicy");
+    // The same calls pass without the policy (on a new version).
+    let v = put(s3, b, "d", |r| r).await;
+    s3.put_object_retention()
+        .bucket(b)
+        .key("d")
+        .version_id(&v)
+        .retention(retention(ObjectLockRetentionMode::Governance, until))
+        .send()
+        .await
+        .expect("PutObjectRetention without the policy");
+    s3.put_object_legal_hold()
+        .bucket(b)
+        .key("d")
+        .version_id(&v)
+        .legal_hold(hold(true))
+        .send()
+        .await
+        .expect("PutObjectLegalHold without the policy");
+}
+
 /// The owner id ListBuckets answers for the client's user.
 async fn owner_id(s3: &Client) -> String {
     s3.list_buckets()
@@ -1341,6 +1473,7 @@ async fn run(backend: Backend) {
     delete_protection(&a, &native).await;
     lock_headers_need_permission(&a, &b).await;
     copy_locks(&a).await;
+    markers_and_denied_changes(&a).await;
     lifecycle_keeps_locked(&server, backend, &a).await;
 }
 
