@@ -10,6 +10,7 @@
 
 pub mod auth;
 pub mod compute;
+pub mod credential_scope;
 mod detached;
 pub mod ec2;
 pub mod error;

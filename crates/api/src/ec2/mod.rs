@@ -60,9 +60,11 @@ pub struct Ec2Context<'a> {
     pub region: String,
 }
 
-/// Whether `req` is an EC2 Query request (see the module docs).
-pub fn is_ec2_request(req: &Request) -> bool {
-    if let Some(service) = sigv4::signing_service(req.headers()) {
+/// Whether `req` is an EC2 Query request (see the module docs), given the
+/// service its `Authorization` header was signed for, if it is SigV4
+/// ([`CredentialScope::header_service`](crate::credential_scope::CredentialScope::header_service)).
+pub fn is_ec2_request(req: &Request, signed_for: Option<&str>) -> bool {
+    if let Some(service) = signed_for {
         return service == "ec2";
     }
     if req.headers().contains_key(header::AUTHORIZATION) || req.uri().path() != "/" {

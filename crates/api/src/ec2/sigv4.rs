@@ -61,13 +61,6 @@ pub fn parse_authorization(value: &str) -> Option<Authorization<'_>> {
     (scope.next()? == "aws4_request" && scope.next().is_none()).then_some(auth)
 }
 
-/// The signing service named by a request's `Authorization` header, if it
-/// is SigV4 (how the AWS listener tells EC2 from S3, as LocalStack does).
-pub fn signing_service(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
-    parse_authorization(value).map(|a| a.service)
-}
-
 /// RFC 3986 encoding as SigV4 wants it: everything but `A-Za-z0-9-_.~`.
 fn uri_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

@@ -127,6 +127,7 @@ use s3s::service::{S3Service, S3ServiceBuilder};
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 use std::sync::Arc;
 
+use crate::credential_scope::CredentialScope;
 use crate::detached::detached;
 use crate::state::AppState;
 
@@ -815,14 +816,17 @@ pub fn aws_router(state: AppState) -> Router {
         let service = service.clone();
         let state = state.clone();
         async move {
+            // The credential scope, read once for the decisions below.
+            let scope = CredentialScope::of(req.headers(), req.uri().query());
+            let signed_for = scope.as_ref().and_then(CredentialScope::header_service);
             // EC2's Query API shares the listener: signed for `ec2`, or
             // an unsigned form POST / Action query to `/`.
-            if crate::ec2::is_ec2_request(&req) {
+            if crate::ec2::is_ec2_request(&req, signed_for) {
                 return crate::ec2::handle(state, req).await;
             }
             // So does STS (GetCallerIdentity); a service Mini AWS does not
             // have is refused in its own protocol, not answered as S3.
-            match crate::ec2::sigv4::signing_service(req.headers()) {
+            match signed_for {
                 Some("sts") => return crate::sts::handle(state, req).await,
                 Some(service) if service != "s3" => {
                     return crate::sts::other_service(service, &req);
@@ -853,7 +857,7 @@ pub fn aws_router(state: AppState) -> Router {
                 );
                 return wire::answer(req, |_| async { Err(refusal) }).await;
             }
-            if let Some(refusal) = region::check(req.headers(), req.uri().query()) {
+            if let Some(refusal) = scope.as_ref().and_then(region::check) {
                 return wire::answer(req, |_| async { Err(refusal) }).await;
             }
             let cors_request = cors::CorsRequest::of(&req);
