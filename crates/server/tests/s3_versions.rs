@@ -55,6 +55,20 @@ fn error_body<E>(
         .unwrap_or_default()
 }
 
+/// The headers of an error's answer that are Mini AWS's internal ones
+/// (which carry an error's XML details inside the server): none, ever.
+fn internal_headers<E>(
+    err: &aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+) -> Vec<String> {
+    let response = err.raw_response().expect("an answer");
+    response
+        .headers()
+        .iter()
+        .filter(|(name, _)| name.to_ascii_lowercase().starts_with("x-miniaws-"))
+        .map(|(name, value)| format!("{name}: {value}"))
+        .collect()
+}
+
 async fn exists(s3: &Client, bucket: &str, key: &str) -> bool {
     s3.head_object()
         .bucket(bucket)
@@ -444,6 +458,7 @@ async fn version_ids(s3: &Client, bucket: &str) {
             )),
             "S3 names the argument: {xml}"
         );
+        assert_eq!(internal_headers(&err), Vec::<String>::new(), "{bad}");
         let err = s3
             .head_object()
             .bucket(bucket)
@@ -453,6 +468,7 @@ async fn version_ids(s3: &Client, bucket: &str) {
             .await
             .expect_err("another version");
         assert_eq!(code_of(&err).1, 400, "{bad}");
+        assert_eq!(internal_headers(&err), Vec::<String>::new(), "{bad}");
     }
     let err = s3
         .get_object()

@@ -37,9 +37,7 @@ pub(super) async fn handle(
 fn website_error(e: InvalidWebsite) -> S3Error {
     match e.fault {
         WebsiteFault::InvalidArgument { name, value } => {
-            let mut err = super::wire::invalid_argument("", name, &value);
-            err.set_message(e.message);
-            err
+            super::wire::invalid_argument(e.message, name, &value)
         }
         WebsiteFault::InvalidRequest => {
             S3Error::with_message(S3ErrorCode::InvalidRequest, e.message)

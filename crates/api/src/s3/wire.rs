@@ -9,12 +9,15 @@
 //! both, and our log is searchable by the id, so every error answer gets them
 //! here, in one place.
 //!
-//! Also here: S3 names the argument an `InvalidArgument` is about
-//! (`<ArgumentName>`, `<ArgumentValue>`), which s3s's error XML cannot hold;
-//! an operation passes them in two internal headers ([`invalid_argument`])
-//! that become those elements here. And GetObjectAttributes answers its `ETag` without quotes on S3
-//! (the one answer that does), while s3s quotes every XML ETag; the quotes
-//! come off in [`unquote_attributes_etag`].
+//! Also here: S3 details some errors in elements after the `<Message>`
+//! (the argument an `InvalidArgument` is about, `<ArgumentName>` and
+//! `<ArgumentValue>`; the right `<Region>`; `<MaxSizeAllowed>` …), which
+//! s3s's error XML cannot hold; an operation passes them in one internal
+//! header ([`with_details`], [`invalid_argument`]) that becomes those
+//! elements here and is taken off every answer. And GetObjectAttributes
+//! answers its `ETag` without quotes on S3 (the one answer that does),
+//! while s3s quotes every XML ETag; the quotes come off in
+//! [`unquote_attributes_etag`].
 //!
 //! And s3s 0.14 ignores the status an operation sets on its
 //! `S3Response` (it always answers the output's default): an operation
@@ -24,7 +27,7 @@
 use axum::body::{Body, HttpBody};
 use axum::extract::Request;
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use s3s::service::S3Service;
 use std::sync::Arc;
@@ -37,46 +40,56 @@ use crate::middleware::REQUEST_ID_HEADER;
 /// The header AWS SDKs read the request id from.
 pub const AMZ_REQUEST_ID: HeaderName = HeaderName::from_static("x-amz-request-id");
 
-/// Internal headers carrying an `InvalidArgument`'s argument from an
-/// operation to [`finish`], which turns them into XML; never sent.
-const ARGUMENT_NAME: HeaderName = HeaderName::from_static("x-miniaws-argument-name");
-const ARGUMENT_VALUE: HeaderName = HeaderName::from_static("x-miniaws-argument-value");
-
 /// Internal header carrying extra elements of an error's XML (S3's
-/// `<Region>`, `<MaxSizeAllowed>` …) from an operation to [`finish`],
-/// which puts them after the `<Message>`; never sent.
+/// `<ArgumentName>`, `<Region>`, `<MaxSizeAllowed>` …) from an operation
+/// to [`finish`], which takes it off the answer and puts them after the
+/// `<Message>`; never sent.
 const ERROR_DETAILS: HeaderName = HeaderName::from_static("x-miniaws-error-details");
 
 /// `e` with `elements` (each `(name, value)` one XML element, in order)
-/// after its `<Message>`, as S3 details some errors. An error's headers
-/// replace s3s's, so this also sets its content type.
+/// after its `<Message>`, as S3 details some errors. An element whose
+/// value cannot travel in a header (anything but visible ASCII) is left
+/// out and the others kept, so an `InvalidArgument` still names an
+/// argument whose value it cannot echo. An error's headers replace
+/// s3s's, so this also sets its content type.
 pub fn with_details(mut e: s3s::S3Error, elements: &[(&str, &str)]) -> s3s::S3Error {
     let xml: String = elements
         .iter()
+        .filter(|(_, value)| travels_in_a_header(value))
         .map(|(name, value)| format!("<{name}>{}</{name}>", escape(value)))
         .collect();
     let mut headers = e.headers().cloned().unwrap_or_default();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/xml"));
-    if let Ok(v) = HeaderValue::from_str(&xml) {
+    if !xml.is_empty()
+        && let Ok(v) = HeaderValue::from_str(&xml)
+    {
         headers.insert(ERROR_DETAILS, v);
     }
     e.set_headers(headers);
     e
 }
 
+/// Whether `value` comes back out of a header as it went in: visible
+/// ASCII, space and tab ([`HeaderValue::to_str`]'s rule; a header can
+/// hold more, which `to_str` then refuses).
+fn travels_in_a_header(value: &str) -> bool {
+    value
+        .bytes()
+        .all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
+}
+
 /// An `InvalidArgument` error naming its argument, as S3 answers:
-/// `<ArgumentName>` and (when it can travel in a header) `<ArgumentValue>`.
-pub fn invalid_argument(message: &'static str, name: &'static str, value: &str) -> s3s::S3Error {
-    let mut e = s3s::S3Error::with_message(s3s::S3ErrorCode::InvalidArgument, message);
-    // The error's headers replace s3s's, its content type included.
-    let mut headers = HeaderMap::new();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/xml"));
-    headers.insert(ARGUMENT_NAME, HeaderValue::from_static(name));
-    if let Ok(v) = HeaderValue::from_str(value) {
-        headers.insert(ARGUMENT_VALUE, v);
-    }
-    e.set_headers(headers);
-    e
+/// `<ArgumentName>` and (when it can travel in a header, see
+/// [`with_details`]) `<ArgumentValue>`.
+pub fn invalid_argument(
+    message: impl Into<std::borrow::Cow<'static, str>>,
+    name: &str,
+    value: &str,
+) -> s3s::S3Error {
+    with_details(
+        s3s::S3Error::with_message(s3s::S3ErrorCode::InvalidArgument, message),
+        &[("ArgumentName", name), ("ArgumentValue", value)],
+    )
 }
 
 /// The status a successful answer must have instead of s3s's default
@@ -198,8 +211,6 @@ async fn finish(
     if let Ok(v) = HeaderValue::from_str(request_id) {
         parts.headers.insert(AMZ_REQUEST_ID, v);
     }
-    let argument_name = parts.headers.remove(ARGUMENT_NAME);
-    let argument_value = parts.headers.remove(ARGUMENT_VALUE);
     let details = parts.headers.remove(ERROR_DETAILS);
     let is_xml = parts
         .headers
@@ -224,10 +235,6 @@ async fn finish(
                 message = between(&annotated, "<Message>", "</Message>").unwrap_or(""),
                 "S3 request rejected"
             );
-        }
-        if let Some(name) = argument_name.as_ref().and_then(|v| v.to_str().ok()) {
-            let value = argument_value.as_ref().and_then(|v| v.to_str().ok());
-            annotated = add_argument_xml(&annotated, name, value);
         }
         if let Some(details) = details.as_ref().and_then(|v| v.to_str().ok()) {
             annotated = add_after_message(&annotated, details);
@@ -351,16 +358,6 @@ pub fn annotate_error_xml(xml: &str, resource: &str, request_id: &str) -> String
     format!("{}{}{}", &xml[..end], extra, &xml[end..])
 }
 
-/// Adds `<ArgumentName>` (and `<ArgumentValue>`) after an error's
-/// `<Message>`, where S3 puts them.
-pub fn add_argument_xml(xml: &str, name: &str, value: Option<&str>) -> String {
-    let mut extra = format!("<ArgumentName>{}</ArgumentName>", escape(name));
-    if let Some(value) = value {
-        extra.push_str(&format!("<ArgumentValue>{}</ArgumentValue>", escape(value)));
-    }
-    add_after_message(xml, &extra)
-}
-
 /// Inserts `extra` (XML) after an error's `<Message>`, else before its
 /// `</Error>`, where S3 puts its details.
 fn add_after_message(xml: &str, extra: &str) -> String {
@@ -385,6 +382,7 @@ pub(crate) fn escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::HeaderMap;
 
     #[test]
     fn error_xml_gets_resource_and_request_id() {
@@ -429,16 +427,92 @@ mod tests {
         assert_eq!(refine_s3s_error(xml), xml);
     }
 
+    /// The body and headers of `e` answered as `method` through
+    /// [`answer`], as a client gets them.
+    async fn answered(method: Method, e: s3s::S3Error) -> (String, HeaderMap) {
+        let req = Request::builder()
+            .method(method)
+            .uri("/b/k")
+            .header(REQUEST_ID_HEADER, "rid-9")
+            .body(Body::empty())
+            .expect("a request");
+        let response = answer(req, |_| async { Err(e) }).await;
+        let (parts, body) = response.into_parts();
+        let bytes = axum::body::to_bytes(body, 1 << 16).await.expect("a body");
+        (String::from_utf8_lossy(&bytes).into_owned(), parts.headers)
+    }
+
+    fn no_internal_headers(headers: &HeaderMap) {
+        let internal: Vec<_> = headers
+            .keys()
+            .filter(|k| k.as_str().starts_with("x-miniaws-"))
+            .collect();
+        assert!(internal.is_empty(), "internal headers sent: {headers:?}");
+    }
+
+    #[tokio::test]
+    async fn an_invalid_argument_names_it_and_no_internal_header_is_sent() {
+        let e = invalid_argument("Invalid version id specified", "versionId", "a<b");
+        let (body, headers) = answered(Method::GET, e).await;
+        assert!(
+            body.contains(
+                "<Message>Invalid version id specified</Message><ArgumentName>versionId</ArgumentName><ArgumentValue>a&lt;b</ArgumentValue><Resource>/b/k</Resource><RequestId>rid-9</RequestId></Error>"
+            ),
+            "{body}"
+        );
+        no_internal_headers(&headers);
+        assert_eq!(headers[CONTENT_TYPE], "application/xml");
+        // A value that cannot travel in a header: the name stays.
+        for value in ["caf\u{e9}", "a\nb", "\u{7f}"] {
+            let e = invalid_argument("Invalid version id specified", "versionId", value);
+            let (body, headers) = answered(Method::GET, e).await;
+            assert!(
+                body.contains(
+                    "<Message>Invalid version id specified</Message><ArgumentName>versionId</ArgumentName><Resource>"
+                ),
+                "{value:?}: {body}"
+            );
+            no_internal_headers(&headers);
+        }
+        // A HEAD's answer (whose body hyper does not send) is not
+        // annotated, and loses the header all the same.
+        let e = invalid_argument("Invalid version id specified", "versionId", "x");
+        let (_, headers) = answered(Method::HEAD, e).await;
+        no_internal_headers(&headers);
+    }
+
+    #[tokio::test]
+    async fn details_follow_the_message_in_order() {
+        let e = with_details(
+            s3s::S3Error::with_message(s3s::S3ErrorCode::EntityTooSmall, "m"),
+            &[("ProposedSize", "1"), ("MinSizeAllowed", "5")],
+        );
+        let (body, headers) = answered(Method::POST, e).await;
+        assert!(
+            body.contains("<Message>m</Message><ProposedSize>1</ProposedSize><MinSizeAllowed>5</MinSizeAllowed><Resource>"),
+            "{body}"
+        );
+        no_internal_headers(&headers);
+        // Nothing to add: no header, the error as it was.
+        let e = with_details(
+            s3s::S3Error::with_message(s3s::S3ErrorCode::InvalidArgument, "m"),
+            &[("ArgumentValue", "\u{e9}")],
+        );
+        assert!(e.headers().is_some_and(|h| !h.contains_key(ERROR_DETAILS)));
+    }
+
     #[test]
-    fn an_invalid_argument_names_it() {
-        let xml = "<Error><Code>InvalidArgument</Code><Message>Invalid version id specified</Message></Error>";
+    fn details_go_after_the_message_or_before_the_end() {
         assert_eq!(
-            add_argument_xml(xml, "versionId", Some("a<b")),
-            "<Error><Code>InvalidArgument</Code><Message>Invalid version id specified</Message><ArgumentName>versionId</ArgumentName><ArgumentValue>a&lt;b</ArgumentValue></Error>"
+            add_after_message(
+                "<Error><Code>X</Code><Message>m</Message></Error>",
+                "<A>1</A>"
+            ),
+            "<Error><Code>X</Code><Message>m</Message><A>1</A></Error>"
         );
         assert_eq!(
-            add_argument_xml("<Error><Code>X</Code></Error>", "n", None),
-            "<Error><Code>X</Code><ArgumentName>n</ArgumentName></Error>"
+            add_after_message("<Error><Code>X</Code></Error>", "<A>1</A>"),
+            "<Error><Code>X</Code><A>1</A></Error>"
         );
     }
 
