@@ -342,20 +342,11 @@ async fn aws_env_points_the_aws_cli_at_the_server() {
             cli.display(),
             cli.display()
         );
-        let out = std::process::Command::new("sh")
+        let out = miniaws_testkit::isolated_command("sh", env.home.path())
             .arg("-c")
             .arg(&script)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", env.home.path())
             .env("XDG_CONFIG_HOME", env.home.path())
             .env("MINIAWS_ENDPOINT", env.server.url())
-            .env("AWS_CONFIG_FILE", env.home.path().join("aws-config"))
-            .env(
-                "AWS_SHARED_CREDENTIALS_FILE",
-                env.home.path().join("aws-credentials"),
-            )
-            .env("AWS_EC2_METADATA_DISABLED", "true")
             .output()
             .expect("sh runs");
         let stdout = String::from_utf8_lossy(&out.stdout);

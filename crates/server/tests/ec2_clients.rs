@@ -22,72 +22,29 @@
 mod compute_support;
 
 use compute_support::{ContainerGuard, containers_of, docker, free_port};
-use miniaws_testkit::{Backend, require_tool as tool};
+use miniaws_testkit::{AwsClients, Backend, require_tool as tool, script_ok};
 use std::path::Path;
 use std::process::Output;
 
-/// Runs the clients with one key's credentials and an isolated config.
-struct Clients {
-    home: tempfile::TempDir,
-    access_key_id: String,
-    secret: String,
-    endpoint: String,
+/// `aws ec2 …` with the shared clients' environment.
+trait Ec2Cli {
+    /// `aws ec2 …`, which must succeed; its trimmed stdout.
+    async fn ec2(&self, cli: &Path, args: &[&str]) -> String;
+    /// `aws ec2 …`, which must fail with `code`; its stderr.
+    async fn ec2_fails(&self, cli: &Path, code: &str, args: &[&str]) -> String;
 }
 
-impl Clients {
-    fn command(&self, program: &Path) -> tokio::process::Command {
-        let mut cmd = tokio::process::Command::new(program);
-        cmd.env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", self.home.path())
-            .env("AWS_ACCESS_KEY_ID", &self.access_key_id)
-            .env("AWS_SECRET_ACCESS_KEY", &self.secret)
-            .env("AWS_DEFAULT_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_CONFIG_FILE", self.home.path().join("config"))
-            .env(
-                "AWS_SHARED_CREDENTIALS_FILE",
-                self.home.path().join("credentials"),
-            )
-            .env("ENDPOINT", &self.endpoint)
-            .kill_on_drop(true);
-        cmd
-    }
-
-    async fn run(&self, cli: &Path, args: &[&str]) -> Output {
-        self.command(cli)
-            .arg("--endpoint-url")
-            .arg(&self.endpoint)
-            .args(args)
-            .output()
-            .await
-            .expect("the aws CLI runs")
-    }
-
-    /// `aws ec2 …`, which must succeed; its trimmed stdout.
+impl Ec2Cli for AwsClients {
     async fn ec2(&self, cli: &Path, args: &[&str]) -> String {
-        let mut all = vec!["ec2"];
-        all.extend_from_slice(args);
-        let out = self.run(cli, &all).await;
-        assert!(
-            out.status.success(),
-            "aws {all:?} failed: {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = self.aws(cli, ["ec2"].iter().chain(args)).await;
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
 
-    /// `aws ec2 …`, which must fail with `code`; its stderr.
     async fn ec2_fails(&self, cli: &Path, code: &str, args: &[&str]) -> String {
-        let mut all = vec!["ec2"];
-        all.extend_from_slice(args);
-        let out = self.run(cli, &all).await;
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let stderr = self.aws_fails(cli, ["ec2"].iter().chain(args)).await;
         assert!(
-            !out.status.success() && stderr.contains(&format!("({code})")),
-            "aws {all:?} should fail with {code}: {}\n{stderr}",
-            String::from_utf8_lossy(&out.stdout)
+            stderr.contains(&format!("({code})")),
+            "aws ec2 {args:?} should fail with {code}: {stderr}"
         );
         stderr
     }
@@ -119,15 +76,10 @@ async fn sts_names_the_caller_and_other_services_are_refused() {
         return;
     };
     let (_, key) = server.user("sts-carol").await;
-    let carol = Clients {
-        home: tempfile::tempdir().expect("temp home"),
-        access_key_id: key.access_key_id.clone(),
-        secret: key.secret_access_key.clone(),
-        endpoint: server.aws_url(),
-    };
+    let carol = AwsClients::new(&server, &key);
     let user_id = key.user_id.to_string();
     let out = carol
-        .run(&cli, &["sts", "get-caller-identity", "--output", "json"])
+        .run_aws(&cli, &["sts", "get-caller-identity", "--output", "json"])
         .await;
     assert!(
         out.status.success(),
@@ -151,20 +103,15 @@ async fn sts_names_the_caller_and_other_services_are_refused() {
             "expected {code} saying {says:?}: {stderr}"
         );
     };
-    let forged = Clients {
-        secret: "not-the-secret".into(),
-        home: tempfile::tempdir().expect("temp home"),
-        access_key_id: key.access_key_id.clone(),
-        endpoint: server.aws_url(),
-    };
+    let forged = AwsClients::with_endpoint(server.aws_url(), &key.access_key_id, "not-the-secret");
     refused(
-        forged.run(&cli, &["sts", "get-caller-identity"]).await,
+        forged.run_aws(&cli, &["sts", "get-caller-identity"]).await,
         "SignatureDoesNotMatch",
         "",
     );
     refused(
         carol
-            .run(
+            .run_aws(
                 &cli,
                 &[
                     "sts",
@@ -180,12 +127,12 @@ async fn sts_names_the_caller_and_other_services_are_refused() {
         "GetCallerIdentity only",
     );
     refused(
-        carol.run(&cli, &["iam", "list-users"]).await,
+        carol.run_aws(&cli, &["iam", "list-users"]).await,
         "InvalidAction",
         "does not have the iam API",
     );
     refused(
-        carol.run(&cli, &["dynamodb", "list-tables"]).await,
+        carol.run_aws(&cli, &["dynamodb", "list-tables"]).await,
         "UnknownOperationException",
         "does not have the dynamodb API",
     );
@@ -220,20 +167,10 @@ async fn ec2_clients(backend: Backend) {
     let mut guard = ContainerGuard::new();
     let (native, key) = server.user("ec2-alice").await;
     guard.watch(key.user_id);
-    let alice = Clients {
-        home: tempfile::tempdir().expect("temp home"),
-        access_key_id: key.access_key_id.clone(),
-        secret: key.secret_access_key.clone(),
-        endpoint: server.aws_url(),
-    };
+    let alice = AwsClients::new(&server, &key);
     let (bob_native, bob_key) = server.user("ec2-bob").await;
     guard.watch(bob_key.user_id);
-    let bob = Clients {
-        home: tempfile::tempdir().expect("temp home"),
-        access_key_id: bob_key.access_key_id.clone(),
-        secret: bob_key.secret_access_key.clone(),
-        endpoint: server.aws_url(),
-    };
+    let bob = AwsClients::new(&server, &bob_key);
     let alice_id = key.user_id.to_string();
 
     // The catalogue.
@@ -726,21 +663,16 @@ async fn ec2_clients(backend: Backend) {
             .concat(),
         )
         .await;
-    let out = alice
-        .command(&python)
-        .arg("-c")
-        .arg(BOTO3_SCRIPT)
-        .env("IMAGE", &image)
-        .env("BEFORE", &live_before)
-        .output()
-        .await
-        .expect("python runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.contains("boto3 ok"),
-        "boto3 script failed: {stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = script_ok(
+        alice
+            .command(&python)
+            .arg("-c")
+            .arg(BOTO3_SCRIPT)
+            .env("IMAGE", &image)
+            .env("BEFORE", &live_before),
+        "boto3 ok",
+    )
+    .await;
     let boto_ids: Vec<String> = stdout
         .lines()
         .find_map(|l| l.strip_prefix("launched "))

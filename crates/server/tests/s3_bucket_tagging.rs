@@ -19,7 +19,7 @@ use aws_sdk_s3::error::{BoxError, ProvideErrorMetadata};
 use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration, Tag, Tagging};
 use common::{code_of, s3_client, s3_client_with};
 use miniaws_client::CreatedKey;
-use miniaws_testkit::{Backend, TestServer};
+use miniaws_testkit::{AwsClients, Backend, TestServer};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -433,32 +433,10 @@ fn aws_cli() -> Option<PathBuf> {
     miniaws_testkit::require_tool("MINIAWS_TEST_AWS_CLI")
 }
 
-/// Runs `aws --endpoint-url … args` with the key's credentials and an
-/// isolated config; returns (success, stdout, stderr).
-async fn aws(
-    cli: &Path,
-    home: &Path,
-    server: &TestServer,
-    key: &CreatedKey,
-    args: &[&str],
-) -> (bool, String, String) {
-    let out = tokio::process::Command::new(cli)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("AWS_ACCESS_KEY_ID", &key.access_key_id)
-        .env("AWS_SECRET_ACCESS_KEY", &key.secret_access_key)
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", home.join("config"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", home.join("credentials"))
-        .arg("--endpoint-url")
-        .arg(server.aws_url())
-        .args(args)
-        .kill_on_drop(true)
-        .output()
-        .await
-        .expect("the aws CLI runs");
+/// Runs `aws --endpoint-url … args` as `clients`; returns (success,
+/// stdout, stderr).
+async fn aws(cli: &Path, clients: &AwsClients, args: &[&str]) -> (bool, String, String) {
+    let out = clients.run_aws(cli, args).await;
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -478,8 +456,8 @@ async fn aws_cli_bucket_tagging() {
         return;
     };
     let (_, key) = server.user("btag-cli").await;
-    let home = tempfile::tempdir().expect("temp home");
-    let run = |args: &'static [&'static str]| aws(&cli, home.path(), &server, &key, args);
+    let clients = AwsClients::new(&server, &key);
+    let run = |args: &'static [&'static str]| aws(&cli, &clients, args);
 
     let (ok, _, err) = run(&["s3", "mb", "s3://cli-tags"]).await;
     assert!(ok, "mb: {err}");

@@ -22,10 +22,9 @@
 //! (`MINIAWS_TEST_RCLONE`, Debian's package); without them the test
 //! fails when services are required and is skipped loudly otherwise.
 
-use miniaws_testkit::{Backend, TestServer, require_tool as tool};
+use miniaws_testkit::{AwsClients, Backend, TestServer, require_tool as tool, script_ok};
 use rand::RngCore;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 /// `var`, else `program` found on `PATH` (a test-env written before
 /// provisioning learned of the tool), else as [`tool`] decides.
@@ -41,77 +40,12 @@ fn tool_or_path(var: &str, program: &str) -> Option<PathBuf> {
     on_path.or_else(|| tool(var))
 }
 
-/// Runs a client with the key's credentials and an isolated config.
-struct Clients {
-    home: tempfile::TempDir,
-    access_key_id: String,
-    secret: String,
-    endpoint: String,
-}
-
-impl Clients {
-    fn command(&self, program: &Path) -> tokio::process::Command {
-        let mut cmd = tokio::process::Command::new(program);
-        cmd.env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", self.home.path())
-            .env("AWS_ACCESS_KEY_ID", &self.access_key_id)
-            .env("AWS_SECRET_ACCESS_KEY", &self.secret)
-            .env("AWS_DEFAULT_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_CONFIG_FILE", self.home.path().join("config"))
-            .env(
-                "AWS_SHARED_CREDENTIALS_FILE",
-                self.home.path().join("credentials"),
-            )
-            .env("ENDPOINT", &self.endpoint)
-            .kill_on_drop(true);
-        cmd
-    }
-
-    async fn aws(&self, cli: &Path, args: &[&str]) -> Output {
-        let out = self
-            .command(cli)
-            .arg("--endpoint-url")
-            .arg(&self.endpoint)
-            .args(args)
-            .output()
-            .await
-            .expect("the aws CLI runs");
-        assert!(
-            out.status.success(),
-            "aws {args:?} failed: {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    }
-
-    /// `aws s3 presign <target> --expires-in <secs>`: the URL.
-    async fn presign(&self, cli: &Path, target: &str, secs: &str) -> String {
-        let out = self
-            .aws(cli, &["s3", "presign", target, "--expires-in", secs])
-            .await;
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    }
-
-    /// Runs the aws CLI expecting it to fail; returns its stderr.
-    async fn aws_fails(&self, cli: &Path, args: &[&str]) -> String {
-        let out = self
-            .command(cli)
-            .arg("--endpoint-url")
-            .arg(&self.endpoint)
-            .args(args)
-            .output()
-            .await
-            .expect("the aws CLI runs");
-        assert!(
-            !out.status.success(),
-            "aws {args:?} succeeded: {}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-        String::from_utf8_lossy(&out.stderr).into_owned()
-    }
+/// `aws s3 presign <target> --expires-in <secs>`: the URL.
+async fn presign(clients: &AwsClients, cli: &Path, target: &str, secs: &str) -> String {
+    let out = clients
+        .aws(cli, ["s3", "presign", target, "--expires-in", secs])
+        .await;
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 fn random_bytes(n: usize) -> Vec<u8> {
@@ -142,12 +76,7 @@ async fn clients_work(backend: Backend) {
         return;
     };
     let (native, key) = server.user("cli-user").await;
-    let clients = Clients {
-        home: tempfile::tempdir().expect("temp home"),
-        access_key_id: key.access_key_id.clone(),
-        secret: key.secret_access_key.clone(),
-        endpoint: server.aws_url(),
-    };
+    let clients = AwsClients::new(&server, &key);
     let work = tempfile::tempdir().expect("work dir");
 
     clients.aws(&cli, &["s3", "mb", "s3://cli-bucket"]).await;
@@ -428,52 +357,41 @@ except s3.exceptions.NoSuchKey:
     pass
 print("boto3 ok")
 "#;
-    let out = clients
-        .command(&python)
-        .arg("-c")
-        .arg(script)
-        .output()
-        .await
-        .expect("python runs");
-    assert!(
-        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("boto3 ok"),
-        "boto3 script failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    script_ok(clients.command(&python).arg("-c").arg(script), "boto3 ok").await;
 
     rclone_works(&clients, &rclone, work.path()).await;
 }
 
-impl Clients {
-    /// Runs rclone against a remote `mini:` configured from the environment.
-    async fn rclone(&self, rclone: &Path, args: &[&str]) -> String {
-        let out = self
-            .command(rclone)
-            .env("RCLONE_CONFIG", self.home.path().join("rclone.conf"))
-            .env("RCLONE_CONFIG_MINI_TYPE", "s3")
-            .env("RCLONE_CONFIG_MINI_PROVIDER", "Other")
-            .env("RCLONE_CONFIG_MINI_ACCESS_KEY_ID", &self.access_key_id)
-            .env("RCLONE_CONFIG_MINI_SECRET_ACCESS_KEY", &self.secret)
-            .env("RCLONE_CONFIG_MINI_ENDPOINT", &self.endpoint)
-            .env("RCLONE_CONFIG_MINI_REGION", "us-east-1")
-            .env("RCLONE_CONFIG_MINI_FORCE_PATH_STYLE", "true")
-            .args(args)
-            .output()
-            .await
-            .expect("rclone runs");
-        assert!(
-            out.status.success(),
-            "rclone {args:?} failed: {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
+/// Runs rclone against a remote `mini:` configured from the environment.
+async fn run_rclone(clients: &AwsClients, rclone: &Path, args: &[&str]) -> String {
+    let out = clients
+        .command(rclone)
+        .env("RCLONE_CONFIG", clients.home().join("rclone.conf"))
+        .env("RCLONE_CONFIG_MINI_TYPE", "s3")
+        .env("RCLONE_CONFIG_MINI_PROVIDER", "Other")
+        .env("RCLONE_CONFIG_MINI_ACCESS_KEY_ID", clients.access_key_id())
+        .env(
+            "RCLONE_CONFIG_MINI_SECRET_ACCESS_KEY",
+            clients.secret_access_key(),
+        )
+        .env("RCLONE_CONFIG_MINI_ENDPOINT", clients.endpoint())
+        .env("RCLONE_CONFIG_MINI_REGION", miniaws_testkit::AWS_REGION)
+        .env("RCLONE_CONFIG_MINI_FORCE_PATH_STYLE", "true")
+        .args(args)
+        .output()
+        .await
+        .expect("rclone runs");
+    assert!(
+        out.status.success(),
+        "rclone {args:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// rclone: copy a tree up and down, list it, check its hashes, delete it.
-async fn rclone_works(clients: &Clients, rclone: &Path, work: &Path) {
+async fn rclone_works(clients: &AwsClients, rclone: &Path, work: &Path) {
     let src = work.join("rclone-src");
     std::fs::create_dir_all(src.join("sub")).expect("src dir");
     std::fs::write(src.join("a.txt"), b"hello rclone\n").expect("a.txt");
@@ -481,33 +399,35 @@ async fn rclone_works(clients: &Clients, rclone: &Path, work: &Path) {
     std::fs::write(src.join("sub").join("b.bin"), &b).expect("b.bin");
     let src_s = src.to_str().expect("utf-8 path");
 
-    clients
-        .rclone(rclone, &["mkdir", "mini:rclone-bucket"])
-        .await;
-    clients
-        .rclone(rclone, &["copy", src_s, "mini:rclone-bucket/tree"])
-        .await;
-    let listed = clients
-        .rclone(rclone, &["lsf", "-R", "--files-only", "mini:rclone-bucket"])
-        .await;
+    run_rclone(clients, rclone, &["mkdir", "mini:rclone-bucket"]).await;
+    run_rclone(clients, rclone, &["copy", src_s, "mini:rclone-bucket/tree"]).await;
+    let listed = run_rclone(
+        clients,
+        rclone,
+        &["lsf", "-R", "--files-only", "mini:rclone-bucket"],
+    )
+    .await;
     let mut names: Vec<&str> = listed.lines().collect();
     names.sort();
     assert_eq!(names, ["tree/a.txt", "tree/sub/b.bin"], "rclone lsf");
     // Sizes and MD5s (from our ETags) match the local files.
-    clients
-        .rclone(rclone, &["check", src_s, "mini:rclone-bucket/tree"])
-        .await;
+    run_rclone(
+        clients,
+        rclone,
+        &["check", src_s, "mini:rclone-bucket/tree"],
+    )
+    .await;
     let down = work.join("rclone-down");
-    clients
-        .rclone(
-            rclone,
-            &[
-                "copy",
-                "mini:rclone-bucket/tree",
-                down.to_str().expect("utf-8 path"),
-            ],
-        )
-        .await;
+    run_rclone(
+        clients,
+        rclone,
+        &[
+            "copy",
+            "mini:rclone-bucket/tree",
+            down.to_str().expect("utf-8 path"),
+        ],
+    )
+    .await;
     assert_eq!(
         std::fs::read(down.join("sub").join("b.bin")).expect("downloaded b.bin"),
         b
@@ -516,17 +436,11 @@ async fn rclone_works(clients: &Clients, rclone: &Path, work: &Path) {
         std::fs::read(down.join("a.txt")).expect("downloaded a.txt"),
         b"hello rclone\n"
     );
-    clients
-        .rclone(rclone, &["delete", "mini:rclone-bucket"])
-        .await;
-    let left = clients
-        .rclone(rclone, &["lsf", "-R", "mini:rclone-bucket"])
-        .await;
+    run_rclone(clients, rclone, &["delete", "mini:rclone-bucket"]).await;
+    let left = run_rclone(clients, rclone, &["lsf", "-R", "mini:rclone-bucket"]).await;
     assert_eq!(left.trim(), "", "rclone delete removed every object");
-    clients
-        .rclone(rclone, &["rmdir", "mini:rclone-bucket"])
-        .await;
-    let buckets = clients.rclone(rclone, &["lsd", "mini:"]).await;
+    run_rclone(clients, rclone, &["rmdir", "mini:rclone-bucket"]).await;
+    let buckets = run_rclone(clients, rclone, &["lsd", "mini:"]).await;
     assert!(
         !buckets.contains("rclone-bucket"),
         "rclone rmdir removed the bucket: {buckets}"
@@ -555,12 +469,7 @@ async fn versions_and_acls(backend: Backend) {
         return;
     };
     let (_, key) = server.user("versions-user").await;
-    let clients = Clients {
-        home: tempfile::tempdir().expect("temp home"),
-        access_key_id: key.access_key_id.clone(),
-        secret: key.secret_access_key.clone(),
-        endpoint: server.aws_url(),
-    };
+    let clients = AwsClients::new(&server, &key);
 
     let script = r#"
 import os, sys, boto3
@@ -656,19 +565,11 @@ sb.object_versions.delete()
 sb.delete()
 print("boto3 versions ok")
 "#;
-    let out = clients
-        .command(&python)
-        .arg("-c")
-        .arg(script)
-        .output()
-        .await
-        .expect("python runs");
-    assert!(
-        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("boto3 versions ok"),
-        "boto3 script failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    script_ok(
+        clients.command(&python).arg("-c").arg(script),
+        "boto3 versions ok",
+    )
+    .await;
 
     // The aws CLI.
     clients.aws(&cli, &["s3", "mb", "s3://cli-versions"]).await;
@@ -802,21 +703,17 @@ print("boto3 versions ok")
     // By default the CLI presigns with SigV2 against a custom endpoint;
     // that URL works. With SigV4 it presigns for any duration, and S3 (and
     // we) refuse a URL valid for more than a week but take one of a week.
-    let v2 = clients
-        .presign(&cli, "s3://cli-versions/b/c.txt", "60")
-        .await;
+    let v2 = presign(&clients, &cli, "s3://cli-versions/b/c.txt", "60").await;
     assert!(v2.contains("Signature="), "a SigV2 URL: {v2}");
     let res = reqwest::get(&v2).await.expect("presigned GET");
     assert_eq!(res.text().await.expect("body"), "hello");
     std::fs::write(
-        clients.home.path().join("config"),
+        clients.home().join("config"),
         "[default]\ns3 =\n    signature_version = s3v4\n",
     )
     .expect("aws config");
     for (secs, status) in [("604800", 200u16), ("604801", 400)] {
-        let url = clients
-            .presign(&cli, "s3://cli-versions/b/c.txt", secs)
-            .await;
+        let url = presign(&clients, &cli, "s3://cli-versions/b/c.txt", secs).await;
         assert!(url.contains("X-Amz-Expires="), "a SigV4 URL: {url}");
         let res = reqwest::get(&url).await.expect("presigned GET");
         assert_eq!(res.status().as_u16(), status, "--expires-in {secs}");
@@ -843,12 +740,7 @@ async fn aws_cli_encryption_and_storage_class_options() {
         return;
     };
     let (_, key) = server.user("options-user").await;
-    let clients = Clients {
-        home: tempfile::tempdir().expect("temp home"),
-        access_key_id: key.access_key_id.clone(),
-        secret: key.secret_access_key.clone(),
-        endpoint: server.aws_url(),
-    };
+    let clients = AwsClients::new(&server, &key);
     let work = tempfile::tempdir().expect("work dir");
     let file = work.path().join("body.txt");
     std::fs::write(&file, b"option bytes").expect("write the body");

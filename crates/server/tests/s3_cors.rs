@@ -610,58 +610,31 @@ async fn aws_cli(server: &TestServer, key: &miniaws_client::CreatedKey, bucket: 
     let Some(cli) = aws_cli_path() else {
         return;
     };
-    let home = tempfile::tempdir().expect("temp home");
-    let file = home.path().join("cors.json");
+    let clients = miniaws_testkit::AwsClients::new(server, key);
+    let file = clients.home().join("cors.json");
     std::fs::write(
         &file,
         r#"{"CORSRules":[{"AllowedOrigins":["http://localhost:3000"],"AllowedMethods":["GET","PUT","POST"],"AllowedHeaders":["*"],"ExposeHeaders":["ETag"],"MaxAgeSeconds":3000}]}"#,
     )
     .expect("write cors.json");
-    let run = |args: Vec<String>| {
-        let mut cmd = tokio::process::Command::new(&cli);
-        cmd.env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", home.path())
-            .env("AWS_ACCESS_KEY_ID", &key.access_key_id)
-            .env("AWS_SECRET_ACCESS_KEY", &key.secret_access_key)
-            .env("AWS_DEFAULT_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_CONFIG_FILE", home.path().join("config"))
-            .env(
-                "AWS_SHARED_CREDENTIALS_FILE",
-                home.path().join("credentials"),
-            )
-            .arg("--endpoint-url")
-            .arg(server.aws_url())
-            .args(args)
-            .kill_on_drop(true);
-        async move {
-            let out = cmd.output().await.expect("the aws CLI runs");
-            assert!(
-                out.status.success(),
-                "aws failed: {}\n{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-            String::from_utf8_lossy(&out.stdout).into_owned()
-        }
-    };
-    run(vec![
-        "s3api".into(),
-        "put-bucket-cors".into(),
-        "--bucket".into(),
-        bucket.into(),
-        "--cors-configuration".into(),
-        format!("file://{}", file.display()),
-    ])
-    .await;
-    let out = run(vec![
-        "s3api".into(),
-        "get-bucket-cors".into(),
-        "--bucket".into(),
-        bucket.into(),
-    ])
-    .await;
+    let cors_file = format!("file://{}", file.display());
+    clients
+        .aws(
+            &cli,
+            [
+                "s3api",
+                "put-bucket-cors",
+                "--bucket",
+                bucket,
+                "--cors-configuration",
+                &cors_file,
+            ],
+        )
+        .await;
+    let out = clients
+        .aws(&cli, ["s3api", "get-bucket-cors", "--bucket", bucket])
+        .await;
+    let out = String::from_utf8_lossy(&out.stdout);
     let got: serde_json::Value = serde_json::from_str(&out).expect("JSON from the CLI");
     assert_eq!(
         got,

@@ -28,7 +28,7 @@ use common::{code_of, crc32_ieee, crc64_nvme, s3_client};
 use hmac::{Hmac, Mac};
 use md5::Md5;
 use miniaws_client::CreatedKey;
-use miniaws_testkit::{Backend, TestServer};
+use miniaws_testkit::{Backend, TestServer, isolated_command};
 use sha2::{Digest, Sha256};
 
 const REGION: &str = "us-east-1";
@@ -780,16 +780,7 @@ async fn presigned_query_options(s3: &Client, signer: &Signer) {
 /// boto3 from the virtualenv `scripts/provision` builds; required when
 /// services are.
 fn python() -> Option<std::path::PathBuf> {
-    match std::env::var("MINIAWS_TEST_PYTHON") {
-        Ok(p) if !p.is_empty() && std::path::Path::new(&p).exists() => Some(p.into()),
-        _ if miniaws_testkit::services_required() => panic!(
-            "MINIAWS_TEST_PYTHON is not set or does not exist, but services are required: run ./scripts/test (scripts/provision installs boto3)"
-        ),
-        _ => {
-            eprintln!("SKIPPED: the form cases need MINIAWS_TEST_PYTHON (run ./scripts/test)");
-            None
-        }
-    }
+    miniaws_testkit::require_tool("MINIAWS_TEST_PYTHON")
 }
 
 /// Form uploads prepared by boto3's `generate_presigned_post` (SigV4) with
@@ -864,12 +855,9 @@ print("forms ok")
 /// stored.
 async fn form_checksums(server: &TestServer, key: &CreatedKey, s3: &Client) {
     let Some(python) = python() else { return };
-    let out = tokio::process::Command::new(python)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+    // The keys come in AK and SK: no default ones.
+    let home = tempfile::tempdir().expect("temp home");
+    let out = tokio::process::Command::from(isolated_command(python, home.path()))
         .env("ENDPOINT", server.aws_url())
         .env("AK", &key.access_key_id)
         .env("SK", &key.secret_access_key)

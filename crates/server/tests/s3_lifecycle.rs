@@ -37,8 +37,7 @@ use aws_sdk_s3::types::{
 };
 use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
 use common::{code_of, execute, files_under, objects_dir, s3_client};
-use miniaws_testkit::{Backend, TestServer, services_required};
-use std::path::{Path, PathBuf};
+use miniaws_testkit::{AwsClients, Backend, TestServer, require_tool};
 use std::time::Duration;
 
 /// 2020-01-01T00:00:00Z: a midnight in the past.
@@ -1069,44 +1068,9 @@ async fn days_and_aborts(server: &TestServer, backend: Backend, s3: &Client, buc
         .expect("the fresh upload completes");
 }
 
-fn tool(var: &str) -> Option<PathBuf> {
-    match std::env::var(var) {
-        Ok(p) if !p.is_empty() && Path::new(&p).exists() => Some(PathBuf::from(p)),
-        _ if services_required() => panic!(
-            "{var} is not set or does not exist, but services are required: run ./scripts/test"
-        ),
-        _ => {
-            eprintln!("SKIPPED: {var} not set (run ./scripts/test)");
-            None
-        }
-    }
-}
-
-/// Runs `program` with the key's credentials and an isolated config;
-/// returns (success, stdout, stderr).
-async fn run_tool(
-    server: &TestServer,
-    key: &miniaws_client::CreatedKey,
-    home: &Path,
-    program: &Path,
-    args: &[&str],
-) -> (bool, String, String) {
-    let out = tokio::process::Command::new(program)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("AWS_ACCESS_KEY_ID", &key.access_key_id)
-        .env("AWS_SECRET_ACCESS_KEY", &key.secret_access_key)
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", home.join("config"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", home.join("credentials"))
-        .env("ENDPOINT", server.aws_url())
-        .args(args)
-        .kill_on_drop(true)
-        .output()
-        .await
-        .expect("the tool runs");
+/// Runs `cmd`; returns (success, stdout, stderr).
+async fn run_tool(mut cmd: tokio::process::Command) -> (bool, String, String) {
+    let out = cmd.output().await.expect("the tool runs");
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -1179,42 +1143,33 @@ print("ok")
 
 /// boto3 (modern and legacy calls) and the aws CLI.
 async fn clients(server: &TestServer, key: &miniaws_client::CreatedKey, s3: &Client) {
-    let (Some(cli), Some(python)) = (tool("MINIAWS_TEST_AWS_CLI"), tool("MINIAWS_TEST_PYTHON"))
-    else {
+    let (Some(cli), Some(python)) = (
+        require_tool("MINIAWS_TEST_AWS_CLI"),
+        require_tool("MINIAWS_TEST_PYTHON"),
+    ) else {
         return;
     };
-    let home = tempfile::tempdir().expect("temp home");
+    let clients = AwsClients::new(server, key);
     for b in ["lc-boto3", "lc-cli"] {
         s3.create_bucket().bucket(b).send().await.expect("bucket");
     }
-    let script = home.path().join("lifecycle.py");
+    let script = clients.home().join("lifecycle.py");
     std::fs::write(&script, BOTO3_SCRIPT).expect("write the script");
-    let (ok, out, err) = run_tool(
-        server,
-        key,
-        home.path(),
-        &python,
-        &[script.to_str().expect("utf-8"), "lc-boto3"],
-    )
-    .await;
+    let mut boto3 = clients.command(&python);
+    boto3.arg(&script).arg("lc-boto3");
+    let (ok, out, err) = run_tool(boto3).await;
     assert!(ok && out.trim() == "ok", "boto3: {out}\n{err}");
 
-    let file = home.path().join("lifecycle.json");
+    let file = clients.home().join("lifecycle.json");
     std::fs::write(
         &file,
         r#"{"Rules":[{"ID":"expire-tmp","Status":"Enabled","Filter":{"Prefix":"tmp/"},"Expiration":{"Days":1}}]}"#,
     )
     .expect("write lifecycle.json");
-    let endpoint = server.aws_url();
     let file_arg = format!("file://{}", file.display());
-    let (ok, out, err) = run_tool(
-        server,
-        key,
-        home.path(),
+    let (ok, out, err) = run_tool(clients.aws_command(
         &cli,
-        &[
-            "--endpoint-url",
-            &endpoint,
+        [
             "s3api",
             "put-bucket-lifecycle-configuration",
             "--bucket",
@@ -1222,23 +1177,18 @@ async fn clients(server: &TestServer, key: &miniaws_client::CreatedKey, s3: &Cli
             "--lifecycle-configuration",
             &file_arg,
         ],
-    )
+    ))
     .await;
     assert!(ok, "aws put-bucket-lifecycle-configuration: {out}\n{err}");
-    let (ok, out, err) = run_tool(
-        server,
-        key,
-        home.path(),
+    let (ok, out, err) = run_tool(clients.aws_command(
         &cli,
-        &[
-            "--endpoint-url",
-            &endpoint,
+        [
             "s3api",
             "get-bucket-lifecycle-configuration",
             "--bucket",
             "lc-cli",
         ],
-    )
+    ))
     .await;
     assert!(ok, "aws get-bucket-lifecycle-configuration: {out}\n{err}");
     let got: serde_json::Value = serde_json::from_str(&out).expect("JSON from the CLI");

@@ -22,7 +22,7 @@
 mod common;
 
 use common::{code_of, s3_client};
-use miniaws_testkit::{Backend, TestServer, services_required};
+use miniaws_testkit::{AwsClients, Backend, TestServer, services_required};
 use rand::RngCore;
 use std::path::{Path, PathBuf};
 
@@ -51,42 +51,23 @@ fn script(name: &str) -> PathBuf {
 /// A signed-up user's key and a private home for a client.
 struct Run {
     server: TestServer,
-    home: tempfile::TempDir,
-    access_key_id: String,
-    secret: String,
+    clients: AwsClients,
 }
 
 impl Run {
     async fn start(backend: Backend) -> Option<Self> {
         let server = TestServer::start(backend).await?;
         let (_, key) = server.user("client-user").await;
-        Some(Self {
-            server,
-            home: tempfile::tempdir().expect("temp home"),
-            access_key_id: key.access_key_id,
-            secret: key.secret_access_key,
-        })
+        let clients = AwsClients::new(&server, &key);
+        Some(Self { server, clients })
     }
 
-    /// `program` with a clean environment: only the key, a temp HOME and
-    /// `ENDPOINT`.
+    /// `program` with a clean environment (see [`AwsClients::command`]),
+    /// `ENDPOINT` set to `endpoint`, in the client's home.
     fn command(&self, program: &Path, endpoint: &str) -> tokio::process::Command {
-        let mut cmd = tokio::process::Command::new(program);
-        cmd.env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", self.home.path())
-            .env("AWS_ACCESS_KEY_ID", &self.access_key_id)
-            .env("AWS_SECRET_ACCESS_KEY", &self.secret)
-            .env("AWS_DEFAULT_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_CONFIG_FILE", self.home.path().join("config"))
-            .env(
-                "AWS_SHARED_CREDENTIALS_FILE",
-                self.home.path().join("credentials"),
-            )
-            .env("ENDPOINT", endpoint)
-            .current_dir(self.home.path())
-            .kill_on_drop(true);
+        let mut cmd = self.clients.command(program);
+        cmd.env("ENDPOINT", endpoint)
+            .current_dir(self.clients.home());
         cmd
     }
 
@@ -229,12 +210,13 @@ async fn s3cmd_works_unchanged() {
     };
     let url = run.server.aws_url();
     let host = url.trim_start_matches("http://").trim_end_matches('/');
-    let cfg = run.home.path().join("s3cfg");
+    let cfg = run.clients.home().join("s3cfg");
     std::fs::write(
         &cfg,
         format!(
             "[default]\naccess_key = {}\nsecret_key = {}\nhost_base = {host}\nhost_bucket = {host}\nuse_https = False\nbucket_location = us-east-1\n",
-            run.access_key_id, run.secret
+            run.clients.access_key_id(),
+            run.clients.secret_access_key()
         ),
     )
     .expect("s3cmd config");
@@ -424,12 +406,13 @@ async fn s3cmd_works_unchanged() {
     // credential scope of a ListBuckets; S3 answers
     // `AuthorizationHeaderMalformed` naming the right region in `<Region>`,
     // and s3cmd signs again with it.
-    let default_cfg = run.home.path().join("s3cfg-default");
+    let default_cfg = run.clients.home().join("s3cfg-default");
     std::fs::write(
         &default_cfg,
         format!(
             "[default]\naccess_key = {}\nsecret_key = {}\nhost_base = {host}\nhost_bucket = {host}\nuse_https = False\n",
-            run.access_key_id, run.secret
+            run.clients.access_key_id(),
+            run.clients.secret_access_key()
         ),
     )
     .expect("s3cmd config");

@@ -36,7 +36,7 @@ use aws_sdk_s3::types::{
     VersioningConfiguration,
 };
 use common::{code_of, execute, s3_client, s3_client_with};
-use miniaws_testkit::{Backend, TestServer, require_tool};
+use miniaws_testkit::{AwsClients, Backend, TestServer, require_tool};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 fn now_secs() -> i64 {
@@ -1498,25 +1498,15 @@ async fn object_lock_with_the_aws_cli() {
         return;
     };
     let (_, key) = server.user("cli-lock").await;
-    let home = tempfile::tempdir().expect("a home");
+    let clients = AwsClients::new(&server, &key);
     let run = |args: &[&str]| {
-        let mut cmd = std::process::Command::new(&cli);
-        cmd.env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", home.path())
-            .env("AWS_ACCESS_KEY_ID", &key.access_key_id)
-            .env("AWS_SECRET_ACCESS_KEY", &key.secret_access_key)
-            .env("AWS_DEFAULT_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_CONFIG_FILE", home.path().join("config"))
-            .env(
-                "AWS_SHARED_CREDENTIALS_FILE",
-                home.path().join("credentials"),
-            )
+        clients
+            .std_command(&cli)
             .arg("--endpoint-url")
-            .arg(server.aws_url())
-            .args(args);
-        cmd.output().expect("the aws CLI runs")
+            .arg(clients.endpoint())
+            .args(args)
+            .output()
+            .expect("the aws CLI runs")
     };
     let ok = |args: &[&str]| {
         let out = run(args);
@@ -1541,7 +1531,7 @@ async fn object_lock_with_the_aws_cli() {
         "cli-lock",
     ]);
     assert!(config.contains("\"Enabled\""), "{config}");
-    let body = home.path().join("body");
+    let body = clients.home().join("body");
     std::fs::write(&body, b"kept").expect("a body");
     let put = ok(&[
         "s3api",

@@ -26,7 +26,7 @@ use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::PublicAccessBlockConfiguration;
 use common::{code_of, s3_client};
-use miniaws_testkit::{Backend, TestServer};
+use miniaws_testkit::{AwsClients, Backend, TestServer};
 use std::path::PathBuf;
 
 fn public_read(bucket: &str) -> String {
@@ -1035,31 +1035,16 @@ async fn aws_cli(server: &TestServer, key: &miniaws_client::CreatedKey, bucket: 
     let Some(cli) = aws_cli_path() else {
         return;
     };
-    let home = tempfile::tempdir().expect("temp home");
-    let file = home.path().join("policy.json");
+    let alice = AwsClients::new(server, key);
+    let file = alice.home().join("policy.json");
     let policy = format!(
         r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"PublicRead","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::{bucket}/*"}}]}}"#
     );
     std::fs::write(&file, &policy).expect("write policy.json");
     let (_, bob) = server.user("bob-cli").await;
-    let run_as = |key: &miniaws_client::CreatedKey, args: Vec<String>| {
-        let mut cmd = tokio::process::Command::new(&cli);
-        cmd.env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", home.path())
-            .env("AWS_ACCESS_KEY_ID", &key.access_key_id)
-            .env("AWS_SECRET_ACCESS_KEY", &key.secret_access_key)
-            .env("AWS_DEFAULT_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_CONFIG_FILE", home.path().join("config"))
-            .env(
-                "AWS_SHARED_CREDENTIALS_FILE",
-                home.path().join("credentials"),
-            )
-            .arg("--endpoint-url")
-            .arg(server.aws_url())
-            .args(args)
-            .kill_on_drop(true);
+    let bob = AwsClients::new(server, &bob);
+    let run_as = |clients: &AwsClients, args: Vec<String>| {
+        let mut cmd = clients.aws_command(&cli, args);
         async move {
             let out = cmd.output().await.expect("the aws CLI runs");
             (
@@ -1069,7 +1054,7 @@ async fn aws_cli(server: &TestServer, key: &miniaws_client::CreatedKey, bucket: 
             )
         }
     };
-    let run = |args: Vec<String>| run_as(key, args);
+    let run = |args: Vec<String>| run_as(&alice, args);
     let put = vec![
         "s3api".into(),
         "put-bucket-policy".into(),

@@ -21,9 +21,8 @@ mod common;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, ObjectAttributes, PublicAccessBlockConfiguration};
-use common::{code_of, s3_client};
-use miniaws_testkit::{Backend, TestServer, services_required};
-use std::path::{Path, PathBuf};
+use common::{boto3, code_of, s3_client};
+use miniaws_testkit::{Backend, TestServer};
 
 const BUCKET: &str = "rules-shared";
 const PRIVATE: &str = "rules-private";
@@ -683,19 +682,6 @@ print("boto3 ok")
     boto3(server, alice, script, &[DENIED]).await;
 }
 
-fn python() -> Option<PathBuf> {
-    match std::env::var("MINIAWS_TEST_PYTHON") {
-        Ok(p) if !p.is_empty() && Path::new(&p).exists() => Some(PathBuf::from(p)),
-        _ if services_required() => panic!(
-            "MINIAWS_TEST_PYTHON is not set or does not exist, but services are required: run ./scripts/test"
-        ),
-        _ => {
-            eprintln!("SKIPPED: MINIAWS_TEST_PYTHON not set (run ./scripts/test)");
-            None
-        }
-    }
-}
-
 /// boto3 as Bob and unsigned: granted reads answered, others AccessDenied.
 async fn boto3_reads(server: &TestServer, bob: &miniaws_client::CreatedKey, alice_id: &str) {
     let script = r#"
@@ -730,41 +716,6 @@ for who, s3 in (("bob", signed), ("unsigned", unsigned)):
 print("boto3 ok")
 "#;
     boto3(server, bob, script, &[BUCKET, PRIVATE, alice_id]).await;
-}
-
-/// Runs a boto3 `script` with `key`'s credentials and `args`; it prints
-/// "boto3 ok" when all its assertions held.
-async fn boto3(server: &TestServer, key: &miniaws_client::CreatedKey, script: &str, args: &[&str]) {
-    let Some(python) = python() else {
-        return;
-    };
-    let home = tempfile::tempdir().expect("temp home");
-    let out = tokio::process::Command::new(&python)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", home.path())
-        .env("ENDPOINT", server.aws_url())
-        .env("AWS_ACCESS_KEY_ID", &key.access_key_id)
-        .env("AWS_SECRET_ACCESS_KEY", &key.secret_access_key)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", home.path().join("config"))
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            home.path().join("credentials"),
-        )
-        .arg("-c")
-        .arg(script)
-        .args(args)
-        .kill_on_drop(true)
-        .output()
-        .await
-        .expect("python runs");
-    assert!(
-        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("boto3 ok"),
-        "boto3 script failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 async fn run(backend: Backend) {

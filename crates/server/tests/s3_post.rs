@@ -18,22 +18,11 @@
 mod common;
 
 use common::s3_client;
-use miniaws_testkit::{Backend, TestServer, services_required};
+use miniaws_testkit::{Backend, TestServer, isolated_command, require_tool};
 use std::path::PathBuf;
 
 fn python() -> Option<PathBuf> {
-    match std::env::var("MINIAWS_TEST_PYTHON") {
-        Ok(p) if !p.is_empty() && std::path::Path::new(&p).exists() => Some(PathBuf::from(p)),
-        _ if services_required() => panic!(
-            "MINIAWS_TEST_PYTHON is not set or does not exist, but services are required: run ./scripts/test (scripts/provision installs boto3)"
-        ),
-        _ => {
-            eprintln!(
-                "SKIPPED: MINIAWS_TEST_PYTHON not set (run ./scripts/test to provision boto3)"
-            );
-            None
-        }
-    }
+    require_tool("MINIAWS_TEST_PYTHON")
 }
 
 /// Shared by both scripts: boto3 clients for both signature versions and a
@@ -279,12 +268,9 @@ async fn run_python(
     script: &str,
     ok: &str,
 ) {
-    let out = tokio::process::Command::new(python)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+    // The keys come in `env`: no default ones.
+    let home = tempfile::tempdir().expect("temp home");
+    let out = tokio::process::Command::from(isolated_command(python, home.path()))
         .env("ENDPOINT", server.aws_url())
         .envs(env.iter().copied())
         .arg("-c")

@@ -20,9 +20,9 @@ use aws_sdk_s3::types::{
     RoutingRule, WebsiteConfiguration,
 };
 use common::{code_of, s3_client};
-use miniaws_testkit::{Backend, TestServer, services_required};
+use miniaws_testkit::{AwsClients, Backend, TestServer};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn index(suffix: &str) -> IndexDocument {
@@ -852,47 +852,26 @@ async fn aws_cli(server: &TestServer, key: &miniaws_client::CreatedKey, bucket: 
     let Some(cli) = aws_cli_path() else {
         return;
     };
-    let home = tempfile::tempdir().expect("temp home");
-    let run = |args: &[&str]| {
-        let mut cmd = tokio::process::Command::new(&cli);
-        cmd.env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", home.path())
-            .env("AWS_ACCESS_KEY_ID", &key.access_key_id)
-            .env("AWS_SECRET_ACCESS_KEY", &key.secret_access_key)
-            .env("AWS_DEFAULT_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_CONFIG_FILE", home.path().join("config"))
-            .env(
-                "AWS_SHARED_CREDENTIALS_FILE",
-                home.path().join("credentials"),
-            )
-            .arg("--endpoint-url")
-            .arg(server.aws_url())
-            .args(args)
-            .kill_on_drop(true);
-        async move {
-            let out = cmd.output().await.expect("the aws CLI runs");
-            assert!(
-                out.status.success(),
-                "aws failed: {}\n{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-            String::from_utf8_lossy(&out.stdout).into_owned()
-        }
-    };
-    run(&[
-        "s3",
-        "website",
-        &format!("s3://{bucket}"),
-        "--index-document",
-        "index.html",
-        "--error-document",
-        "error.html",
-    ])
-    .await;
-    let out = run(&["s3api", "get-bucket-website", "--bucket", bucket]).await;
+    let clients = AwsClients::new(server, key);
+    let site = format!("s3://{bucket}");
+    clients
+        .aws(
+            &cli,
+            [
+                "s3",
+                "website",
+                &site,
+                "--index-document",
+                "index.html",
+                "--error-document",
+                "error.html",
+            ],
+        )
+        .await;
+    let out = clients
+        .aws(&cli, ["s3api", "get-bucket-website", "--bucket", bucket])
+        .await;
+    let out = String::from_utf8_lossy(&out.stdout);
     let got: serde_json::Value = serde_json::from_str(&out).expect("JSON from the CLI");
     assert_eq!(
         got,
@@ -905,16 +884,7 @@ async fn aws_cli(server: &TestServer, key: &miniaws_client::CreatedKey, bucket: 
 }
 
 fn aws_cli_path() -> Option<PathBuf> {
-    match std::env::var("MINIAWS_TEST_AWS_CLI") {
-        Ok(p) if !p.is_empty() && Path::new(&p).exists() => Some(PathBuf::from(p)),
-        _ if services_required() => panic!(
-            "MINIAWS_TEST_AWS_CLI is not set or does not exist, but services are required: run ./scripts/test"
-        ),
-        _ => {
-            eprintln!("SKIPPED: MINIAWS_TEST_AWS_CLI not set (run ./scripts/test)");
-            None
-        }
-    }
+    miniaws_testkit::require_tool("MINIAWS_TEST_AWS_CLI")
 }
 
 async fn run(backend: Backend) {

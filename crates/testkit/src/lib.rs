@@ -10,10 +10,15 @@
 //! `MINIAWS_REQUIRE_SERVICES=1` (set by `./scripts/test`) or `CI=true`, a
 //! missing service fails the test; otherwise the test says loudly that it is
 //! skipped.
+//!
+//! [`AwsClients`] runs the real AWS clients (the aws CLI, boto3 …) with one
+//! key against a test server, isolated from the developer's own AWS setup.
 
+mod aws_clients;
 mod postgres;
 mod server;
 
+pub use aws_clients::{AWS_REGION, AwsClients, isolated_command, script_ok};
 pub use postgres::{TestDatabase, require_postgres};
 pub use server::{Backend, TestServer, miniaws_bin};
 

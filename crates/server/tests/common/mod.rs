@@ -296,3 +296,19 @@ pub async fn execute(server: &TestServer, backend: miniaws_testkit::Backend, sql
         }
     }
 }
+
+/// Runs a boto3 `script` (`python -c`) with `key`'s credentials, the
+/// server's AWS listener in `ENDPOINT`, and `args`; it prints "boto3 ok"
+/// when all its assertions held. Skipped (or failed) as
+/// [`miniaws_testkit::require_tool`] decides without Python.
+pub async fn boto3(server: &TestServer, key: &CreatedKey, script: &str, args: &[&str]) {
+    let Some(python) = miniaws_testkit::require_tool("MINIAWS_TEST_PYTHON") else {
+        return;
+    };
+    let clients = miniaws_testkit::AwsClients::new(server, key);
+    miniaws_testkit::script_ok(
+        clients.command(&python).arg("-c").arg(script).args(args),
+        "boto3 ok",
+    )
+    .await;
+}
