@@ -35,7 +35,7 @@ use aws_sdk_s3::types::{
     ObjectLockMode, ObjectLockRetention, ObjectLockRetentionMode, ObjectLockRule,
     VersioningConfiguration,
 };
-use common::{code_of, execute, s3_client, s3_client_with};
+use common::{code_of, execute, owner_id, s3_client, s3_client_with};
 use miniaws_testkit::{AwsClients, Backend, TestServer, require_tool};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -836,17 +836,7 @@ async fn delete_protection(s3: &Client, native: &miniaws_client::Client) {
 
     // The default retention, on a plain write and on a multipart upload
     // (whose own legal hold comes from its creation).
-    s3.put_object_lock_configuration()
-        .bucket(b)
-        .object_lock_configuration(lock_config(Some(
-            DefaultRetention::builder()
-                .mode(ObjectLockRetentionMode::Governance)
-                .days(1)
-                .build(),
-        )))
-        .send()
-        .await
-        .expect("a default rule");
+    governance_day_by_default(s3, b).await;
     let before = now_secs();
     let dflt = put(s3, b, "default", |r| r).await;
     let head = s3
@@ -1079,17 +1069,7 @@ async fn copy_locks(s3: &Client) {
     );
 
     // No lock named: the destination's default, not the source's.
-    s3.put_object_lock_configuration()
-        .bucket(b)
-        .object_lock_configuration(lock_config(Some(
-            DefaultRetention::builder()
-                .mode(ObjectLockRetentionMode::Governance)
-                .days(1)
-                .build(),
-        )))
-        .send()
-        .await
-        .expect("a default rule");
+    governance_day_by_default(s3, b).await;
     let before = now_secs();
     copy("dflt").send().await.expect("CopyObject");
     let (mode, date, hold) = lock_headers(s3, b, "dflt", None).await;
@@ -1233,18 +1213,6 @@ async fn markers_and_denied_changes(s3: &Client) {
         .send()
         .await
         .expect("PutObjectLegalHold without the policy");
-}
-
-/// The owner id ListBuckets answers for the client's user.
-async fn owner_id(s3: &Client) -> String {
-    s3.list_buckets()
-        .send()
-        .await
-        .expect("ListBuckets")
-        .owner()
-        .and_then(|o| o.id())
-        .expect("an owner id")
-        .to_owned()
 }
 
 /// What HeadObject (of `version`, else the current version) and GetObject
@@ -1631,4 +1599,19 @@ async fn object_lock_with_the_aws_cli() {
         &version,
     ]);
     assert!(still.contains("COMPLIANCE"), "{still}");
+}
+
+/// Gives bucket `b` a default retention of one day in GOVERNANCE mode.
+async fn governance_day_by_default(s3: &Client, b: &str) {
+    s3.put_object_lock_configuration()
+        .bucket(b)
+        .object_lock_configuration(lock_config(Some(
+            DefaultRetention::builder()
+                .mode(ObjectLockRetentionMode::Governance)
+                .days(1)
+                .build(),
+        )))
+        .send()
+        .await
+        .expect("a default rule");
 }

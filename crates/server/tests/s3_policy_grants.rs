@@ -16,7 +16,7 @@ mod common;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::PublicAccessBlockConfiguration;
-use common::{boto3, code_of, s3_client};
+use common::{boto3, code_of, owner_id, s3_client};
 use miniaws_testkit::{Backend, TestServer};
 
 const SHARED: &str = "grants-shared";
@@ -33,17 +33,6 @@ fn outcome<T, E: aws_sdk_s3::error::ProvideErrorMetadata>(
 
 fn denied() -> Outcome {
     Err(("AccessDenied".to_owned(), 403))
-}
-
-async fn owner_id(s3: &Client) -> String {
-    s3.list_buckets()
-        .send()
-        .await
-        .expect("ListBuckets")
-        .owner()
-        .and_then(|o| o.id())
-        .expect("an owner id")
-        .to_owned()
 }
 
 async fn put_policy(s3: &Client, statements: &[String]) -> Outcome {

@@ -27,7 +27,7 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{PublicAccessBlockConfiguration, TaggingDirective};
-use common::{code_of, files_under, form_fields, objects_dir, post_form, s3_client};
+use common::{code_of, files_under, form_fields, objects_dir, owner_id, post_form, s3_client};
 use miniaws_testkit::{Backend, TestServer};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -59,17 +59,6 @@ async fn put_policy(s3: &Client, bucket: &str, statements: &[String]) -> Outcome
             .send()
             .await,
     )
-}
-
-async fn owner_id(s3: &Client) -> String {
-    s3.list_buckets()
-        .send()
-        .await
-        .expect("ListBuckets")
-        .owner()
-        .and_then(|o| o.id())
-        .expect("an owner id")
-        .to_owned()
 }
 
 async fn body_of(s3: &Client, bucket: &str, key: &str) -> Vec<u8> {

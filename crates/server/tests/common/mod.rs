@@ -312,3 +312,16 @@ pub async fn boto3(server: &TestServer, key: &CreatedKey, script: &str, args: &[
     )
     .await;
 }
+
+/// The owner id ListBuckets answers for the client's user (the id bucket
+/// policies name as a principal).
+pub async fn owner_id(s3: &aws_sdk_s3::Client) -> String {
+    s3.list_buckets()
+        .send()
+        .await
+        .expect("ListBuckets")
+        .owner()
+        .and_then(|o| o.id())
+        .expect("an owner id")
+        .to_owned()
+}
