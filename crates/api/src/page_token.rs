@@ -1,6 +1,7 @@
 //! The opaque `next_token` of the native lists ordered by `(created_at, id)`
 //! (`GET /auth/keys`, `GET /instances`): a tag naming the list and the hex
-//! of the last row's place, `<created_at as Unix nanoseconds>/<id>`.
+//! of the last row's place, `<created_at as Unix nanoseconds>/<id>`. EC2's
+//! DescribeTags, ordered by instance and key, keeps `<instance>\0<key>`.
 //!
 //! The place is kept whole rather than looked up by id, so that a row
 //! removed between two pages does not end the list there. A token is only
@@ -24,6 +25,21 @@ pub(crate) fn decode_place(tag: &str, token: &str) -> Option<(OffsetDateTime, Uu
     let (nanos, id) = place.split_once('/')?;
     let created_at = OffsetDateTime::from_unix_timestamp_nanos(nanos.parse().ok()?).ok()?;
     Some((created_at, Uuid::try_parse(id).ok()?))
+}
+
+/// The token of the place `(resource, key)` in the list tagged `tag`
+/// (EC2's DescribeTags, ordered by resource id then key). Neither part
+/// holds a NUL (ids are `i-` and hex, tag keys have no control
+/// characters), so NUL separates them.
+pub(crate) fn encode_key(tag: &str, resource: &str, key: &str) -> String {
+    format!("{tag}{}", hex::encode(format!("{resource}\0{key}")))
+}
+
+/// The place a token of [`encode_key`] holds; `None` for anything else.
+pub(crate) fn decode_key(tag: &str, token: &str) -> Option<(String, String)> {
+    let place = String::from_utf8(hex::decode(token.strip_prefix(tag)?).ok()?).ok()?;
+    let (resource, key) = place.split_once('\0')?;
+    Some((resource.to_owned(), key.to_owned()))
 }
 
 #[cfg(test)]
@@ -52,6 +68,22 @@ mod tests {
             hexed("99999999999999999999999999999999/00000000-0000-0000-0000-000000000000"),
         ] {
             assert_eq!(decode_place("k1.", &bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn keys_round_trip_and_garbage_is_refused() {
+        let token = encode_key("t1.", "i-0123", "café ☕");
+        assert_eq!(
+            decode_key("t1.", &token),
+            Some(("i-0123".to_owned(), "café ☕".to_owned()))
+        );
+        for bad in [
+            "t1.zz".to_owned(),
+            format!("t1.{}", hex::encode("no separator")),
+            encode_key("k1.", "i-1", "k"),
+        ] {
+            assert_eq!(decode_key("t1.", &bad), None, "{bad:?}");
         }
     }
 }

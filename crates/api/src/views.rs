@@ -43,6 +43,7 @@ pub(crate) fn instance(i: Instance) -> wire::Instance {
         urls,
         env: i.env,
         command: i.command,
+        tags: i.tags,
         created_at: i.created_at,
         updated_at: i.updated_at,
         terminated_at: i.deleted_at,
@@ -236,6 +237,7 @@ mod tests {
             }],
             env: BTreeMap::from([("B".into(), "2".into()), ("A".into(), "1".into())]),
             command: Some(vec!["sleep".into(), "60".into()]),
+            tags: BTreeMap::from([("env".into(), "dev".into())]),
             created_at: datetime!(2026-03-04 05:06:07.123456789 UTC),
             updated_at: datetime!(2026-03-04 05:06:08 UTC),
             deleted_at: None,
@@ -250,7 +252,7 @@ mod tests {
         r#""state_reason":null,"exit_code":null,"container_id":"c0ffee","#,
         r#""ports":[{"host_ip":"127.0.0.1","host_port":49153,"container_port":80,"protocol":"tcp"},"#,
         r#"{"host_ip":null,"host_port":5353,"container_port":53,"protocol":"udp"}],"#,
-        r#""urls":["http://127.0.0.1:49153"],"env":{"A":"1","B":"2"},"command":["sleep","60"],"#,
+        r#""urls":["http://127.0.0.1:49153"],"env":{"A":"1","B":"2"},"command":["sleep","60"],"tags":{"env":"dev"},"#,
         r#""created_at":"2026-03-04T05:06:07.123456789Z","updated_at":"2026-03-04T05:06:08Z","#,
         r#""terminated_at":null}"#
     );
@@ -268,6 +270,7 @@ mod tests {
             published_ports: Vec::new(),
             env: BTreeMap::new(),
             command: None,
+            tags: BTreeMap::new(),
             deleted_at: Some(datetime!(2026-03-04 06:00:00 UTC)),
             ..running_instance()
         };
@@ -279,7 +282,7 @@ mod tests {
                 r#""ec2_instance_id":"i-22222222222222222","#,
                 r#""name":"web","image":"nginx:alpine","instance_type":"t3.micro","state":"TERMINATED","#,
                 r#""state_reason":"terminated by request","exit_code":137,"container_id":null,"#,
-                r#""ports":[],"urls":[],"env":{},"command":null,"#,
+                r#""ports":[],"urls":[],"env":{},"command":null,"tags":{},"#,
                 r#""created_at":"2026-03-04T05:06:07.123456789Z","updated_at":"2026-03-04T05:06:08Z","#,
                 r#""terminated_at":"2026-03-04T06:00:00Z"}"#
             )

@@ -217,6 +217,10 @@ pub enum ComputeCommand {
         /// An environment variable K=V; repeatable
         #[arg(long = "env", short = 'e', value_name = "K=V", value_parser = parse_env)]
         env: Vec<(String, String)>,
+        /// A tag K=V (shown by `show`, and as the instance's tags through
+        /// the EC2 API); repeatable
+        #[arg(long = "tag", value_name = "K=V", value_parser = parse_env)]
+        tags: Vec<(String, String)>,
         /// The instance type (t3.nano … t3.2xlarge, t2.nano … t2.2xlarge) [default: the server's, t3.micro]
         #[arg(long = "type", short = 't', value_name = "TYPE")]
         instance_type: Option<String>,

@@ -106,11 +106,36 @@ async fn compute_commands_against_real_docker() {
 
     // launch: JSON, with a port on any free host port, env and a command.
     let web = env.json(&[
-        "compute", "launch", "--name", "web", "--image", &image, "--port", "80", "--env",
-        "MODE=dev", "--", "httpd", "-f", "-p", "80", "-h", "/",
+        "compute",
+        "launch",
+        "--name",
+        "web",
+        "--image",
+        &image,
+        "--port",
+        "80",
+        "--env",
+        "MODE=dev",
+        "--tag",
+        "team=web ops",
+        "--",
+        "httpd",
+        "-f",
+        "-p",
+        "80",
+        "-h",
+        "/",
     ]);
     assert_eq!(web["state"], "RUNNING", "{web}");
     assert_eq!(web["env"]["MODE"], "dev");
+    assert_eq!(web["tags"]["team"], "web ops");
+    let err = env.fails(
+        &[
+            "compute", "launch", "--name", "bad-tag", "--image", &image, "--tag", "aws:x=1",
+        ],
+        1,
+    );
+    assert!(err.contains("reserved for AWS"), "{err}");
     assert_eq!(web["command"][0], "httpd");
     let web_id = web["id"].as_str().expect("id").to_owned();
     let host_port = web["ports"][0]["host_port"].as_u64().expect("published");
@@ -161,6 +186,7 @@ async fn compute_commands_against_real_docker() {
     let out = env.ok(&["compute", "show", "web"]);
     assert!(out.contains(&web_id) && out.contains(&access), "{out}");
     assert!(out.contains("MODE=dev"), "{out}");
+    assert!(out.contains("team=web ops"), "{out}");
     let shown = env.json(&["compute", "show", &web_id[..8]]);
     assert_eq!(shown["name"], "web");
     // And by its EC2 id, as `aws ec2 describe-instances` shows it.

@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 /// The columns every instance query selects, in this order.
 pub(crate) const INSTANCE_COLUMNS: &str = "id, owner_id, name, image, instance_type, status, \
-     state_reason, exit_code, container_id, ports, published_ports, env, command, created_at, \
-     updated_at, deleted_at";
+     state_reason, exit_code, container_id, ports, published_ports, env, command, tags, \
+     created_at, updated_at, deleted_at";
 
 /// An instance row with its TEXT-encoded fields still encoded.
 pub(crate) struct RawInstance {
@@ -28,6 +28,7 @@ pub(crate) struct RawInstance {
     pub published_ports: Option<String>,
     pub env: Option<String>,
     pub command: Option<String>,
+    pub tags: String,
     pub created_at: Option<OffsetDateTime>,
     pub updated_at: Option<OffsetDateTime>,
     pub deleted_at: Option<OffsetDateTime>,
@@ -51,6 +52,8 @@ impl RawInstance {
             None | Some("") => None,
             Some(s) => Some(serde_json::from_str(s).map_err(|e| corrupt(id, "command", e))?),
         };
+        let tags: BTreeMap<String, String> =
+            serde_json::from_str(&self.tags).map_err(|e| corrupt(id, "tags", e))?;
         Ok(Instance {
             id: InstanceId::from_uuid(id),
             owner: UserId::from_uuid(self.owner.unwrap_or(Uuid::nil())),
@@ -72,6 +75,7 @@ impl RawInstance {
             .map_err(|e| corrupt(id, "published_ports", e))?,
             env,
             command,
+            tags,
             created_at: self.created_at.unwrap_or(OffsetDateTime::UNIX_EPOCH),
             updated_at: self.updated_at.unwrap_or(OffsetDateTime::UNIX_EPOCH),
             deleted_at: self.deleted_at,
@@ -82,6 +86,12 @@ impl RawInstance {
 /// The JSON text of an environment.
 pub(crate) fn env_text(instance: &Instance) -> String {
     serde_json::to_string(&instance.env).unwrap_or_else(|_| "{}".into())
+}
+
+/// The JSON text of a set of tags (a `BTreeMap`'s, so one set has one
+/// text, which `relabel` compares).
+pub(crate) fn tags_text(tags: &BTreeMap<String, String>) -> String {
+    serde_json::to_string(tags).unwrap_or_else(|_| "{}".into())
 }
 
 /// The JSON text of a command override, if any.

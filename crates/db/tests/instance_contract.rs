@@ -46,6 +46,11 @@ fn instance(owner: UserId, name: &str, at: i64) -> Instance {
         published_ports: Vec::new(),
         env,
         command: Some(vec!["sh".into(), "-c".into(), "echo 'hi'".into()]),
+        tags: BTreeMap::from([
+            ("env".to_owned(), "prod".to_owned()),
+            ("café ☕".to_owned(), "\"quoted\" = {json}".to_owned()),
+            ("empty".to_owned(), String::new()),
+        ]),
         created_at: t(at),
         updated_at: t(at),
         deleted_at: None,
@@ -90,6 +95,7 @@ fn cases() -> Vec<Case> {
                 bare.env.clear();
                 bare.command = None;
                 bare.ports.clear();
+                bare.tags.clear();
                 c.repo.insert(&bare).await.expect("inserted");
                 assert_eq!(c.repo.get(c.alice, bare.id).await.unwrap(), bare);
             })
@@ -295,6 +301,64 @@ fn cases() -> Vec<Case> {
                         live_all.len(),
                         4,
                         "3 of alice's (one terminated, one deleted) and bob's"
+                    );
+                })
+            },
+        ),
+        (
+            "relabel sets the name and tags only while they are as expected",
+            |c| {
+                Box::pin(async move {
+                    let i = instance(c.alice, "web", 0);
+                    c.repo.insert(&i).await.unwrap();
+                    let old = i.labels();
+                    let mut new = old.clone();
+                    new.name = "web-2".into();
+                    new.tags.insert("team".into(), "ops".into());
+                    new.tags.remove("env");
+                    assert!(c.repo.relabel(i.id, &old, &new, t(5)).await.unwrap());
+                    let got = c.repo.get(c.alice, i.id).await.unwrap();
+                    assert_eq!((got.labels(), got.updated_at), (new.clone(), t(5)));
+                    assert_eq!(got.env, i.env, "nothing else changes");
+                    // A stale expectation writes nothing.
+                    let mut other = old.clone();
+                    other.tags.insert("x".into(), "y".into());
+                    assert!(!c.repo.relabel(i.id, &old, &other, t(6)).await.unwrap());
+                    assert_eq!(c.repo.get(c.alice, i.id).await.unwrap().labels(), new);
+                    // A state update leaves the labels alone.
+                    let mut moved = got.clone();
+                    moved.state = InstanceState::Running;
+                    moved.name = "ignored".into();
+                    moved.tags.clear();
+                    c.repo.update(&moved).await.unwrap();
+                    let got = c.repo.get(c.alice, i.id).await.unwrap();
+                    assert_eq!(
+                        (got.state, got.labels()),
+                        (InstanceState::Running, new.clone())
+                    );
+                    // A name another live instance has is refused.
+                    let db = instance(c.alice, "db", 1);
+                    c.repo.insert(&db).await.unwrap();
+                    let mut clash = db.labels();
+                    clash.name = "web-2".into();
+                    let err = c.repo.relabel(db.id, &db.labels(), &clash, t(7)).await;
+                    assert!(
+                        matches!(
+                            err,
+                            Err(CoreError::Conflict {
+                                kind: ConflictKind::AlreadyExists,
+                                ..
+                            })
+                        ),
+                        "{err:?}"
+                    );
+                    assert_eq!(c.repo.get(c.alice, db.id).await.unwrap().name, "db");
+                    // Unknown rows: nothing to set.
+                    assert!(
+                        !c.repo
+                            .relabel(InstanceId::new(), &old, &new, t(8))
+                            .await
+                            .unwrap()
                     );
                 })
             },

@@ -170,18 +170,24 @@ async fn secret_width(pool: &sqlx::PgPool) -> i32 {
     .expect("the column exists")
 }
 
-/// Reverts migrations down to (and including) 0019, the widening of the
-/// secret column for sealed secrets.
-async fn down_through_0019(db: &Database) {
+/// Reverts the applied migrations down to (and including) `version`,
+/// whatever was added after it.
+async fn down_through(db: &Database, version: i64) {
     let newer = db
         .migration_status()
         .await
         .expect("status")
         .iter()
-        .filter(|m| m.version >= 19 && m.state == MigrationState::Applied)
+        .filter(|m| m.version >= version && m.state == MigrationState::Applied)
         .count();
-    assert!(newer >= 1, "0019 is applied");
+    assert!(newer >= 1, "{version:04} is applied");
     assert_eq!(db.migrate_down(newer).await.expect("downs run"), newer);
+}
+
+/// Reverts migrations down to (and including) 0019, the widening of the
+/// secret column for sealed secrets.
+async fn down_through_0019(db: &Database) {
+    down_through(db, 19).await;
 }
 
 /// Migration 0019's down never cuts a sealed secret (100 characters) to
@@ -249,42 +255,50 @@ async fn the_sealed_secret_migration_goes_down_without_cutting_a_secret() {
     assert_eq!(secret_width(pool).await, 128);
 }
 
+/// Inserts instance `id` as a row of before the newest migrations (the
+/// columns every version has), applies them, and reads its `column`.
+async fn old_instance_then_up(db: &Database, id: uuid::Uuid, column: &str) -> String {
+    let insert =
+        "INSERT INTO instances (id, name, image, status) VALUES ($1, 'old', 'busybox', 'STOPPED')";
+    let read = format!("SELECT {column} FROM instances WHERE id = $1");
+    match db {
+        Database::Postgres(pool, _) => {
+            sqlx::query(insert)
+                .bind(id)
+                .execute(pool)
+                .await
+                .expect("an old instance");
+            db.migrate_up().await.expect("the newer migrations");
+            sqlx::query_scalar(&read)
+                .bind(id)
+                .fetch_one(pool)
+                .await
+                .expect("the column")
+        }
+        Database::Sqlite(pool, _) => {
+            sqlx::query(insert)
+                .bind(id.to_string())
+                .execute(pool)
+                .await
+                .expect("an old instance");
+            db.migrate_up().await.expect("the newer migrations");
+            sqlx::query_scalar(&read)
+                .bind(id.to_string())
+                .fetch_one(pool)
+                .await
+                .expect("the column")
+        }
+    }
+}
+
 /// Migration 0020 gives the instances that exist before it their EC2 id,
 /// by the rule new instances follow (`Ec2InstanceId::of`).
 async fn ec2_ids_are_backfilled(db: &Database) {
     let id = uuid::Uuid::new_v4();
     let want =
         miniaws_core::compute::Ec2InstanceId::of(miniaws_core::compute::InstanceId::from_uuid(id));
-    // 0021 (Object Lock) and 0020.
-    db.migrate_down(2).await.expect("revert 0020");
-    let got: String = match db {
-        Database::Postgres(pool, _) => {
-            sqlx::query("INSERT INTO instances (id, name, image, status) VALUES ($1, 'old', 'busybox', 'STOPPED')")
-                .bind(id)
-                .execute(pool)
-                .await
-                .expect("an instance from before 0020");
-            db.migrate_up().await.expect("apply 0020 and later");
-            sqlx::query_scalar("SELECT ec2_id FROM instances WHERE id = $1")
-                .bind(id)
-                .fetch_one(pool)
-                .await
-                .expect("its ec2 id")
-        }
-        Database::Sqlite(pool, _) => {
-            sqlx::query("INSERT INTO instances (id, name, image, status) VALUES (?1, 'old', 'busybox', 'STOPPED')")
-                .bind(id.to_string())
-                .execute(pool)
-                .await
-                .expect("an instance from before 0020");
-            db.migrate_up().await.expect("apply 0020 and later");
-            sqlx::query_scalar("SELECT ec2_id FROM instances WHERE id = ?1")
-                .bind(id.to_string())
-                .fetch_one(pool)
-                .await
-                .expect("its ec2 id")
-        }
-    };
+    down_through(db, 20).await;
+    let got = old_instance_then_up(db, id, "ec2_id").await;
     assert_eq!(got, want.as_str());
 }
 
@@ -314,7 +328,7 @@ async fn object_lock_columns(db: &Database) {
         }
     }
     assert!(has(&columns(db, "buckets").await, "object_lock"));
-    db.migrate_down(1).await.expect("revert 0021");
+    down_through(db, 21).await;
     for table in ["objects", "object_versions"] {
         let cols = columns(db, table).await;
         for c in lock {
@@ -337,4 +351,28 @@ async fn object_lock_columns_on_postgres() {
         return;
     };
     object_lock_columns(&fresh.db).await;
+}
+
+/// Migration 0022 gives instances a `tags` column, `{}` for the rows that
+/// exist before it; its down removes it.
+async fn instance_tags_column(db: &Database) {
+    let has_tags = |cols: Vec<String>| cols.iter().any(|c| c.split(' ').next() == Some("tags"));
+    assert!(has_tags(columns(db, "instances").await));
+    down_through(db, 22).await;
+    assert!(!has_tags(columns(db, "instances").await));
+    let tags = old_instance_then_up(db, uuid::Uuid::new_v4(), "tags").await;
+    assert_eq!(tags, "{}");
+}
+
+#[tokio::test]
+async fn instance_tags_column_on_sqlite() {
+    instance_tags_column(&common::sqlite(true).await.db).await;
+}
+
+#[tokio::test]
+async fn instance_tags_column_on_postgres() {
+    let Some(fresh) = common::postgres(true).await else {
+        return;
+    };
+    instance_tags_column(&fresh.db).await;
 }

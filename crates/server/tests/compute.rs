@@ -40,6 +40,7 @@ async fn httpd_serves_through_the_published_port_with_env_and_limits() {
                 "-c".into(),
                 "mkdir -p /www && echo \"$GREETING\" > /www/index.html && exec httpd -f -p 80 -h /www".into(),
             ])),
+            tags: Default::default(),
         })
         .await
         .expect("launch");

@@ -21,34 +21,9 @@
 
 mod compute_support;
 
-use compute_support::{ContainerGuard, containers_of, docker, free_port};
+use compute_support::{ContainerGuard, Ec2Cli, containers_of, docker, free_port};
 use miniaws_testkit::{AwsClients, Backend, require_tool as tool, script_ok};
-use std::path::Path;
 use std::process::Output;
-
-/// `aws ec2 …` with the shared clients' environment.
-trait Ec2Cli {
-    /// `aws ec2 …`, which must succeed; its trimmed stdout.
-    async fn ec2(&self, cli: &Path, args: &[&str]) -> String;
-    /// `aws ec2 …`, which must fail with `code`; its stderr.
-    async fn ec2_fails(&self, cli: &Path, code: &str, args: &[&str]) -> String;
-}
-
-impl Ec2Cli for AwsClients {
-    async fn ec2(&self, cli: &Path, args: &[&str]) -> String {
-        let out = self.aws(cli, ["ec2"].iter().chain(args)).await;
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    }
-
-    async fn ec2_fails(&self, cli: &Path, code: &str, args: &[&str]) -> String {
-        let stderr = self.aws_fails(cli, ["ec2"].iter().chain(args)).await;
-        assert!(
-            stderr.contains(&format!("({code})")),
-            "aws ec2 {args:?} should fail with {code}: {stderr}"
-        );
-        stderr
-    }
-}
 
 #[tokio::test]
 async fn aws_cli_and_boto3_drive_instances_sqlite() {
@@ -562,11 +537,14 @@ async fn ec2_clients(backend: Backend) {
                 "--image-id",
                 &image,
                 "--tag-specifications",
-                "ResourceType=instance,Tags=[{Key=team,Value=a}]",
+                "ResourceType=instance,Tags=[{Key=aws:team,Value=a}]",
             ],
         )
         .await;
-    assert!(err.contains("team"), "{err}");
+    assert!(
+        err.contains("aws:team") && err.contains("reserved"),
+        "{err}"
+    );
     alice
         .ec2_fails(
             &cli,

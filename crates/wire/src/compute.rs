@@ -43,6 +43,15 @@ pub struct LaunchInstance {
     /// Command override.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<Command>,
+    /// Tags (key to value) beyond the name: at most 50, keys of 1–128
+    /// characters not starting with `aws:` or `miniaws:`, values of at
+    /// most 256; `Name` is the `name` field.
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "null_as_empty"
+    )]
+    pub tags: BTreeMap<String, String>,
 }
 
 /// A command override: an argument list, or one line that the server splits
@@ -217,6 +226,9 @@ pub struct Instance {
     pub env: BTreeMap<String, String>,
     /// Command override.
     pub command: Option<Vec<String>>,
+    /// Tags beyond the name.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
     /// Launch time.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -434,9 +446,13 @@ mod tests {
                 "invalid type: integer `60`, expected a string",
             ),
             (r#"{"name":"a","image":"i","env":[1]}"#, "expected a map"),
+            (
+                r#"{"name":"a","image":"i","tags":{"k":1}}"#,
+                "invalid type: integer `1`, expected a string",
+            ),
             (r#"{"name":"a","image":"i","zzz":1}"#, "unknown field `zzz`"),
             (r#"{"image":"i"}"#, "missing field `name`"),
-            ("[]", "expected struct LaunchInstance with 6 elements"),
+            ("[]", "expected struct LaunchInstance with 7 elements"),
         ];
         for (json, want) in cases {
             let err = launch(json).expect_err(json);
@@ -460,12 +476,13 @@ mod tests {
             env: BTreeMap::from([("A".into(), "1".into())]),
             instance_type: Some("t3.nano".into()),
             command: Some(Command::Args(vec!["sleep".into(), "1".into()])),
+            tags: BTreeMap::from([("env".into(), "dev".into())]),
             ..minimal
         };
         let json = serde_json::to_string(&full).expect("serialises");
         assert_eq!(
             json,
-            r#"{"name":"a","image":"i","ports":["80"],"env":{"A":"1"},"instance_type":"t3.nano","command":["sleep","1"]}"#
+            r#"{"name":"a","image":"i","ports":["80"],"env":{"A":"1"},"instance_type":"t3.nano","command":["sleep","1"],"tags":{"env":"dev"}}"#
         );
         assert_eq!(launch(&json), Ok(full), "round trip");
     }

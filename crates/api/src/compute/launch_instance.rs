@@ -28,6 +28,7 @@ pub(crate) async fn launch_instance(
         env: body.env,
         instance_type: body.instance_type,
         command,
+        tags: body.tags,
     };
     let instance = state.compute.launch(caller, request).await?;
     Ok((StatusCode::CREATED, Data(views::instance(instance))))

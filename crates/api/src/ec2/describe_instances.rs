@@ -29,12 +29,14 @@ fn accepted(k: &str) -> bool {
 /// One filter: a name and the values any of which matches.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Filter {
-    name: String,
-    values: Vec<String>,
+    /// The filter's name (`instance-id`, `tag:Name`, …).
+    pub name: String,
+    /// The values, EC2 wildcards allowed; any one matching is a match.
+    pub values: Vec<String>,
 }
 
 /// EC2's filter wildcards: `*` any run, `?` one character, `\` escapes.
-fn glob(pattern: &str, text: &str) -> bool {
+pub(super) fn glob(pattern: &str, text: &str) -> bool {
     fn go(p: &[char], t: &[char]) -> bool {
         match p.split_first() {
             None => t.is_empty(),
@@ -52,9 +54,14 @@ fn glob(pattern: &str, text: &str) -> bool {
 }
 
 impl Filter {
+    /// Whether any of the values matches `field`.
+    pub(super) fn any(&self, field: &str) -> bool {
+        self.values.iter().any(|v| glob(v, field))
+    }
+
     /// Whether `inst` passes.
     fn matches(&self, inst: &Instance) -> bool {
-        let any = |field: &str| self.values.iter().any(|v| glob(v, field));
+        let any = |field: &str| self.any(field);
         let tags = tags(inst);
         match self.name.as_str() {
             "instance-id" => any(inst.ec2_id().as_str()),
@@ -72,30 +79,41 @@ impl Filter {
     }
 }
 
-/// The filters of the request, checked.
+/// The filter names DescribeInstances knows, for its error message.
+const FILTER_NAMES: &str = "instance-id, instance-state-name, instance-state-code, \
+     instance-type, image-id, tag:<key>, tag-key and tag-value";
+
+/// Whether DescribeInstances knows the filter `name`.
+fn known_filter(name: &str) -> bool {
+    matches!(
+        name,
+        "instance-id"
+            | "instance-state-name"
+            | "instance-state-code"
+            | "instance-type"
+            | "image-id"
+            | "tag-key"
+            | "tag-value"
+    ) || name.strip_prefix("tag:").is_some_and(|k| !k.is_empty())
+}
+
+/// The `Filter.N` of the request, checked: each name must be one that
+/// `known` admits (`names` lists them for the error).
 ///
 /// # Errors
-/// `InvalidParameterValue` for a filter name we do not know (EC2's "The
+/// `InvalidParameterValue` for a filter name not known (EC2's "The
 /// filter '…' is invalid"), `MissingParameter` for a filter without a name.
-fn filters(ctx: &Ec2Context<'_>) -> Result<Vec<Filter>, Ec2Error> {
+pub(super) fn read_filters(
+    ctx: &Ec2Context<'_>,
+    known: impl Fn(&str) -> bool,
+    names: &str,
+) -> Result<Vec<Filter>, Ec2Error> {
     let mut out = Vec::new();
     for f in ctx.params.indexes("Filter")? {
         let name = ctx.params.required(&format!("{f}.Name"))?.to_owned();
-        let known = matches!(
-            name.as_str(),
-            "instance-id"
-                | "instance-state-name"
-                | "instance-state-code"
-                | "instance-type"
-                | "image-id"
-                | "tag-key"
-                | "tag-value"
-        ) || name.strip_prefix("tag:").is_some_and(|k| !k.is_empty());
-        if !known {
+        if !known(&name) {
             return Err(Ec2Error::invalid_value(format!(
-                "The filter '{name}' is invalid (Mini AWS filters on instance-id, \
-                 instance-state-name, instance-state-code, instance-type, image-id, tag:<key>, \
-                 tag-key and tag-value)"
+                "The filter '{name}' is invalid (Mini AWS filters on {names})"
             )));
         }
         let values = ctx
@@ -107,6 +125,22 @@ fn filters(ctx: &Ec2Context<'_>) -> Result<Vec<Filter>, Ec2Error> {
         out.push(Filter { name, values });
     }
     Ok(out)
+}
+
+/// The `MaxResults` of a paged Describe call: 5 to 1000, when given.
+///
+/// # Errors
+/// `InvalidParameterValue` outside that range.
+pub(super) fn max_results(ctx: &Ec2Context<'_>) -> Result<Option<i64>, Ec2Error> {
+    let max_results = ctx.params.int("MaxResults")?;
+    if let Some(n) = max_results
+        && !(5..=1000).contains(&n)
+    {
+        return Err(Ec2Error::invalid_value(format!(
+            "Value ({n}) for parameter maxResults is invalid. Expect a number from 5 to 1000."
+        )));
+    }
+    Ok(max_results)
 }
 
 /// Every instance of the caller that EC2 would show, oldest first.
@@ -134,18 +168,11 @@ pub async fn handle(ctx: Ec2Context<'_>) -> Result<String, Ec2Error> {
     let p = &ctx.params;
     p.only(accepted)?;
     let ids = p.list("InstanceId")?;
-    let max_results = p.int("MaxResults")?;
+    let max_results = max_results(&ctx)?;
     if !ids.is_empty() && max_results.is_some() {
         return Err(Ec2Error::combination(
             "The parameter instancesSet cannot be used with the parameter maxResults",
         ));
-    }
-    if let Some(n) = max_results
-        && !(5..=1000).contains(&n)
-    {
-        return Err(Ec2Error::invalid_value(format!(
-            "Value ({n}) for parameter maxResults is invalid. Expect a number from 5 to 1000."
-        )));
     }
     let after = match p.get("NextToken") {
         None | Some("") => None,
@@ -153,7 +180,7 @@ pub async fn handle(ctx: Ec2Context<'_>) -> Result<String, Ec2Error> {
             Ec2Error::invalid_value("The NextToken is invalid: pass one this API returned")
         })?),
     };
-    let filters = filters(&ctx)?;
+    let filters = read_filters(&ctx, known_filter, FILTER_NAMES)?;
     let candidates = if ids.is_empty() {
         all_instances(&ctx).await?
     } else {

@@ -5,7 +5,7 @@
 //! and the table from [`CoreError`] to them.
 
 use http::StatusCode;
-use miniaws_core::error::ConflictKind;
+use miniaws_core::error::{ConflictKind, TagProblem};
 use miniaws_core::{CoreError, Resource};
 
 use super::xml::escape;
@@ -151,6 +151,10 @@ pub fn from_core(err: CoreError) -> Ec2Error {
             )
         }
         CoreError::InvalidRequest(m) => Ec2Error::new(S::BAD_REQUEST, "InvalidRequest", m),
+        CoreError::InvalidTag {
+            problem: TagProblem::TooMany,
+            message,
+        } => Ec2Error::new(S::BAD_REQUEST, "TagLimitExceeded", message),
         // Bad input, a taken name or host port, and the storage-only
         // variants (unreachable from compute): the message says which.
         CoreError::InvalidInput(_)
@@ -177,6 +181,14 @@ mod tests {
         let cases: Vec<(CoreError, u16, &str)> = vec![
             (CoreError::invalid("bad"), 400, "InvalidParameterValue"),
             (CoreError::InvalidRequest("x".into()), 400, "InvalidRequest"),
+            (
+                CoreError::InvalidTag {
+                    problem: TagProblem::TooMany,
+                    message: "x".into(),
+                },
+                400,
+                "TagLimitExceeded",
+            ),
             (CoreError::Unauthorized("x".into()), 401, "AuthFailure"),
             (
                 CoreError::Forbidden("x".into()),

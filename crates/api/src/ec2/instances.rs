@@ -2,7 +2,7 @@
 //! an instance (state codes, tags, the `item` XML) and the state-change
 //! answers.
 
-use miniaws_core::compute::{Ec2InstanceId, Instance, InstanceState, PortMapping};
+use miniaws_core::compute::{Ec2InstanceId, Instance, InstanceState};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -10,11 +10,6 @@ use super::error::{Ec2Error, from_core};
 use super::xml::XmlWriter;
 use super::{Ec2Context, dry_run};
 use miniaws_core::CoreError;
-
-/// The tag whose value is the instance's port mappings (`miniaws:ports`).
-pub const PORTS_TAG: &str = "miniaws:ports";
-/// The tag whose value is the instance's command, split like a shell does.
-pub const COMMAND_TAG: &str = "miniaws:command";
 
 /// How long EC2 keeps a terminated instance visible (about an hour).
 pub const TERMINATED_VISIBLE_SECS: i64 = 3600;
@@ -42,38 +37,9 @@ pub fn state(s: InstanceState) -> (u16, &'static str) {
     }
 }
 
-/// The instance's tags: `Name` (unless it is named after its id, as an
-/// instance launched without a `Name` tag is), `miniaws:ports` and
-/// `miniaws:command` when set.
+/// The instance's tags, as EC2 shows them ([`Instance::all_tags`]).
 pub fn tags(inst: &Instance) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    if inst.name != inst.ec2_id().as_str() {
-        out.push(("Name".to_owned(), inst.name.clone()));
-    }
-    if !inst.ports.is_empty() {
-        out.push((PORTS_TAG.to_owned(), PortMapping::format_list(&inst.ports)));
-    }
-    if let Some(cmd) = &inst.command {
-        out.push((COMMAND_TAG.to_owned(), shell_join(cmd)));
-    }
-    out
-}
-
-/// Joins arguments so that `split_command` gives them back.
-fn shell_join(args: &[String]) -> String {
-    args.iter()
-        .map(|a| {
-            if !a.is_empty()
-                && a.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_./:=,@%+".contains(&b))
-            {
-                a.clone()
-            } else {
-                format!("'{}'", a.replace('\'', r"'\''"))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+    inst.all_tags()
 }
 
 /// EC2's time format (`2026-11-29T19:00:00.000Z`).
@@ -251,7 +217,7 @@ pub fn state_changes(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use miniaws_core::compute::{InstanceId, split_command};
+    use miniaws_core::compute::{InstanceId, PortMapping, split_command};
     use miniaws_core::identity::UserId;
     use std::collections::BTreeMap;
 
@@ -273,6 +239,7 @@ pub(crate) mod tests {
             published_ports: Vec::new(),
             env: BTreeMap::new(),
             command: Some(vec!["sleep".into(), "1 000".into(), "it's".into()]),
+            tags: BTreeMap::from([("env".to_owned(), "prod & <dev>".to_owned())]),
             created_at: at,
             updated_at: at,
             deleted_at: None,
@@ -293,12 +260,13 @@ pub(crate) mod tests {
             "<availabilityZone>us-east-1a</availabilityZone>",
             "<item><key>Name</key><value>web</value></item>",
             "<item><key>miniaws:ports</key><value>8080:80/tcp</value></item>",
+            "<item><key>env</key><value>prod &amp; &lt;dev&gt;</value></item>",
             "<item><key>miniaws:command</key><value>sleep &apos;1 000&apos; &apos;it&apos;\\&apos;&apos;s&apos;</value></item>",
         ] {
             assert!(xml.contains(part), "{part} missing from {xml}");
         }
         assert!(!xml.contains("stateReason"), "{xml}");
-        let cmd = tags(&sample()).pop().unwrap().1;
+        let cmd = tags(&sample())[2].1.clone();
         assert_eq!(split_command(&cmd).unwrap(), sample().command.unwrap());
     }
 

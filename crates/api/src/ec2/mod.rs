@@ -26,6 +26,7 @@ mod reboot_instances;
 mod run_instances;
 mod start_instances;
 mod stop_instances;
+mod tags;
 mod terminate_instances;
 
 use axum::body::Body;
@@ -290,14 +291,17 @@ async fn serve(state: &AppState, req: Request, request_id: &str) -> Result<Strin
         "TerminateInstances" => terminate_instances::handle(ctx).await,
         "DescribeInstanceTypes" => describe_instance_types::handle(ctx).await,
         "DescribeInstanceStatus" => describe_instance_status::handle(ctx).await,
+        "CreateTags" => tags::create(ctx).await,
+        "DeleteTags" => tags::delete(ctx).await,
+        "DescribeTags" => tags::describe(ctx).await,
         other => Err(Ec2Error::new(
             StatusCode::BAD_REQUEST,
             "InvalidAction",
             format!(
                 "The action {other} is not valid for this web service (Mini AWS's EC2 API has \
                  RunInstances, DescribeInstances, StartInstances, StopInstances, \
-                 RebootInstances, TerminateInstances, DescribeInstanceTypes and \
-                 DescribeInstanceStatus)"
+                 RebootInstances, TerminateInstances, DescribeInstanceTypes, \
+                 DescribeInstanceStatus, CreateTags, DeleteTags and DescribeTags)"
             ),
         )),
     }

@@ -1,11 +1,12 @@
 //! RunInstances: launches `MaxCount` instances of `ImageId` (a Docker
 //! image), all or nothing.
 //!
-//! Tags of resource type `instance` carry what EC2 has no parameter for:
-//! `Name` (the instance name), `miniaws:ports` (port mappings, as the
-//! native `ports`, comma-separated) and `miniaws:command` (the command,
-//! split like a shell does). Any other tag, resource type or parameter is
-//! refused, never dropped.
+//! Tags of resource type `instance` are the instance's tags, and three of
+//! them carry what EC2 has no parameter for: `Name` (the instance name),
+//! `miniaws:ports` (port mappings, as the native `ports`,
+//! comma-separated) and `miniaws:command` (the command, split like a
+//! shell does). Any other resource type or parameter is refused, never
+//! dropped.
 //!
 //! `ClientToken` (which the aws CLI and boto3 always send) makes the
 //! launch idempotent as on EC2, for the life of the server process: a
@@ -16,13 +17,16 @@
 //! retry across a server restart launches again.
 
 use http::StatusCode;
-use miniaws_core::compute::{Ec2InstanceId, Instance, InstanceId, LaunchRequest, split_command};
+use miniaws_core::compute::{
+    COMMAND_TAG, Ec2InstanceId, Instance, InstanceId, LaunchRequest, PORTS_TAG, split_command,
+    validate_tag,
+};
 use miniaws_core::identity::UserId;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::LazyLock;
 
 use super::error::{Ec2Error, from_core};
-use super::instances::{COMMAND_TAG, PORTS_TAG, write_instance};
+use super::instances::write_instance;
 use super::params::numbered;
 use super::xml::XmlWriter;
 use super::{Ec2Context, dry_run};
@@ -68,6 +72,8 @@ struct Tagged {
     name: Option<String>,
     ports: Vec<String>,
     command: Option<Vec<String>>,
+    /// The other tags, stored as they are.
+    tags: BTreeMap<String, String>,
 }
 
 fn read_tags(ctx: &Ec2Context<'_>) -> Result<Tagged, Ec2Error> {
@@ -85,6 +91,7 @@ fn read_tags(ctx: &Ec2Context<'_>) -> Result<Tagged, Ec2Error> {
         for tag in p.indexes(&format!("{spec}.Tag"))? {
             let key = p.required(&format!("{tag}.Key"))?;
             let value = p.get(&format!("{tag}.Value")).unwrap_or("");
+            validate_tag(key, value).map_err(from_core)?;
             if !seen.insert(key.to_owned()) {
                 return Err(Ec2Error::invalid_value(format!(
                     "The tag {key} is given more than once"
@@ -102,10 +109,7 @@ fn read_tags(ctx: &Ec2Context<'_>) -> Result<Tagged, Ec2Error> {
                 }
                 COMMAND_TAG => out.command = Some(split_command(value).map_err(from_core)?),
                 other => {
-                    return Err(Ec2Error::invalid_value(format!(
-                        "Mini AWS keeps no tags but Name, {PORTS_TAG} and {COMMAND_TAG}; the \
-                         tag {other} would be lost, so leave it out"
-                    )));
+                    out.tags.insert(other.to_owned(), value.to_owned());
                 }
             }
         }
@@ -187,6 +191,7 @@ pub async fn handle(ctx: Ec2Context<'_>) -> Result<String, Ec2Error> {
                 env: Default::default(),
                 instance_type: instance_type.clone(),
                 command: tagged.command.clone(),
+                tags: tagged.tags.clone(),
             };
             (id, request)
         })

@@ -29,6 +29,7 @@ pub async fn run(ctx: &mut Ctx, cmd: ComputeCommand) -> Result<()> {
             image,
             ports,
             env,
+            tags,
             instance_type,
             command,
         } => {
@@ -39,6 +40,7 @@ pub async fn run(ctx: &mut Ctx, cmd: ComputeCommand) -> Result<()> {
                 env: env.into_iter().collect(),
                 instance_type,
                 command: Some(command).filter(|c| !c.is_empty()).map(Command::Args),
+                tags: tags.into_iter().collect(),
             };
             launch_instance(ctx, &launch).await
         }
@@ -219,6 +221,10 @@ async fn show(ctx: &mut Ctx, wanted: &str) -> Result<()> {
     if !i.env.is_empty() {
         let env: Vec<String> = i.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
         fields.push(("env", env.join(" ")));
+    }
+    if !i.tags.is_empty() {
+        let tags: Vec<String> = i.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        fields.push(("tags", tags.join(" ")));
     }
     if let Some(cmd) = &i.command {
         fields.push(("command", cmd.join(" ")));

@@ -441,6 +441,24 @@ pub fn validate_env(env: &BTreeMap<String, String>) -> CoreResult<()> {
     Ok(())
 }
 
+/// Joins arguments into one line that [`split_command`] splits back into
+/// them (single quotes where a word needs them).
+pub fn join_command(args: &[String]) -> String {
+    args.iter()
+        .map(|a| {
+            if !a.is_empty()
+                && a.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_./:=,@%+".contains(&b))
+            {
+                a.clone()
+            } else {
+                format!("'{}'", a.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Splits a command line into arguments the way a POSIX shell would for
 /// plain words, single quotes, double quotes and backslashes (no expansion).
 /// Hand-written because it is twenty lines and needs no dependency.
@@ -702,6 +720,8 @@ pub struct Instance {
     pub env: BTreeMap<String, String>,
     /// The command override, if any.
     pub command: Option<Vec<String>>,
+    /// Its tags beyond the name (see [`super::tags`]).
+    pub tags: BTreeMap<String, String>,
     /// When it was launched.
     pub created_at: OffsetDateTime,
     /// When it last changed.
@@ -711,6 +731,14 @@ pub struct Instance {
 }
 
 impl Instance {
+    /// Its name and tags, what a tag edit changes.
+    pub fn labels(&self) -> super::tags::Labels {
+        super::tags::Labels {
+            name: self.name.clone(),
+            tags: self.tags.clone(),
+        }
+    }
+
     /// Its id in the EC2-compatible API.
     pub fn ec2_id(&self) -> Ec2InstanceId {
         Ec2InstanceId::of(self.id)
@@ -751,6 +779,8 @@ pub struct LaunchRequest {
     pub instance_type: Option<String>,
     /// Command override; `None` keeps the image's.
     pub command: Option<Vec<String>>,
+    /// Tags beyond the name (see [`super::tags`]).
+    pub tags: BTreeMap<String, String>,
 }
 
 #[cfg(test)]

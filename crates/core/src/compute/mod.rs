@@ -5,13 +5,15 @@ mod domain;
 mod exec;
 mod ports;
 mod service;
+mod tags;
 #[cfg(test)]
 mod tests;
 
 pub use domain::{
     DEFAULT_INSTANCE_TYPE, Ec2InstanceId, INSTANCE_TYPES, Instance, InstanceId, InstanceName,
     InstancePosition, InstanceState, InstanceType, LaunchRequest, MAX_PORTS, PortMapping, Protocol,
-    PublishedPort, instance_type, split_command, validate_command, validate_env, validate_image,
+    PublishedPort, instance_type, join_command, split_command, validate_command, validate_env,
+    validate_image,
 };
 pub use exec::{ExecChunk, ExecRun, ExecSpec};
 pub use ports::{
@@ -20,4 +22,8 @@ pub use ports::{
 };
 pub use service::{
     ComputeService, ComputeSettings, DEFAULT_PAGE_SIZE, InstancePage, MAX_PAGE_SIZE,
+};
+pub use tags::{
+    COMMAND_TAG, Labels, MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS, MAX_TAGS, MINIAWS_PREFIX,
+    NAME_TAG, PORTS_TAG, validate_tag, validate_tags,
 };

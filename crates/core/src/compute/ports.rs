@@ -11,6 +11,7 @@ use super::domain::{
     Ec2InstanceId, Instance, InstanceId, InstancePosition, PortMapping, PublishedPort,
 };
 use super::exec::{ExecRun, ExecSpec};
+use super::tags::Labels;
 use crate::error::CoreResult;
 use crate::identity::UserId;
 
@@ -77,6 +78,22 @@ pub trait InstanceRepo: Send + Sync {
     /// # Errors
     /// `NotFound(Instance)` when the row does not exist.
     async fn update(&self, instance: &Instance) -> CoreResult<()>;
+
+    /// Sets an instance's name and tags to `new` if they still are
+    /// `expected` (compare-and-set, so that two concurrent edits never
+    /// lose one another's change), with `updated_at`. `false` when they
+    /// changed meanwhile or the row is gone: nothing is written then.
+    ///
+    /// # Errors
+    /// `Conflict(AlreadyExists)` naming the name when another live
+    /// instance of the owner has it (nothing is written then).
+    async fn relabel(
+        &self,
+        id: InstanceId,
+        expected: &Labels,
+        new: &Labels,
+        updated_at: OffsetDateTime,
+    ) -> CoreResult<bool>;
 
     /// Removes a row for good: only for a launch that failed, once the
     /// container it may have created is removed (a container that cannot be

@@ -18,6 +18,7 @@ use super::ports::{
     ComputeDriver, ContainerEvent, ContainerInfo, ContainerSpec, ContainerStatus, ContainerSummary,
     EventStream, InstanceRepo, InstanceStats, ListQuery, LogOptions, LogStream,
 };
+use super::tags::{Labels, validate_tags};
 use crate::clock::now_utc;
 use crate::error::{ConflictKind, CoreError, CoreResult, Dependency};
 use crate::identity::Caller;
@@ -307,6 +308,7 @@ impl ComputeService {
         if let Some(cmd) = &request.command {
             validate_command(cmd)?;
         }
+        validate_tags(&request.tags)?;
         let itype = instance_type(
             request
                 .instance_type
@@ -332,10 +334,12 @@ impl ComputeService {
             published_ports: Vec::new(),
             env: request.env,
             command: request.command,
+            tags: request.tags,
             created_at: now,
             updated_at: now,
             deleted_at: None,
         };
+        inst.check_tag_count()?;
         let _lock = self.lock(inst.id).await;
         self.repo.insert(&inst).await?;
         let spec = ContainerSpec {
@@ -535,6 +539,53 @@ impl ComputeService {
     /// `NotFound(Instance)` for unknown ids and other owners' instances.
     pub async fn get_by_ec2_id(&self, caller: Caller, id: &Ec2InstanceId) -> CoreResult<Instance> {
         self.repo.get_by_ec2_id(caller.user_id, id).await
+    }
+
+    /// Changes the name and tags of one of the caller's instances (any
+    /// state, terminated included, as EC2 tags): `edit` gets the instance
+    /// as stored and answers its new [`Labels`]. The change is a
+    /// compare-and-set, retried with a fresh read when another edit came
+    /// first, so concurrent edits of different tags all land. Answers the
+    /// instance as changed (as it was when nothing changes).
+    ///
+    /// # Errors
+    /// `NotFound(Instance)`; what `edit` returns; `InvalidInput` for a
+    /// name or tag that breaks the rules; `Conflict(AlreadyExists)` for a
+    /// name another live instance of the caller has.
+    pub async fn relabel<F>(&self, caller: Caller, id: InstanceId, edit: F) -> CoreResult<Instance>
+    where
+        F: Fn(&Instance) -> CoreResult<Labels> + Send + Sync,
+    {
+        // Each failed attempt means another edit landed, so this bound is
+        // only reached under a storm of edits to one instance.
+        const ATTEMPTS: usize = 64;
+        for _ in 0..ATTEMPTS {
+            let mut inst = self.repo.get(caller.user_id, id).await?;
+            let old = inst.labels();
+            let new = edit(&inst)?;
+            if new == old {
+                return Ok(inst);
+            }
+            if new.name != old.name {
+                InstanceName::parse(&new.name)?;
+            }
+            validate_tags(&new.tags)?;
+            let mut would_be = inst.clone();
+            (would_be.name, would_be.tags) = (new.name.clone(), new.tags.clone());
+            would_be.check_tag_count()?;
+            let at = now_utc();
+            if self.repo.relabel(id, &old, &new, at).await? {
+                inst.name = new.name;
+                inst.tags = new.tags;
+                inst.updated_at = at;
+                tracing::info!(instance_id = %id, "instance tags changed");
+                return Ok(inst);
+            }
+        }
+        Err(CoreError::conflict(
+            ConflictKind::InvalidState,
+            format!("the tags of instance {id} keep changing under this edit; try again"),
+        ))
     }
 
     /// Stops a running instance: SIGTERM, then SIGKILL after the grace

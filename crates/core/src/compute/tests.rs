@@ -90,8 +90,44 @@ impl InstanceRepo for FakeRepo {
             .iter_mut()
             .find(|r| r.id == instance.id)
             .ok_or_else(|| CoreError::not_found(Resource::Instance, instance.id.to_string()))?;
+        // As the adapters: the name and tags are `relabel`'s alone.
+        let labels = row.labels();
         *row = instance.clone();
+        row.name = labels.name;
+        row.tags = labels.tags;
         Ok(())
+    }
+    async fn relabel(
+        &self,
+        id: InstanceId,
+        expected: &Labels,
+        new: &Labels,
+        updated_at: time::OffsetDateTime,
+    ) -> CoreResult<bool> {
+        let mut rows = self.rows.lock().unwrap();
+        let Some(at) = rows.iter().position(|r| r.id == id) else {
+            return Ok(false);
+        };
+        if rows[at].labels() != *expected {
+            return Ok(false);
+        }
+        let (owner, live) = (rows[at].owner, rows[at].deleted_at.is_none());
+        if live
+            && new.name != expected.name
+            && rows
+                .iter()
+                .any(|r| r.owner == owner && r.name == new.name && r.deleted_at.is_none())
+        {
+            return Err(CoreError::conflict(
+                ConflictKind::AlreadyExists,
+                format!("an instance named `{}` already exists", new.name),
+            ));
+        }
+        let row = &mut rows[at];
+        row.name = new.name.clone();
+        row.tags = new.tags.clone();
+        row.updated_at = updated_at;
+        Ok(true)
     }
     async fn delete(&self, id: InstanceId) -> CoreResult<()> {
         self.rows.lock().unwrap().retain(|r| r.id != id);
@@ -1189,4 +1225,114 @@ async fn logs_racing_a_terminate_name_the_state_now() {
         ),
         "{err:?}"
     );
+}
+
+fn with_tag(key: &str, value: &str) -> impl Fn(&Instance) -> CoreResult<Labels> + Send + Sync {
+    let (key, value) = (key.to_owned(), value.to_owned());
+    move |inst: &Instance| {
+        let mut labels = inst.labels();
+        labels.tags.insert(key.clone(), value.clone());
+        Ok(labels)
+    }
+}
+
+#[tokio::test]
+async fn launch_keeps_valid_tags_and_refuses_bad_ones() {
+    let (svc, repo, driver) = setup();
+    let me = caller();
+    let mut request = req("tagged");
+    request.tags.insert("env".into(), "prod".into());
+    let inst = svc.launch(me, request).await.unwrap();
+    assert_eq!(inst.tags.get("env").map(String::as_str), Some("prod"));
+    assert_eq!(repo.get(me.user_id, inst.id).await.unwrap().tags, inst.tags);
+
+    let mut bad = req("bad");
+    bad.tags.insert("aws:owner".into(), "me".into());
+    let err = svc.launch(me, bad).await.unwrap_err();
+    assert!(err.to_string().contains("reserved"), "{err}");
+    // Refused before anything was made.
+    assert_eq!(repo.rows.lock().unwrap().len(), 1);
+    assert_eq!(driver.containers.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn relabel_renames_and_tags_and_concurrent_edits_all_land() {
+    let (svc, _repo, _driver) = setup();
+    let me = caller();
+    let inst = svc.launch(me, req("web")).await.unwrap();
+    let edits = (0..20).map(|i| {
+        let svc = &svc;
+        async move {
+            svc.relabel(me, inst.id, with_tag(&format!("k{i}"), "v"))
+                .await
+                .unwrap()
+        }
+    });
+    futures::future::join_all(edits).await;
+    let now = svc.get(me, inst.id).await.unwrap();
+    assert_eq!(now.tags.len(), 20, "{:?}", now.tags);
+
+    let renamed = svc
+        .relabel(me, inst.id, |i: &Instance| {
+            Ok(Labels {
+                name: "web-2".into(),
+                tags: i.tags.clone(),
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(renamed.name, "web-2");
+    assert_eq!(svc.get(me, inst.id).await.unwrap().name, "web-2");
+
+    // The same labels again: nothing to write, the instance as it is.
+    let same = svc
+        .relabel(me, inst.id, |i: &Instance| Ok(i.labels()))
+        .await;
+    assert_eq!(same.unwrap().updated_at, renamed.updated_at);
+}
+
+#[tokio::test]
+async fn relabel_refuses_bad_names_taken_names_and_bad_tags() {
+    let (svc, _repo, _driver) = setup();
+    let me = caller();
+    let a = svc.launch(me, req("a")).await.unwrap();
+    svc.launch(me, req("b")).await.unwrap();
+    let rename = |name: &'static str| {
+        move |i: &Instance| {
+            Ok(Labels {
+                name: name.into(),
+                tags: i.tags.clone(),
+            })
+        }
+    };
+    let err = svc.relabel(me, a.id, rename("b")).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CoreError::Conflict {
+                kind: ConflictKind::AlreadyExists,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let err = svc
+        .relabel(me, a.id, rename("has space"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CoreError::InvalidInput(_)), "{err}");
+    let err = svc
+        .relabel(me, a.id, with_tag("aws:x", "1"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CoreError::InvalidInput(_)), "{err}");
+    let unchanged = svc.get(me, a.id).await.unwrap();
+    assert_eq!((unchanged.name.as_str(), unchanged.tags.len()), ("a", 0));
+
+    // Another owner's instance is not found.
+    let err = svc
+        .relabel(caller(), a.id, with_tag("k", "v"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CoreError::NotFound { .. }), "{err}");
 }

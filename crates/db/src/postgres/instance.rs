@@ -2,7 +2,8 @@
 
 use async_trait::async_trait;
 use miniaws_core::compute::{
-    Ec2InstanceId, Instance, InstanceId, InstanceRepo, ListQuery, PortMapping, PublishedPort,
+    Ec2InstanceId, Instance, InstanceId, InstanceRepo, Labels, ListQuery, PortMapping,
+    PublishedPort,
 };
 use miniaws_core::identity::UserId;
 use miniaws_core::{CoreError, CoreResult, Resource};
@@ -10,7 +11,9 @@ use sqlx::Row;
 use sqlx::postgres::{PgPool, PgRow};
 
 use crate::error::{db_err, is_unique_violation};
-use crate::instance_row::{INSTANCE_COLUMNS, RawInstance, command_text, env_text, insert_conflict};
+use crate::instance_row::{
+    INSTANCE_COLUMNS, RawInstance, command_text, env_text, insert_conflict, name_taken, tags_text,
+};
 
 /// Instances in PostgreSQL.
 pub(crate) struct PgInstanceRepo {
@@ -39,6 +42,7 @@ fn from_row(row: &PgRow) -> CoreResult<Instance> {
             published_ports: row.try_get("published_ports")?,
             env: row.try_get("env")?,
             command: row.try_get("command")?,
+            tags: row.try_get("tags")?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
             deleted_at: row.try_get("deleted_at")?,
@@ -53,8 +57,8 @@ impl InstanceRepo for PgInstanceRepo {
         sqlx::query(
             "INSERT INTO instances (id, owner_id, name, image, instance_type, status, state_reason,
                 exit_code, container_id, ports, published_ports, env, command, created_at,
-                updated_at, deleted_at, ec2_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+                updated_at, deleted_at, ec2_id, tags)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
         )
         .bind(i.id.as_uuid())
         .bind(i.owner.as_uuid())
@@ -73,6 +77,7 @@ impl InstanceRepo for PgInstanceRepo {
         .bind(i.updated_at)
         .bind(i.deleted_at)
         .bind(i.ec2_id().as_str())
+        .bind(tags_text(&i.tags))
         .execute(&self.pool)
         .await
         .map_err(|e| {
@@ -173,6 +178,35 @@ impl InstanceRepo for PgInstanceRepo {
             return Err(CoreError::not_found(Resource::Instance, i.id.to_string()));
         }
         Ok(())
+    }
+
+    async fn relabel(
+        &self,
+        id: InstanceId,
+        expected: &Labels,
+        new: &Labels,
+        updated_at: time::OffsetDateTime,
+    ) -> CoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE instances SET name = $2, tags = $3, updated_at = $4
+             WHERE id = $1 AND name = $5 AND tags = $6",
+        )
+        .bind(id.as_uuid())
+        .bind(&new.name)
+        .bind(tags_text(&new.tags))
+        .bind(updated_at)
+        .bind(&expected.name)
+        .bind(tags_text(&expected.tags))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                name_taken(&new.name)
+            } else {
+                db_err(e)
+            }
+        })?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn delete(&self, id: InstanceId) -> CoreResult<()> {

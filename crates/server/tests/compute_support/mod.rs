@@ -4,7 +4,8 @@
 #![allow(dead_code)]
 
 use miniaws_client::{Client, ClientError, Instance, LaunchInstance};
-use miniaws_testkit::{Backend, TestServer, require_docker};
+use miniaws_testkit::{AwsClients, Backend, TestServer, require_docker};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -245,4 +246,30 @@ pub async fn core_lifecycle(backend: Backend) {
         .terminate_instance(again.id)
         .await
         .expect("terminate");
+}
+
+/// `aws ec2 …` with the shared clients' environment.
+// Only these tests call it, never across threads: no `Send` bound needed.
+#[allow(async_fn_in_trait)]
+pub trait Ec2Cli {
+    /// `aws ec2 …`, which must succeed; its trimmed stdout.
+    async fn ec2(&self, cli: &Path, args: &[&str]) -> String;
+    /// `aws ec2 …`, which must fail with `code`; its stderr.
+    async fn ec2_fails(&self, cli: &Path, code: &str, args: &[&str]) -> String;
+}
+
+impl Ec2Cli for AwsClients {
+    async fn ec2(&self, cli: &Path, args: &[&str]) -> String {
+        let out = self.aws(cli, ["ec2"].iter().chain(args)).await;
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    async fn ec2_fails(&self, cli: &Path, code: &str, args: &[&str]) -> String {
+        let stderr = self.aws_fails(cli, ["ec2"].iter().chain(args)).await;
+        assert!(
+            stderr.contains(&format!("({code})")),
+            "aws ec2 {args:?} should fail with {code}: {stderr}"
+        );
+        stderr
+    }
 }

@@ -1,0 +1,390 @@
+//! Instance tags through the EC2-compatible endpoint, driven by the real
+//! aws CLI and boto3 against real containers, on SQLite and on Postgres:
+//! tags given at launch are kept; `create-tags` adds and overwrites (a
+//! `Name` renames the instance, natively too), `delete-tags` removes (by
+//! value, or all but the fixed ones), `describe-tags` lists, filters and
+//! pages; tags show in `describe-instances` and its tag filters, and in
+//! the native API. Bad input (reserved keys, another resource type,
+//! another owner's instance, a taken name, a fixed tag changed, the
+//! 50-tag limit) gets EC2's codes and changes nothing. Twenty concurrent
+//! `create_tags` calls on one instance all land.
+
+mod compute_support;
+
+use compute_support::{ContainerGuard, Ec2Cli, launch};
+use miniaws_testkit::{AwsClients, Backend, require_tool as tool, script_ok};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+#[tokio::test]
+async fn ec2_tags_sqlite() {
+    ec2_tags(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn ec2_tags_postgres() {
+    ec2_tags(Backend::Postgres).await;
+}
+
+/// `aws ec2 …` with `--output text`, which must succeed; its stdout.
+async fn ec2(clients: &AwsClients, cli: &Path, args: &[&str]) -> String {
+    clients
+        .ec2(cli, &[args, &["--output", "text"][..]].concat())
+        .await
+}
+
+/// `aws ec2 …`, which must fail with `code`; its stderr.
+async fn ec2_fails(clients: &AwsClients, cli: &Path, code: &str, args: &[&str]) -> String {
+    clients.ec2_fails(cli, code, args).await
+}
+
+/// The tags of `id` as `describe-tags` lists them, `key=value` per line.
+async fn described(clients: &AwsClients, cli: &Path, id: &str) -> String {
+    ec2(
+        clients,
+        cli,
+        &[
+            "describe-tags",
+            "--filters",
+            &format!("Name=resource-id,Values={id}"),
+            "--query",
+            "Tags[].join('=', [Key, Value])",
+        ],
+    )
+    .await
+    .split_whitespace()
+    .collect::<Vec<_>>()
+    .join(" ")
+}
+
+async fn ec2_tags(backend: Backend) {
+    let (Some(cli), Some(python)) = (tool("MINIAWS_TEST_AWS_CLI"), tool("MINIAWS_TEST_PYTHON"))
+    else {
+        return;
+    };
+    let Some((server, image)) = compute_support::server(backend).await else {
+        return;
+    };
+    let mut guard = ContainerGuard::new();
+    let (native, key) = server.user("tags-alice").await;
+    guard.watch(key.user_id);
+    let alice = AwsClients::new(&server, &key);
+    let (_, bob_key) = server.user("tags-bob").await;
+    guard.watch(bob_key.user_id);
+    let bob = AwsClients::new(&server, &bob_key);
+
+    // Tags given at launch are kept, beside Name and the command.
+    let id = ec2(
+        &alice,
+        &cli,
+        &[
+            "run-instances",
+            "--image-id",
+            &image,
+            "--instance-type",
+            "t3.nano",
+            "--tag-specifications",
+            "ResourceType=instance,Tags=[{Key=Name,Value=tagged},{Key=miniaws:command,Value=sleep 3600},{Key=env,Value=prod},{Key=team,Value=\"\"}]",
+            "--query",
+            "Instances[0].InstanceId",
+        ],
+    )
+    .await;
+    assert_eq!(
+        described(&alice, &cli, &id).await,
+        "Name=tagged env=prod miniaws:command=sleep 3600 team="
+    );
+    let listed = native.list_instances(false).await.expect("list");
+    let inst = listed
+        .iter()
+        .find(|i| i.ec2_instance_id == id)
+        .expect("listed natively");
+    assert_eq!(
+        inst.tags,
+        BTreeMap::from([
+            ("env".to_owned(), "prod".to_owned()),
+            ("team".to_owned(), String::new())
+        ])
+    );
+
+    // create-tags adds and overwrites; Name renames the instance.
+    ec2(
+        &alice,
+        &cli,
+        &[
+            "create-tags",
+            "--resources",
+            &id,
+            "--tags",
+            "Key=env,Value=dev",
+            "Key=owner,Value=alice",
+            "Key=Name,Value=renamed",
+            "Key=miniaws:command,Value=sleep 3600",
+        ],
+    )
+    .await;
+    assert_eq!(
+        described(&alice, &cli, &id).await,
+        "Name=renamed env=dev miniaws:command=sleep 3600 owner=alice team="
+    );
+    let now = native.get_instance(inst.id).await.expect("get");
+    assert_eq!(now.name, "renamed");
+    assert_eq!(now.tags.get("owner").map(String::as_str), Some("alice"));
+    let found = ec2(
+        &alice,
+        &cli,
+        &[
+            "describe-instances",
+            "--filters",
+            "Name=tag:owner,Values=ali*",
+            "Name=tag:Name,Values=renamed",
+            "--query",
+            "Reservations[].Instances[].InstanceId",
+        ],
+    )
+    .await;
+    assert_eq!(found, id);
+
+    // delete-tags: by key, by matching value only.
+    ec2(
+        &alice,
+        &cli,
+        &[
+            "delete-tags",
+            "--resources",
+            &id,
+            "--tags",
+            "Key=team",
+            "Key=owner,Value=bob",
+        ],
+    )
+    .await;
+    assert_eq!(
+        described(&alice, &cli, &id).await,
+        "Name=renamed env=dev miniaws:command=sleep 3600 owner=alice"
+    );
+
+    // Refusals change nothing.
+    let before = described(&alice, &cli, &id).await;
+    let err = ec2_fails(
+        &alice,
+        &cli,
+        "InvalidParameterValue",
+        &[
+            "create-tags",
+            "--resources",
+            &id,
+            "--tags",
+            "Key=aws:x,Value=1",
+        ],
+    )
+    .await;
+    assert!(err.contains("reserved"), "{err}");
+    let err = ec2_fails(
+        &alice,
+        &cli,
+        "InvalidParameterValue",
+        &[
+            "create-tags",
+            "--resources",
+            &id,
+            "--tags",
+            "Key=miniaws:command,Value=sleep 1",
+        ],
+    )
+    .await;
+    assert!(err.contains("fixed at launch"), "{err}");
+    ec2_fails(
+        &alice,
+        &cli,
+        "InvalidParameterValue",
+        &[
+            "delete-tags",
+            "--resources",
+            &id,
+            "--tags",
+            "Key=miniaws:command",
+        ],
+    )
+    .await;
+    ec2_fails(
+        &alice,
+        &cli,
+        "InvalidID",
+        &[
+            "create-tags",
+            "--resources",
+            "vol-0123",
+            "--tags",
+            "Key=a,Value=b",
+        ],
+    )
+    .await;
+    ec2_fails(
+        &alice,
+        &cli,
+        "InvalidInstanceID.Malformed",
+        &[
+            "create-tags",
+            "--resources",
+            "i-zz",
+            "--tags",
+            "Key=a,Value=b",
+        ],
+    )
+    .await;
+    ec2_fails(
+        &bob,
+        &cli,
+        "InvalidInstanceID.NotFound",
+        &["create-tags", "--resources", &id, "--tags", "Key=a,Value=b"],
+    )
+    .await;
+    ec2_fails(
+        &bob,
+        &cli,
+        "InvalidInstanceID.NotFound",
+        &["delete-tags", "--resources", &id],
+    )
+    .await;
+    let bobs = ec2(&bob, &cli, &["describe-tags", "--query", "length(Tags)"]).await;
+    assert_eq!(bobs, "0", "Bob sees none of Alice's tags");
+    let err = ec2_fails(
+        &alice,
+        &cli,
+        "DryRunOperation",
+        &[
+            "create-tags",
+            "--dry-run",
+            "--resources",
+            &id,
+            "--tags",
+            "Key=a,Value=b",
+        ],
+    )
+    .await;
+    assert!(err.contains("DryRun"), "{err}");
+    // A second instance may not take the first's name.
+    let other = native
+        .launch_instance(&launch("other", &image, &["sleep", "3600"]))
+        .await
+        .expect("launch");
+    ec2_fails(
+        &alice,
+        &cli,
+        "InvalidParameterValue",
+        &[
+            "create-tags",
+            "--resources",
+            &other.ec2_instance_id,
+            "--tags",
+            "Key=Name,Value=renamed",
+        ],
+    )
+    .await;
+    ec2_fails(
+        &alice,
+        &cli,
+        "InvalidParameterCombination",
+        &[
+            "create-tags",
+            "--resources",
+            &id,
+            &other.ec2_instance_id,
+            "--tags",
+            "Key=Name,Value=both",
+        ],
+    )
+    .await;
+    assert_eq!(described(&alice, &cli, &id).await, before);
+    assert_eq!(
+        native.get_instance(other.id).await.expect("get").name,
+        "other"
+    );
+
+    // boto3: the limit, concurrent edits, a paginator, delete all.
+    script_ok(
+        alice
+            .command(&python)
+            .arg("-c")
+            .arg(BOTO3_SCRIPT)
+            .env("ID", &id)
+            .env("OTHER", &other.ec2_instance_id),
+        "boto3 tags ok",
+    )
+    .await;
+    let now = native.get_instance(inst.id).await.expect("get");
+    assert_eq!(now.name, id, "all tags deleted: named after its id");
+    assert!(now.tags.is_empty(), "{:?}", now.tags);
+    assert_eq!(
+        now.command.as_deref(),
+        Some(&["sleep".to_owned(), "3600".to_owned()][..]),
+        "the fixed tags stay"
+    );
+
+    for i in [inst.id, other.id] {
+        native.terminate_instance(i).await.expect("terminate");
+    }
+}
+
+const BOTO3_SCRIPT: &str = r#"
+import os, threading
+import boto3
+from botocore.exceptions import ClientError
+
+ec2 = boto3.client("ec2", endpoint_url=os.environ["ENDPOINT"], region_name="us-east-1")
+ID, OTHER = os.environ["ID"], os.environ["OTHER"]
+
+def code_of(call, **kw):
+    try:
+        call(**kw)
+    except ClientError as e:
+        return e.response["Error"]["Code"]
+    raise SystemExit(f"{call} succeeded")
+
+def tags_of(i):
+    r = ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": [i]}])
+    return {t["Key"]: t["Value"] for t in r["Tags"]}
+
+# The instance has Name, miniaws:command, env and owner: 46 more make 50.
+many = [{"Key": f"k{n:02}", "Value": "v"} for n in range(46)]
+ec2.create_tags(Resources=[ID], Tags=many)
+assert len(tags_of(ID)) == 50, tags_of(ID)
+assert code_of(ec2.create_tags, Resources=[ID], Tags=[{"Key": "one-more", "Value": ""}]) == "TagLimitExceeded"
+assert "one-more" not in tags_of(ID)
+ec2.delete_tags(Resources=[ID], Tags=[{"Key": t["Key"]} for t in many])
+assert len(tags_of(ID)) == 4, tags_of(ID)
+
+# Twenty writers, one tag each, at once: every one lands.
+errors = []
+def put(n):
+    try:
+        boto3.client("ec2", endpoint_url=os.environ["ENDPOINT"], region_name="us-east-1").create_tags(
+            Resources=[ID], Tags=[{"Key": f"c{n:02}", "Value": str(n)}])
+    except Exception as e:
+        errors.append(e)
+threads = [threading.Thread(target=put, args=(n,)) for n in range(20)]
+for t in threads: t.start()
+for t in threads: t.join()
+assert not errors, errors
+got = tags_of(ID)
+assert all(got.get(f"c{n:02}") == str(n) for n in range(20)), got
+
+# Both instances' tags, paged by five, in order, none twice.
+ec2.create_tags(Resources=[ID, OTHER], Tags=[{"Key": "shared", "Value": "yes"}])
+pages = list(ec2.get_paginator("describe_tags").paginate(PaginationConfig={"PageSize": 5}))
+rows = [(t["ResourceId"], t["Key"]) for p in pages for t in p["Tags"]]
+assert rows == sorted(rows) and len(rows) == len(set(rows)), rows
+# The first's tags and `shared`; the other's Name, command and `shared`.
+assert len(rows) == len(got) + 1 + 3, (len(rows), rows)
+assert all(t["ResourceType"] == "instance" for p in pages for t in p["Tags"])
+shared = ec2.describe_tags(Filters=[{"Name": "key", "Values": ["sha*"]}, {"Name": "value", "Values": ["yes"]}])
+assert sorted(t["ResourceId"] for t in shared["Tags"]) == sorted([ID, OTHER]), shared
+assert code_of(ec2.describe_tags, Filters=[{"Name": "owner-id", "Values": ["x"]}]) == "InvalidParameterValue"
+assert code_of(ec2.describe_tags, NextToken="garbage") == "InvalidParameterValue"
+
+# Deleting all tags keeps the fixed ones; the Name goes (named after the id).
+ec2.delete_tags(Resources=[ID])
+assert tags_of(ID) == {"miniaws:command": "sleep 3600"}, tags_of(ID)
+print("boto3 tags ok")
+"#;
