@@ -241,6 +241,20 @@ pub enum ComputeCommand {
         /// Id, unique id prefix, or name
         instance: String,
     },
+    /// Set or remove tags of an instance (terminated ones too)
+    #[command(
+        after_help = "Example:\n  cloud compute tag web env=prod team=ops\n  cloud compute tag web --remove team"
+    )]
+    Tag {
+        /// Id, unique id prefix, or name
+        instance: String,
+        /// Tags to set, K=V
+        #[arg(value_name = "K=V", value_parser = parse_env)]
+        set: Vec<(String, String)>,
+        /// A tag to remove; repeatable
+        #[arg(long = "remove", value_name = "K")]
+        remove: Vec<String>,
+    },
     /// Start a stopped instance
     Start {
         /// Id, unique id prefix, or name

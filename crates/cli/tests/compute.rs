@@ -187,6 +187,12 @@ async fn compute_commands_against_real_docker() {
     assert!(out.contains(&web_id) && out.contains(&access), "{out}");
     assert!(out.contains("MODE=dev"), "{out}");
     assert!(out.contains("team=web ops"), "{out}");
+    let out = env.ok(&["compute", "tag", "web", "env=prod", "--remove", "team"]);
+    assert_eq!(out.trim(), "web: env=prod");
+    let tagged = env.json(&["compute", "tag", "web", "--remove", "env"]);
+    assert_eq!(tagged["tags"], serde_json::json!({}));
+    let err = env.fails(&["compute", "tag", "web"], 1);
+    assert!(err.contains("name the tags"), "{err}");
     let shown = env.json(&["compute", "show", &web_id[..8]]);
     assert_eq!(shown["name"], "web");
     // And by its EC2 id, as `aws ec2 describe-instances` shows it.

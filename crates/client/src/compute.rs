@@ -11,7 +11,7 @@ use crate::{
 };
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use miniaws_wire::ExecEvent;
+use miniaws_wire::{ExecEvent, TagPatch};
 
 /// What a streamed exec reports, decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,6 +165,19 @@ impl Client {
     pub async fn terminate_instance(&self, id: Uuid) -> Result<Instance, ClientError> {
         self.send_json(self.request(Method::DELETE, &format!("/instances/{id}")))
             .await
+    }
+
+    /// Changes an instance's tags: a value sets its key, `None` removes it.
+    ///
+    /// # Errors
+    /// `Api` 400 for a key or value that breaks the tag rules (or more
+    /// than 50 tags), 404.
+    pub async fn tag_instance(&self, id: Uuid, patch: &TagPatch) -> Result<Instance, ClientError> {
+        self.send_json(
+            self.request(Method::PATCH, &format!("/instances/{id}/tags"))
+                .json(patch),
+        )
+        .await
     }
 
     /// One stats sample of a running instance.

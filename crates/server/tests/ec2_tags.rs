@@ -4,14 +4,16 @@
 //! `Name` renames the instance, natively too), `delete-tags` removes (by
 //! value, or all but the fixed ones), `describe-tags` lists, filters and
 //! pages; tags show in `describe-instances` and its tag filters, and in
-//! the native API. Bad input (reserved keys, another resource type,
-//! another owner's instance, a taken name, a fixed tag changed, the
-//! 50-tag limit) gets EC2's codes and changes nothing. Twenty concurrent
+//! the native API, whose `PATCH /instances/{id}/tags` edits them too.
+//! Bad input (reserved keys, another resource type, another owner's
+//! instance, a taken name, a fixed tag changed, the 50-tag limit) gets
+//! EC2's codes (natively 400 and 404) and changes nothing. Twenty concurrent
 //! `create_tags` calls on one instance all land.
 
 mod compute_support;
 
 use compute_support::{ContainerGuard, Ec2Cli, launch};
+use miniaws_client::{StatusCode, TagPatch};
 use miniaws_testkit::{AwsClients, Backend, require_tool as tool, script_ok};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -163,6 +165,55 @@ async fn ec2_tags(backend: Backend) {
         described(&alice, &cli, &id).await,
         "Name=renamed env=dev miniaws:command=sleep 3600 owner=alice"
     );
+
+    // The native patch: set, remove, and the same rules.
+    let patched = native
+        .tag_instance(
+            inst.id,
+            &TagPatch::from([
+                ("native".to_owned(), Some("yes".to_owned())),
+                ("owner".to_owned(), None),
+            ]),
+        )
+        .await
+        .expect("patch");
+    assert_eq!(
+        patched.tags,
+        BTreeMap::from([
+            ("env".to_owned(), "dev".to_owned()),
+            ("native".to_owned(), "yes".to_owned())
+        ])
+    );
+    assert_eq!(
+        described(&alice, &cli, &id).await,
+        "Name=renamed env=dev miniaws:command=sleep 3600 native=yes"
+    );
+    for bad in ["Name", "aws:x", "miniaws:ports", ""] {
+        let err = native
+            .tag_instance(
+                inst.id,
+                &TagPatch::from([(bad.to_owned(), Some("v".into()))]),
+            )
+            .await
+            .expect_err(bad);
+        assert_eq!(err.status(), Some(StatusCode::BAD_REQUEST), "{bad}: {err}");
+    }
+    let (bob_native, _) = server.user("tags-carol").await;
+    let err = bob_native
+        .tag_instance(inst.id, &TagPatch::from([("x".to_owned(), None)]))
+        .await
+        .expect_err("another owner's instance");
+    assert_eq!(err.status(), Some(StatusCode::NOT_FOUND), "{err}");
+    native
+        .tag_instance(
+            inst.id,
+            &TagPatch::from([
+                ("native".to_owned(), None),
+                ("owner".to_owned(), Some("alice".to_owned())),
+            ]),
+        )
+        .await
+        .expect("patch back");
 
     // Refusals change nothing.
     let before = described(&alice, &cli, &id).await;

@@ -54,6 +54,10 @@ pub struct LaunchInstance {
     pub tags: BTreeMap<String, String>,
 }
 
+/// The body of `PATCH /instances/{id}/tags`, a JSON merge patch: a value
+/// sets its key, `null` removes it, keys not named keep theirs.
+pub type TagPatch = BTreeMap<String, Option<String>>;
+
 /// A command override: an argument list, or one line that the server splits
 /// into arguments (quotes respected, no expansion).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

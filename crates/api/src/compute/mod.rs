@@ -10,10 +10,11 @@ mod list_instances;
 mod reboot_instance;
 mod start_instance;
 mod stop_instance;
+mod tag_instance;
 mod terminate_instance;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use miniaws_core::compute::InstanceId;
 
 use crate::error::ApiError;
@@ -41,6 +42,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/instances/{id}/logs", get(instance_logs::instance_logs))
         .route("/instances/{id}/stats", get(instance_stats::instance_stats))
         .route("/instances/{id}/exec", post(exec_instance::exec_instance))
+        .route("/instances/{id}/tags", patch(tag_instance::tag_instance))
         .route("/instance-types", get(instance_types::instance_types))
 }
 

@@ -5,6 +5,7 @@ use comfy_table::Cell;
 use futures::StreamExt;
 use miniaws_client::{
     Client, Command, ExecCommand, ExecUpdate, Instance, InstancePort, LaunchInstance, LogsOptions,
+    TagPatch,
 };
 use std::io::Write;
 use time::OffsetDateTime;
@@ -46,6 +47,11 @@ pub async fn run(ctx: &mut Ctx, cmd: ComputeCommand) -> Result<()> {
         }
         ComputeCommand::List { all } => list(ctx, all).await,
         ComputeCommand::Show { instance } => show(ctx, &instance).await,
+        ComputeCommand::Tag {
+            instance,
+            set,
+            remove,
+        } => tag(ctx, &instance, set, remove).await,
         ComputeCommand::Start { instance } => act(ctx, &instance, Action::Start).await,
         ComputeCommand::Stop { instance } => act(ctx, &instance, Action::Stop).await,
         ComputeCommand::Reboot { instance } => act(ctx, &instance, Action::Reboot).await,
@@ -182,6 +188,40 @@ async fn list(ctx: &mut Ctx, all: bool) -> Result<()> {
         ]);
     }
     ctx.out.print_table(&table);
+    Ok(())
+}
+
+/// `cloud compute tag`: one patch, so the keys not named keep their
+/// values even when someone else tags the instance at the same time.
+async fn tag(
+    ctx: &mut Ctx,
+    wanted: &str,
+    set: Vec<(String, String)>,
+    remove: Vec<String>,
+) -> Result<()> {
+    if set.is_empty() && remove.is_empty() {
+        return Err(user("name the tags to set (K=V) or to remove (--remove K)"));
+    }
+    if let Some(k) = remove.iter().find(|k| set.iter().any(|(s, _)| s == *k)) {
+        return Err(user(format!("the tag {k} is both set and removed")));
+    }
+    let client = ctx.client()?;
+    let id = resolve_instance(&client, wanted, true).await?;
+    let patch: TagPatch = set
+        .into_iter()
+        .map(|(k, v)| (k, Some(v)))
+        .chain(remove.into_iter().map(|k| (k, None)))
+        .collect();
+    let i = client.tag_instance(id, &patch).await?;
+    if ctx.out.json {
+        return ctx.out.print_json(&i);
+    }
+    if i.tags.is_empty() {
+        ctx.out.line(&format!("{}: no tags", i.name));
+    } else {
+        let tags: Vec<String> = i.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        ctx.out.line(&format!("{}: {}", i.name, tags.join(" ")));
+    }
     Ok(())
 }
 
