@@ -131,6 +131,158 @@ async fn sts_names_the_caller_and_other_services_are_refused() {
     );
 }
 
+/// GetConsoleOutput is the container's log, its last 64 KiB (boto3 and
+/// the aws CLI decode it); a terminated instance has none to give.
+/// DescribeRegions and DescribeAvailabilityZones name the signing region
+/// and its one zone.
+#[tokio::test]
+async fn console_output_regions_and_zones() {
+    let (Some(cli), Some(python)) = (tool("MINIAWS_TEST_AWS_CLI"), tool("MINIAWS_TEST_PYTHON"))
+    else {
+        return;
+    };
+    let Some((server, image)) = compute_support::server(Backend::Sqlite).await else {
+        return;
+    };
+    let mut guard = ContainerGuard::new();
+    let (_, key) = server.user("console-dave").await;
+    guard.watch(key.user_id);
+    let dave = AwsClients::new(&server, &key);
+    let (_, eve_key) = server.user("console-eve").await;
+    let eve = AwsClients::new(&server, &eve_key);
+    // About 120 KiB of output, then quiet.
+    let command = "sh -c 'echo first-line; i=0; while [ $i -lt 3000 ]; do echo line-$i-padding-padding-padding; i=$((i+1)); done; echo last-line; sleep 3600'";
+    let id = dave
+        .ec2(
+            &cli,
+            &[
+                &[
+                    "run-instances",
+                    "--image-id",
+                    &image,
+                    "--tag-specifications",
+                    &serde_json::json!([{
+                        "ResourceType": "instance",
+                        "Tags": [{"Key": "miniaws:command", "Value": command}],
+                    }])
+                    .to_string(),
+                    "--query",
+                    "Instances[0].InstanceId",
+                ][..],
+                TEXT,
+            ]
+            .concat(),
+        )
+        .await;
+    eve.ec2_fails(
+        &cli,
+        "InvalidInstanceID.NotFound",
+        &["get-console-output", "--instance-id", &id],
+    )
+    .await;
+    script_ok(
+        dave.command(&python)
+            .arg("-c")
+            .arg(CONSOLE_SCRIPT)
+            .env("ID", &id),
+        "console ok",
+    )
+    .await;
+    let out = dave
+        .ec2(
+            &cli,
+            &[
+                &[
+                    "get-console-output",
+                    "--instance-id",
+                    &id,
+                    "--latest",
+                    "--query",
+                    "Output",
+                ][..],
+                TEXT,
+            ]
+            .concat(),
+        )
+        .await;
+    assert!(
+        out.ends_with("last-line"),
+        "decoded by the CLI: {}",
+        &out[out.len().saturating_sub(200)..]
+    );
+    dave.ec2(&cli, &["terminate-instances", "--instance-ids", &id])
+        .await;
+    dave.ec2_fails(
+        &cli,
+        "IncorrectInstanceState",
+        &["get-console-output", "--instance-id", &id],
+    )
+    .await;
+
+    let regions = dave
+        .ec2(
+            &cli,
+            &[
+                &["describe-regions", "--query", "Regions[].RegionName"][..],
+                TEXT,
+            ]
+            .concat(),
+        )
+        .await;
+    assert_eq!(regions, "us-east-1");
+    let zones = dave
+        .ec2(
+            &cli,
+            &[
+                &[
+                    "describe-availability-zones",
+                    "--query",
+                    "AvailabilityZones[].[ZoneName,State,RegionName]",
+                ][..],
+                TEXT,
+            ]
+            .concat(),
+        )
+        .await;
+    assert_eq!(zones, "us-east-1a\tavailable\tus-east-1");
+    dave.ec2_fails(
+        &cli,
+        "InvalidParameterValue",
+        &["describe-availability-zones", "--zone-names", "us-east-1b"],
+    )
+    .await;
+    dave.ec2_fails(
+        &cli,
+        "UnsupportedOperation",
+        &[
+            "describe-regions",
+            "--filters",
+            "Name=region-name,Values=us-east-1",
+        ],
+    )
+    .await;
+}
+
+const CONSOLE_SCRIPT: &str = r#"
+import os, time
+import boto3
+ec2 = boto3.client("ec2", endpoint_url=os.environ["ENDPOINT"], region_name="us-east-1")
+ID = os.environ["ID"]
+deadline = time.time() + 60
+while True:
+    r = ec2.get_console_output(InstanceId=ID)
+    out = r.get("Output", "")
+    if out.endswith("last-line\n") or time.time() > deadline:
+        break
+    time.sleep(0.5)
+assert r["InstanceId"] == ID, r
+assert out.endswith("last-line\n"), out[-200:]
+assert len(out.encode()) == 64 * 1024, len(out.encode())
+assert "first-line" not in out, "only the last 64 KiB"
+assert "line-2999-padding" in out
+print("console ok")
+"#;
+
 async fn ec2_clients(backend: Backend) {
     let (Some(cli), Some(python)) = (tool("MINIAWS_TEST_AWS_CLI"), tool("MINIAWS_TEST_PYTHON"))
     else {

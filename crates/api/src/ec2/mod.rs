@@ -21,8 +21,10 @@ pub mod xml;
 mod describe_instance_status;
 mod describe_instance_types;
 mod describe_instances;
+mod get_console_output;
 mod instances;
 mod reboot_instances;
+mod regions;
 mod run_instances;
 mod start_instances;
 mod stop_instances;
@@ -291,6 +293,9 @@ async fn serve(state: &AppState, req: Request, request_id: &str) -> Result<Strin
         "TerminateInstances" => terminate_instances::handle(ctx).await,
         "DescribeInstanceTypes" => describe_instance_types::handle(ctx).await,
         "DescribeInstanceStatus" => describe_instance_status::handle(ctx).await,
+        "GetConsoleOutput" => get_console_output::handle(ctx).await,
+        "DescribeRegions" => regions::describe_regions(ctx).await,
+        "DescribeAvailabilityZones" => regions::describe_availability_zones(ctx).await,
         "CreateTags" => tags::create(ctx).await,
         "DeleteTags" => tags::delete(ctx).await,
         "DescribeTags" => tags::describe(ctx).await,
@@ -301,7 +306,8 @@ async fn serve(state: &AppState, req: Request, request_id: &str) -> Result<Strin
                 "The action {other} is not valid for this web service (Mini AWS's EC2 API has \
                  RunInstances, DescribeInstances, StartInstances, StopInstances, \
                  RebootInstances, TerminateInstances, DescribeInstanceTypes, \
-                 DescribeInstanceStatus, CreateTags, DeleteTags and DescribeTags)"
+                 DescribeInstanceStatus, GetConsoleOutput, CreateTags, DeleteTags, \
+                 DescribeTags, DescribeRegions and DescribeAvailabilityZones)"
             ),
         )),
     }
