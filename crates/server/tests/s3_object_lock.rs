@@ -9,7 +9,9 @@
 //! Put/GetObjectLegalHold (COMPLIANCE never shortened nor turned into
 //! GOVERNANCE, GOVERNANCE only with the bypass; 405 on a delete marker
 //! named by version id; 403 when the bucket policy denies the owner
-//! `s3:PutObjectRetention` / `s3:PutObjectLegalHold`); HeadObject's and
+//! `s3:PutObjectRetention` / `s3:PutObjectLegalHold`, for those calls and
+//! for the writes whose lock headers need them, nothing written; another
+//! user granted `s3:PutObject` writing nothing); HeadObject's and
 //! GetObject's headers, answered only to a reader holding
 //! `s3:GetObjectRetention` / `s3:GetObjectLegalHold` (another user granted
 //! `s3:GetObject` alone, the owner denied one by the policy); deletes of a
@@ -1353,6 +1355,185 @@ async fn lock_headers_need_permission(s3: &Client, other: &Client) {
     assert_eq!(lock_headers(s3, b, "k", None).await, all, "the policy gone");
 }
 
+/// What of a write `key` left in bucket `b`: its versions and delete
+/// markers, and its multipart uploads (a refused write leaves none).
+async fn traces(s3: &Client, b: &str, key: &str) -> (usize, usize) {
+    let versions = s3
+        .list_object_versions()
+        .bucket(b)
+        .prefix(key)
+        .send()
+        .await
+        .expect("ListObjectVersions");
+    let uploads = s3
+        .list_multipart_uploads()
+        .bucket(b)
+        .prefix(key)
+        .send()
+        .await
+        .expect("ListMultipartUploads");
+    (
+        versions.versions().len() + versions.delete_markers().len(),
+        uploads.uploads().len(),
+    )
+}
+
+/// A write that sets a lock with its own headers needs
+/// `s3:PutObjectRetention` (mode and date) or `s3:PutObjectLegalHold`
+/// (legal hold) besides `s3:PutObject`, as on S3: the owner denied one by
+/// the bucket policy is 403 `AccessDenied` on PutObject, CopyObject and
+/// CreateMultipartUpload, before the body is read, and nothing is written
+/// (no version, no upload); the other lock, and a write that only gets
+/// the bucket's default retention, still pass. Another user granted
+/// `s3:PutObject` (even with both lock actions) writes nothing at all:
+/// Mini AWS opens no writes to other accounts.
+async fn lock_writes_need_permission(s3: &Client, other: &Client) {
+    let b = "ol-write";
+    create_locked(s3, b).await;
+    governance_day_by_default(s3, b).await;
+    put(s3, b, "src", |r| r).await;
+    let until = in_secs(3600);
+    let set_policy = |statement: String| {
+        let policy = format!(r#"{{"Version":"2012-10-17","Statement":[{statement}]}}"#);
+        s3.put_bucket_policy().bucket(b).policy(policy).send()
+    };
+    let deny = |action: &str| {
+        format!(
+            r#"{{"Effect":"Deny","Principal":"*","Action":"{action}","Resource":"arn:aws:s3:::{b}/*"}}"#
+        )
+    };
+    // The four lock-setting writes of `client` to `key` (`retention`: the
+    // mode and date, else the legal hold header, OFF to show that sending
+    // it is what counts), each answered.
+    async fn writes(
+        client: &Client,
+        b: &str,
+        key: &str,
+        retention: bool,
+        until: DateTime,
+    ) -> Vec<Result<(), (String, u16)>> {
+        let put = client
+            .put_object()
+            .bucket(b)
+            .key(key)
+            .body(ByteStream::from_static(b"locked bytes"));
+        let copy = client
+            .copy_object()
+            .bucket(b)
+            .key(format!("{key}-copy"))
+            .copy_source(format!("{b}/src"));
+        let multipart = client
+            .create_multipart_upload()
+            .bucket(b)
+            .key(format!("{key}-multi"));
+        let (put, copy, multipart) = if retention {
+            (
+                put.object_lock_mode(ObjectLockMode::Compliance)
+                    .object_lock_retain_until_date(until),
+                copy.object_lock_mode(ObjectLockMode::Compliance)
+                    .object_lock_retain_until_date(until),
+                multipart
+                    .object_lock_mode(ObjectLockMode::Compliance)
+                    .object_lock_retain_until_date(until),
+            )
+        } else {
+            (
+                put.object_lock_legal_hold_status(ObjectLockLegalHoldStatus::Off),
+                copy.object_lock_legal_hold_status(ObjectLockLegalHoldStatus::Off),
+                multipart.object_lock_legal_hold_status(ObjectLockLegalHoldStatus::Off),
+            )
+        };
+        vec![
+            put.send().await.map(drop).map_err(|e| code_of(&e)),
+            copy.send().await.map(drop).map_err(|e| code_of(&e)),
+            multipart.send().await.map(drop).map_err(|e| code_of(&e)),
+        ]
+    }
+    let refused = vec![Err(denied()); 3];
+    let passed = vec![Ok(()); 3];
+
+    // Another user granted s3:PutObject (and then the lock actions too).
+    let bob = owner_id(other).await;
+    for actions in [
+        r#""s3:PutObject""#,
+        r#"["s3:PutObject","s3:PutObjectRetention","s3:PutObjectLegalHold","s3:GetObject"]"#,
+    ] {
+        set_policy(format!(
+            r#"{{"Effect":"Allow","Principal":{{"AWS":"{bob}"}},"Action":{actions},"Resource":"arn:aws:s3:::{b}/*"}}"#
+        ))
+        .await
+        .expect("PutBucketPolicy");
+        for retention in [true, false] {
+            assert_eq!(
+                writes(other, b, "bob", retention, until).await,
+                refused,
+                "another user granted {actions}, retention {retention}"
+            );
+        }
+        let plain = other
+            .put_object()
+            .bucket(b)
+            .key("bob")
+            .body(ByteStream::from_static(b"plain"))
+            .send()
+            .await;
+        assert_eq!(code(plain), denied(), "nor a plain write: {actions}");
+    }
+    assert_eq!(traces(s3, b, "bob").await, (0, 0), "nothing of bob's");
+
+    // The owner denied s3:PutObjectRetention: retentions refused, holds not.
+    set_policy(deny("s3:PutObjectRetention"))
+        .await
+        .expect("PutBucketPolicy");
+    assert_eq!(
+        writes(s3, b, "r", true, until).await,
+        refused,
+        "retention denied"
+    );
+    // (The prefix covers the copy and the upload too.)
+    assert_eq!(traces(s3, b, "r").await, (0, 0), "nothing of r");
+    assert_eq!(
+        writes(s3, b, "h", false, until).await,
+        passed,
+        "a legal hold still passes"
+    );
+    // A plain write gets the bucket's default retention all the same.
+    put(s3, b, "default", |r| r).await;
+    let (mode, date, _) = lock_headers(s3, b, "default", None).await;
+    assert_eq!(mode, Some(ObjectLockMode::Governance), "the default");
+    assert!(date.is_some_and(|d| d > now_secs()), "{date:?}");
+
+    // The owner denied s3:PutObjectLegalHold: the header refused even OFF.
+    set_policy(deny("s3:PutObjectLegalHold"))
+        .await
+        .expect("PutBucketPolicy");
+    assert_eq!(
+        writes(s3, b, "h2", false, until).await,
+        refused,
+        "legal hold denied"
+    );
+    assert_eq!(traces(s3, b, "h2").await, (0, 0), "nothing of h2");
+    assert_eq!(
+        writes(s3, b, "r2", true, until).await,
+        passed,
+        "a retention passes"
+    );
+    assert_eq!(
+        lock_headers(s3, b, "r2", None).await.0,
+        Some(ObjectLockMode::Compliance),
+        "the retention set"
+    );
+
+    // Without the policy, everything passes.
+    s3.delete_bucket_policy()
+        .bucket(b)
+        .send()
+        .await
+        .expect("DeleteBucketPolicy");
+    assert_eq!(writes(s3, b, "r", true, until).await, passed, "no policy");
+    assert_eq!(writes(s3, b, "h2", false, until).await, passed, "no policy");
+}
+
 /// The lifecycle's NoncurrentVersionExpiration removes an old unlocked
 /// version and leaves a locked one (sweep every second).
 async fn lifecycle_keeps_locked(server: &TestServer, backend: Backend, s3: &Client) {
@@ -1442,6 +1623,7 @@ async fn run(backend: Backend) {
     lock_headers_need_permission(&a, &b).await;
     copy_locks(&a).await;
     markers_and_denied_changes(&a).await;
+    lock_writes_need_permission(&a, &b).await;
     lifecycle_keeps_locked(&server, backend, &a).await;
 }
 

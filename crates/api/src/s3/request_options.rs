@@ -28,7 +28,9 @@
 //!   the caller's without Object Lock is S3's 400 `InvalidRequest` "Bucket
 //!   is missing ObjectLockConfiguration" ([`object_lock_check`], which
 //!   looks the bucket up first, as S3 answers a missing or foreign
-//!   bucket); the handlers check and apply the headers' values.
+//!   bucket, and refuses a lock the bucket policy denies the owner:
+//!   `s3:PutObjectRetention`, `s3:PutObjectLegalHold`); the handlers check
+//!   and apply the headers' values.
 //! - **Presigned URLs** may carry any of these as query parameters
 //!   (`x-amz-server-side-encryption=aws:kms`, `x-amz-storage-class=GLACIER`:
 //!   the AWS JS SDK's presigner hoists every `x-amz-*` header into the
@@ -48,7 +50,7 @@
 
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use miniaws_core::identity::Caller;
-use miniaws_core::storage::StorageService;
+use miniaws_core::storage::{LockHeaders, StorageService};
 use s3s::dto::{ServerSideEncryption, StorageClass};
 use s3s::{S3Error, S3ErrorCode, S3Result, s3_error};
 
@@ -302,7 +304,10 @@ fn has_checksum<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> bool {
 
 /// Checks a write (`op`) of `key` asking for Object Lock in `bucket`:
 /// the bucket's own refusal first when it is missing, someone else's or
-/// its policy denies the write (`NoSuchBucket`, `AccessDenied`); then, for
+/// its policy denies the write (`NoSuchBucket`, `AccessDenied`), or
+/// denies the lock the headers set (`s3:PutObjectRetention` for a
+/// retention, `s3:PutObjectLegalHold` for a legal hold, as S3 requires of
+/// a write that sets them; see [`LockHeaders`]); then, for
 /// a bucket without Object Lock, 400 `InvalidRequest` "Bucket is missing
 /// ObjectLockConfiguration" (S3's wording for PutObject, CopyObject and
 /// CreateMultipartUpload). In a bucket with it, PutObject needs a body
@@ -323,7 +328,7 @@ pub async fn object_lock_check<'a>(
     get: impl Fn(&str) -> Option<&'a str>,
 ) -> S3Result<()> {
     let config = storage
-        .object_lock_for_write(caller, bucket, key)
+        .object_lock_for_write(caller, bucket, key, LockHeaders::sent(|n| get(n).is_some()))
         .await
         .map_err(bucket_error)?;
     if config.is_none() {

@@ -45,9 +45,9 @@ pub use listing::{
     MAX_LIST_KEYS, NameRange, bucket_range, key_successor, name_successor,
 };
 pub use object_lock::{
-    DefaultRetention, LEGAL_HOLD_HEADER, LockChange, LockMode, LockView, MAX_RETENTION_DAYS,
-    MODE_HEADER, ObjectLock, ObjectLockConfig, RETAIN_UNTIL_HEADER, Retention, RetentionPeriod,
-    VersionLock,
+    DefaultRetention, LEGAL_HOLD_HEADER, LockChange, LockHeaders, LockMode, LockView,
+    MAX_RETENTION_DAYS, MODE_HEADER, ObjectLock, ObjectLockConfig, RETAIN_UNTIL_HEADER, Retention,
+    RetentionPeriod, VersionLock,
 };
 pub use policy::{
     Access, BucketAccess, BucketPolicy, MAX_POLICY_BYTES, MalformedPolicy, PolicyEffect,

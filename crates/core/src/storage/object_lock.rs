@@ -91,6 +91,35 @@ impl LockView {
     };
 }
 
+/// What of a new version's lock a write names itself, with its
+/// `x-amz-object-lock-*` headers (PutObject, CopyObject,
+/// CreateMultipartUpload). Each needs its permission besides
+/// `s3:PutObject`, as on S3: a retention (`-mode` with
+/// `-retain-until-date`) `s3:PutObjectRetention`, a legal hold (`-legal-hold`,
+/// `ON` or `OFF`) `s3:PutObjectLegalHold`
+/// (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-managing.html>);
+/// a version that only gets the bucket's default retention needs neither.
+/// Without them a writer allowed `s3:PutObject` alone could set a
+/// COMPLIANCE retention that nobody can remove.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LockHeaders {
+    /// A retention header is sent.
+    pub retention: bool,
+    /// The legal-hold header is sent.
+    pub legal_hold: bool,
+}
+
+impl LockHeaders {
+    /// The lock headers among a request's (`has`: whether it sends the
+    /// header named), whatever their values (those are checked apart).
+    pub fn sent(has: impl Fn(&str) -> bool) -> Self {
+        Self {
+            retention: has(MODE_HEADER) || has(RETAIN_UNTIL_HEADER),
+            legal_hold: has(LEGAL_HOLD_HEADER),
+        }
+    }
+}
+
 /// A change of a version's lock (PutObjectRetention, PutObjectLegalHold).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LockChange {
@@ -468,5 +497,36 @@ mod tests {
             legal_hold: true,
         };
         assert_eq!(config.lock_for(asked, now), asked, "the write's own wins");
+    }
+
+    #[test]
+    fn lock_headers_sent_name_the_permissions_a_write_needs() {
+        let sent = |names: &[&str]| LockHeaders::sent(|n| names.contains(&n));
+        let cases = [
+            ("none", vec![], (false, false)),
+            (
+                "mode and date",
+                vec![MODE_HEADER, RETAIN_UNTIL_HEADER],
+                (true, false),
+            ),
+            ("a mode alone", vec![MODE_HEADER], (true, false)),
+            ("a date alone", vec![RETAIN_UNTIL_HEADER], (true, false)),
+            ("a legal hold", vec![LEGAL_HOLD_HEADER], (false, true)),
+            (
+                "all three",
+                vec![MODE_HEADER, RETAIN_UNTIL_HEADER, LEGAL_HOLD_HEADER],
+                (true, true),
+            ),
+        ];
+        for (what, names, (retention, legal_hold)) in cases {
+            assert_eq!(
+                sent(&names),
+                LockHeaders {
+                    retention,
+                    legal_hold
+                },
+                "{what}"
+            );
+        }
     }
 }

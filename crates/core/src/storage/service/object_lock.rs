@@ -11,7 +11,9 @@ use crate::clock::now_utc;
 use crate::error::{ConflictKind, CoreError, CoreResult};
 use crate::identity::Caller;
 use crate::storage::domain::{Bucket, BucketName, ObjectKey, VersionId};
-use crate::storage::object_lock::{LockChange, ObjectLock, ObjectLockConfig, VersionLock};
+use crate::storage::object_lock::{
+    LockChange, LockHeaders, ObjectLock, ObjectLockConfig, VersionLock,
+};
 use crate::storage::policy::{Access, BucketPolicy, S3Action};
 use crate::storage::ports::BucketLockSet;
 use crate::storage::tags::Tags;
@@ -59,22 +61,43 @@ impl StorageService {
 
     /// The Object Lock configuration of the caller's bucket `bucket` for a
     /// write of `key` that asks for a lock (`x-amz-object-lock-*`),
-    /// checked as that write (`s3:PutObject`): `None` when the bucket has
-    /// no Object Lock.
+    /// checked as that write: `s3:PutObject`, and for what `sent` names
+    /// `s3:PutObjectRetention` and `s3:PutObjectLegalHold` (see
+    /// [`LockHeaders`]; the owner holds them unless the bucket policy
+    /// denies them). Run before a byte of the body is read, so a refused
+    /// write stores nothing and creates no upload. `None` when the bucket
+    /// has no Object Lock.
     ///
     /// # Errors
-    /// As [`Self::bucket`].
+    /// As [`Self::bucket`]; `Forbidden` naming the lock action the policy
+    /// denies.
     pub async fn object_lock_for_write(
         &self,
         caller: Caller,
         bucket: &str,
         key: &str,
+        sent: LockHeaders,
     ) -> CoreResult<Option<ObjectLockConfig>> {
         let access = Access::object(S3Action::PutObject, key);
-        Ok(self
-            .checked_bucket(caller, bucket, access)
-            .await?
-            .object_lock)
+        let found = self.checked_bucket(caller, bucket, access).await?;
+        let policy = found
+            .policy
+            .as_deref()
+            .and_then(|doc| stored_policy(&found.bucket.name, doc));
+        for (named, action) in [
+            (sent.retention, S3Action::PutObjectRetention),
+            (sent.legal_hold, S3Action::PutObjectLegalHold),
+        ] {
+            if named {
+                owner_may(
+                    &found.bucket,
+                    policy.as_ref(),
+                    caller,
+                    &Access::object(action, key),
+                )?;
+            }
+        }
+        Ok(found.object_lock)
     }
 
     /// PutObjectLockConfiguration: enables Object Lock on the caller's
