@@ -8,10 +8,11 @@
 //! lock), by the bucket's default, and by Put/GetObjectRetention and
 //! Put/GetObjectLegalHold (COMPLIANCE never shortened nor turned into
 //! GOVERNANCE, GOVERNANCE only with the bypass; 405 on a delete marker
-//! named by version id; 403 when the bucket policy denies the owner
-//! `s3:PutObjectRetention` / `s3:PutObjectLegalHold`, for those calls and
-//! for the writes whose lock headers need them, nothing written; another
-//! user granted `s3:PutObject` writing nothing); HeadObject's and
+//! named by version id, 404 `NoSuchKey` without one; 403 when the bucket
+//! policy denies the owner `s3:PutObjectRetention` /
+//! `s3:PutObjectLegalHold`, for those calls and for the writes whose lock
+//! headers need them, nothing written; another user granted `s3:PutObject`
+//! writing nothing); HeadObject's and
 //! GetObject's headers, answered only to a reader holding
 //! `s3:GetObjectRetention` / `s3:GetObjectLegalHold` (another user granted
 //! `s3:GetObject` alone, the owner denied one by the policy); deletes of a
@@ -1088,7 +1089,8 @@ async fn copy_locks(s3: &Client) {
 }
 
 /// The four retention and legal-hold operations on a delete marker named
-/// by its version id are 405 `MethodNotAllowed`, as S3 answers; a bucket
+/// by its version id are 405 `MethodNotAllowed`, as S3 answers, and 404
+/// `NoSuchKey` without a version id (the key has no current version); a bucket
 /// policy denying the owner `s3:PutObjectRetention` or
 /// `s3:PutObjectLegalHold` makes those 403 `AccessDenied`, changing
 /// nothing.
@@ -1156,6 +1158,30 @@ async fn markers_and_denied_changes(s3: &Client) {
         not_allowed,
         "PutObjectLegalHold"
     );
+    // Without a version id they act on the key's current version, and
+    // there is none: 404 NoSuchKey, as S3 answers (and GetObject), not the
+    // 405 of the marker named by its version id.
+    let no_such_key = ("NoSuchKey".to_owned(), 404);
+    let retention_now = s3.get_object_retention().bucket(b).key("k").send().await;
+    assert_eq!(code(retention_now), no_such_key, "GetObjectRetention");
+    let set_now = s3
+        .put_object_retention()
+        .bucket(b)
+        .key("k")
+        .retention(retention(ObjectLockRetentionMode::Governance, until))
+        .send()
+        .await;
+    assert_eq!(code(set_now), no_such_key, "PutObjectRetention");
+    let hold_now = s3.get_object_legal_hold().bucket(b).key("k").send().await;
+    assert_eq!(code(hold_now), no_such_key, "GetObjectLegalHold");
+    let set_hold_now = s3
+        .put_object_legal_hold()
+        .bucket(b)
+        .key("k")
+        .legal_hold(hold(true))
+        .send()
+        .await;
+    assert_eq!(code(set_hold_now), no_such_key, "PutObjectLegalHold");
 
     // The owner denied the changes by the policy.
     let v = put(s3, b, "d", |r| r).await;
