@@ -241,6 +241,21 @@ pub enum ComputeCommand {
         /// Id, unique id prefix, or name
         instance: String,
     },
+    /// Rename an instance or change its type (the instance must be stopped;
+    /// its next start gets the new type's limits)
+    #[command(
+        after_help = "Example:\n  cloud compute stop web && cloud compute modify web --type t3.large && cloud compute start web\n  cloud compute modify web --name api"
+    )]
+    Modify {
+        /// Id, unique id prefix, or name
+        instance: String,
+        /// The new instance type
+        #[arg(long = "type", short = 't', value_name = "TYPE")]
+        instance_type: Option<String>,
+        /// The new name
+        #[arg(long)]
+        name: Option<String>,
+    },
     /// Set or remove tags of an instance (terminated ones too)
     #[command(
         after_help = "Example:\n  cloud compute tag web env=prod team=ops\n  cloud compute tag web --remove team"

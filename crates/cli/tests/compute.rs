@@ -345,8 +345,18 @@ async fn compute_commands_against_real_docker() {
         err.contains("STOPPED"),
         "exec needs a running instance: {err}"
     );
+    let out = env.ok(&["compute", "modify", "web", "--type", "t3.small"]);
+    assert!(
+        out.contains("web (") && out.contains("t3.small, stopped"),
+        "{out}"
+    );
+    let err = env.fails(&["compute", "modify", "web"], 1);
+    assert!(err.contains("--type TYPE, --name NAME"), "{err}");
     let started = env.json(&["compute", "start", "web"]);
     assert_eq!(started["state"], "RUNNING");
+    assert_eq!(started["instance_type"], "t3.small");
+    let err = env.fails(&["compute", "modify", "web", "--type", "t3.nano"], 1);
+    assert!(err.contains("RUNNING"), "only a stopped instance: {err}");
     let out = env.ok(&["compute", "reboot", &web_id]);
     assert!(
         out.contains("Rebooted web") && out.contains("reachable at http://127.0.0.1:"),

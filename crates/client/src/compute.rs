@@ -11,7 +11,7 @@ use crate::{
 };
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use miniaws_wire::{ExecEvent, TagPatch};
+use miniaws_wire::{ExecEvent, ModifyInstance, TagPatch};
 
 /// What a streamed exec reports, decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,6 +165,23 @@ impl Client {
     pub async fn terminate_instance(&self, id: Uuid) -> Result<Instance, ClientError> {
         self.send_json(self.request(Method::DELETE, &format!("/instances/{id}")))
             .await
+    }
+
+    /// Renames an instance or changes its type (it must be stopped then).
+    ///
+    /// # Errors
+    /// `Api` 400 for a bad name or type or nothing to change, 409 for a
+    /// taken name or an instance that is not stopped, 404.
+    pub async fn modify_instance(
+        &self,
+        id: Uuid,
+        modify: &ModifyInstance,
+    ) -> Result<Instance, ClientError> {
+        self.send_json(
+            self.request(Method::PATCH, &format!("/instances/{id}"))
+                .json(modify),
+        )
+        .await
     }
 
     /// Changes an instance's tags: a value sets its key, `None` removes it.

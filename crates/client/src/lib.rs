@@ -20,7 +20,8 @@ pub use miniaws_wire as wire;
 pub use miniaws_wire::{
     ApiKey, ApiKeyPage, BucketInfo, BucketPage, BucketVersioning, Command, CreatedKey, ExecCommand,
     ExecResult, Health, Instance, InstancePage, InstancePort, InstanceStats, InstanceType,
-    LaunchInstance, ObjectInfo, ObjectPage, TagPatch, User, VersionInfo, VersionPage, WhoAmI,
+    LaunchInstance, ModifyInstance, ObjectInfo, ObjectPage, TagPatch, User, VersionInfo,
+    VersionPage, WhoAmI,
 };
 pub use reqwest::header::HeaderMap;
 pub use reqwest::{StatusCode, Url};

@@ -328,6 +328,7 @@ fn cases() -> Vec<Case> {
                     // A state update leaves the labels alone.
                     let mut moved = got.clone();
                     moved.state = InstanceState::Running;
+                    moved.instance_type = "t3.large".into();
                     moved.name = "ignored".into();
                     moved.tags.clear();
                     c.repo.update(&moved).await.unwrap();
@@ -336,6 +337,7 @@ fn cases() -> Vec<Case> {
                         (got.state, got.labels()),
                         (InstanceState::Running, new.clone())
                     );
+                    assert_eq!(got.instance_type, "t3.large", "the type is updated");
                     // A name another live instance has is refused.
                     let db = instance(c.alice, "db", 1);
                     c.repo.insert(&db).await.unwrap();

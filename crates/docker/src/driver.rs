@@ -8,7 +8,7 @@ use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum,
     ContainerStatsResponse, ContainerSummary as ContainerSummaryModel, ContainerSummaryStateEnum,
-    HostConfig, PortBinding, PortTypeEnum,
+    ContainerUpdateBody, HostConfig, PortBinding, PortTypeEnum,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, EventsOptionsBuilder,
@@ -583,6 +583,29 @@ impl ComputeDriver for DockerComputeDriver {
         )
         .await?;
         self.describe(container_id).await
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn resize(
+        &self,
+        container_id: &str,
+        nano_cpus: i64,
+        memory_bytes: i64,
+    ) -> CoreResult<()> {
+        let docker = self.docker().await?;
+        let body = ContainerUpdateBody {
+            nano_cpus: Some(nano_cpus),
+            memory: Some(memory_bytes),
+            // As at create: no swap beyond the limit.
+            memory_swap: Some(memory_bytes),
+            ..ContainerUpdateBody::default()
+        };
+        self.call(
+            "set the container's limits",
+            CALL_TIMEOUT,
+            docker.update_container(container_id, body),
+        )
+        .await
     }
 
     #[tracing::instrument(skip(self))]

@@ -22,6 +22,7 @@
 mod compute_support;
 
 use compute_support::{ContainerGuard, Ec2Cli, containers_of, docker, free_port};
+use miniaws_client::{ModifyInstance, StatusCode};
 use miniaws_testkit::{AwsClients, Backend, require_tool as tool, script_ok};
 use std::process::Output;
 
@@ -261,6 +262,207 @@ async fn console_output_regions_and_zones() {
         ],
     )
     .await;
+}
+
+/// A stopped instance changes type through ModifyInstanceAttribute (and
+/// natively through `PATCH /instances/{id}`, which also renames), and its
+/// container runs with the new type's limits once started.
+#[tokio::test]
+async fn a_stopped_instance_changes_type() {
+    let Some(cli) = tool("MINIAWS_TEST_AWS_CLI") else {
+        return;
+    };
+    let Some((server, image)) = compute_support::server(Backend::Postgres).await else {
+        return;
+    };
+    let mut guard = ContainerGuard::new();
+    let (native, key) = server.user("resize-fay").await;
+    guard.watch(key.user_id);
+    let fay = AwsClients::new(&server, &key);
+    let id = fay
+        .ec2(
+            &cli,
+            &[
+                &[
+                    "run-instances",
+                    "--image-id",
+                    &image,
+                    "--instance-type",
+                    "t3.nano",
+                    "--tag-specifications",
+                    "ResourceType=instance,Tags=[{Key=Name,Value=grow},{Key=miniaws:command,Value=sleep 3600}]",
+                    "--query",
+                    "Instances[0].InstanceId",
+                ][..],
+                TEXT,
+            ]
+            .concat(),
+        )
+        .await;
+    let inst = native
+        .list_instances(false)
+        .await
+        .expect("list")
+        .into_iter()
+        .find(|i| i.ec2_instance_id == id)
+        .expect("listed");
+    let cid = inst.container_id.clone().expect("a container");
+    let memory = || docker(&["inspect", "-f", "{{.HostConfig.Memory}}", &cid]);
+    assert_eq!(memory(), (512u64 << 20).to_string(), "t3.nano: 512 MiB");
+    let set_type = |t: &str| format!("Value={t}");
+
+    fay.ec2_fails(
+        &cli,
+        "IncorrectInstanceState",
+        &[
+            "modify-instance-attribute",
+            "--instance-id",
+            &id,
+            "--instance-type",
+            &set_type("t3.micro"),
+        ],
+    )
+    .await;
+    fay.ec2(&cli, &["stop-instances", "--instance-ids", &id, "--force"])
+        .await;
+    fay.ec2(&cli, &["wait", "instance-stopped", "--instance-ids", &id])
+        .await;
+    fay.ec2_fails(
+        &cli,
+        "InvalidParameterValue",
+        &[
+            "modify-instance-attribute",
+            "--instance-id",
+            &id,
+            "--instance-type",
+            &set_type("m5.large"),
+        ],
+    )
+    .await;
+    fay.ec2_fails(
+        &cli,
+        "UnsupportedOperation",
+        &[
+            "modify-instance-attribute",
+            "--instance-id",
+            &id,
+            "--attribute",
+            "userData",
+            "--value",
+            "x",
+        ],
+    )
+    .await;
+    fay.ec2(
+        &cli,
+        &[
+            "modify-instance-attribute",
+            "--instance-id",
+            &id,
+            "--instance-type",
+            &set_type("t3.micro"),
+        ],
+    )
+    .await;
+    let described = fay
+        .ec2(
+            &cli,
+            &[
+                &[
+                    "describe-instance-attribute",
+                    "--instance-id",
+                    &id,
+                    "--attribute",
+                    "instanceType",
+                    "--query",
+                    "InstanceType.Value",
+                ][..],
+                TEXT,
+            ]
+            .concat(),
+        )
+        .await;
+    assert_eq!(described, "t3.micro");
+    fay.ec2(&cli, &["start-instances", "--instance-ids", &id])
+        .await;
+    fay.ec2(&cli, &["wait", "instance-running", "--instance-ids", &id])
+        .await;
+    assert_eq!(memory(), (1u64 << 30).to_string(), "t3.micro: 1 GiB");
+    let shown = fay
+        .ec2(
+            &cli,
+            &[
+                &[
+                    "describe-instances",
+                    "--instance-ids",
+                    &id,
+                    "--query",
+                    "Reservations[0].Instances[0].InstanceType",
+                ][..],
+                TEXT,
+            ]
+            .concat(),
+        )
+        .await;
+    assert_eq!(shown, "t3.micro");
+
+    // Natively: not while running; then a new type and a new name at once.
+    let change = |name: Option<&str>, t: Option<&str>| ModifyInstance {
+        name: name.map(str::to_owned),
+        instance_type: t.map(str::to_owned),
+    };
+    let err = native
+        .modify_instance(inst.id, &change(None, Some("t3.small")))
+        .await
+        .expect_err("running");
+    assert_eq!(err.status(), Some(StatusCode::CONFLICT), "{err}");
+    for bad in [
+        change(None, None),
+        change(Some("bad name"), None),
+        change(None, Some("x1")),
+    ] {
+        let err = native
+            .modify_instance(inst.id, &bad)
+            .await
+            .expect_err("bad");
+        assert_eq!(
+            err.status(),
+            Some(StatusCode::BAD_REQUEST),
+            "{bad:?}: {err}"
+        );
+    }
+    native.stop_instance(inst.id).await.expect("stop");
+    let changed = native
+        .modify_instance(inst.id, &change(Some("grown"), Some("t3.small")))
+        .await
+        .expect("modify");
+    assert_eq!(
+        (
+            changed.name.as_str(),
+            changed.instance_type.as_str(),
+            changed.state.as_str()
+        ),
+        ("grown", "t3.small", "STOPPED")
+    );
+    let other = native
+        .launch_instance(&compute_support::launch(
+            "taken",
+            &image,
+            &["sleep", "3600"],
+        ))
+        .await
+        .expect("launch");
+    let err = native
+        .modify_instance(inst.id, &change(Some("taken"), None))
+        .await
+        .expect_err("a taken name");
+    assert_eq!(err.status(), Some(StatusCode::CONFLICT), "{err}");
+    let started = native.start_instance(inst.id).await.expect("start");
+    assert_eq!(started.instance_type, "t3.small");
+    assert_eq!(memory(), (2u64 << 30).to_string(), "t3.small: 2 GiB");
+    for i in [inst.id, other.id] {
+        native.terminate_instance(i).await.expect("terminate");
+    }
 }
 
 const CONSOLE_SCRIPT: &str = r#"

@@ -54,6 +54,20 @@ pub struct LaunchInstance {
     pub tags: BTreeMap<String, String>,
 }
 
+/// The body of `PATCH /instances/{id}`: what to change, at least one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModifyInstance {
+    /// A new name (the name rules; unique among the owner's live
+    /// instances).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// A new instance type: the instance must be stopped, and its next
+    /// start gets the type's limits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_type: Option<String>,
+}
+
 /// The body of `PATCH /instances/{id}/tags`, a JSON merge patch: a value
 /// sets its key, `null` removes it, keys not named keep theirs.
 pub type TagPatch = BTreeMap<String, Option<String>>;

@@ -19,7 +19,7 @@ mod storage;
 
 pub use compute::{
     Command, ExecCommand, ExecEvent, ExecResult, Instance, InstancePage, InstancePort,
-    InstanceStats, InstanceType, LaunchInstance, TagPatch,
+    InstanceStats, InstanceType, LaunchInstance, ModifyInstance, TagPatch,
 };
 pub use health::Health;
 pub use identity::{ApiKey, ApiKeyPage, CreateKeyRequest, CreatedKey, User, WhoAmI};

@@ -7,6 +7,7 @@ mod instance_stats;
 mod instance_types;
 mod launch_instance;
 mod list_instances;
+mod modify_instance;
 mod reboot_instance;
 mod start_instance;
 mod stop_instance;
@@ -28,7 +29,9 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route(
             "/instances/{id}",
-            get(get_instance::get_instance).delete(terminate_instance::terminate_instance),
+            get(get_instance::get_instance)
+                .patch(modify_instance::modify_instance)
+                .delete(terminate_instance::terminate_instance),
         )
         .route("/instances/{id}/stop", post(stop_instance::stop_instance))
         .route(

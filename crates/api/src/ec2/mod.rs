@@ -22,6 +22,7 @@ mod describe_instance_status;
 mod describe_instance_types;
 mod describe_instances;
 mod get_console_output;
+mod instance_attribute;
 mod instances;
 mod reboot_instances;
 mod regions;
@@ -294,6 +295,8 @@ async fn serve(state: &AppState, req: Request, request_id: &str) -> Result<Strin
         "DescribeInstanceTypes" => describe_instance_types::handle(ctx).await,
         "DescribeInstanceStatus" => describe_instance_status::handle(ctx).await,
         "GetConsoleOutput" => get_console_output::handle(ctx).await,
+        "ModifyInstanceAttribute" => instance_attribute::modify(ctx).await,
+        "DescribeInstanceAttribute" => instance_attribute::describe(ctx).await,
         "DescribeRegions" => regions::describe_regions(ctx).await,
         "DescribeAvailabilityZones" => regions::describe_availability_zones(ctx).await,
         "CreateTags" => tags::create(ctx).await,
@@ -306,7 +309,8 @@ async fn serve(state: &AppState, req: Request, request_id: &str) -> Result<Strin
                 "The action {other} is not valid for this web service (Mini AWS's EC2 API has \
                  RunInstances, DescribeInstances, StartInstances, StopInstances, \
                  RebootInstances, TerminateInstances, DescribeInstanceTypes, \
-                 DescribeInstanceStatus, GetConsoleOutput, CreateTags, DeleteTags, \
+                 DescribeInstanceStatus, GetConsoleOutput, ModifyInstanceAttribute, \
+                 DescribeInstanceAttribute, CreateTags, DeleteTags, \
                  DescribeTags, DescribeRegions and DescribeAvailabilityZones)"
             ),
         )),

@@ -5,7 +5,7 @@ use comfy_table::Cell;
 use futures::StreamExt;
 use miniaws_client::{
     Client, Command, ExecCommand, ExecUpdate, Instance, InstancePort, LaunchInstance, LogsOptions,
-    TagPatch,
+    ModifyInstance, TagPatch,
 };
 use std::io::Write;
 use time::OffsetDateTime;
@@ -47,6 +47,11 @@ pub async fn run(ctx: &mut Ctx, cmd: ComputeCommand) -> Result<()> {
         }
         ComputeCommand::List { all } => list(ctx, all).await,
         ComputeCommand::Show { instance } => show(ctx, &instance).await,
+        ComputeCommand::Modify {
+            instance,
+            instance_type,
+            name,
+        } => modify(ctx, &instance, instance_type, name).await,
         ComputeCommand::Tag {
             instance,
             set,
@@ -188,6 +193,38 @@ async fn list(ctx: &mut Ctx, all: bool) -> Result<()> {
         ]);
     }
     ctx.out.print_table(&table);
+    Ok(())
+}
+
+/// `cloud compute modify`: a new name, type, or both.
+async fn modify(
+    ctx: &mut Ctx,
+    wanted: &str,
+    instance_type: Option<String>,
+    name: Option<String>,
+) -> Result<()> {
+    if instance_type.is_none() && name.is_none() {
+        return Err(user(
+            "name what to change: --type TYPE, --name NAME or both",
+        ));
+    }
+    let client = ctx.client()?;
+    let id = resolve_instance(&client, wanted, true).await?;
+    let modify = ModifyInstance {
+        name,
+        instance_type,
+    };
+    let i = client.modify_instance(id, &modify).await?;
+    if ctx.out.json {
+        return ctx.out.print_json(&i);
+    }
+    ctx.out.line(&format!(
+        "{} ({}): {}, {}",
+        i.name,
+        short_id(&i.id),
+        i.instance_type,
+        i.state.to_ascii_lowercase()
+    ));
     Ok(())
 }
 

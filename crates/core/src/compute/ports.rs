@@ -72,8 +72,9 @@ pub trait InstanceRepo: Send + Sync {
     /// Every non-terminated instance of every owner (for the reconciler).
     async fn list_live(&self) -> CoreResult<Vec<Instance>>;
 
-    /// Writes the mutable fields: state, state_reason, exit_code,
-    /// container_id, published_ports, updated_at and deleted_at.
+    /// Writes the mutable fields: instance_type, state, state_reason,
+    /// exit_code, container_id, published_ports, updated_at and
+    /// deleted_at.
     ///
     /// # Errors
     /// `NotFound(Instance)` when the row does not exist.
@@ -248,6 +249,15 @@ pub trait ComputeDriver: Send + Sync {
     /// `Conflict(PortInUse)` naming the host port when one is taken;
     /// `NotFound(Instance)` when the container is gone.
     async fn start(&self, container_id: &str) -> CoreResult<ContainerInfo>;
+
+    /// Sets a container's CPU (billionths of a CPU) and memory (bytes,
+    /// swap none) limits, running or not: a started instance gets the
+    /// limits of its type as recorded, whatever it was created with.
+    ///
+    /// # Errors
+    /// `NotFound(Instance)` when the container is gone.
+    async fn resize(&self, container_id: &str, nano_cpus: i64, memory_bytes: i64)
+    -> CoreResult<()>;
 
     /// Sends SIGTERM, waits up to `grace`, then SIGKILL; describes the
     /// stopped container.

@@ -266,6 +266,21 @@ impl ComputeService {
         }
     }
 
+    /// The CPU (billionths) and memory (bytes) limits of the type named
+    /// `type_name`, its vCPUs capped at the host's.
+    async fn limits(
+        &self,
+        driver: &Arc<dyn ComputeDriver>,
+        type_name: &str,
+    ) -> CoreResult<(i64, i64)> {
+        let itype = instance_type(type_name)?;
+        let cpus = itype.vcpus.min(self.host_cpus(driver).await?);
+        Ok((
+            i64::from(cpus) * 1_000_000_000,
+            i64::try_from(itype.memory_bytes()).unwrap_or(i64::MAX),
+        ))
+    }
+
     async fn save(&self, inst: &mut Instance) -> CoreResult<()> {
         inst.updated_at = now_utc();
         self.repo.update(inst).await
@@ -316,7 +331,7 @@ impl ComputeService {
                 .unwrap_or(DEFAULT_INSTANCE_TYPE),
         )?;
         let driver = self.driver()?.clone();
-        let cpus = itype.vcpus.min(self.host_cpus(&driver).await?);
+        let (nano_cpus, memory_bytes) = self.limits(&driver, itype.name).await?;
         driver.ensure_image(&request.image).await?;
 
         let now = now_utc();
@@ -347,8 +362,8 @@ impl ComputeService {
             owner: inst.owner,
             name: inst.name.clone(),
             image: inst.image.clone(),
-            nano_cpus: i64::from(cpus) * 1_000_000_000,
-            memory_bytes: i64::try_from(itype.memory_bytes()).unwrap_or(i64::MAX),
+            nano_cpus,
+            memory_bytes,
             ports: inst.ports.clone(),
             env: inst.env.clone(),
             command: inst.command.clone(),
@@ -588,6 +603,37 @@ impl ComputeService {
         ))
     }
 
+    /// Changes the type of a stopped instance (or one in `ERROR`, which
+    /// can be started), as EC2 allows: only the record changes here, and
+    /// the next start gives the container the new type's limits (every
+    /// start applies the recorded type's). Answers the instance; the same
+    /// type changes nothing.
+    ///
+    /// # Errors
+    /// `InvalidInput` for a type not in the catalogue;
+    /// `Conflict(InvalidState)` naming the state unless it is stopped;
+    /// `NotFound`.
+    #[tracing::instrument(skip(self))]
+    pub async fn change_type(
+        &self,
+        caller: Caller,
+        id: InstanceId,
+        type_name: &str,
+    ) -> CoreResult<Instance> {
+        let itype = instance_type(type_name)?;
+        let _lock = self.lock(id).await;
+        let mut inst = self.repo.get(caller.user_id, id).await?;
+        if !matches!(inst.state, InstanceState::Stopped | InstanceState::Error) {
+            return Err(inst.illegal("change the type of"));
+        }
+        if inst.instance_type != itype.name {
+            inst.instance_type = itype.name.to_owned();
+            self.save(&mut inst).await?;
+            tracing::info!(instance_id = %id, instance_type = itype.name, "instance type changed");
+        }
+        Ok(inst)
+    }
+
     /// Stops a running instance: SIGTERM, then SIGKILL after the grace
     /// period.
     ///
@@ -662,11 +708,18 @@ impl ComputeService {
         let Some(cid) = inst.container_id.clone().filter(|_| allowed) else {
             return Err(inst.illegal("start"));
         };
+        let (nano_cpus, memory_bytes) = self.limits(&driver, &inst.instance_type).await?;
         let previous = (inst.state, inst.state_reason.clone());
         inst.state = InstanceState::Starting;
         inst.state_reason = None;
         self.save(&mut inst).await?;
-        match driver.start(&cid).await {
+        // The type recorded is the truth: a type changed while stopped
+        // (or a change cut short before) takes effect here.
+        let started = match driver.resize(&cid, nano_cpus, memory_bytes).await {
+            Ok(()) => driver.start(&cid).await,
+            Err(e) => Err(e),
+        };
+        match started {
             Ok(info) => {
                 // A container that exits at once settles from STARTING.
                 settle(&mut inst, Some(&info));

@@ -283,6 +283,13 @@ impl ComputeDriver for FakeDriver {
         c.exit_code = None;
         Ok(Self::info(cid, c))
     }
+    async fn resize(&self, cid: &str, nano_cpus: i64, memory_bytes: i64) -> CoreResult<()> {
+        self.check()?;
+        let mut map = self.containers.lock().unwrap();
+        let c = map.get_mut(cid).ok_or_else(|| Self::gone(cid))?;
+        (c.spec.nano_cpus, c.spec.memory_bytes) = (nano_cpus, memory_bytes);
+        Ok(())
+    }
     async fn stop(&self, cid: &str, _grace: Duration) -> CoreResult<ContainerInfo> {
         self.check()?;
         let mut map = self.containers.lock().unwrap();
@@ -1332,6 +1339,49 @@ async fn relabel_refuses_bad_names_taken_names_and_bad_tags() {
     // Another owner's instance is not found.
     let err = svc
         .relabel(caller(), a.id, with_tag("k", "v"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CoreError::NotFound { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn a_stopped_instance_changes_type_and_starts_with_its_limits() {
+    let (svc, repo, driver) = setup();
+    let me = caller();
+    let inst = svc.launch(me, req("grow")).await.unwrap();
+    let cid = inst.container_id.clone().unwrap();
+    let err = svc.change_type(me, inst.id, "t3.large").await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CoreError::Conflict {
+                kind: ConflictKind::InvalidState,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    svc.stop(me, inst.id).await.unwrap();
+    let err = svc.change_type(me, inst.id, "m5.large").await.unwrap_err();
+    assert!(matches!(err, CoreError::InvalidInput(_)), "{err}");
+    let changed = svc.change_type(me, inst.id, "t3.large").await.unwrap();
+    assert_eq!(changed.instance_type, "t3.large");
+    assert_eq!(
+        repo.get(me.user_id, inst.id).await.unwrap().instance_type,
+        "t3.large"
+    );
+    let spec = |d: &FakeDriver| {
+        let c = d.containers.lock().unwrap();
+        (c[&cid].spec.nano_cpus, c[&cid].spec.memory_bytes)
+    };
+    let before = spec(&driver);
+    svc.start(me, inst.id).await.unwrap();
+    let large = instance_type("t3.large").unwrap();
+    assert_ne!(spec(&driver), before);
+    assert_eq!(spec(&driver).1, large.memory_bytes() as i64);
+    // Another owner's instance is not found.
+    let err = svc
+        .change_type(caller(), inst.id, "t3.nano")
         .await
         .unwrap_err();
     assert!(matches!(err, CoreError::NotFound { .. }), "{err}");

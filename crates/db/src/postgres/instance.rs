@@ -160,7 +160,8 @@ impl InstanceRepo for PgInstanceRepo {
     async fn update(&self, i: &Instance) -> CoreResult<()> {
         let done = sqlx::query(
             "UPDATE instances SET status = $2, state_reason = $3, exit_code = $4,
-                container_id = $5, published_ports = $6, updated_at = $7, deleted_at = $8
+                container_id = $5, published_ports = $6, updated_at = $7, deleted_at = $8,
+                instance_type = $9
              WHERE id = $1",
         )
         .bind(i.id.as_uuid())
@@ -171,6 +172,7 @@ impl InstanceRepo for PgInstanceRepo {
         .bind(PublishedPort::format_list(&i.published_ports))
         .bind(i.updated_at)
         .bind(i.deleted_at)
+        .bind(&i.instance_type)
         .execute(&self.pool)
         .await
         .map_err(db_err)?;
