@@ -41,6 +41,7 @@ pub(crate) fn instance(i: Instance) -> wire::Instance {
         container_id: i.container_id,
         ports,
         urls,
+        private_ip: i.private_ip,
         env: i.env,
         command: i.command,
         tags: i.tags,
@@ -235,6 +236,7 @@ mod tests {
                 container_port: 80,
                 protocol: Protocol::Tcp,
             }],
+            private_ip: Some("172.17.0.2".into()),
             env: BTreeMap::from([("B".into(), "2".into()), ("A".into(), "1".into())]),
             command: Some(vec!["sleep".into(), "60".into()]),
             tags: BTreeMap::from([("env".into(), "dev".into())]),
@@ -252,7 +254,7 @@ mod tests {
         r#""state_reason":null,"exit_code":null,"container_id":"c0ffee","#,
         r#""ports":[{"host_ip":"127.0.0.1","host_port":49153,"container_port":80,"protocol":"tcp"},"#,
         r#"{"host_ip":null,"host_port":5353,"container_port":53,"protocol":"udp"}],"#,
-        r#""urls":["http://127.0.0.1:49153"],"env":{"A":"1","B":"2"},"command":["sleep","60"],"tags":{"env":"dev"},"#,
+        r#""urls":["http://127.0.0.1:49153"],"private_ip":"172.17.0.2","env":{"A":"1","B":"2"},"command":["sleep","60"],"tags":{"env":"dev"},"#,
         r#""created_at":"2026-03-04T05:06:07.123456789Z","updated_at":"2026-03-04T05:06:08Z","#,
         r#""terminated_at":null}"#
     );
@@ -268,6 +270,7 @@ mod tests {
             container_id: None,
             ports: Vec::new(),
             published_ports: Vec::new(),
+            private_ip: None,
             env: BTreeMap::new(),
             command: None,
             tags: BTreeMap::new(),
@@ -282,7 +285,7 @@ mod tests {
                 r#""ec2_instance_id":"i-22222222222222222","#,
                 r#""name":"web","image":"nginx:alpine","instance_type":"t3.micro","state":"TERMINATED","#,
                 r#""state_reason":"terminated by request","exit_code":137,"container_id":null,"#,
-                r#""ports":[],"urls":[],"env":{},"command":null,"tags":{},"#,
+                r#""ports":[],"urls":[],"private_ip":null,"env":{},"command":null,"tags":{},"#,
                 r#""created_at":"2026-03-04T05:06:07.123456789Z","updated_at":"2026-03-04T05:06:08Z","#,
                 r#""terminated_at":"2026-03-04T06:00:00Z"}"#
             )

@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 /// The columns every instance query selects, in this order.
 pub(crate) const INSTANCE_COLUMNS: &str = "id, owner_id, name, image, instance_type, status, \
-     state_reason, exit_code, container_id, ports, published_ports, env, command, tags, \
-     created_at, updated_at, deleted_at";
+     state_reason, exit_code, container_id, ports, published_ports, private_ip, env, command, \
+     tags, created_at, updated_at, deleted_at";
 
 /// An instance row with its TEXT-encoded fields still encoded.
 pub(crate) struct RawInstance {
@@ -26,6 +26,7 @@ pub(crate) struct RawInstance {
     pub container_id: Option<String>,
     pub ports: Option<String>,
     pub published_ports: Option<String>,
+    pub private_ip: Option<String>,
     pub env: Option<String>,
     pub command: Option<String>,
     pub tags: String,
@@ -73,6 +74,7 @@ impl RawInstance {
                 self.published_ports.as_deref().unwrap_or(""),
             )
             .map_err(|e| corrupt(id, "published_ports", e))?,
+            private_ip: self.private_ip,
             env,
             command,
             tags,

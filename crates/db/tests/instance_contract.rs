@@ -44,6 +44,7 @@ fn instance(owner: UserId, name: &str, at: i64) -> Instance {
         container_id: None,
         ports: PortMapping::parse_list(&["8080:80", "53/udp"]).expect("valid ports"),
         published_ports: Vec::new(),
+        private_ip: Some("172.17.0.3".into()),
         env,
         command: Some(vec!["sh".into(), "-c".into(), "echo 'hi'".into()]),
         tags: BTreeMap::from([
@@ -96,6 +97,7 @@ fn cases() -> Vec<Case> {
                 bare.command = None;
                 bare.ports.clear();
                 bare.tags.clear();
+                bare.private_ip = None;
                 c.repo.insert(&bare).await.expect("inserted");
                 assert_eq!(c.repo.get(c.alice, bare.id).await.unwrap(), bare);
             })

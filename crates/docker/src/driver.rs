@@ -8,7 +8,7 @@ use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum,
     ContainerStatsResponse, ContainerSummary as ContainerSummaryModel, ContainerSummaryStateEnum,
-    ContainerUpdateBody, HostConfig, PortBinding, PortTypeEnum,
+    ContainerUpdateBody, HostConfig, NetworkSettings, PortBinding, PortTypeEnum,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, EventsOptionsBuilder,
@@ -289,6 +289,10 @@ fn info_from(container_id: &str, c: &ContainerInspectResponse) -> ContainerInfo 
         }
     }
     ports.sort_by_key(|p| (p.container_port, p.protocol));
+    let ip_address = match status {
+        ContainerStatus::Running => c.network_settings.as_ref().and_then(ip_of),
+        ContainerStatus::Exited => None,
+    };
     ContainerInfo {
         container_id: container_id.to_owned(),
         status,
@@ -296,7 +300,20 @@ fn info_from(container_id: &str, c: &ContainerInspectResponse) -> ContainerInfo 
         oom_killed: state.oom_killed.unwrap_or(false),
         error: state.error.filter(|e| !e.is_empty()),
         ports,
+        ip_address,
     }
+}
+
+/// A container's IPv4 address: on the `bridge` network (where instances
+/// are), else the first network by name that gives one, else the
+/// deprecated top-level field older daemons fill.
+fn ip_of(settings: &NetworkSettings) -> Option<String> {
+    let mut networks: Vec<_> = settings.networks.iter().flatten().collect();
+    networks.sort_by_key(|(name, _)| (name.as_str() != "bridge", name.as_str()));
+    networks
+        .into_iter()
+        .find_map(|(_, e)| e.ip_address.clone().filter(|ip| !ip.is_empty()))
+        .or_else(|| settings.ip_address.clone().filter(|ip| !ip.is_empty()))
 }
 
 /// `repo` → `repo:latest`: pulling a reference without a tag would pull

@@ -266,7 +266,8 @@ async fn console_output_regions_and_zones() {
 
 /// A stopped instance changes type through ModifyInstanceAttribute (and
 /// natively through `PATCH /instances/{id}`, which also renames), and its
-/// container runs with the new type's limits once started.
+/// container runs with the new type's limits once started. The private IP
+/// is the container's address while it runs, none while stopped.
 #[tokio::test]
 async fn a_stopped_instance_changes_type() {
     let Some(cli) = tool("MINIAWS_TEST_AWS_CLI") else {
@@ -309,6 +310,32 @@ async fn a_stopped_instance_changes_type() {
     let cid = inst.container_id.clone().expect("a container");
     let memory = || docker(&["inspect", "-f", "{{.HostConfig.Memory}}", &cid]);
     assert_eq!(memory(), (512u64 << 20).to_string(), "t3.nano: 512 MiB");
+    // The private IP is the container's on Docker's network while it runs.
+    let ip = docker(&[
+        "inspect",
+        "-f",
+        "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+        &cid,
+    ]);
+    assert!(ip.parse::<std::net::Ipv4Addr>().is_ok(), "{ip}");
+    assert_eq!(inst.private_ip.as_deref(), Some(ip.as_str()), "natively");
+    let by_ip = fay
+        .ec2(
+            &cli,
+            &[
+                &[
+                    "describe-instances",
+                    "--filters",
+                    &format!("Name=private-ip-address,Values={ip}"),
+                    "--query",
+                    "Reservations[].Instances[].[InstanceId,PrivateIpAddress]",
+                ][..],
+                TEXT,
+            ]
+            .concat(),
+        )
+        .await;
+    assert_eq!(by_ip, format!("{id}\t{ip}"));
     let set_type = |t: &str| format!("Value={t}");
 
     fay.ec2_fails(
@@ -327,6 +354,23 @@ async fn a_stopped_instance_changes_type() {
         .await;
     fay.ec2(&cli, &["wait", "instance-stopped", "--instance-ids", &id])
         .await;
+    let stopped_ip = fay
+        .ec2(
+            &cli,
+            &[
+                &[
+                    "describe-instances",
+                    "--instance-ids",
+                    &id,
+                    "--query",
+                    "Reservations[0].Instances[0].PrivateIpAddress",
+                ][..],
+                TEXT,
+            ]
+            .concat(),
+        )
+        .await;
+    assert_eq!(stopped_ip, "None", "no address while stopped");
     fay.ec2_fails(
         &cli,
         "InvalidParameterValue",

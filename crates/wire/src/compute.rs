@@ -240,6 +240,10 @@ pub struct Instance {
     pub ports: Vec<InstancePort>,
     /// Where the published TCP ports can be reached.
     pub urls: Vec<String>,
+    /// The container's address on Docker's network while it runs
+    /// (reachable from the host on Linux).
+    #[serde(default)]
+    pub private_ip: Option<String>,
     /// Environment variables.
     pub env: BTreeMap<String, String>,
     /// Command override.

@@ -69,6 +69,7 @@ impl Filter {
             "instance-state-code" => any(&state(inst.state).0.to_string()),
             "instance-type" => any(&inst.instance_type),
             "image-id" => any(&inst.image),
+            "private-ip-address" => inst.private_ip.as_deref().is_some_and(any),
             "tag-key" => tags.iter().any(|(k, _)| any(k)),
             "tag-value" => tags.iter().any(|(_, v)| any(v)),
             name => match name.strip_prefix("tag:") {
@@ -81,7 +82,7 @@ impl Filter {
 
 /// The filter names DescribeInstances knows, for its error message.
 const FILTER_NAMES: &str = "instance-id, instance-state-name, instance-state-code, \
-     instance-type, image-id, tag:<key>, tag-key and tag-value";
+     instance-type, image-id, private-ip-address, tag:<key>, tag-key and tag-value";
 
 /// Whether DescribeInstances knows the filter `name`.
 fn known_filter(name: &str) -> bool {
@@ -92,6 +93,7 @@ fn known_filter(name: &str) -> bool {
             | "instance-state-code"
             | "instance-type"
             | "image-id"
+            | "private-ip-address"
             | "tag-key"
             | "tag-value"
     ) || name.strip_prefix("tag:").is_some_and(|k| !k.is_empty())
@@ -260,6 +262,8 @@ mod tests {
         assert!(f("image-id", "miniaws-test/*").matches(&inst));
         assert!(f("instance-type", "t3.nano").matches(&inst));
         assert!(!f("instance-type", "t3.micro").matches(&inst));
+        assert!(f("private-ip-address", "172.17.0.*").matches(&inst));
+        assert!(!f("private-ip-address", "10.*").matches(&inst));
         assert!(accepted("Filter.1.Value.2") && accepted("InstanceId.4"));
         assert!(!accepted("Filter.1.Values") && !accepted("IncludeAll"));
     }

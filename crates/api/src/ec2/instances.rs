@@ -67,6 +67,9 @@ pub fn write_instance(w: &mut XmlWriter, inst: &Instance, region: &str) {
         write_state(w, "instanceState", inst.state);
         w.leaf("privateDnsName", "");
         w.leaf("dnsName", "");
+        if let Some(ip) = &inst.private_ip {
+            w.leaf("privateIpAddress", ip);
+        }
         w.leaf("reason", inst.state_reason.as_deref().unwrap_or(""));
         w.leaf("amiLaunchIndex", "0");
         w.element("productCodes", |_| {});
@@ -237,6 +240,7 @@ pub(crate) mod tests {
             container_id: Some("c".into()),
             ports: PortMapping::parse_list(&["8080:80"]).unwrap(),
             published_ports: Vec::new(),
+            private_ip: Some("172.17.0.2".into()),
             env: BTreeMap::new(),
             command: Some(vec!["sleep".into(), "1 000".into(), "it's".into()]),
             tags: BTreeMap::from([("env".to_owned(), "prod & <dev>".to_owned())]),
@@ -256,6 +260,7 @@ pub(crate) mod tests {
             "<imageId>miniaws-test/busybox:latest</imageId>",
             "<instanceState><code>16</code><name>running</name></instanceState>",
             "<instanceType>t3.nano</instanceType>",
+            "<privateIpAddress>172.17.0.2</privateIpAddress>",
             "<launchTime>2026-11-29T19:00:00.123Z</launchTime>",
             "<availabilityZone>us-east-1a</availabilityZone>",
             "<item><key>Name</key><value>web</value></item>",

@@ -295,6 +295,9 @@ async fn show(ctx: &mut Ctx, wanted: &str) -> Result<()> {
     if !i.urls.is_empty() {
         fields.push(("urls", i.urls.join(", ")));
     }
+    if let Some(ip) = &i.private_ip {
+        fields.push(("private ip", ip.clone()));
+    }
     if !i.env.is_empty() {
         let env: Vec<String> = i.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
         fields.push(("env", env.join(" ")));

@@ -716,6 +716,9 @@ pub struct Instance {
     pub ports: Vec<PortMapping>,
     /// The ports as actually published (real host ports).
     pub published_ports: Vec<PublishedPort>,
+    /// The container's address on Docker's network while it runs (the
+    /// EC2 API's private IP).
+    pub private_ip: Option<String>,
     /// Environment variables.
     pub env: BTreeMap<String, String>,
     /// The command override, if any.

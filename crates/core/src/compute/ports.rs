@@ -73,8 +73,8 @@ pub trait InstanceRepo: Send + Sync {
     async fn list_live(&self) -> CoreResult<Vec<Instance>>;
 
     /// Writes the mutable fields: instance_type, state, state_reason,
-    /// exit_code, container_id, published_ports, updated_at and
-    /// deleted_at.
+    /// exit_code, container_id, published_ports, private_ip, updated_at
+    /// and deleted_at.
     ///
     /// # Errors
     /// `NotFound(Instance)` when the row does not exist.
@@ -150,6 +150,8 @@ pub struct ContainerInfo {
     pub error: Option<String>,
     /// The ports as published.
     pub ports: Vec<PublishedPort>,
+    /// The container's address on Docker's network, while it runs.
+    pub ip_address: Option<String>,
 }
 
 /// One labelled container as the runtime lists it: enough to tell whether

@@ -109,6 +109,7 @@ fn settle(inst: &mut Instance, info: Option<&ContainerInfo>) {
     match info {
         None => {
             inst.published_ports.clear();
+            inst.private_ip = None;
             // Settled already: the first reason stays (the next resync
             // must not turn "interrupted" into "removed outside").
             if inst.state == InstanceState::Error {
@@ -135,9 +136,11 @@ fn settle(inst: &mut Instance, info: Option<&ContainerInfo>) {
                 inst.state_reason = None;
                 inst.exit_code = None;
                 inst.published_ports = info.ports.clone();
+                inst.private_ip = info.ip_address.clone();
             }
             ContainerStatus::Exited => {
                 inst.published_ports.clear();
+                inst.private_ip = None;
                 if matches!(inst.state, InstanceState::Stopped | InstanceState::Error) {
                     return;
                 }
@@ -347,6 +350,7 @@ impl ComputeService {
             container_id: None,
             ports,
             published_ports: Vec::new(),
+            private_ip: None,
             env: request.env,
             command: request.command,
             tags: request.tags,
@@ -433,6 +437,7 @@ impl ComputeService {
                 inst.state = InstanceState::Terminated;
                 inst.state_reason = None;
                 inst.published_ports.clear();
+                inst.private_ip = None;
                 inst.deleted_at = Some(now_utc());
                 if let Err(e) = self.save(&mut inst).await {
                     tracing::warn!(instance_id = %id, error = %e, "cannot record a discarded launch");
@@ -805,6 +810,7 @@ impl ComputeService {
         inst.state = InstanceState::Terminated;
         inst.state_reason = None;
         inst.published_ports.clear();
+        inst.private_ip = None;
         inst.deleted_at = Some(now_utc());
         self.save(&mut inst).await?;
         if let Some(cid) = container

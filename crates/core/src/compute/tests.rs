@@ -193,6 +193,7 @@ impl FakeDriver {
             } else {
                 Vec::new()
             },
+            ip_address: c.running.then(|| "172.17.0.9".to_owned()),
         }
     }
     fn gone(cid: &str) -> CoreError {

@@ -40,6 +40,7 @@ fn from_row(row: &PgRow) -> CoreResult<Instance> {
             container_id: row.try_get("container_id")?,
             ports: row.try_get("ports")?,
             published_ports: row.try_get("published_ports")?,
+            private_ip: row.try_get("private_ip")?,
             env: row.try_get("env")?,
             command: row.try_get("command")?,
             tags: row.try_get("tags")?,
@@ -57,8 +58,8 @@ impl InstanceRepo for PgInstanceRepo {
         sqlx::query(
             "INSERT INTO instances (id, owner_id, name, image, instance_type, status, state_reason,
                 exit_code, container_id, ports, published_ports, env, command, created_at,
-                updated_at, deleted_at, ec2_id, tags)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+                updated_at, deleted_at, ec2_id, tags, private_ip)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
         )
         .bind(i.id.as_uuid())
         .bind(i.owner.as_uuid())
@@ -78,6 +79,7 @@ impl InstanceRepo for PgInstanceRepo {
         .bind(i.deleted_at)
         .bind(i.ec2_id().as_str())
         .bind(tags_text(&i.tags))
+        .bind(&i.private_ip)
         .execute(&self.pool)
         .await
         .map_err(|e| {
@@ -161,7 +163,7 @@ impl InstanceRepo for PgInstanceRepo {
         let done = sqlx::query(
             "UPDATE instances SET status = $2, state_reason = $3, exit_code = $4,
                 container_id = $5, published_ports = $6, updated_at = $7, deleted_at = $8,
-                instance_type = $9
+                instance_type = $9, private_ip = $10
              WHERE id = $1",
         )
         .bind(i.id.as_uuid())
@@ -173,6 +175,7 @@ impl InstanceRepo for PgInstanceRepo {
         .bind(i.updated_at)
         .bind(i.deleted_at)
         .bind(&i.instance_type)
+        .bind(&i.private_ip)
         .execute(&self.pool)
         .await
         .map_err(db_err)?;
