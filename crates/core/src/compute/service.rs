@@ -713,14 +713,23 @@ impl ComputeService {
         let Some(cid) = inst.container_id.clone().filter(|_| allowed) else {
             return Err(inst.illegal("start"));
         };
-        let (nano_cpus, memory_bytes) = self.limits(&driver, &inst.instance_type).await?;
+        // A type the catalogue no longer has (or a row from before types
+        // were recorded) keeps the limits the container has.
+        let limits = match instance_type(&inst.instance_type) {
+            Ok(t) => Some(self.limits(&driver, t.name).await?),
+            Err(_) => None,
+        };
         let previous = (inst.state, inst.state_reason.clone());
         inst.state = InstanceState::Starting;
         inst.state_reason = None;
         self.save(&mut inst).await?;
         // The type recorded is the truth: a type changed while stopped
         // (or a change cut short before) takes effect here.
-        let started = match driver.resize(&cid, nano_cpus, memory_bytes).await {
+        let resized = match limits {
+            Some((nano_cpus, memory_bytes)) => driver.resize(&cid, nano_cpus, memory_bytes).await,
+            None => Ok(()),
+        };
+        let started = match resized {
             Ok(()) => driver.start(&cid).await,
             Err(e) => Err(e),
         };

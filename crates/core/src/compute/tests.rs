@@ -1387,3 +1387,23 @@ async fn a_stopped_instance_changes_type_and_starts_with_its_limits() {
         .unwrap_err();
     assert!(matches!(err, CoreError::NotFound { .. }), "{err}");
 }
+
+#[tokio::test]
+async fn an_instance_of_a_type_no_longer_known_still_starts() {
+    let (svc, repo, driver) = setup();
+    let me = caller();
+    let inst = svc.launch(me, req("old")).await.unwrap();
+    svc.stop(me, inst.id).await.unwrap();
+    let before = driver.containers.lock().unwrap()[inst.container_id.as_deref().unwrap()]
+        .spec
+        .memory_bytes;
+    let mut row = repo.get(me.user_id, inst.id).await.unwrap();
+    row.instance_type = "x9.retired".into();
+    repo.update(&row).await.unwrap();
+    let started = svc.start(me, inst.id).await.unwrap();
+    assert_eq!(started.state, InstanceState::Running);
+    let after = driver.containers.lock().unwrap()[inst.container_id.as_deref().unwrap()]
+        .spec
+        .memory_bytes;
+    assert_eq!(after, before, "the container keeps its limits");
+}
