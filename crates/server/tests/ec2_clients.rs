@@ -36,8 +36,6 @@ async fn aws_cli_and_boto3_drive_instances_postgres() {
     ec2_clients(Backend::Postgres).await;
 }
 
-const TEXT: &[&str] = &["--output", "text"];
-
 /// STS on the same listener: `aws sts get-caller-identity` and boto3's
 /// name the user as the account; the other STS actions and services Mini
 /// AWS does not have (`iam`, a Query API; `dynamodb`, a JSON one) are
@@ -154,25 +152,21 @@ async fn console_output_regions_and_zones() {
     // About 120 KiB of output, then quiet.
     let command = "sh -c 'echo first-line; i=0; while [ $i -lt 3000 ]; do echo line-$i-padding-padding-padding; i=$((i+1)); done; echo last-line; sleep 3600'";
     let id = dave
-        .ec2(
+        .ec2_text(
             &cli,
             &[
-                &[
-                    "run-instances",
-                    "--image-id",
-                    &image,
-                    "--tag-specifications",
-                    &serde_json::json!([{
-                        "ResourceType": "instance",
-                        "Tags": [{"Key": "miniaws:command", "Value": command}],
-                    }])
-                    .to_string(),
-                    "--query",
-                    "Instances[0].InstanceId",
-                ][..],
-                TEXT,
-            ]
-            .concat(),
+                "run-instances",
+                "--image-id",
+                &image,
+                "--tag-specifications",
+                &serde_json::json!([{
+                    "ResourceType": "instance",
+                    "Tags": [{"Key": "miniaws:command", "Value": command}],
+                }])
+                .to_string(),
+                "--query",
+                "Instances[0].InstanceId",
+            ],
         )
         .await;
     eve.ec2_fails(
@@ -190,20 +184,16 @@ async fn console_output_regions_and_zones() {
     )
     .await;
     let out = dave
-        .ec2(
+        .ec2_text(
             &cli,
             &[
-                &[
-                    "get-console-output",
-                    "--instance-id",
-                    &id,
-                    "--latest",
-                    "--query",
-                    "Output",
-                ][..],
-                TEXT,
-            ]
-            .concat(),
+                "get-console-output",
+                "--instance-id",
+                &id,
+                "--latest",
+                "--query",
+                "Output",
+            ],
         )
         .await;
     assert!(
@@ -221,28 +211,20 @@ async fn console_output_regions_and_zones() {
     .await;
 
     let regions = dave
-        .ec2(
+        .ec2_text(
             &cli,
-            &[
-                &["describe-regions", "--query", "Regions[].RegionName"][..],
-                TEXT,
-            ]
-            .concat(),
+            &["describe-regions", "--query", "Regions[].RegionName"],
         )
         .await;
     assert_eq!(regions, "us-east-1");
     let zones = dave
-        .ec2(
+        .ec2_text(
             &cli,
             &[
-                &[
-                    "describe-availability-zones",
-                    "--query",
-                    "AvailabilityZones[].[ZoneName,State,RegionName]",
-                ][..],
-                TEXT,
-            ]
-            .concat(),
+                "describe-availability-zones",
+                "--query",
+                "AvailabilityZones[].[ZoneName,State,RegionName]",
+            ],
         )
         .await;
     assert_eq!(zones, "us-east-1a\tavailable\tus-east-1");
@@ -281,10 +263,7 @@ async fn a_stopped_instance_changes_type() {
     guard.watch(key.user_id);
     let fay = AwsClients::new(&server, &key);
     let id = fay
-        .ec2(
-            &cli,
-            &[
-                &[
+        .ec2_text(&cli, &[
                     "run-instances",
                     "--image-id",
                     &image,
@@ -294,11 +273,7 @@ async fn a_stopped_instance_changes_type() {
                     "ResourceType=instance,Tags=[{Key=Name,Value=grow},{Key=miniaws:command,Value=sleep 3600}]",
                     "--query",
                     "Instances[0].InstanceId",
-                ][..],
-                TEXT,
-            ]
-            .concat(),
-        )
+                ])
         .await;
     let inst = native
         .list_instances(false)
@@ -320,19 +295,15 @@ async fn a_stopped_instance_changes_type() {
     assert!(ip.parse::<std::net::Ipv4Addr>().is_ok(), "{ip}");
     assert_eq!(inst.private_ip.as_deref(), Some(ip.as_str()), "natively");
     let by_ip = fay
-        .ec2(
+        .ec2_text(
             &cli,
             &[
-                &[
-                    "describe-instances",
-                    "--filters",
-                    &format!("Name=private-ip-address,Values={ip}"),
-                    "--query",
-                    "Reservations[].Instances[].[InstanceId,PrivateIpAddress]",
-                ][..],
-                TEXT,
-            ]
-            .concat(),
+                "describe-instances",
+                "--filters",
+                &format!("Name=private-ip-address,Values={ip}"),
+                "--query",
+                "Reservations[].Instances[].[InstanceId,PrivateIpAddress]",
+            ],
         )
         .await;
     assert_eq!(by_ip, format!("{id}\t{ip}"));
@@ -355,19 +326,15 @@ async fn a_stopped_instance_changes_type() {
     fay.ec2(&cli, &["wait", "instance-stopped", "--instance-ids", &id])
         .await;
     let stopped_ip = fay
-        .ec2(
+        .ec2_text(
             &cli,
             &[
-                &[
-                    "describe-instances",
-                    "--instance-ids",
-                    &id,
-                    "--query",
-                    "Reservations[0].Instances[0].PrivateIpAddress",
-                ][..],
-                TEXT,
-            ]
-            .concat(),
+                "describe-instances",
+                "--instance-ids",
+                &id,
+                "--query",
+                "Reservations[0].Instances[0].PrivateIpAddress",
+            ],
         )
         .await;
     assert_eq!(stopped_ip, "None", "no address while stopped");
@@ -409,21 +376,17 @@ async fn a_stopped_instance_changes_type() {
     )
     .await;
     let described = fay
-        .ec2(
+        .ec2_text(
             &cli,
             &[
-                &[
-                    "describe-instance-attribute",
-                    "--instance-id",
-                    &id,
-                    "--attribute",
-                    "instanceType",
-                    "--query",
-                    "InstanceType.Value",
-                ][..],
-                TEXT,
-            ]
-            .concat(),
+                "describe-instance-attribute",
+                "--instance-id",
+                &id,
+                "--attribute",
+                "instanceType",
+                "--query",
+                "InstanceType.Value",
+            ],
         )
         .await;
     assert_eq!(described, "t3.micro");
@@ -433,19 +396,15 @@ async fn a_stopped_instance_changes_type() {
         .await;
     assert_eq!(memory(), (1u64 << 30).to_string(), "t3.micro: 1 GiB");
     let shown = fay
-        .ec2(
+        .ec2_text(
             &cli,
             &[
-                &[
-                    "describe-instances",
-                    "--instance-ids",
-                    &id,
-                    "--query",
-                    "Reservations[0].Instances[0].InstanceType",
-                ][..],
-                TEXT,
-            ]
-            .concat(),
+                "describe-instances",
+                "--instance-ids",
+                &id,
+                "--query",
+                "Reservations[0].Instances[0].InstanceType",
+            ],
         )
         .await;
     assert_eq!(shown, "t3.micro");
@@ -548,20 +507,16 @@ async fn ec2_clients(backend: Backend) {
 
     // The catalogue.
     let types = alice
-        .ec2(
+        .ec2_text(
             &cli,
             &[
-                &[
-                    "describe-instance-types",
-                    "--instance-types",
-                    "t3.nano",
-                    "t3.xlarge",
-                    "--query",
-                    "InstanceTypes[].[InstanceType,VCpuInfo.DefaultVCpus,MemoryInfo.SizeInMiB]",
-                ][..],
-                TEXT,
-            ]
-            .concat(),
+                "describe-instance-types",
+                "--instance-types",
+                "t3.nano",
+                "t3.xlarge",
+                "--query",
+                "InstanceTypes[].[InstanceType,VCpuInfo.DefaultVCpus,MemoryInfo.SizeInMiB]",
+            ],
         )
         .await;
     assert_eq!(types, "t3.nano\t2\t512\nt3.xlarge\t4\t16384", "{types}");
@@ -576,23 +531,19 @@ async fn ec2_clients(backend: Backend) {
     // Launch through EC2, with a name and a command.
     let tags = "ResourceType=instance,Tags=[{Key=Name,Value=ec2-web},{Key=miniaws:command,Value=sleep 3600}]";
     let id = alice
-        .ec2(
+        .ec2_text(
             &cli,
             &[
-                &[
-                    "run-instances",
-                    "--image-id",
-                    &image,
-                    "--instance-type",
-                    "t3.nano",
-                    "--tag-specifications",
-                    tags,
-                    "--query",
-                    "Instances[0].InstanceId",
-                ][..],
-                TEXT,
-            ]
-            .concat(),
+                "run-instances",
+                "--image-id",
+                &image,
+                "--instance-type",
+                "t3.nano",
+                "--tag-specifications",
+                tags,
+                "--query",
+                "Instances[0].InstanceId",
+            ],
         )
         .await;
     assert!(
@@ -606,29 +557,15 @@ async fn ec2_clients(backend: Backend) {
         .ec2(&cli, &["wait", "instance-status-ok", "--instance-ids", &id])
         .await;
     let status = alice
-        .ec2(
-            &cli,
-            &[
-                &["describe-instance-status", "--query",
-                  "InstanceStatuses[].[InstanceId,InstanceState.Name,InstanceStatus.Status,SystemStatus.Status]"][..],
-                TEXT,
-            ]
-            .concat(),
-        )
+        .ec2_text(&cli, &["describe-instance-status", "--query",
+                  "InstanceStatuses[].[InstanceId,InstanceState.Name,InstanceStatus.Status,SystemStatus.Status]"])
         .await;
     assert_eq!(status, format!("{id}\trunning\tok\tok"));
     let described = alice
-        .ec2(
-            &cli,
-            &[
-                &["describe-instances", "--filters", "Name=tag:Name,Values=ec2-web",
+        .ec2_text(&cli, &["describe-instances", "--filters", "Name=tag:Name,Values=ec2-web",
                   "Name=instance-state-name,Values=running", "Name=instance-type,Values=t3.nano",
                   &format!("Name=image-id,Values={image}"), "--query",
-                  "Reservations[].Instances[].[InstanceId,State.Name,State.Code,InstanceType,ImageId,Tags[?Key=='Name'].Value|[0]]"][..],
-                TEXT,
-            ]
-            .concat(),
-        )
+                  "Reservations[].Instances[].[InstanceId,State.Name,State.Code,InstanceType,ImageId,Tags[?Key=='Name'].Value|[0]]"])
         .await;
     assert_eq!(
         described,
@@ -636,19 +573,15 @@ async fn ec2_clients(backend: Backend) {
         "{described}"
     );
     let none = alice
-        .ec2(
+        .ec2_text(
             &cli,
             &[
-                &[
-                    "describe-instances",
-                    "--filters",
-                    "Name=instance-state-name,Values=stopped",
-                    "--query",
-                    "Reservations[].Instances[].InstanceId",
-                ][..],
-                TEXT,
-            ]
-            .concat(),
+                "describe-instances",
+                "--filters",
+                "Name=instance-state-name,Values=stopped",
+                "--query",
+                "Reservations[].Instances[].InstanceId",
+            ],
         )
         .await;
     assert_eq!(none, "", "no stopped instance yet");
@@ -675,48 +608,36 @@ async fn ec2_clients(backend: Backend) {
 
     // Stop, start, reboot through EC2; the native API sees each.
     let stop = alice
-        .ec2(
+        .ec2_text(
             &cli,
             &[
-                &[
-                    "stop-instances",
-                    "--instance-ids",
-                    &id,
-                    "--query",
-                    "StoppingInstances[0].[PreviousState.Name,CurrentState.Name]",
-                ][..],
-                TEXT,
-            ]
-            .concat(),
+                "stop-instances",
+                "--instance-ids",
+                &id,
+                "--query",
+                "StoppingInstances[0].[PreviousState.Name,CurrentState.Name]",
+            ],
         )
         .await;
     assert_eq!(stop, "running\tstopped");
     let status = alice
-        .ec2(
+        .ec2_text(
             &cli,
             &[
-                &[
-                    "describe-instance-status",
-                    "--include-all-instances",
-                    "--instance-ids",
-                    &id,
-                    "--query",
-                    "InstanceStatuses[].[InstanceState.Name,InstanceStatus.Status]",
-                ][..],
-                TEXT,
-            ]
-            .concat(),
+                "describe-instance-status",
+                "--include-all-instances",
+                "--instance-ids",
+                &id,
+                "--query",
+                "InstanceStatuses[].[InstanceState.Name,InstanceStatus.Status]",
+            ],
         )
         .await;
     assert_eq!(status, "stopped\tnot-applicable");
     let status = alice
-        .ec2(
+        .ec2_text(
             &cli,
-            &[
-                &["describe-instance-status", "--query", "InstanceStatuses[]"][..],
-                TEXT,
-            ]
-            .concat(),
+            &["describe-instance-status", "--query", "InstanceStatuses[]"],
         )
         .await;
     assert_eq!(
@@ -739,19 +660,15 @@ async fn ec2_clients(backend: Backend) {
         )
         .await;
     let start = alice
-        .ec2(
+        .ec2_text(
             &cli,
             &[
-                &[
-                    "start-instances",
-                    "--instance-ids",
-                    &id,
-                    "--query",
-                    "StartingInstances[0].[PreviousState.Code,CurrentState.Code]",
-                ][..],
-                TEXT,
-            ]
-            .concat(),
+                "start-instances",
+                "--instance-ids",
+                &id,
+                "--query",
+                "StartingInstances[0].[PreviousState.Code,CurrentState.Code]",
+            ],
         )
         .await;
     assert_eq!(start, "80\t16");
@@ -768,20 +685,16 @@ async fn ec2_clients(backend: Backend) {
     );
     // Force: SIGKILL at once, without the grace period.
     let forced = alice
-        .ec2(
+        .ec2_text(
             &cli,
             &[
-                &[
-                    "stop-instances",
-                    "--force",
-                    "--instance-ids",
-                    &id,
-                    "--query",
-                    "StoppingInstances[0].CurrentState.Name",
-                ][..],
-                TEXT,
-            ]
-            .concat(),
+                "stop-instances",
+                "--force",
+                "--instance-ids",
+                &id,
+                "--query",
+                "StoppingInstances[0].CurrentState.Name",
+            ],
         )
         .await;
     assert_eq!(forced, "stopped");
@@ -800,36 +713,28 @@ async fn ec2_clients(backend: Backend) {
         .expect("native launch");
     let native_ec2 = launched.ec2_instance_id.clone();
     let seen = alice
-        .ec2(
+        .ec2_text(
             &cli,
             &[
-                &[
-                    "describe-instances",
-                    "--instance-ids",
-                    &native_ec2,
-                    "--query",
-                    "Reservations[0].Instances[0].[State.Name,Tags[?Key=='Name'].Value|[0]]",
-                ][..],
-                TEXT,
-            ]
-            .concat(),
+                "describe-instances",
+                "--instance-ids",
+                &native_ec2,
+                "--query",
+                "Reservations[0].Instances[0].[State.Name,Tags[?Key=='Name'].Value|[0]]",
+            ],
         )
         .await;
     assert_eq!(seen, "running\tnative-one");
 
     // Bob sees none of it and touches none of it.
     let bobs = bob
-        .ec2(
+        .ec2_text(
             &cli,
             &[
-                &[
-                    "describe-instances",
-                    "--query",
-                    "Reservations[].Instances[].InstanceId",
-                ][..],
-                TEXT,
-            ]
-            .concat(),
+                "describe-instances",
+                "--query",
+                "Reservations[].Instances[].InstanceId",
+            ],
         )
         .await;
     assert_eq!(bobs, "", "another owner's instances are invisible");
@@ -1030,13 +935,9 @@ async fn ec2_clients(backend: Backend) {
 
     // boto3: a launch of four, a paginator, filters, DryRun, raw requests.
     let live_before = alice
-        .ec2(
+        .ec2_text(
             &cli,
-            &[
-                &["describe-instances", "--query", "length(Reservations[])"][..],
-                TEXT,
-            ]
-            .concat(),
+            &["describe-instances", "--query", "length(Reservations[])"],
         )
         .await;
     let stdout = script_ok(
@@ -1072,20 +973,16 @@ async fn ec2_clients(backend: Backend) {
     // Terminate through EC2: the container goes, the instance stays
     // describable as terminated, natively too.
     let term = alice
-        .ec2(
+        .ec2_text(
             &cli,
             &[
-                &[
-                    "terminate-instances",
-                    "--instance-ids",
-                    &id,
-                    &native_ec2,
-                    "--query",
-                    "TerminatingInstances[].[InstanceId,CurrentState.Name]",
-                ][..],
-                TEXT,
-            ]
-            .concat(),
+                "terminate-instances",
+                "--instance-ids",
+                &id,
+                &native_ec2,
+                "--query",
+                "TerminatingInstances[].[InstanceId,CurrentState.Name]",
+            ],
         )
         .await;
     assert_eq!(term, format!("{id}\tterminated\n{native_ec2}\tterminated"));
@@ -1102,19 +999,15 @@ async fn ec2_clients(backend: Backend) {
         "the container is removed"
     );
     let after = alice
-        .ec2(
+        .ec2_text(
             &cli,
             &[
-                &[
-                    "describe-instances",
-                    "--instance-ids",
-                    &id,
-                    "--query",
-                    "Reservations[0].Instances[0].[State.Name,StateReason.Code]",
-                ][..],
-                TEXT,
-            ]
-            .concat(),
+                "describe-instances",
+                "--instance-ids",
+                &id,
+                "--query",
+                "Reservations[0].Instances[0].[State.Name,StateReason.Code]",
+            ],
         )
         .await;
     assert_eq!(after, "terminated\tClient.UserInitiatedShutdown");

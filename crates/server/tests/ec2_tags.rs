@@ -28,35 +28,23 @@ async fn ec2_tags_postgres() {
     ec2_tags(Backend::Postgres).await;
 }
 
-/// `aws ec2 …` with `--output text`, which must succeed; its stdout.
-async fn ec2(clients: &AwsClients, cli: &Path, args: &[&str]) -> String {
-    clients
-        .ec2(cli, &[args, &["--output", "text"][..]].concat())
-        .await
-}
-
-/// `aws ec2 …`, which must fail with `code`; its stderr.
-async fn ec2_fails(clients: &AwsClients, cli: &Path, code: &str, args: &[&str]) -> String {
-    clients.ec2_fails(cli, code, args).await
-}
-
 /// The tags of `id` as `describe-tags` lists them, `key=value` per line.
 async fn described(clients: &AwsClients, cli: &Path, id: &str) -> String {
-    ec2(
-        clients,
-        cli,
-        &[
-            "describe-tags",
-            "--filters",
-            &format!("Name=resource-id,Values={id}"),
-            "--query",
-            "Tags[].join('=', [Key, Value])",
-        ],
-    )
-    .await
-    .split_whitespace()
-    .collect::<Vec<_>>()
-    .join(" ")
+    clients
+        .ec2_text(
+            cli,
+            &[
+                "describe-tags",
+                "--filters",
+                &format!("Name=resource-id,Values={id}"),
+                "--query",
+                "Tags[].join('=', [Key, Value])",
+            ],
+        )
+        .await
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 async fn ec2_tags(backend: Backend) {
@@ -76,22 +64,24 @@ async fn ec2_tags(backend: Backend) {
     let bob = AwsClients::new(&server, &bob_key);
 
     // Tags given at launch are kept, beside Name and the command.
-    let id = ec2(
-        &alice,
-        &cli,
-        &[
-            "run-instances",
-            "--image-id",
-            &image,
-            "--instance-type",
-            "t3.nano",
-            "--tag-specifications",
-            "ResourceType=instance,Tags=[{Key=Name,Value=tagged},{Key=miniaws:command,Value=sleep 3600},{Key=env,Value=prod},{Key=team,Value=\"\"}]",
-            "--query",
-            "Instances[0].InstanceId",
-        ],
-    )
-    .await;
+    let tags = "ResourceType=instance,Tags=[{Key=Name,Value=tagged},\
+        {Key=miniaws:command,Value=sleep 3600},{Key=env,Value=prod},{Key=team,Value=\"\"}]";
+    let id = alice
+        .ec2_text(
+            &cli,
+            &[
+                "run-instances",
+                "--image-id",
+                &image,
+                "--instance-type",
+                "t3.nano",
+                "--tag-specifications",
+                tags,
+                "--query",
+                "Instances[0].InstanceId",
+            ],
+        )
+        .await;
     assert_eq!(
         described(&alice, &cli, &id).await,
         "Name=tagged env=prod miniaws:command=sleep 3600 team="
@@ -110,21 +100,21 @@ async fn ec2_tags(backend: Backend) {
     );
 
     // create-tags adds and overwrites; Name renames the instance.
-    ec2(
-        &alice,
-        &cli,
-        &[
-            "create-tags",
-            "--resources",
-            &id,
-            "--tags",
-            "Key=env,Value=dev",
-            "Key=owner,Value=alice",
-            "Key=Name,Value=renamed",
-            "Key=miniaws:command,Value=sleep 3600",
-        ],
-    )
-    .await;
+    alice
+        .ec2_text(
+            &cli,
+            &[
+                "create-tags",
+                "--resources",
+                &id,
+                "--tags",
+                "Key=env,Value=dev",
+                "Key=owner,Value=alice",
+                "Key=Name,Value=renamed",
+                "Key=miniaws:command,Value=sleep 3600",
+            ],
+        )
+        .await;
     assert_eq!(
         described(&alice, &cli, &id).await,
         "Name=renamed env=dev miniaws:command=sleep 3600 owner=alice team="
@@ -132,35 +122,35 @@ async fn ec2_tags(backend: Backend) {
     let now = native.get_instance(inst.id).await.expect("get");
     assert_eq!(now.name, "renamed");
     assert_eq!(now.tags.get("owner").map(String::as_str), Some("alice"));
-    let found = ec2(
-        &alice,
-        &cli,
-        &[
-            "describe-instances",
-            "--filters",
-            "Name=tag:owner,Values=ali*",
-            "Name=tag:Name,Values=renamed",
-            "--query",
-            "Reservations[].Instances[].InstanceId",
-        ],
-    )
-    .await;
+    let found = alice
+        .ec2_text(
+            &cli,
+            &[
+                "describe-instances",
+                "--filters",
+                "Name=tag:owner,Values=ali*",
+                "Name=tag:Name,Values=renamed",
+                "--query",
+                "Reservations[].Instances[].InstanceId",
+            ],
+        )
+        .await;
     assert_eq!(found, id);
 
     // delete-tags: by key, by matching value only.
-    ec2(
-        &alice,
-        &cli,
-        &[
-            "delete-tags",
-            "--resources",
-            &id,
-            "--tags",
-            "Key=team",
-            "Key=owner,Value=bob",
-        ],
-    )
-    .await;
+    alice
+        .ec2_text(
+            &cli,
+            &[
+                "delete-tags",
+                "--resources",
+                &id,
+                "--tags",
+                "Key=team",
+                "Key=owner,Value=bob",
+            ],
+        )
+        .await;
     assert_eq!(
         described(&alice, &cli, &id).await,
         "Name=renamed env=dev miniaws:command=sleep 3600 owner=alice"
@@ -217,136 +207,136 @@ async fn ec2_tags(backend: Backend) {
 
     // Refusals change nothing.
     let before = described(&alice, &cli, &id).await;
-    let err = ec2_fails(
-        &alice,
-        &cli,
-        "InvalidParameterValue",
-        &[
-            "create-tags",
-            "--resources",
-            &id,
-            "--tags",
-            "Key=aws:x,Value=1",
-        ],
-    )
-    .await;
+    let err = alice
+        .ec2_fails(
+            &cli,
+            "InvalidParameterValue",
+            &[
+                "create-tags",
+                "--resources",
+                &id,
+                "--tags",
+                "Key=aws:x,Value=1",
+            ],
+        )
+        .await;
     assert!(err.contains("reserved"), "{err}");
-    let err = ec2_fails(
-        &alice,
-        &cli,
-        "InvalidParameterValue",
-        &[
-            "create-tags",
-            "--resources",
-            &id,
-            "--tags",
-            "Key=miniaws:command,Value=sleep 1",
-        ],
-    )
-    .await;
+    let err = alice
+        .ec2_fails(
+            &cli,
+            "InvalidParameterValue",
+            &[
+                "create-tags",
+                "--resources",
+                &id,
+                "--tags",
+                "Key=miniaws:command,Value=sleep 1",
+            ],
+        )
+        .await;
     assert!(err.contains("fixed at launch"), "{err}");
-    ec2_fails(
-        &alice,
-        &cli,
-        "InvalidParameterValue",
-        &[
-            "delete-tags",
-            "--resources",
-            &id,
-            "--tags",
-            "Key=miniaws:command",
-        ],
-    )
-    .await;
-    ec2_fails(
-        &alice,
-        &cli,
-        "InvalidID",
-        &[
-            "create-tags",
-            "--resources",
-            "vol-0123",
-            "--tags",
-            "Key=a,Value=b",
-        ],
-    )
-    .await;
-    ec2_fails(
-        &alice,
-        &cli,
-        "InvalidInstanceID.Malformed",
-        &[
-            "create-tags",
-            "--resources",
-            "i-zz",
-            "--tags",
-            "Key=a,Value=b",
-        ],
-    )
-    .await;
-    ec2_fails(
-        &bob,
+    alice
+        .ec2_fails(
+            &cli,
+            "InvalidParameterValue",
+            &[
+                "delete-tags",
+                "--resources",
+                &id,
+                "--tags",
+                "Key=miniaws:command",
+            ],
+        )
+        .await;
+    alice
+        .ec2_fails(
+            &cli,
+            "InvalidID",
+            &[
+                "create-tags",
+                "--resources",
+                "vol-0123",
+                "--tags",
+                "Key=a,Value=b",
+            ],
+        )
+        .await;
+    alice
+        .ec2_fails(
+            &cli,
+            "InvalidInstanceID.Malformed",
+            &[
+                "create-tags",
+                "--resources",
+                "i-zz",
+                "--tags",
+                "Key=a,Value=b",
+            ],
+        )
+        .await;
+    bob.ec2_fails(
         &cli,
         "InvalidInstanceID.NotFound",
         &["create-tags", "--resources", &id, "--tags", "Key=a,Value=b"],
     )
     .await;
-    ec2_fails(
-        &bob,
+    bob.ec2_fails(
         &cli,
         "InvalidInstanceID.NotFound",
         &["delete-tags", "--resources", &id],
     )
     .await;
-    let bobs = ec2(&bob, &cli, &["describe-tags", "--query", "length(Tags)"]).await;
+    let bobs = bob
+        .ec2_text(&cli, &["describe-tags", "--query", "length(Tags)"])
+        .await;
     assert_eq!(bobs, "0", "Bob sees none of Alice's tags");
-    let err = ec2_fails(
-        &alice,
-        &cli,
-        "DryRunOperation",
-        &[
-            "create-tags",
-            "--dry-run",
-            "--resources",
-            &id,
-            "--tags",
-            "Key=a,Value=b",
-        ],
-    )
-    .await;
+    let err = alice
+        .ec2_fails(
+            &cli,
+            "DryRunOperation",
+            &[
+                "create-tags",
+                "--dry-run",
+                "--resources",
+                &id,
+                "--tags",
+                "Key=a,Value=b",
+            ],
+        )
+        .await;
     assert!(err.contains("DryRun"), "{err}");
     // A second instance may not take the first's name.
     let other = native
         .launch_instance(&launch("other", &image, &["sleep", "3600"]))
         .await
         .expect("launch");
-    ec2_fails(
-        &alice,
-        &cli,
-        "InvalidParameterValue",
-        &[
-            "create-tags",
-            "--resources",
-            &other.ec2_instance_id,
-            "--tags",
-            "Key=Name,Value=renamed",
-        ],
-    )
-    .await;
-    ec2_fails(
-        &alice,
-        &cli,
-        "InvalidParameterCombination",
-        &[
-            "create-tags",
-            "--resources",
-            &id,
-            &other.ec2_instance_id,
-            "--tags",
-            "Key=Name,Value=both",
-        ],
-    )
-    .await;
+    alice
+        .ec2_fails(
+            &cli,
+            "InvalidParameterValue",
+            &[
+                "create-tags",
+                "--resources",
+                &other.ec2_instance_id,
+                "--tags",
+                "Key=Name,Value=renamed",
+            ],
+        )
+        .await;
+    alice
+        .ec2_fails(
+            &cli,
+            "InvalidParameterCombination",
+            &[
+                "create-tags",
+                "--resources",
+                &id,
+                &other.ec2_instance_id,
+                "--tags",
+                "Key=Name,Value=both",
+            ],
+        )
+        .await;
     assert_eq!(described(&alice, &cli, &id).await, before);
     assert_eq!(
         native.get_instance(other.id).await.expect("get").name,

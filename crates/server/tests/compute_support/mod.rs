@@ -254,6 +254,8 @@ pub async fn core_lifecycle(backend: Backend) {
 pub trait Ec2Cli {
     /// `aws ec2 …`, which must succeed; its trimmed stdout.
     async fn ec2(&self, cli: &Path, args: &[&str]) -> String;
+    /// `aws ec2 … --output text`, which must succeed; its trimmed stdout.
+    async fn ec2_text(&self, cli: &Path, args: &[&str]) -> String;
     /// `aws ec2 …`, which must fail with `code`; its stderr.
     async fn ec2_fails(&self, cli: &Path, code: &str, args: &[&str]) -> String;
 }
@@ -262,6 +264,11 @@ impl Ec2Cli for AwsClients {
     async fn ec2(&self, cli: &Path, args: &[&str]) -> String {
         let out = self.aws(cli, ["ec2"].iter().chain(args)).await;
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    async fn ec2_text(&self, cli: &Path, args: &[&str]) -> String {
+        self.ec2(cli, &[args, &["--output", "text"][..]].concat())
+            .await
     }
 
     async fn ec2_fails(&self, cli: &Path, code: &str, args: &[&str]) -> String {
