@@ -337,6 +337,22 @@ pub(super) struct UploadOptions {
     pub(super) no_overwrite: bool,
 }
 
+/// How many files of a tree upload at once (the aws CLI sends 10): enough
+/// to hide each request's round trips on a tree of small files.
+const UPLOAD_CONCURRENCY: usize = 4;
+
+impl UploadOptions {
+    /// How many files upload at once: one under `--limit-rate`, whose rate
+    /// applies to each file, so that the total stays at it.
+    pub(super) fn concurrency(&self) -> usize {
+        if self.limit_rate.is_some() {
+            1
+        } else {
+            UPLOAD_CONCURRENCY
+        }
+    }
+}
+
 /// Opens `path` for reading, with a message that names it.
 pub(super) async fn open(path: &Path) -> Result<(tokio::fs::File, u64)> {
     let file = tokio::fs::File::open(path).await.map_err(|e| {
@@ -551,11 +567,22 @@ async fn upload_tree(
     let bar = progress_bar(&ctx.out, Some(total), "uploading");
     let mut uploaded = Vec::with_capacity(files.len());
     let mut skipped = 0usize;
-    for (path, rel) in &files {
-        let key = format!("{prefix}{rel}");
-        bar.set_message(key.clone());
-        let (file, len) = open(path).await?;
-        let Some(object) = put_file(&client, bucket, &key, file, len, opts, &bar).await? else {
+    // Several at once, answered in the files' order; the first error
+    // ends the upload (those in flight are dropped: the server keeps no
+    // partial object).
+    let (client, bar, prefix) = (&client, &bar, &prefix);
+    let mut puts = futures::stream::iter(&files)
+        .map(|(path, rel)| async move {
+            let key = format!("{prefix}{rel}");
+            bar.set_message(key.clone());
+            let (file, len) = open(path).await?;
+            let put = put_file(client, bucket, &key, file, len, opts, bar).await?;
+            anyhow::Ok((path, key, put))
+        })
+        .buffered(opts.concurrency());
+    while let Some(done) = puts.next().await {
+        let (path, key, put) = done?;
+        let Some(object) = put else {
             skipped += 1;
             if !ctx.out.json && !ctx.out.stderr_tty {
                 ctx.out.line(&format!(

@@ -423,7 +423,8 @@ async fn sync_up(
     summary.outcome()
 }
 
-/// Uploads the files one after the other under one progress bar.
+/// Uploads the files, several at once ([`UploadOptions::concurrency`]),
+/// under one progress bar, reporting them in order.
 async fn upload_all(
     out: &Output,
     client: &Client,
@@ -439,13 +440,19 @@ async fn upload_all(
         limit_rate,
         no_overwrite: false,
     };
-    for upload in uploads {
-        bar.set_message(printable(&upload.key));
-        let put = async {
-            let (file, len) = open(&upload.path).await?;
-            put_file(client, bucket, &upload.key, file, len, &opts, &bar).await
-        };
-        match put.await {
+    let (bar_ref, opts_ref) = (&bar, &opts);
+    let mut puts = futures::stream::iter(uploads)
+        .map(|upload| async move {
+            bar_ref.set_message(printable(&upload.key));
+            let put = async {
+                let (file, len) = open(&upload.path).await?;
+                put_file(client, bucket, &upload.key, file, len, opts_ref, bar_ref).await
+            };
+            (upload, put.await)
+        })
+        .buffered(opts.concurrency());
+    while let Some((upload, put)) = puts.next().await {
+        match put {
             Ok(Some(object)) => {
                 say(
                     out,
