@@ -390,6 +390,48 @@ async fn a_stopped_instance_changes_type() {
         )
         .await;
     assert_eq!(described, "t3.micro");
+    // What every instance has, for tools that read it after a launch.
+    for (attribute, query, want) in [
+        (
+            "disableApiTermination",
+            "DisableApiTermination.Value",
+            "False",
+        ),
+        (
+            "instanceInitiatedShutdownBehavior",
+            "InstanceInitiatedShutdownBehavior.Value",
+            "stop",
+        ),
+        ("groupSet", "length(Groups)", "0"),
+    ] {
+        let got = fay
+            .ec2_text(
+                &cli,
+                &[
+                    "describe-instance-attribute",
+                    "--instance-id",
+                    &id,
+                    "--attribute",
+                    attribute,
+                    "--query",
+                    query,
+                ],
+            )
+            .await;
+        assert_eq!(got, want, "{attribute}");
+    }
+    fay.ec2_fails(
+        &cli,
+        "UnsupportedOperation",
+        &[
+            "describe-instance-attribute",
+            "--instance-id",
+            &id,
+            "--attribute",
+            "kernel",
+        ],
+    )
+    .await;
     fay.ec2(&cli, &["start-instances", "--instance-ids", &id])
         .await;
     fay.ec2(&cli, &["wait", "instance-running", "--instance-ids", &id])

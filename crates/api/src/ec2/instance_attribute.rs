@@ -6,9 +6,14 @@
 //! CPU and memory limits ([`ComputeService::change_type`](miniaws_core::compute::ComputeService::change_type)).
 //! The type comes as `InstanceType.Value` (the CLI's `--instance-type`)
 //! or `Attribute=instanceType` with `Value` (`--attribute … --value …`).
-//! Every other attribute is `UnsupportedOperation`: user data, API
-//! termination protection, security groups and the rest have nothing to
-//! act on.
+//! Every other attribute cannot change (`UnsupportedOperation`: user
+//! data, API termination protection, security groups and the rest have
+//! nothing to act on). DescribeInstanceAttribute also answers the ones
+//! whose value here is fixed and true of every instance, which tools such
+//! as Terraform read after a launch: no API termination or stop
+//! protection, a shutdown from inside that stops the instance (a
+//! container that exits), no user data, not EBS-optimized, no security
+//! groups.
 
 use super::error::{Ec2Error, from_core};
 use super::instances::{change_error, resolve};
@@ -21,7 +26,8 @@ const INSTANCE_TYPE: &str = "instanceType";
 fn unsupported_attribute(name: &str) -> Ec2Error {
     Ec2Error::unsupported(format!(
         "The attribute {name} is not supported by Mini AWS: instances here have only \
-         {INSTANCE_TYPE} to describe or change"
+         {INSTANCE_TYPE} to change, and {INSTANCE_TYPE}, disableApiTermination, disableApiStop, \
+         instanceInitiatedShutdownBehavior, userData, ebsOptimized and groupSet to describe"
     ))
 }
 
@@ -77,12 +83,25 @@ pub async fn modify(ctx: Ec2Context<'_>) -> Result<String, Ec2Error> {
     Ok(w.finish("ModifyInstanceAttribute"))
 }
 
+/// The fixed value of an attribute other than the type, as its XML
+/// element's content; `None` for one Mini AWS does not describe.
+fn fixed_value(attribute: &str) -> Option<Option<&'static str>> {
+    Some(match attribute {
+        "disableApiTermination" | "disableApiStop" | "ebsOptimized" => Some("false"),
+        "instanceInitiatedShutdownBehavior" => Some("stop"),
+        // Empty elements: no user data, no security groups.
+        "userData" | "groupSet" => None,
+        _ => return None,
+    })
+}
+
 /// Handles DescribeInstanceAttribute.
 pub async fn describe(ctx: Ec2Context<'_>) -> Result<String, Ec2Error> {
     let p = &ctx.params;
     p.only(|k| matches!(k, "InstanceId" | "Attribute" | "DryRun"))?;
     let attribute = p.required("Attribute")?;
-    if attribute != INSTANCE_TYPE {
+    let fixed = fixed_value(attribute);
+    if attribute != INSTANCE_TYPE && fixed.is_none() {
         return Err(unsupported_attribute(attribute));
     }
     let inst = the_instance(&ctx).await?;
@@ -91,8 +110,20 @@ pub async fn describe(ctx: Ec2Context<'_>) -> Result<String, Ec2Error> {
     }
     let mut w = XmlWriter::response("DescribeInstanceAttribute", &ctx.request_id);
     w.leaf("instanceId", inst.ec2_id().as_str());
-    w.element(INSTANCE_TYPE, |w| {
-        w.leaf("value", &inst.instance_type);
-    });
+    match fixed {
+        Some(Some(value)) => {
+            w.element(attribute, |w| {
+                w.leaf("value", value);
+            });
+        }
+        Some(None) => {
+            w.element(attribute, |_| {});
+        }
+        None => {
+            w.element(INSTANCE_TYPE, |w| {
+                w.leaf("value", &inst.instance_type);
+            });
+        }
+    }
     Ok(w.finish("DescribeInstanceAttribute"))
 }
