@@ -1,6 +1,6 @@
 //! The command line: every subcommand and flag of `cloud`, as clap derives.
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 /// Examples shown at the end of `cloud --help`.
 const EXAMPLES: &str = "\
@@ -40,11 +40,51 @@ impl Cli {
     /// clap's `requires` cannot say this: a present argument that conflicts
     /// with `--recursive` (the single key) satisfies it.
     pub fn parse_checked() -> Self {
-        let cli = Self::parse();
+        let matches = Self::command().get_matches();
+        let cli = Self::from_matches(&matches).unwrap_or_else(|e| e.exit());
         if let Err(e) = cli.check() {
             e.exit();
         }
         cli
+    }
+
+    /// Parses `argv` as [`parse_checked`](Self::parse_checked) reads the
+    /// command line, returning clap's error instead of exiting.
+    ///
+    /// # Errors
+    /// clap's usage errors.
+    pub fn try_parse_ordered<I, T>(argv: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        Self::from_matches(&Self::command().try_get_matches_from(argv)?)
+    }
+
+    /// The command from clap's matches, with what derive cannot give:
+    /// the order of `sync`'s `--exclude` and `--include` among each other
+    /// (the last one matching a path decides, as in `aws s3 sync`).
+    fn from_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let mut cli = Self::from_arg_matches(matches)?;
+        let sync = matches
+            .subcommand_matches("storage")
+            .and_then(|m| m.subcommand_matches("sync"));
+        if let (
+            Some(Command::Storage(StorageCommand::Sync {
+                exclude,
+                include,
+                filters,
+                ..
+            })),
+            Some(m),
+        ) = (&mut cli.command, sync)
+        {
+            let at = |id: &str| -> Vec<usize> {
+                m.indices_of(id).map(Iterator::collect).unwrap_or_default()
+            };
+            *filters = order_filters(exclude, &at("exclude"), include, &at("include"));
+        }
+        Ok(cli)
     }
 
     /// The rules [`parse_checked`](Self::parse_checked) adds to clap's.
@@ -346,6 +386,37 @@ fn parse_env(s: &str) -> Result<(String, String), String> {
     }
 }
 
+/// One `--exclude` or `--include` of `sync`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathFilter {
+    /// Leave out what matches.
+    Exclude(String),
+    /// Take back in what matches.
+    Include(String),
+}
+
+/// The filters in command-line order, from each flag's values and clap's
+/// indices of them (values without an index, as when parsed without
+/// them, keep excludes before includes).
+pub fn order_filters(
+    exclude: &[String],
+    exclude_at: &[usize],
+    include: &[String],
+    include_at: &[usize],
+) -> Vec<PathFilter> {
+    let mut all: Vec<(usize, PathFilter)> = Vec::new();
+    for (i, g) in exclude.iter().enumerate() {
+        let at = exclude_at.get(i).copied().unwrap_or(i);
+        all.push((at, PathFilter::Exclude(g.clone())));
+    }
+    for (i, g) in include.iter().enumerate() {
+        let at = include_at.get(i).copied().unwrap_or(usize::MAX / 2 + i);
+        all.push((at, PathFilter::Include(g.clone())));
+    }
+    all.sort_by_key(|(at, _)| *at);
+    all.into_iter().map(|(_, f)| f).collect()
+}
+
 /// `cloud storage …`
 #[derive(Debug, Subcommand)]
 pub enum StorageCommand {
@@ -476,6 +547,15 @@ pub enum StorageCommand {
         /// Repeatable
         #[arg(long, value_name = "GLOB")]
         exclude: Vec<String>,
+        /// Take back in paths matching GLOB that an earlier --exclude left
+        /// out: the last --exclude or --include that matches a path decides
+        /// (`--exclude '*' --include '*.html'`: HTML files only). Repeatable
+        #[arg(long, value_name = "GLOB")]
+        include: Vec<String>,
+        /// The --exclude and --include in command-line order (filled by
+        /// `Cli::parse_checked`; empty when parsed without it).
+        #[arg(skip)]
+        filters: Vec<PathFilter>,
         /// Limit the transfer rate (bytes per second: 512K, 10M, …)
         #[arg(long, value_name = "RATE", value_parser = crate::transfer::parse_rate)]
         limit_rate: Option<u64>,
@@ -583,6 +663,43 @@ pub enum CompletionShell {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn sync_filters_keep_their_command_line_order() {
+        let cli = Cli::try_parse_ordered([
+            "cloud",
+            "storage",
+            "sync",
+            "site",
+            "s3://b",
+            "--include",
+            "*.html",
+            "--exclude",
+            "*",
+            "--include",
+            "index.html",
+        ])
+        .expect("parses");
+        let Some(Command::Storage(StorageCommand::Sync { filters, .. })) = cli.command else {
+            panic!("a sync");
+        };
+        assert_eq!(
+            filters,
+            [
+                PathFilter::Include("*.html".into()),
+                PathFilter::Exclude("*".into()),
+                PathFilter::Include("index.html".into()),
+            ]
+        );
+        // Without indices: excludes, then includes.
+        assert_eq!(
+            order_filters(&["a".into()], &[], &["b".into()], &[]),
+            [
+                PathFilter::Exclude("a".into()),
+                PathFilter::Include("b".into())
+            ]
+        );
+    }
     use super::*;
     use clap::CommandFactory;
 

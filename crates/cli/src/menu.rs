@@ -3,7 +3,6 @@
 //! equivalent command (so users learn it) and runs it like any other.
 
 use anyhow::Result;
-use clap::Parser;
 use dialoguer::theme::ColorfulTheme;
 use dialoguer::{Input, Password, Select};
 
@@ -324,7 +323,7 @@ pub async fn run(global: GlobalArgs, out: Output) -> Result<()> {
                 .dim()
                 .for_stderr()
         );
-        let command = match Cli::try_parse_from(&argv) {
+        let command = match Cli::try_parse_ordered(&argv) {
             Ok(Cli {
                 command: Some(command),
                 ..
@@ -370,7 +369,7 @@ mod tests {
                         }
                     }
                 }
-                let parsed = Cli::try_parse_from(&argv);
+                let parsed = Cli::try_parse_ordered(&argv);
                 assert!(
                     matches!(
                         parsed,

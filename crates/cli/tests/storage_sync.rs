@@ -204,6 +204,34 @@ async fn sync_up_moves_only_what_changed_and_deletes_only_what_is_gone() {
         "{err}"
     );
     assert_eq!(objects(&c, "web", "www/").await.len(), 6);
+
+    // --exclude and --include in order: the last match decides.
+    let got = env.json(&[
+        "storage",
+        "sync",
+        &site_arg,
+        "s3://web/html",
+        "--exclude",
+        "*",
+        "--include",
+        "*.html",
+        "--include",
+        "deep/*",
+        "--exclude",
+        "*.txt",
+    ]);
+    assert_eq!(names(&got["uploaded"]), ["html/index.html"], "{got}");
+    let got = env.json(&[
+        "storage",
+        "sync",
+        &site_arg,
+        "s3://web/html",
+        "--include",
+        "*.tmp",
+        "--exclude",
+        "*",
+    ]);
+    assert_eq!(names(&got["uploaded"]), Vec::<&str>::new(), "{got}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -342,6 +370,8 @@ async fn sync_refuses_what_it_cannot_do() {
     assert!(err.contains("there is no bucket nobucket"), "{err}");
     let err = env.fails(&["storage", "sync", &dir, "s3://a-b", "--exclude", "["], 1);
     assert!(err.contains("--exclude \"[\""), "{err}");
+    let err = env.fails(&["storage", "sync", &dir, "s3://a-b", "--include", "[a"], 1);
+    assert!(err.contains("--include \"[a\""), "{err}");
     // A file where the directory should be.
     let file = work.path().join("f");
     std::fs::write(&file, "x").expect("writes");

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use super::storage_copy::{CopyArgs, copy};
 use super::storage_sync::{SyncOptions, sync};
 use super::storage_tree::{delete_tree, download_tree};
-use crate::cli::{StorageCommand, VersioningState};
+use crate::cli::{StorageCommand, VersioningState, order_filters};
 use crate::context::Ctx;
 use crate::error::{Interrupted, interrupted, user};
 use crate::output::{Output, human_bytes, printable, relative_time};
@@ -105,12 +105,19 @@ pub async fn run(ctx: &mut Ctx, cmd: StorageCommand) -> Result<()> {
             delete,
             dry_run,
             exclude,
+            include,
+            filters,
             limit_rate,
         } => {
+            let filters = if filters.is_empty() {
+                order_filters(&exclude, &[], &include, &[])
+            } else {
+                filters
+            };
             let opts = SyncOptions {
                 delete,
                 dry_run,
-                exclude,
+                filters,
                 limit_rate,
             };
             sync(ctx, &source, &dest, &opts).await

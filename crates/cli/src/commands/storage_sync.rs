@@ -18,7 +18,7 @@
 
 use anyhow::{Context, Result};
 use futures::StreamExt;
-use globset::{Glob, GlobSet, GlobSetBuilder};
+use globset::{Glob, GlobMatcher};
 use indicatif::ProgressBar;
 use md5::{Digest, Md5};
 use miniaws_client::{Client, ObjectInfo};
@@ -34,6 +34,7 @@ use super::storage::{
 use super::storage_tree::{
     DownloadReport, Problem, Tree, download_objects, listing, named, split_target, warn,
 };
+use crate::cli::PathFilter;
 use crate::context::Ctx;
 use crate::error::{Interrupted, describe, interrupted, user};
 use crate::output::{Output, human_bytes, printable};
@@ -49,9 +50,10 @@ pub struct SyncOptions {
     pub delete: bool,
     /// Say what would be done, and do nothing.
     pub dry_run: bool,
-    /// Paths (relative to the directory and the prefix) left out of the
-    /// sync altogether: never transferred, never deleted.
-    pub exclude: Vec<String>,
+    /// `--exclude` and `--include`, in order: the paths (relative to the
+    /// directory and the prefix) they leave out are never transferred,
+    /// never deleted.
+    pub filters: Vec<PathFilter>,
     /// Transfer rate limit, bytes per second.
     pub limit_rate: Option<u64>,
 }
@@ -76,7 +78,7 @@ fn side(arg: &str) -> Result<Side<'_>> {
 
 /// `cloud storage sync SOURCE DEST [--delete] [--dry-run] [--exclude GLOB]…`.
 pub async fn sync(ctx: &mut Ctx, source: &str, dest: &str, opts: &SyncOptions) -> Result<()> {
-    let filter = Filter::new(&opts.exclude)?;
+    let filter = Filter::new(&opts.filters)?;
     match (side(source)?, side(dest)?) {
         (Side::Local(dir), Side::Bucket { bucket, prefix }) => {
             sync_up(ctx, dir, bucket, &prefix, &filter, opts).await
@@ -95,24 +97,33 @@ pub async fn sync(ctx: &mut Ctx, source: &str, dest: &str, opts: &SyncOptions) -
     }
 }
 
-/// The `--exclude` patterns, matched against `/`-separated paths relative
-/// to the directory and the prefix (`*` matches across `/`, as in
-/// `aws s3 sync`).
-struct Filter(GlobSet);
+/// The `--exclude` and `--include` patterns in order, matched against
+/// `/`-separated paths relative to the directory and the prefix (`*`
+/// matches across `/`): a path is left out when the last pattern that
+/// matches it is an `--exclude`, as in `aws s3 sync`.
+struct Filter(Vec<(bool, GlobMatcher)>);
 
 impl Filter {
-    fn new(patterns: &[String]) -> Result<Self> {
-        let mut set = GlobSetBuilder::new();
-        for pattern in patterns {
+    fn new(filters: &[PathFilter]) -> Result<Self> {
+        let mut out = Vec::with_capacity(filters.len());
+        for filter in filters {
+            let (include, flag, pattern) = match filter {
+                PathFilter::Exclude(p) => (false, "--exclude", p),
+                PathFilter::Include(p) => (true, "--include", p),
+            };
             let glob = Glob::new(pattern)
-                .map_err(|e| user(format!("--exclude {pattern:?} is not a valid pattern: {e}")))?;
-            set.add(glob);
+                .map_err(|e| user(format!("{flag} {pattern:?} is not a valid pattern: {e}")))?;
+            out.push((include, glob.compile_matcher()));
         }
-        Ok(Self(set.build()?))
+        Ok(Self(out))
     }
 
     fn excludes(&self, rel: &str) -> bool {
-        self.0.is_match(rel)
+        self.0
+            .iter()
+            .rev()
+            .find(|(_, m)| m.is_match(rel))
+            .is_some_and(|(include, _)| !include)
     }
 }
 
@@ -809,10 +820,22 @@ mod tests {
 
     #[test]
     fn excludes_match_across_folders_like_aws() {
-        let f = Filter::new(&["*.tmp".into(), "cache/*".into()]).expect("valid");
+        let ex = |p: &str| PathFilter::Exclude(p.into());
+        let inc = |p: &str| PathFilter::Include(p.into());
+        let f = Filter::new(&[ex("*.tmp"), ex("cache/*")]).expect("valid");
         assert!(f.excludes("a.tmp") && f.excludes("deep/er/b.tmp"));
         assert!(f.excludes("cache/x") && f.excludes("cache/x/y"));
         assert!(!f.excludes("a.txt") && !f.excludes("notcache/x"));
-        assert!(Filter::new(&["[".into()]).is_err());
+        assert!(Filter::new(&[ex("[")]).is_err());
+        let err = Filter::new(&[inc("[")]).err().expect("invalid").to_string();
+        assert!(err.contains("--include"), "{err}");
+        // The last matching pattern decides, as in aws s3 sync.
+        let only_html = Filter::new(&[ex("*"), inc("*.html")]).expect("valid");
+        assert!(!only_html.excludes("index.html") && !only_html.excludes("a/b.html"));
+        assert!(only_html.excludes("style.css"));
+        let nothing = Filter::new(&[inc("*.html"), ex("*")]).expect("valid");
+        assert!(nothing.excludes("index.html"));
+        let back_out = Filter::new(&[ex("*"), inc("*.html"), ex("drafts/*")]).expect("valid");
+        assert!(back_out.excludes("drafts/x.html") && !back_out.excludes("x.html"));
     }
 }
