@@ -363,7 +363,7 @@ async fn sync_refuses_what_it_cannot_do() {
     let err = env.fails(&["storage", "sync", &dir, "other-dir"], 1);
     assert!(err.contains("s3://BUCKET"), "{err}");
     let err = env.fails(&["storage", "sync", "s3://a-b", "s3://c-d"], 1);
-    assert!(err.contains("copy --recursive"), "{err}");
+    assert!(err.contains("there is no bucket a-b"), "{err}");
     let err = env.fails(&["storage", "sync", "/no/such/dir", "s3://a-b"], 1);
     assert!(err.contains("no such directory"), "{err}");
     let err = env.fails(&["storage", "sync", "s3://nobucket", &dir], 1);
@@ -381,4 +381,124 @@ async fn sync_refuses_what_it_cannot_do() {
         1,
     );
     assert!(err.contains("is not a directory"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_between_buckets_copies_only_what_changed() {
+    let env = Env::start().await;
+    let key = env.sign_up("bea");
+    let c = env.client(&key);
+    for b in ["src-bkt", "dst-bkt"] {
+        c.create_bucket(b).await.expect("creates");
+    }
+    for (k, v) in [("a.txt", "aaaa"), ("dir/b.txt", "b"), ("dir/c.tmp", "tmp")] {
+        c.put_object("src-bkt", k, v, None).await.expect("puts");
+    }
+    for (k, v) in [
+        ("mirror/a.txt", "zzzz"),
+        ("mirror/stale.txt", "old"),
+        ("other/keep.txt", "k"),
+    ] {
+        c.put_object("dst-bkt", k, v, None).await.expect("puts");
+    }
+
+    // New and changed objects are copied on the server; the rest stays.
+    let got = env.json(&[
+        "storage",
+        "sync",
+        "s3://src-bkt",
+        "s3://dst-bkt/mirror",
+        "--exclude",
+        "*.tmp",
+    ]);
+    assert_eq!(
+        names(&got["copied"]),
+        ["mirror/a.txt", "mirror/dir/b.txt"],
+        "{got}"
+    );
+    assert_eq!(got["copied"][0]["why"], "changed", "{got}");
+    assert_eq!(got["copied"][1]["why"], "new", "{got}");
+    assert_eq!(
+        objects(&c, "dst-bkt", "").await,
+        pairs(&[
+            ("mirror/a.txt", "aaaa"),
+            ("mirror/dir/b.txt", "b"),
+            ("mirror/stale.txt", "old"),
+            ("other/keep.txt", "k"),
+        ])
+    );
+
+    // Again: nothing moves. Dry run of --delete: says, changes nothing.
+    let out = env.ok(&[
+        "storage",
+        "sync",
+        "s3://src-bkt",
+        "s3://dst-bkt/mirror",
+        "--exclude",
+        "*.tmp",
+    ]);
+    assert!(
+        out.contains("copied 0 files") && out.contains("2 unchanged"),
+        "{out}"
+    );
+    let plan = env.json(&[
+        "storage",
+        "sync",
+        "s3://src-bkt",
+        "s3://dst-bkt/mirror",
+        "--exclude",
+        "*.tmp",
+        "--delete",
+        "--dry-run",
+    ]);
+    assert_eq!(names(&plan["deleted"]), ["mirror/stale.txt"], "{plan}");
+    assert_eq!(objects(&c, "dst-bkt", "mirror/").await.len(), 3);
+    let got = env.json(&[
+        "storage",
+        "sync",
+        "s3://src-bkt",
+        "s3://dst-bkt/mirror",
+        "--exclude",
+        "*.tmp",
+        "--delete",
+    ]);
+    assert_eq!(names(&got["deleted"]), ["mirror/stale.txt"], "{got}");
+    assert_eq!(objects(&c, "dst-bkt", "mirror/").await.len(), 2);
+    assert_eq!(
+        objects(&c, "dst-bkt", "other/").await.len(),
+        1,
+        "outside the prefix"
+    );
+
+    // A same-size change is found by its ETag.
+    c.put_object("src-bkt", "a.txt", "bbbb", None)
+        .await
+        .expect("puts");
+    let got = env.json(&["storage", "sync", "s3://src-bkt", "s3://dst-bkt/mirror"]);
+    assert_eq!(
+        names(&got["copied"]),
+        ["mirror/a.txt", "mirror/dir/c.tmp"],
+        "{got}"
+    );
+    assert_eq!(
+        objects(&c, "dst-bkt", "mirror/a.txt").await,
+        pairs(&[("mirror/a.txt", "bbbb")])
+    );
+
+    // Refusals: folders inside each other; no destination bucket.
+    let err = env.fails(
+        &[
+            "storage",
+            "sync",
+            "s3://src-bkt/dir",
+            "s3://src-bkt/dir/copy",
+        ],
+        1,
+    );
+    assert!(err.contains("overlap"), "{err}");
+    let err = env.fails(&["storage", "sync", "s3://src-bkt", "s3://no-such-bkt"], 1);
+    assert!(
+        err.contains("there is no bucket no-such-bkt") && err.contains("mb"),
+        "{err}"
+    );
 }

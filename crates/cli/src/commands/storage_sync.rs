@@ -43,6 +43,13 @@ use crate::transfer::{count_bar, next_unless_interrupted, progress_bar};
 
 /// How many deletions are in flight at once.
 const DELETE_CONCURRENCY: usize = 8;
+/// How many server-side copies are in flight at once.
+const COPY_CONCURRENCY: usize = 8;
+
+/// The verbs of the three directions, for the summary.
+const UPLOAD: (&str, &str) = ("upload", "uploaded");
+const DOWNLOAD: (&str, &str) = ("download", "downloaded");
+const COPY: (&str, &str) = ("copy", "copied");
 
 /// What `cloud storage sync` was asked, besides its two sides.
 pub struct SyncOptions {
@@ -90,10 +97,22 @@ pub async fn sync(ctx: &mut Ctx, source: &str, dest: &str, opts: &SyncOptions) -
             "neither {source:?} nor {dest:?} is a bucket: write the bucket side as \
              s3://BUCKET[/PREFIX], e.g. `cloud storage sync ./site s3://my-bucket/www`"
         ))),
-        (Side::Bucket { .. }, Side::Bucket { .. }) => Err(user(format!(
-            "{source:?} and {dest:?} are both buckets: sync goes between a directory and a \
-             bucket; between buckets, use `cloud storage copy --recursive`"
-        ))),
+        (
+            Side::Bucket { bucket, prefix },
+            Side::Bucket {
+                bucket: to_bucket,
+                prefix: to_prefix,
+            },
+        ) => {
+            sync_across(
+                ctx,
+                (bucket, &prefix),
+                (to_bucket, &to_prefix),
+                &filter,
+                opts,
+            )
+            .await
+        }
     }
 }
 
@@ -224,7 +243,16 @@ struct Summary {
 }
 
 impl Summary {
-    fn print(&self, out: &Output, from: &str, to: &str, verb: &str, dry_run: bool) -> Result<()> {
+    /// Prints the summary; `verb` is the transfer's verb and its past
+    /// (`("upload", "uploaded")`).
+    fn print(
+        &self,
+        out: &Output,
+        from: &str,
+        to: &str,
+        (verb, past): (&str, &str),
+        dry_run: bool,
+    ) -> Result<()> {
         if out.json {
             let mut answer = serde_json::json!({
                 "source": from,
@@ -234,7 +262,7 @@ impl Summary {
                 "unchanged": self.unchanged,
                 "failed": self.problems,
             });
-            answer[format!("{verb}ed")] = serde_json::to_value(&self.transferred)?;
+            answer[past] = serde_json::to_value(&self.transferred)?;
             return out.print_json(&answer);
         }
         let bytes: u64 = self.transferred.iter().filter_map(|d| d.size_bytes).sum();
@@ -251,7 +279,7 @@ impl Summary {
             text
         } else {
             let mut text = format!(
-                "Synced {from} -> {to}: {verb}ed {count} {files} ({})",
+                "Synced {from} -> {to}: {past} {count} {files} ({})",
                 human_bytes(bytes)
             );
             if !self.deleted.is_empty() {
@@ -418,7 +446,7 @@ async fn sync_up(
                 size_bytes: None,
             })
             .collect();
-        return summary.print(&out, &from, &to, "upload", true);
+        return summary.print(&out, &from, &to, UPLOAD, true);
     }
     upload_all(
         &out,
@@ -430,7 +458,7 @@ async fn sync_up(
     )
     .await?;
     delete_objects(&out, &client, bucket, &doomed, &mut summary).await?;
-    summary.print(&out, &from, &to, "upload", false)?;
+    summary.print(&out, &from, &to, UPLOAD, false)?;
     summary.outcome()
 }
 
@@ -560,6 +588,196 @@ async fn delete_objects(
     Ok(())
 }
 
+/// Whether two objects hold the same bytes, for a bucket → bucket sync:
+/// the same size and ETag; when the ETags differ and either is a
+/// multipart one (not an MD5, so unequal ETags prove nothing), the same
+/// when the destination's copy is at least as recent.
+fn same_object(source: &ObjectInfo, dest: &ObjectInfo) -> bool {
+    if source.size_bytes != dest.size_bytes {
+        return false;
+    }
+    if source.etag == dest.etag {
+        return true;
+    }
+    match (plain_md5(&source.etag), plain_md5(&dest.etag)) {
+        (Some(_), Some(_)) => false,
+        _ => dest.last_modified >= source.last_modified,
+    }
+}
+
+/// Refuses a sync of a folder into itself or into one inside it (or the
+/// other way round): each pass would copy or delete what it syncs.
+fn refuse_overlap(from: (&str, &str), to: (&str, &str)) -> Result<()> {
+    let ((a, p), (b, q)) = (from, to);
+    if a == b && (p.starts_with(q) || q.starts_with(p)) {
+        return Err(user(format!(
+            "{a}/{p} and {b}/{q} overlap (one holds the other): sync between folders that do \
+             not contain each other"
+        )));
+    }
+    Ok(())
+}
+
+/// The bucket → bucket sync: server-side copies (no bytes pass through
+/// `cloud`) of what is new or changed, then `--delete`.
+async fn sync_across(
+    ctx: &mut Ctx,
+    (bucket, prefix): (&str, &str),
+    (to_bucket, to_prefix): (&str, &str),
+    filter: &Filter,
+    opts: &SyncOptions,
+) -> Result<()> {
+    refuse_overlap((bucket, prefix), (to_bucket, to_prefix))?;
+    let out = ctx.out;
+    let client = ctx.client()?;
+    let source = all_objects(&client, bucket, prefix)
+        .await
+        .map_err(|e| not_found_hint(e, bucket, prefix))?;
+    let dest = match all_objects(&client, to_bucket, to_prefix).await {
+        Ok(objects) => objects,
+        Err(e) if e.kind() == Some("BUCKET_NOT_FOUND") => {
+            return Err(user(format!(
+                "there is no bucket {to_bucket} to sync into: make it with `cloud storage mb \
+                 {to_bucket}`"
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut dest: BTreeMap<&str, &ObjectInfo> = dest.iter().map(|o| (o.key.as_str(), o)).collect();
+    let mut summary = Summary::default();
+    let mut copies: Vec<(&ObjectInfo, String, Why)> = Vec::new();
+    for object in &source {
+        let Some(rel) = object.key.strip_prefix(prefix) else {
+            continue;
+        };
+        if filter.excludes(rel) {
+            continue;
+        }
+        let key = format!("{to_prefix}{rel}");
+        let why = match dest.remove(key.as_str()) {
+            None => Why::New,
+            Some(there) if same_object(object, there) => {
+                summary.unchanged += 1;
+                continue;
+            }
+            Some(_) => Why::Changed,
+        };
+        copies.push((object, key, why));
+    }
+    // As up: what is left of the destination has no source, and goes
+    // with --delete, except excluded paths and folder markers.
+    let doomed: Vec<&str> = if opts.delete {
+        dest.into_keys()
+            .filter(|key| !key.ends_with('/'))
+            .filter(|key| {
+                key.strip_prefix(to_prefix)
+                    .is_some_and(|rel| !filter.excludes(rel))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let from = format!("{bucket}/{prefix}");
+    let to = format!("{to_bucket}/{to_prefix}");
+    refuse_emptying(
+        source.is_empty(),
+        doomed.len(),
+        &from,
+        &to,
+        &format!("cloud storage delete {to_bucket}/{to_prefix} --recursive"),
+    )?;
+    let planned = |object: &ObjectInfo, key: &str, why: Why| Done {
+        name: key.to_owned(),
+        why: Some(why),
+        size_bytes: Some(object.size_bytes),
+    };
+    if opts.dry_run {
+        for (object, key, why) in &copies {
+            say(
+                &out,
+                &format!(
+                    "would copy {bucket}/{} -> {to_bucket}/{} ({})",
+                    printable(&object.key),
+                    printable(key),
+                    why.word()
+                ),
+            );
+            summary.transferred.push(planned(object, key, *why));
+        }
+        for key in &doomed {
+            say(
+                &out,
+                &format!("would delete {to_bucket}/{}", printable(key)),
+            );
+            summary.deleted.push(Done {
+                name: (*key).to_owned(),
+                why: None,
+                size_bytes: None,
+            });
+        }
+        return summary.print(&out, &from, &to, COPY, true);
+    }
+    let bar = count_bar(&out, copies.len() as u64, "copying");
+    let stop = interrupted();
+    tokio::pin!(stop);
+    let client_ref = &client;
+    let mut results = futures::stream::iter(&copies)
+        .map(|(object, key, why)| async move {
+            let copied = client_ref
+                .copy_object((bucket, &object.key, None), to_bucket, key, false)
+                .await;
+            (*object, key, *why, copied)
+        })
+        .buffered(COPY_CONCURRENCY);
+    loop {
+        let next = next_unless_interrupted(&mut results, &mut stop, &bar, || {
+            format!(
+                "interrupted after copying {} of {} objects",
+                summary.transferred.len(),
+                copies.len()
+            )
+        })
+        .await?;
+        let Some((object, key, why, copied)) = next else {
+            break;
+        };
+        bar.inc(1);
+        match copied {
+            Ok(_) => {
+                say(
+                    &out,
+                    &format!(
+                        "{bucket}/{} -> {to_bucket}/{} ({})",
+                        printable(&object.key),
+                        printable(key),
+                        human_bytes(object.size_bytes)
+                    ),
+                );
+                summary.transferred.push(planned(object, key, why));
+            }
+            Err(e) => {
+                let reason = describe(&e.into(), false);
+                warn(
+                    &out,
+                    &bar,
+                    &format!(
+                        "{bucket}/{} was not copied: {reason}",
+                        printable(&object.key)
+                    ),
+                );
+                summary.problems.push(Problem {
+                    key: object.key.clone(),
+                    reason,
+                });
+            }
+        }
+    }
+    bar.finish_and_clear();
+    delete_objects(&out, &client, to_bucket, &doomed, &mut summary).await?;
+    summary.print(&out, &from, &to, COPY, false)?;
+    summary.outcome()
+}
+
 /// The bucket → directory sync.
 async fn sync_down(
     ctx: &mut Ctx,
@@ -651,7 +869,7 @@ async fn sync_down(
                 size_bytes: None,
             });
         }
-        return summary.print(&out, &from, &to, "download", true);
+        return summary.print(&out, &from, &to, DOWNLOAD, true);
     }
     if !fetch.is_empty() {
         let tree = Tree {
@@ -663,7 +881,7 @@ async fn sync_down(
         absorb(&mut summary, report, &why);
     }
     remove_files(&out, dest, &doomed, &mut summary)?;
-    summary.print(&out, &from, &to, "download", false)?;
+    summary.print(&out, &from, &to, DOWNLOAD, false)?;
     summary.outcome()
 }
 
@@ -780,6 +998,42 @@ mod tests {
             tags: Vec::new(),
             version_id: None,
         }
+    }
+
+    #[test]
+    fn objects_compare_by_size_then_etag_or_time() {
+        let t0 = time::macros::datetime!(2026-11-30 05:00 UTC);
+        let t1 = t0 + time::Duration::minutes(1);
+        let md5a = "\"0123456789abcdef0123456789abcdef\"";
+        let md5b = "\"fedcba9876543210fedcba9876543210\"";
+        let multi = "\"0123456789abcdef0123456789abcdef-3\"";
+        for (src, dst, want) in [
+            (object(md5a, 5, t1), object(md5a, 5, t0), true),
+            (object(md5a, 5, t0), object(md5b, 5, t1), false),
+            (object(md5a, 5, t0), object(md5a, 6, t1), false),
+            // A multipart ETag proves nothing: the newer copy is the same.
+            (object(multi, 5, t0), object(md5a, 5, t1), true),
+            (object(multi, 5, t1), object(md5a, 5, t0), false),
+            (object(multi, 5, t0), object(multi, 5, t0), true),
+        ] {
+            assert_eq!(
+                same_object(&src, &dst),
+                want,
+                "{} -> {}",
+                src.etag,
+                dst.etag
+            );
+        }
+    }
+
+    #[test]
+    fn folders_that_contain_each_other_are_refused() {
+        assert!(refuse_overlap(("a", "x/"), ("a", "x/y/")).is_err());
+        assert!(refuse_overlap(("a", "x/y/"), ("a", "x/")).is_err());
+        assert!(refuse_overlap(("a", ""), ("a", "x/")).is_err());
+        assert!(refuse_overlap(("a", "x/"), ("a", "x/")).is_err());
+        assert!(refuse_overlap(("a", "x/"), ("a", "y/")).is_ok());
+        assert!(refuse_overlap(("a", ""), ("b", "")).is_ok());
     }
 
     #[tokio::test]
