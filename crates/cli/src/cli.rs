@@ -524,10 +524,11 @@ pub enum StorageCommand {
         #[arg(long, value_name = "ID", conflicts_with = "recursive")]
         version_id: Option<String>,
     },
-    /// Make a bucket prefix hold what a directory holds, or the other way
-    /// round, transferring only new and changed files
+    /// Make a bucket prefix hold what a directory (or another bucket
+    /// prefix) holds, or the other way round, transferring only new and
+    /// changed files
     #[command(
-        after_help = "Examples:\n  cloud storage sync ./site s3://my-bucket/www\n  cloud storage sync s3://my-bucket/www ./site --delete\n  cloud storage sync ./photos s3://photos --exclude '*.tmp' --dry-run\n\nThe bucket side is written s3://BUCKET[/PREFIX]; the other side is a\nlocal directory. A file is transferred when the other side lacks it or\nholds different bytes: a different size, or an MD5 other than the\nobject's ETag (for an object from a multipart upload, whose ETag is no\nMD5: a source newer than the destination's copy). --delete removes from\nthe destination what the source lacks (folder markers and excluded\npaths are kept). Downloads follow the rules of download --recursive:\nunsafe keys are refused, nothing is written outside DIR or through a\nsymbolic link."
+        after_help = "Examples:\n  cloud storage sync ./site s3://my-bucket/www\n  cloud storage sync s3://my-bucket/www ./site --delete\n  cloud storage sync ./photos s3://photos --exclude '*' --include '*.jpg' --dry-run\n  cloud storage sync s3://photos s3://backup/photos\n\nA bucket side is written s3://BUCKET[/PREFIX]; the other side is a\nlocal directory or another bucket (copied on the server). A file is transferred when the other side lacks it or\nholds different bytes: a different size, or an MD5 other than the\nobject's ETag (for an object from a multipart upload, whose ETag is no\nMD5: a source newer than the destination's copy). --delete removes from\nthe destination what the source lacks (folder markers and excluded\npaths are kept). Downloads follow the rules of download --recursive:\nunsafe keys are refused, nothing is written outside DIR or through a\nsymbolic link."
     )]
     Sync {
         /// A directory, or s3://BUCKET[/PREFIX]

@@ -1,7 +1,8 @@
 //! `cloud storage sync SOURCE DEST`: makes a bucket prefix hold what a
-//! local directory holds, or the other way round, transferring only what
-//! is new or changed (and, with `--delete`, removing what the source no
-//! longer has), as `aws s3 sync` and `rclone sync` do.
+//! local directory holds, or the other way round, or what another bucket
+//! prefix holds (by server-side copies), transferring only what is new
+//! or changed (and, with `--delete`, removing what the source no longer
+//! has), as `aws s3 sync` and `rclone sync` do.
 //!
 //! The bucket side is written `s3://BUCKET[/PREFIX]`, the notation every
 //! S3 user knows, so that the direction never depends on which names
