@@ -144,9 +144,7 @@ async fn console_output_regions_and_zones() {
         return;
     };
     let mut guard = ContainerGuard::new();
-    let (_, key) = server.user("console-dave").await;
-    guard.watch(key.user_id);
-    let dave = AwsClients::new(&server, &key);
+    let (_, _, dave) = guard.aws_user(&server, "console-dave").await;
     let (_, eve_key) = server.user("console-eve").await;
     let eve = AwsClients::new(&server, &eve_key);
     // About 120 KiB of output, then quiet.
@@ -259,9 +257,7 @@ async fn a_stopped_instance_changes_type() {
         return;
     };
     let mut guard = ContainerGuard::new();
-    let (native, key) = server.user("resize-fay").await;
-    guard.watch(key.user_id);
-    let fay = AwsClients::new(&server, &key);
+    let (native, _, fay) = guard.aws_user(&server, "resize-fay").await;
     let id = fay
         .ec2_text(&cli, &[
                     "run-instances",
@@ -539,12 +535,8 @@ async fn ec2_clients(backend: Backend) {
         return;
     };
     let mut guard = ContainerGuard::new();
-    let (native, key) = server.user("ec2-alice").await;
-    guard.watch(key.user_id);
-    let alice = AwsClients::new(&server, &key);
-    let (bob_native, bob_key) = server.user("ec2-bob").await;
-    guard.watch(bob_key.user_id);
-    let bob = AwsClients::new(&server, &bob_key);
+    let (native, key, alice) = guard.aws_user(&server, "ec2-alice").await;
+    let (bob_native, _, bob) = guard.aws_user(&server, "ec2-bob").await;
     let alice_id = key.user_id.to_string();
 
     // The catalogue.

@@ -56,12 +56,8 @@ async fn ec2_tags(backend: Backend) {
         return;
     };
     let mut guard = ContainerGuard::new();
-    let (native, key) = server.user("tags-alice").await;
-    guard.watch(key.user_id);
-    let alice = AwsClients::new(&server, &key);
-    let (_, bob_key) = server.user("tags-bob").await;
-    guard.watch(bob_key.user_id);
-    let bob = AwsClients::new(&server, &bob_key);
+    let (native, _, alice) = guard.aws_user(&server, "tags-alice").await;
+    let (_, _, bob) = guard.aws_user(&server, "tags-bob").await;
 
     // Tags given at launch are kept, beside Name and the command.
     let tags = "ResourceType=instance,Tags=[{Key=Name,Value=tagged},\

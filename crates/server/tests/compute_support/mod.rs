@@ -3,7 +3,7 @@
 //! test fails), and polling.
 #![allow(dead_code)]
 
-use miniaws_client::{Client, ClientError, Instance, LaunchInstance};
+use miniaws_client::{Client, ClientError, CreatedKey, Instance, LaunchInstance};
 use miniaws_testkit::{AwsClients, Backend, TestServer, require_docker};
 use std::path::Path;
 use std::process::Command;
@@ -36,6 +36,19 @@ impl ContainerGuard {
     /// Guards the containers of `owner`.
     pub fn watch(&mut self, owner: uuid::Uuid) {
         self.owners.push(owner.to_string());
+    }
+
+    /// Signs up `name` on `server`, guarding its containers; its native
+    /// client, its key and the aws CLI / boto3 environment of that key.
+    pub async fn aws_user(
+        &mut self,
+        server: &TestServer,
+        name: &str,
+    ) -> (Client, CreatedKey, AwsClients) {
+        let (client, key) = server.user(name).await;
+        self.owners.push(key.user_id.to_string());
+        let clients = AwsClients::new(server, &key);
+        (client, key, clients)
     }
 
     /// Signs up `name` on `server`, guarding its containers.
