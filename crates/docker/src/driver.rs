@@ -8,7 +8,7 @@ use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum,
     ContainerStatsResponse, ContainerSummary as ContainerSummaryModel, ContainerSummaryStateEnum,
-    ContainerUpdateBody, HostConfig, NetworkSettings, PortBinding, PortTypeEnum,
+    ContainerUpdateBody, EndpointSettings, HostConfig, NetworkSettings, PortBinding, PortTypeEnum,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, EventsOptionsBuilder,
@@ -308,12 +308,21 @@ fn info_from(container_id: &str, c: &ContainerInspectResponse) -> ContainerInfo 
 /// are), else the first network by name that gives one, else the
 /// deprecated top-level field older daemons fill.
 fn ip_of(settings: &NetworkSettings) -> Option<String> {
-    let mut networks: Vec<_> = settings.networks.iter().flatten().collect();
+    settings
+        .networks
+        .as_ref()
+        .and_then(network_ip)
+        .or_else(|| settings.ip_address.clone().filter(|ip| !ip.is_empty()))
+}
+
+/// The IPv4 address among a container's networks: the `bridge` one, else
+/// the first by name that gives one (inspections and lists alike).
+fn network_ip(networks: &HashMap<String, EndpointSettings>) -> Option<String> {
+    let mut networks: Vec<_> = networks.iter().collect();
     networks.sort_by_key(|(name, _)| (name.as_str() != "bridge", name.as_str()));
     networks
         .into_iter()
         .find_map(|(_, e)| e.ip_address.clone().filter(|ip| !ip.is_empty()))
-        .or_else(|| settings.ip_address.clone().filter(|ip| !ip.is_empty()))
 }
 
 /// `repo` → `repo:latest`: pulling a reference without a tag would pull
@@ -343,15 +352,22 @@ fn summary_from(c: &ContainerSummaryModel) -> Option<ContainerSummary> {
         ) => ContainerStatus::Running,
         _ => ContainerStatus::Exited,
     };
-    let ports = match status {
-        ContainerStatus::Running => listed_ports(c),
-        ContainerStatus::Exited => Vec::new(),
+    let (ports, ip_address) = match status {
+        ContainerStatus::Running => (
+            listed_ports(c),
+            c.network_settings
+                .as_ref()
+                .and_then(|n| n.networks.as_ref())
+                .and_then(network_ip),
+        ),
+        ContainerStatus::Exited => (Vec::new(), None),
     };
     Some(ContainerSummary {
         container_id: c.id.clone()?,
         instance_id,
         status,
         ports,
+        ip_address,
     })
 }
 

@@ -168,6 +168,9 @@ pub struct ContainerSummary {
     /// container, a restart too, may give its auto-assigned ports new host
     /// ports, so a running container confirms its row only with these.
     pub ports: Vec<PublishedPort>,
+    /// Its address on Docker's network while it runs, when the list says
+    /// (a restart may give it another).
+    pub ip_address: Option<String>,
 }
 
 /// What to read from a container's log.

@@ -183,13 +183,16 @@ async fn remove_unrecorded(driver: &Arc<dyn ComputeDriver>, id: InstanceId) -> C
 /// so that inspecting the container would change nothing.
 ///
 /// A running container confirms a `RUNNING` row only with the host ports
-/// the row records: one restarted while the server was down (a reboot cut
-/// by a crash, or someone behind our back) runs again on new
-/// auto-assigned host ports, and its events may be long gone.
+/// and the address the row records: one restarted while the server was
+/// down (a reboot cut by a crash, or someone behind our back) runs again
+/// on new auto-assigned host ports, maybe at another address, and its
+/// events may be long gone. (A list that names no address is not taken
+/// to contradict the row.)
 fn list_confirms(inst: &Instance, listed: Option<&ContainerSummary>) -> bool {
     match (inst.state, listed) {
         (InstanceState::Running, Some(c)) if c.status == ContainerStatus::Running => {
             same_host_ports(&inst.published_ports, &c.ports)
+                && (c.ip_address.is_none() || c.ip_address == inst.private_ip)
         }
         (InstanceState::Stopped | InstanceState::Error, Some(c))
             if c.status == ContainerStatus::Exited =>

@@ -340,6 +340,7 @@ impl ComputeDriver for FakeDriver {
                     instance_id: c.spec.instance_id,
                     status: info.status,
                     ports: info.ports,
+                    ip_address: info.ip_address,
                 }
             })
             .collect())
@@ -1406,4 +1407,25 @@ async fn an_instance_of_a_type_no_longer_known_still_starts() {
         .spec
         .memory_bytes;
     assert_eq!(after, before, "the container keeps its limits");
+}
+
+#[tokio::test]
+async fn the_resync_records_a_running_container_s_new_address() {
+    let (svc, repo, _driver) = setup();
+    let me = caller();
+    let inst = svc.launch(me, req("moved")).await.unwrap();
+    assert_eq!(inst.private_ip.as_deref(), Some("172.17.0.9"));
+    assert_eq!(
+        svc.reconcile_all().await.unwrap(),
+        0,
+        "the list confirms the row"
+    );
+    // As if the container restarted behind our back at another address.
+    let mut row = repo.get(me.user_id, inst.id).await.unwrap();
+    row.private_ip = Some("172.17.0.250".into());
+    repo.update(&row).await.unwrap();
+    svc.reconcile_all().await.unwrap();
+    let now = repo.get(me.user_id, inst.id).await.unwrap();
+    assert_eq!(now.private_ip.as_deref(), Some("172.17.0.9"));
+    assert_eq!(now.state, InstanceState::Running);
 }
