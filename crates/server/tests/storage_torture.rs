@@ -300,6 +300,12 @@ struct Upload {
     doubtful: BTreeSet<i32>,
     /// A complete or abort of it had an unknown outcome: it may be gone.
     maybe_gone: bool,
+    /// A stray part's upload had an unknown outcome. Writes outlive their
+    /// request (`detached`): one whose body arrived whole commits even
+    /// when its client went away, so that stray part may land after the
+    /// right one was acknowledged, and a completion then meets its ETag
+    /// (`InvalidPart`), as on S3.
+    stray_in_flight: bool,
 }
 
 /// What the workers and the checks share.
@@ -1031,6 +1037,7 @@ async fn multipart(w: &World, c: &Clients, rng: &mut StdRng, abort: bool) {
                 acked: BTreeMap::new(),
                 doubtful: BTreeSet::new(),
                 maybe_gone: false,
+                stray_in_flight: false,
             }
         }
     };
@@ -1133,6 +1140,7 @@ async fn multipart(w: &World, c: &Clients, rng: &mut StdRng, abort: bool) {
                     if let Fail::Unknown(msg) = &fail {
                         w.unexpected("UploadPart", msg);
                     }
+                    up.stray_in_flight |= !right;
                     w.count("UploadPart", Outcome::Unknown);
                     w.uploads.lock().unwrap().push(up);
                     return;
@@ -1211,6 +1219,14 @@ async fn multipart(w: &World, c: &Clients, rng: &mut StdRng, abort: bool) {
     }
     let settled = matches!(aborted, Some(Ok(_)));
     match result {
+        // A stray part landed late: upload every part again, then retry.
+        Err(Fail::Definite(code)) if code == "InvalidPart" && up.stray_in_flight => {
+            w.finish(op, Err(Fail::Definite(code)));
+            if !settled {
+                up.doubtful.extend(up.acked.keys().copied());
+                w.uploads.lock().unwrap().push(up);
+            }
+        }
         Err(Fail::Definite(code)) if !lost_race(&code) => {
             w.problem(format!(
                 "CompleteMultipartUpload {bucket}/{key} {}: {code}",
