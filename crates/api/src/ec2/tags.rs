@@ -260,8 +260,9 @@ fn known_filter(name: &str) -> bool {
 /// One row of DescribeTags: an instance's EC2 id, a key and its value.
 type TagRow = (String, String, String);
 
-/// Whether `row` of `inst` passes `f`.
-fn passes(f: &Filter, inst: &Instance, (id, key, value): &TagRow) -> bool {
+/// Whether `row` passes `f`; `all` is the row's instance's every tag
+/// (for `tag:<key>`).
+fn passes(f: &Filter, all: &[(String, String)], (id, key, value): &TagRow) -> bool {
     match f.name.as_str() {
         "key" => f.any(key),
         "value" => f.any(value),
@@ -269,7 +270,7 @@ fn passes(f: &Filter, inst: &Instance, (id, key, value): &TagRow) -> bool {
         "resource-type" => f.any("instance"),
         name => name
             .strip_prefix("tag:")
-            .is_some_and(|k| tags(inst).iter().any(|(tk, tv)| tk == k && f.any(tv))),
+            .is_some_and(|k| all.iter().any(|(tk, tv)| tk == k && f.any(tv))),
     }
 }
 
@@ -294,9 +295,10 @@ pub async fn describe(ctx: Ec2Context<'_>) -> Result<String, Ec2Error> {
     let mut rows: Vec<TagRow> = Vec::new();
     for inst in &instances {
         let id = inst.ec2_id().to_string();
-        for (key, value) in tags(inst) {
-            let row = (id.clone(), key, value);
-            if filters.iter().all(|f| passes(f, inst, &row)) {
+        let all = tags(inst);
+        for (key, value) in &all {
+            let row = (id.clone(), key.clone(), value.clone());
+            if filters.iter().all(|f| passes(f, &all, &row)) {
                 rows.push(row);
             }
         }
@@ -384,6 +386,8 @@ mod tests {
     #[test]
     fn describe_filters_read_rows() {
         let inst = sample();
+        let all = tags(&inst);
+        let passes_on = |f: &Filter, _: &Instance, row: &TagRow| passes(f, &all, row);
         let row = (
             inst.ec2_id().to_string(),
             "env".to_owned(),
@@ -393,14 +397,14 @@ mod tests {
             name: name.into(),
             values: vec![v.into()],
         };
-        assert!(passes(&f("key", "e*"), &inst, &row));
-        assert!(!passes(&f("key", "Name"), &inst, &row));
-        assert!(passes(&f("value", "prod*"), &inst, &row));
-        assert!(passes(&f("resource-type", "instance"), &inst, &row));
-        assert!(!passes(&f("resource-type", "volume"), &inst, &row));
-        assert!(passes(&f("resource-id", &row.0), &inst, &row));
-        assert!(passes(&f("tag:Name", "web"), &inst, &row));
-        assert!(!passes(&f("tag:Name", "db"), &inst, &row));
+        assert!(passes_on(&f("key", "e*"), &inst, &row));
+        assert!(!passes_on(&f("key", "Name"), &inst, &row));
+        assert!(passes_on(&f("value", "prod*"), &inst, &row));
+        assert!(passes_on(&f("resource-type", "instance"), &inst, &row));
+        assert!(!passes_on(&f("resource-type", "volume"), &inst, &row));
+        assert!(passes_on(&f("resource-id", &row.0), &inst, &row));
+        assert!(passes_on(&f("tag:Name", "web"), &inst, &row));
+        assert!(!passes_on(&f("tag:Name", "db"), &inst, &row));
         assert!(known_filter("tag:x") && !known_filter("tag:") && !known_filter("owner-id"));
         assert!(accepted_edit("ResourceId.3") && accepted_edit("Tag.2.Value"));
         assert!(!accepted_edit("Tags.1.Key") && !accepted_edit("Tag.1.Other"));

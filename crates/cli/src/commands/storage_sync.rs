@@ -335,6 +335,26 @@ fn refuse_emptying(
     Ok(())
 }
 
+/// The objects `--delete` removes (none without it): the destination's
+/// `keys` under `prefix` that the source lacks, except excluded paths and
+/// folder markers (`photos/`, which stand for a directory, not a file).
+fn doomed_objects<'a>(
+    keys: impl Iterator<Item = &'a str>,
+    prefix: &str,
+    filter: &Filter,
+    delete: bool,
+) -> Vec<&'a str> {
+    if !delete {
+        return Vec::new();
+    }
+    keys.filter(|key| !key.ends_with('/'))
+        .filter(|key| {
+            key.strip_prefix(prefix)
+                .is_some_and(|rel| !filter.excludes(rel))
+        })
+        .collect()
+}
+
 /// Says one line per action when there is no progress bar to show it.
 fn say(out: &Output, text: &str) {
     if !out.json && !out.stderr_tty {
@@ -392,21 +412,8 @@ async fn sync_up(
             why,
         });
     }
-    // What is left of the listing has no file: deleted with --delete,
-    // except excluded paths and folder markers (`photos/`, which stand for
-    // a directory, not a file).
-    let doomed: Vec<&str> = if opts.delete {
-        remote
-            .into_keys()
-            .filter(|key| !key.ends_with('/'))
-            .filter(|key| {
-                key.strip_prefix(prefix)
-                    .is_some_and(|rel| !filter.excludes(rel))
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
+    // What is left of the listing has no file.
+    let doomed = doomed_objects(remote.into_keys(), prefix, filter, opts.delete);
     let from = root.display().to_string();
     let to = format!("{bucket}/{prefix}");
     refuse_emptying(
@@ -665,19 +672,8 @@ async fn sync_across(
         };
         copies.push((object, key, why));
     }
-    // As up: what is left of the destination has no source, and goes
-    // with --delete, except excluded paths and folder markers.
-    let doomed: Vec<&str> = if opts.delete {
-        dest.into_keys()
-            .filter(|key| !key.ends_with('/'))
-            .filter(|key| {
-                key.strip_prefix(to_prefix)
-                    .is_some_and(|rel| !filter.excludes(rel))
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
+    // What is left of the destination has no source.
+    let doomed = doomed_objects(dest.into_keys(), to_prefix, filter, opts.delete);
     let from = format!("{bucket}/{prefix}");
     let to = format!("{to_bucket}/{to_prefix}");
     refuse_emptying(

@@ -272,14 +272,13 @@ impl ComputeService {
         }
     }
 
-    /// The CPU (billionths) and memory (bytes) limits of the type named
-    /// `type_name`, its vCPUs capped at the host's.
+    /// The CPU (billionths) and memory (bytes) limits of `itype`, its
+    /// vCPUs capped at the host's.
     async fn limits(
         &self,
         driver: &Arc<dyn ComputeDriver>,
-        type_name: &str,
+        itype: &InstanceType,
     ) -> CoreResult<(i64, i64)> {
-        let itype = instance_type(type_name)?;
         let cpus = itype.vcpus.min(self.host_cpus(driver).await?);
         Ok((
             i64::from(cpus) * 1_000_000_000,
@@ -337,7 +336,7 @@ impl ComputeService {
                 .unwrap_or(DEFAULT_INSTANCE_TYPE),
         )?;
         let driver = self.driver()?.clone();
-        let (nano_cpus, memory_bytes) = self.limits(&driver, itype.name).await?;
+        let (nano_cpus, memory_bytes) = self.limits(&driver, &itype).await?;
         driver.ensure_image(&request.image).await?;
 
         let now = now_utc();
@@ -719,7 +718,7 @@ impl ComputeService {
         // A type the catalogue no longer has (or a row from before types
         // were recorded) keeps the limits the container has.
         let limits = match instance_type(&inst.instance_type) {
-            Ok(t) => Some(self.limits(&driver, t.name).await?),
+            Ok(t) => Some(self.limits(&driver, &t).await?),
             Err(_) => None,
         };
         let previous = (inst.state, inst.state_reason.clone());
