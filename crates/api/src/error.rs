@@ -113,9 +113,10 @@ pub fn s3_code(err: &CoreError) -> (StatusCode, S3ErrorCode) {
                 (StatusCode::CONFLICT, S3ErrorCode::BucketAlreadyOwnedByYou)
             }
             ConflictKind::BucketNotEmpty => (StatusCode::CONFLICT, S3ErrorCode::BucketNotEmpty),
-            ConflictKind::PortInUse | ConflictKind::InvalidState | ConflictKind::LastKey => {
-                (StatusCode::CONFLICT, S3ErrorCode::OperationAborted)
-            }
+            ConflictKind::PortInUse
+            | ConflictKind::InvalidState
+            | ConflictKind::LastKey
+            | ConflictKind::TokenReused => (StatusCode::CONFLICT, S3ErrorCode::OperationAborted),
         },
         CoreError::TooLarge(_) => (StatusCode::BAD_REQUEST, S3ErrorCode::EntityTooLarge),
         CoreError::BadDigest(_) => (StatusCode::BAD_REQUEST, S3ErrorCode::BadDigest),

@@ -240,6 +240,7 @@ mod tests {
             env: BTreeMap::from([("B".into(), "2".into()), ("A".into(), "1".into())]),
             command: Some(vec!["sleep".into(), "60".into()]),
             tags: BTreeMap::from([("env".into(), "dev".into())]),
+            origin: None,
             created_at: datetime!(2026-03-04 05:06:07.123456789 UTC),
             updated_at: datetime!(2026-03-04 05:06:08 UTC),
             deleted_at: None,

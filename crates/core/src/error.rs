@@ -64,6 +64,8 @@ pub enum ConflictKind {
     InvalidState,
     /// The operation would remove the caller's last API key.
     LastKey,
+    /// A client token was used before with other parameters.
+    TokenReused,
 }
 
 /// What is wrong with the parts named to complete a multipart upload.

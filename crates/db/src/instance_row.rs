@@ -1,6 +1,8 @@
 //! Encoding of instance fields that both backends store as TEXT.
 
-use miniaws_core::compute::{Instance, InstanceId, InstanceState, PortMapping, PublishedPort};
+use miniaws_core::compute::{
+    ClientToken, Instance, InstanceId, InstanceState, LaunchOrigin, PortMapping, PublishedPort,
+};
 use miniaws_core::error::ConflictKind;
 use miniaws_core::identity::UserId;
 use miniaws_core::{CoreError, CoreResult};
@@ -11,7 +13,8 @@ use uuid::Uuid;
 /// The columns every instance query selects, in this order.
 pub(crate) const INSTANCE_COLUMNS: &str = "id, owner_id, name, image, instance_type, status, \
      state_reason, exit_code, container_id, ports, published_ports, private_ip, env, command, \
-     tags, created_at, updated_at, deleted_at";
+     tags, created_at, updated_at, deleted_at, launch_first, launch_index, client_token, \
+     launch_digest";
 
 /// An instance row with its TEXT-encoded fields still encoded.
 pub(crate) struct RawInstance {
@@ -33,6 +36,10 @@ pub(crate) struct RawInstance {
     pub created_at: Option<OffsetDateTime>,
     pub updated_at: Option<OffsetDateTime>,
     pub deleted_at: Option<OffsetDateTime>,
+    pub launch_first: Option<Uuid>,
+    pub launch_index: i64,
+    pub client_token: Option<String>,
+    pub launch_digest: Option<String>,
 }
 
 fn corrupt(id: Uuid, what: &str, detail: impl std::fmt::Display) -> CoreError {
@@ -55,6 +62,18 @@ impl RawInstance {
         };
         let tags: BTreeMap<String, String> =
             serde_json::from_str(&self.tags).map_err(|e| corrupt(id, "tags", e))?;
+        let origin = match (self.launch_first, self.client_token) {
+            (None, None) => None,
+            (first, token) => Some(LaunchOrigin {
+                first: InstanceId::from_uuid(first.unwrap_or(id)),
+                index: u32::try_from(self.launch_index)
+                    .map_err(|e| corrupt(id, "launch_index", e))?,
+                token: token.map(|value| ClientToken {
+                    value,
+                    digest: self.launch_digest.unwrap_or_default(),
+                }),
+            }),
+        };
         Ok(Instance {
             id: InstanceId::from_uuid(id),
             owner: UserId::from_uuid(self.owner.unwrap_or(Uuid::nil())),
@@ -78,6 +97,7 @@ impl RawInstance {
             env,
             command,
             tags,
+            origin,
             created_at: self.created_at.unwrap_or(OffsetDateTime::UNIX_EPOCH),
             updated_at: self.updated_at.unwrap_or(OffsetDateTime::UNIX_EPOCH),
             deleted_at: self.deleted_at,
@@ -104,17 +124,43 @@ pub(crate) fn command_text(instance: &Instance) -> Option<String> {
         .map(|c| serde_json::to_string(c).unwrap_or_else(|_| "[]".into()))
 }
 
+/// The parts of an instance's launch origin as stored: `launch_first`,
+/// `launch_index`, `client_token`, `launch_digest`.
+pub(crate) fn origin_columns(
+    instance: &Instance,
+) -> (Option<Uuid>, i32, Option<&str>, Option<&str>) {
+    match &instance.origin {
+        None => (None, 0, None, None),
+        Some(o) => (
+            Some(o.first.as_uuid()),
+            i32::try_from(o.index).unwrap_or(i32::MAX),
+            o.token.as_ref().map(|t| t.value.as_str()),
+            o.token.as_ref().map(|t| t.digest.as_str()),
+        ),
+    }
+}
+
 /// The conflict of an insert refused by a unique index: the instance's
 /// EC2 id taken (index `instances_ec2_id_idx`, whose column Postgres
-/// names as the constraint and SQLite in its message), else its name.
+/// names as the constraint and SQLite in its message), its client token
+/// and launch index taken (`instances_client_token_idx`), else its name.
 pub(crate) fn insert_conflict(err: &sqlx::Error, instance: &Instance) -> CoreError {
-    let on_ec2_id = match err {
+    let on = |index: &str, column: &str| match err {
         sqlx::Error::Database(db) => {
-            db.constraint() == Some("instances_ec2_id_idx") || db.message().contains("ec2_id")
+            db.constraint() == Some(index) || db.message().contains(column)
         }
         _ => false,
     };
-    if on_ec2_id {
+    if on("instances_client_token_idx", "client_token") {
+        return CoreError::conflict(
+            ConflictKind::AlreadyExists,
+            format!(
+                "a launch with the client token `{}` is already recorded",
+                instance.client_token().unwrap_or_default()
+            ),
+        );
+    }
+    if on("instances_ec2_id_idx", "ec2_id") {
         CoreError::conflict(
             ConflictKind::AlreadyExists,
             format!(

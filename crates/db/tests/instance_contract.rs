@@ -6,8 +6,8 @@
 mod common;
 
 use miniaws_core::compute::{
-    Ec2InstanceId, Instance, InstanceId, InstancePosition, InstanceRepo, InstanceState, ListQuery,
-    PortMapping, Protocol, PublishedPort,
+    ClientToken, Ec2InstanceId, Instance, InstanceId, InstancePosition, InstanceRepo,
+    InstanceState, LaunchOrigin, ListQuery, PortMapping, Protocol, PublishedPort,
 };
 use miniaws_core::error::ConflictKind;
 use miniaws_core::identity::{ApiKeyId, KeyName, NewApiKey, User, UserId};
@@ -52,6 +52,7 @@ fn instance(owner: UserId, name: &str, at: i64) -> Instance {
             ("café ☕".to_owned(), "\"quoted\" = {json}".to_owned()),
             ("empty".to_owned(), String::new()),
         ]),
+        origin: None,
         created_at: t(at),
         updated_at: t(at),
         deleted_at: None,
@@ -364,6 +365,78 @@ fn cases() -> Vec<Case> {
                             .await
                             .unwrap()
                     );
+                })
+            },
+        ),
+        (
+            "a launch origin reads back, and a client token finds its launch in order",
+            |c| {
+                Box::pin(async move {
+                    let token = |value: &str| {
+                        Some(ClientToken {
+                            value: value.into(),
+                            digest: "digest".into(),
+                        })
+                    };
+                    let mut first = instance(c.alice, "a", 0);
+                    let mut second = instance(c.alice, "b", 0);
+                    let origin = |index| {
+                        Some(LaunchOrigin {
+                            first: first.id,
+                            index,
+                            token: token("Tok-1"),
+                        })
+                    };
+                    // Inserted out of launch order: the answer is in it.
+                    second.origin = origin(1);
+                    first.origin = origin(0);
+                    c.repo.insert(&second).await.unwrap();
+                    c.repo.insert(&first).await.unwrap();
+                    let found = c.repo.find_by_client_token(c.alice, "Tok-1").await;
+                    assert_eq!(found.unwrap(), vec![first.clone(), second.clone()]);
+                    // Case-sensitive, and the owner's only.
+                    assert!(
+                        c.repo
+                            .find_by_client_token(c.alice, "tok-1")
+                            .await
+                            .unwrap()
+                            .is_empty()
+                    );
+                    assert!(
+                        c.repo
+                            .find_by_client_token(c.bob, "Tok-1")
+                            .await
+                            .unwrap()
+                            .is_empty()
+                    );
+                    // A group without a token reads back too.
+                    let mut grouped = instance(c.alice, "c", 1);
+                    grouped.origin = Some(LaunchOrigin {
+                        first: first.id,
+                        index: 7,
+                        token: None,
+                    });
+                    c.repo.insert(&grouped).await.unwrap();
+                    assert_eq!(c.repo.get(c.alice, grouped.id).await.unwrap(), grouped);
+                    // One token, one launch: a second instance at a taken
+                    // place is refused, whatever its name.
+                    let mut again = instance(c.alice, "d", 2);
+                    again.origin = first.origin.clone();
+                    let err = c.repo.insert(&again).await.unwrap_err();
+                    assert!(
+                        matches!(
+                            &err,
+                            CoreError::Conflict {
+                                kind: ConflictKind::AlreadyExists,
+                                message,
+                            } if message.contains("client token")
+                        ),
+                        "{err:?}"
+                    );
+                    // Bob may use the same token.
+                    let mut bobs = instance(c.bob, "a", 3);
+                    bobs.origin = first.origin.clone();
+                    c.repo.insert(&bobs).await.expect("another owner's token");
                 })
             },
         ),

@@ -971,7 +971,11 @@ async fn ec2_clients(backend: Backend) {
     let live_before = alice
         .ec2_text(
             &cli,
-            &["describe-instances", "--query", "length(Reservations[])"],
+            &[
+                "describe-instances",
+                "--query",
+                "length(Reservations[].Instances[])",
+            ],
         )
         .await;
     let stdout = script_ok(
@@ -1096,7 +1100,7 @@ assert set(ids) <= set(seen)
 one = ec2.describe_instances(Filters=[{"Name": "instance-id", "Values": [ids[0]]}])
 assert [i["InstanceId"] for res in one["Reservations"] for i in res["Instances"]] == [ids[0]], one
 by_key = ec2.describe_instances(Filters=[{"Name": "tag-key", "Values": ["miniaws:command"]}, {"Name": "instance-id", "Values": ids[:2]}])
-assert len(by_key["Reservations"]) == 2, by_key
+assert [[i["InstanceId"] for i in res["Instances"]] for res in by_key["Reservations"]] == [ids[:2]], by_key
 assert code_of(ec2.describe_instances, InstanceIds=["i-00000000000000000"]) == "InvalidInstanceID.NotFound"
 assert code_of(ec2.describe_instances, InstanceIds=[ids[0]], MaxResults=5) == "InvalidParameterCombination"
 assert code_of(ec2.stop_instances, InstanceIds=ids, Hibernate=True) == "UnsupportedOperation"
@@ -1145,3 +1149,132 @@ assert s == 200 and 'xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"' in b and 
 print("launched " + ",".join(ids))
 print("boto3 ok")
 "#;
+
+/// RunInstances' `ClientToken` is stored with the instances: a retry
+/// answers the same reservation after a restart, concurrent retries
+/// launch once, other parameters are `IdempotentParameterMismatch`, and
+/// DescribeInstances shows the token, the reservation and the launch
+/// indexes.
+#[tokio::test]
+async fn client_tokens_survive_a_restart_sqlite() {
+    client_tokens_survive_a_restart(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn client_tokens_survive_a_restart_postgres() {
+    client_tokens_survive_a_restart(Backend::Postgres).await;
+}
+
+const TOKEN_SCRIPT: &str = r#"
+import os, sys, threading
+import boto3
+from botocore.exceptions import ClientError
+ec2 = boto3.client("ec2", endpoint_url=os.environ["ENDPOINT"], region_name="us-east-1")
+IMAGE = os.environ["IMAGE"]
+cmd = [{"ResourceType": "instance", "Tags": [{"Key": "miniaws:command", "Value": "sleep 3600"}, {"Key": "team", "Value": "a"}]}]
+def launch(token, count=2, tags=cmd):
+    return ec2.run_instances(ImageId=IMAGE, MinCount=count, MaxCount=count, TagSpecifications=tags, ClientToken=token)
+def code_of(call, **kw):
+    try:
+        call(**kw)
+    except ClientError as e:
+        return e.response["Error"]["Code"]
+    raise SystemExit(f"{call} succeeded")
+def check(r, ids, reservation):
+    assert r["ReservationId"] == reservation, (r["ReservationId"], reservation)
+    assert [i["InstanceId"] for i in r["Instances"]] == ids, r["Instances"]
+step = sys.argv[1]
+if step == "first":
+    r = launch("keep-1")
+    ids = [i["InstanceId"] for i in r["Instances"]]
+    assert r["ReservationId"] == "r-" + ids[0][2:], r["ReservationId"]
+    assert [i["AmiLaunchIndex"] for i in r["Instances"]] == [0, 1], r["Instances"]
+    # Eight concurrent tries of one new token: one launch, one answer.
+    seen, errors = [], []
+    def one():
+        try:
+            seen.append(tuple(i["InstanceId"] for i in launch("race-1", count=1)["Instances"]))
+        except Exception as e:
+            errors.append(e)
+    threads = [threading.Thread(target=one) for _ in range(8)]
+    for t in threads: t.start()
+    for t in threads: t.join()
+    assert not errors and len(set(seen)) == 1 and len(seen) == 8, (seen, errors)
+    print("ids " + ",".join(ids) + " " + r["ReservationId"] + " " + seen[0][0])
+else:
+    ids = os.environ["IDS"].split(",")
+    reservation = os.environ["RESERVATION"]
+    check(launch("keep-1"), ids, reservation)
+    assert code_of(ec2.run_instances, ImageId=IMAGE, MinCount=1, MaxCount=1, ClientToken="keep-1") == "IdempotentParameterMismatch"
+    other = [{"ResourceType": "instance", "Tags": [{"Key": "miniaws:command", "Value": "sleep 3600"}, {"Key": "team", "Value": "b"}]}]
+    assert code_of(ec2.run_instances, ImageId=IMAGE, MinCount=2, MaxCount=2, TagSpecifications=other, ClientToken="keep-1") == "IdempotentParameterMismatch"
+    d = ec2.describe_instances(Filters=[{"Name": "client-token", "Values": ["keep-1"]}])
+    assert [res["ReservationId"] for res in d["Reservations"]] == [reservation], d
+    got = d["Reservations"][0]["Instances"]
+    assert [(i["InstanceId"], i["AmiLaunchIndex"], i["ClientToken"]) for i in got] == [(ids[0], 0, "keep-1"), (ids[1], 1, "keep-1")], got
+    by_res = ec2.describe_instances(Filters=[{"Name": "reservation-id", "Values": [reservation]}, {"Name": "launch-index", "Values": ["1"]}])
+    assert [i["InstanceId"] for res in by_res["Reservations"] for i in res["Instances"]] == [ids[1]], by_res
+    race = os.environ["RACE"]
+    assert [i["InstanceId"] for i in launch("race-1", count=1)["Instances"]] == [race]
+    ec2.terminate_instances(InstanceIds=ids + [race])
+    ec2.get_waiter("instance_terminated").wait(InstanceIds=ids + [race])
+    # Terminated, the launch is still the token's answer.
+    again = launch("keep-1")
+    check(again, ids, reservation)
+    assert all(i["State"]["Name"] == "terminated" for i in again["Instances"]), again
+    # A token of 65 characters is refused before anything is launched.
+    assert code_of(ec2.run_instances, ImageId=IMAGE, MinCount=1, MaxCount=1, ClientToken="x" * 65) == "InvalidParameterValue"
+    print("retried ok")
+"#;
+
+async fn client_tokens_survive_a_restart(backend: Backend) {
+    let Some(python) = tool("MINIAWS_TEST_PYTHON") else {
+        return;
+    };
+    let Some((mut server, image)) = compute_support::server(backend).await else {
+        return;
+    };
+    let mut guard = ContainerGuard::new();
+    let (native, key, frank) = guard.aws_user(&server, "token-frank").await;
+    let out = script_ok(
+        frank
+            .command(&python)
+            .arg("-c")
+            .arg(TOKEN_SCRIPT)
+            .arg("first")
+            .env("IMAGE", &image),
+        "ids ",
+    )
+    .await;
+    let line = out
+        .lines()
+        .find_map(|l| l.strip_prefix("ids "))
+        .expect("the script names its launch");
+    let parts: Vec<&str> = line.split(' ').collect();
+    let before = native.list_instances(true).await.expect("list").len();
+    assert_eq!(before, 3, "two launched with keep-1, one by the race");
+
+    server.restart().await;
+    // The restarted server listens on new ports: same key, new address.
+    let frank = AwsClients::new(&server, &key);
+    script_ok(
+        frank
+            .command(&python)
+            .arg("-c")
+            .arg(TOKEN_SCRIPT)
+            .arg("retry")
+            .env("IMAGE", &image)
+            .env("IDS", parts[0])
+            .env("RESERVATION", parts[1])
+            .env("RACE", parts[2]),
+        "retried ok",
+    )
+    .await;
+    let native = server.client().with_api_key(key.key.clone());
+    assert_eq!(
+        native.list_instances(true).await.expect("list").len(),
+        before,
+        "no retry launched anything"
+    );
+    assert!(containers_of(&key.user_id.to_string()).is_empty());
+}

@@ -1,7 +1,9 @@
 //! DescribeInstances: the caller's instances (terminated ones for an hour,
 //! as EC2), by `InstanceId.N` or filtered by `Filter.N`, paged with
-//! `MaxResults`/`NextToken`. Each instance is a reservation of its own:
-//! reservations are not stored.
+//! `MaxResults`/`NextToken`. The instances one RunInstances launched are
+//! one reservation; any other instance is a reservation of its own. (A
+//! page cut by `MaxResults` may end in the middle of a reservation: its
+//! other instances come on the next page, as a reservation item again.)
 
 use miniaws_core::compute::{Instance, InstancePosition, MAX_PAGE_SIZE};
 use time::OffsetDateTime;
@@ -70,6 +72,9 @@ impl Filter {
             "instance-type" => any(&inst.instance_type),
             "image-id" => any(&inst.image),
             "private-ip-address" => inst.private_ip.as_deref().is_some_and(any),
+            "reservation-id" => any(&inst.reservation_id()),
+            "client-token" => inst.client_token().is_some_and(any),
+            "launch-index" => any(&inst.launch_index().to_string()),
             "tag-key" => tags.iter().any(|(k, _)| any(k)),
             "tag-value" => tags.iter().any(|(_, v)| any(v)),
             name => match name.strip_prefix("tag:") {
@@ -82,7 +87,8 @@ impl Filter {
 
 /// The filter names DescribeInstances knows, for its error message.
 const FILTER_NAMES: &str = "instance-id, instance-state-name, instance-state-code, \
-     instance-type, image-id, private-ip-address, tag:<key>, tag-key and tag-value";
+     instance-type, image-id, private-ip-address, reservation-id, client-token, launch-index, \
+     tag:<key>, tag-key and tag-value";
 
 /// Whether DescribeInstances knows the filter `name`.
 fn known_filter(name: &str) -> bool {
@@ -94,6 +100,9 @@ fn known_filter(name: &str) -> bool {
             | "instance-type"
             | "image-id"
             | "private-ip-address"
+            | "reservation-id"
+            | "client-token"
+            | "launch-index"
             | "tag-key"
             | "tag-value"
     ) || name.strip_prefix("tag:").is_some_and(|k| !k.is_empty())
@@ -208,15 +217,16 @@ pub async fn handle(ctx: Ec2Context<'_>) -> Result<String, Ec2Error> {
     }
     let mut w = XmlWriter::response("DescribeInstances", &ctx.request_id);
     w.element("reservationSet", |w| {
-        for inst in &selected {
+        for group in reservations(&selected) {
             w.element("item", |w| {
-                w.leaf(
-                    "reservationId",
-                    &inst.ec2_id().as_str().replacen("i-", "r-", 1),
-                );
-                w.leaf("ownerId", &inst.owner.to_string());
+                w.leaf("reservationId", &group[0].reservation_id());
+                w.leaf("ownerId", &group[0].owner.to_string());
                 w.element("groupSet", |_| {});
-                w.element("instancesSet", |w| write_instance(w, inst, &ctx.region));
+                w.element("instancesSet", |w| {
+                    for inst in &group {
+                        write_instance(w, inst, &ctx.region);
+                    }
+                });
             });
         }
     });
@@ -224,6 +234,26 @@ pub async fn handle(ctx: Ec2Context<'_>) -> Result<String, Ec2Error> {
         w.leaf("nextToken", &token);
     }
     Ok(w.finish("DescribeInstances"))
+}
+
+/// The instances grouped by reservation, each group where its first
+/// instance is in `instances` and in launch order within.
+fn reservations(instances: &[Instance]) -> Vec<Vec<&Instance>> {
+    let mut groups: Vec<Vec<&Instance>> = Vec::new();
+    let mut at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for inst in instances {
+        match at.entry(inst.reservation_id()) {
+            std::collections::hash_map::Entry::Occupied(e) => groups[*e.get()].push(inst),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(groups.len());
+                groups.push(vec![inst]);
+            }
+        }
+    }
+    for g in &mut groups {
+        g.sort_by_key(|i| i.launch_index());
+    }
+    groups
 }
 
 #[cfg(test)]

@@ -136,6 +136,10 @@ pub fn from_core(err: CoreError) -> Ec2Error {
             kind: ConflictKind::InvalidState,
             message,
         } => Ec2Error::incorrect_state(message),
+        CoreError::Conflict {
+            kind: ConflictKind::TokenReused,
+            message,
+        } => Ec2Error::new(S::BAD_REQUEST, "IdempotentParameterMismatch", message),
         CoreError::Unauthorized(m) => Ec2Error::new(S::UNAUTHORIZED, "AuthFailure", m),
         CoreError::Forbidden(m) => Ec2Error::new(S::FORBIDDEN, "UnauthorizedOperation", m),
         CoreError::Unavailable { .. } | CoreError::InsufficientStorage { .. } => {

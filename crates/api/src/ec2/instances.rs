@@ -71,7 +71,7 @@ pub fn write_instance(w: &mut XmlWriter, inst: &Instance, region: &str) {
             w.leaf("privateIpAddress", ip);
         }
         w.leaf("reason", inst.state_reason.as_deref().unwrap_or(""));
-        w.leaf("amiLaunchIndex", "0");
+        w.leaf("amiLaunchIndex", &inst.launch_index().to_string());
         w.element("productCodes", |_| {});
         w.leaf("instanceType", &inst.instance_type);
         w.leaf("launchTime", &ec2_time(inst.created_at));
@@ -94,6 +94,9 @@ pub fn write_instance(w: &mut XmlWriter, inst: &Instance, region: &str) {
         w.leaf("rootDeviceType", "ebs");
         w.element("blockDeviceMapping", |_| {});
         w.leaf("virtualizationType", "hvm");
+        if let Some(token) = inst.client_token() {
+            w.leaf("clientToken", token);
+        }
         w.element("tagSet", |w| {
             for (k, v) in tags(inst) {
                 w.element("item", |w| {
@@ -244,6 +247,7 @@ pub(crate) mod tests {
             env: BTreeMap::new(),
             command: Some(vec!["sleep".into(), "1 000".into(), "it's".into()]),
             tags: BTreeMap::from([("env".to_owned(), "prod & <dev>".to_owned())]),
+            origin: None,
             created_at: at,
             updated_at: at,
             deleted_at: None,

@@ -9,21 +9,23 @@
 //! dropped.
 //!
 //! `ClientToken` (which the aws CLI and boto3 always send) makes the
-//! launch idempotent as on EC2, for the life of the server process: a
-//! retry with the same token and parameters answers the instances the
-//! first launch made (as they are now) instead of launching again; the
-//! same token with other parameters is `IdempotentParameterMismatch`.
-//! The tokens are kept in memory (the last [`MAX_TOKENS`]), not stored: a
-//! retry across a server restart launches again.
+//! launch idempotent as on EC2: a retry with the same token and
+//! parameters answers the instances the first launch made (as they are
+//! now, terminated ones included) instead of launching again; the same
+//! token with other parameters is `IdempotentParameterMismatch`. The token
+//! is stored with the instances (see `ComputeService::launch_all`), so
+//! this holds across restarts, and DescribeInstances shows it.
+//!
+//! The instances of one request are one reservation, named after the
+//! first of them, and carry their place in it (`amiLaunchIndex`).
 
 use http::StatusCode;
 use miniaws_core::compute::{
-    COMMAND_TAG, Ec2InstanceId, Instance, InstanceId, LaunchRequest, PORTS_TAG, split_command,
-    validate_tag,
+    COMMAND_TAG, ClientToken, Ec2InstanceId, Instance, InstanceId, LaunchRequest, PORTS_TAG,
+    split_command, validate_tag,
 };
-use miniaws_core::identity::UserId;
-use std::collections::{BTreeMap, VecDeque};
-use std::sync::LazyLock;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 
 use super::error::{Ec2Error, from_core};
 use super::instances::write_instance;
@@ -33,24 +35,6 @@ use super::{Ec2Context, dry_run};
 
 /// The most instances one RunInstances may launch.
 pub const MAX_COUNT: i64 = 20;
-
-/// How many client tokens are remembered (the oldest go first).
-pub const MAX_TOKENS: usize = 10_000;
-
-/// What a client token launched: the request's parameters (without the
-/// token) and the instances.
-struct Launched {
-    params: String,
-    instances: Vec<InstanceId>,
-}
-
-/// The launches of client tokens, by owner and token, oldest first.
-type TokenLog = VecDeque<((UserId, String), Launched)>;
-
-/// Launches with a token hold this lock throughout, so that two
-/// concurrent retries launch once.
-static TOKENS: LazyLock<futures::lock::Mutex<TokenLog>> =
-    LazyLock::new(|| futures::lock::Mutex::new(VecDeque::new()));
 
 fn accepted(k: &str) -> bool {
     matches!(
@@ -123,10 +107,11 @@ async fn launch(
     ctx: &Ec2Context<'_>,
     requests: Vec<(InstanceId, LaunchRequest)>,
     image: &str,
+    token: Option<ClientToken>,
 ) -> Result<Vec<Instance>, Ec2Error> {
     ctx.state
         .compute
-        .launch_all(ctx.caller, requests)
+        .launch_all(ctx.caller, requests, token)
         .await
         .map_err(|e| match e {
             // The image is the AMI: EC2 names it in its own words.
@@ -199,59 +184,21 @@ pub async fn handle(ctx: Ec2Context<'_>) -> Result<String, Ec2Error> {
     if p.bool("DryRun")? {
         return Err(dry_run());
     }
-    let launched = match p.get("ClientToken").filter(|t| !t.is_empty()) {
-        None => launch(&ctx, requests, &image).await?,
+    let token = match p.get("ClientToken").filter(|t| !t.is_empty()) {
+        None => None,
         Some(token) => {
-            if token.len() > 64 {
-                return Err(Ec2Error::invalid_value(
-                    "The ClientToken is longer than 64 characters",
-                ));
-            }
-            let key = (ctx.caller.user_id, token.to_owned());
-            let signature = p.without("ClientToken");
-            let mut tokens = TOKENS.lock().await;
-            match tokens.iter().find(|(k, _)| *k == key) {
-                Some((_, earlier)) if earlier.params != signature => {
-                    return Err(Ec2Error::new(
-                        StatusCode::BAD_REQUEST,
-                        "IdempotentParameterMismatch",
-                        "The ClientToken was used before with other parameters; use a new token",
-                    ));
-                }
-                Some((_, earlier)) => {
-                    let mut now = Vec::with_capacity(earlier.instances.len());
-                    for id in &earlier.instances {
-                        now.push(
-                            ctx.state
-                                .compute
-                                .get(ctx.caller, *id)
-                                .await
-                                .map_err(from_core)?,
-                        );
-                    }
-                    now
-                }
-                None => {
-                    let launched = launch(&ctx, requests, &image).await?;
-                    if tokens.len() >= MAX_TOKENS {
-                        tokens.pop_front();
-                    }
-                    tokens.push_back((
-                        key,
-                        Launched {
-                            params: signature,
-                            instances: launched.iter().map(|i| i.id).collect(),
-                        },
-                    ));
-                    launched
-                }
-            }
+            let digest = hex::encode(Sha256::digest(p.without("ClientToken").as_bytes()));
+            Some(
+                ClientToken::new(token, digest)
+                    .map_err(|e| Ec2Error::invalid_value(e.to_string()))?,
+            )
         }
     };
+    let launched = launch(&ctx, requests, &image, token).await?;
     let mut w = XmlWriter::response("RunInstances", &ctx.request_id);
     let reservation = launched
         .first()
-        .map(|i| i.ec2_id().as_str().replacen("i-", "r-", 1))
+        .map(Instance::reservation_id)
         .unwrap_or_default();
     w.leaf("reservationId", &reservation);
     w.leaf("ownerId", &ctx.caller.user_id.to_string());

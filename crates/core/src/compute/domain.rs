@@ -725,6 +725,10 @@ pub struct Instance {
     pub command: Option<Vec<String>>,
     /// Its tags beyond the name (see [`super::tags`]).
     pub tags: BTreeMap<String, String>,
+    /// The launch request it came from, when that request launched
+    /// several instances or carried a client token; `None` for an
+    /// instance launched alone without one.
+    pub origin: Option<LaunchOrigin>,
     /// When it was launched.
     pub created_at: OffsetDateTime,
     /// When it last changed.
@@ -733,7 +737,81 @@ pub struct Instance {
     pub deleted_at: Option<OffsetDateTime>,
 }
 
+/// Where an instance comes from: one launch request, which may have
+/// launched several (EC2's reservation) and may have carried a client
+/// token that makes it idempotent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LaunchOrigin {
+    /// The request's first instance, which names the reservation.
+    pub first: InstanceId,
+    /// The instance's place in the request, from 0 (EC2's
+    /// `amiLaunchIndex`).
+    pub index: u32,
+    /// The request's client token, if it carried one.
+    pub token: Option<ClientToken>,
+}
+
+/// The most characters of a client token (EC2's limit).
+pub const MAX_CLIENT_TOKEN_CHARS: usize = 64;
+
+/// A client token: a retry of a launch with the same token and the same
+/// parameters answers the instances the first one launched instead of
+/// launching again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientToken {
+    /// The token, as the client sent it (case-sensitive).
+    pub value: String,
+    /// A digest of the request's other parameters, which a retry must
+    /// repeat.
+    pub digest: String,
+}
+
+impl ClientToken {
+    /// A token checked against EC2's rule: 1 to 64 printable ASCII
+    /// characters.
+    ///
+    /// # Errors
+    /// `InvalidInput` naming the rule.
+    pub fn new(value: &str, digest: impl Into<String>) -> CoreResult<Self> {
+        if value.is_empty() || value.len() > MAX_CLIENT_TOKEN_CHARS {
+            return Err(CoreError::invalid(format!(
+                "a client token has 1 to {MAX_CLIENT_TOKEN_CHARS} characters; this one has {}",
+                value.chars().count()
+            )));
+        }
+        if !value.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
+            return Err(CoreError::invalid(
+                "a client token is printable ASCII characters only",
+            ));
+        }
+        Ok(Self {
+            value: value.to_owned(),
+            digest: digest.into(),
+        })
+    }
+}
+
 impl Instance {
+    /// The id of the reservation it belongs to in the EC2-compatible API:
+    /// its launch request's first instance's, in the `r-` form.
+    pub fn reservation_id(&self) -> String {
+        let first = self.origin.as_ref().map_or(self.id, |o| o.first);
+        Ec2InstanceId::of(first).as_str().replacen("i-", "r-", 1)
+    }
+
+    /// Its place in its launch request, from 0.
+    pub fn launch_index(&self) -> u32 {
+        self.origin.as_ref().map_or(0, |o| o.index)
+    }
+
+    /// The client token it was launched with, if any.
+    pub fn client_token(&self) -> Option<&str> {
+        self.origin
+            .as_ref()
+            .and_then(|o| o.token.as_ref())
+            .map(|t| t.value.as_str())
+    }
+
     /// Its name and tags, what a tag edit changes.
     pub fn labels(&self) -> super::tags::Labels {
         super::tags::Labels {

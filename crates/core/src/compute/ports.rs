@@ -62,6 +62,10 @@ pub trait InstanceRepo: Send + Sync {
     /// other owners').
     async fn get_by_ec2_id(&self, owner: UserId, id: &Ec2InstanceId) -> CoreResult<Instance>;
 
+    /// The instances `owner` launched with a client token (terminated
+    /// ones included), in launch order; empty when there are none.
+    async fn find_by_client_token(&self, owner: UserId, token: &str) -> CoreResult<Vec<Instance>>;
+
     /// Fetches an instance whoever owns it (for the reconciler).
     async fn find(&self, id: InstanceId) -> CoreResult<Option<Instance>>;
 

@@ -4,14 +4,16 @@
 
 use futures::lock::{Mutex as AsyncMutex, OwnedMutexGuard};
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::hash::Hash;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::domain::{
-    DEFAULT_INSTANCE_TYPE, Ec2InstanceId, INSTANCE_TYPES, Instance, InstanceId, InstanceName,
-    InstancePosition, InstanceState, InstanceType, LaunchRequest, PortMapping, Protocol,
-    PublishedPort, instance_type, validate_command, validate_env, validate_image,
+    ClientToken, DEFAULT_INSTANCE_TYPE, Ec2InstanceId, INSTANCE_TYPES, Instance, InstanceId,
+    InstanceName, InstancePosition, InstanceState, InstanceType, LaunchOrigin, LaunchRequest,
+    PortMapping, Protocol, PublishedPort, instance_type, validate_command, validate_env,
+    validate_image,
 };
 use super::exec::{ExecRun, ExecSpec};
 use super::ports::{
@@ -21,7 +23,7 @@ use super::ports::{
 use super::tags::{Labels, validate_tags};
 use crate::clock::now_utc;
 use crate::error::{ConflictKind, CoreError, CoreResult, Dependency};
-use crate::identity::Caller;
+use crate::identity::{Caller, UserId};
 
 /// Default page size of instance lists.
 pub const DEFAULT_PAGE_SIZE: u32 = 100;
@@ -70,29 +72,55 @@ pub struct ComputeService {
     repo: Arc<dyn InstanceRepo>,
     driver: Option<Arc<dyn ComputeDriver>>,
     settings: ComputeSettings,
-    locks: Mutex<HashMap<InstanceId, Arc<AsyncMutex<()>>>>,
+    locks: LockMap<InstanceId>,
+    /// Launches with a client token hold their owner's and token's lock
+    /// throughout, so that concurrent retries launch once.
+    token_locks: LockMap<(UserId, String)>,
     /// Host CPU count once known (0: not asked yet).
     host_cpus: AtomicU32,
 }
 
-/// Holds one instance's lock; removes the map entry when nobody else wants it.
-struct InstanceLock<'a> {
-    id: InstanceId,
-    locks: &'a Mutex<HashMap<InstanceId, Arc<AsyncMutex<()>>>>,
+/// Locks by key (an instance, a client token): one async mutex per key
+/// while someone holds or awaits it.
+type LockMap<K> = Mutex<HashMap<K, Arc<AsyncMutex<()>>>>;
+
+/// Holds one key's lock; removes the map entry when nobody else wants it.
+struct KeyLock<'a, K: Eq + Hash> {
+    key: K,
+    locks: &'a LockMap<K>,
     guard: Option<OwnedMutexGuard<()>>,
 }
 
-impl Drop for InstanceLock<'_> {
+impl<K: Eq + Hash> Drop for KeyLock<'_, K> {
     fn drop(&mut self) {
         let mut map = self
             .locks
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         // The map and our guard each hold one reference; more means waiters.
-        if map.get(&self.id).is_some_and(|m| Arc::strong_count(m) <= 2) {
-            map.remove(&self.id);
+        if map
+            .get(&self.key)
+            .is_some_and(|m| Arc::strong_count(m) <= 2)
+        {
+            map.remove(&self.key);
         }
         self.guard.take();
+    }
+}
+
+/// Takes `key`'s lock in `locks`, waiting for its holder.
+async fn lock_key<K: Eq + Hash + Clone>(locks: &LockMap<K>, key: K) -> KeyLock<'_, K> {
+    let mutex = {
+        let mut map = locks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        map.entry(key.clone()).or_default().clone()
+    };
+    let guard = mutex.lock_owned().await;
+    KeyLock {
+        key,
+        locks,
+        guard: Some(guard),
     }
 }
 
@@ -227,6 +255,7 @@ impl ComputeService {
             driver,
             settings,
             locks: Mutex::new(HashMap::new()),
+            token_locks: Mutex::new(HashMap::new()),
             host_cpus: AtomicU32::new(0),
         }
     }
@@ -245,20 +274,8 @@ impl ComputeService {
         self.driver.as_ref().ok_or_else(docker_not_configured)
     }
 
-    async fn lock(&self, id: InstanceId) -> InstanceLock<'_> {
-        let mutex = {
-            let mut map = self
-                .locks
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            map.entry(id).or_default().clone()
-        };
-        let guard = mutex.lock_owned().await;
-        InstanceLock {
-            id,
-            locks: &self.locks,
-            guard: Some(guard),
-        }
+    async fn lock(&self, id: InstanceId) -> KeyLock<'_, InstanceId> {
+        lock_key(&self.locks, id).await
     }
 
     async fn host_cpus(&self, driver: &Arc<dyn ComputeDriver>) -> CoreResult<u32> {
@@ -321,6 +338,18 @@ impl ComputeService {
         id: InstanceId,
         request: LaunchRequest,
     ) -> CoreResult<Instance> {
+        self.launch_from(caller, id, request, None).await
+    }
+
+    /// [`launch_as`](Self::launch_as) recording the launch request the
+    /// instance is part of.
+    async fn launch_from(
+        &self,
+        caller: Caller,
+        id: InstanceId,
+        request: LaunchRequest,
+        origin: Option<LaunchOrigin>,
+    ) -> CoreResult<Instance> {
         let name = InstanceName::parse(&request.name)?;
         validate_image(&request.image)?;
         let ports = PortMapping::parse_list(&request.ports)?;
@@ -356,6 +385,7 @@ impl ComputeService {
             env: request.env,
             command: request.command,
             tags: request.tags,
+            origin,
             created_at: now,
             updated_at: now,
             deleted_at: None,
@@ -386,22 +416,83 @@ impl ComputeService {
         }
     }
 
-    /// Launches one instance per request (with the id it names), all or nothing: when one launch
-    /// fails, the instances launched before it are discarded (container
-    /// and row removed, as a failed launch leaves nothing) and its error
-    /// is returned. The EC2 API's RunInstances with a count above one.
+    /// Launches one instance per request (with the id it names), all or
+    /// nothing: when one launch fails, the instances launched before it
+    /// are discarded (container and row removed, as a failed launch leaves
+    /// nothing) and its error is returned. The EC2 API's RunInstances.
+    ///
+    /// With a client token, the launch happens once: when `caller`
+    /// launched with that token before (and it succeeded), the instances it
+    /// launched are answered as they are now, in launch order, and nothing
+    /// is launched. The token is stored with the instances, so this holds
+    /// across restarts; a failed launch stores nothing, so its retry
+    /// launches. (A crash in the middle of a launch of several leaves those
+    /// launched so far, which a retry answers.)
     ///
     /// # Errors
-    /// As [`launch`](Self::launch).
-    #[tracing::instrument(skip(self, requests), fields(count = requests.len()))]
+    /// As [`launch`](Self::launch); `Conflict(TokenReused)` when the token
+    /// was used before with other parameters (another digest).
+    #[tracing::instrument(skip(self, requests, token), fields(count = requests.len()))]
     pub async fn launch_all(
         &self,
         caller: Caller,
         requests: Vec<(InstanceId, LaunchRequest)>,
+        token: Option<ClientToken>,
     ) -> CoreResult<Vec<Instance>> {
+        let Some(token) = token else {
+            return self.launch_group(caller, requests, None).await;
+        };
+        let _lock = lock_key(&self.token_locks, (caller.user_id, token.value.clone())).await;
+        let earlier = self
+            .repo
+            .find_by_client_token(caller.user_id, &token.value)
+            .await?;
+        if earlier.is_empty() {
+            return self.launch_group(caller, requests, Some(token)).await;
+        }
+        let repeats = earlier.iter().all(|i| {
+            i.origin
+                .as_ref()
+                .and_then(|o| o.token.as_ref())
+                .is_some_and(|t| t.digest == token.digest)
+        });
+        if !repeats {
+            return Err(CoreError::conflict(
+                ConflictKind::TokenReused,
+                format!(
+                    "the client token `{}` was used before with other parameters; \
+                     use a new token for a new launch",
+                    token.value
+                ),
+            ));
+        }
+        tracing::info!(
+            count = earlier.len(),
+            "launch repeated with its client token: nothing launched"
+        );
+        Ok(earlier)
+    }
+
+    /// Launches the requests as one group (see [`launch_all`](Self::launch_all)).
+    async fn launch_group(
+        &self,
+        caller: Caller,
+        requests: Vec<(InstanceId, LaunchRequest)>,
+        token: Option<ClientToken>,
+    ) -> CoreResult<Vec<Instance>> {
+        let first = requests.first().map(|(id, _)| *id);
+        let grouped = requests.len() > 1 || token.is_some();
         let mut launched: Vec<Instance> = Vec::with_capacity(requests.len());
-        for (id, request) in requests {
-            match self.launch_as(caller, id, request).await {
+        for (index, (id, request)) in requests.into_iter().enumerate() {
+            let origin = match first {
+                Some(first) if grouped => Some(LaunchOrigin {
+                    first,
+                    index: u32::try_from(index).unwrap_or(u32::MAX),
+                    token: token.clone(),
+                }),
+                _ => None,
+            };
+            match self.launch_from(caller, id, request, origin).await {
                 Ok(inst) => launched.push(inst),
                 Err(err) => {
                     for inst in launched {

@@ -51,6 +51,18 @@ impl InstanceRepo for FakeRepo {
             .cloned()
             .ok_or_else(|| CoreError::not_found(Resource::Instance, id.to_string()))
     }
+    async fn find_by_client_token(&self, owner: UserId, token: &str) -> CoreResult<Vec<Instance>> {
+        let mut out: Vec<Instance> = self
+            .rows
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.owner == owner && r.client_token() == Some(token))
+            .cloned()
+            .collect();
+        out.sort_by_key(Instance::launch_index);
+        Ok(out)
+    }
     async fn find(&self, id: InstanceId) -> CoreResult<Option<Instance>> {
         Ok(self
             .rows
@@ -555,6 +567,120 @@ async fn a_missing_image_or_taken_port_leaves_nothing_behind() {
     assert_eq!(driver.count(), 0);
 }
 
+fn token(value: &str, digest: &str) -> Option<ClientToken> {
+    Some(ClientToken::new(value, digest).expect("a valid token"))
+}
+
+#[tokio::test]
+async fn a_client_token_launches_once() {
+    let (svc, repo, driver) = setup();
+    let who = caller();
+    let two = || vec![(InstanceId::new(), req("a")), (InstanceId::new(), req("b"))];
+    let first = svc.launch_all(who, two(), token("t1", "d1")).await.unwrap();
+    assert_eq!(first.len(), 2);
+    assert_eq!(first[1].client_token(), Some("t1"));
+    // The retry answers the same instances, in launch order, and launches
+    // nothing (the names are taken, so a launch would fail besides).
+    let again = svc.launch_all(who, two(), token("t1", "d1")).await.unwrap();
+    let ids = |v: &[Instance]| v.iter().map(|i| i.id).collect::<Vec<_>>();
+    assert_eq!(ids(&again), ids(&first));
+    assert_eq!(driver.count(), 2);
+    // The same token with other parameters.
+    let err = svc
+        .launch_all(who, two(), token("t1", "d2"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CoreError::Conflict {
+                kind: ConflictKind::TokenReused,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // Tokens are the caller's: another owner's equal token launches.
+    let other = caller();
+    let theirs = svc
+        .launch_all(other, two(), token("t1", "d2"))
+        .await
+        .unwrap();
+    assert_eq!(theirs.len(), 2);
+    assert_eq!(repo.rows.lock().unwrap().len(), 4);
+    // A terminated instance is still the token's answer.
+    svc.terminate(who, first[0].id).await.unwrap();
+    let after = svc.launch_all(who, two(), token("t1", "d1")).await.unwrap();
+    assert_eq!(ids(&after), ids(&first));
+    assert_eq!(after[0].state, InstanceState::Terminated);
+}
+
+#[tokio::test]
+async fn a_failed_launch_keeps_no_token() {
+    let (svc, _repo, driver) = setup();
+    let who = caller();
+    driver.taken_ports.lock().unwrap().insert(8080);
+    let taken = LaunchRequest {
+        ports: vec!["8080:80".into()],
+        ..req("a")
+    };
+    let err = svc
+        .launch_all(who, vec![(InstanceId::new(), taken)], token("t", "d"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CoreError::Conflict { .. }), "{err:?}");
+    // The retry launches (here after the port was freed).
+    driver.taken_ports.lock().unwrap().clear();
+    let taken = LaunchRequest {
+        ports: vec!["8080:80".into()],
+        ..req("a")
+    };
+    let ok = svc
+        .launch_all(who, vec![(InstanceId::new(), taken)], token("t", "d"))
+        .await
+        .unwrap();
+    assert_eq!(ok[0].client_token(), Some("t"));
+    assert_eq!(
+        ok[0].reservation_id(),
+        ok[0].ec2_id().as_str().replacen("i-", "r-", 1)
+    );
+}
+
+#[tokio::test]
+async fn concurrent_retries_of_one_token_launch_once() {
+    let (svc, repo, _driver) = setup();
+    let svc = Arc::new(svc);
+    let who = caller();
+    let tasks: Vec<_> = (0..8)
+        .map(|n| {
+            let svc = svc.clone();
+            tokio::spawn(async move {
+                // Each try names its instance differently: only the one
+                // that launches may succeed with its own name.
+                let r = vec![(InstanceId::new(), req(&format!("try{n}")))];
+                svc.launch_all(who, r, token("same", "d")).await
+            })
+        })
+        .collect();
+    let mut answered = HashSet::new();
+    for t in tasks {
+        let got = t.await.unwrap().unwrap();
+        answered.insert(got[0].id);
+    }
+    assert_eq!(answered.len(), 1);
+    assert_eq!(repo.rows.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn client_tokens_follow_ec2s_rule() {
+    assert!(ClientToken::new("a", "d").is_ok());
+    assert!(ClientToken::new(&"x".repeat(64), "d").is_ok());
+    assert!(ClientToken::new("", "d").is_err());
+    assert!(ClientToken::new(&"x".repeat(65), "d").is_err());
+    assert!(ClientToken::new("é", "d").is_err());
+    assert!(ClientToken::new("a\nb", "d").is_err());
+}
+
 #[tokio::test]
 async fn launch_all_keeps_nothing_when_one_launch_fails() {
     let (svc, repo, driver) = setup();
@@ -573,7 +699,7 @@ async fn launch_all_keeps_nothing_when_one_launch_fails() {
         .into_iter()
         .map(|r| (InstanceId::new(), r))
         .collect();
-    let err = svc.launch_all(who, requests).await.unwrap_err();
+    let err = svc.launch_all(who, requests, None).await.unwrap_err();
     assert!(matches!(err, CoreError::Conflict { .. }), "{err:?}");
     assert!(repo.rows.lock().unwrap().is_empty());
     assert_eq!(driver.count(), 0);
@@ -582,10 +708,19 @@ async fn launch_all_keeps_nothing_when_one_launch_fails() {
         .launch_all(
             who,
             vec![(InstanceId::new(), req("a")), (InstanceId::new(), req("b"))],
+            None,
         )
         .await
         .expect("launched");
     assert_eq!(ok.len(), 2);
+    // One request, one reservation: the first instance's.
+    assert_eq!(ok[0].reservation_id(), ok[1].reservation_id());
+    assert_eq!(
+        ok[0].reservation_id(),
+        ok[0].ec2_id().as_str().replacen("i-", "r-", 1)
+    );
+    assert_eq!((ok[0].launch_index(), ok[1].launch_index()), (0, 1));
+    assert_eq!(ok[0].client_token(), None);
     assert_eq!(repo.rows.lock().unwrap().len(), 2);
     assert_eq!(driver.count(), 2);
     let by_ec2 = svc.get_by_ec2_id(who, &ok[1].ec2_id()).await.unwrap();

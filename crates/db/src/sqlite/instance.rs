@@ -13,7 +13,8 @@ use sqlx::sqlite::{SqlitePool, SqliteRow};
 use super::{fmt_time, parse_opt_time, parse_uuid};
 use crate::error::{db_err, is_unique_violation};
 use crate::instance_row::{
-    INSTANCE_COLUMNS, RawInstance, command_text, env_text, insert_conflict, name_taken, tags_text,
+    INSTANCE_COLUMNS, RawInstance, command_text, env_text, insert_conflict, name_taken,
+    origin_columns, tags_text,
 };
 
 /// Instances in SQLite.
@@ -49,6 +50,14 @@ fn from_row(row: &SqliteRow) -> CoreResult<Instance> {
             created_at: parse_opt_time(row.try_get("created_at")?)?,
             updated_at: parse_opt_time(row.try_get("updated_at")?)?,
             deleted_at: parse_opt_time(row.try_get("deleted_at")?)?,
+            launch_first: row
+                .try_get::<Option<String>, _>("launch_first")?
+                .as_deref()
+                .map(parse_uuid)
+                .transpose()?,
+            launch_index: row.try_get("launch_index")?,
+            client_token: row.try_get("client_token")?,
+            launch_digest: row.try_get("launch_digest")?,
         })
     };
     raw().map_err(db_err)?.decode()
@@ -57,11 +66,13 @@ fn from_row(row: &SqliteRow) -> CoreResult<Instance> {
 #[async_trait]
 impl InstanceRepo for SqliteInstanceRepo {
     async fn insert(&self, i: &Instance) -> CoreResult<()> {
+        let (first, index, token, digest) = origin_columns(i);
         sqlx::query(
             "INSERT INTO instances (id, owner_id, name, image, instance_type, status, state_reason,
                 exit_code, container_id, ports, published_ports, env, command, created_at,
-                updated_at, deleted_at, ec2_id, tags, private_ip)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+                updated_at, deleted_at, ec2_id, tags, private_ip, launch_first, launch_index,
+                client_token, launch_digest)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
         )
         .bind(i.id.to_string())
         .bind(i.owner.to_string())
@@ -82,6 +93,10 @@ impl InstanceRepo for SqliteInstanceRepo {
         .bind(i.ec2_id().as_str())
         .bind(tags_text(&i.tags))
         .bind(&i.private_ip)
+        .bind(first.map(|u| u.to_string()))
+        .bind(index)
+        .bind(token)
+        .bind(digest)
         .execute(&self.pool)
         .await
         .map_err(|e| {
@@ -118,6 +133,21 @@ impl InstanceRepo for SqliteInstanceRepo {
             .map_err(db_err)?
             .ok_or_else(|| CoreError::not_found(Resource::Instance, id.to_string()))?;
         from_row(&row)
+    }
+
+    async fn find_by_client_token(&self, owner: UserId, token: &str) -> CoreResult<Vec<Instance>> {
+        // An index range scan of `instances_client_token_idx`.
+        let sql = format!(
+            "SELECT {INSTANCE_COLUMNS} FROM instances \
+             WHERE owner_id = ?1 AND client_token = ?2 ORDER BY launch_index"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(owner.to_string())
+            .bind(token)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(from_row).collect()
     }
 
     async fn find(&self, id: InstanceId) -> CoreResult<Option<Instance>> {
