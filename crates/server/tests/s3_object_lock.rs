@@ -1650,7 +1650,213 @@ async fn run(backend: Backend) {
     copy_locks(&a).await;
     markers_and_denied_changes(&a).await;
     lock_writes_need_permission(&a, &b).await;
+    default_retention_needs_checksums(&server, &alice, &a, &native).await;
     lifecycle_keeps_locked(&server, backend, &a).await;
+}
+
+/// Asserts S3's refusal of `request` ("Put Object", "Put Part") without a
+/// checksum of its body.
+fn refused_unsummed<T: std::fmt::Debug, E>(
+    r: Result<T, aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>>,
+    request: &str,
+) where
+    E: aws_sdk_s3::error::ProvideErrorMetadata + std::fmt::Debug,
+{
+    let e = r.expect_err("refused without a checksum");
+    let message = aws_sdk_s3::error::ProvideErrorMetadata::message(&e)
+        .unwrap_or_default()
+        .to_owned();
+    let (code, status) = code_of(&e);
+    assert_eq!(
+        (code.as_str(), status),
+        ("InvalidRequest", 400),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!(
+            "Content-MD5 OR x-amz-checksum- HTTP header is required for {request}"
+        )),
+        "{message}"
+    );
+}
+
+/// S3 refuses a PutObject or UploadPart without a checksum of its body
+/// ("Content-MD5 OR x-amz-checksum- HTTP header is required for Put
+/// Object / Put Part requests with Object Lock parameters") when the new
+/// version will be locked: by the bucket's default retention, or (parts)
+/// by the lock the upload was created with. Nothing is stored then. A
+/// client that sends checksums (the SDK's default) is unaffected, and so
+/// are a bucket with Object Lock but no default, a part copied from an
+/// object, and the native API.
+async fn default_retention_needs_checksums(
+    server: &TestServer,
+    key: &miniaws_client::CreatedKey,
+    s3: &Client,
+    native: &miniaws_client::Client,
+) {
+    let bare = s3_client_with(
+        &server.aws_url(),
+        &key.access_key_id,
+        &key.secret_access_key,
+        |c| c.request_checksum_calculation(RequestChecksumCalculation::WhenRequired),
+    );
+    let md5_of_x = "ndTkYSaMgDT1yFZOFVxnpg==";
+    let b = "ol-default-sums";
+    create_locked(s3, b).await;
+    governance_day_by_default(s3, b).await;
+    let unsummed = bare
+        .put_object()
+        .bucket(b)
+        .key("bare")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await;
+    refused_unsummed(unsummed, "Put Object");
+    let versions = s3.list_object_versions().bucket(b).send().await.unwrap();
+    assert!(versions.versions().is_empty(), "nothing stored");
+    // With Content-MD5, or the SDK's default CRC32: stored, and locked.
+    bare.put_object()
+        .bucket(b)
+        .key("md5")
+        .content_md5(md5_of_x)
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .expect("with Content-MD5");
+    put(s3, b, "crc", |r| r).await;
+    for k in ["md5", "crc"] {
+        let r = s3.get_object_retention().bucket(b).key(k).send().await;
+        let mode = r
+            .expect("a default retention")
+            .retention()
+            .and_then(|r| r.mode().cloned());
+        assert_eq!(mode, Some(ObjectLockRetentionMode::Governance), "{k}");
+    }
+    // The native API has no such rule: its write gets the default too.
+    native
+        .put_object(b, "native", &b"x"[..], None)
+        .await
+        .expect("a native write");
+    let r = s3
+        .get_object_retention()
+        .bucket(b)
+        .key("native")
+        .send()
+        .await;
+    assert!(r.is_ok(), "the native write is locked by default: {r:?}");
+
+    // Parts of an upload into that bucket.
+    let upload = bare
+        .create_multipart_upload()
+        .bucket(b)
+        .key("mp")
+        .send()
+        .await
+        .expect("CreateMultipartUpload");
+    let id = upload.upload_id().expect("an upload id");
+    let part = |n: i32| {
+        bare.upload_part()
+            .bucket(b)
+            .key("mp")
+            .upload_id(id)
+            .part_number(n)
+            .body(ByteStream::from_static(b"x"))
+    };
+    refused_unsummed(part(1).send().await, "Put Part");
+    let parts = s3
+        .list_parts()
+        .bucket(b)
+        .key("mp")
+        .upload_id(id)
+        .send()
+        .await
+        .unwrap();
+    assert!(parts.parts().is_empty(), "no part stored");
+    let etag = part(1)
+        .content_md5(md5_of_x)
+        .send()
+        .await
+        .expect("a part with Content-MD5")
+        .e_tag()
+        .expect("an ETag")
+        .to_owned();
+    // A part copied from an object has no body of its own to sum.
+    let copied = bare
+        .upload_part_copy()
+        .bucket(b)
+        .key("mp")
+        .upload_id(id)
+        .part_number(2)
+        .copy_source(format!("{b}/md5"))
+        .send()
+        .await
+        .expect("UploadPartCopy");
+    assert!(copied.copy_part_result().is_some(), "{copied:?}");
+    // Completed from the summed part (the copied one, not named, goes).
+    bare.complete_multipart_upload()
+        .bucket(b)
+        .key("mp")
+        .upload_id(id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .parts(CompletedPart::builder().part_number(1).e_tag(etag).build())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("CompleteMultipartUpload");
+    let r = s3.get_object_retention().bucket(b).key("mp").send().await;
+    assert!(
+        r.is_ok(),
+        "the completed object is locked by default: {r:?}"
+    );
+
+    // Object Lock without a default: nothing to lock, no checksum needed,
+    // unless the write or the upload asks for a lock.
+    let plain = "ol-no-default";
+    create_locked(s3, plain).await;
+    bare.put_object()
+        .bucket(plain)
+        .key("bare")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .expect("no default retention, no checksum needed");
+    let held = bare
+        .create_multipart_upload()
+        .bucket(plain)
+        .key("held")
+        .object_lock_legal_hold_status(ObjectLockLegalHoldStatus::On)
+        .send()
+        .await
+        .expect("CreateMultipartUpload with a legal hold");
+    let held_id = held.upload_id().expect("an upload id");
+    let held_part = bare
+        .upload_part()
+        .bucket(plain)
+        .key("held")
+        .upload_id(held_id)
+        .part_number(1)
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await;
+    refused_unsummed(held_part, "Put Part");
+    let free = bare
+        .create_multipart_upload()
+        .bucket(plain)
+        .key("free")
+        .send()
+        .await
+        .expect("CreateMultipartUpload");
+    bare.upload_part()
+        .bucket(plain)
+        .key("free")
+        .upload_id(free.upload_id().expect("an upload id"))
+        .part_number(1)
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .expect("a part of an upload that locks nothing");
 }
 
 #[tokio::test]

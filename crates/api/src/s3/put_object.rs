@@ -33,7 +33,7 @@ use super::convert::{
 };
 use super::expiration::expiration_header;
 use super::object_lock::requested_lock;
-use super::request_options::{sse_s3, stored_class};
+use super::request_options::{carries_checksum, sse_s3, stored_class};
 use super::tagging::header_tags;
 use super::write_conditions::write_condition;
 use super::{MiniS3, bucket_error, caller, detached, object_error};
@@ -46,6 +46,9 @@ pub(super) async fn handle(
     let caller = caller(&req)?;
     // Without a checksum of its own, the object gets S3's default one.
     let check = checksum_request(&req.headers)?.unwrap_or_else(ChecksumRequest::s3_default);
+    // A write the bucket's default retention will lock needs a checksum
+    // of its body (checked with the bucket, before the body is read).
+    let summed = carries_checksum(&req.headers);
     let input = req.input;
     if input.write_offset_bytes.is_some() {
         return Err(s3_error!(
@@ -104,6 +107,7 @@ pub(super) async fn handle(
                 body,
                 content_length,
                 expected_md5,
+                summed,
             )
             .await;
         // A refused or failed write: its own error, told apart from the

@@ -288,7 +288,9 @@ pub fn asks_object_lock<'a>(op: &str, get: impl Fn(&str) -> Option<&'a str>) -> 
 
 /// Whether a request carries a checksum of its body (`Content-MD5`, an
 /// `x-amz-checksum-*` header or trailer, or `x-amz-sdk-checksum-algorithm`),
-/// which S3 requires of a PutObject with Object Lock parameters.
+/// which S3 requires of a PutObject with Object Lock parameters, and of a
+/// PutObject or UploadPart whose object the bucket's default retention
+/// will lock.
 fn has_checksum<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> bool {
     [
         "content-md5",
@@ -300,6 +302,11 @@ fn has_checksum<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> bool {
         || super::body::ALGORITHMS
             .iter()
             .any(|a| get(a.header()).is_some())
+}
+
+/// [`has_checksum`] of a request's headers.
+pub fn carries_checksum(headers: &HeaderMap) -> bool {
+    has_checksum(&|n: &str| headers.get(n).and_then(|v| v.to_str().ok()))
 }
 
 /// Checks a write (`op`) of `key` asking for Object Lock in `bucket`:

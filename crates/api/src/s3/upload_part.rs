@@ -10,6 +10,7 @@ use s3s::{S3Request, S3Response, S3Result};
 
 use super::body::{Algorithm, checked_body, checksum_request};
 use super::convert::{StoredChecksums, content_md5, etag};
+use super::request_options::carries_checksum;
 use super::{MiniS3, caller, detached, part_number};
 use crate::linger::SharedBody;
 
@@ -20,6 +21,8 @@ pub(super) async fn handle(
     let caller = caller(&req)?;
     let check = checksum_request(&req.headers)?;
     let client_checksum = check.is_some();
+    // A part of an object that will be locked needs a checksum of its body.
+    let summed = carries_checksum(&req.headers);
     let input = req.input;
     let number = part_number(input.part_number)?;
     let expected_md5 = content_md5(input.content_md5.as_deref())?;
@@ -45,6 +48,7 @@ pub(super) async fn handle(
                 content_length,
                 expected_md5,
                 client_checksum,
+                summed,
                 move || {
                     computed.checksum().map(|(a, value)| PartChecksum {
                         algorithm: a.core(),

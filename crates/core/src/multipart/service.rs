@@ -17,10 +17,10 @@ use crate::clock::now_utc;
 use crate::error::{CoreError, CoreResult, PartProblem};
 use crate::identity::Caller;
 use crate::storage::{
-    Access, BlobId, Bucket, ByteStream, CommitObject, ETag, GetObjectOptions, GetObjectOutput,
-    LifecycleConfiguration, ObjectExpiry, ObjectKey, ObjectMeta, ObjectPart, Reader, S3Action,
-    StorageService, UploadAbort, VersionId, WriteCondition, commit_error, object_write,
-    validate_object_fields,
+    Access, BlobId, Bucket, BucketLookup, ByteStream, CommitObject, ETag, GetObjectOptions,
+    GetObjectOutput, LifecycleConfiguration, ObjectExpiry, ObjectKey, ObjectLock, ObjectLockConfig,
+    ObjectMeta, ObjectPart, Reader, S3Action, StorageService, UploadAbort, VersionId,
+    WriteCondition, commit_error, lock_needs_checksum, object_write, validate_object_fields,
 };
 use crate::{Resource, StopRequested};
 
@@ -179,11 +179,25 @@ impl MultipartService {
         id: &str,
         action: S3Action,
     ) -> CoreResult<(MultipartUpload, Option<LifecycleConfiguration>)> {
-        let access = Access::object(action, key);
-        let (bucket, lifecycle) = self
-            .storage
-            .bucket_with_lifecycle(caller, bucket, access)
+        let (upload, found) = self
+            .upload_and_bucket(caller, bucket, key, id, action)
             .await?;
+        Ok((upload, found.lifecycle))
+    }
+
+    /// [`upload_of`](Self::upload_of), with its bucket as the lookup read
+    /// it (lifecycle, Object Lock).
+    async fn upload_and_bucket(
+        &self,
+        caller: Caller,
+        bucket: &str,
+        key: &str,
+        id: &str,
+        action: S3Action,
+    ) -> CoreResult<(MultipartUpload, BucketLookup)> {
+        let access = Access::object(action, key);
+        let found = self.storage.bucket_lookup(caller, bucket, access).await?;
+        let bucket = &found.bucket;
         let no_such = || CoreError::not_found(Resource::Upload, id);
         let id: UploadId = id.parse().map_err(|_| no_such())?;
         let upload = self
@@ -194,7 +208,7 @@ impl MultipartService {
                 u.bucket == bucket.name && u.key.as_str() == key && u.owner == caller.user_id
             })
             .ok_or_else(no_such)?;
-        Ok((upload, lifecycle))
+        Ok((upload, found))
     }
 
     /// Stores part `part_number` of an upload from `body`. `checksum` is
@@ -211,9 +225,17 @@ impl MultipartService {
     /// checksum, CRC64NVME, to the uploaded object)").
     ///
     /// # Errors
+    /// `summed` says the request carries a checksum of its body (or needs
+    /// none, as a part copied from an object): S3 refuses a part without
+    /// one when the object will be locked — the upload was created with a
+    /// retention or legal hold, or the bucket has a default retention
+    /// ([`lock_needs_checksum`]) — before a byte is read.
+    ///
+    /// # Errors
     /// `NotFound(Upload)`, bucket errors, `InvalidInput` for a part number
     /// outside 1..=10000, a short body, or a missing or other-algorithm
-    /// checksum; `TooLarge`, `BadDigest`.
+    /// checksum; `InvalidRequest` for a missing checksum of a locked
+    /// upload's part; `TooLarge`, `BadDigest`.
     #[allow(clippy::too_many_arguments)]
     #[tracing::instrument(skip(self, body, checksum), fields(owner = %caller.user_id))]
     pub async fn upload_part(
@@ -227,12 +249,16 @@ impl MultipartService {
         content_length: Option<u64>,
         expected_md5: Option<[u8; 16]>,
         client_checksum: bool,
+        summed: bool,
         checksum: impl FnOnce() -> Option<PartChecksum> + Send,
     ) -> CoreResult<Part> {
         check_part_number(part_number)?;
-        let upload = self
-            .upload_of(caller, bucket, key, upload_id, S3Action::PutObject)
+        let (upload, found) = self
+            .upload_and_bucket(caller, bucket, key, upload_id, S3Action::PutObject)
             .await?;
+        if !summed && will_be_locked(&upload, found.object_lock.as_ref()) {
+            return Err(lock_needs_checksum("Put Part"));
+        }
         // Every part of an upload without an algorithm gets its CRC64NVME
         // as it streams: the default checksum of a part sent without one,
         // and in any case what completion combines into the object's
@@ -350,6 +376,8 @@ impl MultipartService {
             Some(length),
             None,
             false,
+            // No body of the request's own to sum.
+            true,
             checksum,
         )
         .await
@@ -1110,6 +1138,14 @@ fn check_part_checksum(
             a.name().to_ascii_lowercase()
         ))),
     }
+}
+
+/// Whether the object `upload` completes into will be locked: the upload
+/// was created with a retention or legal hold, or its bucket (`config`)
+/// gives new versions a default retention.
+fn will_be_locked(upload: &MultipartUpload, config: Option<&ObjectLockConfig>) -> bool {
+    let asked = ObjectLock::take_from_headers(&mut upload.headers.clone());
+    asked.retention.is_some() || asked.legal_hold || ObjectLockConfig::retains_by_default(config)
 }
 
 fn check_part_number(n: u32) -> CoreResult<()> {

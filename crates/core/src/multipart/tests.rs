@@ -312,6 +312,7 @@ impl Fixture {
                 Some(data.len() as u64),
                 None,
                 false,
+                true,
                 || None,
             )
             .await
@@ -591,6 +592,7 @@ async fn abort_removes_the_parts_and_the_upload() {
             None,
             None,
             false,
+            true,
             || None,
         )
         .await;
@@ -665,6 +667,7 @@ async fn part_numbers_are_checked_before_a_byte_is_stored() {
                 None,
                 None,
                 false,
+                true,
                 || None,
             )
             .await;
@@ -1046,6 +1049,7 @@ async fn checksummed_uploads_keep_part_checksums_and_get_a_composite() {
                 None,
                 None,
                 false,
+                true,
                 || sum,
             )
             .await
@@ -1275,6 +1279,7 @@ async fn parts_of_an_upload_without_an_algorithm_get_the_default_crc64nvme() {
             None,
             None,
             true,
+            true,
             || Some(own.clone()),
         )
         .await
@@ -1454,6 +1459,7 @@ async fn completion_composes_the_parts_and_combines_their_crcs() {
             None,
             None,
             true,
+            true,
             || Some(own.clone()),
         )
         .await
@@ -1592,6 +1598,7 @@ async fn full_object_checksums_are_a_crc_of_all_the_bytes() {
                     None,
                     None,
                     false,
+                    true,
                     || Some(sum),
                 )
                 .await

@@ -47,7 +47,7 @@ pub use listing::{
 pub use object_lock::{
     DefaultRetention, LEGAL_HOLD_HEADER, LockChange, LockHeaders, LockMode, LockView,
     MAX_RETENTION_DAYS, MODE_HEADER, ObjectLock, ObjectLockConfig, RETAIN_UNTIL_HEADER, Retention,
-    RetentionPeriod, VersionLock,
+    RetentionPeriod, VersionLock, lock_needs_checksum,
 };
 pub use policy::{
     Access, BucketAccess, BucketPolicy, MAX_POLICY_BYTES, MalformedPolicy, PolicyEffect,

@@ -325,6 +325,18 @@ impl DefaultRetention {
     }
 }
 
+/// S3's refusal of a write whose request carries no checksum of its body
+/// (`Content-MD5` or an `x-amz-checksum-*` header or trailer) although it
+/// sets an Object Lock retention or legal hold, or gets a bucket's default
+/// retention. `request` is S3's name of it in the message: "Put Object",
+/// "Put Part".
+pub fn lock_needs_checksum(request: &str) -> CoreError {
+    CoreError::InvalidRequest(format!(
+        "Content-MD5 OR x-amz-checksum- HTTP header is required for {request} requests with \
+         Object Lock parameters"
+    ))
+}
+
 /// A bucket's Object Lock configuration: enabled, with or without a
 /// default retention.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -335,6 +347,12 @@ pub struct ObjectLockConfig {
 }
 
 impl ObjectLockConfig {
+    /// Whether a new version that names no retention gets one in a bucket
+    /// of this configuration (`None`: no Object Lock): the default's.
+    pub fn retains_by_default(config: Option<&Self>) -> bool {
+        config.is_some_and(|c| c.default_retention.is_some())
+    }
+
     /// The stored form (a JSON object).
     pub fn to_stored(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|_| "{}".to_owned())

@@ -15,7 +15,7 @@ use super::domain::{
 };
 use super::lifecycle::{LifecycleConfiguration, ObjectExpiry};
 use super::listing::{self, BucketPage, ListBucketsInput, ListObjectsInput, ListObjectsPage};
-use super::object_lock::{LockView, ObjectLock, ObjectLockConfig};
+use super::object_lock::{LockView, ObjectLock, ObjectLockConfig, lock_needs_checksum};
 use super::policy::{Access, BucketPolicy, PublicAction, PublicGrant, Reader, S3Action};
 use super::ports::{
     BlobId, BlobStore, BucketLookup, ByteStream, ObjectWrite, StorageRepo, VersionTags, WrittenBlob,
@@ -960,6 +960,9 @@ impl StorageService {
                 body,
                 content_length,
                 expected_md5,
+                // The native API and form uploads: S3's checksum rule
+                // for locked writes is the S3 PutObject's.
+                true,
             )
             .await?;
         if let Some(value) = default_sum
@@ -1006,8 +1009,14 @@ impl StorageService {
     /// fsync), and a refusal then removes the blob; a write that sets tags
     /// is checked before a byte is read whatever its size.
     ///
+    /// `summed` says the request carries a checksum of its body, or needs
+    /// none: S3 refuses a PutObject without one into a bucket whose
+    /// default retention would lock the new version
+    /// ([`lock_needs_checksum`]; the native API has no such rule).
+    ///
     /// # Errors
-    /// Bucket and condition refusals, and those of
+    /// Bucket and condition refusals (`InvalidRequest` for a missing
+    /// checksum), and those of
     /// [`write_verified_blob`](Self::write_verified_blob).
     #[allow(clippy::too_many_arguments)]
     pub async fn write_checked_blob(
@@ -1021,6 +1030,7 @@ impl StorageService {
         body: ByteStream,
         content_length: Option<u64>,
         expected_md5: Option<[u8; 16]>,
+        summed: bool,
     ) -> CoreResult<(
         BlobId,
         WrittenBlob,
@@ -1036,7 +1046,15 @@ impl StorageService {
         }
         let allowed = async {
             let target = self
-                .writable_bucket(caller, bucket, key, action, create_bucket, condition)
+                .writable_bucket(
+                    caller,
+                    bucket,
+                    key,
+                    action,
+                    create_bucket,
+                    condition,
+                    summed,
+                )
                 .await?;
             self.check_write(caller, bucket, key, condition).await?;
             Ok(target)
@@ -1112,6 +1130,7 @@ impl StorageService {
     /// The bucket a write goes to, which `caller` must own; created for
     /// them when `create` says so (the native API) and the write does not
     /// need the key to exist. Its lifecycle configuration comes back.
+    #[allow(clippy::too_many_arguments)]
     async fn writable_bucket(
         &self,
         caller: Caller,
@@ -1120,17 +1139,42 @@ impl StorageService {
         action: S3Action,
         create: bool,
         condition: &WriteCondition,
+        summed: bool,
     ) -> CoreResult<(Option<LifecycleConfiguration>, Versioning)> {
         let access = Access::object(action, key);
-        if create && matches!(condition, WriteCondition::Always | WriteCondition::Absent) {
-            let (_, _, lifecycle, versioning) = self
-                .ensure(caller, bucket, &Tags::default(), Some(access), None)
-                .await?;
-            Ok((lifecycle, versioning))
-        } else {
-            let found = self.checked_bucket(caller, bucket, access).await?;
-            Ok((found.lifecycle, found.versioning))
+        let found =
+            if create && matches!(condition, WriteCondition::Always | WriteCondition::Absent) {
+                let (_, _, lifecycle, versioning) = self
+                    .ensure(caller, bucket, &Tags::default(), Some(access), None)
+                    .await?;
+                if summed {
+                    return Ok((lifecycle, versioning));
+                }
+                // Only the native API creates buckets on a write, and it
+                // passes `summed`: this second lookup is for completeness.
+                self.checked_bucket(caller, bucket, Access::object(action, key))
+                    .await?
+            } else {
+                self.checked_bucket(caller, bucket, access).await?
+            };
+        if !summed && ObjectLockConfig::retains_by_default(found.object_lock.as_ref()) {
+            return Err(lock_needs_checksum("Put Object"));
         }
+        Ok((found.lifecycle, found.versioning))
+    }
+
+    /// [`Self::bucket`] as the lookup read it (lifecycle, versioning,
+    /// Object Lock), access checked.
+    ///
+    /// # Errors
+    /// As [`Self::bucket`].
+    pub(crate) async fn bucket_lookup(
+        &self,
+        caller: Caller,
+        name: &str,
+        access: Access<'_>,
+    ) -> CoreResult<BucketLookup> {
+        self.checked_bucket(caller, name, access).await
     }
 
     /// Checks `condition` against the current version of `bucket`/`key`,
