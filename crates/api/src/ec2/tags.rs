@@ -14,16 +14,17 @@
 //! ([`ComputeService::relabel`](miniaws_core::compute::ComputeService::relabel)),
 //! so concurrent edits of one instance all land. A request naming several
 //! instances checks them all first (ids, keys, values), then changes them
-//! one by one: a failure on one (a name taken meanwhile, the tag limit)
-//! leaves the ones before it changed, as the state changes of several
-//! instances do.
+//! one by one; a failure on one (a name taken meanwhile, the tag limit
+//! reached by a concurrent edit) gives the ones before it their tags back
+//! ([`ComputeService::relabel_all`](miniaws_core::compute::ComputeService::relabel_all)),
+//! so the request changes all or nothing.
 
 use std::collections::BTreeSet;
 
-use miniaws_core::CoreResult;
 use miniaws_core::compute::{
     COMMAND_TAG, Instance, Labels, NAME_TAG, PORTS_TAG, PortMapping, split_command, validate_tag,
 };
+use miniaws_core::{CoreError, CoreResult, Resource};
 
 use super::describe_instances::{Filter, all_instances, max_results, read_filters};
 use super::error::{Ec2Error, from_core};
@@ -170,20 +171,32 @@ fn without_tags(inst: &Instance, tags: &[TagArg]) -> CoreResult<Labels> {
     Ok(labels)
 }
 
-/// Applies `edit` to each instance, in order.
+/// Applies `edit` to each instance, all or nothing.
 async fn relabel_all(
     ctx: &Ec2Context<'_>,
     found: &[Instance],
     tags: &[TagArg],
     edit: fn(&Instance, &[TagArg]) -> CoreResult<Labels>,
 ) -> Result<(), Ec2Error> {
-    for inst in found {
-        ctx.state
-            .compute
-            .relabel(ctx.caller, inst.id, |now| edit(now, tags))
-            .await
-            .map_err(change_error(inst))?;
-    }
+    let ids: Vec<_> = found.iter().map(|i| i.id).collect();
+    ctx.state
+        .compute
+        .relabel_all(ctx.caller, &ids, |now| edit(now, tags))
+        .await
+        .map_err(|e| {
+            // An instance gone meanwhile is named by its EC2 id.
+            let gone = match &e {
+                CoreError::NotFound {
+                    resource: Resource::Instance,
+                    name,
+                } => found.iter().find(|i| i.id.to_string() == *name),
+                _ => None,
+            };
+            match gone {
+                Some(inst) => change_error(inst)(e),
+                None => from_core(e),
+            }
+        })?;
     Ok(())
 }
 

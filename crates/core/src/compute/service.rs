@@ -701,6 +701,61 @@ impl ComputeService {
         ))
     }
 
+    /// [`relabel`](Self::relabel) for several instances, all or nothing:
+    /// when the change of one fails (a name taken meanwhile, the tag
+    /// limit reached by a concurrent edit), the instances changed before
+    /// it get their labels back, each with a compare-and-set, so an edit
+    /// that landed on one of them since is kept, not undone. Answers the
+    /// instances as changed, in order.
+    ///
+    /// # Errors
+    /// The first failure, as [`relabel`](Self::relabel).
+    pub async fn relabel_all<F>(
+        &self,
+        caller: Caller,
+        ids: &[InstanceId],
+        edit: F,
+    ) -> CoreResult<Vec<Instance>>
+    where
+        F: Fn(&Instance) -> CoreResult<Labels> + Send + Sync,
+    {
+        let mut done: Vec<(Labels, Instance)> = Vec::with_capacity(ids.len());
+        for id in ids {
+            let before = self.repo.get(caller.user_id, *id).await?.labels();
+            match self.relabel(caller, *id, &edit).await {
+                Ok(inst) => done.push((before, inst)),
+                Err(err) => {
+                    self.restore_labels(done).await;
+                    return Err(err);
+                }
+            }
+        }
+        Ok(done.into_iter().map(|(_, inst)| inst).collect())
+    }
+
+    /// Gives each changed instance back its labels from before, unless
+    /// they changed again since (then the later edit stays).
+    async fn restore_labels(&self, done: Vec<(Labels, Instance)>) {
+        for (before, inst) in done.into_iter().rev() {
+            let after = inst.labels();
+            if after == before {
+                continue;
+            }
+            match self.repo.relabel(inst.id, &after, &before, now_utc()).await {
+                Ok(true) => {}
+                Ok(false) => tracing::warn!(
+                    instance_id = %inst.id,
+                    "tags changed again before a failed edit could restore them; kept"
+                ),
+                Err(e) => tracing::warn!(
+                    instance_id = %inst.id,
+                    error = %e,
+                    "cannot restore the tags of a failed edit"
+                ),
+            }
+        }
+    }
+
     /// Changes the type of a stopped instance (or one in `ERROR`, which
     /// can be started), as EC2 allows: only the record changes here, and
     /// the next start gives the container the new type's limits (every

@@ -1564,3 +1564,53 @@ async fn the_resync_records_a_running_container_s_new_address() {
     assert_eq!(now.private_ip.as_deref(), Some("172.17.0.9"));
     assert_eq!(now.state, InstanceState::Running);
 }
+
+#[tokio::test]
+async fn relabel_all_changes_all_or_nothing() {
+    let (svc, _repo, _driver) = setup();
+    let me = caller();
+    let a = svc.launch(me, req("a")).await.unwrap();
+    let b = svc.launch(me, req("b")).await.unwrap();
+    // Fill b up to the tag limit.
+    for n in 0.. {
+        let key = format!("k{n}");
+        if svc.relabel(me, b.id, with_tag(&key, "v")).await.is_err() {
+            break;
+        }
+    }
+    let err = svc
+        .relabel_all(me, &[a.id, b.id], with_tag("x", "1"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CoreError::InvalidTag {
+                problem: crate::error::TagProblem::TooMany,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let a_now = svc.get(me, a.id).await.unwrap();
+    assert!(!a_now.tags.contains_key("x"), "a got its tags back");
+    // A rename that fails on the second instance undoes the first's.
+    let c = svc.launch(me, req("c")).await.unwrap();
+    let err = svc
+        .relabel_all(me, &[a.id, c.id], |i| {
+            let mut labels = i.labels();
+            labels.name = if i.id == a.id { "renamed" } else { "b" }.into();
+            Ok(labels)
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CoreError::Conflict { .. }), "{err:?}");
+    assert_eq!(svc.get(me, a.id).await.unwrap().name, "a");
+    // All succeed: all changed.
+    let changed = svc
+        .relabel_all(me, &[a.id, c.id], with_tag("y", "2"))
+        .await
+        .unwrap();
+    assert!(changed.iter().all(|i| i.tags["y"] == "2"));
+    assert!(svc.get(me, c.id).await.unwrap().tags.contains_key("y"));
+}
