@@ -39,6 +39,21 @@ where
     }
 }
 
+/// How many files of a tree transfer at once (the aws CLI sends 10):
+/// enough to hide each request's round trips on a tree of small files.
+const TRANSFER_CONCURRENCY: usize = 4;
+
+/// How many files of a tree (`upload`/`download --recursive`, `sync`)
+/// transfer at once: one under `--limit-rate` (`limit_rate`), whose rate
+/// applies to each file, so that the total stays at it.
+pub fn concurrency(limit_rate: Option<u64>) -> usize {
+    if limit_rate.is_some() {
+        1
+    } else {
+        TRANSFER_CONCURRENCY
+    }
+}
+
 /// A progress bar on stderr when it is a terminal; hidden otherwise.
 pub fn progress_bar(out: &Output, total_bytes: Option<u64>, label: &str) -> ProgressBar {
     if !out.stderr_tty {

@@ -344,19 +344,10 @@ pub(super) struct UploadOptions {
     pub(super) no_overwrite: bool,
 }
 
-/// How many files of a tree upload at once (the aws CLI sends 10): enough
-/// to hide each request's round trips on a tree of small files.
-const UPLOAD_CONCURRENCY: usize = 4;
-
 impl UploadOptions {
-    /// How many files upload at once: one under `--limit-rate`, whose rate
-    /// applies to each file, so that the total stays at it.
+    /// How many files upload at once ([`crate::transfer::concurrency`]).
     pub(super) fn concurrency(&self) -> usize {
-        if self.limit_rate.is_some() {
-            1
-        } else {
-            UPLOAD_CONCURRENCY
-        }
+        crate::transfer::concurrency(self.limit_rate)
     }
 }
 

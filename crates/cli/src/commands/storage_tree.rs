@@ -7,23 +7,25 @@
 //! so that `photos` never reaches `photos-old/…`. Keys are hostile input
 //! for downloads: see [`crate::sandbox`] for what is refused and why.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use dialoguer::theme::ColorfulTheme;
 use futures::StreamExt;
 use indicatif::ProgressBar;
 use miniaws_client::{Client, ClientError, ObjectInfo};
 use rustix::fs::FileType;
 use serde::Serialize;
-use std::collections::HashMap;
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, HashMap};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use tokio::sync::Notify;
 
 use super::storage::{all_objects, not_found_hint};
 use crate::context::Ctx;
 use crate::error::{Interrupted, describe, interrupted, user};
 use crate::output::{Output, human_bytes, printable};
 use crate::sandbox::{FileId, Place, Sandbox, Target, Written, place};
-use crate::transfer::{count_bar, next_unless_interrupted, progress_bar};
+use crate::transfer::{concurrency, count_bar, next_unless_interrupted, progress_bar};
 
 /// How many deletions are in flight at once.
 const DELETE_CONCURRENCY: usize = 8;
@@ -143,25 +145,6 @@ fn fold_case(segments: &[&str]) -> String {
         .collect()
 }
 
-/// Downloads one object into `target`.
-async fn fetch(
-    client: &Client,
-    bucket: &str,
-    key: &str,
-    target: &Target,
-    bar: &ProgressBar,
-    limit: Option<u64>,
-    no_overwrite: bool,
-) -> Result<Written> {
-    let object = client.get_object(bucket, key, None, None).await?;
-    let total = object
-        .header("content-length")
-        .and_then(|v| v.parse::<u64>().ok());
-    target
-        .write(object.body, total, bar, limit, no_overwrite)
-        .await
-}
-
 /// Why a fetch failed, in words.
 fn fetch_failure(err: &anyhow::Error) -> String {
     match err
@@ -254,8 +237,19 @@ pub(super) struct Tree<'a> {
 
 /// Downloads `objects` (keys under `from.prefix`) into `dest`, each key's
 /// part below the prefix a path under it, and says key by key what
-/// happened. Only an interruption (Ctrl-C) or an unusable `dest` is an
-/// error: a key that cannot be written is reported and the rest go on.
+/// happened, in the listing's order. Only an interruption (Ctrl-C) or an
+/// unusable `dest` is an error: a key that cannot be written is reported
+/// and the rest go on.
+///
+/// Several objects are fetched at once ([`concurrency`]: one under
+/// `--limit-rate`), and the result is the one of fetching them one at a
+/// time: each object is placed (checked against what this run wrote, its
+/// directories made) in the listing's order, and not before every earlier
+/// object still in flight that could name its file or one of its
+/// directories ([`may_be_one_name`]) has landed or failed. So `a` is a
+/// file before `a/b` asks for a directory there, and `readme` is checked
+/// against `README` once that is written. Ctrl-C abandons the transfers
+/// in flight (each removes its temporary) and reports those that landed.
 pub(super) async fn download_objects(
     out: &Output,
     from: &Tree<'_>,
@@ -264,71 +258,314 @@ pub(super) async fn download_objects(
     no_overwrite: bool,
     limit: Option<u64>,
 ) -> Result<DownloadReport> {
-    let Tree {
-        client,
-        bucket,
-        prefix,
-    } = *from;
     let out = *out;
-    let sandbox = Sandbox::open(dest)?;
     let total: u64 = objects.iter().map(|o| o.size_bytes).sum();
-    let bar = progress_bar(&out, Some(total), "downloading");
+    let run = Run {
+        from,
+        sandbox: Sandbox::open(dest)?,
+        dest,
+        bar: progress_bar(&out, Some(total), "downloading"),
+        no_overwrite,
+        limit,
+        ledger: RefCell::new(Ledger::default()),
+        changed: Notify::new(),
+    };
     let stop = interrupted();
     tokio::pin!(stop);
     let mut report = DownloadReport::default();
-    let mut written = WrittenFiles::default();
-    let mut done_bytes = 0u64;
-    for object in objects {
-        // Failed and skipped objects count as done, so the bar ends full.
-        bar.set_position(done_bytes);
-        done_bytes += object.size_bytes;
+    let mut results = futures::stream::iter(objects.iter().enumerate())
+        .map(|(index, object)| run.one(index, object))
+        .buffered(concurrency(limit));
+    let interrupted = loop {
+        tokio::select! {
+            next = results.next() => {
+                let Some(index) = next else { break false };
+                let outcome = run.ledger.borrow_mut().finished.remove(&index);
+                let outcome = outcome.context("a finished download left no outcome")?;
+                report.take(&out, &run, &objects[index], outcome);
+            }
+            () = &mut stop => break true,
+        }
+    };
+    drop(results);
+    if !interrupted {
+        run.bar.finish_and_clear();
+        return Ok(report);
+    }
+    // The transfers in flight were dropped with `results`, each removing
+    // its temporary; those that had landed are reported all the same.
+    run.bar.abandon();
+    let ledger = run.ledger.take();
+    for (index, outcome) in ledger.finished {
+        report.take(&out, &run, &objects[index], outcome);
+    }
+    let unwritten: Vec<String> = ledger
+        .fetching
+        .values()
+        .map(|(_, path)| path.display().to_string())
+        .collect();
+    let mut text = format!(
+        "interrupted: {} of {} files were downloaded",
+        report.downloaded.len(),
+        objects.len()
+    );
+    match unwritten.len() {
+        0 => {}
+        1 => text.push_str(&format!("; {} was not written", unwritten[0])),
+        _ => text.push_str(&format!("; {} were not written", unwritten.join(", "))),
+    }
+    Err(Interrupted(text).into())
+}
+
+/// What became of one object of a recursive download.
+enum Outcome {
+    /// Written at this path, this many bytes.
+    Saved(PathBuf, u64),
+    /// Left alone under `--no-overwrite`: the file existed before the
+    /// transfer (at this path) or appeared during it (`None`).
+    Skipped(Option<PathBuf>),
+    /// A folder marker's directory, made (or already there).
+    Made,
+    /// A key that is not a safe relative path: never written.
+    Refused(String),
+    /// A conflict or a transfer error.
+    Failed(String),
+}
+
+impl DownloadReport {
+    /// Takes in what became of `object`, saying it as the sequential
+    /// download did: a line per file when there is no progress bar, a
+    /// warning per problem.
+    fn take(&mut self, out: &Output, run: &Run<'_>, object: &ObjectInfo, outcome: Outcome) {
         let key = object.key.as_str();
-        // Escaped: a hostile key must not drive the terminal.
-        bar.set_message(printable(key));
-        let mut refuse = |reason: String| {
-            warn(&out, &bar, &format!("refused the key {key:?}: it {reason}"));
-            report.refused.push(Problem {
-                key: key.to_owned(),
-                reason,
-            });
+        let bucket = run.from.bucket;
+        let problem = |reason: String| Problem {
+            key: key.to_owned(),
+            reason,
         };
-        let Some(rel) = key.strip_prefix(prefix) else {
-            refuse(format!("is not under the prefix {prefix:?}"));
-            continue;
-        };
-        let segments = match place(rel) {
-            Ok(Place::File(segments)) => segments,
-            Ok(Place::Dir(segments)) if object.size_bytes == 0 => {
-                // A folder marker (`photos/`, as S3 consoles make): the
-                // directory, no file.
-                if let Err(reason) = sandbox.dir(&segments) {
-                    warn(&out, &bar, &format!("{key:?} was not downloaded: {reason}"));
-                    report.failed.push(Problem {
-                        key: key.to_owned(),
-                        reason,
-                    });
+        match outcome {
+            Outcome::Saved(path, size_bytes) => {
+                if !out.json && !out.stderr_tty {
+                    // Without a progress bar, say what happened file by file.
+                    out.line(&format!(
+                        "{bucket}/{key} -> {} ({})",
+                        path.display(),
+                        human_bytes(size_bytes)
+                    ));
                 }
-                continue;
+                self.downloaded.push(Saved {
+                    key: key.to_owned(),
+                    path,
+                    size_bytes,
+                });
             }
-            Ok(Place::Dir(_)) => {
-                refuse(format!(
-                    "ends with `/` but holds {} bytes: no file can have that name",
-                    object.size_bytes
-                ));
-                continue;
+            Outcome::Skipped(path) => {
+                if let Some(path) = path
+                    && !out.json
+                    && !out.stderr_tty
+                {
+                    out.line(&format!(
+                        "{bucket}/{key} -> {} skipped: it exists",
+                        path.display()
+                    ));
+                }
+                self.skipped.push(key.to_owned());
             }
-            Err(reason) => {
-                refuse(reason);
-                continue;
+            Outcome::Made => {}
+            Outcome::Refused(reason) => {
+                warn(
+                    out,
+                    &run.bar,
+                    &format!("refused the key {key:?}: it {reason}"),
+                );
+                self.refused.push(problem(reason));
             }
+            Outcome::Failed(reason) => {
+                warn(
+                    out,
+                    &run.bar,
+                    &format!("{key:?} was not downloaded: {reason}"),
+                );
+                self.failed.push(problem(reason));
+            }
+        }
+    }
+}
+
+/// How a file system might spell a path's segments, to tell whether two
+/// keys could name one file: each segment with ASCII case folded and
+/// trailing dots and spaces dropped (as FAT and Windows drop them), or
+/// `None`, "could be anything", for a segment holding a non-ASCII
+/// character (Unicode normalization, full case folding, compatibility
+/// forms) or a `~` (FAT's short names): aliases this does not predict.
+fn spelling(segments: &[&str]) -> Vec<Option<String>> {
+    segments
+        .iter()
+        .map(|s| {
+            (s.is_ascii() && !s.contains('~'))
+                .then(|| s.trim_end_matches(['.', ' ']).to_ascii_lowercase())
+        })
+        .collect()
+}
+
+/// Whether two paths, as [`spelling`] gives them, may be one name.
+fn may_be_one_name(a: &[Option<String>], b: &[Option<String>]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| match (x, y) {
+            (Some(x), Some(y)) => x == y,
+            _ => true,
+        })
+}
+
+/// Where a key goes, read once.
+enum Parsed<'a> {
+    /// A file at these segments.
+    File(Vec<&'a str>),
+    /// A folder marker's directory at these segments.
+    Dir(Vec<&'a str>),
+    /// Never written, for this reason.
+    Refused(String),
+}
+
+impl Parsed<'_> {
+    /// The names placing this key may touch: its file's or directory's
+    /// path and each directory above it, as [`spelling`] gives them.
+    fn claims(&self) -> Vec<Vec<Option<String>>> {
+        let segments = match self {
+            Self::File(s) | Self::Dir(s) => s,
+            Self::Refused(_) => return Vec::new(),
         };
-        let mut fail = |reason: String| {
-            warn(&out, &bar, &format!("{key:?} was not downloaded: {reason}"));
-            report.failed.push(Problem {
-                key: key.to_owned(),
-                reason,
-            });
+        let spelt = spelling(segments);
+        (1..=spelt.len()).map(|n| spelt[..n].to_vec()).collect()
+    }
+}
+
+/// What the objects of one recursive download share while several are in
+/// flight (all in one task: the `RefCell` is never borrowed across an
+/// `.await`).
+#[derive(Default)]
+struct Ledger {
+    written: WrittenFiles,
+    /// The index of the next object to be placed: placements go in the
+    /// listing's order.
+    next: usize,
+    /// Objects placed and being fetched, by index: their file's path as
+    /// [`spelling`] gives it, and as a path for messages.
+    fetching: BTreeMap<usize, (Vec<Option<String>>, PathBuf)>,
+    /// Finished objects the report has not taken yet, by index.
+    finished: BTreeMap<usize, Outcome>,
+}
+
+/// One recursive download.
+struct Run<'a> {
+    from: &'a Tree<'a>,
+    sandbox: Sandbox,
+    dest: &'a Path,
+    bar: ProgressBar,
+    no_overwrite: bool,
+    limit: Option<u64>,
+    ledger: RefCell<Ledger>,
+    /// Told whenever an object is placed or finishes.
+    changed: Notify,
+}
+
+/// What placing an object decided.
+enum Placed {
+    /// Nothing to fetch.
+    Done(Outcome),
+    /// Fetch into this target; the path case-folded ([`fold_case`]).
+    Fetch(Target, String),
+}
+
+impl Run<'_> {
+    /// Handles the object at `index` of the listing: waits for its turn,
+    /// places it, fetches it; leaves the outcome in the ledger's
+    /// `finished` and returns the index.
+    async fn one(&self, index: usize, object: &ObjectInfo) -> usize {
+        let parsed = self.parse(object);
+        let claims = parsed.claims();
+        // A file's own name is the last of its claims.
+        let spelt = claims.last().cloned().unwrap_or_default();
+        loop {
+            // Made before the check, so that no change between the two is
+            // missed.
+            let changed = self.changed.notified();
+            {
+                let ledger = self.ledger.borrow();
+                let clear = !ledger
+                    .fetching
+                    .values()
+                    .any(|(file, _)| claims.iter().any(|claim| may_be_one_name(claim, file)));
+                if ledger.next == index && clear {
+                    break;
+                }
+            }
+            changed.await;
+        }
+        let placed = self.place(parsed);
+        {
+            let mut ledger = self.ledger.borrow_mut();
+            ledger.next += 1;
+            if let Placed::Fetch(target, _) = &placed {
+                ledger.fetching.insert(index, (spelt, target.path.clone()));
+            }
+        }
+        self.changed.notify_waiters();
+        let outcome = match placed {
+            Placed::Done(outcome) => {
+                // Not fetched: counted as done, so the bar ends full.
+                self.bar.inc(object.size_bytes);
+                outcome
+            }
+            Placed::Fetch(target, folded) => self.fetch(object, target, folded).await,
         };
+        // No `.await` since the transfer ended: a file that landed is in
+        // `finished` before the future can be dropped (Ctrl-C).
+        {
+            let mut ledger = self.ledger.borrow_mut();
+            ledger.fetching.remove(&index);
+            ledger.finished.insert(index, outcome);
+        }
+        self.changed.notify_waiters();
+        index
+    }
+
+    /// Where `object`'s key goes, or why it may not.
+    fn parse<'k>(&self, object: &'k ObjectInfo) -> Parsed<'k> {
+        let prefix = self.from.prefix;
+        let Some(rel) = object.key.strip_prefix(prefix) else {
+            return Parsed::Refused(format!("is not under the prefix {prefix:?}"));
+        };
+        match place(rel) {
+            Ok(Place::File(segments)) => Parsed::File(segments),
+            // A folder marker (`photos/`, as S3 consoles make): the
+            // directory, no file.
+            Ok(Place::Dir(segments)) if object.size_bytes == 0 => Parsed::Dir(segments),
+            Ok(Place::Dir(_)) => Parsed::Refused(format!(
+                "ends with `/` but holds {} bytes: no file can have that name",
+                object.size_bytes
+            )),
+            Err(reason) => Parsed::Refused(reason),
+        }
+    }
+
+    /// Checks a key against the destination and what this run wrote, and
+    /// makes its directories: what the sequential download did before
+    /// fetching.
+    fn place(&self, parsed: Parsed<'_>) -> Placed {
+        let segments = match parsed {
+            Parsed::Refused(reason) => return Placed::Done(Outcome::Refused(reason)),
+            Parsed::Dir(segments) => {
+                return Placed::Done(match self.sandbox.dir(&segments) {
+                    Ok(_) => Outcome::Made,
+                    Err(reason) => Outcome::Failed(reason),
+                });
+            }
+            Parsed::File(segments) => segments,
+        };
+        let failed = |reason: String| Placed::Done(Outcome::Failed(reason));
+        let ledger = self.ledger.borrow();
+        let written = &ledger.written;
         // Keys that differ only in case (`README`, `readme`) are one file
         // on a case-insensitive file system (macOS, Windows): the second
         // would silently replace the first one's bytes. Refused on every
@@ -338,92 +575,80 @@ pub(super) async fn download_objects(
         // a folding or Unicode normalization this rule does not predict).
         let folded = fold_case(&segments);
         if let Some((first, first_path)) = written.by_folded.get(&folded) {
-            let mut path = dest.to_path_buf();
+            let mut path = self.dest.to_path_buf();
             path.extend(&segments);
-            fail(format!(
+            return failed(format!(
                 "{} differs only in case from {}, where {first:?} was downloaded: one file on a \
                  case-insensitive file system (macOS, Windows), so it was not overwritten",
                 path.display(),
                 first_path.display()
             ));
-            continue;
         }
-        let target = match sandbox.target(&segments) {
+        let target = match self.sandbox.target(&segments) {
             Ok(t) => t,
-            Err(reason) => {
-                fail(reason);
-                continue;
-            }
+            Err(reason) => return failed(reason),
         };
         if let Some(first) = target.identity().and_then(|id| written.by_id.get(&id)) {
-            fail(format!(
+            return failed(format!(
                 "{} is the file {first:?} was downloaded to (the file system folds case or \
                  normalizes names), so it was not overwritten",
                 target.path.display()
             ));
-            continue;
         }
         match target.existing() {
-            Some(_) if no_overwrite => {
-                report.skipped.push(key.to_owned());
-                if !out.json && !out.stderr_tty {
-                    out.line(&format!(
-                        "{bucket}/{key} -> {} skipped: it exists",
-                        target.path.display()
-                    ));
-                }
-                continue;
-            }
-            Some(FileType::Directory) => {
-                fail(format!(
-                    "{} is a directory (another key's, or one already there)",
-                    target.path.display()
-                ));
-                continue;
-            }
-            _ => {}
-        }
-        let fetched = tokio::select! {
-            r = fetch(client, bucket, key, &target, &bar, limit, no_overwrite) => r,
-            () = &mut stop => {
-                bar.abandon();
-                return Err(Interrupted(format!(
-                    "interrupted: {} of {} files were downloaded; {} was not written",
-                    report.downloaded.len(),
-                    objects.len(),
-                    target.path.display()
-                ))
-                .into());
-            }
-        };
-        match fetched {
-            Ok(Written::Saved(size_bytes)) => {
-                if let Some(id) = target.identity() {
-                    written.by_id.insert(id, key.to_owned());
-                }
-                written
-                    .by_folded
-                    .insert(folded, (key.to_owned(), target.path.clone()));
-                if !out.json && !out.stderr_tty {
-                    // Without a progress bar, say what happened file by file.
-                    out.line(&format!(
-                        "{bucket}/{key} -> {} ({})",
-                        target.path.display(),
-                        human_bytes(size_bytes)
-                    ));
-                }
-                report.downloaded.push(Saved {
-                    key: key.to_owned(),
-                    path: target.path,
-                    size_bytes,
-                });
-            }
-            Ok(Written::Exists) => report.skipped.push(key.to_owned()),
-            Err(e) => fail(fetch_failure(&e)),
+            Some(_) if self.no_overwrite => Placed::Done(Outcome::Skipped(Some(target.path))),
+            Some(FileType::Directory) => failed(format!(
+                "{} is a directory (another key's, or one already there)",
+                target.path.display()
+            )),
+            _ => Placed::Fetch(target, folded),
         }
     }
-    bar.finish_and_clear();
-    Ok(report)
+
+    /// Fetches `object` into `target` and, when it lands, records it as
+    /// written.
+    async fn fetch(&self, object: &ObjectInfo, target: Target, folded: String) -> Outcome {
+        let Tree { client, bucket, .. } = *self.from;
+        let key = object.key.as_str();
+        // Escaped: a hostile key must not drive the terminal.
+        self.bar.set_message(printable(key));
+        let received = Cell::new(0u64);
+        let fetched = async {
+            let got = client.get_object(bucket, key, None, None).await?;
+            let total = got
+                .header("content-length")
+                .and_then(|v| v.parse::<u64>().ok());
+            let body = got.body.inspect(|chunk| {
+                if let Ok(bytes) = chunk {
+                    received.set(received.get() + bytes.len() as u64);
+                }
+            });
+            target
+                .write(body, total, &self.bar, self.limit, self.no_overwrite)
+                .await
+        }
+        .await;
+        match fetched {
+            Ok(Written::Saved(size_bytes)) => {
+                let mut ledger = self.ledger.borrow_mut();
+                if let Some(id) = target.identity() {
+                    ledger.written.by_id.insert(id, key.to_owned());
+                }
+                ledger
+                    .written
+                    .by_folded
+                    .insert(folded, (key.to_owned(), target.path.clone()));
+                Outcome::Saved(target.path, size_bytes)
+            }
+            Ok(Written::Exists) => Outcome::Skipped(None),
+            Err(e) => {
+                // What did not arrive counts as done, so the bar ends full.
+                self.bar
+                    .inc(object.size_bytes.saturating_sub(received.get()));
+                Outcome::Failed(fetch_failure(&e))
+            }
+        }
+    }
 }
 
 /// Asks `question` on the terminal; refuses without one.
@@ -634,6 +859,42 @@ mod tests {
         for (a, b) in different {
             assert_ne!(fold_case(a), fold_case(b), "{a:?} {b:?}");
         }
+    }
+
+    #[test]
+    fn keys_that_a_file_system_could_merge_may_be_one_name() {
+        let split = |p: &'static str| p.split('/').collect::<Vec<_>>();
+        let cases = [
+            ("README", "readme", true),
+            ("Docs/Guide.md", "docs/guide.md", true),
+            ("a.", "a", true),
+            ("a ", "a", true),
+            // FAT's short names, Unicode normalization and folding, and
+            // compatibility forms (`ﬁle`, `file`) are not predicted:
+            // a segment with `~` or a non-ASCII character may be anything.
+            ("PROGRA~1", "program files", true),
+            ("e\u{301}", "\u{e9}", true),
+            ("\u{fb01}le", "file", true),
+            ("x/\u{65e5}", "x/y", true),
+            ("a.txt", "b.txt", false),
+            ("a", "a/b", false),
+            ("a/x", "b/x", false),
+            ("\u{65e5}/a", "\u{65e5}/b", false),
+        ];
+        for (a, b, want) in cases {
+            let got = may_be_one_name(&spelling(&split(a)), &spelling(&split(b)));
+            assert_eq!(got, want, "case {a:?} {b:?}");
+        }
+        // A key claims its file's name and every directory above it.
+        let claims = Parsed::File(vec!["A", "b"]).claims();
+        assert_eq!(
+            claims,
+            [
+                vec![Some("a".to_owned())],
+                vec![Some("a".to_owned()), Some("b".to_owned())]
+            ]
+        );
+        assert!(Parsed::Refused("no".into()).claims().is_empty());
     }
 
     #[test]
