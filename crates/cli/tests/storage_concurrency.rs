@@ -2,7 +2,8 @@
 //! real files): `download --recursive` and `sync` down report in the
 //! listing's order, keys that could name one file end as they would one
 //! at a time, and a failure leaves nothing unreported and no temporary
-//! behind.
+//! behind, nor does a failed `upload --recursive` leave a stored file
+//! unreported.
 
 mod common;
 
@@ -379,4 +380,69 @@ async fn sync_down_fetches_several_at_once_and_reports_in_order() {
     assert_eq!(got["deleted"].as_array().map(Vec::len), Some(3), "{got}");
     assert_eq!(got["unchanged"], 5, "{got}");
     assert_same_tree(&tree(&json_dest), &want, "JSON");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_recursive_upload_reports_every_file_it_stored() {
+    let env = Env::start().await;
+    let api_key = env.sign_up("uwe");
+    let work = tempfile::tempdir().expect("temp dir");
+    let src = work.path().join("src");
+    std::fs::create_dir_all(&src).expect("dirs");
+    // A large file first, then one whose key the server refuses (over
+    // 1,024 bytes), then small ones: uploaded four at a time, the refusal
+    // and the small ones after it finish while the large one is still
+    // being sent.
+    std::fs::write(src.join("a-big.bin"), noise(8 << 20, 5)).expect("writes");
+    let mut long = src.join("b-long");
+    for i in 0..5 {
+        long.push(format!("{i}{}", "x".repeat(240)));
+    }
+    std::fs::create_dir_all(&long).expect("dirs");
+    std::fs::write(long.join("refused.txt"), "too long a key").expect("writes");
+    for i in 0..20 {
+        std::fs::write(src.join(format!("c{i:02}.txt")), format!("small {i}")).expect("writes");
+    }
+
+    let args = [
+        "storage",
+        "upload",
+        "uptree",
+        &src.to_string_lossy(),
+        "-r",
+        "--key",
+        "t",
+    ];
+    let out = env.cloud().args(args).output().expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line of error: {stderr}");
+    assert!(
+        stderr.starts_with("error: ") && stderr.contains("1024 bytes"),
+        "{stderr}"
+    );
+    // Every object stored is reported, in order, and none after the
+    // failure was started once it was known.
+    let reported: Vec<String> = stdout
+        .lines()
+        .filter_map(|l| l.split_once(" -> uptree/"))
+        .map(|(_, to)| to.rsplit_once(" (").map_or(to, |(k, _)| k).to_owned())
+        .collect();
+    let c = env.client(&api_key);
+    let params = miniaws_client::ListObjectsParams::default();
+    let stored: Vec<String> = c
+        .list_objects("uptree", &params)
+        .await
+        .expect("lists")
+        .objects
+        .into_iter()
+        .map(|o| o.key)
+        .collect();
+    assert_eq!(reported, stored, "{stdout}");
+    assert_eq!(stored.first().map(String::as_str), Some("t/a-big.bin"));
+    assert!(
+        stored.len() <= 4,
+        "at most three after the failing one: {stored:?}"
+    );
 }

@@ -565,21 +565,38 @@ async fn upload_tree(
     let bar = progress_bar(&ctx.out, Some(total), "uploading");
     let mut uploaded = Vec::with_capacity(files.len());
     let mut skipped = 0usize;
-    // Several at once, answered in the files' order; the first error
-    // ends the upload (those in flight are dropped: the server keeps no
-    // partial object).
+    // Several at once, answered in the files' order. The first error
+    // ends the upload: no file is started after it, and those already
+    // started finish and are reported (each one stored is said) before
+    // the error is.
     let (client, bar, prefix) = (&client, &bar, &prefix);
+    let failed = std::cell::Cell::new(false);
+    let failed = &failed;
     let mut puts = futures::stream::iter(&files)
+        .take_while(|_| std::future::ready(!failed.get()))
         .map(|(path, rel)| async move {
             let key = format!("{prefix}{rel}");
             bar.set_message(key.clone());
-            let (file, len) = open(path).await?;
-            let put = put_file(client, bucket, &key, file, len, opts, bar).await?;
-            anyhow::Ok((path, key, put))
+            let put = async {
+                let (file, len) = open(path).await?;
+                put_file(client, bucket, &key, file, len, opts, bar).await
+            };
+            let put = put.await;
+            failed.set(failed.get() || put.is_err());
+            (path, key, put)
         })
         .buffered(opts.concurrency());
-    while let Some(done) = puts.next().await {
-        let (path, key, put) = done?;
+    let mut first_error = None;
+    while let Some((path, key, put)) = puts.next().await {
+        let put = match put {
+            Ok(put) => put,
+            Err(e) => {
+                // The first is the command's error; a later one (started
+                // before the first was known) stored nothing.
+                first_error.get_or_insert(e);
+                continue;
+            }
+        };
         let Some(object) = put else {
             skipped += 1;
             if !ctx.out.json && !ctx.out.stderr_tty {
@@ -601,6 +618,9 @@ async fn upload_tree(
         uploaded.push(object);
     }
     bar.finish_and_clear();
+    if let Some(e) = first_error {
+        return Err(e);
+    }
     if ctx.out.json {
         return ctx.out.print_json(&uploaded);
     }

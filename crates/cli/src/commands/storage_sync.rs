@@ -471,7 +471,10 @@ async fn sync_up(
 }
 
 /// Uploads the files, several at once ([`UploadOptions::concurrency`]),
-/// under one progress bar, reporting them in order.
+/// under one progress bar, reporting them in order. A file that fails is
+/// reported and the rest go on; an interruption (Ctrl-C) starts no other
+/// file, and those already started end (each stored one reported) before
+/// it is returned.
 async fn upload_all(
     out: &Output,
     client: &Client,
@@ -488,16 +491,24 @@ async fn upload_all(
         no_overwrite: false,
     };
     let (bar_ref, opts_ref) = (&bar, &opts);
+    let stopped = std::cell::Cell::new(false);
+    let stopped = &stopped;
     let mut puts = futures::stream::iter(uploads)
+        .take_while(|_| std::future::ready(!stopped.get()))
         .map(|upload| async move {
             bar_ref.set_message(printable(&upload.key));
             let put = async {
                 let (file, len) = open(&upload.path).await?;
                 put_file(client, bucket, &upload.key, file, len, opts_ref, bar_ref).await
             };
-            (upload, put.await)
+            let put = put.await;
+            if put.as_ref().is_err_and(|e| e.is::<Interrupted>()) {
+                stopped.set(true);
+            }
+            (upload, put)
         })
         .buffered(opts.concurrency());
+    let mut interruption = None;
     while let Some((upload, put)) = puts.next().await {
         match put {
             Ok(Some(object)) => {
@@ -517,7 +528,9 @@ async fn upload_all(
                 });
             }
             Ok(None) => {}
-            Err(e) if e.is::<Interrupted>() => return Err(e),
+            Err(e) if e.is::<Interrupted>() => {
+                interruption.get_or_insert(e);
+            }
             Err(e) => {
                 let reason = describe(&e, false);
                 warn(
@@ -531,6 +544,9 @@ async fn upload_all(
                 });
             }
         }
+    }
+    if let Some(e) = interruption {
+        return Err(e);
     }
     bar.finish_and_clear();
     Ok(())
