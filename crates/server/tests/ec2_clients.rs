@@ -128,7 +128,51 @@ async fn sts_names_the_caller_and_other_services_are_refused() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // A URL presigned for STS (an EKS-style token) is not an S3 request:
+    // `GET /?Action=GetCallerIdentity…` would otherwise list the buckets.
+    script_ok(
+        carol.command(&python).arg("-c").arg(PRESIGNED_STS_SCRIPT),
+        "presigned ok",
+    )
+    .await;
 }
+
+const PRESIGNED_STS_SCRIPT: &str = r#"
+import html, os, urllib.error, urllib.request
+import boto3
+from botocore.auth import S3SigV4QueryAuth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+E = os.environ["ENDPOINT"]
+AK, SK = os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"]
+s3 = boto3.client("s3", endpoint_url=E, region_name="us-east-1")
+s3.create_bucket(Bucket="carol-presign")
+s3.put_object(Bucket="carol-presign", Key="k", Body=b"secret")
+def presigned(service):
+    req = AWSRequest(method="GET", url=E + "/carol-presign/k")
+    S3SigV4QueryAuth(Credentials(AK, SK), service, "us-east-1", expires=60).add_auth(req)
+    return req.url
+# A STS GetCallerIdentity URL (an EKS-style token) goes to the Query API,
+# which takes no presigned form.
+sts = boto3.client("sts", endpoint_url=E, region_name="us-east-1")
+url = sts.generate_presigned_url("get_caller_identity", Params={}, ExpiresIn=60)
+try:
+    urllib.request.urlopen(url)
+    raise SystemExit("a URL presigned for sts was accepted")
+except urllib.error.HTTPError as e:
+    assert e.code in (400, 401, 403), (e.code, e.read())
+# An S3 request presigned with another service's key is refused as S3 does.
+for service in ["sts", "ec2", "iam"]:
+    try:
+        urllib.request.urlopen(presigned(service))
+        raise SystemExit(f"a URL presigned for {service} read the object")
+    except urllib.error.HTTPError as e:
+        body = html.unescape(e.read().decode())
+        assert e.code == 400 and "<Code>AuthorizationQueryParametersError</Code>" in body and f'incorrect service "{service}"' in body, (e.code, body)
+# Presigned for S3, it reads.
+assert urllib.request.urlopen(presigned("s3")).read() == b"secret"
+print("presigned ok")
+"#;
 
 /// GetConsoleOutput is the container's log, its last 64 KiB (boto3 and
 /// the aws CLI decode it); a terminated instance has none to give.

@@ -1,4 +1,5 @@
-//! The region of a request's SigV4 credential scope, checked before s3s.
+//! The region of a request's SigV4 credential scope, checked before s3s,
+//! and the service of a presigned URL's.
 //!
 //! s3s 0.14 takes any region that matches `[a-z0-9-]+` and refuses the rest
 //! with a bare 400 `InvalidRequest` "invalid credential region". S3 answers a
@@ -16,8 +17,28 @@ use super::convert::REGION;
 use crate::credential_scope::{CredentialScope, ScopeSource};
 
 /// The refusal of a request whose credential scope names a region s3s
-/// cannot take, or `None` when there is nothing to refuse.
+/// cannot take, or of a presigned URL signed for another service than
+/// S3, or `None` when there is nothing to refuse.
+///
+/// The listener routes a request by the service of its `Authorization`
+/// header (EC2, STS, S3), and takes every presigned URL for S3's (the
+/// Query APIs have no presigned form here). s3s checks a presigned
+/// signature with the key of the service the URL names, so without this
+/// a URL presigned for `sts` (an EKS-style `GetCallerIdentity` token, say)
+/// would be a valid S3 request — `GET /?Action=…` is ListBuckets. S3
+/// refuses it: "Error parsing the X-Amz-Credential parameter; incorrect
+/// service".
 pub fn check(scope: &CredentialScope<'_>) -> Option<S3Error> {
+    if scope.source() == ScopeSource::Query && scope.service() != "s3" {
+        return Some(S3Error::with_message(
+            S3ErrorCode::AuthorizationQueryParametersError,
+            format!(
+                "Error parsing the X-Amz-Credential parameter; incorrect service \"{}\". This \
+                 endpoint belongs to \"s3\".",
+                scope.service()
+            ),
+        ));
+    }
     let region = scope.region();
     if is_region_name(region) {
         return None;
@@ -72,6 +93,31 @@ mod tests {
     /// The router's check: the scope, if any, then the region.
     fn check_request(headers: &HeaderMap, query: Option<&str>) -> Option<S3Error> {
         CredentialScope::of(headers, query).as_ref().and_then(check)
+    }
+
+    #[test]
+    fn a_url_presigned_for_another_service_is_refused() {
+        let presigned = |service: &str| {
+            format!(
+                "Action=GetCallerIdentity&Version=2011-06-15&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAEXAMPLE%2F20261129%2Fus-east-1%2F{service}%2Faws4_request&X-Amz-Signature=ab"
+            )
+        };
+        let none = HeaderMap::new();
+        for service in ["sts", "ec2", "iam", "S3"] {
+            let q = presigned(service);
+            let e = check_request(&none, Some(&q)).expect("refused");
+            assert_eq!(
+                *e.code(),
+                S3ErrorCode::AuthorizationQueryParametersError,
+                "{service}"
+            );
+            assert!(
+                e.message()
+                    .is_some_and(|m| m.contains(&format!("incorrect service \"{service}\""))),
+                "{e:?}"
+            );
+        }
+        assert!(check_request(&none, Some(&presigned("s3"))).is_none());
     }
 
     #[test]
