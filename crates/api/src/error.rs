@@ -59,6 +59,10 @@ pub fn wire_code(err: &CoreError) -> (StatusCode, &'static str) {
         },
         CoreError::Conflict { kind, .. } => match kind {
             ConflictKind::PortInUse => (StatusCode::CONFLICT, "PORT_CONFLICT"),
+            // The IETF Idempotency-Key draft's answer to a reused key.
+            ConflictKind::TokenReused => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "IDEMPOTENCY_KEY_REUSED")
+            }
             _ => (StatusCode::CONFLICT, "CONFLICT"),
         },
         CoreError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "TOO_LARGE"),

@@ -66,15 +66,49 @@ impl LogsOptions {
 }
 
 impl Client {
-    /// Launches an instance; answers once it runs (or failed).
+    /// Launches an instance; answers once it runs (or failed). The
+    /// request carries a fresh `Idempotency-Key`, so a launch whose answer
+    /// was lost on the way ([`ClientError::Transport`]) is sent again
+    /// (twice at most) without launching a second instance.
     ///
     /// # Errors
     /// `Api` 400 for invalid input, 404 for a missing image, 409 for a
     /// taken name (`CONFLICT`) or host port (`PORT_CONFLICT`), 503 without
     /// Docker.
     pub async fn launch_instance(&self, launch: &LaunchInstance) -> Result<Instance, ClientError> {
-        self.send_json(self.request(Method::POST, "/instances").json(launch))
+        self.launch_instance_with_key(launch, &Uuid::new_v4().to_string())
             .await
+    }
+
+    /// [`launch_instance`](Self::launch_instance) with the caller's
+    /// idempotency key (1–64 printable ASCII characters): the same key and
+    /// launch, sent again (by another process, after a restart), answer the
+    /// instance the first one made.
+    ///
+    /// # Errors
+    /// As [`launch_instance`](Self::launch_instance); `Api` 422
+    /// `IDEMPOTENCY_KEY_REUSED` for a key used before with another launch.
+    pub async fn launch_instance_with_key(
+        &self,
+        launch: &LaunchInstance,
+        key: &str,
+    ) -> Result<Instance, ClientError> {
+        const RETRIES: u32 = 2;
+        let mut attempt = 0;
+        loop {
+            let request = self
+                .request(Method::POST, "/instances")
+                .header("Idempotency-Key", key)
+                .json(launch);
+            match self.send_json(request).await {
+                Err(ClientError::Transport(_)) if attempt < RETRIES => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(200 * u64::from(attempt)))
+                        .await;
+                }
+                answer => return answer,
+            }
+        }
     }
 
     /// One page of the caller's instances (`all`: terminated ones too).

@@ -714,3 +714,71 @@ async fn an_instance_over_its_memory_limit_ends_in_error_out_of_memory() {
         "RUNNING"
     );
 }
+
+/// `POST /instances` with an `Idempotency-Key`: a retry answers the same
+/// instance (also after a restart, and for concurrent tries), another
+/// launch with the key is 422, another user's equal key is their own.
+#[tokio::test]
+async fn an_idempotency_key_launches_once() {
+    let Some((mut server, image)) = server(Backend::Postgres).await else {
+        return;
+    };
+    let mut guard = ContainerGuard::new();
+    let (client, key) = server.user("idem").await;
+    guard.watch(key.user_id);
+    let web = launch("idem-web", &image, SLEEP);
+    let first = client
+        .launch_instance_with_key(&web, "launch-1")
+        .await
+        .expect("launched");
+    let tries = futures::future::join_all(
+        (0..5).map(|_| client.launch_instance_with_key(&web, "launch-1")),
+    )
+    .await;
+    for t in tries {
+        assert_eq!(t.expect("answered").id, first.id);
+    }
+    assert_eq!(containers_of(&key.user_id.to_string()).len(), 1);
+    // The same key with another launch.
+    let other = launch("idem-other", &image, SLEEP);
+    let (status, kind, message) =
+        api_err(client.launch_instance_with_key(&other, "launch-1").await);
+    assert_eq!(
+        (status, kind.as_str()),
+        (422, "IDEMPOTENCY_KEY_REUSED"),
+        "{message}"
+    );
+    // Keys are 1 to 64 printable ASCII characters.
+    let (status, _, message) = api_err(
+        client
+            .launch_instance_with_key(&other, &"k".repeat(65))
+            .await,
+    );
+    assert_eq!(status, 400, "{message}");
+    assert!(message.contains("1 to 64 characters"), "{message}");
+    // Another user's equal key is another launch.
+    let (bob, bob_key) = server.user("idem-bob").await;
+    guard.watch(bob_key.user_id);
+    let bobs = bob
+        .launch_instance_with_key(&web, "launch-1")
+        .await
+        .expect("bob's own");
+    assert_ne!(bobs.id, first.id);
+
+    server.restart().await;
+    let client = server.client().with_api_key(key.key.clone());
+    let again = client
+        .launch_instance_with_key(&web, "launch-1")
+        .await
+        .expect("answered after a restart");
+    assert_eq!(again.id, first.id);
+    assert_eq!(again.state, "RUNNING");
+    assert_eq!(client.list_instances(true).await.expect("list").len(), 1);
+    // Without a key, each launch is new (the client sends a fresh key).
+    client
+        .terminate_instance(first.id)
+        .await
+        .expect("terminated");
+    let fresh = client.launch_instance(&web).await.expect("a new launch");
+    assert_ne!(fresh.id, first.id);
+}

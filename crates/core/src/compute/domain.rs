@@ -775,7 +775,8 @@ impl ClientToken {
     pub fn new(value: &str, digest: impl Into<String>) -> CoreResult<Self> {
         if value.is_empty() || value.len() > MAX_CLIENT_TOKEN_CHARS {
             return Err(CoreError::invalid(format!(
-                "a client token has 1 to {MAX_CLIENT_TOKEN_CHARS} characters; this one has {}",
+                "a client token (EC2's ClientToken, the native Idempotency-Key) has 1 to \
+                 {MAX_CLIENT_TOKEN_CHARS} characters; this one has {}",
                 value.chars().count()
             )));
         }
