@@ -4,25 +4,11 @@
 
 mod common;
 
-use common::{Env, tree};
+use common::{Env, noise, tree};
 use futures::StreamExt;
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
-
-/// Deterministic pseudo-random bytes (xorshift), so a failure reproduces.
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
 
 /// The names in `dir`, sorted.
 fn names(dir: &Path) -> Vec<String> {

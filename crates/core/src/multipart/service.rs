@@ -164,29 +164,13 @@ impl MultipartService {
         action: S3Action,
     ) -> CoreResult<MultipartUpload> {
         Ok(self
-            .upload_with_lifecycle(caller, bucket, key, id, action)
+            .upload_and_bucket(caller, bucket, key, id, action)
             .await?
             .0)
     }
 
-    /// [`upload_of`](Self::upload_of), with the bucket's lifecycle
-    /// configuration (read with the bucket, in the same lookup).
-    async fn upload_with_lifecycle(
-        &self,
-        caller: Caller,
-        bucket: &str,
-        key: &str,
-        id: &str,
-        action: S3Action,
-    ) -> CoreResult<(MultipartUpload, Option<LifecycleConfiguration>)> {
-        let (upload, found) = self
-            .upload_and_bucket(caller, bucket, key, id, action)
-            .await?;
-        Ok((upload, found.lifecycle))
-    }
-
     /// [`upload_of`](Self::upload_of), with its bucket as the lookup read
-    /// it (lifecycle, Object Lock).
+    /// it (lifecycle configuration, Object Lock), in the same lookup.
     async fn upload_and_bucket(
         &self,
         caller: Caller,
@@ -459,9 +443,10 @@ impl MultipartService {
         condition: &WriteCondition,
         object_checksum: Option<&PartChecksum>,
     ) -> CoreResult<(ObjectMeta, Option<ObjectExpiry>)> {
-        let (upload, lifecycle) = self
-            .upload_with_lifecycle(caller, bucket, key, upload_id, S3Action::PutObject)
+        let (upload, found) = self
+            .upload_and_bucket(caller, bucket, key, upload_id, S3Action::PutObject)
             .await?;
+        let lifecycle = found.lifecycle;
         // An upload without an algorithm gets S3's default, which the
         // request may name (and which is then compared).
         if let Some(c) = object_checksum
@@ -786,8 +771,8 @@ impl MultipartService {
         after: u32,
         max_parts: u32,
     ) -> CoreResult<PartListing> {
-        let (upload, lifecycle) = self
-            .upload_with_lifecycle(
+        let (upload, found) = self
+            .upload_and_bucket(
                 caller,
                 bucket,
                 key,
@@ -795,6 +780,7 @@ impl MultipartService {
                 S3Action::ListMultipartUploadParts,
             )
             .await?;
+        let lifecycle = found.lifecycle;
         let max_parts = max_parts.clamp(1, 1000);
         let mut parts = self
             .repo
