@@ -567,6 +567,20 @@ assert out.endswith("last-line\n"), out[-200:]
 assert len(out.encode()) == 64 * 1024, len(out.encode())
 assert "first-line" not in out, "only the last 64 KiB"
 assert "line-2999-padding" in out
+# The credit option Terraform reads of a burstable type: the container
+# is never throttled to a baseline.
+c = ec2.describe_instance_credit_specifications(InstanceIds=[ID])
+assert c["InstanceCreditSpecifications"] == [{"InstanceId": ID, "CpuCredits": "unlimited"}], c
+every = ec2.describe_instance_credit_specifications()["InstanceCreditSpecifications"]
+assert {"InstanceId": ID, "CpuCredits": "unlimited"} in every, every
+from botocore.exceptions import ClientError
+for kw, code in [({"InstanceIds": ["i-00000000000000000"]}, "InvalidInstanceID.NotFound"),
+                 ({"Filters": [{"Name": "instance-id", "Values": [ID]}]}, "UnsupportedOperation")]:
+    try:
+        ec2.describe_instance_credit_specifications(**kw)
+        raise SystemExit(f"{kw} succeeded")
+    except ClientError as e:
+        assert e.response["Error"]["Code"] == code, (kw, e.response)
 print("console ok")
 "#;
 

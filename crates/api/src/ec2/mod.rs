@@ -18,6 +18,7 @@ pub mod params;
 pub mod sigv4;
 pub mod xml;
 
+mod credit_specifications;
 mod describe_instance_status;
 mod describe_instance_types;
 mod describe_instances;
@@ -294,6 +295,7 @@ async fn serve(state: &AppState, req: Request, request_id: &str) -> Result<Strin
         "TerminateInstances" => terminate_instances::handle(ctx).await,
         "DescribeInstanceTypes" => describe_instance_types::handle(ctx).await,
         "DescribeInstanceStatus" => describe_instance_status::handle(ctx).await,
+        "DescribeInstanceCreditSpecifications" => credit_specifications::handle(ctx).await,
         "GetConsoleOutput" => get_console_output::handle(ctx).await,
         "ModifyInstanceAttribute" => instance_attribute::modify(ctx).await,
         "DescribeInstanceAttribute" => instance_attribute::describe(ctx).await,
@@ -309,7 +311,8 @@ async fn serve(state: &AppState, req: Request, request_id: &str) -> Result<Strin
                 "The action {other} is not valid for this web service (Mini AWS's EC2 API has \
                  RunInstances, DescribeInstances, StartInstances, StopInstances, \
                  RebootInstances, TerminateInstances, DescribeInstanceTypes, \
-                 DescribeInstanceStatus, GetConsoleOutput, ModifyInstanceAttribute, \
+                 DescribeInstanceStatus, DescribeInstanceCreditSpecifications, \
+                 GetConsoleOutput, ModifyInstanceAttribute, \
                  DescribeInstanceAttribute, CreateTags, DeleteTags, \
                  DescribeTags, DescribeRegions and DescribeAvailabilityZones)"
             ),
