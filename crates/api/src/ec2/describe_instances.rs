@@ -6,6 +6,8 @@
 //! other instances come on the next page, as a reservation item again.)
 
 use miniaws_core::compute::{Instance, InstancePosition, MAX_PAGE_SIZE};
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use time::OffsetDateTime;
 
 use super::error::{Ec2Error, from_core};
@@ -240,11 +242,11 @@ pub async fn handle(ctx: Ec2Context<'_>) -> Result<String, Ec2Error> {
 /// instance is in `instances` and in launch order within.
 fn reservations(instances: &[Instance]) -> Vec<Vec<&Instance>> {
     let mut groups: Vec<Vec<&Instance>> = Vec::new();
-    let mut at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut at: HashMap<String, usize> = HashMap::new();
     for inst in instances {
         match at.entry(inst.reservation_id()) {
-            std::collections::hash_map::Entry::Occupied(e) => groups[*e.get()].push(inst),
-            std::collections::hash_map::Entry::Vacant(e) => {
+            Entry::Occupied(e) => groups[*e.get()].push(inst),
+            Entry::Vacant(e) => {
                 e.insert(groups.len());
                 groups.push(vec![inst]);
             }

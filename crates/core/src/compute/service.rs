@@ -669,6 +669,20 @@ impl ComputeService {
     where
         F: Fn(&Instance) -> CoreResult<Labels> + Send + Sync,
     {
+        Ok(self.relabel_from(caller, id, edit).await?.1)
+    }
+
+    /// [`relabel`](Self::relabel), also answering the labels the change
+    /// replaced (those its compare-and-set matched).
+    async fn relabel_from<F>(
+        &self,
+        caller: Caller,
+        id: InstanceId,
+        edit: F,
+    ) -> CoreResult<(Labels, Instance)>
+    where
+        F: Fn(&Instance) -> CoreResult<Labels> + Send + Sync,
+    {
         // Each failed attempt means another edit landed, so this bound is
         // only reached under a storm of edits to one instance.
         const ATTEMPTS: usize = 64;
@@ -677,7 +691,7 @@ impl ComputeService {
             let old = inst.labels();
             let new = edit(&inst)?;
             if new == old {
-                return Ok(inst);
+                return Ok((old, inst));
             }
             if new.name != old.name {
                 InstanceName::parse(&new.name)?;
@@ -692,7 +706,7 @@ impl ComputeService {
                 inst.tags = new.tags;
                 inst.updated_at = at;
                 tracing::info!(instance_id = %id, "instance tags changed");
-                return Ok(inst);
+                return Ok((old, inst));
             }
         }
         Err(CoreError::conflict(
@@ -721,9 +735,8 @@ impl ComputeService {
     {
         let mut done: Vec<(Labels, Instance)> = Vec::with_capacity(ids.len());
         for id in ids {
-            let before = self.repo.get(caller.user_id, *id).await?.labels();
-            match self.relabel(caller, *id, &edit).await {
-                Ok(inst) => done.push((before, inst)),
+            match self.relabel_from(caller, *id, &edit).await {
+                Ok(changed) => done.push(changed),
                 Err(err) => {
                     self.restore_labels(done).await;
                     return Err(err);

@@ -1130,7 +1130,7 @@ fn check_part_checksum(
 /// was created with a retention or legal hold, or its bucket (`config`)
 /// gives new versions a default retention.
 fn will_be_locked(upload: &MultipartUpload, config: Option<&ObjectLockConfig>) -> bool {
-    let asked = ObjectLock::take_from_headers(&mut upload.headers.clone());
+    let asked = ObjectLock::of_headers(&upload.headers);
     asked.retention.is_some() || asked.legal_hold || ObjectLockConfig::retains_by_default(config)
 }
 

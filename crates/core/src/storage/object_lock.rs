@@ -228,12 +228,21 @@ impl ObjectLock {
     /// own). Values that do not parse are ignored: they were checked when
     /// the upload was created.
     pub fn take_from_headers(headers: &mut std::collections::BTreeMap<String, String>) -> Self {
-        let mode = headers.remove(MODE_HEADER);
-        let until = headers.remove(RETAIN_UNTIL_HEADER);
-        let hold = headers.remove(LEGAL_HOLD_HEADER);
+        let lock = Self::of_headers(headers);
+        for name in [MODE_HEADER, RETAIN_UNTIL_HEADER, LEGAL_HOLD_HEADER] {
+            headers.remove(name);
+        }
+        lock
+    }
+
+    /// The lock kept among an upload's stored headers, left in place (see
+    /// [`Self::take_from_headers`]).
+    pub fn of_headers(headers: &std::collections::BTreeMap<String, String>) -> Self {
+        let mode = headers.get(MODE_HEADER);
+        let until = headers.get(RETAIN_UNTIL_HEADER);
         let retention = match (mode, until) {
-            (Some(mode), Some(until)) => LockMode::parse(&mode).ok().and_then(|mode| {
-                OffsetDateTime::parse(&until, &time::format_description::well_known::Rfc3339)
+            (Some(mode), Some(until)) => LockMode::parse(mode).ok().and_then(|mode| {
+                OffsetDateTime::parse(until, &time::format_description::well_known::Rfc3339)
                     .ok()
                     .map(|retain_until| Retention { mode, retain_until })
             }),
@@ -241,7 +250,7 @@ impl ObjectLock {
         };
         Self {
             retention,
-            legal_hold: hold.as_deref() == Some("ON"),
+            legal_hold: headers.get(LEGAL_HOLD_HEADER).map(String::as_str) == Some("ON"),
         }
     }
 
