@@ -3,7 +3,7 @@
 //! the two meet. (Functions rather than `From` impls: both sides are foreign
 //! to this crate.)
 
-use miniaws_core::compute::{Instance, InstanceStats, InstanceType};
+use miniaws_core::compute::{ImageSummary, Instance, InstanceStats, InstanceType};
 use miniaws_core::identity::{ApiKey, CreatedKey, User, UserId};
 use miniaws_core::storage::{Bucket, ObjectMeta, ObjectVersion, VersionEntry};
 use miniaws_wire as wire;
@@ -59,6 +59,17 @@ pub(crate) fn instance_type(t: &InstanceType, default: bool) -> wire::InstanceTy
         vcpus: t.vcpus,
         memory_mib: t.memory_mib,
         default,
+    }
+}
+
+/// An image of the runtime.
+pub(crate) fn image(i: ImageSummary) -> wire::Image {
+    wire::Image {
+        name: i.name,
+        id: i.id,
+        size_bytes: i.size_bytes,
+        created_at: i.created_at,
+        architecture: i.architecture,
     }
 }
 

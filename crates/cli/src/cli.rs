@@ -342,6 +342,9 @@ pub enum ComputeCommand {
         #[arg(long, short = 'n', value_name = "N")]
         tail: Option<u32>,
     },
+    /// List the images Docker has, which `launch --image` uses without
+    /// pulling
+    Images,
     /// Show an instance's CPU, memory and network use
     Stats {
         /// Id, unique id prefix, or name

@@ -44,6 +44,11 @@ const SERVICES: &[Service] = &[
                 prompts: &[],
             },
             Action {
+                label: "list the images a launch can use",
+                words: &["compute", "images"],
+                prompts: &[],
+            },
+            Action {
                 label: "launch an instance",
                 words: &["compute", "launch"],
                 prompts: &[

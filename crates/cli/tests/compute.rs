@@ -104,6 +104,28 @@ async fn compute_commands_against_real_docker() {
     assert!(err.contains("image not found: nginx:alpine"), "{err}");
     assert!(err.contains("docker build / docker load"), "{err}");
 
+    // images: what a launch uses without a pull, as a table and as JSON.
+    let table = env.ok(&["compute", "images"]);
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains(&image) && l.contains("amd64")),
+        "{table}"
+    );
+    let images = env.json(&["compute", "images"]);
+    let listed = images
+        .as_array()
+        .expect("a list")
+        .iter()
+        .find(|i| i["name"] == image.as_str())
+        .unwrap_or_else(|| panic!("{image} in {images}"));
+    assert!(
+        listed["id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("sha256:")),
+        "{listed}"
+    );
+
     // launch: JSON, with a port on any free host port, env and a command.
     let web = env.json(&[
         "compute",

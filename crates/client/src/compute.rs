@@ -1,4 +1,4 @@
-//! `/instances` and `/instance-types` calls.
+//! `/instances`, `/instance-types` and `/images` calls.
 
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
@@ -11,7 +11,7 @@ use crate::{
 };
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use miniaws_wire::{ExecEvent, ModifyInstance, TagPatch};
+use miniaws_wire::{ExecEvent, Image, ModifyInstance, TagPatch};
 
 /// What a streamed exec reports, decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -332,6 +332,15 @@ impl Client {
     pub async fn instance_types(&self) -> Result<Vec<InstanceType>, ClientError> {
         self.send_json(self.request(Method::GET, "/instance-types"))
             .await
+    }
+
+    /// The images present in the server's container runtime (which a
+    /// launch uses without pulling), by name.
+    ///
+    /// # Errors
+    /// `Api` 401 without a key, 503 when Docker is unavailable.
+    pub async fn images(&self) -> Result<Vec<Image>, ClientError> {
+        self.send_json(self.request(Method::GET, "/images")).await
     }
 }
 

@@ -12,14 +12,15 @@ use bollard::models::{
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, EventsOptionsBuilder,
-    ListContainersOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
-    RestartContainerOptionsBuilder, StatsOptionsBuilder, StopContainerOptionsBuilder,
+    ListContainersOptionsBuilder, ListImagesOptionsBuilder, LogsOptionsBuilder,
+    RemoveContainerOptionsBuilder, RestartContainerOptionsBuilder, StatsOptionsBuilder,
+    StopContainerOptionsBuilder,
 };
 use futures::{Stream, StreamExt, TryStreamExt};
 use miniaws_core::compute::{
     ComputeDriver, ContainerEvent, ContainerInfo, ContainerSpec, ContainerStatus, ContainerSummary,
-    EventStream, ExecChunk, ExecRun, ExecSpec, InstanceId, InstanceStats, LogOptions, LogStream,
-    Protocol, PublishedPort,
+    EventStream, ExecChunk, ExecRun, ExecSpec, ImageSummary, InstanceId, InstanceStats, LogOptions,
+    LogStream, Protocol, PublishedPort,
 };
 use miniaws_core::error::{ConflictKind, Dependency};
 use miniaws_core::{CoreError, CoreResult, Resource};
@@ -334,6 +335,28 @@ fn with_tag(image: &str) -> String {
     } else {
         format!("{image}:latest")
     }
+}
+
+/// One [`ImageSummary`] per name of a listed image; none for an untagged
+/// one (Docker lists it as `<none>:<none>`, or with no tags at all).
+fn named_images(
+    image: &bollard::models::ImageSummary,
+    architecture: Option<String>,
+) -> Vec<ImageSummary> {
+    let created_at = time::OffsetDateTime::from_unix_timestamp(image.created)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    image
+        .repo_tags
+        .iter()
+        .filter(|tag| !tag.starts_with("<none>"))
+        .map(|tag| ImageSummary {
+            name: tag.clone(),
+            id: image.id.clone(),
+            created_at,
+            size_bytes: u64::try_from(image.size).unwrap_or(0),
+            architecture: architecture.clone(),
+        })
+        .collect()
 }
 
 /// A labelled container of a list; `None` without a usable label.
@@ -699,6 +722,39 @@ impl ComputeDriver for DockerComputeDriver {
             )
             .await?;
         Ok(listed.iter().filter_map(summary_from).collect())
+    }
+
+    async fn list_images(&self) -> CoreResult<Vec<ImageSummary>> {
+        let docker = self.docker().await?;
+        let options = ListImagesOptionsBuilder::new().all(false).build();
+        let listed = self
+            .call(
+                "list the images",
+                CALL_TIMEOUT,
+                docker.list_images(Some(options)),
+            )
+            .await?;
+        // The list does not say an image's architecture; one inspect per
+        // image does (a laptop holds tens of images, not thousands). An
+        // image removed in between is left out.
+        let inspected = futures::future::join_all(listed.iter().map(|image| {
+            self.call(
+                "inspect the image",
+                CALL_TIMEOUT,
+                docker.inspect_image(&image.id),
+            )
+        }))
+        .await;
+        let mut images = Vec::new();
+        for (image, inspect) in listed.iter().zip(inspected) {
+            let architecture = match inspect {
+                Ok(i) => i.architecture,
+                Err(CoreError::NotFound { .. }) => continue,
+                Err(e) => return Err(e),
+            };
+            images.extend(named_images(image, architecture));
+        }
+        Ok(images)
     }
 
     async fn logs(&self, container_id: &str, options: &LogOptions) -> CoreResult<LogStream> {

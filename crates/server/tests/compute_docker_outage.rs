@@ -215,6 +215,9 @@ async fn docker_outage_answers_503_and_state_resyncs_when_it_is_back() {
     let (status, _, message) = api_err(alice.stop_instance(bystander.id).await);
     assert_eq!(status, 503, "{message}");
     assert!(message.contains("Docker"), "{message}");
+    let (status, _, message) = api_err(alice.images().await);
+    assert_eq!(status, 503, "{message}");
+    assert!(message.contains("Docker"), "{message}");
     let health = server.client().health().await.expect("health answers");
     assert_eq!(
         (health.status.as_str(), health.docker.as_str()),

@@ -17,7 +17,8 @@
 //! paginator over DescribeInstances (pages of 5), filters, DryRun, and raw
 //! signed requests for what a client cannot send (an unknown action, a
 //! missing parameter, a malformed form, a wrong signature, an unknown
-//! key, no signature, a skewed clock, an oversized body).
+//! key, no signature, a skewed clock, an oversized body). The Docker
+//! host's images: `GET /images` and DescribeImages through both clients.
 
 mod compute_support;
 
@@ -1335,4 +1336,188 @@ async fn client_tokens_survive_a_restart(backend: Backend) {
         "no retry launched anything"
     );
     assert!(containers_of(&key.user_id.to_string()).is_empty());
+}
+
+/// The Docker host's images: `GET /images` (and `cloud`'s client) lists
+/// them by name, and EC2's DescribeImages answers them as AMIs through
+/// the aws CLI and boto3: by id (a name without a tag is `:latest`),
+/// owner, filters with wildcards, pages of `MaxResults`; an image the host
+/// lacks is `InvalidAMIID.NotFound`, an unknown filter refused.
+#[tokio::test]
+async fn images_are_listed_natively_and_as_amis() {
+    let (Some(cli), Some(python)) = (tool("MINIAWS_TEST_AWS_CLI"), tool("MINIAWS_TEST_PYTHON"))
+    else {
+        return;
+    };
+    let Some((server, image)) = compute_support::server(Backend::Sqlite).await else {
+        return;
+    };
+    // Seven more names of the test image, for paging (untagged at the end).
+    let prefix = format!("miniaws-test/ami-{}", std::process::id());
+    let tags: Vec<String> = (0..7).map(|i| format!("{prefix}-{i}:v1")).collect();
+    for t in &tags {
+        docker(&["tag", &image, t]);
+    }
+    let _untag = Untag(tags.clone());
+    let docker_id = docker(&["image", "inspect", "--format", "{{.Id}}", &image]);
+
+    let mut guard = ContainerGuard::new();
+    let (client, key, frank) = guard.aws_user(&server, "images-frank").await;
+    let listed = client.images().await.expect("GET /images");
+    let mine = listed
+        .iter()
+        .find(|i| i.name == image)
+        .expect("the test image is listed");
+    assert_eq!(mine.id, docker_id);
+    assert!(mine.size_bytes > 0, "{mine:?}");
+    assert_eq!(mine.architecture.as_deref(), Some("amd64"));
+    for t in &tags {
+        let named = listed.iter().find(|i| &i.name == t).expect("each tag");
+        assert_eq!(named.id, docker_id, "one image, several names");
+    }
+    let names: Vec<&str> = listed.iter().map(|i| i.name.as_str()).collect();
+    assert!(names.windows(2).all(|w| w[0] <= w[1]), "{names:?}");
+    assert!(!names.iter().any(|n| n.starts_with("<none>")), "{names:?}");
+    let anonymous = miniaws_client::Client::new(&server.url()).expect("client");
+    assert_eq!(
+        anonymous.images().await.expect_err("no key").status(),
+        Some(StatusCode::UNAUTHORIZED)
+    );
+
+    let one = frank
+        .ec2_text(
+            &cli,
+            &[
+                "describe-images",
+                "--image-ids",
+                &image,
+                "--query",
+                "Images[].[ImageId,State,Architecture,OwnerId,ImageType,Name]",
+            ],
+        )
+        .await;
+    let owner = key.user_id.to_string();
+    assert_eq!(
+        one,
+        format!("{image}\tavailable\tx86_64\t{owner}\tmachine\t{image}")
+    );
+    // A name without a tag is Docker's `:latest`.
+    let untagged = image
+        .strip_suffix(":latest")
+        .expect("the test image is :latest");
+    let by_short = frank
+        .ec2_text(
+            &cli,
+            &[
+                "describe-images",
+                "--image-ids",
+                untagged,
+                "--query",
+                "Images[].ImageId",
+            ],
+        )
+        .await;
+    assert_eq!(by_short, image);
+    let filtered = frank
+        .ec2_text(
+            &cli,
+            &[
+                "describe-images",
+                "--owners",
+                "self",
+                "--filters",
+                &format!("Name=name,Values={prefix}-*"),
+                "Name=architecture,Values=x86_64",
+                "--query",
+                "Images[].ImageId",
+            ],
+        )
+        .await;
+    assert_eq!(filtered.split_whitespace().collect::<Vec<_>>(), tags);
+    for (args, what) in [
+        (vec!["--owners", "amazon"], "another owner"),
+        (
+            vec!["--filters", "Name=architecture,Values=arm64"],
+            "another architecture",
+        ),
+        (vec!["--filters", "Name=tag:Name,Values=*"], "a tag"),
+    ] {
+        let none = frank
+            .ec2_text(
+                &cli,
+                &[
+                    &["describe-images", "--query", "Images[].ImageId"][..],
+                    &args,
+                ]
+                .concat(),
+            )
+            .await;
+        assert_eq!(none, "", "{what} selects nothing");
+    }
+    frank
+        .ec2_fails(
+            &cli,
+            "InvalidAMIID.NotFound",
+            &["describe-images", "--image-ids", &image, "no-such/image:9"],
+        )
+        .await;
+    frank
+        .ec2_fails(
+            &cli,
+            "InvalidParameterValue",
+            &[
+                "describe-images",
+                "--filters",
+                "Name=platform,Values=windows",
+            ],
+        )
+        .await;
+    script_ok(
+        frank
+            .command(&python)
+            .arg("-c")
+            .arg(IMAGES_SCRIPT)
+            .env("PREFIX", &prefix),
+        "images ok",
+    )
+    .await;
+}
+
+/// boto3: DescribeImages pages of 5 through the paginator, a bad token,
+/// MaxResults beside ImageIds, DryRun.
+const IMAGES_SCRIPT: &str = r#"
+import os, boto3, botocore
+ec2 = boto3.client("ec2", endpoint_url=os.environ["ENDPOINT"], region_name="us-east-1")
+prefix = os.environ["PREFIX"]
+pages = list(ec2.get_paginator("describe_images").paginate(
+    Filters=[{"Name": "name", "Values": [prefix + "-*"]}],
+    PaginationConfig={"PageSize": 5}))
+sizes = [len(p["Images"]) for p in pages]
+names = [i["ImageId"] for p in pages for i in p["Images"]]
+assert names == ["%s-%d:v1" % (prefix, i) for i in range(7)], names
+assert sizes[0] == 5 and sum(sizes) == 7, sizes
+def fails(code, **kw):
+    try:
+        ec2.describe_images(**kw)
+    except botocore.exceptions.ClientError as e:
+        assert e.response["Error"]["Code"] == code, (code, e.response["Error"])
+        return
+    raise AssertionError("no error: %s" % kw)
+fails("InvalidParameterValue", NextToken="garbage", MaxResults=5)
+fails("InvalidParameterCombination", ImageIds=[prefix + "-0:v1"], MaxResults=5)
+fails("DryRunOperation", ImageIds=[prefix + "-0:v1"], DryRun=True)
+print("images ok")
+"#;
+
+/// Removes the extra names of the test image when dropped.
+struct Untag(Vec<String>);
+
+impl Drop for Untag {
+    fn drop(&mut self) {
+        for t in &self.0 {
+            let _ = std::process::Command::new("docker")
+                .args(["rmi", t])
+                .output();
+        }
+    }
 }

@@ -272,6 +272,23 @@ pub struct InstancePage {
     pub next_token: Option<String>,
 }
 
+/// An entry of `GET /images`: an image present in the container runtime,
+/// which a launch uses without pulling, under one of its names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Image {
+    /// The name a launch gives as `image`, e.g. `nginx:alpine`.
+    pub name: String,
+    /// The runtime's content id (`sha256:…`); names of one image share it.
+    pub id: String,
+    /// Its size on disk, in bytes.
+    pub size_bytes: u64,
+    /// When the image was built.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// The CPU architecture (`amd64`, `arm64`, …), when the runtime says.
+    pub architecture: Option<String>,
+}
+
 /// An entry of `GET /instance-types`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstanceType {

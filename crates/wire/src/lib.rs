@@ -18,7 +18,7 @@ mod identity;
 mod storage;
 
 pub use compute::{
-    Command, ExecCommand, ExecEvent, ExecResult, Instance, InstancePage, InstancePort,
+    Command, ExecCommand, ExecEvent, ExecResult, Image, Instance, InstancePage, InstancePort,
     InstanceStats, InstanceType, LaunchInstance, ModifyInstance, TagPatch,
 };
 pub use health::Health;

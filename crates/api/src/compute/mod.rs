@@ -1,7 +1,9 @@
-//! `/instances` and `/instance-types`: compute instances as containers.
+//! `/instances`, `/instance-types` and `/images`: compute instances as
+//! containers.
 
 mod exec_instance;
 mod get_instance;
+mod images;
 mod instance_logs;
 mod instance_stats;
 mod instance_types;
@@ -47,6 +49,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/instances/{id}/exec", post(exec_instance::exec_instance))
         .route("/instances/{id}/tags", patch(tag_instance::tag_instance))
         .route("/instance-types", get(instance_types::instance_types))
+        .route("/images", get(images::images))
 }
 
 /// Parses an instance id from the path (400 naming it when malformed).

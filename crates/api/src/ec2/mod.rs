@@ -19,6 +19,7 @@ pub mod sigv4;
 pub mod xml;
 
 mod credit_specifications;
+mod describe_images;
 mod describe_instance_status;
 mod describe_instance_types;
 mod describe_instances;
@@ -294,6 +295,7 @@ async fn serve(state: &AppState, req: Request, request_id: &str) -> Result<Strin
         "RebootInstances" => reboot_instances::handle(ctx).await,
         "TerminateInstances" => terminate_instances::handle(ctx).await,
         "DescribeInstanceTypes" => describe_instance_types::handle(ctx).await,
+        "DescribeImages" => describe_images::handle(ctx).await,
         "DescribeInstanceStatus" => describe_instance_status::handle(ctx).await,
         "DescribeInstanceCreditSpecifications" => credit_specifications::handle(ctx).await,
         "GetConsoleOutput" => get_console_output::handle(ctx).await,
@@ -311,7 +313,7 @@ async fn serve(state: &AppState, req: Request, request_id: &str) -> Result<Strin
                 "The action {other} is not valid for this web service (Mini AWS's EC2 API has \
                  RunInstances, DescribeInstances, StartInstances, StopInstances, \
                  RebootInstances, TerminateInstances, DescribeInstanceTypes, \
-                 DescribeInstanceStatus, DescribeInstanceCreditSpecifications, \
+                 DescribeImages, DescribeInstanceStatus, DescribeInstanceCreditSpecifications, \
                  GetConsoleOutput, ModifyInstanceAttribute, \
                  DescribeInstanceAttribute, CreateTags, DeleteTags, \
                  DescribeTags, DescribeRegions and DescribeAvailabilityZones)"

@@ -67,6 +67,7 @@ pub async fn run(ctx: &mut Ctx, cmd: ComputeCommand) -> Result<()> {
             tail,
         } => logs(ctx, &instance, follow, tail).await,
         ComputeCommand::Stats { instance } => stats(ctx, &instance).await,
+        ComputeCommand::Images => images(ctx).await,
         ComputeCommand::Exec {
             instance,
             env,
@@ -189,6 +190,28 @@ async fn list(ctx: &mut Ctx, all: bool) -> Result<()> {
             Cell::new(&i.instance_type),
             state_cell(&i.state, ctx.out.color),
             Cell::new(ports_text(i)),
+            Cell::new(relative_time(i.created_at, now)),
+        ]);
+    }
+    ctx.out.print_table(&table);
+    Ok(())
+}
+
+/// `cloud compute images`: what a launch can use without a pull.
+async fn images(ctx: &mut Ctx) -> Result<()> {
+    let images = ctx.client()?.images().await?;
+    if ctx.out.json {
+        return ctx.out.print_json(&images);
+    }
+    let now = OffsetDateTime::now_utc();
+    let mut table = ctx.out.table(&["IMAGE", "ID", "SIZE", "ARCH", "CREATED"]);
+    for i in &images {
+        let id = i.id.strip_prefix("sha256:").unwrap_or(&i.id);
+        table.add_row(vec![
+            Cell::new(&i.name),
+            Cell::new(id.get(..12).unwrap_or(id)),
+            Cell::new(human_bytes(i.size_bytes)),
+            Cell::new(i.architecture.as_deref().unwrap_or("-")),
             Cell::new(relative_time(i.created_at, now)),
         ]);
     }

@@ -552,6 +552,23 @@ pub fn validate_command(args: &[String]) -> CoreResult<()> {
     Ok(())
 }
 
+/// An image present in the container runtime, under one of its names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageSummary {
+    /// The name a launch gives (`repository:tag`), e.g. `nginx:alpine`.
+    pub name: String,
+    /// The runtime's content id (`sha256:…`), the same for every name of
+    /// one image.
+    pub id: String,
+    /// When the image was built.
+    pub created_at: OffsetDateTime,
+    /// Its size on disk, in bytes.
+    pub size_bytes: u64,
+    /// The CPU architecture it is built for, in the runtime's words
+    /// (`amd64`, `arm64`, …), when the runtime says.
+    pub architecture: Option<String>,
+}
+
 /// One entry of the instance-type catalogue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InstanceType {

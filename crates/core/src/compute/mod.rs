@@ -10,10 +10,10 @@ mod tags;
 mod tests;
 
 pub use domain::{
-    ClientToken, DEFAULT_INSTANCE_TYPE, Ec2InstanceId, INSTANCE_TYPES, Instance, InstanceId,
-    InstanceName, InstancePosition, InstanceState, InstanceType, LaunchOrigin, LaunchRequest,
-    MAX_CLIENT_TOKEN_CHARS, MAX_PORTS, PortMapping, Protocol, PublishedPort, instance_type,
-    join_command, split_command, validate_command, validate_env, validate_image,
+    ClientToken, DEFAULT_INSTANCE_TYPE, Ec2InstanceId, INSTANCE_TYPES, ImageSummary, Instance,
+    InstanceId, InstanceName, InstancePosition, InstanceState, InstanceType, LaunchOrigin,
+    LaunchRequest, MAX_CLIENT_TOKEN_CHARS, MAX_PORTS, PortMapping, Protocol, PublishedPort,
+    instance_type, join_command, split_command, validate_command, validate_env, validate_image,
 };
 pub use exec::{ExecChunk, ExecRun, ExecSpec};
 pub use ports::{

@@ -8,7 +8,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::domain::{
-    Ec2InstanceId, Instance, InstanceId, InstancePosition, PortMapping, PublishedPort,
+    Ec2InstanceId, ImageSummary, Instance, InstanceId, InstancePosition, PortMapping, PublishedPort,
 };
 use super::exec::{ExecRun, ExecSpec};
 use super::tags::Labels;
@@ -291,6 +291,11 @@ pub trait ComputeDriver: Send + Sync {
     /// Lists every container labelled as an instance's (running or not, of
     /// any server sharing the runtime) in one call.
     async fn list_containers(&self) -> CoreResult<Vec<ContainerSummary>>;
+
+    /// The images present in the runtime, which a launch uses without
+    /// pulling: one entry per name (an image tagged twice is listed
+    /// twice), untagged images left out (a launch names its image).
+    async fn list_images(&self) -> CoreResult<Vec<ImageSummary>>;
 
     /// Reads the log of a container.
     ///

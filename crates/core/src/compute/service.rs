@@ -10,10 +10,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::domain::{
-    ClientToken, DEFAULT_INSTANCE_TYPE, Ec2InstanceId, INSTANCE_TYPES, Instance, InstanceId,
-    InstanceName, InstancePosition, InstanceState, InstanceType, LaunchOrigin, LaunchRequest,
-    PortMapping, Protocol, PublishedPort, instance_type, validate_command, validate_env,
-    validate_image,
+    ClientToken, DEFAULT_INSTANCE_TYPE, Ec2InstanceId, INSTANCE_TYPES, ImageSummary, Instance,
+    InstanceId, InstanceName, InstancePosition, InstanceState, InstanceType, LaunchOrigin,
+    LaunchRequest, PortMapping, Protocol, PublishedPort, instance_type, validate_command,
+    validate_env, validate_image,
 };
 use super::exec::{ExecRun, ExecSpec};
 use super::ports::{
@@ -268,6 +268,18 @@ impl ComputeService {
     /// The type used when a launch names none.
     pub fn default_instance_type(&self) -> &'static str {
         DEFAULT_INSTANCE_TYPE
+    }
+
+    /// The images present in the runtime, by name. They belong to the
+    /// host, not to a user: every user may launch any of them (as any may
+    /// name any image to pull), so every user sees the same list.
+    ///
+    /// # Errors
+    /// `Unavailable(Docker)`.
+    pub async fn images(&self) -> CoreResult<Vec<ImageSummary>> {
+        let mut images = self.driver()?.list_images().await?;
+        images.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(images)
     }
 
     fn driver(&self) -> CoreResult<&Arc<dyn ComputeDriver>> {

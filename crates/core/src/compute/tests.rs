@@ -357,6 +357,23 @@ impl ComputeDriver for FakeDriver {
             })
             .collect())
     }
+    async fn list_images(&self) -> CoreResult<Vec<ImageSummary>> {
+        self.check()?;
+        // In the set's (arbitrary) order: the service sorts.
+        Ok(self
+            .images
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|name| ImageSummary {
+                name: name.clone(),
+                id: format!("sha256:{}", name.len()),
+                created_at: time::OffsetDateTime::UNIX_EPOCH,
+                size_bytes: 1024,
+                architecture: Some("amd64".into()),
+            })
+            .collect())
+    }
     async fn logs(&self, cid: &str, _options: &LogOptions) -> CoreResult<LogStream> {
         self.check()?;
         let racing = self.terminate_during_logs.lock().unwrap().take();
@@ -432,6 +449,29 @@ fn req(name: &str) -> LaunchRequest {
         image: IMAGE.into(),
         ..LaunchRequest::default()
     }
+}
+
+#[tokio::test]
+async fn images_are_listed_by_name_and_need_the_runtime() {
+    let (svc, _, driver) = setup();
+    driver.images.lock().unwrap().insert("alpine:3".into());
+    driver.images.lock().unwrap().insert("zeta:1".into());
+    let names: Vec<String> = svc
+        .images()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.name)
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted);
+    assert!(names.contains(&"alpine:3".to_owned()) && names.contains(&"zeta:1".to_owned()));
+    driver.down.store(true, Ordering::SeqCst);
+    assert!(matches!(
+        svc.images().await,
+        Err(CoreError::Unavailable { .. })
+    ));
 }
 
 #[tokio::test]
