@@ -7,6 +7,7 @@
 mod compute;
 mod foundation;
 mod lean_s3;
+mod payload;
 mod s3;
 mod stats;
 mod storage;

@@ -43,6 +43,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::lean_s3::{LeanS3, Payload};
+use crate::payload::{self, BodyKind};
 use crate::stats::{ms, percentile};
 
 /// Options of the suite.
@@ -75,6 +76,9 @@ pub struct Args {
     /// own, `info`, which logs one line per request.
     #[arg(long, default_value = "info")]
     log_level: String,
+    /// What the large object is made of.
+    #[arg(long, value_enum, default_value_t = BodyKind::Random)]
+    body: BodyKind,
 }
 
 /// CPU time (user + system) the process `pid` (the server, or this client
@@ -375,9 +379,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let paths = select_paths(all, &args.only)?;
 
     println!(
-        "# s3 suite: {} backend, {} MiB object, 4 KiB x {} ops at concurrency {}; load average {}",
+        "# s3 suite: {} backend, {} MiB object of {:?} bytes, 4 KiB x {} ops at concurrency {}; load average {}",
         if args.postgres { "postgres" } else { "sqlite" },
         args.large_mib,
+        args.body,
         args.ops,
         args.concurrency,
         load_average()
@@ -387,7 +392,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         write_ops >= 1000,
         "--write-ops must be at least 1000: the GETs read the 1,000 keys the PUTs write"
     );
-    let large = Bytes::from(vec![0x5au8; args.large_mib * 1024 * 1024]);
+    let large = payload::bytes(args.body, args.large_mib * 1024 * 1024);
     let mut rows = Vec::new();
     let mut cpu_rows = Vec::new();
     let pid = server.pid();

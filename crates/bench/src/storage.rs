@@ -12,6 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::payload::{self, BodyKind};
 use crate::stats::{ms, percentile, rss_kib};
 
 /// Options of the suite.
@@ -33,20 +34,25 @@ pub struct Args {
     /// Skip Postgres even when it is configured.
     #[arg(long)]
     sqlite_only: bool,
+    /// What the bodies are made of; the raw write and MD5 figures use the
+    /// same bytes.
+    #[arg(long, value_enum, default_value_t = BodyKind::Random)]
+    body: BodyKind,
 }
 
 const CHUNK: usize = 1 << 20;
 
-fn body(len: u64) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
-    let chunk = Bytes::from(vec![0x5au8; CHUNK]);
-    let mut left = len;
+/// `data` as a stream of 1 MiB chunks, as a file would be sent.
+fn body(data: Bytes) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
+    let mut at = 0;
     stream::iter(std::iter::from_fn(move || {
-        if left == 0 {
+        if at == data.len() {
             return None;
         }
-        let n = left.min(CHUNK as u64) as usize;
-        left -= n as u64;
-        Some(Ok(chunk.slice(..n)))
+        let end = data.len().min(at + CHUNK);
+        let chunk = data.slice(at..end);
+        at = end;
+        Some(Ok(chunk))
     }))
 }
 
@@ -75,22 +81,21 @@ struct Raw {
     md5_mib_s: f64,
 }
 
-/// MD5 throughput of one core over `mib` MiB held in memory (the best of
+/// MD5 throughput of one core over `data`, held in memory (the best of
 /// three runs, so that a neighbour's burst does not count).
-fn raw_md5(mib: u64) -> f64 {
+fn raw_md5(data: &[u8]) -> f64 {
     use md5::{Digest, Md5};
-    let chunk = vec![0x5au8; CHUNK];
     let mut best = Duration::MAX;
     for _ in 0..3 {
         let started = Instant::now();
         let mut md5 = Md5::new();
-        for _ in 0..mib {
-            md5.update(&chunk);
+        for chunk in data.chunks(CHUNK) {
+            md5.update(chunk);
         }
         std::hint::black_box(md5.finalize());
         best = best.min(started.elapsed());
     }
-    mib_s(mib << 20, best)
+    mib_s(data.len() as u64, best)
 }
 
 /// One durable 4 KiB file the way a blob is written: create a temporary in
@@ -110,14 +115,14 @@ fn raw_small_file(dir: &Path, dest_dir: &Path, name: &str) -> Duration {
     t.elapsed()
 }
 
-fn raw_disk(dir: &Path, big_mib: u64) -> Raw {
+/// The raw figures, writing and hashing `data` (the large object's bytes).
+fn raw_disk(dir: &Path, data: &[u8]) -> Raw {
     let path = dir.join("raw-seq.bin");
-    let chunk = vec![0x5au8; CHUNK];
     let started = Instant::now();
     {
         let mut f = std::fs::File::create(&path).expect("raw file");
-        for _ in 0..big_mib {
-            f.write_all(&chunk).expect("raw write");
+        for chunk in data.chunks(CHUNK) {
+            f.write_all(chunk).expect("raw write");
         }
         f.sync_all().expect("raw fsync");
     }
@@ -131,9 +136,9 @@ fn raw_disk(dir: &Path, big_mib: u64) -> Raw {
         .collect();
     std::fs::remove_dir_all(&dest_dir).ok();
     Raw {
-        write_mib_s: mib_s(big_mib << 20, write),
+        write_mib_s: mib_s(data.len() as u64, write),
         small_file_p50: percentile(&mut samples, 50.0),
-        md5_mib_s: raw_md5(big_mib),
+        md5_mib_s: raw_md5(data),
     }
 }
 
@@ -332,10 +337,15 @@ where
 async fn suite(server: &TestServer, label: &str, args: &Args) {
     let pid = server.pid().expect("server runs");
     let data_dir = server.data_dir().join("data");
-    let raw = raw_disk(&data_dir, args.big_mib);
+    let big_body = payload::bytes(args.body, (args.big_mib << 20) as usize);
+    let raw = raw_disk(&data_dir, &big_body);
     let commit = raw_commit(server.database_url()).await;
     let floor = raw.small_file_p50 + commit;
-    println!("[{label}] raw limits of {}:", data_dir.display());
+    println!(
+        "[{label}] raw limits of {} ({:?} bytes):",
+        data_dir.display(),
+        args.body
+    );
     println!(
         "  sequential write {} MiB + fsync      {:.0} MiB/s",
         args.big_mib, raw.write_mib_s
@@ -363,7 +373,7 @@ async fn suite(server: &TestServer, label: &str, args: &Args) {
     let big = args.big_mib << 20;
     let t = Instant::now();
     client
-        .put_object_stream("bench", "big", body(big), Some(big), None)
+        .put_object_stream("bench", "big", body(big_body.clone()), Some(big), None)
         .await
         .expect("big PUT");
     let put = t.elapsed();
