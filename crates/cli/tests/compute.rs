@@ -349,7 +349,10 @@ async fn compute_commands_against_real_docker() {
         ],
         124,
     );
-    assert!(err.contains("did not end within 1 s"), "{err}");
+    assert!(
+        err.contains("did not end within 1 s and was killed"),
+        "{err}"
+    );
     let err = env.fails(&["compute", "exec", "job", "-w", "tmp", "--", "ls"], 1);
     assert!(err.contains("absolute path"), "{err}");
     env.fails(&["compute", "exec", "job"], 2);

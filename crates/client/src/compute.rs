@@ -26,6 +26,9 @@ pub enum ExecUpdate {
         exit_code: Option<i64>,
         /// Whether the server stopped waiting at the timeout.
         timed_out: bool,
+        /// Whether the server then killed the command (else it may still
+        /// be running).
+        killed: bool,
     },
 }
 
@@ -393,9 +396,11 @@ fn decode_event(line: &[u8]) -> Result<ExecUpdate, ClientError> {
         ExecEvent::Exit {
             exit_code,
             timed_out,
+            killed,
         } => ExecUpdate::Exit {
             exit_code,
             timed_out,
+            killed,
         },
         ExecEvent::Error { code, message } => {
             return Err(ClientError::Api {
@@ -432,7 +437,8 @@ mod exec_tests {
             updates[1].as_ref().expect("exit"),
             &ExecUpdate::Exit {
                 exit_code: Some(2),
-                timed_out: false
+                timed_out: false,
+                killed: false,
             }
         );
         let err = decode_event(br#"{"error":{"code":"UNAVAILABLE","message":"gone"}}"#)

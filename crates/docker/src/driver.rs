@@ -842,8 +842,15 @@ impl ComputeDriver for DockerComputeDriver {
             })
             .boxed();
         let exec_id = created.id;
+        let (killer, kill_id, cid) = (docker.clone(), exec_id.clone(), container_id.to_owned());
+        let kill =
+            Box::pin(async move { crate::exec_kill::kill_exec(&killer, &kill_id, &cid).await });
         let exit_code = Box::pin(async move { exec_exit_code(&docker, &exec_id).await });
-        Ok(ExecRun { output, exit_code })
+        Ok(ExecRun {
+            output,
+            exit_code,
+            kill,
+        })
     }
 
     async fn stats(&self, container_id: &str) -> CoreResult<InstanceStats> {

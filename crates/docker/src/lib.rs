@@ -2,6 +2,7 @@
 //! implemented on the Docker Engine API with `bollard`.
 
 mod driver;
+mod exec_kill;
 mod probe;
 
 pub use driver::{DockerComputeDriver, DockerSettings, LABEL_INSTANCE_ID, LABEL_NAME, LABEL_OWNER};

@@ -98,20 +98,53 @@ async fn exec_runs_commands_in_a_running_instance() {
         "{r:?}"
     );
 
-    // The wait ends at the timeout; the answer says so.
+    // The wait ends at the timeout; the command and what it started are
+    // killed, and the answer says both. Streamed, the same.
     let r = client
         .exec_instance(
             inst.id,
             &ExecCommand {
                 timeout_secs: Some(1),
-                ..args(&["sh", "-c", "echo started; sleep 30"])
+                ..args(&["sh", "-c", "echo started; sleep 300 & sleep 301"])
             },
         )
         .await
         .expect("exec");
-    assert!(r.timed_out, "{r:?}");
+    assert!(r.timed_out && r.killed, "{r:?}");
     assert_eq!(r.exit_code, None);
     assert_eq!(r.stdout, "started\n");
+    let streamed: Vec<ExecUpdate> = client
+        .exec_instance_stream(
+            inst.id,
+            &ExecCommand {
+                timeout_secs: Some(1),
+                ..args(&["sh", "-c", "sleep 302 & sleep 303"])
+            },
+        )
+        .await
+        .expect("exec")
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .expect("no errors");
+    assert_eq!(
+        streamed,
+        vec![ExecUpdate::Exit {
+            exit_code: None,
+            timed_out: true,
+            killed: true,
+        }]
+    );
+    let ps = client
+        .exec_instance(inst.id, &args(&["ps"]))
+        .await
+        .expect("ps");
+    assert!(
+        !ps.stdout.contains("sleep 30"),
+        "nothing of theirs is left: {}",
+        ps.stdout
+    );
 }
 
 /// The streamed answer gives output while the command still runs: the
@@ -162,7 +195,8 @@ async fn streamed_output_arrives_while_the_command_runs() {
             ExecUpdate::Stderr("second\n".into()),
             ExecUpdate::Exit {
                 exit_code: Some(4),
-                timed_out: false
+                timed_out: false,
+                killed: false,
             }
         ]
     );

@@ -357,11 +357,16 @@ impl Default for Command {
 /// outcome and its output.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExecResult {
-    /// The command's exit code; `null` when it timed out (it may still be
-    /// running) or the runtime could not say.
+    /// The command's exit code; `null` when it timed out or the runtime
+    /// could not say.
     pub exit_code: Option<i64>,
     /// Whether the wait ended at `timeout_secs`.
     pub timed_out: bool,
+    /// Whether the command, having outlived `timeout_secs`, was killed
+    /// with the processes it started; `false` when it ended by itself,
+    /// and when the server could not kill it (it may still be running).
+    #[serde(default)]
+    pub killed: bool,
     /// `utf-8` when both outputs are text as they are, else `base64` (both
     /// encoded).
     pub encoding: String,
@@ -390,6 +395,9 @@ pub enum ExecEvent {
         exit_code: Option<i64>,
         /// As in [`ExecResult`].
         timed_out: bool,
+        /// As in [`ExecResult`].
+        #[serde(default)]
+        killed: bool,
     },
     /// The last line when the output could not be read to its end.
     Error {

@@ -5,9 +5,10 @@
 //! output capped at [`MAX_OUTPUT_BYTES`] per stream; with `Accept:
 //! application/x-ndjson` the output streams instead, one [`ExecEvent`] per
 //! line, so a long command shows its progress. Either way the wait ends at
-//! the request's `timeout_secs`; the runtime has no way to stop an exec'd
-//! process, so a command that outlives it keeps running in the instance
-//! (the answer says `timed_out`).
+//! the request's `timeout_secs`, and a command that outlives it is killed
+//! with the processes it started, as `timeout(1)` would, when the runtime
+//! can (the answer says `timed_out`, and `killed` when it was; see the
+//! Docker adapter's `exec_kill` for how and when it cannot).
 
 use axum::body::Body;
 use axum::extract::State;
@@ -153,14 +154,15 @@ async fn collected(run: ExecRun, mut ends: Ends) -> Result<ExecResult, ApiError>
     let ExecRun {
         mut output,
         exit_code,
+        kill,
     } = run;
     let mut exit_code = Some(exit_code);
     let (mut stdout, mut stderr) = (Capped::default(), Capped::default());
-    let (code, timed_out) = loop {
+    let (code, timed_out, killed) = loop {
         match step(&mut output, &mut exit_code, &mut ends).await {
             Step::Chunk(ExecChunk::Stdout(b)) => stdout.push(&b),
             Step::Chunk(ExecChunk::Stderr(b)) => stderr.push(&b),
-            Step::TimedOut => break (None, true),
+            Step::TimedOut => break (None, true, kill.await),
             Step::ShuttingDown => {
                 return Err(ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -172,9 +174,9 @@ async fn collected(run: ExecRun, mut ends: Ends) -> Result<ExecResult, ApiError>
             // is still the command's, so it is given with no exit code.
             Step::Failed(e) | Step::Ended(Err(e)) => {
                 tracing::warn!(error = %e, "the output of a command in an instance ended early");
-                break (None, false);
+                break (None, false, false);
             }
-            Step::Ended(Ok(code)) => break (code, false),
+            Step::Ended(Ok(code)) => break (code, false, false),
         }
     };
     let text =
@@ -189,6 +191,7 @@ async fn collected(run: ExecRun, mut ends: Ends) -> Result<ExecResult, ApiError>
     Ok(ExecResult {
         exit_code: code,
         timed_out,
+        killed,
         encoding: if text { "utf-8" } else { "base64" }.to_owned(),
         stdout: encode(&stdout.bytes),
         stderr: encode(&stderr.bytes),
@@ -219,11 +222,15 @@ impl Capped {
 /// The streamed answer: one JSON line per output chunk, then one for the
 /// end. A client that leaves stops the reading (not the command).
 fn streamed(run: ExecRun, ends: Ends) -> Response {
-    let ExecRun { output, exit_code } = run;
-    let state = (output, Some(exit_code), ends, false);
+    let ExecRun {
+        output,
+        exit_code,
+        kill,
+    } = run;
+    let state = (output, Some(exit_code), Some(kill), ends, false);
     let lines = futures::stream::unfold(
         state,
-        move |(mut output, mut exit_code, mut ends, done)| async move {
+        move |(mut output, mut exit_code, mut kill, mut ends, done)| async move {
             if done {
                 return None;
             }
@@ -234,6 +241,10 @@ fn streamed(run: ExecRun, ends: Ends) -> Response {
                     ExecEvent::Exit {
                         exit_code: None,
                         timed_out: true,
+                        killed: match kill.take() {
+                            Some(kill) => kill.await,
+                            None => false,
+                        },
                     },
                     true,
                 ),
@@ -248,6 +259,7 @@ fn streamed(run: ExecRun, ends: Ends) -> Response {
                     ExecEvent::Exit {
                         exit_code: code,
                         timed_out: false,
+                        killed: false,
                     },
                     true,
                 ),
@@ -267,7 +279,7 @@ fn streamed(run: ExecRun, ends: Ends) -> Response {
             line.push(b'\n');
             Some((
                 Ok::<_, std::convert::Infallible>(bytes::Bytes::from(line)),
-                (output, exit_code, ends, done),
+                (output, exit_code, kill, ends, done),
             ))
         },
     );
@@ -286,6 +298,7 @@ mod tests {
         ExecRun {
             output: futures::stream::iter(chunks.into_iter().map(Ok)).boxed(),
             exit_code: Box::pin(async move { Ok(code) }),
+            kill: Box::pin(async { panic!("a command that ended is not killed") }),
         }
     }
 
@@ -346,15 +359,27 @@ mod tests {
 
     #[tokio::test]
     async fn the_wait_ends_at_the_deadline() {
-        let stuck = ExecRun {
+        let stuck = |killed: bool| ExecRun {
             output: futures::stream::pending().boxed(),
             exit_code: Box::pin(async { Ok(Some(0)) }),
+            kill: Box::pin(async move { killed }),
         };
-        let r = collected(stuck, ends_in(Duration::from_millis(50)))
+        for killed in [true, false] {
+            let r = collected(stuck(killed), ends_in(Duration::from_millis(50)))
+                .await
+                .expect("ends");
+            assert!(r.timed_out);
+            assert_eq!((r.exit_code, r.killed), (None, killed));
+            let body = axum::body::to_bytes(
+                streamed(stuck(killed), ends_in(Duration::from_millis(50))).into_body(),
+                1 << 16,
+            )
             .await
-            .expect("ends");
-        assert!(r.timed_out);
-        assert_eq!(r.exit_code, None);
+            .expect("the stream ends");
+            let exit =
+                format!(r#"{{"exit":{{"exit_code":null,"timed_out":true,"killed":{killed}}}}}"#);
+            assert_eq!(String::from_utf8_lossy(&body).trim(), exit);
+        }
     }
 
     #[tokio::test]
@@ -362,6 +387,7 @@ mod tests {
         let stuck = || ExecRun {
             output: futures::stream::pending().boxed(),
             exit_code: Box::pin(async { Ok(Some(0)) }),
+            kill: Box::pin(async { panic!("a shutdown does not kill the command") }),
         };
         let stopping = || Ends {
             deadline: Instant::now() + Duration::from_secs(60),

@@ -457,7 +457,7 @@ async fn exec_in(ctx: &mut Ctx, wanted: &str, exec: &ExecCommand) -> Result<()> 
     if ctx.out.json {
         let result = client.exec_instance(id, exec).await?;
         ctx.out.print_json(&result)?;
-        return exit_with(result.exit_code, result.timed_out, timeout);
+        return exit_with(result.exit_code, result.timed_out, result.killed, timeout);
     }
     let stream = client.exec_instance_stream(id, exec).await?;
     let copy = async {
@@ -469,7 +469,8 @@ async fn exec_in(ctx: &mut Ctx, wanted: &str, exec: &ExecCommand) -> Result<()> 
                 ExecUpdate::Exit {
                     exit_code,
                     timed_out,
-                } => return exit_with(exit_code, timed_out, timeout),
+                    killed,
+                } => return exit_with(exit_code, timed_out, killed, timeout),
             }
         }
         Err(anyhow::anyhow!(
@@ -492,12 +493,17 @@ fn write_through(out: &mut impl Write, bytes: &[u8]) {
 }
 
 /// How `cloud` ends after an exec: with the command's exit code.
-fn exit_with(exit_code: Option<i64>, timed_out: bool, timeout: u64) -> Result<()> {
+fn exit_with(exit_code: Option<i64>, timed_out: bool, killed: bool, timeout: u64) -> Result<()> {
+    let what = if killed {
+        "was killed"
+    } else {
+        "could not be killed: it may still be running in the instance"
+    };
     match (exit_code, timed_out) {
         (_, true) => Err(CommandExit {
             code: 124,
             message: format!(
-                "the command did not end within {timeout} s and may still be running in the instance (give more time with --timeout)"
+                "the command did not end within {timeout} s and {what} (give more time with --timeout)"
             ),
         }
         .into()),

@@ -82,6 +82,10 @@ pub struct ExecRun {
     /// Its exit code, to be awaited once `output` has ended (`None` when
     /// the runtime does not know it yet).
     pub exit_code: BoxFuture<'static, CoreResult<Option<i64>>>,
+    /// Kills the command and the processes it started, when awaited (a
+    /// wait for it that timed out): true when they are gone, false when
+    /// the runtime could not kill them (they may still run).
+    pub kill: BoxFuture<'static, bool>,
 }
 
 impl std::fmt::Debug for ExecRun {

@@ -415,6 +415,7 @@ impl ComputeDriver for FakeDriver {
         Ok(ExecRun {
             output: futures::stream::iter([Ok(ExecChunk::Stdout(line))]).boxed(),
             exit_code: Box::pin(async { Ok(Some(0)) }),
+            kill: Box::pin(async { true }),
         })
     }
     async fn events(&self) -> CoreResult<EventStream> {

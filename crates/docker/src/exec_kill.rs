@@ -1,0 +1,303 @@
+//! Stopping a command started with `docker exec`, which the Engine API
+//! cannot do: an exec has no stop or kill call (moby/moby#9098), and it
+//! ends only when its process does.
+//!
+//! Docker starts an exec'd process as the leader of a session of its own
+//! (runc calls `setsid`), and every process it starts stays in that
+//! session unless it leaves it. So the command and what it started are
+//! the processes of the container whose session id is the exec's pid
+//! (which `ExecInspect` gives, as the host sees it). They are killed
+//! (SIGKILL, as `timeout -s KILL` would):
+//!
+//! 1. from here, when this process may signal them (the server runs as
+//!    root, or as the user the container's processes run as);
+//! 2. otherwise from inside the container: `kill -KILL <pids>` run as
+//!    root there with the pids the container sees (the `NSpid` line of
+//!    each process's `/proc/<pid>/status`), which needs a `kill` in the
+//!    image (busybox, Debian, Alpine … have one; a distroless image has
+//!    not).
+//!
+//! Only processes whose cgroup names the container are touched, so a pid
+//! that is not the container's (Docker on another host or in a VM, whose
+//! pids mean nothing here) is never signalled: then nothing is found and
+//! the command is reported as not killed.
+
+use bollard::Docker;
+use bollard::exec::{CreateExecOptions, StartExecOptions};
+use rustix::process::{Pid, Signal, kill_process};
+use std::time::Duration;
+
+/// How long the in-container `kill` may take.
+const KILL_EXEC_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A process of the command, as the host and as the container see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Member {
+    host_pid: i32,
+    container_pid: i32,
+}
+
+/// Kills the command `exec_id` started in `container_id` and every
+/// process of its session. True when they are gone (or the command had
+/// ended already), false when they could not be killed.
+pub(crate) async fn kill_exec(docker: &Docker, exec_id: &str, container_id: &str) -> bool {
+    let inspected =
+        match tokio::time::timeout(KILL_EXEC_TIMEOUT, docker.inspect_exec(exec_id)).await {
+            Ok(Ok(inspected)) => inspected,
+            _ => return false,
+        };
+    if inspected.running != Some(true) {
+        return true;
+    }
+    let Some(leader) = inspected.pid.and_then(|p| i32::try_from(p).ok()) else {
+        return false;
+    };
+    let container = inspected
+        .container_id
+        .unwrap_or_else(|| container_id.to_owned());
+    let scan = container.clone();
+    let Ok(members) = tokio::task::spawn_blocking(move || session_members(leader, &scan)).await
+    else {
+        return false;
+    };
+    if members.is_empty() {
+        tracing::warn!(
+            exec_id,
+            "a timed-out command's processes are not visible from here (Docker on another host?): it keeps running"
+        );
+        return false;
+    }
+    if signal_all(&members) {
+        return true;
+    }
+    kill_inside(docker, &container, &members).await
+}
+
+/// SIGKILL to every member from here; false when one may not be signalled
+/// (a member that has ended meanwhile counts as killed).
+fn signal_all(members: &[Member]) -> bool {
+    members.iter().all(|m| {
+        let Some(pid) = Pid::from_raw(m.host_pid) else {
+            return false;
+        };
+        match kill_process(pid, Signal::KILL) {
+            Ok(()) => true,
+            Err(e) => e == rustix::io::Errno::SRCH,
+        }
+    })
+}
+
+/// `kill -KILL <container pids>`, run as root inside the container.
+async fn kill_inside(docker: &Docker, container: &str, members: &[Member]) -> bool {
+    let mut cmd = vec!["kill".to_owned(), "-KILL".to_owned()];
+    cmd.extend(members.iter().map(|m| m.container_pid.to_string()));
+    let options = CreateExecOptions {
+        cmd: Some(cmd),
+        user: Some("0".to_owned()),
+        ..CreateExecOptions::default()
+    };
+    let run = async {
+        let created = docker.create_exec(container, options).await.ok()?;
+        docker
+            .start_exec(
+                &created.id,
+                Some(StartExecOptions {
+                    detach: true,
+                    ..StartExecOptions::default()
+                }),
+            )
+            .await
+            .ok()?;
+        loop {
+            let inspected = docker.inspect_exec(&created.id).await.ok()?;
+            if inspected.running != Some(true) {
+                return inspected.exit_code;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    match tokio::time::timeout(KILL_EXEC_TIMEOUT, run).await {
+        Ok(Some(0)) => true,
+        outcome => {
+            tracing::warn!(
+                container,
+                ?outcome,
+                "could not kill a timed-out command inside its instance (no `kill` in the image?): it keeps running"
+            );
+            false
+        }
+    }
+}
+
+/// The processes of session `leader` (the leader too) that belong to
+/// `container`, from `/proc`.
+fn session_members(leader: i32, container: &str) -> Vec<Member> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut members: Vec<Member> = entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            (session_of(&stat)? == leader).then_some(pid)
+        })
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
+                .is_ok_and(|cgroup| cgroup.contains(container))
+        })
+        .filter_map(|host_pid| {
+            let status = std::fs::read_to_string(format!("/proc/{host_pid}/status")).ok()?;
+            Some(Member {
+                host_pid,
+                container_pid: innermost_pid(&status)?,
+            })
+        })
+        .collect();
+    // The leader first: once it is gone nothing else of the command runs
+    // in its place.
+    members.sort_by_key(|m| (m.host_pid != leader, m.host_pid));
+    members
+}
+
+/// The session id in a `/proc/<pid>/stat` line (its sixth field; the
+/// second, the command name in parentheses, may hold spaces).
+fn session_of(stat: &str) -> Option<i32> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(3)?.parse().ok()
+}
+
+/// The pid in the innermost pid namespace, from `/proc/<pid>/status`'s
+/// `NSpid` line (the host's pid first, the container's last).
+fn innermost_pid(status: &str) -> Option<i32> {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("NSpid:"))?
+        .split_whitespace()
+        .last()?
+        .parse()
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_and_status_lines_are_read() {
+        let stat = "6295 (sleep) S 6270 6295 6295 0 -1 4194560 97 0 0 0";
+        assert_eq!(session_of(stat), Some(6295));
+        let odd = "77 (a) b (c) S 1 70 71 0 -1";
+        assert_eq!(session_of(odd), Some(71));
+        assert_eq!(session_of("garbage"), None);
+        let status = "Name:\tsleep\nNSpid:\t6295\t7\nPPid:\t1\n";
+        assert_eq!(innermost_pid(status), Some(7));
+        assert_eq!(innermost_pid("NSpid:\t12\n"), Some(12));
+        assert_eq!(innermost_pid("Name:\tx\n"), None);
+    }
+
+    /// `docker …` (the CLI), which must succeed; its trimmed stdout.
+    fn docker_cli(args: &[&str]) -> String {
+        let out = std::process::Command::new("docker")
+            .args(args)
+            .output()
+            .expect("the docker CLI runs");
+        assert!(out.status.success(), "docker {args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// Removes the container when dropped.
+    struct Removed(String);
+
+    impl Drop for Removed {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("docker")
+                .args(["rm", "-f", &self.0])
+                .output();
+        }
+    }
+
+    /// A real container: an exec'd shell with two children is found by its
+    /// session (and only in its container), and `kill` run inside the
+    /// container, the path taken when the server may not signal the
+    /// processes itself, ends all three.
+    #[tokio::test]
+    async fn the_session_is_found_and_killed_from_inside() {
+        let Some(image) = miniaws_testkit::require_docker() else {
+            return;
+        };
+        let cid = docker_cli(&["run", "-d", &image, "sleep", "600"]);
+        let _removed = Removed(cid.clone());
+        let docker = Docker::connect_with_local_defaults().expect("docker");
+        let created = docker
+            .create_exec(
+                &cid,
+                CreateExecOptions {
+                    cmd: Some(vec![
+                        "sh".to_owned(),
+                        "-c".to_owned(),
+                        "sleep 300 & sleep 301; echo never".to_owned(),
+                    ]),
+                    ..CreateExecOptions::default()
+                },
+            )
+            .await
+            .expect("exec created");
+        docker
+            .start_exec(
+                &created.id,
+                Some(StartExecOptions {
+                    detach: true,
+                    ..StartExecOptions::default()
+                }),
+            )
+            .await
+            .expect("exec started");
+        let leader = docker
+            .inspect_exec(&created.id)
+            .await
+            .expect("inspect")
+            .pid
+            .expect("a pid") as i32;
+        let mut members = Vec::new();
+        for _ in 0..100 {
+            members = session_members(leader, &cid);
+            if members.len() == 3 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(members.len(), 3, "sh and its two sleeps: {members:?}");
+        assert_eq!(members[0].host_pid, leader, "the leader first");
+        assert!(session_members(leader, "another-container").is_empty());
+        let before = docker_cli(&["exec", &cid, "ps"]);
+        assert!(before.contains("sleep 301"), "{before}");
+
+        assert!(kill_inside(&docker, &cid, &members).await);
+        let mut after = String::new();
+        for _ in 0..100 {
+            after = docker_cli(&["exec", &cid, "ps"]);
+            if !after.contains("sleep 30") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(!after.contains("sleep 30"), "{after}");
+        assert!(
+            after.contains("sleep 600"),
+            "the container's own process stays: {after}"
+        );
+        assert!(
+            kill_exec(&docker, &created.id, &cid).await,
+            "an ended command counts as killed"
+        );
+    }
+
+    #[test]
+    fn nothing_outside_the_container_is_a_member() {
+        // This test's own session is in no container named so.
+        let own = rustix::process::getpid().as_raw_nonzero().get();
+        let session = session_of(&std::fs::read_to_string("/proc/self/stat").unwrap()).unwrap();
+        assert!(session_members(session, "no-such-container-id").is_empty());
+        assert!(own > 0);
+    }
+}
