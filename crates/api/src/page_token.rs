@@ -1,7 +1,8 @@
 //! The opaque `next_token` of the native lists ordered by `(created_at, id)`
 //! (`GET /auth/keys`, `GET /instances`): a tag naming the list and the hex
 //! of the last row's place, `<created_at as Unix nanoseconds>/<id>`. EC2's
-//! DescribeTags, ordered by instance and key, keeps `<instance>\0<key>`.
+//! DescribeTags, ordered by instance and key, keeps `<instance>\0<key>`;
+//! DescribeImages, ordered by name, the name.
 //!
 //! The place is kept whole rather than looked up by id, so that a row
 //! removed between two pages does not end the list there. A token is only
@@ -33,6 +34,17 @@ pub(crate) fn decode_place(tag: &str, token: &str) -> Option<(OffsetDateTime, Uu
 /// characters), so NUL separates them.
 pub(crate) fn encode_key(tag: &str, resource: &str, key: &str) -> String {
     format!("{tag}{}", hex::encode(format!("{resource}\0{key}")))
+}
+
+/// The token of the place `name` in the list tagged `tag` (EC2's
+/// DescribeImages, ordered by name).
+pub(crate) fn encode_name(tag: &str, name: &str) -> String {
+    format!("{tag}{}", hex::encode(name))
+}
+
+/// The place a token of [`encode_name`] holds; `None` for anything else.
+pub(crate) fn decode_name(tag: &str, token: &str) -> Option<String> {
+    String::from_utf8(hex::decode(token.strip_prefix(tag)?).ok()?).ok()
 }
 
 /// The place a token of [`encode_key`] holds; `None` for anything else.

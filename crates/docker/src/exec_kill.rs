@@ -91,25 +91,12 @@ fn signal_all(members: &[Member]) -> bool {
 async fn kill_inside(docker: &Docker, container: &str, members: &[Member]) -> bool {
     let mut cmd = vec!["kill".to_owned(), "-KILL".to_owned()];
     cmd.extend(members.iter().map(|m| m.container_pid.to_string()));
-    let options = CreateExecOptions {
-        cmd: Some(cmd),
-        user: Some("0".to_owned()),
-        ..CreateExecOptions::default()
-    };
     let run = async {
-        let created = docker.create_exec(container, options).await.ok()?;
-        docker
-            .start_exec(
-                &created.id,
-                Some(StartExecOptions {
-                    detach: true,
-                    ..StartExecOptions::default()
-                }),
-            )
+        let exec_id = start_detached(docker, container, cmd, Some("0"))
             .await
             .ok()?;
         loop {
-            let inspected = docker.inspect_exec(&created.id).await.ok()?;
+            let inspected = docker.inspect_exec(&exec_id).await.ok()?;
             if inspected.running != Some(true) {
                 return inspected.exit_code;
             }
@@ -127,6 +114,28 @@ async fn kill_inside(docker: &Docker, container: &str, members: &[Member]) -> bo
             false
         }
     }
+}
+
+/// Starts `cmd` in `container` (as `user`, else the image's), detached;
+/// its exec id.
+async fn start_detached(
+    docker: &Docker,
+    container: &str,
+    cmd: Vec<String>,
+    user: Option<&str>,
+) -> Result<String, bollard::errors::Error> {
+    let options = CreateExecOptions {
+        cmd: Some(cmd),
+        user: user.map(str::to_owned),
+        ..CreateExecOptions::default()
+    };
+    let created = docker.create_exec(container, options).await?;
+    let detached = StartExecOptions {
+        detach: true,
+        ..StartExecOptions::default()
+    };
+    docker.start_exec(&created.id, Some(detached)).await?;
+    Ok(created.id)
 }
 
 /// The processes of session `leader` (the leader too) that belong to
@@ -228,32 +237,12 @@ mod tests {
         let cid = docker_cli(&["run", "-d", &image, "sleep", "600"]);
         let _removed = Removed(cid.clone());
         let docker = Docker::connect_with_local_defaults().expect("docker");
-        let created = docker
-            .create_exec(
-                &cid,
-                CreateExecOptions {
-                    cmd: Some(vec![
-                        "sh".to_owned(),
-                        "-c".to_owned(),
-                        "sleep 300 & sleep 301; echo never".to_owned(),
-                    ]),
-                    ..CreateExecOptions::default()
-                },
-            )
-            .await
-            .expect("exec created");
-        docker
-            .start_exec(
-                &created.id,
-                Some(StartExecOptions {
-                    detach: true,
-                    ..StartExecOptions::default()
-                }),
-            )
+        let shell = ["sh", "-c", "sleep 300 & sleep 301; echo never"];
+        let exec_id = start_detached(&docker, &cid, shell.map(str::to_owned).to_vec(), None)
             .await
             .expect("exec started");
         let leader = docker
-            .inspect_exec(&created.id)
+            .inspect_exec(&exec_id)
             .await
             .expect("inspect")
             .pid
@@ -287,7 +276,7 @@ mod tests {
             "the container's own process stays: {after}"
         );
         assert!(
-            kill_exec(&docker, &created.id, &cid).await,
+            kill_exec(&docker, &exec_id, &cid).await,
             "an ended command counts as killed"
         );
     }

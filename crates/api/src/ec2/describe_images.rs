@@ -18,9 +18,10 @@ use super::instances::ec2_time;
 use super::params::numbered;
 use super::xml::XmlWriter;
 use super::{Ec2Context, dry_run};
+use crate::page_token::{decode_name, encode_name};
 use http::StatusCode;
 
-/// The tag of this list's `NextToken`: then the hex of the last name.
+/// The tag of this list's `NextToken` (see `page_token`).
 const TOKEN_TAG: &str = "m1.";
 
 fn accepted(k: &str) -> bool {
@@ -120,14 +121,9 @@ pub async fn handle(ctx: Ec2Context<'_>) -> Result<String, Ec2Error> {
     }
     let after = match p.get("NextToken") {
         None | Some("") => None,
-        Some(t) => Some(
-            t.strip_prefix(TOKEN_TAG)
-                .and_then(|h| hex::decode(h).ok())
-                .and_then(|b| String::from_utf8(b).ok())
-                .ok_or_else(|| {
-                    Ec2Error::invalid_value("The NextToken is invalid: pass one this API returned")
-                })?,
-        ),
+        Some(t) => Some(decode_name(TOKEN_TAG, t).ok_or_else(|| {
+            Ec2Error::invalid_value("The NextToken is invalid: pass one this API returned")
+        })?),
     };
     let filters = read_filters(&ctx, known_filter, FILTER_NAMES)?;
     let owner = ctx.caller.user_id.to_string();
@@ -164,9 +160,7 @@ pub async fn handle(ctx: Ec2Context<'_>) -> Result<String, Ec2Error> {
         && selected.len() > n
     {
         selected.truncate(n);
-        next = selected
-            .last()
-            .map(|i| format!("{TOKEN_TAG}{}", hex::encode(&i.name)));
+        next = selected.last().map(|i| encode_name(TOKEN_TAG, &i.name));
     }
     let mut w = XmlWriter::response("DescribeImages", &ctx.request_id);
     w.element("imagesSet", |w| {
