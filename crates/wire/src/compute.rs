@@ -363,8 +363,9 @@ pub struct ExecResult {
     /// Whether the wait ended at `timeout_secs`.
     pub timed_out: bool,
     /// Whether the command, having outlived `timeout_secs`, was killed
-    /// with the processes it started; `false` when it ended by itself,
-    /// and when the server could not kill it (it may still be running).
+    /// with the processes it started (or ended as the server went to kill
+    /// it); `false` when it ended in time, and when the server could not
+    /// kill it (it may still be running).
     #[serde(default)]
     pub killed: bool,
     /// `utf-8` when both outputs are text as they are, else `base64` (both
