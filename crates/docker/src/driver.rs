@@ -182,7 +182,7 @@ impl DockerComputeDriver {
 /// The exit code of a command whose output has ended. Docker records it a
 /// moment after closing the output, so this asks again (for up to about
 /// two seconds) while the command still shows as running.
-async fn exec_exit_code(docker: &Docker, exec_id: &str) -> CoreResult<Option<i64>> {
+pub(crate) async fn exec_exit_code(docker: &Docker, exec_id: &str) -> CoreResult<Option<i64>> {
     for _ in 0..100 {
         let inspected = tokio::time::timeout(CALL_TIMEOUT, docker.inspect_exec(exec_id))
             .await

@@ -95,13 +95,10 @@ async fn kill_inside(docker: &Docker, container: &str, members: &[Member]) -> bo
         let exec_id = start_detached(docker, container, cmd, Some("0"))
             .await
             .ok()?;
-        loop {
-            let inspected = docker.inspect_exec(&exec_id).await.ok()?;
-            if inspected.running != Some(true) {
-                return inspected.exit_code;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        crate::driver::exec_exit_code(docker, &exec_id)
+            .await
+            .ok()
+            .flatten()
     };
     match tokio::time::timeout(KILL_EXEC_TIMEOUT, run).await {
         Ok(Some(0)) => true,

@@ -10,9 +10,8 @@
 //! shows. Filters and paging are refused (`UnsupportedOperation`), as the
 //! other calls do with what they cannot honour.
 
-use super::describe_instances::all_instances;
+use super::describe_instances::named_or_all;
 use super::error::Ec2Error;
-use super::instances::resolve;
 use super::params::numbered;
 use super::xml::XmlWriter;
 use super::{Ec2Context, dry_run};
@@ -25,11 +24,7 @@ pub async fn handle(ctx: Ec2Context<'_>) -> Result<String, Ec2Error> {
     let p = &ctx.params;
     p.only(|k| k == "DryRun" || numbered(k, "InstanceId", None))?;
     let ids = p.list("InstanceId")?;
-    let instances = if ids.is_empty() {
-        all_instances(&ctx).await?
-    } else {
-        resolve(&ctx, &ids).await?
-    };
+    let instances = named_or_all(&ctx, &ids).await?;
     if p.bool("DryRun")? {
         return Err(dry_run());
     }

@@ -6,9 +6,9 @@
 
 use miniaws_core::compute::InstanceState;
 
-use super::describe_instances::all_instances;
+use super::describe_instances::named_or_all;
 use super::error::Ec2Error;
-use super::instances::{resolve, write_state};
+use super::instances::write_state;
 use super::params::numbered;
 use super::xml::XmlWriter;
 use super::{Ec2Context, dry_run};
@@ -19,11 +19,7 @@ pub async fn handle(ctx: Ec2Context<'_>) -> Result<String, Ec2Error> {
     p.only(|k| matches!(k, "DryRun" | "IncludeAllInstances") || numbered(k, "InstanceId", None))?;
     let include_all = p.bool("IncludeAllInstances")?;
     let ids = p.list("InstanceId")?;
-    let candidates = if ids.is_empty() {
-        all_instances(&ctx).await?
-    } else {
-        resolve(&ctx, &ids).await?
-    };
+    let candidates = named_or_all(&ctx, &ids).await?;
     if p.bool("DryRun")? {
         return Err(dry_run());
     }

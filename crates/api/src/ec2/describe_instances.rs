@@ -156,6 +156,22 @@ pub(super) fn max_results(ctx: &Ec2Context<'_>) -> Result<Option<i64>, Ec2Error>
     Ok(max_results)
 }
 
+/// The instances `InstanceId.N` names (see [`resolve`]), or, when it names
+/// none, every instance of the caller that EC2 would show.
+///
+/// # Errors
+/// As [`resolve`] and [`all_instances`].
+pub(super) async fn named_or_all(
+    ctx: &Ec2Context<'_>,
+    ids: &[&str],
+) -> Result<Vec<Instance>, Ec2Error> {
+    if ids.is_empty() {
+        all_instances(ctx).await
+    } else {
+        resolve(ctx, ids).await
+    }
+}
+
 /// Every instance of the caller that EC2 would show, oldest first.
 pub(super) async fn all_instances(ctx: &Ec2Context<'_>) -> Result<Vec<Instance>, Ec2Error> {
     let now = OffsetDateTime::now_utc();
@@ -194,11 +210,7 @@ pub async fn handle(ctx: Ec2Context<'_>) -> Result<String, Ec2Error> {
         })?),
     };
     let filters = read_filters(&ctx, known_filter, FILTER_NAMES)?;
-    let candidates = if ids.is_empty() {
-        all_instances(&ctx).await?
-    } else {
-        resolve(&ctx, &ids).await?
-    };
+    let candidates = named_or_all(&ctx, &ids).await?;
     if p.bool("DryRun")? {
         return Err(dry_run());
     }
