@@ -103,7 +103,7 @@ pub(crate) fn object(meta: ObjectMeta, owner: UserId) -> wire::ObjectInfo {
         version_id,
         arn: meta.arn(owner),
         bucket: meta.bucket.to_string(),
-        key: meta.key.to_string(),
+        key: meta.key.into_string(),
         size_bytes: meta.size_bytes,
         etag: meta.etag.quoted(),
         content_type: meta.content_type,

@@ -100,7 +100,7 @@ pub(crate) fn json_to_map(json: &str) -> Result<BTreeMap<String, String>, sqlx::
 /// A key column (bytes) back to a key.
 pub(crate) fn decode_key(bytes: Vec<u8>) -> Result<ObjectKey, sqlx::Error> {
     let s = String::from_utf8(bytes).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-    ObjectKey::parse(&s).map_err(|e| sqlx::Error::Decode(e.to_string().into()))
+    ObjectKey::from_string(s).map_err(|e| sqlx::Error::Decode(e.to_string().into()))
 }
 
 /// A bucket column back to a name.

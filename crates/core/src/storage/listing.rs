@@ -255,7 +255,9 @@ pub(crate) async fn list(
 
     let mut page = empty_page(owner);
     let mut count = 0u32;
-    let mut last: Option<String> = None;
+    // The last entry taken: a common prefix, or (`None`) the last object.
+    // Objects' keys are not copied per row: the page holds them.
+    let mut last_prefix: Option<String> = None;
     'scan: loop {
         if end.as_ref().is_some_and(|e| start >= *e) {
             break;
@@ -271,17 +273,18 @@ pub(crate) async fn list(
         if rows.is_empty() {
             break;
         }
+        page.objects.reserve(rows.len());
         for row in rows {
             if count == input.max_keys {
                 page.is_truncated = true;
                 break 'scan;
             }
-            let key = row.key.as_str().to_owned();
-            if let Some(cp) = rolled_up(&key) {
+            if let Some(cp) = rolled_up(row.key.as_str()) {
                 count += 1;
+                let next = key_successor(cp.as_bytes());
                 page.common_prefixes.push(cp.clone());
-                last = Some(cp.clone());
-                match key_successor(cp.as_bytes()) {
+                last_prefix = Some(cp);
+                match next {
                     Some(next) => {
                         start = next;
                         continue 'scan;
@@ -290,16 +293,21 @@ pub(crate) async fn list(
                 }
             }
             count += 1;
-            start = after(key.as_bytes());
-            last = Some(key);
+            last_prefix = None;
             page.objects.push(row);
         }
         if exhausted {
             break;
         }
+        // Every row of this batch was taken and the last was an object
+        // (a common prefix continues the scan above): resume after it.
+        if let Some(last) = page.objects.last() {
+            start = after(last.key.as_str().as_bytes());
+        }
     }
     if page.is_truncated {
-        page.next_start_after = last;
+        page.next_start_after =
+            last_prefix.or_else(|| page.objects.last().map(|o| o.key.as_str().to_owned()));
     }
     Ok(page)
 }
