@@ -253,17 +253,17 @@ async fn refusal(
 /// id, hex(key), blob_id, size_bytes, etag, content_type, user_metadata,
 /// headers, created_at, parts, tags.
 ///
-/// Borrowed from the page's JSON where it can be: ids, hex, ETags and times
-/// never hold an escape, and the other strings are borrowed when they hold
-/// none (a listing decodes a thousand rows per page; an allocation per
-/// column was a tenth of its time).
+/// Borrowed from the page's JSON where it can be: ids, hex and times never
+/// hold an escape, and the other strings are borrowed when they hold none
+/// (a listing decodes a thousand rows per page; an allocation per column
+/// was a tenth of its time).
 #[derive(serde::Deserialize)]
 struct ListedRow<'a>(
     &'a str,
     &'a str,
     &'a str,
     i64,
-    Option<&'a str>,
+    #[serde(borrow)] Option<Cow<'a, str>>,
     #[serde(borrow)] Option<Cow<'a, str>>,
     #[serde(borrow)] Cow<'a, str>,
     #[serde(borrow)] Cow<'a, str>,
@@ -271,6 +271,17 @@ struct ListedRow<'a>(
     #[serde(borrow)] Option<Cow<'a, str>>,
     #[serde(borrow)] Cow<'a, str>,
 );
+
+/// A listing page as the listing query's JSON array of [`ListedRow`]s.
+fn decode_listed_page(json: &str, bucket: &BucketName) -> Result<Vec<ObjectMeta>, sqlx::Error> {
+    let rows: Vec<ListedRow> =
+        serde_json::from_str(json).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+    let mut objects = Vec::with_capacity(rows.len());
+    for row in rows {
+        objects.push(listed_into_meta(row, bucket)?);
+    }
+    Ok(objects)
+}
 
 fn listed_into_meta(row: ListedRow<'_>, bucket: &BucketName) -> Result<ObjectMeta, sqlx::Error> {
     let ListedRow(
@@ -292,7 +303,7 @@ fn listed_into_meta(row: ListedRow<'_>, bucket: &BucketName) -> Result<ObjectMet
         key: decode_key(unhex(key_hex)?)?,
         blob_id: BlobId::from_uuid(parse_uuid(blob_id)?),
         size_bytes: u64::try_from(size).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
-        etag: ETag::from_stored(etag.unwrap_or_default().to_owned()),
+        etag: ETag::from_stored(etag.unwrap_or_default().into_owned()),
         content_type: content_type
             .map_or_else(|| "application/octet-stream".to_owned(), Cow::into_owned),
         user_metadata: json_to_map(&user_metadata)?,
@@ -889,12 +900,7 @@ impl StorageRepo for SqliteStorageRepo {
             .fetch_one(&self.pool)
             .await
             .map_err(db_err)?;
-        let rows: Vec<ListedRow> =
-            serde_json::from_str(&json).map_err(|e| db_err(sqlx::Error::Decode(Box::new(e))))?;
-        let mut objects = Vec::with_capacity(rows.len());
-        for row in rows {
-            objects.push(listed_into_meta(row, bucket).map_err(db_err)?);
-        }
+        let mut objects = decode_listed_page(&json, bucket).map_err(db_err)?;
         // SQLite feeds the aggregate in the subquery's order; sorting again
         // costs one pass over sorted input and makes the order certain.
         objects.sort_by(|a, b| a.key.as_str().as_bytes().cmp(b.key.as_str().as_bytes()));
@@ -1167,4 +1173,67 @@ async fn blob_id_page(
     ids.iter()
         .map(|id| Ok(BlobId::from_uuid(parse_uuid(id).map_err(db_err)?)))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listed_rows_decode_with_and_without_escapes() {
+        let bucket = BucketName::parse("photos").unwrap();
+        // As SQLite's json_array writes them: the second row's strings
+        // hold escapes (quotes, a backslash, a control character), so they
+        // cannot be borrowed; a legacy quoted ETag loses its quotes.
+        let metadata = serde_json::json!({ "q": "a\"b\\c\u{1}" }).to_string();
+        let json = serde_json::json!([
+            [
+                "00000000-0000-0000-0000-000000000001",
+                "612F62",
+                "00000000-0000-0000-0000-0000000000b1",
+                5,
+                "5d41402abc4b2a76b9719d911017c592",
+                "text/plain",
+                "{}",
+                "{}",
+                "2026-01-02T03:04:05.000007Z",
+                null,
+                "[]"
+            ],
+            [
+                "00000000-0000-0000-0000-000000000002",
+                "6E756C00",
+                "00000000-0000-0000-0000-0000000000b2",
+                7,
+                "\"abc-2\"",
+                "multipart/mixed; boundary=\"x\"",
+                metadata,
+                r#"{"x-amz-checksum-crc32":"AAAAAA=="}"#,
+                null,
+                r#"[{"size_bytes":7}]"#,
+                r#"[["k","v"]]"#
+            ]
+        ])
+        .to_string();
+        let objects = decode_listed_page(&json, &bucket).unwrap();
+        assert_eq!(objects.len(), 2);
+        let (a, b) = (&objects[0], &objects[1]);
+        assert_eq!(a.key.as_str(), "a/b");
+        assert_eq!(a.etag.as_str(), "5d41402abc4b2a76b9719d911017c592");
+        assert_eq!(a.content_type, "text/plain");
+        assert!(a.user_metadata.is_empty() && a.headers.is_empty() && a.tags.is_empty());
+        assert_eq!(
+            a.last_modified,
+            time::macros::datetime!(2026-01-02 03:04:05.000007 UTC)
+        );
+        assert_eq!(b.key.as_str(), "nul\0");
+        assert_eq!(b.etag.as_str(), "abc-2");
+        assert_eq!(b.content_type, "multipart/mixed; boundary=\"x\"");
+        assert_eq!(b.user_metadata["q"], "a\"b\\c\u{1}");
+        assert_eq!(b.headers["x-amz-checksum-crc32"], "AAAAAA==");
+        assert_eq!(b.last_modified, time::OffsetDateTime::UNIX_EPOCH);
+        assert_eq!(b.parts.len(), 1);
+        assert_eq!(b.tags.as_pairs(), [("k".to_owned(), "v".to_owned())]);
+        assert!(decode_listed_page("[[1]]", &bucket).is_err());
+    }
 }
