@@ -102,7 +102,7 @@ pub(crate) fn object(meta: ObjectMeta, owner: UserId) -> wire::ObjectInfo {
     wire::ObjectInfo {
         version_id,
         arn: meta.arn(owner),
-        bucket: meta.bucket.to_string(),
+        bucket: meta.bucket.into_string(),
         key: meta.key.into_string(),
         size_bytes: meta.size_bytes,
         etag: meta.etag.quoted(),

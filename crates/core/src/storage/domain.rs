@@ -81,6 +81,11 @@ impl BucketName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The name as an owned string.
+    pub fn into_string(self) -> String {
+        self.0
+    }
 }
 
 impl fmt::Display for BucketName {
