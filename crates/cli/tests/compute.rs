@@ -353,6 +353,52 @@ async fn compute_commands_against_real_docker() {
         err.contains("did not end within 1 s and was killed"),
         "{err}"
     );
+    // Ctrl-C: exit 130, and the server kills the command (and what it
+    // started) when it sees the connection close.
+    let mut child = env
+        .cloud_std()
+        .args([
+            "compute",
+            "exec",
+            "job",
+            "--",
+            "sh",
+            "-c",
+            "sleep 501 & while true; do echo ctrl-c-marker; sleep 0.2; done",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cloud starts");
+    let mut first = [0u8; 14];
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_exact(&mut first)
+        .expect("the command's first line");
+    assert_eq!(&first, b"ctrl-c-marker\n");
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let out = child.wait_with_output().expect("cloud exits");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("the server kills the command"), "{stderr}");
+    let mut left = String::new();
+    for _ in 0..75 {
+        left = env.ok(&["compute", "exec", "job", "--", "ps"]);
+        if !left.contains("ctrl-c-marker") && !left.contains("sleep 501") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        !left.contains("ctrl-c-marker") && !left.contains("sleep 501"),
+        "the interrupted command is gone: {left}"
+    );
     let err = env.fails(&["compute", "exec", "job", "-w", "tmp", "--", "ls"], 1);
     assert!(err.contains("absolute path"), "{err}");
     env.fails(&["compute", "exec", "job"], 2);

@@ -304,8 +304,8 @@ impl Client {
     }
 
     /// Runs a command in a running instance, its output streamed as it
-    /// comes; the stream ends with [`ExecUpdate::Exit`]. Dropping it stops
-    /// the reading, not the command.
+    /// comes; the stream ends with [`ExecUpdate::Exit`]. Dropping it before
+    /// then closes the connection, and the server kills the command.
     ///
     /// # Errors
     /// As [`Client::exec_instance`]; a stream item is an error when the

@@ -202,6 +202,104 @@ async fn streamed_output_arrives_while_the_command_runs() {
     );
 }
 
+/// Whether a process whose command line holds `marker` still runs in the
+/// instance, asked every 200 ms for up to 15 s until it is gone.
+async fn gone_soon(client: &miniaws_client::Client, id: uuid::Uuid, marker: &str) -> bool {
+    for _ in 0..75 {
+        let ps = client.exec_instance(id, &args(&["ps"])).await.expect("ps");
+        if !ps.stdout.contains(marker) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    false
+}
+
+/// A client that leaves before its command ends (Ctrl-C of `cloud compute
+/// exec`) has the command killed, with what it started, in both forms of
+/// the answer; `docker exec` would leave it running.
+#[tokio::test]
+async fn a_client_that_leaves_has_its_command_killed() {
+    let Some((server, image)) = server(Backend::Sqlite).await else {
+        return;
+    };
+    let mut guard = ContainerGuard::new();
+    let (client, key) = server.user("leaver").await;
+    guard.watch(key.user_id);
+    let inst = client
+        .launch_instance(&launch("left", &image, SLEEP))
+        .await
+        .expect("launch");
+
+    // Streamed: the client reads a line and goes.
+    let ticking = args(&[
+        "sh",
+        "-c",
+        "sleep 401 & while true; do echo streamed-marker; sleep 0.2; done",
+    ]);
+    let stream = client
+        .exec_instance_stream(inst.id, &ticking)
+        .await
+        .expect("exec");
+    let mut stream = Box::pin(stream);
+    let first = tokio::time::timeout(Duration::from_secs(20), stream.next())
+        .await
+        .expect("a first line")
+        .expect("an update")
+        .expect("not an error");
+    assert!(matches!(first, ExecUpdate::Stdout(_)), "{first:?}");
+    drop(stream);
+    assert!(
+        gone_soon(&client, inst.id, "streamed-marker").await,
+        "the streamed command is killed"
+    );
+    let ps = client
+        .exec_instance(inst.id, &args(&["ps"]))
+        .await
+        .expect("ps");
+    assert!(
+        !ps.stdout.contains("sleep 401"),
+        "and what it started: {}",
+        ps.stdout
+    );
+
+    // A command that writes nothing more after the client left.
+    let silent = args(&["sh", "-c", "echo started; exec sleep 403"]);
+    let stream = client
+        .exec_instance_stream(inst.id, &silent)
+        .await
+        .expect("exec");
+    let mut stream = Box::pin(stream);
+    tokio::time::timeout(Duration::from_secs(20), stream.next())
+        .await
+        .expect("a first line")
+        .expect("an update")
+        .expect("not an error");
+    drop(stream);
+    assert!(
+        gone_soon(&client, inst.id, "sleep 403").await,
+        "a silent streamed command is killed"
+    );
+
+    // JSON: the client gives up waiting and closes its connection.
+    let body = serde_json::json!({
+        "command": ["sh", "-c", "sleep 402 & while true; do echo json-marker; sleep 0.2; done"],
+        "timeout_secs": 600,
+    });
+    let waited = reqwest::Client::new()
+        .post(format!("{}/instances/{}/exec", server.url(), inst.id))
+        .bearer_auth(&key.key)
+        .json(&body)
+        .timeout(Duration::from_secs(2))
+        .send()
+        .await;
+    assert!(waited.is_err_and(|e| e.is_timeout()), "the client gave up");
+    assert!(
+        gone_soon(&client, inst.id, "json-marker").await,
+        "the command of a JSON exec is killed too"
+    );
+}
+
 /// The message of a 400.
 fn refused<T: std::fmt::Debug>(r: Result<T, miniaws_client::ClientError>) -> String {
     let (status, _, message) = api_err(r);

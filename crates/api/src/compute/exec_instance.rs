@@ -8,7 +8,10 @@
 //! the request's `timeout_secs`, and a command that outlives it is killed
 //! with the processes it started, as `timeout(1)` would, when the runtime
 //! can (the answer says `timed_out`, and `killed` when it was; see the
-//! Docker adapter's `exec_kill` for how and when it cannot).
+//! Docker adapter's `exec_kill` for how and when it cannot). A client that
+//! leaves before the command ends (Ctrl-C, a client-side timeout) has it
+//! killed the same way as soon as hyper sees the connection closed, unlike
+//! `docker exec`, which leaves it running unseen.
 
 use axum::body::Body;
 use axum::extract::State;
@@ -77,6 +80,50 @@ struct Ends {
 /// What a client is told when the server shuts down mid-wait.
 const SHUTTING_DOWN: &str =
     "the server is shutting down: the command was started and may still be running in the instance";
+
+/// The run's kill, armed while the command may still run: dropped armed
+/// (the answer was abandoned because its client left, and axum dropped the
+/// handler or the streamed body), it kills the command in the background,
+/// as a timeout would. Every other end disarms it.
+struct KillOnLeave(Option<BoxFuture<'static, bool>>);
+
+impl KillOnLeave {
+    /// Kills now (the wait timed out): whether the command is gone.
+    async fn kill(&mut self) -> bool {
+        match self.0.take() {
+            Some(kill) => kill.await,
+            None => false,
+        }
+    }
+
+    /// The command ended, or the server is shutting down (which stops the
+    /// wait, not the command): nothing to kill.
+    fn disarm(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for KillOnLeave {
+    fn drop(&mut self) {
+        let Some(kill) = self.0.take() else {
+            return;
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    let killed = kill.await;
+                    tracing::info!(
+                        killed,
+                        "the client left before its command ended: killed it"
+                    );
+                });
+            }
+            Err(_) => tracing::warn!(
+                "the client left before its command ended, and it cannot be killed now"
+            ),
+        }
+    }
+}
 
 /// The wait the request asks for, within bounds.
 fn timeout_of(secs: Option<u64>) -> Result<Duration, ApiError> {
@@ -157,13 +204,15 @@ async fn collected(run: ExecRun, mut ends: Ends) -> Result<ExecResult, ApiError>
         kill,
     } = run;
     let mut exit_code = Some(exit_code);
+    let mut kill = KillOnLeave(Some(kill));
     let (mut stdout, mut stderr) = (Capped::default(), Capped::default());
     let (code, timed_out, killed) = loop {
         match step(&mut output, &mut exit_code, &mut ends).await {
             Step::Chunk(ExecChunk::Stdout(b)) => stdout.push(&b),
             Step::Chunk(ExecChunk::Stderr(b)) => stderr.push(&b),
-            Step::TimedOut => break (None, true, kill.await),
+            Step::TimedOut => break (None, true, kill.kill().await),
             Step::ShuttingDown => {
+                kill.disarm();
                 return Err(ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "UNAVAILABLE",
@@ -179,6 +228,7 @@ async fn collected(run: ExecRun, mut ends: Ends) -> Result<ExecResult, ApiError>
             Step::Ended(Ok(code)) => break (code, false, false),
         }
     };
+    kill.disarm();
     let text =
         std::str::from_utf8(&stdout.bytes).is_ok() && std::str::from_utf8(&stderr.bytes).is_ok();
     let encode = |b: &[u8]| {
@@ -220,14 +270,22 @@ impl Capped {
 }
 
 /// The streamed answer: one JSON line per output chunk, then one for the
-/// end. A client that leaves stops the reading (not the command).
+/// end. A client that leaves has the command killed (see [`KillOnLeave`]):
+/// hyper drops the body when it sees the connection closed, whether or not
+/// the command writes anything more.
 fn streamed(run: ExecRun, ends: Ends) -> Response {
     let ExecRun {
         output,
         exit_code,
         kill,
     } = run;
-    let state = (output, Some(exit_code), Some(kill), ends, false);
+    let state = (
+        output,
+        Some(exit_code),
+        KillOnLeave(Some(kill)),
+        ends,
+        false,
+    );
     let lines = futures::stream::unfold(
         state,
         move |(mut output, mut exit_code, mut kill, mut ends, done)| async move {
@@ -241,10 +299,7 @@ fn streamed(run: ExecRun, ends: Ends) -> Response {
                     ExecEvent::Exit {
                         exit_code: None,
                         timed_out: true,
-                        killed: match kill.take() {
-                            Some(kill) => kill.await,
-                            None => false,
-                        },
+                        killed: kill.kill().await,
                     },
                     true,
                 ),
@@ -275,6 +330,9 @@ fn streamed(run: ExecRun, ends: Ends) -> Response {
                     )
                 }
             };
+            if done {
+                kill.disarm();
+            }
             let mut line = serde_json::to_vec(&event).unwrap_or_default();
             line.push(b'\n');
             Some((
@@ -404,6 +462,98 @@ mod tests {
             "{text}"
         );
         assert_eq!(text.lines().count(), 1, "{text}");
+    }
+
+    /// A kill that records that it ran.
+    fn watched_kill() -> (
+        BoxFuture<'static, bool>,
+        std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ) {
+        let ran = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = ran.clone();
+        let kill = Box::pin(async move {
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            true
+        });
+        (kill, ran)
+    }
+
+    /// Whether `ran` is set within a second (the kill runs in a task).
+    async fn soon(ran: &std::sync::atomic::AtomicBool) -> bool {
+        for _ in 0..100 {
+            if ran.load(std::sync::atomic::Ordering::SeqCst) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        false
+    }
+
+    #[tokio::test]
+    async fn a_client_that_leaves_has_the_command_killed() {
+        // Output, then nothing: the command still runs when the client
+        // leaves.
+        let running = |kill| ExecRun {
+            output: futures::stream::iter([Ok(ExecChunk::Stdout("tick\n".into()))])
+                .chain(futures::stream::pending())
+                .boxed(),
+            exit_code: Box::pin(async { Ok(Some(0)) }),
+            kill,
+        };
+        let (kill, ran) = watched_kill();
+        let mut body = streamed(running(kill), later())
+            .into_body()
+            .into_data_stream();
+        let first = body.next().await.expect("a line").expect("no error");
+        assert!(first.starts_with(br#"{"stdout""#));
+        assert!(!ran.load(std::sync::atomic::Ordering::SeqCst));
+        drop(body);
+        assert!(soon(&ran).await, "the streamed command is killed");
+
+        let (kill, ran) = watched_kill();
+        let waiting = tokio::spawn(collected(running(kill), later()));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!ran.load(std::sync::atomic::Ordering::SeqCst));
+        waiting.abort();
+        assert!(soon(&ran).await, "the collected command is killed");
+    }
+
+    #[tokio::test]
+    async fn a_command_that_ended_or_a_shutdown_is_not_killed() {
+        let ended = |kill| ExecRun {
+            output: futures::stream::iter([Ok(ExecChunk::Stdout("done\n".into()))]).boxed(),
+            exit_code: Box::pin(async { Ok(Some(0)) }),
+            kill,
+        };
+        let (kill, ran) = watched_kill();
+        collected(ended(kill), later()).await.expect("ends");
+        let (kill2, ran2) = watched_kill();
+        axum::body::to_bytes(streamed(ended(kill2), later()).into_body(), 1 << 16)
+            .await
+            .expect("the stream ends");
+        let stopping = || Ends {
+            deadline: Instant::now() + Duration::from_secs(60),
+            shutdown: Box::pin(async {}),
+        };
+        let stuck = |kill| ExecRun {
+            output: futures::stream::pending().boxed(),
+            exit_code: Box::pin(async { Ok(Some(0)) }),
+            kill,
+        };
+        let (kill3, ran3) = watched_kill();
+        collected(stuck(kill3), stopping()).await.expect_err("503");
+        let (kill4, ran4) = watched_kill();
+        axum::body::to_bytes(streamed(stuck(kill4), stopping()).into_body(), 1 << 16)
+            .await
+            .expect("the stream ends");
+        for (what, ran) in [
+            ("collected", ran),
+            ("streamed", ran2),
+            ("collected at shutdown", ran3),
+            ("streamed at shutdown", ran4),
+        ] {
+            assert!(!soon(&ran).await, "{what}: not killed");
+        }
     }
 
     #[test]

@@ -480,7 +480,7 @@ async fn exec_in(ctx: &mut Ctx, wanted: &str, exec: &ExecCommand) -> Result<()> 
     tokio::select! {
         done = copy => done,
         () = interrupted() => Err(crate::error::Interrupted(
-            "interrupted: the command may still be running in the instance".into(),
+            "interrupted: the server kills the command when it sees the connection closed".into(),
         )
         .into()),
     }
