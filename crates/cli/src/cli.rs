@@ -358,7 +358,8 @@ command may then still be running).
 
 Example:
   cloud compute exec web -- ls -l /
-  cloud compute exec web -e MODE=debug -w /tmp -- sh -c 'echo $MODE; pwd'"
+  cloud compute exec web -e MODE=debug -w /tmp -- sh -c 'echo $MODE; pwd'
+  cloud compute exec web -i -- sh < setup.sh"
     )]
     Exec {
         /// Id, unique id prefix, or name
@@ -375,6 +376,9 @@ Example:
         /// Stop waiting after this many seconds (1–3600)
         #[arg(long, value_name = "SECS", default_value_t = 60)]
         timeout: u64,
+        /// Give the command cloud's standard input (read to its end first, at most 512 KiB)
+        #[arg(long, short = 'i')]
+        stdin: bool,
         /// The program and its arguments, after `--`
         #[arg(last = true, required = true, value_name = "CMD ARGS")]
         command: Vec<String>,

@@ -353,6 +353,42 @@ async fn compute_commands_against_real_docker() {
         err.contains("did not end within 1 s and was killed"),
         "{err}"
     );
+    // --stdin: cloud's input goes to the command, whole; too much is
+    // refused before anything is sent.
+    let piped = |input: Vec<u8>, args: &[&str]| {
+        let mut child = env
+            .cloud_std()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("cloud starts");
+        let mut stdin = child.stdin.take().expect("stdin");
+        let feeder = std::thread::spawn(move || {
+            // cloud may stop reading (too much input): not an error here.
+            let _ = stdin.write_all(&input);
+        });
+        let out = child.wait_with_output().expect("cloud exits");
+        feeder.join().expect("fed");
+        out
+    };
+    let out = piped(
+        b"echo from-stdin\nexit 6\n".to_vec(),
+        &["compute", "exec", "job", "-i", "--", "sh"],
+    );
+    assert_eq!(out.status.code(), Some(6), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "from-stdin\n");
+    let out = piped(
+        vec![b'x'; 512 * 1024 + 1],
+        &["compute", "exec", "job", "--stdin", "--", "wc", "-c"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("more than 512 KiB"),
+        "{out:?}"
+    );
+
     // Ctrl-C: exit 130, and the server kills the command (and what it
     // started) when it sees the connection close.
     let mut child = env

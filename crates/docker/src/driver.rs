@@ -182,6 +182,24 @@ impl DockerComputeDriver {
 /// The exit code of a command whose output has ended. Docker records it a
 /// moment after closing the output, so this asks again (for up to about
 /// two seconds) while the command still shows as running.
+/// Writes a command's whole input to its attached stdin, then closes it.
+/// A command that exits without reading it all makes the write fail:
+/// that is its choice, not an error of the run (logged at debug).
+async fn feed_stdin(
+    mut input: std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>,
+    stdin: impl AsRef<[u8]> + Send,
+) {
+    use tokio::io::AsyncWriteExt;
+    let fed = async {
+        input.write_all(stdin.as_ref()).await?;
+        input.shutdown().await
+    }
+    .await;
+    if let Err(e) = fed {
+        tracing::debug!(error = %e, "a command's stdin was not read to its end");
+    }
+}
+
 pub(crate) async fn exec_exit_code(docker: &Docker, exec_id: &str) -> CoreResult<Option<i64>> {
     for _ in 0..100 {
         let inspected = tokio::time::timeout(CALL_TIMEOUT, docker.inspect_exec(exec_id))
@@ -796,6 +814,7 @@ impl ComputeDriver for DockerComputeDriver {
     async fn exec(&self, container_id: &str, spec: &ExecSpec) -> CoreResult<ExecRun> {
         let docker = self.docker().await?.clone();
         let options = CreateExecOptions {
+            attach_stdin: Some(spec.stdin.is_some()),
             attach_stdout: Some(true),
             attach_stderr: Some(true),
             cmd: Some(spec.command.clone()),
@@ -819,11 +838,18 @@ impl ComputeDriver for DockerComputeDriver {
                 docker.start_exec(&created.id, None::<StartExecOptions>),
             )
             .await?;
-        let StartExecResults::Attached { output, .. } = started else {
+        let StartExecResults::Attached { output, input } = started else {
             return Err(CoreError::internal_msg(
                 "Docker started the command detached, without its output",
             ));
         };
+        if let Some(stdin) = spec.stdin.clone() {
+            // Written beside the reading of the output (a command may write
+            // before it reads, and a full pipe would stop both), then
+            // closed: Docker closes the command's stdin when the attached
+            // connection's write side is shut.
+            tokio::spawn(feed_stdin(input, stdin));
+        }
         let host = self.conn.host().to_owned();
         let output = output
             .filter_map(move |item| {

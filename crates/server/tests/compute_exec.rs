@@ -54,6 +54,72 @@ async fn exec_runs_commands_in_a_running_instance() {
     assert_eq!(r.encoding, "utf-8");
     assert!(!r.timed_out && !r.stdout_truncated && !r.stderr_truncated);
 
+    // Standard input: given whole, then closed (the command sees its end);
+    // binary and large input arrive intact; none at all by default.
+    let r = client
+        .exec_instance(
+            inst.id,
+            &ExecCommand {
+                stdin: Some(BASE64.encode("line one\nline two\n")),
+                ..args(&["cat"])
+            },
+        )
+        .await
+        .expect("exec");
+    assert_eq!(
+        (r.exit_code, r.stdout.as_str()),
+        (Some(0), "line one\nline two\n")
+    );
+    let input: Vec<u8> = (0..miniaws_client::wire::MAX_EXEC_STDIN_BYTES)
+        .map(|i| (i * 7 % 256) as u8)
+        .collect();
+    let r = client
+        .exec_instance(
+            inst.id,
+            &ExecCommand {
+                stdin: Some(BASE64.encode(&input)),
+                ..args(&["cat"])
+            },
+        )
+        .await
+        .expect("exec");
+    assert_eq!((r.exit_code, r.encoding.as_str()), (Some(0), "base64"));
+    assert!(
+        BASE64.decode(&r.stdout).expect("base64") == input,
+        "the input comes back byte for byte"
+    );
+    let r = client
+        .exec_instance(inst.id, &args(&["cat"]))
+        .await
+        .expect("exec");
+    assert_eq!((r.exit_code, r.stdout.as_str()), (Some(0), ""));
+    let script: Vec<ExecUpdate> = client
+        .exec_instance_stream(
+            inst.id,
+            &ExecCommand {
+                stdin: Some(BASE64.encode("echo from-script\nexit 5\n")),
+                ..args(&["sh"])
+            },
+        )
+        .await
+        .expect("exec")
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .expect("no errors");
+    assert_eq!(
+        script,
+        vec![
+            ExecUpdate::Stdout("from-script\n".into()),
+            ExecUpdate::Exit {
+                exit_code: Some(5),
+                timed_out: false,
+                killed: false,
+            }
+        ]
+    );
+
     // One line, split like a shell.
     let line = ExecCommand {
         command: Command::Line("echo 'two words' three".into()),
@@ -341,6 +407,16 @@ async fn bad_execs_are_refused_and_others_cannot_exec() {
         ..args(&["ls"])
     };
     assert!(refused(alice.exec_instance(id, &forever).await).contains("timeout_secs"));
+    let garbled = ExecCommand {
+        stdin: Some("not base64!".into()),
+        ..args(&["cat"])
+    };
+    assert!(refused(alice.exec_instance(id, &garbled).await).contains("stdin must be base64"));
+    let flood = ExecCommand {
+        stdin: Some(BASE64.encode(vec![b'x'; miniaws_client::wire::MAX_EXEC_STDIN_BYTES + 1])),
+        ..args(&["cat"])
+    };
+    assert!(refused(alice.exec_instance(id, &flood).await).contains("at most 524288 bytes"));
     let bad_env = ExecCommand {
         env: [("A=B".to_owned(), "x".to_owned())].into(),
         ..args(&["ls"])

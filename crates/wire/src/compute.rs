@@ -320,6 +320,10 @@ pub struct InstanceStats {
     pub read_at: OffsetDateTime,
 }
 
+/// The most bytes [`ExecCommand::stdin`] may hold once decoded (512 KiB:
+/// its base64 fits the API's 1 MiB JSON bodies).
+pub const MAX_EXEC_STDIN_BYTES: usize = 512 * 1024;
+
 /// The body of `POST /instances/{id}/exec`: a command to run in a
 /// running instance.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -345,6 +349,11 @@ pub struct ExecCommand {
     /// default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_secs: Option<u64>,
+    /// Input for the command's standard input, in base64 (at most
+    /// [`MAX_EXEC_STDIN_BYTES`] once decoded), closed after it; none by
+    /// default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdin: Option<String>,
 }
 
 impl Default for Command {

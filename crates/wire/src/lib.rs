@@ -19,7 +19,7 @@ mod storage;
 
 pub use compute::{
     Command, ExecCommand, ExecEvent, ExecResult, Image, Instance, InstancePage, InstancePort,
-    InstanceStats, InstanceType, LaunchInstance, ModifyInstance, TagPatch,
+    InstanceStats, InstanceType, LaunchInstance, MAX_EXEC_STDIN_BYTES, ModifyInstance, TagPatch,
 };
 pub use health::Health;
 pub use identity::{ApiKey, ApiKeyPage, CreateKeyRequest, CreatedKey, User, WhoAmI};

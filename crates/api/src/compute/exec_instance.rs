@@ -1,5 +1,6 @@
 //! `POST /instances/{id}/exec`: run a command in a running instance, as
-//! `docker exec` does (no stdin, no TTY).
+//! `docker exec` does (no TTY; input given whole with the request, as
+//! `docker exec -i` with a redirected stdin).
 //!
 //! The answer is JSON ([`ExecResult`]) once the command has ended, its
 //! output capped at [`MAX_OUTPUT_BYTES`] per stream; with `Accept:
@@ -135,17 +136,28 @@ fn timeout_of(secs: Option<u64>) -> Result<Duration, ApiError> {
     }
 }
 
-/// The core's spec from the body (a one-line command split like a shell).
+/// The core's spec from the body (a one-line command split like a shell,
+/// the input decoded from base64).
 fn spec_of(body: ExecCommand) -> Result<ExecSpec, ApiError> {
     let command = match body.command {
         Command::Args(args) => args,
         Command::Line(line) => split_command(&line)?,
     };
+    let stdin = body
+        .stdin
+        .map(|b64| {
+            BASE64
+                .decode(b64.trim())
+                .map(bytes::Bytes::from)
+                .map_err(|e| ApiError::bad_request(format!("stdin must be base64: {e}")))
+        })
+        .transpose()?;
     Ok(ExecSpec {
         command,
         env: body.env,
         working_dir: body.working_dir,
         user: body.user,
+        stdin,
     })
 }
 
@@ -554,6 +566,22 @@ mod tests {
         ] {
             assert!(!soon(&ran).await, "{what}: not killed");
         }
+    }
+
+    #[test]
+    fn the_input_limit_is_the_same_on_both_sides_of_the_wire() {
+        assert_eq!(
+            miniaws_wire::MAX_EXEC_STDIN_BYTES,
+            miniaws_core::compute::MAX_EXEC_STDIN_BYTES
+        );
+        let body = |stdin: &str| ExecCommand {
+            command: Command::Args(vec!["cat".into()]),
+            stdin: Some(stdin.into()),
+            ..ExecCommand::default()
+        };
+        let spec = spec_of(body("aGk=\n")).expect("base64, a trailing newline allowed");
+        assert_eq!(spec.stdin.as_deref(), Some(&b"hi"[..]));
+        assert!(spec_of(body("h!")).is_err());
     }
 
     #[test]

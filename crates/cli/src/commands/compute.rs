@@ -1,8 +1,11 @@
 //! `cloud compute …`: instances, addressed by id, unique id prefix or name.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use comfy_table::Cell;
 use futures::StreamExt;
+use miniaws_client::wire::MAX_EXEC_STDIN_BYTES;
 use miniaws_client::{
     Client, Command, ExecCommand, ExecUpdate, Instance, InstancePort, LaunchInstance, LogsOptions,
     ModifyInstance, TagPatch,
@@ -74,14 +77,21 @@ pub async fn run(ctx: &mut Ctx, cmd: ComputeCommand) -> Result<()> {
             workdir,
             user,
             timeout,
+            stdin,
             command,
         } => {
+            let stdin = if stdin {
+                Some(read_stdin().await?)
+            } else {
+                None
+            };
             let exec = ExecCommand {
                 command: Command::Args(command),
                 env: env.into_iter().collect(),
                 working_dir: workdir,
                 user,
                 timeout_secs: Some(timeout),
+                stdin: stdin.map(|b| BASE64.encode(b)),
             };
             exec_in(ctx, &instance, &exec).await
         }
@@ -484,6 +494,25 @@ async fn exec_in(ctx: &mut Ctx, wanted: &str, exec: &ExecCommand) -> Result<()> 
         )
         .into()),
     }
+}
+
+/// `cloud`'s standard input for `exec --stdin`, read to its end: the API
+/// takes a command's input whole, up to [`MAX_EXEC_STDIN_BYTES`].
+async fn read_stdin() -> Result<Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+    let mut input = Vec::new();
+    tokio::io::stdin()
+        .take(MAX_EXEC_STDIN_BYTES as u64 + 1)
+        .read_to_end(&mut input)
+        .await
+        .context("cannot read standard input")?;
+    if input.len() > MAX_EXEC_STDIN_BYTES {
+        anyhow::bail!(
+            "standard input holds more than {} KiB, the most a command may be given",
+            MAX_EXEC_STDIN_BYTES / 1024
+        );
+    }
+    Ok(input)
 }
 
 /// Writes output through; a reader that went away (`| head`) is not an

@@ -12,6 +12,10 @@ use crate::error::{CoreError, CoreResult};
 /// Longest working directory or user accepted, in bytes.
 const MAX_FIELD_BYTES: usize = 4096;
 
+/// The most input a command may be given on its standard input, in bytes
+/// (given whole with the request, whose JSON carries it in base64).
+pub const MAX_EXEC_STDIN_BYTES: usize = 512 * 1024;
+
 /// A command to run in a running instance.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ExecSpec {
@@ -23,6 +27,10 @@ pub struct ExecSpec {
     pub working_dir: Option<String>,
     /// `user`, `user:group`, `uid` or `uid:gid`; the image's when `None`.
     pub user: Option<String>,
+    /// Bytes given to the command on its standard input, which is then
+    /// closed (`docker exec -i` with input redirected). `None`: no standard
+    /// input at all (a read sees its end at once).
+    pub stdin: Option<Bytes>,
 }
 
 impl ExecSpec {
@@ -30,8 +38,17 @@ impl ExecSpec {
     ///
     /// # Errors
     /// `InvalidInput` naming what is wrong: an empty command, a NUL, a
-    /// relative working directory, a malformed user, a bad variable.
+    /// relative working directory, a malformed user, a bad variable, more
+    /// than [`MAX_EXEC_STDIN_BYTES`] of input.
     pub fn validate(&self) -> CoreResult<()> {
+        if let Some(stdin) = &self.stdin
+            && stdin.len() > MAX_EXEC_STDIN_BYTES
+        {
+            return Err(CoreError::invalid(format!(
+                "stdin is {} bytes; a command may be given at most {MAX_EXEC_STDIN_BYTES} bytes of input",
+                stdin.len()
+            )));
+        }
         if self.command.is_empty() || self.command[0].is_empty() {
             return Err(CoreError::invalid(
                 "command is empty: give the program to run and its arguments, e.g. [\"ls\", \"-l\", \"/\"]",

@@ -15,7 +15,7 @@ pub use domain::{
     LaunchRequest, MAX_CLIENT_TOKEN_CHARS, MAX_PORTS, PortMapping, Protocol, PublishedPort,
     instance_type, join_command, split_command, validate_command, validate_env, validate_image,
 };
-pub use exec::{ExecChunk, ExecRun, ExecSpec};
+pub use exec::{ExecChunk, ExecRun, ExecSpec, MAX_EXEC_STDIN_BYTES};
 pub use ports::{
     ComputeDriver, ContainerEvent, ContainerInfo, ContainerSpec, ContainerStatus, ContainerSummary,
     EventStream, InstanceRepo, InstanceStats, ListQuery, LogOptions, LogStream,
