@@ -179,9 +179,6 @@ impl DockerComputeDriver {
     }
 }
 
-/// The exit code of a command whose output has ended. Docker records it a
-/// moment after closing the output, so this asks again (for up to about
-/// two seconds) while the command still shows as running.
 /// Writes a command's whole input to its attached stdin, then closes it.
 /// A command that exits without reading it all makes the write fail:
 /// that is its choice, not an error of the run (logged at debug).
@@ -200,6 +197,9 @@ async fn feed_stdin(
     }
 }
 
+/// The exit code of a command whose output has ended. Docker records it a
+/// moment after closing the output, so this asks again (for up to about
+/// two seconds) while the command still shows as running.
 pub(crate) async fn exec_exit_code(docker: &Docker, exec_id: &str) -> CoreResult<Option<i64>> {
     for _ in 0..100 {
         let inspected = tokio::time::timeout(CALL_TIMEOUT, docker.inspect_exec(exec_id))
