@@ -88,6 +88,19 @@ async fn exec_runs_commands_in_a_running_instance() {
         BASE64.decode(&r.stdout).expect("base64") == input,
         "the input comes back byte for byte"
     );
+    // A command that exits without reading its input ends as it would.
+    let r = client
+        .exec_instance(
+            inst.id,
+            &ExecCommand {
+                stdin: Some(BASE64.encode(&input)),
+                timeout_secs: Some(20),
+                ..args(&["sh", "-c", "exit 3"])
+            },
+        )
+        .await
+        .expect("exec");
+    assert_eq!((r.exit_code, r.timed_out), (Some(3), false), "{r:?}");
     let r = client
         .exec_instance(inst.id, &args(&["cat"]))
         .await
