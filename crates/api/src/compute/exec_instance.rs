@@ -143,11 +143,13 @@ fn spec_of(body: ExecCommand) -> Result<ExecSpec, ApiError> {
         Command::Args(args) => args,
         Command::Line(line) => split_command(&line)?,
     };
+    // Whitespace is skipped: `base64` wraps its output at 76 columns.
     let stdin = body
         .stdin
         .map(|b64| {
+            let compact: Vec<u8> = b64.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
             BASE64
-                .decode(b64.trim())
+                .decode(compact)
                 .map(bytes::Bytes::from)
                 .map_err(|e| ApiError::bad_request(format!("stdin must be base64: {e}")))
         })
@@ -581,6 +583,8 @@ mod tests {
         };
         let spec = spec_of(body("aGk=\n")).expect("base64, a trailing newline allowed");
         assert_eq!(spec.stdin.as_deref(), Some(&b"hi"[..]));
+        let wrapped = spec_of(body("aGVs\nbG8g\r\nd29y bGQ=")).expect("wrapped base64");
+        assert_eq!(wrapped.stdin.as_deref(), Some(&b"hello world"[..]));
         assert!(spec_of(body("h!")).is_err());
     }
 
