@@ -245,16 +245,7 @@ async fn streamed_output_arrives_while_the_command_runs() {
         "-c",
         "echo first; while [ ! -f /tmp/go ]; do sleep 0.1; done; echo second >&2; exit 4",
     ]);
-    let stream = client
-        .exec_instance_stream(inst.id, &waiter)
-        .await
-        .expect("exec");
-    let mut stream = Box::pin(stream);
-    let first = tokio::time::timeout(Duration::from_secs(20), stream.next())
-        .await
-        .expect("the first line comes before the command ends")
-        .expect("an update")
-        .expect("not an error");
+    let (stream, first) = first_update(&client, inst.id, &waiter).await;
     assert_eq!(first, ExecUpdate::Stdout("first\n".into()));
     let go = client
         .exec_instance(inst.id, &args(&["touch", "/tmp/go"]))
@@ -279,6 +270,29 @@ async fn streamed_output_arrives_while_the_command_runs() {
             }
         ]
     );
+}
+
+/// Starts a streamed exec of `command` and waits (up to 20 s) for its
+/// first update: the rest of the stream, and that update.
+async fn first_update(
+    client: &miniaws_client::Client,
+    id: uuid::Uuid,
+    command: &ExecCommand,
+) -> (
+    futures::stream::BoxStream<'static, Result<ExecUpdate, miniaws_client::ClientError>>,
+    ExecUpdate,
+) {
+    let mut stream = client
+        .exec_instance_stream(id, command)
+        .await
+        .expect("exec")
+        .boxed();
+    let first = tokio::time::timeout(Duration::from_secs(20), stream.next())
+        .await
+        .expect("the first update comes before the command ends")
+        .expect("an update")
+        .expect("not an error");
+    (stream, first)
 }
 
 /// Whether a process whose command line holds `marker` still runs in the
@@ -316,16 +330,7 @@ async fn a_client_that_leaves_has_its_command_killed() {
         "-c",
         "sleep 401 & while true; do echo streamed-marker; sleep 0.2; done",
     ]);
-    let stream = client
-        .exec_instance_stream(inst.id, &ticking)
-        .await
-        .expect("exec");
-    let mut stream = Box::pin(stream);
-    let first = tokio::time::timeout(Duration::from_secs(20), stream.next())
-        .await
-        .expect("a first line")
-        .expect("an update")
-        .expect("not an error");
+    let (stream, first) = first_update(&client, inst.id, &ticking).await;
     assert!(matches!(first, ExecUpdate::Stdout(_)), "{first:?}");
     drop(stream);
     assert!(
@@ -344,16 +349,7 @@ async fn a_client_that_leaves_has_its_command_killed() {
 
     // A command that writes nothing more after the client left.
     let silent = args(&["sh", "-c", "echo started; exec sleep 403"]);
-    let stream = client
-        .exec_instance_stream(inst.id, &silent)
-        .await
-        .expect("exec");
-    let mut stream = Box::pin(stream);
-    tokio::time::timeout(Duration::from_secs(20), stream.next())
-        .await
-        .expect("a first line")
-        .expect("an update")
-        .expect("not an error");
+    let (stream, _) = first_update(&client, inst.id, &silent).await;
     drop(stream);
     assert!(
         gone_soon(&client, inst.id, "sleep 403").await,
