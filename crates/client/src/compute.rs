@@ -304,8 +304,10 @@ impl Client {
     }
 
     /// Runs a command in a running instance, its output streamed as it
-    /// comes; the stream ends with [`ExecUpdate::Exit`]. Dropping it before
-    /// then closes the connection, and the server kills the command.
+    /// comes; the stream ends with [`ExecUpdate::Exit`]. The server kills
+    /// the command when the connection closes before then (a process that
+    /// exits); dropping the stream stops the reading, and its connection
+    /// may stay open until the command's next output arrives.
     ///
     /// # Errors
     /// As [`Client::exec_instance`]; a stream item is an error when the

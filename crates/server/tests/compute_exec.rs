@@ -347,32 +347,83 @@ async fn a_client_that_leaves_has_its_command_killed() {
         ps.stdout
     );
 
-    // A command that writes nothing more after the client left.
-    let silent = args(&["sh", "-c", "echo started; exec sleep 403"]);
-    let (stream, _) = first_update(&client, inst.id, &silent).await;
-    drop(stream);
+    // A client whose connection closes (a process that exits), the command
+    // silent since its first line: streamed, and JSON.
+    let url = server.url();
+    let silent = serde_json::json!({ "command": ["sh", "-c", "echo started; exec sleep 403"] });
+    exec_and_leave(&url, &key.key, inst.id, &silent, true).await;
     assert!(
         gone_soon(&client, inst.id, "sleep 403").await,
         "a silent streamed command is killed"
     );
-
-    // JSON: the client gives up waiting and closes its connection.
-    let body = serde_json::json!({
-        "command": ["sh", "-c", "sleep 402 & while true; do echo json-marker; sleep 0.2; done"],
+    let waiting = serde_json::json!({
+        "command": ["sh", "-c", "sleep 402 & exec sleep 404"],
         "timeout_secs": 600,
     });
-    let waited = reqwest::Client::new()
-        .post(format!("{}/instances/{}/exec", server.url(), inst.id))
-        .bearer_auth(&key.key)
-        .json(&body)
-        .timeout(Duration::from_secs(2))
-        .send()
-        .await;
-    assert!(waited.is_err_and(|e| e.is_timeout()), "the client gave up");
+    exec_and_leave(&url, &key.key, inst.id, &waiting, false).await;
     assert!(
-        gone_soon(&client, inst.id, "json-marker").await,
+        gone_soon(&client, inst.id, "sleep 404").await,
         "the command of a JSON exec is killed too"
     );
+    let ps = client
+        .exec_instance(inst.id, &args(&["ps"]))
+        .await
+        .expect("ps");
+    assert!(
+        !ps.stdout.contains("sleep 402"),
+        "and what it started: {}",
+        ps.stdout
+    );
+}
+
+/// Sends `POST /instances/{id}/exec` with `body` on a connection of its
+/// own, streamed (waits for the first output line) or JSON (waits a
+/// second), then closes the connection, as a client process that exits
+/// does: deterministic, where a dropped reqwest stream may keep its
+/// connection open while no byte arrives.
+async fn exec_and_leave(
+    url: &str,
+    key: &str,
+    id: uuid::Uuid,
+    body: &serde_json::Value,
+    streamed: bool,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = url.trim_start_matches("http://");
+    let mut tcp = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connects");
+    let body = body.to_string();
+    let accept = if streamed {
+        "application/x-ndjson"
+    } else {
+        "application/json"
+    };
+    let request = format!(
+        "POST /instances/{id}/exec HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {key}\r\n\
+         Content-Type: application/json\r\nAccept: {accept}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    tcp.write_all(request.as_bytes()).await.expect("sends");
+    if streamed {
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !String::from_utf8_lossy(&seen).contains("\"stdout\"") {
+            let n = tokio::time::timeout(Duration::from_secs(20), tcp.read(&mut buf))
+                .await
+                .expect("the first line comes")
+                .expect("reads");
+            assert!(
+                n > 0,
+                "the server closed first: {}",
+                String::from_utf8_lossy(&seen)
+            );
+            seen.extend_from_slice(&buf[..n]);
+        }
+    } else {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    drop(tcp);
 }
 
 /// The message of a 400.
