@@ -5,7 +5,9 @@
 
 use miniaws_core::compute::{ImageSummary, Instance, InstanceStats, InstanceType};
 use miniaws_core::identity::{ApiKey, CreatedKey, User, UserId};
-use miniaws_core::storage::{Bucket, ObjectMeta, ObjectVersion, VersionEntry};
+use miniaws_core::storage::{
+    Bucket, BucketName, ObjectMeta, ObjectSummary, ObjectVersion, VersionEntry, object_arn,
+};
 use miniaws_wire as wire;
 
 /// An instance, with its ports as published (or as requested, before they
@@ -110,6 +112,34 @@ pub(crate) fn object(meta: ObjectMeta, owner: UserId) -> wire::ObjectInfo {
         metadata: meta.user_metadata,
         last_modified: meta.last_modified,
         tags: meta
+            .tags
+            .iter()
+            .map(|(key, value)| wire::ObjectTag {
+                key: key.to_owned(),
+                value: value.to_owned(),
+            })
+            .collect(),
+    }
+}
+
+/// An object as a listing shows it: no version id (a listing lists
+/// current objects; `?versions` names versions).
+pub(crate) fn listed_object(
+    object: ObjectSummary,
+    bucket: &BucketName,
+    owner: UserId,
+) -> wire::ObjectInfo {
+    wire::ObjectInfo {
+        version_id: None,
+        arn: object_arn(owner, bucket, &object.key),
+        bucket: bucket.as_str().to_owned(),
+        key: object.key.into_string(),
+        size_bytes: object.size_bytes,
+        etag: object.etag.quoted(),
+        content_type: object.content_type,
+        metadata: object.user_metadata,
+        last_modified: object.last_modified,
+        tags: object
             .tags
             .iter()
             .map(|(key, value)| wire::ObjectTag {

@@ -97,6 +97,29 @@ pub(crate) fn json_to_map(json: &str) -> Result<BTreeMap<String, String>, sqlx::
     serde_json::from_str(json).map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
 
+/// The storage class in a `headers` column (the JSON of [`json_to_map`]),
+/// read without building the map: a listing reads it for every object
+/// whose headers name one.
+pub(crate) fn stored_storage_class(headers: Option<&str>) -> Result<Option<String>, sqlx::Error> {
+    /// The one header a listing shows; the others are skipped unread.
+    #[derive(serde::Deserialize)]
+    struct Class {
+        // `STORAGE_CLASS_HEADER` (serde wants a literal).
+        #[serde(rename = "x-amz-storage-class")]
+        class: Option<String>,
+    }
+    match headers {
+        None => Ok(None),
+        Some(json) => serde_json::from_str::<Class>(json)
+            .map(|c| c.class)
+            .map_err(|e| sqlx::Error::Decode(Box::new(e))),
+    }
+}
+const _: () = assert!(matches!(
+    miniaws_core::storage::STORAGE_CLASS_HEADER.as_bytes(),
+    b"x-amz-storage-class"
+));
+
 /// A key column (bytes) back to a key.
 pub(crate) fn decode_key(bytes: Vec<u8>) -> Result<ObjectKey, sqlx::Error> {
     let s = String::from_utf8(bytes).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;

@@ -9,7 +9,7 @@ use miniaws_core::error::ConflictKind;
 use miniaws_core::identity::UserId;
 use miniaws_core::storage::{
     BlobId, Bucket, BucketName, ETag, KeyRange, NameRange, ObjectId, ObjectKey, ObjectMeta,
-    ObjectPart, ObjectWrite, Tags, WriteCondition, bucket_range, key_successor,
+    ObjectPart, ObjectSummary, ObjectWrite, Tags, WriteCondition, bucket_range, key_successor,
 };
 use miniaws_core::{CoreError, Resource};
 use miniaws_db::Database;
@@ -185,7 +185,11 @@ fn cases() -> Vec<Case> {
                         .list_objects(&b, &range(b"", None), 10)
                         .await
                         .unwrap();
-                    assert_eq!(listed, vec![o.clone()], "a listing carries the tags");
+                    assert_eq!(
+                        listed,
+                        vec![ObjectSummary::from(o.clone())],
+                        "a listing carries the tags"
+                    );
                     // A conditional rewrite and an unconditional one carry their own.
                     let mut o2 = tagged(&b, "k", 4, "e2");
                     o2.tags = tags(&[("v", "2")]);
@@ -304,6 +308,46 @@ fn cases() -> Vec<Case> {
             },
         ),
         (
+            "listing: what a listing shows, the storage class from the stored headers",
+            |r| {
+                Box::pin(async move {
+                    let alice = r.user("alice").await;
+                    let b = r.bucket(alice, "summaries").await;
+                    // No class; a class among other headers; headers that
+                    // only mention the class's name; metadata and tags.
+                    let plain = object(&b, "a", 3);
+                    let mut classed = object(&b, "b", 4);
+                    classed
+                        .headers
+                        .insert("x-amz-storage-class".into(), "STANDARD_IA".into());
+                    let mut mention = object(&b, "c", 5);
+                    mention
+                        .headers
+                        .insert("content-disposition".into(), "x-amz-storage-class".into());
+                    let mut rich = tagged(&b, "d", 6, "\"legacy\"");
+                    rich.user_metadata
+                        .insert("quote".into(), "a\"b\\c\u{1}".into());
+                    rich.tags = tags(&[("t", "v")]);
+                    rich.content_type = "multipart/mixed; boundary=\"x\"".into();
+                    let all = [plain, classed, mention, rich];
+                    for o in &all {
+                        r.storage.put_object(alice, o).await.unwrap();
+                    }
+                    let listed = r
+                        .storage
+                        .list_objects(&b, &range(b"", None), 10)
+                        .await
+                        .unwrap();
+                    let want: Vec<ObjectSummary> =
+                        all.iter().cloned().map(ObjectSummary::from).collect();
+                    assert_eq!(listed, want);
+                    assert_eq!(listed[1].storage_class.as_deref(), Some("STANDARD_IA"));
+                    assert_eq!(listed[2].storage_class, None, "a mention is no class");
+                    assert_eq!(listed[3].etag.as_str(), "legacy");
+                })
+            },
+        ),
+        (
             "objects: a multipart object's parts round-trip, a rewrite replaces them",
             |r| {
                 Box::pin(async move {
@@ -328,7 +372,11 @@ fn cases() -> Vec<Case> {
                         .list_objects(&b, &range(b"", None), 10)
                         .await
                         .unwrap();
-                    assert_eq!(listed, vec![o.clone()], "parts are listed too");
+                    assert_eq!(
+                        listed,
+                        vec![ObjectSummary::from(o.clone())],
+                        "a multipart object is listed (without its parts)"
+                    );
                     // Replaced by an object written in one piece: no parts.
                     let one = object(&b, "mp", 4);
                     assert_eq!(

@@ -6,7 +6,7 @@ use s3s::dto::{CommonPrefix, ListObjectsInput as V1Input, ListObjectsOutput, Obj
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use super::convert::{etag, owner_of, timestamp, url_encode};
-use super::request_options::{STORAGE_CLASS, listed_class};
+use super::request_options::listed_class;
 use super::{MiniS3, bucket_error, reader};
 
 /// A page, ready for either version's output.
@@ -79,7 +79,7 @@ pub(super) async fn list(
             e_tag: Some(etag(&o.etag)),
             last_modified: Some(timestamp(o.last_modified)),
             size: i64::try_from(o.size_bytes).ok(),
-            storage_class: Some(listed_class(o.headers.get(STORAGE_CLASS)).into()),
+            storage_class: Some(listed_class(o.storage_class.as_ref()).into()),
             owner: owner.clone(),
             ..Default::default()
         })

@@ -58,8 +58,8 @@ use super::bucket_error;
 
 /// The header naming the server-side encryption of a write.
 pub const SSE: &str = "x-amz-server-side-encryption";
-/// The header naming the storage class of a write.
-pub const STORAGE_CLASS: &str = "x-amz-storage-class";
+/// The header naming the storage class of a write (stored under this name).
+pub const STORAGE_CLASS: &str = miniaws_core::storage::STORAGE_CLASS_HEADER;
 
 const KMS_HEADERS: [&str; 2] = [
     "x-amz-server-side-encryption-aws-kms-key-id",

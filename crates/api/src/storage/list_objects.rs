@@ -100,11 +100,13 @@ async fn list_objects(
         max_keys: limit,
     };
     let page = state.storage.list_objects(caller, bucket, &input).await?;
+    // Only the owner lists through this API; the ARNs name the bucket's.
+    let (bucket, owner) = (&page.bucket, page.owner);
     Ok(Data(ObjectPage {
         objects: page
             .objects
             .into_iter()
-            .map(|o| views::object(o, caller.user_id))
+            .map(|o| views::listed_object(o, bucket, owner))
             .collect(),
         common_prefixes: page.common_prefixes,
         next_cursor: page.next_start_after.as_deref().map(encode_cursor),

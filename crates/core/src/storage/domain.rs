@@ -333,6 +333,55 @@ pub struct ObjectMeta {
     pub lock: super::object_lock::ObjectLock,
 }
 
+/// The name of the stored header that holds an object's storage class
+/// (S3's `x-amz-storage-class`, kept as it was given).
+pub const STORAGE_CLASS_HEADER: &str = "x-amz-storage-class";
+
+/// An object as a listing shows it: what the native listing and S3's
+/// ListObjects answer, and what a lifecycle sweep decides by.
+///
+/// A listing reads only these columns, not the whole [`ObjectMeta`]: a
+/// page of 1,000 rows spent about a tenth of its time reading and decoding
+/// the blob id, the parts and the stored headers no listing shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectSummary {
+    /// The id of this version.
+    pub id: ObjectId,
+    /// The key.
+    pub key: ObjectKey,
+    /// The body's length.
+    pub size_bytes: u64,
+    /// The entity tag (quoted on the wire).
+    pub etag: ETag,
+    /// The media type, as sent or guessed.
+    pub content_type: String,
+    /// `x-amz-meta-*` user metadata.
+    pub user_metadata: UserMetadata,
+    /// When this version was written.
+    pub last_modified: OffsetDateTime,
+    /// The object's tags.
+    pub tags: Tags,
+    /// Its stored storage class ([`STORAGE_CLASS_HEADER`]), when one was
+    /// given.
+    pub storage_class: Option<String>,
+}
+
+impl From<ObjectMeta> for ObjectSummary {
+    fn from(mut meta: ObjectMeta) -> Self {
+        Self {
+            storage_class: meta.headers.remove(STORAGE_CLASS_HEADER),
+            id: meta.id,
+            key: meta.key,
+            size_bytes: meta.size_bytes,
+            etag: meta.etag,
+            content_type: meta.content_type,
+            user_metadata: meta.user_metadata,
+            last_modified: meta.last_modified,
+            tags: meta.tags,
+        }
+    }
+}
+
 /// A bucket's versioning state (S3's `VersioningConfiguration` Status).
 /// A bucket starts [`Versioning::Unversioned`] and, once versioning was
 /// enabled, only moves between `Enabled` and `Suspended`.

@@ -1,7 +1,7 @@
 //! Listing objects: prefix, delimiter (common prefixes), start-after and
 //! page size, in byte order of the keys, on top of ordered range scans.
 
-use super::domain::{Bucket, ObjectMeta};
+use super::domain::{Bucket, BucketName, ObjectSummary};
 use super::ports::StorageRepo;
 use crate::error::{CoreError, CoreResult};
 use crate::identity::UserId;
@@ -196,7 +196,7 @@ pub struct ListObjectsInput {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListObjectsPage {
     /// Objects, in byte order of their keys.
-    pub objects: Vec<ObjectMeta>,
+    pub objects: Vec<ObjectSummary>,
     /// Common prefixes (with a delimiter), in byte order.
     pub common_prefixes: Vec<String>,
     /// Whether more entries follow.
@@ -206,6 +206,8 @@ pub struct ListObjectsPage {
     pub next_start_after: Option<String>,
     /// The owner of the bucket listed (a listing's `Owner`, whoever reads).
     pub owner: UserId,
+    /// The bucket listed.
+    pub bucket: BucketName,
 }
 
 /// Runs a listing over `repo`.
@@ -215,6 +217,7 @@ pub(crate) async fn list(
     input: &ListObjectsInput,
 ) -> CoreResult<ListObjectsPage> {
     let owner = bucket.owner;
+    let empty_page = |owner| empty_page(owner, &bucket.name);
     let bucket = &bucket.name;
     if input.max_keys > MAX_LIST_KEYS {
         return Err(CoreError::invalid(format!(
@@ -312,13 +315,14 @@ pub(crate) async fn list(
     Ok(page)
 }
 
-fn empty_page(owner: UserId) -> ListObjectsPage {
+fn empty_page(owner: UserId, bucket: &BucketName) -> ListObjectsPage {
     ListObjectsPage {
         objects: Vec::new(),
         common_prefixes: Vec::new(),
         is_truncated: false,
         next_start_after: None,
         owner,
+        bucket: bucket.clone(),
     }
 }
 

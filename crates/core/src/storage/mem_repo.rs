@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use super::{
     BlobId, Bucket, BucketAccess, BucketLookup, BucketName, CorsConfiguration, KeyRange,
-    LifecycleConfiguration, NameRange, ObjectId, ObjectKey, ObjectMeta, ObjectWrite,
+    LifecycleConfiguration, NameRange, ObjectId, ObjectKey, ObjectMeta, ObjectSummary, ObjectWrite,
     PublicAccessBlock, StorageRepo, Tags, WebsiteConfiguration, WriteCondition,
 };
 use crate::Resource;
@@ -492,7 +492,7 @@ impl StorageRepo for MemRepo {
         bucket: &BucketName,
         range: &KeyRange,
         limit: u32,
-    ) -> CoreResult<Vec<ObjectMeta>> {
+    ) -> CoreResult<Vec<ObjectSummary>> {
         Ok(self
             .objects
             .lock()
@@ -500,7 +500,7 @@ impl StorageRepo for MemRepo {
             .iter()
             .filter(|((b, k), _)| b == bucket.as_str() && range.contains(k))
             .take(limit as usize)
-            .map(|(_, m)| m.clone())
+            .map(|(_, m)| m.clone().into())
             .collect())
     }
     async fn object_blobs_after(

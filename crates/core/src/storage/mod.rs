@@ -31,11 +31,12 @@ pub use commit::MAX_COMMIT_BATCH;
 pub use cors::{CORS_METHODS, CorsConfiguration, CorsMatch, CorsRule, MAX_CORS_RULES};
 pub use domain::{
     Bucket, BucketName, DeleteMarker, ETag, ListedVersion, MAX_OBJECT_KEY_BYTES,
-    MAX_USER_METADATA_BYTES, ObjectId, ObjectKey, ObjectMeta, ObjectPart, ObjectVersion,
-    UserMetadata, VersionId, Versioning, WriteCondition, guess_content_type, object_arn,
+    MAX_USER_METADATA_BYTES, ObjectId, ObjectKey, ObjectMeta, ObjectPart, ObjectSummary,
+    ObjectVersion, STORAGE_CLASS_HEADER, UserMetadata, VersionId, Versioning, WriteCondition,
+    guess_content_type, object_arn,
 };
 pub use lifecycle::{
-    AndFilter, AndInput, Expiration, ExpirationInput, FilterInput, InvalidLifecycle,
+    AndFilter, AndInput, Expiration, ExpirationInput, ExpiryFacts, FilterInput, InvalidLifecycle,
     LifecycleConfiguration, LifecycleFault, LifecycleFilter, LifecycleRule, LifecycleRuleInput,
     MAX_FILTER_SIZE_BYTES, MAX_LIFECYCLE_RULE_ID_CHARS, MAX_LIFECYCLE_RULES, NoncurrentExpiration,
     NoncurrentInput, ObjectExpiry, RuleScope, TransitionMinimumSize, UploadAbort, days_after,

@@ -7,7 +7,7 @@ use futures::stream::BoxStream;
 use super::cors::CorsConfiguration;
 use super::domain::{
     Bucket, BucketName, DeleteMarker, ListedVersion, ObjectId, ObjectKey, ObjectMeta,
-    ObjectVersion, VersionId, Versioning, WriteCondition,
+    ObjectSummary, ObjectVersion, VersionId, Versioning, WriteCondition,
 };
 use super::lifecycle::LifecycleConfiguration;
 use super::listing::{KeyRange, NameRange};
@@ -501,13 +501,14 @@ pub trait StorageRepo: Send + Sync {
     ) -> CoreResult<Option<BlobId>>;
 
     /// Up to `limit` objects of `bucket` whose keys lie in `range`, in byte
-    /// order of their keys. Must be an index range scan.
+    /// order of their keys, as a listing shows them. Must be an index range
+    /// scan that reads no column an [`ObjectSummary`] does not hold.
     async fn list_objects(
         &self,
         bucket: &BucketName,
         range: &KeyRange,
         limit: u32,
-    ) -> CoreResult<Vec<ObjectMeta>>;
+    ) -> CoreResult<Vec<ObjectSummary>>;
 
     /// The blob ids of up to `limit` objects, those after `after` (from the
     /// first when `None`), in blob-id order (the order of [`uuid::Uuid`]'s

@@ -6,9 +6,9 @@ use miniaws_core::identity::UserId;
 use miniaws_core::storage::{
     BlobId, Bucket, BucketAccess, BucketLockSet, BucketLookup, BucketName, CorsConfiguration,
     DeleteMarker, ETag, KeyRange, LifecycleConfiguration, ListedVersion, LockChange, NameRange,
-    ObjectId, ObjectKey, ObjectLockConfig, ObjectMeta, ObjectVersion, ObjectWrite,
-    PublicAccessBlock, StorageRepo, Tags, VersionId, VersionLock, VersionTags, Versioning,
-    WebsiteConfiguration, WriteCondition,
+    ObjectId, ObjectKey, ObjectLockConfig, ObjectMeta, ObjectSummary, ObjectVersion, ObjectWrite,
+    PublicAccessBlock, STORAGE_CLASS_HEADER, StorageRepo, Tags, VersionId, VersionLock,
+    VersionTags, Versioning, WebsiteConfiguration, WriteCondition,
 };
 use miniaws_core::{CoreError, CoreResult, Resource};
 use sqlx::postgres::{PgConnection, PgPool, PgRow, Postgres};
@@ -26,7 +26,8 @@ use crate::storage_rows::{
     access_block_to_json, bucket_tags_to_json, cors_to_json, decode_bucket, decode_key,
     json_to_access_block, json_to_bucket_tags, json_to_cors, json_to_lifecycle, json_to_map,
     json_to_parts, json_to_tags, json_to_website, lifecycle_to_json, map_to_json, parts_to_json,
-    refusal_error, stored_arn, stored_lifecycle, stored_lock, tags_to_json, website_to_json,
+    refusal_error, stored_arn, stored_lifecycle, stored_lock, stored_storage_class, tags_to_json,
+    website_to_json,
 };
 
 /// Buckets and object metadata in PostgreSQL.
@@ -121,6 +122,37 @@ fn object_from_row(row: &PgRow, bucket: &BucketName) -> Result<ObjectMeta, sqlx:
             row.try_get("lock_until")?,
             row.try_get("legal_hold")?,
         ),
+    })
+}
+
+/// The columns of a listing, in the order [`summary_from_row`] reads them
+/// by position: the headers only when they name a storage class
+/// (`strpos` is a plain substring test for [`STORAGE_CLASS_HEADER`]; the
+/// decoder reads the class).
+const LISTED_COLUMNS: &str = "id, key, size_bytes, etag, content_type, user_metadata, created_at,
+     tags, CASE WHEN strpos(headers, 'x-amz-storage-class') > 0 THEN headers END";
+const _: () = assert!(matches!(
+    STORAGE_CLASS_HEADER.as_bytes(),
+    b"x-amz-storage-class"
+));
+
+/// An object as a listing shows it, from a row of [`LISTED_COLUMNS`].
+fn summary_from_row(row: &PgRow) -> Result<ObjectSummary, sqlx::Error> {
+    let size: i64 = row.try_get(2)?;
+    Ok(ObjectSummary {
+        id: ObjectId::from_uuid(row.try_get(0)?),
+        key: decode_key(row.try_get(1)?)?,
+        size_bytes: u64::try_from(size).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        etag: ETag::from_stored(row.try_get::<String, _>(3)?),
+        content_type: row
+            .try_get::<Option<String>, _>(4)?
+            .unwrap_or_else(|| "application/octet-stream".to_owned()),
+        user_metadata: json_to_map(row.try_get(5)?)?,
+        last_modified: row
+            .try_get::<Option<OffsetDateTime>, _>(6)?
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+        tags: json_to_tags(row.try_get(7)?)?,
+        storage_class: stored_storage_class(row.try_get(8)?)?,
     })
 }
 
@@ -797,11 +829,12 @@ impl StorageRepo for PgStorageRepo {
         bucket: &BucketName,
         range: &KeyRange,
         limit: u32,
-    ) -> CoreResult<Vec<ObjectMeta>> {
+    ) -> CoreResult<Vec<ObjectSummary>> {
+        // Only the columns a listing shows (see [`LISTED_COLUMNS`]).
         let rows = match &range.end {
             Some(end) => {
                 let sql = format!(
-                    "SELECT {OBJECT_COLUMNS} FROM objects
+                    "SELECT {LISTED_COLUMNS} FROM objects
                      WHERE bucket = $1 AND key >= $2 AND key < $3 AND blob_id IS NOT NULL
                      ORDER BY key LIMIT $4"
                 );
@@ -815,7 +848,7 @@ impl StorageRepo for PgStorageRepo {
             }
             None => {
                 let sql = format!(
-                    "SELECT {OBJECT_COLUMNS} FROM objects
+                    "SELECT {LISTED_COLUMNS} FROM objects
                      WHERE bucket = $1 AND key >= $2 AND blob_id IS NOT NULL
                      ORDER BY key LIMIT $3"
                 );
@@ -829,7 +862,7 @@ impl StorageRepo for PgStorageRepo {
         }
         .map_err(db_err)?;
         rows.iter()
-            .map(|row| object_from_row(row, bucket))
+            .map(summary_from_row)
             .collect::<Result<_, _>>()
             .map_err(db_err)
     }

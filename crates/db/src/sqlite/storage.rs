@@ -12,9 +12,9 @@ use miniaws_core::identity::UserId;
 use miniaws_core::storage::{
     BlobId, Bucket, BucketAccess, BucketLockSet, BucketLookup, BucketName, CorsConfiguration,
     DeleteMarker, ETag, KeyRange, LifecycleConfiguration, ListedVersion, LockChange, NameRange,
-    ObjectId, ObjectKey, ObjectLockConfig, ObjectMeta, ObjectVersion, ObjectWrite,
-    PublicAccessBlock, StorageRepo, Tags, VersionId, VersionLock, VersionTags, Versioning,
-    WebsiteConfiguration, WriteCondition,
+    ObjectId, ObjectKey, ObjectLockConfig, ObjectMeta, ObjectSummary, ObjectVersion, ObjectWrite,
+    PublicAccessBlock, STORAGE_CLASS_HEADER, StorageRepo, Tags, VersionId, VersionLock,
+    VersionTags, Versioning, WebsiteConfiguration, WriteCondition,
 };
 use miniaws_core::{CoreError, CoreResult, Resource};
 use sqlx::Connection;
@@ -33,7 +33,8 @@ use crate::storage_rows::{
     access_block_to_json, bucket_tags_to_json, cors_to_json, decode_bucket, decode_key,
     json_to_access_block, json_to_bucket_tags, json_to_cors, json_to_lifecycle, json_to_map,
     json_to_parts, json_to_tags, json_to_website, lifecycle_to_json, map_to_json, parts_to_json,
-    refusal_error, stored_arn, stored_lifecycle, stored_lock, tags_to_json, website_to_json,
+    refusal_error, stored_arn, stored_lifecycle, stored_lock, stored_storage_class, tags_to_json,
+    website_to_json,
 };
 
 /// Buckets and object metadata in SQLite.
@@ -250,8 +251,8 @@ async fn refusal(
 }
 
 /// One row of a listing page, as the JSON array the listing query builds:
-/// id, hex(key), blob_id, size_bytes, etag, content_type, user_metadata,
-/// headers, created_at, parts, tags.
+/// id, hex(key), size_bytes, etag, content_type, user_metadata,
+/// created_at, tags, and the headers when they name a storage class.
 ///
 /// Borrowed from the page's JSON where it can be: ids, hex and times never
 /// hold an escape, and the other strings are borrowed when they hold none
@@ -261,62 +262,42 @@ async fn refusal(
 struct ListedRow<'a>(
     &'a str,
     &'a str,
-    &'a str,
     i64,
     #[serde(borrow)] Option<Cow<'a, str>>,
     #[serde(borrow)] Option<Cow<'a, str>>,
     #[serde(borrow)] Cow<'a, str>,
-    #[serde(borrow)] Cow<'a, str>,
     Option<&'a str>,
-    #[serde(borrow)] Option<Cow<'a, str>>,
     #[serde(borrow)] Cow<'a, str>,
+    #[serde(borrow)] Option<Cow<'a, str>>,
 );
 
 /// A listing page as the listing query's JSON array of [`ListedRow`]s.
-fn decode_listed_page(json: &str, bucket: &BucketName) -> Result<Vec<ObjectMeta>, sqlx::Error> {
+fn decode_listed_page(json: &str) -> Result<Vec<ObjectSummary>, sqlx::Error> {
     let rows: Vec<ListedRow> =
         serde_json::from_str(json).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
     let mut objects = Vec::with_capacity(rows.len());
     for row in rows {
-        objects.push(listed_into_meta(row, bucket)?);
+        objects.push(listed_into_summary(row)?);
     }
     Ok(objects)
 }
 
-fn listed_into_meta(row: ListedRow<'_>, bucket: &BucketName) -> Result<ObjectMeta, sqlx::Error> {
-    let ListedRow(
-        id,
-        key_hex,
-        blob_id,
-        size,
-        etag,
-        content_type,
-        user_metadata,
-        headers,
-        at,
-        parts,
-        tags,
-    ) = row;
-    Ok(ObjectMeta {
+fn listed_into_summary(row: ListedRow<'_>) -> Result<ObjectSummary, sqlx::Error> {
+    let ListedRow(id, key_hex, size, etag, content_type, user_metadata, at, tags, headers) = row;
+    Ok(ObjectSummary {
         id: ObjectId::from_uuid(parse_uuid(id)?),
-        bucket: bucket.clone(),
         key: decode_key(unhex(key_hex)?)?,
-        blob_id: BlobId::from_uuid(parse_uuid(blob_id)?),
         size_bytes: u64::try_from(size).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
         etag: ETag::from_stored(etag.unwrap_or_default().into_owned()),
         content_type: content_type
             .map_or_else(|| "application/octet-stream".to_owned(), Cow::into_owned),
         user_metadata: json_to_map(&user_metadata)?,
-        headers: json_to_map(&headers)?,
         last_modified: at
             .map(parse_time)
             .transpose()?
             .unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
-        parts: json_to_parts(parts.as_deref())?,
         tags: json_to_tags(&tags)?,
-        versioned: false,
-        in_versioned_bucket: false,
-        lock: Default::default(),
+        storage_class: stored_storage_class(headers.as_deref())?,
     })
 }
 
@@ -869,7 +850,7 @@ impl StorageRepo for SqliteStorageRepo {
         bucket: &BucketName,
         range: &KeyRange,
         limit: u32,
-    ) -> CoreResult<Vec<ObjectMeta>> {
+    ) -> CoreResult<Vec<ObjectSummary>> {
         // The page comes back as one JSON array in one row: sqlx hands
         // SQLite rows over from its worker thread one message per row, which
         // cost more than the scan itself on a page of 1,000. The inner query
@@ -880,11 +861,15 @@ impl StorageRepo for SqliteStorageRepo {
         } else {
             ""
         };
+        // Only the columns a listing shows: the headers only when they name
+        // a storage class (`instr` is a plain substring test; the decoder
+        // reads the class itself).
         let sql = format!(
-            "SELECT json_group_array(json_array(id, hex(key), blob_id, size_bytes, etag,
-                 content_type, user_metadata, headers, created_at, parts, tags))
-             FROM (SELECT id, key, blob_id, size_bytes, etag, content_type, user_metadata,
-                       headers, created_at, parts, tags
+            "SELECT json_group_array(json_array(id, hex(key), size_bytes, etag, content_type,
+                 user_metadata, created_at, tags,
+                 CASE WHEN instr(headers, '{STORAGE_CLASS_HEADER}') THEN headers END))
+             FROM (SELECT id, key, size_bytes, etag, content_type, user_metadata,
+                       created_at, tags, headers
                    FROM objects
                    WHERE bucket = ? AND key >= ? {end_clause} AND blob_id IS NOT NULL
                    ORDER BY key LIMIT ?)"
@@ -900,7 +885,7 @@ impl StorageRepo for SqliteStorageRepo {
             .fetch_one(&self.pool)
             .await
             .map_err(db_err)?;
-        let mut objects = decode_listed_page(&json, bucket).map_err(db_err)?;
+        let mut objects = decode_listed_page(&json).map_err(db_err)?;
         // SQLite feeds the aggregate in the subquery's order; sorting again
         // costs one pass over sorted input and makes the order certain.
         objects.sort_by(|a, b| a.key.as_str().as_bytes().cmp(b.key.as_str().as_bytes()));
@@ -1181,47 +1166,57 @@ mod tests {
 
     #[test]
     fn listed_rows_decode_with_and_without_escapes() {
-        let bucket = BucketName::parse("photos").unwrap();
         // As SQLite's json_array writes them: the second row's strings
         // hold escapes (quotes, a backslash, a control character), so they
-        // cannot be borrowed; a legacy quoted ETag loses its quotes.
+        // cannot be borrowed; a legacy quoted ETag loses its quotes. The
+        // last column is the headers, sent only when they name a storage
+        // class.
         let metadata = serde_json::json!({ "q": "a\"b\\c\u{1}" }).to_string();
         let json = serde_json::json!([
             [
                 "00000000-0000-0000-0000-000000000001",
                 "612F62",
-                "00000000-0000-0000-0000-0000000000b1",
                 5,
                 "5d41402abc4b2a76b9719d911017c592",
                 "text/plain",
                 "{}",
-                "{}",
                 "2026-01-02T03:04:05.000007Z",
-                null,
-                "[]"
+                "[]",
+                null
             ],
             [
                 "00000000-0000-0000-0000-000000000002",
                 "6E756C00",
-                "00000000-0000-0000-0000-0000000000b2",
                 7,
                 "\"abc-2\"",
                 "multipart/mixed; boundary=\"x\"",
                 metadata,
-                r#"{"x-amz-checksum-crc32":"AAAAAA=="}"#,
                 null,
-                r#"[{"size_bytes":7}]"#,
-                r#"[["k","v"]]"#
+                r#"[["k","v"]]"#,
+                r#"{"x-amz-checksum-crc32":"AAAAAA==","x-amz-storage-class":"STANDARD_IA"}"#
+            ],
+            [
+                "00000000-0000-0000-0000-000000000003",
+                "63",
+                0,
+                null,
+                null,
+                "{}",
+                null,
+                "[]",
+                r#"{"content-disposition":"x-amz-storage-class"}"#
             ]
         ])
         .to_string();
-        let objects = decode_listed_page(&json, &bucket).unwrap();
-        assert_eq!(objects.len(), 2);
-        let (a, b) = (&objects[0], &objects[1]);
+        let objects = decode_listed_page(&json).unwrap();
+        assert_eq!(objects.len(), 3);
+        let (a, b, c) = (&objects[0], &objects[1], &objects[2]);
         assert_eq!(a.key.as_str(), "a/b");
+        assert_eq!(a.size_bytes, 5);
         assert_eq!(a.etag.as_str(), "5d41402abc4b2a76b9719d911017c592");
         assert_eq!(a.content_type, "text/plain");
-        assert!(a.user_metadata.is_empty() && a.headers.is_empty() && a.tags.is_empty());
+        assert!(a.user_metadata.is_empty() && a.tags.is_empty());
+        assert_eq!(a.storage_class, None);
         assert_eq!(
             a.last_modified,
             time::macros::datetime!(2026-01-02 03:04:05.000007 UTC)
@@ -1230,10 +1225,13 @@ mod tests {
         assert_eq!(b.etag.as_str(), "abc-2");
         assert_eq!(b.content_type, "multipart/mixed; boundary=\"x\"");
         assert_eq!(b.user_metadata["q"], "a\"b\\c\u{1}");
-        assert_eq!(b.headers["x-amz-checksum-crc32"], "AAAAAA==");
         assert_eq!(b.last_modified, time::OffsetDateTime::UNIX_EPOCH);
-        assert_eq!(b.parts.len(), 1);
         assert_eq!(b.tags.as_pairs(), [("k".to_owned(), "v".to_owned())]);
-        assert!(decode_listed_page("[[1]]", &bucket).is_err());
+        assert_eq!(b.storage_class.as_deref(), Some("STANDARD_IA"));
+        // The substring test let these headers through; they name no class.
+        assert_eq!(c.storage_class, None);
+        assert_eq!(c.content_type, "application/octet-stream");
+        assert_eq!(c.etag.as_str(), "");
+        assert!(decode_listed_page("[[1]]").is_err());
     }
 }

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use time::{Date, Duration, OffsetDateTime, Time};
 
-use super::domain::ObjectMeta;
+use super::domain::{ObjectMeta, ObjectSummary};
 use super::tags::Tags;
 
 mod validate;
@@ -385,10 +385,11 @@ impl LifecycleConfiguration {
     /// `x-amz-expiration`), the first of them in order on a tie. `None`:
     /// never. The sweep deletes by this very answer, so what a client is
     /// told and what the sweep does cannot disagree.
-    pub fn expiration(&self, meta: &ObjectMeta) -> Option<ObjectExpiry> {
+    pub fn expiration<'a>(&self, meta: impl Into<ExpiryFacts<'a>>) -> Option<ObjectExpiry> {
+        let facts = meta.into();
         self.rules
             .iter()
-            .filter_map(|r| Some((r.expiry_of(meta)?, r)))
+            .filter_map(|r| Some((r.expiry_of(facts)?, r)))
             .min_by_key(|(at, _)| *at)
             .map(|(at, r)| ObjectExpiry {
                 at,
@@ -400,12 +401,13 @@ impl LifecycleConfiguration {
     /// [`Self::expiration`], from the same per-rule decision, without
     /// naming the rule (the sweep asks this of every object it pages
     /// through, and needs no copy of an ID).
-    pub fn expiry_of(&self, meta: &ObjectMeta) -> Option<OffsetDateTime> {
-        self.rules.iter().filter_map(|r| r.expiry_of(meta)).min()
+    pub fn expiry_of<'a>(&self, meta: impl Into<ExpiryFacts<'a>>) -> Option<OffsetDateTime> {
+        let facts = meta.into();
+        self.rules.iter().filter_map(|r| r.expiry_of(facts)).min()
     }
 
     /// Whether the object `meta` has expired at `now`.
-    pub fn is_expired(&self, meta: &ObjectMeta, now: OffsetDateTime) -> bool {
+    pub fn is_expired<'a>(&self, meta: impl Into<ExpiryFacts<'a>>, now: OffsetDateTime) -> bool {
         self.expiry_of(meta).is_some_and(|at| at <= now)
     }
 
@@ -553,12 +555,9 @@ impl LifecycleRule {
     /// the object's creation (its last write) plus the days, rounded up to
     /// the next midnight UTC; with `Date`, that day's midnight UTC. The one
     /// decision behind both the sweep and the `x-amz-expiration` header.
-    pub fn expiry_of(&self, meta: &ObjectMeta) -> Option<OffsetDateTime> {
-        if !self.enabled
-            || !self
-                .scope
-                .matches(meta.key.as_str(), &meta.tags, meta.size_bytes)
-        {
+    pub fn expiry_of<'a>(&self, meta: impl Into<ExpiryFacts<'a>>) -> Option<OffsetDateTime> {
+        let meta = meta.into();
+        if !self.enabled || !self.scope.matches(meta.key, meta.tags, meta.size_bytes) {
             return None;
         }
         match self.expiration? {
@@ -579,6 +578,42 @@ impl LifecycleRule {
             return None;
         }
         days_after(initiated, self.abort_after_days?)
+    }
+}
+
+/// What an `Expiration` rule decides by: an object's key, tags, size and
+/// last write, borrowed from a read object or a listed one.
+#[derive(Debug, Clone, Copy)]
+pub struct ExpiryFacts<'a> {
+    /// The key.
+    pub key: &'a str,
+    /// Its tags.
+    pub tags: &'a Tags,
+    /// Its length.
+    pub size_bytes: u64,
+    /// When it was written.
+    pub last_modified: OffsetDateTime,
+}
+
+impl<'a> From<&'a ObjectMeta> for ExpiryFacts<'a> {
+    fn from(meta: &'a ObjectMeta) -> Self {
+        Self {
+            key: meta.key.as_str(),
+            tags: &meta.tags,
+            size_bytes: meta.size_bytes,
+            last_modified: meta.last_modified,
+        }
+    }
+}
+
+impl<'a> From<&'a ObjectSummary> for ExpiryFacts<'a> {
+    fn from(object: &'a ObjectSummary) -> Self {
+        Self {
+            key: object.key.as_str(),
+            tags: &object.tags,
+            size_bytes: object.size_bytes,
+            last_modified: object.last_modified,
+        }
     }
 }
 

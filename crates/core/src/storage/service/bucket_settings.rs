@@ -271,7 +271,7 @@ impl StorageService {
                     });
                 }
                 let page = self.repo.list_objects(bucket, &range, PAGE).await?;
-                for meta in page.iter().filter(|m| lifecycle.is_expired(m, now)) {
+                for meta in page.iter().filter(|m| lifecycle.is_expired(*m, now)) {
                     if stop() {
                         return Ok(ExpiredCount {
                             objects: expired,
