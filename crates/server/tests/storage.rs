@@ -409,6 +409,17 @@ async fn listing_with_prefix_delimiter_and_pages(backend: Backend) {
     )
     .await;
     assert_eq!(top, ["top.txt"]);
+    // The answer as sent: JSON, said so, whole.
+    let res = alice
+        .request(reqwest::Method::GET, "/storage/many?prefix=dir07/&limit=2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "application/json");
+    let page: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(page["data"]["objects"][1]["key"], "dir07/file001");
+    assert_eq!(page["data"]["objects"].as_array().map(Vec::len), Some(2));
     let expected: Vec<String> = (0..20).map(|d| format!("dir{d:02}/")).collect();
     assert_eq!(prefixes, expected);
     assert_eq!(pages, 3, "21 entries in pages of 7");

@@ -14,7 +14,7 @@ use super::versions;
 
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::json::Data;
+use crate::json::SizedData;
 use crate::path::Path;
 use crate::state::AppState;
 use crate::views;
@@ -85,7 +85,7 @@ async fn list_objects(
     caller: Caller,
     bucket: &str,
     uri: &Uri,
-) -> Result<Data<ObjectPage>, ApiError> {
+) -> Result<SizedData<ObjectPage>, ApiError> {
     let q: ListObjectsQuery = versions::query(uri)?;
     let limit = q.limit.unwrap_or(MAX_LIST_KEYS);
     if limit == 0 || limit > MAX_LIST_KEYS {
@@ -102,15 +102,20 @@ async fn list_objects(
     let page = state.storage.list_objects(caller, bucket, &input).await?;
     // Only the owner lists through this API; the ARNs name the bucket's.
     let (bucket, owner) = (&page.bucket, page.owner);
-    Ok(Data(ObjectPage {
-        objects: page
-            .objects
-            .into_iter()
-            .map(|o| views::listed_object(o, bucket, owner))
-            .collect(),
-        common_prefixes: page.common_prefixes,
-        next_cursor: page.next_start_after.as_deref().map(encode_cursor),
-    }))
+    // About 300 bytes of JSON per object without metadata or tags.
+    let capacity_bytes = 256 + 384 * page.objects.len() + 64 * page.common_prefixes.len();
+    Ok(SizedData {
+        data: ObjectPage {
+            objects: page
+                .objects
+                .into_iter()
+                .map(|o| views::listed_object(o, bucket, owner))
+                .collect(),
+            common_prefixes: page.common_prefixes,
+            next_cursor: page.next_start_after.as_deref().map(encode_cursor),
+        },
+        capacity_bytes,
+    })
 }
 
 #[cfg(test)]

@@ -874,18 +874,21 @@ impl StorageRepo for SqliteStorageRepo {
                    WHERE bucket = ? AND key >= ? {end_clause} AND blob_id IS NOT NULL
                    ORDER BY key LIMIT ?)"
         );
-        let mut query = sqlx::query_scalar::<_, String>(&sql)
+        let mut query = sqlx::query(&sql)
             .bind(bucket.as_str())
             .bind(range.start.as_slice());
         if let Some(end) = &range.end {
             query = query.bind(end.as_slice());
         }
-        let json = query
+        let row = query
             .bind(i64::from(limit))
             .fetch_one(&self.pool)
             .await
             .map_err(db_err)?;
-        let mut objects = decode_listed_page(&json).map_err(db_err)?;
+        // Decoded from the row's own copy of the page (about 300 KB), not
+        // from another.
+        let json: &str = row.try_get(0).map_err(db_err)?;
+        let mut objects = decode_listed_page(json).map_err(db_err)?;
         // SQLite feeds the aggregate in the subquery's order; sorting again
         // costs one pass over sorted input and makes the order certain.
         objects.sort_by(|a, b| a.key.as_str().as_bytes().cmp(b.key.as_str().as_bytes()));
