@@ -6,7 +6,7 @@
 use miniaws_core::compute::{ImageSummary, Instance, InstanceStats, InstanceType};
 use miniaws_core::identity::{ApiKey, CreatedKey, User, UserId};
 use miniaws_core::storage::{
-    Bucket, BucketName, ObjectMeta, ObjectSummary, ObjectVersion, VersionEntry, object_arn,
+    Bucket, BucketName, ObjectMeta, ObjectSummary, ObjectVersion, Tags, VersionEntry, object_arn,
 };
 use miniaws_wire as wire;
 
@@ -111,14 +111,7 @@ pub(crate) fn object(meta: ObjectMeta, owner: UserId) -> wire::ObjectInfo {
         content_type: meta.content_type,
         metadata: meta.user_metadata,
         last_modified: meta.last_modified,
-        tags: meta
-            .tags
-            .iter()
-            .map(|(key, value)| wire::ObjectTag {
-                key: key.to_owned(),
-                value: value.to_owned(),
-            })
-            .collect(),
+        tags: object_tags(&meta.tags),
     }
 }
 
@@ -139,15 +132,18 @@ pub(crate) fn listed_object(
         content_type: object.content_type,
         metadata: object.user_metadata,
         last_modified: object.last_modified,
-        tags: object
-            .tags
-            .iter()
-            .map(|(key, value)| wire::ObjectTag {
-                key: key.to_owned(),
-                value: value.to_owned(),
-            })
-            .collect(),
+        tags: object_tags(&object.tags),
     }
+}
+
+/// An object's tags as the wire names them, in their stored order.
+fn object_tags(tags: &Tags) -> Vec<wire::ObjectTag> {
+    tags.iter()
+        .map(|(key, value)| wire::ObjectTag {
+            key: key.to_owned(),
+            value: value.to_owned(),
+        })
+        .collect()
 }
 
 /// A user.
