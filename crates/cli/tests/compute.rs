@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::Env;
+use common::{Env, interrupt};
 use std::io::{Read, Write};
 use std::process::Stdio;
 use std::time::Duration;
@@ -414,14 +414,7 @@ async fn compute_commands_against_real_docker() {
         .read_exact(&mut first)
         .expect("the command's first line");
     assert_eq!(&first, b"ctrl-c-marker\n");
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(status.success());
-    let out = child.wait_with_output().expect("cloud exits");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    let stderr = interrupt(child);
     assert!(stderr.contains("the server kills the command"), "{stderr}");
     let mut left = String::new();
     for _ in 0..75 {

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Env, noise, tree};
+use common::{Env, interrupt, noise, tree};
 use futures::StreamExt;
 use std::path::Path;
 use std::process::{Child, Stdio};
@@ -305,14 +305,7 @@ async fn interrupted_downloads_leave_no_partial_file() {
     // Ctrl-C: exit 130, nothing under the final name, the temporary removed.
     let mut child = spawn(&env);
     wait_for_partial(out_dir.path(), "file.bin", &mut child);
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(status.success());
-    let out = child.wait_with_output().expect("cloud exits");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    let stderr = interrupt(child);
     assert!(
         stderr.contains("interrupted") && stderr.contains("was not written"),
         "{stderr}"
@@ -822,14 +815,7 @@ async fn an_interrupted_recursive_download_leaves_no_partial_file() {
         assert!(Instant::now() < deadline, "no partial download appeared");
         std::thread::sleep(Duration::from_millis(10));
     }
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(status.success());
-    let out = child.wait_with_output().expect("cloud exits");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    let stderr = interrupt(child);
     assert!(
         stderr.contains("interrupted: 1 of 2 files were downloaded") && stderr.contains("big.bin"),
         "{stderr}"

@@ -140,6 +140,20 @@ pub fn assert_failure(args: &[&str], out: &Output, code: i32) -> String {
     stderr
 }
 
+/// Sends `child` (a running `cloud`) SIGINT, as Ctrl-C does, and waits for
+/// it: asserts it exits 130 and returns its standard error.
+pub fn interrupt(child: std::process::Child) -> String {
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let out = child.wait_with_output().expect("cloud exits");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    stderr
+}
+
 /// A loopback URL where nothing listens.
 pub fn dead_endpoint() -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
