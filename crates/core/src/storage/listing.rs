@@ -217,7 +217,6 @@ pub(crate) async fn list(
     input: &ListObjectsInput,
 ) -> CoreResult<ListObjectsPage> {
     let owner = bucket.owner;
-    let empty_page = |owner| empty_page(owner, &bucket.name);
     let bucket = &bucket.name;
     if input.max_keys > MAX_LIST_KEYS {
         return Err(CoreError::invalid(format!(
@@ -225,7 +224,7 @@ pub(crate) async fn list(
         )));
     }
     if input.max_keys == 0 {
-        return Ok(empty_page(owner));
+        return Ok(empty_page(owner, bucket));
     }
     let prefix = input.prefix.as_bytes();
     let delimiter = input.delimiter.as_deref().filter(|d| !d.is_empty());
@@ -252,11 +251,11 @@ pub(crate) async fn list(
         match resume {
             Some(r) if r > start => start = r,
             Some(_) => {}
-            None => return Ok(empty_page(owner)),
+            None => return Ok(empty_page(owner, bucket)),
         }
     }
 
-    let mut page = empty_page(owner);
+    let mut page = empty_page(owner, bucket);
     let mut count = 0u32;
     // The last entry taken: a common prefix, or (`None`) the last object.
     // Objects' keys are not copied per row: the page holds them.
