@@ -1,7 +1,7 @@
 //! `/instances`, `/instance-types` and `/images` calls.
 
 use bytes::Bytes;
-use futures::{Stream, StreamExt};
+use futures::{Stream, StreamExt, TryStreamExt};
 use reqwest::Method;
 use uuid::Uuid;
 
@@ -307,7 +307,8 @@ impl Client {
     /// comes; the stream ends with [`ExecUpdate::Exit`]. The server kills
     /// the command when the connection closes before then (a process that
     /// exits); dropping the stream stops the reading, and its connection
-    /// may stay open until the command's next output arrives.
+    /// stays open until the server's next line: the command's next output,
+    /// or the empty line the server sends every 3 s while it is silent.
     ///
     /// # Errors
     /// As [`Client::exec_instance`]; a stream item is an error when the
@@ -327,7 +328,7 @@ impl Client {
         let bytes = res
             .bytes_stream()
             .map(|r| r.map_err(|e| ClientError::Transport(e.to_string())));
-        Ok(ndjson_lines(bytes).map(|line| line.and_then(|l| decode_event(&l))))
+        Ok(exec_updates(bytes))
     }
 
     /// The instance-type catalogue.
@@ -381,6 +382,16 @@ fn ndjson_lines(
     )
 }
 
+/// A streamed exec's answer as updates. Empty lines are the server's
+/// keep-alive while the command is silent: nothing to give.
+fn exec_updates(
+    bytes: impl Stream<Item = Result<Bytes, ClientError>> + Send + 'static,
+) -> impl Stream<Item = Result<ExecUpdate, ClientError>> {
+    ndjson_lines(bytes)
+        .try_filter(|line| futures::future::ready(!line.is_empty()))
+        .map(|line| line.and_then(|l| decode_event(&l)))
+}
+
 /// One line of a streamed exec, decoded; the server's error line is an
 /// error.
 fn decode_event(line: &[u8]) -> Result<ExecUpdate, ClientError> {
@@ -419,17 +430,14 @@ mod exec_tests {
     use super::*;
 
     #[tokio::test]
-    async fn lines_are_split_across_chunks() {
+    async fn lines_are_split_across_chunks_and_keepalives_skipped() {
         let chunks = vec![
-            Ok(Bytes::from_static(b"{\"stdout\":\"aGk=\"}\n{\"exi")),
+            Ok(Bytes::from_static(b"\n\n{\"stdout\":\"aGk=\"}\n\n{\"exi")),
             Ok(Bytes::from_static(
                 b"t\":{\"exit_code\":2,\"timed_out\":false}}",
             )),
         ];
-        let updates: Vec<_> = ndjson_lines(futures::stream::iter(chunks))
-            .map(|l| l.and_then(|l| decode_event(&l)))
-            .collect()
-            .await;
+        let updates: Vec<_> = exec_updates(futures::stream::iter(chunks)).collect().await;
         assert_eq!(updates.len(), 2, "{updates:?}");
         assert_eq!(
             updates[0].as_ref().expect("stdout"),

@@ -295,17 +295,36 @@ async fn first_update(
     (stream, first)
 }
 
-/// Whether a process whose command line holds `marker` still runs in the
-/// instance, asked every 200 ms for up to 15 s until it is gone.
-async fn gone_soon(client: &miniaws_client::Client, id: uuid::Uuid, marker: &str) -> bool {
-    for _ in 0..75 {
+/// Asserts that no process whose command line holds `marker` runs in the
+/// instance within 30 s (asked every 200 ms); the failure shows the last
+/// `ps` and what the server logged about clients that left.
+async fn assert_gone(
+    server: &miniaws_testkit::TestServer,
+    client: &miniaws_client::Client,
+    id: uuid::Uuid,
+    marker: &str,
+    what: &str,
+) {
+    let until = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
         let ps = client.exec_instance(id, &args(&["ps"])).await.expect("ps");
         if !ps.stdout.contains(marker) {
-            return true;
+            return;
+        }
+        if tokio::time::Instant::now() > until {
+            let log = server.log();
+            let kills: Vec<&str> = log
+                .lines()
+                .filter(|l| l.contains("client left") || l.contains("kill"))
+                .collect();
+            panic!(
+                "{what}: `{marker}` still runs after 30 s\nps:\n{}\nthe server on leavers:\n{}",
+                ps.stdout,
+                kills.join("\n")
+            );
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    false
 }
 
 /// A client that leaves before its command ends (Ctrl-C of `cloud compute
@@ -333,10 +352,14 @@ async fn a_client_that_leaves_has_its_command_killed() {
     let (stream, first) = first_update(&client, inst.id, &ticking).await;
     assert!(matches!(first, ExecUpdate::Stdout(_)), "{first:?}");
     drop(stream);
-    assert!(
-        gone_soon(&client, inst.id, "streamed-marker").await,
-        "the streamed command is killed"
-    );
+    assert_gone(
+        &server,
+        &client,
+        inst.id,
+        "streamed-marker",
+        "the streamed command is killed",
+    )
+    .await;
     let ps = client
         .exec_instance(inst.id, &args(&["ps"]))
         .await
@@ -347,24 +370,60 @@ async fn a_client_that_leaves_has_its_command_killed() {
         ps.stdout
     );
 
+    // The same stream dropped while the command is silent: the server's
+    // keep-alive lines reach the connection, which reqwest then closes.
+    let silent = args(&["sh", "-c", "echo started; exec sleep 405"]);
+    let (stream, first) = first_update(&client, inst.id, &silent).await;
+    assert_eq!(first, ExecUpdate::Stdout("started\n".into()));
+    drop(stream);
+    assert_gone(
+        &server,
+        &client,
+        inst.id,
+        "sleep 405",
+        "a silent command whose stream is dropped is killed",
+    )
+    .await;
+
+    // A client that closes its connection only when the next byte comes
+    // (a dropped reqwest stream): the keep-alive line is that byte.
+    let url = server.url();
+    let silent = serde_json::json!({ "command": ["sh", "-c", "echo started; exec sleep 406"] });
+    exec_and_leave(&url, &key.key, inst.id, &silent, Leave::AtNextByte).await;
+    assert_gone(
+        &server,
+        &client,
+        inst.id,
+        "sleep 406",
+        "a silent command is killed at the keep-alive after its client left",
+    )
+    .await;
+
     // A client whose connection closes (a process that exits), the command
     // silent since its first line: streamed, and JSON.
-    let url = server.url();
     let silent = serde_json::json!({ "command": ["sh", "-c", "echo started; exec sleep 403"] });
-    exec_and_leave(&url, &key.key, inst.id, &silent, true).await;
-    assert!(
-        gone_soon(&client, inst.id, "sleep 403").await,
-        "a silent streamed command is killed"
-    );
+    exec_and_leave(&url, &key.key, inst.id, &silent, Leave::AtFirstLine).await;
+    assert_gone(
+        &server,
+        &client,
+        inst.id,
+        "sleep 403",
+        "a silent streamed command is killed",
+    )
+    .await;
     let waiting = serde_json::json!({
         "command": ["sh", "-c", "sleep 402 & exec sleep 404"],
         "timeout_secs": 600,
     });
-    exec_and_leave(&url, &key.key, inst.id, &waiting, false).await;
-    assert!(
-        gone_soon(&client, inst.id, "sleep 404").await,
-        "the command of a JSON exec is killed too"
-    );
+    exec_and_leave(&url, &key.key, inst.id, &waiting, Leave::Json).await;
+    assert_gone(
+        &server,
+        &client,
+        inst.id,
+        "sleep 404",
+        "the command of a JSON exec is killed too",
+    )
+    .await;
     let ps = client
         .exec_instance(inst.id, &args(&["ps"]))
         .await
@@ -376,17 +435,28 @@ async fn a_client_that_leaves_has_its_command_killed() {
     );
 }
 
+/// When [`exec_and_leave`]'s client closes its connection.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Leave {
+    /// Streamed, once the first output line has come.
+    AtFirstLine,
+    /// Streamed, at the first byte after the first output line (the
+    /// server's keep-alive while the command is silent), as a reqwest
+    /// stream dropped meanwhile does.
+    AtNextByte,
+    /// The JSON answer, a second after the request.
+    Json,
+}
+
 /// Sends `POST /instances/{id}/exec` with `body` on a connection of its
-/// own, streamed (waits for the first output line) or JSON (waits a
-/// second), then closes the connection, as a client process that exits
-/// does: deterministic, where a dropped reqwest stream may keep its
-/// connection open while no byte arrives.
+/// own and closes it as `leave` says, as a client process that exits does:
+/// the server sees it close.
 async fn exec_and_leave(
     url: &str,
     key: &str,
     id: uuid::Uuid,
     body: &serde_json::Value,
-    streamed: bool,
+    leave: Leave,
 ) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let addr = url.trim_start_matches("http://");
@@ -394,10 +464,10 @@ async fn exec_and_leave(
         .await
         .expect("connects");
     let body = body.to_string();
-    let accept = if streamed {
-        "application/x-ndjson"
-    } else {
+    let accept = if leave == Leave::Json {
         "application/json"
+    } else {
+        "application/x-ndjson"
     };
     let request = format!(
         "POST /instances/{id}/exec HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {key}\r\n\
@@ -405,25 +475,36 @@ async fn exec_and_leave(
         body.len()
     );
     tcp.write_all(request.as_bytes()).await.expect("sends");
-    if streamed {
-        let mut seen = Vec::new();
-        let mut buf = [0u8; 4096];
-        while !String::from_utf8_lossy(&seen).contains("\"stdout\"") {
-            let n = tokio::time::timeout(Duration::from_secs(20), tcp.read(&mut buf))
-                .await
-                .expect("the first line comes")
-                .expect("reads");
-            assert!(
-                n > 0,
-                "the server closed first: {}",
-                String::from_utf8_lossy(&seen)
-            );
-            seen.extend_from_slice(&buf[..n]);
-        }
-    } else {
+    if leave == Leave::Json {
         tokio::time::sleep(Duration::from_secs(1)).await;
+        return;
     }
-    drop(tcp);
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    let mut read = async |seen: &mut Vec<u8>| {
+        let n = tokio::time::timeout(Duration::from_secs(20), tcp.read(&mut buf))
+            .await
+            .expect("the server writes within 20 s")
+            .expect("reads");
+        assert!(
+            n > 0,
+            "the server closed first: {}",
+            String::from_utf8_lossy(seen)
+        );
+        seen.extend_from_slice(&buf[..n]);
+    };
+    while !String::from_utf8_lossy(&seen).contains("\"stdout\"") {
+        read(&mut seen).await;
+    }
+    if leave == Leave::AtNextByte {
+        let had = seen.len();
+        while seen.len() < had + 6 {
+            read(&mut seen).await;
+        }
+        // Chunked framing around it: the chunk's size, the line, CRLF.
+        let next = String::from_utf8_lossy(&seen[had..]).into_owned();
+        assert_eq!(next, "1\r\n\n\r\n", "a keep-alive line comes next");
+    }
 }
 
 /// The message of a 400.

@@ -12,7 +12,12 @@
 //! Docker adapter's `exec_kill` for how and when it cannot). A client that
 //! leaves before the command ends (Ctrl-C, a client-side timeout) has it
 //! killed the same way as soon as hyper sees the connection closed, unlike
-//! `docker exec`, which leaves it running unseen.
+//! `docker exec`, which leaves it running unseen. A streamed answer whose
+//! command is silent sends an empty line every [`KEEPALIVE_EVERY`], so that
+//! a client that stopped reading without closing its connection (a dropped
+//! reqwest stream keeps it open until the next byte comes) or a connection
+//! that died unseen is found out by the write, not only by a read of hyper's
+//! that may never come.
 
 use axum::body::Body;
 use axum::extract::State;
@@ -45,6 +50,11 @@ const DEFAULT_TIMEOUT_SECS: u64 = 60;
 const MAX_TIMEOUT_SECS: u64 = 3600;
 /// The media type of the streamed answer.
 const NDJSON: &str = "application/x-ndjson";
+/// How long a streamed answer stays silent before it sends an empty line
+/// (as Twitter's streaming API did): often enough that a client gone
+/// unseen has its command killed within seconds, rarely enough to cost
+/// nothing.
+pub const KEEPALIVE_EVERY: Duration = Duration::from_secs(3);
 
 pub(crate) async fn exec_instance(
     State(state): State<AppState>,
@@ -64,7 +74,7 @@ pub(crate) async fn exec_instance(
         shutdown: Box::pin(state.shutting_down()),
     };
     if wants_stream(&headers) {
-        Ok(streamed(run, ends))
+        Ok(streamed(run, ends, KEEPALIVE_EVERY))
     } else {
         Ok(Data(collected(run, ends).await?).into_response())
     }
@@ -184,17 +194,30 @@ enum Step {
     Ended(CoreResult<Option<i64>>),
     TimedOut,
     ShuttingDown,
+    /// Nothing happened for `quiet` (only when the caller names one).
+    Quiet,
 }
 
-/// The next thing that happens to the run, by `deadline`.
+/// The next thing that happens to the run, by `deadline`; `Quiet` after
+/// `quiet` without one.
 async fn step(
     output: &mut BoxStream<'static, CoreResult<ExecChunk>>,
     exit_code: &mut Option<BoxFuture<'static, CoreResult<Option<i64>>>>,
     ends: &mut Ends,
+    quiet: Option<Duration>,
 ) -> Step {
+    let silence = async {
+        match quiet {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    // `next()` may be dropped unfinished: no output is lost, it stays in
+    // the stream for the next step.
     let next = tokio::select! {
         next = tokio::time::timeout_at(ends.deadline, output.next()) => next,
         () = &mut ends.shutdown => return Step::ShuttingDown,
+        () = silence => return Step::Quiet,
     };
     match next {
         Err(_) => Step::TimedOut,
@@ -221,7 +244,8 @@ async fn collected(run: ExecRun, mut ends: Ends) -> Result<ExecResult, ApiError>
     let mut kill = KillOnLeave(Some(kill));
     let (mut stdout, mut stderr) = (Capped::default(), Capped::default());
     let (code, timed_out, killed) = loop {
-        match step(&mut output, &mut exit_code, &mut ends).await {
+        match step(&mut output, &mut exit_code, &mut ends, None).await {
+            Step::Quiet => {}
             Step::Chunk(ExecChunk::Stdout(b)) => stdout.push(&b),
             Step::Chunk(ExecChunk::Stderr(b)) => stderr.push(&b),
             Step::TimedOut => break (None, true, kill.kill().await),
@@ -284,10 +308,11 @@ impl Capped {
 }
 
 /// The streamed answer: one JSON line per output chunk, then one for the
-/// end. A client that leaves has the command killed (see [`KillOnLeave`]):
-/// hyper drops the body when it sees the connection closed, whether or not
-/// the command writes anything more.
-fn streamed(run: ExecRun, ends: Ends) -> Response {
+/// end, and an empty line after each `keepalive` of silence. A
+/// client that leaves has the command killed (see [`KillOnLeave`]): hyper
+/// drops the body when it sees the connection closed, or when a write to it
+/// fails.
+fn streamed(run: ExecRun, ends: Ends, keepalive: Duration) -> Response {
     let ExecRun {
         output,
         exit_code,
@@ -306,7 +331,14 @@ fn streamed(run: ExecRun, ends: Ends) -> Response {
             if done {
                 return None;
             }
-            let (event, done) = match step(&mut output, &mut exit_code, &mut ends).await {
+            let step = step(&mut output, &mut exit_code, &mut ends, Some(keepalive)).await;
+            let (event, done) = match step {
+                Step::Quiet => {
+                    return Some((
+                        Ok(bytes::Bytes::from_static(b"\n")),
+                        (output, exit_code, kill, ends, false),
+                    ));
+                }
                 Step::Chunk(ExecChunk::Stdout(b)) => (ExecEvent::Stdout(BASE64.encode(&b)), false),
                 Step::Chunk(ExecChunk::Stderr(b)) => (ExecEvent::Stderr(BASE64.encode(&b)), false),
                 Step::TimedOut => (
@@ -373,6 +405,9 @@ mod tests {
             kill: Box::pin(async { panic!("a command that ended is not killed") }),
         }
     }
+
+    /// A keep-alive that never comes within a test.
+    const SLOW: Duration = Duration::from_secs(60);
 
     fn later() -> Ends {
         ends_in(Duration::from_secs(5))
@@ -443,7 +478,7 @@ mod tests {
             assert!(r.timed_out);
             assert_eq!((r.exit_code, r.killed), (None, killed));
             let body = axum::body::to_bytes(
-                streamed(stuck(killed), ends_in(Duration::from_millis(50))).into_body(),
+                streamed(stuck(killed), ends_in(Duration::from_millis(50)), SLOW).into_body(),
                 1 << 16,
             )
             .await
@@ -452,6 +487,52 @@ mod tests {
                 format!(r#"{{"exit":{{"exit_code":null,"timed_out":true,"killed":{killed}}}}}"#);
             assert_eq!(String::from_utf8_lossy(&body).trim(), exit);
         }
+    }
+
+    /// A silent command's stream sends empty lines until its output comes,
+    /// and the output and the end are given whole around them.
+    #[tokio::test]
+    async fn a_silent_stream_sends_empty_lines() {
+        let slow = ExecRun {
+            output: futures::stream::once(async {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                Ok(ExecChunk::Stdout("late\n".into()))
+            })
+            .boxed(),
+            exit_code: Box::pin(async { Ok(Some(0)) }),
+            kill: Box::pin(async { panic!("a command that ended is not killed") }),
+        };
+        let body = axum::body::to_bytes(
+            streamed(slow, later(), Duration::from_millis(40)).into_body(),
+            1 << 16,
+        )
+        .await
+        .expect("the stream ends");
+        let text = String::from_utf8_lossy(&body);
+        let lines: Vec<&str> = text.lines().collect();
+        let (blank, events): (Vec<&str>, Vec<&str>) = lines.iter().partition(|l| l.is_empty());
+        assert!(blank.len() >= 3, "keep-alive lines while silent: {text:?}");
+        assert_eq!(
+            events,
+            [
+                r#"{"stdout":"bGF0ZQo="}"#,
+                r#"{"exit":{"exit_code":0,"timed_out":false,"killed":false}}"#
+            ],
+            "{text:?}"
+        );
+        assert!(lines[0].is_empty(), "the silence comes first: {text:?}");
+        // A collected answer has no keep-alive to give.
+        let quiet = ExecRun {
+            output: futures::stream::once(async {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                Ok(ExecChunk::Stdout("x".into()))
+            })
+            .boxed(),
+            exit_code: Box::pin(async { Ok(Some(0)) }),
+            kill: Box::pin(async { panic!("a command that ended is not killed") }),
+        };
+        let r = collected(quiet, later()).await.expect("ends");
+        assert_eq!((r.stdout.as_str(), r.exit_code), ("x", Some(0)));
     }
 
     #[tokio::test]
@@ -467,7 +548,7 @@ mod tests {
         };
         let err = collected(stuck(), stopping()).await.expect_err("503");
         assert_eq!(err.status, StatusCode::SERVICE_UNAVAILABLE);
-        let body = axum::body::to_bytes(streamed(stuck(), stopping()).into_body(), 1 << 16)
+        let body = axum::body::to_bytes(streamed(stuck(), stopping(), SLOW).into_body(), 1 << 16)
             .await
             .expect("the stream ends");
         let text = String::from_utf8_lossy(&body);
@@ -515,7 +596,7 @@ mod tests {
             kill,
         };
         let (kill, ran) = watched_kill();
-        let mut body = streamed(running(kill), later())
+        let mut body = streamed(running(kill), later(), SLOW)
             .into_body()
             .into_data_stream();
         let first = body.next().await.expect("a line").expect("no error");
@@ -542,7 +623,7 @@ mod tests {
         let (kill, ran) = watched_kill();
         collected(ended(kill), later()).await.expect("ends");
         let (kill2, ran2) = watched_kill();
-        axum::body::to_bytes(streamed(ended(kill2), later()).into_body(), 1 << 16)
+        axum::body::to_bytes(streamed(ended(kill2), later(), SLOW).into_body(), 1 << 16)
             .await
             .expect("the stream ends");
         let stopping = || Ends {
@@ -557,9 +638,12 @@ mod tests {
         let (kill3, ran3) = watched_kill();
         collected(stuck(kill3), stopping()).await.expect_err("503");
         let (kill4, ran4) = watched_kill();
-        axum::body::to_bytes(streamed(stuck(kill4), stopping()).into_body(), 1 << 16)
-            .await
-            .expect("the stream ends");
+        axum::body::to_bytes(
+            streamed(stuck(kill4), stopping(), SLOW).into_body(),
+            1 << 16,
+        )
+        .await
+        .expect("the stream ends");
         for (what, ran) in [
             ("collected", ran),
             ("streamed", ran2),
