@@ -6,7 +6,8 @@
 //! (runc calls `setsid`), and every process it starts stays in that
 //! session unless it leaves it. So the command and what it started are
 //! the processes of the container whose session id is the exec's pid
-//! (which `ExecInspect` gives, as the host sees it). They are killed
+//! (which `ExecInspect` gives, as the host sees it, once Docker has
+//! recorded it: see [`read_inspect`]). They are killed
 //! (SIGKILL, as `timeout -s KILL` would):
 //!
 //! 1. from here, when this process may signal them (the server runs as
@@ -41,20 +42,13 @@ struct Member {
 /// process of its session. True when they are gone (or the command had
 /// ended already), false when they could not be killed.
 pub(crate) async fn kill_exec(docker: &Docker, exec_id: &str, container_id: &str) -> bool {
-    let inspected =
-        match tokio::time::timeout(KILL_EXEC_TIMEOUT, docker.inspect_exec(exec_id)).await {
-            Ok(Ok(inspected)) => inspected,
-            _ => return false,
-        };
-    if inspected.running != Some(true) {
-        return true;
-    }
-    let Some(leader) = inspected.pid.and_then(|p| i32::try_from(p).ok()) else {
-        return false;
+    let (leader, container) = match leader_of(docker, exec_id).await {
+        Leader::Ended => return true,
+        Leader::Unknown => return false,
+        Leader::Running { pid, container } => {
+            (pid, container.unwrap_or_else(|| container_id.to_owned()))
+        }
     };
-    let container = inspected
-        .container_id
-        .unwrap_or_else(|| container_id.to_owned());
     let scan = container.clone();
     let Ok(members) = tokio::task::spawn_blocking(move || session_members(leader, &scan)).await
     else {
@@ -63,7 +57,7 @@ pub(crate) async fn kill_exec(docker: &Docker, exec_id: &str, container_id: &str
     if members.is_empty() {
         tracing::warn!(
             exec_id,
-            "a timed-out command's processes are not visible from here (Docker on another host?): it keeps running"
+            "a command's processes are not visible from here (Docker on another host?): it keeps running"
         );
         return false;
     }
@@ -71,6 +65,63 @@ pub(crate) async fn kill_exec(docker: &Docker, exec_id: &str, container_id: &str
         return true;
     }
     kill_inside(docker, &container, &members).await
+}
+
+/// How often Docker is asked again for an exec's pid it has not recorded.
+const PID_POLL: Duration = Duration::from_millis(20);
+
+/// Where an exec stands.
+#[derive(Debug, PartialEq, Eq)]
+enum Leader {
+    /// Its command has ended.
+    Ended,
+    /// Its command runs as `pid` (the host's) in `container`.
+    Running { pid: i32, container: Option<String> },
+    /// Docker did not say in time.
+    Unknown,
+}
+
+/// What one `ExecInspect` says: `None` when it must be asked again.
+/// Right after a start, Docker reports the command not running and
+/// without an exit code (not started yet), then running with pid 0 (its
+/// first output may have come already): a kill then would take it for
+/// ended, or look for the session of pid 0, and leave it running.
+fn read_inspect(
+    running: Option<bool>,
+    exit_code: Option<i64>,
+    pid: Option<i64>,
+    container: Option<String>,
+) -> Option<Leader> {
+    if running != Some(true) {
+        return exit_code.map(|_| Leader::Ended);
+    }
+    let pid = pid.and_then(|p| i32::try_from(p).ok()).filter(|p| *p > 0)?;
+    Some(Leader::Running { pid, container })
+}
+
+/// The exec's state, asked until Docker has recorded the command's pid
+/// (within [`KILL_EXEC_TIMEOUT`]).
+async fn leader_of(docker: &Docker, exec_id: &str) -> Leader {
+    let deadline = tokio::time::Instant::now() + KILL_EXEC_TIMEOUT;
+    loop {
+        let Ok(Ok(inspected)) =
+            tokio::time::timeout_at(deadline, docker.inspect_exec(exec_id)).await
+        else {
+            return Leader::Unknown;
+        };
+        if let Some(leader) = read_inspect(
+            inspected.running,
+            inspected.exit_code,
+            inspected.pid,
+            inspected.container_id,
+        ) {
+            return leader;
+        }
+        if tokio::time::Instant::now() + PID_POLL > deadline {
+            return Leader::Unknown;
+        }
+        tokio::time::sleep(PID_POLL).await;
+    }
 }
 
 /// SIGKILL to every member from here; false when one may not be signalled
@@ -189,6 +240,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_command_not_started_or_without_a_pid_is_asked_again() {
+        let id = || Some("c1".to_owned());
+        assert_eq!(
+            read_inspect(Some(false), Some(0), Some(0), id()),
+            Some(Leader::Ended)
+        );
+        assert_eq!(
+            read_inspect(Some(false), Some(137), Some(4242), id()),
+            Some(Leader::Ended)
+        );
+        assert_eq!(read_inspect(Some(false), None, Some(0), id()), None);
+        assert_eq!(read_inspect(None, None, None, id()), None);
+        assert_eq!(read_inspect(Some(true), None, Some(0), id()), None);
+        assert_eq!(read_inspect(Some(true), None, None, id()), None);
+        assert_eq!(
+            read_inspect(Some(true), None, Some(4242), id()),
+            Some(Leader::Running {
+                pid: 4242,
+                container: id()
+            })
+        );
+    }
+
+    #[test]
     fn stat_and_status_lines_are_read() {
         let stat = "6295 (sleep) S 6270 6295 6295 0 -1 4194560 97 0 0 0";
         assert_eq!(session_of(stat), Some(6295));
@@ -238,12 +313,11 @@ mod tests {
         let exec_id = start_detached(&docker, &cid, shell.map(str::to_owned).to_vec(), None)
             .await
             .expect("exec started");
-        let leader = docker
-            .inspect_exec(&exec_id)
-            .await
-            .expect("inspect")
-            .pid
-            .expect("a pid") as i32;
+        // Asked as a kill asks: right after the start Docker may not have
+        // recorded the pid yet.
+        let Leader::Running { pid: leader, .. } = leader_of(&docker, &exec_id).await else {
+            panic!("the command runs");
+        };
         let mut members = Vec::new();
         for _ in 0..100 {
             members = session_members(leader, &cid);
@@ -276,6 +350,55 @@ mod tests {
             kill_exec(&docker, &exec_id, &cid).await,
             "an ended command counts as killed"
         );
+    }
+
+    /// A command killed the moment it is started, or the moment its first
+    /// output comes (a client that leaves at once), is killed: Docker has
+    /// then not recorded it as running, or not recorded its pid, most
+    /// times.
+    #[tokio::test]
+    async fn a_command_killed_as_it_starts_is_killed() {
+        use bollard::exec::StartExecResults;
+        use futures::StreamExt;
+        let Some(image) = miniaws_testkit::require_docker() else {
+            return;
+        };
+        let cid = docker_cli(&["run", "-d", &image, "sleep", "600"]);
+        let _removed = Removed(cid.clone());
+        let docker = Docker::connect_with_local_defaults().expect("docker");
+        for round in 0..10 {
+            let options = CreateExecOptions {
+                attach_stdout: Some(true),
+                cmd: Some(vec![
+                    "sh".to_owned(),
+                    "-c".to_owned(),
+                    format!("echo started; exec sleep {}", 500 + round),
+                ]),
+                ..CreateExecOptions::default()
+            };
+            let exec_id = docker.create_exec(&cid, options).await.expect("create").id;
+            let started = docker
+                .start_exec(&exec_id, None::<StartExecOptions>)
+                .await
+                .expect("start");
+            let StartExecResults::Attached { mut output, .. } = started else {
+                panic!("attached");
+            };
+            if round % 2 == 1 {
+                let first = tokio::time::timeout(Duration::from_secs(20), output.next())
+                    .await
+                    .expect("output comes");
+                assert!(first.is_some(), "round {round}: output");
+            }
+            assert!(
+                kill_exec(&docker, &exec_id, &cid).await,
+                "round {round}: killed"
+            );
+            let code = crate::driver::exec_exit_code(&docker, &exec_id)
+                .await
+                .expect("inspect");
+            assert_eq!(code, Some(137), "round {round}: ended by SIGKILL");
+        }
     }
 
     #[test]
