@@ -198,10 +198,13 @@ async fn feed_stdin(
 }
 
 /// The exit code of a command whose output has ended. Docker records it a
-/// moment after closing the output, so this asks again (for up to about
-/// two seconds) while the command still shows as running.
+/// moment after closing the output, and a command may close its output
+/// and run on, so this asks again while the command shows as running:
+/// every 20 ms at first, then less often, up to every 500 ms. It waits
+/// as long as the command runs; the caller bounds the wait.
 pub(crate) async fn exec_exit_code(docker: &Docker, exec_id: &str) -> CoreResult<Option<i64>> {
-    for _ in 0..100 {
+    let mut pause = Duration::from_millis(20);
+    loop {
         let inspected = tokio::time::timeout(CALL_TIMEOUT, docker.inspect_exec(exec_id))
             .await
             .map_err(|_| {
@@ -219,9 +222,9 @@ pub(crate) async fn exec_exit_code(docker: &Docker, exec_id: &str) -> CoreResult
         if inspected.running != Some(true) {
             return Ok(inspected.exit_code);
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(500));
     }
-    Ok(None)
 }
 
 /// Whether Docker's message says a host port is taken.

@@ -177,6 +177,35 @@ async fn exec_runs_commands_in_a_running_instance() {
         "{r:?}"
     );
 
+    // A command that closes its output and runs on: its exit code comes
+    // once it has ended.
+    let r = client
+        .exec_instance(
+            inst.id,
+            &args(&["sh", "-c", "echo bye; exec >&- 2>&-; sleep 3; exit 5"]),
+        )
+        .await
+        .expect("exec");
+    assert_eq!((r.exit_code, r.timed_out), (Some(5), false), "{r:?}");
+    assert_eq!(r.stdout, "bye\n");
+    // Past the timeout it is killed like any other.
+    let r = client
+        .exec_instance(
+            inst.id,
+            &ExecCommand {
+                timeout_secs: Some(1),
+                ..args(&["sh", "-c", "exec >&- 2>&-; exec sleep 307"])
+            },
+        )
+        .await
+        .expect("exec");
+    assert!(r.timed_out && r.killed && r.exit_code.is_none(), "{r:?}");
+    let ps = client
+        .exec_instance(inst.id, &args(&["ps"]))
+        .await
+        .expect("ps");
+    assert!(!ps.stdout.contains("sleep 307"), "{}", ps.stdout);
+
     // The wait ends at the timeout; the command and what it started are
     // killed, and the answer says both. Streamed, the same.
     let r = client

@@ -198,35 +198,70 @@ enum Step {
     Quiet,
 }
 
+/// A run being read: its output until it ends, then its exit code.
+struct Reading {
+    /// `None` once the output has ended.
+    output: Option<BoxStream<'static, CoreResult<ExecChunk>>>,
+    /// `None` once it has been read.
+    exit_code: Option<BoxFuture<'static, CoreResult<Option<i64>>>>,
+}
+
+/// What [`Reading::next`] gives.
+enum Next {
+    Chunk(CoreResult<ExecChunk>),
+    Ended(CoreResult<Option<i64>>),
+}
+
+impl Reading {
+    fn new(
+        output: BoxStream<'static, CoreResult<ExecChunk>>,
+        exit_code: BoxFuture<'static, CoreResult<Option<i64>>>,
+    ) -> Self {
+        Self {
+            output: Some(output),
+            exit_code: Some(exit_code),
+        }
+    }
+
+    /// The next chunk of output; once the output has ended, how the
+    /// command ended (a command may close its output and run on: the wait
+    /// for its end is bounded by the caller's deadline like the rest).
+    /// Cancel-safe: a chunk or an end not yet come stays to be read.
+    async fn next(&mut self) -> Next {
+        if let Some(output) = &mut self.output {
+            match output.next().await {
+                Some(chunk) => return Next::Chunk(chunk),
+                None => self.output = None,
+            }
+        }
+        let Some(code) = &mut self.exit_code else {
+            return Next::Ended(Ok(None));
+        };
+        let code = code.await;
+        self.exit_code = None;
+        Next::Ended(code)
+    }
+}
+
 /// The next thing that happens to the run, by `deadline`; `Quiet` after
 /// `quiet` without one.
-async fn step(
-    output: &mut BoxStream<'static, CoreResult<ExecChunk>>,
-    exit_code: &mut Option<BoxFuture<'static, CoreResult<Option<i64>>>>,
-    ends: &mut Ends,
-    quiet: Option<Duration>,
-) -> Step {
+async fn step(reading: &mut Reading, ends: &mut Ends, quiet: Option<Duration>) -> Step {
     let silence = async {
         match quiet {
             Some(d) => tokio::time::sleep(d).await,
             None => std::future::pending().await,
         }
     };
-    // `next()` may be dropped unfinished: no output is lost, it stays in
-    // the stream for the next step.
     let next = tokio::select! {
-        next = tokio::time::timeout_at(ends.deadline, output.next()) => next,
+        next = tokio::time::timeout_at(ends.deadline, reading.next()) => next,
         () = &mut ends.shutdown => return Step::ShuttingDown,
         () = silence => return Step::Quiet,
     };
     match next {
         Err(_) => Step::TimedOut,
-        Ok(Some(Ok(chunk))) => Step::Chunk(chunk),
-        Ok(Some(Err(e))) => Step::Failed(e),
-        Ok(None) => match exit_code.take() {
-            Some(code) => Step::Ended(code.await),
-            None => Step::Ended(Ok(None)),
-        },
+        Ok(Next::Chunk(Ok(chunk))) => Step::Chunk(chunk),
+        Ok(Next::Chunk(Err(e))) => Step::Failed(e),
+        Ok(Next::Ended(code)) => Step::Ended(code),
     }
 }
 
@@ -236,15 +271,15 @@ async fn step(
 /// 503 when the server shuts down first.
 async fn collected(run: ExecRun, mut ends: Ends) -> Result<ExecResult, ApiError> {
     let ExecRun {
-        mut output,
+        output,
         exit_code,
         kill,
     } = run;
-    let mut exit_code = Some(exit_code);
+    let mut reading = Reading::new(output, exit_code);
     let mut kill = KillOnLeave(Some(kill));
     let (mut stdout, mut stderr) = (Capped::default(), Capped::default());
     let (code, timed_out, killed) = loop {
-        match step(&mut output, &mut exit_code, &mut ends, None).await {
+        match step(&mut reading, &mut ends, None).await {
             Step::Quiet => {}
             Step::Chunk(ExecChunk::Stdout(b)) => stdout.push(&b),
             Step::Chunk(ExecChunk::Stderr(b)) => stderr.push(&b),
@@ -319,24 +354,23 @@ fn streamed(run: ExecRun, ends: Ends, keepalive: Duration) -> Response {
         kill,
     } = run;
     let state = (
-        output,
-        Some(exit_code),
+        Reading::new(output, exit_code),
         KillOnLeave(Some(kill)),
         ends,
         false,
     );
     let lines = futures::stream::unfold(
         state,
-        move |(mut output, mut exit_code, mut kill, mut ends, done)| async move {
+        move |(mut reading, mut kill, mut ends, done)| async move {
             if done {
                 return None;
             }
-            let step = step(&mut output, &mut exit_code, &mut ends, Some(keepalive)).await;
+            let step = step(&mut reading, &mut ends, Some(keepalive)).await;
             let (event, done) = match step {
                 Step::Quiet => {
                     return Some((
                         Ok(bytes::Bytes::from_static(b"\n")),
-                        (output, exit_code, kill, ends, false),
+                        (reading, kill, ends, false),
                     ));
                 }
                 Step::Chunk(ExecChunk::Stdout(b)) => (ExecEvent::Stdout(BASE64.encode(&b)), false),
@@ -383,7 +417,7 @@ fn streamed(run: ExecRun, ends: Ends, keepalive: Duration) -> Response {
             line.push(b'\n');
             Some((
                 Ok::<_, std::convert::Infallible>(bytes::Bytes::from(line)),
-                (output, exit_code, kill, ends, done),
+                (reading, kill, ends, done),
             ))
         },
     );
@@ -533,6 +567,62 @@ mod tests {
         };
         let r = collected(quiet, later()).await.expect("ends");
         assert_eq!((r.stdout.as_str(), r.exit_code), ("x", Some(0)));
+    }
+
+    /// A command that closes its output and runs on: its exit code is
+    /// waited for within the deadline (keep-alives meanwhile when
+    /// streamed), and past the deadline it is killed as any other.
+    #[tokio::test]
+    async fn the_exit_is_waited_for_after_the_output_ends() {
+        let late = || ExecRun {
+            output: futures::stream::iter([Ok(ExecChunk::Stdout("bye\n".into()))]).boxed(),
+            exit_code: Box::pin(async {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                Ok(Some(5))
+            }),
+            kill: Box::pin(async { panic!("a command that ended is not killed") }),
+        };
+        let r = collected(late(), later()).await.expect("ends");
+        assert_eq!(
+            (r.exit_code, r.timed_out, r.stdout.as_str()),
+            (Some(5), false, "bye\n")
+        );
+        let body = axum::body::to_bytes(
+            streamed(late(), later(), Duration::from_millis(40)).into_body(),
+            1 << 16,
+        )
+        .await
+        .expect("the stream ends");
+        let text = String::from_utf8_lossy(&body);
+        let events: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
+        assert_eq!(
+            events,
+            [
+                r#"{"stdout":"YnllCg=="}"#,
+                r#"{"exit":{"exit_code":5,"timed_out":false,"killed":false}}"#
+            ],
+            "{text:?}"
+        );
+        assert!(
+            text.contains("\n\n"),
+            "keep-alives while it runs on: {text:?}"
+        );
+
+        let (kill, ran) = watched_kill();
+        let endless = ExecRun {
+            output: futures::stream::empty().boxed(),
+            exit_code: Box::pin(std::future::pending()),
+            kill,
+        };
+        let r = tokio::time::timeout(
+            Duration::from_secs(5),
+            collected(endless, ends_in(Duration::from_millis(100))),
+        )
+        .await
+        .expect("the deadline bounds the wait for the exit")
+        .expect("ends");
+        assert_eq!((r.exit_code, r.timed_out, r.killed), (None, true, true));
+        assert!(ran.load(std::sync::atomic::Ordering::SeqCst));
     }
 
     #[tokio::test]
