@@ -197,7 +197,15 @@ async fn feed_stdin(
     }
 }
 
-/// The exit code of a command whose output has ended. Docker records it a
+/// Whether `ExecInspect` says the command has ended: not running, with an
+/// exit code. Right after a start Docker says not running and no exit code
+/// (not started yet), which is no end.
+pub(crate) fn exec_ended(running: Option<bool>, exit_code: Option<i64>) -> bool {
+    running != Some(true) && exit_code.is_some()
+}
+
+/// The exit code of a command whose output has ended (or that was just
+/// started: see [`exec_ended`]). Docker records it a
 /// moment after closing the output, and a command may close its output
 /// and run on, so this asks again while the command shows as running:
 /// every 20 ms at first, then less often, up to every 500 ms. It waits
@@ -219,7 +227,7 @@ pub(crate) async fn exec_exit_code(docker: &Docker, exec_id: &str) -> CoreResult
                     format!("Docker did not say how the command ended: {e}"),
                 )
             })?;
-        if inspected.running != Some(true) {
+        if exec_ended(inspected.running, inspected.exit_code) {
             return Ok(inspected.exit_code);
         }
         tokio::time::sleep(pause).await;

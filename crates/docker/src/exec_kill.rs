@@ -92,8 +92,11 @@ fn read_inspect(
     pid: Option<i64>,
     container: Option<String>,
 ) -> Option<Leader> {
+    if crate::driver::exec_ended(running, exit_code) {
+        return Some(Leader::Ended);
+    }
     if running != Some(true) {
-        return exit_code.map(|_| Leader::Ended);
+        return None;
     }
     let pid = pid.and_then(|p| i32::try_from(p).ok()).filter(|p| *p > 0)?;
     Some(Leader::Running { pid, container })

@@ -399,8 +399,9 @@ async fn a_client_that_leaves_has_its_command_killed() {
         ps.stdout
     );
 
-    // The same stream dropped while the command is silent: the server's
-    // keep-alive lines reach the connection, which reqwest then closes.
+    // The same stream dropped while the command is silent: reqwest closes
+    // the connection at once or, at the latest, when the server's next
+    // keep-alive line reaches it.
     let silent = args(&["sh", "-c", "echo started; exec sleep 405"]);
     let (stream, first) = first_update(&client, inst.id, &silent).await;
     assert_eq!(first, ExecUpdate::Stdout("started\n".into()));
