@@ -523,16 +523,24 @@ mod tests {
         }
     }
 
+    /// Output that comes once, after `delay`.
+    fn stdout_after(
+        delay: Duration,
+        text: &'static str,
+    ) -> BoxStream<'static, CoreResult<ExecChunk>> {
+        futures::stream::once(async move {
+            tokio::time::sleep(delay).await;
+            Ok(ExecChunk::Stdout(text.into()))
+        })
+        .boxed()
+    }
+
     /// A silent command's stream sends empty lines until its output comes,
     /// and the output and the end are given whole around them.
     #[tokio::test]
     async fn a_silent_stream_sends_empty_lines() {
         let slow = ExecRun {
-            output: futures::stream::once(async {
-                tokio::time::sleep(Duration::from_millis(250)).await;
-                Ok(ExecChunk::Stdout("late\n".into()))
-            })
-            .boxed(),
+            output: stdout_after(Duration::from_millis(250), "late\n"),
             exit_code: Box::pin(async { Ok(Some(0)) }),
             kill: Box::pin(async { panic!("a command that ended is not killed") }),
         };
@@ -557,11 +565,7 @@ mod tests {
         assert!(lines[0].is_empty(), "the silence comes first: {text:?}");
         // A collected answer has no keep-alive to give.
         let quiet = ExecRun {
-            output: futures::stream::once(async {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                Ok(ExecChunk::Stdout("x".into()))
-            })
-            .boxed(),
+            output: stdout_after(Duration::from_millis(100), "x"),
             exit_code: Box::pin(async { Ok(Some(0)) }),
             kill: Box::pin(async { panic!("a command that ended is not killed") }),
         };
