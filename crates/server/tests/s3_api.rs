@@ -6,6 +6,7 @@
 mod common;
 
 use aws_sdk_s3::Client;
+use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::{ByteStream, DateTime};
 use aws_sdk_s3::types::{
@@ -317,6 +318,22 @@ async fn objects(s3: &Client, bucket: &str) {
     assert_eq!(over.content_type(), Some("application/x-custom"));
     assert_eq!(over.content_disposition(), Some("inline"));
     assert_eq!(over.cache_control(), Some("no-store"));
+    // HeadObject honours them too, as on S3.
+    let over = s3
+        .head_object()
+        .bucket(bucket)
+        .key("docs/hello.txt")
+        .response_content_type("application/x-custom")
+        .response_content_language("fr")
+        .response_content_encoding("identity")
+        .response_expires(DateTime::from_secs(1_900_000_000))
+        .send()
+        .await
+        .expect("HEAD overrides");
+    assert_eq!(over.content_type(), Some("application/x-custom"));
+    assert_eq!(over.content_language(), Some("fr"));
+    assert_eq!(over.content_encoding(), Some("identity"));
+    assert_eq!(over.expires_string(), Some("Sun, 17 Mar 2030 17:46:40 GMT"));
 
     // Content-MD5: a wrong digest is BadDigest and nothing is stored.
     let wrong = base64::engine::general_purpose::STANDARD.encode(Md5::digest(b"other"));
@@ -1040,6 +1057,32 @@ async fn multipart(
         out.copy_part_result().and_then(|r| r.e_tag()),
         Some(format!("\"{}\"", md5_hex(&body[..1024 * 1024])).as_str())
     );
+    // A copy range that ends past the source, or starts past it, is
+    // refused as S3 refuses it: never clamped into a shorter part.
+    let size = body.len();
+    for range in [
+        format!("bytes=10-{size}"),
+        format!("bytes={size}-{}", size + 10),
+    ] {
+        let err = s3
+            .upload_part_copy()
+            .bucket(bucket)
+            .key("copy.bin")
+            .upload_id(&cid)
+            .part_number(2)
+            .copy_source(format!("{bucket}/big.bin"))
+            .copy_source_range(&range)
+            .send()
+            .await
+            .expect_err("a copy range past the source");
+        assert_eq!(code_of(&err), ("InvalidArgument".into(), 400), "{range}");
+        assert!(
+            err.message()
+                .unwrap_or_default()
+                .contains(&format!("source object of size: {size}")),
+            "{range}: {err:?}"
+        );
+    }
     s3.abort_multipart_upload()
         .bucket(bucket)
         .key("copy.bin")
@@ -1559,8 +1602,9 @@ async fn everything(backend: Backend) {
     conditional_writes_and_head_ranges(&s3, "conditional-bucket").await;
 }
 
-/// HeadObject with a Range (206 semantics without a body); PutObject and
-/// CompleteMultipartUpload with `If-None-Match: *` and `If-Match`;
+/// HeadObject with a Range (206 semantics without a body); PutObject,
+/// CopyObject and CompleteMultipartUpload with `If-None-Match: *` and
+/// `If-Match`;
 /// ListMultipartUploads with a delimiter.
 async fn conditional_writes_and_head_ranges(s3: &Client, bucket: &str) {
     s3.create_bucket()
@@ -1619,6 +1663,53 @@ async fn conditional_writes_and_head_ranges(s3: &Client, bucket: &str) {
     for r in results.iter().filter_map(|r| r.as_ref().err()) {
         assert_eq!(code_of(r), ("PreconditionFailed".into(), 412));
     }
+
+    // CopyObject's `If-None-Match` / `If-Match` are conditions on its
+    // destination (beside the `x-amz-copy-source-if-*` ones on its source).
+    put("copy-src", b"copied").send().await.expect("put source");
+    let copy = |dst: &'static str| {
+        s3.copy_object()
+            .bucket(bucket)
+            .key(dst)
+            .copy_source(format!("{bucket}/copy-src"))
+    };
+    let err = copy("once")
+        .if_none_match("*")
+        .send()
+        .await
+        .expect_err("a copy onto an existing key with If-None-Match: *");
+    assert_eq!(code_of(&err), ("PreconditionFailed".into(), 412));
+    let err = copy("once")
+        .if_match("\"0123456789abcdef0123456789abcdef\"")
+        .send()
+        .await
+        .expect_err("a copy with another destination ETag");
+    assert_eq!(code_of(&err), ("PreconditionFailed".into(), 412));
+    assert_eq!(get_bytes(s3, bucket, "once").await, b"third");
+    let err = copy("copy-new")
+        .if_match(&etag)
+        .send()
+        .await
+        .expect_err("a copy with If-Match onto a missing key");
+    assert_eq!(code_of(&err), ("NoSuchKey".into(), 404));
+    copy("copy-new")
+        .if_none_match("*")
+        .send()
+        .await
+        .expect("a copy with If-None-Match: * onto a new key");
+    let current = s3
+        .head_object()
+        .bucket(bucket)
+        .key("once")
+        .send()
+        .await
+        .expect("head once");
+    copy("once")
+        .if_match(current.e_tag().expect("etag"))
+        .send()
+        .await
+        .expect("a copy with the destination's current ETag");
+    assert_eq!(get_bytes(s3, bucket, "once").await, b"copied");
 
     // CompleteMultipartUpload is conditional too.
     let up = s3

@@ -1,7 +1,8 @@
 //! `aws-chunked` request bodies, written by hand so that both forms are
 //! exercised whatever the SDKs of the day choose: signed streaming
 //! (`STREAMING-AWS4-HMAC-SHA256-PAYLOAD`, each chunk signed) and unsigned
-//! with a trailing checksum (`STREAMING-UNSIGNED-PAYLOAD-TRAILER`).
+//! with a trailing checksum (`STREAMING-UNSIGNED-PAYLOAD-TRAILER`); and a
+//! signed payload whose bytes do not match `x-amz-content-sha256`.
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming.html>.
 
 mod common;
@@ -178,6 +179,33 @@ async fn put_unsigned_trailer(
     req.send().await.expect("the server answers")
 }
 
+/// PUTs `data` in one piece with `x-amz-content-sha256: <claimed>` signed.
+async fn put_signed_payload(
+    endpoint: &str,
+    host: &str,
+    signer: &Signer,
+    path: &str,
+    data: &[u8],
+    claimed: &str,
+) -> reqwest::Response {
+    let headers = vec![
+        ("host", host.to_owned()),
+        ("x-amz-content-sha256", claimed.to_owned()),
+        ("x-amz-date", signer.amz_date.clone()),
+    ];
+    let seed = signer.seed(path, &headers, claimed);
+    let mut req = reqwest::Client::new()
+        .put(format!("{endpoint}{path}"))
+        .header("authorization", signer.authorization(&headers, &seed))
+        .body(data.to_vec());
+    for (k, v) in &headers {
+        if *k != "host" {
+            req = req.header(*k, v);
+        }
+    }
+    req.send().await.expect("the server answers")
+}
+
 #[tokio::test]
 async fn aws_chunked_bodies_signed_and_with_trailers() {
     let Some(server) = TestServer::start(Backend::Sqlite).await else {
@@ -308,6 +336,43 @@ async fn aws_chunked_bodies_signed_and_with_trailers() {
         .await
         .expect_err("nothing stored");
     assert_eq!(common::code_of(&err).1, 404);
+
+    // A signed payload whose bytes are not the ones signed (the SHA-256
+    // of other bytes): S3's `XAmzContentSHA256Mismatch`, nothing stored;
+    // the right hash is stored.
+    let res = put_signed_payload(
+        &endpoint,
+        &host,
+        &signer,
+        "/chunked/sha.bin",
+        &data,
+        &sha256_hex(b"other bytes"),
+    )
+    .await;
+    assert_eq!(res.status().as_u16(), 400);
+    let text = res.text().await.expect("error body");
+    assert!(
+        text.contains("<Code>XAmzContentSHA256Mismatch</Code>"),
+        "{text}"
+    );
+    let err = s3
+        .head_object()
+        .bucket("chunked")
+        .key("sha.bin")
+        .send()
+        .await
+        .expect_err("nothing stored");
+    assert_eq!(common::code_of(&err).1, 404);
+    let res = put_signed_payload(
+        &endpoint,
+        &host,
+        &signer,
+        "/chunked/sha.bin",
+        &data,
+        &sha256_hex(&data),
+    )
+    .await;
+    assert_eq!(res.status().as_u16(), 200, "the body's own SHA-256");
 
     // Sanity: an ordinary SDK upload still works beside them.
     s3.put_object()

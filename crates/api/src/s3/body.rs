@@ -269,6 +269,8 @@ pub struct BodyOutcome {
     checksum: Mutex<Option<(Algorithm, String)>>,
     /// An `aws-chunked` chunk signature did not verify.
     signature_mismatch: AtomicBool,
+    /// The body's SHA-256 is not the signed `x-amz-content-sha256`.
+    content_sha256_mismatch: AtomicBool,
 }
 
 impl BodyOutcome {
@@ -278,14 +280,23 @@ impl BodyOutcome {
     }
 
     /// The S3 error for a failed write: a chunk signature that did not
-    /// verify is `SignatureDoesNotMatch` (s3s reports it as a body error,
-    /// which would otherwise surface as an interrupted upload).
+    /// verify is `SignatureDoesNotMatch`, a body whose SHA-256 is not the
+    /// signed `x-amz-content-sha256` is `XAmzContentSHA256Mismatch` (s3s
+    /// reports both as body errors, which would otherwise surface as an
+    /// interrupted upload).
     pub fn error(&self, err: CoreError) -> s3s::S3Error {
         if self.signature_mismatch.load(Ordering::Relaxed) {
             s3_error!(
                 SignatureDoesNotMatch,
                 "The chunk signature of the aws-chunked body does not match; nothing was stored."
             )
+        } else if self.content_sha256_mismatch.load(Ordering::Relaxed) {
+            let mut e = s3s::S3Error::with_message(
+                s3s::S3ErrorCode::Custom("XAmzContentSHA256Mismatch".into()),
+                "The provided 'x-amz-content-sha256' header does not match what was computed; nothing was stored.",
+            );
+            e.set_status_code(http::StatusCode::BAD_REQUEST);
+            e
         } else {
             super::object_error(err)
         }
@@ -345,11 +356,15 @@ pub(crate) trait BodyError {
 
 impl BodyError for s3s::StdError {
     fn into_io(self, outcome: &BodyOutcome) -> std::io::Error {
-        // s3s's aws-chunked decoder error type is private; its message
-        // names the signature failure.
+        // s3s's body error types (aws-chunked decoder, signed-payload
+        // check) are private; their messages name the failure.
         let message = self.to_string();
         if message.contains("SignatureMismatch") {
             outcome.signature_mismatch.store(true, Ordering::Relaxed);
+        } else if message.contains("Sha256Mismatch") {
+            outcome
+                .content_sha256_mismatch
+                .store(true, Ordering::Relaxed);
         }
         std::io::Error::other(message)
     }

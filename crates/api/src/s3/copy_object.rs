@@ -1,5 +1,7 @@
 //! CopyObject: within or across the caller's buckets, `COPY` or `REPLACE`
-//! metadata directive, `x-amz-copy-source-if-*` conditions, and `COPY`
+//! metadata directive, `x-amz-copy-source-if-*` conditions on the source,
+//! `If-Match` / `If-None-Match: *` on the destination (as PutObject's, see
+//! [`super::write_conditions`]), and `COPY`
 //! (the source's tags, the default) or `REPLACE` (those of `x-amz-tagging`,
 //! none when it is absent) tagging directive. A source
 //! `?versionId=null` names the current object and is answered with
@@ -13,7 +15,7 @@
 //! [`super::object_lock`]); a copy never takes its source's lock, only
 //! what it names or the destination bucket's default retention.
 
-use miniaws_core::storage::{MetadataDirective, TaggingDirective, WriteCondition};
+use miniaws_core::storage::{MetadataDirective, TaggingDirective};
 use s3s::dto::{CopyObjectInput, CopyObjectOutput, CopyObjectResult, CopySource};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
@@ -24,6 +26,7 @@ use super::object_lock::requested_lock;
 use super::request_options::{STORAGE_CLASS, sse_s3, stored_class};
 use super::tagging::{header_tags, replaces_tags};
 use super::versions::{answer_version, version_param};
+use super::write_conditions::header_write_condition;
 use super::{MiniS3, caller, detached, object_error};
 use miniaws_core::storage::VersionId;
 
@@ -48,6 +51,7 @@ pub(super) async fn handle(
     req: S3Request<CopyObjectInput>,
 ) -> S3Result<S3Response<CopyObjectOutput>> {
     let caller = caller(&req)?;
+    let dst_condition = header_write_condition(&req.headers)?;
     let input = req.input;
     // `x-amz-tagging` counts (and is checked) only with REPLACE.
     let tagging = if replaces_tags(input.tagging_directive.as_ref())? {
@@ -137,7 +141,7 @@ pub(super) async fn handle(
                 &key,
                 directive,
                 tagging,
-                WriteCondition::Always,
+                dst_condition,
                 lock,
             )
             .await

@@ -61,12 +61,39 @@ pub(super) async fn handle(
             .map_err(object_error)?,
     };
     let answer = ObjectAnswer::new(&meta, range, part_number, input.checksum_mode.as_ref());
-    let mut response = S3Response::new(object_output!(
+    let mut output = object_output!(
         HeadObjectOutput,
         answer,
         version_id: answer_version(&meta, version),
         expiration: expiration_header(expiration.as_ref()),
-    ));
+    );
+    // The `response-*` overrides: S3 honours them on HEAD as on GET, and
+    // s3s applies them to GET's answer only.
+    let overrides = [
+        (&mut output.content_type, input.response_content_type),
+        (
+            &mut output.content_language,
+            input.response_content_language,
+        ),
+        (&mut output.cache_control, input.response_cache_control),
+        (
+            &mut output.content_disposition,
+            input.response_content_disposition,
+        ),
+        (
+            &mut output.content_encoding,
+            input.response_content_encoding,
+        ),
+    ];
+    for (field, value) in overrides {
+        if value.is_some() {
+            *field = value;
+        }
+    }
+    if input.response_expires.is_some() {
+        output.expires = input.response_expires;
+    }
+    let mut response = S3Response::new(output);
     if range.is_some() {
         response.status = Some(http::StatusCode::PARTIAL_CONTENT);
     }

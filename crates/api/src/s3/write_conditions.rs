@@ -1,5 +1,6 @@
 //! Conditional writes: `If-None-Match: *` and `If-Match: "<etag>"` on
-//! PutObject and CompleteMultipartUpload
+//! PutObject, CompleteMultipartUpload and CopyObject (a condition on the
+//! copy's destination, beside the `x-amz-copy-source-if-*` ones on its source)
 //! (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html>).
 //!
 //! The storage service checks the condition once before the body is read
@@ -11,6 +12,35 @@
 use miniaws_core::storage::{ETag, WriteCondition};
 use s3s::dto::{self, ETagCondition};
 use s3s::{S3Result, s3_error};
+
+/// The condition of a write from the request's own `If-Match` /
+/// `If-None-Match` headers, for the operations whose s3s input leaves
+/// them out (CopyObject's: s3s 0.14 models only its
+/// `x-amz-copy-source-if-*` headers, and a condition dropped unseen would
+/// overwrite what the client meant to keep).
+///
+/// # Errors
+/// `InvalidArgument` for a header that is not an ETag or `*`; as
+/// [`write_condition`] otherwise.
+pub fn header_write_condition(headers: &http::HeaderMap) -> S3Result<WriteCondition> {
+    let parse = |name: http::header::HeaderName| -> S3Result<Option<ETagCondition>> {
+        let Some(value) = headers.get(&name) else {
+            return Ok(None);
+        };
+        ETagCondition::parse_http_header(value.as_bytes())
+            .map(Some)
+            .map_err(|_| {
+                s3_error!(
+                    InvalidArgument,
+                    "{name} must be an entity tag in quotes or `*`"
+                )
+            })
+    };
+    write_condition(
+        parse(http::header::IF_MATCH)?,
+        parse(http::header::IF_NONE_MATCH)?,
+    )
+}
 
 /// The condition of a write, from its `If-Match` / `If-None-Match`
 /// headers.
@@ -68,5 +98,30 @@ mod tests {
         );
         assert!(write_condition(None, Some(strong("abc"))).is_err());
         assert!(write_condition(Some(strong("abc")), Some(ETagCondition::Any)).is_err());
+    }
+
+    #[test]
+    fn write_conditions_from_a_header_map() {
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            let mut map = http::HeaderMap::new();
+            for (name, value) in pairs {
+                map.insert(*name, http::HeaderValue::from_static(value));
+            }
+            map
+        };
+        assert_eq!(
+            header_write_condition(&headers(&[])).expect("none"),
+            WriteCondition::Always
+        );
+        assert_eq!(
+            header_write_condition(&headers(&[("if-none-match", "*")])).expect("star"),
+            WriteCondition::Absent
+        );
+        assert_eq!(
+            header_write_condition(&headers(&[("if-match", "\"abc\"")])).expect("etag"),
+            WriteCondition::ETagIs(ETag::from_stored("abc"))
+        );
+        let bad = header_write_condition(&headers(&[("if-match", "\"abc")])).unwrap_err();
+        assert_eq!(*bad.code(), s3s::S3ErrorCode::InvalidArgument);
     }
 }

@@ -19,7 +19,7 @@ use crate::identity::Caller;
 use crate::storage::{
     Access, BlobId, Bucket, BucketLookup, ByteStream, CommitObject, ETag, GetObjectOptions,
     GetObjectOutput, LifecycleConfiguration, ObjectExpiry, ObjectKey, ObjectLock, ObjectLockConfig,
-    ObjectMeta, ObjectPart, Reader, S3Action, StorageService, UploadAbort, VersionId,
+    ObjectMeta, ObjectPart, RangeSpec, Reader, S3Action, StorageService, UploadAbort, VersionId,
     WriteCondition, commit_error, lock_needs_checksum, object_write, validate_object_fields,
 };
 use crate::{Resource, StopRequested};
@@ -315,11 +315,26 @@ impl MultipartService {
         let upload = self
             .upload_of(caller, bucket, key, upload_id, S3Action::PutObject)
             .await?;
-        let (body, length, source_version) = match self
+        let read = self
             .storage
             .get_object(Reader::Signed(caller), src_bucket, src_key, options)
-            .await?
+            .await
+            .map_err(|e| match e {
+                // A copy range starting past the end: S3 answers
+                // `InvalidArgument`, not a read's 416.
+                CoreError::RangeNotSatisfiable { size_bytes } => invalid_copy_range(size_bytes),
+                other => other,
+            })?;
+        if let (Some(RangeSpec::FromTo(_, Some(last))), GetObjectOutput::Body { meta, .. }) =
+            (options.range, &read)
+            && last >= meta.size_bytes
         {
+            // A read clamps a range that ends past the object; a copy must
+            // not, or a source that changed under a client copying ranges
+            // of it would make a silently shorter part.
+            return Err(invalid_copy_range(meta.size_bytes));
+        }
+        let (body, length, source_version) = match read {
             // The copied length is declared, so that a copy that cannot fit
             // is refused before a byte is read (`check_room`).
             GetObjectOutput::Body {
@@ -1132,6 +1147,15 @@ fn check_part_checksum(
 fn will_be_locked(upload: &MultipartUpload, config: Option<&ObjectLockConfig>) -> bool {
     let asked = ObjectLock::of_headers(&upload.headers);
     asked.retention.is_some() || asked.legal_hold || ObjectLockConfig::retains_by_default(config)
+}
+
+/// S3's answer to an `x-amz-copy-source-range` outside its source
+/// (observed: `InvalidArgument`, "Range specified is not valid for source
+/// object of size: N").
+fn invalid_copy_range(size_bytes: u64) -> CoreError {
+    CoreError::InvalidInput(format!(
+        "Range specified is not valid for source object of size: {size_bytes}"
+    ))
 }
 
 fn check_part_number(n: u32) -> CoreResult<()> {
