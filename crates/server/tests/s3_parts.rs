@@ -1208,6 +1208,63 @@ async fn parts_of_an_upload_in_progress_survive_a_restart_postgres() {
     parts_of_an_upload_in_progress_survive_a_restart(Backend::Postgres).await;
 }
 
+/// DeleteBucket takes the uploads in progress in it along, as S3 does:
+/// their part files go, and a bucket of the same name made later (here by
+/// another user) lists none of them and cannot reach them.
+async fn deleting_a_bucket_removes_its_uploads(backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    let (_, alice) = server.user("upload-alice").await;
+    let (_, bob) = server.user("upload-bob").await;
+    let (alice, bob) = (s3_client(&server, &alice), s3_client(&server, &bob));
+    let bucket = "reused-name";
+    alice
+        .create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("bucket");
+    let (upload_id, parts, _) = two_part_upload(&alice, bucket, "private/report").await;
+    assert_eq!(blob_files(&server).len(), 2, "two parts on disk");
+    alice
+        .delete_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("a bucket with only uploads in progress is deleted");
+    assert!(blob_files(&server).is_empty(), "the part files are removed");
+    bob.create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("another user takes the name");
+    let listed = bob
+        .list_multipart_uploads()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("ListMultipartUploads");
+    assert!(
+        listed.uploads().is_empty(),
+        "no upload of the old bucket: {listed:?}"
+    );
+    let err = complete(&bob, bucket, "private/report", &upload_id, &parts)
+        .await
+        .expect_err("the old upload is gone");
+    assert_eq!(err, ("NoSuchUpload".into(), 404));
+}
+
+#[tokio::test]
+async fn deleting_a_bucket_removes_its_uploads_sqlite() {
+    deleting_a_bucket_removes_its_uploads(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn deleting_a_bucket_removes_its_uploads_postgres() {
+    deleting_a_bucket_removes_its_uploads(Backend::Postgres).await;
+}
+
 /// Runs `miniaws <args>` on the server's data directory and database (the
 /// server stopped) and returns its standard output; panics when it fails.
 fn miniaws_on(server: &TestServer, args: &[&str]) -> String {

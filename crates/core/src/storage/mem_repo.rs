@@ -173,7 +173,7 @@ impl StorageRepo for MemRepo {
             .cloned()
             .collect())
     }
-    async fn delete_bucket(&self, owner: UserId, name: &BucketName) -> CoreResult<()> {
+    async fn delete_bucket(&self, owner: UserId, name: &BucketName) -> CoreResult<Vec<BlobId>> {
         let objects = self.objects.lock().unwrap();
         let mut buckets = self.buckets.lock().unwrap();
         match buckets.get(name.as_str()) {
@@ -196,7 +196,8 @@ impl StorageRepo for MemRepo {
             .unwrap()
             .remove(name.as_str());
         self.access.lock().unwrap().remove(name.as_str());
-        Ok(())
+        // No multipart uploads here: they live in the multipart repository.
+        Ok(Vec::new())
     }
     async fn get_bucket_access(&self, name: &BucketName) -> CoreResult<Option<BucketAccess>> {
         let Some(owner) = self

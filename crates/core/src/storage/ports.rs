@@ -250,12 +250,15 @@ pub trait StorageRepo: Send + Sync {
     ) -> CoreResult<Vec<Bucket>>;
 
     /// Deletes `owner`'s empty bucket `name`, atomically with the emptiness
-    /// check.
+    /// check, and with it the multipart uploads in progress in it (as S3
+    /// does: they would otherwise show in a bucket of the same name made
+    /// later, perhaps by another owner). Returns the blobs of their parts,
+    /// for the caller to remove once the rows are gone.
     ///
     /// # Errors
     /// `NotFound(Bucket)` when `owner` has no such bucket;
     /// `Conflict(BucketNotEmpty)` when it still holds objects.
-    async fn delete_bucket(&self, owner: UserId, name: &BucketName) -> CoreResult<()>;
+    async fn delete_bucket(&self, owner: UserId, name: &BucketName) -> CoreResult<Vec<BlobId>>;
 
     /// The CORS configuration of bucket `name`, whoever owns it: `None`
     /// when there is no such bucket, `Some(None)` when it has none.

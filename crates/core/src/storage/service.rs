@@ -864,7 +864,8 @@ impl StorageService {
         } else {
             "every version and delete marker in it (ListObjectVersions lists them)"
         };
-        self.repo
+        let part_blobs = self
+            .repo
             .delete_bucket(caller.user_id, &found.bucket.name)
             .await
             .map_err(|e| match e {
@@ -877,6 +878,12 @@ impl StorageService {
                 ),
                 other => other,
             })?;
+        // The parts of the uploads that were in progress in it.
+        for blob in part_blobs {
+            if let Err(e) = self.blobs.delete(blob).await {
+                tracing::warn!(blob_id = %blob, error = %e, "could not remove a blob; the start-up sweep will");
+            }
+        }
         tracing::info!(bucket = %name, "bucket deleted");
         Ok(())
     }

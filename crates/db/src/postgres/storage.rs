@@ -499,7 +499,7 @@ impl StorageRepo for PgStorageRepo {
             .map_err(db_err)
     }
 
-    async fn delete_bucket(&self, owner: UserId, name: &BucketName) -> CoreResult<()> {
+    async fn delete_bucket(&self, owner: UserId, name: &BucketName) -> CoreResult<Vec<BlobId>> {
         let not_empty = || {
             CoreError::conflict(
                 ConflictKind::BucketNotEmpty,
@@ -527,6 +527,29 @@ impl StorageRepo for PgStorageRepo {
         if has_objects {
             return Err(not_empty());
         }
+        // The uploads in progress go with the bucket: locked first, as
+        // `put_part` locks its upload (a part committed after the parts
+        // were read would otherwise be cascaded away unseen), then parts
+        // first to learn their blobs.
+        sqlx::query("SELECT 1 FROM multipart_uploads WHERE bucket = $1 FOR UPDATE")
+            .bind(name.as_str())
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let blobs: Vec<Uuid> = sqlx::query_scalar(
+            "DELETE FROM multipart_parts WHERE upload_id IN
+                 (SELECT id FROM multipart_uploads WHERE bucket = $1)
+             RETURNING blob_id",
+        )
+        .bind(name.as_str())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        sqlx::query("DELETE FROM multipart_uploads WHERE bucket = $1")
+            .bind(name.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
         // The foreign key catches an object committed after the check.
         sqlx::query("DELETE FROM buckets WHERE name = $1")
             .bind(name.as_str())
@@ -539,7 +562,8 @@ impl StorageRepo for PgStorageRepo {
         tx.commit().await.map_err(|e| match &e {
             sqlx::Error::Database(db) if db.is_foreign_key_violation() => not_empty(),
             _ => db_err(e),
-        })
+        })?;
+        Ok(blobs.into_iter().map(BlobId::from_uuid).collect())
     }
 
     async fn get_bucket_access(&self, name: &BucketName) -> CoreResult<Option<BucketAccess>> {

@@ -519,7 +519,7 @@ impl StorageRepo for SqliteStorageRepo {
             .map_err(db_err)
     }
 
-    async fn delete_bucket(&self, owner: UserId, name: &BucketName) -> CoreResult<()> {
+    async fn delete_bucket(&self, owner: UserId, name: &BucketName) -> CoreResult<Vec<BlobId>> {
         let mut tx = self
             .pool
             .begin_with("BEGIN IMMEDIATE")
@@ -548,12 +548,33 @@ impl StorageRepo for SqliteStorageRepo {
                 format!("the bucket `{name}` is not empty"),
             ));
         }
+        // The uploads in progress go with the bucket, parts first to learn
+        // their blobs.
+        let blobs: Vec<String> = sqlx::query_scalar(
+            "DELETE FROM multipart_parts WHERE upload_id IN
+                 (SELECT id FROM multipart_uploads WHERE bucket = ?)
+             RETURNING blob_id",
+        )
+        .bind(name.as_str())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        sqlx::query("DELETE FROM multipart_uploads WHERE bucket = ?")
+            .bind(name.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
         sqlx::query("DELETE FROM buckets WHERE name = ?")
             .bind(name.as_str())
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+        tx.commit().await.map_err(db_err)?;
+        blobs
+            .iter()
+            .map(|s| parse_uuid(s).map(BlobId::from_uuid))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db_err)
     }
 
     async fn get_bucket_access(&self, name: &BucketName) -> CoreResult<Option<BucketAccess>> {
