@@ -560,6 +560,56 @@ async fn objects(s3: &Client, bucket: &str) {
         .await
         .expect("DeleteObjects quiet");
     assert!(out.deleted().is_empty(), "quiet mode lists no successes");
+    // An entry with an ETag condition is refused, never deleted regardless
+    // of it; the other entries of the request are deleted.
+    for key in ["cond", "plain"] {
+        s3.put_object()
+            .bucket(&other)
+            .key(key)
+            .body(ByteStream::from_static(b"keep me"))
+            .send()
+            .await
+            .expect("put");
+    }
+    let out = s3
+        .delete_objects()
+        .bucket(&other)
+        .delete(
+            Delete::builder()
+                .objects(
+                    ObjectIdentifier::builder()
+                        .key("cond")
+                        .e_tag("\"0123456789abcdef0123456789abcdef\"")
+                        .build()
+                        .expect("id"),
+                )
+                .objects(
+                    ObjectIdentifier::builder()
+                        .key("plain")
+                        .build()
+                        .expect("id"),
+                )
+                .build()
+                .expect("delete"),
+        )
+        .send()
+        .await
+        .expect("DeleteObjects with a condition");
+    let errors: Vec<_> = out
+        .errors()
+        .iter()
+        .map(|e| (e.key().unwrap_or_default(), e.code().unwrap_or_default()))
+        .collect();
+    assert_eq!(errors, vec![("cond", "NotImplemented")]);
+    let deleted: Vec<_> = out.deleted().iter().filter_map(|d| d.key()).collect();
+    assert_eq!(deleted, vec!["plain"]);
+    assert_eq!(get_bytes(s3, &other, "cond").await, b"keep me");
+    s3.delete_object()
+        .bucket(&other)
+        .key("cond")
+        .send()
+        .await
+        .expect("delete cond");
     let err = s3
         .delete_bucket()
         .bucket(bucket)

@@ -4,6 +4,12 @@
 //! `DeleteMarker` and `DeleteMarkerVersionId`); with one it removes that
 //! version for good. A malformed version id is that entry's
 //! `InvalidArgument` error (see [`super::versions`]).
+//!
+//! An entry with a condition (`ETag`, or the directory buckets'
+//! `LastModifiedTime` and `Size`) is not deleted: it is that entry's
+//! `NotImplemented` error, as DeleteObject with `If-Match` is refused
+//! whole. s3s parses the condition; dropping it would delete what the
+//! client meant to keep unless it had changed.
 
 use s3s::dto::{DeleteObjectsInput, DeleteObjectsOutput, DeletedObject, Error};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
@@ -35,6 +41,18 @@ pub(super) async fn handle(
     let mut current = Vec::with_capacity(objects.len());
     let mut entries = Vec::with_capacity(objects.len());
     for o in objects {
+        if o.e_tag.is_some() || o.last_modified_time.is_some() || o.size.is_some() {
+            errors.push(Error {
+                code: Some("NotImplemented".to_owned()),
+                key: Some(o.key),
+                message: Some(
+                    "Conditional deletes (ETag, LastModifiedTime or Size in a DeleteObjects entry) are not implemented; the object was not deleted."
+                        .to_owned(),
+                ),
+                version_id: o.version_id,
+            });
+            continue;
+        }
         match version_param(o.version_id.as_deref()) {
             Ok(version) => {
                 entries.push((o.key.clone(), version));
