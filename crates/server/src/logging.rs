@@ -47,10 +47,52 @@ pub fn init(format: LogFormat, filter: &str) -> Option<LogGuard> {
         ))
         .with_writer(writer);
     match format {
-        LogFormat::Pretty => builder.compact().init(),
+        LogFormat::Pretty => builder.compact().fmt_fields(escaped_fields()).init(),
         LogFormat::Json => builder.json().flatten_event(true).init(),
     }
     guard
+}
+
+/// The text log's field formatter: tracing-subscriber's own layout
+/// (`name=value`, the message bare) with every control character of a value
+/// escaped. Values carry what clients sent (an unknown JSON field's name, an
+/// id, a key, in error messages); a raw newline in one would start a line
+/// of the client's making, which a reader of the log (or a tool) would take
+/// for the server's. tracing-subscriber escapes only terminal sequences, and
+/// only in the message; the JSON format escapes everything already.
+fn escaped_fields() -> impl for<'w> tracing_subscriber::fmt::FormatFields<'w> {
+    use tracing_subscriber::field::MakeExt;
+    tracing_subscriber::fmt::format::debug_fn(|writer, field, value| {
+        let raw = format!("{value:?}");
+        let text = escape_controls(&raw);
+        match field.name() {
+            "message" => write!(writer, "{text}"),
+            name => write!(writer, "{}={text}", name.trim_start_matches("r#")),
+        }
+    })
+    .delimited(" ")
+}
+
+/// `text` with each control character (C0, DEL, C1) written as an escape:
+/// `\n`, `\r`, `\t`, else `\u{…}`.
+fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    use std::fmt::Write;
+    if !text.chars().any(char::is_control) {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.into()
 }
 
 /// Whether to colour the log: on a terminal, unless `NO_COLOR` is set to
@@ -77,6 +119,16 @@ fn with_s3s_directive(filter: &str) -> EnvFilter {
 #[cfg(test)]
 mod tests {
     use super::colours;
+
+    #[test]
+    fn control_characters_of_values_are_escaped() {
+        use super::escape_controls;
+        assert_eq!(escape_controls("plain é"), "plain é");
+        assert_eq!(
+            escape_controls("a\n2026-11-30T00:00:00Z ERROR forged\r\0\x1b[31m\u{85}"),
+            "a\\n2026-11-30T00:00:00Z ERROR forged\\r\\u{0}\\u{1b}[31m\\u{85}"
+        );
+    }
 
     #[test]
     fn colours_only_on_a_terminal_without_no_color() {

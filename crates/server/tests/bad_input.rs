@@ -2085,3 +2085,52 @@ async fn bad_input_sqlite() {
 async fn bad_input_postgres() {
     bad_input(Backend::Postgres).await;
 }
+
+/// What a client sends cannot start a line of the server's log: a newline
+/// (or another control character) in an unknown JSON field's name, an id
+/// or a bucket name, each quoted back in an error message that is logged,
+/// comes out escaped, so no line of the log is the client's.
+#[tokio::test]
+async fn clients_cannot_forge_log_lines() {
+    let Some(server) = TestServer::start(Backend::Sqlite).await else {
+        return;
+    };
+    let (_, key) = server.user("log-forger").await;
+    const FORGED: &str = "2026-11-30T21:59:04.000000Z ERROR forged::line";
+    let http = reqwest::Client::new();
+    let base = server.url();
+    // Without a key: an unknown field named with a newline.
+    let answer = http
+        .post(format!("{base}/auth/keys"))
+        .header("content-type", "application/json")
+        .body(format!(r#"{{"name":"x","\n{FORGED}\u0000":1}}"#))
+        .send()
+        .await
+        .expect("sign-up answers");
+    assert_eq!(answer.status().as_u16(), 400);
+    // With a key: an id and a bucket name holding an encoded newline.
+    let encoded = FORGED.replace(' ', "%20");
+    for path in [
+        format!("/instances/x%0A{encoded}"),
+        format!("/storage/bad%0A{encoded}"),
+    ] {
+        let answer = http
+            .get(format!("{base}{path}"))
+            .header("x-api-key", &key.key)
+            .send()
+            .await
+            .expect("the server answers");
+        assert_eq!(answer.status().as_u16(), 400, "{path}");
+    }
+    let log = server.log();
+    assert!(
+        log.contains(r"\nERROR") || log.contains(r"\n2026-11-30T21:59:04"),
+        "the forged text is logged, escaped: {log}"
+    );
+    for line in log.lines() {
+        assert!(
+            !line.starts_with(FORGED) && !line.contains('\0'),
+            "a line of the client's making: {line:?}"
+        );
+    }
+}
