@@ -239,6 +239,63 @@ async fn error_paths_say_what_to_do() {
     env.fails(&["auth", "keys", "create"], 2);
 }
 
+/// A new key whose profile cannot be saved is shown anyway: it exists on
+/// the server, and its secrets are never shown again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_that_cannot_be_saved_is_still_shown() {
+    let env = Env::start().await;
+    // A config directory under /proc: nothing to read there, and no
+    // directory can be made in it, whoever runs the test.
+    let unwritable = || {
+        let mut cloud = env.cloud();
+        cloud.env("XDG_CONFIG_HOME", "/proc");
+        cloud
+    };
+    let out = unwritable()
+        .args(["auth", "create-demo", "erin"])
+        .output()
+        .expect("runs");
+    let err = assert_failure(&["auth", "create-demo"], &out, 1);
+    assert!(
+        err.contains("the key was created and is shown above"),
+        "{err}"
+    );
+    let shown = String::from_utf8_lossy(&out.stdout);
+    let key = shown
+        .split_whitespace()
+        .find(|w| w.starts_with("mk_"))
+        .unwrap_or_else(|| panic!("the key is printed: {shown}"));
+    assert!(shown.contains("AWS secret access key"), "{shown}");
+    let me = env.client(key).whoami().await.expect("the shown key works");
+    assert_eq!(me.user.name, "erin");
+
+    // The same for `keys create --save-as`, in JSON.
+    let out = unwritable()
+        .args([
+            "-k",
+            key,
+            "--json",
+            "auth",
+            "keys",
+            "create",
+            "second",
+            "--save-as",
+            "other",
+        ])
+        .output()
+        .expect("runs");
+    assert_failure(&["auth", "keys", "create"], &out, 1);
+    let created: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("the key as JSON on stdout");
+    let second = created["key"].as_str().expect("key");
+    let me = env
+        .client(second)
+        .whoami()
+        .await
+        .expect("the second key works");
+    assert_eq!(me.user.name, "erin");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verbose_shows_the_exchange_without_secrets() {
     let env = Env::start().await;

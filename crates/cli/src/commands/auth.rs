@@ -44,7 +44,9 @@ async fn create_demo(ctx: &mut Ctx, name: &str, force: bool) -> Result<()> {
         )));
     }
     let created = ctx.anonymous()?.create_key(name).await?;
-    ctx.save_profile(created_profile(ctx.endpoint(), &created, name))?;
+    let saved = ctx.save_profile(created_profile(ctx.endpoint(), &created, name));
+    let profile = ctx.profile_name.clone();
+    shown_if_unsaved(ctx, &created, &profile, saved)?;
     if ctx.out.json {
         return ctx.out.print_json(&created);
     }
@@ -74,6 +76,33 @@ fn created_profile(endpoint: String, created: &CreatedKey, user: &str) -> Profil
         aws_secret_access_key: Some(created.secret_access_key.clone()),
         ..Profile::default()
     }
+}
+
+/// When saving a new key's profile failed (`saved`), shows the key anyway
+/// before failing: it exists on the server now, and its secrets are never
+/// shown again, so an error that left them unprinted would leave a key (and
+/// with `create-demo`, a user name) nobody can use.
+fn shown_if_unsaved(
+    ctx: &Ctx,
+    created: &CreatedKey,
+    profile: &str,
+    saved: Result<()>,
+) -> Result<()> {
+    let Err(e) = saved else { return Ok(()) };
+    if ctx.out.json {
+        ctx.out.print_json(created)?;
+    } else {
+        ctx.out.line(&format!(
+            "Created API key {} (id {}), but it could not be saved:",
+            ctx.out.bold(&created.name),
+            short_id(&created.id)
+        ));
+        print_secrets(ctx, created);
+    }
+    Err(user(format!(
+        "the key was created and is shown above, but saving it as profile \"{profile}\" failed: {e:#}; \
+         keep the secrets from above, then `cloud auth login <key>` once the config can be written"
+    )))
 }
 
 /// The secrets of a new key: shown once, here.
@@ -204,8 +233,14 @@ async fn create_key(ctx: &mut Ctx, name: &str, save_as: Option<&str>) -> Result<
     let client = ctx.client()?;
     let created = client.create_key(name).await?;
     if let Some(target) = save_as {
-        let owner = client.whoami().await?.user.name;
-        ctx.save_named_profile(target, created_profile(ctx.endpoint(), &created, &owner))?;
+        let saved = match client.whoami().await {
+            Ok(me) => ctx.save_named_profile(
+                target,
+                created_profile(ctx.endpoint(), &created, &me.user.name),
+            ),
+            Err(e) => Err(e.into()),
+        };
+        shown_if_unsaved(ctx, &created, target, saved)?;
     }
     if ctx.out.json {
         return ctx.out.print_json(&created);
