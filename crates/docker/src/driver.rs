@@ -795,7 +795,12 @@ impl ComputeDriver for DockerComputeDriver {
             .map_or_else(|| "all".to_owned(), |t| t.to_string());
         let since = options
             .since
-            .map_or(0, |t| i32::try_from(t.unix_timestamp()).unwrap_or(0));
+            // Docker takes 32-bit seconds: a time past 2038 is clamped to
+            // the last one it can say (still "nothing yet"), one before
+            // 1970 to 0 (everything), never wrapped to 0.
+            .map_or(0, |t| {
+                i32::try_from(t.unix_timestamp().max(0)).unwrap_or(i32::MAX)
+            });
         let opts = LogsOptionsBuilder::new()
             .stdout(true)
             .stderr(true)

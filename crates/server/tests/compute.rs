@@ -12,6 +12,7 @@ use miniaws_client::{Command, LaunchInstance, LogsOptions};
 use miniaws_testkit::{Backend, TestServer};
 use std::collections::BTreeMap;
 use std::time::Duration;
+use time::OffsetDateTime;
 
 #[tokio::test]
 async fn lifecycle_on_sqlite() {
@@ -157,6 +158,23 @@ async fn logs_tail_and_follow_show_what_the_container_printed() {
         .await
         .expect("tail");
     assert_eq!(last, "four\n");
+    // `since` a time to come, past Docker's 32-bit seconds too: nothing yet.
+    for since in [
+        OffsetDateTime::now_utc().unix_timestamp() + 3600,
+        4_070_908_800, // 2099-01-01
+    ] {
+        let none = client
+            .instance_logs(
+                inst.id,
+                &LogsOptions {
+                    since_unix: Some(since),
+                    ..LogsOptions::default()
+                },
+            )
+            .await
+            .expect("logs since");
+        assert_eq!(none, "", "since {since}");
+    }
 
     // The followed stream ends when the container stops.
     client.stop_instance(inst.id).await.expect("stop");
