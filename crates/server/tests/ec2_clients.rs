@@ -1521,3 +1521,91 @@ impl Drop for Untag {
         }
     }
 }
+
+/// A state change refused for one instance of a request changes none of
+/// them (EC2 fails such a request whole, whatever the order of the ids),
+/// and racing StopInstances of one instance all succeed: stopping a
+/// stopped instance is no error.
+#[tokio::test]
+async fn a_refused_state_change_changes_no_instance() {
+    let Some(cli) = tool("MINIAWS_TEST_AWS_CLI") else {
+        return;
+    };
+    let Some((server, image)) = compute_support::server(Backend::Sqlite).await else {
+        return;
+    };
+    let mut guard = ContainerGuard::new();
+    let (native, _, gus) = guard.aws_user(&server, "whole-gus").await;
+    let launch = |name: &'static str| {
+        let image = image.clone();
+        let gus = &gus;
+        let cli = &cli;
+        async move {
+            gus.ec2_text(cli, &[
+                "run-instances",
+                "--image-id",
+                &image,
+                "--tag-specifications",
+                &format!("ResourceType=instance,Tags=[{{Key=Name,Value={name}}},{{Key=miniaws:command,Value=sleep 3600}}]"),
+                "--query",
+                "Instances[0].InstanceId",
+            ])
+            .await
+        }
+    };
+    let live = launch("live").await;
+    let gone = launch("gone").await;
+    gus.ec2(&cli, &["terminate-instances", "--instance-ids", &gone])
+        .await;
+    let cid = native
+        .list_instances(false)
+        .await
+        .expect("list")
+        .into_iter()
+        .find(|i| i.ec2_instance_id == live)
+        .and_then(|i| i.container_id)
+        .expect("a container");
+    let started_at = || docker(&["inspect", "-f", "{{.State.StartedAt}}", &cid]);
+    let before = started_at();
+    let state = || async {
+        gus.ec2_text(
+            &cli,
+            &[
+                "describe-instances",
+                "--instance-ids",
+                &live,
+                "--query",
+                "Reservations[0].Instances[0].State.Name",
+            ],
+        )
+        .await
+    };
+    for action in ["stop-instances", "reboot-instances", "start-instances"] {
+        for ids in [[&live, &gone], [&gone, &live]] {
+            gus.ec2_fails(
+                &cli,
+                "IncorrectInstanceState",
+                &[action, "--instance-ids", ids[0], ids[1]],
+            )
+            .await;
+        }
+        assert_eq!(state().await, "running", "after a refused {action}");
+    }
+    assert_eq!(started_at(), before, "never restarted by a refused reboot");
+
+    // Four StopInstances of one instance at once: every one succeeds.
+    let stop = [
+        "stop-instances",
+        "--instance-ids",
+        live.as_str(),
+        "--force",
+        "--query",
+        "StoppingInstances[0].CurrentState.Name",
+    ];
+    let stops = (0..4).map(|_| gus.ec2_text(&cli, &stop));
+    for now in futures::future::join_all(stops).await {
+        assert_eq!(now, "stopped");
+    }
+    gus.ec2(&cli, &["terminate-instances", "--instance-ids", &live])
+        .await;
+}

@@ -200,6 +200,61 @@ pub fn change_error(inst: &Instance) -> impl Fn(CoreError) -> Ec2Error + '_ {
     }
 }
 
+/// Refuses the whole request, before any instance is changed, when one of
+/// `found` is in a state `can` refuses: EC2 fails such a request whole,
+/// and its callers take an error to mean that nothing changed.
+pub fn check_all(
+    found: &[Instance],
+    verb: &str,
+    can: impl Fn(&Instance) -> bool,
+) -> Result<(), Ec2Error> {
+    match found.iter().find(|inst| !can(inst)) {
+        Some(inst) => Err(Ec2Error::incorrect_state(format!(
+            "The instance '{}' is not in a state from which it can be {verb}.",
+            inst.ec2_id()
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The outcome of a state change of `inst` that failed with `err`: when it
+/// was refused for the state the instance is in now and that state is
+/// what the change was for (`reached`), another request got there first
+/// (two StopInstances of one instance), and the instance as it is now is
+/// the answer, as EC2 answers a stop of a stopped instance; else the error.
+pub async fn reached_anyway(
+    ctx: &Ec2Context<'_>,
+    inst: &Instance,
+    err: CoreError,
+    reached: impl Fn(InstanceState) -> bool,
+) -> Result<Instance, Ec2Error> {
+    if let CoreError::Conflict {
+        kind: miniaws_core::error::ConflictKind::InvalidState,
+        ..
+    } = &err
+        && let Ok(now) = ctx.state.compute.get(ctx.caller, inst.id).await
+        && reached(now.state)
+    {
+        return Ok(now);
+    }
+    Err(change_error(inst)(err))
+}
+
+/// Runs `change` on every instance at once (each instance has a lock of
+/// its own in the compute service) and lets every one finish, even after
+/// one failed: a change cut off halfway would leave its row saying
+/// `stopping` or `pending`. The first error, if any, is the answer.
+pub async fn change_all<T, F, Fut>(found: Vec<Instance>, change: F) -> Result<Vec<T>, Ec2Error>
+where
+    F: Fn(Instance) -> Fut,
+    Fut: std::future::Future<Output = Result<T, Ec2Error>>,
+{
+    futures::future::join_all(found.into_iter().map(change))
+        .await
+        .into_iter()
+        .collect()
+}
+
 /// The answer of Start/Stop/TerminateInstances: each instance's state
 /// before and after.
 pub fn state_changes(

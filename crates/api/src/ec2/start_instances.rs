@@ -5,30 +5,34 @@ use miniaws_core::compute::InstanceState;
 
 use super::Ec2Context;
 use super::error::Ec2Error;
-use super::instances::{change_error, state_changes, targets};
+use super::instances::{change_all, check_all, reached_anyway, state_changes, targets};
 
-/// Handles StartInstances.
+/// Handles StartInstances. Every instance's state is checked before any is
+/// started; the starts then run side by side.
 pub async fn handle(ctx: Ec2Context<'_>) -> Result<String, Ec2Error> {
     let found = targets(&ctx, &[]).await?;
-    let mut changes = Vec::with_capacity(found.len());
-    for inst in found {
+    check_all(&found, "started", |inst| match inst.state {
+        InstanceState::Running | InstanceState::Starting => true,
+        InstanceState::Stopped | InstanceState::Error => inst.container_id.is_some(),
+        InstanceState::Stopping | InstanceState::Terminated => false,
+    })?;
+    let ctx = &ctx;
+    let changes = change_all(found, |inst| async move {
         let previous = inst.state;
         let now = match previous {
             InstanceState::Running | InstanceState::Starting => inst,
-            InstanceState::Terminated => {
-                return Err(Ec2Error::incorrect_state(format!(
-                    "The instance '{}' is not in a state from which it can be started.",
-                    inst.ec2_id()
-                )));
-            }
-            _ => ctx
-                .state
-                .compute
-                .start(ctx.caller, inst.id)
-                .await
-                .map_err(change_error(&inst))?,
+            _ => match ctx.state.compute.start(ctx.caller, inst.id).await {
+                Ok(now) => now,
+                Err(e) => {
+                    reached_anyway(ctx, &inst, e, |s| {
+                        matches!(s, InstanceState::Running | InstanceState::Starting)
+                    })
+                    .await?
+                }
+            },
         };
-        changes.push((now, previous));
-    }
-    Ok(state_changes(&ctx, "StartInstances", &changes))
+        Ok((now, previous))
+    })
+    .await?;
+    Ok(state_changes(ctx, "StartInstances", &changes))
 }

@@ -7,9 +7,11 @@ use miniaws_core::compute::InstanceState;
 
 use super::Ec2Context;
 use super::error::Ec2Error;
-use super::instances::{change_error, state_changes, targets};
+use super::instances::{change_all, check_all, reached_anyway, state_changes, targets};
 
-/// Handles StopInstances.
+/// Handles StopInstances. Every instance's state is checked before any is
+/// stopped; the stops then run side by side, so a request waits one grace
+/// period, not one per instance.
 pub async fn handle(ctx: Ec2Context<'_>) -> Result<String, Ec2Error> {
     if ctx.params.bool("Hibernate")? {
         return Err(Ec2Error::unsupported(
@@ -19,25 +21,30 @@ pub async fn handle(ctx: Ec2Context<'_>) -> Result<String, Ec2Error> {
     }
     let found = targets(&ctx, &["Force", "Hibernate"]).await?;
     let force = ctx.params.bool("Force")?;
-    let mut changes = Vec::with_capacity(found.len());
-    for inst in found {
+    check_all(&found, "stopped", |inst| match inst.state {
+        InstanceState::Stopped | InstanceState::Error => true,
+        InstanceState::Running | InstanceState::Starting | InstanceState::Stopping => {
+            inst.container_id.is_some()
+        }
+        InstanceState::Terminated => false,
+    })?;
+    let ctx = &ctx;
+    let changes = change_all(found, |inst| async move {
         let previous = inst.state;
         let now = match previous {
             InstanceState::Stopped | InstanceState::Error => inst,
-            InstanceState::Terminated => {
-                return Err(Ec2Error::incorrect_state(format!(
-                    "The instance '{}' is not in a state from which it can be stopped.",
-                    inst.ec2_id()
-                )));
-            }
-            _ => ctx
+            _ => match ctx
                 .state
                 .compute
                 .stop_with(ctx.caller, inst.id, force)
                 .await
-                .map_err(change_error(&inst))?,
+            {
+                Ok(now) => now,
+                Err(e) => reached_anyway(ctx, &inst, e, |s| s == InstanceState::Stopped).await?,
+            },
         };
-        changes.push((now, previous));
-    }
-    Ok(state_changes(&ctx, "StopInstances", &changes))
+        Ok((now, previous))
+    })
+    .await?;
+    Ok(state_changes(ctx, "StopInstances", &changes))
 }
