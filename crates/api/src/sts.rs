@@ -46,7 +46,8 @@ pub async fn handle(state: AppState, req: Request) -> Response {
 }
 
 async fn serve(state: &AppState, req: Request, request_id: &str) -> Result<String, Ec2Error> {
-    let QueryRequest { caller, params, .. } = authenticate(state, req).await?;
+    let QueryRequest { caller, params, .. } =
+        authenticate(state, req).await.map_err(sts_auth_error)?;
     match params.required("Action")? {
         "GetCallerIdentity" => Ok(caller_identity(&caller.user_id.to_string(), request_id)),
         other => Err(Ec2Error::new(
@@ -57,6 +58,22 @@ async fn serve(state: &AppState, req: Request, request_id: &str) -> Result<Strin
                  GetCallerIdentity only (no roles or session credentials)"
             ),
         )),
+    }
+}
+
+/// STS's own answer where EC2's differs: an unknown or revoked access key
+/// is EC2's 401 `AuthFailure` but STS's 403 `InvalidClientTokenId` (what
+/// scripts check `aws sts get-caller-identity` for).
+fn sts_auth_error(e: Ec2Error) -> Ec2Error {
+    if e.code == "AuthFailure" && e.status == StatusCode::UNAUTHORIZED {
+        Ec2Error::new(
+            StatusCode::FORBIDDEN,
+            "InvalidClientTokenId",
+            "The security token included in the request is invalid (unknown or revoked access \
+             key id)",
+        )
+    } else {
+        e
     }
 }
 

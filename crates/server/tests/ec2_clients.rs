@@ -84,6 +84,13 @@ async fn sts_names_the_caller_and_other_services_are_refused() {
         "SignatureDoesNotMatch",
         "",
     );
+    // An unknown access key: STS's code, not EC2's AuthFailure.
+    let unknown = AwsClients::with_endpoint(server.aws_url(), "AKIAUNKNOWNKEY000000", "secret");
+    refused(
+        unknown.run_aws(&cli, &["sts", "get-caller-identity"]).await,
+        "InvalidClientTokenId",
+        "security token included in the request is invalid",
+    );
     refused(
         carol
             .run_aws(
