@@ -143,6 +143,17 @@ fn api_status(err: &ClientError) -> (u16, String) {
     )
 }
 
+/// The `Last-Modified` of `rtrip/doc.txt`.
+async fn dl_last_modified(client: &miniaws_client::Client) -> String {
+    let dl = client
+        .get_object("rtrip", "doc.txt", None, None)
+        .await
+        .unwrap();
+    dl.header("last-modified")
+        .expect("Last-Modified")
+        .to_owned()
+}
+
 async fn round_trips_ranges_and_conditions(backend: Backend) {
     let Some(server) = start(backend).await else {
         return;
@@ -236,6 +247,32 @@ async fn round_trips_ranges_and_conditions(backend: Backend) {
         .unwrap();
     assert_eq!(res.status(), StatusCode::RANGE_NOT_SATISFIABLE);
     assert_eq!(res.headers()["content-range"], "bytes */10");
+    // If-Range: the range while the validator is the object's (its ETag,
+    // or its Last-Modified exactly), else the whole object, 200.
+    let last_modified = dl_last_modified(&alice).await;
+    for (if_range, ranged) in [
+        (etag.as_str(), true),
+        (last_modified.as_str(), true),
+        ("\"0123456789abcdef0123456789abcdef\"", false),
+        (&*format!("W/{etag}"), false),
+        ("Thu, 01 Jan 2015 00:00:00 GMT", false),
+        ("garbage", false),
+    ] {
+        let res = alice
+            .request(reqwest::Method::GET, "/storage/rtrip/doc.txt")
+            .header("range", "bytes=2-4")
+            .header("if-range", if_range)
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = if ranged {
+            (StatusCode::PARTIAL_CONTENT, &b"234"[..])
+        } else {
+            (StatusCode::OK, &b"0123456789"[..])
+        };
+        assert_eq!(res.status(), status, "If-Range: {if_range}");
+        assert_eq!(res.bytes().await.unwrap(), body, "If-Range: {if_range}");
+    }
     // A range inside the 100 MiB object, far from the start.
     let dl = alice
         .get_object("rtrip", "big.bin", Some("bytes=73400320-73400330"), None)

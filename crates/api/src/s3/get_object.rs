@@ -35,6 +35,7 @@ pub(super) async fn handle(
     let version = version_param(input.version_id.as_deref())?;
     let part_number = read_part_number(input.part_number, input.range.is_some())?;
     let options = GetObjectOptions {
+        if_range: None,
         range: range(input.range),
         part_number,
         conditions: conditions(

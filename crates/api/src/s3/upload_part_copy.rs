@@ -34,6 +34,7 @@ pub(super) async fn handle(
         },
     };
     let options = GetObjectOptions {
+        if_range: None,
         range,
         part_number: None,
         conditions: conditions(

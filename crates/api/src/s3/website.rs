@@ -283,6 +283,7 @@ impl Ctx<'_> {
         };
         let options = if with_request {
             GetObjectOptions {
+                if_range: None,
                 range: self
                     .headers
                     .get(header::RANGE)

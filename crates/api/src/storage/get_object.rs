@@ -1,5 +1,5 @@
 //! `GET` and `HEAD /storage/{bucket}/{key...}`: stream an object back, with
-//! `Range` (206/416) and conditional requests (304/412); `x-amz-expiration`
+//! `Range` (206/416, `If-Range` honoured on GET) and conditional requests (304/412); `x-amz-expiration`
 //! when the bucket's lifecycle expires the object (on a 304 too).
 //! `?version_id=` reads that version, and every answer about a version
 //! names it in `x-amz-version-id` (by the S3 endpoint's rule).
@@ -10,8 +10,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use miniaws_core::CoreError;
 use miniaws_core::storage::{
-    Conditions, GetObjectOptions, GetObjectOutput, HeadObjectOutput, ObjectExpiry, ObjectMeta,
-    RangeSpec, VersionId,
+    Conditions, GetObjectOptions, GetObjectOutput, HeadObjectOutput, IfRange, ObjectExpiry,
+    ObjectMeta, RangeSpec, VersionId,
 };
 
 use super::versions::version_param;
@@ -92,6 +92,9 @@ pub(crate) async fn get_object(
             .and_then(RangeSpec::parse),
         part_number: None,
         conditions: conditions(&headers),
+        if_range: headers
+            .get(header::IF_RANGE)
+            .map(|v| IfRange::parse(v.to_str().unwrap_or(""), super::parse_http_date_value)),
         version,
     };
     let out = match state

@@ -167,7 +167,11 @@ pub(crate) fn http_date(t: OffsetDateTime) -> String {
 /// Parses an HTTP date header; a malformed date is ignored, as RFC 9110
 /// requires for conditional headers.
 pub(crate) fn parse_http_date(headers: &HeaderMap, name: &str) -> Option<OffsetDateTime> {
-    let value = headers.get(name)?.to_str().ok()?;
+    parse_http_date_value(headers.get(name)?.to_str().ok()?)
+}
+
+/// An HTTP date (RFC 9110 §5.6.7) as a time.
+pub(crate) fn parse_http_date_value(value: &str) -> Option<OffsetDateTime> {
     let t = httpdate::parse_http_date(value).ok()?;
     let secs = t.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
     OffsetDateTime::from_unix_timestamp(i64::try_from(secs).ok()?).ok()

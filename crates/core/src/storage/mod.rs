@@ -58,7 +58,7 @@ pub use ports::{
     BlobId, BlobStore, BucketLockSet, BucketLookup, ByteStream, ObjectWrite, StorageRepo,
     VersionTags, WrittenBlob, body_error,
 };
-pub use range::{ByteRange, Conditions, RangeSpec};
+pub use range::{ByteRange, Conditions, IfRange, RangeSpec};
 pub use service::{
     BucketCors, BucketWebsite, CommitObject, DeleteOutcome, GetObjectOptions, GetObjectOutput,
     HeadObjectOutput, ListVersionsInput, MetadataDirective, PutObjectInput, StorageService,

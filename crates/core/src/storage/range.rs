@@ -98,6 +98,46 @@ impl RangeSpec {
     }
 }
 
+/// `If-Range` (RFC 9110 §13.1.5): a `Range` that applies only while the
+/// object is the one the client holds part of; otherwise the whole object
+/// is sent (200), so that a resumed download never splices two objects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IfRange {
+    /// A strong entity tag (without its quotes).
+    ETag(String),
+    /// An HTTP date, which must be the object's `Last-Modified` exactly.
+    Date(OffsetDateTime),
+    /// A weak entity tag or a value that is neither: never holds (the RFC
+    /// asks for a strong comparison).
+    Never,
+}
+
+impl IfRange {
+    /// Reads a header value; `date` parses an HTTP date.
+    pub fn parse(value: &str, date: impl Fn(&str) -> Option<OffsetDateTime>) -> Self {
+        let value = value.trim();
+        if let Some(tag) = value
+            .strip_prefix('"')
+            .and_then(|rest| rest.strip_suffix('"'))
+        {
+            return Self::ETag(tag.to_owned());
+        }
+        if value.starts_with("W/") {
+            return Self::Never;
+        }
+        date(value).map_or(Self::Never, Self::Date)
+    }
+
+    /// Whether the object with `etag` and `last_modified` is the one named.
+    pub fn holds(&self, etag: &str, last_modified: OffsetDateTime) -> bool {
+        match self {
+            Self::ETag(tag) => tag == etag,
+            Self::Date(at) => secs(*at) == secs(last_modified),
+            Self::Never => false,
+        }
+    }
+}
+
 /// The conditional request headers of a read (or a copy source).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Conditions {
@@ -178,6 +218,19 @@ impl Conditions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn if_range_holds_for_the_strong_etag_or_the_exact_date() {
+        let at = OffsetDateTime::from_unix_timestamp(1_700_000_000).expect("time");
+        let date = |v: &str| (v == "then").then_some(at);
+        assert!(IfRange::parse("\"abc\"", date).holds("abc", at));
+        assert!(!IfRange::parse("\"abc\"", date).holds("abd", at));
+        assert!(!IfRange::parse("W/\"abc\"", date).holds("abc", at));
+        assert!(IfRange::parse("then", date).holds("x", at));
+        let later = at + time::Duration::seconds(1);
+        assert!(!IfRange::parse("then", date).holds("x", later));
+        assert_eq!(IfRange::parse("junk", date), IfRange::Never);
+    }
 
     /// `None`: header ignored; `Some(Err(()))`: 416; `Some(Ok(range))`.
     type Expected = Option<Result<(u64, u64), ()>>;

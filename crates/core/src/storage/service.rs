@@ -20,7 +20,7 @@ use super::policy::{Access, BucketPolicy, PublicAction, PublicGrant, Reader, S3A
 use super::ports::{
     BlobId, BlobStore, BucketLookup, ByteStream, ObjectWrite, StorageRepo, VersionTags, WrittenBlob,
 };
-use super::range::{ByteRange, Conditions, Evaluation, RangeSpec};
+use super::range::{ByteRange, Conditions, Evaluation, IfRange, RangeSpec};
 use super::tags::Tags;
 use super::website::WebsiteConfiguration;
 use crate::Resource;
@@ -148,6 +148,9 @@ pub struct GetObjectOptions {
     pub part_number: Option<u32>,
     /// Conditional headers.
     pub conditions: Conditions,
+    /// `If-Range`: the `range` is read only while this holds, else the
+    /// whole object (the native API's; S3 has no `If-Range`).
+    pub if_range: Option<IfRange>,
     /// The version to read (`None`: the current one).
     pub version: Option<VersionId>,
 }
@@ -1595,6 +1598,12 @@ impl StorageService {
                 Some(number) => meta.part_range(number)?,
                 None => options
                     .range
+                    .filter(|_| {
+                        options
+                            .if_range
+                            .as_ref()
+                            .is_none_or(|v| v.holds(meta.etag.as_str(), meta.last_modified))
+                    })
                     .map(|spec| spec.resolve(meta.size_bytes))
                     .transpose()?,
             };
@@ -1804,6 +1813,7 @@ impl StorageService {
             .await?;
         ObjectKey::parse(dst_key)?;
         let options = GetObjectOptions {
+            if_range: None,
             range: None,
             part_number: None,
             conditions: conditions.clone(),

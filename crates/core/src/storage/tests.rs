@@ -499,6 +499,7 @@ async fn conditions_and_ranges() {
     };
     let etag = meta.etag.quoted();
     let out = get(GetObjectOptions {
+        if_range: None,
         conditions: Conditions {
             if_none_match: Some(etag.clone()),
             ..Default::default()
@@ -509,6 +510,7 @@ async fn conditions_and_ranges() {
     .unwrap();
     assert!(matches!(out, GetObjectOutput::NotModified(..)));
     let err = get(GetObjectOptions {
+        if_range: None,
         conditions: Conditions {
             if_match: Some("\"other\"".into()),
             ..Default::default()
@@ -520,6 +522,7 @@ async fn conditions_and_ranges() {
     .unwrap();
     assert!(matches!(err, CoreError::PreconditionFailed(_)));
     let out = get(GetObjectOptions {
+        if_range: None,
         range: RangeSpec::parse("bytes=2-4"),
         conditions: Conditions {
             if_match: Some(etag),
@@ -538,6 +541,7 @@ async fn conditions_and_ranges() {
         GetObjectOutput::NotModified(..) => panic!("expected a body"),
     }
     let err = get(GetObjectOptions {
+        if_range: None,
         range: RangeSpec::parse("bytes=10-"),
         ..Default::default()
     })
