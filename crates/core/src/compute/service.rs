@@ -1087,6 +1087,24 @@ impl ComputeService {
                 let now = self.repo.get(caller.user_id, id).await?;
                 Err(now.illegal("read the stats of"))
             }
+            // Docker answers a container that stopped during the sample
+            // with a sample of zeros, not an error: no running container
+            // has no memory limit at all.
+            Ok(sample) if sample.memory_limit_bytes == 0 => {
+                let now = self.repo.get(caller.user_id, id).await?;
+                Err(if now.state == InstanceState::Running {
+                    CoreError::conflict(
+                        ConflictKind::InvalidState,
+                        format!(
+                            "cannot read the stats of instance {} ({}): its container stopped \
+                             while it was sampled",
+                            now.name, now.id
+                        ),
+                    )
+                } else {
+                    now.illegal("read the stats of")
+                })
+            }
             other => other,
         }
     }
