@@ -241,6 +241,16 @@ async fn changes_behind_our_back_are_reflected() {
     );
     let (status, _, message) = api_err(client.start_instance(removed.id).await);
     assert_eq!(status, 409, "{message}");
+    // The failed start leaves the reason as it was, not "interrupted".
+    let r = client.get_instance(removed.id).await.expect("get");
+    assert_eq!(r.state, "ERROR");
+    assert!(
+        r.state_reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("container disappeared"),
+        "{r:?}"
+    );
 }
 
 #[tokio::test]

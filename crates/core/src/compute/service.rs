@@ -912,6 +912,9 @@ impl ComputeService {
                 settle(&mut inst, Some(&info));
             }
             Err(CoreError::NotFound { .. }) => {
+                // Settled from what it was, not from STARTING: a STARTING
+                // row without a container reads as an interrupted launch.
+                (inst.state, inst.state_reason) = previous;
                 settle(&mut inst, None);
                 self.save(&mut inst).await?;
                 return Err(CoreError::conflict(
