@@ -1147,6 +1147,11 @@ def code_of(call, **kw):
     raise SystemExit(f"{call} succeeded")
 
 assert code_of(ec2.run_instances, ImageId=IMAGE, MinCount=1, MaxCount=1, DryRun=True) == "DryRunOperation"
+# DryRun checks the values first: a bad port or token is not "would succeed".
+ports = [{"ResourceType": "instance", "Tags": [{"Key": "miniaws:ports", "Value": "99999"}]}]
+assert code_of(ec2.run_instances, ImageId=IMAGE, MinCount=1, MaxCount=1, DryRun=True, TagSpecifications=ports) == "InvalidParameterValue"
+assert code_of(ec2.run_instances, ImageId=IMAGE, MinCount=1, MaxCount=1, DryRun=True, ClientToken="x" * 65) == "InvalidParameterValue"
+assert code_of(ec2.run_instances, ImageId=IMAGE, MinCount=1, MaxCount=1, ClientToken="") == "InvalidParameterValue"
 cmd = [{"ResourceType": "instance", "Tags": [{"Key": "miniaws:command", "Value": "sleep 3600"}]}]
 r = ec2.run_instances(ImageId=IMAGE, MinCount=4, MaxCount=4, InstanceType="t3.nano", TagSpecifications=cmd, ClientToken="boto-1")
 ids = [i["InstanceId"] for i in r["Instances"]]

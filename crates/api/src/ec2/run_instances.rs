@@ -181,10 +181,9 @@ pub async fn handle(ctx: Ec2Context<'_>) -> Result<String, Ec2Error> {
             (id, request)
         })
         .collect();
-    if p.bool("DryRun")? {
-        return Err(dry_run());
-    }
-    let token = match p.get("ClientToken").filter(|t| !t.is_empty()) {
+    // An empty token is refused as a malformed one is: taking it for no
+    // token would make a launch the client meant to be idempotent not so.
+    let token = match p.get("ClientToken") {
         None => None,
         Some(token) => {
             let digest = hex::encode(Sha256::digest(p.without("ClientToken").as_bytes()));
@@ -194,6 +193,15 @@ pub async fn handle(ctx: Ec2Context<'_>) -> Result<String, Ec2Error> {
             )
         }
     };
+    // DryRun answers for a request a launch would take up (its values
+    // checked as a launch checks them first); whether the image is here
+    // and the name free is for the launch to find.
+    if p.bool("DryRun")? {
+        for (_, request) in &requests {
+            miniaws_core::compute::check_launch_request(request).map_err(from_core)?;
+        }
+        return Err(dry_run());
+    }
     let launched = launch(&ctx, requests, &image, token).await?;
     let mut w = XmlWriter::response("RunInstances", &ctx.request_id);
     let reservation = launched

@@ -22,6 +22,7 @@ pub use ports::{
 };
 pub use service::{
     ComputeService, ComputeSettings, DEFAULT_PAGE_SIZE, InstancePage, MAX_PAGE_SIZE,
+    check_launch_request,
 };
 pub use tags::{
     COMMAND_TAG, Labels, MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS, MAX_TAGS, MINIAWS_PREFIX,

@@ -133,6 +133,37 @@ fn docker_not_configured() -> CoreError {
 }
 
 /// Brings `inst` in line with what the runtime says about its container.
+/// Checks a launch request on its own (its name, image reference, ports,
+/// environment, command, tags and type), as a launch does before it looks
+/// at anything else: what EC2's `DryRun` answers for.
+///
+/// # Errors
+/// `InvalidInput` naming the first value that is wrong.
+pub fn check_launch_request(request: &LaunchRequest) -> CoreResult<()> {
+    checked_request(request).map(|_| ())
+}
+
+/// [`check_launch_request`], with what it parsed.
+fn checked_request(
+    request: &LaunchRequest,
+) -> CoreResult<(InstanceName, Vec<PortMapping>, InstanceType)> {
+    let name = InstanceName::parse(&request.name)?;
+    validate_image(&request.image)?;
+    let ports = PortMapping::parse_list(&request.ports)?;
+    validate_env(&request.env)?;
+    if let Some(cmd) = &request.command {
+        validate_command(cmd)?;
+    }
+    validate_tags(&request.tags)?;
+    let itype = instance_type(
+        request
+            .instance_type
+            .as_deref()
+            .unwrap_or(DEFAULT_INSTANCE_TYPE),
+    )?;
+    Ok((name, ports, itype))
+}
+
 fn settle(inst: &mut Instance, info: Option<&ContainerInfo>) {
     match info {
         None => {
@@ -362,20 +393,7 @@ impl ComputeService {
         request: LaunchRequest,
         origin: Option<LaunchOrigin>,
     ) -> CoreResult<Instance> {
-        let name = InstanceName::parse(&request.name)?;
-        validate_image(&request.image)?;
-        let ports = PortMapping::parse_list(&request.ports)?;
-        validate_env(&request.env)?;
-        if let Some(cmd) = &request.command {
-            validate_command(cmd)?;
-        }
-        validate_tags(&request.tags)?;
-        let itype = instance_type(
-            request
-                .instance_type
-                .as_deref()
-                .unwrap_or(DEFAULT_INSTANCE_TYPE),
-        )?;
+        let (name, ports, itype) = checked_request(&request)?;
         let driver = self.driver()?.clone();
         let (nano_cpus, memory_bytes) = self.limits(&driver, &itype).await?;
         driver.ensure_image(&request.image).await?;
