@@ -606,6 +606,12 @@ fn native_cases(alice_key_id: &str) -> Vec<Native> {
         native("launch, env value a number", "POST", "/instances")
             .json(launch(r#""env":{"A":5}"#))
             .fails(400, "INVALID_INPUT", "env.A: invalid type: integer `5`"),
+        native("launch, env key given twice", "POST", "/instances")
+            .json(launch(r#""env":{"A":"1","A":"2"}"#))
+            .fails(400, "INVALID_INPUT", "duplicate key `A`"),
+        native("launch, tag key given twice", "POST", "/instances")
+            .json(launch(r#""tags":{"t":"1","t":"2"}"#))
+            .fails(400, "INVALID_INPUT", "duplicate key `t`"),
         native("launch, env name with =", "POST", "/instances")
             .json(launch(r#""env":{"A=B":"x"}"#))
             .fails(400, "INVALID_INPUT", "environment variable name \"A=B\""),

@@ -184,6 +184,20 @@ async fn ec2_tags(backend: Backend) {
             .expect_err(bad);
         assert_eq!(err.status(), Some(StatusCode::BAD_REQUEST), "{bad}: {err}");
     }
+    // A key given twice: which value was meant is not the server's guess.
+    let twice = native
+        .request(
+            reqwest::Method::PATCH,
+            &format!("/instances/{}/tags", inst.id),
+        )
+        .header("content-type", "application/json")
+        .body(r#"{"x":"1","x":null}"#)
+        .send()
+        .await
+        .expect("the server answers");
+    assert_eq!(twice.status(), StatusCode::BAD_REQUEST);
+    let text = twice.text().await.expect("body");
+    assert!(text.contains("duplicate key `x`"), "{text}");
     let (bob_native, _) = server.user("tags-carol").await;
     let err = bob_native
         .tag_instance(inst.id, &TagPatch::from([("x".to_owned(), None)]))

@@ -194,9 +194,46 @@ fn port_specs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> 
     d.deserialize_option(PortsVisitor { in_list: false })
 }
 
-/// Reads null as an empty map.
+/// Reads null as an empty map; a key given twice is an error.
 fn null_as_empty<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
-    Ok(Option::<BTreeMap<String, String>>::deserialize(d)?.unwrap_or_default())
+    Ok(Option::<UniqueKeys<String>>::deserialize(d)?
+        .map(|u| u.0)
+        .unwrap_or_default())
+}
+
+/// A JSON object read into a map, refusing a key given twice (`{"A":"1",
+/// "A":"2"}`): serde's maps keep the last silently, and which of two
+/// values a client meant is not the server's to guess.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UniqueKeys<V>(pub BTreeMap<String, V>);
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for UniqueKeys<V> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct UniqueVisitor<V>(std::marker::PhantomData<V>);
+
+        impl<'de, V: Deserialize<'de>> Visitor<'de> for UniqueVisitor<V> {
+            type Value = UniqueKeys<V>;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object whose keys are all different")
+            }
+
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = BTreeMap::new();
+                while let Some((key, value)) = map.next_entry::<String, V>()? {
+                    if out.contains_key(&key) {
+                        return Err(de::Error::custom(format_args!(
+                            "duplicate key `{key}`: give each key once"
+                        )));
+                    }
+                    out.insert(key, value);
+                }
+                Ok(UniqueKeys(out))
+            }
+        }
+
+        d.deserialize_map(UniqueVisitor(std::marker::PhantomData))
+    }
 }
 
 /// One port of an instance.
@@ -421,6 +458,23 @@ pub enum ExecEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_given_twice_is_refused() {
+        let err =
+            serde_json::from_str::<ExecCommand>(r#"{"command":"true","env":{"X":"1","X":"2"}}"#)
+                .unwrap_err();
+        assert!(err.to_string().contains("duplicate key `X`"), "{err}");
+        let patch: UniqueKeys<Option<String>> =
+            serde_json::from_str(r#"{"a":"1","b":null}"#).expect("distinct keys");
+        assert_eq!(patch.0.len(), 2);
+        assert!(
+            serde_json::from_str::<UniqueKeys<Option<String>>>(r#"{"a":"1","a":null}"#).is_err()
+        );
+        let env: LaunchInstance =
+            serde_json::from_str(r#"{"name":"n","image":"i","env":null}"#).expect("null env");
+        assert!(env.env.is_empty());
+    }
 
     fn launch(json: &str) -> Result<LaunchInstance, String> {
         serde_json::from_str(json).map_err(|e| e.to_string())

@@ -6,7 +6,7 @@
 
 use axum::extract::State;
 use miniaws_core::compute::Labels;
-use miniaws_wire::{Instance, TagPatch};
+use miniaws_wire::{Instance, UniqueKeys};
 
 use super::parse_id;
 use crate::auth::Auth;
@@ -20,7 +20,7 @@ pub(crate) async fn tag_instance(
     State(state): State<AppState>,
     Auth(caller): Auth,
     Path(id): Path<String>,
-    Json(patch): Json<TagPatch>,
+    Json(UniqueKeys(patch)): Json<UniqueKeys<Option<String>>>,
 ) -> Result<Data<Instance>, ApiError> {
     let id = parse_id(&id)?;
     let instance = state
