@@ -22,8 +22,37 @@ pub struct Auth(pub Caller);
 #[derive(Debug, Clone, Copy)]
 pub struct MaybeAuth(pub Option<Caller>);
 
-/// The API key presented by a request: `X-API-Key`, else `Authorization: Bearer`.
+/// The API key presented by a request: `X-API-Key`, else `Authorization:
+/// Bearer`. Two keys (the header twice, or both headers naming different
+/// keys) are refused rather than one picked: which caller is meant is not
+/// the server's guess.
 fn presented_key(parts: &Parts) -> Result<Option<&str>, ApiError> {
+    if parts
+        .headers
+        .get_all(API_KEY_HEADER)
+        .iter()
+        .nth(1)
+        .is_some()
+    {
+        return Err(ApiError::bad_request(
+            "the request carries the X-API-Key header more than once: send one key",
+        ));
+    }
+    let api_key = api_key_header(parts)?;
+    let bearer = bearer_token(parts);
+    match (api_key, bearer) {
+        (Some(key), Some(Ok(token))) if key != token => Err(ApiError::bad_request(
+            "the request carries two different keys (X-API-Key and Authorization: Bearer): \
+             send one",
+        )),
+        (Some(key), _) => Ok(Some(key)),
+        (None, Some(token)) => token.map(Some),
+        (None, None) => Ok(None),
+    }
+}
+
+/// The key of the `X-API-Key` header, if there is one.
+fn api_key_header(parts: &Parts) -> Result<Option<&str>, ApiError> {
     if let Some(value) = parts.headers.get(API_KEY_HEADER) {
         let key = value
             .to_str()
@@ -36,26 +65,31 @@ fn presented_key(parts: &Parts) -> Result<Option<&str>, ApiError> {
         }
         return Ok(Some(key));
     }
-    if let Some(value) = parts.headers.get(AUTHORIZATION) {
-        let value = value
-            .to_str()
-            .map_err(|_| unauthorized("the Authorization header is not valid text"))?
-            .trim();
-        let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
-        if !scheme.eq_ignore_ascii_case("bearer") {
-            return Err(unauthorized(
-                "unsupported Authorization scheme: use `Authorization: Bearer <key>` or `X-API-Key: <key>`",
-            ));
-        }
-        let token = token.trim();
-        if token.is_empty() {
-            return Err(unauthorized(
-                "`Authorization: Bearer` carries no key: send `Authorization: Bearer <key>`",
-            ));
-        }
-        return Ok(Some(token));
-    }
     Ok(None)
+}
+
+/// The key of the `Authorization: Bearer` header, if there is one (an
+/// error when the header is there but no bearer key).
+fn bearer_token(parts: &Parts) -> Option<Result<&str, ApiError>> {
+    let value = parts.headers.get(AUTHORIZATION)?;
+    let Ok(value) = value.to_str().map(str::trim) else {
+        return Some(Err(unauthorized(
+            "the Authorization header is not valid text",
+        )));
+    };
+    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Some(Err(unauthorized(
+            "unsupported Authorization scheme: use `Authorization: Bearer <key>` or `X-API-Key: <key>`",
+        )));
+    }
+    let token = token.trim();
+    if token.is_empty() {
+        return Some(Err(unauthorized(
+            "`Authorization: Bearer` carries no key: send `Authorization: Bearer <key>`",
+        )));
+    }
+    Some(Ok(token))
 }
 
 fn unauthorized(message: &str) -> ApiError {

@@ -410,6 +410,12 @@ fn native_cases(alice_key_id: &str) -> Vec<Native> {
         native("no key", "GET", "/auth/whoami")
             .by(Who::Nobody)
             .fails(401, "UNAUTHORIZED", "missing API key"),
+        native("X-API-Key twice", "GET", "/auth/whoami")
+            .header("x-api-key", "mk_anotherkeyanotherkeyanother")
+            .fails(400, "INVALID_INPUT", "X-API-Key header more than once"),
+        native("X-API-Key and another Bearer key", "GET", "/auth/whoami")
+            .header("authorization", "Bearer mk_anotherkeyanotherkeyanother")
+            .fails(400, "INVALID_INPUT", "two different keys"),
         // --- identity: paths and queries
         native("/auth/keys: zero limit", "GET", "/auth/keys?limit=0").fails(
             400,
