@@ -152,6 +152,19 @@ pub struct GlobalArgs {
     /// Show each HTTP exchange on stderr (secrets redacted)
     #[arg(long, short = 'v', global = true, help_heading = "Global options")]
     pub verbose: bool,
+    /// Seconds to wait for the server's answer to a quick call (a listing,
+    /// a show, a key or bucket change) before giving up; launches, stops,
+    /// exec, uploads and downloads take as long as their work
+    #[arg(
+        long,
+        env = "MINIAWS_TIMEOUT",
+        global = true,
+        value_name = "SECS",
+        default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(1..),
+        help_heading = "Global options"
+    )]
+    pub timeout: u64,
 }
 
 /// The command groups.

@@ -81,7 +81,8 @@ impl Ctx {
     /// # Errors
     /// When the endpoint is not a valid URL.
     pub fn anonymous(&self) -> Result<Client> {
-        let client = Client::new(&self.endpoint())?;
+        let client = Client::new(&self.endpoint())?
+            .with_answer_timeout(std::time::Duration::from_secs(self.global.timeout));
         Ok(if self.global.verbose {
             let stderr_tty = self.out.stderr_tty;
             client.with_trace(move |line| {

@@ -187,6 +187,37 @@ async fn error_paths_say_what_to_do() {
         format!("error: cannot reach miniaws at {dead} — is `miniaws serve` running?")
     );
 
+    // A server that takes the connection and never answers: reported
+    // once the answer timeout passes, not waited for forever.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("a listener");
+    let silent_url = format!("http://{}", silent.local_addr().expect("address"));
+    let started = std::time::Instant::now();
+    let out = cloud_bare(env.home.path())
+        .args([
+            "--endpoint",
+            &silent_url,
+            "-k",
+            "mk_whatever",
+            "--timeout",
+            "1",
+        ])
+        .args(["compute", "list"])
+        .output()
+        .expect("runs");
+    let err = assert_failure(&["compute", "list"], &out, 1);
+    assert!(
+        err.contains(&format!(
+            "miniaws at {silent_url} did not answer within 1 s"
+        )),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "gave up after {:?}",
+        started.elapsed()
+    );
+    drop(silent);
+
     // No key at all, then a bad key.
     let err = env.fails(&["auth", "keys", "list"], 1);
     assert!(

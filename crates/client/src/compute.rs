@@ -100,7 +100,7 @@ impl Client {
         let mut attempt = 0;
         loop {
             let request = self
-                .request(Method::POST, "/instances")
+                .request_unbounded(Method::POST, "/instances")
                 .header("Idempotency-Key", key)
                 .json(launch);
             match self.send_json(request).await {
@@ -167,7 +167,7 @@ impl Client {
     }
 
     async fn instance_action(&self, id: Uuid, action: &str) -> Result<Instance, ClientError> {
-        self.send_json(self.request(Method::POST, &format!("/instances/{id}/{action}")))
+        self.send_json(self.request_unbounded(Method::POST, &format!("/instances/{id}/{action}")))
             .await
     }
 
@@ -200,7 +200,7 @@ impl Client {
     /// # Errors
     /// `Api` 404; 503.
     pub async fn terminate_instance(&self, id: Uuid) -> Result<Instance, ClientError> {
-        self.send_json(self.request(Method::DELETE, &format!("/instances/{id}")))
+        self.send_json(self.request_unbounded(Method::DELETE, &format!("/instances/{id}")))
             .await
     }
 
@@ -257,7 +257,7 @@ impl Client {
             ..options.clone()
         };
         let res = self
-            .send(self.request(
+            .send(self.request_unbounded(
                 Method::GET,
                 &format!("/instances/{id}/logs{}", options.query()),
             ))
@@ -276,7 +276,7 @@ impl Client {
         options: &LogsOptions,
     ) -> Result<impl Stream<Item = Result<Bytes, ClientError>> + use<>, ClientError> {
         let res = self
-            .send(self.request(
+            .send(self.request_unbounded(
                 Method::GET,
                 &format!("/instances/{id}/logs{}", options.query()),
             ))
@@ -297,7 +297,7 @@ impl Client {
         command: &ExecCommand,
     ) -> Result<ExecResult, ClientError> {
         self.send_json(
-            self.request(Method::POST, &format!("/instances/{id}/exec"))
+            self.request_unbounded(Method::POST, &format!("/instances/{id}/exec"))
                 .json(command),
         )
         .await
@@ -320,7 +320,7 @@ impl Client {
     ) -> Result<impl Stream<Item = Result<ExecUpdate, ClientError>> + use<>, ClientError> {
         let res = self
             .send(
-                self.request(Method::POST, &format!("/instances/{id}/exec"))
+                self.request_unbounded(Method::POST, &format!("/instances/{id}/exec"))
                     .header(reqwest::header::ACCEPT, "application/x-ndjson")
                     .json(command),
             )

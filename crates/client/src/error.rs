@@ -23,6 +23,14 @@ pub enum ClientError {
         /// The server's message.
         message: String,
     },
+    /// The server took the request and did not answer in time.
+    #[error("miniaws at {endpoint} did not answer within {secs} s — is it stopped or overloaded?")]
+    TimedOut {
+        /// The endpoint asked.
+        endpoint: String,
+        /// The answer timeout, in seconds.
+        secs: u64,
+    },
     /// The connection failed mid-exchange.
     #[error("transport error: {0}")]
     Transport(String),

@@ -35,6 +35,11 @@ use std::time::{Duration, Instant};
 /// Receives one line per traced HTTP event (see [`Client::with_trace`]).
 pub type TraceHook = Arc<dyn Fn(&str) + Send + Sync>;
 
+/// How long a quick call (a read, a listing, a key or bucket change) waits
+/// for its whole answer by default: a server that accepted the connection
+/// and never answers (stopped, wedged) is reported, not waited for forever.
+pub const DEFAULT_ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// A connection to one Mini AWS server, optionally with an API key.
 #[derive(Clone)]
 pub struct Client {
@@ -42,6 +47,7 @@ pub struct Client {
     endpoint: String,
     api_key: Option<String>,
     trace: Option<TraceHook>,
+    answer_timeout: Duration,
 }
 
 impl std::fmt::Debug for Client {
@@ -81,7 +87,19 @@ impl Client {
             endpoint: endpoint.trim_end_matches('/').to_owned(),
             api_key: None,
             trace: None,
+            answer_timeout: DEFAULT_ANSWER_TIMEOUT,
         })
+    }
+
+    /// The same client, waiting at most `timeout` for the whole answer to
+    /// a quick call ([`DEFAULT_ANSWER_TIMEOUT`] by default). Calls whose
+    /// answer takes as long as their work (launch, stop, start, reboot,
+    /// terminate, exec, uploads, downloads, logs) are not bounded by it:
+    /// the server bounds them (see [`Client::request_unbounded`]).
+    #[must_use]
+    pub fn with_answer_timeout(mut self, timeout: Duration) -> Self {
+        self.answer_timeout = timeout;
+        self
     }
 
     /// The same client, reporting every HTTP exchange (request line and
@@ -105,8 +123,19 @@ impl Client {
         &self.endpoint
     }
 
-    /// A request to `path` (starting with `/`), with the key if one is set.
+    /// A request to `path` (starting with `/`), with the key if one is set,
+    /// whose whole answer must come within the answer timeout (see
+    /// [`Client::with_answer_timeout`]).
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.request_unbounded(method, path)
+            .timeout(self.answer_timeout)
+    }
+
+    /// [`Client::request`] without the answer timeout, for a call whose
+    /// answer takes as long as its work: a launch (which may pull an
+    /// image), a stop (the grace period), exec, an upload or a download,
+    /// a followed log. The server bounds those.
+    pub fn request_unbounded(&self, method: Method, path: &str) -> RequestBuilder {
         let mut req = self
             .http
             .request(method, format!("{}{}", self.endpoint, path));
@@ -190,7 +219,12 @@ impl Client {
     }
 
     pub(crate) fn transport_error(&self, e: reqwest::Error) -> ClientError {
-        if e.is_connect() {
+        if e.is_timeout() && !e.is_connect() {
+            ClientError::TimedOut {
+                endpoint: self.endpoint.clone(),
+                secs: self.answer_timeout.as_secs(),
+            }
+        } else if e.is_connect() {
             ClientError::Connect {
                 endpoint: self.endpoint.clone(),
                 message: e.to_string(),

@@ -212,7 +212,7 @@ impl Client {
         content_type: Option<&str>,
     ) -> reqwest::RequestBuilder {
         let mut req = self
-            .request(Method::PUT, &object_path(bucket, key))
+            .request_unbounded(Method::PUT, &object_path(bucket, key))
             .body(body);
         if let Some(len) = content_length {
             req = req.header(CONTENT_LENGTH, len);
@@ -245,7 +245,7 @@ impl Client {
             source.push_str(&encode_key(v));
         }
         let mut req = self
-            .request(Method::PUT, &object_path(bucket, key))
+            .request_unbounded(Method::PUT, &object_path(bucket, key))
             .header("x-amz-copy-source", source)
             .header(CONTENT_LENGTH, 0);
         if if_absent {
@@ -325,7 +325,7 @@ impl Client {
         if_none_match: Option<&str>,
     ) -> Result<ObjectDownload, ClientError> {
         let mut req = self
-            .request(Method::GET, &object_path(bucket, key))
+            .request_unbounded(Method::GET, &object_path(bucket, key))
             .query(&version_query(version_id));
         if let Some(r) = range {
             req = req.header("range", r);
