@@ -188,14 +188,19 @@ pub async fn targets(ctx: &Ec2Context<'_>, extra: &[&str]) -> Result<Vec<Instanc
 }
 
 /// The EC2 answer to an error of a state change of `inst`: an instance
-/// gone between the lookup and the change is named by its EC2 id (the
-/// service names it by its UUID, which EC2 clients never see).
+/// gone between the lookup and the change is named by its EC2 id, and so
+/// is the instance of a refused transition (the service names it by its
+/// UUID, which EC2 clients never see).
 pub fn change_error(inst: &Instance) -> impl Fn(CoreError) -> Ec2Error + '_ {
     move |e| match e {
         CoreError::NotFound {
             resource: miniaws_core::Resource::Instance,
             ..
         } => Ec2Error::ids_not_found(&[inst.ec2_id().to_string()]),
+        CoreError::Conflict { kind, message } => from_core(CoreError::Conflict {
+            kind,
+            message: message.replace(&inst.id.to_string(), inst.ec2_id().as_str()),
+        }),
         other => from_core(other),
     }
 }
@@ -307,6 +312,19 @@ pub(crate) mod tests {
             updated_at: at,
             deleted_at: None,
         }
+    }
+
+    #[test]
+    fn a_refused_change_names_the_instance_by_its_ec2_id() {
+        let inst = sample();
+        let refused = change_error(&inst)(inst.illegal("start"));
+        assert_eq!(refused.code, "IncorrectInstanceState");
+        assert!(
+            refused.message.contains("i-0123abcd456789acd")
+                && !refused.message.contains(&inst.id.to_string()),
+            "{}",
+            refused.message
+        );
     }
 
     #[test]
