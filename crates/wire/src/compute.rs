@@ -215,7 +215,7 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for UniqueKeys<V> {
             type Value = UniqueKeys<V>;
 
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an object whose keys are all different")
+                f.write_str("a map (an object whose keys are all different)")
             }
 
             fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
