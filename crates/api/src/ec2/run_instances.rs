@@ -101,6 +101,31 @@ fn read_tags(ctx: &Ec2Context<'_>) -> Result<Tagged, Ec2Error> {
     Ok(out)
 }
 
+/// What a `ClientToken` retry is compared by: the launch the request asks
+/// for, not its text, so a retry that spells the same launch otherwise (the
+/// default type given explicitly, the tags in another order or another
+/// `TagSpecification`) is a retry, as on EC2, and not
+/// `IdempotentParameterMismatch`.
+fn launch_digest(
+    image: &str,
+    min: i64,
+    max: i64,
+    instance_type: Option<&str>,
+    tagged: &Tagged,
+) -> String {
+    let canonical = serde_json::json!({
+        "image": image,
+        "min": min,
+        "max": max,
+        "type": instance_type.unwrap_or(miniaws_core::compute::DEFAULT_INSTANCE_TYPE),
+        "name": tagged.name,
+        "ports": tagged.ports,
+        "command": tagged.command,
+        "tags": tagged.tags,
+    });
+    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+}
+
 /// Launches the requests, all or nothing; the image's absence in EC2's
 /// words.
 async fn launch(
@@ -186,7 +211,7 @@ pub async fn handle(ctx: Ec2Context<'_>) -> Result<String, Ec2Error> {
     let token = match p.get("ClientToken") {
         None => None,
         Some(token) => {
-            let digest = hex::encode(Sha256::digest(p.without("ClientToken").as_bytes()));
+            let digest = launch_digest(&image, min, max, instance_type.as_deref(), &tagged);
             Some(
                 ClientToken::new(token, digest)
                     .map_err(|e| Ec2Error::invalid_value(e.to_string()))?,
