@@ -219,14 +219,14 @@ async fn changes_behind_our_back_are_reflected() {
 
     let k = wait_for(&client, killed.id, 10, "STOPPED", |i| i.state == "STOPPED").await;
     assert_eq!(k.exit_code, Some(137));
-    let r = wait_for(&client, removed.id, 10, "ERROR", |i| i.state == "ERROR").await;
-    assert!(
-        r.state_reason
+    let disappeared = |i: &miniaws_client::Instance| {
+        i.state_reason
             .as_deref()
             .unwrap_or("")
-            .contains("container disappeared"),
-        "{r:?}"
-    );
+            .contains("container disappeared")
+    };
+    let r = wait_for(&client, removed.id, 10, "ERROR", |i| i.state == "ERROR").await;
+    assert!(disappeared(&r), "{r:?}");
     let e = wait_for(&client, exits.id, 10, "STOPPED", |i| i.state == "STOPPED").await;
     assert_eq!(e.exit_code, Some(3));
     assert!(
@@ -244,13 +244,7 @@ async fn changes_behind_our_back_are_reflected() {
     // The failed start leaves the reason as it was, not "interrupted".
     let r = client.get_instance(removed.id).await.expect("get");
     assert_eq!(r.state, "ERROR");
-    assert!(
-        r.state_reason
-            .as_deref()
-            .unwrap_or("")
-            .contains("container disappeared"),
-        "{r:?}"
-    );
+    assert!(disappeared(&r), "{r:?}");
 }
 
 #[tokio::test]

@@ -206,6 +206,31 @@ async fn put_signed_payload(
     req.send().await.expect("the server answers")
 }
 
+/// Asserts that `res` was refused with `status` and the S3 error `code`,
+/// and that nothing was stored at `key` of the `chunked` bucket.
+async fn assert_refused_and_absent(
+    s3: &aws_sdk_s3::Client,
+    res: reqwest::Response,
+    status: u16,
+    code: &str,
+    key: &str,
+) {
+    assert_eq!(res.status().as_u16(), status, "{key}");
+    let text = res.text().await.expect("error body");
+    assert!(
+        text.contains(&format!("<Code>{code}</Code>")),
+        "{key}: {text}"
+    );
+    let err = s3
+        .head_object()
+        .bucket("chunked")
+        .key(key)
+        .send()
+        .await
+        .expect_err("a refused upload leaves nothing");
+    assert_eq!(common::code_of(&err).1, 404, "{key}");
+}
+
 #[tokio::test]
 async fn aws_chunked_bodies_signed_and_with_trailers() {
     let Some(server) = TestServer::start(Backend::Sqlite).await else {
@@ -264,17 +289,7 @@ async fn aws_chunked_bodies_signed_and_with_trailers() {
         true,
     )
     .await;
-    assert_eq!(res.status().as_u16(), 403);
-    let text = res.text().await.expect("error body");
-    assert!(text.contains("SignatureDoesNotMatch"), "{text}");
-    let err = s3
-        .head_object()
-        .bucket("chunked")
-        .key("tampered.bin")
-        .send()
-        .await
-        .expect_err("a tampered upload leaves nothing");
-    assert_eq!(common::code_of(&err).1, 404);
+    assert_refused_and_absent(&s3, res, 403, "SignatureDoesNotMatch", "tampered.bin").await;
 
     // Unsigned payload with a CRC32 trailer: verified, stored, returned.
     let res = put_unsigned_trailer(
@@ -325,17 +340,7 @@ async fn aws_chunked_bodies_signed_and_with_trailers() {
         crc32_ieee(&data) ^ 1,
     )
     .await;
-    assert_eq!(res.status().as_u16(), 400);
-    let text = res.text().await.expect("error body");
-    assert!(text.contains("BadDigest"), "{text}");
-    let err = s3
-        .head_object()
-        .bucket("chunked")
-        .key("bad-trailer.bin")
-        .send()
-        .await
-        .expect_err("nothing stored");
-    assert_eq!(common::code_of(&err).1, 404);
+    assert_refused_and_absent(&s3, res, 400, "BadDigest", "bad-trailer.bin").await;
 
     // A signed payload whose bytes are not the ones signed (the SHA-256
     // of other bytes): S3's `XAmzContentSHA256Mismatch`, nothing stored;
@@ -349,20 +354,7 @@ async fn aws_chunked_bodies_signed_and_with_trailers() {
         &sha256_hex(b"other bytes"),
     )
     .await;
-    assert_eq!(res.status().as_u16(), 400);
-    let text = res.text().await.expect("error body");
-    assert!(
-        text.contains("<Code>XAmzContentSHA256Mismatch</Code>"),
-        "{text}"
-    );
-    let err = s3
-        .head_object()
-        .bucket("chunked")
-        .key("sha.bin")
-        .send()
-        .await
-        .expect_err("nothing stored");
-    assert_eq!(common::code_of(&err).1, 404);
+    assert_refused_and_absent(&s3, res, 400, "XAmzContentSHA256Mismatch", "sha.bin").await;
     let res = put_signed_payload(
         &endpoint,
         &host,
