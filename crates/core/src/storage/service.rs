@@ -883,9 +883,7 @@ impl StorageService {
             })?;
         // The parts of the uploads that were in progress in it.
         for blob in part_blobs {
-            if let Err(e) = self.blobs.delete(blob).await {
-                tracing::warn!(blob_id = %blob, error = %e, "could not remove a blob; the start-up sweep will");
-            }
+            self.discard(blob).await;
         }
         tracing::info!(bucket = %name, "bucket deleted");
         Ok(())
