@@ -7,6 +7,7 @@
 //! server never names a backend type.
 
 mod complete;
+mod conditional_delete;
 mod connect;
 mod error;
 mod hot;

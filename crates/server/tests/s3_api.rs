@@ -560,56 +560,80 @@ async fn objects(s3: &Client, bucket: &str) {
         .await
         .expect("DeleteObjects quiet");
     assert!(out.deleted().is_empty(), "quiet mode lists no successes");
-    // An entry with an ETag condition is refused, never deleted regardless
-    // of it; the other entries of the request are deleted.
-    for key in ["cond", "plain"] {
-        s3.put_object()
+    // Entries with an ETag are conditional deletes: another ETag is that
+    // entry's PreconditionFailed (kept), a missing key's NoSuchKey, the
+    // current ETag or `*` deletes; a directory bucket's Size condition is
+    // NotImplemented (kept, never deleted regardless of it); the entries
+    // without a condition are deleted.
+    let mut etags = std::collections::HashMap::new();
+    for key in ["stale", "current", "star", "sized", "plain"] {
+        let put = s3
+            .put_object()
             .bucket(&other)
             .key(key)
             .body(ByteStream::from_static(b"keep me"))
             .send()
             .await
             .expect("put");
+        etags.insert(key, put.e_tag().expect("etag").to_owned());
     }
+    let entry = |key: &str, etag: Option<&str>| {
+        ObjectIdentifier::builder()
+            .key(key)
+            .set_e_tag(etag.map(str::to_owned))
+            .build()
+            .expect("id")
+    };
     let out = s3
         .delete_objects()
         .bucket(&other)
         .delete(
             Delete::builder()
+                .objects(entry("stale", Some("\"0123456789abcdef0123456789abcdef\"")))
+                .objects(entry("current", Some(&etags["current"])))
+                // Unquoted, as some clients send it.
+                .objects(entry("star", Some("*")))
+                .objects(entry("missing", Some(&etags["plain"])))
                 .objects(
                     ObjectIdentifier::builder()
-                        .key("cond")
-                        .e_tag("\"0123456789abcdef0123456789abcdef\"")
+                        .key("sized")
+                        .size(7)
                         .build()
                         .expect("id"),
                 )
-                .objects(
-                    ObjectIdentifier::builder()
-                        .key("plain")
-                        .build()
-                        .expect("id"),
-                )
+                .objects(entry("plain", None))
                 .build()
                 .expect("delete"),
         )
         .send()
         .await
-        .expect("DeleteObjects with a condition");
-    let errors: Vec<_> = out
+        .expect("DeleteObjects with conditions");
+    let mut errors: Vec<_> = out
         .errors()
         .iter()
         .map(|e| (e.key().unwrap_or_default(), e.code().unwrap_or_default()))
         .collect();
-    assert_eq!(errors, vec![("cond", "NotImplemented")]);
-    let deleted: Vec<_> = out.deleted().iter().filter_map(|d| d.key()).collect();
-    assert_eq!(deleted, vec!["plain"]);
-    assert_eq!(get_bytes(s3, &other, "cond").await, b"keep me");
-    s3.delete_object()
-        .bucket(&other)
-        .key("cond")
-        .send()
-        .await
-        .expect("delete cond");
+    errors.sort_unstable();
+    assert_eq!(
+        errors,
+        vec![
+            ("missing", "NoSuchKey"),
+            ("sized", "NotImplemented"),
+            ("stale", "PreconditionFailed"),
+        ]
+    );
+    let mut deleted: Vec<_> = out.deleted().iter().filter_map(|d| d.key()).collect();
+    deleted.sort_unstable();
+    assert_eq!(deleted, vec!["current", "plain", "star"]);
+    for key in ["stale", "sized"] {
+        assert_eq!(get_bytes(s3, &other, key).await, b"keep me");
+        s3.delete_object()
+            .bucket(&other)
+            .key(key)
+            .send()
+            .await
+            .expect("delete the kept entry");
+    }
     let err = s3
         .delete_bucket()
         .bucket(bucket)
@@ -1650,6 +1674,93 @@ async fn everything(backend: Backend) {
     virtual_hosted(&server, &key, "presigned-bucket").await;
     ownership_and_cross_api(&server).await;
     conditional_writes_and_head_ranges(&s3, "conditional-bucket").await;
+    conditional_deletes(&s3, "conditional-deletes").await;
+}
+
+/// DeleteObject with `If-Match`: deletes only the version named by its
+/// ETag (or, with `*`, whatever exists), decided atomically with the
+/// delete.
+async fn conditional_deletes(s3: &Client, bucket: &str) {
+    s3.create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("bucket");
+    let put = |key: &'static str, body: &'static [u8]| {
+        s3.put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(ByteStream::from_static(body))
+            .send()
+    };
+    let delete = |key: &'static str| s3.delete_object().bucket(bucket).key(key);
+    let etag = put("k", b"one").await.expect("put").e_tag.expect("etag");
+
+    let err = delete("k")
+        .if_match("\"0123456789abcdef0123456789abcdef\"")
+        .send()
+        .await
+        .expect_err("If-Match with another ETag");
+    assert_eq!(code_of(&err), ("PreconditionFailed".into(), 412));
+    assert_eq!(get_bytes(s3, bucket, "k").await, b"one", "kept");
+    delete("k")
+        .if_match(&etag)
+        .send()
+        .await
+        .expect("If-Match with the current ETag");
+    for condition in [etag.as_str(), "*"] {
+        let err = delete("k")
+            .if_match(condition)
+            .send()
+            .await
+            .expect_err("If-Match on a missing key");
+        assert_eq!(code_of(&err), ("NoSuchKey".into(), 404), "{condition}");
+    }
+    put("k", b"two").await.expect("put again");
+    delete("k")
+        .if_match("*")
+        .send()
+        .await
+        .expect("If-Match: * on an existing key");
+    let err = s3
+        .head_object()
+        .bucket(bucket)
+        .key("k")
+        .send()
+        .await
+        .expect_err("deleted");
+    assert_eq!(code_of(&err).1, 404);
+    // The directory buckets' conditions are refused, the object kept.
+    put("k", b"three").await.expect("put");
+    let err = delete("k")
+        .if_match_size(5)
+        .send()
+        .await
+        .expect_err("x-amz-if-match-size");
+    assert_eq!(code_of(&err), ("NotImplemented".into(), 501));
+    assert_eq!(get_bytes(s3, bucket, "k").await, b"three", "kept");
+
+    // A rewrite racing a delete conditional on the old ETag: whichever
+    // lands first, the new version survives (a check apart from the
+    // delete would let the delete remove it).
+    for round in 0..20 {
+        let old = put("race", b"old")
+            .await
+            .expect("put old")
+            .e_tag
+            .expect("etag");
+        let (write, removal) =
+            tokio::join!(put("race", b"new"), delete("race").if_match(&old).send());
+        write.expect("the rewrite");
+        if let Err(e) = removal {
+            assert_eq!(
+                code_of(&e),
+                ("PreconditionFailed".into(), 412),
+                "round {round}"
+            );
+        }
+        assert_eq!(get_bytes(s3, bucket, "race").await, b"new", "round {round}");
+    }
 }
 
 /// HeadObject with a Range (206 semantics without a body); PutObject,

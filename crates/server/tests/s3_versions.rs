@@ -3154,6 +3154,77 @@ async fn versioned_policy_and_lifecycle(s3: &Client, bucket: &str) {
     );
 }
 
+/// DeleteObject with `If-Match` in a versioned bucket: the condition is on
+/// the current version; met, it inserts a delete marker; refused, it
+/// inserts nothing; a delete marker as the latest version is no current
+/// version (404), and a delete that names a version takes no condition.
+async fn versioned_conditional_deletes(s3: &Client, bucket: &str) {
+    s3.create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("bucket");
+    set_versioning(
+        s3,
+        bucket,
+        aws_sdk_s3::types::BucketVersioningStatus::Enabled,
+    )
+    .await;
+    let first = put_version(s3, bucket, "k", b"one").await.expect("version");
+    let etag = s3
+        .head_object()
+        .bucket(bucket)
+        .key("k")
+        .send()
+        .await
+        .expect("head")
+        .e_tag
+        .expect("etag");
+    let delete = || s3.delete_object().bucket(bucket).key("k");
+    let err = delete()
+        .if_match("\"0123456789abcdef0123456789abcdef\"")
+        .send()
+        .await
+        .expect_err("another ETag");
+    assert_eq!(code_of(&err), ("PreconditionFailed".into(), 412));
+    let err = delete()
+        .version_id(&first)
+        .if_match(&etag)
+        .send()
+        .await
+        .expect_err("a condition on a version's delete");
+    assert_eq!(code_of(&err), ("InvalidRequest".into(), 400));
+    assert_eq!(
+        listed_versions(s3, bucket, "", 1000).await.len(),
+        1,
+        "refused deletes inserted no marker and removed no version"
+    );
+    let marked = delete()
+        .if_match(&etag)
+        .send()
+        .await
+        .expect("the current ETag");
+    assert_eq!(marked.delete_marker(), Some(true));
+    for condition in [etag.as_str(), "*"] {
+        let err = delete()
+            .if_match(condition)
+            .send()
+            .await
+            .expect_err("the latest version is a delete marker");
+        assert_eq!(code_of(&err), ("NoSuchKey".into(), 404), "{condition}");
+    }
+    let listed = listed_versions(s3, bucket, "", 1000).await;
+    assert_eq!(listed.len(), 2, "one version, one marker: {listed:?}");
+    assert_eq!(read_version(s3, bucket, "k", Some(&first)).await.0, b"one");
+    put_version(s3, bucket, "k", b"two").await;
+    delete()
+        .if_match("*")
+        .send()
+        .await
+        .expect("If-Match: * on a current version");
+    assert!(!exists(s3, bucket, "k").await);
+}
+
 async fn versioned(backend: Backend) {
     let Some(mut server) = TestServer::start(backend).await else {
         return;
@@ -3170,6 +3241,7 @@ async fn versioned(backend: Backend) {
     version_grants(&server, &a, &b, "vb-grants").await;
     version_acls_and_not_modified(&a, "vb-acls").await;
     versioned_policy_and_lifecycle(&a, "vb-policy").await;
+    versioned_conditional_deletes(&a, "vb-cond").await;
     let (_, current) = read_version(&a, "vb-basics", "k", None).await;
     let current = current.expect("a version id");
     versions_of_another_owner(&b, "vb-basics", &current).await;
@@ -3201,6 +3273,7 @@ async fn versioned(backend: Backend) {
         "vb-tags",
         "vb-grants",
         "vb-acls",
+        "vb-cond",
     ] {
         let all = listed_versions(&a, bucket, "", 1000).await;
         for chunk in all.chunks(400) {

@@ -42,6 +42,7 @@ on_both_backends!(
     bucket_lists_page_by_name,
     size_limit_and_errors,
     conditional_puts_are_atomic,
+    conditional_deletes,
 );
 
 const CHUNK: usize = 256 * 1024;
@@ -1157,4 +1158,67 @@ async fn conditional_puts_are_atomic(backend: Backend) {
         2,
         "two keys, and every refused write's blob is gone"
     );
+}
+
+/// A DELETE with one extra header; the status and the error kind (if any).
+async fn delete_with(client: &Client, path: &str, header: Option<(&str, &str)>) -> (u16, String) {
+    let mut req = client.request(reqwest::Method::DELETE, path);
+    if let Some((name, value)) = header {
+        req = req.header(name, value);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let json: serde_json::Value = res.json().await.unwrap_or_default();
+    (
+        status,
+        json["error"]["type"].as_str().unwrap_or("").to_owned(),
+    )
+}
+
+/// `If-Match` on a DELETE: only the version with that ETag (or, with `*`,
+/// whatever exists) is deleted, decided with the delete itself.
+async fn conditional_deletes(backend: Backend) {
+    let Some(server) = start(backend).await else {
+        return;
+    };
+    let (alice, _) = server.user("alice").await;
+    let path = "/storage/cond-del/k";
+    let (status, _, etag) = put_with(&alice, path, None, "one".into()).await;
+    assert_eq!(status, 200);
+    let etag = etag.expect("an ETag");
+
+    let stale = Some(("if-match", "\"00000000000000000000000000000000\""));
+    assert_eq!(
+        delete_with(&alice, path, stale).await,
+        (412, "PRECONDITION_FAILED".into())
+    );
+    for (name, value) in [("if-match", "abc"), ("if-none-match", "*")] {
+        let (status, kind) = delete_with(&alice, path, Some((name, value))).await;
+        assert_eq!(
+            (status, kind.as_str()),
+            (400, "INVALID_INPUT"),
+            "{name}: {value}"
+        );
+    }
+    let dl = alice.get_object("cond-del", "k", None, None).await.unwrap();
+    assert_eq!(dl.bytes().await.unwrap(), b"one", "refused deletes kept it");
+    assert_eq!(
+        delete_with(&alice, path, Some(("if-match", &etag))).await.0,
+        204
+    );
+    for condition in [etag.as_str(), "*"] {
+        assert_eq!(
+            delete_with(&alice, path, Some(("if-match", condition))).await,
+            (404, "OBJECT_NOT_FOUND".into()),
+            "{condition} on a deleted key"
+        );
+    }
+    let (status, _, _) = put_with(&alice, path, None, "two".into()).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        delete_with(&alice, path, Some(("if-match", "*"))).await.0,
+        204
+    );
+    assert!(alice.get_object("cond-del", "k", None, None).await.is_err());
+    assert!(blobs(&server).is_empty(), "each delete removed its blob");
 }

@@ -5,11 +5,22 @@
 //! one it removes that version for good (answered with the version id, and
 //! `x-amz-delete-marker: true` when it was a delete marker). A malformed
 //! version id is `InvalidArgument` (see [`super::versions`]).
+//!
+//! A conditional delete (`If-Match: "<etag>"` or `If-Match: *`, S3's since
+//! 2025) deletes only while the key's current version has that ETag (or
+//! exists): otherwise 412 `PreconditionFailed`, or 404 `NoSuchKey` when
+//! there is no current version (none, or a delete marker). The condition
+//! is checked in the statement (or transaction) that deletes. The directory
+//! buckets' `x-amz-if-match-last-modified-time` and `x-amz-if-match-size`
+//! are `NotImplemented`, and a condition with a `versionId` is
+//! `InvalidRequest` (S3 evaluates conditions against the current version).
 
+use miniaws_core::storage::DeleteTarget;
 use s3s::dto::{DeleteObjectInput, DeleteObjectOutput};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use super::versions::version_param;
+use super::write_conditions::write_condition;
 use super::{MiniS3, caller, detached, object_error};
 
 pub(super) async fn handle(
@@ -18,13 +29,17 @@ pub(super) async fn handle(
 ) -> S3Result<S3Response<DeleteObjectOutput>> {
     let caller = caller(&req)?;
     let input = req.input;
-    if input.if_match.is_some() {
+    if input.if_match_last_modified_time.is_some() || input.if_match_size.is_some() {
         return Err(s3_error!(
             NotImplemented,
-            "conditional deletes (If-Match) are not implemented"
+            "x-amz-if-match-last-modified-time and x-amz-if-match-size are for directory buckets; this endpoint's conditional delete takes If-Match"
         ));
     }
-    let version = version_param(input.version_id.as_deref())?;
+    let target = DeleteTarget {
+        key: input.key,
+        version: version_param(input.version_id.as_deref())?,
+        condition: write_condition(input.if_match, None)?,
+    };
     // `x-amz-bypass-governance-retention: true`: remove a version its
     // GOVERNANCE retention protects (s3:BypassGovernanceRetention).
     let bypass = input.bypass_governance_retention.unwrap_or(false);
@@ -34,7 +49,7 @@ pub(super) async fn handle(
     let storage = s3.state.storage.clone();
     let outcome = detached(async move {
         storage
-            .delete_object_at(caller, &input.bucket, &input.key, version, bypass)
+            .delete_object_at(caller, &input.bucket, &target, bypass)
             .await
     })
     .await

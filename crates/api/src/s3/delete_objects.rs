@@ -5,13 +5,15 @@
 //! version for good. A malformed version id is that entry's
 //! `InvalidArgument` error (see [`super::versions`]).
 //!
-//! An entry with a condition (`ETag`, or the directory buckets'
-//! `LastModifiedTime` and `Size`) is not deleted: it is that entry's
-//! `NotImplemented` error, as DeleteObject with `If-Match` is refused
-//! whole. s3s parses the condition; dropping it would delete what the
-//! client meant to keep unless it had changed.
+//! An entry with an `ETag` is a conditional delete, as DeleteObject with
+//! `If-Match` (`*`: only if the key exists): refused, it is that entry's
+//! `PreconditionFailed` or `NoSuchKey` error and the rest go ahead. The
+//! directory buckets' `LastModifiedTime` and `Size` make the entry's
+//! `NotImplemented` error (not deleted: dropping the condition would delete
+//! what the client meant to keep unless it had changed).
 
-use s3s::dto::{DeleteObjectsInput, DeleteObjectsOutput, DeletedObject, Error};
+use miniaws_core::storage::{DeleteTarget, ETag, WriteCondition};
+use s3s::dto::{self, DeleteObjectsInput, DeleteObjectsOutput, DeletedObject, Error};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use super::versions::version_param;
@@ -41,12 +43,12 @@ pub(super) async fn handle(
     let mut current = Vec::with_capacity(objects.len());
     let mut entries = Vec::with_capacity(objects.len());
     for o in objects {
-        if o.e_tag.is_some() || o.last_modified_time.is_some() || o.size.is_some() {
+        if o.last_modified_time.is_some() || o.size.is_some() {
             errors.push(Error {
                 code: Some("NotImplemented".to_owned()),
                 key: Some(o.key),
                 message: Some(
-                    "Conditional deletes (ETag, LastModifiedTime or Size in a DeleteObjects entry) are not implemented; the object was not deleted."
+                    "LastModifiedTime and Size in a DeleteObjects entry are for directory buckets; this endpoint's conditional delete takes ETag. The object was not deleted."
                         .to_owned(),
                 ),
                 version_id: o.version_id,
@@ -55,7 +57,11 @@ pub(super) async fn handle(
         }
         match version_param(o.version_id.as_deref()) {
             Ok(version) => {
-                entries.push((o.key.clone(), version));
+                entries.push(DeleteTarget {
+                    key: o.key.clone(),
+                    version,
+                    condition: entry_condition(o.e_tag.as_ref()),
+                });
                 current.push(o);
             }
             Err(e) => errors.push(Error {
@@ -116,4 +122,32 @@ pub(super) async fn handle(
         errors: (!errors.is_empty()).then_some(errors),
         ..Default::default()
     }))
+}
+
+/// The condition of an entry's `<ETag>`: `*` is "only if it exists" (s3s
+/// reads an unquoted `*` as a strong ETag of that text; no stored ETag is
+/// `*`), any other value "only if the current version has this ETag".
+fn entry_condition(etag: Option<&dto::ETag>) -> WriteCondition {
+    match etag.map(dto::ETag::value) {
+        None => WriteCondition::Always,
+        Some("*") => WriteCondition::Exists,
+        Some(value) => WriteCondition::ETagIs(ETag::from_stored(value)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entry_etag_is_its_condition() {
+        assert_eq!(entry_condition(None), WriteCondition::Always);
+        let star = dto::ETag::Strong("*".into());
+        assert_eq!(entry_condition(Some(&star)), WriteCondition::Exists);
+        let tag = dto::ETag::Strong("9a0364b9e99bb480dd25e1f0284c8555".into());
+        assert_eq!(
+            entry_condition(Some(&tag)),
+            WriteCondition::ETagIs(ETag::from_stored("9a0364b9e99bb480dd25e1f0284c8555"))
+        );
+    }
 }

@@ -52,37 +52,57 @@ pub(crate) fn content_md5(headers: &HeaderMap) -> Result<Option<[u8; 16]>, ApiEr
 /// storage service checks it before the body is read and again, atomically,
 /// at the commit.
 pub(crate) fn write_condition(headers: &HeaderMap) -> Result<WriteCondition, ApiError> {
-    let text = |name: &str| {
-        headers
-            .get(name)
-            .map(|v| {
-                v.to_str()
-                    .map(str::trim)
-                    .map_err(|_| ApiError::bad_request(format!("{name} must be printable ASCII")))
-            })
-            .transpose()
-    };
-    match (text("if-match")?, text("if-none-match")?) {
+    match (
+        header_text(headers, "if-match")?,
+        header_text(headers, "if-none-match")?,
+    ) {
         (None, None) => Ok(WriteCondition::Always),
         (None, Some("*")) => Ok(WriteCondition::Absent),
         (None, Some(_)) => Err(ApiError::bad_request(
             "If-None-Match on a PUT accepts only `*` (create the object only if it does not exist)",
         )),
-        (Some("*"), None) => Ok(WriteCondition::Exists),
-        (Some(tag), None) => {
-            let value = tag.strip_prefix("W/").unwrap_or(tag);
-            match value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
-                Some(inner) if !inner.is_empty() && !inner.contains('"') => {
-                    Ok(WriteCondition::ETagIs(ETag::from_stored(inner)))
-                }
-                _ => Err(ApiError::bad_request(
-                    "If-Match on a PUT takes `*` or one quoted ETag, such as \"9a0364b9e99bb480dd25e1f0284c8555\"",
-                )),
-            }
-        }
+        (Some(tag), None) => if_match(tag, "a PUT"),
         (Some(_), Some(_)) => Err(ApiError::bad_request(
             "a PUT takes If-Match or If-None-Match, not both",
         )),
+    }
+}
+
+/// The trimmed text of header `name`, if sent.
+///
+/// # Errors
+/// 400 when it is not printable ASCII.
+pub(crate) fn header_text<'h>(
+    headers: &'h HeaderMap,
+    name: &str,
+) -> Result<Option<&'h str>, ApiError> {
+    headers
+        .get(name)
+        .map(|v| {
+            v.to_str()
+                .map(str::trim)
+                .map_err(|_| ApiError::bad_request(format!("{name} must be printable ASCII")))
+        })
+        .transpose()
+}
+
+/// The condition of an `If-Match` header on `request` (named in the
+/// message): `*` (the object exists) or one quoted ETag, strong or weak.
+///
+/// # Errors
+/// 400 for anything else.
+pub(crate) fn if_match(tag: &str, request: &str) -> Result<WriteCondition, ApiError> {
+    if tag == "*" {
+        return Ok(WriteCondition::Exists);
+    }
+    let value = tag.strip_prefix("W/").unwrap_or(tag);
+    match value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+        Some(inner) if !inner.is_empty() && !inner.contains('"') => {
+            Ok(WriteCondition::ETagIs(ETag::from_stored(inner)))
+        }
+        _ => Err(ApiError::bad_request(format!(
+            "If-Match on {request} takes `*` or one quoted ETag, such as \"9a0364b9e99bb480dd25e1f0284c8555\""
+        ))),
     }
 }
 

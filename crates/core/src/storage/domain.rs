@@ -232,6 +232,23 @@ impl WriteCondition {
     }
 }
 
+/// How many times a repository tries a conditional delete whose refusal it
+/// could not explain (the key was rewritten between the delete and the
+/// read that explains it) before it gives up with
+/// [`WriteCondition::kept_changing`].
+pub const CONDITIONAL_DELETE_ATTEMPTS: usize = 3;
+
+impl WriteCondition {
+    /// The refusal of a conditional delete whose key changed under it at
+    /// every attempt: nothing was deleted.
+    #[must_use]
+    pub fn kept_changing(&self, bucket: &str, key: &str) -> CoreError {
+        CoreError::PreconditionFailed(format!(
+            "{bucket}/{key} kept changing while it was being deleted; nothing was deleted, try again"
+        ))
+    }
+}
+
 /// User metadata (`x-amz-meta-*`): lowercase names to values.
 pub type UserMetadata = BTreeMap<String, String>;
 

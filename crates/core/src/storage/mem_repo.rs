@@ -480,13 +480,20 @@ impl StorageRepo for MemRepo {
             _ => None,
         })
     }
-    async fn delete_object(
+    async fn delete_object_where(
         &self,
         bucket: &BucketName,
         key: &ObjectKey,
+        condition: &WriteCondition,
     ) -> CoreResult<Option<BlobId>> {
         let k = (bucket.as_str().to_owned(), key.as_str().as_bytes().to_vec());
-        Ok(self.objects.lock().unwrap().remove(&k).map(|m| m.blob_id))
+        let mut objects = self.objects.lock().unwrap();
+        condition.check(
+            bucket.as_str(),
+            key.as_str(),
+            objects.get(&k).map(|m| &m.etag),
+        )?;
+        Ok(objects.remove(&k).map(|m| m.blob_id))
     }
     async fn list_objects(
         &self,

@@ -30,10 +30,10 @@ mod tests;
 pub use commit::MAX_COMMIT_BATCH;
 pub use cors::{CORS_METHODS, CorsConfiguration, CorsMatch, CorsRule, MAX_CORS_RULES};
 pub use domain::{
-    Bucket, BucketName, DeleteMarker, ETag, ListedVersion, MAX_OBJECT_KEY_BYTES,
-    MAX_USER_METADATA_BYTES, ObjectId, ObjectKey, ObjectMeta, ObjectPart, ObjectSummary,
-    ObjectVersion, STORAGE_CLASS_HEADER, UserMetadata, VersionId, Versioning, WriteCondition,
-    guess_content_type, object_arn,
+    Bucket, BucketName, CONDITIONAL_DELETE_ATTEMPTS, DeleteMarker, ETag, ListedVersion,
+    MAX_OBJECT_KEY_BYTES, MAX_USER_METADATA_BYTES, ObjectId, ObjectKey, ObjectMeta, ObjectPart,
+    ObjectSummary, ObjectVersion, STORAGE_CLASS_HEADER, UserMetadata, VersionId, Versioning,
+    WriteCondition, guess_content_type, object_arn,
 };
 pub use lifecycle::{
     AndFilter, AndInput, Expiration, ExpirationInput, ExpiryFacts, FilterInput, InvalidLifecycle,
@@ -60,9 +60,9 @@ pub use ports::{
 };
 pub use range::{ByteRange, Conditions, IfRange, RangeSpec};
 pub use service::{
-    BucketCors, BucketWebsite, CommitObject, DeleteOutcome, GetObjectOptions, GetObjectOutput,
-    HeadObjectOutput, ListVersionsInput, MetadataDirective, PutObjectInput, StorageService,
-    SweepReport, TaggingDirective, VersionEntry, VersionsPage,
+    BucketCors, BucketWebsite, CommitObject, DeleteOutcome, DeleteTarget, GetObjectOptions,
+    GetObjectOutput, HeadObjectOutput, ListVersionsInput, MetadataDirective, PutObjectInput,
+    StorageService, SweepReport, TaggingDirective, VersionEntry, VersionsPage,
 };
 pub(crate) use service::{commit_error, object_write, validate_object_fields};
 pub use tags::{MAX_BUCKET_TAGS, MAX_TAG_KEY_LEN, MAX_TAG_VALUE_LEN, MAX_TAGS, Tags};

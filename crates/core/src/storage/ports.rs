@@ -473,13 +473,32 @@ pub trait StorageRepo: Send + Sync {
         tags: &Tags,
     ) -> CoreResult<Option<(ObjectId, bool)>>;
 
-    /// Deletes `key` from `bucket`; returns the blob of the deleted version,
-    /// or `None` when there was no such key.
+    /// Deletes `key` from `bucket` when `condition` holds for its current
+    /// version (checked in the same statement as the delete, so no write
+    /// lands in between); returns the blob of the deleted version, or
+    /// `None` when there was no such key (and the condition let that be).
+    ///
+    /// # Errors
+    /// The refusals of [`WriteCondition::check`]: `PreconditionFailed` for
+    /// another ETag, `NotFound(Object)` for `If-Match` on a missing key.
+    /// Nothing is deleted then.
+    async fn delete_object_where(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        condition: &WriteCondition,
+    ) -> CoreResult<Option<BlobId>>;
+
+    /// [`delete_object_where`](Self::delete_object_where) without a
+    /// condition.
     async fn delete_object(
         &self,
         bucket: &BucketName,
         key: &ObjectKey,
-    ) -> CoreResult<Option<BlobId>>;
+    ) -> CoreResult<Option<BlobId>> {
+        self.delete_object_where(bucket, key, &WriteCondition::Always)
+            .await
+    }
 
     /// Deletes `key` from `bucket` only while its current version is `id`
     /// and carries exactly `tags`, and `bucket` is still `owner`'s and
@@ -560,14 +579,34 @@ pub trait StorageRepo: Send + Sync {
     /// noncurrent `null` version. Returns the blob no row points to any
     /// more, for the caller to remove.
     ///
+    /// `condition` is checked against the key's current version in the
+    /// same transaction (a delete marker as the latest version is no
+    /// current version): when it does not hold, nothing is written.
+    ///
     /// # Errors
-    /// `NotFound(Bucket)` when `owner` does not own the bucket.
-    async fn put_delete_marker(
+    /// `NotFound(Bucket)` when `owner` does not own the bucket; the
+    /// refusals of [`WriteCondition::check`].
+    async fn put_delete_marker_if(
         &self,
         _owner: UserId,
         _marker: &DeleteMarker,
+        _condition: &WriteCondition,
     ) -> CoreResult<Option<BlobId>> {
         Err(no_versions())
+    }
+
+    /// [`put_delete_marker_if`](Self::put_delete_marker_if) without a
+    /// condition.
+    ///
+    /// # Errors
+    /// `NotFound(Bucket)` as there.
+    async fn put_delete_marker(
+        &self,
+        owner: UserId,
+        marker: &DeleteMarker,
+    ) -> CoreResult<Option<BlobId>> {
+        self.put_delete_marker_if(owner, marker, &WriteCondition::Always)
+            .await
     }
 
     /// The version `version` of `key`, current or not, or a delete marker.

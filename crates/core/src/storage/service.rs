@@ -32,7 +32,7 @@ mod bucket_settings;
 mod object_lock;
 mod versions;
 
-pub use versions::{DeleteOutcome, ListVersionsInput, VersionEntry, VersionsPage};
+pub use versions::{DeleteOutcome, DeleteTarget, ListVersionsInput, VersionEntry, VersionsPage};
 
 /// The largest declared body whose bucket lookup overlaps its blob write
 /// (see [`StorageService::write_checked_blob`]): at most this much is read before
@@ -1638,7 +1638,7 @@ impl StorageService {
     /// `NotFound(Bucket)`, `Forbidden`, `InvalidInput` for a bad key.
     pub async fn delete_object(&self, caller: Caller, bucket: &str, key: &str) -> CoreResult<bool> {
         Ok(self
-            .delete_object_at(caller, bucket, key, None, false)
+            .delete_object_at(caller, bucket, &DeleteTarget::key(key), false)
             .await?
             .existed)
     }
@@ -1655,8 +1655,7 @@ impl StorageService {
         bucket: &str,
         keys: &[String],
     ) -> CoreResult<Vec<CoreResult<bool>>> {
-        let entries: Vec<(String, Option<VersionId>)> =
-            keys.iter().map(|k| (k.clone(), None)).collect();
+        let entries: Vec<DeleteTarget> = keys.iter().map(DeleteTarget::key).collect();
         Ok(self
             .delete_objects_at(caller, bucket, &entries, false)
             .await?

@@ -178,6 +178,54 @@ async fn writes_that_would_eat_the_free_space_reserve_are_refused_before_the_bod
 }
 
 #[tokio::test]
+async fn a_conditional_delete_deletes_only_what_it_names() {
+    let f = fixture();
+    let written = f
+        .svc
+        .put_object(f.alice, put("cond-del", "k", b"one"))
+        .await
+        .unwrap();
+    let svc = &f.svc;
+    let delete = |condition: WriteCondition, version: Option<VersionId>| async move {
+        let target = DeleteTarget {
+            key: "k".into(),
+            version,
+            condition,
+        };
+        svc.delete_object_at(f.alice, "cond-del", &target, false)
+            .await
+    };
+    let stale = WriteCondition::ETagIs(ETag::from_stored("00000000000000000000000000000000"));
+    let err = delete(stale, None).await.unwrap_err();
+    assert!(matches!(err, CoreError::PreconditionFailed(_)), "{err:?}");
+    let current = WriteCondition::ETagIs(written.etag.clone());
+    let err = delete(current.clone(), Some(VersionId::Null))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CoreError::InvalidRequest(_)), "{err:?}");
+    assert_eq!(
+        read_all(&f.svc, f.alice, "cond-del", "k").await,
+        b"one",
+        "kept"
+    );
+    assert!(delete(current.clone(), None).await.unwrap().existed);
+    assert!(f.blobs.blobs.lock().unwrap().is_empty(), "its blob went");
+    for condition in [current, WriteCondition::Exists] {
+        let err = delete(condition, None).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                CoreError::NotFound {
+                    resource: Resource::Object,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn overwrite_and_delete_remove_the_old_blobs() {
     let f = fixture();
     f.svc

@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use super::versions;
 use crate::complete::first;
+use crate::conditional_delete;
 use crate::error::{db_err, is_unique_violation};
 use crate::hot::HotConnections;
 use crate::storage_rows::{
@@ -801,21 +802,42 @@ impl StorageRepo for PgStorageRepo {
         Ok(tagged.map(|(id, versioned)| (ObjectId::from_uuid(id), versioned)))
     }
 
-    async fn delete_object(
+    async fn delete_object_where(
         &self,
         bucket: &BucketName,
         key: &ObjectKey,
+        condition: &WriteCondition,
     ) -> CoreResult<Option<BlobId>> {
-        let deleted: Option<Option<Uuid>> = sqlx::query_scalar(
-            "DELETE FROM objects WHERE bucket = $1 AND key = $2 RETURNING blob_id",
-        )
-        .bind(bucket.as_str())
-        .bind(key.as_str().as_bytes())
-        .fetch_all(&self.pool)
-        .await
-        .map(first)
-        .map_err(db_err)?;
-        Ok(deleted.flatten().map(BlobId::from_uuid))
+        let pool = &self.pool;
+        let delete = |etag: Option<&str>| {
+            let etag = etag.map(str::to_owned);
+            async move {
+                let deleted: Option<Option<Uuid>> = sqlx::query_scalar(
+                    "DELETE FROM objects
+                     WHERE bucket = $1 AND key = $2 AND ($3::text IS NULL OR etag = $3)
+                     RETURNING blob_id",
+                )
+                .bind(bucket.as_str())
+                .bind(key.as_str().as_bytes())
+                .bind(etag)
+                .fetch_all(pool)
+                .await
+                .map(first)
+                .map_err(db_err)?;
+                Ok(deleted.map(|blob| blob.map(BlobId::from_uuid)))
+            }
+        };
+        let current = || async move {
+            let etag: Option<Option<String>> =
+                sqlx::query_scalar("SELECT etag FROM objects WHERE bucket = $1 AND key = $2")
+                    .bind(bucket.as_str())
+                    .bind(key.as_str().as_bytes())
+                    .fetch_optional(pool)
+                    .await
+                    .map_err(db_err)?;
+            Ok(etag.map(|e| ETag::from_stored(e.unwrap_or_default())))
+        };
+        conditional_delete::delete_where(bucket, key, condition, delete, current).await
     }
 
     async fn delete_object_if(
@@ -963,13 +985,14 @@ impl StorageRepo for PgStorageRepo {
         .await
     }
 
-    async fn put_delete_marker(
+    async fn put_delete_marker_if(
         &self,
         owner: UserId,
         marker: &DeleteMarker,
+        condition: &WriteCondition,
     ) -> CoreResult<Option<BlobId>> {
         let mut conn = self.pool.acquire().await.map_err(db_err)?;
-        versions::put_delete_marker(&mut conn, owner, marker)
+        versions::put_delete_marker(&mut conn, owner, marker, condition)
             .await
             .map_err(|e| upsert_error(e, &marker.bucket))?
     }

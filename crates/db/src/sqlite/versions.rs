@@ -44,6 +44,33 @@ async fn lock_bucket(
     Ok(rows.into_iter().next())
 }
 
+/// Whether `condition` holds for the current version of `key` (a delete
+/// marker as the latest version is none). Called under the bucket's write
+/// lock ([`lock_bucket`]), so no write of the key lands between this read
+/// and the write it guards.
+async fn check_current(
+    conn: &mut SqliteConnection,
+    bucket: &BucketName,
+    key: &ObjectKey,
+    condition: &WriteCondition,
+) -> Result<CoreResult<()>, sqlx::Error> {
+    if *condition == WriteCondition::Always {
+        return Ok(Ok(()));
+    }
+    let current: Option<String> =
+        sqlx::query_scalar("SELECT etag FROM objects WHERE bucket = ? AND key = ?")
+            .bind(bucket.as_str())
+            .bind(key.as_str().as_bytes())
+            .fetch_optional(&mut *conn)
+            .await?
+            .flatten();
+    Ok(condition.check(
+        bucket.as_str(),
+        key.as_str(),
+        current.map(ETag::from_stored).as_ref(),
+    ))
+}
+
 fn blob_of(s: Option<String>) -> Result<Option<BlobId>, sqlx::Error> {
     s.map(|s| parse_uuid(&s).map(BlobId::from_uuid)).transpose()
 }
@@ -198,18 +225,7 @@ pub(super) async fn versioned_upsert(
     } else {
         meta
     };
-    let current: Option<String> =
-        sqlx::query_scalar("SELECT etag FROM objects WHERE bucket = ? AND key = ?")
-            .bind(meta.bucket.as_str())
-            .bind(meta.key.as_str().as_bytes())
-            .fetch_optional(&mut *tx)
-            .await?
-            .flatten();
-    if let Err(e) = condition.check(
-        meta.bucket.as_str(),
-        meta.key.as_str(),
-        current.map(ETag::from_stored).as_ref(),
-    ) {
+    if let Err(e) = check_current(&mut tx, &meta.bucket, &meta.key, condition).await? {
         return Ok(Err(e));
     }
     let freed = retire_current(&mut tx, &meta.bucket, &meta.key, meta.versioned).await?;
@@ -223,6 +239,7 @@ pub(super) async fn put_delete_marker(
     conn: &mut SqliteConnection,
     owner: UserId,
     marker: &DeleteMarker,
+    condition: &WriteCondition,
 ) -> Result<CoreResult<Option<BlobId>>, sqlx::Error> {
     let mut tx = conn.begin().await?;
     if lock_bucket(&mut tx, owner, &marker.bucket).await?.is_none() {
@@ -230,6 +247,9 @@ pub(super) async fn put_delete_marker(
             Resource::Bucket,
             marker.bucket.as_str(),
         )));
+    }
+    if let Err(e) = check_current(&mut tx, &marker.bucket, &marker.key, condition).await? {
+        return Ok(Err(e));
     }
     let freed = retire_current(&mut tx, &marker.bucket, &marker.key, marker.versioned).await?;
     let at = fmt_time(marker.last_modified);

@@ -18,6 +18,7 @@ use crate::clock::now_utc;
 use crate::error::{ConflictKind, CoreError, CoreResult};
 use crate::identity::{Caller, UserId};
 use crate::lifecycle::ExpiredCount;
+use crate::storage::WriteCondition;
 use crate::storage::domain::{
     BucketName, DeleteMarker, ListedVersion, ObjectId, ObjectKey, ObjectMeta, ObjectVersion,
     VersionId, Versioning,
@@ -48,6 +49,45 @@ pub struct DeleteOutcome {
     /// Whether anything was there to delete (an unversioned bucket's key,
     /// or the version named).
     pub existed: bool,
+}
+
+/// What one delete (S3's DeleteObject, or an entry of DeleteObjects)
+/// removes, and on what condition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeleteTarget {
+    /// The key.
+    pub key: String,
+    /// The version to remove for good; `None`: the key (a delete marker
+    /// in a versioned bucket).
+    pub version: Option<VersionId>,
+    /// S3's conditional delete (`If-Match: *` or an ETag), checked against
+    /// the key's current version atomically with the delete. It applies
+    /// to a delete of the key only (S3 evaluates it against the current
+    /// version); with `version` anything but
+    /// [`WriteCondition::Always`] is refused.
+    pub condition: WriteCondition,
+}
+
+impl DeleteTarget {
+    /// The unconditional delete of `key`'s current version.
+    #[must_use]
+    pub fn key(key: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            version: None,
+            condition: WriteCondition::Always,
+        }
+    }
+
+    /// The unconditional delete of version `version` of `key`, or of the
+    /// key when `None`.
+    #[must_use]
+    pub fn version(key: impl Into<String>, version: Option<VersionId>) -> Self {
+        Self {
+            version,
+            ..Self::key(key)
+        }
+    }
 }
 
 /// A ListObjectVersions request.
@@ -177,26 +217,31 @@ impl StorageService {
         Ok(())
     }
 
-    /// S3's DeleteObject: without `version`, removes the key in a bucket
+    /// S3's DeleteObject: without a version, removes the key in a bucket
     /// that was never versioned, and inserts a delete marker in a versioned
-    /// one (a `null` one when versioning is suspended); with `version`,
-    /// removes that version for good (its blob too), unless its Object Lock
+    /// one (a `null` one when versioning is suspended); with one, removes
+    /// that version for good (its blob too), unless its Object Lock
     /// protects it (GOVERNANCE yields to `bypass_governance`, asked by the
     /// caller, when the bucket's policy does not deny them
-    /// `s3:BypassGovernanceRetention`).
+    /// `s3:BypassGovernanceRetention`). A delete of the key under a
+    /// condition deletes nothing unless it holds for the current version.
     ///
     /// # Errors
     /// `NotFound(Bucket)`, `Forbidden` (also for a locked version),
-    /// `InvalidInput` for a bad key.
+    /// `InvalidInput` for a bad key, `InvalidRequest` for a condition on a
+    /// version's delete; when the condition does not hold,
+    /// `PreconditionFailed` (another ETag) or `NotFound(Object)` (no
+    /// current version).
     #[tracing::instrument(skip(self), fields(owner = %caller.user_id))]
     pub async fn delete_object_at(
         &self,
         caller: Caller,
         bucket: &str,
-        key: &str,
-        version: Option<VersionId>,
+        target: &DeleteTarget,
         bypass_governance: bool,
     ) -> CoreResult<DeleteOutcome> {
+        let DeleteTarget { key, version, .. } = target;
+        let (key, version) = (key.as_str(), *version);
         let found = self.owned_bucket(caller, bucket).await?;
         let policy = found
             .policy
@@ -219,15 +264,8 @@ impl StorageService {
             key,
             bypass_governance && version.is_some(),
         )?;
-        self.delete_in(
-            caller,
-            &found.bucket.name,
-            found.versioning,
-            key,
-            version,
-            bypass,
-        )
-        .await
+        self.delete_in(caller, &found.bucket.name, found.versioning, target, bypass)
+            .await
     }
 
     /// The delete of [`Self::delete_object_at`] once the bucket is checked.
@@ -236,14 +274,22 @@ impl StorageService {
         caller: Caller,
         bucket: &BucketName,
         versioning: Versioning,
-        key: &str,
-        version: Option<VersionId>,
+        target: &DeleteTarget,
         bypass_governance: bool,
     ) -> CoreResult<DeleteOutcome> {
-        let key = ObjectKey::parse(key)?;
-        match (version, versioning) {
+        let key = ObjectKey::parse(&target.key)?;
+        let condition = &target.condition;
+        if target.version.is_some() && *condition != WriteCondition::Always {
+            return Err(CoreError::InvalidRequest(
+                "If-Match applies to the current version of a key; a delete that names a version takes no condition".into(),
+            ));
+        }
+        match (target.version, versioning) {
             (None, Versioning::Unversioned) => {
-                let blob = self.repo.delete_object(bucket, &key).await?;
+                let blob = self
+                    .repo
+                    .delete_object_where(bucket, &key, condition)
+                    .await?;
                 let existed = blob.is_some();
                 if let Some(blob) = blob {
                     self.discard(blob).await;
@@ -262,7 +308,11 @@ impl StorageService {
                     versioned: state == Versioning::Enabled,
                     last_modified: now_utc(),
                 };
-                if let Some(blob) = self.repo.put_delete_marker(caller.user_id, &marker).await? {
+                let freed = self
+                    .repo
+                    .put_delete_marker_if(caller.user_id, &marker, condition)
+                    .await?;
+                if let Some(blob) = freed {
                     self.discard(blob).await;
                 }
                 tracing::debug!(marker = %marker.id, "delete marker inserted");
@@ -301,7 +351,7 @@ impl StorageService {
         &self,
         caller: Caller,
         bucket: &str,
-        entries: &[(String, Option<VersionId>)],
+        entries: &[DeleteTarget],
         bypass_governance: bool,
     ) -> CoreResult<Vec<CoreResult<DeleteOutcome>>> {
         let found = self.owned_bucket(caller, bucket).await?;
@@ -310,7 +360,8 @@ impl StorageService {
             .as_deref()
             .and_then(|doc| stored_policy(&found.bucket.name, doc));
         let mut results = Vec::with_capacity(entries.len());
-        for (key, version) in entries {
+        for target in entries {
+            let (key, version) = (&target.key, target.version);
             let action = match version {
                 None => S3Action::DeleteObject,
                 Some(_) => S3Action::DeleteObjectVersion,
@@ -331,15 +382,8 @@ impl StorageService {
                 )
             }) {
                 Ok(bypass) => {
-                    self.delete_in(
-                        caller,
-                        &found.bucket.name,
-                        found.versioning,
-                        key,
-                        *version,
-                        bypass,
-                    )
-                    .await
+                    self.delete_in(caller, &found.bucket.name, found.versioning, target, bypass)
+                        .await
                 }
                 Err(e) => Err(e),
             };
