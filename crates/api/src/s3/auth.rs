@@ -29,17 +29,39 @@ tokio::task_local! {
     /// Whether the access check found an operation whose body is XML
     /// (see [`super::xml_limit`]).
     static XML_BODY: Cell<bool>;
+    /// Whether the access check found an operation whose answer names
+    /// object keys (see [`super::wire::names_keys`]).
+    static NAMES_KEYS: Cell<bool>;
+}
+
+/// What the access check learnt of one request, for the answer's edge
+/// ([`super::wire`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Routed {
+    /// Whether the operation's request body is XML.
+    pub xml_body: bool,
+    /// Whether the operation's answer is an XML document naming object
+    /// keys (false when the request never reached the access check: a bad
+    /// signature, an unroutable request).
+    pub names_keys: bool,
 }
 
 /// Runs `fut` (one S3 request) with its own empty caller slot; also says
-/// whether the request was an operation with an XML body.
-pub async fn with_caller_slot<F: Future>(fut: F) -> (F::Output, bool) {
+/// what it was routed to.
+pub async fn with_caller_slot<F: Future>(fut: F) -> (F::Output, Routed) {
     let run = async {
         let out = fut.await;
-        (out, XML_BODY.try_with(Cell::get).unwrap_or(false))
+        let routed = Routed {
+            xml_body: XML_BODY.try_with(Cell::get).unwrap_or(false),
+            names_keys: NAMES_KEYS.try_with(Cell::get).unwrap_or(false),
+        };
+        (out, routed)
     };
     RESOLVED
-        .scope(RefCell::new(None), XML_BODY.scope(Cell::new(false), run))
+        .scope(
+            RefCell::new(None),
+            XML_BODY.scope(Cell::new(false), NAMES_KEYS.scope(Cell::new(false), run)),
+        )
         .await
 }
 
@@ -91,6 +113,9 @@ pub struct CallerAccess {
 #[async_trait::async_trait]
 impl S3Access for CallerAccess {
     async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
+        if super::wire::names_keys(cx.s3_op().name()) {
+            let _ = NAMES_KEYS.try_with(|flag| flag.set(true));
+        }
         let Some(access_key) = cx.credentials().map(|c| c.access_key.clone()) else {
             return self.check_anonymous(cx).await;
         };

@@ -136,7 +136,7 @@ pub async fn serve(service: S3Service, req: Request) -> Response {
         // the body through this slot (see `document_digest`).
         let req = super::document_digest::hold(req);
         let req = req.map(s3s::Body::http_body_unsync);
-        let (result, xml_op) = super::auth::with_caller_slot(service.call(req)).await;
+        let (result, routed) = super::auth::with_caller_slot(service.call(req)).await;
         let mut response = result.map_err(|err| {
             // s3s gives up on a request only when it cannot even build an
             // error response; the connection would be dropped otherwise.
@@ -148,8 +148,15 @@ pub async fn serve(service: S3Service, req: Request) -> Response {
         {
             *response.status_mut() = status;
         }
-        if is_overrun(response.status(), xml_op, counted.load(Ordering::Relaxed)) {
+        if is_overrun(
+            response.status(),
+            routed.xml_body,
+            counted.load(Ordering::Relaxed),
+        ) {
             return Err(too_large());
+        }
+        if routed.names_keys {
+            escape_line_ends_of(&mut response);
         }
         Ok(response)
     })
@@ -222,6 +229,7 @@ async fn finish(
         && is_xml
         && let Ok(bytes) = body.store_all_limited(ERROR_BODY_LIMIT).await
     {
+        let bytes = escape_line_ends(&bytes).map_or(bytes, bytes::Bytes::from);
         let xml = refine_s3s_error(&String::from_utf8_lossy(&bytes));
         let mut annotated = annotate_error_xml(&xml, resource, request_id);
         let code = between(&annotated, "<Code>", "</Code>").unwrap_or("-");
@@ -252,6 +260,56 @@ async fn finish(
         body = s3s::Body::from(xml);
     }
     Response::from_parts(parts, Body::new(body))
+}
+
+/// Whether a successful answer of s3s's operation `operation` is an XML
+/// document naming object keys (which any byte but NUL may be part of).
+pub(super) fn names_keys(operation: &str) -> bool {
+    matches!(
+        operation,
+        "ListObjects"
+            | "ListObjectsV2"
+            | "ListObjectVersions"
+            | "ListMultipartUploads"
+            | "ListParts"
+            | "CreateMultipartUpload"
+            | "CompleteMultipartUpload"
+            | "DeleteObjects"
+    )
+}
+
+/// Writes the line ends of an XML answer s3s serialised (a whole body in
+/// memory; a streamed one is left alone) as character references.
+fn escape_line_ends_of(response: &mut s3s::HttpResponse) {
+    let body = response.body_mut();
+    if let Some(bytes) = body.bytes()
+        && let Some(escaped) = escape_line_ends(&bytes)
+    {
+        response.headers_mut().remove(CONTENT_LENGTH);
+        *response.body_mut() = s3s::Body::from(escaped);
+    }
+}
+
+/// `xml` with every CR written `&#13;` and every LF `&#10;`, as S3 writes
+/// them; `None` when it has neither. An XML parser turns a raw CR or CRLF
+/// into one LF (XML 1.0 §2.11), so a key holding a CR would be listed as
+/// another key; quick-xml, which s3s writes with, escapes only `<>&'"`.
+/// s3s writes no line ends of its own (no indentation, none after the
+/// declaration), so every one is part of a value.
+pub fn escape_line_ends(xml: &[u8]) -> Option<Vec<u8>> {
+    let count = xml.iter().filter(|&&b| b == b'\r' || b == b'\n').count();
+    if count == 0 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(xml.len() + count * 4);
+    for &b in xml {
+        match b {
+            b'\r' => out.extend_from_slice(b"&#13;"),
+            b'\n' => out.extend_from_slice(b"&#10;"),
+            other => out.push(other),
+        }
+    }
+    Some(out)
 }
 
 /// Takes the quotes off the `<ETag>` of a GetObjectAttributes answer.
@@ -377,6 +435,8 @@ pub(crate) fn escape(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+        .replace('\r', "&#13;")
+        .replace('\n', "&#10;")
 }
 
 #[cfg(test)]
@@ -514,6 +574,16 @@ mod tests {
             add_after_message("<Error><Code>X</Code></Error>", "<A>1</A>"),
             "<Error><Code>X</Code><A>1</A></Error>"
         );
+    }
+
+    #[test]
+    fn line_ends_become_character_references() {
+        assert_eq!(escape_line_ends(b"<K>plain</K>"), None);
+        assert_eq!(
+            escape_line_ends(b"<K>a\rb\r\nc\nd</K>").as_deref(),
+            Some(&b"<K>a&#13;b&#13;&#10;c&#10;d</K>"[..])
+        );
+        assert_eq!(escape("a<\r\n>"), "a&lt;&#13;&#10;&gt;");
     }
 
     #[test]

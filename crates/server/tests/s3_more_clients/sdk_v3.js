@@ -18,6 +18,11 @@ const {
   DeleteObjectsCommand,
   DeleteBucketCommand,
   ListBucketsCommand,
+  CreateMultipartUploadCommand,
+  UploadPartCommand,
+  ListMultipartUploadsCommand,
+  ListPartsCommand,
+  CompleteMultipartUploadCommand,
   paginateListBuckets,
 } = require("@aws-sdk/client-s3");
 const { Upload } = require("@aws-sdk/lib-storage");
@@ -150,8 +155,19 @@ async function main() {
   assert.equal(await viaUrl.Body.transformToString(), "by url");
 
   // Keys that need escaping in the path, the signature and the XML (sent
-  // as UTF-8), through put, copy, list and DeleteObjects.
-  const odd = ["odd/a b+c ü?.txt", "odd/emoji 😀", "odd/x=y&z;1 ~!'()*", "odd/pct%20lit"];
+  // as UTF-8; line ends as character references, which the SDK's parser
+  // needs: it turns a raw CR or CRLF into LF, as XML parsers must), through
+  // put, copy, list and DeleteObjects.
+  const odd = [
+    "odd/a b+c ü?.txt",
+    "odd/emoji 😀",
+    "odd/x=y&z;1 ~!'()*",
+    "odd/pct%20lit",
+    "odd/cr\rkey",
+    "odd/crlf\r\nkey",
+    "odd/lf\nkey",
+    "odd/tab\tkey",
+  ];
   for (const Key of odd) {
     await s3.send(new PutObjectCommand({ Bucket, Key, Body: Key }));
     await s3.send(
@@ -160,8 +176,31 @@ async function main() {
     const back = await s3.send(new GetObjectCommand({ Bucket, Key: `${Key}.copy` }));
     assert.equal(await back.Body.transformToString(), Key);
   }
+  // A multipart upload of a key with line ends: every answer naming it
+  // names it exactly.
+  const mpKey = "odd/mp\r\nkey";
+  const created = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key: mpKey }));
+  assert.equal(created.Key, mpKey);
+  const UploadId = created.UploadId;
+  const part = await s3.send(
+    new UploadPartCommand({ Bucket, Key: mpKey, UploadId, PartNumber: 1, Body: "part" }),
+  );
+  const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket, Prefix: "odd/" }));
+  assert.deepEqual(uploads.Uploads.map((u) => u.Key), [mpKey]);
+  const parts = await s3.send(new ListPartsCommand({ Bucket, Key: mpKey, UploadId }));
+  assert.equal(parts.Key, mpKey);
+  const completed = await s3.send(
+    new CompleteMultipartUploadCommand({
+      Bucket,
+      Key: mpKey,
+      UploadId,
+      MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] },
+    }),
+  );
+  assert.equal(completed.Key, mpKey);
+  odd.push(mpKey);
   const oddListed = await s3.send(new ListObjectsV2Command({ Bucket, Prefix: "odd/" }));
-  const oddKeys = odd.flatMap((k) => [k, `${k}.copy`]);
+  const oddKeys = odd.flatMap((k) => (k === mpKey ? [k] : [k, `${k}.copy`]));
   assert.deepEqual(oddListed.Contents.map((o) => o.Key), [...oddKeys].sort());
   const oddDel = await s3.send(
     new DeleteObjectsCommand({ Bucket, Delete: { Objects: oddKeys.map((Key) => ({ Key })) } }),
