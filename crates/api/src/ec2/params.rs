@@ -192,12 +192,18 @@ impl Params {
     }
 }
 
+/// The index `n` of list member `name`: digits only, from 1, without
+/// leading zeros (`InstanceId.01` beside `InstanceId.1` would be one
+/// member given twice, and one of them dropped).
 fn index(name: &str, n: &str) -> Result<u32, Ec2Error> {
-    n.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| {
-        Ec2Error::invalid_value(format!(
-            "The parameter {name} has an invalid index: list indexes start at 1"
-        ))
-    })
+    Some(n)
+        .filter(|n| n.bytes().all(|b| b.is_ascii_digit()) && !n.starts_with('0'))
+        .and_then(|n| n.parse::<u32>().ok())
+        .ok_or_else(|| {
+            Ec2Error::invalid_value(format!(
+                "The parameter {name} has an invalid index: list indexes are numbers from 1, without leading zeros"
+            ))
+        })
 }
 
 /// Whether `name` is `prefix.N` or `prefix.N.<rest>` for a numeric `N`
@@ -255,10 +261,20 @@ mod tests {
                 .list("InstanceId")
                 .is_err()
         );
+        for bad in [
+            "InstanceId.0=a",
+            "InstanceId.1=a&InstanceId.01=b",
+            "InstanceId.+1=a",
+        ] {
+            assert!(
+                Params::parse(bad).unwrap().list("InstanceId").is_err(),
+                "{bad}"
+            );
+        }
         assert!(
-            Params::parse("InstanceId.0=a")
+            Params::parse("Filter.1.Name=a&Filter.01.Name=b")
                 .unwrap()
-                .list("InstanceId")
+                .indexes("Filter")
                 .is_err()
         );
         assert!(numbered("InstanceId.3", "InstanceId", None));
