@@ -188,6 +188,19 @@ async fn put_signed_payload(
     data: &[u8],
     claimed: &str,
 ) -> reqwest::Response {
+    put_signed_with(endpoint, host, signer, path, data, claimed, &[]).await
+}
+
+/// [`put_signed_payload`] with `unsigned` headers added after signing.
+async fn put_signed_with(
+    endpoint: &str,
+    host: &str,
+    signer: &Signer,
+    path: &str,
+    data: &[u8],
+    claimed: &str,
+    unsigned: &[(&str, &str)],
+) -> reqwest::Response {
     let headers = vec![
         ("host", host.to_owned()),
         ("x-amz-content-sha256", claimed.to_owned()),
@@ -202,6 +215,9 @@ async fn put_signed_payload(
         if *k != "host" {
             req = req.header(*k, v);
         }
+    }
+    for (k, v) in unsigned {
+        req = req.header(*k, *v);
     }
     req.send().await.expect("the server answers")
 }
@@ -374,4 +390,112 @@ async fn aws_chunked_bodies_signed_and_with_trailers() {
         .send()
         .await
         .expect("plain put");
+}
+
+/// An `x-amz-*` header the signature does not cover is refused, as S3
+/// refuses it (403 `AccessDenied`, `<HeadersNotSigned>`): otherwise the
+/// holder of a presigned PUT could turn it into a copy of any object the
+/// signer can read, or a retention the signer can never lift.
+#[tokio::test]
+async fn headers_added_after_signing_are_refused() {
+    let Some(server) = TestServer::start(Backend::Sqlite).await else {
+        return;
+    };
+    let (_, key) = server.user("signer").await;
+    let s3 = s3_client(&server, &key);
+    s3.create_bucket()
+        .bucket("chunked")
+        .send()
+        .await
+        .expect("bucket");
+    s3.put_object()
+        .bucket("chunked")
+        .key("private")
+        .body(ByteStream::from_static(b"the signer's secret"))
+        .send()
+        .await
+        .expect("put");
+    let endpoint = server.aws_url();
+    let host = endpoint.trim_start_matches("http://").to_owned();
+    let signer = Signer::new(&key.access_key_id, &key.secret_access_key);
+    let data = b"upload";
+
+    // Header-signed: the copy source was not signed.
+    let res = put_signed_with(
+        &endpoint,
+        &host,
+        &signer,
+        "/chunked/slot",
+        data,
+        &sha256_hex(data),
+        &[
+            ("x-amz-copy-source", "chunked/private"),
+            ("x-amz-meta-a", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status().as_u16(), 403);
+    let text = res.text().await.expect("body");
+    assert!(text.contains("<Code>AccessDenied</Code>"), "{text}");
+    assert!(
+        text.contains("<HeadersNotSigned>x-amz-copy-source, x-amz-meta-a</HeadersNotSigned>"),
+        "{text}"
+    );
+    let err = s3
+        .head_object()
+        .bucket("chunked")
+        .key("slot")
+        .send()
+        .await
+        .expect_err("nothing copied");
+    assert_eq!(common::code_of(&err).1, 404);
+
+    // Presigned: the URL signs the host only; a tag header added by its
+    // holder is refused, the plain upload goes ahead.
+    let url = s3
+        .put_object()
+        .bucket("chunked")
+        .key("slot")
+        .presigned(
+            aws_sdk_s3::presigning::PresigningConfig::expires_in(std::time::Duration::from_secs(
+                300,
+            ))
+            .expect("config"),
+        )
+        .await
+        .expect("presign")
+        .uri()
+        .to_owned();
+    let http = reqwest::Client::new();
+    let res = http
+        .put(&url)
+        .header("x-amz-object-lock-legal-hold", "ON")
+        .body(&data[..])
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(res.status().as_u16(), 403);
+    let text = res.text().await.expect("body");
+    assert!(
+        text.contains("<HeadersNotSigned>x-amz-object-lock-legal-hold</HeadersNotSigned>"),
+        "{text}"
+    );
+    let res = http.put(&url).body(&data[..]).send().await.expect("answer");
+    assert_eq!(res.status().as_u16(), 200, "the URL as signed");
+    let got = s3
+        .get_object()
+        .bucket("chunked")
+        .key("slot")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(
+        got.body
+            .collect()
+            .await
+            .expect("body")
+            .into_bytes()
+            .as_ref(),
+        data
+    );
 }

@@ -65,6 +65,26 @@ pub async fn with_caller_slot<F: Future>(fut: F) -> (F::Output, Routed) {
         .await
 }
 
+/// Refuses a SigV4 request carrying `x-amz-*` headers its signature does
+/// not cover (see [`super::signed_headers`]), as S3 does.
+///
+/// # Errors
+/// `AccessDenied` naming them in `<HeadersNotSigned>`.
+fn refuse_unsigned_headers(headers: &http::HeaderMap, query: Option<&str>) -> S3Result<()> {
+    let unsigned = super::signed_headers::unsigned_amz_headers(headers, query);
+    if unsigned.is_empty() {
+        return Ok(());
+    }
+    let names = unsigned.join(", ");
+    Err(super::wire::with_details(
+        s3_error!(
+            AccessDenied,
+            "There were headers present in the request which were not signed"
+        ),
+        &[("HeadersNotSigned", &names)],
+    ))
+}
+
 /// s3s's secret lookup over [`IdentityService::authenticate_access_key`].
 pub struct IdentityAuth {
     identity: Arc<IdentityService>,
@@ -136,6 +156,7 @@ impl S3Access for CallerAccess {
                     .cloned();
                 tracing::Span::current().record("owner", tracing::field::display(caller.user_id));
                 refuse_long_presigned(cx.uri().query())?;
+                refuse_unsigned_headers(cx.headers(), cx.uri().query())?;
                 cx.extensions_mut().insert(caller);
                 // After the signature, before s3s reads an XML body whole.
                 let op = cx.s3_op().name();

@@ -44,6 +44,7 @@ pub mod post_policy;
 pub mod region;
 pub mod request_options;
 mod restore_object;
+pub mod signed_headers;
 pub mod tagging;
 pub mod versions;
 pub mod website;
