@@ -86,18 +86,52 @@ pub enum DbError {
     Query(#[from] sqlx::Error),
 }
 
-/// Replaces the password in a database URL with `***`, for logs and banners.
+/// Replaces the passwords in a database URL with `***`, for logs and
+/// banners: the one in the user info (`user:pass@`) and those libpq takes
+/// as query parameters (`?password=`, `?sslpassword=`).
 pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let mut out = redact_user_info(base);
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(&redact_query(query));
+    }
+    out
+}
+
+/// `base` (a URL without its query) with the password of its user info
+/// replaced.
+fn redact_user_info(base: &str) -> String {
+    let Some((scheme, rest)) = base.split_once("://") else {
+        return base.to_owned();
     };
     let Some((userinfo, host)) = rest.rsplit_once('@') else {
-        return url.to_owned();
+        return base.to_owned();
     };
     match userinfo.split_once(':') {
         Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_owned(),
+        None => base.to_owned(),
     }
+}
+
+/// `query` with the values of its password parameters replaced.
+fn redact_query(query: &str) -> String {
+    query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _))
+                if name.eq_ignore_ascii_case("password")
+                    || name.eq_ignore_ascii_case("sslpassword") =>
+            {
+                format!("{name}=***")
+            }
+            _ => pair.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// An open connection pool on one of the two backends, with the cache of
@@ -305,5 +339,17 @@ mod tests {
         );
         assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redact_url("sqlite:./x.db"), "sqlite:./x.db");
+        assert_eq!(
+            redact_url("postgres://u@h/db?sslmode=disable&password=s3cret&PASSWORD=x"),
+            "postgres://u@h/db?sslmode=disable&password=***&PASSWORD=***"
+        );
+        assert_eq!(
+            redact_url("postgres://u:p@h/db?sslpassword=k&application_name=a@b"),
+            "postgres://u:***@h/db?sslpassword=***&application_name=a@b"
+        );
+        assert_eq!(
+            redact_url("sqlite:./x.db?mode=rwc"),
+            "sqlite:./x.db?mode=rwc"
+        );
     }
 }
