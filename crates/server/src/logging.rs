@@ -19,6 +19,12 @@ const S3S_CAP: &str = "s3s=info";
 /// errors at ERROR, see `miniaws_api::s3::wire`).
 const S3S_DEFAULT: &str = "s3s=off";
 
+/// The most verbose level bollard (the Docker client) may log at: at
+/// debug it logs every request body to Docker (a launch's environment, an
+/// exec's command and environment) and at trace the raw bytes, which carry
+/// the secrets users pass to their instances.
+const BOLLARD_CAP: &str = "bollard=info";
+
 /// Installs the global subscriber; keep the returned guard until the process
 /// ends (dropping it writes out what is still waiting).
 ///
@@ -31,7 +37,7 @@ const S3S_DEFAULT: &str = "s3s=off";
 /// blocks on a pipe or terminal that stopped reading. Should that thread
 /// not start, lines are written where they happen, as before.
 pub fn init(format: LogFormat, filter: &str) -> Option<LogGuard> {
-    let filter = with_s3s_directive(filter);
+    let filter = with_library_caps(filter);
     let (writer, guard) = match batched(std::io::stderr()) {
         Ok((writer, guard)) => (BoxMakeWriter::new(writer), Some(guard)),
         Err(e) => {
@@ -104,7 +110,7 @@ fn colours(terminal: bool, no_color: Option<OsString>) -> bool {
 /// `filter` (or `info` when it does not parse) with s3s's directive: off
 /// unless `filter` names s3s, and never below info — s3s logs whole
 /// requests (headers: Authorization, presigned query strings) at debug.
-fn with_s3s_directive(filter: &str) -> EnvFilter {
+fn with_library_caps(filter: &str) -> EnvFilter {
     let (parsed, named) = match EnvFilter::try_new(filter) {
         Ok(f) => (f, filter.contains("s3s")),
         Err(e) => {
@@ -113,7 +119,9 @@ fn with_s3s_directive(filter: &str) -> EnvFilter {
         }
     };
     let directive = if named { S3S_CAP } else { S3S_DEFAULT };
-    parsed.add_directive(directive.parse().expect("a valid directive"))
+    parsed
+        .add_directive(directive.parse().expect("a valid directive"))
+        .add_directive(BOLLARD_CAP.parse().expect("a valid directive"))
 }
 
 #[cfg(test)]

@@ -679,3 +679,52 @@ async fn a_shutdown_ends_followed_logs_and_streamed_execs() {
         .expect("the followed log ends");
     assert!(rest.iter().all(Result::is_ok), "{rest:?}");
 }
+
+/// What users give their instances (a launch's environment, an exec's
+/// command and environment) stays out of the log even at trace level:
+/// bollard logs every request body to Docker at debug, so it is capped.
+#[tokio::test]
+async fn instance_secrets_stay_out_of_a_trace_log() {
+    let Some(image) = miniaws_testkit::require_docker() else {
+        return;
+    };
+    let Some(server) = miniaws_testkit::TestServer::start_with(
+        Backend::Sqlite,
+        &["--stop-grace-secs", "2"],
+        &[("MINIAWS_LOG", "trace")],
+    )
+    .await
+    else {
+        return;
+    };
+    let mut guard = ContainerGuard::new();
+    let (client, _) = guard.user(&server, "secrets").await;
+    let inst = client
+        .launch_instance(&miniaws_client::LaunchInstance {
+            env: [("DB_PASSWORD".to_owned(), "launch-secret-4711".to_owned())].into(),
+            ..launch("vault", &image, SLEEP)
+        })
+        .await
+        .expect("launch");
+    let r = client
+        .exec_instance(
+            inst.id,
+            &ExecCommand {
+                env: [("TOKEN".to_owned(), "exec-secret-4712".to_owned())].into(),
+                ..args(&[
+                    "sh",
+                    "-c",
+                    "test -n \"$TOKEN\" && echo arg-secret-4713 >/dev/null",
+                ])
+            },
+        )
+        .await
+        .expect("exec");
+    assert_eq!(r.exit_code, Some(0), "{r:?}");
+    client.terminate_instance(inst.id).await.expect("terminate");
+    let log = server.log();
+    assert!(log.contains("TRACE"), "the server logged at trace level");
+    for secret in ["launch-secret-4711", "exec-secret-4712", "arg-secret-4713"] {
+        assert!(!log.contains(secret), "the log holds {secret}");
+    }
+}
