@@ -247,6 +247,59 @@ async fn changes_behind_our_back_are_reflected() {
     assert!(disappeared(&r), "{r:?}");
 }
 
+/// A stop waiting out its grace period holds its instance's lock that
+/// long; the changes behind Mini AWS's back to other instances are still
+/// reflected meanwhile (their events and the resyncs do not queue behind
+/// it).
+#[tokio::test]
+async fn a_slow_stop_holds_up_no_other_instance() {
+    let Some(image) = miniaws_testkit::require_docker() else {
+        return;
+    };
+    let Some(server) = TestServer::start_with(
+        Backend::Sqlite,
+        &["--stop-grace-secs", "8", "--resync-interval-secs", "1"],
+        &[],
+    )
+    .await
+    else {
+        return;
+    };
+    let mut guard = ContainerGuard::new();
+    let (client, _) = guard.user(&server, "slowstop").await;
+    let stubborn = client
+        .launch_instance(&launch(
+            "stubborn",
+            &image,
+            &["sh", "-c", "trap '' TERM; while true; do sleep 1; done"],
+        ))
+        .await
+        .expect("launch");
+    let other = client
+        .launch_instance(&launch("other", &image, SLEEP))
+        .await
+        .expect("launch");
+    let stop = tokio::spawn({
+        let client = client.clone();
+        async move { client.stop_instance(stubborn.id).await }
+    });
+    // The stop is under way (SIGTERM sent, its grace running) once the
+    // instance shows STOPPING.
+    wait_for(&client, stubborn.id, 10, "STOPPING", |i| {
+        i.state == "STOPPING"
+    })
+    .await;
+    docker(&["kill", other.container_id.as_deref().expect("cid")]);
+    let o = wait_for(&client, other.id, 10, "STOPPED", |i| i.state == "STOPPED").await;
+    assert_eq!(o.exit_code, Some(137));
+    assert!(
+        !stop.is_finished(),
+        "the other instance was settled while the stop still waited"
+    );
+    let stopped = stop.await.expect("join").expect("stop");
+    assert_eq!(stopped.state, "STOPPED");
+}
+
 #[tokio::test]
 async fn bad_launches_fail_cleanly_and_leave_nothing_behind() {
     let Some((server, image)) = server(Backend::Sqlite).await else {

@@ -124,6 +124,23 @@ async fn lock_key<K: Eq + Hash + Clone>(locks: &LockMap<K>, key: K) -> KeyLock<'
     }
 }
 
+/// Takes `key`'s lock in `locks` if nobody holds it (or waits for it).
+fn try_lock_key<K: Eq + Hash + Clone>(locks: &LockMap<K>, key: K) -> Option<KeyLock<'_, K>> {
+    let mutex = {
+        let mut map = locks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        map.entry(key.clone()).or_default().clone()
+    };
+    // On failure the holder's guard removes the entry when it is done.
+    let guard = mutex.try_lock_owned()?;
+    Some(KeyLock {
+        key,
+        locks,
+        guard: Some(guard),
+    })
+}
+
 fn docker_not_configured() -> CoreError {
     CoreError::unavailable(
         Dependency::Docker,
@@ -1206,7 +1223,15 @@ impl ComputeService {
         suspects.extend(strays);
         let mut changed = 0;
         for id in suspects {
-            match self.reconcile_one(id).await {
+            // An instance a request is changing (a stop waiting out its
+            // grace period holds the lock that long) is left to that
+            // request and to the next resync: waiting for it would hold up
+            // every other instance's.
+            let Some(lock) = try_lock_key(&self.locks, id) else {
+                tracing::debug!(instance_id = %id, "resync skips an instance being changed");
+                continue;
+            };
+            match self.reconcile_locked(&driver, id, lock).await {
                 Ok(true) => changed += 1,
                 Ok(false) => {}
                 Err(e @ CoreError::Unavailable { .. }) => return Err(e),
@@ -1223,11 +1248,21 @@ impl ComputeService {
     /// # Errors
     /// As [`reconcile_one`](Self::reconcile_one).
     pub async fn handle_event(&self, event: &ContainerEvent) -> CoreResult<bool> {
-        match event.action.as_str() {
-            "start" | "die" | "stop" | "kill" | "oom" | "destroy" | "pause" | "unpause"
-            | "restart" => self.reconcile_one(event.instance_id).await,
-            _ => Ok(false),
+        if Self::settles_on(event) {
+            self.reconcile_one(event.instance_id).await
+        } else {
+            Ok(false)
         }
+    }
+
+    /// Whether `event` may change its instance's state (and so calls for
+    /// [`reconcile_one`](Self::reconcile_one)).
+    #[must_use]
+    pub fn settles_on(event: &ContainerEvent) -> bool {
+        matches!(
+            event.action.as_str(),
+            "start" | "die" | "stop" | "kill" | "oom" | "destroy" | "pause" | "unpause" | "restart"
+        )
     }
 
     /// Settles one instance from what the runtime says about its container;
@@ -1238,7 +1273,17 @@ impl ComputeService {
     /// `Unavailable` when Docker or the database cannot be reached.
     pub async fn reconcile_one(&self, id: InstanceId) -> CoreResult<bool> {
         let driver = self.driver()?.clone();
-        let _lock = self.lock(id).await;
+        let lock = self.lock(id).await;
+        self.reconcile_locked(&driver, id, lock).await
+    }
+
+    /// [`reconcile_one`](Self::reconcile_one) under the instance's `lock`.
+    async fn reconcile_locked(
+        &self,
+        driver: &Arc<dyn ComputeDriver>,
+        id: InstanceId,
+        _lock: KeyLock<'_, InstanceId>,
+    ) -> CoreResult<bool> {
         let Some(mut inst) = self.repo.find(id).await? else {
             return Ok(false);
         };
@@ -1250,7 +1295,7 @@ impl ComputeService {
                         tracing::info!(instance_id = %id, "removed the container of a terminated instance");
                     }
                 }
-                None => remove_unrecorded(&driver, id).await?,
+                None => remove_unrecorded(driver, id).await?,
             }
             return Ok(false);
         }
@@ -1263,7 +1308,7 @@ impl ComputeService {
                 // started): found by its label, it is removed, since the
                 // row cannot own a container it does not name. A later
                 // resync finds a late one the same way.
-                remove_unrecorded(&driver, id).await?;
+                remove_unrecorded(driver, id).await?;
                 inst.state = InstanceState::Error;
                 inst.state_reason = Some(INTERRUPTED_LAUNCH.into());
             }
