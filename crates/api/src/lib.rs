@@ -16,6 +16,7 @@ pub mod ec2;
 pub mod error;
 mod expect_continue;
 pub mod health;
+pub mod host_check;
 pub mod identity;
 mod idle_body;
 pub mod json;

@@ -126,6 +126,19 @@ pub struct Config {
     )]
     pub db_max_connections: u32,
 
+    /// Host names the native API answers to beside the loopback ones
+    /// (comma-separated), when it listens on a loopback address: a request
+    /// naming another Host is refused, so that a web page cannot reach the
+    /// API through a name of its own pointed at 127.0.0.1 (DNS rebinding).
+    #[arg(
+        global = true,
+        long,
+        env = "MINIAWS_ALLOWED_HOSTS",
+        value_delimiter = ',',
+        value_name = "HOSTS"
+    )]
+    pub allowed_hosts: Vec<String>,
+
     /// Let anyone create a user with POST /auth/keys (no key needed).
     #[arg(global = true, long, env = "MINIAWS_OPEN_SIGNUP", default_value_t = true, action = ArgAction::Set, value_name = "BOOL")]
     pub open_signup: bool,

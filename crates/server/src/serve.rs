@@ -148,9 +148,11 @@ pub async fn serve(config: &Config, db: Database, secrets_key: &SecretsKey) -> a
     // headers, and TCP_NODELAY so that small answers do not wait for
     // delayed ACKs.)
     let header_timeout = Duration::from_secs(config.header_timeout_secs);
+    let hosts =
+        miniaws_api::host_check::AllowedHosts::for_listener(native_addr, &config.allowed_hosts);
     let native_server = crate::http::serve(
         native,
-        miniaws_api::native_router(state.clone()),
+        miniaws_api::host_check::restrict(miniaws_api::native_router(state.clone()), hosts),
         header_timeout,
         stopped(stop_rx.clone()),
     );

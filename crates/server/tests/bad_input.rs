@@ -2146,3 +2146,53 @@ async fn clients_cannot_forge_log_lines() {
         );
     }
 }
+
+/// A web page cannot reach the native API through a name of its own
+/// pointed at 127.0.0.1 (DNS rebinding): a request naming a Host that is
+/// not a loopback name (nor one `--allowed-hosts` lists) is refused before
+/// it does anything, here an open sign-up.
+#[tokio::test]
+async fn requests_for_other_host_names_are_refused() {
+    let Some(server) = TestServer::start_with(
+        Backend::Sqlite,
+        &["--allowed-hosts", "dev.example,other.example:9"],
+        &[],
+    )
+    .await
+    else {
+        return;
+    };
+    let http = reqwest::Client::new();
+    let base = server.url();
+    let port = base.rsplit(':').next().expect("a port").to_owned();
+    let sign_up = |host: String, name: &'static str| {
+        http.post(format!("{base}/auth/keys"))
+            .header("host", host)
+            .header("content-type", "application/json")
+            .body(format!(r#"{{"name":"{name}"}}"#))
+            .send()
+    };
+    let answer = sign_up(format!("rebound.example:{port}"), "rebound")
+        .await
+        .expect("answered");
+    assert_eq!(answer.status().as_u16(), 403);
+    let body: serde_json::Value = answer.json().await.expect("json");
+    assert_eq!(body["error"]["type"], "FORBIDDEN", "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("rebound.example"),
+        "{body}"
+    );
+    // The refused sign-up made no user: the name is free.
+    for (host, name) in [
+        (format!("localhost:{port}"), "rebound"),
+        (format!("dev.example:{port}"), "via-allowed"),
+        (format!("other.example:{port}"), "via-allowed-too"),
+        (format!("127.0.0.1:{port}"), "via-ip"),
+    ] {
+        let answer = sign_up(host.clone(), name).await.expect("answered");
+        assert_eq!(answer.status().as_u16(), 201, "{host}");
+    }
+}
