@@ -9,6 +9,7 @@ use miniaws_core::{CoreError, CoreResult, Resource};
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, IoSlice, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
@@ -194,6 +195,14 @@ impl FsBlobStore {
     pub fn open(root: impl Into<PathBuf>) -> Result<Self, BlobError> {
         let root = root.into();
         ensure_dir(&root.join(TMP_DIR))?;
+        // Every user's bytes are in here: the server's account alone may
+        // reach into it, whatever the directory around it allows.
+        fs::set_permissions(&root, std::fs::Permissions::from_mode(0o700)).map_err(|source| {
+            BlobError::Dir {
+                path: root.clone(),
+                source,
+            }
+        })?;
         // Creating the fan-out directories up front keeps a mkdir and the
         // fsync of its parent off every write path.
         let mut created = false;

@@ -134,6 +134,31 @@ fn redact_query(query: &str) -> String {
         .join("&")
 }
 
+/// Makes the SQLite database `file` and its WAL files readable by their
+/// owner only (SQLite makes them with the umask's mode, usually 0644; the
+/// WAL and shared-memory files take the database file's mode when SQLite
+/// makes them). They hold instance environments and bucket policies; the
+/// data directory around them may be shared.
+fn owner_only(file: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if file.as_os_str().is_empty() || file.as_os_str() == ":memory:" {
+        return;
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = file.as_os_str().to_owned();
+        name.push(suffix);
+        let path = std::path::PathBuf::from(name);
+        let Ok(meta) = std::fs::metadata(&path) else {
+            continue;
+        };
+        if meta.permissions().mode() & 0o077 != 0
+            && let Err(e) = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+        {
+            tracing::warn!(file = %path.display(), error = %e, "cannot make the database file 0600");
+        }
+    }
+}
+
 /// An open connection pool on one of the two backends, with the cache of
 /// checked-out connections its hot statements use (see [`HotConnections`]:
 /// they skip the ping sqlx pays on every connection returned to the pool).
@@ -213,6 +238,7 @@ impl Database {
                 .foreign_keys(true)
                 .busy_timeout(settings.statement_timeout)
                 .log_statements(tracing::log::LevelFilter::Trace);
+            let file = options.get_filename().to_owned();
             let pool = SqlitePoolOptions::new()
                 .max_connections(settings.max_connections)
                 .acquire_timeout(settings.acquire_timeout)
@@ -227,6 +253,7 @@ impl Database {
                     source,
                     hint: " — check that the data directory exists and is writable",
                 })?;
+            owner_only(&file);
             let hot = HotConnections::new(pool.clone(), hot_cap(settings), None);
             Ok(Database::Sqlite(pool, Arc::new(hot)))
         } else {

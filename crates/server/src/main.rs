@@ -4,6 +4,7 @@
 
 mod banner;
 mod config;
+mod data_dir;
 mod http;
 mod log_writer;
 mod logging;
@@ -12,7 +13,6 @@ mod secrets_key;
 mod serve;
 mod users;
 
-use anyhow::Context;
 use clap::Parser;
 use miniaws_db::{Database, MigrationState, PoolSettings};
 use std::process::ExitCode;
@@ -64,12 +64,7 @@ fn raise_open_file_limit() {
 }
 
 async fn run(config: Config) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&config.data_dir).with_context(|| {
-        format!(
-            "cannot create the data directory {} (set --data-dir / MINIAWS_DATA_DIR)",
-            config.data_dir.display()
-        )
-    })?;
+    data_dir::prepare(&config.data_dir)?;
     // Before the database: a key file that is there but unusable stops
     // start-up before anything is written with another key.
     let serves = matches!(

@@ -160,6 +160,18 @@ async fn sealed_at_rest(backend: Backend) {
     let file = key_file(&server);
     assert_eq!(mode_of(&file), 0o600, "the key file is the owner's alone");
     assert_eq!(std::fs::read(&file).expect("readable").len(), 32);
+    // So are the data directory, the object store and the database files:
+    // no other account of the machine reads users' bytes or rows.
+    let data = file.parent().expect("the data directory");
+    assert_eq!(mode_of(data), 0o700, "the data directory");
+    assert_eq!(mode_of(&data.join("objects")), 0o700, "the object store");
+    if backend == Backend::Sqlite {
+        // (The test server's database is beside its data directory.)
+        for name in ["miniaws.db", "miniaws.db-wal"] {
+            let path = server.data_dir().join(name);
+            assert_eq!(mode_of(&path), 0o600, "{name}");
+        }
+    }
 
     let db = Db::open(&server).await;
     for k in [&key, &second] {
