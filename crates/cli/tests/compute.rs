@@ -34,6 +34,11 @@ impl Drop for Containers {
                 .args(&ids)
                 .output();
         }
+        // And the owner's network, which the server removes only with the
+        // containers it removes itself.
+        let _ = std::process::Command::new("docker")
+            .args(["network", "rm", &format!("miniaws-owner-{}", self.owner)])
+            .output();
     }
 }
 

@@ -57,12 +57,111 @@ pub struct DockerSettings {
 pub struct DockerComputeDriver {
     conn: Arc<DockerConnection>,
     settings: DockerSettings,
+    /// Held (shared) from the moment a container's network is made sure of
+    /// until the container exists, and (exclusively) while unused networks
+    /// are removed: a network is never removed under a container being
+    /// created on it (see [`crate::networks`]).
+    networks: tokio::sync::RwLock<()>,
+    /// Held while an owner's network is looked up or made, so that two
+    /// launches do not make two networks of one name; holds the owners
+    /// whose networks this driver made sure of and has not removed.
+    network_owners: tokio::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl DockerComputeDriver {
     /// A driver on `conn` (see [`connect`](crate::connect)).
     pub fn new(conn: Arc<DockerConnection>, settings: DockerSettings) -> Self {
-        Self { conn, settings }
+        Self {
+            conn,
+            settings,
+            networks: tokio::sync::RwLock::default(),
+            network_owners: tokio::sync::Mutex::default(),
+        }
+    }
+
+    /// Removes the owners' networks no container uses any more (best
+    /// effort: what stays goes next time).
+    async fn prune_networks(&self, docker: &Docker) {
+        let _exclusive = self.networks.write().await;
+        let mut owners = self.network_owners.lock().await;
+        let candidates: Vec<String> = owners.iter().cloned().collect();
+        match self
+            .call(
+                "remove unused networks",
+                CALL_TIMEOUT,
+                crate::networks::prune(docker, &candidates),
+            )
+            .await
+        {
+            Ok(gone) => {
+                for owner in &gone {
+                    owners.remove(owner);
+                }
+                if !gone.is_empty() {
+                    tracing::debug!(removed = gone.len(), "unused owner networks removed");
+                }
+            }
+            Err(e) => tracing::debug!(error = %e, "cannot remove unused owner networks now"),
+        }
+    }
+
+    /// Creates `spec`'s container on `network`.
+    async fn create_on(
+        &self,
+        docker: &Docker,
+        spec: &ContainerSpec,
+        network: String,
+    ) -> CoreResult<String> {
+        let mut exposed = HashMap::new();
+        let mut bindings = HashMap::new();
+        for p in &spec.ports {
+            let key = port_key(p.container_port, p.protocol);
+            exposed.insert(key.clone(), HashMap::new());
+            bindings.insert(
+                key,
+                Some(vec![PortBinding {
+                    host_ip: Some(self.settings.publish_host.clone()),
+                    host_port: Some(p.host_port.map(|h| h.to_string()).unwrap_or_default()),
+                }]),
+            );
+        }
+        let labels = HashMap::from([
+            (LABEL_INSTANCE_ID.to_owned(), spec.instance_id.to_string()),
+            (LABEL_OWNER.to_owned(), spec.owner.to_string()),
+            (LABEL_NAME.to_owned(), spec.name.clone()),
+        ]);
+        let body = ContainerCreateBody {
+            image: Some(spec.image.clone()),
+            cmd: spec.command.clone(),
+            env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+            labels: Some(labels),
+            exposed_ports: Some(exposed),
+            host_config: Some(HostConfig {
+                // Docker's init (tini) as PID 1 forwards signals and reaps
+                // zombies, so SIGTERM reaches the workload and stop is prompt.
+                init: Some(true),
+                nano_cpus: Some(spec.nano_cpus),
+                memory: Some(spec.memory_bytes),
+                // No swap beyond the limit: an instance type's memory is real.
+                memory_swap: Some(spec.memory_bytes),
+                port_bindings: Some(bindings),
+                // The owner's network, not Docker's shared `bridge`.
+                network_mode: Some(network),
+                ..HostConfig::default()
+            }),
+            ..ContainerCreateBody::default()
+        };
+        let short = spec.instance_id.to_string();
+        let name = format!("miniaws-{}-{}", spec.name, &short[..8]);
+        let options = CreateContainerOptionsBuilder::new().name(&name).build();
+        let created = self
+            .call(
+                "create the container",
+                CALL_TIMEOUT,
+                docker.create_container(Some(options), body),
+            )
+            .await?;
+        Ok(created.id)
     }
 
     fn unreachable(&self, detail: impl std::fmt::Display) -> CoreError {
@@ -355,6 +454,23 @@ fn network_ip(networks: &HashMap<String, EndpointSettings>) -> Option<String> {
         .find_map(|(_, e)| e.ip_address.clone().filter(|ip| !ip.is_empty()))
 }
 
+/// A failure to make an owner's network, with what to do when Docker has
+/// run out of address ranges for networks (its default pools hold about
+/// thirty).
+fn network_refusal(err: CoreError) -> CoreError {
+    if err.to_string().contains("address pool") {
+        return CoreError::unavailable(
+            Dependency::Docker,
+            format!(
+                "Docker has no address range left for another owner's network ({err}); \
+                 each owner with instances has one: terminate other owners' instances, or \
+                 give Docker more (`default-address-pools` in daemon.json)"
+            ),
+        );
+    }
+    err
+}
+
 /// `repo` → `repo:latest`: pulling a reference without a tag would pull
 /// every tag.
 fn with_tag(image: &str) -> String {
@@ -581,64 +697,43 @@ impl ComputeDriver for DockerComputeDriver {
     #[tracing::instrument(skip(self, spec), fields(instance_id = %spec.instance_id))]
     async fn create(&self, spec: &ContainerSpec) -> CoreResult<String> {
         let docker = self.docker().await?;
-        let mut exposed = HashMap::new();
-        let mut bindings = HashMap::new();
-        for p in &spec.ports {
-            let key = port_key(p.container_port, p.protocol);
-            exposed.insert(key.clone(), HashMap::new());
-            bindings.insert(
-                key,
-                Some(vec![PortBinding {
-                    host_ip: Some(self.settings.publish_host.clone()),
-                    host_port: Some(p.host_port.map(|h| h.to_string()).unwrap_or_default()),
-                }]),
-            );
+        // The owner's network removed between our making sure of it and
+        // the create (by hand, say; this server's own removals wait, see
+        // `networks`): made again, once or twice.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            // Until the container exists, its network is not removed.
+            let _network_in_use = self.networks.read().await;
+            let network = {
+                let mut owners = self.network_owners.lock().await;
+                let owner = spec.owner.to_string();
+                let network = self
+                    .call(
+                        "make the owner's network",
+                        CALL_TIMEOUT,
+                        crate::networks::ensure(docker, &owner),
+                    )
+                    .await
+                    .map_err(network_refusal)?;
+                owners.insert(owner);
+                network
+            };
+            match self.create_on(docker, spec, network).await {
+                Err(CoreError::NotFound { name, .. })
+                    if name.contains("network") && attempt < 3 => {}
+                Err(CoreError::NotFound { .. }) => {
+                    return Err(CoreError::not_found(
+                        Resource::Image,
+                        format!(
+                            "{} (it vanished before the container was created)",
+                            spec.image
+                        ),
+                    ));
+                }
+                other => return other,
+            }
         }
-        let labels = HashMap::from([
-            (LABEL_INSTANCE_ID.to_owned(), spec.instance_id.to_string()),
-            (LABEL_OWNER.to_owned(), spec.owner.to_string()),
-            (LABEL_NAME.to_owned(), spec.name.clone()),
-        ]);
-        let body = ContainerCreateBody {
-            image: Some(spec.image.clone()),
-            cmd: spec.command.clone(),
-            env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
-            labels: Some(labels),
-            exposed_ports: Some(exposed),
-            host_config: Some(HostConfig {
-                // Docker's init (tini) as PID 1 forwards signals and reaps
-                // zombies, so SIGTERM reaches the workload and stop is prompt.
-                init: Some(true),
-                nano_cpus: Some(spec.nano_cpus),
-                memory: Some(spec.memory_bytes),
-                // No swap beyond the limit: an instance type's memory is real.
-                memory_swap: Some(spec.memory_bytes),
-                port_bindings: Some(bindings),
-                ..HostConfig::default()
-            }),
-            ..ContainerCreateBody::default()
-        };
-        let short = spec.instance_id.to_string();
-        let name = format!("miniaws-{}-{}", spec.name, &short[..8]);
-        let options = CreateContainerOptionsBuilder::new().name(&name).build();
-        let created = self
-            .call(
-                "create the container",
-                CALL_TIMEOUT,
-                docker.create_container(Some(options), body),
-            )
-            .await
-            .map_err(|e| match e {
-                CoreError::NotFound { .. } => CoreError::not_found(
-                    Resource::Image,
-                    format!(
-                        "{} (it vanished before the container was created)",
-                        spec.image
-                    ),
-                ),
-                other => other,
-            })?;
-        Ok(created.id)
     }
 
     #[tracing::instrument(skip(self))]
@@ -722,11 +817,13 @@ impl ComputeDriver for DockerComputeDriver {
             )
             .await
         {
-            Ok(()) | Err(CoreError::NotFound { .. }) => Ok(()),
+            Ok(()) | Err(CoreError::NotFound { .. }) => {}
             // 409: removal already in progress (e.g. `docker rm -f` racing us).
-            Err(CoreError::Conflict { message, .. }) if message.contains("in progress") => Ok(()),
-            Err(e) => Err(e),
+            Err(CoreError::Conflict { message, .. }) if message.contains("in progress") => {}
+            Err(e) => return Err(e),
         }
+        self.prune_networks(docker).await;
+        Ok(())
     }
 
     async fn inspect(&self, container_id: &str) -> CoreResult<Option<ContainerInfo>> {

@@ -3,8 +3,10 @@
 
 mod driver;
 mod exec_kill;
+mod networks;
 mod probe;
 
 pub use driver::{DockerComputeDriver, DockerSettings, LABEL_INSTANCE_ID, LABEL_NAME, LABEL_OWNER};
+pub use networks::{LABEL_NETWORK_OWNER, network_name};
 
 pub use probe::{DockerConnection, DockerProbe, connect};

@@ -407,6 +407,80 @@ async fn owners_are_isolated_and_names_are_unique() {
     assert_eq!(alice.get_instance(id).await.expect("get").state, "RUNNING");
 }
 
+/// Each owner's instances share a network of their own: they reach each
+/// other by their private addresses, another owner's instances do not
+/// (on Docker's shared bridge they did, published port or not). The
+/// network goes with its owner's last container.
+#[tokio::test]
+async fn owners_networks_are_apart() {
+    let Some((server, image)) = server(Backend::Sqlite).await else {
+        return;
+    };
+    let mut guard = ContainerGuard::new();
+    let (alice, alice_id) = guard.user(&server, "net-alice").await;
+    let (mallory, _) = guard.user(&server, "net-mallory").await;
+    let web = alice
+        .launch_instance(&launch(
+            "web",
+            &image,
+            &["httpd", "-f", "-p", "80", "-h", "/"],
+        ))
+        .await
+        .expect("launch web");
+    let ip = web.private_ip.clone().expect("a private address");
+    let fetch = vec![
+        "sh".to_owned(),
+        "-c".to_owned(),
+        format!("printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 {ip} 80"),
+    ];
+    let sibling = alice
+        .launch_instance(&launch("sibling", &image, SLEEP))
+        .await
+        .expect("launch sibling");
+    let outsider = mallory
+        .launch_instance(&launch("outsider", &image, SLEEP))
+        .await
+        .expect("launch outsider");
+    let exec = |command: Vec<String>| miniaws_client::ExecCommand {
+        command: Command::Args(command),
+        ..miniaws_client::ExecCommand::default()
+    };
+    let own = alice
+        .exec_instance(sibling.id, &exec(fetch.clone()))
+        .await
+        .expect("exec");
+    assert!(
+        own.stdout.starts_with("HTTP/1."),
+        "the owner's own instance: {own:?}"
+    );
+    let other = mallory
+        .exec_instance(outsider.id, &exec(fetch))
+        .await
+        .expect("exec");
+    assert!(
+        !other.stdout.contains("HTTP/1."),
+        "another owner's instance reached it: {other:?}"
+    );
+    let network = miniaws_docker::network_name(&alice_id.to_string());
+    let networks = || {
+        docker(&[
+            "network",
+            "ls",
+            "-q",
+            "--filter",
+            &format!("name=^{network}$"),
+        ])
+    };
+    assert!(!networks().trim().is_empty(), "alice's network exists");
+    for id in [web.id, sibling.id] {
+        alice.terminate_instance(id).await.expect("terminate");
+    }
+    assert!(
+        networks().trim().is_empty(),
+        "alice's network went with her last instance"
+    );
+}
+
 #[tokio::test]
 async fn a_restarted_server_keeps_and_reconciles_state() {
     let Some((mut server, image)) = server(Backend::Sqlite).await else {

@@ -83,6 +83,12 @@ impl Drop for ContainerGuard {
                     .args(&ids)
                     .output();
             }
+            // And the owner's network, which the server removes only with
+            // the containers it removes itself: Docker's pool of network
+            // address ranges is small.
+            let _ = Command::new("docker")
+                .args(["network", "rm", &miniaws_docker::network_name(owner)])
+                .output();
         }
     }
 }
