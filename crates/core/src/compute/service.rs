@@ -78,6 +78,11 @@ pub struct ComputeService {
     token_locks: LockMap<(UserId, String)>,
     /// Host CPU count once known (0: not asked yet).
     host_cpus: AtomicU32,
+    /// Rows of failed launches whose container is gone but whose delete
+    /// failed (the database went away mid-launch): deleted at the next
+    /// launch or resync, so that the failed launch's name and client token
+    /// do not answer for it.
+    undeleted: Mutex<HashSet<InstanceId>>,
 }
 
 /// Locks by key (an instance, a client token): one async mutex per key
@@ -305,7 +310,44 @@ impl ComputeService {
             locks: Mutex::new(HashMap::new()),
             token_locks: Mutex::new(HashMap::new()),
             host_cpus: AtomicU32::new(0),
+            undeleted: Mutex::new(HashSet::new()),
         }
+    }
+
+    /// Deletes the rows of failed launches left by a failed delete (see
+    /// `undeleted`); those that still fail stay for the next time.
+    async fn delete_undeleted(&self) {
+        let pending: Vec<InstanceId> = {
+            let set = self.undeleted.lock().unwrap_or_else(|p| p.into_inner());
+            if set.is_empty() {
+                return;
+            }
+            set.iter().copied().collect()
+        };
+        for id in pending {
+            let _lock = self.lock(id).await;
+            match self.repo.delete(id).await {
+                Ok(()) => {
+                    self.undeleted
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .remove(&id);
+                    tracing::info!(instance_id = %id, "deleted the row of a failed launch");
+                }
+                Err(e) => {
+                    tracing::debug!(instance_id = %id, error = %e, "the row of a failed launch stays for now")
+                }
+            }
+        }
+    }
+
+    /// Remembers that the row of failed launch `id` could not be deleted.
+    fn delete_later(&self, id: InstanceId, err: &CoreError) {
+        tracing::warn!(instance_id = %id, error = %err, "cannot delete the row of a failed launch; it goes at the next launch or resync");
+        self.undeleted
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id);
     }
 
     /// The instance-type catalogue.
@@ -398,6 +440,8 @@ impl ComputeService {
         id: InstanceId,
         request: LaunchRequest,
     ) -> CoreResult<Instance> {
+        // A failed launch's leftover row would hold its name.
+        self.delete_undeleted().await;
         self.launch_from(caller, id, request, None).await
     }
 
@@ -486,6 +530,9 @@ impl ComputeService {
         requests: Vec<(InstanceId, LaunchRequest)>,
         token: Option<ClientToken>,
     ) -> CoreResult<Vec<Instance>> {
+        // A failed launch's leftover row would hold its name and answer
+        // for its client token.
+        self.delete_undeleted().await;
         let Some(token) = token else {
             return self.launch_group(caller, requests, None).await;
         };
@@ -569,7 +616,7 @@ impl ComputeService {
         match removed {
             Ok(()) => {
                 if let Err(e) = self.repo.delete(id).await {
-                    tracing::warn!(instance_id = %id, error = %e, "cannot delete the row of a discarded launch");
+                    self.delete_later(id, &e);
                 }
             }
             Err(e) => {
@@ -647,7 +694,7 @@ impl ComputeService {
             return;
         }
         if let Err(e) = self.repo.delete(inst.id).await {
-            tracing::warn!(instance_id = %inst.id, error = %e, "cannot delete the row of a failed launch");
+            self.delete_later(inst.id, &e);
         }
     }
 
@@ -1191,6 +1238,7 @@ impl ComputeService {
     /// next resync tries again).
     pub async fn reconcile_all(&self) -> CoreResult<usize> {
         let driver = self.driver()?.clone();
+        self.delete_undeleted().await;
         // Listed before the rows are read: whatever the two disagree on is
         // settled under the instance's lock from a fresh inspect anyway.
         let containers = driver.list_containers().await?;

@@ -15,6 +15,8 @@ use crate::identity::{ApiKeyId, Caller, UserId};
 #[derive(Default)]
 struct FakeRepo {
     rows: Mutex<Vec<Instance>>,
+    /// Deletes fail (as when the database goes away mid-request).
+    failing_deletes: AtomicBool,
 }
 
 #[async_trait]
@@ -142,6 +144,12 @@ impl InstanceRepo for FakeRepo {
         Ok(true)
     }
     async fn delete(&self, id: InstanceId) -> CoreResult<()> {
+        if self.failing_deletes.load(Ordering::SeqCst) {
+            return Err(CoreError::unavailable(
+                crate::error::Dependency::Database,
+                "the database went away",
+            ));
+        }
         self.rows.lock().unwrap().retain(|r| r.id != id);
         Ok(())
     }
@@ -685,6 +693,37 @@ async fn a_failed_launch_keeps_no_token() {
         ok[0].reservation_id(),
         ok[0].ec2_id().as_str().replacen("i-", "r-", 1)
     );
+}
+
+/// A failed launch whose row could not be deleted (the database went away
+/// after the container was removed): the row goes at the next launch, so
+/// the retry with the token launches, and the name is free, instead of the
+/// failed launch's row answering for it.
+#[tokio::test]
+async fn a_failed_launchs_undeleted_row_goes_before_the_retry() {
+    let (svc, repo, driver) = setup();
+    let who = caller();
+    driver.taken_ports.lock().unwrap().insert(8080);
+    repo.failing_deletes.store(true, Ordering::SeqCst);
+    let request = || LaunchRequest {
+        ports: vec!["8080:80".into()],
+        ..req("a")
+    };
+    let failed = InstanceId::new();
+    svc.launch_all(who, vec![(failed, request())], token("t", "d"))
+        .await
+        .unwrap_err();
+    assert_eq!(repo.rows.lock().unwrap().len(), 1, "the delete failed");
+    repo.failing_deletes.store(false, Ordering::SeqCst);
+    driver.taken_ports.lock().unwrap().clear();
+    let retried = svc
+        .launch_all(who, vec![(InstanceId::new(), request())], token("t", "d"))
+        .await
+        .unwrap();
+    assert_ne!(retried[0].id, failed, "launched anew");
+    assert_eq!(retried[0].state, InstanceState::Running);
+    let rows = repo.rows.lock().unwrap();
+    assert_eq!(rows.len(), 1, "only the new instance: {rows:?}");
 }
 
 #[tokio::test]
