@@ -1323,6 +1323,20 @@ fn sign(
     access_key_id: &str,
     secret: &str,
 ) -> Vec<(String, Vec<u8>)> {
+    sign_with(method, target, host, access_key_id, secret, &[])
+}
+
+/// [`sign`], also signing the `x-amz-*` headers among `extra` (a SigV4
+/// request must sign every `x-amz-*` header it sends), their values as
+/// bytes (some cases send values that are not UTF-8).
+fn sign_with(
+    method: &str,
+    target: &str,
+    host: &str,
+    access_key_id: &str,
+    secret: &str,
+    extra: &[(String, Vec<u8>)],
+) -> Vec<(String, Vec<u8>)> {
     let now = time::OffsetDateTime::now_utc();
     let (date, amz_date) = common::amz_dates(now);
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
@@ -1338,15 +1352,35 @@ fn sign(
         })
         .collect();
     pairs.sort();
-    let signed_headers = "host;x-amz-content-sha256;x-amz-date";
-    let canonical = format!(
-        "{method}\n{path}\n{}\nhost:{host}\nx-amz-content-sha256:UNSIGNED-PAYLOAD\nx-amz-date:{amz_date}\n\n{signed_headers}\nUNSIGNED-PAYLOAD",
-        pairs.join("&")
-    );
+    let mut headers: Vec<(String, Vec<u8>)> = vec![
+        ("host".into(), host.as_bytes().to_vec()),
+        ("x-amz-content-sha256".into(), b"UNSIGNED-PAYLOAD".to_vec()),
+        ("x-amz-date".into(), amz_date.clone().into_bytes()),
+    ];
+    for (name, value) in extra {
+        let name = name.to_ascii_lowercase();
+        if name.starts_with("x-amz-") && !headers.iter().any(|(n, _)| *n == name) {
+            headers.push((name, value.trim_ascii().to_vec()));
+        }
+    }
+    headers.sort();
+    let signed_headers = headers
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .collect::<Vec<_>>()
+        .join(";");
+    let mut canonical = format!("{method}\n{path}\n{}\n", pairs.join("&")).into_bytes();
+    for (name, value) in &headers {
+        canonical.extend_from_slice(name.as_bytes());
+        canonical.push(b':');
+        canonical.extend_from_slice(value);
+        canonical.push(b'\n');
+    }
+    canonical.extend_from_slice(format!("\n{signed_headers}\nUNSIGNED-PAYLOAD").as_bytes());
     let scope = format!("{date}/us-east-1/s3/aws4_request");
     let to_sign = format!(
         "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
-        hex::encode(sha2::Sha256::digest(canonical.as_bytes()))
+        hex::encode(sha2::Sha256::digest(&canonical))
     );
     let k = hmac(format!("AWS4{secret}").as_bytes(), date.as_bytes());
     let k = hmac(&k, b"us-east-1");
@@ -1758,12 +1792,13 @@ async fn run_s3(server: &TestServer, keys: &Keys, cases: Vec<S3>) -> Vec<String>
             Sig::Anonymous | Sig::AsGiven => None,
         };
         if let Some(key) = signer {
-            let signed = sign(
+            let signed = sign_with(
                 case.method,
                 &case.target,
                 &host,
                 &key.access_key_id,
                 &key.secret_access_key,
+                &case.headers,
             );
             let auth = String::from_utf8_lossy(&signed[0].1).into_owned();
             if let Some((_, sig)) = auth.split_once("Signature=") {

@@ -180,7 +180,7 @@ async fn slow_or_idle_clients_are_disconnected() {
     let aws = server.aws.expect("the AWS endpoint");
     for addr in [server.native, aws] {
         let mut conn = tokio::net::TcpStream::connect(addr).await.expect("connect");
-        conn.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        conn.write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\n")
             .await
             .expect("half the headers");
         let waited = closed_within(&mut conn).await;
@@ -192,7 +192,7 @@ async fn slow_or_idle_clients_are_disconnected() {
         // A whole request is answered; the kept-alive connection is then
         // closed once it has been idle for the timeout.
         let mut conn = tokio::net::TcpStream::connect(addr).await.expect("connect");
-        conn.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        conn.write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
             .await
             .expect("a request");
         let mut answer = vec![0u8; 4096];

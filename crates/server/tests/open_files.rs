@@ -28,7 +28,7 @@ fn limits_of(pid: u32) -> (u64, u64) {
 
 /// Sends one keep-alive `GET /health` on `conn` and reads its answer.
 async fn health(conn: &mut tokio::net::TcpStream) -> String {
-    conn.write_all(b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n")
+    conn.write_all(b"GET /health HTTP/1.1\r\nhost: localhost\r\n\r\n")
         .await
         .expect("request");
     let mut buf = vec![0u8; 4096];

@@ -21,7 +21,7 @@ const STALLED: usize = 300;
 async fn stall(addr: &str, key: &str, i: usize) -> tokio::net::TcpStream {
     let mut conn = tokio::net::TcpStream::connect(addr).await.expect("connect");
     let head = format!(
-        "PUT /storage/stalls/stalled-{i} HTTP/1.1\r\nhost: x\r\nx-api-key: {key}\r\ncontent-length: {}\r\n\r\n",
+        "PUT /storage/stalls/stalled-{i} HTTP/1.1\r\nhost: localhost\r\nx-api-key: {key}\r\ncontent-length: {}\r\n\r\n",
         8 << 20
     );
     conn.write_all(head.as_bytes()).await.expect("head");
