@@ -78,16 +78,6 @@ impl DeleteTarget {
             condition: WriteCondition::Always,
         }
     }
-
-    /// The unconditional delete of version `version` of `key`, or of the
-    /// key when `None`.
-    #[must_use]
-    pub fn version(key: impl Into<String>, version: Option<VersionId>) -> Self {
-        Self {
-            version,
-            ..Self::key(key)
-        }
-    }
 }
 
 /// A ListObjectVersions request.
