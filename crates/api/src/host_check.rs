@@ -55,16 +55,21 @@ impl AllowedHosts {
         if self.any {
             return true;
         }
-        let name = strip_port(host).to_ascii_lowercase();
-        let name = name.trim_end_matches('.');
-        if name == "localhost" || name.ends_with(".localhost") {
+        let name = strip_port(host).trim_end_matches('.');
+        let suffix = name
+            .len()
+            .checked_sub(".localhost".len())
+            .and_then(|at| name.get(at..));
+        if name.eq_ignore_ascii_case("localhost")
+            || suffix.is_some_and(|s| s.eq_ignore_ascii_case(".localhost"))
+        {
             return true;
         }
         let bare = name.trim_start_matches('[').trim_end_matches(']');
         if bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback()) {
             return true;
         }
-        self.extra.iter().any(|h| h == name)
+        self.extra.iter().any(|h| h.eq_ignore_ascii_case(name))
     }
 }
 
@@ -87,14 +92,18 @@ pub fn restrict(router: Router, hosts: AllowedHosts) -> Router {
 }
 
 async fn check(State(hosts): State<Arc<AllowedHosts>>, req: Request, next: Next) -> Response {
-    // HTTP/1.0 clients may send none; a browser always does.
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .map(|v| v.to_str().unwrap_or("\u{fffd}").to_owned())
-        .or_else(|| req.uri().authority().map(|a| a.as_str().to_owned()));
-    match host {
-        Some(host) if !hosts.allows(&host) => {
+    // On every request of the native API: the allowed path borrows the
+    // header and allocates nothing. HTTP/1.0 clients may send no Host; a
+    // browser always does.
+    let refused = {
+        let host = match req.headers().get(header::HOST) {
+            Some(v) => Some(v.to_str().unwrap_or("\u{fffd}")),
+            None => req.uri().authority().map(|a| a.as_str()),
+        };
+        host.filter(|h| !hosts.allows(h)).map(str::to_owned)
+    };
+    match refused {
+        Some(host) => {
             tracing::info!(
                 host = %host.escape_default(),
                 path = %req.uri().path(),
@@ -102,7 +111,7 @@ async fn check(State(hosts): State<Arc<AllowedHosts>>, req: Request, next: Next)
             );
             refusal(&host)
         }
-        _ => next.run(req).await,
+        None => next.run(req).await,
     }
 }
 
@@ -149,6 +158,8 @@ mod tests {
             "evil.example:8080",
             "evil.example",
             "localhost.evil.example",
+            "évil.localhos",
+            "xé.localhost.x",
             "10.0.0.5:8080",
             "[::2]:8080",
             "",
