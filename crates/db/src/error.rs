@@ -26,7 +26,9 @@ pub(crate) fn db_err(err: sqlx::Error) -> CoreError {
         sqlx::Error::Database(ref db) if db.is_unique_violation() => {
             CoreError::conflict(ConflictKind::AlreadyExists, "the resource already exists")
         }
-        sqlx::Error::Database(ref db) if is_connection_loss(db.code().as_deref()) => {
+        sqlx::Error::Database(ref db)
+            if is_connection_loss(db.code().as_deref()) || ends_the_session(&**db) =>
+        {
             unreachable_db(&err)
         }
         sqlx::Error::Database(ref db) if is_disk_full(db.code().as_deref()) => {
@@ -56,6 +58,17 @@ pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
 /// intervention, e.g. the server shutting down) mean the database went away.
 fn is_connection_loss(code: Option<&str>) -> bool {
     code.is_some_and(|c| c.starts_with("08") || c.starts_with("57P"))
+}
+
+/// A Postgres FATAL or PANIC ends the session: the database refused or
+/// dropped the connection (it does not accept connections to this database,
+/// 55000; it has too many, 53300; the role or database is gone), so no
+/// statement ran and none will until that changes. (Connection classes 08
+/// and 57P are caught by their codes; these come with other codes.)
+fn ends_the_session(db: &dyn sqlx::error::DatabaseError) -> bool {
+    use sqlx::postgres::{PgDatabaseError, PgSeverity};
+    db.try_downcast_ref::<PgDatabaseError>()
+        .is_some_and(|pg| matches!(pg.severity(), PgSeverity::Fatal | PgSeverity::Panic))
 }
 
 /// SQLite's `SQLITE_FULL` (13) and Postgres's `disk_full` (53100): nothing

@@ -126,3 +126,81 @@ async fn database_outage_answers_503_and_recovers() {
     let log = server.log();
     assert!(!log.contains("panicked"), "no panic in the server log");
 }
+
+/// Postgres is up but refuses the server's database (here `ALLOW_CONNECTIONS
+/// false`, as during maintenance; Postgres answers a FATAL 55000 at
+/// connect): that is the database being unavailable, 503, not a server
+/// fault, and service resumes once it accepts connections again.
+#[tokio::test]
+async fn a_database_refusing_connections_answers_503() {
+    use sqlx::Connection;
+    let Some(admin) = require_postgres() else {
+        return;
+    };
+    let db = TestDatabase::create(&admin).await;
+    let name = db.name().to_owned();
+    let url = db.url.clone();
+    let server = TestServer::start_with_database(url, Some(db), &[], &[]).await;
+    let (alice, _) = server.user("alice").await;
+    assert_eq!(alice.list_keys().await.expect("works").len(), 1);
+
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("admin connects");
+    let refuse = |allow: bool| format!("ALTER DATABASE {name} ALLOW_CONNECTIONS {allow}");
+    sqlx::query(&refuse(false))
+        .execute(&mut conn)
+        .await
+        .expect("the owner may refuse connections to its database");
+    sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = $1 AND pid <> pg_backend_pid()",
+    )
+    .bind(&name)
+    .execute(&mut conn)
+    .await
+    .expect("the server's connections are ended");
+
+    // The first request may meet a connection that was just ended (503
+    // too, outcome unknown); every later one meets the refusal at connect.
+    for attempt in 0..6 {
+        let err = alice
+            .list_keys()
+            .await
+            .expect_err("the database refuses connections");
+        assert_eq!(
+            err.status().map(|s| s.as_u16()),
+            Some(503),
+            "attempt {attempt}: {err}"
+        );
+        assert_eq!(err.kind(), Some("UNAVAILABLE"), "attempt {attempt}: {err}");
+        assert!(err.to_string().contains("database"), "{err}");
+    }
+    let res = reqwest::get(format!("{}/health", server.url()))
+        .await
+        .expect("health");
+    assert_eq!(res.status().as_u16(), 503);
+
+    sqlx::query(&refuse(true))
+        .execute(&mut conn)
+        .await
+        .expect("connections allowed again");
+    let mut recovered = false;
+    for _ in 0..50 {
+        if alice.list_keys().await.is_ok() {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        recovered,
+        "service resumes once the database accepts connections"
+    );
+    let log = server.log();
+    assert!(!log.contains("panicked"), "no panic in the server log");
+    assert!(
+        !log.contains("status=500"),
+        "no request was answered as a server fault:\n{log}"
+    );
+}

@@ -59,6 +59,11 @@ impl TestDatabase {
             name,
         }
     }
+
+    /// The database's name (for statements about it, such as `ALTER DATABASE`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
 }
 
 impl Drop for TestDatabase {
