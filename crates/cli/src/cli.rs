@@ -277,6 +277,12 @@ pub enum ComputeCommand {
         /// The instance type (t3.nano … t3.2xlarge, t2.nano … t2.2xlarge) [default: the server's, t3.micro]
         #[arg(long = "type", short = 't', value_name = "TYPE")]
         instance_type: Option<String>,
+        /// Make the launch idempotent: the same key and launch, sent again
+        /// (after a lost answer or a server restart), show the instance the
+        /// first one made instead of launching another; 1–64 printable
+        /// ASCII characters [default: a fresh key for each command]
+        #[arg(long, value_name = "KEY")]
+        idempotency_key: Option<String>,
         /// The command to run instead of the image's, after `--`
         #[arg(last = true, value_name = "CMD ARGS")]
         command: Vec<String>,

@@ -82,6 +82,12 @@ fn describe_client(err: &ClientError, verbose: bool) -> String {
         ClientError::Transport(message) => format!(
             "the connection to miniaws failed mid-request ({message}): retry, or check the server log"
         ),
+        ClientError::LaunchUnconfirmed { key, message, secs } => format!(
+            "the connection to miniaws broke before the launch's answer ({message}) and the \
+             server did not answer again within {secs} s, so the instance may or may not exist. \
+             Once miniaws is back, run the same command with `--idempotency-key {key}`: it shows \
+             the instance if it was launched and launches it if it was not"
+        ),
         ClientError::Decode(message) => format!(
             "unexpected answer from the server ({message}): are `cloud` and `miniaws` the same version?"
         ),

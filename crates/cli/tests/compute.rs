@@ -502,3 +502,151 @@ async fn compute_commands_against_real_docker() {
     let out = env.ok(&["compute", "show", "web"]);
     assert!(out.contains("terminated"), "{out}");
 }
+
+/// How many containers of `owner` Docker has, in any state.
+fn containers_of(owner: &str) -> usize {
+    let out = std::process::Command::new("docker")
+        .args([
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("label=miniaws.owner={owner}"),
+        ])
+        .output()
+        .expect("docker ps runs");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .count()
+}
+
+/// Starts `cloud compute launch --name <name>` and kills the server once the
+/// launch's container exists (the server is then inside the launch). Returns
+/// the still-waiting CLI, or `None` (after restarting the server) when the
+/// answer came before the kill.
+async fn launch_and_crash(
+    env: &mut Env,
+    owner: &str,
+    image: &str,
+    name: &str,
+) -> Option<std::process::Child> {
+    let before = containers_of(owner);
+    let mut child = env
+        .cloud_std()
+        .args(["compute", "launch", "--name", name, "--image", image])
+        .args(["--", "sleep", "600"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cloud starts");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while containers_of(owner) == before && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    env.server.kill().await;
+    if child.try_wait().expect("cloud is waited on").is_none() {
+        return Some(child);
+    }
+    env.server.restart_on_same_ports().await;
+    None
+}
+
+/// Waits for `child` off the runtime's threads; its stdout and stderr.
+async fn finish(child: std::process::Child) -> (bool, String, String) {
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .expect("the wait joins")
+        .expect("cloud ends");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// How many live instances are called `name`.
+fn instances_named(env: &Env, name: &str) -> usize {
+    let listed = env.json(&["compute", "list"]);
+    listed
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter(|i| i["name"] == name)
+        .count()
+}
+
+/// The server crashes while `cloud compute launch` waits for its answer.
+/// Restarted on the same port two seconds later (as a supervisor would),
+/// the CLI's resends under its idempotency key reach it and the CLI shows
+/// the one instance, rather than giving up with "cannot reach miniaws"
+/// while the launch it sent may have gone through. Not restarted within the
+/// CLI's 15 s, the CLI says the launch may or may not exist and names the
+/// key; the same command with `--idempotency-key` then answers the instance
+/// the first launch made (or makes it), once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_launch_outlives_a_server_restart_under_it() {
+    let Some(image) = miniaws_testkit::require_docker() else {
+        return;
+    };
+    let mut env = Env::start().await;
+    env.sign_up("alice");
+    let owner = env.json(&["auth", "whoami"])["user"]["id"]
+        .as_str()
+        .expect("user id")
+        .to_owned();
+    let _cleanup = Containers {
+        owner: owner.clone(),
+    };
+    // A round where the answer beat the kill is tried again.
+    let mut restarted = None;
+    for round in 0..5 {
+        let name = format!("crash{round}");
+        if let Some(child) = launch_and_crash(&mut env, &owner, &image, &name).await {
+            // Longer than the two quick resends the CLI used to make.
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            env.server.restart_on_same_ports().await;
+            restarted = Some((name, finish(child).await));
+            break;
+        }
+    }
+    let (name, (ok, stdout, stderr)) = restarted.expect("a kill landed inside a launch");
+    assert!(ok, "answered once the server is back:\n{stdout}\n{stderr}");
+    assert!(stdout.contains(&format!("Launched {name}")), "{stdout}");
+    assert_eq!(instances_named(&env, &name), 1, "one instance, not two");
+
+    let mut unconfirmed = None;
+    for round in 0..5 {
+        let name = format!("gone{round}");
+        if let Some(child) = launch_and_crash(&mut env, &owner, &image, &name).await {
+            unconfirmed = Some((name, finish(child).await));
+            break;
+        }
+    }
+    let (name, (ok, stdout, stderr)) = unconfirmed.expect("a kill landed inside a launch");
+    assert!(!ok, "no answer, no success:\n{stdout}");
+    assert!(stderr.contains("may or may not exist"), "{stderr}");
+    assert!(!stderr.contains("is `miniaws serve` running"), "{stderr}");
+    let key = stderr
+        .split("--idempotency-key ")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+        .unwrap_or_else(|| panic!("the key is named: {stderr}"))
+        .to_owned();
+    env.server.restart_on_same_ports().await;
+    for _ in 0..2 {
+        let out = env.ok(&[
+            "compute",
+            "launch",
+            "--name",
+            &name,
+            "--image",
+            &image,
+            "--idempotency-key",
+            &key,
+            "--",
+            "sleep",
+            "600",
+        ]);
+        assert!(out.contains(&format!("Launched {name}")), "{out}");
+    }
+    assert_eq!(instances_named(&env, &name), 1, "the key made one instance");
+}

@@ -68,11 +68,19 @@ impl LogsOptions {
     }
 }
 
+/// How long a launch whose answer was lost is sent again: long enough for a
+/// supervisor to restart a crashed server, short enough not to leave a user
+/// staring at a silent terminal.
+const LAUNCH_RETRY_WINDOW: std::time::Duration = std::time::Duration::from_secs(15);
+/// The pause before the first resend; doubled after each, up to the next.
+const LAUNCH_FIRST_PAUSE: std::time::Duration = std::time::Duration::from_millis(200);
+const LAUNCH_MAX_PAUSE: std::time::Duration = std::time::Duration::from_secs(2);
+
 impl Client {
     /// Launches an instance; answers once it runs (or failed). The
     /// request carries a fresh `Idempotency-Key`, so a launch whose answer
-    /// was lost on the way ([`ClientError::Transport`]) is sent again
-    /// (twice at most) without launching a second instance.
+    /// was lost on the way (the connection broke, or the server restarted)
+    /// is sent again, for up to 15 s, without launching a second instance.
     ///
     /// # Errors
     /// `Api` 400 for invalid input, 404 for a missing image, 409 for a
@@ -90,27 +98,41 @@ impl Client {
     ///
     /// # Errors
     /// As [`launch_instance`](Self::launch_instance); `Api` 422
-    /// `IDEMPOTENCY_KEY_REUSED` for a key used before with another launch.
+    /// `IDEMPOTENCY_KEY_REUSED` for a key used before with another launch;
+    /// [`ClientError::LaunchUnconfirmed`] when the launch was sent, its
+    /// answer lost, and the server did not answer again within 15 s.
     pub async fn launch_instance_with_key(
         &self,
         launch: &LaunchInstance,
         key: &str,
     ) -> Result<Instance, ClientError> {
-        const RETRIES: u32 = 2;
-        let mut attempt = 0;
+        let started = std::time::Instant::now();
+        let mut pause = LAUNCH_FIRST_PAUSE;
+        // Set once an attempt's connection broke after the request went out:
+        // from then on the launch may exist, and a refused connection means
+        // the server is restarting, not that the launch was never sent.
+        let mut lost: Option<String> = None;
         loop {
             let request = self
                 .request_unbounded(Method::POST, "/instances")
                 .header("Idempotency-Key", key)
                 .json(launch);
             match self.send_json(request).await {
-                Err(ClientError::Transport(_)) if attempt < RETRIES => {
-                    attempt += 1;
-                    tokio::time::sleep(std::time::Duration::from_millis(200 * u64::from(attempt)))
-                        .await;
+                Err(ClientError::Transport(message)) => {
+                    lost.get_or_insert(message);
                 }
+                Err(ClientError::Connect { .. }) if lost.is_some() => {}
                 answer => return answer,
             }
+            if started.elapsed() + pause > LAUNCH_RETRY_WINDOW {
+                return Err(ClientError::LaunchUnconfirmed {
+                    key: key.to_owned(),
+                    message: lost.unwrap_or_default(),
+                    secs: LAUNCH_RETRY_WINDOW.as_secs(),
+                });
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(LAUNCH_MAX_PAUSE);
         }
     }
 

@@ -31,6 +31,21 @@ pub enum ClientError {
         /// The answer timeout, in seconds.
         secs: u64,
     },
+    /// A launch went out, the connection broke before its answer, and the
+    /// server did not answer again within the retry window: the instance
+    /// may or may not exist. Sending the launch again with `key` tells.
+    #[error(
+        "the launch's answer was lost ({message}) and miniaws did not answer again within {secs} s; \
+         it may or may not have launched: send it again with idempotency key {key}"
+    )]
+    LaunchUnconfirmed {
+        /// The launch's idempotency key.
+        key: String,
+        /// The transport error that cut the first answer.
+        message: String,
+        /// How long the launch was retried, in seconds.
+        secs: u64,
+    },
     /// The connection failed mid-exchange.
     #[error("transport error: {0}")]
     Transport(String),

@@ -136,7 +136,7 @@ impl TestServer {
             native: SocketAddr::from(([127, 0, 0, 1], 0)),
             aws: None,
         };
-        server.spawn().await;
+        server.spawn(false).await;
         server
     }
 
@@ -228,17 +228,23 @@ impl TestServer {
         self.child.as_ref().and_then(Child::id)
     }
 
-    async fn spawn(&mut self) {
+    /// Starts the process; `same_ports`: on the addresses the previous
+    /// process listened on, else on ports the system picks.
+    async fn spawn(&mut self, same_ports: bool) {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(self.data_dir.path().join("server.log"))
             .expect("the server log can be created");
         let mut cmd = Command::new(miniaws_bin());
+        let (native, aws) = match (same_ports, self.aws) {
+            (true, Some(aws)) => (self.native.to_string(), aws.to_string()),
+            _ => ("127.0.0.1:0".to_owned(), "127.0.0.1:0".to_owned()),
+        };
         cmd.arg("--listen")
-            .arg("127.0.0.1:0")
+            .arg(native)
             .arg("--aws-listen")
-            .arg("127.0.0.1:0")
+            .arg(aws)
             .arg("--data-dir")
             .arg(self.data_dir.path().join("data"))
             .arg("--database-url")
@@ -324,6 +330,16 @@ impl TestServer {
         if self.child.is_some() {
             self.stop().await;
         }
-        self.spawn().await;
+        self.spawn(false).await;
+    }
+
+    /// [`restart`](Self::restart) on the same ports, as a supervisor
+    /// restarting a crashed server would: clients that were talking to the
+    /// old process reach the new one.
+    pub async fn restart_on_same_ports(&mut self) {
+        if self.child.is_some() {
+            self.stop().await;
+        }
+        self.spawn(true).await;
     }
 }

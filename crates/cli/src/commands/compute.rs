@@ -35,6 +35,7 @@ pub async fn run(ctx: &mut Ctx, cmd: ComputeCommand) -> Result<()> {
             env,
             tags,
             instance_type,
+            idempotency_key,
             command,
         } => {
             let launch = LaunchInstance {
@@ -46,7 +47,7 @@ pub async fn run(ctx: &mut Ctx, cmd: ComputeCommand) -> Result<()> {
                 command: Some(command).filter(|c| !c.is_empty()).map(Command::Args),
                 tags: tags.into_iter().collect(),
             };
-            launch_instance(ctx, &launch).await
+            launch_instance(ctx, &launch, idempotency_key).await
         }
         ComputeCommand::List { all } => list(ctx, all).await,
         ComputeCommand::Show { instance } => show(ctx, &instance).await,
@@ -174,8 +175,16 @@ fn summary(ctx: &Ctx, verb: &str, i: &Instance) {
     }
 }
 
-async fn launch_instance(ctx: &mut Ctx, launch: &LaunchInstance) -> Result<()> {
-    let instance = ctx.client()?.launch_instance(launch).await?;
+async fn launch_instance(
+    ctx: &mut Ctx,
+    launch: &LaunchInstance,
+    idempotency_key: Option<String>,
+) -> Result<()> {
+    let client = ctx.client()?;
+    let instance = match idempotency_key {
+        Some(key) => client.launch_instance_with_key(launch, &key).await?,
+        None => client.launch_instance(launch).await?,
+    };
     if ctx.out.json {
         return ctx.out.print_json(&instance);
     }
