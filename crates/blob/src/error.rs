@@ -58,6 +58,17 @@ pub enum BlobError {
         /// The OS error.
         source: io::Error,
     },
+    /// A blob's bytes on disk are not as many as its metadata records: the
+    /// file was cut or grown outside Mini AWS (or by a failing disk).
+    #[error("blob {path} is damaged: it holds {stored} bytes, its object {recorded}")]
+    Damaged {
+        /// The blob's file (or a composite's directory).
+        path: PathBuf,
+        /// The bytes on disk.
+        stored: u64,
+        /// The bytes its object records.
+        recorded: u64,
+    },
     /// The writer thread went away.
     #[error("the blob writer stopped unexpectedly: {0}")]
     Writer(String),
@@ -72,7 +83,7 @@ impl BlobError {
             | BlobError::Rename { source, .. }
             | BlobError::Read { source, .. }
             | BlobError::Remove { source, .. } => Some(source),
-            BlobError::Writer(_) => None,
+            BlobError::Writer(_) | BlobError::Damaged { .. } => None,
         }
     }
 }

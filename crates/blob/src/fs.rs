@@ -747,8 +747,14 @@ struct Piece {
 /// files one by one, so a listing that lacks one of the `n` its names
 /// count (or all of them), or a file gone before it was opened, is "not
 /// found", which the reader meets as a blob removed under it (and reads
-/// the row again), never as a shorter body.
-fn composite_pieces(dir: &Path, range: Option<ByteRange>) -> Result<Option<Vec<Piece>>, BlobError> {
+/// the row again), never as a shorter body. A whole read (no `range`)
+/// checks the parts' total against the recorded `size`; a ranged one stats
+/// only the parts up to its end, so it does not.
+fn composite_pieces(
+    dir: &Path,
+    size: Option<u64>,
+    range: Option<ByteRange>,
+) -> Result<Option<Vec<Piece>>, BlobError> {
     let read_err = |source| BlobError::Read {
         path: dir.to_owned(),
         source,
@@ -818,7 +824,45 @@ fn composite_pieces(dir: &Path, range: Option<ByteRange>) -> Result<Option<Vec<P
         }
         at = end;
     }
+    if let Some(recorded) = size.filter(|s| range.is_none() && *s != at) {
+        return Err(BlobError::Damaged {
+            path: dir.to_owned(),
+            stored: at,
+            recorded,
+        });
+    }
     Ok(Some(pieces))
+}
+
+/// Opens the first of `paths` that exists (the blob's path, then its
+/// legacy one) and checks its length against the recorded `size`. `None`
+/// when neither exists.
+fn open_single(
+    paths: [PathBuf; 2],
+    size: Option<u64>,
+) -> Result<Option<(File, PathBuf)>, BlobError> {
+    for path in paths {
+        let file = match File::open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(source) => return Err(BlobError::Read { path, source }),
+        };
+        if let Some(recorded) = size {
+            let stored = match file.metadata() {
+                Ok(m) => m.len(),
+                Err(source) => return Err(BlobError::Read { path, source }),
+            };
+            if stored != recorded {
+                return Err(BlobError::Damaged {
+                    path,
+                    stored,
+                    recorded,
+                });
+            }
+        }
+        return Ok(Some((file, path)));
+    }
+    Ok(None)
 }
 
 /// Streams `pieces` one after the other, in large chunks; `guard` (the
@@ -867,37 +911,36 @@ impl BlobStore for FsBlobStore {
             .await
     }
 
-    async fn read(&self, id: BlobId, range: Option<ByteRange>) -> CoreResult<ByteStream> {
-        let mut path = self.blob_path(id);
-        let mut opened = tokio::fs::File::open(&path).await;
-        if matches!(&opened, Err(e) if e.kind() == io::ErrorKind::NotFound) {
-            path = self.legacy_blob_path(id);
-            opened = tokio::fs::File::open(&path).await;
-        }
-        let mut file = match opened {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                // Not a single file: a composite blob, or none. (Looked for
-                // last, so single-file blobs pay nothing for composites.)
-                let dir = self.composite_path(id);
-                // Registered before a file is opened: a delete that finds
-                // no reader registered may be removing files already, which
-                // `composite_pieces` then meets as "not found".
-                let guard = ReadGuard::register(&self.readers, id, dir.clone());
-                return match blocking(move || composite_pieces(&dir, range)).await? {
-                    // Every part open: the files outlive a delete anyway.
-                    Some(pieces) if pieces.len() <= OPEN_AHEAD_PARTS => {
-                        drop(guard);
-                        Ok(stream_pieces(pieces, None))
-                    }
-                    Some(pieces) => Ok(stream_pieces(pieces, Some(guard))),
-                    None => Err(CoreError::not_found(Resource::Object, id.to_string())),
-                };
-            }
-            Err(source) => return Err(BlobError::Read { path, source }.into()),
+    async fn read(
+        &self,
+        id: BlobId,
+        size: Option<u64>,
+        range: Option<ByteRange>,
+    ) -> CoreResult<ByteStream> {
+        let paths = [self.blob_path(id), self.legacy_blob_path(id)];
+        // One trip to the blocking pool opens the file and reads its size.
+        let opened = blocking(move || open_single(paths, size)).await?;
+        let Some((file, path)) = opened else {
+            // Not a single file: a composite blob, or none. (Looked for
+            // last, so single-file blobs pay nothing for composites.)
+            let dir = self.composite_path(id);
+            // Registered before a file is opened: a delete that finds
+            // no reader registered may be removing files already, which
+            // `composite_pieces` then meets as "not found".
+            let guard = ReadGuard::register(&self.readers, id, dir.clone());
+            return match blocking(move || composite_pieces(&dir, size, range)).await? {
+                // Every part open: the files outlive a delete anyway.
+                Some(pieces) if pieces.len() <= OPEN_AHEAD_PARTS => {
+                    drop(guard);
+                    Ok(stream_pieces(pieces, None))
+                }
+                Some(pieces) => Ok(stream_pieces(pieces, Some(guard))),
+                None => Err(CoreError::not_found(Resource::Object, id.to_string())),
+            };
         };
         // Once open, the file stays readable even if a newer write replaces
         // and unlinks it: readers always see one complete version.
+        let mut file = tokio::fs::File::from_std(file);
         let stream = match range {
             None => ReaderStream::with_capacity(file, READ_CHUNK_BYTES).boxed(),
             Some(r) => {

@@ -39,7 +39,7 @@ fn body(bytes: &[u8], chunk: usize) -> ByteStream {
 
 async fn read(store: &FsBlobStore, id: BlobId, range: Option<ByteRange>) -> Vec<u8> {
     let chunks: Vec<Bytes> = store
-        .read(id, range)
+        .read(id, None, range)
         .await
         .unwrap()
         .try_collect()
@@ -312,7 +312,7 @@ async fn list_delete_and_temporaries() {
         .await
         .expect("deleting a missing blob is fine");
     assert_eq!(store.list().await.unwrap(), vec![b]);
-    let err = store.read(a, None).await.err().unwrap();
+    let err = store.read(a, None, None).await.err().unwrap();
     assert!(matches!(err, CoreError::NotFound { .. }), "{err:?}");
 }
 
@@ -325,7 +325,7 @@ async fn an_open_read_survives_the_blob_being_deleted() {
         .write(id, body(&bytes, 1 << 20), 1 << 30)
         .await
         .unwrap();
-    let stream = store.read(id, None).await.unwrap();
+    let stream = store.read(id, None, None).await.unwrap();
     store.delete(id).await.unwrap();
     let chunks: Vec<Bytes> = stream.try_collect().await.unwrap();
     assert_eq!(chunks.concat(), bytes);
@@ -402,7 +402,7 @@ async fn a_composite_blob_reads_its_parts_in_order_without_a_copy() {
     store.delete(id).await.unwrap();
     assert!(store.list().await.unwrap().is_empty());
     assert!(files(store.root()).is_empty(), "no file is left");
-    let err = store.read(id, None).await.err().unwrap();
+    let err = store.read(id, None, None).await.err().unwrap();
     assert!(matches!(err, CoreError::NotFound { .. }), "{err:?}");
 }
 
@@ -425,11 +425,11 @@ async fn a_composite_of_a_missing_part_is_not_found_and_leaves_nothing() {
     let mut files_of = files(&store.composite_path(whole));
     files_of.sort();
     std::fs::remove_file(&files_of[1]).unwrap();
-    let err = store.read(whole, None).await.err().unwrap();
+    let err = store.read(whole, None, None).await.err().unwrap();
     assert!(matches!(err, CoreError::NotFound { .. }), "{err:?}");
     // Emptied (its removal half-way), it is not found either.
     std::fs::remove_file(&files_of[0]).unwrap();
-    let err = store.read(whole, None).await.err().unwrap();
+    let err = store.read(whole, None, None).await.err().unwrap();
     assert!(matches!(err, CoreError::NotFound { .. }), "{err:?}");
     store.delete(whole).await.unwrap();
     // A composite half-built by a crash is a temporary directory, which
@@ -460,8 +460,8 @@ async fn a_long_composite_outlives_a_delete_until_its_reads_end() {
     }
 
     // Two readers; the object is deleted after each has read a little.
-    let mut first = store.read(id, None).await.unwrap();
-    let mut second = store.read(id, None).await.unwrap();
+    let mut first = store.read(id, None, None).await.unwrap();
+    let mut second = store.read(id, None, None).await.unwrap();
     let mut got_first = first.next().await.unwrap().unwrap().to_vec();
     let mut got_second = second.next().await.unwrap().unwrap().to_vec();
     store.delete(id).await.unwrap();
@@ -496,7 +496,7 @@ async fn a_long_composite_outlives_a_delete_until_its_reads_end() {
     let id = BlobId::new();
     let part_ids = write_parts(&store, &refs).await;
     store.compose(id, &part_ids).await.unwrap();
-    let mut early = store.read(id, None).await.unwrap();
+    let mut early = store.read(id, None, None).await.unwrap();
     early.next().await.unwrap().unwrap();
     store.delete(id).await.unwrap();
     drop(early);
@@ -515,9 +515,46 @@ async fn a_long_composite_outlives_a_delete_until_its_reads_end() {
     let part_ids = write_parts(&store, &few).await;
     let id = BlobId::new();
     store.compose(id, &part_ids).await.unwrap();
-    let stream = store.read(id, None).await.unwrap();
+    let stream = store.read(id, None, None).await.unwrap();
     store.delete(id).await.unwrap();
     assert!(!store.composite_path(id).exists(), "removed at once");
     let chunks: Vec<Bytes> = stream.try_collect().await.unwrap();
     assert_eq!(chunks.concat(), few.concat());
+}
+
+/// A read given the recorded size refuses a blob whose bytes on disk are
+/// fewer or more, single file or composite, and reads one that matches.
+#[tokio::test]
+async fn a_read_checks_the_recorded_size() {
+    let (_dir, store) = store();
+    let bytes = data(10_000, 7);
+    let id = BlobId::new();
+    store.write(id, body(&bytes, 4096), 1 << 30).await.unwrap();
+    let whole: Vec<Bytes> = store
+        .read(id, Some(10_000), None)
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(whole.concat(), bytes);
+    for recorded in [9_999, 10_001] {
+        let err = store.read(id, Some(recorded), None).await.err().unwrap();
+        assert!(matches!(err, CoreError::Internal { .. }), "{err:?}");
+        assert!(format!("{err:?}").contains("stored: 10000"), "{err:?}");
+        // A range does not skip the check on a single file.
+        let range = ByteRange { start: 0, end: 9 };
+        assert!(store.read(id, Some(recorded), Some(range)).await.is_err());
+    }
+
+    let parts = write_parts(&store, &[&bytes[..6_000], &bytes[6_000..]]).await;
+    let composite = BlobId::new();
+    store.compose(composite, &parts).await.unwrap();
+    assert!(store.read(composite, Some(10_000), None).await.is_ok());
+    let err = store
+        .read(composite, Some(10_002), None)
+        .await
+        .err()
+        .unwrap();
+    assert!(format!("{err:?}").contains("stored: 10000"), "{err:?}");
 }

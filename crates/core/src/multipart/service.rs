@@ -700,7 +700,7 @@ impl MultipartService {
                 });
             let crc = match stored {
                 Some(crc) => crc,
-                None => self.read_crc(algorithm, p.blob_id).await?,
+                None => self.read_crc(algorithm, p.blob_id, p.size_bytes).await?,
             };
             crcs.push((crc, p.size_bytes));
         }
@@ -709,9 +709,14 @@ impl MultipartService {
     }
 
     /// The CRC of blob `id`'s bytes, read through.
-    async fn read_crc(&self, algorithm: ChecksumAlgorithm, id: BlobId) -> CoreResult<String> {
+    async fn read_crc(
+        &self,
+        algorithm: ChecksumAlgorithm,
+        id: BlobId,
+        size: u64,
+    ) -> CoreResult<String> {
         let mut hasher = algorithm.hasher();
-        let mut body = self.storage.blobs().read(id, None).await?;
+        let mut body = self.storage.blobs().read(id, Some(size), None).await?;
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(|e| CoreError::internal("cannot read a part", e))?;
             hasher.update(&chunk);

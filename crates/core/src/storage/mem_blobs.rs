@@ -56,7 +56,12 @@ impl BlobStore for MemBlobs {
         Ok(WrittenBlob { size_bytes, md5 })
     }
 
-    async fn read(&self, id: BlobId, range: Option<ByteRange>) -> CoreResult<ByteStream> {
+    async fn read(
+        &self,
+        id: BlobId,
+        size: Option<u64>,
+        range: Option<ByteRange>,
+    ) -> CoreResult<ByteStream> {
         let data = self
             .blobs
             .lock()
@@ -64,6 +69,12 @@ impl BlobStore for MemBlobs {
             .get(&id)
             .cloned()
             .ok_or_else(|| CoreError::not_found(Resource::Object, id.to_string()))?;
+        if let Some(size) = size.filter(|s| *s != data.len() as u64) {
+            return Err(CoreError::internal_msg(format!(
+                "blob {id} holds {} bytes, not {size}",
+                data.len()
+            )));
+        }
         let data = match range {
             Some(r) => data[r.start as usize..=r.end as usize].to_vec(),
             None => data,

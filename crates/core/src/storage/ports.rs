@@ -76,11 +76,21 @@ pub trait BlobStore: Send + Sync {
 
     /// Opens blob `id` and streams `range` of it (all of it when `None`),
     /// in large chunks. The caller has resolved `range` against the size.
+    /// `size`, when given, is the blob's size as recorded: a blob whose
+    /// stored bytes are more or fewer (a file cut or grown outside Mini
+    /// AWS) is refused before a byte is sent, instead of being streamed
+    /// under a length it cannot honour.
     ///
     /// # Errors
     /// `NotFound(Object)` when the blob does not exist (for instance it was
-    /// replaced and removed since its metadata was read).
-    async fn read(&self, id: BlobId, range: Option<ByteRange>) -> CoreResult<ByteStream>;
+    /// replaced and removed since its metadata was read); `Internal` for a
+    /// blob whose size is not `size`.
+    async fn read(
+        &self,
+        id: BlobId,
+        size: Option<u64>,
+        range: Option<ByteRange>,
+    ) -> CoreResult<ByteStream>;
 
     /// Makes a new blob `id` whose bytes are those of `parts`, in order,
     /// without copying them (a composite blob: a multipart completion, in

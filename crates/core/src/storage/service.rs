@@ -1605,7 +1605,11 @@ impl StorageService {
                     .map(|spec| spec.resolve(meta.size_bytes))
                     .transpose()?,
             };
-            match self.blobs.read(meta.blob_id, range).await {
+            match self
+                .blobs
+                .read(meta.blob_id, Some(meta.size_bytes), range)
+                .await
+            {
                 Ok(body) => {
                     let expiration = lifecycle.and_then(|l| l.expiration(&meta));
                     let read = GetObjectOutput::Body {
