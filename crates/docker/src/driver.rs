@@ -51,6 +51,9 @@ const STATS_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct DockerSettings {
     /// The host address published ports bind to.
     pub publish_host: String,
+    /// This server's id (its data directory's), which the networks it
+    /// makes carry, so that a later run finds the ones an earlier run left.
+    pub server_id: String,
 }
 
 /// Instances as Docker containers.
@@ -66,6 +69,9 @@ pub struct DockerComputeDriver {
     /// launches do not make two networks of one name; holds the owners
     /// whose networks this driver made sure of and has not removed.
     network_owners: tokio::sync::Mutex<std::collections::HashSet<String>>,
+    /// Whether the networks an earlier run of this server left have been
+    /// added to `network_owners` (once, at the first tidy Docker answers).
+    adopted: std::sync::atomic::AtomicBool,
 }
 
 impl DockerComputeDriver {
@@ -76,7 +82,27 @@ impl DockerComputeDriver {
             settings,
             networks: tokio::sync::RwLock::default(),
             network_owners: tokio::sync::Mutex::default(),
+            adopted: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Adds the owners whose networks an earlier run of this server left to
+    /// the ones it prunes (once per run).
+    async fn adopt_networks(&self, docker: &Docker) -> CoreResult<()> {
+        use std::sync::atomic::Ordering;
+        if self.adopted.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let owners = self
+            .call(
+                "list this server's networks",
+                CALL_TIMEOUT,
+                crate::networks::made_by(docker, &self.settings.server_id),
+            )
+            .await?;
+        self.network_owners.lock().await.extend(owners);
+        self.adopted.store(true, Ordering::Release);
+        Ok(())
     }
 
     /// Removes the owners' networks no container uses any more (best
@@ -712,7 +738,7 @@ impl ComputeDriver for DockerComputeDriver {
                     .call(
                         "make the owner's network",
                         CALL_TIMEOUT,
-                        crate::networks::ensure(docker, &owner),
+                        crate::networks::ensure(docker, &owner, &self.settings.server_id),
                     )
                     .await
                     .map_err(network_refusal)?;
@@ -831,6 +857,13 @@ impl ComputeDriver for DockerComputeDriver {
             .inspect_raw(container_id)
             .await?
             .map(|c| info_from(container_id, &c)))
+    }
+
+    async fn tidy(&self) -> CoreResult<()> {
+        let docker = self.docker().await?;
+        self.adopt_networks(docker).await?;
+        self.prune_networks(docker).await;
+        Ok(())
     }
 
     async fn list_containers(&self) -> CoreResult<Vec<ContainerSummary>> {

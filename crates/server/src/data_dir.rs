@@ -17,7 +17,43 @@ use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::Path;
 
 /// What only a data directory holds.
-const OURS: &[&str] = &["miniaws.db", "objects", "sigv4-secrets.key"];
+const OURS: &[&str] = &["miniaws.db", "objects", "sigv4-secrets.key", SERVER_ID];
+
+/// The file naming this data directory's server (see [`server_id`]).
+const SERVER_ID: &str = "server-id";
+
+/// The id of the server this data directory belongs to: a UUID made at the
+/// first start and kept in `<dir>/server-id`. Docker resources the server
+/// makes for itself (the owners' networks) carry it, so that a later run
+/// finds and tidies what an earlier one left, and never another server's.
+///
+/// # Errors
+/// When the file cannot be read or written, or holds something else than
+/// a UUID.
+pub fn server_id(dir: &Path) -> anyhow::Result<String> {
+    let path = dir.join(SERVER_ID);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let id = text.trim();
+            uuid::Uuid::try_parse(id).with_context(|| {
+                format!(
+                    "{} holds {id:?}, not a server id (a UUID): remove it to make a new one",
+                    path.display()
+                )
+            })?;
+            return Ok(id.to_owned());
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    // Written aside and renamed: a crash leaves the file whole or absent.
+    let temp = dir.join(format!("{SERVER_ID}.tmp"));
+    std::fs::write(&temp, format!("{id}\n"))
+        .and_then(|()| std::fs::rename(&temp, &path))
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(id)
+}
 
 /// Makes `dir` (0700) or, when it exists, keeps others out of it if it is
 /// a data directory.
@@ -74,6 +110,17 @@ mod tests {
 
     fn mode(path: &Path) -> u32 {
         std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn the_server_id_is_made_once_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let id = server_id(dir.path()).unwrap();
+        assert!(uuid::Uuid::try_parse(&id).is_ok(), "{id}");
+        assert_eq!(server_id(dir.path()).unwrap(), id, "kept across starts");
+        std::fs::write(dir.path().join(SERVER_ID), "not an id").unwrap();
+        let err = server_id(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("not a server id"), "{err}");
     }
 
     #[test]

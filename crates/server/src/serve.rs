@@ -42,11 +42,13 @@ pub async fn serve(config: &Config, db: Database, secrets_key: &SecretsKey) -> a
     };
     let docker_probe: Arc<dyn HealthProbe> =
         Arc::new(miniaws_docker::DockerProbe::new(docker.clone()));
+    let server_id = crate::data_dir::server_id(&config.data_dir)?;
     let driver = docker.map(|conn| {
         Arc::new(miniaws_docker::DockerComputeDriver::new(
             conn,
             miniaws_docker::DockerSettings {
                 publish_host: config.publish_host.to_string(),
+                server_id,
             },
         )) as Arc<dyn ComputeDriver>
     });

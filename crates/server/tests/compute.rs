@@ -481,6 +481,95 @@ async fn owners_networks_are_apart() {
     );
 }
 
+/// Whether `owner`'s network exists.
+fn has_network(owner: uuid::Uuid) -> bool {
+    let network = miniaws_docker::network_name(&owner.to_string());
+    let filter = format!("name=^{network}$");
+    !docker(&["network", "ls", "-q", "--filter", &filter])
+        .trim()
+        .is_empty()
+}
+
+/// Polls until `owner`'s network is gone (up to ten seconds).
+async fn network_goes(owner: uuid::Uuid, what: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while has_network(owner) {
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// An owner's network outlives the server run that made it. After a
+/// restart, terminating the owner's last instance still removes it; a
+/// network whose last container went while the server was down (by hand,
+/// or a crash between a removal and its prune) goes at the restarted
+/// server's first resync; and another server's network, empty too, is not
+/// touched until that server itself comes back.
+#[tokio::test]
+async fn networks_left_by_an_earlier_run_are_tidied() {
+    let Some((mut server, image)) = server(Backend::Sqlite).await else {
+        return;
+    };
+    let Some((mut other, _)) = compute_support::server(Backend::Sqlite).await else {
+        return;
+    };
+    let mut guard = ContainerGuard::new();
+    let (alice, alice_key) = server.user("tidy-alice").await;
+    let (dave, dave_key) = server.user("tidy-dave").await;
+    let (carol, carol_key) = other.user("tidy-carol").await;
+    for key in [&alice_key, &dave_key, &carol_key] {
+        guard.watch(key.user_id);
+    }
+    let web = alice
+        .launch_instance(&launch("web", &image, SLEEP))
+        .await
+        .expect("launch web");
+    let mut removed_by_hand = Vec::new();
+    for (client, name) in [(&dave, "job"), (&carol, "hers")] {
+        let inst = client
+            .launch_instance(&launch(name, &image, SLEEP))
+            .await
+            .expect("launch");
+        removed_by_hand.push(inst.container_id.expect("a container"));
+    }
+    server.stop().await;
+    other.stop().await;
+    for container in &removed_by_hand {
+        docker(&["rm", "-f", container]);
+    }
+    for owner in [alice_key.user_id, dave_key.user_id, carol_key.user_id] {
+        assert!(
+            has_network(owner),
+            "every network outlives its server's run"
+        );
+    }
+
+    server.restart().await;
+    network_goes(
+        dave_key.user_id,
+        "an empty network the server left goes at its first resync",
+    )
+    .await;
+    assert!(has_network(alice_key.user_id), "a network in use stays");
+    assert!(
+        has_network(carol_key.user_id),
+        "another server's network is not this server's to remove"
+    );
+    let alice = server.client().with_api_key(alice_key.key.clone());
+    alice.terminate_instance(web.id).await.expect("terminate");
+    assert!(
+        !has_network(alice_key.user_id),
+        "the network went with the last instance, made by the earlier run"
+    );
+
+    other.restart().await;
+    network_goes(
+        carol_key.user_id,
+        "the other server tidies its own network when it comes back",
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn a_restarted_server_keeps_and_reconciles_state() {
     let Some((mut server, image)) = server(Backend::Sqlite).await else {

@@ -318,6 +318,17 @@ pub trait ComputeDriver: Send + Sync {
     /// before the sample is taken.
     async fn stats(&self, container_id: &str) -> CoreResult<InstanceStats>;
 
+    /// Removes what the runtime keeps for this server's instances and no
+    /// longer needs (the Docker driver: owners' networks no container
+    /// uses, including those an earlier run left). Best effort, called at
+    /// each resync; the default does nothing.
+    ///
+    /// # Errors
+    /// `Unavailable` when the runtime cannot be reached.
+    async fn tidy(&self) -> CoreResult<()> {
+        Ok(())
+    }
+
     /// Subscribes to the events of Mini AWS's (labelled) containers. The
     /// subscription covers everything from the moment of the call, even
     /// when the runtime is first asked later (the stream is lazy), so that

@@ -1288,6 +1288,10 @@ impl ComputeService {
                 }
             }
         }
+        // After the settling, which may have removed containers.
+        if let Err(e) = driver.tidy().await {
+            tracing::debug!(error = %e, "cannot tidy the runtime now");
+        }
         Ok(changed)
     }
 
