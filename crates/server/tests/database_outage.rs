@@ -70,6 +70,17 @@ fn via(url: &str, addr: std::net::SocketAddr) -> String {
     format!("{scheme}://{userinfo}@{addr}{path}")
 }
 
+/// Whether `client`'s requests succeed again within five seconds.
+async fn recovers(client: &miniaws_client::Client) -> bool {
+    for _ in 0..50 {
+        if client.list_keys().await.is_ok() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
 #[tokio::test]
 async fn database_outage_answers_503_and_recovers() {
     let Some(admin) = require_postgres() else {
@@ -107,15 +118,10 @@ async fn database_outage_answers_503_and_recovers() {
     assert_eq!(err.status().map(|s| s.as_u16()), Some(503), "{err}");
 
     proxy.up();
-    let mut recovered = false;
-    for _ in 0..50 {
-        if alice.list_keys().await.is_ok() {
-            recovered = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(recovered, "service resumes once the database is back");
+    assert!(
+        recovers(&alice).await,
+        "service resumes once the database is back"
+    );
     assert_eq!(server.client().health().await.expect("health").status, "UP");
     server
         .client()
@@ -185,16 +191,8 @@ async fn a_database_refusing_connections_answers_503() {
         .execute(&mut conn)
         .await
         .expect("connections allowed again");
-    let mut recovered = false;
-    for _ in 0..50 {
-        if alice.list_keys().await.is_ok() {
-            recovered = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     assert!(
-        recovered,
+        recovers(&alice).await,
         "service resumes once the database accepts connections"
     );
     let log = server.log();
