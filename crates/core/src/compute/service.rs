@@ -260,6 +260,19 @@ async fn remove_unrecorded(driver: &Arc<dyn ComputeDriver>, id: InstanceId) -> C
     Ok(())
 }
 
+/// Whether `earlier`, the instances launched with a client token, are what
+/// is left of a launch a crash cut short rather than its answer: fewer of
+/// them than the `requested` count (a successful launch keeps every row,
+/// terminated ones too; a failed one keeps none), or one whose container
+/// was never recorded (a launch records its container before starting it).
+fn interrupted(earlier: &[Instance], requested: usize) -> bool {
+    earlier.len() < requested
+        || earlier.iter().any(|i| {
+            i.container_id.is_none()
+                && matches!(i.state, InstanceState::Starting | InstanceState::Error)
+        })
+}
+
 /// Whether a container list entry confirms an instance's recorded state,
 /// so that inspecting the container would change nothing.
 ///
@@ -517,8 +530,9 @@ impl ComputeService {
     /// launched are answered as they are now, in launch order, and nothing
     /// is launched. The token is stored with the instances, so this holds
     /// across restarts; a failed launch stores nothing, so its retry
-    /// launches. (A crash in the middle of a launch of several leaves those
-    /// launched so far, which a retry answers.)
+    /// launches. A launch a crash cut short (fewer instances than asked
+    /// for, or one that never got its container) is discarded by the retry
+    /// and launched again, all or nothing, as the first try would have.
     ///
     /// # Errors
     /// As [`launch`](Self::launch); `Conflict(TokenReused)` when the token
@@ -560,11 +574,36 @@ impl ComputeService {
                 ),
             ));
         }
+        if !interrupted(&earlier, requests.len()) {
+            tracing::info!(
+                count = earlier.len(),
+                "launch repeated with its client token: nothing launched"
+            );
+            return Ok(earlier);
+        }
+        // The first try never answered (the server went down in the middle
+        // of it): its all-or-nothing launch is done again, from scratch.
         tracing::info!(
-            count = earlier.len(),
-            "launch repeated with its client token: nothing launched"
+            found = earlier.len(),
+            requested = requests.len(),
+            "the launch with this client token was interrupted: launching it again"
         );
-        Ok(earlier)
+        for inst in &earlier {
+            self.discard(inst.id).await;
+        }
+        if !self
+            .repo
+            .find_by_client_token(caller.user_id, &token.value)
+            .await?
+            .is_empty()
+        {
+            return Err(CoreError::unavailable(
+                Dependency::Docker,
+                "the interrupted launch with this client token could not be cleared \
+                 (its containers resist removal); try again",
+            ));
+        }
+        self.launch_group(caller, requests, Some(token)).await
     }
 
     /// Launches the requests as one group (see [`launch_all`](Self::launch_all)).
@@ -611,7 +650,10 @@ impl ComputeService {
         };
         let removed = match (&self.driver, &inst.container_id) {
             (Some(driver), Some(cid)) => driver.remove(cid).await,
-            _ => Ok(()),
+            // An interrupted launch's: Docker may have made one all the
+            // same, labelled with the instance.
+            (Some(driver), None) => remove_unrecorded(driver, id).await,
+            (None, _) => Ok(()),
         };
         match removed {
             Ok(()) => {

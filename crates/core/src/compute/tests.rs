@@ -726,6 +726,80 @@ async fn a_failed_launchs_undeleted_row_goes_before_the_retry() {
     assert_eq!(rows.len(), 1, "only the new instance: {rows:?}");
 }
 
+/// A crash in the middle of a launch of three left two instances (the
+/// third row never written): the retry with the token discards them and
+/// launches all three again, instead of answering two as a success.
+#[tokio::test]
+async fn a_retry_relaunches_a_group_a_crash_cut_short() {
+    let (svc, repo, driver) = setup();
+    let who = caller();
+    let three = || {
+        ["a", "b", "c"]
+            .into_iter()
+            .map(|n| (InstanceId::new(), req(n)))
+            .collect::<Vec<_>>()
+    };
+    let first = svc.launch_all(who, three(), token("t", "d")).await.unwrap();
+    // The crash: the third instance's row and container never were.
+    let cut = first[2].clone();
+    repo.rows.lock().unwrap().retain(|r| r.id != cut.id);
+    let cid = cut.container_id.clone().expect("a container");
+    driver.containers.lock().unwrap().remove(&cid);
+    assert_eq!(driver.count(), 2);
+
+    let again = svc.launch_all(who, three(), token("t", "d")).await.unwrap();
+    assert_eq!(again.len(), 3, "the whole group");
+    assert!(again.iter().all(|i| i.state == InstanceState::Running));
+    assert!(
+        again.iter().all(|i| first.iter().all(|f| f.id != i.id)),
+        "launched anew"
+    );
+    assert_eq!(driver.count(), 3, "the first try's containers are gone");
+    assert_eq!(repo.rows.lock().unwrap().len(), 3, "and their rows");
+    // A third try answers the complete group.
+    let third = svc.launch_all(who, three(), token("t", "d")).await.unwrap();
+    let ids = |v: &[Instance]| v.iter().map(|i| i.id).collect::<Vec<_>>();
+    assert_eq!(ids(&third), ids(&again));
+}
+
+/// A launch cut before its container was recorded (settled `ERROR`,
+/// interrupted): the retry with its key launches it, rather than answering
+/// the broken instance as the launch's result.
+#[tokio::test]
+async fn a_retry_relaunches_an_instance_whose_launch_was_interrupted() {
+    let (svc, repo, driver) = setup();
+    let who = caller();
+    let first = svc
+        .launch_all(who, vec![(InstanceId::new(), req("a"))], token("k", "d"))
+        .await
+        .unwrap();
+    // As a crash between the row and the container's record leaves it,
+    // once the reconciler has settled it, with a container Docker made.
+    {
+        let mut rows = repo.rows.lock().unwrap();
+        let row = rows.iter_mut().find(|r| r.id == first[0].id).unwrap();
+        row.container_id = None;
+        row.state = InstanceState::Error;
+        row.state_reason = Some("the launch was interrupted".into());
+    }
+    assert_eq!(driver.count(), 1);
+    let again = svc
+        .launch_all(who, vec![(InstanceId::new(), req("a"))], token("k", "d"))
+        .await
+        .unwrap();
+    assert_ne!(again[0].id, first[0].id);
+    assert_eq!(again[0].state, InstanceState::Running);
+    assert_eq!(driver.count(), 1, "the unrecorded container was removed");
+    assert_eq!(repo.rows.lock().unwrap().len(), 1);
+    // Terminated after the fact, it stays the key's answer.
+    svc.terminate(who, again[0].id).await.unwrap();
+    let after = svc
+        .launch_all(who, vec![(InstanceId::new(), req("a"))], token("k", "d"))
+        .await
+        .unwrap();
+    assert_eq!(after[0].id, again[0].id);
+}
+
 #[tokio::test]
 async fn concurrent_retries_of_one_token_launch_once() {
     let (svc, repo, _driver) = setup();
