@@ -194,6 +194,16 @@ where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: Into<anyhow::Error>,
 {
+    // What `dest` is now (through links): a device or a pipe is written
+    // into, as `curl -o /dev/null` does; renaming a file over it would
+    // replace `/dev/null` itself.
+    let existing = std::fs::metadata(dest).ok();
+    if let Some(meta) = existing.as_ref().filter(|m| !m.is_file() && !m.is_dir())
+        && !no_overwrite
+    {
+        let kind = meta.file_type();
+        return write_into(body, dest, kind, expected_len, bar, limit).await;
+    }
     let dir = match dest.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -202,9 +212,16 @@ where
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "download".into());
+    // A download is an ordinary file, made as the umask allows (tempfile
+    // makes 0600 by default); one that replaces a file keeps its mode.
+    let mode = existing
+        .as_ref()
+        .filter(|m| m.is_file())
+        .map_or(0o644, |m| m.permissions().mode() & 0o7777);
     let tmp = tempfile::Builder::new()
         .prefix(&format!(".{name}."))
         .suffix(".part")
+        .permissions(std::fs::Permissions::from_mode(mode))
         .tempfile_in(dir)
         .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
     let mut file = tokio::fs::File::from_std(
@@ -223,8 +240,11 @@ where
     )
     .await?;
     drop(file);
-    // Temporary files are created 0600; a download is an ordinary file.
-    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))?;
+    if existing.as_ref().is_some_and(std::fs::Metadata::is_file) {
+        // The umask applied at creation: a replaced file keeps its mode
+        // exactly (a 0600 file stays 0600, a 0664 one 0664).
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(mode))?;
+    }
     if no_overwrite {
         // On failure the temporary comes back in the error and is removed
         // when it is dropped.
@@ -244,6 +264,60 @@ where
     tmp.persist(dest)
         .map_err(|e| e.error)
         .with_context(|| format!("cannot rename the download to {}", dest.display()))?;
+    Ok(written)
+}
+
+/// Writes `body` straight into `dest`, which is not a regular file (a
+/// character device such as `/dev/null`, a FIFO, a socket's link): opened
+/// for writing as it is, never replaced. A short body is still an error,
+/// though the bytes before it have gone out.
+async fn write_into<S, E>(
+    mut body: S,
+    dest: &Path,
+    kind: std::fs::FileType,
+    expected_len: Option<u64>,
+    bar: &ProgressBar,
+    limit: Option<u64>,
+) -> Result<u64>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: Into<anyhow::Error>,
+{
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_block_device() {
+        // Writing over a disk is not what a download is for.
+        return Err(crate::error::user(format!(
+            "{} is a block device: not written; download to a file",
+            dest.display()
+        )));
+    }
+    let mut file = tokio::fs::OpenOptions::new()
+        .write(true)
+        .open(dest)
+        .await
+        .with_context(|| format!("cannot open {} for writing", dest.display()))?;
+    let mut limiter = limit.map(RateLimit::new);
+    let mut written = 0u64;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(Into::into)?;
+        file.write_all(&chunk)
+            .await
+            .with_context(|| format!("cannot write to {}", dest.display()))?;
+        written += chunk.len() as u64;
+        bar.inc(chunk.len() as u64);
+        if let Some(d) = limiter.as_mut().and_then(|l| l.delay_after(chunk.len())) {
+            tokio::time::sleep(d).await;
+        }
+    }
+    file.flush().await?;
+    if let Some(expected) = expected_len
+        && expected != written
+    {
+        anyhow::bail!(
+            "the server sent {written} of {expected} bytes to {}: retry",
+            dest.display()
+        );
+    }
     Ok(written)
 }
 
@@ -367,6 +441,94 @@ mod tests {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o644);
+    }
+
+    fn two_chunks() -> impl Stream<Item = Result<Bytes, anyhow::Error>> + Unpin {
+        futures::stream::iter(vec![
+            Ok::<_, anyhow::Error>(Bytes::from_static(b"new ")),
+            Ok(Bytes::from_static(b"bytes")),
+        ])
+    }
+
+    /// A device or a FIFO at the destination is written into, never
+    /// replaced by a file (a download to `/dev/null` once replaced it).
+    #[tokio::test]
+    async fn a_device_or_fifo_is_written_into_not_replaced() {
+        use std::os::unix::fs::FileTypeExt;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let fifo = dir.path().join("pipe");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo runs");
+        assert!(made.success());
+        // Read on a thread of its own, answered through a channel: were
+        // the FIFO replaced, the reader would wait for a writer forever.
+        let (tx, rx) = std::sync::mpsc::channel();
+        {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || tx.send(std::fs::read(fifo).expect("the reader reads")));
+        }
+        download_to(
+            two_chunks(),
+            &fifo,
+            Some(9),
+            &ProgressBar::hidden(),
+            None,
+            false,
+        )
+        .await
+        .expect("downloads into the FIFO");
+        let read = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the FIFO's reader got the download");
+        assert_eq!(read, b"new bytes");
+        let kind = std::fs::symlink_metadata(&fifo)
+            .expect("exists")
+            .file_type();
+        assert!(kind.is_fifo(), "the FIFO is still a FIFO");
+        // Then /dev/null (after the FIFO: a regression fails there first,
+        // before it could replace the machine's /dev/null).
+        let n = download_to(
+            two_chunks(),
+            Path::new("/dev/null"),
+            Some(9),
+            &ProgressBar::hidden(),
+            None,
+            false,
+        )
+        .await
+        .expect("downloads into /dev/null");
+        assert_eq!(n, 9);
+        let kind = std::fs::metadata("/dev/null").expect("exists").file_type();
+        assert!(kind.is_char_device(), "/dev/null is still a device");
+    }
+
+    /// A download that replaces a file keeps that file's mode, narrow or
+    /// wide, rather than making it 0644.
+    #[tokio::test]
+    async fn a_replaced_file_keeps_its_mode() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for mode in [0o600, 0o664] {
+            let dest = dir.path().join(format!("f{mode:o}"));
+            std::fs::write(&dest, b"old").expect("writes");
+            std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(mode)).expect("chmod");
+            download_to(
+                two_chunks(),
+                &dest,
+                Some(9),
+                &ProgressBar::hidden(),
+                None,
+                false,
+            )
+            .await
+            .expect("downloads");
+            let now = std::fs::metadata(&dest)
+                .expect("exists")
+                .permissions()
+                .mode();
+            assert_eq!(now & 0o777, mode, "{}", dest.display());
+        }
     }
 
     #[tokio::test]

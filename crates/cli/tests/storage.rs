@@ -250,6 +250,61 @@ async fn fifty_mib_round_trip_is_byte_for_byte() {
     );
 }
 
+/// A pipe is not a file of known length: uploaded from a FIFO (as from
+/// `<(cmd)`), its bytes are streamed until they end, not taken as the
+/// 0 bytes its size reads; and a download into a FIFO feeds its reader
+/// instead of replacing it with a file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_and_downloads_through_pipes() {
+    use std::os::unix::fs::FileTypeExt;
+    let env = Env::start().await;
+    env.sign_up("piper");
+    let work = tempfile::tempdir().expect("temp dir");
+    let fifo = work.path().join("pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let data = noise(3 * 1024 * 1024 + 7, 0xf1f0);
+    let writer = {
+        let (fifo, data) = (fifo.clone(), data.clone());
+        std::thread::spawn(move || std::fs::write(fifo, data).expect("the writer writes"))
+    };
+    let up = env.json(&[
+        "storage",
+        "upload",
+        "pipes",
+        &fifo.to_string_lossy(),
+        "--key",
+        "piped.bin",
+    ]);
+    writer.join().expect("joins");
+    assert_eq!(up["size_bytes"], data.len(), "{up}");
+
+    let (tx, rx) = std::sync::mpsc::channel();
+    {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || tx.send(std::fs::read(fifo).expect("the reader reads")));
+    }
+    env.ok(&[
+        "storage",
+        "download",
+        "pipes",
+        "piped.bin",
+        &fifo.to_string_lossy(),
+    ]);
+    let read = rx
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("the FIFO's reader got the download");
+    assert!(read == data, "the bytes through the pipes differ");
+    let kind = std::fs::symlink_metadata(&fifo)
+        .expect("exists")
+        .file_type();
+    assert!(kind.is_fifo(), "the FIFO is still a FIFO");
+    assert_eq!(names(work.path()), ["pipe"], "no temporary files");
+}
+
 /// Waits for a `.NAME.*.part` file with bytes in it to appear in `dir`.
 fn wait_for_partial(dir: &Path, name: &str, child: &mut Child) {
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -351,8 +351,10 @@ impl UploadOptions {
     }
 }
 
-/// Opens `path` for reading, with a message that names it.
-pub(super) async fn open(path: &Path) -> Result<(tokio::fs::File, u64)> {
+/// Opens `path` for reading, with a message that names it; its length
+/// when it is a regular file (`None` for a pipe or a device, whose bytes
+/// are streamed until they end: `upload <(cmd)`, a FIFO).
+pub(super) async fn open(path: &Path) -> Result<(tokio::fs::File, Option<u64>)> {
     let file = tokio::fs::File::open(path).await.map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             user(format!("no such file: {}", path.display()))
@@ -370,7 +372,7 @@ pub(super) async fn open(path: &Path) -> Result<(tokio::fs::File, u64)> {
             path.display()
         )));
     }
-    Ok((file, meta.len()))
+    Ok((file, meta.is_file().then_some(meta.len())))
 }
 
 /// Whether `bucket`/`key` exists (a missing bucket: no).
@@ -390,12 +392,12 @@ pub(super) async fn put_file(
     bucket: &str,
     key: &str,
     file: tokio::fs::File,
-    len: u64,
+    len: Option<u64>,
     opts: &UploadOptions,
     bar: &indicatif::ProgressBar,
 ) -> Result<Option<ObjectInfo>> {
     if opts.no_overwrite && object_exists(client, bucket, key).await? {
-        bar.inc(len);
+        bar.inc(len.unwrap_or(0));
         return Ok(None);
     }
     let body = file_stream(file, bar.clone(), opts.limit_rate);
@@ -403,11 +405,11 @@ pub(super) async fn put_file(
     let put = async {
         if opts.no_overwrite {
             client
-                .put_object_stream_if_absent(bucket, key, body, Some(len), content_type)
+                .put_object_stream_if_absent(bucket, key, body, len, content_type)
                 .await
         } else {
             client
-                .put_object_stream(bucket, key, body, Some(len), content_type)
+                .put_object_stream(bucket, key, body, len, content_type)
                 .await
                 .map(Some)
         }
@@ -444,7 +446,7 @@ async fn upload_one(
     };
     let client = ctx.client()?;
     let (file, len) = open(path).await?;
-    let bar = progress_bar(&ctx.out, Some(len), &key);
+    let bar = progress_bar(&ctx.out, len, &key);
     let object = put_file(&client, bucket, &key, file, len, opts, &bar).await?;
     bar.finish_and_clear();
     if ctx.out.json {
