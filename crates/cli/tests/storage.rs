@@ -211,6 +211,29 @@ async fn storage_error_paths() {
     );
     let err = env.fails(&["storage", "mb", "Bad_Name"], 1);
     assert!(err.contains("bucket name"), "{err}");
+    // `.` and `..` never reach the server: the URL would resolve them to
+    // another endpoint (`delete . bkt1` was `DELETE /storage/bkt1`).
+    for args in [
+        &["storage", "delete", ".", "bkt1"][..],
+        &["storage", "rb", ".."],
+        &["storage", "upload", ".", "Cargo.toml"],
+    ] {
+        let err = env.fails(args, 1);
+        assert!(err.contains("is not a bucket name"), "{args:?}: {err}");
+    }
+    for key in [".", ".."] {
+        let err = env.fails(&["storage", "stat", "bkt1", key], 1);
+        assert!(err.contains("use an S3 client"), "{err}");
+    }
+    let listed = env.json(&["storage", "ls"]);
+    assert!(
+        listed
+            .as_array()
+            .expect("buckets")
+            .iter()
+            .any(|b| b["name"] == "bkt1"),
+        "bkt1 is still there: {listed}"
+    );
     env.fails(&["storage", "upload", "bkt1"], 2);
     env.fails(
         &["storage", "upload", "bkt1", "x", "--limit-rate", "fast"],

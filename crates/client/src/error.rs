@@ -46,6 +46,9 @@ pub enum ClientError {
         /// How long the launch was retried, in seconds.
         secs: u64,
     },
+    /// A name the request cannot carry (checked before anything is sent).
+    #[error("{0}")]
+    InvalidName(String),
     /// The connection failed mid-exchange.
     #[error("transport error: {0}")]
     Transport(String),

@@ -76,8 +76,27 @@ impl ObjectDownload {
     }
 }
 
-fn object_path(bucket: &str, key: &str) -> String {
-    format!("/storage/{}/{}", encode_key(bucket), encode_key(key))
+fn object_path(bucket: &str, key: &str) -> Result<String, ClientError> {
+    if matches!(key, "." | "..") {
+        return Err(ClientError::InvalidName(format!(
+            "the key {key:?} cannot be sent in a URL path (URL libraries resolve `.` and `..` \
+             segments, even escaped), so the native API cannot reach it; use an S3 client, \
+             e.g. `aws s3api delete-object --bucket {bucket} --key {key}`"
+        )));
+    }
+    Ok(format!("{}/{}", bucket_path(bucket)?, encode_key(key)))
+}
+
+/// `/storage/{bucket}`. A bucket named `.` or `..` is refused here: the
+/// URL would resolve it to another endpoint (`DELETE /storage/./b` is
+/// `DELETE /storage/b`, the bucket `b`).
+fn bucket_path(bucket: &str) -> Result<String, ClientError> {
+    if matches!(bucket, "." | "..") {
+        return Err(ClientError::InvalidName(format!(
+            "{bucket:?} is not a bucket name (3 to 63 lowercase letters, digits, dots and hyphens)"
+        )));
+    }
+    Ok(format!("/storage/{}", encode_key(bucket)))
 }
 
 impl Client {
@@ -125,7 +144,7 @@ impl Client {
     /// `Api` 400 for a name that breaks the S3 rules, 409 when another
     /// account has it.
     pub async fn create_bucket(&self, name: &str) -> Result<BucketInfo, ClientError> {
-        let path = format!("/storage/{}", encode_key(name));
+        let path = bucket_path(name)?;
         self.send_json(self.request(Method::PUT, &path)).await
     }
 
@@ -135,7 +154,7 @@ impl Client {
     /// `Api` 404 `BUCKET_NOT_FOUND`, 403 for another account's, 409 when
     /// not empty.
     pub async fn delete_bucket(&self, name: &str) -> Result<(), ClientError> {
-        let path = format!("/storage/{}", encode_key(name));
+        let path = bucket_path(name)?;
         self.send(self.request(Method::DELETE, &path))
             .await
             .map(drop)
@@ -165,7 +184,7 @@ impl Client {
             Body::wrap_stream(body),
             content_length,
             content_type,
-        );
+        )?;
         self.send_json(req).await
     }
 
@@ -193,7 +212,7 @@ impl Client {
                 Body::wrap_stream(body),
                 content_length,
                 content_type,
-            )
+            )?
             .header(IF_NONE_MATCH, "*");
         match self.send_json(req).await {
             Ok(object) => Ok(Some(object)),
@@ -210,9 +229,9 @@ impl Client {
         body: Body,
         content_length: Option<u64>,
         content_type: Option<&str>,
-    ) -> reqwest::RequestBuilder {
+    ) -> Result<reqwest::RequestBuilder, ClientError> {
         let mut req = self
-            .request_unbounded(Method::PUT, &object_path(bucket, key))
+            .request_unbounded(Method::PUT, &object_path(bucket, key)?)
             .body(body);
         if let Some(len) = content_length {
             req = req.header(CONTENT_LENGTH, len);
@@ -220,7 +239,7 @@ impl Client {
         if let Some(ct) = content_type {
             req = req.header(CONTENT_TYPE, ct);
         }
-        req
+        Ok(req)
     }
 
     /// Copies `src_bucket`/`src_key` (its `src_version`, else the current
@@ -245,7 +264,7 @@ impl Client {
             source.push_str(&encode_key(v));
         }
         let mut req = self
-            .request_unbounded(Method::PUT, &object_path(bucket, key))
+            .request_unbounded(Method::PUT, &object_path(bucket, key)?)
             .header("x-amz-copy-source", source)
             .header(CONTENT_LENGTH, 0);
         if if_absent {
@@ -270,7 +289,7 @@ impl Client {
         content_type: Option<&str>,
     ) -> Result<ObjectInfo, ClientError> {
         // reqwest sets Content-Length for a body held in memory.
-        let req = self.put_request(bucket, key, Body::from(body.into()), None, content_type);
+        let req = self.put_request(bucket, key, Body::from(body.into()), None, content_type)?;
         self.send_json(req).await
     }
 
@@ -325,7 +344,7 @@ impl Client {
         if_none_match: Option<&str>,
     ) -> Result<ObjectDownload, ClientError> {
         let mut req = self
-            .request_unbounded(Method::GET, &object_path(bucket, key))
+            .request_unbounded(Method::GET, &object_path(bucket, key)?)
             .query(&version_query(version_id));
         if let Some(r) = range {
             req = req.header("range", r);
@@ -390,7 +409,7 @@ impl Client {
         version_id: Option<&str>,
     ) -> Result<HeaderMap, ClientError> {
         let req = self
-            .request(Method::HEAD, &object_path(bucket, key))
+            .request(Method::HEAD, &object_path(bucket, key)?)
             .query(&version_query(version_id));
         let res = self.send(req).await?;
         Ok(res.headers().clone())
@@ -417,7 +436,7 @@ impl Client {
         version_id: Option<&str>,
     ) -> Result<Deleted, ClientError> {
         let req = self
-            .request(Method::DELETE, &object_path(bucket, key))
+            .request(Method::DELETE, &object_path(bucket, key)?)
             .query(&version_query(version_id));
         let res = self.send(req).await?;
         let header = |name: &str| {
@@ -437,7 +456,7 @@ impl Client {
     /// # Errors
     /// `Api` 404, 403.
     pub async fn bucket_versioning(&self, bucket: &str) -> Result<BucketVersioning, ClientError> {
-        let path = format!("/storage/{}", encode_key(bucket));
+        let path = bucket_path(bucket)?;
         self.send_json(
             self.request(Method::GET, &path)
                 .query(&[("versioning", "")]),
@@ -455,7 +474,7 @@ impl Client {
         bucket: &str,
         status: &str,
     ) -> Result<BucketVersioning, ClientError> {
-        let path = format!("/storage/{}", encode_key(bucket));
+        let path = bucket_path(bucket)?;
         self.send_json(
             self.request(Method::PUT, &path)
                 .query(&[("versioning", status)]),
@@ -475,7 +494,7 @@ impl Client {
     ) -> Result<VersionPage, ClientError> {
         let mut query = list_query(params);
         query.insert(0, ("versions", String::new()));
-        let path = format!("/storage/{}", encode_key(bucket));
+        let path = bucket_path(bucket)?;
         self.send_json(self.request(Method::GET, &path).query(&query))
             .await
     }
@@ -489,7 +508,7 @@ impl Client {
         bucket: &str,
         params: &ListObjectsParams,
     ) -> Result<ObjectPage, ClientError> {
-        let path = format!("/storage/{}", encode_key(bucket));
+        let path = bucket_path(bucket)?;
         self.send_json(self.request(Method::GET, &path).query(&list_query(params)))
             .await
     }
@@ -530,7 +549,20 @@ fn list_query(params: &ListObjectsParams) -> Vec<(&'static str, String)> {
 
 #[cfg(test)]
 mod tests {
-    use super::encode_key;
+    use super::{bucket_path, encode_key, object_path};
+
+    #[test]
+    fn dot_segments_are_refused_before_anything_is_sent() {
+        for name in [".", ".."] {
+            assert!(bucket_path(name).is_err(), "{name}");
+            assert!(object_path("b", name).is_err(), "{name}");
+        }
+        assert_eq!(
+            object_path("b", "a/../c").unwrap(),
+            "/storage/b/a%2F%2E%2E%2Fc"
+        );
+        assert_eq!(object_path("b", "...").unwrap(), "/storage/b/%2E%2E%2E");
+    }
 
     #[test]
     fn keys_become_one_opaque_segment() {
