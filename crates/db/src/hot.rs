@@ -230,13 +230,21 @@ impl<DB: Database> Lease<'_, DB> {
     /// Ends the lease after a statement that ran to its end with `result`:
     /// the connection goes back to the cache when the result leaves it
     /// usable (success, or a database's refusal of the statement such as a
-    /// unique violation), and is not in a transaction; else to the pool.
+    /// unique violation), is not in a transaction and has nothing queued to
+    /// send; else to the pool.
+    ///
+    /// "Nothing queued": a transaction dropped without commit or rollback
+    /// (an early return with a refusal) only *queues* its ROLLBACK on
+    /// Postgres (sqlx's `start_rollback`), and counts as ended. Cached, the
+    /// connection would keep the transaction open on the server, with its
+    /// row locks, until its next lease; the pool's return path flushes it
+    /// at once (its ping sends what is queued first).
     pub fn done<T>(self, result: &Result<T, sqlx::Error>) {
         let usable = match result {
             Ok(_) => true,
             Err(e) => leaves_connection_usable(e),
         };
-        if usable && !self.conn.is_in_transaction() {
+        if usable && !self.conn.is_in_transaction() && !self.conn.should_flush() {
             self.cache.put_back(self.conn, self.first);
         }
     }

@@ -4,8 +4,9 @@
 //! dropped mid-statement (a cancelled future) or after a connection-level
 //! error is not; the cache keeps at most its cap; the hot statements of the
 //! storage repository use it; `Database::close` does not wait for the
-//! cached connections; and a connection left idle in the cache, or used by
-//! it, beyond the cache's limits goes back to the pool.
+//! cached connections; a connection left idle in the cache, or used by
+//! it, beyond the cache's limits goes back to the pool. A refused
+//! versioned write leaves no transaction open on the server.
 
 mod common;
 
@@ -401,4 +402,65 @@ async fn hot_connections_contract_postgres() {
         panic!("common::postgres opens Postgres");
     };
     contract(&fresh, hot).await;
+}
+
+/// A conditional write refused inside a transaction (a versioned bucket's
+/// write locks the bucket's row, then checks the key) leaves no
+/// transaction open on the server. sqlx only queues the ROLLBACK of a
+/// transaction dropped without one; a connection given back to the cache
+/// with it still queued kept the transaction, and the bucket's row lock,
+/// until its next lease, stalling every other write to the bucket.
+#[tokio::test]
+async fn a_refused_versioned_write_leaves_no_transaction_open_postgres() {
+    use miniaws_core::storage::Versioning;
+    let Some(fresh) = common::postgres(true).await else {
+        return;
+    };
+    let Database::Postgres(pool, _) = &fresh.db else {
+        panic!("common::postgres opens Postgres");
+    };
+    let repos = common::Repos::of(&fresh);
+    let alice = repos.user("alice").await;
+    let bucket = repos.bucket(alice, "versioned-bucket").await;
+    assert!(
+        repos
+            .storage
+            .set_bucket_versioning(alice, &bucket, Versioning::Enabled)
+            .await
+            .expect("versioning")
+    );
+    let versioned = |key: &str| ObjectMeta {
+        versioned: true,
+        in_versioned_bucket: true,
+        ..meta(&bucket, key)
+    };
+    repos
+        .storage
+        .put_object_if(alice, &versioned("k"), &WriteCondition::Always)
+        .await
+        .expect("the first write");
+    let refused = repos
+        .storage
+        .put_object_if(alice, &versioned("k"), &WriteCondition::Absent)
+        .await;
+    assert!(refused.is_err(), "the key exists: {refused:?}");
+    // The pool gives a connection back in a task of its own: a moment.
+    let mut open = 0;
+    for _ in 0..20 {
+        open = sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND state LIKE 'idle in transaction%'",
+        )
+        .fetch_one(pool)
+        .await
+        .expect("pg_stat_activity");
+        if open == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        open, 0,
+        "a session is left inside the refused write's transaction"
+    );
 }
