@@ -577,7 +577,49 @@ impl MultipartService {
     /// Checks the named parts against the stored ones and composes them, in
     /// order, into a new blob; the completed object's headers (with its
     /// checksum) and parts. On an error no blob is left.
+    ///
+    /// A part sent again while this runs (an SDK retrying an upload whose
+    /// answer it lost) replaces its row and removes its old blob, which the
+    /// compose (or a CRC read) then finds gone: the parts are listed again
+    /// and the compose redone, a few times. The same bytes give the same
+    /// ETag, so the completion goes through as it would have; other bytes
+    /// are `InvalidPart`, as on S3.
     async fn assemble(
+        &self,
+        upload: &MultipartUpload,
+        requested: &[CompletedPart],
+        object_checksum: Option<&PartChecksum>,
+        full_object: bool,
+    ) -> CoreResult<Assembled> {
+        const ATTEMPTS: u32 = 5;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self
+                .assemble_once(upload, requested, object_checksum, full_object)
+                .await
+            {
+                Err(CoreError::NotFound {
+                    resource: Resource::Object,
+                    name,
+                }) => {
+                    if attempt < ATTEMPTS {
+                        tracing::debug!(upload_id = %upload.id, blob = %name, "a part was replaced during the completion; listing the parts again");
+                        continue;
+                    }
+                    // Not a replaced part: its bytes are gone from the store.
+                    return Err(CoreError::internal_msg(format!(
+                        "the bytes of a part of upload {} (blob {name}) are missing",
+                        upload.id
+                    )));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// One try of [`assemble`](Self::assemble).
+    async fn assemble_once(
         &self,
         upload: &MultipartUpload,
         requested: &[CompletedPart],

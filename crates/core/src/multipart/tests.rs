@@ -150,14 +150,17 @@ impl MultipartRepo for MemMultipart {
     }
     async fn list_parts(&self, upload: UploadId, after: u32, limit: u32) -> CoreResult<Vec<Part>> {
         self.pass("list_parts").await;
-        Ok(self
+        let listed: Vec<Part> = self
             .parts
             .lock()
             .unwrap()
             .range((upload, after + 1)..=(upload, u32::MAX))
             .take(limit as usize)
             .map(|(_, p)| p.clone())
-            .collect())
+            .collect();
+        // Held here, the caller has its listing and has not used it yet.
+        self.pass("listed_parts").await;
+        Ok(listed)
     }
     async fn delete_upload(&self, id: UploadId) -> CoreResult<Option<Vec<BlobId>>> {
         let mut uploads = self.uploads.lock().unwrap();
@@ -967,6 +970,38 @@ async fn a_complete_whose_parts_an_abort_took_is_no_such_upload() {
     aborted.expect("the abort wins");
     assert!(is_no_such_upload(&completed), "{completed:?}");
     assert!(f.blobs.ids().is_empty(), "nothing is left");
+}
+
+/// A part sent again with the same bytes while a completion runs (an SDK
+/// retrying a part whose answer it lost) replaces the part's blob between
+/// the completion's listing and its compose: the completion lists the
+/// parts again and goes through, instead of failing on the removed blob.
+#[tokio::test]
+async fn a_part_sent_again_during_the_completion_does_not_fail_it() {
+    let f = fixture().await;
+    let id = f.start("k").await;
+    let big = bytes(5 * MIB, 1);
+    let p1 = f.part("k", &id, 1, &big).await;
+    let p2 = f.part("k", &id, 2, b"tail").await;
+    let (mut arrived, go) = f.repo.hold("listed_parts");
+    let again = async {
+        arrival(&mut arrived).await;
+        // The completion's next listings are not held.
+        f.repo.release("listed_parts");
+        let resent = f.part("k", &id, 2, b"tail").await;
+        go.add_permits(1);
+        resent
+    };
+    let parts = done(&[&p1, &p2]);
+    let (completed, resent) = tokio::join!(
+        f.svc
+            .complete(f.alice, "bkt", "k", &id, &parts, &WriteCondition::Always),
+        again
+    );
+    assert_ne!(resent.blob_id, p2.blob_id, "the part was replaced");
+    assert_eq!(resent.etag, p2.etag);
+    completed.expect("the completion goes through");
+    assert_eq!(f.read("k").await, [&big[..], b"tail"].concat());
 }
 
 #[tokio::test]
