@@ -11,8 +11,8 @@ use miniaws_core::multipart::{
     UploadId,
 };
 use miniaws_core::storage::{
-    BlobId, BucketName, ETag, ObjectId, ObjectKey, ObjectMeta, ObjectWrite, StorageRepo, Tags,
-    WriteCondition,
+    BlobId, Bucket, BucketName, ETag, ObjectId, ObjectKey, ObjectMeta, ObjectWrite, StorageRepo,
+    Tags, WriteCondition,
 };
 use miniaws_db::Database;
 use std::collections::BTreeMap;
@@ -78,6 +78,17 @@ async fn contract(db: &Database) {
         .expect("sign-up")
         .user_id;
     let repo: Arc<dyn MultipartRepo> = db.multipart_repo();
+    for name in ["bkt", "other"] {
+        let bucket = Bucket {
+            name: BucketName::parse(name).expect("bucket name"),
+            owner,
+            created_at: common::at(1),
+        };
+        db.storage_repo()
+            .create_bucket(&bucket, &Tags::default(), None)
+            .await
+            .expect("bucket created");
+    }
     let t0 = OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .expect("valid")
@@ -100,7 +111,31 @@ async fn contract(db: &Database) {
     let odd = upload(owner, "bkt", "z\0é", t0 + Duration::hours(1));
     let other = upload(owner, "other", "a", t0);
     for u in [&a1, &a2, &b, &pct, &odd, &other] {
-        repo.create_upload(u).await.expect("create upload");
+        repo.create_upload(u, owner).await.expect("create upload");
+    }
+    // An upload into a bucket that is not there, or not the named owner's
+    // (deleted, or deleted and made again by another, since the service
+    // looked it up), is refused and leaves nothing.
+    let orphan = upload(owner, "gone", "k", t0);
+    let err = repo.create_upload(&orphan, owner).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CoreError::NotFound {
+                resource: Resource::Bucket,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let elsewhere = upload(owner, "bkt", "k", t0);
+    let err = repo
+        .create_upload(&elsewhere, UserId::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CoreError::NotFound { .. }), "{err:?}");
+    for u in [&orphan, &elsewhere] {
+        assert_eq!(repo.get_upload(u.id).await.expect("get"), None);
     }
     assert_eq!(
         repo.get_upload(a1.id).await.expect("get"),
@@ -270,7 +305,7 @@ async fn contract(db: &Database) {
 async fn races(repo: &Arc<dyn MultipartRepo>, owner: UserId, t0: OffsetDateTime) {
     // Sixteen uploads of the same part number at once.
     let u = upload(owner, "bkt", "race", t0);
-    repo.create_upload(&u).await.expect("create upload");
+    repo.create_upload(&u, owner).await.expect("create upload");
     let parts: Vec<Part> = (0..16).map(|_| part(u.id, 7, 100)).collect();
     let results = futures::future::join_all(parts.iter().map(|p| repo.put_part(p))).await;
     let mut handed_back: Vec<BlobId> = results
@@ -406,8 +441,10 @@ async fn completion_contract(fresh: &common::Fresh) {
     let on_old = upload(alice, "bkt", "old", t0);
     let in_bobs = upload(alice, "bobs", "k", t0);
     let mut parts = Vec::new();
-    for u in [&on_k, &on_old, &in_bobs] {
-        repo.create_upload(u).await.expect("create upload");
+    for (u, bucket_owner) in [(&on_k, alice), (&on_old, alice), (&in_bobs, bob)] {
+        repo.create_upload(u, bucket_owner)
+            .await
+            .expect("create upload");
         for n in 1..=3 {
             let p = part(u.id, n, 5 << 20);
             repo.put_part(&p).await.expect("put part");
@@ -574,7 +611,9 @@ async fn completion_contract(fresh: &common::Fresh) {
 
     // Racing completions of one upload: exactly one commits.
     let racing = upload(alice, "bkt", "race", t0);
-    repo.create_upload(&racing).await.expect("create upload");
+    repo.create_upload(&racing, alice)
+        .await
+        .expect("create upload");
     let racing_parts: Vec<Part> = (1..=3).map(|n| part(racing.id, n, 5 << 20)).collect();
     for p in &racing_parts {
         repo.put_part(p).await.expect("put part");
@@ -616,7 +655,7 @@ async fn completion_contract(fresh: &common::Fresh) {
     // upload, and the parts' blobs are handed back once.
     for round in 0..4 {
         let u = upload(alice, "bkt", "vs-abort", t0);
-        repo.create_upload(&u).await.expect("create upload");
+        repo.create_upload(&u, alice).await.expect("create upload");
         let ps: Vec<Part> = (1..=2).map(|n| part(u.id, n, 5 << 20)).collect();
         for p in &ps {
             repo.put_part(p).await.expect("put part");

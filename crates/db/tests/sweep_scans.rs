@@ -133,8 +133,8 @@ async fn scans_page_every_referenced_blob_in_order(fresh: &common::Fresh) {
     // Parts of two uploads; one blob held by two part rows comes once.
     let u1 = upload(alice, &b, "big");
     let u2 = upload(alice, &other, "big");
-    multipart.create_upload(&u1).await.unwrap();
-    multipart.create_upload(&u2).await.unwrap();
+    multipart.create_upload(&u1, alice).await.unwrap();
+    multipart.create_upload(&u2, alice).await.unwrap();
     let mut parts: Vec<BlobId> = (0..5).map(|_| BlobId::new()).collect();
     for (n, blob) in parts.iter().enumerate() {
         multipart

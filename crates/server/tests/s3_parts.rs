@@ -1091,6 +1091,70 @@ async fn racing_completions_postgres() {
     racing_completions(Backend::Postgres).await;
 }
 
+/// CreateMultipartUpload racing DeleteBucket: either the upload is made
+/// (and the delete removes it with the bucket, or is refused) or it is
+/// refused with `NoSuchBucket`; never an upload that outlives its bucket
+/// and turns up in the next bucket of that name, another account's too.
+async fn uploads_never_outlive_their_bucket(backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    let (_, alice) = server.user("cmu-alice").await;
+    let (_, bob) = server.user("cmu-bob").await;
+    let (a, b) = (s3_client(&server, &alice), s3_client(&server, &bob));
+    let bucket = "cmu-race";
+    for round in 0..40 {
+        a.create_bucket()
+            .bucket(bucket)
+            .send()
+            .await
+            .expect("CreateBucket");
+        let (created, deleted) = tokio::join!(
+            a.create_multipart_upload()
+                .bucket(bucket)
+                .key(format!("k{round}"))
+                .send(),
+            a.delete_bucket().bucket(bucket).send()
+        );
+        if let Err(e) = &created {
+            assert_eq!(code_of(e), ("NoSuchBucket".into(), 404), "{e:?}");
+        }
+        if deleted.is_err() {
+            // Refused (the upload came first and the bucket is not
+            // empty, or the delete lost): clean up for the next round.
+            let _ = a.delete_bucket().bucket(bucket).send().await;
+        }
+        // Bob (or Alice, every other round) makes the name again: it
+        // holds no upload.
+        let next = if round % 2 == 0 { &b } else { &a };
+        next.create_bucket()
+            .bucket(bucket)
+            .send()
+            .await
+            .expect("the name is free again");
+        assert_eq!(
+            uploads_in_progress(next, bucket).await,
+            0,
+            "round {round}: an upload outlived its bucket"
+        );
+        next.delete_bucket()
+            .bucket(bucket)
+            .send()
+            .await
+            .expect("DeleteBucket");
+    }
+}
+
+#[tokio::test]
+async fn uploads_never_outlive_their_bucket_sqlite() {
+    uploads_never_outlive_their_bucket(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn uploads_never_outlive_their_bucket_postgres() {
+    uploads_never_outlive_their_bucket(Backend::Postgres).await;
+}
+
 /// A crash after a completion's commit and before its part files are
 /// removed leaves those files with no row pointing to them; the start-up
 /// sweep removes them. The crash window cannot be hit on purpose, so the

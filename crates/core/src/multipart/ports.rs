@@ -5,6 +5,7 @@ use time::OffsetDateTime;
 
 use super::domain::{MultipartUpload, Part, UploadId};
 use crate::error::CoreResult;
+use crate::identity::UserId;
 use crate::storage::{BlobId, BucketName, ObjectWrite};
 
 /// What [`MultipartRepo::complete_upload`] committed: the blobs that no row
@@ -31,11 +32,16 @@ pub struct CompletedUpload {
 /// reached, and the specific errors listed per method.
 #[async_trait]
 pub trait MultipartRepo: Send + Sync {
-    /// Inserts an upload.
+    /// Inserts an upload, if its bucket exists and is still
+    /// `bucket_owner`'s, as one step with that check: a bucket deleted (or
+    /// deleted and made again by someone else) since the caller looked it
+    /// up gets no upload, which it would otherwise keep, orphaned, or hand
+    /// to the bucket's next owner.
     ///
     /// # Errors
-    /// `NotFound(Bucket)` when its bucket does not exist.
-    async fn create_upload(&self, upload: &MultipartUpload) -> CoreResult<()>;
+    /// `NotFound(Bucket)` when its bucket does not exist (or is another's).
+    async fn create_upload(&self, upload: &MultipartUpload, bucket_owner: UserId)
+    -> CoreResult<()>;
 
     /// The upload `id`, if it exists.
     async fn get_upload(&self, id: UploadId) -> CoreResult<Option<MultipartUpload>>;

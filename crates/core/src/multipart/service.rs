@@ -147,7 +147,7 @@ impl MultipartService {
             checksum_algorithm: new.checksum_algorithm,
             tags: new.tags,
         };
-        self.repo.create_upload(&upload).await?;
+        self.repo.create_upload(&upload, bucket.owner).await?;
         tracing::debug!(upload_id = %upload.id, "multipart upload created");
         let abort = lifecycle.and_then(|l| l.abort(upload.key.as_str(), upload.initiated_at));
         Ok((upload, abort))

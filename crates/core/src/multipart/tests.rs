@@ -91,7 +91,7 @@ impl MemMultipart {
 
 #[async_trait]
 impl MultipartRepo for MemMultipart {
-    async fn create_upload(&self, upload: &MultipartUpload) -> CoreResult<()> {
+    async fn create_upload(&self, upload: &MultipartUpload, _owner: UserId) -> CoreResult<()> {
         self.uploads
             .lock()
             .unwrap()

@@ -1,6 +1,7 @@
 //! [`MultipartRepo`] on PostgreSQL.
 
 use async_trait::async_trait;
+use miniaws_core::identity::UserId;
 use miniaws_core::multipart::{CompletedUpload, MultipartRepo, MultipartUpload, Part, UploadId};
 use miniaws_core::storage::{BlobId, BucketName, ETag, ObjectWrite};
 use miniaws_core::{CoreError, CoreResult, Resource};
@@ -74,9 +75,15 @@ fn size_i64(n: u64) -> CoreResult<i64> {
 
 #[async_trait]
 impl MultipartRepo for PgMultipartRepo {
-    async fn create_upload(&self, u: &MultipartUpload) -> CoreResult<()> {
-        sqlx::query(&format!(
-            "INSERT INTO multipart_uploads ({UPLOAD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+    async fn create_upload(&self, u: &MultipartUpload, bucket_owner: UserId) -> CoreResult<()> {
+        // The bucket's row is locked (key share) by the insert: a
+        // `delete_bucket` holding it waits for the insert, then removes the
+        // upload with the bucket; one that took it first leaves no row to
+        // insert from.
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO multipart_uploads ({UPLOAD_COLUMNS})
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM buckets
+             WHERE name = $2 AND owner_id = $11 FOR KEY SHARE"
         ))
         .bind(u.id.as_uuid())
         .bind(u.bucket.as_str())
@@ -88,9 +95,13 @@ impl MultipartRepo for PgMultipartRepo {
         .bind(u.initiated_at)
         .bind(u.checksum_algorithm.map(|a| a.name()))
         .bind(tags_to_json(&u.tags))
+        .bind(bucket_owner.as_uuid())
         .execute(&self.pool)
         .await
         .map_err(db_err)?;
+        if inserted.rows_affected() == 0 {
+            return Err(CoreError::not_found(Resource::Bucket, u.bucket.as_str()));
+        }
         Ok(())
     }
 

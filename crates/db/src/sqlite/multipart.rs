@@ -9,6 +9,7 @@
 //! still there when it commits the object and deletes the upload.
 
 use async_trait::async_trait;
+use miniaws_core::identity::UserId;
 use miniaws_core::multipart::{CompletedUpload, MultipartRepo, MultipartUpload, Part, UploadId};
 use miniaws_core::storage::{BlobId, BucketName, ETag, ObjectWrite};
 use miniaws_core::{CoreError, CoreResult, Resource};
@@ -78,9 +79,13 @@ fn size_i64(n: u64) -> CoreResult<i64> {
 
 #[async_trait]
 impl MultipartRepo for SqliteMultipartRepo {
-    async fn create_upload(&self, u: &MultipartUpload) -> CoreResult<()> {
-        sqlx::query(&format!(
-            "INSERT INTO multipart_uploads ({UPLOAD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    async fn create_upload(&self, u: &MultipartUpload, bucket_owner: UserId) -> CoreResult<()> {
+        // One statement, so one step with the check: SQLite has one writer,
+        // and `delete_bucket` writes in a `BEGIN IMMEDIATE` transaction.
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO multipart_uploads ({UPLOAD_COLUMNS})
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10
+             WHERE EXISTS (SELECT 1 FROM buckets WHERE name = ?2 AND owner_id = ?11)"
         ))
         .bind(u.id.to_string())
         .bind(u.bucket.as_str())
@@ -92,9 +97,13 @@ impl MultipartRepo for SqliteMultipartRepo {
         .bind(fmt_time(u.initiated_at))
         .bind(u.checksum_algorithm.map(|a| a.name()))
         .bind(tags_to_json(&u.tags))
+        .bind(bucket_owner.to_string())
         .execute(&self.pool)
         .await
         .map_err(db_err)?;
+        if inserted.rows_affected() == 0 {
+            return Err(CoreError::not_found(Resource::Bucket, u.bucket.as_str()));
+        }
         Ok(())
     }
 
