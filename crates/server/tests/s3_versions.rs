@@ -1709,6 +1709,54 @@ async fn versioned_basics(s3: &Client, bucket: &str) {
         .await
         .expect_err("a delete marker has no body");
     assert_eq!(code_of(&err), ("MethodNotAllowed".into(), 405));
+    // A copy may not name a delete marker as its source (S3: 400
+    // InvalidRequest); copying the key whose latest is one is NoSuchKey.
+    let err = s3
+        .copy_object()
+        .bucket(bucket)
+        .key("copied")
+        .copy_source(format!("{bucket}/k?versionId={marker}"))
+        .send()
+        .await
+        .expect_err("a delete marker is no copy source");
+    assert_eq!(code_of(&err), ("InvalidRequest".into(), 400));
+    let err = s3
+        .copy_object()
+        .bucket(bucket)
+        .key("copied")
+        .copy_source(format!("{bucket}/k"))
+        .send()
+        .await
+        .expect_err("the key reads as deleted");
+    assert_eq!(code_of(&err), ("NoSuchKey".into(), 404));
+    let upload = s3
+        .create_multipart_upload()
+        .bucket(bucket)
+        .key("copied")
+        .send()
+        .await
+        .expect("CreateMultipartUpload")
+        .upload_id()
+        .expect("an id")
+        .to_owned();
+    let err = s3
+        .upload_part_copy()
+        .bucket(bucket)
+        .key("copied")
+        .upload_id(&upload)
+        .part_number(1)
+        .copy_source(format!("{bucket}/k?versionId={marker}"))
+        .send()
+        .await
+        .expect_err("nor a part's source");
+    assert_eq!(code_of(&err), ("InvalidRequest".into(), 400));
+    s3.abort_multipart_upload()
+        .bucket(bucket)
+        .key("copied")
+        .upload_id(&upload)
+        .send()
+        .await
+        .expect("AbortMultipartUpload");
     assert_eq!(read_version(s3, bucket, "k", Some(&v3)).await.0, b"three");
     let listed = s3
         .list_objects_v2()

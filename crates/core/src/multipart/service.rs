@@ -323,7 +323,7 @@ impl MultipartService {
                 // A copy range starting past the end: S3 answers
                 // `InvalidArgument`, not a read's 416.
                 CoreError::RangeNotSatisfiable { size_bytes } => invalid_copy_range(size_bytes),
-                other => other,
+                other => crate::storage::copy_source_error(other),
             })?;
         if let (Some(RangeSpec::FromTo(_, Some(last))), GetObjectOutput::Body { meta, .. }) =
             (options.range, &read)

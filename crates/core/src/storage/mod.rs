@@ -64,7 +64,7 @@ pub use service::{
     GetObjectOutput, HeadObjectOutput, ListVersionsInput, MetadataDirective, PutObjectInput,
     StorageService, SweepReport, TaggingDirective, VersionEntry, VersionsPage,
 };
-pub(crate) use service::{commit_error, object_write, validate_object_fields};
+pub(crate) use service::{commit_error, copy_source_error, object_write, validate_object_fields};
 pub use tags::{MAX_BUCKET_TAGS, MAX_TAG_KEY_LEN, MAX_TAG_VALUE_LEN, MAX_TAGS, Tags};
 pub use website::{
     InvalidWebsite, MAX_ROUTING_RULES, Redirect, RedirectAll, RoutingCondition, RoutingRule, Site,

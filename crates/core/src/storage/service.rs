@@ -1822,7 +1822,8 @@ impl StorageService {
         };
         let (source, body, grant) = match self
             .read_object(&Reader::Signed(caller), src_bucket, src_key, &options)
-            .await?
+            .await
+            .map_err(copy_source_error)?
         {
             (GetObjectOutput::Body { meta, body, .. }, grant) => (meta, body, grant),
             (GetObjectOutput::NotModified(..), _) => {
@@ -2232,6 +2233,22 @@ pub(crate) fn commit_error(e: CoreError, bucket: &BucketName) -> CoreError {
             resource: Resource::Bucket,
             ..
         } => CoreError::not_found(Resource::Bucket, bucket.as_str()),
+        other => other,
+    }
+}
+
+/// A copy source's read error as S3 answers it for a copy: a delete marker
+/// named by its version id is 400 `InvalidRequest` (a read's 405 says the
+/// method does not apply to it; a copy's source may not name one at all).
+/// The latest version being a delete marker stays `NoSuchKey`.
+pub(crate) fn copy_source_error(e: CoreError) -> CoreError {
+    match e {
+        CoreError::DeleteMarker {
+            by_version: true, ..
+        } => CoreError::InvalidRequest(
+            "The source of a copy request may not specifically refer to a delete marker by version id."
+                .into(),
+        ),
         other => other,
     }
 }
