@@ -84,6 +84,18 @@ impl Cli {
             };
             *filters = order_filters(exclude, &at("exclude"), include, &at("include"));
         }
+        // `exec --timeout` is, to clap, the global `--timeout` (one name,
+        // one argument), whose `MINIAWS_TIMEOUT` bounds the quick calls:
+        // only a value typed on the command line is the exec's.
+        let exec = matches
+            .subcommand_matches("compute")
+            .and_then(|m| m.subcommand_matches("exec"));
+        if let (Some(Command::Compute(ComputeCommand::Exec { timeout, .. })), Some(m)) =
+            (&mut cli.command, exec)
+            && m.value_source("timeout") != Some(clap::parser::ValueSource::CommandLine)
+        {
+            *timeout = EXEC_TIMEOUT_SECS;
+        }
         Ok(cli)
     }
 
@@ -166,6 +178,9 @@ pub struct GlobalArgs {
     )]
     pub timeout: u64,
 }
+
+/// How long `compute exec` waits for its command unless told otherwise.
+pub const EXEC_TIMEOUT_SECS: u64 = 60;
 
 /// The command groups.
 #[derive(Debug, Subcommand)]
@@ -392,8 +407,14 @@ Example:
         /// The user to run as: user, user:group, uid or uid:gid [default: the image's]
         #[arg(long, short = 'u')]
         user: Option<String>,
-        /// Stop waiting after this many seconds (1–3600)
-        #[arg(long, value_name = "SECS", default_value_t = 60)]
+        /// Stop waiting after this many seconds (1–3600); MINIAWS_TIMEOUT
+        /// does not change it
+        #[arg(
+            long,
+            value_name = "SECS",
+            default_value_t = EXEC_TIMEOUT_SECS,
+            value_parser = clap::value_parser!(u64).range(1..=3600)
+        )]
         timeout: u64,
         /// Give the command cloud's standard input (read to its end first, at most 512 KiB)
         #[arg(long, short = 'i')]

@@ -328,6 +328,31 @@ async fn compute_commands_against_real_docker() {
         .output()
         .expect("cloud runs");
     assert_eq!(exec.status.code(), Some(3), "the command's exit code");
+    // MINIAWS_TIMEOUT bounds quick calls, not an exec (clap once read it
+    // as `exec --timeout`, killing this command after 1 s).
+    let slow = env
+        .cloud()
+        .env("MINIAWS_TIMEOUT", "1")
+        .args([
+            "compute",
+            "exec",
+            "job",
+            "--",
+            "sh",
+            "-c",
+            "sleep 2; echo done",
+        ])
+        .output()
+        .expect("cloud runs");
+    assert_eq!(
+        (
+            slow.status.code(),
+            String::from_utf8_lossy(&slow.stdout).as_ref()
+        ),
+        (Some(0), "done\n"),
+        "{}",
+        String::from_utf8_lossy(&slow.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&exec.stdout), "out\n");
     assert_eq!(
         String::from_utf8_lossy(&exec.stderr),
