@@ -123,6 +123,27 @@ impl Ctx {
         self.config.profile(name)
     }
 
+    /// Drops the key `key_id` (revoked) from every profile that holds it,
+    /// leaving which profile is active as it is; the names of those
+    /// profiles (the file is written only when there is one).
+    ///
+    /// # Errors
+    /// When the file cannot be written.
+    pub fn forget_key(&mut self, key_id: uuid::Uuid) -> Result<Vec<String>> {
+        let mut cleared = Vec::new();
+        for (name, profile) in &mut self.config.profiles {
+            if profile.key_id == Some(key_id) {
+                profile.api_key = None;
+                profile.key_id = None;
+                cleared.push(name.clone());
+            }
+        }
+        if !cleared.is_empty() {
+            self.config.save(&self.config_path)?;
+        }
+        Ok(cleared)
+    }
+
     /// Saves `profile` under `name` without making it the active one.
     ///
     /// # Errors

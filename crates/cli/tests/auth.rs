@@ -101,10 +101,28 @@ async fn auth_commands_in_human_and_json_form() {
     );
 
     // revoke by unique id prefix (human), then by name (JSON).
+    // The revoked key leaves every profile that holds it ("laptop", not
+    // the one in use), and the active profile stays the active one.
     let out = env.ok(&["auth", "keys", "revoke", &laptop_id[..8]]);
     assert!(out.contains("Revoked API key laptop"), "{out}");
+    assert!(out.contains("profile \"laptop\"; removed it"), "{out}");
     let err = env.fails(&["--profile", "laptop", "auth", "whoami"], 1);
-    assert!(err.contains("rejected the API key"), "{err}");
+    assert!(err.contains("no API key"), "{err}");
+    assert_eq!(
+        env.json(&["auth", "whoami"])["key_id"],
+        alice_key_id.as_str(),
+        "still the active profile's key"
+    );
+    // Revoking a profile's own key through `--profile` does not make that
+    // profile the active one.
+    let spare = env.json(&["auth", "keys", "create", "spare", "--save-as", "spare"]);
+    let spare_id = spare["id"].as_str().expect("id").to_owned();
+    env.ok(&["--profile", "spare", "auth", "keys", "revoke", &spare_id]);
+    assert_eq!(
+        env.json(&["auth", "whoami"])["key_id"],
+        alice_key_id.as_str(),
+        "the active profile did not change"
+    );
     let revoked = env.json(&["auth", "keys", "revoke", "ci"]); // by name
     assert_eq!(revoked["revoked"], true);
     let err = env.fails(&["auth", "keys", "revoke", "ffffffff"], 1);

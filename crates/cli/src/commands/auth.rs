@@ -343,14 +343,9 @@ async fn revoke_key(ctx: &mut Ctx, wanted: &str, force: bool) -> Result<()> {
         }
         other => other?,
     }
-    // A revoked key in the profile is useless: drop it from the file.
-    let in_profile = ctx.profile().is_some_and(|p| p.key_id == Some(key.id));
-    if in_profile {
-        let mut profile = ctx.profile().cloned().unwrap_or_default();
-        profile.api_key = None;
-        profile.key_id = None;
-        ctx.save_profile(profile)?;
-    }
+    // A revoked key is useless: drop it from every profile holding it,
+    // without changing which profile is active.
+    let cleared = ctx.forget_key(key.id)?;
     if ctx.out.json {
         return ctx
             .out
@@ -358,10 +353,11 @@ async fn revoke_key(ctx: &mut Ctx, wanted: &str, force: bool) -> Result<()> {
     }
     ctx.out
         .success(&format!("Revoked API key {} ({}).", key.name, key.id));
-    if in_profile {
+    if !cleared.is_empty() {
+        let names: Vec<String> = cleared.iter().map(|n| format!("\"{n}\"")).collect();
         ctx.out.line(&format!(
-            "It was the key of profile \"{}\"; removed it from {}.",
-            ctx.profile_name,
+            "It was the key of profile {}; removed it from {}.",
+            names.join(", "),
             ctx.config_path.display()
         ));
     }
