@@ -96,10 +96,7 @@ async fn run(cli: Cli, out: Output) -> anyhow::Result<()> {
 /// Runs one command.
 pub async fn dispatch(global: GlobalArgs, out: Output, command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Completion { shell } => {
-            commands::completion::run(shell);
-            Ok(())
-        }
+        Command::Completion { shell } => commands::completion::run(shell),
         Command::Auth(cmd) => {
             let mut ctx = Ctx::new(global, out)?;
             commands::auth::run(&mut ctx, cmd).await

@@ -392,6 +392,21 @@ fn completion_scripts_for_three_shells() {
         .output()
         .expect("runs");
     assert_failure(&["completion", "tcsh"], &out, 2);
+    // A reader that stops early (`| head -1`) is no error (it panicked).
+    let mut child = common::cloud_std(home.path())
+        .args(["completion", "zsh"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("ends");
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "{:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]

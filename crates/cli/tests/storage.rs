@@ -430,7 +430,16 @@ async fn no_overwrite_skips_existing_objects() {
         "{out}"
     );
     let json = env.json(&["storage", "upload", "keep", &file_arg, "--no-overwrite"]);
-    assert!(json.is_null(), "a skipped upload prints null: {json}");
+    assert_eq!(json["skipped"], true, "a skipped upload says so: {json}");
+    assert_eq!(json["bucket"], "keep", "{json}");
+    // `--key` ending in `/` names a folder: the file goes in it under its
+    // own name, as with `aws s3 cp f s3://b/dir/` (and `cloud storage copy`).
+    let into = env.json(&["storage", "upload", "keep", &file_arg, "--key", "dir/"]);
+    assert_eq!(
+        into["key"],
+        format!("dir/{}", file.file_name().unwrap().to_string_lossy()),
+        "{into}"
+    );
     let back = work.path().join("back.txt");
     let stored = |key: &str| {
         env.ok(&["storage", "download", "keep", key, &back.to_string_lossy()]);

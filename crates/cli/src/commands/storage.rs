@@ -432,17 +432,22 @@ async fn upload_one(
     key: Option<&str>,
     opts: &UploadOptions,
 ) -> Result<()> {
-    let key = match key {
-        Some(k) => k.to_owned(),
-        None => path
-            .file_name()
+    let file_name = || {
+        path.file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .ok_or_else(|| {
                 user(format!(
                     "cannot name an object after {}: pass --key",
                     path.display()
                 ))
-            })?,
+            })
+    };
+    let key = match key {
+        // A folder (`dir/`): the file goes in it under its own name, as
+        // `aws s3 cp file s3://bucket/dir/` and `cloud storage copy` do.
+        Some(k) if k.ends_with('/') => format!("{k}{}", file_name()?),
+        Some(k) => k.to_owned(),
+        None => file_name()?,
     };
     let client = ctx.client()?;
     let (file, len) = open(path).await?;
@@ -450,8 +455,16 @@ async fn upload_one(
     let object = put_file(&client, bucket, &key, file, len, opts, &bar).await?;
     bar.finish_and_clear();
     if ctx.out.json {
-        // `null` when skipped under --no-overwrite.
-        return ctx.out.print_json(&object);
+        return match &object {
+            Some(object) => ctx.out.print_json(object),
+            // Skipped under --no-overwrite.
+            None => ctx.out.print_json(&serde_json::json!({
+                "bucket": bucket,
+                "key": key,
+                "skipped": true,
+                "reason": "exists",
+            })),
+        };
     }
     let Some(object) = object else {
         ctx.out.success(&format!(
