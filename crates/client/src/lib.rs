@@ -195,7 +195,7 @@ impl Client {
     /// [`ClientError::Transport`] when the exchange fails.
     pub async fn execute(&self, req: RequestBuilder) -> Result<Response, ClientError> {
         let (http, req) = req.build_split();
-        let req = req.map_err(|e| ClientError::Setup(format!("cannot build the request: {e}")))?;
+        let req = req.map_err(|e| ClientError::Setup(unbuildable(&e)))?;
         if let Some(trace) = &self.trace {
             trace(&format!("> {} {}", req.method(), req.url()));
             trace_headers(trace, "> ", req.headers());
@@ -229,6 +229,10 @@ impl Client {
                 endpoint: self.endpoint.clone(),
                 message: e.to_string(),
             }
+        } else if e.is_builder() {
+            // Refused before a byte was sent (a URL past what HTTP
+            // libraries take): no retry helps, and the URL may be huge.
+            ClientError::Setup(unbuildable(&e))
         } else {
             ClientError::Transport(e.to_string())
         }
@@ -271,6 +275,31 @@ pub fn redact_key(key: &str) -> String {
     }
 }
 
+/// What is wrong with a request reqwest refused to build, without the
+/// request's URL (it can be long: a key of a million bytes).
+fn unbuildable(e: &reqwest::Error) -> String {
+    let mut causes = Vec::new();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        causes.push(cause.to_string());
+        source = cause.source();
+    }
+    let detail = causes.join(": ");
+    if detail.to_ascii_lowercase().contains("header") {
+        format!(
+            "cannot build the request: a header value holds a character HTTP cannot carry \
+             (a control character or a line break?): check the content type, the API key, \
+             the idempotency key and the metadata given ({detail})"
+        )
+    } else if e.url().is_some_and(|u| u.as_str().len() > 8192) || detail.is_empty() {
+        "cannot build the request: its URL is too long or invalid (an object key is at most \
+         1,024 bytes)"
+            .to_owned()
+    } else {
+        format!("cannot build the request: {detail}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,6 +316,18 @@ mod tests {
         ] {
             assert_eq!(Client::new(endpoint).is_ok(), ok, "endpoint {endpoint}");
         }
+    }
+
+    /// A value HTTP cannot carry is refused before anything is sent, with
+    /// a message that says what kind of value, not "builder error".
+    #[tokio::test]
+    async fn an_unsendable_header_value_is_named() {
+        let client = Client::new("http://127.0.0.1:9")
+            .expect("a valid endpoint")
+            .with_api_key("mk_\u{1}bad");
+        let err = client.whoami().await.expect_err("not sendable");
+        assert!(matches!(err, ClientError::Setup(_)), "{err:?}");
+        assert!(err.to_string().contains("header value"), "{err}");
     }
 
     #[test]

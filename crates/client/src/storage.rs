@@ -18,6 +18,9 @@ use crate::{
 /// such as `a/../b` must not reach the URL with its slashes intact.
 const KEY_ESCAPES: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'~');
 
+/// The longest object key S3 (and the server) takes, in bytes of UTF-8.
+const MAX_KEY_BYTES: usize = 1024;
+
 /// A key or bucket name as one escaped path segment. Dots are escaped too,
 /// so that `.` and `..` are never a path segment.
 pub fn encode_key(key: &str) -> String {
@@ -77,6 +80,13 @@ impl ObjectDownload {
 }
 
 fn object_path(bucket: &str, key: &str) -> Result<String, ClientError> {
+    if key.len() > MAX_KEY_BYTES {
+        // The server says the same; a URL this long may not even be sent.
+        return Err(ClientError::InvalidName(format!(
+            "the object key is {} bytes long; keys may be at most {MAX_KEY_BYTES} bytes",
+            key.len()
+        )));
+    }
     if matches!(key, "." | "..") {
         return Err(ClientError::InvalidName(format!(
             "the key {key:?} cannot be sent in a URL path (URL libraries resolve `.` and `..` \
@@ -562,6 +572,9 @@ mod tests {
             "/storage/b/a%2F%2E%2E%2Fc"
         );
         assert_eq!(object_path("b", "...").unwrap(), "/storage/b/%2E%2E%2E");
+        assert!(object_path("b", &"k".repeat(1024)).is_ok());
+        let err = object_path("b", &"k".repeat(1025)).unwrap_err().to_string();
+        assert!(err.contains("1025 bytes long"), "{err}");
     }
 
     #[test]
