@@ -326,6 +326,28 @@ async fn uploads_and_downloads_through_pipes() {
         .file_type();
     assert!(kind.is_fifo(), "the FIFO is still a FIFO");
     assert_eq!(names(work.path()), ["pipe"], "no temporary files");
+
+    // To stdout, read by a reader that stops early (`| head -c 10`): the
+    // download ends quietly, as `cat` would, not with "Broken pipe".
+    let mut child = env
+        .cloud_std()
+        .args(["storage", "download", "pipes", "piped.bin", "-"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("cloud starts");
+    let mut head = [0u8; 10];
+    let mut stdout = child.stdout.take().expect("piped");
+    std::io::Read::read_exact(&mut stdout, &mut head).expect("the first bytes");
+    assert_eq!(&head[..], &data[..10]);
+    drop(stdout);
+    let out = child.wait_with_output().expect("cloud ends");
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "{:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Waits for a `.NAME.*.part` file with bytes in it to appear in `dir`.

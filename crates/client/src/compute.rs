@@ -128,7 +128,7 @@ impl Client {
                 return Err(ClientError::LaunchUnconfirmed {
                     key: key.to_owned(),
                     message: lost.unwrap_or_default(),
-                    secs: LAUNCH_RETRY_WINDOW.as_secs(),
+                    secs: started.elapsed().as_secs().max(1),
                 });
             }
             tokio::time::sleep(pause).await;

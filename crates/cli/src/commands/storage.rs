@@ -739,11 +739,19 @@ async fn download(
         // To stdout: no temporary file and no progress bar in the way.
         let mut body = object.body;
         let mut stdout = std::io::stdout().lock();
+        let mut written = Ok(());
         while let Some(chunk) = body.next().await {
-            stdout.write_all(&chunk?)?;
+            written = stdout.write_all(&chunk?);
+            if written.is_err() {
+                break;
+            }
         }
-        stdout.flush()?;
-        return Ok(());
+        return match written.and_then(|()| stdout.flush()) {
+            // A reader that stopped early (`| head`) ends the download
+            // quietly, as `cat` would.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            other => Ok(other?),
+        };
     };
     let version = object.header("x-amz-version-id").map(str::to_owned);
     let bar = progress_bar(&ctx.out, total, key);
