@@ -523,9 +523,17 @@ async fn compute_commands_against_real_docker() {
     let out = env.ok(&["compute", "list", "--all"]);
     assert_eq!(out.lines().count(), 4, "{out}");
     assert!(out.contains("terminated"), "{out}");
-    // A terminated instance can still be shown by name.
+    // A terminated instance can still be shown by name; acting on it says
+    // it is terminated, not that there is no such instance.
     let out = env.ok(&["compute", "show", "web"]);
     assert!(out.contains("terminated"), "{out}");
+    for action in ["start", "terminate"] {
+        let err = env.fails(&["compute", action, "web"], 1);
+        assert!(
+            err.contains("instance web") && err.contains("is terminated"),
+            "{err}"
+        );
+    }
 }
 
 /// How many containers of `owner` Docker has, in any state.

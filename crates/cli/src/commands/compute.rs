@@ -110,11 +110,12 @@ async fn resolve_instance(client: &Client, wanted: &str, terminated_too: bool) -
     let all = client.list_instances(true).await?;
     let ec2_id = wanted.trim().to_ascii_lowercase();
     if ec2_id.starts_with("i-")
-        && let Some(found) = all
-            .iter()
-            .find(|i| i.ec2_instance_id == ec2_id && (terminated_too || i.state != "TERMINATED"))
+        && let Some(found) = all.iter().find(|i| i.ec2_instance_id == ec2_id)
     {
-        return Ok(found.id);
+        if terminated_too || found.state != "TERMINATED" {
+            return Ok(found.id);
+        }
+        return Err(is_terminated(found));
     }
     let (live, dead): (Vec<Instance>, Vec<Instance>) =
         all.into_iter().partition(|i| i.state != "TERMINATED");
@@ -135,8 +136,30 @@ async fn resolve_instance(client: &Client, wanted: &str, terminated_too: bool) -
         )
         .map(|i| i.id)
         .map_err(|_| e),
-        Err(e) => Err(e),
+        // Only a terminated instance answers to it: say so, rather than
+        // "no instance", which `list --all` would contradict.
+        Err(e) => match resolve(
+            &dead,
+            wanted,
+            &INSTANCE,
+            |i| i.id.to_string(),
+            |i| Some(&i.name),
+        ) {
+            Ok(i) => Err(is_terminated(i)),
+            Err(_) => Err(e),
+        },
     }
+}
+
+/// The error for an action on a terminated instance.
+fn is_terminated(i: &Instance) -> anyhow::Error {
+    user(format!(
+        "instance {} ({}) is terminated: it can only be shown (`cloud compute show {}`) or \
+         listed (`cloud compute list --all`)",
+        i.name,
+        short_id(&i.id),
+        short_id(&i.id)
+    ))
 }
 
 /// `127.0.0.1:8080->80` (and `/udp` for UDP), as `docker ps` shows ports.
