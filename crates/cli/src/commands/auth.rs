@@ -275,6 +275,19 @@ fn default_aws_endpoint(endpoint: &str) -> Result<String> {
     Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
+/// `--aws-endpoint` as given, checked: an http(s) URL with a host (the
+/// SDKs refuse anything else, later and less clearly).
+fn aws_endpoint_given(endpoint: &str) -> Result<String> {
+    let url = miniaws_client::Url::parse(endpoint.trim())
+        .map_err(|e| user(format!("--aws-endpoint {endpoint:?} is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(user(format!(
+            "--aws-endpoint {endpoint:?} is not an http(s) URL with a host, such as http://127.0.0.1:4566"
+        )));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
 /// Single-quotes `value` for a POSIX shell.
 fn shell_quote(value: &str) -> String {
     format!("'{}'", value.replace('\'', r"'\''"))
@@ -295,7 +308,7 @@ fn aws_env(ctx: &Ctx, aws_endpoint: Option<&str>) -> Result<()> {
         )));
     };
     let endpoint = match aws_endpoint {
-        Some(url) => url.trim_end_matches('/').to_owned(),
+        Some(url) => aws_endpoint_given(url)?,
         None => default_aws_endpoint(&ctx.endpoint())?,
     };
     let vars = [
@@ -381,6 +394,13 @@ mod tests {
             Some("http://devbox.local:4566")
         );
         assert!(default_aws_endpoint("not a url").is_err());
+        assert_eq!(
+            aws_endpoint_given("http://box:4566/").ok().as_deref(),
+            Some("http://box:4566")
+        );
+        for bad in ["not a url", "", "ftp://box", "file:///tmp"] {
+            assert!(aws_endpoint_given(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]
