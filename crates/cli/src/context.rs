@@ -21,8 +21,13 @@ pub struct Ctx {
     pub global: GlobalArgs,
     /// Where and how to print.
     pub out: Output,
-    /// The configuration file's path.
+    /// The configuration file's path (empty when there is no
+    /// configuration directory: see `no_config_dir`).
     pub config_path: PathBuf,
+    /// Why there is no configuration file (no HOME nor XDG_CONFIG_HOME):
+    /// commands that save nothing run on flags and environment alone,
+    /// and a save fails with this.
+    no_config_dir: Option<String>,
     /// Its contents.
     pub config: ConfigFile,
     /// The selected profile's name.
@@ -39,13 +44,21 @@ impl Ctx {
     /// # Errors
     /// When the configuration file exists but cannot be read.
     pub fn new(global: GlobalArgs, out: Output) -> Result<Self> {
-        let config_path = crate::config::config_path()?;
-        let config = ConfigFile::load(&config_path)?;
+        let (config_path, config, no_config_dir) = match crate::config::config_path() {
+            Ok(path) => {
+                let config = ConfigFile::load(&path)?;
+                (path, config, None)
+            }
+            // A CI job or a service may have no HOME: `--endpoint` and
+            // `--api-key` (or MINIAWS_*) are all most commands need.
+            Err(e) => (PathBuf::new(), ConfigFile::default(), Some(e.to_string())),
+        };
         let profile_name = config.selected_name(non_empty(&global.profile));
         Ok(Self {
             global,
             out,
             config_path,
+            no_config_dir,
             config,
             profile_name,
         })
@@ -115,7 +128,7 @@ impl Ctx {
             .profiles
             .insert(self.profile_name.clone(), profile);
         self.config.active = Some(self.profile_name.clone());
-        self.config.save(&self.config_path)
+        self.save()
     }
 
     /// The profile named `name`, if the file has it.
@@ -139,9 +152,17 @@ impl Ctx {
             }
         }
         if !cleared.is_empty() {
-            self.config.save(&self.config_path)?;
+            self.save()?;
         }
         Ok(cleared)
+    }
+
+    /// Writes the configuration file.
+    fn save(&self) -> Result<()> {
+        match &self.no_config_dir {
+            Some(why) => Err(user(format!("{why}: nothing can be saved"))),
+            None => self.config.save(&self.config_path),
+        }
     }
 
     /// Saves `profile` under `name` without making it the active one.
@@ -150,6 +171,6 @@ impl Ctx {
     /// When the file cannot be written.
     pub fn save_named_profile(&mut self, name: &str, profile: Profile) -> Result<()> {
         self.config.profiles.insert(name.to_owned(), profile);
-        self.config.save(&self.config_path)
+        self.save()
     }
 }

@@ -507,3 +507,39 @@ async fn aws_env_points_the_aws_cli_at_the_server() {
         "{err}"
     );
 }
+
+/// Without HOME or XDG_CONFIG_HOME (a CI job, a service), the flags and
+/// MINIAWS_* variables are enough for a command that saves nothing; one
+/// that would save says why it cannot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_configuration_directory_is_needed_to_use_a_key() {
+    let env = Env::start().await;
+    let key = env.sign_up("homeless");
+    let bare = || {
+        let mut cmd = common::cloud_std(env.home.path());
+        cmd.env_remove("HOME")
+            .env_remove("XDG_CONFIG_HOME")
+            .env("MINIAWS_ENDPOINT", env.server.url());
+        cmd
+    };
+    let out = bare()
+        .env("MINIAWS_API_KEY", &key)
+        .args(["--json", "auth", "whoami"])
+        .output()
+        .expect("cloud runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = bare()
+        .args(["auth", "create-demo", "another"])
+        .output()
+        .expect("cloud runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("XDG_CONFIG_HOME or HOME") && err.contains("nothing can be saved"),
+        "{err}"
+    );
+}
