@@ -115,8 +115,23 @@ impl Ctx {
     /// # Errors
     /// "no API key" when there is none; an invalid endpoint.
     pub fn client(&self) -> Result<Client> {
-        let key = self.api_key().ok_or_else(|| user(NO_API_KEY))?;
+        let key = self.api_key().ok_or_else(|| self.why_no_key())?;
         Ok(self.anonymous()?.with_api_key(key))
+    }
+
+    /// "No API key", saying so when the profile named (by `--profile`,
+    /// MINIAWS_PROFILE or the file's `active`) is not in the file at all.
+    fn why_no_key(&self) -> anyhow::Error {
+        if self.profile().is_none() && !self.config.profiles.is_empty() {
+            let known: Vec<&str> = self.config.profiles.keys().map(String::as_str).collect();
+            return user(format!(
+                "no profile \"{}\" in {} (it has {}): pick one with --profile, or pass --api-key",
+                self.profile_name,
+                self.config_path.display(),
+                known.join(", ")
+            ));
+        }
+        user(NO_API_KEY)
     }
 
     /// Saves `profile` under the selected name and makes it active.

@@ -543,3 +543,25 @@ async fn no_configuration_directory_is_needed_to_use_a_key() {
         "{err}"
     );
 }
+
+/// A profile that is not in the file is named as such, not reported as a
+/// missing key; an empty profile name cannot be saved (it could never be
+/// selected).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn profiles_that_cannot_be_used_are_named() {
+    let env = Env::start().await;
+    env.sign_up("profiled");
+    let err = env.fails(&["--profile", "nope", "auth", "whoami"], 1);
+    assert!(
+        err.contains("no profile \"nope\"") && err.contains("default"),
+        "{err}"
+    );
+    let err = env.fails(&["auth", "keys", "create", "k", "--save-as", ""], 1);
+    assert!(err.contains("--save-as needs a profile name"), "{err}");
+    let keys = env.json(&["auth", "keys", "list"]);
+    assert_eq!(
+        keys.as_array().map(Vec::len),
+        Some(1),
+        "nothing was created"
+    );
+}

@@ -221,6 +221,11 @@ async fn list_keys(ctx: &mut Ctx) -> Result<()> {
 }
 
 async fn create_key(ctx: &mut Ctx, name: &str, save_as: Option<&str>) -> Result<()> {
+    if save_as.is_some_and(|t| t.trim().is_empty()) {
+        // `--profile ""` selects the active profile: such a profile could
+        // never be picked.
+        return Err(user("--save-as needs a profile name (nothing was created)"));
+    }
     if let Some(target) = save_as
         && ctx
             .named_profile(target)
