@@ -1636,3 +1636,34 @@ async fn copy_and_move_on_the_server() {
     env.fails(&["storage", "move", "cp-src/a"], 2);
     assert_eq!(keys("cp-dst").len(), 6);
 }
+
+/// A key with control characters (an escape sequence that would recolour
+/// or rewrite the terminal) is shown escaped in the single upload's and
+/// download's lines, as `ls` shows it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_characters_in_keys_are_shown_escaped() {
+    let env = Env::start().await;
+    env.sign_up("escaper");
+    let work = tempfile::tempdir().expect("temp dir");
+    let file = work.path().join("plain.txt");
+    std::fs::write(&file, "x").expect("writes");
+    let key = "esc\u{1b}[31mred";
+    let out = env.ok(&[
+        "storage",
+        "upload",
+        "esc",
+        &file.to_string_lossy(),
+        "--key",
+        key,
+    ]);
+    assert!(
+        !out.contains('\u{1b}') && out.contains("esc\\u{1b}[31mred"),
+        "{out:?}"
+    );
+    let dest = work.path().join("back.txt");
+    let out = env.ok(&["storage", "download", "esc", key, &dest.to_string_lossy()]);
+    assert!(
+        !out.contains('\u{1b}') && out.contains("\\u{1b}"),
+        "{out:?}"
+    );
+}

@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::cli::ComputeCommand;
 use crate::context::Ctx;
 use crate::error::{CommandExit, interrupted, user};
-use crate::output::{human_bytes, relative_time, short_id, state_cell};
+use crate::output::{human_bytes, printable, relative_time, short_id, state_cell};
 use crate::resolve::{Kind, resolve};
 
 const INSTANCE: Kind = Kind {
@@ -383,6 +383,12 @@ async fn show(ctx: &mut Ctx, wanted: &str) -> Result<()> {
     }
     fields.push(("ec2 id", i.ec2_instance_id.clone()));
     fields.push(("arn", i.arn.clone()));
+    // Values the user chose (env, tags, command) may hold control
+    // characters: shown escaped, as `ls` shows keys.
+    let fields: Vec<_> = fields
+        .into_iter()
+        .map(|(name, value)| (name, printable(&value)))
+        .collect();
     ctx.out.fields(&fields);
     Ok(())
 }

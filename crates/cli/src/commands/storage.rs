@@ -468,16 +468,17 @@ async fn upload_one(
     }
     let Some(object) = object else {
         ctx.out.success(&format!(
-            "Skipped {}: {bucket}/{key} already exists (--no-overwrite).",
-            path.display()
+            "Skipped {}: {bucket}/{} already exists (--no-overwrite).",
+            printable(&path.to_string_lossy()),
+            printable(&key)
         ));
         return Ok(());
     };
     ctx.out.success(&format!(
         "Uploaded {} to {}/{} ({}, ETag {}).",
-        path.display(),
+        printable(&path.to_string_lossy()),
         object.bucket,
-        object.key,
+        printable(&object.key),
         human_bytes(object.size_bytes),
         object.etag
     ));
@@ -697,8 +698,8 @@ impl Source<'_> {
     /// `bucket/key`, with the version when one is named.
     fn describe(&self) -> String {
         match self.version_id {
-            Some(v) => format!("{}/{} (version {v})", self.bucket, self.key),
-            None => format!("{}/{}", self.bucket, self.key),
+            Some(v) => format!("{}/{} (version {v})", self.bucket, printable(self.key)),
+            None => format!("{}/{}", self.bucket, printable(self.key)),
         }
     }
 }
@@ -780,7 +781,7 @@ async fn download(
     ctx.out.success(&format!(
         "Downloaded {} to {} ({}).",
         source.describe(),
-        dest.display(),
+        printable(&dest.to_string_lossy()),
         human_bytes(written)
     ));
     Ok(())
