@@ -296,19 +296,7 @@ where
         .open(dest)
         .await
         .with_context(|| format!("cannot open {} for writing", dest.display()))?;
-    let mut limiter = limit.map(RateLimit::new);
-    let mut written = 0u64;
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(Into::into)?;
-        file.write_all(&chunk)
-            .await
-            .with_context(|| format!("cannot write to {}", dest.display()))?;
-        written += chunk.len() as u64;
-        bar.inc(chunk.len() as u64);
-        if let Some(d) = limiter.as_mut().and_then(|l| l.delay_after(chunk.len())) {
-            tokio::time::sleep(d).await;
-        }
-    }
+    let written = copy_body(&mut body, &mut file, dest, bar, limit).await?;
     file.flush().await?;
     if let Some(expected) = expected_len
         && expected != written
@@ -317,6 +305,35 @@ where
             "the server sent {written} of {expected} bytes to {}: retry",
             dest.display()
         );
+    }
+    Ok(written)
+}
+
+/// Copies `body` into `file` (`path`, for messages), counted on `bar` and
+/// paced by `limit`; the bytes written.
+async fn copy_body<S, E>(
+    body: &mut S,
+    file: &mut tokio::fs::File,
+    path: &Path,
+    bar: &ProgressBar,
+    limit: Option<u64>,
+) -> Result<u64>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: Into<anyhow::Error>,
+{
+    let mut limiter = limit.map(RateLimit::new);
+    let mut written = 0u64;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(Into::into)?;
+        file.write_all(&chunk)
+            .await
+            .with_context(|| format!("cannot write to {}", path.display()))?;
+        written += chunk.len() as u64;
+        bar.inc(chunk.len() as u64);
+        if let Some(d) = limiter.as_mut().and_then(|l| l.delay_after(chunk.len())) {
+            tokio::time::sleep(d).await;
+        }
     }
     Ok(written)
 }
@@ -341,19 +358,7 @@ where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: Into<anyhow::Error>,
 {
-    let mut limiter = limit.map(RateLimit::new);
-    let mut written = 0u64;
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(Into::into)?;
-        file.write_all(&chunk)
-            .await
-            .with_context(|| format!("cannot write to {}", tmp.display()))?;
-        written += chunk.len() as u64;
-        bar.inc(chunk.len() as u64);
-        if let Some(d) = limiter.as_mut().and_then(|l| l.delay_after(chunk.len())) {
-            tokio::time::sleep(d).await;
-        }
-    }
+    let written = copy_body(body, file, tmp, bar, limit).await?;
     if let Some(expected) = expected_len
         && expected != written
     {
