@@ -71,7 +71,7 @@ impl LogsOptions {
 /// How long a launch whose answer was lost is sent again: long enough for a
 /// supervisor to restart a crashed server, short enough not to leave a user
 /// staring at a silent terminal.
-const LAUNCH_RETRY_WINDOW: std::time::Duration = std::time::Duration::from_secs(15);
+pub(crate) const LAUNCH_RETRY_WINDOW: std::time::Duration = std::time::Duration::from_secs(15);
 /// The pause before the first resend; doubled after each, up to the next.
 const LAUNCH_FIRST_PAUSE: std::time::Duration = std::time::Duration::from_millis(200);
 const LAUNCH_MAX_PAUSE: std::time::Duration = std::time::Duration::from_secs(2);
@@ -124,7 +124,7 @@ impl Client {
                 Err(ClientError::Connect { .. }) if lost.is_some() => {}
                 answer => return answer,
             }
-            if started.elapsed() + pause > LAUNCH_RETRY_WINDOW {
+            if started.elapsed() + pause > self.launch_retry_window {
                 return Err(ClientError::LaunchUnconfirmed {
                     key: key.to_owned(),
                     message: lost.unwrap_or_default(),

@@ -48,6 +48,8 @@ pub struct Client {
     api_key: Option<String>,
     trace: Option<TraceHook>,
     answer_timeout: Duration,
+    /// How long a launch whose answer was lost is sent again.
+    launch_retry_window: Duration,
 }
 
 impl std::fmt::Debug for Client {
@@ -88,6 +90,7 @@ impl Client {
             api_key: None,
             trace: None,
             answer_timeout: DEFAULT_ANSWER_TIMEOUT,
+            launch_retry_window: compute::LAUNCH_RETRY_WINDOW,
         })
     }
 
@@ -99,6 +102,15 @@ impl Client {
     #[must_use]
     pub fn with_answer_timeout(mut self, timeout: Duration) -> Self {
         self.answer_timeout = timeout;
+        self
+    }
+
+    /// The same client, sending a launch whose answer was lost again for
+    /// at most `window` (15 s by default, long enough for a supervisor to
+    /// restart a crashed server; zero: never sent again).
+    #[must_use]
+    pub fn with_launch_retry_window(mut self, window: Duration) -> Self {
+        self.launch_retry_window = window;
         self
     }
 

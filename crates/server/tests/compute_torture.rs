@@ -211,7 +211,11 @@ impl Shared {
                 }
                 None
             }
-            Ok(Err(e @ (ClientError::Connect { .. } | ClientError::Transport(_)))) => {
+            Ok(Err(
+                e @ (ClientError::Connect { .. }
+                | ClientError::Transport(_)
+                | ClientError::LaunchUnconfirmed { .. }),
+            )) => {
                 if killed {
                     self.count(format!("{what} cut by the kill"));
                 } else {
@@ -666,7 +670,15 @@ fn tail(text: &str, lines: usize) -> String {
 }
 
 fn clients(server: &TestServer, shared: &Shared) -> [Client; 2] {
-    [0, 1].map(|u| server.client().with_api_key(shared.users[u].key.clone()))
+    // The server comes back on other ports here, so a cut launch's resends
+    // (15 s by default, for a restart on the same port) cannot reach it:
+    // a short window keeps the rounds short.
+    [0, 1].map(|u| {
+        server
+            .client()
+            .with_api_key(shared.users[u].key.clone())
+            .with_launch_retry_window(Duration::from_secs(1))
+    })
 }
 
 async fn torture(backend: Backend) {
