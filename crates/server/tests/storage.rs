@@ -490,7 +490,7 @@ async fn hostile_keys_stay_inside_the_object_store(backend: Backend) {
     let Some(server) = start(backend).await else {
         return;
     };
-    let (alice, _) = server.user("alice").await;
+    let (alice, alice_key) = server.user("alice").await;
     let long = "x".repeat(1024);
     let long_unicode = "ü".repeat(512);
     let keys = [
@@ -520,19 +520,36 @@ async fn hostile_keys_stay_inside_the_object_store(backend: Backend) {
         let dl = alice.get_object("hostile", key, None, None).await.unwrap();
         assert_eq!(dl.bytes().await.unwrap(), body.as_bytes(), "key {key:?}");
     }
+    // Too long: the client refuses it before sending, and the server
+    // refuses it from a client that does not check.
     let err = alice
         .put_object("hostile", &"x".repeat(1025), "too long", None)
         .await
         .unwrap_err();
-    assert_eq!(api_status(&err).0, 400);
+    assert!(
+        matches!(err, ClientError::InvalidName(_)) && err.to_string().contains("1025 bytes"),
+        "{err:?}"
+    );
+    let res = reqwest::Client::new()
+        .put(format!(
+            "{}/storage/hostile/{}",
+            server.url(),
+            "x".repeat(1025)
+        ))
+        .header("x-api-key", &alice_key.key)
+        .body("too long")
+        .send()
+        .await
+        .expect("the server answers");
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
 
     let (listed, _, _) = list_all(&alice, "hostile", ListObjectsParams::default()).await;
     let mut expected: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
     expected.sort();
     assert_eq!(listed, expected, "listed exactly, in byte order");
 
-    // Nothing outside <data-dir>/objects/ besides the database and the
-    // secrets key file, and inside only id-named blobs.
+    // Nothing outside <data-dir>/objects/ besides the database, the
+    // secrets key file and the server's id, and inside only id-named blobs.
     let data = server.data_dir().join("data");
     for path in files_under(&data) {
         let rel = path.strip_prefix(&data).unwrap();
@@ -544,7 +561,10 @@ async fn hostile_keys_stay_inside_the_object_store(backend: Backend) {
             .to_string_lossy()
             .into_owned();
         assert!(
-            first == "objects" || first.starts_with("miniaws.db") || first == "sigv4-secrets.key",
+            first == "objects"
+                || first.starts_with("miniaws.db")
+                || first == "sigv4-secrets.key"
+                || first == "server-id",
             "unexpected file {rel:?}"
         );
     }
