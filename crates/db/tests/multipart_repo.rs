@@ -11,8 +11,8 @@ use miniaws_core::multipart::{
     UploadId,
 };
 use miniaws_core::storage::{
-    BlobId, Bucket, BucketName, ETag, ObjectId, ObjectKey, ObjectMeta, ObjectWrite, StorageRepo,
-    Tags, WriteCondition,
+    BlobId, BucketName, ETag, ObjectId, ObjectKey, ObjectMeta, ObjectWrite, StorageRepo, Tags,
+    WriteCondition,
 };
 use miniaws_db::Database;
 use std::collections::BTreeMap;
@@ -78,16 +78,12 @@ async fn contract(db: &Database) {
         .expect("sign-up")
         .user_id;
     let repo: Arc<dyn MultipartRepo> = db.multipart_repo();
+    let repos = common::Repos {
+        storage: db.storage_repo(),
+        identity: db.identity_repo(),
+    };
     for name in ["bkt", "other"] {
-        let bucket = Bucket {
-            name: BucketName::parse(name).expect("bucket name"),
-            owner,
-            created_at: common::at(1),
-        };
-        db.storage_repo()
-            .create_bucket(&bucket, &Tags::default(), None)
-            .await
-            .expect("bucket created");
+        repos.bucket(owner, name).await;
     }
     let t0 = OffsetDateTime::now_utc()
         .replace_nanosecond(0)
