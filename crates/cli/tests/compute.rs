@@ -683,3 +683,49 @@ async fn a_launch_outlives_a_server_restart_under_it() {
     }
     assert_eq!(instances_named(&env, &name), 1, "the key made one instance");
 }
+
+/// `logs --follow` whose server shuts down under it says that the log was
+/// cut short and fails, rather than ending with 0 as when the container
+/// stops: the server cuts the body instead of finishing it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_followed_log_cut_by_a_shutdown_is_an_error() {
+    let Some(image) = miniaws_testkit::require_docker() else {
+        return;
+    };
+    let mut env = Env::start().await;
+    env.sign_up("alice");
+    let owner = env.json(&["auth", "whoami"])["user"]["id"]
+        .as_str()
+        .expect("user id")
+        .to_owned();
+    let _cleanup = Containers { owner };
+    env.ok(&[
+        "compute",
+        "launch",
+        "--name",
+        "talker",
+        "--image",
+        &image,
+        "--",
+        "sh",
+        "-c",
+        "echo up; sleep 600",
+    ]);
+    let mut follow = env
+        .cloud_std()
+        .args(["compute", "logs", "talker", "--follow"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cloud starts");
+    let mut stdout = std::io::BufReader::new(follow.stdout.take().expect("piped"));
+    let mut first = String::new();
+    tokio::task::block_in_place(|| {
+        std::io::BufRead::read_line(&mut stdout, &mut first).expect("reads")
+    });
+    assert_eq!(first, "up\n");
+    assert!(env.server.stop().await, "the server stops gracefully");
+    let (ok, _, stderr) = finish(follow).await;
+    assert!(!ok, "a cut log is not a success");
+    assert!(stderr.contains("the log stream was cut short"), "{stderr}");
+}

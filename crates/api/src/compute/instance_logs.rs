@@ -2,12 +2,16 @@
 //! the container's stdout and stderr as `text/plain`; with `follow` the
 //! body streams (chunked) until the container stops or the client leaves.
 
+use std::future::Future;
+use std::task::Poll;
+
 use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
-use futures::StreamExt;
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
 use miniaws_core::compute::LogOptions;
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -75,15 +79,15 @@ pub(crate) async fn instance_logs(
     };
     let id = parse_id(&id)?;
     let stream = state.compute.logs(caller, id, &options).await?;
-    // A followed log ends when the server shuts down, as when the
-    // container stops.
-    let stream = stream.take_until(state.shutting_down());
-    let body = Body::from_stream(stream.map(|chunk| {
-        chunk.map_err(|e| {
-            tracing::warn!(error = %e, "log stream ended early");
-            std::io::Error::other(e.to_string())
-        })
-    }));
+    let body = Body::from_stream(cut_at_shutdown(
+        stream.map(|chunk| {
+            chunk.map_err(|e| {
+                tracing::warn!(error = %e, "log stream ended early");
+                std::io::Error::other(e.to_string())
+            })
+        }),
+        state.shutting_down(),
+    ));
     Ok((
         [
             (CONTENT_TYPE, "text/plain; charset=utf-8"),
@@ -94,9 +98,67 @@ pub(crate) async fn instance_logs(
         .into_response())
 }
 
+/// Ends `stream` when `shutdown` completes, with an error as its last item
+/// if it had not ended by then. A followed log would otherwise keep a
+/// graceful shutdown waiting for as long as its client likes; and since a
+/// `text/plain` body has no room for a closing message, the error (which
+/// makes hyper cut the chunked body short instead of finishing it) is how
+/// the client learns that the log did not end with the container.
+fn cut_at_shutdown<S>(
+    stream: S,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static
+where
+    S: Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
+{
+    let mut stream = Box::pin(stream);
+    let mut shutdown = Box::pin(shutdown);
+    let mut ended = false;
+    futures::stream::poll_fn(move |cx| {
+        if ended {
+            return Poll::Ready(None);
+        }
+        // The shutdown first: a container that never stops printing must
+        // not hold the server up.
+        if shutdown.as_mut().poll(cx).is_ready() {
+            ended = true;
+            return Poll::Ready(Some(Err(std::io::Error::other(
+                "the server is shutting down",
+            ))));
+        }
+        let next = stream.as_mut().poll_next(cx);
+        ended = matches!(next, Poll::Ready(None));
+        next
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_shutdown_cuts_the_stream_with_an_error() {
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let lines = futures::stream::iter([Ok(Bytes::from_static(b"one\n"))])
+            .chain(futures::stream::pending());
+        let mut cut = Box::pin(cut_at_shutdown(lines, async move {
+            let _ = rx.await;
+        }));
+        assert_eq!(cut.next().await.unwrap().unwrap(), "one\n");
+        tx.send(()).unwrap();
+        assert!(cut.next().await.unwrap().is_err(), "the cut is an error");
+        assert!(cut.next().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_stream_that_ends_first_ends_cleanly() {
+        let lines = futures::stream::iter([Ok(Bytes::from_static(b"last\n"))]);
+        let all: Vec<_> = cut_at_shutdown(lines, std::future::pending())
+            .collect()
+            .await;
+        assert_eq!(all.len(), 1);
+        assert!(all[0].is_ok());
+    }
 
     #[test]
     fn tail_and_since_parse() {

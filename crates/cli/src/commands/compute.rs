@@ -441,7 +441,17 @@ async fn logs(ctx: &mut Ctx, wanted: &str, follow: bool, tail: Option<u32>) -> R
     let copy = async {
         let mut stream = std::pin::pin!(stream);
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk?;
+            // The server cuts a followed log short when it shuts down (and a
+            // broken connection looks the same): say that the log did not
+            // end with the container, rather than ending quietly.
+            let chunk = chunk.map_err(|e| {
+                let why = if follow {
+                    "the server stopped or the connection broke before the instance did"
+                } else {
+                    "the server stopped or the connection broke"
+                };
+                user(format!("the log stream was cut short: {why} ({e})"))
+            })?;
             let mut out = std::io::stdout().lock();
             if out.write_all(&chunk).and_then(|()| out.flush()).is_err() {
                 // The reader went away (`| head`): stop quietly.
