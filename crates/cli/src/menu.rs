@@ -247,14 +247,42 @@ const SERVICES: &[Service] = &[
     },
 ];
 
-/// Whether a dialoguer error is the user pressing Ctrl-C or Esc.
+/// Whether a dialoguer error is the user pressing Ctrl-C (Esc is not an
+/// error: `interact_opt` answers `None`).
 pub(crate) fn cancelled(e: &dialoguer::Error) -> bool {
     let dialoguer::Error::IO(io) = e;
     io.kind() == std::io::ErrorKind::Interrupted
 }
 
+/// Shows the terminal's cursor again when dropped. dialoguer's `Select`
+/// hides it while it waits for a key, and on Ctrl-C its terminal crate
+/// raises SIGINT, which (with no handler) ends the process on the spot:
+/// the user's shell is left with no cursor. `run` therefore handles SIGINT
+/// itself, so that Ctrl-C comes back as an error and this guard runs.
+struct CursorShown;
+
+impl Drop for CursorShown {
+    fn drop(&mut self) {
+        let _ = dialoguer::console::Term::stderr().show_cursor();
+    }
+}
+
+/// Ctrl-C in the menu: it ends quietly with 130, as shells report an
+/// interrupted command.
+fn quit_by_ctrl_c() -> anyhow::Error {
+    crate::error::CommandExit {
+        code: 130,
+        message: String::new(),
+    }
+    .into()
+}
+
 /// Runs the menu until the user quits.
 pub async fn run(global: GlobalArgs, out: Output) -> Result<()> {
+    // Kept for the whole menu: with a handler in place the raised SIGINT
+    // only wakes it, and the prompt returns Ctrl-C as an error.
+    let _sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    let _cursor = CursorShown;
     let theme = ColorfulTheme::default();
     loop {
         let mut items: Vec<&str> = SERVICES.iter().map(|s| s.label).collect();
@@ -267,7 +295,7 @@ pub async fn run(global: GlobalArgs, out: Output) -> Result<()> {
         {
             Ok(Some(i)) if i < SERVICES.len() => i,
             Ok(_) => return Ok(()),
-            Err(e) if cancelled(&e) => return Ok(()),
+            Err(e) if cancelled(&e) => return Err(quit_by_ctrl_c()),
             Err(e) => return Err(e.into()),
         };
         let service = &SERVICES[picked];
@@ -281,7 +309,7 @@ pub async fn run(global: GlobalArgs, out: Output) -> Result<()> {
         {
             Ok(Some(i)) if i < service.actions.len() => &service.actions[i],
             Ok(_) => continue,
-            Err(e) if cancelled(&e) => return Ok(()),
+            Err(e) if cancelled(&e) => return Err(quit_by_ctrl_c()),
             Err(e) => return Err(e.into()),
         };
         let mut argv: Vec<String> = vec!["cloud".into()];
@@ -302,7 +330,7 @@ pub async fn run(global: GlobalArgs, out: Output) -> Result<()> {
             };
             let answer = match answer {
                 Ok(a) => a,
-                Err(e) if cancelled(&e) => return Ok(()),
+                Err(e) if cancelled(&e) => return Err(quit_by_ctrl_c()),
                 Err(e) => return Err(e.into()),
             };
             match prompt {

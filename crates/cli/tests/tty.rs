@@ -200,6 +200,59 @@ async fn the_menu_runs_a_command_and_quits() {
     assert!(text.contains("frank"), "and runs it: {text}");
 }
 
+/// Ctrl-C in the menu ends it with the terminal's cursor shown again:
+/// dialoguer hides it while it waits for a key and does not show it when
+/// Ctrl-C ends the wait.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_in_the_menu_leaves_the_cursor_shown() {
+    const HIDE: &str = "\u{1b}[?25l";
+    const SHOW: &str = "\u{1b}[?25h";
+    let env = Env::start().await;
+    env.sign_up("hana");
+    for depth in [0, 1] {
+        let mut child = Reaped(
+            on_a_terminal(&env, "")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("script runs"),
+        );
+        let (screen, reader) = Screen::collect(child.0.stdout.take().expect("piped"));
+        let mut keys = child.0.stdin.take().expect("piped");
+        screen.wait_for("what do you want to work on?", 1);
+        if depth == 1 {
+            keys.write_all(b"\r").expect("the terminal takes keys");
+            keys.flush().expect("flushes");
+            screen.wait_for("Action", 1);
+        }
+        // In raw mode Ctrl-C is the byte 0x03, not a signal.
+        keys.write_all(b"\x03").expect("the terminal takes keys");
+        keys.flush().expect("flushes");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(status) = child.0.try_wait().expect("waits") {
+                break status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the menu did not end; screen:\n{}",
+                screen.text()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        reader.join().expect("reader ends");
+        let text = screen.text();
+        assert_eq!(status.code(), Some(130), "{text:?}");
+        assert!(!text.contains("error"), "a quiet end: {text:?}");
+        let hidden = text.rfind(HIDE).expect("the menu hides the cursor");
+        assert!(
+            text[hidden..].contains(SHOW),
+            "the cursor is shown again after Ctrl-C (depth {depth}): {text:?}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn progress_bars_only_on_a_terminal() {
     let env = Env::start().await;
