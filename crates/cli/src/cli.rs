@@ -464,23 +464,42 @@ pub fn order_filters(
     all.into_iter().map(|(_, f)| f).collect()
 }
 
+/// A bucket argument: `s3://BUCKET` (and `s3://BUCKET/`, as `aws s3 mb`
+/// takes it) is read as `BUCKET`. A bucket name never holds `:`, so the
+/// scheme cannot be part of one.
+fn bucket_arg(arg: &str) -> Result<String, std::convert::Infallible> {
+    Ok(match arg.strip_prefix("s3://") {
+        Some(rest) => rest.strip_suffix('/').unwrap_or(rest).to_owned(),
+        None => arg.to_owned(),
+    })
+}
+
+/// A `BUCKET[/PREFIX]` or `BUCKET/KEY` argument: `s3://…` is read without
+/// its scheme, so the `aws s3` spelling works here too.
+fn target_arg(arg: &str) -> Result<String, std::convert::Infallible> {
+    Ok(arg.strip_prefix("s3://").unwrap_or(arg).to_owned())
+}
+
 /// `cloud storage …`
 #[derive(Debug, Subcommand)]
 pub enum StorageCommand {
     /// Make a bucket
     Mb {
         /// The bucket name (3–63 characters: a-z 0-9 . -)
+        #[arg(value_parser = bucket_arg)]
         bucket: String,
     },
     /// Remove an empty bucket
     Rb {
         /// The bucket name
+        #[arg(value_parser = bucket_arg)]
         bucket: String,
     },
     /// List buckets, or the objects in BUCKET[/PREFIX]
     #[command(visible_alias = "list")]
     Ls {
         /// A bucket, optionally with a key prefix: my-bucket/photos/
+        #[arg(value_parser = target_arg)]
         target: Option<String>,
         /// List every version and delete marker instead of the current
         /// objects (newest first within a key)
@@ -492,6 +511,7 @@ pub enum StorageCommand {
     #[command(visible_alias = "info")]
     Stat {
         /// The bucket
+        #[arg(value_parser = bucket_arg)]
         bucket: String,
         /// The object key
         key: String,
@@ -506,6 +526,7 @@ pub enum StorageCommand {
     )]
     Versioning {
         /// The bucket
+        #[arg(value_parser = bucket_arg)]
         bucket: String,
         /// The state to set
         #[arg(value_enum)]
@@ -517,6 +538,7 @@ pub enum StorageCommand {
     )]
     Upload {
         /// The bucket (created if it does not exist yet)
+        #[arg(value_parser = bucket_arg)]
         bucket: String,
         /// The file or directory to upload
         path: std::path::PathBuf,
@@ -546,7 +568,7 @@ pub enum StorageCommand {
     Download {
         /// The bucket; with --recursive, BUCKET[/PREFIX] as `ls` takes it
         /// (a prefix names a folder: `photos` means `photos/`)
-        #[arg(value_name = "BUCKET")]
+        #[arg(value_name = "BUCKET", value_parser = target_arg)]
         bucket: String,
         /// The object key; with --recursive, the directory to download
         /// into (created if needed)
@@ -616,11 +638,11 @@ pub enum StorageCommand {
     )]
     Copy {
         /// The object, BUCKET/KEY; with --recursive, BUCKET[/PREFIX]
-        #[arg(value_name = "SOURCE")]
+        #[arg(value_name = "SOURCE", value_parser = target_arg)]
         source: String,
         /// BUCKET/KEY, or BUCKET or BUCKET/PREFIX/ to keep the key's last
         /// segment; with --recursive, BUCKET[/PREFIX]
-        #[arg(value_name = "DEST")]
+        #[arg(value_name = "DEST", value_parser = target_arg)]
         dest: String,
         /// Copy every object under SOURCE's prefix, each key's part below
         /// it kept under DEST's
@@ -643,11 +665,11 @@ pub enum StorageCommand {
     )]
     Move {
         /// The object, BUCKET/KEY; with --recursive, BUCKET[/PREFIX]
-        #[arg(value_name = "SOURCE")]
+        #[arg(value_name = "SOURCE", value_parser = target_arg)]
         source: String,
         /// BUCKET/KEY, or BUCKET or BUCKET/PREFIX/ to keep the key's last
         /// segment; with --recursive, BUCKET[/PREFIX]
-        #[arg(value_name = "DEST")]
+        #[arg(value_name = "DEST", value_parser = target_arg)]
         dest: String,
         /// Move every object under SOURCE's prefix
         #[arg(long, short = 'r')]
@@ -665,7 +687,7 @@ pub enum StorageCommand {
     Delete {
         /// The bucket; with --recursive, BUCKET[/PREFIX] as `ls` takes it
         /// (no prefix: every object in the bucket)
-        #[arg(value_name = "BUCKET")]
+        #[arg(value_name = "BUCKET", value_parser = target_arg)]
         bucket: String,
         /// The object key
         #[arg(required_unless_present = "recursive", conflicts_with = "recursive")]
@@ -711,6 +733,42 @@ pub enum CompletionShell {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn bucket_arguments_take_the_s3_spelling() {
+        let parse = |args: &[&str]| {
+            Cli::try_parse_ordered(["cloud", "storage"].iter().chain(args))
+                .expect("parses")
+                .command
+        };
+        let Some(Command::Storage(StorageCommand::Ls {
+            target: Some(target),
+            ..
+        })) = parse(&["ls", "s3://b/photos/"])
+        else {
+            panic!("an ls");
+        };
+        assert_eq!(target, "b/photos/");
+        for mb in ["s3://b", "s3://b/", "b"] {
+            let Some(Command::Storage(StorageCommand::Mb { bucket })) = parse(&["mb", mb]) else {
+                panic!("an mb");
+            };
+            assert_eq!(bucket, "b", "{mb}");
+        }
+        let Some(Command::Storage(StorageCommand::Copy { source, dest, .. })) =
+            parse(&["copy", "s3://a/k", "s3://b/"])
+        else {
+            panic!("a copy");
+        };
+        assert_eq!((source.as_str(), dest.as_str()), ("a/k", "b/"));
+        // Only the scheme goes: a key may well hold `s3://`.
+        let Some(Command::Storage(StorageCommand::Download { bucket, key, .. })) =
+            parse(&["download", "s3://b", "s3://k"])
+        else {
+            panic!("a download");
+        };
+        assert_eq!((bucket.as_str(), key.as_str()), ("b", "s3://k"));
+    }
 
     #[test]
     fn sync_filters_keep_their_command_line_order() {

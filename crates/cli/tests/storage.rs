@@ -117,6 +117,8 @@ async fn storage_commands_in_human_and_json_form() {
         out.contains("site/index.html") && out.contains("11 B"),
         "{out}"
     );
+    // The `aws s3` spelling of a bucket works too.
+    assert_eq!(env.ok(&["storage", "ls", "s3://photos"]), out);
     // `list` is `ls` (as `compute list` is `compute ls`).
     let listed = env.json(&["storage", "list", "photos/www/"]);
     let keys: Vec<&str> = listed
