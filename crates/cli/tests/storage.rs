@@ -329,6 +329,32 @@ async fn uploads_and_downloads_through_pipes() {
     assert!(kind.is_fifo(), "the FIFO is still a FIFO");
     assert_eq!(names(work.path()), ["pipe"], "no temporary files");
 
+    // A recursive upload takes a tree's files and says what it passes over
+    // (a FIFO, a link to nothing), rather than leaving it out in silence.
+    std::fs::write(work.path().join("file.txt"), "a file").expect("writes");
+    std::os::unix::fs::symlink("nowhere", work.path().join("dangling")).expect("symlink");
+    let args = [
+        "storage",
+        "upload",
+        "pipes",
+        &work.path().to_string_lossy(),
+        "--recursive",
+        "--key",
+        "tree",
+    ];
+    let out = env.cloud().args(args).output().expect("cloud runs");
+    common::assert_success(&args, &out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("pipe: not a regular file")
+            && stderr.contains("dangling: a symbolic link to nothing"),
+        "{stderr}"
+    );
+    let listed = env.json(&["storage", "ls", "pipes/tree/"]);
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    std::fs::remove_file(work.path().join("file.txt")).expect("removes");
+    std::fs::remove_file(work.path().join("dangling")).expect("removes");
+
     // To stdout, read by a reader that stops early (`| head -c 10`): the
     // download ends quietly, as `cat` would, not with "Broken pipe".
     let mut child = env

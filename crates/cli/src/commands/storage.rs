@@ -496,10 +496,17 @@ pub(super) struct Walked {
     /// named after a lossy version of it (two such names could become one
     /// key).
     pub(super) unnamed: Vec<PathBuf>,
+    /// Entries that are not uploaded because they hold no file's bytes:
+    /// FIFOs, sockets and devices, links to nothing and links to
+    /// directories (not followed, they could loop), each with its path
+    /// relative to the root in `/` form (lossy) and why.
+    pub(super) passed_over: Vec<(String, &'static str)>,
 }
 
 /// The regular files under `root`. Symbolic links to directories are not
-/// followed (they could loop); links to files are taken as the file.
+/// followed (they could loop); links to files are taken as the file. What
+/// is neither (see [`Walked::passed_over`]) is listed so that it can be
+/// reported rather than left out in silence.
 pub(super) fn walk(root: &Path) -> Result<Walked> {
     let mut walked = Walked::default();
     let mut dirs = vec![PathBuf::new()];
@@ -524,6 +531,20 @@ pub(super) fn walk(root: &Path) -> Result<Walked> {
                     Some(segments) => walked.files.push((entry.path(), segments.join("/"))),
                     None => walked.unnamed.push(entry.path()),
                 }
+            } else {
+                let why = if !kind.is_symlink() {
+                    "not a regular file (a FIFO, socket or device)"
+                } else if entry.path().is_dir() {
+                    "a symbolic link to a directory, which is not followed"
+                } else if entry.path().exists() {
+                    "a symbolic link to something that is not a regular file"
+                } else {
+                    "a symbolic link to nothing"
+                };
+                let rel = rel_path
+                    .to_string_lossy()
+                    .replace(std::path::MAIN_SEPARATOR, "/");
+                walked.passed_over.push((rel, why));
             }
         }
     }
@@ -538,6 +559,24 @@ pub(super) fn warn_unnamed(out: &Output, unnamed: &[PathBuf]) {
         let text = format!(
             "skipped {}: its name is not UTF-8, which a key must be",
             printable(&path.to_string_lossy())
+        );
+        super::storage_tree::warn(out, &bar, &text);
+    }
+}
+
+/// Warns about each entry [`walk`] passed over (below `root`) for which
+/// `reported` holds (a sync leaves out the excluded ones).
+pub(super) fn warn_passed_over(
+    out: &Output,
+    root: &Path,
+    passed_over: &[(String, &'static str)],
+    reported: impl Fn(&str) -> bool,
+) {
+    let bar = indicatif::ProgressBar::hidden();
+    for (rel, why) in passed_over.iter().filter(|(rel, _)| reported(rel)) {
+        let text = format!(
+            "skipped {}: {why}",
+            printable(&root.join(rel).to_string_lossy())
         );
         super::storage_tree::warn(out, &bar, &text);
     }
@@ -568,8 +607,13 @@ async fn upload_tree(
     } else {
         format!("{prefix}/")
     };
-    let Walked { files, unnamed } = walk(root)?;
+    let Walked {
+        files,
+        unnamed,
+        passed_over,
+    } = walk(root)?;
     warn_unnamed(&ctx.out, &unnamed);
+    warn_passed_over(&ctx.out, root, &passed_over, |_| true);
     if files.is_empty() {
         return Err(user(format!("{} holds no files to upload", root.display())));
     }
@@ -999,5 +1043,44 @@ mod tests {
         let keys: Vec<&str> = walked.files.iter().map(|f| f.1.as_str()).collect();
         assert_eq!(keys, [".hidden", "b/c/two", "b/one", "z.txt"]);
         assert_eq!(walked.unnamed, [odd]);
+        assert_eq!(
+            walked.passed_over,
+            [(
+                "b/loop".to_owned(),
+                "a symbolic link to a directory, which is not followed"
+            )]
+        );
+    }
+
+    #[test]
+    fn walk_lists_what_it_passes_over() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path();
+        std::fs::write(root.join("file"), "x").expect("writes");
+        let status = std::process::Command::new("mkfifo")
+            .arg(root.join("fifo"))
+            .status()
+            .expect("mkfifo runs");
+        assert!(status.success());
+        std::os::unix::fs::symlink(root.join("gone"), root.join("dangling")).expect("symlink");
+        std::os::unix::fs::symlink("/dev/null", root.join("device")).expect("symlink");
+        let walked = walk(root).expect("walks");
+        assert_eq!(walked.files.len(), 1);
+        let passed: Vec<(&str, &str)> = walked
+            .passed_over
+            .iter()
+            .map(|(rel, why)| (rel.as_str(), *why))
+            .collect();
+        assert_eq!(
+            passed,
+            [
+                ("dangling", "a symbolic link to nothing"),
+                (
+                    "device",
+                    "a symbolic link to something that is not a regular file"
+                ),
+                ("fifo", "not a regular file (a FIFO, socket or device)"),
+            ]
+        );
     }
 }

@@ -30,7 +30,8 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use super::storage::{
-    UploadOptions, Walked, all_objects, not_found_hint, open, put_file, walk, warn_unnamed,
+    UploadOptions, Walked, all_objects, not_found_hint, open, put_file, walk, warn_passed_over,
+    warn_unnamed,
 };
 use super::storage_tree::{
     DownloadReport, Problem, Tree, download_objects, listing, named, split_target, warn,
@@ -374,9 +375,14 @@ async fn sync_up(
     if !root.is_dir() {
         return Err(user(format!("no such directory: {}", root.display())));
     }
-    let Walked { files, unnamed } = walk(root)?;
+    let Walked {
+        files,
+        unnamed,
+        passed_over,
+    } = walk(root)?;
     let out = ctx.out;
     warn_unnamed(&out, &unnamed);
+    warn_passed_over(&out, root, &passed_over, |rel| !filter.excludes(rel));
     let client = ctx.client()?;
     // A bucket that does not exist yet is empty: the first upload creates
     // it, as `upload` does.
@@ -841,7 +847,8 @@ async fn sync_down(
     }
     let doomed = match (&sandbox, opts.delete) {
         (Some(_), true) => {
-            let Walked { files, unnamed } = walk(dest)?;
+            // What is not a file here is neither deleted nor worth a word.
+            let Walked { files, unnamed, .. } = walk(dest)?;
             warn_unnamed(&out, &unnamed);
             files
                 .into_iter()
