@@ -137,28 +137,88 @@ impl RateLimit {
     }
 }
 
-/// The bytes of `file`, chunk by chunk, counted on `bar` and paced by `limit`.
+/// What [`file_stream`] found wrong with the file's length, if anything:
+/// read after the request fails, since an HTTP client reports a body's
+/// error only as a failed request.
+#[derive(Clone, Debug, Default)]
+pub struct LengthCheck(std::sync::Arc<std::sync::Mutex<Option<String>>>);
+
+impl LengthCheck {
+    /// The problem, once the stream met one.
+    pub fn problem(&self) -> Option<String> {
+        self.0.lock().ok().and_then(|p| p.clone())
+    }
+
+    fn report(&self, problem: String) -> std::io::Error {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(problem.clone());
+        }
+        std::io::Error::other(problem)
+    }
+}
+
+/// The bytes of `file`, chunk by chunk, counted on `bar` and paced by
+/// `limit`. With `len` (the length the request announces), exactly that
+/// many: a file that grew since it was measured is sent as it was then
+/// long, and one that shrank ends the stream with an error (recorded in
+/// the [`LengthCheck`]), so that the server, short of bytes, keeps nothing.
 pub fn file_stream(
     file: tokio::fs::File,
     bar: ProgressBar,
     limit: Option<u64>,
-) -> impl Stream<Item = std::io::Result<Bytes>> + Send + 'static {
+    len: Option<u64>,
+) -> (
+    impl Stream<Item = std::io::Result<Bytes>> + Send + 'static,
+    LengthCheck,
+) {
+    use tokio::io::AsyncReadExt;
+    let check = LengthCheck::default();
     let mut limiter = limit.map(RateLimit::new);
-    tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024).then(move |chunk| {
-        let delay = match &chunk {
-            Ok(bytes) => {
-                bar.inc(bytes.len() as u64);
-                limiter.as_mut().and_then(|l| l.delay_after(bytes.len()))
-            }
-            Err(_) => None,
-        };
-        async move {
-            if let Some(d) = delay {
-                tokio::time::sleep(d).await;
-            }
-            chunk
+    let reader = file.take(len.unwrap_or(u64::MAX));
+    let mut sent = 0u64;
+    let chunks = tokio_util::io::ReaderStream::with_capacity(reader, 256 * 1024);
+    let ended_early = {
+        let check = check.clone();
+        move |sent: u64| {
+            let len = len?;
+            (sent < len).then(|| {
+                check.report(format!(
+                    "the file shrank while it was being uploaded ({sent} of the {len} bytes \
+                     it had when the upload began): nothing was stored"
+                ))
+            })
         }
-    })
+    };
+    let stream = chunks
+        .map(Some)
+        .chain(futures::stream::once(async { None }))
+        .filter_map(move |chunk| {
+            let item = match chunk {
+                Some(Ok(bytes)) => {
+                    sent += bytes.len() as u64;
+                    Some(Ok(bytes))
+                }
+                Some(Err(e)) => Some(Err(e)),
+                None => ended_early(sent).map(Err),
+            };
+            std::future::ready(item)
+        })
+        .then(move |chunk| {
+            let delay = match &chunk {
+                Ok(bytes) => {
+                    bar.inc(bytes.len() as u64);
+                    limiter.as_mut().and_then(|l| l.delay_after(bytes.len()))
+                }
+                Err(_) => None,
+            };
+            async move {
+                if let Some(d) = delay {
+                    tokio::time::sleep(d).await;
+                }
+                chunk
+            }
+        });
+    (stream, check)
 }
 
 /// Writes `body` to `dest`: into a temporary file beside it, flushed to
@@ -379,6 +439,52 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    async fn streamed(
+        content: &[u8],
+        len: Option<u64>,
+    ) -> (Vec<std::io::Result<Bytes>>, LengthCheck) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("f");
+        std::fs::write(&path, content).expect("writes");
+        let file = tokio::fs::File::open(&path).await.expect("opens");
+        let (stream, check) = file_stream(file, ProgressBar::hidden(), None, len);
+        (stream.collect().await, check)
+    }
+
+    fn joined(items: Vec<std::io::Result<Bytes>>) -> Vec<u8> {
+        items
+            .into_iter()
+            .flat_map(|b| b.expect("no error").to_vec())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_file_stream_sends_the_announced_length() {
+        let (items, check) = streamed(b"0123456789", None).await;
+        assert_eq!(joined(items), b"0123456789");
+        assert!(check.problem().is_none());
+        let (items, check) = streamed(b"0123456789", Some(10)).await;
+        assert_eq!(joined(items), b"0123456789");
+        assert!(check.problem().is_none());
+        // Grown since it was measured: sent as it was then long.
+        let (items, check) = streamed(b"0123456789", Some(4)).await;
+        assert_eq!(joined(items), b"0123");
+        assert!(check.problem().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_file_that_shrank_ends_its_stream_with_an_error() {
+        let (items, check) = streamed(b"01234", Some(8)).await;
+        let (last, before) = items.split_last().expect("items");
+        assert!(before.iter().all(Result::is_ok));
+        assert!(last.is_err(), "{items:?}");
+        let problem = check.problem().expect("recorded");
+        assert!(
+            problem.contains("shrank") && problem.contains("5 of the 8 bytes"),
+            "{problem}"
+        );
+    }
 
     #[test]
     fn rates_parse() {

@@ -1695,3 +1695,43 @@ async fn control_characters_in_keys_are_shown_escaped() {
         "{out:?}"
     );
 }
+
+/// A file cut short while `cloud` uploads it (a log rotated under it) is
+/// an error that says so, and the server keeps nothing: the request ends
+/// short of its announced length.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_that_shrinks_during_its_upload_is_refused() {
+    let env = Env::start().await;
+    env.sign_up("shrinker");
+    env.ok(&["storage", "mb", "shrinks"]);
+    let work = tempfile::tempdir().expect("temp dir");
+    let file = work.path().join("rotated.log");
+    std::fs::write(&file, noise(2 * 1024 * 1024, 0x5151)).expect("writes");
+    let child = env
+        .cloud_std()
+        .args(["storage", "upload", "shrinks", &file.to_string_lossy()])
+        .args(["--limit-rate", "512K"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("cloud starts");
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&file)
+        .expect("opens")
+        .set_len(100_000)
+        .expect("truncates");
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .expect("joins")
+        .expect("cloud ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("cannot upload rotated.log: the file shrank"),
+        "{stderr}"
+    );
+    let listed = env.json(&["storage", "ls", "shrinks"]);
+    assert_eq!(listed, serde_json::json!([]), "nothing kept");
+}

@@ -400,7 +400,7 @@ pub(super) async fn put_file(
         bar.inc(len.unwrap_or(0));
         return Ok(None);
     }
-    let body = file_stream(file, bar.clone(), opts.limit_rate);
+    let (body, length) = file_stream(file, bar.clone(), opts.limit_rate, len);
     let content_type = opts.content_type.as_deref();
     let put = async {
         if opts.no_overwrite {
@@ -415,7 +415,12 @@ pub(super) async fn put_file(
         }
     };
     tokio::select! {
-        object = put => Ok(object?),
+        object = put => match (object, length.problem()) {
+            (Err(_), Some(problem)) => {
+                Err(user(format!("cannot upload {}: {problem}", printable(key))))
+            }
+            (object, _) => Ok(object?),
+        },
         () = interrupted() => {
             bar.abandon();
             Err(Interrupted(format!(
