@@ -51,7 +51,14 @@ pub struct Config {
 
     /// Database URL: postgres://user:pass@host:port/db, or sqlite:path.
     /// Unset: a SQLite file in the data directory.
-    #[arg(global = true, long, env = "DATABASE_URL", value_name = "URL")]
+    // `hide_env_values`: `--help` would print the URL, password included.
+    #[arg(
+        global = true,
+        long,
+        env = "DATABASE_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
     pub database_url: Option<DatabaseUrl>,
 
     /// Largest object accepted by a single upload, in bytes or with a unit
@@ -353,6 +360,16 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Config::command().debug_assert();
+    }
+
+    #[test]
+    fn help_never_shows_the_database_url() {
+        let command = Config::command();
+        let url = command
+            .get_arguments()
+            .find(|a| a.get_id() == "database_url")
+            .expect("the argument");
+        assert!(url.is_hide_env_values_set(), "its password would show");
     }
 
     #[test]
