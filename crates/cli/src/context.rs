@@ -163,6 +163,10 @@ impl Ctx {
             if profile.key_id == Some(key_id) {
                 profile.api_key = None;
                 profile.key_id = None;
+                // The key's AWS pair died with it: `aws-env` must not keep
+                // handing it out, nor the file keep its secret.
+                profile.aws_access_key_id = None;
+                profile.aws_secret_access_key = None;
                 cleared.push(name.clone());
             }
         }

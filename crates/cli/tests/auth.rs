@@ -117,7 +117,16 @@ async fn auth_commands_in_human_and_json_form() {
     // profile the active one.
     let spare = env.json(&["auth", "keys", "create", "spare", "--save-as", "spare"]);
     let spare_id = spare["id"].as_str().expect("id").to_owned();
+    let spare_secret = spare["secret_access_key"]
+        .as_str()
+        .expect("secret")
+        .to_owned();
+    env.ok(&["--profile", "spare", "auth", "aws-env"]);
     env.ok(&["--profile", "spare", "auth", "keys", "revoke", &spare_id]);
+    // Its AWS pair went with it: not handed out, not kept on disk.
+    env.fails(&["--profile", "spare", "auth", "aws-env"], 1);
+    let file = std::fs::read_to_string(env.config_file()).expect("reads");
+    assert!(!file.contains(&spare_secret), "{file}");
     assert_eq!(
         env.json(&["auth", "whoami"])["key_id"],
         alice_key_id.as_str(),
