@@ -217,10 +217,12 @@ impl IntoResponse for ApiError {
         // Each error is logged once, here, where it becomes a response.
         match &self.source {
             Some(source) if self.status.is_server_error() => {
-                tracing::error!(status = %self.status.as_u16(), error = %source, cause = ?std::error::Error::source(source), "request failed");
+                tracing::error!(status = self.status.as_u16(), error = %source, cause = ?std::error::Error::source(source), "request failed");
             }
             _ => {
-                tracing::info!(status = %self.status.as_u16(), kind = self.kind, message = %self.message, "request rejected")
+                // `reason`, not `message`: that is the event's own field, and
+                // a JSON log line would carry the key twice.
+                tracing::info!(status = self.status.as_u16(), kind = self.kind, reason = %self.message, "request rejected")
             }
         }
         let body = ErrorEnvelope {

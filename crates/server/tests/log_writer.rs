@@ -96,3 +96,53 @@ fn sigterm(pid: u32) {
         .expect("kill runs");
     assert!(status.success(), "SIGTERM sent");
 }
+
+/// With `--log-format json` every line is one JSON object whose keys are
+/// unique: a refused request's line keeps its event name in `message` and
+/// the answer's text in `reason` (both were `message` once, and a JSON
+/// reader kept only one), with `status` a number as on the access line.
+#[tokio::test]
+async fn json_log_lines_keep_their_message_and_reason_apart() {
+    let Some(mut server) = miniaws_testkit::TestServer::start_with(
+        miniaws_testkit::Backend::Sqlite,
+        &[],
+        &[("MINIAWS_LOG_FORMAT", "json")],
+    )
+    .await
+    else {
+        return;
+    };
+    let http = reqwest::Client::new();
+    // Native: no key. S3: anonymous.
+    let native = http
+        .get(format!("{}/storage", server.url()))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(native.status(), 401);
+    let s3 = http
+        .get(format!("{}/some-bucket", server.aws_url()))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(s3.status(), 403);
+    server.stop().await;
+    let log = server.log();
+    let mut seen = Vec::new();
+    for line in log.lines().filter(|l| l.starts_with('{')) {
+        // serde_json keeps the last of two equal keys: with the answer's
+        // text in a second `message`, the event name would be lost here.
+        let value: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        let event = value["message"].as_str().unwrap_or_default();
+        if event == "request rejected" || event == "S3 request rejected" {
+            assert!(value["status"].is_u64(), "{line}");
+            assert!(
+                value["reason"].as_str().is_some_and(|r| !r.is_empty()),
+                "{line}"
+            );
+            seen.push(event.to_owned());
+        }
+    }
+    assert_eq!(seen, ["request rejected", "S3 request rejected"], "{log}");
+}

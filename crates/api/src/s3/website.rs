@@ -418,7 +418,7 @@ impl Ctx<'_> {
             tracing::info!(
                 status = failure.status.as_u16(),
                 code = failure.code,
-                message = %failure.message,
+                reason = %failure.message,
                 "website request rejected"
             );
         }

@@ -240,7 +240,7 @@ async fn finish(
             tracing::info!(
                 status = parts.status.as_u16(),
                 code,
-                message = between(&annotated, "<Message>", "</Message>").unwrap_or(""),
+                reason = between(&annotated, "<Message>", "</Message>").unwrap_or(""),
                 "S3 request rejected"
             );
         }
