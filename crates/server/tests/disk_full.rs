@@ -457,6 +457,16 @@ async fn the_reserve_keeps_room_to_delete_on_a_full_disk() {
     assert!(message.contains("--min-free-space"), "{message}");
     assert!(stored.len() >= 5, "only {} objects fitted", stored.len());
     assert_eq!(temporaries(&server), 0, "a refused upload left a temporary");
+    // A refused upload into a bucket it would create makes no bucket.
+    let refused = client
+        .put_object("reserve-new", "o", body.clone(), None)
+        .await;
+    assert_eq!(refusal(refused).0, 507);
+    let buckets = client.list_buckets().await.expect("lists");
+    assert!(
+        buckets.iter().all(|b| b.name != "reserve-new"),
+        "{buckets:?}"
+    );
 
     // The S3 endpoint answers the same refusal with a code of its own,
     // every time: the body it refused unread is drained first, so the SDK

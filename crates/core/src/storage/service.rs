@@ -1052,6 +1052,12 @@ impl StorageService {
         if content_length.is_some_and(|len| len > self.max_object_size_bytes) {
             return Err(self.too_large());
         }
+        if create_bucket {
+            // Before the bucket is made: a write refused for want of space
+            // must not leave a new empty bucket behind (the blob write
+            // checks again, for the other writers).
+            self.check_room(content_length.unwrap_or(0))?;
+        }
         let allowed = async {
             let target = self
                 .writable_bucket(

@@ -154,6 +154,27 @@ async fn writes_that_would_eat_the_free_space_reserve_are_refused_before_the_bod
         blobs_before,
         "a refused write stored nothing"
     );
+    // Nor does a refused write make the bucket it would have created.
+    async fn bucket_count(f: &Fixture) -> usize {
+        f.svc
+            .list_buckets(f.alice, &all_buckets())
+            .await
+            .unwrap()
+            .buckets
+            .len()
+    }
+    assert!(matches!(
+        f.svc
+            .put_object(f.alice, put("b-new-room", "too-big", &[3; 600]))
+            .await,
+        Err(CoreError::InsufficientStorage { .. })
+    ));
+    assert_eq!(bucket_count(&f).await, 1, "no b-new-room");
+    f.svc
+        .put_object(f.alice, put("b-new-room", "fits", &[3; 10]))
+        .await
+        .unwrap();
+    assert_eq!(bucket_count(&f).await, 2, "made by the write that fits");
 
     // An undeclared size is admitted while the reserve itself is intact,
     // refused once it is not; deletes never ask.
