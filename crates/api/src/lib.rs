@@ -41,8 +41,9 @@ use axum::extract::DefaultBodyLimit;
 /// Largest JSON body the native API accepts.
 pub const MAX_JSON_BODY_BYTES: usize = 1024 * 1024;
 
-/// The native API router with its middleware (request ids, tracing, limits).
-pub fn native_router(state: AppState) -> Router {
+/// The native API router with its middleware (request ids, tracing, limits),
+/// answering only requests whose `Host` `hosts` allows.
+pub fn native_router(state: AppState, hosts: host_check::AllowedHosts) -> Router {
     let routes = Router::new()
         .merge(health::routes())
         .merge(identity::routes())
@@ -52,5 +53,8 @@ pub fn native_router(state: AppState) -> Router {
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY_BYTES))
         .with_state(state.clone());
+    // Inside the common layers: a refused Host's 403 carries its request
+    // id and gets its access line, as every other answer.
+    let routes = host_check::restrict(routes, hosts);
     middleware::wrap(routes, state.body_idle_timeout)
 }

@@ -154,7 +154,7 @@ pub async fn serve(config: &Config, db: Database, secrets_key: &SecretsKey) -> a
         miniaws_api::host_check::AllowedHosts::for_listener(native_addr, &config.allowed_hosts);
     let native_server = crate::http::serve(
         native,
-        miniaws_api::host_check::restrict(miniaws_api::native_router(state.clone()), hosts),
+        miniaws_api::native_router(state.clone(), hosts),
         header_timeout,
         stopped(stop_rx.clone()),
     );

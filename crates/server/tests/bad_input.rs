@@ -2211,6 +2211,8 @@ async fn requests_for_other_host_names_are_refused() {
         .await
         .expect("answered");
     assert_eq!(answer.status().as_u16(), 403);
+    // Like every answer, it carries a request id.
+    assert!(answer.headers().contains_key("x-request-id"));
     let body: serde_json::Value = answer.json().await.expect("json");
     assert_eq!(body["error"]["type"], "FORBIDDEN", "{body}");
     assert!(
