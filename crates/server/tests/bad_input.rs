@@ -1690,6 +1690,9 @@ fn s3_cases(keys: &Keys) -> Vec<S3> {
         s3("presigned URL not UTF-8", "GET", "/bad-s3/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=%FF&X-Amz-Signature=%FF")
             .sig(Sig::Anonymous)
             .fails(400, "AuthorizationQueryParametersError", "X-Amz-Signature"),
+        s3("presigned URL without its signature", "GET", format!("/bad-s3/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential={}%2F20261129%2Fus-east-1%2Fs3%2Faws4_request", keys.alice.access_key_id))
+            .sig(Sig::Anonymous)
+            .fails(400, "AuthorizationQueryParametersError", "X-Amz-Signature"),
         s3("anonymous read", "GET", "/bad-s3/k")
             .sig(Sig::Anonymous)
             .fails(403, "AccessDenied", "Anonymous access is not allowed"),

@@ -206,6 +206,7 @@ impl CallerAccess {
     /// extensions instead of a [`Caller`]: operations that need a `Caller`
     /// (every write, every bucket setting) still refuse the request.
     async fn check_anonymous(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
+        refuse_partial_presigned(cx.uri().query())?;
         let denied = || {
             s3_error!(
                 AccessDenied,
@@ -387,6 +388,30 @@ fn refuse_long_presigned(query: Option<&str>) -> S3Result<()> {
         )),
         _ => Ok(()),
     }
+}
+
+/// Refuses a query that starts a SigV4 presigned URL (`X-Amz-Algorithm` or
+/// `X-Amz-Credential`) but has no `X-Amz-Signature`, with S3's 400
+/// `AuthorizationQueryParametersError`: s3s takes such a request as an
+/// anonymous one, whose `AccessDenied` would hide what is wrong with the URL.
+fn refuse_partial_presigned(query: Option<&str>) -> S3Result<()> {
+    let Some(query) = query else {
+        return Ok(());
+    };
+    let names = || {
+        query
+            .split('&')
+            .map(|pair| pair.split_once('=').map_or(pair, |(name, _)| name))
+    };
+    let starts = names().any(|n| n == "X-Amz-Algorithm" || n == "X-Amz-Credential");
+    if starts && !names().any(|n| n == "X-Amz-Signature") {
+        return Err(s3_error!(
+            AuthorizationQueryParametersError,
+            "{}",
+            super::wire::PRESIGNED_V4_FIELDS
+        ));
+    }
+    Ok(())
 }
 
 /// Who reads, for the operations a bucket policy may open to everyone

@@ -327,6 +327,9 @@ fn between<'a>(s: &'a str, open: &str, close: &str) -> Option<&'a str> {
 /// What a malformed `Authorization` header is told.
 pub const MALFORMED_AUTHORIZATION: &str = "The Authorization header is malformed: expected `AWS4-HMAC-SHA256 Credential=<access key id>/<yyyymmdd>/<region>/s3/aws4_request, SignedHeaders=<header names, ;-separated>, Signature=<64 hex digits>`";
 
+/// What a SigV4 presigned URL's query needs, said when it lacks some.
+pub(super) const PRESIGNED_V4_FIELDS: &str = "The presigned URL's query is malformed: it needs X-Amz-Algorithm=AWS4-HMAC-SHA256, X-Amz-Credential=<access key id>/<yyyymmdd>/<region>/s3/aws4_request, X-Amz-Date=<yyyymmddThhmmssZ>, X-Amz-Expires=<seconds, 1 to 604800>, X-Amz-SignedHeaders and X-Amz-Signature, each once";
+
 /// s3s's refusals of a malformed signature, whose terse messages
 /// ("invalid header: authorization") do not say what was wrong: S3's code
 /// for each, and a message that says what a well-formed one looks like.
@@ -342,7 +345,7 @@ const REFINED: &[(&str, &str, &str, &str)] = &[
         "InvalidRequest",
         "missing presigned url v4 fields",
         "AuthorizationQueryParametersError",
-        "The presigned URL's query is malformed: it needs X-Amz-Algorithm=AWS4-HMAC-SHA256, X-Amz-Credential=<access key id>/<yyyymmdd>/<region>/s3/aws4_request, X-Amz-Date=<yyyymmddThhmmssZ>, X-Amz-Expires=<seconds, 1 to 604800>, X-Amz-SignedHeaders and X-Amz-Signature, each once",
+        PRESIGNED_V4_FIELDS,
     ),
     (
         "SignatureDoesNotMatch",
