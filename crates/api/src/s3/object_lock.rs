@@ -206,9 +206,14 @@ fn configuration(doc: Option<ObjectLockConfiguration>) -> S3Result<ObjectLockCon
     let period = match (d.days, d.years) {
         (Some(days), None) => RetentionPeriod::Days(positive(days)?),
         (None, Some(years)) => RetentionPeriod::Years(positive(years)?),
-        _ => {
+        (Some(_), Some(_)) => {
             return Err(malformed(
-                "The XML you provided was not well-formed or did not validate against our published schema: DefaultRetention needs Days or Years, not both",
+                "The XML you provided was not well-formed or did not validate against our published schema: DefaultRetention takes Days or Years, not both",
+            ));
+        }
+        (None, None) => {
+            return Err(malformed(
+                "The XML you provided was not well-formed or did not validate against our published schema: DefaultRetention needs a period, Days or Years",
             ));
         }
     };
