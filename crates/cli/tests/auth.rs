@@ -551,6 +551,11 @@ async fn no_configuration_directory_is_needed_to_use_a_key() {
         err.contains("XDG_CONFIG_HOME or HOME") && err.contains("nothing can be saved"),
         "{err}"
     );
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.contains("Created user another and its first API key"),
+        "it says what was made: {shown}"
+    );
 }
 
 /// A profile that is not in the file is named as such, not reported as a

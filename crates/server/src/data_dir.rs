@@ -81,7 +81,10 @@ pub fn prepare(dir: &Path) -> anyhow::Result<()> {
     if mode & 0o077 == 0 {
         return Ok(());
     }
-    if OURS.iter().any(|name| dir.join(name).exists()) {
+    // An empty directory was made for the server (`mkdir d; miniaws
+    // --data-dir d`): it is as much ours as one we made.
+    let empty = std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_none());
+    if empty || OURS.iter().any(|name| dir.join(name).exists()) {
         match std::fs::set_permissions(dir, Permissions::from_mode(0o700)) {
             Ok(()) => tracing::info!(
                 dir = %dir.display(),
@@ -144,5 +147,10 @@ mod tests {
         std::fs::write(shared.path().join("notes.txt"), b"").unwrap();
         prepare(shared.path()).unwrap();
         assert_eq!(mode(shared.path()), 0o755, "not ours to lock away");
+
+        let empty = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(empty.path(), Permissions::from_mode(0o755)).unwrap();
+        prepare(empty.path()).unwrap();
+        assert_eq!(mode(empty.path()), 0o700, "made for the server");
     }
 }

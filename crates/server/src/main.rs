@@ -101,7 +101,11 @@ async fn migrate(db: &Database, action: &MigrateAction) -> anyhow::Result<()> {
     match action {
         MigrateAction::Up => {
             let n = db.migrate_up().await?;
-            tracing::info!(applied = n, "migrations up to date");
+            if n > 0 {
+                tracing::info!(applied = n, "migrations applied; the schema is up to date");
+            } else {
+                tracing::info!("migrations up to date: nothing to apply");
+            }
         }
         MigrateAction::Down { steps } => {
             let n = db.migrate_down(*steps).await?;

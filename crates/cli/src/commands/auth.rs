@@ -46,7 +46,8 @@ async fn create_demo(ctx: &mut Ctx, name: &str, force: bool) -> Result<()> {
     let created = ctx.anonymous()?.create_key(name).await?;
     let saved = ctx.save_profile(created_profile(ctx.endpoint(), &created, name));
     let profile = ctx.profile_name.clone();
-    shown_if_unsaved(ctx, &created, &profile, saved)?;
+    let made = format!("user {} and its first API key", ctx.out.bold(name));
+    shown_if_unsaved(ctx, &created, &made, &profile, saved)?;
     if ctx.out.json {
         return ctx.out.print_json(&created);
     }
@@ -85,6 +86,7 @@ fn created_profile(endpoint: String, created: &CreatedKey, user: &str) -> Profil
 fn shown_if_unsaved(
     ctx: &Ctx,
     created: &CreatedKey,
+    made: &str,
     profile: &str,
     saved: Result<()>,
 ) -> Result<()> {
@@ -93,8 +95,7 @@ fn shown_if_unsaved(
         ctx.out.print_json(created)?;
     } else {
         ctx.out.line(&format!(
-            "Created API key {} (id {}), but it could not be saved:",
-            ctx.out.bold(&created.name),
+            "Created {made} (id {}), but it could not be saved:",
             short_id(&created.id)
         ));
         print_secrets(ctx, created);
@@ -245,7 +246,8 @@ async fn create_key(ctx: &mut Ctx, name: &str, save_as: Option<&str>) -> Result<
             ),
             Err(e) => Err(e.into()),
         };
-        shown_if_unsaved(ctx, &created, target, saved)?;
+        let made = format!("API key {}", ctx.out.bold(&created.name));
+        shown_if_unsaved(ctx, &created, &made, target, saved)?;
     }
     if ctx.out.json {
         return ctx.out.print_json(&created);
