@@ -145,6 +145,7 @@ pub struct GlobalArgs {
         global = true,
         hide_env_values = true,
         value_name = "KEY",
+        value_parser = non_blank_key,
         help_heading = "Global options"
     )]
     pub api_key: Option<String>,
@@ -464,6 +465,17 @@ pub fn order_filters(
     all.into_iter().map(|(_, f)| f).collect()
 }
 
+/// `--api-key`: a blank key is a mistake (an unset variable in a script),
+/// not a request for the profile's key, which it would quietly stand for.
+fn non_blank_key(arg: &str) -> Result<String, String> {
+    if arg.trim().is_empty() {
+        return Err(
+            "the key is blank: give a key, or leave out --api-key (and unset MINIAWS_API_KEY) to use the profile's".into(),
+        );
+    }
+    Ok(arg.to_owned())
+}
+
 /// A bucket argument: `s3://BUCKET` (and `s3://BUCKET/`, as `aws s3 mb`
 /// takes it) is read as `BUCKET`. A bucket name never holds `:`, so the
 /// scheme cannot be part of one.
@@ -733,6 +745,17 @@ pub enum CompletionShell {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_blank_api_key_is_refused() {
+        for blank in ["", " ", "\t"] {
+            let err = Cli::try_parse_ordered(["cloud", "--api-key", blank, "auth", "whoami"])
+                .map(|_| ())
+                .expect_err("refused");
+            assert!(err.to_string().contains("the key is blank"), "{err}");
+        }
+        assert!(Cli::try_parse_ordered(["cloud", "-k", "mk_x", "auth", "whoami"]).is_ok());
+    }
 
     #[test]
     fn bucket_arguments_take_the_s3_spelling() {
