@@ -5,7 +5,9 @@
 //!
 //! The commit consumes the upload in the same transaction: of concurrent
 //! completes of one upload (or a complete and an abort) exactly one
-//! succeeds, and the others answer `NoSuchUpload`.
+//! commits. The others answer `NoSuchUpload`, unless they name the same
+//! parts as the one that committed: then (an SDK's retry) they get its
+//! answer, as on S3 (see `miniaws_core::multipart`'s recent completions).
 //!
 //! A part may name its checksum (`ChecksumCRC32`, …): it must be the one
 //! the part was stored with, else `InvalidPart`. An upload created with a

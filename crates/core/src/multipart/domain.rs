@@ -116,14 +116,21 @@ pub(crate) const FULL_OBJECT: &str = "FULL_OBJECT";
 /// The ETag of a multipart object: the MD5 of the parts' binary MD5s,
 /// then `-<number of parts>`.
 pub fn multipart_etag(parts: &[Part]) -> ETag {
+    multipart_etag_of(parts.iter().map(|p| p.etag.as_str()))
+}
+
+/// [`multipart_etag`] of the parts whose ETags (hex, unquoted) these are.
+pub fn multipart_etag_of<'a>(etags: impl IntoIterator<Item = &'a str>) -> ETag {
     let mut md5 = Md5::new();
-    for part in parts {
+    let mut count = 0usize;
+    for etag in etags {
+        count += 1;
         // Part ETags are hex MD5s we computed ourselves; a malformed one
         // (never stored by this code) contributes its text instead.
-        match hex::decode(part.etag.as_str()) {
+        match hex::decode(etag) {
             Ok(bytes) => md5.update(bytes),
-            Err(_) => md5.update(part.etag.as_str().as_bytes()),
+            Err(_) => md5.update(etag.as_bytes()),
         }
     }
-    ETag::from_stored(format!("{}-{}", hex::encode(md5.finalize()), parts.len()))
+    ETag::from_stored(format!("{}-{count}", hex::encode(md5.finalize())))
 }

@@ -12,6 +12,7 @@
 mod checksum;
 mod domain;
 mod ports;
+mod recent;
 mod service;
 
 #[cfg(test)]

@@ -10,9 +10,10 @@ use super::checksum::{
 };
 use super::domain::{
     FULL_OBJECT, MAX_PART_NUMBER, MIN_PART_SIZE_BYTES, MultipartUpload, NewUpload, Part, UploadId,
-    multipart_etag,
+    multipart_etag, multipart_etag_of,
 };
 use super::ports::MultipartRepo;
+use super::recent::RecentCompletions;
 use crate::clock::now_utc;
 use crate::error::{CoreError, CoreResult, PartProblem};
 use crate::identity::Caller;
@@ -79,13 +80,19 @@ pub struct UploadListing {
 pub struct MultipartService {
     repo: Arc<dyn MultipartRepo>,
     storage: Arc<StorageService>,
+    /// What the last hour's completions answered, for their retries.
+    recent: RecentCompletions,
 }
 
 impl MultipartService {
     /// A service storing upload metadata in `repo` and bytes through
     /// `storage`'s blob store.
     pub fn new(repo: Arc<dyn MultipartRepo>, storage: Arc<StorageService>) -> Self {
-        Self { repo, storage }
+        Self {
+            repo,
+            storage,
+            recent: RecentCompletions::default(),
+        }
     }
 
     /// Starts an upload into the caller's bucket.
@@ -458,9 +465,17 @@ impl MultipartService {
         condition: &WriteCondition,
         object_checksum: Option<&PartChecksum>,
     ) -> CoreResult<(ObjectMeta, Option<ObjectExpiry>)> {
-        let (upload, found) = self
+        let (upload, found) = match self
             .upload_and_bucket(caller, bucket, key, upload_id, S3Action::PutObject)
-            .await?;
+            .await
+        {
+            Ok(found) => found,
+            Err(e) => {
+                return self
+                    .answered_before(caller, bucket, key, upload_id, requested, e)
+                    .await;
+            }
+        };
         let lifecycle = found.lifecycle;
         // An upload without an algorithm gets S3's default, which the
         // request may name (and which is then compared).
@@ -511,7 +526,12 @@ impl MultipartService {
             .await
         {
             Ok(assembled) => assembled,
-            Err(e) => return Err(self.unless_consumed(&upload, upload_id, e).await),
+            Err(e) => {
+                let e = self.unless_consumed(&upload, upload_id, e).await;
+                return self
+                    .answered_before(caller, bucket, key, upload_id, requested, e)
+                    .await;
+            }
         };
         let lock = crate::storage::ObjectLock::take_from_headers(&mut headers);
         let commit = CommitObject {
@@ -543,6 +563,7 @@ impl MultipartService {
         // hands back the parts' blobs, which the batch interface of small
         // PUTs does not carry, and a completion (rare) gains nothing from
         // sharing an fsync.
+        let committing = self.recent.committing(upload_id);
         let done = match self.repo.complete_upload(upload.id, &write).await {
             Ok(done) => done,
             Err(e) => {
@@ -555,11 +576,28 @@ impl MultipartService {
                     }
                 ) {
                     tracing::info!(upload_id = %upload.id, "the upload was completed, aborted or expired meanwhile; the composed object is discarded");
-                    return Err(CoreError::not_found(Resource::Upload, upload_id));
+                    drop(committing);
+                    return self
+                        .answered_before(
+                            caller,
+                            bucket,
+                            key,
+                            upload_id,
+                            requested,
+                            CoreError::not_found(Resource::Upload, upload_id),
+                        )
+                        .await;
                 }
                 return Err(commit_error(e, &write.meta.bucket));
             }
         };
+        // Kept before anything else is awaited, for the completions of this
+        // upload that wait on `committing`.
+        let meta = write.meta;
+        let expiration = lifecycle.and_then(|l| l.expiration(&meta));
+        self.recent
+            .remember(upload_id, caller.user_id, &meta, expiration.as_ref());
+        drop(committing);
         // Blobs go only once no row points to them: a crash before (or a
         // failed removal) leaves orphans, which the start-up sweep removes.
         if let Some(old) = done.replaced.filter(|b| *b != blob_id) {
@@ -568,10 +606,52 @@ impl MultipartService {
         for part in done.part_blobs {
             self.discard(part).await;
         }
-        let meta = write.meta;
         tracing::info!(upload_id = %upload.id, size_bytes = meta.size_bytes, "multipart upload completed");
-        let expiration = lifecycle.and_then(|l| l.expiration(&meta));
         Ok((meta, expiration))
+    }
+
+    /// For a completion that found no upload (`missing`): the answer its
+    /// upload's completion gave, when this is that completion sent again
+    /// (same caller, bucket, key and parts; see [`RecentCompletions`]),
+    /// else `missing`.
+    async fn answered_before(
+        &self,
+        caller: Caller,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        requested: &[CompletedPart],
+        missing: CoreError,
+    ) -> CoreResult<(ObjectMeta, Option<ObjectExpiry>)> {
+        if !matches!(
+            missing,
+            CoreError::NotFound {
+                resource: Resource::Upload,
+                ..
+            }
+        ) {
+            return Err(missing);
+        }
+        // A completion of this upload committing right now: its answer.
+        self.recent.settled(upload_id).await;
+        let etag = multipart_etag_of(
+            requested
+                .iter()
+                .map(|p| p.etag.trim().trim_start_matches("W/").trim_matches('"')),
+        );
+        match self
+            .recent
+            .recall(upload_id, caller.user_id, bucket, key, &etag)
+        {
+            Some(answer) => {
+                tracing::info!(
+                    upload_id,
+                    "a completed upload's completion sent again: its answer is repeated"
+                );
+                Ok(answer)
+            }
+            None => Err(missing),
+        }
     }
 
     /// Checks the named parts against the stored ones and composes them, in
