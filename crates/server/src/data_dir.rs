@@ -17,7 +17,69 @@ use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::Path;
 
 /// What only a data directory holds.
-const OURS: &[&str] = &["miniaws.db", "objects", "sigv4-secrets.key", SERVER_ID];
+const OURS: &[&str] = &[
+    "miniaws.db",
+    "objects",
+    "sigv4-secrets.key",
+    SERVER_ID,
+    LOCK,
+];
+
+/// The file a serving server holds locked (see [`lock`]).
+const LOCK: &str = "lock";
+
+/// A data directory held by this process: released when dropped (or when
+/// the process ends, however it ends: the kernel drops the lock).
+#[derive(Debug)]
+pub struct DataDirLock {
+    _file: std::fs::File,
+}
+
+/// Takes `<dir>/lock` for this process, so that a second server started on
+/// the same data directory stops before it touches anything: its start-up
+/// sweep would take the first one's uploads in flight for a crash's debris
+/// and remove their files. An advisory lock (`flock`), held as long as the
+/// process runs; the file holds the holder's pid, for the message.
+///
+/// # Errors
+/// When another process holds it, naming that process; when the file
+/// cannot be opened or locked.
+pub fn lock(dir: &Path) -> anyhow::Result<DataDirLock> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = dir.join(LOCK);
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let holder = std::fs::read_to_string(&path).unwrap_or_default();
+            let holder = holder.trim();
+            let who = if holder.is_empty() {
+                "another process".to_owned()
+            } else {
+                format!("another process (pid {holder})")
+            };
+            anyhow::bail!(
+                "the data directory {} is in use by {who}: stop that server first, or give this one a --data-dir of its own",
+                dir.display()
+            );
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(e).with_context(|| format!("cannot lock {}", path.display()));
+        }
+    }
+    file.set_len(0)
+        .and_then(|()| writeln!(file, "{}", std::process::id()))
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(DataDirLock { _file: file })
+}
 
 /// The file naming this data directory's server (see [`server_id`]).
 const SERVER_ID: &str = "server-id";
@@ -132,6 +194,20 @@ mod tests {
         let dir = parent.path().join("a/b");
         prepare(&dir).unwrap();
         assert_eq!(mode(&dir), 0o700);
+    }
+
+    #[test]
+    fn a_data_directory_is_held_by_one_server_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let held = lock(dir.path()).expect("free");
+        let err = lock(dir.path()).expect_err("held").to_string();
+        assert!(
+            err.contains("in use by another process")
+                && err.contains(&format!("pid {}", std::process::id())),
+            "{err}"
+        );
+        drop(held);
+        lock(dir.path()).expect("free again");
     }
 
     #[test]

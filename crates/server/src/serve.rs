@@ -22,6 +22,9 @@ use crate::config::Config;
 /// Runs the server until SIGINT or SIGTERM, then drains and closes the
 /// pool; `secrets_key` seals the S3 secret access keys.
 pub async fn serve(config: &Config, db: Database, secrets_key: &SecretsKey) -> anyhow::Result<()> {
+    // First: a second server on this data directory must stop before its
+    // sweep takes the first one's writes in flight for debris.
+    let _held = crate::data_dir::lock(&config.data_dir)?;
     let applied = db.migrate_up().await?;
     if applied > 0 {
         tracing::info!(applied, "migrations applied");

@@ -564,7 +564,8 @@ async fn hostile_keys_stay_inside_the_object_store(backend: Backend) {
             first == "objects"
                 || first.starts_with("miniaws.db")
                 || first == "sigv4-secrets.key"
-                || first == "server-id",
+                || first == "server-id"
+                || first == "lock",
             "unexpected file {rel:?}"
         );
     }
@@ -1241,4 +1242,52 @@ async fn conditional_deletes(backend: Backend) {
     );
     assert!(alice.get_object("cond-del", "k", None, None).await.is_err());
     assert!(blobs(&server).is_empty(), "each delete removed its blob");
+}
+
+/// A second server started on a data directory a server is using stops
+/// before it touches anything: its start-up sweep would take the first
+/// one's uploads in flight, and here a file put next to the blobs (as a
+/// crash leaves them), for debris and remove them.
+#[tokio::test]
+async fn a_second_server_on_the_same_data_directory_stops_first() {
+    let Some(server) = TestServer::start(Backend::Sqlite).await else {
+        return;
+    };
+    let (alice, _) = server.user("alice").await;
+    alice
+        .put_object("held", "kept.txt", "mine", None)
+        .await
+        .expect("stored");
+    // Named like a blob (its id's 32 hex digits) that no row points to.
+    let stray = objects_dir(&server)
+        .join("00")
+        .join("00112233445566778899aabbccddeeff");
+    std::fs::write(&stray, "an upload in flight, as far as a sweep can tell").expect("written");
+    let data = objects_dir(&server)
+        .parent()
+        .expect("the data directory")
+        .to_owned();
+    let run = tokio::process::Command::new(miniaws_testkit::miniaws_bin())
+        .args(["--listen", "127.0.0.1:0", "--aws-listen", "127.0.0.1:0"])
+        .arg("--data-dir")
+        .arg(&data)
+        .arg("--database-url")
+        .arg(server.database_url())
+        .env("MINIAWS_LOG_FORMAT", "pretty")
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .expect("it stops at once")
+        .expect("miniaws runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("is in use by another process")
+            && stderr.contains(&format!("pid {}", server.pid().expect("running"))),
+        "{stderr}"
+    );
+    assert!(stray.exists(), "the second server swept nothing");
+    let (_, size) = download_md5(&alice, "held", "kept.txt").await;
+    assert_eq!(size, 4, "still readable");
 }
