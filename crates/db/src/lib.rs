@@ -11,6 +11,7 @@ mod conditional_delete;
 mod connect;
 mod error;
 mod hot;
+mod identity_row;
 mod instance_row;
 mod migrate;
 mod postgres;

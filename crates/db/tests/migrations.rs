@@ -376,3 +376,26 @@ async fn instance_tags_column_on_postgres() {
     };
     instance_tags_column(&fresh.db).await;
 }
+
+/// A database's id is made once and then kept: every server on it reads
+/// the same one (what its data directory records), on both backends.
+async fn database_id_is_made_once(db: &Database) {
+    let first = db.database_id().await.expect("made");
+    assert!(uuid::Uuid::try_parse(&first).is_ok(), "{first}");
+    let (a, b) = tokio::join!(db.database_id(), db.database_id());
+    assert_eq!((a.expect("read"), b.expect("read")), (first.clone(), first));
+}
+
+#[tokio::test]
+async fn the_database_id_is_made_once_on_sqlite() {
+    let db = common::sqlite(true).await;
+    database_id_is_made_once(&db.db).await;
+}
+
+#[tokio::test]
+async fn the_database_id_is_made_once_on_postgres() {
+    let Some(db) = common::postgres(true).await else {
+        return;
+    };
+    database_id_is_made_once(&db.db).await;
+}

@@ -23,7 +23,49 @@ const OURS: &[&str] = &[
     "sigv4-secrets.key",
     SERVER_ID,
     LOCK,
+    DATABASE_ID,
 ];
+
+/// The file naming the database this data directory's objects belong to
+/// (see [`check_database`]).
+const DATABASE_ID: &str = "database-id";
+
+/// Checks that `dir`'s objects belong to the database whose id is
+/// `database_id` (see `Database::database_id`), recording it when the
+/// directory names none yet (a new one, or one from before the check).
+///
+/// Why: the start-up sweep removes every object file no row points to,
+/// which is right for the debris of a crash and wrong for a database that
+/// is not this directory's (a mistyped `DATABASE_URL`, a switch to a new
+/// Postgres, a SQLite file removed under a running server): it would
+/// remove every object. A server on the wrong database stops instead.
+///
+/// # Errors
+/// When the directory names another database (naming both, and `url`,
+/// redacted); when the file cannot be read or written.
+pub fn check_database(dir: &Path, database_id: &str, url: &str) -> anyhow::Result<()> {
+    let path = dir.join(DATABASE_ID);
+    match std::fs::read_to_string(&path) {
+        Ok(text) if text.trim() == database_id => Ok(()),
+        Ok(text) => anyhow::bail!(
+            "the data directory {} holds the objects of another database (id {}) than {url} (id {database_id}): \
+             nothing was touched. Start with that database's --database-url, or give this database a --data-dir \
+             of its own. (Removing {} makes this database the directory's, and its start-up sweep then removes \
+             every object file this database does not know.)",
+            dir.display(),
+            text.trim(),
+            path.display()
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // Written aside and renamed: a crash leaves it whole or absent.
+            let temp = dir.join(format!("{DATABASE_ID}.tmp"));
+            std::fs::write(&temp, format!("{database_id}\n"))
+                .and_then(|()| std::fs::rename(&temp, &path))
+                .with_context(|| format!("cannot write {}", path.display()))
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
 
 /// The file a serving server holds locked (see [`lock`]).
 const LOCK: &str = "lock";
@@ -194,6 +236,20 @@ mod tests {
         let dir = parent.path().join("a/b");
         prepare(&dir).unwrap();
         assert_eq!(mode(&dir), 0o700);
+    }
+
+    #[test]
+    fn a_data_directory_keeps_to_its_database() {
+        let dir = tempfile::tempdir().unwrap();
+        check_database(dir.path(), "db-one", "sqlite:one").expect("recorded");
+        check_database(dir.path(), "db-one", "sqlite:one").expect("the same");
+        let err = check_database(dir.path(), "db-two", "sqlite:two")
+            .expect_err("another database")
+            .to_string();
+        assert!(
+            err.contains("another database (id db-one) than sqlite:two (id db-two)"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -29,6 +29,13 @@ pub async fn serve(config: &Config, db: Database, secrets_key: &SecretsKey) -> a
     if applied > 0 {
         tracing::info!(applied, "migrations applied");
     }
+    // Before anything reads or sweeps the objects: they must be this
+    // database's.
+    crate::data_dir::check_database(
+        &config.data_dir,
+        &db.database_id().await?,
+        &redact_url(&config.effective_database_url()),
+    )?;
     let identity = Arc::new(IdentityService::new(
         db.identity_repo(),
         SecretSealer::new(secrets_key),

@@ -565,7 +565,8 @@ async fn hostile_keys_stay_inside_the_object_store(backend: Backend) {
                 || first.starts_with("miniaws.db")
                 || first == "sigv4-secrets.key"
                 || first == "server-id"
-                || first == "lock",
+                || first == "lock"
+                || first == "database-id",
             "unexpected file {rel:?}"
         );
     }
@@ -1290,4 +1291,56 @@ async fn a_second_server_on_the_same_data_directory_stops_first() {
     assert!(stray.exists(), "the second server swept nothing");
     let (_, size) = download_md5(&alice, "held", "kept.txt").await;
     assert_eq!(size, 4, "still readable");
+}
+
+/// A server pointed at another database than its data directory's (a
+/// mistyped DATABASE_URL, a new empty database) stops before its start-up
+/// sweep, which would take every object file that database does not know
+/// for debris and remove it; on the right database again, every object is
+/// there.
+#[tokio::test]
+async fn a_data_directory_on_another_database_is_left_alone() {
+    let Some(mut server) = TestServer::start(Backend::Sqlite).await else {
+        return;
+    };
+    let (alice, alice_key) = server.user("alice").await;
+    alice
+        .put_object("kept", "a.txt", "first", None)
+        .await
+        .expect("stored");
+    assert!(server.stop().await, "stops");
+    let files_before = blobs(&server).len();
+    assert_eq!(files_before, 1);
+    let elsewhere = tempfile::tempdir().expect("temp dir");
+    let data = objects_dir(&server)
+        .parent()
+        .expect("the data directory")
+        .to_owned();
+    let run = tokio::process::Command::new(miniaws_testkit::miniaws_bin())
+        .args(["--listen", "127.0.0.1:0", "--aws-listen", "127.0.0.1:0"])
+        .arg("--data-dir")
+        .arg(&data)
+        .arg("--database-url")
+        .arg(format!(
+            "sqlite://{}",
+            elsewhere.path().join("empty.db").display()
+        ))
+        .env("MINIAWS_LOG_FORMAT", "pretty")
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .expect("it stops at once")
+        .expect("miniaws runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("holds the objects of another database") && stderr.contains("empty.db"),
+        "{stderr}"
+    );
+    assert_eq!(blobs(&server).len(), files_before, "no object file removed");
+    server.restart().await;
+    let alice = server.client().with_api_key(alice_key.key.clone());
+    let (_, size) = download_md5(&alice, "kept", "a.txt").await;
+    assert_eq!(size, 5);
 }
