@@ -7,7 +7,7 @@
 //! descriptors. hyper has the knob (`header_read_timeout`, which needs a
 //! timer), `axum::serve` builds its hyper connection without exposing it,
 //! so this module builds it, as axum's own "serve with hyper" example does:
-//! hyper-util's `auto` builder (HTTP/1.1 and HTTP/2), `TCP_NODELAY` on every
+//! hyper-util's `auto` builder (HTTP/1.1 only, see `serve`), `TCP_NODELAY` on every
 //! accepted socket, and a graceful shutdown that stops accepting and lets
 //! every connection finish its request in flight.
 
@@ -22,16 +22,21 @@ use tokio::net::TcpListener;
 
 /// Serves `router` on `listener` until `stop` completes, then waits for the
 /// connections' requests in flight. A connection whose request headers do
-/// not arrive whole within `header_timeout` (counted from its first byte,
-/// or from the end of its previous request while it is kept alive) is
-/// closed.
+/// not arrive whole within `header_timeout` (counted from its opening, or
+/// from the end of its previous request while it is kept alive) is closed.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     header_timeout: Duration,
     stop: impl Future<Output = ()>,
 ) {
-    let mut builder = Builder::new(TokioExecutor::new());
+    // HTTP/1.1 only: every client of both APIs speaks it over plain TCP,
+    // and the HTTP/2 half of the `auto` builder opens a way around the
+    // deadline — it first waits, with no deadline at all, for enough bytes
+    // to tell the two protocols apart (a client that sends nothing, or part
+    // of HTTP/2's preface, held its connection forever), and a cleartext
+    // HTTP/2 connection has no idle timeout.
+    let mut builder = Builder::new(TokioExecutor::new()).http1_only();
     builder
         .http1()
         .timer(TokioTimer::new())

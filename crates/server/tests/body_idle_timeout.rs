@@ -188,6 +188,18 @@ async fn slow_or_idle_clients_are_disconnected() {
             waited >= Duration::from_millis(900),
             "{addr}: not before the timeout ({waited:?})"
         );
+        // One that sends nothing at all, or only the start of HTTP/2's
+        // preface (which once made the server wait, with no deadline, to
+        // learn the protocol), is closed all the same.
+        for opening in [
+            &b""[..],
+            b"PRI * HTTP/2.0\r\n",
+            b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+        ] {
+            let mut conn = tokio::net::TcpStream::connect(addr).await.expect("connect");
+            conn.write_all(opening).await.expect("sent");
+            closed_within(&mut conn).await;
+        }
 
         // A whole request is answered; the kept-alive connection is then
         // closed once it has been idle for the timeout.
