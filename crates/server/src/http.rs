@@ -20,14 +20,19 @@ use std::future::Future;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
+use crate::write_deadline::WriteDeadline;
+
 /// Serves `router` on `listener` until `stop` completes, then waits for the
 /// connections' requests in flight. A connection whose request headers do
 /// not arrive whole within `header_timeout` (counted from its opening, or
-/// from the end of its previous request while it is kept alive) is closed.
+/// from the end of its previous request while it is kept alive) is closed,
+/// and so is one whose client reads nothing of its answer for
+/// `write_timeout`.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     header_timeout: Duration,
+    write_timeout: Duration,
     stop: impl Future<Output = ()>,
 ) {
     // HTTP/1.1 only: every client of both APIs speaks it over plain TCP,
@@ -62,7 +67,10 @@ pub async fn serve(
         let _ = tcp.set_nodelay(true);
         let service = TowerToHyperService::new(router.clone());
         let conn = builder
-            .serve_connection(TokioIo::new(tcp), service)
+            .serve_connection(
+                TokioIo::new(WriteDeadline::new(tcp, write_timeout)),
+                service,
+            )
             .into_owned();
         let conn = graceful.watch(conn);
         tokio::spawn(async move {

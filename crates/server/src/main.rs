@@ -12,6 +12,7 @@ mod reconciler;
 mod secrets_key;
 mod serve;
 mod users;
+mod write_deadline;
 
 use clap::Parser;
 use miniaws_db::{Database, MigrationState, PoolSettings};

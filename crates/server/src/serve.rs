@@ -160,18 +160,23 @@ pub async fn serve(config: &Config, db: Database, secrets_key: &SecretsKey) -> a
     // headers, and TCP_NODELAY so that small answers do not wait for
     // delayed ACKs.)
     let header_timeout = Duration::from_secs(config.header_timeout_secs);
+    // The body-idle bound, the other way: a client that reads nothing of an
+    // answer for as long as an upload may send nothing.
+    let write_timeout = Duration::from_secs(config.body_idle_timeout_secs);
     let hosts =
         miniaws_api::host_check::AllowedHosts::for_listener(native_addr, &config.allowed_hosts);
     let native_server = crate::http::serve(
         native,
         miniaws_api::native_router(state.clone(), hosts),
         header_timeout,
+        write_timeout,
         stopped(stop_rx.clone()),
     );
     let aws_server = crate::http::serve(
         aws,
         miniaws_api::aws_router(state),
         header_timeout,
+        write_timeout,
         stopped(stop_rx),
     );
     let signal = async move {

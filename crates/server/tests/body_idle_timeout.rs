@@ -214,3 +214,58 @@ async fn slow_or_idle_clients_are_disconnected() {
         closed_within(&mut conn).await;
     }
 }
+
+/// A client that asks for an object and then reads nothing of it, keeping
+/// the connection open, is cut once the server's writes have been blocked
+/// for the idle timeout (the connection, its task and its buffers would
+/// otherwise stay, and a graceful shutdown would wait for it); a reader
+/// that comes back later finds the answer cut short.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_reads_nothing_of_an_answer_is_cut() {
+    let idle = IDLE_SECS.to_string();
+    let Some((server, key)) = server_and_user_with(
+        Backend::Sqlite,
+        "reader",
+        &["--body-idle-timeout-secs", &idle],
+    )
+    .await
+    else {
+        return;
+    };
+    let client = server.client().with_api_key(key.key.clone());
+    const SIZE: usize = 32 << 20;
+    client
+        .put_object("unread", "big.bin", vec![0x62u8; SIZE], None)
+        .await
+        .expect("stored");
+    // A small receive buffer, so that the server's writes block soon.
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(4096).expect("buffer size");
+    let mut conn = socket.connect(server.native).await.expect("connect");
+    conn.write_all(
+        format!(
+            "GET /storage/unread/big.bin HTTP/1.1\r\nHost: localhost\r\nX-API-Key: {}\r\n\r\n",
+            key.key
+        )
+        .as_bytes(),
+    )
+    .await
+    .expect("request");
+    tokio::time::sleep(Duration::from_secs(IDLE_SECS + 3)).await;
+    let mut got = 0usize;
+    let mut buf = vec![0u8; 1 << 16];
+    let read_all = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            match conn.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got += n,
+            }
+        }
+    })
+    .await;
+    assert!(read_all.is_ok(), "the connection ends");
+    assert!(
+        got < SIZE,
+        "the answer was cut short: {got} of {SIZE} bytes"
+    );
+}
