@@ -2236,3 +2236,42 @@ async fn requests_for_other_host_names_are_refused() {
         assert_eq!(answer.status().as_u16(), 201, "{host}");
     }
 }
+
+/// An EC2 (Query API) form body that cannot be read whole is the client's
+/// fault, 400 `IncompleteBody`; one over the limit without a declared
+/// length is still 413.
+#[tokio::test]
+async fn an_unreadable_ec2_form_body_is_400_not_413() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Some(server) = TestServer::start(Backend::Sqlite).await else {
+        return;
+    };
+    let aws = server.aws.expect("the AWS endpoint");
+    let send = |body: Vec<u8>| async move {
+        let mut conn = tokio::net::TcpStream::connect(aws).await.expect("connect");
+        let head = "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+        conn.write_all(head.as_bytes()).await.expect("head");
+        conn.write_all(&body).await.expect("body");
+        let mut answer = Vec::new();
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            conn.read_to_end(&mut answer),
+        )
+        .await
+        .expect("answered");
+        String::from_utf8_lossy(&answer).into_owned()
+    };
+    let answer = send(b"6\r\nAction\r\nZZ\r\nnot a chunk\r\n".to_vec()).await;
+    assert!(
+        answer.starts_with("HTTP/1.1 400") && answer.contains("<Code>IncompleteBody</Code>"),
+        "{answer}"
+    );
+    let mut big = format!("{:x}\r\n", 70_000).into_bytes();
+    big.extend(std::iter::repeat_n(b'x', 70_000));
+    big.extend_from_slice(b"\r\n0\r\n\r\n");
+    let answer = send(big).await;
+    assert!(
+        answer.starts_with("HTTP/1.1 413") && answer.contains("RequestEntityTooLarge"),
+        "{answer}"
+    );
+}

@@ -134,6 +134,28 @@ fn too_large() -> Ec2Error {
     )
 }
 
+/// Why a form body could not be read: over the limit (an undeclared
+/// length), or the client's fault (it stopped sending, its chunks were
+/// malformed), which is no 413.
+fn unread_body(e: axum::Error) -> Ec2Error {
+    // http-body-util's `LengthLimitError`, which axum does not re-export:
+    // known by its text.
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(c) = cause {
+        if c.to_string() == "length limit exceeded" {
+            return too_large();
+        }
+        cause = c.source();
+    }
+    Ec2Error::new(
+        StatusCode::BAD_REQUEST,
+        "IncompleteBody",
+        format!(
+            "The request body could not be read whole ({e}): the client stopped sending it or sent it malformed"
+        ),
+    )
+}
+
 /// A Query API request (EC2's, STS's) once authenticated: who sent it,
 /// its parameters and the region it was signed for.
 pub struct QueryRequest {
@@ -171,7 +193,7 @@ pub async fn authenticate(state: &AppState, req: Request) -> Result<QueryRequest
     }
     let body = axum::body::to_bytes(Body::new(body), MAX_FORM_BYTES)
         .await
-        .map_err(|_| too_large())?;
+        .map_err(unread_body)?;
     let query = parts.uri.query().unwrap_or("");
 
     // Authentication: SigV4 in the Authorization header.
