@@ -347,6 +347,10 @@ listed = s3.list_objects_v2(Bucket="boto-bucket", Prefix="dir/")
 keys = [o["Key"] for o in listed["Contents"]]
 assert keys == ["dir/obj.bin", "dir/two.txt"], keys
 assert listed["KeyCount"] == 2
+# A listing's time is the very instant HEAD's Last-Modified names (whole
+# seconds, as S3 keeps them): "changed since I listed it?" compares equal.
+head = s3.head_object(Bucket="boto-bucket", Key="dir/obj.bin")
+assert listed["Contents"][0]["LastModified"] == head["LastModified"], (listed["Contents"][0]["LastModified"], head["LastModified"])
 s3.delete_object(Bucket="boto-bucket", Key="dir/obj.bin")
 s3.delete_object(Bucket="boto-bucket", Key="dir/two.txt")
 assert s3.list_objects_v2(Bucket="boto-bucket").get("KeyCount") == 0

@@ -17,9 +17,13 @@ use super::body::Algorithm;
 /// The region every bucket reports.
 pub const REGION: &str = "us-east-1";
 
-/// A time as an s3s timestamp.
+/// A time as an s3s timestamp, in whole seconds as S3 keeps them: a
+/// listing's `LastModified` is then the very instant GET's and HEAD's
+/// `Last-Modified` header names (`…:58.000Z`, not `…:58.457Z`), which
+/// `aws s3 sync --exact-timestamps`, rclone and any "changed since I
+/// listed it?" check compare exactly.
 pub fn timestamp(t: OffsetDateTime) -> Timestamp {
-    Timestamp::from(t)
+    Timestamp::from(t.replace_nanosecond(0).unwrap_or(t))
 }
 
 /// An ETag on the wire.
@@ -402,6 +406,16 @@ pub fn url_encode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_are_whole_seconds() {
+        let t = OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_457_000_000).unwrap();
+        let mut out = Vec::new();
+        timestamp(t)
+            .format(TimestampFormat::DateTime, &mut out)
+            .unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "2023-11-14T22:13:20.000Z");
+    }
 
     #[test]
     fn aws_chunked_is_not_stored_as_content_encoding() {
