@@ -343,6 +343,9 @@ assert got["Body"].read() == body, "round trip"
 assert got["Metadata"] == {"colour": "blue"}, got["Metadata"]
 assert got["ETag"] == put["ETag"], (got["ETag"], put["ETag"])
 s3.put_object(Bucket="boto-bucket", Key="dir/two.txt", Body=b"two")
+# Sent without a type, as botocore does: S3's type, not a guess from ".txt".
+two_type = s3.head_object(Bucket="boto-bucket", Key="dir/two.txt")["ContentType"]
+assert two_type == "binary/octet-stream", two_type
 listed = s3.list_objects_v2(Bucket="boto-bucket", Prefix="dir/")
 keys = [o["Key"] for o in listed["Contents"]]
 assert keys == ["dir/obj.bin", "dir/two.txt"], keys

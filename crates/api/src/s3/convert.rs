@@ -17,6 +17,16 @@ use super::body::Algorithm;
 /// The region every bucket reports.
 pub const REGION: &str = "us-east-1";
 
+/// The type S3 gives an object written without a `Content-Type`: it never
+/// guesses from the key (the native API does). An S3 client that forgets
+/// the type must see here what AWS would serve, not a guess that hides it.
+pub const UNTYPED: &str = "binary/octet-stream";
+
+/// The `Content-Type` an S3 write stores: the request's, else [`UNTYPED`].
+pub fn stored_type(sent: Option<String>) -> Option<String> {
+    Some(sent.unwrap_or_else(|| UNTYPED.to_owned()))
+}
+
 /// A time as an s3s timestamp, in whole seconds as S3 keeps them: a
 /// listing's `LastModified` is then the very instant GET's and HEAD's
 /// `Last-Modified` header names (`…:58.000Z`, not `…:58.457Z`), which

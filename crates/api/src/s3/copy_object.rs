@@ -103,7 +103,7 @@ pub(super) async fn handle(
     }
     let directive = if replace {
         MetadataDirective::Replace {
-            content_type: input.content_type,
+            content_type: super::convert::stored_type(input.content_type),
             user_metadata: user_metadata(input.metadata),
             headers: StoredHeaders {
                 cache_control: input.cache_control,

@@ -74,7 +74,7 @@ pub(super) async fn handle(
             NewUpload {
                 bucket: input.bucket.clone(),
                 key: input.key.clone(),
-                content_type: input.content_type,
+                content_type: super::convert::stored_type(input.content_type),
                 user_metadata: user_metadata(input.metadata),
                 headers,
                 checksum_algorithm: algorithm.map(Algorithm::core),

@@ -175,7 +175,7 @@ pub(crate) async fn handle(state: AppState, req: Request) -> S3Result<s3s::HttpR
         key: upload.key.clone(),
         body,
         content_length: None,
-        content_type: upload.content_type,
+        content_type: super::convert::stored_type(upload.content_type),
         user_metadata: upload.user_metadata,
         headers: upload.headers,
         expected_md5,

@@ -93,7 +93,10 @@ pub(super) async fn handle(
     let storage = s3.state.storage.clone();
     let computed = outcome.clone();
     let (bucket, key) = (input.bucket, input.key);
-    let (content_type, metadata) = (input.content_type, input.metadata);
+    let (content_type, metadata) = (
+        super::convert::stored_type(input.content_type),
+        input.metadata,
+    );
     let written = detached(async move {
         let written = storage
             .write_checked_blob(
