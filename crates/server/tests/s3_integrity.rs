@@ -1036,6 +1036,43 @@ async fn default_checksum(server: &TestServer, key: &CreatedKey) {
         .expect("HeadObject");
     assert_eq!(head.checksum_crc64_nvme(), None);
     assert_eq!(head.checksum_sha256(), own.checksum_sha256());
+
+    // A copy keeps the source's checksum, and says it; a copy asking for
+    // another algorithm gets that one, of its bytes, instead (how S3 adds
+    // or changes an object's checksum).
+    let kept = plain
+        .copy_object()
+        .bucket(BUCKET)
+        .key("copy-kept")
+        .copy_source(format!("{BUCKET}/own-checksum"))
+        .send()
+        .await
+        .expect("CopyObject");
+    let result = kept.copy_object_result().expect("a result");
+    assert_eq!(result.checksum_sha256(), own.checksum_sha256());
+    let changed = plain
+        .copy_object()
+        .bucket(BUCKET)
+        .key("copy-crc32")
+        .copy_source(format!("{BUCKET}/own-checksum"))
+        .checksum_algorithm(ChecksumAlgorithm::Crc32)
+        .send()
+        .await
+        .expect("CopyObject with CRC32");
+    let want_crc32 = b64(&crc32_ieee(&body).to_be_bytes());
+    let result = changed.copy_object_result().expect("a result");
+    assert_eq!(result.checksum_crc32(), Some(want_crc32.as_str()));
+    assert_eq!(result.checksum_sha256(), None);
+    let head = plain
+        .head_object()
+        .bucket(BUCKET)
+        .key("copy-crc32")
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await
+        .expect("HeadObject of the copy");
+    assert_eq!(head.checksum_crc32(), Some(want_crc32.as_str()));
+    assert_eq!(head.checksum_sha256(), None, "the source's is gone");
 }
 
 async fn run(backend: Backend) {

@@ -20,7 +20,8 @@ use s3s::dto::{CopyObjectInput, CopyObjectOutput, CopyObjectResult, CopySource};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use super::acl::{acl_headers, check_write_acl};
-use super::convert::{StoredHeaders, conditions, etag, timestamp, user_metadata};
+use super::body::Algorithm;
+use super::convert::{StoredChecksums, StoredHeaders, conditions, etag, timestamp, user_metadata};
 use super::expiration::expiration_header;
 use super::object_lock::requested_lock;
 use super::request_options::{STORAGE_CLASS, sse_s3, stored_class};
@@ -119,6 +120,16 @@ pub(super) async fn handle(
     } else {
         MetadataDirective::CopyChanging([(STORAGE_CLASS.to_owned(), class)].into_iter().collect())
     };
+    let checksum = match input.checksum_algorithm.as_ref() {
+        None => None,
+        Some(name) => Some(Algorithm::from_name(name.as_str()).ok_or_else(|| {
+            s3_error!(
+                InvalidArgument,
+                "unsupported checksum algorithm {}",
+                name.as_str()
+            )
+        })?),
+    };
     let conditions = conditions(
         input.copy_source_if_match,
         input.copy_source_if_none_match,
@@ -143,16 +154,25 @@ pub(super) async fn handle(
                 tagging,
                 dst_condition,
                 lock,
+                checksum.map(Algorithm::core),
             )
             .await
     })
     .await
     .map_err(object_error)?;
     Ok(S3Response::new(CopyObjectOutput {
-        copy_object_result: Some(CopyObjectResult {
-            e_tag: Some(etag(&meta.etag)),
-            last_modified: Some(timestamp(meta.last_modified)),
-            ..Default::default()
+        copy_object_result: Some({
+            let sums = StoredChecksums::from_meta(&meta);
+            CopyObjectResult {
+                e_tag: Some(etag(&meta.etag)),
+                last_modified: Some(timestamp(meta.last_modified)),
+                checksum_crc32: sums.crc32,
+                checksum_crc32c: sums.crc32c,
+                checksum_crc64nvme: sums.crc64nvme,
+                checksum_sha1: sums.sha1,
+                checksum_sha256: sums.sha256,
+                checksum_type: sums.checksum_type,
+            }
         }),
         copy_source_version_id: source_version.or(src_version).map(|v| v.to_string()),
         version_id: answer_version(&meta, None),

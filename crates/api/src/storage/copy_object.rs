@@ -198,6 +198,8 @@ pub(crate) async fn copy_object(
                 dst_condition,
                 // The native API names no lock: the bucket's default.
                 miniaws_core::storage::ObjectLock::default(),
+                // Nor a checksum: the source's (or S3's default) is kept.
+                None,
             )
             .await
     })

@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::multipart::{CHECKSUM_TYPE_HEADER, DEFAULT_CHECKSUM, checksum_header, feeding};
+use crate::multipart::{
+    CHECKSUM_TYPE_HEADER, ChecksumAlgorithm, DEFAULT_CHECKSUM, checksum_header, feeding,
+};
 
 use super::commit::CommitQueue;
 use super::cors::CorsConfiguration;
@@ -919,8 +921,14 @@ impl StorageService {
         input: PutObjectInput,
     ) -> CoreResult<(ObjectMeta, Option<ObjectExpiry>)> {
         let action = S3Action::object_write(!input.tags.is_empty());
-        self.put_object_as(caller, input, action, ObjectLock::default())
-            .await
+        self.put_object_as(
+            caller,
+            input,
+            action,
+            ObjectLock::default(),
+            DEFAULT_CHECKSUM,
+        )
+        .await
     }
 
     /// [`Self::put_object_expiring`], checked for `action` (a copy keeping
@@ -933,6 +941,7 @@ impl StorageService {
         input: PutObjectInput,
         action: S3Action,
         lock: ObjectLock,
+        sum: ChecksumAlgorithm,
     ) -> CoreResult<(ObjectMeta, Option<ObjectExpiry>)> {
         let PutObjectInput {
             bucket,
@@ -955,7 +964,7 @@ impl StorageService {
         let default_sum = (!headers
             .keys()
             .any(|k| k.starts_with("x-amz-checksum-") && k != CHECKSUM_TYPE_HEADER))
-        .then(|| Arc::new(std::sync::Mutex::new(Some(DEFAULT_CHECKSUM.hasher()))));
+        .then(|| Arc::new(std::sync::Mutex::new(Some(sum.hasher()))));
         let body = feeding(body, default_sum.as_ref());
         let (blob_id, written, lifecycle, versioning) = self
             .write_checked_blob(
@@ -977,7 +986,7 @@ impl StorageService {
             .and_then(|state| state.lock().ok()?.take())
             .map(|h| h.finalize())
         {
-            headers.insert(checksum_header(DEFAULT_CHECKSUM), value);
+            headers.insert(checksum_header(sum), value);
         }
         let meta = self
             .commit_object(
@@ -1775,6 +1784,7 @@ impl StorageService {
                 tagging,
                 WriteCondition::Always,
                 ObjectLock::default(),
+                None,
             )
             .await?;
         Ok((meta, expiration))
@@ -1796,6 +1806,10 @@ impl StorageService {
     /// The copy is a new version locked by `lock` (the request's
     /// `x-amz-object-lock-*`), else by the destination bucket's default
     /// retention; never by the source's lock, which S3 does not copy.
+    ///
+    /// With `checksum` (S3's `x-amz-checksum-algorithm`) the copy gets a
+    /// checksum of its bytes in that algorithm, computed as they stream,
+    /// instead of the source's: how S3 adds or changes an object's checksum.
     #[allow(clippy::too_many_arguments)]
     pub async fn copy_object_version(
         &self,
@@ -1810,6 +1824,7 @@ impl StorageService {
         tagging: TaggingDirective,
         dst_condition: WriteCondition,
         lock: ObjectLock,
+        checksum: Option<ChecksumAlgorithm>,
     ) -> CoreResult<(ObjectMeta, Option<ObjectExpiry>, Option<VersionId>)> {
         // Tags given by the request (`REPLACE`) need s3:PutObjectTagging
         // too; the source's, copied along, do not.
@@ -1883,6 +1898,11 @@ impl StorageService {
                 headers,
             } => (content_type, user_metadata, headers),
         };
+        let mut headers = headers;
+        if checksum.is_some() {
+            // The one asked for replaces whatever the source had.
+            headers.retain(|name, _| !name.starts_with("x-amz-checksum-"));
+        }
         self.put_object_as(
             caller,
             PutObjectInput {
@@ -1900,6 +1920,7 @@ impl StorageService {
             },
             action,
             lock,
+            checksum.unwrap_or(DEFAULT_CHECKSUM),
         )
         .await
         .map(|(meta, expiration)| (meta, expiration, source_version))
