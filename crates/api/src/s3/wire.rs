@@ -218,6 +218,14 @@ async fn finish(
     if let Ok(v) = HeaderValue::from_str(request_id) {
         parts.headers.insert(AMZ_REQUEST_ID, v);
     }
+    if parts.status == StatusCode::NOT_MODIFIED {
+        // s3s builds a 304 as an error, whose XML hyper never sends: its
+        // length must not go out either (RFC 9110 §8.6 allows only the
+        // length a 200 would have had), nor its type.
+        parts.headers.remove(CONTENT_LENGTH);
+        parts.headers.remove(CONTENT_TYPE);
+        return Response::from_parts(parts, axum::body::Body::empty());
+    }
     let details = parts.headers.remove(ERROR_DETAILS);
     let is_xml = parts
         .headers
