@@ -962,6 +962,7 @@ async fn default_checksum(server: &TestServer, key: &CreatedKey) {
         "PutObject answers it"
     );
     assert_eq!(put.checksum_crc32(), None);
+    assert_eq!(put.checksum_type(), Some(&ChecksumType::FullObject));
     let head = plain
         .head_object()
         .bucket(BUCKET)

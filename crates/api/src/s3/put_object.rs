@@ -150,9 +150,15 @@ pub(super) async fn handle(
     let (meta, lifecycle, computed) = SharedBody::on_refusal(shared, written)
         .await
         .map_err(|e| outcome.error(e))?;
+    // A PutObject's checksum is always of the whole body (S3 names the
+    // type on the answer too).
+    let checksum_type = computed
+        .is_some()
+        .then(|| s3s::dto::ChecksumType::from_static(s3s::dto::ChecksumType::FULL_OBJECT));
     let sums = StoredChecksums::of(computed);
     Ok(S3Response::new(PutObjectOutput {
         e_tag: Some(etag(&meta.etag)),
+        checksum_type,
         checksum_crc32: sums.crc32,
         checksum_crc32c: sums.crc32c,
         checksum_crc64nvme: sums.crc64nvme,
