@@ -5,6 +5,7 @@ use crate::connect::{Database, DbError};
 
 const INSERT: &str = "INSERT INTO database_identity (singleton, id) VALUES (TRUE, $1) ON CONFLICT (singleton) DO NOTHING";
 const SELECT: &str = "SELECT id FROM database_identity WHERE singleton";
+const ANY_BUCKET: &str = "SELECT EXISTS (SELECT 1 FROM buckets)";
 
 impl Database {
     /// This database's id, made (a fresh UUID) when it has none yet. Two
@@ -14,17 +15,49 @@ impl Database {
     /// [`DbError::Query`] when the database cannot be read or written (or
     /// its migrations have not run).
     pub async fn database_id(&self) -> Result<String, DbError> {
-        let fresh = uuid::Uuid::new_v4().to_string();
+        self.database_id_or(&uuid::Uuid::new_v4().to_string()).await
+    }
+
+    /// This database's id, `candidate` when it has none yet (a data
+    /// directory's record of it, for a database whose id a `migrate down`
+    /// took away).
+    ///
+    /// # Errors
+    /// As [`Self::database_id`].
+    pub async fn database_id_or(&self, candidate: &str) -> Result<String, DbError> {
         let id = match self {
             Database::Postgres(pool, _) => {
-                sqlx::query(INSERT).bind(&fresh).execute(pool).await?;
+                sqlx::query(INSERT).bind(candidate).execute(pool).await?;
                 sqlx::query_scalar(SELECT).fetch_one(pool).await?
             }
             Database::Sqlite(pool, _) => {
-                sqlx::query(INSERT).bind(&fresh).execute(pool).await?;
+                sqlx::query(INSERT).bind(candidate).execute(pool).await?;
                 sqlx::query_scalar(SELECT).fetch_one(pool).await?
             }
         };
         Ok(id)
+    }
+
+    /// This database's id, if it has one yet.
+    ///
+    /// # Errors
+    /// As [`Self::database_id`].
+    pub async fn recorded_database_id(&self) -> Result<Option<String>, DbError> {
+        Ok(match self {
+            Database::Postgres(pool, _) => sqlx::query_scalar(SELECT).fetch_optional(pool).await?,
+            Database::Sqlite(pool, _) => sqlx::query_scalar(SELECT).fetch_optional(pool).await?,
+        })
+    }
+
+    /// Whether the database holds any bucket: a database in use, not a new
+    /// (or mistaken) empty one.
+    ///
+    /// # Errors
+    /// As [`Self::database_id`].
+    pub async fn holds_buckets(&self) -> Result<bool, DbError> {
+        Ok(match self {
+            Database::Postgres(pool, _) => sqlx::query_scalar(ANY_BUCKET).fetch_one(pool).await?,
+            Database::Sqlite(pool, _) => sqlx::query_scalar(ANY_BUCKET).fetch_one(pool).await?,
+        })
     }
 }

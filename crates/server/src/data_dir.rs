@@ -30,6 +30,19 @@ const OURS: &[&str] = &[
 /// (see [`check_database`]).
 const DATABASE_ID: &str = "database-id";
 
+/// The id of the database `dir`'s objects belong to, if it names one.
+///
+/// # Errors
+/// When the file is there but cannot be read.
+pub fn recorded_database(dir: &Path) -> anyhow::Result<Option<String>> {
+    let path = dir.join(DATABASE_ID);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(Some(text.trim().to_owned())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
 /// Checks that `dir`'s objects belong to the database whose id is
 /// `database_id` (see `Database::database_id`), recording it when the
 /// directory names none yet (a new one, or one from before the check).

@@ -31,9 +31,21 @@ pub async fn serve(config: &Config, db: Database, secrets_key: &SecretsKey) -> a
     }
     // Before anything reads or sweeps the objects: they must be this
     // database's.
+    let database_id = match (
+        db.recorded_database_id().await?,
+        crate::data_dir::recorded_database(&config.data_dir)?,
+    ) {
+        (Some(id), _) => id,
+        // A database in use without an id: a `migrate down` past 0025 took
+        // it. It takes back the one its data directory recorded; a new
+        // (or mistaken) empty database gets one of its own, which the
+        // check then finds is not the directory's.
+        (None, Some(recorded)) if db.holds_buckets().await? => db.database_id_or(&recorded).await?,
+        (None, _) => db.database_id().await?,
+    };
     crate::data_dir::check_database(
         &config.data_dir,
-        &db.database_id().await?,
+        &database_id,
         &redact_url(&config.effective_database_url()),
     )?;
     let identity = Arc::new(IdentityService::new(
