@@ -1038,9 +1038,46 @@ async fn racing_completions(backend: Backend) {
         "one blob file remains, the object's: no part or assembled blob is left"
     );
 
+    // What the client says of the object it expects must hold, else the
+    // completion is refused and the upload stays: its size
+    // (x-amz-mp-object-size) and its checksum type (this upload, created
+    // without an algorithm, gets S3's FULL_OBJECT CRC64NVME).
+    let (guarded_id, guarded_parts, guarded) = two_part_upload(&s3, bucket, "guarded").await;
+    let size = guarded.len() as i64;
+    let guarded_complete = |mpu_size: i64, kind: ChecksumType| {
+        s3.complete_multipart_upload()
+            .bucket(bucket)
+            .key("guarded")
+            .upload_id(&guarded_id)
+            .multipart_upload(guarded_parts.clone())
+            .mpu_object_size(mpu_size)
+            .checksum_type(kind)
+            .send()
+    };
+    for (mpu_size, kind) in [
+        (size + 1, ChecksumType::FullObject),
+        (size, ChecksumType::Composite),
+    ] {
+        let err = guarded_complete(mpu_size, kind.clone())
+            .await
+            .expect_err("refused");
+        assert_eq!(
+            code_of(&err),
+            ("InvalidRequest".to_owned(), 400),
+            "{kind:?}"
+        );
+    }
+    guarded_complete(size, ChecksumType::FullObject)
+        .await
+        .expect("as expected: completes");
+    assert_eq!(
+        read_back(&s3, bucket, "guarded").await,
+        Some(guarded.clone())
+    );
+
     // A complete racing an abort: exactly one succeeds, and the world
     // agrees with the one that did.
-    let mut object_files = vec![data];
+    let mut object_files = vec![data, guarded];
     for round in 0..3 {
         let key = format!("vs-abort-{round}");
         let (upload_id, parts, data) = two_part_upload(&s3, bucket, &key).await;

@@ -21,8 +21,8 @@
 //!
 //! `x-amz-expiration` says when the bucket's lifecycle expires the object.
 
-use miniaws_core::multipart::CompletedPart;
-use s3s::dto::{CompleteMultipartUploadInput, CompleteMultipartUploadOutput};
+use miniaws_core::multipart::{CompletedPart, ExpectedObject};
+use s3s::dto::{ChecksumType, CompleteMultipartUploadInput, CompleteMultipartUploadOutput};
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use super::convert::{StoredChecksums, etag, named_checksum};
@@ -84,16 +84,35 @@ pub(super) async fn handle(
         input.key.clone(),
         input.upload_id.clone(),
     );
+    let size = match input.mpu_object_size {
+        None => None,
+        Some(n) => Some(u64::try_from(n).map_err(|_| {
+            s3_error!(
+                InvalidArgument,
+                "x-amz-mp-object-size must be a size in bytes, not {n}"
+            )
+        })?),
+    };
+    let full_object = match input.checksum_type.as_ref().map(|t| t.as_str()) {
+        None => None,
+        Some(t) if t.eq_ignore_ascii_case(ChecksumType::FULL_OBJECT) => Some(true),
+        Some(t) if t.eq_ignore_ascii_case(ChecksumType::COMPOSITE) => Some(false),
+        Some(t) => {
+            return Err(s3_error!(
+                InvalidRequest,
+                "Value for x-amz-checksum-type header is invalid: {t} (FULL_OBJECT or COMPOSITE)"
+            ));
+        }
+    };
     let (meta, expiration) = detached(async move {
+        let expected = ExpectedObject {
+            checksum: object_checksum.as_ref(),
+            size,
+            full_object,
+        };
         multipart
-            .complete_with_checksum(
-                caller,
-                &bucket,
-                &key,
-                &upload_id,
-                &requested,
-                &condition,
-                object_checksum.as_ref(),
+            .complete_checked(
+                caller, &bucket, &key, &upload_id, &requested, &condition, &expected,
             )
             .await
     })

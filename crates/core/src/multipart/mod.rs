@@ -26,6 +26,6 @@ pub use domain::{
 pub use ports::{CompletedUpload, MultipartRepo};
 pub(crate) use service::feeding;
 pub use service::{
-    CHECKSUM_TYPE_HEADER, CompletedPart, DEFAULT_CHECKSUM, MultipartService, PartListing,
-    UploadListing, checksum_header,
+    CHECKSUM_TYPE_HEADER, CompletedPart, DEFAULT_CHECKSUM, ExpectedObject, MultipartService,
+    PartListing, UploadListing, checksum_header,
 };

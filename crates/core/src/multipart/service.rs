@@ -47,6 +47,20 @@ pub struct CompletedPart {
     pub checksum: Option<PartChecksum>,
 }
 
+/// What a completion's client says of the object it expects; each check is
+/// made when given.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ExpectedObject<'a> {
+    /// Its checksum (CompleteMultipartUpload's `x-amz-checksum-*`).
+    pub checksum: Option<&'a PartChecksum>,
+    /// Its size in bytes (`x-amz-mp-object-size`).
+    pub size: Option<u64>,
+    /// Whether its checksum is of the whole object, `FULL_OBJECT`, rather
+    /// than of its parts', `COMPOSITE` (`x-amz-checksum-type`): it must be
+    /// the upload's.
+    pub full_object: Option<bool>,
+}
+
 /// One page of an upload's parts.
 #[derive(Debug, Clone)]
 pub struct PartListing {
@@ -454,7 +468,6 @@ impl MultipartService {
     /// when it names another algorithm than the upload's (than CRC64NVME,
     /// S3's default, for an upload created without one).
     #[allow(clippy::too_many_arguments)]
-    #[tracing::instrument(skip(self, requested, condition, object_checksum), fields(owner = %caller.user_id, parts = requested.len()))]
     pub async fn complete_with_checksum(
         &self,
         caller: Caller,
@@ -465,6 +478,38 @@ impl MultipartService {
         condition: &WriteCondition,
         object_checksum: Option<&PartChecksum>,
     ) -> CoreResult<(ObjectMeta, Option<ObjectExpiry>)> {
+        let expected = ExpectedObject {
+            checksum: object_checksum,
+            ..ExpectedObject::default()
+        };
+        self.complete_checked(
+            caller, bucket, key, upload_id, requested, condition, &expected,
+        )
+        .await
+    }
+
+    /// [`complete_with_checksum`](Self::complete_with_checksum), checking
+    /// also what else the client says of the object it expects
+    /// ([`ExpectedObject`]): guards a client sets to make a wrong assembly
+    /// fail rather than commit.
+    ///
+    /// # Errors
+    /// As [`complete_with_checksum`](Self::complete_with_checksum);
+    /// `InvalidRequest` when the size or the checksum type differs (nothing
+    /// is committed, the upload stays).
+    #[allow(clippy::too_many_arguments)]
+    #[tracing::instrument(skip(self, requested, condition, expected), fields(owner = %caller.user_id, parts = requested.len()))]
+    pub async fn complete_checked(
+        &self,
+        caller: Caller,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        requested: &[CompletedPart],
+        condition: &WriteCondition,
+        expected: &ExpectedObject<'_>,
+    ) -> CoreResult<(ObjectMeta, Option<ObjectExpiry>)> {
+        let object_checksum = expected.checksum;
         let (upload, found) = match self
             .upload_and_bucket(caller, bucket, key, upload_id, S3Action::PutObject)
             .await
@@ -488,6 +533,19 @@ impl MultipartService {
             )));
         }
         let full_object = upload.full_object_checksum();
+        // An upload created without an algorithm gets S3's default, a
+        // FULL_OBJECT CRC64NVME.
+        let full = full_object || upload.checksum_algorithm.is_none();
+        if let Some(wanted) = expected.full_object
+            && wanted != full
+        {
+            let name = |full: bool| if full { "FULL_OBJECT" } else { "COMPOSITE" };
+            return Err(CoreError::InvalidRequest(format!(
+                "The upload was created with the checksum type {}, not the {} this request names",
+                name(full),
+                name(wanted)
+            )));
+        }
         // Whether the object is a new version of its own (versioning
         // Enabled) or the `null` one, and whether its answer names it: one
         // more lookup of the bucket, for a completion only.
@@ -533,6 +591,14 @@ impl MultipartService {
                     .await;
             }
         };
+        if let Some(size) = expected.size
+            && size != size_bytes
+        {
+            self.discard(blob_id).await;
+            return Err(CoreError::InvalidRequest(format!(
+                "The object assembled from these parts has {size_bytes} bytes, not the {size} the request's x-amz-mp-object-size names"
+            )));
+        }
         let lock = crate::storage::ObjectLock::take_from_headers(&mut headers);
         let commit = CommitObject {
             bucket: upload.bucket.as_str().to_owned(),
