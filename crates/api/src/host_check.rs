@@ -92,6 +92,15 @@ pub fn restrict(router: Router, hosts: AllowedHosts) -> Router {
 }
 
 async fn check(State(hosts): State<Arc<AllowedHosts>>, req: Request, next: Next) -> Response {
+    // The framing first: with two Host headers, which one to check?
+    if let Some((status, message)) = crate::framing::problem(&req) {
+        let kind = if status == StatusCode::NOT_IMPLEMENTED {
+            "NOT_IMPLEMENTED"
+        } else {
+            "INVALID_INPUT"
+        };
+        return crate::error::ApiError::new(status, kind, message).into_response();
+    }
     // On every request of the native API: the allowed path borrows the
     // header and allocates nothing. HTTP/1.0 clients may send no Host; a
     // browser always does.

@@ -15,6 +15,7 @@ mod detached;
 pub mod ec2;
 pub mod error;
 mod expect_continue;
+pub mod framing;
 pub mod health;
 pub mod host_check;
 pub mod identity;

@@ -2275,3 +2275,50 @@ async fn an_unreadable_ec2_form_body_is_400_not_413() {
         "{answer}"
     );
 }
+
+/// HTTP/1.1's framing rules hyper leaves to the server, on both listeners:
+/// a transfer coding other than chunked is 501 (its bytes would be stored
+/// still coded), and two Host headers, or none in HTTP/1.1, are 400.
+#[tokio::test]
+async fn requests_that_break_http_framing_are_refused() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Some(server) = TestServer::start(Backend::Sqlite).await else {
+        return;
+    };
+    let (_, key) = server.user("framer").await;
+    let aws = server.aws.expect("the AWS endpoint");
+    let send = |addr: SocketAddr, raw: String| async move {
+        let mut conn = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        conn.write_all(raw.as_bytes()).await.expect("sent");
+        let mut answer = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(20), conn.read_to_end(&mut answer))
+            .await
+            .expect("answered");
+        String::from_utf8_lossy(&answer).into_owned()
+    };
+    let k = &key.key;
+    for (addr, path) in [(server.native, "/storage/framing/k"), (aws, "/framing/k")] {
+        let coded = send(
+            addr,
+            format!("PUT {path} HTTP/1.1\r\nHost: localhost\r\nX-API-Key: {k}\r\nConnection: close\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"),
+        )
+        .await;
+        assert!(coded.starts_with("HTTP/1.1 501"), "{addr}: {coded}");
+        let two_hosts = send(
+            addr,
+            "GET /health HTTP/1.1\r\nHost: localhost\r\nHost: evil.example\r\nConnection: close\r\n\r\n"
+                .to_owned(),
+        )
+        .await;
+        assert!(two_hosts.starts_with("HTTP/1.1 400"), "{addr}: {two_hosts}");
+        let no_host = send(
+            addr,
+            "GET /health HTTP/1.1\r\nConnection: close\r\n\r\n".to_owned(),
+        )
+        .await;
+        assert!(no_host.starts_with("HTTP/1.1 400"), "{addr}: {no_host}");
+    }
+    // Nothing was stored from the coded body.
+    let client = server.client().with_api_key(key.key.clone());
+    assert!(client.list_buckets().await.expect("lists").is_empty());
+}

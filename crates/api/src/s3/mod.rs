@@ -817,6 +817,15 @@ pub fn aws_router(state: AppState) -> Router {
         let service = service.clone();
         let state = state.clone();
         async move {
+            if let Some((status, message)) = crate::framing::problem(&req) {
+                let code = if status == StatusCode::NOT_IMPLEMENTED {
+                    S3ErrorCode::NotImplemented
+                } else {
+                    S3ErrorCode::InvalidRequest
+                };
+                let refusal = S3Error::with_message(code, message);
+                return wire::answer(req, |_| async { Err(refusal) }).await;
+            }
             // The credential scope, read once for the decisions below.
             let scope = CredentialScope::of(req.headers(), req.uri().query());
             let signed_for = scope.as_ref().and_then(CredentialScope::header_service);
