@@ -1264,25 +1264,7 @@ async fn a_second_server_on_the_same_data_directory_stops_first() {
         .join("00")
         .join("00112233445566778899aabbccddeeff");
     std::fs::write(&stray, "an upload in flight, as far as a sweep can tell").expect("written");
-    let data = objects_dir(&server)
-        .parent()
-        .expect("the data directory")
-        .to_owned();
-    let run = tokio::process::Command::new(miniaws_testkit::miniaws_bin())
-        .args(["--listen", "127.0.0.1:0", "--aws-listen", "127.0.0.1:0"])
-        .arg("--data-dir")
-        .arg(&data)
-        .arg("--database-url")
-        .arg(server.database_url())
-        .env("MINIAWS_LOG_FORMAT", "pretty")
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(Duration::from_secs(30), run)
-        .await
-        .expect("it stops at once")
-        .expect("miniaws runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{stderr}");
+    let stderr = refused_start(&server, server.database_url()).await;
     assert!(
         stderr.contains("is in use by another process")
             && stderr.contains(&format!("pid {}", server.pid().expect("running"))),
@@ -1312,28 +1294,8 @@ async fn a_data_directory_on_another_database_is_left_alone() {
     let files_before = blobs(&server).len();
     assert_eq!(files_before, 1);
     let elsewhere = tempfile::tempdir().expect("temp dir");
-    let data = objects_dir(&server)
-        .parent()
-        .expect("the data directory")
-        .to_owned();
-    let run = tokio::process::Command::new(miniaws_testkit::miniaws_bin())
-        .args(["--listen", "127.0.0.1:0", "--aws-listen", "127.0.0.1:0"])
-        .arg("--data-dir")
-        .arg(&data)
-        .arg("--database-url")
-        .arg(format!(
-            "sqlite://{}",
-            elsewhere.path().join("empty.db").display()
-        ))
-        .env("MINIAWS_LOG_FORMAT", "pretty")
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(Duration::from_secs(30), run)
-        .await
-        .expect("it stops at once")
-        .expect("miniaws runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{stderr}");
+    let empty = format!("sqlite://{}", elsewhere.path().join("empty.db").display());
+    let stderr = refused_start(&server, &empty).await;
     assert!(
         stderr.contains("holds the objects of another database") && stderr.contains("empty.db"),
         "{stderr}"
@@ -1343,4 +1305,29 @@ async fn a_data_directory_on_another_database_is_left_alone() {
     let alice = server.client().with_api_key(alice_key.key.clone());
     let (_, size) = download_md5(&alice, "kept", "a.txt").await;
     assert_eq!(size, 5);
+}
+
+/// Starts another `miniaws` on `server`'s data directory with the database
+/// `database_url`, which must stop at once with an error; its stderr.
+async fn refused_start(server: &TestServer, database_url: &str) -> String {
+    let data = objects_dir(server)
+        .parent()
+        .expect("the data directory")
+        .to_owned();
+    let run = tokio::process::Command::new(miniaws_testkit::miniaws_bin())
+        .args(["--listen", "127.0.0.1:0", "--aws-listen", "127.0.0.1:0"])
+        .arg("--data-dir")
+        .arg(&data)
+        .arg("--database-url")
+        .arg(database_url)
+        .env("MINIAWS_LOG_FORMAT", "pretty")
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .expect("it stops at once")
+        .expect("miniaws runs");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "{stderr}");
+    stderr
 }

@@ -133,6 +133,23 @@ impl Algorithm {
             .find(|a| a.header()["x-amz-checksum-".len()..].eq_ignore_ascii_case(name.trim()))
     }
 
+    /// The algorithm a request's `x-amz-checksum-algorithm` names, if any.
+    ///
+    /// # Errors
+    /// `InvalidArgument` naming a name that is no algorithm.
+    pub fn requested(name: Option<&s3s::dto::ChecksumAlgorithm>) -> s3s::S3Result<Option<Self>> {
+        name.map(|name| {
+            Self::from_name(name.as_str()).ok_or_else(|| {
+                s3s::s3_error!(
+                    InvalidArgument,
+                    "unsupported checksum algorithm {}",
+                    name.as_str()
+                )
+            })
+        })
+        .transpose()
+    }
+
     fn hasher(self) -> ChecksumHasher {
         let mut h = ChecksumHasher::default();
         match self {

@@ -120,16 +120,7 @@ pub(super) async fn handle(
     } else {
         MetadataDirective::CopyChanging([(STORAGE_CLASS.to_owned(), class)].into_iter().collect())
     };
-    let checksum = match input.checksum_algorithm.as_ref() {
-        None => None,
-        Some(name) => Some(Algorithm::from_name(name.as_str()).ok_or_else(|| {
-            s3_error!(
-                InvalidArgument,
-                "unsupported checksum algorithm {}",
-                name.as_str()
-            )
-        })?),
-    };
+    let checksum = Algorithm::requested(input.checksum_algorithm.as_ref())?;
     let conditions = conditions(
         input.copy_source_if_match,
         input.copy_source_if_none_match,

@@ -35,16 +35,7 @@ pub(super) async fn handle(
     )?;
     let acl = acl_headers!(input, grant_read, grant_read_acp, grant_write_acp);
     check_write_acl(s3.storage(), caller, &input.bucket, &input.key, &acl).await?;
-    let algorithm = match input.checksum_algorithm.as_ref() {
-        None => None,
-        Some(name) => Some(Algorithm::from_name(name.as_str()).ok_or_else(|| {
-            s3_error!(
-                InvalidArgument,
-                "unsupported checksum algorithm {}",
-                name.as_str()
-            )
-        })?),
-    };
+    let algorithm = Algorithm::requested(input.checksum_algorithm.as_ref())?;
     let full_object = match input.checksum_type.as_ref().map(|t| t.as_str()) {
         None => algorithm == Some(Algorithm::Crc64Nvme),
         Some(t) if t.eq_ignore_ascii_case(ChecksumType::FULL_OBJECT) => true,
