@@ -178,6 +178,9 @@ pub enum CoreError {
         version_id: String,
         /// Whether the request named it by its version id.
         by_version: bool,
+        /// When the delete happened, where the answer says it (S3's
+        /// `Last-Modified` on a read of the marker).
+        last_modified: Option<time::OffsetDateTime>,
     },
     /// A `Range` selects no byte of the object.
     #[error("the requested range is not satisfiable: the object has {size_bytes} bytes")]

@@ -1709,6 +1709,31 @@ async fn versioned_basics(s3: &Client, bucket: &str) {
         .await
         .expect_err("a delete marker has no body");
     assert_eq!(code_of(&err), ("MethodNotAllowed".into(), 405));
+    // The answer says when the delete happened, and the one method the
+    // marker's version allows, as S3 does.
+    let headers = err.raw_response().expect("response").headers();
+    assert_eq!(headers.get("x-amz-delete-marker"), Some("true"));
+    assert_eq!(headers.get("allow"), Some("DELETE"));
+    let when = headers.get("last-modified").expect("Last-Modified");
+    let when = aws_sdk_s3::primitives::DateTime::from_str(
+        when,
+        aws_sdk_s3::primitives::DateTimeFormat::HttpDate,
+    )
+    .expect("an HTTP date");
+    let listed = s3
+        .list_object_versions()
+        .bucket(bucket)
+        .prefix("k")
+        .send()
+        .await
+        .expect("ListObjectVersions");
+    let deleted = listed
+        .delete_markers()
+        .iter()
+        .find(|m| m.version_id() == Some(marker.as_str()))
+        .and_then(|m| m.last_modified())
+        .expect("the marker is listed");
+    assert_eq!(when.secs(), deleted.secs());
     // A copy may not name a delete marker as its source (S3: 400
     // InvalidRequest); copying the key whose latest is one is NoSuchKey.
     let err = s3

@@ -194,14 +194,31 @@ fn object_error(err: CoreError) -> S3Error {
         _ => None,
     };
     let marker = match &err {
-        CoreError::DeleteMarker { version_id, .. } => HeaderValue::from_str(version_id).ok(),
+        CoreError::DeleteMarker {
+            version_id,
+            by_version,
+            last_modified,
+            ..
+        } => HeaderValue::from_str(version_id)
+            .ok()
+            .map(|v| (v, *by_version, *last_modified)),
         _ => None,
     };
     let mut e = s3_error(err);
-    if let Some(version_id) = marker {
+    if let Some((version_id, by_version, last_modified)) = marker {
         let mut headers = HeaderMap::new();
         headers.insert("x-amz-delete-marker", HeaderValue::from_static("true"));
         headers.insert("x-amz-version-id", version_id);
+        // When the delete happened, as S3 says it on a read of the marker;
+        // and, for the 405, the one method a marker's version allows.
+        if let Some(v) =
+            last_modified.and_then(|t| HeaderValue::from_str(&crate::storage::http_date(t)).ok())
+        {
+            headers.insert(http::header::LAST_MODIFIED, v);
+        }
+        if by_version {
+            headers.insert(http::header::ALLOW, HeaderValue::from_static("DELETE"));
+        }
         e.set_headers(headers);
     }
     if let Some(size) = size

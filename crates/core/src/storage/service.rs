@@ -1451,6 +1451,7 @@ impl StorageService {
                 key: key.as_str().to_owned(),
                 version_id: marker.version_id().to_string(),
                 by_version: false,
+                last_modified: Some(marker.last_modified),
             }),
             None => Ok(()),
         }
@@ -2078,6 +2079,7 @@ impl StorageService {
                     key: key.as_str().to_owned(),
                     version_id: version.to_string(),
                     by_version: true,
+                    last_modified: None,
                 }),
                 VersionTags::Missing => Err(self.missing_version(&name, &key, version).await?),
             };

@@ -251,6 +251,7 @@ impl StorageService {
                 key: key.to_owned(),
                 version_id: version.to_string(),
                 by_version: true,
+                last_modified: None,
             }),
             VersionLock::Missing => Err(self.missing_version(name, &object_key, version).await?),
         }

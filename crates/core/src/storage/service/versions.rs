@@ -481,6 +481,7 @@ impl StorageService {
                 key: key.as_str().to_owned(),
                 version_id: marker.version_id().to_string(),
                 by_version: true,
+                last_modified: Some(marker.last_modified),
             }),
             None if !may_list => Err(denied()),
             None => Err(self.missing_version(&name, &key, version).await?),
@@ -523,6 +524,7 @@ impl StorageService {
                 key: key.as_str().to_owned(),
                 version_id: marker.version_id().to_string(),
                 by_version: true,
+                last_modified: Some(marker.last_modified),
             }),
             None => Err(self.missing_version(&bucket.name, &key, version).await?),
         }
