@@ -642,3 +642,58 @@ async fn a_multipart_completion_needs_room_for_its_copy_not_the_reserve() {
     assert_eq!(temporaries(&server), 0);
     assert_eq!(blob_files(&server), 1, "the parts' blobs are gone");
 }
+
+/// One upload of undeclared size (chunked) larger than the room above the
+/// reserve is refused once it eats into the reserve, not when the disk is
+/// full: what is left is enough to record deletes.
+#[tokio::test]
+async fn a_chunked_upload_does_not_eat_the_reserve() {
+    let Some((OnTmpfs { server, fs }, client, _)) =
+        bucket_on_tmpfs("48m", &["--min-free-space", "8MiB"], "chunked").await
+    else {
+        return;
+    };
+    // 64 MiB offered, in 1 MiB chunks, without a length.
+    let chunks = futures::stream::iter(
+        (0..64).map(|_| Ok::<_, std::io::Error>(bytes::Bytes::from(vec![9u8; 1 << 20]))),
+    );
+    let refused = client
+        .put_object_stream("chunked", "big", chunks, None, None)
+        .await;
+    let (status, kind, message) = refusal(refused);
+    assert_eq!(
+        (status, kind.as_str()),
+        (507, "INSUFFICIENT_STORAGE"),
+        "{message}"
+    );
+    assert!(message.contains("during this upload"), "{message}");
+    assert_eq!(temporaries(&server), 0, "the partial upload is gone");
+    let free = nix_free_bytes(fs.path());
+    assert!(
+        free >= 6 << 20,
+        "the reserve is (almost all) left: {free} bytes free"
+    );
+    // And the disk still takes the records of deletes (and small writes).
+    client
+        .put_object("chunked", "small", "fits", None)
+        .await
+        .expect("a small write fits");
+    client
+        .delete_object("chunked", "small")
+        .await
+        .expect("deleted");
+}
+
+/// Free bytes for an unprivileged writer on the file system of `path`.
+fn nix_free_bytes(path: &std::path::Path) -> u64 {
+    let out = std::process::Command::new("df")
+        .args(["--output=avail", "-B1"])
+        .arg(path)
+        .output()
+        .expect("df runs");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .nth(1)
+        .and_then(|l| l.trim().parse().ok())
+        .expect("a number")
+}

@@ -445,6 +445,43 @@ impl StorageService {
         ))
     }
 
+    /// `body`, ended with `InsufficientStorage` once the disk's free space
+    /// falls below [`Self::min_free_bytes`] while it streams: the admission
+    /// check ([`Self::check_room`]) knows nothing of a body of undeclared
+    /// size, nor of the writes admitted beside it, and either could
+    /// otherwise use up the reserve that lets deletes be recorded. Checked
+    /// every quarter of the reserve (1 to 16 MiB), a `statfs` each.
+    fn guarding_reserve(&self, body: ByteStream) -> ByteStream {
+        const MIB: u64 = 1024 * 1024;
+        let keep = self.min_free_bytes;
+        if keep == 0 {
+            return body;
+        }
+        let every = (keep / 4).clamp(MIB, 16 * MIB);
+        let blobs = self.blobs.clone();
+        let mut since_check = 0u64;
+        Box::pin(futures::StreamExt::map(body, move |chunk| {
+            let chunk = chunk?;
+            since_check += chunk.len() as u64;
+            if since_check >= every {
+                since_check = 0;
+                if let Some(free) = blobs.free_bytes()
+                    && free < keep
+                {
+                    return Err(crate::storage::body_error(CoreError::insufficient_storage(
+                        crate::error::Dependency::Storage,
+                        format!(
+                            "the server's data directory ran short of space during this upload: {} free, and the server keeps {} free (--min-free-space) so that deletes can still be recorded; delete objects or free space, nothing was stored",
+                            human_bytes(free),
+                            human_bytes(keep)
+                        ),
+                    )));
+                }
+            }
+            Ok(chunk)
+        }))
+    }
+
     /// The group committer of object writes, to be spawned once on the
     /// runtime (`None` once taken). While it runs, writes that queue during
     /// a commit share the next transaction; without it, each write commits
@@ -1124,6 +1161,7 @@ impl StorageService {
             return Err(self.too_large());
         }
         self.check_room(content_length.unwrap_or(0))?;
+        let body = self.guarding_reserve(body);
         let blob_id = BlobId::new();
         let written = self
             .blobs

@@ -112,6 +112,44 @@ async fn put_then_get_round_trips_with_md5_etag_and_guessed_type() {
     assert_eq!(buckets[0].owner, f.alice.user_id);
 }
 
+/// A body of undeclared size is admitted while the reserve is intact, and
+/// refused (nothing stored) once the disk's free space falls below it as
+/// the body streams: the admission check alone let one chunked upload use
+/// up the whole reserve.
+#[tokio::test]
+async fn a_body_that_eats_into_the_reserve_while_it_streams_is_refused() {
+    const MIB: usize = 1024 * 1024;
+    let mut f = fixture();
+    f.svc = StorageService::new(f.repo.clone(), f.blobs.clone(), 64 * MIB as u64)
+        .with_min_free_bytes(4 * MIB as u64);
+    f.svc
+        .put_object(f.alice, put("b-stream", "first", b"x"))
+        .await
+        .unwrap();
+    *f.blobs.free.lock().unwrap() = Some(100 * MIB as u64);
+    let blobs = f.blobs.clone();
+    // The disk fills while the body streams (others write beside it).
+    let chunks = stream::iter((0..4).map(move |i| {
+        if i == 1 {
+            *blobs.free.lock().unwrap() = Some(3 * MIB as u64);
+        }
+        Ok(Bytes::from(vec![7u8; MIB]))
+    }));
+    let before = f.blobs.ids();
+    let mut undeclared = put("b-stream", "streamed", b"");
+    undeclared.body = chunks.boxed();
+    undeclared.content_length = None;
+    let err = f.svc.put_object(f.alice, undeclared).await.unwrap_err();
+    let CoreError::InsufficientStorage { message, .. } = &err else {
+        panic!("expected InsufficientStorage, got {err:?}");
+    };
+    assert!(
+        message.contains("during this upload") && message.contains("3.0 MiB free"),
+        "{message}"
+    );
+    assert_eq!(f.blobs.ids(), before, "nothing stored");
+}
+
 #[tokio::test]
 async fn writes_that_would_eat_the_free_space_reserve_are_refused_before_the_body() {
     let mut f = fixture();
