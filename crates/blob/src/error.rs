@@ -107,6 +107,15 @@ impl From<BlobError> for CoreError {
                 ),
             );
         }
+        // EMFILE / ENFILE: too many connections or files open at once. It
+        // passes once fewer are (503, retry), and names no path.
+        if matches!(err.io().and_then(io::Error::raw_os_error), Some(23 | 24)) {
+            tracing::warn!(error = %err, "the object store cannot open a file: out of file descriptors");
+            return CoreError::unavailable(
+                Dependency::Storage,
+                "the server has run out of file descriptors (too many connections or files open at once); retry once fewer are open",
+            );
+        }
         if kind == Some(io::ErrorKind::ReadOnlyFilesystem) {
             return CoreError::unavailable(
                 Dependency::Storage,
@@ -125,6 +134,19 @@ mod tests {
         BlobError::Write {
             path: PathBuf::from("/srv/miniaws/objects/tmp/abc.tmp"),
             source: io::Error::from_raw_os_error(kind_errno),
+        }
+    }
+
+    #[test]
+    fn out_of_descriptors_is_unavailable_without_the_path() {
+        // EMFILE and ENFILE on Linux.
+        for errno in [24, 23] {
+            let err = CoreError::from(write_error(errno));
+            let CoreError::Unavailable { message, .. } = &err else {
+                panic!("errno {errno}: expected Unavailable, got {err:?}");
+            };
+            assert!(message.contains("file descriptors"), "{message}");
+            assert!(!message.contains("/srv"), "{message}");
         }
     }
 

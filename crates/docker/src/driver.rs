@@ -191,11 +191,12 @@ impl DockerComputeDriver {
     }
 
     fn unreachable(&self, detail: impl std::fmt::Display) -> CoreError {
+        let detail = detail.to_string();
+        let advice = unreachable_advice(&detail);
         CoreError::unavailable(
             Dependency::Docker,
             format!(
-                "the Docker daemon at {} is unreachable ({detail}); compute needs Docker: \
-                 start it or point DOCKER_HOST at it",
+                "the Docker daemon at {} is unreachable ({detail}); {advice}",
                 self.conn.host()
             ),
         )
@@ -1105,9 +1106,30 @@ where
     s.boxed()
 }
 
+/// What to do about a Docker daemon that could not be reached, by what the
+/// connection said: out of file descriptors (EMFILE), the server is short,
+/// not Docker, which "start it" would send the operator looking at.
+fn unreachable_advice(detail: &str) -> &'static str {
+    if detail.contains("Too many open files") {
+        "the server has run out of file descriptors (too many connections at once); \
+         retry once fewer are open"
+    } else {
+        "compute needs Docker: start it or point DOCKER_HOST at it"
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn out_of_descriptors_is_not_blamed_on_docker() {
+        assert!(
+            unreachable_advice("error trying to connect: Too many open files (os error 24)")
+                .contains("file descriptors")
+        );
+        assert!(unreachable_advice("connection refused").contains("start it"));
+    }
     use bollard::models::{ContainerCpuStats, ContainerCpuUsage};
 
     #[test]
