@@ -38,10 +38,28 @@ fn main() -> ExitCode {
     match runtime.block_on(run(config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!("{e:#}");
+            tracing::error!("{}", one_line(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// `err` and its causes on one line, each said once: the database errors
+/// put their cause in their own message, and sqlx's errors repeat theirs,
+/// so `{:#}` said the same thing up to four times.
+fn one_line(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 /// Raises the soft limit on open files to the hard one, as Go servers
@@ -124,4 +142,32 @@ async fn migrate(db: &Database, action: &MigrateAction) -> anyhow::Result<()> {
     }
     db.close().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_line_says_each_cause_once() {
+        /// An error that says its cause in its own message, as DbError does.
+        #[derive(Debug)]
+        struct Outer(std::io::Error);
+        impl std::fmt::Display for Outer {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "invalid database URL: {}", self.0)
+            }
+        }
+        impl std::error::Error for Outer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let err = anyhow::Error::new(Outer(std::io::Error::other("unknown value \"bogus\"")))
+            .context("start-up failed");
+        assert_eq!(
+            one_line(&err),
+            "start-up failed: invalid database URL: unknown value \"bogus\""
+        );
+    }
 }
