@@ -25,6 +25,11 @@ const S3S_DEFAULT: &str = "s3s=off";
 /// the secrets users pass to their instances.
 const BOLLARD_CAP: &str = "bollard=info";
 
+/// Postgres's notices, unless the filter names sqlx: warnings and up. At
+/// info every start logged sqlx's migrator's "relation _sqlx_migrations
+/// already exists, skipping", which says nothing.
+const PG_NOTICES: &str = "sqlx::postgres::notice=warn";
+
 /// Installs the global subscriber; keep the returned guard until the process
 /// ends (dropping it writes out what is still waiting).
 ///
@@ -119,9 +124,15 @@ fn with_library_caps(filter: &str) -> EnvFilter {
         }
     };
     let directive = if named { S3S_CAP } else { S3S_DEFAULT };
-    parsed
+    let filter_names_sqlx = filter.contains("sqlx");
+    let parsed = parsed
         .add_directive(directive.parse().expect("a valid directive"))
-        .add_directive(BOLLARD_CAP.parse().expect("a valid directive"))
+        .add_directive(BOLLARD_CAP.parse().expect("a valid directive"));
+    if filter_names_sqlx {
+        parsed
+    } else {
+        parsed.add_directive(PG_NOTICES.parse().expect("a valid directive"))
+    }
 }
 
 #[cfg(test)]

@@ -146,3 +146,23 @@ async fn json_log_lines_keep_their_message_and_reason_apart() {
     }
     assert_eq!(seen, ["request rejected", "S3 request rejected"], "{log}");
 }
+
+/// A start on a migrated Postgres database logs no sqlx migrator notice
+/// ("relation _sqlx_migrations already exists, skipping": Postgres's
+/// notices are at warn unless the filter names sqlx).
+#[tokio::test]
+async fn a_restart_on_postgres_logs_no_migrator_notice() {
+    let Some(mut server) =
+        miniaws_testkit::TestServer::start(miniaws_testkit::Backend::Postgres).await
+    else {
+        return;
+    };
+    server.restart().await;
+    server.stop().await;
+    let log = server.log();
+    assert!(
+        log.contains("migrations applied"),
+        "the first start's line: {log}"
+    );
+    assert!(!log.contains("already exists, skipping"), "{log}");
+}
