@@ -254,6 +254,17 @@ async fn clients_work(backend: Backend) {
     std::fs::write(site.join("index.html"), b"<h1>hi</h1>").expect("write");
     std::fs::write(site.join("css/main.css"), b"body{}").expect("write");
     std::fs::write(site.join("empty.txt"), b"").expect("write");
+    // Edited a while before the sync, as files are: S3 keeps an object's
+    // time in whole seconds, so a file changed in the very second of its
+    // upload looks newer than its copy to `aws s3 sync` (on S3 too).
+    let a_minute_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    for name in ["index.html", "css/main.css", "empty.txt"] {
+        std::fs::File::options()
+            .write(true)
+            .open(site.join(name))
+            .and_then(|f| f.set_modified(a_minute_ago))
+            .expect("mtime set");
+    }
     clients
         .aws(
             &cli,
