@@ -1100,8 +1100,7 @@ impl StorageService {
         }
         if create_bucket {
             // Before the bucket is made: a write refused for want of space
-            // must not leave a new empty bucket behind (the blob write
-            // checks again, for the other writers).
+            // must not leave a new empty bucket behind.
             self.check_room(content_length.unwrap_or(0))?;
         }
         let allowed = async {
@@ -1119,7 +1118,15 @@ impl StorageService {
             self.check_write(caller, bucket, key, condition).await?;
             Ok(target)
         };
-        let write = self.write_verified_blob(body, content_length, expected_md5);
+        // The size was checked above; the room too, when a bucket may be
+        // made (else here, as the write starts, as before).
+        let write = async {
+            if !create_bucket {
+                self.check_room(content_length.unwrap_or(0))?;
+            }
+            self.write_admitted_blob(body, content_length, expected_md5)
+                .await
+        };
         if *condition != WriteCondition::Always
             || action != S3Action::PutObject
             || content_length.is_none_or(|len| len > OVERLAPPED_CHECK_MAX_BYTES)
@@ -1161,6 +1168,18 @@ impl StorageService {
             return Err(self.too_large());
         }
         self.check_room(content_length.unwrap_or(0))?;
+        self.write_admitted_blob(body, content_length, expected_md5)
+            .await
+    }
+
+    /// [`Self::write_verified_blob`] once its admission (size, room) has
+    /// been checked.
+    async fn write_admitted_blob(
+        &self,
+        body: ByteStream,
+        content_length: Option<u64>,
+        expected_md5: Option<[u8; 16]>,
+    ) -> CoreResult<(BlobId, WrittenBlob)> {
         let body = self.guarding_reserve(body);
         let blob_id = BlobId::new();
         let written = self
