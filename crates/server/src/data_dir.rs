@@ -27,7 +27,7 @@ const OURS: &[&str] = &[
 ];
 
 /// The file naming the database this data directory's objects belong to
-/// (see [`check_database`]).
+/// (see [`check_recorded`]).
 const DATABASE_ID: &str = "database-id";
 
 /// The id of the database `dir`'s objects belong to, if it names one.
@@ -43,7 +43,8 @@ pub fn recorded_database(dir: &Path) -> anyhow::Result<Option<String>> {
     }
 }
 
-/// Checks that `dir`'s objects belong to the database whose id is
+/// Checks, given `recorded` (what [`recorded_database`] read), that
+/// `dir`'s objects belong to the database whose id is
 /// `database_id` (see `Database::database_id`), recording it when the
 /// directory names none yet (a new one, or one from before the check).
 ///
@@ -56,27 +57,31 @@ pub fn recorded_database(dir: &Path) -> anyhow::Result<Option<String>> {
 /// # Errors
 /// When the directory names another database (naming both, and `url`,
 /// redacted); when the file cannot be read or written.
-pub fn check_database(dir: &Path, database_id: &str, url: &str) -> anyhow::Result<()> {
+pub fn check_recorded(
+    dir: &Path,
+    recorded: Option<&str>,
+    database_id: &str,
+    url: &str,
+) -> anyhow::Result<()> {
     let path = dir.join(DATABASE_ID);
-    match std::fs::read_to_string(&path) {
-        Ok(text) if text.trim() == database_id => Ok(()),
-        Ok(text) => anyhow::bail!(
+    match recorded {
+        Some(text) if text == database_id => Ok(()),
+        Some(text) => anyhow::bail!(
             "the data directory {} holds the objects of another database (id {}) than {url} (id {database_id}): \
              nothing was touched. Start with that database's --database-url, or give this database a --data-dir \
              of its own. (Removing {} makes this database the directory's, and its start-up sweep then removes \
              every object file this database does not know.)",
             dir.display(),
-            text.trim(),
+            text,
             path.display()
         ),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        None => {
             // Written aside and renamed: a crash leaves it whole or absent.
             let temp = dir.join(format!("{DATABASE_ID}.tmp"));
             std::fs::write(&temp, format!("{database_id}\n"))
                 .and_then(|()| std::fs::rename(&temp, &path))
                 .with_context(|| format!("cannot write {}", path.display()))
         }
-        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
     }
 }
 
@@ -251,12 +256,17 @@ mod tests {
         assert_eq!(mode(&dir), 0o700);
     }
 
+    /// The check as `serve` makes it: the record read, then compared.
+    fn check(dir: &Path, database_id: &str, url: &str) -> anyhow::Result<()> {
+        check_recorded(dir, recorded_database(dir)?.as_deref(), database_id, url)
+    }
+
     #[test]
     fn a_data_directory_keeps_to_its_database() {
         let dir = tempfile::tempdir().unwrap();
-        check_database(dir.path(), "db-one", "sqlite:one").expect("recorded");
-        check_database(dir.path(), "db-one", "sqlite:one").expect("the same");
-        let err = check_database(dir.path(), "db-two", "sqlite:two")
+        check(dir.path(), "db-one", "sqlite:one").expect("recorded");
+        check(dir.path(), "db-one", "sqlite:one").expect("the same");
+        let err = check(dir.path(), "db-two", "sqlite:two")
             .expect_err("another database")
             .to_string();
         assert!(

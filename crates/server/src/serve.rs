@@ -31,20 +31,19 @@ pub async fn serve(config: &Config, db: Database, secrets_key: &SecretsKey) -> a
     }
     // Before anything reads or sweeps the objects: they must be this
     // database's.
-    let database_id = match (
-        db.recorded_database_id().await?,
-        crate::data_dir::recorded_database(&config.data_dir)?,
-    ) {
+    let recorded = crate::data_dir::recorded_database(&config.data_dir)?;
+    let database_id = match (db.recorded_database_id().await?, &recorded) {
         (Some(id), _) => id,
         // A database in use without an id: a `migrate down` past 0025 took
         // it. It takes back the one its data directory recorded; a new
         // (or mistaken) empty database gets one of its own, which the
         // check then finds is not the directory's.
-        (None, Some(recorded)) if db.holds_buckets().await? => db.database_id_or(&recorded).await?,
+        (None, Some(recorded)) if db.holds_buckets().await? => db.database_id_or(recorded).await?,
         (None, _) => db.database_id().await?,
     };
-    crate::data_dir::check_database(
+    crate::data_dir::check_recorded(
         &config.data_dir,
+        recorded.as_deref(),
         &database_id,
         &redact_url(&config.effective_database_url()),
     )?;
