@@ -84,10 +84,7 @@ async fn compute_commands_against_real_docker() {
     };
     let env = Env::start().await;
     env.sign_up("alice");
-    let owner = env.json(&["auth", "whoami"])["user"]["id"]
-        .as_str()
-        .expect("user id")
-        .to_owned();
+    let owner = user_id(&env);
     let _cleanup = Containers { owner };
 
     // The seed's command, exactly as written: nginx:alpine is not on this
@@ -536,6 +533,15 @@ async fn compute_commands_against_real_docker() {
     }
 }
 
+/// The id of the user whose key `env`'s profile holds (the containers'
+/// `miniaws.owner` label).
+fn user_id(env: &Env) -> String {
+    env.json(&["auth", "whoami"])["user"]["id"]
+        .as_str()
+        .expect("user id")
+        .to_owned()
+}
+
 /// How many containers of `owner` Docker has, in any state.
 fn containers_of(owner: &str) -> usize {
     let out = std::process::Command::new("docker")
@@ -622,10 +628,7 @@ async fn a_launch_outlives_a_server_restart_under_it() {
     };
     let mut env = Env::start().await;
     env.sign_up("alice");
-    let owner = env.json(&["auth", "whoami"])["user"]["id"]
-        .as_str()
-        .expect("user id")
-        .to_owned();
+    let owner = user_id(&env);
     let _cleanup = Containers {
         owner: owner.clone(),
     };
@@ -694,10 +697,7 @@ async fn a_followed_log_cut_by_a_shutdown_is_an_error() {
     };
     let mut env = Env::start().await;
     env.sign_up("alice");
-    let owner = env.json(&["auth", "whoami"])["user"]["id"]
-        .as_str()
-        .expect("user id")
-        .to_owned();
+    let owner = user_id(&env);
     let _cleanup = Containers { owner };
     env.ok(&[
         "compute",
