@@ -188,6 +188,11 @@ pub(crate) fn public_message(err: &CoreError) -> String {
         }
         CoreError::Unavailable {
             dependency: Dependency::Database,
+            public: Some(public),
+            ..
+        } => (*public).to_owned(),
+        CoreError::Unavailable {
+            dependency: Dependency::Database,
             ..
         } => "the database is unavailable; retry shortly (the server log has details)".into(),
         CoreError::DeleteMarker {

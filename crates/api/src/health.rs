@@ -19,19 +19,21 @@ fn word(status: &ProbeStatus) -> &'static str {
     match status {
         ProbeStatus::Up => "CONNECTED",
         ProbeStatus::Down(_) => "DISCONNECTED",
+        ProbeStatus::ReadOnly(_) => "READ_ONLY",
         ProbeStatus::Disabled => "DISABLED",
     }
 }
 
 /// Checks the database and Docker concurrently. 503 when the database is
-/// down (nothing works without it); Docker down only degrades compute.
+/// down (nothing works without it) or read-only (every change fails);
+/// Docker down only degrades compute.
 async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     let (db, docker) = tokio::join!(state.database_probe.check(), state.docker_probe.check());
     let mut problems = Vec::new();
-    if let ProbeStatus::Down(why) = &db {
+    if let ProbeStatus::Down(why) | ProbeStatus::ReadOnly(why) = &db {
         problems.push(format!("database: {why}"));
     }
-    if let ProbeStatus::Down(why) = &docker {
+    if let ProbeStatus::Down(why) | ProbeStatus::ReadOnly(why) = &docker {
         problems.push(format!("docker: {why}"));
     }
     let db_up = db == ProbeStatus::Up;

@@ -199,6 +199,11 @@ pub enum CoreError {
         /// connection broke on the way back): a write may have taken
         /// effect, so what it refers to must not be undone.
         outcome_unknown: bool,
+        /// What a client may be told, when `message` holds details for the
+        /// log only (a database's own error text) and the general "retry
+        /// shortly" would mislead (a read-only database will not come back
+        /// by itself).
+        public: Option<&'static str>,
     },
     /// A disk is full, or a write would eat into the space the server keeps
     /// free so that deletes can still be recorded (`--min-free-space`):
@@ -260,6 +265,23 @@ impl CoreError {
             dependency,
             message: message.into(),
             outcome_unknown: false,
+            public: None,
+        }
+    }
+
+    /// An unavailable-dependency error whose client is told `public`
+    /// rather than `message` (which goes to the log).
+    pub fn unavailable_saying(
+        dependency: Dependency,
+        message: impl Into<String>,
+        public: &'static str,
+        outcome_unknown: bool,
+    ) -> Self {
+        CoreError::Unavailable {
+            dependency,
+            message: message.into(),
+            outcome_unknown,
+            public: Some(public),
         }
     }
 
@@ -278,6 +300,7 @@ impl CoreError {
             dependency,
             message: message.into(),
             outcome_unknown: true,
+            public: None,
         }
     }
 

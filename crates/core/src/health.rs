@@ -9,6 +9,9 @@ pub enum ProbeStatus {
     Up,
     /// The dependency did not answer; the string says why.
     Down(String),
+    /// The dependency answers but refuses every change (a read-only
+    /// database); the string says why.
+    ReadOnly(String),
     /// The dependency is not configured at all.
     Disabled,
 }

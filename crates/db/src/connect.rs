@@ -305,7 +305,8 @@ impl Database {
         }
     }
 
-    /// A health probe that runs `SELECT 1` with a short timeout.
+    /// A health probe that asks, with a short timeout, whether the
+    /// database answers and would take a write.
     pub fn health_probe(&self) -> Arc<dyn HealthProbe> {
         Arc::new(DbProbe { db: self.clone() })
     }
@@ -339,11 +340,68 @@ struct DbProbe {
     db: Database,
 }
 
+impl DbProbe {
+    /// Asks the database whether it answers, and whether it would take a
+    /// write: a database that answers reads but refuses every write (a
+    /// Postgres standby or `default_transaction_read_only`, a SQLite file
+    /// on a file system remounted read-only) fails every request that
+    /// changes anything, so it is down too.
+    async fn ask(&self) -> Result<Option<String>, sqlx::Error> {
+        match &self.db {
+            Database::Postgres(pool, _) => {
+                let read_only: String =
+                    sqlx::query_scalar("SELECT current_setting('transaction_read_only')")
+                        .fetch_one(pool)
+                        .await?;
+                Ok((read_only == "on").then(|| {
+                    "the database is read-only (transaction_read_only is on: a standby, or \
+                     default_transaction_read_only)"
+                        .to_owned()
+                }))
+            }
+            Database::Sqlite(pool, _) => {
+                sqlx::query("SELECT 1").execute(pool).await?;
+                let options = pool.connect_options();
+                Ok(sqlite_file_unwritable(options.get_filename()))
+            }
+        }
+    }
+}
+
+/// Why the SQLite file at `path` cannot be written, if it cannot: a file
+/// system mounted read-only, an immutable file, missing permissions.
+/// `access(2)` rather than opening the file: closing a second descriptor
+/// on a SQLite database would drop the process's POSIX locks on it.
+fn sqlite_file_unwritable(path: &std::path::Path) -> Option<String> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    // SAFETY: `c_path` is a valid NUL-terminated string for the call's
+    // duration; access reads nothing else of ours.
+    let result = unsafe { libc::access(c_path.as_ptr(), libc::W_OK) };
+    if result == 0 {
+        return None;
+    }
+    // Only the answers that mean "no write will succeed": a file that is
+    // missing (an in-memory database's name) is SQLite's business.
+    let why = std::io::Error::last_os_error();
+    matches!(
+        why.raw_os_error(),
+        Some(libc::EROFS | libc::EACCES | libc::EPERM)
+    )
+    .then(|| {
+        format!(
+            "the database file {} cannot be written ({why}): every change would fail",
+            path.display()
+        )
+    })
+}
+
 #[async_trait]
 impl HealthProbe for DbProbe {
     async fn check(&self) -> ProbeStatus {
-        match tokio::time::timeout(Duration::from_secs(2), self.db.ping()).await {
-            Ok(Ok(())) => ProbeStatus::Up,
+        match tokio::time::timeout(Duration::from_secs(2), self.ask()).await {
+            Ok(Ok(None)) => ProbeStatus::Up,
+            Ok(Ok(Some(read_only))) => ProbeStatus::ReadOnly(read_only),
             Ok(Err(e)) => ProbeStatus::Down(e.to_string()),
             Err(_) => ProbeStatus::Down("no answer within 2 s".into()),
         }
@@ -352,7 +410,46 @@ impl HealthProbe for DbProbe {
 
 #[cfg(test)]
 mod tests {
-    use super::redact_url;
+    use super::{redact_url, sqlite_file_unwritable};
+
+    /// A file on a file system mounted read-only (a tmpfs remounted so,
+    /// when the test runs as root; a 0444 file otherwise, which root could
+    /// write) is unwritable, with the reason; a writable one is not.
+    #[test]
+    fn a_sqlite_file_on_a_read_only_file_system_is_unwritable() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("db.sqlite");
+        std::fs::write(&file, b"").expect("file");
+        assert_eq!(sqlite_file_unwritable(&file), None);
+        // SAFETY: geteuid reads the process's credentials and cannot fail.
+        let root = unsafe { libc::geteuid() } == 0;
+        if root {
+            let mount = |args: &[&str]| {
+                let ok = std::process::Command::new("mount")
+                    .args(args)
+                    .arg(dir.path())
+                    .status()
+                    .expect("mount runs")
+                    .success();
+                assert!(ok, "mount {args:?}");
+            };
+            mount(&["-t", "tmpfs", "-o", "size=1m", "tmpfs"]);
+            std::fs::write(&file, b"").expect("file on the tmpfs");
+            mount(&["-o", "remount,ro"]);
+            let why = sqlite_file_unwritable(&file);
+            std::process::Command::new("umount")
+                .arg(dir.path())
+                .status()
+                .expect("umount runs");
+            let why = why.expect("a read-only file system is unwritable");
+            assert!(why.contains("Read-only file system"), "{why}");
+        } else {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o444)).expect("chmod");
+            let why = sqlite_file_unwritable(&file).expect("a 0444 file is unwritable");
+            assert!(why.contains("db.sqlite"), "{why}");
+        }
+    }
 
     #[test]
     fn redacts_passwords_only() {

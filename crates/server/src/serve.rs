@@ -146,7 +146,9 @@ pub async fn serve(config: &Config, db: Database, secrets_key: &SecretsKey) -> a
 
     let docker_status = match docker_probe.check().await {
         ProbeStatus::Up => "reachable".to_owned(),
-        ProbeStatus::Down(why) => format!("unreachable — compute answers 503 ({why})"),
+        ProbeStatus::Down(why) | ProbeStatus::ReadOnly(why) => {
+            format!("unreachable — compute answers 503 ({why})")
+        }
         ProbeStatus::Disabled => "not configured".to_owned(),
     };
     banner::print(&Banner {

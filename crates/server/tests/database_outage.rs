@@ -1,10 +1,12 @@
-//! The database goes away after start-up and comes back: /health and
-//! authenticated requests answer 503 with a clear error, nothing panics, and
-//! service resumes by itself.
+//! The database goes away after start-up (or refuses writes) and comes
+//! back: /health and authenticated requests answer 503 with a clear error,
+//! nothing panics, and service resumes by itself.
 //!
 //! The test routes the server's Postgres connections through a TCP proxy it
 //! controls, so "the database is unreachable" is exact and instantaneous:
 //! cutting the proxy kills every open connection and refuses new ones.
+
+mod common;
 
 use miniaws_testkit::{TestDatabase, TestServer, require_postgres};
 use std::sync::Arc;
@@ -195,6 +197,130 @@ async fn a_database_refusing_connections_answers_503() {
         recovers(&alice).await,
         "service resumes once the database accepts connections"
     );
+    let log = server.log();
+    assert!(!log.contains("panicked"), "no panic in the server log");
+    assert!(
+        !log.contains("status=500"),
+        "no request was answered as a server fault:\n{log}"
+    );
+}
+
+/// Postgres answers but refuses every write (`default_transaction_read_only`,
+/// as on a standby): /health says READ_ONLY with 503, a write answers 503
+/// saying the database is read-only and leaves no blob behind, reads still
+/// work, and writes resume once the database takes them again.
+#[tokio::test]
+async fn a_read_only_database_answers_503_and_reads_still_work() {
+    use sqlx::Connection;
+    let Some(admin) = require_postgres() else {
+        return;
+    };
+    let db = TestDatabase::create(&admin).await;
+    let name = db.name().to_owned();
+    let url = db.url.clone();
+    let server = TestServer::start_with_database(url, Some(db), &[], &[]).await;
+    let (alice, _) = server.user("alice").await;
+    alice
+        .put_object("notes", "kept.txt", "kept", None)
+        .await
+        .expect("a write while the database takes them");
+    let objects = common::objects_dir(&server);
+    let blobs_before = common::files_under(&objects).len();
+
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("admin connects");
+    let set = |on: bool| {
+        format!(
+            "ALTER DATABASE {name} SET default_transaction_read_only = {}",
+            if on { "on" } else { "off" }
+        )
+    };
+    let end_sessions = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                        WHERE datname = $1 AND pid <> pg_backend_pid()";
+    sqlx::query(&set(true))
+        .execute(&mut conn)
+        .await
+        .expect("the database made read-only");
+    sqlx::query(end_sessions)
+        .bind(&name)
+        .execute(&mut conn)
+        .await
+        .expect("the server's sessions end, to come back read-only");
+
+    // The first writes may meet sessions that were just ended (503 too,
+    // outcome unknown: each such pooled connection is dropped as it fails);
+    // the later ones meet the read-only database.
+    let mut last = String::new();
+    for attempt in 0..40 {
+        if last.contains("read-only") {
+            break;
+        }
+        let err = alice
+            .put_object("notes", "refused.txt", "refused", None)
+            .await
+            .expect_err("a read-only database takes no write");
+        assert_eq!(
+            err.status().map(|s| s.as_u16()),
+            Some(503),
+            "attempt {attempt}: {err}"
+        );
+        assert_eq!(err.kind(), Some("UNAVAILABLE"), "attempt {attempt}: {err}");
+        last = err.to_string();
+    }
+    assert!(last.contains("read-only"), "{last}\n{}", server.log());
+    assert_eq!(
+        common::files_under(&objects).len(),
+        blobs_before,
+        "a refused write leaves no blob"
+    );
+    let kept = alice
+        .get_object("notes", "kept.txt", None, None)
+        .await
+        .expect("reads still work")
+        .bytes()
+        .await
+        .expect("the body");
+    assert_eq!(&kept[..], b"kept");
+
+    let res = reqwest::get(format!("{}/health", server.url()))
+        .await
+        .expect("health");
+    assert_eq!(res.status().as_u16(), 503);
+    let health: miniaws_client::wire::Health = res.json().await.expect("health JSON");
+    assert_eq!(
+        (health.status.as_str(), health.database.as_str()),
+        ("DOWN", "READ_ONLY")
+    );
+    assert!(
+        health.problems.iter().any(|p| p.contains("read-only")),
+        "{:?}",
+        health.problems
+    );
+
+    sqlx::query(&set(false))
+        .execute(&mut conn)
+        .await
+        .expect("the database writable again");
+    sqlx::query(end_sessions)
+        .bind(&name)
+        .execute(&mut conn)
+        .await
+        .expect("the server's sessions end, to come back writable");
+    let mut written = false;
+    for _ in 0..50 {
+        if alice
+            .put_object("notes", "later.txt", "later", None)
+            .await
+            .is_ok()
+        {
+            written = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(written, "writes resume once the database takes them");
+    assert_eq!(server.client().health().await.expect("health").status, "UP");
     let log = server.log();
     assert!(!log.contains("panicked"), "no panic in the server log");
     assert!(

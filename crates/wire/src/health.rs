@@ -7,9 +7,10 @@ use time::OffsetDateTime;
 /// down).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Health {
-    /// `UP` when the database answers, `DOWN` otherwise.
+    /// `UP` when the database answers and takes writes, `DOWN` otherwise.
     pub status: String,
-    /// `CONNECTED` or `DISCONNECTED`.
+    /// `CONNECTED`, `DISCONNECTED`, or `READ_ONLY` when it answers but
+    /// refuses every change.
     pub database: String,
     /// `CONNECTED`, `DISCONNECTED` or `DISABLED`.
     pub docker: String,
