@@ -7,7 +7,10 @@
 //! session unless it leaves it. So the command and what it started are
 //! the processes of the container whose session id is the exec's pid
 //! (which `ExecInspect` gives, as the host sees it, once Docker has
-//! recorded it: see [`read_inspect`]). They are killed
+//! recorded it: see [`read_inspect`]), and the descendants of those: a
+//! child that left the session (`setsid sleep 600 &`) is still the child
+//! of one of them. (A process that left both, a daemon's double fork,
+//! is the container init's child and is not found.) They are killed
 //! (SIGKILL, as `timeout -s KILL` would):
 //!
 //! 1. from here, when this process may signal them (the server runs as
@@ -50,7 +53,7 @@ pub(crate) async fn kill_exec(docker: &Docker, exec_id: &str, container_id: &str
         }
     };
     let scan = container.clone();
-    let Ok(members) = tokio::task::spawn_blocking(move || session_members(leader, &scan)).await
+    let Ok(members) = tokio::task::spawn_blocking(move || command_members(leader, &scan)).await
     else {
         return false;
     };
@@ -189,18 +192,59 @@ async fn start_detached(
     Ok(created.id)
 }
 
-/// The processes of session `leader` (the leader too) that belong to
-/// `container`, from `/proc`.
-fn session_members(leader: i32, container: &str) -> Vec<Member> {
+/// One process as `/proc/<pid>/stat` shows it.
+#[derive(Debug, Clone, Copy)]
+struct Process {
+    pid: i32,
+    parent: i32,
+    session: i32,
+}
+
+/// Every process `/proc` shows.
+fn processes() -> Vec<Process> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
-    let mut members: Vec<Member> = entries
+    entries
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
         .filter_map(|pid| {
             let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-            (session_of(&stat)? == leader).then_some(pid)
+            let (parent, session) = parent_and_session(&stat)?;
+            Some(Process {
+                pid,
+                parent,
+                session,
+            })
         })
+        .collect()
+}
+
+/// The pids of session `leader` (the leader too) among `all`, and of
+/// every descendant of one of them, in or out of the session.
+fn session_and_descendants(all: &[Process], leader: i32) -> std::collections::HashSet<i32> {
+    let mut chosen: std::collections::HashSet<i32> = all
+        .iter()
+        .filter(|p| p.session == leader)
+        .map(|p| p.pid)
+        .collect();
+    loop {
+        let before = chosen.len();
+        for p in all {
+            if chosen.contains(&p.parent) {
+                chosen.insert(p.pid);
+            }
+        }
+        if chosen.len() == before {
+            return chosen;
+        }
+    }
+}
+
+/// The processes of the command `leader` leads (see the module's doc)
+/// that belong to `container`, from `/proc`.
+fn command_members(leader: i32, container: &str) -> Vec<Member> {
+    let mut members: Vec<Member> = session_and_descendants(&processes(), leader)
+        .into_iter()
         .filter(|pid| {
             std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
                 .is_ok_and(|cgroup| cgroup.contains(container))
@@ -219,11 +263,14 @@ fn session_members(leader: i32, container: &str) -> Vec<Member> {
     members
 }
 
-/// The session id in a `/proc/<pid>/stat` line (its sixth field; the
-/// second, the command name in parentheses, may hold spaces).
-fn session_of(stat: &str) -> Option<i32> {
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(3)?.parse().ok()
+/// The parent's pid and the session id in a `/proc/<pid>/stat` line (its
+/// fourth and sixth fields; the second, the command name in parentheses,
+/// may hold spaces).
+fn parent_and_session(stat: &str) -> Option<(i32, i32)> {
+    let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace();
+    let parent = fields.nth(1)?.parse().ok()?;
+    let session = fields.nth(1)?.parse().ok()?;
+    Some((parent, session))
 }
 
 /// The pid in the innermost pid namespace, from `/proc/<pid>/status`'s
@@ -269,10 +316,10 @@ mod tests {
     #[test]
     fn stat_and_status_lines_are_read() {
         let stat = "6295 (sleep) S 6270 6295 6295 0 -1 4194560 97 0 0 0";
-        assert_eq!(session_of(stat), Some(6295));
+        assert_eq!(parent_and_session(stat), Some((6270, 6295)));
         let odd = "77 (a) b (c) S 1 70 71 0 -1";
-        assert_eq!(session_of(odd), Some(71));
-        assert_eq!(session_of("garbage"), None);
+        assert_eq!(parent_and_session(odd), Some((1, 71)));
+        assert_eq!(parent_and_session("garbage"), None);
         let status = "Name:\tsleep\nNSpid:\t6295\t7\nPPid:\t1\n";
         assert_eq!(innermost_pid(status), Some(7));
         assert_eq!(innermost_pid("NSpid:\t12\n"), Some(12));
@@ -300,10 +347,11 @@ mod tests {
         }
     }
 
-    /// A real container: an exec'd shell with two children is found by its
-    /// session (and only in its container), and `kill` run inside the
+    /// A real container: an exec'd shell with three children, one of which
+    /// left the session (`setsid`), is found by its session and its
+    /// descendants (and only in its container), and `kill` run inside the
     /// container, the path taken when the server may not signal the
-    /// processes itself, ends all three.
+    /// processes itself, ends all four.
     #[tokio::test]
     async fn the_session_is_found_and_killed_from_inside() {
         let Some(image) = miniaws_testkit::require_docker() else {
@@ -312,7 +360,11 @@ mod tests {
         let cid = docker_cli(&["run", "-d", &image, "sleep", "600"]);
         let _removed = Removed(cid.clone());
         let docker = Docker::connect_with_local_defaults().expect("docker");
-        let shell = ["sh", "-c", "sleep 300 & sleep 301; echo never"];
+        let shell = [
+            "sh",
+            "-c",
+            "sleep 300 & setsid sleep 302 & sleep 301; echo never",
+        ];
         let exec_id = start_detached(&docker, &cid, shell.map(str::to_owned).to_vec(), None)
             .await
             .expect("exec started");
@@ -323,17 +375,20 @@ mod tests {
         };
         let mut members = Vec::new();
         for _ in 0..100 {
-            members = session_members(leader, &cid);
-            if members.len() == 3 {
+            members = command_members(leader, &cid);
+            if members.len() == 4 {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        assert_eq!(members.len(), 3, "sh and its two sleeps: {members:?}");
+        assert_eq!(members.len(), 4, "sh and its three sleeps: {members:?}");
         assert_eq!(members[0].host_pid, leader, "the leader first");
-        assert!(session_members(leader, "another-container").is_empty());
+        assert!(command_members(leader, "another-container").is_empty());
         let before = docker_cli(&["exec", &cid, "ps"]);
-        assert!(before.contains("sleep 301"), "{before}");
+        assert!(
+            before.contains("sleep 301") && before.contains("sleep 302"),
+            "{before}"
+        );
 
         assert!(kill_inside(&docker, &cid, &members).await);
         let mut after = String::new();
@@ -405,11 +460,34 @@ mod tests {
     }
 
     #[test]
+    fn a_child_that_left_the_session_is_still_a_member() {
+        let p = |pid, parent, session| Process {
+            pid,
+            parent,
+            session,
+        };
+        let all = [
+            p(1, 0, 1),    // the container's init
+            p(10, 1, 10),  // the exec'd command, its session's leader
+            p(11, 10, 10), // its child
+            p(12, 11, 12), // a grandchild that called setsid
+            p(13, 12, 12), // and its child
+            p(14, 1, 10),  // reparented to init, still in the session
+            p(20, 1, 20),  // another command
+            p(21, 20, 21), // its setsid child
+        ];
+        let mut chosen: Vec<i32> = session_and_descendants(&all, 10).into_iter().collect();
+        chosen.sort_unstable();
+        assert_eq!(chosen, [10, 11, 12, 13, 14]);
+    }
+
+    #[test]
     fn nothing_outside_the_container_is_a_member() {
         // This test's own session is in no container named so.
         let own = rustix::process::getpid().as_raw_nonzero().get();
-        let session = session_of(&std::fs::read_to_string("/proc/self/stat").unwrap()).unwrap();
-        assert!(session_members(session, "no-such-container-id").is_empty());
+        let (_, session) =
+            parent_and_session(&std::fs::read_to_string("/proc/self/stat").unwrap()).unwrap();
+        assert!(command_members(session, "no-such-container-id").is_empty());
         assert!(own > 0);
     }
 }
