@@ -30,6 +30,23 @@ pub struct MigrationStatus {
     pub state: MigrationState,
 }
 
+/// The up migrations of `migrator`, each applied when `applied` names it.
+fn statuses(migrator: &Migrator, applied: &[i64]) -> Vec<MigrationStatus> {
+    migrator
+        .iter()
+        .filter(|m| m.migration_type.is_up_migration())
+        .map(|m| MigrationStatus {
+            version: m.version,
+            description: m.description.to_string(),
+            state: if applied.contains(&m.version) {
+                MigrationState::Applied
+            } else {
+                MigrationState::Pending
+            },
+        })
+        .collect()
+}
+
 impl Database {
     fn migrator(&self) -> &'static Migrator {
         match self {
@@ -80,20 +97,13 @@ impl Database {
     /// [`DbError::Query`] when the bookkeeping table cannot be read.
     pub async fn migration_status(&self) -> Result<Vec<MigrationStatus>, DbError> {
         let applied = self.applied_versions().await?;
-        Ok(self
-            .migrator()
-            .iter()
-            .filter(|m| m.migration_type.is_up_migration())
-            .map(|m| MigrationStatus {
-                version: m.version,
-                description: m.description.to_string(),
-                state: if applied.contains(&m.version) {
-                    MigrationState::Applied
-                } else {
-                    MigrationState::Pending
-                },
-            })
-            .collect())
+        Ok(statuses(self.migrator(), &applied))
+    }
+
+    /// The migration status of a SQLite database that does not exist yet:
+    /// every migration pending. (Opening the file to ask would create it.)
+    pub fn sqlite_status_before_creation() -> Vec<MigrationStatus> {
+        statuses(&SQLITE, &[])
     }
 
     /// Versions recorded in `_sqlx_migrations`, ascending; empty when the

@@ -5,6 +5,10 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+/// The embedded SQLite database's file in the data directory, used when no
+/// `DATABASE_URL` is given.
+pub const EMBEDDED_DATABASE_FILE: &str = "miniaws.db";
+
 /// Mini AWS: compute instances, S3-compatible storage and API keys on one machine.
 #[derive(Debug, Parser)]
 #[command(name = "miniaws", version, long_about = None)]
@@ -347,7 +351,10 @@ impl Config {
     pub fn effective_database_url(&self) -> String {
         match &self.database_url {
             Some(url) => url.expose().to_owned(),
-            None => format!("sqlite://{}", self.data_dir.join("miniaws.db").display()),
+            None => format!(
+                "sqlite://{}",
+                self.data_dir.join(EMBEDDED_DATABASE_FILE).display()
+            ),
         }
     }
 }

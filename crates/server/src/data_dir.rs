@@ -18,7 +18,7 @@ use std::path::Path;
 
 /// What only a data directory holds.
 const OURS: &[&str] = &[
-    "miniaws.db",
+    crate::config::EMBEDDED_DATABASE_FILE,
     "objects",
     "sigv4-secrets.key",
     SERVER_ID,

@@ -83,6 +83,15 @@ fn raise_open_file_limit() {
 }
 
 async fn run(config: Config) -> anyhow::Result<()> {
+    if let Some(file) = embedded_database_not_created(&config) {
+        // Asking would create the data directory and the database.
+        tracing::info!(
+            file = %file.display(),
+            "no database yet (nothing was created): every migration is pending"
+        );
+        print_status(&Database::sqlite_status_before_creation());
+        return Ok(());
+    }
     data_dir::prepare(&config.data_dir)?;
     // Before the database: a key file that is there but unusable stops
     // start-up before anything is written with another key.
@@ -130,18 +139,37 @@ async fn migrate(db: &Database, action: &MigrateAction) -> anyhow::Result<()> {
             let n = db.migrate_down(*steps).await?;
             tracing::info!(reverted = n, "migrations reverted");
         }
-        MigrateAction::Status => {
-            for m in db.migration_status().await? {
-                let state = match m.state {
-                    MigrationState::Applied => "applied",
-                    MigrationState::Pending => "pending",
-                };
-                banner::line(&format!("{:04} {:<8} {}", m.version, state, m.description));
-            }
-        }
+        MigrateAction::Status => print_status(&db.migration_status().await?),
     }
     db.close().await;
     Ok(())
+}
+
+/// For `migrate status` on the embedded database: its file, when it does
+/// not exist yet.
+fn embedded_database_not_created(config: &Config) -> Option<std::path::PathBuf> {
+    let status = matches!(
+        (&config.command, config.migrate_only),
+        (
+            Some(Command::Migrate {
+                action: MigrateAction::Status
+            }),
+            false
+        )
+    );
+    let file = config.data_dir.join(config::EMBEDDED_DATABASE_FILE);
+    (status && config.database_url.is_none() && !file.exists()).then_some(file)
+}
+
+/// One line a migration: version, state, description.
+fn print_status(migrations: &[miniaws_db::MigrationStatus]) {
+    for m in migrations {
+        let state = match m.state {
+            MigrationState::Applied => "applied",
+            MigrationState::Pending => "pending",
+        };
+        banner::line(&format!("{:04} {:<8} {}", m.version, state, m.description));
+    }
 }
 
 #[cfg(test)]

@@ -27,7 +27,8 @@ fn miniaws(args: &[&str]) -> (bool, String, String) {
 #[test]
 fn migrate_commands_apply_report_and_revert() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let data = dir.path().to_str().expect("utf-8 path");
+    let data_dir = dir.path().join("data");
+    let data = data_dir.to_str().expect("utf-8 path");
 
     let (ok, out, _) = miniaws(&["--data-dir", data, "migrate", "status"]);
     assert!(ok);
@@ -37,6 +38,10 @@ fn migrate_commands_apply_report_and_revert() {
     );
     let total = out.lines().count();
     assert!(total >= 4);
+    assert!(
+        !data_dir.exists(),
+        "a status creates neither the data directory nor the database"
+    );
 
     let (ok, _, err) = miniaws(&["--data-dir", data, "--migrate-only"]);
     assert!(ok, "{err}");
