@@ -22,7 +22,7 @@ mod common;
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{CorsConfiguration, CorsRule, Tag, Tagging};
+use aws_sdk_s3::types::{CorsConfiguration, CorsRule, MetadataDirective, Tag, Tagging};
 use base64::Engine;
 use common::{code_of, crc32_ieee, crc64_nvme, s3_client};
 use hmac::{Hmac, Mac};
@@ -1074,6 +1074,39 @@ async fn default_checksum(server: &TestServer, key: &CreatedKey) {
         .expect("HeadObject of the copy");
     assert_eq!(head.checksum_crc32(), Some(want_crc32.as_str()));
     assert_eq!(head.checksum_sha256(), None, "the source's is gone");
+
+    // The checksum is not metadata: a copy with the REPLACE directive keeps
+    // it too, elsewhere and in place (how a client changes an object's
+    // Content-Type), as S3 does.
+    for key in ["copy-replaced", "own-checksum"] {
+        let replaced = plain
+            .copy_object()
+            .bucket(BUCKET)
+            .key(key)
+            .copy_source(format!("{BUCKET}/own-checksum"))
+            .metadata_directive(MetadataDirective::Replace)
+            .content_type("text/plain")
+            .send()
+            .await
+            .expect("CopyObject with REPLACE");
+        let result = replaced.copy_object_result().expect("a result");
+        assert_eq!(result.checksum_sha256(), own.checksum_sha256(), "{key}");
+        let head = plain
+            .head_object()
+            .bucket(BUCKET)
+            .key(key)
+            .checksum_mode(ChecksumMode::Enabled)
+            .send()
+            .await
+            .expect("HeadObject of the replaced copy");
+        assert_eq!(head.checksum_sha256(), own.checksum_sha256(), "{key}");
+        assert_eq!(
+            head.checksum_crc64_nvme(),
+            None,
+            "{key}: no default instead"
+        );
+        assert_eq!(head.content_type(), Some("text/plain"), "{key}");
+    }
 }
 
 async fn run(backend: Backend) {

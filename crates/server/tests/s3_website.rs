@@ -476,6 +476,47 @@ async fn serving(server: &TestServer, s3: &Client) {
         .send()
         .await
         .expect("PutObject with a website redirect");
+    // S3 never copies an object's redirect: a copy has the one its request
+    // names, or none (with either metadata directive); naming one makes a
+    // copy onto itself legal.
+    for (copy, named) in [
+        ("promo-copy", None),
+        ("promo-moved", Some("/new/page.html")),
+    ] {
+        let mut request = s3
+            .copy_object()
+            .bucket(bucket)
+            .key(copy)
+            .copy_source(format!("{bucket}/promo"));
+        if let Some(location) = named {
+            request = request.website_redirect_location(location);
+        }
+        request.send().await.expect("CopyObject");
+        let head = s3
+            .head_object()
+            .bucket(bucket)
+            .key(copy)
+            .send()
+            .await
+            .expect("HeadObject of the copy");
+        assert_eq!(head.website_redirect_location(), named, "{copy}");
+    }
+    s3.copy_object()
+        .bucket(bucket)
+        .key("promo-moved")
+        .copy_source(format!("{bucket}/promo-moved"))
+        .website_redirect_location("/about.html")
+        .send()
+        .await
+        .expect("a copy onto itself that changes the redirect");
+    for key in ["promo-copy", "promo-moved"] {
+        s3.delete_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .expect("DeleteObject");
+    }
     // S3 stores only a path on the site or an http(s) URL there.
     for bad in ["about.html", "ftp://example.com/x"] {
         let err = s3

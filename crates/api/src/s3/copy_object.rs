@@ -8,7 +8,10 @@
 //! `x-amz-copy-source-version-id: null` (see [`super::versions`]). ACL
 //! headers are checked as on PutObject (see [`super::acl`]). The copy's
 //! storage class is `x-amz-storage-class`, else STANDARD, whatever the
-//! metadata directive, as S3 documents for CopyObject. `x-amz-expiration`
+//! metadata directive, as S3 documents for CopyObject; so is its website
+//! redirect (`x-amz-website-redirect-location`, none when absent: S3 never
+//! copies the source's), and its checksum is the source's (whatever the
+//! directive) unless `x-amz-checksum-algorithm` names one. `x-amz-expiration`
 //! says when the destination bucket's lifecycle expires the copy.
 //! `x-amz-object-lock-mode`, `-retain-until-date` and `-legal-hold` lock
 //! the copy as PutObject's lock the object it writes (see
@@ -21,7 +24,9 @@ use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use super::acl::{acl_headers, check_write_acl};
 use super::body::Algorithm;
-use super::convert::{StoredChecksums, StoredHeaders, conditions, etag, timestamp, user_metadata};
+use super::convert::{
+    StoredChecksums, StoredHeaders, WEBSITE_REDIRECT, conditions, etag, timestamp, user_metadata,
+};
 use super::expiration::expiration_header;
 use super::object_lock::requested_lock;
 use super::request_options::{STORAGE_CLASS, sse_s3, stored_class};
@@ -86,8 +91,9 @@ pub(super) async fn handle(
     let class = stored_class(input.storage_class.as_ref())?;
     // Naming a storage class or SSE-S3 makes a copy onto itself legal, as
     // on S3 (how a client changes an object's class in place).
-    let changes_attributes =
-        input.storage_class.is_some() || input.server_side_encryption.is_some();
+    let changes_attributes = input.storage_class.is_some()
+        || input.server_side_encryption.is_some()
+        || input.website_redirect_location.is_some();
     // A source version named makes it legal too: copying a previous
     // version onto its own key is how S3 restores it
     // (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/RestoringPreviousVersions.html>).
@@ -118,7 +124,17 @@ pub(super) async fn handle(
             .into_map(),
         }
     } else {
-        MetadataDirective::CopyChanging([(STORAGE_CLASS.to_owned(), class)].into_iter().collect())
+        // S3 never copies an object's website redirect: the copy has the
+        // one the request names, if any, whatever the directive.
+        let redirect = input.website_redirect_location.filter(|l| !l.is_empty());
+        MetadataDirective::CopyChanging(
+            [
+                (STORAGE_CLASS.to_owned(), class),
+                (WEBSITE_REDIRECT.to_owned(), redirect),
+            ]
+            .into_iter()
+            .collect(),
+        )
     };
     let checksum = Algorithm::requested(input.checksum_algorithm.as_ref())?;
     let conditions = conditions(

@@ -1931,14 +1931,15 @@ impl StorageService {
             TaggingDirective::Replace(tags) => tags,
         };
         let source_version = source.answered_version_id();
+        let mut source_headers = source.headers;
+        if !source.parts.is_empty() {
+            // The copy is one piece: a multipart source's composite
+            // checksum (of its parts' checksums) does not describe it.
+            source_headers.retain(|name, _| !name.starts_with("x-amz-checksum-"));
+        }
         let (content_type, user_metadata, headers) = match directive {
             MetadataDirective::Copy | MetadataDirective::CopyChanging(_) => {
-                let mut headers = source.headers;
-                if !source.parts.is_empty() {
-                    // The copy is one piece: a multipart source's composite
-                    // checksum (of its parts' checksums) does not describe it.
-                    headers.retain(|name, _| !name.starts_with("x-amz-checksum-"));
-                }
+                let mut headers = source_headers;
                 if let MetadataDirective::CopyChanging(changes) = directive {
                     for (name, value) in changes {
                         match value {
@@ -1953,8 +1954,17 @@ impl StorageService {
             MetadataDirective::Replace {
                 content_type,
                 user_metadata,
-                headers,
-            } => (content_type, user_metadata, headers),
+                mut headers,
+            } => {
+                // The checksum is not metadata: S3 copies it whatever the
+                // directive, unless the request names an algorithm.
+                headers.extend(
+                    source_headers
+                        .into_iter()
+                        .filter(|(name, _)| name.starts_with("x-amz-checksum-")),
+                );
+                (content_type, user_metadata, headers)
+            }
         };
         let mut headers = headers;
         if checksum.is_some() {
