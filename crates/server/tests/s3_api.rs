@@ -2007,6 +2007,20 @@ async fn conditional_writes_and_head_ranges(s3: &Client, bucket: &str) {
         .expect("under a prefix");
     let keys: Vec<_> = listed.uploads().iter().filter_map(|u| u.key()).collect();
     assert_eq!(keys, ["dir/a", "dir/b"]);
+    // With encoding-type=url every key-like field is encoded, the echoed
+    // marker and delimiter too, as S3 documents (the Rust SDK hands them
+    // over as sent).
+    let listed = s3
+        .list_multipart_uploads()
+        .bucket(bucket)
+        .key_marker("dir/a b")
+        .delimiter(" ")
+        .encoding_type(aws_sdk_s3::types::EncodingType::Url)
+        .send()
+        .await
+        .expect("encoding-type=url");
+    assert_eq!(listed.key_marker(), Some("dir/a%20b"));
+    assert_eq!(listed.delimiter(), Some("%20"));
     for (key, id) in ids {
         s3.abort_multipart_upload()
             .bucket(bucket)

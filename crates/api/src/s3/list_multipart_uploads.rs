@@ -88,7 +88,7 @@ pub(super) async fn handle(
     Ok(S3Response::new(ListMultipartUploadsOutput {
         bucket: Some(input.bucket),
         prefix: input.prefix.map(|p| enc(&p)),
-        key_marker: input.key_marker,
+        key_marker: input.key_marker.map(|m| enc(&m)),
         upload_id_marker: input.upload_id_marker,
         next_key_marker,
         next_upload_id_marker,
@@ -104,7 +104,7 @@ pub(super) async fn handle(
                 })
                 .collect(),
         ),
-        delimiter: input.delimiter,
+        delimiter: input.delimiter.map(|d| enc(&d)),
         encoding_type: input.encoding_type,
         ..Default::default()
     }))
