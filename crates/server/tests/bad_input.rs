@@ -1458,9 +1458,9 @@ fn s3_cases(keys: &Keys) -> Vec<S3> {
             .body("inside")
             .works(200, ""),
         s3("read it back", "GET", "/bad-s3/../../escape").works(200, "inside"),
-        s3("missing object", "GET", "/bad-s3/missing").fails(404, "NoSuchKey", "object not found"),
+        s3("missing object", "GET", "/bad-s3/missing").fails(404, "NoSuchKey", "The specified key does not exist."),
         s3("missing bucket", "GET", "/no-such-bucket-x/k")
-            .fails(404, "NoSuchBucket", "bucket not found"),
+            .fails(404, "NoSuchBucket", "The specified bucket does not exist."),
         // --- ranges and conditions
         s3("unsatisfiable Range", "GET", "/bad-s3/k")
             .header("range", "bytes=100-")
@@ -1510,7 +1510,7 @@ fn s3_cases(keys: &Keys) -> Vec<S3> {
             .works(200, "<ListBucketResult"),
         // --- multipart
         s3("garbage upload id", "GET", "/bad-s3/k?uploadId=garbage")
-            .fails(404, "NoSuchUpload", "multipart upload not found"),
+            .fails(404, "NoSuchUpload", "The specified multipart upload does not exist."),
         s3("negative max-parts", "GET", "/bad-s3/k?max-parts=-1&uploadId=garbage")
             .fails(400, "InvalidArgument", "max-parts must be an integer between 0 and 2147483647"),
         s3("negative part-number-marker", "GET", "/bad-s3/k?part-number-marker=-1&uploadId=garbage")
@@ -1523,12 +1523,12 @@ fn s3_cases(keys: &Keys) -> Vec<S3> {
             .fails(400, "InvalidArgument", "(got 10001)"),
         s3("part of a garbage upload", "PUT", "/bad-s3/k?partNumber=1&uploadId=garbage")
             .body("x")
-            .fails(404, "NoSuchUpload", "multipart upload not found"),
+            .fails(404, "NoSuchUpload", "The specified multipart upload does not exist."),
         s3("malformed completion", "POST", "/bad-s3/k?uploadId=garbage")
             .body("<garbage")
             .fails(400, "MalformedXML", "not well formed"),
         s3("abort a garbage upload", "DELETE", "/bad-s3/k?uploadId=garbage")
-            .fails(404, "NoSuchUpload", "multipart upload not found"),
+            .fails(404, "NoSuchUpload", "The specified multipart upload does not exist."),
         // --- documents
         s3("DeleteObjects without Content-MD5", "POST", "/bad-s3?delete")
             .body(delete_doc)
@@ -1572,7 +1572,7 @@ fn s3_cases(keys: &Keys) -> Vec<S3> {
             .fails(400, "InvalidArgument", "x-amz-copy-source"),
         s3("copy source with traversal", "PUT", "/bad-s3/c")
             .header("x-amz-copy-source", "/bad-s3/../../etc/passwd")
-            .fails(404, "NoSuchKey", "object not found"),
+            .fails(404, "NoSuchKey", "The specified key does not exist."),
         s3("copy from another owner's bucket", "PUT", "/bad-s3/c")
             .sig(Sig::Bob)
             .header("x-amz-copy-source", "/bad-s3/k")

@@ -20,7 +20,15 @@ fn s3_error_as(err: CoreError, status: http::StatusCode, code: S3ErrorCode) -> S
     if status.is_server_error() {
         tracing::error!(status = status.as_u16(), error = %err, cause = ?std::error::Error::source(&err), "S3 request failed");
     }
-    let mut e = S3Error::with_message(code, crate::error::public_message(&err));
+    // What is missing S3 says in its own words (the aws CLI prints them);
+    // which bucket, key or upload is in `<Resource>`.
+    let message = match (&err, code.as_str()) {
+        (CoreError::NotFound { .. }, name @ ("NoSuchKey" | "NoSuchBucket" | "NoSuchUpload")) => {
+            super::error_messages::default_message(name)
+        }
+        _ => crate::error::public_message(&err),
+    };
+    let mut e = S3Error::with_message(code, message);
     e.set_status_code(status);
     e
 }
