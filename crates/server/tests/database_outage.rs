@@ -135,39 +135,59 @@ async fn database_outage_answers_503_and_recovers() {
     assert!(!log.contains("panicked"), "no panic in the server log");
 }
 
+/// A server on a Postgres database of its own, with user alice signed up;
+/// the database's name, and a connection of the admin (its owner).
+async fn server_on_own_database(
+    admin: &str,
+) -> (
+    TestServer,
+    miniaws_client::Client,
+    String,
+    sqlx::PgConnection,
+) {
+    use sqlx::Connection;
+    let db = TestDatabase::create(admin).await;
+    let name = db.name().to_owned();
+    let url = db.url.clone();
+    let server = TestServer::start_with_database(url, Some(db), &[], &[]).await;
+    let (alice, _) = server.user("alice").await;
+    let conn = sqlx::PgConnection::connect(admin)
+        .await
+        .expect("admin connects");
+    (server, alice, name, conn)
+}
+
+/// Ends the server's sessions on database `name`: its pooled connections
+/// fail once, and the next ones are opened afresh.
+async fn end_sessions(conn: &mut sqlx::PgConnection, name: &str) {
+    sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = $1 AND pid <> pg_backend_pid()",
+    )
+    .bind(name)
+    .execute(conn)
+    .await
+    .expect("the server's sessions are ended");
+}
+
 /// Postgres is up but refuses the server's database (here `ALLOW_CONNECTIONS
 /// false`, as during maintenance; Postgres answers a FATAL 55000 at
 /// connect): that is the database being unavailable, 503, not a server
 /// fault, and service resumes once it accepts connections again.
 #[tokio::test]
 async fn a_database_refusing_connections_answers_503() {
-    use sqlx::Connection;
     let Some(admin) = require_postgres() else {
         return;
     };
-    let db = TestDatabase::create(&admin).await;
-    let name = db.name().to_owned();
-    let url = db.url.clone();
-    let server = TestServer::start_with_database(url, Some(db), &[], &[]).await;
-    let (alice, _) = server.user("alice").await;
+    let (server, alice, name, mut conn) = server_on_own_database(&admin).await;
     assert_eq!(alice.list_keys().await.expect("works").len(), 1);
 
-    let mut conn = sqlx::PgConnection::connect(&admin)
-        .await
-        .expect("admin connects");
     let refuse = |allow: bool| format!("ALTER DATABASE {name} ALLOW_CONNECTIONS {allow}");
     sqlx::query(&refuse(false))
         .execute(&mut conn)
         .await
         .expect("the owner may refuse connections to its database");
-    sqlx::query(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-         WHERE datname = $1 AND pid <> pg_backend_pid()",
-    )
-    .bind(&name)
-    .execute(&mut conn)
-    .await
-    .expect("the server's connections are ended");
+    end_sessions(&mut conn, &name).await;
 
     // The first request may meet a connection that was just ended (503
     // too, outcome unknown); every later one meets the refusal at connect.
@@ -211,15 +231,10 @@ async fn a_database_refusing_connections_answers_503() {
 /// work, and writes resume once the database takes them again.
 #[tokio::test]
 async fn a_read_only_database_answers_503_and_reads_still_work() {
-    use sqlx::Connection;
     let Some(admin) = require_postgres() else {
         return;
     };
-    let db = TestDatabase::create(&admin).await;
-    let name = db.name().to_owned();
-    let url = db.url.clone();
-    let server = TestServer::start_with_database(url, Some(db), &[], &[]).await;
-    let (alice, _) = server.user("alice").await;
+    let (server, alice, name, mut conn) = server_on_own_database(&admin).await;
     alice
         .put_object("notes", "kept.txt", "kept", None)
         .await
@@ -227,26 +242,17 @@ async fn a_read_only_database_answers_503_and_reads_still_work() {
     let objects = common::objects_dir(&server);
     let blobs_before = common::files_under(&objects).len();
 
-    let mut conn = sqlx::PgConnection::connect(&admin)
-        .await
-        .expect("admin connects");
     let set = |on: bool| {
         format!(
             "ALTER DATABASE {name} SET default_transaction_read_only = {}",
             if on { "on" } else { "off" }
         )
     };
-    let end_sessions = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                        WHERE datname = $1 AND pid <> pg_backend_pid()";
     sqlx::query(&set(true))
         .execute(&mut conn)
         .await
         .expect("the database made read-only");
-    sqlx::query(end_sessions)
-        .bind(&name)
-        .execute(&mut conn)
-        .await
-        .expect("the server's sessions end, to come back read-only");
+    end_sessions(&mut conn, &name).await;
 
     // The first writes may meet sessions that were just ended (503 too,
     // outcome unknown: each such pooled connection is dropped as it fails);
@@ -302,11 +308,7 @@ async fn a_read_only_database_answers_503_and_reads_still_work() {
         .execute(&mut conn)
         .await
         .expect("the database writable again");
-    sqlx::query(end_sessions)
-        .bind(&name)
-        .execute(&mut conn)
-        .await
-        .expect("the server's sessions end, to come back writable");
+    end_sessions(&mut conn, &name).await;
     let mut written = false;
     for _ in 0..50 {
         if alice
