@@ -250,6 +250,17 @@ impl DockerComputeDriver {
                     ConflictKind::InvalidState,
                     format!("Docker refused to {op}: {message}"),
                 ),
+                // Docker's HTTP router answers a path it would clean (an
+                // image name with `//`, a trailing `/` or a `.` component)
+                // with a redirect rather than an error. The names in our
+                // paths are image references (container and exec ids are
+                // Docker's own), so it is a bad reference: the caller's
+                // mistake, not ours.
+                300..=399 => CoreError::invalid(format!(
+                    "Docker could not {op}: it answered {status_code} (a redirect), which it \
+                     does for a name that is not in its reference format, such as an image \
+                     with an empty path component (`a//b`) or a trailing `/`"
+                )),
                 _ if is_port_conflict(&message) => port_conflict(&message),
                 _ => CoreError::internal_msg(format!(
                     "Docker {op} failed ({status_code}): {message}"
@@ -1121,6 +1132,36 @@ fn unreachable_advice(detail: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The real daemon answers an image path it would clean (`a//b`,
+    /// `a/b/`) with a redirect: a bad reference, 400, not a 500 (which AWS
+    /// clients retry). Core refuses these before a launch asks Docker;
+    /// this is the driver's own answer should another one pass. (`a/./b`
+    /// reaches Docker as `a/b`, cleaned on the way, and is not found.)
+    #[tokio::test]
+    async fn a_redirect_from_docker_is_a_bad_reference() {
+        if miniaws_testkit::require_docker().is_none() {
+            return;
+        }
+        let docker_host = std::env::var("DOCKER_HOST").ok();
+        let conn = crate::connect(docker_host.as_deref()).expect("a usable DOCKER_HOST");
+        let driver = DockerComputeDriver::new(
+            conn,
+            DockerSettings {
+                publish_host: "127.0.0.1".into(),
+                server_id: "driver-test".into(),
+            },
+        );
+        for image in ["a//b", "a/b/"] {
+            match driver.ensure_image(image).await {
+                Err(CoreError::InvalidInput(message)) => assert!(
+                    message.contains("inspect the image") && message.contains("redirect"),
+                    "{image}: {message}"
+                ),
+                other => panic!("{image}: expected InvalidInput, got {other:?}"),
+            }
+        }
+    }
 
     #[test]
     fn out_of_descriptors_is_not_blamed_on_docker() {

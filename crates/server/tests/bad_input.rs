@@ -651,6 +651,33 @@ fn native_cases(alice_key_id: &str) -> Vec<Native> {
                 "INVALID_INPUT",
                 "image `../../etc/passwd` is not a valid image reference",
             ),
+        // Docker answered the first two with a redirect (it cleans the
+        // path of its image inspect), which was a 500; all break its
+        // reference grammar and are refused before Docker is asked.
+        native("launch, image with //", "POST", "/instances")
+            .json(r#"{"name":"web","image":"a//b"}"#)
+            .fails(
+                400,
+                "INVALID_INPUT",
+                "image `a//b` is not a valid image reference: it has an empty path component",
+            ),
+        native("launch, image ending in /", "POST", "/instances")
+            .json(r#"{"name":"web","image":"a/b/"}"#)
+            .fails(
+                400,
+                "INVALID_INPUT",
+                "image `a/b/` is not a valid image reference: it has an empty path component",
+            ),
+        native("launch, image with a . component", "POST", "/instances")
+            .json(r#"{"name":"web","image":"a/./b"}"#)
+            .fails(
+                400,
+                "INVALID_INPUT",
+                "image `a/./b` is not a valid image reference: each repository path component",
+            ),
+        native("launch, image not lowercase", "POST", "/instances")
+            .json(r#"{"name":"web","image":"Busybox"}"#)
+            .fails(400, "INVALID_INPUT", "must be lowercase"),
         native("launch, empty image", "POST", "/instances")
             .json(r#"{"name":"web","image":""}"#)
             .fails(400, "INVALID_INPUT", "image must be 1 to 255 characters"),

@@ -896,6 +896,18 @@ async fn ec2_clients(backend: Backend) {
         )
         .await;
     assert!(err.contains("miniaws-test/nothing:here"), "{err}");
+    // Outside Docker's reference grammar (Docker would answer a redirect):
+    // malformed, a 400 the CLI does not retry, not an InternalError.
+    for bad in ["a//b", "a/b/", "a/./b"] {
+        let err = alice
+            .ec2_fails(
+                &cli,
+                "InvalidAMIID.Malformed",
+                &["run-instances", "--image-id", bad],
+            )
+            .await;
+        assert!(err.contains(bad) && err.contains("path component"), "{err}");
+    }
     let err = alice
         .ec2_fails(
             &cli,

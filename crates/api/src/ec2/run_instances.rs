@@ -22,7 +22,7 @@
 use http::StatusCode;
 use miniaws_core::compute::{
     COMMAND_TAG, ClientToken, Ec2InstanceId, Instance, InstanceId, LaunchRequest, PORTS_TAG,
-    split_command, validate_tag,
+    split_command, validate_image, validate_tag,
 };
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -160,6 +160,15 @@ pub async fn handle(ctx: Ec2Context<'_>) -> Result<String, Ec2Error> {
     let p = &ctx.params;
     p.only(accepted)?;
     let image = p.required("ImageId")?.to_owned();
+    // EC2's code for an image id that is not one, before anything else is
+    // read: the reference breaks Docker's grammar.
+    validate_image(&image).map_err(|e| {
+        Ec2Error::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidAMIID.Malformed",
+            format!("The image id '[{image}]' is malformed: {e}"),
+        )
+    })?;
     let min = p
         .int("MinCount")?
         .ok_or_else(|| Ec2Error::missing("MinCount"))?;

@@ -108,13 +108,21 @@ impl InstanceName {
     }
 }
 
-/// Validates a container image reference (`[registry/]repo[:tag][@digest]`).
+/// Validates a container image reference against Docker's reference
+/// grammar (`[domain[:port]/]path[:tag][@digest]`, distribution/reference's
+/// `reference.go`): a path of lowercase components separated by `/`, each
+/// letters and digits joined by `.`, `_`, `__` or dashes; an optional
+/// domain (`registry.local:5000`); a tag of up to 128 word characters,
+/// `.` and `-`; a digest `algorithm:hex` of at least 32 hex digits.
 ///
-/// Only the character set and length are checked here; Docker has the
-/// final word on whether the reference resolves.
+/// Docker has the final word on whether the reference resolves, but a
+/// reference outside the grammar must be refused here: Docker's HTTP
+/// router answers some of them (`a//b`, `a/b/`) with a
+/// path-cleaning redirect instead of an error. (An IPv6 registry address,
+/// `[::1]:5000/app`, is not accepted.)
 ///
 /// # Errors
-/// `InvalidInput` naming the problem.
+/// `InvalidInput` naming the image and the rule it breaks.
 pub fn validate_image(image: &str) -> CoreResult<()> {
     if image.is_empty() || image.len() > MAX_IMAGE_LEN {
         return Err(CoreError::invalid(format!(
@@ -131,12 +139,119 @@ pub fn validate_image(image: &str) -> CoreResult<()> {
             "image `{image}` is not a valid image reference (unexpected {bad:?})"
         )));
     }
-    if image.starts_with(['-', '.', '/', ':', '@']) {
-        return Err(CoreError::invalid(format!(
-            "image `{image}` is not a valid image reference"
-        )));
+    image_reference_problem(image).map_or(Ok(()), |rule| {
+        Err(CoreError::invalid(format!(
+            "image `{image}` is not a valid image reference: {rule} \
+             (e.g. \"nginx:alpine\" or \"registry.local:5000/team/app:1.0\")"
+        )))
+    })
+}
+
+/// The rule of Docker's reference grammar `image` breaks, if any (its
+/// characters are already known to be `[A-Za-z0-9._/:@-]`).
+fn image_reference_problem(image: &str) -> Option<&'static str> {
+    let (name_tag, digest) = match image.split_once('@') {
+        Some((name_tag, digest)) => (name_tag, Some(digest)),
+        None => (image, None),
+    };
+    if let Some(digest) = digest
+        && !is_digest(digest)
+    {
+        return Some(
+            "the digest after `@` must be an algorithm and at least 32 hex digits, \
+             such as sha256:<64 hex digits>",
+        );
     }
-    Ok(())
+    // The tag follows the last `:` after the last `/`; an earlier `:` is
+    // a registry's port.
+    let (name, tag) = match name_tag.rsplit_once(':') {
+        Some((name, tag)) if !tag.contains('/') => (name, Some(tag)),
+        _ => (name_tag, None),
+    };
+    if let Some(tag) = tag
+        && !is_tag(tag)
+    {
+        return Some(
+            "the tag after `:` must be 1 to 128 letters, digits, `_`, `.` and `-`, \
+             not starting with `.` or `-`",
+        );
+    }
+    let components: Vec<&str> = name.split('/').collect();
+    if components.iter().any(|c| c.is_empty()) {
+        return Some("it has an empty path component (`//`, or a `/` at its start or end)");
+    }
+    // The first component is a registry when it cannot be a path
+    // component but is a host[:port] followed by a path.
+    let path = match components.split_first() {
+        Some((first, rest)) if !rest.is_empty() && !is_path_component(first) => {
+            if !is_domain(first) {
+                return Some(
+                    "its first component is neither a registry host[:port] nor a lowercase \
+                     repository name",
+                );
+            }
+            rest
+        }
+        _ => &components[..],
+    };
+    if path.iter().any(|c| !is_path_component(c)) {
+        return Some(
+            "each repository path component must be lowercase letters and digits, joined \
+             by `.`, `_`, `__` or dashes (no `.` or `..` components)",
+        );
+    }
+    None
+}
+
+/// `[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*`
+fn is_path_component(c: &str) -> bool {
+    let bytes = c.as_bytes();
+    let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    if !bytes.first().is_some_and(alnum) || !bytes.last().is_some_and(alnum) {
+        return false;
+    }
+    c.split(|ch: char| ch.is_ascii_lowercase() || ch.is_ascii_digit())
+        .all(|sep| {
+            sep.is_empty() || matches!(sep, "." | "_" | "__") || sep.bytes().all(|b| b == b'-')
+        })
+}
+
+/// `host[:port]`, the host dot-separated components of letters, digits
+/// and inner dashes (an IPv4 address is one).
+fn is_domain(d: &str) -> bool {
+    let (host, port) = match d.split_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (d, None),
+    };
+    let component_ok = |c: &str| {
+        !c.is_empty()
+            && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !c.starts_with('-')
+            && !c.ends_with('-')
+    };
+    host.split('.').all(component_ok)
+        && port.is_none_or(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// `[\w][\w.-]{0,127}`
+fn is_tag(t: &str) -> bool {
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    t.len() <= 128
+        && t.bytes().next().is_some_and(word)
+        && t.bytes().all(|b| word(b) || b == b'.' || b == b'-')
+}
+
+/// `[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}`
+/// (`+` cannot occur: the character check refused it).
+fn is_digest(d: &str) -> bool {
+    let Some((algorithm, hex)) = d.split_once(':') else {
+        return false;
+    };
+    let algorithm_ok = algorithm.split(['-', '_', '.']).all(|part| {
+        part.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+            && part.bytes().all(|b| b.is_ascii_alphanumeric())
+    });
+    algorithm_ok && hex.len() >= 32 && hex.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// The lifecycle state of an instance.
@@ -956,9 +1071,6 @@ mod tests {
         for bad in ["", "a b", "x/y", &"a".repeat(64)] {
             assert!(InstanceName::parse(bad).is_err(), "{bad:?}");
         }
-        for good in ["nginx:alpine", "miniaws-test/busybox:latest", "a@sha256:00"] {
-            assert!(validate_image(good).is_ok(), "{good}");
-        }
         for bad in ["", "nginx alpine", "-x", "a;b"] {
             assert!(validate_image(bad).is_err(), "{bad:?}");
         }
@@ -974,6 +1086,78 @@ mod tests {
         assert!(split_command("  ").is_err());
         assert!(split_command("echo 'x").is_err());
         assert!(validate_command(&[]).is_err());
+    }
+
+    /// Docker's reference grammar: what Docker accepts passes, and what
+    /// it refuses (or, for `a//b` and `a/b/`, answers with a
+    /// redirect) is refused naming the image and the rule.
+    #[test]
+    fn image_references_follow_dockers_grammar() {
+        let digest = format!("sha256:{}", "0a".repeat(32));
+        for good in [
+            "nginx",
+            "nginx:alpine",
+            "miniaws-test/busybox:latest",
+            "library/nginx:1.25.3-alpine",
+            "a__b/c.d/e-f/g---h:T_1.x-y",
+            "localhost/app",
+            "localhost:5000/team/app:1.0",
+            "registry.example.com/app",
+            "Registry.Local:5000/app",
+            "127.0.0.1:5000/app:v1",
+            &format!("app@{digest}"),
+            &format!("registry.local:5000/app:1.0@{digest}"),
+            &format!("x/{}", "a".repeat(200)),
+        ] {
+            assert!(
+                validate_image(good).is_ok(),
+                "{good}: {:?}",
+                validate_image(good)
+            );
+        }
+        let cases: &[(&str, &str)] = &[
+            ("a//b", "empty path component"),
+            ("a/b/", "empty path component"),
+            ("/a", "empty path component"),
+            ("a:", "the tag after `:`"),
+            (":latest", "empty path component"),
+            ("a/./b", "each repository path component"),
+            ("a/../b", "each repository path component"),
+            ("../../etc/passwd", "its first component is neither"),
+            (".", "each repository path component"),
+            ("Nginx", "each repository path component must be lowercase"),
+            (
+                "team/App",
+                "each repository path component must be lowercase",
+            ),
+            ("a..b", "each repository path component"),
+            ("a._b", "each repository path component"),
+            ("a___b", "each repository path component"),
+            ("a-", "each repository path component"),
+            ("-registry.local/app", "its first component is neither"),
+            ("registry.local:/app", "its first component is neither"),
+            ("registry.local:50a/app", "its first component is neither"),
+            ("a:-tag", "the tag after `:`"),
+            ("a:.tag", "the tag after `:`"),
+            ("a@sha256:00", "the digest after `@`"),
+            ("a@sha256", "the digest after `@`"),
+            (
+                "a@1sha:0123456789abcdef0123456789abcdef",
+                "the digest after `@`",
+            ),
+            ("a@sha256:0a@sha256:0a", "the digest after `@`"),
+        ];
+        for (bad, rule) in cases {
+            let err = validate_image(bad).expect_err(bad).to_string();
+            assert!(
+                err.contains(&format!("image `{bad}` is not a valid image reference"))
+                    && err.contains(rule),
+                "{bad}: {err}"
+            );
+        }
+        let tag = format!("a:{}", "t".repeat(129));
+        assert!(validate_image(&tag).is_err(), "a tag of 129");
+        assert!(validate_image(&format!("a:{}", "t".repeat(128))).is_ok());
     }
 
     #[test]
