@@ -644,6 +644,24 @@ fn native_cases(alice_key_id: &str) -> Vec<Native> {
         native("launch, empty command", "POST", "/instances")
             .json(launch(r#""command":[]"#))
             .fails(400, "INVALID_INPUT", "command is empty"),
+        native("launch, an argument over the size limit", "POST", "/instances")
+            .json(launch(&format!(r#""command":["echo","{}"]"#, long(40_000))))
+            .fails(
+                400,
+                "INVALID_INPUT",
+                "command[1] is 40000 bytes; a command may hold at most 32768 bytes",
+            ),
+        native("launch, arguments over the size limit", "POST", "/instances")
+            .json(launch(&format!(
+                r#""command":"echo {} {}""#,
+                long(20_000),
+                long(20_000)
+            )))
+            .fails(
+                400,
+                "INVALID_INPUT",
+                "the command's arguments up to command[2] are 40004 bytes",
+            ),
         native("launch, image with traversal", "POST", "/instances")
             .json(r#"{"name":"web","image":"../../etc/passwd"}"#)
             .fails(

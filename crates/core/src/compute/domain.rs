@@ -71,6 +71,15 @@ pub const MAX_ENV_VARS: usize = 128;
 pub const MAX_ENV_BYTES: usize = 32 * 1024;
 /// Most arguments in a command override.
 pub const MAX_COMMAND_ARGS: usize = 256;
+/// Largest total size of a command (its arguments' bytes), as the
+/// environment's. It keeps every argument far below Linux's limit of one
+/// (`MAX_ARG_STRLEN`, 128 KiB), past which the container could never
+/// start, and the command small in every answer that shows it.
+pub const MAX_COMMAND_BYTES: usize = 32 * 1024;
+const _: () = assert!(
+    MAX_COMMAND_BYTES < 128 * 1024,
+    "an argument must stay below Linux's MAX_ARG_STRLEN"
+);
 /// Longest image reference accepted.
 pub const MAX_IMAGE_LEN: usize = 255;
 
@@ -649,7 +658,9 @@ pub fn split_command(line: &str) -> CoreResult<Vec<String>> {
 /// Validates a command override (argument vector).
 ///
 /// # Errors
-/// `InvalidInput` for an empty vector, too many arguments or a NUL.
+/// `InvalidInput` for an empty vector, too many arguments, a NUL, or more
+/// than [`MAX_COMMAND_BYTES`] in all (naming the argument that is too
+/// large, or that takes the total past the limit).
 pub fn validate_command(args: &[String]) -> CoreResult<()> {
     if args.is_empty() {
         return Err(CoreError::invalid(
@@ -663,6 +674,23 @@ pub fn validate_command(args: &[String]) -> CoreResult<()> {
     }
     if args.iter().any(|a| a.contains('\0')) {
         return Err(CoreError::invalid("command arguments may not contain NUL"));
+    }
+    let mut total = 0;
+    for (i, arg) in args.iter().enumerate() {
+        total += arg.len();
+        if arg.len() > MAX_COMMAND_BYTES {
+            return Err(CoreError::invalid(format!(
+                "command[{i}] is {} bytes; a command may hold at most {MAX_COMMAND_BYTES} bytes \
+                 of arguments (a longer script belongs in a file of the image)",
+                arg.len()
+            )));
+        }
+        if total > MAX_COMMAND_BYTES {
+            return Err(CoreError::invalid(format!(
+                "the command's arguments up to command[{i}] are {total} bytes; a command may hold \
+                 at most {MAX_COMMAND_BYTES} bytes of arguments"
+            )));
+        }
     }
     Ok(())
 }
@@ -1086,6 +1114,27 @@ mod tests {
         assert!(split_command("  ").is_err());
         assert!(split_command("echo 'x").is_err());
         assert!(validate_command(&[]).is_err());
+    }
+
+    /// A command is at most 32 KiB of arguments: one argument over it, or
+    /// the one that takes the total over, is named; at the limit it passes
+    /// (far below the 128 KiB Linux allows one argument).
+    #[test]
+    fn commands_are_bounded_in_bytes() {
+        let at_limit = vec!["sh".to_owned(), "x".repeat(MAX_COMMAND_BYTES - 2)];
+        assert!(validate_command(&at_limit).is_ok());
+        let huge = vec!["echo".to_owned(), "x".repeat(900_000)];
+        let err = validate_command(&huge).unwrap_err().to_string();
+        assert!(
+            err.contains("command[1] is 900000 bytes") && err.contains("at most 32768 bytes"),
+            "{err}"
+        );
+        let many: Vec<String> = (0..5).map(|_| "y".repeat(8 * 1024)).collect();
+        let err = validate_command(&many).unwrap_err().to_string();
+        assert!(
+            err.contains("up to command[4] are 40960 bytes") && err.contains("32768"),
+            "{err}"
+        );
     }
 
     /// Docker's reference grammar: what Docker accepts passes, and what
