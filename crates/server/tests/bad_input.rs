@@ -662,6 +662,12 @@ fn native_cases(alice_key_id: &str) -> Vec<Native> {
                 "INVALID_INPUT",
                 "the command's arguments up to command[2] are 40004 bytes",
             ),
+        native("launch, an empty program", "POST", "/instances")
+            .json(launch(r#""command":[""]"#))
+            .fails(400, "INVALID_INPUT", "command is empty"),
+        native("launch, an empty program in a line", "POST", "/instances")
+            .json(launch(r#""command":"'' x""#))
+            .fails(400, "INVALID_INPUT", "command is empty"),
         native("launch, image with traversal", "POST", "/instances")
             .json(r#"{"name":"web","image":"../../etc/passwd"}"#)
             .fails(

@@ -658,11 +658,12 @@ pub fn split_command(line: &str) -> CoreResult<Vec<String>> {
 /// Validates a command override (argument vector).
 ///
 /// # Errors
-/// `InvalidInput` for an empty vector, too many arguments, a NUL, or more
-/// than [`MAX_COMMAND_BYTES`] in all (naming the argument that is too
-/// large, or that takes the total past the limit).
+/// `InvalidInput` for an empty vector or program (`[""]`, which no
+/// runtime can run; exec refuses it the same way), too many arguments, a
+/// NUL, or more than [`MAX_COMMAND_BYTES`] in all (naming the argument
+/// that is too large, or that takes the total past the limit).
 pub fn validate_command(args: &[String]) -> CoreResult<()> {
-    if args.is_empty() {
+    if args.first().is_none_or(String::is_empty) {
         return Err(CoreError::invalid(
             "command is empty: omit it (or send null) to use the image's default",
         ));
@@ -1114,6 +1115,12 @@ mod tests {
         assert!(split_command("  ").is_err());
         assert!(split_command("echo 'x").is_err());
         assert!(validate_command(&[]).is_err());
+        for empty in [vec![""], vec!["", "x"]] {
+            let args: Vec<String> = empty.iter().map(|a| (*a).to_owned()).collect();
+            let err = validate_command(&args).unwrap_err().to_string();
+            assert!(err.starts_with("command is empty"), "{empty:?}: {err}");
+        }
+        assert!(validate_command(&["true".to_owned(), String::new()]).is_ok());
     }
 
     /// A command is at most 32 KiB of arguments: one argument over it, or
