@@ -668,6 +668,19 @@ fn native_cases(alice_key_id: &str) -> Vec<Native> {
         native("launch, an empty program in a line", "POST", "/instances")
             .json(launch(r#""command":"'' x""#))
             .fails(400, "INVALID_INPUT", "command is empty"),
+        native("launch, ports only a comma", "POST", "/instances")
+            .json(launch(r#""ports":",""#))
+            .fails(
+                400,
+                "INVALID_INPUT",
+                "ports: the list \",\" has an empty entry",
+            ),
+        native("launch, ports with a trailing comma", "POST", "/instances")
+            .json(launch(r#""ports":"80,""#))
+            .fails(400, "INVALID_INPUT", "ports: the list \"80,\" has an empty entry"),
+        native("launch, a blank port spec", "POST", "/instances")
+            .json(launch(r#""ports":["80"," "]"#))
+            .fails(400, "INVALID_INPUT", "ports[1]: an empty port spec"),
         native("launch, image with traversal", "POST", "/instances")
             .json(r#"{"name":"web","image":"../../etc/passwd"}"#)
             .fails(

@@ -145,14 +145,27 @@ impl<'de> Visitor<'de> for PortsVisitor {
         }
     }
 
+    /// Blanks around a spec are ignored (`"8080:80, 53/udp"`), an empty
+    /// entry is refused: a stray comma is more likely a spec lost than one
+    /// meant. A string that is blank as a whole is no ports, as null.
     fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
         if self.in_list {
+            if s.trim().is_empty() {
+                return Err(E::custom(format!("an empty port spec: give {PORT_SPEC}")));
+            }
             return Ok(vec![s.to_owned()]);
         }
-        Ok(s.split(',')
-            .filter(|p| !p.trim().is_empty())
-            .map(str::to_owned)
-            .collect())
+        if s.trim().is_empty() {
+            return Ok(Vec::new());
+        }
+        let specs: Vec<String> = s.split(',').map(str::to_owned).collect();
+        if specs.iter().any(|p| p.trim().is_empty()) {
+            return Err(E::custom(format!(
+                "the list {s:?} has an empty entry (a comma too many?): give port specs \
+                 separated by single commas, such as \"8080:80,53/udp\""
+            )));
+        }
+        Ok(specs)
     }
 
     fn visit_u64<E: de::Error>(self, n: u64) -> Result<Self::Value, E> {
@@ -487,8 +500,13 @@ mod tests {
             ("null", r#"{"name":"a","image":"i","ports":null}"#, &[]),
             (
                 "comma list",
-                r#"{"name":"a","image":"i","ports":"8080:80, ,53/udp,"}"#,
-                &["8080:80", "53/udp"][..],
+                r#"{"name":"a","image":"i","ports":"8080:80, 53/udp"}"#,
+                &["8080:80", " 53/udp"][..],
+            ),
+            (
+                "blank string",
+                r#"{"name":"a","image":"i","ports":" "}"#,
+                &[],
             ),
             ("number", r#"{"name":"a","image":"i","ports":80}"#, &["80"]),
             (
@@ -547,6 +565,26 @@ mod tests {
             (
                 r#"{"name":"a","image":"i","ports":[null]}"#,
                 "invalid type: null, expected a port spec",
+            ),
+            (
+                r#"{"name":"a","image":"i","ports":"80,"}"#,
+                "the list \"80,\" has an empty entry",
+            ),
+            (
+                r#"{"name":"a","image":"i","ports":","}"#,
+                "has an empty entry",
+            ),
+            (
+                r#"{"name":"a","image":"i","ports":"80, ,81"}"#,
+                "has an empty entry",
+            ),
+            (
+                r#"{"name":"a","image":"i","ports":["80",""]}"#,
+                "an empty port spec",
+            ),
+            (
+                r#"{"name":"a","image":"i","ports":[" "]}"#,
+                "an empty port spec",
             ),
             (
                 r#"{"name":"a","image":"i","command":5}"#,

@@ -83,13 +83,18 @@ fn read_tags(ctx: &Ec2Context<'_>) -> Result<Tagged, Ec2Error> {
             }
             match key {
                 "Name" => out.name = Some(value.to_owned()),
+                // As the native `ports` string: blanks around a spec
+                // ignored, an empty entry refused, a blank value no ports.
+                PORTS_TAG if value.trim().is_empty() => out.ports = Vec::new(),
                 PORTS_TAG => {
-                    out.ports = value
-                        .split(',')
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_owned)
-                        .collect();
+                    out.ports = value.split(',').map(|s| s.trim().to_owned()).collect();
+                    if out.ports.iter().any(String::is_empty) {
+                        return Err(Ec2Error::invalid_value(format!(
+                            "The tag {PORTS_TAG} value {value:?} has an empty entry (a comma \
+                             too many?): give port specs separated by single commas, such as \
+                             8080:80,53/udp"
+                        )));
+                    }
                 }
                 COMMAND_TAG => out.command = Some(split_command(value).map_err(from_core)?),
                 other => {
