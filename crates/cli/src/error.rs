@@ -78,6 +78,14 @@ fn describe_client(err: &ClientError, verbose: bool) -> String {
         ClientError::Api {
             status, message, ..
         } if *status == StatusCode::FORBIDDEN => format!("not allowed: {message}"),
+        // A server fault is found in the server's log by its request id
+        // (which the message tells the user to search for).
+        ClientError::Api {
+            status,
+            message,
+            request_id: Some(id),
+            ..
+        } if status.is_server_error() || verbose => format!("{message} (request id: {id})"),
         ClientError::Api { message, .. } => message.clone(),
         ClientError::Transport(message) => format!(
             "the connection to miniaws failed mid-request ({message}): retry, or check the server log"

@@ -729,3 +729,41 @@ async fn a_followed_log_cut_by_a_shutdown_is_an_error() {
     assert!(!ok, "a cut log is not a success");
     assert!(stderr.contains("the log stream was cut short"), "{stderr}");
 }
+
+/// A server fault (here 503: the server's Docker cannot be reached) is
+/// shown with the request id the server answered with, the id its log
+/// names the request by, so that the user can find it there.
+#[tokio::test]
+async fn a_server_error_shows_its_request_id() {
+    let server = miniaws_testkit::TestServer::start_with(
+        miniaws_testkit::Backend::Sqlite,
+        &[],
+        &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
+    )
+    .await
+    .expect("a SQLite server starts");
+    let env = Env {
+        server,
+        home: tempfile::tempdir().expect("temp dir"),
+    };
+    env.sign_up("offline");
+    let stderr = env.fails(
+        &[
+            "compute", "launch", "--name", "x", "--image", "busybox", "--", "true",
+        ],
+        1,
+    );
+    assert!(stderr.contains("Docker"), "{stderr}");
+    let id = stderr
+        .split("(request id: ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .unwrap_or_else(|| panic!("no request id shown: {stderr}"));
+    assert_eq!(id.len(), 36, "a generated id: {stderr}");
+    let log = env.server.log();
+    assert!(
+        log.lines()
+            .any(|l| l.contains(id) && l.contains("status=503")),
+        "the log names the request by the id shown ({id}):\n{log}"
+    );
+}

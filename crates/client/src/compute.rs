@@ -442,6 +442,7 @@ fn decode_event(line: &[u8]) -> Result<ExecUpdate, ClientError> {
                 status: reqwest::StatusCode::OK,
                 kind: code,
                 message,
+                request_id: None,
             });
         }
     })

@@ -22,6 +22,9 @@ pub enum ClientError {
         kind: String,
         /// The server's message.
         message: String,
+        /// The `X-Request-Id` of the answer, which names the request in
+        /// the server's log (`None` if the answer had none).
+        request_id: Option<String>,
     },
     /// The server took the request and did not answer in time.
     #[error("miniaws at {endpoint} did not answer within {secs} s — is it stopped or overloaded?")]
@@ -74,12 +77,18 @@ pub enum ClientError {
 impl ClientError {
     pub(crate) async fn from_response(res: Response) -> Self {
         let status = res.status();
+        let request_id = res
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let text = res.text().await.unwrap_or_default();
         match serde_json::from_str::<miniaws_wire::ErrorEnvelope>(&text) {
             Ok(b) => ClientError::Api {
                 status,
                 kind: b.error.kind,
                 message: b.error.message,
+                request_id,
             },
             Err(_) => ClientError::Api {
                 status,
@@ -89,7 +98,17 @@ impl ClientError {
                 } else {
                     text
                 },
+                request_id,
             },
+        }
+    }
+
+    /// The `X-Request-Id` the server answered an API error with: the id
+    /// its log names the request by.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            ClientError::Api { request_id, .. } => request_id.as_deref(),
+            _ => None,
         }
     }
 

@@ -187,6 +187,7 @@ impl Shared {
                 status,
                 kind,
                 message,
+                ..
             })) => {
                 let code = status.as_u16();
                 let fine = match code {

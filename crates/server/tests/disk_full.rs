@@ -394,6 +394,7 @@ fn refusal<T: std::fmt::Debug>(
             status,
             kind,
             message,
+            ..
         }) => (status.as_u16(), kind, message),
         other => panic!("expected a refusal, got {other:?}"),
     }

@@ -169,6 +169,7 @@ pub fn api_err<T: std::fmt::Debug>(r: Result<T, ClientError>) -> (u16, String, S
             status,
             kind,
             message,
+            ..
         }) => (status.as_u16(), kind, message),
         other => panic!("expected an API error, got {other:?}"),
     }
