@@ -57,6 +57,52 @@ where
     }
 }
 
+/// The body of an action that has no options (`POST /instances/{id}/stop`,
+/// `start`, `reboot`): none, or an empty JSON object. Anything else is 400
+/// naming what was sent: a client that asks for an option there is not
+/// (`{"force":true}`) must learn that it was not done, not get the plain
+/// action silently. Read whatever the `Content-Type` says (`curl -d`
+/// sends a form type), since no body is the usual shape.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoOptions {}
+
+/// A request body read whole, whatever its type; a body over the limit is
+/// 413 in the API's envelope, as [`Json`]'s.
+#[derive(Debug)]
+pub(crate) struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        Bytes::from_request(req, state)
+            .await
+            .map(RawBody)
+            .map_err(|e| ApiError::from(JsonRejection::from(e)))
+    }
+}
+
+/// Checks that `body` is empty (or blank) or `{}`, for `action`.
+///
+/// # Errors
+/// 400 naming the unknown field, or what else the body is.
+pub(crate) fn no_options(action: &str, body: &[u8]) -> Result<(), ApiError> {
+    let refuse = |detail: String| {
+        ApiError::bad_request(format!(
+            "{action} takes no options: send no body (or {{}}); {detail}"
+        ))
+    };
+    match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        None => return Ok(()),
+        Some(b'{') => {}
+        Some(_) => return Err(refuse("the body is not a JSON object".to_owned())),
+    }
+    serde_json::from_slice::<NoOptions>(body)
+        .map(|_| ())
+        .map_err(|e| refuse(e.to_string()))
+}
+
 fn unsupported_media_type() -> ApiError {
     ApiError::new(
         StatusCode::UNSUPPORTED_MEDIA_TYPE,

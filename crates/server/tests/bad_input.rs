@@ -846,12 +846,60 @@ fn native_cases(alice_key_id: &str) -> Vec<Native> {
             format!("/instances/{ZERO_ID}"),
         )
         .fails(404, "NOT_FOUND", "instance not found"),
+        // The lifecycle actions take no options: a body is refused before
+        // the instance is looked up, unless it is blank or `{}`.
         native(
-            "unknown instance, stop with a body",
+            "stop with a junk body",
             "POST",
             format!("/instances/{ZERO_ID}/stop"),
         )
         .body("junk")
+        .fails(
+            400,
+            "INVALID_INPUT",
+            "stop takes no options: send no body (or {}); the body is not a JSON object",
+        ),
+        native(
+            "stop with an option",
+            "POST",
+            format!("/instances/{ZERO_ID}/stop"),
+        )
+        .json(r#"{"force":true}"#)
+        .fails(400, "INVALID_INPUT", "stop takes no options: send no body (or {}); unknown field `force`"),
+        native(
+            "stop with an option, form-typed (curl -d)",
+            "POST",
+            format!("/instances/{ZERO_ID}/stop"),
+        )
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(r#"{"force":true}"#)
+        .fails(400, "INVALID_INPUT", "unknown field `force`"),
+        native(
+            "start with an option",
+            "POST",
+            format!("/instances/{ZERO_ID}/start"),
+        )
+        .json(r#"{"wait":false}"#)
+        .fails(400, "INVALID_INPUT", "start takes no options: send no body (or {}); unknown field `wait`"),
+        native(
+            "reboot with an array",
+            "POST",
+            format!("/instances/{ZERO_ID}/reboot"),
+        )
+        .json("[]")
+        .fails(400, "INVALID_INPUT", "reboot takes no options"),
+        native(
+            "unknown instance, stop with {}",
+            "POST",
+            format!("/instances/{ZERO_ID}/stop"),
+        )
+        .json("{}")
+        .fails(404, "NOT_FOUND", "instance not found"),
+        native(
+            "unknown instance, reboot without a body",
+            "POST",
+            format!("/instances/{ZERO_ID}/reboot"),
+        )
         .fails(404, "NOT_FOUND", "instance not found"),
         native(
             "unknown instance, stats",

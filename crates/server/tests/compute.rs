@@ -1033,3 +1033,106 @@ async fn an_idempotency_key_launches_once() {
     let fresh = client.launch_instance(&web).await.expect("a new launch");
     assert_ne!(fresh.id, first.id);
 }
+
+/// A command of 32 KiB of arguments, the limit, runs (well below the
+/// 128 KiB Linux takes per argument); one byte more is refused naming the
+/// argument. Blanks around a port spec are ignored. The lifecycle actions
+/// take no options: a body naming one (`{"force":true}`) is 400 naming it,
+/// with the answer's request id kept by the client, and changes nothing;
+/// no body and `{}` act.
+#[tokio::test]
+async fn commands_are_bounded_and_actions_take_no_options() {
+    use miniaws_client::ClientError;
+    let Some((server, image)) = server(Backend::Sqlite).await else {
+        return;
+    };
+    let mut guard = ContainerGuard::new();
+    let (client, _) = guard.user(&server, "bounded").await;
+    let script = "echo ${#1}; exec sleep 3600";
+    let filler_len = 32 * 1024 - "sh".len() * 2 - "-c".len() - script.len();
+    let command = |filler: usize| {
+        let mut l = launch("big", &image, &["sh", "-c", script, "sh"]);
+        if let Some(Command::Args(args)) = &mut l.command {
+            args.push("x".repeat(filler));
+        }
+        l.ports = vec![" 81".into()];
+        l
+    };
+    let (status, kind, message) = api_err(client.launch_instance(&command(filler_len + 1)).await);
+    assert_eq!((status, kind.as_str()), (400, "INVALID_INPUT"), "{message}");
+    assert!(
+        message.contains("command[4]") && message.contains("32768 bytes"),
+        "{message}"
+    );
+    let inst = client
+        .launch_instance(&command(filler_len))
+        .await
+        .expect("a command at the limit launches");
+    assert_eq!(inst.state, "RUNNING");
+    assert_eq!(inst.ports[0].container_port, 81, "{:?}", inst.ports);
+    let cid = inst.container_id.clone().expect("container");
+    let mut logs = String::new();
+    for _ in 0..100 {
+        logs = docker(&["logs", &cid]);
+        if !logs.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        logs,
+        filler_len.to_string(),
+        "the shell got the whole argument"
+    );
+
+    let action = |what: &str, body: Option<&'static str>| {
+        let mut req = client.request_unbounded(
+            reqwest::Method::POST,
+            &format!("/instances/{}/{what}", inst.id),
+        );
+        if let Some(body) = body {
+            req = req.header("content-type", "application/json").body(body);
+        }
+        client.send(req)
+    };
+    for what in ["stop", "start", "reboot"] {
+        let err = action(what, Some(r#"{"force":true}"#))
+            .await
+            .expect_err("an option is refused");
+        let ClientError::Api {
+            status, message, ..
+        } = &err
+        else {
+            panic!("{what}: {err:?}");
+        };
+        assert_eq!(status.as_u16(), 400, "{what}: {message}");
+        assert!(
+            message.contains(&format!("{what} takes no options"))
+                && message.contains("unknown field `force`"),
+            "{what}: {message}"
+        );
+        assert!(
+            err.request_id().is_some_and(|id| id.len() == 36),
+            "{what}: the client keeps the answer's request id: {err:?}"
+        );
+    }
+    assert_eq!(
+        client.get_instance(inst.id).await.expect("get").state,
+        "RUNNING",
+        "a refused stop changed nothing"
+    );
+    action("stop", Some("{}")).await.expect("stop with {}");
+    assert_eq!(
+        client.get_instance(inst.id).await.expect("get").state,
+        "STOPPED"
+    );
+    action("start", None).await.expect("start without a body");
+    action("reboot", Some(" {} "))
+        .await
+        .expect("reboot with {}");
+    assert_eq!(
+        client.get_instance(inst.id).await.expect("get").state,
+        "RUNNING"
+    );
+    client.terminate_instance(inst.id).await.expect("terminate");
+}

@@ -6,7 +6,7 @@ use miniaws_wire::Instance;
 use super::parse_id;
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::json::Data;
+use crate::json::{Data, RawBody, no_options};
 use crate::path::Path;
 use crate::state::AppState;
 use crate::views;
@@ -15,7 +15,9 @@ pub(crate) async fn start_instance(
     State(state): State<AppState>,
     Auth(caller): Auth,
     Path(id): Path<String>,
+    RawBody(body): RawBody,
 ) -> Result<Data<Instance>, ApiError> {
+    no_options("start", &body)?;
     let instance = state.compute.start(caller, parse_id(&id)?).await?;
     Ok(Data(views::instance(instance)))
 }
