@@ -99,19 +99,25 @@ async fn run(config: Config) -> anyhow::Result<()> {
         (&config.command, config.migrate_only),
         (Some(Command::Serve | Command::Users { .. }) | None, false)
     );
-    let secrets_key = if serves {
-        Some(secrets_key::load_or_create(
-            &config.effective_secrets_key_file(),
-        )?)
+    let key_file = config.effective_secrets_key_file();
+    let existing_key = if serves {
+        secrets_key::load(&key_file)?
     } else {
         None
     };
-    let loaded = "the secrets key is loaded for serve and users";
     let settings = PoolSettings {
         max_connections: config.db_max_connections,
         ..PoolSettings::default()
     };
     let db = Database::connect(&config.effective_database_url(), &settings).await?;
+    // A new key only once the database answers: a start that fails to
+    // reach it leaves no key behind.
+    let secrets_key = match existing_key {
+        Some(key) => Some(key),
+        None if serves => Some(secrets_key::load_or_create(&key_file)?),
+        None => None,
+    };
+    let loaded = "the secrets key is loaded for serve and users";
 
     match (&config.command, config.migrate_only) {
         (_, true) => migrate(&db, &MigrateAction::Up).await,

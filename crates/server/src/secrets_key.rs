@@ -27,9 +27,20 @@ const SETTING: &str = "--secrets-key-file / MINIAWS_SECRETS_KEY_FILE";
 /// [`SECRETS_KEY_LEN`](miniaws_core::identity::SECRETS_KEY_LEN) bytes long, or
 /// one that cannot be created; each error names the file.
 pub fn load_or_create(path: &Path) -> anyhow::Result<SecretsKey> {
+    match load(path)? {
+        Some(key) => Ok(key),
+        None => create(path),
+    }
+}
+
+/// Reads the key in `path`; `None` when there is no file.
+///
+/// # Errors
+/// As [`load_or_create`], for a file that is there.
+pub fn load(path: &Path) -> anyhow::Result<Option<SecretsKey>> {
     match std::fs::read(path) {
-        Ok(bytes) => from_file(path, &bytes),
-        Err(e) if e.kind() == ErrorKind::NotFound => create(path),
+        Ok(bytes) => from_file(path, &bytes).map(Some),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e).with_context(|| {
             format!(
                 "cannot read the secrets key file {} ({SETTING}); it seals the S3 secret \

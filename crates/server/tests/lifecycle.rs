@@ -86,6 +86,27 @@ fn bad_configuration_is_named() {
     assert!(err.contains("cannot connect to postgres at"), "{err}");
     assert!(!err.contains("hunter2"), "the password is redacted: {err}");
     assert!(!err.contains("panicked"), "{err}");
+
+    // A server start that cannot reach its database makes no secrets key
+    // (the next start, on the right database, makes the one it uses).
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().to_str().expect("utf-8 path");
+    let (ok, _, err) = miniaws(&[
+        "--data-dir",
+        data,
+        "--database-url",
+        "postgres://cloud:hunter2@127.0.0.1:1/miniaws",
+    ]);
+    assert!(!ok);
+    assert!(err.contains("cannot connect to postgres at"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("the data directory")
+        .filter_map(|e| Some(e.ok()?.file_name().to_string_lossy().into_owned()))
+        .collect();
+    assert!(
+        !left.iter().any(|name| name.contains("key")),
+        "no secrets key after a failed start: {left:?}"
+    );
 }
 
 /// Buckets of the SIGTERM test, in the order the sweep visits them.
