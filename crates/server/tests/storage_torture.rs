@@ -306,6 +306,11 @@ struct Upload {
     /// right one was acknowledged, and a completion then meets its ETag
     /// (`InvalidPart`), as on S3.
     stray_in_flight: bool,
+    /// When its first completion whose outcome is unknown began: that one
+    /// may have committed, and a retry the server answers from its memory
+    /// of recent completions (the same 200) writes nothing new, so an
+    /// acknowledged retry's write may date from then.
+    completion_began: Option<u64>,
 }
 
 /// What the workers and the checks share.
@@ -367,6 +372,18 @@ impl World {
             cancelled: false,
         });
         h.ops.len() - 1
+    }
+
+    /// Moves op `op`'s start back to `start` (a retry whose effect may
+    /// date from an earlier attempt).
+    fn backdate(&self, op: usize, start: u64) {
+        let mut h = self.history.lock().unwrap();
+        h.ops[op].start = h.ops[op].start.min(start);
+    }
+
+    /// When op `op` began.
+    fn start_of(&self, op: usize) -> u64 {
+        self.history.lock().unwrap().ops[op].start
     }
 
     fn finish(&self, op: usize, result: Result<(), Fail>) {
@@ -1037,6 +1054,7 @@ async fn multipart(w: &World, c: &Clients, rng: &mut StdRng, abort: bool) {
                 acked: BTreeMap::new(),
                 doubtful: BTreeSet::new(),
                 maybe_gone: false,
+                completion_began: None,
                 stray_in_flight: false,
             }
         }
@@ -1164,6 +1182,9 @@ async fn multipart(w: &World, c: &Clients, rng: &mut StdRng, abort: bool) {
     // one of them may win.
     let race = rng.gen_bool(0.15);
     let op = w.begin(up.slot, Effect::Body(up.body), "CompleteMultipartUpload");
+    if let Some(began) = up.completion_began {
+        w.backdate(op, began);
+    }
     let complete = attempt(cancel, async {
         let out =
             c.s3.complete_multipart_upload()
@@ -1235,6 +1256,7 @@ async fn multipart(w: &World, c: &Clients, rng: &mut StdRng, abort: bool) {
             w.finish(op, Err(Fail::Definite(code)));
         }
         Err(fail @ (Fail::Unknown(_) | Fail::Cancelled(_))) => {
+            up.completion_began.get_or_insert(w.start_of(op));
             w.finish(op, Err(fail));
             if !settled {
                 up.maybe_gone = true;
