@@ -44,9 +44,7 @@ where
         if !is_json(req.headers()) {
             return Err(unsupported_media_type());
         }
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| ApiError::from(JsonRejection::from(e)))?;
+        let RawBody(bytes) = RawBody::from_request(req, state).await?;
         if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
             return Err(ApiError::bad_request(
                 "the request body must be a JSON object with named fields, such as {\"name\": \"…\"}, not an array",
