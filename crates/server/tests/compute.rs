@@ -604,6 +604,74 @@ async fn a_restarted_server_keeps_and_reconciles_state() {
     );
 }
 
+/// A server killed while stops wait out their grace period comes back
+/// and finishes them: the rows end STOPPED "stopped by request", not
+/// RUNNING (EC2 never turns a stopping instance back to running) nor
+/// "exited with code 137". One container Docker stopped meanwhile (its
+/// own stop ran to the SIGKILL); the other was started again behind our
+/// back, as a stop Docker dropped would leave it.
+#[tokio::test]
+async fn stops_cut_by_a_crash_are_finished_after_the_restart() {
+    let Some(image) = miniaws_testkit::require_docker() else {
+        return;
+    };
+    let Some(mut server) =
+        TestServer::start_with(Backend::Sqlite, &["--stop-grace-secs", "2"], &[]).await
+    else {
+        return;
+    };
+    let mut guard = ContainerGuard::new();
+    let (client, key) = server.user("cutstop").await;
+    guard.watch(key.user_id);
+    let stubborn = ["sh", "-c", "trap '' TERM; while true; do sleep 1; done"];
+    let mut stopping = Vec::new();
+    for name in ["halted", "restarted"] {
+        let inst = client
+            .launch_instance(&launch(name, &image, &stubborn))
+            .await
+            .expect("launch");
+        tokio::spawn({
+            let client = client.clone();
+            async move { client.stop_instance(inst.id).await }
+        });
+        wait_for(&client, inst.id, 10, "STOPPING", |i| i.state == "STOPPING").await;
+        stopping.push(inst);
+    }
+    server.kill().await;
+    let cids: Vec<&str> = stopping
+        .iter()
+        .map(|i| i.container_id.as_deref().expect("cid"))
+        .collect();
+    for cid in &cids {
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        while docker(&["inspect", "-f", "{{.State.Running}}", cid]).trim() == "true" {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "Docker finishes its stop"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    docker(&["start", cids[1]]);
+    server.restart().await;
+
+    let client = server.client().with_api_key(key.key.clone());
+    for inst in &stopping {
+        let done = wait_for(&client, inst.id, 15, "STOPPED", |i| i.state != "STOPPING").await;
+        assert_eq!(
+            (done.state.as_str(), done.state_reason.as_deref()),
+            ("STOPPED", Some("stopped by request")),
+            "{}",
+            inst.name
+        );
+    }
+    assert_eq!(
+        docker(&["inspect", "-f", "{{.State.Running}}", cids[1]]).trim(),
+        "false",
+        "the container started behind our back is stopped again"
+    );
+}
+
 /// Docker gives a restarted container a new auto-assigned host port. One
 /// restarted while the server was down (a reboot the crash cut, or someone
 /// behind our back), long enough ago that the event replay misses it, is

@@ -1337,6 +1337,35 @@ impl ComputeService {
         Ok(changed)
     }
 
+    /// Finishes a stop that a crash (or a lost database) cut short: a
+    /// `STOPPING` row found unlocked belongs to no request in flight, and
+    /// its container may still run (Docker may drop a stop whose client
+    /// went away). EC2 never turns a stopping instance back to running, so
+    /// the stop the user asked for is carried out, with the usual grace
+    /// period, rather than the row settled on the running container.
+    /// Returns what Docker says after it (`info` unchanged when the
+    /// container no longer runs).
+    async fn finish_stop(
+        &self,
+        driver: &Arc<dyn ComputeDriver>,
+        inst: &Instance,
+        cid: &str,
+        info: Option<ContainerInfo>,
+    ) -> CoreResult<Option<ContainerInfo>> {
+        if info
+            .as_ref()
+            .is_none_or(|i| i.status != ContainerStatus::Running)
+        {
+            return Ok(info);
+        }
+        tracing::info!(instance_id = %inst.id, "finishing a stop that was cut short");
+        match driver.stop(cid, self.settings.stop_grace).await {
+            Ok(after) => Ok(Some(after)),
+            Err(CoreError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Reacts to one container event by settling its instance.
     ///
     /// # Errors
@@ -1407,8 +1436,14 @@ impl ComputeService {
                 inst.state_reason = Some(INTERRUPTED_LAUNCH.into());
             }
             Some(cid) => {
-                let info = driver.inspect(&cid).await?;
+                let mut info = driver.inspect(&cid).await?;
+                if inst.state == InstanceState::Stopping {
+                    info = self.finish_stop(driver, &inst, &cid, info).await?;
+                }
                 settle(&mut inst, info.as_ref());
+                if before.state == InstanceState::Stopping && inst.state == InstanceState::Stopped {
+                    inst.state_reason = Some(STOPPED_BY_REQUEST.into());
+                }
             }
         }
         if inst == before {

@@ -1108,6 +1108,15 @@ async fn resync_inspects_only_what_the_container_list_contradicts() {
     let mut stuck = repo.find(running[0].id).await.unwrap().unwrap();
     stuck.state = InstanceState::Stopping;
     repo.update(&stuck).await.unwrap();
+    // ... and another whose stop Docker finished (SIGKILL at the end of
+    // the grace period) while the server was down.
+    let mut halted = repo.find(running[2].id).await.unwrap().unwrap();
+    halted.state = InstanceState::Stopping;
+    repo.update(&halted).await.unwrap();
+    driver.set(halted.container_id.as_deref().unwrap(), |c| {
+        c.running = false;
+        c.exit_code = Some(137);
+    });
     // A terminated instance whose container survived (a crash between
     // the row and the removal), and another server's container.
     let survivor = svc.launch(me, req("survivor")).await.unwrap();
@@ -1125,15 +1134,35 @@ async fn resync_inspects_only_what_the_container_list_contradicts() {
         .insert("foreign".into(), foreign);
 
     driver.inspections.store(0, Ordering::SeqCst);
-    assert_eq!(svc.reconcile_all().await.unwrap(), 2, "killed and stuck");
-    // killed, stuck, survivor: the four confirmed running instances, the
-    // stopped one and the foreign container are not inspected.
-    assert_eq!(driver.inspections.load(Ordering::SeqCst), 3);
+    assert_eq!(
+        svc.reconcile_all().await.unwrap(),
+        3,
+        "killed, stuck and halted"
+    );
+    // killed, stuck, halted, survivor: the three confirmed running
+    // instances, the stopped one and the foreign container are not
+    // inspected.
+    assert_eq!(driver.inspections.load(Ordering::SeqCst), 4);
     let k = svc.get(me, killed.id).await.unwrap();
     assert_eq!((k.state, k.exit_code), (InstanceState::Stopped, Some(137)));
+    // The stop the crash cut short is finished, not undone.
+    let s = svc.get(me, stuck.id).await.unwrap();
     assert_eq!(
-        svc.get(me, stuck.id).await.unwrap().state,
-        InstanceState::Running
+        (s.state, s.state_reason.as_deref()),
+        (InstanceState::Stopped, Some("stopped by request"))
+    );
+    assert!(
+        !driver.containers.lock().unwrap()[stuck.container_id.as_deref().unwrap()].running,
+        "the stuck instance's container is stopped"
+    );
+    let h = svc.get(me, halted.id).await.unwrap();
+    assert_eq!(
+        (h.state, h.state_reason.as_deref(), h.exit_code),
+        (
+            InstanceState::Stopped,
+            Some("stopped by request"),
+            Some(137)
+        )
     );
     assert!(
         !driver
