@@ -178,6 +178,19 @@ fn hot_cap(settings: &PoolSettings) -> usize {
 }
 
 impl Database {
+    /// The file of the SQLite database at `url`; `None` for another
+    /// backend or a URL that does not parse (which
+    /// [`connect`](Self::connect) reports). Opening a SQLite database
+    /// creates its file; this lets a caller look before that.
+    #[must_use]
+    pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+        if !url.starts_with("sqlite:") {
+            return None;
+        }
+        let options = SqliteConnectOptions::from_str(url).ok()?;
+        Some(options.get_filename().to_owned())
+    }
+
     /// Opens the database at `url` (`postgres://…` or `sqlite:…`), checking
     /// that it answers. It does not run migrations.
     ///

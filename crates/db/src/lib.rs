@@ -20,4 +20,5 @@ mod storage_rows;
 
 pub use connect::{Backend, Database, DbError, PoolSettings, redact_url};
 pub use hot::{HotConnections, Lease};
+pub use identity_row::IdentityBeforeMigrating;
 pub use migrate::{MigrationState, MigrationStatus};

@@ -108,7 +108,7 @@ impl Database {
 
     /// Versions recorded in `_sqlx_migrations`, ascending; empty when the
     /// table does not exist yet.
-    async fn applied_versions(&self) -> Result<Vec<i64>, DbError> {
+    pub(crate) async fn applied_versions(&self) -> Result<Vec<i64>, DbError> {
         const EXISTS_PG: &str = "SELECT to_regclass('_sqlx_migrations') IS NOT NULL";
         const EXISTS_SQLITE: &str = "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')";
         const VERSIONS: &str =

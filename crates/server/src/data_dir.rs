@@ -66,15 +66,11 @@ pub fn check_recorded(
     let path = dir.join(DATABASE_ID);
     match recorded {
         Some(text) if text == database_id => Ok(()),
-        Some(text) => anyhow::bail!(
-            "the data directory {} holds the objects of another database (id {}) than {url} (id {database_id}): \
-             nothing was touched. Start with that database's --database-url, or give this database a --data-dir \
-             of its own. (Removing {} makes this database the directory's, and its start-up sweep then removes \
-             every object file this database does not know.)",
-            dir.display(),
+        Some(text) => Err(another_database(
+            dir,
             text,
-            path.display()
-        ),
+            &format!("{url} (id {database_id})"),
+        )),
         None => {
             // Written aside and renamed: a crash leaves it whole or absent.
             let temp = dir.join(format!("{DATABASE_ID}.tmp"));
@@ -83,6 +79,73 @@ pub fn check_recorded(
                 .with_context(|| format!("cannot write {}", path.display()))
         }
     }
+}
+
+/// Refuses, before its migrations write anything to it, a database that
+/// cannot be the one whose objects `dir` holds (`recorded`, what
+/// [`recorded_database`] read): one with another id, or one without Mini
+/// AWS's tables (a new database, or another application's: a mistyped
+/// `DATABASE_URL`). A database with Mini AWS's tables but no id yet (from
+/// before the id, or a `migrate down` past it) is left to
+/// [`check_recorded`], after the migrations.
+///
+/// # Errors
+/// As [`check_recorded`].
+pub fn check_before_migrating(
+    dir: &Path,
+    recorded: Option<&str>,
+    found: &miniaws_db::IdentityBeforeMigrating,
+    url: &str,
+) -> anyhow::Result<()> {
+    use miniaws_db::IdentityBeforeMigrating as Found;
+    match (recorded, found) {
+        (Some(recorded), Found::Id(id)) => check_recorded(dir, Some(recorded), id, url),
+        (Some(recorded), Found::NoSchema) => Err(another_database(
+            dir,
+            recorded,
+            &format!(
+                "{url}, which holds no Mini AWS tables (a new database, or another application's)"
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Refuses to create the SQLite database `file` for a data directory that
+/// records another (`recorded`): opening it would create it, and the
+/// directory's objects belong to a database that is not there.
+///
+/// # Errors
+/// When `dir` records a database and `file` does not exist; when the
+/// record cannot be read.
+pub fn check_sqlite_file(dir: &Path, file: &Path) -> anyhow::Result<()> {
+    if file.exists() {
+        return Ok(());
+    }
+    match recorded_database(dir)? {
+        Some(recorded) => Err(another_database(
+            dir,
+            &recorded,
+            &format!(
+                "the SQLite database {}, which does not exist",
+                file.display()
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The refusal of a database that is not `dir`'s (whose id is `recorded`);
+/// `what` names the one given.
+fn another_database(dir: &Path, recorded: &str, what: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "the data directory {} holds the objects of another database (id {recorded}) than {what}: \
+         nothing was touched. Start with that database's --database-url, or give this database a --data-dir \
+         of its own. (Removing {} makes this database the directory's, and its start-up sweep then removes \
+         every object file this database does not know.)",
+        dir.display(),
+        dir.join(DATABASE_ID).display()
+    )
 }
 
 /// The file a serving server holds locked (see [`lock`]).

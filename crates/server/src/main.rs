@@ -109,7 +109,12 @@ async fn run(config: Config) -> anyhow::Result<()> {
         max_connections: config.db_max_connections,
         ..PoolSettings::default()
     };
-    let db = Database::connect(&config.effective_database_url(), &settings).await?;
+    let url = config.effective_database_url();
+    if let Some(file) = Database::sqlite_file(&url).filter(|_| serves) {
+        // Opening it would create it.
+        data_dir::check_sqlite_file(&config.data_dir, &file)?;
+    }
+    let db = Database::connect(&url, &settings).await?;
     // A new key only once the database answers: a start that fails to
     // reach it leaves no key behind.
     let secrets_key = match existing_key {

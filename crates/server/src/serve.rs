@@ -25,13 +25,22 @@ pub async fn serve(config: &Config, db: Database, secrets_key: &SecretsKey) -> a
     // First: a second server on this data directory must stop before its
     // sweep takes the first one's writes in flight for debris.
     let _held = crate::data_dir::lock(&config.data_dir)?;
+    // Before the migrations: a database that cannot be the one this
+    // directory's objects belong to is not written to.
+    let recorded = crate::data_dir::recorded_database(&config.data_dir)?;
+    let url = redact_url(&config.effective_database_url());
+    crate::data_dir::check_before_migrating(
+        &config.data_dir,
+        recorded.as_deref(),
+        &db.identity_before_migrating().await?,
+        &url,
+    )?;
     let applied = db.migrate_up().await?;
     if applied > 0 {
         tracing::info!(applied, "migrations applied");
     }
     // Before anything reads or sweeps the objects: they must be this
     // database's.
-    let recorded = crate::data_dir::recorded_database(&config.data_dir)?;
     let database_id = match (db.recorded_database_id().await?, &recorded) {
         (Some(id), _) => id,
         // A database in use without an id: a `migrate down` past 0025 took
@@ -41,12 +50,7 @@ pub async fn serve(config: &Config, db: Database, secrets_key: &SecretsKey) -> a
         (None, Some(recorded)) if db.holds_buckets().await? => db.database_id_or(recorded).await?,
         (None, _) => db.database_id().await?,
     };
-    crate::data_dir::check_recorded(
-        &config.data_dir,
-        recorded.as_deref(),
-        &database_id,
-        &redact_url(&config.effective_database_url()),
-    )?;
+    crate::data_dir::check_recorded(&config.data_dir, recorded.as_deref(), &database_id, &url)?;
     let identity = Arc::new(IdentityService::new(
         db.identity_repo(),
         SecretSealer::new(secrets_key),

@@ -1300,6 +1300,43 @@ async fn a_data_directory_on_another_database_is_left_alone() {
         stderr.contains("holds the objects of another database") && stderr.contains("empty.db"),
         "{stderr}"
     );
+    assert!(
+        !elsewhere.path().join("empty.db").exists(),
+        "the mistyped SQLite database was not created"
+    );
+    // Another application's SQLite database, and a new Postgres one: both
+    // refused before Mini AWS's migrations write their tables into them.
+    let foreign = elsewhere.path().join("other-app.db");
+    let foreign_url = format!("sqlite://{}?mode=rwc", foreign.display());
+    let pool = sqlx::SqlitePool::connect(&foreign_url)
+        .await
+        .expect("sqlite");
+    sqlx::query("CREATE TABLE notes (body TEXT)")
+        .execute(&pool)
+        .await
+        .expect("a table of its own");
+    let stderr = refused_start(&server, &format!("sqlite://{}", foreign.display())).await;
+    assert!(stderr.contains("holds no Mini AWS tables"), "{stderr}");
+    let tables: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .fetch_all(&pool)
+            .await
+            .expect("tables");
+    assert_eq!(tables, ["notes"], "nothing written to it");
+    pool.close().await;
+    if let Some(admin) = miniaws_testkit::require_postgres() {
+        let fresh = miniaws_testkit::TestDatabase::create(&admin).await;
+        let stderr = refused_start(&server, &fresh.url).await;
+        assert!(stderr.contains("holds no Mini AWS tables"), "{stderr}");
+        let pool = sqlx::PgPool::connect(&fresh.url).await.expect("postgres");
+        let tables: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+                .fetch_one(&pool)
+                .await
+                .expect("tables");
+        assert_eq!(tables, 0, "nothing written to it");
+        pool.close().await;
+    }
     assert_eq!(blobs(&server).len(), files_before, "no object file removed");
     server.restart().await;
     let alice = server.client().with_api_key(alice_key.key.clone());
