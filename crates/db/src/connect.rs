@@ -177,6 +177,32 @@ fn hot_cap(settings: &PoolSettings) -> usize {
     usize::try_from(settings.max_connections / 2).unwrap_or(usize::MAX)
 }
 
+/// What to do when Postgres refused the connection with `err`: a server
+/// that answered needs the URL's credentials or database name fixed, not
+/// starting.
+fn postgres_connect_hint(err: &sqlx::Error) -> &'static str {
+    let code = err
+        .as_database_error()
+        .and_then(|e| e.code())
+        .unwrap_or_default();
+    match code.as_ref() {
+        // invalid_password, invalid_authorization_specification
+        "28P01" | "28000" => {
+            " — Postgres refused the user name or password: check them in DATABASE_URL \
+             (and the server's pg_hba.conf)"
+        }
+        // invalid_catalog_name
+        "3D000" => {
+            " — the database does not exist on that server: create it (e.g. `createdb`), \
+             or fix its name in DATABASE_URL"
+        }
+        _ => {
+            " — start it (e.g. `pg_ctlcluster 15 miniaws start`, or run \
+             ./scripts/provision), or unset DATABASE_URL to use embedded SQLite"
+        }
+    }
+}
+
 impl Database {
     /// The file of the SQLite database at `url`; `None` for another
     /// backend or a URL that does not parse (which
@@ -230,9 +256,8 @@ impl Database {
                 .map_err(|source| DbError::Connect {
                     backend: "postgres",
                     url: redacted,
+                    hint: postgres_connect_hint(&source),
                     source,
-                    hint: " — start it (e.g. `pg_ctlcluster 15 miniaws start`, or run \
-                           ./scripts/provision), or unset DATABASE_URL to use embedded SQLite",
                 })?;
             let hot = HotConnections::new(pool.clone(), hot_cap(settings), Some(PING_IF_IDLE_FOR));
             Ok(Database::Postgres(pool, Arc::new(hot)))
