@@ -63,18 +63,21 @@ async fn serve(state: &AppState, req: Request, request_id: &str) -> Result<Strin
 
 /// STS's own answer where EC2's differs: an unknown or revoked access key
 /// is EC2's 401 `AuthFailure` but STS's 403 `InvalidClientTokenId` (what
-/// scripts check `aws sts get-caller-identity` for).
+/// scripts check `aws sts get-caller-identity` for); a key refused for
+/// another reason (its secret cannot be opened) keeps that reason.
 fn sts_auth_error(e: Ec2Error) -> Ec2Error {
-    if e.code == "AuthFailure" && e.status == StatusCode::UNAUTHORIZED {
-        Ec2Error::new(
-            StatusCode::FORBIDDEN,
-            "InvalidClientTokenId",
-            "The security token included in the request is invalid (unknown or revoked access \
-             key id)",
-        )
-    } else {
-        e
+    if e.code != "AuthFailure" || e.status != StatusCode::UNAUTHORIZED {
+        return e;
     }
+    let why = match e.message.strip_prefix(crate::ec2::CREDENTIALS_REFUSED) {
+        Some(reason) => format!(": {reason}"),
+        None => " (unknown or revoked access key id)".to_owned(),
+    };
+    Ec2Error::new(
+        StatusCode::FORBIDDEN,
+        "InvalidClientTokenId",
+        format!("The security token included in the request is invalid{why}"),
+    )
 }
 
 /// GetCallerIdentity's answer. A Mini AWS user is what an AWS account is

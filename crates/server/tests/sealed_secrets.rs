@@ -311,6 +311,26 @@ async fn another_key_file(backend: Backend) {
     // Still refused, not cached as anything else.
     let err = s3.list_buckets().send().await.expect_err("refused again");
     assert_eq!(code_of(&err).0, "InvalidAccessKeyId");
+    // EC2 and STS say the same reason in their own codes, not "unknown or
+    // revoked", which would send the user looking for a revoked key.
+    if let Some(cli) = miniaws_testkit::require_tool("MINIAWS_TEST_AWS_CLI") {
+        let aws = miniaws_testkit::AwsClients::new(&server, &key);
+        for (args, code) in [
+            (&["ec2", "describe-instances"][..], "(AuthFailure)"),
+            (
+                &["sts", "get-caller-identity"][..],
+                "(InvalidClientTokenId)",
+            ),
+        ] {
+            let stderr = aws.aws_fails(&cli, args).await;
+            assert!(
+                stderr.contains(code)
+                    && stderr.contains("cannot be opened with this server's secrets key")
+                    && !stderr.contains("unknown or revoked"),
+                "{args:?}: {stderr}"
+            );
+        }
+    }
 
     // The API key works, and a new key's S3 credentials do (a new client:
     // the restart moved the port).

@@ -39,7 +39,7 @@ use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, Method, StatusCode, header};
 use miniaws_core::CoreError;
-use miniaws_core::identity::Caller;
+use miniaws_core::identity::{Caller, UNKNOWN_ACCESS_KEY};
 
 use crate::middleware::REQUEST_ID_HEADER;
 use crate::state::AppState;
@@ -50,6 +50,14 @@ use params::Params;
 /// legitimate one here is a RunInstances with 50 tags); a bigger body is
 /// refused before it is read whole.
 pub const MAX_FORM_BYTES: usize = 64 * 1024;
+
+/// EC2's refusal of an unknown (or revoked) access key id.
+const UNKNOWN_ACCESS_KEY_ID: &str = "AWS was not able to validate the provided access credentials (unknown or revoked access key id)";
+
+/// How EC2's refusal of a key for another reason begins (the reason
+/// follows).
+pub(crate) const CREDENTIALS_REFUSED: &str =
+    "AWS was not able to validate the provided access credentials: ";
 
 /// What every operation receives.
 pub struct Ec2Context<'a> {
@@ -244,12 +252,21 @@ pub async fn authenticate(state: &AppState, req: Request) -> Result<QueryRequest
         .await
     {
         Ok(found) => found,
-        Err(CoreError::Unauthorized(_)) => {
+        Err(CoreError::Unauthorized(m)) if m == UNKNOWN_ACCESS_KEY => {
             return Err(Ec2Error::new(
                 StatusCode::UNAUTHORIZED,
                 "AuthFailure",
-                "AWS was not able to validate the provided access credentials (unknown or \
-                 revoked access key id)",
+                UNKNOWN_ACCESS_KEY_ID,
+            ));
+        }
+        // A key whose secret cannot be opened (the secrets key file was
+        // replaced): the reason, not "unknown", which would send the user
+        // looking for a revoked key.
+        Err(CoreError::Unauthorized(m)) => {
+            return Err(Ec2Error::new(
+                StatusCode::UNAUTHORIZED,
+                "AuthFailure",
+                format!("{CREDENTIALS_REFUSED}{m}"),
             ));
         }
         Err(other) => return Err(error::from_core(other)),

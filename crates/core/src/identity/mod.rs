@@ -16,4 +16,5 @@ pub use sealing::{
 pub use secrets::{IssuedSecrets, hash_api_key};
 pub use service::{
     CreatedKey, IdentityService, KeyPage, LAST_USED_INTERVAL, MAX_LIST_API_KEYS, SealingReport,
+    UNKNOWN_ACCESS_KEY,
 };

@@ -15,6 +15,13 @@ use super::secrets::{IssuedSecrets, hash_api_key};
 use crate::clock::now_utc;
 use crate::error::{CoreError, CoreResult};
 
+/// The refusal of an access key id that no key has (unknown, or revoked).
+/// Other `Unauthorized` refusals of an access key say something else (its
+/// secret cannot be opened): the Query APIs answer this one in their own
+/// words and pass the others on.
+pub const UNKNOWN_ACCESS_KEY: &str =
+    "The AWS access key Id you provided does not exist in our records (unknown or revoked).";
+
 /// How often at most `last_used` is written for one key.
 pub const LAST_USED_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -371,12 +378,7 @@ impl IdentityService {
                     .repo
                     .find_by_access_key_id(access_key_id)
                     .await?
-                    .ok_or_else(|| {
-                        CoreError::Unauthorized(
-                            "The AWS access key Id you provided does not exist in our records (unknown or revoked)."
-                                .into(),
-                        )
-                    })?;
+                    .ok_or_else(|| CoreError::Unauthorized(UNKNOWN_ACCESS_KEY.into()))?;
                 // A secret still in clear (written by an older version since
                 // this server's start-up pass) is used as it is; the next
                 // start-up seals it.
