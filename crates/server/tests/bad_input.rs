@@ -2434,3 +2434,143 @@ async fn requests_that_break_http_framing_are_refused() {
     let client = server.client().with_api_key(key.key.clone());
     assert!(client.list_buckets().await.expect("lists").is_empty());
 }
+
+/// Sends one request with exactly the framing headers given (no
+/// `Content-Length` is added, as [`send`] adds one for a PUT) and `raw`
+/// after the head as it is; without a framing header the body is empty
+/// by HTTP.
+async fn send_unframed(
+    desc: &str,
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &[(String, Vec<u8>)],
+    raw: &[u8],
+) -> Answer {
+    let mut head =
+        format!("{method} {target} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n").into_bytes();
+    for (name, value) in headers {
+        head.extend_from_slice(name.as_bytes());
+        head.extend_from_slice(b": ");
+        head.extend_from_slice(value);
+        head.extend_from_slice(b"\r\n");
+    }
+    head.extend_from_slice(b"\r\n");
+    head.extend_from_slice(raw);
+    let mut conn = tokio::net::TcpStream::connect(addr)
+        .await
+        .unwrap_or_else(|e| panic!("{desc}: connect: {e}"));
+    conn.write_all(&head)
+        .await
+        .unwrap_or_else(|e| panic!("{desc}: send: {e}"));
+    let mut raw = Vec::new();
+    tokio::time::timeout(Duration::from_secs(20), conn.read_to_end(&mut raw))
+        .await
+        .unwrap_or_else(|_| panic!("{desc}: no answer within 20 s"))
+        .unwrap_or_else(|e| panic!("{desc}: read: {e}"));
+    parse_answer(desc, method, &raw)
+}
+
+/// A PutObject or UploadPart with neither `Content-Length` nor
+/// `Transfer-Encoding` is S3's 411 `MissingContentLength` and stores
+/// nothing (it stored an empty object); an explicit `Content-Length: 0`
+/// is still an empty object: the headers decide, not the body's size.
+#[tokio::test]
+async fn object_writes_without_a_length_are_refused() {
+    let Some(server) = TestServer::start(Backend::Sqlite).await else {
+        return;
+    };
+    let (_, key) = server.user("lengthless").await;
+    let addr = server.aws.expect("the server has an AWS endpoint");
+    let host = addr.to_string();
+    let unframed = |desc: &'static str, target: String| {
+        let headers = sign(
+            "PUT",
+            &target,
+            &host,
+            &key.access_key_id,
+            &key.secret_access_key,
+        );
+        async move { send_unframed(desc, addr, "PUT", &target, &headers, b"").await }
+    };
+    let refused = |desc: &str, answer: &Answer| {
+        let text = answer.text();
+        assert_eq!(answer.status, 411, "{desc}: {text}");
+        assert!(
+            text.contains("<Code>MissingContentLength</Code>")
+                && text.contains(
+                    "<Message>You must provide the Content-Length HTTP header.</Message>"
+                ),
+            "{desc}: {text}"
+        );
+    };
+    let created = signed(&server, &key, "PUT", "/lengthless", b"").await;
+    assert_eq!(created.status, 200, "bucket: {}", created.text());
+
+    let put = unframed("PutObject", "/lengthless/none".to_owned()).await;
+    refused("PutObject", &put);
+    let get = signed(&server, &key, "GET", "/lengthless/none", b"").await;
+    assert_eq!(get.status, 404, "nothing stored: {}", get.text());
+    assert!(
+        get.text().contains("<Code>NoSuchKey</Code>"),
+        "{}",
+        get.text()
+    );
+
+    // Chunked, signed in headers: s3s wants a length (MinIO's answer), in
+    // S3's words too.
+    let mut headers = sign(
+        "PUT",
+        "/lengthless/chunked",
+        &host,
+        &key.access_key_id,
+        &key.secret_access_key,
+    );
+    headers.push(("transfer-encoding".into(), b"chunked".to_vec()));
+    let put = send_unframed(
+        "chunked PutObject",
+        addr,
+        "PUT",
+        "/lengthless/chunked",
+        &headers,
+        b"5\r\nhello\r\n0\r\n\r\n",
+    )
+    .await;
+    refused("chunked PutObject", &put);
+    let get = signed(&server, &key, "GET", "/lengthless/chunked", b"").await;
+    assert_eq!(get.status, 404, "nothing stored: {}", get.text());
+
+    // Declared empty: an empty object, as before.
+    let put = signed(&server, &key, "PUT", "/lengthless/empty", b"").await;
+    assert_eq!(put.status, 200, "Content-Length: 0: {}", put.text());
+    let get = signed(&server, &key, "GET", "/lengthless/empty", b"").await;
+    assert_eq!((get.status, get.body.len()), (200, 0), "{}", get.text());
+
+    let created = signed(&server, &key, "POST", "/lengthless/mp?uploads", b"").await;
+    let text = created.text();
+    let upload = text
+        .split_once("<UploadId>")
+        .and_then(|(_, rest)| rest.split_once("</UploadId>"))
+        .map(|(id, _)| id.to_owned())
+        .unwrap_or_else(|| panic!("an upload: {text}"));
+    let part = unframed(
+        "UploadPart",
+        format!("/lengthless/mp?partNumber=1&uploadId={upload}"),
+    )
+    .await;
+    refused("UploadPart", &part);
+    let parts = signed(
+        &server,
+        &key,
+        "GET",
+        &format!("/lengthless/mp?uploadId={upload}"),
+        b"",
+    )
+    .await;
+    assert_eq!(parts.status, 200, "{}", parts.text());
+    assert!(
+        !parts.text().contains("<Part>"),
+        "no part stored: {}",
+        parts.text()
+    );
+}

@@ -164,6 +164,7 @@ impl S3Access for CallerAccess {
                     let _ = XML_BODY.try_with(|flag| flag.set(true));
                 }
                 super::xml_limit::refuse_declared(op, cx.headers())?;
+                super::body::refuse_unframed(op, cx.headers())?;
                 // Encryption, storage class, Object Lock, expected owner:
                 // honoured or refused, never ignored.
                 let (bucket_owner, source_owner) = self.expected_owners(cx, caller).await?;

@@ -195,6 +195,33 @@ impl ChecksumRequest {
     }
 }
 
+/// Refuses a PutObject or UploadPart (operation `op`) whose headers frame
+/// no body: neither `Content-Length` nor `Transfer-Encoding`.
+///
+/// By HTTP such a request has an empty body, which was stored as an empty
+/// object (or part); S3 answers 411 `MissingContentLength` instead. It is
+/// decided by the headers, not by the body's size: `Content-Length: 0`
+/// still writes an empty object. A chunked body is s3s's to judge (it
+/// wants a `Content-Length` with a header signature, and streams one sent
+/// through a presigned URL); `aws-chunked` bodies carry both a
+/// `Content-Length` (or `Transfer-Encoding`) and
+/// `x-amz-decoded-content-length`, and pass.
+///
+/// # Errors
+/// `MissingContentLength` (411), before a byte of the body is read.
+pub fn refuse_unframed(op: &str, headers: &http::HeaderMap) -> S3Result<()> {
+    if matches!(op, "PutObject" | "UploadPart")
+        && !headers.contains_key(http::header::CONTENT_LENGTH)
+        && !headers.contains_key(http::header::TRANSFER_ENCODING)
+    {
+        return Err(s3_error!(
+            MissingContentLength,
+            "You must provide the Content-Length HTTP header."
+        ));
+    }
+    Ok(())
+}
+
 /// Reads the checksum a request declares: an `x-amz-checksum-*` header, an
 /// `x-amz-trailer` naming one, or `x-amz-sdk-checksum-algorithm`.
 ///
@@ -645,5 +672,44 @@ mod tests {
                 Some("Value for x-amz-sdk-checksum-algorithm header is invalid.")
             );
         }
+    }
+
+    #[test]
+    fn a_write_needs_a_framed_body() {
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            let mut h = http::HeaderMap::new();
+            for (n, v) in pairs {
+                h.insert(*n, http::HeaderValue::from_static(v));
+            }
+            h
+        };
+        let refused = |op: &str, pairs: &[(&'static str, &'static str)]| {
+            refuse_unframed(op, &headers(pairs))
+                .err()
+                .map(|e| e.code().clone())
+        };
+        for op in ["PutObject", "UploadPart"] {
+            assert_eq!(
+                refused(op, &[]),
+                Some(s3s::S3ErrorCode::MissingContentLength),
+                "{op}"
+            );
+            // A length of 0 is an empty body, declared.
+            assert_eq!(refused(op, &[("content-length", "0")]), None, "{op}");
+            assert_eq!(
+                refused(op, &[("transfer-encoding", "chunked")]),
+                None,
+                "{op}"
+            );
+            // (x-amz-decoded-content-length alone frames nothing.)
+            assert_eq!(
+                refused(op, &[("x-amz-decoded-content-length", "3")]),
+                Some(s3s::S3ErrorCode::MissingContentLength),
+                "{op}"
+            );
+        }
+        // Operations without an object body are not concerned.
+        assert_eq!(refused("CopyObject", &[]), None);
+        assert_eq!(refused("GetObject", &[]), None);
     }
 }

@@ -373,6 +373,14 @@ const REFINED: &[(&str, &str, &str, &str)] = &[
         "InvalidRequest",
         "The x-amz-date header is malformed: expected an ISO 8601 basic time such as 20260102T030405Z",
     ),
+    // A header-signed chunked body (s3s wants its length first): S3's
+    // words, as for a write that frames no body at all (`body.rs`).
+    (
+        "MissingContentLength",
+        "missing header: content-length",
+        "MissingContentLength",
+        "You must provide the Content-Length HTTP header.",
+    ),
 ];
 
 /// Replaces the code and message of an s3s refusal listed in [`REFINED`].
