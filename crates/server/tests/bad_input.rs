@@ -1365,6 +1365,8 @@ struct S3 {
     /// A piece of the `<Message>` (or of a success's body).
     says: String,
     header: Option<(&'static str, &'static str)>,
+    /// XML elements an error answer must hold, as `<name>value</name>`.
+    elements: Vec<(&'static str, String)>,
 }
 
 fn s3(desc: impl Into<String>, method: &'static str, target: impl Into<String>) -> S3 {
@@ -1379,6 +1381,7 @@ fn s3(desc: impl Into<String>, method: &'static str, target: impl Into<String>) 
         code: None,
         says: String::new(),
         header: None,
+        elements: Vec::new(),
     }
 }
 
@@ -1414,6 +1417,11 @@ impl S3 {
 
     fn with_header(mut self, name: &'static str, value: &'static str) -> Self {
         self.header = Some((name, value));
+        self
+    }
+
+    fn with_element(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.elements.push((name, value.into()));
         self
     }
 }
@@ -1570,9 +1578,12 @@ fn s3_cases(keys: &Keys) -> Vec<S3> {
             .body("inside")
             .works(200, ""),
         s3("read it back", "GET", "/bad-s3/../../escape").works(200, "inside"),
-        s3("missing object", "GET", "/bad-s3/missing").fails(404, "NoSuchKey", "The specified key does not exist."),
+        s3("missing object", "GET", "/bad-s3/missing")
+            .fails(404, "NoSuchKey", "The specified key does not exist.")
+            .with_element("Key", "missing"),
         s3("missing bucket", "GET", "/no-such-bucket-x/k")
-            .fails(404, "NoSuchBucket", "The specified bucket does not exist."),
+            .fails(404, "NoSuchBucket", "The specified bucket does not exist.")
+            .with_element("BucketName", "no-such-bucket-x"),
         // --- ranges and conditions
         s3("unsatisfiable Range", "GET", "/bad-s3/k")
             .header("range", "bytes=100-")
@@ -1622,7 +1633,8 @@ fn s3_cases(keys: &Keys) -> Vec<S3> {
             .works(200, "<ListBucketResult"),
         // --- multipart
         s3("garbage upload id", "GET", "/bad-s3/k?uploadId=garbage")
-            .fails(404, "NoSuchUpload", "The specified multipart upload does not exist."),
+            .fails(404, "NoSuchUpload", "The specified multipart upload does not exist.")
+            .with_element("UploadId", "garbage"),
         s3("negative max-parts", "GET", "/bad-s3/k?max-parts=-1&uploadId=garbage")
             .fails(400, "InvalidArgument", "max-parts must be an integer between 0 and 2147483647"),
         s3("negative part-number-marker", "GET", "/bad-s3/k?part-number-marker=-1&uploadId=garbage")
@@ -1635,12 +1647,14 @@ fn s3_cases(keys: &Keys) -> Vec<S3> {
             .fails(400, "InvalidArgument", "(got 10001)"),
         s3("part of a garbage upload", "PUT", "/bad-s3/k?partNumber=1&uploadId=garbage")
             .body("x")
-            .fails(404, "NoSuchUpload", "The specified multipart upload does not exist."),
+            .fails(404, "NoSuchUpload", "The specified multipart upload does not exist.")
+            .with_element("UploadId", "garbage"),
         s3("malformed completion", "POST", "/bad-s3/k?uploadId=garbage")
             .body("<garbage")
             .fails(400, "MalformedXML", "not well formed"),
         s3("abort a garbage upload", "DELETE", "/bad-s3/k?uploadId=garbage")
-            .fails(404, "NoSuchUpload", "The specified multipart upload does not exist."),
+            .fails(404, "NoSuchUpload", "The specified multipart upload does not exist.")
+            .with_element("UploadId", "garbage"),
         // --- documents
         s3("DeleteObjects without Content-MD5", "POST", "/bad-s3?delete")
             .body(delete_doc)
@@ -1682,9 +1696,15 @@ fn s3_cases(keys: &Keys) -> Vec<S3> {
         s3("copy source not UTF-8", "PUT", "/bad-s3/c")
             .header("x-amz-copy-source", "%FF")
             .fails(400, "InvalidArgument", "x-amz-copy-source"),
+        // A missing source is named (its key, its bucket), as S3 names it.
         s3("copy source with traversal", "PUT", "/bad-s3/c")
             .header("x-amz-copy-source", "/bad-s3/../../etc/passwd")
-            .fails(404, "NoSuchKey", "The specified key does not exist."),
+            .fails(404, "NoSuchKey", "The specified key does not exist.")
+            .with_element("Key", "../../etc/passwd"),
+        s3("copy from a missing bucket", "PUT", "/bad-s3/c")
+            .header("x-amz-copy-source", "/no-such-bucket-x/k")
+            .fails(404, "NoSuchBucket", "The specified bucket does not exist.")
+            .with_element("BucketName", "no-such-bucket-x"),
         s3("copy from another owner's bucket", "PUT", "/bad-s3/c")
             .sig(Sig::Bob)
             .header("x-amz-copy-source", "/bad-s3/k")
@@ -1939,6 +1959,9 @@ async fn run_s3(server: &TestServer, keys: &Keys, cases: Vec<S3>) -> Vec<String>
             answer.status,
             case.status
         );
+        // S3's extended request id, on every answer (the SDKs read it).
+        let host_id = answer.header("x-amz-id-2").unwrap_or_default();
+        check!(failures, !host_id.is_empty(), "{desc}: no x-amz-id-2");
         if let Some(code) = case.code {
             check!(
                 failures,
@@ -1977,6 +2000,18 @@ async fn run_s3(server: &TestServer, keys: &Keys, cases: Vec<S3>) -> Vec<String>
                 text.contains("<Resource>"),
                 "{desc}: resource; body {text}"
             );
+            check!(
+                failures,
+                text.contains(&format!("<HostId>{host_id}</HostId>")),
+                "{desc}: the x-amz-id-2 {host_id:?} as <HostId>; body {text}"
+            );
+            for (name, value) in &case.elements {
+                check!(
+                    failures,
+                    text.contains(&format!("</Message><{name}>{value}</{name}>")),
+                    "{desc}: <{name}>{value}</{name}> after the message; body {text}"
+                );
+            }
         } else {
             check!(
                 failures,

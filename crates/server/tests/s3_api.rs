@@ -181,6 +181,20 @@ async fn objects(s3: &Client, bucket: &str) {
         .await
         .expect_err("missing");
     assert_eq!(code_of(&err), ("NoSuchKey".into(), 404));
+    // S3's extended request id (`x-amz-id-2`), which the SDK reports: here
+    // the base64 of the request id, which the server log is searched by.
+    {
+        use aws_sdk_s3::operation::{RequestId, RequestIdExt};
+        let request_id = err.request_id().expect("a request id").to_owned();
+        let extended = err.extended_request_id().expect("an extended request id");
+        assert_eq!(
+            base64::engine::general_purpose::STANDARD
+                .decode(extended)
+                .ok(),
+            Some(request_id.into_bytes()),
+            "{extended}"
+        );
+    }
     let err = s3
         .get_object()
         .bucket("no-such-bucket-here")

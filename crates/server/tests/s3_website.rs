@@ -577,6 +577,13 @@ async fn serving(server: &TestServer, s3: &Client) {
         a.body
     );
     assert!(a.body.contains("<li>RequestId: "), "{}", a.body);
+    // S3's extended request id, as a header and on the page.
+    let host_id = a.header("x-amz-id-2").expect("x-amz-id-2").to_owned();
+    assert!(
+        a.body.contains(&format!("<li>HostId: {host_id}</li>")),
+        "{}",
+        a.body
+    );
     assert!(
         a.body
             .contains("An Error Occurred While Attempting to Retrieve a Custom Error Document"),

@@ -1,6 +1,7 @@
 //! `CoreError` → `S3Error`, through the table in [`crate::error::s3_code`].
 
 use miniaws_core::CoreError;
+use miniaws_core::error::Resource;
 use s3s::{S3Error, S3ErrorCode};
 
 /// The S3 error for a domain error; logged once here when it is our fault.
@@ -28,7 +29,50 @@ fn s3_error_as(err: CoreError, status: http::StatusCode, code: S3ErrorCode) -> S
         }
         _ => crate::error::public_message(&err),
     };
+    // S3 names what is missing in an element of its own after the message
+    // (`<Key>`, `<BucketName>`, `<UploadId>`): the name looked up, which
+    // for a copy is its source's, as S3 answers.
+    let detail = not_found_detail(&err, code.as_str());
     let mut e = S3Error::with_message(code, message);
     e.set_status_code(status);
-    e
+    match detail {
+        Some(detail) => super::wire::with_details(e, &[detail]),
+        None => e,
+    }
+}
+
+/// The element S3 adds to `NoSuchKey`, `NoSuchBucket` and `NoSuchUpload`.
+fn not_found_detail<'a>(err: &'a CoreError, code: &str) -> Option<(&'static str, &'a str)> {
+    match (err, code) {
+        (
+            CoreError::NotFound {
+                resource: Resource::Object,
+                name,
+            },
+            "NoSuchKey",
+        )
+        | (
+            CoreError::DeleteMarker {
+                key: name,
+                by_version: false,
+                ..
+            },
+            "NoSuchKey",
+        ) => Some(("Key", name)),
+        (
+            CoreError::NotFound {
+                resource: Resource::Bucket,
+                name,
+            },
+            "NoSuchBucket",
+        ) => Some(("BucketName", name)),
+        (
+            CoreError::NotFound {
+                resource: Resource::Upload,
+                name,
+            },
+            "NoSuchUpload",
+        ) => Some(("UploadId", name)),
+        _ => None,
+    }
 }

@@ -205,8 +205,9 @@ fn object_error(err: CoreError) -> S3Error {
         _ => None,
     };
     let mut e = s3_error(err);
+    // Added to the error's own headers (which carry its XML details).
+    let mut headers = e.headers().cloned().unwrap_or_default();
     if let Some((version_id, by_version, last_modified)) = marker {
-        let mut headers = HeaderMap::new();
         headers.insert("x-amz-delete-marker", HeaderValue::from_static("true"));
         headers.insert("x-amz-version-id", version_id);
         // When the delete happened, as S3 says it on a read of the marker;
@@ -219,17 +220,17 @@ fn object_error(err: CoreError) -> S3Error {
         if by_version {
             headers.insert(http::header::ALLOW, HeaderValue::from_static("DELETE"));
         }
-        e.set_headers(headers);
     }
     if let Some(size) = size
         && let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}"))
     {
-        let mut headers = HeaderMap::new();
         headers.insert(http::header::CONTENT_RANGE, v);
         headers.insert(
             http::header::CONTENT_TYPE,
             HeaderValue::from_static("application/xml"),
         );
+    }
+    if !headers.is_empty() {
         e.set_headers(headers);
     }
     e

@@ -30,7 +30,7 @@ use miniaws_core::storage::{
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::convert::WEBSITE_REDIRECT;
-use super::wire::{AMZ_REQUEST_ID, escape};
+use super::wire::{AMZ_ID_2, AMZ_REQUEST_ID, escape, host_id};
 use crate::middleware::REQUEST_ID_HEADER;
 use crate::state::AppState;
 use crate::storage::get_object::conditions;
@@ -436,9 +436,13 @@ impl Ctx<'_> {
             html.push_str(&format!("<li>{name}: {}</li>\n", escape(value)));
         }
         html.push_str(&format!(
-            "<li>RequestId: {}</li>\n</ul>\n",
+            "<li>RequestId: {}</li>\n",
             escape(&self.request_id)
         ));
+        if let Some(id) = host_id(&self.request_id) {
+            html.push_str(&format!("<li>HostId: {id}</li>\n"));
+        }
+        html.push_str("</ul>\n");
         if let Some(document) = document {
             html.push_str(&format!(
                 "<h3>An Error Occurred While Attempting to Retrieve a Custom Error Document</h3>\n<ul>\n<li>Code: {}</li>\n<li>Message: {}</li>\n",
@@ -475,6 +479,9 @@ impl Ctx<'_> {
         *response.headers_mut() = headers;
         if let Ok(v) = HeaderValue::from_str(&self.request_id) {
             response.headers_mut().insert(AMZ_REQUEST_ID, v);
+        }
+        if let Some(v) = host_id(&self.request_id).and_then(|id| HeaderValue::from_str(&id).ok()) {
+            response.headers_mut().insert(AMZ_ID_2, v);
         }
         response
     }

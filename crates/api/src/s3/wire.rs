@@ -4,10 +4,12 @@
 //! counted there, see [`super::xml_limit`]).
 //!
 //! Hand-written on purpose: s3s serialises `<Code>`, `<Message>` and (when an
-//! operation sets one) `<RequestId>`, but not `<Resource>`, and its own
-//! errors (signature checks, routing) carry no request id. S3 clients print
-//! both, and our log is searchable by the id, so every error answer gets them
-//! here, in one place.
+//! operation sets one) `<RequestId>`, but not `<Resource>` nor `<HostId>`,
+//! and its own errors (signature checks, routing) carry no request id. S3
+//! clients print them, and our log is searchable by the id, so every error
+//! answer gets them here, in one place; every answer also gets the request
+//! id in `x-amz-request-id` and S3's extended one in `x-amz-id-2` (see
+//! [`host_id`]).
 //!
 //! Also here: S3 details some errors in elements after the `<Message>`
 //! (the argument an `InvalidArgument` is about, `<ArgumentName>` and
@@ -39,6 +41,22 @@ use crate::middleware::REQUEST_ID_HEADER;
 
 /// The header AWS SDKs read the request id from.
 pub const AMZ_REQUEST_ID: HeaderName = HeaderName::from_static("x-amz-request-id");
+
+/// The header S3 sends its extended request id in (the SDKs report it as
+/// the "extended request id" or "host id"; error XML repeats it as
+/// `<HostId>`).
+pub const AMZ_ID_2: HeaderName = HeaderName::from_static("x-amz-id-2");
+
+/// The extended request id of the request `request_id`: the base64 of the
+/// id. S3 sends an opaque base64 token on every answer; tools that print
+/// or require it get one of that shape, and it decodes to the request id,
+/// which is what the server log is searched by (S3's own is a key to AWS's
+/// logs, which this stands in for). `None` for a request without an id.
+pub fn host_id(request_id: &str) -> Option<String> {
+    use base64::Engine;
+    (!request_id.is_empty())
+        .then(|| base64::engine::general_purpose::STANDARD.encode(request_id.as_bytes()))
+}
 
 /// Internal header carrying extra elements of an error's XML (S3's
 /// `<ArgumentName>`, `<Region>`, `<MaxSizeAllowed>` …) from an operation
@@ -217,6 +235,9 @@ async fn finish(
     let (mut parts, mut body) = response.into_parts();
     if let Ok(v) = HeaderValue::from_str(request_id) {
         parts.headers.insert(AMZ_REQUEST_ID, v);
+    }
+    if let Some(v) = host_id(request_id).and_then(|id| HeaderValue::from_str(&id).ok()) {
+        parts.headers.insert(AMZ_ID_2, v);
     }
     if parts.status == StatusCode::NOT_MODIFIED {
         // s3s builds a 304 as an error, whose XML hyper never sends: its
@@ -406,8 +427,8 @@ pub fn refine_s3s_error(xml: &str) -> String {
 }
 
 /// Adds S3's `<Message>` for the code (see [`super::error_messages`]),
-/// `<Resource>` and `<RequestId>` to an S3 `<Error>` document when they
-/// are missing.
+/// `<Resource>`, `<RequestId>` and `<HostId>` (see [`host_id`]) to an S3
+/// `<Error>` document when they are missing.
 pub fn annotate_error_xml(xml: &str, resource: &str, request_id: &str) -> String {
     let Some(end) = xml.rfind("</Error>") else {
         return xml.to_owned();
@@ -431,6 +452,11 @@ pub fn annotate_error_xml(xml: &str, resource: &str, request_id: &str) -> String
     }
     if !xml.contains("<RequestId>") && !request_id.is_empty() {
         extra.push_str(&format!("<RequestId>{}</RequestId>", escape(request_id)));
+    }
+    if !xml.contains("<HostId>")
+        && let Some(id) = host_id(request_id)
+    {
+        extra.push_str(&format!("<HostId>{id}</HostId>"));
     }
     format!("{}{}{}", &xml[..end], extra, &xml[end..])
 }
@@ -469,13 +495,13 @@ mod tests {
         let out = annotate_error_xml(xml, "/b/a&b", "rid-1");
         assert_eq!(
             out,
-            r#"<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code><Message>m</Message><Resource>/b/a&amp;b</Resource><RequestId>rid-1</RequestId></Error>"#
+            r#"<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code><Message>m</Message><Resource>/b/a&amp;b</Resource><RequestId>rid-1</RequestId><HostId>cmlkLTE=</HostId></Error>"#
         );
         // Present ones are kept, not doubled.
         let xml = "<Error><Code>X</Code><Message>m</Message><RequestId>r0</RequestId></Error>";
         assert_eq!(
             annotate_error_xml(xml, "/", "rid-2"),
-            "<Error><Code>X</Code><Message>m</Message><RequestId>r0</RequestId><Resource>/</Resource></Error>"
+            "<Error><Code>X</Code><Message>m</Message><RequestId>r0</RequestId><Resource>/</Resource><HostId>cmlkLTI=</HostId></Error>"
         );
         // A missing message is S3's for the code.
         let xml = "<Error><Code>SignatureDoesNotMatch</Code></Error>";
@@ -485,10 +511,17 @@ mod tests {
             "{out}"
         );
         assert!(
-            out.ends_with("</Message><Resource>/</Resource><RequestId>r</RequestId></Error>"),
+            out.ends_with(
+                "</Message><Resource>/</Resource><RequestId>r</RequestId><HostId>cg==</HostId></Error>"
+            ),
             "{out}"
         );
         assert_eq!(annotate_error_xml("not xml", "/", "r"), "not xml");
+        // No request id, no host id.
+        assert_eq!(
+            annotate_error_xml("<Error><Code>X</Code><Message>m</Message></Error>", "/", ""),
+            "<Error><Code>X</Code><Message>m</Message><Resource>/</Resource></Error>"
+        );
     }
 
     #[test]
@@ -535,12 +568,15 @@ mod tests {
         let (body, headers) = answered(Method::GET, e).await;
         assert!(
             body.contains(
-                "<Message>Invalid version id specified</Message><ArgumentName>versionId</ArgumentName><ArgumentValue>a&lt;b</ArgumentValue><Resource>/b/k</Resource><RequestId>rid-9</RequestId></Error>"
+                "<Message>Invalid version id specified</Message><ArgumentName>versionId</ArgumentName><ArgumentValue>a&lt;b</ArgumentValue><Resource>/b/k</Resource><RequestId>rid-9</RequestId><HostId>cmlkLTk=</HostId></Error>"
             ),
             "{body}"
         );
         no_internal_headers(&headers);
         assert_eq!(headers[CONTENT_TYPE], "application/xml");
+        // The extended request id, as a header and in the body.
+        assert_eq!(headers[AMZ_ID_2], "cmlkLTk=");
+        assert!(body.contains("<HostId>cmlkLTk=</HostId></Error>"), "{body}");
         // A value that cannot travel in a header: the name stays.
         for value in ["caf\u{e9}", "a\nb", "\u{7f}"] {
             let e = invalid_argument("Invalid version id specified", "versionId", value);
