@@ -1567,6 +1567,12 @@ fn s3_cases(keys: &Keys) -> Vec<S3> {
         s3("bucket name too short", "PUT", "/ab").fails(400, "InvalidBucketName", "bucket"),
         s3("bucket name too long", "PUT", format!("/{}", long(300)))
             .fails(400, "InvalidBucketName", "bucket"),
+        s3("bucket located in us-east-1 by name", "PUT", "/bad-s3-located")
+            .body("<CreateBucketConfiguration><LocationConstraint>us-east-1</LocationConstraint></CreateBucketConfiguration>")
+            .fails(400, "InvalidLocationConstraint", "The specified location-constraint is not valid.")
+            .with_element("LocationConstraint", "us-east-1"),
+        s3("no bucket was created", "GET", "/bad-s3-located")
+            .fails(404, "NoSuchBucket", "The specified bucket does not exist."),
         s3("bucket name not UTF-8", "PUT", "/%FF").fails(400, "InvalidURI", "URI"),
         s3("key not UTF-8", "PUT", "/bad-s3/%FF")
             .body("x")

@@ -10,8 +10,8 @@ use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::{ByteStream, DateTime};
 use aws_sdk_s3::types::{
-    ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart, Delete, MetadataDirective,
-    ObjectIdentifier,
+    BucketLocationConstraint, ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart,
+    CreateBucketConfiguration, Delete, MetadataDirective, ObjectIdentifier,
 };
 use base64::Engine;
 use common::{code_of, s3_client};
@@ -90,6 +90,45 @@ async fn buckets(s3: &Client, bucket: &str) {
     let list = s3.list_buckets().send().await.expect("ListBuckets");
     let names: Vec<_> = list.buckets().iter().filter_map(|b| b.name()).collect();
     assert_eq!(names, vec![bucket], "only the caller's buckets");
+    // `us-east-1` named as a location constraint is refused, as S3 refuses
+    // it (that region is asked for by sending none); any other region is
+    // taken, and the bucket lives in the one region there is.
+    let located = |region: &str| {
+        CreateBucketConfiguration::builder()
+            .location_constraint(BucketLocationConstraint::from(region))
+            .build()
+    };
+    let other = format!("{bucket}-elsewhere");
+    let err = s3
+        .create_bucket()
+        .bucket(&other)
+        .create_bucket_configuration(located("us-east-1"))
+        .send()
+        .await
+        .expect_err("us-east-1 named");
+    assert_eq!(code_of(&err), ("InvalidLocationConstraint".into(), 400));
+    assert_eq!(
+        err.message(),
+        Some("The specified location-constraint is not valid.")
+    );
+    let err = s3
+        .head_bucket()
+        .bucket(&other)
+        .send()
+        .await
+        .expect_err("no bucket was created");
+    assert_eq!(code_of(&err).1, 404, "no bucket was created");
+    s3.create_bucket()
+        .bucket(&other)
+        .create_bucket_configuration(located("eu-west-3"))
+        .send()
+        .await
+        .expect("another region");
+    s3.delete_bucket()
+        .bucket(&other)
+        .send()
+        .await
+        .expect("DeleteBucket");
     // Anything not implemented says so (501), never a wrong success.
     // (Asking for a logging configuration is answered as S3 answers for
     // a bucket without one: s3_more_clients.rs; websites: s3_website.rs.)

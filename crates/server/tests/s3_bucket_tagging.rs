@@ -367,7 +367,7 @@ async fn create_with_tags(s3: &Client) {
         .bucket("btag-plain")
         .create_bucket_configuration(
             CreateBucketConfiguration::builder()
-                .location_constraint(BucketLocationConstraint::from("us-east-1"))
+                .location_constraint(BucketLocationConstraint::from("eu-west-1"))
                 .build(),
         )
         .send()

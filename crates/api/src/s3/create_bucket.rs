@@ -15,6 +15,11 @@
 //!
 //! `x-amz-bucket-object-lock-enabled: true` creates the bucket with Object
 //! Lock enabled and its versioning `Enabled`, as S3 does.
+//!
+//! A `LocationConstraint` of `us-east-1` is `InvalidLocationConstraint`, as
+//! S3 answers it (that region is asked for by naming none), so code that
+//! works here does not fail on AWS. Any other region is taken: there is one
+//! region, and every bucket reports it (see [`super::get_bucket_location`]).
 
 use miniaws_core::CoreError;
 use s3s::dto::{CreateBucketInput, CreateBucketOutput};
@@ -31,6 +36,20 @@ pub(super) async fn handle(
     let caller = caller(&req)?;
     let tags = requested_tags(&req.extensions, &req.headers)?;
     let input = req.input;
+    if input
+        .create_bucket_configuration
+        .as_ref()
+        .and_then(|c| c.location_constraint.as_ref())
+        .is_some_and(|l| l.as_str() == "us-east-1")
+    {
+        return Err(super::wire::with_details(
+            s3_error!(
+                InvalidLocationConstraint,
+                "The specified location-constraint is not valid."
+            ),
+            &[("LocationConstraint", "us-east-1")],
+        ));
+    }
     if let Some(ownership) = input
         .object_ownership
         .as_ref()

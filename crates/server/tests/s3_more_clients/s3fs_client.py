@@ -7,14 +7,29 @@ import os
 import fsspec
 import s3fs
 
+# The region comes from AWS_DEFAULT_REGION (us-east-1). Given as
+# `region_name` instead, s3fs's mkdir would name it as the new bucket's
+# LocationConstraint, which S3 refuses for us-east-1, and so does Mini AWS.
 fs = s3fs.S3FileSystem(
+    key=os.environ["AWS_ACCESS_KEY_ID"],
+    secret=os.environ["AWS_SECRET_ACCESS_KEY"],
+    client_kwargs={"endpoint_url": os.environ["ENDPOINT"]},
+    use_listings_cache=False,
+)
+B = "s3fs-bucket"
+fs.mkdir(B)
+with_region = s3fs.S3FileSystem(
     key=os.environ["AWS_ACCESS_KEY_ID"],
     secret=os.environ["AWS_SECRET_ACCESS_KEY"],
     client_kwargs={"endpoint_url": os.environ["ENDPOINT"], "region_name": "us-east-1"},
     use_listings_cache=False,
 )
-B = "s3fs-bucket"
-fs.mkdir(B)
+try:
+    with_region.mkdir("s3fs-located")
+    raise AssertionError("a bucket located in us-east-1 by name was created")
+except OSError as e:
+    assert "location-constraint is not valid" in str(e), e
+assert "s3fs-located" not in [p.rstrip("/") for p in fs.ls("", refresh=True)]
 assert B in [p.rstrip("/") for p in fs.ls("")], fs.ls("")
 
 # open/write/read, text and binary; a 7 MiB file written in 5 MiB blocks
