@@ -1,4 +1,5 @@
-//! ListObjects (v1, `marker`), and the listing both versions share.
+//! ListObjects (v1, `marker`; `NextMarker` only with a delimiter, as on
+//! S3), and the listing both versions share.
 
 use miniaws_core::storage::Reader;
 use miniaws_core::storage::{ListObjectsInput, MAX_LIST_KEYS};
@@ -127,12 +128,16 @@ pub(super) async fn handle(
         url,
     )
     .await?;
+    // S3 answers NextMarker only to a listing with a delimiter; without one
+    // clients resume after the page's last key (boto3's paginator and the
+    // aws CLI do), and a NextMarker would be an answer S3 never gives.
+    let delimited = input.delimiter.as_deref().is_some_and(|d| !d.is_empty());
     Ok(S3Response::new(ListObjectsOutput {
         name: Some(input.bucket),
         prefix: Some(enc(input.prefix.unwrap_or_default())),
         delimiter: input.delimiter.map(enc),
         marker: Some(enc(input.marker.unwrap_or_default())),
-        next_marker: next_start_after.map(enc),
+        next_marker: next_start_after.filter(|_| delimited).map(enc),
         max_keys: Some(max_keys),
         is_truncated: Some(is_truncated),
         contents: Some(contents),
