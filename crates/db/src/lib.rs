@@ -17,8 +17,10 @@ mod migrate;
 mod postgres;
 mod sqlite;
 mod storage_rows;
+mod user_names;
 
 pub use connect::{Backend, Database, DbError, PoolSettings, redact_url};
 pub use hot::{HotConnections, Lease};
 pub use identity_row::IdentityBeforeMigrating;
 pub use migrate::{MigrationState, MigrationStatus};
+pub use user_names::CaseDuplicateUser;

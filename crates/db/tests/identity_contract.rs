@@ -120,6 +120,34 @@ fn cases() -> Vec<Case> {
             },
         ),
         (
+            "a name that differs from a taken one only by case is a conflict",
+            |repo| {
+                Box::pin(async move {
+                    let a = user("dora", 0);
+                    repo.create_user_with_key(&a, &key(a.id, "dora", "mk_one", 0))
+                        .await
+                        .expect("first");
+                    for (i, lookalike) in ["DORA", "Dora", "dorA"].into_iter().enumerate() {
+                        let b = user(lookalike, 1);
+                        let k = key(b.id, "k", &format!("mk_{i}"), 1);
+                        let err = repo.create_user_with_key(&b, &k).await.unwrap_err();
+                        assert!(
+                            is_conflict(&err, ConflictKind::AlreadyExists),
+                            "{lookalike}: {err:?}"
+                        );
+                        assert!(
+                            err.to_string().contains(lookalike)
+                                && err.to_string().contains("regardless of case"),
+                            "the message names the user and the rule: {err}"
+                        );
+                        assert!(repo.find_key_by_hash(&k.key_hash).await.unwrap().is_none());
+                    }
+                    // The name stays as written.
+                    assert_eq!(repo.get_user(a.id).await.expect("user").name, "dora");
+                })
+            },
+        ),
+        (
             "keys are found by hash and by access key id, with the secret",
             |repo| {
                 Box::pin(async move {

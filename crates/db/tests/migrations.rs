@@ -399,3 +399,142 @@ async fn the_database_id_is_made_once_on_postgres() {
     };
     database_id_is_made_once(&db.db).await;
 }
+
+/// Inserts user `name` created `at` as a version before migration 0026
+/// could: a look-alike of another user's name is accepted.
+async fn old_user(db: &Database, name: &str, at: time::OffsetDateTime) -> uuid::Uuid {
+    let id = uuid::Uuid::new_v4();
+    let insert = "INSERT INTO users (id, name, created_at) VALUES ($1, $2, $3)";
+    match db {
+        Database::Postgres(pool, _) => sqlx::query(insert)
+            .bind(id)
+            .bind(name)
+            .bind(at)
+            .execute(pool)
+            .await
+            .map(drop),
+        Database::Sqlite(pool, _) => sqlx::query(insert)
+            .bind(id.to_string())
+            .bind(name)
+            // The repository's format (fixed width, so text order is time order).
+            .bind(
+                at.format(time::macros::format_description!(
+                    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
+                ))
+                .expect("a time"),
+            )
+            .execute(pool)
+            .await
+            .map(drop),
+    }
+    .unwrap_or_else(|e| panic!("old user {name}: {e}"));
+    id
+}
+
+/// Every user's name, in creation order.
+async fn user_names(db: &Database) -> Vec<String> {
+    let select = "SELECT name FROM users ORDER BY created_at, id";
+    match db {
+        Database::Postgres(pool, _) => sqlx::query_scalar(select).fetch_all(pool).await,
+        Database::Sqlite(pool, _) => sqlx::query_scalar(select).fetch_all(pool).await,
+    }
+    .expect("names")
+}
+
+/// Signs user `name` up through the repository, as the server does.
+async fn sign_up(db: &Database, name: &str) -> miniaws_core::CoreResult<()> {
+    use miniaws_core::identity::{ApiKeyId, KeyName, NewApiKey, User, UserId};
+    let user = User {
+        id: UserId::new(),
+        name: name.into(),
+        created_at: time::OffsetDateTime::now_utc(),
+    };
+    let key = NewApiKey {
+        id: ApiKeyId::new(),
+        user_id: user.id,
+        name: KeyName::parse("first").expect("a key name"),
+        key_hash: format!("hash-{}", user.id),
+        prefix: "mk_".into(),
+        access_key_id: format!("AKIA{}", &user.id.as_uuid().simple().to_string()[..16]),
+        stored_secret: "s".into(),
+        created_at: user.created_at,
+    };
+    db.identity_repo()
+        .create_user_with_key(&user, &key)
+        .await
+        .map(drop)
+}
+
+/// Migration 0026 (user names unique regardless of case) upgrades a
+/// database that already holds look-alike names without failing, renaming
+/// or deleting anyone: the oldest of each group keeps the index, the later
+/// ones are marked and reported; afterwards no new look-alike of any name
+/// is accepted, and its down removes the rule.
+async fn case_lookalikes_survive_the_upgrade(db: &Database) {
+    use miniaws_core::CoreError;
+    use miniaws_core::error::ConflictKind;
+    let conflict = |r: miniaws_core::CoreResult<()>| {
+        matches!(
+            r,
+            Err(CoreError::Conflict {
+                kind: ConflictKind::AlreadyExists,
+                ..
+            })
+        )
+    };
+    down_through(db, 26).await;
+    let t =
+        |s: i64| time::macros::datetime!(2026-01-01 00:00:00.5 UTC) + time::Duration::seconds(s);
+    old_user(db, "ALICE", t(1)).await;
+    old_user(db, "alice", t(0)).await;
+    old_user(db, "bob", t(0)).await;
+    let later_alice = old_user(db, "Alice", t(2)).await;
+    let before = user_names(db).await;
+
+    db.migrate_up()
+        .await
+        .expect("the upgrade succeeds with look-alikes");
+    assert_eq!(user_names(db).await, before, "nobody renamed or deleted");
+    let marked = db.case_duplicate_users().await.expect("read");
+    assert_eq!(
+        marked.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(),
+        ["ALICE", "Alice"],
+        "the later look-alikes, oldest first"
+    );
+    assert_eq!(marked[1].id, later_alice);
+
+    // No new look-alike of any name, old or new, marked or not.
+    for taken in ["aLiCe", "alice", "ALICE", "BOB"] {
+        assert!(conflict(sign_up(db, taken).await), "{taken} is refused");
+    }
+    sign_up(db, "carol").await.expect("a new name");
+    assert!(conflict(sign_up(db, "Carol").await), "Carol is refused");
+    assert_eq!(
+        db.case_duplicate_users().await.expect("read").len(),
+        2,
+        "new users are never marked"
+    );
+
+    // The down takes the rule away; the up then marks the look-alike.
+    down_through(db, 26).await;
+    sign_up(db, "CAROL").await.expect("allowed before 0026");
+    db.migrate_up().await.expect("up again");
+    let marked = db.case_duplicate_users().await.expect("read");
+    assert_eq!(
+        marked.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(),
+        ["ALICE", "Alice", "CAROL"]
+    );
+}
+
+#[tokio::test]
+async fn case_lookalikes_survive_the_upgrade_on_sqlite() {
+    case_lookalikes_survive_the_upgrade(&common::sqlite(true).await.db).await;
+}
+
+#[tokio::test]
+async fn case_lookalikes_survive_the_upgrade_on_postgres() {
+    let Some(fresh) = common::postgres(true).await else {
+        return;
+    };
+    case_lookalikes_survive_the_upgrade(&fresh.db).await;
+}

@@ -145,6 +145,7 @@ async fn migrate(db: &Database, action: &MigrateAction) -> anyhow::Result<()> {
             } else {
                 tracing::info!("migrations up to date: nothing to apply");
             }
+            users::warn_of_case_duplicates(db).await?;
         }
         MigrateAction::Down { steps } => {
             let n = db.migrate_down(*steps).await?;

@@ -39,6 +39,7 @@ pub async fn serve(config: &Config, db: Database, secrets_key: &SecretsKey) -> a
     if applied > 0 {
         tracing::info!(applied, "migrations applied");
     }
+    crate::users::warn_of_case_duplicates(&db).await?;
     // Before anything reads or sweeps the objects: they must be this
     // database's.
     let database_id = match (db.recorded_database_id().await?, &recorded) {

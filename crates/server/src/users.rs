@@ -56,3 +56,30 @@ fn describe(name: &str, created: &CreatedKey) -> Vec<String> {
         "The key and the secret are shown once: keep them (`cloud auth login <key>`).".into(),
     ]
 }
+
+/// Warns of the users whose names differ only by case from an older
+/// user's: made before user names were unique regardless of case, and kept
+/// by migration 0026 as they were (see `miniaws_db::CaseDuplicateUser`).
+/// Said at every start until the operator deals with them, since an
+/// upgrade that changed nothing visible would otherwise hide them.
+pub async fn warn_of_case_duplicates(db: &Database) -> anyhow::Result<()> {
+    let users = db
+        .case_duplicate_users()
+        .await
+        .context("cannot read the users' names")?;
+    if users.is_empty() {
+        return Ok(());
+    }
+    let named: Vec<String> = users
+        .iter()
+        .map(|u| format!("{} ({})", u.name, u.id))
+        .collect();
+    tracing::warn!(
+        count = users.len(),
+        users = %named.join(", "),
+        "users whose names differ only by case from an older user's, created before \
+         user names were unique regardless of case; they keep their names and keys, \
+         and no new look-alike can be created"
+    );
+    Ok(())
+}

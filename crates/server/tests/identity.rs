@@ -39,6 +39,25 @@ async fn key_lifecycle(server: &TestServer) {
         api_status(anon.create_key("alice").await),
         (409, "CONFLICT".into())
     );
+    // Names are unique regardless of case, as IAM's are: a look-alike is
+    // taken as well, with the same answer.
+    for lookalike in ["ALICE", "Alice"] {
+        match anon.create_key(lookalike).await {
+            Err(ClientError::Api {
+                status,
+                kind,
+                message,
+                ..
+            }) => {
+                assert_eq!((status.as_u16(), kind.as_str()), (409, "CONFLICT"));
+                assert!(
+                    message.contains(lookalike) && message.contains("regardless of case"),
+                    "{message}"
+                );
+            }
+            other => panic!("{lookalike}: expected a conflict, got {other:?}"),
+        }
+    }
     assert_eq!(api_status(anon.create_key("no spaces").await).0, 400);
 
     // With a key, POST /auth/keys makes another key for the same user.
@@ -418,13 +437,16 @@ async fn operator_creates_users(backend: Backend) {
         .await
         .expect("the printed S3 credentials work");
 
-    // The same name again, and a bad one: refused, nothing created.
-    let out = users(&["carol"]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !out.status.success() && err.contains("already taken"),
-        "{err}"
-    );
+    // The same name again, in any case, and a bad one: refused, nothing
+    // created.
+    for taken in ["carol", "CAROL"] {
+        let out = users(&[taken]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains("already taken"),
+            "{taken}: {err}"
+        );
+    }
     let out = users(&["no spaces"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -455,6 +477,82 @@ async fn operator_creates_users_on_sqlite() {
 #[tokio::test]
 async fn operator_creates_users_on_postgres() {
     operator_creates_users(Backend::Postgres).await;
+}
+
+/// A database of before user names were unique regardless of case may
+/// hold look-alikes (`dana` and `DANA`): the upgrade keeps both, and every
+/// start names the later one in a warning; both keep working.
+async fn lookalikes_from_before_are_named_at_start(backend: Backend) {
+    use miniaws_db::{Database, MigrationState, PoolSettings};
+    let Some(mut server) = TestServer::start(backend).await else {
+        return;
+    };
+    let (dana, _) = server.user("dana").await;
+    server.stop().await;
+    // Back to before migration 0026, and a look-alike made as then.
+    let db = Database::connect(server.database_url(), &PoolSettings::default())
+        .await
+        .expect("the database opens");
+    let newer = db
+        .migration_status()
+        .await
+        .expect("status")
+        .iter()
+        .filter(|m| m.version >= 26 && m.state == MigrationState::Applied)
+        .count();
+    assert!(newer >= 1, "0026 is applied");
+    db.migrate_down(newer).await.expect("downs run");
+    let insert = "INSERT INTO users (id, name, created_at) VALUES ($1, 'DANA', $2)";
+    let id = uuid::Uuid::new_v4();
+    match &db {
+        Database::Postgres(pool, _) => sqlx::query(insert)
+            .bind(id)
+            .bind(time::OffsetDateTime::now_utc())
+            .execute(pool)
+            .await
+            .map(drop),
+        Database::Sqlite(pool, _) => sqlx::query(insert)
+            .bind(id.to_string())
+            .bind("2099-01-01T00:00:00.000000Z")
+            .execute(pool)
+            .await
+            .map(drop),
+    }
+    .expect("a look-alike, as before 0026");
+    db.close().await;
+
+    server.restart_on_same_ports().await;
+    let log = server.log();
+    let warning = log
+        .lines()
+        .find(|l| l.contains("differ only by case"))
+        .unwrap_or_else(|| panic!("no warning: {log}"));
+    assert!(
+        warning.contains(&format!("DANA ({id})")) && !warning.contains("dana ("),
+        "{warning}"
+    );
+    assert_eq!(
+        dana.whoami()
+            .await
+            .expect("dana's key still works")
+            .user
+            .name,
+        "dana"
+    );
+    assert_eq!(
+        api_status(server.client().create_key("Dana").await),
+        (409, "CONFLICT".into())
+    );
+}
+
+#[tokio::test]
+async fn lookalikes_from_before_are_named_at_start_on_sqlite() {
+    lookalikes_from_before_are_named_at_start(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn lookalikes_from_before_are_named_at_start_on_postgres() {
+    lookalikes_from_before_are_named_at_start(Backend::Postgres).await;
 }
 
 #[tokio::test]

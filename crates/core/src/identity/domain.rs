@@ -33,7 +33,9 @@ fn validate_name(what: &str, name: &str) -> CoreResult<()> {
     Ok(())
 }
 
-/// A user name: 1–63 characters of `[a-zA-Z0-9-_.]`, unique.
+/// A user name: 1–63 characters of `[a-zA-Z0-9-_.]`, unique regardless of
+/// case (as IAM's are) but kept as written. ASCII only, so that both
+/// databases fold case alike (SQLite's `lower` knows ASCII letters only).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct UserName(String);
 

@@ -18,8 +18,10 @@ pub trait IdentityRepo: Send + Sync {
     /// Creates `user` and its first key in one transaction.
     ///
     /// # Errors
-    /// `Conflict(AlreadyExists)` when the user name is taken (nothing is
-    /// written then).
+    /// `Conflict(AlreadyExists)` when the user name is taken, also by a
+    /// name that differs from it only by case (`ALICE` beside `alice`);
+    /// the database enforces it, so concurrent creates cannot both pass.
+    /// Nothing is written then.
     async fn create_user_with_key(&self, user: &User, key: &NewApiKey) -> CoreResult<ApiKey>;
 
     /// Fetches a user by id.

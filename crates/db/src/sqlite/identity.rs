@@ -102,7 +102,13 @@ impl IdentityRepo for SqliteIdentityRepo {
                 if is_unique_violation(&e) {
                     CoreError::conflict(
                         ConflictKind::AlreadyExists,
-                        format!("user name `{}` is already taken", user.name),
+                        // The unique index on the lower-cased name
+                        // (migration 0026) refuses a look-alike too.
+                        format!(
+                            "user name `{}` is already taken (user names are unique \
+                             regardless of case)",
+                            user.name
+                        ),
                     )
                 } else {
                     db_err(e)
