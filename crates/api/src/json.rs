@@ -56,7 +56,8 @@ where
 }
 
 /// The body of an action that has no options (`POST /instances/{id}/stop`,
-/// `start`, `reboot`): none, or an empty JSON object. Anything else is 400
+/// `start`, `reboot`, and `DELETE /instances/{id}`): none, or an empty JSON
+/// object. Anything else is 400
 /// naming what was sent: a client that asks for an option there is not
 /// (`{"force":true}`) must learn that it was not done, not get the plain
 /// action silently. Read whatever the `Content-Type` says (`curl -d`

@@ -846,6 +846,28 @@ fn native_cases(alice_key_id: &str) -> Vec<Native> {
             format!("/instances/{ZERO_ID}"),
         )
         .fails(404, "NOT_FOUND", "instance not found"),
+        // Terminate takes no options either, checked before the lookup.
+        native(
+            "terminate with an option",
+            "DELETE",
+            format!("/instances/{ZERO_ID}"),
+        )
+        .json(r#"{"force":true}"#)
+        .fails(400, "INVALID_INPUT", "terminate takes no options: send no body (or {}); unknown field `force`"),
+        native(
+            "terminate with a junk body",
+            "DELETE",
+            format!("/instances/{ZERO_ID}"),
+        )
+        .body("junk")
+        .fails(400, "INVALID_INPUT", "terminate takes no options: send no body (or {}); the body is not a JSON object"),
+        native(
+            "unknown instance, terminate with {}",
+            "DELETE",
+            format!("/instances/{ZERO_ID}"),
+        )
+        .json("{}")
+        .fails(404, "NOT_FOUND", "instance not found"),
         // The lifecycle actions take no options: a body is refused before
         // the instance is looked up, unless it is blank or `{}`.
         native(

@@ -1107,7 +1107,7 @@ async fn an_idempotency_key_launches_once() {
 /// argument. Blanks around a port spec are ignored. The lifecycle actions
 /// take no options: a body naming one (`{"force":true}`) is 400 naming it,
 /// with the answer's request id kept by the client, and changes nothing;
-/// no body and `{}` act.
+/// no body and `{}` act. The same for terminate (`DELETE`).
 #[tokio::test]
 async fn commands_are_bounded_and_actions_take_no_options() {
     use miniaws_client::ClientError;
@@ -1202,5 +1202,29 @@ async fn commands_are_bounded_and_actions_take_no_options() {
         client.get_instance(inst.id).await.expect("get").state,
         "RUNNING"
     );
-    client.terminate_instance(inst.id).await.expect("terminate");
+    // Terminate (DELETE) takes no options either.
+    let terminate = |body: &'static str| {
+        client.send(
+            client
+                .request_unbounded(reqwest::Method::DELETE, &format!("/instances/{}", inst.id))
+                .header("content-type", "application/json")
+                .body(body),
+        )
+    };
+    let (status, _, message) = api_err(terminate(r#"{"force":true}"#).await);
+    assert_eq!(status, 400, "{message}");
+    assert!(
+        message.contains("terminate takes no options") && message.contains("unknown field `force`"),
+        "{message}"
+    );
+    assert_eq!(
+        client.get_instance(inst.id).await.expect("get").state,
+        "RUNNING",
+        "a refused terminate changed nothing"
+    );
+    terminate("{}").await.expect("terminate with {}");
+    assert_eq!(
+        client.get_instance(inst.id).await.expect("get").state,
+        "TERMINATED"
+    );
 }
