@@ -7,7 +7,8 @@
 //! the native API, whose `PATCH /instances/{id}/tags` edits them too.
 //! Bad input (reserved keys, another resource type, another owner's
 //! instance, a taken name, a fixed tag changed, the 50-tag limit) gets
-//! EC2's codes (natively 400 and 404) and changes nothing. Twenty concurrent
+//! EC2's codes (natively 400 and 404) and changes nothing; so does an
+//! empty entry in the `miniaws:ports` tag at launch. Twenty concurrent
 //! `create_tags` calls on one instance all land.
 
 mod compute_support;
@@ -377,6 +378,71 @@ async fn ec2_tags(backend: Backend) {
         native.terminate_instance(i).await.expect("terminate");
     }
 }
+
+/// An empty entry in the `miniaws:ports` tag of RunInstances (`80,`, `,`,
+/// `80,,81`) is refused with 400 `InvalidParameterValue` saying so, as the
+/// native API refuses an empty port spec, also under DryRun (the values
+/// are checked first), and launches nothing; `80, 81` (blanks around
+/// specs) is fine. boto3 through the real server.
+#[tokio::test]
+async fn an_empty_ports_entry_is_refused() {
+    let Some(python) = tool("MINIAWS_TEST_PYTHON") else {
+        return;
+    };
+    let Some((server, image)) = compute_support::server(Backend::Sqlite).await else {
+        return;
+    };
+    let mut guard = ContainerGuard::new();
+    let (native, _, alice) = guard.aws_user(&server, "ports-alice").await;
+    script_ok(
+        alice
+            .command(&python)
+            .arg("-c")
+            .arg(EMPTY_PORTS_SCRIPT)
+            .env("IMAGE", &image),
+        "boto3 ports ok",
+    )
+    .await;
+    let left = native.list_instances(true).await.expect("list");
+    assert_eq!(
+        left.iter().map(|i| i.ports.len()).collect::<Vec<_>>(),
+        [2],
+        "only the good launch made an instance: {left:?}"
+    );
+    for i in left {
+        native.terminate_instance(i.id).await.expect("terminate");
+    }
+}
+
+const EMPTY_PORTS_SCRIPT: &str = r#"
+import os
+import boto3
+from botocore.exceptions import ClientError
+
+ec2 = boto3.client("ec2", endpoint_url=os.environ["ENDPOINT"], region_name="us-east-1")
+IMAGE = os.environ["IMAGE"]
+
+def launch(ports, **kw):
+    tags = [{"Key": "miniaws:ports", "Value": ports}, {"Key": "miniaws:command", "Value": "sleep 3600"}]
+    return ec2.run_instances(ImageId=IMAGE, MinCount=1, MaxCount=1,
+                             TagSpecifications=[{"ResourceType": "instance", "Tags": tags}], **kw)
+
+for ports in ["80,", ",", "80,,81", " , ", "80, "]:
+    for dry in [False, True]:
+        try:
+            launch(ports, DryRun=dry)
+        except ClientError as e:
+            err, status = e.response["Error"], e.response["ResponseMetadata"]["HTTPStatusCode"]
+            assert status == 400 and err["Code"] == "InvalidParameterValue", (ports, dry, status, err)
+            assert "empty entry" in err["Message"], (ports, err)
+        else:
+            raise SystemExit(f"{ports!r} (DryRun={dry}) was accepted")
+assert ec2.describe_instances()["Reservations"] == [], "nothing launched"
+
+r = launch(" 80 , 53/udp ")
+assert r["Instances"][0]["State"]["Name"] == "running", r
+print("boto3 ports ok")
+"#;
 
 const BOTO3_SCRIPT: &str = r#"
 import os, threading
