@@ -304,6 +304,18 @@ async fn damaged_configuration(server: &TestServer, backend: Backend, s3: &Clien
         .filter(|l| l.contains("cannot be read") && l.contains(DAMAGED))
         .count();
     assert_eq!(logged, 1, "logged once:\n{log}");
+    // Once in all: one line with the code and the message, not a second
+    // one at the edge with the code alone.
+    let faults: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("S3 request failed") || l.contains("S3 error answer"))
+        .collect();
+    assert_eq!(faults.len(), 1, "one line for the 500:\n{log}");
+    assert!(
+        faults[0].contains("InternalError") && faults[0].contains("cannot be read"),
+        "{}",
+        faults[0]
+    );
     assert!(!log.contains("secret-ish"), "not what is stored");
 
     // The bucket's objects are served, told of no expiration.

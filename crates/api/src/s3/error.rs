@@ -18,8 +18,16 @@ pub fn s3_error_with(err: CoreError, code: S3ErrorCode) -> S3Error {
 }
 
 fn s3_error_as(err: CoreError, status: http::StatusCode, code: S3ErrorCode) -> S3Error {
-    if status.is_server_error() {
-        tracing::error!(status = status.as_u16(), error = %err, cause = ?std::error::Error::source(&err), "S3 request failed");
+    // 501 is a refusal, logged as one at the edge (`wire::finish`).
+    let logged = status.is_server_error() && status != http::StatusCode::NOT_IMPLEMENTED;
+    if logged {
+        tracing::error!(
+            status = status.as_u16(),
+            code = code.as_str(),
+            error = %err,
+            cause = ?std::error::Error::source(&err),
+            "S3 request failed"
+        );
     }
     // What is missing S3 says in its own words (the aws CLI prints them);
     // which bucket, key or upload is in `<Resource>`.
@@ -35,6 +43,9 @@ fn s3_error_as(err: CoreError, status: http::StatusCode, code: S3ErrorCode) -> S
     let detail = not_found_detail(&err, code.as_str());
     let mut e = S3Error::with_message(code, message);
     e.set_status_code(status);
+    if logged {
+        e = super::wire::mark_logged(e);
+    }
     match detail {
         Some(detail) => super::wire::with_details(e, &[detail]),
         None => e,

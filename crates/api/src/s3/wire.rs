@@ -64,6 +64,20 @@ pub fn host_id(request_id: &str) -> Option<String> {
 /// `<Message>`; never sent.
 const ERROR_DETAILS: HeaderName = HeaderName::from_static("x-miniaws-error-details");
 
+/// Internal header marking an error already logged where it was made
+/// (with the private detail the answer leaves out), so that [`finish`]
+/// does not log it a second time; never sent.
+const ERROR_LOGGED: HeaderName = HeaderName::from_static("x-miniaws-error-logged");
+
+/// `e`, marked as logged already (see [`ERROR_LOGGED`]).
+pub fn mark_logged(mut e: s3s::S3Error) -> s3s::S3Error {
+    let mut headers = e.headers().cloned().unwrap_or_default();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/xml"));
+    headers.insert(ERROR_LOGGED, HeaderValue::from_static("1"));
+    e.set_headers(headers);
+    e
+}
+
 /// `e` with `elements` (each `(name, value)` one XML element, in order)
 /// after its `<Message>`, as S3 details some errors. An element whose
 /// value cannot travel in a header (anything but visible ASCII) is left
@@ -248,6 +262,7 @@ async fn finish(
         return Response::from_parts(parts, axum::body::Body::empty());
     }
     let details = parts.headers.remove(ERROR_DETAILS);
+    let logged = parts.headers.remove(ERROR_LOGGED).is_some();
     let is_xml = parts
         .headers
         .get(CONTENT_TYPE)
@@ -263,7 +278,9 @@ async fn finish(
         let mut annotated = annotate_error_xml(&xml, resource, request_id);
         let code = between(&annotated, "<Code>", "</Code>").unwrap_or("-");
         // 501 is a refusal (a feature Mini AWS does not have), not a fault.
-        if parts.status.is_server_error() && parts.status != StatusCode::NOT_IMPLEMENTED {
+        if logged {
+            // Logged where it was made, with what the answer leaves out.
+        } else if parts.status.is_server_error() && parts.status != StatusCode::NOT_IMPLEMENTED {
             tracing::error!(status = parts.status.as_u16(), code, "S3 error answer");
         } else {
             tracing::info!(
