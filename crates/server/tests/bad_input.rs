@@ -1609,6 +1609,10 @@ fn s3_cases(keys: &Keys) -> Vec<S3> {
         s3("missing object", "GET", "/bad-s3/missing")
             .fails(404, "NoSuchKey", "The specified key does not exist.")
             .with_element("Key", "missing"),
+        // Beyond ASCII: written as character references, read back whole.
+        s3("missing unicode object", "GET", "/bad-s3/caf%C3%A9-%F0%9F%98%80")
+            .fails(404, "NoSuchKey", "The specified key does not exist.")
+            .with_element("Key", "caf&#xE9;-&#x1F600;"),
         s3("missing bucket", "GET", "/no-such-bucket-x/k")
             .fails(404, "NoSuchBucket", "The specified bucket does not exist.")
             .with_element("BucketName", "no-such-bucket-x"),

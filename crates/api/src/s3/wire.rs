@@ -79,16 +79,15 @@ pub fn mark_logged(mut e: s3s::S3Error) -> s3s::S3Error {
 }
 
 /// `e` with `elements` (each `(name, value)` one XML element, in order)
-/// after its `<Message>`, as S3 details some errors. An element whose
-/// value cannot travel in a header (anything but visible ASCII) is left
-/// out and the others kept, so an `InvalidArgument` still names an
-/// argument whose value it cannot echo. An error's headers replace
+/// after its `<Message>`, as S3 details some errors. Values travel as
+/// ASCII (see [`ascii_xml_text`]); an element whose value XML cannot carry
+/// is left out and the others kept, so an `InvalidArgument` still names
+/// an argument whose value it cannot echo. An error's headers replace
 /// s3s's, so this also sets its content type.
 pub fn with_details(mut e: s3s::S3Error, elements: &[(&str, &str)]) -> s3s::S3Error {
     let xml: String = elements
         .iter()
-        .filter(|(_, value)| travels_in_a_header(value))
-        .map(|(name, value)| format!("<{name}>{}</{name}>", escape(value)))
+        .filter_map(|(name, value)| Some(format!("<{name}>{}</{name}>", ascii_xml_text(value)?)))
         .collect();
     let mut headers = e.headers().cloned().unwrap_or_default();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/xml"));
@@ -101,18 +100,35 @@ pub fn with_details(mut e: s3s::S3Error, elements: &[(&str, &str)]) -> s3s::S3Er
     e
 }
 
-/// Whether `value` comes back out of a header as it went in: visible
-/// ASCII, space and tab ([`HeaderValue::to_str`]'s rule; a header can
-/// hold more, which `to_str` then refuses).
-fn travels_in_a_header(value: &str) -> bool {
-    value
-        .bytes()
-        .all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
+/// `value` as XML text that can travel in a header (visible ASCII, space
+/// and tab: [`HeaderValue::to_str`]'s rule): markup escaped, and every
+/// other character XML allows written as a character reference (`é` as
+/// `&#xE9;`, a line feed as `&#xA;`), which clients decode back. `None`
+/// for a value holding a character XML 1.0 cannot carry at all (a control
+/// character other than tab, line feed and carriage return).
+fn ascii_xml_text(value: &str) -> Option<String> {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\t' | ' '..='~' => out.push(c),
+            '\u{0}'..='\u{1f}' if c != '\n' && c != '\r' => return None,
+            '\u{fffe}' | '\u{ffff}' => return None,
+            _ => {
+                let _ = write!(out, "&#x{:X};", u32::from(c));
+            }
+        }
+    }
+    Some(out)
 }
 
 /// An `InvalidArgument` error naming its argument, as S3 answers:
-/// `<ArgumentName>` and (when it can travel in a header, see
-/// [`with_details`]) `<ArgumentValue>`.
+/// `<ArgumentName>` and (when XML can carry it, see [`with_details`])
+/// `<ArgumentValue>`.
 pub fn invalid_argument(
     message: impl Into<std::borrow::Cow<'static, str>>,
     name: &str,
@@ -594,8 +610,25 @@ mod tests {
         // The extended request id, as a header and in the body.
         assert_eq!(headers[AMZ_ID_2], "cmlkLTk=");
         assert!(body.contains("<HostId>cmlkLTk=</HostId></Error>"), "{body}");
-        // A value that cannot travel in a header: the name stays.
-        for value in ["caf\u{e9}", "a\nb", "\u{7f}"] {
+        // Characters beyond visible ASCII travel as character references.
+        for (value, text) in [
+            ("caf\u{e9}", "caf&#xE9;"),
+            ("a\nb", "a&#xA;b"),
+            ("\u{7f}", "&#x7F;"),
+            ("\u{1F600}", "&#x1F600;"),
+        ] {
+            let e = invalid_argument("Invalid version id specified", "versionId", value);
+            let (body, headers) = answered(Method::GET, e).await;
+            assert!(
+                body.contains(&format!(
+                    "<ArgumentName>versionId</ArgumentName><ArgumentValue>{text}</ArgumentValue><Resource>"
+                )),
+                "{value:?}: {body}"
+            );
+            no_internal_headers(&headers);
+        }
+        // A value XML cannot carry: the name stays.
+        for value in ["a\u{1}b", "\u{0}"] {
             let e = invalid_argument("Invalid version id specified", "versionId", value);
             let (body, headers) = answered(Method::GET, e).await;
             assert!(
@@ -628,7 +661,7 @@ mod tests {
         // Nothing to add: no header, the error as it was.
         let e = with_details(
             s3s::S3Error::with_message(s3s::S3ErrorCode::InvalidArgument, "m"),
-            &[("ArgumentValue", "\u{e9}")],
+            &[("ArgumentValue", "\u{1}")],
         );
         assert!(e.headers().is_some_and(|h| !h.contains_key(ERROR_DETAILS)));
     }
