@@ -1674,6 +1674,13 @@ async fn versioned_basics(s3: &Client, bucket: &str) {
         .await
         .expect_err("unknown");
     assert_eq!(code_of(&err), ("NoSuchVersion".into(), 404));
+    let xml = error_body(&err);
+    assert!(
+        xml.contains(&format!(
+            "<Message>The specified version does not exist.</Message><VersionId>{unknown}</VersionId>"
+        )),
+        "S3's sentence, and the version looked up: {xml}"
+    );
 
     // A delete marker hides the key; the versions stay.
     let del = s3

@@ -32,9 +32,10 @@ fn s3_error_as(err: CoreError, status: http::StatusCode, code: S3ErrorCode) -> S
     // What is missing S3 says in its own words (the aws CLI prints them);
     // which bucket, key or upload is in `<Resource>`.
     let message = match (&err, code.as_str()) {
-        (CoreError::NotFound { .. }, name @ ("NoSuchKey" | "NoSuchBucket" | "NoSuchUpload")) => {
-            super::error_messages::default_message(name)
-        }
+        (
+            CoreError::NotFound { .. },
+            name @ ("NoSuchKey" | "NoSuchBucket" | "NoSuchUpload" | "NoSuchVersion"),
+        ) => super::error_messages::default_message(name),
         _ => crate::error::public_message(&err),
     };
     // S3 names what is missing in an element of its own after the message
@@ -52,7 +53,8 @@ fn s3_error_as(err: CoreError, status: http::StatusCode, code: S3ErrorCode) -> S
     }
 }
 
-/// The element S3 adds to `NoSuchKey`, `NoSuchBucket` and `NoSuchUpload`.
+/// The element S3 adds to `NoSuchKey`, `NoSuchBucket`, `NoSuchUpload` and
+/// `NoSuchVersion` (which S3 also gives a `<Key>`: not known here).
 fn not_found_detail<'a>(err: &'a CoreError, code: &str) -> Option<(&'static str, &'a str)> {
     match (err, code) {
         (
@@ -84,6 +86,13 @@ fn not_found_detail<'a>(err: &'a CoreError, code: &str) -> Option<(&'static str,
             },
             "NoSuchUpload",
         ) => Some(("UploadId", name)),
+        (
+            CoreError::NotFound {
+                resource: Resource::Version,
+                name,
+            },
+            "NoSuchVersion",
+        ) => Some(("VersionId", name)),
         _ => None,
     }
 }

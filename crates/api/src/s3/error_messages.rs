@@ -72,6 +72,7 @@ fn known(code: &str) -> Option<&'static str> {
         "NoSuchUpload" => {
             "The specified multipart upload does not exist. The upload ID might not be valid, or the multipart upload might have been aborted or completed."
         }
+        "NoSuchVersion" => "The specified version does not exist.",
         "NotImplemented" => {
             "A header or query you provided implies functionality that is not implemented."
         }
