@@ -128,6 +128,14 @@ async fn run(config: Config) -> anyhow::Result<()> {
         (_, true) => migrate(&db, &MigrateAction::Up).await,
         (Some(Command::Migrate { action }), false) => migrate(&db, action).await,
         (Some(Command::Users { action }), false) => {
+            // As `serve` does: a database that cannot be the data
+            // directory's gets no migration and no user.
+            data_dir::check_before_migrating(
+                &config.data_dir,
+                data_dir::recorded_database(&config.data_dir)?.as_deref(),
+                &db.identity_before_migrating().await?,
+                &miniaws_db::redact_url(&url),
+            )?;
             users::run(&db, action, secrets_key.as_ref().expect(loaded)).await
         }
         (Some(Command::Serve) | None, false) => {

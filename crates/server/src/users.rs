@@ -17,6 +17,7 @@ use crate::config::UsersAction;
 pub async fn run(db: &Database, action: &UsersAction, key: &SecretsKey) -> anyhow::Result<()> {
     let result = async {
         db.migrate_up().await?;
+        warn_of_case_duplicates(db).await?;
         match action {
             UsersAction::Create { name, json } => create(db, key, name, *json).await,
         }

@@ -1317,6 +1317,14 @@ async fn a_data_directory_on_another_database_is_left_alone() {
         .expect("a table of its own");
     let stderr = refused_start(&server, &format!("sqlite://{}", foreign.display())).await;
     assert!(stderr.contains("holds no Mini AWS tables"), "{stderr}");
+    // `miniaws users create` checks it as `serve` does.
+    let stderr = refused_run(
+        &server,
+        &format!("sqlite://{}", foreign.display()),
+        &["users", "create", "bob"],
+    )
+    .await;
+    assert!(stderr.contains("holds no Mini AWS tables"), "{stderr}");
     let tables: Vec<String> =
         sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
             .fetch_all(&pool)
@@ -1347,6 +1355,11 @@ async fn a_data_directory_on_another_database_is_left_alone() {
 /// Starts another `miniaws` on `server`'s data directory with the database
 /// `database_url`, which must stop at once with an error; its stderr.
 async fn refused_start(server: &TestServer, database_url: &str) -> String {
+    refused_run(server, database_url, &[]).await
+}
+
+/// [`refused_start`] of `miniaws` with `args` (a subcommand).
+async fn refused_run(server: &TestServer, database_url: &str, args: &[&str]) -> String {
     let data = objects_dir(server)
         .parent()
         .expect("the data directory")
@@ -1358,6 +1371,7 @@ async fn refused_start(server: &TestServer, database_url: &str) -> String {
         .arg("--database-url")
         .arg(database_url)
         .env("MINIAWS_LOG_FORMAT", "pretty")
+        .args(args)
         .kill_on_drop(true)
         .output();
     let out = tokio::time::timeout(Duration::from_secs(30), run)
