@@ -368,6 +368,13 @@ fn native_cases(alice_key_id: &str) -> Vec<Native> {
             .by(Who::Nobody)
             .json(r#"{"name":"../../etc"}"#)
             .fails(400, "INVALID_INPUT", "may contain only letters, digits"),
+        native("an API key pasted as a user name", "POST", "/auth/keys")
+            .by(Who::Nobody)
+            .json(format!(r#"{{"name":"mk_{}"}}"#, "a1B2c3D4e5".repeat(4)))
+            .fails(400, "INVALID_INPUT", "user name looks like an API key (mk_…)"),
+        native("an API key pasted as a key label", "POST", "/auth/keys")
+            .json(format!(r#"{{"name":"mk_{}"}}"#, "Z9y8X7w6V5".repeat(4)))
+            .fails(400, "INVALID_INPUT", "key name looks like an API key"),
         native("NUL in a key label", "POST", "/auth/keys")
             .json(r#"{"name":"lab\u0000el"}"#)
             .fails(400, "INVALID_INPUT", "key name may contain only"),

@@ -14,7 +14,8 @@ uuid_newtype!(
     ApiKeyId
 );
 
-/// Validates a 1–63 character name of `[a-zA-Z0-9-_.]`.
+/// Validates a 1–63 character name of `[a-zA-Z0-9-_.]` that is not an API
+/// key.
 fn validate_name(what: &str, name: &str) -> CoreResult<()> {
     if name.is_empty() || name.len() > 63 {
         return Err(CoreError::invalid(format!(
@@ -30,7 +31,22 @@ fn validate_name(what: &str, name: &str) -> CoreResult<()> {
             "{what} may contain only letters, digits, '-', '_' and '.' (found {bad:?})"
         )));
     }
+    if looks_like_an_api_key(name) {
+        // A key pasted where a name goes: names are stored, listed and
+        // logged in clear, and a key must never be.
+        return Err(CoreError::invalid(format!(
+            "{what} looks like an API key ({}…): names are stored and logged in clear;              choose another name (and revoke the key if it was a real one)",
+            crate::identity::secrets::API_KEY_PREFIX
+        )));
+    }
     Ok(())
+}
+
+/// Whether `name` has an API key's shape: the prefix and 40 letters or
+/// digits (see `IssuedSecrets::generate`).
+fn looks_like_an_api_key(name: &str) -> bool {
+    name.strip_prefix(crate::identity::secrets::API_KEY_PREFIX)
+        .is_some_and(|body| body.len() == 40 && body.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
 /// A user name: 1–63 characters of `[a-zA-Z0-9-_.]`, unique regardless of
@@ -182,4 +198,22 @@ pub struct Caller {
     pub user_id: UserId,
     /// The key that authenticated the request.
     pub key_id: ApiKeyId,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_shaped_like_an_api_key_is_refused() {
+        let key = crate::identity::IssuedSecrets::generate().api_key;
+        let err = UserName::parse(&key).expect_err("a key is no name");
+        assert!(err.to_string().contains("looks like an API key"), "{err}");
+        assert!(!err.to_string().contains(&key), "never echoed: {err}");
+        assert!(KeyName::parse(&key).is_err());
+        // Names that merely start like one are fine.
+        for name in ["mk_", "mk_laptop", &key[..42], &format!("{key}x")] {
+            UserName::parse(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+    }
 }
