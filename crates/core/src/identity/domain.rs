@@ -35,7 +35,8 @@ fn validate_name(what: &str, name: &str) -> CoreResult<()> {
         // A key pasted where a name goes: names are stored, listed and
         // logged in clear, and a key must never be.
         return Err(CoreError::invalid(format!(
-            "{what} looks like an API key ({}…): names are stored and logged in clear;              choose another name (and revoke the key if it was a real one)",
+            "{what} looks like an API key ({}…): names are stored and logged in clear; \
+             choose another name (and revoke the key if it was a real one)",
             crate::identity::secrets::API_KEY_PREFIX
         )));
     }
