@@ -91,7 +91,7 @@ pub fn check_recorded(
 ///
 /// # Errors
 /// As [`check_recorded`].
-pub fn check_before_migrating(
+fn check_before_migrating(
     dir: &Path,
     recorded: Option<&str>,
     found: &miniaws_db::IdentityBeforeMigrating,
@@ -109,6 +109,29 @@ pub fn check_before_migrating(
         )),
         _ => Ok(()),
     }
+}
+
+/// Reads which database `dir` records and refuses `db`, before its
+/// migrations run, when it cannot be that one (see
+/// [`check_before_migrating`]); returns what `dir` records. `url` is the
+/// redacted URL, for the message.
+///
+/// # Errors
+/// As [`check_before_migrating`]; when the record or the database cannot
+/// be read.
+pub async fn refuse_another_database(
+    dir: &Path,
+    db: &miniaws_db::Database,
+    url: &str,
+) -> anyhow::Result<Option<String>> {
+    let recorded = recorded_database(dir)?;
+    check_before_migrating(
+        dir,
+        recorded.as_deref(),
+        &db.identity_before_migrating().await?,
+        url,
+    )?;
+    Ok(recorded)
 }
 
 /// Refuses to create the SQLite database `file` for a data directory that

@@ -130,12 +130,8 @@ async fn run(config: Config) -> anyhow::Result<()> {
         (Some(Command::Users { action }), false) => {
             // As `serve` does: a database that cannot be the data
             // directory's gets no migration and no user.
-            data_dir::check_before_migrating(
-                &config.data_dir,
-                data_dir::recorded_database(&config.data_dir)?.as_deref(),
-                &db.identity_before_migrating().await?,
-                &miniaws_db::redact_url(&url),
-            )?;
+            data_dir::refuse_another_database(&config.data_dir, &db, &miniaws_db::redact_url(&url))
+                .await?;
             users::run(&db, action, secrets_key.as_ref().expect(loaded)).await
         }
         (Some(Command::Serve) | None, false) => {

@@ -27,14 +27,8 @@ pub async fn serve(config: &Config, db: Database, secrets_key: &SecretsKey) -> a
     let _held = crate::data_dir::lock(&config.data_dir)?;
     // Before the migrations: a database that cannot be the one this
     // directory's objects belong to is not written to.
-    let recorded = crate::data_dir::recorded_database(&config.data_dir)?;
     let url = redact_url(&config.effective_database_url());
-    crate::data_dir::check_before_migrating(
-        &config.data_dir,
-        recorded.as_deref(),
-        &db.identity_before_migrating().await?,
-        &url,
-    )?;
+    let recorded = crate::data_dir::refuse_another_database(&config.data_dir, &db, &url).await?;
     let applied = db.migrate_up().await?;
     if applied > 0 {
         tracing::info!(applied, "migrations applied");
