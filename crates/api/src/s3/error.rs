@@ -56,43 +56,22 @@ fn s3_error_as(err: CoreError, status: http::StatusCode, code: S3ErrorCode) -> S
 /// The element S3 adds to `NoSuchKey`, `NoSuchBucket`, `NoSuchUpload` and
 /// `NoSuchVersion` (which S3 also gives a `<Key>`: not known here).
 fn not_found_detail<'a>(err: &'a CoreError, code: &str) -> Option<(&'static str, &'a str)> {
-    match (err, code) {
-        (
-            CoreError::NotFound {
-                resource: Resource::Object,
-                name,
-            },
-            "NoSuchKey",
-        )
-        | (
-            CoreError::DeleteMarker {
-                key: name,
-                by_version: false,
-                ..
-            },
-            "NoSuchKey",
-        ) => Some(("Key", name)),
-        (
-            CoreError::NotFound {
-                resource: Resource::Bucket,
-                name,
-            },
-            "NoSuchBucket",
-        ) => Some(("BucketName", name)),
-        (
-            CoreError::NotFound {
-                resource: Resource::Upload,
-                name,
-            },
-            "NoSuchUpload",
-        ) => Some(("UploadId", name)),
-        (
-            CoreError::NotFound {
-                resource: Resource::Version,
-                name,
-            },
-            "NoSuchVersion",
-        ) => Some(("VersionId", name)),
+    match err {
+        CoreError::DeleteMarker {
+            key,
+            by_version: false,
+            ..
+        } if code == "NoSuchKey" => Some(("Key", key)),
+        CoreError::NotFound { resource, name } => {
+            let element = match (resource, code) {
+                (Resource::Object, "NoSuchKey") => "Key",
+                (Resource::Bucket, "NoSuchBucket") => "BucketName",
+                (Resource::Upload, "NoSuchUpload") => "UploadId",
+                (Resource::Version, "NoSuchVersion") => "VersionId",
+                _ => return None,
+            };
+            Some((element, name))
+        }
         _ => None,
     }
 }

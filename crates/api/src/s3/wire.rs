@@ -71,11 +71,18 @@ const ERROR_LOGGED: HeaderName = HeaderName::from_static("x-miniaws-error-logged
 
 /// `e`, marked as logged already (see [`ERROR_LOGGED`]).
 pub fn mark_logged(mut e: s3s::S3Error) -> s3s::S3Error {
-    let mut headers = e.headers().cloned().unwrap_or_default();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/xml"));
+    let mut headers = xml_error_headers(&e);
     headers.insert(ERROR_LOGGED, HeaderValue::from_static("1"));
     e.set_headers(headers);
     e
+}
+
+/// `e`'s own headers (which carry the internal ones [`finish`] takes off)
+/// with the XML content type: an error's headers replace s3s's.
+fn xml_error_headers(e: &s3s::S3Error) -> http::HeaderMap {
+    let mut headers = e.headers().cloned().unwrap_or_default();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/xml"));
+    headers
 }
 
 /// `e` with `elements` (each `(name, value)` one XML element, in order)
@@ -89,8 +96,7 @@ pub fn with_details(mut e: s3s::S3Error, elements: &[(&str, &str)]) -> s3s::S3Er
         .iter()
         .filter_map(|(name, value)| Some(format!("<{name}>{}</{name}>", ascii_xml_text(value)?)))
         .collect();
-    let mut headers = e.headers().cloned().unwrap_or_default();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/xml"));
+    let mut headers = xml_error_headers(&e);
     if !xml.is_empty()
         && let Ok(v) = HeaderValue::from_str(&xml)
     {
