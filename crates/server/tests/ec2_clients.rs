@@ -185,7 +185,7 @@ print("presigned ok")
 /// GetConsoleOutput is the container's log, its last 64 KiB (boto3 and
 /// the aws CLI decode it); a terminated instance has none to give.
 /// DescribeRegions and DescribeAvailabilityZones name the signing region
-/// and its one zone.
+/// (served by the listener the request went to) and its one zone.
 #[tokio::test]
 async fn console_output_regions_and_zones() {
     let (Some(cli), Some(python)) = (tool("MINIAWS_TEST_AWS_CLI"), tool("MINIAWS_TEST_PYTHON"))
@@ -263,10 +263,17 @@ async fn console_output_regions_and_zones() {
     let regions = dave
         .ec2_text(
             &cli,
-            &["describe-regions", "--query", "Regions[].RegionName"],
+            &[
+                "describe-regions",
+                "--query",
+                "Regions[].[RegionName,Endpoint]",
+            ],
         )
         .await;
-    assert_eq!(regions, "us-east-1");
+    // The endpoint is the listener the request went to, as its Host names it.
+    let listener = server.aws_url();
+    let host = listener.trim_start_matches("http://").trim_end_matches('/');
+    assert_eq!(regions, format!("us-east-1\t{host}"));
     let zones = dave
         .ec2_text(
             &cli,

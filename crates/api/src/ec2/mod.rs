@@ -72,6 +72,9 @@ pub struct Ec2Context<'a> {
     /// The region of the signature's scope (availability zones derive
     /// from it).
     pub region: String,
+    /// The host (and port) the request was sent to, as its `Host` header
+    /// names it: the endpoint DescribeRegions reports.
+    pub endpoint: String,
 }
 
 /// Whether `req` is an EC2 Query request (see the module docs), given the
@@ -173,6 +176,20 @@ pub struct QueryRequest {
     pub params: Params,
     /// The region of the signature's scope.
     pub region: String,
+    /// The `Host` the request was sent to (`localhost` when it has none).
+    pub host: String,
+}
+
+/// The host (and port) a request was sent to: its `Host` header (which
+/// SigV4 signs), else the URI's authority (HTTP/2), else `localhost`.
+fn request_host(parts: &axum::http::request::Parts) -> String {
+    parts
+        .headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| parts.uri.authority().map(|a| a.as_str().to_owned()))
+        .unwrap_or_else(|| "localhost".to_owned())
 }
 
 /// Reads and authenticates a Query API request: POST (a form) or GET, at
@@ -307,6 +324,7 @@ pub async fn authenticate(state: &AppState, req: Request) -> Result<QueryRequest
         caller,
         params,
         region: auth.region.to_owned(),
+        host: request_host(&parts),
     })
 }
 
@@ -315,6 +333,7 @@ async fn serve(state: &AppState, req: Request, request_id: &str) -> Result<Strin
         caller,
         params,
         region,
+        host,
     } = authenticate(state, req).await?;
     let action = params.required("Action")?.to_owned();
     params.required("Version")?;
@@ -324,6 +343,7 @@ async fn serve(state: &AppState, req: Request, request_id: &str) -> Result<Strin
         params,
         request_id: request_id.to_owned(),
         region,
+        endpoint: host,
     };
     tracing::debug!(action = %action, "EC2 request");
     match action.as_str() {

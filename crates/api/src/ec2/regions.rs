@@ -4,7 +4,8 @@
 //! Mini AWS has one place, and a request may be signed for any region
 //! (instances land in `<region>a`, see `placement`), so the answer is the
 //! region the request was signed for (or the ones `RegionName.N` names),
-//! each served by this listener, and its one zone `<region>a`. Filters
+//! each served by this listener (its endpoint is the host and port the
+//! request was sent to), and its one zone `<region>a`. Filters
 //! are refused rather than ignored.
 
 use super::error::Ec2Error;
@@ -47,7 +48,7 @@ pub async fn describe_regions(ctx: Ec2Context<'_>) -> Result<String, Ec2Error> {
         for r in &regions {
             w.element("item", |w| {
                 w.leaf("regionName", r);
-                w.leaf("regionEndpoint", "localhost");
+                w.leaf("regionEndpoint", &ctx.endpoint);
                 w.leaf("optInStatus", "opt-in-not-required");
             });
         }
