@@ -63,11 +63,13 @@ impl<'a> CredentialScope<'a> {
     }
 
     /// The scope of a presigned URL's query (its first
-    /// `X-Amz-Credential`), percent-decoded.
+    /// `X-Amz-Credential`, the name read decoded as s3s reads it, so that
+    /// `X-Amz-Credentia%6C` is found too), percent-decoded.
     pub fn from_query(query: &'a str) -> Option<Self> {
-        let raw = query
-            .split('&')
-            .find_map(|pair| pair.strip_prefix("X-Amz-Credential="))?;
+        let raw = query.split('&').find_map(|pair| {
+            let (name, value) = pair.split_once('=')?;
+            crate::query::raw_name_is(name, "X-Amz-Credential").then_some(value)
+        })?;
         let mut parts = split_slashes(raw);
         let mut next = || {
             parts
@@ -205,6 +207,10 @@ mod tests {
         // An escaped `%` is not a slash.
         let q = "X-Amz-Credential=AK%252F20261129%2Fr%2Fs3%2Faws4_request";
         assert_eq!(CredentialScope::from_query(q), None);
+        // A name written with an escape is the name s3s reads.
+        let q = "a=b&X-Amz-Credentia%6C=AK%2F20261129%2Fus-east-1%2Fsts%2Faws4_request";
+        let scope = CredentialScope::from_query(q).expect("a scope");
+        assert_eq!(parts(&scope), ("AK", "20261129", "us-east-1", "sts"));
     }
 
     #[test]

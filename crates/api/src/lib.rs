@@ -25,6 +25,7 @@ mod linger;
 pub mod middleware;
 mod page_token;
 pub mod path;
+pub mod query;
 pub mod s3;
 pub mod state;
 pub mod storage;

@@ -169,14 +169,16 @@ try:
     raise SystemExit("a URL presigned for sts was accepted")
 except urllib.error.HTTPError as e:
     assert e.code in (400, 401, 403), (e.code, e.read())
-# An S3 request presigned with another service's key is refused as S3 does.
+# An S3 request presigned with another service's key is refused as S3 does,
+# also when the credential's name is written with an escape.
 for service in ["sts", "ec2", "iam"]:
-    try:
-        urllib.request.urlopen(presigned(service))
-        raise SystemExit(f"a URL presigned for {service} read the object")
-    except urllib.error.HTTPError as e:
-        body = html.unescape(e.read().decode())
-        assert e.code == 400 and "<Code>AuthorizationQueryParametersError</Code>" in body and f'incorrect service "{service}"' in body, (e.code, body)
+    for url in [presigned(service), presigned(service).replace("X-Amz-Credential=", "X-Amz-Credentia%6C=")]:
+        try:
+            urllib.request.urlopen(url)
+            raise SystemExit(f"a URL presigned for {service} read the object: {url}")
+        except urllib.error.HTTPError as e:
+            body = html.unescape(e.read().decode())
+            assert e.code == 400 and "<Code>AuthorizationQueryParametersError</Code>" in body and f'incorrect service "{service}"' in body, (e.code, body)
 # Presigned for S3, it reads.
 assert urllib.request.urlopen(presigned("s3")).read() == b"secret"
 print("presigned ok")

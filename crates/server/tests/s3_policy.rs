@@ -403,10 +403,18 @@ async fn anonymous(server: &TestServer, s3: &Client, bucket: &str, other: &str) 
     );
     // S3 refuses response-header overrides on anonymous GETs (a public
     // object could otherwise be served as HTML from the bucket's origin).
-    let (status, xml) = anon_get(&format!("{url}?response-content-type=text/html")).await;
-    let xml = String::from_utf8_lossy(&xml).into_owned();
-    assert_eq!(status, 400, "{xml}");
-    assert!(xml.contains("InvalidRequest"), "{xml}");
+    // Also with a name written with an escape, which s3s decodes.
+    for query in [
+        "response-content-type=text/html",
+        "respons%65-content-type=text/html",
+        "response%2Dcontent-type=text/html",
+        "%72esponse-content-disposition=inline",
+    ] {
+        let (status, xml) = anon_get(&format!("{url}?{query}")).await;
+        let xml = String::from_utf8_lossy(&xml).into_owned();
+        assert_eq!(status, 400, "{query}: {xml}");
+        assert!(xml.contains("InvalidRequest"), "{query}: {xml}");
+    }
     // Listing, both versions.
     let (status, xml) = anon_get(&format!("{base}/{bucket}?list-type=2")).await;
     let xml = String::from_utf8_lossy(&xml).into_owned();

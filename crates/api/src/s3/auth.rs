@@ -347,10 +347,7 @@ fn public_read(
 
 /// Whether the query names a `versionId` (an object read of that version).
 fn names_version(query: Option<&str>) -> bool {
-    query.is_some_and(|q| {
-        q.split('&')
-            .any(|pair| pair.split_once('=').map_or(pair, |(name, _)| name) == "versionId")
-    })
+    crate::query::has(query, "versionId")
 }
 
 /// Whether the query asks GetObject to override response headers
@@ -359,11 +356,7 @@ fn names_version(query: Option<&str>) -> bool {
 /// `text/html` from the bucket's origin. Signed requests, another
 /// account's included, may use them, as on S3.
 fn has_response_overrides(query: Option<&str>) -> bool {
-    query.is_some_and(|q| {
-        q.split('&')
-            .map(|pair| pair.split_once('=').map_or(pair, |(name, _)| name))
-            .any(|name| name.starts_with("response-"))
-    })
+    crate::query::names(query).any(|name| name.starts_with("response-"))
 }
 
 /// The longest validity S3 accepts for a SigV4 presigned URL: 7 days.
@@ -374,15 +367,12 @@ pub const MAX_PRESIGNED_EXPIRY_SECS: u64 = 7 * 24 * 3600;
 /// bound, so a URL meant to be refused (say, one valid for a year) would
 /// work here and fail against S3.
 fn refuse_long_presigned(query: Option<&str>) -> S3Result<()> {
-    let Some(query) = query else {
-        return Ok(());
-    };
-    let expires = query
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .find(|(name, _)| *name == "X-Amz-Expires")
-        .and_then(|(_, value)| value.parse::<u64>().ok());
-    match expires {
+    // Every value given (s3s refuses a name given twice, but not before
+    // this check), decoded as s3s decodes it.
+    let longest = crate::query::values(query, "X-Amz-Expires")
+        .filter_map(|value| value.parse::<u64>().ok())
+        .max();
+    match longest {
         Some(secs) if secs > MAX_PRESIGNED_EXPIRY_SECS => Err(s3_error!(
             AuthorizationQueryParametersError,
             "X-Amz-Expires must be less than a week (in seconds) that is, the given X-Amz-Expires must be less than {MAX_PRESIGNED_EXPIRY_SECS} seconds"
@@ -396,14 +386,7 @@ fn refuse_long_presigned(query: Option<&str>) -> S3Result<()> {
 /// `AuthorizationQueryParametersError`: s3s takes such a request as an
 /// anonymous one, whose `AccessDenied` would hide what is wrong with the URL.
 fn refuse_partial_presigned(query: Option<&str>) -> S3Result<()> {
-    let Some(query) = query else {
-        return Ok(());
-    };
-    let names = || {
-        query
-            .split('&')
-            .map(|pair| pair.split_once('=').map_or(pair, |(name, _)| name))
-    };
+    let names = || crate::query::names(query);
     let starts = names().any(|n| n == "X-Amz-Algorithm" || n == "X-Amz-Credential");
     if starts && !names().any(|n| n == "X-Amz-Signature") {
         return Err(s3_error!(

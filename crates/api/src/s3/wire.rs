@@ -160,11 +160,7 @@ const ATTRIBUTES_BODY_LIMIT: usize = 1024 * 1024;
 
 /// Whether a request is GetObjectAttributes (`GET /bucket/key?attributes`).
 fn is_get_object_attributes(req: &Request) -> bool {
-    req.method() == Method::GET
-        && req.uri().query().is_some_and(|q| {
-            q.split('&')
-                .any(|p| p == "attributes" || p.starts_with("attributes="))
-        })
+    req.method() == Method::GET && crate::query::has(req.uri().query(), "attributes")
 }
 
 /// Serves one request through s3s.
