@@ -22,6 +22,7 @@
 mod common;
 
 use aws_sdk_s3::Client;
+use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::PublicAccessBlockConfiguration;
@@ -546,6 +547,59 @@ async fn anonymous(server: &TestServer, s3: &Client, bucket: &str, other: &str) 
 /// A signed request by another account (Bob, with his own keys) gets what
 /// the policy grants everyone, exactly as an unsigned one would, and
 /// nothing else.
+/// On a bucket of Alice's that grants Bob nothing, the expected-owner
+/// headers cannot tell Bob who owns it: naming Alice and naming anyone
+/// else get one and the same refusal (code and message), for a read and
+/// for a copy's source.
+async fn owner_is_not_confirmed(
+    s3: &Client,
+    bob: &Client,
+    bobs: &str,
+    alice_id: &str,
+    bob_id: &str,
+) {
+    let private = "policy-alice-private";
+    s3.create_bucket()
+        .bucket(private)
+        .send()
+        .await
+        .expect("Alice's private bucket");
+    s3.put_object()
+        .bucket(private)
+        .key("secret.txt")
+        .body(ByteStream::from_static(b"secret"))
+        .send()
+        .await
+        .expect("Alice's private object");
+    let mut reads = Vec::new();
+    let mut copies = Vec::new();
+    for owner in [alice_id, bob_id, "0123456789abcdef"] {
+        let err = bob
+            .get_object()
+            .bucket(private)
+            .key("secret.txt")
+            .expected_bucket_owner(owner)
+            .send()
+            .await
+            .expect_err("Bob has no access");
+        reads.push((code_of(&err), err.message().map(str::to_owned)));
+        let err = bob
+            .copy_object()
+            .bucket(bobs)
+            .key("stolen.txt")
+            .copy_source(format!("{private}/secret.txt"))
+            .expected_source_bucket_owner(owner)
+            .send()
+            .await
+            .expect_err("Bob has no access to the source");
+        copies.push((code_of(&err), err.message().map(str::to_owned)));
+    }
+    assert_eq!(reads[0].0, ("AccessDenied".to_owned(), 403));
+    assert!(reads.iter().all(|r| *r == reads[0]), "{reads:?}");
+    assert_eq!(copies[0].0, ("AccessDenied".to_owned(), 403));
+    assert!(copies.iter().all(|c| *c == copies[0]), "{copies:?}");
+}
+
 async fn other_account(server: &TestServer, s3: &Client, bucket: &str) {
     let (_, bob_key) = server.user("bob-reader").await;
     let bob = s3_client(server, &bob_key);
@@ -695,6 +749,7 @@ async fn other_account(server: &TestServer, s3: &Client, bucket: &str) {
         .await
         .expect_err("Bob does not own it");
     assert_eq!(code_of(&err), ("AccessDenied".to_owned(), 403));
+    owner_is_not_confirmed(s3, &bob, bobs, &alice_id, &bob_id).await;
 
     // Everything else stays refused, and changes nothing.
     let denied = |r: Result<(), (String, u16)>, what: &str| {

@@ -13,7 +13,9 @@
 use super::request_options::{EXPECTED_OWNER, SOURCE_EXPECTED_OWNER};
 use miniaws_core::CoreError;
 use miniaws_core::identity::{Caller, IdentityService};
-use miniaws_core::storage::{PublicAction, PublicGrant, Reader, StorageService};
+use miniaws_core::storage::{
+    BucketName, PublicAction, PublicGrant, Reader, StorageService, bucket_access_denied,
+};
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::auth::{S3Auth, SecretKey};
 use s3s::dto::CopySource;
@@ -280,18 +282,34 @@ impl CallerAccess {
             });
         let me = caller.user_id.to_string();
         let mut owners = [me.clone(), me];
-        for (slot, bucket) in owners.iter_mut().zip([bucket, source]) {
+        for ((slot, bucket), header) in owners
+            .iter_mut()
+            .zip([bucket, source])
+            .zip([EXPECTED_OWNER, SOURCE_EXPECTED_OWNER])
+        {
             let Some(bucket) = bucket else { continue };
             // A missing bucket: checked against the caller, as before the
             // handler answers NoSuchBucket.
-            if let Some(owner) = self
+            let Some(owner) = self
                 .storage
                 .bucket_owner(&bucket)
                 .await
                 .map_err(super::error::s3_error)?
-            {
-                *slot = owner.to_string();
+            else {
+                continue;
+            };
+            let owner = owner.to_string();
+            let expected = headers.get(header).and_then(|v| v.to_str().ok());
+            if owner != *slot && expected.is_none_or(|e| e.trim() != owner) {
+                // Another account's bucket named with the wrong owner: the
+                // refusal a caller with no access to it gets, whether or not
+                // a policy grants access, so that a guessed owner id is never
+                // confirmed (S3 answers a bare AccessDenied either way).
+                return Err(super::error::s3_error(bucket_access_denied(
+                    &BucketName::parse(&bucket).map_err(super::error::s3_error)?,
+                )));
             }
+            *slot = owner;
         }
         let [bucket_owner, source_owner] = owners;
         Ok((bucket_owner, source_owner))

@@ -63,6 +63,7 @@ pub use service::{
     BucketCors, BucketWebsite, CommitObject, DeleteOutcome, DeleteTarget, GetObjectOptions,
     GetObjectOutput, HeadObjectOutput, ListVersionsInput, MetadataDirective, PutObjectInput,
     StorageService, SweepReport, TaggingDirective, VersionEntry, VersionsPage,
+    bucket_access_denied,
 };
 pub(crate) use service::{commit_error, copy_source_error, object_write, validate_object_fields};
 pub use tags::{MAX_BUCKET_TAGS, MAX_TAG_KEY_LEN, MAX_TAG_VALUE_LEN, MAX_TAGS, Tags};

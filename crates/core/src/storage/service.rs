@@ -716,7 +716,7 @@ impl StorageService {
         let name = BucketName::parse(name)?;
         match self.repo.lookup_bucket(&name).await? {
             None => Err(CoreError::not_found(Resource::Bucket, name.as_str())),
-            Some(found) if found.bucket.owner != caller.user_id => Err(forbidden(&name)),
+            Some(found) if found.bucket.owner != caller.user_id => Err(bucket_access_denied(&name)),
             Some(found) => Ok(found),
         }
     }
@@ -830,7 +830,7 @@ impl StorageService {
             if let Some(found) = self.repo.lookup_bucket(&name).await? {
                 let b = found.bucket;
                 if b.owner != caller.user_id {
-                    return Err(forbidden(&name));
+                    return Err(bucket_access_denied(&name));
                 }
                 if let (Some(access), Some(doc)) = (access, found.policy) {
                     owner_may(&b, stored_policy(&b.name, &doc).as_ref(), caller, &access)?;
@@ -1468,7 +1468,7 @@ impl StorageService {
         let versioned = versioning.is_versioned();
         if found.bucket.owner != caller.user_id {
             if matches!(reader, Reader::Owner(_)) {
-                return Err(forbidden(&name));
+                return Err(bucket_access_denied(&name));
             }
             // Another account's bucket: its grant, and the object already
             // read (refused below unless granted).
@@ -2278,7 +2278,12 @@ fn owner_may(
     )))
 }
 
-fn forbidden(name: &BucketName) -> CoreError {
+/// The refusal of a request on another account's bucket `name` that
+/// nothing grants the caller. Also the answer to a request that names the
+/// wrong owner of such a bucket (S3's `x-amz-expected-bucket-owner`): one
+/// and the same refusal, so that the header cannot be used to learn who
+/// owns a bucket.
+pub fn bucket_access_denied(name: &BucketName) -> CoreError {
     CoreError::Forbidden(format!(
         "access denied: the bucket `{name}` belongs to another account"
     ))

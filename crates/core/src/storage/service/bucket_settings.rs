@@ -5,7 +5,8 @@
 //! buckets and objects; same `impl`, same rules.
 
 use super::{
-    BucketCors, BucketWebsite, StorageService, forbidden, owner_may, still_there, stored_policy,
+    BucketCors, BucketWebsite, StorageService, bucket_access_denied, owner_may, still_there,
+    stored_policy,
 };
 use crate::error::{CoreError, CoreResult};
 use crate::identity::{Caller, UserId};
@@ -399,7 +400,7 @@ impl StorageService {
             Some(grant) if grant.owner == found.bucket.owner => {
                 Ok((found.bucket, Some(grant), found.lifecycle))
             }
-            _ => Err(forbidden(&name)),
+            _ => Err(bucket_access_denied(&name)),
         }
     }
 

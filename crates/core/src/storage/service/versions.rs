@@ -10,7 +10,8 @@
 //! write), and the repository keeps the version it replaces.
 
 use super::{
-    ObjectRead, StorageService, forbidden, lock_view, owner_lock_view, owner_may, stored_policy,
+    ObjectRead, StorageService, bucket_access_denied, lock_view, owner_lock_view, owner_may,
+    stored_policy,
 };
 use crate::Resource;
 use crate::StopRequested;
@@ -440,7 +441,7 @@ impl StorageService {
                 owner_view = owner_lock_view(&found.bucket, policy.as_ref(), *caller, key);
                 None
             }
-            Reader::Owner(_) => return Err(forbidden(&name)),
+            Reader::Owner(_) => return Err(bucket_access_denied(&name)),
             Reader::Signed(caller) => {
                 let Some(version_action) = version_action else {
                     return Err(denied());
