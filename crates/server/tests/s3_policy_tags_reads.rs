@@ -20,6 +20,8 @@
 //!   not granted (no policy, another user, a key outside the `Resource`, a
 //!   `Deny`, `RestrictPublicBuckets` on, `BlockPublicPolicy` refusing the
 //!   public policy) they are `AccessDenied`; the answers are the owner's.
+//!   GetObject and HeadObject tell a reader the object's tag count
+//!   (`x-amz-tagging-count`) only when it may read the tags.
 
 mod common;
 
@@ -581,6 +583,42 @@ async fn granted_reads(server: &TestServer, alice: &Client, bob: &Client, carol:
             Err(("AccessDenied".to_owned(), 403))
         )
     );
+
+    // x-amz-tagging-count goes only to a reader who may read the tags.
+    let get_only = [action(
+        &bob_principal,
+        "s3:GetObject",
+        &format!("{READS}/pub/*"),
+    )];
+    put_policy(alice, READS, &get_only)
+        .await
+        .expect("GetObject only");
+    assert_eq!(tag_counts(alice).await, (Some(1), Some(1)), "the owner");
+    assert_eq!(tag_counts(bob).await, (None, None), "GetObject alone");
+    put_policy(alice, READS, &[get_only[0].clone(), to_bob[1].clone()])
+        .await
+        .expect("GetObject and GetObjectTagging");
+    assert_eq!(tag_counts(bob).await, (Some(1), Some(1)), "with the tags");
+}
+
+/// The `x-amz-tagging-count` of `pub/a.txt` in GetObject's and
+/// HeadObject's answers to `s3`.
+async fn tag_counts(s3: &Client) -> (Option<i32>, Option<i32>) {
+    let get = s3
+        .get_object()
+        .bucket(READS)
+        .key("pub/a.txt")
+        .send()
+        .await
+        .expect("GetObject");
+    let head = s3
+        .head_object()
+        .bucket(READS)
+        .key("pub/a.txt")
+        .send()
+        .await
+        .expect("HeadObject");
+    (get.tag_count(), head.tag_count())
 }
 
 async fn run(backend: Backend) {

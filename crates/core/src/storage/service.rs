@@ -1346,27 +1346,6 @@ impl StorageService {
         ))
     }
 
-    /// The metadata of an object the caller may read, with its bucket's
-    /// lifecycle configuration.
-    async fn object_meta(
-        &self,
-        reader: impl Into<Reader>,
-        bucket: &str,
-        key: &str,
-        version: Option<VersionId>,
-    ) -> CoreResult<(ObjectMeta, Option<LifecycleConfiguration>)> {
-        let (meta, _, lifecycle) = self
-            .object_meta_as(
-                &reader.into(),
-                PublicAction::GetObject,
-                bucket,
-                key,
-                version,
-            )
-            .await?;
-        Ok((meta, lifecycle))
-    }
-
     /// The metadata of an object `reader` may read for `action`, with the
     /// public grant that let the read in (if it was not the owner's) and
     /// the bucket's lifecycle configuration.
@@ -1544,8 +1523,17 @@ impl StorageService {
         conditions: &Conditions,
         version: Option<VersionId>,
     ) -> CoreResult<HeadObjectOutput> {
-        let (meta, lifecycle) = self.object_meta(caller, bucket, key, version).await?;
+        let (mut meta, grant, lifecycle) = self
+            .object_meta_as(
+                &caller.into(),
+                PublicAction::GetObject,
+                bucket,
+                key,
+                version,
+            )
+            .await?;
         let expiration = lifecycle.and_then(|l| l.expiration(&meta));
+        hide_tags_unless_readable(&mut meta, grant.as_ref());
         Ok(match conditions.evaluate(&meta)? {
             Evaluation::Proceed => HeadObjectOutput::Found { expiration, meta },
             Evaluation::NotModified => HeadObjectOutput::NotModified(meta, expiration),
@@ -1634,10 +1622,13 @@ impl StorageService {
         key: &str,
         options: &GetObjectOptions,
     ) -> CoreResult<GetObjectOutput> {
-        Ok(self
+        let (mut read, grant) = self
             .read_object(&caller.into(), bucket, key, options)
-            .await?
-            .0)
+            .await?;
+        let (GetObjectOutput::Body { meta, .. } | GetObjectOutput::NotModified(meta, _)) =
+            &mut read;
+        hide_tags_unless_readable(meta, grant.as_ref());
+        Ok(read)
     }
 
     /// [`get_object`](Self::get_object), with the public grant that let the
@@ -2198,6 +2189,17 @@ fn found_object(
             Err(CoreError::Forbidden("Access Denied".into()))
         }
         None => Err(CoreError::not_found(Resource::Object, key)),
+    }
+}
+
+/// Empties the tags of `meta`, read for HeadObject or GetObject under
+/// `grant`, when the grant does not let the reader read them
+/// (`s3:GetObjectTagging`): S3 sends `x-amz-tagging-count` only to a reader
+/// who may read the tags. After the lifecycle's expiration is worked out,
+/// which a rule's tag filter may decide.
+fn hide_tags_unless_readable(meta: &mut ObjectMeta, grant: Option<&PublicGrant>) {
+    if grant.is_some_and(|g| !g.may_read_tags) {
+        meta.tags = Tags::default();
     }
 }
 
