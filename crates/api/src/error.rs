@@ -54,9 +54,9 @@ pub fn wire_code(err: &CoreError) -> (StatusCode, &'static str) {
         CoreError::NotFound { resource, .. } => match resource {
             Resource::Bucket => (StatusCode::NOT_FOUND, "BUCKET_NOT_FOUND"),
             Resource::Object => (StatusCode::NOT_FOUND, "OBJECT_NOT_FOUND"),
-            Resource::Version => (StatusCode::NOT_FOUND, "VERSION_NOT_FOUND"),
             _ => (StatusCode::NOT_FOUND, "NOT_FOUND"),
         },
+        CoreError::VersionNotFound { .. } => (StatusCode::NOT_FOUND, "VERSION_NOT_FOUND"),
         CoreError::Conflict { kind, .. } => match kind {
             ConflictKind::PortInUse => (StatusCode::CONFLICT, "PORT_CONFLICT"),
             // The IETF Idempotency-Key draft's answer to a reused key.
@@ -105,12 +105,12 @@ pub fn s3_code(err: &CoreError) -> (StatusCode, S3ErrorCode) {
             Resource::Bucket => (StatusCode::NOT_FOUND, S3ErrorCode::NoSuchBucket),
             Resource::Object => (StatusCode::NOT_FOUND, S3ErrorCode::NoSuchKey),
             Resource::Upload => (StatusCode::NOT_FOUND, S3ErrorCode::NoSuchUpload),
-            Resource::Version => (StatusCode::NOT_FOUND, S3ErrorCode::NoSuchVersion),
             Resource::User | Resource::ApiKey => {
                 (StatusCode::FORBIDDEN, S3ErrorCode::InvalidAccessKeyId)
             }
             Resource::Instance | Resource::Image => (StatusCode::NOT_FOUND, S3ErrorCode::NoSuchKey),
         },
+        CoreError::VersionNotFound { .. } => (StatusCode::NOT_FOUND, S3ErrorCode::NoSuchVersion),
         CoreError::Conflict { kind, .. } => match kind {
             ConflictKind::AlreadyExists => (StatusCode::CONFLICT, S3ErrorCode::BucketAlreadyExists),
             ConflictKind::AlreadyOwnedByYou => {
@@ -291,6 +291,14 @@ mod tests {
                 CoreError::not_found(Resource::Object, "o"),
                 404,
                 "OBJECT_NOT_FOUND",
+            ),
+            (
+                CoreError::VersionNotFound {
+                    key: "k".into(),
+                    version_id: "v".into(),
+                },
+                404,
+                "VERSION_NOT_FOUND",
             ),
             (
                 CoreError::conflict(ConflictKind::AlreadyExists, "x"),
@@ -493,7 +501,10 @@ mod tests {
                 "MethodNotAllowed",
             ),
             (
-                CoreError::not_found(Resource::Version, "v"),
+                CoreError::VersionNotFound {
+                    key: "k".into(),
+                    version_id: "v".into(),
+                },
                 404,
                 "NoSuchVersion",
             ),

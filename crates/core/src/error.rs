@@ -22,8 +22,6 @@ pub enum Resource {
     Object,
     /// A multipart upload.
     Upload,
-    /// A version of an object, named by its version id.
-    Version,
 }
 
 impl Resource {
@@ -37,7 +35,6 @@ impl Resource {
             Resource::Bucket => "bucket",
             Resource::Object => "object",
             Resource::Upload => "multipart upload",
-            Resource::Version => "object version",
         }
     }
 }
@@ -125,6 +122,15 @@ pub enum CoreError {
         resource: Resource,
         /// The id or name that was looked up.
         name: String,
+    },
+    /// The version a request named by its id is not one of its key's
+    /// (S3's `NoSuchVersion`, which names both the key and the version).
+    #[error("object version not found: {version_id} of {key}")]
+    VersionNotFound {
+        /// The key.
+        key: String,
+        /// The version id looked up.
+        version_id: String,
     },
     /// The request conflicts with the current state.
     #[error("{message}")]

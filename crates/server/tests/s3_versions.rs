@@ -1677,9 +1677,24 @@ async fn versioned_basics(s3: &Client, bucket: &str) {
     let xml = error_body(&err);
     assert!(
         xml.contains(&format!(
-            "<Message>The specified version does not exist.</Message><VersionId>{unknown}</VersionId>"
+            "<Message>The specified version does not exist.</Message><Key>k</Key><VersionId>{unknown}</VersionId>"
         )),
-        "S3's sentence, and the version looked up: {xml}"
+        "S3's sentence, and the key and version looked up: {xml}"
+    );
+    // A copy names its source's.
+    let err = s3
+        .copy_object()
+        .bucket(bucket)
+        .key("elsewhere")
+        .copy_source(format!("{bucket}/k?versionId={unknown}"))
+        .send()
+        .await
+        .expect_err("unknown source version");
+    assert_eq!(code_of(&err), ("NoSuchVersion".into(), 404));
+    let xml = error_body(&err);
+    assert!(
+        xml.contains(&format!("<Key>k</Key><VersionId>{unknown}</VersionId>")),
+        "the source's key and version: {xml}"
     );
 
     // A delete marker hides the key; the versions stay.

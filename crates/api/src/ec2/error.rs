@@ -163,6 +163,7 @@ pub fn from_core(err: CoreError) -> Ec2Error {
         // variants (unreachable from compute): the message says which.
         CoreError::InvalidInput(_)
         | CoreError::NotFound { .. }
+        | CoreError::VersionNotFound { .. }
         | CoreError::Conflict { .. }
         | CoreError::TooLarge(_)
         | CoreError::BadDigest(_)

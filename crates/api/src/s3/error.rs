@@ -33,45 +33,49 @@ fn s3_error_as(err: CoreError, status: http::StatusCode, code: S3ErrorCode) -> S
     // which bucket, key or upload is in `<Resource>`.
     let message = match (&err, code.as_str()) {
         (
-            CoreError::NotFound { .. },
+            CoreError::NotFound { .. } | CoreError::VersionNotFound { .. },
             name @ ("NoSuchKey" | "NoSuchBucket" | "NoSuchUpload" | "NoSuchVersion"),
         ) => super::error_messages::default_message(name),
         _ => crate::error::public_message(&err),
     };
-    // S3 names what is missing in an element of its own after the message
-    // (`<Key>`, `<BucketName>`, `<UploadId>`): the name looked up, which
-    // for a copy is its source's, as S3 answers.
-    let detail = not_found_detail(&err, code.as_str());
+    // S3 names what is missing in elements of their own after the message
+    // (`<Key>`, `<BucketName>`, `<UploadId>`, `<Key>` and `<VersionId>`):
+    // the names looked up, which for a copy are its source's, as S3
+    // answers.
+    let details = not_found_details(&err, code.as_str());
     let mut e = S3Error::with_message(code, message);
     e.set_status_code(status);
     if logged {
         e = super::wire::mark_logged(e);
     }
-    match detail {
-        Some(detail) => super::wire::with_details(e, &[detail]),
-        None => e,
+    if details.is_empty() {
+        e
+    } else {
+        super::wire::with_details(e, &details)
     }
 }
 
-/// The element S3 adds to `NoSuchKey`, `NoSuchBucket`, `NoSuchUpload` and
-/// `NoSuchVersion` (which S3 also gives a `<Key>`: not known here).
-fn not_found_detail<'a>(err: &'a CoreError, code: &str) -> Option<(&'static str, &'a str)> {
+/// The elements S3 adds to `NoSuchKey`, `NoSuchBucket`, `NoSuchUpload` and
+/// `NoSuchVersion`, in S3's order.
+fn not_found_details<'a>(err: &'a CoreError, code: &str) -> Vec<(&'static str, &'a str)> {
     match err {
         CoreError::DeleteMarker {
             key,
             by_version: false,
             ..
-        } if code == "NoSuchKey" => Some(("Key", key)),
+        } if code == "NoSuchKey" => vec![("Key", key)],
+        CoreError::VersionNotFound { key, version_id } if code == "NoSuchVersion" => {
+            vec![("Key", key), ("VersionId", version_id)]
+        }
         CoreError::NotFound { resource, name } => {
             let element = match (resource, code) {
                 (Resource::Object, "NoSuchKey") => "Key",
                 (Resource::Bucket, "NoSuchBucket") => "BucketName",
                 (Resource::Upload, "NoSuchUpload") => "UploadId",
-                (Resource::Version, "NoSuchVersion") => "VersionId",
-                _ => return None,
+                _ => return Vec::new(),
             };
-            Some((element, name))
+            vec![(element, name)]
         }
-        _ => None,
+        _ => Vec::new(),
     }
 }

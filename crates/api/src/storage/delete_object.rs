@@ -47,7 +47,10 @@ pub(crate) async fn delete_object(
     .await?;
     if !outcome.existed {
         return Err(match version {
-            Some(v) => CoreError::not_found(Resource::Version, format!("{v} of {key}")),
+            Some(v) => CoreError::VersionNotFound {
+                key,
+                version_id: v.to_string(),
+            },
             None => CoreError::not_found(Resource::Object, key),
         }
         .into());

@@ -1514,7 +1514,7 @@ impl StorageService {
     /// grants `s3:GetObjectVersion`, see [`Self::version_read`]).
     ///
     /// # Errors
-    /// As [`Self::head_object`]; `NotFound(Version)`, `DeleteMarker`.
+    /// As [`Self::head_object`]; `VersionNotFound`, `DeleteMarker`.
     pub async fn head_object_at(
         &self,
         caller: impl Into<Reader>,
@@ -1563,7 +1563,7 @@ impl StorageService {
     /// current one).
     ///
     /// # Errors
-    /// As [`Self::get_object_attributes`]; `NotFound(Version)`,
+    /// As [`Self::get_object_attributes`]; `VersionNotFound`,
     /// `DeleteMarker`.
     pub async fn get_object_attributes_at(
         &self,
@@ -1848,7 +1848,7 @@ impl StorageService {
     /// its commit, as a PUT's.
     ///
     /// # Errors
-    /// As [`Self::copy_object`]; `NotFound(Version)`, `DeleteMarker`;
+    /// As [`Self::copy_object`]; `VersionNotFound`, `DeleteMarker`;
     /// `PreconditionFailed` (or `NotFound(Object)` for `If-Match` on a
     /// missing key) when `dst_condition` does not hold.
     ///
@@ -2011,7 +2011,7 @@ impl StorageService {
     /// the version id too.
     ///
     /// # Errors
-    /// As [`Self::get_object_tags`]; `NotFound(Version)`, `DeleteMarker`.
+    /// As [`Self::get_object_tags`]; `VersionNotFound`, `DeleteMarker`.
     pub async fn get_object_tags_at(
         &self,
         reader: impl Into<Reader>,
@@ -2054,7 +2054,7 @@ impl StorageService {
     ///
     /// # Errors
     /// As [`Self::put_object_tags`]; for a version named, `DeleteMarker`
-    /// (`by_version`) when it is a delete marker, `NotFound(Version)` when
+    /// (`by_version`) when it is a delete marker, `VersionNotFound` when
     /// the key has no such version (`NotFound(Object)` when it has none).
     #[tracing::instrument(skip(self, tags), fields(owner = %caller.user_id, tags = tags.len()))]
     pub async fn put_object_tags_at(

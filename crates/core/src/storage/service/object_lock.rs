@@ -166,7 +166,7 @@ impl StorageService {
     /// # Errors
     /// `InvalidRequest` when the bucket has no Object Lock (S3's
     /// "Bucket is missing Object Lock Configuration"); `NotFound(Object)`,
-    /// `NotFound(Version)`, `DeleteMarker`; `NotFound(Bucket)`, `Forbidden`.
+    /// `VersionNotFound`, `DeleteMarker`; `NotFound(Bucket)`, `Forbidden`.
     pub async fn object_lock(
         &self,
         caller: Caller,
@@ -199,7 +199,7 @@ impl StorageService {
     /// # Errors
     /// `InvalidRequest` when the bucket has no Object Lock; `Forbidden`
     /// for a change S3's rules refuse (see [`ObjectLock::apply`]) or a
-    /// bypass the policy denies; `NotFound(Object)`, `NotFound(Version)`,
+    /// bypass the policy denies; `NotFound(Object)`, `VersionNotFound`,
     /// `DeleteMarker` (S3's `MethodNotAllowed`); `NotFound(Bucket)`.
     #[tracing::instrument(skip(self), fields(owner = %caller.user_id))]
     pub async fn set_object_lock(

@@ -396,7 +396,7 @@ impl StorageService {
     /// otherwise), as for the current version.
     ///
     /// # Errors
-    /// `NotFound(Bucket)`, `NotFound(Version)` for a version that does not
+    /// `NotFound(Bucket)`, `VersionNotFound` for a version that does not
     /// exist, `DeleteMarker { by_version: true }` for a delete marker,
     /// `Forbidden`.
     pub(super) async fn version_read(
@@ -495,7 +495,7 @@ impl StorageService {
     ///
     /// # Errors
     /// As [`Self::owned_object`]; `DeleteMarker` (`by_version`) when the
-    /// version is a delete marker, `NotFound(Version)` when the key has no
+    /// version is a delete marker, `VersionNotFound` when the key has no
     /// such version (`NotFound(Object)` when it has none).
     pub async fn owned_object_version(
         &self,
@@ -547,7 +547,10 @@ impl StorageService {
         Ok(if any.is_empty() {
             CoreError::not_found(Resource::Object, key.as_str())
         } else {
-            CoreError::not_found(Resource::Version, version.to_string())
+            CoreError::VersionNotFound {
+                key: key.as_str().to_owned(),
+                version_id: version.to_string(),
+            }
         })
     }
 
