@@ -447,14 +447,22 @@ fn cases() -> Vec<Case> {
                         bucket: b.clone(),
                         key: newer.key.clone(),
                         versioned: true,
-                        last_modified: now_utc(),
+                        // Whole microseconds, which both databases keep.
+                        last_modified: {
+                            let now = now_utc();
+                            now.replace_microsecond(now.microsecond())
+                                .expect("a microsecond")
+                        },
                     };
                     r.storage.put_delete_marker(alice, &marker).await.unwrap();
                     assert_eq!(
                         set(alice, marker.version_id(), LockChange::LegalHold(true))
                             .await
                             .unwrap(),
-                        VersionLock::DeleteMarker
+                        VersionLock::DeleteMarker {
+                            last_modified: marker.last_modified
+                        },
+                        "a marker names when the delete happened"
                     );
                     let err = set(bob, newer.version_id(), LockChange::LegalHold(false))
                         .await

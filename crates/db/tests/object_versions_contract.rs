@@ -1028,7 +1028,10 @@ fn cases() -> Vec<Case> {
                     r.storage.put_delete_marker(alice, &m).await.unwrap();
                     assert_eq!(
                         set(m.version_id(), t1.clone()).await.unwrap(),
-                        VersionTags::DeleteMarker
+                        VersionTags::DeleteMarker {
+                            last_modified: m.last_modified
+                        },
+                        "a marker names when the delete happened"
                     );
                     let unknown = VersionId::Id(ObjectId::new());
                     assert_eq!(

@@ -1088,9 +1088,42 @@ async fn copy_locks(s3: &Client) {
     );
 }
 
-/// The four retention and legal-hold operations on a delete marker named
-/// by its version id are 405 `MethodNotAllowed`, as S3 answers, and 404
-/// `NoSuchKey` without a version id (the key has no current version); a bucket
+/// Asserts S3's refusal of `what`, a request naming delete marker
+/// `marker` by its version id: 405 `MethodNotAllowed` with
+/// `x-amz-delete-marker: true`, the marker's `x-amz-version-id`, its
+/// `Last-Modified` (when the delete happened, `deleted_at` in seconds) and
+/// `Allow: DELETE`.
+fn marker_refused<T: std::fmt::Debug, E: aws_sdk_s3::error::ProvideErrorMetadata>(
+    what: &str,
+    r: Result<T, aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>>,
+    marker: &str,
+    deleted_at: i64,
+) {
+    let err = r.expect_err(what);
+    let (code, status) = code_of(&err);
+    assert_eq!(status, 405, "{what}");
+    // (A HEAD's answer has no body to name the code in.)
+    if what != "HeadObject" {
+        assert_eq!(code, "MethodNotAllowed", "{what}");
+    }
+    let headers = err.raw_response().expect("an answer").headers();
+    assert_eq!(headers.get("x-amz-delete-marker"), Some("true"), "{what}");
+    assert_eq!(headers.get("x-amz-version-id"), Some(marker), "{what}");
+    assert_eq!(headers.get("allow"), Some("DELETE"), "{what}");
+    let when = headers
+        .get("last-modified")
+        .unwrap_or_else(|| panic!("{what}: no Last-Modified"));
+    let when = DateTime::from_str(when, aws_sdk_s3::primitives::DateTimeFormat::HttpDate)
+        .unwrap_or_else(|e| panic!("{what}: Last-Modified {when}: {e}"));
+    assert_eq!(when.secs(), deleted_at, "{what}: when the delete happened");
+}
+
+/// Every operation on a delete marker named by its version id (the four
+/// retention and legal-hold ones, GetObject, HeadObject,
+/// GetObjectAttributes, the three of tagging and two of ACLs) is 405
+/// `MethodNotAllowed` with the same headers, as S3 answers; the four lock
+/// operations are 404 `NoSuchKey` without a version id (the key has no
+/// current version); a bucket
 /// policy denying the owner `s3:PutObjectRetention` or
 /// `s3:PutObjectLegalHold` makes those 403 `AccessDenied`, changing
 /// nothing.
@@ -1106,57 +1139,165 @@ async fn markers_and_denied_changes(s3: &Client) {
         .await
         .expect("a delete marker");
     let marker = marker.version_id().expect("its version id");
-    let not_allowed = ("MethodNotAllowed".to_owned(), 405);
+    let listed = s3
+        .list_object_versions()
+        .bucket(b)
+        .send()
+        .await
+        .expect("ListObjectVersions");
+    let deleted_at = listed
+        .delete_markers()
+        .iter()
+        .find(|m| m.version_id() == Some(marker))
+        .and_then(|m| m.last_modified())
+        .expect("the marker, listed with its time")
+        .secs();
     let until = in_secs(3600);
-    assert_eq!(
-        code(
-            s3.get_object_retention()
-                .bucket(b)
-                .key("k")
-                .version_id(marker)
-                .send()
-                .await
-        ),
-        not_allowed,
-        "GetObjectRetention"
+    // Every request naming the marker by its version id, each refused
+    // alike (S3's GetObject and HeadObject documentation: 405 and the
+    // `Last-Modified`; the version and `x-amz-delete-marker` as on S3's
+    // other delete-marker answers).
+    marker_refused(
+        "GetObject",
+        s3.get_object()
+            .bucket(b)
+            .key("k")
+            .version_id(marker)
+            .send()
+            .await,
+        marker,
+        deleted_at,
     );
-    assert_eq!(
-        code(
-            s3.put_object_retention()
-                .bucket(b)
-                .key("k")
-                .version_id(marker)
-                .retention(retention(ObjectLockRetentionMode::Governance, until))
-                .send()
-                .await
-        ),
-        not_allowed,
-        "PutObjectRetention"
+    marker_refused(
+        "HeadObject",
+        s3.head_object()
+            .bucket(b)
+            .key("k")
+            .version_id(marker)
+            .send()
+            .await,
+        marker,
+        deleted_at,
     );
-    assert_eq!(
-        code(
-            s3.get_object_legal_hold()
-                .bucket(b)
-                .key("k")
-                .version_id(marker)
-                .send()
-                .await
-        ),
-        not_allowed,
-        "GetObjectLegalHold"
+    marker_refused(
+        "GetObjectAttributes",
+        s3.get_object_attributes()
+            .bucket(b)
+            .key("k")
+            .version_id(marker)
+            .object_attributes(aws_sdk_s3::types::ObjectAttributes::Etag)
+            .send()
+            .await,
+        marker,
+        deleted_at,
     );
-    assert_eq!(
-        code(
-            s3.put_object_legal_hold()
-                .bucket(b)
-                .key("k")
-                .version_id(marker)
-                .legal_hold(hold(true))
-                .send()
-                .await
-        ),
-        not_allowed,
-        "PutObjectLegalHold"
+    marker_refused(
+        "GetObjectTagging",
+        s3.get_object_tagging()
+            .bucket(b)
+            .key("k")
+            .version_id(marker)
+            .send()
+            .await,
+        marker,
+        deleted_at,
+    );
+    marker_refused(
+        "PutObjectTagging",
+        s3.put_object_tagging()
+            .bucket(b)
+            .key("k")
+            .version_id(marker)
+            .tagging(
+                aws_sdk_s3::types::Tagging::builder()
+                    .set_tag_set(Some(Vec::new()))
+                    .build()
+                    .expect("tagging"),
+            )
+            .send()
+            .await,
+        marker,
+        deleted_at,
+    );
+    marker_refused(
+        "DeleteObjectTagging",
+        s3.delete_object_tagging()
+            .bucket(b)
+            .key("k")
+            .version_id(marker)
+            .send()
+            .await,
+        marker,
+        deleted_at,
+    );
+    marker_refused(
+        "GetObjectAcl",
+        s3.get_object_acl()
+            .bucket(b)
+            .key("k")
+            .version_id(marker)
+            .send()
+            .await,
+        marker,
+        deleted_at,
+    );
+    marker_refused(
+        "PutObjectAcl",
+        s3.put_object_acl()
+            .bucket(b)
+            .key("k")
+            .version_id(marker)
+            .acl(aws_sdk_s3::types::ObjectCannedAcl::Private)
+            .send()
+            .await,
+        marker,
+        deleted_at,
+    );
+    marker_refused(
+        "GetObjectRetention",
+        s3.get_object_retention()
+            .bucket(b)
+            .key("k")
+            .version_id(marker)
+            .send()
+            .await,
+        marker,
+        deleted_at,
+    );
+    marker_refused(
+        "PutObjectRetention",
+        s3.put_object_retention()
+            .bucket(b)
+            .key("k")
+            .version_id(marker)
+            .retention(retention(ObjectLockRetentionMode::Governance, until))
+            .send()
+            .await,
+        marker,
+        deleted_at,
+    );
+    marker_refused(
+        "GetObjectLegalHold",
+        s3.get_object_legal_hold()
+            .bucket(b)
+            .key("k")
+            .version_id(marker)
+            .send()
+            .await,
+        marker,
+        deleted_at,
+    );
+    marker_refused(
+        "PutObjectLegalHold",
+        s3.put_object_legal_hold()
+            .bucket(b)
+            .key("k")
+            .version_id(marker)
+            .legal_hold(hold(true))
+            .send()
+            .await,
+        marker,
+        deleted_at,
     );
     // Without a version id they act on the key's current version, and
     // there is none: 404 NoSuchKey, as S3 answers (and GetObject), not the

@@ -142,7 +142,11 @@ pub enum VersionLock {
     /// An object version: its lock is now this.
     Locked(ObjectLock),
     /// A delete marker, which has no lock: nothing changed.
-    DeleteMarker,
+    DeleteMarker {
+        /// When the delete happened (S3 says it in the refusal's
+        /// `Last-Modified`).
+        last_modified: time::OffsetDateTime,
+    },
     /// No such version of the key: nothing changed.
     Missing,
 }

@@ -141,7 +141,11 @@ pub enum VersionTags {
     /// An object version, current or noncurrent: its tags were replaced.
     Tagged,
     /// A delete marker, which has no tags: nothing changed.
-    DeleteMarker,
+    DeleteMarker {
+        /// When the delete happened (S3 says it in the refusal's
+        /// `Last-Modified`).
+        last_modified: time::OffsetDateTime,
+    },
     /// No such version of the key: nothing changed.
     Missing,
 }

@@ -2133,11 +2133,11 @@ impl StorageService {
                     tracing::debug!(%version, "object version tags set");
                     Ok(Some(version))
                 }
-                VersionTags::DeleteMarker => Err(CoreError::DeleteMarker {
+                VersionTags::DeleteMarker { last_modified } => Err(CoreError::DeleteMarker {
                     key: key.as_str().to_owned(),
                     version_id: version.to_string(),
                     by_version: true,
-                    last_modified: None,
+                    last_modified: Some(last_modified),
                 }),
                 VersionTags::Missing => Err(self.missing_version(&name, &key, version).await?),
             };

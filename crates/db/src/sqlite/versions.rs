@@ -459,9 +459,11 @@ pub(super) async fn set_version_tags(
     tx.commit().await?;
     Ok(Ok(match found {
         Some(ListedVersion {
-            version: ObjectVersion::DeleteMarker(_),
+            version: ObjectVersion::DeleteMarker(marker),
             ..
-        }) => VersionTags::DeleteMarker,
+        }) => VersionTags::DeleteMarker {
+            last_modified: marker.last_modified,
+        },
         _ => VersionTags::Missing,
     }))
 }
@@ -485,9 +487,13 @@ pub(super) async fn set_version_lock(
     let meta = match get_object_version(&mut tx, bucket, key, version).await? {
         None => return Ok(Ok(VersionLock::Missing)),
         Some(ListedVersion {
-            version: ObjectVersion::DeleteMarker(_),
+            version: ObjectVersion::DeleteMarker(marker),
             ..
-        }) => return Ok(Ok(VersionLock::DeleteMarker)),
+        }) => {
+            return Ok(Ok(VersionLock::DeleteMarker {
+                last_modified: marker.last_modified,
+            }));
+        }
         Some(ListedVersion {
             version: ObjectVersion::Object(meta),
             ..

@@ -247,11 +247,11 @@ impl StorageService {
             .await?
         {
             VersionLock::Locked(lock) => Ok(lock),
-            VersionLock::DeleteMarker => Err(CoreError::DeleteMarker {
+            VersionLock::DeleteMarker { last_modified } => Err(CoreError::DeleteMarker {
                 key: key.to_owned(),
                 version_id: version.to_string(),
                 by_version: true,
-                last_modified: None,
+                last_modified: Some(last_modified),
             }),
             VersionLock::Missing => Err(self.missing_version(name, &object_key, version).await?),
         }
