@@ -845,3 +845,61 @@ async fn aws_cli_encryption_and_storage_class_options() {
     assert_eq!(head["ServerSideEncryption"], "AES256", "{head}");
     assert_eq!(head["ContentLength"], 12, "{head}");
 }
+
+/// Every XML answer's root is in S3's namespace, as S3 writes it, read
+/// namespace-aware (Python's ElementTree) from what boto3 received:
+/// CopyObject's, UploadPartCopy's, GetBucketEncryption's,
+/// GetBucketOwnershipControls' and GetPublicAccessBlock's (which s3s
+/// writes without one) as ListObjectsV2's. SQLite alone: the XML does not
+/// depend on the database.
+#[tokio::test]
+async fn xml_answers_carry_the_s3_namespace() {
+    let Some(python) = tool("MINIAWS_TEST_PYTHON") else {
+        return;
+    };
+    let Some(server) = TestServer::start(Backend::Sqlite).await else {
+        return;
+    };
+    let (_, key) = server.user("namespace-user").await;
+    let clients = AwsClients::new(&server, &key);
+    let script = r#"
+import os
+import xml.etree.ElementTree as ET
+import boto3
+from botocore.config import Config
+
+s3 = boto3.client("s3", endpoint_url=os.environ["ENDPOINT"], region_name="us-east-1",
+                  config=Config(s3={"addressing_style": "path"}))
+roots = {}
+def keep(http_response, model, **kwargs):
+    roots[model.name] = ET.fromstring(http_response.content).tag if http_response.content else None
+s3.meta.events.register("after-call.s3", keep)
+
+b = "xmlns-bucket"
+s3.create_bucket(Bucket=b)
+s3.put_object(Bucket=b, Key="src", Body=b"source bytes")
+s3.copy_object(Bucket=b, Key="dst", CopySource={"Bucket": b, "Key": "src"})
+up = s3.create_multipart_upload(Bucket=b, Key="mp")["UploadId"]
+s3.upload_part_copy(Bucket=b, Key="mp", UploadId=up, PartNumber=1,
+                    CopySource={"Bucket": b, "Key": "src"})
+s3.abort_multipart_upload(Bucket=b, Key="mp", UploadId=up)
+s3.get_bucket_encryption(Bucket=b)
+s3.put_bucket_ownership_controls(
+    Bucket=b, OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]})
+s3.get_bucket_ownership_controls(Bucket=b)
+s3.put_public_access_block(Bucket=b, PublicAccessBlockConfiguration={
+    "BlockPublicAcls": True, "IgnorePublicAcls": True,
+    "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+s3.get_public_access_block(Bucket=b)
+s3.list_objects_v2(Bucket=b)
+ns = "{http://s3.amazonaws.com/doc/2006-03-01/}"
+for op, root in [("CopyObject", "CopyObjectResult"), ("UploadPartCopy", "CopyPartResult"),
+                 ("GetBucketEncryption", "ServerSideEncryptionConfiguration"),
+                 ("GetBucketOwnershipControls", "OwnershipControls"),
+                 ("GetPublicAccessBlock", "PublicAccessBlockConfiguration"),
+                 ("ListObjectsV2", "ListBucketResult")]:
+    assert roots.get(op) == ns + root, (op, roots.get(op))
+print("boto3 ok")
+"#;
+    script_ok(clients.command(&python).arg("-c").arg(script), "boto3 ok").await;
+}

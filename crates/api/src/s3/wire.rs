@@ -21,6 +21,11 @@
 //! while s3s quotes every XML ETag; the quotes come off in
 //! [`unquote_attributes_etag`].
 //!
+//! And s3s writes S3's namespace on the root of most XML answers but not
+//! of five (CopyObject's, UploadPartCopy's, GetBucketEncryption's,
+//! GetBucketOwnershipControls' and GetPublicAccessBlock's); it is added
+//! in [`qualify_root`], as S3 writes it on every answer.
+//!
 //! And s3s 0.14 ignores the status an operation sets on its
 //! `S3Response` (it always answers the output's default): an operation
 //! that must answer otherwise puts a [`Status`] into the response's
@@ -208,6 +213,9 @@ pub async fn serve(service: S3Service, req: Request) -> Response {
         if routed.names_keys {
             escape_line_ends_of(&mut response);
         }
+        if response.status().is_success() {
+            qualify_root_of(&mut response);
+        }
         Ok(response)
     })
     .await
@@ -352,6 +360,56 @@ fn escape_line_ends_of(response: &mut s3s::HttpResponse) {
         response.headers_mut().remove(CONTENT_LENGTH);
         *response.body_mut() = s3s::Body::from(escaped);
     }
+}
+
+/// S3's XML namespace, on the root of each of its XML answers.
+const S3_XMLNS: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
+
+/// The roots s3s writes without [`S3_XMLNS`] (its generated serialiser
+/// has no namespace for them), which S3 writes with it: clients that read
+/// the answer namespace-aware (the .NET XmlSerializer MinIO's SDK uses,
+/// Perl's Net::Amazon::S3) find no `CopyObjectResult` in an unqualified
+/// one.
+const UNQUALIFIED_ROOTS: &[&str] = &[
+    "CopyObjectResult",
+    "CopyPartResult",
+    "ServerSideEncryptionConfiguration",
+    "OwnershipControls",
+    "PublicAccessBlockConfiguration",
+];
+
+/// Adds S3's namespace to the root of an XML answer s3s serialised
+/// without it (a whole body in memory; a streamed one is left alone).
+fn qualify_root_of(response: &mut s3s::HttpResponse) {
+    if let Some(bytes) = response.body_mut().bytes()
+        && let Some(qualified) = qualify_root(&bytes)
+    {
+        response.headers_mut().remove(CONTENT_LENGTH);
+        *response.body_mut() = s3s::Body::from(qualified);
+    }
+}
+
+/// `xml` with [`S3_XMLNS`] on its root when the root is one of
+/// [`UNQUALIFIED_ROOTS`] without it; `None` for any other document. s3s
+/// writes its declaration and then the bare root tag, `<Name>`.
+pub fn qualify_root(xml: &[u8]) -> Option<Vec<u8>> {
+    let decl_end = if xml.starts_with(b"<?xml") {
+        xml.windows(2).position(|w| w == b"?>")? + 2
+    } else {
+        0
+    };
+    let rest = &xml[decl_end..];
+    let name = UNQUALIFIED_ROOTS.iter().find(|name| {
+        rest.strip_prefix(b"<")
+            .and_then(|r| r.strip_prefix(name.as_bytes()))
+            .is_some_and(|r| r.first() == Some(&b'>'))
+    })?;
+    let tag_end = decl_end + 1 + name.len();
+    let mut out = Vec::with_capacity(xml.len() + S3_XMLNS.len() + 9);
+    out.extend_from_slice(&xml[..tag_end]);
+    out.extend_from_slice(format!(" xmlns=\"{S3_XMLNS}\"").as_bytes());
+    out.extend_from_slice(&xml[tag_end..]);
+    Some(out)
 }
 
 /// `xml` with every CR written `&#13;` and every LF `&#10;`, as S3 writes
@@ -691,6 +749,28 @@ mod tests {
             Some(&b"<K>a&#13;b&#13;&#10;c&#10;d</K>"[..])
         );
         assert_eq!(escape("a<\r\n>"), "a&lt;&#13;&#10;&gt;");
+    }
+
+    #[test]
+    fn unqualified_roots_get_the_s3_namespace() {
+        let decl = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
+        let copy = format!("{decl}<CopyObjectResult><ETag>e</ETag></CopyObjectResult>");
+        assert_eq!(
+            qualify_root(copy.as_bytes()).map(|x| String::from_utf8(x).expect("UTF-8")),
+            Some(format!(
+                r#"{decl}<CopyObjectResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><ETag>e</ETag></CopyObjectResult>"#
+            ))
+        );
+        // Another root, one qualified already, a root whose name merely
+        // starts alike: unchanged.
+        for xml in [
+            format!("{decl}<Tagging><TagSet/></Tagging>"),
+            format!(r#"{decl}<OwnershipControls xmlns="{S3_XMLNS}"><Rule/></OwnershipControls>"#),
+            format!("{decl}<CopyPartResultX></CopyPartResultX>"),
+            String::new(),
+        ] {
+            assert_eq!(qualify_root(xml.as_bytes()), None, "{xml}");
+        }
     }
 
     #[test]
