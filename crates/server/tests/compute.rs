@@ -672,6 +672,98 @@ async fn stops_cut_by_a_crash_are_finished_after_the_restart() {
     );
 }
 
+/// Stops cut short by a crash are finished side by side: six stubborn
+/// containers (SIGTERM ignored, so each stop waits out its whole grace
+/// period) left running behind `STOPPING` rows cost the start-up resync
+/// about one grace period, not six one after another.
+#[tokio::test]
+async fn the_resync_finishes_stops_cut_by_a_crash_side_by_side() {
+    const STUCK: u64 = 6;
+    const GRACE_SECS: u64 = 4;
+    let Some(image) = miniaws_testkit::require_docker() else {
+        return;
+    };
+    let grace = GRACE_SECS.to_string();
+    let Some(mut server) =
+        TestServer::start_with(Backend::Sqlite, &["--stop-grace-secs", &grace], &[]).await
+    else {
+        return;
+    };
+    let mut guard = ContainerGuard::new();
+    let (client, key) = server.user("manystops").await;
+    guard.watch(key.user_id);
+    let stubborn = ["sh", "-c", "trap '' TERM; while true; do sleep 1; done"];
+    let mut stopping = Vec::new();
+    for n in 0..STUCK {
+        let inst = client
+            .launch_instance(&launch(&format!("stuck{n}"), &image, &stubborn))
+            .await
+            .expect("launch");
+        stopping.push(inst);
+    }
+    for inst in &stopping {
+        tokio::spawn({
+            let (client, id) = (client.clone(), inst.id);
+            async move { client.stop_instance(id).await }
+        });
+    }
+    for inst in &stopping {
+        wait_for(&client, inst.id, 10, "STOPPING", |i| i.state == "STOPPING").await;
+    }
+    server.kill().await;
+    let cids: Vec<&str> = stopping
+        .iter()
+        .map(|i| i.container_id.as_deref().expect("cid"))
+        .collect();
+    // Docker carries on with the stops the dead server asked for; once
+    // they are done, the containers are started again, as stops Docker
+    // dropped would have left them.
+    let deadline = std::time::Instant::now() + Duration::from_secs(GRACE_SECS + 15);
+    while cids
+        .iter()
+        .any(|cid| docker(&["inspect", "-f", "{{.State.Running}}", cid]).trim() == "true")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "Docker finishes its stops"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut start = vec!["start"];
+    start.extend(&cids);
+    docker(&start);
+
+    let began = std::time::Instant::now();
+    server.restart().await;
+    let client = server.client().with_api_key(key.key.clone());
+    // One after another they would take STUCK × GRACE_SECS (24 s).
+    let bound = STUCK * GRACE_SECS / 2;
+    for inst in &stopping {
+        let done = wait_for(&client, inst.id, bound, "STOPPED", |i| {
+            i.state != "STOPPING"
+        })
+        .await;
+        assert_eq!(
+            (done.state.as_str(), done.state_reason.as_deref()),
+            ("STOPPED", Some("stopped by request")),
+            "{}",
+            inst.name
+        );
+    }
+    let took = began.elapsed();
+    assert!(
+        took < Duration::from_secs(bound),
+        "{STUCK} stops of {GRACE_SECS} s took {took:?}: not side by side"
+    );
+    for cid in &cids {
+        assert_eq!(
+            docker(&["inspect", "-f", "{{.State.Running}}", cid]).trim(),
+            "false",
+            "every container is stopped again"
+        );
+    }
+}
+
 /// Docker gives a restarted container a new auto-assigned host port. One
 /// restarted while the server was down (a reboot the crash cut, or someone
 /// behind our back), long enough ago that the event replay misses it, is

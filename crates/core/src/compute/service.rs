@@ -2,6 +2,7 @@
 //! and a [`ComputeDriver`], plus the reconciliation that keeps the stored
 //! state true to what the runtime says.
 
+use futures::StreamExt;
 use futures::lock::{Mutex as AsyncMutex, OwnedMutexGuard};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::hash::Hash;
@@ -53,6 +54,11 @@ pub struct InstancePage {
     /// The place to pass as `after` for the next page, when there is one.
     pub next: Option<InstancePosition>,
 }
+
+/// How many instances a resync settles at once: enough that a dozen
+/// stops cut short by a crash cost one grace period, not twelve; few
+/// enough not to flood Docker with calls.
+const RESYNC_CONCURRENCY: usize = 16;
 
 /// The reason recorded when a user stops an instance.
 const STOPPED_BY_REQUEST: &str = "stopped by request";
@@ -1267,10 +1273,11 @@ impl ComputeService {
     ///
     /// One container list answers for every instance whose recorded state
     /// it confirms (`RUNNING` with a running container, `STOPPED`/`ERROR`
-    /// with an exited one); only the others are inspected and settled one
-    /// by one: a state the list contradicts, `STARTING`/`STOPPING` left by a
-    /// crash, a container missing from the list (gone → `ERROR`), an
-    /// instance without a container. Labelled containers of instances that
+    /// with an exited one); only the others are inspected and settled,
+    /// [`RESYNC_CONCURRENCY`] at a time, each under its lock: a state the
+    /// list contradicts, `STARTING`/`STOPPING` left by a crash, a container
+    /// missing from the list (gone → `ERROR`), an instance without a
+    /// container. Labelled containers of instances that
     /// are not live here are looked up too: a terminated instance's
     /// container that survived a crash is removed; another server's is
     /// left alone.
@@ -1311,24 +1318,50 @@ impl ComputeService {
         let mut strays: Vec<InstanceId> = labelled.difference(&live_ids).copied().collect();
         strays.sort_unstable();
         suspects.extend(strays);
-        let mut changed = 0;
-        for id in suspects {
-            // An instance a request is changing (a stop waiting out its
-            // grace period holds the lock that long) is left to that
-            // request and to the next resync: waiting for it would hold up
-            // every other instance's.
-            let Some(lock) = try_lock_key(&self.locks, id) else {
-                tracing::debug!(instance_id = %id, "resync skips an instance being changed");
-                continue;
-            };
-            match self.reconcile_locked(&driver, id, lock).await {
-                Ok(true) => changed += 1,
-                Ok(false) => {}
-                Err(e @ CoreError::Unavailable { .. }) => return Err(e),
-                Err(e) => {
-                    tracing::warn!(instance_id = %id, error = %e, "cannot reconcile instance");
+        // Settled side by side (a stop cut short by a crash waits out its
+        // grace period again: a dozen of them one after another held the
+        // resync, and the events queued behind it, for two minutes), each
+        // under its instance's lock, taken when its turn comes.
+        let gave_up: Mutex<Option<CoreError>> = Mutex::new(None);
+        let changed = futures::stream::iter(suspects)
+            .map(|id| {
+                let (driver, gave_up) = (&driver, &gave_up);
+                async move {
+                    // Docker or the database went away: the next resync
+                    // tries again.
+                    if gave_up.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
+                        return false;
+                    }
+                    // An instance a request is changing (a stop waiting out
+                    // its grace period holds the lock that long) is left to
+                    // that request and to the next resync: waiting for it
+                    // would hold up a slot of the others'.
+                    let Some(lock) = try_lock_key(&self.locks, id) else {
+                        tracing::debug!(instance_id = %id, "resync skips an instance being changed");
+                        return false;
+                    };
+                    match self.reconcile_locked(driver, id, lock).await {
+                        Ok(changed) => changed,
+                        Err(e @ CoreError::Unavailable { .. }) => {
+                            gave_up
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .get_or_insert(e);
+                            false
+                        }
+                        Err(e) => {
+                            tracing::warn!(instance_id = %id, error = %e, "cannot reconcile instance");
+                            false
+                        }
+                    }
                 }
-            }
+            })
+            .buffer_unordered(RESYNC_CONCURRENCY)
+            .filter(|changed| futures::future::ready(*changed))
+            .count()
+            .await;
+        if let Some(e) = gave_up.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            return Err(e);
         }
         // After the settling, which may have removed containers.
         if let Err(e) = driver.tidy().await {
