@@ -462,6 +462,7 @@ fn info_from(container_id: &str, c: &ContainerInspectResponse) -> ContainerInfo 
     };
     ContainerInfo {
         container_id: container_id.to_owned(),
+        started_at: state.started_at.as_deref().and_then(started_at),
         status,
         exit_code: state.exit_code,
         oom_killed: state.oom_killed.unwrap_or(false),
@@ -469,6 +470,15 @@ fn info_from(container_id: &str, c: &ContainerInspectResponse) -> ContainerInfo 
         ports,
         ip_address,
     }
+}
+
+/// When a container was last started, from Docker's `StartedAt`; `None`
+/// for one never started (Docker says the zero time, year 1) or a time
+/// that does not parse.
+fn started_at(text: &str) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .filter(|t| t.year() > 1)
 }
 
 /// A container's IPv4 address: on the `bridge` network (where instances
@@ -1257,6 +1267,17 @@ mod tests {
             assert_eq!(cpu_percent(&stats), want, "{desc}");
             assert_eq!(stats_from(&stats).cpu_percent, want, "{desc}");
         }
+    }
+
+    #[test]
+    fn started_at_is_none_for_a_container_never_started() {
+        assert_eq!(started_at("0001-01-01T00:00:00Z"), None);
+        assert_eq!(started_at("not a time"), None);
+        let t = started_at("2026-03-04T05:06:07.123456789Z").expect("Docker's format");
+        assert_eq!(
+            (t.year(), t.second(), t.nanosecond()),
+            (2026, 7, 123_456_789)
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ use compute_support::{ContainerGuard, SLEEP, api_err, containers_of, docker, lau
 use miniaws_testkit::{Backend, TestServer, require_docker};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
@@ -41,6 +41,14 @@ struct DockerProxy {
     /// When set, every request asks the daemon to close its connection
     /// after answering, so that the client keeps no idle connection.
     one_request_per_connection: Arc<AtomicBool>,
+    /// When set, the next container start is held: it never reaches
+    /// Docker, and its client waits for an answer until it goes away.
+    hold_start: Arc<AtomicBool>,
+    /// When set, the next container start reaches Docker but its answer
+    /// is held: its client waits until it goes away.
+    hold_start_answer: Arc<AtomicBool>,
+    /// How many starts the proxy has held (either way).
+    starts_held: Arc<AtomicUsize>,
 }
 
 impl DockerProxy {
@@ -51,6 +59,9 @@ impl DockerProxy {
             lose_create_answer: Arc::new(AtomicBool::new(false)),
             vanish_after_image_check: Arc::new(AtomicBool::new(false)),
             one_request_per_connection: Arc::new(AtomicBool::new(false)),
+            hold_start: Arc::new(AtomicBool::new(false)),
+            hold_start_answer: Arc::new(AtomicBool::new(false)),
+            starts_held: Arc::new(AtomicUsize::new(0)),
         }
     }
 
@@ -64,6 +75,9 @@ impl DockerProxy {
             lose_create_answer: self.lose_create_answer.clone(),
             vanish_after_image_check: self.vanish_after_image_check.clone(),
             one_request_per_connection: self.one_request_per_connection.clone(),
+            hold_start: self.hold_start.clone(),
+            hold_start_answer: self.hold_start_answer.clone(),
+            starts_held: self.starts_held.clone(),
             socket: self.path.clone(),
         };
         let accept = tokio::spawn(async move {
@@ -100,6 +114,9 @@ struct Faults {
     lose_create_answer: Arc<AtomicBool>,
     vanish_after_image_check: Arc<AtomicBool>,
     one_request_per_connection: Arc<AtomicBool>,
+    hold_start: Arc<AtomicBool>,
+    hold_start_answer: Arc<AtomicBool>,
+    starts_held: Arc<AtomicUsize>,
     socket: PathBuf,
 }
 
@@ -108,16 +125,37 @@ struct Faults {
 /// is set (one create only); removes the proxy's socket as an image
 /// inspection passes when `vanish_after_image_check` is set; adds
 /// `Connection: close` to each request when `one_request_per_connection`
-/// is set. HTTP/1.1 without pipelining: what the daemon sends after a
-/// request is its answer, and a request's head comes in one read.
+/// is set; holds a container start (`hold_start`) or its answer
+/// (`hold_start_answer`) until the client goes away. HTTP/1.1 without
+/// pipelining: what the daemon sends after a request is its answer, and a
+/// request's head comes in one read.
 async fn forward(client: UnixStream, daemon: UnixStream, faults: Faults) {
     let (mut client_rx, mut client_tx) = client.into_split();
     let (mut daemon_rx, mut daemon_tx) = daemon.into_split();
     let swallow = AtomicBool::new(false);
+    let hold_answer = AtomicBool::new(false);
     let up = async {
         let mut buf = vec![0u8; 64 * 1024];
+        let mut held = false;
         while let Ok(n @ 1..) = client_rx.read(&mut buf).await {
             let mut chunk = buf[..n].to_vec();
+            let request_line = chunk.split(|b| *b == b'\n').next().unwrap_or_default();
+            if chunk.starts_with(b"POST ")
+                && request_line
+                    .windows(7)
+                    .any(|w| w == b"/start " || w == b"/start?")
+            {
+                if faults.hold_start.swap(false, Ordering::SeqCst) {
+                    held = true;
+                    faults.starts_held.fetch_add(1, Ordering::SeqCst);
+                } else if faults.hold_start_answer.swap(false, Ordering::SeqCst) {
+                    hold_answer.store(true, Ordering::SeqCst);
+                    faults.starts_held.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+            if held {
+                continue; // Docker never hears of it
+            }
             if chunk.starts_with(b"POST ")
                 && chunk.windows(18).any(|w| w == b"/containers/create")
                 && faults.lose_create_answer.swap(false, Ordering::SeqCst)
@@ -153,6 +191,9 @@ async fn forward(client: UnixStream, daemon: UnixStream, faults: Faults) {
         while let Ok(n @ 1..) = daemon_rx.read(&mut buf).await {
             if swallow.load(Ordering::SeqCst) {
                 return; // the answer is lost: both ends close
+            }
+            if hold_answer.load(Ordering::SeqCst) {
+                continue; // the answer never comes
             }
             if client_tx.write_all(&buf[..n]).await.is_err() {
                 return;
@@ -436,4 +477,172 @@ async fn a_launch_whose_create_answer_is_lost_leaves_no_orphan_container() {
         .await
         .expect("the name is free again");
     assert_eq!(again.state, "RUNNING");
+}
+
+/// Waits until the proxy has held `n` starts in all.
+async fn starts_held(proxy: &DockerProxy, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while proxy.starts_held.load(Ordering::SeqCst) < n {
+        assert!(
+            Instant::now() < deadline,
+            "start {n} never reached the proxy"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A server killed in the middle of a start comes back and finishes it
+/// (EC2 never turns a pending instance into a stopped one on its own):
+/// - a start of a stopped instance cut before it reached Docker (the row
+///   `STARTING`, the container still exited from its last run, exit 137)
+///   and a launch cut between recording its container and starting it
+///   (created, never started) both end `RUNNING`;
+/// - a launch whose start reached Docker, whose command then exited on
+///   its own before the restart, is not run again: it is `STOPPED` with
+///   that run's exit code;
+/// - a resumed start that Docker refuses (its host port taken meanwhile)
+///   leaves the instance `STOPPED` with a reason that says so, and a
+///   start once the port is free runs it.
+#[tokio::test]
+async fn starts_cut_by_a_crash_are_resumed_after_the_restart() {
+    let Some(image) = require_docker() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let socket = dir.path().join("docker.sock");
+    let mut proxy = DockerProxy::new(socket.clone());
+    proxy.restore();
+    let mut server = TestServer::start_with(
+        Backend::Sqlite,
+        &["--stop-grace-secs", "1", "--resync-interval-secs", "600"],
+        &[("DOCKER_HOST", &format!("unix://{}", socket.display()))],
+    )
+    .await
+    .expect("a SQLite server starts");
+    let mut guard = ContainerGuard::new();
+    let (alice, key) = server.user("alice").await;
+    guard.watch(key.user_id);
+
+    let stopped = alice
+        .launch_instance(&launch("stopped", &image, SLEEP))
+        .await
+        .expect("launch");
+    assert_eq!(
+        alice.stop_instance(stopped.id).await.expect("stop").state,
+        "STOPPED"
+    );
+    let port = compute_support::free_port();
+    let mut request = launch("ported", &image, SLEEP);
+    request.ports = vec![format!("{port}:80")];
+    let ported = alice.launch_instance(&request).await.expect("launch");
+    assert_eq!(
+        alice.stop_instance(ported.id).await.expect("stop").state,
+        "STOPPED"
+    );
+
+    // Each start held in turn at the proxy, its request never answered.
+    let mut n = 0;
+    for id in [stopped.id, ported.id] {
+        proxy.hold_start.store(true, Ordering::SeqCst);
+        tokio::spawn({
+            let alice = alice.clone();
+            async move { alice.start_instance(id).await }
+        });
+        n += 1;
+        starts_held(&proxy, n).await;
+        wait_for(&alice, id, 10, "STARTING", |i| i.state == "STARTING").await;
+    }
+    proxy.hold_start.store(true, Ordering::SeqCst);
+    tokio::spawn({
+        let alice = alice.clone();
+        let request = launch("fresh", &image, SLEEP);
+        async move { alice.launch_instance(&request).await }
+    });
+    n += 1;
+    starts_held(&proxy, n).await;
+    proxy.hold_start_answer.store(true, Ordering::SeqCst);
+    tokio::spawn({
+        let alice = alice.clone();
+        let request = launch("quick", &image, &["sh", "-c", "echo ran; exit 3"]);
+        async move { alice.launch_instance(&request).await }
+    });
+    n += 1;
+    starts_held(&proxy, n).await;
+    let rows = alice.list_instances(false).await.expect("list");
+    let row = |name: &str| {
+        rows.iter()
+            .find(|i| i.name == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} has a row: {rows:?}"))
+    };
+    let (fresh, quick) = (row("fresh"), row("quick"));
+    for inst in [&fresh, &quick] {
+        assert_eq!(inst.state, "STARTING", "{inst:?}");
+    }
+    let quick_cid = quick
+        .container_id
+        .clone()
+        .expect("recorded before its start");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while docker(&["inspect", "-f", "{{.State.Status}}", &quick_cid]).trim() != "exited" {
+        assert!(
+            Instant::now() < deadline,
+            "the quick command runs and exits"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let fresh_cid = fresh
+        .container_id
+        .clone()
+        .expect("recorded before its start");
+    assert_eq!(
+        docker(&["inspect", "-f", "{{.State.Status}}", &fresh_cid]).trim(),
+        "created"
+    );
+    // (The launches' clients retry against the dead address for a while,
+    // refused: the restarted server listens elsewhere.)
+    server.kill().await;
+    // The port is taken while the server is down.
+    let squatter = std::net::TcpListener::bind(("127.0.0.1", port)).expect("the port is free");
+
+    server.restart().await;
+    let alice = server.client().with_api_key(key.key.clone());
+    for inst in [&stopped, &fresh] {
+        let done = wait_for(&alice, inst.id, 15, "RUNNING", |i| i.state != "STARTING").await;
+        assert_eq!(
+            (done.state.as_str(), done.state_reason.as_deref()),
+            ("RUNNING", None),
+            "{}",
+            inst.name
+        );
+        let cid = done.container_id.expect("cid");
+        assert_eq!(
+            docker(&["inspect", "-f", "{{.State.Running}}", &cid]).trim(),
+            "true",
+            "{}",
+            inst.name
+        );
+    }
+    let q = wait_for(&alice, quick.id, 15, "STOPPED", |i| i.state != "STARTING").await;
+    assert_eq!(
+        (q.state.as_str(), q.exit_code, q.state_reason.as_deref()),
+        ("STOPPED", Some(3), Some("the container exited with code 3")),
+    );
+    assert_eq!(
+        docker(&["logs", &quick_cid]).trim(),
+        "ran",
+        "a start that happened is not run again"
+    );
+    let p = wait_for(&alice, ported.id, 15, "STOPPED", |i| i.state != "STARTING").await;
+    assert_eq!(p.state, "STOPPED", "{p:?}");
+    let reason = p.state_reason.unwrap_or_default();
+    assert!(
+        reason.contains("the start was cut short") && reason.contains("failed"),
+        "{reason}"
+    );
+    drop(squatter);
+    assert_eq!(
+        alice.start_instance(ported.id).await.expect("start").state,
+        "RUNNING"
+    );
 }

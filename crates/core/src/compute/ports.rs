@@ -156,6 +156,8 @@ pub struct ContainerInfo {
     pub ports: Vec<PublishedPort>,
     /// The container's address on Docker's network, while it runs.
     pub ip_address: Option<String>,
+    /// When it was last started; `None` when it never was (created only).
+    pub started_at: Option<OffsetDateTime>,
 }
 
 /// One labelled container as the runtime lists it: enough to tell whether

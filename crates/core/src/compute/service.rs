@@ -254,6 +254,31 @@ fn settle(inst: &mut Instance, info: Option<&ContainerInfo>) {
     }
 }
 
+/// Gives a container `limits` (see [`ComputeService::recorded_limits`]),
+/// then starts it: the type recorded is the truth, so a type changed
+/// while stopped (or a change cut short before) takes effect here.
+async fn resize_and_start(
+    driver: &Arc<dyn ComputeDriver>,
+    cid: &str,
+    limits: Option<(i64, i64)>,
+) -> CoreResult<ContainerInfo> {
+    if let Some((nano_cpus, memory_bytes)) = limits {
+        driver.resize(cid, nano_cpus, memory_bytes).await?;
+    }
+    driver.start(cid).await
+}
+
+/// Whether Docker started the container since `inst` was last saved:
+/// a `STARTING` row is saved just before its start goes to Docker, so a
+/// later start time says that start happened (and an exited container
+/// then exited on its own since), an earlier one (or none: created,
+/// never started) that it never did. Docker's clock is compared with
+/// ours: a skew of a few seconds can only mistake a start that happened
+/// within them.
+fn started_since_saved(inst: &Instance, info: &ContainerInfo) -> bool {
+    info.started_at.is_some_and(|t| t > inst.updated_at)
+}
+
 /// Removes the containers labelled as instance `id`'s that its row does
 /// not name (see [`ComputeService::reconcile_one`]).
 async fn remove_unrecorded(driver: &Arc<dyn ComputeDriver>, id: InstanceId) -> CoreResult<()> {
@@ -422,6 +447,20 @@ impl ComputeService {
             i64::from(cpus) * 1_000_000_000,
             i64::try_from(itype.memory_bytes()).unwrap_or(i64::MAX),
         ))
+    }
+
+    /// The limits of `inst`'s recorded type, which every start gives its
+    /// container; `None` for a type the catalogue no longer has (or a row
+    /// from before types were recorded): the container keeps its own.
+    async fn recorded_limits(
+        &self,
+        driver: &Arc<dyn ComputeDriver>,
+        inst: &Instance,
+    ) -> CoreResult<Option<(i64, i64)>> {
+        match instance_type(&inst.instance_type) {
+            Ok(t) => Ok(Some(self.limits(driver, &t).await?)),
+            Err(_) => Ok(None),
+        }
     }
 
     async fn save(&self, inst: &mut Instance) -> CoreResult<()> {
@@ -1016,27 +1055,12 @@ impl ComputeService {
         let Some(cid) = inst.container_id.clone().filter(|_| allowed) else {
             return Err(inst.illegal("start"));
         };
-        // A type the catalogue no longer has (or a row from before types
-        // were recorded) keeps the limits the container has.
-        let limits = match instance_type(&inst.instance_type) {
-            Ok(t) => Some(self.limits(&driver, &t).await?),
-            Err(_) => None,
-        };
+        let limits = self.recorded_limits(&driver, &inst).await?;
         let previous = (inst.state, inst.state_reason.clone());
         inst.state = InstanceState::Starting;
         inst.state_reason = None;
         self.save(&mut inst).await?;
-        // The type recorded is the truth: a type changed while stopped
-        // (or a change cut short before) takes effect here.
-        let resized = match limits {
-            Some((nano_cpus, memory_bytes)) => driver.resize(&cid, nano_cpus, memory_bytes).await,
-            None => Ok(()),
-        };
-        let started = match resized {
-            Ok(()) => driver.start(&cid).await,
-            Err(e) => Err(e),
-        };
-        match started {
+        match resize_and_start(&driver, &cid, limits).await {
             Ok(info) => {
                 // A container that exits at once settles from STARTING.
                 settle(&mut inst, Some(&info));
@@ -1399,6 +1423,52 @@ impl ComputeService {
         }
     }
 
+    /// Finishes a start that a crash (or a lost database) cut short: a
+    /// `STARTING` row found unlocked belongs to no request in flight, and
+    /// its container may never have been started (created by a launch, or
+    /// still exited from its last run). EC2 never turns a pending instance
+    /// into a stopped one on its own, so the start the user asked for is
+    /// carried out (with the recorded type's limits, as any start) rather
+    /// than the row settled on the container's old exit. A container that
+    /// runs, or that was started and exited on its own since (see
+    /// [`started_since_saved`]), is left for the caller to settle. A start
+    /// Docker refuses leaves the instance `STOPPED` with a reason that says
+    /// so. Returns what Docker says after it.
+    ///
+    /// # Errors
+    /// `Unavailable` when Docker or the database cannot be reached (the
+    /// row stays `STARTING` for the next resync).
+    async fn finish_start(
+        &self,
+        driver: &Arc<dyn ComputeDriver>,
+        inst: &mut Instance,
+        cid: &str,
+        info: Option<ContainerInfo>,
+    ) -> CoreResult<Option<ContainerInfo>> {
+        let Some(found) = info.as_ref() else {
+            return Ok(info);
+        };
+        if found.status == ContainerStatus::Running || started_since_saved(inst, found) {
+            return Ok(info);
+        }
+        tracing::info!(instance_id = %inst.id, "finishing a start that was cut short");
+        let limits = self.recorded_limits(driver, inst).await?;
+        match resize_and_start(driver, cid, limits).await {
+            Ok(after) => Ok(Some(after)),
+            Err(CoreError::NotFound { .. }) => Ok(None),
+            Err(e @ CoreError::Unavailable { .. }) => Err(e),
+            Err(e) => {
+                tracing::warn!(instance_id = %inst.id, error = %e, "cannot finish a start that was cut short");
+                inst.state = InstanceState::Stopped;
+                inst.state_reason = Some(format!(
+                    "the start was cut short by a restart of the server and failed when \
+                     resumed: {e}; start it again"
+                ));
+                Ok(driver.inspect(cid).await?)
+            }
+        }
+    }
+
     /// Reacts to one container event by settling its instance.
     ///
     /// # Errors
@@ -1470,8 +1540,14 @@ impl ComputeService {
             }
             Some(cid) => {
                 let mut info = driver.inspect(&cid).await?;
-                if inst.state == InstanceState::Stopping {
-                    info = self.finish_stop(driver, &inst, &cid, info).await?;
+                match inst.state {
+                    InstanceState::Stopping => {
+                        info = self.finish_stop(driver, &inst, &cid, info).await?;
+                    }
+                    InstanceState::Starting => {
+                        info = self.finish_start(driver, &mut inst, &cid, info).await?;
+                    }
+                    _ => {}
                 }
                 settle(&mut inst, info.as_ref());
                 if before.state == InstanceState::Stopping && inst.state == InstanceState::Stopped {

@@ -162,6 +162,7 @@ struct FakeContainer {
     exit_code: Option<i64>,
     oom: bool,
     ports: Vec<PublishedPort>,
+    started_at: Option<time::OffsetDateTime>,
 }
 
 #[derive(Default)]
@@ -214,6 +215,7 @@ impl FakeDriver {
                 Vec::new()
             },
             ip_address: c.running.then(|| "172.17.0.9".to_owned()),
+            started_at: c.started_at,
         }
     }
     fn gone(cid: &str) -> CoreError {
@@ -261,6 +263,7 @@ impl ComputeDriver for FakeDriver {
                 exit_code: None,
                 oom: false,
                 ports: Vec::new(),
+                started_at: None,
             },
         );
         if self.lose_create_answer.swap(false, Ordering::SeqCst) {
@@ -302,6 +305,7 @@ impl ComputeDriver for FakeDriver {
             .collect();
         c.running = true;
         c.exit_code = None;
+        c.started_at = Some(crate::clock::now_utc());
         Ok(Self::info(cid, c))
     }
     async fn resize(&self, cid: &str, nano_cpus: i64, memory_bytes: i64) -> CoreResult<()> {
@@ -1796,4 +1800,45 @@ async fn relabel_all_changes_all_or_nothing() {
         .unwrap();
     assert!(changed.iter().all(|i| i.tags["y"] == "2"));
     assert!(svc.get(me, c.id).await.unwrap().tags.contains_key("y"));
+}
+
+/// A `STARTING` row no request holds (a crash cut its start) has its
+/// start finished when Docker never started the container since the row
+/// was saved (created only, or exited from its last run); one started
+/// since, whose command then ended, is settled on that run, not run again.
+#[tokio::test]
+async fn starts_cut_short_are_finished_unless_docker_started_them() {
+    let (svc, repo, driver) = setup();
+    let me = caller();
+    let mut cut = Vec::new();
+    for (name, started) in [("created", None), ("exited", Some(-60)), ("ran", Some(1))] {
+        let mut inst = svc.launch(me, req(name)).await.unwrap();
+        let saved = crate::clock::now_utc();
+        driver.set(inst.container_id.as_deref().unwrap(), |c| {
+            c.running = false;
+            c.exit_code = Some(if started == Some(1) { 3 } else { 137 });
+            c.started_at = started.map(|s| saved + time::Duration::seconds(s));
+        });
+        inst.state = InstanceState::Starting;
+        inst.updated_at = saved;
+        repo.update(&inst).await.unwrap();
+        cut.push(inst);
+    }
+    assert_eq!(svc.reconcile_all().await.unwrap(), 3);
+    for inst in &cut[..2] {
+        let now = svc.get(me, inst.id).await.unwrap();
+        assert_eq!(
+            (now.state, now.state_reason),
+            (InstanceState::Running, None),
+            "{}",
+            inst.name
+        );
+    }
+    let ran = svc.get(me, cut[2].id).await.unwrap();
+    assert_eq!(
+        (ran.state, ran.exit_code),
+        (InstanceState::Stopped, Some(3))
+    );
+    let c = driver.containers.lock().unwrap()[cut[2].container_id.as_deref().unwrap()].clone();
+    assert!(!c.running, "a start that happened is not made again");
 }
