@@ -463,6 +463,7 @@ fn info_from(container_id: &str, c: &ContainerInspectResponse) -> ContainerInfo 
     ContainerInfo {
         container_id: container_id.to_owned(),
         started_at: state.started_at.as_deref().and_then(started_at),
+        paused: state.status == Some(ContainerStateStatusEnum::PAUSED),
         status,
         exit_code: state.exit_code,
         oom_killed: state.oom_killed.unwrap_or(false),
@@ -579,6 +580,7 @@ fn summary_from(c: &ContainerSummaryModel) -> Option<ContainerSummary> {
         ContainerStatus::Exited => (Vec::new(), None),
     };
     Some(ContainerSummary {
+        paused: c.state == Some(ContainerSummaryStateEnum::PAUSED),
         container_id: c.id.clone()?,
         instance_id,
         status,

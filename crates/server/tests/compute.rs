@@ -764,6 +764,53 @@ async fn the_resync_finishes_stops_cut_by_a_crash_side_by_side() {
     }
 }
 
+/// A container paused behind Mini AWS's back (`docker pause`) keeps its
+/// instance `RUNNING` (EC2 has no paused state) but the instance says so
+/// in its reason, from the pause event and from a resync after a restart
+/// too; unpaused, the reason goes.
+#[tokio::test]
+async fn a_container_paused_behind_our_back_is_reported() {
+    let Some((mut server, image)) = server(Backend::Sqlite).await else {
+        return;
+    };
+    let mut guard = ContainerGuard::new();
+    let (client, key) = server.user("pauser").await;
+    guard.watch(key.user_id);
+    let inst = client
+        .launch_instance(&launch("frozen", &image, SLEEP))
+        .await
+        .expect("launch");
+    let cid = inst.container_id.clone().expect("cid");
+    let paused = |i: &miniaws_client::Instance| {
+        i.state == "RUNNING"
+            && i.state_reason
+                .as_deref()
+                .is_some_and(|r| r.contains("paused"))
+    };
+    docker(&["pause", &cid]);
+    wait_for(&client, inst.id, 10, "RUNNING and paused", paused).await;
+    docker(&["unpause", &cid]);
+    let i = wait_for(&client, inst.id, 10, "unpaused", |i| {
+        i.state_reason.is_none()
+    })
+    .await;
+    assert_eq!(i.state, "RUNNING");
+
+    // Paused while the server is down, long enough ago that the event
+    // replay misses it: the resync finds it.
+    server.kill().await;
+    docker(&["pause", &cid]);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    server.restart().await;
+    let client = server.client().with_api_key(key.key.clone());
+    wait_for(&client, inst.id, 10, "RUNNING and paused", paused).await;
+    docker(&["unpause", &cid]);
+    wait_for(&client, inst.id, 10, "unpaused", |i| {
+        i.state_reason.is_none()
+    })
+    .await;
+}
+
 /// Docker gives a restarted container a new auto-assigned host port. One
 /// restarted while the server was down (a reboot the crash cut, or someone
 /// behind our back), long enough ago that the event replay misses it, is

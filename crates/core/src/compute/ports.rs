@@ -133,7 +133,8 @@ pub struct ContainerSpec {
 /// The runtime's view of a container, simplified for the domain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ContainerStatus {
-    /// Running (or paused/restarting: a process exists).
+    /// Running (or paused/restarting: a process exists; a pause is told
+    /// apart by `paused`).
     Running,
     /// Created but never started, or exited.
     Exited,
@@ -158,6 +159,9 @@ pub struct ContainerInfo {
     pub ip_address: Option<String>,
     /// When it was last started; `None` when it never was (created only).
     pub started_at: Option<OffsetDateTime>,
+    /// Whether it is paused (`docker pause`: running, its processes
+    /// frozen).
+    pub paused: bool,
 }
 
 /// One labelled container as the runtime lists it: enough to tell whether
@@ -177,6 +181,8 @@ pub struct ContainerSummary {
     /// Its address on Docker's network while it runs, when the list says
     /// (a restart may give it another).
     pub ip_address: Option<String>,
+    /// Whether it is paused.
+    pub paused: bool,
 }
 
 /// What to read from a container's log.

@@ -63,6 +63,12 @@ const RESYNC_CONCURRENCY: usize = 16;
 /// The reason recorded when a user stops an instance.
 const STOPPED_BY_REQUEST: &str = "stopped by request";
 
+/// The reason of a `RUNNING` instance whose container is paused (`docker
+/// pause` behind Mini AWS's back): EC2 has no such state, so the instance
+/// stays `RUNNING` and says why it does not answer.
+const PAUSED: &str = "the container is paused outside Mini AWS (docker pause): its processes \
+                      are frozen until `docker unpause`";
+
 /// The reason of an instance whose launch stopped before its container was
 /// recorded (a crash, or Docker's answer to the create lost).
 const INTERRUPTED_LAUNCH: &str = "the launch was interrupted before its container was recorded; \
@@ -220,7 +226,9 @@ fn settle(inst: &mut Instance, info: Option<&ContainerInfo>) {
         Some(info) => match info.status {
             ContainerStatus::Running => {
                 inst.state = InstanceState::Running;
-                inst.state_reason = None;
+                // EC2 has no paused state: the instance runs, and says
+                // why it does not answer.
+                inst.state_reason = info.paused.then(|| PAUSED.to_owned());
                 inst.exit_code = None;
                 inst.published_ports = info.ports.clone();
                 inst.private_ip = info.ip_address.clone();
@@ -316,7 +324,8 @@ fn interrupted(earlier: &[Instance], requested: usize) -> bool {
 fn list_confirms(inst: &Instance, listed: Option<&ContainerSummary>) -> bool {
     match (inst.state, listed) {
         (InstanceState::Running, Some(c)) if c.status == ContainerStatus::Running => {
-            same_host_ports(&inst.published_ports, &c.ports)
+            c.paused == (inst.state_reason.as_deref() == Some(PAUSED))
+                && same_host_ports(&inst.published_ports, &c.ports)
                 && (c.ip_address.is_none() || c.ip_address == inst.private_ip)
         }
         (InstanceState::Stopped | InstanceState::Error, Some(c))

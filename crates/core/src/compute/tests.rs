@@ -216,6 +216,7 @@ impl FakeDriver {
             },
             ip_address: c.running.then(|| "172.17.0.9".to_owned()),
             started_at: c.started_at,
+            paused: false,
         }
     }
     fn gone(cid: &str) -> CoreError {
@@ -365,6 +366,7 @@ impl ComputeDriver for FakeDriver {
                     status: info.status,
                     ports: info.ports,
                     ip_address: info.ip_address,
+                    paused: info.paused,
                 }
             })
             .collect())
