@@ -79,13 +79,17 @@ fn describe_client(err: &ClientError, verbose: bool) -> String {
             status, message, ..
         } if *status == StatusCode::FORBIDDEN => format!("not allowed: {message}"),
         // A server fault is found in the server's log by its request id
-        // (which the message tells the user to search for).
+        // (which the message tells the user to search for); so is an
+        // error inside an answer that began as a success (a streamed
+        // exec's error line), which is the server's too.
         ClientError::Api {
             status,
             message,
             request_id: Some(id),
             ..
-        } if status.is_server_error() || verbose => format!("{message} (request id: {id})"),
+        } if status.is_server_error() || status.is_success() || verbose => {
+            format!("{message} (request id: {id})")
+        }
         ClientError::Api { message, .. } => message.clone(),
         ClientError::Transport(message) => format!(
             "the connection to miniaws failed mid-request ({message}): retry, or check the server log"
@@ -100,5 +104,37 @@ fn describe_client(err: &ClientError, verbose: bool) -> String {
             "unexpected answer from the server ({message}): are `cloud` and `miniaws` the same version?"
         ),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(status: StatusCode) -> ClientError {
+        ClientError::Api {
+            status,
+            kind: "UNAVAILABLE".into(),
+            message: "gone".into(),
+            request_id: Some("req-9".into()),
+        }
+    }
+
+    #[test]
+    fn server_faults_and_errors_inside_a_success_name_their_request() {
+        for (status, verbose, named) in [
+            (StatusCode::SERVICE_UNAVAILABLE, false, true),
+            // A streamed exec's error line comes inside a 200.
+            (StatusCode::OK, false, true),
+            (StatusCode::CONFLICT, false, false),
+            (StatusCode::CONFLICT, true, true),
+        ] {
+            let line = describe_client(&api(status), verbose);
+            assert_eq!(
+                line.contains("(request id: req-9)"),
+                named,
+                "{status}: {line}"
+            );
+        }
     }
 }

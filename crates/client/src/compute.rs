@@ -347,10 +347,15 @@ impl Client {
                     .json(command),
             )
             .await?;
+        let request_id = res
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let bytes = res
             .bytes_stream()
             .map(|r| r.map_err(|e| ClientError::Transport(e.to_string())));
-        Ok(exec_updates(bytes))
+        Ok(exec_updates(bytes, request_id))
     }
 
     /// The instance-type catalogue.
@@ -406,17 +411,20 @@ fn ndjson_lines(
 
 /// A streamed exec's answer as updates. Empty lines are the server's
 /// keep-alive while the command is silent: nothing to give.
+/// `request_id` is the answer's `X-Request-Id`.
 fn exec_updates(
     bytes: impl Stream<Item = Result<Bytes, ClientError>> + Send + 'static,
+    request_id: Option<String>,
 ) -> impl Stream<Item = Result<ExecUpdate, ClientError>> {
     ndjson_lines(bytes)
         .try_filter(|line| futures::future::ready(!line.is_empty()))
-        .map(|line| line.and_then(|l| decode_event(&l)))
+        .map(move |line| line.and_then(|l| decode_event(&l, request_id.as_deref())))
 }
 
 /// One line of a streamed exec, decoded; the server's error line is an
-/// error.
-fn decode_event(line: &[u8]) -> Result<ExecUpdate, ClientError> {
+/// error, naming the request by the line's id, else by the answer's
+/// (`request_id`: a server that put none in the line).
+fn decode_event(line: &[u8], request_id: Option<&str>) -> Result<ExecUpdate, ClientError> {
     let event: ExecEvent =
         serde_json::from_slice(line).map_err(|e| ClientError::Decode(e.to_string()))?;
     let decode = |text: &str| {
@@ -437,12 +445,16 @@ fn decode_event(line: &[u8]) -> Result<ExecUpdate, ClientError> {
             timed_out,
             killed,
         },
-        ExecEvent::Error { code, message } => {
+        ExecEvent::Error {
+            code,
+            message,
+            request_id: in_line,
+        } => {
             return Err(ClientError::Api {
                 status: reqwest::StatusCode::OK,
                 kind: code,
                 message,
-                request_id: None,
+                request_id: in_line.or_else(|| request_id.map(str::to_owned)),
             });
         }
     })
@@ -460,7 +472,9 @@ mod exec_tests {
                 b"t\":{\"exit_code\":2,\"timed_out\":false}}",
             )),
         ];
-        let updates: Vec<_> = exec_updates(futures::stream::iter(chunks)).collect().await;
+        let updates: Vec<_> = exec_updates(futures::stream::iter(chunks), None)
+            .collect()
+            .await;
         assert_eq!(updates.len(), 2, "{updates:?}");
         assert_eq!(
             updates[0].as_ref().expect("stdout"),
@@ -474,8 +488,23 @@ mod exec_tests {
                 killed: false,
             }
         );
-        let err = decode_event(br#"{"error":{"code":"UNAVAILABLE","message":"gone"}}"#)
-            .expect_err("an error line");
+        let err = decode_event(
+            br#"{"error":{"code":"UNAVAILABLE","message":"gone"}}"#,
+            None,
+        )
+        .expect_err("an error line");
         assert!(err.to_string().contains("gone"), "{err}");
+        // The line's id, else the answer's.
+        let line = br#"{"error":{"code":"UNAVAILABLE","message":"gone","request_id":"in-line"}}"#;
+        for (answer, expected) in [(None, "in-line"), (Some("in-header"), "in-line")] {
+            let err = decode_event(line, answer).expect_err("an error line");
+            assert_eq!(err.request_id(), Some(expected));
+        }
+        let err = decode_event(
+            br#"{"error":{"code":"UNAVAILABLE","message":"gone"}}"#,
+            Some("in-header"),
+        )
+        .expect_err("an error line");
+        assert_eq!(err.request_id(), Some("in-header"));
     }
 }

@@ -625,14 +625,17 @@ async fn bad_execs_are_refused_and_others_cannot_exec() {
 
 /// A graceful shutdown waits for every answer in flight; a followed log
 /// and a streamed exec, which would last as long as their client likes,
-/// end at once instead, so the server exits promptly.
+/// end at once instead, so the server exits promptly. The streamed exec's
+/// error line names its request, as every error answer does (its
+/// `X-Request-Id` went with the 200, long before).
 #[tokio::test]
 async fn a_shutdown_ends_followed_logs_and_streamed_execs() {
     let Some((mut server, image)) = server(Backend::Sqlite).await else {
         return;
     };
     let mut guard = ContainerGuard::new();
-    let (client, _) = guard.user(&server, "stopper").await;
+    let (client, key) = server.user("stopper").await;
+    guard.watch(key.user_id);
     let inst = client
         .launch_instance(&launch("long", &image, SLEEP))
         .await
@@ -664,6 +667,22 @@ async fn a_shutdown_ends_followed_logs_and_streamed_execs() {
         .expect("an update")
         .expect("not an error");
     assert_eq!(first, ExecUpdate::Stdout("started\n".into()));
+    // The same through a bare HTTP client, naming its request.
+    let raw = reqwest::Client::new()
+        .post(format!("{}/instances/{}/exec", server.url(), inst.id))
+        .header("x-api-key", &key.key)
+        .header("accept", "application/x-ndjson")
+        .header("x-request-id", "exec-cut-1")
+        .json(&serde_json::json!({"command": ["sh", "-c", "echo started; sleep 600"]}))
+        .send()
+        .await
+        .expect("raw exec");
+    assert_eq!(raw.status(), 200);
+    let mut raw_lines = Box::pin(raw.bytes_stream());
+    let started = tokio::time::timeout(Duration::from_secs(20), raw_lines.next())
+        .await
+        .expect("the raw command starts");
+    assert!(started.is_some_and(|b| b.is_ok()));
 
     assert!(
         server.stop().await,
@@ -674,6 +693,21 @@ async fn a_shutdown_ends_followed_logs_and_streamed_execs() {
         .expect("the exec stream ends");
     let err = last.expect("a last line").expect_err("an error line");
     assert!(err.to_string().contains("shutting down"), "{err}");
+    assert!(
+        err.request_id().is_some_and(|id| !id.is_empty()),
+        "the error names its request: {err:?}"
+    );
+    let mut rest_raw = Vec::new();
+    while let Ok(Some(Ok(chunk))) =
+        tokio::time::timeout(Duration::from_secs(5), raw_lines.next()).await
+    {
+        rest_raw.extend_from_slice(&chunk);
+    }
+    let text = String::from_utf8_lossy(&rest_raw);
+    let last_line = text.lines().rfind(|l| !l.is_empty()).unwrap_or_default();
+    let event: serde_json::Value = serde_json::from_str(last_line).expect("a JSON line");
+    assert_eq!(event["error"]["code"], "UNAVAILABLE", "{text}");
+    assert_eq!(event["error"]["request_id"], "exec-cut-1", "{text}");
     let rest: Vec<_> = tokio::time::timeout(Duration::from_secs(5), follow.collect::<Vec<_>>())
         .await
         .expect("the followed log ends");

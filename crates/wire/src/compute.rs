@@ -465,6 +465,10 @@ pub enum ExecEvent {
         code: String,
         /// What went wrong.
         message: String,
+        /// The request's id (its `X-Request-Id`), which names it in the
+        /// server's log, as an error answer's header does.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request_id: Option<String>,
     },
 }
 

@@ -39,6 +39,7 @@ use super::parse_id;
 use crate::auth::Auth;
 use crate::error::{ApiError, public_message, wire_code};
 use crate::json::{Data, Json};
+use crate::middleware::REQUEST_ID_HEADER;
 use crate::path::Path;
 use crate::state::AppState;
 
@@ -74,7 +75,14 @@ pub(crate) async fn exec_instance(
         shutdown: Box::pin(state.shutting_down()),
     };
     if wants_stream(&headers) {
-        Ok(streamed(run, ends, KEEPALIVE_EVERY))
+        // An error line, after the 200 went, names the request as an
+        // error answer's header does (the header went with the 200, where
+        // a client reading lines may not look).
+        let request_id = headers
+            .get(REQUEST_ID_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        Ok(streamed(run, ends, KEEPALIVE_EVERY, request_id))
     } else {
         Ok(Data(collected(run, ends).await?).into_response())
     }
@@ -343,11 +351,12 @@ impl Capped {
 }
 
 /// The streamed answer: one JSON line per output chunk, then one for the
-/// end, and an empty line after each `keepalive` of silence. A
+/// end (an error line carrying `request_id`), and an empty line after
+/// each `keepalive` of silence. A
 /// client that leaves has the command killed (see [`KillOnLeave`]): hyper
 /// drops the body when it sees the connection closed, or when a write to it
 /// fails.
-fn streamed(run: ExecRun, ends: Ends, keepalive: Duration) -> Response {
+fn streamed(run: ExecRun, ends: Ends, keepalive: Duration, request_id: Option<String>) -> Response {
     let ExecRun {
         output,
         exit_code,
@@ -359,9 +368,9 @@ fn streamed(run: ExecRun, ends: Ends, keepalive: Duration) -> Response {
         ends,
         false,
     );
-    let lines = futures::stream::unfold(
-        state,
-        move |(mut reading, mut kill, mut ends, done)| async move {
+    let lines = futures::stream::unfold(state, move |(mut reading, mut kill, mut ends, done)| {
+        let request_id = request_id.clone();
+        async move {
             if done {
                 return None;
             }
@@ -387,6 +396,7 @@ fn streamed(run: ExecRun, ends: Ends, keepalive: Duration) -> Response {
                     ExecEvent::Error {
                         code: "UNAVAILABLE".to_owned(),
                         message: SHUTTING_DOWN.to_owned(),
+                        request_id: request_id.clone(),
                     },
                     true,
                 ),
@@ -405,6 +415,7 @@ fn streamed(run: ExecRun, ends: Ends, keepalive: Duration) -> Response {
                         ExecEvent::Error {
                             code: code.to_owned(),
                             message: public_message(&e),
+                            request_id: request_id.clone(),
                         },
                         true,
                     )
@@ -419,8 +430,8 @@ fn streamed(run: ExecRun, ends: Ends, keepalive: Duration) -> Response {
                 Ok::<_, std::convert::Infallible>(bytes::Bytes::from(line)),
                 (reading, kill, ends, done),
             ))
-        },
-    );
+        }
+    });
     let mut response = Body::from_stream(lines).into_response();
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(NDJSON));
@@ -512,7 +523,13 @@ mod tests {
             assert!(r.timed_out);
             assert_eq!((r.exit_code, r.killed), (None, killed));
             let body = axum::body::to_bytes(
-                streamed(stuck(killed), ends_in(Duration::from_millis(50)), SLOW).into_body(),
+                streamed(
+                    stuck(killed),
+                    ends_in(Duration::from_millis(50)),
+                    SLOW,
+                    None,
+                )
+                .into_body(),
                 1 << 16,
             )
             .await
@@ -545,7 +562,7 @@ mod tests {
             kill: Box::pin(async { panic!("a command that ended is not killed") }),
         };
         let body = axum::body::to_bytes(
-            streamed(slow, later(), Duration::from_millis(40)).into_body(),
+            streamed(slow, later(), Duration::from_millis(40), None).into_body(),
             1 << 16,
         )
         .await
@@ -592,7 +609,7 @@ mod tests {
             (Some(5), false, "bye\n")
         );
         let body = axum::body::to_bytes(
-            streamed(late(), later(), Duration::from_millis(40)).into_body(),
+            streamed(late(), later(), Duration::from_millis(40), None).into_body(),
             1 << 16,
         )
         .await
@@ -642,13 +659,20 @@ mod tests {
         };
         let err = collected(stuck(), stopping()).await.expect_err("503");
         assert_eq!(err.status, StatusCode::SERVICE_UNAVAILABLE);
-        let body = axum::body::to_bytes(streamed(stuck(), stopping(), SLOW).into_body(), 1 << 16)
-            .await
-            .expect("the stream ends");
+        let body = axum::body::to_bytes(
+            streamed(stuck(), stopping(), SLOW, Some("req-7".to_owned())).into_body(),
+            1 << 16,
+        )
+        .await
+        .expect("the stream ends");
         let text = String::from_utf8_lossy(&body);
         assert!(
             text.starts_with(r#"{"error":{"code":"UNAVAILABLE""#),
             "{text}"
+        );
+        assert!(
+            text.trim_end().ends_with(r#","request_id":"req-7"}}"#),
+            "the error line names the request: {text}"
         );
         assert_eq!(text.lines().count(), 1, "{text}");
     }
@@ -690,7 +714,7 @@ mod tests {
             kill,
         };
         let (kill, ran) = watched_kill();
-        let mut body = streamed(running(kill), later(), SLOW)
+        let mut body = streamed(running(kill), later(), SLOW, None)
             .into_body()
             .into_data_stream();
         let first = body.next().await.expect("a line").expect("no error");
@@ -717,9 +741,12 @@ mod tests {
         let (kill, ran) = watched_kill();
         collected(ended(kill), later()).await.expect("ends");
         let (kill2, ran2) = watched_kill();
-        axum::body::to_bytes(streamed(ended(kill2), later(), SLOW).into_body(), 1 << 16)
-            .await
-            .expect("the stream ends");
+        axum::body::to_bytes(
+            streamed(ended(kill2), later(), SLOW, None).into_body(),
+            1 << 16,
+        )
+        .await
+        .expect("the stream ends");
         let stopping = || Ends {
             deadline: Instant::now() + Duration::from_secs(60),
             shutdown: Box::pin(async {}),
@@ -733,7 +760,7 @@ mod tests {
         collected(stuck(kill3), stopping()).await.expect_err("503");
         let (kill4, ran4) = watched_kill();
         axum::body::to_bytes(
-            streamed(stuck(kill4), stopping(), SLOW).into_body(),
+            streamed(stuck(kill4), stopping(), SLOW, None).into_body(),
             1 << 16,
         )
         .await
