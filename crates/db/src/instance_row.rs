@@ -182,3 +182,33 @@ pub(crate) fn name_taken(name: &str) -> CoreError {
         ),
     )
 }
+
+/// The host ports `instance` reserves: its fixed ones (`HOST:CONTAINER`),
+/// as `(host_port, protocol)` rows of `instance_host_ports` (migration
+/// 0027). Auto-assigned ones change at every start and are not reserved.
+/// Sorted, so that two transactions claiming some of the same ports take
+/// their rows' locks in one order (Postgres would otherwise find a
+/// deadlock and fail one of them).
+pub(crate) fn fixed_host_ports(instance: &Instance) -> Vec<(i32, &'static str)> {
+    let mut ports: Vec<(i32, &'static str)> = instance
+        .ports
+        .iter()
+        .filter_map(|p| Some((i32::from(p.host_port?), p.protocol.as_str())))
+        .collect();
+    ports.sort_unstable();
+    ports
+}
+
+/// The conflict for a fixed host port another live instance has reserved.
+/// It names the port only: the holder may be another owner's instance,
+/// whose id, name and owner are none of the caller's business.
+pub(crate) fn port_reserved(host_port: i32, protocol: &str) -> CoreError {
+    CoreError::conflict(
+        ConflictKind::PortInUse,
+        format!(
+            "host port {host_port}/{protocol} is reserved by another instance (an instance keeps \
+             its fixed host ports while it is stopped, until it is terminated); choose another \
+             host port, or give only the container port to get a free one"
+        ),
+    )
+}

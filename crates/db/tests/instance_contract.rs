@@ -15,6 +15,7 @@ use miniaws_core::{CoreError, Resource};
 use miniaws_db::Database;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU16, Ordering};
 use time::{Duration, OffsetDateTime};
 
 fn t(offset_secs: i64) -> OffsetDateTime {
@@ -26,6 +27,13 @@ struct Ctx {
     repo: Arc<dyn InstanceRepo>,
     alice: UserId,
     bob: UserId,
+}
+
+/// The next fixed host port of a test instance: each gets its own, since
+/// a fixed host port is reserved for one live instance.
+fn next_host_port() -> u16 {
+    static NEXT: AtomicU16 = AtomicU16::new(20000);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 fn instance(owner: UserId, name: &str, at: i64) -> Instance {
@@ -42,7 +50,8 @@ fn instance(owner: UserId, name: &str, at: i64) -> Instance {
         state_reason: None,
         exit_code: None,
         container_id: None,
-        ports: PortMapping::parse_list(&["8080:80", "53/udp"]).expect("valid ports"),
+        ports: PortMapping::parse_list(&[format!("{}:80", next_host_port()), "53/udp".into()])
+            .expect("valid ports"),
         published_ports: Vec::new(),
         private_ip: Some("172.17.0.3".into()),
         env,
@@ -440,6 +449,145 @@ fn cases() -> Vec<Case> {
                 })
             },
         ),
+        (
+            "a fixed host port is reserved for one live instance, whatever its state, until it is terminated or deleted",
+            |c| {
+                Box::pin(async move {
+                    let mut a = instance(c.alice, "web", 0);
+                    a.ports = PortMapping::parse_list(&["18091:80", "81"]).unwrap();
+                    a.state = InstanceState::Stopped;
+                    c.repo.insert(&a).await.unwrap();
+                    let mut b = instance(c.bob, "squat", 1);
+                    b.ports = PortMapping::parse_list(&["18091:8080"]).unwrap();
+                    let err = c.repo.insert(&b).await.unwrap_err();
+                    assert!(
+                        matches!(
+                            err,
+                            CoreError::Conflict {
+                                kind: ConflictKind::PortInUse,
+                                ..
+                            }
+                        ),
+                        "{err:?}"
+                    );
+                    let msg = err.to_string();
+                    assert!(msg.contains("18091/tcp"), "names the port: {msg}");
+                    assert!(
+                        !msg.contains(&a.id.to_string())
+                            && !msg.contains("web")
+                            && !msg.contains(&c.alice.to_string()),
+                        "says nothing of the holder: {msg}"
+                    );
+                    assert_eq!(c.repo.find(b.id).await.unwrap(), None, "nothing written");
+                    // Alice's own second instance is refused the same way.
+                    let mut a2 = instance(c.alice, "web-2", 1);
+                    a2.ports = a.ports.clone();
+                    assert!(c.repo.insert(&a2).await.is_err());
+                    // The same port over UDP is another port; auto ports
+                    // (81 here) are not reserved.
+                    let mut udp = instance(c.bob, "udp", 1);
+                    udp.ports = PortMapping::parse_list(&["18091:53/udp", "81"]).unwrap();
+                    c.repo.insert(&udp).await.expect("another protocol");
+                    // Its holder claims it again at no cost.
+                    c.repo.reserve_host_ports(&a).await.expect("its own");
+                    // Terminated: free.
+                    a.state = InstanceState::Terminated;
+                    a.deleted_at = Some(t(2));
+                    c.repo.update(&a).await.unwrap();
+                    c.repo.insert(&b).await.expect("free once terminated");
+                    let err = c.repo.reserve_host_ports(&a).await.unwrap_err();
+                    assert!(matches!(err, CoreError::NotFound { .. }), "{err:?}");
+                    // Deleted (a failed launch): free.
+                    c.repo.delete(b.id).await.unwrap();
+                    let mut b2 = instance(c.bob, "squat-2", 3);
+                    b2.ports = b.ports.clone();
+                    c.repo.insert(&b2).await.expect("free once deleted");
+                    // A row inserted terminated reserves nothing.
+                    let mut gone = instance(c.alice, "gone", 4);
+                    gone.ports = PortMapping::parse_list(&["18092:80"]).unwrap();
+                    gone.state = InstanceState::Terminated;
+                    gone.deleted_at = Some(t(4));
+                    c.repo.insert(&gone).await.unwrap();
+                    let mut next = instance(c.bob, "next", 5);
+                    next.ports = gone.ports.clone();
+                    c.repo.insert(&next).await.expect("not reserved");
+                })
+            },
+        ),
+        ("reserve_host_ports claims free ports, all or none", |c| {
+            Box::pin(async move {
+                let mut a = instance(c.alice, "a", 0);
+                a.ports = PortMapping::parse_list(&["18200:80"]).unwrap();
+                c.repo.insert(&a).await.unwrap();
+                let mut b = instance(c.bob, "b", 1);
+                b.ports = PortMapping::parse_list(&["18300:80"]).unwrap();
+                c.repo.insert(&b).await.unwrap();
+                // As if b had recorded 18100 (free) and 18200 (a's)
+                // too, as a row from before reservations may.
+                let mut wants = b.clone();
+                wants.ports =
+                    PortMapping::parse_list(&["18300:80", "18100:81", "18200:82"]).unwrap();
+                let err = c.repo.reserve_host_ports(&wants).await.unwrap_err();
+                assert!(
+                    matches!(
+                        err,
+                        CoreError::Conflict {
+                            kind: ConflictKind::PortInUse,
+                            ..
+                        }
+                    ) && err.to_string().contains("18200/tcp"),
+                    "{err:?}"
+                );
+                // 18100 was not kept.
+                let mut other = instance(c.alice, "other", 2);
+                other.ports = PortMapping::parse_list(&["18100:80"]).unwrap();
+                c.repo.insert(&other).await.expect("18100 stayed free");
+                c.repo.delete(other.id).await.unwrap();
+                a.state = InstanceState::Terminated;
+                a.deleted_at = Some(t(3));
+                c.repo.update(&a).await.unwrap();
+                c.repo
+                    .reserve_host_ports(&wants)
+                    .await
+                    .expect("all free now");
+                for port in ["18100:80", "18200:80", "18300:80"] {
+                    let mut late = instance(c.alice, "late", 4);
+                    late.ports = PortMapping::parse_list(&[port]).unwrap();
+                    assert!(c.repo.insert(&late).await.is_err(), "{port} is b's");
+                }
+            })
+        }),
+        (
+            "concurrent inserts of one host port make exactly one row",
+            |c| {
+                Box::pin(async move {
+                    let mut a = instance(c.alice, "a", 0);
+                    let mut b = instance(c.bob, "b", 0);
+                    // Two ports each, in opposite orders: neither waits for the
+                    // other forever.
+                    a.ports = PortMapping::parse_list(&["18401:80", "18402:81"]).unwrap();
+                    b.ports = PortMapping::parse_list(&["18402:80", "18401:81"]).unwrap();
+                    let (ra, rb) = tokio::join!(c.repo.insert(&a), c.repo.insert(&b));
+                    assert_eq!(
+                        u8::from(ra.is_ok()) + u8::from(rb.is_ok()),
+                        1,
+                        "{ra:?} {rb:?}"
+                    );
+                    let lost = ra.err().or(rb.err()).unwrap();
+                    assert!(
+                        matches!(
+                            lost,
+                            CoreError::Conflict {
+                                kind: ConflictKind::PortInUse,
+                                ..
+                            }
+                        ),
+                        "{lost:?}"
+                    );
+                    assert_eq!(c.repo.list_live().await.unwrap().len(), 1);
+                })
+            },
+        ),
         ("delete removes the row; unknown ids are ignored", |c| {
             Box::pin(async move {
                 let i = instance(c.alice, "web", 0);
@@ -509,4 +657,109 @@ async fn instance_contract_on_postgres() {
         };
         case(ctx(&fresh.db).await).await;
     }
+}
+
+/// Runs `sql` (no parameters: it must read the same on both backends).
+async fn execute(db: &Database, sql: &str) {
+    match db {
+        Database::Postgres(pool, _) => sqlx::query(sql).execute(pool).await.map(|_| ()),
+        Database::Sqlite(pool, _) => sqlx::query(sql).execute(pool).await.map(|_| ()),
+    }
+    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+/// The reserved host ports as `(host port, protocol, instance id)`.
+async fn reservations(db: &Database) -> Vec<(i64, String, String)> {
+    let sql = "SELECT CAST(host_port AS BIGINT), protocol, CAST(instance_id AS TEXT)
+                 FROM instance_host_ports ORDER BY 1, 2";
+    match db {
+        Database::Postgres(pool, _) => sqlx::query_as(sql).fetch_all(pool).await,
+        Database::Sqlite(pool, _) => sqlx::query_as(sql).fetch_all(pool).await,
+    }
+    .expect("reservations read")
+}
+
+/// Migration 0027 on a database whose instances recorded one fixed host
+/// port twice (the server let a launch take a stopped instance's port):
+/// it must not fail; each port goes to a running instance, else the
+/// oldest; the others claim it at their start, refused while the holder
+/// lives. Terminated rows, ownerless seed rows, auto ports and malformed
+/// entries reserve nothing.
+async fn duplicates_survive_the_migration(db: &Database) {
+    let c = ctx(db).await;
+    let mut rows = Vec::new();
+    for (name, at, state, gone) in [
+        ("a", 0, InstanceState::Stopped, false),
+        ("b", 1, InstanceState::Error, false),
+        ("c", 2, InstanceState::Stopped, false),
+        ("d", 3, InstanceState::Running, false),
+        ("e", 4, InstanceState::Terminated, true),
+        ("f", 5, InstanceState::Stopped, false),
+    ] {
+        let mut i = instance(c.alice, name, at);
+        i.state = state;
+        i.deleted_at = gone.then(|| t(at));
+        c.repo.insert(&i).await.unwrap();
+        rows.push(i);
+    }
+    db.migrate_down(1).await.expect("down to 0026");
+    for sql in [
+        "UPDATE instances SET ports = '18091:80/tcp,53/udp' WHERE name IN ('a', 'b', 'e')",
+        "UPDATE instances SET ports = '18092:80/tcp' WHERE name IN ('c', 'd')",
+        "UPDATE instances SET ports = '18093:80/UDP,81/tcp,x:80,123456:80,:80,18094:y' \
+         WHERE name = 'f'",
+        "INSERT INTO instances (id, name, image, status, ports) \
+         VALUES ('0b7a2a52-8f65-4d0e-9d0a-3c8f6c1d2e3f', 'seed', 'img', 'STOPPED', '18095:80')",
+    ] {
+        execute(db, sql).await;
+    }
+    db.migrate_up().await.expect("0027 applies over duplicates");
+    let id = |n: usize| rows[n].id.to_string();
+    assert_eq!(
+        reservations(db).await,
+        vec![
+            (18091, "tcp".to_owned(), id(0)),
+            (18092, "tcp".to_owned(), id(3)),
+            (18093, "udp".to_owned(), id(5)),
+        ],
+        "the oldest of a and b, the running d, f's one good entry"
+    );
+    // b recorded 18091 but does not hold it: its start cannot claim it
+    // while a lives, and can once a is terminated.
+    let b = c.repo.get(c.alice, rows[1].id).await.unwrap();
+    let err = c.repo.reserve_host_ports(&b).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CoreError::Conflict {
+                kind: ConflictKind::PortInUse,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let mut a = c.repo.get(c.alice, rows[0].id).await.unwrap();
+    c.repo
+        .reserve_host_ports(&a)
+        .await
+        .expect("a holds its port");
+    a.state = InstanceState::Terminated;
+    a.deleted_at = Some(t(9));
+    c.repo.update(&a).await.unwrap();
+    c.repo.reserve_host_ports(&b).await.expect("free now");
+    assert_eq!(reservations(db).await[0], (18091, "tcp".to_owned(), id(1)));
+}
+
+#[tokio::test]
+async fn duplicate_ports_survive_the_migration_on_sqlite() {
+    let fresh = common::sqlite(true).await;
+    duplicates_survive_the_migration(&fresh.db).await;
+}
+
+#[tokio::test]
+async fn duplicate_ports_survive_the_migration_on_postgres() {
+    let Some(fresh) = common::postgres(true).await else {
+        return;
+    };
+    duplicates_survive_the_migration(&fresh.db).await;
 }

@@ -38,15 +38,37 @@ pub struct ListQuery {
 /// database cannot be reached, and the specific errors listed per method.
 #[async_trait]
 pub trait InstanceRepo: Send + Sync {
-    /// Inserts a new instance.
+    /// Inserts a new instance and, in the same transaction, reserves its
+    /// fixed host ports (each `HOST:CONTAINER` mapping's host port and
+    /// protocol) for it: a fixed host port belongs to at most one
+    /// non-terminated instance, whatever its state or owner, so that a
+    /// stopped instance finds its port free when it starts again.
+    /// Auto-assigned host ports are not reserved.
     ///
     /// # Errors
     /// `Conflict(AlreadyExists)` naming the name when the owner already has
     /// a non-terminated instance of that name (nothing is written then).
     /// The row also records the instance's [`Ec2InstanceId`], which is
     /// unique: an insert whose EC2 id is taken is `Conflict(AlreadyExists)`
-    /// naming the EC2 id.
+    /// naming the EC2 id. `Conflict(PortInUse)` naming the port (and
+    /// nothing about the instance that holds it) when another
+    /// non-terminated instance has reserved one of its fixed host ports;
+    /// nothing is written then either. Of two concurrent inserts naming
+    /// one port, exactly one succeeds.
     async fn insert(&self, instance: &Instance) -> CoreResult<()>;
+
+    /// Makes sure the non-terminated instance `instance` holds the
+    /// reservations of its fixed host ports (see [`insert`](Self::insert)),
+    /// claiming those that are free. An instance inserted before ports were
+    /// reserved may lack some (a database where two instances recorded one
+    /// port keeps it for one of them); one that holds them all changes
+    /// nothing.
+    ///
+    /// # Errors
+    /// `Conflict(PortInUse)` naming the port when another instance holds
+    /// one (nothing is claimed then); `NotFound(Instance)` when the row is
+    /// gone or terminated.
+    async fn reserve_host_ports(&self, instance: &Instance) -> CoreResult<()>;
 
     /// Fetches one of `owner`'s instances, terminated ones included.
     ///
@@ -78,7 +100,8 @@ pub trait InstanceRepo: Send + Sync {
 
     /// Writes the mutable fields: instance_type, state, state_reason,
     /// exit_code, container_id, published_ports, private_ip, updated_at
-    /// and deleted_at.
+    /// and deleted_at. Setting `deleted_at` (terminating) releases the
+    /// instance's host port reservations in the same transaction.
     ///
     /// # Errors
     /// `NotFound(Instance)` when the row does not exist.
@@ -103,7 +126,8 @@ pub trait InstanceRepo: Send + Sync {
     /// Removes a row for good: only for a launch that failed, once the
     /// container it may have created is removed (a container that cannot be
     /// removed keeps its row, in `ERROR`), so that nothing misleading is
-    /// left behind. Unknown ids are ignored.
+    /// left behind. Its host port reservations go with it. Unknown ids are
+    /// ignored.
     async fn delete(&self, id: InstanceId) -> CoreResult<()>;
 }
 

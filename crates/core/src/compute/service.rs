@@ -484,7 +484,10 @@ impl ComputeService {
     /// # Errors
     /// `InvalidInput` for a bad request; `NotFound(Image)` when the image is
     /// neither present nor pullable; `Conflict(AlreadyExists)` for a name in
-    /// use; `Conflict(PortInUse)` for a taken host port; `Unavailable(Docker)`.
+    /// use; `Conflict(PortInUse)` for a fixed host port another
+    /// non-terminated instance holds (stopped ones too: see
+    /// [`InstanceRepo::insert`]) or something else listens on;
+    /// `Unavailable(Docker)`.
     /// A launch that fails leaves no row and no container behind, except
     /// when the create reached Docker and its answer was lost: then the
     /// instance stays `ERROR` (interrupted), so that a container Docker made
@@ -1054,7 +1057,9 @@ impl ComputeService {
     ///
     /// # Errors
     /// `Conflict(InvalidState)` unless it is `STOPPED` or `ERROR` with a
-    /// container; `Conflict(PortInUse)`; `NotFound`; `Unavailable(Docker)`.
+    /// container; `Conflict(PortInUse)` when another instance holds one
+    /// of its fixed host ports (nothing changes then) or something else
+    /// listens on one; `NotFound`; `Unavailable(Docker)`.
     #[tracing::instrument(skip(self))]
     pub async fn start(&self, caller: Caller, id: InstanceId) -> CoreResult<Instance> {
         let driver = self.driver()?.clone();
@@ -1064,6 +1069,10 @@ impl ComputeService {
         let Some(cid) = inst.container_id.clone().filter(|_| allowed) else {
             return Err(inst.illegal("start"));
         };
+        // Its fixed host ports are reserved for it from its launch on; an
+        // instance from before reservations may lack them (another one
+        // recorded the same port), and starts only once it holds them.
+        self.repo.reserve_host_ports(&inst).await?;
         let limits = self.recorded_limits(&driver, &inst).await?;
         let previous = (inst.state, inst.state_reason.clone());
         inst.state = InstanceState::Starting;

@@ -17,6 +17,41 @@ struct FakeRepo {
     rows: Mutex<Vec<Instance>>,
     /// Deletes fail (as when the database goes away mid-request).
     failing_deletes: AtomicBool,
+    /// Fixed host ports and the live instance each is reserved for.
+    reserved: Mutex<HashMap<(u16, Protocol), InstanceId>>,
+}
+
+impl FakeRepo {
+    /// `instance`'s fixed host ports.
+    fn fixed(instance: &Instance) -> Vec<(u16, Protocol)> {
+        instance
+            .ports
+            .iter()
+            .filter_map(|p| Some((p.host_port?, p.protocol)))
+            .collect()
+    }
+
+    /// Claims `instance`'s free fixed ports, all or none.
+    fn claim(&self, instance: &Instance) -> CoreResult<()> {
+        let mut reserved = self.reserved.lock().unwrap();
+        let wanted = Self::fixed(instance);
+        if let Some((port, proto)) = wanted
+            .iter()
+            .find(|k| reserved.get(k).is_some_and(|holder| *holder != instance.id))
+        {
+            return Err(CoreError::conflict(
+                ConflictKind::PortInUse,
+                format!(
+                    "host port {port}/{} is reserved by another instance",
+                    proto.as_str()
+                ),
+            ));
+        }
+        for k in wanted {
+            reserved.insert(k, instance.id);
+        }
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -32,8 +67,12 @@ impl InstanceRepo for FakeRepo {
                 format!("an instance named `{}` already exists", instance.name),
             ));
         }
+        self.claim(instance)?;
         rows.push(instance.clone());
         Ok(())
+    }
+    async fn reserve_host_ports(&self, instance: &Instance) -> CoreResult<()> {
+        self.claim(instance)
     }
     async fn get(&self, owner: UserId, id: InstanceId) -> CoreResult<Instance> {
         self.rows
@@ -109,6 +148,12 @@ impl InstanceRepo for FakeRepo {
         *row = instance.clone();
         row.name = labels.name;
         row.tags = labels.tags;
+        if instance.deleted_at.is_some() {
+            self.reserved
+                .lock()
+                .unwrap()
+                .retain(|_, holder| *holder != instance.id);
+        }
         Ok(())
     }
     async fn relabel(
@@ -151,6 +196,10 @@ impl InstanceRepo for FakeRepo {
             ));
         }
         self.rows.lock().unwrap().retain(|r| r.id != id);
+        self.reserved
+            .lock()
+            .unwrap()
+            .retain(|_, holder| *holder != id);
         Ok(())
     }
 }
@@ -620,6 +669,110 @@ async fn a_missing_image_or_taken_port_leaves_nothing_behind() {
     );
     assert!(repo.rows.lock().unwrap().is_empty());
     assert_eq!(driver.count(), 0);
+}
+
+/// A stopped instance keeps its fixed host port: another launch naming it
+/// is refused before anything is made, its own start works, and a
+/// terminate frees it. An instance without its reservation (from before
+/// reservations, when two recorded one port) starts only once it gets it.
+#[tokio::test]
+async fn fixed_host_ports_stay_reserved_until_terminated() {
+    let (svc, repo, driver) = setup();
+    let (alice, bob) = (caller(), caller());
+    let on_8080 = |name: &str| LaunchRequest {
+        ports: vec!["8080:80".into(), "90".into()],
+        ..req(name)
+    };
+    let a = svc.launch(alice, on_8080("a")).await.unwrap();
+    svc.stop(alice, a.id).await.unwrap();
+    let err = svc.launch(bob, on_8080("b")).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CoreError::Conflict {
+                kind: ConflictKind::PortInUse,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let msg = err.to_string();
+    assert!(msg.contains("8080"), "names the port: {msg}");
+    assert!(
+        !msg.contains(&a.id.to_string()) && !msg.contains("`a`"),
+        "says nothing of the holder: {msg}"
+    );
+    assert_eq!(
+        repo.rows.lock().unwrap().len(),
+        1,
+        "no row for the refused launch"
+    );
+    assert_eq!(driver.count(), 1, "no container for it either");
+    // The auto-assigned port is not reserved; the same fixed port over UDP
+    // is another port.
+    svc.launch(
+        bob,
+        LaunchRequest {
+            ports: vec!["90".into(), "8080:80/udp".into()],
+            ..req("b")
+        },
+    )
+    .await
+    .expect("another protocol, and an auto port");
+    assert_eq!(
+        svc.start(alice, a.id).await.unwrap().state,
+        InstanceState::Running
+    );
+    svc.terminate(alice, a.id).await.unwrap();
+    let c = svc
+        .launch(bob, on_8080("c"))
+        .await
+        .expect("free once terminated");
+
+    // An instance that recorded the port but does not hold it.
+    let old = svc
+        .launch(
+            bob,
+            LaunchRequest {
+                ports: vec!["8081:80".into()],
+                ..req("old")
+            },
+        )
+        .await
+        .unwrap();
+    svc.stop(bob, old.id).await.unwrap();
+    for row in repo.rows.lock().unwrap().iter_mut() {
+        if row.id == old.id {
+            row.ports = c.ports.clone();
+        }
+    }
+    repo.reserved
+        .lock()
+        .unwrap()
+        .retain(|_, holder| *holder != old.id);
+    let err = svc.start(bob, old.id).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CoreError::Conflict {
+                kind: ConflictKind::PortInUse,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let now = svc.get(bob, old.id).await.unwrap();
+    assert_eq!(now.state, InstanceState::Stopped, "nothing changed");
+    svc.terminate(bob, c.id).await.unwrap();
+    assert_eq!(
+        svc.start(bob, old.id).await.unwrap().state,
+        InstanceState::Running,
+        "claimed once free"
+    );
+    assert_eq!(
+        repo.reserved.lock().unwrap().get(&(8080, Protocol::Tcp)),
+        Some(&old.id)
+    );
 }
 
 fn token(value: &str, digest: &str) -> Option<ClientToken> {

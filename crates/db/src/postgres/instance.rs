@@ -8,12 +8,12 @@ use miniaws_core::compute::{
 use miniaws_core::identity::UserId;
 use miniaws_core::{CoreError, CoreResult, Resource};
 use sqlx::Row;
-use sqlx::postgres::{PgPool, PgRow};
+use sqlx::postgres::{PgConnection, PgPool, PgRow};
 
 use crate::error::{db_err, is_unique_violation};
 use crate::instance_row::{
-    INSTANCE_COLUMNS, RawInstance, command_text, env_text, insert_conflict, name_taken,
-    origin_columns, tags_text,
+    INSTANCE_COLUMNS, RawInstance, command_text, env_text, fixed_host_ports, insert_conflict,
+    name_taken, origin_columns, port_reserved, tags_text,
 };
 
 /// Instances in PostgreSQL.
@@ -57,10 +57,38 @@ fn from_row(row: &PgRow) -> CoreResult<Instance> {
     raw().map_err(db_err)?.decode()
 }
 
+/// Writes the mutable fields of `i` (see [`InstanceRepo::update`]).
+async fn write_fields(conn: &mut PgConnection, i: &Instance) -> CoreResult<()> {
+    let done = sqlx::query(
+        "UPDATE instances SET status = $2, state_reason = $3, exit_code = $4,
+            container_id = $5, published_ports = $6, updated_at = $7, deleted_at = $8,
+            instance_type = $9, private_ip = $10
+         WHERE id = $1",
+    )
+    .bind(i.id.as_uuid())
+    .bind(i.state.as_str())
+    .bind(&i.state_reason)
+    .bind(i.exit_code)
+    .bind(&i.container_id)
+    .bind(PublishedPort::format_list(&i.published_ports))
+    .bind(i.updated_at)
+    .bind(i.deleted_at)
+    .bind(&i.instance_type)
+    .bind(&i.private_ip)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    if done.rows_affected() == 0 {
+        return Err(CoreError::not_found(Resource::Instance, i.id.to_string()));
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl InstanceRepo for PgInstanceRepo {
     async fn insert(&self, i: &Instance) -> CoreResult<()> {
         let (first, index, token, digest) = origin_columns(i);
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
         sqlx::query(
             "INSERT INTO instances (id, owner_id, name, image, instance_type, status, state_reason,
                 exit_code, container_id, ports, published_ports, env, command, created_at,
@@ -91,7 +119,7 @@ impl InstanceRepo for PgInstanceRepo {
         .bind(index)
         .bind(token)
         .bind(digest)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(|e| {
             if is_unique_violation(&e) {
@@ -100,6 +128,76 @@ impl InstanceRepo for PgInstanceRepo {
                 db_err(e)
             }
         })?;
+        if i.deleted_at.is_none() {
+            // A concurrent insert of the same port waits here for the
+            // other transaction, then fails on the primary key if it
+            // committed: exactly one of them gets the port.
+            for (host_port, protocol) in fixed_host_ports(i) {
+                sqlx::query(
+                    "INSERT INTO instance_host_ports (host_port, protocol, instance_id)
+                     VALUES ($1, $2, $3)",
+                )
+                .bind(host_port)
+                .bind(protocol)
+                .bind(i.id.as_uuid())
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| {
+                    if is_unique_violation(&e) {
+                        port_reserved(host_port, protocol)
+                    } else {
+                        db_err(e)
+                    }
+                })?;
+            }
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn reserve_host_ports(&self, i: &Instance) -> CoreResult<()> {
+        let ports = fixed_host_ports(i);
+        if ports.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        // FOR SHARE: a terminate cannot commit in between and leave a
+        // terminated instance holding a port.
+        let live: Option<i32> = sqlx::query_scalar(
+            "SELECT 1 FROM instances WHERE id = $1 AND deleted_at IS NULL FOR SHARE",
+        )
+        .bind(i.id.as_uuid())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if live.is_none() {
+            return Err(CoreError::not_found(Resource::Instance, i.id.to_string()));
+        }
+        for (host_port, protocol) in ports {
+            sqlx::query(
+                "INSERT INTO instance_host_ports (host_port, protocol, instance_id)
+                 VALUES ($1, $2, $3) ON CONFLICT (host_port, protocol) DO NOTHING",
+            )
+            .bind(host_port)
+            .bind(protocol)
+            .bind(i.id.as_uuid())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            let holder: uuid::Uuid = sqlx::query_scalar(
+                "SELECT instance_id FROM instance_host_ports WHERE host_port = $1 AND protocol = $2",
+            )
+            .bind(host_port)
+            .bind(protocol)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            if holder != i.id.as_uuid() {
+                // Dropping the transaction rolls back what it claimed.
+                return Err(port_reserved(host_port, protocol));
+            }
+        }
+        tx.commit().await.map_err(db_err)?;
         Ok(())
     }
 
@@ -186,28 +284,20 @@ impl InstanceRepo for PgInstanceRepo {
     }
 
     async fn update(&self, i: &Instance) -> CoreResult<()> {
-        let done = sqlx::query(
-            "UPDATE instances SET status = $2, state_reason = $3, exit_code = $4,
-                container_id = $5, published_ports = $6, updated_at = $7, deleted_at = $8,
-                instance_type = $9, private_ip = $10
-             WHERE id = $1",
-        )
-        .bind(i.id.as_uuid())
-        .bind(i.state.as_str())
-        .bind(&i.state_reason)
-        .bind(i.exit_code)
-        .bind(&i.container_id)
-        .bind(PublishedPort::format_list(&i.published_ports))
-        .bind(i.updated_at)
-        .bind(i.deleted_at)
-        .bind(&i.instance_type)
-        .bind(&i.private_ip)
-        .execute(&self.pool)
-        .await
-        .map_err(db_err)?;
-        if done.rows_affected() == 0 {
-            return Err(CoreError::not_found(Resource::Instance, i.id.to_string()));
+        if i.deleted_at.is_none() {
+            let mut conn = self.pool.acquire().await.map_err(db_err)?;
+            return write_fields(&mut conn, i).await;
         }
+        // Terminated: the row and the release of its fixed host ports in
+        // one transaction, so that a terminated instance never keeps a port.
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        write_fields(&mut tx, i).await?;
+        sqlx::query("DELETE FROM instance_host_ports WHERE instance_id = $1")
+            .bind(i.id.as_uuid())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
         Ok(())
     }
 
@@ -241,6 +331,7 @@ impl InstanceRepo for PgInstanceRepo {
     }
 
     async fn delete(&self, id: InstanceId) -> CoreResult<()> {
+        // Its host port reservations go with it (ON DELETE CASCADE).
         sqlx::query("DELETE FROM instances WHERE id = $1")
             .bind(id.as_uuid())
             .execute(&self.pool)

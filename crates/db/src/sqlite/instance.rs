@@ -8,13 +8,13 @@ use miniaws_core::compute::{
 use miniaws_core::identity::UserId;
 use miniaws_core::{CoreError, CoreResult, Resource};
 use sqlx::Row;
-use sqlx::sqlite::{SqlitePool, SqliteRow};
+use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
 
 use super::{fmt_time, parse_opt_time, parse_uuid};
 use crate::error::{db_err, is_unique_violation};
 use crate::instance_row::{
-    INSTANCE_COLUMNS, RawInstance, command_text, env_text, insert_conflict, name_taken,
-    origin_columns, tags_text,
+    INSTANCE_COLUMNS, RawInstance, command_text, env_text, fixed_host_ports, insert_conflict,
+    name_taken, origin_columns, port_reserved, tags_text,
 };
 
 /// Instances in SQLite.
@@ -63,10 +63,44 @@ fn from_row(row: &SqliteRow) -> CoreResult<Instance> {
     raw().map_err(db_err)?.decode()
 }
 
+/// Writes the mutable fields of `i` (see [`InstanceRepo::update`]).
+async fn write_fields(conn: &mut SqliteConnection, i: &Instance) -> CoreResult<()> {
+    let done = sqlx::query(
+        "UPDATE instances SET status = ?2, state_reason = ?3, exit_code = ?4,
+            container_id = ?5, published_ports = ?6, updated_at = ?7, deleted_at = ?8,
+            instance_type = ?9, private_ip = ?10
+         WHERE id = ?1",
+    )
+    .bind(i.id.to_string())
+    .bind(i.state.as_str())
+    .bind(&i.state_reason)
+    .bind(i.exit_code)
+    .bind(&i.container_id)
+    .bind(PublishedPort::format_list(&i.published_ports))
+    .bind(fmt_time(i.updated_at))
+    .bind(i.deleted_at.map(fmt_time))
+    .bind(&i.instance_type)
+    .bind(&i.private_ip)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    if done.rows_affected() == 0 {
+        return Err(CoreError::not_found(Resource::Instance, i.id.to_string()));
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl InstanceRepo for SqliteInstanceRepo {
     async fn insert(&self, i: &Instance) -> CoreResult<()> {
         let (first, index, token, digest) = origin_columns(i);
+        // IMMEDIATE, as every write transaction here: the write lock is
+        // taken at BEGIN, where the busy timeout waits for it.
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_err)?;
         sqlx::query(
             "INSERT INTO instances (id, owner_id, name, image, instance_type, status, state_reason,
                 exit_code, container_id, ports, published_ports, env, command, created_at,
@@ -97,7 +131,7 @@ impl InstanceRepo for SqliteInstanceRepo {
         .bind(index)
         .bind(token)
         .bind(digest)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(|e| {
             if is_unique_violation(&e) {
@@ -106,6 +140,74 @@ impl InstanceRepo for SqliteInstanceRepo {
                 db_err(e)
             }
         })?;
+        if i.deleted_at.is_none() {
+            for (host_port, protocol) in fixed_host_ports(i) {
+                sqlx::query(
+                    "INSERT INTO instance_host_ports (host_port, protocol, instance_id)
+                     VALUES (?1, ?2, ?3)",
+                )
+                .bind(host_port)
+                .bind(protocol)
+                .bind(i.id.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| {
+                    if is_unique_violation(&e) {
+                        port_reserved(host_port, protocol)
+                    } else {
+                        db_err(e)
+                    }
+                })?;
+            }
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn reserve_host_ports(&self, i: &Instance) -> CoreResult<()> {
+        let ports = fixed_host_ports(i);
+        if ports.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_err)?;
+        let live: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM instances WHERE id = ?1 AND deleted_at IS NULL")
+                .bind(i.id.to_string())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        if live.is_none() {
+            return Err(CoreError::not_found(Resource::Instance, i.id.to_string()));
+        }
+        for (host_port, protocol) in ports {
+            sqlx::query(
+                "INSERT INTO instance_host_ports (host_port, protocol, instance_id)
+                 VALUES (?1, ?2, ?3) ON CONFLICT (host_port, protocol) DO NOTHING",
+            )
+            .bind(host_port)
+            .bind(protocol)
+            .bind(i.id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            let holder: String = sqlx::query_scalar(
+                "SELECT instance_id FROM instance_host_ports WHERE host_port = ?1 AND protocol = ?2",
+            )
+            .bind(host_port)
+            .bind(protocol)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            if holder != i.id.to_string() {
+                // Dropping the transaction rolls back what it claimed.
+                return Err(port_reserved(host_port, protocol));
+            }
+        }
+        tx.commit().await.map_err(db_err)?;
         Ok(())
     }
 
@@ -194,28 +296,24 @@ impl InstanceRepo for SqliteInstanceRepo {
     }
 
     async fn update(&self, i: &Instance) -> CoreResult<()> {
-        let done = sqlx::query(
-            "UPDATE instances SET status = ?2, state_reason = ?3, exit_code = ?4,
-                container_id = ?5, published_ports = ?6, updated_at = ?7, deleted_at = ?8,
-                instance_type = ?9, private_ip = ?10
-             WHERE id = ?1",
-        )
-        .bind(i.id.to_string())
-        .bind(i.state.as_str())
-        .bind(&i.state_reason)
-        .bind(i.exit_code)
-        .bind(&i.container_id)
-        .bind(PublishedPort::format_list(&i.published_ports))
-        .bind(fmt_time(i.updated_at))
-        .bind(i.deleted_at.map(fmt_time))
-        .bind(&i.instance_type)
-        .bind(&i.private_ip)
-        .execute(&self.pool)
-        .await
-        .map_err(db_err)?;
-        if done.rows_affected() == 0 {
-            return Err(CoreError::not_found(Resource::Instance, i.id.to_string()));
+        if i.deleted_at.is_none() {
+            let mut conn = self.pool.acquire().await.map_err(db_err)?;
+            return write_fields(&mut conn, i).await;
         }
+        // Terminated: the row and the release of its fixed host ports in
+        // one transaction, so that no terminated instance keeps a port.
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_err)?;
+        write_fields(&mut tx, i).await?;
+        sqlx::query("DELETE FROM instance_host_ports WHERE instance_id = ?1")
+            .bind(i.id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
         Ok(())
     }
 
@@ -249,6 +347,7 @@ impl InstanceRepo for SqliteInstanceRepo {
     }
 
     async fn delete(&self, id: InstanceId) -> CoreResult<()> {
+        // Its host port reservations go with it (ON DELETE CASCADE).
         sqlx::query("DELETE FROM instances WHERE id = ?1")
             .bind(id.to_string())
             .execute(&self.pool)
