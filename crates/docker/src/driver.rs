@@ -54,6 +54,10 @@ pub struct DockerSettings {
     /// This server's id (its data directory's), which the networks it
     /// makes carry, so that a later run finds the ones an earlier run left.
     pub server_id: String,
+    /// The most processes (and threads) one instance's container may have
+    /// at once, so that a fork bomb in one instance cannot take the
+    /// shared host's process table from the others and the server.
+    pub pids_limit: i64,
 }
 
 /// Instances as Docker containers.
@@ -170,6 +174,7 @@ impl DockerComputeDriver {
                 memory: Some(spec.memory_bytes),
                 // No swap beyond the limit: an instance type's memory is real.
                 memory_swap: Some(spec.memory_bytes),
+                pids_limit: Some(self.settings.pids_limit),
                 port_bindings: Some(bindings),
                 // The owner's network, not Docker's shared `bridge`.
                 network_mode: Some(network),
@@ -828,6 +833,9 @@ impl ComputeDriver for DockerComputeDriver {
             memory: Some(memory_bytes),
             // As at create: no swap beyond the limit.
             memory_swap: Some(memory_bytes),
+            // And the process limit, which a container created before it
+            // existed (or under another setting) gets at its next start.
+            pids_limit: Some(self.settings.pids_limit),
             ..ContainerUpdateBody::default()
         };
         self.call(
@@ -1162,6 +1170,7 @@ mod tests {
             DockerSettings {
                 publish_host: "127.0.0.1".into(),
                 server_id: "driver-test".into(),
+                pids_limit: 4096,
             },
         );
         for image in ["a//b", "a/b/"] {

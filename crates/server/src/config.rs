@@ -179,6 +179,11 @@ pub struct Config {
     )]
     pub stop_grace_secs: u64,
 
+    /// Most processes (threads included) one instance's container may run
+    /// at once (Docker's pids limit), set at launch and at every start.
+    #[arg(global = true, long, env = "MINIAWS_INSTANCE_PIDS_LIMIT", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(8..=4_194_304), value_name = "N")]
+    pub instance_pids_limit: u32,
+
     /// Seconds between full resyncs of instance state with Docker (events
     /// are followed in between).
     #[arg(global = true, long, env = "MINIAWS_RESYNC_INTERVAL_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
@@ -405,6 +410,7 @@ mod tests {
         assert!(c.open_signup);
         assert_eq!(c.publish_host.to_string(), "127.0.0.1");
         assert_eq!(c.stop_grace_secs, 10);
+        assert_eq!(c.instance_pids_limit, 4096);
         assert!(
             c.effective_database_url()
                 .ends_with("miniaws-data/miniaws.db")

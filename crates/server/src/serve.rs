@@ -69,6 +69,7 @@ pub async fn serve(config: &Config, db: Database, secrets_key: &SecretsKey) -> a
             miniaws_docker::DockerSettings {
                 publish_host: config.publish_host.to_string(),
                 server_id,
+                pids_limit: i64::from(config.instance_pids_limit),
             },
         )) as Arc<dyn ComputeDriver>
     });

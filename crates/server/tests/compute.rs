@@ -74,12 +74,15 @@ async fn httpd_serves_through_the_published_port_with_env_and_limits() {
     let inspected = docker(&[
         "inspect",
         "-f",
-        "{{.HostConfig.NanoCpus}} {{.HostConfig.Memory}} {{.HostConfig.Init}} {{index .Config.Labels \"miniaws.owner\"}} {{index .Config.Labels \"miniaws.instance-id\"}} {{(index (index .HostConfig.PortBindings \"80/tcp\") 0).HostIp}}",
+        "{{.HostConfig.NanoCpus}} {{.HostConfig.Memory}} {{.HostConfig.PidsLimit}} {{.HostConfig.Init}} {{index .Config.Labels \"miniaws.owner\"}} {{index .Config.Labels \"miniaws.instance-id\"}} {{(index (index .HostConfig.PortBindings \"80/tcp\") 0).HostIp}}",
         &cid,
     ]);
     assert_eq!(
         inspected,
-        format!("2000000000 536870912 true {owner} {} 127.0.0.1", inst.id)
+        format!(
+            "2000000000 536870912 4096 true {owner} {} 127.0.0.1",
+            inst.id
+        )
     );
     assert!(docker(&["inspect", "-f", "{{.Name}}", &cid]).starts_with("/miniaws-web-"));
 

@@ -293,7 +293,9 @@ pub trait ComputeDriver: Send + Sync {
 
     /// Sets a container's CPU (billionths of a CPU) and memory (bytes,
     /// swap none) limits, running or not: a started instance gets the
-    /// limits of its type as recorded, whatever it was created with.
+    /// limits of its type as recorded, whatever it was created with. A
+    /// runtime's own limits that no type sets (the Docker driver's process
+    /// limit) are set again here too, as at [`create`](Self::create).
     ///
     /// # Errors
     /// `NotFound(Instance)` when the container is gone.
