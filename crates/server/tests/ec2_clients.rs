@@ -714,6 +714,35 @@ async fn ec2_clients(backend: Backend) {
         docker(&["inspect", "-f", "{{.State.Running}}", &cid]),
         "true"
     );
+    // Paused behind our back: still running, its instance check impaired
+    // (the host's is fine); unpaused: ok again.
+    let statuses = "InstanceStatuses[].[InstanceState.Name,InstanceStatus.Status,InstanceStatus.Details[0].Status,SystemStatus.Status]";
+    for (action, expected) in [
+        ("pause", "running\timpaired\tfailed\tok"),
+        ("unpause", "running\tok\tpassed\tok"),
+    ] {
+        docker(&[action, &cid]);
+        let mut seen = String::new();
+        for _ in 0..40 {
+            seen = alice
+                .ec2_text(
+                    &cli,
+                    &[
+                        "describe-instance-status",
+                        "--instance-ids",
+                        &id,
+                        "--query",
+                        statuses,
+                    ],
+                )
+                .await;
+            if seen == expected {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+        assert_eq!(seen, expected, "after docker {action}");
+    }
 
     // Stop, start, reboot through EC2; the native API sees each.
     let stop = alice

@@ -2,7 +2,10 @@
 //! still shows with `IncludeAllInstances`), its state and status checks.
 //! A container has no separate host to check, so both checks say `ok`
 //! while it runs (`not-applicable` otherwise), as EC2 reports a healthy
-//! instance. `InstanceId.N` selects; filters and paging are refused.
+//! instance, except that the instance check of one whose container is
+//! paused behind Mini AWS's back is `impaired`, its reachability
+//! `failed` (it answers nothing), as EC2 reports an instance that stopped
+//! responding. `InstanceId.N` selects; filters and paging are refused.
 
 use miniaws_core::compute::InstanceState;
 
@@ -29,29 +32,29 @@ pub async fn handle(ctx: Ec2Context<'_>) -> Result<String, Ec2Error> {
             .iter()
             .filter(|i| include_all || i.state == InstanceState::Running)
         {
-            let status = if inst.state == InstanceState::Running {
-                "ok"
+            let system = if inst.state == InstanceState::Running {
+                ("ok", "passed")
             } else {
-                "not-applicable"
+                ("not-applicable", "not-applicable")
+            };
+            let instance = if inst.is_paused() {
+                ("impaired", "failed")
+            } else {
+                system
             };
             w.element("item", |w| {
                 w.leaf("instanceId", inst.ec2_id().as_str());
                 w.leaf("availabilityZone", &format!("{}a", ctx.region));
                 write_state(w, "instanceState", inst.state);
-                for check in ["systemStatus", "instanceStatus"] {
+                for (check, (status, reachability)) in
+                    [("systemStatus", system), ("instanceStatus", instance)]
+                {
                     w.element(check, |w| {
                         w.leaf("status", status);
                         w.element("details", |w| {
                             w.element("item", |w| {
                                 w.leaf("name", "reachability");
-                                w.leaf(
-                                    "status",
-                                    if status == "ok" {
-                                        "passed"
-                                    } else {
-                                        "not-applicable"
-                                    },
-                                );
+                                w.leaf("status", reachability);
                             });
                         });
                     });

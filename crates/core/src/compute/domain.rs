@@ -953,7 +953,19 @@ impl ClientToken {
     }
 }
 
+/// The reason of a `RUNNING` instance whose container is paused (`docker
+/// pause` behind Mini AWS's back): EC2 has no such state, so the instance
+/// stays `RUNNING` and says why it does not answer.
+pub const PAUSED_REASON: &str = "the container is paused outside Mini AWS (docker pause): its \
+                                 processes are frozen until `docker unpause`";
+
 impl Instance {
+    /// Whether it runs with its container paused behind Mini AWS's back
+    /// (see [`PAUSED_REASON`]).
+    pub fn is_paused(&self) -> bool {
+        self.state == InstanceState::Running && self.state_reason.as_deref() == Some(PAUSED_REASON)
+    }
+
     /// The id of the reservation it belongs to in the EC2-compatible API:
     /// its launch request's first instance's, in the `r-` form.
     pub fn reservation_id(&self) -> String {

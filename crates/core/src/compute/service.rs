@@ -13,8 +13,8 @@ use std::time::Duration;
 use super::domain::{
     ClientToken, DEFAULT_INSTANCE_TYPE, Ec2InstanceId, INSTANCE_TYPES, ImageSummary, Instance,
     InstanceId, InstanceName, InstancePosition, InstanceState, InstanceType, LaunchOrigin,
-    LaunchRequest, PortMapping, Protocol, PublishedPort, instance_type, validate_command,
-    validate_env, validate_image,
+    LaunchRequest, PAUSED_REASON, PortMapping, Protocol, PublishedPort, instance_type,
+    validate_command, validate_env, validate_image,
 };
 use super::exec::{ExecRun, ExecSpec};
 use super::ports::{
@@ -62,12 +62,6 @@ const RESYNC_CONCURRENCY: usize = 16;
 
 /// The reason recorded when a user stops an instance.
 const STOPPED_BY_REQUEST: &str = "stopped by request";
-
-/// The reason of a `RUNNING` instance whose container is paused (`docker
-/// pause` behind Mini AWS's back): EC2 has no such state, so the instance
-/// stays `RUNNING` and says why it does not answer.
-const PAUSED: &str = "the container is paused outside Mini AWS (docker pause): its processes \
-                      are frozen until `docker unpause`";
 
 /// The reason of an instance whose launch stopped before its container was
 /// recorded (a crash, or Docker's answer to the create lost).
@@ -228,7 +222,7 @@ fn settle(inst: &mut Instance, info: Option<&ContainerInfo>) {
                 inst.state = InstanceState::Running;
                 // EC2 has no paused state: the instance runs, and says
                 // why it does not answer.
-                inst.state_reason = info.paused.then(|| PAUSED.to_owned());
+                inst.state_reason = info.paused.then(|| PAUSED_REASON.to_owned());
                 inst.exit_code = None;
                 inst.published_ports = info.ports.clone();
                 inst.private_ip = info.ip_address.clone();
@@ -324,7 +318,7 @@ fn interrupted(earlier: &[Instance], requested: usize) -> bool {
 fn list_confirms(inst: &Instance, listed: Option<&ContainerSummary>) -> bool {
     match (inst.state, listed) {
         (InstanceState::Running, Some(c)) if c.status == ContainerStatus::Running => {
-            c.paused == (inst.state_reason.as_deref() == Some(PAUSED))
+            c.paused == (inst.state_reason.as_deref() == Some(PAUSED_REASON))
                 && same_host_ports(&inst.published_ports, &c.ports)
                 && (c.ip_address.is_none() || c.ip_address == inst.private_ip)
         }
