@@ -347,11 +347,7 @@ impl Client {
                     .json(command),
             )
             .await?;
-        let request_id = res
-            .headers()
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let request_id = crate::error::request_id_of(&res);
         let bytes = res
             .bytes_stream()
             .map(|r| r.map_err(|e| ClientError::Transport(e.to_string())));

@@ -74,14 +74,18 @@ pub enum ClientError {
     Setup(String),
 }
 
+/// The request id the server gave an answer (its `X-Request-Id`).
+pub(crate) fn request_id_of(res: &Response) -> Option<String> {
+    res.headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
 impl ClientError {
     pub(crate) async fn from_response(res: Response) -> Self {
         let status = res.status();
-        let request_id = res
-            .headers()
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let request_id = request_id_of(&res);
         let text = res.text().await.unwrap_or_default();
         match serde_json::from_str::<miniaws_wire::ErrorEnvelope>(&text) {
             Ok(b) => ClientError::Api {

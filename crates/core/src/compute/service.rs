@@ -318,7 +318,7 @@ fn interrupted(earlier: &[Instance], requested: usize) -> bool {
 fn list_confirms(inst: &Instance, listed: Option<&ContainerSummary>) -> bool {
     match (inst.state, listed) {
         (InstanceState::Running, Some(c)) if c.status == ContainerStatus::Running => {
-            c.paused == (inst.state_reason.as_deref() == Some(PAUSED_REASON))
+            c.paused == inst.is_paused()
                 && same_host_ports(&inst.published_ports, &c.ports)
                 && (c.ip_address.is_none() || c.ip_address == inst.private_ip)
         }
