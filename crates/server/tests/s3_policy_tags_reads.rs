@@ -599,6 +599,47 @@ async fn granted_reads(server: &TestServer, alice: &Client, bob: &Client, carol:
         .await
         .expect("GetObject and GetObjectTagging");
     assert_eq!(tag_counts(bob).await, (Some(1), Some(1)), "with the tags");
+
+    // An explicit Deny of s3:GetObjectTagging hides the count from the
+    // owner too, and keeps a copy from taking the tags along.
+    put_policy(
+        alice,
+        READS,
+        &[format!(
+            r#"{{"Effect":"Deny","Principal":"*","Action":"s3:GetObjectTagging","Resource":"arn:aws:s3:::{READS}/pub/*"}}"#
+        )],
+    )
+    .await
+    .expect("a Deny of the tag read");
+    assert_eq!(tag_counts(alice).await, (None, None), "the owner, denied");
+    let copy = alice
+        .copy_object()
+        .bucket(READS)
+        .key("copied.txt")
+        .copy_source(format!("{READS}/pub/a.txt"))
+        .send()
+        .await;
+    assert_eq!(outcome(copy), denied(), "a copy taking the tags along");
+    alice
+        .copy_object()
+        .bucket(READS)
+        .key("copied.txt")
+        .copy_source(format!("{READS}/pub/a.txt"))
+        .tagging_directive(aws_sdk_s3::types::TaggingDirective::Replace)
+        .send()
+        .await
+        .expect("a copy replacing the tags");
+    // A Deny of the version's tag read alone leaves the current read.
+    put_policy(
+        alice,
+        READS,
+        &[format!(
+            r#"{{"Effect":"Deny","Principal":"*","Action":"s3:GetObjectVersionTagging","Resource":"arn:aws:s3:::{READS}/pub/*"}}"#
+        )],
+    )
+    .await
+    .expect("a Deny of the version tag read");
+    assert_eq!(tag_counts(alice).await, (Some(1), Some(1)), "the owner");
 }
 
 /// The `x-amz-tagging-count` of `pub/a.txt` in GetObject's and

@@ -1379,7 +1379,7 @@ impl StorageService {
             lifecycle,
             Versioning::Unversioned,
             key.as_str(),
-            LockView::HIDDEN,
+            ObjectView::HIDDEN,
         )
     }
 
@@ -1420,7 +1420,7 @@ impl StorageService {
             found.lifecycle,
             found.versioning,
             key,
-            LockView::HIDDEN,
+            ObjectView::HIDDEN,
         )
         .map(Some)
     }
@@ -1457,7 +1457,7 @@ impl StorageService {
             if meta.is_none() && versioned && grant.as_ref().is_none_or(|g| g.may_list) {
                 self.refuse_delete_marker(&name, &object_key).await?;
             }
-            return found_object(meta, grant, lifecycle, versioning, key, LockView::HIDDEN)
+            return found_object(meta, grant, lifecycle, versioning, key, ObjectView::HIDDEN)
                 .map(Some);
         }
         let policy = found
@@ -1472,7 +1472,7 @@ impl StorageService {
         if meta.is_none() && versioned {
             self.refuse_delete_marker(&name, &object_key).await?;
         }
-        let view = owner_lock_view(&found.bucket, policy.as_ref(), *caller, key);
+        let view = owner_view(&found.bucket, policy.as_ref(), *caller, key, false);
         found_object(meta, None, found.lifecycle, versioning, key, view).map(Some)
     }
 
@@ -1523,7 +1523,7 @@ impl StorageService {
         conditions: &Conditions,
         version: Option<VersionId>,
     ) -> CoreResult<HeadObjectOutput> {
-        let (mut meta, grant, lifecycle) = self
+        let (mut meta, _, lifecycle, tags_readable) = self
             .object_meta_as(
                 &caller.into(),
                 PublicAction::GetObject,
@@ -1533,7 +1533,7 @@ impl StorageService {
             )
             .await?;
         let expiration = lifecycle.and_then(|l| l.expiration(&meta));
-        hide_tags_unless_readable(&mut meta, grant.as_ref());
+        hide_tags_unless_readable(&mut meta, tags_readable);
         Ok(match conditions.evaluate(&meta)? {
             Evaluation::Proceed => HeadObjectOutput::Found { expiration, meta },
             Evaluation::NotModified => HeadObjectOutput::NotModified(meta, expiration),
@@ -1598,7 +1598,7 @@ impl StorageService {
     ) -> CoreResult<UserId> {
         let reader = reader.into();
         let action = PublicAction::GetObjectAcl;
-        let (_, grant, _) = self
+        let (_, grant, _, _) = self
             .object_meta_as(&reader, action, bucket, key, version)
             .await?;
         // Without a grant the reader read their own bucket.
@@ -1622,12 +1622,12 @@ impl StorageService {
         key: &str,
         options: &GetObjectOptions,
     ) -> CoreResult<GetObjectOutput> {
-        let (mut read, grant) = self
+        let (mut read, tags_readable) = self
             .read_object(&caller.into(), bucket, key, options)
             .await?;
         let (GetObjectOutput::Body { meta, .. } | GetObjectOutput::NotModified(meta, _)) =
             &mut read;
-        hide_tags_unless_readable(meta, grant.as_ref());
+        hide_tags_unless_readable(meta, tags_readable);
         Ok(read)
     }
 
@@ -1639,11 +1639,11 @@ impl StorageService {
         bucket: &str,
         key: &str,
         options: &GetObjectOptions,
-    ) -> CoreResult<(GetObjectOutput, Option<PublicGrant>)> {
+    ) -> CoreResult<(GetObjectOutput, bool)> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let (meta, grant, lifecycle) = self
+            let (meta, _, lifecycle, tags_readable) = self
                 .object_meta_as(
                     reader,
                     PublicAction::GetObject,
@@ -1654,7 +1654,10 @@ impl StorageService {
                 .await?;
             if conditions_say_not_modified(&options.conditions, &meta)? {
                 let expiration = lifecycle.and_then(|l| l.expiration(&meta));
-                return Ok((GetObjectOutput::NotModified(meta, expiration), grant));
+                return Ok((
+                    GetObjectOutput::NotModified(meta, expiration),
+                    tags_readable,
+                ));
             }
             let range = match options.part_number {
                 Some(number) => meta.part_range(number)?,
@@ -1682,7 +1685,7 @@ impl StorageService {
                         range,
                         body,
                     };
-                    return Ok((read, grant));
+                    return Ok((read, tags_readable));
                 }
                 // Replaced and removed between the row and the open: the row
                 // now names a newer blob.
@@ -1890,12 +1893,14 @@ impl StorageService {
             conditions: conditions.clone(),
             version: src_version,
         };
-        let (source, body, grant) = match self
+        let (source, body, tags_readable) = match self
             .read_object(&Reader::Signed(caller), src_bucket, src_key, &options)
             .await
             .map_err(copy_source_error)?
         {
-            (GetObjectOutput::Body { meta, body, .. }, grant) => (meta, body, grant),
+            (GetObjectOutput::Body { meta, body, .. }, tags_readable) => {
+                (meta, body, tags_readable)
+            }
             (GetObjectOutput::NotModified(..), _) => {
                 return Err(CoreError::PreconditionFailed(
                     "the copy source matches If-None-Match / was not modified since".into(),
@@ -1905,9 +1910,9 @@ impl StorageService {
         let tags = match tagging {
             TaggingDirective::Copy => {
                 // Tags are not part of what s3:GetObject reads: taking them
-                // along from another account's object needs the policy to
-                // grant reading them too.
-                if !source.tags.is_empty() && grant.is_some_and(|g| !g.may_read_tags) {
+                // along needs reading them too (another account's object:
+                // the policy's grant; the owner: no `Deny` of it).
+                if !source.tags.is_empty() && !tags_readable {
                     let needed = if src_version.is_some() {
                         "s3:GetObjectVersionTagging"
                     } else {
@@ -2158,12 +2163,36 @@ impl StorageService {
 }
 
 /// An object a read found: its metadata, the grant it was read under (a
-/// reader other than the owner) and its bucket's lifecycle configuration.
+/// reader other than the owner), its bucket's lifecycle configuration and
+/// whether the reader may see its tags ([`ObjectView::tags`]).
 type ObjectRead = (
     ObjectMeta,
     Option<PublicGrant>,
     Option<LifecycleConfiguration>,
+    bool,
 );
+
+/// What a reader sees of an object beside its body and plain metadata:
+/// for the owner, all of it unless the bucket's policy `Deny`s them a read
+/// (see [`owner_view`]); for another reader, what the policy's grant
+/// allows ([`PublicGrant::lock_view`], [`PublicGrant::may_read_tags`]).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ObjectView {
+    /// What of the lock is seen.
+    pub(super) lock: LockView,
+    /// The tags are seen (`x-amz-tagging-count`, and a copy takes them
+    /// along): `s3:GetObjectTagging`, `s3:GetObjectVersionTagging` for a
+    /// version named.
+    pub(super) tags: bool,
+}
+
+impl ObjectView {
+    /// Nothing beside the body and plain metadata is seen.
+    pub(super) const HIDDEN: Self = Self {
+        lock: LockView::HIDDEN,
+        tags: false,
+    };
+}
 
 /// The answer of a read that looked `key` up: the object, or `NotFound`
 /// for a missing key, except that S3 tells a reader other than the owner
@@ -2177,13 +2206,14 @@ fn found_object(
     lifecycle: Option<LifecycleConfiguration>,
     versioning: Versioning,
     key: &str,
-    owner_view: LockView,
+    owner_view: ObjectView,
 ) -> CoreResult<ObjectRead> {
     match meta {
         Some(mut meta) => {
             meta.in_versioned_bucket = versioning.is_versioned();
-            meta.lock = meta.lock.seen_with(lock_view(grant.as_ref(), owner_view));
-            Ok((meta, grant, lifecycle))
+            let view = reader_view(grant.as_ref(), owner_view);
+            meta.lock = meta.lock.seen_with(view.lock);
+            Ok((meta, grant, lifecycle, view.tags))
         }
         None if grant.as_ref().is_some_and(|g| !g.may_list) => {
             Err(CoreError::Forbidden("Access Denied".into()))
@@ -2192,33 +2222,39 @@ fn found_object(
     }
 }
 
-/// Empties the tags of `meta`, read for HeadObject or GetObject under
-/// `grant`, when the grant does not let the reader read them
-/// (`s3:GetObjectTagging`): S3 sends `x-amz-tagging-count` only to a reader
-/// who may read the tags. After the lifecycle's expiration is worked out,
-/// which a rule's tag filter may decide.
-fn hide_tags_unless_readable(meta: &mut ObjectMeta, grant: Option<&PublicGrant>) {
-    if grant.is_some_and(|g| !g.may_read_tags) {
+/// Empties the tags of `meta`, read for HeadObject or GetObject, when its
+/// reader may not read them (`tags_readable`, [`ObjectView::tags`]): S3
+/// sends `x-amz-tagging-count` only to a reader who may read the tags.
+/// After the lifecycle's expiration is worked out, which a rule's tag
+/// filter may decide.
+fn hide_tags_unless_readable(meta: &mut ObjectMeta, tags_readable: bool) {
+    if !tags_readable {
         meta.tags = Tags::default();
     }
 }
 
-/// What of an object's lock its reader sees (see [`LockView`]): what the
+/// What of an object its reader sees (see [`ObjectView`]): what the
 /// policy's grant lets a reader other than the owner see, `owner_view` for
 /// the owner.
-fn lock_view(grant: Option<&PublicGrant>, owner_view: LockView) -> LockView {
-    grant.map_or(owner_view, |g| g.lock_view)
+pub(super) fn reader_view(grant: Option<&PublicGrant>, owner_view: ObjectView) -> ObjectView {
+    grant.map_or(owner_view, |g| ObjectView {
+        lock: g.lock_view,
+        tags: g.may_read_tags,
+    })
 }
 
-/// What of the lock of `key` the owner `caller` of `bucket` sees: all of
-/// it, unless the bucket's `policy` denies them `s3:GetObjectRetention`
-/// (the retention) or `s3:GetObjectLegalHold` (the legal hold).
-fn owner_lock_view(
+/// What of `key` the owner `caller` of `bucket` sees: all of it, unless
+/// the bucket's `policy` denies them `s3:GetObjectRetention` (the
+/// retention), `s3:GetObjectLegalHold` (the legal hold) or
+/// `s3:GetObjectTagging` (the tags; `s3:GetObjectVersionTagging` when
+/// `by_version`, a version named).
+pub(super) fn owner_view(
     bucket: &Bucket,
     policy: Option<&BucketPolicy>,
     caller: Caller,
     key: &str,
-) -> LockView {
+    by_version: bool,
+) -> ObjectView {
     let holds = |action| {
         policy.is_none_or(|p| {
             p.denies_owner(
@@ -2229,9 +2265,17 @@ fn owner_lock_view(
             .is_none()
         })
     };
-    LockView {
-        retention: holds(S3Action::GetObjectRetention),
-        legal_hold: holds(S3Action::GetObjectLegalHold),
+    let tag_read = if by_version {
+        S3Action::GetObjectVersionTagging
+    } else {
+        S3Action::GetObjectTagging
+    };
+    ObjectView {
+        lock: LockView {
+            retention: holds(S3Action::GetObjectRetention),
+            legal_hold: holds(S3Action::GetObjectLegalHold),
+        },
+        tags: holds(tag_read),
     }
 }
 

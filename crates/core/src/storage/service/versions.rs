@@ -10,8 +10,8 @@
 //! write), and the repository keeps the version it replaces.
 
 use super::{
-    ObjectRead, StorageService, bucket_access_denied, lock_view, owner_lock_view, owner_may,
-    stored_policy,
+    ObjectRead, ObjectView, StorageService, bucket_access_denied, owner_may, owner_view,
+    reader_view, stored_policy,
 };
 use crate::Resource;
 use crate::StopRequested;
@@ -26,7 +26,6 @@ use crate::storage::domain::{
 };
 use crate::storage::lifecycle::LifecycleConfiguration;
 use crate::storage::listing::{self, KeyRange, MAX_LIST_KEYS, key_successor};
-use crate::storage::object_lock::LockView;
 use crate::storage::policy::{Access, PublicAction, Reader, S3Action};
 use crate::storage::tags::Tags;
 
@@ -418,7 +417,7 @@ impl StorageService {
         };
         let versioning = found.versioning;
         let lifecycle = found.lifecycle.clone();
-        let mut owner_view = LockView::HIDDEN;
+        let mut seen_by_owner = ObjectView::HIDDEN;
         let grant = match reader {
             Reader::Owner(caller) | Reader::Signed(caller)
                 if found.bucket.owner == caller.user_id =>
@@ -438,7 +437,7 @@ impl StorageService {
                     *caller,
                     &Access::object(owner_action, key),
                 )?;
-                owner_view = owner_lock_view(&found.bucket, policy.as_ref(), *caller, key);
+                seen_by_owner = owner_view(&found.bucket, policy.as_ref(), *caller, key, true);
                 None
             }
             Reader::Owner(_) => return Err(bucket_access_denied(&name)),
@@ -472,8 +471,9 @@ impl StorageService {
                 ..
             }) => {
                 meta.in_versioned_bucket = versioning.is_versioned();
-                meta.lock = meta.lock.seen_with(lock_view(grant.as_ref(), owner_view));
-                Ok((meta, grant, lifecycle))
+                let view = reader_view(grant.as_ref(), seen_by_owner);
+                meta.lock = meta.lock.seen_with(view.lock);
+                Ok((meta, grant, lifecycle, view.tags))
             }
             Some(ListedVersion {
                 version: ObjectVersion::DeleteMarker(marker),
