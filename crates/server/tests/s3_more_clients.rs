@@ -439,8 +439,9 @@ async fn s3cmd_works_unchanged() {
 /// that and refuses `Requester`), GetBucketWebsite
 /// `NoSuchWebsiteConfiguration` (DeleteBucketWebsite 204), GetBucketLogging,
 /// GetBucketNotificationConfiguration and GetBucketAccelerateConfiguration
-/// empty (PutBucketNotificationConfiguration accepts an empty
-/// configuration and refuses a destination), GetBucketReplication
+/// empty (PutBucketLogging and PutBucketNotificationConfiguration accept
+/// an empty status / configuration and refuse a target / destination),
+/// GetBucketReplication
 /// `ReplicationConfigurationNotFoundError`; `NoSuchBucket` and
 /// `AccessDenied` as for the other bucket settings.
 #[tokio::test]
@@ -513,6 +514,40 @@ async fn bucket_settings_mini_aws_lacks_answer_as_s3() {
         .await
         .expect("GetBucketLogging");
     assert!(logging.logging_enabled().is_none(), "{logging:?}");
+    // Turning logging off (an empty status) is honoured; a target is not.
+    s3.put_bucket_logging()
+        .bucket("pays")
+        .bucket_logging_status(aws_sdk_s3::types::BucketLoggingStatus::builder().build())
+        .send()
+        .await
+        .expect("PutBucketLogging, empty");
+    let enabled = aws_sdk_s3::types::LoggingEnabled::builder()
+        .target_bucket("pays")
+        .target_prefix("logs/")
+        .build()
+        .expect("a logging target");
+    let err = s3
+        .put_bucket_logging()
+        .bucket("pays")
+        .bucket_logging_status(
+            aws_sdk_s3::types::BucketLoggingStatus::builder()
+                .logging_enabled(enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .expect_err("a logging target");
+    assert_eq!(code_of(&err), ("NotImplemented".into(), 501), "{err:?}");
+    let logging = s3
+        .get_bucket_logging()
+        .bucket("pays")
+        .send()
+        .await
+        .expect("GetBucketLogging");
+    assert!(
+        logging.logging_enabled().is_none(),
+        "unchanged: {logging:?}"
+    );
     let notification = s3
         .get_bucket_notification_configuration()
         .bucket("pays")
@@ -613,6 +648,13 @@ async fn bucket_settings_mini_aws_lacks_answer_as_s3() {
         refused!(
             "GetBucketLogging",
             client.get_bucket_logging().bucket(bucket)
+        );
+        refused!(
+            "PutBucketLogging",
+            client
+                .put_bucket_logging()
+                .bucket(bucket)
+                .bucket_logging_status(aws_sdk_s3::types::BucketLoggingStatus::builder().build())
         );
         refused!(
             "GetBucketNotificationConfiguration",

@@ -3,7 +3,8 @@
 //! `<BucketLoggingStatus/>` (S3 has no "NoSuch…" error here; s3cmd's
 //! `accesslog` asks it). See
 //! <https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketLogging.html>.
-//! PutBucketLogging stays `NotImplemented`.
+//! PutBucketLogging accepts only the empty status (see
+//! [`super::put_bucket_logging`]).
 
 use miniaws_core::storage::S3Action;
 use s3s::dto::{GetBucketLoggingInput, GetBucketLoggingOutput};

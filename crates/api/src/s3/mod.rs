@@ -102,6 +102,7 @@ mod put_bucket_acl;
 mod put_bucket_cors;
 mod put_bucket_encryption;
 mod put_bucket_lifecycle_configuration;
+mod put_bucket_logging;
 mod put_bucket_notification_configuration;
 mod put_bucket_ownership_controls;
 mod put_bucket_policy;
@@ -358,6 +359,13 @@ impl s3s::S3 for MiniS3 {
         req: S3Request<GetBucketLoggingInput>,
     ) -> S3Result<S3Response<GetBucketLoggingOutput>> {
         get_bucket_logging::handle(self, req).await
+    }
+
+    async fn put_bucket_logging(
+        &self,
+        req: S3Request<PutBucketLoggingInput>,
+    ) -> S3Result<S3Response<PutBucketLoggingOutput>> {
+        put_bucket_logging::handle(self, req).await
     }
 
     async fn get_bucket_notification_configuration(
