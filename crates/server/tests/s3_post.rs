@@ -6,7 +6,8 @@
 //! `Location`, virtual-hosted addressing, and the refusals (length range,
 //! starts-with, a public ACL, SSE-KMS, archive and unknown storage classes,
 //! Object Lock fields, over 20 KB of fields before the file, expiry, bad signature, unknown and revoked keys, uncovered
-//! fields, another owner's bucket, a missing bucket), and two uploads to a
+//! fields, a policy that names no bucket, another owner's bucket, a
+//! missing bucket), and two uploads to a
 //! versioned bucket, each a version named in `x-amz-version-id`. The
 //! objects are read back through GetObject and through `/storage`. On
 //! SQLite and Postgres.
@@ -161,6 +162,20 @@ check((status, code(body)) == (403, "AccessDenied") and "Invalid according to Po
 # A field no condition covers.
 status, _, body = send(post, "x", b"x", extra={"x-amz-meta-sneaky": "1"})
 check((status, code(body)) == (403, "AccessDenied") and "Extra input fields" in body, f"extra: {status} {body}")
+
+# A policy that names no bucket: S3 counts the bucket as a field every
+# policy must cover, so a form signed once cannot be replayed against
+# another bucket of the signer's.
+import base64, hmac, json
+doc = {"expiration": "2099-01-01T00:00:00Z", "conditions": [{"key": "nobucket.txt"}]}
+policy_b64 = base64.b64encode(json.dumps(doc).encode()).decode()
+sig_b64 = base64.b64encode(hmac.new(sk.encode(), policy_b64.encode(), hashlib.sha1).digest()).decode()
+unbound = {"url": f"{ENDPOINT}/forms",
+           "fields": {"key": "nobucket.txt", "AWSAccessKeyId": ak, "policy": policy_b64, "signature": sig_b64}}
+status, _, body = send(unbound, "x", b"x")
+check((status, code(body)) == (403, "AccessDenied") and "Extra input fields: bucket" in body,
+      f"no bucket condition: {status} {body}")
+check("Contents" not in v2.list_objects_v2(Bucket="forms", Prefix="nobucket"), "nothing stored")
 
 # ACLs are disabled, as on PutObject.
 post = v2.generate_presigned_post("forms", "public.txt", Fields={"acl": "public-read"},

@@ -241,9 +241,9 @@ pub type LengthRange = Option<(u64, u64)>;
 
 /// Checks `policy` against the form: not expired, every `eq` and
 /// `starts-with` condition holds (the `bucket` condition against the
-/// bucket the form was posted to), and every field but the exempt ones is
-/// named by a condition. Returns the content-length-range, checked while
-/// the file streams.
+/// bucket the form was posted to), and the bucket and every field but the
+/// exempt ones are named by a condition. Returns the content-length-range,
+/// checked while the file streams.
 ///
 /// # Errors
 /// `AccessDenied` "Invalid according to Policy: …".
@@ -295,16 +295,22 @@ pub fn check_policy(
             }
         }
     }
-    for (name, _) in form.iter() {
-        if exempt_from_policy(name) {
-            continue;
-        }
-        let covered = policy.conditions.iter().any(|c| match c {
+    let covered = |name: &str| {
+        policy.conditions.iter().any(|c| match c {
             PostPolicyCondition::Eq { field, .. }
             | PostPolicyCondition::StartsWith { field, .. } => field == name,
             PostPolicyCondition::ContentLengthRange { .. } => false,
-        });
-        if !covered {
+        })
+    };
+    // S3 counts the bucket posted to as a field of every form, named in
+    // the URL or not: a policy without a `bucket` condition is refused
+    // ("Extra input fields: bucket"), so a signed form cannot be replayed
+    // against another bucket of the signer's.
+    if !covered("bucket") {
+        return Err(policy_denied("Extra input fields: bucket"));
+    }
+    for (name, _) in form.iter() {
+        if !exempt_from_policy(name) && !covered(name) {
             return Err(policy_denied(&format!("Extra input fields: {name}")));
         }
     }
@@ -407,6 +413,18 @@ mod tests {
             );
             assert!(msg.contains(needle), "{what}: {msg}");
         }
+
+        // A policy that names no bucket is refused, whatever the form.
+        let no_bucket = policy(
+            r#"{"expiration":"2030-01-02T00:00:00Z","conditions":[
+                ["starts-with","$key","up/"],["eq","$Content-Type","text/plain"]]}"#,
+        );
+        let err = check_policy(&no_bucket, &ok, "b", NOW).expect_err("no bucket condition");
+        assert_eq!(*err.code(), S3ErrorCode::AccessDenied);
+        assert_eq!(
+            err.message(),
+            Some("Invalid according to Policy: Extra input fields: bucket")
+        );
 
         let late = time::macros::datetime!(2030-01-02 00:00 UTC);
         let err = check_policy(&p, &ok, "b", late).expect_err("expired");
