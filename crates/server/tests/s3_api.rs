@@ -770,6 +770,44 @@ async fn listing(s3: &Client, bucket: &str) {
     assert_eq!(top, vec!["B", "a0", "plus+key", "space key", "é"]);
     assert_eq!(d.key_count(), Some(7));
 
+    // An empty delimiter is no delimiter: every key listed, and no
+    // Delimiter element in the answer (as without one), on the four
+    // listings that take a delimiter.
+    let e = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .delimiter("")
+        .send()
+        .await
+        .expect("empty delimiter");
+    assert_eq!(e.delimiter(), None, "ListObjectsV2");
+    assert_eq!(e.key_count(), Some(keys.len() as i32));
+    let e = s3
+        .list_objects()
+        .bucket(bucket)
+        .delimiter("")
+        .send()
+        .await
+        .expect("empty delimiter, v1");
+    assert_eq!(e.delimiter(), None, "ListObjects");
+    assert_eq!(e.contents().len(), keys.len());
+    let e = s3
+        .list_object_versions()
+        .bucket(bucket)
+        .delimiter("")
+        .send()
+        .await
+        .expect("empty delimiter, versions");
+    assert_eq!(e.delimiter(), None, "ListObjectVersions");
+    let e = s3
+        .list_multipart_uploads()
+        .bucket(bucket)
+        .delimiter("")
+        .send()
+        .await
+        .expect("empty delimiter, uploads");
+    assert_eq!(e.delimiter(), None, "ListMultipartUploads");
+
     let p = s3
         .list_objects_v2()
         .bucket(bucket)

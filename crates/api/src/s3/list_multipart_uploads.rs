@@ -104,7 +104,8 @@ pub(super) async fn handle(
                 })
                 .collect(),
         ),
-        delimiter: input.delimiter.map(|d| enc(&d)),
+        // An empty delimiter is none: S3 leaves the element out.
+        delimiter: input.delimiter.filter(|d| !d.is_empty()).map(|d| enc(&d)),
         encoding_type: input.encoding_type,
         ..Default::default()
     }))

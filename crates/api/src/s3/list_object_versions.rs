@@ -107,7 +107,8 @@ pub(super) async fn handle(
     Ok(S3Response::new(ListObjectVersionsOutput {
         name: Some(input.bucket),
         prefix: Some(enc(input.prefix.unwrap_or_default())),
-        delimiter: input.delimiter.map(enc),
+        // An empty delimiter is none: S3 leaves the element out.
+        delimiter: input.delimiter.filter(|d| !d.is_empty()).map(enc),
         key_marker: Some(enc(input.key_marker.unwrap_or_default())),
         version_id_marker: Some(input.version_id_marker.unwrap_or_default()),
         next_key_marker: page.next_key_marker.map(enc),

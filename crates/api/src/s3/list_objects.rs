@@ -135,7 +135,8 @@ pub(super) async fn handle(
     Ok(S3Response::new(ListObjectsOutput {
         name: Some(input.bucket),
         prefix: Some(enc(input.prefix.unwrap_or_default())),
-        delimiter: input.delimiter.map(enc),
+        // An empty delimiter is none: S3 leaves the element out.
+        delimiter: input.delimiter.filter(|d| !d.is_empty()).map(enc),
         marker: Some(enc(input.marker.unwrap_or_default())),
         next_marker: next_start_after.filter(|_| delimited).map(enc),
         max_keys: Some(max_keys),

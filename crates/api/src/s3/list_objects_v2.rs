@@ -61,7 +61,8 @@ pub(super) async fn handle(
     Ok(S3Response::new(ListObjectsV2Output {
         name: Some(input.bucket),
         prefix: Some(enc(input.prefix.unwrap_or_default())),
-        delimiter: input.delimiter.map(&enc),
+        // An empty delimiter is none: S3 leaves the element out.
+        delimiter: input.delimiter.filter(|d| !d.is_empty()).map(&enc),
         start_after: input.start_after.map(&enc),
         max_keys: Some(max_keys),
         key_count: Some(key_count),
