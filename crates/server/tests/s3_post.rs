@@ -6,8 +6,8 @@
 //! `Location`, virtual-hosted addressing, and the refusals (length range,
 //! starts-with, a public ACL, SSE-KMS, archive and unknown storage classes,
 //! Object Lock fields, over 20 KB of fields before the file, expiry, bad signature, unknown and revoked keys, uncovered
-//! fields, a policy that names no bucket, another owner's bucket, a
-//! missing bucket), and two uploads to a
+//! fields, a policy that names no bucket, a key id without its signature,
+//! another owner's bucket, a missing bucket), and two uploads to a
 //! versioned bucket, each a version named in `x-amz-version-id`. The
 //! objects are read back through GetObject and through `/storage`. On
 //! SQLite and Postgres.
@@ -204,6 +204,10 @@ status, _, body = send(post, "x", b"x", extra={"AWSAccessKeyId": "AKIANOSUCHKEY0
 check((status, code(body)) == (403, "InvalidAccessKeyId"), f"unknown key: {status} {body}")
 status, _, body = send(post, "x", b"x", drop=("signature", "AWSAccessKeyId", "policy"))
 check((status, code(body)) == (403, "AccessDenied"), f"anonymous: {status} {body}")
+# A key id without its signature is a malformed signed form, not an anonymous one.
+status, _, body = send(post, "x", b"x", drop=("signature",))
+check((status, code(body)) == (400, "InvalidArgument") and "named &apos;signature&apos;" in body,
+      f"unsigned V2 form: {status} {body}")
 
 # Storage class and SSE-S3 honoured; SSE-KMS, archive classes, Object Lock refused.
 fields = {"x-amz-storage-class": "STANDARD_IA", "x-amz-server-side-encryption": "AES256"}

@@ -133,6 +133,15 @@ fn signature_of(form: &FormFields) -> S3Result<FormSignature<'_>> {
             signature,
         });
     }
+    // A form that names a key (or a V4 credential) but carries no
+    // signature is a malformed signed form, 400 as on S3, not an
+    // anonymous one.
+    if form.get("awsaccesskeyid").is_some() {
+        required(form, "signature")?;
+    }
+    if form.get("x-amz-credential").is_some() {
+        required(form, "x-amz-signature")?;
+    }
     Err(s3_error!(
         AccessDenied,
         "Anonymous uploads are not allowed: sign the form's policy with an API key's access key id and secret (e.g. boto3's generate_presigned_post)"
@@ -475,6 +484,25 @@ mod tests {
             *anonymous.err().expect("anonymous").code(),
             S3ErrorCode::AccessDenied
         );
+        // A key id or credential without its signature: 400 naming the field.
+        for (fields, missing) in [
+            (
+                &[("AWSAccessKeyId", "AK"), ("policy", "p")][..],
+                "'signature'",
+            ),
+            (
+                &[("x-amz-credential", "AK/20300101/us-east-1/s3/aws4_request")][..],
+                "'x-amz-signature'",
+            ),
+        ] {
+            let unsigned = form(fields);
+            let err = signature_of(&unsigned).err().expect("no signature");
+            assert_eq!(*err.code(), S3ErrorCode::InvalidArgument, "{missing}");
+            assert!(
+                err.message().unwrap_or_default().contains(missing),
+                "{missing}: {err:?}"
+            );
+        }
         let bad_credential = form(&[
             ("x-amz-algorithm", "AWS4-HMAC-SHA256"),
             ("x-amz-credential", "AK/20300101"),
