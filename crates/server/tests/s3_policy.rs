@@ -17,7 +17,9 @@
 //! surviving a restart; and the real aws CLI's `s3api put-bucket-policy` /
 //! `get-bucket-policy` / `delete-public-access-block`, `s3 cp` and `s3 ls`
 //! of a public bucket unsigned (`--no-sign-request`) and with another
-//! user's keys, and their refusal without the policy.
+//! user's keys, and their refusal without the policy; a bucket that does
+//! not exist, `NoSuchBucket` to unsigned requests (the CLI's unsigned
+//! `s3 ls`, a raw PUT), while an unsigned CreateBucket stays refused.
 
 mod common;
 
@@ -1231,6 +1233,31 @@ async fn aws_cli(server: &TestServer, key: &miniaws_client::CreatedKey, bucket: 
             "{who}: {stderr}"
         );
     }
+    // A bucket that does not exist: NoSuchBucket, unsigned too, as S3
+    // answers (not the AccessDenied of a bucket that exists).
+    let (ok, out, stderr) = run(args(&[
+        "s3",
+        "ls",
+        "--no-sign-request",
+        "s3://policy-no-such-bucket/",
+    ]))
+    .await;
+    assert!(!ok, "{out}");
+    assert!(stderr.contains("NoSuchBucket"), "{stderr}");
+    let (status, body) = anon(
+        reqwest::Method::PUT,
+        &format!("{}/policy-no-such-bucket/k", server.aws_url()),
+    )
+    .await;
+    assert_eq!(status, 404, "{}", String::from_utf8_lossy(&body));
+    assert!(String::from_utf8_lossy(&body).contains("<Code>NoSuchBucket</Code>"));
+    // Creating a bucket unsigned stays AccessDenied, and creates nothing.
+    let (status, _) = anon(
+        reqwest::Method::PUT,
+        &format!("{}/policy-no-such-bucket", server.aws_url()),
+    )
+    .await;
+    assert_eq!(status, 403, "anonymous CreateBucket");
 }
 
 async fn run(backend: Backend) {

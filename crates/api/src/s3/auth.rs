@@ -20,7 +20,7 @@ use s3s::access::{S3Access, S3AccessContext};
 use s3s::auth::{S3Auth, SecretKey};
 use s3s::dto::CopySource;
 use s3s::path::S3Path;
-use s3s::{S3Result, s3_error};
+use s3s::{S3Error, S3Result, s3_error};
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::sync::Arc;
@@ -218,7 +218,7 @@ impl CallerAccess {
         };
         let op = cx.s3_op().name();
         let Some((bucket, action, key)) = public_read(op, cx.s3_path(), cx.uri().query()) else {
-            return Err(denied());
+            return Err(self.anonymous_refusal(op, cx.s3_path(), denied()).await);
         };
         if matches!(
             action,
@@ -236,7 +236,7 @@ impl CallerAccess {
             .await
             .map_err(super::error::s3_error)?
         else {
-            return Err(denied());
+            return Err(self.anonymous_refusal(op, cx.s3_path(), denied()).await);
         };
         let headers = cx.headers();
         let get = |name: &str| headers.get(name).map(|v| v.to_str().unwrap_or("\u{fffd}"));
@@ -250,6 +250,26 @@ impl CallerAccess {
 }
 
 impl CallerAccess {
+    /// The refusal of an unsigned request no bucket policy opens: 404
+    /// `NoSuchBucket` when the bucket it names does not exist, as S3
+    /// answers anonymous requests (bucket names are global, and S3 tells
+    /// anyone whether one exists), else `denied`. A CreateBucket, or a
+    /// request naming no bucket, is `denied` either way.
+    async fn anonymous_refusal(&self, op: &str, path: &S3Path, denied: S3Error) -> S3Error {
+        let bucket = match path {
+            S3Path::Object { bucket, .. } | S3Path::Bucket { bucket } => bucket,
+            S3Path::Root => return denied,
+        };
+        if op == "CreateBucket" {
+            return denied;
+        }
+        match self.storage.bucket_owner(bucket).await {
+            Ok(None) => s3_error!(NoSuchBucket, "The specified bucket does not exist"),
+            Ok(Some(_)) => denied,
+            Err(e) => super::error::s3_error(e),
+        }
+    }
+
     /// The owner ids a signed request's `x-amz-expected-bucket-owner` and
     /// `x-amz-source-expected-bucket-owner` must name. Only its owner
     /// writes to a bucket, so that is the caller's own id, except on the
