@@ -59,7 +59,15 @@ async fn buckets(s3: &Client, bucket: &str) {
         .await
         .expect_err("twice");
     assert_eq!(code_of(&err), ("BucketAlreadyOwnedByYou".into(), 409));
-    for bad in ["ab", "Upper-Case", "under_score", "192.168.1.1", "-start"] {
+    for bad in [
+        "ab",
+        "Upper-Case",
+        "under_score",
+        "192.168.1.1",
+        "-start",
+        "dash-.dot",
+        "dot.-dash",
+    ] {
         let err = s3.create_bucket().bucket(bad).send().await.expect_err(bad);
         assert_eq!(code_of(&err).1, 400, "bad name {bad}: {err:?}");
         assert_eq!(code_of(&err).0, "InvalidBucketName", "bad name {bad}");

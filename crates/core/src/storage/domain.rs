@@ -27,8 +27,9 @@ pub const MAX_USER_METADATA_BYTES: usize = 2048;
 ///
 /// Rules (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html>):
 /// 3–63 characters; lowercase letters, digits, dots and hyphens; begins and
-/// ends with a letter or digit; no two adjacent dots; not shaped like an IPv4
-/// address; not one of the reserved prefixes or suffixes.
+/// ends with a letter or digit; no two adjacent dots, nor a hyphen next to
+/// a dot; not shaped like an IPv4 address; not one of the reserved
+/// prefixes or suffixes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct BucketName(String);
 
@@ -60,6 +61,11 @@ impl BucketName {
         }
         if name.contains("..") {
             return bad("bucket names must not contain two adjacent dots");
+        }
+        // Each dot-separated label begins and ends with a letter or digit,
+        // as in a DNS name: S3 refuses `a-.b` and `a.-b` too.
+        if name.contains(".-") || name.contains("-.") {
+            return bad("bucket names must not have a hyphen next to a dot");
         }
         if name.parse::<Ipv4Addr>().is_ok() {
             return bad("bucket names must not be formatted as an IP address");
@@ -727,6 +733,9 @@ mod tests {
             ("-abc", Some("begin and end")),
             ("abc.", Some("begin and end")),
             ("a..b", Some("adjacent dots")),
+            ("foo.-bar", Some("hyphen next to a dot")),
+            ("foo-.bar", Some("hyphen next to a dot")),
+            ("foo--bar.b-z", None),
             ("192.168.1.1", Some("IP address")),
             ("xn--abc", Some("xn--")),
             ("abc-s3alias", Some("-s3alias")),
