@@ -27,14 +27,37 @@ pub const MAX_USER_METADATA_BYTES: usize = 2048;
 ///
 /// Rules (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html>):
 /// 3–63 characters; lowercase letters, digits, dots and hyphens; begins and
-/// ends with a letter or digit; no two adjacent dots, nor a hyphen next to
-/// a dot; not shaped like an IPv4 address; not one of the reserved
-/// prefixes or suffixes.
+/// ends with a letter or digit; no two adjacent dots; not shaped like an
+/// IPv4 address; not one of the reserved prefixes or suffixes. A bucket
+/// being created must also have no hyphen next to a dot
+/// ([`BucketName::parse_new`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct BucketName(String);
 
 impl BucketName {
-    /// Validates `name`; the error names the rule it breaks.
+    /// Validates `name` as the name of a bucket to create: the rules of
+    /// [`Self::parse`], and no hyphen next to a dot (`a-.b`, `a.-b`; each
+    /// dot-separated label begins and ends with a letter or digit, as in
+    /// a DNS name), which S3 refuses too. That rule came after buckets
+    /// could be made without it, so it holds for new names only: a bucket
+    /// made before keeps being read, listed and deleted (S3 likewise keeps
+    /// its legacy names reachable).
+    ///
+    /// # Errors
+    /// `InvalidInput` naming the broken rule.
+    pub fn parse_new(name: &str) -> CoreResult<Self> {
+        let parsed = Self::parse(name)?;
+        if name.contains(".-") || name.contains("-.") {
+            return Err(CoreError::invalid(format!(
+                "invalid bucket name {name:?}: bucket names must not have a hyphen next to a dot"
+            )));
+        }
+        Ok(parsed)
+    }
+
+    /// Validates `name` as the name of an existing bucket (see
+    /// [`Self::parse_new`] for one being created); the error names the
+    /// rule it breaks.
     ///
     /// # Errors
     /// `InvalidInput` naming the broken rule.
@@ -61,11 +84,6 @@ impl BucketName {
         }
         if name.contains("..") {
             return bad("bucket names must not contain two adjacent dots");
-        }
-        // Each dot-separated label begins and ends with a letter or digit,
-        // as in a DNS name: S3 refuses `a-.b` and `a.-b` too.
-        if name.contains(".-") || name.contains("-.") {
-            return bad("bucket names must not have a hyphen next to a dot");
         }
         if name.parse::<Ipv4Addr>().is_ok() {
             return bad("bucket names must not be formatted as an IP address");
@@ -741,7 +759,7 @@ mod tests {
             ("abc-s3alias", Some("-s3alias")),
         ];
         for (name, expected) in cases {
-            let got = BucketName::parse(name);
+            let got = BucketName::parse_new(name);
             match expected {
                 None => assert!(got.is_ok(), "{name:?} should be valid: {got:?}"),
                 Some(rule) => {
@@ -749,6 +767,10 @@ mod tests {
                     assert!(msg.contains(rule), "{name:?}: {msg:?} should name {rule:?}");
                 }
             }
+        }
+        // A rule for new names only: a bucket made before it still parses.
+        for legacy in ["foo.-bar", "foo-.bar"] {
+            assert!(BucketName::parse(legacy).is_ok(), "{legacy:?}");
         }
     }
 

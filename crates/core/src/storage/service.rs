@@ -838,7 +838,7 @@ impl StorageService {
                 return Ok((b, false, found.lifecycle, found.versioning));
             }
             let bucket = Bucket {
-                name: name.clone(),
+                name: BucketName::parse_new(name.as_str())?,
                 owner: caller.user_id,
                 created_at: now_utc(),
             };

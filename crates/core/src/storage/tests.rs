@@ -1279,6 +1279,49 @@ async fn a_bad_bucket_name_is_refused_before_the_body_is_read() {
     assert!(f.blobs.blobs.lock().unwrap().is_empty(), "no blob written");
 }
 
+/// A hyphen next to a dot is refused for a bucket being made (by
+/// CreateBucket or by an upload that makes it), while a bucket made
+/// before that rule stays readable, writable and deletable.
+#[tokio::test]
+async fn a_name_rule_for_new_buckets_leaves_older_buckets_reachable() {
+    let f = fixture();
+    for name in ["dash-.dot", "dot.-dash"] {
+        let err = f.svc.create_bucket(f.alice, name).await.unwrap_err();
+        assert!(matches!(err, CoreError::InvalidInput(_)), "{name}: {err:?}");
+        let err = f
+            .svc
+            .put_object(f.alice, put(name, "k", b"data"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, CoreError::InvalidInput(_)), "{name}: {err:?}");
+    }
+    assert!(f.blobs.blobs.lock().unwrap().is_empty(), "no blob kept");
+    // Made before the rule: in the repository as an older server left it.
+    let legacy = Bucket {
+        name: BucketName::parse("old-.name").unwrap(),
+        owner: f.alice.user_id,
+        created_at: crate::clock::now_utc(),
+    };
+    f.repo
+        .create_bucket(&legacy, &Tags::default(), None)
+        .await
+        .unwrap();
+    f.svc
+        .put_object(f.alice, put("old-.name", "k", b"data"))
+        .await
+        .expect("a write into the older bucket");
+    let listed = f.svc.list_buckets(f.alice, &all_buckets()).await.unwrap();
+    assert_eq!(listed.buckets.len(), 1, "{listed:?}");
+    f.svc
+        .delete_object(f.alice, "old-.name", "k")
+        .await
+        .expect("a delete in the older bucket");
+    f.svc
+        .delete_bucket(f.alice, "old-.name")
+        .await
+        .expect("the older bucket deleted");
+}
+
 #[tokio::test]
 async fn an_object_put_without_a_checksum_gets_the_default_crc64nvme() {
     use base64::Engine;
