@@ -1,5 +1,9 @@
 //! SigV4 on the AWS listener: good and bad credentials, anonymous requests,
-//! clock skew, revocation, and the shape of S3 error XML.
+//! clock skew, revocation, and the shape of S3 error XML. SigV2 requests
+//! for a bucket alone as botocore signs them (over `/bucket/`, sent to
+//! `/bucket`) and as others sign them (over the path as sent), through
+//! boto3 and by hand, with bad signatures, unknown and revoked keys (SQLite
+//! and Postgres).
 
 mod common;
 
@@ -154,6 +158,174 @@ async fn s3_auth_sqlite() {
 #[tokio::test]
 async fn s3_auth_postgres() {
     auth_cases(Backend::Postgres).await;
+}
+
+/// Shared by the SigV2 scripts: a boto3 client signing with SigV2
+/// (`signature_version="s3"`), a hand signer, and the answer's code.
+const SIGV2_PRELUDE: &str = r#"
+import os, sys, re, hmac, hashlib, base64, email.utils, http.client, urllib.parse, urllib.request, urllib.error
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+ENDPOINT = os.environ["ENDPOINT"]
+HOSTPORT = urllib.parse.urlparse(ENDPOINT).netloc
+PORT = int(HOSTPORT.rsplit(":", 1)[1])
+AK, SK = os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"]
+B = sys.argv[1]
+
+def check(cond, what):
+    if not cond:
+        sys.exit(f"FAILED: {what}")
+
+def client(ak=AK, sk=SK, sigv2=True):
+    cfg = Config(signature_version="s3", retries={"total_max_attempts": 1}) if sigv2 else None
+    return boto3.client("s3", endpoint_url=ENDPOINT, aws_access_key_id=ak,
+                        aws_secret_access_key=sk, region_name="us-east-1", config=cfg)
+
+def error_of(call, **kw):
+    try:
+        call(**kw)
+    except ClientError as e:
+        return e.response["Error"]["Code"], e.response["ResponseMetadata"]["HTTPStatusCode"]
+    return None
+
+def code(body):
+    m = re.search(r"<Code>(.*?)</Code>", body)
+    return m.group(1) if m else None
+
+def fetch(url):
+    try:
+        with urllib.request.urlopen(url) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+def signed(method, path, resource, ak=AK, sk=SK, host=None):
+    """Sends `method path` with a SigV2 header signed over `resource`."""
+    date = email.utils.formatdate(usegmt=True)
+    sts = f"{method}\n\n\n{date}\n{resource}"
+    sig = base64.b64encode(hmac.new(sk.encode(), sts.encode(), hashlib.sha1).digest()).decode()
+    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+    headers = {"Date": date, "Authorization": f"AWS {ak}:{sig}"}
+    if host:
+        headers["Host"] = host
+    conn.request(method, path, headers=headers)
+    r = conn.getresponse()
+    body = r.read().decode()
+    conn.close()
+    return r.status, body
+"#;
+
+/// boto3's SigV2 bucket calls, its default presigned listing, and hand-signed
+/// requests in both forms.
+const SIGV2_BUCKET: &str = r#"
+v2 = client()
+# Bucket-level writes and reads, botocore signing `/B/` and sending `/B`.
+v2.create_bucket(Bucket=B)
+v2.put_object(Bucket=B, Key="k1", Body=b"one")
+v2.put_object(Bucket=B, Key="gone", Body=b"two")
+listed = v2.list_objects(Bucket=B)
+check([o["Key"] for o in listed.get("Contents", [])] == ["gone", "k1"], f"list_objects: {listed}")
+listed = v2.list_objects_v2(Bucket=B, Prefix="k")
+check(listed["KeyCount"] == 1 and listed["Contents"][0]["Key"] == "k1", f"list_objects_v2: {listed}")
+check(v2.head_bucket(Bucket=B)["ResponseMetadata"]["HTTPStatusCode"] == 200, "head_bucket")
+check(v2.get_bucket_location(Bucket=B).get("LocationConstraint") is None, "get_bucket_location")
+v2.put_bucket_tagging(Bucket=B, Tagging={"TagSet": [{"Key": "team", "Value": "blue"}]})
+check(v2.get_bucket_tagging(Bucket=B)["TagSet"] == [{"Key": "team", "Value": "blue"}], "tags")
+deleted = v2.delete_objects(Bucket=B, Delete={"Objects": [{"Key": "gone"}]})
+check([d["Key"] for d in deleted.get("Deleted", [])] == ["gone"], f"delete_objects: {deleted}")
+check(v2.get_object(Bucket=B, Key="k1")["Body"].read() == b"one", "the object is there")
+# Past the signature to the operation's own answer.
+check(error_of(v2.list_objects, Bucket=B + "-missing") == ("NoSuchBucket", 404), "a missing bucket")
+
+# boto3's default presigned URL for a listing is SigV2, to `/B?…`.
+url = client(sigv2=False).generate_presigned_url("list_objects_v2", Params={"Bucket": B})
+check("Signature=" in url and f"/{B}?" in url, f"a SigV2 URL to the bare bucket: {url}")
+status, body = fetch(url)
+check(status == 200 and "<Key>k1</Key>" in body and "<KeyCount>1</KeyCount>" in body, f"presigned listing: {status} {body}")
+url = client(sigv2=False).generate_presigned_url("head_bucket", Params={"Bucket": B})
+status, _ = fetch(urllib.request.Request(url, method="HEAD"))
+check(status == 200, f"presigned head_bucket: {status}")
+# A presigned URL with a wrong signature, or tampered with.
+bad = client(sk="not-the-secret", sigv2=False).generate_presigned_url("list_objects_v2", Params={"Bucket": B})
+status, body = fetch(bad)
+check((status, code(body)) == (403, "SignatureDoesNotMatch"), f"bad presigned: {status} {body}")
+status, body = fetch(url.replace(f"/{B}?", f"/{B}?acl&", 1))
+check((status, code(body)) == (403, "SignatureDoesNotMatch"), f"tampered presigned: {status} {body}")
+
+# By hand: signed over the path as sent (rclone, hand-written signers),
+# over `/B/` and sent to `/B` (botocore), sent to `/B/` (s3cmd).
+for path, resource in [(f"/{B}", f"/{B}"), (f"/{B}", f"/{B}/"), (f"/{B}/", f"/{B}/")]:
+    status, body = signed("GET", path, resource)
+    check(status == 200 and "<Key>k1</Key>" in body, f"{path} signed over {resource}: {status} {body}")
+status, body = signed("GET", f"/{B}?location", f"/{B}/?location")
+check(status == 200 and "LocationConstraint" in body, f"?location signed over /{B}/: {status} {body}")
+# A wrong signature, in either form; a signature over another bucket.
+for path, resource in [(f"/{B}", f"/{B}"), (f"/{B}", f"/{B}/"), (f"/{B}/", f"/{B}/")]:
+    status, body = signed("GET", path, resource, sk="not-the-secret")
+    check((status, code(body)) == (403, "SignatureDoesNotMatch"), f"bad secret, {path} over {resource}: {status} {body}")
+status, body = signed("GET", f"/{B}", f"/{B}-other/")
+check((status, code(body)) == (403, "SignatureDoesNotMatch"), f"another bucket's signature: {status} {body}")
+status, body = signed("GET", f"/{B}", f"/{B}/k1")
+check((status, code(body)) == (403, "SignatureDoesNotMatch"), f"an object's signature: {status} {body}")
+# An unknown key, in either form.
+for resource in [f"/{B}", f"/{B}/"]:
+    status, body = signed("GET", f"/{B}", resource, ak="AKIAUNKNOWNUNKNOWN00")
+    check((status, code(body)) == (403, "InvalidAccessKeyId"), f"unknown key over {resource}: {status} {body}")
+check(error_of(client(sk="not-the-secret").list_objects, Bucket=B) == ("SignatureDoesNotMatch", 403), "boto3, bad secret")
+check(error_of(client(ak="AKIAUNKNOWNUNKNOWN00").list_objects, Bucket=B) == ("InvalidAccessKeyId", 403), "boto3, unknown key")
+
+# Virtual-hosted: `/` is the bucket and `/k1` an object, as before.
+vhost = f"{B}.localhost:{PORT}"
+status, body = signed("GET", "/", f"/{B}/", host=vhost)
+check(status == 200 and "<Key>k1</Key>" in body, f"virtual-hosted listing: {status} {body}")
+status, body = signed("GET", "/k1", f"/{B}/k1", host=vhost)
+check((status, body) == (200, "one"), f"virtual-hosted object: {status} {body}")
+print("boto3 ok")
+"#;
+
+/// boto3's SigV2 listing with a key that works (`works`) or was revoked.
+const SIGV2_REVOKED: &str = r#"
+outcome = error_of(client().list_objects, Bucket=B)
+if sys.argv[2] == "works":
+    check(outcome is None, f"the key works: {outcome}")
+else:
+    check(outcome == ("InvalidAccessKeyId", 403), f"the revoked key: {outcome}")
+    status, body = signed("GET", f"/{B}", f"/{B}/")
+    check((status, code(body)) == (403, "InvalidAccessKeyId"), f"revoked, by hand: {status} {body}")
+print("boto3 ok")
+"#;
+
+async fn sigv2_bucket_cases(backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    let (alice_client, alice) = server.user("alice").await;
+    let script = |body: &str| format!("{SIGV2_PRELUDE}{body}");
+    common::boto3(&server, &alice, &script(SIGV2_BUCKET), &["sigv2-bucket"]).await;
+    // Revoking a key stops its SigV2 bucket requests at once.
+    let second = alice_client
+        .create_key("second")
+        .await
+        .expect("second key is created");
+    let revoked = script(SIGV2_REVOKED);
+    common::boto3(&server, &second, &revoked, &["sigv2-bucket", "works"]).await;
+    alice_client
+        .revoke_key(second.id, false)
+        .await
+        .expect("the second key is revoked");
+    common::boto3(&server, &second, &revoked, &["sigv2-bucket", "revoked"]).await;
+}
+
+#[tokio::test]
+async fn sigv2_bucket_requests_sqlite() {
+    sigv2_bucket_cases(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn sigv2_bucket_requests_postgres() {
+    sigv2_bucket_cases(Backend::Postgres).await;
 }
 
 #[tokio::test]

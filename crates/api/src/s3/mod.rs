@@ -21,6 +21,9 @@
 //! Request headers that change what S3 does with an object (encryption,
 //! storage class, Object Lock, expected bucket owner) are honoured or
 //! refused by [`request_options`], from the access check.
+//! A SigV2 request for a bucket signed over `/bucket/` but sent to
+//! `/bucket` (botocore's) is handed to s3s with the path it signed
+//! ([`sig_v2`]).
 //! Requests on a website host (`<bucket>.s3-website.localhost`) never
 //! reach s3s: [`website`] serves them as S3's website endpoint does.
 //! Operations not listed in the `impl s3s::S3` below fall through to s3s's
@@ -44,6 +47,7 @@ pub mod post_policy;
 pub mod region;
 pub mod request_options;
 mod restore_object;
+pub mod sig_v2;
 pub mod signed_headers;
 pub mod tagging;
 pub mod versions;
@@ -900,7 +904,7 @@ pub fn aws_router(state: AppState) -> Router {
             let mut response = if post_object::is_form_post(&req) {
                 wire::answer(req, |req| post_object::handle(state.clone(), req)).await
             } else {
-                wire::serve(service, create_bucket_tags::capture(req)).await
+                wire::serve(service, &state.identity, create_bucket_tags::capture(req)).await
             };
             if let Some(cors_request) = cors_request {
                 cors::decorate(&state, cors_request, &mut response).await;

@@ -36,6 +36,7 @@ use axum::extract::Request;
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::Response;
+use miniaws_core::identity::IdentityService;
 use s3s::service::S3Service;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -168,8 +169,9 @@ fn is_get_object_attributes(req: &Request) -> bool {
     req.method() == Method::GET && crate::query::has(req.uri().query(), "attributes")
 }
 
-/// Serves one request through s3s.
-pub async fn serve(service: S3Service, req: Request) -> Response {
+/// Serves one request through s3s (`identity` finds a SigV2 request's
+/// secret for [`super::sig_v2`]).
+pub async fn serve(service: S3Service, identity: &IdentityService, req: Request) -> Response {
     answer(req, |req| async move {
         // A body of undeclared length is counted, for an XML body that runs
         // over s3s's limit (see `xml_limit`).
@@ -190,7 +192,10 @@ pub async fn serve(service: S3Service, req: Request) -> Response {
         // A document's digest is checked in the access check, which reads
         // the body through this slot (see `document_digest`).
         let req = super::document_digest::hold(req);
-        let req = req.map(s3s::Body::http_body_unsync);
+        let mut req = req.map(s3s::Body::http_body_unsync);
+        // Last, over the headers s3s sees; the error's `<Resource>` keeps
+        // the path as sent.
+        super::sig_v2::add_signed_bucket_slash(identity, &mut req).await;
         let (result, routed) = super::auth::with_caller_slot(service.call(req)).await;
         let mut response = result.map_err(|err| {
             // s3s gives up on a request only when it cannot even build an

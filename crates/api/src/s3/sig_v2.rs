@@ -1,0 +1,531 @@
+//! SigV2 requests for a bucket alone, signed over `/bucket/` but sent to
+//! `/bucket`, as botocore sends them.
+//!
+//! botocore's SigV2 signer (`HmacV1Auth`, boto3's default for presigned
+//! URLs to a custom endpoint, and every call of a client configured with
+//! `signature_version="s3"`) signs the canonical resource `/bucket/` (its
+//! `auth_path`) for ListObjects, HeadBucket, GetBucketLocation, the
+//! bucket settings…, and sends the path `/bucket`. S3 accepts both
+//! forms. s3s 0.14 checks a SigV2 signature against the path as sent, so
+//! those requests were `SignatureDoesNotMatch`. Other signers (rclone's,
+//! hand-written ones) sign `/bucket` as sent, and s3cmd sends `/bucket/`;
+//! both already work.
+//!
+//! So, in front of s3s, a SigV2 request (an `Authorization: AWS
+//! <key>:<signature>` header, or a presigned `AWSAccessKeyId` /
+//! `Signature` / `Expires` query) whose path-style path is a bucket
+//! alone without its slash gets the path `/bucket/` — when, and only
+//! when, its signature is the one of that form and not the one of the
+//! path as sent. s3s then checks the signature as always, against the
+//! path it is handed. Nothing is accepted here: the request s3s sees is
+//! one the client could have sent itself with the same signature (s3cmd
+//! does), and s3s routes `/bucket/` and `/bucket` to the same bucket
+//! operation. A mistake in this computation can only leave the path as it
+//! was, and s3s answers the request as before (`SignatureDoesNotMatch`).
+//! Virtual-hosted requests are left alone: their path is `/` for a
+//! bucket, and `/key` names an object.
+//!
+//! The string to sign is hand-written because s3s keeps its own
+//! (`sig_v2::create_string_to_sign`) crate-private: [`string_to_sign`]
+//! mirrors s3s 0.14.1's (`src/sig_v2/methods.rs`) over the request parts
+//! s3s hands it (`src/ops/signature.rs`: `v2_check`), line for line, down
+//! to which repeated header or parameter counts as absent. The secret
+//! comes from [`IdentityService::authenticate_access_key`], as s3s's own
+//! lookup does ([`super::auth::IdentityAuth`]): an unknown or revoked key
+//! gets no rewrite, and s3s answers it `InvalidAccessKeyId`. Neither the
+//! secret nor the string to sign is logged.
+
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use http::HeaderMap;
+use miniaws_core::identity::IdentityService;
+use sha1::Sha1;
+
+/// Where a SigV2 signature travels (s3s's `sig_v2::Mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// `Authorization: AWS <access key id>:<signature>`.
+    HeaderAuth,
+    /// `?AWSAccessKeyId=…&Expires=…&Signature=…`.
+    PresignedUrl,
+}
+
+/// The sub-resources s3s puts in the canonical resource, in its order
+/// (`INCLUDED_QUERY`, sorted).
+const INCLUDED_QUERY: &[&str] = &[
+    "accelerate",
+    "acl",
+    "analytics",
+    "cors",
+    "defaultObjectAcl",
+    "delete",
+    "inventory",
+    "lifecycle",
+    "location",
+    "logging",
+    "metrics",
+    "notification",
+    "object-lock",
+    "partNumber",
+    "policy",
+    "replication",
+    "requestPayment",
+    "response-cache-control",
+    "response-content-disposition",
+    "response-content-encoding",
+    "response-content-language",
+    "response-content-type",
+    "response-expires",
+    "restore",
+    "select",
+    "select-type",
+    "storageClass",
+    "tagging",
+    "torrent",
+    "uploadId",
+    "uploads",
+    "versionId",
+    "versions",
+    "website",
+];
+
+/// The request's headers as s3s orders them (`OrderedHeaders`): values
+/// that are not UTF-8 left out, sorted by (lowercase) name, a name's
+/// values in the order sent.
+struct Headers<'a>(Vec<(&'a str, &'a str)>);
+
+impl<'a> Headers<'a> {
+    fn of(map: &'a HeaderMap) -> Self {
+        let mut pairs: Vec<(&str, &str)> = map
+            .iter()
+            .filter_map(|(name, value)| {
+                Some((name.as_str(), std::str::from_utf8(value.as_bytes()).ok()?))
+            })
+            .collect();
+        pairs.sort_by(|a, b| a.0.cmp(b.0));
+        Self(pairs)
+    }
+
+    fn all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'a str> + 's {
+        self.0
+            .iter()
+            .filter(move |(n, _)| *n == name)
+            .map(|(_, v)| *v)
+    }
+
+    /// The value of a header sent exactly once (s3s's `get_unique`).
+    fn unique(&self, name: &str) -> Option<&'a str> {
+        let mut values = self.all(name);
+        let first = values.next()?;
+        values.next().is_none().then_some(first)
+    }
+}
+
+/// The query as s3s reads it (`OrderedQs`): names and values decoded,
+/// sorted by name.
+struct Query(Vec<(String, String)>);
+
+impl Query {
+    fn of(query: Option<&str>) -> Self {
+        let mut pairs: Vec<(String, String)> = crate::query::pairs(query)
+            .map(|(n, v)| (n.into_owned(), v.into_owned()))
+            .collect();
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        Self(pairs)
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.0.iter().any(|(n, _)| n == name)
+    }
+
+    /// The value of a parameter given exactly once (s3s's `get_unique`).
+    fn unique(&self, name: &str) -> Option<&str> {
+        let mut values = self.0.iter().filter(|(n, _)| n == name);
+        let (_, first) = values.next()?;
+        values.next().is_none().then_some(first.as_str())
+    }
+}
+
+/// A request's SigV2 credentials, read as s3s's `v2_check` reads them:
+/// a query with a `Signature` is a presigned URL (whatever the headers
+/// say), else an `Authorization` header `AWS <key>:<signature>`.
+struct V2Credentials {
+    mode: Mode,
+    access_key: String,
+    signature: String,
+}
+
+impl V2Credentials {
+    /// `None` for a request s3s does not check as SigV2, or refuses
+    /// before its signature (missing fields, no date).
+    fn of(headers: &Headers<'_>, query: &Query) -> Option<Self> {
+        if query.has("Signature") {
+            let access_key = query.unique("AWSAccessKeyId")?;
+            query
+                .unique("Expires")?
+                .parse::<i64>()
+                .ok()
+                .filter(|&t| t >= 0)?;
+            // s3s decodes the (already decoded) value once more.
+            let signature = percent_encoding::percent_decode_str(query.unique("Signature")?)
+                .decode_utf8()
+                .ok()?;
+            return Some(Self {
+                mode: Mode::PresignedUrl,
+                access_key: access_key.to_owned(),
+                signature: signature.into_owned(),
+            });
+        }
+        let (access_key, signature) = headers
+            .unique("authorization")?
+            .strip_prefix("AWS ")?
+            .split_once(':')?;
+        headers
+            .unique("date")
+            .or_else(|| headers.unique("x-amz-date"))?;
+        Some(Self {
+            mode: Mode::HeaderAuth,
+            access_key: access_key.to_owned(),
+            signature: signature.to_owned(),
+        })
+    }
+}
+
+/// SigV2's string to sign, as s3s 0.14.1 builds it for a path-style
+/// request (no virtual-hosted bucket): method, `Content-MD5`,
+/// `Content-Type`, `Date` (empty when `x-amz-date` is sent) or a presigned
+/// URL's `Expires`, the `x-amz-*` headers (values trimmed, a repeated
+/// header's joined with commas), then `path` as sent and the
+/// sub-resources s3s includes.
+fn string_to_sign(
+    mode: Mode,
+    method: &str,
+    path: &str,
+    query: &Query,
+    headers: &Headers<'_>,
+) -> String {
+    let mut out = String::with_capacity(256);
+    out.push_str(method);
+    out.push('\n');
+    out.push_str(headers.unique("content-md5").unwrap_or_default());
+    out.push('\n');
+    out.push_str(headers.unique("content-type").unwrap_or_default());
+    out.push('\n');
+    match mode {
+        Mode::HeaderAuth => {
+            if headers.unique("x-amz-date").is_none() {
+                out.push_str(headers.unique("date").unwrap_or_default());
+            }
+        }
+        Mode::PresignedUrl => out.push_str(query.unique("Expires").unwrap_or_default()),
+    }
+    out.push('\n');
+    let mut last = "";
+    for &(name, _) in &headers.0 {
+        if !name.starts_with("x-amz-") || name == last {
+            continue;
+        }
+        last = name;
+        out.push_str(name);
+        out.push(':');
+        let values: Vec<&str> = headers.all(name).map(str::trim).collect();
+        out.push_str(&values.join(","));
+        out.push('\n');
+    }
+    out.push_str(path);
+    let mut first = true;
+    for name in INCLUDED_QUERY {
+        if let Some(value) = query.unique(name) {
+            out.push(if first { '?' } else { '&' });
+            first = false;
+            out.push_str(name);
+            if !value.is_empty() {
+                out.push('=');
+                out.push_str(value);
+            }
+        }
+    }
+    out
+}
+
+/// Whether `signature` (base64, as sent) is HMAC-SHA1 of `string_to_sign`
+/// under `secret`. Compared in constant time; the strict base64 decoder
+/// takes only the one encoding s3s compares with, so this agrees with
+/// s3s's string comparison.
+fn signs(secret: &str, string_to_sign: &str, signature: &str) -> bool {
+    let Ok(provided) = base64::engine::general_purpose::STANDARD.decode(signature) else {
+        return false;
+    };
+    let Ok(mut mac) = Hmac::<Sha1>::new_from_slice(secret.as_bytes()) else {
+        return false;
+    };
+    mac.update(string_to_sign.as_bytes());
+    mac.verify_slice(&provided).is_ok()
+}
+
+/// The path `/bucket` of a path-style request for a bucket alone, without
+/// its trailing slash; `None` for anything else (an object, the root,
+/// `/bucket/`, a virtual-hosted request — on `<bucket>.localhost`, as
+/// s3s's host parser [`super::host::LocalhostHost`] reads it —, or an
+/// escaped path, which no client sends for a bucket name).
+fn bare_bucket_path<B>(req: &http::Request<B>) -> Option<&str> {
+    let host = req
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()));
+    if host.and_then(super::host::bucket_of_host).is_some() {
+        return None;
+    }
+    let path = req.uri().path();
+    let name = path.strip_prefix('/')?;
+    (!name.is_empty() && !name.contains(['/', '%'])).then_some(path)
+}
+
+/// For a request [`bare_bucket_path`] takes, signed with SigV2: its
+/// credentials, and the string to sign of the path as sent and of the
+/// path with its slash. `None` otherwise.
+fn candidate<B>(req: &http::Request<B>) -> Option<(V2Credentials, String, String)> {
+    let path = bare_bucket_path(req)?;
+    let headers = Headers::of(req.headers());
+    let query = Query::of(req.uri().query());
+    let credentials = V2Credentials::of(&headers, &query)?;
+    let method = req.method().as_str();
+    let as_sent = string_to_sign(credentials.mode, method, path, &query, &headers);
+    let slashed = format!("{path}/");
+    let with_slash = string_to_sign(credentials.mode, method, &slashed, &query, &headers);
+    Some((credentials, as_sent, with_slash))
+}
+
+/// The request's URI with `/` after its path (query and authority kept).
+fn with_slash(uri: &http::Uri) -> Option<http::Uri> {
+    let path_and_query = match uri.query() {
+        Some(query) => format!("{}/?{query}", uri.path()),
+        None => format!("{}/", uri.path()),
+    };
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = Some(path_and_query.parse().ok()?);
+    http::Uri::from_parts(parts).ok()
+}
+
+/// Gives a SigV2 request for a bucket alone the path `/bucket/` when its
+/// signature was made over that form and not over `/bucket` as sent
+/// (see the module's documentation); leaves every other request as it is.
+pub async fn add_signed_bucket_slash<B>(identity: &IdentityService, req: &mut http::Request<B>) {
+    let Some((credentials, as_sent, with_slash_sts)) = candidate(req) else {
+        return;
+    };
+    // Unknown, revoked, unreadable: s3s's own lookup answers it.
+    let Ok((_, secret)) = identity
+        .authenticate_access_key(&credentials.access_key)
+        .await
+    else {
+        return;
+    };
+    if !signs(&secret, &with_slash_sts, &credentials.signature)
+        || signs(&secret, &as_sent, &credentials.signature)
+    {
+        return;
+    }
+    if let Some(uri) = with_slash(req.uri()) {
+        tracing::debug!("SigV2 signature over the bucket's path with a trailing slash");
+        *req.uri_mut() = uri;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    /// The secret of AWS's SigV2 examples (also s3s's tests).
+    const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+
+    fn request(method: &str, uri: &str, headers: &[(&str, &str)]) -> http::Request<()> {
+        let mut req = http::Request::builder().method(method).uri(uri);
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        req.body(()).expect("a request")
+    }
+
+    fn sts(req: &http::Request<()>, mode: Mode) -> String {
+        let headers = Headers::of(req.headers());
+        let query = Query::of(req.uri().query());
+        string_to_sign(
+            mode,
+            req.method().as_str(),
+            req.uri().path(),
+            &query,
+            &headers,
+        )
+    }
+
+    /// What, mode, method, URI, headers, signature.
+    type Example<'a> = (
+        &'a str,
+        Mode,
+        &'a str,
+        &'a str,
+        &'a [(&'a str, &'a str)],
+        &'a str,
+    );
+
+    /// AWS's examples, as s3s's tests check them (the virtual-hosted ones
+    /// with the bucket written into the path, as s3s prepends it).
+    #[test]
+    fn the_string_to_sign_is_s3s_s() {
+        let cases: &[Example] = &[
+            (
+                "list a bucket",
+                Mode::HeaderAuth,
+                "GET",
+                "/awsexamplebucket1/",
+                &[("date", "Tue, 27 Mar 2007 19:42:41 +0000")],
+                "m0WP8eCtspQl5Ahe6L1SozdX9YA=",
+            ),
+            (
+                "a sub-resource",
+                Mode::HeaderAuth,
+                "GET",
+                "/awsexamplebucket1/?acl&list-type=2",
+                &[("date", "Tue, 27 Mar 2007 19:44:46 +0000")],
+                "82ZHiFIjc+WbcwFKGUVEQspPn+0=",
+            ),
+            (
+                "x-amz-date empties the date",
+                Mode::HeaderAuth,
+                "DELETE",
+                "/awsexamplebucket1/photos/puppy.jpg",
+                &[
+                    ("date", "Tue, 27 Mar 2007 21:20:27 +0000"),
+                    ("x-amz-date", "Tue, 27 Mar 2007 21:20:26 +0000"),
+                ],
+                "Ri1hpB1zpS9pGqR7y8kuNFCl4sE=",
+            ),
+            (
+                "x-amz headers sorted, repeated ones joined",
+                Mode::HeaderAuth,
+                "PUT",
+                "/static.example.com/db-backup.dat.gz",
+                &[
+                    ("date", "Tue, 27 Mar 2007 21:06:08 +0000"),
+                    ("x-amz-acl", "public-read"),
+                    ("content-type", "application/x-download"),
+                    ("content-md5", "4gJE4saaMU4BqNR0kLY+lw=="),
+                    ("x-amz-meta-reviewedby", "joe@example.com"),
+                    ("x-amz-meta-reviewedby", "jane@example.com"),
+                    ("x-amz-meta-filechecksum", "0x02661779"),
+                    ("x-amz-meta-checksumalgorithm", "crc32"),
+                    ("content-disposition", "attachment; filename=database.dat"),
+                    ("content-encoding", "gzip"),
+                    ("content-length", "5913339"),
+                ],
+                "jtBQa0Aq+DkULFI8qrpwIjGEx0E=",
+            ),
+            (
+                "presigned: Expires for the date",
+                Mode::PresignedUrl,
+                "GET",
+                "/awsexamplebucket1/photos/puppy.jpg?AWSAccessKeyId=AKIAIOSFODNN7EXAMPLE&Signature=1No4mq5ETf02z8aet9voy6gui6E%3D&Expires=1175139620",
+                &[],
+                "1No4mq5ETf02z8aet9voy6gui6E=",
+            ),
+        ];
+        for (what, mode, method, uri, headers, signature) in cases {
+            let req = request(method, uri, headers);
+            assert!(signs(SECRET, &sts(&req, *mode), signature), "{what}");
+            assert!(
+                !signs("another secret", &sts(&req, *mode), signature),
+                "{what}"
+            );
+        }
+    }
+
+    fn signed_header(secret: &str, string_to_sign: &str) -> String {
+        let mut mac = Hmac::<Sha1>::new_from_slice(secret.as_bytes()).expect("any key");
+        mac.update(string_to_sign.as_bytes());
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    }
+
+    /// Whether [`add_signed_bucket_slash`] would rewrite `req` (given the
+    /// key's secret).
+    fn rewritten(req: &http::Request<()>) -> Option<String> {
+        let (credentials, as_sent, slashed) = candidate(req)?;
+        (signs(SECRET, &slashed, &credentials.signature)
+            && !signs(SECRET, &as_sent, &credentials.signature))
+        .then(|| with_slash(req.uri()).expect("a uri").to_string())
+    }
+
+    const DATE: &str = "Tue, 01 Dec 2026 22:00:00 GMT";
+
+    fn header_signed(method: &str, uri: &str, resource: &str, host: &str) -> http::Request<()> {
+        let signature = signed_header(SECRET, &format!("{method}\n\n\n{DATE}\n{resource}"));
+        request(
+            method,
+            uri,
+            &[
+                ("host", host),
+                ("date", DATE),
+                ("authorization", &format!("AWS AKID:{signature}")),
+            ],
+        )
+    }
+
+    #[test]
+    fn only_a_bucket_signed_with_its_slash_is_rewritten() {
+        let local = "127.0.0.1:4566";
+        // botocore: `/b/` signed, `/b` sent.
+        let req = header_signed("GET", "/b?list-type=2", "/b/", local);
+        assert_eq!(rewritten(&req).as_deref(), Some("/b/?list-type=2"));
+        let req = header_signed("PUT", "/b?tagging", "/b/?tagging", local);
+        assert_eq!(rewritten(&req).as_deref(), Some("/b/?tagging"));
+        // Signed as sent, or sent with the slash: s3s takes them as they are.
+        let req = header_signed("GET", "/b?list-type=2", "/b", local);
+        assert_eq!(rewritten(&req), None);
+        let req = header_signed("GET", "/b/", "/b/", local);
+        assert_eq!(rewritten(&req), None);
+        // Another secret, another resource, an object, the root.
+        let mut req = header_signed("GET", "/b", "/b/", local);
+        let other = signed_header("not the secret", &format!("GET\n\n\n{DATE}\n/b/"));
+        req.headers_mut().insert(
+            "authorization",
+            HeaderValue::from_str(&format!("AWS AKID:{other}")).expect("ascii"),
+        );
+        assert_eq!(rewritten(&req), None);
+        assert_eq!(rewritten(&header_signed("GET", "/b", "/c/", local)), None);
+        assert_eq!(
+            rewritten(&header_signed("GET", "/b/k", "/b/k/", local)),
+            None
+        );
+        assert_eq!(rewritten(&header_signed("GET", "/", "//", local)), None);
+        // Virtual-hosted: `/k` is an object.
+        let req = header_signed("GET", "/k", "/k/", "b.localhost:4566");
+        assert_eq!(rewritten(&req), None);
+        // Without a date s3s refuses the request before its signature.
+        let mut req = header_signed("GET", "/b", "/b/", local);
+        req.headers_mut().remove("date");
+        assert_eq!(rewritten(&req), None);
+    }
+
+    #[test]
+    fn a_presigned_url_signed_with_the_slash_is_rewritten() {
+        let signature = signed_header(SECRET, "GET\n\n\n1800000000\n/b/");
+        let escaped: String =
+            form_urlencoded::byte_serialize(signature.as_bytes()).collect::<String>();
+        let uri =
+            format!("/b?list-type=2&AWSAccessKeyId=AKID&Signature={escaped}&Expires=1800000000");
+        let req = request("GET", &uri, &[("host", "127.0.0.1:4566")]);
+        assert_eq!(
+            rewritten(&req),
+            Some(uri.replacen("/b?", "/b/?", 1)),
+            "{uri}"
+        );
+        // Another Expires than the one signed.
+        let req = request("GET", &uri.replace("1800000000", "1800000001"), &[]);
+        assert_eq!(rewritten(&req), None);
+        // Named twice, a field counts as absent for s3s.
+        let req = request("GET", &format!("{uri}&Expires=1800000000"), &[]);
+        assert_eq!(rewritten(&req), None);
+    }
+}
