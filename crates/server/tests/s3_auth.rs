@@ -103,6 +103,12 @@ async fn auth_cases(backend: Backend) {
     );
 
     // Anonymous → AccessDenied, as S3 XML with resource and request id.
+    s3_client(&server, &alice)
+        .create_bucket()
+        .bucket("some-bucket")
+        .send()
+        .await
+        .expect("a bucket for the anonymous read");
     let http = reqwest::Client::new();
     let res = http
         .get(format!("{endpoint}/some-bucket/some/key"))
@@ -201,13 +207,19 @@ def fetch(url):
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode()
 
-def signed(method, path, resource, ak=AK, sk=SK, host=None):
-    """Sends `method path` with a SigV2 header signed over `resource`."""
-    date = email.utils.formatdate(usegmt=True)
-    sts = f"{method}\n\n\n{date}\n{resource}"
+def signed(method, path, resource, ak=AK, sk=SK, host=None, date=None, amz_date=None):
+    """Sends `method path` with a SigV2 header signed over `resource`, its
+    time the `Date` (now unless given) or, when given, `x-amz-date`."""
+    date = date or email.utils.formatdate(usegmt=True)
+    if amz_date:
+        sts = f"{method}\n\n\n\nx-amz-date:{amz_date}\n{resource}"
+    else:
+        sts = f"{method}\n\n\n{date}\n{resource}"
     sig = base64.b64encode(hmac.new(sk.encode(), sts.encode(), hashlib.sha1).digest()).decode()
     conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
     headers = {"Date": date, "Authorization": f"AWS {ak}:{sig}"}
+    if amz_date:
+        headers["x-amz-date"] = amz_date
     if host:
         headers["Host"] = host
     conn.request(method, path, headers=headers)
@@ -275,6 +287,24 @@ for resource in [f"/{B}", f"/{B}/"]:
     check((status, code(body)) == (403, "InvalidAccessKeyId"), f"unknown key over {resource}: {status} {body}")
 check(error_of(client(sk="not-the-secret").list_objects, Bucket=B) == ("SignatureDoesNotMatch", 403), "boto3, bad secret")
 check(error_of(client(ak="AKIAUNKNOWNUNKNOWN00").list_objects, Bucket=B) == ("InvalidAccessKeyId", 403), "boto3, unknown key")
+
+# The signed time is checked against the server's clock, 15 minutes either
+# way, as S3 does: a captured request cannot be replayed later.
+import time as _time
+def at(offset):
+    return email.utils.formatdate(_time.time() + offset, usegmt=True)
+for offset in (-20 * 60, 20 * 60):
+    status, body = signed("GET", f"/{B}/k1", f"/{B}/k1", date=at(offset))
+    check((status, code(body)) == (403, "RequestTimeTooSkewed"), f"Date {offset} s off: {status} {body}")
+    status, body = signed("GET", f"/{B}/k1", f"/{B}/k1", amz_date=at(offset))
+    check((status, code(body)) == (403, "RequestTimeTooSkewed"), f"x-amz-date {offset} s off: {status} {body}")
+status, body = signed("GET", f"/{B}/k1", f"/{B}/k1", date=at(-10 * 60))
+check((status, body) == (200, "one"), f"Date 10 minutes old: {status} {body}")
+# x-amz-date is the time signed: an old Date beside it does not matter.
+status, body = signed("GET", f"/{B}/k1", f"/{B}/k1", date=at(-3600), amz_date=at(0))
+check((status, body) == (200, "one"), f"x-amz-date now, Date old: {status} {body}")
+status, body = signed("GET", f"/{B}/k1", f"/{B}/k1", date="yesterday")
+check((status, code(body)) == (403, "AccessDenied"), f"a Date that is no date: {status} {body}")
 
 # Virtual-hosted: `/` is the bucket and `/k1` an object, as before.
 vhost = f"{B}.localhost:{PORT}"

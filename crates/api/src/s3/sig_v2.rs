@@ -39,7 +39,10 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use http::HeaderMap;
 use miniaws_core::identity::IdentityService;
+use s3s::{S3Result, s3_error};
 use sha1::Sha1;
+use time::OffsetDateTime;
+use time::macros::format_description;
 
 /// Where a SigV2 signature travels (s3s's `sig_v2::Mode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -308,6 +311,65 @@ fn with_slash(uri: &http::Uri) -> Option<http::Uri> {
     http::Uri::from_parts(parts).ok()
 }
 
+/// Refuses a SigV2 request signed in its `Authorization` header whose
+/// time is more than [`super::MAX_CLOCK_SKEW_SECS`] from `now`
+/// (`RequestTimeTooSkewed`, 403), or whose time cannot be read
+/// (`AccessDenied`), as S3 does. The time signed is `x-amz-date` when sent
+/// (the string to sign then has an empty `Date`), else `Date`. s3s 0.14
+/// checks only that one of the two is there, so without this a captured
+/// request could be replayed for ever; SigV4 and presigned SigV2 URLs
+/// (their `Expires`) have their time checked by s3s. Other requests pass.
+///
+/// # Errors
+/// `RequestTimeTooSkewed`, `AccessDenied`.
+pub fn check_header_time<B>(req: &http::Request<B>, now: OffsetDateTime) -> S3Result<()> {
+    let headers = Headers::of(req.headers());
+    let query = Query::of(req.uri().query());
+    match V2Credentials::of(&headers, &query) {
+        Some(V2Credentials {
+            mode: Mode::HeaderAuth,
+            ..
+        }) => {}
+        _ => return Ok(()),
+    }
+    let sent = headers
+        .unique("x-amz-date")
+        .or_else(|| headers.unique("date"))
+        .and_then(request_time);
+    let Some(sent) = sent else {
+        return Err(s3_error!(
+            AccessDenied,
+            "AWS authentication requires a valid Date or x-amz-date header"
+        ));
+    };
+    if (now - sent).abs() > time::Duration::seconds(i64::from(super::MAX_CLOCK_SKEW_SECS)) {
+        return Err(s3_error!(
+            RequestTimeTooSkewed,
+            "The difference between the request time and the server's time is too large: the request was signed at {sent}, more than 15 minutes from the server's clock"
+        ));
+    }
+    Ok(())
+}
+
+/// A SigV2 request's time: an HTTP date (`Tue, 01 Dec 2026 23:00:00 GMT`,
+/// what botocore and the Go SDK send), an RFC 2822 one with a numeric zone
+/// (`Tue, 01 Dec 2026 23:00:00 +0000`, s3cmd's `x-amz-date`), or the ISO
+/// 8601 basic form SigV4 uses (`20261201T230000Z`), which some clients put
+/// in `x-amz-date` whatever they sign with.
+fn request_time(value: &str) -> Option<OffsetDateTime> {
+    if let Ok(t) = httpdate::parse_http_date(value) {
+        let secs = t.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+        return OffsetDateTime::from_unix_timestamp(i64::try_from(secs).ok()?).ok();
+    }
+    if let Ok(t) = OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822) {
+        return Some(t);
+    }
+    let basic = format_description!("[year][month][day]T[hour][minute][second]Z");
+    time::PrimitiveDateTime::parse(value, basic)
+        .ok()
+        .map(time::PrimitiveDateTime::assume_utc)
+}
+
 /// Gives a SigV2 request for a bucket alone the path `/bucket/` when its
 /// signature was made over that form and not over `/bucket` as sent
 /// (see the module's documentation); leaves every other request as it is.
@@ -337,6 +399,106 @@ pub async fn add_signed_bucket_slash<B>(identity: &IdentityService, req: &mut ht
 mod tests {
     use super::*;
     use http::HeaderValue;
+
+    /// Only a SigV2 header-signed request has its time checked here, the
+    /// one it signed (`x-amz-date`, else `Date`), 15 minutes either way.
+    #[test]
+    fn header_signed_requests_have_their_time_checked() {
+        let now = time::macros::datetime!(2026-12-01 12:00 UTC);
+        let v2 = ("authorization", "AWS AKID:c2ln");
+        let cases: &[(&str, &[(&str, &str)], Option<&str>)] = &[
+            (
+                "now",
+                &[v2, ("date", "Tue, 01 Dec 2026 12:00:00 GMT")],
+                None,
+            ),
+            (
+                "14 min old",
+                &[v2, ("date", "Tue, 01 Dec 2026 11:46:00 GMT")],
+                None,
+            ),
+            (
+                "16 min old",
+                &[v2, ("date", "Tue, 01 Dec 2026 11:44:00 GMT")],
+                Some("RequestTimeTooSkewed"),
+            ),
+            (
+                "16 min ahead",
+                &[v2, ("date", "Tue, 01 Dec 2026 12:16:00 GMT")],
+                Some("RequestTimeTooSkewed"),
+            ),
+            (
+                "x-amz-date wins over an old Date",
+                &[
+                    v2,
+                    ("date", "Tue, 01 Dec 2026 08:00:00 GMT"),
+                    ("x-amz-date", "Tue, 01 Dec 2026 12:01:00 GMT"),
+                ],
+                None,
+            ),
+            (
+                "an old x-amz-date",
+                &[
+                    v2,
+                    ("date", "Tue, 01 Dec 2026 12:00:00 GMT"),
+                    ("x-amz-date", "20261201T100000Z"),
+                ],
+                Some("RequestTimeTooSkewed"),
+            ),
+            (
+                "ISO 8601 basic",
+                &[v2, ("x-amz-date", "20261201T120500Z")],
+                None,
+            ),
+            (
+                "s3cmd's numeric zone",
+                &[v2, ("x-amz-date", "Tue, 01 Dec 2026 12:03:00 +0000")],
+                None,
+            ),
+            (
+                "an old numeric zone",
+                &[v2, ("x-amz-date", "Tue, 01 Dec 2026 13:00:00 -0200")],
+                Some("RequestTimeTooSkewed"),
+            ),
+            (
+                "no date at all",
+                &[v2, ("date", "yesterday")],
+                Some("AccessDenied"),
+            ),
+            // Not ours to check: s3s checks SigV4's time, and a request
+            // without a V2 signature is not signed with SigV2.
+            (
+                "SigV4",
+                &[
+                    (
+                        "authorization",
+                        "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00",
+                    ),
+                    ("x-amz-date", "20260101T000000Z"),
+                ],
+                None,
+            ),
+            (
+                "anonymous",
+                &[("date", "Tue, 01 Dec 2020 12:00:00 GMT")],
+                None,
+            ),
+        ];
+        for (what, headers, expected) in cases {
+            let req = request("GET", "/b/k", headers);
+            let got = check_header_time(&req, now)
+                .err()
+                .map(|e| e.code().as_str().to_owned());
+            assert_eq!(got.as_deref(), *expected, "{what}");
+        }
+        // A presigned URL's time is its Expires, which s3s checks.
+        let presigned = request(
+            "GET",
+            "/b/k?AWSAccessKeyId=AKID&Expires=1&Signature=c2ln",
+            &[("date", "Tue, 01 Dec 2020 12:00:00 GMT")],
+        );
+        assert!(check_header_time(&presigned, now).is_ok());
+    }
 
     /// The secret of AWS's SigV2 examples (also s3s's tests).
     const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";

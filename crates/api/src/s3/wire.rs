@@ -195,6 +195,7 @@ pub async fn serve(service: S3Service, identity: &IdentityService, req: Request)
         let mut req = req.map(s3s::Body::http_body_unsync);
         // Last, over the headers s3s sees; the error's `<Resource>` keeps
         // the path as sent.
+        super::sig_v2::check_header_time(&req, miniaws_core::clock::now_utc())?;
         super::sig_v2::add_signed_bucket_slash(identity, &mut req).await;
         let (result, routed) = super::auth::with_caller_slot(service.call(req)).await;
         let mut response = result.map_err(|err| {
