@@ -7,7 +7,8 @@
 //! PutObject's needing a body checksum; a copy never taking its source's
 //! lock), by the bucket's default, and by Put/GetObjectRetention and
 //! Put/GetObjectLegalHold (COMPLIANCE never shortened nor turned into
-//! GOVERNANCE, GOVERNANCE only with the bypass; 405 on a delete marker
+//! GOVERNANCE, GOVERNANCE shortened or made COMPLIANCE only with the
+//! bypass; 405 on a delete marker
 //! named by version id, 404 `NoSuchKey` without one; 403 when the bucket
 //! policy denies the owner `s3:PutObjectRetention` /
 //! `s3:PutObjectLegalHold`, for those calls and for the writes whose lock
@@ -515,6 +516,27 @@ async fn retention_and_holds(
     )
     .await
     .expect("extended");
+    // Made COMPLIANCE: a change of GOVERNANCE's settings, so only with the
+    // bypass (S3's answer; the Ceph suite's
+    // test_object_lock_changing_mode_from_governance_without_bypass).
+    let stricter = retention(ObjectLockRetentionMode::Compliance, in_secs(7200));
+    assert_eq!(
+        code(put_retention("gov", stricter, false).await),
+        denied(),
+        "made COMPLIANCE without the bypass"
+    );
+    let kept = s3
+        .get_object_retention()
+        .bucket(b)
+        .key("gov")
+        .send()
+        .await
+        .expect("GetObjectRetention");
+    assert_eq!(
+        kept.retention().and_then(|r| r.mode()),
+        Some(&ObjectLockRetentionMode::Governance),
+        "the refused change left GOVERNANCE"
+    );
     put_retention("gov", ObjectLockRetention::builder().build(), true)
         .await
         .expect("removed with the bypass");

@@ -184,8 +184,11 @@ impl ObjectLock {
     /// The lock after `change` at `now`, by S3's rules: a COMPLIANCE
     /// retention that has not expired can be neither shortened, removed,
     /// nor turned into GOVERNANCE, by anyone; a GOVERNANCE one only with
-    /// the bypass; a retention can always be extended (or set where there
-    /// is none or it expired). A legal hold is independent of retention.
+    /// the bypass, which turning it into COMPLIANCE needs too (S3: in
+    /// governance mode users cannot "alter its lock settings unless they
+    /// have special permissions"); a retention can always be extended in
+    /// its mode (or set where there is none or it expired). A legal hold
+    /// is independent of retention.
     ///
     /// # Errors
     /// `Forbidden` (S3's `AccessDenied`) for a change the rules refuse.
@@ -201,15 +204,12 @@ impl ObjectLock {
                 };
                 let weakens = match retention {
                     None => true,
-                    Some(new) => {
-                        new.retain_until < old.retain_until
-                            || (old.mode == LockMode::Compliance && new.mode != old.mode)
-                    }
+                    Some(new) => new.retain_until < old.retain_until || new.mode != old.mode,
                 };
                 if weakens && (old.mode == LockMode::Compliance || !bypass) {
                     return Err(CoreError::Forbidden(match old.mode {
                         LockMode::Compliance => "Access Denied because object protected by object lock: a COMPLIANCE retention can only be extended".into(),
-                        LockMode::Governance => "Access Denied because object protected by object lock: shortening or removing a GOVERNANCE retention needs x-amz-bypass-governance-retention: true and s3:BypassGovernanceRetention".into(),
+                        LockMode::Governance => "Access Denied because object protected by object lock: shortening, removing or changing the mode of a GOVERNANCE retention needs x-amz-bypass-governance-retention: true and s3:BypassGovernanceRetention".into(),
                     }));
                 }
                 Ok(Self { retention, ..*self })
@@ -437,6 +437,13 @@ mod tests {
                 ret(G, 10),
                 ret(C, 20),
                 false,
+                false,
+            ),
+            (
+                "GOVERNANCE to COMPLIANCE, bypass",
+                ret(G, 10),
+                ret(C, 10),
+                true,
                 true,
             ),
             ("shorten GOVERNANCE", ret(G, 10), ret(G, 5), false, false),
