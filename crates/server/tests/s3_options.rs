@@ -4,7 +4,8 @@
 //! the real server on SQLite and Postgres:
 //!
 //! - every refusal (SSE-KMS, SSE-C on writes, copies, parts and reads,
-//!   an unknown SSE value, archive and unknown storage classes, Object
+//!   SSE-C beside SSE-S3 or missing its key or algorithm, an unknown SSE
+//!   value, archive and unknown storage classes, Object
 //!   Lock headers on a bucket without it) with its code and status, and
 //!   nothing stored afterwards;
 //! - SSE-S3 accepted and answered as S3 does (`AES256` on every object);
@@ -165,6 +166,40 @@ async fn refusals(s3: &Client) {
             .body(body()),
         "NotImplemented",
         501
+    );
+    // SSE-C headers no request could use: S3's 400 before the 501.
+    refused!(
+        "PutObject SSE-C beside SSE-S3",
+        s3.put_object()
+            .bucket(BUCKET)
+            .key("ssec")
+            .server_side_encryption(ServerSideEncryption::Aes256)
+            .sse_customer_algorithm("AES256")
+            .sse_customer_key(&key)
+            .sse_customer_key_md5(&key_md5)
+            .body(body()),
+        "InvalidArgument",
+        400
+    );
+    refused!(
+        "PutObject SSE-C key without its algorithm",
+        s3.put_object()
+            .bucket(BUCKET)
+            .key("ssec")
+            .sse_customer_key(&key)
+            .sse_customer_key_md5(&key_md5)
+            .body(body()),
+        "InvalidArgument",
+        400
+    );
+    refused!(
+        "CreateMultipartUpload SSE-C algorithm without its key",
+        s3.create_multipart_upload()
+            .bucket(BUCKET)
+            .key("ssec")
+            .sse_customer_algorithm("AES256"),
+        "InvalidArgument",
+        400
     );
     for class in [StorageClass::Glacier, StorageClass::DeepArchive] {
         refused!(

@@ -15,7 +15,10 @@
 //!   a KMS key id / context with them) and **SSE-C** (the
 //!   `x-amz-server-side-encryption-customer-*` and
 //!   `x-amz-copy-source-server-side-encryption-customer-*` headers, on
-//!   writes and reads) are `NotImplemented`; any other value, and
+//!   writes and reads) are `NotImplemented`, after S3's 400
+//!   `InvalidArgument` for SSE-C headers no request could use (beside
+//!   `x-amz-server-side-encryption`, a key without its algorithm or the
+//!   reverse: [`check_sse_c_shape`]); any other value, and
 //!   `x-amz-server-side-encryption` on a GetObject or HeadObject, are
 //!   `InvalidArgument`, as S3 answers.
 //! - **Storage class**: the classes whose objects are readable at once are
@@ -217,6 +220,7 @@ pub fn check_owners<'a>(
             ));
         }
     }
+    check_sse_c_shape(&get)?;
     if SSE_C_HEADERS.iter().any(|n| get(n).is_some()) {
         return Err(s3_error!(
             NotImplemented,
@@ -355,6 +359,38 @@ pub async fn object_lock_check<'a>(
         )),
         _ => Ok(()),
     }
+}
+
+/// S3's 400s for SSE-C headers no request could use, answered before the
+/// `NotImplemented` of SSE-C itself, as S3 answers them: with
+/// `x-amz-server-side-encryption` beside them (the two choose different
+/// keys), or a key without its algorithm or an algorithm without its key.
+/// A client sending these has a bug AWS would report; a 501 would hide it.
+fn check_sse_c_shape<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> S3Result<()> {
+    // The object's own key, then a copy's source's (whose SSE-C may sit
+    // beside an SSE-S3 for the copy: they name different objects' keys).
+    for (names, own) in [(&SSE_C_HEADERS[..3], true), (&SSE_C_HEADERS[3..], false)] {
+        let (algorithm, key, md5) = (get(names[0]), get(names[1]), get(names[2]));
+        if algorithm.is_none() && key.is_none() && md5.is_none() {
+            continue;
+        }
+        if own && algorithm.is_some() && key.is_some() && get(SSE).is_some() {
+            return Err(invalid_sse(
+                "Server Side Encryption with Customer provided key is incompatible with the encryption method specified",
+            ));
+        }
+        if algorithm.is_none() {
+            return Err(invalid_sse(
+                "Requests specifying Server Side Encryption with Customer provided keys must provide a valid encryption algorithm.",
+            ));
+        }
+        if key.is_none() {
+            return Err(invalid_sse(
+                "Requests specifying Server Side Encryption with Customer provided keys must provide an appropriate secret key.",
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn check_sse<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> S3Result<()> {
@@ -611,19 +647,47 @@ mod tests {
             (
                 "SSE-C on a read",
                 "GetObject",
-                &[(SSE_C_HEADERS[0], "AES256")],
+                &[(SSE_C_HEADERS[0], "AES256"), (SSE_C_HEADERS[1], "k")],
                 Some(C::NotImplemented),
+            ),
+            (
+                "SSE-C beside SSE-S3",
+                "PutObject",
+                &[
+                    (SSE, "AES256"),
+                    (SSE_C_HEADERS[0], "AES256"),
+                    (SSE_C_HEADERS[1], "k"),
+                ],
+                Some(C::InvalidArgument),
+            ),
+            (
+                "SSE-C key without its algorithm",
+                "PutObject",
+                &[(SSE_C_HEADERS[1], "k"), (SSE_C_HEADERS[2], "m")],
+                Some(C::InvalidArgument),
+            ),
+            (
+                "SSE-C algorithm without its key",
+                "CreateMultipartUpload",
+                &[(SSE_C_HEADERS[0], "AES256")],
+                Some(C::InvalidArgument),
+            ),
+            (
+                "SSE-C source key without its algorithm",
+                "CopyObject",
+                &[(SSE_C_HEADERS[4], "k")],
+                Some(C::InvalidArgument),
             ),
             (
                 "SSE-C of a source",
                 "UploadPartCopy",
-                &[(SSE_C_HEADERS[4], "k")],
+                &[(SSE_C_HEADERS[3], "AES256"), (SSE_C_HEADERS[4], "k")],
                 Some(C::NotImplemented),
             ),
             (
                 "SSE-C on a part",
                 "UploadPart",
-                &[(SSE_C_HEADERS[1], "k")],
+                &[(SSE_C_HEADERS[0], "AES256"), (SSE_C_HEADERS[1], "k")],
                 Some(C::NotImplemented),
             ),
             (
