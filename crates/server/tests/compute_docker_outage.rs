@@ -10,8 +10,10 @@
 
 mod compute_support;
 
-use compute_support::{ContainerGuard, SLEEP, api_err, containers_of, docker, launch, wait_for};
-use miniaws_testkit::{Backend, TestServer, require_docker};
+use compute_support::{
+    ContainerGuard, Ec2Cli, SLEEP, api_err, containers_of, docker, launch, wait_for,
+};
+use miniaws_testkit::{AwsClients, Backend, TestServer, require_docker};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -640,6 +642,29 @@ async fn starts_cut_by_a_crash_are_resumed_after_the_restart() {
         reason.contains("the start was cut short") && reason.contains("failed"),
         "{reason}"
     );
+    // Through EC2, the refused start is the platform's failure, not the
+    // instance's own shutdown (which the quick command's exit is).
+    if let Some(cli) = miniaws_testkit::require_tool("MINIAWS_TEST_AWS_CLI") {
+        let aws = AwsClients::new(&server, &key);
+        for (inst, want) in [
+            (&ported, "stopped\tServer.InternalError"),
+            (&quick, "stopped\tClient.InstanceInitiatedShutdown"),
+        ] {
+            let got = aws
+                .ec2_text(
+                    &cli,
+                    &[
+                        "describe-instances",
+                        "--instance-ids",
+                        &inst.ec2_instance_id,
+                        "--query",
+                        "Reservations[0].Instances[0].[State.Name,StateReason.Code]",
+                    ],
+                )
+                .await;
+            assert_eq!(got, want, "{}", inst.name);
+        }
+    }
     drop(squatter);
     assert_eq!(
         alice.start_instance(ported.id).await.expect("start").state,

@@ -2,7 +2,7 @@
 //! an instance (state codes, tags, the `item` XML) and the state-change
 //! answers.
 
-use miniaws_core::compute::{Ec2InstanceId, Instance, InstanceState};
+use miniaws_core::compute::{Ec2InstanceId, Instance, InstanceState, StopCause};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -111,27 +111,25 @@ pub fn write_instance(w: &mut XmlWriter, inst: &Instance, region: &str) {
     });
 }
 
-/// EC2's `stateReason` where we know one.
+/// EC2's `stateReason` where we know one: its code says whose doing the
+/// stop was ([`Instance::stop_cause`]): the user's, the instance's own
+/// (its command ended), or the platform's (`Server.InternalError`, as EC2
+/// reports an instance an internal error shut down, with our reason).
 fn state_reason(inst: &Instance) -> Option<(&'static str, String)> {
     let reason = inst.state_reason.clone();
-    match inst.state {
-        InstanceState::Error => Some((
-            "Server.InternalError",
-            reason.unwrap_or_else(|| "the container failed".into()),
-        )),
-        InstanceState::Stopped if reason.as_deref() == Some("stopped by request") => Some((
+    match inst.stop_cause()? {
+        StopCause::User => Some((
             "Client.UserInitiatedShutdown",
             "Client.UserInitiatedShutdown: User initiated shutdown".into(),
         )),
-        InstanceState::Stopped => Some((
+        StopCause::Workload => Some((
             "Client.InstanceInitiatedShutdown",
             reason.unwrap_or_else(|| "the container exited".into()),
         )),
-        InstanceState::Terminated => Some((
-            "Client.UserInitiatedShutdown",
-            "Client.UserInitiatedShutdown: User initiated shutdown".into(),
+        StopCause::Platform => Some((
+            "Server.InternalError",
+            reason.unwrap_or_else(|| "the container failed".into()),
         )),
-        _ => None,
     }
 }
 
@@ -350,6 +348,79 @@ pub(crate) mod tests {
         assert!(!xml.contains("stateReason"), "{xml}");
         let cmd = tags(&sample())[2].1.clone();
         assert_eq!(split_command(&cmd).unwrap(), sample().command.unwrap());
+    }
+
+    /// The state reason's code says whose doing the stop was; a resumed
+    /// start Docker refused is the platform's, not the instance's.
+    #[test]
+    fn state_reasons_name_whose_doing_a_stop_was() {
+        let reason = |state: InstanceState, why: Option<&str>| {
+            let mut inst = sample();
+            inst.state = state;
+            inst.state_reason = why.map(str::to_owned);
+            let mut w = XmlWriter::response("DescribeInstances", "r");
+            write_instance(&mut w, &inst, "us-east-1");
+            let xml = w.finish("DescribeInstances");
+            state_reason(&inst).map(|(code, message)| {
+                assert!(
+                    xml.contains(&format!("<stateReason><code>{code}</code>")),
+                    "{xml}"
+                );
+                (code, message)
+            })
+        };
+        let resumed = format!(
+            "{}: Docker refused: host port 8080 is already in use; start it again",
+            miniaws_core::compute::RESUMED_START_FAILED
+        );
+        let cases: [(&str, InstanceState, Option<&str>, Option<&str>); 7] = [
+            ("running", InstanceState::Running, None, None),
+            (
+                "stopped by its user",
+                InstanceState::Stopped,
+                Some(miniaws_core::compute::STOPPED_BY_REQUEST),
+                Some("Client.UserInitiatedShutdown"),
+            ),
+            (
+                "its command exited",
+                InstanceState::Stopped,
+                Some("the container exited with code 3"),
+                Some("Client.InstanceInitiatedShutdown"),
+            ),
+            (
+                "a resumed start refused",
+                InstanceState::Stopped,
+                Some(resumed.as_str()),
+                Some("Server.InternalError"),
+            ),
+            (
+                "a launch that could not be finished",
+                InstanceState::Error,
+                Some(
+                    "the launch was interrupted by a restart of the server and could not be finished: x",
+                ),
+                Some("Server.InternalError"),
+            ),
+            (
+                "a vanished container",
+                InstanceState::Error,
+                Some("container disappeared"),
+                Some("Server.InternalError"),
+            ),
+            (
+                "terminated",
+                InstanceState::Terminated,
+                None,
+                Some("Client.UserInitiatedShutdown"),
+            ),
+        ];
+        for (what, state, why, code) in cases {
+            let got = reason(state, why);
+            assert_eq!(got.as_ref().map(|(c, _)| *c), code, "{what}");
+            if code == Some("Server.InternalError") {
+                assert_eq!(got.map(|(_, m)| m).as_deref(), why, "{what}: our reason");
+            }
+        }
     }
 
     #[test]

@@ -959,7 +959,51 @@ impl ClientToken {
 pub const PAUSED_REASON: &str = "the container is paused outside Mini AWS (docker pause): its \
                                  processes are frozen until `docker unpause`";
 
+/// The reason of an instance its user stopped (a stop, or one a crash cut
+/// short that the resync finished).
+pub const STOPPED_BY_REQUEST: &str = "stopped by request";
+
+/// How the reason of a `STOPPED` instance begins when a start that a crash
+/// cut short failed when the resync resumed it (Docker refused it): a
+/// failure of the platform, not of the user or the workload.
+pub const RESUMED_START_FAILED: &str =
+    "the start was cut short by a restart of the server and failed when resumed";
+
+/// What brought an instance to a stop (or its end), as EC2's state reason
+/// code tells it (`Client.UserInitiatedShutdown`,
+/// `Client.InstanceInitiatedShutdown`, `Server.InternalError`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopCause {
+    /// Its user asked: a stop or a terminate.
+    User,
+    /// Its own workload: the container's command ended.
+    Workload,
+    /// A failure that is none of the user's doing: the container failed or
+    /// vanished (`ERROR`), or a resumed start was refused.
+    Platform,
+}
+
 impl Instance {
+    /// What brought it to a stop; `None` unless it is `STOPPED`, `ERROR`
+    /// or `TERMINATED`.
+    pub fn stop_cause(&self) -> Option<StopCause> {
+        match self.state {
+            InstanceState::Error => Some(StopCause::Platform),
+            InstanceState::Terminated => Some(StopCause::User),
+            InstanceState::Stopped => {
+                let reason = self.state_reason.as_deref().unwrap_or_default();
+                Some(if reason == STOPPED_BY_REQUEST {
+                    StopCause::User
+                } else if reason.starts_with(RESUMED_START_FAILED) {
+                    StopCause::Platform
+                } else {
+                    StopCause::Workload
+                })
+            }
+            InstanceState::Starting | InstanceState::Running | InstanceState::Stopping => None,
+        }
+    }
+
     /// Whether it runs with its container paused behind Mini AWS's back
     /// (see [`PAUSED_REASON`]).
     pub fn is_paused(&self) -> bool {

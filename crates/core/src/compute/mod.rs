@@ -13,8 +13,8 @@ pub use domain::{
     ClientToken, DEFAULT_INSTANCE_TYPE, Ec2InstanceId, INSTANCE_TYPES, ImageSummary, Instance,
     InstanceId, InstanceName, InstancePosition, InstanceState, InstanceType, LaunchOrigin,
     LaunchRequest, MAX_CLIENT_TOKEN_CHARS, MAX_PORTS, PAUSED_REASON, PortMapping, Protocol,
-    PublishedPort, instance_type, join_command, split_command, validate_command, validate_env,
-    validate_image,
+    PublishedPort, RESUMED_START_FAILED, STOPPED_BY_REQUEST, StopCause, instance_type,
+    join_command, split_command, validate_command, validate_env, validate_image,
 };
 pub use exec::{ExecChunk, ExecRun, ExecSpec, MAX_EXEC_STDIN_BYTES};
 pub use ports::{

@@ -13,8 +13,8 @@ use std::time::Duration;
 use super::domain::{
     ClientToken, DEFAULT_INSTANCE_TYPE, Ec2InstanceId, INSTANCE_TYPES, ImageSummary, Instance,
     InstanceId, InstanceName, InstancePosition, InstanceState, InstanceType, LaunchOrigin,
-    LaunchRequest, PAUSED_REASON, PortMapping, Protocol, PublishedPort, instance_type,
-    validate_command, validate_env, validate_image,
+    LaunchRequest, PAUSED_REASON, PortMapping, Protocol, PublishedPort, RESUMED_START_FAILED,
+    STOPPED_BY_REQUEST, instance_type, validate_command, validate_env, validate_image,
 };
 use super::exec::{ExecRun, ExecSpec};
 use super::ports::{
@@ -59,9 +59,6 @@ pub struct InstancePage {
 /// stops cut short by a crash cost one grace period, not twelve; few
 /// enough not to flood Docker with calls.
 const RESYNC_CONCURRENCY: usize = 16;
-
-/// The reason recorded when a user stops an instance.
-const STOPPED_BY_REQUEST: &str = "stopped by request";
 
 /// The reason of an instance whose launch stopped before its container was
 /// recorded (a crash, or Docker's answer to the create lost).
@@ -1472,10 +1469,7 @@ impl ComputeService {
             Err(e) => {
                 tracing::warn!(instance_id = %inst.id, error = %e, "cannot finish a start that was cut short");
                 inst.state = InstanceState::Stopped;
-                inst.state_reason = Some(format!(
-                    "the start was cut short by a restart of the server and failed when \
-                     resumed: {e}; start it again"
-                ));
+                inst.state_reason = Some(format!("{RESUMED_START_FAILED}: {e}; start it again"));
                 Ok(driver.inspect(cid).await?)
             }
         }
