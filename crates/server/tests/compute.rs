@@ -867,10 +867,11 @@ async fn a_host_port_reassigned_while_the_server_was_down_is_reported() {
 
 /// A crash between Docker's create and the row recording the container
 /// (staged here by clearing the recorded id while the server is down):
-/// the container, found by its label, is removed at start-up, the live
-/// instance is `ERROR` and the terminated one keeps no container.
+/// at start-up the live instance's launch is finished in that container,
+/// found by its label and adopted (`RUNNING`), and the terminated one's
+/// is removed.
 #[tokio::test]
-async fn containers_a_crashed_launch_never_recorded_are_removed_at_start_up() {
+async fn a_crashed_launchs_unrecorded_container_is_adopted_at_start_up() {
     let Some((mut server, image)) = server(Backend::Sqlite).await else {
         return;
     };
@@ -912,19 +913,18 @@ async fn containers_a_crashed_launch_never_recorded_are_removed_at_start_up() {
     server.restart().await;
     let client = server.client().with_api_key(key.key.clone());
     // The start-up resync runs beside the first requests.
-    let i = wait_for(&client, live.id, 10, "ERROR", |i| i.state == "ERROR").await;
-    assert!(
-        i.state_reason
-            .as_deref()
-            .is_some_and(|r| r.contains("interrupted")),
-        "{i:?}"
+    let i = wait_for(&client, live.id, 10, "RUNNING", |i| i.state == "RUNNING").await;
+    assert_eq!(
+        i.container_id.as_deref(),
+        Some(cids[0].as_str()),
+        "adopted: {i:?}"
     );
     assert_eq!(
         client.get_instance(ended.id).await.expect("get").state,
         "TERMINATED"
     );
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while cids.iter().any(|c| container_exists(c)) {
+    while container_exists(&cids[1]) {
         assert!(
             std::time::Instant::now() < deadline,
             "containers left behind: {:?}",
@@ -932,7 +932,10 @@ async fn containers_a_crashed_launch_never_recorded_are_removed_at_start_up() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(containers_of(&key.user_id.to_string()).is_empty());
+    assert_eq!(
+        containers_of(&key.user_id.to_string()),
+        vec![cids[0].clone()]
+    );
     assert_eq!(
         client
             .terminate_instance(live.id)
@@ -941,6 +944,7 @@ async fn containers_a_crashed_launch_never_recorded_are_removed_at_start_up() {
             .state,
         "TERMINATED"
     );
+    assert!(containers_of(&key.user_id.to_string()).is_empty());
 }
 
 #[tokio::test]

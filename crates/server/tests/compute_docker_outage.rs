@@ -7,6 +7,8 @@
 //! controls, so "Docker is down" is exact and instantaneous: cutting the
 //! proxy removes its socket and drops every open connection (the event
 //! stream included), while the test still reaches the real daemon directly.
+//! The proxy also holds a create or a start (or its answer) so that a
+//! SIGKILL of the server lands at a precise point of a launch or start.
 
 mod compute_support;
 
@@ -51,6 +53,14 @@ struct DockerProxy {
     hold_start_answer: Arc<AtomicBool>,
     /// How many starts the proxy has held (either way).
     starts_held: Arc<AtomicUsize>,
+    /// When set, the next container create is held: it never reaches
+    /// Docker, and its client waits for an answer until it goes away.
+    hold_create: Arc<AtomicBool>,
+    /// When set, the next container create reaches Docker but its answer
+    /// is held: its client waits until it goes away.
+    hold_create_answer: Arc<AtomicBool>,
+    /// How many creates the proxy has held (either way).
+    creates_held: Arc<AtomicUsize>,
 }
 
 impl DockerProxy {
@@ -64,6 +74,9 @@ impl DockerProxy {
             hold_start: Arc::new(AtomicBool::new(false)),
             hold_start_answer: Arc::new(AtomicBool::new(false)),
             starts_held: Arc::new(AtomicUsize::new(0)),
+            hold_create: Arc::new(AtomicBool::new(false)),
+            hold_create_answer: Arc::new(AtomicBool::new(false)),
+            creates_held: Arc::new(AtomicUsize::new(0)),
         }
     }
 
@@ -80,6 +93,9 @@ impl DockerProxy {
             hold_start: self.hold_start.clone(),
             hold_start_answer: self.hold_start_answer.clone(),
             starts_held: self.starts_held.clone(),
+            hold_create: self.hold_create.clone(),
+            hold_create_answer: self.hold_create_answer.clone(),
+            creates_held: self.creates_held.clone(),
             socket: self.path.clone(),
         };
         let accept = tokio::spawn(async move {
@@ -119,6 +135,9 @@ struct Faults {
     hold_start: Arc<AtomicBool>,
     hold_start_answer: Arc<AtomicBool>,
     starts_held: Arc<AtomicUsize>,
+    hold_create: Arc<AtomicBool>,
+    hold_create_answer: Arc<AtomicBool>,
+    creates_held: Arc<AtomicUsize>,
     socket: PathBuf,
 }
 
@@ -128,7 +147,8 @@ struct Faults {
 /// inspection passes when `vanish_after_image_check` is set; adds
 /// `Connection: close` to each request when `one_request_per_connection`
 /// is set; holds a container start (`hold_start`) or its answer
-/// (`hold_start_answer`) until the client goes away. HTTP/1.1 without
+/// (`hold_start_answer`), and a create (`hold_create`) or its answer
+/// (`hold_create_answer`), until the client goes away. HTTP/1.1 without
 /// pipelining: what the daemon sends after a request is its answer, and a
 /// request's head comes in one read.
 async fn forward(client: UnixStream, daemon: UnixStream, faults: Faults) {
@@ -153,6 +173,17 @@ async fn forward(client: UnixStream, daemon: UnixStream, faults: Faults) {
                 } else if faults.hold_start_answer.swap(false, Ordering::SeqCst) {
                     hold_answer.store(true, Ordering::SeqCst);
                     faults.starts_held.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+            if chunk.starts_with(b"POST ")
+                && request_line.windows(18).any(|w| w == b"/containers/create")
+            {
+                if faults.hold_create.swap(false, Ordering::SeqCst) {
+                    held = true;
+                    faults.creates_held.fetch_add(1, Ordering::SeqCst);
+                } else if faults.hold_create_answer.swap(false, Ordering::SeqCst) {
+                    hold_answer.store(true, Ordering::SeqCst);
+                    faults.creates_held.fetch_add(1, Ordering::SeqCst);
                 }
             }
             if held {
@@ -670,4 +701,231 @@ async fn starts_cut_by_a_crash_are_resumed_after_the_restart() {
         alice.start_instance(ported.id).await.expect("start").state,
         "RUNNING"
     );
+}
+
+/// Waits until the proxy has held `n` creates in all.
+async fn creates_held(proxy: &DockerProxy, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while proxy.creates_held.load(Ordering::SeqCst) < n {
+        assert!(
+            Instant::now() < deadline,
+            "create {n} never reached the proxy"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The containers labelled with instance `id`.
+fn containers_of_instance(id: uuid::Uuid) -> Vec<String> {
+    let listed = docker(&[
+        "ps",
+        "-aq",
+        "--no-trunc",
+        "--filter",
+        &format!("label=miniaws.instance-id={id}"),
+    ]);
+    listed.lines().map(str::to_owned).collect()
+}
+
+/// Waits until Docker has `n` containers labelled with instance `id`.
+async fn wait_for_containers(id: uuid::Uuid, n: usize) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let found = containers_of_instance(id);
+        if found.len() == n {
+            return found;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "instance {id} never had {n} containers: {found:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Launches `request` in the background (its client waits for an answer
+/// the crash swallows) and waits until the proxy has held `n` creates;
+/// answers the instance's row, `STARTING` without a container.
+async fn launch_held(
+    alice: &miniaws_client::Client,
+    proxy: &DockerProxy,
+    request: miniaws_client::LaunchInstance,
+    n: usize,
+) -> miniaws_client::Instance {
+    let name = request.name.clone();
+    tokio::spawn({
+        let alice = alice.clone();
+        async move { alice.launch_instance(&request).await }
+    });
+    creates_held(proxy, n).await;
+    let rows = alice.list_instances(false).await.expect("list");
+    let row = rows
+        .into_iter()
+        .find(|i| i.name == name)
+        .unwrap_or_else(|| panic!("{name} has a row"));
+    assert_eq!(
+        (row.state.as_str(), row.container_id.as_deref()),
+        ("STARTING", None),
+        "{row:?}"
+    );
+    row
+}
+
+/// A server killed in the middle of a launch, before its container was
+/// recorded, finishes the launch after the restart (a pending instance
+/// becomes running, as on EC2), and no container is left that its row does
+/// not name:
+/// - a launch cut before its create reached Docker: the container is
+///   created from the row and started, `RUNNING`;
+/// - a launch whose create reached Docker (the container made, the answer
+///   never back): that container, found by its label, is adopted and
+///   started, `RUNNING`, and no second one is made;
+/// - a launch cut before its create whose image is gone by the restart:
+///   Docker refuses the container, so the instance ends `ERROR` saying the
+///   launch could not be finished, with no container;
+/// - crashes again and again while the resync finishes a launch (its
+///   create held, then its create's answer held) end the same way, with
+///   one container.
+async fn launches_cut_by_a_crash_are_finished_after_the_restart(backend: Backend) {
+    let Some(image) = require_docker() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let socket = dir.path().join("docker.sock");
+    let mut proxy = DockerProxy::new(socket.clone());
+    proxy.restore();
+    let Some(mut server) = TestServer::start_with(
+        backend,
+        &["--stop-grace-secs", "1", "--resync-interval-secs", "600"],
+        &[("DOCKER_HOST", &format!("unix://{}", socket.display()))],
+    )
+    .await
+    else {
+        return;
+    };
+    let mut guard = ContainerGuard::new();
+    let (alice, key) = server.user("alice").await;
+    guard.watch(key.user_id);
+    // An image of this test's own, removed while the server is down.
+    let doomed = format!(
+        "miniaws-test/launch-cut-{}:latest",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    );
+    docker(&["tag", &image, &doomed]);
+
+    let port = compute_support::free_port();
+    let mut request = launch("before", &image, SLEEP);
+    request.ports = vec![format!("{port}:80")];
+    request.instance_type = Some("t3.small".into());
+    proxy.hold_create.store(true, Ordering::SeqCst);
+    let before = launch_held(&alice, &proxy, request, 1).await;
+    proxy.hold_create_answer.store(true, Ordering::SeqCst);
+    let after = launch_held(&alice, &proxy, launch("after", &image, SLEEP), 2).await;
+    let made = wait_for_containers(after.id, 1).await.remove(0);
+    proxy.hold_create.store(true, Ordering::SeqCst);
+    let gone = launch_held(&alice, &proxy, launch("gone", &doomed, SLEEP), 3).await;
+    assert!(containers_of_instance(before.id).is_empty());
+    assert!(containers_of_instance(gone.id).is_empty());
+
+    server.kill().await;
+    docker(&["rmi", &doomed]);
+    server.restart().await;
+    let alice = server.client().with_api_key(key.key.clone());
+
+    let b = wait_for(&alice, before.id, 20, "RUNNING", |i| i.state != "STARTING").await;
+    assert_eq!(
+        (b.state.as_str(), b.state_reason.as_deref()),
+        ("RUNNING", None),
+        "{b:?}"
+    );
+    let b_cid = b.container_id.clone().expect("recorded");
+    assert_eq!(containers_of_instance(before.id), vec![b_cid.clone()]);
+    assert_eq!(
+        docker(&[
+            "inspect",
+            "-f",
+            "{{.State.Running}} {{.HostConfig.Memory}}",
+            &b_cid
+        ]),
+        format!("true {}", 2u64 << 30),
+        "made from the row: running, with its type's memory"
+    );
+    assert!(
+        b.ports
+            .iter()
+            .any(|p| p.host_port == Some(port) && p.container_port == 80),
+        "on its fixed host port: {b:?}"
+    );
+
+    let a = wait_for(&alice, after.id, 20, "RUNNING", |i| i.state != "STARTING").await;
+    assert_eq!(a.state, "RUNNING", "{a:?}");
+    assert_eq!(
+        a.container_id.as_deref(),
+        Some(made.as_str()),
+        "the container Docker made is adopted"
+    );
+    assert_eq!(containers_of_instance(after.id), vec![made.clone()]);
+    assert_eq!(
+        docker(&["inspect", "-f", "{{.State.Running}}", &made]),
+        "true"
+    );
+
+    let g = wait_for(&alice, gone.id, 20, "ERROR", |i| i.state != "STARTING").await;
+    assert_eq!(
+        (g.state.as_str(), g.container_id.as_deref()),
+        ("ERROR", None)
+    );
+    let reason = g.state_reason.clone().unwrap_or_default();
+    assert!(
+        reason.contains("interrupted") && reason.contains("could not be finished"),
+        "{reason}"
+    );
+    assert!(containers_of_instance(gone.id).is_empty());
+
+    // Crashes while the resync finishes a launch: its create held (never
+    // reaching Docker), then its create's answer held (Docker makes it).
+    proxy.hold_create.store(true, Ordering::SeqCst);
+    let again = launch_held(&alice, &proxy, launch("again", &image, SLEEP), 4).await;
+    server.kill().await;
+    proxy.hold_create.store(true, Ordering::SeqCst);
+    server.restart().await;
+    creates_held(&proxy, 5).await;
+    server.kill().await;
+    assert!(containers_of_instance(again.id).is_empty());
+    proxy.hold_create_answer.store(true, Ordering::SeqCst);
+    server.restart().await;
+    creates_held(&proxy, 6).await;
+    let made_again = wait_for_containers(again.id, 1).await.remove(0);
+    server.kill().await;
+    server.restart().await;
+    let alice = server.client().with_api_key(key.key.clone());
+    let r = wait_for(&alice, again.id, 20, "RUNNING", |i| i.state != "STARTING").await;
+    assert_eq!(
+        (r.state.as_str(), r.container_id.as_deref()),
+        ("RUNNING", Some(made_again.as_str())),
+        "{r:?}"
+    );
+    assert_eq!(containers_of_instance(again.id), vec![made_again]);
+
+    // Every container of the user is one its row names.
+    let rows = alice.list_instances(true).await.expect("list");
+    for cid in compute_support::containers_of(&key.user_id.to_string()) {
+        assert!(
+            rows.iter()
+                .any(|r| r.container_id.as_deref() == Some(cid.as_str())),
+            "container {cid} belongs to no row: {rows:?}"
+        );
+    }
+    let log = server.log();
+    assert!(!log.contains("panicked"), "no panic in the log");
+}
+
+#[tokio::test]
+async fn launches_cut_by_a_crash_are_finished_after_the_restart_on_sqlite() {
+    launches_cut_by_a_crash_are_finished_after_the_restart(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn launches_cut_by_a_crash_are_finished_after_the_restart_on_postgres() {
+    launches_cut_by_a_crash_are_finished_after_the_restart(Backend::Postgres).await;
 }

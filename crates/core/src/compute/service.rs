@@ -278,16 +278,57 @@ fn started_since_saved(inst: &Instance, info: &ContainerInfo) -> bool {
     info.started_at.is_some_and(|t| t > inst.updated_at)
 }
 
+/// The container `inst` runs in, with `limits` (CPU billionths, memory
+/// bytes): what its launch creates, and what a resync creates again for a
+/// launch a crash cut before Docker made it.
+fn container_spec(inst: &Instance, (nano_cpus, memory_bytes): (i64, i64)) -> ContainerSpec {
+    ContainerSpec {
+        instance_id: inst.id,
+        owner: inst.owner,
+        name: inst.name.clone(),
+        image: inst.image.clone(),
+        nano_cpus,
+        memory_bytes,
+        ports: inst.ports.clone(),
+        env: inst.env.clone(),
+        command: inst.command.clone(),
+    }
+}
+
+/// The reason of an instance whose launch, cut by a crash, could not be
+/// finished after the restart (Docker refused the container).
+fn unfinished_launch(err: &CoreError) -> String {
+    format!(
+        "the launch was interrupted by a restart of the server and could not be finished: \
+         {err}; terminate this instance and launch it again"
+    )
+}
+
 /// Removes the containers labelled as instance `id`'s that its row does
-/// not name (see [`ComputeService::reconcile_one`]).
-async fn remove_unrecorded(driver: &Arc<dyn ComputeDriver>, id: InstanceId) -> CoreResult<()> {
-    for c in driver.list_containers().await? {
-        if c.instance_id == id {
+/// not name (`recorded`, when it names one): an interrupted launch's that
+/// Docker made after all (see [`ComputeService::reconcile_one`]).
+async fn remove_unrecorded(
+    driver: &Arc<dyn ComputeDriver>,
+    id: InstanceId,
+    recorded: Option<&str>,
+) -> CoreResult<()> {
+    for c in labelled_with(driver, id).await? {
+        if Some(c.container_id.as_str()) != recorded {
             driver.remove(&c.container_id).await?;
-            tracing::info!(instance_id = %id, container_id = %c.container_id, "removed a container its interrupted launch never recorded");
+            tracing::info!(instance_id = %id, container_id = %c.container_id, "removed a container its instance's row does not name");
         }
     }
     Ok(())
+}
+
+/// The containers labelled as instance `id`'s.
+async fn labelled_with(
+    driver: &Arc<dyn ComputeDriver>,
+    id: InstanceId,
+) -> CoreResult<Vec<ContainerSummary>> {
+    let mut found = driver.list_containers().await?;
+    found.retain(|c| c.instance_id == id);
+    Ok(found)
 }
 
 /// Whether `earlier`, the instances launched with a client token, are what
@@ -545,17 +586,7 @@ impl ComputeService {
         inst.check_tag_count()?;
         let _lock = self.lock(inst.id).await;
         self.repo.insert(&inst).await?;
-        let spec = ContainerSpec {
-            instance_id: inst.id,
-            owner: inst.owner,
-            name: inst.name.clone(),
-            image: inst.image.clone(),
-            nano_cpus,
-            memory_bytes,
-            ports: inst.ports.clone(),
-            env: inst.env.clone(),
-            command: inst.command.clone(),
-        };
+        let spec = container_spec(&inst, (nano_cpus, memory_bytes));
         match self.create_and_start(&driver, &mut inst, &spec).await {
             Ok(()) => {
                 tracing::info!(instance_id = %inst.id, state = %inst.state, "instance launched");
@@ -700,7 +731,7 @@ impl ComputeService {
             (Some(driver), Some(cid)) => driver.remove(cid).await,
             // An interrupted launch's: Docker may have made one all the
             // same, labelled with the instance.
-            (Some(driver), None) => remove_unrecorded(driver, id).await,
+            (Some(driver), None) => remove_unrecorded(driver, id, None).await,
             (None, _) => Ok(()),
         };
         match removed {
@@ -1151,7 +1182,7 @@ impl ComputeService {
             None => {
                 // An interrupted launch: a container Docker made after
                 // all goes with the instance.
-                remove_unrecorded(&driver, id).await?;
+                remove_unrecorded(&driver, id, None).await?;
                 None
             }
         };
@@ -1331,9 +1362,28 @@ impl ComputeService {
             .collect();
         let live_ids: HashSet<InstanceId> = live.iter().map(|i| i.id).collect();
         let labelled: HashSet<InstanceId> = containers.iter().map(|c| c.instance_id).collect();
+        // Live instances with a labelled container their row does not
+        // name: one a launch cut by a crash left (made after the resync
+        // that made the instance another), removed under the lock.
+        let unrecorded: HashSet<InstanceId> = live
+            .iter()
+            .filter(|inst| {
+                containers.iter().any(|c| {
+                    c.instance_id == inst.id
+                        && inst
+                            .container_id
+                            .as_deref()
+                            .is_some_and(|cid| cid != c.container_id)
+                })
+            })
+            .map(|inst| inst.id)
+            .collect();
         let mut suspects: Vec<InstanceId> = live
             .iter()
             .filter(|inst| {
+                if unrecorded.contains(&inst.id) {
+                    return true;
+                }
                 // An interrupted launch already settled (ERROR, no
                 // container recorded) needs a look only when the list
                 // shows a container labelled with it.
@@ -1358,7 +1408,7 @@ impl ComputeService {
         let gave_up: Mutex<Option<CoreError>> = Mutex::new(None);
         let changed = futures::stream::iter(suspects)
             .map(|id| {
-                let (driver, gave_up) = (&driver, &gave_up);
+                let (driver, gave_up, unrecorded) = (&driver, &gave_up, &unrecorded);
                 async move {
                     // Docker or the database went away: the next resync
                     // tries again.
@@ -1373,7 +1423,8 @@ impl ComputeService {
                         tracing::debug!(instance_id = %id, "resync skips an instance being changed");
                         return false;
                     };
-                    match self.reconcile_locked(driver, id, lock).await {
+                    let strays = unrecorded.contains(&id);
+                    match self.reconcile_locked(driver, id, lock, strays).await {
                         Ok(changed) => changed,
                         Err(e @ CoreError::Unavailable { .. }) => {
                             gave_up
@@ -1475,6 +1526,80 @@ impl ComputeService {
         }
     }
 
+    /// Finishes a launch that a crash cut before its container was
+    /// recorded: a `STARTING` row without a container, found unlocked,
+    /// belongs to no request in flight (a launch holds its instance's lock
+    /// from its row's insert to its end). EC2 never drops a pending
+    /// instance on its own, so the launch the user asked for is carried
+    /// on: the container Docker made for it (found by its label; Docker
+    /// may make it after the server died) is adopted, or when there is
+    /// none, created again from the row. Either way it is recorded before
+    /// anything else, so that a crash from here on leaves a row naming its
+    /// container, which [`finish_start`](Self::finish_start) then starts.
+    /// Should there be several (a create the crash left that Docker
+    /// finished after the one made again), one is kept and the others
+    /// removed. A create Docker refuses leaves the instance `ERROR`,
+    /// saying why.
+    ///
+    /// # Errors
+    /// `Unavailable` when Docker or the database cannot be reached, or
+    /// Docker's answer to the create is lost: the row stays `STARTING`,
+    /// and the next resync adopts what Docker made, or creates it then.
+    async fn finish_launch(
+        &self,
+        driver: &Arc<dyn ComputeDriver>,
+        inst: &mut Instance,
+    ) -> CoreResult<()> {
+        let mut found = labelled_with(driver, inst.id).await?;
+        if found.is_empty() {
+            tracing::info!(instance_id = %inst.id, "creating the container of a launch that was cut short");
+            let created = match instance_type(&inst.instance_type) {
+                Ok(itype) => {
+                    let limits = self.limits(driver, &itype).await?;
+                    driver.create(&container_spec(inst, limits)).await
+                }
+                Err(e) => Err(e),
+            };
+            match created {
+                Ok(cid) => {
+                    inst.container_id = Some(cid);
+                    return self.save(inst).await;
+                }
+                Err(e @ CoreError::Unavailable { .. }) => return Err(e),
+                Err(e) => {
+                    // Its name may be taken by the container the crashed
+                    // launch asked for, which Docker has made meanwhile.
+                    found = labelled_with(driver, inst.id).await?;
+                    if found.is_empty() {
+                        tracing::warn!(instance_id = %inst.id, error = %e, "cannot finish a launch that was cut short");
+                        inst.state = InstanceState::Error;
+                        inst.state_reason = Some(unfinished_launch(&e));
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        // A launch starts its container only once it is recorded, so none
+        // of these should run; one that does (started by hand) is kept.
+        found.sort_by_key(|c| c.status != ContainerStatus::Running);
+        let kept = found.remove(0);
+        for extra in found {
+            driver.remove(&extra.container_id).await?;
+        }
+        tracing::info!(instance_id = %inst.id, container_id = %kept.container_id, "adopted the container of a launch that was cut short");
+        inst.container_id = Some(kept.container_id);
+        self.save(inst).await
+    }
+
+    /// Whether `id` is the row of a failed launch waiting to be deleted
+    /// (see `undeleted`).
+    fn is_undeleted(&self, id: InstanceId) -> bool {
+        self.undeleted
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&id)
+    }
+
     /// Reacts to one container event by settling its instance.
     ///
     /// # Errors
@@ -1506,19 +1631,28 @@ impl ComputeService {
     pub async fn reconcile_one(&self, id: InstanceId) -> CoreResult<bool> {
         let driver = self.driver()?.clone();
         let lock = self.lock(id).await;
-        self.reconcile_locked(&driver, id, lock).await
+        self.reconcile_locked(&driver, id, lock, false).await
     }
 
-    /// [`reconcile_one`](Self::reconcile_one) under the instance's `lock`.
+    /// [`reconcile_one`](Self::reconcile_one) under the instance's `lock`;
+    /// with `strays`, the containers labelled as the instance's that its
+    /// row does not name are removed too.
     async fn reconcile_locked(
         &self,
         driver: &Arc<dyn ComputeDriver>,
         id: InstanceId,
         _lock: KeyLock<'_, InstanceId>,
+        strays: bool,
     ) -> CoreResult<bool> {
         let Some(mut inst) = self.repo.find(id).await? else {
             return Ok(false);
         };
+        if strays
+            && inst.state != InstanceState::Terminated
+            && let Some(cid) = inst.container_id.as_deref()
+        {
+            remove_unrecorded(driver, id, Some(cid)).await?;
+        }
         if inst.state == InstanceState::Terminated {
             match &inst.container_id {
                 Some(cid) => {
@@ -1527,38 +1661,47 @@ impl ComputeService {
                         tracing::info!(instance_id = %id, "removed the container of a terminated instance");
                     }
                 }
-                None => remove_unrecorded(driver, id).await?,
+                None => remove_unrecorded(driver, id, None).await?,
             }
             return Ok(false);
         }
         let before = inst.clone();
-        match inst.container_id.clone() {
-            None => {
-                // The launch never recorded a container. Docker may still
-                // have made one, for the create request of a server that
-                // died waiting for the answer (even after this server
-                // started): found by its label, it is removed, since the
-                // row cannot own a container it does not name. A later
-                // resync finds a late one the same way.
-                remove_unrecorded(driver, id).await?;
-                inst.state = InstanceState::Error;
-                inst.state_reason = Some(INTERRUPTED_LAUNCH.into());
+        if inst.container_id.is_none() {
+            if inst.state == InstanceState::Starting {
+                if self.is_undeleted(id) {
+                    // A failed launch's row, going at the next chance.
+                    return Ok(false);
+                }
+                self.finish_launch(driver, &mut inst).await?;
+            } else {
+                // The launch never recorded a container (its create's
+                // answer was lost, or it could not be finished). Docker
+                // may still have made one, for the create of a server
+                // that died waiting for the answer (even after this
+                // server started): found by its label, it is removed,
+                // since the row cannot own a container it does not name.
+                // A later resync finds a late one the same way.
+                remove_unrecorded(driver, id, None).await?;
+                if inst.state != InstanceState::Error {
+                    inst.state = InstanceState::Error;
+                    inst.state_reason = Some(INTERRUPTED_LAUNCH.into());
+                }
             }
-            Some(cid) => {
-                let mut info = driver.inspect(&cid).await?;
-                match inst.state {
-                    InstanceState::Stopping => {
-                        info = self.finish_stop(driver, &inst, &cid, info).await?;
-                    }
-                    InstanceState::Starting => {
-                        info = self.finish_start(driver, &mut inst, &cid, info).await?;
-                    }
-                    _ => {}
+        }
+        if let Some(cid) = inst.container_id.clone() {
+            let mut info = driver.inspect(&cid).await?;
+            match inst.state {
+                InstanceState::Stopping => {
+                    info = self.finish_stop(driver, &inst, &cid, info).await?;
                 }
-                settle(&mut inst, info.as_ref());
-                if before.state == InstanceState::Stopping && inst.state == InstanceState::Stopped {
-                    inst.state_reason = Some(STOPPED_BY_REQUEST.into());
+                InstanceState::Starting => {
+                    info = self.finish_start(driver, &mut inst, &cid, info).await?;
                 }
+                _ => {}
+            }
+            settle(&mut inst, info.as_ref());
+            if before.state == InstanceState::Stopping && inst.state == InstanceState::Stopped {
+                inst.state_reason = Some(STOPPED_BY_REQUEST.into());
             }
         }
         if inst == before {

@@ -228,6 +228,8 @@ struct FakeDriver {
     lose_create_answer: AtomicBool,
     /// The next create never reaches Docker (the connection is refused).
     refuse_create: AtomicBool,
+    /// Creates of an image not in `images` fail, as Docker's do.
+    refuse_image_on_create: AtomicBool,
     /// A terminate that lands while the next logs call is on its way:
     /// the row to record as terminated, in this repository.
     terminate_during_logs: Mutex<Option<(Arc<FakeRepo>, Instance)>>,
@@ -302,6 +304,14 @@ impl ComputeDriver for FakeDriver {
             return Err(CoreError::unavailable(
                 Dependency::Docker,
                 "Docker refused the connection",
+            ));
+        }
+        if self.refuse_image_on_create.load(Ordering::SeqCst)
+            && !self.images.lock().unwrap().contains(&spec.image)
+        {
+            return Err(CoreError::not_found(
+                Resource::Instance,
+                format!("container (No such image: {})", spec.image),
             ));
         }
         let cid = format!("c{}", self.next.fetch_add(1, Ordering::SeqCst));
@@ -1212,7 +1222,8 @@ async fn reconcile_reflects_what_happened_behind_our_back() {
         .lock()
         .unwrap()
         .remove(removed.container_id.as_deref().unwrap());
-    // A crash during a launch left a STARTING row without a container.
+    // A crash during a launch left a STARTING row without a container:
+    // its launch is finished (see `a_launch_cut_before_its_create_…`).
     let mut orphan = fine.clone();
     orphan.id = InstanceId::new();
     orphan.name = "orphan".into();
@@ -1231,7 +1242,7 @@ async fn reconcile_reflects_what_happened_behind_our_back() {
     let r = get(removed.id).await.unwrap();
     assert_eq!(r.state, InstanceState::Error);
     assert!(r.state_reason.unwrap().contains("container disappeared"));
-    assert_eq!(get(orphan.id).await.unwrap().state, InstanceState::Error);
+    assert_eq!(get(orphan.id).await.unwrap().state, InstanceState::Running);
     assert_eq!(get(fine.id).await.unwrap().state, InstanceState::Running);
     // A second pass changes nothing; events for unrelated actions are ignored.
     assert_eq!(svc.reconcile_all().await.unwrap(), 0);
@@ -1476,14 +1487,16 @@ async fn containers_an_interrupted_launch_never_recorded_are_removed() {
     svc.reconcile_all().await.unwrap();
     let left: Vec<String> = driver.containers.lock().unwrap().keys().cloned().collect();
     assert!(
-        !left
-            .iter()
-            .any(|cid| cid.starts_with("late-starting") || cid.starts_with("late-ended")),
-        "unrecorded containers of a live and a terminated instance are removed: {left:?}"
+        !left.iter().any(|cid| cid.starts_with("late-ended")),
+        "an unrecorded container of a terminated instance is removed: {left:?}"
     );
+    // The STARTING one's launch is finished in the container Docker made.
     let s = svc.get(me, starting.id).await.unwrap();
-    assert_eq!((s.state, s.container_id), (InstanceState::Error, None));
-    assert!(s.state_reason.unwrap().contains("interrupted"));
+    assert_eq!(
+        (s.state, s.container_id.as_deref()),
+        (InstanceState::Running, Some("late-starting"))
+    );
+    assert!(driver.containers.lock().unwrap()["late-starting"].running);
     // Terminating removes one directly too (here the resync got it first:
     // the errored row is reconciled on every pass, as the list cannot
     // confirm it).
@@ -1512,6 +1525,179 @@ async fn containers_an_interrupted_launch_never_recorded_are_removed() {
             .contains_key(template.container_id.as_deref().unwrap()),
         "the recorded container is left alone"
     );
+}
+
+/// The row of a launch a crash cut between its insert and the record of
+/// its container: `STARTING`, no container id.
+async fn cut_launch(
+    svc: &ComputeService,
+    repo: &FakeRepo,
+    driver: &FakeDriver,
+    me: Caller,
+    name: &str,
+) -> Instance {
+    let mut request = req(name);
+    request.ports = vec!["8080".into()];
+    request.instance_type = Some("t3.small".into());
+    let inst = svc.launch(me, request).await.unwrap();
+    driver
+        .containers
+        .lock()
+        .unwrap()
+        .remove(inst.container_id.as_deref().unwrap());
+    let mut row = repo.find(inst.id).await.unwrap().unwrap();
+    (row.state, row.container_id) = (InstanceState::Starting, None);
+    row.published_ports.clear();
+    row.private_ip = None;
+    repo.update(&row).await.unwrap();
+    row
+}
+
+/// A launch cut by a crash before Docker made its container is finished
+/// by the resync: the container is made from the row (its type's limits,
+/// its ports) and started; again and again resyncs change nothing more.
+#[tokio::test]
+async fn a_launch_cut_before_its_create_is_finished_by_the_resync() {
+    let (svc, repo, driver) = setup();
+    let me = caller();
+    let cut = cut_launch(&svc, &repo, &driver, me, "cut").await;
+    assert_eq!(driver.count(), 0);
+    svc.reconcile_all().await.unwrap();
+    let done = svc.get(me, cut.id).await.unwrap();
+    assert_eq!(
+        (done.state, done.state_reason.as_deref()),
+        (InstanceState::Running, None)
+    );
+    let cid = done.container_id.clone().expect("recorded");
+    let c = driver.containers.lock().unwrap()[&cid].clone();
+    assert!(c.running);
+    assert_eq!((c.spec.instance_id, c.spec.owner), (cut.id, me.user_id));
+    assert_eq!(
+        c.spec.memory_bytes,
+        2 * 1024 * 1024 * 1024,
+        "t3.small's limit"
+    );
+    assert_eq!(done.published_ports.len(), 1);
+    for _ in 0..2 {
+        assert_eq!(svc.reconcile_all().await.unwrap(), 0);
+    }
+    assert_eq!(driver.count(), 1);
+}
+
+/// The container the cut launch asked for, made by Docker (before or
+/// after the crash), is adopted and started, not made again; should there
+/// be two (one made late, after the resync made another), one is kept.
+#[tokio::test]
+async fn a_launch_cut_after_its_create_adopts_the_container_docker_made() {
+    let (svc, repo, driver) = setup();
+    let me = caller();
+    let cut = cut_launch(&svc, &repo, &driver, me, "cut").await;
+    let spec = ContainerSpec {
+        instance_id: cut.id,
+        owner: cut.owner,
+        name: cut.name.clone(),
+        image: cut.image.clone(),
+        nano_cpus: 1,
+        memory_bytes: 1,
+        ports: cut.ports.clone(),
+        env: cut.env.clone(),
+        command: cut.command.clone(),
+    };
+    for cid in ["made", "made-late"] {
+        driver.containers.lock().unwrap().insert(
+            cid.into(),
+            FakeContainer {
+                spec: spec.clone(),
+                running: false,
+                exit_code: None,
+                oom: false,
+                ports: Vec::new(),
+                started_at: None,
+            },
+        );
+    }
+    svc.reconcile_all().await.unwrap();
+    let done = svc.get(me, cut.id).await.unwrap();
+    assert_eq!(done.state, InstanceState::Running, "{done:?}");
+    let kept = done.container_id.clone().expect("recorded");
+    assert_eq!(driver.count(), 1, "one of the two is removed");
+    let c = driver.containers.lock().unwrap()[&kept].clone();
+    assert!(c.running);
+    assert_eq!(
+        c.spec.memory_bytes,
+        2 * 1024 * 1024 * 1024,
+        "started with its type's limits"
+    );
+
+    // One made later still (a create Docker finished after the resync):
+    // the row names another, so it goes.
+    let mut late = c.clone();
+    late.running = false;
+    driver
+        .containers
+        .lock()
+        .unwrap()
+        .insert("later".into(), late);
+    svc.reconcile_all().await.unwrap();
+    assert_eq!(
+        driver
+            .containers
+            .lock()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>(),
+        vec![kept.clone()]
+    );
+    assert_eq!(
+        svc.get(me, cut.id).await.unwrap().container_id.as_deref(),
+        Some(kept.as_str())
+    );
+}
+
+/// Docker down at the resync: the row stays `STARTING` and nothing is
+/// made; a create Docker refuses leaves the instance `ERROR`, saying so.
+#[tokio::test]
+async fn a_cut_launch_waits_for_docker_and_ends_error_when_refused() {
+    let (svc, repo, driver) = setup();
+    let me = caller();
+    let waiting = cut_launch(&svc, &repo, &driver, me, "waiting").await;
+    driver.down.store(true, Ordering::SeqCst);
+    assert!(svc.reconcile_all().await.is_err());
+    assert!(svc.reconcile_one(waiting.id).await.is_err());
+    assert_eq!(
+        svc.get(me, waiting.id).await.unwrap().state,
+        InstanceState::Starting
+    );
+    driver.down.store(false, Ordering::SeqCst);
+    // The create's answer lost: the next resync adopts what Docker made.
+    driver.lose_create_answer.store(true, Ordering::SeqCst);
+    assert!(svc.reconcile_one(waiting.id).await.is_err());
+    assert_eq!(
+        svc.get(me, waiting.id).await.unwrap().state,
+        InstanceState::Starting
+    );
+    assert_eq!(driver.count(), 1);
+    svc.reconcile_all().await.unwrap();
+    let w = svc.get(me, waiting.id).await.unwrap();
+    assert_eq!(w.state, InstanceState::Running);
+    assert_eq!(driver.count(), 1);
+
+    let refused = cut_launch(&svc, &repo, &driver, me, "refused").await;
+    driver.images.lock().unwrap().clear();
+    driver.refuse_image_on_create.store(true, Ordering::SeqCst);
+    svc.reconcile_all().await.unwrap();
+    let r = svc.get(me, refused.id).await.unwrap();
+    assert_eq!(
+        (r.state, r.container_id.as_deref()),
+        (InstanceState::Error, None)
+    );
+    let reason = r.state_reason.unwrap();
+    assert!(
+        reason.contains("interrupted") && reason.contains("could not be finished"),
+        "{reason}"
+    );
+    assert_eq!(driver.count(), 1, "nothing made for it");
 }
 
 #[tokio::test]
