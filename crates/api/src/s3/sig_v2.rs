@@ -406,7 +406,9 @@ mod tests {
     fn header_signed_requests_have_their_time_checked() {
         let now = time::macros::datetime!(2026-12-01 12:00 UTC);
         let v2 = ("authorization", "AWS AKID:c2ln");
-        let cases: &[(&str, &[(&str, &str)], Option<&str>)] = &[
+        /// What is checked, the request's headers, the error code expected.
+        type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], Option<&'a str>);
+        let cases: &[Case] = &[
             (
                 "now",
                 &[v2, ("date", "Tue, 01 Dec 2026 12:00:00 GMT")],
