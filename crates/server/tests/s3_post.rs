@@ -176,6 +176,18 @@ status, _, body = send(unbound, "x", b"x")
 check((status, code(body)) == (403, "AccessDenied") and "Extra input fields: bucket" in body,
       f"no bucket condition: {status} {body}")
 check("Contents" not in v2.list_objects_v2(Bucket="forms", Prefix="nobucket"), "nothing stored")
+# An expiration not in ISO 8601's UTC form (Python's str() of a datetime).
+import datetime
+later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)
+doc = {"expiration": str(later), "conditions": [{"bucket": "forms"}, {"key": "baddate.txt"}]}
+policy_b64 = base64.b64encode(json.dumps(doc).encode()).decode()
+sig_b64 = base64.b64encode(hmac.new(sk.encode(), policy_b64.encode(), hashlib.sha1).digest()).decode()
+dated = {"url": f"{ENDPOINT}/forms",
+         "fields": {"key": "baddate.txt", "AWSAccessKeyId": ak, "policy": policy_b64, "signature": sig_b64}}
+status, _, body = send(dated, "x", b"x")
+check((status, code(body)) == (400, "InvalidPolicyDocument") and "Invalid &apos;expiration&apos;" in body.replace("'", "&apos;"),
+      f"a non-ISO expiration: {status} {body}")
+check("Contents" not in v2.list_objects_v2(Bucket="forms", Prefix="baddate"), "nothing stored")
 
 # ACLs are disabled, as on PutObject.
 post = v2.generate_presigned_post("forms", "public.txt", Fields={"acl": "public-read"},

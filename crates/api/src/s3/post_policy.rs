@@ -242,7 +242,39 @@ pub async fn authenticate(
             "Invalid Policy: the policy is not base64 JSON with an expiration and conditions ({e})"
         )
     })?;
+    check_expiration_format(policy_b64)?;
     Ok((caller, policy))
+}
+
+/// S3 reads a policy's `expiration` only in ISO 8601's UTC form
+/// (`2030-01-02T00:00:00Z`, or with a fraction of a second:
+/// `2030-01-02T00:00:00.000Z`); s3s's reader takes more (a space for the
+/// `T`, a numeric offset), so the value as written is checked too: S3
+/// answers the others 400 "Invalid 'expiration' value". Called on a
+/// policy s3s has read, so the document is base64 JSON with a string
+/// `expiration`.
+fn check_expiration_format(policy_b64: &str) -> S3Result<()> {
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(policy_b64.trim())
+        .ok()
+        .and_then(|json| serde_json::from_slice::<serde_json::Value>(&json).ok());
+    let Some(expiration) = raw
+        .as_ref()
+        .and_then(|doc| doc.get("expiration"))
+        .and_then(|v| v.as_str())
+    else {
+        return Ok(());
+    };
+    let utc = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]Z"
+    );
+    if time::PrimitiveDateTime::parse(expiration, utc).is_err() {
+        return Err(s3_error!(
+            InvalidPolicyDocument,
+            "Invalid Policy: Invalid 'expiration' value: '{expiration}' (ISO 8601 in UTC, such as 2030-01-02T00:00:00.000Z)"
+        ));
+    }
+    Ok(())
 }
 
 /// The policy's content-length-range, if it has one.
@@ -336,6 +368,33 @@ mod tests {
             f.push(n, (*v).to_owned()).expect("distinct fields");
         }
         f
+    }
+
+    /// Only ISO 8601's UTC form of the expiration passes, as on S3.
+    #[test]
+    fn the_expiration_is_read_as_s3_writes_it() {
+        let b64 = |expiration: &str| {
+            base64::engine::general_purpose::STANDARD.encode(format!(
+                r#"{{"expiration":"{expiration}","conditions":[["eq","$bucket","b"]]}}"#
+            ))
+        };
+        for good in [
+            "2030-01-02T00:00:00Z",
+            "2030-01-02T00:00:00.000Z",
+            "2030-01-02T00:00:00.123456Z",
+        ] {
+            assert!(check_expiration_format(&b64(good)).is_ok(), "{good}");
+        }
+        for bad in [
+            "2030-01-02 00:00:00.123456+00:00",
+            "2030-01-02T00:00:00+00:00",
+            "2030-01-02",
+            "tomorrow",
+        ] {
+            let err = check_expiration_format(&b64(bad)).expect_err(bad);
+            assert_eq!(*err.code(), S3ErrorCode::InvalidPolicyDocument, "{bad}");
+            assert!(err.message().unwrap_or_default().contains(bad), "{bad}");
+        }
     }
 
     fn policy(json: &str) -> PostPolicy {
