@@ -367,9 +367,8 @@ pub fn check_header_time<B>(req: &http::Request<B>, now: OffsetDateTime) -> S3Re
 /// 8601 basic form SigV4 uses (`20261201T230000Z`), which some clients put
 /// in `x-amz-date` whatever they sign with.
 fn request_time(value: &str) -> Option<OffsetDateTime> {
-    if let Ok(t) = httpdate::parse_http_date(value) {
-        let secs = t.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
-        return OffsetDateTime::from_unix_timestamp(i64::try_from(secs).ok()?).ok();
+    if let Some(t) = crate::storage::parse_http_date_value(value) {
+        return Some(t);
     }
     if let Ok(t) = OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822) {
         return Some(t);
