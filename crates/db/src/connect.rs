@@ -84,6 +84,26 @@ pub enum DbError {
     /// A query needed by a database-level operation failed.
     #[error("database error: {0}")]
     Query(#[from] sqlx::Error),
+    /// Another server holds the database (see [`Database::hold_for_serving`]).
+    #[error(
+        "the database {url} is in use by another Mini AWS server ({holder}): stop it first; \
+         a second server needs a database of its own (two servers on one database would each \
+         take the other's work in flight for a crash's debris)"
+    )]
+    InUse {
+        /// The redacted URL.
+        url: String,
+        /// Who holds it, as well as the database can tell.
+        holder: String,
+    },
+    /// The lock file beside a SQLite database cannot be opened or locked.
+    #[error("cannot lock {}: {source}", path.display())]
+    Lock {
+        /// The lock file.
+        path: std::path::PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
 }
 
 /// Replaces the passwords in a database URL with `***`, for logs and

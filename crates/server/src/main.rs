@@ -93,6 +93,14 @@ async fn run(config: Config) -> anyhow::Result<()> {
         return Ok(());
     }
     data_dir::prepare(&config.data_dir)?;
+    // A second server on this data directory stops before anything: its
+    // start-up sweep would take the first one's writes in flight for
+    // debris. Held to the end.
+    let _dir_held = if serves_apis(&config) {
+        Some(data_dir::lock(&config.data_dir)?)
+    } else {
+        None
+    };
     // Before the database: a key file that is there but unusable stops
     // start-up before anything is written with another key.
     let serves = matches!(
@@ -115,6 +123,15 @@ async fn run(config: Config) -> anyhow::Result<()> {
         data_dir::check_sqlite_file(&config.data_dir, &file)?;
     }
     let db = Database::connect(&url, &settings).await?;
+    // First thing on the database: a second server on it (from another
+    // data directory, which that directory's lock cannot see) stops before
+    // it makes a key or runs a migration; so does a migration under a
+    // running server. Held to the end.
+    let _database_held = if holds_database(&config) {
+        Some(db.hold_for_serving(&url).await?)
+    } else {
+        None
+    };
     // A new key only once the database answers: a start that fails to
     // reach it leaves no key behind.
     let secrets_key = match existing_key {
@@ -138,6 +155,28 @@ async fn run(config: Config) -> anyhow::Result<()> {
             serve::serve(&config, db, secrets_key.as_ref().expect(loaded)).await
         }
     }
+}
+
+/// Whether this run serves the APIs (`serve`, the default).
+fn serves_apis(config: &Config) -> bool {
+    matches!(
+        (&config.command, config.migrate_only),
+        (Some(Command::Serve) | None, false)
+    )
+}
+
+/// Whether this run holds the database for itself (see
+/// `Database::hold_for_serving`): a server, and a migration, which must
+/// not change the schema under a running server.
+fn holds_database(config: &Config) -> bool {
+    config.migrate_only
+        || serves_apis(config)
+        || matches!(
+            &config.command,
+            Some(Command::Migrate {
+                action: MigrateAction::Up | MigrateAction::Down { .. }
+            })
+        )
 }
 
 async fn migrate(db: &Database, action: &MigrateAction) -> anyhow::Result<()> {

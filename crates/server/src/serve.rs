@@ -22,9 +22,8 @@ use crate::config::Config;
 /// Runs the server until SIGINT or SIGTERM, then drains and closes the
 /// pool; `secrets_key` seals the S3 secret access keys.
 pub async fn serve(config: &Config, db: Database, secrets_key: &SecretsKey) -> anyhow::Result<()> {
-    // First: a second server on this data directory must stop before its
-    // sweep takes the first one's writes in flight for debris.
-    let _held = crate::data_dir::lock(&config.data_dir)?;
+    // The data directory and the database are held for this server by
+    // `run` (main.rs) before it gets here.
     // Before the migrations: a database that cannot be the one this
     // directory's objects belong to is not written to.
     let url = redact_url(&config.effective_database_url());

@@ -95,6 +95,7 @@ async fn database_outage_answers_503_and_recovers() {
     };
     let proxy = Proxy::start(upstream).await;
     let url = via(&db.url, proxy.addr);
+    let (direct, name) = (db.url.clone(), db.name().to_owned());
     let server = TestServer::start_with_database(url, Some(db), &[], &[]).await;
     let (alice, _) = server.user("alice").await;
     assert_eq!(alice.list_keys().await.expect("works").len(), 1);
@@ -131,8 +132,58 @@ async fn database_outage_answers_503_and_recovers() {
         .await
         .expect("sign-up works again");
 
+    // The server holds its database again (its connection holding it was
+    // cut with the others): a second server on it is still refused.
+    assert!(
+        held_within(&admin, &name, Duration::from_secs(20)).await,
+        "the hold is taken again once the database is back"
+    );
+    let second = tempfile::tempdir().expect("temp dir");
+    let out = tokio::process::Command::new(miniaws_testkit::miniaws_bin())
+        .args(["--listen", "127.0.0.1:0", "--aws-listen", "127.0.0.1:0"])
+        .arg("--data-dir")
+        .arg(second.path())
+        .arg("--database-url")
+        .arg(&direct)
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(30), out)
+        .await
+        .expect("a refused server stops at once")
+        .expect("miniaws runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("in use by another Mini AWS server"),
+        "{stderr}"
+    );
+
     let log = server.log();
     assert!(!log.contains("panicked"), "no panic in the server log");
+}
+
+/// Whether a session holds an advisory lock on database `name` (a server
+/// holds its database so) within `limit`.
+async fn held_within(admin: &str, name: &str, limit: Duration) -> bool {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(admin)
+        .await
+        .expect("admin connects");
+    let deadline = tokio::time::Instant::now() + limit;
+    while tokio::time::Instant::now() < deadline {
+        let held: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database \
+             WHERE l.locktype = 'advisory' AND l.granted AND d.datname = $1",
+        )
+        .bind(name)
+        .fetch_one(&mut conn)
+        .await
+        .expect("pg_locks reads");
+        if held > 0 {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    false
 }
 
 /// A server on a Postgres database of its own, with user alice signed up;
