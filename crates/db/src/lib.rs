@@ -24,5 +24,5 @@ pub use connect::{Backend, Database, DbError, PoolSettings, redact_url};
 pub use hot::{HotConnections, Lease};
 pub use identity_row::IdentityBeforeMigrating;
 pub use migrate::{MigrationState, MigrationStatus};
-pub use serving::ServingLock;
+pub use serving::{ServingLock, lock_file};
 pub use user_names::CaseDuplicateUser;

@@ -223,44 +223,55 @@ fn sqlite_lock_file(file: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Takes the `flock` beside the SQLite database `file`, writing this
-/// process into it for another's message.
+/// Takes the `flock` beside the SQLite database `file`.
 fn lock_sqlite(file: &Path, url: &str) -> Result<std::fs::File, DbError> {
+    let path = sqlite_lock_file(file);
+    match lock_file(&path) {
+        Ok(Ok(lock)) => Ok(lock),
+        Ok(Err(holder)) => Err(DbError::InUse {
+            url: redact_url(url),
+            holder,
+        }),
+        Err(source) => Err(DbError::Lock { path, source }),
+    }
+}
+
+/// Takes an advisory `flock` on `path` (made 0600 if missing) for this
+/// process, and writes who this process is into it (`miniaws pid N on
+/// HOST`), for another process's message. The lock lasts as long as the
+/// returned file is open, or the process runs.
+///
+/// Returns, as the inner `Err`, who holds it instead (what the holder
+/// wrote, or "another process").
+///
+/// # Errors
+/// When the file cannot be opened, locked or written.
+pub fn lock_file(path: &Path) -> std::io::Result<Result<std::fs::File, String>> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let path = sqlite_lock_file(file);
-    let lock_error = |source: std::io::Error| DbError::Lock {
-        path: path.clone(),
-        source,
-    };
     let mut lock = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .read(true)
         .write(true)
         .mode(0o600)
-        .open(&path)
-        .map_err(lock_error)?;
+        .open(path)?;
     match lock.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
-            let holder = std::fs::read_to_string(&path).unwrap_or_default();
+            let holder = std::fs::read_to_string(path).unwrap_or_default();
             let holder = holder.trim();
-            return Err(DbError::InUse {
-                url: redact_url(url),
-                holder: if holder.is_empty() {
-                    "another process".to_owned()
-                } else {
-                    holder.to_owned()
-                },
-            });
+            return Ok(Err(if holder.is_empty() {
+                "another process".to_owned()
+            } else {
+                holder.to_owned()
+            }));
         }
-        Err(std::fs::TryLockError::Error(e)) => return Err(lock_error(e)),
+        Err(std::fs::TryLockError::Error(e)) => return Err(e),
     }
-    lock.set_len(0)
-        .and_then(|()| writeln!(lock, "{}", this_process()))
-        .map_err(lock_error)?;
-    Ok(lock)
+    lock.set_len(0)?;
+    writeln!(lock, "{}", this_process())?;
+    Ok(Ok(lock))
 }
 
 #[cfg(test)]

@@ -185,46 +185,21 @@ pub struct DataDirLock {
 /// the same data directory stops before it touches anything: its start-up
 /// sweep would take the first one's uploads in flight for a crash's debris
 /// and remove their files. An advisory lock (`flock`), held as long as the
-/// process runs; the file holds the holder's pid, for the message.
+/// process runs; the file names the holder (`miniaws pid N on HOST`), for the message.
 ///
 /// # Errors
 /// When another process holds it, naming that process; when the file
 /// cannot be opened or locked.
 pub fn lock(dir: &Path) -> anyhow::Result<DataDirLock> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
     let path = dir.join(LOCK);
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
-        .mode(0o600)
-        .open(&path)
-        .with_context(|| format!("cannot open {}", path.display()))?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
-            let holder = std::fs::read_to_string(&path).unwrap_or_default();
-            let holder = holder.trim();
-            let who = if holder.is_empty() {
-                "another process".to_owned()
-            } else {
-                format!("another process (pid {holder})")
-            };
-            anyhow::bail!(
-                "the data directory {} is in use by {who}: stop that server first, or give this one a --data-dir of its own",
-                dir.display()
-            );
-        }
-        Err(std::fs::TryLockError::Error(e)) => {
-            return Err(e).with_context(|| format!("cannot lock {}", path.display()));
-        }
+    match miniaws_db::lock_file(&path) {
+        Ok(Ok(file)) => Ok(DataDirLock { _file: file }),
+        Ok(Err(holder)) => anyhow::bail!(
+            "the data directory {} is in use by another process ({holder}): stop that server first, or give this one a --data-dir of its own",
+            dir.display()
+        ),
+        Err(e) => Err(e).with_context(|| format!("cannot lock {}", path.display())),
     }
-    file.set_len(0)
-        .and_then(|()| writeln!(file, "{}", std::process::id()))
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(DataDirLock { _file: file })
 }
 
 /// The file naming this data directory's server (see [`server_id`]).
