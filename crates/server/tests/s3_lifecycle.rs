@@ -2,7 +2,8 @@
 //! Postgres: Put/Get/DeleteBucketLifecycle(Configuration) through the
 //! official AWS SDK (read back as put, replaced, removed,
 //! `NoSuchLifecycleConfiguration`), every validation refusal with S3's
-//! code and status, transitions refused as `NotImplemented` and not
+//! code and status, a transition's own faults with S3's 400s (code and
+//! message) and valid transitions refused as `NotImplemented` and not
 //! stored, another owner's bucket and a missing one; and the enforcement,
 //! by the server's own lifecycle sweep (`--lifecycle-interval-secs 1`):
 //! objects a rule expires disappear, rows and blob files both, while
@@ -29,11 +30,13 @@
 mod common;
 
 use aws_sdk_s3::Client;
+use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::{ByteStream, DateTime, DateTimeFormat};
 use aws_sdk_s3::types::{
     AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, CompletedMultipartUpload,
     ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleAndOperator,
-    LifecycleRuleFilter, NoncurrentVersionExpiration, Tag, Transition, TransitionStorageClass,
+    LifecycleRuleFilter, NoncurrentVersionExpiration, NoncurrentVersionTransition, Tag, Transition,
+    TransitionStorageClass,
 };
 use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
 use common::{code_of, execute, files_under, objects_dir, s3_client};
@@ -466,6 +469,136 @@ async fn refusals(s3: &Client, bucket: &str) {
             .await
             .expect_err(what);
         assert_eq!(code_of(&err), (code.to_owned(), status), "{what}: {err:?}");
+    }
+    // Transitions are validated as S3 validates them, each fault with
+    // S3's code, status and message, before the valid ones are refused as
+    // not implemented.
+    let moving = |t: Transition| {
+        LifecycleRule::builder()
+            .id("r")
+            .status(ExpirationStatus::Enabled)
+            .filter(prefix(""))
+            .transitions(t)
+            .build()
+            .expect("rule")
+    };
+    let noncurrent = |t: NoncurrentVersionTransition| {
+        LifecycleRule::builder()
+            .id("r")
+            .status(ExpirationStatus::Enabled)
+            .filter(prefix(""))
+            .noncurrent_version_transitions(t)
+            .build()
+            .expect("rule")
+    };
+    let to = |class: TransitionStorageClass| Transition::builder().storage_class(class);
+    let transition_cases: Vec<(&str, LifecycleRule, &str, u16, &str)> = vec![
+        (
+            "a Transition Date that is not midnight UTC",
+            moving(
+                to(TransitionStorageClass::Glacier)
+                    .date(DateTime::from_secs(PAST_MIDNIGHT + 3600))
+                    .build(),
+            ),
+            "InvalidArgument",
+            400,
+            "'Date' must be at midnight GMT",
+        ),
+        (
+            "a Transition with Days and Date",
+            moving(
+                to(TransitionStorageClass::Glacier)
+                    .days(30)
+                    .date(DateTime::from_secs(PAST_MIDNIGHT))
+                    .build(),
+            ),
+            "MalformedXML",
+            400,
+            "exactly one of Days and Date",
+        ),
+        (
+            "a Transition on negative Days",
+            moving(to(TransitionStorageClass::Glacier).days(-1).build()),
+            "InvalidArgument",
+            400,
+            "'Days' in Transition action must be nonnegative",
+        ),
+        (
+            "a Transition to a class S3 does not have",
+            moving(to(TransitionStorageClass::from("COLDEST")).days(30).build()),
+            "MalformedXML",
+            400,
+            "StorageClass",
+        ),
+        (
+            "a Transition to STANDARD_IA before 30 days",
+            moving(to(TransitionStorageClass::StandardIa).days(29).build()),
+            "InvalidArgument",
+            400,
+            "'Days' in Transition action must be greater than or equal to 30 for storageClass 'STANDARD_IA'",
+        ),
+        (
+            "a NoncurrentVersionTransition to ONEZONE_IA before 30 days",
+            noncurrent(
+                NoncurrentVersionTransition::builder()
+                    .noncurrent_days(7)
+                    .storage_class(TransitionStorageClass::OnezoneIa)
+                    .build(),
+            ),
+            "InvalidArgument",
+            400,
+            "'NoncurrentDays' in NoncurrentVersionTransition action must be greater than or equal to 30 for storageClass 'ONEZONE_IA'",
+        ),
+        (
+            "a NoncurrentVersionTransition on negative NoncurrentDays",
+            noncurrent(
+                NoncurrentVersionTransition::builder()
+                    .noncurrent_days(-1)
+                    .storage_class(TransitionStorageClass::Glacier)
+                    .build(),
+            ),
+            "InvalidArgument",
+            400,
+            "'NoncurrentDays' in NoncurrentVersionTransition action must be nonnegative",
+        ),
+        (
+            "a valid Transition on a Date",
+            moving(
+                to(TransitionStorageClass::DeepArchive)
+                    .date(DateTime::from_secs(PAST_MIDNIGHT))
+                    .build(),
+            ),
+            "NotImplemented",
+            501,
+            "Transition and NoncurrentVersionTransition actions are not implemented",
+        ),
+        (
+            "a valid NoncurrentVersionTransition",
+            noncurrent(
+                NoncurrentVersionTransition::builder()
+                    .noncurrent_days(30)
+                    .storage_class(TransitionStorageClass::StandardIa)
+                    .build(),
+            ),
+            "NotImplemented",
+            501,
+            "Transition and NoncurrentVersionTransition actions are not implemented",
+        ),
+    ];
+    for (what, rule, code, status, message) in transition_cases {
+        let err = s3
+            .put_bucket_lifecycle_configuration()
+            .bucket(bucket)
+            .lifecycle_configuration(config(vec![rule]))
+            .send()
+            .await
+            .expect_err(what);
+        assert_eq!(code_of(&err), (code.to_owned(), status), "{what}: {err:?}");
+        let said = err.message();
+        assert!(
+            said.is_some_and(|m| m.contains(message)),
+            "{what}: message {said:?}, want one containing {message:?}"
+        );
     }
     assert_eq!(
         get(s3, bucket).await,

@@ -1,10 +1,12 @@
 //! PutBucketLifecycleConfiguration: replaces the bucket's lifecycle
 //! configuration, validated as S3 does (see
 //! [`miniaws_core::storage::LifecycleConfiguration::new`]), and enforced by
-//! the server's lifecycle sweep. A valid document with a `Transition` or
-//! `NoncurrentVersionTransition` is `NotImplemented` (501): Mini AWS has
-//! no archive storage classes, and storing a rule it never acts on would
-//! be a wrong success.
+//! the server's lifecycle sweep. Transitions are validated like the rest
+//! (`Days`, `Date`, `StorageClass`, S3's 30-day minimum before an IA
+//! class), and a valid document with a `Transition` or
+//! `NoncurrentVersionTransition` is then `NotImplemented` (501): Mini AWS
+//! has no archive storage classes, and storing a rule it never acts on
+//! would be a wrong success.
 //!
 //! The deprecated PutBucketLifecycle is the same request (`PUT
 //! /{bucket}?lifecycle`, rules with their own `Prefix`), so it lands here
@@ -13,7 +15,8 @@
 use miniaws_core::storage::S3Action;
 use miniaws_core::storage::{
     AndInput, ExpirationInput, FilterInput, InvalidLifecycle, LifecycleConfiguration,
-    LifecycleFault, LifecycleRuleInput, NoncurrentInput, TransitionMinimumSize,
+    LifecycleFault, LifecycleRuleInput, NoncurrentInput, NoncurrentTransitionInput,
+    TransitionInput, TransitionMinimumSize,
 };
 use s3s::dto::{
     LifecycleRule, LifecycleRuleFilter, PutBucketLifecycleConfigurationInput,
@@ -112,7 +115,25 @@ fn rule_from_wire(r: LifecycleRule) -> LifecycleRuleInput {
         abort_incomplete_multipart_upload: r
             .abort_incomplete_multipart_upload
             .map(|a| a.days_after_initiation),
-        transitions: r.transitions.map_or(0, |t| t.len()),
-        noncurrent_transitions: r.noncurrent_version_transitions.map_or(0, |t| t.len()),
+        transitions: r
+            .transitions
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| TransitionInput {
+                days: t.days,
+                date: t.date.map(Into::into),
+                storage_class: t.storage_class.map(|c| c.as_str().to_owned()),
+            })
+            .collect(),
+        noncurrent_transitions: r
+            .noncurrent_version_transitions
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| NoncurrentTransitionInput {
+                noncurrent_days: t.noncurrent_days,
+                newer_noncurrent_versions: t.newer_noncurrent_versions,
+                storage_class: t.storage_class.map(|c| c.as_str().to_owned()),
+            })
+            .collect(),
     }
 }

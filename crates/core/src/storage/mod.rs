@@ -39,7 +39,8 @@ pub use lifecycle::{
     AndFilter, AndInput, Expiration, ExpirationInput, ExpiryFacts, FilterInput, InvalidLifecycle,
     LifecycleConfiguration, LifecycleFault, LifecycleFilter, LifecycleRule, LifecycleRuleInput,
     MAX_FILTER_SIZE_BYTES, MAX_LIFECYCLE_RULE_ID_CHARS, MAX_LIFECYCLE_RULES, NoncurrentExpiration,
-    NoncurrentInput, ObjectExpiry, RuleScope, TransitionMinimumSize, UploadAbort, days_after,
+    NoncurrentInput, NoncurrentTransitionInput, ObjectExpiry, RuleScope, TransitionInput,
+    TransitionMinimumSize, UploadAbort, days_after,
 };
 pub use listing::{
     BucketPage, KeyRange, ListBucketsInput, ListObjectsInput, ListObjectsPage, MAX_LIST_BUCKETS,

@@ -18,10 +18,12 @@
 //! validates them regardless of the bucket's versioning state, as this
 //! does.
 //!
-//! What it refuses, once the rest of the document is valid: `Transition`
-//! and `NoncurrentVersionTransition`, which move objects to archive storage
-//! classes that Mini AWS does not have. Storing them and never acting
-//! would be a wrong success; the answer is `NotImplemented`.
+//! What it refuses, once the rest of the document is valid (transitions
+//! included: their `Days`, `Date` and `StorageClass` are checked as S3
+//! checks them): `Transition` and `NoncurrentVersionTransition`, which
+//! move objects to archive storage classes that Mini AWS does not have.
+//! Storing them and never acting would be a wrong success; the answer is
+//! `NotImplemented`.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -100,10 +102,33 @@ pub struct LifecycleRuleInput {
     /// `AbortIncompleteMultipartUpload`, with its `DaysAfterInitiation`
     /// when given.
     pub abort_incomplete_multipart_upload: Option<Option<i32>>,
-    /// How many `Transition` elements the rule has.
-    pub transitions: usize,
-    /// How many `NoncurrentVersionTransition` elements the rule has.
-    pub noncurrent_transitions: usize,
+    /// `Transition` elements.
+    pub transitions: Vec<TransitionInput>,
+    /// `NoncurrentVersionTransition` elements.
+    pub noncurrent_transitions: Vec<NoncurrentTransitionInput>,
+}
+
+/// A `Transition` as given: validated as S3 validates it, then refused
+/// (Mini AWS has no archive storage classes).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TransitionInput {
+    /// `Days`.
+    pub days: Option<i32>,
+    /// `Date`.
+    pub date: Option<OffsetDateTime>,
+    /// `StorageClass`.
+    pub storage_class: Option<String>,
+}
+
+/// A `NoncurrentVersionTransition` as given.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NoncurrentTransitionInput {
+    /// `NoncurrentDays`.
+    pub noncurrent_days: Option<i32>,
+    /// `NewerNoncurrentVersions`.
+    pub newer_noncurrent_versions: Option<i32>,
+    /// `StorageClass`.
+    pub storage_class: Option<String>,
 }
 
 /// A `Filter` as given: S3 wants exactly one of its elements (or none).
@@ -351,7 +376,7 @@ impl LifecycleConfiguration {
         }
         if rules
             .iter()
-            .any(|r| r.transitions > 0 || r.noncurrent_transitions > 0)
+            .any(|r| !r.transitions.is_empty() || !r.noncurrent_transitions.is_empty())
         {
             return Err(refuse(
                 LifecycleFault::Unsupported,

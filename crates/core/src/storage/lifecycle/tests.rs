@@ -18,6 +18,22 @@ fn rule(id: &str, filter: FilterInput) -> LifecycleRuleInput {
     }
 }
 
+fn glacier(days: Option<i32>, date: Option<OffsetDateTime>) -> TransitionInput {
+    TransitionInput {
+        days,
+        date,
+        storage_class: Some("GLACIER".into()),
+    }
+}
+
+fn noncurrent_move(class: &str, days: Option<i32>) -> NoncurrentTransitionInput {
+    NoncurrentTransitionInput {
+        noncurrent_days: days,
+        newer_noncurrent_versions: None,
+        storage_class: Some(class.into()),
+    }
+}
+
 fn prefix(p: &str) -> FilterInput {
     FilterInput {
         prefix: Some(p.into()),
@@ -453,7 +469,7 @@ fn validation_follows_s3() {
         ),
         (
             "a transition",
-            with(&|r| r.transitions = 1),
+            with(&|r| r.transitions = vec![glacier(Some(30), None)]),
             Some((
                 Unsupported,
                 "Transition and NoncurrentVersionTransition actions are not implemented",
@@ -463,7 +479,7 @@ fn validation_follows_s3() {
             "a transition alone is an action, refused as not implemented",
             with(&|r| {
                 r.expiration = None;
-                r.noncurrent_transitions = 1
+                r.noncurrent_transitions = vec![noncurrent_move("GLACIER", Some(1))]
             }),
             Some((Unsupported, "not implemented")),
         ),
@@ -471,10 +487,124 @@ fn validation_follows_s3() {
             "a transition in an otherwise invalid rule: the invalid part first",
             vec![{
                 let mut r = days(base(), 0);
-                r.transitions = 1;
+                r.transitions = vec![glacier(Some(30), None)];
                 r
             }],
             Some((Argument, "'Days' for Expiration")),
+        ),
+        (
+            "a transition on Days 0 is valid (then not implemented)",
+            with(&|r| r.transitions = vec![glacier(Some(0), None)]),
+            Some((Unsupported, "not implemented")),
+        ),
+        (
+            "a transition on a Date at midnight is valid (then not implemented)",
+            with(&|r| r.transitions = vec![glacier(None, Some(datetime!(2030-01-01 0:00 UTC)))]),
+            Some((Unsupported, "not implemented")),
+        ),
+        (
+            "a transition Date not at midnight",
+            with(&|r| r.transitions = vec![glacier(None, Some(datetime!(2030-01-01 0:00:01 UTC)))]),
+            Some((Argument, "'Date' must be at midnight GMT")),
+        ),
+        (
+            "a transition with Days and Date",
+            with(&|r| r.transitions = vec![glacier(Some(1), Some(datetime!(2030-01-01 0:00 UTC)))]),
+            Some((Malformed, "exactly one of Days and Date")),
+        ),
+        (
+            "a transition with neither Days nor Date",
+            with(&|r| r.transitions = vec![glacier(None, None)]),
+            Some((Malformed, "exactly one of Days and Date")),
+        ),
+        (
+            "a transition on negative Days",
+            with(&|r| r.transitions = vec![glacier(Some(-1), None)]),
+            Some((Argument, "'Days' in Transition action must be nonnegative")),
+        ),
+        (
+            "a transition without a StorageClass",
+            with(&|r| {
+                r.transitions = vec![TransitionInput {
+                    days: Some(30),
+                    ..Default::default()
+                }]
+            }),
+            Some((Malformed, "StorageClass")),
+        ),
+        (
+            "a transition to STANDARD (not a transition class)",
+            with(&|r| {
+                r.transitions = vec![TransitionInput {
+                    days: Some(30),
+                    storage_class: Some("STANDARD".into()),
+                    ..Default::default()
+                }]
+            }),
+            Some((Malformed, "StorageClass")),
+        ),
+        (
+            "STANDARD_IA before 30 days",
+            with(&|r| {
+                r.transitions = vec![TransitionInput {
+                    days: Some(29),
+                    storage_class: Some("STANDARD_IA".into()),
+                    ..Default::default()
+                }]
+            }),
+            Some((
+                Argument,
+                "'Days' in Transition action must be greater than or equal to 30 for storageClass 'STANDARD_IA'",
+            )),
+        ),
+        (
+            "ONEZONE_IA at 30 days is valid (then not implemented)",
+            with(&|r| {
+                r.transitions = vec![TransitionInput {
+                    days: Some(30),
+                    storage_class: Some("ONEZONE_IA".into()),
+                    ..Default::default()
+                }]
+            }),
+            Some((Unsupported, "not implemented")),
+        ),
+        (
+            "a noncurrent transition to ONEZONE_IA before 30 days",
+            with(&|r| r.noncurrent_transitions = vec![noncurrent_move("ONEZONE_IA", Some(10))]),
+            Some((
+                Argument,
+                "'NoncurrentDays' in NoncurrentVersionTransition action must be greater than or equal to 30 for storageClass 'ONEZONE_IA'",
+            )),
+        ),
+        (
+            "a noncurrent transition on negative NoncurrentDays",
+            with(&|r| r.noncurrent_transitions = vec![noncurrent_move("GLACIER", Some(-1))]),
+            Some((
+                Argument,
+                "'NoncurrentDays' in NoncurrentVersionTransition action must be nonnegative",
+            )),
+        ),
+        (
+            "a noncurrent transition without NoncurrentDays",
+            with(&|r| r.noncurrent_transitions = vec![noncurrent_move("GLACIER", None)]),
+            Some((Malformed, "needs NoncurrentDays")),
+        ),
+        (
+            "a noncurrent transition with NewerNoncurrentVersions 0",
+            with(&|r| {
+                let mut t = noncurrent_move("GLACIER", Some(1));
+                t.newer_noncurrent_versions = Some(0);
+                r.noncurrent_transitions = vec![t]
+            }),
+            Some((
+                Argument,
+                "'NewerNoncurrentVersions' must be a positive integer",
+            )),
+        ),
+        (
+            "a noncurrent transition to an unknown class",
+            with(&|r| r.noncurrent_transitions = vec![noncurrent_move("COLD", Some(1))]),
+            Some((Malformed, "StorageClass")),
         ),
     ];
     for (what, rules, want) in cases {

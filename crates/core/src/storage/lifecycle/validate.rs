@@ -4,12 +4,13 @@
 
 use base64::Engine;
 use std::collections::BTreeSet;
-use time::Time;
+use time::{OffsetDateTime, Time};
 
 use super::{
     AndFilter, Expiration, ExpirationInput, FilterInput, InvalidLifecycle, LifecycleFault,
     LifecycleFilter, LifecycleRule, LifecycleRuleInput, MAX_FILTER_SIZE_BYTES,
-    NoncurrentExpiration, NoncurrentInput, RuleScope, malformed, refuse,
+    NoncurrentExpiration, NoncurrentInput, NoncurrentTransitionInput, RuleScope, TransitionInput,
+    malformed, refuse,
 };
 use crate::storage::domain::MAX_OBJECT_KEY_BYTES;
 use crate::storage::tags::{MAX_TAG_KEY_LEN, MAX_TAG_VALUE_LEN};
@@ -22,9 +23,9 @@ pub(super) fn overlapping(rules: &[LifecycleRuleInput]) -> Result<(), InvalidLif
     type Takes = fn(&LifecycleRuleInput) -> bool;
     let kinds: [(&str, Takes); 5] = [
         ("Expiration", |r| r.expiration.is_some()),
-        ("Transition", |r| r.transitions > 0),
+        ("Transition", |r| !r.transitions.is_empty()),
         ("NoncurrentVersionTransition", |r| {
-            r.noncurrent_transitions > 0
+            !r.noncurrent_transitions.is_empty()
         }),
         ("NoncurrentVersionExpiration", |r| {
             r.noncurrent_expiration.is_some()
@@ -84,8 +85,8 @@ pub(super) fn check_rule(rule: &LifecycleRuleInput) -> Result<LifecycleRule, Inv
     if rule.expiration.is_none()
         && rule.noncurrent_expiration.is_none()
         && rule.abort_incomplete_multipart_upload.is_none()
-        && rule.transitions == 0
-        && rule.noncurrent_transitions == 0
+        && rule.transitions.is_empty()
+        && rule.noncurrent_transitions.is_empty()
     {
         return Err(refuse(
             LifecycleFault::Request,
@@ -139,6 +140,12 @@ pub(super) fn check_rule(rule: &LifecycleRuleInput) -> Result<LifecycleRule, Inv
                 "AbortIncompleteMultipartUpload cannot be specified with Object Size.",
             ));
         }
+    }
+    for t in &rule.transitions {
+        check_transition(t)?;
+    }
+    for t in &rule.noncurrent_transitions {
+        check_noncurrent_transition(t)?;
     }
     Ok(LifecycleRule {
         id: rule.id.clone().unwrap_or_default(),
@@ -270,6 +277,101 @@ fn check_filter(f: &FilterInput) -> Result<LifecycleFilter, InvalidLifecycle> {
     }))
 }
 
+/// The storage classes a transition may name (S3's
+/// `TransitionStorageClass`).
+const TRANSITION_CLASSES: [&str; 6] = [
+    "GLACIER",
+    "STANDARD_IA",
+    "ONEZONE_IA",
+    "INTELLIGENT_TIERING",
+    "DEEP_ARCHIVE",
+    "GLACIER_IR",
+];
+
+/// The classes an object must stay 30 days in STANDARD before moving to:
+/// S3 refuses a transition to them sooner when the configuration is put
+/// (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-transition-general-considerations.html>).
+const THIRTY_DAY_CLASSES: [&str; 2] = ["STANDARD_IA", "ONEZONE_IA"];
+
+/// The transition's `StorageClass`, one of [`TRANSITION_CLASSES`]: a
+/// missing or unknown one does not validate against S3's schema.
+fn transition_class<'a>(class: Option<&'a str>, action: &str) -> Result<&'a str, InvalidLifecycle> {
+    class
+        .filter(|c| TRANSITION_CLASSES.contains(c))
+        .ok_or_else(|| {
+            malformed(&format!(
+                "a {action}'s StorageClass is one of {}",
+                TRANSITION_CLASSES.join(", ")
+            ))
+        })
+}
+
+/// `Date` at midnight UTC, as for `Expiration`.
+fn midnight(date: OffsetDateTime) -> Result<(), InvalidLifecycle> {
+    if date.to_offset(time::UtcOffset::UTC).time() != Time::MIDNIGHT {
+        return Err(refuse(
+            LifecycleFault::Argument,
+            "'Date' must be at midnight GMT",
+        ));
+    }
+    Ok(())
+}
+
+fn check_transition(t: &TransitionInput) -> Result<(), InvalidLifecycle> {
+    let class = transition_class(t.storage_class.as_deref(), "Transition")?;
+    match (t.days, t.date) {
+        (Some(days), None) => {
+            if days < 0 {
+                return Err(refuse(
+                    LifecycleFault::Argument,
+                    "'Days' in Transition action must be nonnegative",
+                ));
+            }
+            if days < 30 && THIRTY_DAY_CLASSES.contains(&class) {
+                return Err(refuse(
+                    LifecycleFault::Argument,
+                    format!(
+                        "'Days' in Transition action must be greater than or equal to 30 for storageClass '{class}'"
+                    ),
+                ));
+            }
+            Ok(())
+        }
+        (None, Some(date)) => midnight(date),
+        _ => Err(malformed("a Transition holds exactly one of Days and Date")),
+    }
+}
+
+fn check_noncurrent_transition(t: &NoncurrentTransitionInput) -> Result<(), InvalidLifecycle> {
+    let class = transition_class(t.storage_class.as_deref(), "NoncurrentVersionTransition")?;
+    let Some(days) = t.noncurrent_days else {
+        return Err(malformed(
+            "NoncurrentVersionTransition needs NoncurrentDays",
+        ));
+    };
+    if days < 0 {
+        return Err(refuse(
+            LifecycleFault::Argument,
+            "'NoncurrentDays' in NoncurrentVersionTransition action must be nonnegative",
+        ));
+    }
+    if days < 30 && THIRTY_DAY_CLASSES.contains(&class) {
+        return Err(refuse(
+            LifecycleFault::Argument,
+            format!(
+                "'NoncurrentDays' in NoncurrentVersionTransition action must be greater than or equal to 30 for storageClass '{class}'"
+            ),
+        ));
+    }
+    if t.newer_noncurrent_versions.is_some_and(|v| v <= 0) {
+        return Err(refuse(
+            LifecycleFault::Argument,
+            "'NewerNoncurrentVersions' must be a positive integer",
+        ));
+    }
+    Ok(())
+}
+
 fn check_expiration(e: &ExpirationInput) -> Result<Expiration, InvalidLifecycle> {
     match (e.days, e.date, e.expired_object_delete_marker) {
         (Some(days), None, None) => positive(days).map(Expiration::Days).ok_or_else(|| {
@@ -279,14 +381,10 @@ fn check_expiration(e: &ExpirationInput) -> Result<Expiration, InvalidLifecycle>
             )
         }),
         (None, Some(date), None) => {
-            let date = date.to_offset(time::UtcOffset::UTC);
-            if date.time() != Time::MIDNIGHT {
-                return Err(refuse(
-                    LifecycleFault::Argument,
-                    "'Date' must be at midnight GMT",
-                ));
-            }
-            Ok(Expiration::Date(date.date()))
+            midnight(date)?;
+            Ok(Expiration::Date(
+                date.to_offset(time::UtcOffset::UTC).date(),
+            ))
         }
         (None, None, Some(marker)) => Ok(Expiration::ExpiredObjectDeleteMarker(marker)),
         _ => Err(malformed(
