@@ -10,7 +10,8 @@
 //! upload (or a complete and an abort) exactly one succeeds, and nothing is
 //! left behind on disk or in the upload listing; part files left by a crash
 //! after the commit go at the next start-up; an upload begun before
-//! migration 0015 completes after the upgrade.
+//! migration 0015 completes after the upgrade. And page sizes of 0
+//! (`max-parts`, `max-uploads`, `max-keys`): an empty page, not truncated.
 
 mod common;
 
@@ -909,6 +910,137 @@ async fn parts_and_checksums_sqlite() {
 #[tokio::test]
 async fn parts_and_checksums_postgres() {
     run(Backend::Postgres).await;
+}
+
+/// A page size of 0 (`max-parts`, `max-uploads`, `max-keys`) asks for
+/// nothing: an empty page that echoes 0 and is not truncated, as S3
+/// answers `max-keys=0` (s3-tests' `test_bucket_list_maxkeys_zero`),
+/// never a page of one. A negative one is `InvalidArgument`.
+async fn zero_page_sizes(backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    let (_, key) = server.user("zero-pages").await;
+    let s3 = s3_client(&server, &key);
+    let bucket = "zero-pages";
+    s3.create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("bucket");
+    for k in ["a", "b"] {
+        s3.put_object()
+            .bucket(bucket)
+            .key(k)
+            .body(ByteStream::from_static(b"x"))
+            .send()
+            .await
+            .expect("PutObject");
+    }
+    let mut ids = Vec::new();
+    for k in ["up1", "up2"] {
+        let id = s3
+            .create_multipart_upload()
+            .bucket(bucket)
+            .key(k)
+            .send()
+            .await
+            .expect("CreateMultipartUpload")
+            .upload_id()
+            .expect("upload id")
+            .to_owned();
+        ids.push(id);
+    }
+    for n in 1..=2 {
+        s3.upload_part()
+            .bucket(bucket)
+            .key("up1")
+            .upload_id(&ids[0])
+            .part_number(n)
+            .body(ByteStream::from_static(b"part"))
+            .send()
+            .await
+            .expect("UploadPart");
+    }
+    let parts = |max: i32| {
+        s3.list_parts()
+            .bucket(bucket)
+            .key("up1")
+            .upload_id(&ids[0])
+            .max_parts(max)
+            .send()
+    };
+    let zero = parts(0).await.expect("ListParts max-parts=0");
+    assert!(zero.parts().is_empty(), "{zero:?}");
+    assert_eq!(zero.max_parts(), Some(0));
+    assert_eq!(zero.is_truncated(), Some(false));
+    assert_eq!(zero.next_part_number_marker(), None);
+    let one = parts(1).await.expect("ListParts max-parts=1");
+    assert_eq!(one.parts().len(), 1);
+    assert_eq!(one.is_truncated(), Some(true));
+    let err = parts(-1).await.expect_err("max-parts=-1");
+    assert_eq!(code_of(&err), ("InvalidArgument".into(), 400), "{err:?}");
+
+    let uploads = |max: i32| {
+        s3.list_multipart_uploads()
+            .bucket(bucket)
+            .max_uploads(max)
+            .send()
+    };
+    let zero = uploads(0)
+        .await
+        .expect("ListMultipartUploads max-uploads=0");
+    assert!(zero.uploads().is_empty(), "{zero:?}");
+    assert!(zero.common_prefixes().is_empty(), "{zero:?}");
+    assert_eq!(zero.max_uploads(), Some(0));
+    assert_eq!(zero.is_truncated(), Some(false));
+    assert_eq!(zero.next_key_marker(), None);
+    let one = uploads(1)
+        .await
+        .expect("ListMultipartUploads max-uploads=1");
+    assert_eq!(one.uploads().len(), 1);
+    assert_eq!(one.is_truncated(), Some(true));
+
+    let v2 = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .max_keys(0)
+        .send()
+        .await
+        .expect("ListObjectsV2 max-keys=0");
+    assert!(v2.contents().is_empty(), "{v2:?}");
+    assert_eq!(v2.key_count(), Some(0));
+    assert_eq!(v2.max_keys(), Some(0));
+    assert_eq!(v2.is_truncated(), Some(false));
+    assert_eq!(v2.next_continuation_token(), None);
+    let v1 = s3
+        .list_objects()
+        .bucket(bucket)
+        .max_keys(0)
+        .send()
+        .await
+        .expect("ListObjects max-keys=0");
+    assert!(v1.contents().is_empty(), "{v1:?}");
+    assert_eq!(v1.is_truncated(), Some(false));
+    let versions = s3
+        .list_object_versions()
+        .bucket(bucket)
+        .max_keys(0)
+        .send()
+        .await
+        .expect("ListObjectVersions max-keys=0");
+    assert!(versions.versions().is_empty(), "{versions:?}");
+    assert_eq!(versions.is_truncated(), Some(false));
+}
+
+#[tokio::test]
+async fn zero_page_sizes_sqlite() {
+    zero_page_sizes(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn zero_page_sizes_postgres() {
+    zero_page_sizes(Backend::Postgres).await;
 }
 
 /// An upload of `key` with a 5 MiB part and a small last part; returns its

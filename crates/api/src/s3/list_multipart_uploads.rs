@@ -31,7 +31,7 @@ pub(super) async fn handle(
             )
         })?,
     }
-    .clamp(1, 1000);
+    .min(1000);
     let key_marker = input.key_marker.as_deref().filter(|m| !m.is_empty());
     let upload_id_marker = input.upload_id_marker.as_deref().filter(|m| !m.is_empty());
     // Checked here, not left to the service: its refusal would be an

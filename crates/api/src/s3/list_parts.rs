@@ -37,7 +37,7 @@ pub(super) async fn handle(
             )
         })?,
     }
-    .clamp(1, 1000);
+    .min(1000);
     let listing = s3
         .multipart()
         .list_parts(

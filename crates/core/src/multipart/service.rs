@@ -989,11 +989,16 @@ impl MultipartService {
             )
             .await?;
         let lifecycle = found.lifecycle;
-        let max_parts = max_parts.clamp(1, 1000);
-        let mut parts = self
-            .repo
-            .list_parts(upload.id, after, max_parts + 1)
-            .await?;
+        let max_parts = max_parts.min(1000);
+        // `max-parts=0` asks for no part: an empty page, not truncated, as
+        // S3 answers `max-keys=0` on a listing of objects.
+        let mut parts = if max_parts == 0 {
+            Vec::new()
+        } else {
+            self.repo
+                .list_parts(upload.id, after, max_parts + 1)
+                .await?
+        };
         let is_truncated = parts.len() > max_parts as usize;
         parts.truncate(max_parts as usize);
         let next_part_number_marker = is_truncated
@@ -1029,7 +1034,7 @@ impl MultipartService {
     ) -> CoreResult<UploadListing> {
         let access = Access::bucket(S3Action::ListBucketMultipartUploads);
         let bucket = self.storage.bucket(caller, bucket, access).await?;
-        let max_uploads = max_uploads.clamp(1, 1000) as usize;
+        let max_uploads = max_uploads.min(1000) as usize;
         let delimiter = delimiter.filter(|d| !d.is_empty());
         // An upload-id marker only counts together with a key marker (S3).
         let id_marker = match upload_id_marker {
@@ -1039,6 +1044,16 @@ impl MultipartService {
             ),
             _ => None,
         };
+        if max_uploads == 0 {
+            // `max-uploads=0` asks for no upload: an empty page, not
+            // truncated, as S3 answers `max-keys=0` on a listing of objects.
+            return Ok(UploadListing {
+                uploads: Vec::new(),
+                common_prefixes: Vec::new(),
+                is_truncated: false,
+                next_marker: None,
+            });
+        }
         let common_prefix = |key: &str| -> Option<String> {
             let d = delimiter?;
             let rest = key.strip_prefix(prefix)?;
