@@ -849,8 +849,10 @@ async fn aws_cli_encryption_and_storage_class_options() {
 /// Every XML answer's root is in S3's namespace, as S3 writes it, read
 /// namespace-aware (Python's ElementTree) from what boto3 received:
 /// CopyObject's, UploadPartCopy's, GetBucketEncryption's,
-/// GetBucketOwnershipControls' and GetPublicAccessBlock's (which s3s
-/// writes without one) as ListObjectsV2's. SQLite alone: the XML does not
+/// GetBucketOwnershipControls', GetPublicAccessBlock's,
+/// GetObjectRetention's, GetObjectLegalHold's, GetObjectLockConfiguration's
+/// and GetBucketPolicyStatus's (which s3s writes without one) as
+/// ListObjectsV2's. SQLite alone: the XML does not
 /// depend on the database.
 #[tokio::test]
 async fn xml_answers_carry_the_s3_namespace() {
@@ -863,6 +865,8 @@ async fn xml_answers_carry_the_s3_namespace() {
     let (_, key) = server.user("namespace-user").await;
     let clients = AwsClients::new(&server, &key);
     let script = r#"
+import datetime
+import json
 import os
 import xml.etree.ElementTree as ET
 import boto3
@@ -892,12 +896,27 @@ s3.put_public_access_block(Bucket=b, PublicAccessBlockConfiguration={
     "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
 s3.get_public_access_block(Bucket=b)
 s3.list_objects_v2(Bucket=b)
+locked = "xmlns-locked"
+s3.create_bucket(Bucket=locked, ObjectLockEnabledForBucket=True)
+s3.put_object(Bucket=locked, Key="k", Body=b"kept")
+s3.put_object_retention(Bucket=locked, Key="k", Retention={
+    "Mode": "GOVERNANCE", "RetainUntilDate": datetime.datetime(2100, 1, 1, tzinfo=datetime.timezone.utc)})
+s3.get_object_retention(Bucket=locked, Key="k")
+s3.put_object_legal_hold(Bucket=locked, Key="k", LegalHold={"Status": "OFF"})
+s3.get_object_legal_hold(Bucket=locked, Key="k")
+s3.get_object_lock_configuration(Bucket=locked)
+s3.put_bucket_policy(Bucket=locked, Policy=json.dumps({"Statement": [{
+    "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": f"arn:aws:s3:::{locked}/nothing/*"}]}))
+s3.get_bucket_policy_status(Bucket=locked)
 ns = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 for op, root in [("CopyObject", "CopyObjectResult"), ("UploadPartCopy", "CopyPartResult"),
                  ("GetBucketEncryption", "ServerSideEncryptionConfiguration"),
                  ("GetBucketOwnershipControls", "OwnershipControls"),
                  ("GetPublicAccessBlock", "PublicAccessBlockConfiguration"),
-                 ("ListObjectsV2", "ListBucketResult")]:
+                 ("ListObjectsV2", "ListBucketResult"),
+                 ("GetObjectRetention", "Retention"), ("GetObjectLegalHold", "LegalHold"),
+                 ("GetObjectLockConfiguration", "ObjectLockConfiguration"),
+                 ("GetBucketPolicyStatus", "PolicyStatus")]:
     assert roots.get(op) == ns + root, (op, roots.get(op))
 print("boto3 ok")
 "#;

@@ -22,9 +22,11 @@
 //! [`unquote_attributes_etag`].
 //!
 //! And s3s writes S3's namespace on the root of most XML answers but not
-//! of five (CopyObject's, UploadPartCopy's, GetBucketEncryption's,
-//! GetBucketOwnershipControls' and GetPublicAccessBlock's); it is added
-//! in [`qualify_root`], as S3 writes it on every answer.
+//! of nine (CopyObject's, UploadPartCopy's, GetBucketEncryption's,
+//! GetBucketOwnershipControls', GetPublicAccessBlock's,
+//! GetObjectRetention's, GetObjectLegalHold's, GetObjectLockConfiguration's
+//! and GetBucketPolicyStatus's); it is added in [`qualify_root`], as S3
+//! writes it on every answer.
 //!
 //! And s3s 0.14 ignores the status an operation sets on its
 //! `S3Response` (it always answers the output's default): an operation
@@ -382,6 +384,10 @@ const UNQUALIFIED_ROOTS: &[&str] = &[
     "ServerSideEncryptionConfiguration",
     "OwnershipControls",
     "PublicAccessBlockConfiguration",
+    "Retention",
+    "LegalHold",
+    "ObjectLockConfiguration",
+    "PolicyStatus",
 ];
 
 /// Adds S3's namespace to the root of an XML answer s3s serialised
@@ -765,6 +771,13 @@ mod tests {
             qualify_root(copy.as_bytes()).map(|x| String::from_utf8(x).expect("UTF-8")),
             Some(format!(
                 r#"{decl}<CopyObjectResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><ETag>e</ETag></CopyObjectResult>"#
+            ))
+        );
+        let status = format!("{decl}<PolicyStatus><IsPublic>false</IsPublic></PolicyStatus>");
+        assert_eq!(
+            qualify_root(status.as_bytes()).map(|x| String::from_utf8(x).expect("UTF-8")),
+            Some(format!(
+                r#"{decl}<PolicyStatus xmlns="{S3_XMLNS}"><IsPublic>false</IsPublic></PolicyStatus>"#
             ))
         );
         // Another root, one qualified already, a root whose name merely
