@@ -50,7 +50,10 @@ fn known(code: &str) -> Option<&'static str> {
         "InvalidRange" => "The requested range is not satisfiable.",
         "InvalidRequest" => "The request is not valid.",
         "InvalidStorageClass" => "The storage class that you specified is not valid.",
-        "InvalidURI" => "The specified URI couldn't be parsed.",
+        // What S3 sends on the wire (its error-code table words it "The
+        // specified URI couldn't be parsed."), as the website endpoint
+        // says it too.
+        "InvalidURI" => "Couldn't parse the specified URI.",
         "KeyTooLongError" => "Your key is too long.",
         "MalformedACLError" => {
             "The ACL that you provided was not well formed or did not validate against our published schema."
