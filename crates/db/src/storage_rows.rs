@@ -61,13 +61,14 @@ pub(crate) fn refusal_error(
 }
 
 /// A version's lock from its stored columns (`lock_mode`, `lock_until`,
-/// `legal_hold`). A mode without a date (or the reverse) cannot be
-/// written; read, it is no retention. An unknown mode reads as
-/// COMPLIANCE: never less protection than was stored.
+/// `legal_hold`, NULL when no hold was ever put on the version). A mode
+/// without a date (or the reverse) cannot be written; read, it is no
+/// retention. An unknown mode reads as COMPLIANCE: never less protection
+/// than was stored.
 pub(crate) fn stored_lock(
     mode: Option<&str>,
     until: Option<time::OffsetDateTime>,
-    legal_hold: bool,
+    legal_hold: Option<bool>,
 ) -> ObjectLock {
     let retention = match (mode, until) {
         (Some(mode), Some(retain_until)) => Some(Retention {

@@ -538,3 +538,206 @@ async fn case_lookalikes_survive_the_upgrade_on_postgres() {
     };
     case_lookalikes_survive_the_upgrade(&fresh.db).await;
 }
+
+/// Whether `table.legal_hold` may hold NULL.
+async fn legal_hold_nullable(db: &Database, table: &str) -> bool {
+    match db {
+        Database::Postgres(pool, _) => sqlx::query_scalar::<_, String>(
+            "SELECT is_nullable::text FROM information_schema.columns
+              WHERE table_name = $1 AND column_name = 'legal_hold'",
+        )
+        .bind(table)
+        .fetch_one(pool)
+        .await
+        .map(|n| n == "YES"),
+        Database::Sqlite(pool, _) => sqlx::query_scalar::<_, i64>(&format!(
+            "SELECT \"notnull\" FROM pragma_table_info('{table}') WHERE name = 'legal_hold'"
+        ))
+        .fetch_one(pool)
+        .await
+        .map(|n| n == 0),
+    }
+    .expect("the column exists")
+}
+
+/// How many delete markers have a legal hold other than NULL.
+async fn markers_with_a_hold(db: &Database) -> i64 {
+    match db {
+        Database::Postgres(pool, _) => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM object_versions WHERE delete_marker AND legal_hold IS NOT NULL",
+        )
+        .fetch_one(pool)
+        .await,
+        Database::Sqlite(pool, _) => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM object_versions WHERE delete_marker = 1 AND legal_hold IS NOT NULL",
+        )
+        .fetch_one(pool)
+        .await,
+    }
+    .expect("count")
+}
+
+/// Migration 0028 tells a legal hold never put on a version (NULL) apart
+/// from one put OFF. Versions written before it, current and noncurrent,
+/// survive its up and its down with their holds: ON stays ON both ways;
+/// its down reads "never set" as OFF (NOT NULL DEFAULT FALSE again, as
+/// 0021 made it); its up makes the FALSE of a bucket without Object Lock
+/// (where no hold can ever have been put) and of a delete marker "never
+/// set", and keeps the FALSE of a bucket with Object Lock OFF (it may be a
+/// hold put OFF).
+async fn legal_holds_survive_0028(db: &Database) {
+    use miniaws_core::clock::now_utc;
+    use miniaws_core::storage::{
+        BlobId, BucketLockSet, BucketName, DeleteMarker, ETag, ObjectId, ObjectKey, ObjectLock,
+        ObjectLockConfig, ObjectMeta, ObjectVersion, Tags, VersionId, Versioning,
+    };
+    let repos = common::Repos {
+        storage: db.storage_repo(),
+        identity: db.identity_repo(),
+    };
+    let storage = &repos.storage;
+    let lock = |legal_hold| ObjectLock {
+        retention: None,
+        legal_hold,
+    };
+    let object = |bucket: &BucketName, key: &str, lock: ObjectLock| ObjectMeta {
+        id: ObjectId::new(),
+        bucket: bucket.clone(),
+        key: ObjectKey::parse(key).expect("a key"),
+        blob_id: BlobId::new(),
+        size_bytes: 1,
+        etag: ETag::from_stored("0123456789abcdef0123456789abcdef".to_owned()),
+        content_type: "text/plain".into(),
+        user_metadata: Default::default(),
+        headers: Default::default(),
+        last_modified: now_utc(),
+        parts: Vec::new(),
+        tags: Tags::default(),
+        versioned: true,
+        in_versioned_bucket: false,
+        lock,
+    };
+    let hold_of = |bucket: BucketName, key: &'static str, version: VersionId| {
+        let storage = storage.clone();
+        async move {
+            let found = storage
+                .get_object_version(&bucket, &ObjectKey::parse(key).expect("a key"), version)
+                .await
+                .expect("read")
+                .unwrap_or_else(|| panic!("{key} {version} exists"));
+            match found.version {
+                ObjectVersion::Object(m) => m.lock.legal_hold,
+                ObjectVersion::DeleteMarker(_) => panic!("{key}: a delete marker"),
+            }
+        }
+    };
+
+    let alice = repos.user("alice").await;
+    let plain = repos.bucket(alice, "plain").await;
+    let locked = repos.bucket(alice, "locked").await;
+    assert!(
+        storage
+            .set_bucket_versioning(alice, &locked, Versioning::Enabled)
+            .await
+            .expect("versioning")
+    );
+    assert_eq!(
+        storage
+            .set_bucket_object_lock(alice, &locked, &ObjectLockConfig::default())
+            .await
+            .expect("Object Lock"),
+        BucketLockSet::Set
+    );
+    let mut p = object(&plain, "k", ObjectLock::default());
+    p.versioned = false;
+    storage.put_object(alice, &p).await.expect("plain write");
+    // (key, version, hold written; after 0028's down; after its up again)
+    let mut rows = vec![("k", p.version_id(), None, Some(false), None)];
+    let mut write = |key: &'static str, hold: Option<bool>, down, up| {
+        let o = object(&locked, key, lock(hold));
+        rows.push((key, o.version_id(), hold, down, up));
+        o
+    };
+    let writes = [
+        write("never", None, Some(false), Some(false)),
+        write("on", Some(true), Some(true), Some(true)),
+        write("off", Some(false), Some(false), Some(false)),
+        // Made noncurrent by the next write of their key.
+        write("old", Some(true), Some(true), Some(true)),
+        write("old", None, Some(false), Some(false)),
+    ];
+    for o in &writes {
+        storage.put_object(alice, o).await.expect("a locked write");
+    }
+    let marker = DeleteMarker {
+        id: ObjectId::new(),
+        bucket: locked.clone(),
+        key: ObjectKey::parse("never").expect("a key"),
+        versioned: true,
+        last_modified: now_utc(),
+    };
+    storage
+        .put_delete_marker(alice, &marker)
+        .await
+        .expect("a marker");
+    let bucket_of = |key: &str| if key == "k" { &plain } else { &locked };
+    for (key, version, written, _, _) in &rows {
+        assert_eq!(
+            hold_of(bucket_of(key).clone(), key, *version).await,
+            *written,
+            "{key} {version}: as written"
+        );
+    }
+    assert_eq!(markers_with_a_hold(db).await, 0, "a marker has no hold");
+
+    down_through(db, 28).await;
+    for table in ["objects", "object_versions"] {
+        assert!(!legal_hold_nullable(db, table).await, "{table}: NOT NULL");
+    }
+    for (key, version, _, down, _) in &rows {
+        assert_eq!(
+            hold_of(bucket_of(key).clone(), key, *version).await,
+            *down,
+            "{key} {version}: after the down"
+        );
+    }
+
+    db.migrate_up().await.expect("0028 again");
+    for table in ["objects", "object_versions"] {
+        assert!(
+            legal_hold_nullable(db, table).await,
+            "{table}: NULL allowed"
+        );
+    }
+    for (key, version, _, _, up) in &rows {
+        assert_eq!(
+            hold_of(bucket_of(key).clone(), key, *version).await,
+            *up,
+            "{key} {version}: after the up"
+        );
+    }
+    assert_eq!(markers_with_a_hold(db).await, 0, "markers: never set");
+    let fresh = object(&locked, "fresh", ObjectLock::default());
+    storage
+        .put_object(alice, &fresh)
+        .await
+        .expect("a new write");
+    assert_eq!(
+        hold_of(locked.clone(), "fresh", fresh.version_id()).await,
+        None,
+        "a new version: never set"
+    );
+}
+
+#[tokio::test]
+async fn legal_holds_survive_0028_on_sqlite() {
+    legal_holds_survive_0028(&common::sqlite(true).await.db).await;
+}
+
+#[tokio::test]
+async fn legal_holds_survive_0028_on_postgres() {
+    let Some(fresh) = common::postgres(true).await else {
+        return;
+    };
+    legal_holds_survive_0028(&fresh.db).await;
+}

@@ -50,14 +50,22 @@ fn retention(mode: LockMode, secs_from_now: i64) -> ObjectLock {
             mode,
             retain_until: now_utc() + Duration::seconds(secs_from_now),
         }),
-        legal_hold: false,
+        legal_hold: None,
     }
 }
 
 fn held() -> ObjectLock {
     ObjectLock {
         retention: None,
-        legal_hold: true,
+        legal_hold: Some(true),
+    }
+}
+
+/// A lock whose legal hold was put and then taken OFF.
+fn released() -> ObjectLock {
+    ObjectLock {
+        retention: None,
+        legal_hold: Some(false),
     }
 }
 
@@ -257,10 +265,10 @@ fn cases() -> Vec<Case> {
                         retain_until: plain.last_modified + Duration::days(1),
                     };
                     assert_eq!(got.lock.retention, Some(want), "the default's");
-                    assert!(!got.lock.legal_hold);
+                    assert_eq!(got.lock.legal_hold, None, "no hold was ever put");
                     // Its own retention wins; a legal hold comes with it.
                     let own = ObjectLock {
-                        legal_hold: true,
+                        legal_hold: Some(true),
                         ..retention(LockMode::Compliance, 3600)
                     };
                     let second = object(&b, "k", own);
@@ -360,7 +368,7 @@ fn cases() -> Vec<Case> {
                         )
                         .await
                         .unwrap();
-                    assert_eq!(released, VersionLock::Locked(ObjectLock::default()));
+                    assert_eq!(released, VersionLock::Locked(self::released()));
                     assert!(matches!(delete(&hold, false).await, Ok(Some(_))));
                 })
             },
@@ -482,6 +490,68 @@ fn cases() -> Vec<Case> {
             },
         ),
         (
+            "a legal hold is never set until one is put; OFF stays apart from never set",
+            |r| {
+                Box::pin(async move {
+                    let alice = r.user("alice").await;
+                    let b = locked_bucket(&r, alice, "holds", ObjectLockConfig::default()).await;
+                    let key = ObjectKey::parse("k").unwrap();
+                    let set = |version, on| {
+                        let (r, b, key) = (r.clone(), b.clone(), key.clone());
+                        async move {
+                            r.storage
+                                .set_version_lock(
+                                    alice,
+                                    &b,
+                                    &key,
+                                    version,
+                                    &LockChange::LegalHold(on),
+                                    now_utc(),
+                                )
+                                .await
+                                .unwrap()
+                        }
+                    };
+                    let first = object(&b, "k", ObjectLock::default());
+                    r.storage.put_object(alice, &first).await.unwrap();
+                    let v = first.version_id();
+                    assert_eq!(lock_of(&r, &b, "k", v).await.legal_hold, None, "written");
+                    assert_eq!(set(v, true).await, VersionLock::Locked(held()));
+                    assert_eq!(lock_of(&r, &b, "k", v).await, held(), "put ON");
+                    assert_eq!(set(v, false).await, VersionLock::Locked(released()));
+                    assert_eq!(lock_of(&r, &b, "k", v).await, released(), "put OFF");
+                    // Written OFF (`x-amz-object-lock-legal-hold: OFF`): set.
+                    let off = object(&b, "k", released());
+                    r.storage.put_object(alice, &off).await.unwrap();
+                    assert_eq!(lock_of(&r, &b, "k", off.version_id()).await, released());
+                    // Each moves to the noncurrent table as it is.
+                    let last = object(&b, "k", ObjectLock::default());
+                    r.storage.put_object(alice, &last).await.unwrap();
+                    for (what, version, want) in [
+                        ("put OFF, noncurrent", v, Some(false)),
+                        ("written OFF, noncurrent", off.version_id(), Some(false)),
+                        ("never set, current", last.version_id(), None),
+                    ] {
+                        assert_eq!(
+                            lock_of(&r, &b, "k", version).await.legal_hold,
+                            want,
+                            "{what}"
+                        );
+                    }
+                    // A never-set noncurrent version stays never set.
+                    r.storage
+                        .put_object(alice, &object(&b, "k", ObjectLock::default()))
+                        .await
+                        .unwrap();
+                    assert_eq!(
+                        lock_of(&r, &b, "k", last.version_id()).await.legal_hold,
+                        None,
+                        "never set, noncurrent"
+                    );
+                })
+            },
+        ),
+        (
             "noncurrent expiration leaves a locked version for a later sweep",
             |r| {
                 Box::pin(async move {
@@ -557,6 +627,18 @@ fn cases() -> Vec<Case> {
                         "released: removed"
                     );
                     assert_eq!(expire(s_gov).await, None, "still retained");
+                    // A version that never had a hold (NULL) holds nothing.
+                    let never = object(&b, "k", ObjectLock::default());
+                    r.storage.put_object(alice, &never).await.unwrap();
+                    r.storage
+                        .put_object(alice, &object(&b, "k", ObjectLock::default()))
+                        .await
+                        .unwrap();
+                    assert_eq!(
+                        expire(seq(never.version_id()).await).await,
+                        Some(Some(never.blob_id)),
+                        "never held: removed"
+                    );
                 })
             },
         ),
@@ -605,7 +687,7 @@ fn cases() -> Vec<Case> {
                             .is_some();
                         match (hold, delete) {
                             (VersionLock::Locked(l), Err(e)) => {
-                                assert!(l.legal_hold && is_locked(&e), "round {round}: {e:?}");
+                                assert!(l.held() && is_locked(&e), "round {round}: {e:?}");
                                 assert!(exists, "round {round}: held, so kept");
                                 held_wins += 1;
                                 r.storage

@@ -10,7 +10,9 @@
 //!   current one without `versionId`), with S3's rules (see
 //!   [`miniaws_core::storage::ObjectLock::apply`]); on a bucket without
 //!   Object Lock 400 `InvalidRequest` "Bucket is missing Object Lock
-//!   Configuration".
+//!   Configuration". GetObjectRetention of a version without a retention,
+//!   and GetObjectLegalHold of one that never had a legal hold, are 404
+//!   `NoSuchObjectLockConfiguration`.
 //! - The `x-amz-object-lock-*` headers of a write ([`requested_lock`]).
 //!
 //! Each answers a missing or foreign bucket as that (`NoSuchBucket`,
@@ -43,6 +45,26 @@ pub fn configuration_not_found() -> S3Error {
     );
     e.set_status_code(StatusCode::NOT_FOUND);
     e
+}
+
+/// S3's 404 for GetObjectRetention of a version without a retention and
+/// GetObjectLegalHold of one that never had a legal hold.
+fn no_such_lock_configuration() -> S3Error {
+    let mut e = S3Error::with_message(
+        S3ErrorCode::Custom("NoSuchObjectLockConfiguration".into()),
+        "The specified object does not have a ObjectLock configuration",
+    );
+    e.set_status_code(StatusCode::NOT_FOUND);
+    e
+}
+
+/// A legal hold's status on the wire.
+fn legal_hold_status(on: bool) -> ObjectLockLegalHoldStatus {
+    ObjectLockLegalHoldStatus::from_static(if on {
+        ObjectLockLegalHoldStatus::ON
+    } else {
+        ObjectLockLegalHoldStatus::OFF
+    })
 }
 
 /// A refusal of the bucket's state (Object Lock without versioning,
@@ -107,9 +129,11 @@ pub fn requested_lock(
             ));
         }
     };
+    // Sent OFF, the hold is set (OFF), as a PutObjectLegalHold OFF sets it.
     let legal_hold = match legal_hold.map(ObjectLockLegalHoldStatus::as_str) {
-        None | Some("OFF") => false,
-        Some("ON") => true,
+        None => None,
+        Some("OFF") => Some(false),
+        Some("ON") => Some(true),
         Some(_) => {
             return Err(s3_error!(
                 InvalidArgument,
@@ -124,7 +148,11 @@ pub fn requested_lock(
 }
 
 /// The `x-amz-object-lock-*` answer headers of a version (HeadObject,
-/// GetObject): mode, retain-until date, legal hold, each when set.
+/// GetObject): mode, retain-until date, legal hold, each when set. The
+/// legal hold is `ON` or `OFF` once one was put on the version, absent
+/// when none ever was (S3: the header "is not returned if the specified
+/// version of this object has never had a legal hold applied",
+/// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html>).
 pub fn answer_headers(
     lock: &ObjectLock,
 ) -> (
@@ -136,8 +164,7 @@ pub fn answer_headers(
         lock.retention
             .map(|r| ObjectLockMode::from(r.mode.as_str().to_owned())),
         lock.retention.map(|r| Timestamp::from(r.retain_until)),
-        lock.legal_hold
-            .then(|| ObjectLockLegalHoldStatus::from_static(ObjectLockLegalHoldStatus::ON)),
+        lock.legal_hold.map(legal_hold_status),
     )
 }
 
@@ -273,12 +300,7 @@ pub(super) async fn get_retention(
         .await
         .map_err(object_error)?;
     let Some(retention) = lock.retention else {
-        let mut e = S3Error::with_message(
-            S3ErrorCode::Custom("NoSuchObjectLockConfiguration".into()),
-            "The specified object does not have a ObjectLock configuration",
-        );
-        e.set_status_code(StatusCode::NOT_FOUND);
-        return Err(e);
+        return Err(no_such_lock_configuration());
     };
     Ok(S3Response::new(GetObjectRetentionOutput {
         retention: Some(ObjectLockRetention {
@@ -367,14 +389,14 @@ pub(super) async fn get_legal_hold(
         )
         .await
         .map_err(object_error)?;
-    let status = if lock.legal_hold {
-        ObjectLockLegalHoldStatus::ON
-    } else {
-        ObjectLockLegalHoldStatus::OFF
+    // A version that never had a hold has no configuration to answer, as
+    // GetObjectRetention of one without a retention.
+    let Some(on) = lock.legal_hold else {
+        return Err(no_such_lock_configuration());
     };
     Ok(S3Response::new(GetObjectLegalHoldOutput {
         legal_hold: Some(ObjectLockLegalHold {
-            status: Some(ObjectLockLegalHoldStatus::from_static(status)),
+            status: Some(legal_hold_status(on)),
         }),
     }))
 }

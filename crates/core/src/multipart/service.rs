@@ -1350,11 +1350,12 @@ fn check_part_checksum(
 }
 
 /// Whether the object `upload` completes into will be locked: the upload
-/// was created with a retention or legal hold, or its bucket (`config`)
-/// gives new versions a default retention.
+/// was created with a retention or a legal hold ON (one OFF protects
+/// nothing), or its bucket (`config`) gives new versions a default
+/// retention.
 fn will_be_locked(upload: &MultipartUpload, config: Option<&ObjectLockConfig>) -> bool {
     let asked = ObjectLock::of_headers(&upload.headers);
-    asked.retention.is_some() || asked.legal_hold || ObjectLockConfig::retains_by_default(config)
+    asked.retention.is_some() || asked.held() || ObjectLockConfig::retains_by_default(config)
 }
 
 /// S3's answer to an `x-amz-copy-source-range` outside its source

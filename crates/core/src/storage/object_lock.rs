@@ -4,8 +4,8 @@
 //! A bucket with Object Lock enabled ([`ObjectLockConfig`], always
 //! versioning `Enabled`) may give each new version a default retention;
 //! each version carries its own [`ObjectLock`]: a retention (a
-//! [`LockMode`] and a retain-until date) and a legal hold. While either
-//! protects it, the version cannot be removed for good (a delete marker
+//! [`LockMode`] and a retain-until date) and a legal hold (never set, ON
+//! or OFF: S3 tells "never set" apart). While either protects it, the version cannot be removed for good (a delete marker
 //! still can be written over it). The rules of changing a lock are here,
 //! in [`ObjectLock::apply`], so that both repositories apply the same ones
 //! inside the transaction that writes the change.
@@ -66,8 +66,11 @@ pub struct Retention {
 pub struct ObjectLock {
     /// Its retention, if any.
     pub retention: Option<Retention>,
-    /// Whether a legal hold is on.
-    pub legal_hold: bool,
+    /// Its legal hold: `None` when none was ever put on the version (S3's
+    /// GetObjectLegalHold then answers 404 `NoSuchObjectLockConfiguration`
+    /// and HeadObject sends no `x-amz-object-lock-legal-hold`), else
+    /// whether it is ON (a hold put ON, then OFF, is `Some(false)`).
+    pub legal_hold: Option<bool>,
 }
 
 /// What of a version's lock a reader may see in HeadObject's and
@@ -131,7 +134,7 @@ pub enum LockChange {
         /// Whether GOVERNANCE may be shortened or removed.
         bypass: bool,
     },
-    /// Turns the legal hold on or off.
+    /// Turns the legal hold on (`true`) or off: either way it is set.
     LegalHold(bool),
 }
 
@@ -157,15 +160,20 @@ impl ObjectLock {
     pub fn seen_with(self, view: LockView) -> Self {
         Self {
             retention: self.retention.filter(|_| view.retention),
-            legal_hold: self.legal_hold && view.legal_hold,
+            legal_hold: self.legal_hold.filter(|_| view.legal_hold),
         }
+    }
+
+    /// Whether a legal hold is ON (never set and OFF hold nothing).
+    pub fn held(&self) -> bool {
+        self.legal_hold == Some(true)
     }
 
     /// Whether the lock keeps the version from being removed at `now`:
     /// a legal hold, or a retention whose date has not passed, unless it is
     /// GOVERNANCE and `bypass` (the caller asked for, and may, bypass it).
     pub fn protects(&self, now: OffsetDateTime, bypass: bool) -> bool {
-        self.legal_hold
+        self.held()
             || self.retention.is_some_and(|r| {
                 r.retain_until > now && (r.mode == LockMode::Compliance || !bypass)
             })
@@ -173,7 +181,7 @@ impl ObjectLock {
 
     /// The refusal of removing a version this lock protects, S3's 403.
     pub fn refusal(&self) -> CoreError {
-        CoreError::Forbidden(if self.legal_hold {
+        CoreError::Forbidden(if self.held() {
             "Access Denied because object protected by object lock (a legal hold is on)".into()
         } else {
             "Access Denied because object protected by object lock (its retention has not expired)"
@@ -195,7 +203,7 @@ impl ObjectLock {
     pub fn apply(&self, change: &LockChange, now: OffsetDateTime) -> CoreResult<Self> {
         match *change {
             LockChange::LegalHold(on) => Ok(Self {
-                legal_hold: on,
+                legal_hold: Some(on),
                 ..*self
             }),
             LockChange::Retention { retention, bypass } => {
@@ -252,9 +260,14 @@ impl ObjectLock {
             }),
             _ => None,
         };
+        let legal_hold = match headers.get(LEGAL_HOLD_HEADER).map(String::as_str) {
+            Some("ON") => Some(true),
+            Some("OFF") => Some(false),
+            _ => None,
+        };
         Self {
             retention,
-            legal_hold: headers.get(LEGAL_HOLD_HEADER).map(String::as_str) == Some("ON"),
+            legal_hold,
         }
     }
 
@@ -270,8 +283,9 @@ impl ObjectLock {
                 .unwrap_or_default();
             out.push((RETAIN_UNTIL_HEADER.to_owned(), until));
         }
-        if self.legal_hold {
-            out.push((LEGAL_HOLD_HEADER.to_owned(), "ON".to_owned()));
+        if let Some(on) = self.legal_hold {
+            let status = if on { "ON" } else { "OFF" };
+            out.push((LEGAL_HOLD_HEADER.to_owned(), status.to_owned()));
         }
         out
     }
@@ -460,7 +474,7 @@ mod tests {
         for (what, current, new, bypass, allowed) in cases {
             let lock = ObjectLock {
                 retention: *current,
-                legal_hold: false,
+                legal_hold: None,
             };
             let got = lock.apply(
                 &LockChange::Retention {
@@ -481,24 +495,24 @@ mod tests {
         let now = at(0);
         let hold = ObjectLock {
             retention: None,
-            legal_hold: true,
+            legal_hold: Some(true),
         };
         assert!(hold.protects(now, true), "a legal hold is never bypassed");
         let gov = ObjectLock {
             retention: ret(LockMode::Governance, 10),
-            legal_hold: false,
+            legal_hold: None,
         };
         assert!(gov.protects(now, false));
         assert!(!gov.protects(now, true));
         assert!(!gov.protects(at(11), false), "expired");
         let comp = ObjectLock {
             retention: ret(LockMode::Compliance, 10),
-            legal_hold: false,
+            legal_hold: Some(false),
         };
         assert!(comp.protects(now, true));
         let both = ObjectLock {
             retention: ret(LockMode::Governance, 10),
-            legal_hold: true,
+            legal_hold: Some(true),
         };
         assert_eq!(both.seen_with(LockView::HIDDEN), ObjectLock::default());
         let retention_only = LockView {
@@ -508,12 +522,13 @@ mod tests {
         assert_eq!(
             both.seen_with(retention_only),
             ObjectLock {
-                legal_hold: false,
+                legal_hold: None,
                 ..both
             }
         );
         let held = hold.apply(&LockChange::LegalHold(false), now).expect("off");
         assert!(!held.protects(now, false));
+        assert_eq!(held.legal_hold, Some(false), "set OFF, not never set");
 
         assert!(DefaultRetention::new(LockMode::Governance, RetentionPeriod::Days(0)).is_err());
         assert!(DefaultRetention::new(LockMode::Governance, RetentionPeriod::Years(101)).is_err());
@@ -532,9 +547,34 @@ mod tests {
         assert_eq!(lock.retention, ret(LockMode::Compliance, 365 * 86_400));
         let asked = ObjectLock {
             retention: ret(LockMode::Governance, 5),
-            legal_hold: true,
+            legal_hold: Some(true),
         };
         assert_eq!(config.lock_for(asked, now), asked, "the write's own wins");
+    }
+
+    #[test]
+    fn an_uploads_legal_hold_keeps_never_set_apart_from_off() {
+        // (what, the upload's hold, the header kept with it)
+        let cases = [
+            ("never set", None, None),
+            ("ON", Some(true), Some("ON")),
+            ("OFF", Some(false), Some("OFF")),
+        ];
+        for (what, legal_hold, header) in cases {
+            let lock = ObjectLock {
+                retention: None,
+                legal_hold,
+            };
+            let mut kept: std::collections::BTreeMap<String, String> =
+                lock.to_headers().into_iter().collect();
+            assert_eq!(
+                kept.get(LEGAL_HOLD_HEADER).map(String::as_str),
+                header,
+                "{what}"
+            );
+            assert_eq!(ObjectLock::take_from_headers(&mut kept), lock, "{what}");
+            assert!(kept.is_empty(), "{what}: taken out");
+        }
     }
 
     #[test]

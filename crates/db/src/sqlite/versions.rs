@@ -734,7 +734,8 @@ pub(super) async fn expire_noncurrent_version(
     // current row (then the newest row is the latest version, a marker).
     // At least `newer` of them also means the row is not the latest. A
     // version retagged since the sweep read it is left for the next sweep
-    // (markers have no tags).
+    // (markers have no tags). A legal hold never set is NULL and holds
+    // nothing: `legal_hold IS NOT 1`, not a test that NULL fails.
     let removed: Vec<Option<String>> = sqlx::query_scalar(
         "DELETE FROM object_versions
          WHERE seq = ?1 AND bucket = ?2 AND key = ?3
@@ -743,7 +744,7 @@ pub(super) async fn expire_noncurrent_version(
              - (CASE WHEN EXISTS (SELECT 1 FROM objects WHERE bucket = ?2 AND key = ?3)
                      THEN 0 ELSE 1 END) >= ?4
            AND (delete_marker = 1 OR tags = ?5)
-           AND legal_hold = 0 AND (lock_until IS NULL OR lock_until <= ?6)
+           AND legal_hold IS NOT 1 AND (lock_until IS NULL OR lock_until <= ?6)
          RETURNING blob_id",
     )
     .bind(seq)
