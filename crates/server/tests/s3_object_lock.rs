@@ -22,10 +22,13 @@
 //! `s3:BypassGovernanceRetention`, a delete marker allowed, an expired
 //! retention no longer protecting; the native API's delete by version
 //! refused alike; the lifecycle sweep leaving a locked noncurrent version;
-//! another owner refused everywhere. On SQLite, the aws CLI's
-//! `create-bucket --object-lock-enabled-for-bucket`,
-//! `put-object-retention`, `put-object-legal-hold`, `copy-object` with a
-//! legal hold and a refused `delete-object --version-id`.
+//! another owner refused everywhere; a legal hold never put on a version
+//! is none (GetObjectLegalHold 404 `NoSuchObjectLockConfiguration`, no
+//! header), one put ON or OFF answers that status, also with boto3. On
+//! SQLite, the aws CLI's `create-bucket --object-lock-enabled-for-bucket`,
+//! `put-object-retention`, `get-object-legal-hold` of a version no hold
+//! was ever put on, `put-object-legal-hold`, `copy-object` with a legal
+//! hold and a refused `delete-object --version-id`.
 
 mod common;
 
@@ -412,7 +415,7 @@ async fn retention_and_holds(
         r.retain_until_date().map(DateTime::secs),
         Some(until.secs())
     );
-    // No hold was ever put on it.
+    // No hold was ever put on it (see `legal_hold_never_set`).
     let h = s3.get_object_legal_hold().bucket(b).key("gov").send().await;
     assert_eq!(
         code(h),
@@ -1811,7 +1814,226 @@ async fn run(backend: Backend) {
     lock_writes_need_permission(&a, &b).await;
     default_retention_needs_checksums(&server, &alice, &a, &native).await;
     lifecycle_keeps_locked(&server, backend, &a).await;
+    legal_hold_never_set(&server, &alice, &a).await;
 }
+
+/// GetObjectLegalHold and HeadObject (and GetObject) of a hold as S3
+/// answers them: a version no hold was ever put on has none (404
+/// `NoSuchObjectLockConfiguration`, no `x-amz-object-lock-legal-hold`),
+/// one put ON or OFF (by PutObjectLegalHold or by its write's header)
+/// answers that status. A copy or a newer version does not take another
+/// version's hold. A bucket without Object Lock, a missing key or version
+/// answer as before. The same with boto3, as the Ceph suite's
+/// `test_object_lock_get_legal_hold` drives it.
+async fn legal_hold_never_set(server: &TestServer, key: &miniaws_client::CreatedKey, s3: &Client) {
+    let b = "ol-never";
+    create_locked(s3, b).await;
+    let never_set = ("NoSuchObjectLockConfiguration".to_owned(), 404);
+    let hold_of = |key: &'static str, version: Option<&str>| {
+        s3.get_object_legal_hold()
+            .bucket(b)
+            .key(key)
+            .set_version_id(version.map(str::to_owned))
+            .send()
+    };
+    let status_of =
+        |r: Result<aws_sdk_s3::operation::get_object_legal_hold::GetObjectLegalHoldOutput, _>| {
+            r.map(|o| o.legal_hold().and_then(|h| h.status()).cloned())
+                .map_err(|e| code_of(&e))
+        };
+    let set = |key: &'static str, version: &str, on: bool| {
+        s3.put_object_legal_hold()
+            .bucket(b)
+            .key(key)
+            .version_id(version)
+            .legal_hold(hold(on))
+            .send()
+    };
+    let on = Some(ObjectLockLegalHoldStatus::On);
+    let off = Some(ObjectLockLegalHoldStatus::Off);
+
+    // Never set: 404, with S3's message; no header.
+    let v = put(s3, b, "k", |r| r).await;
+    let e = hold_of("k", None).await.expect_err("never set");
+    assert_eq!(code_of(&e), never_set);
+    assert_eq!(
+        aws_sdk_s3::error::ProvideErrorMetadata::message(&e),
+        Some("The specified object does not have a ObjectLock configuration")
+    );
+    assert_eq!(
+        status_of(hold_of("k", Some(&v)).await),
+        Err(never_set.clone())
+    );
+    assert_eq!(lock_headers(s3, b, "k", Some(&v)).await, (None, None, None));
+    // Put ON, then OFF: answered, in the headers too.
+    set("k", &v, true).await.expect("hold on");
+    assert_eq!(status_of(hold_of("k", Some(&v)).await), Ok(on.clone()));
+    assert_eq!(
+        lock_headers(s3, b, "k", None).await,
+        (None, None, on.clone())
+    );
+    set("k", &v, false).await.expect("hold off");
+    assert_eq!(
+        status_of(hold_of("k", None).await),
+        Ok(off.clone()),
+        "put OFF"
+    );
+    assert_eq!(
+        lock_headers(s3, b, "k", Some(&v)).await,
+        (None, None, off.clone()),
+        "S3 sends OFF once a hold was put"
+    );
+    // A newer version has no hold of its own; the older keeps its OFF.
+    let newer = put(s3, b, "k", |r| r).await;
+    assert_eq!(status_of(hold_of("k", None).await), Err(never_set.clone()));
+    assert_eq!(
+        lock_headers(s3, b, "k", Some(&newer)).await,
+        (None, None, None)
+    );
+    assert_eq!(status_of(hold_of("k", Some(&v)).await), Ok(off.clone()));
+
+    // Written with the header, ON or OFF: set.
+    for (key, status) in [("w-on", on.clone()), ("w-off", off.clone())] {
+        let sent = status.clone().expect("a status");
+        let written = put(s3, b, key, |r| r.object_lock_legal_hold_status(sent)).await;
+        assert_eq!(
+            status_of(hold_of(key, Some(&written)).await),
+            Ok(status.clone()),
+            "{key}"
+        );
+        assert_eq!(
+            lock_headers(s3, b, key, None).await,
+            (None, None, status),
+            "{key}"
+        );
+    }
+    // A copy takes the hold it names, never its source's.
+    let copy = |key: &'static str| {
+        s3.copy_object()
+            .bucket(b)
+            .key(key)
+            .copy_source(format!("{b}/w-on"))
+    };
+    copy("c-plain").send().await.expect("CopyObject");
+    assert_eq!(
+        status_of(hold_of("c-plain", None).await),
+        Err(never_set.clone())
+    );
+    assert_eq!(
+        lock_headers(s3, b, "c-plain", None).await,
+        (None, None, None)
+    );
+    copy("c-off")
+        .object_lock_legal_hold_status(ObjectLockLegalHoldStatus::Off)
+        .send()
+        .await
+        .expect("CopyObject OFF");
+    assert_eq!(status_of(hold_of("c-off", None).await), Ok(off.clone()));
+    // A multipart upload: its creation's header, or none.
+    for (key, status) in [("m-plain", None), ("m-off", off.clone())] {
+        let upload = s3
+            .create_multipart_upload()
+            .bucket(b)
+            .key(key)
+            .set_object_lock_legal_hold_status(status.clone())
+            .send()
+            .await
+            .expect("CreateMultipartUpload");
+        let id = upload.upload_id().expect("an upload id");
+        let part = s3
+            .upload_part()
+            .bucket(b)
+            .key(key)
+            .upload_id(id)
+            .part_number(1)
+            .body(ByteStream::from_static(b"one part"))
+            .send()
+            .await
+            .expect("UploadPart");
+        s3.complete_multipart_upload()
+            .bucket(b)
+            .key(key)
+            .upload_id(id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .parts(
+                        CompletedPart::builder()
+                            .part_number(1)
+                            .set_e_tag(part.e_tag().map(str::to_owned))
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("CompleteMultipartUpload");
+        let want = status.clone().ok_or_else(|| never_set.clone());
+        assert_eq!(status_of(hold_of(key, None).await), want.map(Some), "{key}");
+        assert_eq!(
+            lock_headers(s3, b, key, None).await,
+            (None, None, status),
+            "{key}"
+        );
+    }
+
+    // A missing key or version; a bucket without Object Lock.
+    assert_eq!(
+        status_of(hold_of("nothing", None).await),
+        Err(("NoSuchKey".into(), 404))
+    );
+    let unknown = "0123456789abcdef0123456789abcdef";
+    assert_eq!(
+        status_of(hold_of("k", Some(unknown)).await),
+        Err(("NoSuchVersion".into(), 404))
+    );
+    s3.create_bucket()
+        .bucket("ol-never-plain")
+        .send()
+        .await
+        .expect("CreateBucket");
+    s3.put_object()
+        .bucket("ol-never-plain")
+        .key("k")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .expect("PutObject");
+    let plain = s3
+        .get_object_legal_hold()
+        .bucket("ol-never-plain")
+        .key("k")
+        .send()
+        .await;
+    assert_eq!(code(plain), ("InvalidRequest".into(), 400));
+
+    common::boto3(server, key, BOTO3_LEGAL_HOLD, &["ol-never-boto3"]).await;
+}
+
+/// boto3: the Ceph suite's `test_object_lock_get_legal_hold` (a hold put
+/// ON, then OFF, answered so), preceded by the never-set 404 and HEAD's
+/// missing header.
+const BOTO3_LEGAL_HOLD: &str = r#"
+import os, sys, boto3, botocore
+s3 = boto3.client("s3", endpoint_url=os.environ["ENDPOINT"])
+bucket = sys.argv[1]
+s3.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
+s3.put_object(Bucket=bucket, Key="file1", Body=b"abc")
+try:
+    s3.get_object_legal_hold(Bucket=bucket, Key="file1")
+    sys.exit("a hold never put was answered")
+except botocore.exceptions.ClientError as e:
+    assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 404, e.response
+    assert e.response["Error"]["Code"] == "NoSuchObjectLockConfiguration", e.response
+head = s3.head_object(Bucket=bucket, Key="file1")
+assert "ObjectLockLegalHoldStatus" not in head, head
+for status in ["ON", "OFF"]:
+    s3.put_object_legal_hold(Bucket=bucket, Key="file1", LegalHold={"Status": status})
+    got = s3.get_object_legal_hold(Bucket=bucket, Key="file1")
+    assert got["LegalHold"] == {"Status": status}, got
+    head = s3.head_object(Bucket=bucket, Key="file1")
+    assert head.get("ObjectLockLegalHoldStatus") == status, head
+print("boto3 ok")
+"#;
 
 /// Asserts S3's refusal of `request` ("Put Object", "Put Part") without a
 /// checksum of its body.
@@ -2105,6 +2327,21 @@ async fn object_lock_with_the_aws_cli() {
         "--retention",
         &format!("Mode=COMPLIANCE,RetainUntilDate={until}"),
     ]);
+    // No hold put yet: S3's 404.
+    let never = run(&[
+        "s3api",
+        "get-object-legal-hold",
+        "--bucket",
+        "cli-lock",
+        "--key",
+        "k",
+    ]);
+    assert!(!never.status.success(), "no hold was ever put");
+    assert!(
+        String::from_utf8_lossy(&never.stderr).contains("NoSuchObjectLockConfiguration"),
+        "{}",
+        String::from_utf8_lossy(&never.stderr)
+    );
     ok(&[
         "s3api",
         "put-object-legal-hold",
