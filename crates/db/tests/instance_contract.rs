@@ -12,7 +12,7 @@ use miniaws_core::compute::{
 use miniaws_core::error::ConflictKind;
 use miniaws_core::identity::{ApiKeyId, KeyName, NewApiKey, User, UserId};
 use miniaws_core::{CoreError, Resource};
-use miniaws_db::Database;
+use miniaws_db::{Database, MigrationState};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU16, Ordering};
@@ -702,7 +702,16 @@ async fn duplicates_survive_the_migration(db: &Database) {
         c.repo.insert(&i).await.unwrap();
         rows.push(i);
     }
-    db.migrate_down(1).await.expect("down to 0026");
+    // Down to 0026: 0027 and whatever was added after it.
+    let newer = db
+        .migration_status()
+        .await
+        .expect("status")
+        .iter()
+        .filter(|m| m.version >= 27 && m.state == MigrationState::Applied)
+        .count();
+    assert!(newer >= 1, "0027 is applied");
+    db.migrate_down(newer).await.expect("down to 0026");
     for sql in [
         "UPDATE instances SET ports = '18091:80/tcp,53/udp' WHERE name IN ('a', 'b', 'e')",
         "UPDATE instances SET ports = '18092:80/tcp' WHERE name IN ('c', 'd')",
