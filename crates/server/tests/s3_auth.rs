@@ -243,6 +243,8 @@ listed = v2.list_objects_v2(Bucket=B, Prefix="k")
 check(listed["KeyCount"] == 1 and listed["Contents"][0]["Key"] == "k1", f"list_objects_v2: {listed}")
 check(v2.head_bucket(Bucket=B)["ResponseMetadata"]["HTTPStatusCode"] == 200, "head_bucket")
 check(v2.get_bucket_location(Bucket=B).get("LocationConstraint") is None, "get_bucket_location")
+# `versioning` is a sub-resource SigV2 signs (botocore over `/B/?versioning`).
+check("Status" not in v2.get_bucket_versioning(Bucket=B), "get_bucket_versioning")
 v2.put_bucket_tagging(Bucket=B, Tagging={"TagSet": [{"Key": "team", "Value": "blue"}]})
 check(v2.get_bucket_tagging(Bucket=B)["TagSet"] == [{"Key": "team", "Value": "blue"}], "tags")
 deleted = v2.delete_objects(Bucket=B, Delete={"Objects": [{"Key": "gone"}]})

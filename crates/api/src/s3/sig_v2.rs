@@ -88,6 +88,7 @@ const INCLUDED_QUERY: &[&str] = &[
     "uploadId",
     "uploads",
     "versionId",
+    "versioning",
     "versions",
     "website",
 ];
