@@ -450,3 +450,432 @@ async fn client_errors_are_logged_once_at_info() {
         "no ERROR line for a client's mistake or an unimplemented feature:\n{log}"
     );
 }
+
+/// HMAC-SHA1 of `string_to_sign` under `secret`, base64: a SigV2 signature.
+fn sigv2(secret: &str, string_to_sign: &str) -> String {
+    use base64::Engine as _;
+    use hmac::Mac as _;
+    let mut mac =
+        hmac::Hmac::<sha1::Sha1>::new_from_slice(secret.as_bytes()).expect("any key length");
+    mac.update(string_to_sign.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// One answer, as compared: status, `Content-Type`, body.
+#[derive(Debug, PartialEq)]
+struct Answer {
+    status: u16,
+    content_type: String,
+    body: String,
+}
+
+async fn answer_of(req: reqwest::RequestBuilder) -> Answer {
+    let res = req.send().await.expect("the server answers");
+    let status = res.status().as_u16();
+    let content_type = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let body = res.text().await.expect("a body");
+    Answer {
+        status,
+        content_type,
+        body,
+    }
+}
+
+/// S3's XML error with the request id `rid` (also its `HostId`, base64).
+fn s3_error_xml(code: &str, message: &str, resource: &str, rid: &str) -> String {
+    use base64::Engine as _;
+    let host_id = base64::engine::general_purpose::STANDARD.encode(rid);
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>{message}</Message><Resource>{resource}</Resource><RequestId>{rid}</RequestId><HostId>{host_id}</HostId></Error>"
+    )
+}
+
+const SIGNATURE_DOES_NOT_MATCH: &str = "The request signature that the server calculated does not match the signature that you provided. Check your AWS secret access key and signing method.";
+
+/// SigV2 signatures are checked by Mini AWS in constant time, in front of
+/// s3s's own (variable-time) comparison; a wrong one, in the header or in
+/// a presigned URL, gets the answer s3s gave (status, XML, message, log
+/// line), and every answer s3s gives before the signature (unknown key,
+/// expired URL, bad bucket name, no date) is unchanged. Right signatures
+/// pass, in both forms, path-style and virtual-hosted, with the headers
+/// and sub-resources the string to sign covers.
+async fn sigv2_checks(backend: Backend) {
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    let (_, alice) = server.user("alice").await;
+    let (ak, sk) = (
+        alice.access_key_id.as_str(),
+        alice.secret_access_key.as_str(),
+    );
+    let endpoint = server.aws_url();
+    let port = server.aws.expect("an AWS endpoint").port();
+    let b = "sigv2-ct";
+    let s3 = s3_client(&server, &alice);
+    s3.create_bucket()
+        .bucket(b)
+        .send()
+        .await
+        .expect("the bucket");
+    s3.put_object()
+        .bucket(b)
+        .key("k")
+        .body(b"one".to_vec().into())
+        .send()
+        .await
+        .expect("the object");
+    let http = reqwest::Client::new();
+    let date = httpdate::fmt_http_date(SystemTime::now());
+    // A header-signed request: `sts_tail` is what follows the date line.
+    let header = |method: reqwest::Method, path: &str, secret: &str, sts_tail: &str, rid: &str| {
+        let sts = format!("{method}\n\n\n{date}\n{sts_tail}");
+        http.request(method, format!("{endpoint}{path}"))
+            .header("date", &date)
+            .header("authorization", format!("AWS {ak}:{}", sigv2(secret, &sts)))
+            .header("x-request-id", rid)
+    };
+    let expires = (SystemTime::now() + Duration::from_secs(600))
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs();
+    let presigned = |path: &str, key: &str, secret: &str, expires: u64, rid: &str| {
+        let sig = sigv2(secret, &format!("GET\n\n\n{expires}\n{path}"));
+        let sig: String = form_urlencoded_byte_serialize(&sig);
+        http.get(format!(
+            "{endpoint}{path}?AWSAccessKeyId={key}&Expires={expires}&Signature={sig}"
+        ))
+        .header("x-request-id", rid)
+    };
+    let ok = |body: &str| Answer {
+        status: 200,
+        content_type: "application/octet-stream".into(),
+        body: body.into(),
+    };
+
+    // Right signatures pass.
+    let got = answer_of(header(
+        reqwest::Method::GET,
+        &format!("/{b}/k"),
+        sk,
+        &format!("/{b}/k"),
+        "v2-ok-header",
+    ))
+    .await;
+    assert_eq!(got, ok("one"), "header-signed GET");
+    let got = answer_of(presigned(&format!("/{b}/k"), ak, sk, expires, "v2-ok-url")).await;
+    assert_eq!(got, ok("one"), "presigned GET");
+    // Virtual-hosted: the bucket from the Host comes first in the resource.
+    let got = answer_of(
+        header(
+            reqwest::Method::GET,
+            "/k",
+            sk,
+            &format!("/{b}/k"),
+            "v2-ok-vhost",
+        )
+        .header("host", format!("{b}.localhost:{port}")),
+    )
+    .await;
+    assert_eq!(got, ok("one"), "virtual-hosted GET");
+    // Content-MD5, Content-Type and x-amz-* headers are signed.
+    let md5 = {
+        use base64::Engine as _;
+        use md5::Digest as _;
+        base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(b"two"))
+    };
+    let sts = format!("PUT\n{md5}\ntext/plain\n{date}\nx-amz-meta-colour:blue\n/{b}/k2");
+    let res = http
+        .put(format!("{endpoint}/{b}/k2"))
+        .header("date", &date)
+        .header("content-md5", &md5)
+        .header("content-type", "text/plain")
+        .header("x-amz-meta-colour", "blue")
+        .header("authorization", format!("AWS {ak}:{}", sigv2(sk, &sts)))
+        .body("two")
+        .send()
+        .await
+        .expect("PUT answered");
+    assert_eq!(res.status().as_u16(), 200, "signed PUT");
+    // Sub-resources are signed, `versioning` among them, over `/b/` as
+    // botocore signs a bucket alone, or as sent.
+    for (path, resource) in [
+        (format!("/{b}?versioning"), format!("/{b}/?versioning")),
+        (format!("/{b}/?versioning"), format!("/{b}/?versioning")),
+        (format!("/{b}?versioning"), format!("/{b}?versioning")),
+    ] {
+        let got = answer_of(header(
+            reqwest::Method::GET,
+            &path,
+            sk,
+            &resource,
+            "v2-ok-versioning",
+        ))
+        .await;
+        assert_eq!(got.status, 200, "{path} signed over {resource}: {got:?}");
+        assert!(
+            got.body.contains("<VersioningConfiguration"),
+            "{path}: {got:?}"
+        );
+    }
+
+    // A wrong signature, in either form: s3s's answer, as before.
+    let wrong = |resource: &str, rid: &str| Answer {
+        status: 403,
+        content_type: "application/xml".into(),
+        body: s3_error_xml(
+            "SignatureDoesNotMatch",
+            SIGNATURE_DOES_NOT_MATCH,
+            resource,
+            rid,
+        ),
+    };
+    let resource = format!("/{b}/k");
+    let got = answer_of(header(
+        reqwest::Method::GET,
+        &resource,
+        "not-the-secret",
+        &resource,
+        "v2-wrong-header",
+    ))
+    .await;
+    assert_eq!(
+        got,
+        wrong(&resource, "v2-wrong-header"),
+        "header, wrong secret"
+    );
+    let got = answer_of(header(
+        reqwest::Method::GET,
+        &resource,
+        sk,
+        &format!("/{b}/other"),
+        "v2-wrong-resource",
+    ))
+    .await;
+    assert_eq!(
+        got,
+        wrong(&resource, "v2-wrong-resource"),
+        "header, another resource"
+    );
+    let got = answer_of(presigned(
+        &resource,
+        ak,
+        "not-the-secret",
+        expires,
+        "v2-wrong-url",
+    ))
+    .await;
+    assert_eq!(
+        got,
+        wrong(&resource, "v2-wrong-url"),
+        "presigned, wrong secret"
+    );
+    // The right signature with one character changed; and not base64.
+    let right = sigv2(sk, &format!("GET\n\n\n{date}\n{resource}"));
+    let first = if right.starts_with('A') { "B" } else { "A" };
+    let flipped = format!("{first}{}", &right[1..]);
+    for (what, sig) in [
+        ("one character off", flipped.as_str()),
+        ("not base64", "%%%"),
+        ("empty", ""),
+    ] {
+        let got = answer_of(
+            http.get(format!("{endpoint}{resource}"))
+                .header("date", &date)
+                .header("authorization", format!("AWS {ak}:{sig}"))
+                .header("x-request-id", "v2-wrong-sig"),
+        )
+        .await;
+        assert_eq!(got, wrong(&resource, "v2-wrong-sig"), "header, {what}");
+    }
+    // Virtual-hosted, signed without the bucket.
+    let got = answer_of(
+        header(reqwest::Method::GET, "/k", sk, "/k", "v2-wrong-vhost")
+            .header("host", format!("{b}.localhost:{port}")),
+    )
+    .await;
+    assert_eq!(
+        got,
+        wrong("/k", "v2-wrong-vhost"),
+        "virtual-hosted, no bucket"
+    );
+
+    // s3s's answers before the signature stay, whatever the signature.
+    let got = answer_of(presigned(
+        &resource,
+        "AKIAUNKNOWNUNKNOWN00",
+        "not-the-secret",
+        expires,
+        "v2-unknown",
+    ))
+    .await;
+    assert_eq!(
+        (got.status, code_in(&got.body)),
+        (403, "InvalidAccessKeyId"),
+        "{got:?}"
+    );
+    let got = answer_of(presigned(
+        &resource,
+        ak,
+        "not-the-secret",
+        1_000_000,
+        "v2-expired",
+    ))
+    .await;
+    assert_eq!(
+        got,
+        Answer {
+            status: 403,
+            content_type: "application/xml".into(),
+            body: s3_error_xml(
+                "AccessDenied",
+                "Request has expired",
+                &resource,
+                "v2-expired"
+            ),
+        },
+        "an expired URL"
+    );
+    let got = answer_of(header(
+        reqwest::Method::GET,
+        "/Not_A_Bucket/k",
+        "not-the-secret",
+        "/Not_A_Bucket/k",
+        "v2-bad-name",
+    ))
+    .await;
+    assert_eq!(
+        (got.status, code_in(&got.body)),
+        (400, "InvalidBucketName"),
+        "{got:?}"
+    );
+    let got = answer_of(
+        http.get(format!("{endpoint}{resource}"))
+            .header("authorization", format!("AWS {ak}:{flipped}"))
+            .header("x-request-id", "v2-no-date"),
+    )
+    .await;
+    assert_eq!(
+        (got.status, code_in(&got.body)),
+        (400, "InvalidRequest"),
+        "no date: {got:?}"
+    );
+
+    // Logged once, as every S3 refusal: at INFO, with its code.
+    let log = server.log();
+    for rid in ["v2-wrong-header", "v2-wrong-url"] {
+        let lines: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains(rid) && l.contains("S3 request rejected"))
+            .collect();
+        assert_eq!(lines.len(), 1, "{rid}: {lines:#?}");
+        assert!(
+            lines[0].contains(" INFO ") && lines[0].contains("code=\"SignatureDoesNotMatch\""),
+            "{rid}: {lines:#?}"
+        );
+    }
+    assert!(!log.contains(sk), "the log holds the secret");
+    assert!(
+        !log.contains(&right),
+        "the log holds the expected signature"
+    );
+}
+
+/// The refusal of a wrong SigV2 signature is Mini AWS's constant-time
+/// check's (its debug line says so), in both forms, and a right one passes
+/// it: s3s's own comparison never sees a wrong one. Nothing sent is logged.
+#[tokio::test]
+async fn sigv2_refusals_come_from_the_constant_time_check() {
+    let Some(server) =
+        TestServer::start_with(Backend::Sqlite, &[], &[("MINIAWS_LOG", "debug")]).await
+    else {
+        return;
+    };
+    let (_, key) = server.user("v2").await;
+    let (ak, sk) = (key.access_key_id.as_str(), key.secret_access_key.as_str());
+    let endpoint = server.aws_url();
+    let http = reqwest::Client::new();
+    let date = httpdate::fmt_http_date(SystemTime::now());
+    let expires = (SystemTime::now() + Duration::from_secs(600))
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs();
+    let header_sig = |secret: &str| sigv2(secret, &format!("GET\n\n\n{date}\n/"));
+    let url_sig = |secret: &str| {
+        form_urlencoded_byte_serialize(&sigv2(secret, &format!("GET\n\n\n{expires}\n/")))
+    };
+    let header = |secret: &str| {
+        http.get(format!("{endpoint}/"))
+            .header("date", &date)
+            .header("authorization", format!("AWS {ak}:{}", header_sig(secret)))
+    };
+    let presigned = |secret: &str| {
+        http.get(format!(
+            "{endpoint}/?AWSAccessKeyId={ak}&Expires={expires}&Signature={}",
+            url_sig(secret)
+        ))
+    };
+    const REFUSED: &str = "SigV2 signature refused by the constant-time check";
+    let refusals = || server.log().matches(REFUSED).count();
+    assert_eq!(answer_of(header(sk)).await.status, 200, "header, right");
+    assert_eq!(
+        answer_of(presigned(sk)).await.status,
+        200,
+        "presigned, right"
+    );
+    assert_eq!(refusals(), 0, "a right signature passes the check");
+    for (what, req) in [
+        ("header", header("not-the-secret")),
+        ("presigned", presigned("not-the-secret")),
+    ] {
+        let before = refusals();
+        let got = answer_of(req).await;
+        assert_eq!(
+            (got.status, code_in(&got.body)),
+            (403, "SignatureDoesNotMatch"),
+            "{what}: {got:?}"
+        );
+        assert_eq!(refusals(), before + 1, "{what}: refused by the check");
+    }
+    let log = server.log();
+    for sent in [
+        header_sig("not-the-secret"),
+        header_sig(sk),
+        sigv2("not-the-secret", &format!("GET\n\n\n{expires}\n/")),
+        sk.to_owned(),
+    ] {
+        assert!(!log.contains(&sent), "the log holds {sent:?}");
+    }
+}
+
+fn form_urlencoded_byte_serialize(value: &str) -> String {
+    value
+        .bytes()
+        .map(|c| match c {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (c as char).to_string()
+            }
+            _ => format!("%{c:02X}"),
+        })
+        .collect()
+}
+
+fn code_in(body: &str) -> &str {
+    body.split_once("<Code>")
+        .and_then(|(_, rest)| rest.split_once("</Code>"))
+        .map_or("", |(code, _)| code)
+}
+
+#[tokio::test]
+async fn sigv2_signature_checks_sqlite() {
+    sigv2_checks(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn sigv2_signature_checks_postgres() {
+    sigv2_checks(Backend::Postgres).await;
+}

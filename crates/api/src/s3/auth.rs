@@ -1,7 +1,10 @@
 //! SigV4 credentials for the S3 endpoint: s3s verifies the signature (header,
 //! presigned URL, `aws-chunked` streaming and trailer bodies) with the secret
 //! that [`IdentityAuth`] looks up; [`CallerAccess`] then hands the resolved
-//! [`Caller`] to the operation.
+//! [`Caller`] to the operation. A SigV2 signature is checked by
+//! [`IdentityAuth`] itself, in constant time, before s3s compares it (see
+//! [`super::sig_v2`]): what the request signed is parked in the same
+//! task-local way ([`with_caller_slot`]).
 //!
 //! s3s asks its `S3Auth` only for a secret, so the `Caller` found by the same
 //! lookup is parked in a task-local slot for the one request being
@@ -11,6 +14,7 @@
 //! revoked key fails on its very next request.
 
 use super::request_options::{EXPECTED_OWNER, SOURCE_EXPECTED_OWNER};
+use super::sig_v2::{SignedV2, check_signature};
 use miniaws_core::CoreError;
 use miniaws_core::identity::{Caller, IdentityService};
 use miniaws_core::storage::{
@@ -28,6 +32,8 @@ use std::sync::Arc;
 tokio::task_local! {
     /// The caller resolved by `get_secret_key`, with the access key it belongs to.
     static RESOLVED: RefCell<Option<(String, Caller)>>;
+    /// What a SigV2 request signed, checked by `get_secret_key`.
+    static SIGNED_V2: Option<SignedV2>;
     /// Whether the access check found an operation whose body is XML
     /// (see [`super::xml_limit`]).
     static XML_BODY: Cell<bool>;
@@ -48,9 +54,13 @@ pub struct Routed {
     pub names_keys: bool,
 }
 
-/// Runs `fut` (one S3 request) with its own empty caller slot; also says
-/// what it was routed to.
-pub async fn with_caller_slot<F: Future>(fut: F) -> (F::Output, Routed) {
+/// Runs `fut` (one S3 request) with its own empty caller slot and what
+/// it signed with SigV2, if it did (`signed_v2`, see
+/// [`super::sig_v2::signed_v2`]); also says what it was routed to.
+pub async fn with_caller_slot<F: Future>(
+    signed_v2: Option<SignedV2>,
+    fut: F,
+) -> (F::Output, Routed) {
     let run = async {
         let out = fut.await;
         let routed = Routed {
@@ -59,6 +69,7 @@ pub async fn with_caller_slot<F: Future>(fut: F) -> (F::Output, Routed) {
         };
         (out, routed)
     };
+    let run = SIGNED_V2.scope(signed_v2, run);
     RESOLVED
         .scope(
             RefCell::new(None),
@@ -104,6 +115,17 @@ impl S3Auth for IdentityAuth {
     async fn get_secret_key(&self, access_key: &str) -> S3Result<SecretKey> {
         match self.identity.authenticate_access_key(access_key).await {
             Ok((caller, secret)) => {
+                // s3s asks for the secret of a SigV2 request just before it
+                // compares signatures, in variable time: a wrong one is
+                // refused here first, in constant time.
+                // (The refusal is logged once, as every S3 error, where it
+                // becomes the answer; this debug line says which check made it.)
+                SIGNED_V2
+                    .try_with(|signed| check_signature(signed.as_ref(), access_key, &secret))
+                    .unwrap_or(Ok(()))
+                    .inspect_err(|_| {
+                        tracing::debug!("SigV2 signature refused by the constant-time check");
+                    })?;
                 // Outside a slot (never the case when served through
                 // `aws_router`) the caller simply is not recorded, and the
                 // access check denies the request.

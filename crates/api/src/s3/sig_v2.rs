@@ -25,6 +25,24 @@
 //! Virtual-hosted requests are left alone: their path is `/` for a
 //! bucket, and `/key` names an object.
 //!
+//! And every SigV2 signature (header and presigned URL) is checked here,
+//! in constant time: s3s 0.14 compares its own with `!=`
+//! (`src/ops/signature.rs`, `v2_check_*`), which returns at the first
+//! byte that differs, so the time of a refusal tells how much of a guessed
+//! signature was right. [`signed_v2`] reads, in front of s3s, what s3s
+//! will check — the access key, the string to sign of the request as s3s
+//! is handed it (the virtual-hosted bucket first in the resource), the
+//! signature sent — and [`check_signature`] compares it, with
+//! [`subtle`], where s3s asks for the key's secret
+//! ([`super::auth::IdentityAuth`]): that is after every answer s3s gives
+//! before a signature (a bad path or bucket name, a presigned URL without
+//! its fields or expired, no date, an unknown or revoked key), which
+//! therefore stay s3s's, and just before s3s's comparison. A wrong
+//! signature is refused there with s3s's own error
+//! (`SignatureDoesNotMatch`, 403), so its answer and log line are the
+//! ones s3s's refusal had; s3s's `!=` then only ever compares a signature
+//! already found right.
+//!
 //! The string to sign is hand-written because s3s keeps its own
 //! (`sig_v2::create_string_to_sign`) crate-private: [`string_to_sign`]
 //! mirrors s3s 0.14.1's (`src/sig_v2/methods.rs`) over the request parts
@@ -33,7 +51,7 @@
 //! comes from [`IdentityService::authenticate_access_key`], as s3s's own
 //! lookup does ([`super::auth::IdentityAuth`]): an unknown or revoked key
 //! gets no rewrite, and s3s answers it `InvalidAccessKeyId`. Neither the
-//! secret nor the string to sign is logged.
+//! secret, the string to sign nor a signature is logged.
 
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
@@ -41,6 +59,7 @@ use http::HeaderMap;
 use miniaws_core::identity::IdentityService;
 use s3s::{S3Result, s3_error};
 use sha1::Sha1;
+use subtle::ConstantTimeEq as _;
 use time::OffsetDateTime;
 use time::macros::format_description;
 
@@ -169,7 +188,8 @@ impl V2Credentials {
                 .unique("Expires")?
                 .parse::<i64>()
                 .ok()
-                .filter(|&t| t >= 0)?;
+                .filter(|&t| t >= 0)
+                .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())?;
             // s3s decodes the (already decoded) value once more.
             let signature = percent_encoding::percent_decode_str(query.unique("Signature")?)
                 .decode_utf8()
@@ -195,12 +215,12 @@ impl V2Credentials {
     }
 }
 
-/// SigV2's string to sign, as s3s 0.14.1 builds it for a path-style
-/// request (no virtual-hosted bucket): method, `Content-MD5`,
+/// SigV2's string to sign, as s3s 0.14.1 builds it: method, `Content-MD5`,
 /// `Content-Type`, `Date` (empty when `x-amz-date` is sent) or a presigned
 /// URL's `Expires`, the `x-amz-*` headers (values trimmed, a repeated
-/// header's joined with commas), then `path` as sent and the
-/// sub-resources s3s includes.
+/// header's joined with commas), then `path` as sent (after `/<bucket>`
+/// for a virtual-hosted request, as s3s writes it: see [`signed_v2`]) and
+/// the sub-resources s3s includes.
 fn string_to_sign(
     mode: Mode,
     method: &str,
@@ -253,18 +273,108 @@ fn string_to_sign(
 }
 
 /// Whether `signature` (base64, as sent) is HMAC-SHA1 of `string_to_sign`
-/// under `secret`. Compared in constant time; the strict base64 decoder
-/// takes only the one encoding s3s compares with, so this agrees with
-/// s3s's string comparison.
+/// under `secret`: the base64 of the HMAC, compared with the text sent as
+/// s3s compares them (equal strings), but in constant time — the time
+/// taken depends on the lengths alone (a SigV2 signature is always 28
+/// characters), never on which byte differs.
 fn signs(secret: &str, string_to_sign: &str, signature: &str) -> bool {
-    let Ok(provided) = base64::engine::general_purpose::STANDARD.decode(signature) else {
-        return false;
-    };
     let Ok(mut mac) = Hmac::<Sha1>::new_from_slice(secret.as_bytes()) else {
         return false;
     };
     mac.update(string_to_sign.as_bytes());
-    mac.verify_slice(&provided).is_ok()
+    let expected = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    expected.as_bytes().ct_eq(signature.as_bytes()).into()
+}
+
+/// What a SigV2 request asks s3s to check (see the module's
+/// documentation): the access key, the string to sign s3s computes for
+/// it, and the signature sent. Read by [`signed_v2`] in front of s3s,
+/// checked by [`check_signature`] where s3s asks for the key's secret.
+/// Its `Debug` shows the access key alone.
+pub struct SignedV2 {
+    access_key: String,
+    string_to_sign: String,
+    signature: String,
+}
+
+impl std::fmt::Debug for SignedV2 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignedV2")
+            .field("access_key", &self.access_key)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The SigV2 check s3s 0.14.1 will make of `req` (`v2_check`), when it
+/// makes one: a query with `Signature` is a presigned URL, else an
+/// `Authorization: AWS <key>:<signature>` header, read as s3s reads them
+/// (a request s3s refuses before its signature, a field missing or
+/// given twice, no date, gets `None` here too, and never reaches the
+/// secret lookup). The resource is the path as sent, after `/<bucket>` for
+/// a virtual-hosted request: the bucket s3s's host parser
+/// ([`super::host::LocalhostHost`]) reads from the `Host` header (for
+/// HTTP/2, the URI's authority, which s3s makes the `Host`). A form upload
+/// (a POST of `multipart/form-data`) is checked by its own rules, never
+/// this one (and Mini AWS answers every one of them itself, see
+/// [`super::post_object`]): `None`.
+pub fn signed_v2<B>(req: &http::Request<B>) -> Option<SignedV2> {
+    let headers = Headers::of(req.headers());
+    if req.method() == http::Method::POST
+        && headers
+            .unique("content-type")
+            .and_then(|v| v.parse::<mime::Mime>().ok())
+            .is_some_and(|m| m.type_() == mime::MULTIPART && m.subtype() == mime::FORM_DATA)
+    {
+        return None;
+    }
+    let host = match req.headers().get(http::header::HOST) {
+        // s3s refuses a `Host` that is not text before any signature.
+        Some(value) => Some(value.to_str().ok()?),
+        None if req.version() >= http::Version::HTTP_2 => req.uri().authority().map(|a| a.as_str()),
+        None => None,
+    };
+    let query = Query::of(req.uri().query());
+    let credentials = V2Credentials::of(&headers, &query)?;
+    let path = req.uri().path();
+    let resource = match host.and_then(super::host::bucket_of_host) {
+        Some(bucket) => std::borrow::Cow::Owned(format!("/{bucket}{path}")),
+        None => std::borrow::Cow::Borrowed(path),
+    };
+    let string_to_sign = string_to_sign(
+        credentials.mode,
+        req.method().as_str(),
+        &resource,
+        &query,
+        &headers,
+    );
+    Some(SignedV2 {
+        access_key: credentials.access_key,
+        string_to_sign,
+        signature: credentials.signature,
+    })
+}
+
+/// Checks the SigV2 signature of the request being served (`signed`, from
+/// [`signed_v2`]; `None` for any other request) when s3s asks for the
+/// secret of `access_key`, which is `secret`: in constant time (see
+/// [`signs`]). A request whose signature is not the one of its string to
+/// sign under that secret — or, which s3s's reading of the request
+/// rules out, that s3s checks under another key — is refused here,
+/// before s3s's own comparison runs.
+///
+/// # Errors
+/// `SignatureDoesNotMatch`, exactly as s3s raises it.
+pub fn check_signature(signed: Option<&SignedV2>, access_key: &str, secret: &str) -> S3Result<()> {
+    match signed {
+        None => Ok(()),
+        Some(signed)
+            if signed.access_key == access_key
+                && signs(secret, &signed.string_to_sign, &signed.signature) =>
+        {
+            Ok(())
+        }
+        Some(_) => Err(s3_error!(SignatureDoesNotMatch)),
+    }
 }
 
 /// The path `/bucket` of a path-style request for a bucket alone, without
@@ -701,5 +811,273 @@ mod tests {
         // Named twice, a field counts as absent for s3s.
         let req = request("GET", &format!("{uri}&Expires=1800000000"), &[]);
         assert_eq!(rewritten(&req), None);
+    }
+
+    /// The code of [`check_signature`]'s answer, `None` for a pass.
+    fn verdict(signed: Option<&SignedV2>, access_key: &str, secret: &str) -> Option<String> {
+        check_signature(signed, access_key, secret)
+            .err()
+            .map(|e| e.code().as_str().to_owned())
+    }
+
+    /// The comparison: only the exact signature (as s3s compares it, the
+    /// same string) passes; every other text, however close, is refused
+    /// with s3s's `SignatureDoesNotMatch`, under the key it was read for.
+    #[test]
+    fn only_the_exact_signature_passes() {
+        let sts = "GET\n\n\nTue, 27 Mar 2007 19:36:42 +0000\n/b/k";
+        let right = signed_header(SECRET, sts);
+        let mut one_off = right.clone().into_bytes();
+        one_off[27] = if one_off[27] == b'=' { b'A' } else { b'=' };
+        let one_off = String::from_utf8(one_off).expect("ascii");
+        let mut first_off = right.clone().into_bytes();
+        first_off[0] = if first_off[0] == b'A' { b'B' } else { b'A' };
+        let first_off = String::from_utf8(first_off).expect("ascii");
+        let claim = |signature: &str| SignedV2 {
+            access_key: "AKID".into(),
+            string_to_sign: sts.into(),
+            signature: signature.into(),
+        };
+        let refused = Some("SignatureDoesNotMatch");
+        let cases: &[(&str, String, &str, &str, Option<&str>)] = &[
+            ("the right signature", right.clone(), "AKID", SECRET, None),
+            (
+                "another secret",
+                right.clone(),
+                "AKID",
+                "another secret",
+                refused,
+            ),
+            (
+                "checked under another key",
+                right.clone(),
+                "OTHER",
+                SECRET,
+                refused,
+            ),
+            ("the last character off", one_off, "AKID", SECRET, refused),
+            (
+                "the first character off",
+                first_off,
+                "AKID",
+                SECRET,
+                refused,
+            ),
+            ("cut short", right[..27].to_owned(), "AKID", SECRET, refused),
+            (
+                "one character more",
+                format!("{right}="),
+                "AKID",
+                SECRET,
+                refused,
+            ),
+            ("lowercased", right.to_lowercase(), "AKID", SECRET, refused),
+            ("empty", String::new(), "AKID", SECRET, refused),
+            (
+                "the bytes, not their base64",
+                "x".repeat(20),
+                "AKID",
+                SECRET,
+                refused,
+            ),
+            (
+                "over another string",
+                signed_header(SECRET, "GET\n\n\n\n/b/k"),
+                "AKID",
+                SECRET,
+                refused,
+            ),
+        ];
+        for (what, signature, key, secret, expected) in cases {
+            let signed = claim(signature);
+            assert_eq!(
+                verdict(Some(&signed), key, secret).as_deref(),
+                *expected,
+                "{what}"
+            );
+        }
+        // No SigV2 signature (SigV4, anonymous): nothing to check here.
+        assert_eq!(verdict(None, "AKID", SECRET), None);
+        // Its Debug names the key alone.
+        let shown = format!("{:?}", claim(&right));
+        assert!(shown.contains("AKID") && !shown.contains(&right), "{shown}");
+    }
+
+    /// What [`signed_v2`] reads of a request: the string to sign s3s
+    /// computes (the virtual-hosted bucket first, the sub-resources s3s
+    /// signs, `versioning` among them), in both forms; and nothing for the
+    /// requests s3s checks otherwise or refuses before the signature.
+    #[test]
+    fn signed_v2_reads_what_s3s_checks() {
+        let passes = |req: &http::Request<()>| {
+            let signed = signed_v2(req).expect("a SigV2 request");
+            verdict(Some(&signed), "AKIAIOSFODNN7EXAMPLE", SECRET).is_none()
+        };
+        // AWS's virtual-hosted example, on `<bucket>.localhost`.
+        let vhost = request(
+            "GET",
+            "/photos/puppy.jpg",
+            &[
+                ("host", "awsexamplebucket1.localhost:4566"),
+                ("date", "Tue, 27 Mar 2007 19:36:42 +0000"),
+                (
+                    "authorization",
+                    "AWS AKIAIOSFODNN7EXAMPLE:qgk2+6Sv9/oM7G3qLEjTH1a1l1g=",
+                ),
+            ],
+        );
+        assert!(passes(&vhost), "virtual-hosted");
+        // The same path-style, as s3s reads an IP address.
+        let mut path_style = request(
+            "GET",
+            "/awsexamplebucket1/photos/puppy.jpg",
+            &[
+                ("host", "127.0.0.1:4566"),
+                ("date", "Tue, 27 Mar 2007 19:36:42 +0000"),
+            ],
+        );
+        path_style.headers_mut().insert(
+            "authorization",
+            HeaderValue::from_static("AWS AKIAIOSFODNN7EXAMPLE:qgk2+6Sv9/oM7G3qLEjTH1a1l1g="),
+        );
+        assert!(passes(&path_style), "path-style");
+        // Virtual-hosted without the bucket in the signature.
+        let mut wrong = vhost.clone_without_body();
+        wrong.headers_mut().insert(
+            "host",
+            HeaderValue::from_static("otherbucket.localhost:4566"),
+        );
+        assert!(!passes(&wrong), "another bucket's host");
+        // HTTP/2: the authority is the host.
+        let mut h2 = request(
+            "GET",
+            "http://awsexamplebucket1.localhost:4566/photos/puppy.jpg",
+            &[
+                ("date", "Tue, 27 Mar 2007 19:36:42 +0000"),
+                (
+                    "authorization",
+                    "AWS AKIAIOSFODNN7EXAMPLE:qgk2+6Sv9/oM7G3qLEjTH1a1l1g=",
+                ),
+            ],
+        );
+        *h2.version_mut() = http::Version::HTTP_2;
+        assert!(passes(&h2), "HTTP/2 authority");
+        // A presigned URL (its signature escaped in the query).
+        let presigned = request(
+            "GET",
+            "/awsexamplebucket1/photos/puppy.jpg?AWSAccessKeyId=AKIAIOSFODNN7EXAMPLE&Signature=NpgCjnDzrM%2BWFzoENXmpNDUsSn8%3D&Expires=1175139620",
+            &[("host", "127.0.0.1:4566")],
+        );
+        let signed = signed_v2(&presigned).expect("a presigned URL");
+        assert_eq!(
+            signed.string_to_sign,
+            "GET\n\n\n1175139620\n/awsexamplebucket1/photos/puppy.jpg"
+        );
+        assert_eq!(signed.signature, "NpgCjnDzrM+WFzoENXmpNDUsSn8=");
+        // `versioning` is a sub-resource s3s signs.
+        let date = "Tue, 01 Dec 2026 22:00:00 GMT";
+        let sig = signed_header(SECRET, &format!("GET\n\n\n{date}\n/b/?versioning"));
+        let req = request(
+            "GET",
+            "/b/?versioning",
+            &[
+                ("host", "127.0.0.1:4566"),
+                ("date", date),
+                ("authorization", &format!("AWS AKIAIOSFODNN7EXAMPLE:{sig}")),
+            ],
+        );
+        assert!(passes(&req), "?versioning");
+        let sig = signed_header(SECRET, &format!("GET\n\n\n{date}\n/b/"));
+        let req = request(
+            "GET",
+            "/b/?versioning",
+            &[
+                ("date", date),
+                ("authorization", &format!("AWS AKIAIOSFODNN7EXAMPLE:{sig}")),
+            ],
+        );
+        assert!(!passes(&req), "?versioning left out of the signature");
+
+        // Not checked as SigV2 by s3s, or refused before its signature.
+        let auth = ("authorization", "AWS AKIAIOSFODNN7EXAMPLE:c2ln");
+        let date = ("date", "Tue, 01 Dec 2026 22:00:00 GMT");
+        let none: &[(&str, http::Request<()>)] = &[
+            ("anonymous", request("GET", "/b/k", &[date])),
+            (
+                "SigV4",
+                request(
+                    "GET",
+                    "/b/k",
+                    &[
+                        date,
+                        (
+                            "authorization",
+                            "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00",
+                        ),
+                    ],
+                ),
+            ),
+            ("no date", request("GET", "/b/k", &[auth])),
+            (
+                "a form upload",
+                request(
+                    "POST",
+                    "/b",
+                    &[
+                        auth,
+                        date,
+                        ("content-type", "multipart/form-data; boundary=x"),
+                    ],
+                ),
+            ),
+            (
+                "Expires twice",
+                request(
+                    "GET",
+                    "/b/k?AWSAccessKeyId=AKID&Signature=c2ln&Expires=1&Expires=2",
+                    &[],
+                ),
+            ),
+            (
+                "Expires past year 9999",
+                request(
+                    "GET",
+                    "/b/k?AWSAccessKeyId=AKID&Signature=c2ln&Expires=999999999999",
+                    &[],
+                ),
+            ),
+            (
+                "a presigned URL without its key",
+                request("GET", "/b/k?Signature=c2ln&Expires=1", &[auth, date]),
+            ),
+        ];
+        for (what, req) in none {
+            assert!(signed_v2(req).is_none(), "{what}");
+        }
+        let mut bad_host = request("GET", "/b/k", &[auth, date]);
+        bad_host.headers_mut().insert(
+            "host",
+            HeaderValue::from_bytes(b"b\xff.localhost").expect("a header value"),
+        );
+        assert!(signed_v2(&bad_host).is_none(), "a Host that is not text");
+        // A POST that is no form is checked as any request.
+        let req = request("POST", "/b/k?uploads", &[auth, date]);
+        assert!(signed_v2(&req).is_some(), "CreateMultipartUpload");
+    }
+
+    trait CloneWithoutBody {
+        fn clone_without_body(&self) -> http::Request<()>;
+    }
+
+    impl CloneWithoutBody for http::Request<()> {
+        fn clone_without_body(&self) -> http::Request<()> {
+            let mut req = http::Request::builder()
+                .method(self.method().clone())
+                .uri(self.uri().clone())
+                .body(())
+                .expect("a request");
+            *req.headers_mut() = self.headers().clone();
+            req
+        }
     }
 }

@@ -199,7 +199,9 @@ pub async fn serve(service: S3Service, identity: &IdentityService, req: Request)
         // the path as sent.
         super::sig_v2::check_header_time(&req, miniaws_core::clock::now_utc())?;
         super::sig_v2::add_signed_bucket_slash(identity, &mut req).await;
-        let (result, routed) = super::auth::with_caller_slot(service.call(req)).await;
+        // What a SigV2 request signed, on the path s3s is handed.
+        let signed_v2 = super::sig_v2::signed_v2(&req);
+        let (result, routed) = super::auth::with_caller_slot(signed_v2, service.call(req)).await;
         let mut response = result.map_err(|err| {
             // s3s gives up on a request only when it cannot even build an
             // error response; the connection would be dropped otherwise.
