@@ -5,10 +5,12 @@
 //! user metadata, tags, a storage class and SSE-S3, the 204 / 201 XML / 303 redirect answers with `ETag` and
 //! `Location`, virtual-hosted addressing, and the refusals (length range,
 //! starts-with, a public ACL, SSE-KMS, archive and unknown storage classes,
-//! Object Lock fields, over 20 KB of fields before the file, expiry, bad signature, unknown and revoked keys, uncovered
+//! Object Lock fields in a bucket without Object Lock, over 20 KB of fields before the file, expiry, bad signature, unknown and revoked keys, uncovered
 //! fields, a policy that names no bucket, a key id without its signature,
 //! another owner's bucket, a missing bucket), and two uploads to a
-//! versioned bucket, each a version named in `x-amz-version-id`. The
+//! versioned bucket, each a version named in `x-amz-version-id`; Object
+//! Lock fields in a bucket with Object Lock, locking the version as
+//! PutObject's headers do, and refused as PutObject refuses them. The
 //! objects are read back through GetObject and through `/storage`. On
 //! SQLite and Postgres.
 //!
@@ -284,6 +286,117 @@ check(headers.get("x-amz-version-id") is None, f"unversioned version id: {header
 print("forms ok")
 "#;
 
+/// Object Lock fields (S3's `x-amz-object-lock-mode`, `-retain-until-date`,
+/// `-legal-hold`) on form uploads to a bucket with Object Lock: the new
+/// version locked as PutObject's headers lock it, and every refusal
+/// PutObject answers for the same values answered alike.
+const LOCKED: &str = r#"
+import base64, datetime
+from botocore.exceptions import ClientError
+ak, sk = os.environ["AK"], os.environ["SK"]
+v2, v4 = client(ak, sk), client(ak, sk, v4=True)
+B = "locked-forms"
+v4.create_bucket(Bucket=B, ObjectLockEnabledForBucket=True)
+until = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)).replace(microsecond=0)
+UNTIL = until.strftime("%Y-%m-%dT%H:%M:%SZ")
+PAST = "2020-01-01T00:00:00Z"
+DATA = b"locked form"
+MD5 = base64.b64encode(hashlib.md5(DATA).digest()).decode()
+SHA256 = base64.b64encode(hashlib.sha256(DATA).digest()).decode()
+
+def lock_post(c, key, fields, covered=True):
+    conditions = [{k: v} for k, v in fields.items()] if covered else []
+    return c.generate_presigned_post(B, key, Fields=fields, Conditions=conditions, ExpiresIn=300)
+
+def error_of(call, **kw):
+    try:
+        call(**kw)
+    except ClientError as e:
+        return e.response["ResponseMetadata"]["HTTPStatusCode"], e.response["Error"]["Code"]
+    return None
+
+# Retention and legal hold together, with Content-MD5, signed either way.
+for c, key in ((v4, "v4.txt"), (v2, "v2.txt")):
+    fields = {"x-amz-object-lock-mode": "GOVERNANCE", "x-amz-object-lock-retain-until-date": UNTIL,
+              "x-amz-object-lock-legal-hold": "ON", "Content-MD5": MD5}
+    status, headers, body = send(lock_post(c, key, fields), "f", DATA)
+    check(status == 204, f"{key}: {status} {body}")
+    vid = headers.get("x-amz-version-id")
+    check(vid, f"{key}: a version id: {headers}")
+    head = v4.head_object(Bucket=B, Key=key)
+    check(head.get("ObjectLockMode") == "GOVERNANCE" and head.get("ObjectLockRetainUntilDate") == until
+          and head.get("ObjectLockLegalHoldStatus") == "ON", f"{key}: HeadObject: {head}")
+    retention = v4.get_object_retention(Bucket=B, Key=key)["Retention"]
+    check(retention == {"Mode": "GOVERNANCE", "RetainUntilDate": until}, f"{key}: retention: {retention}")
+    hold = v4.get_object_legal_hold(Bucket=B, Key=key)["LegalHold"]
+    check(hold == {"Status": "ON"}, f"{key}: legal hold: {hold}")
+    # Locked: the version cannot be deleted.
+    check(error_of(v4.delete_object, Bucket=B, Key=key, VersionId=vid) == (403, "AccessDenied"),
+          f"{key}: the locked version was deleted")
+
+# A legal hold alone, the checksum as an x-amz-checksum-* field; a hold OFF.
+fields = {"x-amz-object-lock-legal-hold": "ON", "x-amz-checksum-sha256": SHA256}
+status, _, body = send(lock_post(v4, "held.txt", fields), "f", DATA)
+check(status == 204, f"held: {status} {body}")
+check(v4.get_object_legal_hold(Bucket=B, Key="held.txt")["LegalHold"] == {"Status": "ON"}, "held")
+check(error_of(v4.get_object_retention, Bucket=B, Key="held.txt") == (404, "NoSuchObjectLockConfiguration"),
+      "a hold alone sets no retention")
+fields = {"x-amz-object-lock-legal-hold": "OFF", "Content-MD5": MD5}
+status, _, body = send(lock_post(v4, "off.txt", fields), "f", DATA)
+check(status == 204, f"hold OFF: {status} {body}")
+check(v4.get_object_legal_hold(Bucket=B, Key="off.txt")["LegalHold"] == {"Status": "OFF"}, "hold OFF")
+# COMPLIANCE, with the checksum the form verifies against the file.
+fields = {"x-amz-object-lock-mode": "COMPLIANCE", "x-amz-object-lock-retain-until-date": UNTIL, "Content-MD5": MD5}
+status, _, body = send(lock_post(v2, "compliance.txt", fields), "f", DATA)
+check(status == 204, f"compliance: {status} {body}")
+check(v4.get_object_retention(Bucket=B, Key="compliance.txt")["Retention"]["Mode"] == "COMPLIANCE", "compliance")
+status, _, body = send(lock_post(v2, "refused-digest.txt", fields), "f", b"other bytes")
+check((status, code(body)) == (400, "BadDigest"), f"a file its Content-MD5 does not sum: {status} {body}")
+
+# Refused as PutObject refuses the same headers (boto3's put_object sends a
+# checksum of its own, as the form sends Content-MD5).
+refusals = [
+    ("mode without date", {"x-amz-object-lock-mode": "GOVERNANCE"}, {"ObjectLockMode": "GOVERNANCE"}),
+    ("date without mode", {"x-amz-object-lock-retain-until-date": UNTIL}, {"ObjectLockRetainUntilDate": until}),
+    ("a date past", {"x-amz-object-lock-mode": "GOVERNANCE", "x-amz-object-lock-retain-until-date": PAST},
+     {"ObjectLockMode": "GOVERNANCE", "ObjectLockRetainUntilDate": datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc)}),
+    ("an unknown mode", {"x-amz-object-lock-mode": "FOREVER", "x-amz-object-lock-retain-until-date": UNTIL},
+     {"ObjectLockMode": "FOREVER", "ObjectLockRetainUntilDate": until}),
+    ("an unknown hold", {"x-amz-object-lock-legal-hold": "MAYBE"}, {"ObjectLockLegalHoldStatus": "MAYBE"}),
+]
+for what, fields, params in refusals:
+    status, _, body = send(lock_post(v4, "refused.txt", dict(fields, **{"Content-MD5": MD5})), "f", DATA)
+    put = error_of(v4.put_object, Bucket=B, Key="refused-put.txt", Body=DATA, **params)
+    check(put == (400, "InvalidArgument"), f"{what}: PutObject: {put}")
+    check((status, code(body)) == put, f"{what}: {status} {body}")
+# A date that is no date: PutObject's status and code (boto3 cannot send one).
+fields = {"x-amz-object-lock-mode": "GOVERNANCE", "x-amz-object-lock-retain-until-date": "tomorrow", "Content-MD5": MD5}
+status, _, body = send(lock_post(v4, "refused.txt", fields), "f", DATA)
+check((status, code(body)) == (400, "InvalidArgument") and "retain-until-date" in body, f"no date: {status} {body}")
+# Without a checksum of the file: PutObject's rule and message.
+fields = {"x-amz-object-lock-mode": "GOVERNANCE", "x-amz-object-lock-retain-until-date": UNTIL}
+status, _, body = send(lock_post(v4, "refused.txt", fields), "f", DATA)
+check((status, code(body)) == (400, "InvalidRequest") and "Content-MD5 OR x-amz-checksum- HTTP header is required" in body,
+      f"no checksum: {status} {body}")
+# A lock field the policy does not cover.
+post = lock_post(v4, "refused.txt", {"Content-MD5": MD5})
+status, _, body = send(post, "f", DATA, extra={"x-amz-object-lock-legal-hold": "ON"})
+check((status, code(body)) == (403, "AccessDenied") and "Extra input fields" in body, f"uncovered: {status} {body}")
+# A bucket without Object Lock: PutObject's refusal.
+v4.create_bucket(Bucket="unlocked-forms")
+fields = {"x-amz-object-lock-legal-hold": "ON", "Content-MD5": MD5}
+post = v4.generate_presigned_post("unlocked-forms", "k", Fields=fields,
+    Conditions=[{k: v} for k, v in fields.items()], ExpiresIn=300)
+status, _, body = send(post, "f", DATA)
+put = error_of(v4.put_object, Bucket="unlocked-forms", Key="k", Body=DATA, ObjectLockLegalHoldStatus="ON")
+check(put == (400, "InvalidRequest") and (status, code(body)) == put
+      and "Bucket is missing ObjectLockConfiguration" in body, f"no Object Lock: {status} {body} / {put}")
+listed = v4.list_objects_v2(Bucket=B, Prefix="refused")
+check("Contents" not in listed, f"nothing refused was stored: {listed}")
+check("Contents" not in v4.list_objects_v2(Bucket="unlocked-forms"), "nothing stored without Object Lock")
+print("locked ok")
+"#;
+
 const REVOKED: &str = r#"
 other = client(os.environ["OTHER_AK"], os.environ["OTHER_SK"])
 post = other.generate_presigned_post("other-forms", "k", ExpiresIn=300)
@@ -390,4 +503,27 @@ async fn form_uploads_sqlite() {
 #[tokio::test]
 async fn form_uploads_postgres() {
     form_uploads(Backend::Postgres).await;
+}
+
+async fn locked_form_uploads(backend: Backend) {
+    let Some(python) = python() else { return };
+    let Some(server) = TestServer::start(backend).await else {
+        return;
+    };
+    let (_, alice) = server.user("alice").await;
+    let env = [
+        ("AK", alice.access_key_id.as_str()),
+        ("SK", alice.secret_access_key.as_str()),
+    ];
+    run_python(&python, &server, &env, LOCKED, "locked ok").await;
+}
+
+#[tokio::test]
+async fn locked_form_uploads_sqlite() {
+    locked_form_uploads(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn locked_form_uploads_postgres() {
+    locked_form_uploads(Backend::Postgres).await;
 }

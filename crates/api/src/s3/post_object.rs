@@ -15,7 +15,15 @@
 //! field is verified against the file as it streams (`BadDigest`, nothing
 //! stored) and the checksum stored, as PutObject's headers are.
 //! `x-amz-expiration` says when the bucket's lifecycle expires the object,
-//! as on PutObject.
+//! as on PutObject. The `x-amz-object-lock-mode`,
+//! `x-amz-object-lock-retain-until-date` and `x-amz-object-lock-legal-hold`
+//! fields lock the new version as PutObject's headers do (see
+//! [`form_lock`]): the same checks of the bucket (Object Lock on, the
+//! policy's `s3:PutObjectRetention` / `s3:PutObjectLegalHold`), the same
+//! rule that such a write carries a checksum of its body (a `Content-MD5`
+//! or `x-amz-checksum-*` field), the same refusals of bad values. Like
+//! every field but the exempt ones, they must be named by a condition of
+//! the form's policy.
 //! <https://docs.aws.amazon.com/AmazonS3/latest/API/RESTObjectPOST.html>
 
 use std::pin::Pin;
@@ -30,9 +38,9 @@ use futures::Stream;
 use http::{HeaderValue, Method, StatusCode, header};
 use miniaws_core::CoreError;
 use miniaws_core::storage::{
-    BucketName, PutObjectInput, Tags, UserMetadata, WriteCondition, body_error,
+    BucketName, ObjectLock, PutObjectInput, Tags, UserMetadata, WriteCondition, body_error,
 };
-use s3s::dto::{Tagging, Timestamp, TimestampFormat};
+use s3s::dto::{ObjectLockLegalHoldStatus, ObjectLockMode, Tagging, Timestamp, TimestampFormat};
 use s3s::{S3Error, S3Result, s3_error};
 
 use super::acl::{AclHeaders, check_write_acl};
@@ -148,7 +156,8 @@ pub(crate) async fn handle(state: AppState, req: Request) -> S3Result<s3s::HttpR
         ..Default::default()
     };
     check_write_acl(&state.storage, caller, &bucket, &upload.key, &acl).await?;
-    if request_options::asks_object_lock("PostObject", |name| form.get(name)) {
+    // As PutObject: the bucket's answer first, then the values.
+    let lock = if request_options::asks_object_lock("PostObject", |name| form.get(name)) {
         request_options::object_lock_check(
             &state.storage,
             caller,
@@ -158,7 +167,10 @@ pub(crate) async fn handle(state: AppState, req: Request) -> S3Result<s3s::HttpR
             |name| form.get(name),
         )
         .await?;
-    }
+        form_lock(&form)?
+    } else {
+        ObjectLock::default()
+    };
 
     let range_miss = Arc::new(OnceLock::new());
     let file_body = FileBody {
@@ -186,7 +198,7 @@ pub(crate) async fn handle(state: AppState, req: Request) -> S3Result<s3s::HttpR
         tags: upload.tags,
     };
     let (meta, expiration) =
-        detached(async move { storage.put_object_expiring(caller, input).await })
+        detached(async move { storage.put_object_locked(caller, input, lock).await })
             .await
             .map_err(|e| match range_miss.get() {
                 Some(miss) => miss.refusal(),
@@ -214,6 +226,32 @@ pub(crate) async fn handle(state: AppState, req: Request) -> S3Result<s3s::HttpR
         response.headers_mut().insert("x-amz-version-id", v);
     }
     Ok(response)
+}
+
+/// The lock the form's `x-amz-object-lock-*` fields ask for, read as
+/// s3s reads PutObject's headers (an empty value is no value; the date in
+/// ISO 8601, `2030-01-02T00:00:00Z`) and checked by PutObject's own
+/// [`super::object_lock::requested_lock`]: the mode and the date together
+/// or neither, the date in the future, the legal hold `ON` or `OFF`.
+///
+/// # Errors
+/// 400 `InvalidArgument`, as PutObject answers.
+fn form_lock(form: &FormFields) -> S3Result<ObjectLock> {
+    let field = |name: &str| form.get(name).filter(|v| !v.is_empty());
+    let until = match field("x-amz-object-lock-retain-until-date") {
+        None => None,
+        Some(v) => Some(Timestamp::parse(TimestampFormat::DateTime, v).map_err(|_| {
+            super::wire::invalid_argument(
+                "The x-amz-object-lock-retain-until-date field must be an ISO 8601 date and time, such as 2030-01-02T00:00:00Z",
+                "x-amz-object-lock-retain-until-date",
+                v,
+            )
+        })?),
+    };
+    let mode = field("x-amz-object-lock-mode").map(|v| ObjectLockMode::from(v.to_owned()));
+    let legal_hold = field("x-amz-object-lock-legal-hold")
+        .map(|v| ObjectLockLegalHoldStatus::from(v.to_owned()));
+    super::object_lock::requested_lock(mode.as_ref(), until.as_ref(), legal_hold.as_ref())
 }
 
 /// The checksum a form gives for its file: an `x-amz-checksum-*` field

@@ -324,9 +324,9 @@ pub fn carries_checksum(headers: &HeaderMap) -> bool {
 /// CreateMultipartUpload). In a bucket with it, PutObject needs a body
 /// checksum (S3: "Content-MD5 OR x-amz-checksum- HTTP header is required
 /// for Put Object requests with Object Lock parameters"; a copy has no
-/// body to sum); the lock of a form upload is `NotImplemented` (S3's POST
-/// Object documents no `x-amz-object-lock-*` form fields; the upload
-/// itself, without them, gets the bucket's default retention).
+/// body to sum), and so does a form upload (PostObject), in its fields
+/// (`Content-MD5`, `x-amz-checksum-*`): the same write with the same
+/// parameters.
 ///
 /// # Errors
 /// As said.
@@ -349,13 +349,9 @@ pub async fn object_lock_check<'a>(
         ));
     }
     match op {
-        "PutObject" if !has_checksum(&get) => Err(s3_error!(
+        "PutObject" | "PostObject" if !has_checksum(&get) => Err(s3_error!(
             InvalidRequest,
             "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters"
-        )),
-        "PostObject" => Err(s3_error!(
-            NotImplemented,
-            "x-amz-object-lock-* form fields on PostObject are not implemented: upload without them (the bucket's default retention applies), then use PutObjectRetention / PutObjectLegalHold"
         )),
         _ => Ok(()),
     }

@@ -957,15 +957,27 @@ impl StorageService {
         caller: Caller,
         input: PutObjectInput,
     ) -> CoreResult<(ObjectMeta, Option<ObjectExpiry>)> {
+        self.put_object_locked(caller, input, ObjectLock::default())
+            .await
+    }
+
+    /// [`Self::put_object_expiring`], the new version locked by `lock` (a
+    /// form upload's `x-amz-object-lock-*` fields; the bucket's default
+    /// retention, if any, when it names none). The caller has checked the
+    /// lock against the bucket ([`Self::object_lock_for_write`]), as an S3
+    /// PutObject's access check does.
+    ///
+    /// # Errors
+    /// As [`Self::put_object`].
+    pub async fn put_object_locked(
+        &self,
+        caller: Caller,
+        input: PutObjectInput,
+        lock: ObjectLock,
+    ) -> CoreResult<(ObjectMeta, Option<ObjectExpiry>)> {
         let action = S3Action::object_write(!input.tags.is_empty());
-        self.put_object_as(
-            caller,
-            input,
-            action,
-            ObjectLock::default(),
-            DEFAULT_CHECKSUM,
-        )
-        .await
+        self.put_object_as(caller, input, action, lock, DEFAULT_CHECKSUM)
+            .await
     }
 
     /// [`Self::put_object_expiring`], checked for `action` (a copy keeping
