@@ -20,6 +20,7 @@ use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
     ChecksumAlgorithm, ChecksumMode, ChecksumType, CompletedMultipartUpload, CompletedPart,
+    ObjectAttributes,
 };
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -701,6 +702,55 @@ async fn full_object_uploads(s3: &Client, bucket: &str) {
         assert_eq!(got.checksum_type(), Some(&ChecksumType::FullObject));
         // The SDK validates a full-object checksum as the body streams.
         assert!(body_of(got).await == whole, "{key}");
+        // GetObjectAttributes lists the parts of an object with an
+        // additional checksum, a full-object one too, each with its own
+        // checksum (S3's GetObjectAttributesParts: the parts are left out
+        // only when no additional checksum is applied to the object).
+        let attrs = s3
+            .get_object_attributes()
+            .bucket(bucket)
+            .key(key)
+            .object_attributes(ObjectAttributes::Checksum)
+            .object_attributes(ObjectAttributes::ObjectParts)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GetObjectAttributes {key}: {e:?}"));
+        let sum = attrs.checksum().expect("the object's checksum");
+        assert_eq!(sum.checksum_type(), Some(&ChecksumType::FullObject));
+        let parts = attrs.object_parts().expect("ObjectParts");
+        assert_eq!(parts.total_parts_count(), Some(2), "{key}");
+        let part_sum = |piece: &[u8]| {
+            if algorithm == ChecksumAlgorithm::Crc64Nvme {
+                BASE64.encode(crc64_nvme(piece).to_be_bytes())
+            } else {
+                BASE64.encode(crc32_ieee(piece).to_be_bytes())
+            }
+        };
+        let listed: Vec<(Option<i32>, Option<i64>, Option<String>)> = parts
+            .parts()
+            .iter()
+            .map(|p| {
+                let sum = if algorithm == ChecksumAlgorithm::Crc64Nvme {
+                    p.checksum_crc64_nvme()
+                } else {
+                    p.checksum_crc32()
+                };
+                (p.part_number(), p.size(), sum.map(str::to_owned))
+            })
+            .collect();
+        let expected: Vec<(Option<i32>, Option<i64>, Option<String>)> = pieces
+            .iter()
+            .enumerate()
+            .map(|(i, piece)| {
+                (
+                    Some(i as i32 + 1),
+                    Some(piece.len() as i64),
+                    Some(part_sum(piece)),
+                )
+            })
+            .collect();
+        assert_eq!(listed, expected, "{key}: the parts listed");
+        assert_eq!(parts.is_truncated(), Some(false), "{key}");
     }
     let err = s3
         .create_multipart_upload()
@@ -722,7 +772,6 @@ async fn full_object_uploads(s3: &Client, bucket: &str) {
 /// FULL_OBJECT CRC64NVME of all its bytes. All values are computed here
 /// with an independent CRC.
 async fn default_part_checksums(plain: &Client, bucket: &str) {
-    use aws_sdk_s3::types::ObjectAttributes;
     let nvme = |b: &[u8]| BASE64.encode(crc64_nvme(b).to_be_bytes());
     let (a, b) = (random_bytes(5 * MIB), b"the default's last part".to_vec());
     let whole = [a.clone(), b.clone()].concat();

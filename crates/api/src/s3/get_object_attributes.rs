@@ -7,10 +7,11 @@
 //! - `Checksum`: the stored checksum and its type; a multipart object's
 //!   `COMPOSITE` checksum without its `-N` suffix;
 //! - `ObjectParts`, for a multipart object only: `PartsCount`, and when the
-//!   object has a `COMPOSITE` checksum, or a CRC64NVME one (asked for, or
-//!   S3's default) with one on every part, its parts (number, size,
-//!   checksum) as ListParts pages them (`x-amz-max-parts`, default and at
-//!   most 1,000; `x-amz-part-number-marker`);
+//!   object has a `COMPOSITE` checksum, or a `FULL_OBJECT` one (CRC32,
+//!   CRC32C, CRC64NVME, asked for or S3's default) with one on every part,
+//!   its parts (number, size, checksum) as ListParts pages them
+//!   (`x-amz-max-parts`, default and at most 1,000;
+//!   `x-amz-part-number-marker`);
 //! - `StorageClass`: the object's (see [`super::request_options`]); `ObjectSize`.
 //!
 //! `Last-Modified` goes in a header; `versionId=null` names the current
@@ -126,14 +127,19 @@ fn object_parts(
     let sums = StoredChecksums::from_meta(meta);
     let composite = sums
         .checksum_type
+        .as_ref()
         .is_some_and(|t| t.as_str() == ChecksumType::COMPOSITE);
-    // A CRC64NVME object (asked for, or S3's default of an upload created
-    // without an algorithm) lists its parts' CRC64NVMEs, as S3's
-    // `ObjectPart` reference says, when every part has one (parts stored
-    // before parts got the default, or sent with a client's own checksum
-    // of another algorithm, have none).
-    let crc64nvme = sums.crc64nvme.is_some() && meta.parts.iter().all(|p| p.checksum.is_some());
-    if !(composite || crc64nvme) || meta.parts.is_empty() {
+    // S3 leaves the parts out only when no additional checksum is applied
+    // to the object (`GetObjectAttributesParts`'s `Parts`), so a
+    // FULL_OBJECT one lists them too — CRC32, CRC32C, or CRC64NVME (asked
+    // for, or S3's default of an upload created without an algorithm) —
+    // each with its own checksum, as the `ObjectPart` reference says, when
+    // every part has one (parts stored before parts got the default, or
+    // sent with a client's own checksum of another algorithm, have none).
+    // <https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectAttributesParts.html>
+    let full_object =
+        sums.checksum_type.is_some() && meta.parts.iter().all(|p| p.checksum.is_some());
+    if !(composite || full_object) || meta.parts.is_empty() {
         // Without per-part checksums S3 answers the count alone.
         return Some(GetObjectAttributesParts {
             total_parts_count: Some(total),
