@@ -16,12 +16,13 @@
 //! `Signature` / `Expires` query) whose path-style path is a bucket
 //! alone without its slash gets the path `/bucket/` — when, and only
 //! when, its signature is the one of that form and not the one of the
-//! path as sent. s3s then checks the signature as always, against the
-//! path it is handed. Nothing is accepted here: the request s3s sees is
-//! one the client could have sent itself with the same signature (s3cmd
-//! does), and s3s routes `/bucket/` and `/bucket` to the same bucket
-//! operation. A mistake in this computation can only leave the path as it
-//! was, and s3s answers the request as before (`SignatureDoesNotMatch`).
+//! path as sent. The signature is then checked as any other (below),
+//! against the path s3s is handed. Nothing is accepted here: the request
+//! s3s sees is one the client could have sent itself with the same
+//! signature (s3cmd does), and s3s routes `/bucket/` and `/bucket` to the
+//! same bucket operation. A mistake in this computation can only leave the
+//! path as it was, and the request is answered as before
+//! (`SignatureDoesNotMatch`).
 //! Virtual-hosted requests are left alone: their path is `/` for a
 //! bucket, and `/key` names an object.
 //!
@@ -41,7 +42,9 @@
 //! signature is refused there with s3s's own error
 //! (`SignatureDoesNotMatch`, 403), so its answer and log line are the
 //! ones s3s's refusal had; s3s's `!=` then only ever compares a signature
-//! already found right.
+//! already found right. Unlike the rewrite, a mistake in the string to sign
+//! here would refuse a request s3s accepts: the tests hold it to AWS's
+//! examples and to real clients (boto3, rclone, s3cmd, hand signers).
 //!
 //! The string to sign is hand-written because s3s keeps its own
 //! (`sig_v2::create_string_to_sign`) crate-private: [`string_to_sign`]
