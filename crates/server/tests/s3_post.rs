@@ -289,7 +289,8 @@ print("forms ok")
 /// Object Lock fields (S3's `x-amz-object-lock-mode`, `-retain-until-date`,
 /// `-legal-hold`) on form uploads to a bucket with Object Lock: the new
 /// version locked as PutObject's headers lock it, and every refusal
-/// PutObject answers for the same values answered alike.
+/// PutObject answers for the same values (and for a lock the bucket
+/// policy denies) answered alike.
 const LOCKED: &str = r#"
 import base64, datetime
 from botocore.exceptions import ClientError
@@ -391,6 +392,23 @@ status, _, body = send(post, "f", DATA)
 put = error_of(v4.put_object, Bucket="unlocked-forms", Key="k", Body=DATA, ObjectLockLegalHoldStatus="ON")
 check(put == (400, "InvalidRequest") and (status, code(body)) == put
       and "Bucket is missing ObjectLockConfiguration" in body, f"no Object Lock: {status} {body} / {put}")
+# A lock the bucket policy denies the owner: PutObject's 403, the other
+# lock still allowed.
+import json
+deny = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": "*",
+        "Action": "s3:PutObjectRetention", "Resource": f"arn:aws:s3:::{B}/denied/*"}]}
+v4.put_bucket_policy(Bucket=B, Policy=json.dumps(deny))
+fields = {"x-amz-object-lock-mode": "GOVERNANCE", "x-amz-object-lock-retain-until-date": UNTIL, "Content-MD5": MD5}
+status, _, body = send(lock_post(v4, "denied/retained.txt", fields), "f", DATA)
+put = error_of(v4.put_object, Bucket=B, Key="denied/retained-put.txt", Body=DATA,
+               ObjectLockMode="GOVERNANCE", ObjectLockRetainUntilDate=until)
+check(put == (403, "AccessDenied") and (status, code(body)) == put, f"denied retention: {status} {body} / {put}")
+fields = {"x-amz-object-lock-legal-hold": "ON", "Content-MD5": MD5}
+status, _, body = send(lock_post(v4, "denied/held.txt", fields), "f", DATA)
+check(status == 204, f"the hold is not denied: {status} {body}")
+listed = v4.list_objects_v2(Bucket=B, Prefix="denied/")
+check([o["Key"] for o in listed.get("Contents", [])] == ["denied/held.txt"], f"denied: {listed}")
+v4.delete_bucket_policy(Bucket=B)
 listed = v4.list_objects_v2(Bucket=B, Prefix="refused")
 check("Contents" not in listed, f"nothing refused was stored: {listed}")
 check("Contents" not in v4.list_objects_v2(Bucket="unlocked-forms"), "nothing stored without Object Lock")
