@@ -4,11 +4,12 @@ use async_trait::async_trait;
 use bollard::Docker;
 use bollard::container::LogOutput;
 use bollard::errors::Error as BollardError;
-use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
+use bollard::exec::{CreateExecOptions, ResizeExecOptions, StartExecOptions, StartExecResults};
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum,
     ContainerStatsResponse, ContainerSummary as ContainerSummaryModel, ContainerSummaryStateEnum,
-    ContainerUpdateBody, EndpointSettings, HostConfig, NetworkSettings, PortBinding, PortTypeEnum,
+    ContainerUpdateBody, EndpointSettings, ExecConfig, HostConfig, NetworkSettings, PortBinding,
+    PortTypeEnum,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, EventsOptionsBuilder,
@@ -16,11 +17,12 @@ use bollard::query_parameters::{
     RemoveContainerOptionsBuilder, RestartContainerOptionsBuilder, StatsOptionsBuilder,
     StopContainerOptionsBuilder,
 };
+use futures::future::BoxFuture;
 use futures::{Stream, StreamExt, TryStreamExt};
 use miniaws_core::compute::{
     ComputeDriver, ContainerEvent, ContainerInfo, ContainerSpec, ContainerStatus, ContainerSummary,
     EventStream, ExecChunk, ExecRun, ExecSpec, ImageSummary, InstanceId, InstanceStats, LogOptions,
-    LogStream, Protocol, PublishedPort,
+    LogStream, Protocol, PublishedPort, TerminalResizer, TerminalSize, TtyRun,
 };
 use miniaws_core::error::{ConflictKind, Dependency};
 use miniaws_core::{CoreError, CoreResult, Resource};
@@ -336,6 +338,45 @@ async fn feed_stdin(
     .await;
     if let Err(e) = fed {
         tracing::debug!(error = %e, "a command's stdin was not read to its end");
+    }
+}
+
+/// The kill of a started command: its session and descendants (see
+/// [`crate::exec_kill`]), for a wait that timed out or a client that left.
+fn kill_of(docker: &Docker, exec_id: &str, container_id: &str) -> BoxFuture<'static, bool> {
+    let (docker, exec_id, cid) = (docker.clone(), exec_id.to_owned(), container_id.to_owned());
+    Box::pin(async move { crate::exec_kill::kill_exec(&docker, &exec_id, &cid).await })
+}
+
+/// Resizes an exec's terminal.
+struct DockerTerminalResizer {
+    docker: Docker,
+    exec_id: String,
+}
+
+#[async_trait]
+impl TerminalResizer for DockerTerminalResizer {
+    async fn resize(&self, size: TerminalSize) -> CoreResult<()> {
+        let options = ResizeExecOptions {
+            height: size.rows(),
+            width: size.cols(),
+        };
+        match tokio::time::timeout(
+            CALL_TIMEOUT,
+            self.docker.resize_exec(&self.exec_id, options),
+        )
+        .await
+        {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(CoreError::unavailable(
+                Dependency::Docker,
+                format!("Docker could not resize the terminal: {e}"),
+            )),
+            Err(_) => Err(CoreError::unavailable(
+                Dependency::Docker,
+                "Docker did not resize the terminal in time",
+            )),
+        }
     }
 }
 
@@ -1046,12 +1087,114 @@ impl ComputeDriver for DockerComputeDriver {
             })
             .boxed();
         let exec_id = created.id;
-        let (killer, kill_id, cid) = (docker.clone(), exec_id.clone(), container_id.to_owned());
-        let kill =
-            Box::pin(async move { crate::exec_kill::kill_exec(&killer, &kill_id, &cid).await });
+        let kill = kill_of(&docker, &exec_id, container_id);
         let exit_code = Box::pin(async move { exec_exit_code(&docker, &exec_id).await });
         Ok(ExecRun {
             output,
+            exit_code,
+            kill,
+        })
+    }
+
+    async fn exec_tty(
+        &self,
+        container_id: &str,
+        spec: &ExecSpec,
+        size: TerminalSize,
+    ) -> CoreResult<TtyRun> {
+        let docker = self.docker().await?.clone();
+        let config = ExecConfig {
+            attach_stdin: Some(true),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            tty: Some(true),
+            // Set before the command starts (API 1.42+), so that its first
+            // prompt is drawn at the right width; resized again below for
+            // a daemon that ignores it.
+            console_size: Some(vec![usize::from(size.rows()), usize::from(size.cols())]),
+            cmd: Some(spec.command.clone()),
+            env: (!spec.env.is_empty())
+                .then(|| spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+            working_dir: spec.working_dir.clone(),
+            user: spec.user.clone(),
+            ..ExecConfig::default()
+        };
+        let created = self
+            .call(
+                "run a command in the container",
+                CALL_TIMEOUT,
+                docker.create_exec(container_id, config),
+            )
+            .await?;
+        let start = StartExecOptions {
+            tty: true,
+            ..StartExecOptions::default()
+        };
+        let started = self
+            .call(
+                "start the command",
+                CALL_TIMEOUT,
+                docker.start_exec(&created.id, Some(start)),
+            )
+            .await?;
+        let StartExecResults::Attached { output, input } = started else {
+            return Err(CoreError::internal_msg(
+                "Docker started the command detached, without its terminal",
+            ));
+        };
+        let exec_id = created.id;
+        let kill = kill_of(&docker, &exec_id, container_id);
+        let resizer = DockerTerminalResizer {
+            docker: docker.clone(),
+            exec_id: exec_id.clone(),
+        };
+        // Best effort: a command that ended at once has no terminal left
+        // to size, and its output and exit code say so.
+        if let Err(e) = resizer.resize(size).await {
+            tracing::debug!(error = %e, "the first resize of a terminal failed");
+        }
+        let host = self.conn.host().to_owned();
+        // With a terminal Docker sends the output raw, not multiplexed:
+        // bollard gives it as `Console` chunks. (Its decoder takes a chunk
+        // that begins with a byte 0, 1 or 2 for a multiplexed frame header,
+        // which raw output rarely does; see the README's exec section.)
+        let output = output
+            .filter_map(move |item| {
+                futures::future::ready(match item {
+                    Ok(
+                        LogOutput::Console { message }
+                        | LogOutput::StdOut { message }
+                        | LogOutput::StdErr { message },
+                    ) => Some(Ok(message)),
+                    Ok(LogOutput::StdIn { .. }) => None,
+                    Err(e) => Some(Err(CoreError::unavailable(
+                        Dependency::Docker,
+                        format!("the terminal's output from Docker at {host} broke: {e}"),
+                    ))),
+                })
+            })
+            .boxed();
+        let input = futures::sink::unfold(input, |mut input, typed: bytes::Bytes| async move {
+            use tokio::io::AsyncWriteExt;
+            input.write_all(&typed).await.map_err(|e| {
+                CoreError::unavailable(
+                    Dependency::Docker,
+                    format!("the terminal's input to Docker broke: {e}"),
+                )
+            })?;
+            input.flush().await.map_err(|e| {
+                CoreError::unavailable(
+                    Dependency::Docker,
+                    format!("the terminal's input to Docker broke: {e}"),
+                )
+            })?;
+            Ok::<_, CoreError>(input)
+        });
+        let exit_code = Box::pin(async move { exec_exit_code(&docker, &exec_id).await });
+        Ok(TtyRun {
+            output,
+            input: Box::pin(input),
+            resizer: Box::new(resizer),
             exit_code,
             kill,
         })

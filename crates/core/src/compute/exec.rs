@@ -1,10 +1,14 @@
 //! Running a command inside a running instance (`docker exec`): what may
-//! be run, and what comes back.
+//! be run, and what comes back; with a terminal (`docker exec -it`), the
+//! session's input, output and size.
 
+use async_trait::async_trait;
 use bytes::Bytes;
+use futures::Sink;
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use std::collections::BTreeMap;
+use std::pin::Pin;
 
 use super::domain::{validate_command, validate_env};
 use crate::error::{CoreError, CoreResult};
@@ -111,9 +115,113 @@ impl std::fmt::Debug for ExecRun {
     }
 }
 
+/// The most rows or columns a terminal may have (a 4K screen in a tiny
+/// font has a few hundred; Docker takes 16 bits).
+pub const MAX_TERMINAL_CELLS: u32 = 4096;
+
+/// The size of a command's terminal, in character cells: from 1 to
+/// [`MAX_TERMINAL_CELLS`] rows and columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TerminalSize {
+    rows: u16,
+    cols: u16,
+}
+
+impl TerminalSize {
+    /// A size of `rows` by `cols`.
+    ///
+    /// # Errors
+    /// `InvalidInput` naming the bounds when either is 0 or above
+    /// [`MAX_TERMINAL_CELLS`].
+    pub fn new(rows: u32, cols: u32) -> CoreResult<Self> {
+        let cell = |n: u32| {
+            u16::try_from(n)
+                .ok()
+                .filter(|n| (1..=MAX_TERMINAL_CELLS).contains(&u32::from(*n)))
+        };
+        match (cell(rows), cell(cols)) {
+            (Some(rows), Some(cols)) => Ok(Self { rows, cols }),
+            _ => Err(CoreError::invalid(format!(
+                "a terminal has from 1 to {MAX_TERMINAL_CELLS} rows and columns (got {rows} rows, {cols} columns)"
+            ))),
+        }
+    }
+
+    /// Its height.
+    pub fn rows(self) -> u16 {
+        self.rows
+    }
+
+    /// Its width.
+    pub fn cols(self) -> u16 {
+        self.cols
+    }
+}
+
+impl Default for TerminalSize {
+    /// 24 by 80, a VT100's (what a terminal session gets when its client
+    /// names no size).
+    fn default() -> Self {
+        Self { rows: 24, cols: 80 }
+    }
+}
+
+/// Where what is typed goes: bytes for the command's terminal, as typed
+/// (Ctrl-C is the byte 0x03, which the terminal turns into SIGINT).
+pub type TerminalInput = Pin<Box<dyn Sink<Bytes, Error = CoreError> + Send>>;
+
+/// Changes the size of a running command's terminal (the command gets
+/// SIGWINCH).
+#[async_trait]
+pub trait TerminalResizer: Send + Sync {
+    /// Resizes the terminal to `size`.
+    ///
+    /// # Errors
+    /// `NotFound` when the command is gone; `Unavailable(Docker)`.
+    async fn resize(&self, size: TerminalSize) -> CoreResult<()>;
+}
+
+/// A command started with a terminal (`docker exec -it`).
+pub struct TtyRun {
+    /// What the terminal shows (the command's stdout and stderr, as one),
+    /// as it comes; the stream ends when the terminal closes.
+    pub output: BoxStream<'static, CoreResult<Bytes>>,
+    /// What is typed.
+    pub input: TerminalInput,
+    /// Resizes the terminal.
+    pub resizer: Box<dyn TerminalResizer>,
+    /// Its exit code, to be awaited once `output` has ended (`None` when
+    /// the runtime does not know it).
+    pub exit_code: BoxFuture<'static, CoreResult<Option<i64>>>,
+    /// Kills the command and the processes it started, as
+    /// [`ExecRun::kill`]: for a session that ends before its command does.
+    pub kill: BoxFuture<'static, bool>,
+}
+
+impl std::fmt::Debug for TtyRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TtyRun")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn terminal_sizes_are_bounded() {
+        let size = TerminalSize::new(50, 132).expect("valid");
+        assert_eq!((size.rows(), size.cols()), (50, 132));
+        assert!(TerminalSize::new(1, MAX_TERMINAL_CELLS).is_ok());
+        for (rows, cols) in [(0, 80), (24, 0), (MAX_TERMINAL_CELLS + 1, 80), (70000, 80)] {
+            let err = TerminalSize::new(rows, cols).expect_err("out of bounds");
+            assert!(
+                err.to_string().contains("from 1 to 4096"),
+                "{rows}x{cols}: {err}"
+            );
+        }
+        assert_eq!(TerminalSize::default(), TerminalSize::new(24, 80).unwrap());
+    }
 
     fn spec(command: &[&str]) -> ExecSpec {
         ExecSpec {

@@ -16,7 +16,10 @@ pub use domain::{
     PublishedPort, RESUMED_START_FAILED, STOPPED_BY_REQUEST, StopCause, instance_type,
     join_command, split_command, validate_command, validate_env, validate_image,
 };
-pub use exec::{ExecChunk, ExecRun, ExecSpec, MAX_EXEC_STDIN_BYTES};
+pub use exec::{
+    ExecChunk, ExecRun, ExecSpec, MAX_EXEC_STDIN_BYTES, MAX_TERMINAL_CELLS, TerminalInput,
+    TerminalResizer, TerminalSize, TtyRun,
+};
 pub use ports::{
     ComputeDriver, ContainerEvent, ContainerInfo, ContainerSpec, ContainerStatus, ContainerSummary,
     EventStream, InstanceRepo, InstanceStats, ListQuery, LogOptions, LogStream,

@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use super::domain::{
     Ec2InstanceId, ImageSummary, Instance, InstanceId, InstancePosition, PortMapping, PublishedPort,
 };
-use super::exec::{ExecRun, ExecSpec};
+use super::exec::{ExecRun, ExecSpec, TerminalSize, TtyRun};
 use super::tags::Labels;
 use crate::error::CoreResult;
 use crate::identity::UserId;
@@ -344,6 +344,21 @@ pub trait ComputeDriver: Send + Sync {
     /// `NotFound(Instance)` when the container is gone;
     /// `Conflict(InvalidState)` when it is not running.
     async fn exec(&self, container_id: &str, spec: &ExecSpec) -> CoreResult<ExecRun>;
+
+    /// Starts `spec`'s command in a running container with a terminal of
+    /// `size` (`docker exec -it`): its stdin, stdout and stderr are the
+    /// terminal's (`spec.stdin` is not used). The command leads a session
+    /// of its own, as [`exec`](Self::exec)'s does, so that `kill` ends it
+    /// with what it started.
+    ///
+    /// # Errors
+    /// As [`exec`](Self::exec).
+    async fn exec_tty(
+        &self,
+        container_id: &str,
+        spec: &ExecSpec,
+        size: TerminalSize,
+    ) -> CoreResult<TtyRun>;
 
     /// Takes one resource-use sample of a running container.
     ///

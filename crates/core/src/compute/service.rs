@@ -16,7 +16,7 @@ use super::domain::{
     LaunchRequest, PAUSED_REASON, PortMapping, Protocol, PublishedPort, RESUMED_START_FAILED,
     STOPPED_BY_REQUEST, instance_type, validate_command, validate_env, validate_image,
 };
-use super::exec::{ExecRun, ExecSpec};
+use super::exec::{ExecRun, ExecSpec, TerminalSize, TtyRun};
 use super::ports::{
     ComputeDriver, ContainerEvent, ContainerInfo, ContainerSpec, ContainerStatus, ContainerSummary,
     EventStream, InstanceRepo, InstanceStats, ListQuery, LogOptions, LogStream,
@@ -1253,17 +1253,57 @@ impl ComputeService {
             .running_container(caller, id, "run a command in")
             .await?;
         match driver.exec(&cid, spec).await {
-            // Stopped or terminated while asked: say what it is now (the
-            // runtime's own words while the record has not caught up).
-            Err(e @ (CoreError::NotFound { .. } | CoreError::Conflict { .. })) => {
-                let now = self.repo.get(caller.user_id, id).await?;
-                if now.state == InstanceState::Running {
-                    Err(e)
-                } else {
-                    Err(now.illegal("run a command in"))
-                }
-            }
+            Err(e) => Err(self.exec_refused(caller, id, e).await),
             other => other,
+        }
+    }
+
+    /// Starts a command in a running instance with a terminal of `size`
+    /// (`docker exec -it`): what is typed goes to it as it comes, what it
+    /// shows comes back, and the terminal can be resized. The same rules
+    /// as [`exec`](Self::exec); the caller kills the command (`kill`) if
+    /// the session ends first.
+    ///
+    /// # Errors
+    /// `InvalidInput` for a bad spec, or one that gives input whole
+    /// (before anything else); `Conflict(InvalidState)` unless the
+    /// instance is `RUNNING`; `NotFound`; `Unavailable(Docker)`.
+    pub async fn exec_tty(
+        &self,
+        caller: Caller,
+        id: InstanceId,
+        spec: &ExecSpec,
+        size: TerminalSize,
+    ) -> CoreResult<TtyRun> {
+        if spec.stdin.is_some() {
+            return Err(CoreError::invalid(
+                "a command with a terminal takes its input as it is typed, not given whole: \
+                 leave stdin out",
+            ));
+        }
+        spec.validate()?;
+        let driver = self.driver()?;
+        let cid = self
+            .running_container(caller, id, "run a command in")
+            .await?;
+        match driver.exec_tty(&cid, spec, size).await {
+            Err(e) => Err(self.exec_refused(caller, id, e).await),
+            other => other,
+        }
+    }
+
+    /// What to say when the runtime refused to start a command: when it
+    /// says the container is gone or not running, the instance was stopped
+    /// or terminated while asked, so say what it is now (the runtime's own
+    /// words while the record has not caught up).
+    async fn exec_refused(&self, caller: Caller, id: InstanceId, e: CoreError) -> CoreError {
+        if !matches!(e, CoreError::NotFound { .. } | CoreError::Conflict { .. }) {
+            return e;
+        }
+        match self.repo.get(caller.user_id, id).await {
+            Ok(now) if now.state == InstanceState::Running => e,
+            Ok(now) => now.illegal("run a command in"),
+            Err(read) => read,
         }
     }
 

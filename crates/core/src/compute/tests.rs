@@ -233,6 +233,19 @@ struct FakeDriver {
     /// A terminate that lands while the next logs call is on its way:
     /// the row to record as terminated, in this repository.
     terminate_during_logs: Mutex<Option<(Arc<FakeRepo>, Instance)>>,
+    /// The sizes of terminals: each session's first, then its resizes.
+    tty_sizes: Arc<Mutex<Vec<TerminalSize>>>,
+}
+
+/// The fake's terminal: records every size it is given.
+struct FakeResizer(Arc<Mutex<Vec<TerminalSize>>>);
+
+#[async_trait]
+impl TerminalResizer for FakeResizer {
+    async fn resize(&self, size: TerminalSize) -> CoreResult<()> {
+        self.0.lock().unwrap().push(size);
+        Ok(())
+    }
 }
 
 impl FakeDriver {
@@ -487,6 +500,35 @@ impl ComputeDriver for FakeDriver {
         let line = bytes::Bytes::from(format!("{}\n", spec.command[1..].join(" ")));
         Ok(ExecRun {
             output: futures::stream::iter([Ok(ExecChunk::Stdout(line))]).boxed(),
+            exit_code: Box::pin(async { Ok(Some(0)) }),
+            kill: Box::pin(async { true }),
+        })
+    }
+    async fn exec_tty(
+        &self,
+        cid: &str,
+        _spec: &ExecSpec,
+        size: TerminalSize,
+    ) -> CoreResult<TtyRun> {
+        use futures::SinkExt;
+        self.check()?;
+        let map = self.containers.lock().unwrap();
+        let c = map.get(cid).ok_or_else(|| Self::gone(cid))?;
+        if !c.running {
+            return Err(CoreError::conflict(
+                ConflictKind::InvalidState,
+                format!("container {cid} is not running"),
+            ));
+        }
+        self.tty_sizes.lock().unwrap().push(size);
+        // A terminal that echoes what is typed, as a line discipline does.
+        let (typed, shown) = futures::channel::mpsc::unbounded::<bytes::Bytes>();
+        Ok(TtyRun {
+            output: shown.map(Ok).boxed(),
+            input: Box::pin(
+                typed.sink_map_err(|e| CoreError::internal("the fake terminal closed", e)),
+            ),
+            resizer: Box::new(FakeResizer(self.tty_sizes.clone())),
             exit_code: Box::pin(async { Ok(Some(0)) }),
             kill: Box::pin(async { true }),
         })
@@ -1875,6 +1917,72 @@ async fn exec_runs_in_a_running_instance_of_its_owner_only() {
         matches!(&err, CoreError::Conflict { message, .. } if message.contains("STOPPED")),
         "{err:?}"
     );
+}
+
+/// A terminal session: what is typed reaches the command and what it shows
+/// comes back, the size given at the start and each resize reach the
+/// runtime; the rules of exec hold (owner only, a valid spec first, input
+/// never given whole, RUNNING only, naming the state).
+#[tokio::test]
+async fn exec_tty_runs_in_a_running_instance_of_its_owner_only() {
+    use futures::SinkExt;
+    let (svc, _repo, driver) = setup();
+    let me = caller();
+    let inst = svc.launch(me, req("box")).await.unwrap();
+    let shell = ExecSpec {
+        command: vec!["sh".into()],
+        ..ExecSpec::default()
+    };
+    let size = TerminalSize::new(40, 120).unwrap();
+    let mut run = svc.exec_tty(me, inst.id, &shell, size).await.unwrap();
+    run.input
+        .send(bytes::Bytes::from_static(b"echo hi\r"))
+        .await
+        .unwrap();
+    let shown = run.output.next().await.unwrap().unwrap();
+    assert_eq!(&shown[..], b"echo hi\r");
+    let bigger = TerminalSize::new(50, 200).unwrap();
+    run.resizer.resize(bigger).await.unwrap();
+    assert_eq!(*driver.tty_sizes.lock().unwrap(), [size, bigger]);
+
+    // Another owner learns nothing.
+    let err = svc
+        .exec_tty(caller(), inst.id, &shell, size)
+        .await
+        .expect_err("not theirs");
+    assert!(matches!(err, CoreError::NotFound { .. }), "{err:?}");
+    // A bad spec, or input given whole, is refused first.
+    for (what, bad) in [
+        ("empty", ExecSpec::default()),
+        (
+            "stdin",
+            ExecSpec {
+                stdin: Some(bytes::Bytes::from_static(b"ls\n")),
+                ..shell.clone()
+            },
+        ),
+        (
+            "user",
+            ExecSpec {
+                user: Some("root;rm".into()),
+                ..shell.clone()
+            },
+        ),
+    ] {
+        let err = svc.exec_tty(me, inst.id, &bad, size).await.expect_err(what);
+        assert!(matches!(err, CoreError::InvalidInput(_)), "{what}: {err:?}");
+    }
+    // Stopped: the refusal names the state, and the runtime is not asked.
+    svc.stop(me, inst.id).await.unwrap();
+    let err = svc
+        .exec_tty(me, inst.id, &shell, size)
+        .await
+        .expect_err("stopped");
+    assert!(
+        matches!(&err, CoreError::Conflict { message, .. } if message.contains("STOPPED")),
+        "{err:?}"
+    );
+    assert_eq!(driver.tty_sizes.lock().unwrap().len(), 2);
 }
 
 /// A terminate that lands while logs are asked for: the refusal names the
