@@ -31,6 +31,11 @@ pub struct AppState {
     /// shutdown, which waits for every answer in flight, does not wait on
     /// them.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
+    /// The terminal sessions (`exec -it`) in progress. Upgraded to
+    /// WebSockets, they are no longer requests the graceful shutdown
+    /// waits for: each ends when the server shuts down, killing its
+    /// command, and the server waits for them here.
+    pub sessions: tokio_util::task::TaskTracker,
 }
 
 impl AppState {

@@ -12,6 +12,7 @@ mod compute;
 mod error;
 mod identity;
 mod storage;
+mod tty;
 
 pub use compute::{ExecUpdate, LogsOptions};
 pub use error::ClientError;
@@ -26,6 +27,7 @@ pub use miniaws_wire::{
 pub use reqwest::header::HeaderMap;
 pub use reqwest::{StatusCode, Url};
 pub use storage::{Deleted, ListObjectsParams, ObjectDownload, encode_key};
+pub use tty::{TtyReader, TtyRequest, TtyUpdate, TtyWriter};
 
 use reqwest::{Method, RequestBuilder, Response};
 use serde::de::DeserializeOwned;

@@ -7,14 +7,13 @@
 //! descriptors. hyper has the knob (`header_read_timeout`, which needs a
 //! timer), `axum::serve` builds its hyper connection without exposing it,
 //! so this module builds it, as axum's own "serve with hyper" example does:
-//! hyper-util's `auto` builder (HTTP/1.1 only, see `serve`), `TCP_NODELAY` on every
+//! hyper's HTTP/1.1 builder (HTTP/1.1 only, see `serve`) with upgrades (a
+//! terminal session, `exec -it`, is a WebSocket), `TCP_NODELAY` on every
 //! accepted socket, and a graceful shutdown that stops accepting and lets
 //! every connection finish its request in flight.
 
 use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto::Builder;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::time::Duration;
@@ -36,17 +35,23 @@ pub async fn serve(
     stop: impl Future<Output = ()>,
 ) {
     // HTTP/1.1 only: every client of both APIs speaks it over plain TCP,
-    // and the HTTP/2 half of the `auto` builder opens a way around the
-    // deadline — it first waits, with no deadline at all, for enough bytes
-    // to tell the two protocols apart (a client that sends nothing, or part
-    // of HTTP/2's preface, held its connection forever), and a cleartext
-    // HTTP/2 connection has no idle timeout.
-    let mut builder = Builder::new(TokioExecutor::new()).http1_only();
+    // and the HTTP/2 half of hyper-util's `auto` builder opens a way around
+    // the deadline — it first waits, with no deadline at all, for enough
+    // bytes to tell the two protocols apart (a client that sends nothing,
+    // or part of HTTP/2's preface, held its connection forever), and a
+    // cleartext HTTP/2 connection has no idle timeout. hyper's own HTTP/1
+    // builder, not `auto`'s: `auto` serves upgrades (which a WebSocket
+    // needs) only through that same wait for the protocol, whatever it is
+    // told.
+    let mut builder = hyper::server::conn::http1::Builder::new();
     builder
-        .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(header_timeout);
-    let graceful = GracefulShutdown::new();
+    // The graceful shutdown hyper-util's `GracefulShutdown` does, which
+    // takes no upgradeable HTTP/1 connection: on `stop`, each connection
+    // finishes its request in flight and closes, and serve waits for all.
+    let (closing, closed) = tokio::sync::watch::channel(false);
+    let connections = tokio_util::task::TaskTracker::new();
     let mut stop = std::pin::pin!(stop);
     loop {
         let accepted = tokio::select! {
@@ -71,14 +76,24 @@ pub async fn serve(
                 TokioIo::new(WriteDeadline::new(tcp, write_timeout)),
                 service,
             )
-            .into_owned();
-        let conn = graceful.watch(conn);
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
+            .with_upgrades();
+        let mut closed = closed.clone();
+        connections.spawn(async move {
+            let mut conn = std::pin::pin!(conn);
+            let served = tokio::select! {
+                served = conn.as_mut() => served,
+                () = async { let _ = closed.wait_for(|closing| *closing).await; } => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            if let Err(e) = served {
                 tracing::debug!(error = %e, "a connection ended with an error");
             }
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    let _ = closing.send(true);
+    connections.close();
+    connections.wait().await;
 }

@@ -130,7 +130,9 @@ pub async fn serve(config: &Config, db: Database, secrets_key: &SecretsKey) -> a
         docker_probe: docker_probe.clone(),
         body_idle_timeout: std::time::Duration::from_secs(config.body_idle_timeout_secs),
         shutdown: stop_rx.clone(),
+        sessions: tokio_util::task::TaskTracker::new(),
     };
+    let sessions = state.sessions.clone();
 
     let native_addr = config.native_addr();
     let native = TcpListener::bind(native_addr).await.with_context(|| {
@@ -197,6 +199,19 @@ pub async fn serve(config: &Config, db: Database, secrets_key: &SecretsKey) -> a
     };
     tokio::join!(native_server, aws_server, signal);
 
+    // Terminal sessions end on the same signal, each killing its command
+    // (a command outliving its session would run on unseen).
+    sessions.close();
+    if tokio::time::timeout(SESSIONS_STOP_WAIT, sessions.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "terminal sessions did not end within {} s of the signal; their commands may still be running",
+            SESSIONS_STOP_WAIT.as_secs()
+        );
+    }
+
     // The signal that stopped the listeners stopped the background tasks
     // too: each finishes the step in hand. They share one bounded wait.
     let deadline = tokio::time::Instant::now() + BACKGROUND_STOP_WAIT;
@@ -250,6 +265,11 @@ async fn seal_stored_secrets(
 /// background tasks to finish the step in hand (one delete, one abort, one
 /// resync with Docker, each under its own database or Docker timeout).
 const BACKGROUND_STOP_WAIT: Duration = Duration::from_secs(5);
+
+/// How long serve waits, after the listeners have drained, for the
+/// terminal sessions to end: each kills its command first, which takes a
+/// Docker call or two (and at most the kill's own 10 s bound).
+const SESSIONS_STOP_WAIT: Duration = Duration::from_secs(15);
 
 /// Waits for the next tick of `tick`; `false` once `stop` turns true (or
 /// its sender is gone) instead.

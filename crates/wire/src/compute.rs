@@ -472,9 +472,65 @@ pub enum ExecEvent {
     },
 }
 
+/// A text frame a client sends in a terminal session (`GET
+/// /instances/{id}/exec/tty`, a WebSocket); what is typed goes in binary
+/// frames.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum TtyControl {
+    /// `{"resize":{"rows":R,"cols":C}}`: the terminal's new size.
+    Resize {
+        /// Its height, in rows.
+        rows: u32,
+        /// Its width, in columns.
+        cols: u32,
+    },
+}
+
+/// The last frame of a terminal session, a text frame the server sends
+/// after the output (binary frames) and before it closes the WebSocket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TtyEnd {
+    /// `{"exit":{"exit_code":N}}`: the command ended.
+    Exit {
+        /// Its exit code (`null` when the runtime did not say).
+        exit_code: Option<i64>,
+    },
+    /// `{"error":{…}}`: the session ended before the command did (the
+    /// command was killed), or its output could not be read.
+    Error {
+        /// The error code, as in error bodies.
+        code: String,
+        /// What went wrong.
+        message: String,
+        /// The upgrade request's id (its `X-Request-Id`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request_id: Option<String>,
+    },
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn terminal_frames_read_as_documented() {
+        let resize: TtyControl =
+            serde_json::from_str(r#"{"resize":{"rows":40,"cols":120}}"#).expect("resize");
+        assert_eq!(
+            resize,
+            TtyControl::Resize {
+                rows: 40,
+                cols: 120
+            }
+        );
+        assert!(serde_json::from_str::<TtyControl>(r#"{"resize":{"rows":1}}"#).is_err());
+        assert_eq!(
+            serde_json::to_string(&TtyEnd::Exit { exit_code: Some(3) }).expect("json"),
+            r#"{"exit":{"exit_code":3}}"#
+        );
+    }
 
     #[test]
     fn a_key_given_twice_is_refused() {

@@ -20,7 +20,7 @@ mod storage;
 pub use compute::{
     Command, ExecCommand, ExecEvent, ExecResult, Image, Instance, InstancePage, InstancePort,
     InstanceStats, InstanceType, LaunchInstance, MAX_EXEC_STDIN_BYTES, ModifyInstance, TagPatch,
-    UniqueKeys,
+    TtyControl, TtyEnd, UniqueKeys,
 };
 pub use health::Health;
 pub use identity::{ApiKey, ApiKeyPage, CreateKeyRequest, CreatedKey, User, WhoAmI};

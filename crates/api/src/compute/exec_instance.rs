@@ -104,11 +104,11 @@ const SHUTTING_DOWN: &str =
 /// (the answer was abandoned because its client left, and axum dropped the
 /// handler or the streamed body), it kills the command in the background,
 /// as a timeout would. Every other end disarms it.
-struct KillOnLeave(Option<BoxFuture<'static, bool>>);
+pub(super) struct KillOnLeave(pub(super) Option<BoxFuture<'static, bool>>);
 
 impl KillOnLeave {
     /// Kills now (the wait timed out): whether the command is gone.
-    async fn kill(&mut self) -> bool {
+    pub(super) async fn kill(&mut self) -> bool {
         match self.0.take() {
             Some(kill) => kill.await,
             None => false,
@@ -117,7 +117,7 @@ impl KillOnLeave {
 
     /// The command ended, or the server is shutting down (which stops the
     /// wait, not the command): nothing to kill.
-    fn disarm(&mut self) {
+    pub(super) fn disarm(&mut self) {
         self.0 = None;
     }
 }

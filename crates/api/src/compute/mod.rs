@@ -2,6 +2,7 @@
 //! containers.
 
 mod exec_instance;
+mod exec_tty;
 mod get_instance;
 mod images;
 mod instance_logs;
@@ -47,6 +48,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/instances/{id}/logs", get(instance_logs::instance_logs))
         .route("/instances/{id}/stats", get(instance_stats::instance_stats))
         .route("/instances/{id}/exec", post(exec_instance::exec_instance))
+        .route("/instances/{id}/exec/tty", get(exec_tty::exec_tty))
         .route("/instances/{id}/tags", patch(tag_instance::tag_instance))
         .route("/instance-types", get(instance_types::instance_types))
         .route("/images", get(images::images))
