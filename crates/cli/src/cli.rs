@@ -388,13 +388,21 @@ pub enum ComputeCommand {
     /// Run a command in a running instance, its output shown as it comes
     #[command(
         after_help = "The command runs without a shell (use `sh -c '…'` for one), without \
-stdin or a TTY. `cloud` exits with the command's exit code (124 when the wait times out; the \
-command may then still be running).
+stdin or a TTY unless asked. `cloud` exits with the command's exit code (124 when the wait times \
+out; the command may then still be running).
+
+With -t the command gets a terminal, as with `docker exec -t`, and with -it what you type goes \
+to it as you type it (your terminal is in raw mode meanwhile: Ctrl-C goes to the command). \
+There is no --timeout then: the session lasts until the command exits, and a command whose \
+session ends first (the connection drops, `cloud` is killed) is killed with what it started. \
+-it needs a terminal on cloud's stdin (\"the input device is not a TTY\" otherwise, as \
+docker says).
 
 Example:
   cloud compute exec web -- ls -l /
   cloud compute exec web -e MODE=debug -w /tmp -- sh -c 'echo $MODE; pwd'
-  cloud compute exec web -i -- sh < setup.sh"
+  cloud compute exec web -i -- sh < setup.sh
+  cloud compute exec -it web -- sh"
     )]
     Exec {
         /// Id, unique id prefix, or name
@@ -417,9 +425,14 @@ Example:
             value_parser = clap::value_parser!(u64).range(1..=3600)
         )]
         timeout: u64,
-        /// Give the command cloud's standard input (read to its end first, at most 512 KiB)
+        /// Give the command cloud's standard input (read to its end first, at most 512 KiB);
+        /// with -t, what you type, as you type it
         #[arg(long, short = 'i')]
         stdin: bool,
+        /// Run the command in a terminal (a TTY), as `docker exec -t`; `-it` for an
+        /// interactive shell
+        #[arg(long, short = 't')]
+        tty: bool,
         /// The program and its arguments, after `--`
         #[arg(last = true, required = true, value_name = "CMD ARGS")]
         command: Vec<String>,

@@ -12,8 +12,13 @@ use std::time::{Duration, Instant};
 /// `script -qec "<cloud> args" /dev/null` with the test's environment.
 fn on_a_terminal(env: &Env, args: &str) -> Command {
     let cloud = assert_cmd::cargo::cargo_bin("cloud");
+    on_a_terminal_running(env, &format!("{} {args}", cloud.display()))
+}
+
+/// `script -qec "<shell command>" /dev/null` with the test's environment.
+fn on_a_terminal_running(env: &Env, shell_command: &str) -> Command {
     let mut cmd = Command::new("script");
-    cmd.args(["-qec", &format!("{} {args}", cloud.display()), "/dev/null"])
+    cmd.args(["-qec", shell_command, "/dev/null"])
         .env("XDG_CONFIG_HOME", env.home.path())
         .env("HOME", env.home.path())
         .env("MINIAWS_ENDPOINT", env.server.url())
@@ -586,4 +591,169 @@ async fn the_menu_drives_the_storage_commands() {
 fn press(keys: &mut impl Write, bytes: &[u8]) {
     keys.write_all(bytes).expect("the terminal takes keys");
     keys.flush().expect("flushes");
+}
+
+/// Removes every container of `owner` when dropped.
+struct OwnersContainers(String);
+
+impl Drop for OwnersContainers {
+    fn drop(&mut self) {
+        let filter = format!("label=miniaws.owner={}", self.0);
+        let Ok(out) = Command::new("docker")
+            .args(["ps", "-aq", "--filter", &filter])
+            .output()
+        else {
+            return;
+        };
+        let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        if !ids.is_empty() {
+            let _ = Command::new("docker")
+                .args(["rm", "-f"])
+                .args(&ids)
+                .output();
+        }
+        let _ = Command::new("docker")
+            .args(["network", "rm", &format!("miniaws-owner-{}", self.0)])
+            .output();
+    }
+}
+
+/// `cloud compute exec -it` on a real terminal: a shell that takes what is
+/// typed (Ctrl-C included, as a byte for it), sees the terminal's size,
+/// and whose exit code `cloud` exits with; the terminal is given back as
+/// it was (`stty` after `cloud` shows line editing and echo on again).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exec_it_runs_an_interactive_shell_and_restores_the_terminal() {
+    let Some(image) = miniaws_testkit::require_docker() else {
+        return;
+    };
+    let env = Env::start().await;
+    env.sign_up("gina");
+    let owner = env.json(&["auth", "whoami"])["user"]["id"]
+        .as_str()
+        .expect("user id")
+        .to_owned();
+    let _cleanup = OwnersContainers(owner);
+    env.ok(&[
+        "compute", "launch", "--name", "box", "--image", &image, "--", "sleep", "3600",
+    ]);
+    let pts_file = env.home.path().join("pts");
+
+    // On script's terminal, sized 33 by 99 (its name kept to resize it
+    // later): the shell, then the exit code cloud left with and the
+    // terminal's settings after it.
+    let mut child = Reaped(
+        on_a_terminal_running(
+            &env,
+            &format!(
+                "stty rows 33 cols 99; tty > {pts}; {cloud} compute exec -it box -- sh; \
+                 echo \"cloud-exit=$?\"; stty -a; echo all-done",
+                pts = pts_file.display(),
+                cloud = assert_cmd::cargo::cargo_bin("cloud").display(),
+            ),
+        )
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script runs"),
+    );
+    let (screen, reader) = Screen::collect(child.0.stdout.take().expect("piped"));
+    let mut keys = child.0.stdin.take().expect("piped");
+    let mut press = |bytes: &[u8]| {
+        keys.write_all(bytes).expect("the terminal takes keys");
+        keys.flush().expect("flushes");
+    };
+
+    // The shell's prompt, then typing: each key goes as it is pressed.
+    let mut seen = screen.wait_after(0, "# ");
+    press(b"echo $((6*7))\r");
+    seen = screen.wait_after(seen, "\n42\r\n");
+    // The command's terminal has the size of cloud's, and follows it
+    // (SIGWINCH): the kernel signals cloud when its terminal is resized.
+    press(b"stty size\r");
+    seen = screen.wait_after(seen, "\n33 99\r\n");
+    let pts = std::fs::read_to_string(&pts_file).expect("the pty's name");
+    let resized = Command::new("stty")
+        .args(["-F", pts.trim(), "rows", "50", "cols", "150"])
+        .status()
+        .expect("stty runs");
+    assert!(resized.success());
+    std::thread::sleep(Duration::from_millis(300));
+    press(b"stty size\r");
+    seen = screen.wait_after(seen, "\n50 150\r\n");
+    // Ctrl-C is a byte for the command's terminal: it stops the `sleep`,
+    // not cloud.
+    press(b"sleep 600\r");
+    std::thread::sleep(Duration::from_millis(500));
+    press(b"\x03");
+    press(b"echo after-interrupt\r");
+    seen = screen.wait_after(seen, "\nafter-interrupt\r\n");
+    press(b"exit 3\r");
+    seen = screen.wait_after(seen, "cloud-exit=3");
+    screen.wait_after(seen, "all-done");
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.0.try_wait().expect("waits").is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "script did not end:\n{}",
+            screen.text()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    reader.join().expect("reader ends");
+    let text = screen.text();
+    let after = &text[seen..];
+    // Raw mode is off again: canonical input, echo, signals from keys,
+    // output processing.
+    let settings: Vec<&str> = after.split_whitespace().collect();
+    for setting in ["icanon", "echo", "isig", "icrnl", "opost"] {
+        assert!(
+            settings.contains(&setting),
+            "the terminal is restored ({setting} is on again): {after}"
+        );
+    }
+}
+
+/// `-it` without a terminal on stdin is refused as docker refuses it;
+/// `-t` alone runs the command in a terminal without taking input.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exec_it_needs_a_terminal_and_t_alone_shows_one() {
+    let Some(image) = miniaws_testkit::require_docker() else {
+        return;
+    };
+    let env = Env::start().await;
+    env.sign_up("hal");
+    let owner = env.json(&["auth", "whoami"])["user"]["id"]
+        .as_str()
+        .expect("user id")
+        .to_owned();
+    let _cleanup = OwnersContainers(owner);
+    env.ok(&[
+        "compute", "launch", "--name", "box", "--image", &image, "--", "sleep", "3600",
+    ]);
+    let err = env.fails(&["compute", "exec", "-it", "box", "--", "sh"], 1);
+    assert!(err.contains("the input device is not a TTY"), "{err}");
+
+    let out = env
+        .cloud()
+        .args([
+            "compute",
+            "exec",
+            "-t",
+            "box",
+            "--",
+            "sh",
+            "-c",
+            "test -t 1 && echo tty; exit 4",
+        ])
+        .output()
+        .expect("cloud runs");
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout, "tty\r\n", "a terminal's output, \\r\\n and all");
 }

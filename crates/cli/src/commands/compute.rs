@@ -8,7 +8,7 @@ use futures::StreamExt;
 use miniaws_client::wire::MAX_EXEC_STDIN_BYTES;
 use miniaws_client::{
     Client, Command, ExecCommand, ExecUpdate, Instance, InstancePort, LaunchInstance, LogsOptions,
-    ModifyInstance, TagPatch,
+    ModifyInstance, TagPatch, TtyRequest,
 };
 use std::io::Write;
 use time::OffsetDateTime;
@@ -77,8 +77,29 @@ pub async fn run(ctx: &mut Ctx, cmd: ComputeCommand) -> Result<()> {
             env,
             workdir,
             user,
+            stdin,
+            tty: true,
+            command,
+            ..
+        } => {
+            let request = TtyRequest {
+                command,
+                env: env.into_iter().collect(),
+                working_dir: workdir,
+                user,
+                rows: 24,
+                cols: 80,
+            };
+            crate::commands::compute_tty::exec_tty(ctx, &instance, request, stdin).await
+        }
+        ComputeCommand::Exec {
+            instance,
+            env,
+            workdir,
+            user,
             timeout,
             stdin,
+            tty: _,
             command,
         } => {
             let stdin = if stdin {
@@ -103,7 +124,11 @@ pub async fn run(ctx: &mut Ctx, cmd: ComputeCommand) -> Result<()> {
 /// instance with that EC2 id (`i-…`, as `aws ec2` shows it), else the
 /// live instance with that name or unique id prefix (terminated ones only
 /// when nothing live matches and `terminated_too`).
-async fn resolve_instance(client: &Client, wanted: &str, terminated_too: bool) -> Result<Uuid> {
+pub(crate) async fn resolve_instance(
+    client: &Client,
+    wanted: &str,
+    terminated_too: bool,
+) -> Result<Uuid> {
     if let Ok(id) = wanted.trim().parse::<Uuid>() {
         return Ok(id);
     }
@@ -565,12 +590,17 @@ async fn read_stdin() -> Result<Vec<u8>> {
 
 /// Writes output through; a reader that went away (`| head`) is not an
 /// error here (the command's exit code still decides).
-fn write_through(out: &mut impl Write, bytes: &[u8]) {
+pub(crate) fn write_through(out: &mut impl Write, bytes: &[u8]) {
     let _ = out.write_all(bytes).and_then(|()| out.flush());
 }
 
 /// How `cloud` ends after an exec: with the command's exit code.
-fn exit_with(exit_code: Option<i64>, timed_out: bool, killed: bool, timeout: u64) -> Result<()> {
+pub(crate) fn exit_with(
+    exit_code: Option<i64>,
+    timed_out: bool,
+    killed: bool,
+    timeout: u64,
+) -> Result<()> {
     let what = if killed {
         "was killed"
     } else {

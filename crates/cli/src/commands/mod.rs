@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod completion;
 pub mod compute;
+pub mod compute_tty;
 pub mod storage;
 pub mod storage_copy;
 pub mod storage_sync;
