@@ -1126,21 +1126,40 @@ impl ComputeDriver for DockerComputeDriver {
                 docker.create_exec(container_id, config),
             )
             .await?;
-        let start = StartExecOptions {
-            tty: true,
-            ..StartExecOptions::default()
-        };
-        let started = self
-            .call(
-                "start the command",
-                CALL_TIMEOUT,
-                docker.start_exec(&created.id, Some(start)),
-            )
-            .await?;
-        let StartExecResults::Attached { output, input } = started else {
-            return Err(CoreError::internal_msg(
-                "Docker started the command detached, without its terminal",
-            ));
+        // Not bollard's `start_exec`: its decoder is for multiplexed output
+        // (see `tty_start`).
+        let started = tokio::time::timeout(
+            CALL_TIMEOUT,
+            crate::tty_start::start_tty(
+                self.conn.docker_host(),
+                &docker.client_version(),
+                &created.id,
+            ),
+        )
+        .await;
+        let crate::tty_start::Attached { output, input } = match started {
+            Ok(Ok(attached)) => attached,
+            Ok(Err(crate::tty_start::StartError::Refused { status, message })) => {
+                return Err(self.translate(
+                    "start the command",
+                    BollardError::DockerResponseServerError {
+                        status_code: status,
+                        message,
+                    },
+                ));
+            }
+            Ok(Err(crate::tty_start::StartError::Unreachable(e))) => {
+                return Err(self.unreachable(e));
+            }
+            Ok(Err(crate::tty_start::StartError::Transport(e))) => {
+                return Err(self.answer_lost(format!("starting the command failed: {e}")));
+            }
+            Err(_) => {
+                return Err(self.answer_lost(format!(
+                    "starting the command did not finish within {} s",
+                    CALL_TIMEOUT.as_secs()
+                )));
+            }
         };
         let exec_id = created.id;
         let kill = kill_of(&docker, &exec_id, container_id);
@@ -1154,23 +1173,13 @@ impl ComputeDriver for DockerComputeDriver {
             tracing::debug!(error = %e, "the first resize of a terminal failed");
         }
         let host = self.conn.host().to_owned();
-        // With a terminal Docker sends the output raw, not multiplexed:
-        // bollard gives it as `Console` chunks. (Its decoder takes a chunk
-        // that begins with a byte 0, 1 or 2 for a multiplexed frame header,
-        // which raw output rarely does; see the README's exec section.)
         let output = output
-            .filter_map(move |item| {
-                futures::future::ready(match item {
-                    Ok(
-                        LogOutput::Console { message }
-                        | LogOutput::StdOut { message }
-                        | LogOutput::StdErr { message },
-                    ) => Some(Ok(message)),
-                    Ok(LogOutput::StdIn { .. }) => None,
-                    Err(e) => Some(Err(CoreError::unavailable(
+            .map(move |read| {
+                read.map_err(|e| {
+                    CoreError::unavailable(
                         Dependency::Docker,
                         format!("the terminal's output from Docker at {host} broke: {e}"),
-                    ))),
+                    )
                 })
             })
             .boxed();

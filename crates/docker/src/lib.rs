@@ -5,6 +5,7 @@ mod driver;
 mod exec_kill;
 mod networks;
 mod probe;
+mod tty_start;
 
 pub use driver::{DockerComputeDriver, DockerSettings, LABEL_INSTANCE_ID, LABEL_NAME, LABEL_OWNER};
 pub use networks::{LABEL_NETWORK_OWNER, network_name};

@@ -33,6 +33,12 @@ impl DockerConnection {
         &self.host
     }
 
+    /// `DOCKER_HOST` as given (`None`: the local socket), for a connection
+    /// made without bollard.
+    pub(crate) fn docker_host(&self) -> Option<&str> {
+        self.docker_host.as_deref()
+    }
+
     /// The client at the version agreed with the daemon. A daemon that is
     /// down is asked again on the next call.
     ///

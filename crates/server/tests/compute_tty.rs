@@ -116,6 +116,39 @@ async fn a_shell_in_a_terminal_takes_typing_and_resizes_and_exits() {
     assert!(closed.is_none(), "then the close frame: {closed:?}");
 }
 
+/// A terminal's output is raw: bytes that would begin a frame of the
+/// multiplexed output of an exec without a terminal (a 0, 1 or 2, then a
+/// length) come through as they are, and what follows them too.
+#[tokio::test]
+async fn raw_output_comes_through_byte_for_byte() {
+    let Some((server, image)) = server(Backend::Sqlite).await else {
+        return;
+    };
+    let mut guard = ContainerGuard::new();
+    let (client, _) = guard.user(&server, "raw").await;
+    let inst = client
+        .launch_instance(&launch("box", &image, SLEEP))
+        .await
+        .expect("launch");
+    let script = r"printf '\001\000\000\000\377\377\377\377raw'; sleep 1; printf end";
+    let (_writer, mut reader) = client
+        .exec_tty(inst.id, &shell(&["sh", "-c", script], 24, 80))
+        .await
+        .expect("the session opens");
+    let mut shown = Vec::new();
+    let end = loop {
+        match tokio::time::timeout(Duration::from_secs(20), reader.next())
+            .await
+            .unwrap_or_else(|_| panic!("the output stalled after {shown:?}"))
+        {
+            Some(Ok(TtyUpdate::Output(b))) => shown.extend_from_slice(&b),
+            other => break other,
+        }
+    };
+    assert!(matches!(end, Some(Ok(TtyUpdate::Exit(Some(0))))), "{end:?}");
+    assert_eq!(shown, b"\x01\x00\x00\x00\xff\xff\xff\xffrawend");
+}
+
 /// Every refusal is the usual JSON error, before any upgrade.
 #[tokio::test]
 async fn refusals_come_before_the_upgrade() {
