@@ -54,6 +54,8 @@ pub struct TtyWriter {
 pub struct TtyReader {
     stream: SplitStream<Socket>,
     request_id: Option<String>,
+    /// When the server last sent anything (its pings included).
+    heard: std::time::Instant,
 }
 
 impl Client {
@@ -118,7 +120,14 @@ impl Client {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let (sink, stream) = socket.split();
-        Ok((TtyWriter { sink }, TtyReader { stream, request_id }))
+        Ok((
+            TtyWriter { sink },
+            TtyReader {
+                stream,
+                request_id,
+                heard: std::time::Instant::now(),
+            },
+        ))
     }
 
     /// A failed WebSocket handshake as a client error: the server's JSON
@@ -213,6 +222,7 @@ impl TtyReader {
                 Ok(m) => m,
                 Err(e) => return Some(Err(ClientError::Transport(e.to_string()))),
             };
+            self.heard = std::time::Instant::now();
             match message {
                 Message::Binary(b) => return Some(Ok(TtyUpdate::Output(b))),
                 Message::Text(t) => return Some(self.end(t.as_str())),
@@ -220,6 +230,13 @@ impl TtyReader {
                 Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
             }
         }
+    }
+
+    /// How long the server has sent nothing, not even a ping (it pings
+    /// every 10 s): a connection that died unseen shows as a silence that
+    /// only grows.
+    pub fn silent_for(&self) -> std::time::Duration {
+        self.heard.elapsed()
     }
 
     fn end(&self, text: &str) -> Result<TtyUpdate, ClientError> {
@@ -238,6 +255,99 @@ impl TtyReader {
             Err(e) => Err(ClientError::Decode(format!(
                 "a terminal session's text frame: {e}"
             ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    fn request() -> TtyRequest {
+        TtyRequest {
+            command: vec!["sh".into()],
+            env: BTreeMap::new(),
+            working_dir: None,
+            user: None,
+            rows: 24,
+            cols: 80,
+        }
+    }
+
+    /// A session read from a WebSocket server: output, the exit, the close;
+    /// the silence grows while the server says nothing and ends with any
+    /// frame.
+    #[tokio::test]
+    async fn a_session_reads_output_then_the_exit_and_tracks_silence() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.expect("accept");
+            let mut ws = tokio_tungstenite::accept_async(tcp).await.expect("upgrade");
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            ws.send(Message::Ping(Bytes::new())).await.expect("ping");
+            ws.send(Message::Binary(Bytes::from_static(b"hi")))
+                .await
+                .expect("output");
+            ws.send(Message::Text(r#"{"exit":{"exit_code":7}}"#.into()))
+                .await
+                .expect("exit");
+            let _ = ws.close(None).await;
+        });
+        let client = Client::new(&format!("http://{addr}"))
+            .expect("client")
+            .with_api_key("mk_test");
+        let (_writer, mut reader) = client
+            .exec_tty(Uuid::nil(), &request())
+            .await
+            .expect("opens");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(reader.silent_for() >= Duration::from_millis(200));
+        let first = reader.next().await.expect("a frame").expect("output");
+        assert_eq!(first, TtyUpdate::Output(Bytes::from_static(b"hi")));
+        assert!(reader.silent_for() < Duration::from_millis(100));
+        let end = reader.next().await.expect("a frame").expect("the exit");
+        assert_eq!(end, TtyUpdate::Exit(Some(7)));
+        assert!(reader.next().await.is_none(), "then the close");
+    }
+
+    /// A refused upgrade is the server's JSON error, its status and its
+    /// request id.
+    #[tokio::test]
+    async fn a_refusal_is_the_servers_json_error() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let (mut tcp, _) = listener.accept().await.expect("accept");
+            let mut buf = vec![0u8; 8192];
+            let _ = tcp.read(&mut buf).await;
+            let body = r#"{"error":{"message":"cannot run a command in instance box: it is STOPPED","type":"CONFLICT"}}"#;
+            let answer = format!(
+                "HTTP/1.1 409 Conflict\r\nContent-Type: application/json\r\nX-Request-Id: req-9\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            tcp.write_all(answer.as_bytes()).await.expect("answer");
+        });
+        let client = Client::new(&format!("http://{addr}")).expect("client");
+        match client.exec_tty(Uuid::nil(), &request()).await {
+            Err(ClientError::Api {
+                status,
+                kind,
+                message,
+                request_id,
+            }) => {
+                assert_eq!((status.as_u16(), kind.as_str()), (409, "CONFLICT"));
+                assert!(message.contains("STOPPED"), "{message}");
+                assert_eq!(request_id.as_deref(), Some("req-9"));
+            }
+            Err(other) => panic!("an API error, not {other:?}"),
+            Ok(_) => panic!("refused, not opened"),
         }
     }
 }

@@ -15,6 +15,12 @@ use super::compute::{exit_with, resolve_instance, write_through};
 use crate::context::Ctx;
 use crate::error::{Interrupted, interrupted, user};
 
+/// How long the server may send nothing, not even one of its pings (every
+/// 10 s), before the session counts as lost: in raw mode Ctrl-C is only a
+/// byte for a server that may be gone, so without this a dead connection
+/// would hold the terminal until TCP gave up, hours later.
+const SERVER_SILENCE_LIMIT: std::time::Duration = std::time::Duration::from_secs(45);
+
 /// What docker says to `docker exec -it` without a terminal on its stdin.
 pub const NOT_A_TTY: &str = "the input device is not a TTY";
 
@@ -56,6 +62,7 @@ pub async fn exec_tty(
     let mut keys = interactive.then(read_keys);
     let mut resized = signal(SignalKind::window_change())?;
     let mut interrupt = std::pin::pin!(interrupted());
+    let mut check = tokio::time::interval(std::time::Duration::from_secs(5));
     let outcome: Result<Option<i64>> = loop {
         tokio::select! {
             update = reader.next() => match update {
@@ -75,6 +82,15 @@ pub async fn exec_tty(
                     }
                     // The terminal hung up: nothing more to type.
                     None => keys = None,
+                }
+            }
+            _ = check.tick() => {
+                if reader.silent_for() > SERVER_SILENCE_LIMIT {
+                    break Err(anyhow::anyhow!(
+                        "the server sent nothing for {} s, not even a ping: the session is lost \
+                         (the server kills the command when it notices)",
+                        SERVER_SILENCE_LIMIT.as_secs()
+                    ));
                 }
             }
             _ = resized.recv() => {
