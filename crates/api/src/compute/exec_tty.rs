@@ -59,7 +59,7 @@ pub const PING_EVERY: Duration = Duration::from_secs(10);
 pub const SILENT_LIMIT: Duration = Duration::from_secs(30);
 /// How many typed chunks may wait for the command's terminal to take them
 /// (a command that reads nothing holds them): past that the WebSocket is
-/// not read, and TCP slows the client down.
+/// not read until there is room, and TCP slows the client down.
 const INPUT_QUEUE: usize = 64;
 
 pub(crate) async fn exec_tty(
@@ -256,13 +256,17 @@ async fn session<Tx, Rx, E>(
                     Err(e) => End::Failed(e),
                 };
             }
-            message = rx.next() => {
+            // Read only while the input queue has room, so that a command
+            // that reads nothing slows the client (TCP) without stopping
+            // this loop: its output and the pings go on.
+            message = rx.next(), if typed.capacity() > 0 => {
                 heard = Instant::now();
                 match message {
                     Some(Ok(Message::Binary(bytes))) => {
-                        // A command whose terminal closed takes no more:
-                        // what is typed then is dropped, as a terminal would.
-                        let _ = typed.send(bytes).await;
+                        // Room was checked. A command whose terminal closed
+                        // takes no more: what is typed then is dropped, as a
+                        // terminal would.
+                        let _ = typed.try_send(bytes);
                     }
                     Some(Ok(Message::Text(text))) => match control(text.as_str()) {
                         Ok(size) => {
@@ -277,7 +281,13 @@ async fn session<Tx, Rx, E>(
                     Some(Err(_)) | None => break End::ClientLeft("the client's connection dropped"),
                 }
             }
+            // The queue has room again: read on.
+            _ = typed.reserve(), if typed.capacity() == 0 => {}
             _ = ping.tick() => {
+                if typed.capacity() == 0 {
+                    // Not read meanwhile: no silence to judge.
+                    heard = Instant::now();
+                }
                 if heard.elapsed() >= timing.silent_limit {
                     break End::ClientLeft("the client answered no ping");
                 }
@@ -591,6 +601,74 @@ mod tests {
             );
             assert!(killed.load(Ordering::SeqCst), "{bad}");
         }
+    }
+
+    /// A command that reads none of its input: typing fills the queue,
+    /// and the output and the pings go on meanwhile, without the client
+    /// being taken for gone.
+    #[tokio::test]
+    async fn a_command_that_reads_nothing_stops_neither_output_nor_pings() {
+        let (shown_tx, shown_rx) = mpsc::unbounded::<Bytes>();
+        let killed = Arc::new(AtomicBool::new(false));
+        let flag = killed.clone();
+        let run = TtyRun {
+            output: shown_rx.map(Ok).boxed(),
+            // Takes nothing, ever.
+            input: Box::pin(futures::sink::unfold((), |(), _typed: Bytes| {
+                std::future::pending::<Result<(), CoreError>>()
+            })),
+            resizer: Box::new(Recorded(Arc::default())),
+            exit_code: Box::pin(async { Ok(Some(0)) }),
+            kill: Box::pin(async move {
+                flag.store(true, Ordering::SeqCst);
+                true
+            }),
+        };
+        let timing = Timing {
+            ping_every: Duration::from_millis(20),
+            silent_limit: Duration::from_millis(200),
+        };
+        let mut c = start(
+            Fake {
+                run,
+                sizes: Arc::default(),
+                killed: killed.clone(),
+            },
+            Box::pin(std::future::pending()),
+            timing,
+        );
+        for _ in 0..(INPUT_QUEUE * 2) {
+            c.to_server
+                .unbounded_send(Ok(Message::Binary(Bytes::from_static(b"x"))))
+                .unwrap();
+        }
+        // Longer than the silence limit: the client is not read meanwhile.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        shown_tx
+            .unbounded_send(Bytes::from_static(b"still here"))
+            .unwrap();
+        let mut pings = 0;
+        loop {
+            match tokio::time::timeout(Duration::from_secs(5), c.from_server.next())
+                .await
+                .expect("the session goes on")
+                .expect("a frame")
+            {
+                Message::Ping(_) => pings += 1,
+                Message::Binary(b) => {
+                    assert_eq!(&b[..], b"still here");
+                    break;
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(pings >= 5, "pings while input waits: {pings}");
+        assert!(
+            !killed.load(Ordering::SeqCst),
+            "the client is not taken for gone"
+        );
+        drop(shown_tx);
+        c.done.abort();
     }
 
     #[tokio::test]
