@@ -5,42 +5,10 @@
 
 mod common;
 
-use common::{Env, interrupt};
+use common::{Containers, Env, interrupt, user_id};
 use std::io::{Read, Write};
 use std::process::Stdio;
 use std::time::Duration;
-
-/// Removes every container of `owner` when dropped.
-struct Containers {
-    owner: String,
-}
-
-impl Drop for Containers {
-    fn drop(&mut self) {
-        let filter = format!("label=miniaws.owner={}", self.owner);
-        let Ok(out) = std::process::Command::new("docker")
-            .args(["ps", "-aq", "--filter", &filter])
-            .output()
-        else {
-            return;
-        };
-        let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect();
-        if !ids.is_empty() {
-            let _ = std::process::Command::new("docker")
-                .args(["rm", "-f"])
-                .args(&ids)
-                .output();
-        }
-        // And the owner's network, which the server removes only with the
-        // containers it removes itself.
-        let _ = std::process::Command::new("docker")
-            .args(["network", "rm", &format!("miniaws-owner-{}", self.owner)])
-            .output();
-    }
-}
 
 /// One HTTP/1.0 request to `url` (`http://127.0.0.1:PORT`); the status line.
 /// The first line of the answer to `GET /` at `url`, retried for a few
@@ -535,13 +503,6 @@ async fn compute_commands_against_real_docker() {
 
 /// The id of the user whose key `env`'s profile holds (the containers'
 /// `miniaws.owner` label).
-fn user_id(env: &Env) -> String {
-    env.json(&["auth", "whoami"])["user"]["id"]
-        .as_str()
-        .expect("user id")
-        .to_owned()
-}
-
 /// How many containers of `owner` Docker has, in any state.
 fn containers_of(owner: &str) -> usize {
     let out = std::process::Command::new("docker")

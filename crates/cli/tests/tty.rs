@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::Env;
+use common::{Containers, Env, user_id};
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -593,32 +593,17 @@ fn press(keys: &mut impl Write, bytes: &[u8]) {
     keys.flush().expect("flushes");
 }
 
-/// Removes every container of `owner` when dropped.
-struct OwnersContainers(String);
-
-impl Drop for OwnersContainers {
-    fn drop(&mut self) {
-        let filter = format!("label=miniaws.owner={}", self.0);
-        let Ok(out) = Command::new("docker")
-            .args(["ps", "-aq", "--filter", &filter])
-            .output()
-        else {
-            return;
-        };
-        let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect();
-        if !ids.is_empty() {
-            let _ = Command::new("docker")
-                .args(["rm", "-f"])
-                .args(&ids)
-                .output();
-        }
-        let _ = Command::new("docker")
-            .args(["network", "rm", &format!("miniaws-owner-{}", self.0)])
-            .output();
-    }
+/// Signs `user` up and launches `box` (`sleep 3600` in `image`) for it;
+/// the guard removes the user's containers.
+fn launch_box(env: &Env, user: &str, image: &str) -> Containers {
+    env.sign_up(user);
+    let cleanup = Containers {
+        owner: user_id(env),
+    };
+    env.ok(&[
+        "compute", "launch", "--name", "box", "--image", image, "--", "sleep", "3600",
+    ]);
+    cleanup
 }
 
 /// `cloud compute exec -it` on a real terminal: a shell that takes what is
@@ -631,15 +616,7 @@ async fn exec_it_runs_an_interactive_shell_and_restores_the_terminal() {
         return;
     };
     let env = Env::start().await;
-    env.sign_up("gina");
-    let owner = env.json(&["auth", "whoami"])["user"]["id"]
-        .as_str()
-        .expect("user id")
-        .to_owned();
-    let _cleanup = OwnersContainers(owner);
-    env.ok(&[
-        "compute", "launch", "--name", "box", "--image", &image, "--", "sleep", "3600",
-    ]);
+    let _cleanup = launch_box(&env, "gina", &image);
     let pts_file = env.home.path().join("pts");
 
     // On script's terminal, sized 33 by 99 (its name kept to resize it
@@ -727,15 +704,7 @@ async fn exec_it_needs_a_terminal_and_t_alone_shows_one() {
         return;
     };
     let env = Env::start().await;
-    env.sign_up("hal");
-    let owner = env.json(&["auth", "whoami"])["user"]["id"]
-        .as_str()
-        .expect("user id")
-        .to_owned();
-    let _cleanup = OwnersContainers(owner);
-    env.ok(&[
-        "compute", "launch", "--name", "box", "--image", &image, "--", "sleep", "3600",
-    ]);
+    let _cleanup = launch_box(&env, "hal", &image);
     let err = env.fails(&["compute", "exec", "-it", "box", "--", "sh"], 1);
     assert!(err.contains("the input device is not a TTY"), "{err}");
 

@@ -204,3 +204,44 @@ pub fn noise(len: usize, seed: u64) -> Vec<u8> {
     out.truncate(len);
     out
 }
+
+/// Removes every container of `owner` when dropped.
+pub struct Containers {
+    /// The user id the containers are labelled with.
+    pub owner: String,
+}
+
+impl Drop for Containers {
+    fn drop(&mut self) {
+        let filter = format!("label=miniaws.owner={}", self.owner);
+        let Ok(out) = std::process::Command::new("docker")
+            .args(["ps", "-aq", "--filter", &filter])
+            .output()
+        else {
+            return;
+        };
+        let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        if !ids.is_empty() {
+            let _ = std::process::Command::new("docker")
+                .args(["rm", "-f"])
+                .args(&ids)
+                .output();
+        }
+        // And the owner's network, which the server removes only with the
+        // containers it removes itself.
+        let _ = std::process::Command::new("docker")
+            .args(["network", "rm", &format!("miniaws-owner-{}", self.owner)])
+            .output();
+    }
+}
+
+/// The id of the user `env`'s active profile belongs to.
+pub fn user_id(env: &Env) -> String {
+    env.json(&["auth", "whoami"])["user"]["id"]
+        .as_str()
+        .expect("user id")
+        .to_owned()
+}
