@@ -56,7 +56,7 @@ pub struct Routed {
 
 /// Runs `fut` (one S3 request) with its own empty caller slot and what
 /// it signed with SigV2, if it did (`signed_v2`, see
-/// [`super::sig_v2::signed_v2`]); also says what it was routed to.
+/// [`super::sig_v2::prepare`]); also says what it was routed to.
 pub async fn with_caller_slot<F: Future>(
     signed_v2: Option<SignedV2>,
     fut: F,

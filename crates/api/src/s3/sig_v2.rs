@@ -30,7 +30,7 @@
 //! in constant time: s3s 0.14 compares its own with `!=`
 //! (`src/ops/signature.rs`, `v2_check_*`), which returns at the first
 //! byte that differs, so the time of a refusal tells how much of a guessed
-//! signature was right. [`signed_v2`] reads, in front of s3s, what s3s
+//! signature was right. [`prepare`] reads, in front of s3s, what s3s
 //! will check — the access key, the string to sign of the request as s3s
 //! is handed it (the virtual-hosted bucket first in the resource), the
 //! signature sent — and [`check_signature`] compares it, with
@@ -222,7 +222,7 @@ impl V2Credentials {
 /// `Content-Type`, `Date` (empty when `x-amz-date` is sent) or a presigned
 /// URL's `Expires`, the `x-amz-*` headers (values trimmed, a repeated
 /// header's joined with commas), then `path` as sent (after `/<bucket>`
-/// for a virtual-hosted request, as s3s writes it: see [`signed_v2`]) and
+/// for a virtual-hosted request, as s3s writes it: see [`Reading::signed`]) and
 /// the sub-resources s3s includes.
 fn string_to_sign(
     mode: Mode,
@@ -291,7 +291,7 @@ fn signs(secret: &str, string_to_sign: &str, signature: &str) -> bool {
 
 /// What a SigV2 request asks s3s to check (see the module's
 /// documentation): the access key, the string to sign s3s computes for
-/// it, and the signature sent. Read by [`signed_v2`] in front of s3s,
+/// it, and the signature sent. Read by [`prepare`] in front of s3s,
 /// checked by [`check_signature`] where s3s asks for the key's secret.
 /// Its `Debug` shows the access key alone.
 pub struct SignedV2 {
@@ -308,67 +308,227 @@ impl std::fmt::Debug for SignedV2 {
     }
 }
 
-/// The SigV2 check s3s 0.14.1 will make of `req` (`v2_check`), when it
-/// makes one: a query with `Signature` is a presigned URL, else an
-/// `Authorization: AWS <key>:<signature>` header, read as s3s reads them
-/// (a request s3s refuses before its signature, a field missing or
-/// given twice, no date, gets `None` here too, and never reaches the
-/// secret lookup). The resource is the path as sent, after `/<bucket>` for
-/// a virtual-hosted request: the bucket s3s's host parser
-/// ([`super::host::LocalhostHost`]) reads from the `Host` header (for
-/// HTTP/2, the URI's authority, which s3s makes the `Host`). A form upload
-/// (a POST of `multipart/form-data`) is checked by its own rules, never
-/// this one (and Mini AWS answers every one of them itself, see
-/// [`super::post_object`]): `None`.
-pub fn signed_v2<B>(req: &http::Request<B>) -> Option<SignedV2> {
-    // Every S3 request comes here: SigV4 and anonymous ones leave before
-    // the headers and query are gathered.
-    let v2_header = req
-        .headers()
-        .get_all(http::header::AUTHORIZATION)
-        .iter()
-        .any(|v| v.as_bytes().starts_with(b"AWS "));
-    if !v2_header && !crate::query::has(req.uri().query(), "Signature") {
-        return None;
-    }
-    let headers = Headers::of(req.headers());
-    if req.method() == http::Method::POST
-        && headers
-            .unique("content-type")
-            .and_then(|v| v.parse::<mime::Mime>().ok())
-            .is_some_and(|m| m.type_() == mime::MULTIPART && m.subtype() == mime::FORM_DATA)
-    {
-        return None;
-    }
-    let host = match req.headers().get(http::header::HOST) {
-        // s3s refuses a `Host` that is not text before any signature.
-        Some(value) => Some(value.to_str().ok()?),
-        None if req.version() >= http::Version::HTTP_2 => req.uri().authority().map(|a| a.as_str()),
+/// Everything done to an S3 request signed with SigV2 in front of s3s,
+/// from one reading of its headers, query and credentials (`now` is the
+/// server's clock):
+///
+/// 1. a header-signed request's time is checked ([`Reading::check_time`]:
+///    `RequestTimeTooSkewed` or `AccessDenied`, the request goes no
+///    further);
+/// 2. a path-style request for a bucket alone signed over `/bucket/` but
+///    sent to `/bucket` gets the path `/bucket/` (the module's
+///    documentation says why);
+/// 3. what s3s will check of its signature is returned, for
+///    [`check_signature`] ([`Reading::signed`]; `None` for a request s3s
+///    checks otherwise or refuses before its signature).
+///
+/// Any other request (SigV4, anonymous) leaves at its first header and
+/// query lookup, untouched, with `Ok(None)`.
+///
+/// # Errors
+/// `RequestTimeTooSkewed`, `AccessDenied`.
+pub async fn prepare<B>(
+    identity: &IdentityService,
+    req: &mut http::Request<B>,
+    now: OffsetDateTime,
+) -> S3Result<Option<SignedV2>> {
+    let Some(reading) = Reading::of(req) else {
+        return Ok(None);
+    };
+    reading.check_time(now)?;
+    let slashed = match reading.slash_candidate(req) {
+        Some(candidate) => candidate.checked(identity).await,
         None => None,
     };
-    let query = Query::of(req.uri().query());
-    let credentials = V2Credentials::of(&headers, &query)?;
-    let path = req.uri().path();
-    let resource = match host.and_then(super::host::bucket_of_host) {
-        Some(bucket) => std::borrow::Cow::Owned(format!("/{bucket}{path}")),
-        None => std::borrow::Cow::Borrowed(path),
-    };
-    let string_to_sign = string_to_sign(
-        credentials.mode,
-        req.method().as_str(),
-        &resource,
-        &query,
-        &headers,
-    );
-    Some(SignedV2 {
-        access_key: credentials.access_key,
-        string_to_sign,
-        signature: credentials.signature,
-    })
+    let (slashed_uri, slashed_sts) = slashed.unzip();
+    let signed = reading.signed(req, slashed_sts);
+    if let Some(uri) = slashed_uri {
+        tracing::debug!("SigV2 signature over the bucket's path with a trailing slash");
+        *req.uri_mut() = uri;
+    }
+    Ok(signed)
+}
+
+/// Whether `req` carries a SigV2 signature at all, by the cheapest look:
+/// an `Authorization: AWS …` header or a `Signature` parameter. Every S3
+/// request asks; SigV4 and anonymous ones stop here, before the headers
+/// are sorted and the query decoded.
+fn claims_v2<B>(req: &http::Request<B>) -> bool {
+    req.headers()
+        .get_all(http::header::AUTHORIZATION)
+        .iter()
+        .any(|v| v.as_bytes().starts_with(b"AWS "))
+        || crate::query::has(req.uri().query(), "Signature")
+}
+
+/// A SigV2 request as s3s 0.14.1 reads it (`v2_check`), made once: its
+/// headers and query in s3s's order, and its credentials.
+struct Reading<'a> {
+    headers: Headers<'a>,
+    query: Query,
+    credentials: V2Credentials,
+}
+
+impl<'a> Reading<'a> {
+    /// `None` for a request s3s does not check as SigV2, or refuses
+    /// before its signature (a field missing or given twice, no date).
+    fn of<B>(req: &'a http::Request<B>) -> Option<Self> {
+        if !claims_v2(req) {
+            return None;
+        }
+        let headers = Headers::of(req.headers());
+        let query = Query::of(req.uri().query());
+        let credentials = V2Credentials::of(&headers, &query)?;
+        Some(Self {
+            headers,
+            query,
+            credentials,
+        })
+    }
+
+    /// Refuses a request signed in its `Authorization` header whose time
+    /// is more than [`super::MAX_CLOCK_SKEW_SECS`] from `now`
+    /// (`RequestTimeTooSkewed`, 403), or whose time cannot be read
+    /// (`AccessDenied`), as S3 does. The time signed is `x-amz-date` when
+    /// sent (the string to sign then has an empty `Date`), else `Date`.
+    /// s3s 0.14 checks only that one of the two is there, so without this
+    /// a captured request could be replayed for ever; SigV4 and presigned
+    /// SigV2 URLs (their `Expires`) have their time checked by s3s.
+    ///
+    /// # Errors
+    /// `RequestTimeTooSkewed`, `AccessDenied`.
+    fn check_time(&self, now: OffsetDateTime) -> S3Result<()> {
+        if self.credentials.mode != Mode::HeaderAuth {
+            return Ok(());
+        }
+        let sent = self
+            .headers
+            .unique("x-amz-date")
+            .or_else(|| self.headers.unique("date"))
+            .and_then(request_time);
+        let Some(sent) = sent else {
+            return Err(s3_error!(
+                AccessDenied,
+                "AWS authentication requires a valid Date or x-amz-date header"
+            ));
+        };
+        if (now - sent).abs() > time::Duration::seconds(i64::from(super::MAX_CLOCK_SKEW_SECS)) {
+            return Err(s3_error!(
+                RequestTimeTooSkewed,
+                "The difference between the request time and the server's time is too large: the request was signed at {sent}, more than 15 minutes from the server's clock"
+            ));
+        }
+        Ok(())
+    }
+
+    /// The string to sign of `path` (the canonical resource) for this
+    /// request.
+    fn string_to_sign(&self, method: &str, path: &str) -> String {
+        string_to_sign(
+            self.credentials.mode,
+            method,
+            path,
+            &self.query,
+            &self.headers,
+        )
+    }
+
+    /// For a request [`bare_bucket_path`] takes: its strings to sign with
+    /// the path as sent and with its slash, for [`SlashCandidate::checked`].
+    fn slash_candidate<'r, B>(&'r self, req: &'r http::Request<B>) -> Option<SlashCandidate<'r>> {
+        let path = bare_bucket_path(req)?;
+        let method = req.method().as_str();
+        Some(SlashCandidate {
+            uri: req.uri(),
+            credentials: &self.credentials,
+            as_sent: self.string_to_sign(method, path),
+            with_slash: self.string_to_sign(method, &format!("{path}/")),
+        })
+    }
+
+    /// What s3s will check of the request's signature (see [`SignedV2`]):
+    /// the string to sign of its resource — the path as sent, after
+    /// `/<bucket>` for a virtual-hosted request (the bucket s3s's host
+    /// parser [`super::host::LocalhostHost`] reads from the `Host`
+    /// header; for HTTP/2, the URI's authority, which s3s makes the
+    /// `Host`), or `slashed` when the path is given its slash. A form
+    /// upload (a POST of `multipart/form-data`) is checked by its own
+    /// rules, never this one (and Mini AWS answers every one of them
+    /// itself, see [`super::post_object`]), and a `Host` that is not text
+    /// is refused by s3s before any signature: `None`.
+    fn signed<B>(&self, req: &http::Request<B>, slashed: Option<String>) -> Option<SignedV2> {
+        let form_upload = req.method() == http::Method::POST
+            && self
+                .headers
+                .unique("content-type")
+                .and_then(|v| v.parse::<mime::Mime>().ok())
+                .is_some_and(|m| m.type_() == mime::MULTIPART && m.subtype() == mime::FORM_DATA);
+        if form_upload {
+            return None;
+        }
+        let host = match req.headers().get(http::header::HOST) {
+            Some(value) => Some(value.to_str().ok()?),
+            None if req.version() >= http::Version::HTTP_2 => {
+                req.uri().authority().map(|a| a.as_str())
+            }
+            None => None,
+        };
+        let string_to_sign = match slashed {
+            Some(string_to_sign) => string_to_sign,
+            None => {
+                let path = req.uri().path();
+                let method = req.method().as_str();
+                match host.and_then(super::host::bucket_of_host) {
+                    Some(bucket) => self.string_to_sign(method, &format!("/{bucket}{path}")),
+                    None => self.string_to_sign(method, path),
+                }
+            }
+        };
+        Some(SignedV2 {
+            access_key: self.credentials.access_key.clone(),
+            string_to_sign,
+            signature: self.credentials.signature.clone(),
+        })
+    }
+}
+
+/// A path-style SigV2 request for a bucket alone, which may have been
+/// signed over `/bucket/` (see the module's documentation).
+struct SlashCandidate<'r> {
+    uri: &'r http::Uri,
+    credentials: &'r V2Credentials,
+    /// The string to sign of the path as sent.
+    as_sent: String,
+    /// The string to sign of the path with its slash.
+    with_slash: String,
+}
+
+impl SlashCandidate<'_> {
+    /// Whether the signature is the one of the path with its slash and
+    /// not the one of the path as sent, under `secret`.
+    fn signed_with_slash(&self, secret: &str) -> bool {
+        signs(secret, &self.with_slash, &self.credentials.signature)
+            && !signs(secret, &self.as_sent, &self.credentials.signature)
+    }
+
+    /// The request's URI with its slash and that path's string to sign,
+    /// when the key's secret says the request was signed so; `None`
+    /// otherwise (an unknown, revoked or unreadable key too: s3s's own
+    /// lookup answers it).
+    async fn checked(self, identity: &IdentityService) -> Option<(http::Uri, String)> {
+        let (_, secret) = identity
+            .authenticate_access_key(&self.credentials.access_key)
+            .await
+            .ok()?;
+        if !self.signed_with_slash(&secret) {
+            return None;
+        }
+        Some((with_slash(self.uri)?, self.with_slash))
+    }
 }
 
 /// Checks the SigV2 signature of the request being served (`signed`, from
-/// [`signed_v2`]; `None` for any other request) when s3s asks for the
+/// [`prepare`]; `None` for any other request) when s3s asks for the
 /// secret of `access_key`, which is `secret`: in constant time (see
 /// [`signs`]). A request whose signature is not the one of its string to
 /// sign under that secret — or, which s3s's reading of the request
@@ -409,21 +569,6 @@ fn bare_bucket_path<B>(req: &http::Request<B>) -> Option<&str> {
     (!name.is_empty() && !name.contains(['/', '%'])).then_some(path)
 }
 
-/// For a request [`bare_bucket_path`] takes, signed with SigV2: its
-/// credentials, and the string to sign of the path as sent and of the
-/// path with its slash. `None` otherwise.
-fn candidate<B>(req: &http::Request<B>) -> Option<(V2Credentials, String, String)> {
-    let path = bare_bucket_path(req)?;
-    let headers = Headers::of(req.headers());
-    let query = Query::of(req.uri().query());
-    let credentials = V2Credentials::of(&headers, &query)?;
-    let method = req.method().as_str();
-    let as_sent = string_to_sign(credentials.mode, method, path, &query, &headers);
-    let slashed = format!("{path}/");
-    let with_slash = string_to_sign(credentials.mode, method, &slashed, &query, &headers);
-    Some((credentials, as_sent, with_slash))
-}
-
 /// The request's URI with `/` after its path (query and authority kept).
 fn with_slash(uri: &http::Uri) -> Option<http::Uri> {
     let path_and_query = match uri.query() {
@@ -433,56 +578,6 @@ fn with_slash(uri: &http::Uri) -> Option<http::Uri> {
     let mut parts = uri.clone().into_parts();
     parts.path_and_query = Some(path_and_query.parse().ok()?);
     http::Uri::from_parts(parts).ok()
-}
-
-/// Refuses a SigV2 request signed in its `Authorization` header whose
-/// time is more than [`super::MAX_CLOCK_SKEW_SECS`] from `now`
-/// (`RequestTimeTooSkewed`, 403), or whose time cannot be read
-/// (`AccessDenied`), as S3 does. The time signed is `x-amz-date` when sent
-/// (the string to sign then has an empty `Date`), else `Date`. s3s 0.14
-/// checks only that one of the two is there, so without this a captured
-/// request could be replayed for ever; SigV4 and presigned SigV2 URLs
-/// (their `Expires`) have their time checked by s3s. Other requests pass.
-///
-/// # Errors
-/// `RequestTimeTooSkewed`, `AccessDenied`.
-pub fn check_header_time<B>(req: &http::Request<B>, now: OffsetDateTime) -> S3Result<()> {
-    // Every S3 request comes here: SigV4 and anonymous ones leave before
-    // the headers and query are gathered.
-    let v2_header = req
-        .headers()
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.starts_with("AWS "));
-    if !v2_header {
-        return Ok(());
-    }
-    let headers = Headers::of(req.headers());
-    let query = Query::of(req.uri().query());
-    match V2Credentials::of(&headers, &query) {
-        Some(V2Credentials {
-            mode: Mode::HeaderAuth,
-            ..
-        }) => {}
-        _ => return Ok(()),
-    }
-    let sent = headers
-        .unique("x-amz-date")
-        .or_else(|| headers.unique("date"))
-        .and_then(request_time);
-    let Some(sent) = sent else {
-        return Err(s3_error!(
-            AccessDenied,
-            "AWS authentication requires a valid Date or x-amz-date header"
-        ));
-    };
-    if (now - sent).abs() > time::Duration::seconds(i64::from(super::MAX_CLOCK_SKEW_SECS)) {
-        return Err(s3_error!(
-            RequestTimeTooSkewed,
-            "The difference between the request time and the server's time is too large: the request was signed at {sent}, more than 15 minutes from the server's clock"
-        ));
-    }
-    Ok(())
 }
 
 /// A SigV2 request's time: an HTTP date (`Tue, 01 Dec 2026 23:00:00 GMT`,
@@ -501,31 +596,6 @@ fn request_time(value: &str) -> Option<OffsetDateTime> {
     time::PrimitiveDateTime::parse(value, basic)
         .ok()
         .map(time::PrimitiveDateTime::assume_utc)
-}
-
-/// Gives a SigV2 request for a bucket alone the path `/bucket/` when its
-/// signature was made over that form and not over `/bucket` as sent
-/// (see the module's documentation); leaves every other request as it is.
-pub async fn add_signed_bucket_slash<B>(identity: &IdentityService, req: &mut http::Request<B>) {
-    let Some((credentials, as_sent, with_slash_sts)) = candidate(req) else {
-        return;
-    };
-    // Unknown, revoked, unreadable: s3s's own lookup answers it.
-    let Ok((_, secret)) = identity
-        .authenticate_access_key(&credentials.access_key)
-        .await
-    else {
-        return;
-    };
-    if !signs(&secret, &with_slash_sts, &credentials.signature)
-        || signs(&secret, &as_sent, &credentials.signature)
-    {
-        return;
-    }
-    if let Some(uri) = with_slash(req.uri()) {
-        tracing::debug!("SigV2 signature over the bucket's path with a trailing slash");
-        *req.uri_mut() = uri;
-    }
 }
 
 #[cfg(test)]
@@ -633,6 +703,16 @@ mod tests {
             &[("date", "Tue, 01 Dec 2020 12:00:00 GMT")],
         );
         assert!(check_header_time(&presigned, now).is_ok());
+    }
+
+    /// [`prepare`]'s time check alone.
+    fn check_header_time(req: &http::Request<()>, now: OffsetDateTime) -> S3Result<()> {
+        Reading::of(req).map_or(Ok(()), |reading| reading.check_time(now))
+    }
+
+    /// What [`prepare`] returns for a request it does not rewrite.
+    fn signed_v2(req: &http::Request<()>) -> Option<SignedV2> {
+        Reading::of(req)?.signed(req, None)
     }
 
     /// The secret of AWS's SigV2 examples (also s3s's tests).
@@ -745,13 +825,13 @@ mod tests {
         base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
     }
 
-    /// Whether [`add_signed_bucket_slash`] would rewrite `req` (given the
-    /// key's secret).
+    /// Whether [`prepare`] would rewrite `req` (given the key's secret).
     fn rewritten(req: &http::Request<()>) -> Option<String> {
-        let (credentials, as_sent, slashed) = candidate(req)?;
-        (signs(SECRET, &slashed, &credentials.signature)
-            && !signs(SECRET, &as_sent, &credentials.signature))
-        .then(|| with_slash(req.uri()).expect("a uri").to_string())
+        let reading = Reading::of(req)?;
+        let candidate = reading.slash_candidate(req)?;
+        candidate
+            .signed_with_slash(SECRET)
+            .then(|| with_slash(req.uri()).expect("a uri").to_string())
     }
 
     const DATE: &str = "Tue, 01 Dec 2026 22:00:00 GMT";
@@ -916,7 +996,7 @@ mod tests {
         assert!(shown.contains("AKID") && !shown.contains(&right), "{shown}");
     }
 
-    /// What [`signed_v2`] reads of a request: the string to sign s3s
+    /// What [`Reading::signed`] reads of a request: the string to sign s3s
     /// computes (the virtual-hosted bucket first, the sub-resources s3s
     /// signs, `versioning` among them), in both forms; and nothing for the
     /// requests s3s checks otherwise or refuses before the signature.

@@ -195,12 +195,12 @@ pub async fn serve(service: S3Service, identity: &IdentityService, req: Request)
         // the body through this slot (see `document_digest`).
         let req = super::document_digest::hold(req);
         let mut req = req.map(s3s::Body::http_body_unsync);
-        // Last, over the headers s3s sees; the error's `<Resource>` keeps
-        // the path as sent.
-        super::sig_v2::check_header_time(&req, miniaws_core::clock::now_utc())?;
-        super::sig_v2::add_signed_bucket_slash(identity, &mut req).await;
-        // What a SigV2 request signed, on the path s3s is handed.
-        let signed_v2 = super::sig_v2::signed_v2(&req);
+        // Last, over the headers s3s sees (the error's `<Resource>` keeps
+        // the path as sent): a SigV2 request's time checked, its path given
+        // the slash it was signed with, and what it signed read, on the
+        // path s3s is handed.
+        let signed_v2 =
+            super::sig_v2::prepare(identity, &mut req, miniaws_core::clock::now_utc()).await?;
         let (result, routed) = super::auth::with_caller_slot(signed_v2, service.call(req)).await;
         let mut response = result.map_err(|err| {
             // s3s gives up on a request only when it cannot even build an
