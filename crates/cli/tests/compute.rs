@@ -425,6 +425,18 @@ async fn compute_commands_against_real_docker() {
     );
     let err = env.fails(&["compute", "exec", "job", "-w", "tmp", "--", "ls"], 1);
     assert!(err.contains("absolute path"), "{err}");
+    // A program the image lacks: why, on stderr, in both forms.
+    for json in [false, true] {
+        let mut args = vec!["compute", "exec", "job", "--", "no-such-program"];
+        if json {
+            args.insert(0, "--json");
+        }
+        let err = env.fails(&args, 1);
+        assert!(
+            err.contains("could not be started in the instance: exec: \"no-such-program\""),
+            "{err}"
+        );
+    }
     env.fails(&["compute", "exec", "job"], 2);
 
     // stop / start / reboot, human and JSON, and a state error.

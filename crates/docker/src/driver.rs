@@ -418,6 +418,15 @@ pub(crate) async fn exec_exit_code(docker: &Docker, exec_id: &str) -> CoreResult
     }
 }
 
+/// The bytes of a chunk of standard output (where Docker writes why it
+/// could not start a command, see [`crate::exec_start`]).
+fn stdout_bytes(chunk: &ExecChunk) -> Option<&[u8]> {
+    match chunk {
+        ExecChunk::Stdout(bytes) => Some(bytes),
+        ExecChunk::Stderr(_) => None,
+    }
+}
+
 /// Whether Docker's message says a host port is taken.
 fn is_port_conflict(message: &str) -> bool {
     message.contains("port is already allocated")
@@ -1087,6 +1096,11 @@ impl ComputeDriver for DockerComputeDriver {
             })
             .boxed();
         let exec_id = created.id;
+        let never_started = Box::pin(crate::exec_start::never_started(
+            docker.clone(),
+            exec_id.clone(),
+        ));
+        let output = crate::exec_start::report_start_failure(output, stdout_bytes, never_started);
         let kill = kill_of(&docker, &exec_id, container_id);
         let exit_code = Box::pin(async move { exec_exit_code(&docker, &exec_id).await });
         Ok(ExecRun {
@@ -1183,6 +1197,15 @@ impl ComputeDriver for DockerComputeDriver {
                 })
             })
             .boxed();
+        let never_started = Box::pin(crate::exec_start::never_started(
+            docker.clone(),
+            exec_id.clone(),
+        ));
+        let output = crate::exec_start::report_start_failure(
+            output,
+            |b: &bytes::Bytes| Some(b.as_ref()),
+            never_started,
+        );
         let input = futures::sink::unfold(input, |mut input, typed: bytes::Bytes| async move {
             use tokio::io::AsyncWriteExt;
             input.write_all(&typed).await.map_err(|e| {

@@ -3,6 +3,7 @@
 
 mod driver;
 mod exec_kill;
+mod exec_start;
 mod networks;
 mod probe;
 mod tty_start;

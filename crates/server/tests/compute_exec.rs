@@ -162,20 +162,14 @@ async fn exec_runs_commands_in_a_running_instance() {
     assert_eq!(r.stdout.len(), 1024 * 1024);
     assert!(r.stdout.bytes().all(|b| b == b'x'));
 
-    // A program that does not exist: the runtime's words, its exit code.
-    let r = client
-        .exec_instance(inst.id, &args(&["no-such-program"]))
-        .await
-        .expect("exec");
-    assert!(
-        matches!(r.exit_code, Some(126 | 127)),
-        "exit code {:?}",
-        r.exit_code
+    // A program that does not exist: 400 with the runtime's words (see
+    // `commands_that_cannot_start_are_bad_input` for the rest).
+    let message = refused(
+        client
+            .exec_instance(inst.id, &args(&["no-such-program"]))
+            .await,
     );
-    assert!(
-        format!("{}{}", r.stdout, r.stderr).contains("no-such-program"),
-        "{r:?}"
-    );
+    assert!(message.contains("\"no-such-program\""), "{message}");
 
     // A command that closes its output and runs on: its exit code comes
     // once it has ended.
@@ -621,6 +615,77 @@ async fn bad_execs_are_refused_and_others_cannot_exec() {
     let (status, _, message) = api_err(alice.exec_instance(id, &args(&["ls"])).await);
     assert_eq!(status, 409, "{message}");
     assert!(message.contains("TERMINATED"), "{message}");
+}
+
+/// A command Docker cannot start (no such program, not executable, a
+/// missing working directory, an unknown user) is bad input: 400 naming
+/// why, in both forms of the answer, where Docker itself answers as if
+/// the command had printed its message and exited 126. A command that
+/// prints the same words itself and exits 126 ran, and is answered so.
+#[tokio::test]
+async fn commands_that_cannot_start_are_bad_input() {
+    let Some((server, image)) = server(Backend::Sqlite).await else {
+        return;
+    };
+    let mut guard = ContainerGuard::new();
+    let (client, _) = guard.user(&server, "nostart").await;
+    let id = client
+        .launch_instance(&launch("box", &image, SLEEP))
+        .await
+        .expect("launch")
+        .id;
+    let cases: &[(&str, ExecCommand, &str)] = &[
+        (
+            "no such program",
+            args(&["no-such-program", "x"]),
+            "could not be started in the instance: exec: \"no-such-program\": executable file not found in $PATH",
+        ),
+        (
+            "not executable",
+            args(&["/etc/passwd"]),
+            "could not be started in the instance: exec: \"/etc/passwd\": permission denied",
+        ),
+        (
+            "a missing working directory",
+            ExecCommand {
+                working_dir: Some("/no/such/dir".into()),
+                ..args(&["true"])
+            },
+            "/no/such/dir",
+        ),
+        (
+            "an unknown user",
+            ExecCommand {
+                user: Some("nobody9".into()),
+                ..args(&["true"])
+            },
+            "could not be started in the instance: unable to find user nobody9",
+        ),
+    ];
+    for (what, command, expected) in cases {
+        let message = refused(client.exec_instance(id, command).await);
+        assert!(message.contains(expected), "{what}: {message}");
+        assert!(!message.contains("OCI runtime"), "{what}: {message}");
+        // Streamed: no output, an error line with the same words.
+        let mut stream = std::pin::pin!(
+            client
+                .exec_instance_stream(id, command)
+                .await
+                .expect("the stream starts")
+        );
+        let first = stream.next().await.expect("an update");
+        let err = first.expect_err(&format!("{what}: an error line, not output"));
+        let text = err.to_string();
+        assert!(text.contains(expected), "{what}: {text}");
+    }
+    // The same words from a command that ran: its output and exit code.
+    let oci = "OCI runtime exec failed: exec failed: unable to start container process: exec: \"x\": executable file not found in $PATH: unknown";
+    let r = client
+        .exec_instance(id, &args(&["sh", "-c", &format!("echo '{oci}'; exit 126")]))
+        .await
+        .expect("a command that ran");
+    assert_eq!(r.exit_code, Some(126), "{r:?}");
+    assert_eq!(r.stdout, format!("{oci}\n"));
 }
 
 /// A graceful shutdown waits for every answer in flight; a followed log

@@ -149,6 +149,41 @@ async fn raw_output_comes_through_byte_for_byte() {
     assert_eq!(shown, b"\x01\x00\x00\x00\xff\xff\xff\xffrawend");
 }
 
+/// A command Docker cannot start ends the session with an
+/// `INVALID_INPUT` error naming why, and nothing on the terminal (Docker
+/// would show its message there and exit 126).
+#[tokio::test]
+async fn a_command_that_cannot_start_ends_the_session_with_an_error() {
+    let Some((server, image)) = server(Backend::Sqlite).await else {
+        return;
+    };
+    let mut guard = ContainerGuard::new();
+    let (client, _) = guard.user(&server, "nostart").await;
+    let inst = client
+        .launch_instance(&launch("box", &image, SLEEP))
+        .await
+        .expect("launch");
+    let (_writer, mut reader) = client
+        .exec_tty(inst.id, &shell(&["no-such-program"], 24, 80))
+        .await
+        .expect("the session opens");
+    let end = tokio::time::timeout(Duration::from_secs(20), reader.next())
+        .await
+        .expect("the session ends");
+    match end {
+        Some(Err(ClientError::Api { kind, message, .. })) => {
+            assert_eq!(kind, "INVALID_INPUT", "{message}");
+            assert!(
+                message.contains(
+                    "could not be started in the instance: exec: \"no-such-program\": executable file not found"
+                ),
+                "{message}"
+            );
+        }
+        other => panic!("an error, not {other:?}"),
+    }
+}
+
 /// Every refusal is the usual JSON error, before any upgrade.
 #[tokio::test]
 async fn refusals_come_before_the_upgrade() {

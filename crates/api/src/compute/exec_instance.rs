@@ -29,8 +29,8 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
-use miniaws_core::CoreResult;
 use miniaws_core::compute::{ExecChunk, ExecRun, ExecSpec, split_command};
+use miniaws_core::{CoreError, CoreResult};
 use miniaws_wire::{Command, ExecCommand, ExecEvent, ExecResult};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -300,6 +300,12 @@ async fn collected(run: ExecRun, mut ends: Ends) -> Result<ExecResult, ApiError>
                     SHUTTING_DOWN,
                 ));
             }
+            // Docker could not start the command: bad input, said so.
+            Step::Failed(e @ CoreError::InvalidInput(_)) => {
+                kill.disarm();
+                tracing::info!(error = %e, "a command could not be started in an instance");
+                return Err(e.into());
+            }
             // The output broke or the end went unrecorded: what was read
             // is still the command's, so it is given with no exit code.
             Step::Failed(e) | Step::Ended(Err(e)) => {
@@ -409,7 +415,11 @@ fn streamed(run: ExecRun, ends: Ends, keepalive: Duration, request_id: Option<St
                     true,
                 ),
                 Step::Failed(e) | Step::Ended(Err(e)) => {
-                    tracing::warn!(error = %e, "the output of a command in an instance ended early");
+                    if matches!(e, CoreError::InvalidInput(_)) {
+                        tracing::info!(error = %e, "a command could not be started in an instance");
+                    } else {
+                        tracing::warn!(error = %e, "the output of a command in an instance ended early");
+                    }
                     let (_, code) = wire_code(&e);
                     (
                         ExecEvent::Error {

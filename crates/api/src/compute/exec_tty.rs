@@ -343,6 +343,12 @@ async fn session<Tx, Rx, E>(
             );
             (Some(error("INVALID_INPUT", why)), close_code::POLICY)
         }
+        End::Failed(e @ CoreError::InvalidInput(_)) => {
+            kill.disarm();
+            tracing::info!(error = %e, "a terminal session's command could not be started");
+            let (_, code) = wire_code(&e);
+            (Some(error(code, public_message(&e))), close_code::ERROR)
+        }
         End::Failed(e) => {
             let killed = kill.kill().await;
             tracing::warn!(error = %e, killed, "a terminal session's output ended early");
