@@ -36,7 +36,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
     CompletedMultipartUpload, CompletedPart, Delete, MetadataDirective, ObjectIdentifier,
 };
-use common::{files_under, objects_dir, s3_client};
+use common::{blob_name, files_under, objects_dir, referenced_blobs, s3_client};
 use futures::StreamExt;
 use md5::{Digest, Md5};
 use miniaws_client::{Client, ClientError, CreatedKey, ListObjectsParams};
@@ -1312,68 +1312,6 @@ async fn worker(w: Arc<World>, c: Clients, mut rng: StdRng, native: bool) {
 
 // ---------------------------------------------------------------- checks
 
-/// The blob ids the database's rows point to: object rows and parts.
-async fn referenced_blobs(server: &TestServer, backend: Backend) -> (Vec<String>, Vec<String>) {
-    let objects = "SELECT CAST(blob_id AS TEXT) FROM objects WHERE blob_id IS NOT NULL";
-    let parts = "SELECT CAST(blob_id AS TEXT) FROM multipart_parts";
-    let norm = |ids: Vec<String>| -> Vec<String> {
-        ids.iter()
-            .map(|s| {
-                uuid::Uuid::parse_str(s)
-                    .expect("a stored blob id is a UUID")
-                    .simple()
-                    .to_string()
-            })
-            .collect()
-    };
-    match backend {
-        Backend::Sqlite => {
-            let url = format!("{}?mode=ro", server.database_url());
-            let pool = sqlx::SqlitePool::connect(&url)
-                .await
-                .expect("open the test SQLite database");
-            let o = sqlx::query_scalar(objects)
-                .fetch_all(&pool)
-                .await
-                .expect("read objects");
-            let p = sqlx::query_scalar(parts)
-                .fetch_all(&pool)
-                .await
-                .expect("read parts");
-            pool.close().await;
-            (norm(o), norm(p))
-        }
-        Backend::Postgres => {
-            let pool = sqlx::PgPool::connect(server.database_url())
-                .await
-                .expect("open the test Postgres database");
-            let o = sqlx::query_scalar(objects)
-                .fetch_all(&pool)
-                .await
-                .expect("read objects");
-            let p = sqlx::query_scalar(parts)
-                .fetch_all(&pool)
-                .await
-                .expect("read parts");
-            pool.close().await;
-            (norm(o), norm(p))
-        }
-    }
-}
-
-/// The blob a file under the object store belongs to: its own name, or,
-/// for a part file of a completed multipart object's composite blob
-/// (`ab/<uuid>.parts/00001`), its directory's without the suffix: every
-/// file of a composite is live while its object's row points to it.
-fn blob_name(path: &std::path::Path) -> Option<String> {
-    let name = path.file_name()?.to_str()?;
-    let dir = path.parent()?.file_name()?.to_str()?;
-    match dir.strip_suffix(".parts") {
-        Some(composite) => Some(composite.to_owned()),
-        None => Some(name.to_owned()),
-    }
-}
-
 /// With nothing in flight: the listing, HEAD and GET of every key agree
 /// with each other and with the history; the files on disk are exactly
 /// the rows' blobs; unfinished uploads keep their acknowledged parts.
@@ -1462,7 +1400,7 @@ async fn check(w: &World, server: &TestServer, backend: Backend, c: &Clients, la
         .filter(|p| !p.starts_with(&tmp))
         .filter_map(|p| blob_name(&p))
         .collect();
-    let (objects, parts) = referenced_blobs(server, backend).await;
+    let (objects, _, parts) = referenced_blobs(server, backend).await;
     if objects.len() != listed.len() {
         w.problem(format!(
             "{label}: {} object rows, {} listed",

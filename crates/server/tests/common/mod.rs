@@ -325,3 +325,64 @@ pub async fn owner_id(s3: &aws_sdk_s3::Client) -> String {
         .expect("an owner id")
         .to_owned()
 }
+
+/// The blob ids (simple UUIDs, as the files are named) the database's rows
+/// of `server` point to: current object rows, noncurrent version rows and
+/// multipart parts, in that order.
+pub async fn referenced_blobs(
+    server: &TestServer,
+    backend: miniaws_testkit::Backend,
+) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let queries = [
+        "SELECT CAST(blob_id AS TEXT) FROM objects WHERE blob_id IS NOT NULL",
+        "SELECT CAST(blob_id AS TEXT) FROM object_versions WHERE blob_id IS NOT NULL",
+        "SELECT CAST(blob_id AS TEXT) FROM multipart_parts",
+    ];
+    let mut found: Vec<Vec<String>> = Vec::new();
+    match backend {
+        miniaws_testkit::Backend::Sqlite => {
+            let url = format!("{}?mode=ro", server.database_url());
+            let pool = sqlx::SqlitePool::connect(&url)
+                .await
+                .expect("open the test SQLite database");
+            for q in queries {
+                found.push(sqlx::query_scalar(q).fetch_all(&pool).await.expect(q));
+            }
+            pool.close().await;
+        }
+        miniaws_testkit::Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(server.database_url())
+                .await
+                .expect("open the test Postgres database");
+            for q in queries {
+                found.push(sqlx::query_scalar(q).fetch_all(&pool).await.expect(q));
+            }
+            pool.close().await;
+        }
+    }
+    let mut norm = found.into_iter().map(|ids| {
+        ids.iter()
+            .map(|s| {
+                uuid::Uuid::parse_str(s)
+                    .expect("a stored blob id is a UUID")
+                    .simple()
+                    .to_string()
+            })
+            .collect::<Vec<_>>()
+    });
+    let mut next = || norm.next().expect("three queries");
+    (next(), next(), next())
+}
+
+/// The blob a file under the object store belongs to: its own name, or,
+/// for a part file of a completed multipart object's composite blob
+/// (`ab/<uuid>.parts/00001`), its directory's without the suffix: every
+/// file of a composite is live while its object's row points to it.
+pub fn blob_name(path: &std::path::Path) -> Option<String> {
+    let name = path.file_name()?.to_str()?;
+    let dir = path.parent()?.file_name()?.to_str()?;
+    match dir.strip_suffix(".parts") {
+        Some(composite) => Some(composite.to_owned()),
+        None => Some(name.to_owned()),
+    }
+}
