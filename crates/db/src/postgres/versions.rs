@@ -675,17 +675,25 @@ pub(super) async fn expire_current_version(
         Some(Some(state)) => state == "Enabled",
         _ => return Ok(None),
     };
-    let still: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM objects
-                        WHERE bucket = $1 AND key = $2 AND id = $3 AND tags = $4)",
+    // The row itself is locked too: a retag of the current version
+    // (PutObjectTagging without a version id, `set_object_tags`) is one
+    // UPDATE that takes no bucket lock, so without the row lock it could
+    // commit between this check and the move below, and the marker would
+    // land on a version the rule no longer selects (found by
+    // `s3_lifecycle_torture.rs`). Under the lock READ COMMITTED re-reads a
+    // row changed meanwhile, and a later retag waits for this transaction.
+    let still: Option<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM objects
+         WHERE bucket = $1 AND key = $2 AND id = $3 AND tags = $4
+         FOR UPDATE",
     )
     .bind(marker.bucket.as_str())
     .bind(marker.key.as_str().as_bytes())
     .bind(current.as_uuid())
     .bind(tags_to_json(tags))
-    .fetch_one(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await?;
-    if !still {
+    if still.is_none() {
         return Ok(None);
     }
     let freed = retire_current(&mut tx, &marker.bucket, &marker.key, versioned).await?;

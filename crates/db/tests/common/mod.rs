@@ -13,6 +13,8 @@ use time::{Duration, OffsetDateTime};
 /// A migrated database plus whatever keeps it alive.
 pub struct Fresh {
     pub db: Database,
+    /// Its URL, for a test that opens a connection of its own.
+    pub url: String,
     _dir: Option<tempfile::TempDir>,
     _pg: Option<TestDatabase>,
 }
@@ -29,6 +31,7 @@ pub async fn sqlite(migrate: bool) -> Fresh {
     }
     Fresh {
         db,
+        url,
         _dir: Some(dir),
         _pg: None,
     }
@@ -47,6 +50,7 @@ pub async fn postgres(migrate: bool) -> Option<Fresh> {
     }
     Some(Fresh {
         db,
+        url: pg.url.clone(),
         _dir: None,
         _pg: Some(pg),
     })
