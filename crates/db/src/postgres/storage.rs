@@ -782,23 +782,10 @@ impl StorageRepo for PgStorageRepo {
         key: &ObjectKey,
         tags: &Tags,
     ) -> CoreResult<Option<(ObjectId, bool)>> {
-        // One statement: the owner check and the update of whichever row is
-        // current (the row lock orders it against a concurrent upsert of the
-        // key); nothing else of the row changes.
-        let tagged: Option<(Uuid, bool)> = sqlx::query_as(
-            "UPDATE objects SET tags = $1
-             WHERE bucket = $2 AND key = $3 AND blob_id IS NOT NULL
-               AND EXISTS (SELECT 1 FROM buckets WHERE name = $2 AND owner_id = $4)
-             RETURNING id, versioned",
-        )
-        .bind(tags_to_json(tags))
-        .bind(bucket.as_str())
-        .bind(key.as_str().as_bytes())
-        .bind(owner.as_uuid())
-        .fetch_all(&self.pool)
-        .await
-        .map(first)
-        .map_err(db_err)?;
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        let tagged = versions::set_current_tags(&mut conn, owner, bucket, key, tags)
+            .await
+            .map_err(db_err)?;
         Ok(tagged.map(|(id, versioned)| (ObjectId::from_uuid(id), versioned)))
     }
 

@@ -419,6 +419,41 @@ pub(super) async fn delete_object_version(
     Ok(Ok(Some(found.version)))
 }
 
+/// [`StorageRepo::set_object_tags`](miniaws_core::storage::StorageRepo::set_object_tags):
+/// the current version's tags, under the bucket's row lock, which every
+/// versioned write and delete takes. Such a write retires the current
+/// row by copying it into `object_versions` and then deleting it (see
+/// [`retire_current`]); a retag committed between the two would be lost
+/// (the copy keeps the old tags) though answered 200, and the lifecycle
+/// sweep would judge the version by tags its user had changed. A write of
+/// a bucket never versioned replaces its row in one statement, which the
+/// update is ordered against by the row lock. `None` when the bucket is
+/// not `owner`'s or the key has no current version with bytes.
+pub(super) async fn set_current_tags(
+    conn: &mut PgConnection,
+    owner: UserId,
+    bucket: &BucketName,
+    key: &ObjectKey,
+    tags: &Tags,
+) -> Result<Option<(Uuid, bool)>, sqlx::Error> {
+    let mut tx = conn.begin().await?;
+    if lock_bucket(&mut tx, owner, bucket).await?.is_none() {
+        return Ok(None);
+    }
+    let tagged = sqlx::query_as(
+        "UPDATE objects SET tags = $1
+         WHERE bucket = $2 AND key = $3 AND blob_id IS NOT NULL
+         RETURNING id, versioned",
+    )
+    .bind(tags_to_json(tags))
+    .bind(bucket.as_str())
+    .bind(key.as_str().as_bytes())
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(tagged)
+}
+
 /// [`StorageRepo::set_version_tags`](miniaws_core::storage::StorageRepo::set_version_tags):
 /// under the bucket's row lock, which every versioned write, delete and
 /// promotion takes, so that none moves the version from one table to the
