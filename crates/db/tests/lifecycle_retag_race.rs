@@ -17,10 +17,9 @@ mod common;
 use common::Repos;
 use miniaws_core::identity::UserId;
 use miniaws_core::storage::{
-    BlobId, BucketName, DeleteMarker, ETag, ExpirationInput, FilterInput, LifecycleConfiguration,
-    LifecycleRuleInput, ObjectId, ObjectKey, ObjectMeta, Tags, TransitionMinimumSize, Versioning,
+    BucketName, DeleteMarker, ExpirationInput, FilterInput, LifecycleConfiguration,
+    LifecycleRuleInput, ObjectId, ObjectMeta, Tags, TransitionMinimumSize, Versioning,
 };
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// The tags of the retag, as the repositories store them.
@@ -32,21 +31,9 @@ fn due() -> Tags {
 
 fn object(bucket: &BucketName, key: &str, versioned: bool) -> ObjectMeta {
     ObjectMeta {
-        id: ObjectId::new(),
-        bucket: bucket.clone(),
-        key: ObjectKey::parse(key).expect("a key"),
-        blob_id: BlobId::new(),
-        size_bytes: 5,
-        etag: ETag::from_stored(format!("{:032x}", 1)),
-        content_type: "text/plain".into(),
-        user_metadata: BTreeMap::new(),
-        headers: BTreeMap::new(),
-        last_modified: common::at(1),
-        parts: Vec::new(),
         tags: due(),
         versioned,
-        in_versioned_bucket: false,
-        lock: Default::default(),
+        ..common::object_meta(bucket, key)
     }
 }
 

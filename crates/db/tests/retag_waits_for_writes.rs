@@ -4,15 +4,15 @@
 //! the moment it copies the current row into `object_versions` until it
 //! commits. Without the wait, a retag committed between that copy and
 //! the delete of the row was lost (the copy kept the old tags) though
-//! answered 200. Found by `crates/server/tests/s3_lifecycle_torture.rs`'s
-//! author. (SQLite has one writer: nothing can land in between.)
+//! answered 200. Noticed while writing
+//! `crates/server/tests/s3_lifecycle_torture.rs`. (SQLite has one writer:
+//! nothing can land in between.)
 
 mod common;
 
 use common::Repos;
-use miniaws_core::storage::{BlobId, ETag, ObjectId, ObjectKey, ObjectMeta, Tags, Versioning};
+use miniaws_core::storage::{ObjectMeta, Tags, Versioning};
 use sqlx::Connection;
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -30,21 +30,9 @@ async fn a_retag_waits_for_a_versioned_write_in_flight() {
             .unwrap()
     );
     let o = ObjectMeta {
-        id: ObjectId::new(),
-        bucket: b.clone(),
-        key: ObjectKey::parse("k").expect("a key"),
-        blob_id: BlobId::new(),
-        size_bytes: 5,
-        etag: ETag::from_stored(format!("{:032x}", 1)),
-        content_type: "text/plain".into(),
-        user_metadata: BTreeMap::new(),
-        headers: BTreeMap::new(),
-        last_modified: common::at(1),
-        parts: Vec::new(),
-        tags: Tags::default(),
         versioned: true,
         in_versioned_bucket: true,
-        lock: Default::default(),
+        ..common::object_meta(&b, "k")
     };
     r.storage.put_object(alice, &o).await.unwrap();
 

@@ -59,7 +59,9 @@ use aws_sdk_s3::types::{
     LifecycleRuleFilter, NoncurrentVersionExpiration, ObjectLockLegalHoldStatus, ObjectLockMode,
     Tag, Tagging,
 };
-use common::{blob_name, execute, files_under, objects_dir, referenced_blobs, s3_client};
+use common::{
+    blob_name, execute, files_under, objects_dir, referenced_blobs, s3_client, torture_seed,
+};
 use miniaws_client::ListObjectsParams;
 use miniaws_testkit::{Backend, TestServer};
 use rand::rngs::StdRng;
@@ -1139,18 +1141,8 @@ fn sweep_totals(log: &str) -> [u64; 3] {
     totals
 }
 
-fn seed() -> u64 {
-    match std::env::var("MINIAWS_TORTURE_SEED") {
-        Ok(s) => s
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("MINIAWS_TORTURE_SEED={s:?} is not a u64")),
-        Err(_) => rand::random(),
-    }
-}
-
 async fn torture(backend: Backend) {
-    let seed = seed();
+    let seed = torture_seed();
     eprintln!(
         "lifecycle torture on {backend:?}: seed {seed} (rerun with MINIAWS_TORTURE_SEED={seed})"
     );

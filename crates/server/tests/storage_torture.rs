@@ -36,7 +36,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
     CompletedMultipartUpload, CompletedPart, Delete, MetadataDirective, ObjectIdentifier,
 };
-use common::{blob_name, files_under, objects_dir, referenced_blobs, s3_client};
+use common::{blob_name, files_under, objects_dir, referenced_blobs, s3_client, torture_seed};
 use futures::StreamExt;
 use md5::{Digest, Md5};
 use miniaws_client::{Client, ClientError, CreatedKey, ListObjectsParams};
@@ -1553,18 +1553,8 @@ fn fail_if_problems(w: &World, server: &TestServer, backend: Backend) {
     );
 }
 
-fn seed() -> u64 {
-    match std::env::var("MINIAWS_TORTURE_SEED") {
-        Ok(s) => s
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("MINIAWS_TORTURE_SEED={s:?} is not a u64")),
-        Err(_) => rand::random(),
-    }
-}
-
 async fn torture(backend: Backend) {
-    let seed = seed();
+    let seed = torture_seed();
     eprintln!(
         "storage torture on {backend:?}: seed {seed} (rerun with MINIAWS_TORTURE_SEED={seed})"
     );

@@ -160,3 +160,27 @@ pub async fn referenced_blobs(storage: &dyn StorageRepo, page: u32) -> HashSet<B
     }
     found
 }
+
+/// A 5-byte object `key` of `bucket` written at [`at`]`(1)`, untagged,
+/// of a bucket never versioned; tests change what they need with
+/// `ObjectMeta { tags, versioned, .., ..object_meta(b, k) }`.
+pub fn object_meta(bucket: &BucketName, key: &str) -> miniaws_core::storage::ObjectMeta {
+    use miniaws_core::storage::{ETag, ObjectId, ObjectKey, ObjectMeta};
+    ObjectMeta {
+        id: ObjectId::new(),
+        bucket: bucket.clone(),
+        key: ObjectKey::parse(key).expect("a key"),
+        blob_id: BlobId::new(),
+        size_bytes: 5,
+        etag: ETag::from_stored(format!("{:032x}", 1)),
+        content_type: "text/plain".into(),
+        user_metadata: std::collections::BTreeMap::new(),
+        headers: std::collections::BTreeMap::new(),
+        last_modified: at(1),
+        parts: Vec::new(),
+        tags: Tags::default(),
+        versioned: false,
+        in_versioned_bucket: false,
+        lock: Default::default(),
+    }
+}

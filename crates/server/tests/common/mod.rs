@@ -386,3 +386,15 @@ pub fn blob_name(path: &std::path::Path) -> Option<String> {
         None => Some(name.to_owned()),
     }
 }
+
+/// A torture test's random seed: `MINIAWS_TORTURE_SEED` when set (to
+/// replay a failed run), else a fresh one, which the test prints.
+pub fn torture_seed() -> u64 {
+    match std::env::var("MINIAWS_TORTURE_SEED") {
+        Ok(s) => s
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("MINIAWS_TORTURE_SEED={s:?} is not a u64")),
+        Err(_) => rand::random(),
+    }
+}
