@@ -9,6 +9,12 @@ use std::path::PathBuf;
 /// `DATABASE_URL` is given.
 pub const EMBEDDED_DATABASE_FILE: &str = "miniaws.db";
 
+/// The most any `…-secs` setting takes: 2147483647 s, about 68 years,
+/// Docker's own bound on a stop timeout (an i32). Larger values overflowed
+/// the clock arithmetic they feed (an `Instant` plus the interval, now minus
+/// the expiry, the grace plus a call's timeout) and panicked the server.
+pub const MAX_SECS: u64 = i32::MAX as u64;
+
 /// Mini AWS: compute instances, S3-compatible storage and API keys on one machine.
 #[derive(Debug, Parser)]
 #[command(name = "miniaws", version, long_about = None)]
@@ -84,7 +90,7 @@ pub struct Config {
         long,
         env = "MINIAWS_MULTIPART_EXPIRY_SECS",
         default_value_t = 7 * 24 * 3600,
-        value_parser = clap::value_parser!(u64).range(1..),
+        value_parser = clap::value_parser!(u64).range(1..=MAX_SECS),
         value_name = "SECS"
     )]
     pub multipart_expiry_secs: u64,
@@ -97,7 +103,7 @@ pub struct Config {
         long,
         env = "MINIAWS_LIFECYCLE_INTERVAL_SECS",
         default_value_t = 3600,
-        value_parser = clap::value_parser!(u64).range(1..),
+        value_parser = clap::value_parser!(u64).range(1..=MAX_SECS),
         value_name = "SECS"
     )]
     pub lifecycle_interval_secs: u64,
@@ -109,7 +115,7 @@ pub struct Config {
         long,
         env = "MINIAWS_BODY_IDLE_TIMEOUT_SECS",
         default_value_t = 60,
-        value_parser = clap::value_parser!(u64).range(1..),
+        value_parser = clap::value_parser!(u64).range(1..=MAX_SECS),
         value_name = "SECS"
     )]
     pub body_idle_timeout_secs: u64,
@@ -123,17 +129,20 @@ pub struct Config {
         long,
         env = "MINIAWS_HEADER_TIMEOUT_SECS",
         default_value_t = 30,
-        value_parser = clap::value_parser!(u64).range(1..),
+        value_parser = clap::value_parser!(u64).range(1..=MAX_SECS),
         value_name = "SECS"
     )]
     pub header_timeout_secs: u64,
 
-    /// Maximum database connections in the pool.
+    /// Maximum database connections in the pool (at least 1).
+    // `range(1..)`: a pool of 0 connections panics inside sqlx at start-up.
     #[arg(
         global = true,
         long,
         env = "MINIAWS_DB_MAX_CONNECTIONS",
-        default_value_t = 16
+        default_value_t = 16,
+        value_parser = clap::value_parser!(u32).range(1..),
+        value_name = "N"
     )]
     pub db_max_connections: u32,
 
@@ -175,7 +184,9 @@ pub struct Config {
         global = true,
         long,
         env = "MINIAWS_STOP_GRACE_SECS",
-        default_value_t = 10
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(..=MAX_SECS),
+        value_name = "SECS"
     )]
     pub stop_grace_secs: u64,
 
@@ -186,7 +197,7 @@ pub struct Config {
 
     /// Seconds between full resyncs of instance state with Docker (events
     /// are followed in between).
-    #[arg(global = true, long, env = "MINIAWS_RESYNC_INTERVAL_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(global = true, long, env = "MINIAWS_RESYNC_INTERVAL_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=MAX_SECS), value_name = "SECS")]
     pub resync_interval_secs: u64,
 
     /// Log format.
