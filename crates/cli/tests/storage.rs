@@ -223,9 +223,30 @@ async fn storage_error_paths() {
         let err = env.fails(args, 1);
         assert!(err.contains("is not a bucket name"), "{args:?}: {err}");
     }
+    // They name the S3 way to do it, never a delete for a read: a refused
+    // download or stat once suggested `aws s3api delete-object`.
+    let dest = work.path().join("dot.bin");
+    let dest = dest.to_string_lossy();
     for key in [".", ".."] {
-        let err = env.fails(&["storage", "stat", "bkt1", key], 1);
-        assert!(err.contains("use an S3 client"), "{err}");
+        for (args, s3api) in [
+            (&["storage", "stat", "bkt1", key][..], "aws s3api "),
+            (
+                &["storage", "download", "bkt1", key, &dest],
+                "aws s3api get-object",
+            ),
+            (
+                &["storage", "delete", "bkt1", key],
+                "aws s3api delete-object",
+            ),
+        ] {
+            let err = env.fails(args, 1);
+            assert!(
+                err.contains("use an S3 client")
+                    && err.contains(s3api)
+                    && (args[1] == "delete") == err.contains("delete-object"),
+                "{args:?}: {err}"
+            );
+        }
     }
     let listed = env.json(&["storage", "ls"]);
     assert!(

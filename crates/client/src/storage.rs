@@ -79,7 +79,11 @@ impl ObjectDownload {
     }
 }
 
-fn object_path(bucket: &str, key: &str) -> Result<String, ClientError> {
+/// `/storage/{bucket}/{key}`. `s3api` is the aws CLI command that does the
+/// same through S3 and what it takes beyond the bucket and key (`get-object`
+/// and ` FILE`): a key `.` or `..` is refused naming it, since only S3 can
+/// reach such a key, and a refused download must not suggest a delete.
+fn object_path(bucket: &str, key: &str, s3api: (&str, &str)) -> Result<String, ClientError> {
     if key.len() > MAX_KEY_BYTES {
         // The server says the same; a URL this long may not even be sent.
         return Err(ClientError::InvalidName(format!(
@@ -91,7 +95,8 @@ fn object_path(bucket: &str, key: &str) -> Result<String, ClientError> {
         return Err(ClientError::InvalidName(format!(
             "the key {key:?} cannot be sent in a URL path (URL libraries resolve `.` and `..` \
              segments, even escaped), so the native API cannot reach it; use an S3 client, \
-             e.g. `aws s3api delete-object --bucket {bucket} --key {key}`"
+             e.g. `aws s3api {} --bucket {bucket} --key {key}{}`",
+            s3api.0, s3api.1
         )));
     }
     Ok(format!("{}/{}", bucket_path(bucket)?, encode_key(key)))
@@ -241,7 +246,10 @@ impl Client {
         content_type: Option<&str>,
     ) -> Result<reqwest::RequestBuilder, ClientError> {
         let mut req = self
-            .request_unbounded(Method::PUT, &object_path(bucket, key)?)
+            .request_unbounded(
+                Method::PUT,
+                &object_path(bucket, key, ("put-object", " --body FILE"))?,
+            )
             .body(body);
         if let Some(len) = content_length {
             req = req.header(CONTENT_LENGTH, len);
@@ -274,7 +282,10 @@ impl Client {
             source.push_str(&encode_key(v));
         }
         let mut req = self
-            .request_unbounded(Method::PUT, &object_path(bucket, key)?)
+            .request_unbounded(
+                Method::PUT,
+                &object_path(bucket, key, ("copy-object", " --copy-source SOURCE"))?,
+            )
             .header("x-amz-copy-source", source)
             .header(CONTENT_LENGTH, 0);
         if if_absent {
@@ -354,7 +365,10 @@ impl Client {
         if_none_match: Option<&str>,
     ) -> Result<ObjectDownload, ClientError> {
         let mut req = self
-            .request_unbounded(Method::GET, &object_path(bucket, key)?)
+            .request_unbounded(
+                Method::GET,
+                &object_path(bucket, key, ("get-object", " FILE"))?,
+            )
             .query(&version_query(version_id));
         if let Some(r) = range {
             req = req.header("range", r);
@@ -419,7 +433,10 @@ impl Client {
         version_id: Option<&str>,
     ) -> Result<HeaderMap, ClientError> {
         let req = self
-            .request(Method::HEAD, &object_path(bucket, key)?)
+            .request(
+                Method::HEAD,
+                &object_path(bucket, key, ("head-object", ""))?,
+            )
             .query(&version_query(version_id));
         let res = self.send(req).await?;
         Ok(res.headers().clone())
@@ -446,7 +463,10 @@ impl Client {
         version_id: Option<&str>,
     ) -> Result<Deleted, ClientError> {
         let req = self
-            .request(Method::DELETE, &object_path(bucket, key)?)
+            .request(
+                Method::DELETE,
+                &object_path(bucket, key, ("delete-object", ""))?,
+            )
             .query(&version_query(version_id));
         let res = self.send(req).await?;
         let header = |name: &str| {
@@ -561,19 +581,26 @@ fn list_query(params: &ListObjectsParams) -> Vec<(&'static str, String)> {
 mod tests {
     use super::{bucket_path, encode_key, object_path};
 
+    const HEAD: (&str, &str) = ("head-object", "");
+
     #[test]
     fn dot_segments_are_refused_before_anything_is_sent() {
         for name in [".", ".."] {
             assert!(bucket_path(name).is_err(), "{name}");
-            assert!(object_path("b", name).is_err(), "{name}");
+            assert!(object_path("b", name, HEAD).is_err(), "{name}");
         }
         assert_eq!(
-            object_path("b", "a/../c").unwrap(),
+            object_path("b", "a/../c", HEAD).unwrap(),
             "/storage/b/a%2F%2E%2E%2Fc"
         );
-        assert_eq!(object_path("b", "...").unwrap(), "/storage/b/%2E%2E%2E");
-        assert!(object_path("b", &"k".repeat(1024)).is_ok());
-        let err = object_path("b", &"k".repeat(1025)).unwrap_err().to_string();
+        assert_eq!(
+            object_path("b", "...", HEAD).unwrap(),
+            "/storage/b/%2E%2E%2E"
+        );
+        assert!(object_path("b", &"k".repeat(1024), HEAD).is_ok());
+        let err = object_path("b", &"k".repeat(1025), HEAD)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("1025 bytes long"), "{err}");
     }
 
