@@ -118,22 +118,35 @@ async fn check(State(hosts): State<Arc<AllowedHosts>>, req: Request, next: Next)
                 path = %req.uri().path(),
                 "request refused: its Host is not one this server answers to"
             );
-            refusal(&host)
+            refusal(&host, &hosts.extra)
         }
         None => next.run(req).await,
     }
 }
 
-/// The 403 of a request naming `host`.
-fn refusal(host: &str) -> Response {
+/// The 403 of a request naming `host`, on a listener that also answers to
+/// the `extra` names. The advice adds to the list the operator gave: a bare
+/// `--allowed-hosts NAME` would drop the names already allowed.
+fn refusal(host: &str, extra: &[String]) -> Response {
+    let name = strip_port(host).escape_default();
+    let (also, advice) = if extra.is_empty() {
+        (
+            String::new(),
+            format!("start it with --allowed-hosts {name}"),
+        )
+    } else {
+        (
+            format!(" and to {} (--allowed-hosts)", extra.join(", ")),
+            format!("add {name} to --allowed-hosts"),
+        )
+    };
     ApiError::new(
-            StatusCode::FORBIDDEN,
-            "FORBIDDEN",
-            format!(
-                "this server answers to loopback host names (localhost, 127.0.0.1, [::1]); the Host `{}` is not one of them (start it with --allowed-hosts {} to allow it)",
-                host.escape_default(),
-                strip_port(host).escape_default()
-            ),
+        StatusCode::FORBIDDEN,
+        "FORBIDDEN",
+        format!(
+            "this server answers to loopback host names (localhost, *.localhost, 127.0.0.1, [::1]){also}; the Host `{}` is not one of them ({advice} to allow it)",
+            host.escape_default(),
+        ),
     )
     .into_response()
 }

@@ -2411,11 +2411,14 @@ async fn requests_for_other_host_names_are_refused() {
     assert!(answer.headers().contains_key("x-request-id"));
     let body: serde_json::Value = answer.json().await.expect("json");
     assert_eq!(body["error"]["type"], "FORBIDDEN", "{body}");
+    // It names the hosts that are allowed, and the advice adds to them
+    // (`--allowed-hosts rebound.example` alone would drop dev.example).
+    let message = body["error"]["message"].as_str().unwrap_or_default();
     assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("rebound.example"),
+        message.contains("Host `rebound.example:")
+            && message.contains("*.localhost")
+            && message.contains("dev.example, other.example")
+            && message.contains("add rebound.example to --allowed-hosts"),
         "{body}"
     );
     // The refused sign-up made no user: the name is free.
