@@ -208,7 +208,17 @@ async fn refusals_come_before_the_upgrade() {
 
     // Bad input: the same checks as exec, and the terminal's size.
     let bad = [
-        ("no command", shell(&[], 24, 80), "command is empty"),
+        // Told in the query's terms, not exec's JSON list.
+        (
+            "no command",
+            shell(&[], 24, 80),
+            "command is empty: give the program and each of its arguments as a `command` parameter",
+        ),
+        (
+            "empty program",
+            shell(&[""], 24, 80),
+            "?command=ls&command=-l",
+        ),
         ("no rows", shell(&["sh"], 0, 80), "rows and columns"),
         ("too wide", shell(&["sh"], 24, 5000), "rows and columns"),
         (

@@ -155,6 +155,14 @@ fn session_spec(query: Option<&str>) -> Result<(ExecSpec, TerminalSize), ApiErro
             }
         }
     }
+    // Checked here as well as by the spec's own validation, whose message
+    // shows a JSON list: this endpoint takes the command in its query.
+    if command.first().is_none_or(String::is_empty) {
+        return Err(ApiError::bad_request(
+            "command is empty: give the program and each of its arguments as a `command` \
+             parameter of its own, e.g. ?command=ls&command=-l&command=/",
+        ));
+    }
     let cells = |value: Option<String>, name: &str, default: u16| match value {
         None => Ok(u32::from(default)),
         Some(v) => v.parse::<u32>().map_err(|_| {
