@@ -280,8 +280,14 @@ async fn versions_through_the_native_api(backend: Backend) {
 
     // A bucket with versions is not empty; emptied version by version, it
     // can be removed.
+    // It says where they are listed, in the native API's terms too.
     let err = alice.delete_bucket(b).await.unwrap_err();
     assert_eq!(api_status(&err).0, 409);
+    assert!(
+        err.to_string()
+            .contains(&format!("GET /storage/{b}?versions")),
+        "{err}"
+    );
     for v in every_version(&alice, b, None).await {
         alice
             .delete_object_at(b, &v.key, Some(&v.version_id))

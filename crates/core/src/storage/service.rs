@@ -902,9 +902,12 @@ impl StorageService {
         // noncurrent versions and delete markers, which a plain listing
         // does not show: say where to look.
         let what = if found.versioning == Versioning::Unversioned {
-            "its objects"
+            "its objects".to_owned()
         } else {
-            "every version and delete marker in it (ListObjectVersions lists them)"
+            format!(
+                "every version and delete marker in it (S3's ListObjectVersions lists them, \
+                 as does GET /storage/{name}?versions)"
+            )
         };
         let part_blobs = self
             .repo
