@@ -205,13 +205,37 @@ pub(crate) fn public_message(err: &CoreError) -> String {
     }
 }
 
+/// The native API's message: [`public_message`], but a delete marker is
+/// named as what it is (S3's own words, which [`public_message`] keeps for
+/// the S3 answers, do not say it).
+fn native_message(err: &CoreError) -> String {
+    match err {
+        CoreError::DeleteMarker {
+            key,
+            version_id,
+            by_version: false,
+            ..
+        } => format!(
+            "{key} was deleted: its latest version is a delete marker (version {version_id}); \
+             its earlier versions stay, listed by ?versions"
+        ),
+        CoreError::DeleteMarker {
+            key,
+            version_id,
+            by_version: true,
+            ..
+        } => format!("version {version_id} of {key} is a delete marker: it has no content to read"),
+        other => public_message(other),
+    }
+}
+
 impl From<CoreError> for ApiError {
     fn from(err: CoreError) -> Self {
         let (status, kind) = wire_code(&err);
         Self {
             status,
             kind,
-            message: public_message(&err),
+            message: native_message(&err),
             source: Some(err),
         }
     }

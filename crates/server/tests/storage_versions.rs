@@ -204,6 +204,12 @@ async fn versions_through_the_native_api(backend: Backend) {
     let marker = deleted.version_id.expect("the marker's id");
     let err = alice.get_object(b, "k", None, None).await.unwrap_err();
     assert_eq!(api_status(&err), (404, "OBJECT_NOT_FOUND".into()));
+    assert!(
+        err.to_string().contains(&format!(
+            "k was deleted: its latest version is a delete marker (version {marker})"
+        )),
+        "{err}"
+    );
     let objects = alice
         .list_objects(b, &ListObjectsParams::default())
         .await
@@ -222,6 +228,11 @@ async fn versions_through_the_native_api(backend: Backend) {
         .await
         .unwrap_err();
     assert_eq!(api_status(&err), (405, "METHOD_NOT_ALLOWED".into()));
+    assert!(
+        err.to_string()
+            .contains(&format!("version {marker} of k is a delete marker")),
+        "{err}"
+    );
     assert_eq!(body(&alice, b, "k", Some(&v3)).await, b"three!");
     let listed = every_version(&alice, b, None).await;
     assert_eq!(
