@@ -201,6 +201,11 @@ async fn storage_error_paths() {
     assert!(err.contains("is a directory: pass --recursive"), "{err}");
     let err = env.fails(&["storage", "download", "nobucket", "k"], 1);
     assert!(err.contains("there is no bucket nobucket"), "{err}");
+    let err = env.fails(&["storage", "ls", "nobucket/some/"], 1);
+    assert!(
+        err.contains("there is no bucket nobucket: see `cloud storage ls`"),
+        "{err}"
+    );
     env.ok(&["storage", "mb", "bkt1"]);
     let err = env.fails(&["storage", "download", "bkt1", "missing.txt"], 1);
     assert!(

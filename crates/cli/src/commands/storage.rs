@@ -238,7 +238,9 @@ async fn list(ctx: &mut Ctx, target: Option<&str>) -> Result<()> {
         return Ok(());
     };
     let (bucket, prefix) = target.split_once('/').unwrap_or((target, ""));
-    let objects = all_objects(&client, bucket, prefix).await?;
+    let objects = all_objects(&client, bucket, prefix)
+        .await
+        .map_err(|e| not_found_hint(e, bucket, ""))?;
     if ctx.out.json {
         return ctx.out.print_json(&objects);
     }
