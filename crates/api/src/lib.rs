@@ -26,6 +26,7 @@ pub mod middleware;
 mod page_token;
 pub mod path;
 pub mod query;
+pub mod query_params;
 pub mod s3;
 pub mod state;
 pub mod storage;

@@ -442,7 +442,7 @@ fn native_cases(alice_key_id: &str) -> Vec<Native> {
         native("/auth/keys: limit not a number", "GET", "/auth/keys?limit=abc").fails(
             400,
             "INVALID_INPUT",
-            "limit: invalid digit",
+            "invalid query string: limit: invalid digit found in string",
         ),
         native("/auth/keys: unknown query parameter", "GET", "/auth/keys?cursor=x").fails(
             400,
@@ -504,7 +504,7 @@ fn native_cases(alice_key_id: &str) -> Vec<Native> {
         .fails(
             400,
             "INVALID_INPUT",
-            "force: provided string was not `true` or `false`",
+            "invalid query string: force: provided string was not `true` or `false`",
         ),
         // A misspelt flag would otherwise be ignored, and the revocation
         // run without it.
@@ -758,7 +758,7 @@ fn native_cases(alice_key_id: &str) -> Vec<Native> {
         native("fractional limit", "GET", "/instances?limit=1.5").fails(
             400,
             "INVALID_INPUT",
-            "limit: invalid digit",
+            "invalid query string: limit: invalid digit",
         ),
         native("limit too high", "GET", "/instances?limit=5000").fails(
             400,

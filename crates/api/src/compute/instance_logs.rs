@@ -6,8 +6,7 @@ use std::future::Future;
 use std::task::Poll;
 
 use axum::body::Body;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -21,6 +20,7 @@ use super::parse_id;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::path::Path;
+use crate::query_params::Query;
 use crate::state::AppState;
 
 /// Query parameters.
@@ -68,9 +68,8 @@ pub(crate) async fn instance_logs(
     State(state): State<AppState>,
     Auth(caller): Auth,
     Path(id): Path<String>,
-    query: Result<Query<LogsQuery>, QueryRejection>,
+    Query(query): Query<LogsQuery>,
 ) -> Result<Response, ApiError> {
-    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let options = LogOptions {
         tail: parse_tail(query.tail.as_deref())?,
         since: parse_since(query.since.as_deref())?,

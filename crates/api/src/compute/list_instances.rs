@@ -1,8 +1,7 @@
 //! `GET /instances[?all=true&limit=N&next_token=T]`: the caller's instances.
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use miniaws_core::compute::{InstanceId, InstancePosition};
 use miniaws_wire::InstancePage;
 use serde::Deserialize;
@@ -10,6 +9,7 @@ use serde::Deserialize;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::page_token::{decode_place, encode_place};
+use crate::query_params::Query;
 use crate::state::AppState;
 use crate::views;
 
@@ -48,9 +48,8 @@ fn decode_token(token: &str) -> Result<InstancePosition, ApiError> {
 pub(crate) async fn list_instances(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    query: Result<Query<ListQuery>, QueryRejection>,
+    Query(query): Query<ListQuery>,
 ) -> Result<Json<InstancePage>, ApiError> {
-    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let after = query.next_token.as_deref().map(decode_token).transpose()?;
     let page = state
         .compute

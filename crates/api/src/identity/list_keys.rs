@@ -2,8 +2,7 @@
 //! oldest first, never their secrets; in the shape of `GET /instances`.
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use miniaws_core::identity::{ApiKeyId, KeyPosition, MAX_LIST_API_KEYS};
 use miniaws_wire::ApiKeyPage;
 use serde::Deserialize;
@@ -11,6 +10,7 @@ use serde::Deserialize;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::page_token::{decode_place, encode_place};
+use crate::query_params::Query;
 use crate::state::AppState;
 use crate::views;
 
@@ -46,9 +46,8 @@ fn decode_token(token: &str) -> Result<KeyPosition, ApiError> {
 pub(crate) async fn list_keys(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    query: Result<Query<ListKeysQuery>, QueryRejection>,
+    Query(query): Query<ListKeysQuery>,
 ) -> Result<Json<ApiKeyPage>, ApiError> {
-    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let after = query.next_token.as_deref().map(decode_token).transpose()?;
     let limit = query.limit.unwrap_or(MAX_LIST_API_KEYS);
     let page = state.identity.list_keys(caller, limit, after).await?;

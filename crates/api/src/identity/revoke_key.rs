@@ -1,6 +1,6 @@
 //! `DELETE /auth/keys/{id}[?force=true]`: revoke one of the caller's keys.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use miniaws_core::identity::ApiKeyId;
 use serde::Deserialize;
@@ -8,6 +8,7 @@ use serde::Deserialize;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::path::Path;
+use crate::query_params::Query;
 use crate::state::AppState;
 
 /// Query parameters.
@@ -23,9 +24,8 @@ pub(crate) async fn revoke_key(
     State(state): State<AppState>,
     Auth(caller): Auth,
     Path(id): Path<String>,
-    query: Result<Query<RevokeQuery>, axum::extract::rejection::QueryRejection>,
+    Query(query): Query<RevokeQuery>,
 ) -> Result<StatusCode, ApiError> {
-    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let id: ApiKeyId = id.parse()?;
     state.identity.revoke_key(caller, id, query.force).await?;
     Ok(StatusCode::NO_CONTENT)

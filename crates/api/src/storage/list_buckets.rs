@@ -2,14 +2,14 @@
 //! by name (byte order), in the shape of `GET /instances`.
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use miniaws_core::storage::{ListBucketsInput, MAX_LIST_BUCKETS};
 use miniaws_wire::BucketPage;
 use serde::Deserialize;
 
 use crate::auth::Auth;
 use crate::error::ApiError;
+use crate::query_params::Query;
 use crate::state::AppState;
 use crate::views;
 
@@ -54,9 +54,8 @@ fn decode_token(token: &str) -> Result<String, ApiError> {
 pub(crate) async fn list_buckets(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    query: Result<Query<ListBucketsQuery>, QueryRejection>,
+    Query(query): Query<ListBucketsQuery>,
 ) -> Result<Json<BucketPage>, ApiError> {
-    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let limit = query.limit.unwrap_or(MAX_LIST_BUCKETS);
     if limit == 0 || limit > MAX_LIST_BUCKETS {
         return Err(ApiError::bad_request(format!(
