@@ -5,7 +5,7 @@ mod common;
 
 use common::{Containers, Env, user_id};
 use std::io::{Read, Write};
-use std::process::{Command, Stdio};
+use std::process::{ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -139,25 +139,55 @@ impl Screen {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_menu_runs_a_command_and_quits() {
-    let env = Env::start().await;
-    env.sign_up("frank");
-
+/// Starts `cmd` (a [`on_a_terminal`] command) with its output collected
+/// on a [`Screen`]: the child, its screen, the thread reading it, and the
+/// terminal's keyboard (see [`press`]).
+fn start_on_a_terminal(
+    cmd: &mut Command,
+) -> (Reaped, Screen, std::thread::JoinHandle<()>, ChildStdin) {
     let mut child = Reaped(
-        on_a_terminal(&env, "")
-            .stdin(Stdio::piped())
+        cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("script runs"),
     );
     let (screen, reader) = Screen::collect(child.0.stdout.take().expect("piped"));
-    let mut keys = child.0.stdin.take().expect("piped");
-    let mut press = |bytes: &[u8]| {
-        keys.write_all(bytes).expect("the terminal takes keys");
-        keys.flush().expect("flushes");
+    let keys = child.0.stdin.take().expect("piped");
+    (child, screen, reader, keys)
+}
+
+/// Waits up to 20 s for `child` to end (`what` names it in a failure,
+/// with the screen), then for the rest of its screen.
+fn wait_for_end(
+    child: &mut Reaped,
+    screen: &Screen,
+    reader: std::thread::JoinHandle<()>,
+    what: &str,
+) -> ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.0.try_wait().expect("waits") {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not end; screen:\n{}",
+            screen.text()
+        );
+        std::thread::sleep(Duration::from_millis(20));
     };
+    reader.join().expect("reader ends");
+    status
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_menu_runs_a_command_and_quits() {
+    let env = Env::start().await;
+    env.sign_up("frank");
+
+    let (mut child, screen, reader, mut keys) = start_on_a_terminal(&mut on_a_terminal(&env, ""));
+    let mut press = |bytes: &[u8]| press(&mut keys, bytes);
 
     screen.wait_for("what do you want to work on?", 1);
     // Up wraps around: the last entry is "quit", the one above it "auth".
@@ -184,18 +214,7 @@ async fn the_menu_runs_a_command_and_quits() {
     screen.wait_after(seen, "what do you want to work on?");
     press(b"q"); // quit
 
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = child.0.try_wait().expect("waits") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.0.kill();
-            panic!("the menu did not quit; screen:\n{}", screen.text());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    reader.join().expect("reader ends");
+    let status = wait_for_end(&mut child, &screen, reader, "the menu");
     let text = screen.text();
     assert!(status.success(), "{text}");
     assert!(
@@ -215,38 +234,16 @@ async fn ctrl_c_in_the_menu_leaves_the_cursor_shown() {
     let env = Env::start().await;
     env.sign_up("hana");
     for depth in [0, 1] {
-        let mut child = Reaped(
-            on_a_terminal(&env, "")
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("script runs"),
-        );
-        let (screen, reader) = Screen::collect(child.0.stdout.take().expect("piped"));
-        let mut keys = child.0.stdin.take().expect("piped");
+        let (mut child, screen, reader, mut keys) =
+            start_on_a_terminal(&mut on_a_terminal(&env, ""));
         screen.wait_for("what do you want to work on?", 1);
         if depth == 1 {
-            keys.write_all(b"\r").expect("the terminal takes keys");
-            keys.flush().expect("flushes");
+            press(&mut keys, b"\r");
             screen.wait_for("Action", 1);
         }
         // In raw mode Ctrl-C is the byte 0x03, not a signal.
-        keys.write_all(b"\x03").expect("the terminal takes keys");
-        keys.flush().expect("flushes");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let status = loop {
-            if let Some(status) = child.0.try_wait().expect("waits") {
-                break status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the menu did not end; screen:\n{}",
-                screen.text()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        reader.join().expect("reader ends");
+        press(&mut keys, b"\x03");
+        let status = wait_for_end(&mut child, &screen, reader, "the menu");
         let text = screen.text();
         assert_eq!(status.code(), Some(130), "{text:?}");
         assert!(!text.contains("error"), "a quiet end: {text:?}");
@@ -309,31 +306,13 @@ async fn recursive_delete_asks_first_on_a_terminal() {
 
     // "n" deletes nothing (exit 1), "y" deletes the prefix only.
     for (answer, code, left) in [(b"n", 1, 4), (b"y", 0, 2)] {
-        let mut child = Reaped(
-            on_a_terminal(&env, "storage delete asked/p --recursive")
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("script runs"),
-        );
-        let (screen, reader) = Screen::collect(child.0.stdout.take().expect("piped"));
+        let (mut child, screen, reader, mut keys) = start_on_a_terminal(&mut on_a_terminal(
+            &env,
+            "storage delete asked/p --recursive",
+        ));
         screen.wait_for("Delete 2 objects (3 B) under asked/p/?", 1);
-        let mut keys = child.0.stdin.take().expect("piped");
-        keys.write_all(answer).expect("the terminal takes keys");
-        keys.flush().expect("flushes");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let status = loop {
-            if let Some(status) = child.0.try_wait().expect("waits") {
-                break status;
-            }
-            if Instant::now() > deadline {
-                let _ = child.0.kill();
-                panic!("the prompt did not end; screen:\n{}", screen.text());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        reader.join().expect("reader ends");
+        press(&mut keys, answer);
+        let status = wait_for_end(&mut child, &screen, reader, "the prompt");
         let text = screen.text();
         assert_eq!(status.code(), Some(code), "{text}");
         assert_eq!(count(), left, "{text}");
@@ -369,19 +348,12 @@ async fn the_menu_drives_the_storage_commands() {
             .collect()
     };
 
-    let mut child = Reaped(
+    let (mut child, screen, reader, mut keys) = start_on_a_terminal(
         on_a_terminal(&env, "")
             .current_dir(&cwd)
             // Plain text to match; the menu works the same in colour.
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("script runs"),
+            .env("NO_COLOR", "1"),
     );
-    let (screen, reader) = Screen::collect(child.0.stdout.take().expect("piped"));
-    let mut keys = child.0.stdin.take().expect("piped");
     // Where the screen has been read up to.
     let mut seen = 0;
     // Picks "storage", then the action `index` places down the list, then
@@ -570,18 +542,7 @@ async fn the_menu_drives_the_storage_commands() {
     seen = screen.wait_after(seen, "Removed bucket menu-bkt");
     screen.wait_after(seen, "what do you want to work on? ›");
     press(&mut keys, b"q");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = child.0.try_wait().expect("waits") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.0.kill();
-            panic!("the menu did not quit; screen:\n{}", screen.text());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    reader.join().expect("reader ends");
+    let status = wait_for_end(&mut child, &screen, reader, "the menu");
     assert!(status.success(), "{}", screen.text());
     let buckets = env.json(&["storage", "ls"]);
     assert_eq!(buckets.as_array().map(Vec::len), Some(0), "{buckets}");
@@ -622,28 +583,16 @@ async fn exec_it_runs_an_interactive_shell_and_restores_the_terminal() {
     // On script's terminal, sized 33 by 99 (its name kept to resize it
     // later): the shell, then the exit code cloud left with and the
     // terminal's settings after it.
-    let mut child = Reaped(
-        on_a_terminal_running(
-            &env,
-            &format!(
-                "stty rows 33 cols 99; tty > {pts}; {cloud} compute exec -it box -- sh; \
-                 echo \"cloud-exit=$?\"; stty -a; echo all-done",
-                pts = pts_file.display(),
-                cloud = assert_cmd::cargo::cargo_bin("cloud").display(),
-            ),
-        )
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("script runs"),
-    );
-    let (screen, reader) = Screen::collect(child.0.stdout.take().expect("piped"));
-    let mut keys = child.0.stdin.take().expect("piped");
-    let mut press = |bytes: &[u8]| {
-        keys.write_all(bytes).expect("the terminal takes keys");
-        keys.flush().expect("flushes");
-    };
+    let (mut child, screen, reader, mut keys) = start_on_a_terminal(&mut on_a_terminal_running(
+        &env,
+        &format!(
+            "stty rows 33 cols 99; tty > {pts}; {cloud} compute exec -it box -- sh; \
+             echo \"cloud-exit=$?\"; stty -a; echo all-done",
+            pts = pts_file.display(),
+            cloud = assert_cmd::cargo::cargo_bin("cloud").display(),
+        ),
+    ));
+    let mut press = |bytes: &[u8]| press(&mut keys, bytes);
 
     // The shell's prompt, then typing: each key goes as it is pressed.
     let mut seen = screen.wait_after(0, "# ");
@@ -673,16 +622,7 @@ async fn exec_it_runs_an_interactive_shell_and_restores_the_terminal() {
     seen = screen.wait_after(seen, "cloud-exit=3");
     screen.wait_after(seen, "all-done");
 
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while child.0.try_wait().expect("waits").is_none() {
-        assert!(
-            Instant::now() < deadline,
-            "script did not end:\n{}",
-            screen.text()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    reader.join().expect("reader ends");
+    wait_for_end(&mut child, &screen, reader, "script");
     let text = screen.text();
     let after = &text[seen..];
     // Raw mode is off again: canonical input, echo, signals from keys,
