@@ -283,6 +283,20 @@ impl FakeDriver {
             paused: false,
         }
     }
+    /// What an exec into `cid` first checks: Docker up, the container
+    /// there and running.
+    fn check_running(&self, cid: &str) -> CoreResult<()> {
+        self.check()?;
+        let map = self.containers.lock().unwrap();
+        let c = map.get(cid).ok_or_else(|| Self::gone(cid))?;
+        if !c.running {
+            return Err(CoreError::conflict(
+                ConflictKind::InvalidState,
+                format!("container {cid} is not running"),
+            ));
+        }
+        Ok(())
+    }
     fn gone(cid: &str) -> CoreError {
         CoreError::not_found(Resource::Instance, cid)
     }
@@ -487,15 +501,7 @@ impl ComputeDriver for FakeDriver {
         })
     }
     async fn exec(&self, cid: &str, spec: &ExecSpec) -> CoreResult<ExecRun> {
-        self.check()?;
-        let map = self.containers.lock().unwrap();
-        let c = map.get(cid).ok_or_else(|| Self::gone(cid))?;
-        if !c.running {
-            return Err(CoreError::conflict(
-                ConflictKind::InvalidState,
-                format!("container {cid} is not running"),
-            ));
-        }
+        self.check_running(cid)?;
         // Echoes its arguments, as `echo` would.
         let line = bytes::Bytes::from(format!("{}\n", spec.command[1..].join(" ")));
         Ok(ExecRun {
@@ -511,15 +517,7 @@ impl ComputeDriver for FakeDriver {
         size: TerminalSize,
     ) -> CoreResult<TtyRun> {
         use futures::SinkExt;
-        self.check()?;
-        let map = self.containers.lock().unwrap();
-        let c = map.get(cid).ok_or_else(|| Self::gone(cid))?;
-        if !c.running {
-            return Err(CoreError::conflict(
-                ConflictKind::InvalidState,
-                format!("container {cid} is not running"),
-            ));
-        }
+        self.check_running(cid)?;
         self.tty_sizes.lock().unwrap().push(size);
         // A terminal that echoes what is typed, as a line discipline does.
         let (typed, shown) = futures::channel::mpsc::unbounded::<bytes::Bytes>();
