@@ -16,10 +16,7 @@ mod common;
 
 use common::Repos;
 use miniaws_core::identity::UserId;
-use miniaws_core::storage::{
-    BucketName, DeleteMarker, ExpirationInput, FilterInput, LifecycleConfiguration,
-    LifecycleRuleInput, ObjectId, ObjectMeta, Tags, TransitionMinimumSize, Versioning,
-};
+use miniaws_core::storage::{BucketName, DeleteMarker, ObjectId, ObjectMeta, Tags, Versioning};
 use std::time::Duration;
 
 /// The tags of the retag, as the repositories store them.
@@ -35,25 +32,6 @@ fn object(bucket: &BucketName, key: &str, versioned: bool) -> ObjectMeta {
         versioned,
         ..common::object_meta(bucket, key)
     }
-}
-
-/// A configuration expiring everything a day after it was written (the
-/// conditional calls require one; what it says is the caller's business).
-fn configuration() -> LifecycleConfiguration {
-    LifecycleConfiguration::new(
-        vec![LifecycleRuleInput {
-            id: Some("expire".into()),
-            status: "Enabled".into(),
-            filter: Some(FilterInput::default()),
-            expiration: Some(ExpirationInput {
-                days: Some(1),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }],
-        TransitionMinimumSize::default(),
-    )
-    .expect("valid configuration")
 }
 
 /// A connection of the test's own, holding an uncommitted retag of the
@@ -158,7 +136,7 @@ async fn configured(r: &Repos, owner: UserId, name: &str, versioned: bool) -> Bu
     }
     assert!(
         r.storage
-            .set_bucket_lifecycle(owner, &b, Some(&configuration()))
+            .set_bucket_lifecycle(owner, &b, Some(&common::expire_everything()))
             .await
             .unwrap()
     );

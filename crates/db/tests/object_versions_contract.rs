@@ -115,31 +115,12 @@ fn v(meta: &ObjectMeta) -> VersionId {
     meta.version_id()
 }
 
-/// A configuration that expires every object after a day (what the
-/// lifecycle's conditional calls need the bucket to have).
-fn expire_everything() -> LifecycleConfiguration {
-    LifecycleConfiguration::new(
-        vec![LifecycleRuleInput {
-            id: Some("expire".into()),
-            status: "Enabled".into(),
-            filter: Some(FilterInput::default()),
-            expiration: Some(ExpirationInput {
-                days: Some(1),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }],
-        TransitionMinimumSize::default(),
-    )
-    .expect("valid configuration")
-}
-
 /// `name`, versioned `state`, with a lifecycle configuration.
 async fn configured_bucket(r: &Repos, owner: UserId, name: &str, state: Versioning) -> BucketName {
     let b = versioned_bucket(r, owner, name, state).await;
     assert!(
         r.storage
-            .set_bucket_lifecycle(owner, &b, Some(&expire_everything()))
+            .set_bucket_lifecycle(owner, &b, Some(&common::expire_everything()))
             .await
             .unwrap()
     );
@@ -726,7 +707,7 @@ fn cases() -> Vec<Case> {
                     let plain = r.bucket(alice, "lc-plain").await;
                     assert!(
                         r.storage
-                            .set_bucket_lifecycle(alice, &plain, Some(&expire_everything()))
+                            .set_bucket_lifecycle(alice, &plain, Some(&common::expire_everything()))
                             .await
                             .unwrap()
                     );

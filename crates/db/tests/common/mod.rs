@@ -184,3 +184,27 @@ pub fn object_meta(bucket: &BucketName, key: &str) -> miniaws_core::storage::Obj
         lock: Default::default(),
     }
 }
+
+/// A lifecycle configuration that expires every object after a day (what
+/// the lifecycle's conditional calls need a bucket to have; what it says
+/// is the caller's business).
+pub fn expire_everything() -> miniaws_core::storage::LifecycleConfiguration {
+    use miniaws_core::storage::{
+        ExpirationInput, FilterInput, LifecycleConfiguration, LifecycleRuleInput,
+        TransitionMinimumSize,
+    };
+    LifecycleConfiguration::new(
+        vec![LifecycleRuleInput {
+            id: Some("expire".into()),
+            status: "Enabled".into(),
+            filter: Some(FilterInput::default()),
+            expiration: Some(ExpirationInput {
+                days: Some(1),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }],
+        TransitionMinimumSize::default(),
+    )
+    .expect("valid configuration")
+}
