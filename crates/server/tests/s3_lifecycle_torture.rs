@@ -440,6 +440,27 @@ async fn check_marked(w: &World, s3: &Client, key: &str, id: &str, body: &[u8], 
     }
 }
 
+/// A `what` (a read or a retag) of `key` found no current version: the
+/// sweep's marker, checked, when the latest write was due; a problem
+/// when it was kept (`e` says how it was found gone); nothing after a
+/// delete. The key is gone either way.
+async fn found_gone(w: &World, s3: &Client, key: &str, latest: &mut Latest, e: &str, what: &str) {
+    match std::mem::replace(latest, Latest::Gone) {
+        Latest::Data {
+            id,
+            body,
+            due: true,
+        } => {
+            w.count(&format!("versioned: {what} found the due version expired"));
+            check_marked(w, s3, key, &id, &body, what).await;
+        }
+        Latest::Data { id, due: false, .. } => w.problem(format!(
+            "{LOCKED}/{key}: a {what} found the kept version {id} expired ({e})"
+        )),
+        Latest::Gone => {}
+    }
+}
+
 /// A worker of [`LOCKED`]'s `tmp/` keys; a `flipper` has one key, which
 /// it keeps flipping between due and kept (a PUT when it is gone, now and
 /// then a read): the retags that race the sweep's conditional marker.
@@ -497,26 +518,7 @@ async fn versioned_worker(
                     "{LOCKED}/{key}: a retag found version {:?} after a delete marker",
                     out.version_id()
                 )),
-                (
-                    Answer::Gone(_),
-                    Latest::Data {
-                        id,
-                        body,
-                        due: true,
-                    },
-                ) => {
-                    w.count("versioned: retag found the due version expired");
-                    let (id, body) = (id.clone(), body.clone());
-                    st.latest = Latest::Gone;
-                    check_marked(&w, &s3, key, &id, &body, "retag").await;
-                }
-                (Answer::Gone(e), Latest::Data { id, due: false, .. }) => {
-                    w.problem(format!(
-                        "{LOCKED}/{key}: a retag found the kept version {id} expired ({e})"
-                    ));
-                    st.latest = Latest::Gone;
-                }
-                (Answer::Gone(_), Latest::Gone) => {}
+                (Answer::Gone(e), _) => found_gone(&w, &s3, key, &mut st.latest, &e, "retag").await,
                 (Answer::Failed(e), _) => w.problem(format!("{LOCKED}/{key}: retag: {e}")),
             }
         } else if roll < 55 {
@@ -581,26 +583,7 @@ async fn versioned_worker(
                     "{LOCKED}/{key}: GetObject read version {v:?} {} after a delete marker",
                     show(&bytes)
                 )),
-                (
-                    Answer::Gone(_),
-                    Latest::Data {
-                        id,
-                        body,
-                        due: true,
-                    },
-                ) => {
-                    w.count("versioned: read found the due version expired");
-                    let (id, body) = (id.clone(), body.clone());
-                    st.latest = Latest::Gone;
-                    check_marked(&w, &s3, key, &id, &body, "read").await;
-                }
-                (Answer::Gone(e), Latest::Data { id, due: false, .. }) => {
-                    w.problem(format!(
-                        "{LOCKED}/{key}: GetObject found the kept version {id} expired ({e})"
-                    ));
-                    st.latest = Latest::Gone;
-                }
-                (Answer::Gone(_), Latest::Gone) => {}
+                (Answer::Gone(e), _) => found_gone(&w, &s3, key, &mut st.latest, &e, "read").await,
                 (Answer::Failed(e), _) => w.problem(format!("{LOCKED}/{key}: GetObject: {e}")),
             }
         } else {
