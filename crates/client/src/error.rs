@@ -76,7 +76,12 @@ pub enum ClientError {
 
 /// The request id the server gave an answer (its `X-Request-Id`).
 pub(crate) fn request_id_of(res: &Response) -> Option<String> {
-    res.headers()
+    request_id_in(res.headers())
+}
+
+/// The `X-Request-Id` among an answer's `headers`.
+pub(crate) fn request_id_in(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    headers
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
@@ -87,7 +92,25 @@ impl ClientError {
         let status = res.status();
         let request_id = request_id_of(&res);
         let text = res.text().await.unwrap_or_default();
-        match serde_json::from_str::<miniaws_wire::ErrorEnvelope>(&text) {
+        Self::from_answer(status, request_id, text.as_bytes(), |text| {
+            if text.is_empty() {
+                format!("HTTP {status}")
+            } else {
+                text.to_owned()
+            }
+        })
+    }
+
+    /// The error an answer with `status` and `body` stands for: the API's
+    /// envelope when the body is one, else `message` of the body's text
+    /// (a proxy's page, an empty body), with the status's reason as its kind.
+    pub(crate) fn from_answer(
+        status: reqwest::StatusCode,
+        request_id: Option<String>,
+        body: &[u8],
+        message: impl FnOnce(&str) -> String,
+    ) -> Self {
+        match serde_json::from_slice::<miniaws_wire::ErrorEnvelope>(body) {
             Ok(b) => ClientError::Api {
                 status,
                 kind: b.error.kind,
@@ -97,11 +120,7 @@ impl ClientError {
             Err(_) => ClientError::Api {
                 status,
                 kind: status.canonical_reason().unwrap_or("ERROR").to_uppercase(),
-                message: if text.is_empty() {
-                    format!("HTTP {status}")
-                } else {
-                    text
-                },
+                message: message(&String::from_utf8_lossy(body)),
                 request_id,
             },
         }

@@ -5,7 +5,7 @@
 use bytes::Bytes;
 use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
-use miniaws_wire::{ErrorEnvelope, TtyControl, TtyEnd};
+use miniaws_wire::{TtyControl, TtyEnd};
 use reqwest::StatusCode;
 use std::collections::BTreeMap;
 use tokio::net::TcpStream;
@@ -136,29 +136,16 @@ impl Client {
         match e {
             tungstenite::Error::Http(answer) => {
                 let status = answer.status();
-                let request_id = answer
-                    .headers()
-                    .get("x-request-id")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned);
-                let body = answer.body().as_deref().unwrap_or_default();
-                match serde_json::from_slice::<ErrorEnvelope>(body) {
-                    Ok(b) => ClientError::Api {
-                        status,
-                        kind: b.error.kind,
-                        message: b.error.message,
-                        request_id,
+                ClientError::from_answer(
+                    status,
+                    crate::error::request_id_in(answer.headers()),
+                    answer.body().as_deref().unwrap_or_default(),
+                    |text| {
+                        format!(
+                            "the server did not open the terminal session (HTTP {status}): {text}"
+                        )
                     },
-                    Err(_) => ClientError::Api {
-                        status,
-                        kind: status.canonical_reason().unwrap_or("ERROR").to_uppercase(),
-                        message: format!(
-                            "the server did not open the terminal session (HTTP {status}): {}",
-                            String::from_utf8_lossy(body)
-                        ),
-                        request_id,
-                    },
-                }
+                )
             }
             tungstenite::Error::Io(io) => ClientError::Connect {
                 endpoint: self.endpoint.clone(),
