@@ -1300,7 +1300,16 @@ async fn versioned_buckets_from_the_cli() {
         .expect("id")
         .to_owned();
     let err = env.fails(&["storage", "download", "vers", "notes.txt", dest_s], 1);
-    assert!(err.contains("there is no object \"notes.txt\""), "{err}");
+    assert!(
+        err.contains("\"notes.txt\" in bucket vers was deleted")
+            && err.contains("`cloud storage ls vers --versions`"),
+        "{err}"
+    );
+    let err = env.fails(&["storage", "stat", "vers", "notes.txt"], 1);
+    assert!(
+        err.contains("was deleted: its latest version is a delete marker"),
+        "{err}"
+    );
     let err = env.fails(
         &[
             "storage",

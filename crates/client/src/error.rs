@@ -150,4 +150,12 @@ impl ClientError {
             _ => None,
         }
     }
+
+    /// The server's message of an API error.
+    pub fn message(&self) -> Option<&str> {
+        match self {
+            ClientError::Api { message, .. } => Some(message),
+            _ => None,
+        }
+    }
 }

@@ -707,6 +707,18 @@ async fn upload_tree(
 /// A missing object or bucket, said with the command that shows what exists.
 pub(crate) fn not_found_hint(err: ClientError, bucket: &str, key: &str) -> anyhow::Error {
     match err.kind() {
+        // The native API names a key whose latest version is a delete
+        // marker so (with the same 404 and type as a key never written).
+        Some("OBJECT_NOT_FOUND")
+            if err
+                .message()
+                .is_some_and(|m| m.starts_with(&format!("{key} was deleted: "))) =>
+        {
+            user(format!(
+                "{key:?} in bucket {bucket} was deleted: its latest version is a delete marker; \
+                 its earlier versions stay: see `cloud storage ls {bucket} --versions`"
+            ))
+        }
         Some("OBJECT_NOT_FOUND") => user(format!(
             "there is no object {key:?} in bucket {bucket}: see `cloud storage ls {bucket}`"
         )),
