@@ -341,11 +341,22 @@ async fn objects(s3: &Client, bucket: &str) {
         .get_object()
         .bucket(bucket)
         .key("docs/hello.txt")
-        .if_modified_since(later)
+        .if_modified_since(last_modified)
         .send()
         .await
         .expect_err("not modified since");
     assert_eq!(code_of(&err).1, 304);
+    // A time not yet come is invalid and ignored, as on S3 (RFC 7232 §3.3).
+    assert!(
+        s3.get_object()
+            .bucket(bucket)
+            .key("docs/hello.txt")
+            .if_modified_since(later)
+            .send()
+            .await
+            .is_ok(),
+        "If-Modified-Since in the future"
+    );
     assert!(
         s3.get_object()
             .bucket(bucket)

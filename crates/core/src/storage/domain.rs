@@ -596,6 +596,29 @@ pub struct ObjectPart {
 }
 
 impl ObjectMeta {
+    /// A version of `key` in bucket `bkt` for unit tests: `size` bytes
+    /// with ETag `etag`, written `at`, one part, no tags or metadata.
+    #[cfg(test)]
+    pub(crate) fn for_test(key: &str, size_bytes: u64, etag: &str, at: OffsetDateTime) -> Self {
+        Self {
+            id: ObjectId::new(),
+            bucket: BucketName::parse("bkt").expect("name"),
+            key: ObjectKey::parse(key).expect("key"),
+            blob_id: BlobId::new(),
+            size_bytes,
+            etag: ETag::from_stored(etag),
+            content_type: "text/plain".into(),
+            user_metadata: UserMetadata::new(),
+            headers: BTreeMap::new(),
+            last_modified: at,
+            parts: vec![],
+            tags: Tags::default(),
+            versioned: false,
+            in_versioned_bucket: false,
+            lock: Default::default(),
+        }
+    }
+
     /// This version's id: its own id when it was written with versioning
     /// Enabled, else `null`.
     pub fn version_id(&self) -> VersionId {
@@ -828,16 +851,6 @@ mod tests {
     #[test]
     fn part_ranges_follow_the_stored_parts() {
         let meta = |size: u64, etag: &str, parts: &[u64]| ObjectMeta {
-            id: ObjectId::new(),
-            bucket: BucketName::parse("bkt").unwrap(),
-            key: ObjectKey::parse("k").unwrap(),
-            blob_id: BlobId::new(),
-            size_bytes: size,
-            etag: ETag::from_stored(etag),
-            content_type: "text/plain".into(),
-            user_metadata: UserMetadata::new(),
-            headers: BTreeMap::new(),
-            last_modified: OffsetDateTime::UNIX_EPOCH,
             parts: parts
                 .iter()
                 .map(|&size_bytes| ObjectPart {
@@ -845,10 +858,7 @@ mod tests {
                     checksum: None,
                 })
                 .collect(),
-            tags: Tags::default(),
-            versioned: false,
-            in_versioned_bucket: false,
-            lock: Default::default(),
+            ..ObjectMeta::for_test("k", size, etag, OffsetDateTime::UNIX_EPOCH)
         };
         let r = |start, end| Ok(Some(ByteRange { start, end }));
         let unsatisfiable = |size_bytes| Err(CoreError::RangeNotSatisfiable { size_bytes });

@@ -208,7 +208,12 @@ impl Conditions {
             }
         } else if let Some(since) = self.if_modified_since
             && modified <= secs(since)
+            && secs(since) <= secs(OffsetDateTime::now_utc())
         {
+            // A date later than now is invalid and ignored (RFC 7232
+            // §3.3), as S3 ignores it: nothing can be "not modified" since
+            // a time that has not come, and a client whose clock runs
+            // ahead must not be served 304s for objects it never had.
             return Ok(Evaluation::NotModified);
         }
         Ok(Evaluation::Proceed)
@@ -218,6 +223,33 @@ impl Conditions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn if_modified_since_a_time_not_yet_come_is_ignored() {
+        let now = OffsetDateTime::now_utc();
+        let meta = ObjectMeta::for_test("k", 1, "e", now - time::Duration::minutes(10));
+        let since = |at| Conditions {
+            if_modified_since: Some(at),
+            ..Default::default()
+        };
+        let minute = time::Duration::minutes(1);
+        assert_eq!(
+            since(now - minute).evaluate(&meta).expect("evaluates"),
+            Evaluation::NotModified
+        );
+        assert_eq!(
+            since(now - time::Duration::minutes(20))
+                .evaluate(&meta)
+                .expect("evaluates"),
+            Evaluation::Proceed
+        );
+        assert_eq!(
+            since(now + time::Duration::hours(1))
+                .evaluate(&meta)
+                .expect("evaluates"),
+            Evaluation::Proceed
+        );
+    }
 
     #[test]
     fn if_range_holds_for_the_strong_etag_or_the_exact_date() {

@@ -2,7 +2,6 @@
 //! configurations, against S3's documented answers.
 
 use super::*;
-use crate::storage::{BlobId, BucketName, ETag, ObjectId, ObjectKey};
 use time::macros::datetime;
 
 fn rule(id: &str, filter: FilterInput) -> LifecycleRuleInput {
@@ -57,21 +56,8 @@ fn tag(k: &str, v: &str) -> (String, String) {
 
 fn object(key: &str, tags: &[(&str, &str)], size: u64, at: OffsetDateTime) -> ObjectMeta {
     ObjectMeta {
-        id: ObjectId::new(),
-        bucket: BucketName::parse("bkt").expect("name"),
-        key: ObjectKey::parse(key).expect("key"),
-        blob_id: BlobId::new(),
-        size_bytes: size,
-        etag: ETag::from_stored("e".to_owned()),
-        content_type: "text/plain".into(),
-        user_metadata: Default::default(),
-        headers: Default::default(),
-        last_modified: at,
-        parts: vec![],
         tags: Tags::new(tags.iter().map(|(k, v)| tag(k, v)).collect()).expect("tags"),
-        versioned: false,
-        in_versioned_bucket: false,
-        lock: Default::default(),
+        ..ObjectMeta::for_test(key, size, "e", at)
     }
 }
 
