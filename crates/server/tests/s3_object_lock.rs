@@ -42,7 +42,7 @@ use aws_sdk_s3::types::{
     ObjectLockMode, ObjectLockRetention, ObjectLockRetentionMode, ObjectLockRule,
     VersioningConfiguration,
 };
-use common::{code_of, execute, owner_id, s3_client, s3_client_with};
+use common::{code_of, complete_with_one_part, execute, owner_id, s3_client, s3_client_with};
 use miniaws_testkit::{AwsClients, Backend, TestServer, require_tool};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -889,34 +889,7 @@ async fn delete_protection(s3: &Client, native: &miniaws_client::Client) {
         .await
         .expect("CreateMultipartUpload");
     let id = upload.upload_id().expect("an upload id");
-    let part = s3
-        .upload_part()
-        .bucket(b)
-        .key("multi")
-        .upload_id(id)
-        .part_number(1)
-        .body(ByteStream::from_static(b"one part"))
-        .send()
-        .await
-        .expect("UploadPart");
-    let done = s3
-        .complete_multipart_upload()
-        .bucket(b)
-        .key("multi")
-        .upload_id(id)
-        .multipart_upload(
-            CompletedMultipartUpload::builder()
-                .parts(
-                    CompletedPart::builder()
-                        .part_number(1)
-                        .set_e_tag(part.e_tag().map(str::to_owned))
-                        .build(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .expect("CompleteMultipartUpload");
+    let done = complete_with_one_part(s3, b, "multi", id, b"one part").await;
     let multi = done.version_id().expect("a version").to_owned();
     let h = s3
         .get_object_legal_hold()
@@ -1940,33 +1913,7 @@ async fn legal_hold_never_set(server: &TestServer, key: &miniaws_client::Created
             .await
             .expect("CreateMultipartUpload");
         let id = upload.upload_id().expect("an upload id");
-        let part = s3
-            .upload_part()
-            .bucket(b)
-            .key(key)
-            .upload_id(id)
-            .part_number(1)
-            .body(ByteStream::from_static(b"one part"))
-            .send()
-            .await
-            .expect("UploadPart");
-        s3.complete_multipart_upload()
-            .bucket(b)
-            .key(key)
-            .upload_id(id)
-            .multipart_upload(
-                CompletedMultipartUpload::builder()
-                    .parts(
-                        CompletedPart::builder()
-                            .part_number(1)
-                            .set_e_tag(part.e_tag().map(str::to_owned))
-                            .build(),
-                    )
-                    .build(),
-            )
-            .send()
-            .await
-            .expect("CompleteMultipartUpload");
+        complete_with_one_part(s3, b, key, id, b"one part").await;
         let want = status.clone().ok_or_else(|| never_set.clone());
         assert_eq!(status_of(hold_of(key, None).await), want.map(Some), "{key}");
         assert_eq!(

@@ -30,7 +30,7 @@ use aws_sdk_s3::types::{
     OwnershipControls, OwnershipControlsRule, Permission, Type,
 };
 use base64::Engine;
-use common::{code_of, crc64_nvme, s3_client};
+use common::{code_of, complete_with_one_part, crc64_nvme, s3_client};
 use futures::StreamExt;
 use miniaws_testkit::{Backend, TestServer};
 use std::collections::BTreeSet;
@@ -1935,34 +1935,7 @@ async fn versioned_basics(s3: &Client, bucket: &str) {
             .await
             .expect("CreateMultipartUpload");
         let upload_id = upload.upload_id().expect("upload id");
-        let part = s3
-            .upload_part()
-            .bucket(bucket)
-            .key("mp")
-            .upload_id(upload_id)
-            .part_number(1)
-            .body(ByteStream::from(body.to_vec()))
-            .send()
-            .await
-            .expect("UploadPart");
-        let done = s3
-            .complete_multipart_upload()
-            .bucket(bucket)
-            .key("mp")
-            .upload_id(upload_id)
-            .multipart_upload(
-                CompletedMultipartUpload::builder()
-                    .parts(
-                        CompletedPart::builder()
-                            .part_number(1)
-                            .e_tag(part.e_tag().expect("etag"))
-                            .build(),
-                    )
-                    .build(),
-            )
-            .send()
-            .await
-            .expect("CompleteMultipartUpload");
+        let done = complete_with_one_part(s3, bucket, "mp", upload_id, body).await;
         mp_versions.push(done.version_id().expect("a version id").to_owned());
     }
     assert_ne!(mp_versions[0], mp_versions[1]);

@@ -9,6 +9,46 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use miniaws_client::CreatedKey;
 use miniaws_testkit::TestServer;
 
+/// Uploads `body` as the one part of multipart upload `upload_id` and
+/// completes the upload: what follows a CreateMultipartUpload whose own
+/// options are what a test is about.
+pub async fn complete_with_one_part(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    upload_id: &str,
+    body: &[u8],
+) -> aws_sdk_s3::operation::complete_multipart_upload::CompleteMultipartUploadOutput {
+    use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+    let part = s3
+        .upload_part()
+        .bucket(bucket)
+        .key(key)
+        .upload_id(upload_id)
+        .part_number(1)
+        .body(body.to_vec().into())
+        .send()
+        .await
+        .expect("UploadPart");
+    s3.complete_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .upload_id(upload_id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .parts(
+                    CompletedPart::builder()
+                        .part_number(1)
+                        .set_e_tag(part.e_tag().map(str::to_owned))
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("CompleteMultipartUpload")
+}
+
 /// The SigV4 dates of `now`: the scope's `yyyymmdd` and the
 /// `x-amz-date` value `yyyymmddThhmmssZ`.
 pub fn amz_dates(now: time::OffsetDateTime) -> (String, String) {
