@@ -14,7 +14,6 @@ use miniaws_core::storage::{
     BlobId, Bucket, BucketName, ETag, ExpirationInput, FilterInput, LifecycleConfiguration,
     LifecycleRuleInput, ObjectId, ObjectKey, ObjectMeta, Tags, TransitionMinimumSize,
 };
-use std::collections::BTreeMap;
 
 fn config(prefix: &str) -> LifecycleConfiguration {
     LifecycleConfiguration::new(
@@ -49,21 +48,11 @@ fn tags(pairs: &[(&str, &str)]) -> Tags {
 
 fn object(bucket: &BucketName, key: &str, tags: Tags) -> ObjectMeta {
     ObjectMeta {
-        id: ObjectId::new(),
-        bucket: bucket.clone(),
-        key: ObjectKey::parse(key).expect("key"),
-        blob_id: BlobId::new(),
         size_bytes: 3,
         etag: ETag::from_stored("0123456789abcdef0123456789abcdef"),
-        content_type: "text/plain".into(),
-        user_metadata: BTreeMap::new(),
-        headers: BTreeMap::new(),
         last_modified: common::at(0),
-        parts: Vec::new(),
         tags,
-        versioned: false,
-        in_versioned_bucket: false,
-        lock: Default::default(),
+        ..common::object_meta(bucket, key)
     }
 }
 

@@ -11,9 +11,7 @@
 mod common;
 
 use futures::future::BoxFuture;
-use miniaws_core::storage::{
-    BlobId, BucketName, ETag, ObjectId, ObjectKey, ObjectMeta, ObjectWrite, WriteCondition,
-};
+use miniaws_core::storage::{BucketName, ETag, ObjectKey, ObjectMeta, ObjectWrite, WriteCondition};
 use miniaws_db::{Database, HotConnections, Lease};
 use std::time::Duration;
 use tokio::time::timeout;
@@ -124,21 +122,10 @@ async fn id_of<DB: Probe>(lease: &mut Lease<'_, DB>) -> String {
 
 fn meta(bucket: &BucketName, key: &str) -> ObjectMeta {
     ObjectMeta {
-        id: ObjectId::new(),
-        bucket: bucket.clone(),
-        key: ObjectKey::parse(key).expect("key"),
-        blob_id: BlobId::new(),
         size_bytes: 1,
         etag: ETag::from_stored("e"),
-        content_type: "text/plain".into(),
-        user_metadata: Default::default(),
-        headers: Default::default(),
         last_modified: common::at(2),
-        parts: Vec::new(),
-        tags: Default::default(),
-        versioned: false,
-        in_versioned_bucket: false,
-        lock: Default::default(),
+        ..common::object_meta(bucket, key)
     }
 }
 

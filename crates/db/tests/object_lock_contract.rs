@@ -14,33 +14,22 @@ use common::Repos;
 use miniaws_core::clock::now_utc;
 use miniaws_core::identity::UserId;
 use miniaws_core::storage::{
-    BlobId, Bucket, BucketLockSet, BucketName, DefaultRetention, ETag, ExpirationInput,
-    FilterInput, LifecycleConfiguration, LifecycleRuleInput, LockChange, LockMode, ObjectId,
-    ObjectKey, ObjectLock, ObjectLockConfig, ObjectMeta, ObjectVersion, Retention, RetentionPeriod,
-    Tags, TransitionMinimumSize, VersionId, VersionLock, Versioning,
+    Bucket, BucketLockSet, BucketName, DefaultRetention, ETag, ExpirationInput, FilterInput,
+    LifecycleConfiguration, LifecycleRuleInput, LockChange, LockMode, ObjectId, ObjectKey,
+    ObjectLock, ObjectLockConfig, ObjectMeta, ObjectVersion, Retention, RetentionPeriod, Tags,
+    TransitionMinimumSize, VersionId, VersionLock, Versioning,
 };
 use miniaws_core::{CoreError, Resource};
-use std::collections::BTreeMap;
 use time::Duration;
 
 /// A new version of `key` written now with `lock`.
 fn object(bucket: &BucketName, key: &str, lock: ObjectLock) -> ObjectMeta {
     ObjectMeta {
-        id: ObjectId::new(),
-        bucket: bucket.clone(),
-        key: ObjectKey::parse(key).unwrap(),
-        blob_id: BlobId::new(),
-        size_bytes: 5,
         etag: ETag::from_stored("0123456789abcdef0123456789abcdef".to_owned()),
-        content_type: "text/plain".into(),
-        user_metadata: BTreeMap::new(),
-        headers: BTreeMap::new(),
         last_modified: now_utc(),
-        parts: Vec::new(),
-        tags: Tags::default(),
         versioned: true,
-        in_versioned_bucket: false,
         lock,
+        ..common::object_meta(bucket, key)
     }
 }
 

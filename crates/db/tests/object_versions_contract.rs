@@ -19,26 +19,15 @@ use miniaws_core::storage::{
     WriteCondition,
 };
 use miniaws_core::{CoreError, Resource};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 /// A version of `key` written `versioned` (Enabled) or not, at `at`.
 fn object(bucket: &BucketName, key: &str, at: i64, versioned: bool) -> ObjectMeta {
     ObjectMeta {
-        id: ObjectId::new(),
-        bucket: bucket.clone(),
-        key: ObjectKey::parse(key).unwrap(),
-        blob_id: BlobId::new(),
-        size_bytes: 5,
         etag: ETag::from_stored(format!("{:032x}", at)),
-        content_type: "text/plain".into(),
-        user_metadata: BTreeMap::new(),
-        headers: BTreeMap::new(),
         last_modified: common::at(at),
-        parts: Vec::new(),
-        tags: Tags::default(),
         versioned,
-        in_versioned_bucket: false,
-        lock: Default::default(),
+        ..common::object_meta(bucket, key)
     }
 }
 

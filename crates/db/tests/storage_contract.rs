@@ -8,8 +8,8 @@ use common::Repos;
 use miniaws_core::error::ConflictKind;
 use miniaws_core::identity::UserId;
 use miniaws_core::storage::{
-    BlobId, Bucket, BucketName, ETag, KeyRange, NameRange, ObjectId, ObjectKey, ObjectMeta,
-    ObjectPart, ObjectSummary, ObjectWrite, Tags, WriteCondition, bucket_range, key_successor,
+    BlobId, Bucket, BucketName, ETag, KeyRange, NameRange, ObjectKey, ObjectMeta, ObjectPart,
+    ObjectSummary, ObjectWrite, Tags, WriteCondition, bucket_range, key_successor,
 };
 use miniaws_core::{CoreError, Resource};
 use miniaws_db::Database;
@@ -26,21 +26,13 @@ fn object(bucket: &BucketName, key: &str, at: i64) -> ObjectMeta {
     let mut headers = BTreeMap::new();
     headers.insert("cache-control".into(), "no-cache".into());
     ObjectMeta {
-        id: ObjectId::new(),
-        bucket: bucket.clone(),
-        key: ObjectKey::parse(key).unwrap(),
-        blob_id: BlobId::new(),
         size_bytes: 5_000_000_000,
         etag: ETag::from_stored("0123456789abcdef0123456789abcdef-3"),
         content_type: "text/plain; charset=utf-8".into(),
         user_metadata,
         headers,
         last_modified: t(at),
-        parts: Vec::new(),
-        tags: Tags::default(),
-        versioned: false,
-        in_versioned_bucket: false,
-        lock: Default::default(),
+        ..common::object_meta(bucket, key)
     }
 }
 

@@ -9,30 +9,17 @@ mod common;
 use common::Repos;
 use miniaws_core::identity::UserId;
 use miniaws_core::multipart::{MultipartRepo, MultipartUpload, Part, UploadId};
-use miniaws_core::storage::{
-    BlobId, BucketName, ETag, ObjectId, ObjectKey, ObjectMeta, StorageRepo, Tags,
-};
+use miniaws_core::storage::{BlobId, BucketName, ETag, ObjectKey, ObjectMeta, StorageRepo, Tags};
 use miniaws_db::Database;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 fn object(bucket: &BucketName, key: &str) -> ObjectMeta {
     ObjectMeta {
-        id: ObjectId::new(),
-        bucket: bucket.clone(),
-        key: ObjectKey::parse(key).unwrap(),
-        blob_id: BlobId::new(),
         size_bytes: 1,
         etag: ETag::from_stored("0123456789abcdef0123456789abcdef"),
-        content_type: "text/plain".into(),
-        user_metadata: BTreeMap::new(),
-        headers: BTreeMap::new(),
         last_modified: common::at(2),
-        parts: Vec::new(),
-        tags: Tags::default(),
-        versioned: false,
-        in_versioned_bucket: false,
-        lock: Default::default(),
+        ..common::object_meta(bucket, key)
     }
 }
 
