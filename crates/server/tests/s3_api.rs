@@ -406,6 +406,28 @@ async fn objects(s3: &Client, bucket: &str) {
     assert_eq!(over.content_language(), Some("fr"));
     assert_eq!(over.content_encoding(), Some("identity"));
     assert_eq!(over.expires_string(), Some("Sun, 17 Mar 2030 17:46:40 GMT"));
+    // An override that is no header value is refused, on HEAD as on GET
+    // (a HEAD once put it in its answer and failed with a 500).
+    for bad in ["text/plain\r\nx-evil: 1", "no\0store"] {
+        let err = s3
+            .get_object()
+            .bucket(bucket)
+            .key("docs/hello.txt")
+            .response_content_type(bad)
+            .send()
+            .await
+            .expect_err("GET with a control character in an override");
+        assert_eq!(code_of(&err).1, 400, "GET {bad:?}");
+        let err = s3
+            .head_object()
+            .bucket(bucket)
+            .key("docs/hello.txt")
+            .response_cache_control(bad)
+            .send()
+            .await
+            .expect_err("HEAD with a control character in an override");
+        assert_eq!(code_of(&err).1, 400, "HEAD {bad:?}");
+    }
 
     // Content-MD5: a wrong digest is BadDigest and nothing is stored.
     let wrong = base64::engine::general_purpose::STANDARD.encode(Md5::digest(b"other"));

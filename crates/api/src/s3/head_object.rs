@@ -14,7 +14,7 @@
 
 use miniaws_core::storage::HeadObjectOutput as Head;
 use s3s::dto::{HeadObjectInput, HeadObjectOutput};
-use s3s::{S3Request, S3Response, S3Result};
+use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use super::convert::{conditions, range, read_error, read_part_number};
 use super::expiration::expiration_header;
@@ -31,6 +31,7 @@ pub(super) async fn handle(
     let input = req.input;
     let version = version_param(input.version_id.as_deref())?;
     let part_number = read_part_number(input.part_number, input.range.is_some())?;
+    check_overrides(&input)?;
     let range_spec = range(input.range);
     let conditions = conditions(
         input.if_match,
@@ -104,4 +105,40 @@ pub(super) async fn handle(
         );
     }
     Ok(response)
+}
+
+/// Refuses a `response-*` override that is no header value (a control
+/// character, decoded from `%0D` or `%00`), as GetObject refuses it (s3s's
+/// 400 `InvalidRequest`) and, as there, before the object is read: put
+/// into HEAD's answer, it failed the answer's serialisation, a 500. The
+/// value is not echoed.
+fn check_overrides(input: &HeadObjectInput) -> S3Result<()> {
+    let overrides = [
+        ("response-content-type", &input.response_content_type),
+        (
+            "response-content-language",
+            &input.response_content_language,
+        ),
+        ("response-cache-control", &input.response_cache_control),
+        (
+            "response-content-disposition",
+            &input.response_content_disposition,
+        ),
+        (
+            "response-content-encoding",
+            &input.response_content_encoding,
+        ),
+    ];
+    for (name, value) in overrides {
+        if value
+            .as_deref()
+            .is_some_and(|v| http::HeaderValue::from_str(v).is_err())
+        {
+            return Err(s3_error!(
+                InvalidRequest,
+                "invalid overridden header: {name} must not contain control characters"
+            ));
+        }
+    }
+    Ok(())
 }
