@@ -1158,6 +1158,61 @@ async fn acls(s3: &Client, bucket: &str) -> String {
         .await
         .expect_err("PutObject with a grant");
     assert_eq!(code_of(&err), not_supported);
+    // A canned ACL beside a grant header is S3's 400, even when both
+    // name the owner's full control alone (it was a success).
+    let both = ("InvalidRequest".to_owned(), 400);
+    let owner_grant = format!("id=\"{owner_id}\"");
+    let err = s3
+        .put_object()
+        .bucket(bucket)
+        .key("public")
+        .acl(ObjectCannedAcl::Private)
+        .grant_full_control(&owner_grant)
+        .body(ByteStream::from_static(b"no"))
+        .send()
+        .await
+        .expect_err("PutObject with a canned ACL and a grant");
+    assert_eq!(code_of(&err), both);
+    assert_eq!(
+        aws_sdk_s3::error::ProvideErrorMetadata::message(&err),
+        Some("Specifying both Canned ACLs and Header Grants is not allowed")
+    );
+    let err = s3
+        .put_bucket_acl()
+        .bucket(bucket)
+        .acl(BucketCannedAcl::Private)
+        .grant_full_control(&owner_grant)
+        .send()
+        .await
+        .expect_err("PutBucketAcl with a canned ACL and a grant");
+    assert_eq!(code_of(&err), both);
+    let err = s3
+        .put_object_acl()
+        .bucket(bucket)
+        .key("obj")
+        .acl(ObjectCannedAcl::Private)
+        .grant_full_control(&owner_grant)
+        .send()
+        .await
+        .expect_err("PutObjectAcl with a canned ACL and a grant");
+    assert_eq!(code_of(&err), both);
+    let err = s3
+        .create_bucket()
+        .bucket(format!("{bucket}-both"))
+        .acl(BucketCannedAcl::Private)
+        .grant_full_control(&owner_grant)
+        .send()
+        .await
+        .expect_err("CreateBucket with a canned ACL and a grant");
+    assert_eq!(code_of(&err), both);
+    assert!(
+        s3.head_bucket()
+            .bucket(format!("{bucket}-both"))
+            .send()
+            .await
+            .is_err(),
+        "a refused CreateBucket creates nothing"
+    );
     assert!(
         !exists(s3, bucket, "public").await,
         "a refused PUT writes nothing"

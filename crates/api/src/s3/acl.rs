@@ -97,9 +97,28 @@ impl AclHeaders<'_> {
 
     /// Whether any ACL header is present.
     pub fn any(&self) -> bool {
-        self.canned.is_some()
-            || self.full_control.is_some()
-            || self.others.iter().any(Option::is_some)
+        self.canned.is_some() || self.grants()
+    }
+
+    /// Whether any `x-amz-grant-*` header is present.
+    fn grants(&self) -> bool {
+        self.full_control.is_some() || self.others.iter().any(Option::is_some)
+    }
+
+    /// Refuses a canned ACL beside grant headers, as S3 does whatever the
+    /// two say: a request names its ACL one way or the other.
+    ///
+    /// # Errors
+    /// 400 `InvalidRequest` "Specifying both Canned ACLs and Header Grants
+    /// is not allowed", S3's answer.
+    pub fn check_one_form(&self) -> S3Result<()> {
+        if self.canned.is_some() && self.grants() {
+            return Err(s3s::s3_error!(
+                InvalidRequest,
+                "Specifying both Canned ACLs and Header Grants is not allowed"
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -108,7 +127,9 @@ impl AclHeaders<'_> {
 /// write is answered as that (`NoSuchBucket`, `AccessDenied`), as S3 does.
 ///
 /// # Errors
-/// `AccessControlListNotSupported`, or the bucket's error.
+/// `InvalidRequest` for a canned ACL beside grant headers (see
+/// [`AclHeaders::check_one_form`]), `AccessControlListNotSupported`, or the
+/// bucket's error.
 pub async fn check_write_acl(
     storage: &StorageService,
     caller: Caller,
@@ -116,6 +137,7 @@ pub async fn check_write_acl(
     key: &str,
     headers: &AclHeaders<'_>,
 ) -> S3Result<()> {
+    headers.check_one_form()?;
     if headers.owner_only(&caller.user_id.to_string()) {
         return Ok(());
     }
@@ -152,12 +174,14 @@ pub fn policy_owner_only(policy: &AccessControlPolicy, owner_id: &str) -> bool {
 ///
 /// # Errors
 /// `MissingSecurityHeader` with neither, `UnexpectedContent` with both,
+/// `InvalidRequest` for a canned ACL beside grant headers,
 /// `AccessControlListNotSupported` for any other ACL.
 pub fn check_acl_request(
     headers: &AclHeaders<'_>,
     policy: Option<&AccessControlPolicy>,
     owner_id: &str,
 ) -> S3Result<()> {
+    headers.check_one_form()?;
     let ok = match (headers.any(), policy) {
         (false, None) => {
             return Err(s3s::s3_error!(

@@ -68,6 +68,7 @@ pub(super) async fn handle(
         grant_read_acp,
         grant_write_acp
     );
+    acl.check_one_form()?;
     if !acl.owner_only(&caller.user_id.to_string()) {
         return Err(bucket_acl_with_ownership());
     }
