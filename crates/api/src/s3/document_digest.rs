@@ -204,8 +204,46 @@ pub async fn verify(op: &str, headers: &HeaderMap, slot: Option<&BodySlot>) -> S
     {
         return Err(super::s3_error(algorithm.mismatch()));
     }
+    if has_forbidden_character(&document) {
+        return Err(s3_error!(
+            MalformedXML,
+            "The XML you provided was not well-formed or did not validate against our published schema: it holds a control character other than tab, line feed and carriage return, which XML 1.0 does not allow"
+        ));
+    }
     slot.with(|held| *held = Held::Verified(Some(document)));
     Ok(())
+}
+
+/// Whether `document` holds a character XML 1.0 does not allow: a control
+/// character other than tab, line feed and carriage return, raw or as a
+/// character reference (`&#1;`, `&#x1F;`). S3 refuses such a document;
+/// s3s's parser takes it, and a configuration stored with one (a CORS or
+/// lifecycle rule `ID` of `"a\u{1}b"`) was answered back in XML no client
+/// could read.
+fn has_forbidden_character(document: &[u8]) -> bool {
+    let forbidden = |c: u32| c < 0x20 && !matches!(c, 0x9 | 0xA | 0xD);
+    if document.iter().any(|&b| forbidden(u32::from(b))) {
+        return true;
+    }
+    let mut rest = document;
+    while let Some(at) = rest.windows(2).position(|w| w == b"&#") {
+        rest = &rest[at + 2..];
+        let (radix, digits) = match rest.first() {
+            Some(b'x') => (16, &rest[1..]),
+            _ => (10, rest),
+        };
+        let end = digits
+            .iter()
+            .position(|&b| b == b';')
+            .unwrap_or(digits.len());
+        let value = std::str::from_utf8(&digits[..end])
+            .ok()
+            .and_then(|n| u32::from_str_radix(n, radix).ok());
+        if value.is_some_and(forbidden) {
+            return true;
+        }
+    }
+    false
 }
 
 /// The whole document, at most the XML limit.
@@ -232,6 +270,28 @@ async fn read_limited(body: axum::body::Body) -> S3Result<Bytes> {
 mod tests {
     use super::*;
     use s3s::S3ErrorCode;
+
+    #[test]
+    fn control_characters_xml_forbids_are_found_raw_or_as_references() {
+        for (doc, forbidden) in [
+            (&b"<ID>a\tb\nc\rd</ID>"[..], false),
+            (b"<ID>&#9;&#10;&#13;&#x41;&amp;&#x1F600;</ID>", false),
+            (b"<ID>a\x01b</ID>", true),
+            (b"<ID>a\x00b</ID>", true),
+            (b"<ID>&#1;</ID>", true),
+            (b"<ID>&#x1F;</ID>", true),
+            (b"<ID>&#0;</ID>", true),
+            (b"<ID>&#", false),
+            (b"<ID>&#x;</ID>", false),
+        ] {
+            assert_eq!(
+                has_forbidden_character(doc),
+                forbidden,
+                "{}",
+                String::from_utf8_lossy(doc)
+            );
+        }
+    }
 
     const DOC: &[u8] = b"<Delete><Object><Key>a</Key></Object></Delete>";
 
