@@ -98,6 +98,18 @@ async fn buckets(s3: &Client, bucket: &str) {
     let list = s3.list_buckets().send().await.expect("ListBuckets");
     let names: Vec<_> = list.buckets().iter().filter_map(|b| b.name()).collect();
     assert_eq!(names, vec![bucket], "only the caller's buckets");
+    // `bucket-region` keeps that region's buckets: all of them for the
+    // one region there is, none for another (they were all listed).
+    for (region, want) in [("us-east-1", vec![bucket]), ("eu-west-3", vec![])] {
+        let list = s3
+            .list_buckets()
+            .bucket_region(region)
+            .send()
+            .await
+            .expect("ListBuckets of a region");
+        let names: Vec<_> = list.buckets().iter().filter_map(|b| b.name()).collect();
+        assert_eq!(names, want, "ListBuckets in {region}");
+    }
     // `us-east-1` named as a location constraint is refused, as S3 refuses
     // it (that region is asked for by sending none); any other region is
     // taken, and the bucket lives in the one region there is.

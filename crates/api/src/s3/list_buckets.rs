@@ -1,6 +1,8 @@
 //! ListBuckets: the caller's buckets only, in name order, with S3's
 //! `prefix`, `max-buckets` (1 to 10000) and `continuation-token` paging
 //! (the JavaScript SDK's `paginateListBuckets` and `MaxBuckets` use them).
+//! `bucket-region` keeps the buckets of that region: every bucket is in
+//! [`REGION`], so another region lists none.
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListBuckets.html>.
 
 use miniaws_core::storage::ListBucketsInput;
@@ -36,6 +38,20 @@ pub(super) async fn handle(
         .as_deref()
         .map(untoken)
         .transpose()?;
+    // Every bucket is in REGION (GetBucketLocation says so too): a filter
+    // on another region leaves none, rather than listing them all.
+    if input
+        .bucket_region
+        .as_deref()
+        .is_some_and(|region| region != REGION)
+    {
+        return Ok(S3Response::new(ListBucketsOutput {
+            buckets: Some(Vec::new()),
+            owner: Some(owner(caller)),
+            prefix: (!prefix.is_empty()).then_some(prefix),
+            continuation_token: None,
+        }));
+    }
     // One page read from the database (a range of the owner's names after
     // the token, under the prefix), not the whole list filtered here.
     let page = s3
