@@ -505,3 +505,82 @@ ec2.delete_tags(Resources=[ID])
 assert tags_of(ID) == {"miniaws:command": "sleep 3600"}, tags_of(ID)
 print("boto3 tags ok")
 "#;
+
+/// Every answer is XML a client can read, whatever the text: a tag holding
+/// U+FFFF, which XML cannot carry, is refused (accepted, it made every
+/// later DescribeTags and DescribeInstances of its owner unreadable to the
+/// aws CLI); a command set natively with control characters, and an id
+/// sent with one (which the error quotes), are answered with them replaced.
+#[tokio::test]
+async fn answers_stay_xml_whatever_the_text() {
+    let Some(cli) = tool("MINIAWS_TEST_AWS_CLI") else {
+        return;
+    };
+    let Some((server, image)) = compute_support::server(Backend::Sqlite).await else {
+        return;
+    };
+    let mut guard = ContainerGuard::new();
+    let (native, _, alice) = guard.aws_user(&server, "xml-alice").await;
+    let inst = native
+        .launch_instance(&launch(
+            "odd",
+            &image,
+            &["sh", "-c", "sleep 3600", "\u{1}\u{FFFF}"],
+        ))
+        .await
+        .expect("launch");
+    let id = inst.ec2_instance_id.clone();
+    let command = alice
+        .ec2_text(
+            &cli,
+            &[
+                "describe-instances",
+                "--instance-ids",
+                &id,
+                "--query",
+                "Reservations[0].Instances[0].Tags[?Key=='miniaws:command'].Value",
+            ],
+        )
+        .await;
+    assert!(
+        command.ends_with("'\u{FFFD}\u{FFFD}'"),
+        "the command with what XML cannot carry replaced: {command:?}"
+    );
+
+    let err = alice
+        .ec2_fails(
+            &cli,
+            "InvalidParameterValue",
+            &[
+                "create-tags",
+                "--resources",
+                &id,
+                "--tags",
+                "Key=k,Value=a\u{FFFF}",
+            ],
+        )
+        .await;
+    assert!(err.contains("U+FFFF"), "{err}");
+    let tagged = alice
+        .ec2_text(
+            &cli,
+            &[
+                "describe-tags",
+                "--filters",
+                "Name=key,Values=k",
+                "--query",
+                "length(Tags)",
+            ],
+        )
+        .await;
+    assert_eq!(tagged, "0", "the refused tag was not stored");
+
+    let err = alice
+        .ec2_fails(
+            &cli,
+            "InvalidInstanceID.Malformed",
+            &["describe-instances", "--instance-ids", "i-\u{1}"],
+        )
+        .await;
+    assert!(err.contains("i-\u{FFFD}"), "the id quoted, replaced: {err}");
+}

@@ -5,7 +5,13 @@
 /// EC2's XML namespace for API version 2016-11-15.
 pub const NAMESPACE: &str = "http://ec2.amazonaws.com/doc/2016-11-15/";
 
-/// Escapes XML text (also usable in attribute values).
+/// Escapes XML text (also usable in attribute values). Tab, newline and
+/// carriage return are written as references, which a parser keeps as
+/// they are (raw, it would turn `\r\n` into `\n`). A character XML 1.0
+/// cannot carry at all, even as a reference (the other controls, U+FFFE,
+/// U+FFFF), becomes U+FFFD: an answer holding one would not be XML, and
+/// no client could read it (a command set natively may hold one, and an
+/// error message quotes what the client sent).
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -15,6 +21,12 @@ pub fn escape(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
+            '\t' => out.push_str("&#x9;"),
+            '\n' => out.push_str("&#xA;"),
+            '\r' => out.push_str("&#xD;"),
+            c if c < ' ' || matches!(c, '\u{FFFE}' | '\u{FFFF}') => {
+                out.push(char::REPLACEMENT_CHARACTER);
+            }
             c => out.push(c),
         }
     }
@@ -92,6 +104,21 @@ mod tests {
              xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>r-1</requestId>\
              <set><key>a&lt;b&amp;&apos;c&apos;&quot;</key></set><return>true</return>\
              </RebootInstancesResponse>"
+        );
+    }
+
+    /// Every answer is XML 1.0, whatever the text: what it cannot carry
+    /// is replaced, the blanks a parser would change are references.
+    #[test]
+    fn text_xml_cannot_carry_is_replaced() {
+        assert_eq!(
+            escape("a\u{1}b\u{1f}\u{FFFE}\u{FFFF}c"),
+            "a\u{FFFD}b\u{FFFD}\u{FFFD}\u{FFFD}c"
+        );
+        assert_eq!(escape("l1\r\nl2\tx"), "l1&#xD;&#xA;l2&#x9;x");
+        assert_eq!(
+            escape("é\u{85}\u{FFFD}\u{10FFFF}"),
+            "é\u{85}\u{FFFD}\u{10FFFF}"
         );
     }
 }

@@ -71,9 +71,17 @@ fn aws_reserved(key: &str) -> bool {
     key.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("aws:"))
 }
 
+/// Whether a tag may not hold `c`: a control character, or one of the
+/// noncharacters U+FFFE and U+FFFF, which XML 1.0 cannot carry either (an
+/// EC2 answer holding one is not XML, and every client fails to read it).
+fn unfit_for_xml(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{FFFE}' | '\u{FFFF}')
+}
+
 /// Checks one tag's key and value against EC2's rules: a key of 1 to 128
 /// characters not starting with `aws:`, a value of at most 256, neither
-/// with control characters (an XML answer could not carry them).
+/// with control characters or U+FFFE/U+FFFF (an XML answer could not
+/// carry them).
 ///
 /// # Errors
 /// `InvalidInput` naming the tag and the rule.
@@ -94,9 +102,10 @@ pub fn validate_tag(key: &str, value: &str) -> CoreResult<()> {
             "the value of tag {key:?} is longer than {MAX_TAG_VALUE_CHARS} characters"
         )));
     }
-    if key.chars().chain(value.chars()).any(char::is_control) {
+    if key.chars().chain(value.chars()).any(unfit_for_xml) {
         return Err(CoreError::invalid(format!(
-            "the tag {key:?} contains a control character, which tags may not hold"
+            "the tag {key:?} contains a control character or U+FFFE/U+FFFF, which tags may not \
+             hold"
         )));
     }
     Ok(())
@@ -162,6 +171,7 @@ mod tests {
             (&"k".repeat(128)[..], &"v".repeat(256)[..]),
             ("awsome", "x"),
             ("a:aws:", "x"),
+            ("k", "\u{FFFD}\u{10FFFF}"),
         ] {
             assert!(validate_tag(k, v).is_ok(), "{k:?}={v:?}");
         }
@@ -174,6 +184,8 @@ mod tests {
             ("k", &"é".repeat(257)[..], "longer than 256"),
             ("a\nb", "x", "control"),
             ("k", "a\u{0}b", "control"),
+            ("k", "a\u{FFFF}", "U+FFFF"),
+            ("\u{FFFE}", "x", "U+FFFE"),
         ] {
             let err = validate_tag(k, v).expect_err(k).to_string();
             assert!(err.contains(says), "{k:?}: {err}");
