@@ -198,7 +198,7 @@ async fn console_output_regions_and_zones() {
         return;
     };
     let mut guard = ContainerGuard::new();
-    let (_, _, dave) = guard.aws_user(&server, "console-dave").await;
+    let (dave_native, _, dave) = guard.aws_user(&server, "console-dave").await;
     let (_, eve_key) = server.user("console-eve").await;
     let eve = AwsClients::new(&server, &eve_key);
     // About 120 KiB of output, then quiet.
@@ -255,12 +255,25 @@ async fn console_output_regions_and_zones() {
     );
     dave.ec2(&cli, &["terminate-instances", "--instance-ids", &id])
         .await;
-    dave.ec2_fails(
-        &cli,
-        "IncorrectInstanceState",
-        &["get-console-output", "--instance-id", &id],
-    )
-    .await;
+    let err = dave
+        .ec2_fails(
+            &cli,
+            "IncorrectInstanceState",
+            &["get-console-output", "--instance-id", &id],
+        )
+        .await;
+    let uuid = dave_native
+        .list_instances(true)
+        .await
+        .expect("list")
+        .into_iter()
+        .find(|i| i.ec2_instance_id == id)
+        .expect("listed natively")
+        .id;
+    assert!(
+        err.contains(&id) && !err.contains(&uuid.to_string()),
+        "named by its EC2 id, not the UUID EC2 clients never see: {err}"
+    );
 
     let regions = dave
         .ec2_text(

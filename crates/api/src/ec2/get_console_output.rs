@@ -16,7 +16,7 @@ use miniaws_core::compute::LogOptions;
 use time::OffsetDateTime;
 
 use super::error::{Ec2Error, from_core};
-use super::instances::{ec2_time, resolve};
+use super::instances::{change_error, ec2_time, resolve};
 use super::xml::XmlWriter;
 use super::{Ec2Context, dry_run};
 
@@ -58,7 +58,7 @@ pub async fn handle(ctx: Ec2Context<'_>) -> Result<String, Ec2Error> {
         .compute
         .logs(ctx.caller, inst.id, &options)
         .await
-        .map_err(from_core)?;
+        .map_err(change_error(&inst))?;
     let mut kept = Vec::new();
     while let Some(chunk) = stream.next().await {
         keep_last(&mut kept, &chunk.map_err(from_core)?);
