@@ -383,7 +383,8 @@ async fn ec2_tags(backend: Backend) {
 /// `80,,81`) is refused with 400 `InvalidParameterValue` saying so, as the
 /// native API refuses an empty port spec, also under DryRun (the values
 /// are checked first), and launches nothing; `80, 81` (blanks around
-/// specs) is fine. boto3 through the real server.
+/// specs) is fine. So are 51 tags, Name, ports and command counted
+/// (`TagLimitExceeded`, DryRun too). boto3 through the real server.
 #[tokio::test]
 async fn an_empty_ports_entry_is_refused() {
     let Some(python) = tool("MINIAWS_TEST_PYTHON") else {
@@ -437,6 +438,20 @@ for ports in ["80,", ",", "80,,81", " , ", "80, "]:
             assert "empty entry" in err["Message"], (ports, err)
         else:
             raise SystemExit(f"{ports!r} (DryRun={dry}) was accepted")
+
+# 48 tags beside Name, ports and command are 51: over the limit, which
+# DryRun checks too (it answered DryRunOperation for a launch refused).
+many = [{"Key": f"k{n:02}", "Value": "v"} for n in range(48)]
+for dry in [False, True]:
+    try:
+        ec2.run_instances(ImageId=IMAGE, MinCount=1, MaxCount=1, DryRun=dry,
+                          TagSpecifications=[{"ResourceType": "instance", "Tags": many + [
+                              {"Key": "Name", "Value": "many"}, {"Key": "miniaws:ports", "Value": "80"},
+                              {"Key": "miniaws:command", "Value": "sleep 3600"}]}])
+    except ClientError as e:
+        assert e.response["Error"]["Code"] == "TagLimitExceeded", (dry, e.response["Error"])
+    else:
+        raise SystemExit(f"51 tags (DryRun={dry}) were accepted")
 assert ec2.describe_instances()["Reservations"] == [], "nothing launched"
 
 r = launch(" 80 , 53/udp ")

@@ -236,8 +236,8 @@ pub async fn handle(ctx: Ec2Context<'_>) -> Result<String, Ec2Error> {
     // checked as a launch checks them first); whether the image is here
     // and the name free is for the launch to find.
     if p.bool("DryRun")? {
-        for (_, request) in &requests {
-            miniaws_core::compute::check_launch_request(request).map_err(from_core)?;
+        for (id, request) in &requests {
+            miniaws_core::compute::check_launch_request(*id, request).map_err(from_core)?;
         }
         return Err(dry_run());
     }

@@ -21,7 +21,7 @@ use super::ports::{
     ComputeDriver, ContainerEvent, ContainerInfo, ContainerSpec, ContainerStatus, ContainerSummary,
     EventStream, InstanceRepo, InstanceStats, ListQuery, LogOptions, LogStream,
 };
-use super::tags::{Labels, validate_tags};
+use super::tags::{Labels, check_tag_count, validate_tags};
 use crate::clock::now_utc;
 use crate::error::{ConflictKind, CoreError, CoreResult, Dependency};
 use crate::identity::{Caller, UserId};
@@ -157,19 +157,21 @@ fn docker_not_configured() -> CoreError {
     )
 }
 
-/// Brings `inst` in line with what the runtime says about its container.
-/// Checks a launch request on its own (its name, image reference, ports,
-/// environment, command, tags and type), as a launch does before it looks
-/// at anything else: what EC2's `DryRun` answers for.
+/// Checks the launch of instance `id` on its own (its name, image
+/// reference, ports, environment, command, tags, their number with the
+/// name, ports and command counted, and type), as a launch does before it
+/// looks at anything else: what EC2's `DryRun` answers for.
 ///
 /// # Errors
-/// `InvalidInput` naming the first value that is wrong.
-pub fn check_launch_request(request: &LaunchRequest) -> CoreResult<()> {
-    checked_request(request).map(|_| ())
+/// `InvalidInput` naming the first value that is wrong;
+/// `InvalidTag(TooMany)`.
+pub fn check_launch_request(id: InstanceId, request: &LaunchRequest) -> CoreResult<()> {
+    checked_request(id, request).map(|_| ())
 }
 
 /// [`check_launch_request`], with what it parsed.
 fn checked_request(
+    id: InstanceId,
     request: &LaunchRequest,
 ) -> CoreResult<(InstanceName, Vec<PortMapping>, InstanceType)> {
     let name = InstanceName::parse(&request.name)?;
@@ -180,6 +182,15 @@ fn checked_request(
         validate_command(cmd)?;
     }
     validate_tags(&request.tags)?;
+    // Counted as `Instance::all_tags` lists them: the name unless it is
+    // the EC2 id, the ports when there are some, the command when set.
+    let named = name.as_str() != Ec2InstanceId::of(id).as_str();
+    check_tag_count(
+        usize::from(named)
+            + usize::from(!ports.is_empty())
+            + usize::from(request.command.is_some())
+            + request.tags.len(),
+    )?;
     let itype = instance_type(
         request
             .instance_type
@@ -189,6 +200,7 @@ fn checked_request(
     Ok((name, ports, itype))
 }
 
+/// Brings `inst` in line with what the runtime says about its container.
 fn settle(inst: &mut Instance, info: Option<&ContainerInfo>) {
     match info {
         None => {
@@ -556,7 +568,7 @@ impl ComputeService {
         request: LaunchRequest,
         origin: Option<LaunchOrigin>,
     ) -> CoreResult<Instance> {
-        let (name, ports, itype) = checked_request(&request)?;
+        let (name, ports, itype) = checked_request(id, &request)?;
         let driver = self.driver()?.clone();
         let (nano_cpus, memory_bytes) = self.limits(&driver, &itype).await?;
         driver.ensure_image(&request.image).await?;
@@ -583,7 +595,6 @@ impl ComputeService {
             updated_at: now,
             deleted_at: None,
         };
-        inst.check_tag_count()?;
         let _lock = self.lock(inst.id).await;
         self.repo.insert(&inst).await?;
         let spec = container_spec(&inst, (nano_cpus, memory_bytes));

@@ -52,18 +52,25 @@ impl Instance {
     /// # Errors
     /// `InvalidTag(TooMany)`.
     pub fn check_tag_count(&self) -> CoreResult<()> {
-        let count = self.all_tags().len();
-        if count > MAX_TAGS {
-            return Err(CoreError::InvalidTag {
-                problem: TagProblem::TooMany,
-                message: format!(
-                    "an instance carries at most {MAX_TAGS} tags, its name, ports and command \
-                     counted; this change would give it {count}"
-                ),
-            });
-        }
-        Ok(())
+        check_tag_count(self.all_tags().len())
     }
+}
+
+/// Refuses `count` tags, everything counted, when it is over [`MAX_TAGS`].
+///
+/// # Errors
+/// `InvalidTag(TooMany)`.
+pub(crate) fn check_tag_count(count: usize) -> CoreResult<()> {
+    if count > MAX_TAGS {
+        return Err(CoreError::InvalidTag {
+            problem: TagProblem::TooMany,
+            message: format!(
+                "an instance carries at most {MAX_TAGS} tags, its name, ports and command \
+                 counted; this change would give it {count}"
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Whether `key` starts with `aws:`, in any case (AWS's own keys).
