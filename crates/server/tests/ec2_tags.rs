@@ -383,8 +383,10 @@ async fn ec2_tags(backend: Backend) {
 /// `80,,81`) is refused with 400 `InvalidParameterValue` saying so, as the
 /// native API refuses an empty port spec, also under DryRun (the values
 /// are checked first), and launches nothing; `80, 81` (blanks around
-/// specs) is fine. So are 51 tags, Name, ports and command counted
-/// (`TagLimitExceeded`, DryRun too). boto3 through the real server.
+/// specs) is fine, and its `ClientToken` retry with the ports in their
+/// full form (`80/tcp`) is the same launch. 51 tags, Name, ports and
+/// command counted, are refused (`TagLimitExceeded`, DryRun too). boto3
+/// through the real server.
 #[tokio::test]
 async fn an_empty_ports_entry_is_refused() {
     let Some(python) = tool("MINIAWS_TEST_PYTHON") else {
@@ -454,8 +456,14 @@ for dry in [False, True]:
         raise SystemExit(f"51 tags (DryRun={dry}) were accepted")
 assert ec2.describe_instances()["Reservations"] == [], "nothing launched"
 
-r = launch(" 80 , 53/udp ")
+r = launch(" 80 , 53/udp ", ClientToken="ports-1")
 assert r["Instances"][0]["State"]["Name"] == "running", r
+# A retry spelling the ports in their full form, as DescribeInstances shows
+# them, asks for the same launch: the same instance, not a mismatch.
+shown = {t["Key"]: t["Value"] for t in r["Instances"][0]["Tags"]}["miniaws:ports"]
+assert shown == "80/tcp,53/udp", shown
+again = launch(shown, ClientToken="ports-1")
+assert again["Instances"][0]["InstanceId"] == r["Instances"][0]["InstanceId"], again
 print("boto3 ports ok")
 "#;
 

@@ -22,7 +22,7 @@
 use http::StatusCode;
 use miniaws_core::compute::{
     COMMAND_TAG, ClientToken, Ec2InstanceId, Instance, InstanceId, LaunchRequest, PORTS_TAG,
-    split_command, validate_image, validate_tag,
+    PortMapping, split_command, validate_image, validate_tag,
 };
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -118,13 +118,20 @@ fn launch_digest(
     instance_type: Option<&str>,
     tagged: &Tagged,
 ) -> String {
+    // The ports by meaning, in their full form (`8080:80` is
+    // `8080:80/tcp`, as DescribeInstances shows it); a list that does not
+    // parse fails the launch, which stores no token.
+    let ports: Vec<String> = PortMapping::parse_list(&tagged.ports).map_or_else(
+        |_| tagged.ports.clone(),
+        |ports| ports.iter().map(ToString::to_string).collect(),
+    );
     let canonical = serde_json::json!({
         "image": image,
         "min": min,
         "max": max,
         "type": instance_type.unwrap_or(miniaws_core::compute::DEFAULT_INSTANCE_TYPE),
         "name": tagged.name,
-        "ports": tagged.ports,
+        "ports": ports,
         "command": tagged.command,
         "tags": tagged.tags,
     });
