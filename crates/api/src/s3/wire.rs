@@ -304,11 +304,14 @@ async fn finish(
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("xml"));
+    // Whether the answer's error is in the log (where it was made, or below).
+    let mut in_log = logged;
     if parts.status.as_u16() >= 400
         && !is_head
         && is_xml
         && let Ok(bytes) = body.store_all_limited(ERROR_BODY_LIMIT).await
     {
+        in_log = true;
         let bytes = escape_line_ends(&bytes).map_or(bytes, bytes::Bytes::from);
         let xml = refine_s3s_error(&String::from_utf8_lossy(&bytes));
         let mut annotated = annotate_error_xml(&xml, resource, request_id);
@@ -331,6 +334,15 @@ async fn finish(
         }
         parts.headers.remove(CONTENT_LENGTH);
         body = s3s::Body::from(annotated);
+    }
+    if !in_log && parts.status.is_server_error() && parts.status != StatusCode::NOT_IMPLEMENTED {
+        // A HEAD's (whose error body is never sent, so not read for its
+        // code) or one without an XML body: a fault all the same.
+        tracing::error!(
+            status = parts.status.as_u16(),
+            head = is_head,
+            "S3 error answer"
+        );
     }
     if attributes
         && parts.status.is_success()
@@ -595,6 +607,67 @@ pub(crate) fn escape(s: &str) -> String {
 mod tests {
     use super::*;
     use axum::http::HeaderMap;
+
+    /// What [`finish`] logs of `response`, at ERROR level, answering a
+    /// HEAD when `is_head`.
+    fn errors_logged(response: s3s::HttpResponse, is_head: bool) -> String {
+        #[derive(Clone, Default)]
+        struct Sink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Sink {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().expect("sink").extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let sink = Sink::default();
+        let writer = sink.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::ERROR)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            tokio::runtime::Builder::new_current_thread()
+                .build()
+                .expect("runtime")
+                .block_on(finish(response, "rid", "/b/k", is_head, false))
+        });
+        String::from_utf8(sink.0.lock().expect("sink").clone()).expect("utf-8")
+    }
+
+    #[test]
+    fn a_server_error_is_logged_whatever_its_body() {
+        let answer = |status: StatusCode, xml: &str| {
+            let mut r = s3s::HttpResponse::new(s3s::Body::from(xml.to_owned()));
+            *r.status_mut() = status;
+            if !xml.is_empty() {
+                r.headers_mut()
+                    .insert(CONTENT_TYPE, HeaderValue::from_static("application/xml"));
+            }
+            r
+        };
+        let xml = "<Error><Code>InternalError</Code><Message>m</Message></Error>";
+        let err = StatusCode::INTERNAL_SERVER_ERROR;
+        for (response, is_head, logged) in [
+            (answer(err, xml), false, true),
+            (answer(err, xml), true, true),
+            (answer(err, ""), false, true),
+            (answer(err, ""), true, true),
+            (answer(StatusCode::NOT_IMPLEMENTED, ""), true, false),
+            (answer(StatusCode::NOT_FOUND, ""), true, false),
+        ] {
+            let status = response.status();
+            let log = errors_logged(response, is_head);
+            assert_eq!(
+                log.contains("S3 error answer"),
+                logged,
+                "{status} head {is_head}: {log:?}"
+            );
+        }
+    }
 
     #[test]
     fn error_xml_gets_resource_and_request_id() {
