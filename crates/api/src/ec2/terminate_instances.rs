@@ -4,13 +4,15 @@
 
 use super::Ec2Context;
 use super::error::Ec2Error;
-use super::instances::{change_error, state_changes, targets};
+use super::instances::{change_all, change_error, state_changes, targets};
 
-/// Handles TerminateInstances.
+/// Handles TerminateInstances. The instances are terminated side by side,
+/// as Start/Stop/RebootInstances change theirs, and each termination runs
+/// to its end: one that fails (Docker gone) leaves the others terminated.
 pub async fn handle(ctx: Ec2Context<'_>) -> Result<String, Ec2Error> {
     let found = targets(&ctx, &[]).await?;
-    let mut changes = Vec::with_capacity(found.len());
-    for inst in found {
+    let ctx = &ctx;
+    let changes = change_all(found, |inst| async move {
         let previous = inst.state;
         let now = ctx
             .state
@@ -18,7 +20,8 @@ pub async fn handle(ctx: Ec2Context<'_>) -> Result<String, Ec2Error> {
             .terminate(ctx.caller, inst.id)
             .await
             .map_err(change_error(&inst))?;
-        changes.push((now, previous));
-    }
-    Ok(state_changes(&ctx, "TerminateInstances", &changes))
+        Ok((now, previous))
+    })
+    .await?;
+    Ok(state_changes(ctx, "TerminateInstances", &changes))
 }
