@@ -195,10 +195,16 @@ pub fn change_error(inst: &Instance) -> impl Fn(CoreError) -> Ec2Error + '_ {
             resource: miniaws_core::Resource::Instance,
             ..
         } => Ec2Error::ids_not_found(&[inst.ec2_id().to_string()]),
-        CoreError::Conflict { kind, message } => from_core(CoreError::Conflict {
-            kind,
-            message: message.replace(&inst.id.to_string(), inst.ec2_id().as_str()),
-        }),
+        CoreError::Conflict { kind, message } => {
+            let ec2_id = inst.ec2_id();
+            let ec2_id = ec2_id.as_str();
+            // The service says "NAME (UUID)"; an instance without a name
+            // of its own is named by its EC2 id, which is said once.
+            let message = message
+                .replace(&format!("{ec2_id} ({})", inst.id), ec2_id)
+                .replace(&inst.id.to_string(), ec2_id);
+            from_core(CoreError::Conflict { kind, message })
+        }
         other => from_core(other),
     }
 }
@@ -322,6 +328,16 @@ pub(crate) mod tests {
                 && !refused.message.contains(&inst.id.to_string()),
             "{}",
             refused.message
+        );
+        // Without a name of its own, its EC2 id is its name: said once.
+        let unnamed = Instance {
+            name: inst.ec2_id().to_string(),
+            ..inst
+        };
+        let refused = change_error(&unnamed)(unnamed.illegal("start"));
+        assert_eq!(
+            refused.message,
+            "cannot start instance i-0123abcd456789acd: it is RUNNING"
         );
     }
 
