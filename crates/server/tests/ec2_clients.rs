@@ -636,12 +636,16 @@ async fn ec2_clients(backend: Backend) {
                 "--instance-types",
                 "t3.nano",
                 "t3.xlarge",
+                "t3.nano",
                 "--query",
                 "InstanceTypes[].[InstanceType,VCpuInfo.DefaultVCpus,MemoryInfo.SizeInMiB]",
             ],
         )
         .await;
-    assert_eq!(types, "t3.nano\t2\t512\nt3.xlarge\t4\t16384", "{types}");
+    assert_eq!(
+        types, "t3.nano\t2\t512\nt3.xlarge\t4\t16384",
+        "each once, t3.nano named twice: {types}"
+    );
     alice
         .ec2_fails(
             &cli,

@@ -21,6 +21,8 @@ pub async fn handle(ctx: Ec2Context<'_>) -> Result<String, Ec2Error> {
     let mut selected: Vec<&InstanceType> = Vec::new();
     for w in &wanted {
         match catalogue.iter().find(|t| t.name == *w) {
+            // A type named twice is listed once, as EC2 lists it.
+            Some(t) if selected.iter().any(|s| s.name == t.name) => {}
             Some(t) => selected.push(t),
             None => {
                 let names: Vec<&str> = catalogue.iter().map(|t| t.name).collect();
