@@ -12,8 +12,8 @@ mod common;
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, Tag, Tagging, TaggingDirective};
-use common::{code_of, s3_client};
+use aws_sdk_s3::types::{Tag, Tagging, TaggingDirective};
+use common::{code_of, complete_with_one_part, s3_client};
 use miniaws_testkit::{Backend, TestServer};
 
 fn tagging(pairs: &[(&str, &str)]) -> Tagging {
@@ -233,33 +233,7 @@ async fn tagging_headers(s3: &Client, bucket: &str) {
         .await
         .expect("CreateMultipartUpload with x-amz-tagging");
     let upload_id = create.upload_id().expect("upload id");
-    let part = s3
-        .upload_part()
-        .bucket(bucket)
-        .key("multi.bin")
-        .upload_id(upload_id)
-        .part_number(1)
-        .body(ByteStream::from_static(b"one small last part"))
-        .send()
-        .await
-        .expect("UploadPart");
-    s3.complete_multipart_upload()
-        .bucket(bucket)
-        .key("multi.bin")
-        .upload_id(upload_id)
-        .multipart_upload(
-            CompletedMultipartUpload::builder()
-                .parts(
-                    CompletedPart::builder()
-                        .part_number(1)
-                        .e_tag(part.e_tag().expect("part ETag"))
-                        .build(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .expect("CompleteMultipartUpload");
+    complete_with_one_part(s3, bucket, "multi.bin", upload_id, b"one small last part").await;
     assert_eq!(
         tags_of(s3, bucket, "multi.bin").await,
         owned(&[("stage", "upload"), ("n", "1")])
