@@ -228,6 +228,66 @@ async fn configuration(s3: &Client, bucket: &str) {
             "You can only define ReplaceKeyPrefix or ReplaceKey but not both.",
         ),
     ];
+    // A host name with whitespace or a control character, which every
+    // website request would then be redirected to; a protocol that is
+    // neither http nor https.
+    let redirect_all = |host: &str, protocol: Option<Protocol>| {
+        WebsiteConfiguration::builder()
+            .redirect_all_requests_to(
+                RedirectAllRequestsTo::builder()
+                    .host_name(host)
+                    .set_protocol(protocol)
+                    .build()
+                    .expect("redirect"),
+            )
+            .build()
+    };
+    let all_host = "The HostName of RedirectAllRequestsTo is not a valid host name: it must not hold whitespace or control characters.";
+    let rule_host = "The HostName of a routing rule's Redirect is not a valid host name: it must not hold whitespace or control characters.";
+    let bad_protocol = "Invalid protocol, protocol can be http or https.";
+    let cases = cases.into_iter().chain(vec![
+        (
+            "redirect-all to a host with a space",
+            redirect_all("a b.com", None),
+            "InvalidArgument",
+            all_host,
+        ),
+        (
+            "redirect-all to a host with a line break",
+            redirect_all("a\nb.com", None),
+            "InvalidArgument",
+            all_host,
+        ),
+        (
+            "redirect-all to ftp",
+            redirect_all("example.com", Some(Protocol::from("ftp"))),
+            "InvalidRequest",
+            bad_protocol,
+        ),
+        (
+            "a rule to a host with a space",
+            rule(Redirect::builder().host_name("a b.com").build()),
+            "InvalidArgument",
+            rule_host,
+        ),
+        (
+            "a rule to a host with a carriage return",
+            rule(Redirect::builder().host_name("a\rb.com").build()),
+            "InvalidArgument",
+            rule_host,
+        ),
+        (
+            "a rule to gopher",
+            rule(
+                Redirect::builder()
+                    .host_name("example.com")
+                    .protocol(Protocol::from("gopher"))
+                    .build(),
+            ),
+            "InvalidRequest",
+            bad_protocol,
+        ),
+    ]);
     for (description, config, code, message) in cases {
         let (got_code, status, got_message) = refused(s3, bucket, config).await;
         assert_eq!(

@@ -168,6 +168,24 @@ fn check_protocol(protocol: Option<&str>) -> Result<(), InvalidWebsite> {
     }
 }
 
+/// Refuses a redirect's `HostName` holding whitespace or a control
+/// character (`a b.com`, `a\nb.com`): no host has one, and every request
+/// of the website would then be answered with a `Location` that is no
+/// header value or no URL.
+fn check_host_name(host_name: &str, message: &str) -> Result<(), InvalidWebsite> {
+    if host_name
+        .chars()
+        .any(|c| c.is_control() || c.is_whitespace())
+    {
+        return Err(invalid_argument("HostName", host_name, message));
+    }
+    Ok(())
+}
+
+const BAD_REDIRECT_ALL_HOST: &str = "The HostName of RedirectAllRequestsTo is not a valid host name: it must not hold whitespace or control characters.";
+
+const BAD_RULE_HOST: &str = "The HostName of a routing rule's Redirect is not a valid host name: it must not hold whitespace or control characters.";
+
 /// A bucket's validated website configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WebsiteConfiguration {
@@ -180,7 +198,8 @@ impl WebsiteConfiguration {
     /// # Errors
     /// [`InvalidWebsite`] with S3's code and message: `InvalidArgument`
     /// for `RedirectAllRequestsTo` beside anything else, a missing
-    /// `IndexDocument` or a `Suffix` that is empty or holds a `/`;
+    /// `IndexDocument`, a `Suffix` that is empty or holds a `/`, or a
+    /// redirect's `HostName` holding whitespace or a control character;
     /// `MalformedXML` for an empty `HostName`, `ErrorDocument` `Key` or
     /// `RoutingRules`, or a code that is not a number; `InvalidRequest`
     /// for a protocol other than `http`/`https`, an empty `Condition`, both
@@ -202,6 +221,7 @@ impl WebsiteConfiguration {
             if all.host_name.is_empty() {
                 return Err(malformed("RedirectAllRequestsTo needs a HostName"));
             }
+            check_host_name(&all.host_name, BAD_REDIRECT_ALL_HOST)?;
             check_protocol(all.protocol.as_deref())?;
             return Ok(Self {
                 target: WebsiteTarget::RedirectAll(all),
@@ -269,6 +289,9 @@ fn check_rule(rule: &RoutingRule) -> Result<(), InvalidWebsite> {
         return Err(invalid_request(
             "Condition cannot be empty. To redirect all requests without a condition, the condition element shouldn't be present.",
         ));
+    }
+    if let Some(host_name) = &r.host_name {
+        check_host_name(host_name, BAD_RULE_HOST)?;
     }
     check_protocol(r.protocol.as_deref())?;
     if let Some(code) = &r.http_redirect_code {
@@ -559,6 +582,31 @@ mod tests {
                 )]),
                 WebsiteFault::InvalidRequest,
                 "Invalid protocol",
+            ),
+            (
+                "redirect-all to a host with a space",
+                WebsiteInput {
+                    redirect_all: Some(RedirectAll {
+                        host_name: "a b.com".into(),
+                        protocol: None,
+                    }),
+                    ..WebsiteInput::default()
+                },
+                arg("HostName", "a b.com"),
+                "The HostName of RedirectAllRequestsTo is not a valid host name",
+            ),
+            (
+                "a rule to a host with a line break",
+                site(vec![rule(
+                    Some("a"),
+                    None,
+                    Redirect {
+                        host_name: Some("a\nb.com".into()),
+                        ..Redirect::default()
+                    },
+                )]),
+                arg("HostName", "a\nb.com"),
+                "The HostName of a routing rule's Redirect is not a valid host name",
             ),
         ];
         for (description, input, fault, message) in cases {
