@@ -151,6 +151,35 @@ async fn sdk_round_trip(s3: &Client, bucket: &str) {
             "limit of 100 rules",
         ),
         ("no rules", config(vec![]), "MalformedXML", ""),
+        // Both go into every answer's headers: the first could not (and
+        // was left out), the second means nothing.
+        (
+            "a control character in an ExposeHeader",
+            config(vec![
+                CorsRule::builder()
+                    .allowed_origins("*")
+                    .allowed_methods("GET")
+                    .expose_headers("ETag")
+                    .expose_headers("x-a\nb")
+                    .build()
+                    .expect("a CORS rule"),
+            ]),
+            "InvalidRequest",
+            "An ExposeHeader of a CORSRule must not hold control characters.",
+        ),
+        (
+            "a negative MaxAgeSeconds",
+            config(vec![
+                CorsRule::builder()
+                    .allowed_origins("*")
+                    .allowed_methods("GET")
+                    .max_age_seconds(-5)
+                    .build()
+                    .expect("a CORS rule"),
+            ]),
+            "InvalidRequest",
+            "The MaxAgeSeconds of a CORSRule must not be negative (-5 was given).",
+        ),
         // XML 1.0 has no such character: S3 refuses the document, and
         // stored it was answered back in XML no SDK could read.
         (
@@ -482,6 +511,46 @@ async fn preflights(server: &TestServer, owner: &Client, bucket: &str, bare: &st
     assert_eq!(header(&h, "access-control-allow-credentials"), None);
     assert_eq!(header(&h, "access-control-allow-headers"), Some("x-custom"));
     assert_eq!(header(&h, "vary"), Some(VARY));
+    // An empty Origin names no origin, even for `*`: the 400 of a
+    // preflight without one; an actual request with it gets no CORS
+    // headers.
+    let (status, h, body) = preflight(
+        &http,
+        &format!("{base}/{bare}/k"),
+        Some(""),
+        Some("GET"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("<Code>BadRequest</Code>")
+            && body.contains("Insufficient information. Origin request header needed."),
+        "{body}"
+    );
+    assert_eq!(header(&h, "access-control-allow-origin"), None);
+    let res = http
+        .get(format!("{base}/{bare}/k"))
+        .header("Origin", "")
+        .send()
+        .await
+        .expect("GET with an empty Origin");
+    assert_eq!(
+        header(res.headers(), "access-control-allow-origin"),
+        None,
+        "an empty Origin is allowed nothing"
+    );
+    let res = http
+        .get(format!("{base}/{bare}/k"))
+        .header("Origin", "http://anywhere.test")
+        .send()
+        .await
+        .expect("GET with an Origin");
+    assert_eq!(
+        header(res.headers(), "access-control-allow-origin"),
+        Some("*"),
+        "the same request with an origin is allowed"
+    );
 }
 
 /// Actual requests: a presigned PUT and GET with `Origin` get the rule's

@@ -7,7 +7,8 @@
 //!   The first rule matching `Origin`, `Access-Control-Request-Method` and
 //!   every `Access-Control-Request-Headers` entry gives 200 with the
 //!   `Access-Control-*` headers; anything else is 403 `AccessForbidden`
-//!   with S3's `CORSResponse: …` message; a preflight without `Origin`, or
+//!   with S3's `CORSResponse: …` message; a preflight without `Origin`
+//!   (or with an empty one), or
 //!   without (or with another) `Access-Control-Request-Method`, is 400.
 //! - Any other request with an `Origin` gets the matching rule's
 //!   `Access-Control-*` headers on its answer, errors included (S3 decides
@@ -73,6 +74,12 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &http::HeaderName) -> Option<&'a
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// The request's `Origin`; an empty one names no origin and counts as
+/// none (a `*` rule matched it, and its answer allowed the origin "").
+fn origin_of(headers: &HeaderMap) -> Option<&str> {
+    header_str(headers, &ORIGIN).filter(|o| !o.is_empty())
+}
+
 fn forbidden(message: &'static str) -> S3Error {
     let mut e = S3Error::with_message(S3ErrorCode::Custom("AccessForbidden".into()), message);
     e.set_status_code(StatusCode::FORBIDDEN);
@@ -88,7 +95,7 @@ fn bad_request(message: String) -> S3Error {
 /// Answers a preflight from the addressed bucket's configuration.
 pub async fn preflight(state: AppState, req: Request) -> S3Result<s3s::HttpResponse> {
     let headers = req.headers();
-    let Some(origin) = header_str(headers, &ORIGIN) else {
+    let Some(origin) = origin_of(headers) else {
         return Err(bad_request(
             "Insufficient information. Origin request header needed.".to_owned(),
         ));
@@ -173,7 +180,7 @@ pub struct CorsRequest {
 impl CorsRequest {
     /// Reads what [`decorate`] needs before the request is consumed.
     pub fn of(req: &Request) -> Option<Self> {
-        let origin = header_str(req.headers(), &ORIGIN)?;
+        let origin = origin_of(req.headers())?;
         let bucket = addressed_bucket(req.headers(), req.uri().path())?;
         Some(Self {
             bucket,

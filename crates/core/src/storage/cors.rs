@@ -55,8 +55,9 @@ impl CorsConfiguration {
     /// # Errors
     /// `InvalidInput` (S3's `MalformedXML`) for no rules, or a rule without
     /// an origin or a method; `InvalidRequest` with S3's message for more
-    /// than [`MAX_CORS_RULES`] rules, a method outside [`CORS_METHODS`], or
-    /// an origin or allowed header with more than one `*`.
+    /// than [`MAX_CORS_RULES`] rules, a method outside [`CORS_METHODS`],
+    /// an origin or allowed header with more than one `*`, an expose
+    /// header holding a control character or a negative `MaxAgeSeconds`.
     pub fn new(rules: Vec<CorsRule>) -> CoreResult<Self> {
         if rules.is_empty() {
             return Err(CoreError::invalid(
@@ -99,6 +100,22 @@ impl CorsConfiguration {
             {
                 return Err(CoreError::InvalidRequest(format!(
                     "AllowedHeader \"{h}\" can not have more than one wildcard."
+                )));
+            }
+            // Both go into the answers' headers: a value no header can
+            // carry was silently left out of every answer.
+            if rule
+                .expose_headers
+                .iter()
+                .any(|h| h.chars().any(char::is_control))
+            {
+                return Err(CoreError::InvalidRequest(
+                    "An ExposeHeader of a CORSRule must not hold control characters.".to_owned(),
+                ));
+            }
+            if let Some(secs) = rule.max_age_seconds.filter(|s| *s < 0) {
+                return Err(CoreError::InvalidRequest(format!(
+                    "The MaxAgeSeconds of a CORSRule must not be negative ({secs} was given)."
                 )));
             }
             if rule.id.as_ref().is_some_and(|id| id.chars().count() > 255) {
@@ -228,6 +245,30 @@ mod tests {
                 "two wildcards in a header",
                 vec![rule(&["*"], &["GET"], &["**"])],
                 Some("AllowedHeader \"**\" can not have more than one wildcard."),
+            ),
+            (
+                "an expose header with a line break",
+                vec![CorsRule {
+                    expose_headers: vec!["ETag".into(), "x-a\nb".into()],
+                    ..rule(&["*"], &["GET"], &[])
+                }],
+                Some("An ExposeHeader of a CORSRule must not hold control characters."),
+            ),
+            (
+                "a negative MaxAgeSeconds",
+                vec![CorsRule {
+                    max_age_seconds: Some(-5),
+                    ..rule(&["*"], &["GET"], &[])
+                }],
+                Some("The MaxAgeSeconds of a CORSRule must not be negative (-5 was given)."),
+            ),
+            (
+                "MaxAgeSeconds 0",
+                vec![CorsRule {
+                    max_age_seconds: Some(0),
+                    ..rule(&["*"], &["GET"], &[])
+                }],
+                None,
             ),
             (
                 "no origin",
