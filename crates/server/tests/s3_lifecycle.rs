@@ -562,6 +562,37 @@ async fn refusals(s3: &Client, bucket: &str) {
             "'NoncurrentDays' in NoncurrentVersionTransition action must be nonnegative",
         ),
         (
+            "a NoncurrentVersionTransition keeping 101 newer versions",
+            noncurrent(
+                NoncurrentVersionTransition::builder()
+                    .noncurrent_days(30)
+                    .newer_noncurrent_versions(101)
+                    .storage_class(TransitionStorageClass::Glacier)
+                    .build(),
+            ),
+            "InvalidArgument",
+            400,
+            "'NewerNoncurrentVersions' must be less than or equal to 100",
+        ),
+        (
+            "a NoncurrentVersionExpiration keeping 101 newer versions",
+            LifecycleRule::builder()
+                .id("r")
+                .status(ExpirationStatus::Enabled)
+                .filter(prefix(""))
+                .noncurrent_version_expiration(
+                    NoncurrentVersionExpiration::builder()
+                        .noncurrent_days(1)
+                        .newer_noncurrent_versions(101)
+                        .build(),
+                )
+                .build()
+                .expect("rule"),
+            "InvalidArgument",
+            400,
+            "'NewerNoncurrentVersions' must be less than or equal to 100",
+        ),
+        (
             "a valid Transition on a Date",
             moving(
                 to(TransitionStorageClass::DeepArchive)

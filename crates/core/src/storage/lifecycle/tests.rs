@@ -400,6 +400,29 @@ fn validation_follows_s3() {
             Some((Argument, "'NoncurrentDays' for NoncurrentVersionExpiration")),
         ),
         (
+            "NewerNoncurrentVersions 100, S3's most (valid)",
+            with(&|r| {
+                r.noncurrent_expiration = Some(NoncurrentInput {
+                    noncurrent_days: Some(1),
+                    newer_noncurrent_versions: Some(100),
+                })
+            }),
+            None,
+        ),
+        (
+            "NewerNoncurrentVersions 101",
+            with(&|r| {
+                r.noncurrent_expiration = Some(NoncurrentInput {
+                    noncurrent_days: Some(1),
+                    newer_noncurrent_versions: Some(101),
+                })
+            }),
+            Some((
+                Argument,
+                "'NewerNoncurrentVersions' must be less than or equal to 100",
+            )),
+        ),
+        (
             "NoncurrentVersionExpiration without days",
             with(&|r| r.noncurrent_expiration = Some(NoncurrentInput::default())),
             Some((Malformed, "NoncurrentDays")),
@@ -585,6 +608,18 @@ fn validation_follows_s3() {
             Some((
                 Argument,
                 "'NewerNoncurrentVersions' must be a positive integer",
+            )),
+        ),
+        (
+            "a noncurrent transition with NewerNoncurrentVersions 101",
+            with(&|r| {
+                let mut t = noncurrent_move("GLACIER", Some(1));
+                t.newer_noncurrent_versions = Some(101);
+                r.noncurrent_transitions = vec![t]
+            }),
+            Some((
+                Argument,
+                "'NewerNoncurrentVersions' must be less than or equal to 100",
             )),
         ),
         (

@@ -161,6 +161,31 @@ fn positive(n: i32) -> Option<u32> {
     u32::try_from(n).ok().filter(|n| *n > 0)
 }
 
+/// The most noncurrent versions a rule may keep: S3 documents "up to 100"
+/// for `NewerNoncurrentVersions`
+/// (<https://docs.aws.amazon.com/AmazonS3/latest/API/API_NoncurrentVersionExpiration.html>)
+/// and refuses more.
+const MAX_NEWER_NONCURRENT_VERSIONS: u32 = 100;
+
+/// `NewerNoncurrentVersions`, in both noncurrent actions: 1 to 100.
+fn newer_versions(v: i32) -> Result<u32, InvalidLifecycle> {
+    let v = positive(v).ok_or_else(|| {
+        refuse(
+            LifecycleFault::Argument,
+            "'NewerNoncurrentVersions' must be a positive integer",
+        )
+    })?;
+    if v > MAX_NEWER_NONCURRENT_VERSIONS {
+        return Err(refuse(
+            LifecycleFault::Argument,
+            format!(
+                "'NewerNoncurrentVersions' must be less than or equal to {MAX_NEWER_NONCURRENT_VERSIONS}"
+            ),
+        ));
+    }
+    Ok(v)
+}
+
 fn check_prefix(prefix: &str) -> Result<(), InvalidLifecycle> {
     if prefix.len() > MAX_OBJECT_KEY_BYTES {
         return Err(refuse(
@@ -363,11 +388,8 @@ fn check_noncurrent_transition(t: &NoncurrentTransitionInput) -> Result<(), Inva
             ),
         ));
     }
-    if t.newer_noncurrent_versions.is_some_and(|v| v <= 0) {
-        return Err(refuse(
-            LifecycleFault::Argument,
-            "'NewerNoncurrentVersions' must be a positive integer",
-        ));
+    if let Some(v) = t.newer_noncurrent_versions {
+        newer_versions(v)?;
     }
     Ok(())
 }
@@ -407,14 +429,7 @@ fn check_noncurrent(n: &NoncurrentInput) -> Result<NoncurrentExpiration, Invalid
     })?;
     let newer_versions = n
         .newer_noncurrent_versions
-        .map(|v| {
-            positive(v).ok_or_else(|| {
-                refuse(
-                    LifecycleFault::Argument,
-                    "'NewerNoncurrentVersions' must be a positive integer",
-                )
-            })
-        })
+        .map(newer_versions)
         .transpose()?;
     Ok(NoncurrentExpiration {
         days,
