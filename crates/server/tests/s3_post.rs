@@ -165,6 +165,14 @@ check((status, code(body)) == (403, "AccessDenied") and "Invalid according to Po
 status, _, body = send(post, "x", b"x", extra={"x-amz-meta-sneaky": "1"})
 check((status, code(body)) == (403, "AccessDenied") and "Extra input fields" in body, f"extra: {status} {body}")
 
+# A metadata field with no name after x-amz-meta-: 400, as the same
+# header on PutObject.
+post = v2.generate_presigned_post("forms", "nameless.txt", Fields={"x-amz-meta-": "v"},
+                                  Conditions=[{"x-amz-meta-": "v"}], ExpiresIn=300)
+status, _, body = send(post, "x", b"x")
+check((status, code(body)) == (400, "InvalidArgument")
+      and 'invalid metadata name' in body, f"nameless metadata: {status} {body}")
+
 # A policy that names no bucket: S3 counts the bucket as a field every
 # policy must cover, so a form signed once cannot be replayed against
 # another bucket of the signer's.

@@ -34,6 +34,11 @@
 //!   bucket, and refuses a lock the bucket policy denies the owner:
 //!   `s3:PutObjectRetention`, `s3:PutObjectLegalHold`); the handlers check
 //!   and apply the headers' values.
+//! - **User metadata without a name** (an `x-amz-meta-` header or form
+//!   field, nothing after the prefix) on a write is 400 `InvalidArgument`
+//!   "invalid metadata name \"\"", on PutObject, CopyObject and
+//!   CreateMultipartUpload as on a form upload: s3s drops it from the
+//!   metadata it parses, so it would otherwise be lost without a word.
 //! - **Presigned URLs** may carry any of these as query parameters
 //!   (`x-amz-server-side-encryption=aws:kms`, `x-amz-storage-class=GLACIER`:
 //!   the AWS JS SDK's presigner hoists every `x-amz-*` header into the
@@ -237,6 +242,12 @@ pub fn check_owners<'a>(
         return Ok(());
     }
     check_sse(&get)?;
+    // An `x-amz-meta-` header (or form field) with no name after the
+    // prefix: s3s drops it from a PutObject's metadata, so it would be
+    // lost without a word, where a form upload refused it.
+    if get(crate::storage::USER_METADATA_PREFIX).is_some() {
+        miniaws_core::storage::check_user_metadata_name("").map_err(super::s3_error)?;
+    }
     if let Some(class) = get(STORAGE_CLASS) {
         storage_class(class)?;
     }

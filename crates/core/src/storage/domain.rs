@@ -276,19 +276,29 @@ impl WriteCondition {
 /// User metadata (`x-amz-meta-*`): lowercase names to values.
 pub type UserMetadata = BTreeMap<String, String>;
 
+/// Checks a user metadata name (what follows `x-amz-meta-`): not empty,
+/// and a header name's characters.
+///
+/// # Errors
+/// `InvalidInput` naming it.
+pub fn check_user_metadata_name(name: &str) -> CoreResult<()> {
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.!#$%&'*+^`|~".contains(&b))
+    {
+        return Err(CoreError::invalid(format!(
+            "invalid metadata name {name:?}: use letters, digits and '-'"
+        )));
+    }
+    Ok(())
+}
+
 /// Checks user metadata against the S3 limits.
 pub(crate) fn validate_user_metadata(meta: &UserMetadata) -> CoreResult<()> {
     let mut total = 0;
     for (name, value) in meta {
-        if name.is_empty()
-            || !name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_.!#$%&'*+^`|~".contains(&b))
-        {
-            return Err(CoreError::invalid(format!(
-                "invalid metadata name {name:?}: use letters, digits and '-'"
-            )));
-        }
+        check_user_metadata_name(name)?;
         if value.chars().any(|c| c.is_control() && c != '\t') {
             return Err(CoreError::invalid(format!(
                 "the value of metadata {name:?} contains control characters"

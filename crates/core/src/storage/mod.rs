@@ -33,7 +33,7 @@ pub use domain::{
     Bucket, BucketName, CONDITIONAL_DELETE_ATTEMPTS, DeleteMarker, ETag, ListedVersion,
     MAX_OBJECT_KEY_BYTES, MAX_USER_METADATA_BYTES, ObjectId, ObjectKey, ObjectMeta, ObjectPart,
     ObjectSummary, ObjectVersion, STORAGE_CLASS_HEADER, UserMetadata, VersionId, Versioning,
-    WriteCondition, guess_content_type, object_arn,
+    WriteCondition, check_user_metadata_name, guess_content_type, object_arn,
 };
 pub use lifecycle::{
     AndFilter, AndInput, Expiration, ExpirationInput, ExpiryFacts, FilterInput, InvalidLifecycle,
