@@ -22,9 +22,9 @@ use miniaws_core::storage::{
 };
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::auth::{S3Auth, SecretKey};
-use s3s::dto::CopySource;
+use s3s::dto::{CopySource, GetObjectInput};
 use s3s::path::S3Path;
-use s3s::{S3Error, S3Result, s3_error};
+use s3s::{S3Error, S3Request, S3Result, s3_error};
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::sync::Arc;
@@ -220,6 +220,13 @@ impl S3Access for CallerAccess {
                 "the request's credentials were not verified"
             )),
         }
+    }
+
+    /// After [`Self::check`], before s3s's own check of the `response-*`
+    /// overrides, whose message echoes the value as Rust debug text: the
+    /// same refusal as HeadObject's.
+    async fn get_object(&self, req: &mut S3Request<GetObjectInput>) -> S3Result<()> {
+        super::head_object::check_overrides(super::head_object::response_overrides!(req.input))
     }
 }
 

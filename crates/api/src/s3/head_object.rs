@@ -31,7 +31,7 @@ pub(super) async fn handle(
     let input = req.input;
     let version = version_param(input.version_id.as_deref())?;
     let part_number = read_part_number(input.part_number, input.range.is_some())?;
-    check_overrides(&input)?;
+    check_overrides(response_overrides!(input))?;
     let range_spec = range(input.range);
     let conditions = conditions(
         input.if_match,
@@ -107,33 +107,46 @@ pub(super) async fn handle(
     Ok(response)
 }
 
+/// The `response-*` overrides of a GetObject or HeadObject input, by
+/// query parameter, for [`check_overrides`] (a macro, as the two inputs
+/// are different types with the same fields).
+macro_rules! response_overrides {
+    ($input:expr) => {
+        [
+            (
+                "response-content-type",
+                $input.response_content_type.as_deref(),
+            ),
+            (
+                "response-content-language",
+                $input.response_content_language.as_deref(),
+            ),
+            (
+                "response-cache-control",
+                $input.response_cache_control.as_deref(),
+            ),
+            (
+                "response-content-disposition",
+                $input.response_content_disposition.as_deref(),
+            ),
+            (
+                "response-content-encoding",
+                $input.response_content_encoding.as_deref(),
+            ),
+        ]
+    };
+}
+pub(super) use response_overrides;
+
 /// Refuses a `response-*` override that is no header value (a control
-/// character, decoded from `%0D` or `%00`), as GetObject refuses it (s3s's
-/// 400 `InvalidRequest`) and, as there, before the object is read: put
-/// into HEAD's answer, it failed the answer's serialisation, a 500. The
-/// value is not echoed.
-fn check_overrides(input: &HeadObjectInput) -> S3Result<()> {
-    let overrides = [
-        ("response-content-type", &input.response_content_type),
-        (
-            "response-content-language",
-            &input.response_content_language,
-        ),
-        ("response-cache-control", &input.response_cache_control),
-        (
-            "response-content-disposition",
-            &input.response_content_disposition,
-        ),
-        (
-            "response-content-encoding",
-            &input.response_content_encoding,
-        ),
-    ];
+/// character, decoded from `%0D` or `%00`), before the object is read, on
+/// HEAD and GET alike. Put into HEAD's answer, it failed the answer's
+/// serialisation, a 500; on GET, s3s refused it with a message echoing the
+/// value as Rust debug text, so GET runs this first, from the access check
+/// (see [`super::auth::CallerAccess`]). The value is not echoed.
+pub(super) fn check_overrides(overrides: [(&str, Option<&str>); 5]) -> S3Result<()> {
     for (name, value) in overrides {
-        if value
-            .as_deref()
-            .is_some_and(|v| http::HeaderValue::from_str(v).is_err())
-        {
+        if value.is_some_and(|v| http::HeaderValue::from_str(v).is_err()) {
             return Err(s3_error!(
                 InvalidRequest,
                 "invalid overridden header: {name} must not contain control characters"
