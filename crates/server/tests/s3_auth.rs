@@ -740,6 +740,33 @@ async fn sigv2_checks(backend: Backend) {
         },
         "an expired URL"
     );
+    // An Expires that is no time: S3's AccessDenied, saying what Expires
+    // must be (s3s's answer was 400 "missing presigned url v2 fields").
+    for bad in ["abc", "-1", "999999999999", "1.5"] {
+        let sig = sigv2(sk, &format!("GET\n\n\n{bad}\n{resource}"));
+        let sig: String = form_urlencoded_byte_serialize(&sig);
+        let got = answer_of(
+            http.get(format!(
+                "{endpoint}{resource}?AWSAccessKeyId={ak}&Expires={bad}&Signature={sig}"
+            ))
+            .header("x-request-id", "v2-bad-expires"),
+        )
+        .await;
+        assert_eq!(
+            got,
+            Answer {
+                status: 403,
+                content_type: "application/xml".into(),
+                body: s3_error_xml(
+                    "AccessDenied",
+                    "Invalid date (should be seconds since epoch): the Expires of a presigned URL must be a whole number of seconds since 1970-01-01T00:00:00Z, no later than the year 9999",
+                    &resource,
+                    "v2-bad-expires"
+                ),
+            },
+            "Expires={bad}"
+        );
+    }
     let got = answer_of(header(
         reqwest::Method::GET,
         "/Not_A_Bucket/k",

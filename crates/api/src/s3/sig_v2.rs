@@ -187,12 +187,7 @@ impl V2Credentials {
     fn of(headers: &Headers<'_>, query: &Query) -> Option<Self> {
         if query.has("Signature") {
             let access_key = query.unique("AWSAccessKeyId")?;
-            query
-                .unique("Expires")?
-                .parse::<i64>()
-                .ok()
-                .filter(|&t| t >= 0)
-                .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())?;
+            expires_time(query.unique("Expires")?)?;
             // s3s decodes the (already decoded) value once more.
             let signature = percent_encoding::percent_decode_str(query.unique("Signature")?)
                 .decode_utf8()
@@ -215,6 +210,41 @@ impl V2Credentials {
             access_key: access_key.to_owned(),
             signature: signature.to_owned(),
         })
+    }
+}
+
+/// A presigned URL's `Expires` as s3s 0.14.1 reads it
+/// (`parse_unix_timestamp`): whole seconds since 1970, no later than the
+/// year 9999.
+fn expires_time(value: &str) -> Option<OffsetDateTime> {
+    value
+        .parse::<i64>()
+        .ok()
+        .filter(|&t| t >= 0)
+        .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
+}
+
+/// Refuses a presigned URL whose `Expires`, given once, is no time
+/// [`expires_time`] reads (`abc`, `-1`, past the year 9999) with S3's
+/// answer, 403 `AccessDenied` "Invalid date (should be seconds since
+/// epoch)", and says what is expected. s3s 0.14 answered it 400
+/// `InvalidRequest` "missing presigned url v2 fields", as if the field
+/// were absent. The value is not echoed (S3 echoes it; it may hold
+/// control characters, which XML cannot carry). A missing or repeated
+/// `Expires` stays s3s's "missing" answer.
+///
+/// # Errors
+/// `AccessDenied`.
+fn refuse_unreadable_expires<B>(req: &http::Request<B>) -> S3Result<()> {
+    if !crate::query::has(req.uri().query(), "Signature") {
+        return Ok(());
+    }
+    match Query::of(req.uri().query()).unique("Expires") {
+        Some(value) if expires_time(value).is_none() => Err(s3_error!(
+            AccessDenied,
+            "Invalid date (should be seconds since epoch): the Expires of a presigned URL must be a whole number of seconds since 1970-01-01T00:00:00Z, no later than the year 9999"
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -312,6 +342,8 @@ impl std::fmt::Debug for SignedV2 {
 /// from one reading of its headers, query and credentials (`now` is the
 /// server's clock):
 ///
+/// 0. a presigned URL's `Expires` that is no time is refused
+///    ([`refuse_unreadable_expires`], `AccessDenied`);
 /// 1. a header-signed request's time is checked ([`Reading::check_time`]:
 ///    `RequestTimeTooSkewed` or `AccessDenied`, the request goes no
 ///    further);
@@ -332,6 +364,10 @@ pub async fn prepare<B>(
     req: &mut http::Request<B>,
     now: OffsetDateTime,
 ) -> S3Result<Option<SignedV2>> {
+    if !claims_v2(req) {
+        return Ok(None);
+    }
+    refuse_unreadable_expires(req)?;
     let Some(reading) = Reading::of(req) else {
         return Ok(None);
     };
