@@ -235,11 +235,11 @@ fn expires_time(value: &str) -> Option<OffsetDateTime> {
 ///
 /// # Errors
 /// `AccessDenied`.
-fn refuse_unreadable_expires<B>(req: &http::Request<B>) -> S3Result<()> {
-    if !crate::query::has(req.uri().query(), "Signature") {
+fn refuse_unreadable_expires(query: &Query) -> S3Result<()> {
+    if !query.has("Signature") {
         return Ok(());
     }
-    match Query::of(req.uri().query()).unique("Expires") {
+    match query.unique("Expires") {
         Some(value) if expires_time(value).is_none() => Err(s3_error!(
             AccessDenied,
             "Invalid date (should be seconds since epoch): the Expires of a presigned URL must be a whole number of seconds since 1970-01-01T00:00:00Z, no later than the year 9999"
@@ -364,11 +364,7 @@ pub async fn prepare<B>(
     req: &mut http::Request<B>,
     now: OffsetDateTime,
 ) -> S3Result<Option<SignedV2>> {
-    if !claims_v2(req) {
-        return Ok(None);
-    }
-    refuse_unreadable_expires(req)?;
-    let Some(reading) = Reading::of(req) else {
+    let Some(reading) = Reading::of(req)? else {
         return Ok(None);
     };
     reading.check_time(now)?;
@@ -408,18 +404,25 @@ struct Reading<'a> {
 impl<'a> Reading<'a> {
     /// `None` for a request s3s does not check as SigV2, or refuses
     /// before its signature (a field missing or given twice, no date).
-    fn of<B>(req: &'a http::Request<B>) -> Option<Self> {
+    ///
+    /// # Errors
+    /// `AccessDenied` for a presigned URL's unreadable `Expires`
+    /// ([`refuse_unreadable_expires`]).
+    fn of<B>(req: &'a http::Request<B>) -> S3Result<Option<Self>> {
         if !claims_v2(req) {
-            return None;
+            return Ok(None);
         }
         let headers = Headers::of(req.headers());
         let query = Query::of(req.uri().query());
-        let credentials = V2Credentials::of(&headers, &query)?;
-        Some(Self {
+        refuse_unreadable_expires(&query)?;
+        let Some(credentials) = V2Credentials::of(&headers, &query) else {
+            return Ok(None);
+        };
+        Ok(Some(Self {
             headers,
             query,
             credentials,
-        })
+        }))
     }
 
     /// Refuses a request signed in its `Authorization` header whose time
@@ -743,12 +746,12 @@ mod tests {
 
     /// [`prepare`]'s time check alone.
     fn check_header_time(req: &http::Request<()>, now: OffsetDateTime) -> S3Result<()> {
-        Reading::of(req).map_or(Ok(()), |reading| reading.check_time(now))
+        Reading::of(req)?.map_or(Ok(()), |reading| reading.check_time(now))
     }
 
     /// What [`prepare`] returns for a request it does not rewrite.
     fn signed_v2(req: &http::Request<()>) -> Option<SignedV2> {
-        Reading::of(req)?.signed(req, None)
+        Reading::of(req).ok()??.signed(req, None)
     }
 
     /// The secret of AWS's SigV2 examples (also s3s's tests).
@@ -863,7 +866,7 @@ mod tests {
 
     /// Whether [`prepare`] would rewrite `req` (given the key's secret).
     fn rewritten(req: &http::Request<()>) -> Option<String> {
-        let reading = Reading::of(req)?;
+        let reading = Reading::of(req).ok()??;
         let candidate = reading.slash_candidate(req)?;
         candidate
             .signed_with_slash(SECRET)
