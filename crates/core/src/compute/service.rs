@@ -21,7 +21,7 @@ use super::ports::{
     ComputeDriver, ContainerEvent, ContainerInfo, ContainerSpec, ContainerStatus, ContainerSummary,
     EventStream, InstanceRepo, InstanceStats, ListQuery, LogOptions, LogStream,
 };
-use super::tags::{Labels, check_tag_count, validate_tags};
+use super::tags::{Labels, check_tag_count, field_tags, validate_tags};
 use crate::clock::now_utc;
 use crate::error::{ConflictKind, CoreError, CoreResult, Dependency};
 use crate::identity::{Caller, UserId};
@@ -182,13 +182,8 @@ fn checked_request(
         validate_command(cmd)?;
     }
     validate_tags(&request.tags)?;
-    // Counted as `Instance::all_tags` lists them: the name unless it is
-    // the EC2 id, the ports when there are some, the command when set.
-    let named = name.as_str() != Ec2InstanceId::of(id).as_str();
     check_tag_count(
-        usize::from(named)
-            + usize::from(!ports.is_empty())
-            + usize::from(request.command.is_some())
+        field_tags(id, name.as_str(), &ports, request.command.as_deref()).len()
             + request.tags.len(),
     )?;
     let itype = instance_type(

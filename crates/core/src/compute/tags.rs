@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use super::domain::{Instance, PortMapping, join_command};
+use super::domain::{Ec2InstanceId, Instance, InstanceId, PortMapping, join_command};
 use crate::error::{CoreError, CoreResult, TagProblem};
 
 /// Most tags an instance may carry, everything counted (EC2's limit).
@@ -32,16 +32,7 @@ impl Instance {
     /// without a `Name` tag is), `miniaws:ports` and `miniaws:command`
     /// when set, then the stored tags.
     pub fn all_tags(&self) -> Vec<(String, String)> {
-        let mut out = Vec::with_capacity(3 + self.tags.len());
-        if self.name != self.ec2_id().as_str() {
-            out.push((NAME_TAG.to_owned(), self.name.clone()));
-        }
-        if !self.ports.is_empty() {
-            out.push((PORTS_TAG.to_owned(), PortMapping::format_list(&self.ports)));
-        }
-        if let Some(cmd) = &self.command {
-            out.push((COMMAND_TAG.to_owned(), join_command(cmd)));
-        }
+        let mut out = field_tags(self.id, &self.name, &self.ports, self.command.as_deref());
         out.extend(self.tags.iter().map(|(k, v)| (k.clone(), v.clone())));
         out
     }
@@ -54,6 +45,29 @@ impl Instance {
     pub fn check_tag_count(&self) -> CoreResult<()> {
         check_tag_count(self.all_tags().len())
     }
+}
+
+/// The tags instance `id`'s fields make, as the EC2 API shows them:
+/// `Name` (unless it is named after its EC2 id, as an instance launched
+/// without a `Name` tag is), `miniaws:ports` and `miniaws:command` when
+/// set. A launch counts them before the instance exists.
+pub(crate) fn field_tags(
+    id: InstanceId,
+    name: &str,
+    ports: &[PortMapping],
+    command: Option<&[String]>,
+) -> Vec<(String, String)> {
+    let mut out = Vec::with_capacity(3);
+    if name != Ec2InstanceId::of(id).as_str() {
+        out.push((NAME_TAG.to_owned(), name.to_owned()));
+    }
+    if !ports.is_empty() {
+        out.push((PORTS_TAG.to_owned(), PortMapping::format_list(ports)));
+    }
+    if let Some(cmd) = command {
+        out.push((COMMAND_TAG.to_owned(), join_command(cmd)));
+    }
+    out
 }
 
 /// Refuses `count` tags, everything counted, when it is over [`MAX_TAGS`].
