@@ -14,10 +14,9 @@ use common::Repos;
 use miniaws_core::clock::now_utc;
 use miniaws_core::identity::UserId;
 use miniaws_core::storage::{
-    Bucket, BucketLockSet, BucketName, DefaultRetention, ETag, ExpirationInput, FilterInput,
-    LifecycleConfiguration, LifecycleRuleInput, LockChange, LockMode, ObjectId, ObjectKey,
-    ObjectLock, ObjectLockConfig, ObjectMeta, ObjectVersion, Retention, RetentionPeriod, Tags,
-    TransitionMinimumSize, VersionId, VersionLock, Versioning,
+    Bucket, BucketLockSet, BucketName, DefaultRetention, ETag, LockChange, LockMode, ObjectId,
+    ObjectKey, ObjectLock, ObjectLockConfig, ObjectMeta, ObjectVersion, Retention, RetentionPeriod,
+    Tags, VersionId, VersionLock, Versioning,
 };
 use miniaws_core::{CoreError, Resource};
 use time::Duration;
@@ -546,19 +545,7 @@ fn cases() -> Vec<Case> {
                 Box::pin(async move {
                     let alice = r.user("alice").await;
                     let b = locked_bucket(&r, alice, "sweep", ObjectLockConfig::default()).await;
-                    let rule = LifecycleRuleInput {
-                        id: Some("all".into()),
-                        status: "Enabled".into(),
-                        filter: Some(FilterInput::default()),
-                        expiration: Some(ExpirationInput {
-                            days: Some(1),
-                            ..Default::default()
-                        }),
-                        ..Default::default()
-                    };
-                    let lifecycle =
-                        LifecycleConfiguration::new(vec![rule], TransitionMinimumSize::default())
-                            .unwrap();
+                    let lifecycle = common::expire_everything();
                     assert!(
                         r.storage
                             .set_bucket_lifecycle(alice, &b, Some(&lifecycle))

@@ -13,9 +13,8 @@ use common::Repos;
 use miniaws_core::error::ConflictKind;
 use miniaws_core::identity::UserId;
 use miniaws_core::storage::{
-    BlobId, BucketName, DeleteMarker, ETag, ExpirationInput, FilterInput, KeyRange,
-    LifecycleConfiguration, LifecycleRuleInput, ListedVersion, ObjectId, ObjectKey, ObjectMeta,
-    ObjectVersion, ObjectWrite, Tags, TransitionMinimumSize, VersionId, VersionTags, Versioning,
+    BlobId, BucketName, DeleteMarker, ETag, KeyRange, ListedVersion, ObjectId, ObjectKey,
+    ObjectMeta, ObjectVersion, ObjectWrite, Tags, VersionId, VersionTags, Versioning,
     WriteCondition,
 };
 use miniaws_core::{CoreError, Resource};
@@ -598,20 +597,7 @@ fn cases() -> Vec<Case> {
                 Box::pin(async move {
                     let alice = r.user("alice").await;
                     let b = versioned_bucket(&r, alice, "lifecycle", Versioning::Enabled).await;
-                    let config = LifecycleConfiguration::new(
-                        vec![LifecycleRuleInput {
-                            id: Some("expire".into()),
-                            status: "Enabled".into(),
-                            filter: Some(FilterInput::default()),
-                            expiration: Some(ExpirationInput {
-                                days: Some(1),
-                                ..Default::default()
-                            }),
-                            ..Default::default()
-                        }],
-                        TransitionMinimumSize::VariesByStorageClass,
-                    )
-                    .expect("valid configuration");
+                    let config = common::expire_everything();
                     assert!(
                         r.storage
                             .set_bucket_lifecycle(alice, &b, Some(&config))
